@@ -1,0 +1,335 @@
+//! Our own emission: open enums, the event enum, event kinds, the handler
+//! trait, dispatch, parsing entry points and the metadata the harness reads.
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::Error;
+use crate::normalize::OpenEnum;
+use crate::schema::VendorSchemas;
+
+/// A sample file, with its path relative to the crate root.
+pub struct Sample {
+    pub name: String,
+    pub rel_path: String,
+}
+
+pub struct EventOut<'a> {
+    pub name: &'a str,
+    pub slug: &'a str,
+    pub description: &'a str,
+    pub type_name: &'a str,
+    pub schema_json: String,
+    pub samples: Vec<Sample>,
+}
+
+fn ident(s: &str) -> Ident {
+    Ident::new(s, Span::call_site())
+}
+
+/// A Rust identifier for an enum value: `ACTIVE POLICY` → `ActivePolicy`,
+/// `2026-06-01` → `V20260601`.
+fn variant_name(value: &str) -> String {
+    let mut n = value.to_upper_camel_case();
+    if n.is_empty() || n.starts_with(|c: char| c.is_ascii_digit()) {
+        n = format!("V{n}");
+    }
+    n
+}
+
+pub fn open_enum(e: &OpenEnum) -> Result<TokenStream, Error> {
+    let name = ident(&e.name);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut variants = Vec::new();
+    for v in &e.values {
+        let vn = variant_name(v);
+        if vn == "Unknown" || !seen.insert(vn.clone()) {
+            return Err(Error::new(format!(
+                "enum `{}`: value {v:?} gives the variant name `{vn}`, which is taken",
+                e.name
+            )));
+        }
+        variants.push((ident(&vn), v.clone()));
+    }
+    let doc = if e.description.is_empty() {
+        format!(
+            "Open enum: the documented values of `{}`, plus any other value as `Unknown`.",
+            e.name
+        )
+    } else {
+        e.description.clone()
+    };
+    let decl = variants.iter().map(|(i, v)| {
+        let d = format!("`{v}`");
+        quote! { #[doc = #d] #i, }
+    });
+    let as_str = variants.iter().map(|(i, v)| quote! { Self::#i => #v, });
+    let from = variants.iter().map(|(i, v)| quote! { #v => Self::#i, });
+    let values = &e.values;
+    Ok(quote! {
+        #[doc = #doc]
+        ///
+        /// Values the vendor adds later parse as `Unknown` and serialize back unchanged.
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum #name {
+            #(#decl)*
+            /// A value not in the vendor's documentation, kept verbatim.
+            Unknown(::std::string::String),
+        }
+        impl #name {
+            /// The documented values.
+            pub const KNOWN: &'static [&'static str] = &[#(#values),*];
+            /// The value exactly as sent.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #(#as_str)*
+                    Self::Unknown(s) => s.as_str(),
+                }
+            }
+            /// Whether the value is one the vendor documents.
+            pub fn is_known(&self) -> bool {
+                !matches!(self, Self::Unknown(_))
+            }
+        }
+        impl ::std::convert::From<&str> for #name {
+            fn from(s: &str) -> Self {
+                match s {
+                    #(#from)*
+                    other => Self::Unknown(other.to_string()),
+                }
+            }
+        }
+        impl ::std::str::FromStr for #name {
+            type Err = ::std::convert::Infallible;
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+                Ok(Self::from(s))
+            }
+        }
+        impl ::std::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::serde::Serialize for #name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                ::hookforge::__private::deserialize_open_enum(d)
+            }
+        }
+    })
+}
+
+pub fn vendor_items(vs: &VendorSchemas, events: &[EventOut<'_>]) -> TokenStream {
+    let id = &vs.manifest.id;
+    let display = &vs.manifest.name;
+    let manifest_json = &vs.manifest_json;
+    let definitions_json = vs.definitions_json();
+
+    let variant_idents: Vec<Ident> = events.iter().map(|e| ident(e.type_name)).collect();
+    let type_idents = variant_idents.clone();
+    let names: Vec<&str> = events.iter().map(|e| e.name).collect();
+    let docs: Vec<String> = events
+        .iter()
+        .map(|e| {
+            if e.description.is_empty() {
+                format!("`{}`", e.name)
+            } else {
+                format!("`{}`: {}", e.name, e.description)
+            }
+        })
+        .collect();
+    let descriptions: Vec<&str> = events.iter().map(|e| e.description).collect();
+    let methods: Vec<Ident> = events
+        .iter()
+        .map(|e| format_ident!("on_{}", e.name.to_snake_case()))
+        .collect();
+
+    let event_infos = events.iter().map(|e| {
+        let name = e.name;
+        let slug = e.slug;
+        let description = e.description;
+        let schema = &e.schema_json;
+        let samples = e.samples.iter().map(|s| {
+            let sname = &s.name;
+            let rel = &s.rel_path;
+            let abs = format!("/{rel}");
+            quote! {
+                ::hookforge::SampleInfo {
+                    name: #sname,
+                    path: #rel,
+                    body: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), #abs)),
+                }
+            }
+        });
+        quote! {
+            ::hookforge::EventInfo {
+                name: #name,
+                slug: #slug,
+                description: #description,
+                schema_json: #schema,
+                samples: &[#(#samples),*],
+            }
+        }
+    });
+
+    quote! {
+        /// The vendor id, as used on the command line and in routes.
+        pub const ID: &str = #id;
+        /// The vendor's display name.
+        pub const NAME: &str = #display;
+
+        /// Everything known about the vendor's deliveries, for the CLI,
+        /// receiver and harness.
+        pub static VENDOR: ::hookforge::VendorSpec = ::hookforge::VendorSpec::new(
+            ID,
+            NAME,
+            #manifest_json,
+            #definitions_json,
+            EVENTS,
+            parse_dyn,
+        );
+
+        /// The vendor manifest (event type and id locations, auth, headers,
+        /// success rule).
+        pub fn manifest() -> &'static ::hookforge::Manifest {
+            VENDOR.manifest()
+        }
+
+        /// One event as delivered: a documented kind with its typed payload,
+        /// or `Unknown` with the raw JSON.
+        #[derive(Clone, Debug, PartialEq)]
+        #[non_exhaustive]
+        pub enum Event {
+            #(#[doc = #docs] #variant_idents(models::#type_idents),)*
+            /// An event type this version of the schemas does not know.
+            Unknown(::hookforge::UnknownEvent),
+        }
+
+        impl Event {
+            /// The event's kind, `None` for unknown events.
+            pub fn kind(&self) -> ::std::option::Option<EventKind> {
+                match self {
+                    #(Self::#variant_idents(_) => Some(EventKind::#variant_idents),)*
+                    Self::Unknown(_) => None,
+                }
+            }
+
+            /// The event type string as the vendor sent it.
+            pub fn event_type(&self) -> &str {
+                match self {
+                    #(Self::#variant_idents(_) => #names,)*
+                    Self::Unknown(u) => u.event_type.as_str(),
+                }
+            }
+        }
+
+        impl ::serde::Serialize for Event {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                match self {
+                    #(Self::#variant_idents(e) => e.serialize(s),)*
+                    Self::Unknown(u) => u.payload.serialize(s),
+                }
+            }
+        }
+
+        /// The documented event types.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum EventKind {
+            #(#[doc = #docs] #variant_idents,)*
+        }
+
+        impl EventKind {
+            /// Every documented kind, in schema order.
+            pub const ALL: &'static [EventKind] = &[#(EventKind::#variant_idents),*];
+
+            /// The event type string.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    #(Self::#variant_idents => #names,)*
+                }
+            }
+
+            /// The vendor's description of the event.
+            pub fn description(self) -> &'static str {
+                match self {
+                    #(Self::#variant_idents => #descriptions,)*
+                }
+            }
+        }
+
+        impl ::std::str::FromStr for EventKind {
+            type Err = ::hookforge::UnknownEventType;
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+                match s {
+                    #(#names => Ok(Self::#variant_idents),)*
+                    other => Err(::hookforge::UnknownEventType(other.to_string())),
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for EventKind {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// Handles this vendor's events. Every method defaults to accepting the
+        /// event and doing nothing, so implement only what you need. Return an
+        /// error to have the delivery retried.
+        pub trait Handler: Send + Sync {
+            #(
+                #[doc = #docs]
+                fn #methods(&self, event: models::#type_idents) -> impl ::std::future::Future<Output = ::hookforge::HandlerResult> + Send {
+                    let _ = event;
+                    async { Ok(()) }
+                }
+            )*
+            /// An event type the schemas do not know. Accepted by default:
+            /// vendors add event types without notice.
+            fn on_unknown(&self, event: ::hookforge::UnknownEvent) -> impl ::std::future::Future<Output = ::hookforge::HandlerResult> + Send {
+                let _ = event;
+                async { Ok(()) }
+            }
+        }
+
+        /// Hands `event` to the matching `Handler` method.
+        pub async fn dispatch<H: Handler + ?Sized>(handler: &H, event: Event) -> ::hookforge::HandlerResult {
+            match event {
+                #(Event::#variant_idents(e) => handler.#methods(e).await,)*
+                Event::Unknown(u) => handler.on_unknown(u).await,
+            }
+        }
+
+        /// Parses a delivery: reads the event type where the manifest says,
+        /// then deserializes exactly that event's type.
+        pub fn parse(body: &[u8], headers: &::hookforge::HeaderMap) -> ::std::result::Result<Event, ::hookforge::ParseError> {
+            parse_delivery(body, headers).map(|d| d.event)
+        }
+
+        /// Like [`parse`], also returning the event id and type as located by
+        /// the manifest.
+        pub fn parse_delivery(body: &[u8], headers: &::hookforge::HeaderMap) -> ::std::result::Result<::hookforge::Delivery<Event>, ::hookforge::ParseError> {
+            let envelope = ::hookforge::Envelope::read(body, headers, manifest())?;
+            let event = match envelope.event_type.as_str() {
+                #(#names => Event::#variant_idents(::hookforge::__private::decode(body, #names)?),)*
+                _ => Event::Unknown(::hookforge::__private::decode_unknown(body, &envelope.event_type)?),
+            };
+            Ok(::hookforge::Delivery { event_type: envelope.event_type, event_id: envelope.event_id, event })
+        }
+
+        fn parse_dyn(body: &[u8], headers: &::hookforge::HeaderMap) -> ::std::result::Result<::hookforge::ParsedEvent, ::hookforge::ParseError> {
+            let d = parse_delivery(body, headers)?;
+            ::hookforge::ParsedEvent::new(d.event_type, d.event_id, d.event.kind().is_some(), &d.event)
+        }
+
+        /// Each documented event: name, description, schema and samples.
+        pub static EVENTS: &[::hookforge::EventInfo] = &[#(#event_infos),*];
+    }
+}

@@ -1,0 +1,261 @@
+//! The normalisation pass: turns the vendor's validation schemas into what
+//! typify should see.
+//!
+//! The schemas on disk say what a *valid* payload is (they are what the
+//! harness and the tests validate against). Parsing must be more forgiving,
+//! because vendors drift: an id that stops matching its pattern must still be
+//! delivered to the handler, not dropped. So, for typify only:
+//! - validation-only keywords (`pattern`, `format`, lengths, bounds, `const`,
+//!   `default`, `examples`) are removed; strings stay `String`, integers `i64`;
+//! - `format: date-time` becomes `hookforge::Timestamp`, which keeps the
+//!   original text (round trips exactly) and parses on demand;
+//! - every object is opened (`additionalProperties: {}`), so typify adds a
+//!   flattened `extra` map that keeps fields the schema does not know;
+//! - named string enums become open enums that we emit ourselves (typify's
+//!   are closed); inline string enums are rejected so each enum has a name.
+
+use std::collections::BTreeMap;
+
+use heck::ToUpperCamelCase;
+use schemars::schema::Schema;
+use serde_json::{Map, Value, json};
+
+use crate::Error;
+use crate::schema::VendorSchemas;
+
+/// A string enum from the definitions, emitted as an open enum.
+#[derive(Debug, Clone)]
+pub struct OpenEnum {
+    pub name: String,
+    pub description: String,
+    pub values: Vec<String>,
+}
+
+/// What typify gets, plus the enums we emit ourselves.
+pub struct TypifyInput {
+    pub definitions: BTreeMap<String, Schema>,
+    pub open_enums: Vec<OpenEnum>,
+    /// Event type string → Rust type name of its payload.
+    pub event_types: Vec<(String, String)>,
+}
+
+const VALIDATION_ONLY: &[&str] = &[
+    "$schema",
+    "$id",
+    "$comment",
+    "title",
+    "examples",
+    "default",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "propertyNames",
+];
+
+pub fn typify_input(vs: &VendorSchemas) -> Result<TypifyInput, Error> {
+    let file_defs = vs.dir.join(crate::schema::DEFINITIONS_FILE);
+    let mut definitions = BTreeMap::new();
+    let mut open_enums = Vec::new();
+    for (name, schema) in &vs.definitions {
+        if let Some(values) = string_enum(schema) {
+            open_enums.push(OpenEnum {
+                name: name.to_upper_camel_case(),
+                description: schema
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                values,
+            });
+        }
+        let mut s = schema.clone();
+        normalize(&mut s, &format!("#/definitions/{name}"), true)
+            .map_err(|m| Error::at(&file_defs, m))?;
+        definitions.insert(name.clone(), to_schema(s, &file_defs)?);
+    }
+    let mut event_types = Vec::new();
+    for ev in &vs.events {
+        let type_name = ev.name.to_upper_camel_case();
+        let file = vs.dir.join("events").join(format!("{}.json", ev.slug));
+        if type_name.is_empty() || type_name.starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(Error::at(
+                &file,
+                format!("event `{}` gives no usable type name", ev.name),
+            ));
+        }
+        if definitions.contains_key(&type_name) {
+            return Err(Error::at(
+                &file,
+                format!(
+                    "event `{}` would be named `{type_name}`, which a definition already uses",
+                    ev.name
+                ),
+            ));
+        }
+        let mut s = ev.schema.clone();
+        normalize(&mut s, "#", false).map_err(|m| Error::at(&file, m))?;
+        definitions.insert(type_name.clone(), to_schema(s, &file)?);
+        event_types.push((ev.name.clone(), type_name));
+    }
+    Ok(TypifyInput {
+        definitions,
+        open_enums,
+        event_types,
+    })
+}
+
+fn to_schema(v: Value, file: &std::path::Path) -> Result<Schema, Error> {
+    serde_json::from_value(v).map_err(|e| Error::at(file, format!("not a usable schema: {e}")))
+}
+
+/// The values of a schema that is exactly a string enum.
+fn string_enum(schema: &Value) -> Option<Vec<String>> {
+    let values = schema.get("enum")?.as_array()?;
+    values
+        .iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+fn is_nullable(o: &Map<String, Value>) -> bool {
+    match o.get("type") {
+        Some(Value::Array(a)) => a.iter().any(|t| t == "null"),
+        _ => false,
+    }
+}
+
+fn rust_type(path: &str) -> Value {
+    json!({"crate": "hookforge", "version": "*", "path": path})
+}
+
+/// Rewrites one schema in place; `at` is its location for error messages and
+/// `top` says whether it is a definition's root (where an enum may stand).
+fn normalize(v: &mut Value, at: &str, top: bool) -> Result<(), String> {
+    let Value::Object(o) = v else {
+        return Ok(());
+    };
+    if o.contains_key("enum") {
+        if !top {
+            return Err(format!(
+                "inline `enum` at `{at}`: move it to definitions.json so the generated type has a name"
+            ));
+        }
+        if string_enum(v).is_none() {
+            return Err(format!("`enum` at `{at}` must list strings only"));
+        }
+        // Replaced by our open enum; typify only needs something well-formed.
+        let desc = v.get("description").cloned();
+        *v = json!({"type": "string"});
+        if let Some(d) = desc {
+            v["description"] = d;
+        }
+        return Ok(());
+    }
+    for k in VALIDATION_ONLY {
+        o.remove(*k);
+    }
+    if let Some(c) = o.remove("const")
+        && !o.contains_key("type")
+    {
+        let t = match c {
+            Value::String(_) => "string",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_f64() => "number",
+            Value::Number(_) => "integer",
+            Value::Null => "null",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        o.insert("type".into(), t.into());
+    }
+    if let Some(Value::String(f)) = o.remove("format")
+        && f == "date-time"
+    {
+        let ext = json!({"x-rust-type": rust_type("hookforge::Timestamp")});
+        let replacement = if is_nullable(o) {
+            json!({"anyOf": [ext, {"type": "null"}]})
+        } else {
+            ext
+        };
+        let desc = o.get("description").cloned();
+        *v = replacement;
+        if let Some(d) = desc {
+            v["description"] = d;
+        }
+        return Ok(());
+    }
+    let is_object = match o.get("type") {
+        Some(Value::String(t)) => t == "object",
+        Some(Value::Array(a)) => a.iter().any(|t| t == "object"),
+        _ => o.contains_key("properties"),
+    };
+    if is_object {
+        match o.get("additionalProperties") {
+            None | Some(Value::Bool(true)) => {
+                o.insert("additionalProperties".into(), json!({}));
+            }
+            _ => {}
+        }
+    }
+    if let Some(Value::Object(props)) = o.get_mut("properties") {
+        for (k, p) in props.iter_mut() {
+            normalize(p, &format!("{at}/properties/{k}"), false)?;
+        }
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(child) = o.get_mut(key) {
+            normalize(child, &format!("{at}/{key}"), false)?;
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(a)) = o.get_mut(key) {
+            for (i, child) in a.iter_mut().enumerate() {
+                normalize(child, &format!("{at}/{key}/{i}"), false)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_validation_and_opens_objects() {
+        let mut v = json!({
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "pattern": "^x$", "minLength": 3},
+                "at": {"type": "string", "format": "date-time", "description": "when"},
+                "kind": {"const": "a.b"}
+            }
+        });
+        normalize(&mut v, "#", false).unwrap();
+        assert_eq!(v["additionalProperties"], json!({}));
+        assert_eq!(v["properties"]["id"], json!({"type": "string"}));
+        assert_eq!(v["properties"]["kind"], json!({"type": "string"}));
+        assert_eq!(
+            v["properties"]["at"]["x-rust-type"]["path"],
+            "hookforge::Timestamp"
+        );
+        assert_eq!(v["properties"]["at"]["description"], "when");
+    }
+
+    #[test]
+    fn inline_enum_is_an_error_naming_its_place() {
+        let mut v = json!({"properties": {"s": {"enum": ["A"]}}});
+        let err = normalize(&mut v, "#", false).unwrap_err();
+        assert!(err.contains("#/properties/s"), "{err}");
+    }
+}

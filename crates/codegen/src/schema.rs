@@ -1,0 +1,225 @@
+//! Loading a vendor's schema directory and bundling its `$ref`s.
+//!
+//! Layout of `schemas/<vendor>/`:
+//! - `manifest.json`: the vendor manifest (see `hookforge-manifest`);
+//! - `definitions.json`: shared definitions (`{"definitions": {...}}`), optional;
+//! - `events/<slug>.json`: one JSON Schema (draft-07) per event. Its `title` is
+//!   the event type string; when the manifest reads the event type from the
+//!   body, the schema must also pin it with `const` at that pointer.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use hookforge_manifest::Manifest;
+use serde_json::{Map, Value};
+
+use crate::Error;
+
+/// A file name prefix for shared definitions referenced from event schemas.
+pub const DEFINITIONS_FILE: &str = "definitions.json";
+
+#[derive(Debug, Clone)]
+pub struct VendorSchemas {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    /// The manifest as it is on disk, re-serialized compactly.
+    pub manifest_json: String,
+    /// Shared definitions, refs already rewritten to `#/definitions/...`.
+    pub definitions: Map<String, Value>,
+    pub events: Vec<EventSchema>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventSchema {
+    /// The event type string as the vendor sends it (`quote.created`).
+    pub name: String,
+    /// The file stem, used for sample directories (`quote.created`).
+    pub slug: String,
+    pub description: String,
+    /// The event schema with refs rewritten to `#/definitions/...` (not yet
+    /// carrying the definitions; see [`VendorSchemas::bundled`]).
+    pub schema: Value,
+}
+
+impl VendorSchemas {
+    pub fn load(dir: &Path) -> Result<VendorSchemas, Error> {
+        let manifest_path = dir.join("manifest.json");
+        let manifest_text = read(&manifest_path)?;
+        let manifest = Manifest::from_json(&manifest_text)
+            .map_err(|e| Error::at(&manifest_path, e.to_string()))?;
+        let manifest_value: Value = serde_json::from_str(&manifest_text)
+            .map_err(|e| Error::at(&manifest_path, e.to_string()))?;
+        let manifest_json = serde_json::to_string(&manifest_value).expect("Value serializes");
+
+        let defs_path = dir.join(DEFINITIONS_FILE);
+        let mut definitions = Map::new();
+        if defs_path.exists() {
+            let v = read_json(&defs_path)?;
+            let Some(defs) = v.get("definitions").and_then(Value::as_object) else {
+                return Err(Error::at(
+                    &defs_path,
+                    "expected an object with a `definitions` object",
+                ));
+            };
+            for (k, mut s) in defs.clone() {
+                rewrite_refs(&mut s, &defs_path)?;
+                definitions.insert(k, s);
+            }
+        }
+
+        let events_dir = dir.join("events");
+        let mut files: Vec<PathBuf> = fs::read_dir(&events_dir)
+            .map_err(|e| Error::at(&events_dir, e.to_string()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(Error::at(&events_dir, "no event schemas (*.json) found"));
+        }
+        let pointer = manifest.event_type.pointer_tokens();
+        let mut events = Vec::new();
+        for file in files {
+            let mut schema = read_json(&file)?;
+            rewrite_refs(&mut schema, &file)?;
+            let slug = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .ok_or_else(|| Error::at(&file, "file name is not UTF-8"))?
+                .to_string();
+            let name = schema
+                .get("title")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    Error::at(
+                        &file,
+                        "an event schema needs a `title`: the event type string",
+                    )
+                })?
+                .to_string();
+            let description = schema
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            if let Some(tokens) = &pointer {
+                let pinned = const_at(&schema, tokens, &definitions);
+                if pinned.as_deref() != Some(name.as_str()) {
+                    return Err(Error::at(
+                        &file,
+                        format!(
+                            "the event type at `{}` must be pinned with `\"const\": {:?}` (the title); found {:?}",
+                            manifest.event_type.pointer.as_deref().unwrap_or_default(),
+                            name,
+                            pinned
+                        ),
+                    ));
+                }
+            }
+            if events.iter().any(|e: &EventSchema| e.name == name) {
+                return Err(Error::at(&file, format!("event `{name}` is defined twice")));
+            }
+            events.push(EventSchema {
+                name,
+                slug,
+                description,
+                schema,
+            });
+        }
+        Ok(VendorSchemas {
+            dir: dir.to_path_buf(),
+            manifest,
+            manifest_json,
+            definitions,
+            events,
+        })
+    }
+
+    /// The definitions as a compact JSON object, for embedding.
+    pub fn definitions_json(&self) -> String {
+        serde_json::to_string(&self.definitions).expect("Value serializes")
+    }
+
+    /// A self-contained draft-07 schema for one event.
+    pub fn bundled(&self, event: &EventSchema) -> Value {
+        bundle(&event.schema, &self.definitions)
+    }
+}
+
+/// Attaches `definitions` to an event schema so that its `#/definitions/...`
+/// refs resolve inside one document.
+pub fn bundle(schema: &Value, definitions: &Map<String, Value>) -> Value {
+    let mut out = schema.clone();
+    if let Value::Object(o) = &mut out
+        && !definitions.is_empty()
+    {
+        o.insert("definitions".into(), Value::Object(definitions.clone()));
+    }
+    out
+}
+
+fn read(path: &Path) -> Result<String, Error> {
+    fs::read_to_string(path).map_err(|e| Error::at(path, e.to_string()))
+}
+
+fn read_json(path: &Path) -> Result<Value, Error> {
+    let text = read(path)?;
+    serde_json::from_str(&text).map_err(|e| Error::at(path, format!("not valid JSON: {e}")))
+}
+
+/// Rewrites `definitions.json#/definitions/X` to `#/definitions/X` and rejects
+/// refs the bundler cannot follow.
+fn rewrite_refs(v: &mut Value, file: &Path) -> Result<(), Error> {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get_mut("$ref") {
+                if let Some(rest) = r.strip_prefix(DEFINITIONS_FILE) {
+                    *r = rest.to_string();
+                }
+                if !r.starts_with("#/definitions/") {
+                    return Err(Error::at(
+                        file,
+                        format!(
+                            "unsupported $ref {r:?}: use `{DEFINITIONS_FILE}#/definitions/Name` or `#/definitions/Name`"
+                        ),
+                    ));
+                }
+            }
+            for (_, child) in o.iter_mut() {
+                rewrite_refs(child, file)?;
+            }
+        }
+        Value::Array(a) => {
+            for child in a {
+                rewrite_refs(child, file)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Follows `properties` along `tokens`, resolving local refs, and returns the
+/// `const` string found at the end.
+fn const_at(schema: &Value, tokens: &[String], defs: &Map<String, Value>) -> Option<String> {
+    let mut cur = resolve(schema, defs);
+    for t in tokens {
+        cur = resolve(cur.get("properties")?.get(t)?, defs);
+    }
+    cur.get("const")?.as_str().map(str::to_string)
+}
+
+fn resolve<'a>(mut v: &'a Value, defs: &'a Map<String, Value>) -> &'a Value {
+    for _ in 0..32 {
+        match v
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/definitions/"))
+            .and_then(|name| defs.get(name))
+        {
+            Some(next) => v = next,
+            None => break,
+        }
+    }
+    v
+}

@@ -1,0 +1,365 @@
+//! Parsing deliveries: locate the event type and id (without building a
+//! document tree), then deserialize exactly the type for that event.
+
+use std::fmt;
+
+use http::HeaderMap;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::Manifest;
+use hookforge_manifest::Locator;
+
+/// Why a delivery could not be parsed. Every message says where and what was
+/// expected; none of them contains the body itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    #[error("empty body: expected a JSON object")]
+    Empty,
+    #[error("body is not valid UTF-8 (first bad byte at offset {offset}): expected a JSON object")]
+    NotUtf8 { offset: usize },
+    #[error("body is a JSON {found}, expected a JSON object")]
+    NotAnObject { found: &'static str },
+    #[error("body is not valid JSON: {message}")]
+    Syntax { message: String },
+    #[error("no event type: expected a string at {location}")]
+    MissingEventType { location: String },
+    #[error("event type at {location} must be a string, found {found}")]
+    EventTypeNotString { location: String, found: String },
+    #[error("event id at {location} must be a string or integer, found {found}")]
+    EventIdNotScalar { location: String, found: String },
+    #[error(
+        "header `{header}` says the event is {header_value:?} but the body says {body_value:?}"
+    )]
+    EventTypeMismatch {
+        header: String,
+        header_value: String,
+        body_value: String,
+    },
+    #[error("header `{header}` is not valid UTF-8 text")]
+    HeaderNotText { header: String },
+    #[error("`{event}` payload: at `{path}`: {message}")]
+    Payload {
+        event: String,
+        path: String,
+        message: String,
+    },
+}
+
+/// The event type and id of a delivery, located as the manifest says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub event_type: String,
+    pub event_id: Option<String>,
+}
+
+impl Envelope {
+    /// Checks the body is a JSON object and reads the event type (required)
+    /// and event id (optional) from the body and/or headers.
+    pub fn read(
+        body: &[u8],
+        headers: &HeaderMap,
+        manifest: &Manifest,
+    ) -> Result<Envelope, ParseError> {
+        check_object(body)?;
+        let type_ptr = manifest.event_type.pointer_tokens();
+        let id_ptr = manifest.event_id.as_ref().and_then(|l| l.pointer_tokens());
+        let mut wanted: Vec<&[String]> = Vec::new();
+        if let Some(p) = &type_ptr {
+            wanted.push(p);
+        }
+        if let Some(p) = &id_ptr {
+            wanted.push(p);
+        }
+        let mut found: Vec<Option<Value>> = vec![None; wanted.len()];
+        if !wanted.is_empty() {
+            let mut de = serde_json::Deserializer::from_slice(body);
+            Seek {
+                paths: &wanted,
+                depth: 0,
+                found: &mut found,
+            }
+            .deserialize(&mut de)
+            .and_then(|()| de.end())
+            .map_err(syntax)?;
+        }
+        let mut found = found.into_iter();
+        let body_type = type_ptr.as_ref().and_then(|_| found.next().flatten());
+        let body_id = id_ptr.as_ref().and_then(|_| found.next().flatten());
+
+        let loc = &manifest.event_type;
+        let body_type = match body_type {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            Some(other) => {
+                return Err(ParseError::EventTypeNotString {
+                    location: format!("body `{}`", loc.pointer.as_deref().unwrap_or_default()),
+                    found: describe(&other),
+                });
+            }
+        };
+        let header_type = header_text(headers, loc)?;
+        let event_type = match (body_type, header_type) {
+            (Some(b), Some(h)) if b != h => {
+                return Err(ParseError::EventTypeMismatch {
+                    header: loc.header.clone().unwrap_or_default(),
+                    header_value: h,
+                    body_value: b,
+                });
+            }
+            (Some(b), _) => b,
+            (None, Some(h)) => h,
+            (None, None) => {
+                return Err(ParseError::MissingEventType {
+                    location: loc.describe(),
+                });
+            }
+        };
+
+        let event_id = match (body_id, &manifest.event_id) {
+            (Some(Value::String(s)), _) => Some(s),
+            (Some(Value::Number(n)), _) => Some(n.to_string()),
+            (Some(Value::Null) | None, Some(loc)) => header_text(headers, loc)?,
+            (Some(other), Some(loc)) => {
+                return Err(ParseError::EventIdNotScalar {
+                    location: loc.describe(),
+                    found: describe(&other),
+                });
+            }
+            (_, None) => None,
+        };
+        Ok(Envelope {
+            event_type,
+            event_id,
+        })
+    }
+}
+
+fn header_text(headers: &HeaderMap, loc: &Locator) -> Result<Option<String>, ParseError> {
+    let Some(name) = &loc.header else {
+        return Ok(None);
+    };
+    match headers.get(name.as_str()) {
+        None => Ok(None),
+        Some(v) => {
+            v.to_str()
+                .map(|s| Some(s.trim().to_string()))
+                .map_err(|_| ParseError::HeaderNotText {
+                    header: name.clone(),
+                })
+        }
+    }
+}
+
+/// The cheap checks that give the clearest errors: empty, not UTF-8, not an
+/// object. UTF-8 is validated once here so later errors can assume text.
+fn check_object(body: &[u8]) -> Result<(), ParseError> {
+    let text = std::str::from_utf8(body).map_err(|e| ParseError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    let first = text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .bytes()
+        .next();
+    let found = match first {
+        None => return Err(ParseError::Empty),
+        Some(b'{') => return Ok(()),
+        Some(b'[') => "array",
+        Some(b'"') => "string",
+        Some(b't' | b'f') => "boolean",
+        Some(b'n') => "null",
+        Some(b'-' | b'0'..=b'9') => "number",
+        Some(_) => {
+            return Err(ParseError::Syntax {
+                message: "expected `{` at the start of the body".into(),
+            });
+        }
+    };
+    Err(ParseError::NotAnObject { found })
+}
+
+fn syntax(e: serde_json::Error) -> ParseError {
+    ParseError::Syntax {
+        message: e.to_string(),
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("boolean {b}"),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(s) => format!("string {s:?}"),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// Walks a JSON document once, keeping only the values at `paths` and
+/// skipping everything else with `IgnoredAny` (no allocation for skipped
+/// values, the same work as the cheapest possible JSON reader).
+struct Seek<'a, 'p> {
+    paths: &'a [&'p [String]],
+    depth: usize,
+    found: &'a mut [Option<Value>],
+}
+
+impl<'de> DeserializeSeed<'de> for Seek<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Seek<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let key = key.as_str();
+            let here = |p: &&[String]| p.get(self.depth).is_some_and(|t| t == key);
+            if !self.paths.iter().any(here) {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let ends_here = self
+                .paths
+                .iter()
+                .any(|p| p.len() == self.depth + 1 && here(p));
+            if ends_here {
+                // Keep the value; paths that go deeper are read from it.
+                let v: Value = map.next_value()?;
+                for (i, p) in self.paths.iter().enumerate() {
+                    if here(p) {
+                        let rest = &p[self.depth + 1..];
+                        let mut cur = Some(&v);
+                        for t in rest {
+                            cur = cur.and_then(|c| c.get(t.as_str()));
+                        }
+                        self.found[i] = cur.cloned();
+                    }
+                }
+            } else {
+                map.next_value_seed(Seek {
+                    paths: self.paths,
+                    depth: self.depth + 1,
+                    found: self.found,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    // Anything that is not an object on the way to a path: the path is absent.
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// A map key, borrowed from the input when it has no escapes.
+enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(s))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(s.to_string()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Deserializes one event's typed payload. On failure the body is read a
+/// second time with path tracking, so the error names the field; the fast
+/// path pays nothing for that.
+pub fn decode<T: DeserializeOwned>(body: &[u8], event: &str) -> Result<T, ParseError> {
+    match serde_json::from_slice(body) {
+        Ok(v) => Ok(v),
+        Err(first) => {
+            let mut de = serde_json::Deserializer::from_slice(body);
+            let err = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+                Err(e) => e,
+                Ok(_) => return Err(syntax(first)),
+            };
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return Err(syntax(inner));
+            }
+            Err(ParseError::Payload {
+                event: event.to_string(),
+                path: if path == "." {
+                    "(top level)".into()
+                } else {
+                    path
+                },
+                message: inner.to_string(),
+            })
+        }
+    }
+}
+
+/// Keeps an unknown event's payload as raw JSON.
+pub fn decode_unknown(body: &[u8], event_type: &str) -> Result<crate::UnknownEvent, ParseError> {
+    let payload: Value = serde_json::from_slice(body).map_err(syntax)?;
+    Ok(crate::UnknownEvent {
+        event_type: event_type.to_string(),
+        payload,
+    })
+}
+
+/// Deserializes an open enum from any string (used by generated code).
+pub fn deserialize_open_enum<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: for<'a> From<&'a str>,
+{
+    let k = Key::deserialize(d)?;
+    Ok(T::from(k.as_str()))
+}

@@ -1,0 +1,180 @@
+//! What generated vendor modules expose to the rest of hookforge, and the
+//! registry of built-in vendors.
+
+use std::sync::OnceLock;
+
+use http::HeaderMap;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{Manifest, ParseError};
+
+/// A vendor's generated code, as seen by the CLI, receiver and harness.
+pub struct VendorSpec {
+    pub id: &'static str,
+    pub name: &'static str,
+    manifest_json: &'static str,
+    definitions_json: &'static str,
+    pub events: &'static [EventInfo],
+    parse: fn(&[u8], &HeaderMap) -> Result<ParsedEvent, ParseError>,
+    manifest: OnceLock<Manifest>,
+}
+
+impl VendorSpec {
+    #[doc(hidden)]
+    pub const fn new(
+        id: &'static str,
+        name: &'static str,
+        manifest_json: &'static str,
+        definitions_json: &'static str,
+        events: &'static [EventInfo],
+        parse: fn(&[u8], &HeaderMap) -> Result<ParsedEvent, ParseError>,
+    ) -> VendorSpec {
+        VendorSpec {
+            id,
+            name,
+            manifest_json,
+            definitions_json,
+            events,
+            parse,
+            manifest: OnceLock::new(),
+        }
+    }
+
+    /// The vendor manifest.
+    pub fn manifest(&self) -> &Manifest {
+        self.manifest.get_or_init(|| {
+            // The generator checked this very text with the same types before
+            // embedding it, and build.rs refuses stale generated code.
+            Manifest::from_json(self.manifest_json)
+                .unwrap_or_else(|e| panic!("embedded manifest of `{}` is invalid: {e}", self.id))
+        })
+    }
+
+    /// The shared definitions of the vendor's schemas.
+    pub fn definitions(&self) -> Value {
+        serde_json::from_str(self.definitions_json).expect("generator embeds valid JSON")
+    }
+
+    /// Parses a delivery without knowing the vendor's types at compile time.
+    pub fn parse(&self, body: &[u8], headers: &HeaderMap) -> Result<ParsedEvent, ParseError> {
+        (self.parse)(body, headers)
+    }
+
+    /// The documented event with this type string.
+    pub fn event(&self, name: &str) -> Option<&'static EventInfo> {
+        self.events.iter().find(|e| e.name == name)
+    }
+
+    /// A self-contained (draft-07) schema for one event, for validators.
+    pub fn bundled_schema(&self, event: &EventInfo) -> Value {
+        let mut schema: Value =
+            serde_json::from_str(event.schema_json).expect("generator embeds valid JSON");
+        let defs = self.definitions();
+        if let (Value::Object(o), Value::Object(d)) = (&mut schema, defs)
+            && !d.is_empty()
+        {
+            o.insert("definitions".into(), Value::Object(d));
+        }
+        schema
+    }
+}
+
+impl std::fmt::Debug for VendorSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VendorSpec")
+            .field("id", &self.id)
+            .field("events", &self.events.len())
+            .finish()
+    }
+}
+
+/// One documented event of a vendor.
+#[derive(Debug)]
+pub struct EventInfo {
+    /// The event type string (`quote.created`).
+    pub name: &'static str,
+    /// File-safe form of the name, used for schema and sample paths.
+    pub slug: &'static str,
+    pub description: &'static str,
+    /// The event's schema (refs point into the vendor definitions).
+    pub schema_json: &'static str,
+    pub samples: &'static [SampleInfo],
+}
+
+/// A sample payload, embedded byte for byte.
+#[derive(Debug)]
+pub struct SampleInfo {
+    pub name: &'static str,
+    /// Path relative to the crate root.
+    pub path: &'static str,
+    pub body: &'static [u8],
+}
+
+/// A parsed delivery with its envelope facts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery<E> {
+    pub event_type: String,
+    pub event_id: Option<String>,
+    pub event: E,
+}
+
+/// A parsed delivery, vendor-independent: the typed value re-serialized.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParsedEvent {
+    pub event_type: String,
+    pub event_id: Option<String>,
+    pub known: bool,
+    pub payload: Value,
+}
+
+impl ParsedEvent {
+    #[doc(hidden)]
+    pub fn new<E: Serialize>(
+        event_type: String,
+        event_id: Option<String>,
+        known: bool,
+        event: &E,
+    ) -> Result<ParsedEvent, ParseError> {
+        let payload = serde_json::to_value(event).map_err(|e| ParseError::Payload {
+            event: event_type.clone(),
+            path: "(re-serialization)".into(),
+            message: e.to_string(),
+        })?;
+        Ok(ParsedEvent {
+            event_type,
+            event_id,
+            known,
+            payload,
+        })
+    }
+}
+
+/// An event whose type the schemas do not know, kept whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnknownEvent {
+    pub event_type: String,
+    pub payload: Value,
+}
+
+/// Returned by `EventKind::from_str` for a type string that is not documented.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a documented event type")]
+pub struct UnknownEventType(pub String);
+
+/// What a handler returns; an error makes the receiver answer 5xx so the
+/// vendor retries.
+pub type HandlerResult = Result<(), BoxError>;
+
+/// Any error a handler wants to report.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Every built-in vendor, sorted by id.
+pub fn vendors() -> &'static [&'static VendorSpec] {
+    crate::vendors::ALL
+}
+
+/// A built-in vendor by id.
+pub fn vendor(id: &str) -> Option<&'static VendorSpec> {
+    vendors().iter().copied().find(|v| v.id == id)
+}
