@@ -4,4 +4,7 @@ pub mod prets;
 pub mod superoffice;
 
 /// Every vendor with checked-in schemas, sorted by id.
-pub static ALL: &[&crate::VendorSpec] = &[&prets::VENDOR, &superoffice::VENDOR];
+pub static ALL: &[&crate::VendorSpec] = &[
+    &prets::VENDOR,
+    &superoffice::VENDOR,
+];
