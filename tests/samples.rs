@@ -19,7 +19,10 @@ fn every_vendor_and_event_is_covered_by_the_sample_walk() {
     let on_disk = walk_json(&root().join("samples"));
     let embedded: Vec<String> = samples.iter().map(|s| s.2.to_string()).collect();
     for f in &on_disk {
-        assert!(embedded.contains(f), "{f} is on disk but not embedded (stale generated/?)");
+        assert!(
+            embedded.contains(f),
+            "{f} is on disk but not embedded (stale generated/?)"
+        );
     }
     assert_eq!(on_disk.len(), embedded.len());
 }

@@ -71,7 +71,12 @@ fn diff_at(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
 }
 
 /// Every sample of every vendor: (vendor, event name, sample path, body).
-pub fn all_samples() -> Vec<(&'static VendorSpec, &'static str, &'static str, &'static [u8])> {
+pub fn all_samples() -> Vec<(
+    &'static VendorSpec,
+    &'static str,
+    &'static str,
+    &'static [u8],
+)> {
     let mut out = Vec::new();
     for v in hookforge::vendors() {
         for e in v.events {

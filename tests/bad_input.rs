@@ -1,0 +1,199 @@
+//! Bad input never panics and always gets a specific error.
+
+mod common;
+
+use hookforge::vendors::{prets, superoffice};
+use hookforge::{HeaderMap, ParseError, VendorSpec};
+
+fn parse(v: &VendorSpec, body: &[u8]) -> Result<hookforge::ParsedEvent, ParseError> {
+    v.parse(body, &HeaderMap::new())
+}
+
+fn nested(depth: usize, open: &str, close: &str, prefix: &str, suffix: &str) -> Vec<u8> {
+    let mut s = String::with_capacity(depth * 2 + prefix.len() + suffix.len());
+    s.push_str(prefix);
+    s.push_str(&open.repeat(depth));
+    s.push_str(&close.repeat(depth));
+    s.push_str(suffix);
+    s.into_bytes()
+}
+
+#[test]
+fn empty_and_blank_bodies() {
+    for v in hookforge::vendors() {
+        assert_eq!(parse(v, b"").unwrap_err(), ParseError::Empty);
+        assert_eq!(parse(v, b" \r\n\t").unwrap_err(), ParseError::Empty);
+    }
+}
+
+#[test]
+fn invalid_utf8_names_the_offset() {
+    let body = b"{\"type\": \"quote.created\", \"x\": \"\xff\xfe\"}";
+    let err = parse(&prets::VENDOR, body).unwrap_err();
+    assert_eq!(err, ParseError::NotUtf8 { offset: 32 });
+    assert!(err.to_string().contains("offset 32"), "{err}");
+}
+
+#[test]
+fn top_level_values_that_are_not_objects() {
+    for (body, found) in [
+        (&b"[{\"type\":\"quote.created\"}]"[..], "array"),
+        (b"\"quote.created\"", "string"),
+        (b"42", "number"),
+        (b"-1", "number"),
+        (b"true", "boolean"),
+        (b"null", "null"),
+    ] {
+        for v in hookforge::vendors() {
+            let err = parse(v, body).unwrap_err();
+            assert_eq!(
+                err,
+                ParseError::NotAnObject { found },
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+            assert!(err.to_string().contains("expected a JSON object"));
+        }
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    const DEPTH: usize = 100_000;
+    let cases = [
+        // Where the envelope reader skips values.
+        nested(DEPTH, "[", "]", r#"{"type":"quote.created","deep":"#, "}"),
+        // Inside a field the typed model reads.
+        nested(
+            DEPTH,
+            "{\"a\":",
+            "}",
+            r#"{"type":"quote.created","data":"#,
+            "}",
+        ),
+        // Along the path of the event type itself.
+        nested(DEPTH, "{\"type\":", "}", "", ""),
+        // In an unknown event, kept as raw JSON.
+        nested(DEPTH, "[", "]", r#"{"type":"quote.brand_new","deep":"#, "}"),
+        // Not even an object.
+        nested(DEPTH, "[", "]", "", ""),
+    ];
+    for body in cases {
+        let err = parse(&prets::VENDOR, &body).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            matches!(
+                err,
+                ParseError::Syntax { .. }
+                    | ParseError::NotAnObject { .. }
+                    | ParseError::Payload { .. }
+            ),
+            "{msg}"
+        );
+    }
+    let body = nested(DEPTH, "[", "]", r#"{"type":"quote.created","deep":"#, "}");
+    let msg = parse(&prets::VENDOR, &body).unwrap_err().to_string();
+    assert!(msg.contains("recursion limit"), "{msg}");
+}
+
+#[test]
+fn a_number_where_a_string_belongs_names_the_path() {
+    let body = br#"{"type":"quote.created","version":"2026-06-01","organization":{},"data":{"quoteId":5}}"#;
+    let err = parse(&prets::VENDOR, body).unwrap_err();
+    let ParseError::Payload {
+        event,
+        path,
+        message,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (event.as_str(), path.as_str()),
+        ("quote.created", "data.quoteId")
+    );
+    assert!(message.contains("expected a string"), "{message}");
+
+    let body = br#"{"Event":"contact.created","PrimaryKey":"527331"}"#;
+    let err = parse(&superoffice::VENDOR, body).unwrap_err();
+    assert!(
+        matches!(&err, ParseError::Payload { path, .. } if path == "PrimaryKey"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("expected i64"), "{err}");
+
+    let body = br#"{"Event":"contact.created","Changes":["a", 2]}"#;
+    let err = parse(&superoffice::VENDOR, body).unwrap_err();
+    assert!(
+        matches!(&err, ParseError::Payload { path, .. } if path == "Changes[1]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn required_fields_are_named_when_missing() {
+    let body = br#"{"type":"quote.created","organization":{},"data":{}}"#;
+    let err = parse(&prets::VENDOR, body).unwrap_err();
+    assert!(err.to_string().contains("missing field `version`"), "{err}");
+}
+
+#[test]
+fn event_type_problems() {
+    let err = parse(&prets::VENDOR, br#"{"eventId":"evt_x"}"#).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no event type: expected a string at body `/type`"
+    );
+    let err = parse(&prets::VENDOR, br#"{"type":7}"#).unwrap_err();
+    assert!(
+        matches!(err, ParseError::EventTypeNotString { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("found number 7"), "{err}");
+    let err = parse(&prets::VENDOR, br#"{"type":null}"#).unwrap_err();
+    assert!(err.to_string().contains("found null"), "{err}");
+}
+
+#[test]
+fn superoffice_header_and_body_must_agree() {
+    let body = br#"{"Event":"quote.sent","EventId":"1fc5752a-6de8-412d-847a-12d5529a0ec6"}"#;
+    let mut h = HeaderMap::new();
+    h.insert("x-superoffice-event", "quote.approved".parse().unwrap());
+    let err = superoffice::VENDOR.parse(body, &h).unwrap_err();
+    assert!(matches!(err, ParseError::EventTypeMismatch { .. }), "{err}");
+    // Header names match case-insensitively; agreeing header is fine.
+    let mut h = HeaderMap::new();
+    h.insert("X-SUPEROFFICE-EVENT", "quote.sent".parse().unwrap());
+    assert!(superoffice::VENDOR.parse(body, &h).is_ok());
+    // Event id from the header when the body has none.
+    let mut h = HeaderMap::new();
+    h.insert("x-superoffice-eventid", "abc".parse().unwrap());
+    let d = superoffice::parse_delivery(br#"{"Event":"quote.sent"}"#, &h).unwrap();
+    assert_eq!(d.event_id.as_deref(), Some("abc"));
+    // Event type from the header when the body has none: then the payload
+    // must still deserialize (Event is required by the schema).
+    let mut h = HeaderMap::new();
+    h.insert("x-superoffice-event", "quote.sent".parse().unwrap());
+    let err = superoffice::VENDOR
+        .parse(br#"{"PrimaryKey":1}"#, &h)
+        .unwrap_err();
+    assert!(err.to_string().contains("missing field `Event`"), "{err}");
+}
+
+#[test]
+fn truncated_and_trailing_garbage() {
+    let full =
+        std::fs::read(common::root().join("samples/prets/quote.created/doc-1.json")).unwrap();
+    for cut in [1, full.len() / 3, full.len() / 2, full.len() - 2] {
+        let err = parse(&prets::VENDOR, &full[..cut]).unwrap_err();
+        assert!(
+            matches!(err, ParseError::Syntax { .. }),
+            "cut at {cut}: {err}"
+        );
+        assert!(err.to_string().contains("line"), "{err}");
+    }
+    let mut extra = full.clone();
+    extra.extend_from_slice(b" {}");
+    let err = parse(&prets::VENDOR, &extra).unwrap_err();
+    assert!(err.to_string().contains("trailing characters"), "{err}");
+}

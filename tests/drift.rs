@@ -1,0 +1,262 @@
+//! Vendor payloads drift: new fields, new event types, new enum values and
+//! `null` where a field is optional must all parse, and re-serialize to the
+//! same JSON value.
+
+mod common;
+
+use common::{all_samples, json_diff, root, typed_debug};
+use hookforge::vendors::{prets, superoffice};
+use hookforge::{HeaderMap, Maybe, VendorSpec};
+use serde_json::{Map, Value, json};
+
+fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(root().join("tests/fixtures").join(rel)).unwrap()
+}
+
+fn assert_round_trip(v: &VendorSpec, body: &[u8], what: &str) -> hookforge::ParsedEvent {
+    let p = v
+        .parse(body, &HeaderMap::new())
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let input: Value = serde_json::from_slice(body).unwrap();
+    let diffs = json_diff(&input, &p.payload);
+    assert!(diffs.is_empty(), "{what}:\n{}", diffs.join("\n"));
+    p
+}
+
+#[test]
+fn unknown_event_types_are_kept_whole() {
+    for (v, f) in [
+        (&prets::VENDOR, "prets/unknown-event.json"),
+        (&superoffice::VENDOR, "superoffice/unknown-event.json"),
+    ] {
+        let p = assert_round_trip(v, &fixture(f), f);
+        assert!(!p.known, "{f}");
+    }
+    let e = prets::parse(&fixture("prets/unknown-event.json"), &HeaderMap::new()).unwrap();
+    let prets::Event::Unknown(u) = &e else {
+        panic!("expected Unknown, got {e:?}")
+    };
+    assert_eq!(u.event_type, "quote.financing.installment_plan_changed");
+    assert_eq!(u.payload["data"]["installments"], json!([3, 6, 12]));
+    assert_eq!(e.kind(), None);
+}
+
+#[test]
+fn unknown_fields_are_kept_at_every_level() {
+    let body = fixture("prets/unknown-field.json");
+    assert_round_trip(&prets::VENDOR, &body, "prets/unknown-field.json");
+    let prets::Event::QuoteUpdated(q) = prets::parse(&body, &HeaderMap::new()).unwrap() else {
+        panic!("expected QuoteUpdated")
+    };
+    assert_eq!(q.extra["livemode"], json!(false));
+    assert_eq!(q.organization.extra["region"], json!("eu-west"));
+    assert_eq!(q.data.extra["amount"]["currency"], json!("EUR"));
+
+    let body = fixture("superoffice/unknown-field.json");
+    assert_round_trip(
+        &superoffice::VENDOR,
+        &body,
+        "superoffice/unknown-field.json",
+    );
+    let superoffice::Event::ContactChanged(c) =
+        superoffice::parse(&body, &HeaderMap::new()).unwrap()
+    else {
+        panic!("expected ContactChanged")
+    };
+    assert_eq!(c.extra["TenantRegion"], json!("eu"));
+    assert_eq!(
+        c.field_values.as_option().unwrap()["business_idx"],
+        json!(3)
+    );
+}
+
+#[test]
+fn unknown_enum_values_are_kept() {
+    let body = fixture("prets/unknown-enum.json");
+    assert_round_trip(&prets::VENDOR, &body, "prets/unknown-enum.json");
+    let prets::Event::QuoteFinancingCompleted(q) = prets::parse(&body, &HeaderMap::new()).unwrap()
+    else {
+        panic!("expected QuoteFinancingCompleted")
+    };
+    assert_eq!(
+        q.version,
+        prets::models::ApiVersion::Unknown("2027-03-01".into())
+    );
+    assert!(!q.version.is_known());
+    assert_eq!(q.version.as_str(), "2027-03-01");
+}
+
+#[test]
+fn null_optional_fields_and_the_test_event() {
+    let body = fixture("prets/optional-null.json");
+    assert_round_trip(&prets::VENDOR, &body, "prets/optional-null.json");
+    let prets::Event::QuoteCreated(q) = prets::parse(&body, &HeaderMap::new()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(q.event_id, Maybe::Null);
+    assert_eq!(q.data.external_id, Maybe::Null);
+
+    let body = fixture("superoffice/test-event.json");
+    let p = assert_round_trip(&superoffice::VENDOR, &body, "superoffice/test-event.json");
+    assert!(p.known && p.event_type == "test");
+}
+
+#[test]
+fn timestamps_keep_their_text_and_parse_on_demand() {
+    let so = std::fs::read(root().join("samples/superoffice/quote.approved/doc-1.json")).unwrap();
+    let superoffice::Event::QuoteApproved(q) = superoffice::parse(&so, &HeaderMap::new()).unwrap()
+    else {
+        panic!()
+    };
+    let ts = q.timestamp.as_option().unwrap();
+    assert_eq!(ts.as_str(), "2018-04-24T08:13:02.8352175Z");
+    assert_eq!(ts.to_utc().unwrap().timestamp_subsec_nanos(), 835_217_500);
+}
+
+/// Adds an unknown key to every object of a payload.
+fn add_unknown_everywhere(v: &mut Value, n: &mut usize) {
+    match v {
+        Value::Object(o) => {
+            for child in o.values_mut() {
+                add_unknown_everywhere(child, n);
+            }
+            o.insert(
+                "x_hookforge_drift".into(),
+                json!({"nested": [1, "two", null, {"three": 3.5}]}),
+            );
+            *n += 1;
+        }
+        Value::Array(a) => a.iter_mut().for_each(|c| add_unknown_everywhere(c, n)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_sample_keeps_fields_added_at_every_level() {
+    for (v, _event, path, body) in all_samples() {
+        let mut doc: Value = serde_json::from_slice(body).unwrap();
+        let mut n = 0;
+        add_unknown_everywhere(&mut doc, &mut n);
+        assert!(n >= 1);
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        let p = assert_round_trip(v, &bytes, path);
+        assert!(p.known, "{path}");
+    }
+}
+
+/// JSON pointers of the keys in `instance` whose schema does not require them.
+fn optional_keys(
+    schema: &Value,
+    defs: &Map<String, Value>,
+    instance: &Value,
+    at: &str,
+    out: &mut Vec<String>,
+) {
+    let schema = resolve(schema, defs);
+    match instance {
+        Value::Object(o) => {
+            let required: Vec<&str> = schema
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            for (k, child) in o {
+                let ptr = format!("{at}/{k}");
+                if !required.contains(&k.as_str()) {
+                    out.push(ptr.clone());
+                }
+                if let Some(cs) = schema.get("properties").and_then(|p| p.get(k)) {
+                    optional_keys(cs, defs, child, &ptr, out);
+                }
+            }
+        }
+        Value::Array(a) => {
+            if let Some(items) = schema.get("items") {
+                for (i, child) in a.iter().enumerate() {
+                    optional_keys(items, defs, child, &format!("{at}/{i}"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn resolve<'a>(mut s: &'a Value, defs: &'a Map<String, Value>) -> &'a Value {
+    while let Some(name) = s
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/definitions/"))
+    {
+        s = &defs[name];
+    }
+    s
+}
+
+#[test]
+fn every_optional_field_of_every_sample_accepts_null_and_absence() {
+    let mut checked = 0;
+    for (v, event, path, body) in all_samples() {
+        let schema = v.bundled_schema(v.event(event).unwrap());
+        let defs = schema
+            .get("definitions")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let doc: Value = serde_json::from_slice(body).unwrap();
+        let mut keys = Vec::new();
+        optional_keys(&schema, &defs, &doc, "", &mut keys);
+        for ptr in keys {
+            let (parent, key) = ptr.rsplit_once('/').unwrap();
+            for remove in [false, true] {
+                let mut d = doc.clone();
+                let obj = d.pointer_mut(parent).unwrap().as_object_mut().unwrap();
+                if remove {
+                    obj.remove(key);
+                } else {
+                    obj.insert(key.to_string(), Value::Null);
+                }
+                let bytes = serde_json::to_vec(&d).unwrap();
+                let what = format!(
+                    "{path} with {ptr} {}",
+                    if remove { "absent" } else { "null" }
+                );
+                assert_round_trip(v, &bytes, &what);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} variations checked");
+}
+
+#[test]
+fn typed_parse_of_drift_fixtures_is_stable() {
+    for f in [
+        "prets/unknown-field.json",
+        "prets/unknown-enum.json",
+        "superoffice/unknown-event.json",
+    ] {
+        let vendor = f.split('/').next().unwrap();
+        insta::assert_snapshot!(f, typed_debug(vendor, &fixture(f), &HeaderMap::new()));
+    }
+}
+
+#[test]
+fn the_round_trip_comparison_itself_catches_losses() {
+    let a = json!({"a": null, "b": [1, 2], "n": 1, "s": "x"});
+    assert!(json_diff(&a, &a).is_empty());
+    assert!(json_diff(&a, &json!({"a": null, "b": [1, 2], "n": 1.0, "s": "x"})).is_empty());
+    let lost = json!({"b": [1, 2], "n": 1, "s": "x"});
+    assert_eq!(json_diff(&a, &lost), vec!["$.a: missing after round trip"]);
+    assert_eq!(
+        json_diff(&a, &json!({"a": null, "b": [1], "n": 2, "s": "x"})).len(),
+        2
+    );
+    assert_eq!(
+        json_diff(
+            &json!({"t": "2018-04-24T08:13:02.8352175Z"}),
+            &json!({"t": "2018-04-24T08:13:02.835217500Z"})
+        )
+        .len(),
+        1
+    );
+}
