@@ -1,0 +1,90 @@
+//! Typed parse + dispatch of the whole sample corpus, against the same bytes
+//! read into `serde_json::Value` and skipped with `IgnoredAny` (the floor any
+//! JSON reader pays). Run: `cargo bench --bench parse`.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use divan::counter::BytesCount;
+use divan::{Bencher, black_box};
+use hookforge::HeaderMap;
+use hookforge::vendors::{prets, superoffice};
+
+fn main() {
+    divan::main();
+}
+
+/// (vendor id, body) for every sample of every vendor.
+fn corpus() -> Vec<(&'static str, &'static [u8])> {
+    let mut out = Vec::new();
+    for v in hookforge::vendors() {
+        for e in v.events {
+            for s in e.samples {
+                out.push((v.id, s.body));
+            }
+        }
+    }
+    out
+}
+
+fn bytes(c: &[(&str, &[u8])]) -> BytesCount {
+    BytesCount::new(c.iter().map(|(_, b)| b.len()).sum::<usize>())
+}
+
+/// The default handlers never wait, so one poll completes them.
+fn run<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+struct Noop;
+impl prets::Handler for Noop {}
+impl superoffice::Handler for Noop {}
+
+#[divan::bench]
+fn typed_parse_and_dispatch(b: Bencher) {
+    let c = corpus();
+    let headers = HeaderMap::new();
+    b.counter(bytes(&c)).bench(|| {
+        for (vendor, body) in &c {
+            let r = match *vendor {
+                "prets" => run(prets::dispatch(
+                    &Noop,
+                    prets::parse(body, &headers).unwrap(),
+                )),
+                "superoffice" => run(superoffice::dispatch(
+                    &Noop,
+                    superoffice::parse(body, &headers).unwrap(),
+                )),
+                other => panic!("add `{other}` to the benchmark"),
+            };
+            black_box(r).unwrap();
+        }
+    });
+}
+
+#[divan::bench]
+fn serde_json_value(b: Bencher) {
+    let c = corpus();
+    b.counter(bytes(&c)).bench(|| {
+        for (_, body) in &c {
+            black_box(serde_json::from_slice::<serde_json::Value>(body).unwrap());
+        }
+    });
+}
+
+#[divan::bench]
+fn ignored_any(b: Bencher) {
+    let c = corpus();
+    b.counter(bytes(&c)).bench(|| {
+        for (_, body) in &c {
+            black_box(serde_json::from_slice::<serde::de::IgnoredAny>(body).unwrap());
+        }
+    });
+}
