@@ -88,3 +88,16 @@ fn ignored_any(b: Bencher) {
         }
     });
 }
+
+/// The first pass alone: locating the event type and id.
+#[divan::bench]
+fn envelope_only(b: Bencher) {
+    let c = corpus();
+    let headers = HeaderMap::new();
+    b.counter(bytes(&c)).bench(|| {
+        for (vendor, body) in &c {
+            let v = hookforge::vendor(vendor).unwrap();
+            black_box(v.read_envelope(body, &headers).unwrap());
+        }
+    });
+}

@@ -660,7 +660,7 @@ pub fn parse_delivery(
     body: &[u8],
     headers: &::hookforge::HeaderMap,
 ) -> ::std::result::Result<::hookforge::Delivery<Event>, ::hookforge::ParseError> {
-    let envelope = ::hookforge::Envelope::read(body, headers, manifest())?;
+    let envelope = VENDOR.read_envelope(body, headers)?;
     let event = match envelope.event_type.as_str() {
         "quote.created" => {
             Event::QuoteCreated(::hookforge::__private::decode(body, "quote.created")?)

@@ -21,7 +21,7 @@ pub mod vendors;
 pub use hookforge_manifest::{self as manifest, Manifest};
 pub use http::HeaderMap;
 pub use maybe::Maybe;
-pub use parse::{Envelope, ParseError};
+pub use parse::{Envelope, EnvelopeReader, ParseError};
 pub use timestamp::{Timestamp, TimestampError};
 pub use vendor::{
     BoxError, Delivery, EventInfo, HandlerResult, ParsedEvent, SampleInfo, UnknownEvent,

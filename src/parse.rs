@@ -57,27 +57,53 @@ pub struct Envelope {
 
 impl Envelope {
     /// Checks the body is a JSON object and reads the event type (required)
-    /// and event id (optional) from the body and/or headers.
+    /// and event id (optional) from the body and/or headers. Generated code
+    /// uses a cached [`EnvelopeReader`] instead.
     pub fn read(
         body: &[u8],
         headers: &HeaderMap,
         manifest: &Manifest,
     ) -> Result<Envelope, ParseError> {
-        check_object(body)?;
+        EnvelopeReader::new(manifest).read(body, headers)
+    }
+}
+
+/// Reads envelopes for one vendor; built once from its manifest.
+#[derive(Debug, Clone)]
+pub struct EnvelopeReader {
+    event_type: Locator,
+    event_id: Option<Locator>,
+    /// Body pointers to look for: the event type's first (if any), then the id's.
+    paths: Vec<Vec<String>>,
+    type_in_body: bool,
+    id_in_body: bool,
+}
+
+impl EnvelopeReader {
+    pub fn new(manifest: &Manifest) -> EnvelopeReader {
         let type_ptr = manifest.event_type.pointer_tokens();
         let id_ptr = manifest.event_id.as_ref().and_then(|l| l.pointer_tokens());
-        let mut wanted: Vec<&[String]> = Vec::new();
-        if let Some(p) = &type_ptr {
-            wanted.push(p);
+        EnvelopeReader {
+            event_type: manifest.event_type.clone(),
+            event_id: manifest.event_id.clone(),
+            type_in_body: type_ptr.is_some(),
+            id_in_body: id_ptr.is_some(),
+            paths: type_ptr.into_iter().chain(id_ptr).collect(),
         }
-        if let Some(p) = &id_ptr {
-            wanted.push(p);
-        }
-        let mut found: Vec<Option<Value>> = vec![None; wanted.len()];
-        if !wanted.is_empty() {
+    }
+
+    /// See [`Envelope::read`].
+    pub fn read(&self, body: &[u8], headers: &HeaderMap) -> Result<Envelope, ParseError> {
+        check_object(body)?;
+        let mut found: [Option<Value>; 2] = [None, None];
+        if !self.paths.is_empty() {
+            let wanted: [&[String]; 2] = [
+                self.paths.first().map_or(&[][..], Vec::as_slice),
+                self.paths.get(1).map_or(&[][..], Vec::as_slice),
+            ];
             let mut de = serde_json::Deserializer::from_slice(body);
             Seek {
-                paths: &wanted,
+                paths: &wanted[..self.paths.len()],
                 depth: 0,
                 found: &mut found,
             }
@@ -85,11 +111,15 @@ impl Envelope {
             .and_then(|()| de.end())
             .map_err(syntax)?;
         }
-        let mut found = found.into_iter();
-        let body_type = type_ptr.as_ref().and_then(|_| found.next().flatten());
-        let body_id = id_ptr.as_ref().and_then(|_| found.next().flatten());
+        let [first, second] = found;
+        let (body_type, body_id) = match (self.type_in_body, self.id_in_body) {
+            (true, true) => (first, second),
+            (true, false) => (first, None),
+            (false, true) => (None, first),
+            (false, false) => (None, None),
+        };
 
-        let loc = &manifest.event_type;
+        let loc = &self.event_type;
         let body_type = match body_type {
             None => None,
             Some(Value::String(s)) => Some(s),
@@ -118,7 +148,7 @@ impl Envelope {
             }
         };
 
-        let event_id = match (body_id, &manifest.event_id) {
+        let event_id = match (body_id, &self.event_id) {
             (Some(Value::String(s)), _) => Some(s),
             (Some(Value::Number(n)), _) => Some(n.to_string()),
             (Some(Value::Null) | None, Some(loc)) => header_text(headers, loc)?,
@@ -235,6 +265,12 @@ impl<'de> Visitor<'de> for Seek<'_, '_> {
             if ends_here {
                 // Keep the value; paths that go deeper are read from it.
                 let v: Value = map.next_value()?;
+                let mut matching = (0..self.paths.len()).filter(|&i| here(&self.paths[i]));
+                if let (Some(i), None) = (matching.next(), matching.next()) {
+                    // The common case: one path, ending here; keep the value as is.
+                    self.found[i] = Some(v);
+                    continue;
+                }
                 for (i, p) in self.paths.iter().enumerate() {
                     if here(p) {
                         let rest = &p[self.depth + 1..];

@@ -7,6 +7,7 @@ use http::HeaderMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::parse::{Envelope, EnvelopeReader};
 use crate::{Manifest, ParseError};
 
 /// A vendor's generated code, as seen by the CLI, receiver and harness.
@@ -18,6 +19,7 @@ pub struct VendorSpec {
     pub events: &'static [EventInfo],
     parse: fn(&[u8], &HeaderMap) -> Result<ParsedEvent, ParseError>,
     manifest: OnceLock<Manifest>,
+    envelope: OnceLock<EnvelopeReader>,
 }
 
 impl VendorSpec {
@@ -38,6 +40,7 @@ impl VendorSpec {
             events,
             parse,
             manifest: OnceLock::new(),
+            envelope: OnceLock::new(),
         }
     }
 
@@ -49,6 +52,13 @@ impl VendorSpec {
             Manifest::from_json(self.manifest_json)
                 .unwrap_or_else(|e| panic!("embedded manifest of `{}` is invalid: {e}", self.id))
         })
+    }
+
+    /// Locates the event type and id of a delivery as the manifest says.
+    pub fn read_envelope(&self, body: &[u8], headers: &HeaderMap) -> Result<Envelope, ParseError> {
+        self.envelope
+            .get_or_init(|| EnvelopeReader::new(self.manifest()))
+            .read(body, headers)
     }
 
     /// The shared definitions of the vendor's schemas.

@@ -316,7 +316,7 @@ pub fn vendor_items(vs: &VendorSchemas, events: &[EventOut<'_>]) -> TokenStream 
         /// Like [`parse`], also returning the event id and type as located by
         /// the manifest.
         pub fn parse_delivery(body: &[u8], headers: &::hookforge::HeaderMap) -> ::std::result::Result<::hookforge::Delivery<Event>, ::hookforge::ParseError> {
-            let envelope = ::hookforge::Envelope::read(body, headers, manifest())?;
+            let envelope = VENDOR.read_envelope(body, headers)?;
             let event = match envelope.event_type.as_str() {
                 #(#names => Event::#variant_idents(::hookforge::__private::decode(body, #names)?),)*
                 _ => Event::Unknown(::hookforge::__private::decode_unknown(body, &envelope.event_type)?),
