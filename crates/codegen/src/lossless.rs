@@ -174,7 +174,11 @@ mod tests {
             out.contains("pub event_id: ::hookforge::Maybe<::std::string::String>"),
             "{out}"
         );
-        assert!(out.contains(r#"rename = "eventId", default, skip_serializing_if = "::hookforge::Maybe::is_absent""#), "{out}");
+        let flat: String = out.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains(r#"rename = "eventId", default, skip_serializing_if = "::hookforge::Maybe::is_absent""#),
+            "{out}"
+        );
         assert!(
             out.contains("pub changes: ::hookforge::Maybe<::std::vec::Vec<::std::string::String>>"),
             "{out}"
