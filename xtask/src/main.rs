@@ -1,12 +1,31 @@
-//! Project automation: `cargo xtask codegen [--check]`.
+//! Project automation.
+//!
+//! - `cargo xtask codegen [--check]`: regenerate `generated/` (or check it is current);
+//! - `cargo xtask extract --vendor V DOC [--check]`: documented examples of V's doc
+//!   become samples with provenance, events without one get a synthesized sample;
+//! - `cargo xtask extract --all DOCS_DIR [--check]`: the same for every vendor,
+//!   reading `DOCS_DIR/<vendor>.txt`;
+//! - `cargo xtask examples DOC`: list the examples found in a doc and their repairs.
+
+mod extract;
+mod samples;
+mod synth;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check]
+const USAGE: &str = "usage:
+  cargo xtask codegen [--check]
+  cargo xtask extract --vendor VENDOR DOC [--check]
+  cargo xtask extract --all DOCS_DIR [--check]
+  cargo xtask examples DOC
 
-  codegen           regenerate generated/ from schemas/ and samples/
-  codegen --check   exit 1, naming each stale file, if generated/ is not up to date";
+  codegen            regenerate generated/ from schemas/ and samples/
+  codegen --check    exit 1, naming each stale file, if generated/ is not up to date
+  extract            turn a vendor doc's examples into samples/<vendor>/ (with provenance)
+                     and synthesize samples for events without one; --check compares
+                     instead of writing and exits 1 on any difference
+  examples           print each example found in DOC with its line range and repairs";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -14,15 +33,19 @@ fn main() -> ExitCode {
     match args.as_slice() {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
+        ["extract", rest @ ..] => extract_cmd(rest),
+        ["examples", doc] => examples(Path::new(doc)),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
         }
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
-        }
+        _ => usage(),
     }
+}
+
+fn usage() -> ExitCode {
+    eprintln!("{USAGE}");
+    ExitCode::from(2)
 }
 
 fn workspace_root() -> PathBuf {
@@ -51,10 +74,7 @@ fn codegen(check: bool) -> ExitCode {
             eprintln!("stale: {} (run `cargo xtask codegen`)", rel(p));
         }
         for p in &result.orphaned {
-            eprintln!(
-                "orphaned: {} (no schema generates it; run `cargo xtask codegen`)",
-                rel(p)
-            );
+            eprintln!("orphaned: {} (no schema generates it; run `cargo xtask codegen`)", rel(p));
         }
         return ExitCode::FAILURE;
     }
@@ -68,4 +88,121 @@ fn codegen(check: bool) -> ExitCode {
         println!("generated/ was already up to date");
     }
     ExitCode::SUCCESS
+}
+
+fn extract_cmd(args: &[&str]) -> ExitCode {
+    let check = args.contains(&"--check");
+    let rest: Vec<&str> = args.iter().copied().filter(|a| *a != "--check").collect();
+    let root = workspace_root();
+    let jobs: Vec<(String, Option<PathBuf>)> = match rest.as_slice() {
+        ["--vendor", vendor, doc] | [doc, "--vendor", vendor] => {
+            vec![(vendor.to_string(), Some(PathBuf::from(doc)))]
+        }
+        ["--all", dir] => {
+            let dirs = match hookforge_codegen::vendor_dirs(&root.join("schemas")) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            dirs.iter()
+                .map(|d| {
+                    let id = d.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                    let doc = Path::new(dir).join(format!("{id}.txt"));
+                    (id, doc.exists().then_some(doc))
+                })
+                .collect()
+        }
+        _ => return usage(),
+    };
+    let mut failed = false;
+    let mut wrote = false;
+    for (vendor, doc) in jobs {
+        if let Some(d) = &doc
+            && !d.is_file()
+        {
+            eprintln!("error: cannot read {}", d.display());
+            return ExitCode::from(2);
+        }
+        let plan = match samples::plan(&root, &vendor, doc.as_deref()) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {vendor}: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        for p in &plan.problems {
+            eprintln!("unrepairable: {p}");
+            failed = true;
+        }
+        let documented = plan.files.keys().filter(|k| k.contains("/doc-")).count();
+        let synthesized = plan.files.keys().filter(|k| k.ends_with("/synthesized.json")).count();
+        if check {
+            let diffs = samples::compare(&root, &plan);
+            for d in &diffs {
+                eprintln!("{d}");
+            }
+            if diffs.is_empty() {
+                println!("samples/{vendor}: up to date ({documented} documented, {synthesized} synthesized)");
+            } else {
+                failed = true;
+            }
+        } else {
+            match samples::write(&root, &plan) {
+                Ok(changes) => {
+                    for c in &changes {
+                        println!("{c}");
+                    }
+                    wrote |= !changes.is_empty();
+                    println!("samples/{vendor}: {documented} documented, {synthesized} synthesized");
+                }
+                Err(e) => {
+                    eprintln!("error: {vendor}: {e}");
+                    failed = true;
+                }
+            }
+        }
+    }
+    if check && failed {
+        eprintln!("samples/ does not match extraction; run `cargo xtask extract --all <vendor-docs>`");
+    }
+    if wrote {
+        // The sample list is part of the generated code.
+        let code = codegen(false);
+        if code != ExitCode::SUCCESS {
+            return code;
+        }
+    }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+fn examples(doc: &Path) -> ExitCode {
+    let text = match std::fs::read_to_string(doc) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", doc.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut failed = false;
+    for found in extract::find_examples(&text) {
+        match found {
+            Ok(ex) => {
+                let line = serde_json::json!({
+                    "lines": [ex.lines.0, ex.lines.1],
+                    "context": ex.context,
+                    "repairs": ex.repairs,
+                    "payload": serde_json::from_str::<serde_json::Value>(&ex.text).expect("valid"),
+                });
+                println!("{line}");
+            }
+            Err(u) => {
+                eprintln!("unrepairable: {}:{}: {}", doc.display(), u.line, u.message);
+                failed = true;
+            }
+        }
+    }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
