@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 use divan::counter::BytesCount;
 use divan::{Bencher, black_box};
 use hookforge::HeaderMap;
-use hookforge::vendors::{prets, superoffice};
+use hookforge::vendors::{collateralxp, cowbell, prets, socotra, superoffice};
 
 fn main() {
     divan::main();
@@ -44,8 +44,24 @@ fn run<F: Future>(f: F) -> F::Output {
 }
 
 struct Noop;
+impl collateralxp::Handler for Noop {}
+impl cowbell::Handler for Noop {}
 impl prets::Handler for Noop {}
+impl socotra::Handler for Noop {}
 impl superoffice::Handler for Noop {}
+
+/// Typed parse and dispatch with the vendor's generated code.
+fn typed(vendor: &str, body: &[u8], headers: &HeaderMap) -> hookforge::HandlerResult {
+    macro_rules! go {
+        ($($v:ident),*) => {
+            match vendor {
+                $(stringify!($v) => run($v::dispatch(&Noop, $v::parse(body, headers).unwrap())),)*
+                other => panic!("add `{other}` to the benchmark"),
+            }
+        };
+    }
+    go!(collateralxp, cowbell, prets, socotra, superoffice)
+}
 
 #[divan::bench]
 fn typed_parse_and_dispatch(b: Bencher) {
@@ -53,17 +69,7 @@ fn typed_parse_and_dispatch(b: Bencher) {
     let headers = HeaderMap::new();
     b.counter(bytes(&c)).bench(|| {
         for (vendor, body) in &c {
-            let r = match *vendor {
-                "prets" => run(prets::dispatch(
-                    &Noop,
-                    prets::parse(body, &headers).unwrap(),
-                )),
-                "superoffice" => run(superoffice::dispatch(
-                    &Noop,
-                    superoffice::parse(body, &headers).unwrap(),
-                )),
-                other => panic!("add `{other}` to the benchmark"),
-            };
+            let r = typed(vendor, body, &headers);
             black_box(r).unwrap();
         }
     });

@@ -22,7 +22,7 @@ pub use hookforge_manifest::{self as manifest, Manifest};
 pub use http::HeaderMap;
 pub use maybe::Maybe;
 pub use parse::{Envelope, EnvelopeReader, ParseError};
-pub use timestamp::{Timestamp, TimestampError};
+pub use timestamp::{FlexTimestamp, Timestamp, TimestampError};
 pub use vendor::{
     BoxError, Delivery, EventInfo, HandlerResult, ParsedEvent, SampleInfo, UnknownEvent,
     UnknownEventType, VendorSpec, vendor, vendors,

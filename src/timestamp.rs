@@ -90,3 +90,90 @@ mod tests {
         assert!(Timestamp::new("yesterday").parse().is_err());
     }
 }
+
+/// A time that may be sent as epoch milliseconds (integer or numeric string)
+/// or as RFC 3339 text, kept exactly as sent.
+///
+/// Socotra's classic API types these fields `timestamp` without saying which
+/// form it uses; milliseconds since the epoch is the usual one but unconfirmed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FlexTimestamp {
+    /// An integer, read as milliseconds since the Unix epoch.
+    Millis(i64),
+    /// A string: numeric (epoch milliseconds) or RFC 3339.
+    Text(String),
+}
+
+impl FlexTimestamp {
+    /// The instant in UTC. Integers and numeric strings are milliseconds since
+    /// the epoch; other strings must be RFC 3339.
+    pub fn to_utc(&self) -> Result<DateTime<Utc>, TimestampError> {
+        let millis = match self {
+            FlexTimestamp::Millis(ms) => Some(*ms),
+            FlexTimestamp::Text(t) => t.trim().parse::<i64>().ok(),
+        };
+        let text = || match self {
+            FlexTimestamp::Millis(ms) => ms.to_string(),
+            FlexTimestamp::Text(t) => t.clone(),
+        };
+        match millis {
+            Some(ms) => {
+                DateTime::from_timestamp_millis(ms).ok_or_else(|| TimestampError { text: text() })
+            }
+            None => Timestamp::new(text()).to_utc(),
+        }
+    }
+}
+
+impl Serialize for FlexTimestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FlexTimestamp::Millis(ms) => s.serialize_i64(*ms),
+            FlexTimestamp::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FlexTimestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = FlexTimestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("epoch milliseconds (integer or numeric string) or an RFC 3339 string")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<FlexTimestamp, E> {
+                Ok(FlexTimestamp::Millis(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<FlexTimestamp, E> {
+                i64::try_from(v)
+                    .map(FlexTimestamp::Millis)
+                    .map_err(|_| E::custom(format!("{v} is out of range for epoch milliseconds")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FlexTimestamp, E> {
+                Ok(FlexTimestamp::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod flex_tests {
+    use super::*;
+
+    #[test]
+    fn accepts_each_form_and_keeps_it() {
+        for (text, ms) in [
+            ("1762000000000", 1_762_000_000_000i64),
+            ("\"1762000000000\"", 1_762_000_000_000),
+            ("\"2025-11-01T12:26:40Z\"", 1_762_000_000_000),
+        ] {
+            let t: FlexTimestamp = serde_json::from_str(text).unwrap();
+            assert_eq!(serde_json::to_string(&t).unwrap(), text);
+            assert_eq!(t.to_utc().unwrap().timestamp_millis(), ms, "{text}");
+        }
+        assert!(serde_json::from_str::<FlexTimestamp>("1.5").is_err());
+        assert!(FlexTimestamp::Text("soon".into()).to_utc().is_err());
+    }
+}

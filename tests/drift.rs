@@ -113,22 +113,28 @@ fn timestamps_keep_their_text_and_parse_on_demand() {
     assert_eq!(ts.to_utc().unwrap().timestamp_subsec_nanos(), 835_217_500);
 }
 
-/// Adds an unknown key to every object of a payload.
+/// Adds an unknown key to every object of a payload: a structured value at
+/// the top, a string below (some nested objects are maps of strings).
 fn add_unknown_everywhere(v: &mut Value, n: &mut usize) {
-    match v {
-        Value::Object(o) => {
-            for child in o.values_mut() {
-                add_unknown_everywhere(child, n);
+    fn walk(v: &mut Value, n: &mut usize, top: bool) {
+        match v {
+            Value::Object(o) => {
+                for child in o.values_mut() {
+                    walk(child, n, false);
+                }
+                let drift = if top {
+                    json!({"nested": [1, "two", null, {"three": 3.5}]})
+                } else {
+                    json!("drift")
+                };
+                o.insert("x_hookforge_drift".into(), drift);
+                *n += 1;
             }
-            o.insert(
-                "x_hookforge_drift".into(),
-                json!({"nested": [1, "two", null, {"three": 3.5}]}),
-            );
-            *n += 1;
+            Value::Array(a) => a.iter_mut().for_each(|c| walk(c, n, false)),
+            _ => {}
         }
-        Value::Array(a) => a.iter_mut().for_each(|c| add_unknown_everywhere(c, n)),
-        _ => {}
     }
+    walk(v, n, true);
 }
 
 #[test]
@@ -258,5 +264,134 @@ fn the_round_trip_comparison_itself_catches_losses() {
         )
         .len(),
         1
+    );
+}
+
+#[test]
+fn collateralxp_added_in_either_documented_shape() {
+    use hookforge::vendors::collateralxp;
+    let printed = std::fs::read(
+        root().join("samples/collateralxp/ordering.workflow.order_workflow.added/doc-1.json"),
+    )
+    .unwrap();
+    let live = fixture("collateralxp/added-second-shape.json");
+    for (what, body) in [("printed shape", &printed), ("live-docs shape", &live)] {
+        assert_round_trip(&collateralxp::VENDOR, body, what);
+        let e = collateralxp::parse(body, &HeaderMap::new()).unwrap();
+        let collateralxp::Event::OrderingWorkflowOrderWorkflowAdded(a) = e else {
+            panic!("{what}: {e:?}")
+        };
+        let data = a.data.as_option().unwrap();
+        match what {
+            "printed shape" => {
+                assert!(data.address_resource.is_present() && data.county_id.is_absent())
+            }
+            _ => assert!(data.county_id.is_present() && data.address_resource.is_absent()),
+        }
+    }
+    // Blank strings and nulls in optional fields.
+    assert_round_trip(
+        &collateralxp::VENDOR,
+        &fixture("collateralxp/optional-blank.json"),
+        "blank",
+    );
+}
+
+#[test]
+fn collateralxp_appraised_value_is_a_number_or_a_string() {
+    use hookforge::vendors::collateralxp::{self, Event, models::AppraisedValue};
+    let submitted =
+        std::fs::read(root().join(
+            "samples/collateralxp/ordering.workflow.assignment_workflow.submitted/doc-1.json",
+        ))
+        .unwrap();
+    let Event::OrderingWorkflowAssignmentWorkflowSubmitted(s) =
+        collateralxp::parse(&submitted, &HeaderMap::new()).unwrap()
+    else {
+        panic!()
+    };
+    let v = s
+        .data
+        .as_option()
+        .unwrap()
+        .appraised_value
+        .as_option()
+        .cloned();
+    assert_eq!(v, Some(AppraisedValue::Number(100000.0)));
+    let completed = std::fs::read(root().join(
+        "samples/collateralxp/ordering.workflow.quality_assurance_workflow.completed/doc-1.json",
+    ))
+    .unwrap();
+    let Event::OrderingWorkflowQualityAssuranceWorkflowCompleted(c) =
+        collateralxp::parse(&completed, &HeaderMap::new()).unwrap()
+    else {
+        panic!()
+    };
+    let v = c
+        .data
+        .as_option()
+        .unwrap()
+        .appraised_value
+        .as_option()
+        .cloned();
+    assert_eq!(v, Some(AppraisedValue::String("0.0".into())));
+}
+
+#[test]
+fn cowbell_status_not_in_the_docs_is_kept() {
+    use hookforge::vendors::cowbell::{self, Event, models::QuoteStatus};
+    let body = fixture("cowbell/unknown-status.json");
+    assert_round_trip(&cowbell::VENDOR, &body, "cowbell/unknown-status.json");
+    let Event::QuoteStatus(q) = cowbell::parse(&body, &HeaderMap::new()).unwrap() else {
+        panic!()
+    };
+    let data = q.data.as_option().unwrap();
+    assert_eq!(
+        data.quote_status.as_option(),
+        Some(&QuoteStatus::Unknown("EXPIRED".into()))
+    );
+    // `+0000` timestamps keep their text and parse.
+    let modified = data.modified.as_option().unwrap();
+    assert_eq!(modified.as_str(), "2021-05-13T06:07:54.407+0000");
+    assert_eq!(
+        modified.to_utc().unwrap().timestamp_millis(),
+        1_620_886_074_407
+    );
+    assert_eq!("READY".parse::<QuoteStatus>().unwrap(), QuoteStatus::Ready);
+}
+
+#[test]
+fn socotra_unknown_type_and_timestamp_forms() {
+    use hookforge::vendors::socotra::{self, Event};
+    let body = fixture("socotra/unknown-type.json");
+    let p = assert_round_trip(&socotra::VENDOR, &body, "socotra/unknown-type.json");
+    assert!(!p.known);
+    assert!(matches!(
+        socotra::parse(&body, &HeaderMap::new()).unwrap(),
+        Event::Unknown(_)
+    ));
+
+    let body = fixture("socotra/string-timestamp.json");
+    assert_round_trip(&socotra::VENDOR, &body, "socotra/string-timestamp.json");
+    let Event::PolicyIssue(e) = socotra::parse(&body, &HeaderMap::new()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        e.timestamp.to_utc().unwrap().timestamp_millis(),
+        1_762_000_000_000
+    );
+    assert_eq!(e.data["policyLocator"], json!("100000123"));
+    // The management API's models are generated too, with their enums.
+    let req: socotra::models::WebhookRequest = serde_json::from_value(json!({
+        "name": "billing", "events": ["policy.issue", "policy.teleport"],
+        "retryStrategy": "three", "failureHandling": {"mode": "divert", "actOnTimeout": true}
+    }))
+    .unwrap();
+    let events = req.events.as_option().unwrap();
+    assert_eq!(events[0], socotra::models::EventType::PolicyIssue);
+    assert!(!events[1].is_known());
+    assert_eq!(
+        req.retry_strategy.as_option(),
+        Some(&socotra::models::RetryStrategy::Three)
     );
 }

@@ -15,7 +15,10 @@ pub fn root() -> PathBuf {
 pub fn typed_debug(vendor: &str, body: &[u8], headers: &HeaderMap) -> String {
     use hookforge::vendors::*;
     match vendor {
+        "collateralxp" => format!("{:#?}", collateralxp::parse(body, headers)),
+        "cowbell" => format!("{:#?}", cowbell::parse(body, headers)),
         "prets" => format!("{:#?}", prets::parse(body, headers)),
+        "socotra" => format!("{:#?}", socotra::parse(body, headers)),
         "superoffice" => format!("{:#?}", superoffice::parse(body, headers)),
         other => panic!("add vendor `{other}` to tests/common/mod.rs::typed_debug"),
     }

@@ -146,12 +146,16 @@ fn looks_like_member(s: &str) -> bool {
     let after = rest[close..].chars().skip(1).collect::<String>();
     let after = after.trim_start();
     !key.is_empty()
-        && key.chars().all(|c| c.is_alphanumeric() || "_-.$@ ".contains(c))
+        && key
+            .chars()
+            .all(|c| c.is_alphanumeric() || "_-.$@ ".contains(c))
         && (after.starts_with(':') || after.starts_with("=>"))
 }
 
 fn is_example(lines: &[Line]) -> bool {
-    lines.iter().any(|l| looks_like_member(&l.text) || l.text.contains("\":"))
+    lines
+        .iter()
+        .any(|l| looks_like_member(&l.text) || l.text.contains("\":"))
 }
 
 /// Scans `s` from brace depth `depth`; returns the byte offset just after the
@@ -197,10 +201,16 @@ fn line_list(nos: &[usize]) -> String {
 }
 
 /// Runs every repair in a fixed order, then checks the result parses.
-fn repair(mut lines: Vec<Line>, mut repairs: Vec<String>, context: String) -> Result<Example, Unrepairable> {
+fn repair(
+    mut lines: Vec<Line>,
+    mut repairs: Vec<String>,
+    context: String,
+) -> Result<Example, Unrepairable> {
     let first = lines.first().map_or(0, |l| l.no);
     let last = lines.last().map_or(0, |l| l.no);
-    let braceless = repairs.iter().any(|r| r.starts_with("added the missing outer"));
+    let braceless = repairs
+        .iter()
+        .any(|r| r.starts_with("added the missing outer"));
 
     // Typographic quotes.
     let typo: Vec<usize> = lines
@@ -276,7 +286,9 @@ fn repair(mut lines: Vec<Line>, mut repairs: Vec<String>, context: String) -> Re
         if ends_value && next_starts_item {
             let no = lines[i].no;
             lines[i].text = format!("{cur},");
-            repairs.push(format!("inserted the missing comma at the end of line {no}"));
+            repairs.push(format!(
+                "inserted the missing comma at the end of line {no}"
+            ));
         }
     }
 
@@ -304,7 +316,10 @@ fn repair(mut lines: Vec<Line>, mut repairs: Vec<String>, context: String) -> Re
     }
     if !trailing.is_empty() {
         trailing.sort();
-        repairs.push(format!("removed trailing commas on {}", line_list(&trailing)));
+        repairs.push(format!(
+            "removed trailing commas on {}",
+            line_list(&trailing)
+        ));
     }
 
     // E-mail addresses hidden by the page's obfuscation.

@@ -74,7 +74,10 @@ fn codegen(check: bool) -> ExitCode {
             eprintln!("stale: {} (run `cargo xtask codegen`)", rel(p));
         }
         for p in &result.orphaned {
-            eprintln!("orphaned: {} (no schema generates it; run `cargo xtask codegen`)", rel(p));
+            eprintln!(
+                "orphaned: {} (no schema generates it; run `cargo xtask codegen`)",
+                rel(p)
+            );
         }
         return ExitCode::FAILURE;
     }
@@ -108,7 +111,11 @@ fn extract_cmd(args: &[&str]) -> ExitCode {
             };
             dirs.iter()
                 .map(|d| {
-                    let id = d.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                    let id = d
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned();
                     let doc = Path::new(dir).join(format!("{id}.txt"));
                     (id, doc.exists().then_some(doc))
                 })
@@ -138,14 +145,20 @@ fn extract_cmd(args: &[&str]) -> ExitCode {
             failed = true;
         }
         let documented = plan.files.keys().filter(|k| k.contains("/doc-")).count();
-        let synthesized = plan.files.keys().filter(|k| k.ends_with("/synthesized.json")).count();
+        let synthesized = plan
+            .files
+            .keys()
+            .filter(|k| k.ends_with("/synthesized.json"))
+            .count();
         if check {
             let diffs = samples::compare(&root, &plan);
             for d in &diffs {
                 eprintln!("{d}");
             }
             if diffs.is_empty() {
-                println!("samples/{vendor}: up to date ({documented} documented, {synthesized} synthesized)");
+                println!(
+                    "samples/{vendor}: up to date ({documented} documented, {synthesized} synthesized)"
+                );
             } else {
                 failed = true;
             }
@@ -156,7 +169,9 @@ fn extract_cmd(args: &[&str]) -> ExitCode {
                         println!("{c}");
                     }
                     wrote |= !changes.is_empty();
-                    println!("samples/{vendor}: {documented} documented, {synthesized} synthesized");
+                    println!(
+                        "samples/{vendor}: {documented} documented, {synthesized} synthesized"
+                    );
                 }
                 Err(e) => {
                     eprintln!("error: {vendor}: {e}");
@@ -166,7 +181,9 @@ fn extract_cmd(args: &[&str]) -> ExitCode {
         }
     }
     if check && failed {
-        eprintln!("samples/ does not match extraction; run `cargo xtask extract --all <vendor-docs>`");
+        eprintln!(
+            "samples/ does not match extraction; run `cargo xtask extract --all <vendor-docs>`"
+        );
     }
     if wrote {
         // The sample list is part of the generated code.
@@ -175,7 +192,11 @@ fn extract_cmd(args: &[&str]) -> ExitCode {
             return code;
         }
     }
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn examples(doc: &Path) -> ExitCode {
@@ -204,5 +225,9 @@ fn examples(doc: &Path) -> ExitCode {
             }
         }
     }
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

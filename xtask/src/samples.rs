@@ -30,17 +30,28 @@ pub struct Plan {
 const PLACEHOLDER: &str = "\"<string>\"";
 
 pub fn plan(root: &Path, vendor: &str, doc: Option<&Path>) -> Result<Plan, String> {
-    let schemas = VendorSchemas::load(&root.join("schemas").join(vendor)).map_err(|e| e.to_string())?;
+    let schemas =
+        VendorSchemas::load(&root.join("schemas").join(vendor)).map_err(|e| e.to_string())?;
     let mut files = BTreeMap::new();
     let mut problems = Vec::new();
     let mut records = Vec::new();
     let mut per_event: BTreeMap<String, usize> = BTreeMap::new();
-    let doc_name = doc.map(|d| d.file_name().unwrap_or_default().to_string_lossy().into_owned());
+    let doc_name = doc.map(|d| {
+        d.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    });
 
     if let Some(doc) = doc {
         let text = fs::read_to_string(doc).map_err(|e| format!("{}: {e}", doc.display()))?;
         let doc_name = doc_name.clone().unwrap_or_default();
-        let pointer = schemas.manifest.event_type.pointer.clone().unwrap_or_default();
+        let pointer = schemas
+            .manifest
+            .event_type
+            .pointer
+            .clone()
+            .unwrap_or_default();
         for (index, found) in extract::find_examples(&text).into_iter().enumerate() {
             let ex = match found {
                 Ok(ex) => ex,
@@ -150,7 +161,10 @@ pub fn compare(root: &Path, plan: &Plan) -> Vec<String> {
     }
     for rel in on_disk {
         if !plan.files.contains_key(&rel) {
-            out.push(format!("not produced by extraction: samples/{}/{rel}", plan.vendor));
+            out.push(format!(
+                "not produced by extraction: samples/{}/{rel}",
+                plan.vendor
+            ));
         }
     }
     out
@@ -183,7 +197,11 @@ pub fn write(root: &Path, plan: &Plan) -> Result<Vec<String>, String> {
     if let Ok(rd) = fs::read_dir(&dir) {
         for e in rd.flatten() {
             let p = e.path();
-            if p.is_dir() && fs::read_dir(&p).map(|mut r| r.next().is_none()).unwrap_or(false) {
+            if p.is_dir()
+                && fs::read_dir(&p)
+                    .map(|mut r| r.next().is_none())
+                    .unwrap_or(false)
+            {
                 let _ = fs::remove_dir(&p);
             }
         }
@@ -283,7 +301,13 @@ fn fill_placeholders(
     Ok(out.join("\n"))
 }
 
-fn placeholder_value(vendor: &str, event: &str, rel: &str, n: usize, key: &str) -> Option<(String, String)> {
+fn placeholder_value(
+    vendor: &str,
+    event: &str,
+    rel: &str,
+    n: usize,
+    key: &str,
+) -> Option<(String, String)> {
     match vendor {
         "prets" => prets_value(event, rel, n, key),
         "cowbell" => cowbell_value(rel, key),
@@ -295,10 +319,17 @@ fn placeholder_value(vendor: &str, event: &str, rel: &str, n: usize, key: &str) 
 /// timestamps differ between samples but never between extractions.
 fn prets_time(event: &str, n: usize) -> (DateTime<Utc>, bool) {
     let i = PRETS_ORDER.iter().position(|e| *e == event).unwrap_or(0) as i64;
-    let base = Utc.with_ymd_and_hms(2026, 6, 15, 9, 30, 12).single().expect("valid date");
+    let base = Utc
+        .with_ymd_and_hms(2026, 6, 15, 9, 30, 12)
+        .single()
+        .expect("valid date");
     let fractional = n % 2 == 0;
     let t = base + Duration::minutes(7 * i + 90 * (n as i64 - 1));
-    let t = if fractional { t + Duration::milliseconds(417) } else { t };
+    let t = if fractional {
+        t + Duration::milliseconds(417)
+    } else {
+        t
+    };
     (t, fractional)
 }
 

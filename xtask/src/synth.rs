@@ -26,13 +26,21 @@ impl Synth<'_> {
             return Err(format!("`{path}`: schema nests too deep to synthesize"));
         }
         let schema = self.resolve(schema)?;
-        if let Some(e) = schema.get("examples").and_then(Value::as_array).and_then(|a| a.first()) {
+        if let Some(e) = schema
+            .get("examples")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+        {
             return Ok(e.clone());
         }
         if let Some(c) = schema.get("const") {
             return Ok(c.clone());
         }
-        if let Some(e) = schema.get("enum").and_then(Value::as_array).and_then(|a| a.first()) {
+        if let Some(e) = schema
+            .get("enum")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+        {
             return Ok(e.clone());
         }
         for key in ["anyOf", "oneOf"] {
@@ -52,7 +60,11 @@ impl Synth<'_> {
                 .find(|t| *t != "null")
                 .unwrap_or("null"),
             _ if schema.get("properties").is_some() => "object",
-            _ => return Err(format!("`{path}`: no type, example, const or enum to synthesize from")),
+            _ => {
+                return Err(format!(
+                    "`{path}`: no type, example, const or enum to synthesize from"
+                ));
+            }
         };
         Ok(match ty {
             "object" => {
@@ -91,6 +103,10 @@ impl Synth<'_> {
             Some("uuid") => uuid(&format!("{}/{path}", self.seed)),
             Some("email") => format!("{}@example.com", words(name).replace(' ', ".")),
             Some("uri") => format!("https://example.com/{}", words(name).replace(' ', "-")),
+            // Ids must differ between samples, or receivers would drop them as duplicates.
+            _ if name == "id" || name.ends_with("Id") || name.ends_with("_id") => {
+                uuid(&format!("{}/{path}", self.seed))
+            }
             _ => format!("example {}", words(name)),
         }
     }
@@ -176,7 +192,10 @@ mod tests {
                 "tags": {"type": "array", "items": {"type": "string"}}
             }
         });
-        let s = Synth { definitions: &defs, seed: "t".into() };
+        let s = Synth {
+            definitions: &defs,
+            seed: "t".into(),
+        };
         let v = s.value(&schema, "root").unwrap();
         assert_eq!(v["type"], "quote.status");
         assert_eq!(v["status"], "READY");

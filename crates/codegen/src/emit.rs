@@ -131,8 +131,11 @@ pub fn vendor_items(vs: &VendorSchemas, events: &[EventOut<'_>]) -> TokenStream 
     let manifest_json = &vs.manifest_json;
     let definitions_json = vs.definitions_json();
 
-    let variant_idents: Vec<Ident> = events.iter().map(|e| ident(e.type_name)).collect();
-    let type_idents = variant_idents.clone();
+    let variant_idents: Vec<Ident> = events
+        .iter()
+        .map(|e| ident(&e.name.to_upper_camel_case()))
+        .collect();
+    let type_idents: Vec<Ident> = events.iter().map(|e| ident(e.type_name)).collect();
     let names: Vec<&str> = events.iter().map(|e| e.name).collect();
     let docs: Vec<String> = events
         .iter()

@@ -93,11 +93,18 @@ pub fn typify_input(vs: &VendorSchemas) -> Result<TypifyInput, Error> {
                 format!("event `{}` gives no usable type name", ev.name),
             ));
         }
+        // `account.status` and a definition `AccountStatus` can both exist:
+        // the event's payload type then takes an `Event` suffix.
+        let type_name = if definitions.contains_key(&type_name) {
+            format!("{type_name}Event")
+        } else {
+            type_name
+        };
         if definitions.contains_key(&type_name) {
             return Err(Error::at(
                 &file,
                 format!(
-                    "event `{}` would be named `{type_name}`, which a definition already uses",
+                    "event `{}` would be named `{type_name}`, which another type already uses",
                     ev.name
                 ),
             ));
@@ -156,6 +163,15 @@ fn normalize(v: &mut Value, at: &str, top: bool) -> Result<(), String> {
         // Replaced by our open enum; typify only needs something well-formed.
         let desc = v.get("description").cloned();
         *v = json!({"type": "string"});
+        if let Some(d) = desc {
+            v["description"] = d;
+        }
+        return Ok(());
+    }
+    if let Some(ext) = o.get("x-rust-type").cloned() {
+        // The schema names its Rust type (typify's extension): nothing else matters.
+        let desc = o.get("description").cloned();
+        *v = json!({"x-rust-type": ext});
         if let Some(d) = desc {
             v["description"] = d;
         }
