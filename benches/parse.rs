@@ -107,3 +107,41 @@ fn envelope_only(b: Bencher) {
         }
     });
 }
+
+const VENDORS: &[&str] = &["collateralxp", "cowbell", "prets", "socotra", "superoffice"];
+
+/// Per vendor: typed parse and dispatch.
+#[divan::bench(args = VENDORS)]
+fn typed_by_vendor(b: Bencher, vendor: &str) {
+    let c: Vec<_> = corpus().into_iter().filter(|(v, _)| *v == vendor).collect();
+    let headers = HeaderMap::new();
+    b.counter(bytes(&c)).bench(|| {
+        for (v, body) in &c {
+            black_box(typed(v, body, &headers)).unwrap();
+        }
+    });
+}
+
+/// Per vendor: the same bytes into `serde_json::Value`.
+#[divan::bench(args = VENDORS)]
+fn value_by_vendor(b: Bencher, vendor: &str) {
+    let c: Vec<_> = corpus().into_iter().filter(|(v, _)| *v == vendor).collect();
+    b.counter(bytes(&c)).bench(|| {
+        for (_, body) in &c {
+            black_box(serde_json::from_slice::<serde_json::Value>(body).unwrap());
+        }
+    });
+}
+
+/// Per vendor: the envelope pass alone.
+#[divan::bench(args = VENDORS)]
+fn envelope_by_vendor(b: Bencher, vendor: &str) {
+    let c: Vec<_> = corpus().into_iter().filter(|(v, _)| *v == vendor).collect();
+    let headers = HeaderMap::new();
+    let spec = hookforge::vendor(vendor).unwrap();
+    b.counter(bytes(&c)).bench(|| {
+        for (_, body) in &c {
+            black_box(spec.read_envelope(body, &headers).unwrap());
+        }
+    });
+}

@@ -77,6 +77,8 @@ pub struct EnvelopeReader {
     paths: Vec<Vec<String>>,
     type_in_body: bool,
     id_in_body: bool,
+    type_header: Option<http::HeaderName>,
+    id_header: Option<http::HeaderName>,
 }
 
 impl EnvelopeReader {
@@ -86,6 +88,8 @@ impl EnvelopeReader {
         EnvelopeReader {
             event_type: manifest.event_type.clone(),
             event_id: manifest.event_id.clone(),
+            type_header: header_name(Some(&manifest.event_type)),
+            id_header: header_name(manifest.event_id.as_ref()),
             type_in_body: type_ptr.is_some(),
             id_in_body: id_ptr.is_some(),
             paths: type_ptr.into_iter().chain(id_ptr).collect(),
@@ -130,7 +134,7 @@ impl EnvelopeReader {
                 });
             }
         };
-        let header_type = header_text(headers, loc)?;
+        let header_type = header_text(headers, self.type_header.as_ref())?;
         let event_type = match (body_type, header_type) {
             (Some(b), Some(h)) if b != h => {
                 return Err(ParseError::EventTypeMismatch {
@@ -151,7 +155,7 @@ impl EnvelopeReader {
         let event_id = match (body_id, &self.event_id) {
             (Some(Value::String(s)), _) => Some(s),
             (Some(Value::Number(n)), _) => Some(n.to_string()),
-            (Some(Value::Null) | None, Some(loc)) => header_text(headers, loc)?,
+            (Some(Value::Null) | None, Some(_)) => header_text(headers, self.id_header.as_ref())?,
             (Some(other), Some(loc)) => {
                 return Err(ParseError::EventIdNotScalar {
                     location: loc.describe(),
@@ -167,20 +171,30 @@ impl EnvelopeReader {
     }
 }
 
-fn header_text(headers: &HeaderMap, loc: &Locator) -> Result<Option<String>, ParseError> {
-    let Some(name) = &loc.header else {
+fn header_text(
+    headers: &HeaderMap,
+    name: Option<&http::HeaderName>,
+) -> Result<Option<String>, ParseError> {
+    let Some(name) = name else {
         return Ok(None);
     };
-    match headers.get(name.as_str()) {
+    match headers.get(name) {
         None => Ok(None),
         Some(v) => {
             v.to_str()
                 .map(|s| Some(s.trim().to_string()))
                 .map_err(|_| ParseError::HeaderNotText {
-                    header: name.clone(),
+                    header: name.to_string(),
                 })
         }
     }
+}
+
+/// A manifest's header name, parsed once. Names that are not valid header
+/// names cannot match anything a client sends.
+fn header_name(loc: Option<&Locator>) -> Option<http::HeaderName> {
+    loc.and_then(|l| l.header.as_deref())
+        .and_then(|h| http::HeaderName::from_bytes(h.as_bytes()).ok())
 }
 
 /// The cheap checks that give the clearest errors: empty, not UTF-8, not an

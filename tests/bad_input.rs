@@ -197,3 +197,99 @@ fn truncated_and_trailing_garbage() {
     let err = parse(&prets::VENDOR, &extra).unwrap_err();
     assert!(err.to_string().contains("trailing characters"), "{err}");
 }
+
+/// JSON path of a value, in serde_path_to_error's notation (`a.b[0].c`).
+fn string_leaves(
+    v: &serde_json::Value,
+    path: String,
+    out: &mut Vec<(String, Vec<String>)>,
+    ptr: Vec<String>,
+) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, c) in o {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                let mut q = ptr.clone();
+                q.push(k.clone());
+                string_leaves(c, p, out, q);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, c) in a.iter().enumerate() {
+                let mut q = ptr.clone();
+                q.push(i.to_string());
+                string_leaves(c, format!("{path}[{i}]"), out, q);
+            }
+        }
+        serde_json::Value::String(_) => out.push((path, ptr)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_vendor_rejects_bad_input_with_a_specific_error() {
+    for v in hookforge::vendors() {
+        let sample = v.events.iter().flat_map(|e| e.samples).next().unwrap();
+        let body = sample.body;
+        let doc: serde_json::Value = serde_json::from_slice(body).unwrap();
+        // Truncated.
+        let err = parse(v, &body[..body.len() / 2]).unwrap_err();
+        assert!(matches!(err, ParseError::Syntax { .. }), "{}: {err}", v.id);
+        // The event type as a number.
+        let ptr = v.manifest().event_type.pointer.clone().unwrap();
+        let mut d = doc.clone();
+        *d.pointer_mut(&ptr).unwrap() = serde_json::json!(12);
+        let err = parse(v, &serde_json::to_vec(&d).unwrap()).unwrap_err();
+        assert!(
+            matches!(err, ParseError::EventTypeNotString { .. }),
+            "{}: {err}",
+            v.id
+        );
+        // Deep nesting inside an otherwise valid delivery.
+        let mut d = doc.clone();
+        d.as_object_mut()
+            .unwrap()
+            .insert("deep".into(), serde_json::json!(null));
+        let text = serde_json::to_string(&d).unwrap().replace(
+            "\"deep\":null",
+            &format!("\"deep\":{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+        );
+        let err = parse(v, text.as_bytes()).unwrap_err();
+        assert!(
+            err.to_string().contains("recursion limit"),
+            "{}: {err}",
+            v.id
+        );
+        // A number where a typed string belongs: some string field must be
+        // typed, and the error must name exactly its path.
+        let mut leaves = Vec::new();
+        string_leaves(&doc, String::new(), &mut leaves, Vec::new());
+        let mut named = 0;
+        for (path, ptr) in leaves {
+            let pointer: String = ptr.iter().map(|t| format!("/{t}")).collect();
+            if Some(&pointer) == v.manifest().event_type.pointer.as_ref() {
+                continue;
+            }
+            let mut d = doc.clone();
+            *d.pointer_mut(&pointer).unwrap() = serde_json::json!(12345);
+            if let Err(ParseError::Payload {
+                path: p, message, ..
+            }) = parse(v, &serde_json::to_vec(&d).unwrap())
+            {
+                assert_eq!(p, path, "{}: {message}", v.id);
+                assert!(message.contains("integer `12345`"), "{}: {message}", v.id);
+                named += 1;
+            }
+        }
+        assert!(
+            named > 0,
+            "{}: no typed string field in {}",
+            v.id,
+            sample.path
+        );
+    }
+}
