@@ -1510,6 +1510,24 @@ pub async fn dispatch<H: Handler + ?Sized>(
         Event::Unknown(u) => handler.on_unknown(u).await,
     }
 }
+/// Adapts a [`Handler`] for hookforge's receiver and inbox, which
+/// handle raw deliveries of any vendor.
+pub struct Dispatcher<H>(pub H);
+impl<H: Handler + 'static> ::hookforge::receiver::RawHandler for Dispatcher<H> {
+    fn vendor(&self) -> &'static ::hookforge::VendorSpec {
+        &VENDOR
+    }
+    fn handle<'a>(
+        &'a self,
+        body: &'a [u8],
+        headers: &'a ::hookforge::HeaderMap,
+    ) -> ::hookforge::receiver::BoxFuture<'a, ::hookforge::HandlerResult> {
+        Box::pin(async move {
+            let event = parse(body, headers)?;
+            dispatch(&self.0, event).await
+        })
+    }
+}
 /// Parses a delivery: reads the event type where the manifest says,
 /// then deserializes exactly that event's type.
 pub fn parse(

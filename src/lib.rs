@@ -7,8 +7,13 @@
 // Generated code names this crate `::hookforge`, inside and outside it.
 extern crate self as hookforge;
 
+pub mod auth;
+pub mod delivery;
+pub mod inbox;
 mod maybe;
 pub mod parse;
+pub mod receiver;
+pub mod serve;
 mod timestamp;
 mod vendor;
 

@@ -310,6 +310,22 @@ pub fn vendor_items(vs: &VendorSchemas, events: &[EventOut<'_>]) -> TokenStream 
             }
         }
 
+        /// Adapts a [`Handler`] for hookforge's receiver and inbox, which
+        /// handle raw deliveries of any vendor.
+        pub struct Dispatcher<H>(pub H);
+
+        impl<H: Handler + 'static> ::hookforge::receiver::RawHandler for Dispatcher<H> {
+            fn vendor(&self) -> &'static ::hookforge::VendorSpec {
+                &VENDOR
+            }
+            fn handle<'a>(&'a self, body: &'a [u8], headers: &'a ::hookforge::HeaderMap) -> ::hookforge::receiver::BoxFuture<'a, ::hookforge::HandlerResult> {
+                Box::pin(async move {
+                    let event = parse(body, headers)?;
+                    dispatch(&self.0, event).await
+                })
+            }
+        }
+
         /// Parses a delivery: reads the event type where the manifest says,
         /// then deserializes exactly that event's type.
         pub fn parse(body: &[u8], headers: &::hookforge::HeaderMap) -> ::std::result::Result<Event, ::hookforge::ParseError> {

@@ -139,16 +139,20 @@ pub enum SignedContent {
 }
 
 /// A header the vendor sends. `value` may contain the placeholders
-/// `{event_type}`, `{event_id}` and `{attempt}`.
+/// `{event_type}`, `{event_id}`, `{attempt}` (0 on the first delivery), and
+/// `{signature}` / `{secret}` / `{timestamp}` for headers the auth scheme fills in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderSpec {
     pub name: String,
     pub value: String,
-    /// Only sent on some deliveries (e.g. SuperOffice's `X-Hook-Test` on the
-    /// registration test event); the condition in words.
+    /// Only sent on some deliveries: `"secret"` (when the webhook has a
+    /// secret) or `"event=<type>"` (only with that event type).
     #[serde(default)]
     pub only_when: Option<String>,
+    /// Why, in words.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// The vendor's success rule and time budget.
@@ -222,6 +226,27 @@ impl Manifest {
             {
                 return Err(ManifestError(format!(
                     "`{field}.pointer` must be a JSON pointer starting with `/`; got {p:?}"
+                )));
+            }
+        }
+        for h in &self.headers {
+            if let Some(cond) = &h.only_when
+                && cond != "secret"
+                && !cond.starts_with("event=")
+            {
+                return Err(ManifestError(format!(
+                    "`headers[{}].only_when` must be \"secret\" or \"event=<type>\"; got {cond:?}",
+                    h.name
+                )));
+            }
+            let valid_name = !h.name.is_empty()
+                && h.name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !valid_name {
+                return Err(ManifestError(format!(
+                    "`headers`: {:?} is not a valid header name",
+                    h.name
                 )));
             }
         }

@@ -1,0 +1,659 @@
+//! Authenticity: signing deliveries (for the harness) and verifying them (for
+//! receivers), over the raw body bytes, per the vendor's manifest.
+//!
+//! Secrets are [`Secret`]s: their `Debug` is redacted, they are never put in
+//! errors or logs, and every comparison is constant-time. Several secrets can
+//! be active at once, so a secret can be rotated without dropping deliveries.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use hmac::{Hmac, Mac};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use subtle::ConstantTimeEq;
+
+use crate::Manifest;
+use crate::manifest::{Auth, HashAlgorithm, SignatureEncoding};
+
+/// A webhook secret. Its `Debug` never shows the value.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret's value: only for signing and verifying.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Secret {
+        Secret::new(s)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Secret {
+        Secret::new(s)
+    }
+}
+
+/// Why a delivery failed authentication. Messages name the header and what
+/// was expected, never a secret or the value received.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    #[error("missing header `{header}`")]
+    MissingHeader { header: String },
+    #[error("malformed header `{header}`: {expected}")]
+    MalformedHeader {
+        header: String,
+        expected: &'static str,
+    },
+    #[error("header `{header}` does not match any configured secret")]
+    WrongSignature { header: String },
+    #[error("`webhook-timestamp` is {age_secs} s old, more than the {tolerance_secs} s tolerance")]
+    StaleTimestamp { age_secs: u64, tolerance_secs: u64 },
+    #[error(
+        "`webhook-timestamp` is {ahead_secs} s in the future, more than the {tolerance_secs} s tolerance"
+    )]
+    FutureTimestamp {
+        ahead_secs: u64,
+        tolerance_secs: u64,
+    },
+}
+
+/// A secret or scheme that cannot be used, found when configuring.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AuthConfigError(pub String);
+
+/// How one vendor's deliveries are authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// Nothing to check.
+    None,
+    /// A static secret in a header, after an optional prefix (`Bearer `).
+    Bearer { header: HeaderName, prefix: String },
+    /// HMAC of the raw body, encoded, in a header.
+    Hmac {
+        header: HeaderName,
+        hash: HashAlgorithm,
+        encoding: SignatureEncoding,
+    },
+    /// Standard Webhooks: HMAC-SHA256 of `id.timestamp.body`, `v1,<base64>`.
+    StandardWebhooks { tolerance: Duration },
+    /// A shared secret sent verbatim in a header: the opt-in for vendors that
+    /// document no authentication.
+    SharedSecret { header: HeaderName },
+}
+
+/// The header an opted-in shared secret is expected in, by default.
+pub const DEFAULT_SHARED_SECRET_HEADER: &str = "x-webhook-secret";
+
+fn header_name(name: &str) -> Result<HeaderName, AuthConfigError> {
+    HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| AuthConfigError(format!("{name:?} is not a valid header name")))
+}
+
+impl Scheme {
+    /// The scheme a manifest documents.
+    pub fn from_manifest(m: &Manifest) -> Result<Scheme, AuthConfigError> {
+        Ok(match &m.auth {
+            Auth::None { .. } => Scheme::None,
+            Auth::Bearer { header, prefix, .. } => Scheme::Bearer {
+                header: header_name(header)?,
+                prefix: prefix.clone(),
+            },
+            Auth::Hmac {
+                header,
+                hash,
+                encoding,
+                ..
+            } => Scheme::Hmac {
+                header: header_name(header)?,
+                hash: *hash,
+                encoding: *encoding,
+            },
+            Auth::StandardWebhooks { tolerance_secs } => Scheme::StandardWebhooks {
+                tolerance: Duration::from_secs(*tolerance_secs),
+            },
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scheme::None => "none",
+            Scheme::Bearer { .. } => "bearer",
+            Scheme::Hmac { .. } => "hmac",
+            Scheme::StandardWebhooks { .. } => "standard-webhooks",
+            Scheme::SharedSecret { .. } => "shared-secret",
+        }
+    }
+
+    /// Whether deliveries carry something to verify.
+    pub fn needs_secret(&self) -> bool {
+        !matches!(self, Scheme::None)
+    }
+}
+
+/// Facts a signature may cover besides the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignContext {
+    /// Standard Webhooks' `webhook-id`.
+    pub message_id: String,
+    /// Unix seconds, for Standard Webhooks' `webhook-timestamp`.
+    pub timestamp: u64,
+}
+
+impl SignContext {
+    pub fn now(message_id: impl Into<String>) -> SignContext {
+        SignContext {
+            message_id: message_id.into(),
+            timestamp: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs(),
+        }
+    }
+}
+
+/// Checks deliveries against one or more active secrets.
+#[derive(Clone)]
+pub struct Verifier {
+    scheme: Scheme,
+    secrets: Vec<Secret>,
+    /// Decoded keys, per secret, for HMAC schemes.
+    keys: Vec<Vec<u8>>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("scheme", &self.scheme.name())
+            .field("secrets", &self.secrets.len())
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// A verifier for `scheme`. Schemes other than `None` need at least one secret.
+    pub fn new(scheme: Scheme, secrets: Vec<Secret>) -> Result<Verifier, AuthConfigError> {
+        if scheme.needs_secret() && secrets.is_empty() {
+            return Err(AuthConfigError(format!(
+                "the {} scheme needs at least one secret",
+                scheme.name()
+            )));
+        }
+        let keys = secrets
+            .iter()
+            .map(|s| key_bytes(&scheme, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Verifier {
+            scheme,
+            secrets,
+            keys,
+        })
+    }
+
+    /// The vendor's documented scheme. For vendors that document none,
+    /// secrets switch on a shared secret in [`DEFAULT_SHARED_SECRET_HEADER`].
+    pub fn for_manifest(m: &Manifest, secrets: Vec<Secret>) -> Result<Verifier, AuthConfigError> {
+        let scheme = match Scheme::from_manifest(m)? {
+            Scheme::None if !secrets.is_empty() => Scheme::SharedSecret {
+                header: HeaderName::from_static(DEFAULT_SHARED_SECRET_HEADER),
+            },
+            s => s,
+        };
+        Verifier::new(scheme, secrets)
+    }
+
+    pub fn scheme(&self) -> &Scheme {
+        &self.scheme
+    }
+
+    /// Verifies a delivery at the current time.
+    pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), AuthError> {
+        self.verify_at(headers, body, SystemTime::now())
+    }
+
+    /// Verifies a delivery as if received at `now` (for timestamped schemes).
+    pub fn verify_at(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<(), AuthError> {
+        match &self.scheme {
+            Scheme::None => Ok(()),
+            Scheme::Bearer { header, prefix } => {
+                let value = text_header(headers, header)?;
+                let token = strip_prefix_ignore_case(value, prefix).ok_or_else(|| {
+                    AuthError::MalformedHeader {
+                        header: header.to_string(),
+                        expected: "the documented prefix (e.g. `Bearer `) followed by the secret",
+                    }
+                })?;
+                self.any_secret_equals(token.trim().as_bytes(), header)
+            }
+            Scheme::SharedSecret { header } => {
+                let value = text_header(headers, header)?;
+                self.any_secret_equals(value.trim().as_bytes(), header)
+            }
+            Scheme::Hmac {
+                header,
+                hash,
+                encoding,
+            } => {
+                let value = text_header(headers, header)?;
+                let given =
+                    decode(value.trim(), *encoding).ok_or_else(|| AuthError::MalformedHeader {
+                        header: header.to_string(),
+                        expected: match encoding {
+                            SignatureEncoding::Base64 => "a base64 HMAC of the body",
+                            SignatureEncoding::Hex => "a hexadecimal HMAC of the body",
+                        },
+                    })?;
+                if given.len() != digest_len(*hash) {
+                    return Err(AuthError::MalformedHeader {
+                        header: header.to_string(),
+                        expected: "an HMAC of the documented length",
+                    });
+                }
+                for key in &self.keys {
+                    let mac = hmac(*hash, key, &[body]);
+                    if bool::from(mac.ct_eq(&given)) {
+                        return Ok(());
+                    }
+                }
+                Err(AuthError::WrongSignature {
+                    header: header.to_string(),
+                })
+            }
+            Scheme::StandardWebhooks { tolerance } => {
+                self.verify_standard(headers, body, now, *tolerance)
+            }
+        }
+    }
+
+    fn any_secret_equals(&self, given: &[u8], header: &HeaderName) -> Result<(), AuthError> {
+        // Compare against every secret, without stopping early, so timing says
+        // nothing about which (if any) matched.
+        let mut ok = subtle::Choice::from(0);
+        for s in &self.secrets {
+            ok |= s.0.as_bytes().ct_eq(given);
+        }
+        if bool::from(ok) {
+            Ok(())
+        } else {
+            Err(AuthError::WrongSignature {
+                header: header.to_string(),
+            })
+        }
+    }
+
+    fn verify_standard(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+        tolerance: Duration,
+    ) -> Result<(), AuthError> {
+        let id_h = HeaderName::from_static("webhook-id");
+        let ts_h = HeaderName::from_static("webhook-timestamp");
+        let sig_h = HeaderName::from_static("webhook-signature");
+        let id = text_header(headers, &id_h)?;
+        let ts_text = text_header(headers, &ts_h)?;
+        let sigs = text_header(headers, &sig_h)?;
+        let ts: u64 = ts_text
+            .trim()
+            .parse()
+            .map_err(|_| AuthError::MalformedHeader {
+                header: ts_h.to_string(),
+                expected: "Unix seconds",
+            })?;
+        let now_s = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let tol = tolerance.as_secs();
+        if now_s > ts && now_s - ts > tol {
+            return Err(AuthError::StaleTimestamp {
+                age_secs: now_s - ts,
+                tolerance_secs: tol,
+            });
+        }
+        if ts > now_s && ts - now_s > tol {
+            return Err(AuthError::FutureTimestamp {
+                ahead_secs: ts - now_s,
+                tolerance_secs: tol,
+            });
+        }
+        let mut candidates = Vec::new();
+        for part in sigs.split_whitespace() {
+            let Some((version, sig)) = part.split_once(',') else {
+                return Err(AuthError::MalformedHeader {
+                    header: sig_h.to_string(),
+                    expected: "space-separated `v1,<base64>` signatures",
+                });
+            };
+            if version != "v1" {
+                continue; // Other versions (e.g. asymmetric v1a) are not ours to check.
+            }
+            let bytes = B64.decode(sig).map_err(|_| AuthError::MalformedHeader {
+                header: sig_h.to_string(),
+                expected: "space-separated `v1,<base64>` signatures",
+            })?;
+            candidates.push(bytes);
+        }
+        if candidates.is_empty() {
+            return Err(AuthError::MalformedHeader {
+                header: sig_h.to_string(),
+                expected: "at least one `v1,<base64>` signature",
+            });
+        }
+        let prefix = format!("{}.{}.", id.trim(), ts_text.trim());
+        for key in &self.keys {
+            let mac = hmac(HashAlgorithm::Sha256, key, &[prefix.as_bytes(), body]);
+            for c in &candidates {
+                if bool::from(mac.ct_eq(c)) {
+                    return Ok(());
+                }
+            }
+        }
+        Err(AuthError::WrongSignature {
+            header: sig_h.to_string(),
+        })
+    }
+}
+
+/// Signs deliveries the way the vendor does.
+#[derive(Clone)]
+pub struct Signer {
+    scheme: Scheme,
+    secret: Secret,
+    key: Vec<u8>,
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("scheme", &self.scheme.name())
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+impl Signer {
+    pub fn new(scheme: Scheme, secret: Secret) -> Result<Signer, AuthConfigError> {
+        let key = key_bytes(&scheme, &secret)?;
+        Ok(Signer {
+            scheme,
+            secret,
+            key,
+        })
+    }
+
+    /// The vendor's scheme (a shared-secret header for vendors with none).
+    pub fn for_manifest(m: &Manifest, secret: Secret) -> Result<Signer, AuthConfigError> {
+        let scheme = match Scheme::from_manifest(m)? {
+            Scheme::None => Scheme::SharedSecret {
+                header: HeaderName::from_static(DEFAULT_SHARED_SECRET_HEADER),
+            },
+            s => s,
+        };
+        Signer::new(scheme, secret)
+    }
+
+    pub fn scheme(&self) -> &Scheme {
+        &self.scheme
+    }
+
+    /// The authentication headers for `body`.
+    pub fn sign(&self, body: &[u8], ctx: &SignContext) -> Vec<(HeaderName, HeaderValue)> {
+        let value = |s: String| HeaderValue::from_str(&s).expect("signatures are ASCII");
+        match &self.scheme {
+            Scheme::None => Vec::new(),
+            Scheme::Bearer { header, prefix } => {
+                vec![(header.clone(), value(format!("{prefix}{}", self.secret.0)))]
+            }
+            Scheme::SharedSecret { header } => vec![(header.clone(), value(self.secret.0.clone()))],
+            Scheme::Hmac {
+                header,
+                hash,
+                encoding,
+            } => {
+                let mac = hmac(*hash, &self.key, &[body]);
+                vec![(header.clone(), value(encode(&mac, *encoding)))]
+            }
+            Scheme::StandardWebhooks { .. } => {
+                let prefix = format!("{}.{}.", ctx.message_id, ctx.timestamp);
+                let mac = hmac(HashAlgorithm::Sha256, &self.key, &[prefix.as_bytes(), body]);
+                vec![
+                    (
+                        HeaderName::from_static("webhook-id"),
+                        value(ctx.message_id.clone()),
+                    ),
+                    (
+                        HeaderName::from_static("webhook-timestamp"),
+                        value(ctx.timestamp.to_string()),
+                    ),
+                    (
+                        HeaderName::from_static("webhook-signature"),
+                        value(format!("v1,{}", B64.encode(mac))),
+                    ),
+                ]
+            }
+        }
+    }
+}
+
+/// The HMAC key a secret stands for under a scheme.
+fn key_bytes(scheme: &Scheme, s: &Secret) -> Result<Vec<u8>, AuthConfigError> {
+    match scheme {
+        Scheme::StandardWebhooks { .. } => {
+            let b64 = s.0.strip_prefix("whsec_").unwrap_or(&s.0);
+            B64.decode(b64).map_err(|_| {
+                AuthConfigError(
+                    "a Standard Webhooks secret must be `whsec_` followed by base64".into(),
+                )
+            })
+        }
+        // SuperOffice: the key is the secret's UTF-8 bytes, as given.
+        _ => {
+            if s.0.is_empty() {
+                return Err(AuthConfigError("a secret must not be empty".into()));
+            }
+            Ok(s.0.as_bytes().to_vec())
+        }
+    }
+}
+
+fn text_header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<&'h str, AuthError> {
+    let v = headers.get(name).ok_or_else(|| AuthError::MissingHeader {
+        header: name.to_string(),
+    })?;
+    v.to_str().map_err(|_| AuthError::MalformedHeader {
+        header: name.to_string(),
+        expected: "ASCII text",
+    })
+}
+
+fn strip_prefix_ignore_case<'a>(value: &'a str, prefix: &str) -> Option<&'a str> {
+    if value.len() >= prefix.len()
+        && value.is_char_boundary(prefix.len())
+        && value[..prefix.len()].eq_ignore_ascii_case(prefix)
+    {
+        Some(&value[prefix.len()..])
+    } else {
+        None
+    }
+}
+
+fn digest_len(hash: HashAlgorithm) -> usize {
+    match hash {
+        HashAlgorithm::Sha1 => 20,
+        HashAlgorithm::Sha256 => 32,
+        HashAlgorithm::Sha512 => 64,
+    }
+}
+
+/// HMAC over the concatenation of `parts`.
+pub fn hmac(hash: HashAlgorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+        let mut m =
+            <M as hmac::digest::KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+        for p in parts {
+            m.update(p);
+        }
+        m.finalize().into_bytes().to_vec()
+    }
+    match hash {
+        HashAlgorithm::Sha1 => run::<Hmac<sha1::Sha1>>(key, parts),
+        HashAlgorithm::Sha256 => run::<Hmac<sha2::Sha256>>(key, parts),
+        HashAlgorithm::Sha512 => run::<Hmac<sha2::Sha512>>(key, parts),
+    }
+}
+
+fn encode(bytes: &[u8], encoding: SignatureEncoding) -> String {
+    match encoding {
+        SignatureEncoding::Base64 => B64.encode(bytes),
+        SignatureEncoding::Hex => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+    }
+}
+
+fn decode(text: &str, encoding: SignatureEncoding) -> Option<Vec<u8>> {
+    match encoding {
+        SignatureEncoding::Base64 => B64.decode(text).ok(),
+        SignatureEncoding::Hex => {
+            if text.len() % 2 != 0 || !text.is_ascii() {
+                return None;
+            }
+            (0..text.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+                .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn standard_webhooks_published_test_vector() {
+        let v = Verifier::new(
+            Scheme::StandardWebhooks {
+                tolerance: Duration::from_secs(300),
+            },
+            vec![Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")],
+        )
+        .unwrap();
+        let h = headers(&[
+            ("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+            ("webhook-timestamp", "1614265330"),
+            (
+                "webhook-signature",
+                "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            ),
+        ]);
+        let at = UNIX_EPOCH + Duration::from_secs(1614265330 + 10);
+        v.verify_at(&h, br#"{"test": 2432232314}"#, at).unwrap();
+        // The signer produces the same signature.
+        let s = Signer::new(
+            v.scheme().clone(),
+            Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        )
+        .unwrap();
+        let signed = s.sign(
+            br#"{"test": 2432232314}"#,
+            &SignContext {
+                message_id: "msg_p5jXN8AQM9LWM0D4loKWxJek".into(),
+                timestamp: 1614265330,
+            },
+        );
+        assert_eq!(
+            signed[2].1,
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+        // Stale and future timestamps.
+        let late = UNIX_EPOCH + Duration::from_secs(1614265330 + 301);
+        assert!(matches!(
+            v.verify_at(&h, br#"{"test": 2432232314}"#, late),
+            Err(AuthError::StaleTimestamp { .. })
+        ));
+        let early = UNIX_EPOCH + Duration::from_secs(1614265330 - 301);
+        assert!(matches!(
+            v.verify_at(&h, br#"{"test": 2432232314}"#, early),
+            Err(AuthError::FutureTimestamp { .. })
+        ));
+        // A changed body fails.
+        assert!(matches!(
+            v.verify_at(&h, br#"{"test": 2432232315}"#, at),
+            Err(AuthError::WrongSignature { .. })
+        ));
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let s = Secret::new("whsec_supersecret");
+        assert!(!format!("{s:?}").contains("supersecret"));
+        let v = Verifier::new(
+            Scheme::Bearer {
+                header: HeaderName::from_static("authorization"),
+                prefix: "Bearer ".into(),
+            },
+            vec![s.clone()],
+        )
+        .unwrap();
+        assert!(!format!("{v:?}").contains("supersecret"));
+        let signer = Signer::new(v.scheme().clone(), s).unwrap();
+        assert!(!format!("{signer:?}").contains("supersecret"));
+        let err = v
+            .verify(&headers(&[("authorization", "Bearer whsec_guess")]), b"{}")
+            .unwrap_err();
+        assert!(!err.to_string().contains("guess"));
+    }
+
+    #[test]
+    fn rotation_accepts_any_active_secret() {
+        let scheme = Scheme::Hmac {
+            header: HeaderName::from_static("x-sig"),
+            hash: HashAlgorithm::Sha256,
+            encoding: SignatureEncoding::Hex,
+        };
+        let old = Signer::new(scheme.clone(), "old".into()).unwrap();
+        let new = Signer::new(scheme.clone(), "new".into()).unwrap();
+        let v = Verifier::new(scheme, vec!["new".into(), "old".into()]).unwrap();
+        let ctx = SignContext::now("x");
+        for s in [old, new] {
+            let mut h = HeaderMap::new();
+            for (k, val) in s.sign(b"body", &ctx) {
+                h.insert(k, val);
+            }
+            v.verify(&h, b"body").unwrap();
+        }
+    }
+}

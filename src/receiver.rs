@@ -1,0 +1,368 @@
+//! The axum receiver: one route per vendor that reads the raw body (with a
+//! size limit), verifies it, parses it, deduplicates it and answers.
+//!
+//! | answer | when |
+//! |---|---|
+//! | 200 | accepted (stored, or handled in inline mode), a duplicate, or an unknown event type |
+//! | 400 | the body is not a well-formed delivery of this vendor (the error names the field) |
+//! | 401 | authentication failed (missing, malformed or wrong signature/secret, stale timestamp) |
+//! | 413 | the body is larger than the limit |
+//! | 415 | the content type is not JSON |
+//! | 500 | the inbox could not store the delivery, or (inline mode) the handler failed: the vendor retries |
+//!
+//! By default deliveries go to the [`Inbox`]: stored durably, answered 200 at
+//! once, handled by the inbox's worker, so a slow handler never makes the
+//! vendor time out. Inline mode runs the handler before answering instead.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
+use serde_json::json;
+
+use crate::auth::{AuthConfigError, Secret, Verifier};
+use crate::inbox::{Inbox, Inserted, NewDelivery, Status, dedupe_key, now_ms};
+use crate::{HandlerResult, VendorSpec};
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A vendor's handler with its types erased: parses the raw delivery and
+/// dispatches it. Generated code provides one per vendor
+/// (`<vendor>::Dispatcher(your_handler)`).
+pub trait RawHandler: Send + Sync + 'static {
+    fn vendor(&self) -> &'static VendorSpec;
+    fn handle<'a>(&'a self, body: &'a [u8], headers: &'a HeaderMap)
+    -> BoxFuture<'a, HandlerResult>;
+}
+
+/// The reference handler of `hookforge serve`: logs each typed event.
+pub struct LogHandler(pub &'static VendorSpec);
+
+impl RawHandler for LogHandler {
+    fn vendor(&self) -> &'static VendorSpec {
+        self.0
+    }
+    fn handle<'a>(
+        &'a self,
+        body: &'a [u8],
+        headers: &'a HeaderMap,
+    ) -> BoxFuture<'a, HandlerResult> {
+        Box::pin(async move {
+            let p = self.0.parse(body, headers)?;
+            tracing::info!(
+                vendor = self.0.id,
+                event = %p.event_type,
+                event_id = p.event_id.as_deref().unwrap_or("-"),
+                known = p.known,
+                fields = p.payload.as_object().map_or(0, |o| o.len()),
+                "handled event"
+            );
+            Ok(())
+        })
+    }
+}
+
+/// Default body limit: far above any documented payload, far below harm.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+enum Mode {
+    Inbox(Inbox),
+    Inline(Arc<dyn RawHandler>, Inbox),
+}
+
+/// Builds a [`Receiver`] for one vendor.
+pub struct ReceiverBuilder {
+    vendor: &'static VendorSpec,
+    secrets: Vec<Secret>,
+    verifier: Option<Verifier>,
+    body_limit: usize,
+    mode: Option<Mode>,
+}
+
+impl ReceiverBuilder {
+    /// An active secret (repeat for rotation).
+    pub fn secret(mut self, s: impl Into<Secret>) -> Self {
+        self.secrets.push(s.into());
+        self
+    }
+
+    /// A verifier configured by hand (e.g. Socotra's undocumented algorithm).
+    pub fn verifier(mut self, v: Verifier) -> Self {
+        self.verifier = Some(v);
+        self
+    }
+
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Store deliveries in `inbox` and answer at once (the default mode);
+    /// the inbox's worker runs the handler registered with it.
+    pub fn inbox(mut self, inbox: Inbox) -> Self {
+        self.mode = Some(Mode::Inbox(inbox));
+        self
+    }
+
+    /// Run `handler` before answering; its failure answers 500. `inbox`
+    /// only deduplicates (use a `MemoryStore` for in-memory dedupe).
+    pub fn inline(mut self, handler: impl RawHandler, inbox: Inbox) -> Self {
+        self.mode = Some(Mode::Inline(Arc::new(handler), inbox));
+        self
+    }
+
+    pub fn build(self) -> Result<Receiver, AuthConfigError> {
+        let verifier = match self.verifier {
+            Some(v) => v,
+            None => Verifier::for_manifest(self.vendor.manifest(), self.secrets)?,
+        };
+        let mode = self.mode.ok_or_else(|| {
+            AuthConfigError("a receiver needs an inbox (or inline handler)".into())
+        })?;
+        Ok(Receiver {
+            inner: Arc::new(Inner {
+                vendor: self.vendor,
+                verifier,
+                body_limit: self.body_limit,
+                mode,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    vendor: &'static VendorSpec,
+    verifier: Verifier,
+    body_limit: usize,
+    mode: Mode,
+}
+
+/// One vendor's webhook endpoint.
+#[derive(Clone)]
+pub struct Receiver {
+    inner: Arc<Inner>,
+}
+
+impl Receiver {
+    pub fn builder(vendor: &'static VendorSpec) -> ReceiverBuilder {
+        ReceiverBuilder {
+            vendor,
+            secrets: Vec::new(),
+            verifier: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+            mode: None,
+        }
+    }
+
+    pub fn vendor(&self) -> &'static VendorSpec {
+        self.inner.vendor
+    }
+
+    /// The POST handler, to mount wherever you like.
+    pub fn method_router(&self) -> MethodRouter {
+        post(receive).with_state(self.inner.clone())
+    }
+
+    /// A router with the endpoint at `/hooks/<vendor id>`.
+    pub fn router(&self) -> Router {
+        Router::new().route(
+            &format!("/hooks/{}", self.inner.vendor.id),
+            self.method_router(),
+        )
+    }
+}
+
+fn answer(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+fn reject(vendor: &str, status: StatusCode, reason: String) -> Response {
+    tracing::warn!(vendor, status = status.as_u16(), reason = %reason, "rejected delivery");
+    answer(status, json!({"error": reason}))
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body) -> Response {
+    let vendor = inner.vendor.id;
+    match headers.get(header::CONTENT_TYPE).map(|v| v.to_str()) {
+        Some(Ok(ct)) if is_json(ct) => {}
+        Some(Ok(ct)) => {
+            return reject(
+                vendor,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("content type {ct:?} is not JSON: expected application/json"),
+            );
+        }
+        _ => {
+            return reject(
+                vendor,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "missing or unreadable Content-Type: expected application/json".into(),
+            );
+        }
+    }
+    let limit = inner.body_limit;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return reject(
+            vendor,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "body of {} bytes exceeds the {limit}-byte limit",
+                declared.unwrap_or_default()
+            ),
+        );
+    }
+    let body: Bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.to_string().contains("length limit");
+            return if too_large {
+                reject(
+                    vendor,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("body exceeds the {limit}-byte limit"),
+                )
+            } else {
+                reject(
+                    vendor,
+                    StatusCode::BAD_REQUEST,
+                    format!("cannot read the body: {e}"),
+                )
+            };
+        }
+    };
+    if let Err(e) = inner.verifier.verify(&headers, &body) {
+        return reject(
+            vendor,
+            StatusCode::UNAUTHORIZED,
+            format!("authentication failed: {e}"),
+        );
+    }
+    // Parse fully before acknowledging: a malformed payload is refused now,
+    // not discovered by the worker after the vendor was told all is well.
+    let parsed = match inner.vendor.parse(&body, &headers) {
+        Ok(p) => p,
+        Err(e) => return reject(vendor, StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let delivery = NewDelivery {
+        vendor: vendor.to_string(),
+        event_type: parsed.event_type.clone(),
+        event_id: parsed.event_id.clone(),
+        dedupe_key: dedupe_key(parsed.event_id.as_deref(), &body),
+        body: body.to_vec(),
+        headers: kept_headers(&inner, &headers),
+        received_at_ms: now_ms(),
+    };
+    let ok = |status: &str| {
+        answer(
+            StatusCode::OK,
+            json!({"status": status, "vendor": vendor, "event": parsed.event_type, "known": parsed.known}),
+        )
+    };
+    match &inner.mode {
+        Mode::Inbox(inbox) => match inbox.accept(delivery).await {
+            Ok(Inserted::New(id)) => {
+                tracing::info!(vendor, event = %parsed.event_type, event_id = parsed.event_id.as_deref().unwrap_or("-"), delivery = id, known = parsed.known, "accepted delivery");
+                ok("accepted")
+            }
+            Ok(Inserted::Duplicate(id, _)) => {
+                tracing::info!(vendor, event = %parsed.event_type, event_id = parsed.event_id.as_deref().unwrap_or("-"), delivery = id, "duplicate delivery acknowledged");
+                ok("duplicate")
+            }
+            Err(e) => reject(
+                vendor,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot store the delivery: {e}"),
+            ),
+        },
+        Mode::Inline(handler, inbox) => {
+            let inserted = match inbox.accept(delivery).await {
+                Ok(i) => i,
+                Err(e) => {
+                    return reject(
+                        vendor,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("cannot record the delivery: {e}"),
+                    );
+                }
+            };
+            let id = match inserted {
+                Inserted::Duplicate(_, Status::Done) => {
+                    tracing::info!(vendor, event = %parsed.event_type, "duplicate delivery acknowledged");
+                    return ok("duplicate");
+                }
+                Inserted::Duplicate(id, _) | Inserted::New(id) => id,
+            };
+            let store = inbox.store().clone();
+            match handler.handle(&body, &headers).await {
+                Ok(()) => {
+                    let _ = tokio::task::spawn_blocking(move || store.complete(id, now_ms())).await;
+                    tracing::info!(vendor, event = %parsed.event_type, event_id = parsed.event_id.as_deref().unwrap_or("-"), "handled delivery");
+                    ok("handled")
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    let _ =
+                        tokio::task::spawn_blocking(move || store.fail(id, &msg, Some(now_ms())))
+                            .await;
+                    reject(
+                        vendor,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("the handler failed: {e}"),
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// The headers worth keeping with a stored delivery: what the vendor
+/// documents sending, minus anything used for authentication.
+fn kept_headers(inner: &Inner, headers: &HeaderMap) -> Vec<(String, String)> {
+    let m = inner.vendor.manifest();
+    let auth_header = match &m.auth {
+        crate::manifest::Auth::Bearer { header, .. }
+        | crate::manifest::Auth::Hmac { header, .. } => Some(header.to_ascii_lowercase()),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for spec in &m.headers {
+        let name = spec.name.to_ascii_lowercase();
+        if Some(&name) == auth_header.as_ref()
+            || name == "authorization"
+            || name == "webhook-signature"
+            || name == crate::auth::DEFAULT_SHARED_SECRET_HEADER
+        {
+            continue;
+        }
+        for v in headers.get_all(name.as_str()) {
+            if let Ok(v) = v.to_str() {
+                out.push((name.clone(), v.to_string()));
+            }
+        }
+    }
+    out
+}
