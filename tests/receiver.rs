@@ -1,0 +1,574 @@
+//! The receiver answers every bad request with the right status and a clear
+//! log line, never panics, and never logs a secret.
+//!
+//! Alone in its test binary: tracing caches per-callsite interest globally,
+//! so a capturing subscriber only sees everything when no other test runs
+//! beside it.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use hookforge::auth::{Scheme, Secret, SignContext, Signer, Verifier};
+use hookforge::inbox::{Inbox, MemoryStore, Store};
+use hookforge::receiver::Receiver;
+use hookforge::vendors::{cowbell, prets, superoffice};
+
+use tower::ServiceExt;
+
+const PRETS_SECRET: &str = "whsec_Zx9Qm2Lk7Vb4Np1Rt6Yh3Jd8Fs5Gw0Ca2Ue7Io4Pk9";
+const SO_SECRET: &str = "so-secret-5f1c9e";
+const SW_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const SW_OLD_SECRET: &str = "whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24=";
+const SHARED_SECRET: &str = "shared-4b8d2f";
+
+/// Captured log output.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn take(&self) -> String {
+        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
+    }
+}
+
+fn sample(path: &str) -> Vec<u8> {
+    std::fs::read(common::root().join("samples").join(path)).unwrap()
+}
+
+fn app(store: Arc<MemoryStore>) -> Router {
+    let inbox = Inbox::new(store);
+    let prets = Receiver::builder(&prets::VENDOR)
+        .secret(PRETS_SECRET)
+        .inbox(inbox.clone())
+        .body_limit(1024 * 1024)
+        .build()
+        .unwrap();
+    let so = Receiver::builder(&superoffice::VENDOR)
+        .secret(SO_SECRET)
+        .inbox(inbox.clone())
+        .build()
+        .unwrap();
+    // Standard Webhooks with two active secrets, mounted for Cowbell's payloads.
+    let sw = Verifier::new(
+        Scheme::StandardWebhooks {
+            tolerance: Duration::from_secs(300),
+        },
+        vec![Secret::new(SW_SECRET), Secret::new(SW_OLD_SECRET)],
+    )
+    .unwrap();
+    let cowbell_sw = Receiver::builder(&cowbell::VENDOR)
+        .verifier(sw)
+        .inbox(inbox.clone())
+        .build()
+        .unwrap();
+    let cxp = Receiver::builder(&hookforge::vendors::collateralxp::VENDOR)
+        .secret(SHARED_SECRET)
+        .inbox(inbox.clone())
+        .build()
+        .unwrap();
+    Router::new()
+        .merge(prets.router())
+        .merge(so.router())
+        .merge(cxp.router())
+        .route("/sw/cowbell", cowbell_sw.method_router())
+}
+
+struct Case {
+    name: &'static str,
+    req: Request<Body>,
+    status: StatusCode,
+    log: &'static str,
+}
+
+fn post(uri: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Request<Body> {
+    let mut b = Request::post(uri);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+fn prets_req(auth: Option<&str>, ct: Option<&str>, body: Vec<u8>) -> Request<Body> {
+    let mut h = vec![];
+    if let Some(a) = auth {
+        h.push(("authorization", a));
+    }
+    if let Some(c) = ct {
+        h.push(("content-type", c));
+    }
+    post("/hooks/prets", &h, body)
+}
+
+fn bearer() -> String {
+    format!("Bearer {PRETS_SECRET}")
+}
+
+fn so_sig(secret: &str, body: &[u8]) -> String {
+    let s = Signer::for_manifest(superoffice::VENDOR.manifest(), Secret::new(secret)).unwrap();
+    s.sign(body, &SignContext::now("x"))[0]
+        .1
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn so_req(sig: Option<&str>, extra: &[(&str, &str)], body: Vec<u8>) -> Request<Body> {
+    let mut h = vec![("content-type", "application/json; charset=utf-8")];
+    if let Some(s) = sig {
+        h.push(("X-SuperOffice-Signature", s));
+    }
+    h.extend_from_slice(extra);
+    post("/hooks/superoffice", &h, body)
+}
+
+fn sw_req(
+    body: &[u8],
+    ts: u64,
+    secret: &str,
+    tweak: impl FnOnce(&mut Vec<(String, String)>),
+) -> Request<Body> {
+    let s = Signer::new(
+        Scheme::StandardWebhooks {
+            tolerance: Duration::from_secs(300),
+        },
+        Secret::new(secret),
+    )
+    .unwrap();
+    let mut h: Vec<(String, String)> = s
+        .sign(
+            body,
+            &SignContext {
+                message_id: "msg_2b7f1c".into(),
+                timestamp: ts,
+            },
+        )
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+        .collect();
+    h.push(("content-type".into(), "application/json".into()));
+    tweak(&mut h);
+    let refs: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    post("/sw/cowbell", &refs, body.to_vec())
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn cases() -> Vec<Case> {
+    let quote = sample("prets/quote.created/doc-1.json");
+    let so = sample("superoffice/quote.approved/doc-1.json");
+    let cow = sample("cowbell/quote.status/doc-1.json");
+    let cxp = sample("collateralxp/ordering.file_added/doc-1.json");
+    let json = Some("application/json");
+    let deep = format!(
+        "{{\"type\":\"quote.created\",\"d\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    )
+    .into_bytes();
+    let mut unknown: serde_json::Value = serde_json::from_slice(&quote).unwrap();
+    unknown["type"] = "quote.teleported".into();
+    unknown["eventId"] = "evt_01KV59VZ50UNKNWNEVENTTYPE0".into();
+    let mut so_other: serde_json::Value = serde_json::from_slice(&so).unwrap();
+    so_other["PrimaryKey"] = 1.into();
+    let so_other = serde_json::to_vec(&so_other).unwrap();
+    let number_for_string = br#"{"type":"quote.created","version":"2026-06-01","organization":{},"data":{"quoteId":5}}"#.to_vec();
+    let big = vec![b' '; 10 * 1024 * 1024];
+    vec![
+        // Bearer (Prets).
+        Case {
+            name: "bearer missing",
+            req: prets_req(None, json, quote.clone()),
+            status: StatusCode::UNAUTHORIZED,
+            log: "missing header `authorization`",
+        },
+        Case {
+            name: "bearer without prefix",
+            req: prets_req(Some(PRETS_SECRET), json, quote.clone()),
+            status: StatusCode::UNAUTHORIZED,
+            log: "malformed header `authorization`",
+        },
+        Case {
+            name: "basic instead of bearer",
+            req: prets_req(Some("Basic dXNlcjpwYXNz"), json, quote.clone()),
+            status: StatusCode::UNAUTHORIZED,
+            log: "malformed header `authorization`",
+        },
+        Case {
+            name: "bearer wrong secret",
+            req: prets_req(
+                Some("Bearer whsec_0000000000000000000000000000000000000000000"),
+                json,
+                quote.clone(),
+            ),
+            status: StatusCode::UNAUTHORIZED,
+            log: "does not match any configured secret",
+        },
+        Case {
+            name: "bearer truncated",
+            req: prets_req(Some(&bearer()[..bearer().len() - 3]), json, quote.clone()),
+            status: StatusCode::UNAUTHORIZED,
+            log: "does not match any configured secret",
+        },
+        Case {
+            name: "bearer empty",
+            req: prets_req(Some("Bearer "), json, quote.clone()),
+            status: StatusCode::UNAUTHORIZED,
+            log: "does not match",
+        },
+        // Bodies.
+        Case {
+            name: "empty body",
+            req: prets_req(Some(&bearer()), json, vec![]),
+            status: StatusCode::BAD_REQUEST,
+            log: "empty body",
+        },
+        Case {
+            name: "truncated body",
+            req: prets_req(Some(&bearer()), json, quote[..quote.len() / 2].to_vec()),
+            status: StatusCode::BAD_REQUEST,
+            log: "not valid JSON",
+        },
+        Case {
+            name: "non-UTF-8 body",
+            req: prets_req(Some(&bearer()), json, b"{\"type\":\"\xff\xfe\"}".to_vec()),
+            status: StatusCode::BAD_REQUEST,
+            log: "not valid UTF-8",
+        },
+        Case {
+            name: "deeply nested body",
+            req: prets_req(Some(&bearer()), json, deep),
+            status: StatusCode::BAD_REQUEST,
+            log: "recursion limit",
+        },
+        Case {
+            name: "JSON array",
+            req: prets_req(
+                Some(&bearer()),
+                json,
+                b"[{\"type\":\"quote.created\"}]".to_vec(),
+            ),
+            status: StatusCode::BAD_REQUEST,
+            log: "JSON array",
+        },
+        Case {
+            name: "number where a string belongs",
+            req: prets_req(Some(&bearer()), json, number_for_string),
+            status: StatusCode::BAD_REQUEST,
+            log: "data.quoteId",
+        },
+        Case {
+            name: "no event type",
+            req: prets_req(Some(&bearer()), json, br#"{"eventId":"evt_1"}"#.to_vec()),
+            status: StatusCode::BAD_REQUEST,
+            log: "no event type",
+        },
+        Case {
+            name: "10 MB body",
+            req: prets_req(Some(&bearer()), json, big),
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            log: "exceeds the 1048576-byte limit",
+        },
+        Case {
+            name: "wrong content type",
+            req: prets_req(Some(&bearer()), Some("text/plain"), quote.clone()),
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            log: "is not JSON",
+        },
+        Case {
+            name: "form content type",
+            req: prets_req(
+                Some(&bearer()),
+                Some("application/x-www-form-urlencoded"),
+                quote.clone(),
+            ),
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            log: "is not JSON",
+        },
+        Case {
+            name: "missing content type",
+            req: prets_req(Some(&bearer()), None, quote.clone()),
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            log: "missing or unreadable Content-Type",
+        },
+        // Accepted cases.
+        Case {
+            name: "valid delivery",
+            req: prets_req(Some(&bearer()), json, quote.clone()),
+            status: StatusCode::OK,
+            log: "accepted delivery",
+        },
+        Case {
+            name: "duplicate event id",
+            req: prets_req(Some(&bearer()), json, quote.clone()),
+            status: StatusCode::OK,
+            log: "duplicate delivery acknowledged",
+        },
+        Case {
+            name: "unknown event type",
+            req: prets_req(Some(&bearer()), json, serde_json::to_vec(&unknown).unwrap()),
+            status: StatusCode::OK,
+            log: "event=quote.teleported",
+        },
+        // HMAC (SuperOffice).
+        Case {
+            name: "hmac missing",
+            req: so_req(None, &[], so.clone()),
+            status: StatusCode::UNAUTHORIZED,
+            log: "missing header `x-superoffice-signature`",
+        },
+        Case {
+            name: "hmac garbled",
+            req: so_req(Some("%%%not-base64%%%"), &[], so.clone()),
+            status: StatusCode::UNAUTHORIZED,
+            log: "a base64 HMAC",
+        },
+        Case {
+            name: "hmac truncated",
+            req: so_req(Some(&so_sig(SO_SECRET, &so)[..20]), &[], so.clone()),
+            status: StatusCode::UNAUTHORIZED,
+            log: "malformed header `x-superoffice-signature`",
+        },
+        Case {
+            name: "hmac of another body",
+            req: so_req(Some(&so_sig(SO_SECRET, &so_other)), &[], so.clone()),
+            status: StatusCode::UNAUTHORIZED,
+            log: "does not match",
+        },
+        Case {
+            name: "hmac wrong secret",
+            req: so_req(Some(&so_sig("not-the-secret", &so)), &[], so.clone()),
+            status: StatusCode::UNAUTHORIZED,
+            log: "does not match",
+        },
+        Case {
+            name: "event header disagrees with body",
+            req: so_req(
+                Some(&so_sig(SO_SECRET, &so)),
+                &[("X-SuperOffice-Event", "quote.sent")],
+                so.clone(),
+            ),
+            status: StatusCode::BAD_REQUEST,
+            log: "says the event is \"quote.sent\"",
+        },
+        Case {
+            name: "hmac valid, lower-case header",
+            req: post(
+                "/hooks/superoffice",
+                &[
+                    ("content-type", "application/json"),
+                    ("x-superoffice-signature", &so_sig(SO_SECRET, &so)),
+                ],
+                so.clone(),
+            ),
+            status: StatusCode::OK,
+            log: "accepted delivery",
+        },
+        // Standard Webhooks.
+        Case {
+            name: "sw stale timestamp",
+            req: sw_req(&cow, now() - 600, SW_SECRET, |_| {}),
+            status: StatusCode::UNAUTHORIZED,
+            log: "s old, more than the 300 s tolerance",
+        },
+        Case {
+            name: "sw future timestamp",
+            req: sw_req(&cow, now() + 600, SW_SECRET, |_| {}),
+            status: StatusCode::UNAUTHORIZED,
+            log: "in the future",
+        },
+        Case {
+            name: "sw missing id",
+            req: sw_req(&cow, now(), SW_SECRET, |h| {
+                h.retain(|(k, _)| k != "webhook-id")
+            }),
+            status: StatusCode::UNAUTHORIZED,
+            log: "missing header `webhook-id`",
+        },
+        Case {
+            name: "sw garbled signature",
+            req: sw_req(&cow, now(), SW_SECRET, |h| {
+                for (k, v) in h.iter_mut() {
+                    if k == "webhook-signature" {
+                        *v = "v1 abc".into();
+                    }
+                }
+            }),
+            status: StatusCode::UNAUTHORIZED,
+            log: "malformed header `webhook-signature`",
+        },
+        Case {
+            name: "sw non-numeric timestamp",
+            req: sw_req(&cow, now(), SW_SECRET, |h| {
+                for (k, v) in h.iter_mut() {
+                    if k == "webhook-timestamp" {
+                        *v = "yesterday".into();
+                    }
+                }
+            }),
+            status: StatusCode::UNAUTHORIZED,
+            log: "Unix seconds",
+        },
+        Case {
+            name: "sw unknown secret",
+            req: sw_req(&cow, now(), "whsec_dW5rbm93bi1zZWNyZXQ=", |_| {}),
+            status: StatusCode::UNAUTHORIZED,
+            log: "does not match",
+        },
+        Case {
+            name: "sw rotated (old) secret",
+            req: sw_req(&cow, now(), SW_OLD_SECRET, |_| {}),
+            status: StatusCode::OK,
+            log: "accepted delivery",
+        },
+        // Shared secret switched on for a vendor that documents no auth.
+        Case {
+            name: "shared secret missing",
+            req: post(
+                "/hooks/collateralxp",
+                &[("content-type", "application/json")],
+                cxp.clone(),
+            ),
+            status: StatusCode::UNAUTHORIZED,
+            log: "missing header `x-webhook-secret`",
+        },
+        Case {
+            name: "shared secret wrong",
+            req: post(
+                "/hooks/collateralxp",
+                &[
+                    ("content-type", "application/json"),
+                    ("x-webhook-secret", "nope"),
+                ],
+                cxp.clone(),
+            ),
+            status: StatusCode::UNAUTHORIZED,
+            log: "does not match",
+        },
+        Case {
+            name: "shared secret right",
+            req: post(
+                "/hooks/collateralxp",
+                &[
+                    ("content-type", "application/json"),
+                    ("x-webhook-secret", SHARED_SECRET),
+                ],
+                cxp.clone(),
+            ),
+            status: StatusCode::OK,
+            log: "accepted delivery",
+        },
+        // Transport.
+        Case {
+            name: "declared length over the limit",
+            req: {
+                let mut r = prets_req(Some(&bearer()), json, quote.clone());
+                r.headers_mut()
+                    .insert("content-length", "99999999".parse().unwrap());
+                r
+            },
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            log: "exceeds the 1048576-byte limit",
+        },
+    ]
+}
+
+#[tokio::test]
+async fn every_bad_request_gets_the_right_status_and_log_line() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let store = Arc::new(MemoryStore::new());
+    let app = app(store.clone());
+    let cases = cases();
+    let bad = cases.iter().filter(|c| !c.status.is_success()).count();
+    assert!(bad >= 25, "only {bad} bad requests");
+    let mut failures = Vec::new();
+    for c in cases {
+        let resp = app.clone().oneshot(c.req).await.unwrap();
+        let status = resp.status();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let log = logs.take();
+        if status != c.status {
+            failures.push(format!(
+                "{}: got {status}, want {} ({})",
+                c.name,
+                c.status,
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        if !log.contains(c.log) {
+            failures.push(format!("{}: log lacks {:?}: {log}", c.name, c.log));
+        }
+        // Every answer is JSON that says what happened.
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if !(v.get("error").is_some() || v.get("status").is_some()) {
+            failures.push(format!(
+                "{}: answer is not a JSON verdict: {}",
+                c.name,
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        for secret in [
+            PRETS_SECRET,
+            SO_SECRET,
+            SW_SECRET,
+            SW_OLD_SECRET,
+            SHARED_SECRET,
+        ] {
+            if log.contains(secret) || String::from_utf8_lossy(&body).contains(secret) {
+                failures.push(format!(
+                    "{}: a secret leaked into the log or answer",
+                    c.name
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // What was accepted is in the inbox once; the duplicate only counted.
+    let stored = store.list(None, 100).unwrap();
+    assert_eq!(stored.len(), 5, "{stored:?}");
+    let quote = stored
+        .iter()
+        .find(|d| d.event_type == "quote.created")
+        .unwrap();
+    assert_eq!(quote.duplicates, 1);
+    // Authentication headers are not stored with the delivery.
+    for d in &stored {
+        assert!(
+            d.headers.iter().all(|(k, _)| k != "authorization"
+                && !k.contains("signature")
+                && k != "x-webhook-secret"),
+            "{:?}",
+            d.headers
+        );
+    }
+    let so = stored.iter().find(|d| d.vendor == "superoffice").unwrap();
+    assert!(so.headers.iter().any(|(k, _)| k == "content-type"));
+}
