@@ -1342,6 +1342,7 @@ pub static VENDOR: ::hookforge::VendorSpec = ::hookforge::VendorSpec::new(
     "{\"AddressResource\":{\"description\":\"The subject property's address.\",\"properties\":{\"address_one\":{\"type\":[\"string\",\"null\"]},\"address_two\":{\"type\":[\"string\",\"null\"]},\"city\":{\"type\":[\"string\",\"null\"]},\"county\":{\"type\":[\"string\",\"null\"]},\"state\":{\"type\":[\"string\",\"null\"]},\"zip\":{\"type\":[\"string\",\"null\"]}},\"type\":\"object\"},\"AppraisedValue\":{\"description\":\"The appraised value: a number in one documented example (100000), a decimal string in another (\\\"0.0\\\").\",\"type\":[\"number\",\"string\",\"null\"]},\"AttachmentResource\":{\"description\":\"An attached file; `link` downloads it.\",\"properties\":{\"byte_size\":{\"type\":[\"integer\",\"null\"]},\"checksum\":{\"type\":[\"string\",\"null\"]},\"content_type\":{\"type\":[\"string\",\"null\"]},\"filename\":{\"type\":[\"string\",\"null\"]},\"key\":{\"type\":[\"string\",\"null\"]},\"link\":{\"format\":\"uri\",\"type\":[\"string\",\"null\"]},\"submission_file\":{\"type\":[\"boolean\",\"null\"]}},\"type\":\"object\"},\"Contact\":{\"description\":\"A party to the order.\",\"properties\":{\"email\":{\"format\":\"email\",\"type\":[\"string\",\"null\"]},\"emails\":{\"items\":{\"format\":\"email\",\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"license_number\":{\"type\":[\"string\",\"null\"]},\"name\":{\"type\":[\"string\",\"null\"]},\"phone\":{\"type\":[\"string\",\"null\"]},\"phones\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]}},\"type\":\"object\"},\"Contacts\":{\"description\":\"The order's borrower and (when assigned) vendor.\",\"properties\":{\"borrower\":{\"anyOf\":[{\"$ref\":\"#/definitions/Contact\"},{\"type\":\"null\"}]},\"vendor\":{\"anyOf\":[{\"$ref\":\"#/definitions/Contact\"},{\"type\":\"null\"}]}},\"type\":\"object\"},\"Fee\":{\"description\":\"A fee for one product; a number in some examples and a decimal string in others.\",\"properties\":{\"fee\":{\"type\":[\"number\",\"string\",\"null\"]},\"product_id\":{\"type\":[\"string\",\"null\"]}},\"type\":\"object\"},\"File\":{\"description\":\"A file of the order.\",\"properties\":{\"attachment_resource\":{\"anyOf\":[{\"$ref\":\"#/definitions/AttachmentResource\"},{\"type\":\"null\"}]},\"file_id\":{\"type\":[\"string\",\"null\"]},\"file_type\":{\"type\":[\"string\",\"null\"]},\"product_id\":{\"type\":[\"string\",\"null\"]}},\"type\":\"object\"},\"OrderTerms\":{\"description\":\"An order's due dates and fees, before or after a change.\",\"properties\":{\"due_date\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"paying_fee\":{\"type\":[\"string\",\"number\",\"null\"]},\"payouting_fee\":{\"type\":[\"string\",\"number\",\"null\"]},\"product_ids\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"products\":{\"additionalProperties\":{\"type\":\"string\"},\"description\":\"Product names by product id.\",\"type\":[\"object\",\"null\"]},\"vendor_due_date\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]}},\"type\":\"object\"},\"Transfer\":{\"description\":\"One transfer of a payout.\",\"properties\":{\"amount\":{\"type\":[\"number\",\"null\"]},\"cancel_reason\":{\"type\":[\"string\",\"null\"]},\"cancelled_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"created_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"error\":{\"type\":[\"string\",\"null\"]},\"fulfilled_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"id\":{\"type\":[\"string\",\"null\"]},\"order_id\":{\"type\":[\"string\",\"null\"]},\"scheduled_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"status\":{\"type\":[\"string\",\"null\"]}},\"type\":\"object\"}}",
     EVENTS,
     parse_dyn,
+    check_dyn,
 );
 /// The vendor manifest (event type and id locations, auth, headers,
 /// success rule).
@@ -2518,6 +2519,17 @@ pub fn parse_delivery(
         event_type: envelope.event_type,
         event_id: envelope.event_id,
         event,
+    })
+}
+fn check_dyn(
+    body: &[u8],
+    headers: &::hookforge::HeaderMap,
+) -> ::std::result::Result<::hookforge::Checked, ::hookforge::ParseError> {
+    let d = parse_delivery(body, headers)?;
+    Ok(::hookforge::Checked {
+        known: d.event.kind().is_some(),
+        event_type: d.event_type,
+        event_id: d.event_id,
     })
 }
 fn parse_dyn(

@@ -1254,6 +1254,7 @@ pub static VENDOR: ::hookforge::VendorSpec = ::hookforge::VendorSpec::new(
     "{\"AccountStatus\":{\"description\":\"Status of an account, e.g. `QUOTED` or `ACTIVE POLICY`. The list is not closed.\",\"enum\":[\"QUOTED\",\"ACTIVE POLICY\"],\"type\":\"string\"},\"CowbellTimestamp\":{\"description\":\"A time as Cowbell writes it, e.g. `2021-05-13T06:07:54.407+0000`: the offset has no colon, so it is not strict RFC 3339. Kept as text; `Timestamp::parse` reads it.\",\"examples\":[\"2021-05-13T06:07:54.407+0000\"],\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]+)?([+-][0-9]{2}:?[0-9]{2}|Z)$\",\"type\":\"string\",\"x-rust-type\":{\"crate\":\"hookforge\",\"path\":\"hookforge::Timestamp\",\"version\":\"*\"}},\"DocumentUrl\":{\"description\":\"Where the document can be downloaded.\",\"examples\":[\"https://documents.example.com/cowbell/PLM-QGTGSXI/document.pdf\"],\"format\":\"uri\",\"type\":\"string\"},\"Meta\":{\"description\":\"Envelope metadata.\",\"properties\":{\"event\":{\"description\":\"The event type.\",\"type\":\"string\"}},\"required\":[\"event\"],\"type\":\"object\"},\"PolicyNumber\":{\"description\":\"Policy number, e.g. `PLM-QGTGSXI`.\",\"examples\":[\"PLM-QGTGSXI\"],\"type\":\"string\"},\"PolicyStatus\":{\"description\":\"Status of a policy. `ISSUED` is documented; the prose also mentions cancelled policies (wire value not shown). The list is not closed.\",\"enum\":[\"ISSUED\"],\"type\":\"string\"},\"QuoteStatus\":{\"description\":\"Status of a quote. Values seen in Cowbell's quote-status reference; the list is not closed.\",\"enum\":[\"READY\",\"API_REJECTED\",\"DECLINED\",\"REFERRED\",\"BOUND\",\"SIGNED\"],\"type\":\"string\"},\"Uuid\":{\"description\":\"A Cowbell id (UUID).\",\"format\":\"uuid\",\"type\":\"string\"}}",
     EVENTS,
     parse_dyn,
+    check_dyn,
 );
 /// The vendor manifest (event type and id locations, auth, headers,
 /// success rule).
@@ -1583,6 +1584,17 @@ pub fn parse_delivery(
         event_type: envelope.event_type,
         event_id: envelope.event_id,
         event,
+    })
+}
+fn check_dyn(
+    body: &[u8],
+    headers: &::hookforge::HeaderMap,
+) -> ::std::result::Result<::hookforge::Checked, ::hookforge::ParseError> {
+    let d = parse_delivery(body, headers)?;
+    Ok(::hookforge::Checked {
+        known: d.event.kind().is_some(),
+        event_type: d.event_type,
+        event_id: d.event_id,
     })
 }
 fn parse_dyn(

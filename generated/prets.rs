@@ -368,6 +368,7 @@ pub static VENDOR: ::hookforge::VendorSpec = ::hookforge::VendorSpec::new(
     "{\"ApiVersion\":{\"description\":\"API version of the payload. Only `2026-06-01` is documented; later versions are kept as `Unknown`.\",\"enum\":[\"2026-06-01\"],\"type\":\"string\"},\"EventId\":{\"description\":\"Unique id of the event and its idempotency key: `evt_` followed by a 26-character Crockford-base32 ULID.\",\"pattern\":\"^evt_[0-9A-HJKMNP-TV-Z]{26}$\",\"type\":\"string\"},\"Organization\":{\"description\":\"The organization (merchant) the quote belongs to.\",\"properties\":{\"organizationId\":{\"description\":\"Organization id, e.g. `mer_01HZQ7K8ABCDEFGHJKMNPQRSTV`.\",\"type\":\"string\"},\"slug\":{\"description\":\"The organization's URL slug.\",\"type\":\"string\"}},\"type\":\"object\"},\"QuoteRef\":{\"description\":\"Identifies the quote; fetch the full quote with `GET /v1/quotes/{quoteId}`.\",\"properties\":{\"externalId\":{\"description\":\"The merchant's own reference for the quote, if it set one.\",\"type\":\"string\"},\"quoteId\":{\"description\":\"Prets' id of the quote.\",\"type\":\"string\"}},\"type\":\"object\"},\"UtcTimestamp\":{\"description\":\"When the event happened: RFC 3339 in UTC (`Z`), fractional seconds optional.\",\"format\":\"date-time\",\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]+)?Z$\",\"type\":\"string\"}}",
     EVENTS,
     parse_dyn,
+    check_dyn,
 );
 /// The vendor manifest (event type and id locations, auth, headers,
 /// success rule).
@@ -726,6 +727,17 @@ pub fn parse_delivery(
         event_type: envelope.event_type,
         event_id: envelope.event_id,
         event,
+    })
+}
+fn check_dyn(
+    body: &[u8],
+    headers: &::hookforge::HeaderMap,
+) -> ::std::result::Result<::hookforge::Checked, ::hookforge::ParseError> {
+    let d = parse_delivery(body, headers)?;
+    Ok(::hookforge::Checked {
+        known: d.event.kind().is_some(),
+        event_type: d.event_type,
+        event_id: d.event_id,
     })
 }
 fn parse_dyn(

@@ -3596,6 +3596,7 @@ pub static VENDOR: ::hookforge::VendorSpec = ::hookforge::VendorSpec::new(
     "{\"ChangedByAssociateId\":{\"description\":\"Id of the associate (user) who made the change.\",\"examples\":[37201],\"type\":\"integer\"},\"Changes\":{\"description\":\"Names of the fields that changed.\",\"examples\":[[\"name\"]],\"items\":{\"type\":\"string\"},\"type\":\"array\"},\"ContextIdentifier\":{\"description\":\"The tenant (customer) context the event comes from, e.g. `Default` or a `Cust12345` id.\",\"examples\":[\"Default\"],\"type\":\"string\"},\"EventId\":{\"description\":\"Unique id (GUID) of this notification; also sent in the `X-SuperOffice-EventId` header.\",\"format\":\"uuid\",\"type\":\"string\"},\"FieldValues\":{\"description\":\"Values of (some of) the entity's fields, sent by some events; keys are field names.\",\"type\":\"object\"},\"PrimaryKey\":{\"description\":\"Primary key of the entity the event is about.\",\"examples\":[527331],\"type\":\"integer\"},\"Timestamp\":{\"description\":\"When the event happened, in UTC with 7 fractional digits, e.g. `2018-04-24T08:13:02.8352175Z`.\",\"examples\":[\"2018-04-24T08:13:02.8352175Z\"],\"format\":\"date-time\",\"type\":\"string\"},\"Values\":{\"description\":\"The deleted entity's last field values, sent by delete events; keys are field names.\",\"type\":\"object\"},\"WebhookName\":{\"description\":\"The name given to the webhook when it was registered.\",\"examples\":[\"Name you provided\"],\"type\":\"string\"}}",
     EVENTS,
     parse_dyn,
+    check_dyn,
 );
 /// The vendor manifest (event type and id locations, auth, headers,
 /// success rule).
@@ -4954,6 +4955,17 @@ pub fn parse_delivery(
         event_type: envelope.event_type,
         event_id: envelope.event_id,
         event,
+    })
+}
+fn check_dyn(
+    body: &[u8],
+    headers: &::hookforge::HeaderMap,
+) -> ::std::result::Result<::hookforge::Checked, ::hookforge::ParseError> {
+    let d = parse_delivery(body, headers)?;
+    Ok(::hookforge::Checked {
+        known: d.event.kind().is_some(),
+        event_type: d.event_type,
+        event_id: d.event_id,
     })
 }
 fn parse_dyn(

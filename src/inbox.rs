@@ -353,6 +353,36 @@ pub struct MemoryStore {
 struct MemoryInner {
     rows: Vec<StoredDelivery>,
     by_key: HashMap<(String, String), usize>,
+    /// Pending deliveries by (next attempt, id): claims take from the front
+    /// instead of scanning every row.
+    due: std::collections::BTreeSet<(i64, i64)>,
+}
+
+impl MemoryInner {
+    fn row(&mut self, id: i64) -> Option<&mut StoredDelivery> {
+        usize::try_from(id - 1)
+            .ok()
+            .and_then(|i| self.rows.get_mut(i))
+    }
+
+    /// Makes a row pending at `at`, keeping `due` in step.
+    fn set_pending(&mut self, id: i64, at: i64) {
+        self.leave_pending(id);
+        if let Some(r) = self.row(id) {
+            r.status = Status::Pending;
+            r.next_attempt_at_ms = at;
+            self.due.insert((at, id));
+        }
+    }
+
+    fn leave_pending(&mut self, id: i64) {
+        if let Some(r) = self.row(id)
+            && r.status == Status::Pending
+        {
+            let key = (r.next_attempt_at_ms, id);
+            self.due.remove(&key);
+        }
+    }
 }
 
 impl MemoryStore {
@@ -393,20 +423,26 @@ impl Store for MemoryStore {
         });
         let idx = m.rows.len() - 1;
         m.by_key.insert(key, idx);
+        m.due.insert((d.received_at_ms, id));
         Ok(Inserted::New(id))
     }
 
     fn claim(&self, now_ms: i64, limit: usize) -> Result<Vec<StoredDelivery>, StoreError> {
         let mut m = self.lock();
-        let mut out = Vec::new();
-        for row in m.rows.iter_mut() {
-            if out.len() >= limit {
-                break;
-            }
-            if row.status == Status::Pending && row.next_attempt_at_ms <= now_ms {
-                row.status = Status::Processing;
-                row.attempts += 1;
-                out.push(row.clone());
+        let ready: Vec<(i64, i64)> = m
+            .due
+            .iter()
+            .take_while(|(at, _)| *at <= now_ms)
+            .take(limit)
+            .copied()
+            .collect();
+        let mut out = Vec::with_capacity(ready.len());
+        for key in ready {
+            m.due.remove(&key);
+            if let Some(r) = m.row(key.1) {
+                r.status = Status::Processing;
+                r.attempts += 1;
+                out.push(r.clone());
             }
         }
         Ok(out)
@@ -414,7 +450,8 @@ impl Store for MemoryStore {
 
     fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
         let mut m = self.lock();
-        if let Some(r) = m.rows.get_mut(id as usize - 1) {
+        m.leave_pending(id);
+        if let Some(r) = m.row(id) {
             r.status = Status::Done;
             r.processed_at_ms = Some(now_ms);
             r.last_error = None;
@@ -424,14 +461,16 @@ impl Store for MemoryStore {
 
     fn fail(&self, id: i64, error: &str, retry_at_ms: Option<i64>) -> Result<(), StoreError> {
         let mut m = self.lock();
-        if let Some(r) = m.rows.get_mut(id as usize - 1) {
+        if let Some(r) = m.row(id) {
             r.last_error = Some(error.to_string());
-            match retry_at_ms {
-                Some(at) => {
-                    r.status = Status::Pending;
-                    r.next_attempt_at_ms = at;
+        }
+        match retry_at_ms {
+            Some(at) => m.set_pending(id, at),
+            None => {
+                m.leave_pending(id);
+                if let Some(r) = m.row(id) {
+                    r.status = Status::Failed;
                 }
-                None => r.status = Status::Failed,
             }
         }
         Ok(())
@@ -439,12 +478,16 @@ impl Store for MemoryStore {
 
     fn recover(&self) -> Result<usize, StoreError> {
         let mut m = self.lock();
-        let mut n = 0;
-        for r in m.rows.iter_mut().filter(|r| r.status == Status::Processing) {
-            r.status = Status::Pending;
-            n += 1;
+        let stuck: Vec<(i64, i64)> = m
+            .rows
+            .iter()
+            .filter(|r| r.status == Status::Processing)
+            .map(|r| (r.id, r.next_attempt_at_ms))
+            .collect();
+        for (id, at) in &stuck {
+            m.set_pending(*id, *at);
         }
-        Ok(n)
+        Ok(stuck.len())
     }
 
     fn list(
@@ -462,31 +505,20 @@ impl Store for MemoryStore {
     }
 
     fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
-        Ok(usize::try_from(id - 1)
-            .ok()
-            .and_then(|i| self.lock().rows.get(i).cloned()))
+        Ok(self.lock().row(id).map(|r| r.clone()))
     }
 
     fn requeue(&self, id: i64) -> Result<bool, StoreError> {
         let mut m = self.lock();
-        match usize::try_from(id - 1).ok().and_then(|i| m.rows.get_mut(i)) {
-            Some(r) => {
-                r.status = Status::Pending;
-                r.next_attempt_at_ms = now_ms();
-                Ok(true)
-            }
-            None => Ok(false),
+        if m.row(id).is_none() {
+            return Ok(false);
         }
+        m.set_pending(id, now_ms());
+        Ok(true)
     }
 
     fn next_due(&self) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .lock()
-            .rows
-            .iter()
-            .filter(|r| r.status == Status::Pending)
-            .map(|r| r.next_attempt_at_ms)
-            .min())
+        Ok(self.lock().due.first().map(|(at, _)| *at))
     }
 }
 

@@ -29,7 +29,7 @@ pub use maybe::Maybe;
 pub use parse::{Envelope, EnvelopeReader, ParseError};
 pub use timestamp::{FlexTimestamp, Timestamp, TimestampError};
 pub use vendor::{
-    BoxError, Delivery, EventInfo, HandlerResult, ParsedEvent, SampleInfo, UnknownEvent,
+    BoxError, Checked, Delivery, EventInfo, HandlerResult, ParsedEvent, SampleInfo, UnknownEvent,
     UnknownEventType, VendorSpec, vendor, vendors,
 };
 

@@ -55,13 +55,12 @@ impl RawHandler for LogHandler {
         headers: &'a HeaderMap,
     ) -> BoxFuture<'a, HandlerResult> {
         Box::pin(async move {
-            let p = self.0.parse(body, headers)?;
+            let p = self.0.check(body, headers)?;
             tracing::info!(
                 vendor = self.0.id,
                 event = %p.event_type,
                 event_id = p.event_id.as_deref().unwrap_or("-"),
                 known = p.known,
-                fields = p.payload.as_object().map_or(0, |o| o.len()),
                 "handled event"
             );
             Ok(())
@@ -263,7 +262,7 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body
     }
     // Parse fully before acknowledging: a malformed payload is refused now,
     // not discovered by the worker after the vendor was told all is well.
-    let parsed = match inner.vendor.parse(&body, &headers) {
+    let parsed = match inner.vendor.check(&body, &headers) {
         Ok(p) => p,
         Err(e) => return reject(vendor, StatusCode::BAD_REQUEST, e.to_string()),
     };

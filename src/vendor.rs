@@ -18,6 +18,7 @@ pub struct VendorSpec {
     definitions_json: &'static str,
     pub events: &'static [EventInfo],
     parse: fn(&[u8], &HeaderMap) -> Result<ParsedEvent, ParseError>,
+    check: fn(&[u8], &HeaderMap) -> Result<Checked, ParseError>,
     manifest: OnceLock<Manifest>,
     envelope: OnceLock<EnvelopeReader>,
 }
@@ -31,6 +32,7 @@ impl VendorSpec {
         definitions_json: &'static str,
         events: &'static [EventInfo],
         parse: fn(&[u8], &HeaderMap) -> Result<ParsedEvent, ParseError>,
+        check: fn(&[u8], &HeaderMap) -> Result<Checked, ParseError>,
     ) -> VendorSpec {
         VendorSpec {
             id,
@@ -39,6 +41,7 @@ impl VendorSpec {
             definitions_json,
             events,
             parse,
+            check,
             manifest: OnceLock::new(),
             envelope: OnceLock::new(),
         }
@@ -69,6 +72,12 @@ impl VendorSpec {
     /// Parses a delivery without knowing the vendor's types at compile time.
     pub fn parse(&self, body: &[u8], headers: &HeaderMap) -> Result<ParsedEvent, ParseError> {
         (self.parse)(body, headers)
+    }
+
+    /// Parses a delivery into its typed model and keeps only the facts a
+    /// receiver needs (cheaper than [`VendorSpec::parse`]: no re-serialization).
+    pub fn check(&self, body: &[u8], headers: &HeaderMap) -> Result<Checked, ParseError> {
+        (self.check)(body, headers)
     }
 
     /// The documented event with this type string.
@@ -158,6 +167,14 @@ impl ParsedEvent {
             payload,
         })
     }
+}
+
+/// What [`VendorSpec::check`] found: the delivery parsed into its typed model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub event_type: String,
+    pub event_id: Option<String>,
+    pub known: bool,
 }
 
 /// An event whose type the schemas do not know, kept whole.

@@ -196,6 +196,7 @@ pub fn vendor_items(vs: &VendorSchemas, events: &[EventOut<'_>]) -> TokenStream 
             #definitions_json,
             EVENTS,
             parse_dyn,
+            check_dyn,
         );
 
         /// The vendor manifest (event type and id locations, auth, headers,
@@ -341,6 +342,11 @@ pub fn vendor_items(vs: &VendorSchemas, events: &[EventOut<'_>]) -> TokenStream 
                 _ => Event::Unknown(::hookforge::__private::decode_unknown(body, &envelope.event_type)?),
             };
             Ok(::hookforge::Delivery { event_type: envelope.event_type, event_id: envelope.event_id, event })
+        }
+
+        fn check_dyn(body: &[u8], headers: &::hookforge::HeaderMap) -> ::std::result::Result<::hookforge::Checked, ::hookforge::ParseError> {
+            let d = parse_delivery(body, headers)?;
+            Ok(::hookforge::Checked { known: d.event.kind().is_some(), event_type: d.event_type, event_id: d.event_id })
         }
 
         fn parse_dyn(body: &[u8], headers: &::hookforge::HeaderMap) -> ::std::result::Result<::hookforge::ParsedEvent, ::hookforge::ParseError> {

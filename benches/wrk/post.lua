@@ -1,0 +1,29 @@
+-- POSTs Prets deliveries with a unique eventId per request (so the receiver
+-- stores each one instead of short-cutting duplicates), with the bearer.
+local counter = 0
+local thread_id = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  thread_id = tid
+end
+
+local template = '{"eventId":"evt_01KVWRK%02d%014d","version":"2026-06-01","timestamp":"2026-06-15T09:30:12Z",' ..
+  '"organization":{"organizationId":"mer_01HZQ7K8ABCDEFGHJKMNPQRSTV","slug":"northwind-cycles"},' ..
+  '"data":{"quoteId":"quo_01KV2QF850456DG9X7X2HKQ03R","externalId":"INV-2026-0042"},"type":"quote.updated"}'
+
+local headers = {
+  ["Content-Type"] = "application/json",
+  ["Authorization"] = "Bearer " .. (os.getenv("PRETS_SECRET") or "whsec_BenchBenchBenchBenchBenchBenchBenchBench123"),
+}
+
+function request()
+  counter = counter + 1
+  local body = string.format(template, thread_id, counter)
+  return wrk.format("POST", "/hooks/prets", headers, body)
+end

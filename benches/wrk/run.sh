@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Loopback HTTP benchmark, one run: a bare axum route (the ceiling), the
+# receiver with the in-memory inbox, and with the SQLite inbox.
+# Needs wrk (Debian: apt-get install wrk). Usage: benches/wrk/run.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION="${1:-10}"
+THREADS=2
+CONNECTIONS=32
+export PRETS_SECRET="whsec_BenchBenchBenchBenchBenchBenchBenchBench123"
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+cargo build --release --quiet --bin hookforge --example wrk-ceiling
+TMP="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
+
+start() { # name, command...: starts a server, waits for its address line
+  local name="$1"; shift
+  "$@" > "$TMP/$name.out" 2> "$TMP/$name.err" &
+  for _ in $(seq 100); do
+    if grep -qo 'http://127.0.0.1:[0-9]*' "$TMP/$name.out"; then break; fi
+    sleep 0.1
+  done
+  PID=$!
+  ADDR="$(grep -o 'http://127.0.0.1:[0-9]*' "$TMP/$name.out" | head -1)"
+}
+
+run() { # name
+  echo "== $1: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency $ADDR/hooks/prets"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s benches/wrk/post.lua "$ADDR/hooks/prets" | tee "$TMP/$1.wrk"
+  kill "$PID"; wait "$PID" 2>/dev/null || true
+}
+
+start ceiling target/release/examples/wrk-ceiling 127.0.0.1:0
+run ceiling
+RUST_LOG=warn start memory target/release/hookforge serve --addr 127.0.0.1:0 --vendor prets --secret "prets=$PRETS_SECRET"
+run memory
+RUST_LOG=warn start sqlite target/release/hookforge serve --addr 127.0.0.1:0 --vendor prets --secret "prets=$PRETS_SECRET" --db "$TMP/inbox.db"
+run sqlite
+echo "== stored in the SQLite inbox: $(target/release/hookforge inbox --db "$TMP/inbox.db" list --json --limit 100000000 | grep -c '"id"') deliveries"
