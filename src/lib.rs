@@ -9,10 +9,13 @@ extern crate self as hookforge;
 
 pub mod auth;
 pub mod delivery;
+pub mod harness;
 pub mod inbox;
+pub mod load;
 mod maybe;
 pub mod parse;
 pub mod receiver;
+pub mod sandbox;
 pub mod serve;
 mod timestamp;
 mod vendor;

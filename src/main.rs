@@ -84,6 +84,60 @@ enum Command {
         /// The body; `-` or nothing reads standard input.
         file: Option<PathBuf>,
     },
+    /// Replay every sample (and the negative cases) against a receiver.
+    Check {
+        #[arg(long, value_parser = vendor_ids())]
+        vendor: String,
+        /// The receiver's endpoint for this vendor.
+        #[arg(long)]
+        url: String,
+        /// The secret the receiver is configured with.
+        #[arg(long)]
+        secret: Option<String>,
+        /// Seconds to wait for each answer (default: the vendor's budget, or 30).
+        #[arg(long)]
+        timeout: Option<f64>,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Only cases whose id matches (`*`, `?`), e.g. 'prets/auth/*'.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Write the report as JSON.
+        #[arg(long, value_name = "FILE")]
+        report_json: Option<PathBuf>,
+        /// Write the report as JUnit XML.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Serve the vendor's API from a local sandbox and report follow-up calls.
+        #[arg(long)]
+        sandbox: bool,
+        /// Where the sandbox listens (implies --sandbox), so your receiver can be
+        /// pointed at it beforehand.
+        #[arg(long, value_name = "ADDR")]
+        sandbox_addr: Option<std::net::SocketAddr>,
+    },
+    /// Start the reference receiver and run the whole suite against it, for every vendor.
+    Demo,
+    /// Send signed deliveries at a fixed rate and report the achieved rate and latency.
+    Load {
+        #[arg(long, value_parser = vendor_ids())]
+        vendor: String,
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        secret: Option<String>,
+        /// Deliveries per second.
+        #[arg(long)]
+        rate: f64,
+        /// Seconds to send for.
+        #[arg(long)]
+        duration: f64,
+        /// Seconds to wait for each answer.
+        #[arg(long, default_value_t = 30.0)]
+        timeout: f64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect and replay the SQLite inbox.
     Inbox {
         /// The inbox file.
@@ -166,6 +220,378 @@ fn main() -> ExitCode {
             file,
         } => sign(spec(&vendor), secret, timestamp, file),
         Command::Inbox { db, action } => inbox(db, action),
+        Command::Check {
+            vendor,
+            url,
+            secret,
+            timeout,
+            concurrency,
+            filter,
+            report_json,
+            junit,
+            sandbox,
+            sandbox_addr,
+        } => {
+            let opts = CheckOpts {
+                url,
+                secret,
+                timeout,
+                concurrency,
+                filter,
+                report_json,
+                junit,
+                sandbox: sandbox || sandbox_addr.is_some(),
+                sandbox_addr,
+            };
+            runtime().block_on(check(spec(&vendor), opts))
+        }
+        Command::Demo => runtime().block_on(demo()),
+        Command::Load {
+            vendor,
+            url,
+            secret,
+            rate,
+            duration,
+            timeout,
+            json,
+        } => runtime().block_on(load(
+            spec(&vendor),
+            url,
+            secret,
+            rate,
+            duration,
+            timeout,
+            json,
+        )),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().unwrap_or_else(|e| {
+        eprintln!("error: cannot start the async runtime: {e}");
+        std::process::exit(1)
+    })
+}
+
+struct CheckOpts {
+    url: String,
+    secret: Option<String>,
+    timeout: Option<f64>,
+    concurrency: usize,
+    filter: Option<String>,
+    report_json: Option<PathBuf>,
+    junit: Option<PathBuf>,
+    sandbox: bool,
+    sandbox_addr: Option<std::net::SocketAddr>,
+}
+
+fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
+    if !io::IsTerminal::is_terminal(&io::stderr()) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(what.to_string());
+    Some(bar)
+}
+
+fn duration_arg(secs: f64, what: &str) -> Result<std::time::Duration, ExitCode> {
+    std::time::Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            eprintln!("error: --{what} must be a positive number of seconds");
+            ExitCode::from(2)
+        })
+}
+
+async fn check(v: &'static VendorSpec, o: CheckOpts) -> ExitCode {
+    let mut h = hookforge::harness::Harness::new(v, o.url.clone()).concurrency(o.concurrency);
+    if let Some(s) = o.secret {
+        h = h.secret(s);
+    }
+    if let Some(t) = o.timeout {
+        match duration_arg(t, "timeout") {
+            Ok(d) => h = h.timeout(d),
+            Err(code) => return code,
+        }
+    }
+    if let Some(f) = o.filter {
+        h = h.filter(f);
+    }
+    if o.sandbox {
+        let sb = match o.sandbox_addr {
+            Some(addr) => match hookforge::sandbox::Sandbox::start_on(addr).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: cannot start the sandbox on {addr}: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            None => hookforge::sandbox::Sandbox::start().await,
+        };
+        eprintln!("sandbox serving {}'s API at {}", v.name, sb.uri());
+        h = h.sandbox(sb);
+    }
+    let total = v.events.iter().map(|e| e.samples.len()).sum::<usize>() + 5;
+    let bar = progress_bar(total as u64, v.id);
+    if let Some(b) = bar.clone() {
+        h = h.on_case(move |c| {
+            b.inc(1);
+            b.set_message(c.id.clone());
+        });
+    }
+    let report = match h.run().await {
+        Ok(r) => r,
+        Err(e @ hookforge::harness::HarnessError::Unreachable { .. }) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if let Err(code) = write_reports(
+        std::slice::from_ref(&report),
+        o.report_json.as_ref(),
+        o.junit.as_ref(),
+    ) {
+        return code;
+    }
+    let code = print_text(&report.table());
+    if code != ExitCode::SUCCESS {
+        return code;
+    }
+    if report.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn write_reports(
+    reports: &[hookforge::harness::Report],
+    json: Option<&PathBuf>,
+    junit: Option<&PathBuf>,
+) -> Result<(), ExitCode> {
+    if let Some(path) = json {
+        let value = if reports.len() == 1 {
+            serde_json::to_value(&reports[0])
+        } else {
+            serde_json::to_value(reports)
+        }
+        .expect("reports serialize");
+        let text = serde_json::to_string_pretty(&value).expect("Value serializes");
+        std::fs::write(path, text + "\n").map_err(|e| {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            ExitCode::from(2)
+        })?;
+    }
+    if let Some(path) = junit {
+        std::fs::write(path, hookforge::harness::Report::junit(reports)).map_err(|e| {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            ExitCode::from(2)
+        })?;
+    }
+    Ok(())
+}
+
+/// A secret in the vendor's documented format, random per run.
+fn demo_secret(v: &VendorSpec) -> Option<String> {
+    use hookforge::manifest::Auth;
+    let seed = format!("{:?}{}", std::time::SystemTime::now(), v.id);
+    let key = hookforge::inbox::dedupe_key(None, seed.as_bytes());
+    let random: String = key["sha256:".len()..].chars().take(43).collect();
+    match v.manifest().auth {
+        Auth::None { .. } => None,
+        Auth::Bearer { .. } => Some(format!("whsec_{random}")),
+        Auth::StandardWebhooks { .. } => Some(format!("whsec_{}", "aG9va2ZvcmdlLWRlbW8tc2VjcmV0")),
+        Auth::Hmac { .. } => Some(format!("demo-{}", &random[..24])),
+    }
+}
+
+async fn demo() -> ExitCode {
+    let dir = std::env::temp_dir().join(format!(
+        "hookforge-demo-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    ));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("error: cannot create {}: {e}", dir.display());
+        return ExitCode::FAILURE;
+    }
+    let mut cfg = hookforge::serve::ServeConfig::new(([127, 0, 0, 1], 0).into());
+    cfg.db = Some(dir.join("inbox.db"));
+    let mut secrets = std::collections::BTreeMap::new();
+    for v in hookforge::vendors() {
+        if let Some(s) = demo_secret(v) {
+            cfg.secrets.insert(
+                v.id.to_string(),
+                vec![hookforge::auth::Secret::new(s.clone())],
+            );
+            secrets.insert(v.id, s);
+        }
+    }
+    let server = match hookforge::serve::start(cfg).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot start the reference receiver: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "hookforge demo: the reference receiver (hookforge serve) is listening on http://{}",
+        server.addr
+    );
+    println!("with its {}.", server.store_description);
+    println!(
+        "Replaying every documented and synthesized sample, plus the negative cases, for each vendor:\n"
+    );
+    let mut reports = Vec::new();
+    for v in hookforge::vendors() {
+        let url = format!("http://{}/hooks/{}", server.addr, v.id);
+        let mut h = hookforge::harness::Harness::new(v, url).concurrency(8);
+        if let Some(s) = secrets.get(v.id) {
+            h = h.secret(s.clone());
+        }
+        let total = v.events.iter().map(|e| e.samples.len()).sum::<usize>() + 5;
+        if let Some(b) = progress_bar(total as u64, v.id) {
+            let b2 = b.clone();
+            h = h.on_case(move |c| {
+                b2.inc(1);
+                b2.set_message(c.id.clone());
+            });
+            let r = h.run().await;
+            b.finish_and_clear();
+            match r {
+                Ok(r) => reports.push(r),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        } else {
+            match h.run().await {
+                Ok(r) => reports.push(r),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        let r = reports.last().expect("just pushed");
+        let failures: Vec<&hookforge::harness::CaseResult> = r
+            .cases
+            .iter()
+            .filter(|c| c.outcome != hookforge::harness::Outcome::Pass)
+            .collect();
+        println!(
+            "{:<13} {:>4} passed, {} failed, {} skipped",
+            v.id, r.passed, r.failed, r.skipped
+        );
+        for c in failures {
+            println!("    {:?} {}: {}", c.outcome, c.id, c.detail);
+        }
+    }
+    // Give the worker a moment to hand the last deliveries to the handler.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stored = server
+        .inbox
+        .store()
+        .list(None, usize::MAX)
+        .map(|r| r.len())
+        .unwrap_or(0);
+    let (passed, failed, skipped) = reports.iter().fold((0, 0, 0), |(p, f, s), r| {
+        (p + r.passed, f + r.failed, s + r.skipped)
+    });
+    println!(
+        "\nThe receiver verified, typed and stored {stored} distinct deliveries (duplicates counted once) in its SQLite inbox, a temporary file removed now."
+    );
+    println!(
+        "Try it yourself: hookforge serve, then hookforge check --vendor prets --url http://127.0.0.1:8080/hooks/prets --secret ..."
+    );
+    println!("\ndemo: {passed} passed, {failed} failed, {skipped} skipped");
+    let _ = std::fs::remove_dir_all(&dir);
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn load(
+    v: &'static VendorSpec,
+    url: String,
+    secret: Option<String>,
+    rate: f64,
+    duration: f64,
+    timeout: f64,
+    json: bool,
+) -> ExitCode {
+    let (duration, timeout) = match (
+        duration_arg(duration, "duration"),
+        duration_arg(timeout, "timeout"),
+    ) {
+        (Ok(d), Ok(t)) => (d, t),
+        (Err(c), _) | (_, Err(c)) => return c,
+    };
+    if !(rate > 0.0 && rate.is_finite()) {
+        eprintln!("error: --rate must be a positive number");
+        return ExitCode::from(2);
+    }
+    let cfg = hookforge::load::LoadConfig {
+        vendor: v,
+        url,
+        secret: secret.map(hookforge::auth::Secret::new),
+        rate,
+        duration,
+        timeout,
+    };
+    let total = (rate * duration.as_secs_f64()).round() as u64;
+    let bar = progress_bar(total, "sending");
+    let tick = bar
+        .clone()
+        .map(|b| move |i: usize| b.set_position(i as u64));
+    let result =
+        hookforge::load::run(&cfg, tick.as_ref().map(|f| f as &(dyn Fn(usize) + Sync))).await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    match result {
+        Ok(r) => {
+            let code = if json {
+                print_json(&serde_json::to_value(&r).expect("report serializes"))
+            } else {
+                print_text(&format!("{}\n", r.summary()))
+            };
+            if code != ExitCode::SUCCESS {
+                return code;
+            }
+            if r.failed > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e @ hookforge::harness::HarnessError::Unreachable { .. }) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
