@@ -67,6 +67,9 @@ pub enum HarnessError {
     Config(String),
 }
 
+/// Called with each finished case.
+type ProgressFn = Arc<dyn Fn(&CaseResult) + Send + Sync>;
+
 /// A conformance run against one vendor's receiver.
 pub struct Harness {
     vendor: &'static VendorSpec,
@@ -76,7 +79,7 @@ pub struct Harness {
     concurrency: usize,
     filter: Option<String>,
     sandbox: Option<crate::sandbox::Sandbox>,
-    progress: Option<Arc<dyn Fn(&CaseResult) + Send + Sync>>,
+    progress: Option<ProgressFn>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -599,7 +602,7 @@ pub fn glob_match(glob: &str, text: &str) -> bool {
 }
 
 /// Fails fast (exit 2 in the CLI) when nothing listens at the URL.
-async fn check_reachable(url: &str) -> Result<(), HarnessError> {
+pub(crate) async fn check_reachable(url: &str) -> Result<(), HarnessError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| HarnessError::Unreachable {
         url: url.into(),
         reason: format!("not a URL: {e}"),

@@ -17,6 +17,9 @@ use crate::harness::{HarnessError, fresh_delivery};
 /// them (the receiver then sees duplicates, which it must also answer 2xx).
 pub const MAX_DISTINCT: usize = 20_000;
 
+/// A body with the headers to send it with.
+type Prepared = (Vec<u8>, Vec<(String, String)>);
+
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
     pub vendor: &'static VendorSpec,
@@ -95,7 +98,7 @@ pub async fn run(
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_micros();
-    let prepared: Vec<(Vec<u8>, Vec<(String, String)>)> = (0..total.clamp(1, MAX_DISTINCT))
+    let prepared: Vec<Prepared> = (0..total.clamp(1, MAX_DISTINCT))
         .map(|i| {
             let body = fresh_delivery(cfg.vendor, base, &format!("load-{run_id}-{i}"));
             let headers = vendor_headers(cfg.vendor, &body, signer.as_ref(), &Attempt::default())

@@ -1,0 +1,544 @@
+//! The harness against receivers played by wiremock: a correct one passes,
+//! each seeded defect fails exactly its case; what was sent is exactly the
+//! samples, with signatures that verify. Plus the sandbox, the reference
+//! receiver for all five vendors, reports and exit codes.
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hookforge::HeaderMap;
+use hookforge::VendorSpec;
+use hookforge::auth::{Secret, Verifier};
+use hookforge::harness::{Harness, Outcome, Report};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const PRETS_SECRET: &str = "whsec_HarnessHarnessHarnessHarnessHarnessHarn123";
+const SO_SECRET: &str = "superoffice-harness-secret";
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Defect {
+    AcceptsBadSignatures,
+    RejectsUnknownEvents,
+    FailsDuplicates,
+    FailsMalformed,
+    SlowOn(&'static str),
+}
+
+/// A receiver simulated by wiremock: right by default, wrong in one way.
+struct Sim {
+    vendor: &'static VendorSpec,
+    verifier: Verifier,
+    defect: Option<Defect>,
+    seen: Mutex<HashSet<String>>,
+}
+
+fn headers_of(req: &Request) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in req.headers.iter() {
+        h.append(k.clone(), v.clone());
+    }
+    h
+}
+
+impl Respond for Sim {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let headers = headers_of(req);
+        let auth_ok = match self.defect {
+            // Only checks that some credential is there.
+            Some(Defect::AcceptsBadSignatures) => {
+                matches!(
+                    self.verifier.verify(&headers, &req.body),
+                    Ok(()) | Err(hookforge::auth::AuthError::WrongSignature { .. })
+                )
+            }
+            _ => self.verifier.verify(&headers, &req.body).is_ok(),
+        };
+        if !auth_ok {
+            return ResponseTemplate::new(401);
+        }
+        let envelope = match self.vendor.read_envelope(&req.body, &headers) {
+            Ok(e) => e,
+            Err(_) if self.defect == Some(Defect::FailsMalformed) => {
+                return ResponseTemplate::new(500);
+            }
+            Err(_) => return ResponseTemplate::new(400),
+        };
+        if self.vendor.event(&envelope.event_type).is_none()
+            && self.defect == Some(Defect::RejectsUnknownEvents)
+        {
+            return ResponseTemplate::new(400);
+        }
+        let key = hookforge::inbox::dedupe_key(envelope.event_id.as_deref(), &req.body);
+        let first = self.seen.lock().unwrap().insert(key);
+        if !first && self.defect == Some(Defect::FailsDuplicates) {
+            return ResponseTemplate::new(500);
+        }
+        let ok = ResponseTemplate::new(200).set_body_string("{\"status\":\"accepted\"}");
+        match self.defect {
+            Some(Defect::SlowOn(event)) if envelope.event_type == event => {
+                ok.set_delay(Duration::from_millis(1500))
+            }
+            _ => ok,
+        }
+    }
+}
+
+async fn sim(vendor: &'static VendorSpec, secret: &str, defect: Option<Defect>) -> MockServer {
+    let server = MockServer::start().await;
+    let verifier = Verifier::for_manifest(vendor.manifest(), vec![Secret::new(secret)]).unwrap();
+    Mock::given(method("POST"))
+        .respond_with(Sim {
+            vendor,
+            verifier,
+            defect,
+            seen: Mutex::new(HashSet::new()),
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+fn failed_ids(r: &Report) -> BTreeSet<String> {
+    r.cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail)
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_correct_receiver_passes_and_receives_exactly_the_samples() {
+    for (vendor, secret) in [
+        (&hookforge::vendors::prets::VENDOR, PRETS_SECRET),
+        (&hookforge::vendors::superoffice::VENDOR, SO_SECRET),
+    ] {
+        let server = sim(vendor, secret, None).await;
+        let url = format!("{}/hooks/{}", server.uri(), vendor.id);
+        let report = Harness::new(vendor, url)
+            .secret(secret)
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(report.failed, 0, "{}", report.table());
+        assert_eq!(report.skipped, 0, "{}", report.table());
+        let samples: usize = vendor.events.iter().map(|e| e.samples.len()).sum();
+        assert_eq!(report.cases.len(), samples + 5);
+
+        // What wiremock recorded: every sample, byte for byte, with the
+        // documented headers and a signature that verifies.
+        let received = server.received_requests().await.unwrap();
+        let verifier =
+            Verifier::for_manifest(vendor.manifest(), vec![Secret::new(secret)]).unwrap();
+        for e in vendor.events {
+            for s in e.samples {
+                let req = received
+                    .iter()
+                    .find(|r| r.body == s.body)
+                    .unwrap_or_else(|| panic!("{} was not sent byte for byte", s.path));
+                let h = headers_of(req);
+                verifier
+                    .verify(&h, &req.body)
+                    .unwrap_or_else(|err| panic!("{}: {err}", s.path));
+                for spec in &vendor.manifest().headers {
+                    let conditional = spec.only_when.as_deref().is_some_and(|c| c != "secret");
+                    if !conditional {
+                        assert!(
+                            h.contains_key(spec.name.as_str()),
+                            "{}: header {} missing",
+                            s.path,
+                            spec.name
+                        );
+                    }
+                }
+                if vendor.id == "superoffice" {
+                    assert_eq!(h["x-superoffice-event"], e.name);
+                    assert_eq!(
+                        h.contains_key("x-hook-test"),
+                        e.name == "test",
+                        "{}",
+                        s.path
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_seeded_defect_fails_exactly_its_case() {
+    let prets = &hookforge::vendors::prets::VENDOR;
+    let expectations: [(Defect, &[&str]); 5] = [
+        (Defect::AcceptsBadSignatures, &["prets/auth/invalid"]),
+        (Defect::RejectsUnknownEvents, &["prets/unknown-event"]),
+        (Defect::FailsDuplicates, &["prets/duplicate"]),
+        (Defect::FailsMalformed, &["prets/malformed"]),
+        (
+            Defect::SlowOn("quote.financing.completed"),
+            &[
+                "prets/quote.financing.completed/doc-1",
+                "prets/quote.financing.completed/doc-2",
+            ],
+        ),
+    ];
+    for (defect, want) in expectations {
+        let server = sim(prets, PRETS_SECRET, Some(defect)).await;
+        let report = Harness::new(prets, format!("{}/hooks/prets", server.uri()))
+            .secret(PRETS_SECRET)
+            .timeout(Duration::from_millis(500))
+            .run()
+            .await
+            .unwrap();
+        let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
+        assert_eq!(failed_ids(&report), want, "{defect:?}:\n{}", report.table());
+        for c in report.cases.iter().filter(|c| c.outcome == Outcome::Fail) {
+            // The detail says what was sent and what came back, without secrets.
+            assert!(c.detail.contains("sent "), "{}", c.detail);
+            assert!(!c.detail.contains(PRETS_SECRET), "{}", c.detail);
+            if let Defect::SlowOn(_) = defect {
+                assert!(
+                    c.detail.contains("no answer within the 0.5 s budget"),
+                    "{}",
+                    c.detail
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_cli_exits_1_on_a_defect_and_writes_json_and_junit_reports() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(sim(
+        &hookforge::vendors::prets::VENDOR,
+        PRETS_SECRET,
+        Some(Defect::FailsDuplicates),
+    ));
+    let dir = std::env::temp_dir().join(format!("hookforge-harness-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, junit) = (dir.join("report.json"), dir.join("junit.xml"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args([
+            "check",
+            "--vendor",
+            "prets",
+            "--url",
+            &format!("{}/hooks/prets", server.uri()),
+            "--secret",
+            PRETS_SECRET,
+        ])
+        .arg("--report-json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("FAIL  prets/duplicate"), "{stdout}");
+    assert!(
+        stdout.contains("prets: 20 passed, 1 failed, 0 skipped"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(PRETS_SECRET));
+
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(
+        (
+            report["passed"].as_u64(),
+            report["failed"].as_u64(),
+            report["skipped"].as_u64()
+        ),
+        (Some(20), Some(1), Some(0))
+    );
+    let cases = report["cases"].as_array().unwrap();
+    for c in cases {
+        for key in ["id", "outcome", "detail", "status", "latency_ms"] {
+            assert!(c.get(key).is_some(), "{key} missing in {c}");
+        }
+    }
+    let dup = cases.iter().find(|c| c["id"] == "prets/duplicate").unwrap();
+    assert_eq!(
+        (dup["outcome"].as_str(), dup["status"].as_u64()),
+        (Some("fail"), Some(500))
+    );
+
+    // The JUnit file is well-formed XML with one testcase per case and one failure.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut testcases, mut failures, mut depth) = (0, 0, 0i32);
+    loop {
+        match reader
+            .read_event()
+            .unwrap_or_else(|e| panic!("invalid XML at {}: {e}\n{xml}", reader.buffer_position()))
+        {
+            quick_xml::events::Event::Start(e) => {
+                depth += 1;
+                testcases += usize::from(AsRef::<str>::as_ref(&e.name()) == "testcase");
+                failures += usize::from(AsRef::<str>::as_ref(&e.name()) == "failure");
+            }
+            quick_xml::events::Event::Empty(e) => {
+                testcases += usize::from(AsRef::<str>::as_ref(&e.name()) == "testcase")
+            }
+            quick_xml::events::Event::End(_) => depth -= 1,
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!((testcases, failures, depth), (21, 1, 0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unreachable_targets_and_bad_arguments_exit_2() {
+    // A port nothing listens on: bind, note it, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for args in [
+        vec![
+            "check",
+            "--vendor",
+            "prets",
+            "--url",
+            &format!("http://127.0.0.1:{port}/hooks/prets"),
+        ],
+        vec!["check", "--vendor", "prets", "--url", "not a url"],
+        vec!["check", "--vendor", "prets"],
+        vec![
+            "load",
+            "--vendor",
+            "prets",
+            "--url",
+            "http://127.0.0.1:1/x",
+            "--rate",
+            "0",
+            "--duration",
+            "1",
+        ],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[tokio::test]
+async fn filters_select_cases_and_auth_is_skipped_for_vendors_without_it() {
+    let cxp = &hookforge::vendors::collateralxp::VENDOR;
+    let server = sim(cxp, "unused", None).await;
+    // No secret configured: the simulated receiver accepts anything.
+    let server2 = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(Sim {
+            vendor: cxp,
+            verifier: Verifier::for_manifest(cxp.manifest(), vec![]).unwrap(),
+            defect: None,
+            seen: Mutex::new(HashSet::new()),
+        })
+        .mount(&server2)
+        .await;
+    drop(server);
+    let report = Harness::new(cxp, format!("{}/hooks/collateralxp", server2.uri()))
+        .filter("collateralxp/auth/*")
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.cases.len(), 2);
+    assert!(report.cases.iter().all(|c| c.outcome == Outcome::Skip && c.detail.contains("documents no authentication")));
+}
+
+/// A Prets receiver that fetches the quote each event names, from `api`.
+async fn fetching_receiver(api: Option<String>) -> String {
+    use axum::routing::post;
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().route(
+        "/hooks/prets",
+        post(move |body: axum::body::Bytes| {
+            let (client, api) = (client.clone(), api.clone());
+            async move {
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                if let (Some(api), Some(id)) =
+                    (api, v.pointer("/data/quoteId").and_then(|q| q.as_str()))
+                {
+                    let _ = client
+                        .get(format!("{api}/v1/quotes/{id}"))
+                        .header("authorization", "Bearer sk_sandbox_api_key")
+                        .send()
+                        .await;
+                }
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/hooks/prets")
+}
+
+#[tokio::test]
+async fn the_sandbox_reports_the_quote_fetch_when_made_and_its_absence_when_not() {
+    let prets = &hookforge::vendors::prets::VENDOR;
+    for fetches in [true, false] {
+        let sandbox = hookforge::sandbox::Sandbox::start().await;
+        let url = fetching_receiver(fetches.then(|| sandbox.uri())).await;
+        let report = Harness::new(prets, url)
+            .filter("prets/quote.created/*")
+            .sandbox(sandbox)
+            .run()
+            .await
+            .unwrap();
+        let sb = report.sandbox.clone().expect("a sandbox report");
+        assert_eq!(sb.expected.len(), 2, "{}", report.table());
+        for e in &sb.expected {
+            assert!(e.call.starts_with("GET /v1/quotes/quo_"), "{e:?}");
+            assert_eq!(e.made, fetches, "{}", report.table());
+        }
+        if fetches {
+            assert_eq!(sb.calls.len(), 2);
+            assert!(
+                sb.calls.iter().all(|c| c.auth == "Bearer (redacted)"),
+                "{:?}",
+                sb.calls
+            );
+            assert!(!report.table().contains("sk_sandbox_api_key"));
+        } else {
+            assert!(sb.calls.is_empty());
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_sandbox_points_document_links_at_itself() {
+    let sandbox = hookforge::sandbox::Sandbox::start().await;
+    let cowbell = &hookforge::vendors::cowbell::VENDOR;
+    let info = cowbell.event("policy.non-renewal.document").unwrap();
+    let body = sandbox.rewrite(info.samples[0].body);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let link = v["data"]["documentUrl"].as_str().unwrap();
+    assert!(link.starts_with(&sandbox.uri()), "{link}");
+    let pdf = reqwest::get(link).await.unwrap();
+    assert_eq!(pdf.status(), 200);
+}
+
+#[tokio::test]
+async fn the_reference_receiver_passes_for_all_five_vendors() {
+    let mut cfg = hookforge::serve::ServeConfig::new(([127, 0, 0, 1], 0).into());
+    let secrets = [
+        ("prets", PRETS_SECRET),
+        ("superoffice", SO_SECRET),
+        ("socotra", "socotra-harness-secret"),
+    ];
+    for (v, s) in secrets {
+        cfg.secrets.insert(v.to_string(), vec![Secret::new(s)]);
+    }
+    let server = hookforge::serve::start(cfg).await.unwrap();
+    let mut total = 0;
+    for v in hookforge::vendors() {
+        let mut h =
+            Harness::new(v, format!("http://{}/hooks/{}", server.addr, v.id)).concurrency(8);
+        if let Some((_, s)) = secrets.iter().find(|(id, _)| *id == v.id) {
+            h = h.secret(*s);
+        }
+        let r = h.run().await.unwrap();
+        assert_eq!(r.failed, 0, "{}", r.table());
+        total += r.passed;
+    }
+    assert!(total > 200, "{total}");
+    let _ = Arc::new(());
+}
+
+#[test]
+fn the_demo_runs_everything_and_exits_0() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .arg("demo")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for v in ["collateralxp", "cowbell", "prets", "socotra", "superoffice"] {
+        assert!(
+            stdout.contains(&format!("{v:<13}")),
+            "{v} missing:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("demo: ") && l.contains(" passed, 0 failed, 4 skipped")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn load_mode_reports_rate_and_latency() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(sim(&hookforge::vendors::prets::VENDOR, PRETS_SECRET, None));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args([
+            "load",
+            "--vendor",
+            "prets",
+            "--url",
+            &format!("{}/hooks/prets", server.uri()),
+            "--secret",
+            PRETS_SECRET,
+        ])
+        .args(["--rate", "200", "--duration", "1", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["sent"], 200);
+    assert_eq!(r["succeeded"], 200);
+    assert!(r["p99_ms"].as_f64().unwrap() >= r["p50_ms"].as_f64().unwrap());
+    assert!(r["max_ms"].as_f64().unwrap() >= r["p99_ms"].as_f64().unwrap());
+    // The HTTP client may resend a request whose pooled connection closed
+    // under it (a duplicate delivery, which receivers must absorb anyway):
+    // count distinct deliveries.
+    let received: Vec<_> = rt
+        .block_on(server.received_requests())
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method == wiremock::http::Method::POST)
+        .collect();
+    assert!(received.len() >= 200);
+    let ids: HashSet<String> = received
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["eventId"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 200);
+}
