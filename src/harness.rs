@@ -80,6 +80,8 @@ pub struct Harness {
     filter: Option<String>,
     sandbox: Option<crate::sandbox::Sandbox>,
     progress: Option<ProgressFn>,
+    /// An in-process receiver to serve on loopback for the run.
+    router: Option<std::sync::Mutex<Option<(std::net::TcpListener, axum::Router)>>>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -127,7 +129,27 @@ impl Harness {
             filter: None,
             sandbox: None,
             progress: None,
+            router: None,
         }
+    }
+
+    /// A harness for an axum `Router` in this process: it is served on a
+    /// free loopback port for the run, and `path` is its endpoint for the
+    /// vendor (e.g. `/hooks/prets`).
+    pub fn for_router(
+        vendor: &'static VendorSpec,
+        router: axum::Router,
+        path: &str,
+    ) -> Result<Harness, HarnessError> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| HarnessError::Config(format!("cannot bind a loopback port: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| HarnessError::Config(e.to_string()))?;
+        let mut h = Harness::new(vendor, format!("http://{addr}{path}"));
+        h.router = Some(std::sync::Mutex::new(Some((listener, router))));
+        Ok(h)
     }
 
     /// The secret the receiver is configured with (signs, or is the bearer).
@@ -326,6 +348,16 @@ impl Harness {
 
     /// Runs every case.
     pub async fn run(&self) -> Result<Report, HarnessError> {
+        let _server = match self.router.as_ref().and_then(|m| m.lock().ok()?.take()) {
+            Some((listener, router)) => {
+                let listener = tokio::net::TcpListener::from_std(listener)
+                    .map_err(|e| HarnessError::Config(format!("cannot serve the router: {e}")))?;
+                Some(AbortOnDrop(tokio::spawn(async move {
+                    let _ = axum::serve(listener, router).await;
+                })))
+            }
+            None => None,
+        };
         let client = reqwest::Client::builder()
             .timeout(self.budget())
             .connect_timeout(Duration::from_secs(5))
@@ -383,6 +415,15 @@ impl Harness {
             sandbox,
             cases,
         })
+    }
+}
+
+/// Stops an in-process receiver when the run ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -463,7 +463,91 @@ async fn the_reference_receiver_passes_for_all_five_vendors() {
         total += r.passed;
     }
     assert!(total > 200, "{total}");
-    let _ = Arc::new(());
+}
+
+#[tokio::test]
+async fn a_receiver_router_can_be_checked_in_process() {
+    use hookforge::inbox::{Inbox, MemoryStore};
+    let inbox = Inbox::new(Arc::new(MemoryStore::new()));
+    let router = hookforge::receiver::Receiver::builder(&hookforge::vendors::superoffice::VENDOR)
+        .secret(SO_SECRET)
+        .inbox(inbox)
+        .build()
+        .unwrap()
+        .router();
+    let report = Harness::for_router(
+        &hookforge::vendors::superoffice::VENDOR,
+        router,
+        "/hooks/superoffice",
+    )
+    .unwrap()
+    .secret(SO_SECRET)
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(report.failed, 0, "{}", report.table());
+    assert_eq!(report.passed, 55);
+}
+
+#[test]
+fn the_cli_fails_exactly_the_defect_case_with_exit_1() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let expectations: [(Defect, &[&str]); 5] = [
+        (Defect::AcceptsBadSignatures, &["prets/auth/invalid"]),
+        (Defect::RejectsUnknownEvents, &["prets/unknown-event"]),
+        (Defect::FailsDuplicates, &["prets/duplicate"]),
+        (Defect::FailsMalformed, &["prets/malformed"]),
+        (
+            Defect::SlowOn("quote.financing.rejected"),
+            &[
+                "prets/quote.financing.rejected/doc-1",
+                "prets/quote.financing.rejected/doc-2",
+            ],
+        ),
+    ];
+    let dir =
+        std::env::temp_dir().join(format!("hookforge-harness-defects-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (defect, want) in expectations {
+        let server = rt.block_on(sim(
+            &hookforge::vendors::prets::VENDOR,
+            PRETS_SECRET,
+            Some(defect),
+        ));
+        let json = dir.join("r.json");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args([
+                "check",
+                "--vendor",
+                "prets",
+                "--url",
+                &format!("{}/hooks/prets", server.uri()),
+                "--secret",
+                PRETS_SECRET,
+                "--timeout",
+                "0.5",
+            ])
+            .arg("--report-json")
+            .arg(&json)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{defect:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let failed: BTreeSet<&str> = r["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["outcome"] == "fail")
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(failed, want.iter().copied().collect(), "{defect:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
