@@ -614,7 +614,18 @@ fn serve(
     body_limit: usize,
 ) -> ExitCode {
     let mut cfg = hookforge::serve::ServeConfig::new(addr);
-    if !vendors.iter().any(|v| v == "all") {
+    if vendors.iter().any(|v| v == "all") {
+        // Serving every vendor: those that sign deliveries need their secret;
+        // leave out (and say so) the ones without one rather than accept
+        // unauthenticated deliveries for them.
+        let (ok, left_out): (Vec<_>, Vec<_>) = hookforge::vendors().iter().copied().partition(|v| {
+            matches!(v.manifest().auth, hookforge::manifest::Auth::None { .. }) || secrets.iter().any(|(id, _)| id == v.id)
+        });
+        for v in &left_out {
+            eprintln!("note: not serving {} (its deliveries are signed): pass --secret {}=SECRET", v.id, v.id);
+        }
+        cfg.vendors = ok;
+    } else {
         let mut list = Vec::new();
         for v in &vendors {
             match hookforge::vendor(v) {
