@@ -150,6 +150,60 @@ impl Scheme {
     }
 }
 
+/// Hash and encoding of an HMAC signature, e.g. `sha256:hex`: overrides a
+/// vendor's HMAC format where the vendor does not document it (Socotra).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HmacFormat {
+    pub hash: HashAlgorithm,
+    pub encoding: SignatureEncoding,
+}
+
+impl std::str::FromStr for HmacFormat {
+    type Err = AuthConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            AuthConfigError(format!(
+                "{s:?} is not HASH:ENCODING (hash sha1, sha256 or sha512; encoding hex or base64)"
+            ))
+        };
+        let (h, e) = s.split_once(':').ok_or_else(bad)?;
+        let hash = match h.to_ascii_lowercase().as_str() {
+            "sha1" => HashAlgorithm::Sha1,
+            "sha256" => HashAlgorithm::Sha256,
+            "sha512" => HashAlgorithm::Sha512,
+            _ => return Err(bad()),
+        };
+        let encoding = match e.to_ascii_lowercase().as_str() {
+            "hex" => SignatureEncoding::Hex,
+            "base64" => SignatureEncoding::Base64,
+            _ => return Err(bad()),
+        };
+        Ok(HmacFormat { hash, encoding })
+    }
+}
+
+impl Scheme {
+    /// The scheme a manifest documents, with an HMAC format override.
+    pub fn from_manifest_with(
+        m: &Manifest,
+        format: Option<HmacFormat>,
+    ) -> Result<Scheme, AuthConfigError> {
+        match (Scheme::from_manifest(m)?, format) {
+            (s, None) => Ok(s),
+            (Scheme::Hmac { header, .. }, Some(f)) => Ok(Scheme::Hmac {
+                header,
+                hash: f.hash,
+                encoding: f.encoding,
+            }),
+            (s, Some(_)) => Err(AuthConfigError(format!(
+                "{} signs with the {} scheme, not HMAC: an HMAC format does not apply",
+                m.id,
+                s.name()
+            ))),
+        }
+    }
+}
+
 /// Facts a signature may cover besides the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignContext {
@@ -212,7 +266,16 @@ impl Verifier {
     /// The vendor's documented scheme. For vendors that document none,
     /// secrets switch on a shared secret in [`DEFAULT_SHARED_SECRET_HEADER`].
     pub fn for_manifest(m: &Manifest, secrets: Vec<Secret>) -> Result<Verifier, AuthConfigError> {
-        let scheme = match Scheme::from_manifest(m)? {
+        Verifier::for_manifest_with(m, secrets, None)
+    }
+
+    /// Like [`Verifier::for_manifest`], with an HMAC format override.
+    pub fn for_manifest_with(
+        m: &Manifest,
+        secrets: Vec<Secret>,
+        format: Option<HmacFormat>,
+    ) -> Result<Verifier, AuthConfigError> {
+        let scheme = match Scheme::from_manifest_with(m, format)? {
             Scheme::None if !secrets.is_empty() => Scheme::SharedSecret {
                 header: HeaderName::from_static(DEFAULT_SHARED_SECRET_HEADER),
             },
@@ -406,7 +469,16 @@ impl Signer {
 
     /// The vendor's scheme (a shared-secret header for vendors with none).
     pub fn for_manifest(m: &Manifest, secret: Secret) -> Result<Signer, AuthConfigError> {
-        let scheme = match Scheme::from_manifest(m)? {
+        Signer::for_manifest_with(m, secret, None)
+    }
+
+    /// Like [`Signer::for_manifest`], with an HMAC format override.
+    pub fn for_manifest_with(
+        m: &Manifest,
+        secret: Secret,
+        format: Option<HmacFormat>,
+    ) -> Result<Signer, AuthConfigError> {
+        let scheme = match Scheme::from_manifest_with(m, format)? {
             Scheme::None => Scheme::SharedSecret {
                 header: HeaderName::from_static(DEFAULT_SHARED_SECRET_HEADER),
             },

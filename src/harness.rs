@@ -75,6 +75,7 @@ pub struct Harness {
     vendor: &'static VendorSpec,
     url: String,
     secret: Option<Secret>,
+    hmac_format: Option<crate::auth::HmacFormat>,
     timeout: Option<Duration>,
     concurrency: usize,
     filter: Option<String>,
@@ -124,6 +125,7 @@ impl Harness {
             vendor,
             url: url.into(),
             secret: None,
+            hmac_format: None,
             timeout: None,
             concurrency: 4,
             filter: None,
@@ -155,6 +157,12 @@ impl Harness {
     /// The secret the receiver is configured with (signs, or is the bearer).
     pub fn secret(mut self, s: impl Into<Secret>) -> Harness {
         self.secret = Some(s.into());
+        self
+    }
+
+    /// Signs with this HMAC format instead of the manifest's (Socotra's is undocumented).
+    pub fn hmac_format(mut self, f: crate::auth::HmacFormat) -> Harness {
+        self.hmac_format = Some(f);
         self
     }
 
@@ -201,7 +209,7 @@ impl Harness {
 
     fn signer(&self, secret: Option<&Secret>) -> Result<Option<Signer>, HarnessError> {
         secret
-            .map(|s| Signer::for_manifest(self.vendor.manifest(), s.clone()))
+            .map(|s| Signer::for_manifest_with(self.vendor.manifest(), s.clone(), self.hmac_format))
             .transpose()
             .map_err(|e| HarnessError::Config(format!("{}: {e}", self.vendor.id)))
     }

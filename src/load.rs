@@ -25,6 +25,8 @@ pub struct LoadConfig {
     pub vendor: &'static VendorSpec,
     pub url: String,
     pub secret: Option<Secret>,
+    /// Overrides the vendor's HMAC format.
+    pub hmac_format: Option<crate::auth::HmacFormat>,
     /// Deliveries per second.
     pub rate: f64,
     pub duration: Duration,
@@ -83,7 +85,7 @@ pub async fn run(
     let signer = cfg
         .secret
         .as_ref()
-        .map(|s| Signer::for_manifest(cfg.vendor.manifest(), s.clone()))
+        .map(|s| Signer::for_manifest_with(cfg.vendor.manifest(), s.clone(), cfg.hmac_format))
         .transpose()
         .map_err(|e| HarnessError::Config(e.to_string()))?;
     let base = cfg

@@ -64,6 +64,10 @@ enum Command {
         /// Keep the inbox in this SQLite file (in memory when absent).
         #[arg(long)]
         db: Option<PathBuf>,
+        /// A vendor's HMAC format where it is undocumented, as
+        /// `VENDOR=HASH:ENCODING` (e.g. `socotra=sha256:base64`; default from the manifest).
+        #[arg(long = "hmac-format", value_name = "VENDOR=HASH:ENCODING", value_parser = parse_vendor_hmac)]
+        hmac_formats: Vec<(String, hookforge::auth::HmacFormat)>,
         /// Store deliveries without handling them (the worker stays off).
         #[arg(long)]
         no_process: bool,
@@ -81,6 +85,9 @@ enum Command {
         /// Unix seconds for timestamped schemes (default: now).
         #[arg(long)]
         timestamp: Option<u64>,
+        /// HMAC format where the vendor does not document it, as HASH:ENCODING.
+        #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
+        hmac_format: Option<hookforge::auth::HmacFormat>,
         /// The body; `-` or nothing reads standard input.
         file: Option<PathBuf>,
     },
@@ -97,6 +104,9 @@ enum Command {
         /// Seconds to wait for each answer (default: the vendor's budget, or 30).
         #[arg(long)]
         timeout: Option<f64>,
+        /// HMAC format where the vendor does not document it, as HASH:ENCODING.
+        #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
+        hmac_format: Option<hookforge::auth::HmacFormat>,
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
         /// Only cases whose id matches (`*`, `?`), e.g. 'prets/auth/*'.
@@ -129,6 +139,9 @@ enum Command {
         /// Deliveries per second.
         #[arg(long)]
         rate: f64,
+        /// HMAC format where the vendor does not document it, as HASH:ENCODING.
+        #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
+        hmac_format: Option<hookforge::auth::HmacFormat>,
         /// Seconds to send for.
         #[arg(long)]
         duration: f64,
@@ -164,6 +177,21 @@ enum InboxAction {
     Show { id: i64 },
     /// Queue a delivery to be handled again by the next running receiver.
     Replay { id: i64 },
+}
+
+fn parse_hmac(s: &str) -> Result<hookforge::auth::HmacFormat, String> {
+    s.parse()
+        .map_err(|e: hookforge::auth::AuthConfigError| e.to_string())
+}
+
+fn parse_vendor_hmac(s: &str) -> Result<(String, hookforge::auth::HmacFormat), String> {
+    let (v, f) = s
+        .split_once('=')
+        .ok_or_else(|| "expected VENDOR=HASH:ENCODING".to_string())?;
+    if hookforge::vendor(v).is_none() {
+        return Err(format!("unknown vendor {v:?}"));
+    }
+    Ok((v.to_string(), parse_hmac(f)?))
 }
 
 fn parse_secret(s: &str) -> Result<(String, String), String> {
@@ -210,21 +238,28 @@ fn main() -> ExitCode {
             vendors,
             secrets,
             db,
+            hmac_formats,
             no_process,
             body_limit,
-        } => serve(addr, vendors, secrets, db, !no_process, body_limit),
+        } => {
+            let mut cfg = hookforge::serve::ServeConfig::new(addr);
+            cfg.hmac_formats = hmac_formats.into_iter().collect();
+            serve(cfg, vendors, secrets, db, !no_process, body_limit)
+        }
         Command::Sign {
             vendor,
             secret,
             timestamp,
+            hmac_format,
             file,
-        } => sign(spec(&vendor), secret, timestamp, file),
+        } => sign(spec(&vendor), secret, timestamp, hmac_format, file),
         Command::Inbox { db, action } => inbox(db, action),
         Command::Check {
             vendor,
             url,
             secret,
             timeout,
+            hmac_format,
             concurrency,
             filter,
             report_json,
@@ -236,6 +271,7 @@ fn main() -> ExitCode {
                 url,
                 secret,
                 timeout,
+                hmac_format,
                 concurrency,
                 filter,
                 report_json,
@@ -251,18 +287,22 @@ fn main() -> ExitCode {
             url,
             secret,
             rate,
+            hmac_format,
             duration,
             timeout,
             json,
-        } => runtime().block_on(load(
-            spec(&vendor),
-            url,
-            secret,
-            rate,
-            duration,
-            timeout,
-            json,
-        )),
+        } => {
+            let args = LoadArgs {
+                url,
+                secret,
+                hmac_format,
+                rate,
+                duration,
+                timeout,
+                json,
+            };
+            runtime().block_on(load(spec(&vendor), args))
+        }
     }
 }
 
@@ -273,10 +313,21 @@ fn runtime() -> tokio::runtime::Runtime {
     })
 }
 
+struct LoadArgs {
+    url: String,
+    secret: Option<String>,
+    hmac_format: Option<hookforge::auth::HmacFormat>,
+    rate: f64,
+    duration: f64,
+    timeout: f64,
+    json: bool,
+}
+
 struct CheckOpts {
     url: String,
     secret: Option<String>,
     timeout: Option<f64>,
+    hmac_format: Option<hookforge::auth::HmacFormat>,
     concurrency: usize,
     filter: Option<String>,
     report_json: Option<PathBuf>,
@@ -313,6 +364,9 @@ async fn check(v: &'static VendorSpec, o: CheckOpts) -> ExitCode {
     let mut h = hookforge::harness::Harness::new(v, o.url.clone()).concurrency(o.concurrency);
     if let Some(s) = o.secret {
         h = h.secret(s);
+    }
+    if let Some(f) = o.hmac_format {
+        h = h.hmac_format(f);
     }
     if let Some(t) = o.timeout {
         match duration_arg(t, "timeout") {
@@ -530,15 +584,16 @@ async fn demo() -> ExitCode {
     }
 }
 
-async fn load(
-    v: &'static VendorSpec,
-    url: String,
-    secret: Option<String>,
-    rate: f64,
-    duration: f64,
-    timeout: f64,
-    json: bool,
-) -> ExitCode {
+async fn load(v: &'static VendorSpec, args: LoadArgs) -> ExitCode {
+    let LoadArgs {
+        url,
+        secret,
+        hmac_format,
+        rate,
+        duration,
+        timeout,
+        json,
+    } = args;
     let (duration, timeout) = match (
         duration_arg(duration, "duration"),
         duration_arg(timeout, "timeout"),
@@ -554,6 +609,7 @@ async fn load(
         vendor: v,
         url,
         secret: secret.map(hookforge::auth::Secret::new),
+        hmac_format,
         rate,
         duration,
         timeout,
@@ -606,23 +662,27 @@ fn init_logging() {
 }
 
 fn serve(
-    addr: std::net::SocketAddr,
+    mut cfg: hookforge::serve::ServeConfig,
     vendors: Vec<String>,
     secrets: Vec<(String, String)>,
     db: Option<PathBuf>,
     process: bool,
     body_limit: usize,
 ) -> ExitCode {
-    let mut cfg = hookforge::serve::ServeConfig::new(addr);
     if vendors.iter().any(|v| v == "all") {
         // Serving every vendor: those that sign deliveries need their secret;
         // leave out (and say so) the ones without one rather than accept
         // unauthenticated deliveries for them.
-        let (ok, left_out): (Vec<_>, Vec<_>) = hookforge::vendors().iter().copied().partition(|v| {
-            matches!(v.manifest().auth, hookforge::manifest::Auth::None { .. }) || secrets.iter().any(|(id, _)| id == v.id)
-        });
+        let (ok, left_out): (Vec<_>, Vec<_>) =
+            hookforge::vendors().iter().copied().partition(|v| {
+                matches!(v.manifest().auth, hookforge::manifest::Auth::None { .. })
+                    || secrets.iter().any(|(id, _)| id == v.id)
+            });
         for v in &left_out {
-            eprintln!("note: not serving {} (its deliveries are signed): pass --secret {}=SECRET", v.id, v.id);
+            eprintln!(
+                "note: not serving {} (its deliveries are signed): pass --secret {}=SECRET",
+                v.id, v.id
+            );
         }
         cfg.vendors = ok;
     } else {
@@ -722,6 +782,7 @@ fn sign(
     v: &VendorSpec,
     secret: Option<String>,
     timestamp: Option<u64>,
+    hmac_format: Option<hookforge::auth::HmacFormat>,
     file: Option<PathBuf>,
 ) -> ExitCode {
     let body = match read_input(file.as_ref()) {
@@ -732,9 +793,10 @@ fn sign(
         }
     };
     let signer = match secret {
-        Some(s) => match hookforge::auth::Signer::for_manifest(
+        Some(s) => match hookforge::auth::Signer::for_manifest_with(
             v.manifest(),
             hookforge::auth::Secret::new(s),
+            hmac_format,
         ) {
             Ok(s) => Some(s),
             Err(e) => {

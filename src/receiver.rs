@@ -81,6 +81,7 @@ pub struct ReceiverBuilder {
     vendor: &'static VendorSpec,
     secrets: Vec<Secret>,
     verifier: Option<Verifier>,
+    hmac_format: Option<crate::auth::HmacFormat>,
     body_limit: usize,
     mode: Option<Mode>,
 }
@@ -95,6 +96,12 @@ impl ReceiverBuilder {
     /// A verifier configured by hand (e.g. Socotra's undocumented algorithm).
     pub fn verifier(mut self, v: Verifier) -> Self {
         self.verifier = Some(v);
+        self
+    }
+
+    /// Verifies HMAC signatures in this format instead of the manifest's.
+    pub fn hmac_format(mut self, f: crate::auth::HmacFormat) -> Self {
+        self.hmac_format = Some(f);
         self
     }
 
@@ -120,7 +127,9 @@ impl ReceiverBuilder {
     pub fn build(self) -> Result<Receiver, AuthConfigError> {
         let verifier = match self.verifier {
             Some(v) => v,
-            None => Verifier::for_manifest(self.vendor.manifest(), self.secrets)?,
+            None => {
+                Verifier::for_manifest_with(self.vendor.manifest(), self.secrets, self.hmac_format)?
+            }
         };
         let mode = self.mode.ok_or_else(|| {
             AuthConfigError("a receiver needs an inbox (or inline handler)".into())
@@ -155,6 +164,7 @@ impl Receiver {
             vendor,
             secrets: Vec::new(),
             verifier: None,
+            hmac_format: None,
             body_limit: DEFAULT_BODY_LIMIT,
             mode: None,
         }

@@ -22,6 +22,8 @@ pub struct ServeConfig {
     pub vendors: Vec<&'static VendorSpec>,
     /// Secrets per vendor id (several for rotation).
     pub secrets: BTreeMap<String, Vec<Secret>>,
+    /// HMAC format overrides per vendor id.
+    pub hmac_formats: BTreeMap<String, crate::auth::HmacFormat>,
     /// SQLite inbox; in memory when `None`.
     pub db: Option<PathBuf>,
     /// Run the worker (handle stored deliveries). Off: store only.
@@ -35,6 +37,7 @@ impl ServeConfig {
             addr,
             vendors: crate::vendors().to_vec(),
             secrets: BTreeMap::new(),
+            hmac_formats: BTreeMap::new(),
             db: None,
             process: true,
             body_limit: DEFAULT_BODY_LIMIT,
@@ -76,6 +79,9 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Router, ServeError> {
         let mut b = Receiver::builder(v)
             .inbox(inbox.clone())
             .body_limit(cfg.body_limit);
+        if let Some(f) = cfg.hmac_formats.get(v.id) {
+            b = b.hmac_format(*f);
+        }
         for s in secrets {
             b = b.secret(s);
         }

@@ -232,3 +232,29 @@ fn every_vendor_signs_what_its_own_receiver_verifies() {
         );
     }
 }
+
+#[test]
+fn socotra_hmac_format_is_configurable() {
+    use hookforge::auth::HmacFormat;
+    let socotra = hookforge::vendor("socotra").unwrap();
+    let body = socotra.events[0].samples[0].body;
+    let b64: HmacFormat = "sha256:base64".parse().unwrap();
+    let signer =
+        Signer::for_manifest_with(socotra.manifest(), Secret::new("k"), Some(b64)).unwrap();
+    let headers = to_map(signer.sign(body, &SignContext::now("x")));
+    let configured =
+        Verifier::for_manifest_with(socotra.manifest(), vec![Secret::new("k")], Some(b64)).unwrap();
+    configured.verify(&headers, body).unwrap();
+    // The documented default (hex) refuses a base64 signature, naming the header.
+    let default = Verifier::for_manifest(socotra.manifest(), vec![Secret::new("k")]).unwrap();
+    let err = default.verify(&headers, body).unwrap_err().to_string();
+    assert!(err.contains("socotra-signature"), "{err}");
+    // Formats are checked; an HMAC format for a bearer vendor is refused.
+    assert!("md5:hex".parse::<HmacFormat>().is_err());
+    assert!("sha256".parse::<HmacFormat>().is_err());
+    let prets = hookforge::vendor("prets").unwrap();
+    assert!(
+        Verifier::for_manifest_with(prets.manifest(), vec![Secret::new("whsec_x")], Some(b64))
+            .is_err()
+    );
+}
