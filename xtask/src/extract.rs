@@ -162,23 +162,10 @@ fn is_example(lines: &[Line]) -> bool {
 /// brace that closes the block (if it closes on this line) and the new depth.
 /// Braces inside string literals do not count; a string never spans lines.
 fn scan_depth(s: &str, mut depth: usize) -> (Option<usize>, usize) {
-    let mut in_str = false;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        if in_str {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if is_quote(c) {
-                in_str = false;
-            }
-            continue;
-        }
+    for (i, c, code) in Literals::new(s, is_quote) {
         match c {
-            c if is_quote(c) => in_str = true,
-            '{' => depth += 1,
-            '}' => {
+            '{' if code => depth += 1,
+            '}' if code => {
                 depth = depth.saturating_sub(1);
                 if depth == 0 {
                     return (Some(i + 1), 0);
@@ -188,6 +175,52 @@ fn scan_depth(s: &str, mut depth: usize) -> (Option<usize>, usize) {
         }
     }
     (None, depth)
+}
+
+/// Walks a line's characters, saying of each whether it is code (outside a
+/// string literal, and not one of its quotes). A string never spans lines.
+struct Literals<'a, Q> {
+    chars: std::str::CharIndices<'a>,
+    quote: Q,
+    in_str: bool,
+    escaped: bool,
+}
+
+impl<'a, Q: Fn(char) -> bool> Literals<'a, Q> {
+    fn new(s: &'a str, quote: Q) -> Self {
+        Literals {
+            chars: s.char_indices(),
+            quote,
+            in_str: false,
+            escaped: false,
+        }
+    }
+}
+
+impl<Q: Fn(char) -> bool> Iterator for Literals<'_, Q> {
+    type Item = (usize, char, bool);
+    fn next(&mut self) -> Option<Self::Item> {
+        let (i, c) = self.chars.next()?;
+        if self.in_str {
+            if self.escaped {
+                self.escaped = false;
+            } else if c == '\\' {
+                self.escaped = true;
+            } else if (self.quote)(c) {
+                self.in_str = false;
+            }
+            return Some((i, c, false));
+        }
+        if (self.quote)(c) {
+            self.in_str = true;
+            return Some((i, c, false));
+        }
+        Some((i, c, true))
+    }
+}
+
+fn plain_quote(c: char) -> bool {
+    c == '"'
 }
 
 fn line_list(nos: &[usize]) -> String {
@@ -375,26 +408,11 @@ fn repair(
 /// Removes `,` followed (after spaces) by `}` or `]` within one line,
 /// outside strings. Returns whether it removed any.
 fn remove_inline_trailing_commas(s: &mut String) -> bool {
-    let mut in_str = false;
-    let mut escaped = false;
     let mut comma: Option<usize> = None;
     let mut remove = Vec::new();
-    for (i, c) in s.char_indices() {
-        if in_str {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_str = false;
-            }
-            continue;
-        }
+    for (i, c, code) in Literals::new(s, plain_quote) {
         match c {
-            '"' => {
-                in_str = true;
-                comma = None;
-            }
+            _ if !code => comma = None,
             ',' => comma = Some(i),
             '}' | ']' => {
                 if let Some(at) = comma.take() {
@@ -413,40 +431,16 @@ fn remove_inline_trailing_commas(s: &mut String) -> bool {
 
 /// Whether a line ends inside an open string literal.
 fn ends_inside_string(s: &str) -> bool {
-    let mut in_str = false;
-    let mut escaped = false;
-    for c in s.chars() {
-        if escaped {
-            escaped = false;
-        } else if in_str && c == '\\' {
-            escaped = true;
-        } else if c == '"' {
-            in_str = !in_str;
-        }
-    }
-    in_str
+    let mut it = Literals::new(s, plain_quote);
+    it.by_ref().for_each(drop);
+    it.in_str
 }
 
 /// Byte offset of the first `pat` outside string literals.
 fn outside_strings(s: &str, pat: &str) -> Option<usize> {
-    let mut in_str = false;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        if in_str {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_str = false;
-            }
-        } else if c == '"' {
-            in_str = true;
-        } else if s[i..].starts_with(pat) {
-            return Some(i);
-        }
-    }
-    None
+    Literals::new(s, plain_quote)
+        .find(|&(i, _, code)| code && s[i..].starts_with(pat))
+        .map(|(i, _, _)| i)
 }
 
 /// The member key at the start of a line, if any.
