@@ -37,3 +37,33 @@ fn readme_example_runs() {
     ));
     assert_eq!(q.0.lock().unwrap().len(), 1);
 }
+
+/// The README's receiver example, kept compiling (the secret passed in
+/// rather than read from the environment).
+async fn readme_receiver(
+    db: &std::path::Path,
+    secret: String,
+) -> Result<axum::Router, hookforge::BoxError> {
+    use hookforge::inbox::{Inbox, SqliteStore};
+    use hookforge::receiver::Receiver;
+    use std::sync::Arc;
+
+    let inbox = Inbox::new(Arc::new(SqliteStore::open(db)?));
+    inbox.handle(prets::Dispatcher(Quotes(Default::default())));
+    let app = Receiver::builder(&prets::VENDOR)
+        .secret(secret)
+        .inbox(inbox.clone())
+        .build()?
+        .router();
+    inbox.spawn_worker();
+    Ok(app)
+}
+
+#[tokio::test]
+async fn readme_receiver_example_builds_a_router() {
+    let dir = std::env::temp_dir().join(format!("hookforge-readme-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let app = readme_receiver(&dir.join("inbox.db"), "whsec_readme".into()).await;
+    assert!(app.is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
