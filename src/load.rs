@@ -17,6 +17,9 @@ use crate::harness::{HarnessError, fresh_delivery};
 /// them (the receiver then sees duplicates, which it must also answer 2xx).
 pub const MAX_DISTINCT: usize = 20_000;
 
+/// The most deliveries one run may send (a bound, so a typo cannot run for days).
+pub const MAX_DELIVERIES: usize = 10_000_000;
+
 /// A body with the headers to send it with.
 type Prepared = (Vec<u8>, Vec<(String, String)>);
 
@@ -81,7 +84,13 @@ pub async fn run(
             "--rate must be a positive number".into(),
         ));
     }
-    let total = (cfg.rate * cfg.duration.as_secs_f64()).round() as usize;
+    let total_f = cfg.rate * cfg.duration.as_secs_f64();
+    if total_f > MAX_DELIVERIES as f64 {
+        return Err(HarnessError::Config(format!(
+            "--rate × --duration asks for {total_f:.0} deliveries; the limit is {MAX_DELIVERIES}"
+        )));
+    }
+    let total = total_f.round() as usize;
     let signer = cfg
         .secret
         .as_ref()

@@ -326,6 +326,17 @@ fn unreachable_targets_and_bad_arguments_exit_2() {
             "--duration",
             "1",
         ],
+        vec![
+            "load",
+            "--vendor",
+            "prets",
+            "--url",
+            "http://127.0.0.1:1/x",
+            "--rate",
+            "1e9",
+            "--duration",
+            "1e9",
+        ],
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
             .args(&args)
