@@ -199,7 +199,7 @@ fn resolve<'a>(mut s: &'a Value, defs: &'a Map<String, Value>) -> &'a Value {
 }
 
 #[test]
-fn every_optional_field_of_every_sample_accepts_null_and_absence() {
+fn every_optional_field_of_every_sample_accepts_null_blank_and_absence() {
     let mut checked = 0;
     for (v, event, path, body) in all_samples() {
         let schema = v.bundled_schema(v.event(event).unwrap());
@@ -213,19 +213,22 @@ fn every_optional_field_of_every_sample_accepts_null_and_absence() {
         optional_keys(&schema, &defs, &doc, "", &mut keys);
         for ptr in keys {
             let (parent, key) = ptr.rsplit_once('/').unwrap();
-            for remove in [false, true] {
+            for variation in ["absent", "null", "\"\""] {
                 let mut d = doc.clone();
                 let obj = d.pointer_mut(parent).unwrap().as_object_mut().unwrap();
-                if remove {
-                    obj.remove(key);
-                } else {
-                    obj.insert(key.to_string(), Value::Null);
+                match variation {
+                    "absent" => {
+                        obj.remove(key);
+                    }
+                    "null" => {
+                        obj.insert(key.to_string(), Value::Null);
+                    }
+                    _ => {
+                        obj.insert(key.to_string(), Value::String(String::new()));
+                    }
                 }
                 let bytes = serde_json::to_vec(&d).unwrap();
-                let what = format!(
-                    "{path} with {ptr} {}",
-                    if remove { "absent" } else { "null" }
-                );
+                let what = format!("{path} with {ptr} {variation}");
                 assert_round_trip(v, &bytes, &what);
                 checked += 1;
             }
@@ -393,5 +396,29 @@ fn socotra_unknown_type_and_timestamp_forms() {
     assert_eq!(
         req.retry_strategy.as_option(),
         Some(&socotra::models::RetryStrategy::Three)
+    );
+}
+
+#[test]
+fn collateralxp_blank_strings_in_number_list_and_object_fields() {
+    use hookforge::vendors::collateralxp::{self, Event};
+    let body = fixture("collateralxp/blank-non-strings.json");
+    assert_round_trip(
+        &collateralxp::VENDOR,
+        &body,
+        "collateralxp/blank-non-strings.json",
+    );
+    let Event::OrderingWorkflowOrderWorkflowAssigned(a) =
+        collateralxp::parse(&body, &HeaderMap::new()).unwrap()
+    else {
+        panic!()
+    };
+    let data = a.data.as_option().unwrap();
+    assert!(data.auto_reject_hours.is_blank());
+    assert!(data.fees.is_blank());
+    assert!(data.address_resource.is_blank());
+    assert_eq!(
+        data.vendor_license_state.as_option().map(String::as_str),
+        Some("CT")
     );
 }

@@ -7,7 +7,7 @@ struct Quotes(std::sync::Mutex<Vec<String>>);
 
 impl Handler for Quotes {
     async fn on_quote_created(&self, e: models::QuoteCreated) -> HandlerResult {
-        let id = e.data.quote_id.as_option(); // Maybe<String>: absent, null or present
+        let id = e.data.quote_id.as_option(); // Maybe<String>: absent, null, blank or present
         self.0.lock().unwrap().extend(id.cloned());
         Ok(())
     }

@@ -4,8 +4,8 @@
 //! `skip_serializing_if = "Option::is_none"` (and optional arrays and maps to
 //! `Vec`/maps skipped when empty). That merges "absent", `null` and `[]`, so
 //! re-serializing a payload drops keys the vendor sent. Every optional
-//! property becomes `hookforge::Maybe<T>` instead (absent / null / present),
-//! which serializes back exactly what was received. Required nullable
+//! property becomes `hookforge::Maybe<T>` instead (absent / null / blank `""`
+//! / present), which serializes back exactly what was received. Required nullable
 //! properties stay `Option<T>`: the key is always there, so nothing is lost.
 //!
 //! It also drops the "JSON schema" blocks typify puts in doc comments: they
