@@ -401,10 +401,7 @@ async fn check(v: &'static VendorSpec, o: CheckOpts) -> ExitCode {
     }
     let report = match h.run().await {
         Ok(r) => r,
-        Err(e @ hookforge::harness::HarnessError::Unreachable { .. }) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        // Unreachable target or unusable configuration: both exit 2.
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -640,10 +637,7 @@ async fn load(v: &'static VendorSpec, args: LoadArgs) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        Err(e @ hookforge::harness::HarnessError::Unreachable { .. }) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
+        // Unreachable target or unusable configuration: both exit 2.
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
