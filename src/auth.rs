@@ -246,6 +246,12 @@ impl fmt::Debug for Verifier {
 impl Verifier {
     /// A verifier for `scheme`. Schemes other than `None` need at least one secret.
     pub fn new(scheme: Scheme, secrets: Vec<Secret>) -> Result<Verifier, AuthConfigError> {
+        if matches!(scheme, Scheme::None) && !secrets.is_empty() {
+            // A secret nobody checks would read as protection that is not there.
+            return Err(AuthConfigError(
+                "secrets were given for a scheme that checks nothing (`none`)".into(),
+            ));
+        }
         if scheme.needs_secret() && secrets.is_empty() {
             return Err(AuthConfigError(format!(
                 "the {} scheme needs at least one secret",
@@ -402,23 +408,14 @@ impl Verifier {
                 tolerance_secs: tol,
             });
         }
-        let mut candidates = Vec::new();
-        for part in sigs.split_whitespace() {
-            let Some((version, sig)) = part.split_once(',') else {
-                return Err(AuthError::MalformedHeader {
-                    header: sig_h.to_string(),
-                    expected: "space-separated `v1,<base64>` signatures",
-                });
-            };
-            if version != "v1" {
-                continue; // Other versions (e.g. asymmetric v1a) are not ours to check.
-            }
-            let bytes = B64.decode(sig).map_err(|_| AuthError::MalformedHeader {
-                header: sig_h.to_string(),
-                expected: "space-separated `v1,<base64>` signatures",
-            })?;
-            candidates.push(bytes);
-        }
+        // As the reference libraries do, entries that are not `v1,<base64>`
+        // are skipped: another entry (a rotated key) may still verify.
+        let candidates: Vec<Vec<u8>> = sigs
+            .split_whitespace()
+            .filter_map(|part| part.split_once(','))
+            .filter(|(version, _)| *version == "v1")
+            .filter_map(|(_, sig)| B64.decode(sig).ok())
+            .collect();
         if candidates.is_empty() {
             return Err(AuthError::MalformedHeader {
                 header: sig_h.to_string(),
@@ -530,16 +527,28 @@ impl Signer {
     }
 }
 
+/// The shortest Standard Webhooks key accepted (the spec generates 24 to 64 bytes).
+pub const MIN_STANDARD_KEY_BYTES: usize = 24;
+
 /// The HMAC key a secret stands for under a scheme.
 fn key_bytes(scheme: &Scheme, s: &Secret) -> Result<Vec<u8>, AuthConfigError> {
     match scheme {
         Scheme::StandardWebhooks { .. } => {
             let b64 = s.0.strip_prefix("whsec_").unwrap_or(&s.0);
-            B64.decode(b64).map_err(|_| {
+            let key = B64.decode(b64).map_err(|_| {
                 AuthConfigError(
                     "a Standard Webhooks secret must be `whsec_` followed by base64".into(),
                 )
-            })
+            })?;
+            // The spec's keys are 24 to 64 random bytes; an empty or short key
+            // is a configuration mistake, not a secret.
+            if key.len() < MIN_STANDARD_KEY_BYTES {
+                return Err(AuthConfigError(format!(
+                    "a Standard Webhooks secret must decode to at least {MIN_STANDARD_KEY_BYTES} bytes (this one decodes to {})",
+                    key.len()
+                )));
+            }
+            Ok(key)
         }
         // SuperOffice: the key is the secret's UTF-8 bytes, as given.
         _ => {

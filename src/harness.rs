@@ -570,7 +570,7 @@ fn wrong_secret(s: Option<&Secret>) -> String {
             // Standard Webhooks needs base64 after the prefix; bearer any text.
             let candidate = "whsec_aG9va2ZvcmdlLWNvbmZvcm1hbmNlLXdyb25nLXNlY3JldA==";
             if candidate == real {
-                "whsec_b3RoZXItd3Jvbmctc2VjcmV0".into()
+                "whsec_YW5vdGhlci13cm9uZy1jb25mb3JtYW5jZS1zZWNyZXQ=".into()
             } else {
                 candidate.into()
             }

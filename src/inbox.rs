@@ -1,14 +1,17 @@
 //! The durable inbox: every verified delivery is stored *before* the vendor
 //! gets its 2xx, deduplicated by (vendor, event id) or by a hash of the body
 //! when the vendor sends no id, and handed to the handler by a worker with
-//! at-least-once semantics. Failures are retried with backoff and stay
-//! visible (`hookforge inbox list`).
+//! at-least-once semantics. Failures are retried with backoff; after the
+//! last attempt a delivery is `dead` (a dead letter, replayable). An
+//! authentic delivery that does not fit our model is `quarantined`, never
+//! dropped. Everything stays visible (`hookforge inbox list`).
 //!
 //! The store is a small trait: SQLite (embedded, the default) and memory
 //! (tests, `hookforge serve` without `--db`) implement it; a server database
 //! can follow.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::receiver::RawHandler;
 
@@ -52,6 +55,9 @@ pub struct NewDelivery {
     /// The headers that matter for reprocessing (never authentication headers).
     pub headers: Vec<(String, String)>,
     pub received_at_ms: i64,
+    /// Why the body does not fit the typed model of its event: the delivery
+    /// is kept as `quarantined` (not handed to the handler) with this error.
+    pub misfit: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,28 +69,34 @@ pub enum Status {
     Processing,
     /// Handled successfully.
     Done,
-    /// Gave up after the last retry; `replay` requeues it.
-    Failed,
+    /// Authentic, but does not fit the typed model of its event: kept whole,
+    /// not handled, until `inbox reparse` finds that it fits.
+    Quarantined,
+    /// Gave up after the last attempt (a dead letter); `replay` requeues it.
+    Dead,
 }
 
 impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Pending,
+        Status::Processing,
+        Status::Done,
+        Status::Quarantined,
+        Status::Dead,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Pending => "pending",
             Status::Processing => "processing",
             Status::Done => "done",
-            Status::Failed => "failed",
+            Status::Quarantined => "quarantined",
+            Status::Dead => "dead",
         }
     }
 
     pub fn parse(s: &str) -> Option<Status> {
-        Some(match s {
-            "pending" => Status::Pending,
-            "processing" => Status::Processing,
-            "done" => Status::Done,
-            "failed" => Status::Failed,
-            _ => return None,
-        })
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
     }
 }
 
@@ -109,6 +121,23 @@ pub struct StoredDelivery {
     pub duplicates: u32,
 }
 
+impl StoredDelivery {
+    /// The stored headers as a header map (entries that are not valid
+    /// headers cannot have been stored by the receiver and are skipped).
+    pub fn header_map(&self) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        for (k, v) in &self.headers {
+            if let (Ok(k), Ok(v)) = (
+                http::HeaderName::from_bytes(k.as_bytes()),
+                http::HeaderValue::from_str(v),
+            ) {
+                headers.append(k, v);
+            }
+        }
+        headers
+    }
+}
+
 /// What an insert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
@@ -117,33 +146,57 @@ pub enum Inserted {
     Duplicate(i64, Status),
 }
 
+/// Why the store could not do what was asked. Whenever `insert` returns one
+/// of these, the delivery is *not* stored and the vendor must not get a 2xx.
 #[derive(Debug, thiserror::Error)]
-#[error("inbox store: {0}")]
-pub struct StoreError(pub String);
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError(e.to_string())
-    }
+pub enum StoreError {
+    #[error("the inbox is full ({capacity} deliveries held); retry later")]
+    Full { capacity: usize },
+    #[error("cannot open the inbox at {path}: {source}")]
+    Open {
+        path: std::path::PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("inbox database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("inbox store task failed: {0}")]
+    Task(String),
+    #[error("inbox store: {0}")]
+    Other(String),
 }
 
 /// Where deliveries are kept. Methods are blocking and short; async callers
 /// run them on the blocking pool.
 pub trait Store: Send + Sync + 'static {
-    /// Stores a delivery durably, or records that it is a duplicate.
+    /// Stores a delivery durably (returns only after the commit succeeded),
+    /// or records that it is a duplicate.
     fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError>;
-    /// Claims up to `limit` pending deliveries due at `now_ms` (marks them processing).
-    fn claim(&self, now_ms: i64, limit: usize) -> Result<Vec<StoredDelivery>, StoreError>;
+    /// Claims up to `limit` pending deliveries due at `now_ms` (marks them
+    /// processing and counts the attempt), skipping the vendors in `skip`.
+    fn claim(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        skip: &[&str],
+    ) -> Result<Vec<StoredDelivery>, StoreError>;
     fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError>;
-    /// Records a failure: retry at `retry_at_ms`, or give up when `None`.
+    /// Records a failed attempt: retry at `retry_at_ms`, or make it `dead` when `None`.
     fn fail(&self, id: i64, error: &str, retry_at_ms: Option<i64>) -> Result<(), StoreError>;
     /// Returns deliveries left processing by a process that died to pending.
     fn recover(&self) -> Result<usize, StoreError>;
     fn list(&self, status: Option<Status>, limit: usize)
     -> Result<Vec<StoredDelivery>, StoreError>;
     fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError>;
-    /// Makes a delivery pending and due now. Returns false if there is none.
+    /// Makes a delivery pending, due now, with its attempt count reset.
+    /// Returns false if there is none.
     fn requeue(&self, id: i64) -> Result<bool, StoreError>;
+    /// Moves a quarantined delivery to pending (it fits the model now).
+    /// Returns false if it is not quarantined.
+    fn release(&self, id: i64) -> Result<bool, StoreError>;
+    /// Records a new reason for a quarantined delivery.
+    fn requarantine(&self, id: i64, error: &str) -> Result<(), StoreError>;
+    /// Deletes `done` deliveries processed before `before_ms`; returns how many.
+    fn purge_done(&self, before_ms: i64) -> Result<usize, StoreError>;
     /// The soonest `next_attempt_at` of pending deliveries.
     fn next_due(&self) -> Result<Option<i64>, StoreError>;
 }
@@ -174,6 +227,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     UNIQUE (vendor, dedupe_key)
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
+-- Inboxes written before dead letters had their name.
+UPDATE deliveries SET status = 'dead' WHERE status = 'failed';
 ";
 
 const COLUMNS: &str = "id, vendor, event_type, event_id, dedupe_key, body, headers, received_at, \
@@ -190,12 +245,17 @@ impl SqliteStore {
     }
 
     fn open_with(path: &Path, sync: &str) -> Result<SqliteStore, StoreError> {
-        let conn = Connection::open(path)
-            .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", sync)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
+        let open = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open)?;
+        conn.pragma_update(None, "synchronous", sync)
+            .map_err(open)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(open)?;
+        conn.execute_batch(SCHEMA).map_err(open)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -211,6 +271,16 @@ impl SqliteStore {
 fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
     let headers: String = r.get(6)?;
     let status: String = r.get(8)?;
+    let status = Status::parse(&status).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            8,
+            rusqlite::types::Type::Text,
+            format!("unknown delivery status {status:?}").into(),
+        )
+    })?;
+    let headers = serde_json::from_str(&headers).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into())
+    })?;
     Ok(StoredDelivery {
         id: r.get(0)?,
         vendor: r.get(1)?,
@@ -218,9 +288,9 @@ fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
         event_id: r.get(3)?,
         dedupe_key: r.get(4)?,
         body: r.get(5)?,
-        headers: serde_json::from_str(&headers).unwrap_or_default(),
+        headers,
         received_at_ms: r.get(7)?,
-        status: Status::parse(&status).unwrap_or(Status::Pending),
+        status,
         attempts: r.get(9)?,
         last_error: r.get(10)?,
         next_attempt_at_ms: r.get(11)?,
@@ -231,16 +301,28 @@ fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
 
 impl Store for SqliteStore {
     fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {
-        let headers = serde_json::to_string(&d.headers).expect("strings serialize");
-        let conn = self.conn();
-        let (id, dups, status): (i64, u32, String) = conn.query_row(
-            "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+        let headers = serde_json::to_string(&d.headers)
+            .map_err(|e| StoreError::Other(format!("cannot encode headers: {e}")))?;
+        let status = if d.misfit.is_some() {
+            Status::Quarantined
+        } else {
+            Status::Pending
+        };
+        let mut conn = self.conn();
+        // An explicit transaction: the 2xx depends on the COMMIT, and only an
+        // explicit commit reports its failure (a full disk, a file-size
+        // limit). `query_row` on an autocommit INSERT … RETURNING does not
+        // step the statement to the end, so a failed commit went unseen.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let (id, dups, status): (i64, u32, String) = tx.query_row(
+            "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)
              ON CONFLICT (vendor, dedupe_key) DO UPDATE SET duplicates = duplicates + 1
              RETURNING id, duplicates, status",
-            params![d.vendor, d.event_type, d.event_id, d.dedupe_key, d.body, headers, d.received_at_ms],
+            params![d.vendor, d.event_type, d.event_id, d.dedupe_key, d.body, headers, d.received_at_ms, status.as_str(), d.misfit],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
+        tx.commit()?;
         Ok(if dups == 0 {
             Inserted::New(id)
         } else {
@@ -248,17 +330,24 @@ impl Store for SqliteStore {
         })
     }
 
-    fn claim(&self, now_ms: i64, limit: usize) -> Result<Vec<StoredDelivery>, StoreError> {
+    fn claim(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        skip: &[&str],
+    ) -> Result<Vec<StoredDelivery>, StoreError> {
+        let skip = serde_json::to_string(skip).map_err(|e| StoreError::Other(e.to_string()))?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let rows = {
             let mut stmt = tx.prepare_cached(&format!(
                 "UPDATE deliveries SET status = 'processing', attempts = attempts + 1
                  WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1
+                              AND vendor NOT IN (SELECT value FROM json_each(?3))
                               ORDER BY next_attempt_at, id LIMIT ?2)
                  RETURNING {COLUMNS}"
             ))?;
-            stmt.query_map(params![now_ms, limit as i64], row_to_delivery)?
+            stmt.query_map(params![now_ms, limit as i64, skip], row_to_delivery)?
                 .collect::<Result<Vec<_>, _>>()?
         };
         tx.commit()?;
@@ -282,7 +371,7 @@ impl Store for SqliteStore {
                 params![id, error, at],
             )?,
             None => self.conn().execute(
-                "UPDATE deliveries SET status = 'failed', last_error = ?2 WHERE id = ?1",
+                "UPDATE deliveries SET status = 'dead', last_error = ?2 WHERE id = ?1",
                 params![id, error],
             )?,
         };
@@ -327,10 +416,34 @@ impl Store for SqliteStore {
 
     fn requeue(&self, id: i64) -> Result<bool, StoreError> {
         let n = self.conn().execute(
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2 WHERE id = ?1",
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?2 WHERE id = ?1",
             params![id, now_ms()],
         )?;
         Ok(n > 0)
+    }
+
+    fn release(&self, id: i64) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = ?2
+             WHERE id = ?1 AND status = 'quarantined'",
+            params![id, now_ms()],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn requarantine(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE deliveries SET last_error = ?2 WHERE id = ?1 AND status = 'quarantined'",
+            params![id, error],
+        )?;
+        Ok(())
+    }
+
+    fn purge_done(&self, before_ms: i64) -> Result<usize, StoreError> {
+        Ok(self.conn().execute(
+            "DELETE FROM deliveries WHERE status = 'done' AND processed_at < ?1",
+            [before_ms],
+        )?)
     }
 
     fn next_due(&self) -> Result<Option<i64>, StoreError> {
@@ -343,32 +456,34 @@ impl Store for SqliteStore {
 }
 
 /// An in-memory store: deduplicates and queues like SQLite, keeps nothing
-/// across restarts.
-#[derive(Default)]
+/// across restarts. It holds at most `capacity` deliveries and refuses more
+/// (the receiver answers 503) rather than growing without bound.
 pub struct MemoryStore {
     inner: Mutex<MemoryInner>,
+    capacity: usize,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::with_capacity(MemoryStore::DEFAULT_CAPACITY)
+    }
 }
 
 #[derive(Default)]
 struct MemoryInner {
-    rows: Vec<StoredDelivery>,
-    by_key: HashMap<(String, String), usize>,
+    rows: std::collections::BTreeMap<i64, StoredDelivery>,
+    by_key: HashMap<(String, String), i64>,
+    next_id: i64,
     /// Pending deliveries by (next attempt, id): claims take from the front
     /// instead of scanning every row.
     due: std::collections::BTreeSet<(i64, i64)>,
 }
 
 impl MemoryInner {
-    fn row(&mut self, id: i64) -> Option<&mut StoredDelivery> {
-        usize::try_from(id - 1)
-            .ok()
-            .and_then(|i| self.rows.get_mut(i))
-    }
-
     /// Makes a row pending at `at`, keeping `due` in step.
     fn set_pending(&mut self, id: i64, at: i64) {
         self.leave_pending(id);
-        if let Some(r) = self.row(id) {
+        if let Some(r) = self.rows.get_mut(&id) {
             r.status = Status::Pending;
             r.next_attempt_at_ms = at;
             self.due.insert((at, id));
@@ -376,7 +491,7 @@ impl MemoryInner {
     }
 
     fn leave_pending(&mut self, id: i64) {
-        if let Some(r) = self.row(id)
+        if let Some(r) = self.rows.get(&id)
             && r.status == Status::Pending
         {
             let key = (r.next_attempt_at_ms, id);
@@ -386,8 +501,18 @@ impl MemoryInner {
 }
 
 impl MemoryStore {
+    /// Deliveries held before `insert` answers [`StoreError::Full`].
+    pub const DEFAULT_CAPACITY: usize = 100_000;
+
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    pub fn with_capacity(capacity: usize) -> MemoryStore {
+        MemoryStore {
+            inner: Mutex::default(),
+            capacity,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
@@ -399,47 +524,73 @@ impl Store for MemoryStore {
     fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {
         let mut m = self.lock();
         let key = (d.vendor.clone(), d.dedupe_key.clone());
-        if let Some(&i) = m.by_key.get(&key) {
-            let row = &mut m.rows[i];
+        if let Some(&id) = m.by_key.get(&key)
+            && let Some(row) = m.rows.get_mut(&id)
+        {
             row.duplicates += 1;
             return Ok(Inserted::Duplicate(row.id, row.status));
         }
-        let id = m.rows.len() as i64 + 1;
-        m.rows.push(StoredDelivery {
+        if m.rows.len() >= self.capacity {
+            return Err(StoreError::Full {
+                capacity: self.capacity,
+            });
+        }
+        m.next_id += 1;
+        let id = m.next_id;
+        let status = if d.misfit.is_some() {
+            Status::Quarantined
+        } else {
+            Status::Pending
+        };
+        m.rows.insert(
             id,
-            vendor: d.vendor.clone(),
-            event_type: d.event_type.clone(),
-            event_id: d.event_id.clone(),
-            dedupe_key: d.dedupe_key.clone(),
-            body: d.body.clone(),
-            headers: d.headers.clone(),
-            received_at_ms: d.received_at_ms,
-            status: Status::Pending,
-            attempts: 0,
-            last_error: None,
-            next_attempt_at_ms: d.received_at_ms,
-            processed_at_ms: None,
-            duplicates: 0,
-        });
-        let idx = m.rows.len() - 1;
-        m.by_key.insert(key, idx);
-        m.due.insert((d.received_at_ms, id));
+            StoredDelivery {
+                id,
+                vendor: d.vendor.clone(),
+                event_type: d.event_type.clone(),
+                event_id: d.event_id.clone(),
+                dedupe_key: d.dedupe_key.clone(),
+                body: d.body.clone(),
+                headers: d.headers.clone(),
+                received_at_ms: d.received_at_ms,
+                status,
+                attempts: 0,
+                last_error: d.misfit.clone(),
+                next_attempt_at_ms: d.received_at_ms,
+                processed_at_ms: None,
+                duplicates: 0,
+            },
+        );
+        m.by_key.insert(key, id);
+        if status == Status::Pending {
+            m.due.insert((d.received_at_ms, id));
+        }
         Ok(Inserted::New(id))
     }
 
-    fn claim(&self, now_ms: i64, limit: usize) -> Result<Vec<StoredDelivery>, StoreError> {
+    fn claim(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        skip: &[&str],
+    ) -> Result<Vec<StoredDelivery>, StoreError> {
         let mut m = self.lock();
         let ready: Vec<(i64, i64)> = m
             .due
             .iter()
             .take_while(|(at, _)| *at <= now_ms)
+            .filter(|(_, id)| {
+                m.rows
+                    .get(id)
+                    .is_some_and(|r| !skip.contains(&r.vendor.as_str()))
+            })
             .take(limit)
             .copied()
             .collect();
         let mut out = Vec::with_capacity(ready.len());
         for key in ready {
             m.due.remove(&key);
-            if let Some(r) = m.row(key.1) {
+            if let Some(r) = m.rows.get_mut(&key.1) {
                 r.status = Status::Processing;
                 r.attempts += 1;
                 out.push(r.clone());
@@ -451,7 +602,7 @@ impl Store for MemoryStore {
     fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
         let mut m = self.lock();
         m.leave_pending(id);
-        if let Some(r) = m.row(id) {
+        if let Some(r) = m.rows.get_mut(&id) {
             r.status = Status::Done;
             r.processed_at_ms = Some(now_ms);
             r.last_error = None;
@@ -461,15 +612,15 @@ impl Store for MemoryStore {
 
     fn fail(&self, id: i64, error: &str, retry_at_ms: Option<i64>) -> Result<(), StoreError> {
         let mut m = self.lock();
-        if let Some(r) = m.row(id) {
+        if let Some(r) = m.rows.get_mut(&id) {
             r.last_error = Some(error.to_string());
         }
         match retry_at_ms {
             Some(at) => m.set_pending(id, at),
             None => {
                 m.leave_pending(id);
-                if let Some(r) = m.row(id) {
-                    r.status = Status::Failed;
+                if let Some(r) = m.rows.get_mut(&id) {
+                    r.status = Status::Dead;
                 }
             }
         }
@@ -480,7 +631,7 @@ impl Store for MemoryStore {
         let mut m = self.lock();
         let stuck: Vec<(i64, i64)> = m
             .rows
-            .iter()
+            .values()
             .filter(|r| r.status == Status::Processing)
             .map(|r| (r.id, r.next_attempt_at_ms))
             .collect();
@@ -497,7 +648,7 @@ impl Store for MemoryStore {
     ) -> Result<Vec<StoredDelivery>, StoreError> {
         let m = self.lock();
         Ok(m.rows
-            .iter()
+            .values()
             .filter(|r| status.is_none_or(|s| r.status == s))
             .take(limit)
             .cloned()
@@ -505,16 +656,57 @@ impl Store for MemoryStore {
     }
 
     fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
-        Ok(self.lock().row(id).map(|r| r.clone()))
+        Ok(self.lock().rows.get(&id).cloned())
     }
 
     fn requeue(&self, id: i64) -> Result<bool, StoreError> {
         let mut m = self.lock();
-        if m.row(id).is_none() {
+        let Some(r) = m.rows.get_mut(&id) else {
             return Ok(false);
-        }
+        };
+        r.attempts = 0;
         m.set_pending(id, now_ms());
         Ok(true)
+    }
+
+    fn release(&self, id: i64) -> Result<bool, StoreError> {
+        let mut m = self.lock();
+        let Some(r) = m.rows.get_mut(&id) else {
+            return Ok(false);
+        };
+        if r.status != Status::Quarantined {
+            return Ok(false);
+        }
+        r.attempts = 0;
+        r.last_error = None;
+        m.set_pending(id, now_ms());
+        Ok(true)
+    }
+
+    fn requarantine(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        if let Some(r) = self.lock().rows.get_mut(&id)
+            && r.status == Status::Quarantined
+        {
+            r.last_error = Some(error.to_string());
+        }
+        Ok(())
+    }
+
+    fn purge_done(&self, before_ms: i64) -> Result<usize, StoreError> {
+        let mut m = self.lock();
+        let old: Vec<(i64, (String, String))> = m
+            .rows
+            .values()
+            .filter(|r| {
+                r.status == Status::Done && r.processed_at_ms.is_some_and(|t| t < before_ms)
+            })
+            .map(|r| (r.id, (r.vendor.clone(), r.dedupe_key.clone())))
+            .collect();
+        for (id, key) in &old {
+            m.rows.remove(id);
+            m.by_key.remove(key);
+        }
+        Ok(old.len())
     }
 
     fn next_due(&self) -> Result<Option<i64>, StoreError> {
@@ -527,7 +719,8 @@ impl Store for MemoryStore {
 pub struct RetryPolicy {
     pub first_delay: Duration,
     pub max_delay: Duration,
-    /// Attempts before giving up (the delivery then stays `failed`, visible).
+    /// Attempts before giving up (the delivery then becomes `dead`, visible
+    /// and replayable).
     pub max_attempts: u32,
 }
 
@@ -549,6 +742,25 @@ impl RetryPolicy {
     }
 }
 
+/// How the worker runs handlers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// A handler call that takes longer is abandoned and counts as a failed attempt.
+    pub handler_timeout: Duration,
+    /// Handler calls in flight at once per vendor: a slow vendor uses its
+    /// own slots and never stalls another vendor's deliveries.
+    pub concurrency_per_vendor: usize,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            handler_timeout: Duration::from_secs(30),
+            concurrency_per_vendor: 4,
+        }
+    }
+}
+
 /// The store plus the handlers its worker calls, per vendor.
 #[derive(Clone)]
 pub struct Inbox {
@@ -556,11 +768,16 @@ pub struct Inbox {
     handlers: Arc<Mutex<HashMap<&'static str, Arc<dyn RawHandler>>>>,
     notify: Arc<Notify>,
     retry: RetryPolicy,
+    worker: WorkerConfig,
+    slots: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
 }
 
 impl std::fmt::Debug for Inbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inbox").field("retry", &self.retry).finish()
+        f.debug_struct("Inbox")
+            .field("retry", &self.retry)
+            .field("worker", &self.worker)
+            .finish()
     }
 }
 
@@ -571,11 +788,18 @@ impl Inbox {
             handlers: Arc::default(),
             notify: Arc::new(Notify::new()),
             retry: RetryPolicy::default(),
+            worker: WorkerConfig::default(),
+            slots: Arc::default(),
         }
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Inbox {
         self.retry = retry;
+        self
+    }
+
+    pub fn with_worker(mut self, worker: WorkerConfig) -> Inbox {
+        self.worker = worker;
         self
     }
 
@@ -593,12 +817,10 @@ impl Inbox {
         &self.store
     }
 
-    /// Stores a delivery (on the blocking pool) and wakes the worker.
+    /// Stores a delivery (on the blocking pool) and wakes the worker. `Ok`
+    /// means the commit succeeded; only then may the vendor get a 2xx.
     pub async fn accept(&self, d: NewDelivery) -> Result<Inserted, StoreError> {
-        let store = self.store.clone();
-        let r = tokio::task::spawn_blocking(move || store.insert(&d))
-            .await
-            .map_err(|e| StoreError(format!("store task failed: {e}")))??;
+        let r = self.blocking(move |s| s.insert(&d)).await?;
         if matches!(r, Inserted::New(_)) {
             self.notify.notify_one();
         }
@@ -606,10 +828,32 @@ impl Inbox {
     }
 
     /// Runs the worker until the process ends: claims due deliveries, hands
-    /// each to its vendor's handler, records the outcome.
+    /// each to its vendor's handler, records the outcome. Should the loop
+    /// itself ever stop (a bug), it is logged and started again.
     pub fn spawn_worker(&self) -> tokio::task::JoinHandle<()> {
         let inbox = self.clone();
-        tokio::spawn(async move { inbox.work().await })
+        tokio::spawn(supervise("inbox worker", move || {
+            let inbox = inbox.clone();
+            async move { inbox.work().await }
+        }))
+    }
+
+    /// Deletes `done` deliveries older than `retain`, now and then, until the
+    /// process ends.
+    pub fn spawn_retention(&self, retain: Duration) -> tokio::task::JoinHandle<()> {
+        let inbox = self.clone();
+        let every = (retain / 10).clamp(Duration::from_millis(100), Duration::from_secs(60));
+        tokio::spawn(async move {
+            loop {
+                let before = now_ms() - retain.as_millis() as i64;
+                match inbox.blocking(move |s| s.purge_done(before)).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(count = n, "purged done deliveries past retention"),
+                    Err(e) => tracing::error!(error = %e, "cannot purge done deliveries"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
     }
 
     async fn blocking<T: Send + 'static>(
@@ -619,7 +863,27 @@ impl Inbox {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
-            .map_err(|e| StoreError(format!("store task failed: {e}")))?
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    fn slot(&self, vendor: &str) -> Arc<Semaphore> {
+        self.slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(vendor.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.worker.concurrency_per_vendor.max(1))))
+            .clone()
+    }
+
+    /// Vendors with every handler slot taken: not claimed from this round.
+    fn saturated(&self) -> Vec<String> {
+        self.slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, s)| s.available_permits() == 0)
+            .map(|(v, _)| v.clone())
+            .collect()
     }
 
     async fn work(&self) {
@@ -632,7 +896,14 @@ impl Inbox {
             Err(e) => tracing::error!(error = %e, "cannot recover in-flight deliveries"),
         }
         loop {
-            let batch = match self.blocking(|s| s.claim(now_ms(), 64)).await {
+            let busy = self.saturated();
+            let batch = match self
+                .blocking(move |s| {
+                    let skip: Vec<&str> = busy.iter().map(String::as_str).collect();
+                    s.claim(now_ms(), 64, &skip)
+                })
+                .await
+            {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot claim deliveries; retrying in 1 s");
@@ -642,40 +913,68 @@ impl Inbox {
             };
             if batch.is_empty() {
                 let wait = match self.blocking(|s| s.next_due()).await {
-                    Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(0, 1000) as u64),
+                    Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(1, 1000) as u64),
                     _ => Duration::from_secs(1),
                 };
                 let _ = tokio::time::timeout(wait, self.notify.notified()).await;
                 continue;
             }
             for d in batch {
-                self.process(d).await;
+                let slot = self.slot(&d.vendor);
+                let inbox = self.clone();
+                // Each delivery waits for its own vendor's slot, so the loop
+                // goes on claiming for the other vendors.
+                tokio::spawn(async move {
+                    let Ok(_permit) = slot.acquire_owned().await else {
+                        return;
+                    };
+                    inbox.process(d).await;
+                    inbox.notify.notify_one();
+                });
             }
         }
     }
 
-    async fn process(&self, d: StoredDelivery) {
+    /// Runs one handler call in its own task, under the timeout: a panic or
+    /// a hang is a failed attempt, never the worker's end.
+    async fn run_handler(&self, d: &StoredDelivery) -> Result<(), String> {
         let handler = self
             .handlers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(d.vendor.as_str())
             .cloned();
-        let outcome = match handler {
-            None => Err(format!("no handler registered for vendor `{}`", d.vendor)),
-            Some(h) => {
-                let mut headers = http::HeaderMap::new();
-                for (k, v) in &d.headers {
-                    if let (Ok(k), Ok(v)) = (
-                        http::HeaderName::from_bytes(k.as_bytes()),
-                        http::HeaderValue::from_str(v),
-                    ) {
-                        headers.append(k, v);
-                    }
-                }
-                h.handle(&d.body, &headers).await.map_err(|e| e.to_string())
-            }
+        let Some(h) = handler else {
+            return Err(format!("no handler registered for vendor `{}`", d.vendor));
         };
+        let body = d.body.clone();
+        let headers = d.header_map();
+        let task = tokio::spawn(async move {
+            h.handle(&body, &headers)
+                .await
+                .map_err(|e| format!("handler failed: {e}"))
+        });
+        let abort = task.abort_handle();
+        let limit = self.worker.handler_timeout;
+        match tokio::time::timeout(limit, task).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) if e.is_panic() => Err(format!(
+                "handler panicked: {}",
+                panic_message(e.into_panic().as_ref())
+            )),
+            Ok(Err(e)) => Err(format!("handler task ended: {e}")),
+            Err(_) => {
+                abort.abort();
+                Err(format!(
+                    "handler timed out after {:.1} s",
+                    limit.as_secs_f64()
+                ))
+            }
+        }
+    }
+
+    async fn process(&self, d: StoredDelivery) {
+        let outcome = self.run_handler(&d).await;
         let id = d.id;
         let result = match outcome {
             Ok(()) => self.blocking(move |s| s.complete(id, now_ms())).await,
@@ -684,7 +983,7 @@ impl Inbox {
                     .then(|| now_ms() + self.retry.delay(d.attempts).as_millis() as i64);
                 tracing::warn!(
                     vendor = %d.vendor, event = %d.event_type, delivery = d.id, attempt = d.attempts,
-                    error = %error, gave_up = retry_at.is_none(), "handler failed"
+                    error = %error, dead = retry_at.is_none(), "handler failed"
                 );
                 self.blocking(move |s| s.fail(id, &error, retry_at)).await
             }
@@ -693,6 +992,35 @@ impl Inbox {
             tracing::error!(delivery = d.id, error = %e, "cannot record the outcome; the delivery will be retried");
         }
     }
+}
+
+/// Runs `start()` again whenever the future it makes ends (a panic or a
+/// return): for loops that must outlive their own bugs.
+pub async fn supervise<F, Fut>(name: &'static str, start: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        let outcome = tokio::spawn(start()).await;
+        match outcome {
+            Ok(()) => tracing::error!(task = name, "stopped; restarting it"),
+            Err(e) if e.is_panic() => tracing::error!(
+                task = name,
+                panic = %panic_message(e.into_panic().as_ref()),
+                "panicked; restarting it"
+            ),
+            Err(_) => return, // cancelled: the runtime is shutting down
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(a non-string panic payload)".into())
 }
 
 #[cfg(test)]
@@ -708,6 +1036,7 @@ mod tests {
             body: b"{}".to_vec(),
             headers: vec![("content-type".into(), "application/json".into())],
             received_at_ms: 1000,
+            misfit: None,
         }
     }
 
@@ -718,19 +1047,19 @@ mod tests {
             store.insert(&delivery("a")).unwrap(),
             Inserted::Duplicate(1, Status::Pending)
         );
-        let claimed = store.claim(1000, 10).unwrap();
+        let claimed = store.claim(1000, 10, &[]).unwrap();
         assert_eq!(claimed.iter().map(|d| d.id).collect::<Vec<_>>(), vec![1, 2]);
         assert!(
             claimed
                 .iter()
                 .all(|d| d.attempts == 1 && d.status == Status::Processing)
         );
-        assert!(store.claim(1000, 10).unwrap().is_empty());
+        assert!(store.claim(1000, 10, &[]).unwrap().is_empty());
         store.complete(1, 2000).unwrap();
         store.fail(2, "boom", Some(5000)).unwrap();
-        assert!(store.claim(4999, 10).unwrap().is_empty());
+        assert!(store.claim(4999, 10, &[]).unwrap().is_empty());
         assert_eq!(store.next_due().unwrap(), Some(5000));
-        let again = store.claim(5000, 10).unwrap();
+        let again = store.claim(5000, 10, &[]).unwrap();
         assert_eq!((again[0].id, again[0].attempts), (2, 2));
         // A crash while processing: recover returns it to pending.
         assert_eq!(store.recover().unwrap(), 1);
@@ -738,7 +1067,7 @@ mod tests {
         let d = store.get(2).unwrap().unwrap();
         assert_eq!(
             (d.status, d.last_error.as_deref()),
-            (Status::Failed, Some("still broken"))
+            (Status::Dead, Some("still broken"))
         );
         assert!(store.requeue(2).unwrap());
         assert_eq!(store.get(2).unwrap().unwrap().status, Status::Pending);
@@ -753,6 +1082,47 @@ mod tests {
             a.headers,
             vec![("content-type".to_string(), "application/json".to_string())]
         );
+        // Replaying resets the attempt count.
+        assert_eq!(store.get(2).unwrap().unwrap().attempts, 0);
+        // Quarantine: stored with its reason, never claimed, released on demand.
+        let mut q = delivery("q");
+        q.misfit = Some("`quote.created` payload: at `data.quoteId`: expected a string".into());
+        assert_eq!(store.insert(&q).unwrap(), Inserted::New(3));
+        let d = store.get(3).unwrap().unwrap();
+        assert_eq!(
+            (d.status, d.last_error),
+            (Status::Quarantined, q.misfit.clone())
+        );
+        let ids = |v: Vec<StoredDelivery>| v.iter().map(|d| d.id).collect::<Vec<_>>();
+        assert_eq!(ids(store.claim(i64::MAX, 10, &["other"]).unwrap()), vec![2]);
+        assert!(
+            !store.release(1).unwrap(),
+            "only quarantined deliveries are released"
+        );
+        assert!(store.release(3).unwrap());
+        let d = store.get(3).unwrap().unwrap();
+        assert_eq!((d.status, d.last_error), (Status::Pending, None));
+        // Claims skip busy vendors.
+        assert!(store.claim(i64::MAX, 10, &["prets"]).unwrap().is_empty());
+        assert_eq!(ids(store.claim(i64::MAX, 10, &[]).unwrap()), vec![3]);
+        // Retention deletes done deliveries processed before the cut only.
+        assert_eq!(store.purge_done(2000).unwrap(), 0);
+        assert_eq!(store.purge_done(2001).unwrap(), 1);
+        assert!(store.get(1).unwrap().is_none());
+    }
+
+    #[test]
+    fn memory_store_refuses_past_its_capacity() {
+        let store = MemoryStore::with_capacity(1);
+        store.insert(&delivery("a")).unwrap();
+        // A duplicate of a held delivery is still acknowledged.
+        assert!(matches!(
+            store.insert(&delivery("a")),
+            Ok(Inserted::Duplicate(1, _))
+        ));
+        let err = store.insert(&delivery("b")).unwrap_err();
+        assert!(matches!(err, StoreError::Full { capacity: 1 }), "{err}");
+        assert_eq!(store.list(None, 10).unwrap().len(), 1);
     }
 
     #[test]

@@ -74,6 +74,8 @@ enum Command {
         /// Largest accepted body, in bytes.
         #[arg(long, default_value_t = hookforge::receiver::DEFAULT_BODY_LIMIT)]
         body_limit: usize,
+        #[command(flatten)]
+        more: ServeArgs,
     },
     /// Print the exact headers the vendor would send with a body.
     Sign {
@@ -161,11 +163,129 @@ enum Command {
     },
 }
 
+/// The rest of `serve`'s options.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// A file holding a vendor's secret(s), one per line, as `VENDOR=PATH`
+    /// (repeatable). Secrets also come from `HOOKFORGE_SECRET_<VENDOR>`
+    /// (comma-separated for rotation), so they need not appear in argv.
+    #[arg(long = "secret-file", value_name = "VENDOR=PATH", value_parser = parse_secret_file)]
+    secret_files: Vec<(String, PathBuf)>,
+    /// Serve this vendor, whose docs give no authentication, without a
+    /// shared secret (repeatable). Without it such a vendor is not served.
+    #[arg(long = "allow-unsigned", value_name = "VENDOR", value_parser = vendor_ids())]
+    allow_unsigned: Vec<String>,
+    /// What to do with an authentic delivery that does not fit the typed
+    /// model: `quarantine` (store it, answer 200) or `reject` (answer 422).
+    #[arg(long, default_value = "quarantine")]
+    on_misfit: hookforge::receiver::OnMisfit,
+    /// Seconds allowed for a request's headers to arrive.
+    #[arg(long, default_value_t = 10.0)]
+    header_read_timeout: f64,
+    /// Seconds allowed for a request's body to arrive.
+    #[arg(long, default_value_t = 10.0)]
+    body_timeout: f64,
+    /// Seconds a connection may stay silent before it is closed.
+    #[arg(long, default_value_t = 60.0)]
+    idle_timeout: f64,
+    /// Connections served at once (more wait in the listen backlog).
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Seconds a handler call may take before it counts as a failed attempt.
+    #[arg(long, default_value_t = 30.0)]
+    handler_timeout: f64,
+    /// Handler calls in flight at once, per vendor.
+    #[arg(long, default_value_t = 4)]
+    handler_concurrency: usize,
+    /// Attempts before a delivery becomes `dead`.
+    #[arg(long, default_value_t = 10)]
+    max_attempts: u32,
+    /// Delete `done` deliveries older than this (e.g. `7d`, `12h`, `30m`, `90s`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    retain: Option<std::time::Duration>,
+    /// Deliveries the in-memory inbox holds before answering 503 (without --db).
+    #[arg(long, default_value_t = hookforge::inbox::MemoryStore::DEFAULT_CAPACITY)]
+    memory_capacity: usize,
+}
+
+fn parse_secret_file(s: &str) -> Result<(String, PathBuf), String> {
+    let (v, path) = s
+        .split_once('=')
+        .ok_or_else(|| "expected VENDOR=PATH".to_string())?;
+    if hookforge::vendor(v).is_none() {
+        return Err(format!("unknown vendor {v:?}"));
+    }
+    Ok((v.to_string(), PathBuf::from(path)))
+}
+
+/// `90`, `90s`, `30m`, `12h` or `7d`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a whole number with a unit (s, m, h, d), e.g. 7d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit {unit:?}: expected s, m, h or d"
+            ));
+        }
+    };
+    if secs == 0 {
+        return Err("a retention of 0 would delete deliveries as soon as they are done".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+/// A vendor's secrets from the environment (`HOOKFORGE_SECRET_<VENDOR>`,
+/// comma-separated) and from `--secret-file` files (one per line).
+fn extra_secrets(files: &[(String, PathBuf)]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for v in hookforge::vendors() {
+        let var = format!(
+            "HOOKFORGE_SECRET_{}",
+            v.id.to_ascii_uppercase().replace('-', "_")
+        );
+        if let Ok(list) = std::env::var(&var) {
+            for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                out.push((v.id.to_string(), s.to_string()));
+            }
+        }
+    }
+    for (v, path) in files {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "cannot read the secret file for {v} ({}): {e}",
+                path.display()
+            )
+        })?;
+        let before = out.len();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            out.push((v.clone(), line.to_string()));
+        }
+        if out.len() == before {
+            return Err(format!(
+                "the secret file for {v} ({}) holds no secret",
+                path.display()
+            ));
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Subcommand)]
 enum InboxAction {
     /// List stored deliveries.
     List {
-        /// Only this status: pending, processing, done, failed.
+        /// Only this status: pending, processing, done, quarantined, dead.
         #[arg(long)]
         status: Option<String>,
         #[arg(long, default_value_t = 100)]
@@ -175,8 +295,19 @@ enum InboxAction {
     },
     /// Show one delivery with its body.
     Show { id: i64 },
-    /// Queue a delivery to be handled again by the next running receiver.
+    /// Queue a delivery (e.g. a dead letter) to be handled again by the next
+    /// running receiver, with its attempt count reset.
     Replay { id: i64 },
+    /// Parse quarantined deliveries again with this binary's models and move
+    /// those that now fit to pending.
+    Reparse {
+        /// One delivery.
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        id: Option<i64>,
+        /// Every quarantined delivery.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 fn parse_hmac(s: &str) -> Result<hookforge::auth::HmacFormat, String> {
@@ -241,9 +372,50 @@ fn main() -> ExitCode {
             hmac_formats,
             no_process,
             body_limit,
+            more,
         } => {
             let mut cfg = hookforge::serve::ServeConfig::new(addr);
             cfg.hmac_formats = hmac_formats.into_iter().collect();
+            let mut secrets = secrets;
+            match extra_secrets(&more.secret_files) {
+                Ok(extra) => secrets.extend(extra),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+            let secs = |v: f64, what: &str| duration_arg(v, what);
+            let limits = (
+                secs(more.header_read_timeout, "--header-read-timeout"),
+                secs(more.body_timeout, "--body-timeout"),
+                secs(more.idle_timeout, "--idle-timeout"),
+                secs(more.handler_timeout, "--handler-timeout"),
+            );
+            let (Ok(header_read), Ok(body), Ok(idle), Ok(handler)) = limits else {
+                return ExitCode::from(2);
+            };
+            if more.max_connections == 0 || more.handler_concurrency == 0 || more.max_attempts == 0
+            {
+                eprintln!(
+                    "error: --max-connections, --handler-concurrency and --max-attempts must be at least 1"
+                );
+                return ExitCode::from(2);
+            }
+            cfg.limits = hookforge::serve::ServerLimits {
+                header_read_timeout: header_read,
+                idle_timeout: idle,
+                max_connections: more.max_connections,
+            };
+            cfg.body_timeout = body;
+            cfg.worker = hookforge::inbox::WorkerConfig {
+                handler_timeout: handler,
+                concurrency_per_vendor: more.handler_concurrency,
+            };
+            cfg.retry.max_attempts = more.max_attempts;
+            cfg.on_misfit = more.on_misfit;
+            cfg.allow_unsigned = more.allow_unsigned;
+            cfg.retain = more.retain;
+            cfg.memory_capacity = more.memory_capacity;
             serve(cfg, vendors, secrets, db, !no_process, body_limit)
         }
         Command::Sign {
@@ -462,9 +634,14 @@ fn demo_secret(v: &VendorSpec) -> Option<String> {
     let key = hookforge::inbox::dedupe_key(None, seed.as_bytes());
     let random: String = key["sha256:".len()..].chars().take(43).collect();
     match v.manifest().auth {
-        Auth::None { .. } => None,
+        // No documented auth: a shared secret in X-Webhook-Secret, as a
+        // production receiver should be configured (never unsigned).
+        Auth::None { .. } => Some(format!("shared-{}", &random[..24])),
         Auth::Bearer { .. } => Some(format!("whsec_{random}")),
-        Auth::StandardWebhooks { .. } => Some(format!("whsec_{}", "aG9va2ZvcmdlLWRlbW8tc2VjcmV0")),
+        Auth::StandardWebhooks { .. } => Some(format!(
+            "whsec_{}",
+            "aG9va2ZvcmdlLWRlbW8tc2VjcmV0LW9mLTMyYnl0ZXM="
+        )),
         Auth::Hmac { .. } => Some(format!("demo-{}", &random[..24])),
     }
 }
@@ -667,6 +844,8 @@ fn serve(
         // Serving every vendor: those that sign deliveries need their secret;
         // leave out (and say so) the ones without one rather than accept
         // unauthenticated deliveries for them.
+        // (Vendors that document no auth are decided by the library: served
+        // with a shared secret or --allow-unsigned, else named and left out.)
         let (ok, left_out): (Vec<_>, Vec<_>) =
             hookforge::vendors().iter().copied().partition(|v| {
                 matches!(v.manifest().auth, hookforge::manifest::Auth::None { .. })
@@ -710,23 +889,6 @@ fn serve(
         }
     };
     rt.block_on(async move {
-        let vendor_list: Vec<String> = cfg
-            .vendors
-            .iter()
-            .map(|v| {
-                let n = cfg.secrets.get(v.id).map_or(0, Vec::len);
-                format!(
-                    "{} ({}{})",
-                    v.id,
-                    auth_scheme(v),
-                    if n > 1 {
-                        format!(", {n} secrets")
-                    } else {
-                        String::new()
-                    }
-                )
-            })
-            .collect();
         let server = match hookforge::serve::start(cfg).await {
             Ok(s) => s,
             Err(e @ hookforge::serve::ServeError::Bind { .. }) => {
@@ -742,6 +904,18 @@ fn serve(
                 return ExitCode::FAILURE;
             }
         };
+        for (v, why) in &server.not_served {
+            eprintln!("note: not serving {v}: {why}");
+        }
+        if server.served.is_empty() {
+            eprintln!("error: no vendor can be served (see the notes above)");
+            return ExitCode::from(2);
+        }
+        let vendor_list: Vec<String> = server
+            .served
+            .iter()
+            .map(|(v, how)| format!("{v} ({how})"))
+            .collect();
         // The first line on stdout: scripts and tests read the address from it.
         println!(
             "hookforge serve listening on http://{} with {}; vendors: {}",
@@ -847,7 +1021,7 @@ fn inbox(db: PathBuf, action: InboxAction) -> ExitCode {
                 Some((_, Some(st))) => Some(st),
                 Some((s, None)) => {
                     eprintln!(
-                        "error: unknown status {s:?}: expected pending, processing, done or failed"
+                        "error: unknown status {s:?}: expected pending, processing, done, quarantined or dead"
                     );
                     return ExitCode::from(2);
                 }
@@ -895,6 +1069,7 @@ fn inbox(db: PathBuf, action: InboxAction) -> ExitCode {
                 print_json(&v)
             }
         }),
+        InboxAction::Reparse { id, all } => reparse(&store, id, all),
         InboxAction::Replay { id } => store.requeue(id).map(|found| {
             if found {
                 println!(
@@ -910,6 +1085,66 @@ fn inbox(db: PathBuf, action: InboxAction) -> ExitCode {
     result.unwrap_or_else(|e| {
         eprintln!("error: {e}");
         ExitCode::FAILURE
+    })
+}
+
+/// Re-parses quarantined deliveries with this binary's models; those that
+/// fit now go to pending. Exit 1 when a named delivery still misfits.
+fn reparse(
+    store: &hookforge::inbox::SqliteStore,
+    id: Option<i64>,
+    all: bool,
+) -> Result<ExitCode, hookforge::inbox::StoreError> {
+    use hookforge::inbox::{Status, Store};
+    let rows = match (id, all) {
+        (Some(id), _) => match store.get(id)? {
+            Some(r) if r.status == Status::Quarantined => vec![r],
+            Some(r) => {
+                eprintln!(
+                    "error: delivery {id} is {}, not quarantined",
+                    r.status.as_str()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            None => {
+                eprintln!("error: no delivery {id}");
+                return Ok(ExitCode::FAILURE);
+            }
+        },
+        _ => store.list(Some(Status::Quarantined), usize::MAX)?,
+    };
+    let (mut released, mut still) = (0, 0);
+    for r in rows {
+        let Some(v) = hookforge::vendor(&r.vendor) else {
+            println!(
+                "{}: vendor {:?} is unknown to this binary; left quarantined",
+                r.id, r.vendor
+            );
+            still += 1;
+            continue;
+        };
+        match v.check(&r.body, &r.header_map()) {
+            Ok(c) => {
+                store.release(r.id)?;
+                println!(
+                    "{}: {} {} now fits; moved to pending",
+                    r.id, v.id, c.event_type
+                );
+                released += 1;
+            }
+            Err(e) => {
+                let why = e.to_string();
+                store.requarantine(r.id, &why)?;
+                println!("{}: still quarantined: {why}", r.id);
+                still += 1;
+            }
+        }
+    }
+    println!("reparse: {released} moved to pending, {still} still quarantined");
+    Ok(if id.is_some() && still > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

@@ -48,6 +48,19 @@ pub enum ParseError {
     },
 }
 
+impl ParseError {
+    /// True when the body is JSON but does not fit our model of the
+    /// vendor's deliveries (the envelope or the event's typed payload): what
+    /// the vendor sends is theirs to define, so such a delivery is kept, not
+    /// refused. False when the body is not JSON at all.
+    pub fn is_misfit(&self) -> bool {
+        !matches!(
+            self,
+            ParseError::Empty | ParseError::NotUtf8 { .. } | ParseError::Syntax { .. }
+        )
+    }
+}
+
 /// The event type and id of a delivery, located as the manifest says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {

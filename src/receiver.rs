@@ -4,11 +4,17 @@
 //! | answer | when |
 //! |---|---|
 //! | 200 | accepted (stored, or handled in inline mode), a duplicate, or an unknown event type |
-//! | 400 | the body is not a well-formed delivery of this vendor (the error names the field) |
+//! | 200 | also: authentic, but the body does not fit our typed model of its event: stored as `quarantined` (see [`OnMisfit`]) |
+//! | 400 | the body is not JSON, or has no readable event type (the error names what is wrong) |
 //! | 401 | authentication failed (missing, malformed or wrong signature/secret, stale timestamp) |
+//! | 408 | the body did not arrive within the body-read timeout |
 //! | 413 | the body is larger than the limit |
 //! | 415 | the content type is not JSON |
-//! | 500 | the inbox could not store the delivery, or (inline mode) the handler failed: the vendor retries |
+//! | 422 | with [`OnMisfit::Reject`] only: the body does not fit the typed model (the error names the JSON path) |
+//! | 500 | (inline mode) the handler failed: the vendor retries |
+//! | 503 + `Retry-After` | the inbox could not commit the delivery (full disk, store full or down): the vendor retries |
+//!
+//! A 2xx is sent only after the store reported a successful commit.
 //!
 //! By default deliveries go to the [`Inbox`]: stored durably, answered 200 at
 //! once, handled by the inbox's worker, so a slow handler never makes the
@@ -17,6 +23,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -27,7 +34,7 @@ use axum::routing::{MethodRouter, post};
 use serde_json::json;
 
 use crate::auth::{AuthConfigError, Secret, Verifier};
-use crate::inbox::{Inbox, Inserted, NewDelivery, Status, dedupe_key, now_ms};
+use crate::inbox::{Inbox, Inserted, NewDelivery, Status, StoreError, dedupe_key, now_ms};
 use crate::{HandlerResult, VendorSpec};
 
 /// A boxed, sendable future.
@@ -71,6 +78,40 @@ impl RawHandler for LogHandler {
 /// Default body limit: far above any documented payload, far below harm.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// Default time allowed for the whole body to arrive once the headers did.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The event type recorded for a quarantined delivery whose type cannot be read.
+pub const UNREADABLE_EVENT_TYPE: &str = "(unreadable)";
+
+/// Seconds a vendor is asked to wait (`Retry-After`) when the inbox cannot store.
+pub const STORE_RETRY_AFTER_SECS: u64 = 5;
+
+/// What to do with an authentic delivery whose body is JSON with a readable
+/// event type but does not fit the typed model of that event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnMisfit {
+    /// Store it as `quarantined` with the parse error and answer 2xx: the
+    /// data is the vendor's, the schema is ours. `hookforge inbox reparse`
+    /// moves it on once the schema is fixed.
+    #[default]
+    Quarantine,
+    /// Answer 422 with the parse error and store nothing (the vendor retries
+    /// the same bytes until it gives up).
+    Reject,
+}
+
+impl std::str::FromStr for OnMisfit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "quarantine" => Ok(OnMisfit::Quarantine),
+            "reject" => Ok(OnMisfit::Reject),
+            _ => Err(format!("{s:?}: expected `quarantine` or `reject`")),
+        }
+    }
+}
+
 enum Mode {
     Inbox(Inbox),
     Inline(Arc<dyn RawHandler>, Inbox),
@@ -83,10 +124,21 @@ pub struct ReceiverBuilder {
     verifier: Option<Verifier>,
     hmac_format: Option<crate::auth::HmacFormat>,
     body_limit: usize,
+    body_timeout: Duration,
+    on_misfit: OnMisfit,
+    allow_unsigned: bool,
     mode: Option<Mode>,
 }
 
 impl ReceiverBuilder {
+    /// Serve a vendor that documents no authentication without a shared
+    /// secret: anyone who knows the URL can post. Without this (or a
+    /// secret), `build` refuses such a vendor.
+    pub fn allow_unsigned(mut self) -> Self {
+        self.allow_unsigned = true;
+        self
+    }
+
     /// An active secret (repeat for rotation).
     pub fn secret(mut self, s: impl Into<Secret>) -> Self {
         self.secrets.push(s.into());
@@ -110,6 +162,18 @@ impl ReceiverBuilder {
         self
     }
 
+    /// Time allowed for the body to arrive (408 after it).
+    pub fn body_timeout(mut self, t: Duration) -> Self {
+        self.body_timeout = t;
+        self
+    }
+
+    /// What to do with authentic deliveries that misfit the model (default: quarantine).
+    pub fn on_misfit(mut self, m: OnMisfit) -> Self {
+        self.on_misfit = m;
+        self
+    }
+
     /// Store deliveries in `inbox` and answer at once (the default mode);
     /// the inbox's worker runs the handler registered with it.
     pub fn inbox(mut self, inbox: Inbox) -> Self {
@@ -126,11 +190,23 @@ impl ReceiverBuilder {
 
     pub fn build(self) -> Result<Receiver, AuthConfigError> {
         let verifier = match self.verifier {
+            Some(_) if !self.secrets.is_empty() => {
+                return Err(AuthConfigError(
+                    "both a verifier and secrets were given: the verifier carries its own secrets; pass one or the other".into(),
+                ));
+            }
             Some(v) => v,
             None => {
                 Verifier::for_manifest_with(self.vendor.manifest(), self.secrets, self.hmac_format)?
             }
         };
+        if matches!(verifier.scheme(), crate::auth::Scheme::None) && !self.allow_unsigned {
+            return Err(AuthConfigError(format!(
+                "{} documents no authentication: give a shared secret (sent in the {} header) or call allow_unsigned()",
+                self.vendor.id,
+                crate::auth::DEFAULT_SHARED_SECRET_HEADER
+            )));
+        }
         let mode = self.mode.ok_or_else(|| {
             AuthConfigError("a receiver needs an inbox (or inline handler)".into())
         })?;
@@ -139,6 +215,8 @@ impl ReceiverBuilder {
                 vendor: self.vendor,
                 verifier,
                 body_limit: self.body_limit,
+                body_timeout: self.body_timeout,
+                on_misfit: self.on_misfit,
                 mode,
             }),
         })
@@ -149,6 +227,8 @@ struct Inner {
     vendor: &'static VendorSpec,
     verifier: Verifier,
     body_limit: usize,
+    body_timeout: Duration,
+    on_misfit: OnMisfit,
     mode: Mode,
 }
 
@@ -166,6 +246,9 @@ impl Receiver {
             verifier: None,
             hmac_format: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            on_misfit: OnMisfit::default(),
+            allow_unsigned: false,
             mode: None,
         }
     }
@@ -242,27 +325,38 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body
             ),
         );
     }
-    let body: Bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(e) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                || e.to_string().contains("length limit");
-            return if too_large {
-                reject(
+    let body: Bytes =
+        match tokio::time::timeout(inner.body_timeout, axum::body::to_bytes(body, limit)).await {
+            Ok(Ok(b)) => b,
+            Err(_) => {
+                return reject(
                     vendor,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("body exceeds the {limit}-byte limit"),
-                )
-            } else {
-                reject(
-                    vendor,
-                    StatusCode::BAD_REQUEST,
-                    format!("cannot read the body: {e}"),
-                )
-            };
-        }
-    };
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the body did not arrive within {:.1} s",
+                        inner.body_timeout.as_secs_f64()
+                    ),
+                );
+            }
+            Ok(Err(e)) => {
+                let too_large = std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                    || e.to_string().contains("length limit");
+                return if too_large {
+                    reject(
+                        vendor,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("body exceeds the {limit}-byte limit"),
+                    )
+                } else {
+                    reject(
+                        vendor,
+                        StatusCode::BAD_REQUEST,
+                        format!("cannot read the body: {e}"),
+                    )
+                };
+            }
+        };
     if let Err(e) = inner.verifier.verify(&headers, &body) {
         return reject(
             vendor,
@@ -270,12 +364,35 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body
             format!("authentication failed: {e}"),
         );
     }
-    // Parse fully before acknowledging: a malformed payload is refused now,
-    // not discovered by the worker after the vendor was told all is well.
-    let parsed = match inner.vendor.check(&body, &headers) {
-        Ok(p) => p,
+    // Parse fully before acknowledging. A body that is not a delivery at all
+    // (not JSON, no event type) is refused now; an authentic one that is
+    // merely not what our model expects is kept (quarantined), because the
+    // vendor would only retry the same bytes and then give up.
+    let (parsed, misfit) = match inner.vendor.check(&body, &headers) {
+        Ok(p) => (p, None),
+        Err(e) if e.is_misfit() => {
+            if inner.on_misfit == OnMisfit::Reject {
+                return reject(vendor, StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+            }
+            // The envelope may be what misfits: then the type is unknown and
+            // the body's hash deduplicates.
+            let checked = match inner.vendor.read_envelope(&body, &headers) {
+                Ok(env) => crate::Checked {
+                    known: inner.vendor.event(&env.event_type).is_some(),
+                    event_type: env.event_type,
+                    event_id: env.event_id,
+                },
+                Err(_) => crate::Checked {
+                    known: false,
+                    event_type: UNREADABLE_EVENT_TYPE.into(),
+                    event_id: None,
+                },
+            };
+            (checked, Some(e.to_string()))
+        }
         Err(e) => return reject(vendor, StatusCode::BAD_REQUEST, e.to_string()),
     };
+    let quarantined = misfit.is_some();
     let delivery = NewDelivery {
         vendor: vendor.to_string(),
         event_type: parsed.event_type.clone(),
@@ -284,6 +401,7 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body
         body: body.to_vec(),
         headers: kept_headers(&inner, &headers),
         received_at_ms: now_ms(),
+        misfit: misfit.clone(),
     };
     let ok = |status: &str| {
         answer(
@@ -291,44 +409,44 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body
             json!({"status": status, "vendor": vendor, "event": parsed.event_type, "known": parsed.known}),
         )
     };
-    match &inner.mode {
-        Mode::Inbox(inbox) => match inbox.accept(delivery).await {
-            Ok(Inserted::New(id)) => {
-                tracing::info!(vendor, event = %parsed.event_type, event_id = parsed.event_id.as_deref().unwrap_or("-"), delivery = id, known = parsed.known, "accepted delivery");
-                ok("accepted")
-            }
-            Ok(Inserted::Duplicate(id, _)) => {
-                tracing::info!(vendor, event = %parsed.event_type, event_id = parsed.event_id.as_deref().unwrap_or("-"), delivery = id, "duplicate delivery acknowledged");
-                ok("duplicate")
-            }
-            Err(e) => reject(
-                vendor,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot store the delivery: {e}"),
-            ),
-        },
-        Mode::Inline(handler, inbox) => {
-            let inserted = match inbox.accept(delivery).await {
-                Ok(i) => i,
-                Err(e) => {
-                    return reject(
-                        vendor,
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        format!("cannot record the delivery: {e}"),
-                    );
-                }
-            };
-            let id = match inserted {
-                Inserted::Duplicate(_, Status::Done) => {
-                    tracing::info!(vendor, event = %parsed.event_type, "duplicate delivery acknowledged");
-                    return ok("duplicate");
-                }
-                Inserted::Duplicate(id, _) | Inserted::New(id) => id,
-            };
+    let inbox = match &inner.mode {
+        Mode::Inbox(inbox) | Mode::Inline(_, inbox) => inbox,
+    };
+    let inserted = match inbox.accept(delivery).await {
+        Ok(i) => i,
+        Err(e) => return store_failed(vendor, &e),
+    };
+    if let Some(error) = &misfit {
+        if let Inserted::New(id) = inserted {
+            tracing::warn!(vendor, event = %parsed.event_type, event_id = parsed.event_id.as_deref().unwrap_or("-"), delivery = id, error = %error, "quarantined delivery: authentic, but it does not fit the model");
+        }
+    }
+    match (&inner.mode, inserted) {
+        (_, Inserted::New(_)) if quarantined => ok("quarantined"),
+        (Mode::Inbox(_), Inserted::New(id)) => {
+            tracing::info!(vendor, event = %parsed.event_type, event_id = parsed.event_id.as_deref().unwrap_or("-"), delivery = id, known = parsed.known, "accepted delivery");
+            ok("accepted")
+        }
+        (Mode::Inbox(_), Inserted::Duplicate(id, _))
+        | (Mode::Inline(..), Inserted::Duplicate(id, Status::Done | Status::Quarantined)) => {
+            tracing::info!(vendor, event = %parsed.event_type, event_id = parsed.event_id.as_deref().unwrap_or("-"), delivery = id, "duplicate delivery acknowledged");
+            ok("duplicate")
+        }
+        (Mode::Inline(handler, _), Inserted::Duplicate(id, _) | Inserted::New(id)) => {
             let store = inbox.store().clone();
             match handler.handle(&body, &headers).await {
                 Ok(()) => {
-                    let _ = tokio::task::spawn_blocking(move || store.complete(id, now_ms())).await;
+                    let recorded =
+                        tokio::task::spawn_blocking(move || store.complete(id, now_ms())).await;
+                    if !matches!(recorded, Ok(Ok(()))) {
+                        // Handled; only the bookkeeping failed, so a retry
+                        // by the vendor would run the handler once more.
+                        tracing::error!(
+                            vendor,
+                            delivery = id,
+                            "handled, but cannot record it as done"
+                        );
+                    }
                     tracing::info!(vendor, event = %parsed.event_type, event_id = parsed.event_id.as_deref().unwrap_or("-"), "handled delivery");
                     ok("handled")
                 }
@@ -346,6 +464,19 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body
             }
         }
     }
+}
+
+/// 503 with `Retry-After`: the delivery is not stored, so the vendor must
+/// not hear "success"; it will send the same bytes again.
+fn store_failed(vendor: &str, e: &StoreError) -> Response {
+    let reason = format!("cannot store the delivery: {e}");
+    tracing::error!(vendor, status = 503, reason = %reason, "rejected delivery");
+    let mut r = answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": reason}));
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(STORE_RETRY_AFTER_SECS),
+    );
+    r
 }
 
 /// The headers worth keeping with a stored delivery: what the vendor

@@ -1,19 +1,51 @@
 //! `hookforge serve`: the reference receiver. One route per vendor
 //! (`/hooks/<vendor>`), each verifying, parsing and storing deliveries in the
-//! inbox, whose worker logs each typed event.
+//! inbox, whose worker logs each typed event; and [`serve_router`], the
+//! hardened HTTP/1 server it runs on (usable with any axum router).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::VendorSpec;
 use crate::auth::Secret;
-use crate::inbox::{Inbox, MemoryStore, SqliteStore, Store};
-use crate::receiver::{DEFAULT_BODY_LIMIT, LogHandler, Receiver};
+use crate::inbox::{Inbox, MemoryStore, RetryPolicy, SqliteStore, Store, WorkerConfig};
+use crate::manifest::Auth;
+use crate::receiver::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, LogHandler, OnMisfit, Receiver};
+
+/// Connection limits of [`serve_router`]: a client that holds a connection
+/// without finishing its request is cut off, and connections past the cap
+/// wait in the listen backlog instead of taking memory and tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Time allowed for a request's headers to arrive (slowloris).
+    pub header_read_timeout: Duration,
+    /// A connection with no bytes read or written for this long is closed
+    /// (idle keep-alive, or a stalled client).
+    pub idle_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+        }
+    }
+}
 
 /// What to serve.
 #[derive(Debug, Clone)]
@@ -24,11 +56,23 @@ pub struct ServeConfig {
     pub secrets: BTreeMap<String, Vec<Secret>>,
     /// HMAC format overrides per vendor id.
     pub hmac_formats: BTreeMap<String, crate::auth::HmacFormat>,
+    /// Vendors that document no authentication and may be served without a
+    /// shared secret (anyone who knows the URL can post to them).
+    pub allow_unsigned: Vec<String>,
     /// SQLite inbox; in memory when `None`.
     pub db: Option<PathBuf>,
+    /// Deliveries the in-memory inbox holds before answering 503.
+    pub memory_capacity: usize,
     /// Run the worker (handle stored deliveries). Off: store only.
     pub process: bool,
     pub body_limit: usize,
+    pub body_timeout: Duration,
+    pub on_misfit: OnMisfit,
+    pub limits: ServerLimits,
+    pub worker: WorkerConfig,
+    pub retry: RetryPolicy,
+    /// Delete `done` deliveries older than this.
+    pub retain: Option<Duration>,
 }
 
 impl ServeConfig {
@@ -38,9 +82,17 @@ impl ServeConfig {
             vendors: crate::vendors().to_vec(),
             secrets: BTreeMap::new(),
             hmac_formats: BTreeMap::new(),
+            allow_unsigned: Vec::new(),
             db: None,
+            memory_capacity: MemoryStore::DEFAULT_CAPACITY,
             process: true,
             body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            on_misfit: OnMisfit::default(),
+            limits: ServerLimits::default(),
+            worker: WorkerConfig::default(),
+            retry: RetryPolicy::default(),
+            retain: None,
         }
     }
 }
@@ -65,34 +117,92 @@ pub struct Server {
     /// How deliveries are stored, for the startup line.
     pub store_description: String,
     pub inbox: Inbox,
+    /// Vendors served, with how each is authenticated.
+    pub served: Vec<(&'static str, String)>,
+    /// Vendors asked for but not served (404), with why.
+    pub not_served: Vec<(&'static str, String)>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-/// The routes: `/hooks/<vendor>` per vendor and `GET /health`.
-pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Router, ServeError> {
+/// How one vendor would be authenticated under `cfg`, or why it is not served.
+fn auth_plan(cfg: &ServeConfig, v: &VendorSpec) -> Result<String, String> {
+    let n = cfg.secrets.get(v.id).map_or(0, Vec::len);
+    let rotation = if n > 1 {
+        format!(", {n} secrets")
+    } else {
+        String::new()
+    };
+    match v.manifest().auth {
+        Auth::None { .. } if n > 0 => Ok(format!(
+            "shared secret in {}{rotation}",
+            crate::auth::DEFAULT_SHARED_SECRET_HEADER
+        )),
+        Auth::None { .. } if cfg.allow_unsigned.iter().any(|a| a == v.id) => {
+            Ok("UNSIGNED: anyone who knows the URL can post".into())
+        }
+        Auth::None { .. } => Err(format!(
+            "its docs give no authentication: configure a shared secret for the {} header, or pass --allow-unsigned {}",
+            crate::auth::DEFAULT_SHARED_SECRET_HEADER,
+            v.id
+        )),
+        Auth::Bearer { .. } => Ok(format!("bearer{rotation}")),
+        Auth::Hmac { .. } => Ok(format!("hmac{rotation}")),
+        Auth::StandardWebhooks { .. } => Ok(format!("standard-webhooks{rotation}")),
+    }
+}
+
+type Plan = (
+    Router,
+    Vec<(&'static str, String)>,
+    Vec<(&'static str, String)>,
+);
+
+/// The routes: `/hooks/<vendor>` per served vendor and `GET /health`, with
+/// the vendors served and those left out (and why).
+pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
     let mut app = Router::new().route(
         "/health",
         get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
     );
+    let (mut served, mut not_served) = (Vec::new(), Vec::new());
     for v in &cfg.vendors {
+        let how = match auth_plan(cfg, v) {
+            Ok(how) => how,
+            Err(why) => {
+                not_served.push((v.id, why));
+                continue;
+            }
+        };
         let secrets = cfg.secrets.get(v.id).cloned().unwrap_or_default();
         let mut b = Receiver::builder(v)
             .inbox(inbox.clone())
-            .body_limit(cfg.body_limit);
+            .body_limit(cfg.body_limit)
+            .body_timeout(cfg.body_timeout)
+            .on_misfit(cfg.on_misfit);
         if let Some(f) = cfg.hmac_formats.get(v.id) {
             b = b.hmac_format(*f);
+        }
+        if cfg.allow_unsigned.iter().any(|a| a == v.id) {
+            b = b.allow_unsigned();
         }
         for s in secrets {
             b = b.secret(s);
         }
         let receiver = b.build().map_err(|e| ServeError::Config {
             vendor: v.id.to_string(),
-            message: format!("{e} (pass --secret {}=SECRET)", v.id),
+            message: e.to_string(),
         })?;
+        if how.starts_with("UNSIGNED") {
+            tracing::warn!(
+                vendor = v.id,
+                "serving without authentication (--allow-unsigned): anyone who knows the URL can post deliveries"
+            );
+        }
+        served.push((v.id, how));
         inbox.handle(LogHandler(v));
         app = app.merge(receiver.router());
     }
-    Ok(app)
+    Ok((app, served, not_served))
 }
 
 /// Binds and serves in the background.
@@ -103,13 +213,18 @@ pub async fn start(cfg: ServeConfig) -> Result<Server, ServeError> {
             format!("SQLite inbox {}", path.display()),
         ),
         None => (
-            Arc::new(MemoryStore::new()),
-            "in-memory inbox (deliveries are lost when the process exits; pass --db PATH to keep them)".into(),
+            Arc::new(MemoryStore::with_capacity(cfg.memory_capacity)),
+            format!(
+                "in-memory inbox of at most {} deliveries (lost when the process exits; pass --db PATH to keep them)",
+                cfg.memory_capacity
+            ),
         ),
     };
-    let inbox = Inbox::new(store);
-    let app = router(&cfg, &inbox)?;
-    let listener = tokio::net::TcpListener::bind(cfg.addr)
+    let inbox = Inbox::new(store)
+        .with_worker(cfg.worker)
+        .with_retry(cfg.retry);
+    let (app, served, not_served) = router(&cfg, &inbox)?;
+    let listener = TcpListener::bind(cfg.addr)
         .await
         .map_err(|source| ServeError::Bind {
             addr: cfg.addr,
@@ -122,11 +237,142 @@ pub async fn start(cfg: ServeConfig) -> Result<Server, ServeError> {
     if cfg.process {
         inbox.spawn_worker();
     }
-    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    if let Some(retain) = cfg.retain {
+        inbox.spawn_retention(retain);
+    }
+    let limits = cfg.limits;
+    let task = tokio::spawn(serve_router(listener, app, limits));
     Ok(Server {
         addr,
         store_description,
         inbox,
+        served,
+        not_served,
         task,
     })
+}
+
+/// Serves `app` over HTTP/1.1 on `listener` with [`ServerLimits`]: a header
+/// read timeout, an idle timeout and a cap on concurrent connections
+/// (`axum::serve` has none of these, so a few slow sockets could hold it).
+pub async fn serve_router(
+    listener: TcpListener,
+    app: Router,
+    limits: ServerLimits,
+) -> std::io::Result<()> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    loop {
+        let permit = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let (stream, _peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                // Out of file descriptors and the like: wait, don't spin or die.
+                tracing::error!(error = %e, "cannot accept a connection; retrying");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            serve_connection(stream, app, limits).await;
+        });
+    }
+}
+
+async fn serve_connection(stream: TcpStream, app: Router, limits: ServerLimits) {
+    let started = Instant::now();
+    let last = Arc::new(AtomicU64::new(0));
+    let io = hyper_util::rt::TokioIo::new(Watched {
+        inner: stream,
+        started,
+        last: last.clone(),
+    });
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let conn = builder.serve_connection(io, service);
+    tokio::pin!(conn);
+    let idle = async {
+        loop {
+            let quiet = started
+                .elapsed()
+                .saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
+            if quiet >= limits.idle_timeout {
+                return;
+            }
+            tokio::time::sleep(limits.idle_timeout - quiet).await;
+        }
+    };
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        () = idle => {
+            // Finishes a request in flight (bounded by the body timeout), then closes.
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// A stream that records when it last moved bytes, for the idle timeout.
+struct Watched {
+    inner: TcpStream,
+    started: Instant,
+    last: Arc<AtomicU64>,
+}
+
+impl Watched {
+    fn touch(&self) {
+        self.last
+            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let r = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            this.touch();
+        }
+        r
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_write(cx, data);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            this.touch();
+        }
+        r
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
 }

@@ -183,7 +183,7 @@ fn what_sign_produces_verify_accepts_for_every_scheme() {
         let other = Verifier::new(
             scheme.clone(),
             vec![Secret::new(if secret.starts_with("whsec_M") {
-                "whsec_b3RoZXI="
+                "whsec_YW5vdGhlci1rZXktb2YtMjQtYnl0ZXMh"
             } else {
                 "other"
             })],

@@ -182,12 +182,12 @@ async fn failed_handlers_are_retried_with_backoff_and_stay_visible() {
     assert_eq!(resp.status(), StatusCode::OK);
     for _ in 0..500 {
         release.notify_one();
-        if store.list(Some(Status::Failed), 10).unwrap().len() == 1 {
+        if store.list(Some(Status::Dead), 10).unwrap().len() == 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let failed = store.list(Some(Status::Failed), 10).unwrap();
+    let failed = store.list(Some(Status::Dead), 10).unwrap();
     assert_eq!(failed.len(), 1, "{:?}", store.list(None, 10));
     assert_eq!(failed[0].attempts, 3);
     assert_eq!(

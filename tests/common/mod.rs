@@ -94,3 +94,106 @@ pub fn all_samples() -> Vec<(
 pub fn rel(p: &Path) -> String {
     p.strip_prefix(root()).unwrap_or(p).display().to_string()
 }
+
+/// A store that fails or holds its inserts on demand and otherwise behaves
+/// as the in-memory store: for "no 2xx without a commit" tests.
+#[derive(Default)]
+pub struct FaultStore {
+    pub inner: hookforge::inbox::MemoryStore,
+    /// Every insert fails (as a full disk would) while set.
+    pub fail_inserts: std::sync::atomic::AtomicBool,
+    /// Inserts wait while set, until `release()`.
+    held: std::sync::Mutex<bool>,
+    cv: std::sync::Condvar,
+    /// Inserts that reached the store (held, failed or done).
+    pub inserts_seen: std::sync::atomic::AtomicUsize,
+}
+
+impl FaultStore {
+    pub fn hold(&self) {
+        *self.held.lock().unwrap() = true;
+    }
+    pub fn release(&self) {
+        *self.held.lock().unwrap() = false;
+        self.cv.notify_all();
+    }
+}
+
+impl hookforge::inbox::Store for FaultStore {
+    fn insert(
+        &self,
+        d: &hookforge::inbox::NewDelivery,
+    ) -> Result<hookforge::inbox::Inserted, hookforge::inbox::StoreError> {
+        use std::sync::atomic::Ordering;
+        self.inserts_seen.fetch_add(1, Ordering::SeqCst);
+        let mut held = self.held.lock().unwrap();
+        while *held {
+            held = self.cv.wait(held).unwrap();
+        }
+        drop(held);
+        if self.fail_inserts.load(Ordering::SeqCst) {
+            return Err(hookforge::inbox::StoreError::Other(
+                "injected fault: the disk is full".into(),
+            ));
+        }
+        self.inner.insert(d)
+    }
+    fn claim(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        skip: &[&str],
+    ) -> Result<Vec<hookforge::inbox::StoredDelivery>, hookforge::inbox::StoreError> {
+        self.inner.claim(now_ms, limit, skip)
+    }
+    fn complete(&self, id: i64, now_ms: i64) -> Result<(), hookforge::inbox::StoreError> {
+        self.inner.complete(id, now_ms)
+    }
+    fn fail(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at_ms: Option<i64>,
+    ) -> Result<(), hookforge::inbox::StoreError> {
+        self.inner.fail(id, error, retry_at_ms)
+    }
+    fn recover(&self) -> Result<usize, hookforge::inbox::StoreError> {
+        self.inner.recover()
+    }
+    fn list(
+        &self,
+        status: Option<hookforge::inbox::Status>,
+        limit: usize,
+    ) -> Result<Vec<hookforge::inbox::StoredDelivery>, hookforge::inbox::StoreError> {
+        self.inner.list(status, limit)
+    }
+    fn get(
+        &self,
+        id: i64,
+    ) -> Result<Option<hookforge::inbox::StoredDelivery>, hookforge::inbox::StoreError> {
+        self.inner.get(id)
+    }
+    fn requeue(&self, id: i64) -> Result<bool, hookforge::inbox::StoreError> {
+        self.inner.requeue(id)
+    }
+    fn release(&self, id: i64) -> Result<bool, hookforge::inbox::StoreError> {
+        hookforge::inbox::Store::release(&self.inner, id)
+    }
+    fn requarantine(&self, id: i64, error: &str) -> Result<(), hookforge::inbox::StoreError> {
+        self.inner.requarantine(id, error)
+    }
+    fn purge_done(&self, before_ms: i64) -> Result<usize, hookforge::inbox::StoreError> {
+        self.inner.purge_done(before_ms)
+    }
+    fn next_due(&self) -> Result<Option<i64>, hookforge::inbox::StoreError> {
+        self.inner.next_due()
+    }
+}
+
+/// Runs `f` under a deadline so a broken property fails the test instead of
+/// hanging it.
+pub async fn within<T>(secs: u64, what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(secs), f)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {secs} s: {what}"))
+}

@@ -141,6 +141,23 @@ fn is_nullable(o: &Map<String, Value>) -> bool {
     }
 }
 
+/// A property typed `null` alone would become `()` and reject every real
+/// value. Docs that only ever show `null` say nothing about the type: such a
+/// property must be any value (`{}` with a description saying it is unknown).
+fn refuse_null_alone(v: &Value, at: &str) -> Result<(), String> {
+    let only_null = match v.get("type") {
+        Some(Value::String(t)) => t == "null",
+        Some(Value::Array(a)) => !a.is_empty() && a.iter().all(|t| t == "null"),
+        _ => false,
+    } || v.get("const") == Some(&Value::Null);
+    if only_null {
+        return Err(format!(
+            "`{at}` is typed `null` alone, so every real value would be refused: if the docs only ever show null, make it any value ({{\"description\": \"Unknown: …\"}})"
+        ));
+    }
+    Ok(())
+}
+
 fn rust_type(path: &str) -> Value {
     json!({"crate": "hookforge", "version": "*", "path": path})
 }
@@ -225,12 +242,18 @@ fn normalize(v: &mut Value, at: &str, top: bool) -> Result<(), String> {
     }
     if let Some(Value::Object(props)) = o.get_mut("properties") {
         for (k, p) in props.iter_mut() {
-            normalize(p, &format!("{at}/properties/{k}"), false)?;
+            let here = format!("{at}/properties/{k}");
+            refuse_null_alone(p, &here)?;
+            normalize(p, &here, false)?;
         }
     }
     for key in ["items", "additionalProperties", "not"] {
         if let Some(child) = o.get_mut(key) {
-            normalize(child, &format!("{at}/{key}"), false)?;
+            let here = format!("{at}/{key}");
+            if key != "not" {
+                refuse_null_alone(child, &here)?;
+            }
+            normalize(child, &here, false)?;
         }
     }
     for key in ["anyOf", "oneOf", "allOf"] {
@@ -266,6 +289,29 @@ mod tests {
             "hookforge::Timestamp"
         );
         assert_eq!(v["properties"]["at"]["description"], "when");
+    }
+
+    #[test]
+    fn a_property_typed_null_alone_is_refused_with_its_place() {
+        for bad in [
+            json!({"type": "null"}),
+            json!({"type": ["null"]}),
+            json!({"const": null}),
+        ] {
+            let mut v = json!({"properties": {"data": {"properties": {"subject": bad}}}});
+            let err = normalize(&mut v, "#", false).unwrap_err();
+            assert!(
+                err.contains("`#/properties/data/properties/subject`"),
+                "{err}"
+            );
+            assert!(err.contains("typed `null` alone"), "{err}");
+        }
+        let mut items = json!({"properties": {"l": {"type": "array", "items": {"type": "null"}}}});
+        let err = normalize(&mut items, "#", false).unwrap_err();
+        assert!(err.contains("`#/properties/l/items`"), "{err}");
+        // Nullable unions stay fine.
+        let mut ok = json!({"properties": {"s": {"type": ["string", "null"]}, "u": {"anyOf": [{"type": "string"}, {"type": "null"}]}}});
+        normalize(&mut ok, "#", false).unwrap();
     }
 
     #[test]
