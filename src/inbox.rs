@@ -949,11 +949,8 @@ impl Inbox {
         };
         let body = d.body.clone();
         let headers = d.header_map();
-        let task = tokio::spawn(async move {
-            h.handle(&body, &headers)
-                .await
-                .map_err(|e| format!("handler failed: {e}"))
-        });
+        let task =
+            tokio::spawn(async move { h.handle(&body, &headers).await.map_err(|e| e.to_string()) });
         let abort = task.abort_handle();
         let limit = self.worker.handler_timeout;
         match tokio::time::timeout(limit, task).await {

@@ -238,6 +238,15 @@ pub struct Receiver {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("vendor", &self.inner.vendor.id)
+            .field("verifier", &self.inner.verifier)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Receiver {
     pub fn builder(vendor: &'static VendorSpec) -> ReceiverBuilder {
         ReceiverBuilder {

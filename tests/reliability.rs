@@ -1,0 +1,970 @@
+//! Never lose an authentic delivery: each fault a receiver meets in
+//! production, reproduced, with what must hold. RELIABILITY.md lists them.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use hookforge::inbox::{
+    Inbox, MemoryStore, NewDelivery, RetryPolicy, SqliteStore, Status, Store, WorkerConfig,
+};
+use hookforge::receiver::{BoxFuture, RawHandler, Receiver};
+use hookforge::serve::{ServeConfig, ServerLimits};
+use hookforge::vendors::{prets, superoffice};
+use hookforge::{HandlerResult, HeaderMap, VendorSpec};
+use tower::ServiceExt;
+
+const PRETS_SECRET: &str = "whsec_Zx9Qm2Lk7Vb4Np1Rt6Yh3Jd8Fs5Gw0Ca2Ue7Io4Pk9";
+const SO_SECRET: &str = "so-reliability-secret-7c1d";
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("hookforge-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A Prets delivery with its own event id.
+fn prets_delivery(i: usize) -> (String, Vec<u8>) {
+    let id = format!("evt_01KVRELIABILITY{i:011}");
+    let body = serde_json::json!({
+        "eventId": id, "version": "2026-06-01", "timestamp": "2026-06-15T09:30:12Z",
+        "organization": {"organizationId": "mer_01HZQ7K8ABCDEFGHJKMNPQRSTV", "slug": "northwind-cycles"},
+        "data": {"quoteId": format!("quo_{i}"), "externalId": "INV-1"},
+        "type": "quote.updated"
+    });
+    (id, serde_json::to_vec(&body).unwrap())
+}
+
+fn prets_req(body: Vec<u8>) -> Request<Body> {
+    Request::post("/hooks/prets")
+        .header("authorization", format!("Bearer {PRETS_SECRET}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// One HTTP/1.1 POST on its own connection: the status code.
+fn post(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<u16> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp)?;
+    resp.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status in {resp:?}")))
+}
+
+fn bearer() -> String {
+    format!("Bearer {PRETS_SECRET}")
+}
+
+fn post_prets(addr: SocketAddr, body: &[u8]) -> std::io::Result<u16> {
+    post(
+        addr,
+        "/hooks/prets",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &bearer()),
+        ],
+        body,
+    )
+}
+
+/// `hookforge serve` in a child process: its address from the start line,
+/// and its stderr, drained all along (a full pipe would block its logging).
+struct Served {
+    child: Child,
+    addr: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Served {
+    fn stop(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        // The drain thread ends with the pipe.
+        std::thread::sleep(Duration::from_millis(50));
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+fn spawn_serve(cmd: &mut Command) -> Served {
+    cmd.env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let pipe = child.stderr.take().unwrap();
+    let sink = stderr.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            let mut s = sink.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::sleep(Duration::from_millis(200));
+            panic!(
+                "no address in start line {line:?}; stderr: {}",
+                stderr.lock().unwrap()
+            )
+        });
+    Served {
+        child,
+        addr,
+        stderr,
+    }
+}
+
+fn hookforge() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hookforge"))
+}
+
+// ---------------------------------------------------------------------------
+// 1. A 2xx only after a commit that succeeded.
+
+/// The inbox file cannot grow (a file-size limit with SIGXFSZ ignored, so
+/// writes fail with EFBIG as on a full disk). Before the fix, SQLite's
+/// failed commit went unseen and every delivery was answered 200.
+#[test]
+fn a_full_disk_never_gets_a_2xx_and_the_server_keeps_answering() {
+    let dir = temp_dir("fsize");
+    let db = dir.join("inbox.db");
+    // 384 KiB: room for a few hundred deliveries, not for 1,500.
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg(r#"ulimit -f 384 && trap "" XFSZ && exec "$@""#)
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_hookforge"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--vendor",
+            "prets",
+            "--no-process",
+        ])
+        .arg("--secret")
+        .arg(format!("prets={PRETS_SECRET}"))
+        .arg("--db")
+        .arg(&db);
+    let server = spawn_serve(&mut cmd);
+    let addr = server.addr;
+    const TOTAL: usize = 1500;
+    let next = Arc::new(AtomicUsize::new(0));
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let senders: Vec<_> = (0..4)
+        .map(|_| {
+            let (next, acked, refused) = (next.clone(), acked.clone(), refused.clone());
+            std::thread::spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= TOTAL {
+                        break;
+                    }
+                    let (id, body) = prets_delivery(i);
+                    match post_prets(addr, &body).expect("the server stays up") {
+                        200 => acked.lock().unwrap().push(id),
+                        503 => {
+                            refused.fetch_add(1, Ordering::SeqCst);
+                        }
+                        other => panic!("delivery {i}: unexpected {other}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.join().unwrap();
+    }
+    // Still answering after the failures.
+    let health = {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut r = String::new();
+        s.read_to_string(&mut r).unwrap();
+        r
+    };
+    let log = server.stop();
+    let acked = acked.lock().unwrap().clone();
+    let refused = refused.load(Ordering::SeqCst);
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert_eq!(acked.len() + refused, TOTAL);
+    // "Restart": open the inbox without the limit; every 2xx is there.
+    let store = SqliteStore::open(&db).unwrap();
+    let stored: std::collections::HashSet<String> = store
+        .list(None, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .filter_map(|d| d.event_id)
+        .collect();
+    let lost: Vec<_> = acked.iter().filter(|id| !stored.contains(*id)).collect();
+    eprintln!(
+        "file-size limit: {} answered 200, {refused} answered 503, {} stored, {} of the 200s lost",
+        acked.len(),
+        stored.len(),
+        lost.len()
+    );
+    assert!(
+        lost.is_empty(),
+        "answered 200 but not stored: {} of them",
+        lost.len()
+    );
+    assert!(refused > 0, "the file-size limit was never reached");
+    assert!(
+        log.contains("status=503 reason=cannot store the delivery: inbox database:"),
+        "{log}"
+    );
+    assert!(!acked.is_empty(), "nothing fit under the limit");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// While the store has not committed, the vendor has no answer.
+#[tokio::test]
+async fn no_answer_before_the_store_commits() {
+    let store = Arc::new(common::FaultStore::default());
+    let app = Receiver::builder(&prets::VENDOR)
+        .secret(PRETS_SECRET)
+        .inbox(Inbox::new(store.clone()))
+        .build()
+        .unwrap()
+        .router();
+    store.hold();
+    let (_, body) = prets_delivery(1);
+    let pending = tokio::spawn(app.oneshot(prets_req(body)));
+    common::within(20, "the insert to reach the store", async {
+        while store.inserts_seen.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!pending.is_finished(), "answered before the commit");
+    store.release();
+    let resp = common::within(20, "the answer", pending)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(store.list(None, 10).unwrap().len(), 1);
+}
+
+/// A full in-memory inbox answers 503 with Retry-After, never a silent drop.
+#[tokio::test]
+async fn a_full_memory_inbox_answers_503() {
+    let store = Arc::new(MemoryStore::with_capacity(2));
+    let app = Receiver::builder(&prets::VENDOR)
+        .secret(PRETS_SECRET)
+        .inbox(Inbox::new(store.clone()))
+        .build()
+        .unwrap()
+        .router();
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let resp = app
+            .clone()
+            .oneshot(prets_req(prets_delivery(i).1))
+            .await
+            .unwrap();
+        statuses.push((resp.status(), resp.headers().get("retry-after").cloned()));
+    }
+    assert_eq!(statuses[0].0, StatusCode::OK);
+    assert_eq!(statuses[1].0, StatusCode::OK);
+    assert_eq!(statuses[2].0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(statuses[2].1.as_ref().unwrap(), "5");
+    assert_eq!(store.list(None, 10).unwrap().len(), 2);
+}
+
+// ---------------------------------------------------------------------------
+// 2. Quarantine.
+
+/// The misfits of the issue: authentic, JSON, not what our model says.
+fn misfits() -> Vec<(&'static str, &'static VendorSpec, Vec<u8>)> {
+    let mut out = Vec::new();
+    let base: serde_json::Value = serde_json::from_slice(&prets_delivery(7).1).unwrap();
+    for (name, path, value) in [
+        (
+            "prets quoteId is a number",
+            "/data/quoteId",
+            serde_json::json!(5),
+        ),
+        (
+            "prets organization is null",
+            "/organization",
+            serde_json::Value::Null,
+        ),
+        (
+            "prets version is a number",
+            "/version",
+            serde_json::json!(20260601),
+        ),
+    ] {
+        let mut v = base.clone();
+        *v.pointer_mut(path).unwrap() = value;
+        v["eventId"] = format!("evt_misfit_{}", out.len()).into();
+        out.push((name, &prets::VENDOR, serde_json::to_vec(&v).unwrap()));
+    }
+    let so: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(common::root().join("samples/superoffice/quote.approved/doc-1.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut so = so;
+    so["Changes"] = "everything".into();
+    out.push((
+        "superoffice Changes is a string",
+        &superoffice::VENDOR,
+        serde_json::to_vec(&so).unwrap(),
+    ));
+    out
+}
+
+fn signed_headers(v: &VendorSpec, secret: &str, body: &[u8]) -> Vec<(String, String)> {
+    let signer =
+        hookforge::auth::Signer::for_manifest(v.manifest(), hookforge::auth::Secret::new(secret))
+            .unwrap();
+    let mut h: Vec<(String, String)> = hookforge::delivery::vendor_headers(
+        v,
+        body,
+        Some(&signer),
+        &hookforge::delivery::Attempt::default(),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    if !h
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        h.push(("content-type".into(), "application/json".into()));
+    }
+    h
+}
+
+/// Each misfit is answered 200, stored as quarantined with the parse error,
+/// listed by `inbox list --status quarantined --json`; `inbox reparse`
+/// leaves real misfits and releases what fits now; `--on-misfit reject`
+/// keeps the old refusal.
+#[test]
+fn authentic_misfits_are_quarantined_listed_and_reparsed() {
+    let dir = temp_dir("quarantine");
+    let db = dir.join("inbox.db");
+    let serve = |extra: &[&str]| {
+        let mut cmd = hookforge();
+        cmd.args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--no-process",
+            "--vendor",
+            "prets",
+            "--vendor",
+            "superoffice",
+        ])
+        .arg("--secret")
+        .arg(format!("prets={PRETS_SECRET}"))
+        .arg("--secret")
+        .arg(format!("superoffice={SO_SECRET}"))
+        .arg("--db")
+        .arg(&db)
+        .args(extra);
+        spawn_serve(&mut cmd)
+    };
+    let send = |addr, v: &VendorSpec, body: &[u8]| {
+        let secret = if v.id == "prets" {
+            PRETS_SECRET
+        } else {
+            SO_SECRET
+        };
+        let h = signed_headers(v, secret, body);
+        let refs: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        post(addr, &format!("/hooks/{}", v.id), &refs, body).unwrap()
+    };
+    // Refused when asked to, and nothing stored.
+    let strict = serve(&["--on-misfit", "reject"]);
+    for (name, v, body) in misfits() {
+        assert_eq!(send(strict.addr, v, &body), 422, "{name}");
+    }
+    strict.stop();
+    let server = serve(&[]);
+    for (name, v, body) in misfits() {
+        assert_eq!(send(server.addr, v, &body), 200, "{name}");
+    }
+    // Not JSON at all, though authentic: still refused.
+    let not_json = post_prets(server.addr, b"{\"type\": oops").unwrap();
+    assert_eq!(not_json, 400);
+    let log = server.stop();
+    assert_eq!(
+        log.matches("WARN hookforge::receiver: quarantined delivery")
+            .count(),
+        misfits().len(),
+        "{log}"
+    );
+
+    let list = |status: &str| -> Vec<serde_json::Value> {
+        let out = hookforge()
+            .args(["inbox", "--db"])
+            .arg(&db)
+            .args(["list", "--status", status, "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let q = list("quarantined");
+    assert_eq!(q.len(), misfits().len(), "{q:#?}");
+    let errors: Vec<&str> = q
+        .iter()
+        .map(|r| r["last_error"].as_str().unwrap())
+        .collect();
+    for want in [
+        "`quote.updated` payload: at `data.quoteId`: invalid type: integer `5`, expected a string",
+        "`quote.updated` payload: at `organization`",
+        "`quote.updated` payload: at `version`",
+        "`quote.approved` payload: at `Changes`",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{want} not in {errors:#?}"
+        );
+    }
+    // A delivery quarantined by an older binary whose model has since been
+    // fixed: it fits this binary's model.
+    let store = SqliteStore::open(&db).unwrap();
+    let (id, body) = prets_delivery(99);
+    store
+        .insert(&NewDelivery {
+            vendor: "prets".into(),
+            event_type: "quote.updated".into(),
+            event_id: Some(id.clone()),
+            dedupe_key: format!("id:{id}"),
+            body,
+            headers: vec![("content-type".into(), "application/json".into())],
+            received_at_ms: hookforge::inbox::now_ms(),
+            misfit: Some("an older model refused it".into()),
+        })
+        .unwrap();
+    drop(store);
+    let reparse = |args: &[&str]| {
+        hookforge()
+            .args(["inbox", "--db"])
+            .arg(&db)
+            .arg("reparse")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let still_bad = q[0]["id"].as_i64().unwrap().to_string();
+    let out = reparse(&["--id", &still_bad]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = reparse(&["--all"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("reparse: 1 moved to pending, 4 still quarantined"),
+        "{text}"
+    );
+    assert_eq!(list("quarantined").len(), 4);
+    let pending = list("pending");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0]["event_id"], id.as_str());
+    assert_eq!(pending[0]["last_error"], serde_json::Value::Null);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// 4. A worker that survives its handlers.
+
+/// What the misbehaving handler does on each call, by call number.
+#[derive(Clone, Copy)]
+enum Act {
+    Panic,
+    Hang,
+    Fail,
+    Succeed,
+}
+
+struct Scripted {
+    vendor: &'static VendorSpec,
+    script: Vec<Act>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl RawHandler for Scripted {
+    fn vendor(&self) -> &'static VendorSpec {
+        self.vendor
+    }
+    fn handle<'a>(&'a self, _body: &'a [u8], _h: &'a HeaderMap) -> BoxFuture<'a, HandlerResult> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        let act = self.script.get(n).copied().unwrap_or(Act::Succeed);
+        Box::pin(async move {
+            match act {
+                Act::Panic => panic!("handler bug on call {n}"),
+                Act::Hang => {
+                    std::future::pending::<()>().await;
+                    Ok(())
+                }
+                Act::Fail => Err(format!("downstream unavailable (call {n})").into()),
+                Act::Succeed => Ok(()),
+            }
+        })
+    }
+}
+
+fn fast_retry(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        first_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(20),
+        max_attempts,
+    }
+}
+
+async fn wait_for(
+    store: &dyn Store,
+    what: &str,
+    f: impl Fn(&[hookforge::inbox::StoredDelivery]) -> bool,
+) {
+    common::within(30, what, async {
+        loop {
+            if f(&store.list(None, 1000).unwrap()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+}
+
+/// A panic, a hang, then a failure are three failed attempts; the fourth
+/// succeeds. Meanwhile the other vendor's deliveries keep flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panics_hangs_and_failures_are_failed_attempts_and_other_vendors_keep_flowing() {
+    let store = Arc::new(MemoryStore::new());
+    let inbox = Inbox::new(store.clone())
+        .with_retry(fast_retry(10))
+        .with_worker(WorkerConfig {
+            handler_timeout: Duration::from_millis(300),
+            concurrency_per_vendor: 1,
+        });
+    let bad_calls = Arc::new(AtomicUsize::new(0));
+    let good_calls = Arc::new(AtomicUsize::new(0));
+    inbox.handle(Scripted {
+        vendor: &prets::VENDOR,
+        script: vec![Act::Panic, Act::Hang, Act::Fail],
+        calls: bad_calls.clone(),
+    });
+    inbox.handle(Scripted {
+        vendor: &superoffice::VENDOR,
+        script: vec![],
+        calls: good_calls.clone(),
+    });
+    inbox.spawn_worker();
+    let so_delivery = |i: usize| NewDelivery {
+        vendor: "superoffice".into(),
+        event_type: "contact.changed".into(),
+        event_id: Some(format!("so-{i}")),
+        dedupe_key: format!("id:so-{i}"),
+        body: b"{}".to_vec(),
+        headers: vec![],
+        received_at_ms: hookforge::inbox::now_ms(),
+        misfit: None,
+    };
+    let (id, body) = prets_delivery(1);
+    inbox
+        .accept(NewDelivery {
+            vendor: "prets".into(),
+            event_type: "quote.updated".into(),
+            event_id: Some(id.clone()),
+            dedupe_key: format!("id:{id}"),
+            body,
+            headers: vec![],
+            received_at_ms: hookforge::inbox::now_ms(),
+            misfit: None,
+        })
+        .await
+        .unwrap();
+    // While Prets' only slot is held by the hanging call, SuperOffice flows.
+    wait_for(store.as_ref(), "the hanging call", |_| {
+        bad_calls.load(Ordering::SeqCst) >= 2
+    })
+    .await;
+    for i in 0..20 {
+        inbox.accept(so_delivery(i)).await.unwrap();
+    }
+    wait_for(
+        store.as_ref(),
+        "SuperOffice deliveries while Prets hangs",
+        |rows| {
+            rows.iter()
+                .filter(|d| d.vendor == "superoffice" && d.status == Status::Done)
+                .count()
+                == 20
+        },
+    )
+    .await;
+    wait_for(store.as_ref(), "the Prets delivery to succeed", |rows| {
+        rows.iter()
+            .any(|d| d.vendor == "prets" && d.status == Status::Done)
+    })
+    .await;
+    let d = store
+        .list(None, 100)
+        .unwrap()
+        .into_iter()
+        .find(|d| d.vendor == "prets")
+        .unwrap();
+    assert_eq!(d.attempts, 4, "panic, hang, failure, success");
+    assert_eq!(bad_calls.load(Ordering::SeqCst), 4);
+    assert_eq!(good_calls.load(Ordering::SeqCst), 20);
+}
+
+/// After `max_attempts` a delivery is dead; `replay` resets its attempts.
+#[tokio::test]
+async fn dead_letters_after_max_attempts_and_replay_resets_attempts() {
+    let store = Arc::new(MemoryStore::new());
+    let inbox = Inbox::new(store.clone()).with_retry(fast_retry(2));
+    let calls = Arc::new(AtomicUsize::new(0));
+    inbox.handle(Scripted {
+        vendor: &prets::VENDOR,
+        script: vec![Act::Fail, Act::Panic],
+        calls: calls.clone(),
+    });
+    inbox.spawn_worker();
+    let app = Receiver::builder(&prets::VENDOR)
+        .secret(PRETS_SECRET)
+        .inbox(inbox)
+        .build()
+        .unwrap()
+        .router();
+    assert_eq!(
+        app.oneshot(prets_req(prets_delivery(3).1))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    wait_for(store.as_ref(), "a dead letter", |rows| {
+        rows.iter().any(|d| d.status == Status::Dead)
+    })
+    .await;
+    let d = store.get(1).unwrap().unwrap();
+    assert_eq!(d.attempts, 2);
+    assert!(
+        d.last_error
+            .as_deref()
+            .unwrap()
+            .contains("handler panicked: handler bug on call 1"),
+        "{d:?}"
+    );
+    assert!(store.requeue(1).unwrap());
+    wait_for(store.as_ref(), "the replay", |rows| {
+        rows.iter().any(|d| d.status == Status::Done)
+    })
+    .await;
+    assert_eq!(
+        store.get(1).unwrap().unwrap().attempts,
+        1,
+        "replay starts counting again"
+    );
+}
+
+/// The worker loop's supervisor starts it again when it panics.
+#[tokio::test]
+async fn a_supervised_loop_is_restarted_after_a_panic() {
+    let starts = Arc::new(AtomicUsize::new(0));
+    let s = starts.clone();
+    let sup = tokio::spawn(hookforge::inbox::supervise("test loop", move || {
+        let s = s.clone();
+        async move {
+            if s.fetch_add(1, Ordering::SeqCst) < 2 {
+                panic!("loop bug");
+            }
+            std::future::pending::<()>().await;
+        }
+    }));
+    common::within(20, "three starts", async {
+        while starts.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(!sup.is_finished());
+    sup.abort();
+}
+
+/// `--retain`: done deliveries past the retention are deleted; others stay.
+#[tokio::test]
+async fn retention_purges_only_old_done_deliveries() {
+    let store = Arc::new(MemoryStore::new());
+    let inbox = Inbox::new(store.clone());
+    for i in 0..2 {
+        let (id, body) = prets_delivery(i);
+        inbox
+            .accept(NewDelivery {
+                vendor: "prets".into(),
+                event_type: "quote.updated".into(),
+                event_id: Some(id.clone()),
+                dedupe_key: format!("id:{id}"),
+                body,
+                headers: vec![],
+                received_at_ms: 0,
+                misfit: None,
+            })
+            .await
+            .unwrap();
+    }
+    store.complete(1, hookforge::inbox::now_ms()).unwrap();
+    inbox.spawn_retention(Duration::from_millis(200));
+    wait_for(store.as_ref(), "the purge", |rows| rows.len() == 1).await;
+    assert_eq!(store.list(None, 10).unwrap()[0].status, Status::Pending);
+}
+
+// ---------------------------------------------------------------------------
+// 5. A hardened server.
+
+async fn start(cfg: ServeConfig) -> hookforge::serve::Server {
+    hookforge::serve::start(cfg).await.unwrap()
+}
+
+fn limits_cfg() -> ServeConfig {
+    let mut cfg = ServeConfig::new(([127, 0, 0, 1], 0).into());
+    cfg.vendors = vec![&prets::VENDOR];
+    cfg.secrets.insert(
+        "prets".into(),
+        vec![hookforge::auth::Secret::new(PRETS_SECRET)],
+    );
+    cfg.limits = ServerLimits {
+        header_read_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(2),
+        max_connections: 1024,
+    };
+    cfg.body_timeout = Duration::from_secs(1);
+    cfg
+}
+
+/// Reads until the peer closes; the time that took.
+fn time_to_close(mut s: TcpStream) -> Duration {
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let t = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return t.elapsed(),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return t.elapsed(),
+            Err(e) => panic!("still open after 30 s: {e}"),
+        }
+    }
+}
+
+/// Slowloris: sockets that send half a request line are cut off; so is an
+/// idle keep-alive connection; a body that stops arriving gets 408.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_clients_are_cut_off() {
+    let server = start(limits_cfg()).await;
+    let addr = server.addr;
+    let closed = tokio::task::spawn_blocking(move || {
+        let slow: Vec<TcpStream> = (0..3)
+            .map(|_| {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.write_all(b"POST /hooks/prets HTT").unwrap();
+                s
+            })
+            .collect();
+        let slow: Vec<Duration> = slow.into_iter().map(time_to_close).collect();
+        // Idle keep-alive: one full request, then silence.
+        let mut idle = TcpStream::connect(addr).unwrap();
+        idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let idle = time_to_close(idle);
+        // A body that stops: 408, then the connection closes.
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(
+            format!(
+                "POST /hooks/prets HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"type\":",
+                bearer()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut resp = Vec::new();
+        let _ = s.read_to_end(&mut resp);
+        (slow, idle, String::from_utf8_lossy(&resp).into_owned())
+    })
+    .await
+    .unwrap();
+    let (slow, idle, body_resp) = closed;
+    eprintln!("closed after: slow headers {slow:?}, idle {idle:?}");
+    assert!(body_resp.starts_with("HTTP/1.1 408"), "{body_resp}");
+    assert!(
+        body_resp.contains("did not arrive within 1.0 s"),
+        "{body_resp}"
+    );
+}
+
+/// Past the connection cap, a new client waits until a slot frees: here
+/// only when the header timeout cuts off the sockets holding them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_wait_for_a_free_slot() {
+    let mut cfg = limits_cfg();
+    cfg.limits.max_connections = 2;
+    let server = start(cfg).await;
+    let addr = server.addr;
+    let waited = tokio::task::spawn_blocking(move || {
+        let holders: Vec<TcpStream> = (0..2)
+            .map(|_| {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.write_all(b"POST /hooks/prets HTTP/1.1\r\n").unwrap();
+                s
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(100));
+        let t = Instant::now();
+        let (_, body) = prets_delivery(5);
+        let code = post_prets(addr, &body).unwrap();
+        drop(holders);
+        (code, t.elapsed())
+    })
+    .await
+    .unwrap();
+    assert_eq!(waited.0, 200);
+    // Served only once a holder was cut off (header timeout: 1 s).
+    assert!(
+        waited.1 >= Duration::from_millis(800),
+        "served after {:?}",
+        waited.1
+    );
+}
+
+/// A vendor whose docs give no auth is not served (404) unless it has a
+/// shared secret or is explicitly allowed unsigned.
+#[tokio::test]
+async fn vendors_without_auth_are_served_only_with_a_secret_or_when_allowed() {
+    let cxp = &hookforge::vendors::collateralxp::VENDOR;
+    let body =
+        std::fs::read(common::root().join("samples/collateralxp/ordering.file_added/doc-1.json"))
+            .unwrap();
+    let try_post = |addr: SocketAddr, h: Vec<(&'static str, &'static str)>| {
+        let body = body.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut headers = vec![("Content-Type", "application/json")];
+            headers.extend(h);
+            post(addr, "/hooks/collateralxp", &headers, &body).unwrap()
+        })
+    };
+    let mut cfg = ServeConfig::new(([127, 0, 0, 1], 0).into());
+    cfg.vendors = vec![cxp];
+    let s = start(cfg.clone()).await;
+    assert_eq!(s.served, vec![]);
+    assert!(
+        s.not_served[0].1.contains("--allow-unsigned collateralxp"),
+        "{:?}",
+        s.not_served
+    );
+    assert_eq!(try_post(s.addr, vec![]).await.unwrap(), 404);
+    let mut allowed = cfg.clone();
+    allowed.allow_unsigned = vec!["collateralxp".into()];
+    let s = start(allowed).await;
+    assert_eq!(try_post(s.addr, vec![]).await.unwrap(), 200);
+    let mut shared = cfg;
+    shared
+        .secrets
+        .insert("collateralxp".into(), vec!["cxp-shared-1".into()]);
+    let s = start(shared).await;
+    assert_eq!(try_post(s.addr, vec![]).await.unwrap(), 401);
+    assert_eq!(
+        try_post(s.addr, vec![("X-Webhook-Secret", "cxp-shared-1")])
+            .await
+            .unwrap(),
+        200
+    );
+    // The library refuses the same way.
+    let err = Receiver::builder(cxp)
+        .inbox(Inbox::new(Arc::new(MemoryStore::new())))
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("documents no authentication"),
+        "{err}"
+    );
+}
+
+/// Secrets from the environment (comma-separated, rotation) and from a file.
+#[test]
+fn secrets_come_from_the_environment_and_files() {
+    let dir = temp_dir("secrets");
+    let file = dir.join("so.secret");
+    std::fs::write(&file, format!("{SO_SECRET}\n")).unwrap();
+    let mut cmd = hookforge();
+    cmd.args(["serve", "--addr", "127.0.0.1:0", "--no-process"])
+        .env(
+            "HOOKFORGE_SECRET_PRETS",
+            format!("old-secret-1,{PRETS_SECRET}"),
+        )
+        .arg("--secret-file")
+        .arg(format!("superoffice={}", file.display()));
+    let server = spawn_serve(&mut cmd);
+    let addr = server.addr;
+    let (_, body) = prets_delivery(11);
+    let code = post_prets(addr, &body).unwrap();
+    let so_body =
+        std::fs::read(common::root().join("samples/superoffice/quote.approved/doc-1.json"))
+            .unwrap();
+    let h = signed_headers(&superoffice::VENDOR, SO_SECRET, &so_body);
+    let refs: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let so_code = post(addr, "/hooks/superoffice", &refs, &so_body).unwrap();
+    let stderr = server.stop();
+    assert_eq!((code, so_code), (200, 200), "{stderr}");
+    assert!(
+        stderr.contains("not serving collateralxp: its docs give no authentication"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(PRETS_SECRET) && !stderr.contains(SO_SECRET));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
