@@ -258,3 +258,88 @@ fn socotra_hmac_format_is_configurable() {
             .is_err()
     );
 }
+
+/// Standard Webhooks: an empty or short key is a configuration error, and a
+/// malformed entry in `webhook-signature` is skipped when another verifies
+/// (as the reference libraries do).
+#[test]
+fn standard_webhooks_key_checks_and_malformed_entries() {
+    let scheme = Scheme::StandardWebhooks {
+        tolerance: std::time::Duration::from_secs(300),
+    };
+    for (key, why) in [
+        ("whsec_", "(this one decodes to 0)"),
+        ("", "(this one decodes to 0)"),
+        ("whsec_c2hvcnQ=", "at least 24 bytes (this one decodes to 5)"),
+        ("whsec_not base64!", "`whsec_` followed by base64"),
+    ] {
+        let err = Verifier::new(scheme.clone(), vec![Secret::new(key)]).unwrap_err();
+        assert!(err.to_string().contains(why), "{key:?}: {err}");
+        assert!(Signer::new(scheme.clone(), Secret::new(key)).is_err(), "{key:?}");
+    }
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let body = br#"{"test": 2432232314}"#;
+    let verifier = Verifier::new(scheme.clone(), vec![Secret::new(secret)]).unwrap();
+    let good = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1614265330);
+    let headers = |sig: &str| {
+        let mut h = HeaderMap::new();
+        h.insert("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek".parse().unwrap());
+        h.insert("webhook-timestamp", "1614265330".parse().unwrap());
+        h.insert("webhook-signature", sig.parse().unwrap());
+        h
+    };
+    for sig in [
+        good.to_string(),
+        format!("v1,%%%notbase64 {good}"),
+        format!("garbage {good}"),
+        format!("v1a,abc {good} v2,xyz"),
+    ] {
+        verifier
+            .verify_at(&headers(&sig), body, at)
+            .unwrap_or_else(|e| panic!("{sig}: {e}"));
+    }
+    // Nothing verifiable at all: named as malformed; a wrong one as wrong.
+    let err = verifier
+        .verify_at(&headers("v1,%%% garbage"), body, at)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("malformed header `webhook-signature`"),
+        "{err}"
+    );
+    let err = verifier
+        .verify_at(
+            &headers("v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+            body,
+            at,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("does not match"), "{err}");
+}
+
+/// Secrets for a scheme that checks nothing, and a verifier given together
+/// with secrets, are configuration errors, not silent no-ops.
+#[test]
+fn contradictory_auth_configuration_is_refused() {
+    let err = Verifier::new(Scheme::None, vec![Secret::new("s3cret-value")]).unwrap_err();
+    assert!(err.to_string().contains("checks nothing"), "{err}");
+    assert!(!err.to_string().contains("s3cret-value"));
+    let v = Verifier::new(
+        Scheme::Bearer {
+            header: HeaderName::from_static("authorization"),
+            prefix: "Bearer ".into(),
+        },
+        vec![Secret::new("one-secret")],
+    )
+    .unwrap();
+    let err = hookforge::receiver::Receiver::builder(&hookforge::vendors::prets::VENDOR)
+        .verifier(v)
+        .secret("another-secret")
+        .inbox(hookforge::inbox::Inbox::new(std::sync::Arc::new(
+            hookforge::inbox::MemoryStore::new(),
+        )))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("both a verifier and secrets"), "{err}");
+    assert!(!err.to_string().contains("another-secret"));
+}

@@ -422,3 +422,66 @@ fn collateralxp_blank_strings_in_number_list_and_object_fields() {
         Some("CT")
     );
 }
+
+/// Properties whose docs only ever show `null` (or only an empty list) are
+/// any JSON value, so a real value of any kind parses and round-trips.
+/// Before, such a field was typed `()` and `"subject": "Re: access"` failed.
+#[test]
+fn fields_documented_only_as_null_accept_any_value() {
+    let values = [
+        json!("Re: access"),
+        json!(42.5),
+        json!({"role": "appraiser", "id": 7}),
+        json!(["a", 1, null]),
+        json!(true),
+    ];
+    let mut checked = Vec::new();
+    for v in hookforge::vendors() {
+        for e in v.events {
+            let schema: Value = serde_json::from_str(e.schema_json).unwrap();
+            let Some(data) = schema.pointer("/properties/data/properties").and_then(Value::as_object)
+            else {
+                continue;
+            };
+            for (name, prop) in data {
+                let unknown = |p: &Value| {
+                    p.get("description")
+                        .and_then(Value::as_str)
+                        .is_some_and(|d| d.starts_with("Unknown:"))
+                };
+                // The field itself, or the items of a list only shown empty.
+                let target = if unknown(prop) {
+                    Some(false)
+                } else if prop.get("items").is_some_and(unknown) {
+                    Some(true)
+                } else {
+                    None
+                };
+                let Some(in_list) = target else { continue };
+                let sample = e.samples.first().expect("every event has a sample");
+                for value in &values {
+                    let mut body: Value = serde_json::from_slice(sample.body).unwrap();
+                    body["data"][name] = if in_list { json!([value]) } else { value.clone() };
+                    let bytes = serde_json::to_vec(&body).unwrap();
+                    let what = format!("{} {}.data.{name} = {value}", v.id, e.name);
+                    assert_round_trip(v, &bytes, &what);
+                }
+                checked.push(format!("{}.{name}", e.name));
+            }
+        }
+    }
+    checked.sort();
+    // Exactly the fields the docs show only as null or an empty list.
+    assert_eq!(
+        checked,
+        [
+            "ordering::lifecycle_note_added.attachment_sgids",
+            "ordering::lifecycle_note_added.author_role",
+            "ordering::lifecycle_note_added.subject",
+            "ordering::note_added.subject",
+            "ordering::note_added_from_integration.subject",
+            "ordering::workflow::client_request_workflow::cancelled.trip_fee",
+            "ordering::workflow::order_workflow::assigned.assignment_accepted_at",
+        ]
+    );
+}
