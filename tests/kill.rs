@@ -27,6 +27,7 @@ fn serve(db: &std::path::Path, process: bool) -> (Child, u16) {
     .arg(format!("prets={SECRET}"))
     .arg("--db")
     .arg(db)
+    .env_remove("RUST_LOG")
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
     if !process {
@@ -87,11 +88,14 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
     let (mut first, port) = serve(&db, false);
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let next = Arc::new(AtomicUsize::new(0));
+    // Requests answered (or failed): with `next`, what was in flight.
+    let finished = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let workers: Vec<_> = (0..4)
         .map(|_| {
-            let (acked, next, stop) = (acked.clone(), next.clone(), stop.clone());
+            let (acked, next, stop, finished) =
+                (acked.clone(), next.clone(), stop.clone(), finished.clone());
             std::thread::spawn(move || {
                 let mut errors = 0;
                 while !stop.load(Ordering::SeqCst) && started.elapsed() < TIME_LIMIT {
@@ -100,7 +104,9 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
                         break;
                     }
                     let (id, body) = delivery(i);
-                    match post(port, &body) {
+                    let answer = post(port, &body);
+                    finished.fetch_add(1, Ordering::SeqCst);
+                    match answer {
                         Ok(code) if (200..300).contains(&code) => acked.lock().unwrap().push(id),
                         Ok(code) => panic!("delivery {i} answered {code}"),
                         Err(_) => {
@@ -118,6 +124,8 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
     while acked.lock().unwrap().len() < 150 && started.elapsed() < TIME_LIMIT {
         std::thread::sleep(Duration::from_millis(5));
     }
+    let started_at_kill = next.load(Ordering::SeqCst).min(MAX_DELIVERIES);
+    let finished_at_kill = finished.load(Ordering::SeqCst);
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
     stop.store(true, Ordering::SeqCst);
@@ -130,6 +138,11 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
         "only {} deliveries acknowledged",
         acked.len()
     );
+    // The kill landed mid-stream: requests had been sent and not answered,
+    // and fewer deliveries were acknowledged than the senders would send.
+    let in_flight = started_at_kill - finished_at_kill;
+    assert!(in_flight >= 1, "nothing was in flight when the kill landed");
+    assert!(acked.len() < MAX_DELIVERIES, "every delivery finished before the kill");
 
     // Second life: handles what was stored.
     let (mut second, _port) = serve(&db, true);
@@ -196,7 +209,7 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
         }
     }
     eprintln!(
-        "kill -9 test: {} acknowledged before the kill, {} stored, {} handled after restart",
+        "kill -9 test: {in_flight} in flight at the kill, {} acknowledged before it, {} stored, {} handled after restart",
         acked.len(),
         rows.len(),
         handled.len()
