@@ -270,12 +270,18 @@ fn standard_webhooks_key_checks_and_malformed_entries() {
     for (key, why) in [
         ("whsec_", "(this one decodes to 0)"),
         ("", "(this one decodes to 0)"),
-        ("whsec_c2hvcnQ=", "at least 24 bytes (this one decodes to 5)"),
+        (
+            "whsec_c2hvcnQ=",
+            "at least 24 bytes (this one decodes to 5)",
+        ),
         ("whsec_not base64!", "`whsec_` followed by base64"),
     ] {
         let err = Verifier::new(scheme.clone(), vec![Secret::new(key)]).unwrap_err();
         assert!(err.to_string().contains(why), "{key:?}: {err}");
-        assert!(Signer::new(scheme.clone(), Secret::new(key)).is_err(), "{key:?}");
+        assert!(
+            Signer::new(scheme.clone(), Secret::new(key)).is_err(),
+            "{key:?}"
+        );
     }
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let body = br#"{"test": 2432232314}"#;
@@ -284,7 +290,10 @@ fn standard_webhooks_key_checks_and_malformed_entries() {
     let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1614265330);
     let headers = |sig: &str| {
         let mut h = HeaderMap::new();
-        h.insert("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek".parse().unwrap());
+        h.insert(
+            "webhook-id",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek".parse().unwrap(),
+        );
         h.insert("webhook-timestamp", "1614265330".parse().unwrap());
         h.insert("webhook-signature", sig.parse().unwrap());
         h
@@ -304,7 +313,8 @@ fn standard_webhooks_key_checks_and_malformed_entries() {
         .verify_at(&headers("v1,%%% garbage"), body, at)
         .unwrap_err();
     assert!(
-        err.to_string().contains("malformed header `webhook-signature`"),
+        err.to_string()
+            .contains("malformed header `webhook-signature`"),
         "{err}"
     );
     let err = verifier
@@ -340,6 +350,9 @@ fn contradictory_auth_configuration_is_refused() {
         )))
         .build()
         .unwrap_err();
-    assert!(err.to_string().contains("both a verifier and secrets"), "{err}");
+    assert!(
+        err.to_string().contains("both a verifier and secrets"),
+        "{err}"
+    );
     assert!(!err.to_string().contains("another-secret"));
 }

@@ -439,7 +439,9 @@ fn fields_documented_only_as_null_accept_any_value() {
     for v in hookforge::vendors() {
         for e in v.events {
             let schema: Value = serde_json::from_str(e.schema_json).unwrap();
-            let Some(data) = schema.pointer("/properties/data/properties").and_then(Value::as_object)
+            let Some(data) = schema
+                .pointer("/properties/data/properties")
+                .and_then(Value::as_object)
             else {
                 continue;
             };
@@ -461,7 +463,11 @@ fn fields_documented_only_as_null_accept_any_value() {
                 let sample = e.samples.first().expect("every event has a sample");
                 for value in &values {
                     let mut body: Value = serde_json::from_slice(sample.body).unwrap();
-                    body["data"][name] = if in_list { json!([value]) } else { value.clone() };
+                    body["data"][name] = if in_list {
+                        json!([value])
+                    } else {
+                        value.clone()
+                    };
                     let bytes = serde_json::to_vec(&body).unwrap();
                     let what = format!("{} {}.data.{name} = {value}", v.id, e.name);
                     assert_round_trip(v, &bytes, &what);

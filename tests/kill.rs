@@ -142,7 +142,10 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
     // and fewer deliveries were acknowledged than the senders would send.
     let in_flight = started_at_kill - finished_at_kill;
     assert!(in_flight >= 1, "nothing was in flight when the kill landed");
-    assert!(acked.len() < MAX_DELIVERIES, "every delivery finished before the kill");
+    assert!(
+        acked.len() < MAX_DELIVERIES,
+        "every delivery finished before the kill"
+    );
 
     // Second life: handles what was stored.
     let (mut second, _port) = serve(&db, true);
