@@ -176,7 +176,7 @@ struct ServeArgs {
     #[arg(long = "allow-unsigned", value_name = "VENDOR", value_parser = vendor_ids())]
     allow_unsigned: Vec<String>,
     /// What to do with an authentic delivery that does not fit the typed
-    /// model: `quarantine` (store it, answer 200) or `reject` (answer 422).
+    /// model: `quarantine` (store it, answer 200) or `reject` (answer 400).
     #[arg(long, default_value = "quarantine")]
     on_misfit: hookforge::receiver::OnMisfit,
     /// Seconds allowed for a request's headers to arrive.

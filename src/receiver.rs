@@ -5,12 +5,11 @@
 //! |---|---|
 //! | 200 | accepted (stored, or handled in inline mode), a duplicate, or an unknown event type |
 //! | 200 | also: authentic, but the body does not fit our typed model of its event: stored as `quarantined` (see [`OnMisfit`]) |
-//! | 400 | the body is not JSON, or has no readable event type (the error names what is wrong) |
+//! | 400 | the body is not JSON; with [`OnMisfit::Reject`] also a body that does not fit the typed model (the error names the JSON path) |
 //! | 401 | authentication failed (missing, malformed or wrong signature/secret, stale timestamp) |
 //! | 408 | the body did not arrive within the body-read timeout |
 //! | 413 | the body is larger than the limit |
 //! | 415 | the content type is not JSON |
-//! | 422 | with [`OnMisfit::Reject`] only: the body does not fit the typed model (the error names the JSON path) |
 //! | 500 | (inline mode) the handler failed: the vendor retries |
 //! | 503 + `Retry-After` | the inbox could not commit the delivery (full disk, store full or down): the vendor retries |
 //!
@@ -96,8 +95,8 @@ pub enum OnMisfit {
     /// moves it on once the schema is fixed.
     #[default]
     Quarantine,
-    /// Answer 422 with the parse error and store nothing (the vendor retries
-    /// the same bytes until it gives up).
+    /// Answer 400 with the parse error and store nothing, as before
+    /// quarantine existed (the vendor retries the same bytes until it gives up).
     Reject,
 }
 
@@ -381,7 +380,7 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body
         Ok(p) => (p, None),
         Err(e) if e.is_misfit() => {
             if inner.on_misfit == OnMisfit::Reject {
-                return reject(vendor, StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+                return reject(vendor, StatusCode::BAD_REQUEST, e.to_string());
             }
             // The envelope may be what misfits: then the type is unknown and
             // the body's hash deduplicates.

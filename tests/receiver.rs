@@ -324,7 +324,7 @@ fn cases() -> Vec<Case> {
                 &[("authorization", &bearer()), ("content-type", "application/json")],
                 br#"{"type":"quote.created","version":"2026-06-01","organization":{},"data":{"quoteId":6}}"#.to_vec(),
             ),
-            status: StatusCode::UNPROCESSABLE_ENTITY,
+            status: StatusCode::BAD_REQUEST,
             log: "at `data.quoteId`: invalid type: integer `6`, expected a string",
         },
         Case {

@@ -420,7 +420,7 @@ fn authentic_misfits_are_quarantined_listed_and_reparsed() {
     // Refused when asked to, and nothing stored.
     let strict = serve(&["--on-misfit", "reject"]);
     for (name, v, body) in misfits() {
-        assert_eq!(send(strict.addr, v, &body), 422, "{name}");
+        assert_eq!(send(strict.addr, v, &body), 400, "{name}");
     }
     strict.stop();
     let server = serve(&[]);
