@@ -209,13 +209,19 @@ struct ServeArgs {
 }
 
 fn parse_secret_file(s: &str) -> Result<(String, PathBuf), String> {
-    let (v, path) = s
+    let (v, path) = vendor_pair(s, "VENDOR=PATH")?;
+    Ok((v, PathBuf::from(path)))
+}
+
+/// `VENDOR=VALUE` with a known vendor id.
+fn vendor_pair<'s>(s: &'s str, expected: &str) -> Result<(String, &'s str), String> {
+    let (v, value) = s
         .split_once('=')
-        .ok_or_else(|| "expected VENDOR=PATH".to_string())?;
+        .ok_or_else(|| format!("expected {expected}"))?;
     if hookforge::vendor(v).is_none() {
         return Err(format!("unknown vendor {v:?}"));
     }
-    Ok((v.to_string(), PathBuf::from(path)))
+    Ok((v.to_string(), value))
 }
 
 /// `90`, `90s`, `30m`, `12h` or `7d`.
@@ -316,26 +322,16 @@ fn parse_hmac(s: &str) -> Result<hookforge::auth::HmacFormat, String> {
 }
 
 fn parse_vendor_hmac(s: &str) -> Result<(String, hookforge::auth::HmacFormat), String> {
-    let (v, f) = s
-        .split_once('=')
-        .ok_or_else(|| "expected VENDOR=HASH:ENCODING".to_string())?;
-    if hookforge::vendor(v).is_none() {
-        return Err(format!("unknown vendor {v:?}"));
-    }
-    Ok((v.to_string(), parse_hmac(f)?))
+    let (v, f) = vendor_pair(s, "VENDOR=HASH:ENCODING")?;
+    Ok((v, parse_hmac(f)?))
 }
 
 fn parse_secret(s: &str) -> Result<(String, String), String> {
-    let (v, secret) = s
-        .split_once('=')
-        .ok_or_else(|| "expected VENDOR=SECRET".to_string())?;
-    if hookforge::vendor(v).is_none() {
-        return Err(format!("unknown vendor {v:?}"));
-    }
+    let (v, secret) = vendor_pair(s, "VENDOR=SECRET")?;
     if secret.is_empty() {
         return Err(format!("the secret for {v} is empty"));
     }
-    Ok((v.to_string(), secret.to_string()))
+    Ok((v, secret.to_string()))
 }
 
 fn vendor_ids() -> PossibleValuesParser {

@@ -164,6 +164,17 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
         "/health",
         get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
     );
+    for id in &cfg.allow_unsigned {
+        if let Some(v) = crate::vendor(id)
+            && !matches!(v.manifest().auth, Auth::None { .. })
+        {
+            // Silently ignoring it would suggest signing can be switched off.
+            return Err(ServeError::Config {
+                vendor: v.id.into(),
+                message: "it signs its deliveries, so it cannot be served unsigned".into(),
+            });
+        }
+    }
     let (mut served, mut not_served) = (Vec::new(), Vec::new());
     for v in &cfg.vendors {
         let how = match auth_plan(cfg, v) {

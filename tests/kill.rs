@@ -2,6 +2,8 @@
 //! delivery that got a 2xx is in the inbox after restart, and each is handled
 //! exactly once by the receiver that comes back.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -66,14 +68,7 @@ fn post(port: u16, body: &[u8]) -> std::io::Result<u16> {
 }
 
 fn delivery(i: usize) -> (String, Vec<u8>) {
-    let id = format!("evt_01KVKILLTEST{i:014}");
-    let body = serde_json::json!({
-        "eventId": id, "version": "2026-06-01", "timestamp": "2026-06-15T09:30:12Z",
-        "organization": {"organizationId": "mer_01HZQ7K8ABCDEFGHJKMNPQRSTV", "slug": "northwind-cycles"},
-        "data": {"quoteId": format!("quo_{i}"), "externalId": "INV-1"},
-        "type": "quote.updated"
-    });
-    (id, serde_json::to_vec(&body).unwrap())
+    common::prets_delivery("evt_01KVKILLTEST", i)
 }
 
 #[test]

@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use hookforge::inbox::{
-    Inbox, MemoryStore, NewDelivery, RetryPolicy, SqliteStore, Status, Store, WorkerConfig,
-};
+use hookforge::inbox::{Inbox, MemoryStore, RetryPolicy, SqliteStore, Status, Store, WorkerConfig};
 use hookforge::receiver::{BoxFuture, RawHandler, Receiver};
 use hookforge::serve::{ServeConfig, ServerLimits};
 use hookforge::vendors::{prets, superoffice};
@@ -31,16 +29,8 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     d
 }
 
-/// A Prets delivery with its own event id.
 fn prets_delivery(i: usize) -> (String, Vec<u8>) {
-    let id = format!("evt_01KVRELIABILITY{i:011}");
-    let body = serde_json::json!({
-        "eventId": id, "version": "2026-06-01", "timestamp": "2026-06-15T09:30:12Z",
-        "organization": {"organizationId": "mer_01HZQ7K8ABCDEFGHJKMNPQRSTV", "slug": "northwind-cycles"},
-        "data": {"quoteId": format!("quo_{i}"), "externalId": "INV-1"},
-        "type": "quote.updated"
-    });
-    (id, serde_json::to_vec(&body).unwrap())
+    common::prets_delivery("evt_01KVRELIABLE", i)
 }
 
 fn prets_req(body: Vec<u8>) -> Request<Body> {
@@ -473,18 +463,9 @@ fn authentic_misfits_are_quarantined_listed_and_reparsed() {
     // fixed: it fits this binary's model.
     let store = SqliteStore::open(&db).unwrap();
     let (id, body) = prets_delivery(99);
-    store
-        .insert(&NewDelivery {
-            vendor: "prets".into(),
-            event_type: "quote.updated".into(),
-            event_id: Some(id.clone()),
-            dedupe_key: format!("id:{id}"),
-            body,
-            headers: vec![("content-type".into(), "application/json".into())],
-            received_at_ms: hookforge::inbox::now_ms(),
-            misfit: Some("an older model refused it".into()),
-        })
-        .unwrap();
+    let mut old = common::new_delivery("prets", &id, body);
+    old.misfit = Some("an older model refused it".into());
+    store.insert(&old).unwrap();
     drop(store);
     let reparse = |args: &[&str]| {
         hookforge()
@@ -605,28 +586,11 @@ async fn panics_hangs_and_failures_are_failed_attempts_and_other_vendors_keep_fl
         calls: good_calls.clone(),
     });
     inbox.spawn_worker();
-    let so_delivery = |i: usize| NewDelivery {
-        vendor: "superoffice".into(),
-        event_type: "contact.changed".into(),
-        event_id: Some(format!("so-{i}")),
-        dedupe_key: format!("id:so-{i}"),
-        body: b"{}".to_vec(),
-        headers: vec![],
-        received_at_ms: hookforge::inbox::now_ms(),
-        misfit: None,
-    };
+    let so_delivery =
+        |i: usize| common::new_delivery("superoffice", &format!("so-{i}"), b"{}".to_vec());
     let (id, body) = prets_delivery(1);
     inbox
-        .accept(NewDelivery {
-            vendor: "prets".into(),
-            event_type: "quote.updated".into(),
-            event_id: Some(id.clone()),
-            dedupe_key: format!("id:{id}"),
-            body,
-            headers: vec![],
-            received_at_ms: hookforge::inbox::now_ms(),
-            misfit: None,
-        })
+        .accept(common::new_delivery("prets", &id, body))
         .await
         .unwrap();
     // While Prets' only slot is held by the hanging call, SuperOffice flows.
@@ -745,19 +709,9 @@ async fn retention_purges_only_old_done_deliveries() {
     let inbox = Inbox::new(store.clone());
     for i in 0..2 {
         let (id, body) = prets_delivery(i);
-        inbox
-            .accept(NewDelivery {
-                vendor: "prets".into(),
-                event_type: "quote.updated".into(),
-                event_id: Some(id.clone()),
-                dedupe_key: format!("id:{id}"),
-                body,
-                headers: vec![],
-                received_at_ms: 0,
-                misfit: None,
-            })
-            .await
-            .unwrap();
+        let mut d = common::new_delivery("prets", &id, body);
+        d.received_at_ms = 0;
+        inbox.accept(d).await.unwrap();
     }
     store.complete(1, hookforge::inbox::now_ms()).unwrap();
     inbox.spawn_retention(Duration::from_millis(200));
@@ -923,6 +877,14 @@ async fn vendors_without_auth_are_served_only_with_a_secret_or_when_allowed() {
             .await
             .unwrap(),
         200
+    );
+    // Asking to serve a signing vendor unsigned is a mistake, not a no-op.
+    let mut wrong = ServeConfig::new(([127, 0, 0, 1], 0).into());
+    wrong.allow_unsigned = vec!["prets".into()];
+    let err = hookforge::serve::start(wrong).await.err().expect("refused");
+    assert!(
+        err.to_string().contains("prets: it signs its deliveries"),
+        "{err}"
     );
     // The library refuses the same way.
     let err = Receiver::builder(cxp)

@@ -197,3 +197,30 @@ pub async fn within<T>(secs: u64, what: &str, f: impl std::future::Future<Output
         .await
         .unwrap_or_else(|_| panic!("timed out after {secs} s: {what}"))
 }
+
+/// A Prets `quote.updated` delivery with its own event id (`<prefix><i>`):
+/// (event id, body).
+pub fn prets_delivery(prefix: &str, i: usize) -> (String, Vec<u8>) {
+    let id = format!("{prefix}{i:014}");
+    let body = serde_json::json!({
+        "eventId": id, "version": "2026-06-01", "timestamp": "2026-06-15T09:30:12Z",
+        "organization": {"organizationId": "mer_01HZQ7K8ABCDEFGHJKMNPQRSTV", "slug": "northwind-cycles"},
+        "data": {"quoteId": format!("quo_{i}"), "externalId": "INV-1"},
+        "type": "quote.updated"
+    });
+    (id, serde_json::to_vec(&body).unwrap())
+}
+
+/// A delivery to hand to a store or inbox directly, as the receiver would.
+pub fn new_delivery(vendor: &str, event_id: &str, body: Vec<u8>) -> hookforge::inbox::NewDelivery {
+    hookforge::inbox::NewDelivery {
+        vendor: vendor.into(),
+        event_type: "quote.updated".into(),
+        event_id: Some(event_id.into()),
+        dedupe_key: format!("id:{event_id}"),
+        body,
+        headers: vec![("content-type".into(), "application/json".into())],
+        received_at_ms: hookforge::inbox::now_ms(),
+        misfit: None,
+    }
+}
