@@ -1,5 +1,6 @@
-//! Signing and verification round trips, per scheme, and SuperOffice
-//! signatures checked by an HMAC computed here from SHA-256 alone.
+//! Signing and verification round trips, per scheme; every signature
+//! variant against vectors computed outside hookforge (Python's hmac), and
+//! SuperOffice signatures checked by an HMAC computed here from SHA-256 alone.
 
 mod common;
 
@@ -7,7 +8,7 @@ use std::process::Command;
 
 use base64::Engine;
 use hookforge::HeaderMap;
-use hookforge::auth::{Scheme, Secret, SignContext, Signer, Verifier};
+use hookforge::auth::{AuthError, Scheme, Secret, SignContext, Signer, Verifier};
 use hookforge::manifest::{HashAlgorithm, SignatureEncoding};
 use http::HeaderName;
 use sha2::{Digest, Sha256};
@@ -174,12 +175,23 @@ fn what_sign_produces_verify_accepts_for_every_scheme() {
         verifier
             .verify(&headers, body)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        // A different body or secret fails.
-        assert!(
-            verifier.verify(&headers, b"{}").is_err()
-                || matches!(scheme, Scheme::Bearer { .. } | Scheme::SharedSecret { .. }),
-            "{name}"
-        );
+        // A different body fails where the body is signed; a wrong secret
+        // always fails, named by its header.
+        let sig_header = match &scheme {
+            Scheme::Bearer { header, .. }
+            | Scheme::SharedSecret { header }
+            | Scheme::Hmac { header, .. } => header.to_string(),
+            _ => "webhook-signature".to_string(),
+        };
+        let wrong = Err(AuthError::WrongSignature {
+            header: sig_header.clone(),
+        });
+        match scheme {
+            Scheme::Bearer { .. } | Scheme::SharedSecret { .. } => {
+                assert_eq!(verifier.verify(&headers, b"{}"), Ok(()), "{name}")
+            }
+            _ => assert_eq!(verifier.verify(&headers, b"{}"), wrong, "{name}"),
+        }
         let other = Verifier::new(
             scheme.clone(),
             vec![Secret::new(if secret.starts_with("whsec_M") {
@@ -189,11 +201,113 @@ fn what_sign_produces_verify_accepts_for_every_scheme() {
             })],
         )
         .unwrap();
-        assert!(
-            other.verify(&headers, body).is_err(),
-            "{name}: a wrong secret was accepted"
+        assert_eq!(other.verify(&headers, body), wrong, "{name}");
+        // Without the header: missing, named.
+        let mut without = headers.clone();
+        without.remove(sig_header.as_str());
+        assert_eq!(
+            verifier.verify(&without, body),
+            Err(AuthError::MissingHeader { header: sig_header }),
+            "{name}"
         );
     }
+}
+
+/// Every signature variant (hash × encoding for HMAC, Standard Webhooks,
+/// bearer, shared secret) against headers computed by Python's standard
+/// library (tests/vectors/make_signatures.py), not by hookforge.
+#[test]
+fn signatures_match_vectors_computed_outside_hookforge() {
+    let doc: serde_json::Value = serde_json::from_str(include_str!("vectors/signatures.json")).unwrap();
+    let vectors = doc["vectors"].as_array().unwrap();
+    // 2 bodies × (2 secrets × (6 HMAC + bearer + shared) + 2 Standard
+    // Webhooks keys) + the specification's own example.
+    assert_eq!(vectors.len(), 37);
+    let mut seen = std::collections::BTreeSet::new();
+    for v in vectors {
+        let s = |k: &str| v[k].as_str().unwrap().to_string();
+        let scheme = match s("scheme").as_str() {
+            "hmac" => Scheme::Hmac {
+                header: HeaderName::from_bytes(s("header").as_bytes()).unwrap(),
+                hash: match s("hash").as_str() {
+                    "sha1" => HashAlgorithm::Sha1,
+                    "sha256" => HashAlgorithm::Sha256,
+                    _ => HashAlgorithm::Sha512,
+                },
+                encoding: match s("encoding").as_str() {
+                    "hex" => SignatureEncoding::Hex,
+                    _ => SignatureEncoding::Base64,
+                },
+            },
+            "bearer" => Scheme::Bearer {
+                header: HeaderName::from_bytes(s("header").as_bytes()).unwrap(),
+                prefix: s("prefix"),
+            },
+            "shared-secret" => Scheme::SharedSecret {
+                header: HeaderName::from_bytes(s("header").as_bytes()).unwrap(),
+            },
+            _ => Scheme::StandardWebhooks {
+                tolerance: std::time::Duration::from_secs(300),
+            },
+        };
+        let what = format!(
+            "{} {} {} secret {}…",
+            s("scheme"),
+            v["hash"].as_str().unwrap_or(""),
+            v["encoding"].as_str().unwrap_or(""),
+            &s("secret")[..4]
+        );
+        seen.insert(format!(
+            "{} {} {}",
+            s("scheme"),
+            v["hash"].as_str().unwrap_or(""),
+            v["encoding"].as_str().unwrap_or("")
+        ));
+        let body = s("body");
+        let ts = v["timestamp"].as_u64().unwrap_or(1_700_000_000);
+        let ctx = SignContext {
+            message_id: v["message_id"].as_str().unwrap_or("msg").to_string(),
+            timestamp: ts,
+        };
+        let expected: Vec<(String, String)> = v["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_str().unwrap().into(), p[1].as_str().unwrap().into()))
+            .collect();
+        let signed: Vec<(String, String)> = Signer::new(scheme.clone(), Secret::new(s("secret")))
+            .unwrap()
+            .sign(body.as_bytes(), &ctx)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(signed, expected, "{what}");
+        // The verifier accepts the independently computed headers…
+        let mut map = HeaderMap::new();
+        for (k, val) in &expected {
+            map.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), val.parse().unwrap());
+        }
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(ts);
+        let verifier = Verifier::new(scheme.clone(), vec![Secret::new(s("secret"))]).unwrap();
+        assert_eq!(verifier.verify_at(&map, body.as_bytes(), at), Ok(()), "{what}");
+        // …and refuses them with one character of the signature changed
+        // (one that carries only data bits, in hex and base64 alike).
+        let (k, val) = expected.last().unwrap();
+        let mut flipped = val.clone().into_bytes();
+        let at_char = val.trim_end_matches('=').len() - 2;
+        flipped[at_char] = if flipped[at_char] == b'0' { b'1' } else { b'0' };
+        map.insert(
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            String::from_utf8(flipped).unwrap().parse().unwrap(),
+        );
+        assert_eq!(
+            verifier.verify_at(&map, body.as_bytes(), at),
+            Err(AuthError::WrongSignature { header: k.clone() }),
+            "{what}"
+        );
+    }
+    // Every variant is covered.
+    assert_eq!(seen.len(), 9, "{seen:?}");
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,11 +36,21 @@ fn serve(db: &std::path::Path, process: bool) -> (Child, u16) {
     if !process {
         cmd.arg("--no-process");
     }
+    start(cmd)
+}
+
+/// Spawns a receiver and reads its port from the first stdout line that
+/// names its address.
+fn start(mut cmd: Command) -> (Child, u16) {
     let mut child = cmd.spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    while !line.contains("http://127.0.0.1:") {
+        line.clear();
+        if out.read_line(&mut line).unwrap() == 0 {
+            panic!("the receiver exited before naming its address");
+        }
+    }
     let port = line
         .split("http://127.0.0.1:")
         .nth(1)
@@ -67,20 +78,35 @@ fn post(port: u16, body: &[u8]) -> std::io::Result<u16> {
         .ok_or_else(|| std::io::Error::other(format!("no status in {resp:?}")))
 }
 
-fn delivery(i: usize) -> (String, Vec<u8>) {
-    common::prets_delivery("evt_01KVKILLTEST", i)
+
+/// Every row of the inbox at `db`, read by the CLI.
+fn inbox_rows(db: &Path) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(["inbox", "--db"])
+        .arg(db)
+        .args(["list", "--json", "--limit", "100000"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
-#[test]
-fn kill_9_under_load_loses_no_acknowledged_delivery() {
-    let dir = std::env::temp_dir().join(format!("hookforge-kill-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("inbox.db");
-    let _ = std::fs::remove_file(&db);
+/// What a load cut short by a kill saw.
+struct Load {
+    /// Event ids answered 2xx before the kill.
+    acked: Vec<String>,
+    /// Requests sent and not yet answered when the kill was sent.
+    in_flight: usize,
+}
 
-    // First life: store only, so every acknowledged delivery must be handled
-    // by the second life, exactly once.
-    let (mut first, port) = serve(&db, false);
+/// Sends distinct Prets deliveries from 4 senders until `kill_after` are
+/// acknowledged, then SIGKILLs `receiver` mid-stream, and proves it was
+/// mid-stream: requests were in flight and not everything was sent.
+fn load_then_kill(receiver: &mut Child, port: u16, prefix: &'static str, kill_after: usize) -> Load {
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let next = Arc::new(AtomicUsize::new(0));
     // Requests answered (or failed): with `next`, what was in flight.
@@ -98,7 +124,7 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
                     if i >= MAX_DELIVERIES {
                         break;
                     }
-                    let (id, body) = delivery(i);
+                    let (id, body) = common::prets_delivery(prefix, i);
                     let answer = post(port, &body);
                     finished.fetch_add(1, Ordering::SeqCst);
                     match answer {
@@ -116,20 +142,20 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
         })
         .collect();
     // Kill mid-stream, while requests are in flight.
-    while acked.lock().unwrap().len() < 150 && started.elapsed() < TIME_LIMIT {
+    while acked.lock().unwrap().len() < kill_after && started.elapsed() < TIME_LIMIT {
         std::thread::sleep(Duration::from_millis(5));
     }
     let started_at_kill = next.load(Ordering::SeqCst).min(MAX_DELIVERIES);
     let finished_at_kill = finished.load(Ordering::SeqCst);
-    first.kill().unwrap(); // SIGKILL
-    first.wait().unwrap();
+    receiver.kill().unwrap(); // SIGKILL
+    receiver.wait().unwrap();
     stop.store(true, Ordering::SeqCst);
     for w in workers {
         w.join().unwrap();
     }
     let acked = acked.lock().unwrap().clone();
     assert!(
-        acked.len() >= 150,
+        acked.len() >= kill_after,
         "only {} deliveries acknowledged",
         acked.len()
     );
@@ -141,6 +167,22 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
         acked.len() < MAX_DELIVERIES,
         "every delivery finished before the kill"
     );
+
+    Load { acked, in_flight }
+}
+
+#[test]
+fn kill_9_under_load_loses_no_acknowledged_delivery() {
+    let dir = std::env::temp_dir().join(format!("hookforge-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("inbox.db");
+    let _ = std::fs::remove_file(&db);
+
+    // First life: store only, so every acknowledged delivery must be handled
+    // by the second life, exactly once.
+    let (mut first, port) = serve(&db, false);
+    let load = load_then_kill(&mut first, port, "evt_01KVKILLTEST", 150);
+    let (acked, in_flight) = (load.acked, load.in_flight);
 
     // Second life: handles what was stored.
     let (mut second, _port) = serve(&db, true);
@@ -162,20 +204,7 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
         })
     };
     let deadline = Instant::now() + Duration::from_secs(30);
-    let stored_count = || {
-        let out = Command::new(env!("CARGO_BIN_EXE_hookforge"))
-            .args(["inbox", "--db"])
-            .arg(&db)
-            .args(["list", "--json", "--limit", "100000"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
-    };
+    let stored_count = || inbox_rows(&db);
     loop {
         let rows = stored_count();
         if rows.iter().all(|r| r["status"] == "done") || Instant::now() > deadline {
@@ -219,5 +248,155 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
             .all(|r| r["status"] == "done" && r["attempts"] == 1),
         "not all done once"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The receiver of the processing test, in its own process: this test
+/// binary, re-run by `kill_9_while_handling_…` with the variables below.
+/// It stores into SQLite and hands each delivery to a handler that takes
+/// 50 ms and then appends `<life> <event id>` to a log file.
+#[test]
+#[ignore = "the child process of kill_9_while_handling_recovers_what_was_in_progress"]
+fn child_receiver_with_a_slow_handler() {
+    use hookforge::inbox::{Inbox, SqliteStore};
+    use hookforge::receiver::{BoxFuture, RawHandler, Receiver};
+    use hookforge::vendors::prets;
+    use hookforge::{HandlerResult, HeaderMap, VendorSpec};
+
+    struct Slow {
+        log: std::path::PathBuf,
+        life: String,
+    }
+    impl RawHandler for Slow {
+        fn vendor(&self) -> &'static VendorSpec {
+            &prets::VENDOR
+        }
+        fn handle<'a>(&'a self, body: &'a [u8], h: &'a HeaderMap) -> BoxFuture<'a, HandlerResult> {
+            Box::pin(async move {
+                let id = prets::VENDOR.parse(body, h)?.event_id.unwrap_or_default();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                // One append per line: lines from both lives never interleave.
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.log)?
+                    .write_all(format!("{} {id}\n", self.life).as_bytes())?;
+                Ok(())
+            })
+        }
+    }
+
+    let var = |k: &str| {
+        std::env::var(k).unwrap_or_else(|_| panic!("{k} unset: this test is run by its parent"))
+    };
+    let (db, log, life) = (var("HOOKFORGE_KILL_DB"), var("HOOKFORGE_KILL_LOG"), var("HOOKFORGE_KILL_LIFE"));
+    tokio::runtime::Runtime::new().unwrap().block_on(async move {
+        let inbox = Inbox::new(Arc::new(SqliteStore::open(Path::new(&db)).unwrap()));
+        inbox.handle(Slow { log: log.into(), life });
+        let _worker = inbox.spawn_worker();
+        let app = Receiver::builder(&prets::VENDOR)
+            .secret(SECRET)
+            .inbox(inbox)
+            .build()
+            .unwrap()
+            .router();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("listening on http://{}", listener.local_addr().unwrap());
+        hookforge::serve::serve_router(listener, app, Default::default())
+            .await
+            .unwrap();
+    });
+}
+
+fn slow_receiver(db: &Path, log: &Path, life: &str) -> (Child, u16) {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--ignored",
+        "--exact",
+        "child_receiver_with_a_slow_handler",
+        "--nocapture",
+    ])
+    .env("HOOKFORGE_KILL_DB", db)
+    .env("HOOKFORGE_KILL_LOG", log)
+    .env("HOOKFORGE_KILL_LIFE", life)
+    .env_remove("RUST_LOG")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    start(cmd)
+}
+
+/// With processing on, a kill -9 leaves deliveries `processing`; the next
+/// life puts them back and handles them. Every acknowledged delivery is
+/// handled; one finished before the kill is not handled again; one the kill
+/// interrupted is handled again by the next life (at least once: its first
+/// handling may have finished without being recorded).
+#[test]
+fn kill_9_while_handling_recovers_what_was_in_progress() {
+    let dir = std::env::temp_dir().join(format!("hookforge-kill-processing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (db, log) = (dir.join("inbox.db"), dir.join("handled.log"));
+
+    let (mut first, port) = slow_receiver(&db, &log, "first");
+    let load = load_then_kill(&mut first, port, "evt_01KVPROCKILL", 100);
+    let at_kill = inbox_rows(&db);
+    let status_at_kill = |s: &str| -> Vec<String> {
+        at_kill
+            .iter()
+            .filter(|r| r["status"] == s)
+            .map(|r| r["event_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (was_processing, was_done) = (status_at_kill("processing"), status_at_kill("done"));
+    // The kill landed while handlers ran: recovery has something to do.
+    assert!(!was_processing.is_empty(), "nothing was processing at the kill");
+
+    let (mut second, _) = slow_receiver(&db, &log, "second");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !inbox_rows(&db).iter().all(|r| r["status"] == "done") {
+        assert!(Instant::now() < deadline, "not all done within 60 s after restart");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    let rows = inbox_rows(&db);
+    let stored: std::collections::HashMap<&str, &serde_json::Value> = rows
+        .iter()
+        .map(|r| (r["event_id"].as_str().unwrap(), r))
+        .collect();
+    let log = std::fs::read_to_string(&log).unwrap();
+    let handled = |life: &str, id: &str| log.lines().filter(|l| *l == format!("{life} {id}")).count();
+    let mut wrong = Vec::new();
+    for id in &load.acked {
+        if !stored.contains_key(id.as_str()) {
+            wrong.push(format!("{id}: acknowledged, not stored"));
+        }
+        let (h1, h2) = (handled("first", id), handled("second", id));
+        let expected = if was_done.contains(id) {
+            (1, 0)
+        } else if was_processing.contains(id) {
+            (h1.min(1), 1) // Its first handling may or may not have finished.
+        } else {
+            (0, 1)
+        };
+        if (h1, h2) != expected {
+            wrong.push(format!("{id}: handled {h1}× before the kill, {h2}× after; expected {expected:?}"));
+        }
+    }
+    for id in &was_processing {
+        if stored[id.as_str()]["attempts"] != 2 {
+            wrong.push(format!("{id}: recovered, but {} attempts", stored[id.as_str()]["attempts"]));
+        }
+    }
+    eprintln!(
+        "kill -9 while handling: {} in flight, {} acknowledged, {} processing and {} done at the kill, {} stored",
+        load.in_flight,
+        load.acked.len(),
+        was_processing.len(),
+        was_done.len(),
+        rows.len()
+    );
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

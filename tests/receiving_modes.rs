@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,11 +48,34 @@ async fn get_is_not_allowed() {
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
-/// A handler that waits until released, then succeeds or fails.
+/// A handler that waits until released, then succeeds or fails: `entered`
+/// counts calls that started, `calls` those that finished.
 struct Gate {
     release: Arc<tokio::sync::Notify>,
     fail: bool,
+    entered: Arc<AtomicUsize>,
     calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl Gate {
+    fn new(release: &Arc<tokio::sync::Notify>, fail: bool) -> Gate {
+        Gate {
+            release: release.clone(),
+            fail,
+            entered: Arc::default(),
+            calls: Arc::default(),
+        }
+    }
+}
+
+/// Polls `done` every 10 ms for up to `secs` seconds.
+async fn eventually(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
+    common::within(secs, what, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
 }
 
 impl RawHandler for Gate {
@@ -65,6 +89,7 @@ impl RawHandler for Gate {
     ) -> BoxFuture<'a, HandlerResult> {
         Box::pin(async move {
             let p = prets::VENDOR.parse(body, headers)?;
+            self.entered.fetch_add(1, Ordering::SeqCst);
             self.release.notified().await;
             self.calls.lock().unwrap().push(p.event_type);
             if self.fail {
@@ -79,14 +104,11 @@ impl RawHandler for Gate {
 #[tokio::test]
 async fn inbox_mode_answers_before_a_slow_handler_finishes() {
     let release = Arc::new(tokio::sync::Notify::new());
-    let calls = Arc::new(Mutex::new(Vec::new()));
     let store = Arc::new(MemoryStore::new());
     let inbox = Inbox::new(store.clone());
-    inbox.handle(Gate {
-        release: release.clone(),
-        fail: false,
-        calls: calls.clone(),
-    });
+    let gate = Gate::new(&release, false);
+    let (entered, calls) = (gate.entered.clone(), gate.calls.clone());
+    inbox.handle(gate);
     let worker = inbox.spawn_worker();
     let app = Receiver::builder(&prets::VENDOR)
         .secret(PRETS_SECRET)
@@ -94,22 +116,28 @@ async fn inbox_mode_answers_before_a_slow_handler_finishes() {
         .build()
         .unwrap()
         .router();
-    let resp = app
-        .oneshot(prets_req(sample("prets/quote.created/doc-1.json")))
-        .await
-        .unwrap();
-    // Answered while the handler is still blocked.
+    // A receiver that ran the handler before answering would never answer
+    // here: the handler waits for a release that comes only afterwards.
+    let resp = common::within(
+        30,
+        "the answer, while the handler is held",
+        app.oneshot(prets_req(sample("prets/quote.created/doc-1.json"))),
+    )
+    .await
+    .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
+    // The handler did start (from the inbox), and has not finished.
+    eventually(30, "the worker to start the handler", || {
+        entered.load(Ordering::SeqCst) == 1
+    })
+    .await;
     assert!(calls.lock().unwrap().is_empty());
     release.notify_one();
-    for _ in 0..200 {
-        if store.list(Some(Status::Done), 10).unwrap().len() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(30, "the delivery to be done", || {
+        store.list(Some(Status::Done), 10).unwrap().len() == 1
+    })
+    .await;
     assert_eq!(*calls.lock().unwrap(), vec!["quote.created"]);
-    assert_eq!(store.list(Some(Status::Done), 10).unwrap().len(), 1);
     worker.abort();
 }
 
@@ -117,13 +145,9 @@ async fn inbox_mode_answers_before_a_slow_handler_finishes() {
 async fn inline_mode_answers_500_when_the_handler_fails_and_retries_are_processed() {
     let release = Arc::new(tokio::sync::Notify::new());
     release.notify_one();
-    let calls = Arc::new(Mutex::new(Vec::new()));
     let store = Arc::new(MemoryStore::new());
-    let handler = Gate {
-        release: release.clone(),
-        fail: true,
-        calls: calls.clone(),
-    };
+    let handler = Gate::new(&release, true);
+    let calls = handler.calls.clone();
     let app = Receiver::builder(&prets::VENDOR)
         .secret(PRETS_SECRET)
         .inline(handler, Inbox::new(store.clone()))
@@ -131,7 +155,9 @@ async fn inline_mode_answers_500_when_the_handler_fails_and_retries_are_processe
         .unwrap()
         .router();
     let body = sample("prets/quote.updated/doc-1.json");
-    let resp = app.clone().oneshot(prets_req(body.clone())).await.unwrap();
+    let resp = common::within(30, "the inline answer", app.clone().oneshot(prets_req(body.clone())))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let v: serde_json::Value = serde_json::from_slice(
         &axum::body::to_bytes(resp.into_body(), usize::MAX)
@@ -148,7 +174,9 @@ async fn inline_mode_answers_500_when_the_handler_fails_and_retries_are_processe
     );
     // The vendor's retry is handled again (not swallowed as a duplicate).
     release.notify_one();
-    let resp = app.oneshot(prets_req(body)).await.unwrap();
+    let resp = common::within(30, "the retry's answer", app.oneshot(prets_req(body)))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(calls.lock().unwrap().len(), 2);
 }
@@ -156,18 +184,15 @@ async fn inline_mode_answers_500_when_the_handler_fails_and_retries_are_processe
 #[tokio::test]
 async fn failed_handlers_are_retried_with_backoff_and_stay_visible() {
     let release = Arc::new(tokio::sync::Notify::new());
-    let calls = Arc::new(Mutex::new(Vec::new()));
     let store = Arc::new(MemoryStore::new());
     let inbox = Inbox::new(store.clone()).with_retry(hookforge::inbox::RetryPolicy {
         first_delay: Duration::from_millis(20),
         max_delay: Duration::from_millis(40),
         max_attempts: 3,
     });
-    inbox.handle(Gate {
-        release: release.clone(),
-        fail: true,
-        calls: calls.clone(),
-    });
+    let gate = Gate::new(&release, true);
+    let calls = gate.calls.clone();
+    inbox.handle(gate);
     let worker = inbox.spawn_worker();
     let app = Receiver::builder(&prets::VENDOR)
         .secret(PRETS_SECRET)
@@ -180,13 +205,11 @@ async fn failed_handlers_are_retried_with_backoff_and_stay_visible() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    for _ in 0..500 {
+    eventually(30, "three failed attempts", || {
         release.notify_one();
-        if store.list(Some(Status::Dead), 10).unwrap().len() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        store.list(Some(Status::Dead), 10).unwrap().len() == 1
+    })
+    .await;
     let failed = store.list(Some(Status::Dead), 10).unwrap();
     assert_eq!(failed.len(), 1, "{:?}", store.list(None, 10));
     assert_eq!(failed[0].attempts, 3);

@@ -8,13 +8,21 @@ use common::{all_samples, json_diff, root, typed_debug};
 use hookforge::HeaderMap;
 use serde_json::Value;
 
+/// How many samples there are: exact, so that losing one fails.
+pub const SAMPLES: usize = 203;
+
 #[test]
 fn every_vendor_and_event_is_covered_by_the_sample_walk() {
     let samples = all_samples();
-    for v in hookforge::vendors() {
-        let n = samples.iter().filter(|s| s.0.id == v.id).count();
-        assert!(n > 0, "vendor `{}` has no samples", v.id);
-    }
+    // Every event of every vendor, not just every vendor, has a sample.
+    let bare: Vec<String> = hookforge::vendors()
+        .iter()
+        .flat_map(|v| v.events.iter().map(move |e| (v.id, e)))
+        .filter(|(_, e)| e.samples.is_empty())
+        .map(|(v, e)| format!("{v}/{}", e.name))
+        .collect();
+    assert!(bare.is_empty(), "events without a sample: {bare:?}");
+    assert_eq!(samples.len(), SAMPLES, "a sample added or lost: update SAMPLES on purpose");
     // The embedded list is the directory listing: nothing on disk is skipped.
     let on_disk = walk_json(&root().join("samples"));
     let embedded: Vec<String> = samples.iter().map(|s| s.2.to_string()).collect();
@@ -90,7 +98,7 @@ fn samples_parse_into_their_variant_and_round_trip() {
             }
         }
     }
-    assert!(count >= 20, "only {count} samples found");
+    assert_eq!(count, SAMPLES);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

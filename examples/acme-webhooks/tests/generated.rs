@@ -9,14 +9,13 @@ use std::task::{Context, Poll, Waker};
 use acme_webhooks::acme::{self, Event, EventKind, Handler, models};
 use hookforge::{HandlerResult, HeaderMap, UnknownEvent};
 
-/// Our handlers never wait, so polling until ready needs no runtime.
+/// Our handlers never wait, so one poll must finish them: a dispatch that
+/// is still pending fails the test instead of spinning forever.
 fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
     let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
+    match pin!(f).poll(&mut cx) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("dispatch waited, but these handlers never wait"),
     }
 }
 
