@@ -219,7 +219,12 @@ fn branches<'a>(
 ) -> Vec<&'a Value> {
     let s = resolve(schema, defs);
     let mut out = vec![s];
-    for b in s.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+    for b in s
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         out.extend(branches(b, defs, instance));
     }
     for key in ["anyOf", "oneOf"] {

@@ -85,9 +85,7 @@ impl Respond for Sim {
         }
         let ok = ResponseTemplate::new(200).set_body_string("{\"status\":\"accepted\"}");
         match self.defect {
-            Some(Defect::SlowOn(event)) if envelope.event_type == event => {
-                ok.set_delay(SLOW)
-            }
+            Some(Defect::SlowOn(event)) if envelope.event_type == event => ok.set_delay(SLOW),
             _ => ok,
         }
     }

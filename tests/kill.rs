@@ -78,7 +78,6 @@ fn post(port: u16, body: &[u8]) -> std::io::Result<u16> {
         .ok_or_else(|| std::io::Error::other(format!("no status in {resp:?}")))
 }
 
-
 /// Every row of the inbox at `db`, read by the CLI.
 fn inbox_rows(db: &Path) -> Vec<serde_json::Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_hookforge"))
@@ -106,7 +105,12 @@ struct Load {
 /// Sends distinct Prets deliveries from 4 senders until `kill_after` are
 /// acknowledged, then SIGKILLs `receiver` mid-stream, and proves it was
 /// mid-stream: requests were in flight and not everything was sent.
-fn load_then_kill(receiver: &mut Child, port: u16, prefix: &'static str, kill_after: usize) -> Load {
+fn load_then_kill(
+    receiver: &mut Child,
+    port: u16,
+    prefix: &'static str,
+    kill_after: usize,
+) -> Load {
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let next = Arc::new(AtomicUsize::new(0));
     // Requests answered (or failed): with `next`, what was in flight.
@@ -212,8 +216,13 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    // Let the log lines of the last deliveries through, then stop.
-    std::thread::sleep(Duration::from_millis(300));
+    // Wait (bounded) for the log lines of the last deliveries, then stop.
+    let rows_now = stored_count().len();
+    while handled.lock().unwrap().len() < rows_now
+        && Instant::now() < deadline + Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     second.kill().unwrap();
     second.wait().unwrap();
     reader.join().unwrap();
@@ -289,23 +298,32 @@ fn child_receiver_with_a_slow_handler() {
     let var = |k: &str| {
         std::env::var(k).unwrap_or_else(|_| panic!("{k} unset: this test is run by its parent"))
     };
-    let (db, log, life) = (var("HOOKFORGE_KILL_DB"), var("HOOKFORGE_KILL_LOG"), var("HOOKFORGE_KILL_LIFE"));
-    tokio::runtime::Runtime::new().unwrap().block_on(async move {
-        let inbox = Inbox::new(Arc::new(SqliteStore::open(Path::new(&db)).unwrap()));
-        inbox.handle(Slow { log: log.into(), life });
-        let _worker = inbox.spawn_worker();
-        let app = Receiver::builder(&prets::VENDOR)
-            .secret(SECRET)
-            .inbox(inbox)
-            .build()
-            .unwrap()
-            .router();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        println!("listening on http://{}", listener.local_addr().unwrap());
-        hookforge::serve::serve_router(listener, app, Default::default())
-            .await
-            .unwrap();
-    });
+    let (db, log, life) = (
+        var("HOOKFORGE_KILL_DB"),
+        var("HOOKFORGE_KILL_LOG"),
+        var("HOOKFORGE_KILL_LIFE"),
+    );
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let inbox = Inbox::new(Arc::new(SqliteStore::open(Path::new(&db)).unwrap()));
+            inbox.handle(Slow {
+                log: log.into(),
+                life,
+            });
+            let _worker = inbox.spawn_worker();
+            let app = Receiver::builder(&prets::VENDOR)
+                .secret(SECRET)
+                .inbox(inbox)
+                .build()
+                .unwrap()
+                .router();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            println!("listening on http://{}", listener.local_addr().unwrap());
+            hookforge::serve::serve_router(listener, app, Default::default())
+                .await
+                .unwrap();
+        });
 }
 
 fn slow_receiver(db: &Path, log: &Path, life: &str) -> (Child, u16) {
@@ -332,7 +350,8 @@ fn slow_receiver(db: &Path, log: &Path, life: &str) -> (Child, u16) {
 /// handling may have finished without being recorded).
 #[test]
 fn kill_9_while_handling_recovers_what_was_in_progress() {
-    let dir = std::env::temp_dir().join(format!("hookforge-kill-processing-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("hookforge-kill-processing-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let (db, log) = (dir.join("inbox.db"), dir.join("handled.log"));
@@ -349,12 +368,18 @@ fn kill_9_while_handling_recovers_what_was_in_progress() {
     };
     let (was_processing, was_done) = (status_at_kill("processing"), status_at_kill("done"));
     // The kill landed while handlers ran: recovery has something to do.
-    assert!(!was_processing.is_empty(), "nothing was processing at the kill");
+    assert!(
+        !was_processing.is_empty(),
+        "nothing was processing at the kill"
+    );
 
     let (mut second, _) = slow_receiver(&db, &log, "second");
     let deadline = Instant::now() + Duration::from_secs(60);
     while !inbox_rows(&db).iter().all(|r| r["status"] == "done") {
-        assert!(Instant::now() < deadline, "not all done within 60 s after restart");
+        assert!(
+            Instant::now() < deadline,
+            "not all done within 60 s after restart"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     second.kill().unwrap();
@@ -366,7 +391,8 @@ fn kill_9_while_handling_recovers_what_was_in_progress() {
         .map(|r| (r["event_id"].as_str().unwrap(), r))
         .collect();
     let log = std::fs::read_to_string(&log).unwrap();
-    let handled = |life: &str, id: &str| log.lines().filter(|l| *l == format!("{life} {id}")).count();
+    let handled =
+        |life: &str, id: &str| log.lines().filter(|l| *l == format!("{life} {id}")).count();
     let mut wrong = Vec::new();
     for id in &load.acked {
         if !stored.contains_key(id.as_str()) {
@@ -381,12 +407,17 @@ fn kill_9_while_handling_recovers_what_was_in_progress() {
             (0, 1)
         };
         if (h1, h2) != expected {
-            wrong.push(format!("{id}: handled {h1}× before the kill, {h2}× after; expected {expected:?}"));
+            wrong.push(format!(
+                "{id}: handled {h1}× before the kill, {h2}× after; expected {expected:?}"
+            ));
         }
     }
     for id in &was_processing {
         if stored[id.as_str()]["attempts"] != 2 {
-            wrong.push(format!("{id}: recovered, but {} attempts", stored[id.as_str()]["attempts"]));
+            wrong.push(format!(
+                "{id}: recovered, but {} attempts",
+                stored[id.as_str()]["attempts"]
+            ));
         }
     }
     eprintln!(

@@ -155,9 +155,13 @@ async fn inline_mode_answers_500_when_the_handler_fails_and_retries_are_processe
         .unwrap()
         .router();
     let body = sample("prets/quote.updated/doc-1.json");
-    let resp = common::within(30, "the inline answer", app.clone().oneshot(prets_req(body.clone())))
-        .await
-        .unwrap();
+    let resp = common::within(
+        30,
+        "the inline answer",
+        app.clone().oneshot(prets_req(body.clone())),
+    )
+    .await
+    .unwrap();
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let v: serde_json::Value = serde_json::from_slice(
         &axum::body::to_bytes(resp.into_body(), usize::MAX)

@@ -22,7 +22,11 @@ fn every_vendor_and_event_is_covered_by_the_sample_walk() {
         .map(|(v, e)| format!("{v}/{}", e.name))
         .collect();
     assert!(bare.is_empty(), "events without a sample: {bare:?}");
-    assert_eq!(samples.len(), SAMPLES, "a sample added or lost: update SAMPLES on purpose");
+    assert_eq!(
+        samples.len(),
+        SAMPLES,
+        "a sample added or lost: update SAMPLES on purpose"
+    );
     // The embedded list is the directory listing: nothing on disk is skipped.
     let on_disk = walk_json(&root().join("samples"));
     let embedded: Vec<String> = samples.iter().map(|s| s.2.to_string()).collect();
