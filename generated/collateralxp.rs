@@ -2292,7 +2292,7 @@ pub async fn dispatch<H: Handler + ?Sized>(
 /// Adapts a [`Handler`] for hookforge's receiver and inbox, which
 /// handle raw deliveries of any vendor.
 pub struct Dispatcher<H>(pub H);
-impl<H: Handler + 'static> ::hookforge::receiver::RawHandler for Dispatcher<H> {
+impl<H: Handler + 'static> ::hookforge::RawHandler for Dispatcher<H> {
     fn vendor(&self) -> &'static ::hookforge::VendorSpec {
         &VENDOR
     }
@@ -2300,7 +2300,7 @@ impl<H: Handler + 'static> ::hookforge::receiver::RawHandler for Dispatcher<H> {
         &'a self,
         body: &'a [u8],
         headers: &'a ::hookforge::HeaderMap,
-    ) -> ::hookforge::receiver::BoxFuture<'a, ::hookforge::HandlerResult> {
+    ) -> ::hookforge::BoxFuture<'a, ::hookforge::HandlerResult> {
         Box::pin(async move {
             let event = parse(body, headers)?;
             dispatch(&self.0, event).await

@@ -217,10 +217,7 @@ impl SignContext {
     pub fn now(message_id: impl Into<String>) -> SignContext {
         SignContext {
             message_id: message_id.into(),
-            timestamp: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs(),
+            timestamp: crate::util::since_epoch().as_secs(),
         }
     }
 }
@@ -609,7 +606,7 @@ pub fn hmac(hash: HashAlgorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 fn encode(bytes: &[u8], encoding: SignatureEncoding) -> String {
     match encoding {
         SignatureEncoding::Base64 => B64.encode(bytes),
-        SignatureEncoding::Hex => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        SignatureEncoding::Hex => crate::util::hex(bytes),
     }
 }
 

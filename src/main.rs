@@ -72,7 +72,7 @@ enum Command {
         #[arg(long)]
         no_process: bool,
         /// Largest accepted body, in bytes.
-        #[arg(long, default_value_t = hookforge::receiver::DEFAULT_BODY_LIMIT)]
+        #[arg(long, default_value_t = hookforge::receive::receiver::DEFAULT_BODY_LIMIT)]
         body_limit: usize,
         #[command(flatten)]
         more: ServeArgs,
@@ -178,7 +178,7 @@ struct ServeArgs {
     /// What to do with an authentic delivery that does not fit the typed
     /// model: `quarantine` (store it, answer 200) or `reject` (answer 400).
     #[arg(long, default_value = "quarantine")]
-    on_misfit: hookforge::receiver::OnMisfit,
+    on_misfit: hookforge::receive::receiver::OnMisfit,
     /// Seconds allowed for a request's headers to arrive.
     #[arg(long, default_value_t = 10.0)]
     header_read_timeout: f64,
@@ -204,7 +204,7 @@ struct ServeArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     retain: Option<std::time::Duration>,
     /// Deliveries the in-memory inbox holds before answering 503 (without --db).
-    #[arg(long, default_value_t = hookforge::inbox::MemoryStore::DEFAULT_CAPACITY)]
+    #[arg(long, default_value_t = hookforge::receive::store::MemoryStore::DEFAULT_CAPACITY)]
     memory_capacity: usize,
 }
 
@@ -370,7 +370,7 @@ fn main() -> ExitCode {
             body_limit,
             more,
         } => {
-            let mut cfg = hookforge::serve::ServeConfig::new(addr);
+            let mut cfg = hookforge::receive::serve::ServeConfig::new(addr);
             cfg.hmac_formats = hmac_formats.into_iter().collect();
             let mut secrets = secrets;
             match extra_secrets(&more.secret_files) {
@@ -397,13 +397,13 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
-            cfg.limits = hookforge::serve::ServerLimits {
+            cfg.limits = hookforge::receive::serve::ServerLimits {
                 header_read_timeout: header_read,
                 idle_timeout: idle,
                 max_connections: more.max_connections,
             };
             cfg.body_timeout = body;
-            cfg.worker = hookforge::inbox::WorkerConfig {
+            cfg.worker = hookforge::receive::inbox::WorkerConfig {
                 handler_timeout: handler,
                 concurrency_per_vendor: more.handler_concurrency,
             };
@@ -529,7 +529,8 @@ fn duration_arg(secs: f64, what: &str) -> Result<std::time::Duration, ExitCode> 
 }
 
 async fn check(v: &'static VendorSpec, o: CheckOpts) -> ExitCode {
-    let mut h = hookforge::harness::Harness::new(v, o.url.clone()).concurrency(o.concurrency);
+    let mut h =
+        hookforge::conformance::harness::Harness::new(v, o.url.clone()).concurrency(o.concurrency);
     if let Some(s) = o.secret {
         h = h.secret(s);
     }
@@ -547,14 +548,14 @@ async fn check(v: &'static VendorSpec, o: CheckOpts) -> ExitCode {
     }
     if o.sandbox {
         let sb = match o.sandbox_addr {
-            Some(addr) => match hookforge::sandbox::Sandbox::start_on(addr).await {
+            Some(addr) => match hookforge::conformance::sandbox::Sandbox::start_on(addr).await {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("error: cannot start the sandbox on {addr}: {e}");
                     return ExitCode::from(2);
                 }
             },
-            None => hookforge::sandbox::Sandbox::start().await,
+            None => hookforge::conformance::sandbox::Sandbox::start().await,
         };
         eprintln!("sandbox serving {}'s API at {}", v.name, sb.uri());
         h = h.sandbox(sb);
@@ -597,7 +598,7 @@ async fn check(v: &'static VendorSpec, o: CheckOpts) -> ExitCode {
 }
 
 fn write_reports(
-    reports: &[hookforge::harness::Report],
+    reports: &[hookforge::conformance::harness::Report],
     json: Option<&PathBuf>,
     junit: Option<&PathBuf>,
 ) -> Result<(), ExitCode> {
@@ -615,7 +616,11 @@ fn write_reports(
         })?;
     }
     if let Some(path) = junit {
-        std::fs::write(path, hookforge::harness::Report::junit(reports)).map_err(|e| {
+        std::fs::write(
+            path,
+            hookforge::conformance::harness::Report::junit(reports),
+        )
+        .map_err(|e| {
             eprintln!("error: cannot write {}: {e}", path.display());
             ExitCode::from(2)
         })?;
@@ -627,7 +632,7 @@ fn write_reports(
 fn demo_secret(v: &VendorSpec) -> Option<String> {
     use hookforge::manifest::Auth;
     let seed = format!("{:?}{}", std::time::SystemTime::now(), v.id);
-    let key = hookforge::inbox::dedupe_key(None, seed.as_bytes());
+    let key = hookforge::dedupe_key(None, seed.as_bytes());
     let random: String = key["sha256:".len()..].chars().take(43).collect();
     match v.manifest().auth {
         // No documented auth: a shared secret in X-Webhook-Secret, as a
@@ -655,7 +660,7 @@ async fn demo() -> ExitCode {
         eprintln!("error: cannot create {}: {e}", dir.display());
         return ExitCode::FAILURE;
     }
-    let mut cfg = hookforge::serve::ServeConfig::new(([127, 0, 0, 1], 0).into());
+    let mut cfg = hookforge::receive::serve::ServeConfig::new(([127, 0, 0, 1], 0).into());
     cfg.db = Some(dir.join("inbox.db"));
     let mut secrets = std::collections::BTreeMap::new();
     for v in hookforge::vendors() {
@@ -667,7 +672,7 @@ async fn demo() -> ExitCode {
             secrets.insert(v.id, s);
         }
     }
-    let server = match hookforge::serve::start(cfg).await {
+    let server = match hookforge::receive::serve::start(cfg).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: cannot start the reference receiver: {e}");
@@ -685,7 +690,7 @@ async fn demo() -> ExitCode {
     let mut reports = Vec::new();
     for v in hookforge::vendors() {
         let url = format!("http://{}/hooks/{}", server.addr, v.id);
-        let mut h = hookforge::harness::Harness::new(v, url).concurrency(8);
+        let mut h = hookforge::conformance::harness::Harness::new(v, url).concurrency(8);
         if let Some(s) = secrets.get(v.id) {
             h = h.secret(s.clone());
         }
@@ -715,10 +720,10 @@ async fn demo() -> ExitCode {
             }
         }
         let r = reports.last().expect("just pushed");
-        let failures: Vec<&hookforge::harness::CaseResult> = r
+        let failures: Vec<&hookforge::conformance::harness::CaseResult> = r
             .cases
             .iter()
-            .filter(|c| c.outcome != hookforge::harness::Outcome::Pass)
+            .filter(|c| c.outcome != hookforge::conformance::harness::Outcome::Pass)
             .collect();
         println!(
             "{:<13} {:>4} passed, {} failed, {} skipped",
@@ -775,7 +780,7 @@ async fn load(v: &'static VendorSpec, args: LoadArgs) -> ExitCode {
         eprintln!("error: --rate must be a positive number");
         return ExitCode::from(2);
     }
-    let cfg = hookforge::load::LoadConfig {
+    let cfg = hookforge::conformance::load::LoadConfig {
         vendor: v,
         url,
         secret: secret.map(hookforge::auth::Secret::new),
@@ -789,8 +794,11 @@ async fn load(v: &'static VendorSpec, args: LoadArgs) -> ExitCode {
     let tick = bar
         .clone()
         .map(|b| move |i: usize| b.set_position(i as u64));
-    let result =
-        hookforge::load::run(&cfg, tick.as_ref().map(|f| f as &(dyn Fn(usize) + Sync))).await;
+    let result = hookforge::conformance::load::run(
+        &cfg,
+        tick.as_ref().map(|f| f as &(dyn Fn(usize) + Sync)),
+    )
+    .await;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -829,7 +837,7 @@ fn init_logging() {
 }
 
 fn serve(
-    mut cfg: hookforge::serve::ServeConfig,
+    mut cfg: hookforge::receive::serve::ServeConfig,
     vendors: Vec<String>,
     secrets: Vec<(String, String)>,
     db: Option<PathBuf>,
@@ -885,13 +893,13 @@ fn serve(
         }
     };
     rt.block_on(async move {
-        let server = match hookforge::serve::start(cfg).await {
+        let server = match hookforge::receive::serve::start(cfg).await {
             Ok(s) => s,
-            Err(e @ hookforge::serve::ServeError::Bind { .. }) => {
+            Err(e @ hookforge::receive::serve::ServeError::Bind { .. }) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
-            Err(e @ hookforge::serve::ServeError::Config { .. }) => {
+            Err(e @ hookforge::receive::serve::ServeError::Config { .. }) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
@@ -974,11 +982,11 @@ fn sign(
         }
         None => None,
     };
-    let attempt = hookforge::delivery::Attempt {
+    let attempt = hookforge::conformance::delivery::Attempt {
         attempt: 0,
         timestamp,
     };
-    match hookforge::delivery::vendor_headers(v, &body, signer.as_ref(), &attempt) {
+    match hookforge::conformance::delivery::vendor_headers(v, &body, signer.as_ref(), &attempt) {
         Ok(headers) => {
             let mut out = String::new();
             for (k, val) in headers {
@@ -994,7 +1002,7 @@ fn sign(
 }
 
 fn inbox(db: PathBuf, action: InboxAction) -> ExitCode {
-    use hookforge::inbox::{SqliteStore, Status, Store};
+    use hookforge::receive::store::{SqliteStore, Status, Store};
     if !db.is_file() {
         eprintln!("error: no inbox at {} (pass --db PATH)", db.display());
         return ExitCode::from(2);
@@ -1087,11 +1095,11 @@ fn inbox(db: PathBuf, action: InboxAction) -> ExitCode {
 /// Re-parses quarantined deliveries with this binary's models; those that
 /// fit now go to pending. Exit 1 when a named delivery still misfits.
 fn reparse(
-    store: &hookforge::inbox::SqliteStore,
+    store: &hookforge::receive::store::SqliteStore,
     id: Option<i64>,
     all: bool,
-) -> Result<ExitCode, hookforge::inbox::StoreError> {
-    use hookforge::inbox::{Status, Store};
+) -> Result<ExitCode, hookforge::receive::store::StoreError> {
+    use hookforge::receive::store::{Status, Store};
     let rows = match (id, all) {
         (Some(id), _) => match store.get(id)? {
             Some(r) if r.status == Status::Quarantined => vec![r],

@@ -189,13 +189,6 @@ pub struct UnknownEvent {
 #[error("`{0}` is not a documented event type")]
 pub struct UnknownEventType(pub String);
 
-/// What a handler returns; an error makes the receiver answer 5xx so the
-/// vendor retries.
-pub type HandlerResult = Result<(), BoxError>;
-
-/// Any error a handler wants to report.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
 /// Every built-in vendor, sorted by id.
 pub fn vendors() -> &'static [&'static VendorSpec] {
     crate::vendors::ALL

@@ -334,9 +334,13 @@ fn every_vendor_signs_what_its_own_receiver_verifies() {
             .unwrap()
             .samples[0]
             .body;
-        let headers =
-            hookforge::delivery::vendor_headers(v, body, Some(&signer), &Default::default())
-                .unwrap();
+        let headers = hookforge::conformance::delivery::vendor_headers(
+            v,
+            body,
+            Some(&signer),
+            &Default::default(),
+        )
+        .unwrap();
         let mut map = HeaderMap::new();
         for (k, val) in &headers {
             map.append(
@@ -389,8 +393,7 @@ fn socotra_hmac_format_is_configurable() {
     let prets = hookforge::vendor("prets").unwrap();
     let err =
         Verifier::for_manifest_with(prets.manifest(), vec![Secret::new("whsec_x")], Some(b64))
-            .err()
-            .expect("an HMAC format for a bearer vendor");
+            .expect_err("an HMAC format for a bearer vendor");
     assert_eq!(
         err.to_string(),
         "prets signs with the bearer scheme, not HMAC: an HMAC format does not apply"
@@ -478,11 +481,11 @@ fn contradictory_auth_configuration_is_refused() {
         vec![Secret::new("one-secret")],
     )
     .unwrap();
-    let err = hookforge::receiver::Receiver::builder(&hookforge::vendors::prets::VENDOR)
+    let err = hookforge::receive::receiver::Receiver::builder(&hookforge::vendors::prets::VENDOR)
         .verifier(v)
         .secret("another-secret")
-        .inbox(hookforge::inbox::Inbox::new(std::sync::Arc::new(
-            hookforge::inbox::MemoryStore::new(),
+        .inbox(hookforge::receive::inbox::Inbox::new(std::sync::Arc::new(
+            hookforge::receive::store::MemoryStore::new(),
         )))
         .build()
         .unwrap_err();

@@ -12,7 +12,7 @@ use std::time::Duration;
 use hookforge::HeaderMap;
 use hookforge::VendorSpec;
 use hookforge::auth::{Secret, Verifier};
-use hookforge::harness::{Harness, Outcome, Report};
+use hookforge::conformance::harness::{Harness, Outcome, Report};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -78,7 +78,7 @@ impl Respond for Sim {
         {
             return ResponseTemplate::new(400);
         }
-        let key = hookforge::inbox::dedupe_key(envelope.event_id.as_deref(), &req.body);
+        let key = hookforge::dedupe_key(envelope.event_id.as_deref(), &req.body);
         let first = self.seen.lock().unwrap().insert(key);
         if !first && self.defect == Some(Defect::FailsDuplicates) {
             return ResponseTemplate::new(500);
@@ -412,7 +412,7 @@ async fn fetching_receiver(api: Option<String>) -> String {
 async fn the_sandbox_reports_the_quote_fetch_when_made_and_its_absence_when_not() {
     let prets = &hookforge::vendors::prets::VENDOR;
     for fetches in [true, false] {
-        let sandbox = hookforge::sandbox::Sandbox::start().await;
+        let sandbox = hookforge::conformance::sandbox::Sandbox::start().await;
         let url = fetching_receiver(fetches.then(|| sandbox.uri())).await;
         let report = Harness::new(prets, url)
             .filter("prets/quote.created/*")
@@ -442,7 +442,7 @@ async fn the_sandbox_reports_the_quote_fetch_when_made_and_its_absence_when_not(
 
 #[tokio::test]
 async fn the_sandbox_points_document_links_at_itself() {
-    let sandbox = hookforge::sandbox::Sandbox::start().await;
+    let sandbox = hookforge::conformance::sandbox::Sandbox::start().await;
     let cowbell = &hookforge::vendors::cowbell::VENDOR;
     let info = cowbell.event("policy.non-renewal.document").unwrap();
     let body = sandbox.rewrite(info.samples[0].body);
@@ -455,7 +455,7 @@ async fn the_sandbox_points_document_links_at_itself() {
 
 #[tokio::test]
 async fn the_reference_receiver_passes_for_all_five_vendors() {
-    let mut cfg = hookforge::serve::ServeConfig::new(([127, 0, 0, 1], 0).into());
+    let mut cfg = hookforge::receive::serve::ServeConfig::new(([127, 0, 0, 1], 0).into());
     let secrets = [
         ("prets", PRETS_SECRET),
         ("superoffice", SO_SECRET),
@@ -467,7 +467,7 @@ async fn the_reference_receiver_passes_for_all_five_vendors() {
     for (v, s) in secrets {
         cfg.secrets.insert(v.to_string(), vec![Secret::new(s)]);
     }
-    let server = hookforge::serve::start(cfg).await.unwrap();
+    let server = hookforge::receive::serve::start(cfg).await.unwrap();
     let mut total = 0;
     for v in hookforge::vendors() {
         let mut h =
@@ -484,14 +484,16 @@ async fn the_reference_receiver_passes_for_all_five_vendors() {
 
 #[tokio::test]
 async fn a_receiver_router_can_be_checked_in_process() {
-    use hookforge::inbox::{Inbox, MemoryStore};
+    use hookforge::receive::inbox::Inbox;
+    use hookforge::receive::store::MemoryStore;
     let inbox = Inbox::new(Arc::new(MemoryStore::new()));
-    let router = hookforge::receiver::Receiver::builder(&hookforge::vendors::superoffice::VENDOR)
-        .secret(SO_SECRET)
-        .inbox(inbox)
-        .build()
-        .unwrap()
-        .router();
+    let router =
+        hookforge::receive::receiver::Receiver::builder(&hookforge::vendors::superoffice::VENDOR)
+            .secret(SO_SECRET)
+            .inbox(inbox)
+            .build()
+            .unwrap()
+            .router();
     let report = Harness::for_router(
         &hookforge::vendors::superoffice::VENDOR,
         router,

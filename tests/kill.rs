@@ -267,9 +267,11 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
 #[test]
 #[ignore = "the child process of kill_9_while_handling_recovers_what_was_in_progress"]
 fn child_receiver_with_a_slow_handler() {
-    use hookforge::inbox::{Inbox, SqliteStore};
-    use hookforge::receiver::{BoxFuture, RawHandler, Receiver};
+    use hookforge::receive::inbox::Inbox;
+    use hookforge::receive::receiver::Receiver;
+    use hookforge::receive::store::SqliteStore;
     use hookforge::vendors::prets;
+    use hookforge::{BoxFuture, RawHandler};
     use hookforge::{HandlerResult, HeaderMap, VendorSpec};
 
     struct Slow {
@@ -320,7 +322,7 @@ fn child_receiver_with_a_slow_handler() {
                 .router();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             println!("listening on http://{}", listener.local_addr().unwrap());
-            hookforge::serve::serve_router(listener, app, Default::default())
+            hookforge::receive::serve::serve_router(listener, app, Default::default())
                 .await
                 .unwrap();
         });

@@ -44,8 +44,9 @@ async fn readme_receiver(
     db: &std::path::Path,
     secret: String,
 ) -> Result<axum::Router, hookforge::BoxError> {
-    use hookforge::inbox::{Inbox, SqliteStore};
-    use hookforge::receiver::Receiver;
+    use hookforge::receive::inbox::Inbox;
+    use hookforge::receive::receiver::Receiver;
+    use hookforge::receive::store::SqliteStore;
     use std::sync::Arc;
 
     let inbox = Inbox::new(Arc::new(SqliteStore::open(db)?));

@@ -15,8 +15,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use hookforge::auth::{Scheme, Secret, SignContext, Signer, Verifier};
-use hookforge::inbox::{Inbox, MemoryStore, Store};
-use hookforge::receiver::{OnMisfit, Receiver};
+use hookforge::receive::inbox::Inbox;
+use hookforge::receive::receiver::{OnMisfit, Receiver};
+use hookforge::receive::store::{MemoryStore, Store};
 use hookforge::vendors::{cowbell, prets, superoffice};
 
 use tower::ServiceExt;
@@ -629,14 +630,15 @@ async fn every_bad_request_gets_the_right_status_and_log_line() {
     assert_eq!(stored.len(), 9, "{stored:?}");
     let quarantined: Vec<_> = stored
         .iter()
-        .filter(|d| d.status == hookforge::inbox::Status::Quarantined)
+        .filter(|d| d.status == hookforge::receive::store::Status::Quarantined)
         .collect();
     assert_eq!(quarantined.len(), 4, "{quarantined:?}");
     assert!(quarantined.iter().all(|d| d.last_error.is_some()));
     let quote = stored
         .iter()
         .find(|d| {
-            d.event_type == "quote.created" && d.status != hookforge::inbox::Status::Quarantined
+            d.event_type == "quote.created"
+                && d.status != hookforge::receive::store::Status::Quarantined
         })
         .unwrap();
     assert_eq!(quote.duplicates, 1);

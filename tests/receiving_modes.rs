@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use hookforge::inbox::{Inbox, MemoryStore, Status, Store};
-use hookforge::receiver::{BoxFuture, RawHandler, Receiver};
+use hookforge::receive::inbox::Inbox;
+use hookforge::receive::receiver::Receiver;
+use hookforge::receive::store::{MemoryStore, Status, Store};
 use hookforge::vendors::prets;
+use hookforge::{BoxFuture, RawHandler};
 use hookforge::{HandlerResult, HeaderMap, VendorSpec};
 use tower::ServiceExt;
 
@@ -189,7 +191,7 @@ async fn inline_mode_answers_500_when_the_handler_fails_and_retries_are_processe
 async fn failed_handlers_are_retried_with_backoff_and_stay_visible() {
     let release = Arc::new(tokio::sync::Notify::new());
     let store = Arc::new(MemoryStore::new());
-    let inbox = Inbox::new(store.clone()).with_retry(hookforge::inbox::RetryPolicy {
+    let inbox = Inbox::new(store.clone()).with_retry(hookforge::receive::inbox::RetryPolicy {
         first_delay: Duration::from_millis(20),
         max_delay: Duration::from_millis(40),
         max_attempts: 3,

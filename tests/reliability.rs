@@ -12,10 +12,12 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use hookforge::inbox::{Inbox, MemoryStore, RetryPolicy, SqliteStore, Status, Store, WorkerConfig};
-use hookforge::receiver::{BoxFuture, RawHandler, Receiver};
-use hookforge::serve::{ServeConfig, ServerLimits};
+use hookforge::receive::inbox::{Inbox, RetryPolicy, WorkerConfig};
+use hookforge::receive::receiver::Receiver;
+use hookforge::receive::serve::{ServeConfig, ServerLimits};
+use hookforge::receive::store::{MemoryStore, SqliteStore, Status, Store};
 use hookforge::vendors::{prets, superoffice};
+use hookforge::{BoxFuture, RawHandler};
 use hookforge::{HandlerResult, HeaderMap, VendorSpec};
 use tower::ServiceExt;
 
@@ -349,11 +351,11 @@ fn signed_headers(v: &VendorSpec, secret: &str, body: &[u8]) -> Vec<(String, Str
     let signer =
         hookforge::auth::Signer::for_manifest(v.manifest(), hookforge::auth::Secret::new(secret))
             .unwrap();
-    let mut h: Vec<(String, String)> = hookforge::delivery::vendor_headers(
+    let mut h: Vec<(String, String)> = hookforge::conformance::delivery::vendor_headers(
         v,
         body,
         Some(&signer),
-        &hookforge::delivery::Attempt::default(),
+        &hookforge::conformance::delivery::Attempt::default(),
     )
     .unwrap()
     .into_iter()
@@ -422,7 +424,7 @@ fn authentic_misfits_are_quarantined_listed_and_reparsed() {
     assert_eq!(not_json, 400);
     let log = server.stop();
     assert_eq!(
-        log.matches("WARN hookforge::receiver: quarantined delivery")
+        log.matches("WARN hookforge::receive::receiver: quarantined delivery")
             .count(),
         misfits().len(),
         "{log}"
@@ -549,7 +551,7 @@ fn fast_retry(max_attempts: u32) -> RetryPolicy {
 async fn wait_for(
     store: &dyn Store,
     what: &str,
-    f: impl Fn(&[hookforge::inbox::StoredDelivery]) -> bool,
+    f: impl Fn(&[hookforge::receive::store::StoredDelivery]) -> bool,
 ) {
     common::within(30, what, async {
         loop {
@@ -684,15 +686,18 @@ async fn dead_letters_after_max_attempts_and_replay_resets_attempts() {
 async fn a_supervised_loop_is_restarted_after_a_panic() {
     let starts = Arc::new(AtomicUsize::new(0));
     let s = starts.clone();
-    let sup = tokio::spawn(hookforge::inbox::supervise("test loop", move || {
-        let s = s.clone();
-        async move {
-            if s.fetch_add(1, Ordering::SeqCst) < 2 {
-                panic!("loop bug");
+    let sup = tokio::spawn(hookforge::receive::inbox::supervise(
+        "test loop",
+        move || {
+            let s = s.clone();
+            async move {
+                if s.fetch_add(1, Ordering::SeqCst) < 2 {
+                    panic!("loop bug");
+                }
+                std::future::pending::<()>().await;
             }
-            std::future::pending::<()>().await;
-        }
-    }));
+        },
+    ));
     common::within(20, "three starts", async {
         while starts.load(Ordering::SeqCst) < 3 {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -714,7 +719,9 @@ async fn retention_purges_only_old_done_deliveries() {
         d.received_at_ms = 0;
         inbox.accept(d).await.unwrap();
     }
-    store.complete(1, hookforge::inbox::now_ms()).unwrap();
+    store
+        .complete(1, hookforge::receive::store::now_ms())
+        .unwrap();
     inbox.spawn_retention(Duration::from_millis(200));
     wait_for(store.as_ref(), "the purge", |rows| rows.len() == 1).await;
     assert_eq!(store.list(None, 10).unwrap()[0].status, Status::Pending);
@@ -723,8 +730,8 @@ async fn retention_purges_only_old_done_deliveries() {
 // ---------------------------------------------------------------------------
 // 5. A hardened server.
 
-async fn start(cfg: ServeConfig) -> hookforge::serve::Server {
-    hookforge::serve::start(cfg).await.unwrap()
+async fn start(cfg: ServeConfig) -> hookforge::receive::serve::Server {
+    hookforge::receive::serve::start(cfg).await.unwrap()
 }
 
 fn limits_cfg() -> ServeConfig {
@@ -882,7 +889,10 @@ async fn vendors_without_auth_are_served_only_with_a_secret_or_when_allowed() {
     // Asking to serve a signing vendor unsigned is a mistake, not a no-op.
     let mut wrong = ServeConfig::new(([127, 0, 0, 1], 0).into());
     wrong.allow_unsigned = vec!["prets".into()];
-    let err = hookforge::serve::start(wrong).await.err().expect("refused");
+    let err = hookforge::receive::serve::start(wrong)
+        .await
+        .err()
+        .expect("refused");
     assert!(
         err.to_string().contains("prets: it signs its deliveries"),
         "{err}"

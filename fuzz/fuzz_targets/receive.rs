@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::sync::OnceLock;
 
 use axum::body::Body;
-use hookforge::inbox::{Inbox, MemoryStore, Store};
-use hookforge::receiver::Receiver;
+use hookforge::receive::inbox::Inbox;
+use hookforge::receive::store::{MemoryStore, Store};
+use hookforge::receive::receiver::Receiver;
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 

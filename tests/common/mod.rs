@@ -80,7 +80,7 @@ pub fn same_number(x: &serde_json::Number, y: &serde_json::Number) -> bool {
     }
     /// A float's exact integer value, if it has one within ±2^63.
     fn float_int(f: f64) -> Option<i128> {
-        (f.fract() == 0.0 && f.abs() < 9.223_372_036_854_776e18).then(|| f as i128)
+        (f.fract() == 0.0 && f.abs() < 9.223_372_036_854_776e18).then_some(f as i128)
     }
     match (int(x), int(y)) {
         (Some(p), Some(q)) => p == q,
@@ -116,7 +116,7 @@ pub fn rel(p: &Path) -> String {
 /// as the in-memory store: for "no 2xx without a commit" tests.
 #[derive(Default)]
 pub struct FaultStore {
-    pub inner: hookforge::inbox::MemoryStore,
+    pub inner: hookforge::receive::store::MemoryStore,
     /// Every insert fails (as a full disk would) while set.
     pub fail_inserts: std::sync::atomic::AtomicBool,
     /// Inserts wait while set, until `release()`.
@@ -136,11 +136,11 @@ impl FaultStore {
     }
 }
 
-impl hookforge::inbox::Store for FaultStore {
+impl hookforge::receive::store::Store for FaultStore {
     fn insert(
         &self,
-        d: &hookforge::inbox::NewDelivery,
-    ) -> Result<hookforge::inbox::Inserted, hookforge::inbox::StoreError> {
+        d: &hookforge::receive::store::NewDelivery,
+    ) -> Result<hookforge::receive::store::Inserted, hookforge::receive::store::StoreError> {
         use std::sync::atomic::Ordering;
         self.inserts_seen.fetch_add(1, Ordering::SeqCst);
         let mut held = self.held.lock().unwrap();
@@ -149,7 +149,7 @@ impl hookforge::inbox::Store for FaultStore {
         }
         drop(held);
         if self.fail_inserts.load(Ordering::SeqCst) {
-            return Err(hookforge::inbox::StoreError::Other(
+            return Err(hookforge::receive::store::StoreError::Other(
                 "injected fault: the disk is full".into(),
             ));
         }
@@ -160,10 +160,11 @@ impl hookforge::inbox::Store for FaultStore {
         now_ms: i64,
         limit: usize,
         skip: &[&str],
-    ) -> Result<Vec<hookforge::inbox::StoredDelivery>, hookforge::inbox::StoreError> {
+    ) -> Result<Vec<hookforge::receive::store::StoredDelivery>, hookforge::receive::store::StoreError>
+    {
         self.inner.claim(now_ms, limit, skip)
     }
-    fn complete(&self, id: i64, now_ms: i64) -> Result<(), hookforge::inbox::StoreError> {
+    fn complete(&self, id: i64, now_ms: i64) -> Result<(), hookforge::receive::store::StoreError> {
         self.inner.complete(id, now_ms)
     }
     fn fail(
@@ -171,38 +172,46 @@ impl hookforge::inbox::Store for FaultStore {
         id: i64,
         error: &str,
         retry_at_ms: Option<i64>,
-    ) -> Result<(), hookforge::inbox::StoreError> {
+    ) -> Result<(), hookforge::receive::store::StoreError> {
         self.inner.fail(id, error, retry_at_ms)
     }
-    fn recover(&self) -> Result<usize, hookforge::inbox::StoreError> {
+    fn recover(&self) -> Result<usize, hookforge::receive::store::StoreError> {
         self.inner.recover()
     }
     fn list(
         &self,
-        status: Option<hookforge::inbox::Status>,
+        status: Option<hookforge::receive::store::Status>,
         limit: usize,
-    ) -> Result<Vec<hookforge::inbox::StoredDelivery>, hookforge::inbox::StoreError> {
+    ) -> Result<Vec<hookforge::receive::store::StoredDelivery>, hookforge::receive::store::StoreError>
+    {
         self.inner.list(status, limit)
     }
     fn get(
         &self,
         id: i64,
-    ) -> Result<Option<hookforge::inbox::StoredDelivery>, hookforge::inbox::StoreError> {
+    ) -> Result<
+        Option<hookforge::receive::store::StoredDelivery>,
+        hookforge::receive::store::StoreError,
+    > {
         self.inner.get(id)
     }
-    fn requeue(&self, id: i64) -> Result<bool, hookforge::inbox::StoreError> {
+    fn requeue(&self, id: i64) -> Result<bool, hookforge::receive::store::StoreError> {
         self.inner.requeue(id)
     }
-    fn release(&self, id: i64) -> Result<bool, hookforge::inbox::StoreError> {
-        hookforge::inbox::Store::release(&self.inner, id)
+    fn release(&self, id: i64) -> Result<bool, hookforge::receive::store::StoreError> {
+        hookforge::receive::store::Store::release(&self.inner, id)
     }
-    fn requarantine(&self, id: i64, error: &str) -> Result<(), hookforge::inbox::StoreError> {
+    fn requarantine(
+        &self,
+        id: i64,
+        error: &str,
+    ) -> Result<(), hookforge::receive::store::StoreError> {
         self.inner.requarantine(id, error)
     }
-    fn purge_done(&self, before_ms: i64) -> Result<usize, hookforge::inbox::StoreError> {
+    fn purge_done(&self, before_ms: i64) -> Result<usize, hookforge::receive::store::StoreError> {
         self.inner.purge_done(before_ms)
     }
-    fn next_due(&self) -> Result<Option<i64>, hookforge::inbox::StoreError> {
+    fn next_due(&self) -> Result<Option<i64>, hookforge::receive::store::StoreError> {
         self.inner.next_due()
     }
 }
@@ -229,15 +238,19 @@ pub fn prets_delivery(prefix: &str, i: usize) -> (String, Vec<u8>) {
 }
 
 /// A delivery to hand to a store or inbox directly, as the receiver would.
-pub fn new_delivery(vendor: &str, event_id: &str, body: Vec<u8>) -> hookforge::inbox::NewDelivery {
-    hookforge::inbox::NewDelivery {
+pub fn new_delivery(
+    vendor: &str,
+    event_id: &str,
+    body: Vec<u8>,
+) -> hookforge::receive::store::NewDelivery {
+    hookforge::receive::store::NewDelivery {
         vendor: vendor.into(),
         event_type: "quote.updated".into(),
         event_id: Some(event_id.into()),
         dedupe_key: format!("id:{event_id}"),
         body,
         headers: vec![("content-type".into(), "application/json".into())],
-        received_at_ms: hookforge::inbox::now_ms(),
+        received_at_ms: hookforge::receive::store::now_ms(),
         misfit: None,
     }
 }

@@ -315,11 +315,11 @@ pub fn vendor_items(vs: &VendorSchemas, events: &[EventOut<'_>]) -> TokenStream 
         /// handle raw deliveries of any vendor.
         pub struct Dispatcher<H>(pub H);
 
-        impl<H: Handler + 'static> ::hookforge::receiver::RawHandler for Dispatcher<H> {
+        impl<H: Handler + 'static> ::hookforge::RawHandler for Dispatcher<H> {
             fn vendor(&self) -> &'static ::hookforge::VendorSpec {
                 &VENDOR
             }
-            fn handle<'a>(&'a self, body: &'a [u8], headers: &'a ::hookforge::HeaderMap) -> ::hookforge::receiver::BoxFuture<'a, ::hookforge::HandlerResult> {
+            fn handle<'a>(&'a self, body: &'a [u8], headers: &'a ::hookforge::HeaderMap) -> ::hookforge::BoxFuture<'a, ::hookforge::HandlerResult> {
                 Box::pin(async move {
                     let event = parse(body, headers)?;
                     dispatch(&self.0, event).await

@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! # async fn t() -> Result<(), Box<dyn std::error::Error>> {
-//! use hookforge::harness::Harness;
+//! use hookforge::conformance::harness::Harness;
 //! let report = Harness::new(&hookforge::vendors::prets::VENDOR, "http://127.0.0.1:8080/hooks/prets")
 //!     .secret("whsec_...")
 //!     .run()
@@ -15,14 +15,14 @@
 //! ```
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::VendorSpec;
 use crate::auth::{Secret, Signer};
-use crate::delivery::{Attempt, vendor_headers};
+use crate::conformance::delivery::{Attempt, vendor_headers};
 
 /// The budget when the vendor documents none.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
@@ -55,7 +55,7 @@ pub struct Report {
     pub skipped: usize,
     /// Follow-up calls the receiver made to the sandboxed vendor API.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sandbox: Option<crate::sandbox::SandboxReport>,
+    pub sandbox: Option<crate::conformance::sandbox::SandboxReport>,
 }
 
 /// Why a run could not happen at all.
@@ -79,7 +79,7 @@ pub struct Harness {
     timeout: Option<Duration>,
     concurrency: usize,
     filter: Option<String>,
-    sandbox: Option<crate::sandbox::Sandbox>,
+    sandbox: Option<crate::conformance::sandbox::Sandbox>,
     progress: Option<ProgressFn>,
     /// An in-process receiver to serve on loopback for the run.
     router: Option<std::sync::Mutex<Option<(std::net::TcpListener, axum::Router)>>>,
@@ -185,7 +185,7 @@ impl Harness {
 
     /// Serve the vendor's API from `sandbox`, point sample URLs at it, and
     /// report the receiver's follow-up calls.
-    pub fn sandbox(mut self, sandbox: crate::sandbox::Sandbox) -> Harness {
+    pub fn sandbox(mut self, sandbox: crate::conformance::sandbox::Sandbox) -> Harness {
         self.sandbox = Some(sandbox);
         self
     }
@@ -232,10 +232,7 @@ impl Harness {
     fn plans(&self) -> Result<Vec<Plan>, HarnessError> {
         let signer = self.signer(self.secret.as_ref())?;
         let v = self.vendor;
-        let nonce = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_micros();
+        let nonce = crate::util::since_epoch().as_micros();
         let mut plans = Vec::new();
         let mut first: Option<Vec<u8>> = None;
         for e in v.events {
@@ -608,7 +605,7 @@ pub fn fresh_delivery(v: &VendorSpec, base: &[u8], nonce: &str) -> Vec<u8> {
 /// hex letters, Crockford letters), so the id keeps its documented format.
 pub fn mutate_id(id: &str, nonce: &str) -> String {
     const CROCKFORD_LETTERS: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ";
-    let h = crate::inbox::dedupe_key(None, nonce.as_bytes());
+    let h = crate::dedupe_key(None, nonce.as_bytes());
     let mut seed = h.bytes().skip("sha256:".len()).cycle();
     let mut chars: Vec<char> = id.chars().collect();
     let n = chars.len();

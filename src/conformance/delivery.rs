@@ -40,7 +40,7 @@ pub fn vendor_headers(
     let event_id = envelope.event_id.clone().unwrap_or_else(|| {
         // Vendors without ids get a stable one derived from the body, so
         // Standard Webhooks signing has a message id.
-        let key = crate::inbox::dedupe_key(None, body);
+        let key = crate::dedupe_key(None, body);
         format!("msg_{}", &key["sha256:".len().."sha256:".len() + 24])
     });
     let mut ctx = SignContext::now(event_id.clone());

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::VendorSpec;
 use crate::auth::{Secret, Signer};
-use crate::delivery::{Attempt, vendor_headers};
-use crate::harness::{HarnessError, fresh_delivery};
+use crate::conformance::delivery::{Attempt, vendor_headers};
+use crate::conformance::harness::{HarnessError, fresh_delivery};
 
 /// Distinct deliveries prepared before sending; longer runs cycle through
 /// them (the receiver then sees duplicates, which it must also answer 2xx).
@@ -105,10 +105,7 @@ pub async fn run(
         .next()
         .ok_or_else(|| HarnessError::Config(format!("{} has no samples", cfg.vendor.id)))?
         .body;
-    let run_id = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_micros();
+    let run_id = crate::util::since_epoch().as_micros();
     let prepared: Vec<Prepared> = (0..total.clamp(1, MAX_DISTINCT))
         .map(|i| {
             let body = fresh_delivery(cfg.vendor, base, &format!("load-{run_id}-{i}"));

@@ -19,8 +19,6 @@
 //! once, handled by the inbox's worker, so a slow handler never makes the
 //! vendor time out. Inline mode runs the handler before answering instead.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,20 +31,10 @@ use axum::routing::{MethodRouter, post};
 use serde_json::json;
 
 use crate::auth::{AuthConfigError, Secret, Verifier};
-use crate::inbox::{Inbox, Inserted, NewDelivery, Status, StoreError, dedupe_key, now_ms};
-use crate::{HandlerResult, VendorSpec};
-
-/// A boxed, sendable future.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// A vendor's handler with its types erased: parses the raw delivery and
-/// dispatches it. Generated code provides one per vendor
-/// (`<vendor>::Dispatcher(your_handler)`).
-pub trait RawHandler: Send + Sync + 'static {
-    fn vendor(&self) -> &'static VendorSpec;
-    fn handle<'a>(&'a self, body: &'a [u8], headers: &'a HeaderMap)
-    -> BoxFuture<'a, HandlerResult>;
-}
+use crate::dedupe_key;
+use crate::receive::inbox::Inbox;
+use crate::receive::store::{Inserted, NewDelivery, Status, StoreError, now_ms};
+use crate::{BoxFuture, HandlerResult, RawHandler, VendorSpec};
 
 /// The reference handler of `hookforge serve`: logs each typed event.
 pub struct LogHandler(pub &'static VendorSpec);

@@ -19,9 +19,14 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::VendorSpec;
 use crate::auth::Secret;
-use crate::inbox::{Inbox, MemoryStore, RetryPolicy, SqliteStore, Store, WorkerConfig};
 use crate::manifest::Auth;
-use crate::receiver::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, LogHandler, OnMisfit, Receiver};
+use crate::receive::inbox::{Inbox, RetryPolicy, WorkerConfig};
+use crate::receive::receiver::{
+    DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, LogHandler, OnMisfit, Receiver,
+};
+#[cfg(feature = "sqlite")]
+use crate::receive::store::SqliteStore;
+use crate::receive::store::{MemoryStore, Store};
 
 /// Connection limits of [`serve_router`]: a client that holds a connection
 /// without finishing its request is cut off, and connections past the cap
@@ -103,7 +108,10 @@ pub enum ServeError {
     #[error("{vendor}: {message}")]
     Config { vendor: String, message: String },
     #[error("{0}")]
-    Store(#[from] crate::inbox::StoreError),
+    Store(#[from] crate::receive::store::StoreError),
+    /// A database path was given to a build without the `sqlite` feature.
+    #[error("cannot open {path}: hookforge was built without the `sqlite` feature")]
+    NoDatabase { path: PathBuf },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -219,10 +227,17 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
 /// Binds and serves in the background.
 pub async fn start(cfg: ServeConfig) -> Result<Server, ServeError> {
     let (store, store_description): (Arc<dyn Store>, String) = match &cfg.db {
+        #[cfg(feature = "sqlite")]
         Some(path) => (
             Arc::new(SqliteStore::open(path)?),
             format!("SQLite inbox {}", path.display()),
         ),
+        #[cfg(not(feature = "sqlite"))]
+        Some(path) => {
+            return Err(ServeError::NoDatabase {
+                path: path.to_path_buf(),
+            });
+        }
         None => (
             Arc::new(MemoryStore::with_capacity(cfg.memory_capacity)),
             format!(

@@ -11,6 +11,12 @@ use serde_json::Value;
 use crate::Manifest;
 use hookforge_manifest::Locator;
 
+mod maybe;
+mod timestamp;
+
+pub use maybe::Maybe;
+pub use timestamp::{FlexTimestamp, Timestamp, TimestampError};
+
 /// Why a delivery could not be parsed. Every message says where and what was
 /// expected; none of them contains the body itself.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

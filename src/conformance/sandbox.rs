@@ -13,7 +13,7 @@ use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::VendorSpec;
-use crate::harness::CaseResult;
+use crate::conformance::harness::CaseResult;
 
 /// A running sandbox.
 pub struct Sandbox {

@@ -1,0 +1,9 @@
+//! Conformance: what a vendor sends ([`delivery`]), replayed against any
+//! receiver with the negative cases it must survive ([`harness`]), the
+//! vendor API a receiver may call back ([`sandbox`]), and sustained
+//! [`load`].
+
+pub mod delivery;
+pub mod harness;
+pub mod load;
+pub mod sandbox;

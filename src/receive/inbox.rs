@@ -1,0 +1,461 @@
+//! The durable inbox: every verified delivery is stored *before* the vendor
+//! gets its 2xx, deduplicated by (vendor, event id) or by a hash of the body
+//! when the vendor sends no id, and handed to the handler by a worker with
+//! at-least-once semantics. Failures are retried with backoff; after the
+//! last attempt a delivery is `dead` (a dead letter, replayable). An
+//! authentic delivery that does not fit our model is `quarantined`, never
+//! dropped. Everything stays visible (`hookforge inbox list`). Where rows
+//! are kept is the [`Store`]'s business (`super::store`).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore};
+
+use super::store::{Inserted, NewDelivery, Store, StoreError, StoredDelivery, now_ms};
+use crate::RawHandler;
+
+/// When to retry a failed delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// Attempts before giving up (the delivery then becomes `dead`, visible
+    /// and replayable).
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(300),
+            max_attempts: 10,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before attempt `attempts + 1`, doubling from `first_delay`.
+    pub fn delay(&self, attempts: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
+        self.first_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+/// How the worker runs handlers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// A handler call that takes longer is abandoned and counts as a failed attempt.
+    pub handler_timeout: Duration,
+    /// Handler calls in flight at once per vendor: a slow vendor uses its
+    /// own slots and never stalls another vendor's deliveries.
+    pub concurrency_per_vendor: usize,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            handler_timeout: Duration::from_secs(30),
+            concurrency_per_vendor: 4,
+        }
+    }
+}
+
+/// The store plus the handlers its worker calls, per vendor.
+#[derive(Clone)]
+pub struct Inbox {
+    store: Arc<dyn Store>,
+    handlers: Arc<Mutex<HashMap<&'static str, Arc<dyn RawHandler>>>>,
+    notify: Arc<Notify>,
+    retry: RetryPolicy,
+    worker: WorkerConfig,
+    slots: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+impl std::fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbox")
+            .field("retry", &self.retry)
+            .field("worker", &self.worker)
+            .finish()
+    }
+}
+
+impl Inbox {
+    pub fn new(store: Arc<dyn Store>) -> Inbox {
+        Inbox {
+            store,
+            handlers: Arc::default(),
+            notify: Arc::new(Notify::new()),
+            retry: RetryPolicy::default(),
+            worker: WorkerConfig::default(),
+            slots: Arc::default(),
+        }
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Inbox {
+        self.retry = retry;
+        self
+    }
+
+    pub fn with_worker(mut self, worker: WorkerConfig) -> Inbox {
+        self.worker = worker;
+        self
+    }
+
+    /// Registers the handler for one vendor's deliveries.
+    pub fn handle(&self, handler: impl RawHandler) -> &Inbox {
+        let h: Arc<dyn RawHandler> = Arc::new(handler);
+        self.handlers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(h.vendor().id, h);
+        self
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Stores a delivery (on the blocking pool) and wakes the worker. `Ok`
+    /// means the commit succeeded; only then may the vendor get a 2xx.
+    pub async fn accept(&self, d: NewDelivery) -> Result<Inserted, StoreError> {
+        let r = self.blocking(move |s| s.insert(&d)).await?;
+        if matches!(r, Inserted::New(_)) {
+            self.notify.notify_one();
+        }
+        Ok(r)
+    }
+
+    /// Runs the worker until the process ends: claims due deliveries, hands
+    /// each to its vendor's handler, records the outcome. Should the loop
+    /// itself ever stop (a bug), it is logged and started again.
+    pub fn spawn_worker(&self) -> tokio::task::JoinHandle<()> {
+        let inbox = self.clone();
+        tokio::spawn(supervise("inbox worker", move || {
+            let inbox = inbox.clone();
+            async move { inbox.work().await }
+        }))
+    }
+
+    /// Deletes `done` deliveries older than `retain`, now and then, until the
+    /// process ends.
+    pub fn spawn_retention(&self, retain: Duration) -> tokio::task::JoinHandle<()> {
+        let inbox = self.clone();
+        let every = (retain / 10).clamp(Duration::from_millis(100), Duration::from_secs(60));
+        tokio::spawn(async move {
+            loop {
+                let before = now_ms() - retain.as_millis() as i64;
+                match inbox.blocking(move |s| s.purge_done(before)).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(count = n, "purged done deliveries past retention"),
+                    Err(e) => tracing::error!(error = %e, "cannot purge done deliveries"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    fn slot(&self, vendor: &str) -> Arc<Semaphore> {
+        self.slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(vendor.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.worker.concurrency_per_vendor.max(1))))
+            .clone()
+    }
+
+    /// Vendors with every handler slot taken: not claimed from this round.
+    fn saturated(&self) -> Vec<String> {
+        self.slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, s)| s.available_permits() == 0)
+            .map(|(v, _)| v.clone())
+            .collect()
+    }
+
+    async fn work(&self) {
+        match self.blocking(|s| s.recover()).await {
+            Ok(n) if n > 0 => tracing::info!(
+                count = n,
+                "requeued deliveries left processing by a previous run"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "cannot recover in-flight deliveries"),
+        }
+        loop {
+            let busy = self.saturated();
+            let batch = match self
+                .blocking(move |s| {
+                    let skip: Vec<&str> = busy.iter().map(String::as_str).collect();
+                    s.claim(now_ms(), 64, &skip)
+                })
+                .await
+            {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot claim deliveries; retrying in 1 s");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if batch.is_empty() {
+                let wait = match self.blocking(|s| s.next_due()).await {
+                    Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(1, 1000) as u64),
+                    _ => Duration::from_secs(1),
+                };
+                let _ = tokio::time::timeout(wait, self.notify.notified()).await;
+                continue;
+            }
+            for d in batch {
+                let slot = self.slot(&d.vendor);
+                let inbox = self.clone();
+                // Each delivery waits for its own vendor's slot, so the loop
+                // goes on claiming for the other vendors.
+                tokio::spawn(async move {
+                    let Ok(_permit) = slot.acquire_owned().await else {
+                        return;
+                    };
+                    inbox.process(d).await;
+                    inbox.notify.notify_one();
+                });
+            }
+        }
+    }
+
+    /// Runs one handler call in its own task, under the timeout: a panic or
+    /// a hang is a failed attempt, never the worker's end.
+    async fn run_handler(&self, d: &StoredDelivery) -> Result<(), String> {
+        let handler = self
+            .handlers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(d.vendor.as_str())
+            .cloned();
+        let Some(h) = handler else {
+            return Err(format!("no handler registered for vendor `{}`", d.vendor));
+        };
+        let body = d.body.clone();
+        let headers = d.header_map();
+        let task =
+            tokio::spawn(async move { h.handle(&body, &headers).await.map_err(|e| e.to_string()) });
+        let abort = task.abort_handle();
+        let limit = self.worker.handler_timeout;
+        match tokio::time::timeout(limit, task).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) if e.is_panic() => Err(format!(
+                "handler panicked: {}",
+                panic_message(e.into_panic().as_ref())
+            )),
+            Ok(Err(e)) => Err(format!("handler task ended: {e}")),
+            Err(_) => {
+                abort.abort();
+                Err(format!(
+                    "handler timed out after {:.1} s",
+                    limit.as_secs_f64()
+                ))
+            }
+        }
+    }
+
+    async fn process(&self, d: StoredDelivery) {
+        let outcome = self.run_handler(&d).await;
+        let id = d.id;
+        let result = match outcome {
+            Ok(()) => self.blocking(move |s| s.complete(id, now_ms())).await,
+            Err(error) => {
+                let retry_at = (d.attempts < self.retry.max_attempts)
+                    .then(|| now_ms() + self.retry.delay(d.attempts).as_millis() as i64);
+                tracing::warn!(
+                    vendor = %d.vendor, event = %d.event_type, delivery = d.id, attempt = d.attempts,
+                    error = %error, dead = retry_at.is_none(), "handler failed"
+                );
+                self.blocking(move |s| s.fail(id, &error, retry_at)).await
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(delivery = d.id, error = %e, "cannot record the outcome; the delivery will be retried");
+        }
+    }
+}
+
+/// Runs `start()` again whenever the future it makes ends (a panic or a
+/// return): for loops that must outlive their own bugs.
+pub async fn supervise<F, Fut>(name: &'static str, start: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        let outcome = tokio::spawn(start()).await;
+        match outcome {
+            Ok(()) => tracing::error!(task = name, "stopped; restarting it"),
+            Err(e) if e.is_panic() => tracing::error!(
+                task = name,
+                panic = %panic_message(e.into_panic().as_ref()),
+                "panicked; restarting it"
+            ),
+            Err(_) => return, // cancelled: the runtime is shutting down
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(a non-string panic payload)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receive::store::{MemoryStore, SqliteStore, Status, dedupe_key};
+
+    fn delivery(key: &str) -> NewDelivery {
+        NewDelivery {
+            vendor: "prets".into(),
+            event_type: "quote.created".into(),
+            event_id: Some(key.into()),
+            dedupe_key: dedupe_key(Some(key), b"{}"),
+            body: b"{}".to_vec(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            received_at_ms: 1000,
+            misfit: None,
+        }
+    }
+
+    fn exercise(store: &dyn Store) {
+        assert_eq!(store.insert(&delivery("a")).unwrap(), Inserted::New(1));
+        assert_eq!(store.insert(&delivery("b")).unwrap(), Inserted::New(2));
+        assert_eq!(
+            store.insert(&delivery("a")).unwrap(),
+            Inserted::Duplicate(1, Status::Pending)
+        );
+        let claimed = store.claim(1000, 10, &[]).unwrap();
+        assert_eq!(claimed.iter().map(|d| d.id).collect::<Vec<_>>(), vec![1, 2]);
+        assert!(
+            claimed
+                .iter()
+                .all(|d| d.attempts == 1 && d.status == Status::Processing)
+        );
+        assert!(store.claim(1000, 10, &[]).unwrap().is_empty());
+        store.complete(1, 2000).unwrap();
+        store.fail(2, "boom", Some(5000)).unwrap();
+        assert!(store.claim(4999, 10, &[]).unwrap().is_empty());
+        assert_eq!(store.next_due().unwrap(), Some(5000));
+        let again = store.claim(5000, 10, &[]).unwrap();
+        assert_eq!((again[0].id, again[0].attempts), (2, 2));
+        // A crash while processing: recover returns it to pending.
+        assert_eq!(store.recover().unwrap(), 1);
+        store.fail(2, "still broken", None).unwrap();
+        let d = store.get(2).unwrap().unwrap();
+        assert_eq!(
+            (d.status, d.last_error.as_deref()),
+            (Status::Dead, Some("still broken"))
+        );
+        assert!(store.requeue(2).unwrap());
+        assert_eq!(store.get(2).unwrap().unwrap().status, Status::Pending);
+        let a = store.get(1).unwrap().unwrap();
+        assert_eq!(
+            (a.status, a.duplicates, a.processed_at_ms),
+            (Status::Done, 1, Some(2000))
+        );
+        assert_eq!(store.list(Some(Status::Done), 10).unwrap().len(), 1);
+        assert_eq!(store.list(None, 10).unwrap().len(), 2);
+        assert_eq!(
+            a.headers,
+            vec![("content-type".to_string(), "application/json".to_string())]
+        );
+        // Replaying resets the attempt count.
+        assert_eq!(store.get(2).unwrap().unwrap().attempts, 0);
+        // Quarantine: stored with its reason, never claimed, released on demand.
+        let mut q = delivery("q");
+        q.misfit = Some("`quote.created` payload: at `data.quoteId`: expected a string".into());
+        assert_eq!(store.insert(&q).unwrap(), Inserted::New(3));
+        let d = store.get(3).unwrap().unwrap();
+        assert_eq!(
+            (d.status, d.last_error),
+            (Status::Quarantined, q.misfit.clone())
+        );
+        let ids = |v: Vec<StoredDelivery>| v.iter().map(|d| d.id).collect::<Vec<_>>();
+        assert_eq!(ids(store.claim(i64::MAX, 10, &["other"]).unwrap()), vec![2]);
+        assert!(
+            !store.release(1).unwrap(),
+            "only quarantined deliveries are released"
+        );
+        assert!(store.release(3).unwrap());
+        let d = store.get(3).unwrap().unwrap();
+        assert_eq!((d.status, d.last_error), (Status::Pending, None));
+        // Claims skip busy vendors.
+        assert!(store.claim(i64::MAX, 10, &["prets"]).unwrap().is_empty());
+        assert_eq!(ids(store.claim(i64::MAX, 10, &[]).unwrap()), vec![3]);
+        // Retention deletes done deliveries processed before the cut only.
+        assert_eq!(store.purge_done(2000).unwrap(), 0);
+        assert_eq!(store.purge_done(2001).unwrap(), 1);
+        assert!(store.get(1).unwrap().is_none());
+    }
+
+    #[test]
+    fn memory_store_refuses_past_its_capacity() {
+        let store = MemoryStore::with_capacity(1);
+        store.insert(&delivery("a")).unwrap();
+        // A duplicate of a held delivery is still acknowledged.
+        assert!(matches!(
+            store.insert(&delivery("a")),
+            Ok(Inserted::Duplicate(1, _))
+        ));
+        let err = store.insert(&delivery("b")).unwrap_err();
+        assert!(matches!(err, StoreError::Full { capacity: 1 }), "{err}");
+        assert_eq!(store.list(None, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn memory_store_semantics() {
+        exercise(&MemoryStore::new());
+    }
+
+    #[test]
+    fn sqlite_store_semantics_and_persistence() {
+        let dir = std::env::temp_dir().join(format!("hookforge-inbox-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("inbox.db");
+        let _ = std::fs::remove_file(&path);
+        exercise(&SqliteStore::open(&path).unwrap());
+        // Reopened, the deliveries are there.
+        let reopened = SqliteStore::open(&path).unwrap();
+        assert_eq!(reopened.list(None, 10).unwrap().len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay(1), Duration::from_secs(1));
+        assert_eq!(p.delay(2), Duration::from_secs(2));
+        assert_eq!(p.delay(5), Duration::from_secs(16));
+        assert_eq!(p.delay(30), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn dedupe_key_prefers_the_event_id() {
+        assert_eq!(dedupe_key(Some("evt_1"), b"x"), "id:evt_1");
+        assert!(dedupe_key(None, b"x").starts_with("sha256:2d711642"));
+    }
+}

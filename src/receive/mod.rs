@@ -1,0 +1,8 @@
+//! Receiving: the axum [`receiver`] verifies, parses and stores each
+//! delivery in the [`inbox`] before answering; the inbox's worker hands it
+//! to your handler; [`serve`] runs it all behind a hardened HTTP server.
+
+pub mod inbox;
+pub mod receiver;
+pub mod serve;
+pub mod store;

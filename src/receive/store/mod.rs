@@ -1,0 +1,176 @@
+//! Where deliveries are kept: the [`Store`] trait and what it stores, with
+//! two implementations: SQLite (embedded, feature `sqlite`; the default of
+//! `hookforge serve --db`) and memory (tests, `serve` without `--db`).
+//! Every insert either commits or returns a [`StoreError`]: the receiver
+//! answers 2xx only after an `Ok`.
+
+use serde::Serialize;
+
+mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+pub use crate::util::{dedupe_key, now_ms};
+
+/// A verified delivery to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub vendor: String,
+    pub event_type: String,
+    pub event_id: Option<String>,
+    pub dedupe_key: String,
+    pub body: Vec<u8>,
+    /// The headers that matter for reprocessing (never authentication headers).
+    pub headers: Vec<(String, String)>,
+    pub received_at_ms: i64,
+    /// Why the body does not fit the typed model of its event: the delivery
+    /// is kept as `quarantined` (not handed to the handler) with this error.
+    pub misfit: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Waiting for the worker (first time, or for a retry).
+    Pending,
+    /// Claimed by a worker; returned to pending if the process dies.
+    Processing,
+    /// Handled successfully.
+    Done,
+    /// Authentic, but does not fit the typed model of its event: kept whole,
+    /// not handled, until `inbox reparse` finds that it fits.
+    Quarantined,
+    /// Gave up after the last attempt (a dead letter); `replay` requeues it.
+    Dead,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Pending,
+        Status::Processing,
+        Status::Done,
+        Status::Quarantined,
+        Status::Dead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Processing => "processing",
+            Status::Done => "done",
+            Status::Quarantined => "quarantined",
+            Status::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// A stored delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredDelivery {
+    pub id: i64,
+    pub vendor: String,
+    pub event_type: String,
+    pub event_id: Option<String>,
+    pub dedupe_key: String,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+    pub received_at_ms: i64,
+    pub status: Status,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt_at_ms: i64,
+    pub processed_at_ms: Option<i64>,
+    /// How many more times the same delivery arrived.
+    pub duplicates: u32,
+}
+
+impl StoredDelivery {
+    /// The stored headers as a header map (entries that are not valid
+    /// headers cannot have been stored by the receiver and are skipped).
+    pub fn header_map(&self) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        for (k, v) in &self.headers {
+            if let (Ok(k), Ok(v)) = (
+                http::HeaderName::from_bytes(k.as_bytes()),
+                http::HeaderValue::from_str(v),
+            ) {
+                headers.append(k, v);
+            }
+        }
+        headers
+    }
+}
+
+/// What an insert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    New(i64),
+    /// Already stored (id, its status).
+    Duplicate(i64, Status),
+}
+
+/// Why the store could not do what was asked. Whenever `insert` returns one
+/// of these, the delivery is *not* stored and the vendor must not get a 2xx.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the inbox is full ({capacity} deliveries held); retry later")]
+    Full { capacity: usize },
+    #[cfg(feature = "sqlite")]
+    #[error("cannot open the inbox at {path}: {source}")]
+    Open {
+        path: std::path::PathBuf,
+        source: rusqlite::Error,
+    },
+    #[cfg(feature = "sqlite")]
+    #[error("inbox database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("inbox store task failed: {0}")]
+    Task(String),
+    #[error("inbox store: {0}")]
+    Other(String),
+}
+
+/// Where deliveries are kept. Methods are blocking and short; async callers
+/// run them on the blocking pool.
+pub trait Store: Send + Sync + 'static {
+    /// Stores a delivery durably (returns only after the commit succeeded),
+    /// or records that it is a duplicate.
+    fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError>;
+    /// Claims up to `limit` pending deliveries due at `now_ms` (marks them
+    /// processing and counts the attempt), skipping the vendors in `skip`.
+    fn claim(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        skip: &[&str],
+    ) -> Result<Vec<StoredDelivery>, StoreError>;
+    fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError>;
+    /// Records a failed attempt: retry at `retry_at_ms`, or make it `dead` when `None`.
+    fn fail(&self, id: i64, error: &str, retry_at_ms: Option<i64>) -> Result<(), StoreError>;
+    /// Returns deliveries left processing by a process that died to pending.
+    fn recover(&self) -> Result<usize, StoreError>;
+    fn list(&self, status: Option<Status>, limit: usize)
+    -> Result<Vec<StoredDelivery>, StoreError>;
+    fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError>;
+    /// Makes a delivery pending, due now, with its attempt count reset.
+    /// Returns false if there is none.
+    fn requeue(&self, id: i64) -> Result<bool, StoreError>;
+    /// Moves a quarantined delivery to pending (it fits the model now).
+    /// Returns false if it is not quarantined.
+    fn release(&self, id: i64) -> Result<bool, StoreError>;
+    /// Records a new reason for a quarantined delivery.
+    fn requarantine(&self, id: i64, error: &str) -> Result<(), StoreError>;
+    /// Deletes `done` deliveries processed before `before_ms`; returns how many.
+    fn purge_done(&self, before_ms: i64) -> Result<usize, StoreError>;
+    /// The soonest `next_attempt_at` of pending deliveries.
+    fn next_due(&self) -> Result<Option<i64>, StoreError>;
+}

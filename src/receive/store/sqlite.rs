@@ -1,0 +1,263 @@
+//! The SQLite store.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::*;
+
+/// SQLite, embedded. WAL with `synchronous=NORMAL`: a committed insert
+/// survives the process being killed (what the 2xx promises); surviving a
+/// power cut needs [`SqliteStore::open_full_sync`].
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY,
+    vendor TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    event_id TEXT,
+    dedupe_key TEXT NOT NULL,
+    body BLOB NOT NULL,
+    headers TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_attempt_at INTEGER NOT NULL,
+    processed_at INTEGER,
+    duplicates INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (vendor, dedupe_key)
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
+-- Inboxes written before dead letters had their name.
+UPDATE deliveries SET status = 'dead' WHERE status = 'failed';
+";
+
+const COLUMNS: &str = "id, vendor, event_type, event_id, dedupe_key, body, headers, received_at, \
+                       status, attempts, last_error, next_attempt_at, processed_at, duplicates";
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        Self::open_with(path, "NORMAL")
+    }
+
+    /// Like [`SqliteStore::open`], syncing every commit to disk.
+    pub fn open_full_sync(path: &Path) -> Result<SqliteStore, StoreError> {
+        Self::open_with(path, "FULL")
+    }
+
+    fn open_with(path: &Path, sync: &str) -> Result<SqliteStore, StoreError> {
+        let open = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open)?;
+        conn.pragma_update(None, "synchronous", sync)
+            .map_err(open)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(open)?;
+        conn.execute_batch(SCHEMA).map_err(open)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent:
+        // every write is one statement or one transaction.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
+    let headers: String = r.get(6)?;
+    let status: String = r.get(8)?;
+    let status = Status::parse(&status).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            8,
+            rusqlite::types::Type::Text,
+            format!("unknown delivery status {status:?}").into(),
+        )
+    })?;
+    let headers = serde_json::from_str(&headers).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into())
+    })?;
+    Ok(StoredDelivery {
+        id: r.get(0)?,
+        vendor: r.get(1)?,
+        event_type: r.get(2)?,
+        event_id: r.get(3)?,
+        dedupe_key: r.get(4)?,
+        body: r.get(5)?,
+        headers,
+        received_at_ms: r.get(7)?,
+        status,
+        attempts: r.get(9)?,
+        last_error: r.get(10)?,
+        next_attempt_at_ms: r.get(11)?,
+        processed_at_ms: r.get(12)?,
+        duplicates: r.get(13)?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {
+        let headers = serde_json::to_string(&d.headers)
+            .map_err(|e| StoreError::Other(format!("cannot encode headers: {e}")))?;
+        let status = if d.misfit.is_some() {
+            Status::Quarantined
+        } else {
+            Status::Pending
+        };
+        let mut conn = self.conn();
+        // An explicit transaction: the 2xx depends on the COMMIT, and only an
+        // explicit commit reports its failure (a full disk, a file-size
+        // limit). `query_row` on an autocommit INSERT … RETURNING does not
+        // step the statement to the end, so a failed commit went unseen.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let (id, dups, status): (i64, u32, String) = tx.query_row(
+            "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)
+             ON CONFLICT (vendor, dedupe_key) DO UPDATE SET duplicates = duplicates + 1
+             RETURNING id, duplicates, status",
+            params![d.vendor, d.event_type, d.event_id, d.dedupe_key, d.body, headers, d.received_at_ms, status.as_str(), d.misfit],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        tx.commit()?;
+        Ok(if dups == 0 {
+            Inserted::New(id)
+        } else {
+            Inserted::Duplicate(id, Status::parse(&status).unwrap_or(Status::Pending))
+        })
+    }
+
+    fn claim(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        skip: &[&str],
+    ) -> Result<Vec<StoredDelivery>, StoreError> {
+        let skip = serde_json::to_string(skip).map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let rows = {
+            let mut stmt = tx.prepare_cached(&format!(
+                "UPDATE deliveries SET status = 'processing', attempts = attempts + 1
+                 WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1
+                              AND vendor NOT IN (SELECT value FROM json_each(?3))
+                              ORDER BY next_attempt_at, id LIMIT ?2)
+                 RETURNING {COLUMNS}"
+            ))?;
+            stmt.query_map(params![now_ms, limit as i64, skip], row_to_delivery)?
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        tx.commit()?;
+        let mut rows = rows;
+        rows.sort_by_key(|d| (d.next_attempt_at_ms, d.id));
+        Ok(rows)
+    }
+
+    fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE deliveries SET status = 'done', processed_at = ?2, last_error = NULL WHERE id = ?1",
+            params![id, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn fail(&self, id: i64, error: &str, retry_at_ms: Option<i64>) -> Result<(), StoreError> {
+        match retry_at_ms {
+            Some(at) => self.conn().execute(
+                "UPDATE deliveries SET status = 'pending', last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+                params![id, error, at],
+            )?,
+            None => self.conn().execute(
+                "UPDATE deliveries SET status = 'dead', last_error = ?2 WHERE id = ?1",
+                params![id, error],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn recover(&self) -> Result<usize, StoreError> {
+        Ok(self.conn().execute(
+            "UPDATE deliveries SET status = 'pending' WHERE status = 'processing'",
+            [],
+        )?)
+    }
+
+    fn list(
+        &self,
+        status: Option<Status>,
+        limit: usize,
+    ) -> Result<Vec<StoredDelivery>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM deliveries WHERE (?1 IS NULL OR status = ?1) ORDER BY id LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![status.map(Status::as_str), limit as i64],
+                row_to_delivery,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM deliveries WHERE id = ?1"),
+                [id],
+                row_to_delivery,
+            )
+            .optional()?)
+    }
+
+    fn requeue(&self, id: i64) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?2 WHERE id = ?1",
+            params![id, now_ms()],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn release(&self, id: i64) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = ?2
+             WHERE id = ?1 AND status = 'quarantined'",
+            params![id, now_ms()],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn requarantine(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE deliveries SET last_error = ?2 WHERE id = ?1 AND status = 'quarantined'",
+            params![id, error],
+        )?;
+        Ok(())
+    }
+
+    fn purge_done(&self, before_ms: i64) -> Result<usize, StoreError> {
+        Ok(self.conn().execute(
+            "DELETE FROM deliveries WHERE status = 'done' AND processed_at < ?1",
+            [before_ms],
+        )?)
+    }
+
+    fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+}
