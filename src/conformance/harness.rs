@@ -409,7 +409,10 @@ impl Harness {
         let cases: Vec<CaseResult> = results.into_iter().map(|(_, c)| c).collect();
         let count = |o| cases.iter().filter(|c| c.outcome == o).count();
         let sandbox = match &self.sandbox {
-            Some(s) => Some(s.report_for(self.vendor, &cases).await),
+            Some(s) => {
+                let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+                Some(s.report_for(self.vendor, &ids).await)
+            }
             None => None,
         };
         Ok(Report {
