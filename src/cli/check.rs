@@ -1,0 +1,181 @@
+//! `hookforge check`: the conformance suite against a receiver.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, value_parser = vendor_ids())]
+    pub vendor: String,
+    /// The receiver's endpoint for this vendor.
+    #[arg(long)]
+    pub url: String,
+    /// The secret the receiver is configured with.
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// Seconds to wait for each answer (default: the vendor's budget, or 30).
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    /// HMAC format where the vendor does not document it, as HASH:ENCODING.
+    #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
+    pub hmac_format: Option<hookforge::auth::HmacFormat>,
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Only cases whose id matches (`*`, `?`), e.g. 'prets/auth/*'.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Write the report as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// Write the report as JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Serve the vendor's API from a local sandbox and report follow-up calls.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Where the sandbox listens (implies --sandbox), so your receiver can be
+    /// pointed at it beforehand.
+    #[arg(long, value_name = "ADDR")]
+    pub sandbox_addr: Option<std::net::SocketAddr>,
+}
+
+pub fn run(a: Args) -> ExitCode {
+    let Args {
+        vendor,
+        url,
+        secret,
+        timeout,
+        hmac_format,
+        concurrency,
+        filter,
+        report_json,
+        junit,
+        sandbox,
+        sandbox_addr,
+    } = a;
+    let opts = CheckOpts {
+        url,
+        secret,
+        timeout,
+        hmac_format,
+        concurrency,
+        filter,
+        report_json,
+        junit,
+        sandbox: sandbox || sandbox_addr.is_some(),
+        sandbox_addr,
+    };
+    runtime().block_on(check(spec(&vendor), opts))
+}
+
+pub struct CheckOpts {
+    url: String,
+    secret: Option<String>,
+    timeout: Option<f64>,
+    hmac_format: Option<hookforge::auth::HmacFormat>,
+    concurrency: usize,
+    filter: Option<String>,
+    report_json: Option<PathBuf>,
+    junit: Option<PathBuf>,
+    sandbox: bool,
+    sandbox_addr: Option<std::net::SocketAddr>,
+}
+
+pub async fn check(v: &'static VendorSpec, o: CheckOpts) -> ExitCode {
+    let mut h =
+        hookforge::conformance::harness::Harness::new(v, o.url.clone()).concurrency(o.concurrency);
+    if let Some(s) = o.secret {
+        h = h.secret(s);
+    }
+    if let Some(f) = o.hmac_format {
+        h = h.hmac_format(f);
+    }
+    if let Some(t) = o.timeout {
+        match duration_arg(t, "timeout") {
+            Ok(d) => h = h.timeout(d),
+            Err(code) => return code,
+        }
+    }
+    if let Some(f) = o.filter {
+        h = h.filter(f);
+    }
+    if o.sandbox {
+        let sb = match o.sandbox_addr {
+            Some(addr) => match hookforge::conformance::sandbox::Sandbox::start_on(addr).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: cannot start the sandbox on {addr}: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            None => hookforge::conformance::sandbox::Sandbox::start().await,
+        };
+        eprintln!("sandbox serving {}'s API at {}", v.name, sb.uri());
+        h = h.sandbox(sb);
+    }
+    let total = v.events.iter().map(|e| e.samples.len()).sum::<usize>() + 5;
+    let bar = progress_bar(total as u64, v.id);
+    if let Some(b) = bar.clone() {
+        h = h.on_case(move |c| {
+            b.inc(1);
+            b.set_message(c.id.clone());
+        });
+    }
+    let report = match h.run().await {
+        Ok(r) => r,
+        // Unreachable target or unusable configuration: both exit 2.
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if let Err(code) = write_reports(
+        std::slice::from_ref(&report),
+        o.report_json.as_ref(),
+        o.junit.as_ref(),
+    ) {
+        return code;
+    }
+    let code = print_text(&report.table());
+    if code != ExitCode::SUCCESS {
+        return code;
+    }
+    if report.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub fn write_reports(
+    reports: &[hookforge::conformance::harness::Report],
+    json: Option<&PathBuf>,
+    junit: Option<&PathBuf>,
+) -> Result<(), ExitCode> {
+    if let Some(path) = json {
+        let value = if reports.len() == 1 {
+            serde_json::to_value(&reports[0])
+        } else {
+            serde_json::to_value(reports)
+        }
+        .expect("reports serialize");
+        let text = serde_json::to_string_pretty(&value).expect("Value serializes");
+        std::fs::write(path, text + "\n").map_err(|e| {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            ExitCode::from(2)
+        })?;
+    }
+    if let Some(path) = junit {
+        std::fs::write(
+            path,
+            hookforge::conformance::harness::Report::junit(reports),
+        )
+        .map_err(|e| {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            ExitCode::from(2)
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! `hookforge events`: a vendor's documented events.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, value_parser = vendor_ids())]
+    pub vendor: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: Args) -> ExitCode {
+    events(spec(&a.vendor), a.json)
+}
+
+pub fn events(v: &VendorSpec, json: bool) -> ExitCode {
+    if json {
+        let list: Vec<_> = v
+            .events
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "event": e.name,
+                    "description": e.description,
+                    "samples": e.samples.iter().map(|s| s.path).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        return print_json(&serde_json::Value::Array(list));
+    }
+    let width = v
+        .events
+        .iter()
+        .map(|e| e.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut out = format!("{:<width$} {:>7}  {}\n", "EVENT", "SAMPLES", "DESCRIPTION");
+    for e in v.events {
+        out.push_str(&format!(
+            "{:<width$} {:>7}  {}\n",
+            e.name,
+            e.samples.len(),
+            e.description
+        ));
+    }
+    print_text(&out)
+}

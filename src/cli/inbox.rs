@@ -1,0 +1,196 @@
+//! `hookforge inbox`: inspect, replay and reparse the SQLite inbox.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The inbox file.
+    #[arg(long, default_value = "hookforge-inbox.db")]
+    pub db: PathBuf,
+    #[command(subcommand)]
+    pub action: InboxAction,
+}
+
+pub fn run(a: Args) -> ExitCode {
+    inbox(a.db, a.action)
+}
+
+#[derive(clap::Subcommand)]
+pub enum InboxAction {
+    /// List stored deliveries.
+    List {
+        /// Only this status: pending, processing, done, quarantined, dead.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one delivery with its body.
+    Show { id: i64 },
+    /// Queue a delivery (e.g. a dead letter) to be handled again by the next
+    /// running receiver, with its attempt count reset.
+    Replay { id: i64 },
+    /// Parse quarantined deliveries again with this binary's models and move
+    /// those that now fit to pending.
+    Reparse {
+        /// One delivery.
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        id: Option<i64>,
+        /// Every quarantined delivery.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+pub fn inbox(db: PathBuf, action: InboxAction) -> ExitCode {
+    use hookforge::receive::store::{SqliteStore, Status, Store};
+    if !db.is_file() {
+        eprintln!("error: no inbox at {} (pass --db PATH)", db.display());
+        return ExitCode::from(2);
+    }
+    let store = match SqliteStore::open(&db) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match action {
+        InboxAction::List {
+            status,
+            limit,
+            json,
+        } => {
+            let status = match status.as_deref().map(|s| (s, Status::parse(s))) {
+                None => None,
+                Some((_, Some(st))) => Some(st),
+                Some((s, None)) => {
+                    eprintln!(
+                        "error: unknown status {s:?}: expected pending, processing, done, quarantined or dead"
+                    );
+                    return ExitCode::from(2);
+                }
+            };
+            store.list(status, limit).map(|rows| {
+                if json {
+                    print_json(&serde_json::to_value(&rows).expect("rows serialize"))
+                } else {
+                    let mut out = format!(
+                        "{:>6}  {:<10} {:<13} {:<40} {:>3}  {}\n",
+                        "ID", "STATUS", "VENDOR", "EVENT", "TRY", "EVENT ID / ERROR"
+                    );
+                    for r in rows {
+                        let last = r
+                            .last_error
+                            .clone()
+                            .unwrap_or_else(|| r.event_id.clone().unwrap_or_default());
+                        out.push_str(&format!(
+                            "{:>6}  {:<10} {:<13} {:<40} {:>3}  {}\n",
+                            r.id,
+                            r.status.as_str(),
+                            r.vendor,
+                            r.event_type,
+                            r.attempts,
+                            last
+                        ));
+                    }
+                    print_text(&out)
+                }
+            })
+        }
+        InboxAction::Show { id } => store.get(id).map(|row| match row {
+            None => {
+                eprintln!("error: no delivery {id}");
+                ExitCode::FAILURE
+            }
+            Some(r) => {
+                let mut v = serde_json::to_value(&r).expect("row serializes");
+                v["body"] = match serde_json::from_slice::<serde_json::Value>(&r.body) {
+                    Ok(j) => j,
+                    Err(_) => {
+                        serde_json::Value::String(String::from_utf8_lossy(&r.body).into_owned())
+                    }
+                };
+                print_json(&v)
+            }
+        }),
+        InboxAction::Reparse { id, all } => reparse(&store, id, all),
+        InboxAction::Replay { id } => store.requeue(id).map(|found| {
+            if found {
+                println!(
+                    "delivery {id} queued: the next running receiver with this inbox handles it"
+                );
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("error: no delivery {id}");
+                ExitCode::FAILURE
+            }
+        }),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+/// Re-parses quarantined deliveries with this binary's models; those that
+/// fit now go to pending. Exit 1 when a named delivery still misfits.
+pub fn reparse(
+    store: &hookforge::receive::store::SqliteStore,
+    id: Option<i64>,
+    all: bool,
+) -> Result<ExitCode, hookforge::receive::store::StoreError> {
+    use hookforge::receive::store::{Status, Store};
+    let rows = match (id, all) {
+        (Some(id), _) => match store.get(id)? {
+            Some(r) if r.status == Status::Quarantined => vec![r],
+            Some(r) => {
+                eprintln!(
+                    "error: delivery {id} is {}, not quarantined",
+                    r.status.as_str()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            None => {
+                eprintln!("error: no delivery {id}");
+                return Ok(ExitCode::FAILURE);
+            }
+        },
+        _ => store.list(Some(Status::Quarantined), usize::MAX)?,
+    };
+    let (mut released, mut still) = (0, 0);
+    for r in rows {
+        let Some(v) = hookforge::vendor(&r.vendor) else {
+            println!(
+                "{}: vendor {:?} is unknown to this binary; left quarantined",
+                r.id, r.vendor
+            );
+            still += 1;
+            continue;
+        };
+        match v.check(&r.body, &r.header_map()) {
+            Ok(c) => {
+                store.release(r.id)?;
+                println!(
+                    "{}: {} {} now fits; moved to pending",
+                    r.id, v.id, c.event_type
+                );
+                released += 1;
+            }
+            Err(e) => {
+                let why = e.to_string();
+                store.requarantine(r.id, &why)?;
+                println!("{}: still quarantined: {why}", r.id);
+                still += 1;
+            }
+        }
+    }
+    println!("reparse: {released} moved to pending, {still} still quarantined");
+    Ok(if id.is_some() && still > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,185 @@
+//! What the commands share: argument parsers, the runtime, progress, output.
+
+pub use std::io::{self, Read, Write};
+pub use std::path::PathBuf;
+pub use std::process::ExitCode;
+
+pub use clap::builder::PossibleValuesParser;
+pub use hookforge::{HeaderMap, VendorSpec};
+
+pub mod check;
+pub mod demo;
+pub mod events;
+pub mod inbox;
+pub mod load;
+pub mod parse;
+pub mod serve;
+pub mod sign;
+pub mod vendors;
+
+/// `VENDOR=VALUE` with a known vendor id.
+pub fn vendor_pair<'s>(s: &'s str, expected: &str) -> Result<(String, &'s str), String> {
+    let (v, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected {expected}"))?;
+    if hookforge::vendor(v).is_none() {
+        return Err(format!("unknown vendor {v:?}"));
+    }
+    Ok((v.to_string(), value))
+}
+
+/// `90`, `90s`, `30m`, `12h` or `7d`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a whole number with a unit (s, m, h, d), e.g. 7d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit {unit:?}: expected s, m, h or d"
+            ));
+        }
+    };
+    if secs == 0 {
+        return Err("a retention of 0 would delete deliveries as soon as they are done".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+pub fn parse_hmac(s: &str) -> Result<hookforge::auth::HmacFormat, String> {
+    s.parse()
+        .map_err(|e: hookforge::auth::AuthConfigError| e.to_string())
+}
+
+pub fn parse_vendor_hmac(s: &str) -> Result<(String, hookforge::auth::HmacFormat), String> {
+    let (v, f) = vendor_pair(s, "VENDOR=HASH:ENCODING")?;
+    Ok((v, parse_hmac(f)?))
+}
+
+pub fn parse_secret(s: &str) -> Result<(String, String), String> {
+    let (v, secret) = vendor_pair(s, "VENDOR=SECRET")?;
+    if secret.is_empty() {
+        return Err(format!("the secret for {v} is empty"));
+    }
+    Ok((v, secret.to_string()))
+}
+
+pub fn vendor_ids() -> PossibleValuesParser {
+    PossibleValuesParser::new(hookforge::vendors().iter().map(|v| v.id))
+}
+
+pub fn parse_header(s: &str) -> Result<(http::HeaderName, http::HeaderValue), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("expected `Name: value`, got {s:?}"))?;
+    let name = http::HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| format!("{:?} is not a valid header name", name.trim()))?;
+    let value = http::HeaderValue::from_str(value.trim()).map_err(|_| {
+        format!("the value of header `{name}` contains characters not allowed in a header")
+    })?;
+    Ok((name, value))
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().unwrap_or_else(|e| {
+        eprintln!("error: cannot start the async runtime: {e}");
+        std::process::exit(1)
+    })
+}
+
+pub fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
+    if !io::IsTerminal::is_terminal(&io::stderr()) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(what.to_string());
+    Some(bar)
+}
+
+pub fn duration_arg(secs: f64, what: &str) -> Result<std::time::Duration, ExitCode> {
+    std::time::Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            eprintln!("error: --{what} must be a positive number of seconds");
+            ExitCode::from(2)
+        })
+}
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+        .init();
+}
+
+pub fn known_ids() -> String {
+    hookforge::vendors()
+        .iter()
+        .map(|v| v.id)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn spec(id: &str) -> &'static VendorSpec {
+    hookforge::vendor(id).expect("clap only accepts known vendor ids")
+}
+
+pub fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
+    match file {
+        Some(p) if p.as_os_str() != "-" => {
+            std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+        }
+        _ => {
+            let mut buf = Vec::new();
+            io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            Ok(buf)
+        }
+    }
+}
+
+pub fn print_json(v: &serde_json::Value) -> ExitCode {
+    let text = serde_json::to_string_pretty(v).expect("Value serializes");
+    print_text(&format!("{text}\n"))
+}
+
+/// Prints, treating a closed pipe (`| head`) as success rather than a panic.
+pub fn print_text(s: &str) -> ExitCode {
+    let mut out = io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write output: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn auth_scheme(v: &VendorSpec) -> &'static str {
+    match v.manifest().auth {
+        hookforge::manifest::Auth::None { .. } => "none",
+        hookforge::manifest::Auth::Bearer { .. } => "bearer",
+        hookforge::manifest::Auth::Hmac { .. } => "hmac",
+        hookforge::manifest::Auth::StandardWebhooks { .. } => "standard-webhooks",
+    }
+}

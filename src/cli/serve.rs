@@ -1,0 +1,280 @@
+//! `hookforge serve`: the reference receiver.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// A vendor id, or `all` (repeatable).
+    #[arg(long = "vendor", default_value = "all")]
+    pub vendors: Vec<String>,
+    /// A vendor's secret, as `VENDOR=SECRET` (repeat for several vendors, or
+    /// for rotation). Vendors that document no auth accept an optional
+    /// shared secret in the `X-Webhook-Secret` header.
+    #[arg(long = "secret", value_name = "VENDOR=SECRET", value_parser = parse_secret)]
+    pub secrets: Vec<(String, String)>,
+    /// Keep the inbox in this SQLite file (in memory when absent).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// A vendor's HMAC format where it is undocumented, as
+    /// `VENDOR=HASH:ENCODING` (e.g. `socotra=sha256:base64`; default from the manifest).
+    #[arg(long = "hmac-format", value_name = "VENDOR=HASH:ENCODING", value_parser = parse_vendor_hmac)]
+    pub hmac_formats: Vec<(String, hookforge::auth::HmacFormat)>,
+    /// Store deliveries without handling them (the worker stays off).
+    #[arg(long)]
+    pub no_process: bool,
+    /// Largest accepted body, in bytes.
+    #[arg(long, default_value_t = hookforge::receive::receiver::DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+    #[command(flatten)]
+    pub more: ServeArgs,
+}
+
+pub fn run(a: Args) -> ExitCode {
+    let Args {
+        addr,
+        vendors,
+        secrets,
+        db,
+        hmac_formats,
+        no_process,
+        body_limit,
+        more,
+    } = a;
+    let mut cfg = hookforge::receive::serve::ServeConfig::new(addr);
+    cfg.hmac_formats = hmac_formats.into_iter().collect();
+    let mut secrets = secrets;
+    match extra_secrets(&more.secret_files) {
+        Ok(extra) => secrets.extend(extra),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let secs = |v: f64, what: &str| duration_arg(v, what);
+    let limits = (
+        secs(more.header_read_timeout, "--header-read-timeout"),
+        secs(more.body_timeout, "--body-timeout"),
+        secs(more.idle_timeout, "--idle-timeout"),
+        secs(more.handler_timeout, "--handler-timeout"),
+    );
+    let (Ok(header_read), Ok(body), Ok(idle), Ok(handler)) = limits else {
+        return ExitCode::from(2);
+    };
+    if more.max_connections == 0 || more.handler_concurrency == 0 || more.max_attempts == 0 {
+        eprintln!(
+            "error: --max-connections, --handler-concurrency and --max-attempts must be at least 1"
+        );
+        return ExitCode::from(2);
+    }
+    cfg.limits = hookforge::receive::serve::ServerLimits {
+        header_read_timeout: header_read,
+        idle_timeout: idle,
+        max_connections: more.max_connections,
+    };
+    cfg.body_timeout = body;
+    cfg.worker = hookforge::receive::inbox::WorkerConfig {
+        handler_timeout: handler,
+        concurrency_per_vendor: more.handler_concurrency,
+    };
+    cfg.retry.max_attempts = more.max_attempts;
+    cfg.on_misfit = more.on_misfit;
+    cfg.allow_unsigned = more.allow_unsigned;
+    cfg.retain = more.retain;
+    cfg.memory_capacity = more.memory_capacity;
+    serve(cfg, vendors, secrets, db, !no_process, body_limit)
+}
+
+/// The rest of `serve`'s options.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// A file holding a vendor's secret(s), one per line, as `VENDOR=PATH`
+    /// (repeatable). Secrets also come from `HOOKFORGE_SECRET_<VENDOR>`
+    /// (comma-separated for rotation), so they need not appear in argv.
+    #[arg(long = "secret-file", value_name = "VENDOR=PATH", value_parser = parse_secret_file)]
+    secret_files: Vec<(String, PathBuf)>,
+    /// Serve this vendor, whose docs give no authentication, without a
+    /// shared secret (repeatable). Without it such a vendor is not served.
+    #[arg(long = "allow-unsigned", value_name = "VENDOR", value_parser = vendor_ids())]
+    allow_unsigned: Vec<String>,
+    /// What to do with an authentic delivery that does not fit the typed
+    /// model: `quarantine` (store it, answer 200) or `reject` (answer 400).
+    #[arg(long, default_value = "quarantine")]
+    on_misfit: hookforge::receive::receiver::OnMisfit,
+    /// Seconds allowed for a request's headers to arrive.
+    #[arg(long, default_value_t = 10.0)]
+    header_read_timeout: f64,
+    /// Seconds allowed for a request's body to arrive.
+    #[arg(long, default_value_t = 10.0)]
+    body_timeout: f64,
+    /// Seconds a connection may stay silent before it is closed.
+    #[arg(long, default_value_t = 60.0)]
+    idle_timeout: f64,
+    /// Connections served at once (more wait in the listen backlog).
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Seconds a handler call may take before it counts as a failed attempt.
+    #[arg(long, default_value_t = 30.0)]
+    handler_timeout: f64,
+    /// Handler calls in flight at once, per vendor.
+    #[arg(long, default_value_t = 4)]
+    handler_concurrency: usize,
+    /// Attempts before a delivery becomes `dead`.
+    #[arg(long, default_value_t = 10)]
+    max_attempts: u32,
+    /// Delete `done` deliveries older than this (e.g. `7d`, `12h`, `30m`, `90s`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    retain: Option<std::time::Duration>,
+    /// Deliveries the in-memory inbox holds before answering 503 (without --db).
+    #[arg(long, default_value_t = hookforge::receive::store::MemoryStore::DEFAULT_CAPACITY)]
+    memory_capacity: usize,
+}
+
+pub fn parse_secret_file(s: &str) -> Result<(String, PathBuf), String> {
+    let (v, path) = vendor_pair(s, "VENDOR=PATH")?;
+    Ok((v, PathBuf::from(path)))
+}
+
+/// A vendor's secrets from the environment (`HOOKFORGE_SECRET_<VENDOR>`,
+/// comma-separated) and from `--secret-file` files (one per line).
+pub fn extra_secrets(files: &[(String, PathBuf)]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for v in hookforge::vendors() {
+        let var = format!(
+            "HOOKFORGE_SECRET_{}",
+            v.id.to_ascii_uppercase().replace('-', "_")
+        );
+        if let Ok(list) = std::env::var(&var) {
+            for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                out.push((v.id.to_string(), s.to_string()));
+            }
+        }
+    }
+    for (v, path) in files {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "cannot read the secret file for {v} ({}): {e}",
+                path.display()
+            )
+        })?;
+        let before = out.len();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            out.push((v.clone(), line.to_string()));
+        }
+        if out.len() == before {
+            return Err(format!(
+                "the secret file for {v} ({}) holds no secret",
+                path.display()
+            ));
+        }
+    }
+    Ok(out)
+}
+
+pub fn serve(
+    mut cfg: hookforge::receive::serve::ServeConfig,
+    vendors: Vec<String>,
+    secrets: Vec<(String, String)>,
+    db: Option<PathBuf>,
+    process: bool,
+    body_limit: usize,
+) -> ExitCode {
+    if vendors.iter().any(|v| v == "all") {
+        // Serving every vendor: those that sign deliveries need their secret;
+        // leave out (and say so) the ones without one rather than accept
+        // unauthenticated deliveries for them.
+        // (Vendors that document no auth are decided by the library: served
+        // with a shared secret or --allow-unsigned, else named and left out.)
+        let (ok, left_out): (Vec<_>, Vec<_>) =
+            hookforge::vendors().iter().copied().partition(|v| {
+                matches!(v.manifest().auth, hookforge::manifest::Auth::None { .. })
+                    || secrets.iter().any(|(id, _)| id == v.id)
+            });
+        for v in &left_out {
+            eprintln!(
+                "note: not serving {} (its deliveries are signed): pass --secret {}=SECRET",
+                v.id, v.id
+            );
+        }
+        cfg.vendors = ok;
+    } else {
+        let mut list = Vec::new();
+        for v in &vendors {
+            match hookforge::vendor(v) {
+                Some(s) => list.push(s),
+                None => {
+                    eprintln!("error: unknown vendor {v:?} (known: {})", known_ids());
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        cfg.vendors = list;
+    }
+    for (v, s) in secrets {
+        cfg.secrets
+            .entry(v)
+            .or_default()
+            .push(hookforge::auth::Secret::new(s));
+    }
+    cfg.db = db;
+    cfg.process = process;
+    cfg.body_limit = body_limit;
+    init_logging();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        let server = match hookforge::receive::serve::start(cfg).await {
+            Ok(s) => s,
+            Err(e @ hookforge::receive::serve::ServeError::Bind { .. }) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            Err(e @ hookforge::receive::serve::ServeError::Config { .. }) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        for (v, why) in &server.not_served {
+            eprintln!("note: not serving {v}: {why}");
+        }
+        if server.served.is_empty() {
+            eprintln!("error: no vendor can be served (see the notes above)");
+            return ExitCode::from(2);
+        }
+        let vendor_list: Vec<String> = server
+            .served
+            .iter()
+            .map(|(v, how)| format!("{v} ({how})"))
+            .collect();
+        // The first line on stdout: scripts and tests read the address from it.
+        println!(
+            "hookforge serve listening on http://{} with {}; vendors: {}",
+            server.addr,
+            server.store_description,
+            vendor_list.join(", ")
+        );
+        let _ = io::stdout().flush();
+        tokio::select! {
+            r = server.task => match r {
+                Ok(Ok(())) => ExitCode::SUCCESS,
+                Ok(Err(e)) => { eprintln!("error: server failed: {e}"); ExitCode::FAILURE }
+                Err(e) => { eprintln!("error: server task failed: {e}"); ExitCode::FAILURE }
+            },
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("interrupted; shutting down");
+                ExitCode::SUCCESS
+            }
+        }
+    })
+}

@@ -1,0 +1,81 @@
+//! `hookforge sign`: the exact headers a vendor would send.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, value_parser = vendor_ids())]
+    pub vendor: String,
+    /// The webhook secret (omit for vendors without auth).
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// Unix seconds for timestamped schemes (default: now).
+    #[arg(long)]
+    pub timestamp: Option<u64>,
+    /// HMAC format where the vendor does not document it, as HASH:ENCODING.
+    #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
+    pub hmac_format: Option<hookforge::auth::HmacFormat>,
+    /// The body; `-` or nothing reads standard input.
+    pub file: Option<PathBuf>,
+}
+
+pub fn run(a: Args) -> ExitCode {
+    sign(
+        spec(&a.vendor),
+        a.secret,
+        a.timestamp,
+        a.hmac_format,
+        a.file,
+    )
+}
+
+pub fn sign(
+    v: &VendorSpec,
+    secret: Option<String>,
+    timestamp: Option<u64>,
+    hmac_format: Option<hookforge::auth::HmacFormat>,
+    file: Option<PathBuf>,
+) -> ExitCode {
+    let body = match read_input(file.as_ref()) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let signer = match secret {
+        Some(s) => match hookforge::auth::Signer::for_manifest_with(
+            v.manifest(),
+            hookforge::auth::Secret::new(s),
+            hmac_format,
+        ) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: {}: {e}", v.id);
+                return ExitCode::from(2);
+            }
+        },
+        None if !matches!(v.manifest().auth, hookforge::manifest::Auth::None { .. }) => {
+            eprintln!("error: {} signs its deliveries: pass --secret", v.id);
+            return ExitCode::from(2);
+        }
+        None => None,
+    };
+    let attempt = hookforge::conformance::delivery::Attempt {
+        attempt: 0,
+        timestamp,
+    };
+    match hookforge::conformance::delivery::vendor_headers(v, &body, signer.as_ref(), &attempt) {
+        Ok(headers) => {
+            let mut out = String::new();
+            for (k, val) in headers {
+                out.push_str(&format!("{k}: {val}\n"));
+            }
+            print_text(&out)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! `hookforge vendors`: the vendors hookforge knows.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: Args) -> ExitCode {
+    vendors(a.json)
+}
+
+pub fn vendors(json: bool) -> ExitCode {
+    let all = hookforge::vendors();
+    if json {
+        let list: Vec<_> = all
+            .iter()
+            .map(|v| {
+                serde_json::json!({
+                    "id": v.id,
+                    "name": v.name,
+                    "events": v.events.len(),
+                    "samples": v.events.iter().map(|e| e.samples.len()).sum::<usize>(),
+                    "auth": auth_scheme(v),
+                })
+            })
+            .collect();
+        return print_json(&serde_json::Value::Array(list));
+    }
+    let mut out = format!(
+        "{:<14} {:<14} {:>6} {:>8}  {}\n",
+        "ID", "NAME", "EVENTS", "SAMPLES", "AUTH"
+    );
+    for v in all {
+        let samples: usize = v.events.iter().map(|e| e.samples.len()).sum();
+        out.push_str(&format!(
+            "{:<14} {:<14} {:>6} {:>8}  {}\n",
+            v.id,
+            v.name,
+            v.events.len(),
+            samples,
+            auth_scheme(v)
+        ));
+    }
+    print_text(&out)
+}
