@@ -14,6 +14,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The account and its new status. Cowbell prints no sample for this event; the fields are modelled on the documented notices. All optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AccountStatusEventData {
@@ -94,6 +95,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Envelope metadata.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AccountStatusEventMeta {
@@ -102,26 +104,32 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///A time as Cowbell writes it, e.g. `2021-05-13T06:07:54.407+0000`: the offset has no colon, so it is not strict RFC 3339. Kept as text; `Timestamp::parse` reads it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
     pub struct CowbellTimestamp(pub ::hookforge::Timestamp);
+
     impl ::std::ops::Deref for CowbellTimestamp {
         type Target = ::hookforge::Timestamp;
+
         fn deref(&self) -> &::hookforge::Timestamp {
             &self.0
         }
     }
+
     impl ::std::convert::From<CowbellTimestamp> for ::hookforge::Timestamp {
         fn from(value: CowbellTimestamp) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<::hookforge::Timestamp> for CowbellTimestamp {
         fn from(value: ::hookforge::Timestamp) -> Self {
             Self(value)
         }
     }
+
     ///Where the document can be downloaded.
     #[derive(
         ::serde::Deserialize,
@@ -136,33 +144,41 @@ pub mod models {
     )]
     #[serde(transparent)]
     pub struct DocumentUrl(pub ::std::string::String);
+
     impl ::std::ops::Deref for DocumentUrl {
         type Target = ::std::string::String;
+
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
+
     impl ::std::convert::From<DocumentUrl> for ::std::string::String {
         fn from(value: DocumentUrl) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<::std::string::String> for DocumentUrl {
         fn from(value: ::std::string::String) -> Self {
             Self(value)
         }
     }
+
     impl ::std::fmt::Display for DocumentUrl {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             self.0.fmt(f)
         }
     }
+
     impl ::std::str::FromStr for DocumentUrl {
         type Err = ::std::convert::Infallible;
+
         fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self(value.to_string()))
         }
     }
+
     ///Envelope metadata.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Meta {
@@ -171,6 +187,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The event notifies a partner when a certificate document is ready to be downloaded.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyCertificate {
@@ -180,6 +197,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The certificate document. Cowbell prints no sample for this event; the fields are those of the documented document notice (policy.non-renewal.document). All optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyCertificateData {
@@ -284,6 +302,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Envelope metadata.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyCertificateMeta {
@@ -292,6 +311,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The event notifies a partner when a policy document is ready to be downloaded.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyDocument {
@@ -301,6 +321,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The policy document. Cowbell prints no sample for this event; the fields are those of the documented document notice (policy.non-renewal.document). All optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyDocumentData {
@@ -405,6 +426,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Envelope metadata.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyDocumentMeta {
@@ -413,6 +435,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The event is triggered when an endorsement is prepared.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyEndorsementDocument {
@@ -422,6 +445,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The endorsement document. Cowbell prints no sample for this event; the fields are those of the documented document notice (policy.non-renewal.document). All optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyEndorsementDocumentData {
@@ -526,6 +550,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Envelope metadata.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyEndorsementDocumentMeta {
@@ -534,6 +559,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The event is triggered when policy non-renewal document is generated.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyNonRenewalDocument {
@@ -543,6 +569,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The non-renewal notice and its document.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyNonRenewalDocumentData {
@@ -659,6 +686,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Envelope metadata.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyNonRenewalDocumentMeta {
@@ -667,6 +695,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Policy number, e.g. `PLM-QGTGSXI`.
     #[derive(
         ::serde::Deserialize,
@@ -681,33 +710,41 @@ pub mod models {
     )]
     #[serde(transparent)]
     pub struct PolicyNumber(pub ::std::string::String);
+
     impl ::std::ops::Deref for PolicyNumber {
         type Target = ::std::string::String;
+
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
+
     impl ::std::convert::From<PolicyNumber> for ::std::string::String {
         fn from(value: PolicyNumber) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<::std::string::String> for PolicyNumber {
         fn from(value: ::std::string::String) -> Self {
             Self(value)
         }
     }
+
     impl ::std::fmt::Display for PolicyNumber {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             self.0.fmt(f)
         }
     }
+
     impl ::std::str::FromStr for PolicyNumber {
         type Err = ::std::convert::Infallible;
+
         fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self(value.to_string()))
         }
     }
+
     ///This event is triggered whenever status of a policy changes (e.g., a policy is issued or is cancelled).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyStatusEvent {
@@ -717,6 +754,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The policy and its new status.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyStatusEventData {
@@ -827,6 +865,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Envelope metadata.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyStatusEventMeta {
@@ -835,6 +874,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///This event is triggered whenever status of a quote changes (e.g., a quote goes from a referral to a READY status).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteStatusEvent {
@@ -844,6 +884,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The quote and its new status.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteStatusEventData {
@@ -948,6 +989,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Envelope metadata.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteStatusEventMeta {
@@ -956,6 +998,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///A Cowbell id (UUID).
     #[derive(
         ::serde::Deserialize,
@@ -970,37 +1013,46 @@ pub mod models {
     )]
     #[serde(transparent)]
     pub struct Uuid(pub ::std::string::String);
+
     impl ::std::ops::Deref for Uuid {
         type Target = ::std::string::String;
+
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
+
     impl ::std::convert::From<Uuid> for ::std::string::String {
         fn from(value: Uuid) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<::std::string::String> for Uuid {
         fn from(value: ::std::string::String) -> Self {
             Self(value)
         }
     }
+
     impl ::std::fmt::Display for Uuid {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             self.0.fmt(f)
         }
     }
+
     impl ::std::str::FromStr for Uuid {
         type Err = ::std::convert::Infallible;
+
         fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self(value.to_string()))
         }
     }
+
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
+
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
             fn fmt(
@@ -1010,6 +1062,7 @@ pub mod models {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
+
         impl ::std::fmt::Debug for ConversionError {
             fn fmt(
                 &self,
@@ -1018,17 +1071,20 @@ pub mod models {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
+
         impl From<&'static str> for ConversionError {
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
+
         impl From<String> for ConversionError {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
         }
     }
+
     ///Status of an account, e.g. `QUOTED` or `ACTIVE POLICY`. The list is not closed.
     ///
     /// Values the vendor adds later parse as `Unknown` and serialize back unchanged.
@@ -1042,9 +1098,11 @@ pub mod models {
         /// A value not in the vendor's documentation, kept verbatim.
         Unknown(::std::string::String),
     }
+
     impl AccountStatus {
         /// The documented values.
         pub const KNOWN: &'static [&'static str] = &["QUOTED", "ACTIVE POLICY"];
+
         /// The value exactly as sent.
         pub fn as_str(&self) -> &str {
             match self {
@@ -1053,11 +1111,13 @@ pub mod models {
                 Self::Unknown(s) => s.as_str(),
             }
         }
+
         /// Whether the value is one the vendor documents.
         pub fn is_known(&self) -> bool {
             !matches!(self, Self::Unknown(_))
         }
     }
+
     impl ::std::convert::From<&str> for AccountStatus {
         fn from(s: &str) -> Self {
             match s {
@@ -1067,17 +1127,21 @@ pub mod models {
             }
         }
     }
+
     impl ::std::str::FromStr for AccountStatus {
         type Err = ::std::convert::Infallible;
+
         fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self::from(s))
         }
     }
+
     impl ::std::fmt::Display for AccountStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(self.as_str())
         }
     }
+
     impl ::serde::Serialize for AccountStatus {
         fn serialize<S: ::serde::Serializer>(
             &self,
@@ -1086,6 +1150,7 @@ pub mod models {
             s.serialize_str(self.as_str())
         }
     }
+
     impl<'de> ::serde::Deserialize<'de> for AccountStatus {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -1093,6 +1158,7 @@ pub mod models {
             ::hookforge::__private::deserialize_open_enum(d)
         }
     }
+
     ///Status of a policy. `ISSUED` is documented; the prose also mentions cancelled policies (wire value not shown). The list is not closed.
     ///
     /// Values the vendor adds later parse as `Unknown` and serialize back unchanged.
@@ -1104,9 +1170,11 @@ pub mod models {
         /// A value not in the vendor's documentation, kept verbatim.
         Unknown(::std::string::String),
     }
+
     impl PolicyStatus {
         /// The documented values.
         pub const KNOWN: &'static [&'static str] = &["ISSUED"];
+
         /// The value exactly as sent.
         pub fn as_str(&self) -> &str {
             match self {
@@ -1114,11 +1182,13 @@ pub mod models {
                 Self::Unknown(s) => s.as_str(),
             }
         }
+
         /// Whether the value is one the vendor documents.
         pub fn is_known(&self) -> bool {
             !matches!(self, Self::Unknown(_))
         }
     }
+
     impl ::std::convert::From<&str> for PolicyStatus {
         fn from(s: &str) -> Self {
             match s {
@@ -1127,17 +1197,21 @@ pub mod models {
             }
         }
     }
+
     impl ::std::str::FromStr for PolicyStatus {
         type Err = ::std::convert::Infallible;
+
         fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self::from(s))
         }
     }
+
     impl ::std::fmt::Display for PolicyStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(self.as_str())
         }
     }
+
     impl ::serde::Serialize for PolicyStatus {
         fn serialize<S: ::serde::Serializer>(
             &self,
@@ -1146,6 +1220,7 @@ pub mod models {
             s.serialize_str(self.as_str())
         }
     }
+
     impl<'de> ::serde::Deserialize<'de> for PolicyStatus {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -1153,6 +1228,7 @@ pub mod models {
             ::hookforge::__private::deserialize_open_enum(d)
         }
     }
+
     ///Status of a quote. Values seen in Cowbell's quote-status reference; the list is not closed.
     ///
     /// Values the vendor adds later parse as `Unknown` and serialize back unchanged.
@@ -1174,6 +1250,7 @@ pub mod models {
         /// A value not in the vendor's documentation, kept verbatim.
         Unknown(::std::string::String),
     }
+
     impl QuoteStatus {
         /// The documented values.
         pub const KNOWN: &'static [&'static str] = &[
@@ -1184,6 +1261,7 @@ pub mod models {
             "BOUND",
             "SIGNED",
         ];
+
         /// The value exactly as sent.
         pub fn as_str(&self) -> &str {
             match self {
@@ -1196,11 +1274,13 @@ pub mod models {
                 Self::Unknown(s) => s.as_str(),
             }
         }
+
         /// Whether the value is one the vendor documents.
         pub fn is_known(&self) -> bool {
             !matches!(self, Self::Unknown(_))
         }
     }
+
     impl ::std::convert::From<&str> for QuoteStatus {
         fn from(s: &str) -> Self {
             match s {
@@ -1214,17 +1294,21 @@ pub mod models {
             }
         }
     }
+
     impl ::std::str::FromStr for QuoteStatus {
         type Err = ::std::convert::Infallible;
+
         fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self::from(s))
         }
     }
+
     impl ::std::fmt::Display for QuoteStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(self.as_str())
         }
     }
+
     impl ::serde::Serialize for QuoteStatus {
         fn serialize<S: ::serde::Serializer>(
             &self,
@@ -1233,6 +1317,7 @@ pub mod models {
             s.serialize_str(self.as_str())
         }
     }
+
     impl<'de> ::serde::Deserialize<'de> for QuoteStatus {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -1241,26 +1326,33 @@ pub mod models {
         }
     }
 }
+
 /// The vendor id, as used on the command line and in routes.
 pub const ID: &str = "cowbell";
+
 /// The vendor's display name.
 pub const NAME: &str = "Cowbell";
+
 /// Everything known about the vendor's deliveries, for the CLI,
 /// receiver and harness.
 pub static VENDOR: ::hookforge::VendorSpec = ::hookforge::VendorSpec::new(
     ID,
     NAME,
-    "{\"auth\":{\"note\":\"Cowbell documents no authentication; configure a shared secret header on your endpoint if you agree one with them.\",\"scheme\":\"none\"},\"description\":\"Cyber insurer; notices about quotes, policies, documents and accounts, as {meta: {event}, data}.\",\"docs\":[\"https://developers.cowbellcyber.ai/reference/webhook-sample-payloads\",\"https://developers.cowbellcyber.ai/reference/quote-statuses-1\"],\"event_type\":{\"pointer\":\"/meta/event\"},\"headers\":[{\"name\":\"Content-Type\",\"value\":\"application/json\"}],\"id\":\"cowbell\",\"name\":\"Cowbell\",\"retries\":\"Not documented (auth, retries and expected status codes are unknown); hookforge assumes the common convention that any 2xx is success. No event id is sent, so receivers deduplicate by content.\",\"success\":{\"statuses\":[\"2xx\"]}}",
-    "{\"AccountStatus\":{\"description\":\"Status of an account, e.g. `QUOTED` or `ACTIVE POLICY`. The list is not closed.\",\"enum\":[\"QUOTED\",\"ACTIVE POLICY\"],\"type\":\"string\"},\"CowbellTimestamp\":{\"description\":\"A time as Cowbell writes it, e.g. `2021-05-13T06:07:54.407+0000`: the offset has no colon, so it is not strict RFC 3339. Kept as text; `Timestamp::parse` reads it.\",\"examples\":[\"2021-05-13T06:07:54.407+0000\"],\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]+)?([+-][0-9]{2}:?[0-9]{2}|Z)$\",\"type\":\"string\",\"x-rust-type\":{\"crate\":\"hookforge\",\"path\":\"hookforge::Timestamp\",\"version\":\"*\"}},\"DocumentUrl\":{\"description\":\"Where the document can be downloaded.\",\"examples\":[\"https://documents.example.com/cowbell/PLM-QGTGSXI/document.pdf\"],\"format\":\"uri\",\"type\":\"string\"},\"Meta\":{\"description\":\"Envelope metadata.\",\"properties\":{\"event\":{\"description\":\"The event type.\",\"type\":\"string\"}},\"required\":[\"event\"],\"type\":\"object\"},\"PolicyNumber\":{\"description\":\"Policy number, e.g. `PLM-QGTGSXI`.\",\"examples\":[\"PLM-QGTGSXI\"],\"type\":\"string\"},\"PolicyStatus\":{\"description\":\"Status of a policy. `ISSUED` is documented; the prose also mentions cancelled policies (wire value not shown). The list is not closed.\",\"enum\":[\"ISSUED\"],\"type\":\"string\"},\"QuoteStatus\":{\"description\":\"Status of a quote. Values seen in Cowbell's quote-status reference; the list is not closed.\",\"enum\":[\"READY\",\"API_REJECTED\",\"DECLINED\",\"REFERRED\",\"BOUND\",\"SIGNED\"],\"type\":\"string\"},\"Uuid\":{\"description\":\"A Cowbell id (UUID).\",\"format\":\"uuid\",\"type\":\"string\"}}",
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/cowbell/manifest.json")),
+    include_str!(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/cowbell/definitions.json")
+    ),
     EVENTS,
     parse_dyn,
     check_dyn,
 );
+
 /// The vendor manifest (event type and id locations, auth, headers,
 /// success rule).
 pub fn manifest() -> &'static ::hookforge::Manifest {
     VENDOR.manifest()
 }
+
 /// One event as delivered: a documented kind with its typed payload,
 /// or `Unknown` with the raw JSON.
 #[derive(Clone, Debug, PartialEq)]
@@ -1283,6 +1375,7 @@ pub enum Event {
     /// An event type this version of the schemas does not know.
     Unknown(::hookforge::UnknownEvent),
 }
+
 impl Event {
     /// The event's kind, `None` for unknown events.
     pub fn kind(&self) -> ::std::option::Option<EventKind> {
@@ -1301,6 +1394,7 @@ impl Event {
             Self::Unknown(_) => None,
         }
     }
+
     /// The event type string as the vendor sent it.
     pub fn event_type(&self) -> &str {
         match self {
@@ -1315,6 +1409,7 @@ impl Event {
         }
     }
 }
+
 impl ::serde::Serialize for Event {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1332,6 +1427,7 @@ impl ::serde::Serialize for Event {
         }
     }
 }
+
 /// The documented event types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -1351,6 +1447,7 @@ pub enum EventKind {
     ///`quote.status`: This event is triggered whenever status of a quote changes (e.g., a quote goes from a referral to a READY status).
     QuoteStatus,
 }
+
 impl EventKind {
     /// Every documented kind, in schema order.
     pub const ALL: &'static [EventKind] = &[
@@ -1362,6 +1459,7 @@ impl EventKind {
         EventKind::PolicyStatus,
         EventKind::QuoteStatus,
     ];
+
     /// The event type string.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -1374,6 +1472,7 @@ impl EventKind {
             Self::QuoteStatus => "quote.status",
         }
     }
+
     /// The vendor's description of the event.
     pub fn description(self) -> &'static str {
         match self {
@@ -1401,8 +1500,10 @@ impl EventKind {
         }
     }
 }
+
 impl ::std::str::FromStr for EventKind {
     type Err = ::hookforge::UnknownEventType;
+
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
             "account.status" => Ok(Self::AccountStatus),
@@ -1416,11 +1517,13 @@ impl ::std::str::FromStr for EventKind {
         }
     }
 }
+
 impl ::std::fmt::Display for EventKind {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+
 /// Handles this vendor's events. Every method defaults to accepting the
 /// event and doing nothing, so implement only what you need. Return an
 /// error to have the delivery retried.
@@ -1433,6 +1536,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.certificate`: The event notifies a partner when a certificate document is ready to be downloaded.
     fn on_policy_certificate(
         &self,
@@ -1441,6 +1545,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.document`: The event notifies a partner when a policy document is ready to be downloaded.
     fn on_policy_document(
         &self,
@@ -1449,6 +1554,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.endorsement.document`: The event is triggered when an endorsement is prepared.
     fn on_policy_endorsement_document(
         &self,
@@ -1457,6 +1563,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.non-renewal.document`: The event is triggered when policy non-renewal document is generated.
     fn on_policy_non_renewal_document(
         &self,
@@ -1465,6 +1572,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.status`: This event is triggered whenever status of a policy changes (e.g., a policy is issued or is cancelled).
     fn on_policy_status(
         &self,
@@ -1473,6 +1581,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`quote.status`: This event is triggered whenever status of a quote changes (e.g., a quote goes from a referral to a READY status).
     fn on_quote_status(
         &self,
@@ -1481,6 +1590,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     /// An event type the schemas do not know. Accepted by default:
     /// vendors add event types without notice.
     fn on_unknown(
@@ -1491,6 +1601,7 @@ pub trait Handler: Send + Sync {
         async { Ok(()) }
     }
 }
+
 /// Hands `event` to the matching `Handler` method.
 pub async fn dispatch<H: Handler + ?Sized>(
     handler: &H,
@@ -1511,13 +1622,16 @@ pub async fn dispatch<H: Handler + ?Sized>(
         Event::Unknown(u) => handler.on_unknown(u).await,
     }
 }
+
 /// Adapts a [`Handler`] for hookforge's receiver and inbox, which
 /// handle raw deliveries of any vendor.
 pub struct Dispatcher<H>(pub H);
+
 impl<H: Handler + 'static> ::hookforge::RawHandler for Dispatcher<H> {
     fn vendor(&self) -> &'static ::hookforge::VendorSpec {
         &VENDOR
     }
+
     fn handle<'a>(
         &'a self,
         body: &'a [u8],
@@ -1529,6 +1643,7 @@ impl<H: Handler + 'static> ::hookforge::RawHandler for Dispatcher<H> {
         })
     }
 }
+
 /// Parses a delivery: reads the event type where the manifest says,
 /// then deserializes exactly that event's type.
 pub fn parse(
@@ -1537,6 +1652,7 @@ pub fn parse(
 ) -> ::std::result::Result<Event, ::hookforge::ParseError> {
     parse_delivery(body, headers).map(|d| d.event)
 }
+
 /// Like [`parse`], also returning the event id and type as located by
 /// the manifest.
 pub fn parse_delivery(
@@ -1586,6 +1702,7 @@ pub fn parse_delivery(
         event,
     })
 }
+
 fn check_dyn(
     body: &[u8],
     headers: &::hookforge::HeaderMap,
@@ -1597,6 +1714,7 @@ fn check_dyn(
         event_id: d.event_id,
     })
 }
+
 fn parse_dyn(
     body: &[u8],
     headers: &::hookforge::HeaderMap,
@@ -1609,13 +1727,17 @@ fn parse_dyn(
         &d.event,
     )
 }
+
 /// Each documented event: name, description, schema and samples.
 pub static EVENTS: &[::hookforge::EventInfo] = &[
     ::hookforge::EventInfo {
         name: "account.status",
         slug: "account.status",
         description: "This event notifies a partner when status of an account changes (e.g., QUOTED, ACTIVE POLICY, etc.).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"This event notifies a partner when status of an account changes (e.g., QUOTED, ACTIVE POLICY, etc.).\",\"properties\":{\"data\":{\"description\":\"The account and its new status. Cowbell prints no sample for this event; the fields are modelled on the documented notices. All optional.\",\"properties\":{\"accountId\":{\"$ref\":\"#/definitions/Uuid\"},\"accountName\":{\"examples\":[\"Red Rock Test Company\"],\"type\":\"string\"},\"accountStatus\":{\"$ref\":\"#/definitions/AccountStatus\"},\"agencyId\":{\"$ref\":\"#/definitions/Uuid\"},\"agencyName\":{\"examples\":[\"Agency Name\"],\"type\":\"string\"},\"agentEmail\":{\"examples\":[\"agent@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"agentFirstName\":{\"examples\":[\"Firstname\"],\"type\":\"string\"},\"agentLastName\":{\"examples\":[\"Lastname\"],\"type\":\"string\"},\"customerEmail\":{\"examples\":[\"customer@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"customerFirstName\":{\"examples\":[\"Customer\"],\"type\":\"string\"},\"customerLastName\":{\"examples\":[\"Customerlast\"],\"type\":\"string\"},\"customerPhone\":{\"examples\":[\"1234121321\"],\"type\":\"string\"},\"modified\":{\"$ref\":\"#/definitions/CowbellTimestamp\"}},\"type\":\"object\"},\"meta\":{\"description\":\"Envelope metadata.\",\"properties\":{\"event\":{\"const\":\"account.status\",\"description\":\"The event type.\",\"type\":\"string\"}},\"required\":[\"event\"],\"type\":\"object\"}},\"required\":[\"meta\"],\"title\":\"account.status\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/cowbell/events/account.status.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -1631,7 +1753,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.certificate",
         slug: "policy.certificate",
         description: "The event notifies a partner when a certificate document is ready to be downloaded.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"The event notifies a partner when a certificate document is ready to be downloaded.\",\"properties\":{\"data\":{\"description\":\"The certificate document. Cowbell prints no sample for this event; the fields are those of the documented document notice (policy.non-renewal.document). All optional.\",\"properties\":{\"accountId\":{\"$ref\":\"#/definitions/Uuid\"},\"accountName\":{\"examples\":[\"Red Rock Test Company\"],\"type\":\"string\"},\"agencyId\":{\"$ref\":\"#/definitions/Uuid\"},\"agencyName\":{\"examples\":[\"Agency Name\"],\"type\":\"string\"},\"agentEmail\":{\"examples\":[\"agent@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"agentFirstName\":{\"examples\":[\"Firstname\"],\"type\":\"string\"},\"agentLastName\":{\"examples\":[\"Lastname\"],\"type\":\"string\"},\"customerEmail\":{\"examples\":[\"customer@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"customerFirstName\":{\"examples\":[\"Customer\"],\"type\":\"string\"},\"customerLastName\":{\"examples\":[\"Customerlast\"],\"type\":\"string\"},\"customerPhone\":{\"examples\":[\"1234121321\"],\"type\":\"string\"},\"docType\":{\"examples\":[\"Certificate\"],\"type\":\"string\"},\"documentUrl\":{\"$ref\":\"#/definitions/DocumentUrl\"},\"modified\":{\"$ref\":\"#/definitions/CowbellTimestamp\"},\"policyId\":{\"$ref\":\"#/definitions/Uuid\"},\"policyNumber\":{\"$ref\":\"#/definitions/PolicyNumber\"},\"productType\":{\"examples\":[\"P100\"],\"type\":\"string\"}},\"type\":\"object\"},\"meta\":{\"description\":\"Envelope metadata.\",\"properties\":{\"event\":{\"const\":\"policy.certificate\",\"description\":\"The event type.\",\"type\":\"string\"}},\"required\":[\"event\"],\"type\":\"object\"}},\"required\":[\"meta\"],\"title\":\"policy.certificate\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/cowbell/events/policy.certificate.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -1647,7 +1772,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.document",
         slug: "policy.document",
         description: "The event notifies a partner when a policy document is ready to be downloaded.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"The event notifies a partner when a policy document is ready to be downloaded.\",\"properties\":{\"data\":{\"description\":\"The policy document. Cowbell prints no sample for this event; the fields are those of the documented document notice (policy.non-renewal.document). All optional.\",\"properties\":{\"accountId\":{\"$ref\":\"#/definitions/Uuid\"},\"accountName\":{\"examples\":[\"Red Rock Test Company\"],\"type\":\"string\"},\"agencyId\":{\"$ref\":\"#/definitions/Uuid\"},\"agencyName\":{\"examples\":[\"Agency Name\"],\"type\":\"string\"},\"agentEmail\":{\"examples\":[\"agent@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"agentFirstName\":{\"examples\":[\"Firstname\"],\"type\":\"string\"},\"agentLastName\":{\"examples\":[\"Lastname\"],\"type\":\"string\"},\"customerEmail\":{\"examples\":[\"customer@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"customerFirstName\":{\"examples\":[\"Customer\"],\"type\":\"string\"},\"customerLastName\":{\"examples\":[\"Customerlast\"],\"type\":\"string\"},\"customerPhone\":{\"examples\":[\"1234121321\"],\"type\":\"string\"},\"docType\":{\"examples\":[\"Policy\"],\"type\":\"string\"},\"documentUrl\":{\"$ref\":\"#/definitions/DocumentUrl\"},\"modified\":{\"$ref\":\"#/definitions/CowbellTimestamp\"},\"policyId\":{\"$ref\":\"#/definitions/Uuid\"},\"policyNumber\":{\"$ref\":\"#/definitions/PolicyNumber\"},\"productType\":{\"examples\":[\"P100\"],\"type\":\"string\"}},\"type\":\"object\"},\"meta\":{\"description\":\"Envelope metadata.\",\"properties\":{\"event\":{\"const\":\"policy.document\",\"description\":\"The event type.\",\"type\":\"string\"}},\"required\":[\"event\"],\"type\":\"object\"}},\"required\":[\"meta\"],\"title\":\"policy.document\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/cowbell/events/policy.document.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -1663,7 +1791,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.endorsement.document",
         slug: "policy.endorsement.document",
         description: "The event is triggered when an endorsement is prepared.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"The event is triggered when an endorsement is prepared.\",\"properties\":{\"data\":{\"description\":\"The endorsement document. Cowbell prints no sample for this event; the fields are those of the documented document notice (policy.non-renewal.document). All optional.\",\"properties\":{\"accountId\":{\"$ref\":\"#/definitions/Uuid\"},\"accountName\":{\"examples\":[\"Red Rock Test Company\"],\"type\":\"string\"},\"agencyId\":{\"$ref\":\"#/definitions/Uuid\"},\"agencyName\":{\"examples\":[\"Agency Name\"],\"type\":\"string\"},\"agentEmail\":{\"examples\":[\"agent@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"agentFirstName\":{\"examples\":[\"Firstname\"],\"type\":\"string\"},\"agentLastName\":{\"examples\":[\"Lastname\"],\"type\":\"string\"},\"customerEmail\":{\"examples\":[\"customer@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"customerFirstName\":{\"examples\":[\"Customer\"],\"type\":\"string\"},\"customerLastName\":{\"examples\":[\"Customerlast\"],\"type\":\"string\"},\"customerPhone\":{\"examples\":[\"1234121321\"],\"type\":\"string\"},\"docType\":{\"examples\":[\"Endorsement\"],\"type\":\"string\"},\"documentUrl\":{\"$ref\":\"#/definitions/DocumentUrl\"},\"modified\":{\"$ref\":\"#/definitions/CowbellTimestamp\"},\"policyId\":{\"$ref\":\"#/definitions/Uuid\"},\"policyNumber\":{\"$ref\":\"#/definitions/PolicyNumber\"},\"productType\":{\"examples\":[\"P100\"],\"type\":\"string\"}},\"type\":\"object\"},\"meta\":{\"description\":\"Envelope metadata.\",\"properties\":{\"event\":{\"const\":\"policy.endorsement.document\",\"description\":\"The event type.\",\"type\":\"string\"}},\"required\":[\"event\"],\"type\":\"object\"}},\"required\":[\"meta\"],\"title\":\"policy.endorsement.document\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/cowbell/events/policy.endorsement.document.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -1679,7 +1810,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.non-renewal.document",
         slug: "policy.non-renewal.document",
         description: "The event is triggered when policy non-renewal document is generated.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"The event is triggered when policy non-renewal document is generated.\",\"properties\":{\"data\":{\"description\":\"The non-renewal notice and its document.\",\"properties\":{\"accountId\":{\"$ref\":\"#/definitions/Uuid\"},\"accountName\":{\"examples\":[\"Red Rock Test Company\"],\"type\":\"string\"},\"agencyId\":{\"$ref\":\"#/definitions/Uuid\"},\"agencyName\":{\"examples\":[\"Agency Name\"],\"type\":\"string\"},\"agentEmail\":{\"examples\":[\"agent@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"agentFirstName\":{\"examples\":[\"Firstname\"],\"type\":\"string\"},\"agentLastName\":{\"examples\":[\"Lastname\"],\"type\":\"string\"},\"customerEmail\":{\"examples\":[\"customer@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"customerFirstName\":{\"examples\":[\"Customer\"],\"type\":\"string\"},\"customerLastName\":{\"examples\":[\"Customerlast\"],\"type\":\"string\"},\"customerPhone\":{\"examples\":[\"1234121321\"],\"type\":\"string\"},\"docType\":{\"examples\":[\"Non_Renewal\"],\"type\":\"string\"},\"documentUrl\":{\"$ref\":\"#/definitions/DocumentUrl\"},\"expiresOn\":{\"$ref\":\"#/definitions/CowbellTimestamp\"},\"modified\":{\"$ref\":\"#/definitions/CowbellTimestamp\"},\"nonRenewalReason\":{\"examples\":[\"Policy is nonrenewed due to a carrier change. A quote will be offered on new paper.\"],\"type\":\"string\"},\"policyId\":{\"$ref\":\"#/definitions/Uuid\"},\"policyNumber\":{\"$ref\":\"#/definitions/PolicyNumber\"},\"productType\":{\"examples\":[\"P100\"],\"type\":\"string\"}},\"type\":\"object\"},\"meta\":{\"description\":\"Envelope metadata.\",\"properties\":{\"event\":{\"const\":\"policy.non-renewal.document\",\"description\":\"The event type.\",\"type\":\"string\"}},\"required\":[\"event\"],\"type\":\"object\"}},\"required\":[\"meta\"],\"title\":\"policy.non-renewal.document\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/cowbell/events/policy.non-renewal.document.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
@@ -1703,7 +1837,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.status",
         slug: "policy.status",
         description: "This event is triggered whenever status of a policy changes (e.g., a policy is issued or is cancelled).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"This event is triggered whenever status of a policy changes (e.g., a policy is issued or is cancelled).\",\"properties\":{\"data\":{\"description\":\"The policy and its new status.\",\"properties\":{\"accountId\":{\"$ref\":\"#/definitions/Uuid\"},\"accountName\":{\"examples\":[\"Red Rock Test Company\"],\"type\":\"string\"},\"agencyId\":{\"$ref\":\"#/definitions/Uuid\"},\"agencyName\":{\"examples\":[\"Agency Name\"],\"type\":\"string\"},\"agentEmail\":{\"examples\":[\"agent@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"agentFirstName\":{\"examples\":[\"Firstname\"],\"type\":\"string\"},\"agentLastName\":{\"examples\":[\"Lastname\"],\"type\":\"string\"},\"customerEmail\":{\"examples\":[\"customer@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"customerFirstName\":{\"examples\":[\"Customer\"],\"type\":\"string\"},\"customerLastName\":{\"examples\":[\"Customerlast\"],\"type\":\"string\"},\"customerPhone\":{\"examples\":[\"1234121321\"],\"type\":\"string\"},\"effectiveDate\":{\"$ref\":\"#/definitions/CowbellTimestamp\"},\"endDate\":{\"$ref\":\"#/definitions/CowbellTimestamp\"},\"modified\":{\"$ref\":\"#/definitions/CowbellTimestamp\"},\"policyId\":{\"$ref\":\"#/definitions/Uuid\"},\"policyNumber\":{\"$ref\":\"#/definitions/PolicyNumber\"},\"policyStatus\":{\"$ref\":\"#/definitions/PolicyStatus\"},\"quoteId\":{\"$ref\":\"#/definitions/Uuid\"}},\"type\":\"object\"},\"meta\":{\"description\":\"Envelope metadata.\",\"properties\":{\"event\":{\"const\":\"policy.status\",\"description\":\"The event type.\",\"type\":\"string\"}},\"required\":[\"event\"],\"type\":\"object\"}},\"required\":[\"meta\"],\"title\":\"policy.status\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/cowbell/events/policy.status.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
@@ -1719,7 +1856,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.status",
         slug: "quote.status",
         description: "This event is triggered whenever status of a quote changes (e.g., a quote goes from a referral to a READY status).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"This event is triggered whenever status of a quote changes (e.g., a quote goes from a referral to a READY status).\",\"properties\":{\"data\":{\"description\":\"The quote and its new status.\",\"properties\":{\"accountId\":{\"$ref\":\"#/definitions/Uuid\"},\"accountName\":{\"examples\":[\"Red Rock Test Company\"],\"type\":\"string\"},\"agencyId\":{\"$ref\":\"#/definitions/Uuid\"},\"agencyName\":{\"examples\":[\"Agency Name\"],\"type\":\"string\"},\"agentEmail\":{\"examples\":[\"agent@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"agentFirstName\":{\"examples\":[\"Firstname\"],\"type\":\"string\"},\"agentLastName\":{\"examples\":[\"Lastname\"],\"type\":\"string\"},\"customerEmail\":{\"examples\":[\"customer@example.com\"],\"format\":\"email\",\"type\":\"string\"},\"customerFirstName\":{\"examples\":[\"Customer\"],\"type\":\"string\"},\"customerLastName\":{\"examples\":[\"Customerlast\"],\"type\":\"string\"},\"customerPhone\":{\"examples\":[\"1234121321\"],\"type\":\"string\"},\"effectiveDate\":{\"$ref\":\"#/definitions/CowbellTimestamp\"},\"endDate\":{\"$ref\":\"#/definitions/CowbellTimestamp\"},\"modified\":{\"$ref\":\"#/definitions/CowbellTimestamp\"},\"quoteId\":{\"$ref\":\"#/definitions/Uuid\"},\"quoteNumber\":{\"examples\":[\"QCB-250-QQONJSXI\"],\"type\":\"string\"},\"quoteStatus\":{\"$ref\":\"#/definitions/QuoteStatus\"}},\"type\":\"object\"},\"meta\":{\"description\":\"Envelope metadata.\",\"properties\":{\"event\":{\"const\":\"quote.status\",\"description\":\"The event type.\",\"type\":\"string\"}},\"required\":[\"event\"],\"type\":\"object\"}},\"required\":[\"meta\"],\"title\":\"quote.status\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/cowbell/events/quote.status.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",

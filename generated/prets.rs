@@ -19,33 +19,41 @@ pub mod models {
     )]
     #[serde(transparent)]
     pub struct EventId(pub ::std::string::String);
+
     impl ::std::ops::Deref for EventId {
         type Target = ::std::string::String;
+
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
+
     impl ::std::convert::From<EventId> for ::std::string::String {
         fn from(value: EventId) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<::std::string::String> for EventId {
         fn from(value: ::std::string::String) -> Self {
             Self(value)
         }
     }
+
     impl ::std::fmt::Display for EventId {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             self.0.fmt(f)
         }
     }
+
     impl ::std::str::FromStr for EventId {
         type Err = ::std::convert::Infallible;
+
         fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self(value.to_string()))
         }
     }
+
     ///The organization (merchant) the quote belongs to.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Organization {
@@ -62,6 +70,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///A new Quote was created. The quote may not yet have a financing decision.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteCreated {
@@ -82,6 +91,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The customer cancelled financing for the Quote.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteFinancingCancelled {
@@ -102,6 +112,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Financing has been completed and disbursed for the Quote.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteFinancingCompleted {
@@ -122,6 +133,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///A lender returned a financing offer for the Quote.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteFinancingOfferReceived {
@@ -142,6 +154,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The lender rejected financing for the Quote.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteFinancingRejected {
@@ -162,6 +175,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The Quote financing status or sub-status changed without reaching a more specific lifecycle event.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteFinancingUpdated {
@@ -182,6 +196,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Identifies the quote; fetch the full quote with `GET /v1/quotes/{quoteId}`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteRef {
@@ -202,6 +217,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///A Quote was replaced by a newer revision; the previous quote is no longer billable.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteSuperseded {
@@ -222,6 +238,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///A Quote field changed in a way that does not match a more specific lifecycle event.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteUpdated {
@@ -242,30 +259,37 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///When the event happened: RFC 3339 in UTC (`Z`), fractional seconds optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
     pub struct UtcTimestamp(pub ::hookforge::Timestamp);
+
     impl ::std::ops::Deref for UtcTimestamp {
         type Target = ::hookforge::Timestamp;
+
         fn deref(&self) -> &::hookforge::Timestamp {
             &self.0
         }
     }
+
     impl ::std::convert::From<UtcTimestamp> for ::hookforge::Timestamp {
         fn from(value: UtcTimestamp) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<::hookforge::Timestamp> for UtcTimestamp {
         fn from(value: ::hookforge::Timestamp) -> Self {
             Self(value)
         }
     }
+
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
+
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
             fn fmt(
@@ -275,6 +299,7 @@ pub mod models {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
+
         impl ::std::fmt::Debug for ConversionError {
             fn fmt(
                 &self,
@@ -283,17 +308,20 @@ pub mod models {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
+
         impl From<&'static str> for ConversionError {
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
+
         impl From<String> for ConversionError {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
         }
     }
+
     ///API version of the payload. Only `2026-06-01` is documented; later versions are kept as `Unknown`.
     ///
     /// Values the vendor adds later parse as `Unknown` and serialize back unchanged.
@@ -305,9 +333,11 @@ pub mod models {
         /// A value not in the vendor's documentation, kept verbatim.
         Unknown(::std::string::String),
     }
+
     impl ApiVersion {
         /// The documented values.
         pub const KNOWN: &'static [&'static str] = &["2026-06-01"];
+
         /// The value exactly as sent.
         pub fn as_str(&self) -> &str {
             match self {
@@ -315,11 +345,13 @@ pub mod models {
                 Self::Unknown(s) => s.as_str(),
             }
         }
+
         /// Whether the value is one the vendor documents.
         pub fn is_known(&self) -> bool {
             !matches!(self, Self::Unknown(_))
         }
     }
+
     impl ::std::convert::From<&str> for ApiVersion {
         fn from(s: &str) -> Self {
             match s {
@@ -328,17 +360,21 @@ pub mod models {
             }
         }
     }
+
     impl ::std::str::FromStr for ApiVersion {
         type Err = ::std::convert::Infallible;
+
         fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self::from(s))
         }
     }
+
     impl ::std::fmt::Display for ApiVersion {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(self.as_str())
         }
     }
+
     impl ::serde::Serialize for ApiVersion {
         fn serialize<S: ::serde::Serializer>(
             &self,
@@ -347,6 +383,7 @@ pub mod models {
             s.serialize_str(self.as_str())
         }
     }
+
     impl<'de> ::serde::Deserialize<'de> for ApiVersion {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -355,26 +392,31 @@ pub mod models {
         }
     }
 }
+
 /// The vendor id, as used on the command line and in routes.
 pub const ID: &str = "prets";
+
 /// The vendor's display name.
 pub const NAME: &str = "Prets";
+
 /// Everything known about the vendor's deliveries, for the CLI,
 /// receiver and harness.
 pub static VENDOR: ::hookforge::VendorSpec = ::hookforge::VendorSpec::new(
     ID,
     NAME,
-    "{\"auth\":{\"header\":\"Authorization\",\"prefix\":\"Bearer \",\"scheme\":\"bearer\",\"secret_pattern\":\"^whsec_[A-Za-z0-9_-]{43}$\"},\"description\":\"Quote financing platform; one thin event per quote change, receivers fetch the full quote with GET /v1/quotes/{quoteId}.\",\"docs\":[\"https://docs.prets.io/api-reference/websockets/webhooks\",\"https://docs.prets.io/api-reference/quoteupdated\",\"https://docs.prets.io/api-reference/create-an-event-destination\"],\"event_id\":{\"pointer\":\"/eventId\"},\"event_type\":{\"pointer\":\"/type\"},\"headers\":[{\"name\":\"Content-Type\",\"value\":\"application/json\"},{\"name\":\"Authorization\",\"value\":\"Bearer {secret}\"}],\"id\":\"prets\",\"name\":\"Prets\",\"retries\":\"Non-2xx answers are retried with backoff for up to 24 hours; the schedule is not documented. eventId is the idempotency key.\",\"success\":{\"statuses\":[\"2xx\"],\"timeout_secs\":30}}",
-    "{\"ApiVersion\":{\"description\":\"API version of the payload. Only `2026-06-01` is documented; later versions are kept as `Unknown`.\",\"enum\":[\"2026-06-01\"],\"type\":\"string\"},\"EventId\":{\"description\":\"Unique id of the event and its idempotency key: `evt_` followed by a 26-character Crockford-base32 ULID.\",\"pattern\":\"^evt_[0-9A-HJKMNP-TV-Z]{26}$\",\"type\":\"string\"},\"Organization\":{\"description\":\"The organization (merchant) the quote belongs to.\",\"properties\":{\"organizationId\":{\"description\":\"Organization id, e.g. `mer_01HZQ7K8ABCDEFGHJKMNPQRSTV`.\",\"type\":\"string\"},\"slug\":{\"description\":\"The organization's URL slug.\",\"type\":\"string\"}},\"type\":\"object\"},\"QuoteRef\":{\"description\":\"Identifies the quote; fetch the full quote with `GET /v1/quotes/{quoteId}`.\",\"properties\":{\"externalId\":{\"description\":\"The merchant's own reference for the quote, if it set one.\",\"type\":\"string\"},\"quoteId\":{\"description\":\"Prets' id of the quote.\",\"type\":\"string\"}},\"type\":\"object\"},\"UtcTimestamp\":{\"description\":\"When the event happened: RFC 3339 in UTC (`Z`), fractional seconds optional.\",\"format\":\"date-time\",\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]+)?Z$\",\"type\":\"string\"}}",
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/prets/manifest.json")),
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/prets/definitions.json")),
     EVENTS,
     parse_dyn,
     check_dyn,
 );
+
 /// The vendor manifest (event type and id locations, auth, headers,
 /// success rule).
 pub fn manifest() -> &'static ::hookforge::Manifest {
     VENDOR.manifest()
 }
+
 /// One event as delivered: a documented kind with its typed payload,
 /// or `Unknown` with the raw JSON.
 #[derive(Clone, Debug, PartialEq)]
@@ -399,6 +441,7 @@ pub enum Event {
     /// An event type this version of the schemas does not know.
     Unknown(::hookforge::UnknownEvent),
 }
+
 impl Event {
     /// The event's kind, `None` for unknown events.
     pub fn kind(&self) -> ::std::option::Option<EventKind> {
@@ -416,6 +459,7 @@ impl Event {
             Self::Unknown(_) => None,
         }
     }
+
     /// The event type string as the vendor sent it.
     pub fn event_type(&self) -> &str {
         match self {
@@ -431,6 +475,7 @@ impl Event {
         }
     }
 }
+
 impl ::serde::Serialize for Event {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -449,6 +494,7 @@ impl ::serde::Serialize for Event {
         }
     }
 }
+
 /// The documented event types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -470,6 +516,7 @@ pub enum EventKind {
     ///`quote.updated`: A Quote field changed in a way that does not match a more specific lifecycle event.
     QuoteUpdated,
 }
+
 impl EventKind {
     /// Every documented kind, in schema order.
     pub const ALL: &'static [EventKind] = &[
@@ -482,6 +529,7 @@ impl EventKind {
         EventKind::QuoteSuperseded,
         EventKind::QuoteUpdated,
     ];
+
     /// The event type string.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -495,6 +543,7 @@ impl EventKind {
             Self::QuoteUpdated => "quote.updated",
         }
     }
+
     /// The vendor's description of the event.
     pub fn description(self) -> &'static str {
         match self {
@@ -525,8 +574,10 @@ impl EventKind {
         }
     }
 }
+
 impl ::std::str::FromStr for EventKind {
     type Err = ::hookforge::UnknownEventType;
+
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
             "quote.created" => Ok(Self::QuoteCreated),
@@ -541,11 +592,13 @@ impl ::std::str::FromStr for EventKind {
         }
     }
 }
+
 impl ::std::fmt::Display for EventKind {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+
 /// Handles this vendor's events. Every method defaults to accepting the
 /// event and doing nothing, so implement only what you need. Return an
 /// error to have the delivery retried.
@@ -558,6 +611,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`quote.financing.cancelled`: The customer cancelled financing for the Quote.
     fn on_quote_financing_cancelled(
         &self,
@@ -566,6 +620,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`quote.financing.completed`: Financing has been completed and disbursed for the Quote.
     fn on_quote_financing_completed(
         &self,
@@ -574,6 +629,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`quote.financing.offer_received`: A lender returned a financing offer for the Quote.
     fn on_quote_financing_offer_received(
         &self,
@@ -582,6 +638,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`quote.financing.rejected`: The lender rejected financing for the Quote.
     fn on_quote_financing_rejected(
         &self,
@@ -590,6 +647,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`quote.financing.updated`: The Quote financing status or sub-status changed without reaching a more specific lifecycle event.
     fn on_quote_financing_updated(
         &self,
@@ -598,6 +656,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`quote.superseded`: A Quote was replaced by a newer revision; the previous quote is no longer billable.
     fn on_quote_superseded(
         &self,
@@ -606,6 +665,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`quote.updated`: A Quote field changed in a way that does not match a more specific lifecycle event.
     fn on_quote_updated(
         &self,
@@ -614,6 +674,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     /// An event type the schemas do not know. Accepted by default:
     /// vendors add event types without notice.
     fn on_unknown(
@@ -624,6 +685,7 @@ pub trait Handler: Send + Sync {
         async { Ok(()) }
     }
 }
+
 /// Hands `event` to the matching `Handler` method.
 pub async fn dispatch<H: Handler + ?Sized>(
     handler: &H,
@@ -647,13 +709,16 @@ pub async fn dispatch<H: Handler + ?Sized>(
         Event::Unknown(u) => handler.on_unknown(u).await,
     }
 }
+
 /// Adapts a [`Handler`] for hookforge's receiver and inbox, which
 /// handle raw deliveries of any vendor.
 pub struct Dispatcher<H>(pub H);
+
 impl<H: Handler + 'static> ::hookforge::RawHandler for Dispatcher<H> {
     fn vendor(&self) -> &'static ::hookforge::VendorSpec {
         &VENDOR
     }
+
     fn handle<'a>(
         &'a self,
         body: &'a [u8],
@@ -665,6 +730,7 @@ impl<H: Handler + 'static> ::hookforge::RawHandler for Dispatcher<H> {
         })
     }
 }
+
 /// Parses a delivery: reads the event type where the manifest says,
 /// then deserializes exactly that event's type.
 pub fn parse(
@@ -673,6 +739,7 @@ pub fn parse(
 ) -> ::std::result::Result<Event, ::hookforge::ParseError> {
     parse_delivery(body, headers).map(|d| d.event)
 }
+
 /// Like [`parse`], also returning the event id and type as located by
 /// the manifest.
 pub fn parse_delivery(
@@ -729,6 +796,7 @@ pub fn parse_delivery(
         event,
     })
 }
+
 fn check_dyn(
     body: &[u8],
     headers: &::hookforge::HeaderMap,
@@ -740,6 +808,7 @@ fn check_dyn(
         event_id: d.event_id,
     })
 }
+
 fn parse_dyn(
     body: &[u8],
     headers: &::hookforge::HeaderMap,
@@ -752,13 +821,17 @@ fn parse_dyn(
         &d.event,
     )
 }
+
 /// Each documented event: name, description, schema and samples.
 pub static EVENTS: &[::hookforge::EventInfo] = &[
     ::hookforge::EventInfo {
         name: "quote.created",
         slug: "quote.created",
         description: "A new Quote was created. The quote may not yet have a financing decision.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"A new Quote was created. The quote may not yet have a financing decision.\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/QuoteRef\"},\"eventId\":{\"$ref\":\"#/definitions/EventId\"},\"organization\":{\"$ref\":\"#/definitions/Organization\"},\"timestamp\":{\"$ref\":\"#/definitions/UtcTimestamp\"},\"type\":{\"const\":\"quote.created\",\"description\":\"The event type.\",\"type\":\"string\"},\"version\":{\"$ref\":\"#/definitions/ApiVersion\"}},\"required\":[\"version\",\"organization\",\"data\",\"type\"],\"title\":\"quote.created\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/prets/events/quote.created.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
@@ -782,7 +855,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.financing.cancelled",
         slug: "quote.financing.cancelled",
         description: "The customer cancelled financing for the Quote.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"The customer cancelled financing for the Quote.\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/QuoteRef\"},\"eventId\":{\"$ref\":\"#/definitions/EventId\"},\"organization\":{\"$ref\":\"#/definitions/Organization\"},\"timestamp\":{\"$ref\":\"#/definitions/UtcTimestamp\"},\"type\":{\"const\":\"quote.financing.cancelled\",\"description\":\"The event type.\",\"type\":\"string\"},\"version\":{\"$ref\":\"#/definitions/ApiVersion\"}},\"required\":[\"version\",\"organization\",\"data\",\"type\"],\"title\":\"quote.financing.cancelled\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/prets/events/quote.financing.cancelled.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
@@ -806,7 +882,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.financing.completed",
         slug: "quote.financing.completed",
         description: "Financing has been completed and disbursed for the Quote.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Financing has been completed and disbursed for the Quote.\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/QuoteRef\"},\"eventId\":{\"$ref\":\"#/definitions/EventId\"},\"organization\":{\"$ref\":\"#/definitions/Organization\"},\"timestamp\":{\"$ref\":\"#/definitions/UtcTimestamp\"},\"type\":{\"const\":\"quote.financing.completed\",\"description\":\"The event type.\",\"type\":\"string\"},\"version\":{\"$ref\":\"#/definitions/ApiVersion\"}},\"required\":[\"version\",\"organization\",\"data\",\"type\"],\"title\":\"quote.financing.completed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/prets/events/quote.financing.completed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
@@ -830,7 +909,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.financing.offer_received",
         slug: "quote.financing.offer_received",
         description: "A lender returned a financing offer for the Quote.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"A lender returned a financing offer for the Quote.\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/QuoteRef\"},\"eventId\":{\"$ref\":\"#/definitions/EventId\"},\"organization\":{\"$ref\":\"#/definitions/Organization\"},\"timestamp\":{\"$ref\":\"#/definitions/UtcTimestamp\"},\"type\":{\"const\":\"quote.financing.offer_received\",\"description\":\"The event type.\",\"type\":\"string\"},\"version\":{\"$ref\":\"#/definitions/ApiVersion\"}},\"required\":[\"version\",\"organization\",\"data\",\"type\"],\"title\":\"quote.financing.offer_received\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/prets/events/quote.financing.offer_received.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
@@ -854,7 +936,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.financing.rejected",
         slug: "quote.financing.rejected",
         description: "The lender rejected financing for the Quote.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"The lender rejected financing for the Quote.\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/QuoteRef\"},\"eventId\":{\"$ref\":\"#/definitions/EventId\"},\"organization\":{\"$ref\":\"#/definitions/Organization\"},\"timestamp\":{\"$ref\":\"#/definitions/UtcTimestamp\"},\"type\":{\"const\":\"quote.financing.rejected\",\"description\":\"The event type.\",\"type\":\"string\"},\"version\":{\"$ref\":\"#/definitions/ApiVersion\"}},\"required\":[\"version\",\"organization\",\"data\",\"type\"],\"title\":\"quote.financing.rejected\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/prets/events/quote.financing.rejected.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
@@ -878,7 +963,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.financing.updated",
         slug: "quote.financing.updated",
         description: "The Quote financing status or sub-status changed without reaching a more specific lifecycle event.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"The Quote financing status or sub-status changed without reaching a more specific lifecycle event.\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/QuoteRef\"},\"eventId\":{\"$ref\":\"#/definitions/EventId\"},\"organization\":{\"$ref\":\"#/definitions/Organization\"},\"timestamp\":{\"$ref\":\"#/definitions/UtcTimestamp\"},\"type\":{\"const\":\"quote.financing.updated\",\"description\":\"The event type.\",\"type\":\"string\"},\"version\":{\"$ref\":\"#/definitions/ApiVersion\"}},\"required\":[\"version\",\"organization\",\"data\",\"type\"],\"title\":\"quote.financing.updated\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/prets/events/quote.financing.updated.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
@@ -902,7 +990,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.superseded",
         slug: "quote.superseded",
         description: "A Quote was replaced by a newer revision; the previous quote is no longer billable.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"A Quote was replaced by a newer revision; the previous quote is no longer billable.\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/QuoteRef\"},\"eventId\":{\"$ref\":\"#/definitions/EventId\"},\"organization\":{\"$ref\":\"#/definitions/Organization\"},\"timestamp\":{\"$ref\":\"#/definitions/UtcTimestamp\"},\"type\":{\"const\":\"quote.superseded\",\"description\":\"The event type.\",\"type\":\"string\"},\"version\":{\"$ref\":\"#/definitions/ApiVersion\"}},\"required\":[\"version\",\"organization\",\"data\",\"type\"],\"title\":\"quote.superseded\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/prets/events/quote.superseded.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
@@ -926,7 +1017,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.updated",
         slug: "quote.updated",
         description: "A Quote field changed in a way that does not match a more specific lifecycle event.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"A Quote field changed in a way that does not match a more specific lifecycle event.\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/QuoteRef\"},\"eventId\":{\"$ref\":\"#/definitions/EventId\"},\"organization\":{\"$ref\":\"#/definitions/Organization\"},\"timestamp\":{\"$ref\":\"#/definitions/UtcTimestamp\"},\"type\":{\"const\":\"quote.updated\",\"description\":\"The event type.\",\"type\":\"string\"},\"version\":{\"$ref\":\"#/definitions/ApiVersion\"}},\"required\":[\"version\",\"organization\",\"data\",\"type\"],\"title\":\"quote.updated\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/prets/events/quote.updated.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",

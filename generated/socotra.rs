@@ -24,6 +24,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `cancellation.effective` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CancellationEffective {
@@ -43,6 +44,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `cancellation.issue` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CancellationIssue {
@@ -62,6 +64,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `cancellation.rescind` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CancellationRescind {
@@ -81,6 +84,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `cancellation.update` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CancellationUpdate {
@@ -100,6 +104,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `cash.transfer` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CashTransfer {
@@ -119,6 +124,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `catchUp.invalidate` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CatchUpInvalidate {
@@ -138,6 +144,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `catchUp.issue` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CatchUpIssue {
@@ -157,6 +164,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `catchUp.pastDue` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CatchUpPastDue {
@@ -176,6 +184,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `catchUp.pay` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CatchUpPay {
@@ -195,6 +204,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `catchUp.pay.reverse` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CatchUpPayReverse {
@@ -214,6 +224,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `catchUp.writtenOff` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CatchUpWrittenOff {
@@ -233,6 +244,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `claim.close` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ClaimClose {
@@ -252,6 +264,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `claim.create` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ClaimCreate {
@@ -271,6 +284,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `claim.discard` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ClaimDiscard {
@@ -290,6 +304,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `claim.open` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ClaimOpen {
@@ -309,6 +324,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `claim.update` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ClaimUpdate {
@@ -328,6 +344,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `disbursement.create` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DisbursementCreate {
@@ -347,6 +364,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `disbursement.issue` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DisbursementIssue {
@@ -366,6 +384,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `disbursement.update` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DisbursementUpdate {
@@ -385,6 +404,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `endorsement.accept` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EndorsementAccept {
@@ -404,6 +424,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `endorsement.create` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EndorsementCreate {
@@ -423,6 +444,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `endorsement.discard` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EndorsementDiscard {
@@ -442,6 +464,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `endorsement.effective` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EndorsementEffective {
@@ -461,6 +484,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `endorsement.invalidate` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EndorsementInvalidate {
@@ -480,6 +504,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `endorsement.issue` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EndorsementIssue {
@@ -499,6 +524,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `endorsement.quote` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EndorsementQuote {
@@ -518,6 +544,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `endorsement.update` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EndorsementUpdate {
@@ -537,26 +564,31 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The event's data. Its shape depends on the event type and is not documented field by field: an open object.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
     pub struct EventStreamData(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+
     impl ::std::ops::Deref for EventStreamData {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
             &self.0
         }
     }
+
     impl ::std::convert::From<EventStreamData>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
         fn from(value: EventStreamData) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for EventStreamData {
@@ -566,6 +598,7 @@ pub mod models {
             Self(value)
         }
     }
+
     ///Data of the notice that a webhook was suspended.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EventStreamWebhookSuspendedData {
@@ -577,6 +610,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Failure handling, as sent when creating or updating a webhook.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FailureHandlingRequest {
@@ -599,6 +633,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Failure handling, as returned for a webhook.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FailureHandlingResponse {
@@ -610,6 +645,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///A report of a failed delivery.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FailureMessage {
@@ -626,6 +662,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `invoice.invalidate` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct InvoiceInvalidate {
@@ -645,6 +682,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `invoice.issue` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct InvoiceIssue {
@@ -664,6 +702,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `invoice.pastDue` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct InvoicePastDue {
@@ -683,6 +722,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `invoice.writtenOff` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct InvoiceWrittenOff {
@@ -702,6 +742,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `login.failure` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct LoginFailure {
@@ -721,6 +762,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `login.success` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct LoginSuccess {
@@ -740,6 +782,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `payment.decline` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PaymentDecline {
@@ -759,6 +802,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `payment.discard` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PaymentDiscard {
@@ -778,6 +822,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `payment.draft` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PaymentDraft {
@@ -797,6 +842,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `payment.pay` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PaymentPay {
@@ -816,6 +862,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `payment.ready` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PaymentReady {
@@ -835,6 +882,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `payment.return` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PaymentReturn {
@@ -854,6 +902,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `payment.reverse` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PaymentReverse {
@@ -873,6 +922,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `payment.update` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PaymentUpdate {
@@ -892,6 +942,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.cancel` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyCancel {
@@ -911,6 +962,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.create` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyCreate {
@@ -930,6 +982,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.discard` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyDiscard {
@@ -949,6 +1002,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.effective` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyEffective {
@@ -968,6 +1022,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.end` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyEnd {
@@ -987,6 +1042,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.end.reminder` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyEndReminder {
@@ -1006,6 +1062,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.endorse` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyEndorse {
@@ -1025,6 +1082,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.finalize` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyFinalize {
@@ -1044,6 +1102,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.gracePeriod` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyGracePeriod {
@@ -1063,6 +1122,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.gracePeriod.satisfied` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyGracePeriodSatisfied {
@@ -1082,6 +1142,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.gracePeriod.update` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyGracePeriodUpdate {
@@ -1101,6 +1162,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.issue` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyIssue {
@@ -1120,6 +1182,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.lapse` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyLapse {
@@ -1139,6 +1202,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.quote.accept` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyQuoteAccept {
@@ -1158,6 +1222,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.quote.create` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyQuoteCreate {
@@ -1177,6 +1242,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.quote.declined` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyQuoteDeclined {
@@ -1196,6 +1262,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.quote.discard` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyQuoteDiscard {
@@ -1215,6 +1282,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.quote.invalidate` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyQuoteInvalidate {
@@ -1234,6 +1302,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.quote.quoted` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyQuoteQuoted {
@@ -1253,6 +1322,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.quote.update` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyQuoteUpdate {
@@ -1272,6 +1342,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.reinstatement.close` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyReinstatementClose {
@@ -1291,6 +1362,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.reinstatement.invoice` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyReinstatementInvoice {
@@ -1310,6 +1382,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.reinstatement.issue` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyReinstatementIssue {
@@ -1329,6 +1402,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.reinstatement.open` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyReinstatementOpen {
@@ -1348,6 +1422,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.renew` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyRenew {
@@ -1367,6 +1442,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.update` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyUpdate {
@@ -1386,6 +1462,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policy.upgrade` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyUpgrade {
@@ -1405,6 +1482,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policyholder.create` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyholderCreate {
@@ -1424,6 +1502,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `policyholder.update` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyholderUpdate {
@@ -1443,6 +1522,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `premiumReport.create` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PremiumReportCreate {
@@ -1462,6 +1542,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `premiumReport.discard` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PremiumReportDiscard {
@@ -1481,6 +1562,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `premiumReport.effective` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PremiumReportEffective {
@@ -1500,6 +1582,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `premiumReport.issue` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PremiumReportIssue {
@@ -1519,6 +1602,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `premiumReport.pay` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PremiumReportPay {
@@ -1538,6 +1622,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `premiumReport.replace` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PremiumReportReplace {
@@ -1557,6 +1642,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `premiumReport.reverse` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PremiumReportReverse {
@@ -1576,6 +1662,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `premiumReport.update` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PremiumReportUpdate {
@@ -1595,6 +1682,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `reinstatement.accept` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ReinstatementAccept {
@@ -1614,6 +1702,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `reinstatement.create` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ReinstatementCreate {
@@ -1633,6 +1722,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `reinstatement.deadlineReached` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ReinstatementDeadlineReached {
@@ -1652,6 +1742,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `reinstatement.effective` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ReinstatementEffective {
@@ -1671,6 +1762,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `reinstatement.invalidate` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ReinstatementInvalidate {
@@ -1690,6 +1782,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `reinstatement.issue` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ReinstatementIssue {
@@ -1709,6 +1802,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `renewal.accept` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RenewalAccept {
@@ -1728,6 +1822,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `renewal.create` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RenewalCreate {
@@ -1747,6 +1842,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `renewal.discard` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RenewalDiscard {
@@ -1766,6 +1862,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `renewal.effective` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RenewalEffective {
@@ -1785,6 +1882,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `renewal.invalidate` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RenewalInvalidate {
@@ -1804,6 +1902,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `renewal.issue` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RenewalIssue {
@@ -1823,6 +1922,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `renewal.quote` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RenewalQuote {
@@ -1842,6 +1942,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `renewal.update` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RenewalUpdate {
@@ -1861,6 +1962,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `subClaim.close` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SubClaimClose {
@@ -1880,6 +1982,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `subClaim.createPayable` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SubClaimCreatePayable {
@@ -1899,6 +2002,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `subClaim.open` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SubClaimOpen {
@@ -1918,6 +2022,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `subClaim.reopen` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SubClaimReopen {
@@ -1937,6 +2042,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `subClaim.reversePayable` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SubClaimReversePayable {
@@ -1956,6 +2062,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `subClaim.update` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SubClaimUpdate {
@@ -1975,6 +2082,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Socotra's `subClaim.updateReserve` event (the docs list the name only; `data` is not documented field by field).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SubClaimUpdateReserve {
@@ -1994,26 +2102,32 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///A time. The classic API generally writes milliseconds since the Unix epoch, but this is unconfirmed: an integer, a numeric string and an RFC 3339 string are all accepted and kept as sent; `FlexTimestamp::to_utc` reads each.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
     pub struct Timestamp(pub ::hookforge::FlexTimestamp);
+
     impl ::std::ops::Deref for Timestamp {
         type Target = ::hookforge::FlexTimestamp;
+
         fn deref(&self) -> &::hookforge::FlexTimestamp {
             &self.0
         }
     }
+
     impl ::std::convert::From<Timestamp> for ::hookforge::FlexTimestamp {
         fn from(value: Timestamp) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<::hookforge::FlexTimestamp> for Timestamp {
         fn from(value: ::hookforge::FlexTimestamp) -> Self {
             Self(value)
         }
     }
+
     ///A diverted (failed and kept) delivery.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookDivertedEventResponse {
@@ -2030,6 +2144,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Body of `GET /webhooks/{name}/diverted`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookDivertedEventsResponse {
@@ -2039,6 +2154,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Body of `PUT /webhooks`: create or update a webhook.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookRequest {
@@ -2086,6 +2202,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///A webhook, as returned by `GET /webhooks/{name}`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookResponse {
@@ -2120,6 +2237,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Body of `GET /webhooks`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhooksResponse {
@@ -2127,10 +2245,12 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
+
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
             fn fmt(
@@ -2140,6 +2260,7 @@ pub mod models {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
+
         impl ::std::fmt::Debug for ConversionError {
             fn fmt(
                 &self,
@@ -2148,17 +2269,20 @@ pub mod models {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
+
         impl From<&'static str> for ConversionError {
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
+
         impl From<String> for ConversionError {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
         }
     }
+
     ///A Socotra event type. The 100 documented values; others are kept as `Unknown`.
     ///
     /// Values the vendor adds later parse as `Unknown` and serialize back unchanged.
@@ -2368,6 +2492,7 @@ pub mod models {
         /// A value not in the vendor's documentation, kept verbatim.
         Unknown(::std::string::String),
     }
+
     impl EventType {
         /// The documented values.
         pub const KNOWN: &'static [&'static str] = &[
@@ -2472,6 +2597,7 @@ pub mod models {
             "catchUp.pastDue",
             "cash.transfer",
         ];
+
         /// The value exactly as sent.
         pub fn as_str(&self) -> &str {
             match self {
@@ -2578,11 +2704,13 @@ pub mod models {
                 Self::Unknown(s) => s.as_str(),
             }
         }
+
         /// Whether the value is one the vendor documents.
         pub fn is_known(&self) -> bool {
             !matches!(self, Self::Unknown(_))
         }
     }
+
     impl ::std::convert::From<&str> for EventType {
         fn from(s: &str) -> Self {
             match s {
@@ -2690,17 +2818,21 @@ pub mod models {
             }
         }
     }
+
     impl ::std::str::FromStr for EventType {
         type Err = ::std::convert::Infallible;
+
         fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self::from(s))
         }
     }
+
     impl ::std::fmt::Display for EventType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(self.as_str())
         }
     }
+
     impl ::serde::Serialize for EventType {
         fn serialize<S: ::serde::Serializer>(
             &self,
@@ -2709,6 +2841,7 @@ pub mod models {
             s.serialize_str(self.as_str())
         }
     }
+
     impl<'de> ::serde::Deserialize<'de> for EventType {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -2716,6 +2849,7 @@ pub mod models {
             ::hookforge::__private::deserialize_open_enum(d)
         }
     }
+
     ///What happens to failed deliveries: nothing, divert (kept for the diverted-events API), or suspend the webhook.
     ///
     /// Values the vendor adds later parse as `Unknown` and serialize back unchanged.
@@ -2731,9 +2865,11 @@ pub mod models {
         /// A value not in the vendor's documentation, kept verbatim.
         Unknown(::std::string::String),
     }
+
     impl FailureMode {
         /// The documented values.
         pub const KNOWN: &'static [&'static str] = &["none", "divert", "suspend"];
+
         /// The value exactly as sent.
         pub fn as_str(&self) -> &str {
             match self {
@@ -2743,11 +2879,13 @@ pub mod models {
                 Self::Unknown(s) => s.as_str(),
             }
         }
+
         /// Whether the value is one the vendor documents.
         pub fn is_known(&self) -> bool {
             !matches!(self, Self::Unknown(_))
         }
     }
+
     impl ::std::convert::From<&str> for FailureMode {
         fn from(s: &str) -> Self {
             match s {
@@ -2758,17 +2896,21 @@ pub mod models {
             }
         }
     }
+
     impl ::std::str::FromStr for FailureMode {
         type Err = ::std::convert::Infallible;
+
         fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self::from(s))
         }
     }
+
     impl ::std::fmt::Display for FailureMode {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(self.as_str())
         }
     }
+
     impl ::serde::Serialize for FailureMode {
         fn serialize<S: ::serde::Serializer>(
             &self,
@@ -2777,6 +2919,7 @@ pub mod models {
             s.serialize_str(self.as_str())
         }
     }
+
     impl<'de> ::serde::Deserialize<'de> for FailureMode {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -2784,6 +2927,7 @@ pub mod models {
             ::hookforge::__private::deserialize_open_enum(d)
         }
     }
+
     ///How often a failed delivery is retried (timing undocumented).
     ///
     /// Values the vendor adds later parse as `Unknown` and serialize back unchanged.
@@ -2799,9 +2943,11 @@ pub mod models {
         /// A value not in the vendor's documentation, kept verbatim.
         Unknown(::std::string::String),
     }
+
     impl RetryStrategy {
         /// The documented values.
         pub const KNOWN: &'static [&'static str] = &["none", "one", "three"];
+
         /// The value exactly as sent.
         pub fn as_str(&self) -> &str {
             match self {
@@ -2811,11 +2957,13 @@ pub mod models {
                 Self::Unknown(s) => s.as_str(),
             }
         }
+
         /// Whether the value is one the vendor documents.
         pub fn is_known(&self) -> bool {
             !matches!(self, Self::Unknown(_))
         }
     }
+
     impl ::std::convert::From<&str> for RetryStrategy {
         fn from(s: &str) -> Self {
             match s {
@@ -2826,17 +2974,21 @@ pub mod models {
             }
         }
     }
+
     impl ::std::str::FromStr for RetryStrategy {
         type Err = ::std::convert::Infallible;
+
         fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self::from(s))
         }
     }
+
     impl ::std::fmt::Display for RetryStrategy {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(self.as_str())
         }
     }
+
     impl ::serde::Serialize for RetryStrategy {
         fn serialize<S: ::serde::Serializer>(
             &self,
@@ -2845,6 +2997,7 @@ pub mod models {
             s.serialize_str(self.as_str())
         }
     }
+
     impl<'de> ::serde::Deserialize<'de> for RetryStrategy {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -2853,26 +3006,33 @@ pub mod models {
         }
     }
 }
+
 /// The vendor id, as used on the command line and in routes.
 pub const ID: &str = "socotra";
+
 /// The vendor's display name.
 pub const NAME: &str = "Socotra";
+
 /// Everything known about the vendor's deliveries, for the CLI,
 /// receiver and harness.
 pub static VENDOR: ::hookforge::VendorSpec = ::hookforge::VendorSpec::new(
     ID,
     NAME,
-    "{\"auth\":{\"documented\":false,\"encoding\":\"hex\",\"hash\":\"sha256\",\"header\":\"Socotra-Signature\",\"scheme\":\"hmac\",\"signed\":\"body\"},\"description\":\"Insurance core (classic Webhooks API); every event is a WebhookPayload whose `data` depends on `type`.\",\"docs\":[\"https://docs.socotra.com/production/data/event-stream.html\",\"https://docs.socotra.com/production/api/integrations.html\"],\"event_id\":{\"pointer\":\"/id\"},\"event_type\":{\"pointer\":\"/type\"},\"headers\":[{\"name\":\"Content-Type\",\"value\":\"application/json\"},{\"name\":\"Socotra-Signature\",\"note\":\"when the integration has hmacEnabled; the algorithm is not documented (hookforge defaults to hex HMAC-SHA256 of the body, configurable)\",\"only_when\":\"secret\",\"value\":\"{signature}\"}],\"id\":\"socotra\",\"name\":\"Socotra\",\"retries\":\"retryStrategy none | one | three (timing unknown). failureHandling.mode none | divert (failed deliveries kept for the diverted-events API) | suspend (the webhook stops until unsuspended); actOnStatusCodes and actOnTimeout choose what counts as a failure. hookforge assumes 2xx is success.\",\"success\":{\"statuses\":[\"2xx\"]}}",
-    "{\"EventStreamData\":{\"description\":\"The event's data. Its shape depends on the event type and is not documented field by field: an open object.\",\"type\":\"object\"},\"EventStreamWebhookSuspendedData\":{\"description\":\"Data of the notice that a webhook was suspended.\",\"properties\":{\"event\":{\"$ref\":\"#/definitions/EventType\"},\"integrationName\":{\"type\":\"string\"},\"webhookName\":{\"type\":\"string\"}},\"required\":[\"event\",\"integrationName\",\"webhookName\"],\"type\":\"object\"},\"EventType\":{\"description\":\"A Socotra event type. The 100 documented values; others are kept as `Unknown`.\",\"enum\":[\"cancellation.create\",\"cancellation.update\",\"cancellation.rescind\",\"cancellation.issue\",\"cancellation.effective\",\"claim.close\",\"claim.create\",\"claim.discard\",\"claim.open\",\"claim.update\",\"policy.gracePeriod\",\"policy.gracePeriod.update\",\"invoice.issue\",\"invoice.invalidate\",\"invoice.pastDue\",\"invoice.writtenOff\",\"payment.pay\",\"policy.cancel\",\"policy.create\",\"policy.discard\",\"policy.endorse\",\"policy.finalize\",\"policy.issue\",\"policy.lapse\",\"policy.reinstatement.close\",\"policy.reinstatement.invoice\",\"policy.reinstatement.issue\",\"policy.reinstatement.open\",\"policy.renew\",\"policy.update\",\"policy.upgrade\",\"subClaim.open\",\"subClaim.update\",\"subClaim.close\",\"subClaim.reopen\",\"subClaim.updateReserve\",\"policy.end.reminder\",\"subClaim.createPayable\",\"subClaim.reversePayable\",\"endorsement.create\",\"endorsement.update\",\"endorsement.quote\",\"endorsement.accept\",\"endorsement.issue\",\"endorsement.invalidate\",\"endorsement.discard\",\"endorsement.effective\",\"reinstatement.accept\",\"reinstatement.create\",\"reinstatement.issue\",\"reinstatement.invalidate\",\"reinstatement.deadlineReached\",\"reinstatement.effective\",\"renewal.create\",\"renewal.update\",\"renewal.quote\",\"renewal.accept\",\"renewal.issue\",\"renewal.invalidate\",\"renewal.discard\",\"renewal.effective\",\"policy.effective\",\"policy.end\",\"policy.quote.create\",\"policy.quote.discard\",\"policy.quote.update\",\"policy.quote.quoted\",\"policy.quote.accept\",\"policy.quote.declined\",\"policy.quote.invalidate\",\"premiumReport.create\",\"premiumReport.update\",\"premiumReport.issue\",\"premiumReport.discard\",\"premiumReport.reverse\",\"premiumReport.replace\",\"premiumReport.effective\",\"premiumReport.pay\",\"login.success\",\"login.failure\",\"policyholder.create\",\"policyholder.update\",\"payment.reverse\",\"payment.update\",\"payment.ready\",\"payment.discard\",\"payment.return\",\"payment.decline\",\"payment.draft\",\"policy.gracePeriod.satisfied\",\"disbursement.issue\",\"disbursement.create\",\"disbursement.update\",\"catchUp.issue\",\"catchUp.writtenOff\",\"catchUp.pay\",\"catchUp.pay.reverse\",\"catchUp.invalidate\",\"catchUp.pastDue\",\"cash.transfer\"],\"type\":\"string\"},\"FailureHandlingRequest\":{\"description\":\"Failure handling, as sent when creating or updating a webhook.\",\"properties\":{\"actOnStatusCodes\":{\"items\":{\"type\":\"string\"},\"type\":\"array\"},\"actOnTimeout\":{\"type\":\"boolean\"},\"mode\":{\"$ref\":\"#/definitions/FailureMode\"}},\"type\":\"object\"},\"FailureHandlingResponse\":{\"description\":\"Failure handling, as returned for a webhook.\",\"properties\":{\"actOnStatusCodes\":{\"items\":{\"type\":\"string\"},\"type\":\"array\"},\"actOnTimeout\":{\"type\":\"boolean\"},\"mode\":{\"$ref\":\"#/definitions/FailureMode\"}},\"required\":[\"actOnStatusCodes\",\"actOnTimeout\",\"mode\"],\"type\":\"object\"},\"FailureMessage\":{\"description\":\"A report of a failed delivery.\",\"properties\":{\"actualStatus\":{\"type\":\"string\"},\"eventData\":{\"$ref\":\"#/definitions/EventStreamData\"},\"expectedStatus\":{\"type\":\"string\"},\"url\":{\"type\":\"string\"},\"webhookName\":{\"description\":\"Typed `object` in the docs.\",\"type\":\"object\"}},\"required\":[\"actualStatus\",\"eventData\",\"expectedStatus\",\"url\",\"webhookName\"],\"type\":\"object\"},\"FailureMode\":{\"description\":\"What happens to failed deliveries: nothing, divert (kept for the diverted-events API), or suspend the webhook.\",\"enum\":[\"none\",\"divert\",\"suspend\"],\"type\":\"string\"},\"RetryStrategy\":{\"description\":\"How often a failed delivery is retried (timing undocumented).\",\"enum\":[\"none\",\"one\",\"three\"],\"type\":\"string\"},\"Timestamp\":{\"anyOf\":[{\"type\":\"integer\"},{\"pattern\":\"^-?[0-9]+$\",\"type\":\"string\"},{\"format\":\"date-time\",\"type\":\"string\"}],\"description\":\"A time. The classic API generally writes milliseconds since the Unix epoch, but this is unconfirmed: an integer, a numeric string and an RFC 3339 string are all accepted and kept as sent; `FlexTimestamp::to_utc` reads each.\",\"examples\":[1762000000000],\"x-rust-type\":{\"crate\":\"hookforge\",\"path\":\"hookforge::FlexTimestamp\",\"version\":\"*\"}},\"WebhookDivertedEventResponse\":{\"description\":\"A diverted (failed and kept) delivery.\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"eventId\":{\"type\":\"string\"},\"eventType\":{\"$ref\":\"#/definitions/EventType\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"type\":\"string\"},\"username\":{\"type\":\"string\"}},\"required\":[\"eventType\",\"timestamp\",\"data\",\"eventId\",\"transactionId\"],\"type\":\"object\"},\"WebhookDivertedEventsResponse\":{\"description\":\"Body of `GET /webhooks/{name}/diverted`.\",\"properties\":{\"events\":{\"items\":{\"$ref\":\"#/definitions/WebhookDivertedEventResponse\"},\"type\":\"array\"},\"webhookName\":{\"type\":\"string\"}},\"required\":[\"events\",\"webhookName\"],\"type\":\"object\"},\"WebhookRequest\":{\"description\":\"Body of `PUT /webhooks`: create or update a webhook.\",\"properties\":{\"alertIntegrationName\":{\"type\":\"string\"},\"displayName\":{\"type\":\"string\"},\"enabled\":{\"type\":\"boolean\"},\"events\":{\"items\":{\"$ref\":\"#/definitions/EventType\"},\"type\":\"array\"},\"failureHandling\":{\"$ref\":\"#/definitions/FailureHandlingRequest\"},\"integrationName\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"resetAlertIntegrationName\":{\"type\":\"boolean\"},\"retryStrategy\":{\"$ref\":\"#/definitions/RetryStrategy\"}},\"required\":[\"name\"],\"type\":\"object\"},\"WebhookResponse\":{\"description\":\"A webhook, as returned by `GET /webhooks/{name}`.\",\"properties\":{\"alertIntegrationName\":{\"type\":\"string\"},\"displayName\":{\"type\":\"string\"},\"enabled\":{\"type\":\"boolean\"},\"events\":{\"items\":{\"$ref\":\"#/definitions/EventType\"},\"type\":\"array\"},\"failureHandling\":{\"$ref\":\"#/definitions/FailureHandlingResponse\"},\"integrationName\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"retryStrategy\":{\"$ref\":\"#/definitions/RetryStrategy\"},\"suspended\":{\"type\":\"boolean\"},\"suspendedTimestamp\":{\"$ref\":\"#/definitions/Timestamp\"}},\"required\":[\"name\",\"enabled\",\"events\",\"failureHandling\",\"integrationName\",\"retryStrategy\",\"suspended\"],\"type\":\"object\"},\"WebhooksResponse\":{\"description\":\"Body of `GET /webhooks`.\",\"properties\":{\"webhooks\":{\"items\":{\"$ref\":\"#/definitions/WebhookResponse\"},\"type\":\"array\"}},\"required\":[\"webhooks\"],\"type\":\"object\"}}",
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/socotra/manifest.json")),
+    include_str!(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/socotra/definitions.json")
+    ),
     EVENTS,
     parse_dyn,
     check_dyn,
 );
+
 /// The vendor manifest (event type and id locations, auth, headers,
 /// success rule).
 pub fn manifest() -> &'static ::hookforge::Manifest {
     VENDOR.manifest()
 }
+
 /// One event as delivered: a documented kind with its typed payload,
 /// or `Unknown` with the raw JSON.
 #[derive(Clone, Debug, PartialEq)]
@@ -3081,6 +3241,7 @@ pub enum Event {
     /// An event type this version of the schemas does not know.
     Unknown(::hookforge::UnknownEvent),
 }
+
 impl Event {
     /// The event's kind, `None` for unknown events.
     pub fn kind(&self) -> ::std::option::Option<EventKind> {
@@ -3198,6 +3359,7 @@ impl Event {
             Self::Unknown(_) => None,
         }
     }
+
     /// The event type string as the vendor sent it.
     pub fn event_type(&self) -> &str {
         match self {
@@ -3305,6 +3467,7 @@ impl Event {
         }
     }
 }
+
 impl ::serde::Serialize for Event {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -3415,6 +3578,7 @@ impl ::serde::Serialize for Event {
         }
     }
 }
+
 /// The documented event types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -3620,6 +3784,7 @@ pub enum EventKind {
     ///`subClaim.updateReserve`: Socotra's `subClaim.updateReserve` event (the docs list the name only; `data` is not documented field by field).
     SubClaimUpdateReserve,
 }
+
 impl EventKind {
     /// Every documented kind, in schema order.
     pub const ALL: &'static [EventKind] = &[
@@ -3724,6 +3889,7 @@ impl EventKind {
         EventKind::SubClaimUpdate,
         EventKind::SubClaimUpdateReserve,
     ];
+
     /// The event type string.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -3829,6 +3995,7 @@ impl EventKind {
             Self::SubClaimUpdateReserve => "subClaim.updateReserve",
         }
     }
+
     /// The vendor's description of the event.
     pub fn description(self) -> &'static str {
         match self {
@@ -4135,8 +4302,10 @@ impl EventKind {
         }
     }
 }
+
 impl ::std::str::FromStr for EventKind {
     type Err = ::hookforge::UnknownEventType;
+
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
             "cancellation.create" => Ok(Self::CancellationCreate),
@@ -4243,11 +4412,13 @@ impl ::std::str::FromStr for EventKind {
         }
     }
 }
+
 impl ::std::fmt::Display for EventKind {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+
 /// Handles this vendor's events. Every method defaults to accepting the
 /// event and doing nothing, so implement only what you need. Return an
 /// error to have the delivery retried.
@@ -4260,6 +4431,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`cancellation.effective`: Socotra's `cancellation.effective` event (the docs list the name only; `data` is not documented field by field).
     fn on_cancellation_effective(
         &self,
@@ -4268,6 +4440,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`cancellation.issue`: Socotra's `cancellation.issue` event (the docs list the name only; `data` is not documented field by field).
     fn on_cancellation_issue(
         &self,
@@ -4276,6 +4449,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`cancellation.rescind`: Socotra's `cancellation.rescind` event (the docs list the name only; `data` is not documented field by field).
     fn on_cancellation_rescind(
         &self,
@@ -4284,6 +4458,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`cancellation.update`: Socotra's `cancellation.update` event (the docs list the name only; `data` is not documented field by field).
     fn on_cancellation_update(
         &self,
@@ -4292,6 +4467,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`cash.transfer`: Socotra's `cash.transfer` event (the docs list the name only; `data` is not documented field by field).
     fn on_cash_transfer(
         &self,
@@ -4300,6 +4476,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`catchUp.invalidate`: Socotra's `catchUp.invalidate` event (the docs list the name only; `data` is not documented field by field).
     fn on_catch_up_invalidate(
         &self,
@@ -4308,6 +4485,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`catchUp.issue`: Socotra's `catchUp.issue` event (the docs list the name only; `data` is not documented field by field).
     fn on_catch_up_issue(
         &self,
@@ -4316,6 +4494,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`catchUp.pastDue`: Socotra's `catchUp.pastDue` event (the docs list the name only; `data` is not documented field by field).
     fn on_catch_up_past_due(
         &self,
@@ -4324,6 +4503,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`catchUp.pay`: Socotra's `catchUp.pay` event (the docs list the name only; `data` is not documented field by field).
     fn on_catch_up_pay(
         &self,
@@ -4332,6 +4512,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`catchUp.pay.reverse`: Socotra's `catchUp.pay.reverse` event (the docs list the name only; `data` is not documented field by field).
     fn on_catch_up_pay_reverse(
         &self,
@@ -4340,6 +4521,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`catchUp.writtenOff`: Socotra's `catchUp.writtenOff` event (the docs list the name only; `data` is not documented field by field).
     fn on_catch_up_written_off(
         &self,
@@ -4348,6 +4530,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`claim.close`: Socotra's `claim.close` event (the docs list the name only; `data` is not documented field by field).
     fn on_claim_close(
         &self,
@@ -4356,6 +4539,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`claim.create`: Socotra's `claim.create` event (the docs list the name only; `data` is not documented field by field).
     fn on_claim_create(
         &self,
@@ -4364,6 +4548,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`claim.discard`: Socotra's `claim.discard` event (the docs list the name only; `data` is not documented field by field).
     fn on_claim_discard(
         &self,
@@ -4372,6 +4557,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`claim.open`: Socotra's `claim.open` event (the docs list the name only; `data` is not documented field by field).
     fn on_claim_open(
         &self,
@@ -4380,6 +4566,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`claim.update`: Socotra's `claim.update` event (the docs list the name only; `data` is not documented field by field).
     fn on_claim_update(
         &self,
@@ -4388,6 +4575,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`disbursement.create`: Socotra's `disbursement.create` event (the docs list the name only; `data` is not documented field by field).
     fn on_disbursement_create(
         &self,
@@ -4396,6 +4584,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`disbursement.issue`: Socotra's `disbursement.issue` event (the docs list the name only; `data` is not documented field by field).
     fn on_disbursement_issue(
         &self,
@@ -4404,6 +4593,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`disbursement.update`: Socotra's `disbursement.update` event (the docs list the name only; `data` is not documented field by field).
     fn on_disbursement_update(
         &self,
@@ -4412,6 +4602,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`endorsement.accept`: Socotra's `endorsement.accept` event (the docs list the name only; `data` is not documented field by field).
     fn on_endorsement_accept(
         &self,
@@ -4420,6 +4611,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`endorsement.create`: Socotra's `endorsement.create` event (the docs list the name only; `data` is not documented field by field).
     fn on_endorsement_create(
         &self,
@@ -4428,6 +4620,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`endorsement.discard`: Socotra's `endorsement.discard` event (the docs list the name only; `data` is not documented field by field).
     fn on_endorsement_discard(
         &self,
@@ -4436,6 +4629,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`endorsement.effective`: Socotra's `endorsement.effective` event (the docs list the name only; `data` is not documented field by field).
     fn on_endorsement_effective(
         &self,
@@ -4444,6 +4638,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`endorsement.invalidate`: Socotra's `endorsement.invalidate` event (the docs list the name only; `data` is not documented field by field).
     fn on_endorsement_invalidate(
         &self,
@@ -4452,6 +4647,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`endorsement.issue`: Socotra's `endorsement.issue` event (the docs list the name only; `data` is not documented field by field).
     fn on_endorsement_issue(
         &self,
@@ -4460,6 +4656,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`endorsement.quote`: Socotra's `endorsement.quote` event (the docs list the name only; `data` is not documented field by field).
     fn on_endorsement_quote(
         &self,
@@ -4468,6 +4665,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`endorsement.update`: Socotra's `endorsement.update` event (the docs list the name only; `data` is not documented field by field).
     fn on_endorsement_update(
         &self,
@@ -4476,6 +4674,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`invoice.invalidate`: Socotra's `invoice.invalidate` event (the docs list the name only; `data` is not documented field by field).
     fn on_invoice_invalidate(
         &self,
@@ -4484,6 +4683,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`invoice.issue`: Socotra's `invoice.issue` event (the docs list the name only; `data` is not documented field by field).
     fn on_invoice_issue(
         &self,
@@ -4492,6 +4692,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`invoice.pastDue`: Socotra's `invoice.pastDue` event (the docs list the name only; `data` is not documented field by field).
     fn on_invoice_past_due(
         &self,
@@ -4500,6 +4701,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`invoice.writtenOff`: Socotra's `invoice.writtenOff` event (the docs list the name only; `data` is not documented field by field).
     fn on_invoice_written_off(
         &self,
@@ -4508,6 +4710,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`login.failure`: Socotra's `login.failure` event (the docs list the name only; `data` is not documented field by field).
     fn on_login_failure(
         &self,
@@ -4516,6 +4719,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`login.success`: Socotra's `login.success` event (the docs list the name only; `data` is not documented field by field).
     fn on_login_success(
         &self,
@@ -4524,6 +4728,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`payment.decline`: Socotra's `payment.decline` event (the docs list the name only; `data` is not documented field by field).
     fn on_payment_decline(
         &self,
@@ -4532,6 +4737,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`payment.discard`: Socotra's `payment.discard` event (the docs list the name only; `data` is not documented field by field).
     fn on_payment_discard(
         &self,
@@ -4540,6 +4746,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`payment.draft`: Socotra's `payment.draft` event (the docs list the name only; `data` is not documented field by field).
     fn on_payment_draft(
         &self,
@@ -4548,6 +4755,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`payment.pay`: Socotra's `payment.pay` event (the docs list the name only; `data` is not documented field by field).
     fn on_payment_pay(
         &self,
@@ -4556,6 +4764,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`payment.ready`: Socotra's `payment.ready` event (the docs list the name only; `data` is not documented field by field).
     fn on_payment_ready(
         &self,
@@ -4564,6 +4773,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`payment.return`: Socotra's `payment.return` event (the docs list the name only; `data` is not documented field by field).
     fn on_payment_return(
         &self,
@@ -4572,6 +4782,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`payment.reverse`: Socotra's `payment.reverse` event (the docs list the name only; `data` is not documented field by field).
     fn on_payment_reverse(
         &self,
@@ -4580,6 +4791,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`payment.update`: Socotra's `payment.update` event (the docs list the name only; `data` is not documented field by field).
     fn on_payment_update(
         &self,
@@ -4588,6 +4800,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.cancel`: Socotra's `policy.cancel` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_cancel(
         &self,
@@ -4596,6 +4809,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.create`: Socotra's `policy.create` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_create(
         &self,
@@ -4604,6 +4818,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.discard`: Socotra's `policy.discard` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_discard(
         &self,
@@ -4612,6 +4827,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.effective`: Socotra's `policy.effective` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_effective(
         &self,
@@ -4620,6 +4836,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.end`: Socotra's `policy.end` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_end(
         &self,
@@ -4628,6 +4845,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.end.reminder`: Socotra's `policy.end.reminder` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_end_reminder(
         &self,
@@ -4636,6 +4854,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.endorse`: Socotra's `policy.endorse` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_endorse(
         &self,
@@ -4644,6 +4863,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.finalize`: Socotra's `policy.finalize` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_finalize(
         &self,
@@ -4652,6 +4872,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.gracePeriod`: Socotra's `policy.gracePeriod` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_grace_period(
         &self,
@@ -4660,6 +4881,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.gracePeriod.satisfied`: Socotra's `policy.gracePeriod.satisfied` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_grace_period_satisfied(
         &self,
@@ -4668,6 +4890,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.gracePeriod.update`: Socotra's `policy.gracePeriod.update` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_grace_period_update(
         &self,
@@ -4676,6 +4899,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.issue`: Socotra's `policy.issue` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_issue(
         &self,
@@ -4684,6 +4908,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.lapse`: Socotra's `policy.lapse` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_lapse(
         &self,
@@ -4692,6 +4917,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.quote.accept`: Socotra's `policy.quote.accept` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_quote_accept(
         &self,
@@ -4700,6 +4926,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.quote.create`: Socotra's `policy.quote.create` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_quote_create(
         &self,
@@ -4708,6 +4935,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.quote.declined`: Socotra's `policy.quote.declined` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_quote_declined(
         &self,
@@ -4716,6 +4944,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.quote.discard`: Socotra's `policy.quote.discard` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_quote_discard(
         &self,
@@ -4724,6 +4953,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.quote.invalidate`: Socotra's `policy.quote.invalidate` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_quote_invalidate(
         &self,
@@ -4732,6 +4962,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.quote.quoted`: Socotra's `policy.quote.quoted` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_quote_quoted(
         &self,
@@ -4740,6 +4971,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.quote.update`: Socotra's `policy.quote.update` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_quote_update(
         &self,
@@ -4748,6 +4980,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.reinstatement.close`: Socotra's `policy.reinstatement.close` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_reinstatement_close(
         &self,
@@ -4756,6 +4989,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.reinstatement.invoice`: Socotra's `policy.reinstatement.invoice` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_reinstatement_invoice(
         &self,
@@ -4764,6 +4998,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.reinstatement.issue`: Socotra's `policy.reinstatement.issue` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_reinstatement_issue(
         &self,
@@ -4772,6 +5007,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.reinstatement.open`: Socotra's `policy.reinstatement.open` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_reinstatement_open(
         &self,
@@ -4780,6 +5016,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.renew`: Socotra's `policy.renew` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_renew(
         &self,
@@ -4788,6 +5025,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.update`: Socotra's `policy.update` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_update(
         &self,
@@ -4796,6 +5034,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policy.upgrade`: Socotra's `policy.upgrade` event (the docs list the name only; `data` is not documented field by field).
     fn on_policy_upgrade(
         &self,
@@ -4804,6 +5043,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policyholder.create`: Socotra's `policyholder.create` event (the docs list the name only; `data` is not documented field by field).
     fn on_policyholder_create(
         &self,
@@ -4812,6 +5052,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`policyholder.update`: Socotra's `policyholder.update` event (the docs list the name only; `data` is not documented field by field).
     fn on_policyholder_update(
         &self,
@@ -4820,6 +5061,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`premiumReport.create`: Socotra's `premiumReport.create` event (the docs list the name only; `data` is not documented field by field).
     fn on_premium_report_create(
         &self,
@@ -4828,6 +5070,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`premiumReport.discard`: Socotra's `premiumReport.discard` event (the docs list the name only; `data` is not documented field by field).
     fn on_premium_report_discard(
         &self,
@@ -4836,6 +5079,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`premiumReport.effective`: Socotra's `premiumReport.effective` event (the docs list the name only; `data` is not documented field by field).
     fn on_premium_report_effective(
         &self,
@@ -4844,6 +5088,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`premiumReport.issue`: Socotra's `premiumReport.issue` event (the docs list the name only; `data` is not documented field by field).
     fn on_premium_report_issue(
         &self,
@@ -4852,6 +5097,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`premiumReport.pay`: Socotra's `premiumReport.pay` event (the docs list the name only; `data` is not documented field by field).
     fn on_premium_report_pay(
         &self,
@@ -4860,6 +5106,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`premiumReport.replace`: Socotra's `premiumReport.replace` event (the docs list the name only; `data` is not documented field by field).
     fn on_premium_report_replace(
         &self,
@@ -4868,6 +5115,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`premiumReport.reverse`: Socotra's `premiumReport.reverse` event (the docs list the name only; `data` is not documented field by field).
     fn on_premium_report_reverse(
         &self,
@@ -4876,6 +5124,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`premiumReport.update`: Socotra's `premiumReport.update` event (the docs list the name only; `data` is not documented field by field).
     fn on_premium_report_update(
         &self,
@@ -4884,6 +5133,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`reinstatement.accept`: Socotra's `reinstatement.accept` event (the docs list the name only; `data` is not documented field by field).
     fn on_reinstatement_accept(
         &self,
@@ -4892,6 +5142,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`reinstatement.create`: Socotra's `reinstatement.create` event (the docs list the name only; `data` is not documented field by field).
     fn on_reinstatement_create(
         &self,
@@ -4900,6 +5151,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`reinstatement.deadlineReached`: Socotra's `reinstatement.deadlineReached` event (the docs list the name only; `data` is not documented field by field).
     fn on_reinstatement_deadline_reached(
         &self,
@@ -4908,6 +5160,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`reinstatement.effective`: Socotra's `reinstatement.effective` event (the docs list the name only; `data` is not documented field by field).
     fn on_reinstatement_effective(
         &self,
@@ -4916,6 +5169,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`reinstatement.invalidate`: Socotra's `reinstatement.invalidate` event (the docs list the name only; `data` is not documented field by field).
     fn on_reinstatement_invalidate(
         &self,
@@ -4924,6 +5178,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`reinstatement.issue`: Socotra's `reinstatement.issue` event (the docs list the name only; `data` is not documented field by field).
     fn on_reinstatement_issue(
         &self,
@@ -4932,6 +5187,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`renewal.accept`: Socotra's `renewal.accept` event (the docs list the name only; `data` is not documented field by field).
     fn on_renewal_accept(
         &self,
@@ -4940,6 +5196,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`renewal.create`: Socotra's `renewal.create` event (the docs list the name only; `data` is not documented field by field).
     fn on_renewal_create(
         &self,
@@ -4948,6 +5205,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`renewal.discard`: Socotra's `renewal.discard` event (the docs list the name only; `data` is not documented field by field).
     fn on_renewal_discard(
         &self,
@@ -4956,6 +5214,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`renewal.effective`: Socotra's `renewal.effective` event (the docs list the name only; `data` is not documented field by field).
     fn on_renewal_effective(
         &self,
@@ -4964,6 +5223,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`renewal.invalidate`: Socotra's `renewal.invalidate` event (the docs list the name only; `data` is not documented field by field).
     fn on_renewal_invalidate(
         &self,
@@ -4972,6 +5232,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`renewal.issue`: Socotra's `renewal.issue` event (the docs list the name only; `data` is not documented field by field).
     fn on_renewal_issue(
         &self,
@@ -4980,6 +5241,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`renewal.quote`: Socotra's `renewal.quote` event (the docs list the name only; `data` is not documented field by field).
     fn on_renewal_quote(
         &self,
@@ -4988,6 +5250,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`renewal.update`: Socotra's `renewal.update` event (the docs list the name only; `data` is not documented field by field).
     fn on_renewal_update(
         &self,
@@ -4996,6 +5259,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`subClaim.close`: Socotra's `subClaim.close` event (the docs list the name only; `data` is not documented field by field).
     fn on_sub_claim_close(
         &self,
@@ -5004,6 +5268,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`subClaim.createPayable`: Socotra's `subClaim.createPayable` event (the docs list the name only; `data` is not documented field by field).
     fn on_sub_claim_create_payable(
         &self,
@@ -5012,6 +5277,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`subClaim.open`: Socotra's `subClaim.open` event (the docs list the name only; `data` is not documented field by field).
     fn on_sub_claim_open(
         &self,
@@ -5020,6 +5286,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`subClaim.reopen`: Socotra's `subClaim.reopen` event (the docs list the name only; `data` is not documented field by field).
     fn on_sub_claim_reopen(
         &self,
@@ -5028,6 +5295,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`subClaim.reversePayable`: Socotra's `subClaim.reversePayable` event (the docs list the name only; `data` is not documented field by field).
     fn on_sub_claim_reverse_payable(
         &self,
@@ -5036,6 +5304,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`subClaim.update`: Socotra's `subClaim.update` event (the docs list the name only; `data` is not documented field by field).
     fn on_sub_claim_update(
         &self,
@@ -5044,6 +5313,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`subClaim.updateReserve`: Socotra's `subClaim.updateReserve` event (the docs list the name only; `data` is not documented field by field).
     fn on_sub_claim_update_reserve(
         &self,
@@ -5052,6 +5322,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     /// An event type the schemas do not know. Accepted by default:
     /// vendors add event types without notice.
     fn on_unknown(
@@ -5062,6 +5333,7 @@ pub trait Handler: Send + Sync {
         async { Ok(()) }
     }
 }
+
 /// Hands `event` to the matching `Handler` method.
 pub async fn dispatch<H: Handler + ?Sized>(
     handler: &H,
@@ -5185,13 +5457,16 @@ pub async fn dispatch<H: Handler + ?Sized>(
         Event::Unknown(u) => handler.on_unknown(u).await,
     }
 }
+
 /// Adapts a [`Handler`] for hookforge's receiver and inbox, which
 /// handle raw deliveries of any vendor.
 pub struct Dispatcher<H>(pub H);
+
 impl<H: Handler + 'static> ::hookforge::RawHandler for Dispatcher<H> {
     fn vendor(&self) -> &'static ::hookforge::VendorSpec {
         &VENDOR
     }
+
     fn handle<'a>(
         &'a self,
         body: &'a [u8],
@@ -5203,6 +5478,7 @@ impl<H: Handler + 'static> ::hookforge::RawHandler for Dispatcher<H> {
         })
     }
 }
+
 /// Parses a delivery: reads the event type where the manifest says,
 /// then deserializes exactly that event's type.
 pub fn parse(
@@ -5211,6 +5487,7 @@ pub fn parse(
 ) -> ::std::result::Result<Event, ::hookforge::ParseError> {
     parse_delivery(body, headers).map(|d| d.event)
 }
+
 /// Like [`parse`], also returning the event id and type as located by
 /// the manifest.
 pub fn parse_delivery(
@@ -5665,6 +5942,7 @@ pub fn parse_delivery(
         event,
     })
 }
+
 fn check_dyn(
     body: &[u8],
     headers: &::hookforge::HeaderMap,
@@ -5676,6 +5954,7 @@ fn check_dyn(
         event_id: d.event_id,
     })
 }
+
 fn parse_dyn(
     body: &[u8],
     headers: &::hookforge::HeaderMap,
@@ -5688,13 +5967,17 @@ fn parse_dyn(
         &d.event,
     )
 }
+
 /// Each documented event: name, description, schema and samples.
 pub static EVENTS: &[::hookforge::EventInfo] = &[
     ::hookforge::EventInfo {
         name: "cancellation.create",
         slug: "cancellation.create",
         description: "Socotra's `cancellation.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `cancellation.create` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"cancellation.create\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"cancellation.create\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/cancellation.create.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5710,7 +5993,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "cancellation.effective",
         slug: "cancellation.effective",
         description: "Socotra's `cancellation.effective` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `cancellation.effective` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"cancellation.effective\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"cancellation.effective\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/cancellation.effective.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5726,7 +6012,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "cancellation.issue",
         slug: "cancellation.issue",
         description: "Socotra's `cancellation.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `cancellation.issue` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"cancellation.issue\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"cancellation.issue\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/cancellation.issue.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5742,7 +6031,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "cancellation.rescind",
         slug: "cancellation.rescind",
         description: "Socotra's `cancellation.rescind` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `cancellation.rescind` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"cancellation.rescind\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"cancellation.rescind\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/cancellation.rescind.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5758,7 +6050,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "cancellation.update",
         slug: "cancellation.update",
         description: "Socotra's `cancellation.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `cancellation.update` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"cancellation.update\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"cancellation.update\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/cancellation.update.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5774,7 +6069,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "cash.transfer",
         slug: "cash.transfer",
         description: "Socotra's `cash.transfer` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `cash.transfer` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"cash.transfer\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"cash.transfer\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/cash.transfer.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5790,7 +6088,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "catchUp.invalidate",
         slug: "catchUp.invalidate",
         description: "Socotra's `catchUp.invalidate` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `catchUp.invalidate` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"catchUp.invalidate\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"catchUp.invalidate\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/catchUp.invalidate.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5806,7 +6107,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "catchUp.issue",
         slug: "catchUp.issue",
         description: "Socotra's `catchUp.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `catchUp.issue` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"catchUp.issue\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"catchUp.issue\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/catchUp.issue.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5822,7 +6126,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "catchUp.pastDue",
         slug: "catchUp.pastDue",
         description: "Socotra's `catchUp.pastDue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `catchUp.pastDue` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"catchUp.pastDue\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"catchUp.pastDue\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/catchUp.pastDue.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5838,7 +6145,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "catchUp.pay",
         slug: "catchUp.pay",
         description: "Socotra's `catchUp.pay` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `catchUp.pay` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"catchUp.pay\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"catchUp.pay\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/catchUp.pay.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5854,7 +6164,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "catchUp.pay.reverse",
         slug: "catchUp.pay.reverse",
         description: "Socotra's `catchUp.pay.reverse` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `catchUp.pay.reverse` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"catchUp.pay.reverse\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"catchUp.pay.reverse\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/catchUp.pay.reverse.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5870,7 +6183,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "catchUp.writtenOff",
         slug: "catchUp.writtenOff",
         description: "Socotra's `catchUp.writtenOff` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `catchUp.writtenOff` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"catchUp.writtenOff\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"catchUp.writtenOff\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/catchUp.writtenOff.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5886,7 +6202,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "claim.close",
         slug: "claim.close",
         description: "Socotra's `claim.close` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `claim.close` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"claim.close\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"claim.close\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/claim.close.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5902,7 +6221,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "claim.create",
         slug: "claim.create",
         description: "Socotra's `claim.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `claim.create` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"claim.create\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"claim.create\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/claim.create.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5918,7 +6240,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "claim.discard",
         slug: "claim.discard",
         description: "Socotra's `claim.discard` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `claim.discard` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"claim.discard\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"claim.discard\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/claim.discard.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5934,7 +6259,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "claim.open",
         slug: "claim.open",
         description: "Socotra's `claim.open` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `claim.open` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"claim.open\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"claim.open\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/claim.open.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5950,7 +6278,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "claim.update",
         slug: "claim.update",
         description: "Socotra's `claim.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `claim.update` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"claim.update\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"claim.update\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/claim.update.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5966,7 +6297,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "disbursement.create",
         slug: "disbursement.create",
         description: "Socotra's `disbursement.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `disbursement.create` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"disbursement.create\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"disbursement.create\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/disbursement.create.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5982,7 +6316,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "disbursement.issue",
         slug: "disbursement.issue",
         description: "Socotra's `disbursement.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `disbursement.issue` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"disbursement.issue\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"disbursement.issue\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/disbursement.issue.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5998,7 +6335,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "disbursement.update",
         slug: "disbursement.update",
         description: "Socotra's `disbursement.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `disbursement.update` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"disbursement.update\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"disbursement.update\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/disbursement.update.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6014,7 +6354,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.accept",
         slug: "endorsement.accept",
         description: "Socotra's `endorsement.accept` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `endorsement.accept` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"endorsement.accept\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"endorsement.accept\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/endorsement.accept.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6030,7 +6373,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.create",
         slug: "endorsement.create",
         description: "Socotra's `endorsement.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `endorsement.create` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"endorsement.create\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"endorsement.create\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/endorsement.create.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6046,7 +6392,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.discard",
         slug: "endorsement.discard",
         description: "Socotra's `endorsement.discard` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `endorsement.discard` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"endorsement.discard\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"endorsement.discard\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/endorsement.discard.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6062,7 +6411,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.effective",
         slug: "endorsement.effective",
         description: "Socotra's `endorsement.effective` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `endorsement.effective` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"endorsement.effective\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"endorsement.effective\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/endorsement.effective.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6078,7 +6430,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.invalidate",
         slug: "endorsement.invalidate",
         description: "Socotra's `endorsement.invalidate` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `endorsement.invalidate` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"endorsement.invalidate\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"endorsement.invalidate\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/endorsement.invalidate.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6094,7 +6449,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.issue",
         slug: "endorsement.issue",
         description: "Socotra's `endorsement.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `endorsement.issue` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"endorsement.issue\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"endorsement.issue\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/endorsement.issue.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6110,7 +6468,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.quote",
         slug: "endorsement.quote",
         description: "Socotra's `endorsement.quote` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `endorsement.quote` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"endorsement.quote\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"endorsement.quote\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/endorsement.quote.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6126,7 +6487,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.update",
         slug: "endorsement.update",
         description: "Socotra's `endorsement.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `endorsement.update` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"endorsement.update\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"endorsement.update\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/endorsement.update.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6142,7 +6506,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "invoice.invalidate",
         slug: "invoice.invalidate",
         description: "Socotra's `invoice.invalidate` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `invoice.invalidate` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"invoice.invalidate\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"invoice.invalidate\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/invoice.invalidate.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6158,7 +6525,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "invoice.issue",
         slug: "invoice.issue",
         description: "Socotra's `invoice.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `invoice.issue` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"invoice.issue\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"invoice.issue\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/invoice.issue.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6174,7 +6544,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "invoice.pastDue",
         slug: "invoice.pastDue",
         description: "Socotra's `invoice.pastDue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `invoice.pastDue` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"invoice.pastDue\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"invoice.pastDue\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/invoice.pastDue.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6190,7 +6563,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "invoice.writtenOff",
         slug: "invoice.writtenOff",
         description: "Socotra's `invoice.writtenOff` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `invoice.writtenOff` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"invoice.writtenOff\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"invoice.writtenOff\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/invoice.writtenOff.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6206,7 +6582,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "login.failure",
         slug: "login.failure",
         description: "Socotra's `login.failure` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `login.failure` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"login.failure\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"login.failure\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/login.failure.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6222,7 +6601,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "login.success",
         slug: "login.success",
         description: "Socotra's `login.success` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `login.success` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"login.success\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"login.success\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/login.success.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6238,7 +6620,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.decline",
         slug: "payment.decline",
         description: "Socotra's `payment.decline` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `payment.decline` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"payment.decline\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"payment.decline\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/payment.decline.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6254,7 +6639,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.discard",
         slug: "payment.discard",
         description: "Socotra's `payment.discard` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `payment.discard` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"payment.discard\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"payment.discard\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/payment.discard.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6270,7 +6658,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.draft",
         slug: "payment.draft",
         description: "Socotra's `payment.draft` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `payment.draft` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"payment.draft\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"payment.draft\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/payment.draft.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6286,7 +6677,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.pay",
         slug: "payment.pay",
         description: "Socotra's `payment.pay` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `payment.pay` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"payment.pay\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"payment.pay\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/payment.pay.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6302,7 +6696,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.ready",
         slug: "payment.ready",
         description: "Socotra's `payment.ready` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `payment.ready` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"payment.ready\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"payment.ready\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/payment.ready.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6318,7 +6715,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.return",
         slug: "payment.return",
         description: "Socotra's `payment.return` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `payment.return` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"payment.return\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"payment.return\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/payment.return.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6334,7 +6734,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.reverse",
         slug: "payment.reverse",
         description: "Socotra's `payment.reverse` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `payment.reverse` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"payment.reverse\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"payment.reverse\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/payment.reverse.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6350,7 +6753,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.update",
         slug: "payment.update",
         description: "Socotra's `payment.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `payment.update` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"payment.update\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"payment.update\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/payment.update.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6366,7 +6772,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.cancel",
         slug: "policy.cancel",
         description: "Socotra's `policy.cancel` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.cancel` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.cancel\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.cancel\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.cancel.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6382,7 +6791,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.create",
         slug: "policy.create",
         description: "Socotra's `policy.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.create` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.create\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.create\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.create.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6398,7 +6810,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.discard",
         slug: "policy.discard",
         description: "Socotra's `policy.discard` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.discard` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.discard\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.discard\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.discard.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6414,7 +6829,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.effective",
         slug: "policy.effective",
         description: "Socotra's `policy.effective` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.effective` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.effective\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.effective\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.effective.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6430,7 +6848,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.end",
         slug: "policy.end",
         description: "Socotra's `policy.end` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.end` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.end\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.end\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.end.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6446,7 +6867,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.end.reminder",
         slug: "policy.end.reminder",
         description: "Socotra's `policy.end.reminder` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.end.reminder` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.end.reminder\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.end.reminder\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.end.reminder.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6462,7 +6886,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.endorse",
         slug: "policy.endorse",
         description: "Socotra's `policy.endorse` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.endorse` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.endorse\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.endorse\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.endorse.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6478,7 +6905,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.finalize",
         slug: "policy.finalize",
         description: "Socotra's `policy.finalize` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.finalize` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.finalize\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.finalize\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.finalize.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6494,7 +6924,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.gracePeriod",
         slug: "policy.gracePeriod",
         description: "Socotra's `policy.gracePeriod` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.gracePeriod` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.gracePeriod\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.gracePeriod\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.gracePeriod.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6510,7 +6943,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.gracePeriod.satisfied",
         slug: "policy.gracePeriod.satisfied",
         description: "Socotra's `policy.gracePeriod.satisfied` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.gracePeriod.satisfied` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.gracePeriod.satisfied\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.gracePeriod.satisfied\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.gracePeriod.satisfied.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6526,7 +6962,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.gracePeriod.update",
         slug: "policy.gracePeriod.update",
         description: "Socotra's `policy.gracePeriod.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.gracePeriod.update` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.gracePeriod.update\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.gracePeriod.update\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.gracePeriod.update.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6542,7 +6981,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.issue",
         slug: "policy.issue",
         description: "Socotra's `policy.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.issue` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.issue\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.issue\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.issue.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6558,7 +7000,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.lapse",
         slug: "policy.lapse",
         description: "Socotra's `policy.lapse` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.lapse` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.lapse\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.lapse\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.lapse.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6574,7 +7019,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.quote.accept",
         slug: "policy.quote.accept",
         description: "Socotra's `policy.quote.accept` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.quote.accept` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.quote.accept\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.quote.accept\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.quote.accept.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6590,7 +7038,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.quote.create",
         slug: "policy.quote.create",
         description: "Socotra's `policy.quote.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.quote.create` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.quote.create\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.quote.create\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.quote.create.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6606,7 +7057,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.quote.declined",
         slug: "policy.quote.declined",
         description: "Socotra's `policy.quote.declined` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.quote.declined` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.quote.declined\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.quote.declined\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.quote.declined.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6622,7 +7076,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.quote.discard",
         slug: "policy.quote.discard",
         description: "Socotra's `policy.quote.discard` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.quote.discard` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.quote.discard\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.quote.discard\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.quote.discard.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6638,7 +7095,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.quote.invalidate",
         slug: "policy.quote.invalidate",
         description: "Socotra's `policy.quote.invalidate` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.quote.invalidate` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.quote.invalidate\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.quote.invalidate\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.quote.invalidate.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6654,7 +7114,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.quote.quoted",
         slug: "policy.quote.quoted",
         description: "Socotra's `policy.quote.quoted` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.quote.quoted` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.quote.quoted\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.quote.quoted\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.quote.quoted.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6670,7 +7133,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.quote.update",
         slug: "policy.quote.update",
         description: "Socotra's `policy.quote.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.quote.update` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.quote.update\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.quote.update\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.quote.update.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6686,7 +7152,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.reinstatement.close",
         slug: "policy.reinstatement.close",
         description: "Socotra's `policy.reinstatement.close` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.reinstatement.close` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.reinstatement.close\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.reinstatement.close\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.reinstatement.close.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6702,7 +7171,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.reinstatement.invoice",
         slug: "policy.reinstatement.invoice",
         description: "Socotra's `policy.reinstatement.invoice` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.reinstatement.invoice` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.reinstatement.invoice\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.reinstatement.invoice\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.reinstatement.invoice.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6718,7 +7190,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.reinstatement.issue",
         slug: "policy.reinstatement.issue",
         description: "Socotra's `policy.reinstatement.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.reinstatement.issue` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.reinstatement.issue\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.reinstatement.issue\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.reinstatement.issue.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6734,7 +7209,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.reinstatement.open",
         slug: "policy.reinstatement.open",
         description: "Socotra's `policy.reinstatement.open` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.reinstatement.open` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.reinstatement.open\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.reinstatement.open\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.reinstatement.open.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6750,7 +7228,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.renew",
         slug: "policy.renew",
         description: "Socotra's `policy.renew` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.renew` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.renew\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.renew\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.renew.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6766,7 +7247,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.update",
         slug: "policy.update",
         description: "Socotra's `policy.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.update` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.update\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.update\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.update.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6782,7 +7266,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.upgrade",
         slug: "policy.upgrade",
         description: "Socotra's `policy.upgrade` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policy.upgrade` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policy.upgrade\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policy.upgrade\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policy.upgrade.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6798,7 +7285,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policyholder.create",
         slug: "policyholder.create",
         description: "Socotra's `policyholder.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policyholder.create` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policyholder.create\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policyholder.create\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policyholder.create.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6814,7 +7304,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policyholder.update",
         slug: "policyholder.update",
         description: "Socotra's `policyholder.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `policyholder.update` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"policyholder.update\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"policyholder.update\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/policyholder.update.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6830,7 +7323,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "premiumReport.create",
         slug: "premiumReport.create",
         description: "Socotra's `premiumReport.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `premiumReport.create` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"premiumReport.create\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"premiumReport.create\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/premiumReport.create.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6846,7 +7342,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "premiumReport.discard",
         slug: "premiumReport.discard",
         description: "Socotra's `premiumReport.discard` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `premiumReport.discard` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"premiumReport.discard\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"premiumReport.discard\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/premiumReport.discard.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6862,7 +7361,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "premiumReport.effective",
         slug: "premiumReport.effective",
         description: "Socotra's `premiumReport.effective` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `premiumReport.effective` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"premiumReport.effective\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"premiumReport.effective\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/premiumReport.effective.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6878,7 +7380,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "premiumReport.issue",
         slug: "premiumReport.issue",
         description: "Socotra's `premiumReport.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `premiumReport.issue` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"premiumReport.issue\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"premiumReport.issue\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/premiumReport.issue.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6894,7 +7399,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "premiumReport.pay",
         slug: "premiumReport.pay",
         description: "Socotra's `premiumReport.pay` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `premiumReport.pay` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"premiumReport.pay\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"premiumReport.pay\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/premiumReport.pay.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6910,7 +7418,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "premiumReport.replace",
         slug: "premiumReport.replace",
         description: "Socotra's `premiumReport.replace` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `premiumReport.replace` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"premiumReport.replace\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"premiumReport.replace\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/premiumReport.replace.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6926,7 +7437,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "premiumReport.reverse",
         slug: "premiumReport.reverse",
         description: "Socotra's `premiumReport.reverse` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `premiumReport.reverse` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"premiumReport.reverse\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"premiumReport.reverse\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/premiumReport.reverse.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6942,7 +7456,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "premiumReport.update",
         slug: "premiumReport.update",
         description: "Socotra's `premiumReport.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `premiumReport.update` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"premiumReport.update\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"premiumReport.update\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/premiumReport.update.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6958,7 +7475,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "reinstatement.accept",
         slug: "reinstatement.accept",
         description: "Socotra's `reinstatement.accept` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `reinstatement.accept` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"reinstatement.accept\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"reinstatement.accept\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/reinstatement.accept.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6974,7 +7494,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "reinstatement.create",
         slug: "reinstatement.create",
         description: "Socotra's `reinstatement.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `reinstatement.create` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"reinstatement.create\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"reinstatement.create\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/reinstatement.create.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -6990,7 +7513,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "reinstatement.deadlineReached",
         slug: "reinstatement.deadlineReached",
         description: "Socotra's `reinstatement.deadlineReached` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `reinstatement.deadlineReached` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"reinstatement.deadlineReached\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"reinstatement.deadlineReached\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/reinstatement.deadlineReached.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7006,7 +7532,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "reinstatement.effective",
         slug: "reinstatement.effective",
         description: "Socotra's `reinstatement.effective` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `reinstatement.effective` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"reinstatement.effective\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"reinstatement.effective\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/reinstatement.effective.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7022,7 +7551,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "reinstatement.invalidate",
         slug: "reinstatement.invalidate",
         description: "Socotra's `reinstatement.invalidate` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `reinstatement.invalidate` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"reinstatement.invalidate\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"reinstatement.invalidate\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/reinstatement.invalidate.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7038,7 +7570,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "reinstatement.issue",
         slug: "reinstatement.issue",
         description: "Socotra's `reinstatement.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `reinstatement.issue` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"reinstatement.issue\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"reinstatement.issue\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/reinstatement.issue.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7054,7 +7589,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.accept",
         slug: "renewal.accept",
         description: "Socotra's `renewal.accept` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `renewal.accept` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"renewal.accept\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"renewal.accept\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/renewal.accept.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7070,7 +7608,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.create",
         slug: "renewal.create",
         description: "Socotra's `renewal.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `renewal.create` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"renewal.create\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"renewal.create\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/renewal.create.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7086,7 +7627,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.discard",
         slug: "renewal.discard",
         description: "Socotra's `renewal.discard` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `renewal.discard` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"renewal.discard\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"renewal.discard\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/renewal.discard.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7102,7 +7646,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.effective",
         slug: "renewal.effective",
         description: "Socotra's `renewal.effective` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `renewal.effective` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"renewal.effective\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"renewal.effective\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/renewal.effective.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7118,7 +7665,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.invalidate",
         slug: "renewal.invalidate",
         description: "Socotra's `renewal.invalidate` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `renewal.invalidate` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"renewal.invalidate\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"renewal.invalidate\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/renewal.invalidate.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7134,7 +7684,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.issue",
         slug: "renewal.issue",
         description: "Socotra's `renewal.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `renewal.issue` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"renewal.issue\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"renewal.issue\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/renewal.issue.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7150,7 +7703,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.quote",
         slug: "renewal.quote",
         description: "Socotra's `renewal.quote` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `renewal.quote` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"renewal.quote\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"renewal.quote\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/renewal.quote.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7166,7 +7722,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.update",
         slug: "renewal.update",
         description: "Socotra's `renewal.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `renewal.update` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"renewal.update\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"renewal.update\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/renewal.update.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7182,7 +7741,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "subClaim.close",
         slug: "subClaim.close",
         description: "Socotra's `subClaim.close` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `subClaim.close` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"subClaim.close\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"subClaim.close\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/subClaim.close.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7198,7 +7760,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "subClaim.createPayable",
         slug: "subClaim.createPayable",
         description: "Socotra's `subClaim.createPayable` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `subClaim.createPayable` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"subClaim.createPayable\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"subClaim.createPayable\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/subClaim.createPayable.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7214,7 +7779,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "subClaim.open",
         slug: "subClaim.open",
         description: "Socotra's `subClaim.open` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `subClaim.open` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"subClaim.open\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"subClaim.open\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/subClaim.open.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7230,7 +7798,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "subClaim.reopen",
         slug: "subClaim.reopen",
         description: "Socotra's `subClaim.reopen` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `subClaim.reopen` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"subClaim.reopen\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"subClaim.reopen\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/subClaim.reopen.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7246,7 +7817,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "subClaim.reversePayable",
         slug: "subClaim.reversePayable",
         description: "Socotra's `subClaim.reversePayable` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `subClaim.reversePayable` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"subClaim.reversePayable\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"subClaim.reversePayable\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/subClaim.reversePayable.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7262,7 +7836,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "subClaim.update",
         slug: "subClaim.update",
         description: "Socotra's `subClaim.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `subClaim.update` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"subClaim.update\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"subClaim.update\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/subClaim.update.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -7278,7 +7855,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "subClaim.updateReserve",
         slug: "subClaim.updateReserve",
         description: "Socotra's `subClaim.updateReserve` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Socotra's `subClaim.updateReserve` event (the docs list the name only; `data` is not documented field by field).\",\"properties\":{\"data\":{\"$ref\":\"#/definitions/EventStreamData\"},\"id\":{\"description\":\"The event's id.\",\"type\":\"string\"},\"timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"transactionId\":{\"description\":\"The transaction that produced the event.\",\"type\":\"string\"},\"type\":{\"const\":\"subClaim.updateReserve\",\"description\":\"The event type.\",\"type\":\"string\"},\"username\":{\"description\":\"Who caused the event; only on attributed events.\",\"examples\":[\"alice.underwriter\"],\"type\":\"string\"}},\"required\":[\"id\",\"timestamp\",\"data\",\"transactionId\",\"type\"],\"title\":\"subClaim.updateReserve\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/socotra/events/subClaim.updateReserve.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",

@@ -69,6 +69,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a activity is created.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ActivityCreated {
@@ -133,6 +134,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a activity is deleted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ActivityDeleted {
@@ -203,6 +205,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a associate is changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AssociateChanged {
@@ -267,6 +270,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a associate is created.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AssociateCreated {
@@ -331,6 +335,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a associate is deleted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AssociateDeleted {
@@ -401,69 +406,87 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Id of the associate (user) who made the change.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
     pub struct ChangedByAssociateId(pub i64);
+
     impl ::std::ops::Deref for ChangedByAssociateId {
         type Target = i64;
+
         fn deref(&self) -> &i64 {
             &self.0
         }
     }
+
     impl ::std::convert::From<ChangedByAssociateId> for i64 {
         fn from(value: ChangedByAssociateId) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<i64> for ChangedByAssociateId {
         fn from(value: i64) -> Self {
             Self(value)
         }
     }
+
     impl ::std::fmt::Display for ChangedByAssociateId {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             self.0.fmt(f)
         }
     }
+
     impl ::std::str::FromStr for ChangedByAssociateId {
         type Err = <i64 as ::std::str::FromStr>::Err;
+
         fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self(value.parse()?))
         }
     }
+
     impl ::std::convert::TryFrom<&str> for ChangedByAssociateId {
         type Error = <i64 as ::std::str::FromStr>::Err;
+
         fn try_from(value: &str) -> ::std::result::Result<Self, Self::Error> {
             value.parse()
         }
     }
+
     impl ::std::convert::TryFrom<String> for ChangedByAssociateId {
         type Error = <i64 as ::std::str::FromStr>::Err;
+
         fn try_from(value: String) -> ::std::result::Result<Self, Self::Error> {
             value.parse()
         }
     }
+
     ///Names of the fields that changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
     pub struct Changes(pub ::std::vec::Vec<::std::string::String>);
+
     impl ::std::ops::Deref for Changes {
         type Target = ::std::vec::Vec<::std::string::String>;
+
         fn deref(&self) -> &::std::vec::Vec<::std::string::String> {
             &self.0
         }
     }
+
     impl ::std::convert::From<Changes> for ::std::vec::Vec<::std::string::String> {
         fn from(value: Changes) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<::std::vec::Vec<::std::string::String>> for Changes {
         fn from(value: ::std::vec::Vec<::std::string::String>) -> Self {
             Self(value)
         }
     }
+
     ///Fired when a chat session is changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatsessionChanged {
@@ -528,6 +551,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a chat session is created.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatsessionCreated {
@@ -592,6 +616,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a message is posted in a chat session.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatsessionMessage {
@@ -656,6 +681,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a contact is changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ContactChanged {
@@ -720,6 +746,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a contact is created.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ContactCreated {
@@ -784,6 +811,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a contact is deleted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ContactDeleted {
@@ -854,6 +882,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a contact is soft-deleted (moved to the recycle bin).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ContactSoftdeleted {
@@ -918,6 +947,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The tenant (customer) context the event comes from, e.g. `Default` or a `Cust12345` id.
     #[derive(
         ::serde::Deserialize,
@@ -932,33 +962,41 @@ pub mod models {
     )]
     #[serde(transparent)]
     pub struct ContextIdentifier(pub ::std::string::String);
+
     impl ::std::ops::Deref for ContextIdentifier {
         type Target = ::std::string::String;
+
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
+
     impl ::std::convert::From<ContextIdentifier> for ::std::string::String {
         fn from(value: ContextIdentifier) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<::std::string::String> for ContextIdentifier {
         fn from(value: ::std::string::String) -> Self {
             Self(value)
         }
     }
+
     impl ::std::fmt::Display for ContextIdentifier {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             self.0.fmt(f)
         }
     }
+
     impl ::std::str::FromStr for ContextIdentifier {
         type Err = ::std::convert::Infallible;
+
         fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self(value.to_string()))
         }
     }
+
     ///Fired when a document is changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DocumentChanged {
@@ -1023,6 +1061,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a document is created.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DocumentCreated {
@@ -1087,6 +1126,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a document is deleted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DocumentDeleted {
@@ -1157,6 +1197,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a document's content is edited.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DocumentEdited {
@@ -1221,6 +1262,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Unique id (GUID) of this notification; also sent in the `X-SuperOffice-EventId` header.
     #[derive(
         ::serde::Deserialize,
@@ -1235,53 +1277,65 @@ pub mod models {
     )]
     #[serde(transparent)]
     pub struct EventId(pub ::std::string::String);
+
     impl ::std::ops::Deref for EventId {
         type Target = ::std::string::String;
+
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
+
     impl ::std::convert::From<EventId> for ::std::string::String {
         fn from(value: EventId) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<::std::string::String> for EventId {
         fn from(value: ::std::string::String) -> Self {
             Self(value)
         }
     }
+
     impl ::std::fmt::Display for EventId {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             self.0.fmt(f)
         }
     }
+
     impl ::std::str::FromStr for EventId {
         type Err = ::std::convert::Infallible;
+
         fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self(value.to_string()))
         }
     }
+
     ///Values of (some of) the entity's fields, sent by some events; keys are field names.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
     pub struct FieldValues(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+
     impl ::std::ops::Deref for FieldValues {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
             &self.0
         }
     }
+
     impl ::std::convert::From<FieldValues>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
         fn from(value: FieldValues) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for FieldValues {
@@ -1291,6 +1345,7 @@ pub mod models {
             Self(value)
         }
     }
+
     ///Fired when a person is changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PersonChanged {
@@ -1355,6 +1410,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a person gives consent.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PersonConsented {
@@ -1419,6 +1475,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a person is created.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PersonCreated {
@@ -1483,6 +1540,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a person is deleted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PersonDeleted {
@@ -1553,6 +1611,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a person withdraws consent.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PersonUnconsented {
@@ -1617,49 +1676,62 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Primary key of the entity the event is about.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
     pub struct PrimaryKey(pub i64);
+
     impl ::std::ops::Deref for PrimaryKey {
         type Target = i64;
+
         fn deref(&self) -> &i64 {
             &self.0
         }
     }
+
     impl ::std::convert::From<PrimaryKey> for i64 {
         fn from(value: PrimaryKey) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<i64> for PrimaryKey {
         fn from(value: i64) -> Self {
             Self(value)
         }
     }
+
     impl ::std::fmt::Display for PrimaryKey {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             self.0.fmt(f)
         }
     }
+
     impl ::std::str::FromStr for PrimaryKey {
         type Err = <i64 as ::std::str::FromStr>::Err;
+
         fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self(value.parse()?))
         }
     }
+
     impl ::std::convert::TryFrom<&str> for PrimaryKey {
         type Error = <i64 as ::std::str::FromStr>::Err;
+
         fn try_from(value: &str) -> ::std::result::Result<Self, Self::Error> {
             value.parse()
         }
     }
+
     impl ::std::convert::TryFrom<String> for PrimaryKey {
         type Error = <i64 as ::std::str::FromStr>::Err;
+
         fn try_from(value: String) -> ::std::result::Result<Self, Self::Error> {
             value.parse()
         }
     }
+
     ///Fired when a project is changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProjectChanged {
@@ -1724,6 +1796,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a project is created.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProjectCreated {
@@ -1788,6 +1861,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a project is deleted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProjectDeleted {
@@ -1858,6 +1932,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a projectmember is changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProjectmemberChanged {
@@ -1922,6 +1997,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a projectmember is created.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProjectmemberCreated {
@@ -1986,6 +2062,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a projectmember is deleted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProjectmemberDeleted {
@@ -2056,6 +2133,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a quote is approved.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteApproved {
@@ -2120,6 +2198,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a quote order has been placed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteOrdered {
@@ -2184,6 +2263,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a quote is rejected.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteRejected {
@@ -2248,6 +2328,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a quote version has been sent.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteSent {
@@ -2312,6 +2393,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a relation is changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RelationChanged {
@@ -2376,6 +2458,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a relation is created.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RelationCreated {
@@ -2440,6 +2523,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a relation is deleted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RelationDeleted {
@@ -2510,6 +2594,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a sale is changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SaleChanged {
@@ -2574,6 +2659,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a sale is completed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SaleCompleted {
@@ -2638,6 +2724,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a sale is created.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SaleCreated {
@@ -2702,6 +2789,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a sale is deleted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SaleDeleted {
@@ -2772,6 +2860,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a sale is lost.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SaleLost {
@@ -2836,6 +2925,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a sale is sold.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SaleSold {
@@ -2900,6 +2990,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a salestakeholder is changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SalestakeholderChanged {
@@ -2964,6 +3055,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a salestakeholder is created.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SalestakeholderCreated {
@@ -3028,6 +3120,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a salestakeholder is deleted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SalestakeholderDeleted {
@@ -3098,6 +3191,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The registration test event: SuperOffice POSTs it, with the header `X-Hook-Test: true`, when a webhook is created; the receiver must answer 200.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Test {
@@ -3162,6 +3256,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a ticket (request) is changed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TicketChanged {
@@ -3226,6 +3321,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when a ticket (request) is created.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TicketCreated {
@@ -3290,24 +3386,29 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The deleted entity's last field values, sent by delete events; keys are field names.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
     pub struct Values(pub ::serde_json::Map<::std::string::String, ::serde_json::Value>);
+
     impl ::std::ops::Deref for Values {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
             &self.0
         }
     }
+
     impl ::std::convert::From<Values>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
         fn from(value: Values) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for Values {
@@ -3317,6 +3418,7 @@ pub mod models {
             Self(value)
         }
     }
+
     ///Fired when the webhook runs into delivery errors.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookErrors {
@@ -3381,6 +3483,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///The name given to the webhook when it was registered.
     #[derive(
         ::serde::Deserialize,
@@ -3395,33 +3498,41 @@ pub mod models {
     )]
     #[serde(transparent)]
     pub struct WebhookName(pub ::std::string::String);
+
     impl ::std::ops::Deref for WebhookName {
         type Target = ::std::string::String;
+
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
+
     impl ::std::convert::From<WebhookName> for ::std::string::String {
         fn from(value: WebhookName) -> Self {
             value.0
         }
     }
+
     impl ::std::convert::From<::std::string::String> for WebhookName {
         fn from(value: ::std::string::String) -> Self {
             Self(value)
         }
     }
+
     impl ::std::fmt::Display for WebhookName {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             self.0.fmt(f)
         }
     }
+
     impl ::std::str::FromStr for WebhookName {
         type Err = ::std::convert::Infallible;
+
         fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
             Ok(Self(value.to_string()))
         }
     }
+
     ///Fired when the webhook starts delivering.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookStarted {
@@ -3486,6 +3597,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     ///Fired when the webhook stops delivering.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookStopped {
@@ -3550,10 +3662,12 @@ pub mod models {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
+
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
             fn fmt(
@@ -3563,6 +3677,7 @@ pub mod models {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
+
         impl ::std::fmt::Debug for ConversionError {
             fn fmt(
                 &self,
@@ -3571,11 +3686,13 @@ pub mod models {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
+
         impl From<&'static str> for ConversionError {
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
+
         impl From<String> for ConversionError {
             fn from(value: String) -> Self {
                 Self(value.into())
@@ -3583,26 +3700,35 @@ pub mod models {
         }
     }
 }
+
 /// The vendor id, as used on the command line and in routes.
 pub const ID: &str = "superoffice";
+
 /// The vendor's display name.
 pub const NAME: &str = "SuperOffice";
+
 /// Everything known about the vendor's deliveries, for the CLI,
 /// receiver and harness.
 pub static VENDOR: ::hookforge::VendorSpec = ::hookforge::VendorSpec::new(
     ID,
     NAME,
-    "{\"auth\":{\"documented\":true,\"encoding\":\"base64\",\"hash\":\"sha256\",\"header\":\"X-SuperOffice-Signature\",\"scheme\":\"hmac\",\"signed\":\"body\"},\"description\":\"CRM; one notification per entity change, over the same envelope for every event.\",\"docs\":[\"https://github.com/SuperOfficeDocs/superoffice-docs/blob/main/docs/en/automation/webhook/dev/notification.md\",\"https://github.com/SuperOfficeDocs/superoffice-docs/blob/main/docs/en/automation/webhook/dev/security.md\",\"https://github.com/SuperOfficeDocs/superoffice-docs/blob/main/docs/en/automation/webhook/reference/test-event.md\"],\"event_id\":{\"header\":\"X-SuperOffice-EventId\",\"pointer\":\"/EventId\"},\"event_type\":{\"header\":\"X-SuperOffice-Event\",\"pointer\":\"/Event\"},\"headers\":[{\"name\":\"Content-Type\",\"value\":\"application/json; charset=utf-8\"},{\"name\":\"User-Agent\",\"value\":\"NetServer-Webhook/8.8.6684.1719\"},{\"name\":\"X-Superoffice-Event\",\"value\":\"{event_type}\"},{\"name\":\"X-Superoffice-Eventid\",\"value\":\"{event_id}\"},{\"name\":\"X-SuperOffice-Retry\",\"value\":\"{attempt}\"},{\"name\":\"X-Superoffice-Signature\",\"note\":\"sent when the webhook was registered with a secret\",\"only_when\":\"secret\",\"value\":\"{signature}\"},{\"name\":\"X-Hook-Test\",\"note\":\"the registration test event\",\"only_when\":\"event=test\",\"value\":\"true\"}],\"id\":\"superoffice\",\"name\":\"SuperOffice\",\"retries\":\"Only 200 counts as success. Each cycle is 3 attempts (delays 1 s, 4 s); after 9 consecutive failures the webhook state becomes TooManyErrors until re-enabled. The request timeout is not documented.\",\"success\":{\"statuses\":[\"200\"]}}",
-    "{\"ChangedByAssociateId\":{\"description\":\"Id of the associate (user) who made the change.\",\"examples\":[37201],\"type\":\"integer\"},\"Changes\":{\"description\":\"Names of the fields that changed.\",\"examples\":[[\"name\"]],\"items\":{\"type\":\"string\"},\"type\":\"array\"},\"ContextIdentifier\":{\"description\":\"The tenant (customer) context the event comes from, e.g. `Default` or a `Cust12345` id.\",\"examples\":[\"Default\"],\"type\":\"string\"},\"EventId\":{\"description\":\"Unique id (GUID) of this notification; also sent in the `X-SuperOffice-EventId` header.\",\"format\":\"uuid\",\"type\":\"string\"},\"FieldValues\":{\"description\":\"Values of (some of) the entity's fields, sent by some events; keys are field names.\",\"type\":\"object\"},\"PrimaryKey\":{\"description\":\"Primary key of the entity the event is about.\",\"examples\":[527331],\"type\":\"integer\"},\"Timestamp\":{\"description\":\"When the event happened, in UTC with 7 fractional digits, e.g. `2018-04-24T08:13:02.8352175Z`.\",\"examples\":[\"2018-04-24T08:13:02.8352175Z\"],\"format\":\"date-time\",\"type\":\"string\"},\"Values\":{\"description\":\"The deleted entity's last field values, sent by delete events; keys are field names.\",\"type\":\"object\"},\"WebhookName\":{\"description\":\"The name given to the webhook when it was registered.\",\"examples\":[\"Name you provided\"],\"type\":\"string\"}}",
+    include_str!(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/superoffice/manifest.json")
+    ),
+    include_str!(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/superoffice/definitions.json")
+    ),
     EVENTS,
     parse_dyn,
     check_dyn,
 );
+
 /// The vendor manifest (event type and id locations, auth, headers,
 /// success rule).
 pub fn manifest() -> &'static ::hookforge::Manifest {
     VENDOR.manifest()
 }
+
 /// One event as delivered: a documented kind with its typed payload,
 /// or `Unknown` with the raw JSON.
 #[derive(Clone, Debug, PartialEq)]
@@ -3711,6 +3837,7 @@ pub enum Event {
     /// An event type this version of the schemas does not know.
     Unknown(::hookforge::UnknownEvent),
 }
+
 impl Event {
     /// The event's kind, `None` for unknown events.
     pub fn kind(&self) -> ::std::option::Option<EventKind> {
@@ -3768,6 +3895,7 @@ impl Event {
             Self::Unknown(_) => None,
         }
     }
+
     /// The event type string as the vendor sent it.
     pub fn event_type(&self) -> &str {
         match self {
@@ -3825,6 +3953,7 @@ impl Event {
         }
     }
 }
+
 impl ::serde::Serialize for Event {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -3885,6 +4014,7 @@ impl ::serde::Serialize for Event {
         }
     }
 }
+
 /// The documented event types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -3990,6 +4120,7 @@ pub enum EventKind {
     ///`webhook.stopped`: Fired when the webhook stops delivering.
     WebhookStopped,
 }
+
 impl EventKind {
     /// Every documented kind, in schema order.
     pub const ALL: &'static [EventKind] = &[
@@ -4044,6 +4175,7 @@ impl EventKind {
         EventKind::WebhookStarted,
         EventKind::WebhookStopped,
     ];
+
     /// The event type string.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -4099,6 +4231,7 @@ impl EventKind {
             Self::WebhookStopped => "webhook.stopped",
         }
     }
+
     /// The vendor's description of the event.
     pub fn description(self) -> &'static str {
         match self {
@@ -4161,8 +4294,10 @@ impl EventKind {
         }
     }
 }
+
 impl ::std::str::FromStr for EventKind {
     type Err = ::hookforge::UnknownEventType;
+
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
             "activity.changed" => Ok(Self::ActivityChanged),
@@ -4219,11 +4354,13 @@ impl ::std::str::FromStr for EventKind {
         }
     }
 }
+
 impl ::std::fmt::Display for EventKind {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+
 /// Handles this vendor's events. Every method defaults to accepting the
 /// event and doing nothing, so implement only what you need. Return an
 /// error to have the delivery retried.
@@ -4236,6 +4373,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`activity.created`: Fired when a activity is created.
     fn on_activity_created(
         &self,
@@ -4244,6 +4382,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`activity.deleted`: Fired when a activity is deleted.
     fn on_activity_deleted(
         &self,
@@ -4252,6 +4391,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`associate.changed`: Fired when a associate is changed.
     fn on_associate_changed(
         &self,
@@ -4260,6 +4400,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`associate.created`: Fired when a associate is created.
     fn on_associate_created(
         &self,
@@ -4268,6 +4409,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`associate.deleted`: Fired when a associate is deleted.
     fn on_associate_deleted(
         &self,
@@ -4276,6 +4418,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`chatsession.changed`: Fired when a chat session is changed.
     fn on_chatsession_changed(
         &self,
@@ -4284,6 +4427,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`chatsession.created`: Fired when a chat session is created.
     fn on_chatsession_created(
         &self,
@@ -4292,6 +4436,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`chatsession.message`: Fired when a message is posted in a chat session.
     fn on_chatsession_message(
         &self,
@@ -4300,6 +4445,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`contact.changed`: Fired when a contact is changed.
     fn on_contact_changed(
         &self,
@@ -4308,6 +4454,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`contact.created`: Fired when a contact is created.
     fn on_contact_created(
         &self,
@@ -4316,6 +4463,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`contact.deleted`: Fired when a contact is deleted.
     fn on_contact_deleted(
         &self,
@@ -4324,6 +4472,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`contact.softdeleted`: Fired when a contact is soft-deleted (moved to the recycle bin).
     fn on_contact_softdeleted(
         &self,
@@ -4332,6 +4481,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`document.changed`: Fired when a document is changed.
     fn on_document_changed(
         &self,
@@ -4340,6 +4490,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`document.created`: Fired when a document is created.
     fn on_document_created(
         &self,
@@ -4348,6 +4499,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`document.deleted`: Fired when a document is deleted.
     fn on_document_deleted(
         &self,
@@ -4356,6 +4508,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`document.edited`: Fired when a document's content is edited.
     fn on_document_edited(
         &self,
@@ -4364,6 +4517,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`person.changed`: Fired when a person is changed.
     fn on_person_changed(
         &self,
@@ -4372,6 +4526,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`person.consented`: Fired when a person gives consent.
     fn on_person_consented(
         &self,
@@ -4380,6 +4535,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`person.created`: Fired when a person is created.
     fn on_person_created(
         &self,
@@ -4388,6 +4544,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`person.deleted`: Fired when a person is deleted.
     fn on_person_deleted(
         &self,
@@ -4396,6 +4553,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`person.unconsented`: Fired when a person withdraws consent.
     fn on_person_unconsented(
         &self,
@@ -4404,6 +4562,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`project.changed`: Fired when a project is changed.
     fn on_project_changed(
         &self,
@@ -4412,6 +4571,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`project.created`: Fired when a project is created.
     fn on_project_created(
         &self,
@@ -4420,6 +4580,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`project.deleted`: Fired when a project is deleted.
     fn on_project_deleted(
         &self,
@@ -4428,6 +4589,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`projectmember.changed`: Fired when a projectmember is changed.
     fn on_projectmember_changed(
         &self,
@@ -4436,6 +4598,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`projectmember.created`: Fired when a projectmember is created.
     fn on_projectmember_created(
         &self,
@@ -4444,6 +4607,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`projectmember.deleted`: Fired when a projectmember is deleted.
     fn on_projectmember_deleted(
         &self,
@@ -4452,6 +4616,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`quote.approved`: Fired when a quote is approved.
     fn on_quote_approved(
         &self,
@@ -4460,6 +4625,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`quote.ordered`: Fired when a quote order has been placed.
     fn on_quote_ordered(
         &self,
@@ -4468,6 +4634,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`quote.rejected`: Fired when a quote is rejected.
     fn on_quote_rejected(
         &self,
@@ -4476,6 +4643,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`quote.sent`: Fired when a quote version has been sent.
     fn on_quote_sent(
         &self,
@@ -4484,6 +4652,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`relation.changed`: Fired when a relation is changed.
     fn on_relation_changed(
         &self,
@@ -4492,6 +4661,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`relation.created`: Fired when a relation is created.
     fn on_relation_created(
         &self,
@@ -4500,6 +4670,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`relation.deleted`: Fired when a relation is deleted.
     fn on_relation_deleted(
         &self,
@@ -4508,6 +4679,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`sale.changed`: Fired when a sale is changed.
     fn on_sale_changed(
         &self,
@@ -4516,6 +4688,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`sale.completed`: Fired when a sale is completed.
     fn on_sale_completed(
         &self,
@@ -4524,6 +4697,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`sale.created`: Fired when a sale is created.
     fn on_sale_created(
         &self,
@@ -4532,6 +4706,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`sale.deleted`: Fired when a sale is deleted.
     fn on_sale_deleted(
         &self,
@@ -4540,6 +4715,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`sale.lost`: Fired when a sale is lost.
     fn on_sale_lost(
         &self,
@@ -4548,6 +4724,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`sale.sold`: Fired when a sale is sold.
     fn on_sale_sold(
         &self,
@@ -4556,6 +4733,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`salestakeholder.changed`: Fired when a salestakeholder is changed.
     fn on_salestakeholder_changed(
         &self,
@@ -4564,6 +4742,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`salestakeholder.created`: Fired when a salestakeholder is created.
     fn on_salestakeholder_created(
         &self,
@@ -4572,6 +4751,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`salestakeholder.deleted`: Fired when a salestakeholder is deleted.
     fn on_salestakeholder_deleted(
         &self,
@@ -4580,6 +4760,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`test`: The registration test event: SuperOffice POSTs it, with the header `X-Hook-Test: true`, when a webhook is created; the receiver must answer 200.
     fn on_test(
         &self,
@@ -4588,6 +4769,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`ticket.changed`: Fired when a ticket (request) is changed.
     fn on_ticket_changed(
         &self,
@@ -4596,6 +4778,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`ticket.created`: Fired when a ticket (request) is created.
     fn on_ticket_created(
         &self,
@@ -4604,6 +4787,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`webhook.errors`: Fired when the webhook runs into delivery errors.
     fn on_webhook_errors(
         &self,
@@ -4612,6 +4796,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`webhook.started`: Fired when the webhook starts delivering.
     fn on_webhook_started(
         &self,
@@ -4620,6 +4805,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     ///`webhook.stopped`: Fired when the webhook stops delivering.
     fn on_webhook_stopped(
         &self,
@@ -4628,6 +4814,7 @@ pub trait Handler: Send + Sync {
         let _ = event;
         async { Ok(()) }
     }
+
     /// An event type the schemas do not know. Accepted by default:
     /// vendors add event types without notice.
     fn on_unknown(
@@ -4638,6 +4825,7 @@ pub trait Handler: Send + Sync {
         async { Ok(()) }
     }
 }
+
 /// Hands `event` to the matching `Handler` method.
 pub async fn dispatch<H: Handler + ?Sized>(
     handler: &H,
@@ -4697,13 +4885,16 @@ pub async fn dispatch<H: Handler + ?Sized>(
         Event::Unknown(u) => handler.on_unknown(u).await,
     }
 }
+
 /// Adapts a [`Handler`] for hookforge's receiver and inbox, which
 /// handle raw deliveries of any vendor.
 pub struct Dispatcher<H>(pub H);
+
 impl<H: Handler + 'static> ::hookforge::RawHandler for Dispatcher<H> {
     fn vendor(&self) -> &'static ::hookforge::VendorSpec {
         &VENDOR
     }
+
     fn handle<'a>(
         &'a self,
         body: &'a [u8],
@@ -4715,6 +4906,7 @@ impl<H: Handler + 'static> ::hookforge::RawHandler for Dispatcher<H> {
         })
     }
 }
+
 /// Parses a delivery: reads the event type where the manifest says,
 /// then deserializes exactly that event's type.
 pub fn parse(
@@ -4723,6 +4915,7 @@ pub fn parse(
 ) -> ::std::result::Result<Event, ::hookforge::ParseError> {
     parse_delivery(body, headers).map(|d| d.event)
 }
+
 /// Like [`parse`], also returning the event id and type as located by
 /// the manifest.
 pub fn parse_delivery(
@@ -4957,6 +5150,7 @@ pub fn parse_delivery(
         event,
     })
 }
+
 fn check_dyn(
     body: &[u8],
     headers: &::hookforge::HeaderMap,
@@ -4968,6 +5162,7 @@ fn check_dyn(
         event_id: d.event_id,
     })
 }
+
 fn parse_dyn(
     body: &[u8],
     headers: &::hookforge::HeaderMap,
@@ -4980,13 +5175,17 @@ fn parse_dyn(
         &d.event,
     )
 }
+
 /// Each documented event: name, description, schema and samples.
 pub static EVENTS: &[::hookforge::EventInfo] = &[
     ::hookforge::EventInfo {
         name: "activity.changed",
         slug: "activity.changed",
         description: "Fired when a activity is changed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a activity is changed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"activity\"],\"type\":\"string\"},\"Event\":{\"const\":\"activity.changed\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"activity.changed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/activity.changed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5002,7 +5201,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "activity.created",
         slug: "activity.created",
         description: "Fired when a activity is created.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a activity is created.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"activity\"],\"type\":\"string\"},\"Event\":{\"const\":\"activity.created\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"activity.created\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/activity.created.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5018,7 +5220,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "activity.deleted",
         slug: "activity.deleted",
         description: "Fired when a activity is deleted.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a activity is deleted.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"activity\"],\"type\":\"string\"},\"Event\":{\"const\":\"activity.deleted\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"Values\":{\"$ref\":\"#/definitions/Values\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"activity.deleted\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/activity.deleted.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5034,7 +5239,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "associate.changed",
         slug: "associate.changed",
         description: "Fired when a associate is changed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a associate is changed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"associate\"],\"type\":\"string\"},\"Event\":{\"const\":\"associate.changed\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"associate.changed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/associate.changed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5050,7 +5258,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "associate.created",
         slug: "associate.created",
         description: "Fired when a associate is created.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a associate is created.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"associate\"],\"type\":\"string\"},\"Event\":{\"const\":\"associate.created\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"associate.created\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/associate.created.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5066,7 +5277,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "associate.deleted",
         slug: "associate.deleted",
         description: "Fired when a associate is deleted.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a associate is deleted.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"associate\"],\"type\":\"string\"},\"Event\":{\"const\":\"associate.deleted\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"Values\":{\"$ref\":\"#/definitions/Values\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"associate.deleted\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/associate.deleted.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5082,7 +5296,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "chatsession.changed",
         slug: "chatsession.changed",
         description: "Fired when a chat session is changed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a chat session is changed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"chatsession\"],\"type\":\"string\"},\"Event\":{\"const\":\"chatsession.changed\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"chatsession.changed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/chatsession.changed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5098,7 +5315,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "chatsession.created",
         slug: "chatsession.created",
         description: "Fired when a chat session is created.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a chat session is created.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"chatsession\"],\"type\":\"string\"},\"Event\":{\"const\":\"chatsession.created\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"chatsession.created\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/chatsession.created.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5114,7 +5334,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "chatsession.message",
         slug: "chatsession.message",
         description: "Fired when a message is posted in a chat session.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a message is posted in a chat session.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"chatsession\"],\"type\":\"string\"},\"Event\":{\"const\":\"chatsession.message\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"chatsession.message\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/chatsession.message.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5130,7 +5353,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "contact.changed",
         slug: "contact.changed",
         description: "Fired when a contact is changed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a contact is changed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"contact\"],\"type\":\"string\"},\"Event\":{\"const\":\"contact.changed\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"contact.changed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/contact.changed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5146,7 +5372,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "contact.created",
         slug: "contact.created",
         description: "Fired when a contact is created.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a contact is created.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"contact\"],\"type\":\"string\"},\"Event\":{\"const\":\"contact.created\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"contact.created\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/contact.created.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5162,7 +5391,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "contact.deleted",
         slug: "contact.deleted",
         description: "Fired when a contact is deleted.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a contact is deleted.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"contact\"],\"type\":\"string\"},\"Event\":{\"const\":\"contact.deleted\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"Values\":{\"$ref\":\"#/definitions/Values\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"contact.deleted\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/contact.deleted.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5178,7 +5410,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "contact.softdeleted",
         slug: "contact.softdeleted",
         description: "Fired when a contact is soft-deleted (moved to the recycle bin).",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a contact is soft-deleted (moved to the recycle bin).\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"contact\"],\"type\":\"string\"},\"Event\":{\"const\":\"contact.softdeleted\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"contact.softdeleted\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/contact.softdeleted.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5194,7 +5429,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "document.changed",
         slug: "document.changed",
         description: "Fired when a document is changed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a document is changed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"document\"],\"type\":\"string\"},\"Event\":{\"const\":\"document.changed\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"document.changed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/document.changed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5210,7 +5448,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "document.created",
         slug: "document.created",
         description: "Fired when a document is created.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a document is created.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"document\"],\"type\":\"string\"},\"Event\":{\"const\":\"document.created\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"document.created\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/document.created.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5226,7 +5467,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "document.deleted",
         slug: "document.deleted",
         description: "Fired when a document is deleted.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a document is deleted.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"document\"],\"type\":\"string\"},\"Event\":{\"const\":\"document.deleted\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"Values\":{\"$ref\":\"#/definitions/Values\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"document.deleted\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/document.deleted.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5242,7 +5486,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "document.edited",
         slug: "document.edited",
         description: "Fired when a document's content is edited.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a document's content is edited.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"document\"],\"type\":\"string\"},\"Event\":{\"const\":\"document.edited\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"document.edited\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/document.edited.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5258,7 +5505,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "person.changed",
         slug: "person.changed",
         description: "Fired when a person is changed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a person is changed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"person\"],\"type\":\"string\"},\"Event\":{\"const\":\"person.changed\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"person.changed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/person.changed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5274,7 +5524,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "person.consented",
         slug: "person.consented",
         description: "Fired when a person gives consent.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a person gives consent.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"person\"],\"type\":\"string\"},\"Event\":{\"const\":\"person.consented\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"person.consented\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/person.consented.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5290,7 +5543,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "person.created",
         slug: "person.created",
         description: "Fired when a person is created.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a person is created.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"person\"],\"type\":\"string\"},\"Event\":{\"const\":\"person.created\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"person.created\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/person.created.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5306,7 +5562,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "person.deleted",
         slug: "person.deleted",
         description: "Fired when a person is deleted.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a person is deleted.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"person\"],\"type\":\"string\"},\"Event\":{\"const\":\"person.deleted\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"Values\":{\"$ref\":\"#/definitions/Values\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"person.deleted\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/person.deleted.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5322,7 +5581,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "person.unconsented",
         slug: "person.unconsented",
         description: "Fired when a person withdraws consent.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a person withdraws consent.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"person\"],\"type\":\"string\"},\"Event\":{\"const\":\"person.unconsented\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"person.unconsented\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/person.unconsented.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5338,7 +5600,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "project.changed",
         slug: "project.changed",
         description: "Fired when a project is changed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a project is changed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"project\"],\"type\":\"string\"},\"Event\":{\"const\":\"project.changed\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"project.changed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/project.changed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5354,7 +5619,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "project.created",
         slug: "project.created",
         description: "Fired when a project is created.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a project is created.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"project\"],\"type\":\"string\"},\"Event\":{\"const\":\"project.created\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"project.created\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/project.created.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5370,7 +5638,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "project.deleted",
         slug: "project.deleted",
         description: "Fired when a project is deleted.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a project is deleted.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"project\"],\"type\":\"string\"},\"Event\":{\"const\":\"project.deleted\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"Values\":{\"$ref\":\"#/definitions/Values\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"project.deleted\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/project.deleted.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5386,7 +5657,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "projectmember.changed",
         slug: "projectmember.changed",
         description: "Fired when a projectmember is changed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a projectmember is changed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"projectmember\"],\"type\":\"string\"},\"Event\":{\"const\":\"projectmember.changed\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"projectmember.changed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/projectmember.changed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5402,7 +5676,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "projectmember.created",
         slug: "projectmember.created",
         description: "Fired when a projectmember is created.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a projectmember is created.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"projectmember\"],\"type\":\"string\"},\"Event\":{\"const\":\"projectmember.created\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"projectmember.created\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/projectmember.created.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5418,7 +5695,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "projectmember.deleted",
         slug: "projectmember.deleted",
         description: "Fired when a projectmember is deleted.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a projectmember is deleted.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"projectmember\"],\"type\":\"string\"},\"Event\":{\"const\":\"projectmember.deleted\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"Values\":{\"$ref\":\"#/definitions/Values\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"projectmember.deleted\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/projectmember.deleted.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5434,7 +5714,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.approved",
         slug: "quote.approved",
         description: "Fired when a quote is approved.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a quote is approved.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"quote\"],\"type\":\"string\"},\"Event\":{\"const\":\"quote.approved\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"quote.approved\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/quote.approved.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
@@ -5450,7 +5733,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.ordered",
         slug: "quote.ordered",
         description: "Fired when a quote order has been placed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a quote order has been placed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"quote\"],\"type\":\"string\"},\"Event\":{\"const\":\"quote.ordered\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"quote.ordered\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/quote.ordered.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
@@ -5466,7 +5752,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.rejected",
         slug: "quote.rejected",
         description: "Fired when a quote is rejected.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a quote is rejected.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"quote\"],\"type\":\"string\"},\"Event\":{\"const\":\"quote.rejected\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"quote.rejected\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/quote.rejected.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
@@ -5482,7 +5771,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.sent",
         slug: "quote.sent",
         description: "Fired when a quote version has been sent.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a quote version has been sent.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"quote\"],\"type\":\"string\"},\"Event\":{\"const\":\"quote.sent\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"quote.sent\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/quote.sent.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
@@ -5498,7 +5790,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "relation.changed",
         slug: "relation.changed",
         description: "Fired when a relation is changed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a relation is changed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"relation\"],\"type\":\"string\"},\"Event\":{\"const\":\"relation.changed\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"relation.changed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/relation.changed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5514,7 +5809,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "relation.created",
         slug: "relation.created",
         description: "Fired when a relation is created.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a relation is created.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"relation\"],\"type\":\"string\"},\"Event\":{\"const\":\"relation.created\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"relation.created\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/relation.created.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5530,7 +5828,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "relation.deleted",
         slug: "relation.deleted",
         description: "Fired when a relation is deleted.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a relation is deleted.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"relation\"],\"type\":\"string\"},\"Event\":{\"const\":\"relation.deleted\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"Values\":{\"$ref\":\"#/definitions/Values\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"relation.deleted\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/relation.deleted.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5546,7 +5847,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "sale.changed",
         slug: "sale.changed",
         description: "Fired when a sale is changed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a sale is changed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"sale\"],\"type\":\"string\"},\"Event\":{\"const\":\"sale.changed\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"sale.changed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/sale.changed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5562,7 +5866,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "sale.completed",
         slug: "sale.completed",
         description: "Fired when a sale is completed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a sale is completed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"sale\"],\"type\":\"string\"},\"Event\":{\"const\":\"sale.completed\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"sale.completed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/sale.completed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5578,7 +5885,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "sale.created",
         slug: "sale.created",
         description: "Fired when a sale is created.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a sale is created.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"sale\"],\"type\":\"string\"},\"Event\":{\"const\":\"sale.created\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"sale.created\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/sale.created.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5594,7 +5904,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "sale.deleted",
         slug: "sale.deleted",
         description: "Fired when a sale is deleted.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a sale is deleted.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"sale\"],\"type\":\"string\"},\"Event\":{\"const\":\"sale.deleted\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"Values\":{\"$ref\":\"#/definitions/Values\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"sale.deleted\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/sale.deleted.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5610,7 +5923,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "sale.lost",
         slug: "sale.lost",
         description: "Fired when a sale is lost.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a sale is lost.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"sale\"],\"type\":\"string\"},\"Event\":{\"const\":\"sale.lost\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"sale.lost\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/sale.lost.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5626,7 +5942,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "sale.sold",
         slug: "sale.sold",
         description: "Fired when a sale is sold.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a sale is sold.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"sale\"],\"type\":\"string\"},\"Event\":{\"const\":\"sale.sold\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"sale.sold\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/sale.sold.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5642,7 +5961,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "salestakeholder.changed",
         slug: "salestakeholder.changed",
         description: "Fired when a salestakeholder is changed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a salestakeholder is changed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"salestakeholder\"],\"type\":\"string\"},\"Event\":{\"const\":\"salestakeholder.changed\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"salestakeholder.changed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/salestakeholder.changed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5658,7 +5980,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "salestakeholder.created",
         slug: "salestakeholder.created",
         description: "Fired when a salestakeholder is created.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a salestakeholder is created.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"salestakeholder\"],\"type\":\"string\"},\"Event\":{\"const\":\"salestakeholder.created\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"salestakeholder.created\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/salestakeholder.created.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5674,7 +5999,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "salestakeholder.deleted",
         slug: "salestakeholder.deleted",
         description: "Fired when a salestakeholder is deleted.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a salestakeholder is deleted.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"salestakeholder\"],\"type\":\"string\"},\"Event\":{\"const\":\"salestakeholder.deleted\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"Values\":{\"$ref\":\"#/definitions/Values\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"salestakeholder.deleted\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/salestakeholder.deleted.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5690,7 +6018,9 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "test",
         slug: "test",
         description: "The registration test event: SuperOffice POSTs it, with the header `X-Hook-Test: true`, when a webhook is created; the receiver must answer 200.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"The registration test event: SuperOffice POSTs it, with the header `X-Hook-Test: true`, when a webhook is created; the receiver must answer 200.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"type\":\"string\"},\"Event\":{\"const\":\"test\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"test\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/superoffice/events/test.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5706,7 +6036,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "ticket.changed",
         slug: "ticket.changed",
         description: "Fired when a ticket (request) is changed.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a ticket (request) is changed.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"ticket\"],\"type\":\"string\"},\"Event\":{\"const\":\"ticket.changed\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"ticket.changed\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/ticket.changed.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5722,7 +6055,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "ticket.created",
         slug: "ticket.created",
         description: "Fired when a ticket (request) is created.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when a ticket (request) is created.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"ticket\"],\"type\":\"string\"},\"Event\":{\"const\":\"ticket.created\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"ticket.created\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/ticket.created.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5738,7 +6074,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "webhook.errors",
         slug: "webhook.errors",
         description: "Fired when the webhook runs into delivery errors.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when the webhook runs into delivery errors.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"webhook\"],\"type\":\"string\"},\"Event\":{\"const\":\"webhook.errors\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"webhook.errors\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/webhook.errors.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5754,7 +6093,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "webhook.started",
         slug: "webhook.started",
         description: "Fired when the webhook starts delivering.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when the webhook starts delivering.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"webhook\"],\"type\":\"string\"},\"Event\":{\"const\":\"webhook.started\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"webhook.started\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/webhook.started.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
@@ -5770,7 +6112,10 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "webhook.stopped",
         slug: "webhook.stopped",
         description: "Fired when the webhook stops delivering.",
-        schema_json: "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"description\":\"Fired when the webhook stops delivering.\",\"properties\":{\"ChangedByAssociateId\":{\"$ref\":\"#/definitions/ChangedByAssociateId\"},\"Changes\":{\"$ref\":\"#/definitions/Changes\"},\"ContextIdentifier\":{\"$ref\":\"#/definitions/ContextIdentifier\"},\"Entity\":{\"description\":\"The kind of entity the event is about, e.g. `quote`, `contact`.\",\"examples\":[\"webhook\"],\"type\":\"string\"},\"Event\":{\"const\":\"webhook.stopped\",\"description\":\"The event type; also sent in the `X-SuperOffice-Event` header.\",\"type\":\"string\"},\"EventId\":{\"$ref\":\"#/definitions/EventId\"},\"FieldValues\":{\"$ref\":\"#/definitions/FieldValues\"},\"PrimaryKey\":{\"$ref\":\"#/definitions/PrimaryKey\"},\"Timestamp\":{\"$ref\":\"#/definitions/Timestamp\"},\"WebhookName\":{\"$ref\":\"#/definitions/WebhookName\"}},\"required\":[\"Event\"],\"title\":\"webhook.stopped\",\"type\":\"object\"}",
+        schema_json: include_str!(
+            concat!(env!("CARGO_MANIFEST_DIR"),
+            "/schemas/superoffice/events/webhook.stopped.json")
+        ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",

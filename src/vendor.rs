@@ -64,9 +64,20 @@ impl VendorSpec {
             .read(body, headers)
     }
 
-    /// The shared definitions of the vendor's schemas.
+    /// The shared definitions of the vendor's schemas (`definitions.json`'s
+    /// `definitions`, refs made local), or an empty object.
     pub fn definitions(&self) -> Value {
-        serde_json::from_str(self.definitions_json).expect("generator embeds valid JSON")
+        if self.definitions_json.trim().is_empty() {
+            return Value::Object(Default::default());
+        }
+        let mut file: Value =
+            serde_json::from_str(self.definitions_json).expect("generator embeds valid JSON");
+        let mut defs = file
+            .get_mut("definitions")
+            .map(Value::take)
+            .unwrap_or_else(|| Value::Object(Default::default()));
+        local_refs(&mut defs);
+        defs
     }
 
     /// Parses a delivery without knowing the vendor's types at compile time.
@@ -89,6 +100,7 @@ impl VendorSpec {
     pub fn bundled_schema(&self, event: &EventInfo) -> Value {
         let mut schema: Value =
             serde_json::from_str(event.schema_json).expect("generator embeds valid JSON");
+        local_refs(&mut schema);
         let defs = self.definitions();
         if let (Value::Object(o), Value::Object(d)) = (&mut schema, defs)
             && !d.is_empty()
@@ -96,6 +108,24 @@ impl VendorSpec {
             o.insert("definitions".into(), Value::Object(d));
         }
         schema
+    }
+}
+
+/// `definitions.json#/definitions/X` → `#/definitions/X`: the schema files
+/// refer to the shared file; a bundled schema carries its definitions inside.
+/// (The generator accepts no other kind of `$ref`.)
+fn local_refs(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get_mut("$ref")
+                && let Some(at) = r.find('#')
+            {
+                *r = r[at..].to_string();
+            }
+            o.values_mut().for_each(local_refs);
+        }
+        Value::Array(a) => a.iter_mut().for_each(local_refs),
+        _ => {}
     }
 }
 

@@ -20,7 +20,8 @@ pub struct EventOut<'a> {
     pub slug: &'a str,
     pub description: &'a str,
     pub type_name: &'a str,
-    pub schema_json: String,
+    /// The event's schema file, relative to the crate root.
+    pub schema_path: String,
     pub samples: Vec<Sample>,
 }
 
@@ -125,11 +126,23 @@ pub fn open_enum(e: &OpenEnum) -> Result<TokenStream, Error> {
     })
 }
 
-pub fn vendor_items(vs: &VendorSchemas, events: &[EventOut<'_>]) -> TokenStream {
+/// `include_str!` of a file relative to the crate root: the schemas are
+/// embedded as they are on disk, readable, not as escaped strings.
+fn include(rel: &str) -> TokenStream {
+    let abs = format!("/{rel}");
+    quote! { include_str!(concat!(env!("CARGO_MANIFEST_DIR"), #abs)) }
+}
+
+/// `schema_rel`: the vendor's schema directory, relative to the crate root.
+pub fn vendor_items(vs: &VendorSchemas, schema_rel: &str, events: &[EventOut<'_>]) -> TokenStream {
     let id = &vs.manifest.id;
     let display = &vs.manifest.name;
-    let manifest_json = &vs.manifest_json;
-    let definitions_json = vs.definitions_json();
+    let manifest_json = include(&format!("{schema_rel}/manifest.json"));
+    let definitions_json = if vs.dir.join(crate::schema::DEFINITIONS_FILE).exists() {
+        include(&format!("{schema_rel}/{}", crate::schema::DEFINITIONS_FILE))
+    } else {
+        quote! { "" }
+    };
 
     let variant_idents: Vec<Ident> = events
         .iter()
@@ -157,7 +170,7 @@ pub fn vendor_items(vs: &VendorSchemas, events: &[EventOut<'_>]) -> TokenStream 
         let name = e.name;
         let slug = e.slug;
         let description = e.description;
-        let schema = &e.schema_json;
+        let schema = include(&e.schema_path);
         let samples = e.samples.iter().map(|s| {
             let sname = &s.name;
             let rel = &s.rel_path;
