@@ -13,7 +13,8 @@
 //! | 500 | (inline mode) the handler failed: the vendor retries |
 //! | 503 + `Retry-After` | the inbox could not commit the delivery (full disk, store full or down): the vendor retries |
 //!
-//! A 2xx is sent only after the store reported a successful commit.
+//! A 2xx is sent only after the store reported a successful commit. Each
+//! refusal is a [`Rejection`]; its `status()` is this table.
 //!
 //! By default deliveries go to the [`Inbox`]: stored durably, answered 200 at
 //! once, handled by the inbox's worker, so a slow handler never makes the
@@ -271,9 +272,82 @@ fn answer(status: StatusCode, body: serde_json::Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-fn reject(vendor: &str, status: StatusCode, reason: String) -> Response {
-    tracing::warn!(vendor, status = status.as_u16(), reason = %reason, "rejected delivery");
-    answer(status, json!({"error": reason}))
+/// Why a delivery was refused. [`Rejection::status`] is the status table of
+/// the module documentation; every message says what was expected and never
+/// contains a secret or the body.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// 415: no `Content-Type`, or one that is not JSON.
+    #[error("{}", match .0 {
+        Some(ct) => format!("content type {ct:?} is not JSON: expected application/json"),
+        None => "missing or unreadable Content-Type: expected application/json".into(),
+    })]
+    NotJson(Option<String>),
+    /// 413: larger than the body limit (declared, or found while reading).
+    #[error("{}", match .declared {
+        Some(n) => format!("body of {n} bytes exceeds the {limit}-byte limit"),
+        None => format!("body exceeds the {limit}-byte limit"),
+    })]
+    TooLarge { declared: Option<u64>, limit: usize },
+    /// 408: the body did not arrive in time.
+    #[error("the body did not arrive within {:.1} s", .0.as_secs_f64())]
+    BodyTimeout(Duration),
+    /// 400: the connection failed while the body was read.
+    #[error("cannot read the body: {0}")]
+    BodyUnreadable(String),
+    /// 401: authentication failed.
+    #[error("authentication failed: {0}")]
+    Unauthenticated(#[from] crate::auth::AuthError),
+    /// 400: not a delivery at all (not JSON, empty, not UTF-8).
+    #[error("{0}")]
+    NotADelivery(crate::ParseError),
+    /// 400, only with [`OnMisfit::Reject`]: authentic, but misfits the model.
+    #[error("{0}")]
+    Misfit(crate::ParseError),
+    /// 503 + `Retry-After`: not stored, so the vendor must retry.
+    #[error("cannot store the delivery: {0}")]
+    StoreFailed(#[from] StoreError),
+    /// 500 (inline mode): the handler failed; the vendor retries.
+    #[error("the handler failed: {0}")]
+    HandlerFailed(String),
+}
+
+impl Rejection {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Rejection::NotJson(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Rejection::BodyUnreadable(_) | Rejection::NotADelivery(_) | Rejection::Misfit(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Rejection::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Rejection::StoreFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Rejection::HandlerFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Logs the refusal and answers it.
+    fn respond(self, vendor: &str) -> Response {
+        let status = self.status();
+        let reason = self.to_string();
+        if let Rejection::StoreFailed(_) = self {
+            tracing::error!(vendor, status = status.as_u16(), reason = %reason, "rejected delivery");
+        } else {
+            tracing::warn!(vendor, status = status.as_u16(), reason = %reason, "rejected delivery");
+        }
+        let mut r = answer(status, json!({"error": reason}));
+        if let Rejection::StoreFailed(_) = self {
+            // Not stored: the vendor must not hear "success"; it will send
+            // the same bytes again.
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(STORE_RETRY_AFTER_SECS),
+            );
+        }
+        r
+    }
 }
 
 fn is_json(content_type: &str) -> bool {
@@ -288,23 +362,18 @@ fn is_json(content_type: &str) -> bool {
 }
 
 async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body) -> Response {
-    let vendor = inner.vendor.id;
+    match accept(&inner, &headers, body).await {
+        Ok(r) => r,
+        Err(rejection) => rejection.respond(inner.vendor.id),
+    }
+}
+
+/// The body, if its content type, size and arrival time are acceptable.
+async fn read_body(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Bytes, Rejection> {
     match headers.get(header::CONTENT_TYPE).map(|v| v.to_str()) {
         Some(Ok(ct)) if is_json(ct) => {}
-        Some(Ok(ct)) => {
-            return reject(
-                vendor,
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("content type {ct:?} is not JSON: expected application/json"),
-            );
-        }
-        _ => {
-            return reject(
-                vendor,
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "missing or unreadable Content-Type: expected application/json".into(),
-            );
-        }
+        Some(Ok(ct)) => return Err(Rejection::NotJson(Some(ct.to_string()))),
+        _ => return Err(Rejection::NotJson(None)),
     }
     let limit = inner.body_limit;
     let declared = headers
@@ -312,67 +381,46 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return reject(
-            vendor,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "body of {} bytes exceeds the {limit}-byte limit",
-                declared.unwrap_or_default()
-            ),
-        );
+        return Err(Rejection::TooLarge { declared, limit });
     }
-    let body: Bytes =
-        match tokio::time::timeout(inner.body_timeout, axum::body::to_bytes(body, limit)).await {
-            Ok(Ok(b)) => b,
-            Err(_) => {
-                return reject(
-                    vendor,
-                    StatusCode::REQUEST_TIMEOUT,
-                    format!(
-                        "the body did not arrive within {:.1} s",
-                        inner.body_timeout.as_secs_f64()
-                    ),
-                );
-            }
-            Ok(Err(e)) => {
-                let too_large = std::error::Error::source(&e)
-                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                    || e.to_string().contains("length limit");
-                return if too_large {
-                    reject(
-                        vendor,
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        format!("body exceeds the {limit}-byte limit"),
-                    )
-                } else {
-                    reject(
-                        vendor,
-                        StatusCode::BAD_REQUEST,
-                        format!("cannot read the body: {e}"),
-                    )
-                };
-            }
-        };
-    if let Err(e) = inner.verifier.verify(&headers, &body) {
-        return reject(
-            vendor,
-            StatusCode::UNAUTHORIZED,
-            format!("authentication failed: {e}"),
-        );
+    match tokio::time::timeout(inner.body_timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(b)) => Ok(b),
+        Err(_) => Err(Rejection::BodyTimeout(inner.body_timeout)),
+        Ok(Err(e)) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.to_string().contains("length limit");
+            Err(if too_large {
+                Rejection::TooLarge {
+                    declared: None,
+                    limit,
+                }
+            } else {
+                Rejection::BodyUnreadable(e.to_string())
+            })
+        }
     }
-    // Parse fully before acknowledging. A body that is not a delivery at all
-    // (not JSON, no event type) is refused now; an authentic one that is
-    // merely not what our model expects is kept (quarantined), because the
-    // vendor would only retry the same bytes and then give up.
-    let (parsed, misfit) = match inner.vendor.check(&body, &headers) {
-        Ok(p) => (p, None),
+}
+
+/// What the delivery is, and why it misfits our model if it does. A body
+/// that is not a delivery at all (not JSON, no event type) is refused; an
+/// authentic one that is merely not what our model expects is kept
+/// (quarantined), because the vendor would only retry the same bytes and
+/// then give up.
+fn classify(
+    inner: &Inner,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(crate::Checked, Option<String>), Rejection> {
+    match inner.vendor.check(body, headers) {
+        Ok(p) => Ok((p, None)),
         Err(e) if e.is_misfit() => {
             if inner.on_misfit == OnMisfit::Reject {
-                return reject(vendor, StatusCode::BAD_REQUEST, e.to_string());
+                return Err(Rejection::Misfit(e));
             }
             // The envelope may be what misfits: then the type is unknown and
             // the body's hash deduplicates.
-            let checked = match inner.vendor.read_envelope(&body, &headers) {
+            let checked = match inner.vendor.read_envelope(body, headers) {
                 Ok(env) => crate::Checked {
                     known: inner.vendor.event(&env.event_type).is_some(),
                     event_type: env.event_type,
@@ -384,10 +432,19 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body
                     event_id: None,
                 },
             };
-            (checked, Some(e.to_string()))
+            Ok((checked, Some(e.to_string())))
         }
-        Err(e) => return reject(vendor, StatusCode::BAD_REQUEST, e.to_string()),
-    };
+        Err(e) => Err(Rejection::NotADelivery(e)),
+    }
+}
+
+/// Reads, verifies, classifies and stores a delivery, then answers: 2xx
+/// only after the store reported a commit.
+async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Response, Rejection> {
+    let vendor = inner.vendor.id;
+    let body = read_body(inner, headers, body).await?;
+    inner.verifier.verify(headers, &body)?;
+    let (parsed, misfit) = classify(inner, headers, &body)?;
     let quarantined = misfit.is_some();
     let delivery = NewDelivery {
         vendor: vendor.to_string(),
@@ -395,7 +452,7 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body
         event_id: parsed.event_id.clone(),
         dedupe_key: dedupe_key(parsed.event_id.as_deref(), &body),
         body: body.to_vec(),
-        headers: kept_headers(&inner, &headers),
+        headers: kept_headers(inner, headers),
         received_at_ms: now_ms(),
         misfit: misfit.clone(),
     };
@@ -408,16 +465,13 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body
     let inbox = match &inner.mode {
         Mode::Inbox(inbox) | Mode::Inline(_, inbox) => inbox,
     };
-    let inserted = match inbox.accept(delivery).await {
-        Ok(i) => i,
-        Err(e) => return store_failed(vendor, &e),
-    };
+    let inserted = inbox.accept(delivery).await?;
     if let Some(error) = &misfit {
         if let Inserted::New(id) = inserted {
             tracing::warn!(vendor, event = %parsed.event_type, event_id = parsed.event_id.as_deref().unwrap_or("-"), delivery = id, error = %error, "quarantined delivery: authentic, but it does not fit the model");
         }
     }
-    match (&inner.mode, inserted) {
+    Ok(match (&inner.mode, inserted) {
         (_, Inserted::New(_)) if quarantined => ok("quarantined"),
         (Mode::Inbox(_), Inserted::New(id)) => {
             tracing::info!(vendor, event = %parsed.event_type, event_id = parsed.event_id.as_deref().unwrap_or("-"), delivery = id, known = parsed.known, "accepted delivery");
@@ -430,7 +484,7 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body
         }
         (Mode::Inline(handler, _), Inserted::Duplicate(id, _) | Inserted::New(id)) => {
             let store = inbox.store().clone();
-            match handler.handle(&body, &headers).await {
+            match handler.handle(&body, headers).await {
                 Ok(()) => {
                     let recorded =
                         tokio::task::spawn_blocking(move || store.complete(id, now_ms())).await;
@@ -451,28 +505,11 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body
                     let _ =
                         tokio::task::spawn_blocking(move || store.fail(id, &msg, Some(now_ms())))
                             .await;
-                    reject(
-                        vendor,
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        format!("the handler failed: {e}"),
-                    )
+                    return Err(Rejection::HandlerFailed(e.to_string()));
                 }
             }
         }
-    }
-}
-
-/// 503 with `Retry-After`: the delivery is not stored, so the vendor must
-/// not hear "success"; it will send the same bytes again.
-fn store_failed(vendor: &str, e: &StoreError) -> Response {
-    let reason = format!("cannot store the delivery: {e}");
-    tracing::error!(vendor, status = 503, reason = %reason, "rejected delivery");
-    let mut r = answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": reason}));
-    r.headers_mut().insert(
-        header::RETRY_AFTER,
-        header::HeaderValue::from(STORE_RETRY_AFTER_SECS),
-    );
-    r
+    })
 }
 
 /// The headers worth keeping with a stored delivery: what the vendor
