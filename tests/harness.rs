@@ -12,7 +12,8 @@ use std::time::Duration;
 use hookforge::HeaderMap;
 use hookforge::VendorSpec;
 use hookforge::auth::{Secret, Verifier};
-use hookforge::conformance::harness::{Harness, Outcome, Report};
+use hookforge::conformance::harness::Harness;
+use hookforge::conformance::report::{Outcome, Report};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 

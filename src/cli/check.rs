@@ -122,10 +122,15 @@ pub async fn check(v: &'static VendorSpec, o: CheckOpts) -> ExitCode {
     }
     let report = match h.run().await {
         Ok(r) => r,
-        // Unreachable target or unusable configuration: both exit 2.
+        // Unreachable target or unusable configuration exit 2; the
+        // harness failing itself exits 1.
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return if e.is_usage() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            };
         }
     };
     if let Some(b) = bar {
@@ -150,7 +155,7 @@ pub async fn check(v: &'static VendorSpec, o: CheckOpts) -> ExitCode {
 }
 
 pub fn write_reports(
-    reports: &[hookforge::conformance::harness::Report],
+    reports: &[hookforge::conformance::report::Report],
     json: Option<&PathBuf>,
     junit: Option<&PathBuf>,
 ) -> Result<(), ExitCode> {
@@ -168,14 +173,12 @@ pub fn write_reports(
         })?;
     }
     if let Some(path) = junit {
-        std::fs::write(
-            path,
-            hookforge::conformance::harness::Report::junit(reports),
-        )
-        .map_err(|e| {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            ExitCode::from(2)
-        })?;
+        std::fs::write(path, hookforge::conformance::report::Report::junit(reports)).map_err(
+            |e| {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                ExitCode::from(2)
+            },
+        )?;
     }
     Ok(())
 }

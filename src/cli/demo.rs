@@ -98,10 +98,10 @@ pub async fn demo() -> ExitCode {
             }
         }
         let r = reports.last().expect("just pushed");
-        let failures: Vec<&hookforge::conformance::harness::CaseResult> = r
+        let failures: Vec<&hookforge::conformance::report::CaseResult> = r
             .cases
             .iter()
-            .filter(|c| c.outcome != hookforge::conformance::harness::Outcome::Pass)
+            .filter(|c| c.outcome != hookforge::conformance::report::Outcome::Pass)
             .collect();
         println!(
             "{:<13} {:>4} passed, {} failed, {} skipped",

@@ -118,10 +118,15 @@ pub async fn load(v: &'static VendorSpec, args: LoadArgs) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        // Unreachable target or unusable configuration: both exit 2.
+        // Unreachable target or unusable configuration exit 2; the
+        // harness failing itself exits 1.
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
+            if e.is_usage() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

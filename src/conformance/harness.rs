@@ -17,54 +17,46 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use serde_json::Value;
-
 use crate::VendorSpec;
 use crate::auth::{Secret, Signer};
-use crate::conformance::delivery::{Attempt, vendor_headers};
+use crate::conformance::cases::{self, Expect, Plan, Step};
+use crate::conformance::report::{CaseResult, Outcome, Report};
 
 /// The budget when the vendor documents none.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Pass,
-    Fail,
-    Skip,
-}
-
-/// One case's result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CaseResult {
-    pub id: String,
-    pub outcome: Outcome,
-    pub detail: String,
-    pub status: Option<u16>,
-    pub latency_ms: Option<f64>,
-}
-
-/// A whole run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Report {
-    pub vendor: String,
-    pub cases: Vec<CaseResult>,
-    pub passed: usize,
-    pub failed: usize,
-    pub skipped: usize,
-    /// Follow-up calls the receiver made to the sandboxed vendor API.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sandbox: Option<crate::conformance::sandbox::SandboxReport>,
-}
-
 /// Why a run could not happen at all.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HarnessError {
+    /// Nothing answers at the target (the network's fault, or the target's).
     #[error("target {url} is unreachable: {reason}")]
     Unreachable { url: String, reason: String },
+    /// What the harness was asked to do cannot be done (a bad URL, secret,
+    /// format or rate).
     #[error("{0}")]
     Config(String),
+    /// A local resource failed (binding a loopback port, serving a router).
+    #[error("{what}: {source}")]
+    Io {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    /// A bug or a resource limit in the harness itself (a task panicked,
+    /// the HTTP client could not be built).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl HarnessError {
+    /// Whether the caller asked for something impossible or unreachable
+    /// (the CLI exits 2), rather than the harness failing (exit 1).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            HarnessError::Unreachable { .. } | HarnessError::Config(_)
+        )
+    }
 }
 
 /// Called with each finished case.
@@ -95,30 +87,6 @@ impl std::fmt::Debug for Harness {
     }
 }
 
-/// What one case sends and how its answer is judged.
-struct Plan {
-    id: String,
-    /// Requests in order; all must meet their expectation.
-    steps: Vec<Step>,
-}
-
-struct Step {
-    what: String,
-    body: Vec<u8>,
-    headers: Vec<(String, String)>,
-    expect: Expect,
-}
-
-#[derive(Clone, Copy)]
-enum Expect {
-    /// The vendor's success rule.
-    Success,
-    /// 401 or 403.
-    Unauthorized,
-    /// Any 4xx.
-    ClientError,
-}
-
 impl Harness {
     pub fn new(vendor: &'static VendorSpec, url: impl Into<String>) -> Harness {
         Harness {
@@ -145,10 +113,14 @@ impl Harness {
     ) -> Result<Harness, HarnessError> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .map_err(|e| HarnessError::Config(format!("cannot bind a loopback port: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| HarnessError::Config(e.to_string()))?;
+            .map_err(|source| HarnessError::Io {
+                what: "cannot bind a loopback port",
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| HarnessError::Io {
+            what: "cannot read the loopback port's address",
+            source,
+        })?;
         let mut h = Harness::new(vendor, format!("http://{addr}{path}"));
         h.router = Some(std::sync::Mutex::new(Some((listener, router))));
         Ok(h)
@@ -214,140 +186,38 @@ impl Harness {
             .map_err(|e| HarnessError::Config(format!("{}: {e}", self.vendor.id)))
     }
 
-    fn headers(&self, body: &[u8], signer: Option<&Signer>) -> Vec<(String, String)> {
-        vendor_headers(self.vendor, body, signer, &Attempt::default()).unwrap_or_else(|_| {
-            // Bodies that are not deliveries (the malformed case) still get
-            // the vendor's content type and auth.
-            let mut h = vec![("Content-Type".to_string(), "application/json".to_string())];
-            if let Some(s) = signer {
-                for (k, v) in s.sign(body, &crate::auth::SignContext::now("msg_malformed")) {
-                    h.push((k.to_string(), v.to_str().unwrap_or_default().to_string()));
-                }
-            }
-            h
-        })
-    }
-
-    /// Every case of the run, before filtering.
+    /// Every case of the run, before filtering: each sample, then the
+    /// negative cases (see `cases`).
     fn plans(&self) -> Result<Vec<Plan>, HarnessError> {
         let signer = self.signer(self.secret.as_ref())?;
         let v = self.vendor;
         let nonce = crate::util::since_epoch().as_micros();
-        let mut plans = Vec::new();
-        let mut first: Option<Vec<u8>> = None;
-        for e in v.events {
-            for s in e.samples {
-                let body = match &self.sandbox {
-                    Some(sb) => sb.rewrite(s.body),
-                    None => s.body.to_vec(),
-                };
-                first.get_or_insert_with(|| s.body.to_vec());
-                plans.push(Plan {
-                    id: format!("{}/{}/{}", v.id, e.name, s.name),
-                    steps: vec![Step {
-                        what: format!("sample {}", s.path),
-                        headers: self.headers(&body, signer.as_ref()),
-                        body,
-                        expect: Expect::Success,
-                    }],
-                });
-            }
-        }
-        let Some(base) = first else {
+        let mut plans = cases::samples(v, signer.as_ref(), |body| match &self.sandbox {
+            Some(sb) => sb.rewrite(body),
+            None => body.to_vec(),
+        });
+        let Some(base) = v
+            .events
+            .iter()
+            .flat_map(|e| e.samples)
+            .next()
+            .map(|s| s.body)
+        else {
             return Ok(plans);
         };
-        let fresh = |tag: &str| fresh_delivery(v, &base, &format!("{nonce}{tag}"));
-        // Authentication.
+        let fresh = |tag: &str| cases::fresh_delivery(v, base, &format!("{nonce}{tag}"));
         let auth_documented = !matches!(v.manifest().auth, crate::manifest::Auth::None { .. });
         if auth_documented || self.secret.is_some() {
-            let body = fresh("a1");
-            let unsigned = self.headers(&body, None);
-            plans.push(Plan {
-                id: format!("{}/auth/missing", v.id),
-                steps: vec![Step {
-                    what: "a valid delivery without its signature or bearer".into(),
-                    body,
-                    headers: unsigned,
-                    expect: Expect::Unauthorized,
-                }],
-            });
-            let body = fresh("a2");
-            let wrong = self.signer(Some(&Secret::new(wrong_secret(self.secret.as_ref()))))?;
-            plans.push(Plan {
-                id: format!("{}/auth/invalid", v.id),
-                steps: vec![Step {
-                    what: "a valid delivery signed with the wrong secret".into(),
-                    headers: self.headers(&body, wrong.as_ref()),
-                    body,
-                    expect: Expect::Unauthorized,
-                }],
-            });
+            let wrong = self.signer(Some(&Secret::new(cases::wrong_secret(
+                self.secret.as_ref(),
+            ))))?;
+            plans.extend(cases::auth(v, fresh("a1"), fresh("a2"), wrong.as_ref()));
         } else {
-            for id in ["missing", "invalid"] {
-                plans.push(Plan {
-                    id: format!("{}/auth/{id}", v.id),
-                    steps: Vec::new(),
-                });
-            }
+            plans.extend(cases::auth_not_applicable(v));
         }
-        // An event type the vendor has not documented.
-        let mut doc: Value =
-            serde_json::from_slice(&fresh("u")).map_err(|e| HarnessError::Config(e.to_string()))?;
-        if let Some(p) = &v.manifest().event_type.pointer
-            && let Some(slot) = doc.pointer_mut(p)
-        {
-            *slot = Value::String("hookforge.conformance.undocumented_event".into());
-        }
-        let body = serde_json::to_vec(&doc).expect("Value serializes");
-        plans.push(Plan {
-            id: format!("{}/unknown-event", v.id),
-            steps: vec![Step {
-                what: "an undocumented event type".into(),
-                headers: self.headers(&body, signer.as_ref()),
-                body,
-                expect: Expect::Success,
-            }],
-        });
-        // The same delivery twice.
-        let body = fresh("d");
-        let headers = self.headers(&body, signer.as_ref());
-        plans.push(Plan {
-            id: format!("{}/duplicate", v.id),
-            steps: vec![
-                Step {
-                    what: "a new delivery".into(),
-                    body: body.clone(),
-                    headers: headers.clone(),
-                    expect: Expect::Success,
-                },
-                Step {
-                    what: "the same delivery again".into(),
-                    body,
-                    headers,
-                    expect: Expect::Success,
-                },
-            ],
-        });
-        // Malformed, then a valid delivery right after.
-        let bad = b"{\"this is\": not JSON, \"truncated".to_vec();
-        let good = fresh("m");
-        plans.push(Plan {
-            id: format!("{}/malformed", v.id),
-            steps: vec![
-                Step {
-                    what: "a malformed body".into(),
-                    headers: self.headers(&bad, signer.as_ref()),
-                    body: bad,
-                    expect: Expect::ClientError,
-                },
-                Step {
-                    what: "a valid delivery right after".into(),
-                    headers: self.headers(&good, signer.as_ref()),
-                    body: good,
-                    expect: Expect::Success,
-                },
-            ],
-        });
+        plans.push(cases::unknown_event(v, &fresh("u"), signer.as_ref())?);
+        plans.push(cases::duplicate(v, fresh("d"), signer.as_ref()));
+        plans.push(cases::malformed(v, fresh("m"), signer.as_ref()));
         Ok(plans)
     }
 
@@ -355,8 +225,12 @@ impl Harness {
     pub async fn run(&self) -> Result<Report, HarnessError> {
         let _server = match self.router.as_ref().and_then(|m| m.lock().ok()?.take()) {
             Some((listener, router)) => {
-                let listener = tokio::net::TcpListener::from_std(listener)
-                    .map_err(|e| HarnessError::Config(format!("cannot serve the router: {e}")))?;
+                let listener = tokio::net::TcpListener::from_std(listener).map_err(|source| {
+                    HarnessError::Io {
+                        what: "cannot serve the router",
+                        source,
+                    }
+                })?;
                 Some(AbortOnDrop(tokio::spawn(async move {
                     let _ = axum::serve(listener, router).await;
                 })))
@@ -367,7 +241,7 @@ impl Harness {
             .timeout(self.budget())
             .connect_timeout(Duration::from_secs(5))
             .build()
-            .map_err(|e| HarnessError::Config(e.to_string()))?;
+            .map_err(|e| HarnessError::Internal(format!("cannot build the HTTP client: {e}")))?;
         check_reachable(&self.url).await?;
         let plans: Vec<Plan> = self
             .plans()?
@@ -399,7 +273,7 @@ impl Harness {
         let mut results = Vec::new();
         while let Some(r) = set.join_next().await {
             let (i, case) =
-                r.map_err(|e| HarnessError::Config(format!("case task failed: {e}")))?;
+                r.map_err(|e| HarnessError::Internal(format!("a case's task failed: {e}")))?;
             if let Some(p) = &self.progress {
                 p(&case);
             }
@@ -563,70 +437,6 @@ fn describe_sent(v: &VendorSpec, step: &Step) -> String {
     )
 }
 
-/// A secret that is certainly not the configured one, in the same format.
-fn wrong_secret(s: Option<&Secret>) -> String {
-    match s.map(Secret::expose) {
-        Some(real) if real.starts_with("whsec_") => {
-            // Standard Webhooks needs base64 after the prefix; bearer any text.
-            let candidate = "whsec_aG9va2ZvcmdlLWNvbmZvcm1hbmNlLXdyb25nLXNlY3JldA==";
-            if candidate == real {
-                "whsec_YW5vdGhlci13cm9uZy1jb25mb3JtYW5jZS1zZWNyZXQ=".into()
-            } else {
-                candidate.into()
-            }
-        }
-        Some(real) => format!("{real}-but-wrong"),
-        None => "hookforge-conformance-wrong-secret".into(),
-    }
-}
-
-/// A new delivery based on `base`: a fresh event id where the vendor sends
-/// one (same shape, last characters changed), otherwise a nonce field
-/// (receivers must keep unknown fields) so content-hash dedupe sees it as new.
-pub fn fresh_delivery(v: &VendorSpec, base: &[u8], nonce: &str) -> Vec<u8> {
-    let mut doc: Value = match serde_json::from_slice(base) {
-        Ok(d) => d,
-        Err(_) => return base.to_vec(),
-    };
-    let id_ptr = v
-        .manifest()
-        .event_id
-        .as_ref()
-        .and_then(|l| l.pointer.clone());
-    match id_ptr.as_deref().and_then(|p| doc.pointer_mut(p)) {
-        Some(Value::String(id)) => *id = mutate_id(id, nonce),
-        _ => {
-            if let Value::Object(o) = &mut doc {
-                o.insert("x_hookforge_nonce".into(), Value::String(nonce.into()));
-            }
-        }
-    }
-    serde_json::to_vec(&doc).expect("Value serializes")
-}
-
-/// Changes the last characters of an id, each within its own class (digits,
-/// hex letters, Crockford letters), so the id keeps its documented format.
-pub fn mutate_id(id: &str, nonce: &str) -> String {
-    const CROCKFORD_LETTERS: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ";
-    let h = crate::dedupe_key(None, nonce.as_bytes());
-    let mut seed = h.bytes().skip("sha256:".len()).cycle();
-    let mut chars: Vec<char> = id.chars().collect();
-    let n = chars.len();
-    for c in chars.iter_mut().skip(n.saturating_sub(10)) {
-        let r = seed.next().unwrap_or(b'0') as usize;
-        *c = match *c {
-            '0'..='9' => (b'0' + (r % 10) as u8) as char,
-            'a'..='f' => (b'a' + (r % 6) as u8) as char,
-            'A'..='Z' if c.is_ascii_uppercase() => {
-                CROCKFORD_LETTERS[r % CROCKFORD_LETTERS.len()] as char
-            }
-            'g'..='z' => (b'a' + (r % 26) as u8) as char,
-            other => other,
-        };
-    }
-    chars.into_iter().collect()
-}
-
 /// `*` matches any run of characters, `?` any one.
 pub fn glob_match(glob: &str, text: &str) -> bool {
     let (g, t): (Vec<char>, Vec<char>) = (glob.chars().collect(), text.chars().collect());
@@ -683,95 +493,6 @@ pub(crate) async fn check_reachable(url: &str) -> Result<(), HarnessError> {
     }
 }
 
-impl Report {
-    /// A readable table, failures with their detail, and the counts.
-    pub fn table(&self) -> String {
-        let width = self.cases.iter().map(|c| c.id.len()).max().unwrap_or(10);
-        let mut out = String::new();
-        for c in &self.cases {
-            let mark = match c.outcome {
-                Outcome::Pass => "PASS",
-                Outcome::Fail => "FAIL",
-                Outcome::Skip => "SKIP",
-            };
-            let status = c.status.map_or("-".to_string(), |s| s.to_string());
-            let ms = c
-                .latency_ms
-                .map_or("-".to_string(), |m| format!("{m:.0} ms"));
-            out.push_str(&format!("{mark}  {:<width$}  {status:>3}  {ms:>8}\n", c.id));
-            if c.outcome != Outcome::Pass && !c.detail.is_empty() {
-                out.push_str(&format!("      {}\n", c.detail));
-            }
-        }
-        if let Some(sb) = &self.sandbox {
-            out.push_str(&sb.table());
-        }
-        out.push_str(&format!(
-            "{}: {} passed, {} failed, {} skipped\n",
-            self.vendor, self.passed, self.failed, self.skipped
-        ));
-        out
-    }
-
-    /// JUnit XML, one suite per report.
-    pub fn junit(reports: &[Report]) -> String {
-        let mut out = String::from(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"hookforge check\">\n",
-        );
-        for r in reports {
-            let time: f64 = r.cases.iter().filter_map(|c| c.latency_ms).sum::<f64>() / 1000.0;
-            out.push_str(&format!(
-                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" errors=\"0\" time=\"{time:.3}\">\n",
-                xml(&r.vendor),
-                r.cases.len(),
-                r.failed,
-                r.skipped
-            ));
-            for c in &r.cases {
-                let t = c.latency_ms.unwrap_or(0.0) / 1000.0;
-                out.push_str(&format!(
-                    "    <testcase classname=\"hookforge.{}\" name=\"{}\" time=\"{t:.3}\"",
-                    xml(&r.vendor),
-                    xml(&c.id)
-                ));
-                match c.outcome {
-                    Outcome::Pass => out.push_str("/>\n"),
-                    Outcome::Fail => out.push_str(&format!(
-                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
-                        xml(&c.detail.chars().take(200).collect::<String>()),
-                        xml(&c.detail)
-                    )),
-                    Outcome::Skip => out.push_str(&format!(
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                        xml(&c.detail)
-                    )),
-                }
-            }
-            out.push_str("  </testsuite>\n");
-        }
-        out.push_str("</testsuites>\n");
-        out
-    }
-}
-
-/// Escapes text for XML attributes and content, dropping characters XML 1.0 forbids.
-fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -786,30 +507,5 @@ mod tests {
         ));
         assert!(!glob_match("prets/auth/*", "prets/quote.created/doc-1"));
         assert!(glob_match("*", ""));
-    }
-
-    #[test]
-    fn mutated_ids_keep_their_format() {
-        let ulid = "evt_01KV59VZ502G6BXAD1YKNHQHNB";
-        let m = mutate_id(ulid, "x");
-        assert_ne!(m, ulid);
-        assert_eq!(m.len(), ulid.len());
-        assert!(
-            m[4..]
-                .bytes()
-                .all(|b| b"0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(&b)),
-            "{m}"
-        );
-        let uuid = "1fc5752a-6de8-412d-847a-12d5529a0ec6";
-        let m = mutate_id(uuid, "x");
-        assert_ne!(m, uuid);
-        assert!(m.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{m}");
-        assert_eq!(mutate_id(uuid, "x"), m);
-        assert_ne!(mutate_id(uuid, "y"), m);
-    }
-
-    #[test]
-    fn xml_escapes() {
-        assert_eq!(xml("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;");
     }
 }

@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use crate::VendorSpec;
 use crate::auth::{Secret, Signer};
+use crate::conformance::cases::fresh_delivery;
 use crate::conformance::delivery::{Attempt, vendor_headers};
-use crate::conformance::harness::{HarnessError, fresh_delivery};
+use crate::conformance::harness::HarnessError;
 
 /// Distinct deliveries prepared before sending; longer runs cycle through
 /// them (the receiver then sees duplicates, which it must also answer 2xx).
@@ -119,7 +120,7 @@ pub async fn run(
         .timeout(cfg.timeout)
         .pool_max_idle_per_host(256)
         .build()
-        .map_err(|e| HarnessError::Config(e.to_string()))?;
+        .map_err(|e| HarnessError::Internal(format!("cannot build the HTTP client: {e}")))?;
     // Fail fast when nothing listens.
     if let Err(e) = client.get(&cfg.url).send().await
         && e.is_connect()
@@ -164,7 +165,7 @@ pub async fn run(
     let mut succeeded = 0;
     while let Some(r) = set.join_next().await {
         let (ok, latency) =
-            r.map_err(|e| HarnessError::Config(format!("request task failed: {e}")))?;
+            r.map_err(|e| HarnessError::Internal(format!("a request's task failed: {e}")))?;
         succeeded += usize::from(ok);
         latencies.push(latency.as_secs_f64() * 1000.0);
     }

@@ -3,7 +3,9 @@
 //! vendor API a receiver may call back ([`sandbox`]), and sustained
 //! [`load`].
 
+pub mod cases;
 pub mod delivery;
 pub mod harness;
 pub mod load;
+pub mod report;
 pub mod sandbox;

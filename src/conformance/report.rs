@@ -1,0 +1,134 @@
+//! What a conformance run found: each case's outcome, and the whole run as a
+//! table, JSON (serde) or JUnit XML.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Skip,
+}
+
+/// One case's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseResult {
+    pub id: String,
+    pub outcome: Outcome,
+    pub detail: String,
+    pub status: Option<u16>,
+    pub latency_ms: Option<f64>,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub vendor: String,
+    pub cases: Vec<CaseResult>,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    /// Follow-up calls the receiver made to the sandboxed vendor API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<crate::conformance::sandbox::SandboxReport>,
+}
+
+impl Report {
+    /// A readable table, failures with their detail, and the counts.
+    pub fn table(&self) -> String {
+        let width = self.cases.iter().map(|c| c.id.len()).max().unwrap_or(10);
+        let mut out = String::new();
+        for c in &self.cases {
+            let mark = match c.outcome {
+                Outcome::Pass => "PASS",
+                Outcome::Fail => "FAIL",
+                Outcome::Skip => "SKIP",
+            };
+            let status = c.status.map_or("-".to_string(), |s| s.to_string());
+            let ms = c
+                .latency_ms
+                .map_or("-".to_string(), |m| format!("{m:.0} ms"));
+            out.push_str(&format!("{mark}  {:<width$}  {status:>3}  {ms:>8}\n", c.id));
+            if c.outcome != Outcome::Pass && !c.detail.is_empty() {
+                out.push_str(&format!("      {}\n", c.detail));
+            }
+        }
+        if let Some(sb) = &self.sandbox {
+            out.push_str(&sb.table());
+        }
+        out.push_str(&format!(
+            "{}: {} passed, {} failed, {} skipped\n",
+            self.vendor, self.passed, self.failed, self.skipped
+        ));
+        out
+    }
+
+    /// JUnit XML, one suite per report.
+    pub fn junit(reports: &[Report]) -> String {
+        let mut out = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"hookforge check\">\n",
+        );
+        for r in reports {
+            let time: f64 = r.cases.iter().filter_map(|c| c.latency_ms).sum::<f64>() / 1000.0;
+            out.push_str(&format!(
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" errors=\"0\" time=\"{time:.3}\">\n",
+                xml(&r.vendor),
+                r.cases.len(),
+                r.failed,
+                r.skipped
+            ));
+            for c in &r.cases {
+                let t = c.latency_ms.unwrap_or(0.0) / 1000.0;
+                out.push_str(&format!(
+                    "    <testcase classname=\"hookforge.{}\" name=\"{}\" time=\"{t:.3}\"",
+                    xml(&r.vendor),
+                    xml(&c.id)
+                ));
+                match c.outcome {
+                    Outcome::Pass => out.push_str("/>\n"),
+                    Outcome::Fail => out.push_str(&format!(
+                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
+                        xml(&c.detail.chars().take(200).collect::<String>()),
+                        xml(&c.detail)
+                    )),
+                    Outcome::Skip => out.push_str(&format!(
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                        xml(&c.detail)
+                    )),
+                }
+            }
+            out.push_str("  </testsuite>\n");
+        }
+        out.push_str("</testsuites>\n");
+        out
+    }
+}
+
+/// Escapes text for XML attributes and content, dropping characters XML 1.0 forbids.
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escapes() {
+        assert_eq!(xml("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;");
+    }
+}
