@@ -22,11 +22,16 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// SHA-256, in lower-case hexadecimal.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 /// The idempotency key of a delivery: the vendor's event id, or a hash of
 /// the body for vendors that send none.
 pub fn dedupe_key(event_id: Option<&str>, body: &[u8]) -> String {
     match event_id {
         Some(id) => format!("id:{id}"),
-        None => format!("sha256:{}", hex(&Sha256::digest(body))),
+        None => format!("sha256:{}", sha256_hex(body)),
     }
 }

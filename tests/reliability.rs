@@ -865,7 +865,9 @@ async fn vendors_without_auth_are_served_only_with_a_secret_or_when_allowed() {
     let s = start(cfg.clone()).await;
     assert_eq!(s.served, vec![]);
     assert!(
-        s.not_served[0].1.contains("--allow-unsigned collateralxp"),
+        s.not_served[0]
+            .1
+            .contains("or allow it unsigned explicitly"),
         "{:?}",
         s.not_served
     );

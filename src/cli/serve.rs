@@ -246,7 +246,7 @@ pub fn serve(
             }
         };
         for (v, why) in &server.not_served {
-            eprintln!("note: not serving {v}: {why}");
+            eprintln!("note: not serving {v}: {why} (--secret {v}=SECRET or --allow-unsigned {v})");
         }
         if server.served.is_empty() {
             eprintln!("error: no vendor can be served (see the notes above)");

@@ -232,8 +232,8 @@ pub fn fresh_delivery(v: &VendorSpec, base: &[u8], nonce: &str) -> Vec<u8> {
 /// hex letters, Crockford letters), so the id keeps its documented format.
 pub fn mutate_id(id: &str, nonce: &str) -> String {
     const CROCKFORD_LETTERS: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ";
-    let h = crate::dedupe_key(None, nonce.as_bytes());
-    let mut seed = h.bytes().skip("sha256:".len()).cycle();
+    let h = crate::util::sha256_hex(nonce.as_bytes());
+    let mut seed = h.bytes().cycle();
     let mut chars: Vec<char> = id.chars().collect();
     let n = chars.len();
     for c in chars.iter_mut().skip(n.saturating_sub(10)) {

@@ -40,8 +40,7 @@ pub fn vendor_headers(
     let event_id = envelope.event_id.clone().unwrap_or_else(|| {
         // Vendors without ids get a stable one derived from the body, so
         // Standard Webhooks signing has a message id.
-        let key = crate::dedupe_key(None, body);
-        format!("msg_{}", &key["sha256:".len().."sha256:".len() + 24])
+        format!("msg_{}", &crate::util::sha256_hex(body)[..24])
     });
     let mut ctx = SignContext::now(event_id.clone());
     if let Some(ts) = attempt.timestamp {

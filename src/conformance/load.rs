@@ -82,13 +82,13 @@ pub async fn run(
 ) -> Result<LoadReport, HarnessError> {
     if !(cfg.rate > 0.0 && cfg.rate.is_finite()) {
         return Err(HarnessError::Config(
-            "--rate must be a positive number".into(),
+            "the rate must be a positive number of deliveries per second".into(),
         ));
     }
     let total_f = cfg.rate * cfg.duration.as_secs_f64();
     if total_f > MAX_DELIVERIES as f64 {
         return Err(HarnessError::Config(format!(
-            "--rate × --duration asks for {total_f:.0} deliveries; the limit is {MAX_DELIVERIES}"
+            "rate × duration asks for {total_f:.0} deliveries; the limit is {MAX_DELIVERIES}"
         )));
     }
     let total = total_f.round() as usize;

@@ -166,7 +166,7 @@ impl Inbox {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
+            .map_err(StoreError::Task)?
     }
 
     fn slot(&self, vendor: &str) -> Arc<Semaphore> {

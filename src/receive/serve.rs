@@ -149,9 +149,8 @@ fn auth_plan(cfg: &ServeConfig, v: &VendorSpec) -> Result<String, String> {
             Ok("UNSIGNED: anyone who knows the URL can post".into())
         }
         Auth::None { .. } => Err(format!(
-            "its docs give no authentication: configure a shared secret for the {} header, or pass --allow-unsigned {}",
+            "its docs give no authentication: configure a shared secret for the {} header, or allow it unsigned explicitly",
             crate::auth::DEFAULT_SHARED_SECRET_HEADER,
-            v.id
         )),
         Auth::Bearer { .. } => Ok(format!("bearer{rotation}")),
         Auth::Hmac { .. } => Ok(format!("hmac{rotation}")),
@@ -214,7 +213,7 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
         if how.starts_with("UNSIGNED") {
             tracing::warn!(
                 vendor = v.id,
-                "serving without authentication (--allow-unsigned): anyone who knows the URL can post deliveries"
+                "serving without authentication (allowed unsigned): anyone who knows the URL can post deliveries"
             );
         }
         served.push((v.id, how));
@@ -241,7 +240,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Server, ServeError> {
         None => (
             Arc::new(MemoryStore::with_capacity(cfg.memory_capacity)),
             format!(
-                "in-memory inbox of at most {} deliveries (lost when the process exits; pass --db PATH to keep them)",
+                "in-memory inbox of at most {} deliveries (lost when the process exits; configure a database to keep them)",
                 cfg.memory_capacity
             ),
         ),

@@ -149,7 +149,7 @@ impl hookforge::receive::store::Store for FaultStore {
         }
         drop(held);
         if self.fail_inserts.load(Ordering::SeqCst) {
-            return Err(hookforge::receive::store::StoreError::Other(
+            return Err(hookforge::receive::store::StoreError::Backend(
                 "injected fault: the disk is full".into(),
             ));
         }

@@ -133,10 +133,18 @@ pub enum StoreError {
     #[cfg(feature = "sqlite")]
     #[error("inbox database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The blocking task that ran the store call panicked or was cancelled.
     #[error("inbox store task failed: {0}")]
-    Task(String),
+    Task(#[from] tokio::task::JoinError),
+    /// A value could not be encoded for storage.
+    #[error("cannot encode {what}: {source}")]
+    Encode {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    /// Any other store's own error (a server database, a test double).
     #[error("inbox store: {0}")]
-    Other(String),
+    Backend(#[source] crate::BoxError),
 }
 
 /// Where deliveries are kept. Methods are blocking and short; async callers

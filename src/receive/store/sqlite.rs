@@ -108,8 +108,10 @@ fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
 
 impl Store for SqliteStore {
     fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {
-        let headers = serde_json::to_string(&d.headers)
-            .map_err(|e| StoreError::Other(format!("cannot encode headers: {e}")))?;
+        let headers = serde_json::to_string(&d.headers).map_err(|source| StoreError::Encode {
+            what: "the headers",
+            source,
+        })?;
         let status = if d.misfit.is_some() {
             Status::Quarantined
         } else {
@@ -143,7 +145,10 @@ impl Store for SqliteStore {
         limit: usize,
         skip: &[&str],
     ) -> Result<Vec<StoredDelivery>, StoreError> {
-        let skip = serde_json::to_string(skip).map_err(|e| StoreError::Other(e.to_string()))?;
+        let skip = serde_json::to_string(skip).map_err(|source| StoreError::Encode {
+            what: "the vendors to skip",
+            source,
+        })?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let rows = {
