@@ -133,8 +133,69 @@ fn include(rel: &str) -> TokenStream {
     quote! { include_str!(concat!(env!("CARGO_MANIFEST_DIR"), #abs)) }
 }
 
+/// The names the generated items share, one entry per event.
+struct Names<'a> {
+    variant_idents: Vec<Ident>,
+    type_idents: Vec<Ident>,
+    names: Vec<&'a str>,
+    docs: Vec<String>,
+    descriptions: Vec<&'a str>,
+    methods: Vec<Ident>,
+}
+
+impl<'a> Names<'a> {
+    fn of(events: &[EventOut<'a>]) -> Names<'a> {
+        let variant_idents: Vec<Ident> = events
+            .iter()
+            .map(|e| ident(&e.name.to_upper_camel_case()))
+            .collect();
+        let type_idents: Vec<Ident> = events.iter().map(|e| ident(e.type_name)).collect();
+        let names: Vec<&str> = events.iter().map(|e| e.name).collect();
+        let docs: Vec<String> = events
+            .iter()
+            .map(|e| {
+                if e.description.is_empty() {
+                    format!("`{}`", e.name)
+                } else {
+                    format!("`{}`: {}", e.name, e.description)
+                }
+            })
+            .collect();
+        let descriptions: Vec<&str> = events.iter().map(|e| e.description).collect();
+        let methods: Vec<Ident> = events
+            .iter()
+            .map(|e| format_ident!("on_{}", e.name.to_snake_case()))
+            .collect();
+
+        Names {
+            variant_idents,
+            type_idents,
+            names,
+            docs,
+            descriptions,
+            methods,
+        }
+    }
+}
+
+/// Every item of a vendor module besides its models, in order.
 /// `schema_rel`: the vendor's schema directory, relative to the crate root.
 pub fn vendor_items(vs: &VendorSchemas, schema_rel: &str, events: &[EventOut<'_>]) -> TokenStream {
+    let n = Names::of(events);
+    let items = [
+        vendor_static(vs, schema_rel),
+        event_enum(&n),
+        event_kind(&n),
+        handler_trait(&n),
+        dispatcher(),
+        parsers(&n),
+        events_static(events),
+    ];
+    quote! { #(#items)* }
+}
+
+/// `ID`, `NAME`, `VENDOR` (the registry entry) and `manifest()`.
+fn vendor_static(vs: &VendorSchemas, schema_rel: &str) -> TokenStream {
     let id = &vs.manifest.id;
     let display = &vs.manifest.name;
     let manifest_json = include(&format!("{schema_rel}/manifest.json"));
@@ -143,56 +204,6 @@ pub fn vendor_items(vs: &VendorSchemas, schema_rel: &str, events: &[EventOut<'_>
     } else {
         quote! { "" }
     };
-
-    let variant_idents: Vec<Ident> = events
-        .iter()
-        .map(|e| ident(&e.name.to_upper_camel_case()))
-        .collect();
-    let type_idents: Vec<Ident> = events.iter().map(|e| ident(e.type_name)).collect();
-    let names: Vec<&str> = events.iter().map(|e| e.name).collect();
-    let docs: Vec<String> = events
-        .iter()
-        .map(|e| {
-            if e.description.is_empty() {
-                format!("`{}`", e.name)
-            } else {
-                format!("`{}`: {}", e.name, e.description)
-            }
-        })
-        .collect();
-    let descriptions: Vec<&str> = events.iter().map(|e| e.description).collect();
-    let methods: Vec<Ident> = events
-        .iter()
-        .map(|e| format_ident!("on_{}", e.name.to_snake_case()))
-        .collect();
-
-    let event_infos = events.iter().map(|e| {
-        let name = e.name;
-        let slug = e.slug;
-        let description = e.description;
-        let schema = include(&e.schema_path);
-        let samples = e.samples.iter().map(|s| {
-            let sname = &s.name;
-            let rel = &s.rel_path;
-            let abs = format!("/{rel}");
-            quote! {
-                ::hookforge::SampleInfo {
-                    name: #sname,
-                    path: #rel,
-                    body: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), #abs)),
-                }
-            }
-        });
-        quote! {
-            ::hookforge::EventInfo {
-                name: #name,
-                slug: #slug,
-                description: #description,
-                schema_json: #schema,
-                samples: &[#(#samples),*],
-            }
-        }
-    });
 
     quote! {
         /// The vendor id, as used on the command line and in routes.
@@ -217,7 +228,19 @@ pub fn vendor_items(vs: &VendorSchemas, schema_rel: &str, events: &[EventOut<'_>
         pub fn manifest() -> &'static ::hookforge::Manifest {
             VENDOR.manifest()
         }
+    }
+}
 
+/// `Event`: a documented kind with its typed payload, or `Unknown`.
+fn event_enum(n: &Names<'_>) -> TokenStream {
+    let Names {
+        variant_idents,
+        type_idents,
+        names,
+        docs,
+        ..
+    } = n;
+    quote! {
         /// One event as delivered: a documented kind with its typed payload,
         /// or `Unknown` with the raw JSON.
         #[derive(Clone, Debug, PartialEq)]
@@ -254,7 +277,19 @@ pub fn vendor_items(vs: &VendorSchemas, schema_rel: &str, events: &[EventOut<'_>
                 }
             }
         }
+    }
+}
 
+/// `EventKind`: the documented event types, with `FromStr` and `Display`.
+fn event_kind(n: &Names<'_>) -> TokenStream {
+    let Names {
+        variant_idents,
+        names,
+        docs,
+        descriptions,
+        ..
+    } = n;
+    quote! {
         /// The documented event types.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
@@ -296,7 +331,19 @@ pub fn vendor_items(vs: &VendorSchemas, schema_rel: &str, events: &[EventOut<'_>
                 f.write_str(self.as_str())
             }
         }
+    }
+}
 
+/// `Handler` (one defaulted method per event, and `on_unknown`) and `dispatch`.
+fn handler_trait(n: &Names<'_>) -> TokenStream {
+    let Names {
+        variant_idents,
+        type_idents,
+        docs,
+        methods,
+        ..
+    } = n;
+    quote! {
         /// Handles this vendor's events. Every method defaults to accepting the
         /// event and doing nothing, so implement only what you need. Return an
         /// error to have the delivery retried.
@@ -323,7 +370,12 @@ pub fn vendor_items(vs: &VendorSchemas, schema_rel: &str, events: &[EventOut<'_>
                 Event::Unknown(u) => handler.on_unknown(u).await,
             }
         }
+    }
+}
 
+/// `Dispatcher`: the `RawHandler` the receiver and inbox run.
+fn dispatcher() -> TokenStream {
+    quote! {
         /// Adapts a [`Handler`] for hookforge's receiver and inbox, which
         /// handle raw deliveries of any vendor.
         pub struct Dispatcher<H>(pub H);
@@ -339,7 +391,17 @@ pub fn vendor_items(vs: &VendorSchemas, schema_rel: &str, events: &[EventOut<'_>
                 })
             }
         }
+    }
+}
 
+/// `parse`, `parse_delivery` and the type-erased entries of `VENDOR`.
+fn parsers(n: &Names<'_>) -> TokenStream {
+    let Names {
+        variant_idents,
+        names,
+        ..
+    } = n;
+    quote! {
         /// Parses a delivery: reads the event type where the manifest says,
         /// then deserializes exactly that event's type.
         pub fn parse(body: &[u8], headers: &::hookforge::HeaderMap) -> ::std::result::Result<Event, ::hookforge::ParseError> {
@@ -366,7 +428,40 @@ pub fn vendor_items(vs: &VendorSchemas, schema_rel: &str, events: &[EventOut<'_>
             let d = parse_delivery(body, headers)?;
             ::hookforge::ParsedEvent::new(d.event_type, d.event_id, d.event.kind().is_some(), &d.event)
         }
+    }
+}
 
+/// `EVENTS`: each event's name, description, schema and samples.
+fn events_static(events: &[EventOut<'_>]) -> TokenStream {
+    let event_infos = events.iter().map(|e| {
+        let name = e.name;
+        let slug = e.slug;
+        let description = e.description;
+        let schema = include(&e.schema_path);
+        let samples = e.samples.iter().map(|s| {
+            let sname = &s.name;
+            let rel = &s.rel_path;
+            let abs = format!("/{rel}");
+            quote! {
+                ::hookforge::SampleInfo {
+                    name: #sname,
+                    path: #rel,
+                    body: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), #abs)),
+                }
+            }
+        });
+        quote! {
+            ::hookforge::EventInfo {
+                name: #name,
+                slug: #slug,
+                description: #description,
+                schema_json: #schema,
+                samples: &[#(#samples),*],
+            }
+        }
+    });
+
+    quote! {
         /// Each documented event: name, description, schema and samples.
         pub static EVENTS: &[::hookforge::EventInfo] = &[#(#event_infos),*];
     }
