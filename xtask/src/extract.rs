@@ -245,133 +245,13 @@ fn repair(
         .iter()
         .any(|r| r.starts_with("added the missing outer"));
 
-    // Typographic quotes.
-    let typo: Vec<usize> = lines
-        .iter()
-        .filter(|l| l.text.contains(['\u{201C}', '\u{201D}']))
-        .map(|l| l.no)
-        .collect();
-    if !typo.is_empty() {
-        for l in &mut lines {
-            l.text = l.text.replace(['\u{201C}', '\u{201D}'], "\"");
-        }
-        repairs.push(format!(
-            "replaced typographic quotes (“ ”) with \" on {}",
-            line_list(&typo)
-        ));
-    }
-
-    // A string literal broken across lines: join while a line ends inside a string.
-    let mut i = 0;
-    while i < lines.len() {
-        if ends_inside_string(&lines[i].text) && i + 1 < lines.len() {
-            let next = lines.remove(i + 1);
-            repairs.push(format!(
-                "joined the string literal broken across lines {}-{} (dropped the line break inside it)",
-                lines[i].no, next.no
-            ));
-            lines[i].text.push_str(next.text.trim_start());
-        } else {
-            i += 1;
-        }
-    }
-
-    // `//` comments outside strings.
-    let mut removed = Vec::new();
-    for l in &mut lines {
-        if let Some(pos) = outside_strings(&l.text, "//") {
-            let comment = l.text[pos..].trim().to_string();
-            l.text.truncate(pos);
-            l.text = l.text.trim_end().to_string();
-            removed.push(format!("`{comment}` (line {})", l.no));
-        }
-    }
-    if !removed.is_empty() {
-        repairs.push(format!("removed comments: {}", removed.join(", ")));
-        lines.retain(|l| !l.text.trim().is_empty());
-    }
-
-    // Ruby hash rockets.
-    let mut rockets = Vec::new();
-    for l in &mut lines {
-        while let Some(pos) = outside_strings(&l.text, "=>") {
-            l.text.replace_range(pos..pos + 2, ":");
-            rockets.push(l.no);
-        }
-    }
-    if !rockets.is_empty() {
-        repairs.push(format!(
-            "replaced Ruby `=>` with `:` on {}",
-            line_list(&rockets)
-        ));
-    }
-
-    // A missing comma between two members (or array items) on consecutive lines.
-    for i in 0..lines.len().saturating_sub(1) {
-        let cur = lines[i].text.trim_end();
-        let next = lines[i + 1].text.trim_start();
-        let ends_value = cur.ends_with(['"', '}', ']'])
-            || cur.ends_with("null")
-            || cur.ends_with("true")
-            || cur.ends_with("false")
-            || cur.ends_with(|c: char| c.is_ascii_digit());
-        let next_starts_item = next.starts_with(['"', '{', '[']);
-        if ends_value && next_starts_item {
-            let no = lines[i].no;
-            lines[i].text = format!("{cur},");
-            repairs.push(format!(
-                "inserted the missing comma at the end of line {no}"
-            ));
-        }
-    }
-
-    // Trailing commas before `}` or `]`.
-    let mut trailing = Vec::new();
-    for i in 0..lines.len() {
-        let cur = lines[i].text.trim_end();
-        if !cur.ends_with(',') {
-            continue;
-        }
-        let next = lines[i + 1..]
-            .iter()
-            .map(|l| l.text.trim_start())
-            .find(|t| !t.is_empty());
-        if next.is_some_and(|t| t.starts_with(['}', ']'])) {
-            trailing.push(lines[i].no);
-            lines[i].text = cur[..cur.len() - 1].to_string();
-        }
-    }
-    // Within a line too: `1, }` / `"a", ]`.
-    for l in &mut lines {
-        if remove_inline_trailing_commas(&mut l.text) {
-            trailing.push(l.no);
-        }
-    }
-    if !trailing.is_empty() {
-        trailing.sort();
-        repairs.push(format!(
-            "removed trailing commas on {}",
-            line_list(&trailing)
-        ));
-    }
-
-    // E-mail addresses hidden by the page's obfuscation.
-    let mut emails = Vec::new();
-    for l in &mut lines {
-        if l.text.contains("[email protected]") {
-            let key = key_of(&l.text).unwrap_or_else(|| "contact".into());
-            let local = email_local_part(&key);
-            let addr = format!("{local}@example.com");
-            l.text = l.text.replace("[email protected]", &addr);
-            emails.push(format!("`{key}` on line {} → {addr}", l.no));
-        }
-    }
-    if !emails.is_empty() {
-        repairs.push(format!(
-            "e-mail addresses shown as \"[email protected]\" by the page's e-mail obfuscation (originals unknown) replaced by placeholders at example.com: {}",
-            emails.join(", ")
-        ));
-    }
+    typographic_quotes(&mut lines, &mut repairs);
+    broken_strings(&mut lines, &mut repairs);
+    comments(&mut lines, &mut repairs);
+    hash_rockets(&mut lines, &mut repairs);
+    missing_commas(&mut lines, &mut repairs);
+    trailing_commas(&mut lines, &mut repairs);
+    obfuscated_emails(&mut lines, &mut repairs);
 
     let mut text: String = lines
         .iter()
@@ -402,6 +282,148 @@ fn repair(
                 message: format!("still not valid JSON after repairs ({e})"),
             })
         }
+    }
+}
+
+/// Typographic quotes → `"`.
+fn typographic_quotes(lines: &mut [Line], repairs: &mut Vec<String>) {
+    let typo: Vec<usize> = lines
+        .iter()
+        .filter(|l| l.text.contains(['\u{201C}', '\u{201D}']))
+        .map(|l| l.no)
+        .collect();
+    if !typo.is_empty() {
+        for l in lines.iter_mut() {
+            l.text = l.text.replace(['\u{201C}', '\u{201D}'], "\"");
+        }
+        repairs.push(format!(
+            "replaced typographic quotes (“ ”) with \" on {}",
+            line_list(&typo)
+        ));
+    }
+}
+
+/// A string literal broken across lines: joined while a line ends inside a string.
+fn broken_strings(lines: &mut Vec<Line>, repairs: &mut Vec<String>) {
+    let mut i = 0;
+    while i < lines.len() {
+        if ends_inside_string(&lines[i].text) && i + 1 < lines.len() {
+            let next = lines.remove(i + 1);
+            repairs.push(format!(
+                "joined the string literal broken across lines {}-{} (dropped the line break inside it)",
+                lines[i].no, next.no
+            ));
+            lines[i].text.push_str(next.text.trim_start());
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// `//` comments outside strings: removed.
+fn comments(lines: &mut Vec<Line>, repairs: &mut Vec<String>) {
+    let mut removed = Vec::new();
+    for l in lines.iter_mut() {
+        if let Some(pos) = outside_strings(&l.text, "//") {
+            let comment = l.text[pos..].trim().to_string();
+            l.text.truncate(pos);
+            l.text = l.text.trim_end().to_string();
+            removed.push(format!("`{comment}` (line {})", l.no));
+        }
+    }
+    if !removed.is_empty() {
+        repairs.push(format!("removed comments: {}", removed.join(", ")));
+        lines.retain(|l| !l.text.trim().is_empty());
+    }
+}
+
+/// Ruby hash rockets `=>` → `:`.
+fn hash_rockets(lines: &mut [Line], repairs: &mut Vec<String>) {
+    let mut rockets = Vec::new();
+    for l in lines.iter_mut() {
+        while let Some(pos) = outside_strings(&l.text, "=>") {
+            l.text.replace_range(pos..pos + 2, ":");
+            rockets.push(l.no);
+        }
+    }
+    if !rockets.is_empty() {
+        repairs.push(format!(
+            "replaced Ruby `=>` with `:` on {}",
+            line_list(&rockets)
+        ));
+    }
+}
+
+/// A missing comma between two members (or array items) on consecutive lines.
+fn missing_commas(lines: &mut [Line], repairs: &mut Vec<String>) {
+    for i in 0..lines.len().saturating_sub(1) {
+        let cur = lines[i].text.trim_end();
+        let next = lines[i + 1].text.trim_start();
+        let ends_value = cur.ends_with(['"', '}', ']'])
+            || cur.ends_with("null")
+            || cur.ends_with("true")
+            || cur.ends_with("false")
+            || cur.ends_with(|c: char| c.is_ascii_digit());
+        let next_starts_item = next.starts_with(['"', '{', '[']);
+        if ends_value && next_starts_item {
+            let no = lines[i].no;
+            lines[i].text = format!("{cur},");
+            repairs.push(format!(
+                "inserted the missing comma at the end of line {no}"
+            ));
+        }
+    }
+}
+
+/// Trailing commas before `}` or `]`, across lines and within one.
+fn trailing_commas(lines: &mut [Line], repairs: &mut Vec<String>) {
+    let mut trailing = Vec::new();
+    for i in 0..lines.len() {
+        let cur = lines[i].text.trim_end();
+        if !cur.ends_with(',') {
+            continue;
+        }
+        let next = lines[i + 1..]
+            .iter()
+            .map(|l| l.text.trim_start())
+            .find(|t| !t.is_empty());
+        if next.is_some_and(|t| t.starts_with(['}', ']'])) {
+            trailing.push(lines[i].no);
+            lines[i].text = cur[..cur.len() - 1].to_string();
+        }
+    }
+    // Within a line too: `1, }` / `"a", ]`.
+    for l in lines.iter_mut() {
+        if remove_inline_trailing_commas(&mut l.text) {
+            trailing.push(l.no);
+        }
+    }
+    if !trailing.is_empty() {
+        trailing.sort();
+        repairs.push(format!(
+            "removed trailing commas on {}",
+            line_list(&trailing)
+        ));
+    }
+}
+
+/// E-mail addresses hidden by the page's obfuscation → placeholders.
+fn obfuscated_emails(lines: &mut [Line], repairs: &mut Vec<String>) {
+    let mut emails = Vec::new();
+    for l in lines.iter_mut() {
+        if l.text.contains("[email protected]") {
+            let key = key_of(&l.text).unwrap_or_else(|| "contact".into());
+            let local = email_local_part(&key);
+            let addr = format!("{local}@example.com");
+            l.text = l.text.replace("[email protected]", &addr);
+            emails.push(format!("`{key}` on line {} → {addr}", l.no));
+        }
+    }
+    if !emails.is_empty() {
+        repairs.push(format!(
+            "e-mail addresses shown as \"[email protected]\" by the page's e-mail obfuscation (originals unknown) replaced by placeholders at example.com: {}",
+            emails.join(", ")
+        ));
     }
 }
 
