@@ -29,86 +29,117 @@ pub struct Plan {
 
 const PLACEHOLDER: &str = "\"<string>\"";
 
+/// What a plan accumulates: files by path, problems, provenance records,
+/// and how many documented examples each event has.
+#[derive(Default)]
+struct Draft {
+    files: BTreeMap<String, Vec<u8>>,
+    problems: Vec<String>,
+    records: Vec<Value>,
+    per_event: BTreeMap<String, usize>,
+}
+
 pub fn plan(root: &Path, vendor: &str, doc: Option<&Path>) -> Result<Plan, String> {
     let schemas =
         VendorSchemas::load(&root.join("schemas").join(vendor)).map_err(|e| e.to_string())?;
-    let mut files = BTreeMap::new();
-    let mut problems = Vec::new();
-    let mut records = Vec::new();
-    let mut per_event: BTreeMap<String, usize> = BTreeMap::new();
+    let mut d = Draft::default();
     let doc_name = doc.map(|d| {
         d.file_name()
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned()
     });
-
     if let Some(doc) = doc {
-        let text = fs::read_to_string(doc).map_err(|e| format!("{}: {e}", doc.display()))?;
-        let doc_name = doc_name.clone().unwrap_or_default();
-        let pointer = schemas
-            .manifest
-            .event_type
-            .pointer
-            .clone()
-            .unwrap_or_default();
-        for (index, found) in extract::find_examples(&text).into_iter().enumerate() {
-            let ex = match found {
-                Ok(ex) => ex,
-                Err(u) => {
-                    problems.push(format!("{doc_name}:{}: {}", u.line, u.message));
-                    continue;
-                }
-            };
-            let value: Value = serde_json::from_str(&ex.text).expect("extract returns valid JSON");
-            let (event, how) = match value.pointer(&pointer).and_then(Value::as_str) {
-                Some(e) if e != "<string>" => (e.to_string(), None),
-                _ => match positional_event(vendor, index) {
-                    Some((e, why)) => (e.to_string(), Some(why)),
-                    None => {
-                        problems.push(format!(
-                            "{doc_name}:{}: no event type at `{pointer}` and no rule to assign one",
-                            ex.lines.0
-                        ));
-                        continue;
-                    }
-                },
-            };
-            let Some(schema) = schemas.events.iter().find(|e| e.name == event) else {
-                problems.push(format!(
-                    "{doc_name}:{}: example of event `{event}`, which no schema in schemas/{vendor}/events defines",
-                    ex.lines.0
-                ));
-                continue;
-            };
-            let n = per_event.entry(schema.slug.clone()).or_default();
-            *n += 1;
-            let rel = format!("{}/doc-{n}.json", schema.slug);
-            let mut repairs = ex.repairs.clone();
-            let text = match fill_placeholders(vendor, &event, &rel, *n, &ex, &mut repairs) {
-                Ok(t) => t,
-                Err(e) => {
-                    problems.push(format!("{doc_name}:{}: {e}", ex.lines.0));
-                    continue;
-                }
-            };
-            if let Some(why) = how {
-                repairs.push(format!("event type `{event}` assigned: {why}"));
-            }
-            files.insert(rel.clone(), text.into_bytes());
-            records.push(json!({
-                "path": rel,
-                "origin": "documented",
-                "doc": doc_name,
-                "lines": [ex.lines.0, ex.lines.1],
-                "context": ex.context,
-                "repairs": repairs,
-            }));
-        }
+        documented(
+            &mut d,
+            &schemas,
+            vendor,
+            doc,
+            doc_name.as_deref().unwrap_or_default(),
+        )?;
     }
+    synthesized(&mut d, &schemas, vendor)?;
+    finish(d, vendor, doc_name)
+}
 
+/// The examples found in the vendor's doc, repaired, each assigned to its
+/// event and with its placeholders filled.
+fn documented(
+    d: &mut Draft,
+    schemas: &VendorSchemas,
+    vendor: &str,
+    doc: &Path,
+    doc_name: &str,
+) -> Result<(), String> {
+    let text = fs::read_to_string(doc).map_err(|e| format!("{}: {e}", doc.display()))?;
+    let pointer = schemas
+        .manifest
+        .event_type
+        .pointer
+        .clone()
+        .unwrap_or_default();
+    for (index, found) in extract::find_examples(&text).into_iter().enumerate() {
+        let ex = match found {
+            Ok(ex) => ex,
+            Err(u) => {
+                d.problems
+                    .push(format!("{doc_name}:{}: {}", u.line, u.message));
+                continue;
+            }
+        };
+        let value: Value = serde_json::from_str(&ex.text).expect("extract returns valid JSON");
+        let (event, how) = match value.pointer(&pointer).and_then(Value::as_str) {
+            Some(e) if e != "<string>" => (e.to_string(), None),
+            _ => match positional_event(vendor, index) {
+                Some((e, why)) => (e.to_string(), Some(why)),
+                None => {
+                    d.problems.push(format!(
+                        "{doc_name}:{}: no event type at `{pointer}` and no rule to assign one",
+                        ex.lines.0
+                    ));
+                    continue;
+                }
+            },
+        };
+        let Some(schema) = schemas.events.iter().find(|e| e.name == event) else {
+            d.problems.push(format!(
+                "{doc_name}:{}: example of event `{event}`, which no schema in schemas/{vendor}/events defines",
+                ex.lines.0
+            ));
+            continue;
+        };
+        let n = d.per_event.entry(schema.slug.clone()).or_default();
+        *n += 1;
+        let rel = format!("{}/doc-{n}.json", schema.slug);
+        let mut repairs = ex.repairs.clone();
+        let text = match fill_placeholders(vendor, &event, &rel, *n, &ex, &mut repairs) {
+            Ok(t) => t,
+            Err(e) => {
+                d.problems.push(format!("{doc_name}:{}: {e}", ex.lines.0));
+                continue;
+            }
+        };
+        if let Some(why) = how {
+            repairs.push(format!("event type `{event}` assigned: {why}"));
+        }
+        d.files.insert(rel.clone(), text.into_bytes());
+        d.records.push(json!({
+            "path": rel,
+            "origin": "documented",
+            "doc": doc_name,
+            "lines": [ex.lines.0, ex.lines.1],
+            "context": ex.context,
+            "repairs": repairs,
+        }));
+    }
+    Ok(())
+}
+
+/// A sample synthesized from the schema for every event without a
+/// documented one.
+fn synthesized(d: &mut Draft, schemas: &VendorSchemas, vendor: &str) -> Result<(), String> {
     for ev in &schemas.events {
-        if per_event.contains_key(&ev.slug) {
+        if d.per_event.contains_key(&ev.slug) {
             continue;
         }
         let rel = format!("{}/synthesized.json", ev.slug);
@@ -121,29 +152,34 @@ pub fn plan(root: &Path, vendor: &str, doc: Option<&Path>) -> Result<Plan, Strin
             .map_err(|e| format!("schemas/{vendor}/events/{}.json: {e}", ev.slug))?;
         let mut text = serde_json::to_string_pretty(&value).expect("Value serializes");
         text.push('\n');
-        files.insert(rel.clone(), text.into_bytes());
-        records.push(json!({
+        d.files.insert(rel.clone(), text.into_bytes());
+        d.records.push(json!({
             "path": rel,
             "origin": "synthesized",
             "schema": format!("schemas/{vendor}/events/{}.json", ev.slug),
             "note": "No documented example: generated from the schema by `cargo xtask extract` (values from the schema's examples, const/enum or format; every property included). Not vendor data.",
         }));
     }
+    Ok(())
+}
 
-    records.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
+/// The provenance file, and the plan.
+fn finish(mut d: Draft, vendor: &str, doc_name: Option<String>) -> Result<Plan, String> {
+    d.records
+        .sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
     let provenance = json!({
         "vendor": vendor,
         "doc": doc_name,
         "generated_by": format!("cargo xtask extract --vendor {vendor} <vendor-docs>/{}", doc_name.clone().unwrap_or_default()),
-        "samples": records,
+        "samples": d.records,
     });
     let mut text = serde_json::to_string_pretty(&provenance).expect("Value serializes");
     text.push('\n');
-    files.insert("provenance.json".into(), text.into_bytes());
+    d.files.insert("provenance.json".into(), text.into_bytes());
     Ok(Plan {
         vendor: vendor.to_string(),
-        files,
-        problems,
+        files: d.files,
+        problems: d.problems,
     })
 }
 
