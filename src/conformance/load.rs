@@ -80,6 +80,16 @@ pub async fn run(
     cfg: &LoadConfig,
     progress: Option<&(dyn Fn(usize) + Sync)>,
 ) -> Result<LoadReport, HarnessError> {
+    let total = planned_total(cfg)?;
+    let prepared = Arc::new(prepare(cfg, total)?);
+    let client = reachable_client(cfg).await?;
+    let start = Instant::now();
+    let latencies = send_all(cfg, client, prepared, total, start, progress).await?;
+    Ok(summarize(cfg, total, start, latencies))
+}
+
+/// How many deliveries the run sends, within [`MAX_DELIVERIES`].
+fn planned_total(cfg: &LoadConfig) -> Result<usize, HarnessError> {
     if !(cfg.rate > 0.0 && cfg.rate.is_finite()) {
         return Err(HarnessError::Config(
             "the rate must be a positive number of deliveries per second".into(),
@@ -91,7 +101,11 @@ pub async fn run(
             "rate × duration asks for {total_f:.0} deliveries; the limit is {MAX_DELIVERIES}"
         )));
     }
-    let total = total_f.round() as usize;
+    Ok(total_f.round() as usize)
+}
+
+/// Up to [`MAX_DISTINCT`] distinct signed deliveries, sent in turn.
+fn prepare(cfg: &LoadConfig, total: usize) -> Result<Vec<Prepared>, HarnessError> {
     let signer = cfg
         .secret
         .as_ref()
@@ -115,7 +129,11 @@ pub async fn run(
             (body, headers)
         })
         .collect();
-    let prepared = Arc::new(prepared);
+    Ok(prepared)
+}
+
+/// An HTTP client, once something answers at the target.
+async fn reachable_client(cfg: &LoadConfig) -> Result<reqwest::Client, HarnessError> {
     let client = reqwest::Client::builder()
         .timeout(cfg.timeout)
         .pool_max_idle_per_host(256)
@@ -130,8 +148,21 @@ pub async fn run(
             reason: e.to_string(),
         });
     }
+    Ok(client)
+}
+
+/// Sends `total` deliveries on schedule (open loop: a slow answer does not
+/// delay the next request); each one's success and latency from its
+/// scheduled time.
+async fn send_all(
+    cfg: &LoadConfig,
+    client: reqwest::Client,
+    prepared: Arc<Vec<Prepared>>,
+    total: usize,
+    start: Instant,
+    progress: Option<&(dyn Fn(usize) + Sync)>,
+) -> Result<Vec<(bool, f64)>, HarnessError> {
     let success = cfg.vendor.manifest().success.clone();
-    let start = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / cfg.rate);
     let mut set = tokio::task::JoinSet::new();
     for i in 0..total {
@@ -161,14 +192,24 @@ pub async fn run(
             p(i);
         }
     }
-    let mut latencies = Vec::with_capacity(total);
-    let mut succeeded = 0;
+    let mut results = Vec::with_capacity(total);
     while let Some(r) = set.join_next().await {
         let (ok, latency) =
             r.map_err(|e| HarnessError::Internal(format!("a request's task failed: {e}")))?;
-        succeeded += usize::from(ok);
-        latencies.push(latency.as_secs_f64() * 1000.0);
+        results.push((ok, latency.as_secs_f64() * 1000.0));
     }
+    Ok(results)
+}
+
+/// The achieved rate and latency percentiles.
+fn summarize(
+    cfg: &LoadConfig,
+    total: usize,
+    start: Instant,
+    results: Vec<(bool, f64)>,
+) -> LoadReport {
+    let succeeded = results.iter().filter(|r| r.0).count();
+    let mut latencies: Vec<f64> = results.into_iter().map(|r| r.1).collect();
     let elapsed = start.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
     let pct = |p: f64| -> f64 {
@@ -178,7 +219,7 @@ pub async fn run(
         let idx = ((p * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len()) - 1;
         latencies[idx]
     };
-    Ok(LoadReport {
+    LoadReport {
         target_rate: cfg.rate,
         sent: total,
         succeeded,
@@ -188,5 +229,5 @@ pub async fn run(
         p99_ms: pct(0.99),
         max_ms: latencies.last().copied().unwrap_or(0.0),
         elapsed_s: elapsed,
-    })
+    }
 }
