@@ -38,19 +38,14 @@ pub async fn demo() -> ExitCode {
         eprintln!("error: cannot create {}: {e}", dir.display());
         return ExitCode::FAILURE;
     }
-    let mut cfg = hookforge::receive::serve::ServeConfig::new(([127, 0, 0, 1], 0).into());
-    cfg.db = Some(dir.join("inbox.db"));
-    let mut secrets = std::collections::BTreeMap::new();
-    for v in hookforge::vendors() {
-        if let Some(s) = demo_secret(v) {
-            cfg.secrets.insert(
-                v.id.to_string(),
-                vec![hookforge::auth::Secret::new(s.clone())],
-            );
-            secrets.insert(v.id, s);
-        }
-    }
-    let server = match hookforge::receive::serve::start(cfg).await {
+    let code = run_in(&dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    code
+}
+
+/// The demo, with its SQLite inbox in `dir`.
+async fn run_in(dir: &std::path::Path) -> ExitCode {
+    let (server, secrets) = match start_receiver(dir).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: cannot start the reference receiver: {e}");
@@ -67,58 +62,26 @@ pub async fn demo() -> ExitCode {
     );
     let mut reports = Vec::new();
     for v in hookforge::vendors() {
-        let url = format!("http://{}/hooks/{}", server.addr, v.id);
-        let mut h = hookforge::conformance::harness::Harness::new(v, url).concurrency(8);
-        if let Some(s) = secrets.get(v.id) {
-            h = h.secret(s.clone());
-        }
-        let total = v.events.iter().map(|e| e.samples.len()).sum::<usize>() + 5;
-        if let Some(b) = progress_bar(total as u64, v.id) {
-            let b2 = b.clone();
-            h = h.on_case(move |c| {
-                b2.inc(1);
-                b2.set_message(c.id.clone());
-            });
-            let r = h.run().await;
-            b.finish_and_clear();
-            match r {
-                Ok(r) => reports.push(r),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::FAILURE;
-                }
+        match check_vendor(&server, v, secrets.get(v.id)).await {
+            Ok(r) => {
+                print_vendor(&r);
+                reports.push(r);
             }
-        } else {
-            match h.run().await {
-                Ok(r) => reports.push(r),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::FAILURE;
-                }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
             }
-        }
-        let r = reports.last().expect("just pushed");
-        let failures: Vec<&hookforge::conformance::report::CaseResult> = r
-            .cases
-            .iter()
-            .filter(|c| c.outcome != hookforge::conformance::report::Outcome::Pass)
-            .collect();
-        println!(
-            "{:<13} {:>4} passed, {} failed, {} skipped",
-            v.id, r.passed, r.failed, r.skipped
-        );
-        for c in failures {
-            println!("    {:?} {}: {}", c.outcome, c.id, c.detail);
         }
     }
     // Give the worker a moment to hand the last deliveries to the handler.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let stored = server
-        .inbox
-        .store()
-        .list(None, usize::MAX)
-        .map(|r| r.len())
-        .unwrap_or(0);
+    let stored = match server.inbox.store().list(None, usize::MAX) {
+        Ok(rows) => rows.len(),
+        Err(e) => {
+            eprintln!("error: cannot read the inbox back: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let (passed, failed, skipped) = reports.iter().fold((0, 0, 0), |(p, f, s), r| {
         (p + r.passed, f + r.failed, s + r.skipped)
     });
@@ -129,10 +92,76 @@ pub async fn demo() -> ExitCode {
         "Try it yourself: hookforge serve, then hookforge check --vendor prets --url http://127.0.0.1:8080/hooks/prets --secret ..."
     );
     println!("\ndemo: {passed} passed, {failed} failed, {skipped} skipped");
-    let _ = std::fs::remove_dir_all(&dir);
     if failed > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The reference receiver for every vendor, each with a fresh secret in
+/// its documented format; and those secrets by vendor.
+async fn start_receiver(
+    dir: &std::path::Path,
+) -> Result<
+    (
+        hookforge::receive::serve::Server,
+        std::collections::BTreeMap<&'static str, String>,
+    ),
+    hookforge::receive::serve::ServeError,
+> {
+    let mut cfg = hookforge::receive::serve::ServeConfig::new(([127, 0, 0, 1], 0).into());
+    cfg.db = Some(dir.join("inbox.db"));
+    let mut secrets = std::collections::BTreeMap::new();
+    for v in hookforge::vendors() {
+        if let Some(s) = demo_secret(v) {
+            cfg.secrets.insert(
+                v.id.to_string(),
+                vec![hookforge::auth::Secret::new(s.clone())],
+            );
+            secrets.insert(v.id, s);
+        }
+    }
+    Ok((hookforge::receive::serve::start(cfg).await?, secrets))
+}
+
+/// The harness against one vendor's route, with a progress bar on a terminal.
+async fn check_vendor(
+    server: &hookforge::receive::serve::Server,
+    v: &'static VendorSpec,
+    secret: Option<&String>,
+) -> Result<hookforge::conformance::report::Report, hookforge::conformance::harness::HarnessError> {
+    let url = format!("http://{}/hooks/{}", server.addr, v.id);
+    let mut h = hookforge::conformance::harness::Harness::new(v, url).concurrency(8);
+    if let Some(s) = secret {
+        h = h.secret(s.clone());
+    }
+    let total = v.events.iter().map(|e| e.samples.len()).sum::<usize>() + 5;
+    let bar = progress_bar(total as u64, v.id);
+    if let Some(b) = bar.clone() {
+        h = h.on_case(move |c| {
+            b.inc(1);
+            b.set_message(c.id.clone());
+        });
+    }
+    let r = h.run().await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    r
+}
+
+/// One line per vendor, then each case that did not pass.
+fn print_vendor(r: &hookforge::conformance::report::Report) {
+    println!(
+        "{:<13} {:>4} passed, {} failed, {} skipped",
+        r.vendor, r.passed, r.failed, r.skipped
+    );
+    for c in r
+        .cases
+        .iter()
+        .filter(|c| c.outcome != hookforge::conformance::report::Outcome::Pass)
+    {
+        println!("    {:?} {}: {}", c.outcome, c.id, c.detail);
     }
 }
