@@ -181,37 +181,10 @@ pub fn serve(
     process: bool,
     body_limit: usize,
 ) -> ExitCode {
-    if vendors.iter().any(|v| v == "all") {
-        // Serving every vendor: those that sign deliveries need their secret;
-        // leave out (and say so) the ones without one rather than accept
-        // unauthenticated deliveries for them.
-        // (Vendors that document no auth are decided by the library: served
-        // with a shared secret or --allow-unsigned, else named and left out.)
-        let (ok, left_out): (Vec<_>, Vec<_>) =
-            hookforge::vendors().iter().copied().partition(|v| {
-                matches!(v.manifest().auth, hookforge::manifest::Auth::None { .. })
-                    || secrets.iter().any(|(id, _)| id == v.id)
-            });
-        for v in &left_out {
-            eprintln!(
-                "note: not serving {} (its deliveries are signed): pass --secret {}=SECRET",
-                v.id, v.id
-            );
-        }
-        cfg.vendors = ok;
-    } else {
-        let mut list = Vec::new();
-        for v in &vendors {
-            match hookforge::vendor(v) {
-                Some(s) => list.push(s),
-                None => {
-                    eprintln!("error: unknown vendor {v:?} (known: {})", known_ids());
-                    return ExitCode::from(2);
-                }
-            }
-        }
-        cfg.vendors = list;
-    }
+    cfg.vendors = match choose_vendors(&vendors, &secrets) {
+        Ok(list) => list,
+        Err(code) => return code,
+    };
     for (v, s) in secrets {
         cfg.secrets
             .entry(v)
@@ -229,52 +202,95 @@ pub fn serve(
             return ExitCode::FAILURE;
         }
     };
-    rt.block_on(async move {
-        let server = match hookforge::receive::serve::start(cfg).await {
-            Ok(s) => s,
-            Err(e @ hookforge::receive::serve::ServeError::Bind { .. }) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-            Err(e @ hookforge::receive::serve::ServeError::Config { .. }) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        for (v, why) in &server.not_served {
-            eprintln!("note: not serving {v}: {why} (--secret {v}=SECRET or --allow-unsigned {v})");
+    rt.block_on(run_server(cfg))
+}
+
+/// The vendors to serve: those named, or with `all` every vendor that can
+/// be served safely (a signing vendor only with its secret).
+fn choose_vendors(
+    vendors: &[String],
+    secrets: &[(String, String)],
+) -> Result<Vec<&'static VendorSpec>, ExitCode> {
+    if vendors.iter().any(|v| v == "all") {
+        // Serving every vendor: those that sign deliveries need their secret;
+        // leave out (and say so) the ones without one rather than accept
+        // unauthenticated deliveries for them.
+        // (Vendors that document no auth are decided by the library: served
+        // with a shared secret or --allow-unsigned, else named and left out.)
+        let (ok, left_out): (Vec<_>, Vec<_>) =
+            hookforge::vendors().iter().copied().partition(|v| {
+                matches!(v.manifest().auth, hookforge::manifest::Auth::None { .. })
+                    || secrets.iter().any(|(id, _)| id == v.id)
+            });
+        for v in &left_out {
+            eprintln!(
+                "note: not serving {} (its deliveries are signed): pass --secret {}=SECRET",
+                v.id, v.id
+            );
         }
-        if server.served.is_empty() {
-            eprintln!("error: no vendor can be served (see the notes above)");
+        Ok(ok)
+    } else {
+        let mut list = Vec::new();
+        for v in vendors {
+            match hookforge::vendor(v) {
+                Some(s) => list.push(s),
+                None => {
+                    eprintln!("error: unknown vendor {v:?} (known: {})", known_ids());
+                    return Err(ExitCode::from(2));
+                }
+            }
+        }
+        Ok(list)
+    }
+}
+
+/// Starts the server, prints its address line, and serves until it fails
+/// or Ctrl-C.
+async fn run_server(cfg: hookforge::receive::serve::ServeConfig) -> ExitCode {
+    let server = match hookforge::receive::serve::start(cfg).await {
+        Ok(s) => s,
+        Err(e @ hookforge::receive::serve::ServeError::Bind { .. }) => {
+            eprintln!("error: {e}");
             return ExitCode::from(2);
         }
-        let vendor_list: Vec<String> = server
-            .served
-            .iter()
-            .map(|(v, how)| format!("{v} ({how})"))
-            .collect();
-        // The first line on stdout: scripts and tests read the address from it.
-        println!(
-            "hookforge serve listening on http://{} with {}; vendors: {}",
-            server.addr,
-            server.store_description,
-            vendor_list.join(", ")
-        );
-        let _ = io::stdout().flush();
-        tokio::select! {
-            r = server.task => match r {
-                Ok(Ok(())) => ExitCode::SUCCESS,
-                Ok(Err(e)) => { eprintln!("error: server failed: {e}"); ExitCode::FAILURE }
-                Err(e) => { eprintln!("error: server task failed: {e}"); ExitCode::FAILURE }
-            },
-            _ = tokio::signal::ctrl_c() => {
-                tracing::info!("interrupted; shutting down");
-                ExitCode::SUCCESS
-            }
+        Err(e @ hookforge::receive::serve::ServeError::Config { .. }) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
         }
-    })
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for (v, why) in &server.not_served {
+        eprintln!("note: not serving {v}: {why} (--secret {v}=SECRET or --allow-unsigned {v})");
+    }
+    if server.served.is_empty() {
+        eprintln!("error: no vendor can be served (see the notes above)");
+        return ExitCode::from(2);
+    }
+    let vendor_list: Vec<String> = server
+        .served
+        .iter()
+        .map(|(v, how)| format!("{v} ({how})"))
+        .collect();
+    // The first line on stdout: scripts and tests read the address from it.
+    println!(
+        "hookforge serve listening on http://{} with {}; vendors: {}",
+        server.addr,
+        server.store_description,
+        vendor_list.join(", ")
+    );
+    let _ = io::stdout().flush();
+    tokio::select! {
+        r = server.task => match r {
+            Ok(Ok(())) => ExitCode::SUCCESS,
+            Ok(Err(e)) => { eprintln!("error: server failed: {e}"); ExitCode::FAILURE }
+            Err(e) => { eprintln!("error: server task failed: {e}"); ExitCode::FAILURE }
+        },
+        _ = tokio::signal::ctrl_c() => {
+            tracing::info!("interrupted; shutting down");
+            ExitCode::SUCCESS
+        }
+    }
 }
