@@ -33,11 +33,45 @@ enum Defect {
     FailsDuplicates,
     FailsMalformed,
     SlowOn(&'static str),
+    /// Answers 307 to another path.
+    Redirects,
+    /// Bearer: accepts any token that starts with the secret.
+    PrefixAuth,
+    /// Refuses top-level keys its event's schema does not declare.
+    StrictFields,
+    /// Refuses string values outside their schema's enum.
+    StrictEnums,
+    /// Refuses `null` where the schema's type does not list it.
+    RejectsNull,
+    /// Requires `timestamp`, which the docs make optional.
+    RequiresOptional,
+    /// Verifies the HMAC over a re-serialization of the parsed body.
+    VerifiesReserialized,
+}
+
+/// The errors the strict draft-07 schema of the delivery's event reports.
+fn strict_errors(vendor: &VendorSpec, body: &[u8], headers: &HeaderMap) -> Vec<String> {
+    let (Ok(env), Ok(doc)) = (
+        vendor.read_envelope(body, headers),
+        serde_json::from_slice::<serde_json::Value>(body),
+    ) else {
+        return Vec::new();
+    };
+    let Some(info) = vendor.event(&env.event_type) else {
+        return Vec::new();
+    };
+    let schema = vendor.bundled_schema(info);
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    validator
+        .iter_errors(&doc)
+        .map(|e| format!("{:?}", e.kind()))
+        .collect()
 }
 
 /// A receiver simulated by wiremock: right by default, wrong in one way.
 struct Sim {
     vendor: &'static VendorSpec,
+    secret: String,
     verifier: Verifier,
     defect: Option<Defect>,
     seen: Mutex<HashSet<String>>,
@@ -54,7 +88,20 @@ fn headers_of(req: &Request) -> HeaderMap {
 impl Respond for Sim {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let headers = headers_of(req);
+        if self.defect == Some(Defect::Redirects) {
+            return ResponseTemplate::new(307).insert_header("location", "/hooks/elsewhere");
+        }
         let auth_ok = match self.defect {
+            Some(Defect::PrefixAuth) => headers
+                .get("authorization")
+                .and_then(|h| h.to_str().ok())
+                .is_some_and(|h| h.starts_with(&format!("Bearer {}", self.secret))),
+            Some(Defect::VerifiesReserialized) => {
+                let canonical = serde_json::from_slice::<serde_json::Value>(&req.body)
+                    .map(|v| serde_json::to_vec(&v).unwrap())
+                    .unwrap_or_else(|_| req.body.clone());
+                self.verifier.verify(&headers, &canonical).is_ok()
+            }
             // Only checks that some credential is there.
             Some(Defect::AcceptsBadSignatures) => {
                 matches!(
@@ -79,6 +126,24 @@ impl Respond for Sim {
         {
             return ResponseTemplate::new(400);
         }
+        let doc: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let strict = || strict_errors(self.vendor, &req.body, &headers);
+        let refuse = match self.defect {
+            Some(Defect::StrictFields) => {
+                self.vendor.event(&envelope.event_type).is_some_and(|info| {
+                    let schema = self.vendor.bundled_schema(info);
+                    doc.as_object()
+                        .is_some_and(|o| o.keys().any(|k| schema["properties"].get(k).is_none()))
+                })
+            }
+            Some(Defect::StrictEnums) => strict().iter().any(|e| e.starts_with("Enum")),
+            Some(Defect::RejectsNull) => strict().iter().any(|e| e.starts_with("Type")),
+            Some(Defect::RequiresOptional) => doc.get("timestamp").is_none(),
+            _ => false,
+        };
+        if refuse {
+            return ResponseTemplate::new(422);
+        }
         let key = hookforge::dedupe_key(envelope.event_id.as_deref(), &req.body);
         let first = self.seen.lock().unwrap().insert(key);
         if !first && self.defect == Some(Defect::FailsDuplicates) {
@@ -98,6 +163,7 @@ async fn sim(vendor: &'static VendorSpec, secret: &str, defect: Option<Defect>) 
     Mock::given(method("POST"))
         .respond_with(Sim {
             vendor,
+            secret: secret.to_string(),
             verifier,
             defect,
             seen: Mutex::new(HashSet::new()),
@@ -105,6 +171,31 @@ async fn sim(vendor: &'static VendorSpec, secret: &str, defect: Option<Defect>) 
         .mount(&server)
         .await;
     server
+}
+
+/// Vendors none of whose samples has a value where its schema has a string
+/// enum (besides the event type): their `drift/unknown-enum` case is skipped.
+const NO_ENUM_SAMPLE: &[&str] = &["collateralxp", "socotra", "superoffice"];
+
+/// The cases besides the samples a run against `v` has, and how many of
+/// them are skipped, when a secret is configured: auth missing and invalid,
+/// prefix for static credentials, stale for timestamped schemes, unknown
+/// event, duplicate, malformed, four drift and four byte probes.
+fn negative_cases(v: &VendorSpec) -> (usize, usize) {
+    use hookforge::manifest::Auth;
+    let (prefix, stale) = match v.manifest().auth {
+        Auth::Bearer { .. } | Auth::None { .. } => (1, 0),
+        Auth::StandardWebhooks { .. } => (0, 1),
+        _ => (0, 0),
+    };
+    (
+        2 + prefix + stale + 3 + 4 + 4,
+        usize::from(NO_ENUM_SAMPLE.contains(&v.id)),
+    )
+}
+
+fn samples_of(v: &VendorSpec) -> usize {
+    v.events.iter().map(|e| e.samples.len()).sum()
 }
 
 fn failed_ids(r: &Report) -> BTreeSet<String> {
@@ -129,9 +220,9 @@ async fn a_correct_receiver_passes_and_receives_exactly_the_samples() {
             .await
             .unwrap();
         assert_eq!(report.failed, 0, "{}", report.table());
-        assert_eq!(report.skipped, 0, "{}", report.table());
-        let samples: usize = vendor.events.iter().map(|e| e.samples.len()).sum();
-        assert_eq!(report.cases.len(), samples + 5);
+        let (negative, skipped) = negative_cases(vendor);
+        assert_eq!(report.skipped, skipped, "{}", report.table());
+        assert_eq!(report.cases.len(), samples_of(vendor) + negative);
 
         // What wiremock recorded: every sample, byte for byte, with the
         // documented headers and a signature that verifies.
@@ -176,8 +267,11 @@ async fn a_correct_receiver_passes_and_receives_exactly_the_samples() {
 #[tokio::test]
 async fn each_seeded_defect_fails_exactly_its_case() {
     let prets = &hookforge::vendors::prets::VENDOR;
-    let expectations: [(Defect, &[&str]); 5] = [
-        (Defect::AcceptsBadSignatures, &["prets/auth/invalid"]),
+    let expectations: [(Defect, &[&str]); 10] = [
+        (
+            Defect::AcceptsBadSignatures,
+            &["prets/auth/invalid", "prets/auth/prefix"],
+        ),
         (Defect::RejectsUnknownEvents, &["prets/unknown-event"]),
         (Defect::FailsDuplicates, &["prets/duplicate"]),
         (Defect::FailsMalformed, &["prets/malformed"]),
@@ -188,6 +282,15 @@ async fn each_seeded_defect_fails_exactly_its_case() {
                 "prets/quote.financing.completed/doc-2",
             ],
         ),
+        (Defect::PrefixAuth, &["prets/auth/prefix"]),
+        // The numbers probe adds a field too, so a strict model fails it.
+        (
+            Defect::StrictFields,
+            &["prets/drift/extra-field", "prets/bytes/numbers"],
+        ),
+        (Defect::StrictEnums, &["prets/drift/unknown-enum"]),
+        (Defect::RejectsNull, &["prets/drift/null-optional"]),
+        (Defect::RequiresOptional, &["prets/drift/missing-optional"]),
     ];
     for (defect, want) in expectations {
         let server = sim(prets, PRETS_SECRET, Some(defect)).await;
@@ -214,9 +317,62 @@ async fn each_seeded_defect_fails_exactly_its_case() {
     }
 }
 
+/// A receiver behind a redirect loses every delivery; one that verifies a
+/// re-serialization of the body fails the byte-fidelity probes.
+#[tokio::test]
+async fn redirects_and_reserializing_verifiers_are_caught() {
+    let prets = &hookforge::vendors::prets::VENDOR;
+    let server = sim(prets, PRETS_SECRET, Some(Defect::Redirects)).await;
+    let report = Harness::new(prets, format!("{}/hooks/prets", server.uri()))
+        .secret(PRETS_SECRET)
+        .timeout(BUDGET)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.failed, report.cases.len(), "{}", report.table());
+    for c in &report.cases {
+        assert_eq!(c.status, Some(307), "{}", c.id);
+        assert!(
+            c.detail
+                .contains("answered 307 redirecting to /hooks/elsewhere")
+                && c.detail.contains("vendors do not follow redirects"),
+            "{}",
+            c.detail
+        );
+    }
+    // Nothing followed the redirect.
+    let elsewhere = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/hooks/elsewhere")
+        .count();
+    assert_eq!(elsewhere, 0);
+
+    let so = &hookforge::vendors::superoffice::VENDOR;
+    let server = sim(so, SO_SECRET, Some(Defect::VerifiesReserialized)).await;
+    let report = Harness::new(so, format!("{}/hooks/superoffice", server.uri()))
+        .secret(SO_SECRET)
+        .timeout(BUDGET)
+        .run()
+        .await
+        .unwrap();
+    let failed = failed_ids(&report);
+    for kind in ["whitespace", "key-order", "unicode-escapes", "numbers"] {
+        assert!(
+            failed.contains(&format!("superoffice/bytes/{kind}")),
+            "{kind} not caught:\n{}",
+            report.table()
+        );
+    }
+}
+
 #[test]
 fn the_cli_exits_1_on_a_defect_and_writes_json_and_junit_reports() {
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let prets = &hookforge::vendors::prets::VENDOR;
+    let prets_cases = samples_of(prets) + negative_cases(prets).0;
     let server = rt.block_on(sim(
         &hookforge::vendors::prets::VENDOR,
         PRETS_SECRET,
@@ -250,7 +406,10 @@ fn the_cli_exits_1_on_a_defect_and_writes_json_and_junit_reports() {
     );
     assert!(stdout.contains("FAIL  prets/duplicate"), "{stdout}");
     assert!(
-        stdout.contains("prets: 20 passed, 1 failed, 0 skipped"),
+        stdout.contains(&format!(
+            "prets: {} passed, 1 failed, 0 skipped",
+            prets_cases - 1
+        )),
         "{stdout}"
     );
     assert!(!stdout.contains(PRETS_SECRET));
@@ -262,7 +421,7 @@ fn the_cli_exits_1_on_a_defect_and_writes_json_and_junit_reports() {
             report["failed"].as_u64(),
             report["skipped"].as_u64()
         ),
-        (Some(20), Some(1), Some(0))
+        (Some(prets_cases as u64 - 1), Some(1), Some(0))
     );
     let cases = report["cases"].as_array().unwrap();
     for c in cases {
@@ -298,7 +457,7 @@ fn the_cli_exits_1_on_a_defect_and_writes_json_and_junit_reports() {
             _ => {}
         }
     }
-    assert_eq!((testcases, failures, depth), (21, 1, 0));
+    assert_eq!((testcases, failures, depth), (prets_cases, 1, 0));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -364,6 +523,7 @@ async fn filters_select_cases_and_auth_is_skipped_for_vendors_without_it() {
     Mock::given(method("POST"))
         .respond_with(Sim {
             vendor: cxp,
+            secret: String::new(),
             verifier: Verifier::for_manifest(cxp.manifest(), vec![]).unwrap(),
             defect: None,
             seen: Mutex::new(HashSet::new()),
@@ -376,7 +536,7 @@ async fn filters_select_cases_and_auth_is_skipped_for_vendors_without_it() {
         .run()
         .await
         .unwrap();
-    assert_eq!(report.cases.len(), 2);
+    assert_eq!(report.cases.len(), 3);
     assert!(report.cases.iter().all(|c| c.outcome == Outcome::Skip && c.detail.contains("documents no authentication")));
 }
 
@@ -506,14 +666,22 @@ async fn a_receiver_router_can_be_checked_in_process() {
     .await
     .unwrap();
     assert_eq!(report.failed, 0, "{}", report.table());
-    assert_eq!(report.passed, 55);
+    let so = &hookforge::vendors::superoffice::VENDOR;
+    let (negative, skipped) = negative_cases(so);
+    assert_eq!(
+        (report.passed, report.skipped),
+        (samples_of(so) + negative - skipped, skipped)
+    );
 }
 
 #[test]
 fn the_cli_fails_exactly_the_defect_case_with_exit_1() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let expectations: [(Defect, &[&str]); 5] = [
-        (Defect::AcceptsBadSignatures, &["prets/auth/invalid"]),
+        (
+            Defect::AcceptsBadSignatures,
+            &["prets/auth/invalid", "prets/auth/prefix"],
+        ),
         (Defect::RejectsUnknownEvents, &["prets/unknown-event"]),
         (Defect::FailsDuplicates, &["prets/duplicate"]),
         (Defect::FailsMalformed, &["prets/malformed"]),
@@ -589,14 +757,15 @@ fn the_demo_runs_everything_and_exits_0() {
             "{v} missing:\n{stdout}"
         );
     }
-    // Every sample of every vendor plus the five negative cases each; none
-    // skipped, since the demo gives even unsigned vendors a shared secret.
-    let samples: usize = hookforge::vendors()
-        .iter()
-        .flat_map(|v| v.events)
-        .map(|e| e.samples.len())
-        .sum();
-    let expected = format!("demo: {} passed, 0 failed, 0 skipped", samples + 5 * 5);
+    // Every sample of every vendor plus its negative cases (the demo gives
+    // even unsigned vendors a shared secret, so no auth case is skipped).
+    let (mut passed, mut skipped) = (0, 0);
+    for v in hookforge::vendors() {
+        let (negative, skips) = negative_cases(v);
+        passed += samples_of(v) + negative - skips;
+        skipped += skips;
+    }
+    let expected = format!("demo: {passed} passed, 0 failed, {skipped} skipped");
     assert!(
         stdout.lines().any(|l| l == expected),
         "{expected}\n{stdout}"

@@ -1,7 +1,7 @@
 //! The cases of a conformance run: every sample as the vendor sends it, and
 //! the negative cases a receiver must survive, one function each.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::VendorSpec;
 use crate::auth::{Secret, Signer};
@@ -13,6 +13,8 @@ pub(crate) struct Plan {
     pub id: String,
     /// Requests in order; all must meet their expectation.
     pub steps: Vec<Step>,
+    /// Why the case does not apply (then `steps` is empty).
+    pub skip: Option<String>,
 }
 
 pub(crate) struct Step {
@@ -70,6 +72,7 @@ pub(crate) fn samples(
                     body,
                     expect: Expect::Success,
                 }],
+                skip: None,
             });
         }
     }
@@ -93,6 +96,7 @@ pub(crate) fn auth(
                 body: unsigned_body,
                 expect: Expect::Unauthorized,
             }],
+            skip: None,
         },
         Plan {
             id: format!("{}/auth/invalid", v.id),
@@ -102,17 +106,22 @@ pub(crate) fn auth(
                 body: wrong_body,
                 expect: Expect::Unauthorized,
             }],
+            skip: None,
         },
     ]
 }
 
 /// The auth cases, skipped: the vendor documents none and no secret is set.
 pub(crate) fn auth_not_applicable(v: &VendorSpec) -> Vec<Plan> {
-    ["missing", "invalid"]
+    ["missing", "invalid", "prefix"]
         .into_iter()
         .map(|id| Plan {
             id: format!("{}/auth/{id}", v.id),
             steps: Vec::new(),
+            skip: Some(format!(
+                "{} documents no authentication and no secret is configured",
+                v.name
+            )),
         })
         .collect()
 }
@@ -139,6 +148,7 @@ pub(crate) fn unknown_event(
             body,
             expect: Expect::Success,
         }],
+        skip: None,
     })
 }
 
@@ -161,6 +171,7 @@ pub(crate) fn duplicate(v: &VendorSpec, body: Vec<u8>, signer: Option<&Signer>) 
                 expect: Expect::Success,
             },
         ],
+        skip: None,
     }
 }
 
@@ -184,24 +195,43 @@ pub(crate) fn malformed(v: &VendorSpec, good: Vec<u8>, signer: Option<&Signer>) 
                 expect: Expect::Success,
             },
         ],
+        skip: None,
     }
 }
 
-/// A secret that is certainly not the configured one, in the same format.
+/// A secret that is certainly not the configured one, in the same format
+/// and of the same length (so a signature has the right length and
+/// encoding): every letter and digit shifted by one within its class; a
+/// Standard Webhooks key with every byte changed.
 pub(crate) fn wrong_secret(s: Option<&Secret>) -> String {
-    match s.map(Secret::expose) {
-        Some(real) if real.starts_with("whsec_") => {
-            // Standard Webhooks needs base64 after the prefix; bearer any text.
-            let candidate = "whsec_aG9va2ZvcmdlLWNvbmZvcm1hbmNlLXdyb25nLXNlY3JldA==";
-            if candidate == real {
-                "whsec_YW5vdGhlci13cm9uZy1jb25mb3JtYW5jZS1zZWNyZXQ=".into()
-            } else {
-                candidate.into()
-            }
-        }
-        Some(real) => format!("{real}-but-wrong"),
-        None => "hookforge-conformance-wrong-secret".into(),
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let Some(real) = s.map(Secret::expose) else {
+        return "hookforge-conformance-wrong-secret".into();
+    };
+    if let Some(key) = real.strip_prefix("whsec_").and_then(|k| b64.decode(k).ok()) {
+        let flipped: Vec<u8> = key.iter().map(|b| b ^ 0xa5).collect();
+        return format!("whsec_{}", b64.encode(flipped));
     }
+    let shifted: String = real
+        .chars()
+        .map(|c| match c {
+            'a'..='y' | 'A'..='Y' | '0'..='8' => (c as u8 + 1) as char,
+            'z' => 'a',
+            'Z' => 'A',
+            '9' => '0',
+            c => c,
+        })
+        .collect();
+    if shifted == real {
+        // Nothing to shift (no letter or digit): change the last character.
+        let mut v: Vec<char> = real.chars().collect();
+        if let Some(last) = v.last_mut() {
+            *last = if *last == '-' { '_' } else { '-' };
+        }
+        return v.into_iter().collect();
+    }
+    shifted
 }
 
 /// A new delivery based on `base`: a fresh event id where the vendor sends
@@ -273,5 +303,477 @@ mod tests {
         assert!(m.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{m}");
         assert_eq!(mutate_id(uuid, "x"), m);
         assert_ne!(mutate_id(uuid, "y"), m);
+    }
+}
+
+/// The real secret with characters appended: a receiver that checks only
+/// that the credential *starts with* the secret accepts it. For bearer and
+/// shared-secret schemes (`longer` signs with the longer secret).
+pub(crate) fn auth_prefix(v: &VendorSpec, body: Vec<u8>, longer: Option<&Signer>) -> Plan {
+    Plan {
+        id: format!("{}/auth/prefix", v.id),
+        steps: vec![Step {
+            what: "a valid delivery whose credential is the secret with characters appended".into(),
+            headers: headers(v, &body, longer),
+            body,
+            expect: Expect::Unauthorized,
+        }],
+        skip: None,
+    }
+}
+
+/// A correctly signed delivery whose timestamp is outside the tolerance:
+/// for timestamped schemes (Standard Webhooks), a replay.
+pub(crate) fn auth_stale(
+    v: &VendorSpec,
+    body: Vec<u8>,
+    signer: Option<&Signer>,
+    tolerance_secs: u64,
+) -> Plan {
+    let stale = crate::util::since_epoch()
+        .as_secs()
+        .saturating_sub(tolerance_secs + 300);
+    let attempt = Attempt {
+        attempt: 0,
+        timestamp: Some(stale),
+    };
+    let headers = vendor_headers(v, &body, signer, &attempt).unwrap_or_default();
+    Plan {
+        id: format!("{}/auth/stale", v.id),
+        steps: vec![Step {
+            what: format!(
+                "a correctly signed delivery timestamped {} s ago (tolerance {tolerance_secs} s)",
+                tolerance_secs + 300
+            ),
+            headers,
+            body,
+            expect: Expect::Unauthorized,
+        }],
+        skip: None,
+    }
+}
+
+/// The same JSON value in other bytes, each signed over its own bytes: a
+/// receiver must verify the bytes it received, not a re-serialization, and
+/// keep numbers exactly. `fresh` gives a new delivery per probe.
+pub(crate) fn byte_probes(
+    v: &VendorSpec,
+    fresh: &dyn Fn(&str) -> Vec<u8>,
+    signer: Option<&Signer>,
+) -> Result<Vec<Plan>, HarnessError> {
+    let value = |tag: &str| -> Result<Value, HarnessError> {
+        serde_json::from_slice(&fresh(tag))
+            .map_err(|e| HarnessError::Internal(format!("a fresh delivery is not JSON: {e}")))
+    };
+    let mut numbers = value("bn")?;
+    if let Value::Object(o) = &mut numbers {
+        o.insert("x_hookforge_numbers".into(), Value::Null);
+    }
+    let probes: [(&str, &str, Vec<u8>); 4] = [
+        (
+            "whitespace",
+            "pretty-printed with CRLF line ends and tabs",
+            write_json(&value("bw")?, Style::Pretty),
+        ),
+        (
+            "key-order",
+            "every object's keys in reverse order",
+            write_json(&value("bk")?, Style::ReversedKeys),
+        ),
+        (
+            "unicode-escapes",
+            "non-ASCII characters, `/` and each string's first letter \\u-escaped",
+            write_json(&value("bu")?, Style::Escaped),
+        ),
+        (
+            "numbers",
+            "an added field holding 1.0, 1e2 and 9007199254740993 (above 2^53)",
+            write_json(&numbers, Style::Compact),
+        ),
+    ];
+    Ok(probes
+        .into_iter()
+        .map(|(kind, how, body)| Plan {
+            id: format!("{}/bytes/{kind}", v.id),
+            steps: vec![Step {
+                what: format!("a valid delivery, {how}"),
+                headers: headers(v, &body, signer),
+                body,
+                expect: Expect::Success,
+            }],
+            skip: None,
+        })
+        .collect())
+}
+
+/// How [`write_json`] lays out the bytes.
+#[derive(Clone, Copy, PartialEq)]
+enum Style {
+    Compact,
+    Pretty,
+    ReversedKeys,
+    Escaped,
+}
+
+/// JSON text for `v` in a given style. `x_hookforge_numbers: null` is written
+/// as the literal number forms the `numbers` probe promises.
+fn write_json(v: &Value, style: Style) -> Vec<u8> {
+    let mut out = String::new();
+    write_value(v, style, 0, &mut out);
+    out.into_bytes()
+}
+
+fn write_value(v: &Value, style: Style, depth: usize, out: &mut String) {
+    let pretty = style == Style::Pretty;
+    let newline = |out: &mut String, d: usize| {
+        if pretty {
+            out.push_str("\r\n");
+            out.push_str(&"\t".repeat(d));
+        }
+    };
+    match v {
+        Value::Object(o) => {
+            out.push('{');
+            let mut keys: Vec<&String> = o.keys().collect();
+            if style == Style::ReversedKeys {
+                keys.reverse();
+            }
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                write_string(k, style, out);
+                out.push_str(if pretty { ": " } else { ":" });
+                if k.as_str() == "x_hookforge_numbers" && o[*k].is_null() {
+                    out.push_str("[1.0, 1e2, 9007199254740993]");
+                } else {
+                    write_value(&o[*k], style, depth + 1, out);
+                }
+            }
+            if !o.is_empty() {
+                newline(out, depth);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                write_value(x, style, depth + 1, out);
+            }
+            if !a.is_empty() {
+                newline(out, depth);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_string(s, style, out),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn write_string(s: &str, style: Style, out: &mut String) {
+    if style != Style::Escaped {
+        out.push_str(&Value::String(s.to_string()).to_string());
+        return;
+    }
+    out.push('"');
+    for (i, c) in s.chars().enumerate() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' => out.push_str("\\/"),
+            c if (c as u32) < 0x20 || !c.is_ascii() || (i == 0 && c.is_ascii_alphabetic()) => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// What vendors really change, each signed correctly; each must be accepted.
+pub(crate) fn drift_probes(
+    v: &VendorSpec,
+    fresh: &dyn Fn(&str) -> Vec<u8>,
+    nonce: &str,
+    signer: Option<&Signer>,
+) -> Result<Vec<Plan>, HarnessError> {
+    let parse = |tag: &str| -> Result<Value, HarnessError> {
+        serde_json::from_slice(&fresh(tag))
+            .map_err(|e| HarnessError::Internal(format!("a fresh delivery is not JSON: {e}")))
+    };
+    let schema_of = |doc: &Value| -> Option<Value> {
+        let body = serde_json::to_vec(doc).ok()?;
+        let env = v.read_envelope(&body, &http::HeaderMap::new()).ok()?;
+        Some(v.bundled_schema(v.event(&env.event_type)?))
+    };
+    let mut plans = Vec::new();
+    let mut push = |kind: &str, what: String, doc: Option<Value>, why_not: &str| {
+        let (steps, skip) = match doc {
+            Some(doc) => {
+                let body = serde_json::to_vec(&doc).expect("Value serializes");
+                (
+                    vec![Step {
+                        what,
+                        headers: headers(v, &body, signer),
+                        body,
+                        expect: Expect::Success,
+                    }],
+                    None,
+                )
+            }
+            None => (Vec::new(), Some(why_not.to_string())),
+        };
+        plans.push(Plan {
+            id: format!("{}/drift/{kind}", v.id),
+            steps,
+            skip,
+        });
+    };
+
+    // A new top-level key, and a new key inside a nested object.
+    let mut doc = parse("de")?;
+    let nested = first_object_path(&doc);
+    if let Value::Object(o) = &mut doc {
+        o.insert("x_hookforge_new_field".into(), json!({"added": true}));
+    }
+    if let Some(Value::Object(o)) = nested.as_deref().and_then(|p| doc.pointer_mut(p)) {
+        o.insert("x_hookforge_new_nested_field".into(), json!("added"));
+    }
+    push(
+        "extra-field",
+        format!(
+            "a valid delivery with a new top-level key and a new key in {}",
+            nested.as_deref().unwrap_or("(no nested object)")
+        ),
+        Some(doc),
+        "",
+    );
+
+    // An enum value outside the documented ones, in the first sample (of
+    // any event) whose schema has a string enum where it has a value.
+    let mut doc = parse("dn")?;
+    let mut found = None;
+    for body in std::iter::once(serde_json::to_vec(&doc).expect("Value serializes")).chain(
+        v.events
+            .iter()
+            .flat_map(|e| e.samples)
+            .map(|s| fresh_delivery(v, s.body, &format!("dn{nonce}{}", s.path))),
+    ) {
+        let Ok(candidate) = serde_json::from_slice::<Value>(&body) else {
+            continue;
+        };
+        let at = schema_of(&candidate).and_then(|schema| {
+            let defs = schema.get("definitions").cloned().unwrap_or_default();
+            walk(&schema, &defs, &candidate, "")
+                .enums
+                .into_iter()
+                .next()
+        });
+        if at.is_some() {
+            (doc, found) = (candidate, at);
+            break;
+        }
+    }
+    let what = found
+        .as_ref()
+        .map(|p| format!("a valid delivery with {p} set to a value its enum does not list"));
+    let doc = found.map(|p| {
+        if let Some(slot) = doc.pointer_mut(&p) {
+            *slot = Value::String("hookforge_undocumented_value".into());
+        }
+        doc
+    });
+    push(
+        "unknown-enum",
+        what.unwrap_or_default(),
+        doc,
+        "no sample has a value where its schema has a string enum (other than the event type)",
+    );
+
+    // Every optional field null; every optional field absent.
+    for (kind, tag, absent) in [
+        ("null-optional", "du", false),
+        ("missing-optional", "dm", true),
+    ] {
+        let mut doc = parse(tag)?;
+        let mut optional = schema_of(&doc)
+            .map(|schema| {
+                let defs = schema.get("definitions").cloned().unwrap_or_default();
+                walk(&schema, &defs, &doc, "").optional
+            })
+            .unwrap_or_default();
+        // Deepest first, so a parent set to null or removed last wins.
+        optional.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
+        let n = optional.len();
+        for ptr in &optional {
+            let (parent, key) = ptr.rsplit_once('/').expect("pointers start with /");
+            let key = key.replace("~1", "/").replace("~0", "~");
+            if let Some(Value::Object(o)) = doc.pointer_mut(parent) {
+                if absent {
+                    o.remove(&key);
+                } else if o.contains_key(&key) {
+                    o.insert(key, Value::Null);
+                }
+            }
+        }
+        let what = format!(
+            "a valid delivery with its {n} optional fields {}",
+            if absent { "removed" } else { "set to null" }
+        );
+        push(
+            kind,
+            what,
+            (n > 0).then_some(doc),
+            "this sample has no optional field",
+        );
+    }
+    Ok(plans)
+}
+
+/// The pointer of the first object nested in the top-level object.
+fn first_object_path(doc: &Value) -> Option<String> {
+    let o = doc.as_object()?;
+    o.iter().find_map(|(k, v)| {
+        v.is_object()
+            .then(|| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+    })
+}
+
+/// What [`walk`] finds in an instance, by JSON pointer.
+#[derive(Default)]
+struct Found {
+    /// Keys the schema declares but does not require.
+    optional: Vec<String>,
+    /// String values whose schema is a string enum.
+    enums: Vec<String>,
+}
+
+/// Walks `instance` with its schema through `$ref` and
+/// `allOf`/`anyOf`/`oneOf`.
+fn walk(schema: &Value, defs: &Value, instance: &Value, at: &str) -> Found {
+    let mut found = Found::default();
+    walk_into(schema, defs, instance, at, &mut found);
+    found.optional.sort();
+    found.optional.dedup();
+    found.enums.sort();
+    found.enums.dedup();
+    found
+}
+
+fn walk_into(schema: &Value, defs: &Value, instance: &Value, at: &str, found: &mut Found) {
+    let branches = branches(schema, defs, instance);
+    match instance {
+        Value::Object(o) => {
+            let required: Vec<&str> = branches
+                .iter()
+                .filter_map(|b| b.get("required").and_then(Value::as_array))
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            for (k, child) in o {
+                let ptr = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                let declared: Vec<&Value> = branches
+                    .iter()
+                    .filter_map(|b| b.get("properties").and_then(|p| p.get(k)))
+                    .collect();
+                if !declared.is_empty() && !required.contains(&k.as_str()) {
+                    found.optional.push(ptr.clone());
+                }
+                for cs in declared {
+                    walk_into(cs, defs, child, &ptr, found);
+                }
+            }
+        }
+        Value::Array(a) => {
+            for b in &branches {
+                if let Some(items) = b.get("items") {
+                    for (i, child) in a.iter().enumerate() {
+                        walk_into(items, defs, child, &format!("{at}/{i}"), found);
+                    }
+                }
+            }
+        }
+        Value::String(_) => {
+            let is_enum = branches.iter().any(|b| {
+                b.get("enum")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| !e.is_empty() && e.iter().all(Value::is_string))
+            });
+            if is_enum {
+                found.enums.push(at.to_string());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `schema` with `$ref` resolved, and every `allOf` member and every
+/// `anyOf`/`oneOf` member whose `type` admits the instance.
+fn branches<'a>(schema: &'a Value, defs: &'a Value, instance: &Value) -> Vec<&'a Value> {
+    let mut s = schema;
+    while let Some(name) = s
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/definitions/"))
+    {
+        match defs.get(name) {
+            Some(d) => s = d,
+            None => break,
+        }
+    }
+    let mut out = vec![s];
+    for b in s
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        out.extend(branches(b, defs, instance));
+    }
+    for key in ["anyOf", "oneOf"] {
+        for b in s.get(key).and_then(Value::as_array).into_iter().flatten() {
+            if admits(b, defs, instance) {
+                out.extend(branches(b, defs, instance));
+            }
+        }
+    }
+    out
+}
+
+fn admits(schema: &Value, defs: &Value, instance: &Value) -> bool {
+    let mut s = schema;
+    while let Some(name) = s
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/definitions/"))
+    {
+        match defs.get(name) {
+            Some(d) => s = d,
+            None => return true,
+        }
+    }
+    let kind = match instance {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let fits = |t: &str| t == kind || (t == "number" && kind == "integer");
+    match s.get("type") {
+        None => true,
+        Some(Value::String(t)) => fits(t),
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(fits),
+        Some(_) => false,
     }
 }

@@ -212,12 +212,33 @@ impl Harness {
                 self.secret.as_ref(),
             ))))?;
             plans.extend(cases::auth(v, fresh("a1"), fresh("a2"), wrong.as_ref()));
+            // Static credentials: the secret with characters appended.
+            let scheme = signer.as_ref().map(|s| s.scheme().name());
+            if let (Some("bearer" | "shared-secret"), Some(real)) = (scheme, &self.secret) {
+                let longer = self.signer(Some(&Secret::new(format!("{}x9", real.expose()))))?;
+                plans.push(cases::auth_prefix(v, fresh("a3"), longer.as_ref()));
+            }
+            if let crate::manifest::Auth::StandardWebhooks { tolerance_secs } = v.manifest().auth {
+                plans.push(cases::auth_stale(
+                    v,
+                    fresh("a4"),
+                    signer.as_ref(),
+                    tolerance_secs,
+                ));
+            }
         } else {
             plans.extend(cases::auth_not_applicable(v));
         }
         plans.push(cases::unknown_event(v, &fresh("u"), signer.as_ref())?);
         plans.push(cases::duplicate(v, fresh("d"), signer.as_ref()));
         plans.push(cases::malformed(v, fresh("m"), signer.as_ref()));
+        plans.extend(cases::drift_probes(
+            v,
+            &fresh,
+            &nonce.to_string(),
+            signer.as_ref(),
+        )?);
+        plans.extend(cases::byte_probes(v, &fresh, signer.as_ref())?);
         Ok(plans)
     }
 
@@ -240,6 +261,8 @@ impl Harness {
         let client = reqwest::Client::builder()
             .timeout(self.budget())
             .connect_timeout(Duration::from_secs(5))
+            // Vendors do not follow redirects: neither does the harness.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| HarnessError::Internal(format!("cannot build the HTTP client: {e}")))?;
         check_reachable(&self.url).await?;
@@ -255,13 +278,6 @@ impl Harness {
             url: self.url.clone(),
             budget: self.budget(),
             vendor: self.vendor,
-            auth_reason: match self.vendor.manifest().auth {
-                crate::manifest::Auth::None { .. } => format!(
-                    "{} documents no authentication and no secret is configured",
-                    self.vendor.name
-                ),
-                _ => String::new(),
-            },
         });
         for (i, plan) in plans.into_iter().enumerate() {
             let (sem, ctx) = (sem.clone(), ctx.clone());
@@ -314,7 +330,6 @@ struct RunCtx {
     url: String,
     budget: Duration,
     vendor: &'static VendorSpec,
-    auth_reason: String,
 }
 
 impl RunCtx {
@@ -323,7 +338,7 @@ impl RunCtx {
             return CaseResult {
                 id: plan.id,
                 outcome: Outcome::Skip,
-                detail: self.auth_reason.clone(),
+                detail: plan.skip.unwrap_or_default(),
                 status: None,
                 latency_ms: None,
             };
@@ -341,6 +356,25 @@ impl RunCtx {
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             total_ms += ms;
             let (status, text) = match resp {
+                Ok(r) if r.status().is_redirection() => {
+                    let location = r
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|l| l.to_str().ok())
+                        .unwrap_or("(no Location)")
+                        .to_string();
+                    return CaseResult {
+                        id: plan.id,
+                        outcome: Outcome::Fail,
+                        detail: format!(
+                            "{}: sent {sent}; answered {} redirecting to {location}: vendors do not follow redirects, so every delivery to this URL would be lost",
+                            step.what,
+                            r.status().as_u16()
+                        ),
+                        status: Some(r.status().as_u16()),
+                        latency_ms: Some(total_ms),
+                    };
+                }
                 Ok(r) => {
                     let status = r.status().as_u16();
                     let text = tokio::time::timeout(self.budget, r.bytes())

@@ -137,6 +137,8 @@ async fn reachable_client(cfg: &LoadConfig) -> Result<reqwest::Client, HarnessEr
     let client = reqwest::Client::builder()
         .timeout(cfg.timeout)
         .pool_max_idle_per_host(256)
+        // Vendors do not follow redirects: a 3xx is a failed delivery.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| HarnessError::Internal(format!("cannot build the HTTP client: {e}")))?;
     // Fail fast when nothing listens.
