@@ -180,7 +180,7 @@ const NO_ENUM_SAMPLE: &[&str] = &["collateralxp", "socotra", "superoffice"];
 /// The cases besides the samples a run against `v` has, and how many of
 /// them are skipped, when a secret is configured: auth missing and invalid,
 /// prefix for static credentials, stale for timestamped schemes, unknown
-/// event, duplicate, malformed, four drift and four byte probes.
+/// event, duplicate, malformed, four drift and four byte probes, budget.
 fn negative_cases(v: &VendorSpec) -> (usize, usize) {
     use hookforge::manifest::Auth;
     let (prefix, stale) = match v.manifest().auth {
@@ -189,7 +189,7 @@ fn negative_cases(v: &VendorSpec) -> (usize, usize) {
         _ => (0, 0),
     };
     (
-        2 + prefix + stale + 3 + 4 + 4,
+        2 + prefix + stale + 3 + 4 + 4 + 1,
         usize::from(NO_ENUM_SAMPLE.contains(&v.id)),
     )
 }
@@ -280,6 +280,8 @@ async fn each_seeded_defect_fails_exactly_its_case() {
             &[
                 "prets/quote.financing.completed/doc-1",
                 "prets/quote.financing.completed/doc-2",
+                // Two of 16 replays too slow: the p99 reaches the budget.
+                "prets/budget",
             ],
         ),
         (Defect::PrefixAuth, &["prets/auth/prefix"]),
@@ -302,7 +304,11 @@ async fn each_seeded_defect_fails_exactly_its_case() {
             .unwrap();
         let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
         assert_eq!(failed_ids(&report), want, "{defect:?}:\n{}", report.table());
-        for c in report.cases.iter().filter(|c| c.outcome == Outcome::Fail) {
+        for c in report
+            .cases
+            .iter()
+            .filter(|c| c.outcome == Outcome::Fail && c.id != "prets/budget")
+        {
             // The detail says what was sent and what came back, without secrets.
             assert!(c.detail.contains("sent "), "{}", c.detail);
             assert!(!c.detail.contains(PRETS_SECRET), "{}", c.detail);
@@ -329,8 +335,9 @@ async fn redirects_and_reserializing_verifiers_are_caught() {
         .run()
         .await
         .unwrap();
-    assert_eq!(report.failed, report.cases.len(), "{}", report.table());
-    for c in &report.cases {
+    // Every case fails but the budget's (a 307 is quick).
+    assert_eq!(report.failed, report.cases.len() - 1, "{}", report.table());
+    for c in report.cases.iter().filter(|c| c.id != "prets/budget") {
         assert_eq!(c.status, Some(307), "{}", c.id);
         assert!(
             c.detail
@@ -690,6 +697,7 @@ fn the_cli_fails_exactly_the_defect_case_with_exit_1() {
             &[
                 "prets/quote.financing.rejected/doc-1",
                 "prets/quote.financing.rejected/doc-2",
+                "prets/budget",
             ],
         ),
     ];

@@ -112,7 +112,7 @@ pub async fn check(v: &'static VendorSpec, o: CheckOpts) -> ExitCode {
         eprintln!("sandbox serving {}'s API at {}", v.name, sb.uri());
         h = h.sandbox(sb);
     }
-    let total = v.events.iter().map(|e| e.samples.len()).sum::<usize>() + 5;
+    let total = h.planned_cases().unwrap_or(0);
     let bar = progress_bar(total as u64, v.id);
     if let Some(b) = bar.clone() {
         h = h.on_case(move |c| {

@@ -136,7 +136,7 @@ async fn check_vendor(
     if let Some(s) = secret {
         h = h.secret(s.clone());
     }
-    let total = v.events.iter().map(|e| e.samples.len()).sum::<usize>() + 5;
+    let total = h.planned_cases().unwrap_or(0);
     let bar = progress_bar(total as u64, v.id);
     if let Some(b) = bar.clone() {
         h = h.on_case(move |c| {

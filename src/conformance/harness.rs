@@ -242,6 +242,13 @@ impl Harness {
         Ok(plans)
     }
 
+    /// How many cases a run will report (after the filter): for progress.
+    pub fn planned_cases(&self) -> Result<usize, HarnessError> {
+        let selected = |id: &str| self.filter.as_deref().is_none_or(|g| glob_match(g, id));
+        let n = self.plans()?.iter().filter(|p| selected(&p.id)).count();
+        Ok(n + usize::from(selected(&format!("{}/budget", self.vendor.id))))
+    }
+
     /// Runs every case.
     pub async fn run(&self) -> Result<Report, HarnessError> {
         let _server = match self.router.as_ref().and_then(|m| m.lock().ok()?.take()) {
@@ -266,10 +273,21 @@ impl Harness {
             .build()
             .map_err(|e| HarnessError::Internal(format!("cannot build the HTTP client: {e}")))?;
         check_reachable(&self.url).await?;
+        let selected = |id: &str| self.filter.as_deref().is_none_or(|g| glob_match(g, id));
         let plans: Vec<Plan> = self
             .plans()?
             .into_iter()
-            .filter(|p| self.filter.as_deref().is_none_or(|g| glob_match(g, &p.id)))
+            .filter(|p| selected(&p.id))
+            .collect();
+        let sample_ids: std::collections::HashSet<String> = self
+            .vendor
+            .events
+            .iter()
+            .flat_map(|e| {
+                e.samples
+                    .iter()
+                    .map(move |s| format!("{}/{}/{}", self.vendor.id, e.name, s.name))
+            })
             .collect();
         let sem = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let mut set = tokio::task::JoinSet::new();
@@ -296,7 +314,26 @@ impl Harness {
             results.push((i, case));
         }
         results.sort_by_key(|(i, _)| *i);
-        let cases: Vec<CaseResult> = results.into_iter().map(|(_, c)| c).collect();
+        let mut cases: Vec<CaseResult> = results.into_iter().map(|(_, c)| c).collect();
+        // Answer times of the replays against the vendor's budget.
+        let timing = crate::conformance::report::Timing::of(
+            cases
+                .iter()
+                .filter(|c| sample_ids.contains(&c.id))
+                .filter_map(|c| c.latency_ms)
+                .collect(),
+            self.budget(),
+        );
+        let budget_id = format!("{}/budget", self.vendor.id);
+        if let Some(t) = &timing
+            && selected(&budget_id)
+        {
+            let case = t.case(self.vendor.id);
+            if let Some(p) = &self.progress {
+                p(&case);
+            }
+            cases.push(case);
+        }
         let count = |o| cases.iter().filter(|c| c.outcome == o).count();
         let sandbox = match &self.sandbox {
             Some(s) => {
@@ -311,6 +348,7 @@ impl Harness {
             failed: count(Outcome::Fail),
             skipped: count(Outcome::Skip),
             sandbox,
+            timing,
             cases,
         })
     }

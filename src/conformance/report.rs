@@ -32,6 +32,67 @@ pub struct Report {
     /// Follow-up calls the receiver made to the sandboxed vendor API.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<crate::conformance::sandbox::SandboxReport>,
+    /// Answer times of the sample replays next to the vendor's budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
+}
+
+/// Answer times of the sample replays, in milliseconds, and the budget the
+/// vendor waits before it counts a delivery as failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timing {
+    pub replays: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub budget_ms: f64,
+}
+
+impl Timing {
+    /// From the latencies of the replays; `None` when there are none.
+    pub fn of(mut latencies: Vec<f64>, budget: std::time::Duration) -> Option<Timing> {
+        if latencies.is_empty() {
+            return None;
+        }
+        latencies.sort_by(f64::total_cmp);
+        let pct = |p: f64| {
+            let idx = ((p * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len()) - 1;
+            latencies[idx]
+        };
+        Some(Timing {
+            replays: latencies.len(),
+            p50_ms: pct(0.50),
+            p99_ms: pct(0.99),
+            max_ms: latencies[latencies.len() - 1],
+            budget_ms: budget.as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// The `<vendor>/budget` case: fails when the p99 reaches the budget.
+    pub fn case(&self, vendor: &str) -> CaseResult {
+        let summary = format!(
+            "p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms over {} replays; the vendor waits {:.1} s",
+            self.p50_ms,
+            self.p99_ms,
+            self.max_ms,
+            self.replays,
+            self.budget_ms / 1000.0
+        );
+        let late = self.p99_ms >= self.budget_ms;
+        CaseResult {
+            id: format!("{vendor}/budget"),
+            outcome: if late { Outcome::Fail } else { Outcome::Pass },
+            detail: if late {
+                format!(
+                    "{summary}: the p99 answer time reaches the budget, so the vendor would count those deliveries as failed"
+                )
+            } else {
+                summary
+            },
+            status: None,
+            latency_ms: Some(self.p99_ms),
+        }
+    }
 }
 
 impl Report {
@@ -56,6 +117,15 @@ impl Report {
         }
         if let Some(sb) = &self.sandbox {
             out.push_str(&sb.table());
+        }
+        if let Some(t) = &self.timing {
+            out.push_str(&format!(
+                "answer times: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; budget {:.1} s\n",
+                t.p50_ms,
+                t.p99_ms,
+                t.max_ms,
+                t.budget_ms / 1000.0
+            ));
         }
         out.push_str(&format!(
             "{}: {} passed, {} failed, {} skipped\n",
