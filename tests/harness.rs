@@ -684,7 +684,7 @@ async fn a_receiver_router_can_be_checked_in_process() {
 #[test]
 fn the_cli_fails_exactly_the_defect_case_with_exit_1() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let expectations: [(Defect, &[&str]); 5] = [
+    let expectations: [(Defect, &[&str]); 10] = [
         (
             Defect::AcceptsBadSignatures,
             &["prets/auth/invalid", "prets/auth/prefix"],
@@ -700,6 +700,14 @@ fn the_cli_fails_exactly_the_defect_case_with_exit_1() {
                 "prets/budget",
             ],
         ),
+        (Defect::PrefixAuth, &["prets/auth/prefix"]),
+        (
+            Defect::StrictFields,
+            &["prets/drift/extra-field", "prets/bytes/numbers"],
+        ),
+        (Defect::StrictEnums, &["prets/drift/unknown-enum"]),
+        (Defect::RejectsNull, &["prets/drift/null-optional"]),
+        (Defect::RequiresOptional, &["prets/drift/missing-optional"]),
     ];
     let dir =
         std::env::temp_dir().join(format!("hookforge-harness-defects-{}", std::process::id()));
