@@ -18,6 +18,9 @@ pub struct Args {
     /// HMAC format where the vendor does not document it, as HASH:ENCODING.
     #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
     pub hmac_format: Option<hookforge::auth::HmacFormat>,
+    /// A CA certificate (PEM) to trust for an https:// URL, e.g. a private CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
     /// Only cases whose id matches (`*`, `?`), e.g. 'prets/auth/*'.
@@ -45,6 +48,7 @@ pub fn run(a: Args) -> ExitCode {
         secret,
         timeout,
         hmac_format,
+        ca_cert,
         concurrency,
         filter,
         report_json,
@@ -57,6 +61,7 @@ pub fn run(a: Args) -> ExitCode {
         secret,
         timeout,
         hmac_format,
+        ca_cert,
         concurrency,
         filter,
         report_json,
@@ -72,6 +77,7 @@ pub struct CheckOpts {
     secret: Option<String>,
     timeout: Option<f64>,
     hmac_format: Option<hookforge::auth::HmacFormat>,
+    ca_cert: Option<PathBuf>,
     concurrency: usize,
     filter: Option<String>,
     report_json: Option<PathBuf>,
@@ -85,6 +91,15 @@ pub async fn check(v: &'static VendorSpec, o: CheckOpts) -> ExitCode {
         hookforge::conformance::harness::Harness::new(v, o.url.clone()).concurrency(o.concurrency);
     if let Some(s) = o.secret {
         h = h.secret(s);
+    }
+    if let Some(path) = &o.ca_cert {
+        match std::fs::read(path) {
+            Ok(pem) => h = h.ca_cert(pem),
+            Err(e) => {
+                eprintln!("error: cannot read --ca-cert {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
     }
     if let Some(f) = o.hmac_format {
         h = h.hmac_format(f);

@@ -16,6 +16,9 @@ pub struct Args {
     /// HMAC format where the vendor does not document it, as HASH:ENCODING.
     #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
     pub hmac_format: Option<hookforge::auth::HmacFormat>,
+    /// A CA certificate (PEM) to trust for an https:// URL, e.g. a private CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Seconds to send for.
     #[arg(long)]
     pub duration: f64,
@@ -33,6 +36,7 @@ pub fn run(a: Args) -> ExitCode {
         secret,
         rate,
         hmac_format,
+        ca_cert,
         duration,
         timeout,
         json,
@@ -41,6 +45,7 @@ pub fn run(a: Args) -> ExitCode {
         url,
         secret,
         hmac_format,
+        ca_cert,
         rate,
         duration,
         timeout,
@@ -53,6 +58,7 @@ pub struct LoadArgs {
     url: String,
     secret: Option<String>,
     hmac_format: Option<hookforge::auth::HmacFormat>,
+    ca_cert: Option<PathBuf>,
     rate: f64,
     duration: f64,
     timeout: f64,
@@ -64,6 +70,7 @@ pub async fn load(v: &'static VendorSpec, args: LoadArgs) -> ExitCode {
         url,
         secret,
         hmac_format,
+        ca_cert,
         rate,
         duration,
         timeout,
@@ -80,6 +87,16 @@ pub async fn load(v: &'static VendorSpec, args: LoadArgs) -> ExitCode {
         eprintln!("error: --rate must be a positive number");
         return ExitCode::from(2);
     }
+    let ca_cert = match ca_cert
+        .map(|p| std::fs::read(&p).map_err(|e| (p, e)))
+        .transpose()
+    {
+        Ok(pem) => pem,
+        Err((p, e)) => {
+            eprintln!("error: cannot read --ca-cert {}: {e}", p.display());
+            return ExitCode::from(2);
+        }
+    };
     let cfg = hookforge::conformance::load::LoadConfig {
         vendor: v,
         url,
@@ -88,6 +105,7 @@ pub async fn load(v: &'static VendorSpec, args: LoadArgs) -> ExitCode {
         rate,
         duration,
         timeout,
+        ca_cert,
     };
     let total = (rate * duration.as_secs_f64()).round() as u64;
     let bar = progress_bar(total, "sending");

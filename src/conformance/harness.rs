@@ -69,6 +69,9 @@ pub struct Harness {
     secret: Option<Secret>,
     hmac_format: Option<crate::auth::HmacFormat>,
     timeout: Option<Duration>,
+    /// A private CA (PEM) trusted for `https://` targets, besides the
+    /// system's roots.
+    ca_cert: Option<Vec<u8>>,
     concurrency: usize,
     filter: Option<String>,
     sandbox: Option<crate::conformance::sandbox::Sandbox>,
@@ -95,6 +98,7 @@ impl Harness {
             secret: None,
             hmac_format: None,
             timeout: None,
+            ca_cert: None,
             concurrency: 4,
             filter: None,
             sandbox: None,
@@ -141,6 +145,12 @@ impl Harness {
     /// Overrides the vendor's time budget.
     pub fn timeout(mut self, t: Duration) -> Harness {
         self.timeout = Some(t);
+        self
+    }
+
+    /// Trusts this CA certificate (PEM) for an `https://` target.
+    pub fn ca_cert(mut self, pem: impl Into<Vec<u8>>) -> Harness {
+        self.ca_cert = Some(pem.into());
         self
     }
 
@@ -265,11 +275,9 @@ impl Harness {
             }
             None => None,
         };
-        let client = reqwest::Client::builder()
+        let client = client_builder(self.ca_cert.as_deref())?
             .timeout(self.budget())
             .connect_timeout(Duration::from_secs(5))
-            // Vendors do not follow redirects: neither does the harness.
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| HarnessError::Internal(format!("cannot build the HTTP client: {e}")))?;
         check_reachable(&self.url).await?;
@@ -430,7 +438,15 @@ impl RunCtx {
                             self.budget.as_secs_f64()
                         )
                     } else if e.is_connect() {
-                        "could not connect".to_string()
+                        // The causes say why: refused, or a TLS certificate
+                        // the harness does not trust.
+                        let mut why = "could not connect".to_string();
+                        let mut source = std::error::Error::source(&e);
+                        while let Some(s) = source {
+                            why.push_str(&format!(": {s}"));
+                            source = s.source();
+                        }
+                        why
                     } else {
                         format!("request failed: {e}")
                     };
@@ -533,16 +549,37 @@ pub fn glob_match(glob: &str, text: &str) -> bool {
 }
 
 /// Fails fast (exit 2 in the CLI) when nothing listens at the URL.
+/// An HTTP client as a vendor's: no redirects followed; rustls with the
+/// system's roots, plus `ca_cert` (PEM) when given.
+pub(crate) fn client_builder(
+    ca_cert: Option<&[u8]>,
+) -> Result<reqwest::ClientBuilder, HarnessError> {
+    // Vendors do not follow redirects: neither does the harness.
+    let mut b = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    if let Some(pem) = ca_cert {
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| HarnessError::Config(format!("the CA certificate is not PEM: {e}")))?;
+        if certs.is_empty() {
+            return Err(HarnessError::Config(
+                "the CA certificate file holds no certificate".into(),
+            ));
+        }
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    Ok(b)
+}
+
 pub(crate) async fn check_reachable(url: &str) -> Result<(), HarnessError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| HarnessError::Unreachable {
         url: url.into(),
         reason: format!("not a URL: {e}"),
     })?;
-    if parsed.scheme() != "http" {
+    if !matches!(parsed.scheme(), "http" | "https") {
         return Err(HarnessError::Unreachable {
             url: url.into(),
-            reason: "only http:// targets are supported (put TLS in front with a local proxy)"
-                .into(),
+            reason: "only http:// and https:// targets are supported".into(),
         });
     }
     let host = parsed.host_str().unwrap_or("127.0.0.1").to_string();

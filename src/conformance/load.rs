@@ -36,6 +36,8 @@ pub struct LoadConfig {
     pub duration: Duration,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// A private CA (PEM) trusted for an `https://` target.
+    pub ca_cert: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -134,11 +136,9 @@ fn prepare(cfg: &LoadConfig, total: usize) -> Result<Vec<Prepared>, HarnessError
 
 /// An HTTP client, once something answers at the target.
 async fn reachable_client(cfg: &LoadConfig) -> Result<reqwest::Client, HarnessError> {
-    let client = reqwest::Client::builder()
+    let client = crate::conformance::harness::client_builder(cfg.ca_cert.as_deref())?
         .timeout(cfg.timeout)
         .pool_max_idle_per_host(256)
-        // Vendors do not follow redirects: a 3xx is a failed delivery.
-        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| HarnessError::Internal(format!("cannot build the HTTP client: {e}")))?;
     // Fail fast when nothing listens.
