@@ -325,7 +325,7 @@ async fn each_seeded_defect_fails_exactly_its_case() {
 
 /// A receiver behind a redirect loses every delivery; one that verifies a
 /// re-serialization of the body fails the byte-fidelity probes.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_and_reserializing_verifiers_are_caught() {
     let prets = &hookforge::vendors::prets::VENDOR;
     let server = sim(prets, PRETS_SECRET, Some(Defect::Redirects)).await;
@@ -356,6 +356,38 @@ async fn redirects_and_reserializing_verifiers_are_caught() {
         .filter(|r| r.url.path() == "/hooks/elsewhere")
         .count();
     assert_eq!(elsewhere, 0);
+
+    // The CLI says the same and exits 1.
+    let url = format!("{}/hooks/prets", server.uri());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args([
+                "check",
+                "--vendor",
+                "prets",
+                "--url",
+                &url,
+                "--secret",
+                PRETS_SECRET,
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "prets: 1 passed, {} failed",
+            report.cases.len() - 1
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("vendors do not follow redirects"),
+        "{stdout}"
+    );
 
     let so = &hookforge::vendors::superoffice::VENDOR;
     let server = sim(so, SO_SECRET, Some(Defect::VerifiesReserialized)).await;
