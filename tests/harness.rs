@@ -47,6 +47,23 @@ enum Defect {
     RequiresOptional,
     /// Verifies the HMAC over a re-serialization of the parsed body.
     VerifiesReserialized,
+    /// Numbers through f64, as JavaScript's `JSON.parse`: refuses an
+    /// integer it cannot hold exactly rather than store it rounded.
+    LosesPrecision,
+}
+
+/// Whether `v` holds an integer that f64 cannot represent exactly.
+fn has_unsafe_integer(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .map(|u| u as f64 as u64 != u)
+            .or_else(|| n.as_i64().map(|i| i as f64 as i64 != i))
+            .unwrap_or(false),
+        serde_json::Value::Array(a) => a.iter().any(has_unsafe_integer),
+        serde_json::Value::Object(o) => o.values().any(has_unsafe_integer),
+        _ => false,
+    }
 }
 
 /// The errors the strict draft-07 schema of the delivery's event reports.
@@ -139,6 +156,7 @@ impl Respond for Sim {
             Some(Defect::StrictEnums) => strict().iter().any(|e| e.starts_with("Enum")),
             Some(Defect::RejectsNull) => strict().iter().any(|e| e.starts_with("Type")),
             Some(Defect::RequiresOptional) => doc.get("timestamp").is_none(),
+            Some(Defect::LosesPrecision) => has_unsafe_integer(&doc),
             _ => false,
         };
         if refuse {
@@ -267,7 +285,7 @@ async fn a_correct_receiver_passes_and_receives_exactly_the_samples() {
 #[tokio::test]
 async fn each_seeded_defect_fails_exactly_its_case() {
     let prets = &hookforge::vendors::prets::VENDOR;
-    let expectations: [(Defect, &[&str]); 10] = [
+    let expectations: [(Defect, &[&str]); 11] = [
         (
             Defect::AcceptsBadSignatures,
             &["prets/auth/invalid", "prets/auth/prefix"],
@@ -293,6 +311,7 @@ async fn each_seeded_defect_fails_exactly_its_case() {
         (Defect::StrictEnums, &["prets/drift/unknown-enum"]),
         (Defect::RejectsNull, &["prets/drift/null-optional"]),
         (Defect::RequiresOptional, &["prets/drift/missing-optional"]),
+        (Defect::LosesPrecision, &["prets/bytes/numbers"]),
     ];
     for (defect, want) in expectations {
         let server = sim(prets, PRETS_SECRET, Some(defect)).await;
@@ -405,6 +424,39 @@ async fn redirects_and_reserializing_verifiers_are_caught() {
             report.table()
         );
     }
+    // Through the CLI: exit 1, the same probes failed in the JSON report.
+    let url = format!("{}/hooks/superoffice", server.uri());
+    let json = std::env::temp_dir().join(format!("hookforge-reser-{}.json", std::process::id()));
+    let (out, json) = tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args([
+                "check",
+                "--vendor",
+                "superoffice",
+                "--url",
+                &url,
+                "--secret",
+                SO_SECRET,
+            ])
+            .arg("--report-json")
+            .arg(&json)
+            .output()
+            .unwrap();
+        (out, json)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    std::fs::remove_file(&json).unwrap();
+    let cli_failed: BTreeSet<String> = r["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == "fail")
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(cli_failed, failed);
 }
 
 #[test]
@@ -716,7 +768,7 @@ async fn a_receiver_router_can_be_checked_in_process() {
 #[test]
 fn the_cli_fails_exactly_the_defect_case_with_exit_1() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let expectations: [(Defect, &[&str]); 10] = [
+    let expectations: [(Defect, &[&str]); 11] = [
         (
             Defect::AcceptsBadSignatures,
             &["prets/auth/invalid", "prets/auth/prefix"],
@@ -740,6 +792,7 @@ fn the_cli_fails_exactly_the_defect_case_with_exit_1() {
         (Defect::StrictEnums, &["prets/drift/unknown-enum"]),
         (Defect::RejectsNull, &["prets/drift/null-optional"]),
         (Defect::RequiresOptional, &["prets/drift/missing-optional"]),
+        (Defect::LosesPrecision, &["prets/bytes/numbers"]),
     ];
     let dir =
         std::env::temp_dir().join(format!("hookforge-harness-defects-{}", std::process::id()));
