@@ -374,6 +374,13 @@ fn kill_9_while_handling_recovers_what_was_in_progress() {
         !was_processing.is_empty(),
         "nothing was processing at the kill"
     );
+    // Only deliveries being handled are `processing`: at most the 4 handler
+    // slots, not a batch claimed ahead of them.
+    assert!(
+        was_processing.len() <= 4,
+        "{} processing at the kill, with 4 handler slots",
+        was_processing.len()
+    );
 
     let (mut second, _) = slow_receiver(&db, &log, "second");
     let deadline = Instant::now() + Duration::from_secs(60);

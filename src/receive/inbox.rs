@@ -189,6 +189,27 @@ impl Inbox {
             .collect()
     }
 
+    /// How many deliveries to claim now: the free handler slots of the
+    /// vendors with a handler (at most 64), so that a claimed delivery is a
+    /// delivery being handled, not one waiting in memory marked
+    /// `processing` with its attempt already counted.
+    fn free_slots(&self) -> usize {
+        let vendors: Vec<&'static str> = self
+            .handlers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        let free: usize = vendors
+            .iter()
+            .map(|v| self.slot(v).available_permits())
+            .sum();
+        // Deliveries of a vendor without a handler still need claiming (to
+        // fail visibly): one at a time when no handler is registered.
+        if vendors.is_empty() { 1 } else { free.min(64) }
+    }
+
     async fn work(&self) {
         match self.blocking(|s| s.recover()).await {
             Ok(n) if n > 0 => tracing::info!(
@@ -199,11 +220,17 @@ impl Inbox {
             Err(e) => tracing::error!(error = %e, "cannot recover in-flight deliveries"),
         }
         loop {
+            let limit = self.free_slots();
+            if limit == 0 {
+                // Every slot is busy: a finishing delivery notifies.
+                let _ = tokio::time::timeout(Duration::from_secs(1), self.notify.notified()).await;
+                continue;
+            }
             let busy = self.saturated();
             let batch = match self
                 .blocking(move |s| {
                     let skip: Vec<&str> = busy.iter().map(String::as_str).collect();
-                    s.claim(now_ms(), 64, &skip)
+                    s.claim(now_ms(), limit, &skip)
                 })
                 .await
             {
@@ -225,11 +252,17 @@ impl Inbox {
             for d in batch {
                 let slot = self.slot(&d.vendor);
                 let inbox = self.clone();
-                // Each delivery waits for its own vendor's slot, so the loop
-                // goes on claiming for the other vendors.
+                // Take the slot now when free, so that the next round's count
+                // sees it taken; otherwise (the claim took more of one vendor
+                // than it had free) wait for it in the task.
+                let permit = slot.clone().try_acquire_owned().ok();
                 tokio::spawn(async move {
-                    let Ok(_permit) = slot.acquire_owned().await else {
-                        return;
+                    let _permit = match permit {
+                        Some(p) => p,
+                        None => match slot.acquire_owned().await {
+                            Ok(p) => p,
+                            Err(_) => return,
+                        },
                     };
                     inbox.process(d).await;
                     inbox.notify.notify_one();
