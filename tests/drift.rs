@@ -7,7 +7,7 @@ mod common;
 use common::{all_samples, json_diff, root, typed_debug};
 use hookforge::vendors::{prets, superoffice};
 use hookforge::{HeaderMap, Maybe, VendorSpec};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 fn fixture(rel: &str) -> Vec<u8> {
     std::fs::read(root().join("tests/fixtures").join(rel)).unwrap()
@@ -155,118 +155,6 @@ fn every_sample_keeps_fields_added_at_every_level() {
     }
 }
 
-/// JSON pointers of the keys in `instance` whose schema does not require
-/// them, at every depth, through `$ref` and `allOf`/`anyOf`/`oneOf`.
-fn optional_keys(
-    schema: &Value,
-    defs: &Map<String, Value>,
-    instance: &Value,
-    at: &str,
-    out: &mut Vec<String>,
-) {
-    let branches = branches(schema, defs, instance);
-    match instance {
-        Value::Object(o) => {
-            let required: Vec<&str> = branches
-                .iter()
-                .filter_map(|b| b.get("required").and_then(Value::as_array))
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            for (k, child) in o {
-                let ptr = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
-                let declared: Vec<&Value> = branches
-                    .iter()
-                    .filter_map(|b| b.get("properties").and_then(|p| p.get(k)))
-                    .collect();
-                // A field is a declared property; the entries of a map
-                // (`additionalProperties`) are data, typed by the map.
-                if !declared.is_empty() && !required.contains(&k.as_str()) {
-                    out.push(ptr.clone());
-                }
-                if declared.is_empty() {
-                    for b in &branches {
-                        if let Some(cs @ Value::Object(_)) = b.get("additionalProperties") {
-                            optional_keys(cs, defs, child, &ptr, out);
-                        }
-                    }
-                }
-                for cs in declared {
-                    optional_keys(cs, defs, child, &ptr, out);
-                }
-            }
-        }
-        Value::Array(a) => {
-            for b in &branches {
-                if let Some(items) = b.get("items") {
-                    for (i, child) in a.iter().enumerate() {
-                        optional_keys(items, defs, child, &format!("{at}/{i}"), out);
-                    }
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The schemas `instance` is described by: `schema` itself with its `$ref`
-/// resolved, and, recursively, every `allOf` member and every `anyOf`/`oneOf`
-/// member whose `type` admits the instance.
-fn branches<'a>(
-    schema: &'a Value,
-    defs: &'a Map<String, Value>,
-    instance: &Value,
-) -> Vec<&'a Value> {
-    let s = resolve(schema, defs);
-    let mut out = vec![s];
-    for b in s
-        .get("allOf")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        out.extend(branches(b, defs, instance));
-    }
-    for key in ["anyOf", "oneOf"] {
-        for b in s.get(key).and_then(Value::as_array).into_iter().flatten() {
-            if admits(resolve(b, defs), instance) {
-                out.extend(branches(b, defs, instance));
-            }
-        }
-    }
-    out
-}
-
-fn admits(schema: &Value, instance: &Value) -> bool {
-    let kind = match instance {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    };
-    let fits = |t: &str| t == kind || (t == "number" && kind == "integer");
-    match schema.get("type") {
-        None => true,
-        Some(Value::String(t)) => fits(t),
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(fits),
-        Some(_) => false,
-    }
-}
-
-fn resolve<'a>(mut s: &'a Value, defs: &'a Map<String, Value>) -> &'a Value {
-    while let Some(name) = s
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix("#/definitions/"))
-    {
-        s = &defs[name];
-    }
-    s
-}
-
 /// Optional fields found in all samples × 3 variations.
 const OPTIONAL_FIELD_VARIATIONS: usize = 4305;
 
@@ -275,16 +163,10 @@ fn every_optional_field_of_every_sample_accepts_null_blank_and_absence() {
     let mut checked = 0;
     for (v, event, path, body) in all_samples() {
         let schema = v.bundled_schema(v.event(event).unwrap());
-        let defs = schema
-            .get("definitions")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
         let doc: Value = serde_json::from_slice(body).unwrap();
-        let mut keys = Vec::new();
-        optional_keys(&schema, &defs, &doc, "", &mut keys);
-        keys.sort();
-        keys.dedup();
+        // Every declared-but-not-required key at every depth (the walk is
+        // the library's; its own unit test pins what it finds).
+        let keys = hookforge::schema_walk::walk(&schema, &doc).optional;
         for ptr in keys {
             let (parent, key) = ptr.rsplit_once('/').unwrap();
             let key = &key.replace("~1", "/").replace("~0", "~");

@@ -7,6 +7,7 @@ use crate::VendorSpec;
 use crate::auth::{Secret, Signer};
 use crate::conformance::delivery::{Attempt, vendor_headers};
 use crate::conformance::harness::HarnessError;
+use crate::schema_walk::walk;
 
 /// What one case sends and how its answer is judged.
 pub(crate) struct Plan {
@@ -570,13 +571,8 @@ pub(crate) fn drift_probes(
         let Ok(candidate) = serde_json::from_slice::<Value>(&body) else {
             continue;
         };
-        let at = schema_of(&candidate).and_then(|schema| {
-            let defs = schema.get("definitions").cloned().unwrap_or_default();
-            walk(&schema, &defs, &candidate, "")
-                .enums
-                .into_iter()
-                .next()
-        });
+        let at = schema_of(&candidate)
+            .and_then(|schema| walk(&schema, &candidate).enums.into_iter().next());
         if at.is_some() {
             (doc, found) = (candidate, at);
             break;
@@ -605,10 +601,7 @@ pub(crate) fn drift_probes(
     ] {
         let mut doc = parse(tag)?;
         let mut optional = schema_of(&doc)
-            .map(|schema| {
-                let defs = schema.get("definitions").cloned().unwrap_or_default();
-                walk(&schema, &defs, &doc, "").optional
-            })
+            .map(|schema| walk(&schema, &doc).optional)
             .unwrap_or_default();
         // Deepest first, so a parent set to null or removed last wins.
         optional.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
@@ -645,135 +638,4 @@ fn first_object_path(doc: &Value) -> Option<String> {
         v.is_object()
             .then(|| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
     })
-}
-
-/// What [`walk`] finds in an instance, by JSON pointer.
-#[derive(Default)]
-struct Found {
-    /// Keys the schema declares but does not require.
-    optional: Vec<String>,
-    /// String values whose schema is a string enum.
-    enums: Vec<String>,
-}
-
-/// Walks `instance` with its schema through `$ref` and
-/// `allOf`/`anyOf`/`oneOf`.
-fn walk(schema: &Value, defs: &Value, instance: &Value, at: &str) -> Found {
-    let mut found = Found::default();
-    walk_into(schema, defs, instance, at, &mut found);
-    found.optional.sort();
-    found.optional.dedup();
-    found.enums.sort();
-    found.enums.dedup();
-    found
-}
-
-fn walk_into(schema: &Value, defs: &Value, instance: &Value, at: &str, found: &mut Found) {
-    let branches = branches(schema, defs, instance);
-    match instance {
-        Value::Object(o) => {
-            let required: Vec<&str> = branches
-                .iter()
-                .filter_map(|b| b.get("required").and_then(Value::as_array))
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            for (k, child) in o {
-                let ptr = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
-                let declared: Vec<&Value> = branches
-                    .iter()
-                    .filter_map(|b| b.get("properties").and_then(|p| p.get(k)))
-                    .collect();
-                if !declared.is_empty() && !required.contains(&k.as_str()) {
-                    found.optional.push(ptr.clone());
-                }
-                for cs in declared {
-                    walk_into(cs, defs, child, &ptr, found);
-                }
-            }
-        }
-        Value::Array(a) => {
-            for b in &branches {
-                if let Some(items) = b.get("items") {
-                    for (i, child) in a.iter().enumerate() {
-                        walk_into(items, defs, child, &format!("{at}/{i}"), found);
-                    }
-                }
-            }
-        }
-        Value::String(_) => {
-            let is_enum = branches.iter().any(|b| {
-                b.get("enum")
-                    .and_then(Value::as_array)
-                    .is_some_and(|e| !e.is_empty() && e.iter().all(Value::is_string))
-            });
-            if is_enum {
-                found.enums.push(at.to_string());
-            }
-        }
-        _ => {}
-    }
-}
-
-/// `schema` with `$ref` resolved, and every `allOf` member and every
-/// `anyOf`/`oneOf` member whose `type` admits the instance.
-fn branches<'a>(schema: &'a Value, defs: &'a Value, instance: &Value) -> Vec<&'a Value> {
-    let mut s = schema;
-    while let Some(name) = s
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix("#/definitions/"))
-    {
-        match defs.get(name) {
-            Some(d) => s = d,
-            None => break,
-        }
-    }
-    let mut out = vec![s];
-    for b in s
-        .get("allOf")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        out.extend(branches(b, defs, instance));
-    }
-    for key in ["anyOf", "oneOf"] {
-        for b in s.get(key).and_then(Value::as_array).into_iter().flatten() {
-            if admits(b, defs, instance) {
-                out.extend(branches(b, defs, instance));
-            }
-        }
-    }
-    out
-}
-
-fn admits(schema: &Value, defs: &Value, instance: &Value) -> bool {
-    let mut s = schema;
-    while let Some(name) = s
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix("#/definitions/"))
-    {
-        match defs.get(name) {
-            Some(d) => s = d,
-            None => return true,
-        }
-    }
-    let kind = match instance {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    };
-    let fits = |t: &str| t == kind || (t == "number" && kind == "integer");
-    match s.get("type") {
-        None => true,
-        Some(Value::String(t)) => fits(t),
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(fits),
-        Some(_) => false,
-    }
 }
