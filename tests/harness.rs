@@ -216,6 +216,18 @@ fn samples_of(v: &VendorSpec) -> usize {
     v.events.iter().map(|e| e.samples.len()).sum()
 }
 
+/// The ids of the failed cases in a `--report-json` file.
+fn failed_in_json(path: &std::path::Path) -> BTreeSet<String> {
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    r["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == "fail")
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn failed_ids(r: &Report) -> BTreeSet<String> {
     r.cases
         .iter()
@@ -447,15 +459,8 @@ async fn redirects_and_reserializing_verifiers_are_caught() {
     .await
     .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let cli_failed = failed_in_json(&json);
     std::fs::remove_file(&json).unwrap();
-    let cli_failed: BTreeSet<String> = r["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["outcome"] == "fail")
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect();
     assert_eq!(cli_failed, failed);
 }
 
@@ -826,15 +831,8 @@ fn the_cli_fails_exactly_the_defect_case_with_exit_1() {
             "{defect:?}: {}",
             String::from_utf8_lossy(&out.stdout)
         );
-        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-        let failed: BTreeSet<&str> = r["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["outcome"] == "fail")
-            .map(|c| c["id"].as_str().unwrap())
-            .collect();
-        assert_eq!(failed, want.iter().copied().collect(), "{defect:?}");
+        let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
+        assert_eq!(failed_in_json(&json), want, "{defect:?}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

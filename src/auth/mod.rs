@@ -299,7 +299,7 @@ fn decode(text: &str, encoding: SignatureEncoding) -> Option<Vec<u8>> {
     match encoding {
         SignatureEncoding::Base64 => B64.decode(text).ok(),
         SignatureEncoding::Hex => {
-            if text.len() % 2 != 0 || !text.is_ascii() {
+            if !text.len().is_multiple_of(2) || !text.is_ascii() {
                 return None;
             }
             (0..text.len())

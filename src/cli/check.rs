@@ -42,51 +42,11 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let Args {
-        vendor,
-        url,
-        secret,
-        timeout,
-        hmac_format,
-        ca_cert,
-        concurrency,
-        filter,
-        report_json,
-        junit,
-        sandbox,
-        sandbox_addr,
-    } = a;
-    let opts = CheckOpts {
-        url,
-        secret,
-        timeout,
-        hmac_format,
-        ca_cert,
-        concurrency,
-        filter,
-        report_json,
-        junit,
-        sandbox: sandbox || sandbox_addr.is_some(),
-        sandbox_addr,
-    };
-    runtime().block_on(check(spec(&vendor), opts))
+    let v = spec(&a.vendor);
+    runtime().block_on(check(v, a))
 }
 
-pub struct CheckOpts {
-    url: String,
-    secret: Option<String>,
-    timeout: Option<f64>,
-    hmac_format: Option<hookforge::auth::HmacFormat>,
-    ca_cert: Option<PathBuf>,
-    concurrency: usize,
-    filter: Option<String>,
-    report_json: Option<PathBuf>,
-    junit: Option<PathBuf>,
-    sandbox: bool,
-    sandbox_addr: Option<std::net::SocketAddr>,
-}
-
-pub async fn check(v: &'static VendorSpec, o: CheckOpts) -> ExitCode {
+pub async fn check(v: &'static VendorSpec, o: Args) -> ExitCode {
     let mut h =
         hookforge::conformance::harness::Harness::new(v, o.url.clone()).concurrency(o.concurrency);
     if let Some(s) = o.secret {
@@ -113,7 +73,8 @@ pub async fn check(v: &'static VendorSpec, o: CheckOpts) -> ExitCode {
     if let Some(f) = o.filter {
         h = h.filter(f);
     }
-    if o.sandbox {
+    // --sandbox-addr implies --sandbox.
+    if o.sandbox || o.sandbox_addr.is_some() {
         let sb = match o.sandbox_addr {
             Some(addr) => match hookforge::conformance::sandbox::Sandbox::start_on(addr).await {
                 Ok(s) => s,

@@ -30,43 +30,13 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> ExitCode {
+    let v = spec(&a.vendor);
+    runtime().block_on(load(v, a))
+}
+
+pub async fn load(v: &'static VendorSpec, args: Args) -> ExitCode {
     let Args {
-        vendor,
-        url,
-        secret,
-        rate,
-        hmac_format,
-        ca_cert,
-        duration,
-        timeout,
-        json,
-    } = a;
-    let args = LoadArgs {
-        url,
-        secret,
-        hmac_format,
-        ca_cert,
-        rate,
-        duration,
-        timeout,
-        json,
-    };
-    runtime().block_on(load(spec(&vendor), args))
-}
-
-pub struct LoadArgs {
-    url: String,
-    secret: Option<String>,
-    hmac_format: Option<hookforge::auth::HmacFormat>,
-    ca_cert: Option<PathBuf>,
-    rate: f64,
-    duration: f64,
-    timeout: f64,
-    json: bool,
-}
-
-pub async fn load(v: &'static VendorSpec, args: LoadArgs) -> ExitCode {
-    let LoadArgs {
+        vendor: _,
         url,
         secret,
         hmac_format,

@@ -466,10 +466,10 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
         Mode::Inbox(inbox) | Mode::Inline(_, inbox) => inbox,
     };
     let inserted = inbox.accept(delivery).await?;
-    if let Some(error) = &misfit {
-        if let Inserted::New(id) = inserted {
-            tracing::warn!(vendor, event = %parsed.event_type, event_id = parsed.event_id.as_deref().unwrap_or("-"), delivery = id, error = %error, "quarantined delivery: authentic, but it does not fit the model");
-        }
+    if let Some(error) = &misfit
+        && let Inserted::New(id) = inserted
+    {
+        tracing::warn!(vendor, event = %parsed.event_type, event_id = parsed.event_id.as_deref().unwrap_or("-"), delivery = id, error = %error, "quarantined delivery: authentic, but it does not fit the model");
     }
     Ok(match (&inner.mode, inserted) {
         (_, Inserted::New(_)) if quarantined => ok("quarantined"),

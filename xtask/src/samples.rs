@@ -359,7 +359,7 @@ fn prets_time(event: &str, n: usize) -> (DateTime<Utc>, bool) {
         .with_ymd_and_hms(2026, 6, 15, 9, 30, 12)
         .single()
         .expect("valid date");
-    let fractional = n % 2 == 0;
+    let fractional = n.is_multiple_of(2);
     let t = base + Duration::minutes(7 * i + 90 * (n as i64 - 1));
     let t = if fractional {
         t + Duration::milliseconds(417)
