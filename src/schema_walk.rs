@@ -81,15 +81,23 @@ fn walk_into(schema: &Value, defs: &Value, instance: &Value, at: &str, found: &m
     }
 }
 
+/// How many `$ref`s in a row, or nested `allOf`/`anyOf`/`oneOf`, are
+/// followed: a schema that refers to itself without an object in between
+/// is cut off here rather than looping.
+const MAX_HOPS: usize = 32;
+
 /// `schema` with its `$ref`s followed.
 fn resolve<'a>(mut s: &'a Value, defs: &'a Value) -> &'a Value {
-    while let Some(d) = s
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix("#/definitions/"))
-        .and_then(|name| defs.get(name))
-    {
-        s = d;
+    for _ in 0..MAX_HOPS {
+        match s
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/definitions/"))
+            .and_then(|name| defs.get(name))
+        {
+            Some(d) => s = d,
+            None => break,
+        }
     }
     s
 }
@@ -97,24 +105,39 @@ fn resolve<'a>(mut s: &'a Value, defs: &'a Value) -> &'a Value {
 /// `schema` resolved, and every `allOf` member and every `anyOf`/`oneOf`
 /// member whose `type` admits the instance, recursively.
 fn branches<'a>(schema: &'a Value, defs: &'a Value, instance: &Value) -> Vec<&'a Value> {
+    let mut out = Vec::new();
+    collect_branches(schema, defs, instance, 0, &mut out);
+    out
+}
+
+fn collect_branches<'a>(
+    schema: &'a Value,
+    defs: &'a Value,
+    instance: &Value,
+    depth: usize,
+    out: &mut Vec<&'a Value>,
+) {
     let s = resolve(schema, defs);
-    let mut out = vec![s];
+    // A schema met again (through a cycle, or twice in a union) adds nothing.
+    if out.iter().any(|seen| std::ptr::eq(*seen, s)) || depth >= MAX_HOPS {
+        return;
+    }
+    out.push(s);
     for b in s
         .get("allOf")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
     {
-        out.extend(branches(b, defs, instance));
+        collect_branches(b, defs, instance, depth + 1, out);
     }
     for key in ["anyOf", "oneOf"] {
         for b in s.get(key).and_then(Value::as_array).into_iter().flatten() {
             if admits(resolve(b, defs), instance) {
-                out.extend(branches(b, defs, instance));
+                collect_branches(b, defs, instance, depth + 1, out);
             }
         }
     }
-    out
 }
 
 fn admits(schema: &Value, instance: &Value) -> bool {
@@ -167,5 +190,18 @@ mod tests {
             ["/owner", "/owner/mail", "/state", "/tags", "/tags/x/mail"]
         );
         assert_eq!(w.enums, ["/state"]);
+    }
+
+    #[test]
+    fn schemas_that_refer_to_themselves_end() {
+        let schema = json!({
+            "$ref": "#/definitions/A",
+            "definitions": {
+                "A": {"$ref": "#/definitions/B"},
+                "B": {"allOf": [{"$ref": "#/definitions/A"}, {"$ref": "#/definitions/B"}],
+                      "properties": {"x": {}}}
+            }
+        });
+        assert_eq!(walk(&schema, &json!({"x": 1})).optional, ["/x"]);
     }
 }
