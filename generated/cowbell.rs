@@ -6,7 +6,7 @@
 #[allow(clippy::all, clippy::pedantic, dead_code, unused_imports, non_camel_case_types)]
 pub mod models {
     ///This event notifies a partner when status of an account changes (e.g., QUOTED, ACTIVE POLICY, etc.).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AccountStatusEvent {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<AccountStatusEventData>,
@@ -16,7 +16,7 @@ pub mod models {
     }
 
     ///The account and its new status. Cowbell prints no sample for this event; the fields are modelled on the documented notices. All optional.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AccountStatusEventData {
         #[serde(
             rename = "accountId",
@@ -97,7 +97,7 @@ pub mod models {
     }
 
     ///Envelope metadata.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AccountStatusEventMeta {
         ///The event type.
         pub event: ::std::string::String,
@@ -180,7 +180,7 @@ pub mod models {
     }
 
     ///Envelope metadata.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Meta {
         ///The event type.
         pub event: ::std::string::String,
@@ -189,7 +189,7 @@ pub mod models {
     }
 
     ///The event notifies a partner when a certificate document is ready to be downloaded.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyCertificate {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<PolicyCertificateData>,
@@ -199,7 +199,7 @@ pub mod models {
     }
 
     ///The certificate document. Cowbell prints no sample for this event; the fields are those of the documented document notice (policy.non-renewal.document). All optional.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyCertificateData {
         #[serde(
             rename = "accountId",
@@ -304,7 +304,7 @@ pub mod models {
     }
 
     ///Envelope metadata.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyCertificateMeta {
         ///The event type.
         pub event: ::std::string::String,
@@ -313,7 +313,7 @@ pub mod models {
     }
 
     ///The event notifies a partner when a policy document is ready to be downloaded.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyDocument {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<PolicyDocumentData>,
@@ -323,7 +323,7 @@ pub mod models {
     }
 
     ///The policy document. Cowbell prints no sample for this event; the fields are those of the documented document notice (policy.non-renewal.document). All optional.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyDocumentData {
         #[serde(
             rename = "accountId",
@@ -428,7 +428,7 @@ pub mod models {
     }
 
     ///Envelope metadata.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyDocumentMeta {
         ///The event type.
         pub event: ::std::string::String,
@@ -437,7 +437,7 @@ pub mod models {
     }
 
     ///The event is triggered when an endorsement is prepared.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyEndorsementDocument {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<PolicyEndorsementDocumentData>,
@@ -447,7 +447,7 @@ pub mod models {
     }
 
     ///The endorsement document. Cowbell prints no sample for this event; the fields are those of the documented document notice (policy.non-renewal.document). All optional.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyEndorsementDocumentData {
         #[serde(
             rename = "accountId",
@@ -552,7 +552,7 @@ pub mod models {
     }
 
     ///Envelope metadata.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyEndorsementDocumentMeta {
         ///The event type.
         pub event: ::std::string::String,
@@ -561,7 +561,7 @@ pub mod models {
     }
 
     ///The event is triggered when policy non-renewal document is generated.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyNonRenewalDocument {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<PolicyNonRenewalDocumentData>,
@@ -571,7 +571,7 @@ pub mod models {
     }
 
     ///The non-renewal notice and its document.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyNonRenewalDocumentData {
         #[serde(
             rename = "accountId",
@@ -688,7 +688,7 @@ pub mod models {
     }
 
     ///Envelope metadata.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyNonRenewalDocumentMeta {
         ///The event type.
         pub event: ::std::string::String,
@@ -746,7 +746,7 @@ pub mod models {
     }
 
     ///This event is triggered whenever status of a policy changes (e.g., a policy is issued or is cancelled).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyStatusEvent {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<PolicyStatusEventData>,
@@ -756,7 +756,7 @@ pub mod models {
     }
 
     ///The policy and its new status.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyStatusEventData {
         #[serde(
             rename = "accountId",
@@ -867,7 +867,7 @@ pub mod models {
     }
 
     ///Envelope metadata.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyStatusEventMeta {
         ///The event type.
         pub event: ::std::string::String,
@@ -876,7 +876,7 @@ pub mod models {
     }
 
     ///This event is triggered whenever status of a quote changes (e.g., a quote goes from a referral to a READY status).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteStatusEvent {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<QuoteStatusEventData>,
@@ -886,7 +886,7 @@ pub mod models {
     }
 
     ///The quote and its new status.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteStatusEventData {
         #[serde(
             rename = "accountId",
@@ -991,7 +991,7 @@ pub mod models {
     }
 
     ///Envelope metadata.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteStatusEventMeta {
         ///The event type.
         pub event: ::std::string::String,
@@ -1082,6 +1082,3214 @@ pub mod models {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for AccountStatusEvent {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __AccountStatusEventFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`AccountStatusEvent`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __AccountStatusEventFields {
+        data: ::std::option::Option<::hookforge::Maybe<AccountStatusEventData>>,
+        meta: ::std::option::Option<AccountStatusEventMeta>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __AccountStatusEventFields {
+        type Output = AccountStatusEvent;
+
+        const NAME: &'static str = "AccountStatusEvent";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            AccountStatusEventData,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "meta" => {
+                    if self.meta.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
+                        );
+                    }
+                    self.meta = ::std::option::Option::Some(
+                        <AccountStatusEventMeta as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<AccountStatusEvent, E> {
+            ::std::result::Result::Ok(AccountStatusEvent {
+                data: self.data.unwrap_or_default(),
+                meta: match self.meta {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("meta"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for AccountStatusEventData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __AccountStatusEventDataFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`AccountStatusEventData`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __AccountStatusEventDataFields {
+        account_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        account_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        account_status: ::std::option::Option<::hookforge::Maybe<AccountStatus>>,
+        agency_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        agency_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        agent_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        customer_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_phone: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        modified: ::std::option::Option<::hookforge::Maybe<CowbellTimestamp>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __AccountStatusEventDataFields {
+        type Output = AccountStatusEventData;
+
+        const NAME: &'static str = "AccountStatusEventData";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "accountId" => {
+                    if self.account_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountId",
+                            ),
+                        );
+                    }
+                    self.account_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "accountName" => {
+                    if self.account_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountName",
+                            ),
+                        );
+                    }
+                    self.account_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "accountStatus" => {
+                    if self.account_status.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountStatus",
+                            ),
+                        );
+                    }
+                    self.account_status = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            AccountStatus,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyId" => {
+                    if self.agency_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
+                        );
+                    }
+                    self.agency_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyName" => {
+                    if self.agency_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agencyName",
+                            ),
+                        );
+                    }
+                    self.agency_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentEmail" => {
+                    if self.agent_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentEmail",
+                            ),
+                        );
+                    }
+                    self.agent_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentFirstName" => {
+                    if self.agent_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentFirstName",
+                            ),
+                        );
+                    }
+                    self.agent_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentLastName" => {
+                    if self.agent_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentLastName",
+                            ),
+                        );
+                    }
+                    self.agent_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerEmail" => {
+                    if self.customer_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerEmail",
+                            ),
+                        );
+                    }
+                    self.customer_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerFirstName" => {
+                    if self.customer_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerFirstName",
+                            ),
+                        );
+                    }
+                    self.customer_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerLastName" => {
+                    if self.customer_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerLastName",
+                            ),
+                        );
+                    }
+                    self.customer_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerPhone" => {
+                    if self.customer_phone.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerPhone",
+                            ),
+                        );
+                    }
+                    self.customer_phone = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "modified" => {
+                    if self.modified.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
+                        );
+                    }
+                    self.modified = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            CowbellTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<AccountStatusEventData, E> {
+            ::std::result::Result::Ok(AccountStatusEventData {
+                account_id: self.account_id.unwrap_or_default(),
+                account_name: self.account_name.unwrap_or_default(),
+                account_status: self.account_status.unwrap_or_default(),
+                agency_id: self.agency_id.unwrap_or_default(),
+                agency_name: self.agency_name.unwrap_or_default(),
+                agent_email: self.agent_email.unwrap_or_default(),
+                agent_first_name: self.agent_first_name.unwrap_or_default(),
+                agent_last_name: self.agent_last_name.unwrap_or_default(),
+                customer_email: self.customer_email.unwrap_or_default(),
+                customer_first_name: self.customer_first_name.unwrap_or_default(),
+                customer_last_name: self.customer_last_name.unwrap_or_default(),
+                customer_phone: self.customer_phone.unwrap_or_default(),
+                modified: self.modified.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for AccountStatusEventMeta {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __AccountStatusEventMetaFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`AccountStatusEventMeta`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __AccountStatusEventMetaFields {
+        event: ::std::option::Option<::std::string::String>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __AccountStatusEventMetaFields {
+        type Output = AccountStatusEventMeta;
+
+        const NAME: &'static str = "AccountStatusEventMeta";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<AccountStatusEventMeta, E> {
+            ::std::result::Result::Ok(AccountStatusEventMeta {
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("event"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for Meta {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __MetaFields>(d)
+        }
+    }
+
+    ///Collects a [`Meta`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __MetaFields {
+        event: ::std::option::Option<::std::string::String>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __MetaFields {
+        type Output = Meta;
+
+        const NAME: &'static str = "Meta";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Meta, E> {
+            ::std::result::Result::Ok(Meta {
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("event"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyCertificate {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __PolicyCertificateFields>(d)
+        }
+    }
+
+    ///Collects a [`PolicyCertificate`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyCertificateFields {
+        data: ::std::option::Option<::hookforge::Maybe<PolicyCertificateData>>,
+        meta: ::std::option::Option<PolicyCertificateMeta>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyCertificateFields {
+        type Output = PolicyCertificate;
+
+        const NAME: &'static str = "PolicyCertificate";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PolicyCertificateData,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "meta" => {
+                    if self.meta.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
+                        );
+                    }
+                    self.meta = ::std::option::Option::Some(
+                        <PolicyCertificateMeta as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyCertificate, E> {
+            ::std::result::Result::Ok(PolicyCertificate {
+                data: self.data.unwrap_or_default(),
+                meta: match self.meta {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("meta"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyCertificateData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __PolicyCertificateDataFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`PolicyCertificateData`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyCertificateDataFields {
+        account_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        account_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agency_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        agency_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        agent_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        customer_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_phone: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        doc_type: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        document_url: ::std::option::Option<::hookforge::Maybe<DocumentUrl>>,
+        modified: ::std::option::Option<::hookforge::Maybe<CowbellTimestamp>>,
+        policy_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        policy_number: ::std::option::Option<::hookforge::Maybe<PolicyNumber>>,
+        product_type: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyCertificateDataFields {
+        type Output = PolicyCertificateData;
+
+        const NAME: &'static str = "PolicyCertificateData";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "accountId" => {
+                    if self.account_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountId",
+                            ),
+                        );
+                    }
+                    self.account_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "accountName" => {
+                    if self.account_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountName",
+                            ),
+                        );
+                    }
+                    self.account_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyId" => {
+                    if self.agency_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
+                        );
+                    }
+                    self.agency_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyName" => {
+                    if self.agency_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agencyName",
+                            ),
+                        );
+                    }
+                    self.agency_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentEmail" => {
+                    if self.agent_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentEmail",
+                            ),
+                        );
+                    }
+                    self.agent_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentFirstName" => {
+                    if self.agent_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentFirstName",
+                            ),
+                        );
+                    }
+                    self.agent_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentLastName" => {
+                    if self.agent_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentLastName",
+                            ),
+                        );
+                    }
+                    self.agent_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerEmail" => {
+                    if self.customer_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerEmail",
+                            ),
+                        );
+                    }
+                    self.customer_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerFirstName" => {
+                    if self.customer_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerFirstName",
+                            ),
+                        );
+                    }
+                    self.customer_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerLastName" => {
+                    if self.customer_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerLastName",
+                            ),
+                        );
+                    }
+                    self.customer_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerPhone" => {
+                    if self.customer_phone.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerPhone",
+                            ),
+                        );
+                    }
+                    self.customer_phone = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "docType" => {
+                    if self.doc_type.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("docType"),
+                        );
+                    }
+                    self.doc_type = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "documentUrl" => {
+                    if self.document_url.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "documentUrl",
+                            ),
+                        );
+                    }
+                    self.document_url = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            DocumentUrl,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "modified" => {
+                    if self.modified.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
+                        );
+                    }
+                    self.modified = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            CowbellTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "policyId" => {
+                    if self.policy_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("policyId"),
+                        );
+                    }
+                    self.policy_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "policyNumber" => {
+                    if self.policy_number.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "policyNumber",
+                            ),
+                        );
+                    }
+                    self.policy_number = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PolicyNumber,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "productType" => {
+                    if self.product_type.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "productType",
+                            ),
+                        );
+                    }
+                    self.product_type = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyCertificateData, E> {
+            ::std::result::Result::Ok(PolicyCertificateData {
+                account_id: self.account_id.unwrap_or_default(),
+                account_name: self.account_name.unwrap_or_default(),
+                agency_id: self.agency_id.unwrap_or_default(),
+                agency_name: self.agency_name.unwrap_or_default(),
+                agent_email: self.agent_email.unwrap_or_default(),
+                agent_first_name: self.agent_first_name.unwrap_or_default(),
+                agent_last_name: self.agent_last_name.unwrap_or_default(),
+                customer_email: self.customer_email.unwrap_or_default(),
+                customer_first_name: self.customer_first_name.unwrap_or_default(),
+                customer_last_name: self.customer_last_name.unwrap_or_default(),
+                customer_phone: self.customer_phone.unwrap_or_default(),
+                doc_type: self.doc_type.unwrap_or_default(),
+                document_url: self.document_url.unwrap_or_default(),
+                modified: self.modified.unwrap_or_default(),
+                policy_id: self.policy_id.unwrap_or_default(),
+                policy_number: self.policy_number.unwrap_or_default(),
+                product_type: self.product_type.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyCertificateMeta {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __PolicyCertificateMetaFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`PolicyCertificateMeta`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyCertificateMetaFields {
+        event: ::std::option::Option<::std::string::String>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyCertificateMetaFields {
+        type Output = PolicyCertificateMeta;
+
+        const NAME: &'static str = "PolicyCertificateMeta";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyCertificateMeta, E> {
+            ::std::result::Result::Ok(PolicyCertificateMeta {
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("event"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyDocument {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __PolicyDocumentFields>(d)
+        }
+    }
+
+    ///Collects a [`PolicyDocument`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyDocumentFields {
+        data: ::std::option::Option<::hookforge::Maybe<PolicyDocumentData>>,
+        meta: ::std::option::Option<PolicyDocumentMeta>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyDocumentFields {
+        type Output = PolicyDocument;
+
+        const NAME: &'static str = "PolicyDocument";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PolicyDocumentData,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "meta" => {
+                    if self.meta.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
+                        );
+                    }
+                    self.meta = ::std::option::Option::Some(
+                        <PolicyDocumentMeta as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyDocument, E> {
+            ::std::result::Result::Ok(PolicyDocument {
+                data: self.data.unwrap_or_default(),
+                meta: match self.meta {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("meta"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyDocumentData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __PolicyDocumentDataFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`PolicyDocumentData`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyDocumentDataFields {
+        account_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        account_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agency_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        agency_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        agent_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        customer_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_phone: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        doc_type: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        document_url: ::std::option::Option<::hookforge::Maybe<DocumentUrl>>,
+        modified: ::std::option::Option<::hookforge::Maybe<CowbellTimestamp>>,
+        policy_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        policy_number: ::std::option::Option<::hookforge::Maybe<PolicyNumber>>,
+        product_type: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyDocumentDataFields {
+        type Output = PolicyDocumentData;
+
+        const NAME: &'static str = "PolicyDocumentData";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "accountId" => {
+                    if self.account_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountId",
+                            ),
+                        );
+                    }
+                    self.account_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "accountName" => {
+                    if self.account_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountName",
+                            ),
+                        );
+                    }
+                    self.account_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyId" => {
+                    if self.agency_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
+                        );
+                    }
+                    self.agency_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyName" => {
+                    if self.agency_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agencyName",
+                            ),
+                        );
+                    }
+                    self.agency_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentEmail" => {
+                    if self.agent_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentEmail",
+                            ),
+                        );
+                    }
+                    self.agent_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentFirstName" => {
+                    if self.agent_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentFirstName",
+                            ),
+                        );
+                    }
+                    self.agent_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentLastName" => {
+                    if self.agent_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentLastName",
+                            ),
+                        );
+                    }
+                    self.agent_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerEmail" => {
+                    if self.customer_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerEmail",
+                            ),
+                        );
+                    }
+                    self.customer_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerFirstName" => {
+                    if self.customer_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerFirstName",
+                            ),
+                        );
+                    }
+                    self.customer_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerLastName" => {
+                    if self.customer_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerLastName",
+                            ),
+                        );
+                    }
+                    self.customer_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerPhone" => {
+                    if self.customer_phone.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerPhone",
+                            ),
+                        );
+                    }
+                    self.customer_phone = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "docType" => {
+                    if self.doc_type.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("docType"),
+                        );
+                    }
+                    self.doc_type = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "documentUrl" => {
+                    if self.document_url.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "documentUrl",
+                            ),
+                        );
+                    }
+                    self.document_url = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            DocumentUrl,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "modified" => {
+                    if self.modified.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
+                        );
+                    }
+                    self.modified = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            CowbellTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "policyId" => {
+                    if self.policy_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("policyId"),
+                        );
+                    }
+                    self.policy_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "policyNumber" => {
+                    if self.policy_number.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "policyNumber",
+                            ),
+                        );
+                    }
+                    self.policy_number = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PolicyNumber,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "productType" => {
+                    if self.product_type.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "productType",
+                            ),
+                        );
+                    }
+                    self.product_type = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyDocumentData, E> {
+            ::std::result::Result::Ok(PolicyDocumentData {
+                account_id: self.account_id.unwrap_or_default(),
+                account_name: self.account_name.unwrap_or_default(),
+                agency_id: self.agency_id.unwrap_or_default(),
+                agency_name: self.agency_name.unwrap_or_default(),
+                agent_email: self.agent_email.unwrap_or_default(),
+                agent_first_name: self.agent_first_name.unwrap_or_default(),
+                agent_last_name: self.agent_last_name.unwrap_or_default(),
+                customer_email: self.customer_email.unwrap_or_default(),
+                customer_first_name: self.customer_first_name.unwrap_or_default(),
+                customer_last_name: self.customer_last_name.unwrap_or_default(),
+                customer_phone: self.customer_phone.unwrap_or_default(),
+                doc_type: self.doc_type.unwrap_or_default(),
+                document_url: self.document_url.unwrap_or_default(),
+                modified: self.modified.unwrap_or_default(),
+                policy_id: self.policy_id.unwrap_or_default(),
+                policy_number: self.policy_number.unwrap_or_default(),
+                product_type: self.product_type.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyDocumentMeta {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __PolicyDocumentMetaFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`PolicyDocumentMeta`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyDocumentMetaFields {
+        event: ::std::option::Option<::std::string::String>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyDocumentMetaFields {
+        type Output = PolicyDocumentMeta;
+
+        const NAME: &'static str = "PolicyDocumentMeta";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyDocumentMeta, E> {
+            ::std::result::Result::Ok(PolicyDocumentMeta {
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("event"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyEndorsementDocument {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __PolicyEndorsementDocumentFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`PolicyEndorsementDocument`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyEndorsementDocumentFields {
+        data: ::std::option::Option<::hookforge::Maybe<PolicyEndorsementDocumentData>>,
+        meta: ::std::option::Option<PolicyEndorsementDocumentMeta>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyEndorsementDocumentFields {
+        type Output = PolicyEndorsementDocument;
+
+        const NAME: &'static str = "PolicyEndorsementDocument";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PolicyEndorsementDocumentData,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "meta" => {
+                    if self.meta.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
+                        );
+                    }
+                    self.meta = ::std::option::Option::Some(
+                        <PolicyEndorsementDocumentMeta as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyEndorsementDocument, E> {
+            ::std::result::Result::Ok(PolicyEndorsementDocument {
+                data: self.data.unwrap_or_default(),
+                meta: match self.meta {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("meta"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyEndorsementDocumentData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __PolicyEndorsementDocumentDataFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`PolicyEndorsementDocumentData`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyEndorsementDocumentDataFields {
+        account_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        account_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agency_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        agency_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        agent_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        customer_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_phone: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        doc_type: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        document_url: ::std::option::Option<::hookforge::Maybe<DocumentUrl>>,
+        modified: ::std::option::Option<::hookforge::Maybe<CowbellTimestamp>>,
+        policy_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        policy_number: ::std::option::Option<::hookforge::Maybe<PolicyNumber>>,
+        product_type: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de>
+    for __PolicyEndorsementDocumentDataFields {
+        type Output = PolicyEndorsementDocumentData;
+
+        const NAME: &'static str = "PolicyEndorsementDocumentData";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "accountId" => {
+                    if self.account_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountId",
+                            ),
+                        );
+                    }
+                    self.account_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "accountName" => {
+                    if self.account_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountName",
+                            ),
+                        );
+                    }
+                    self.account_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyId" => {
+                    if self.agency_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
+                        );
+                    }
+                    self.agency_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyName" => {
+                    if self.agency_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agencyName",
+                            ),
+                        );
+                    }
+                    self.agency_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentEmail" => {
+                    if self.agent_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentEmail",
+                            ),
+                        );
+                    }
+                    self.agent_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentFirstName" => {
+                    if self.agent_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentFirstName",
+                            ),
+                        );
+                    }
+                    self.agent_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentLastName" => {
+                    if self.agent_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentLastName",
+                            ),
+                        );
+                    }
+                    self.agent_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerEmail" => {
+                    if self.customer_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerEmail",
+                            ),
+                        );
+                    }
+                    self.customer_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerFirstName" => {
+                    if self.customer_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerFirstName",
+                            ),
+                        );
+                    }
+                    self.customer_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerLastName" => {
+                    if self.customer_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerLastName",
+                            ),
+                        );
+                    }
+                    self.customer_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerPhone" => {
+                    if self.customer_phone.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerPhone",
+                            ),
+                        );
+                    }
+                    self.customer_phone = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "docType" => {
+                    if self.doc_type.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("docType"),
+                        );
+                    }
+                    self.doc_type = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "documentUrl" => {
+                    if self.document_url.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "documentUrl",
+                            ),
+                        );
+                    }
+                    self.document_url = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            DocumentUrl,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "modified" => {
+                    if self.modified.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
+                        );
+                    }
+                    self.modified = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            CowbellTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "policyId" => {
+                    if self.policy_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("policyId"),
+                        );
+                    }
+                    self.policy_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "policyNumber" => {
+                    if self.policy_number.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "policyNumber",
+                            ),
+                        );
+                    }
+                    self.policy_number = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PolicyNumber,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "productType" => {
+                    if self.product_type.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "productType",
+                            ),
+                        );
+                    }
+                    self.product_type = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyEndorsementDocumentData, E> {
+            ::std::result::Result::Ok(PolicyEndorsementDocumentData {
+                account_id: self.account_id.unwrap_or_default(),
+                account_name: self.account_name.unwrap_or_default(),
+                agency_id: self.agency_id.unwrap_or_default(),
+                agency_name: self.agency_name.unwrap_or_default(),
+                agent_email: self.agent_email.unwrap_or_default(),
+                agent_first_name: self.agent_first_name.unwrap_or_default(),
+                agent_last_name: self.agent_last_name.unwrap_or_default(),
+                customer_email: self.customer_email.unwrap_or_default(),
+                customer_first_name: self.customer_first_name.unwrap_or_default(),
+                customer_last_name: self.customer_last_name.unwrap_or_default(),
+                customer_phone: self.customer_phone.unwrap_or_default(),
+                doc_type: self.doc_type.unwrap_or_default(),
+                document_url: self.document_url.unwrap_or_default(),
+                modified: self.modified.unwrap_or_default(),
+                policy_id: self.policy_id.unwrap_or_default(),
+                policy_number: self.policy_number.unwrap_or_default(),
+                product_type: self.product_type.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyEndorsementDocumentMeta {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __PolicyEndorsementDocumentMetaFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`PolicyEndorsementDocumentMeta`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyEndorsementDocumentMetaFields {
+        event: ::std::option::Option<::std::string::String>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de>
+    for __PolicyEndorsementDocumentMetaFields {
+        type Output = PolicyEndorsementDocumentMeta;
+
+        const NAME: &'static str = "PolicyEndorsementDocumentMeta";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyEndorsementDocumentMeta, E> {
+            ::std::result::Result::Ok(PolicyEndorsementDocumentMeta {
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("event"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyNonRenewalDocument {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __PolicyNonRenewalDocumentFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`PolicyNonRenewalDocument`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyNonRenewalDocumentFields {
+        data: ::std::option::Option<::hookforge::Maybe<PolicyNonRenewalDocumentData>>,
+        meta: ::std::option::Option<PolicyNonRenewalDocumentMeta>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyNonRenewalDocumentFields {
+        type Output = PolicyNonRenewalDocument;
+
+        const NAME: &'static str = "PolicyNonRenewalDocument";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PolicyNonRenewalDocumentData,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "meta" => {
+                    if self.meta.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
+                        );
+                    }
+                    self.meta = ::std::option::Option::Some(
+                        <PolicyNonRenewalDocumentMeta as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyNonRenewalDocument, E> {
+            ::std::result::Result::Ok(PolicyNonRenewalDocument {
+                data: self.data.unwrap_or_default(),
+                meta: match self.meta {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("meta"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyNonRenewalDocumentData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __PolicyNonRenewalDocumentDataFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`PolicyNonRenewalDocumentData`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyNonRenewalDocumentDataFields {
+        account_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        account_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agency_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        agency_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        agent_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        customer_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_phone: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        doc_type: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        document_url: ::std::option::Option<::hookforge::Maybe<DocumentUrl>>,
+        expires_on: ::std::option::Option<::hookforge::Maybe<CowbellTimestamp>>,
+        modified: ::std::option::Option<::hookforge::Maybe<CowbellTimestamp>>,
+        non_renewal_reason: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        policy_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        policy_number: ::std::option::Option<::hookforge::Maybe<PolicyNumber>>,
+        product_type: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de>
+    for __PolicyNonRenewalDocumentDataFields {
+        type Output = PolicyNonRenewalDocumentData;
+
+        const NAME: &'static str = "PolicyNonRenewalDocumentData";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "accountId" => {
+                    if self.account_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountId",
+                            ),
+                        );
+                    }
+                    self.account_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "accountName" => {
+                    if self.account_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountName",
+                            ),
+                        );
+                    }
+                    self.account_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyId" => {
+                    if self.agency_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
+                        );
+                    }
+                    self.agency_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyName" => {
+                    if self.agency_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agencyName",
+                            ),
+                        );
+                    }
+                    self.agency_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentEmail" => {
+                    if self.agent_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentEmail",
+                            ),
+                        );
+                    }
+                    self.agent_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentFirstName" => {
+                    if self.agent_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentFirstName",
+                            ),
+                        );
+                    }
+                    self.agent_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentLastName" => {
+                    if self.agent_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentLastName",
+                            ),
+                        );
+                    }
+                    self.agent_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerEmail" => {
+                    if self.customer_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerEmail",
+                            ),
+                        );
+                    }
+                    self.customer_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerFirstName" => {
+                    if self.customer_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerFirstName",
+                            ),
+                        );
+                    }
+                    self.customer_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerLastName" => {
+                    if self.customer_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerLastName",
+                            ),
+                        );
+                    }
+                    self.customer_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerPhone" => {
+                    if self.customer_phone.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerPhone",
+                            ),
+                        );
+                    }
+                    self.customer_phone = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "docType" => {
+                    if self.doc_type.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("docType"),
+                        );
+                    }
+                    self.doc_type = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "documentUrl" => {
+                    if self.document_url.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "documentUrl",
+                            ),
+                        );
+                    }
+                    self.document_url = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            DocumentUrl,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "expiresOn" => {
+                    if self.expires_on.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "expiresOn",
+                            ),
+                        );
+                    }
+                    self.expires_on = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            CowbellTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "modified" => {
+                    if self.modified.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
+                        );
+                    }
+                    self.modified = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            CowbellTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "nonRenewalReason" => {
+                    if self.non_renewal_reason.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "nonRenewalReason",
+                            ),
+                        );
+                    }
+                    self.non_renewal_reason = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "policyId" => {
+                    if self.policy_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("policyId"),
+                        );
+                    }
+                    self.policy_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "policyNumber" => {
+                    if self.policy_number.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "policyNumber",
+                            ),
+                        );
+                    }
+                    self.policy_number = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PolicyNumber,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "productType" => {
+                    if self.product_type.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "productType",
+                            ),
+                        );
+                    }
+                    self.product_type = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyNonRenewalDocumentData, E> {
+            ::std::result::Result::Ok(PolicyNonRenewalDocumentData {
+                account_id: self.account_id.unwrap_or_default(),
+                account_name: self.account_name.unwrap_or_default(),
+                agency_id: self.agency_id.unwrap_or_default(),
+                agency_name: self.agency_name.unwrap_or_default(),
+                agent_email: self.agent_email.unwrap_or_default(),
+                agent_first_name: self.agent_first_name.unwrap_or_default(),
+                agent_last_name: self.agent_last_name.unwrap_or_default(),
+                customer_email: self.customer_email.unwrap_or_default(),
+                customer_first_name: self.customer_first_name.unwrap_or_default(),
+                customer_last_name: self.customer_last_name.unwrap_or_default(),
+                customer_phone: self.customer_phone.unwrap_or_default(),
+                doc_type: self.doc_type.unwrap_or_default(),
+                document_url: self.document_url.unwrap_or_default(),
+                expires_on: self.expires_on.unwrap_or_default(),
+                modified: self.modified.unwrap_or_default(),
+                non_renewal_reason: self.non_renewal_reason.unwrap_or_default(),
+                policy_id: self.policy_id.unwrap_or_default(),
+                policy_number: self.policy_number.unwrap_or_default(),
+                product_type: self.product_type.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyNonRenewalDocumentMeta {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __PolicyNonRenewalDocumentMetaFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`PolicyNonRenewalDocumentMeta`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyNonRenewalDocumentMetaFields {
+        event: ::std::option::Option<::std::string::String>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de>
+    for __PolicyNonRenewalDocumentMetaFields {
+        type Output = PolicyNonRenewalDocumentMeta;
+
+        const NAME: &'static str = "PolicyNonRenewalDocumentMeta";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyNonRenewalDocumentMeta, E> {
+            ::std::result::Result::Ok(PolicyNonRenewalDocumentMeta {
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("event"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyStatusEvent {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __PolicyStatusEventFields>(d)
+        }
+    }
+
+    ///Collects a [`PolicyStatusEvent`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyStatusEventFields {
+        data: ::std::option::Option<::hookforge::Maybe<PolicyStatusEventData>>,
+        meta: ::std::option::Option<PolicyStatusEventMeta>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyStatusEventFields {
+        type Output = PolicyStatusEvent;
+
+        const NAME: &'static str = "PolicyStatusEvent";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PolicyStatusEventData,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "meta" => {
+                    if self.meta.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
+                        );
+                    }
+                    self.meta = ::std::option::Option::Some(
+                        <PolicyStatusEventMeta as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyStatusEvent, E> {
+            ::std::result::Result::Ok(PolicyStatusEvent {
+                data: self.data.unwrap_or_default(),
+                meta: match self.meta {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("meta"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyStatusEventData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __PolicyStatusEventDataFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`PolicyStatusEventData`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyStatusEventDataFields {
+        account_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        account_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agency_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        agency_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        agent_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        customer_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_phone: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        effective_date: ::std::option::Option<::hookforge::Maybe<CowbellTimestamp>>,
+        end_date: ::std::option::Option<::hookforge::Maybe<CowbellTimestamp>>,
+        modified: ::std::option::Option<::hookforge::Maybe<CowbellTimestamp>>,
+        policy_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        policy_number: ::std::option::Option<::hookforge::Maybe<PolicyNumber>>,
+        policy_status: ::std::option::Option<::hookforge::Maybe<PolicyStatus>>,
+        quote_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyStatusEventDataFields {
+        type Output = PolicyStatusEventData;
+
+        const NAME: &'static str = "PolicyStatusEventData";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "accountId" => {
+                    if self.account_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountId",
+                            ),
+                        );
+                    }
+                    self.account_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "accountName" => {
+                    if self.account_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountName",
+                            ),
+                        );
+                    }
+                    self.account_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyId" => {
+                    if self.agency_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
+                        );
+                    }
+                    self.agency_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyName" => {
+                    if self.agency_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agencyName",
+                            ),
+                        );
+                    }
+                    self.agency_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentEmail" => {
+                    if self.agent_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentEmail",
+                            ),
+                        );
+                    }
+                    self.agent_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentFirstName" => {
+                    if self.agent_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentFirstName",
+                            ),
+                        );
+                    }
+                    self.agent_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentLastName" => {
+                    if self.agent_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentLastName",
+                            ),
+                        );
+                    }
+                    self.agent_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerEmail" => {
+                    if self.customer_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerEmail",
+                            ),
+                        );
+                    }
+                    self.customer_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerFirstName" => {
+                    if self.customer_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerFirstName",
+                            ),
+                        );
+                    }
+                    self.customer_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerLastName" => {
+                    if self.customer_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerLastName",
+                            ),
+                        );
+                    }
+                    self.customer_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerPhone" => {
+                    if self.customer_phone.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerPhone",
+                            ),
+                        );
+                    }
+                    self.customer_phone = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "effectiveDate" => {
+                    if self.effective_date.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "effectiveDate",
+                            ),
+                        );
+                    }
+                    self.effective_date = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            CowbellTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "endDate" => {
+                    if self.end_date.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("endDate"),
+                        );
+                    }
+                    self.end_date = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            CowbellTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "modified" => {
+                    if self.modified.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
+                        );
+                    }
+                    self.modified = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            CowbellTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "policyId" => {
+                    if self.policy_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("policyId"),
+                        );
+                    }
+                    self.policy_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "policyNumber" => {
+                    if self.policy_number.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "policyNumber",
+                            ),
+                        );
+                    }
+                    self.policy_number = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PolicyNumber,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "policyStatus" => {
+                    if self.policy_status.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "policyStatus",
+                            ),
+                        );
+                    }
+                    self.policy_status = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PolicyStatus,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "quoteId" => {
+                    if self.quote_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("quoteId"),
+                        );
+                    }
+                    self.quote_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyStatusEventData, E> {
+            ::std::result::Result::Ok(PolicyStatusEventData {
+                account_id: self.account_id.unwrap_or_default(),
+                account_name: self.account_name.unwrap_or_default(),
+                agency_id: self.agency_id.unwrap_or_default(),
+                agency_name: self.agency_name.unwrap_or_default(),
+                agent_email: self.agent_email.unwrap_or_default(),
+                agent_first_name: self.agent_first_name.unwrap_or_default(),
+                agent_last_name: self.agent_last_name.unwrap_or_default(),
+                customer_email: self.customer_email.unwrap_or_default(),
+                customer_first_name: self.customer_first_name.unwrap_or_default(),
+                customer_last_name: self.customer_last_name.unwrap_or_default(),
+                customer_phone: self.customer_phone.unwrap_or_default(),
+                effective_date: self.effective_date.unwrap_or_default(),
+                end_date: self.end_date.unwrap_or_default(),
+                modified: self.modified.unwrap_or_default(),
+                policy_id: self.policy_id.unwrap_or_default(),
+                policy_number: self.policy_number.unwrap_or_default(),
+                policy_status: self.policy_status.unwrap_or_default(),
+                quote_id: self.quote_id.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PolicyStatusEventMeta {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __PolicyStatusEventMetaFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`PolicyStatusEventMeta`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PolicyStatusEventMetaFields {
+        event: ::std::option::Option<::std::string::String>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyStatusEventMetaFields {
+        type Output = PolicyStatusEventMeta;
+
+        const NAME: &'static str = "PolicyStatusEventMeta";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PolicyStatusEventMeta, E> {
+            ::std::result::Result::Ok(PolicyStatusEventMeta {
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("event"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteStatusEvent {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __QuoteStatusEventFields>(d)
+        }
+    }
+
+    ///Collects a [`QuoteStatusEvent`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteStatusEventFields {
+        data: ::std::option::Option<::hookforge::Maybe<QuoteStatusEventData>>,
+        meta: ::std::option::Option<QuoteStatusEventMeta>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteStatusEventFields {
+        type Output = QuoteStatusEvent;
+
+        const NAME: &'static str = "QuoteStatusEvent";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            QuoteStatusEventData,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "meta" => {
+                    if self.meta.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
+                        );
+                    }
+                    self.meta = ::std::option::Option::Some(
+                        <QuoteStatusEventMeta as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteStatusEvent, E> {
+            ::std::result::Result::Ok(QuoteStatusEvent {
+                data: self.data.unwrap_or_default(),
+                meta: match self.meta {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("meta"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteStatusEventData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __QuoteStatusEventDataFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`QuoteStatusEventData`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteStatusEventDataFields {
+        account_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        account_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agency_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        agency_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        agent_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        agent_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_email: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        customer_first_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_last_name: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        customer_phone: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        effective_date: ::std::option::Option<::hookforge::Maybe<CowbellTimestamp>>,
+        end_date: ::std::option::Option<::hookforge::Maybe<CowbellTimestamp>>,
+        modified: ::std::option::Option<::hookforge::Maybe<CowbellTimestamp>>,
+        quote_id: ::std::option::Option<::hookforge::Maybe<Uuid>>,
+        quote_number: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        quote_status: ::std::option::Option<::hookforge::Maybe<QuoteStatus>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteStatusEventDataFields {
+        type Output = QuoteStatusEventData;
+
+        const NAME: &'static str = "QuoteStatusEventData";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "accountId" => {
+                    if self.account_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountId",
+                            ),
+                        );
+                    }
+                    self.account_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "accountName" => {
+                    if self.account_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "accountName",
+                            ),
+                        );
+                    }
+                    self.account_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyId" => {
+                    if self.agency_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
+                        );
+                    }
+                    self.agency_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agencyName" => {
+                    if self.agency_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agencyName",
+                            ),
+                        );
+                    }
+                    self.agency_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentEmail" => {
+                    if self.agent_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentEmail",
+                            ),
+                        );
+                    }
+                    self.agent_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentFirstName" => {
+                    if self.agent_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentFirstName",
+                            ),
+                        );
+                    }
+                    self.agent_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "agentLastName" => {
+                    if self.agent_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "agentLastName",
+                            ),
+                        );
+                    }
+                    self.agent_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerEmail" => {
+                    if self.customer_email.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerEmail",
+                            ),
+                        );
+                    }
+                    self.customer_email = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerFirstName" => {
+                    if self.customer_first_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerFirstName",
+                            ),
+                        );
+                    }
+                    self.customer_first_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerLastName" => {
+                    if self.customer_last_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerLastName",
+                            ),
+                        );
+                    }
+                    self.customer_last_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "customerPhone" => {
+                    if self.customer_phone.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "customerPhone",
+                            ),
+                        );
+                    }
+                    self.customer_phone = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "effectiveDate" => {
+                    if self.effective_date.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "effectiveDate",
+                            ),
+                        );
+                    }
+                    self.effective_date = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            CowbellTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "endDate" => {
+                    if self.end_date.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("endDate"),
+                        );
+                    }
+                    self.end_date = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            CowbellTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "modified" => {
+                    if self.modified.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
+                        );
+                    }
+                    self.modified = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            CowbellTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "quoteId" => {
+                    if self.quote_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("quoteId"),
+                        );
+                    }
+                    self.quote_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Uuid,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "quoteNumber" => {
+                    if self.quote_number.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "quoteNumber",
+                            ),
+                        );
+                    }
+                    self.quote_number = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "quoteStatus" => {
+                    if self.quote_status.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "quoteStatus",
+                            ),
+                        );
+                    }
+                    self.quote_status = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            QuoteStatus,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteStatusEventData, E> {
+            ::std::result::Result::Ok(QuoteStatusEventData {
+                account_id: self.account_id.unwrap_or_default(),
+                account_name: self.account_name.unwrap_or_default(),
+                agency_id: self.agency_id.unwrap_or_default(),
+                agency_name: self.agency_name.unwrap_or_default(),
+                agent_email: self.agent_email.unwrap_or_default(),
+                agent_first_name: self.agent_first_name.unwrap_or_default(),
+                agent_last_name: self.agent_last_name.unwrap_or_default(),
+                customer_email: self.customer_email.unwrap_or_default(),
+                customer_first_name: self.customer_first_name.unwrap_or_default(),
+                customer_last_name: self.customer_last_name.unwrap_or_default(),
+                customer_phone: self.customer_phone.unwrap_or_default(),
+                effective_date: self.effective_date.unwrap_or_default(),
+                end_date: self.end_date.unwrap_or_default(),
+                modified: self.modified.unwrap_or_default(),
+                quote_id: self.quote_id.unwrap_or_default(),
+                quote_number: self.quote_number.unwrap_or_default(),
+                quote_status: self.quote_status.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteStatusEventMeta {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __QuoteStatusEventMetaFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`QuoteStatusEventMeta`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteStatusEventMetaFields {
+        event: ::std::option::Option<::std::string::String>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteStatusEventMetaFields {
+        type Output = QuoteStatusEventMeta;
+
+        const NAME: &'static str = "QuoteStatusEventMeta";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteStatusEventMeta, E> {
+            ::std::result::Result::Ok(QuoteStatusEventMeta {
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("event"));
+                    }
+                },
+                extra: self.extra,
+            })
         }
     }
 
@@ -1644,6 +4852,111 @@ impl<H: Handler + 'static> ::hookforge::RawHandler for Dispatcher<H> {
     }
 }
 
+/// Builds whichever event a delivery turns out to be, for
+/// `parse_delivery`'s one-pass read (generated).
+#[doc(hidden)]
+pub enum __EventFields {
+    AccountStatus(models::__AccountStatusEventFields),
+    PolicyCertificate(models::__PolicyCertificateFields),
+    PolicyDocument(models::__PolicyDocumentFields),
+    PolicyEndorsementDocument(models::__PolicyEndorsementDocumentFields),
+    PolicyNonRenewalDocument(models::__PolicyNonRenewalDocumentFields),
+    PolicyStatus(models::__PolicyStatusEventFields),
+    QuoteStatus(models::__QuoteStatusEventFields),
+    Unknown(::serde_json::Map<::std::string::String, ::serde_json::Value>),
+}
+
+impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
+    type Event = Event;
+
+    fn for_type(event_type: &str) -> Self {
+        match event_type {
+            "account.status" => Self::AccountStatus(::std::default::Default::default()),
+            "policy.certificate" => {
+                Self::PolicyCertificate(::std::default::Default::default())
+            }
+            "policy.document" => Self::PolicyDocument(::std::default::Default::default()),
+            "policy.endorsement.document" => {
+                Self::PolicyEndorsementDocument(::std::default::Default::default())
+            }
+            "policy.non-renewal.document" => {
+                Self::PolicyNonRenewalDocument(::std::default::Default::default())
+            }
+            "policy.status" => Self::PolicyStatus(::std::default::Default::default()),
+            "quote.status" => Self::QuoteStatus(::std::default::Default::default()),
+            _ => Self::Unknown(::serde_json::Map::new()),
+        }
+    }
+
+    fn field<D: ::serde::Deserializer<'de>>(
+        &mut self,
+        key: ::hookforge::__private::Key<'de>,
+        value: D,
+    ) -> ::std::result::Result<(), D::Error> {
+        match self {
+            Self::AccountStatus(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::PolicyCertificate(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::PolicyDocument(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::PolicyEndorsementDocument(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::PolicyNonRenewalDocument(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::PolicyStatus(b) => ::hookforge::__private::Fields::field(b, key, value),
+            Self::QuoteStatus(b) => ::hookforge::__private::Fields::field(b, key, value),
+            Self::Unknown(m) => ::hookforge::__private::extra_entry(m, key, value),
+        }
+    }
+
+    fn finish<E: ::serde::de::Error>(
+        self,
+        event_type: &str,
+    ) -> ::std::result::Result<Event, E> {
+        ::std::result::Result::Ok(
+            match self {
+                Self::AccountStatus(b) => {
+                    Event::AccountStatus(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::PolicyCertificate(b) => {
+                    Event::PolicyCertificate(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::PolicyDocument(b) => {
+                    Event::PolicyDocument(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::PolicyEndorsementDocument(b) => {
+                    Event::PolicyEndorsementDocument(
+                        ::hookforge::__private::Fields::finish(b)?,
+                    )
+                }
+                Self::PolicyNonRenewalDocument(b) => {
+                    Event::PolicyNonRenewalDocument(
+                        ::hookforge::__private::Fields::finish(b)?,
+                    )
+                }
+                Self::PolicyStatus(b) => {
+                    Event::PolicyStatus(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::QuoteStatus(b) => {
+                    Event::QuoteStatus(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::Unknown(m) => {
+                    Event::Unknown(::hookforge::UnknownEvent {
+                        event_type: event_type.to_string(),
+                        payload: ::serde_json::Value::Object(m),
+                    })
+                }
+            },
+        )
+    }
+}
+
 /// Parses a delivery: reads the event type where the manifest says,
 /// then deserializes exactly that event's type.
 pub fn parse(
@@ -1656,6 +4969,22 @@ pub fn parse(
 /// Like [`parse`], also returning the event id and type as located by
 /// the manifest.
 pub fn parse_delivery(
+    body: &[u8],
+    headers: &::hookforge::HeaderMap,
+) -> ::std::result::Result<::hookforge::Delivery<Event>, ::hookforge::ParseError> {
+    if let Some(d) = ::hookforge::__private::parse_event::<
+        __EventFields,
+    >(body, headers, VENDOR.envelope_reader()) {
+        return Ok(d);
+    }
+    __parse_delivery_careful(body, headers)
+}
+
+/// `parse_delivery` in two passes, envelope then model: the path
+/// that words errors exactly (and the reference the one-pass read is
+/// tested against).
+#[doc(hidden)]
+pub fn __parse_delivery_careful(
     body: &[u8],
     headers: &::hookforge::HeaderMap,
 ) -> ::std::result::Result<::hookforge::Delivery<Event>, ::hookforge::ParseError> {

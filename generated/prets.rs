@@ -55,7 +55,7 @@ pub mod models {
     }
 
     ///The organization (merchant) the quote belongs to.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Organization {
         ///Organization id, e.g. `mer_01HZQ7K8ABCDEFGHJKMNPQRSTV`.
         #[serde(
@@ -72,7 +72,7 @@ pub mod models {
     }
 
     ///A new Quote was created. The quote may not yet have a financing decision.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteCreated {
         pub data: QuoteRef,
         #[serde(
@@ -93,7 +93,7 @@ pub mod models {
     }
 
     ///The customer cancelled financing for the Quote.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteFinancingCancelled {
         pub data: QuoteRef,
         #[serde(
@@ -114,7 +114,7 @@ pub mod models {
     }
 
     ///Financing has been completed and disbursed for the Quote.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteFinancingCompleted {
         pub data: QuoteRef,
         #[serde(
@@ -135,7 +135,7 @@ pub mod models {
     }
 
     ///A lender returned a financing offer for the Quote.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteFinancingOfferReceived {
         pub data: QuoteRef,
         #[serde(
@@ -156,7 +156,7 @@ pub mod models {
     }
 
     ///The lender rejected financing for the Quote.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteFinancingRejected {
         pub data: QuoteRef,
         #[serde(
@@ -177,7 +177,7 @@ pub mod models {
     }
 
     ///The Quote financing status or sub-status changed without reaching a more specific lifecycle event.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteFinancingUpdated {
         pub data: QuoteRef,
         #[serde(
@@ -198,7 +198,7 @@ pub mod models {
     }
 
     ///Identifies the quote; fetch the full quote with `GET /v1/quotes/{quoteId}`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteRef {
         ///The merchant's own reference for the quote, if it set one.
         #[serde(
@@ -219,7 +219,7 @@ pub mod models {
     }
 
     ///A Quote was replaced by a newer revision; the previous quote is no longer billable.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteSuperseded {
         pub data: QuoteRef,
         #[serde(
@@ -240,7 +240,7 @@ pub mod models {
     }
 
     ///A Quote field changed in a way that does not match a more specific lifecycle event.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteUpdated {
         pub data: QuoteRef,
         #[serde(
@@ -319,6 +319,1314 @@ pub mod models {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for Organization {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __OrganizationFields>(d)
+        }
+    }
+
+    ///Collects a [`Organization`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __OrganizationFields {
+        organization_id: ::std::option::Option<
+            ::hookforge::Maybe<::std::string::String>,
+        >,
+        slug: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __OrganizationFields {
+        type Output = Organization;
+
+        const NAME: &'static str = "Organization";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "organizationId" => {
+                    if self.organization_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "organizationId",
+                            ),
+                        );
+                    }
+                    self.organization_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "slug" => {
+                    if self.slug.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("slug"),
+                        );
+                    }
+                    self.slug = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<Organization, E> {
+            ::std::result::Result::Ok(Organization {
+                organization_id: self.organization_id.unwrap_or_default(),
+                slug: self.slug.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteCreated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __QuoteCreatedFields>(d)
+        }
+    }
+
+    ///Collects a [`QuoteCreated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteCreatedFields {
+        data: ::std::option::Option<QuoteRef>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        organization: ::std::option::Option<Organization>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<UtcTimestamp>>,
+        type_: ::std::option::Option<::std::string::String>,
+        version: ::std::option::Option<ApiVersion>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteCreatedFields {
+        type Output = QuoteCreated;
+
+        const NAME: &'static str = "QuoteCreated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "eventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "organization" => {
+                    if self.organization.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "organization",
+                            ),
+                        );
+                    }
+                    self.organization = ::std::option::Option::Some(
+                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            UtcTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "type" => {
+                    if self.type_.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
+                        );
+                    }
+                    self.type_ = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "version" => {
+                    if self.version.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
+                        );
+                    }
+                    self.version = ::std::option::Option::Some(
+                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteCreated, E> {
+            ::std::result::Result::Ok(QuoteCreated {
+                data: match self.data {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("data"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                organization: match self.organization {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(
+                            E::missing_field("organization"),
+                        );
+                    }
+                },
+                timestamp: self.timestamp.unwrap_or_default(),
+                type_: match self.type_ {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("type"));
+                    }
+                },
+                version: match self.version {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("version"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteFinancingCancelled {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __QuoteFinancingCancelledFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`QuoteFinancingCancelled`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteFinancingCancelledFields {
+        data: ::std::option::Option<QuoteRef>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        organization: ::std::option::Option<Organization>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<UtcTimestamp>>,
+        type_: ::std::option::Option<::std::string::String>,
+        version: ::std::option::Option<ApiVersion>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteFinancingCancelledFields {
+        type Output = QuoteFinancingCancelled;
+
+        const NAME: &'static str = "QuoteFinancingCancelled";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "eventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "organization" => {
+                    if self.organization.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "organization",
+                            ),
+                        );
+                    }
+                    self.organization = ::std::option::Option::Some(
+                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            UtcTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "type" => {
+                    if self.type_.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
+                        );
+                    }
+                    self.type_ = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "version" => {
+                    if self.version.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
+                        );
+                    }
+                    self.version = ::std::option::Option::Some(
+                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteFinancingCancelled, E> {
+            ::std::result::Result::Ok(QuoteFinancingCancelled {
+                data: match self.data {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("data"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                organization: match self.organization {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(
+                            E::missing_field("organization"),
+                        );
+                    }
+                },
+                timestamp: self.timestamp.unwrap_or_default(),
+                type_: match self.type_ {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("type"));
+                    }
+                },
+                version: match self.version {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("version"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteFinancingCompleted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __QuoteFinancingCompletedFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`QuoteFinancingCompleted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteFinancingCompletedFields {
+        data: ::std::option::Option<QuoteRef>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        organization: ::std::option::Option<Organization>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<UtcTimestamp>>,
+        type_: ::std::option::Option<::std::string::String>,
+        version: ::std::option::Option<ApiVersion>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteFinancingCompletedFields {
+        type Output = QuoteFinancingCompleted;
+
+        const NAME: &'static str = "QuoteFinancingCompleted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "eventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "organization" => {
+                    if self.organization.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "organization",
+                            ),
+                        );
+                    }
+                    self.organization = ::std::option::Option::Some(
+                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            UtcTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "type" => {
+                    if self.type_.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
+                        );
+                    }
+                    self.type_ = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "version" => {
+                    if self.version.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
+                        );
+                    }
+                    self.version = ::std::option::Option::Some(
+                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteFinancingCompleted, E> {
+            ::std::result::Result::Ok(QuoteFinancingCompleted {
+                data: match self.data {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("data"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                organization: match self.organization {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(
+                            E::missing_field("organization"),
+                        );
+                    }
+                },
+                timestamp: self.timestamp.unwrap_or_default(),
+                type_: match self.type_ {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("type"));
+                    }
+                },
+                version: match self.version {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("version"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteFinancingOfferReceived {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __QuoteFinancingOfferReceivedFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`QuoteFinancingOfferReceived`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteFinancingOfferReceivedFields {
+        data: ::std::option::Option<QuoteRef>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        organization: ::std::option::Option<Organization>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<UtcTimestamp>>,
+        type_: ::std::option::Option<::std::string::String>,
+        version: ::std::option::Option<ApiVersion>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de>
+    for __QuoteFinancingOfferReceivedFields {
+        type Output = QuoteFinancingOfferReceived;
+
+        const NAME: &'static str = "QuoteFinancingOfferReceived";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "eventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "organization" => {
+                    if self.organization.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "organization",
+                            ),
+                        );
+                    }
+                    self.organization = ::std::option::Option::Some(
+                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            UtcTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "type" => {
+                    if self.type_.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
+                        );
+                    }
+                    self.type_ = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "version" => {
+                    if self.version.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
+                        );
+                    }
+                    self.version = ::std::option::Option::Some(
+                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteFinancingOfferReceived, E> {
+            ::std::result::Result::Ok(QuoteFinancingOfferReceived {
+                data: match self.data {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("data"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                organization: match self.organization {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(
+                            E::missing_field("organization"),
+                        );
+                    }
+                },
+                timestamp: self.timestamp.unwrap_or_default(),
+                type_: match self.type_ {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("type"));
+                    }
+                },
+                version: match self.version {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("version"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteFinancingRejected {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __QuoteFinancingRejectedFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`QuoteFinancingRejected`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteFinancingRejectedFields {
+        data: ::std::option::Option<QuoteRef>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        organization: ::std::option::Option<Organization>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<UtcTimestamp>>,
+        type_: ::std::option::Option<::std::string::String>,
+        version: ::std::option::Option<ApiVersion>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteFinancingRejectedFields {
+        type Output = QuoteFinancingRejected;
+
+        const NAME: &'static str = "QuoteFinancingRejected";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "eventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "organization" => {
+                    if self.organization.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "organization",
+                            ),
+                        );
+                    }
+                    self.organization = ::std::option::Option::Some(
+                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            UtcTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "type" => {
+                    if self.type_.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
+                        );
+                    }
+                    self.type_ = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "version" => {
+                    if self.version.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
+                        );
+                    }
+                    self.version = ::std::option::Option::Some(
+                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteFinancingRejected, E> {
+            ::std::result::Result::Ok(QuoteFinancingRejected {
+                data: match self.data {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("data"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                organization: match self.organization {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(
+                            E::missing_field("organization"),
+                        );
+                    }
+                },
+                timestamp: self.timestamp.unwrap_or_default(),
+                type_: match self.type_ {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("type"));
+                    }
+                },
+                version: match self.version {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("version"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteFinancingUpdated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __QuoteFinancingUpdatedFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`QuoteFinancingUpdated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteFinancingUpdatedFields {
+        data: ::std::option::Option<QuoteRef>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        organization: ::std::option::Option<Organization>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<UtcTimestamp>>,
+        type_: ::std::option::Option<::std::string::String>,
+        version: ::std::option::Option<ApiVersion>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteFinancingUpdatedFields {
+        type Output = QuoteFinancingUpdated;
+
+        const NAME: &'static str = "QuoteFinancingUpdated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "eventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "organization" => {
+                    if self.organization.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "organization",
+                            ),
+                        );
+                    }
+                    self.organization = ::std::option::Option::Some(
+                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            UtcTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "type" => {
+                    if self.type_.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
+                        );
+                    }
+                    self.type_ = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "version" => {
+                    if self.version.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
+                        );
+                    }
+                    self.version = ::std::option::Option::Some(
+                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteFinancingUpdated, E> {
+            ::std::result::Result::Ok(QuoteFinancingUpdated {
+                data: match self.data {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("data"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                organization: match self.organization {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(
+                            E::missing_field("organization"),
+                        );
+                    }
+                },
+                timestamp: self.timestamp.unwrap_or_default(),
+                type_: match self.type_ {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("type"));
+                    }
+                },
+                version: match self.version {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("version"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteRef {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __QuoteRefFields>(d)
+        }
+    }
+
+    ///Collects a [`QuoteRef`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteRefFields {
+        external_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        quote_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteRefFields {
+        type Output = QuoteRef;
+
+        const NAME: &'static str = "QuoteRef";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "externalId" => {
+                    if self.external_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "externalId",
+                            ),
+                        );
+                    }
+                    self.external_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "quoteId" => {
+                    if self.quote_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("quoteId"),
+                        );
+                    }
+                    self.quote_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<QuoteRef, E> {
+            ::std::result::Result::Ok(QuoteRef {
+                external_id: self.external_id.unwrap_or_default(),
+                quote_id: self.quote_id.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteSuperseded {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __QuoteSupersededFields>(d)
+        }
+    }
+
+    ///Collects a [`QuoteSuperseded`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteSupersededFields {
+        data: ::std::option::Option<QuoteRef>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        organization: ::std::option::Option<Organization>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<UtcTimestamp>>,
+        type_: ::std::option::Option<::std::string::String>,
+        version: ::std::option::Option<ApiVersion>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteSupersededFields {
+        type Output = QuoteSuperseded;
+
+        const NAME: &'static str = "QuoteSuperseded";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "eventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "organization" => {
+                    if self.organization.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "organization",
+                            ),
+                        );
+                    }
+                    self.organization = ::std::option::Option::Some(
+                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            UtcTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "type" => {
+                    if self.type_.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
+                        );
+                    }
+                    self.type_ = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "version" => {
+                    if self.version.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
+                        );
+                    }
+                    self.version = ::std::option::Option::Some(
+                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteSuperseded, E> {
+            ::std::result::Result::Ok(QuoteSuperseded {
+                data: match self.data {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("data"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                organization: match self.organization {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(
+                            E::missing_field("organization"),
+                        );
+                    }
+                },
+                timestamp: self.timestamp.unwrap_or_default(),
+                type_: match self.type_ {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("type"));
+                    }
+                },
+                version: match self.version {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("version"));
+                    }
+                },
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteUpdated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __QuoteUpdatedFields>(d)
+        }
+    }
+
+    ///Collects a [`QuoteUpdated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteUpdatedFields {
+        data: ::std::option::Option<QuoteRef>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        organization: ::std::option::Option<Organization>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<UtcTimestamp>>,
+        type_: ::std::option::Option<::std::string::String>,
+        version: ::std::option::Option<ApiVersion>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteUpdatedFields {
+        type Output = QuoteUpdated;
+
+        const NAME: &'static str = "QuoteUpdated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "data" => {
+                    if self.data.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
+                        );
+                    }
+                    self.data = ::std::option::Option::Some(
+                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "eventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "organization" => {
+                    if self.organization.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "organization",
+                            ),
+                        );
+                    }
+                    self.organization = ::std::option::Option::Some(
+                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            UtcTimestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "type" => {
+                    if self.type_.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
+                        );
+                    }
+                    self.type_ = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "version" => {
+                    if self.version.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
+                        );
+                    }
+                    self.version = ::std::option::Option::Some(
+                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteUpdated, E> {
+            ::std::result::Result::Ok(QuoteUpdated {
+                data: match self.data {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("data"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                organization: match self.organization {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(
+                            E::missing_field("organization"),
+                        );
+                    }
+                },
+                timestamp: self.timestamp.unwrap_or_default(),
+                type_: match self.type_ {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("type"));
+                    }
+                },
+                version: match self.version {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("version"));
+                    }
+                },
+                extra: self.extra,
+            })
         }
     }
 
@@ -731,6 +2039,131 @@ impl<H: Handler + 'static> ::hookforge::RawHandler for Dispatcher<H> {
     }
 }
 
+/// Builds whichever event a delivery turns out to be, for
+/// `parse_delivery`'s one-pass read (generated).
+#[doc(hidden)]
+pub enum __EventFields {
+    QuoteCreated(models::__QuoteCreatedFields),
+    QuoteFinancingCancelled(models::__QuoteFinancingCancelledFields),
+    QuoteFinancingCompleted(models::__QuoteFinancingCompletedFields),
+    QuoteFinancingOfferReceived(models::__QuoteFinancingOfferReceivedFields),
+    QuoteFinancingRejected(models::__QuoteFinancingRejectedFields),
+    QuoteFinancingUpdated(models::__QuoteFinancingUpdatedFields),
+    QuoteSuperseded(models::__QuoteSupersededFields),
+    QuoteUpdated(models::__QuoteUpdatedFields),
+    Unknown(::serde_json::Map<::std::string::String, ::serde_json::Value>),
+}
+
+impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
+    type Event = Event;
+
+    fn for_type(event_type: &str) -> Self {
+        match event_type {
+            "quote.created" => Self::QuoteCreated(::std::default::Default::default()),
+            "quote.financing.cancelled" => {
+                Self::QuoteFinancingCancelled(::std::default::Default::default())
+            }
+            "quote.financing.completed" => {
+                Self::QuoteFinancingCompleted(::std::default::Default::default())
+            }
+            "quote.financing.offer_received" => {
+                Self::QuoteFinancingOfferReceived(::std::default::Default::default())
+            }
+            "quote.financing.rejected" => {
+                Self::QuoteFinancingRejected(::std::default::Default::default())
+            }
+            "quote.financing.updated" => {
+                Self::QuoteFinancingUpdated(::std::default::Default::default())
+            }
+            "quote.superseded" => {
+                Self::QuoteSuperseded(::std::default::Default::default())
+            }
+            "quote.updated" => Self::QuoteUpdated(::std::default::Default::default()),
+            _ => Self::Unknown(::serde_json::Map::new()),
+        }
+    }
+
+    fn field<D: ::serde::Deserializer<'de>>(
+        &mut self,
+        key: ::hookforge::__private::Key<'de>,
+        value: D,
+    ) -> ::std::result::Result<(), D::Error> {
+        match self {
+            Self::QuoteCreated(b) => ::hookforge::__private::Fields::field(b, key, value),
+            Self::QuoteFinancingCancelled(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::QuoteFinancingCompleted(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::QuoteFinancingOfferReceived(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::QuoteFinancingRejected(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::QuoteFinancingUpdated(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::QuoteSuperseded(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::QuoteUpdated(b) => ::hookforge::__private::Fields::field(b, key, value),
+            Self::Unknown(m) => ::hookforge::__private::extra_entry(m, key, value),
+        }
+    }
+
+    fn finish<E: ::serde::de::Error>(
+        self,
+        event_type: &str,
+    ) -> ::std::result::Result<Event, E> {
+        ::std::result::Result::Ok(
+            match self {
+                Self::QuoteCreated(b) => {
+                    Event::QuoteCreated(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::QuoteFinancingCancelled(b) => {
+                    Event::QuoteFinancingCancelled(
+                        ::hookforge::__private::Fields::finish(b)?,
+                    )
+                }
+                Self::QuoteFinancingCompleted(b) => {
+                    Event::QuoteFinancingCompleted(
+                        ::hookforge::__private::Fields::finish(b)?,
+                    )
+                }
+                Self::QuoteFinancingOfferReceived(b) => {
+                    Event::QuoteFinancingOfferReceived(
+                        ::hookforge::__private::Fields::finish(b)?,
+                    )
+                }
+                Self::QuoteFinancingRejected(b) => {
+                    Event::QuoteFinancingRejected(
+                        ::hookforge::__private::Fields::finish(b)?,
+                    )
+                }
+                Self::QuoteFinancingUpdated(b) => {
+                    Event::QuoteFinancingUpdated(
+                        ::hookforge::__private::Fields::finish(b)?,
+                    )
+                }
+                Self::QuoteSuperseded(b) => {
+                    Event::QuoteSuperseded(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::QuoteUpdated(b) => {
+                    Event::QuoteUpdated(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::Unknown(m) => {
+                    Event::Unknown(::hookforge::UnknownEvent {
+                        event_type: event_type.to_string(),
+                        payload: ::serde_json::Value::Object(m),
+                    })
+                }
+            },
+        )
+    }
+}
+
 /// Parses a delivery: reads the event type where the manifest says,
 /// then deserializes exactly that event's type.
 pub fn parse(
@@ -743,6 +2176,22 @@ pub fn parse(
 /// Like [`parse`], also returning the event id and type as located by
 /// the manifest.
 pub fn parse_delivery(
+    body: &[u8],
+    headers: &::hookforge::HeaderMap,
+) -> ::std::result::Result<::hookforge::Delivery<Event>, ::hookforge::ParseError> {
+    if let Some(d) = ::hookforge::__private::parse_event::<
+        __EventFields,
+    >(body, headers, VENDOR.envelope_reader()) {
+        return Ok(d);
+    }
+    __parse_delivery_careful(body, headers)
+}
+
+/// `parse_delivery` in two passes, envelope then model: the path
+/// that words errors exactly (and the reference the one-pass read is
+/// tested against).
+#[doc(hidden)]
+pub fn __parse_delivery_careful(
     body: &[u8],
     headers: &::hookforge::HeaderMap,
 ) -> ::std::result::Result<::hookforge::Delivery<Event>, ::hookforge::ParseError> {

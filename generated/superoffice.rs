@@ -6,7 +6,7 @@
 #[allow(clippy::all, clippy::pedantic, dead_code, unused_imports, non_camel_case_types)]
 pub mod models {
     ///Fired when a activity is changed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ActivityChanged {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -71,7 +71,7 @@ pub mod models {
     }
 
     ///Fired when a activity is created.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ActivityCreated {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -136,7 +136,7 @@ pub mod models {
     }
 
     ///Fired when a activity is deleted.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ActivityDeleted {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -207,7 +207,7 @@ pub mod models {
     }
 
     ///Fired when a associate is changed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AssociateChanged {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -272,7 +272,7 @@ pub mod models {
     }
 
     ///Fired when a associate is created.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AssociateCreated {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -337,7 +337,7 @@ pub mod models {
     }
 
     ///Fired when a associate is deleted.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AssociateDeleted {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -488,7 +488,7 @@ pub mod models {
     }
 
     ///Fired when a chat session is changed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatsessionChanged {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -553,7 +553,7 @@ pub mod models {
     }
 
     ///Fired when a chat session is created.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatsessionCreated {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -618,7 +618,7 @@ pub mod models {
     }
 
     ///Fired when a message is posted in a chat session.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatsessionMessage {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -683,7 +683,7 @@ pub mod models {
     }
 
     ///Fired when a contact is changed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ContactChanged {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -748,7 +748,7 @@ pub mod models {
     }
 
     ///Fired when a contact is created.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ContactCreated {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -813,7 +813,7 @@ pub mod models {
     }
 
     ///Fired when a contact is deleted.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ContactDeleted {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -884,7 +884,7 @@ pub mod models {
     }
 
     ///Fired when a contact is soft-deleted (moved to the recycle bin).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ContactSoftdeleted {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -998,7 +998,7 @@ pub mod models {
     }
 
     ///Fired when a document is changed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DocumentChanged {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -1063,7 +1063,7 @@ pub mod models {
     }
 
     ///Fired when a document is created.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DocumentCreated {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -1128,7 +1128,7 @@ pub mod models {
     }
 
     ///Fired when a document is deleted.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DocumentDeleted {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -1199,7 +1199,7 @@ pub mod models {
     }
 
     ///Fired when a document's content is edited.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DocumentEdited {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -1347,7 +1347,7 @@ pub mod models {
     }
 
     ///Fired when a person is changed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PersonChanged {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -1412,7 +1412,7 @@ pub mod models {
     }
 
     ///Fired when a person gives consent.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PersonConsented {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -1477,7 +1477,7 @@ pub mod models {
     }
 
     ///Fired when a person is created.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PersonCreated {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -1542,7 +1542,7 @@ pub mod models {
     }
 
     ///Fired when a person is deleted.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PersonDeleted {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -1613,7 +1613,7 @@ pub mod models {
     }
 
     ///Fired when a person withdraws consent.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PersonUnconsented {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -1733,7 +1733,7 @@ pub mod models {
     }
 
     ///Fired when a project is changed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProjectChanged {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -1798,7 +1798,7 @@ pub mod models {
     }
 
     ///Fired when a project is created.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProjectCreated {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -1863,7 +1863,7 @@ pub mod models {
     }
 
     ///Fired when a project is deleted.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProjectDeleted {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -1934,7 +1934,7 @@ pub mod models {
     }
 
     ///Fired when a projectmember is changed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProjectmemberChanged {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -1999,7 +1999,7 @@ pub mod models {
     }
 
     ///Fired when a projectmember is created.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProjectmemberCreated {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2064,7 +2064,7 @@ pub mod models {
     }
 
     ///Fired when a projectmember is deleted.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProjectmemberDeleted {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2135,7 +2135,7 @@ pub mod models {
     }
 
     ///Fired when a quote is approved.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteApproved {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2200,7 +2200,7 @@ pub mod models {
     }
 
     ///Fired when a quote order has been placed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteOrdered {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2265,7 +2265,7 @@ pub mod models {
     }
 
     ///Fired when a quote is rejected.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteRejected {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2330,7 +2330,7 @@ pub mod models {
     }
 
     ///Fired when a quote version has been sent.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteSent {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2395,7 +2395,7 @@ pub mod models {
     }
 
     ///Fired when a relation is changed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RelationChanged {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2460,7 +2460,7 @@ pub mod models {
     }
 
     ///Fired when a relation is created.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RelationCreated {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2525,7 +2525,7 @@ pub mod models {
     }
 
     ///Fired when a relation is deleted.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RelationDeleted {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2596,7 +2596,7 @@ pub mod models {
     }
 
     ///Fired when a sale is changed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SaleChanged {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2661,7 +2661,7 @@ pub mod models {
     }
 
     ///Fired when a sale is completed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SaleCompleted {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2726,7 +2726,7 @@ pub mod models {
     }
 
     ///Fired when a sale is created.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SaleCreated {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2791,7 +2791,7 @@ pub mod models {
     }
 
     ///Fired when a sale is deleted.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SaleDeleted {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2862,7 +2862,7 @@ pub mod models {
     }
 
     ///Fired when a sale is lost.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SaleLost {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2927,7 +2927,7 @@ pub mod models {
     }
 
     ///Fired when a sale is sold.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SaleSold {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -2992,7 +2992,7 @@ pub mod models {
     }
 
     ///Fired when a salestakeholder is changed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SalestakeholderChanged {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -3057,7 +3057,7 @@ pub mod models {
     }
 
     ///Fired when a salestakeholder is created.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SalestakeholderCreated {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -3122,7 +3122,7 @@ pub mod models {
     }
 
     ///Fired when a salestakeholder is deleted.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SalestakeholderDeleted {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -3193,7 +3193,7 @@ pub mod models {
     }
 
     ///The registration test event: SuperOffice POSTs it, with the header `X-Hook-Test: true`, when a webhook is created; the receiver must answer 200.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Test {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -3258,7 +3258,7 @@ pub mod models {
     }
 
     ///Fired when a ticket (request) is changed.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TicketChanged {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -3323,7 +3323,7 @@ pub mod models {
     }
 
     ///Fired when a ticket (request) is created.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TicketCreated {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -3420,7 +3420,7 @@ pub mod models {
     }
 
     ///Fired when the webhook runs into delivery errors.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookErrors {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -3534,7 +3534,7 @@ pub mod models {
     }
 
     ///Fired when the webhook starts delivering.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookStarted {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -3599,7 +3599,7 @@ pub mod models {
     }
 
     ///Fired when the webhook stops delivering.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookStopped {
         #[serde(
             rename = "ChangedByAssociateId",
@@ -3697,6 +3697,10212 @@ pub mod models {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ActivityChanged {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __ActivityChangedFields>(d)
+        }
+    }
+
+    ///Collects a [`ActivityChanged`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ActivityChangedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ActivityChangedFields {
+        type Output = ActivityChanged;
+
+        const NAME: &'static str = "ActivityChanged";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ActivityChanged, E> {
+            ::std::result::Result::Ok(ActivityChanged {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ActivityCreated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __ActivityCreatedFields>(d)
+        }
+    }
+
+    ///Collects a [`ActivityCreated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ActivityCreatedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ActivityCreatedFields {
+        type Output = ActivityCreated;
+
+        const NAME: &'static str = "ActivityCreated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ActivityCreated, E> {
+            ::std::result::Result::Ok(ActivityCreated {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ActivityDeleted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __ActivityDeletedFields>(d)
+        }
+    }
+
+    ///Collects a [`ActivityDeleted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ActivityDeletedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        values: ::std::option::Option<::hookforge::Maybe<Values>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ActivityDeletedFields {
+        type Output = ActivityDeleted;
+
+        const NAME: &'static str = "ActivityDeleted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Values" => {
+                    if self.values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
+                        );
+                    }
+                    self.values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Values,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ActivityDeleted, E> {
+            ::std::result::Result::Ok(ActivityDeleted {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                values: self.values.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for AssociateChanged {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __AssociateChangedFields>(d)
+        }
+    }
+
+    ///Collects a [`AssociateChanged`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __AssociateChangedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __AssociateChangedFields {
+        type Output = AssociateChanged;
+
+        const NAME: &'static str = "AssociateChanged";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<AssociateChanged, E> {
+            ::std::result::Result::Ok(AssociateChanged {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for AssociateCreated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __AssociateCreatedFields>(d)
+        }
+    }
+
+    ///Collects a [`AssociateCreated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __AssociateCreatedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __AssociateCreatedFields {
+        type Output = AssociateCreated;
+
+        const NAME: &'static str = "AssociateCreated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<AssociateCreated, E> {
+            ::std::result::Result::Ok(AssociateCreated {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for AssociateDeleted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __AssociateDeletedFields>(d)
+        }
+    }
+
+    ///Collects a [`AssociateDeleted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __AssociateDeletedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        values: ::std::option::Option<::hookforge::Maybe<Values>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __AssociateDeletedFields {
+        type Output = AssociateDeleted;
+
+        const NAME: &'static str = "AssociateDeleted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Values" => {
+                    if self.values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
+                        );
+                    }
+                    self.values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Values,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<AssociateDeleted, E> {
+            ::std::result::Result::Ok(AssociateDeleted {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                values: self.values.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ChatsessionChanged {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __ChatsessionChangedFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`ChatsessionChanged`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ChatsessionChangedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ChatsessionChangedFields {
+        type Output = ChatsessionChanged;
+
+        const NAME: &'static str = "ChatsessionChanged";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ChatsessionChanged, E> {
+            ::std::result::Result::Ok(ChatsessionChanged {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ChatsessionCreated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __ChatsessionCreatedFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`ChatsessionCreated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ChatsessionCreatedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ChatsessionCreatedFields {
+        type Output = ChatsessionCreated;
+
+        const NAME: &'static str = "ChatsessionCreated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ChatsessionCreated, E> {
+            ::std::result::Result::Ok(ChatsessionCreated {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ChatsessionMessage {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __ChatsessionMessageFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`ChatsessionMessage`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ChatsessionMessageFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ChatsessionMessageFields {
+        type Output = ChatsessionMessage;
+
+        const NAME: &'static str = "ChatsessionMessage";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ChatsessionMessage, E> {
+            ::std::result::Result::Ok(ChatsessionMessage {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ContactChanged {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __ContactChangedFields>(d)
+        }
+    }
+
+    ///Collects a [`ContactChanged`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ContactChangedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ContactChangedFields {
+        type Output = ContactChanged;
+
+        const NAME: &'static str = "ContactChanged";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ContactChanged, E> {
+            ::std::result::Result::Ok(ContactChanged {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ContactCreated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __ContactCreatedFields>(d)
+        }
+    }
+
+    ///Collects a [`ContactCreated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ContactCreatedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ContactCreatedFields {
+        type Output = ContactCreated;
+
+        const NAME: &'static str = "ContactCreated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ContactCreated, E> {
+            ::std::result::Result::Ok(ContactCreated {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ContactDeleted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __ContactDeletedFields>(d)
+        }
+    }
+
+    ///Collects a [`ContactDeleted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ContactDeletedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        values: ::std::option::Option<::hookforge::Maybe<Values>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ContactDeletedFields {
+        type Output = ContactDeleted;
+
+        const NAME: &'static str = "ContactDeleted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Values" => {
+                    if self.values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
+                        );
+                    }
+                    self.values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Values,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ContactDeleted, E> {
+            ::std::result::Result::Ok(ContactDeleted {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                values: self.values.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ContactSoftdeleted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __ContactSoftdeletedFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`ContactSoftdeleted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ContactSoftdeletedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ContactSoftdeletedFields {
+        type Output = ContactSoftdeleted;
+
+        const NAME: &'static str = "ContactSoftdeleted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ContactSoftdeleted, E> {
+            ::std::result::Result::Ok(ContactSoftdeleted {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for DocumentChanged {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __DocumentChangedFields>(d)
+        }
+    }
+
+    ///Collects a [`DocumentChanged`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __DocumentChangedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __DocumentChangedFields {
+        type Output = DocumentChanged;
+
+        const NAME: &'static str = "DocumentChanged";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<DocumentChanged, E> {
+            ::std::result::Result::Ok(DocumentChanged {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for DocumentCreated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __DocumentCreatedFields>(d)
+        }
+    }
+
+    ///Collects a [`DocumentCreated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __DocumentCreatedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __DocumentCreatedFields {
+        type Output = DocumentCreated;
+
+        const NAME: &'static str = "DocumentCreated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<DocumentCreated, E> {
+            ::std::result::Result::Ok(DocumentCreated {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for DocumentDeleted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __DocumentDeletedFields>(d)
+        }
+    }
+
+    ///Collects a [`DocumentDeleted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __DocumentDeletedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        values: ::std::option::Option<::hookforge::Maybe<Values>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __DocumentDeletedFields {
+        type Output = DocumentDeleted;
+
+        const NAME: &'static str = "DocumentDeleted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Values" => {
+                    if self.values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
+                        );
+                    }
+                    self.values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Values,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<DocumentDeleted, E> {
+            ::std::result::Result::Ok(DocumentDeleted {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                values: self.values.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for DocumentEdited {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __DocumentEditedFields>(d)
+        }
+    }
+
+    ///Collects a [`DocumentEdited`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __DocumentEditedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __DocumentEditedFields {
+        type Output = DocumentEdited;
+
+        const NAME: &'static str = "DocumentEdited";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<DocumentEdited, E> {
+            ::std::result::Result::Ok(DocumentEdited {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PersonChanged {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __PersonChangedFields>(d)
+        }
+    }
+
+    ///Collects a [`PersonChanged`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PersonChangedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PersonChangedFields {
+        type Output = PersonChanged;
+
+        const NAME: &'static str = "PersonChanged";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PersonChanged, E> {
+            ::std::result::Result::Ok(PersonChanged {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PersonConsented {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __PersonConsentedFields>(d)
+        }
+    }
+
+    ///Collects a [`PersonConsented`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PersonConsentedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PersonConsentedFields {
+        type Output = PersonConsented;
+
+        const NAME: &'static str = "PersonConsented";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PersonConsented, E> {
+            ::std::result::Result::Ok(PersonConsented {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PersonCreated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __PersonCreatedFields>(d)
+        }
+    }
+
+    ///Collects a [`PersonCreated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PersonCreatedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PersonCreatedFields {
+        type Output = PersonCreated;
+
+        const NAME: &'static str = "PersonCreated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PersonCreated, E> {
+            ::std::result::Result::Ok(PersonCreated {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PersonDeleted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __PersonDeletedFields>(d)
+        }
+    }
+
+    ///Collects a [`PersonDeleted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PersonDeletedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        values: ::std::option::Option<::hookforge::Maybe<Values>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PersonDeletedFields {
+        type Output = PersonDeleted;
+
+        const NAME: &'static str = "PersonDeleted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Values" => {
+                    if self.values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
+                        );
+                    }
+                    self.values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Values,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PersonDeleted, E> {
+            ::std::result::Result::Ok(PersonDeleted {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                values: self.values.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for PersonUnconsented {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __PersonUnconsentedFields>(d)
+        }
+    }
+
+    ///Collects a [`PersonUnconsented`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __PersonUnconsentedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __PersonUnconsentedFields {
+        type Output = PersonUnconsented;
+
+        const NAME: &'static str = "PersonUnconsented";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<PersonUnconsented, E> {
+            ::std::result::Result::Ok(PersonUnconsented {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ProjectChanged {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __ProjectChangedFields>(d)
+        }
+    }
+
+    ///Collects a [`ProjectChanged`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ProjectChangedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ProjectChangedFields {
+        type Output = ProjectChanged;
+
+        const NAME: &'static str = "ProjectChanged";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ProjectChanged, E> {
+            ::std::result::Result::Ok(ProjectChanged {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ProjectCreated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __ProjectCreatedFields>(d)
+        }
+    }
+
+    ///Collects a [`ProjectCreated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ProjectCreatedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ProjectCreatedFields {
+        type Output = ProjectCreated;
+
+        const NAME: &'static str = "ProjectCreated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ProjectCreated, E> {
+            ::std::result::Result::Ok(ProjectCreated {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ProjectDeleted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __ProjectDeletedFields>(d)
+        }
+    }
+
+    ///Collects a [`ProjectDeleted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ProjectDeletedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        values: ::std::option::Option<::hookforge::Maybe<Values>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ProjectDeletedFields {
+        type Output = ProjectDeleted;
+
+        const NAME: &'static str = "ProjectDeleted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Values" => {
+                    if self.values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
+                        );
+                    }
+                    self.values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Values,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ProjectDeleted, E> {
+            ::std::result::Result::Ok(ProjectDeleted {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                values: self.values.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ProjectmemberChanged {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __ProjectmemberChangedFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`ProjectmemberChanged`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ProjectmemberChangedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ProjectmemberChangedFields {
+        type Output = ProjectmemberChanged;
+
+        const NAME: &'static str = "ProjectmemberChanged";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ProjectmemberChanged, E> {
+            ::std::result::Result::Ok(ProjectmemberChanged {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ProjectmemberCreated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __ProjectmemberCreatedFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`ProjectmemberCreated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ProjectmemberCreatedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ProjectmemberCreatedFields {
+        type Output = ProjectmemberCreated;
+
+        const NAME: &'static str = "ProjectmemberCreated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ProjectmemberCreated, E> {
+            ::std::result::Result::Ok(ProjectmemberCreated {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ProjectmemberDeleted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __ProjectmemberDeletedFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`ProjectmemberDeleted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __ProjectmemberDeletedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        values: ::std::option::Option<::hookforge::Maybe<Values>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __ProjectmemberDeletedFields {
+        type Output = ProjectmemberDeleted;
+
+        const NAME: &'static str = "ProjectmemberDeleted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Values" => {
+                    if self.values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
+                        );
+                    }
+                    self.values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Values,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<ProjectmemberDeleted, E> {
+            ::std::result::Result::Ok(ProjectmemberDeleted {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                values: self.values.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteApproved {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __QuoteApprovedFields>(d)
+        }
+    }
+
+    ///Collects a [`QuoteApproved`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteApprovedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteApprovedFields {
+        type Output = QuoteApproved;
+
+        const NAME: &'static str = "QuoteApproved";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteApproved, E> {
+            ::std::result::Result::Ok(QuoteApproved {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteOrdered {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __QuoteOrderedFields>(d)
+        }
+    }
+
+    ///Collects a [`QuoteOrdered`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteOrderedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteOrderedFields {
+        type Output = QuoteOrdered;
+
+        const NAME: &'static str = "QuoteOrdered";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteOrdered, E> {
+            ::std::result::Result::Ok(QuoteOrdered {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteRejected {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __QuoteRejectedFields>(d)
+        }
+    }
+
+    ///Collects a [`QuoteRejected`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteRejectedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteRejectedFields {
+        type Output = QuoteRejected;
+
+        const NAME: &'static str = "QuoteRejected";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<QuoteRejected, E> {
+            ::std::result::Result::Ok(QuoteRejected {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for QuoteSent {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __QuoteSentFields>(d)
+        }
+    }
+
+    ///Collects a [`QuoteSent`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __QuoteSentFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteSentFields {
+        type Output = QuoteSent;
+
+        const NAME: &'static str = "QuoteSent";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<QuoteSent, E> {
+            ::std::result::Result::Ok(QuoteSent {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for RelationChanged {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __RelationChangedFields>(d)
+        }
+    }
+
+    ///Collects a [`RelationChanged`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __RelationChangedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __RelationChangedFields {
+        type Output = RelationChanged;
+
+        const NAME: &'static str = "RelationChanged";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<RelationChanged, E> {
+            ::std::result::Result::Ok(RelationChanged {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for RelationCreated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __RelationCreatedFields>(d)
+        }
+    }
+
+    ///Collects a [`RelationCreated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __RelationCreatedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __RelationCreatedFields {
+        type Output = RelationCreated;
+
+        const NAME: &'static str = "RelationCreated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<RelationCreated, E> {
+            ::std::result::Result::Ok(RelationCreated {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for RelationDeleted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __RelationDeletedFields>(d)
+        }
+    }
+
+    ///Collects a [`RelationDeleted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __RelationDeletedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        values: ::std::option::Option<::hookforge::Maybe<Values>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __RelationDeletedFields {
+        type Output = RelationDeleted;
+
+        const NAME: &'static str = "RelationDeleted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Values" => {
+                    if self.values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
+                        );
+                    }
+                    self.values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Values,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<RelationDeleted, E> {
+            ::std::result::Result::Ok(RelationDeleted {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                values: self.values.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for SaleChanged {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __SaleChangedFields>(d)
+        }
+    }
+
+    ///Collects a [`SaleChanged`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __SaleChangedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __SaleChangedFields {
+        type Output = SaleChanged;
+
+        const NAME: &'static str = "SaleChanged";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleChanged, E> {
+            ::std::result::Result::Ok(SaleChanged {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for SaleCompleted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __SaleCompletedFields>(d)
+        }
+    }
+
+    ///Collects a [`SaleCompleted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __SaleCompletedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __SaleCompletedFields {
+        type Output = SaleCompleted;
+
+        const NAME: &'static str = "SaleCompleted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<SaleCompleted, E> {
+            ::std::result::Result::Ok(SaleCompleted {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for SaleCreated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __SaleCreatedFields>(d)
+        }
+    }
+
+    ///Collects a [`SaleCreated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __SaleCreatedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __SaleCreatedFields {
+        type Output = SaleCreated;
+
+        const NAME: &'static str = "SaleCreated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleCreated, E> {
+            ::std::result::Result::Ok(SaleCreated {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for SaleDeleted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __SaleDeletedFields>(d)
+        }
+    }
+
+    ///Collects a [`SaleDeleted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __SaleDeletedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        values: ::std::option::Option<::hookforge::Maybe<Values>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __SaleDeletedFields {
+        type Output = SaleDeleted;
+
+        const NAME: &'static str = "SaleDeleted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Values" => {
+                    if self.values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
+                        );
+                    }
+                    self.values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Values,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleDeleted, E> {
+            ::std::result::Result::Ok(SaleDeleted {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                values: self.values.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for SaleLost {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __SaleLostFields>(d)
+        }
+    }
+
+    ///Collects a [`SaleLost`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __SaleLostFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __SaleLostFields {
+        type Output = SaleLost;
+
+        const NAME: &'static str = "SaleLost";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleLost, E> {
+            ::std::result::Result::Ok(SaleLost {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for SaleSold {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __SaleSoldFields>(d)
+        }
+    }
+
+    ///Collects a [`SaleSold`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __SaleSoldFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __SaleSoldFields {
+        type Output = SaleSold;
+
+        const NAME: &'static str = "SaleSold";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleSold, E> {
+            ::std::result::Result::Ok(SaleSold {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for SalestakeholderChanged {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __SalestakeholderChangedFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`SalestakeholderChanged`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __SalestakeholderChangedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __SalestakeholderChangedFields {
+        type Output = SalestakeholderChanged;
+
+        const NAME: &'static str = "SalestakeholderChanged";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<SalestakeholderChanged, E> {
+            ::std::result::Result::Ok(SalestakeholderChanged {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for SalestakeholderCreated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __SalestakeholderCreatedFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`SalestakeholderCreated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __SalestakeholderCreatedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __SalestakeholderCreatedFields {
+        type Output = SalestakeholderCreated;
+
+        const NAME: &'static str = "SalestakeholderCreated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<SalestakeholderCreated, E> {
+            ::std::result::Result::Ok(SalestakeholderCreated {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for SalestakeholderDeleted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<
+                D,
+                __SalestakeholderDeletedFields,
+            >(d)
+        }
+    }
+
+    ///Collects a [`SalestakeholderDeleted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __SalestakeholderDeletedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        values: ::std::option::Option<::hookforge::Maybe<Values>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __SalestakeholderDeletedFields {
+        type Output = SalestakeholderDeleted;
+
+        const NAME: &'static str = "SalestakeholderDeleted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Values" => {
+                    if self.values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
+                        );
+                    }
+                    self.values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Values,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<SalestakeholderDeleted, E> {
+            ::std::result::Result::Ok(SalestakeholderDeleted {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                values: self.values.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for Test {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __TestFields>(d)
+        }
+    }
+
+    ///Collects a [`Test`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __TestFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __TestFields {
+        type Output = Test;
+
+        const NAME: &'static str = "Test";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Test, E> {
+            ::std::result::Result::Ok(Test {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for TicketChanged {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __TicketChangedFields>(d)
+        }
+    }
+
+    ///Collects a [`TicketChanged`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __TicketChangedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __TicketChangedFields {
+        type Output = TicketChanged;
+
+        const NAME: &'static str = "TicketChanged";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<TicketChanged, E> {
+            ::std::result::Result::Ok(TicketChanged {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for TicketCreated {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __TicketCreatedFields>(d)
+        }
+    }
+
+    ///Collects a [`TicketCreated`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __TicketCreatedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __TicketCreatedFields {
+        type Output = TicketCreated;
+
+        const NAME: &'static str = "TicketCreated";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<TicketCreated, E> {
+            ::std::result::Result::Ok(TicketCreated {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for WebhookErrors {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __WebhookErrorsFields>(d)
+        }
+    }
+
+    ///Collects a [`WebhookErrors`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __WebhookErrorsFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __WebhookErrorsFields {
+        type Output = WebhookErrors;
+
+        const NAME: &'static str = "WebhookErrors";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<WebhookErrors, E> {
+            ::std::result::Result::Ok(WebhookErrors {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for WebhookStarted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __WebhookStartedFields>(d)
+        }
+    }
+
+    ///Collects a [`WebhookStarted`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __WebhookStartedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __WebhookStartedFields {
+        type Output = WebhookStarted;
+
+        const NAME: &'static str = "WebhookStarted";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<WebhookStarted, E> {
+            ::std::result::Result::Ok(WebhookStarted {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for WebhookStopped {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __WebhookStoppedFields>(d)
+        }
+    }
+
+    ///Collects a [`WebhookStopped`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __WebhookStoppedFields {
+        changed_by_associate_id: ::std::option::Option<
+            ::hookforge::Maybe<ChangedByAssociateId>,
+        >,
+        changes: ::std::option::Option<::hookforge::Maybe<Changes>>,
+        context_identifier: ::std::option::Option<::hookforge::Maybe<ContextIdentifier>>,
+        entity: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        event: ::std::option::Option<::std::string::String>,
+        event_id: ::std::option::Option<::hookforge::Maybe<EventId>>,
+        field_values: ::std::option::Option<::hookforge::Maybe<FieldValues>>,
+        primary_key: ::std::option::Option<::hookforge::Maybe<PrimaryKey>>,
+        timestamp: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
+        webhook_name: ::std::option::Option<::hookforge::Maybe<WebhookName>>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __WebhookStoppedFields {
+        type Output = WebhookStopped;
+
+        const NAME: &'static str = "WebhookStopped";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "ChangedByAssociateId" => {
+                    if self.changed_by_associate_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ChangedByAssociateId",
+                            ),
+                        );
+                    }
+                    self.changed_by_associate_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ChangedByAssociateId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Changes" => {
+                    if self.changes.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
+                        );
+                    }
+                    self.changes = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            Changes,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "ContextIdentifier" => {
+                    if self.context_identifier.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "ContextIdentifier",
+                            ),
+                        );
+                    }
+                    self.context_identifier = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ContextIdentifier,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Entity" => {
+                    if self.entity.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
+                        );
+                    }
+                    self.entity = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::std::string::String,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Event" => {
+                    if self.event.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
+                        );
+                    }
+                    self.event = ::std::option::Option::Some(
+                        <::std::string::String as ::serde::Deserialize<
+                            'de,
+                        >>::deserialize(value)?,
+                    );
+                }
+                "EventId" => {
+                    if self.event_id.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
+                        );
+                    }
+                    self.event_id = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            EventId,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "FieldValues" => {
+                    if self.field_values.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "FieldValues",
+                            ),
+                        );
+                    }
+                    self.field_values = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            FieldValues,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "PrimaryKey" => {
+                    if self.primary_key.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "PrimaryKey",
+                            ),
+                        );
+                    }
+                    self.primary_key = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            PrimaryKey,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "Timestamp" => {
+                    if self.timestamp.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "Timestamp",
+                            ),
+                        );
+                    }
+                    self.timestamp = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            ::hookforge::Timestamp,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                "WebhookName" => {
+                    if self.webhook_name.is_some() {
+                        return ::std::result::Result::Err(
+                            <D::Error as ::serde::de::Error>::duplicate_field(
+                                "WebhookName",
+                            ),
+                        );
+                    }
+                    self.webhook_name = ::std::option::Option::Some(
+                        <::hookforge::Maybe<
+                            WebhookName,
+                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
+                    );
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+            }
+            ::std::result::Result::Ok(())
+        }
+
+        fn finish<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<WebhookStopped, E> {
+            ::std::result::Result::Ok(WebhookStopped {
+                changed_by_associate_id: self
+                    .changed_by_associate_id
+                    .unwrap_or_default(),
+                changes: self.changes.unwrap_or_default(),
+                context_identifier: self.context_identifier.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+                event: match self.event {
+                    ::std::option::Option::Some(v) => v,
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(E::missing_field("Event"));
+                    }
+                },
+                event_id: self.event_id.unwrap_or_default(),
+                field_values: self.field_values.unwrap_or_default(),
+                primary_key: self.primary_key.unwrap_or_default(),
+                timestamp: self.timestamp.unwrap_or_default(),
+                webhook_name: self.webhook_name.unwrap_or_default(),
+                extra: self.extra,
+            })
         }
     }
 }
@@ -4907,6 +15113,491 @@ impl<H: Handler + 'static> ::hookforge::RawHandler for Dispatcher<H> {
     }
 }
 
+/// Builds whichever event a delivery turns out to be, for
+/// `parse_delivery`'s one-pass read (generated).
+#[doc(hidden)]
+pub enum __EventFields {
+    ActivityChanged(models::__ActivityChangedFields),
+    ActivityCreated(models::__ActivityCreatedFields),
+    ActivityDeleted(models::__ActivityDeletedFields),
+    AssociateChanged(models::__AssociateChangedFields),
+    AssociateCreated(models::__AssociateCreatedFields),
+    AssociateDeleted(models::__AssociateDeletedFields),
+    ChatsessionChanged(models::__ChatsessionChangedFields),
+    ChatsessionCreated(models::__ChatsessionCreatedFields),
+    ChatsessionMessage(models::__ChatsessionMessageFields),
+    ContactChanged(models::__ContactChangedFields),
+    ContactCreated(models::__ContactCreatedFields),
+    ContactDeleted(models::__ContactDeletedFields),
+    ContactSoftdeleted(models::__ContactSoftdeletedFields),
+    DocumentChanged(models::__DocumentChangedFields),
+    DocumentCreated(models::__DocumentCreatedFields),
+    DocumentDeleted(models::__DocumentDeletedFields),
+    DocumentEdited(models::__DocumentEditedFields),
+    PersonChanged(models::__PersonChangedFields),
+    PersonConsented(models::__PersonConsentedFields),
+    PersonCreated(models::__PersonCreatedFields),
+    PersonDeleted(models::__PersonDeletedFields),
+    PersonUnconsented(models::__PersonUnconsentedFields),
+    ProjectChanged(models::__ProjectChangedFields),
+    ProjectCreated(models::__ProjectCreatedFields),
+    ProjectDeleted(models::__ProjectDeletedFields),
+    ProjectmemberChanged(models::__ProjectmemberChangedFields),
+    ProjectmemberCreated(models::__ProjectmemberCreatedFields),
+    ProjectmemberDeleted(models::__ProjectmemberDeletedFields),
+    QuoteApproved(models::__QuoteApprovedFields),
+    QuoteOrdered(models::__QuoteOrderedFields),
+    QuoteRejected(models::__QuoteRejectedFields),
+    QuoteSent(models::__QuoteSentFields),
+    RelationChanged(models::__RelationChangedFields),
+    RelationCreated(models::__RelationCreatedFields),
+    RelationDeleted(models::__RelationDeletedFields),
+    SaleChanged(models::__SaleChangedFields),
+    SaleCompleted(models::__SaleCompletedFields),
+    SaleCreated(models::__SaleCreatedFields),
+    SaleDeleted(models::__SaleDeletedFields),
+    SaleLost(models::__SaleLostFields),
+    SaleSold(models::__SaleSoldFields),
+    SalestakeholderChanged(models::__SalestakeholderChangedFields),
+    SalestakeholderCreated(models::__SalestakeholderCreatedFields),
+    SalestakeholderDeleted(models::__SalestakeholderDeletedFields),
+    Test(models::__TestFields),
+    TicketChanged(models::__TicketChangedFields),
+    TicketCreated(models::__TicketCreatedFields),
+    WebhookErrors(models::__WebhookErrorsFields),
+    WebhookStarted(models::__WebhookStartedFields),
+    WebhookStopped(models::__WebhookStoppedFields),
+    Unknown(::serde_json::Map<::std::string::String, ::serde_json::Value>),
+}
+
+impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
+    type Event = Event;
+
+    fn for_type(event_type: &str) -> Self {
+        match event_type {
+            "activity.changed" => {
+                Self::ActivityChanged(::std::default::Default::default())
+            }
+            "activity.created" => {
+                Self::ActivityCreated(::std::default::Default::default())
+            }
+            "activity.deleted" => {
+                Self::ActivityDeleted(::std::default::Default::default())
+            }
+            "associate.changed" => {
+                Self::AssociateChanged(::std::default::Default::default())
+            }
+            "associate.created" => {
+                Self::AssociateCreated(::std::default::Default::default())
+            }
+            "associate.deleted" => {
+                Self::AssociateDeleted(::std::default::Default::default())
+            }
+            "chatsession.changed" => {
+                Self::ChatsessionChanged(::std::default::Default::default())
+            }
+            "chatsession.created" => {
+                Self::ChatsessionCreated(::std::default::Default::default())
+            }
+            "chatsession.message" => {
+                Self::ChatsessionMessage(::std::default::Default::default())
+            }
+            "contact.changed" => Self::ContactChanged(::std::default::Default::default()),
+            "contact.created" => Self::ContactCreated(::std::default::Default::default()),
+            "contact.deleted" => Self::ContactDeleted(::std::default::Default::default()),
+            "contact.softdeleted" => {
+                Self::ContactSoftdeleted(::std::default::Default::default())
+            }
+            "document.changed" => {
+                Self::DocumentChanged(::std::default::Default::default())
+            }
+            "document.created" => {
+                Self::DocumentCreated(::std::default::Default::default())
+            }
+            "document.deleted" => {
+                Self::DocumentDeleted(::std::default::Default::default())
+            }
+            "document.edited" => Self::DocumentEdited(::std::default::Default::default()),
+            "person.changed" => Self::PersonChanged(::std::default::Default::default()),
+            "person.consented" => {
+                Self::PersonConsented(::std::default::Default::default())
+            }
+            "person.created" => Self::PersonCreated(::std::default::Default::default()),
+            "person.deleted" => Self::PersonDeleted(::std::default::Default::default()),
+            "person.unconsented" => {
+                Self::PersonUnconsented(::std::default::Default::default())
+            }
+            "project.changed" => Self::ProjectChanged(::std::default::Default::default()),
+            "project.created" => Self::ProjectCreated(::std::default::Default::default()),
+            "project.deleted" => Self::ProjectDeleted(::std::default::Default::default()),
+            "projectmember.changed" => {
+                Self::ProjectmemberChanged(::std::default::Default::default())
+            }
+            "projectmember.created" => {
+                Self::ProjectmemberCreated(::std::default::Default::default())
+            }
+            "projectmember.deleted" => {
+                Self::ProjectmemberDeleted(::std::default::Default::default())
+            }
+            "quote.approved" => Self::QuoteApproved(::std::default::Default::default()),
+            "quote.ordered" => Self::QuoteOrdered(::std::default::Default::default()),
+            "quote.rejected" => Self::QuoteRejected(::std::default::Default::default()),
+            "quote.sent" => Self::QuoteSent(::std::default::Default::default()),
+            "relation.changed" => {
+                Self::RelationChanged(::std::default::Default::default())
+            }
+            "relation.created" => {
+                Self::RelationCreated(::std::default::Default::default())
+            }
+            "relation.deleted" => {
+                Self::RelationDeleted(::std::default::Default::default())
+            }
+            "sale.changed" => Self::SaleChanged(::std::default::Default::default()),
+            "sale.completed" => Self::SaleCompleted(::std::default::Default::default()),
+            "sale.created" => Self::SaleCreated(::std::default::Default::default()),
+            "sale.deleted" => Self::SaleDeleted(::std::default::Default::default()),
+            "sale.lost" => Self::SaleLost(::std::default::Default::default()),
+            "sale.sold" => Self::SaleSold(::std::default::Default::default()),
+            "salestakeholder.changed" => {
+                Self::SalestakeholderChanged(::std::default::Default::default())
+            }
+            "salestakeholder.created" => {
+                Self::SalestakeholderCreated(::std::default::Default::default())
+            }
+            "salestakeholder.deleted" => {
+                Self::SalestakeholderDeleted(::std::default::Default::default())
+            }
+            "test" => Self::Test(::std::default::Default::default()),
+            "ticket.changed" => Self::TicketChanged(::std::default::Default::default()),
+            "ticket.created" => Self::TicketCreated(::std::default::Default::default()),
+            "webhook.errors" => Self::WebhookErrors(::std::default::Default::default()),
+            "webhook.started" => Self::WebhookStarted(::std::default::Default::default()),
+            "webhook.stopped" => Self::WebhookStopped(::std::default::Default::default()),
+            _ => Self::Unknown(::serde_json::Map::new()),
+        }
+    }
+
+    fn field<D: ::serde::Deserializer<'de>>(
+        &mut self,
+        key: ::hookforge::__private::Key<'de>,
+        value: D,
+    ) -> ::std::result::Result<(), D::Error> {
+        match self {
+            Self::ActivityChanged(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ActivityCreated(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ActivityDeleted(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::AssociateChanged(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::AssociateCreated(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::AssociateDeleted(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ChatsessionChanged(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ChatsessionCreated(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ChatsessionMessage(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ContactChanged(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ContactCreated(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ContactDeleted(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ContactSoftdeleted(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::DocumentChanged(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::DocumentCreated(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::DocumentDeleted(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::DocumentEdited(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::PersonChanged(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::PersonConsented(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::PersonCreated(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::PersonDeleted(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::PersonUnconsented(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ProjectChanged(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ProjectCreated(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ProjectDeleted(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ProjectmemberChanged(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ProjectmemberCreated(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::ProjectmemberDeleted(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::QuoteApproved(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::QuoteOrdered(b) => ::hookforge::__private::Fields::field(b, key, value),
+            Self::QuoteRejected(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::QuoteSent(b) => ::hookforge::__private::Fields::field(b, key, value),
+            Self::RelationChanged(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::RelationCreated(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::RelationDeleted(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::SaleChanged(b) => ::hookforge::__private::Fields::field(b, key, value),
+            Self::SaleCompleted(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::SaleCreated(b) => ::hookforge::__private::Fields::field(b, key, value),
+            Self::SaleDeleted(b) => ::hookforge::__private::Fields::field(b, key, value),
+            Self::SaleLost(b) => ::hookforge::__private::Fields::field(b, key, value),
+            Self::SaleSold(b) => ::hookforge::__private::Fields::field(b, key, value),
+            Self::SalestakeholderChanged(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::SalestakeholderCreated(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::SalestakeholderDeleted(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::Test(b) => ::hookforge::__private::Fields::field(b, key, value),
+            Self::TicketChanged(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::TicketCreated(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::WebhookErrors(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::WebhookStarted(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::WebhookStopped(b) => {
+                ::hookforge::__private::Fields::field(b, key, value)
+            }
+            Self::Unknown(m) => ::hookforge::__private::extra_entry(m, key, value),
+        }
+    }
+
+    fn finish<E: ::serde::de::Error>(
+        self,
+        event_type: &str,
+    ) -> ::std::result::Result<Event, E> {
+        ::std::result::Result::Ok(
+            match self {
+                Self::ActivityChanged(b) => {
+                    Event::ActivityChanged(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::ActivityCreated(b) => {
+                    Event::ActivityCreated(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::ActivityDeleted(b) => {
+                    Event::ActivityDeleted(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::AssociateChanged(b) => {
+                    Event::AssociateChanged(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::AssociateCreated(b) => {
+                    Event::AssociateCreated(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::AssociateDeleted(b) => {
+                    Event::AssociateDeleted(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::ChatsessionChanged(b) => {
+                    Event::ChatsessionChanged(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::ChatsessionCreated(b) => {
+                    Event::ChatsessionCreated(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::ChatsessionMessage(b) => {
+                    Event::ChatsessionMessage(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::ContactChanged(b) => {
+                    Event::ContactChanged(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::ContactCreated(b) => {
+                    Event::ContactCreated(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::ContactDeleted(b) => {
+                    Event::ContactDeleted(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::ContactSoftdeleted(b) => {
+                    Event::ContactSoftdeleted(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::DocumentChanged(b) => {
+                    Event::DocumentChanged(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::DocumentCreated(b) => {
+                    Event::DocumentCreated(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::DocumentDeleted(b) => {
+                    Event::DocumentDeleted(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::DocumentEdited(b) => {
+                    Event::DocumentEdited(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::PersonChanged(b) => {
+                    Event::PersonChanged(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::PersonConsented(b) => {
+                    Event::PersonConsented(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::PersonCreated(b) => {
+                    Event::PersonCreated(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::PersonDeleted(b) => {
+                    Event::PersonDeleted(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::PersonUnconsented(b) => {
+                    Event::PersonUnconsented(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::ProjectChanged(b) => {
+                    Event::ProjectChanged(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::ProjectCreated(b) => {
+                    Event::ProjectCreated(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::ProjectDeleted(b) => {
+                    Event::ProjectDeleted(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::ProjectmemberChanged(b) => {
+                    Event::ProjectmemberChanged(
+                        ::hookforge::__private::Fields::finish(b)?,
+                    )
+                }
+                Self::ProjectmemberCreated(b) => {
+                    Event::ProjectmemberCreated(
+                        ::hookforge::__private::Fields::finish(b)?,
+                    )
+                }
+                Self::ProjectmemberDeleted(b) => {
+                    Event::ProjectmemberDeleted(
+                        ::hookforge::__private::Fields::finish(b)?,
+                    )
+                }
+                Self::QuoteApproved(b) => {
+                    Event::QuoteApproved(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::QuoteOrdered(b) => {
+                    Event::QuoteOrdered(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::QuoteRejected(b) => {
+                    Event::QuoteRejected(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::QuoteSent(b) => {
+                    Event::QuoteSent(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::RelationChanged(b) => {
+                    Event::RelationChanged(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::RelationCreated(b) => {
+                    Event::RelationCreated(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::RelationDeleted(b) => {
+                    Event::RelationDeleted(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::SaleChanged(b) => {
+                    Event::SaleChanged(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::SaleCompleted(b) => {
+                    Event::SaleCompleted(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::SaleCreated(b) => {
+                    Event::SaleCreated(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::SaleDeleted(b) => {
+                    Event::SaleDeleted(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::SaleLost(b) => {
+                    Event::SaleLost(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::SaleSold(b) => {
+                    Event::SaleSold(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::SalestakeholderChanged(b) => {
+                    Event::SalestakeholderChanged(
+                        ::hookforge::__private::Fields::finish(b)?,
+                    )
+                }
+                Self::SalestakeholderCreated(b) => {
+                    Event::SalestakeholderCreated(
+                        ::hookforge::__private::Fields::finish(b)?,
+                    )
+                }
+                Self::SalestakeholderDeleted(b) => {
+                    Event::SalestakeholderDeleted(
+                        ::hookforge::__private::Fields::finish(b)?,
+                    )
+                }
+                Self::Test(b) => Event::Test(::hookforge::__private::Fields::finish(b)?),
+                Self::TicketChanged(b) => {
+                    Event::TicketChanged(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::TicketCreated(b) => {
+                    Event::TicketCreated(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::WebhookErrors(b) => {
+                    Event::WebhookErrors(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::WebhookStarted(b) => {
+                    Event::WebhookStarted(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::WebhookStopped(b) => {
+                    Event::WebhookStopped(::hookforge::__private::Fields::finish(b)?)
+                }
+                Self::Unknown(m) => {
+                    Event::Unknown(::hookforge::UnknownEvent {
+                        event_type: event_type.to_string(),
+                        payload: ::serde_json::Value::Object(m),
+                    })
+                }
+            },
+        )
+    }
+}
+
 /// Parses a delivery: reads the event type where the manifest says,
 /// then deserializes exactly that event's type.
 pub fn parse(
@@ -4919,6 +15610,22 @@ pub fn parse(
 /// Like [`parse`], also returning the event id and type as located by
 /// the manifest.
 pub fn parse_delivery(
+    body: &[u8],
+    headers: &::hookforge::HeaderMap,
+) -> ::std::result::Result<::hookforge::Delivery<Event>, ::hookforge::ParseError> {
+    if let Some(d) = ::hookforge::__private::parse_event::<
+        __EventFields,
+    >(body, headers, VENDOR.envelope_reader()) {
+        return Ok(d);
+    }
+    __parse_delivery_careful(body, headers)
+}
+
+/// `parse_delivery` in two passes, envelope then model: the path
+/// that words errors exactly (and the reference the one-pass read is
+/// tested against).
+#[doc(hidden)]
+pub fn __parse_delivery_careful(
     body: &[u8],
     headers: &::hookforge::HeaderMap,
 ) -> ::std::result::Result<::hookforge::Delivery<Event>, ::hookforge::ParseError> {

@@ -51,5 +51,8 @@ pub use vendor::{
 /// Used by generated code; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::parse::{decode, decode_unknown, deserialize_open_enum};
+    pub use crate::parse::{
+        EventFields, Fields, Key, decode, decode_unknown, deserialize_fields,
+        deserialize_open_enum, extra_entry, parse_event,
+    };
 }

@@ -59,9 +59,13 @@ impl VendorSpec {
 
     /// Locates the event type and id of a delivery as the manifest says.
     pub fn read_envelope(&self, body: &[u8], headers: &HeaderMap) -> Result<Envelope, ParseError> {
+        self.envelope_reader().read(body, headers)
+    }
+
+    /// The vendor's envelope reader, built from its manifest on first use.
+    pub fn envelope_reader(&self) -> &EnvelopeReader {
         self.envelope
             .get_or_init(|| EnvelopeReader::new(self.manifest()))
-            .read(body, headers)
     }
 
     /// The shared definitions of the vendor's schemas (`definitions.json`'s

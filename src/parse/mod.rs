@@ -11,8 +11,11 @@ use serde_json::Value;
 use crate::Manifest;
 use hookforge_manifest::Locator;
 
+mod fields;
 mod maybe;
 mod timestamp;
+
+pub use fields::{EventFields, Fields, TopLevelKeys, deserialize_fields, extra_entry, parse_event};
 
 pub use maybe::Maybe;
 pub use timestamp::{FlexTimestamp, Timestamp, TimestampError};
@@ -115,6 +118,50 @@ impl EnvelopeReader {
         }
     }
 
+    /// Where the event type and id sit when both are top-level keys of the
+    /// body (or headers): what [`parse_event`] can read in one pass.
+    pub fn top_level_keys(&self) -> Option<TopLevelKeys<'_>> {
+        fn single(p: Option<&Vec<String>>) -> Option<Option<&str>> {
+            match p.map(Vec::as_slice) {
+                None => Some(None),
+                Some([one]) => Some(Some(one.as_str())),
+                Some(_) => None,
+            }
+        }
+        let mut paths = self.paths.iter();
+        let event_type = single(if self.type_in_body { paths.next() } else { None })?;
+        let event_id = single(if self.id_in_body { paths.next() } else { None })?;
+        Some(TopLevelKeys {
+            event_type,
+            event_id,
+        })
+    }
+
+    /// The event type from its header, if the manifest names one and it was sent.
+    pub fn header_type(&self, headers: &HeaderMap) -> Result<Option<String>, ParseError> {
+        header_text(headers, self.type_header.as_ref())
+    }
+
+    /// The event id from the value found in the body (if any), else from its header.
+    pub fn event_id(
+        &self,
+        body_id: Option<Value>,
+        headers: &HeaderMap,
+    ) -> Result<Option<String>, ParseError> {
+        Ok(match (body_id, &self.event_id) {
+            (Some(Value::String(s)), _) => Some(s),
+            (Some(Value::Number(n)), _) => Some(n.to_string()),
+            (Some(Value::Null) | None, Some(_)) => header_text(headers, self.id_header.as_ref())?,
+            (Some(other), Some(loc)) => {
+                return Err(ParseError::EventIdNotScalar {
+                    location: loc.describe(),
+                    found: describe(&other),
+                });
+            }
+            (_, None) => None,
+        })
+    }
+
     /// See [`Envelope::read`].
     pub fn read(&self, body: &[u8], headers: &HeaderMap) -> Result<Envelope, ParseError> {
         check_object(body)?;
@@ -171,18 +218,7 @@ impl EnvelopeReader {
             }
         };
 
-        let event_id = match (body_id, &self.event_id) {
-            (Some(Value::String(s)), _) => Some(s),
-            (Some(Value::Number(n)), _) => Some(n.to_string()),
-            (Some(Value::Null) | None, Some(_)) => header_text(headers, self.id_header.as_ref())?,
-            (Some(other), Some(loc)) => {
-                return Err(ParseError::EventIdNotScalar {
-                    location: loc.describe(),
-                    found: describe(&other),
-                });
-            }
-            (_, None) => None,
-        };
+        let event_id = self.event_id(body_id, headers)?;
         Ok(Envelope {
             event_type,
             event_id,
@@ -351,15 +387,23 @@ impl<'de> Visitor<'de> for Seek<'_, '_> {
 }
 
 /// A map key, borrowed from the input when it has no escapes.
-enum Key<'de> {
+#[doc(hidden)]
+pub enum Key<'de> {
     Borrowed(&'de str),
     Owned(String),
 }
 
 impl Key<'_> {
-    fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         match self {
             Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
+    }
+
+    pub fn into_string(self) -> String {
+        match self {
+            Key::Borrowed(s) => s.to_string(),
             Key::Owned(s) => s,
         }
     }

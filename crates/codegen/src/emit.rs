@@ -180,7 +180,14 @@ impl<'a> Names<'a> {
 
 /// Every item of a vendor module besides its models, in order.
 /// `schema_rel`: the vendor's schema directory, relative to the crate root.
-pub fn vendor_items(vs: &VendorSchemas, schema_rel: &str, events: &[EventOut<'_>]) -> TokenStream {
+/// `one_pass`: every event's model has a builder (see `deser`), so
+/// `parse_delivery` reads type and model in one pass where the manifest allows.
+pub fn vendor_items(
+    vs: &VendorSchemas,
+    schema_rel: &str,
+    events: &[EventOut<'_>],
+    one_pass: bool,
+) -> TokenStream {
     let n = Names::of(events);
     let items = [
         vendor_static(vs, schema_rel),
@@ -188,7 +195,7 @@ pub fn vendor_items(vs: &VendorSchemas, schema_rel: &str, events: &[EventOut<'_>
         event_kind(&n),
         handler_trait(&n),
         dispatcher(),
-        parsers(&n),
+        parsers(&n, one_pass),
         events_static(events),
     ];
     quote! { #(#items)* }
@@ -395,13 +402,67 @@ fn dispatcher() -> TokenStream {
 }
 
 /// `parse`, `parse_delivery` and the type-erased entries of `VENDOR`.
-fn parsers(n: &Names<'_>) -> TokenStream {
+fn parsers(n: &Names<'_>, one_pass: bool) -> TokenStream {
     let Names {
         variant_idents,
+        type_idents,
         names,
         ..
     } = n;
+    let (fast, event_fields) = if one_pass {
+        let builders: Vec<Ident> = type_idents
+            .iter()
+            .map(|t| crate::deser::builder_ident(&t.to_string()))
+            .collect();
+        let fast = quote! {
+            if let Some(d) = ::hookforge::__private::parse_event::<__EventFields>(body, headers, VENDOR.envelope_reader()) {
+                return Ok(d);
+            }
+        };
+        let fields = quote! {
+            /// Builds whichever event a delivery turns out to be, for
+            /// `parse_delivery`'s one-pass read (generated).
+            #[doc(hidden)]
+            pub enum __EventFields {
+                #(#variant_idents(models::#builders),)*
+                Unknown(::serde_json::Map<::std::string::String, ::serde_json::Value>),
+            }
+
+            impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
+                type Event = Event;
+
+                fn for_type(event_type: &str) -> Self {
+                    match event_type {
+                        #(#names => Self::#variant_idents(::std::default::Default::default()),)*
+                        _ => Self::Unknown(::serde_json::Map::new()),
+                    }
+                }
+
+                fn field<D: ::serde::Deserializer<'de>>(&mut self, key: ::hookforge::__private::Key<'de>, value: D) -> ::std::result::Result<(), D::Error> {
+                    match self {
+                        #(Self::#variant_idents(b) => ::hookforge::__private::Fields::field(b, key, value),)*
+                        Self::Unknown(m) => ::hookforge::__private::extra_entry(m, key, value),
+                    }
+                }
+
+                fn finish<E: ::serde::de::Error>(self, event_type: &str) -> ::std::result::Result<Event, E> {
+                    ::std::result::Result::Ok(match self {
+                        #(Self::#variant_idents(b) => Event::#variant_idents(::hookforge::__private::Fields::finish(b)?),)*
+                        Self::Unknown(m) => Event::Unknown(::hookforge::UnknownEvent {
+                            event_type: event_type.to_string(),
+                            payload: ::serde_json::Value::Object(m),
+                        }),
+                    })
+                }
+            }
+        };
+        (fast, fields)
+    } else {
+        (TokenStream::new(), TokenStream::new())
+    };
     quote! {
+        #event_fields
+
         /// Parses a delivery: reads the event type where the manifest says,
         /// then deserializes exactly that event's type.
         pub fn parse(body: &[u8], headers: &::hookforge::HeaderMap) -> ::std::result::Result<Event, ::hookforge::ParseError> {
@@ -411,6 +472,15 @@ fn parsers(n: &Names<'_>) -> TokenStream {
         /// Like [`parse`], also returning the event id and type as located by
         /// the manifest.
         pub fn parse_delivery(body: &[u8], headers: &::hookforge::HeaderMap) -> ::std::result::Result<::hookforge::Delivery<Event>, ::hookforge::ParseError> {
+            #fast
+            __parse_delivery_careful(body, headers)
+        }
+
+        /// `parse_delivery` in two passes, envelope then model: the path
+        /// that words errors exactly (and the reference the one-pass read is
+        /// tested against).
+        #[doc(hidden)]
+        pub fn __parse_delivery_careful(body: &[u8], headers: &::hookforge::HeaderMap) -> ::std::result::Result<::hookforge::Delivery<Event>, ::hookforge::ParseError> {
             let envelope = VENDOR.read_envelope(body, headers)?;
             let event = match envelope.event_type.as_str() {
                 #(#names => Event::#variant_idents(::hookforge::__private::decode(body, #names)?),)*
