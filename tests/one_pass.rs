@@ -6,8 +6,8 @@
 mod common;
 
 use common::{all_samples, json_diff};
-use hookforge::vendors::{collateralxp, cowbell, prets, socotra, superoffice};
 use hookforge::HeaderMap;
+use hookforge::vendors::{collateralxp, cowbell, prets, socotra, superoffice};
 use http::HeaderValue;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -66,7 +66,11 @@ fn objects(v: &Value, at: String, out: &mut Vec<String>) {
         Value::Object(m) => {
             out.push(at.clone());
             for (k, x) in m {
-                objects(x, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                objects(
+                    x,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
             }
         }
         Value::Array(a) => {
@@ -218,7 +222,10 @@ fn envelope_faults_give_the_careful_paths_errors() {
         assert_eq!(fast, prets::__parse_delivery_careful(body, &h));
     }
     let mut h = HeaderMap::new();
-    h.insert("x-superoffice-event", HeaderValue::from_static("contact.created"));
+    h.insert(
+        "x-superoffice-event",
+        HeaderValue::from_static("contact.created"),
+    );
     let body = br#"{"Event":"contact.changed","EventId":"e"}"#;
     let fast = superoffice::parse_delivery(body, &h);
     assert!(

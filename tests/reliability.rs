@@ -943,3 +943,106 @@ fn secrets_come_from_the_environment_and_files() {
     assert!(!stderr.contains(PRETS_SECRET) && !stderr.contains(SO_SECRET));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// ---------------------------------------------------------------------------
+// Group commit: deliveries that arrive together share a transaction, and
+// each still hears "stored" only once its own row is committed.
+
+/// One row of a batch fails (a trigger refuses it): the batch's transaction
+/// is abandoned and every delivery is stored on its own, so the others are
+/// stored exactly once and only the bad one gets an error.
+#[test]
+fn a_batch_with_one_failing_row_stores_the_others_and_fails_only_that_one() {
+    let dir = temp_dir("batch-fault");
+    let db = dir.join("inbox.db");
+    let store = SqliteStore::open(&db).unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON deliveries WHEN NEW.event_id = 'bad'
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+        )
+        .unwrap();
+    let batch: Vec<_> = ["a", "bad", "b", "a"]
+        .iter()
+        .map(|id| common::new_delivery("prets", id, b"{}".to_vec()))
+        .collect();
+    let results = store.insert_many(&batch);
+    let shown: Vec<String> = results
+        .iter()
+        .map(|r| match r {
+            Ok(hookforge::receive::store::Inserted::New(_)) => "new".to_string(),
+            Ok(hookforge::receive::store::Inserted::Duplicate(..)) => "duplicate".to_string(),
+            Err(e) => format!("error: {e}"),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "new",
+            "error: inbox database: refused by the test",
+            "new",
+            "duplicate"
+        ]
+    );
+    let mut stored: Vec<_> = store
+        .list(None, 100)
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.event_id.unwrap(), d.duplicates))
+        .collect();
+    stored.sort();
+    assert_eq!(stored, [("a".to_string(), 1), ("b".to_string(), 0)]);
+}
+
+/// Many deliveries at once through the receiver with a SQLite inbox (so
+/// through the group-commit writer): every 200 is a committed row, a
+/// repeated id is a duplicate, nothing is stored twice.
+#[test]
+fn concurrent_deliveries_through_group_commit_are_each_stored_once() {
+    let dir = temp_dir("batch-many");
+    let db = dir.join("inbox.db");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
+        let inbox = Inbox::new(store.clone());
+        let app = Receiver::builder(&prets::VENDOR)
+            .secret(PRETS_SECRET)
+            .inbox(inbox)
+            .build()
+            .unwrap()
+            .router();
+        const N: usize = 400;
+        let tasks: Vec<_> = (0..N)
+            .map(|i| {
+                let app = app.clone();
+                // Every tenth delivery repeats the one before it.
+                let n = if i % 10 == 9 { i - 1 } else { i };
+                tokio::spawn(async move {
+                    let (id, body) = prets_delivery(n);
+                    let r = app.oneshot(prets_req(body)).await.unwrap();
+                    (id, r.status())
+                })
+            })
+            .collect();
+        let mut acked = std::collections::BTreeSet::new();
+        for t in tasks {
+            let (id, status) = t.await.unwrap();
+            assert_eq!(status, StatusCode::OK, "{id}");
+            acked.insert(id);
+        }
+        let rows = store.list(None, usize::MAX).unwrap();
+        let stored: std::collections::BTreeSet<String> =
+            rows.iter().filter_map(|d| d.event_id.clone()).collect();
+        assert_eq!(rows.len(), N - N / 10, "one row per distinct delivery");
+        assert_eq!(stored, acked);
+        assert_eq!(
+            rows.iter().map(|d| d.duplicates).sum::<u32>(),
+            (N / 10) as u32
+        );
+    });
+}

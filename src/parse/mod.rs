@@ -129,7 +129,11 @@ impl EnvelopeReader {
             }
         }
         let mut paths = self.paths.iter();
-        let event_type = single(if self.type_in_body { paths.next() } else { None })?;
+        let event_type = single(if self.type_in_body {
+            paths.next()
+        } else {
+            None
+        })?;
         let event_id = single(if self.id_in_body { paths.next() } else { None })?;
         Some(TopLevelKeys {
             event_type,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore};
 
-use super::store::{Inserted, NewDelivery, Store, StoreError, StoredDelivery, now_ms};
+use super::store::{InsertMode, Inserted, NewDelivery, Store, StoreError, StoredDelivery, now_ms};
 use crate::RawHandler;
 
 /// When to retry a failed delivery.
@@ -73,6 +73,8 @@ pub struct Inbox {
     retry: RetryPolicy,
     worker: WorkerConfig,
     slots: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    /// The group-commit writer, for stores that batch.
+    writer: Option<Writer>,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -86,7 +88,9 @@ impl std::fmt::Debug for Inbox {
 
 impl Inbox {
     pub fn new(store: Arc<dyn Store>) -> Inbox {
+        let writer = (store.insert_mode() == InsertMode::Batched).then(|| Writer::start(&store));
         Inbox {
+            writer,
             store,
             handlers: Arc::default(),
             notify: Arc::new(Notify::new()),
@@ -123,7 +127,11 @@ impl Inbox {
     /// Stores a delivery (on the blocking pool) and wakes the worker. `Ok`
     /// means the commit succeeded; only then may the vendor get a 2xx.
     pub async fn accept(&self, d: NewDelivery) -> Result<Inserted, StoreError> {
-        let r = self.blocking(move |s| s.insert(&d)).await?;
+        let r = match (&self.writer, self.store.insert_mode()) {
+            (Some(w), _) => w.insert(d).await?,
+            (None, InsertMode::Immediate) => self.store.insert(&d)?,
+            (None, _) => self.blocking(move |s| s.insert(&d)).await?,
+        };
         if matches!(r, Inserted::New(_)) {
             self.notify.notify_one();
         }
@@ -490,5 +498,80 @@ mod tests {
     fn dedupe_key_prefers_the_event_id() {
         assert_eq!(dedupe_key(Some("evt_1"), b"x"), "id:evt_1");
         assert!(dedupe_key(None, b"x").starts_with("sha256:2d711642"));
+    }
+}
+
+/// Deliveries on their way to the writer thread, each with where its answer goes.
+type Job = (
+    NewDelivery,
+    tokio::sync::oneshot::Sender<Result<Inserted, StoreError>>,
+);
+
+/// Group commit: one thread takes every delivery that arrived while the
+/// previous transaction committed and stores them in one transaction
+/// ([`Store::insert_many`]); each caller hears back only after the
+/// transaction holding its row committed. Under light load a batch is one
+/// delivery, so nothing waits for company.
+#[derive(Clone)]
+struct Writer {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+/// The most deliveries one transaction takes.
+const MAX_BATCH: usize = 256;
+
+impl Writer {
+    fn start(store: &Arc<dyn Store>) -> Writer {
+        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        let store = store.clone();
+        // Ends when the last inbox clone (and its sender) is dropped.
+        std::thread::Builder::new()
+            .name("hookforge-inbox-writer".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(j) => batch.push(j),
+                            Err(_) => break,
+                        }
+                    }
+                    let (ds, answers): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                    let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        store.insert_many(&ds)
+                    }));
+                    match results {
+                        Ok(rs) if rs.len() == answers.len() => {
+                            for (tx, r) in answers.into_iter().zip(rs) {
+                                // The caller may have gone (client hung up): nothing to tell.
+                                let _ = tx.send(r);
+                            }
+                        }
+                        other => {
+                            let why = match other {
+                                Err(_) => "the store panicked while inserting".to_string(),
+                                Ok(rs) => format!(
+                                    "the store answered {} of {} inserts",
+                                    rs.len(),
+                                    answers.len()
+                                ),
+                            };
+                            tracing::error!(reason = %why, "inbox writer: batch not stored");
+                            for tx in answers {
+                                let _ = tx.send(Err(StoreError::Backend(why.clone().into())));
+                            }
+                        }
+                    }
+                }
+            })
+            .expect("spawn the inbox writer thread");
+        Writer { jobs }
+    }
+
+    async fn insert(&self, d: NewDelivery) -> Result<Inserted, StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let gone = || StoreError::Backend("the inbox writer thread has stopped".into());
+        self.jobs.send((d, tx)).map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
     }
 }

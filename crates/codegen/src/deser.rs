@@ -230,7 +230,12 @@ fn is_option(ty: &Type) -> bool {
 /// `serde_json::Map<String, Value>`, the only `extra` the builder fills.
 fn is_json_map(ty: &Type) -> bool {
     let Type::Path(p) = ty else { return false };
-    let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
     segs.ends_with(&["serde_json".to_string(), "Map".to_string()])
 }
 
@@ -258,13 +263,19 @@ mod tests {
             }
         "#);
         assert_eq!(done, BTreeSet::from(["A".to_string()]));
-        assert!(out.contains("#[derive(::serde::Serialize, Clone)]"), "{out}");
+        assert!(
+            out.contains("#[derive(::serde::Serialize, Clone)]"),
+            "{out}"
+        );
         assert!(out.contains("pub struct __AFields"), "{out}");
         assert!(out.contains(r#""eventId" =>"#), "{out}");
         assert!(out.contains(r#""type" =>"#), "{out}");
         assert!(out.contains(r#"E::missing_field("type")"#), "{out}");
         assert!(out.contains("note: self.note.flatten()"), "{out}");
-        assert!(out.contains("event_id: self.event_id.unwrap_or_default()"), "{out}");
+        assert!(
+            out.contains("event_id: self.event_id.unwrap_or_default()"),
+            "{out}"
+        );
     }
 
     #[test]

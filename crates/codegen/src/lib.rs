@@ -152,9 +152,7 @@ pub fn generate_vendor(input: &VendorInput) -> Result<String, Error> {
         }
     }
     // One pass over the body needs a builder for every event's model.
-    let one_pass = events
-        .iter()
-        .all(|e| with_builders.contains(e.type_name));
+    let one_pass = events.iter().all(|e| with_builders.contains(e.type_name));
     let vendor = emit::vendor_items(&vs, &schema_rel_root, &events, one_pass);
     let model_items = &models.items;
     let tokens = quote::quote! {

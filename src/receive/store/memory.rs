@@ -71,6 +71,10 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn insert_mode(&self) -> InsertMode {
+        InsertMode::Immediate
+    }
+
     fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {
         let mut m = self.lock();
         let key = (d.vendor.clone(), d.dedupe_key.clone());

@@ -147,12 +147,35 @@ pub enum StoreError {
     Backend(#[source] crate::BoxError),
 }
 
+/// How the inbox calls [`Store::insert`] for the receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertMode {
+    /// On the blocking pool, one call per delivery (the safe default).
+    Blocking,
+    /// Straight from the request's task: the insert never waits on I/O
+    /// (an in-memory store).
+    Immediate,
+    /// From one writer thread that passes every delivery that arrived while
+    /// the previous commit ran to [`Store::insert_many`] (group commit).
+    Batched,
+}
+
 /// Where deliveries are kept. Methods are blocking and short; async callers
 /// run them on the blocking pool.
 pub trait Store: Send + Sync + 'static {
     /// Stores a delivery durably (returns only after the commit succeeded),
     /// or records that it is a duplicate.
     fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError>;
+    /// Stores several deliveries; one answer per delivery, in order, each
+    /// with `insert`'s promise (`Ok` only once its row is committed). A
+    /// store may commit them together; the default inserts one by one.
+    fn insert_many(&self, ds: &[NewDelivery]) -> Vec<Result<Inserted, StoreError>> {
+        ds.iter().map(|d| self.insert(d)).collect()
+    }
+    /// How the inbox should call `insert` (default: on the blocking pool).
+    fn insert_mode(&self) -> InsertMode {
+        InsertMode::Blocking
+    }
     /// Claims up to `limit` pending deliveries due at `now_ms` (marks them
     /// processing and counts the attempt), skipping the vendors in `skip`.
     fn claim(

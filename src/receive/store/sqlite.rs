@@ -75,6 +75,56 @@ impl SqliteStore {
     }
 }
 
+/// A delivery's columns that need encoding first.
+struct Row {
+    headers: String,
+    status: Status,
+}
+
+impl Row {
+    fn of(d: &NewDelivery) -> Result<Row, StoreError> {
+        let headers = serde_json::to_string(&d.headers).map_err(|source| StoreError::Encode {
+            what: "the headers",
+            source,
+        })?;
+        let status = if d.misfit.is_some() {
+            Status::Quarantined
+        } else {
+            Status::Pending
+        };
+        Ok(Row { headers, status })
+    }
+}
+
+/// Inserts one delivery in the open transaction, or counts a duplicate.
+fn insert_row(tx: &Connection, d: &NewDelivery, row: &Row) -> Result<Inserted, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)
+         ON CONFLICT (vendor, dedupe_key) DO UPDATE SET duplicates = duplicates + 1
+         RETURNING id, duplicates, status",
+    )?;
+    let (id, dups, status): (i64, u32, String) = stmt.query_row(
+        params![
+            d.vendor,
+            d.event_type,
+            d.event_id,
+            d.dedupe_key,
+            d.body,
+            row.headers,
+            d.received_at_ms,
+            row.status.as_str(),
+            d.misfit
+        ],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    Ok(if dups == 0 {
+        Inserted::New(id)
+    } else {
+        Inserted::Duplicate(id, Status::parse(&status).unwrap_or(Status::Pending))
+    })
+}
+
 fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
     let headers: String = r.get(6)?;
     let status: String = r.get(8)?;
@@ -107,36 +157,45 @@ fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
 }
 
 impl Store for SqliteStore {
+    fn insert_mode(&self) -> InsertMode {
+        InsertMode::Batched
+    }
+
     fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {
-        let headers = serde_json::to_string(&d.headers).map_err(|source| StoreError::Encode {
-            what: "the headers",
-            source,
-        })?;
-        let status = if d.misfit.is_some() {
-            Status::Quarantined
-        } else {
-            Status::Pending
-        };
+        let row = Row::of(d)?;
         let mut conn = self.conn();
         // An explicit transaction: the 2xx depends on the COMMIT, and only an
         // explicit commit reports its failure (a full disk, a file-size
         // limit). `query_row` on an autocommit INSERT … RETURNING does not
         // step the statement to the end, so a failed commit went unseen.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let (id, dups, status): (i64, u32, String) = tx.query_row(
-            "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)
-             ON CONFLICT (vendor, dedupe_key) DO UPDATE SET duplicates = duplicates + 1
-             RETURNING id, duplicates, status",
-            params![d.vendor, d.event_type, d.event_id, d.dedupe_key, d.body, headers, d.received_at_ms, status.as_str(), d.misfit],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
+        let inserted = insert_row(&tx, d, &row)?;
         tx.commit()?;
-        Ok(if dups == 0 {
-            Inserted::New(id)
-        } else {
-            Inserted::Duplicate(id, Status::parse(&status).unwrap_or(Status::Pending))
-        })
+        Ok(inserted)
+    }
+
+    /// Group commit: one transaction for the whole batch. If anything in it
+    /// fails (a row, the commit), nothing of it is kept and each delivery is
+    /// inserted on its own, so each gets its own exact answer.
+    fn insert_many(&self, ds: &[NewDelivery]) -> Vec<Result<Inserted, StoreError>> {
+        if ds.len() < 2 {
+            return ds.iter().map(|d| self.insert(d)).collect();
+        }
+        let together = (|| -> Result<Vec<Inserted>, StoreError> {
+            let rows = ds.iter().map(Row::of).collect::<Result<Vec<_>, _>>()?;
+            let mut conn = self.conn();
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut out = Vec::with_capacity(ds.len());
+            for (d, row) in ds.iter().zip(&rows) {
+                out.push(insert_row(&tx, d, row)?);
+            }
+            tx.commit()?;
+            Ok(out)
+        })();
+        match together {
+            Ok(all) => all.into_iter().map(Ok).collect(),
+            Err(_) => ds.iter().map(|d| self.insert(d)).collect(),
+        }
     }
 
     fn claim(
