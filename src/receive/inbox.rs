@@ -171,6 +171,10 @@ impl Inbox {
         &self,
         f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        if self.store.insert_mode() == InsertMode::Immediate {
+            // Never waits on I/O: a hop to the blocking pool would cost more.
+            return f(self.store.as_ref());
+        }
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
@@ -318,7 +322,10 @@ impl Inbox {
         let outcome = self.run_handler(&d).await;
         let id = d.id;
         let result = match outcome {
-            Ok(()) => self.blocking(move |s| s.complete(id, now_ms())).await,
+            Ok(()) => match &self.writer {
+                Some(w) => w.complete(id, now_ms()).await,
+                None => self.blocking(move |s| s.complete(id, now_ms())).await,
+            },
             Err(error) => {
                 let retry_at = (d.attempts < self.retry.max_attempts)
                     .then(|| now_ms() + self.retry.delay(d.attempts).as_millis() as i64);
@@ -501,23 +508,31 @@ mod tests {
     }
 }
 
-/// Deliveries on their way to the writer thread, each with where its answer goes.
-type Job = (
-    NewDelivery,
-    tokio::sync::oneshot::Sender<Result<Inserted, StoreError>>,
-);
+/// Work for the writer thread, each with where its answer goes.
+enum Job {
+    Insert(
+        NewDelivery,
+        tokio::sync::oneshot::Sender<Result<Inserted, StoreError>>,
+    ),
+    Complete(
+        i64,
+        i64,
+        tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+    ),
+}
 
 /// Group commit: one thread takes every delivery that arrived while the
 /// previous transaction committed and stores them in one transaction
 /// ([`Store::insert_many`]); each caller hears back only after the
-/// transaction holding its row committed. Under light load a batch is one
-/// delivery, so nothing waits for company.
+/// transaction holding its row committed. Deliveries the worker finished are
+/// marked done the same way ([`Store::complete_many`]). Under light load a
+/// batch is one delivery, so nothing waits for company.
 #[derive(Clone)]
 struct Writer {
     jobs: std::sync::mpsc::Sender<Job>,
 }
 
-/// The most deliveries one transaction takes.
+/// The most jobs one round takes.
 const MAX_BATCH: usize = 256;
 
 impl Writer {
@@ -536,31 +551,25 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
-                    let (ds, answers): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                    let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        store.insert_many(&ds)
-                    }));
-                    match results {
-                        Ok(rs) if rs.len() == answers.len() => {
-                            for (tx, r) in answers.into_iter().zip(rs) {
-                                // The caller may have gone (client hung up): nothing to tell.
-                                let _ = tx.send(r);
+                    let (mut inserts, mut answers, mut done, mut done_answers) =
+                        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                    for job in batch {
+                        match job {
+                            Job::Insert(d, tx) => {
+                                inserts.push(d);
+                                answers.push(tx);
+                            }
+                            Job::Complete(id, at, tx) => {
+                                done.push((id, at));
+                                done_answers.push(tx);
                             }
                         }
-                        other => {
-                            let why = match other {
-                                Err(_) => "the store panicked while inserting".to_string(),
-                                Ok(rs) => format!(
-                                    "the store answered {} of {} inserts",
-                                    rs.len(),
-                                    answers.len()
-                                ),
-                            };
-                            tracing::error!(reason = %why, "inbox writer: batch not stored");
-                            for tx in answers {
-                                let _ = tx.send(Err(StoreError::Backend(why.clone().into())));
-                            }
-                        }
+                    }
+                    if !inserts.is_empty() {
+                        write_inserts(store.as_ref(), &inserts, answers);
+                    }
+                    if !done.is_empty() {
+                        write_completions(store.as_ref(), &done, done_answers);
                     }
                 }
             })
@@ -568,10 +577,81 @@ impl Writer {
         Writer { jobs }
     }
 
+    fn gone() -> StoreError {
+        StoreError::Backend("the inbox writer thread has stopped".into())
+    }
+
     async fn insert(&self, d: NewDelivery) -> Result<Inserted, StoreError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let gone = || StoreError::Backend("the inbox writer thread has stopped".into());
-        self.jobs.send((d, tx)).map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+        self.jobs
+            .send(Job::Insert(d, tx))
+            .map_err(|_| Self::gone())?;
+        rx.await.map_err(|_| Self::gone())?
+    }
+
+    async fn complete(&self, id: i64, at: i64) -> Result<(), StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Job::Complete(id, at, tx))
+            .map_err(|_| Self::gone())?;
+        rx.await.map_err(|_| Self::gone())?
+    }
+}
+
+/// Marks a batch done in one go; if that fails, one by one, so each
+/// caller hears its own outcome.
+fn write_completions(
+    store: &dyn Store,
+    done: &[(i64, i64)],
+    answers: Vec<tokio::sync::oneshot::Sender<Result<(), StoreError>>>,
+) {
+    let caught = |f: &dyn Fn() -> Result<(), StoreError>| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+            Err(StoreError::Backend(
+                "the store panicked while recording a delivery as done".into(),
+            ))
+        })
+    };
+    if caught(&|| store.complete_many(done)).is_ok() {
+        for tx in answers {
+            // The caller may have gone: nothing to tell.
+            let _ = tx.send(Ok(()));
+        }
+        return;
+    }
+    for (&(id, at), tx) in done.iter().zip(answers) {
+        let _ = tx.send(caught(&|| store.complete(id, at)));
+    }
+}
+
+/// Inserts a batch and answers each caller (a panic in the store is an
+/// error for all of them: its transaction was rolled back while unwinding).
+fn write_inserts(
+    store: &dyn Store,
+    ds: &[NewDelivery],
+    answers: Vec<tokio::sync::oneshot::Sender<Result<Inserted, StoreError>>>,
+) {
+    let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.insert_many(ds)));
+    match results {
+        Ok(rs) if rs.len() == answers.len() => {
+            for (tx, r) in answers.into_iter().zip(rs) {
+                // The caller may have gone (client hung up): nothing to tell.
+                let _ = tx.send(r);
+            }
+        }
+        other => {
+            let why = match other {
+                Err(_) => "the store panicked while inserting".to_string(),
+                Ok(rs) => format!(
+                    "the store answered {} of {} inserts",
+                    rs.len(),
+                    answers.len()
+                ),
+            };
+            tracing::error!(reason = %why, "inbox writer: batch not stored");
+            for tx in answers {
+                let _ = tx.send(Err(StoreError::Backend(why.clone().into())));
+            }
+        }
     }
 }

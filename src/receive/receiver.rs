@@ -206,6 +206,7 @@ impl ReceiverBuilder {
                 body_timeout: self.body_timeout,
                 on_misfit: self.on_misfit,
                 mode,
+                kept: kept_header_names(self.vendor),
             }),
         })
     }
@@ -218,6 +219,8 @@ struct Inner {
     body_timeout: Duration,
     on_misfit: OnMisfit,
     mode: Mode,
+    /// The headers kept with each delivery (see [`kept_header_names`]).
+    kept: Vec<axum::http::HeaderName>,
 }
 
 /// One vendor's webhook endpoint.
@@ -351,14 +354,16 @@ impl Rejection {
 }
 
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    let (kind, sub) = essence.split_once('/').unwrap_or((essence, ""));
+    kind.eq_ignore_ascii_case("application")
+        && (sub.eq_ignore_ascii_case("json") || ends_with_json(sub))
+}
+
+/// Compares bytes, so no slice can split a character.
+fn ends_with_json(sub: &str) -> bool {
+    let b = sub.as_bytes();
+    b.len() >= 5 && b[b.len() - 5..].eq_ignore_ascii_case(b"+json")
 }
 
 async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body) -> Response {
@@ -457,10 +462,21 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
         misfit: misfit.clone(),
     };
     let ok = |status: &str| {
-        answer(
-            StatusCode::OK,
-            json!({"status": status, "vendor": vendor, "event": parsed.event_type, "known": parsed.known}),
-        )
+        // Keys in the order `json!` gave them; no JSON tree per answer.
+        #[derive(serde::Serialize)]
+        struct Answer<'a> {
+            event: &'a str,
+            known: bool,
+            status: &'a str,
+            vendor: &'a str,
+        }
+        let a = Answer {
+            event: &parsed.event_type,
+            known: parsed.known,
+            status,
+            vendor,
+        };
+        (StatusCode::OK, axum::Json(a)).into_response()
     };
     let inbox = match &inner.mode {
         Mode::Inbox(inbox) | Mode::Inline(_, inbox) => inbox,
@@ -513,9 +529,10 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
 }
 
 /// The headers worth keeping with a stored delivery: what the vendor
-/// documents sending, minus anything used for authentication.
-fn kept_headers(inner: &Inner, headers: &HeaderMap) -> Vec<(String, String)> {
-    let m = inner.vendor.manifest();
+/// documents sending, minus anything used for authentication. Worked out
+/// once per receiver.
+fn kept_header_names(vendor: &VendorSpec) -> Vec<axum::http::HeaderName> {
+    let m = vendor.manifest();
     let auth_header = match &m.auth {
         crate::manifest::Auth::Bearer { header, .. }
         | crate::manifest::Auth::Hmac { header, .. } => Some(header.to_ascii_lowercase()),
@@ -531,11 +548,50 @@ fn kept_headers(inner: &Inner, headers: &HeaderMap) -> Vec<(String, String)> {
         {
             continue;
         }
-        for v in headers.get_all(name.as_str()) {
+        if let Ok(h) = axum::http::HeaderName::from_bytes(name.as_bytes())
+            && !out.contains(&h)
+        {
+            out.push(h);
+        }
+    }
+    out
+}
+
+fn kept_headers(inner: &Inner, headers: &HeaderMap) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for name in &inner.kept {
+        for v in headers.get_all(name) {
             if let Ok(v) = v.to_str() {
-                out.push((name.clone(), v.to_string()));
+                out.push((name.as_str().to_string(), v.to_string()));
             }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn json_content_types() {
+        for ct in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            " application/json ;charset=UTF-8",
+            "application/vnd.api+json",
+            "application/+JSON",
+        ] {
+            assert!(is_json(ct), "{ct}");
+        }
+        for ct in [
+            "text/json",
+            "application/jsonx",
+            "applicationjson",
+            "",
+            "application/é+jso",
+        ] {
+            assert!(!is_json(ct), "{ct}");
+        }
+    }
 }

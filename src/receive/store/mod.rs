@@ -152,11 +152,12 @@ pub enum StoreError {
 pub enum InsertMode {
     /// On the blocking pool, one call per delivery (the safe default).
     Blocking,
-    /// Straight from the request's task: the insert never waits on I/O
-    /// (an in-memory store).
+    /// Straight from the calling task, for every call: the store never
+    /// waits on I/O (an in-memory store).
     Immediate,
     /// From one writer thread that passes every delivery that arrived while
-    /// the previous commit ran to [`Store::insert_many`] (group commit).
+    /// the previous commit ran to [`Store::insert_many`], and every finished
+    /// one to [`Store::complete_many`] (group commit).
     Batched,
 }
 
@@ -172,7 +173,8 @@ pub trait Store: Send + Sync + 'static {
     fn insert_many(&self, ds: &[NewDelivery]) -> Vec<Result<Inserted, StoreError>> {
         ds.iter().map(|d| self.insert(d)).collect()
     }
-    /// How the inbox should call `insert` (default: on the blocking pool).
+    /// How the inbox should call `insert` (default: on the blocking pool);
+    /// `Immediate` also applies to the worker's calls.
     fn insert_mode(&self) -> InsertMode {
         InsertMode::Blocking
     }
@@ -185,6 +187,11 @@ pub trait Store: Send + Sync + 'static {
         skip: &[&str],
     ) -> Result<Vec<StoredDelivery>, StoreError>;
     fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError>;
+    /// Marks several deliveries done, `(id, now_ms)` each; a store may do it
+    /// in one transaction. The default completes them one by one.
+    fn complete_many(&self, done: &[(i64, i64)]) -> Result<(), StoreError> {
+        done.iter().try_for_each(|&(id, at)| self.complete(id, at))
+    }
     /// Records a failed attempt: retry at `retry_at_ms`, or make it `dead` when `None`.
     fn fail(&self, id: i64, error: &str, retry_at_ms: Option<i64>) -> Result<(), StoreError>;
     /// Returns deliveries left processing by a process that died to pending.

@@ -228,10 +228,22 @@ impl Store for SqliteStore {
     }
 
     fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
-        self.conn().execute(
-            "UPDATE deliveries SET status = 'done', processed_at = ?2, last_error = NULL WHERE id = ?1",
-            params![id, now_ms],
-        )?;
+        self.complete_many(&[(id, now_ms)])
+    }
+
+    /// One transaction for all of them (the worker's share of group commit).
+    fn complete_many(&self, done: &[(i64, i64)]) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE deliveries SET status = 'done', processed_at = ?2, last_error = NULL WHERE id = ?1",
+            )?;
+            for (id, at) in done {
+                stmt.execute(params![id, at])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -318,10 +330,9 @@ impl Store for SqliteStore {
     }
 
     fn next_due(&self) -> Result<Option<i64>, StoreError> {
-        Ok(self.conn().query_row(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'",
-            [],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'")?
+            .query_row([], |r| r.get(0))?)
     }
 }
