@@ -20,7 +20,7 @@ wrk -t2 -c32 -d"${STEP}s" --latency -s benches/wrk/post.lua "$URL" | tee "$TMP/w
 WRK_RPS="$(awk '/Requests\/sec/ {print int($2)}' "$TMP/wrk.txt")"
 
 best=0
-for rate in 500 1000 2000 3000 4000 5000 6000 7000 8000 10000 12000 14000 16000 20000; do
+for rate in 1000 2000 4000 6000 8000 10000 12000 14000 16000 18000 20000 22000 24000 26000 28000 30000 34000 38000; do
   [ "$rate" -gt $((WRK_RPS * 3 / 2)) ] && break
   echo "== hookforge load --rate $rate --duration $STEP"
   out="$(target/release/hookforge load --vendor prets --url "$URL" --secret "$PRETS_SECRET" --rate "$rate" --duration "$STEP" --json)" || true

@@ -25,6 +25,10 @@ pub struct Args {
     /// Seconds to wait for each answer.
     #[arg(long, default_value_t = 30.0)]
     pub timeout: f64,
+    /// Keep-alive connections to send over (default: sized to the rate,
+    /// enough for 4 ms of sends in flight, 8 to 512).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub connections: Option<u16>,
     #[arg(long)]
     pub json: bool,
 }
@@ -44,6 +48,7 @@ pub async fn load(v: &'static VendorSpec, args: Args) -> ExitCode {
         rate,
         duration,
         timeout,
+        connections,
         json,
     } = args;
     let (duration, timeout) = match (
@@ -76,6 +81,7 @@ pub async fn load(v: &'static VendorSpec, args: Args) -> ExitCode {
         duration,
         timeout,
         ca_cert,
+        connections: connections.map(usize::from),
     };
     let total = (rate * duration.as_secs_f64()).round() as u64;
     let bar = progress_bar(total, "sending");

@@ -2,10 +2,21 @@
 //! slow receiver shows up as latency instead of silently lowering the rate.
 //! Latency is measured from when each request was *scheduled*, which counts
 //! the time a request waited behind slow ones (no coordinated omission).
+//!
+//! Lean on purpose, so the generator is not what limits the rate: bodies are
+//! signed before the clock starts, a fixed set of keep-alive connections
+//! (sized to the rate) takes the scheduled sends in turn, each on its own
+//! HTTP/1.1 connection for `http://` targets, and latencies go into an HDR
+//! histogram per connection (no per-request allocation or task).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
+use hdrhistogram::Histogram;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 
 use crate::VendorSpec;
@@ -22,7 +33,13 @@ pub const MAX_DISTINCT: usize = 20_000;
 pub const MAX_DELIVERIES: usize = 10_000_000;
 
 /// A body with the headers to send it with.
-type Prepared = (Vec<u8>, Vec<(String, String)>);
+type Prepared = (Bytes, HeaderMap);
+
+/// Keep-alive connections for a rate: enough for 4 ms of sends in flight
+/// (at least 8), at most 512. `LoadConfig::connections` overrides it.
+pub fn connections_for(rate: f64) -> usize {
+    ((rate * 0.004).ceil() as usize).clamp(8, 512)
+}
 
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
@@ -38,6 +55,8 @@ pub struct LoadConfig {
     pub timeout: Duration,
     /// A private CA (PEM) trusted for an `https://` target.
     pub ca_cert: Option<Vec<u8>>,
+    /// Keep-alive connections; `None`: [`connections_for`] the rate.
+    pub connections: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -52,6 +71,8 @@ pub struct LoadReport {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub elapsed_s: f64,
+    /// Keep-alive connections used.
+    pub connections: usize,
 }
 
 impl LoadReport {
@@ -63,8 +84,9 @@ impl LoadReport {
 
     pub fn summary(&self) -> String {
         format!(
-            "target {:.0}/s: sent {}, succeeded {}, failed {}, achieved {:.0}/s over {:.1} s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            "target {:.0}/s over {} connections: sent {}, succeeded {}, failed {}, achieved {:.0}/s over {:.1} s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             self.target_rate,
+            self.connections,
             self.sent,
             self.succeeded,
             self.failed,
@@ -84,10 +106,14 @@ pub async fn run(
 ) -> Result<LoadReport, HarnessError> {
     let total = planned_total(cfg)?;
     let prepared = Arc::new(prepare(cfg, total)?);
-    let client = reachable_client(cfg).await?;
+    let target = Target::reach(cfg).await?;
+    let connections = cfg
+        .connections
+        .unwrap_or_else(|| connections_for(cfg.rate))
+        .max(1);
     let start = Instant::now();
-    let latencies = send_all(cfg, client, prepared, total, start, progress).await?;
-    Ok(summarize(cfg, total, start, latencies))
+    let done = send_all(cfg, target, prepared, total, connections, start, progress).await?;
+    Ok(summarize(cfg, total, start, connections, done))
 }
 
 /// How many deliveries the run sends, within [`MAX_DELIVERIES`].
@@ -128,79 +154,249 @@ fn prepare(cfg: &LoadConfig, total: usize) -> Result<Vec<Prepared>, HarnessError
             let body = fresh_delivery(cfg.vendor, base, &format!("load-{run_id}-{i}"));
             let headers = vendor_headers(cfg.vendor, &body, signer.as_ref(), &Attempt::default())
                 .unwrap_or_default();
-            (body, headers)
+            let mut map = HeaderMap::new();
+            for (k, v) in headers {
+                let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) else {
+                    return Err(HarnessError::Internal(
+                        "a prepared header is not a valid HTTP header".into(),
+                    ));
+                };
+                map.append(k, v);
+            }
+            Ok((Bytes::from(body), map))
         })
-        .collect();
+        .collect::<Result<_, HarnessError>>()?;
     Ok(prepared)
 }
 
-/// An HTTP client, once something answers at the target.
-async fn reachable_client(cfg: &LoadConfig) -> Result<reqwest::Client, HarnessError> {
-    let client = crate::conformance::harness::client_builder(cfg.ca_cert.as_deref())?
-        .timeout(cfg.timeout)
-        .pool_max_idle_per_host(256)
-        .build()
-        .map_err(|e| HarnessError::Internal(format!("cannot build the HTTP client: {e}")))?;
-    // Fail fast when nothing listens.
-    if let Err(e) = client.get(&cfg.url).send().await
-        && e.is_connect()
-    {
-        return Err(HarnessError::Unreachable {
-            url: cfg.url.clone(),
-            reason: e.to_string(),
-        });
-    }
-    Ok(client)
+/// Where the deliveries go: plain HTTP on our own keep-alive connections,
+/// or HTTPS through reqwest (rustls) with the same connection count.
+#[derive(Clone)]
+enum Target {
+    Plain {
+        addr: String,
+        uri: http::Uri,
+        host: HeaderValue,
+    },
+    Tls {
+        client: reqwest::Client,
+        url: String,
+    },
 }
 
-/// Sends `total` deliveries on schedule (open loop: a slow answer does not
-/// delay the next request); each one's success and latency from its
-/// scheduled time.
+impl Target {
+    /// The target, once something answers there (fails fast when nothing listens).
+    async fn reach(cfg: &LoadConfig) -> Result<Target, HarnessError> {
+        let unreachable = |reason: String| HarnessError::Unreachable {
+            url: cfg.url.clone(),
+            reason,
+        };
+        let uri: http::Uri = cfg
+            .url
+            .parse()
+            .map_err(|e| HarnessError::Config(format!("--url {}: {e}", cfg.url)))?;
+        if uri.scheme_str() == Some("http") {
+            let authority = uri
+                .authority()
+                .ok_or_else(|| HarnessError::Config(format!("--url {} has no host", cfg.url)))?;
+            let addr = format!(
+                "{}:{}",
+                authority.host(),
+                authority.port_u16().unwrap_or(80)
+            );
+            let host = HeaderValue::from_str(authority.as_str())
+                .map_err(|e| HarnessError::Config(format!("--url {}: {e}", cfg.url)))?;
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            let uri: http::Uri = path
+                .parse()
+                .map_err(|e| HarnessError::Config(format!("--url {}: {e}", cfg.url)))?;
+            tokio::net::TcpStream::connect(&addr)
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            return Ok(Target::Plain { addr, uri, host });
+        }
+        let client = crate::conformance::harness::client_builder(cfg.ca_cert.as_deref())?
+            .timeout(cfg.timeout)
+            .pool_max_idle_per_host(connections_for(cfg.rate))
+            .build()
+            .map_err(|e| HarnessError::Internal(format!("cannot build the HTTP client: {e}")))?;
+        if let Err(e) = client.get(&cfg.url).send().await
+            && e.is_connect()
+        {
+            return Err(unreachable(e.to_string()));
+        }
+        Ok(Target::Tls {
+            client,
+            url: cfg.url.clone(),
+        })
+    }
+}
+
+/// One connection's share of the run.
+struct Tally {
+    latency_us: Histogram<u64>,
+    succeeded: usize,
+    failed: usize,
+}
+
+fn histogram() -> Histogram<u64> {
+    // 1 µs to 1 hour, 3 significant digits.
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Sends `total` deliveries on schedule (open loop: delivery `i` is due at
+/// `start + i / rate` whatever happened before); `connections` tasks take
+/// the due deliveries in turn, each over one keep-alive connection.
 async fn send_all(
     cfg: &LoadConfig,
-    client: reqwest::Client,
+    target: Target,
     prepared: Arc<Vec<Prepared>>,
     total: usize,
+    connections: usize,
     start: Instant,
     progress: Option<&(dyn Fn(usize) + Sync)>,
-) -> Result<Vec<(bool, f64)>, HarnessError> {
+) -> Result<Tally, HarnessError> {
     let success = cfg.vendor.manifest().success.clone();
     let interval = Duration::from_secs_f64(1.0 / cfg.rate);
+    let next = Arc::new(AtomicUsize::new(0));
+    let finished = Arc::new(AtomicUsize::new(0));
+    let tasks = connections.min(total.max(1));
+    let live = Arc::new(AtomicUsize::new(tasks));
     let mut set = tokio::task::JoinSet::new();
-    for i in 0..total {
-        let scheduled = start + interval.mul_f64(i as f64);
-        tokio::time::sleep_until(scheduled.into()).await;
-        let (client, prepared, url, success) = (
-            client.clone(),
+    for _ in 0..tasks {
+        let (target, prepared, next, finished, success) = (
+            target.clone(),
             prepared.clone(),
-            cfg.url.clone(),
+            next.clone(),
+            finished.clone(),
             success.clone(),
         );
+        let timeout = cfg.timeout;
+        let guard = Live(live.clone());
         set.spawn(async move {
-            let (body, headers) = &prepared[i % prepared.len()];
-            let mut req = client.post(&url).body(body.clone());
-            for (k, v) in headers {
-                req = req.header(k.as_str(), v.as_str());
-            }
-            let ok = match req.send().await {
-                Ok(r) => success.accepts(r.status().as_u16()),
-                Err(_) => false,
+            let _guard = guard;
+            let mut tally = Tally {
+                latency_us: histogram(),
+                succeeded: 0,
+                failed: 0,
             };
-            (ok, scheduled.elapsed())
+            let mut conn: Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>> = None;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let scheduled = start + interval.mul_f64(i as f64);
+                tokio::time::sleep_until(scheduled.into()).await;
+                let (body, headers) = &prepared[i % prepared.len()];
+                let sent = tokio::time::timeout(
+                    timeout,
+                    send_one(&target, &mut conn, body.clone(), headers),
+                )
+                .await;
+                let ok = match sent {
+                    Ok(Some(status)) => success.accepts(status),
+                    // A failed or timed-out request: its connection is not reused.
+                    _ => {
+                        conn = None;
+                        false
+                    }
+                };
+                let us = scheduled.elapsed().as_micros().clamp(1, 3_600_000_000) as u64;
+                tally.latency_us.saturating_record(us);
+                if ok {
+                    tally.succeeded += 1;
+                } else {
+                    tally.failed += 1;
+                }
+                finished.fetch_add(1, Ordering::Relaxed);
+            }
+            tally
         });
-        if let Some(p) = progress
-            && i % 256 == 0
-        {
-            p(i);
+    }
+    if let Some(p) = progress {
+        // Until every connection's task has ended (or panicked: the guard
+        // counts it out either way).
+        while live.load(Ordering::Relaxed) > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            p(finished.load(Ordering::Relaxed));
         }
     }
-    let mut results = Vec::with_capacity(total);
+    let mut all = Tally {
+        latency_us: histogram(),
+        succeeded: 0,
+        failed: 0,
+    };
     while let Some(r) = set.join_next().await {
-        let (ok, latency) =
-            r.map_err(|e| HarnessError::Internal(format!("a request's task failed: {e}")))?;
-        results.push((ok, latency.as_secs_f64() * 1000.0));
+        let t =
+            r.map_err(|e| HarnessError::Internal(format!("a connection's task failed: {e}")))?;
+        all.latency_us
+            .add(&t.latency_us)
+            .map_err(|e| HarnessError::Internal(format!("cannot merge latencies: {e}")))?;
+        all.succeeded += t.succeeded;
+        all.failed += t.failed;
     }
-    Ok(results)
+    Ok(all)
+}
+
+/// Counts a connection's task out when it ends, however it ends.
+struct Live(Arc<AtomicUsize>);
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Sends one delivery; the status, or None when the request failed.
+async fn send_one(
+    target: &Target,
+    conn: &mut Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>>,
+    body: Bytes,
+    headers: &HeaderMap,
+) -> Option<u16> {
+    match target {
+        Target::Plain { addr, uri, host } => {
+            if conn.as_ref().is_none_or(|c| c.is_closed()) {
+                let stream = tokio::net::TcpStream::connect(addr.as_str()).await.ok()?;
+                let _ = stream.set_nodelay(true);
+                let (send, connection) =
+                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                        .await
+                        .ok()?;
+                tokio::spawn(connection);
+                *conn = Some(send);
+            }
+            let send = conn.as_mut()?;
+            send.ready().await.ok()?;
+            let mut req = http::Request::new(Full::new(body));
+            *req.method_mut() = http::Method::POST;
+            *req.uri_mut() = uri.clone();
+            let h = req.headers_mut();
+            h.reserve(headers.len() + 1);
+            h.insert(http::header::HOST, host.clone());
+            for (k, v) in headers {
+                h.append(k, v.clone());
+            }
+            let resp = send.send_request(req).await.ok()?;
+            let status = resp.status().as_u16();
+            // Read the answer to the end so the connection can be reused.
+            resp.into_body().collect().await.ok()?;
+            Some(status)
+        }
+        Target::Tls { client, url } => {
+            let r = client
+                .post(url)
+                .headers(headers.clone())
+                .body(body)
+                .send()
+                .await
+                .ok()?;
+            let status = r.status().as_u16();
+            r.bytes().await.ok()?;
+            Some(status)
+        }
+    }
 }
 
 /// The achieved rate and latency percentiles.
@@ -208,28 +404,29 @@ fn summarize(
     cfg: &LoadConfig,
     total: usize,
     start: Instant,
-    results: Vec<(bool, f64)>,
+    connections: usize,
+    t: Tally,
 ) -> LoadReport {
-    let succeeded = results.iter().filter(|r| r.0).count();
-    let mut latencies: Vec<f64> = results.into_iter().map(|r| r.1).collect();
     let elapsed = start.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| -> f64 {
-        if latencies.is_empty() {
-            return 0.0;
+    let ms = |us: u64| us as f64 / 1000.0;
+    let empty = t.latency_us.is_empty();
+    let pct = |q: f64| {
+        if empty {
+            0.0
+        } else {
+            ms(t.latency_us.value_at_quantile(q))
         }
-        let idx = ((p * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies[idx]
     };
     LoadReport {
         target_rate: cfg.rate,
         sent: total,
-        succeeded,
-        failed: total - succeeded,
-        achieved_rate: succeeded as f64 / elapsed.max(cfg.duration.as_secs_f64()),
+        succeeded: t.succeeded,
+        failed: total - t.succeeded,
+        achieved_rate: t.succeeded as f64 / elapsed.max(cfg.duration.as_secs_f64()),
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
-        max_ms: latencies.last().copied().unwrap_or(0.0),
+        max_ms: if empty { 0.0 } else { ms(t.latency_us.max()) },
         elapsed_s: elapsed,
+        connections,
     }
 }
