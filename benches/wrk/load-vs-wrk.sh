@@ -11,12 +11,13 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 cargo build --release --quiet --bin hookforge
 TMP="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
-RUST_LOG=warn target/release/hookforge serve --addr 127.0.0.1:0 --vendor prets --secret "prets=$PRETS_SECRET" > "$TMP/serve.out" 2> "$TMP/serve.err" &
+RUST_LOG=warn target/release/hookforge serve --addr 127.0.0.1:0 --vendor prets --secret "prets=$PRETS_SECRET" --memory-capacity 50000000 > "$TMP/serve.out" 2> "$TMP/serve.err" &
 for _ in $(seq 100); do grep -q 'http://' "$TMP/serve.out" && break; sleep 0.1; done
 URL="$(grep -o 'http://127.0.0.1:[0-9]*' "$TMP/serve.out" | head -1)/hooks/prets"
 
 echo "== wrk -t2 -c32 -d${STEP}s --latency (closed loop, as fast as the receiver answers)"
 wrk -t2 -c32 -d"${STEP}s" --latency -s benches/wrk/post.lua "$URL" | tee "$TMP/wrk.txt"
+if grep -q 'Non-2xx' "$TMP/wrk.txt"; then echo "!! wrk saw answers other than 2xx; this figure is not valid" >&2; fi
 WRK_RPS="$(awk '/Requests\/sec/ {print int($2)}' "$TMP/wrk.txt")"
 
 best=0
