@@ -1,0 +1,124 @@
+//! Typed parse + dispatch vs `serde_json::Value` vs `IgnoredAny`, measured
+//! interleaved: each round times one pass of every method over the same
+//! corpus, in rotating order, so a noisy moment on a shared machine hits all
+//! of them alike. Prints medians and minimums over the rounds and the ratios,
+//! overall and per vendor. Run: `cargo bench --bench parse_ratio [-- ROUNDS]`.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use hookforge::HeaderMap;
+use hookforge::vendors::{collateralxp, cowbell, prets, socotra, superoffice};
+
+struct Noop;
+impl collateralxp::Handler for Noop {}
+impl cowbell::Handler for Noop {}
+impl prets::Handler for Noop {}
+impl socotra::Handler for Noop {}
+impl superoffice::Handler for Noop {}
+
+/// The default handlers never wait, so one poll completes them.
+fn run<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+fn typed(vendor: &str, body: &[u8], headers: &HeaderMap) {
+    macro_rules! go {
+        ($($v:ident),*) => {
+            match vendor {
+                $(stringify!($v) => run($v::dispatch(&Noop, $v::parse(body, headers).unwrap())).unwrap(),)*
+                other => panic!("add `{other}` to the benchmark"),
+            }
+        };
+    }
+    go!(collateralxp, cowbell, prets, socotra, superoffice)
+}
+
+fn pass(method: usize, corpus: &[(&str, &[u8])], headers: &HeaderMap) -> Duration {
+    let t = Instant::now();
+    for (vendor, body) in corpus {
+        match method {
+            0 => typed(vendor, body, headers),
+            1 => {
+                black_box(serde_json::from_slice::<serde_json::Value>(body).unwrap());
+            }
+            _ => {
+                black_box(serde_json::from_slice::<serde::de::IgnoredAny>(body).unwrap());
+            }
+        }
+    }
+    t.elapsed()
+}
+
+fn stats(mut xs: Vec<Duration>) -> (f64, f64) {
+    xs.sort();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    (us(xs[xs.len() / 2]), us(xs[0]))
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(2000);
+    let headers = HeaderMap::new();
+    let mut all: Vec<(&str, &[u8])> = Vec::new();
+    for v in hookforge::vendors() {
+        for e in v.events {
+            for s in e.samples {
+                all.push((v.id, s.body));
+            }
+        }
+    }
+    let mut groups: Vec<(String, Vec<(&str, &[u8])>)> = vec![("all".into(), all.clone())];
+    for v in hookforge::vendors() {
+        groups.push((
+            v.id.to_string(),
+            all.iter().copied().filter(|(id, _)| *id == v.id).collect(),
+        ));
+    }
+    println!(
+        "{rounds} interleaved rounds; times in µs per pass over the corpus (median / minimum)"
+    );
+    println!(
+        "| corpus | samples | typed | Value | IgnoredAny | typed vs Value (median, min) | typed vs IgnoredAny (median, min) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, corpus) in &groups {
+        let mut times: [Vec<Duration>; 3] = Default::default();
+        // Warm up every path once.
+        for m in 0..3 {
+            pass(m, corpus, &headers);
+        }
+        for r in 0..rounds {
+            for k in 0..3 {
+                let m = (r + k) % 3;
+                times[m].push(pass(m, corpus, &headers));
+            }
+        }
+        let [t, v, i] = times.map(stats);
+        println!(
+            "| {name} | {} | {:.1} / {:.1} | {:.1} / {:.1} | {:.1} / {:.1} | {:.2}×, {:.2}× | {:.2}×, {:.2}× |",
+            corpus.len(),
+            t.0,
+            t.1,
+            v.0,
+            v.1,
+            i.0,
+            i.1,
+            t.0 / v.0,
+            t.1 / v.1,
+            t.0 / i.0,
+            t.1 / i.1
+        );
+    }
+}
