@@ -43,6 +43,11 @@ fn typed(vendor: &str, body: &[u8], headers: &HeaderMap) {
     go!(collateralxp, cowbell, prets, socotra, superoffice)
 }
 
+/// (vendor id, body) pairs.
+type Corpus<'a> = Vec<(&'a str, &'a [u8])>;
+
+/// One pass over the corpus with method 0 (typed parse + dispatch), 1
+/// (`Value`) or 2 (`IgnoredAny`).
 fn pass(method: usize, corpus: &[(&str, &[u8])], headers: &HeaderMap) -> Duration {
     let t = Instant::now();
     for (vendor, body) in corpus {
@@ -71,7 +76,7 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(2000);
     let headers = HeaderMap::new();
-    let mut all: Vec<(&str, &[u8])> = Vec::new();
+    let mut all: Corpus = Vec::new();
     for v in hookforge::vendors() {
         for e in v.events {
             for s in e.samples {
@@ -79,7 +84,7 @@ fn main() {
             }
         }
     }
-    let mut groups: Vec<(String, Vec<(&str, &[u8])>)> = vec![("all".into(), all.clone())];
+    let mut groups: Vec<(String, Corpus)> = vec![("all".into(), all.clone())];
     for v in hookforge::vendors() {
         groups.push((
             v.id.to_string(),
