@@ -1442,84 +1442,29 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "address_one" => {
-                    if self.address_one.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "address_one",
-                            ),
-                        );
-                    }
-                    self.address_one = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.address_one,
+                        "address_one",
+                        value,
+                    )
                 }
                 "address_two" => {
-                    if self.address_two.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "address_two",
-                            ),
-                        );
-                    }
-                    self.address_two = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.address_two,
+                        "address_two",
+                        value,
+                    )
                 }
-                "city" => {
-                    if self.city.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("city"),
-                        );
-                    }
-                    self.city = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "city" => ::hookforge::__private::set_once(&mut self.city, "city", value),
                 "county" => {
-                    if self.county.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("county"),
-                        );
-                    }
-                    self.county = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.county, "county", value)
                 }
                 "state" => {
-                    if self.state.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("state"),
-                        );
-                    }
-                    self.state = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.state, "state", value)
                 }
-                "zip" => {
-                    if self.zip.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("zip"),
-                        );
-                    }
-                    self.zip = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                "zip" => ::hookforge::__private::set_once(&mut self.zip, "zip", value),
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -1574,98 +1519,44 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "byte_size" => {
-                    if self.byte_size.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "byte_size",
-                            ),
-                        );
-                    }
-                    self.byte_size = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            i64,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.byte_size,
+                        "byte_size",
+                        value,
+                    )
                 }
                 "checksum" => {
-                    if self.checksum.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("checksum"),
-                        );
-                    }
-                    self.checksum = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.checksum,
+                        "checksum",
+                        value,
+                    )
                 }
                 "content_type" => {
-                    if self.content_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "content_type",
-                            ),
-                        );
-                    }
-                    self.content_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.content_type,
+                        "content_type",
+                        value,
+                    )
                 }
                 "filename" => {
-                    if self.filename.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("filename"),
-                        );
-                    }
-                    self.filename = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.filename,
+                        "filename",
+                        value,
+                    )
                 }
-                "key" => {
-                    if self.key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("key"),
-                        );
-                    }
-                    self.key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
-                "link" => {
-                    if self.link.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("link"),
-                        );
-                    }
-                    self.link = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "key" => ::hookforge::__private::set_once(&mut self.key, "key", value),
+                "link" => ::hookforge::__private::set_once(&mut self.link, "link", value),
                 "submission_file" => {
-                    if self.submission_file.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "submission_file",
-                            ),
-                        );
-                    }
-                    self.submission_file = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.submission_file,
+                        "submission_file",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -1721,82 +1612,27 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "email" => {
-                    if self.email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("email"),
-                        );
-                    }
-                    self.email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.email, "email", value)
                 }
                 "emails" => {
-                    if self.emails.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("emails"),
-                        );
-                    }
-                    self.emails = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.emails, "emails", value)
                 }
                 "license_number" => {
-                    if self.license_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "license_number",
-                            ),
-                        );
-                    }
-                    self.license_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.license_number,
+                        "license_number",
+                        value,
+                    )
                 }
-                "name" => {
-                    if self.name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("name"),
-                        );
-                    }
-                    self.name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "name" => ::hookforge::__private::set_once(&mut self.name, "name", value),
                 "phone" => {
-                    if self.phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("phone"),
-                        );
-                    }
-                    self.phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.phone, "phone", value)
                 }
                 "phones" => {
-                    if self.phones.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("phones"),
-                        );
-                    }
-                    self.phones = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.phones, "phones", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Contact, E> {
@@ -1841,32 +1677,17 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "borrower" => {
-                    if self.borrower.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("borrower"),
-                        );
-                    }
-                    self.borrower = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contact,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.borrower,
+                        "borrower",
+                        value,
+                    )
                 }
                 "vendor" => {
-                    if self.vendor.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("vendor"),
-                        );
-                    }
-                    self.vendor = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contact,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.vendor, "vendor", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Contacts, E> {
@@ -1906,35 +1727,16 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "fee" => {
-                    if self.fee.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("fee"),
-                        );
-                    }
-                    self.fee = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FeeFee,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "fee" => ::hookforge::__private::set_once(&mut self.fee, "fee", value),
                 "product_id" => {
-                    if self.product_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "product_id",
-                            ),
-                        );
-                    }
-                    self.product_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.product_id,
+                        "product_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Fee, E> {
@@ -1979,62 +1781,31 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "attachment_resource" => {
-                    if self.attachment_resource.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "attachment_resource",
-                            ),
-                        );
-                    }
-                    self.attachment_resource = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            AttachmentResource,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.attachment_resource,
+                        "attachment_resource",
+                        value,
+                    )
                 }
                 "file_id" => {
-                    if self.file_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("file_id"),
-                        );
-                    }
-                    self.file_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.file_id, "file_id", value)
                 }
                 "file_type" => {
-                    if self.file_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "file_type",
-                            ),
-                        );
-                    }
-                    self.file_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.file_type,
+                        "file_type",
+                        value,
+                    )
                 }
                 "product_id" => {
-                    if self.product_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "product_id",
-                            ),
-                        );
-                    }
-                    self.product_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.product_id,
+                        "product_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<File, E> {
@@ -2092,91 +1863,49 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "due_date" => {
-                    if self.due_date.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("due_date"),
-                        );
-                    }
-                    self.due_date = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.due_date,
+                        "due_date",
+                        value,
+                    )
                 }
                 "paying_fee" => {
-                    if self.paying_fee.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "paying_fee",
-                            ),
-                        );
-                    }
-                    self.paying_fee = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderTermsPayingFee,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.paying_fee,
+                        "paying_fee",
+                        value,
+                    )
                 }
                 "payouting_fee" => {
-                    if self.payouting_fee.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "payouting_fee",
-                            ),
-                        );
-                    }
-                    self.payouting_fee = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderTermsPayoutingFee,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.payouting_fee,
+                        "payouting_fee",
+                        value,
+                    )
                 }
                 "product_ids" => {
-                    if self.product_ids.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "product_ids",
-                            ),
-                        );
-                    }
-                    self.product_ids = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.product_ids,
+                        "product_ids",
+                        value,
+                    )
                 }
                 "products" => {
-                    if self.products.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("products"),
-                        );
-                    }
-                    self.products = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::collections::BTreeMap<
-                                ::std::string::String,
-                                ::std::string::String,
-                            >,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.products,
+                        "products",
+                        value,
+                    )
                 }
                 "vendor_due_date" => {
-                    if self.vendor_due_date.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_due_date",
-                            ),
-                        );
-                    }
-                    self.vendor_due_date = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_due_date,
+                        "vendor_due_date",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<OrderTerms, E> {
@@ -2220,33 +1949,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingFileAddedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -2254,12 +1962,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingFileAdded, E> {
             ::std::result::Result::Ok(OrderingFileAdded {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -2303,86 +2006,45 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "attachment_resource" => {
-                    if self.attachment_resource.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "attachment_resource",
-                            ),
-                        );
-                    }
-                    self.attachment_resource = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            AttachmentResource,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.attachment_resource,
+                        "attachment_resource",
+                        value,
+                    )
                 }
                 "file_id" => {
-                    if self.file_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("file_id"),
-                        );
-                    }
-                    self.file_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.file_id, "file_id", value)
                 }
                 "file_type" => {
-                    if self.file_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "file_type",
-                            ),
-                        );
-                    }
-                    self.file_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.file_type,
+                        "file_type",
+                        value,
+                    )
                 }
                 "filename" => {
-                    if self.filename.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("filename"),
-                        );
-                    }
-                    self.filename = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.filename,
+                        "filename",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "passthrough_model" => {
-                    if self.passthrough_model.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "passthrough_model",
-                            ),
-                        );
-                    }
-                    self.passthrough_model = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.passthrough_model,
+                        "passthrough_model",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -2432,33 +2094,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingLifecycleNoteAddedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -2466,12 +2107,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingLifecycleNoteAdded, E> {
             ::std::result::Result::Ok(OrderingLifecycleNoteAdded {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -2520,138 +2156,61 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "attachment_sgids" => {
-                    if self.attachment_sgids.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "attachment_sgids",
-                            ),
-                        );
-                    }
-                    self.attachment_sgids = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::serde_json::Value>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.attachment_sgids,
+                        "attachment_sgids",
+                        value,
+                    )
                 }
                 "author_name" => {
-                    if self.author_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "author_name",
-                            ),
-                        );
-                    }
-                    self.author_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.author_name,
+                        "author_name",
+                        value,
+                    )
                 }
                 "author_role" => {
-                    if self.author_role.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "author_role",
-                            ),
-                        );
-                    }
-                    self.author_role = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::serde_json::Value,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.author_role,
+                        "author_role",
+                        value,
+                    )
                 }
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "content" => {
-                    if self.content.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("content"),
-                        );
-                    }
-                    self.content = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.content, "content", value)
                 }
                 "from_workflow" => {
-                    if self.from_workflow.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "from_workflow",
-                            ),
-                        );
-                    }
-                    self.from_workflow = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.from_workflow,
+                        "from_workflow",
+                        value,
+                    )
                 }
                 "note_id" => {
-                    if self.note_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("note_id"),
-                        );
-                    }
-                    self.note_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.note_id, "note_id", value)
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "subject" => {
-                    if self.subject.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("subject"),
-                        );
-                    }
-                    self.subject = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::serde_json::Value,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.subject, "subject", value)
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -2701,33 +2260,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingNoteAddedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -2735,12 +2273,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingNoteAdded, E> {
             ::std::result::Result::Ok(OrderingNoteAdded {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -2796,222 +2329,103 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "attachment_resources" => {
-                    if self.attachment_resources.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "attachment_resources",
-                            ),
-                        );
-                    }
-                    self.attachment_resources = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<AttachmentResource>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.attachment_resources,
+                        "attachment_resources",
+                        value,
+                    )
                 }
                 "author_email" => {
-                    if self.author_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "author_email",
-                            ),
-                        );
-                    }
-                    self.author_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.author_email,
+                        "author_email",
+                        value,
+                    )
                 }
                 "author_name" => {
-                    if self.author_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "author_name",
-                            ),
-                        );
-                    }
-                    self.author_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.author_name,
+                        "author_name",
+                        value,
+                    )
                 }
                 "author_role" => {
-                    if self.author_role.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "author_role",
-                            ),
-                        );
-                    }
-                    self.author_role = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.author_role,
+                        "author_role",
+                        value,
+                    )
                 }
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "content" => {
-                    if self.content.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("content"),
-                        );
-                    }
-                    self.content = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.content, "content", value)
                 }
                 "content_plain_text" => {
-                    if self.content_plain_text.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "content_plain_text",
-                            ),
-                        );
-                    }
-                    self.content_plain_text = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.content_plain_text,
+                        "content_plain_text",
+                        value,
+                    )
                 }
                 "from_workflow" => {
-                    if self.from_workflow.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "from_workflow",
-                            ),
-                        );
-                    }
-                    self.from_workflow = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.from_workflow,
+                        "from_workflow",
+                        value,
+                    )
                 }
                 "important" => {
-                    if self.important.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "important",
-                            ),
-                        );
-                    }
-                    self.important = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.important,
+                        "important",
+                        value,
+                    )
                 }
                 "note_added_at" => {
-                    if self.note_added_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "note_added_at",
-                            ),
-                        );
-                    }
-                    self.note_added_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.note_added_at,
+                        "note_added_at",
+                        value,
+                    )
                 }
                 "note_id" => {
-                    if self.note_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("note_id"),
-                        );
-                    }
-                    self.note_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.note_id, "note_id", value)
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "passthrough_model" => {
-                    if self.passthrough_model.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "passthrough_model",
-                            ),
-                        );
-                    }
-                    self.passthrough_model = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.passthrough_model,
+                        "passthrough_model",
+                        value,
+                    )
                 }
                 "status_slug" => {
-                    if self.status_slug.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "status_slug",
-                            ),
-                        );
-                    }
-                    self.status_slug = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.status_slug,
+                        "status_slug",
+                        value,
+                    )
                 }
                 "subject" => {
-                    if self.subject.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("subject"),
-                        );
-                    }
-                    self.subject = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::serde_json::Value,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.subject, "subject", value)
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -3073,33 +2487,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingNoteAddedFromIntegrationData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -3107,12 +2500,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingNoteAddedFromIntegration, E> {
             ::std::result::Result::Ok(OrderingNoteAddedFromIntegration {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -3166,180 +2554,82 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "attachment_sgids" => {
-                    if self.attachment_sgids.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "attachment_sgids",
-                            ),
-                        );
-                    }
-                    self.attachment_sgids = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<AttachmentResource>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.attachment_sgids,
+                        "attachment_sgids",
+                        value,
+                    )
                 }
                 "author_name" => {
-                    if self.author_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "author_name",
-                            ),
-                        );
-                    }
-                    self.author_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.author_name,
+                        "author_name",
+                        value,
+                    )
                 }
                 "author_role" => {
-                    if self.author_role.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "author_role",
-                            ),
-                        );
-                    }
-                    self.author_role = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.author_role,
+                        "author_role",
+                        value,
+                    )
                 }
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "content" => {
-                    if self.content.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("content"),
-                        );
-                    }
-                    self.content = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.content, "content", value)
                 }
                 "content_plain_text" => {
-                    if self.content_plain_text.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "content_plain_text",
-                            ),
-                        );
-                    }
-                    self.content_plain_text = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.content_plain_text,
+                        "content_plain_text",
+                        value,
+                    )
                 }
                 "from_workflow" => {
-                    if self.from_workflow.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "from_workflow",
-                            ),
-                        );
-                    }
-                    self.from_workflow = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.from_workflow,
+                        "from_workflow",
+                        value,
+                    )
                 }
                 "important" => {
-                    if self.important.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "important",
-                            ),
-                        );
-                    }
-                    self.important = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.important,
+                        "important",
+                        value,
+                    )
                 }
                 "note_id" => {
-                    if self.note_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("note_id"),
-                        );
-                    }
-                    self.note_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.note_id, "note_id", value)
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "status_slug" => {
-                    if self.status_slug.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "status_slug",
-                            ),
-                        );
-                    }
-                    self.status_slug = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.status_slug,
+                        "status_slug",
+                        value,
+                    )
                 }
                 "subject" => {
-                    if self.subject.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("subject"),
-                        );
-                    }
-                    self.subject = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::serde_json::Value,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.subject, "subject", value)
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -3398,33 +2688,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingOrderSetupAddressSetData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -3432,12 +2701,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingOrderSetupAddressSet, E> {
             ::std::result::Result::Ok(OrderingOrderSetupAddressSet {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -3483,133 +2747,54 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "city" => {
-                    if self.city.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("city"),
-                        );
-                    }
-                    self.city = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "city" => ::hookforge::__private::set_once(&mut self.city, "city", value),
                 "county" => {
-                    if self.county.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("county"),
-                        );
-                    }
-                    self.county = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.county, "county", value)
                 }
                 "full_address" => {
-                    if self.full_address.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "full_address",
-                            ),
-                        );
-                    }
-                    self.full_address = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.full_address,
+                        "full_address",
+                        value,
+                    )
                 }
                 "latitude" => {
-                    if self.latitude.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("latitude"),
-                        );
-                    }
-                    self.latitude = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.latitude,
+                        "latitude",
+                        value,
+                    )
                 }
                 "longitude" => {
-                    if self.longitude.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "longitude",
-                            ),
-                        );
-                    }
-                    self.longitude = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.longitude,
+                        "longitude",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "state" => {
-                    if self.state.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("state"),
-                        );
-                    }
-                    self.state = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.state, "state", value)
                 }
                 "street" => {
-                    if self.street.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("street"),
-                        );
-                    }
-                    self.street = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.street, "street", value)
                 }
-                "unit" => {
-                    if self.unit.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("unit"),
-                        );
-                    }
-                    self.unit = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "unit" => ::hookforge::__private::set_once(&mut self.unit, "unit", value),
                 "zip_code" => {
-                    if self.zip_code.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("zip_code"),
-                        );
-                    }
-                    self.zip_code = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.zip_code,
+                        "zip_code",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -3665,33 +2850,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingOrderSetupPointOfContactUpdatedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -3699,12 +2863,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingOrderSetupPointOfContactUpdated, E> {
             ::std::result::Result::Ok(OrderingOrderSetupPointOfContactUpdated {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -3755,138 +2914,69 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_id" => {
-                    if self.company_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_id",
-                            ),
-                        );
-                    }
-                    self.company_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_id,
+                        "company_id",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "emails" => {
-                    if self.emails.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("emails"),
-                        );
-                    }
-                    self.emails = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.emails, "emails", value)
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "party_id" => {
-                    if self.party_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("party_id"),
-                        );
-                    }
-                    self.party_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.party_id,
+                        "party_id",
+                        value,
+                    )
                 }
                 "party_name" => {
-                    if self.party_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "party_name",
-                            ),
-                        );
-                    }
-                    self.party_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.party_name,
+                        "party_name",
+                        value,
+                    )
                 }
                 "phones" => {
-                    if self.phones.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("phones"),
-                        );
-                    }
-                    self.phones = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.phones, "phones", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -3939,33 +3029,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingOrderTermsChangedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -3973,12 +3042,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingOrderTermsChanged, E> {
             ::std::result::Result::Ok(OrderingOrderTermsChanged {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -4024,98 +3088,56 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "comments" => {
-                    if self.comments.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("comments"),
-                        );
-                    }
-                    self.comments = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.comments,
+                        "comments",
+                        value,
+                    )
                 }
                 "new_data" => {
-                    if self.new_data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("new_data"),
-                        );
-                    }
-                    self.new_data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderTerms,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.new_data,
+                        "new_data",
+                        value,
+                    )
                 }
                 "old_data" => {
-                    if self.old_data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("old_data"),
-                        );
-                    }
-                    self.old_data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderTerms,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.old_data,
+                        "old_data",
+                        value,
+                    )
                 }
                 "order_fee_items" => {
-                    if self.order_fee_items.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "order_fee_items",
-                            ),
-                        );
-                    }
-                    self.order_fee_items = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<Fee>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_fee_items,
+                        "order_fee_items",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "skip_negotiation" => {
-                    if self.skip_negotiation.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "skip_negotiation",
-                            ),
-                        );
-                    }
-                    self.skip_negotiation = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.skip_negotiation,
+                        "skip_negotiation",
+                        value,
+                    )
                 }
                 "vendor_fee_items" => {
-                    if self.vendor_fee_items.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_fee_items",
-                            ),
-                        );
-                    }
-                    self.vendor_fee_items = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<Fee>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_fee_items,
+                        "vendor_fee_items",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4168,33 +3190,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowAssignmentTimedOutData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4202,12 +3203,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingWorkflowAssignmentTimedOut, E> {
             ::std::result::Result::Ok(OrderingWorkflowAssignmentTimedOut {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -4251,102 +3247,56 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_id" => {
-                    if self.company_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_id",
-                            ),
-                        );
-                    }
-                    self.company_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_id,
+                        "company_id",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "vendor_id" => {
-                    if self.vendor_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_id",
-                            ),
-                        );
-                    }
-                    self.vendor_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_id,
+                        "vendor_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4400,33 +3350,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowAssignmentWorkflowInspectionCompletedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4437,12 +3366,7 @@ pub mod models {
         > {
             ::std::result::Result::Ok(OrderingWorkflowAssignmentWorkflowInspectionCompleted {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -4489,102 +3413,56 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_name" => {
-                    if self.company_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_name",
-                            ),
-                        );
-                    }
-                    self.company_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_name,
+                        "company_name",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "inspection_completed_at" => {
-                    if self.inspection_completed_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "inspection_completed_at",
-                            ),
-                        );
-                    }
-                    self.inspection_completed_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.inspection_completed_at,
+                        "inspection_completed_at",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4643,33 +3521,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowAssignmentWorkflowInspectionScheduledData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4680,12 +3537,7 @@ pub mod models {
         > {
             ::std::result::Result::Ok(OrderingWorkflowAssignmentWorkflowInspectionScheduled {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -4732,102 +3584,56 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_name" => {
-                    if self.company_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_name",
-                            ),
-                        );
-                    }
-                    self.company_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_name,
+                        "company_name",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "inspection_scheduled_at" => {
-                    if self.inspection_scheduled_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "inspection_scheduled_at",
-                            ),
-                        );
-                    }
-                    self.inspection_scheduled_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.inspection_scheduled_at,
+                        "inspection_scheduled_at",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4885,33 +3691,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowAssignmentWorkflowSubmittedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4919,12 +3704,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingWorkflowAssignmentWorkflowSubmitted, E> {
             ::std::result::Result::Ok(OrderingWorkflowAssignmentWorkflowSubmitted {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -4979,180 +3759,94 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "appraised_value" => {
-                    if self.appraised_value.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "appraised_value",
-                            ),
-                        );
-                    }
-                    self.appraised_value = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            AppraisedValue,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.appraised_value,
+                        "appraised_value",
+                        value,
+                    )
                 }
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_name" => {
-                    if self.company_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_name",
-                            ),
-                        );
-                    }
-                    self.company_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_name,
+                        "company_name",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "due_date" => {
-                    if self.due_date.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("due_date"),
-                        );
-                    }
-                    self.due_date = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.due_date,
+                        "due_date",
+                        value,
+                    )
                 }
                 "fha_case_number" => {
-                    if self.fha_case_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "fha_case_number",
-                            ),
-                        );
-                    }
-                    self.fha_case_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.fha_case_number,
+                        "fha_case_number",
+                        value,
+                    )
                 }
                 "files" => {
-                    if self.files.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("files"),
-                        );
-                    }
-                    self.files = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<File>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.files, "files", value)
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "loan_number" => {
-                    if self.loan_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "loan_number",
-                            ),
-                        );
-                    }
-                    self.loan_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.loan_number,
+                        "loan_number",
+                        value,
+                    )
                 }
                 "loan_type" => {
-                    if self.loan_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "loan_type",
-                            ),
-                        );
-                    }
-                    self.loan_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.loan_type,
+                        "loan_type",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "products" => {
-                    if self.products.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("products"),
-                        );
-                    }
-                    self.products = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.products,
+                        "products",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -5212,33 +3906,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowClientRequestWorkflowCancelledData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -5246,12 +3919,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingWorkflowClientRequestWorkflowCancelled, E> {
             ::std::result::Result::Ok(OrderingWorkflowClientRequestWorkflowCancelled {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -5299,142 +3967,77 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "cancel_reason" => {
-                    if self.cancel_reason.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "cancel_reason",
-                            ),
-                        );
-                    }
-                    self.cancel_reason = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.cancel_reason,
+                        "cancel_reason",
+                        value,
+                    )
                 }
                 "cancel_type" => {
-                    if self.cancel_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "cancel_type",
-                            ),
-                        );
-                    }
-                    self.cancel_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.cancel_type,
+                        "cancel_type",
+                        value,
+                    )
                 }
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_id" => {
-                    if self.company_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_id",
-                            ),
-                        );
-                    }
-                    self.company_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_id,
+                        "company_id",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "trip_fee" => {
-                    if self.trip_fee.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("trip_fee"),
-                        );
-                    }
-                    self.trip_fee = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::serde_json::Value,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.trip_fee,
+                        "trip_fee",
+                        value,
+                    )
                 }
                 "vendor_id" => {
-                    if self.vendor_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_id",
-                            ),
-                        );
-                    }
-                    self.vendor_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_id,
+                        "vendor_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -5494,33 +4097,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowClientRequestWorkflowFulfilledData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -5528,12 +4110,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingWorkflowClientRequestWorkflowFulfilled, E> {
             ::std::result::Result::Ok(OrderingWorkflowClientRequestWorkflowFulfilled {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -5587,168 +4164,91 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "appraisal_delivering_submission_id" => {
-                    if self.appraisal_delivering_submission_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "appraisal_delivering_submission_id",
-                            ),
-                        );
-                    }
-                    self.appraisal_delivering_submission_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.appraisal_delivering_submission_id,
+                        "appraisal_delivering_submission_id",
+                        value,
+                    )
                 }
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_name" => {
-                    if self.company_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_name",
-                            ),
-                        );
-                    }
-                    self.company_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_name,
+                        "company_name",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "due_date" => {
-                    if self.due_date.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("due_date"),
-                        );
-                    }
-                    self.due_date = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.due_date,
+                        "due_date",
+                        value,
+                    )
                 }
                 "fannie_mae_score" => {
-                    if self.fannie_mae_score.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "fannie_mae_score",
-                            ),
-                        );
-                    }
-                    self.fannie_mae_score = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            f64,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.fannie_mae_score,
+                        "fannie_mae_score",
+                        value,
+                    )
                 }
                 "freddie_mac_score" => {
-                    if self.freddie_mac_score.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "freddie_mac_score",
-                            ),
-                        );
-                    }
-                    self.freddie_mac_score = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            i64,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.freddie_mac_score,
+                        "freddie_mac_score",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "products" => {
-                    if self.products.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("products"),
-                        );
-                    }
-                    self.products = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.products,
+                        "products",
+                        value,
+                    )
                 }
                 "vendor_id" => {
-                    if self.vendor_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_id",
-                            ),
-                        );
-                    }
-                    self.vendor_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_id,
+                        "vendor_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -5812,33 +4312,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowClientRequestWorkflowRevisionAskedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -5849,12 +4328,7 @@ pub mod models {
         > {
             ::std::result::Result::Ok(OrderingWorkflowClientRequestWorkflowRevisionAsked {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -5899,100 +4373,52 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_name" => {
-                    if self.company_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_name",
-                            ),
-                        );
-                    }
-                    self.company_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_name,
+                        "company_name",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "content" => {
-                    if self.content.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("content"),
-                        );
-                    }
-                    self.content = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.content, "content", value)
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6051,33 +4477,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6088,12 +4493,7 @@ pub mod models {
         > {
             ::std::result::Result::Ok(OrderingWorkflowClientRequestWorkflowRevisionAskedFromClient {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -6138,100 +4538,52 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_name" => {
-                    if self.company_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_name",
-                            ),
-                        );
-                    }
-                    self.company_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_name,
+                        "company_name",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "content" => {
-                    if self.content.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("content"),
-                        );
-                    }
-                    self.content = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.content, "content", value)
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6284,33 +4636,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowHoldedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6318,12 +4649,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingWorkflowHolded, E> {
             ::std::result::Result::Ok(OrderingWorkflowHolded {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -6369,128 +4695,66 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_id" => {
-                    if self.company_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_id",
-                            ),
-                        );
-                    }
-                    self.company_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_id,
+                        "company_id",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "from_integration" => {
-                    if self.from_integration.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "from_integration",
-                            ),
-                        );
-                    }
-                    self.from_integration = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.from_integration,
+                        "from_integration",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "reason" => {
-                    if self.reason.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("reason"),
-                        );
-                    }
-                    self.reason = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.reason, "reason", value)
                 }
                 "vendor_id" => {
-                    if self.vendor_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_id",
-                            ),
-                        );
-                    }
-                    self.vendor_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_id,
+                        "vendor_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6545,33 +4809,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowOrderWorkflowAcceptedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6579,12 +4822,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingWorkflowOrderWorkflowAccepted, E> {
             ::std::result::Result::Ok(OrderingWorkflowOrderWorkflowAccepted {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -6643,226 +4881,119 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "address_resource" => {
-                    if self.address_resource.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "address_resource",
-                            ),
-                        );
-                    }
-                    self.address_resource = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            AddressResource,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.address_resource,
+                        "address_resource",
+                        value,
+                    )
                 }
                 "borrower_email" => {
-                    if self.borrower_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "borrower_email",
-                            ),
-                        );
-                    }
-                    self.borrower_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.borrower_email,
+                        "borrower_email",
+                        value,
+                    )
                 }
                 "borrower_phone" => {
-                    if self.borrower_phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "borrower_phone",
-                            ),
-                        );
-                    }
-                    self.borrower_phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.borrower_phone,
+                        "borrower_phone",
+                        value,
+                    )
                 }
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_name" => {
-                    if self.company_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_name",
-                            ),
-                        );
-                    }
-                    self.company_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_name,
+                        "company_name",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "file_number" => {
-                    if self.file_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "file_number",
-                            ),
-                        );
-                    }
-                    self.file_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.file_number,
+                        "file_number",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "lender_name" => {
-                    if self.lender_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_name",
-                            ),
-                        );
-                    }
-                    self.lender_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_name,
+                        "lender_name",
+                        value,
+                    )
                 }
                 "loan_number" => {
-                    if self.loan_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "loan_number",
-                            ),
-                        );
-                    }
-                    self.loan_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.loan_number,
+                        "loan_number",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "poc_phone" => {
-                    if self.poc_phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "poc_phone",
-                            ),
-                        );
-                    }
-                    self.poc_phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.poc_phone,
+                        "poc_phone",
+                        value,
+                    )
                 }
                 "processors_emails" => {
-                    if self.processors_emails.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "processors_emails",
-                            ),
-                        );
-                    }
-                    self.processors_emails = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.processors_emails,
+                        "processors_emails",
+                        value,
+                    )
                 }
                 "product_ids" => {
-                    if self.product_ids.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "product_ids",
-                            ),
-                        );
-                    }
-                    self.product_ids = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.product_ids,
+                        "product_ids",
+                        value,
+                    )
                 }
                 "products" => {
-                    if self.products.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("products"),
-                        );
-                    }
-                    self.products = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.products,
+                        "products",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6924,33 +5055,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowOrderWorkflowAddedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6958,12 +5068,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingWorkflowOrderWorkflowAdded, E> {
             ::std::result::Result::Ok(OrderingWorkflowOrderWorkflowAdded {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -7025,294 +5130,150 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "address" => {
-                    if self.address.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("address"),
-                        );
-                    }
-                    self.address = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.address, "address", value)
                 }
                 "address_resource" => {
-                    if self.address_resource.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "address_resource",
-                            ),
-                        );
-                    }
-                    self.address_resource = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            AddressResource,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.address_resource,
+                        "address_resource",
+                        value,
+                    )
                 }
                 "borrower_email" => {
-                    if self.borrower_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "borrower_email",
-                            ),
-                        );
-                    }
-                    self.borrower_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.borrower_email,
+                        "borrower_email",
+                        value,
+                    )
                 }
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_id" => {
-                    if self.company_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_id",
-                            ),
-                        );
-                    }
-                    self.company_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_id,
+                        "company_id",
+                        value,
+                    )
                 }
                 "company_name" => {
-                    if self.company_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_name",
-                            ),
-                        );
-                    }
-                    self.company_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_name,
+                        "company_name",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "county_id" => {
-                    if self.county_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "county_id",
-                            ),
-                        );
-                    }
-                    self.county_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.county_id,
+                        "county_id",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "file_number" => {
-                    if self.file_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "file_number",
-                            ),
-                        );
-                    }
-                    self.file_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.file_number,
+                        "file_number",
+                        value,
+                    )
                 }
                 "full_address" => {
-                    if self.full_address.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "full_address",
-                            ),
-                        );
-                    }
-                    self.full_address = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.full_address,
+                        "full_address",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "lender_name" => {
-                    if self.lender_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_name",
-                            ),
-                        );
-                    }
-                    self.lender_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_name,
+                        "lender_name",
+                        value,
+                    )
                 }
                 "loan_number" => {
-                    if self.loan_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "loan_number",
-                            ),
-                        );
-                    }
-                    self.loan_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.loan_number,
+                        "loan_number",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "payment_method" => {
-                    if self.payment_method.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "payment_method",
-                            ),
-                        );
-                    }
-                    self.payment_method = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.payment_method,
+                        "payment_method",
+                        value,
+                    )
                 }
                 "processors_emails" => {
-                    if self.processors_emails.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "processors_emails",
-                            ),
-                        );
-                    }
-                    self.processors_emails = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.processors_emails,
+                        "processors_emails",
+                        value,
+                    )
                 }
                 "product_ids" => {
-                    if self.product_ids.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "product_ids",
-                            ),
-                        );
-                    }
-                    self.product_ids = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.product_ids,
+                        "product_ids",
+                        value,
+                    )
                 }
                 "state_id" => {
-                    if self.state_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("state_id"),
-                        );
-                    }
-                    self.state_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.state_id,
+                        "state_id",
+                        value,
+                    )
                 }
                 "vendor_name" => {
-                    if self.vendor_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_name",
-                            ),
-                        );
-                    }
-                    self.vendor_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_name,
+                        "vendor_name",
+                        value,
+                    )
                 }
                 "vendor_phone" => {
-                    if self.vendor_phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_phone",
-                            ),
-                        );
-                    }
-                    self.vendor_phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_phone,
+                        "vendor_phone",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -7379,33 +5340,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowOrderWorkflowAssignedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -7413,12 +5353,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingWorkflowOrderWorkflowAssigned, E> {
             ::std::result::Result::Ok(OrderingWorkflowOrderWorkflowAssigned {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -7493,308 +5428,151 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "address" => {
-                    if self.address.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("address"),
-                        );
-                    }
-                    self.address = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.address, "address", value)
                 }
                 "address_resource" => {
-                    if self.address_resource.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "address_resource",
-                            ),
-                        );
-                    }
-                    self.address_resource = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            AddressResource,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.address_resource,
+                        "address_resource",
+                        value,
+                    )
                 }
                 "assignment_accepted_at" => {
-                    if self.assignment_accepted_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "assignment_accepted_at",
-                            ),
-                        );
-                    }
-                    self.assignment_accepted_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::serde_json::Value,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.assignment_accepted_at,
+                        "assignment_accepted_at",
+                        value,
+                    )
                 }
                 "auto_reject_hours" => {
-                    if self.auto_reject_hours.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "auto_reject_hours",
-                            ),
-                        );
-                    }
-                    self.auto_reject_hours = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            i64,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.auto_reject_hours,
+                        "auto_reject_hours",
+                        value,
+                    )
                 }
                 "borrower_email" => {
-                    if self.borrower_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "borrower_email",
-                            ),
-                        );
-                    }
-                    self.borrower_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.borrower_email,
+                        "borrower_email",
+                        value,
+                    )
                 }
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_id" => {
-                    if self.company_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_id",
-                            ),
-                        );
-                    }
-                    self.company_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_id,
+                        "company_id",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
-                "fees" => {
-                    if self.fees.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("fees"),
-                        );
-                    }
-                    self.fees = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<Fee>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "fees" => ::hookforge::__private::set_once(&mut self.fees, "fees", value),
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "loan_officer_emails" => {
-                    if self.loan_officer_emails.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "loan_officer_emails",
-                            ),
-                        );
-                    }
-                    self.loan_officer_emails = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.loan_officer_emails,
+                        "loan_officer_emails",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "processors_emails" => {
-                    if self.processors_emails.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "processors_emails",
-                            ),
-                        );
-                    }
-                    self.processors_emails = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.processors_emails,
+                        "processors_emails",
+                        value,
+                    )
                 }
                 "product_ids" => {
-                    if self.product_ids.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "product_ids",
-                            ),
-                        );
-                    }
-                    self.product_ids = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.product_ids,
+                        "product_ids",
+                        value,
+                    )
                 }
                 "vendor_id" => {
-                    if self.vendor_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_id",
-                            ),
-                        );
-                    }
-                    self.vendor_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_id,
+                        "vendor_id",
+                        value,
+                    )
                 }
                 "vendor_license_expires_at" => {
-                    if self.vendor_license_expires_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_license_expires_at",
-                            ),
-                        );
-                    }
-                    self.vendor_license_expires_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_license_expires_at,
+                        "vendor_license_expires_at",
+                        value,
+                    )
                 }
                 "vendor_license_number" => {
-                    if self.vendor_license_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_license_number",
-                            ),
-                        );
-                    }
-                    self.vendor_license_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_license_number,
+                        "vendor_license_number",
+                        value,
+                    )
                 }
                 "vendor_license_state" => {
-                    if self.vendor_license_state.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_license_state",
-                            ),
-                        );
-                    }
-                    self.vendor_license_state = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_license_state,
+                        "vendor_license_state",
+                        value,
+                    )
                 }
                 "vendor_license_type" => {
-                    if self.vendor_license_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_license_type",
-                            ),
-                        );
-                    }
-                    self.vendor_license_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_license_type,
+                        "vendor_license_type",
+                        value,
+                    )
                 }
                 "vendor_name" => {
-                    if self.vendor_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_name",
-                            ),
-                        );
-                    }
-                    self.vendor_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_name,
+                        "vendor_name",
+                        value,
+                    )
                 }
                 "vendor_phone" => {
-                    if self.vendor_phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_phone",
-                            ),
-                        );
-                    }
-                    self.vendor_phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_phone,
+                        "vendor_phone",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -7865,33 +5643,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowOrderWorkflowAssignmentAcceptedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -7899,12 +5656,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingWorkflowOrderWorkflowAssignmentAccepted, E> {
             ::std::result::Result::Ok(OrderingWorkflowOrderWorkflowAssignmentAccepted {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -7973,324 +5725,164 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "address" => {
-                    if self.address.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("address"),
-                        );
-                    }
-                    self.address = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.address, "address", value)
                 }
                 "address_resource" => {
-                    if self.address_resource.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "address_resource",
-                            ),
-                        );
-                    }
-                    self.address_resource = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            AddressResource,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.address_resource,
+                        "address_resource",
+                        value,
+                    )
                 }
                 "assignment_accepted_at" => {
-                    if self.assignment_accepted_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "assignment_accepted_at",
-                            ),
-                        );
-                    }
-                    self.assignment_accepted_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.assignment_accepted_at,
+                        "assignment_accepted_at",
+                        value,
+                    )
                 }
                 "auto_accepted" => {
-                    if self.auto_accepted.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "auto_accepted",
-                            ),
-                        );
-                    }
-                    self.auto_accepted = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.auto_accepted,
+                        "auto_accepted",
+                        value,
+                    )
                 }
                 "borrower_email" => {
-                    if self.borrower_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "borrower_email",
-                            ),
-                        );
-                    }
-                    self.borrower_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.borrower_email,
+                        "borrower_email",
+                        value,
+                    )
                 }
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_id" => {
-                    if self.company_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_id",
-                            ),
-                        );
-                    }
-                    self.company_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_id,
+                        "company_id",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "file_number" => {
-                    if self.file_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "file_number",
-                            ),
-                        );
-                    }
-                    self.file_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.file_number,
+                        "file_number",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "lender_name" => {
-                    if self.lender_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_name",
-                            ),
-                        );
-                    }
-                    self.lender_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_name,
+                        "lender_name",
+                        value,
+                    )
                 }
                 "loan_number" => {
-                    if self.loan_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "loan_number",
-                            ),
-                        );
-                    }
-                    self.loan_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.loan_number,
+                        "loan_number",
+                        value,
+                    )
                 }
                 "loan_officer_emails" => {
-                    if self.loan_officer_emails.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "loan_officer_emails",
-                            ),
-                        );
-                    }
-                    self.loan_officer_emails = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.loan_officer_emails,
+                        "loan_officer_emails",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "passthrough_integration" => {
-                    if self.passthrough_integration.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "passthrough_integration",
-                            ),
-                        );
-                    }
-                    self.passthrough_integration = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.passthrough_integration,
+                        "passthrough_integration",
+                        value,
+                    )
                 }
                 "passthrough_model" => {
-                    if self.passthrough_model.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "passthrough_model",
-                            ),
-                        );
-                    }
-                    self.passthrough_model = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.passthrough_model,
+                        "passthrough_model",
+                        value,
+                    )
                 }
                 "processors_emails" => {
-                    if self.processors_emails.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "processors_emails",
-                            ),
-                        );
-                    }
-                    self.processors_emails = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.processors_emails,
+                        "processors_emails",
+                        value,
+                    )
                 }
                 "product_ids" => {
-                    if self.product_ids.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "product_ids",
-                            ),
-                        );
-                    }
-                    self.product_ids = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.product_ids,
+                        "product_ids",
+                        value,
+                    )
                 }
                 "vendor_email" => {
-                    if self.vendor_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_email",
-                            ),
-                        );
-                    }
-                    self.vendor_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_email,
+                        "vendor_email",
+                        value,
+                    )
                 }
                 "vendor_id" => {
-                    if self.vendor_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_id",
-                            ),
-                        );
-                    }
-                    self.vendor_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_id,
+                        "vendor_id",
+                        value,
+                    )
                 }
                 "vendor_name" => {
-                    if self.vendor_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_name",
-                            ),
-                        );
-                    }
-                    self.vendor_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_name,
+                        "vendor_name",
+                        value,
+                    )
                 }
                 "vendor_phone" => {
-                    if self.vendor_phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_phone",
-                            ),
-                        );
-                    }
-                    self.vendor_phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_phone,
+                        "vendor_phone",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -8367,33 +5959,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowOrderWorkflowAssignmentConditionApprovedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -8404,12 +5975,7 @@ pub mod models {
         > {
             ::std::result::Result::Ok(OrderingWorkflowOrderWorkflowAssignmentConditionApproved {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -8477,310 +6043,157 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "address" => {
-                    if self.address.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("address"),
-                        );
-                    }
-                    self.address = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.address, "address", value)
                 }
                 "address_resource" => {
-                    if self.address_resource.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "address_resource",
-                            ),
-                        );
-                    }
-                    self.address_resource = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            AddressResource,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.address_resource,
+                        "address_resource",
+                        value,
+                    )
                 }
                 "assignment_accepted_at" => {
-                    if self.assignment_accepted_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "assignment_accepted_at",
-                            ),
-                        );
-                    }
-                    self.assignment_accepted_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.assignment_accepted_at,
+                        "assignment_accepted_at",
+                        value,
+                    )
                 }
                 "borrower_email" => {
-                    if self.borrower_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "borrower_email",
-                            ),
-                        );
-                    }
-                    self.borrower_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.borrower_email,
+                        "borrower_email",
+                        value,
+                    )
                 }
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_id" => {
-                    if self.company_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_id",
-                            ),
-                        );
-                    }
-                    self.company_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_id,
+                        "company_id",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "file_number" => {
-                    if self.file_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "file_number",
-                            ),
-                        );
-                    }
-                    self.file_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.file_number,
+                        "file_number",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "lender_name" => {
-                    if self.lender_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_name",
-                            ),
-                        );
-                    }
-                    self.lender_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_name,
+                        "lender_name",
+                        value,
+                    )
                 }
                 "loan_number" => {
-                    if self.loan_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "loan_number",
-                            ),
-                        );
-                    }
-                    self.loan_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.loan_number,
+                        "loan_number",
+                        value,
+                    )
                 }
                 "loan_officer_emails" => {
-                    if self.loan_officer_emails.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "loan_officer_emails",
-                            ),
-                        );
-                    }
-                    self.loan_officer_emails = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.loan_officer_emails,
+                        "loan_officer_emails",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "passthrough_integration" => {
-                    if self.passthrough_integration.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "passthrough_integration",
-                            ),
-                        );
-                    }
-                    self.passthrough_integration = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.passthrough_integration,
+                        "passthrough_integration",
+                        value,
+                    )
                 }
                 "passthrough_model" => {
-                    if self.passthrough_model.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "passthrough_model",
-                            ),
-                        );
-                    }
-                    self.passthrough_model = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.passthrough_model,
+                        "passthrough_model",
+                        value,
+                    )
                 }
                 "processors_emails" => {
-                    if self.processors_emails.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "processors_emails",
-                            ),
-                        );
-                    }
-                    self.processors_emails = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.processors_emails,
+                        "processors_emails",
+                        value,
+                    )
                 }
                 "product_ids" => {
-                    if self.product_ids.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "product_ids",
-                            ),
-                        );
-                    }
-                    self.product_ids = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.product_ids,
+                        "product_ids",
+                        value,
+                    )
                 }
                 "vendor_email" => {
-                    if self.vendor_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_email",
-                            ),
-                        );
-                    }
-                    self.vendor_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_email,
+                        "vendor_email",
+                        value,
+                    )
                 }
                 "vendor_id" => {
-                    if self.vendor_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_id",
-                            ),
-                        );
-                    }
-                    self.vendor_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_id,
+                        "vendor_id",
+                        value,
+                    )
                 }
                 "vendor_name" => {
-                    if self.vendor_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_name",
-                            ),
-                        );
-                    }
-                    self.vendor_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_name,
+                        "vendor_name",
+                        value,
+                    )
                 }
                 "vendor_phone" => {
-                    if self.vendor_phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_phone",
-                            ),
-                        );
-                    }
-                    self.vendor_phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_phone,
+                        "vendor_phone",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -8856,33 +6269,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowOrderWorkflowAssignmentConditionRejectedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -8893,12 +6285,7 @@ pub mod models {
         > {
             ::std::result::Result::Ok(OrderingWorkflowOrderWorkflowAssignmentConditionRejected {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -8943,102 +6330,56 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_id" => {
-                    if self.company_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_id",
-                            ),
-                        );
-                    }
-                    self.company_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_id,
+                        "company_id",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "vendor_id" => {
-                    if self.vendor_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_id",
-                            ),
-                        );
-                    }
-                    self.vendor_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_id,
+                        "vendor_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -9095,33 +6436,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowQualityAssuranceWorkflowCompletedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -9132,12 +6452,7 @@ pub mod models {
         > {
             ::std::result::Result::Ok(OrderingWorkflowQualityAssuranceWorkflowCompleted {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -9196,208 +6511,108 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "appraisal_delivering_submission_id" => {
-                    if self.appraisal_delivering_submission_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "appraisal_delivering_submission_id",
-                            ),
-                        );
-                    }
-                    self.appraisal_delivering_submission_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.appraisal_delivering_submission_id,
+                        "appraisal_delivering_submission_id",
+                        value,
+                    )
                 }
                 "appraisal_effective_date" => {
-                    if self.appraisal_effective_date.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "appraisal_effective_date",
-                            ),
-                        );
-                    }
-                    self.appraisal_effective_date = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.appraisal_effective_date,
+                        "appraisal_effective_date",
+                        value,
+                    )
                 }
                 "appraised_value" => {
-                    if self.appraised_value.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "appraised_value",
-                            ),
-                        );
-                    }
-                    self.appraised_value = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            AppraisedValue,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.appraised_value,
+                        "appraised_value",
+                        value,
+                    )
                 }
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_name" => {
-                    if self.company_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_name",
-                            ),
-                        );
-                    }
-                    self.company_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_name,
+                        "company_name",
+                        value,
+                    )
                 }
                 "completed_date" => {
-                    if self.completed_date.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "completed_date",
-                            ),
-                        );
-                    }
-                    self.completed_date = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.completed_date,
+                        "completed_date",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "due_date" => {
-                    if self.due_date.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("due_date"),
-                        );
-                    }
-                    self.due_date = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.due_date,
+                        "due_date",
+                        value,
+                    )
                 }
                 "fannie_mae_score" => {
-                    if self.fannie_mae_score.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "fannie_mae_score",
-                            ),
-                        );
-                    }
-                    self.fannie_mae_score = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            f64,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.fannie_mae_score,
+                        "fannie_mae_score",
+                        value,
+                    )
                 }
                 "files" => {
-                    if self.files.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("files"),
-                        );
-                    }
-                    self.files = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<File>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.files, "files", value)
                 }
                 "freddie_mac_score" => {
-                    if self.freddie_mac_score.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "freddie_mac_score",
-                            ),
-                        );
-                    }
-                    self.freddie_mac_score = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            i64,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.freddie_mac_score,
+                        "freddie_mac_score",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "products" => {
-                    if self.products.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("products"),
-                        );
-                    }
-                    self.products = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.products,
+                        "products",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -9466,33 +6681,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowQualityAssuranceWorkflowRevisionAskedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -9503,12 +6697,7 @@ pub mod models {
         > {
             ::std::result::Result::Ok(OrderingWorkflowQualityAssuranceWorkflowRevisionAsked {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -9555,126 +6744,62 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_id" => {
-                    if self.company_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_id",
-                            ),
-                        );
-                    }
-                    self.company_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_id,
+                        "company_id",
+                        value,
+                    )
                 }
                 "company_name" => {
-                    if self.company_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_name",
-                            ),
-                        );
-                    }
-                    self.company_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_name,
+                        "company_name",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "content" => {
-                    if self.content.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("content"),
-                        );
-                    }
-                    self.content = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.content, "content", value)
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "user_id" => {
-                    if self.user_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("user_id"),
-                        );
-                    }
-                    self.user_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.user_id, "user_id", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -9729,33 +6854,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowResumedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -9763,12 +6867,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingWorkflowResumed, E> {
             ::std::result::Result::Ok(OrderingWorkflowResumed {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -9813,116 +6912,63 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_id" => {
-                    if self.company_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_id",
-                            ),
-                        );
-                    }
-                    self.company_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_id,
+                        "company_id",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "from_integration" => {
-                    if self.from_integration.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "from_integration",
-                            ),
-                        );
-                    }
-                    self.from_integration = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.from_integration,
+                        "from_integration",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "vendor_id" => {
-                    if self.vendor_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_id",
-                            ),
-                        );
-                    }
-                    self.vendor_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_id,
+                        "vendor_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -9974,33 +7020,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            OrderingWorkflowUnassignedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -10008,12 +7033,7 @@ pub mod models {
         ) -> ::std::result::Result<OrderingWorkflowUnassigned, E> {
             ::std::result::Result::Ok(OrderingWorkflowUnassigned {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -10061,130 +7081,70 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "client_id" => {
-                    if self.client_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "client_id",
-                            ),
-                        );
-                    }
-                    self.client_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.client_id,
+                        "client_id",
+                        value,
+                    )
                 }
                 "company_id" => {
-                    if self.company_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "company_id",
-                            ),
-                        );
-                    }
-                    self.company_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.company_id,
+                        "company_id",
+                        value,
+                    )
                 }
                 "contacts" => {
-                    if self.contacts.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("contacts"),
-                        );
-                    }
-                    self.contacts = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Contacts,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.contacts,
+                        "contacts",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "from_integration" => {
-                    if self.from_integration.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "from_integration",
-                            ),
-                        );
-                    }
-                    self.from_integration = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.from_integration,
+                        "from_integration",
+                        value,
+                    )
                 }
                 "lender_id" => {
-                    if self.lender_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "lender_id",
-                            ),
-                        );
-                    }
-                    self.lender_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.lender_id,
+                        "lender_id",
+                        value,
+                    )
                 }
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "product_ids" => {
-                    if self.product_ids.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "product_ids",
-                            ),
-                        );
-                    }
-                    self.product_ids = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.product_ids,
+                        "product_ids",
+                        value,
+                    )
                 }
                 "vendor_id" => {
-                    if self.vendor_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_id",
-                            ),
-                        );
-                    }
-                    self.vendor_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_id,
+                        "vendor_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -10236,33 +7196,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PayoutingPayoutCompletedData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -10270,12 +7209,7 @@ pub mod models {
         ) -> ::std::result::Result<PayoutingPayoutCompleted, E> {
             ::std::result::Result::Ok(PayoutingPayoutCompleted {
                 data: self.data.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -10318,90 +7252,45 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "amount" => {
-                    if self.amount.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("amount"),
-                        );
-                    }
-                    self.amount = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            i64,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.amount, "amount", value)
                 }
                 "check_number" => {
-                    if self.check_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "check_number",
-                            ),
-                        );
-                    }
-                    self.check_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.check_number,
+                        "check_number",
+                        value,
+                    )
                 }
                 "completed_at" => {
-                    if self.completed_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "completed_at",
-                            ),
-                        );
-                    }
-                    self.completed_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.completed_at,
+                        "completed_at",
+                        value,
+                    )
                 }
                 "payout_id" => {
-                    if self.payout_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "payout_id",
-                            ),
-                        );
-                    }
-                    self.payout_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.payout_id,
+                        "payout_id",
+                        value,
+                    )
                 }
                 "transfers" => {
-                    if self.transfers.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transfers",
-                            ),
-                        );
-                    }
-                    self.transfers = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<Transfer>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transfers,
+                        "transfers",
+                        value,
+                    )
                 }
                 "vendor_id" => {
-                    if self.vendor_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "vendor_id",
-                            ),
-                        );
-                    }
-                    self.vendor_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_id,
+                        "vendor_id",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -10456,138 +7345,59 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "amount" => {
-                    if self.amount.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("amount"),
-                        );
-                    }
-                    self.amount = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            f64,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.amount, "amount", value)
                 }
                 "cancel_reason" => {
-                    if self.cancel_reason.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "cancel_reason",
-                            ),
-                        );
-                    }
-                    self.cancel_reason = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.cancel_reason,
+                        "cancel_reason",
+                        value,
+                    )
                 }
                 "cancelled_at" => {
-                    if self.cancelled_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "cancelled_at",
-                            ),
-                        );
-                    }
-                    self.cancelled_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.cancelled_at,
+                        "cancelled_at",
+                        value,
+                    )
                 }
                 "created_at" => {
-                    if self.created_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "created_at",
-                            ),
-                        );
-                    }
-                    self.created_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.created_at,
+                        "created_at",
+                        value,
+                    )
                 }
                 "error" => {
-                    if self.error.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("error"),
-                        );
-                    }
-                    self.error = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.error, "error", value)
                 }
                 "fulfilled_at" => {
-                    if self.fulfilled_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "fulfilled_at",
-                            ),
-                        );
-                    }
-                    self.fulfilled_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.fulfilled_at,
+                        "fulfilled_at",
+                        value,
+                    )
                 }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "order_id" => {
-                    if self.order_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("order_id"),
-                        );
-                    }
-                    self.order_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.order_id,
+                        "order_id",
+                        value,
+                    )
                 }
                 "scheduled_at" => {
-                    if self.scheduled_at.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "scheduled_at",
-                            ),
-                        );
-                    }
-                    self.scheduled_at = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.scheduled_at,
+                        "scheduled_at",
+                        value,
+                    )
                 }
                 "status" => {
-                    if self.status.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("status"),
-                        );
-                    }
-                    self.status = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.status, "status", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Transfer, E> {

@@ -1116,33 +1116,10 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            AccountStatusEventData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
-                "meta" => {
-                    if self.meta.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
-                        );
-                    }
-                    self.meta = ::std::option::Option::Some(
-                        <AccountStatusEventMeta as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -1150,12 +1127,7 @@ pub mod models {
         ) -> ::std::result::Result<AccountStatusEvent, E> {
             ::std::result::Result::Ok(AccountStatusEvent {
                 data: self.data.unwrap_or_default(),
-                meta: match self.meta {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("meta"));
-                    }
-                },
+                meta: ::hookforge::__private::required(self.meta, "meta")?,
                 extra: self.extra,
             })
         }
@@ -1212,186 +1184,98 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "accountId" => {
-                    if self.account_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountId",
-                            ),
-                        );
-                    }
-                    self.account_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_id,
+                        "accountId",
+                        value,
+                    )
                 }
                 "accountName" => {
-                    if self.account_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountName",
-                            ),
-                        );
-                    }
-                    self.account_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_name,
+                        "accountName",
+                        value,
+                    )
                 }
                 "accountStatus" => {
-                    if self.account_status.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountStatus",
-                            ),
-                        );
-                    }
-                    self.account_status = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            AccountStatus,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_status,
+                        "accountStatus",
+                        value,
+                    )
                 }
                 "agencyId" => {
-                    if self.agency_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
-                        );
-                    }
-                    self.agency_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_id,
+                        "agencyId",
+                        value,
+                    )
                 }
                 "agencyName" => {
-                    if self.agency_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agencyName",
-                            ),
-                        );
-                    }
-                    self.agency_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_name,
+                        "agencyName",
+                        value,
+                    )
                 }
                 "agentEmail" => {
-                    if self.agent_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentEmail",
-                            ),
-                        );
-                    }
-                    self.agent_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_email,
+                        "agentEmail",
+                        value,
+                    )
                 }
                 "agentFirstName" => {
-                    if self.agent_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentFirstName",
-                            ),
-                        );
-                    }
-                    self.agent_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_first_name,
+                        "agentFirstName",
+                        value,
+                    )
                 }
                 "agentLastName" => {
-                    if self.agent_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentLastName",
-                            ),
-                        );
-                    }
-                    self.agent_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_last_name,
+                        "agentLastName",
+                        value,
+                    )
                 }
                 "customerEmail" => {
-                    if self.customer_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerEmail",
-                            ),
-                        );
-                    }
-                    self.customer_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_email,
+                        "customerEmail",
+                        value,
+                    )
                 }
                 "customerFirstName" => {
-                    if self.customer_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerFirstName",
-                            ),
-                        );
-                    }
-                    self.customer_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_first_name,
+                        "customerFirstName",
+                        value,
+                    )
                 }
                 "customerLastName" => {
-                    if self.customer_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerLastName",
-                            ),
-                        );
-                    }
-                    self.customer_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_last_name,
+                        "customerLastName",
+                        value,
+                    )
                 }
                 "customerPhone" => {
-                    if self.customer_phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerPhone",
-                            ),
-                        );
-                    }
-                    self.customer_phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_phone,
+                        "customerPhone",
+                        value,
+                    )
                 }
                 "modified" => {
-                    if self.modified.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
-                        );
-                    }
-                    self.modified = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            CowbellTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.modified,
+                        "modified",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -1447,32 +1331,17 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<AccountStatusEventMeta, E> {
             ::std::result::Result::Ok(AccountStatusEventMeta {
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -1506,30 +1375,15 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Meta, E> {
             ::std::result::Result::Ok(Meta {
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -1563,33 +1417,10 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PolicyCertificateData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
-                "meta" => {
-                    if self.meta.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
-                        );
-                    }
-                    self.meta = ::std::option::Option::Some(
-                        <PolicyCertificateMeta as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -1597,12 +1428,7 @@ pub mod models {
         ) -> ::std::result::Result<PolicyCertificate, E> {
             ::std::result::Result::Ok(PolicyCertificate {
                 data: self.data.unwrap_or_default(),
-                meta: match self.meta {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("meta"));
-                    }
-                },
+                meta: ::hookforge::__private::required(self.meta, "meta")?,
                 extra: self.extra,
             })
         }
@@ -1663,238 +1489,126 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "accountId" => {
-                    if self.account_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountId",
-                            ),
-                        );
-                    }
-                    self.account_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_id,
+                        "accountId",
+                        value,
+                    )
                 }
                 "accountName" => {
-                    if self.account_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountName",
-                            ),
-                        );
-                    }
-                    self.account_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_name,
+                        "accountName",
+                        value,
+                    )
                 }
                 "agencyId" => {
-                    if self.agency_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
-                        );
-                    }
-                    self.agency_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_id,
+                        "agencyId",
+                        value,
+                    )
                 }
                 "agencyName" => {
-                    if self.agency_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agencyName",
-                            ),
-                        );
-                    }
-                    self.agency_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_name,
+                        "agencyName",
+                        value,
+                    )
                 }
                 "agentEmail" => {
-                    if self.agent_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentEmail",
-                            ),
-                        );
-                    }
-                    self.agent_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_email,
+                        "agentEmail",
+                        value,
+                    )
                 }
                 "agentFirstName" => {
-                    if self.agent_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentFirstName",
-                            ),
-                        );
-                    }
-                    self.agent_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_first_name,
+                        "agentFirstName",
+                        value,
+                    )
                 }
                 "agentLastName" => {
-                    if self.agent_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentLastName",
-                            ),
-                        );
-                    }
-                    self.agent_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_last_name,
+                        "agentLastName",
+                        value,
+                    )
                 }
                 "customerEmail" => {
-                    if self.customer_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerEmail",
-                            ),
-                        );
-                    }
-                    self.customer_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_email,
+                        "customerEmail",
+                        value,
+                    )
                 }
                 "customerFirstName" => {
-                    if self.customer_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerFirstName",
-                            ),
-                        );
-                    }
-                    self.customer_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_first_name,
+                        "customerFirstName",
+                        value,
+                    )
                 }
                 "customerLastName" => {
-                    if self.customer_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerLastName",
-                            ),
-                        );
-                    }
-                    self.customer_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_last_name,
+                        "customerLastName",
+                        value,
+                    )
                 }
                 "customerPhone" => {
-                    if self.customer_phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerPhone",
-                            ),
-                        );
-                    }
-                    self.customer_phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_phone,
+                        "customerPhone",
+                        value,
+                    )
                 }
                 "docType" => {
-                    if self.doc_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("docType"),
-                        );
-                    }
-                    self.doc_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.doc_type,
+                        "docType",
+                        value,
+                    )
                 }
                 "documentUrl" => {
-                    if self.document_url.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "documentUrl",
-                            ),
-                        );
-                    }
-                    self.document_url = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            DocumentUrl,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.document_url,
+                        "documentUrl",
+                        value,
+                    )
                 }
                 "modified" => {
-                    if self.modified.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
-                        );
-                    }
-                    self.modified = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            CowbellTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.modified,
+                        "modified",
+                        value,
+                    )
                 }
                 "policyId" => {
-                    if self.policy_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("policyId"),
-                        );
-                    }
-                    self.policy_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.policy_id,
+                        "policyId",
+                        value,
+                    )
                 }
                 "policyNumber" => {
-                    if self.policy_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "policyNumber",
-                            ),
-                        );
-                    }
-                    self.policy_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PolicyNumber,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.policy_number,
+                        "policyNumber",
+                        value,
+                    )
                 }
                 "productType" => {
-                    if self.product_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "productType",
-                            ),
-                        );
-                    }
-                    self.product_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.product_type,
+                        "productType",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -1954,32 +1668,17 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyCertificateMeta, E> {
             ::std::result::Result::Ok(PolicyCertificateMeta {
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -2013,33 +1712,10 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PolicyDocumentData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
-                "meta" => {
-                    if self.meta.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
-                        );
-                    }
-                    self.meta = ::std::option::Option::Some(
-                        <PolicyDocumentMeta as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -2047,12 +1723,7 @@ pub mod models {
         ) -> ::std::result::Result<PolicyDocument, E> {
             ::std::result::Result::Ok(PolicyDocument {
                 data: self.data.unwrap_or_default(),
-                meta: match self.meta {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("meta"));
-                    }
-                },
+                meta: ::hookforge::__private::required(self.meta, "meta")?,
                 extra: self.extra,
             })
         }
@@ -2113,238 +1784,126 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "accountId" => {
-                    if self.account_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountId",
-                            ),
-                        );
-                    }
-                    self.account_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_id,
+                        "accountId",
+                        value,
+                    )
                 }
                 "accountName" => {
-                    if self.account_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountName",
-                            ),
-                        );
-                    }
-                    self.account_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_name,
+                        "accountName",
+                        value,
+                    )
                 }
                 "agencyId" => {
-                    if self.agency_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
-                        );
-                    }
-                    self.agency_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_id,
+                        "agencyId",
+                        value,
+                    )
                 }
                 "agencyName" => {
-                    if self.agency_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agencyName",
-                            ),
-                        );
-                    }
-                    self.agency_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_name,
+                        "agencyName",
+                        value,
+                    )
                 }
                 "agentEmail" => {
-                    if self.agent_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentEmail",
-                            ),
-                        );
-                    }
-                    self.agent_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_email,
+                        "agentEmail",
+                        value,
+                    )
                 }
                 "agentFirstName" => {
-                    if self.agent_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentFirstName",
-                            ),
-                        );
-                    }
-                    self.agent_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_first_name,
+                        "agentFirstName",
+                        value,
+                    )
                 }
                 "agentLastName" => {
-                    if self.agent_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentLastName",
-                            ),
-                        );
-                    }
-                    self.agent_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_last_name,
+                        "agentLastName",
+                        value,
+                    )
                 }
                 "customerEmail" => {
-                    if self.customer_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerEmail",
-                            ),
-                        );
-                    }
-                    self.customer_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_email,
+                        "customerEmail",
+                        value,
+                    )
                 }
                 "customerFirstName" => {
-                    if self.customer_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerFirstName",
-                            ),
-                        );
-                    }
-                    self.customer_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_first_name,
+                        "customerFirstName",
+                        value,
+                    )
                 }
                 "customerLastName" => {
-                    if self.customer_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerLastName",
-                            ),
-                        );
-                    }
-                    self.customer_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_last_name,
+                        "customerLastName",
+                        value,
+                    )
                 }
                 "customerPhone" => {
-                    if self.customer_phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerPhone",
-                            ),
-                        );
-                    }
-                    self.customer_phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_phone,
+                        "customerPhone",
+                        value,
+                    )
                 }
                 "docType" => {
-                    if self.doc_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("docType"),
-                        );
-                    }
-                    self.doc_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.doc_type,
+                        "docType",
+                        value,
+                    )
                 }
                 "documentUrl" => {
-                    if self.document_url.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "documentUrl",
-                            ),
-                        );
-                    }
-                    self.document_url = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            DocumentUrl,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.document_url,
+                        "documentUrl",
+                        value,
+                    )
                 }
                 "modified" => {
-                    if self.modified.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
-                        );
-                    }
-                    self.modified = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            CowbellTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.modified,
+                        "modified",
+                        value,
+                    )
                 }
                 "policyId" => {
-                    if self.policy_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("policyId"),
-                        );
-                    }
-                    self.policy_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.policy_id,
+                        "policyId",
+                        value,
+                    )
                 }
                 "policyNumber" => {
-                    if self.policy_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "policyNumber",
-                            ),
-                        );
-                    }
-                    self.policy_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PolicyNumber,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.policy_number,
+                        "policyNumber",
+                        value,
+                    )
                 }
                 "productType" => {
-                    if self.product_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "productType",
-                            ),
-                        );
-                    }
-                    self.product_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.product_type,
+                        "productType",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -2404,32 +1963,17 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyDocumentMeta, E> {
             ::std::result::Result::Ok(PolicyDocumentMeta {
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -2466,33 +2010,10 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PolicyEndorsementDocumentData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
-                "meta" => {
-                    if self.meta.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
-                        );
-                    }
-                    self.meta = ::std::option::Option::Some(
-                        <PolicyEndorsementDocumentMeta as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -2500,12 +2021,7 @@ pub mod models {
         ) -> ::std::result::Result<PolicyEndorsementDocument, E> {
             ::std::result::Result::Ok(PolicyEndorsementDocument {
                 data: self.data.unwrap_or_default(),
-                meta: match self.meta {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("meta"));
-                    }
-                },
+                meta: ::hookforge::__private::required(self.meta, "meta")?,
                 extra: self.extra,
             })
         }
@@ -2567,238 +2083,126 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "accountId" => {
-                    if self.account_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountId",
-                            ),
-                        );
-                    }
-                    self.account_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_id,
+                        "accountId",
+                        value,
+                    )
                 }
                 "accountName" => {
-                    if self.account_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountName",
-                            ),
-                        );
-                    }
-                    self.account_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_name,
+                        "accountName",
+                        value,
+                    )
                 }
                 "agencyId" => {
-                    if self.agency_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
-                        );
-                    }
-                    self.agency_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_id,
+                        "agencyId",
+                        value,
+                    )
                 }
                 "agencyName" => {
-                    if self.agency_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agencyName",
-                            ),
-                        );
-                    }
-                    self.agency_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_name,
+                        "agencyName",
+                        value,
+                    )
                 }
                 "agentEmail" => {
-                    if self.agent_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentEmail",
-                            ),
-                        );
-                    }
-                    self.agent_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_email,
+                        "agentEmail",
+                        value,
+                    )
                 }
                 "agentFirstName" => {
-                    if self.agent_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentFirstName",
-                            ),
-                        );
-                    }
-                    self.agent_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_first_name,
+                        "agentFirstName",
+                        value,
+                    )
                 }
                 "agentLastName" => {
-                    if self.agent_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentLastName",
-                            ),
-                        );
-                    }
-                    self.agent_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_last_name,
+                        "agentLastName",
+                        value,
+                    )
                 }
                 "customerEmail" => {
-                    if self.customer_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerEmail",
-                            ),
-                        );
-                    }
-                    self.customer_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_email,
+                        "customerEmail",
+                        value,
+                    )
                 }
                 "customerFirstName" => {
-                    if self.customer_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerFirstName",
-                            ),
-                        );
-                    }
-                    self.customer_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_first_name,
+                        "customerFirstName",
+                        value,
+                    )
                 }
                 "customerLastName" => {
-                    if self.customer_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerLastName",
-                            ),
-                        );
-                    }
-                    self.customer_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_last_name,
+                        "customerLastName",
+                        value,
+                    )
                 }
                 "customerPhone" => {
-                    if self.customer_phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerPhone",
-                            ),
-                        );
-                    }
-                    self.customer_phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_phone,
+                        "customerPhone",
+                        value,
+                    )
                 }
                 "docType" => {
-                    if self.doc_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("docType"),
-                        );
-                    }
-                    self.doc_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.doc_type,
+                        "docType",
+                        value,
+                    )
                 }
                 "documentUrl" => {
-                    if self.document_url.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "documentUrl",
-                            ),
-                        );
-                    }
-                    self.document_url = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            DocumentUrl,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.document_url,
+                        "documentUrl",
+                        value,
+                    )
                 }
                 "modified" => {
-                    if self.modified.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
-                        );
-                    }
-                    self.modified = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            CowbellTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.modified,
+                        "modified",
+                        value,
+                    )
                 }
                 "policyId" => {
-                    if self.policy_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("policyId"),
-                        );
-                    }
-                    self.policy_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.policy_id,
+                        "policyId",
+                        value,
+                    )
                 }
                 "policyNumber" => {
-                    if self.policy_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "policyNumber",
-                            ),
-                        );
-                    }
-                    self.policy_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PolicyNumber,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.policy_number,
+                        "policyNumber",
+                        value,
+                    )
                 }
                 "productType" => {
-                    if self.product_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "productType",
-                            ),
-                        );
-                    }
-                    self.product_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.product_type,
+                        "productType",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -2859,32 +2263,17 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyEndorsementDocumentMeta, E> {
             ::std::result::Result::Ok(PolicyEndorsementDocumentMeta {
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -2921,33 +2310,10 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PolicyNonRenewalDocumentData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
-                "meta" => {
-                    if self.meta.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
-                        );
-                    }
-                    self.meta = ::std::option::Option::Some(
-                        <PolicyNonRenewalDocumentMeta as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -2955,12 +2321,7 @@ pub mod models {
         ) -> ::std::result::Result<PolicyNonRenewalDocument, E> {
             ::std::result::Result::Ok(PolicyNonRenewalDocument {
                 data: self.data.unwrap_or_default(),
-                meta: match self.meta {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("meta"));
-                    }
-                },
+                meta: ::hookforge::__private::required(self.meta, "meta")?,
                 extra: self.extra,
             })
         }
@@ -3026,266 +2387,140 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "accountId" => {
-                    if self.account_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountId",
-                            ),
-                        );
-                    }
-                    self.account_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_id,
+                        "accountId",
+                        value,
+                    )
                 }
                 "accountName" => {
-                    if self.account_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountName",
-                            ),
-                        );
-                    }
-                    self.account_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_name,
+                        "accountName",
+                        value,
+                    )
                 }
                 "agencyId" => {
-                    if self.agency_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
-                        );
-                    }
-                    self.agency_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_id,
+                        "agencyId",
+                        value,
+                    )
                 }
                 "agencyName" => {
-                    if self.agency_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agencyName",
-                            ),
-                        );
-                    }
-                    self.agency_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_name,
+                        "agencyName",
+                        value,
+                    )
                 }
                 "agentEmail" => {
-                    if self.agent_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentEmail",
-                            ),
-                        );
-                    }
-                    self.agent_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_email,
+                        "agentEmail",
+                        value,
+                    )
                 }
                 "agentFirstName" => {
-                    if self.agent_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentFirstName",
-                            ),
-                        );
-                    }
-                    self.agent_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_first_name,
+                        "agentFirstName",
+                        value,
+                    )
                 }
                 "agentLastName" => {
-                    if self.agent_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentLastName",
-                            ),
-                        );
-                    }
-                    self.agent_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_last_name,
+                        "agentLastName",
+                        value,
+                    )
                 }
                 "customerEmail" => {
-                    if self.customer_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerEmail",
-                            ),
-                        );
-                    }
-                    self.customer_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_email,
+                        "customerEmail",
+                        value,
+                    )
                 }
                 "customerFirstName" => {
-                    if self.customer_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerFirstName",
-                            ),
-                        );
-                    }
-                    self.customer_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_first_name,
+                        "customerFirstName",
+                        value,
+                    )
                 }
                 "customerLastName" => {
-                    if self.customer_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerLastName",
-                            ),
-                        );
-                    }
-                    self.customer_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_last_name,
+                        "customerLastName",
+                        value,
+                    )
                 }
                 "customerPhone" => {
-                    if self.customer_phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerPhone",
-                            ),
-                        );
-                    }
-                    self.customer_phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_phone,
+                        "customerPhone",
+                        value,
+                    )
                 }
                 "docType" => {
-                    if self.doc_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("docType"),
-                        );
-                    }
-                    self.doc_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.doc_type,
+                        "docType",
+                        value,
+                    )
                 }
                 "documentUrl" => {
-                    if self.document_url.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "documentUrl",
-                            ),
-                        );
-                    }
-                    self.document_url = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            DocumentUrl,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.document_url,
+                        "documentUrl",
+                        value,
+                    )
                 }
                 "expiresOn" => {
-                    if self.expires_on.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "expiresOn",
-                            ),
-                        );
-                    }
-                    self.expires_on = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            CowbellTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.expires_on,
+                        "expiresOn",
+                        value,
+                    )
                 }
                 "modified" => {
-                    if self.modified.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
-                        );
-                    }
-                    self.modified = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            CowbellTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.modified,
+                        "modified",
+                        value,
+                    )
                 }
                 "nonRenewalReason" => {
-                    if self.non_renewal_reason.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "nonRenewalReason",
-                            ),
-                        );
-                    }
-                    self.non_renewal_reason = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.non_renewal_reason,
+                        "nonRenewalReason",
+                        value,
+                    )
                 }
                 "policyId" => {
-                    if self.policy_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("policyId"),
-                        );
-                    }
-                    self.policy_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.policy_id,
+                        "policyId",
+                        value,
+                    )
                 }
                 "policyNumber" => {
-                    if self.policy_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "policyNumber",
-                            ),
-                        );
-                    }
-                    self.policy_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PolicyNumber,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.policy_number,
+                        "policyNumber",
+                        value,
+                    )
                 }
                 "productType" => {
-                    if self.product_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "productType",
-                            ),
-                        );
-                    }
-                    self.product_type = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.product_type,
+                        "productType",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -3348,32 +2583,17 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyNonRenewalDocumentMeta, E> {
             ::std::result::Result::Ok(PolicyNonRenewalDocumentMeta {
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -3407,33 +2627,10 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PolicyStatusEventData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
-                "meta" => {
-                    if self.meta.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
-                        );
-                    }
-                    self.meta = ::std::option::Option::Some(
-                        <PolicyStatusEventMeta as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -3441,12 +2638,7 @@ pub mod models {
         ) -> ::std::result::Result<PolicyStatusEvent, E> {
             ::std::result::Result::Ok(PolicyStatusEvent {
                 data: self.data.unwrap_or_default(),
-                meta: match self.meta {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("meta"));
-                    }
-                },
+                meta: ::hookforge::__private::required(self.meta, "meta")?,
                 extra: self.extra,
             })
         }
@@ -3508,250 +2700,133 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "accountId" => {
-                    if self.account_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountId",
-                            ),
-                        );
-                    }
-                    self.account_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_id,
+                        "accountId",
+                        value,
+                    )
                 }
                 "accountName" => {
-                    if self.account_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountName",
-                            ),
-                        );
-                    }
-                    self.account_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_name,
+                        "accountName",
+                        value,
+                    )
                 }
                 "agencyId" => {
-                    if self.agency_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
-                        );
-                    }
-                    self.agency_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_id,
+                        "agencyId",
+                        value,
+                    )
                 }
                 "agencyName" => {
-                    if self.agency_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agencyName",
-                            ),
-                        );
-                    }
-                    self.agency_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_name,
+                        "agencyName",
+                        value,
+                    )
                 }
                 "agentEmail" => {
-                    if self.agent_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentEmail",
-                            ),
-                        );
-                    }
-                    self.agent_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_email,
+                        "agentEmail",
+                        value,
+                    )
                 }
                 "agentFirstName" => {
-                    if self.agent_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentFirstName",
-                            ),
-                        );
-                    }
-                    self.agent_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_first_name,
+                        "agentFirstName",
+                        value,
+                    )
                 }
                 "agentLastName" => {
-                    if self.agent_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentLastName",
-                            ),
-                        );
-                    }
-                    self.agent_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_last_name,
+                        "agentLastName",
+                        value,
+                    )
                 }
                 "customerEmail" => {
-                    if self.customer_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerEmail",
-                            ),
-                        );
-                    }
-                    self.customer_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_email,
+                        "customerEmail",
+                        value,
+                    )
                 }
                 "customerFirstName" => {
-                    if self.customer_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerFirstName",
-                            ),
-                        );
-                    }
-                    self.customer_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_first_name,
+                        "customerFirstName",
+                        value,
+                    )
                 }
                 "customerLastName" => {
-                    if self.customer_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerLastName",
-                            ),
-                        );
-                    }
-                    self.customer_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_last_name,
+                        "customerLastName",
+                        value,
+                    )
                 }
                 "customerPhone" => {
-                    if self.customer_phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerPhone",
-                            ),
-                        );
-                    }
-                    self.customer_phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_phone,
+                        "customerPhone",
+                        value,
+                    )
                 }
                 "effectiveDate" => {
-                    if self.effective_date.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "effectiveDate",
-                            ),
-                        );
-                    }
-                    self.effective_date = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            CowbellTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.effective_date,
+                        "effectiveDate",
+                        value,
+                    )
                 }
                 "endDate" => {
-                    if self.end_date.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("endDate"),
-                        );
-                    }
-                    self.end_date = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            CowbellTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.end_date,
+                        "endDate",
+                        value,
+                    )
                 }
                 "modified" => {
-                    if self.modified.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
-                        );
-                    }
-                    self.modified = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            CowbellTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.modified,
+                        "modified",
+                        value,
+                    )
                 }
                 "policyId" => {
-                    if self.policy_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("policyId"),
-                        );
-                    }
-                    self.policy_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.policy_id,
+                        "policyId",
+                        value,
+                    )
                 }
                 "policyNumber" => {
-                    if self.policy_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "policyNumber",
-                            ),
-                        );
-                    }
-                    self.policy_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PolicyNumber,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.policy_number,
+                        "policyNumber",
+                        value,
+                    )
                 }
                 "policyStatus" => {
-                    if self.policy_status.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "policyStatus",
-                            ),
-                        );
-                    }
-                    self.policy_status = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PolicyStatus,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.policy_status,
+                        "policyStatus",
+                        value,
+                    )
                 }
                 "quoteId" => {
-                    if self.quote_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("quoteId"),
-                        );
-                    }
-                    self.quote_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.quote_id,
+                        "quoteId",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -3812,32 +2887,17 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyStatusEventMeta, E> {
             ::std::result::Result::Ok(PolicyStatusEventMeta {
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }
@@ -3871,33 +2931,10 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            QuoteStatusEventData,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
-                "meta" => {
-                    if self.meta.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("meta"),
-                        );
-                    }
-                    self.meta = ::std::option::Option::Some(
-                        <QuoteStatusEventMeta as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -3905,12 +2942,7 @@ pub mod models {
         ) -> ::std::result::Result<QuoteStatusEvent, E> {
             ::std::result::Result::Ok(QuoteStatusEvent {
                 data: self.data.unwrap_or_default(),
-                meta: match self.meta {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("meta"));
-                    }
-                },
+                meta: ::hookforge::__private::required(self.meta, "meta")?,
                 extra: self.extra,
             })
         }
@@ -3971,238 +3003,126 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "accountId" => {
-                    if self.account_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountId",
-                            ),
-                        );
-                    }
-                    self.account_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_id,
+                        "accountId",
+                        value,
+                    )
                 }
                 "accountName" => {
-                    if self.account_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "accountName",
-                            ),
-                        );
-                    }
-                    self.account_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.account_name,
+                        "accountName",
+                        value,
+                    )
                 }
                 "agencyId" => {
-                    if self.agency_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("agencyId"),
-                        );
-                    }
-                    self.agency_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_id,
+                        "agencyId",
+                        value,
+                    )
                 }
                 "agencyName" => {
-                    if self.agency_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agencyName",
-                            ),
-                        );
-                    }
-                    self.agency_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agency_name,
+                        "agencyName",
+                        value,
+                    )
                 }
                 "agentEmail" => {
-                    if self.agent_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentEmail",
-                            ),
-                        );
-                    }
-                    self.agent_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_email,
+                        "agentEmail",
+                        value,
+                    )
                 }
                 "agentFirstName" => {
-                    if self.agent_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentFirstName",
-                            ),
-                        );
-                    }
-                    self.agent_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_first_name,
+                        "agentFirstName",
+                        value,
+                    )
                 }
                 "agentLastName" => {
-                    if self.agent_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "agentLastName",
-                            ),
-                        );
-                    }
-                    self.agent_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.agent_last_name,
+                        "agentLastName",
+                        value,
+                    )
                 }
                 "customerEmail" => {
-                    if self.customer_email.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerEmail",
-                            ),
-                        );
-                    }
-                    self.customer_email = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_email,
+                        "customerEmail",
+                        value,
+                    )
                 }
                 "customerFirstName" => {
-                    if self.customer_first_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerFirstName",
-                            ),
-                        );
-                    }
-                    self.customer_first_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_first_name,
+                        "customerFirstName",
+                        value,
+                    )
                 }
                 "customerLastName" => {
-                    if self.customer_last_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerLastName",
-                            ),
-                        );
-                    }
-                    self.customer_last_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_last_name,
+                        "customerLastName",
+                        value,
+                    )
                 }
                 "customerPhone" => {
-                    if self.customer_phone.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "customerPhone",
-                            ),
-                        );
-                    }
-                    self.customer_phone = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.customer_phone,
+                        "customerPhone",
+                        value,
+                    )
                 }
                 "effectiveDate" => {
-                    if self.effective_date.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "effectiveDate",
-                            ),
-                        );
-                    }
-                    self.effective_date = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            CowbellTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.effective_date,
+                        "effectiveDate",
+                        value,
+                    )
                 }
                 "endDate" => {
-                    if self.end_date.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("endDate"),
-                        );
-                    }
-                    self.end_date = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            CowbellTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.end_date,
+                        "endDate",
+                        value,
+                    )
                 }
                 "modified" => {
-                    if self.modified.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("modified"),
-                        );
-                    }
-                    self.modified = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            CowbellTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.modified,
+                        "modified",
+                        value,
+                    )
                 }
                 "quoteId" => {
-                    if self.quote_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("quoteId"),
-                        );
-                    }
-                    self.quote_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Uuid,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.quote_id,
+                        "quoteId",
+                        value,
+                    )
                 }
                 "quoteNumber" => {
-                    if self.quote_number.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "quoteNumber",
-                            ),
-                        );
-                    }
-                    self.quote_number = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.quote_number,
+                        "quoteNumber",
+                        value,
+                    )
                 }
                 "quoteStatus" => {
-                    if self.quote_status.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "quoteStatus",
-                            ),
-                        );
-                    }
-                    self.quote_status = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            QuoteStatus,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.quote_status,
+                        "quoteStatus",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4262,32 +3182,17 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteStatusEventMeta, E> {
             ::std::result::Result::Ok(QuoteStatusEventMeta {
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }

@@ -353,34 +353,15 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "organizationId" => {
-                    if self.organization_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "organizationId",
-                            ),
-                        );
-                    }
-                    self.organization_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.organization_id,
+                        "organizationId",
+                        value,
+                    )
                 }
-                "slug" => {
-                    if self.slug.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("slug"),
-                        );
-                    }
-                    self.slug = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                "slug" => ::hookforge::__private::set_once(&mut self.slug, "slug", value),
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -426,113 +407,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "eventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "eventId",
+                        value,
+                    )
                 }
                 "organization" => {
-                    if self.organization.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "organization",
-                            ),
-                        );
-                    }
-                    self.organization = ::std::option::Option::Some(
-                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.organization,
+                        "organization",
+                        value,
+                    )
                 }
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            UtcTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "version" => {
-                    if self.version.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
-                        );
-                    }
-                    self.version = ::std::option::Option::Some(
-                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.version, "version", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteCreated, E> {
             ::std::result::Result::Ok(QuoteCreated {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
                 event_id: self.event_id.unwrap_or_default(),
-                organization: match self.organization {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("organization"),
-                        );
-                    }
-                },
+                organization: ::hookforge::__private::required(
+                    self.organization,
+                    "organization",
+                )?,
                 timestamp: self.timestamp.unwrap_or_default(),
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
-                version: match self.version {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("version"));
-                    }
-                },
+                type_: ::hookforge::__private::required(self.type_, "type")?,
+                version: ::hookforge::__private::required(self.version, "version")?,
                 extra: self.extra,
             })
         }
@@ -573,113 +492,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "eventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "eventId",
+                        value,
+                    )
                 }
                 "organization" => {
-                    if self.organization.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "organization",
-                            ),
-                        );
-                    }
-                    self.organization = ::std::option::Option::Some(
-                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.organization,
+                        "organization",
+                        value,
+                    )
                 }
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            UtcTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "version" => {
-                    if self.version.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
-                        );
-                    }
-                    self.version = ::std::option::Option::Some(
-                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.version, "version", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteFinancingCancelled, E> {
             ::std::result::Result::Ok(QuoteFinancingCancelled {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
                 event_id: self.event_id.unwrap_or_default(),
-                organization: match self.organization {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("organization"),
-                        );
-                    }
-                },
+                organization: ::hookforge::__private::required(
+                    self.organization,
+                    "organization",
+                )?,
                 timestamp: self.timestamp.unwrap_or_default(),
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
-                version: match self.version {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("version"));
-                    }
-                },
+                type_: ::hookforge::__private::required(self.type_, "type")?,
+                version: ::hookforge::__private::required(self.version, "version")?,
                 extra: self.extra,
             })
         }
@@ -720,113 +577,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "eventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "eventId",
+                        value,
+                    )
                 }
                 "organization" => {
-                    if self.organization.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "organization",
-                            ),
-                        );
-                    }
-                    self.organization = ::std::option::Option::Some(
-                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.organization,
+                        "organization",
+                        value,
+                    )
                 }
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            UtcTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "version" => {
-                    if self.version.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
-                        );
-                    }
-                    self.version = ::std::option::Option::Some(
-                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.version, "version", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteFinancingCompleted, E> {
             ::std::result::Result::Ok(QuoteFinancingCompleted {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
                 event_id: self.event_id.unwrap_or_default(),
-                organization: match self.organization {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("organization"),
-                        );
-                    }
-                },
+                organization: ::hookforge::__private::required(
+                    self.organization,
+                    "organization",
+                )?,
                 timestamp: self.timestamp.unwrap_or_default(),
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
-                version: match self.version {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("version"));
-                    }
-                },
+                type_: ::hookforge::__private::required(self.type_, "type")?,
+                version: ::hookforge::__private::required(self.version, "version")?,
                 extra: self.extra,
             })
         }
@@ -868,113 +663,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "eventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "eventId",
+                        value,
+                    )
                 }
                 "organization" => {
-                    if self.organization.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "organization",
-                            ),
-                        );
-                    }
-                    self.organization = ::std::option::Option::Some(
-                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.organization,
+                        "organization",
+                        value,
+                    )
                 }
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            UtcTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "version" => {
-                    if self.version.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
-                        );
-                    }
-                    self.version = ::std::option::Option::Some(
-                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.version, "version", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteFinancingOfferReceived, E> {
             ::std::result::Result::Ok(QuoteFinancingOfferReceived {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
                 event_id: self.event_id.unwrap_or_default(),
-                organization: match self.organization {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("organization"),
-                        );
-                    }
-                },
+                organization: ::hookforge::__private::required(
+                    self.organization,
+                    "organization",
+                )?,
                 timestamp: self.timestamp.unwrap_or_default(),
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
-                version: match self.version {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("version"));
-                    }
-                },
+                type_: ::hookforge::__private::required(self.type_, "type")?,
+                version: ::hookforge::__private::required(self.version, "version")?,
                 extra: self.extra,
             })
         }
@@ -1015,113 +748,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "eventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "eventId",
+                        value,
+                    )
                 }
                 "organization" => {
-                    if self.organization.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "organization",
-                            ),
-                        );
-                    }
-                    self.organization = ::std::option::Option::Some(
-                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.organization,
+                        "organization",
+                        value,
+                    )
                 }
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            UtcTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "version" => {
-                    if self.version.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
-                        );
-                    }
-                    self.version = ::std::option::Option::Some(
-                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.version, "version", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteFinancingRejected, E> {
             ::std::result::Result::Ok(QuoteFinancingRejected {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
                 event_id: self.event_id.unwrap_or_default(),
-                organization: match self.organization {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("organization"),
-                        );
-                    }
-                },
+                organization: ::hookforge::__private::required(
+                    self.organization,
+                    "organization",
+                )?,
                 timestamp: self.timestamp.unwrap_or_default(),
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
-                version: match self.version {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("version"));
-                    }
-                },
+                type_: ::hookforge::__private::required(self.type_, "type")?,
+                version: ::hookforge::__private::required(self.version, "version")?,
                 extra: self.extra,
             })
         }
@@ -1162,113 +833,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "eventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "eventId",
+                        value,
+                    )
                 }
                 "organization" => {
-                    if self.organization.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "organization",
-                            ),
-                        );
-                    }
-                    self.organization = ::std::option::Option::Some(
-                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.organization,
+                        "organization",
+                        value,
+                    )
                 }
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            UtcTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "version" => {
-                    if self.version.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
-                        );
-                    }
-                    self.version = ::std::option::Option::Some(
-                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.version, "version", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteFinancingUpdated, E> {
             ::std::result::Result::Ok(QuoteFinancingUpdated {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
                 event_id: self.event_id.unwrap_or_default(),
-                organization: match self.organization {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("organization"),
-                        );
-                    }
-                },
+                organization: ::hookforge::__private::required(
+                    self.organization,
+                    "organization",
+                )?,
                 timestamp: self.timestamp.unwrap_or_default(),
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
-                version: match self.version {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("version"));
-                    }
-                },
+                type_: ::hookforge::__private::required(self.type_, "type")?,
+                version: ::hookforge::__private::required(self.version, "version")?,
                 extra: self.extra,
             })
         }
@@ -1303,34 +912,21 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "externalId" => {
-                    if self.external_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "externalId",
-                            ),
-                        );
-                    }
-                    self.external_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.external_id,
+                        "externalId",
+                        value,
+                    )
                 }
                 "quoteId" => {
-                    if self.quote_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("quoteId"),
-                        );
-                    }
-                    self.quote_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.quote_id,
+                        "quoteId",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<QuoteRef, E> {
@@ -1374,113 +970,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "eventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "eventId",
+                        value,
+                    )
                 }
                 "organization" => {
-                    if self.organization.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "organization",
-                            ),
-                        );
-                    }
-                    self.organization = ::std::option::Option::Some(
-                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.organization,
+                        "organization",
+                        value,
+                    )
                 }
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            UtcTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "version" => {
-                    if self.version.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
-                        );
-                    }
-                    self.version = ::std::option::Option::Some(
-                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.version, "version", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteSuperseded, E> {
             ::std::result::Result::Ok(QuoteSuperseded {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
                 event_id: self.event_id.unwrap_or_default(),
-                organization: match self.organization {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("organization"),
-                        );
-                    }
-                },
+                organization: ::hookforge::__private::required(
+                    self.organization,
+                    "organization",
+                )?,
                 timestamp: self.timestamp.unwrap_or_default(),
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
-                version: match self.version {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("version"));
-                    }
-                },
+                type_: ::hookforge::__private::required(self.type_, "type")?,
+                version: ::hookforge::__private::required(self.version, "version")?,
                 extra: self.extra,
             })
         }
@@ -1518,113 +1052,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <QuoteRef as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "eventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "eventId",
+                        value,
+                    )
                 }
                 "organization" => {
-                    if self.organization.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "organization",
-                            ),
-                        );
-                    }
-                    self.organization = ::std::option::Option::Some(
-                        <Organization as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.organization,
+                        "organization",
+                        value,
+                    )
                 }
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            UtcTimestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "version" => {
-                    if self.version.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("version"),
-                        );
-                    }
-                    self.version = ::std::option::Option::Some(
-                        <ApiVersion as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.version, "version", value)
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteUpdated, E> {
             ::std::result::Result::Ok(QuoteUpdated {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
                 event_id: self.event_id.unwrap_or_default(),
-                organization: match self.organization {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("organization"),
-                        );
-                    }
-                },
+                organization: ::hookforge::__private::required(
+                    self.organization,
+                    "organization",
+                )?,
                 timestamp: self.timestamp.unwrap_or_default(),
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
-                version: match self.version {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("version"));
-                    }
-                },
+                type_: ::hookforge::__private::required(self.type_, "type")?,
+                version: ::hookforge::__private::required(self.version, "version")?,
                 extra: self.extra,
             })
         }

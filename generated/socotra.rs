@@ -2318,121 +2318,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CancellationCreate, E> {
             ::std::result::Result::Ok(CancellationCreate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -2474,121 +2404,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CancellationEffective, E> {
             ::std::result::Result::Ok(CancellationEffective {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -2627,121 +2487,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CancellationIssue, E> {
             ::std::result::Result::Ok(CancellationIssue {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -2783,121 +2573,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CancellationRescind, E> {
             ::std::result::Result::Ok(CancellationRescind {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -2939,121 +2659,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CancellationUpdate, E> {
             ::std::result::Result::Ok(CancellationUpdate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -3092,121 +2742,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CashTransfer, E> {
             ::std::result::Result::Ok(CashTransfer {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -3245,121 +2825,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CatchUpInvalidate, E> {
             ::std::result::Result::Ok(CatchUpInvalidate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -3398,121 +2908,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CatchUpIssue, E> {
             ::std::result::Result::Ok(CatchUpIssue {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -3551,121 +2991,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CatchUpPastDue, E> {
             ::std::result::Result::Ok(CatchUpPastDue {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -3704,119 +3074,49 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<CatchUpPay, E> {
             ::std::result::Result::Ok(CatchUpPay {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -3855,121 +3155,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CatchUpPayReverse, E> {
             ::std::result::Result::Ok(CatchUpPayReverse {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -4008,121 +3238,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CatchUpWrittenOff, E> {
             ::std::result::Result::Ok(CatchUpWrittenOff {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -4161,119 +3321,49 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<ClaimClose, E> {
             ::std::result::Result::Ok(ClaimClose {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -4312,119 +3402,49 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<ClaimCreate, E> {
             ::std::result::Result::Ok(ClaimCreate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -4463,121 +3483,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ClaimDiscard, E> {
             ::std::result::Result::Ok(ClaimDiscard {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -4616,119 +3566,49 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<ClaimOpen, E> {
             ::std::result::Result::Ok(ClaimOpen {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -4767,119 +3647,49 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<ClaimUpdate, E> {
             ::std::result::Result::Ok(ClaimUpdate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -4921,121 +3731,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<DisbursementCreate, E> {
             ::std::result::Result::Ok(DisbursementCreate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -5074,121 +3814,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<DisbursementIssue, E> {
             ::std::result::Result::Ok(DisbursementIssue {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -5230,121 +3900,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<DisbursementUpdate, E> {
             ::std::result::Result::Ok(DisbursementUpdate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -5383,121 +3983,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementAccept, E> {
             ::std::result::Result::Ok(EndorsementAccept {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -5536,121 +4066,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementCreate, E> {
             ::std::result::Result::Ok(EndorsementCreate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -5692,121 +4152,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementDiscard, E> {
             ::std::result::Result::Ok(EndorsementDiscard {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -5848,121 +4238,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementEffective, E> {
             ::std::result::Result::Ok(EndorsementEffective {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -6004,121 +4324,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementInvalidate, E> {
             ::std::result::Result::Ok(EndorsementInvalidate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -6157,121 +4407,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementIssue, E> {
             ::std::result::Result::Ok(EndorsementIssue {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -6310,121 +4490,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementQuote, E> {
             ::std::result::Result::Ok(EndorsementQuote {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -6463,121 +4573,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementUpdate, E> {
             ::std::result::Result::Ok(EndorsementUpdate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -6618,74 +4658,39 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <EventType as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
                 "integrationName" => {
-                    if self.integration_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "integrationName",
-                            ),
-                        );
-                    }
-                    self.integration_name = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.integration_name,
+                        "integrationName",
+                        value,
+                    )
                 }
                 "webhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "webhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "webhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EventStreamWebhookSuspendedData, E> {
             ::std::result::Result::Ok(EventStreamWebhookSuspendedData {
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("event"));
-                    }
-                },
-                integration_name: match self.integration_name {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("integrationName"),
-                        );
-                    }
-                },
-                webhook_name: match self.webhook_name {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("webhookName"),
-                        );
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "event")?,
+                integration_name: ::hookforge::__private::required(
+                    self.integration_name,
+                    "integrationName",
+                )?,
+                webhook_name: ::hookforge::__private::required(
+                    self.webhook_name,
+                    "webhookName",
+                )?,
                 extra: self.extra,
             })
         }
@@ -6726,48 +4731,22 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "actOnStatusCodes" => {
-                    if self.act_on_status_codes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "actOnStatusCodes",
-                            ),
-                        );
-                    }
-                    self.act_on_status_codes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<::std::string::String>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.act_on_status_codes,
+                        "actOnStatusCodes",
+                        value,
+                    )
                 }
                 "actOnTimeout" => {
-                    if self.act_on_timeout.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "actOnTimeout",
-                            ),
-                        );
-                    }
-                    self.act_on_timeout = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.act_on_timeout,
+                        "actOnTimeout",
+                        value,
+                    )
                 }
-                "mode" => {
-                    if self.mode.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("mode"),
-                        );
-                    }
-                    self.mode = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FailureMode,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                "mode" => ::hookforge::__private::set_once(&mut self.mode, "mode", value),
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6817,72 +4796,37 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "actOnStatusCodes" => {
-                    if self.act_on_status_codes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "actOnStatusCodes",
-                            ),
-                        );
-                    }
-                    self.act_on_status_codes = ::std::option::Option::Some(
-                        <::std::vec::Vec<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.act_on_status_codes,
+                        "actOnStatusCodes",
+                        value,
+                    )
                 }
                 "actOnTimeout" => {
-                    if self.act_on_timeout.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "actOnTimeout",
-                            ),
-                        );
-                    }
-                    self.act_on_timeout = ::std::option::Option::Some(
-                        <bool as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.act_on_timeout,
+                        "actOnTimeout",
+                        value,
+                    )
                 }
-                "mode" => {
-                    if self.mode.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("mode"),
-                        );
-                    }
-                    self.mode = ::std::option::Option::Some(
-                        <FailureMode as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                "mode" => ::hookforge::__private::set_once(&mut self.mode, "mode", value),
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<FailureHandlingResponse, E> {
             ::std::result::Result::Ok(FailureHandlingResponse {
-                act_on_status_codes: match self.act_on_status_codes {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("actOnStatusCodes"),
-                        );
-                    }
-                },
-                act_on_timeout: match self.act_on_timeout {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("actOnTimeout"),
-                        );
-                    }
-                },
-                mode: match self.mode {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("mode"));
-                    }
-                },
+                act_on_status_codes: ::hookforge::__private::required(
+                    self.act_on_status_codes,
+                    "actOnStatusCodes",
+                )?,
+                act_on_timeout: ::hookforge::__private::required(
+                    self.act_on_timeout,
+                    "actOnTimeout",
+                )?,
+                mode: ::hookforge::__private::required(self.mode, "mode")?,
                 extra: self.extra,
             })
         }
@@ -6922,119 +4866,59 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "actualStatus" => {
-                    if self.actual_status.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "actualStatus",
-                            ),
-                        );
-                    }
-                    self.actual_status = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.actual_status,
+                        "actualStatus",
+                        value,
+                    )
                 }
                 "eventData" => {
-                    if self.event_data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "eventData",
-                            ),
-                        );
-                    }
-                    self.event_data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_data,
+                        "eventData",
+                        value,
+                    )
                 }
                 "expectedStatus" => {
-                    if self.expected_status.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "expectedStatus",
-                            ),
-                        );
-                    }
-                    self.expected_status = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.expected_status,
+                        "expectedStatus",
+                        value,
+                    )
                 }
-                "url" => {
-                    if self.url.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("url"),
-                        );
-                    }
-                    self.url = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "url" => ::hookforge::__private::set_once(&mut self.url, "url", value),
                 "webhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "webhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::serde_json::Map<
-                            ::std::string::String,
-                            ::serde_json::Value,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "webhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<FailureMessage, E> {
             ::std::result::Result::Ok(FailureMessage {
-                actual_status: match self.actual_status {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("actualStatus"),
-                        );
-                    }
-                },
-                event_data: match self.event_data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("eventData"));
-                    }
-                },
-                expected_status: match self.expected_status {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("expectedStatus"),
-                        );
-                    }
-                },
-                url: match self.url {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("url"));
-                    }
-                },
-                webhook_name: match self.webhook_name {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("webhookName"),
-                        );
-                    }
-                },
+                actual_status: ::hookforge::__private::required(
+                    self.actual_status,
+                    "actualStatus",
+                )?,
+                event_data: ::hookforge::__private::required(
+                    self.event_data,
+                    "eventData",
+                )?,
+                expected_status: ::hookforge::__private::required(
+                    self.expected_status,
+                    "expectedStatus",
+                )?,
+                url: ::hookforge::__private::required(self.url, "url")?,
+                webhook_name: ::hookforge::__private::required(
+                    self.webhook_name,
+                    "webhookName",
+                )?,
                 extra: self.extra,
             })
         }
@@ -7072,121 +4956,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<InvoiceInvalidate, E> {
             ::std::result::Result::Ok(InvoiceInvalidate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -7225,121 +5039,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<InvoiceIssue, E> {
             ::std::result::Result::Ok(InvoiceIssue {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -7378,121 +5122,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<InvoicePastDue, E> {
             ::std::result::Result::Ok(InvoicePastDue {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -7531,121 +5205,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<InvoiceWrittenOff, E> {
             ::std::result::Result::Ok(InvoiceWrittenOff {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -7684,121 +5288,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<LoginFailure, E> {
             ::std::result::Result::Ok(LoginFailure {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -7837,121 +5371,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<LoginSuccess, E> {
             ::std::result::Result::Ok(LoginSuccess {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -7990,121 +5454,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentDecline, E> {
             ::std::result::Result::Ok(PaymentDecline {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -8143,121 +5537,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentDiscard, E> {
             ::std::result::Result::Ok(PaymentDiscard {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -8296,121 +5620,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentDraft, E> {
             ::std::result::Result::Ok(PaymentDraft {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -8449,119 +5703,49 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<PaymentPay, E> {
             ::std::result::Result::Ok(PaymentPay {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -8600,121 +5784,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentReady, E> {
             ::std::result::Result::Ok(PaymentReady {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -8753,121 +5867,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentReturn, E> {
             ::std::result::Result::Ok(PaymentReturn {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -8906,121 +5950,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentReverse, E> {
             ::std::result::Result::Ok(PaymentReverse {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -9059,121 +6033,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentUpdate, E> {
             ::std::result::Result::Ok(PaymentUpdate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -9212,121 +6116,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyCancel, E> {
             ::std::result::Result::Ok(PolicyCancel {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -9365,121 +6199,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyCreate, E> {
             ::std::result::Result::Ok(PolicyCreate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -9518,121 +6282,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyDiscard, E> {
             ::std::result::Result::Ok(PolicyDiscard {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -9671,121 +6365,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyEffective, E> {
             ::std::result::Result::Ok(PolicyEffective {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -9824,119 +6448,49 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<PolicyEnd, E> {
             ::std::result::Result::Ok(PolicyEnd {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -9975,121 +6529,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyEndReminder, E> {
             ::std::result::Result::Ok(PolicyEndReminder {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -10128,121 +6612,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyEndorse, E> {
             ::std::result::Result::Ok(PolicyEndorse {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -10281,121 +6695,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyFinalize, E> {
             ::std::result::Result::Ok(PolicyFinalize {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -10434,121 +6778,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyGracePeriod, E> {
             ::std::result::Result::Ok(PolicyGracePeriod {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -10591,121 +6865,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyGracePeriodSatisfied, E> {
             ::std::result::Result::Ok(PolicyGracePeriodSatisfied {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -10747,121 +6951,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyGracePeriodUpdate, E> {
             ::std::result::Result::Ok(PolicyGracePeriodUpdate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -10900,119 +7034,49 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<PolicyIssue, E> {
             ::std::result::Result::Ok(PolicyIssue {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -11051,119 +7115,49 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<PolicyLapse, E> {
             ::std::result::Result::Ok(PolicyLapse {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -11202,121 +7196,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteAccept, E> {
             ::std::result::Result::Ok(PolicyQuoteAccept {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -11355,121 +7279,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteCreate, E> {
             ::std::result::Result::Ok(PolicyQuoteCreate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -11511,121 +7365,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteDeclined, E> {
             ::std::result::Result::Ok(PolicyQuoteDeclined {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -11667,121 +7451,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteDiscard, E> {
             ::std::result::Result::Ok(PolicyQuoteDiscard {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -11823,121 +7537,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteInvalidate, E> {
             ::std::result::Result::Ok(PolicyQuoteInvalidate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -11976,121 +7620,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteQuoted, E> {
             ::std::result::Result::Ok(PolicyQuoteQuoted {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -12129,121 +7703,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteUpdate, E> {
             ::std::result::Result::Ok(PolicyQuoteUpdate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -12285,121 +7789,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyReinstatementClose, E> {
             ::std::result::Result::Ok(PolicyReinstatementClose {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -12442,121 +7876,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyReinstatementInvoice, E> {
             ::std::result::Result::Ok(PolicyReinstatementInvoice {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -12598,121 +7962,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyReinstatementIssue, E> {
             ::std::result::Result::Ok(PolicyReinstatementIssue {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -12754,121 +8048,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyReinstatementOpen, E> {
             ::std::result::Result::Ok(PolicyReinstatementOpen {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -12907,119 +8131,49 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<PolicyRenew, E> {
             ::std::result::Result::Ok(PolicyRenew {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -13058,121 +8212,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyUpdate, E> {
             ::std::result::Result::Ok(PolicyUpdate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -13211,121 +8295,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyUpgrade, E> {
             ::std::result::Result::Ok(PolicyUpgrade {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -13367,121 +8381,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyholderCreate, E> {
             ::std::result::Result::Ok(PolicyholderCreate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -13523,121 +8467,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyholderUpdate, E> {
             ::std::result::Result::Ok(PolicyholderUpdate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -13679,121 +8553,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportCreate, E> {
             ::std::result::Result::Ok(PremiumReportCreate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -13835,121 +8639,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportDiscard, E> {
             ::std::result::Result::Ok(PremiumReportDiscard {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -13991,121 +8725,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportEffective, E> {
             ::std::result::Result::Ok(PremiumReportEffective {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -14147,121 +8811,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportIssue, E> {
             ::std::result::Result::Ok(PremiumReportIssue {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -14300,121 +8894,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportPay, E> {
             ::std::result::Result::Ok(PremiumReportPay {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -14456,121 +8980,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportReplace, E> {
             ::std::result::Result::Ok(PremiumReportReplace {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -14612,121 +9066,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportReverse, E> {
             ::std::result::Result::Ok(PremiumReportReverse {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -14768,121 +9152,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportUpdate, E> {
             ::std::result::Result::Ok(PremiumReportUpdate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -14924,121 +9238,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ReinstatementAccept, E> {
             ::std::result::Result::Ok(ReinstatementAccept {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -15080,121 +9324,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ReinstatementCreate, E> {
             ::std::result::Result::Ok(ReinstatementCreate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -15237,121 +9411,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ReinstatementDeadlineReached, E> {
             ::std::result::Result::Ok(ReinstatementDeadlineReached {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -15393,121 +9497,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ReinstatementEffective, E> {
             ::std::result::Result::Ok(ReinstatementEffective {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -15549,121 +9583,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ReinstatementInvalidate, E> {
             ::std::result::Result::Ok(ReinstatementInvalidate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -15705,121 +9669,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ReinstatementIssue, E> {
             ::std::result::Result::Ok(ReinstatementIssue {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -15858,121 +9752,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalAccept, E> {
             ::std::result::Result::Ok(RenewalAccept {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -16011,121 +9835,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalCreate, E> {
             ::std::result::Result::Ok(RenewalCreate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -16164,121 +9918,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalDiscard, E> {
             ::std::result::Result::Ok(RenewalDiscard {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -16317,121 +10001,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalEffective, E> {
             ::std::result::Result::Ok(RenewalEffective {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -16470,121 +10084,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalInvalidate, E> {
             ::std::result::Result::Ok(RenewalInvalidate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -16623,121 +10167,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalIssue, E> {
             ::std::result::Result::Ok(RenewalIssue {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -16776,121 +10250,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalQuote, E> {
             ::std::result::Result::Ok(RenewalQuote {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -16929,121 +10333,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalUpdate, E> {
             ::std::result::Result::Ok(RenewalUpdate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -17082,121 +10416,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimClose, E> {
             ::std::result::Result::Ok(SubClaimClose {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -17238,121 +10502,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimCreatePayable, E> {
             ::std::result::Result::Ok(SubClaimCreatePayable {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -17391,121 +10585,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimOpen, E> {
             ::std::result::Result::Ok(SubClaimOpen {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -17544,121 +10668,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimReopen, E> {
             ::std::result::Result::Ok(SubClaimReopen {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -17700,121 +10754,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimReversePayable, E> {
             ::std::result::Result::Ok(SubClaimReversePayable {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -17853,121 +10837,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimUpdate, E> {
             ::std::result::Result::Ok(SubClaimUpdate {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -18009,121 +10923,51 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
-                "id" => {
-                    if self.id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("id"),
-                        );
-                    }
-                    self.id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "id" => ::hookforge::__private::set_once(&mut self.id, "id", value),
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "type" => {
-                    if self.type_.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("type"),
-                        );
-                    }
-                    self.type_ = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.type_, "type", value)
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimUpdateReserve, E> {
             ::std::result::Result::Ok(SubClaimUpdateReserve {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                id: match self.id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("id"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
-                type_: match self.type_ {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("type"));
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                id: ::hookforge::__private::required(self.id, "id")?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
+                type_: ::hookforge::__private::required(self.type_, "type")?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -18166,121 +11010,64 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => {
-                    if self.data.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("data"),
-                        );
-                    }
-                    self.data = ::std::option::Option::Some(
-                        <EventStreamData as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
                 "eventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("eventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "eventId",
+                        value,
+                    )
                 }
                 "eventType" => {
-                    if self.event_type.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "eventType",
-                            ),
-                        );
-                    }
-                    self.event_type = ::std::option::Option::Some(
-                        <EventType as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_type,
+                        "eventType",
+                        value,
+                    )
                 }
                 "timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <Timestamp as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "timestamp",
+                        value,
+                    )
                 }
                 "transactionId" => {
-                    if self.transaction_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "transactionId",
-                            ),
-                        );
-                    }
-                    self.transaction_id = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.transaction_id,
+                        "transactionId",
+                        value,
+                    )
                 }
                 "username" => {
-                    if self.username.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("username"),
-                        );
-                    }
-                    self.username = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.username,
+                        "username",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<WebhookDivertedEventResponse, E> {
             ::std::result::Result::Ok(WebhookDivertedEventResponse {
-                data: match self.data {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("data"));
-                    }
-                },
-                event_id: match self.event_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("eventId"));
-                    }
-                },
-                event_type: match self.event_type {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("eventType"));
-                    }
-                },
-                timestamp: match self.timestamp {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("timestamp"));
-                    }
-                },
-                transaction_id: match self.transaction_id {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("transactionId"),
-                        );
-                    }
-                },
+                data: ::hookforge::__private::required(self.data, "data")?,
+                event_id: ::hookforge::__private::required(self.event_id, "eventId")?,
+                event_type: ::hookforge::__private::required(
+                    self.event_type,
+                    "eventType",
+                )?,
+                timestamp: ::hookforge::__private::required(
+                    self.timestamp,
+                    "timestamp",
+                )?,
+                transaction_id: ::hookforge::__private::required(
+                    self.transaction_id,
+                    "transactionId",
+                )?,
                 username: self.username.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -18320,54 +11107,28 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "events" => {
-                    if self.events.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("events"),
-                        );
-                    }
-                    self.events = ::std::option::Option::Some(
-                        <::std::vec::Vec<
-                            WebhookDivertedEventResponse,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.events, "events", value)
                 }
                 "webhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "webhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "webhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<WebhookDivertedEventsResponse, E> {
             ::std::result::Result::Ok(WebhookDivertedEventsResponse {
-                events: match self.events {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("events"));
-                    }
-                },
-                webhook_name: match self.webhook_name {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("webhookName"),
-                        );
-                    }
-                },
+                events: ::hookforge::__private::required(self.events, "events")?,
+                webhook_name: ::hookforge::__private::required(
+                    self.webhook_name,
+                    "webhookName",
+                )?,
                 extra: self.extra,
             })
         }
@@ -18415,128 +11176,56 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "alertIntegrationName" => {
-                    if self.alert_integration_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "alertIntegrationName",
-                            ),
-                        );
-                    }
-                    self.alert_integration_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.alert_integration_name,
+                        "alertIntegrationName",
+                        value,
+                    )
                 }
                 "displayName" => {
-                    if self.display_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "displayName",
-                            ),
-                        );
-                    }
-                    self.display_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.display_name,
+                        "displayName",
+                        value,
+                    )
                 }
                 "enabled" => {
-                    if self.enabled.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("enabled"),
-                        );
-                    }
-                    self.enabled = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.enabled, "enabled", value)
                 }
                 "events" => {
-                    if self.events.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("events"),
-                        );
-                    }
-                    self.events = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::vec::Vec<EventType>,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.events, "events", value)
                 }
                 "failureHandling" => {
-                    if self.failure_handling.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "failureHandling",
-                            ),
-                        );
-                    }
-                    self.failure_handling = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FailureHandlingRequest,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.failure_handling,
+                        "failureHandling",
+                        value,
+                    )
                 }
                 "integrationName" => {
-                    if self.integration_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "integrationName",
-                            ),
-                        );
-                    }
-                    self.integration_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.integration_name,
+                        "integrationName",
+                        value,
+                    )
                 }
-                "name" => {
-                    if self.name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("name"),
-                        );
-                    }
-                    self.name = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "name" => ::hookforge::__private::set_once(&mut self.name, "name", value),
                 "resetAlertIntegrationName" => {
-                    if self.reset_alert_integration_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "resetAlertIntegrationName",
-                            ),
-                        );
-                    }
-                    self.reset_alert_integration_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            bool,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.reset_alert_integration_name,
+                        "resetAlertIntegrationName",
+                        value,
+                    )
                 }
                 "retryStrategy" => {
-                    if self.retry_strategy.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "retryStrategy",
-                            ),
-                        );
-                    }
-                    self.retry_strategy = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            RetryStrategy,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.retry_strategy,
+                        "retryStrategy",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -18549,12 +11238,7 @@ pub mod models {
                 events: self.events.unwrap_or_default(),
                 failure_handling: self.failure_handling.unwrap_or_default(),
                 integration_name: self.integration_name.unwrap_or_default(),
-                name: match self.name {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("name"));
-                    }
-                },
+                name: ::hookforge::__private::required(self.name, "name")?,
                 reset_alert_integration_name: self
                     .reset_alert_integration_name
                     .unwrap_or_default(),
@@ -18603,136 +11287,63 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "alertIntegrationName" => {
-                    if self.alert_integration_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "alertIntegrationName",
-                            ),
-                        );
-                    }
-                    self.alert_integration_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.alert_integration_name,
+                        "alertIntegrationName",
+                        value,
+                    )
                 }
                 "displayName" => {
-                    if self.display_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "displayName",
-                            ),
-                        );
-                    }
-                    self.display_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.display_name,
+                        "displayName",
+                        value,
+                    )
                 }
                 "enabled" => {
-                    if self.enabled.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("enabled"),
-                        );
-                    }
-                    self.enabled = ::std::option::Option::Some(
-                        <bool as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.enabled, "enabled", value)
                 }
                 "events" => {
-                    if self.events.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("events"),
-                        );
-                    }
-                    self.events = ::std::option::Option::Some(
-                        <::std::vec::Vec<
-                            EventType,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.events, "events", value)
                 }
                 "failureHandling" => {
-                    if self.failure_handling.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "failureHandling",
-                            ),
-                        );
-                    }
-                    self.failure_handling = ::std::option::Option::Some(
-                        <FailureHandlingResponse as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.failure_handling,
+                        "failureHandling",
+                        value,
+                    )
                 }
                 "integrationName" => {
-                    if self.integration_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "integrationName",
-                            ),
-                        );
-                    }
-                    self.integration_name = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.integration_name,
+                        "integrationName",
+                        value,
+                    )
                 }
-                "name" => {
-                    if self.name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("name"),
-                        );
-                    }
-                    self.name = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
-                }
+                "name" => ::hookforge::__private::set_once(&mut self.name, "name", value),
                 "retryStrategy" => {
-                    if self.retry_strategy.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "retryStrategy",
-                            ),
-                        );
-                    }
-                    self.retry_strategy = ::std::option::Option::Some(
-                        <RetryStrategy as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.retry_strategy,
+                        "retryStrategy",
+                        value,
+                    )
                 }
                 "suspended" => {
-                    if self.suspended.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "suspended",
-                            ),
-                        );
-                    }
-                    self.suspended = ::std::option::Option::Some(
-                        <bool as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.suspended,
+                        "suspended",
+                        value,
+                    )
                 }
                 "suspendedTimestamp" => {
-                    if self.suspended_timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "suspendedTimestamp",
-                            ),
-                        );
-                    }
-                    self.suspended_timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.suspended_timestamp,
+                        "suspendedTimestamp",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -18741,54 +11352,25 @@ pub mod models {
             ::std::result::Result::Ok(WebhookResponse {
                 alert_integration_name: self.alert_integration_name.unwrap_or_default(),
                 display_name: self.display_name.unwrap_or_default(),
-                enabled: match self.enabled {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("enabled"));
-                    }
-                },
-                events: match self.events {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("events"));
-                    }
-                },
-                failure_handling: match self.failure_handling {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("failureHandling"),
-                        );
-                    }
-                },
-                integration_name: match self.integration_name {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("integrationName"),
-                        );
-                    }
-                },
-                name: match self.name {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("name"));
-                    }
-                },
-                retry_strategy: match self.retry_strategy {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(
-                            E::missing_field("retryStrategy"),
-                        );
-                    }
-                },
-                suspended: match self.suspended {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("suspended"));
-                    }
-                },
+                enabled: ::hookforge::__private::required(self.enabled, "enabled")?,
+                events: ::hookforge::__private::required(self.events, "events")?,
+                failure_handling: ::hookforge::__private::required(
+                    self.failure_handling,
+                    "failureHandling",
+                )?,
+                integration_name: ::hookforge::__private::required(
+                    self.integration_name,
+                    "integrationName",
+                )?,
+                name: ::hookforge::__private::required(self.name, "name")?,
+                retry_strategy: ::hookforge::__private::required(
+                    self.retry_strategy,
+                    "retryStrategy",
+                )?,
+                suspended: ::hookforge::__private::required(
+                    self.suspended,
+                    "suspended",
+                )?,
                 suspended_timestamp: self.suspended_timestamp.unwrap_or_default(),
                 extra: self.extra,
             })
@@ -18823,32 +11405,21 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "webhooks" => {
-                    if self.webhooks.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("webhooks"),
-                        );
-                    }
-                    self.webhooks = ::std::option::Option::Some(
-                        <::std::vec::Vec<
-                            WebhookResponse,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhooks,
+                        "webhooks",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<WebhooksResponse, E> {
             ::std::result::Result::Ok(WebhooksResponse {
-                webhooks: match self.webhooks {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("webhooks"));
-                    }
-                },
+                webhooks: ::hookforge::__private::required(self.webhooks, "webhooks")?,
                 extra: self.extra,
             })
         }

@@ -3739,140 +3739,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -3885,12 +3810,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -3940,140 +3860,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4086,12 +3931,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -4142,152 +3982,68 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "Values" => {
-                    if self.values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
-                        );
-                    }
-                    self.values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Values,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.values, "Values", value)
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4300,12 +4056,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -4356,140 +4107,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4502,12 +4178,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -4557,140 +4228,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4703,12 +4299,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -4759,152 +4350,68 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "Values" => {
-                    if self.values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
-                        );
-                    }
-                    self.values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Values,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.values, "Values", value)
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -4917,12 +4424,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -4976,140 +4478,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -5122,12 +4549,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -5180,140 +4602,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -5326,12 +4673,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -5384,140 +4726,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -5530,12 +4797,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -5585,140 +4847,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -5731,12 +4918,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -5786,140 +4968,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -5932,12 +5039,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -5988,152 +5090,68 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "Values" => {
-                    if self.values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
-                        );
-                    }
-                    self.values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Values,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.values, "Values", value)
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6146,12 +5164,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -6205,140 +5218,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6351,12 +5289,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -6406,140 +5339,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6552,12 +5410,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -6607,140 +5460,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6753,12 +5531,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -6809,152 +5582,68 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "Values" => {
-                    if self.values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
-                        );
-                    }
-                    self.values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Values,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.values, "Values", value)
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -6967,12 +5656,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -7023,140 +5707,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -7169,12 +5778,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -7224,140 +5828,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -7370,12 +5899,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -7425,140 +5949,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -7571,12 +6020,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -7626,140 +6070,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -7772,12 +6141,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -7828,152 +6192,68 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "Values" => {
-                    if self.values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
-                        );
-                    }
-                    self.values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Values,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.values, "Values", value)
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -7986,12 +6266,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -8042,140 +6317,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -8188,12 +6388,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -8243,140 +6438,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -8389,12 +6509,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -8444,140 +6559,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -8590,12 +6630,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -8646,152 +6681,68 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "Values" => {
-                    if self.values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
-                        );
-                    }
-                    self.values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Values,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.values, "Values", value)
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -8804,12 +6755,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -8863,140 +6809,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -9009,12 +6880,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -9067,140 +6933,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -9213,12 +7004,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -9272,152 +7058,68 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "Values" => {
-                    if self.values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
-                        );
-                    }
-                    self.values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Values,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.values, "Values", value)
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -9430,12 +7132,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -9486,140 +7183,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -9632,12 +7254,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -9687,140 +7304,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -9833,12 +7375,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -9888,140 +7425,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -10034,12 +7496,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -10089,140 +7546,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<QuoteSent, E> {
@@ -10233,12 +7615,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -10288,140 +7665,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -10434,12 +7736,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -10489,140 +7786,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -10635,12 +7857,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -10691,152 +7908,68 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "Values" => {
-                    if self.values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
-                        );
-                    }
-                    self.values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Values,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.values, "Values", value)
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -10849,12 +7982,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -10905,140 +8033,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleChanged, E> {
@@ -11049,12 +8102,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -11104,140 +8152,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -11250,12 +8223,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -11305,140 +8273,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleCreated, E> {
@@ -11449,12 +8342,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -11505,152 +8393,68 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "Values" => {
-                    if self.values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
-                        );
-                    }
-                    self.values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Values,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.values, "Values", value)
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleDeleted, E> {
@@ -11661,12 +8465,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -11717,140 +8516,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleLost, E> {
@@ -11861,12 +8585,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -11916,140 +8635,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleSold, E> {
@@ -12060,12 +8704,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -12118,140 +8757,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -12264,12 +8828,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -12322,140 +8881,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -12468,12 +8952,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -12527,152 +9006,68 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "Values" => {
-                    if self.values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Values"),
-                        );
-                    }
-                    self.values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Values,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.values, "Values", value)
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -12685,12 +9080,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -12741,140 +9131,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Test, E> {
@@ -12885,12 +9200,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -12940,140 +9250,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -13086,12 +9321,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -13141,140 +9371,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -13287,12 +9442,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -13342,140 +9492,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -13488,12 +9563,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -13543,140 +9613,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -13689,12 +9684,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),
@@ -13744,140 +9734,65 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "ChangedByAssociateId" => {
-                    if self.changed_by_associate_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ChangedByAssociateId",
-                            ),
-                        );
-                    }
-                    self.changed_by_associate_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ChangedByAssociateId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.changed_by_associate_id,
+                        "ChangedByAssociateId",
+                        value,
+                    )
                 }
                 "Changes" => {
-                    if self.changes.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Changes"),
-                        );
-                    }
-                    self.changes = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            Changes,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.changes, "Changes", value)
                 }
                 "ContextIdentifier" => {
-                    if self.context_identifier.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "ContextIdentifier",
-                            ),
-                        );
-                    }
-                    self.context_identifier = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ContextIdentifier,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.context_identifier,
+                        "ContextIdentifier",
+                        value,
+                    )
                 }
                 "Entity" => {
-                    if self.entity.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Entity"),
-                        );
-                    }
-                    self.entity = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::std::string::String,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.entity, "Entity", value)
                 }
                 "Event" => {
-                    if self.event.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("Event"),
-                        );
-                    }
-                    self.event = ::std::option::Option::Some(
-                        <::std::string::String as ::serde::Deserialize<
-                            'de,
-                        >>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(&mut self.event, "Event", value)
                 }
                 "EventId" => {
-                    if self.event_id.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field("EventId"),
-                        );
-                    }
-                    self.event_id = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            EventId,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.event_id,
+                        "EventId",
+                        value,
+                    )
                 }
                 "FieldValues" => {
-                    if self.field_values.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "FieldValues",
-                            ),
-                        );
-                    }
-                    self.field_values = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            FieldValues,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.field_values,
+                        "FieldValues",
+                        value,
+                    )
                 }
                 "PrimaryKey" => {
-                    if self.primary_key.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "PrimaryKey",
-                            ),
-                        );
-                    }
-                    self.primary_key = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            PrimaryKey,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.primary_key,
+                        "PrimaryKey",
+                        value,
+                    )
                 }
                 "Timestamp" => {
-                    if self.timestamp.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "Timestamp",
-                            ),
-                        );
-                    }
-                    self.timestamp = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            ::hookforge::Timestamp,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.timestamp,
+                        "Timestamp",
+                        value,
+                    )
                 }
                 "WebhookName" => {
-                    if self.webhook_name.is_some() {
-                        return ::std::result::Result::Err(
-                            <D::Error as ::serde::de::Error>::duplicate_field(
-                                "WebhookName",
-                            ),
-                        );
-                    }
-                    self.webhook_name = ::std::option::Option::Some(
-                        <::hookforge::Maybe<
-                            WebhookName,
-                        > as ::serde::Deserialize<'de>>::deserialize(value)?,
-                    );
+                    ::hookforge::__private::set_once(
+                        &mut self.webhook_name,
+                        "WebhookName",
+                        value,
+                    )
                 }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value)?,
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
-            ::std::result::Result::Ok(())
         }
 
         fn finish<E: ::serde::de::Error>(
@@ -13890,12 +9805,7 @@ pub mod models {
                 changes: self.changes.unwrap_or_default(),
                 context_identifier: self.context_identifier.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
-                event: match self.event {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => {
-                        return ::std::result::Result::Err(E::missing_field("Event"));
-                    }
-                },
+                event: ::hookforge::__private::required(self.event, "Event")?,
                 event_id: self.event_id.unwrap_or_default(),
                 field_values: self.field_values.unwrap_or_default(),
                 primary_key: self.primary_key.unwrap_or_default(),

@@ -53,6 +53,6 @@ pub use vendor::{
 pub mod __private {
     pub use crate::parse::{
         EventFields, Fields, Key, decode, decode_unknown, deserialize_fields,
-        deserialize_open_enum, extra_entry, parse_event,
+        deserialize_open_enum, extra_entry, parse_event, required, set_once,
     };
 }

@@ -596,6 +596,29 @@ fn unreachable_targets_and_bad_arguments_exit_2() {
             "--duration",
             "1e9",
         ],
+        // Not an HTTP URL: a usage error, not ten failed deliveries.
+        vec![
+            "load",
+            "--vendor",
+            "prets",
+            "--url",
+            "notaurl",
+            "--rate",
+            "10",
+            "--duration",
+            "1",
+        ],
+        vec![
+            "load",
+            "--vendor",
+            "prets",
+            "--url",
+            "ftp://127.0.0.1/x",
+            "--rate",
+            "10",
+            "--duration",
+            "1",
+        ],
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
             .args(&args)

@@ -195,6 +195,15 @@ impl Target {
             .url
             .parse()
             .map_err(|e| HarnessError::Config(format!("--url {}: {e}", cfg.url)))?;
+        match uri.scheme_str() {
+            Some("http" | "https") => {}
+            _ => {
+                return Err(HarnessError::Config(format!(
+                    "--url {}: expected an http:// or https:// URL",
+                    cfg.url
+                )));
+            }
+        }
         if uri.scheme_str() == Some("http") {
             let authority = uri
                 .authority()

@@ -78,6 +78,25 @@ pub trait EventFields<'de>: Sized {
     fn finish<E: de::Error>(self, event_type: &str) -> Result<Self::Event, E>;
 }
 
+/// Reads a known field's value into its slot; a second value for the same
+/// key is serde's "duplicate field" error, as with `derive(Deserialize)`.
+pub fn set_once<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    slot: &mut Option<T>,
+    name: &'static str,
+    value: D,
+) -> Result<(), D::Error> {
+    if slot.is_some() {
+        return Err(de::Error::duplicate_field(name));
+    }
+    *slot = Some(T::deserialize(value)?);
+    Ok(())
+}
+
+/// A required field's value, or serde's "missing field" error.
+pub fn required<T, E: de::Error>(slot: Option<T>, name: &'static str) -> Result<T, E> {
+    slot.ok_or_else(|| E::missing_field(name))
+}
+
 /// Builds the `extra` entry of an unknown key, and the raw payload of an
 /// unknown event.
 pub fn extra_entry<'de, D: Deserializer<'de>>(

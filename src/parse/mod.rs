@@ -15,7 +15,10 @@ mod fields;
 mod maybe;
 mod timestamp;
 
-pub use fields::{EventFields, Fields, TopLevelKeys, deserialize_fields, extra_entry, parse_event};
+pub use fields::{
+    EventFields, Fields, TopLevelKeys, deserialize_fields, extra_entry, parse_event, required,
+    set_once,
+};
 
 pub use maybe::Maybe;
 pub use timestamp::{FlexTimestamp, Timestamp, TimestampError};

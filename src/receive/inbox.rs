@@ -167,7 +167,9 @@ impl Inbox {
         })
     }
 
-    async fn blocking<T: Send + 'static>(
+    /// Runs a store call where the store wants it: on the blocking pool, or
+    /// directly for a store that never waits on I/O.
+    pub(crate) async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {

@@ -499,12 +499,10 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
             ok("duplicate")
         }
         (Mode::Inline(handler, _), Inserted::Duplicate(id, _) | Inserted::New(id)) => {
-            let store = inbox.store().clone();
             match handler.handle(&body, headers).await {
                 Ok(()) => {
-                    let recorded =
-                        tokio::task::spawn_blocking(move || store.complete(id, now_ms())).await;
-                    if !matches!(recorded, Ok(Ok(()))) {
+                    let recorded = inbox.blocking(move |s| s.complete(id, now_ms())).await;
+                    if recorded.is_err() {
                         // Handled; only the bookkeeping failed, so a retry
                         // by the vendor would run the handler once more.
                         tracing::error!(
@@ -518,9 +516,9 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
                 }
                 Err(e) => {
                     let msg = e.to_string();
-                    let _ =
-                        tokio::task::spawn_blocking(move || store.fail(id, &msg, Some(now_ms())))
-                            .await;
+                    let _ = inbox
+                        .blocking(move |s| s.fail(id, &msg, Some(now_ms())))
+                        .await;
                     return Err(Rejection::HandlerFailed(e.to_string()));
                 }
             }

@@ -137,10 +137,7 @@ fn emit(model: &syn::Ident, plan: &Plan) -> TokenStream {
         let (i, k) = (&f.ident, &f.key);
         match f.kind {
             Kind::Required => quote! {
-                #i: match self.#i {
-                    ::std::option::Option::Some(v) => v,
-                    ::std::option::Option::None => return ::std::result::Result::Err(E::missing_field(#k)),
-                },
+                #i: ::hookforge::__private::required(self.#i, #k)?,
             },
             Kind::Default => quote! { #i: self.#i.unwrap_or_default(), },
             Kind::Option => quote! { #i: self.#i.flatten(), },
@@ -168,15 +165,9 @@ fn emit(model: &syn::Ident, plan: &Plan) -> TokenStream {
 
             fn field<D: ::serde::Deserializer<'de>>(&mut self, key: ::hookforge::__private::Key<'de>, value: D) -> ::std::result::Result<(), D::Error> {
                 match key.as_str() {
-                    #(#keys => {
-                        if self.#idents.is_some() {
-                            return ::std::result::Result::Err(<D::Error as ::serde::de::Error>::duplicate_field(#keys));
-                        }
-                        self.#idents = ::std::option::Option::Some(<#types as ::serde::Deserialize<'de>>::deserialize(value)?);
-                    })*
-                    _ => ::hookforge::__private::extra_entry(&mut self.#extra, key, value)?,
+                    #(#keys => ::hookforge::__private::set_once(&mut self.#idents, #keys, value),)*
+                    _ => ::hookforge::__private::extra_entry(&mut self.#extra, key, value),
                 }
-                ::std::result::Result::Ok(())
             }
 
             fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<#model, E> {
@@ -270,7 +261,7 @@ mod tests {
         assert!(out.contains("pub struct __AFields"), "{out}");
         assert!(out.contains(r#""eventId" =>"#), "{out}");
         assert!(out.contains(r#""type" =>"#), "{out}");
-        assert!(out.contains(r#"E::missing_field("type")"#), "{out}");
+        assert!(out.contains(r#"required(self.r#type, "type")"#), "{out}");
         assert!(out.contains("note: self.note.flatten()"), "{out}");
         assert!(
             out.contains("event_id: self.event_id.unwrap_or_default()"),
