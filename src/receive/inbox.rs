@@ -88,7 +88,11 @@ impl std::fmt::Debug for Inbox {
 
 impl Inbox {
     pub fn new(store: Arc<dyn Store>) -> Inbox {
-        let writer = (store.insert_mode() == InsertMode::Batched).then(|| Writer::start(&store));
+        let writer = if store.insert_mode() == InsertMode::Batched {
+            Writer::start(&store)
+        } else {
+            None
+        };
         Inbox {
             writer,
             store,
@@ -124,13 +128,13 @@ impl Inbox {
         &self.store
     }
 
-    /// Stores a delivery (on the blocking pool) and wakes the worker. `Ok`
+    /// Stores a delivery (through the group-commit writer, on the blocking
+    /// pool, or directly, as the store asks) and wakes the worker. `Ok`
     /// means the commit succeeded; only then may the vendor get a 2xx.
     pub async fn accept(&self, d: NewDelivery) -> Result<Inserted, StoreError> {
-        let r = match (&self.writer, self.store.insert_mode()) {
-            (Some(w), _) => w.insert(d).await?,
-            (None, InsertMode::Immediate) => self.store.insert(&d)?,
-            (None, _) => self.blocking(move |s| s.insert(&d)).await?,
+        let r = match &self.writer {
+            Some(w) => w.insert(d).await?,
+            None => self.blocking(move |s| s.insert(&d)).await?,
         };
         if matches!(r, Inserted::New(_)) {
             self.notify.notify_one();
@@ -538,7 +542,9 @@ struct Writer {
 const MAX_BATCH: usize = 256;
 
 impl Writer {
-    fn start(store: &Arc<dyn Store>) -> Writer {
+    /// None when no thread can be started: inserts then go one by one
+    /// through the blocking pool (still committed before each answer).
+    fn start(store: &Arc<dyn Store>) -> Option<Writer> {
         let (jobs, rx) = std::sync::mpsc::channel::<Job>();
         let store = store.clone();
         // Ends when the last inbox clone (and its sender) is dropped.
@@ -575,8 +581,11 @@ impl Writer {
                     }
                 }
             })
-            .expect("spawn the inbox writer thread");
-        Writer { jobs }
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot start the inbox writer thread; storing deliveries one by one");
+            })
+            .ok()?;
+        Some(Writer { jobs })
     }
 
     fn gone() -> StoreError {
