@@ -40,6 +40,8 @@ enum Command {
     Load(cli::load::Args),
     /// Inspect and replay the SQLite inbox.
     Inbox(cli::inbox::Args),
+    /// Play the vendor over time: retries, divert/suspend, faults; a verdict per event.
+    Simulate(cli::simulate::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,5 +55,6 @@ fn main() -> ExitCode {
         Command::Demo => cli::demo::run(),
         Command::Load(a) => cli::load::run(a),
         Command::Inbox(a) => cli::inbox::run(a),
+        Command::Simulate(a) => cli::simulate::run(a),
     }
 }

@@ -15,6 +15,7 @@ pub mod load;
 pub mod parse;
 pub mod serve;
 pub mod sign;
+pub mod simulate;
 pub mod vendors;
 
 /// `VENDOR=VALUE` with a known vendor id.

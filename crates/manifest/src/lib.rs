@@ -34,6 +34,234 @@ pub struct Manifest {
     /// Free-form notes on retries, as documented (or why unknown).
     #[serde(default)]
     pub retries: String,
+    /// How the vendor delivers over time (budget, retries, what it does after
+    /// failures), as `hookforge simulate` plays it. Absent: [`DeliveryRules::assumed`].
+    #[serde(default)]
+    pub delivery: Option<DeliveryRules>,
+}
+
+/// A vendor's delivery rules over time. Every rule the vendor does not
+/// document is named in `assumed`, so reports can say it was assumed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryRules {
+    /// How long the vendor waits for an answer before it counts a timeout.
+    pub timeout_secs: f64,
+    /// When a failed delivery is tried again.
+    pub retry: Retry,
+    /// The vendor switches the whole webhook off after this many
+    /// consecutive failed attempts (SuperOffice's TooManyErrors).
+    #[serde(default)]
+    pub disable_after: Option<DisableAfter>,
+    /// What happens to a delivery that failed its last retry, for vendors
+    /// that let the webhook choose (Socotra's `failureHandling`): the default
+    /// of a webhook registered without it.
+    #[serde(default)]
+    pub failure_handling: Option<FailureHandling>,
+    /// JSON pointers of timestamps that are not date-time strings (e.g. epoch
+    /// milliseconds), refreshed for each simulated event. Date-time strings
+    /// anywhere in a body are refreshed in their own format anyway.
+    #[serde(default)]
+    pub fresh_times: Vec<String>,
+    /// The rules above that are hookforge's assumptions, not the vendor's
+    /// documentation: any of [`DeliveryRules::RULES`].
+    #[serde(default)]
+    pub assumed: Vec<String>,
+    /// Where the rules come from, in words.
+    #[serde(default)]
+    pub note: String,
+}
+
+impl DeliveryRules {
+    /// The names `assumed` may list.
+    pub const RULES: [&'static str; 5] = [
+        "timeout_secs",
+        "retry",
+        "retry.schedule",
+        "disable_after",
+        "failure_handling",
+    ];
+
+    /// The rules used for a vendor whose manifest has none: a 30 s budget
+    /// (the common upper end) and no retries, so a receiver is tested as if
+    /// it had to get every delivery right the first time. All assumed.
+    pub fn assumed() -> DeliveryRules {
+        DeliveryRules {
+            timeout_secs: 30.0,
+            retry: Retry::None,
+            disable_after: None,
+            failure_handling: None,
+            fresh_times: Vec::new(),
+            assumed: vec!["timeout_secs".into(), "retry".into()],
+            note: "the manifest documents no delivery rules; hookforge assumed them".into(),
+        }
+    }
+
+    /// Whether `rule` (one of [`DeliveryRules::RULES`]) is assumed; a rule
+    /// counts as assumed when its parent is (`retry` covers `retry.schedule`).
+    pub fn is_assumed(&self, rule: &str) -> bool {
+        self.assumed.iter().any(|a| {
+            a == rule
+                || rule
+                    .strip_prefix(a.as_str())
+                    .is_some_and(|r| r.starts_with('.'))
+        })
+    }
+
+    fn check(&self) -> Result<(), ManifestError> {
+        let bad = |what: String| Err(ManifestError(format!("`delivery.{what}")));
+        if !(self.timeout_secs.is_finite() && self.timeout_secs > 0.0) {
+            return bad(format!(
+                "timeout_secs` must be a positive number of seconds; got {}",
+                self.timeout_secs
+            ));
+        }
+        let positive = |d: &f64| d.is_finite() && *d >= 0.0;
+        match &self.retry {
+            Retry::None => {}
+            Retry::Delays { delays_secs } => {
+                if !delays_secs.iter().all(positive) {
+                    return bad("retry.delays_secs` must be seconds, none negative".into());
+                }
+            }
+            Retry::Backoff {
+                first_secs,
+                factor,
+                max_delay_secs,
+                for_secs,
+            } => {
+                let ok = [first_secs, max_delay_secs, for_secs]
+                    .into_iter()
+                    .all(|d| positive(d) && *d > 0.0)
+                    && factor.is_finite()
+                    && *factor >= 1.0;
+                if !ok {
+                    return bad("retry` backoff needs positive first_secs, max_delay_secs and for_secs, and a factor of at least 1".into());
+                }
+            }
+            Retry::Strategies {
+                strategies,
+                default,
+            } => {
+                if !strategies.contains_key(default) {
+                    return bad(format!(
+                        "retry.default` {default:?} is not one of the strategies ({})",
+                        strategies.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                if let Some((name, _)) = strategies.iter().find(|(_, d)| !d.iter().all(positive)) {
+                    return bad(format!(
+                        "retry.strategies.{name}` must be seconds, none negative"
+                    ));
+                }
+            }
+        }
+        if let Some(d) = &self.disable_after
+            && d.consecutive_failures == 0
+        {
+            return bad("disable_after.consecutive_failures` must be at least 1".into());
+        }
+        if let Some(f) = &self.failure_handling {
+            if !FailureHandling::MODES.contains(&f.mode.as_str()) {
+                return bad(format!(
+                    "failure_handling.mode` must be none, divert or suspend; got {:?}",
+                    f.mode
+                ));
+            }
+            if let Some(code) = f.act_on_status_codes.iter().find(|c| !status_pattern_ok(c)) {
+                return bad(format!(
+                    "failure_handling.act_on_status_codes`: {code:?} is not a status code or a class like \"5xx\""
+                ));
+            }
+        }
+        if let Some(p) = self.fresh_times.iter().find(|p| !p.starts_with('/')) {
+            return bad(format!(
+                "fresh_times` entries are JSON pointers starting with `/`; got {p:?}"
+            ));
+        }
+        if let Some(a) = self
+            .assumed
+            .iter()
+            .find(|a| !Self::RULES.contains(&a.as_str()))
+        {
+            return bad(format!(
+                "assumed`: {a:?} is not a rule; expected one of {}",
+                Self::RULES.join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// When a failed delivery is tried again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Retry {
+    /// One attempt, never retried.
+    None,
+    /// Fixed delays: before the 2nd, 3rd, … attempt.
+    Delays { delays_secs: Vec<f64> },
+    /// Exponential backoff (`first_secs`, times `factor`, at most
+    /// `max_delay_secs`) for up to `for_secs` after the first attempt.
+    Backoff {
+        first_secs: f64,
+        factor: f64,
+        max_delay_secs: f64,
+        for_secs: f64,
+    },
+    /// Named schedules a webhook chooses from (Socotra's `retryStrategy`).
+    Strategies {
+        strategies: std::collections::BTreeMap<String, Vec<f64>>,
+        default: String,
+    },
+}
+
+/// The webhook is switched off after consecutive failures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisableAfter {
+    pub consecutive_failures: u32,
+    /// The vendor's name for the state (`TooManyErrors`).
+    pub state: String,
+}
+
+/// What happens to a delivery whose retries all failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailureHandling {
+    /// `none` (given up), `divert` (kept for the vendor's API to list and
+    /// resend) or `suspend` (the webhook stops until unsuspended).
+    pub mode: String,
+    /// Answers that trigger the mode: codes (`"500"`) or classes (`"5xx"`).
+    pub act_on_status_codes: Vec<String>,
+    /// Whether a timeout (no answer in the budget) triggers the mode.
+    pub act_on_timeout: bool,
+}
+
+impl FailureHandling {
+    pub const MODES: [&'static str; 3] = ["none", "divert", "suspend"];
+
+    /// Whether an answer with `status` triggers the mode.
+    pub fn acts_on_status(&self, status: u16) -> bool {
+        self.act_on_status_codes
+            .iter()
+            .any(|p| status_pattern_matches(p, status))
+    }
+}
+
+fn status_pattern_ok(p: &str) -> bool {
+    let b = p.as_bytes();
+    p.parse::<u16>().is_ok_and(|c| (100..600).contains(&c))
+        || (b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && b[1..].eq_ignore_ascii_case(b"xx"))
+}
+
+/// `"503"` matches 503; `"5xx"` matches 500–599.
+pub fn status_pattern_matches(pattern: &str, status: u16) -> bool {
+    let b = pattern.as_bytes();
+    if b.len() == 3 && b[1..].eq_ignore_ascii_case(b"xx") {
+        return b[0].is_ascii_digit() && u16::from(b[0] - b'0') == status / 100;
+    }
+    pattern.parse::<u16>() == Ok(status)
 }
 
 /// Where a value lives in a delivery: a JSON pointer into the body and/or a
@@ -261,7 +489,15 @@ impl Manifest {
                 )));
             }
         }
+        if let Some(d) = &self.delivery {
+            d.check()?;
+        }
         Ok(())
+    }
+
+    /// The delivery rules: the manifest's, or [`DeliveryRules::assumed`].
+    pub fn delivery_rules(&self) -> DeliveryRules {
+        self.delivery.clone().unwrap_or_else(DeliveryRules::assumed)
     }
 }
 
@@ -304,5 +540,53 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.0.contains("event_type.pointer"), "{err}");
+    }
+
+    #[test]
+    fn delivery_rules_are_checked_and_name_the_field() {
+        let base = r#"{"id":"ok","name":"x","event_type":{"pointer":"/t"},"auth":{"scheme":"none"},"success":{"statuses":["2xx"]},"delivery":"#;
+        let with = |d: &str| Manifest::from_json(&format!("{base}{d}}}"));
+        let ok = with(
+            r#"{"timeout_secs":30,"retry":{"kind":"strategies","strategies":{"none":[],"one":[30]},"default":"none"},"failure_handling":{"mode":"divert","act_on_status_codes":["5xx","429"],"act_on_timeout":true},"assumed":["retry.schedule"]}"#,
+        )
+        .unwrap();
+        let rules = ok.delivery_rules();
+        assert!(rules.is_assumed("retry.schedule") && !rules.is_assumed("retry"));
+        let fh = rules.failure_handling.unwrap();
+        assert!(fh.acts_on_status(503) && fh.acts_on_status(429) && !fh.acts_on_status(404));
+        for (d, field) in [
+            (
+                r#"{"timeout_secs":0,"retry":{"kind":"none"}}"#,
+                "delivery.timeout_secs",
+            ),
+            (
+                r#"{"timeout_secs":1,"retry":{"kind":"strategies","strategies":{"one":[1]},"default":"two"}}"#,
+                "delivery.retry.default",
+            ),
+            (
+                r#"{"timeout_secs":1,"retry":{"kind":"none"},"failure_handling":{"mode":"drop","act_on_status_codes":[],"act_on_timeout":false}}"#,
+                "delivery.failure_handling.mode",
+            ),
+            (
+                r#"{"timeout_secs":1,"retry":{"kind":"none"},"failure_handling":{"mode":"none","act_on_status_codes":["5x"],"act_on_timeout":false}}"#,
+                "delivery.failure_handling.act_on_status_codes",
+            ),
+            (
+                r#"{"timeout_secs":1,"retry":{"kind":"none"},"assumed":["speed"]}"#,
+                "delivery.assumed",
+            ),
+            (
+                r#"{"timeout_secs":1,"retry":{"kind":"delays","delays_secs":[-1]}}"#,
+                "delivery.retry.delays_secs",
+            ),
+        ] {
+            let err = with(d).unwrap_err();
+            assert!(err.0.contains(field), "{d}: {err}");
+        }
+        // No rules: everything assumed, one attempt.
+        let none = Manifest::from_json(&format!("{}null}}", base)).unwrap();
+        let r = none.delivery_rules();
+        assert_eq!(r.retry, Retry::None);
+        assert!(r.is_assumed("timeout_secs") && r.is_assumed("retry.schedule"));
     }
 }

@@ -68,6 +68,42 @@ impl SqliteStore {
         })
     }
 
+    /// Opens an inbox another process writes, to read it only: fails when
+    /// the file does not exist or is not an inbox (never creates one).
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+        let open = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(open)?;
+        conn.query_row("SELECT count(*) FROM deliveries", [], |_| Ok(()))
+            .map_err(open)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The delivery a vendor's event was stored as, by its deduplication key.
+    pub fn find(
+        &self,
+        vendor: &str,
+        dedupe_key: &str,
+    ) -> Result<Option<StoredDelivery>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM deliveries WHERE vendor = ?1 AND dedupe_key = ?2"),
+                [vendor, dedupe_key],
+                row_to_delivery,
+            )
+            .optional()?)
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent:
         // every write is one statement or one transaction.

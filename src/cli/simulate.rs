@@ -1,0 +1,241 @@
+//! `hookforge simulate`: play the vendor over time against a receiver.
+
+use super::*;
+use hookforge::simulate::{Faults, Simulator};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, value_parser = vendor_ids())]
+    pub vendor: String,
+    /// The receiver's endpoint for this vendor (the integration's URL when
+    /// webhooks are registered through the management API).
+    #[arg(long)]
+    pub url: String,
+    /// The secret the receiver is configured with.
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// How many events to send.
+    #[arg(long, default_value_t = 20)]
+    pub events: usize,
+    /// New events per second.
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// Faults between vendor and receiver, e.g.
+    /// `lost-response=5%,duplicate=2%,reorder=10%,delay=100ms..2s`.
+    #[arg(long, value_parser = parse_faults)]
+    pub faults: Option<Faults>,
+    /// Seed for the faults and the fresh ids (same seed, same faults).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Vendor seconds per real second for retry delays (3600: an hour of
+    /// backoff per second). Answer timeouts stay real time.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Seconds to wait for each answer (default: the vendor's budget).
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    /// HMAC format where the vendor does not document it, as HASH:ENCODING.
+    #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
+    pub hmac_format: Option<hookforge::auth::HmacFormat>,
+    /// A CA certificate (PEM) to trust for an https:// URL.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Socotra: the webhook's retryStrategy (none, one, three).
+    #[arg(long)]
+    pub retry_strategy: Option<String>,
+    /// Socotra: the webhook's failureHandling mode (none, divert, suspend).
+    #[arg(long)]
+    pub failure_mode: Option<String>,
+    /// Socotra: answers that trigger the failure mode, e.g. `5xx,429`.
+    #[arg(long, value_delimiter = ',')]
+    pub act_on_status: Vec<String>,
+    /// Socotra: whether timeouts trigger the failure mode.
+    #[arg(long)]
+    pub act_on_timeout: Option<bool>,
+    /// Socotra: serve the webhook management API here.
+    #[arg(long, value_name = "ADDR")]
+    pub api_addr: Option<std::net::SocketAddr>,
+    /// Socotra: register no webhook; events wait for one registered with
+    /// `PUT /webhooks` on --api-addr, and the API serves until Ctrl-C.
+    #[arg(long, requires = "api_addr")]
+    pub api_only: bool,
+    /// With --api-addr: after the stream, keep serving the API while events
+    /// are diverted or suspended, for at most this many seconds (default 0;
+    /// with --api-only, until Ctrl-C).
+    #[arg(long)]
+    pub linger: Option<f64>,
+    /// The receiver's SQLite inbox (`hookforge serve --db`): the verdict
+    /// checks each event was handled exactly once.
+    #[arg(long, value_name = "FILE")]
+    pub inbox_db: Option<PathBuf>,
+    /// Seconds to wait for the receiver to handle what it acknowledged.
+    #[arg(long, default_value_t = 10.0)]
+    pub settle: f64,
+    /// Write the report as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+}
+
+fn parse_faults(s: &str) -> Result<Faults, String> {
+    s.parse()
+}
+
+pub fn run(a: Args) -> ExitCode {
+    let v = spec(&a.vendor);
+    runtime().block_on(simulate(v, a))
+}
+
+fn usage(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+pub async fn simulate(v: &'static VendorSpec, a: Args) -> ExitCode {
+    let mut sim = Simulator::new(v)
+        .url(a.url.clone())
+        .events(a.events)
+        .rate(a.rate)
+        .seed(a.seed)
+        .time_scale(a.time_scale)
+        .faults(a.faults.clone().unwrap_or_default());
+    if let Some(s) = &a.secret {
+        sim = sim.secret(s.clone());
+    }
+    if let Some(f) = a.hmac_format {
+        sim = sim.hmac_format(f);
+    }
+    if let Some(t) = a.timeout {
+        match duration_arg(t, "timeout") {
+            Ok(d) => sim = sim.timeout(d),
+            Err(c) => return c,
+        }
+    }
+    match duration_arg(a.settle, "settle") {
+        Ok(d) => sim = sim.settle(d),
+        Err(c) => return c,
+    }
+    if let Some(path) = &a.ca_cert {
+        match std::fs::read(path) {
+            Ok(pem) => sim = sim.ca_cert(pem),
+            Err(e) => return usage(format!("cannot read --ca-cert {}: {e}", path.display())),
+        }
+    }
+    if let Some(s) = &a.retry_strategy {
+        sim = sim.retry_strategy(s.clone());
+    }
+    let fh_given =
+        a.failure_mode.is_some() || !a.act_on_status.is_empty() || a.act_on_timeout.is_some();
+    if fh_given {
+        let Some(base) = v.manifest().delivery_rules().failure_handling else {
+            return usage(format!(
+                "{} has no failure handling to configure (--failure-mode, --act-on-status and --act-on-timeout are Socotra's)",
+                v.id
+            ));
+        };
+        let fh = hookforge::manifest::FailureHandling {
+            mode: a.failure_mode.clone().unwrap_or(base.mode),
+            act_on_status_codes: if a.act_on_status.is_empty() {
+                base.act_on_status_codes
+            } else {
+                a.act_on_status.clone()
+            },
+            act_on_timeout: a.act_on_timeout.unwrap_or(base.act_on_timeout),
+        };
+        if !hookforge::manifest::FailureHandling::MODES.contains(&fh.mode.as_str()) {
+            return usage(format!(
+                "--failure-mode {:?}: expected none, divert or suspend",
+                fh.mode
+            ));
+        }
+        if let Some(bad) = fh
+            .act_on_status_codes
+            .iter()
+            .find(|c| !(100..600).any(|s| hookforge::manifest::status_pattern_matches(c, s)))
+        {
+            return usage(format!(
+                "--act-on-status {bad:?}: expected status codes or classes like 5xx"
+            ));
+        }
+        sim = sim.failure_handling(fh);
+    }
+    if let Some(addr) = a.api_addr {
+        sim = sim.api_addr(addr);
+    }
+    if a.api_only {
+        sim = sim.default_webhook(false);
+    }
+    if let Some(path) = &a.inbox_db {
+        if !path.exists() {
+            return usage(format!("--inbox-db {}: no such file", path.display()));
+        }
+        sim = sim.inbox(hookforge::simulate::SqliteInbox::new(path));
+    }
+    let linger = match a.linger {
+        Some(s) if s.is_finite() && s >= 0.0 => Some(std::time::Duration::from_secs_f64(s)),
+        Some(_) => return usage("--linger must be a number of seconds"),
+        None if a.api_only => None,
+        None => Some(std::time::Duration::ZERO),
+    };
+    let bar = progress_bar(a.events as u64, v.id);
+    if let Some(b) = bar.clone() {
+        sim = sim.on_change(move |p| {
+            b.set_length(p.tracks.max(p.events) as u64);
+            b.set_position(p.settled as u64);
+            b.set_message(p.last.clone());
+        });
+    }
+    let running = match sim.start().await {
+        Ok(r) => r,
+        Err(e) => return if e.is_usage() { usage(e) } else { fail(e) },
+    };
+    if let Some(api) = running.api_url() {
+        eprintln!("{}'s webhook management API at {api}", v.name);
+    }
+    // Ctrl-C ends the run early (an API-only run waits for a webhook).
+    let interrupted = tokio::select! {
+        () = running.idle() => false,
+        _ = tokio::signal::ctrl_c() => true,
+    };
+    if !interrupted && running.api_url().is_some() && linger != Some(std::time::Duration::ZERO) {
+        let wait = running.all_final();
+        let until = async {
+            match linger {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = wait => {}
+            () = until => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let report = match running.report().await {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    running.stop();
+    if let Some(path) = &a.report_json {
+        let text = serde_json::to_string_pretty(&report).expect("reports serialize");
+        if let Err(e) = std::fs::write(path, text + "\n") {
+            return usage(format!("cannot write {}: {e}", path.display()));
+        }
+    }
+    let code = print_text(&report.table());
+    if code != ExitCode::SUCCESS {
+        return code;
+    }
+    if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::FAILURE
+}

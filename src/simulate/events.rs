@@ -1,0 +1,327 @@
+//! The stream of events a simulation sends: the vendor's samples, each with
+//! a fresh event id and fresh timestamps written in the sample's own format,
+//! so every event is a distinct delivery to the receiver's deduplication.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::faults::Rng;
+use crate::VendorSpec;
+
+/// One event the simulator delivers.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimEvent {
+    /// Position in the stream (0-based), before any reordering.
+    pub index: usize,
+    pub event_type: String,
+    pub event_id: Option<String>,
+    /// What a receiver deduplicates on (as `hookforge serve` does).
+    pub dedupe_key: String,
+    /// The sample it was made from (`<event>/<name>`).
+    pub sample: String,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+/// Builds `n` distinct events from the vendor's samples, taken in turn.
+/// `now_ms` is the first event's time; each next event is 1 ms later.
+pub fn build(v: &VendorSpec, n: usize, seed: u64, now_ms: i64) -> Result<Vec<SimEvent>, String> {
+    let samples: Vec<(String, &[u8])> = v
+        .events
+        .iter()
+        .flat_map(|e| {
+            e.samples
+                .iter()
+                .map(move |s| (format!("{}/{}", e.name, s.name), s.body))
+        })
+        .collect();
+    if samples.is_empty() {
+        return Err(format!("{} has no samples to build events from", v.id));
+    }
+    let rules = v.manifest().delivery_rules();
+    let id_pointer = v
+        .manifest()
+        .event_id
+        .as_ref()
+        .and_then(|l| l.pointer.clone());
+    let mut rng = Rng::new(seed ^ 0x5eed_e7e7);
+    let mut seen = HashSet::new();
+    // Samples that gave a body already sent (nothing in them to refresh,
+    // for a vendor that sends no id): used once only.
+    let mut spent = vec![false; samples.len()];
+    let mut out = Vec::with_capacity(n);
+    let mut next = 0usize;
+    while out.len() < n {
+        let mut made = None;
+        for _ in 0..samples.len() {
+            let k = next % samples.len();
+            next += 1;
+            if spent[k] {
+                continue;
+            }
+            let (name, raw) = &samples[k];
+            let mut doc: Value = serde_json::from_slice(raw)
+                .map_err(|e| format!("sample {name} is not JSON: {e}"))?;
+            let at = now_ms + out.len() as i64;
+            refresh(
+                &mut doc,
+                id_pointer.as_deref(),
+                &rules.fresh_times,
+                at,
+                &mut rng,
+            );
+            let body = serde_json::to_vec(&doc).expect("Value serializes");
+            let envelope = v
+                .read_envelope(&body, &http::HeaderMap::new())
+                .map_err(|e| format!("sample {name} after refreshing: {e}"))?;
+            let key = crate::util::dedupe_key(envelope.event_id.as_deref(), &body);
+            if !seen.insert(key.clone()) {
+                spent[k] = true;
+                continue;
+            }
+            made = Some(SimEvent {
+                index: out.len(),
+                event_type: envelope.event_type,
+                event_id: envelope.event_id,
+                dedupe_key: key,
+                sample: name.clone(),
+                body,
+            });
+            break;
+        }
+        match made {
+            Some(e) => out.push(e),
+            None => {
+                return Err(format!(
+                    "cannot make {n} distinct events from {}'s samples: after {} every sample \
+                     repeats one already sent (it has no id, date-time or UUID to refresh)",
+                    v.id,
+                    out.len()
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Gives a document a fresh identity: the event id, every UUID (the same
+/// UUID twice in a body maps to the same new one) and every date-time
+/// string in its own format, and the manifest's other timestamps.
+fn refresh(doc: &mut Value, id_pointer: Option<&str>, times: &[String], at_ms: i64, rng: &mut Rng) {
+    let mut uuids = HashMap::new();
+    walk(doc, &mut |s: &mut String| {
+        if is_uuid(s) {
+            let new = uuids
+                .entry(s.clone())
+                .or_insert_with(|| fresh_like(s, rng))
+                .clone();
+            *s = new;
+        } else if let Some(t) = fresh_datetime(s, at_ms) {
+            *s = t;
+        }
+    });
+    if let Some(Value::String(id)) = id_pointer.and_then(|p| doc.pointer_mut(p)) {
+        *id = fresh_like(id, rng);
+    }
+    for p in times {
+        match doc.pointer_mut(p) {
+            // Seconds or milliseconds, as the sample has it.
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
+                let old = n.as_i64().unwrap_or(i64::MAX);
+                *n = if old >= 100_000_000_000 {
+                    at_ms
+                } else {
+                    at_ms / 1000
+                }
+                .into();
+            }
+            Some(Value::String(s)) if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() => {
+                *s = if s.len() >= 12 { at_ms } else { at_ms / 1000 }.to_string();
+            }
+            _ => {}
+        }
+    }
+}
+
+fn walk(v: &mut Value, f: &mut impl FnMut(&mut String)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter_mut().for_each(|x| walk(x, f)),
+        Value::Object(o) => o.values_mut().for_each(|x| walk(x, f)),
+        _ => {}
+    }
+}
+
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// A new id in the shape of `old`: a prefix up to the last `_` is kept,
+/// then each character is replaced within its class (lower/upper hex,
+/// Crockford base32, digits, letters); separators and a UUID's version
+/// digit stay.
+pub fn fresh_like(old: &str, rng: &mut Rng) -> String {
+    const CROCKFORD: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let (prefix, rest) = match old.rfind('_') {
+        Some(i) => old.split_at(i + 1),
+        None => ("", old),
+    };
+    let hex = rest.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    let crockford = !hex && rest.bytes().all(|b| CROCKFORD.contains(&b));
+    let uuid = is_uuid(rest);
+    // Hex keeps the id's case (a GUID is often upper-case throughout).
+    let upper = rest.bytes().any(|b| b.is_ascii_uppercase())
+        && !rest.bytes().any(|b| b.is_ascii_lowercase());
+    let mut out = String::with_capacity(old.len());
+    out.push_str(prefix);
+    for (i, c) in rest.chars().enumerate() {
+        let r = rng.below(64) as usize;
+        let n = match c {
+            _ if uuid && i == 14 => c,
+            '0'..='9' | 'a'..='f' | 'A'..='F' if hex => {
+                let d = b"0123456789abcdef"[r % 16] as char;
+                if upper { d.to_ascii_uppercase() } else { d }
+            }
+            _ if crockford => CROCKFORD[r % 32] as char,
+            '0'..='9' => (b'0' + (r % 10) as u8) as char,
+            'a'..='z' => (b'a' + (r % 26) as u8) as char,
+            'A'..='Z' => (b'A' + (r % 26) as u8) as char,
+            other => other,
+        };
+        out.push(n);
+    }
+    out
+}
+
+/// `at_ms` written in the shape of `s` if `s` is a date-time
+/// (`YYYY-MM-DDTHH:MM:SS`, optional fraction, `Z` / `±HH:MM` / `±HHMM` /
+/// nothing): same fraction digits, same offset style (in UTC).
+pub fn fresh_datetime(s: &str, at_ms: i64) -> Option<String> {
+    let b = s.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
+    let shape = b.len() >= 19
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && (b[10] == b'T' || b[10] == b' ')
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    if !shape {
+        return None;
+    }
+    let mut i = 19;
+    let mut frac = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            frac += 1;
+            i += 1;
+        }
+        if frac == 0 {
+            return None;
+        }
+    }
+    let offset = match &s[i..] {
+        "" => "",
+        "Z" => "Z",
+        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
+            "+00:00"
+        }
+        o if o.len() == 5 && (o.starts_with('+') || o.starts_with('-')) => "+0000",
+        _ => return None,
+    };
+    let t = chrono::DateTime::from_timestamp_millis(at_ms)?;
+    let mut out = t.format("%Y-%m-%d").to_string();
+    out.push(b[10] as char);
+    out.push_str(&t.format("%H:%M:%S").to_string());
+    if frac > 0 {
+        let nanos = format!("{:09}", t.timestamp_subsec_nanos());
+        out.push('.');
+        // More than 9 digits: pad with zeros, keeping the length.
+        out.push_str(&format!("{nanos:0<frac$}")[..frac]);
+    }
+    out.push_str(offset);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes_keep_their_format() {
+        let at = 1_762_000_000_123;
+        assert_eq!(
+            fresh_datetime("2021-05-13T06:07:54.407+0000", at).unwrap(),
+            "2025-11-01T12:26:40.123+0000"
+        );
+        assert_eq!(
+            fresh_datetime("2024-01-02T03:04:05.1234567Z", at).unwrap(),
+            "2025-11-01T12:26:40.1230000Z"
+        );
+        assert_eq!(
+            fresh_datetime("2024-01-02T03:04:05Z", at).unwrap(),
+            "2025-11-01T12:26:40Z"
+        );
+        assert_eq!(
+            fresh_datetime("2024-01-02 03:04:05-05:00", at).unwrap(),
+            "2025-11-01 12:26:40+00:00"
+        );
+        for not in [
+            "2024-01-02",
+            "yesterday",
+            "2024-01-02T03:04:05.Z",
+            "2024-01-02T03:04:05 PST",
+        ] {
+            assert_eq!(fresh_datetime(not, at), None, "{not}");
+        }
+    }
+
+    #[test]
+    fn ids_keep_their_shape() {
+        let mut rng = Rng::new(7);
+        let ulid = "evt_01KV59VZ502G6BXAD1YKNHQHNB";
+        let new = fresh_like(ulid, &mut rng);
+        assert!(new.starts_with("evt_") && new.len() == ulid.len() && new != ulid);
+        assert!(
+            new[4..]
+                .bytes()
+                .all(|b| b"0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(&b)),
+            "{new}"
+        );
+        let guid = "D2A2C5F0-1C43-4B6E-9C1A-2F3B4C5D6E7F";
+        let new = fresh_like(guid, &mut rng);
+        assert!(
+            is_uuid(&new) && new != guid && new.chars().nth(14) == Some('4'),
+            "{new}"
+        );
+        assert!(!new.bytes().any(|b| b.is_ascii_lowercase()), "{new}");
+    }
+
+    #[test]
+    fn every_vendor_gives_distinct_events_in_its_formats() {
+        for v in crate::vendors() {
+            let events = build(v, 40, 1, 1_762_000_000_000).unwrap();
+            let keys: HashSet<_> = events.iter().map(|e| &e.dedupe_key).collect();
+            assert_eq!(keys.len(), 40, "{}", v.id);
+            for e in &events {
+                // Still the vendor's delivery, and still fits its model.
+                v.check(&e.body, &http::HeaderMap::new())
+                    .unwrap_or_else(|err| panic!("{} {}: {err}", v.id, e.sample));
+            }
+        }
+    }
+}

@@ -1,0 +1,514 @@
+//! The verdict of a simulation: per event, what the vendor saw (attempts,
+//! answers, final state) and, when the receiver's inbox can be read, whether
+//! the receiver handled it exactly once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{AttemptLog, Shared, SimError, SimEvent, State, Webhook};
+use crate::manifest::{DeliveryRules, Retry};
+
+/// What the receiver did with one event, as its inbox tells.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Handled {
+    /// The receiver kept the delivery.
+    pub stored: bool,
+    /// How many times its handler completed for this event.
+    pub times: u32,
+    /// The inbox's word for where it stands (`done`, `pending`, …).
+    pub status: Option<String>,
+    /// How many redeliveries the receiver recognised as duplicates.
+    pub duplicates: Option<u32>,
+}
+
+/// Where the verdict looks up what the receiver did with an event. The
+/// SQLite inbox of `hookforge serve --db` is [`SqliteInbox`]; any other
+/// receiver implements this over its own records (e.g. a table keyed by
+/// the event id).
+pub trait Inbox: Send + Sync + 'static {
+    fn handled(&self, vendor: &str, event: &SimEvent) -> Result<Handled, String>;
+}
+
+/// The inbox of `hookforge serve --db FILE`, read only.
+#[cfg(feature = "sqlite")]
+pub struct SqliteInbox {
+    path: std::path::PathBuf,
+    store: std::sync::OnceLock<crate::receive::store::SqliteStore>,
+}
+
+#[cfg(feature = "sqlite")]
+impl SqliteInbox {
+    pub fn new(path: impl Into<std::path::PathBuf>) -> SqliteInbox {
+        SqliteInbox {
+            path: path.into(),
+            store: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl Inbox for SqliteInbox {
+    fn handled(&self, vendor: &str, event: &SimEvent) -> Result<Handled, String> {
+        use crate::receive::store::{SqliteStore, Status};
+        let store = match self.store.get() {
+            Some(s) => s,
+            None => {
+                let s = SqliteStore::open_read_only(&self.path).map_err(|e| e.to_string())?;
+                self.store.get_or_init(|| s)
+            }
+        };
+        let row = store
+            .find(vendor, &event.dedupe_key)
+            .map_err(|e| e.to_string())?;
+        Ok(match row {
+            None => Handled {
+                stored: false,
+                times: 0,
+                status: None,
+                duplicates: None,
+            },
+            Some(d) => Handled {
+                stored: true,
+                // One row per event: its handler completed once when done.
+                times: u32::from(d.status == Status::Done),
+                status: Some(d.status.as_str().into()),
+                duplicates: Some(d.duplicates),
+            },
+        })
+    }
+}
+
+/// The verdict on one event (for one webhook).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Handled exactly once (or, without an inbox, delivered).
+    Ok,
+    /// The receiver never handled it: the vendor gave up, or it
+    /// acknowledged the event and then did not keep or handle it.
+    Lost,
+    /// Handled more than once.
+    HandledTwice,
+    /// Not delivered yet: diverted or held by a suspended webhook; the
+    /// vendor's API (resend, unsuspend) can still bring it.
+    NotDelivered,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventReport {
+    pub index: usize,
+    pub event_type: String,
+    pub event_id: Option<String>,
+    pub dedupe_key: String,
+    pub sample: String,
+    pub webhook: String,
+    /// Requests sent, duplicates included.
+    pub attempts: Vec<AttemptLog>,
+    pub state: State,
+    pub detail: Option<String>,
+    /// What the receiver did, when its inbox was read.
+    pub inbox: Option<Handled>,
+    pub verdict: Verdict,
+    /// Why the verdict is not `ok`.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleReport {
+    pub rule: String,
+    pub value: String,
+    /// Not documented by the vendor: hookforge's assumption.
+    pub assumed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookReport {
+    #[serde(flatten)]
+    pub config: Webhook,
+    /// `active`, `suspended`, or the vendor's name for switched off.
+    pub state: String,
+    pub diverted: usize,
+    pub held: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub vendor: String,
+    pub events: usize,
+    pub rate: f64,
+    pub seed: u64,
+    pub faults: String,
+    pub time_scale: f64,
+    pub timeout_ms: u64,
+    pub rules: Vec<RuleReport>,
+    pub webhooks: Vec<WebhookReport>,
+    pub deliveries: Vec<EventReport>,
+    /// Deliveries per final state.
+    pub states: BTreeMap<String, usize>,
+    /// Deliveries per verdict.
+    pub verdicts: BTreeMap<String, usize>,
+    pub inbox_checked: bool,
+    /// Every event handled exactly once (without an inbox: delivered).
+    pub passed: bool,
+}
+
+/// Describes the rules in force, each marked assumed or documented.
+fn rules(
+    r: &DeliveryRules,
+    timeout: Duration,
+    overridden: bool,
+    hooks: &[Webhook],
+) -> Vec<RuleReport> {
+    let mut out = vec![RuleReport {
+        rule: "timeout".into(),
+        value: if overridden {
+            format!(
+                "{} ms (set for this run; the vendor's is {} s)",
+                timeout.as_millis(),
+                r.timeout_secs
+            )
+        } else {
+            format!("{} s", r.timeout_secs)
+        },
+        assumed: r.is_assumed("timeout_secs"),
+    }];
+    let secs = |d: &[f64]| {
+        if d.is_empty() {
+            "no retries".to_string()
+        } else {
+            format!(
+                "retries after {} s",
+                d.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    };
+    let retry = match &r.retry {
+        Retry::None => "one attempt, no retries".to_string(),
+        Retry::Delays { delays_secs } => secs(delays_secs),
+        Retry::Backoff {
+            first_secs,
+            factor,
+            max_delay_secs,
+            for_secs,
+        } => format!(
+            "backoff from {first_secs} s ×{factor} up to {max_delay_secs} s, for {} h",
+            for_secs / 3600.0
+        ),
+        Retry::Strategies {
+            strategies,
+            default,
+        } => {
+            let chosen: Vec<String> = hooks
+                .iter()
+                .map(|h| {
+                    let s = h.retry_strategy.as_deref().unwrap_or(default);
+                    format!(
+                        "{}: {s} ({})",
+                        h.name,
+                        secs(strategies.get(s).map_or(&[][..], |d| d))
+                    )
+                })
+                .collect();
+            format!("per webhook; {}", chosen.join("; "))
+        }
+    };
+    out.push(RuleReport {
+        rule: "retry".into(),
+        value: retry,
+        assumed: r.is_assumed("retry.schedule"),
+    });
+    if let Some(d) = &r.disable_after {
+        out.push(RuleReport {
+            rule: "disable after".into(),
+            value: format!(
+                "{} consecutive failures → {}",
+                d.consecutive_failures, d.state
+            ),
+            assumed: r.is_assumed("disable_after"),
+        });
+    }
+    if let Some(f) = &r.failure_handling {
+        let describe = |f: &crate::manifest::FailureHandling| {
+            format!(
+                "{} on {}{}",
+                f.mode,
+                f.act_on_status_codes.join(", "),
+                if f.act_on_timeout { ", timeouts" } else { "" }
+            )
+        };
+        let mut value = format!("default: {}", describe(f));
+        for h in hooks {
+            if let Some(own) = &h.failure_handling {
+                value.push_str(&format!("; {}: {}", h.name, describe(own)));
+            }
+        }
+        out.push(RuleReport {
+            rule: "failure handling".into(),
+            value,
+            assumed: r.is_assumed("failure_handling"),
+        });
+    }
+    out
+}
+
+/// Builds the report; with an inbox, waits up to `settle` for delivered
+/// events still pending in it.
+pub(super) async fn build(
+    shared: &Arc<Shared>,
+    inbox: Option<Arc<dyn Inbox>>,
+    settle: Duration,
+) -> Result<Report, SimError> {
+    let (tracks, hooks) = {
+        let book = shared.lock();
+        let hooks: Vec<WebhookReport> = book
+            .hooks
+            .values()
+            .map(|h| WebhookReport {
+                config: h.config.clone(),
+                state: match (&h.off, h.suspended_at_ms) {
+                    (Some(off), _) => off.clone(),
+                    (None, Some(_)) => "suspended".into(),
+                    (None, None) => "active".into(),
+                },
+                diverted: h.diverted.len(),
+                held: h.held.len(),
+            })
+            .collect();
+        (book.tracks.clone(), hooks)
+    };
+    let inbox_checked = inbox.is_some();
+    let handled: Vec<Option<Handled>> = match inbox {
+        None => vec![None; tracks.len()],
+        Some(inbox) => {
+            let deadline = tokio::time::Instant::now() + settle;
+            let vendor = shared.vendor.id;
+            let events: Vec<SimEvent> = tracks
+                .iter()
+                .map(|t| shared.events[t.event].clone())
+                .collect();
+            loop {
+                let inbox = inbox.clone();
+                let events = events.clone();
+                let got = tokio::task::spawn_blocking(move || {
+                    events
+                        .iter()
+                        .map(|e| inbox.handled(vendor, e))
+                        .collect::<Result<Vec<_>, String>>()
+                })
+                .await
+                .map_err(|e| SimError::Inbox(e.to_string()))?
+                .map_err(SimError::Inbox)?;
+                // Stored but not handled yet: the receiver's worker may
+                // still be on it.
+                let waiting = got.iter().any(|h| {
+                    h.stored && matches!(h.status.as_deref(), Some("pending" | "processing"))
+                });
+                if !waiting || tokio::time::Instant::now() >= deadline {
+                    break got.into_iter().map(Some).collect();
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let deliveries: Vec<EventReport> = tracks
+        .iter()
+        .zip(handled)
+        .map(|(t, h)| {
+            let e = &shared.events[t.event];
+            let (verdict, reason) = verdict(t.state, t.detail.as_deref(), h.as_ref());
+            EventReport {
+                index: e.index,
+                event_type: e.event_type.clone(),
+                event_id: e.event_id.clone(),
+                dedupe_key: e.dedupe_key.clone(),
+                sample: e.sample.clone(),
+                webhook: t.webhook.clone(),
+                attempts: t.attempts.clone(),
+                state: t.state,
+                detail: t.detail.clone(),
+                inbox: h,
+                verdict,
+                reason,
+            }
+        })
+        .collect();
+    let mut states = BTreeMap::new();
+    let mut verdicts = BTreeMap::new();
+    for d in &deliveries {
+        *states.entry(d.state.as_str().to_string()).or_insert(0) += 1;
+        let v = serde_json::to_value(d.verdict).expect("verdict serializes");
+        *verdicts
+            .entry(v.as_str().unwrap_or_default().to_string())
+            .or_insert(0) += 1;
+    }
+    let configs: Vec<Webhook> = hooks.iter().map(|h| h.config.clone()).collect();
+    let default_timeout = Duration::from_secs_f64(shared.rules.timeout_secs);
+    // Every event reached the receiver's endpoint at least once... or not.
+    let all_sent = deliveries.len() >= shared.events.len();
+    Ok(Report {
+        vendor: shared.vendor.id.into(),
+        events: shared.events.len(),
+        rate: shared.rate,
+        seed: shared.seed,
+        faults: shared.faults.to_string(),
+        time_scale: shared.time_scale,
+        timeout_ms: shared.timeout.as_millis() as u64,
+        rules: rules(
+            &shared.rules,
+            shared.timeout,
+            shared.timeout != default_timeout,
+            &configs,
+        ),
+        webhooks: hooks,
+        passed: all_sent && deliveries.iter().all(|d| d.verdict == Verdict::Ok),
+        deliveries,
+        states,
+        verdicts,
+        inbox_checked,
+    })
+}
+
+fn verdict(state: State, detail: Option<&str>, h: Option<&Handled>) -> (Verdict, Option<String>) {
+    let why = || detail.unwrap_or(state.as_str()).to_string();
+    match h {
+        Some(h) if h.times == 1 => (Verdict::Ok, None),
+        Some(h) if h.times > 1 => (
+            Verdict::HandledTwice,
+            Some(format!("the receiver handled it {} times", h.times)),
+        ),
+        Some(h) => {
+            let kept = match (&h.stored, h.status.as_deref()) {
+                (true, Some(s)) => format!("stored as {s}, not handled"),
+                _ => "not in the inbox".to_string(),
+            };
+            match state {
+                State::Delivered => (
+                    Verdict::Lost,
+                    Some(format!("acknowledged with a success answer, but {kept}")),
+                ),
+                State::Diverted | State::Suspended | State::InFlight => {
+                    (Verdict::NotDelivered, Some(format!("{}; {kept}", why())))
+                }
+                State::GivenUp | State::Discarded => {
+                    (Verdict::Lost, Some(format!("{}; {kept}", why())))
+                }
+            }
+        }
+        None => match state {
+            State::Delivered => (Verdict::Ok, None),
+            State::Diverted | State::Suspended | State::InFlight => {
+                (Verdict::NotDelivered, Some(why()))
+            }
+            State::GivenUp | State::Discarded => (Verdict::Lost, Some(why())),
+        },
+    }
+}
+
+impl Report {
+    /// The report as a table for a terminal.
+    pub fn table(&self) -> String {
+        let mut s = format!(
+            "simulate {}: {} events at {}/s, seed {}, faults: {}, time scale ×{}\n",
+            self.vendor, self.events, self.rate, self.seed, self.faults, self.time_scale
+        );
+        for r in &self.rules {
+            s.push_str(&format!(
+                "  {:<17} {}{}\n",
+                r.rule,
+                r.value,
+                if r.assumed {
+                    "  (assumed: not documented)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        for h in &self.webhooks {
+            s.push_str(&format!(
+                "  webhook {:<9} {} → {} ({} diverted, {} held)\n",
+                h.config.name, h.state, h.config.url, h.diverted, h.held
+            ));
+        }
+        s.push_str(&format!(
+            "\n{:<4} {:<34} {:>4}  {:<26} {:<10} {:<16} {}\n",
+            "#", "event", "sent", "answers", "state", "inbox", "verdict"
+        ));
+        for d in &self.deliveries {
+            let answers: Vec<String> = d
+                .attempts
+                .iter()
+                .map(|a| {
+                    if a.duplicate {
+                        format!("+{}", a.answer)
+                    } else {
+                        a.answer.to_string()
+                    }
+                })
+                .collect();
+            let mut answers = answers.join(" ");
+            if answers.chars().count() > 26 {
+                answers = format!("{}…", answers.chars().take(25).collect::<String>());
+            }
+            let inbox = match &d.inbox {
+                None => "-".to_string(),
+                Some(h) if h.times == 1 => match h.duplicates {
+                    Some(n) if n > 0 => format!("once (+{n} dup)"),
+                    _ => "once".into(),
+                },
+                Some(h) if h.times > 1 => format!("{} times", h.times),
+                Some(h) => h.status.clone().unwrap_or_else(|| "missing".into()),
+            };
+            let verdict = match d.verdict {
+                Verdict::Ok => "ok".to_string(),
+                v => format!(
+                    "{}: {}",
+                    serde_json::to_value(v)
+                        .expect("serializes")
+                        .as_str()
+                        .unwrap_or_default(),
+                    d.reason.as_deref().unwrap_or_default()
+                ),
+            };
+            s.push_str(&format!(
+                "{:<4} {:<34} {:>4}  {:<26} {:<10} {:<16} {}\n",
+                d.index,
+                d.event_type,
+                d.attempts.iter().filter(|a| !a.duplicate).count(),
+                answers,
+                d.state.as_str(),
+                inbox,
+                verdict
+            ));
+        }
+        let join = |m: &BTreeMap<String, usize>| {
+            m.iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        s.push_str(&format!(
+            "\n{}: {} deliveries: {}; verdicts: {}{}\n",
+            self.vendor,
+            self.deliveries.len(),
+            join(&self.states),
+            join(&self.verdicts),
+            if self.inbox_checked {
+                ""
+            } else {
+                " (inbox not checked: verdict from the vendor's side only)"
+            }
+        ));
+        s.push_str(if self.passed {
+            "PASS: every event handled exactly once\n"
+        } else {
+            "FAIL: some events were lost, handled twice or not delivered\n"
+        });
+        s
+    }
+}
