@@ -932,7 +932,7 @@ async fn deliver(shared: Arc<Shared>, track: usize) {
                         }
                         Some("suspend") if acts => {
                             hook.suspended_at_ms = Some(crate::util::now_ms());
-                            hook.held.insert(0, track);
+                            hook.held.push(track);
                             settle(
                                 &shared,
                                 book,

@@ -273,7 +273,10 @@ async fn unsuspend(Ext(shared): Ext<Arc<Shared>>, Path(name): Path<String>) -> R
         );
     }
     h.suspended_at_ms = None;
-    let held = std::mem::take(&mut h.held);
+    let mut held = std::mem::take(&mut h.held);
+    // In the order the events were sent: concurrent failures may have
+    // been held out of order.
+    held.sort_unstable();
     let out = response(&shared, h);
     redeliver(&shared, book, held);
     ok_json(&out)

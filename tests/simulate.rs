@@ -1,0 +1,751 @@
+//! The simulator plays each vendor's delivery rules over time against
+//! receivers played by wiremock and by `hookforge serve`: retries recover a
+//! flaky receiver, SuperOffice switches to TooManyErrors, Socotra diverts
+//! (list → resend) and suspends (unsuspend → resumes) through its API,
+//! lost responses and duplicates are deduplicated by the reference
+//! receiver, and the verdict catches a receiver that handles twice or loses.
+//! Everything on loopback; each test is bounded by `within`.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::within;
+use hookforge::manifest::FailureHandling;
+use hookforge::simulate::{Answer, Handled, Inbox, SimEvent, Simulator, State, Verdict};
+use hookforge::vendors::socotra::models as socotra;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const PRETS_SECRET: &str = "whsec_SimulateSimulateSimulateSimulateSimulate123";
+const SO_SECRET: &str = "superoffice-simulate-secret";
+
+/// A receiver that fails its first `fail_first` requests with `status`,
+/// or, while not `healthy`, answers `status` after `slow`.
+struct Flaky {
+    fail_first: usize,
+    status: u16,
+    healthy: Arc<AtomicBool>,
+    slow: Duration,
+    seen: AtomicUsize,
+}
+
+impl Flaky {
+    fn new(fail_first: usize, status: u16) -> Flaky {
+        Flaky {
+            fail_first,
+            status,
+            healthy: Arc::new(AtomicBool::new(true)),
+            slow: Duration::ZERO,
+            seen: AtomicUsize::new(0),
+        }
+    }
+
+    fn unhealthy(status: u16, slow: Duration) -> (Flaky, Arc<AtomicBool>) {
+        let healthy = Arc::new(AtomicBool::new(false));
+        let f = Flaky {
+            fail_first: 0,
+            status,
+            healthy: healthy.clone(),
+            slow,
+            seen: AtomicUsize::new(0),
+        };
+        (f, healthy)
+    }
+}
+
+impl Respond for Flaky {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let n = self.seen.fetch_add(1, Ordering::SeqCst);
+        if n < self.fail_first || !self.healthy.load(Ordering::SeqCst) {
+            ResponseTemplate::new(self.status).set_delay(self.slow)
+        } else {
+            ResponseTemplate::new(200)
+        }
+    }
+}
+
+async fn receiver(r: impl Respond + 'static) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(r)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn header(r: &Request, name: &str) -> String {
+    r.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn event_id(r: &Request, pointer: &str) -> String {
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    v.pointer(pointer)
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_fails_its_first_answers_recovers_through_retries() {
+    within(60, "retries", async {
+        let server = receiver(Flaky::new(4, 500)).await;
+        let report = Simulator::new(&hookforge::vendors::prets::VENDOR)
+            .url(format!("{}/hooks/prets", server.uri()))
+            .secret(PRETS_SECRET)
+            .events(3)
+            .rate(100.0)
+            // Prets' assumed backoff starts at 30 s: 1 ms here.
+            .time_scale(30_000.0)
+            .run()
+            .await
+            .unwrap();
+        assert!(report.passed, "{}", report.table());
+        let sent: usize = report.deliveries.iter().map(|d| d.attempts.len()).sum();
+        assert_eq!(sent, 3 + 4, "{}", report.table());
+        assert!(report.deliveries.iter().any(|d| d.attempts.len() > 1));
+        // The schedule is Prets' documented 24 h with an assumed shape.
+        let retry = report.rules.iter().find(|r| r.rule == "retry").unwrap();
+        assert!(
+            retry.assumed && retry.value.contains("for 24 h"),
+            "{retry:?}"
+        );
+        let requests = server.received_requests().await.unwrap();
+        assert!(
+            requests
+                .iter()
+                .all(|r| header(r, "authorization") == format!("Bearer {PRETS_SECRET}"))
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn superoffice_switches_a_failing_webhook_to_too_many_errors() {
+    within(60, "TooManyErrors", async {
+        let server = receiver(Flaky::new(usize::MAX, 500)).await;
+        // Events 500 ms apart, each cycle 1 s + 4 s at ×100 = 50 ms: one
+        // event's cycle ends before the next starts.
+        let report = Simulator::new(&hookforge::vendors::superoffice::VENDOR)
+            .url(format!("{}/hooks/superoffice", server.uri()))
+            .secret(SO_SECRET)
+            .events(5)
+            .rate(2.0)
+            .time_scale(100.0)
+            .run()
+            .await
+            .unwrap();
+        assert!(!report.passed);
+        assert_eq!(
+            report.webhooks[0].state,
+            "TooManyErrors",
+            "{}",
+            report.table()
+        );
+        // Three cycles of three attempts, then nothing more is sent.
+        let requests = server.received_requests().await.unwrap();
+        assert_eq!(requests.len(), 9, "{}", report.table());
+        let mut by_event: HashMap<String, Vec<String>> = HashMap::new();
+        for r in &requests {
+            by_event
+                .entry(event_id(r, "/EventId"))
+                .or_default()
+                .push(header(r, "x-superoffice-retry"));
+        }
+        assert_eq!(by_event.len(), 3);
+        assert!(
+            by_event.values().all(|retries| retries == &["0", "1", "2"]),
+            "{by_event:?}"
+        );
+        let states: Vec<State> = report.deliveries.iter().map(|d| d.state).collect();
+        assert_eq!(
+            states,
+            [
+                State::GivenUp,
+                State::GivenUp,
+                State::GivenUp,
+                State::Suspended,
+                State::Suspended
+            ]
+        );
+        assert!(
+            report.deliveries[2]
+                .detail
+                .as_deref()
+                .unwrap()
+                .contains("TooManyErrors after 9 consecutive failures")
+        );
+        assert!(report.deliveries[3].attempts.is_empty());
+    })
+    .await;
+}
+
+async fn api(client: &reqwest::Client, method: reqwest::Method, url: String) -> reqwest::Response {
+    client.request(method, url).send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socotra_diverts_on_timeouts_then_the_api_lists_and_resends_them() {
+    within(60, "divert", async {
+        let (flaky, healthy) = Flaky::unhealthy(200, Duration::from_secs(2));
+        let server = receiver(flaky).await;
+        let sim = Simulator::new(&hookforge::vendors::socotra::VENDOR)
+            .url(format!("{}/hooks/socotra", server.uri()))
+            .events(3)
+            .rate(50.0)
+            .timeout(Duration::from_millis(300))
+            .retry_strategy("one")
+            .failure_handling(FailureHandling {
+                mode: "divert".into(),
+                act_on_status_codes: vec!["5xx".into()],
+                act_on_timeout: true,
+            })
+            .time_scale(100.0)
+            .api_addr("127.0.0.1:0".parse().unwrap())
+            .start()
+            .await
+            .unwrap();
+        sim.idle().await;
+        let report = sim.report().await.unwrap();
+        assert!(
+            report.deliveries.iter().all(|d| d.state == State::Diverted),
+            "{}",
+            report.table()
+        );
+        assert!(report.deliveries.iter().all(
+            |d| d.attempts.len() == 2 && d.attempts.iter().all(|a| a.answer == Answer::Timeout)
+        ));
+        assert_eq!(report.verdicts.get("not-delivered"), Some(&3));
+
+        let base = sim.api_url().unwrap();
+        let client = reqwest::Client::new();
+        let page: socotra::WebhookDivertedEventsResponse = api(
+            &client,
+            reqwest::Method::GET,
+            format!("{base}/webhooks/hookforge/diverted?limit=2&offset=0"),
+        )
+        .await
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap();
+        assert_eq!(page.events.len(), 2);
+        assert_eq!(page.webhook_name, "hookforge");
+        let rest: socotra::WebhookDivertedEventsResponse = api(
+            &client,
+            reqwest::Method::GET,
+            format!("{base}/webhooks/hookforge/diverted?offset=2"),
+        )
+        .await
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap();
+        assert_eq!(rest.events.len(), 1);
+        let bad = api(
+            &client,
+            reqwest::Method::GET,
+            format!("{base}/webhooks/hookforge/diverted?limit=x"),
+        )
+        .await;
+        assert_eq!(bad.status(), 400);
+        let missing = api(
+            &client,
+            reqwest::Method::DELETE,
+            format!("{base}/webhooks/hookforge/diverted/no-such-id"),
+        )
+        .await;
+        assert_eq!(missing.status(), 404);
+
+        // The receiver recovers; the operator resends everything diverted.
+        healthy.store(true, Ordering::SeqCst);
+        for e in page.events.iter().chain(&rest.events) {
+            let r = api(
+                &client,
+                reqwest::Method::POST,
+                format!(
+                    "{base}/webhooks/hookforge/diverted/{}/resend",
+                    e.transaction_id
+                ),
+            )
+            .await;
+            assert_eq!(r.status(), 204);
+        }
+        sim.all_final().await;
+        let report = sim.report().await.unwrap();
+        assert!(report.passed, "{}", report.table());
+        assert!(report.deliveries.iter().all(
+            |d| d.attempts.len() == 3 && d.attempts[2].answer == Answer::Status { status: 200 }
+        ));
+        let empty: socotra::WebhookDivertedEventsResponse = api(
+            &client,
+            reqwest::Method::GET,
+            format!("{base}/webhooks/hookforge/diverted"),
+        )
+        .await
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap();
+        assert!(empty.events.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socotra_webhook_registered_through_the_api_suspends_and_resumes_on_unsuspend() {
+    within(60, "suspend", async {
+        let (flaky, healthy) = Flaky::unhealthy(500, Duration::ZERO);
+        let server = receiver(flaky).await;
+        let sim = Simulator::new(&hookforge::vendors::socotra::VENDOR)
+            .url(format!("{}/hooks/socotra", server.uri()))
+            .integration("claims-integration")
+            .default_webhook(false)
+            .events(4)
+            .rate(50.0)
+            .api_addr("127.0.0.1:0".parse().unwrap())
+            .start()
+            .await
+            .unwrap();
+        let base = sim.api_url().unwrap();
+        let client = reqwest::Client::new();
+        // Refusals name the field.
+        let r = client
+            .put(format!("{base}/webhooks"))
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&serde_json::json!({"name": "claims", "integrationName": "claims-integration", "retryStrategy": "five"})).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(r.text().await.unwrap().contains("retryStrategy"));
+        let r = client
+            .put(format!("{base}/webhooks"))
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&serde_json::json!({"name": "claims", "integrationName": "elsewhere"})).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(r.text().await.unwrap().contains("claims-integration"));
+        assert!(server.received_requests().await.unwrap().is_empty(), "nothing before a webhook exists");
+
+        // Registered with the generated request model.
+        let request: socotra::WebhookRequest = serde_json::from_value(serde_json::json!({
+            "name": "claims",
+            "integrationName": "claims-integration",
+            "retryStrategy": "none",
+            "failureHandling": {"mode": "suspend", "actOnStatusCodes": ["500"], "actOnTimeout": false}
+        }))
+        .unwrap();
+        let created: socotra::WebhookResponse = client
+            .put(format!("{base}/webhooks"))
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&request).unwrap())
+            .send()
+            .await
+            .unwrap()
+            .bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
+        assert_eq!(created.failure_handling.mode, socotra::FailureMode::Suspend);
+        assert!(!created.suspended && created.events.len() == hookforge::vendors::socotra::VENDOR.events.len());
+
+        sim.idle().await;
+        let got: socotra::WebhookResponse = api(&client, reqwest::Method::GET, format!("{base}/webhooks/claims")).await.bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
+        assert!(got.suspended && got.suspended_timestamp.is_present());
+        // The failures suspended the webhook (events sent before it was
+        // suspended may fail too); the rest were held, never sent.
+        let before = server.received_requests().await.unwrap().len();
+        assert!((1..4).contains(&before), "{before}");
+        let report = sim.report().await.unwrap();
+        assert!(report.deliveries.iter().all(|d| d.state == State::Suspended), "{}", report.table());
+
+        healthy.store(true, Ordering::SeqCst);
+        let r = api(&client, reqwest::Method::PATCH, format!("{base}/webhooks/claims/unsuspend")).await;
+        assert_eq!(r.status(), 200);
+        sim.all_final().await;
+        let report = sim.report().await.unwrap();
+        assert!(report.passed, "{}", report.table());
+        // Resumed in the order the events were sent, failed ones included.
+        let requests = server.received_requests().await.unwrap();
+        let ids: Vec<String> = requests.iter().map(|r| event_id(r, "/id")).collect();
+        assert_eq!(ids.len(), before + 4);
+        let expected: Vec<String> = report.deliveries.iter().map(|d| d.event_id.clone().unwrap()).collect();
+        assert_eq!(&ids[before..], &expected[..]);
+        let listed: socotra::WebhooksResponse = api(&client, reqwest::Method::GET, format!("{base}/webhooks")).await.bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
+        assert_eq!(listed.webhooks.len(), 1);
+        assert!(!listed.webhooks[0].suspended);
+        assert_eq!(api(&client, reqwest::Method::DELETE, format!("{base}/webhooks/claims")).await.status(), 204);
+        assert_eq!(api(&client, reqwest::Method::GET, format!("{base}/webhooks/claims")).await.status(), 404);
+    })
+    .await;
+}
+
+/// Starts `hookforge serve` for Prets on an inbox file; its port.
+fn serve(db: &std::path::Path) -> (std::process::Child, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--vendor",
+            "prets",
+            "--secret",
+        ])
+        .arg(format!("prets={PRETS_SECRET}"))
+        .arg("--db")
+        .arg(db)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("http://127.0.0.1:") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "serve exited before naming its address"
+        );
+    }
+    let port = line
+        .split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    (child, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_responses_and_duplicates_against_hookforge_serve_are_handled_once() {
+    let dir = std::env::temp_dir().join(format!("hookforge-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("inbox.db");
+    let (mut child, port) = serve(&db);
+    let report = within(90, "serve", async {
+        Simulator::new(&hookforge::vendors::prets::VENDOR)
+            .url(format!("http://127.0.0.1:{port}/hooks/prets"))
+            .secret(PRETS_SECRET)
+            .events(40)
+            .rate(200.0)
+            .faults(
+                "lost-response=25%,duplicate=10%,reorder=10%,delay=0ms..20ms"
+                    .parse()
+                    .unwrap(),
+            )
+            .seed(3)
+            .time_scale(30_000.0)
+            .inbox(hookforge::simulate::SqliteInbox::new(&db))
+            .run()
+            .await
+            .unwrap()
+    })
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(report.passed, "{}", report.table());
+    let lost = report
+        .deliveries
+        .iter()
+        .flat_map(|d| &d.attempts)
+        .filter(|a| matches!(a.answer, Answer::Lost { .. }))
+        .count();
+    let dups = report
+        .deliveries
+        .iter()
+        .flat_map(|d| &d.attempts)
+        .filter(|a| a.duplicate)
+        .count();
+    assert!(
+        lost > 0 && dups > 0,
+        "the faults happened: {lost} lost, {dups} duplicated"
+    );
+    // Each redelivery reached the inbox and was recognised, not handled again.
+    let absorbed: u32 = report
+        .deliveries
+        .iter()
+        .filter_map(|d| d.inbox.as_ref()?.duplicates)
+        .sum();
+    assert_eq!(absorbed as usize, lost + dups, "{}", report.table());
+    assert!(
+        report
+            .deliveries
+            .iter()
+            .all(|d| d.inbox.as_ref().unwrap().times == 1)
+    );
+}
+
+/// A receiver that handles every request it gets (no deduplication), and
+/// forgets every fifth event after acknowledging it; its records are the inbox.
+#[derive(Clone, Default)]
+struct Naive {
+    handled: Arc<Mutex<HashMap<String, u32>>>,
+    seen: Arc<AtomicUsize>,
+}
+
+impl Respond for Naive {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        let n = self.seen.fetch_add(1, Ordering::SeqCst);
+        if n % 5 != 4 {
+            *self
+                .handled
+                .lock()
+                .unwrap()
+                .entry(event_id(r, "/eventId"))
+                .or_default() += 1;
+        }
+        ResponseTemplate::new(200)
+    }
+}
+
+impl Inbox for Naive {
+    fn handled(&self, _vendor: &str, e: &SimEvent) -> Result<Handled, String> {
+        let times = self
+            .handled
+            .lock()
+            .unwrap()
+            .get(e.event_id.as_deref().unwrap_or_default())
+            .copied()
+            .unwrap_or(0);
+        Ok(Handled {
+            stored: times > 0,
+            times,
+            status: None,
+            duplicates: None,
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verdict_catches_a_receiver_that_handles_twice_or_loses() {
+    within(60, "naive", async {
+        let naive = Naive::default();
+        let server = receiver(naive.clone()).await;
+        let report = Simulator::new(&hookforge::vendors::prets::VENDOR)
+            .url(format!("{}/hooks/prets", server.uri()))
+            .secret(PRETS_SECRET)
+            .events(20)
+            .rate(200.0)
+            .faults("duplicate=30%".parse().unwrap())
+            .inbox(naive.clone())
+            .settle(Duration::from_millis(200))
+            .run()
+            .await
+            .unwrap();
+        assert!(!report.passed);
+        let twice = report
+            .deliveries
+            .iter()
+            .filter(|d| d.verdict == Verdict::HandledTwice)
+            .count();
+        let lost = report
+            .deliveries
+            .iter()
+            .filter(|d| d.verdict == Verdict::Lost)
+            .count();
+        let expected_twice = naive
+            .handled
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|n| **n > 1)
+            .count();
+        assert!(twice > 0 && twice == expected_twice, "{}", report.table());
+        assert!(lost > 0, "{}", report.table());
+        let d = report
+            .deliveries
+            .iter()
+            .find(|d| d.verdict == Verdict::Lost)
+            .unwrap();
+        assert_eq!(d.state, State::Delivered);
+        assert!(
+            d.reason
+                .as_deref()
+                .unwrap()
+                .contains("acknowledged with a success answer, but not in the inbox")
+        );
+        assert!(report.table().contains("FAIL"));
+    })
+    .await;
+}
+
+/// An attempt's number, whether it was a duplicate, and the answer.
+type Sent = (u32, bool, String);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_gives_the_same_faults() {
+    within(60, "seeds", async {
+        let server = receiver(Flaky::new(0, 200)).await;
+        let run = |seed| {
+            Simulator::new(&hookforge::vendors::prets::VENDOR)
+                .url(format!("{}/hooks/prets", server.uri()))
+                .secret(PRETS_SECRET)
+                .events(30)
+                .rate(300.0)
+                .faults(
+                    "lost-response=30%,duplicate=30%,reorder=30%"
+                        .parse()
+                        .unwrap(),
+                )
+                .seed(seed)
+                .time_scale(30_000.0)
+                .run()
+        };
+        let shape = |r: &hookforge::simulate::Report| -> Vec<(usize, Vec<Sent>)> {
+            r.deliveries
+                .iter()
+                .map(|d| {
+                    (
+                        d.index,
+                        d.attempts
+                            .iter()
+                            .map(|a| (a.attempt, a.duplicate, a.answer.to_string()))
+                            .collect(),
+                    )
+                })
+                .collect()
+        };
+        let a = shape(&run(11).await.unwrap());
+        let b = shape(&run(11).await.unwrap());
+        let c = shape(&run(12).await.unwrap());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        // Reordered: some event went out after the one behind it.
+        assert!(a.windows(2).any(|w| w[0].0 > w[1].0), "{a:?}");
+    })
+    .await;
+}
+
+fn hookforge(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_exits_1_on_lost_events_with_a_json_report_and_2_on_usage_errors() {
+    let server = receiver(Flaky::new(usize::MAX, 503)).await;
+    let url = format!("{}/hooks/cowbell", server.uri());
+    let json = std::env::temp_dir().join(format!("hookforge-sim-{}.json", std::process::id()));
+    let (out, report) = {
+        let (url, json) = (url.clone(), json.clone());
+        tokio::task::spawn_blocking(move || {
+            let out = hookforge(&[
+                "simulate",
+                "--vendor",
+                "cowbell",
+                "--url",
+                &url,
+                "--events",
+                "3",
+                "--rate",
+                "50",
+                "--report-json",
+                json.to_str().unwrap(),
+            ]);
+            let report: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+            std::fs::remove_file(&json).unwrap();
+            (out, report)
+        })
+        .await
+        .unwrap()
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    // Cowbell documents no retries: one attempt, assumed, and said so.
+    assert!(
+        stdout.contains("one attempt, no retries  (assumed: not documented)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("3 given up") && stdout.contains("3 lost"),
+        "{stdout}"
+    );
+    assert_eq!(report["passed"], false);
+    assert_eq!(report["deliveries"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        report["deliveries"][0]["attempts"][0]["answer"]["status"],
+        503
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+
+    let usage = tokio::task::spawn_blocking(move || {
+        [
+            hookforge(&[
+                "simulate", "--vendor", "cowbell", "--url", &url, "--faults", "lost=5%",
+            ]),
+            hookforge(&[
+                "simulate",
+                "--vendor",
+                "prets",
+                "--url",
+                &url,
+                "--failure-mode",
+                "divert",
+            ]),
+            hookforge(&[
+                "simulate",
+                "--vendor",
+                "prets",
+                "--url",
+                &url,
+                "--api-addr",
+                "127.0.0.1:0",
+            ]),
+            hookforge(&[
+                "simulate",
+                "--vendor",
+                "socotra",
+                "--url",
+                &url,
+                "--retry-strategy",
+                "five",
+            ]),
+            hookforge(&[
+                "simulate",
+                "--vendor",
+                "prets",
+                "--url",
+                "http://127.0.0.1:1/hooks/prets",
+            ]),
+            hookforge(&[
+                "simulate",
+                "--vendor",
+                "prets",
+                "--url",
+                &url,
+                "--inbox-db",
+                "/nonexistent/inbox.db",
+            ]),
+        ]
+    })
+    .await
+    .unwrap();
+    let says = [
+        "unknown fault \"lost\"",
+        "no failure handling to configure",
+        "only Socotra documents a webhook management API",
+        "unknown retry strategy \"five\"",
+        "cannot reach http://127.0.0.1:1/hooks/prets",
+        "--inbox-db /nonexistent/inbox.db: no such file",
+    ];
+    for (out, says) in usage.iter().zip(says) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{says}: {stderr}");
+        assert!(stderr.contains(says), "expected {says:?} in {stderr}");
+    }
+}
