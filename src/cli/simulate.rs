@@ -52,16 +52,21 @@ pub struct Args {
     /// Socotra: whether timeouts trigger the failure mode.
     #[arg(long)]
     pub act_on_timeout: Option<bool>,
+    /// Socotra: the name of the integration whose URL is --url (what a
+    /// webhook's `integrationName` refers to).
+    #[arg(long, default_value = hookforge::simulate::DEFAULT_WEBHOOK)]
+    pub integration: String,
     /// Socotra: serve the webhook management API here.
     #[arg(long, value_name = "ADDR")]
     pub api_addr: Option<std::net::SocketAddr>,
     /// Socotra: register no webhook; events wait for one registered with
-    /// `PUT /webhooks` on --api-addr, and the API serves until Ctrl-C.
+    /// `PUT /webhooks` on --api-addr, and the API serves until nothing is
+    /// in flight, diverted or suspended (or Ctrl-C).
     #[arg(long, requires = "api_addr")]
     pub api_only: bool,
     /// With --api-addr: after the stream, keep serving the API while events
     /// are diverted or suspended, for at most this many seconds (default 0;
-    /// with --api-only, until Ctrl-C).
+    /// with --api-only, no limit).
     #[arg(long)]
     pub linger: Option<f64>,
     /// The receiver's SQLite inbox (`hookforge serve --db`): the verdict
@@ -93,6 +98,7 @@ fn usage(msg: impl std::fmt::Display) -> ExitCode {
 pub async fn simulate(v: &'static VendorSpec, a: Args) -> ExitCode {
     let mut sim = Simulator::new(v)
         .url(a.url.clone())
+        .integration(a.integration.clone())
         .events(a.events)
         .rate(a.rate)
         .seed(a.seed)

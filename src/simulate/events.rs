@@ -185,6 +185,11 @@ pub fn fresh_like(old: &str, rng: &mut Rng) -> String {
         let r = rng.below(64) as usize;
         let n = match c {
             _ if uuid && i == 14 => c,
+            // The RFC 4122 variant: 8, 9, a or b.
+            _ if uuid && i == 19 => {
+                let d = b"89ab"[r % 4] as char;
+                if upper { d.to_ascii_uppercase() } else { d }
+            }
             '0'..='9' | 'a'..='f' | 'A'..='F' if hex => {
                 let d = b"0123456789abcdef"[r % 16] as char;
                 if upper { d.to_ascii_uppercase() } else { d }
