@@ -304,7 +304,8 @@ async fn socotra_diverts_on_timeouts_then_the_api_lists_and_resends_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socotra_webhook_registered_through_the_api_suspends_and_resumes_on_unsuspend() {
     within(60, "suspend", async {
-        let (flaky, healthy) = Flaky::unhealthy(500, Duration::ZERO);
+        // Times out (answers after 2 s; the budget is 300 ms) until healthy.
+        let (flaky, healthy) = Flaky::unhealthy(200, Duration::from_secs(2));
         let server = receiver(flaky).await;
         let sim = Simulator::new(&hookforge::vendors::socotra::VENDOR)
             .url(format!("{}/hooks/socotra", server.uri()))
@@ -312,6 +313,8 @@ async fn a_socotra_webhook_registered_through_the_api_suspends_and_resumes_on_un
             .default_webhook(false)
             .events(4)
             .rate(50.0)
+            .timeout(Duration::from_millis(300))
+            .time_scale(100.0)
             .api_addr("127.0.0.1:0".parse().unwrap())
             .start()
             .await
@@ -343,8 +346,8 @@ async fn a_socotra_webhook_registered_through_the_api_suspends_and_resumes_on_un
         let request: socotra::WebhookRequest = serde_json::from_value(serde_json::json!({
             "name": "claims",
             "integrationName": "claims-integration",
-            "retryStrategy": "none",
-            "failureHandling": {"mode": "suspend", "actOnStatusCodes": ["500"], "actOnTimeout": false}
+            "retryStrategy": "one",
+            "failureHandling": {"mode": "suspend", "actOnStatusCodes": ["500"], "actOnTimeout": true}
         }))
         .unwrap();
         let created: socotra::WebhookResponse = client
@@ -361,10 +364,15 @@ async fn a_socotra_webhook_registered_through_the_api_suspends_and_resumes_on_un
         sim.idle().await;
         let got: socotra::WebhookResponse = api(&client, reqwest::Method::GET, format!("{base}/webhooks/claims")).await.bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
         assert!(got.suspended && got.suspended_timestamp.is_present());
-        // The failures suspended the webhook (events sent before it was
-        // suspended may fail too); the rest were held, never sent.
+        // A timeout, then its retry's timeout, suspended the webhook
+        // (events sent before it was suspended may time out too); the rest
+        // were held, never sent.
         let before = server.received_requests().await.unwrap().len();
-        assert!((1..4).contains(&before), "{before}");
+        assert!(before >= 2 && before % 2 == 0 && before <= 8, "{before}");
+        let report = sim.report().await.unwrap();
+        let tried = report.deliveries.iter().filter(|d| !d.attempts.is_empty()).count();
+        assert!(report.deliveries.iter().all(|d| d.attempts.iter().all(|a| a.answer == Answer::Timeout)));
+        assert_eq!(before, 2 * tried, "{}", report.table());
         let report = sim.report().await.unwrap();
         assert!(report.deliveries.iter().all(|d| d.state == State::Suspended), "{}", report.table());
 
@@ -467,6 +475,15 @@ async fn lost_responses_and_duplicates_against_hookforge_serve_are_handled_once(
         .flat_map(|d| &d.attempts)
         .filter(|a| a.duplicate)
         .count();
+    eprintln!(
+        "{} events, {} requests: {lost} answers lost, {dups} duplicates sent",
+        report.deliveries.len(),
+        report
+            .deliveries
+            .iter()
+            .map(|d| d.attempts.len())
+            .sum::<usize>()
+    );
     assert!(
         lost > 0 && dups > 0,
         "the faults happened: {lost} lost, {dups} duplicated"

@@ -60,23 +60,15 @@ impl Inbox for SqliteInbox {
                 self.store.get_or_init(|| s)
             }
         };
-        let row = store
+        let rows = store
             .find(vendor, &event.dedupe_key)
             .map_err(|e| e.to_string())?;
-        Ok(match row {
-            None => Handled {
-                stored: false,
-                times: 0,
-                status: None,
-                duplicates: None,
-            },
-            Some(d) => Handled {
-                stored: true,
-                // One row per event: its handler completed once when done.
-                times: u32::from(d.status == Status::Done),
-                status: Some(d.status.as_str().into()),
-                duplicates: Some(d.duplicates),
-            },
+        Ok(Handled {
+            stored: !rows.is_empty(),
+            // Each row is handled at most once: count the handled rows.
+            times: rows.iter().filter(|d| d.status == Status::Done).count() as u32,
+            status: rows.first().map(|d| d.status.as_str().to_string()),
+            duplicates: (!rows.is_empty()).then(|| rows.iter().map(|d| d.duplicates).sum()),
         })
     }
 }

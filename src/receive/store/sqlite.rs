@@ -88,20 +88,16 @@ impl SqliteStore {
         })
     }
 
-    /// The delivery a vendor's event was stored as, by its deduplication key.
-    pub fn find(
-        &self,
-        vendor: &str,
-        dedupe_key: &str,
-    ) -> Result<Option<StoredDelivery>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM deliveries WHERE vendor = ?1 AND dedupe_key = ?2"),
-                [vendor, dedupe_key],
-                row_to_delivery,
-            )
-            .optional()?)
+    /// The deliveries a vendor's event was stored as, by its deduplication
+    /// key: one, or none (the key is unique; a reader counting handlings
+    /// should not have to rely on that).
+    pub fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM deliveries WHERE vendor = ?1 AND dedupe_key = ?2 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([vendor, dedupe_key], row_to_delivery)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
