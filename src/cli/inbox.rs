@@ -1,4 +1,4 @@
-//! `hookforge inbox`: inspect, replay and reparse the SQLite inbox.
+//! `hookforge inbox`: inspect, replay and reparse the inbox (SQLite or PostgreSQL).
 
 use super::*;
 
@@ -7,12 +7,52 @@ pub struct Args {
     /// The inbox file.
     #[arg(long, default_value = "hookforge-inbox.db")]
     pub db: PathBuf,
+    /// A PostgreSQL inbox instead (`postgres://user@host/db`; also from
+    /// `HOOKFORGE_DATABASE_URL`, which keeps a password out of argv).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
     #[command(subcommand)]
     pub action: InboxAction,
 }
 
 pub fn run(a: Args) -> ExitCode {
-    inbox(a.db, a.action)
+    let url = a.database_url.or_else(database_url_from_env);
+    let store: Box<dyn hookforge::receive::store::Store> = match url {
+        Some(url) => match hookforge::receive::store::PostgresStore::connect(
+            &url,
+            std::time::Duration::from_secs(60),
+        ) {
+            Ok(s) => Box::new(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => {
+            if !a.db.is_file() {
+                eprintln!(
+                    "error: no inbox at {} (pass --db PATH or --database-url URL)",
+                    a.db.display()
+                );
+                return ExitCode::from(2);
+            }
+            match hookforge::receive::store::SqliteStore::open(&a.db) {
+                Ok(s) => Box::new(s),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    inbox(store.as_ref(), a.action)
+}
+
+/// `HOOKFORGE_DATABASE_URL`, when set and not empty.
+pub fn database_url_from_env() -> Option<String> {
+    std::env::var("HOOKFORGE_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
 }
 
 #[derive(clap::Subcommand)]
@@ -44,19 +84,8 @@ pub enum InboxAction {
     },
 }
 
-pub fn inbox(db: PathBuf, action: InboxAction) -> ExitCode {
-    use hookforge::receive::store::{SqliteStore, Status, Store};
-    if !db.is_file() {
-        eprintln!("error: no inbox at {} (pass --db PATH)", db.display());
-        return ExitCode::from(2);
-    }
-    let store = match SqliteStore::open(&db) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) -> ExitCode {
+    use hookforge::receive::store::Status;
     let result = match action {
         InboxAction::List {
             status,
@@ -116,7 +145,7 @@ pub fn inbox(db: PathBuf, action: InboxAction) -> ExitCode {
                 print_json(&v)
             }
         }),
-        InboxAction::Reparse { id, all } => reparse(&store, id, all),
+        InboxAction::Reparse { id, all } => reparse(store, id, all),
         InboxAction::Replay { id } => store.requeue(id).map(|found| {
             if found {
                 println!(
@@ -138,11 +167,11 @@ pub fn inbox(db: PathBuf, action: InboxAction) -> ExitCode {
 /// Re-parses quarantined deliveries with this binary's models; those that
 /// fit now go to pending. Exit 1 when a named delivery still misfits.
 pub fn reparse(
-    store: &hookforge::receive::store::SqliteStore,
+    store: &dyn hookforge::receive::store::Store,
     id: Option<i64>,
     all: bool,
 ) -> Result<ExitCode, hookforge::receive::store::StoreError> {
-    use hookforge::receive::store::{Status, Store};
+    use hookforge::receive::store::Status;
     let rows = match (id, all) {
         (Some(id), _) => match store.get(id)? {
             Some(r) if r.status == Status::Quarantined => vec![r],

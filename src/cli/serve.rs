@@ -16,8 +16,17 @@ pub struct Args {
     #[arg(long = "secret", value_name = "VENDOR=SECRET", value_parser = parse_secret)]
     pub secrets: Vec<(String, String)>,
     /// Keep the inbox in this SQLite file (in memory when absent).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "database_url")]
     pub db: Option<PathBuf>,
+    /// Keep the inbox in PostgreSQL, shared with other `serve` processes
+    /// (`postgres://user@host:port/db`; also from `HOOKFORGE_DATABASE_URL`,
+    /// which keeps a password out of argv).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// With --database-url: seconds a claimed delivery stays with this
+    /// process before another may take it over (default: handler timeout + 30).
+    #[arg(long, value_name = "SECS")]
+    pub lease: Option<f64>,
     /// A vendor's HMAC format where it is undocumented, as
     /// `VENDOR=HASH:ENCODING` (e.g. `socotra=sha256:base64`; default from the manifest).
     #[arg(long = "hmac-format", value_name = "VENDOR=HASH:ENCODING", value_parser = parse_vendor_hmac)]
@@ -38,6 +47,8 @@ pub fn run(a: Args) -> ExitCode {
         vendors,
         secrets,
         db,
+        database_url,
+        lease,
         hmac_formats,
         no_process,
         body_limit,
@@ -84,6 +95,16 @@ pub fn run(a: Args) -> ExitCode {
     cfg.allow_unsigned = more.allow_unsigned;
     cfg.retain = more.retain;
     cfg.memory_capacity = more.memory_capacity;
+    if let Some(l) = lease {
+        match duration_arg(l, "lease") {
+            Ok(d) => cfg.lease = Some(d),
+            Err(code) => return code,
+        }
+    }
+    cfg.database_url = database_url
+        .or_else(super::inbox::database_url_from_env)
+        .filter(|_| db.is_none())
+        .map(hookforge::receive::store::DatabaseUrl::new);
     serve(cfg, vendors, secrets, db, !no_process, body_limit)
 }
 

@@ -380,91 +380,9 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::receive::store::{MemoryStore, SqliteStore, Status, dedupe_key};
+    use crate::receive::store::{MemoryStore, SqliteStore, dedupe_key};
 
-    fn delivery(key: &str) -> NewDelivery {
-        NewDelivery {
-            vendor: "prets".into(),
-            event_type: "quote.created".into(),
-            event_id: Some(key.into()),
-            dedupe_key: dedupe_key(Some(key), b"{}"),
-            body: b"{}".to_vec(),
-            headers: vec![("content-type".into(), "application/json".into())],
-            received_at_ms: 1000,
-            misfit: None,
-        }
-    }
-
-    fn exercise(store: &dyn Store) {
-        assert_eq!(store.insert(&delivery("a")).unwrap(), Inserted::New(1));
-        assert_eq!(store.insert(&delivery("b")).unwrap(), Inserted::New(2));
-        assert_eq!(
-            store.insert(&delivery("a")).unwrap(),
-            Inserted::Duplicate(1, Status::Pending)
-        );
-        let claimed = store.claim(1000, 10, &[]).unwrap();
-        assert_eq!(claimed.iter().map(|d| d.id).collect::<Vec<_>>(), vec![1, 2]);
-        assert!(
-            claimed
-                .iter()
-                .all(|d| d.attempts == 1 && d.status == Status::Processing)
-        );
-        assert!(store.claim(1000, 10, &[]).unwrap().is_empty());
-        store.complete(1, 2000).unwrap();
-        store.fail(2, "boom", Some(5000)).unwrap();
-        assert!(store.claim(4999, 10, &[]).unwrap().is_empty());
-        assert_eq!(store.next_due().unwrap(), Some(5000));
-        let again = store.claim(5000, 10, &[]).unwrap();
-        assert_eq!((again[0].id, again[0].attempts), (2, 2));
-        // A crash while processing: recover returns it to pending.
-        assert_eq!(store.recover().unwrap(), 1);
-        store.fail(2, "still broken", None).unwrap();
-        let d = store.get(2).unwrap().unwrap();
-        assert_eq!(
-            (d.status, d.last_error.as_deref()),
-            (Status::Dead, Some("still broken"))
-        );
-        assert!(store.requeue(2).unwrap());
-        assert_eq!(store.get(2).unwrap().unwrap().status, Status::Pending);
-        let a = store.get(1).unwrap().unwrap();
-        assert_eq!(
-            (a.status, a.duplicates, a.processed_at_ms),
-            (Status::Done, 1, Some(2000))
-        );
-        assert_eq!(store.list(Some(Status::Done), 10).unwrap().len(), 1);
-        assert_eq!(store.list(None, 10).unwrap().len(), 2);
-        assert_eq!(
-            a.headers,
-            vec![("content-type".to_string(), "application/json".to_string())]
-        );
-        // Replaying resets the attempt count.
-        assert_eq!(store.get(2).unwrap().unwrap().attempts, 0);
-        // Quarantine: stored with its reason, never claimed, released on demand.
-        let mut q = delivery("q");
-        q.misfit = Some("`quote.created` payload: at `data.quoteId`: expected a string".into());
-        assert_eq!(store.insert(&q).unwrap(), Inserted::New(3));
-        let d = store.get(3).unwrap().unwrap();
-        assert_eq!(
-            (d.status, d.last_error),
-            (Status::Quarantined, q.misfit.clone())
-        );
-        let ids = |v: Vec<StoredDelivery>| v.iter().map(|d| d.id).collect::<Vec<_>>();
-        assert_eq!(ids(store.claim(i64::MAX, 10, &["other"]).unwrap()), vec![2]);
-        assert!(
-            !store.release(1).unwrap(),
-            "only quarantined deliveries are released"
-        );
-        assert!(store.release(3).unwrap());
-        let d = store.get(3).unwrap().unwrap();
-        assert_eq!((d.status, d.last_error), (Status::Pending, None));
-        // Claims skip busy vendors.
-        assert!(store.claim(i64::MAX, 10, &["prets"]).unwrap().is_empty());
-        assert_eq!(ids(store.claim(i64::MAX, 10, &[]).unwrap()), vec![3]);
-        // Retention deletes done deliveries processed before the cut only.
-        assert_eq!(store.purge_done(2000).unwrap(), 0);
-        assert_eq!(store.purge_done(2001).unwrap(), 1);
-        assert!(store.get(1).unwrap().is_none());
-    }
+    use crate::receive::store::contract::{delivery, exercise};
 
     #[test]
     fn memory_store_refuses_past_its_capacity() {

@@ -64,8 +64,13 @@ pub struct ServeConfig {
     /// Vendors that document no authentication and may be served without a
     /// shared secret (anyone who knows the URL can post to them).
     pub allow_unsigned: Vec<String>,
-    /// SQLite inbox; in memory when `None`.
+    /// SQLite inbox; in memory when `None` (and no `database_url`).
     pub db: Option<PathBuf>,
+    /// PostgreSQL inbox, shared with other processes (feature `postgres`).
+    pub database_url: Option<crate::receive::store::DatabaseUrl>,
+    /// How long a claim on a PostgreSQL delivery lasts before another
+    /// process may take it over (default: the handler timeout + 30 s).
+    pub lease: Option<Duration>,
     /// Deliveries the in-memory inbox holds before answering 503.
     pub memory_capacity: usize,
     /// Run the worker (handle stored deliveries). Off: store only.
@@ -89,6 +94,8 @@ impl ServeConfig {
             hmac_formats: BTreeMap::new(),
             allow_unsigned: Vec::new(),
             db: None,
+            database_url: None,
+            lease: None,
             memory_capacity: MemoryStore::DEFAULT_CAPACITY,
             process: true,
             body_limit: DEFAULT_BODY_LIMIT,
@@ -112,6 +119,10 @@ pub enum ServeError {
     /// A database path was given to a build without the `sqlite` feature.
     #[error("cannot open {path}: hookforge was built without the `sqlite` feature")]
     NoDatabase { path: PathBuf },
+    /// A database URL was given to a build without the `postgres` feature,
+    /// or together with a SQLite path.
+    #[error("{0}")]
+    Database(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -225,6 +236,46 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
 
 /// Binds and serves in the background.
 pub async fn start(cfg: ServeConfig) -> Result<Server, ServeError> {
+    if let (Some(_), Some(_)) = (&cfg.db, &cfg.database_url) {
+        return Err(ServeError::Database(
+            "give either a SQLite inbox (--db) or a PostgreSQL one (--database-url), not both"
+                .into(),
+        ));
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(url) = &cfg.database_url {
+        // Leases outlast a handler call, so only a dead process's work is
+        // taken over by another.
+        let lease = cfg
+            .lease
+            .unwrap_or(cfg.worker.handler_timeout + Duration::from_secs(30));
+        if lease <= cfg.worker.handler_timeout {
+            return Err(ServeError::Database(format!(
+                "the lease ({} s) must be longer than the handler timeout ({} s), or a slow handler's delivery would be taken over while it runs",
+                lease.as_secs_f64(),
+                cfg.worker.handler_timeout.as_secs_f64()
+            )));
+        }
+        let url = url.clone();
+        let described = url.to_string();
+        let store = tokio::task::spawn_blocking(move || {
+            crate::receive::store::PostgresStore::connect(url.expose(), lease)
+        })
+        .await
+        .map_err(crate::receive::store::StoreError::from)??;
+        return start_with(
+            cfg,
+            Arc::new(store),
+            format!("PostgreSQL inbox {described}"),
+        )
+        .await;
+    }
+    #[cfg(not(feature = "postgres"))]
+    if cfg.database_url.is_some() {
+        return Err(ServeError::Database(
+            "hookforge was built without the `postgres` feature".into(),
+        ));
+    }
     let (store, store_description): (Arc<dyn Store>, String) = match &cfg.db {
         #[cfg(feature = "sqlite")]
         Some(path) => (
@@ -245,6 +296,14 @@ pub async fn start(cfg: ServeConfig) -> Result<Server, ServeError> {
             ),
         ),
     };
+    start_with(cfg, store, store_description).await
+}
+
+async fn start_with(
+    cfg: ServeConfig,
+    store: Arc<dyn Store>,
+    store_description: String,
+) -> Result<Server, ServeError> {
     let inbox = Inbox::new(store)
         .with_worker(cfg.worker)
         .with_retry(cfg.retry);

@@ -1,0 +1,105 @@
+//! The contract every [`Store`] keeps, as one function each store's tests
+//! run (memory and SQLite in the unit tests, PostgreSQL in
+//! `tests/postgres.rs`). Not a stable API.
+
+use super::*;
+
+/// A Prets delivery with this event id.
+pub fn delivery(key: &str) -> NewDelivery {
+    NewDelivery {
+        vendor: "prets".into(),
+        event_type: "quote.created".into(),
+        event_id: Some(key.into()),
+        dedupe_key: dedupe_key(Some(key), b"{}"),
+        body: b"{}".to_vec(),
+        headers: vec![("content-type".into(), "application/json".into())],
+        received_at_ms: 1000,
+        misfit: None,
+    }
+}
+
+/// The contract every store keeps, on a fresh (empty) store: increasing
+/// ids (not necessarily dense), dedupe, claims, retries, dead letters,
+/// requeue, quarantine, skipping busy vendors, retention.
+pub fn exercise(store: &dyn Store) {
+    let new = |r: Inserted| match r {
+        Inserted::New(id) => id,
+        other => panic!("expected a new row, got {other:?}"),
+    };
+    let one = new(store.insert(&delivery("a")).unwrap());
+    let two = new(store.insert(&delivery("b")).unwrap());
+    assert!(two > one);
+    assert_eq!(
+        store.insert(&delivery("a")).unwrap(),
+        Inserted::Duplicate(one, Status::Pending)
+    );
+    let claimed = store.claim(1000, 10, &[]).unwrap();
+    assert_eq!(
+        claimed.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![one, two]
+    );
+    assert!(
+        claimed
+            .iter()
+            .all(|d| d.attempts == 1 && d.status == Status::Processing)
+    );
+    assert!(store.claim(1000, 10, &[]).unwrap().is_empty());
+    store.complete(one, 2000).unwrap();
+    store.fail(two, "boom", Some(5000)).unwrap();
+    assert!(store.claim(4999, 10, &[]).unwrap().is_empty());
+    assert_eq!(store.next_due().unwrap(), Some(5000));
+    let again = store.claim(5000, 10, &[]).unwrap();
+    assert_eq!((again[0].id, again[0].attempts), (two, 2));
+    // A crash while processing: recover returns it to pending.
+    assert_eq!(store.recover().unwrap(), 1);
+    store.fail(two, "still broken", None).unwrap();
+    let d = store.get(two).unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.last_error.as_deref()),
+        (Status::Dead, Some("still broken"))
+    );
+    assert!(store.requeue(two).unwrap());
+    assert_eq!(store.get(two).unwrap().unwrap().status, Status::Pending);
+    let a = store.get(one).unwrap().unwrap();
+    assert_eq!(
+        (a.status, a.duplicates, a.processed_at_ms),
+        (Status::Done, 1, Some(2000))
+    );
+    assert_eq!(store.list(Some(Status::Done), 10).unwrap().len(), 1);
+    assert_eq!(store.list(None, 10).unwrap().len(), 2);
+    assert_eq!(
+        a.headers,
+        vec![("content-type".to_string(), "application/json".to_string())]
+    );
+    // Replaying resets the attempt count.
+    assert_eq!(store.get(two).unwrap().unwrap().attempts, 0);
+    // Quarantine: stored with its reason, never claimed, released on demand.
+    let mut q = delivery("q");
+    q.misfit = Some("`quote.created` payload: at `data.quoteId`: expected a string".into());
+    let three = new(store.insert(&q).unwrap());
+    assert!(three > two);
+    let d = store.get(three).unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.last_error),
+        (Status::Quarantined, q.misfit.clone())
+    );
+    let ids = |v: Vec<StoredDelivery>| v.iter().map(|d| d.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.claim(i64::MAX, 10, &["other"]).unwrap()),
+        vec![two]
+    );
+    assert!(
+        !store.release(one).unwrap(),
+        "only quarantined deliveries are released"
+    );
+    assert!(store.release(three).unwrap());
+    let d = store.get(three).unwrap().unwrap();
+    assert_eq!((d.status, d.last_error), (Status::Pending, None));
+    // Claims skip busy vendors.
+    assert!(store.claim(i64::MAX, 10, &["prets"]).unwrap().is_empty());
+    assert_eq!(ids(store.claim(i64::MAX, 10, &[]).unwrap()), vec![three]);
+    // Retention deletes done deliveries processed before the cut only.
+    assert_eq!(store.purge_done(2000).unwrap(), 0);
+    assert_eq!(store.purge_done(2001).unwrap(), 1);
+    assert!(store.get(one).unwrap().is_none());
+}

@@ -1,0 +1,459 @@
+//! The PostgreSQL store: one inbox shared by several receiver processes.
+//!
+//! Client: the `postgres` crate (the synchronous face of `tokio-postgres`,
+//! by the same maintainers): the [`Store`] trait is blocking and its calls
+//! already run on the blocking pool or the inbox's writer thread, so an
+//! async client would only add a runtime hop per call.
+//!
+//! Several processes share the table safely:
+//! - deduplication is the same unique `(vendor, dedupe_key)` as SQLite's;
+//! - a claim takes a lease (`locked_until`) with `FOR UPDATE SKIP LOCKED`,
+//!   so two processes never claim the same row, a live process's work is
+//!   never taken while its lease runs, and a crashed process's rows are
+//!   claimed again once their lease expires (this is what `recover` means
+//!   here: it never resets another process's live work);
+//! - migrations are versioned in `hookforge_migrations` and applied at
+//!   open under an advisory lock, so processes starting together agree.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ::postgres::{Client, NoTls, Row as PgRow};
+
+use super::*;
+
+/// Versioned migrations, applied in order, each once.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    "CREATE TABLE deliveries (
+        id BIGSERIAL PRIMARY KEY,
+        vendor TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        event_id TEXT,
+        dedupe_key TEXT NOT NULL,
+        body BYTEA NOT NULL,
+        headers JSONB NOT NULL,
+        received_at BIGINT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_attempt_at BIGINT NOT NULL,
+        processed_at BIGINT,
+        duplicates INTEGER NOT NULL DEFAULT 0,
+        locked_until BIGINT,
+        locked_by TEXT,
+        UNIQUE (vendor, dedupe_key)
+    );
+    CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);",
+)];
+
+/// An arbitrary constant: the advisory lock that serializes migrations.
+const MIGRATION_LOCK: i64 = 0x686f_6f6b_666f_7267;
+
+const COLUMNS: &str = "id, vendor, event_type, event_id, dedupe_key, body, headers::text, received_at, \
+                       status, attempts, last_error, next_attempt_at, processed_at, duplicates";
+
+/// PostgreSQL, shared by every receiver process pointed at the database.
+pub struct PostgresStore {
+    conn: Mutex<Client>,
+    lease_ms: i64,
+    /// This process, as written in `locked_by` (for operators).
+    owner: String,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    // The connection string may hold a password: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("lease_ms", &self.lease_ms)
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+fn backend(e: ::postgres::Error) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+impl PostgresStore {
+    /// Connects, applies pending migrations, and takes leases of `lease`
+    /// on claimed deliveries (make it longer than the handler timeout).
+    pub fn connect(url: &str, lease: Duration) -> Result<PostgresStore, StoreError> {
+        let open = |e: ::postgres::Error| {
+            StoreError::Backend(format!("cannot open the inbox at {}: {e}", redact_url(url)).into())
+        };
+        let mut client = Client::connect(url, NoTls).map_err(open)?;
+        migrate(&mut client).map_err(open)?;
+        Ok(PostgresStore {
+            conn: Mutex::new(client),
+            lease_ms: lease.as_millis().min(i64::MAX as u128) as i64,
+            owner: format!(
+                "{}:{}",
+                std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into()),
+                std::process::id()
+            ),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Client> {
+        // A panic while holding the lock leaves no transaction open: the
+        // `postgres` client rolls back a dropped transaction.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The highest migration applied.
+    pub fn schema_version(&self) -> Result<i32, StoreError> {
+        let row = self
+            .conn()
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM hookforge_migrations",
+                &[],
+            )
+            .map_err(backend)?;
+        Ok(row.get(0))
+    }
+
+    /// The delivery a vendor's event was stored as, by its deduplication key.
+    pub fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM deliveries WHERE vendor = $1 AND dedupe_key = $2 ORDER BY id"
+                ),
+                &[&vendor, &dedupe_key],
+            )
+            .map_err(backend)?;
+        rows.iter().map(to_delivery).collect()
+    }
+}
+
+fn migrate(client: &mut Client) -> Result<(), ::postgres::Error> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS hookforge_migrations (
+            version INTEGER PRIMARY KEY,
+            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )",
+    )?;
+    let done: i32 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM hookforge_migrations",
+            &[],
+        )?
+        .get(0);
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > done) {
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO hookforge_migrations (version) VALUES ($1)",
+            &[version],
+        )?;
+    }
+    tx.commit()
+}
+
+fn to_delivery(r: &PgRow) -> Result<StoredDelivery, StoreError> {
+    let bad = |what: String| StoreError::Backend(what.into());
+    let status: String = r.try_get(8).map_err(backend)?;
+    let status =
+        Status::parse(&status).ok_or_else(|| bad(format!("unknown delivery status {status:?}")))?;
+    let headers: String = r.try_get(6).map_err(backend)?;
+    let headers = serde_json::from_str(&headers)
+        .map_err(|e| bad(format!("stored headers are not a list of pairs: {e}")))?;
+    let attempts: i32 = r.try_get(9).map_err(backend)?;
+    let duplicates: i32 = r.try_get(13).map_err(backend)?;
+    Ok(StoredDelivery {
+        id: r.try_get(0).map_err(backend)?,
+        vendor: r.try_get(1).map_err(backend)?,
+        event_type: r.try_get(2).map_err(backend)?,
+        event_id: r.try_get(3).map_err(backend)?,
+        dedupe_key: r.try_get(4).map_err(backend)?,
+        body: r.try_get(5).map_err(backend)?,
+        headers,
+        received_at_ms: r.try_get(7).map_err(backend)?,
+        status,
+        attempts: attempts.max(0) as u32,
+        last_error: r.try_get(10).map_err(backend)?,
+        next_attempt_at_ms: r.try_get(11).map_err(backend)?,
+        processed_at_ms: r.try_get(12).map_err(backend)?,
+        duplicates: duplicates.max(0) as u32,
+    })
+}
+
+fn insert_row(
+    tx: &mut ::postgres::Transaction<'_>,
+    d: &NewDelivery,
+) -> Result<Inserted, StoreError> {
+    let headers = serde_json::to_string(&d.headers).map_err(|source| StoreError::Encode {
+        what: "the headers",
+        source,
+    })?;
+    let status = if d.misfit.is_some() {
+        Status::Quarantined
+    } else {
+        Status::Pending
+    };
+    let row = tx
+        .query_one(
+            "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error)
+             VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $7, $8, $9)
+             ON CONFLICT (vendor, dedupe_key) DO UPDATE SET duplicates = deliveries.duplicates + 1
+             RETURNING id, duplicates, status",
+            &[
+                &d.vendor,
+                &d.event_type,
+                &d.event_id,
+                &d.dedupe_key,
+                &d.body,
+                &headers,
+                &d.received_at_ms,
+                &status.as_str(),
+                &d.misfit,
+            ],
+        )
+        .map_err(backend)?;
+    let id: i64 = row.get(0);
+    let dups: i32 = row.get(1);
+    let status: String = row.get(2);
+    Ok(if dups == 0 {
+        Inserted::New(id)
+    } else {
+        Inserted::Duplicate(id, Status::parse(&status).unwrap_or(Status::Pending))
+    })
+}
+
+impl Store for PostgresStore {
+    fn insert_mode(&self) -> InsertMode {
+        InsertMode::Batched
+    }
+
+    fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {
+        let mut conn = self.conn();
+        let mut tx = conn.transaction().map_err(backend)?;
+        let inserted = insert_row(&mut tx, d)?;
+        // The 2xx waits for this: a failed COMMIT is an error here.
+        tx.commit().map_err(backend)?;
+        Ok(inserted)
+    }
+
+    /// Group commit, as SQLite's: one transaction, and one by one if
+    /// anything in it fails, so each delivery gets its own answer.
+    fn insert_many(&self, ds: &[NewDelivery]) -> Vec<Result<Inserted, StoreError>> {
+        if ds.len() < 2 {
+            return ds.iter().map(|d| self.insert(d)).collect();
+        }
+        let together = (|| -> Result<Vec<Inserted>, StoreError> {
+            let mut conn = self.conn();
+            let mut tx = conn.transaction().map_err(backend)?;
+            let mut out = Vec::with_capacity(ds.len());
+            for d in ds {
+                out.push(insert_row(&mut tx, d)?);
+            }
+            tx.commit().map_err(backend)?;
+            Ok(out)
+        })();
+        match together {
+            Ok(all) => all.into_iter().map(Ok).collect(),
+            Err(_) => ds.iter().map(|d| self.insert(d)).collect(),
+        }
+    }
+
+    /// Claims due pending deliveries and deliveries whose lease expired
+    /// (their process died), each with a fresh lease.
+    fn claim(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        skip: &[&str],
+    ) -> Result<Vec<StoredDelivery>, StoreError> {
+        let skip: Vec<String> = skip.iter().map(|s| s.to_string()).collect();
+        let until = now_ms.saturating_add(self.lease_ms);
+        let rows = self
+            .conn()
+            .query(
+                &format!(
+                    "UPDATE deliveries SET status = 'processing', attempts = attempts + 1,
+                            locked_until = $3, locked_by = $5
+                     WHERE id IN (
+                        SELECT id FROM deliveries
+                        WHERE ((status = 'pending' AND next_attempt_at <= $1)
+                               OR (status = 'processing' AND locked_until < $1))
+                          AND NOT (vendor = ANY($4))
+                        ORDER BY next_attempt_at, id
+                        LIMIT $2
+                        FOR UPDATE SKIP LOCKED)
+                     RETURNING {COLUMNS}"
+                ),
+                &[&now_ms, &(limit as i64), &until, &skip, &self.owner],
+            )
+            .map_err(backend)?;
+        let mut out = rows
+            .iter()
+            .map(to_delivery)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by_key(|d| (d.next_attempt_at_ms, d.id));
+        Ok(out)
+    }
+
+    fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
+        self.complete_many(&[(id, now_ms)])
+    }
+
+    fn complete_many(&self, done: &[(i64, i64)]) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let mut tx = conn.transaction().map_err(backend)?;
+        let stmt = tx
+            .prepare(
+                "UPDATE deliveries SET status = 'done', processed_at = $2, last_error = NULL,
+                        locked_until = NULL, locked_by = NULL
+                 WHERE id = $1",
+            )
+            .map_err(backend)?;
+        for (id, at) in done {
+            tx.execute(&stmt, &[id, at]).map_err(backend)?;
+        }
+        tx.commit().map_err(backend)
+    }
+
+    fn fail(&self, id: i64, error: &str, retry_at_ms: Option<i64>) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        match retry_at_ms {
+            Some(at) => conn.execute(
+                "UPDATE deliveries SET status = 'pending', last_error = $2, next_attempt_at = $3,
+                        locked_until = NULL, locked_by = NULL
+                 WHERE id = $1",
+                &[&id, &error, &at],
+            ),
+            None => conn.execute(
+                "UPDATE deliveries SET status = 'dead', last_error = $2, locked_until = NULL, locked_by = NULL
+                 WHERE id = $1",
+                &[&id, &error],
+            ),
+        }
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    /// Returns to pending only deliveries whose lease expired: other
+    /// processes may be working on the rest right now.
+    fn recover(&self) -> Result<usize, StoreError> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE deliveries SET status = 'pending', locked_until = NULL, locked_by = NULL
+                 WHERE status = 'processing' AND locked_until < $1",
+                &[&now_ms()],
+            )
+            .map_err(backend)?;
+        Ok(n as usize)
+    }
+
+    fn list(
+        &self,
+        status: Option<Status>,
+        limit: usize,
+    ) -> Result<Vec<StoredDelivery>, StoreError> {
+        let status = status.map(Status::as_str);
+        let rows = self
+            .conn()
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM deliveries WHERE ($1::text IS NULL OR status = $1) ORDER BY id LIMIT $2"
+                ),
+                &[&status, &(limit.min(i64::MAX as usize) as i64)],
+            )
+            .map_err(backend)?;
+        rows.iter().map(to_delivery).collect()
+    }
+
+    fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
+        let row = self
+            .conn()
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM deliveries WHERE id = $1"),
+                &[&id],
+            )
+            .map_err(backend)?;
+        row.as_ref().map(to_delivery).transpose()
+    }
+
+    fn requeue(&self, id: i64) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $2,
+                        locked_until = NULL, locked_by = NULL
+                 WHERE id = $1",
+                &[&id, &now_ms()],
+            )
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn release(&self, id: i64) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE deliveries SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = $2
+                 WHERE id = $1 AND status = 'quarantined'",
+                &[&id, &now_ms()],
+            )
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn requarantine(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE deliveries SET last_error = $2 WHERE id = $1 AND status = 'quarantined'",
+                &[&id, &error],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn purge_done(&self, before_ms: i64) -> Result<usize, StoreError> {
+        let n = self
+            .conn()
+            .execute(
+                "DELETE FROM deliveries WHERE status = 'done' AND processed_at < $1",
+                &[&before_ms],
+            )
+            .map_err(backend)?;
+        Ok(n as usize)
+    }
+
+    /// The soonest due pending delivery, or expiring lease.
+    fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        let row = self
+            .conn()
+            .query_one(
+                "SELECT MIN(t) FROM (
+                    SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE status = 'pending'
+                    UNION ALL
+                    SELECT MIN(locked_until) FROM deliveries WHERE status = 'processing'
+                 ) due",
+                &[],
+            )
+            .map_err(backend)?;
+        Ok(row.get(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@127.0.0.1:5432/inbox"),
+            "postgres://app:***@127.0.0.1:5432/inbox"
+        );
+        assert_eq!(
+            redact_url("postgres://127.0.0.1/inbox"),
+            "postgres://127.0.0.1/inbox"
+        );
+    }
+}
