@@ -23,6 +23,9 @@ pub struct Args {
     /// which keeps a password out of argv).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// With --database-url: seconds a claimed delivery stays with this
     /// process before another may take it over (default: handler timeout + 30).
     #[arg(long, value_name = "SECS")]
@@ -48,6 +51,7 @@ pub fn run(a: Args) -> ExitCode {
         secrets,
         db,
         database_url,
+        metrics_addr,
         lease,
         hmac_formats,
         no_process,
@@ -105,7 +109,15 @@ pub fn run(a: Args) -> ExitCode {
         .or_else(super::inbox::database_url_from_env)
         .filter(|_| db.is_none())
         .map(hookforge::receive::store::DatabaseUrl::new);
-    serve(cfg, vendors, secrets, db, !no_process, body_limit)
+    serve(
+        cfg,
+        vendors,
+        secrets,
+        db,
+        !no_process,
+        body_limit,
+        metrics_addr,
+    )
 }
 
 /// The rest of `serve`'s options.
@@ -201,6 +213,7 @@ pub fn serve(
     db: Option<PathBuf>,
     process: bool,
     body_limit: usize,
+    metrics_addr: Option<std::net::SocketAddr>,
 ) -> ExitCode {
     cfg.vendors = match choose_vendors(&vendors, &secrets) {
         Ok(list) => list,
@@ -223,7 +236,7 @@ pub fn serve(
             return ExitCode::FAILURE;
         }
     };
-    rt.block_on(run_server(cfg))
+    rt.block_on(run_server(cfg, metrics_addr))
 }
 
 /// The vendors to serve: those named, or with `all` every vendor that can
@@ -267,7 +280,30 @@ fn choose_vendors(
 
 /// Starts the server, prints its address line, and serves until it fails
 /// or Ctrl-C.
-async fn run_server(cfg: hookforge::receive::serve::ServeConfig) -> ExitCode {
+async fn run_server(
+    cfg: hookforge::receive::serve::ServeConfig,
+    metrics_addr: Option<std::net::SocketAddr>,
+) -> ExitCode {
+    if let Some(addr) = metrics_addr {
+        // Handler time in seconds: from 1 ms to the default 30 s timeout.
+        let buckets = [
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        ];
+        let installed = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full(
+                    "hookforge_handler_duration_seconds".into(),
+                ),
+                &buckets,
+            )
+            .and_then(|b| b.install());
+        if let Err(e) = installed {
+            eprintln!("error: cannot serve metrics on {addr}: {e}");
+            return ExitCode::from(2);
+        }
+        describe_metrics();
+    }
     let server = match hookforge::receive::serve::start(cfg).await {
         Ok(s) => s,
         Err(e @ hookforge::receive::serve::ServeError::Bind { .. }) => {
@@ -283,6 +319,13 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(addr) = metrics_addr {
+        hookforge::receive::inbox::spawn_inbox_gauges(
+            &server.inbox,
+            std::time::Duration::from_secs(2),
+        );
+        eprintln!("metrics at http://{addr}/metrics");
+    }
     for (v, why) in &server.not_served {
         eprintln!("note: not serving {v}: {why} (--secret {v}=SECRET or --allow-unsigned {v})");
     }
@@ -314,4 +357,26 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig) -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Help texts for the exported metrics.
+fn describe_metrics() {
+    metrics::describe_counter!(
+        "hookforge_deliveries_total",
+        "Deliveries by vendor, event and outcome (accepted, duplicate, quarantined, handled, rejected with a reason)"
+    );
+    metrics::describe_counter!(
+        "hookforge_verification_failures_total",
+        "Deliveries refused because authentication failed"
+    );
+    metrics::describe_gauge!("hookforge_inbox_depth", "Deliveries in the inbox by status");
+    metrics::describe_gauge!(
+        "hookforge_oldest_pending_age_seconds",
+        "Age of the oldest delivery waiting for its handler (0 when none)"
+    );
+    metrics::describe_histogram!(
+        "hookforge_handler_duration_seconds",
+        metrics::Unit::Seconds,
+        "Handler calls by vendor and outcome"
+    );
 }

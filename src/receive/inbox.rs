@@ -325,7 +325,14 @@ impl Inbox {
     }
 
     async fn process(&self, d: StoredDelivery) {
+        let started = std::time::Instant::now();
         let outcome = self.run_handler(&d).await;
+        metrics::histogram!(
+            "hookforge_handler_duration_seconds",
+            "vendor" => d.vendor.clone(),
+            "outcome" => if outcome.is_ok() { "ok" } else { "failed" }
+        )
+        .record(started.elapsed().as_secs_f64());
         let id = d.id;
         let result = match outcome {
             Ok(()) => match &self.writer {
@@ -375,6 +382,31 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(a non-string panic payload)".into())
+}
+
+/// Publishes the inbox's depth by status and the age of its oldest pending
+/// delivery as metrics (`hookforge_inbox_depth{status}`,
+/// `hookforge_oldest_pending_age_seconds`), read from the store every `every`.
+pub fn spawn_inbox_gauges(inbox: &Inbox, every: Duration) -> tokio::task::JoinHandle<()> {
+    let inbox = inbox.clone();
+    tokio::spawn(async move {
+        loop {
+            match inbox.blocking(|s| s.stats()).await {
+                Ok(stats) => {
+                    for (status, n) in &stats.by_status {
+                        metrics::gauge!("hookforge_inbox_depth", "status" => status.as_str())
+                            .set(*n as f64);
+                    }
+                    let age = stats
+                        .oldest_pending_received_at_ms
+                        .map_or(0.0, |at| (now_ms() - at).max(0) as f64 / 1000.0);
+                    metrics::gauge!("hookforge_oldest_pending_age_seconds").set(age);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the inbox for metrics"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
 }
 
 #[cfg(test)]

@@ -331,10 +331,30 @@ impl Rejection {
         }
     }
 
-    /// Logs the refusal and answers it.
-    fn respond(self, vendor: &str) -> Response {
+    /// A short, stable name for metrics (`rejected` deliveries by reason).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Rejection::NotJson(_) => "not_json",
+            Rejection::TooLarge { .. } => "too_large",
+            Rejection::BodyTimeout(_) => "body_timeout",
+            Rejection::BodyUnreadable(_) => "body_unreadable",
+            Rejection::Unauthenticated(_) => "unauthenticated",
+            Rejection::NotADelivery(_) => "not_a_delivery",
+            Rejection::Misfit(_) => "misfit",
+            Rejection::StoreFailed(_) => "store_failed",
+            Rejection::HandlerFailed(_) => "handler_failed",
+        }
+    }
+
+    /// Logs the refusal, counts it, and answers it.
+    fn respond(self, vendor: &'static str) -> Response {
         let status = self.status();
         let reason = self.to_string();
+        metrics::counter!("hookforge_deliveries_total", "vendor" => vendor, "event" => "-", "outcome" => "rejected", "reason" => self.kind()).increment(1);
+        if let Rejection::Unauthenticated(_) = self {
+            metrics::counter!("hookforge_verification_failures_total", "vendor" => vendor)
+                .increment(1);
+        }
         if let Rejection::StoreFailed(_) = self {
             tracing::error!(vendor, status = status.as_u16(), reason = %reason, "rejected delivery");
         } else {
@@ -461,7 +481,14 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
         received_at_ms: now_ms(),
         misfit: misfit.clone(),
     };
-    let ok = |status: &str| {
+    // Unknown event types share one label: the label set stays bounded.
+    let event_label = if parsed.known {
+        parsed.event_type.clone()
+    } else {
+        "unknown".to_string()
+    };
+    let ok = |status: &'static str| {
+        metrics::counter!("hookforge_deliveries_total", "vendor" => vendor, "event" => event_label.clone(), "outcome" => status, "reason" => "").increment(1);
         // Keys in the order `json!` gave them; no JSON tree per answer.
         #[derive(serde::Serialize)]
         struct Answer<'a> {

@@ -98,6 +98,19 @@ pub fn exercise(store: &dyn Store) {
     // Claims skip busy vendors.
     assert!(store.claim(i64::MAX, 10, &["prets"]).unwrap().is_empty());
     assert_eq!(ids(store.claim(i64::MAX, 10, &[]).unwrap()), vec![three]);
+    // Stats count every status (the database stores in SQL).
+    let stats = store.stats().unwrap();
+    let count = |st: Status| {
+        stats
+            .by_status
+            .iter()
+            .find(|(s, _)| *s == st)
+            .map(|(_, n)| *n)
+    };
+    assert_eq!(count(Status::Done), Some(1));
+    assert_eq!(count(Status::Processing), Some(2));
+    assert_eq!(count(Status::Pending), Some(0));
+    assert_eq!(stats.oldest_pending_received_at_ms, None);
     // Retention deletes done deliveries processed before the cut only.
     assert_eq!(store.purge_done(2000).unwrap(), 0);
     assert_eq!(store.purge_done(2001).unwrap(), 1);

@@ -196,6 +196,32 @@ pub enum StoreError {
     Backend(#[source] crate::BoxError),
 }
 
+/// What an inbox holds, for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InboxStats {
+    /// Deliveries per status (every status, zero included).
+    pub by_status: Vec<(Status, u64)>,
+    /// When the oldest delivery still pending arrived.
+    pub oldest_pending_received_at_ms: Option<i64>,
+}
+
+impl InboxStats {
+    /// Tallies stored deliveries.
+    pub fn of(rows: &[StoredDelivery]) -> InboxStats {
+        InboxStats {
+            by_status: Status::ALL
+                .iter()
+                .map(|st| (*st, rows.iter().filter(|r| r.status == *st).count() as u64))
+                .collect(),
+            oldest_pending_received_at_ms: rows
+                .iter()
+                .filter(|r| r.status == Status::Pending)
+                .map(|r| r.received_at_ms)
+                .min(),
+        }
+    }
+}
+
 /// How the inbox calls [`Store::insert`] for the receiver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertMode {
@@ -260,4 +286,9 @@ pub trait Store: Send + Sync + 'static {
     fn purge_done(&self, before_ms: i64) -> Result<usize, StoreError>;
     /// The soonest `next_attempt_at` of pending deliveries.
     fn next_due(&self) -> Result<Option<i64>, StoreError>;
+    /// Counts per status and the oldest pending delivery (for metrics).
+    /// The default reads every row; database stores count in SQL.
+    fn stats(&self) -> Result<InboxStats, StoreError> {
+        Ok(InboxStats::of(&self.list(None, usize::MAX)?))
+    }
 }

@@ -424,6 +424,37 @@ impl Store for PostgresStore {
         Ok(n as usize)
     }
 
+    fn stats(&self) -> Result<InboxStats, StoreError> {
+        let mut conn = self.conn();
+        let rows = conn
+            .query(
+                "SELECT status, COUNT(*) FROM deliveries GROUP BY status",
+                &[],
+            )
+            .map_err(backend)?;
+        let counts: std::collections::HashMap<String, i64> =
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let oldest: Option<i64> = conn
+            .query_one(
+                "SELECT MIN(received_at) FROM deliveries WHERE status = 'pending'",
+                &[],
+            )
+            .map_err(backend)?
+            .get(0);
+        Ok(InboxStats {
+            by_status: Status::ALL
+                .iter()
+                .map(|st| {
+                    (
+                        *st,
+                        counts.get(st.as_str()).copied().unwrap_or(0).max(0) as u64,
+                    )
+                })
+                .collect(),
+            oldest_pending_received_at_ms: oldest,
+        })
+    }
+
     /// The soonest due pending delivery, or expiring lease.
     fn next_due(&self) -> Result<Option<i64>, StoreError> {
         let row = self

@@ -367,4 +367,25 @@ impl Store for SqliteStore {
             .prepare_cached("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'")?
             .query_row([], |r| r.get(0))?)
     }
+
+    fn stats(&self) -> Result<InboxStats, StoreError> {
+        let conn = self.conn();
+        let mut counts = std::collections::HashMap::new();
+        let mut stmt =
+            conn.prepare_cached("SELECT status, COUNT(*) FROM deliveries GROUP BY status")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (status, n) = row?;
+            counts.insert(status, n.max(0) as u64);
+        }
+        let oldest: Option<i64> = conn
+            .prepare_cached("SELECT MIN(received_at) FROM deliveries WHERE status = 'pending'")?
+            .query_row([], |r| r.get(0))?;
+        Ok(InboxStats {
+            by_status: Status::ALL
+                .iter()
+                .map(|st| (*st, counts.get(st.as_str()).copied().unwrap_or(0)))
+                .collect(),
+            oldest_pending_received_at_ms: oldest,
+        })
+    }
 }

@@ -1,0 +1,179 @@
+//! `hookforge serve --metrics-addr` exposes Prometheus metrics: deliveries
+//! by vendor, event and outcome, verification failures, inbox depth by
+//! status, oldest pending age and handler durations, each counted right.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "whsec_MetricsMetricsMetricsMetricsMetricsMetric12";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One request on its own connection; the status and body.
+fn request(port: u16, head: &str, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = resp
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    (status, body)
+}
+
+fn post(port: u16, content_type: &str, auth: &str, body: &[u8]) -> u16 {
+    let head = format!(
+        "POST /hooks/prets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\nAuthorization: Bearer {auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    request(port, &head, body).0
+}
+
+fn value(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn serve_exposes_prometheus_metrics_that_count_what_happened() {
+    let metrics_port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--vendor",
+            "prets",
+            "--secret",
+        ])
+        .arg(format!("prets={SECRET}"))
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("http://127.0.0.1:") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "serve exited");
+    }
+    let port: u16 = line
+        .split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+
+    let (_, a) = common::prets_delivery("evt_01KVMETRICS", 1);
+    let (_, b) = common::prets_delivery("evt_01KVMETRICS", 2);
+    assert_eq!(post(port, "application/json", SECRET, &a), 200);
+    assert_eq!(post(port, "application/json", SECRET, &b), 200);
+    assert_eq!(post(port, "application/json", SECRET, &a), 200); // duplicate
+    assert_eq!(post(port, "application/json", "wrong", &a), 401);
+    assert_eq!(post(port, "text/plain", SECRET, &a), 415);
+    // Authentic, but `data.quoteId` is a number: quarantined.
+    let (_, misfit) = common::prets_delivery("evt_01KVMETRICS", 3);
+    let misfit = String::from_utf8(misfit).unwrap().replace("\"quo_3\"", "3");
+    assert_eq!(
+        post(port, "application/json", SECRET, misfit.as_bytes()),
+        200
+    );
+
+    // The gauges are read from the inbox every 2 s.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let scrape = || {
+        request(
+            metrics_port,
+            "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            b"",
+        )
+    };
+    let text = loop {
+        let (status, text) = scrape();
+        assert_eq!(status, 200);
+        let done = value(&text, "hookforge_inbox_depth{status=\"done\"}");
+        if done == Some(2.0) || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let d = |labels: &str| value(&text, &format!("hookforge_deliveries_total{{{labels}}}"));
+    assert_eq!(
+        d("vendor=\"prets\",event=\"quote.updated\",outcome=\"accepted\",reason=\"\""),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        d("vendor=\"prets\",event=\"quote.updated\",outcome=\"duplicate\",reason=\"\""),
+        Some(1.0)
+    );
+    assert_eq!(
+        d("vendor=\"prets\",event=\"quote.updated\",outcome=\"quarantined\",reason=\"\""),
+        Some(1.0)
+    );
+    assert_eq!(
+        d("vendor=\"prets\",event=\"-\",outcome=\"rejected\",reason=\"unauthenticated\""),
+        Some(1.0)
+    );
+    assert_eq!(
+        d("vendor=\"prets\",event=\"-\",outcome=\"rejected\",reason=\"not_json\""),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &text,
+            "hookforge_verification_failures_total{vendor=\"prets\"}"
+        ),
+        Some(1.0)
+    );
+    for (status, n) in [
+        ("done", 2.0),
+        ("quarantined", 1.0),
+        ("pending", 0.0),
+        ("dead", 0.0),
+    ] {
+        assert_eq!(
+            value(
+                &text,
+                &format!("hookforge_inbox_depth{{status=\"{status}\"}}")
+            ),
+            Some(n),
+            "{status}: {text}"
+        );
+    }
+    assert_eq!(
+        value(&text, "hookforge_oldest_pending_age_seconds"),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &text,
+            "hookforge_handler_duration_seconds_count{vendor=\"prets\",outcome=\"ok\"}"
+        ),
+        Some(2.0)
+    );
+    assert!(text.contains("# HELP hookforge_deliveries_total"));
+}
