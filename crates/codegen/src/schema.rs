@@ -17,6 +17,10 @@ use crate::Error;
 
 /// A file name prefix for shared definitions referenced from event schemas.
 pub const DEFINITIONS_FILE: &str = "definitions.json";
+/// The shared definitions as an event schema (in `events/`) refers to them:
+/// a `$ref` resolves against the referring file, as every JSON Schema tool
+/// resolves it.
+pub const EVENTS_TO_DEFINITIONS: &str = "../definitions.json";
 
 #[derive(Debug, Clone)]
 pub struct VendorSchemas {
@@ -62,7 +66,7 @@ impl VendorSchemas {
                 ));
             };
             for (k, mut s) in defs.clone() {
-                rewrite_refs(&mut s, &defs_path)?;
+                rewrite_refs(&mut s, &defs_path, DEFINITIONS_FILE)?;
                 definitions.insert(k, s);
             }
         }
@@ -81,7 +85,7 @@ impl VendorSchemas {
         let mut events = Vec::new();
         for file in files {
             let mut schema = read_json(&file)?;
-            rewrite_refs(&mut schema, &file)?;
+            rewrite_refs(&mut schema, &file, EVENTS_TO_DEFINITIONS)?;
             let slug = file
                 .file_stem()
                 .and_then(|s| s.to_str())
@@ -167,31 +171,35 @@ fn read_json(path: &Path) -> Result<Value, Error> {
     serde_json::from_str(&text).map_err(|e| Error::at(path, format!("not valid JSON: {e}")))
 }
 
-/// Rewrites `definitions.json#/definitions/X` to `#/definitions/X` and rejects
-/// refs the bundler cannot follow.
-fn rewrite_refs(v: &mut Value, file: &Path) -> Result<(), Error> {
+/// Rewrites `<file>#/definitions/X` to `#/definitions/X`, where `<file>` is
+/// the shared definitions file as seen from the referring file (`external`:
+/// `../definitions.json` from an event schema), and rejects refs the bundler
+/// cannot follow, or that a standard tool would resolve elsewhere.
+fn rewrite_refs(v: &mut Value, file: &Path, external: &str) -> Result<(), Error> {
     match v {
         Value::Object(o) => {
             if let Some(Value::String(r)) = o.get_mut("$ref") {
-                if let Some(rest) = r.strip_prefix(DEFINITIONS_FILE) {
+                if let Some(rest) = r.strip_prefix(external)
+                    && rest.starts_with('#')
+                {
                     *r = rest.to_string();
                 }
                 if !r.starts_with("#/definitions/") {
                     return Err(Error::at(
                         file,
                         format!(
-                            "unsupported $ref {r:?}: use `{DEFINITIONS_FILE}#/definitions/Name` or `#/definitions/Name`"
+                            "unsupported $ref {r:?}: use `{external}#/definitions/Name` (refs resolve against the referring file) or `#/definitions/Name`"
                         ),
                     ));
                 }
             }
             for (_, child) in o.iter_mut() {
-                rewrite_refs(child, file)?;
+                rewrite_refs(child, file, external)?;
             }
         }
         Value::Array(a) => {
             for child in a {
-                rewrite_refs(child, file)?;
+                rewrite_refs(child, file, external)?;
             }
         }
         _ => {}
