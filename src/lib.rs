@@ -20,6 +20,7 @@
 extern crate self as hookforge;
 
 pub mod auth;
+pub mod export;
 mod handler;
 pub mod parse;
 pub mod schema_walk;

@@ -40,6 +40,8 @@ enum Command {
     Load(cli::load::Args),
     /// Inspect and replay the SQLite inbox.
     Inbox(cli::inbox::Args),
+    /// Write a vendor's webhooks as an AsyncAPI 3.0 or OpenAPI 3.1 document.
+    Export(cli::export::Args),
     /// Play the vendor over time: retries, divert/suspend, faults; a verdict per event.
     Simulate(cli::simulate::Args),
 }
@@ -56,5 +58,6 @@ fn main() -> ExitCode {
         Command::Load(a) => cli::load::run(a),
         Command::Inbox(a) => cli::inbox::run(a),
         Command::Simulate(a) => cli::simulate::run(a),
+        Command::Export(a) => cli::export::run(a),
     }
 }

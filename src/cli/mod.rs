@@ -10,6 +10,7 @@ pub use hookforge::{HeaderMap, VendorSpec};
 pub mod check;
 pub mod demo;
 pub mod events;
+pub mod export;
 pub mod inbox;
 pub mod load;
 pub mod parse;
