@@ -10,7 +10,9 @@ function setup(thread)
 end
 
 function init(args)
-  thread_id = tid
+  -- Several wrk processes at once (benches/wrk/postgres.sh) each get their
+  -- own range of thread ids, so their event ids never collide.
+  thread_id = tid + tonumber(os.getenv("WRK_THREAD_OFFSET") or "0")
 end
 
 local template = '{"eventId":"evt_01KVWRK%02d%014d","version":"2026-06-01","timestamp":"2026-06-15T09:30:12Z",' ..
