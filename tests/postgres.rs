@@ -344,3 +344,52 @@ fn two_receivers_share_one_inbox_and_a_kill_9_loses_and_repeats_nothing() {
         "both receivers handled deliveries: {by_process:?}"
     );
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: run scripts/with-postgres"]
+fn simulated_lost_responses_against_serve_on_postgres_are_handled_once() {
+    let url = fresh_db("simulate");
+    let r = serve(&url);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let report = rt.block_on(async {
+        let inbox = {
+            let url = url.clone();
+            tokio::task::spawn_blocking(move || hookforge::simulate::PostgresInbox::connect(&url))
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        hookforge::simulate::Simulator::new(&hookforge::vendors::prets::VENDOR)
+            .url(format!("http://127.0.0.1:{}/hooks/prets", r.port))
+            .secret(SECRET)
+            .events(30)
+            .rate(200.0)
+            .faults("lost-response=30%,duplicate=10%".parse().unwrap())
+            .seed(5)
+            .time_scale(30_000.0)
+            .inbox(inbox)
+            .run()
+            .await
+            .unwrap()
+    });
+    assert!(report.passed, "{}", report.table());
+    assert!(report.deliveries.iter().any(|d| d.attempts.len() > 1));
+    // The inbox CLI reads the same database (URL from the environment).
+    let out = Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(["inbox", "list", "--json", "--limit", "1000"])
+        .env("HOOKFORGE_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 30);
+    assert!(rows.iter().all(|r| r["status"] == "done"));
+    let mut r = r;
+    r.child.kill().unwrap();
+    r.child.wait().unwrap();
+    r.reader.join().unwrap();
+}

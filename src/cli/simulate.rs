@@ -73,6 +73,10 @@ pub struct Args {
     /// checks each event was handled exactly once.
     #[arg(long, value_name = "FILE")]
     pub inbox_db: Option<PathBuf>,
+    /// The receiver's PostgreSQL inbox (`hookforge serve --database-url`),
+    /// for the same check; also from `HOOKFORGE_DATABASE_URL`.
+    #[arg(long, value_name = "URL", conflicts_with = "inbox_db")]
+    pub database_url: Option<String>,
     /// Seconds to wait for the receiver to handle what it acknowledged.
     #[arg(long, default_value_t = 10.0)]
     pub settle: f64,
@@ -175,6 +179,19 @@ pub async fn simulate(v: &'static VendorSpec, a: Args) -> ExitCode {
             return usage(format!("--inbox-db {}: no such file", path.display()));
         }
         sim = sim.inbox(hookforge::simulate::SqliteInbox::new(path));
+    } else if let Some(url) = a
+        .database_url
+        .clone()
+        .or_else(super::inbox::database_url_from_env)
+    {
+        let inbox =
+            tokio::task::spawn_blocking(move || hookforge::simulate::PostgresInbox::connect(&url))
+                .await;
+        match inbox {
+            Ok(Ok(i)) => sim = sim.inbox(i),
+            Ok(Err(e)) => return usage(format!("--database-url: {e}")),
+            Err(e) => return fail(e),
+        }
     }
     let linger = match a.linger {
         Some(s) if s.is_finite() && s >= 0.0 => Some(std::time::Duration::from_secs_f64(s)),

@@ -40,6 +40,8 @@ use crate::manifest::{DeliveryRules, FailureHandling, Retry};
 pub use events::SimEvent;
 pub use faults::Faults;
 use faults::{Roll, roll};
+#[cfg(feature = "postgres")]
+pub use report::PostgresInbox;
 #[cfg(feature = "sqlite")]
 pub use report::SqliteInbox;
 pub use report::{Handled, Inbox, Report, Verdict};

@@ -52,7 +52,7 @@ impl SqliteInbox {
 #[cfg(feature = "sqlite")]
 impl Inbox for SqliteInbox {
     fn handled(&self, vendor: &str, event: &SimEvent) -> Result<Handled, String> {
-        use crate::receive::store::{SqliteStore, Status};
+        use crate::receive::store::SqliteStore;
         let store = match self.store.get() {
             Some(s) => s,
             None => {
@@ -63,13 +63,47 @@ impl Inbox for SqliteInbox {
         let rows = store
             .find(vendor, &event.dedupe_key)
             .map_err(|e| e.to_string())?;
-        Ok(Handled {
-            stored: !rows.is_empty(),
-            // Each row is handled at most once: count the handled rows.
-            times: rows.iter().filter(|d| d.status == Status::Done).count() as u32,
-            status: rows.first().map(|d| d.status.as_str().to_string()),
-            duplicates: (!rows.is_empty()).then(|| rows.iter().map(|d| d.duplicates).sum()),
-        })
+        Ok(handled_rows(&rows))
+    }
+}
+
+/// The PostgreSQL inbox of `hookforge serve --database-url`.
+#[cfg(feature = "postgres")]
+pub struct PostgresInbox {
+    store: crate::receive::store::PostgresStore,
+}
+
+#[cfg(feature = "postgres")]
+impl PostgresInbox {
+    /// Connects (blocking: call it outside async code, or on the blocking pool).
+    pub fn connect(url: &str) -> Result<PostgresInbox, String> {
+        crate::receive::store::PostgresStore::connect(url, Duration::from_secs(60))
+            .map(|store| PostgresInbox { store })
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Inbox for PostgresInbox {
+    fn handled(&self, vendor: &str, event: &SimEvent) -> Result<Handled, String> {
+        let rows = self
+            .store
+            .find(vendor, &event.dedupe_key)
+            .map_err(|e| e.to_string())?;
+        Ok(handled_rows(&rows))
+    }
+}
+
+/// What rows of an inbox say about one event: each row is handled at most
+/// once, so the handled rows are counted.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn handled_rows(rows: &[crate::receive::store::StoredDelivery]) -> Handled {
+    use crate::receive::store::Status;
+    Handled {
+        stored: !rows.is_empty(),
+        times: rows.iter().filter(|d| d.status == Status::Done).count() as u32,
+        status: rows.first().map(|d| d.status.as_str().to_string()),
+        duplicates: (!rows.is_empty()).then(|| rows.iter().map(|d| d.duplicates).sum()),
     }
 }
 

@@ -53,9 +53,41 @@ const MIGRATION_LOCK: i64 = 0x686f_6f6b_666f_7267;
 const COLUMNS: &str = "id, vendor, event_type, event_id, dedupe_key, body, headers::text, received_at, \
                        status, attempts, last_error, next_attempt_at, processed_at, duplicates";
 
+/// The connection. The `postgres` client blocks on its own runtime, also
+/// when dropped, which panics inside async code (a store dropped when the
+/// server stops): there it is dropped on a thread of its own.
+struct Conn(Option<Client>);
+
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.0
+            .as_ref()
+            .expect("the client is taken only when dropped")
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0
+            .as_mut()
+            .expect("the client is taken only when dropped")
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            std::thread::spawn(move || drop(client));
+        }
+    }
+}
+
 /// PostgreSQL, shared by every receiver process pointed at the database.
 pub struct PostgresStore {
-    conn: Mutex<Client>,
+    conn: Mutex<Conn>,
     lease_ms: i64,
     /// This process, as written in `locked_by` (for operators).
     owner: String,
@@ -85,7 +117,7 @@ impl PostgresStore {
         let mut client = Client::connect(url, NoTls).map_err(open)?;
         migrate(&mut client).map_err(open)?;
         Ok(PostgresStore {
-            conn: Mutex::new(client),
+            conn: Mutex::new(Conn(Some(client))),
             lease_ms: lease.as_millis().min(i64::MAX as u128) as i64,
             owner: format!(
                 "{}:{}",
@@ -95,7 +127,7 @@ impl PostgresStore {
         })
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Client> {
+    fn conn(&self) -> std::sync::MutexGuard<'_, Conn> {
         // A panic while holding the lock leaves no transaction open: the
         // `postgres` client rolls back a dropped transaction.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
