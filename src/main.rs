@@ -40,6 +40,8 @@ enum Command {
     Load(cli::load::Args),
     /// Inspect and replay the SQLite inbox.
     Inbox(cli::inbox::Args),
+    /// Serve the inbox dashboard (list, filter, inspect, replay, re-parse).
+    Ui(cli::ui::Args),
     /// Write a vendor's webhooks as an AsyncAPI 3.0 or OpenAPI 3.1 document.
     Export(cli::export::Args),
     /// Play the vendor over time: retries, divert/suspend, faults; a verdict per event.
@@ -59,5 +61,6 @@ fn main() -> ExitCode {
         Command::Inbox(a) => cli::inbox::run(a),
         Command::Simulate(a) => cli::simulate::run(a),
         Command::Export(a) => cli::export::run(a),
+        Command::Ui(a) => cli::ui::run(a),
     }
 }

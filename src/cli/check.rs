@@ -32,6 +32,9 @@ pub struct Args {
     /// Write the report as JUnit XML.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write the report as one self-contained HTML file.
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
     /// Serve the vendor's API from a local sandbox and report follow-up calls.
     #[arg(long)]
     pub sandbox: bool,
@@ -116,6 +119,7 @@ pub async fn check(v: &'static VendorSpec, o: Args) -> ExitCode {
         std::slice::from_ref(&report),
         o.report_json.as_ref(),
         o.junit.as_ref(),
+        o.report_html.as_ref(),
     ) {
         return code;
     }
@@ -134,7 +138,14 @@ pub fn write_reports(
     reports: &[hookforge::conformance::report::Report],
     json: Option<&PathBuf>,
     junit: Option<&PathBuf>,
+    html: Option<&PathBuf>,
 ) -> Result<(), ExitCode> {
+    if let Some(path) = html {
+        std::fs::write(path, hookforge::conformance::html::report(reports)).map_err(|e| {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            ExitCode::from(2)
+        })?;
+    }
     if let Some(path) = json {
         let value = if reports.len() == 1 {
             serde_json::to_value(&reports[0])

@@ -191,26 +191,12 @@ pub fn reparse(
     };
     let (mut released, mut still) = (0, 0);
     for r in rows {
-        let Some(v) = hookforge::vendor(&r.vendor) else {
-            println!(
-                "{}: vendor {:?} is unknown to this binary; left quarantined",
-                r.id, r.vendor
-            );
-            still += 1;
-            continue;
-        };
-        match v.check(&r.body, &r.header_map()) {
-            Ok(c) => {
-                store.release(r.id)?;
-                println!(
-                    "{}: {} {} now fits; moved to pending",
-                    r.id, v.id, c.event_type
-                );
+        match hookforge::receive::inbox::reparse_delivery(store, &r)? {
+            Ok(event) => {
+                println!("{}: {} {event} now fits; moved to pending", r.id, r.vendor);
                 released += 1;
             }
-            Err(e) => {
-                let why = e.to_string();
-                store.requarantine(r.id, &why)?;
+            Err(why) => {
                 println!("{}: still quarantined: {why}", r.id);
                 still += 1;
             }

@@ -17,6 +17,7 @@ pub mod parse;
 pub mod serve;
 pub mod sign;
 pub mod simulate;
+pub mod ui;
 pub mod vendors;
 
 /// `VENDOR=VALUE` with a known vendor id.

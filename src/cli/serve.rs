@@ -23,6 +23,11 @@ pub struct Args {
     /// which keeps a password out of argv).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+    /// Also serve the inbox dashboard (see --ui-addr, --ui-token).
+    #[arg(long)]
+    pub ui: bool,
+    #[command(flatten)]
+    pub ui_args: super::ui::UiArgs,
     /// Serve Prometheus metrics at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
@@ -51,6 +56,8 @@ pub fn run(a: Args) -> ExitCode {
         secrets,
         db,
         database_url,
+        ui,
+        ui_args,
         metrics_addr,
         lease,
         hmac_formats,
@@ -109,6 +116,10 @@ pub fn run(a: Args) -> ExitCode {
         .or_else(super::inbox::database_url_from_env)
         .filter(|_| db.is_none())
         .map(hookforge::receive::store::DatabaseUrl::new);
+    if ui && let Err(code) = ui_args.token() {
+        return code;
+    }
+    let ui = ui.then_some(ui_args);
     serve(
         cfg,
         vendors,
@@ -116,8 +127,14 @@ pub fn run(a: Args) -> ExitCode {
         db,
         !no_process,
         body_limit,
-        metrics_addr,
+        Extras { metrics_addr, ui },
     )
+}
+
+/// What runs beside the receiver: metrics and the dashboard.
+pub struct Extras {
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    pub ui: Option<super::ui::UiArgs>,
 }
 
 /// The rest of `serve`'s options.
@@ -213,7 +230,7 @@ pub fn serve(
     db: Option<PathBuf>,
     process: bool,
     body_limit: usize,
-    metrics_addr: Option<std::net::SocketAddr>,
+    extras: Extras,
 ) -> ExitCode {
     cfg.vendors = match choose_vendors(&vendors, &secrets) {
         Ok(list) => list,
@@ -236,7 +253,7 @@ pub fn serve(
             return ExitCode::FAILURE;
         }
     };
-    rt.block_on(run_server(cfg, metrics_addr))
+    rt.block_on(run_server(cfg, extras))
 }
 
 /// The vendors to serve: those named, or with `all` every vendor that can
@@ -280,10 +297,8 @@ fn choose_vendors(
 
 /// Starts the server, prints its address line, and serves until it fails
 /// or Ctrl-C.
-async fn run_server(
-    cfg: hookforge::receive::serve::ServeConfig,
-    metrics_addr: Option<std::net::SocketAddr>,
-) -> ExitCode {
+async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: Extras) -> ExitCode {
+    let Extras { metrics_addr, ui } = extras;
     if let Some(addr) = metrics_addr {
         // Handler time in seconds: from 1 ms to the default 30 s timeout.
         let buckets = [
@@ -319,6 +334,11 @@ async fn run_server(
             return ExitCode::FAILURE;
         }
     };
+    if let Some(ui) = &ui
+        && let Err(code) = ui.start(server.inbox.store().clone()).await
+    {
+        return code;
+    }
     if let Some(addr) = metrics_addr {
         hookforge::receive::inbox::spawn_inbox_gauges(
             &server.inbox,

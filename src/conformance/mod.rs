@@ -6,6 +6,7 @@
 pub mod cases;
 pub mod delivery;
 pub mod harness;
+pub mod html;
 pub mod load;
 pub mod report;
 pub mod sandbox;

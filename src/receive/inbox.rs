@@ -384,6 +384,33 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "(a non-string panic payload)".into())
 }
 
+/// Parses a quarantined delivery again with this binary's models: when it
+/// fits now it moves to pending (`Ok(Ok(event type))`), otherwise its new
+/// reason is recorded (`Ok(Err(reason))`). Used by `inbox reparse` and the
+/// dashboard.
+pub fn reparse_delivery(
+    store: &dyn Store,
+    d: &StoredDelivery,
+) -> Result<Result<String, String>, StoreError> {
+    let Some(v) = crate::vendor(&d.vendor) else {
+        return Ok(Err(format!(
+            "vendor {:?} is unknown to this binary; left quarantined",
+            d.vendor
+        )));
+    };
+    match v.check(&d.body, &d.header_map()) {
+        Ok(c) => {
+            store.release(d.id)?;
+            Ok(Ok(c.event_type))
+        }
+        Err(e) => {
+            let why = e.to_string();
+            store.requarantine(d.id, &why)?;
+            Ok(Err(why))
+        }
+    }
+}
+
 /// Publishes the inbox's depth by status and the age of its oldest pending
 /// delivery as metrics (`hookforge_inbox_depth{status}`,
 /// `hookforge_oldest_pending_age_seconds`), read from the store every `every`.

@@ -1,0 +1,120 @@
+//! `hookforge ui`: the inbox dashboard.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The SQLite inbox.
+    #[arg(long, default_value = "hookforge-inbox.db")]
+    pub db: PathBuf,
+    /// A PostgreSQL inbox instead (also from `HOOKFORGE_DATABASE_URL`).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub ui: UiArgs,
+}
+
+/// Where the dashboard listens and who may use it.
+#[derive(clap::Args, Clone)]
+pub struct UiArgs {
+    /// Where the dashboard listens (loopback unless --ui-token is given).
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub ui_addr: std::net::SocketAddr,
+    /// Required to listen beyond loopback: every request must carry it
+    /// (`Authorization: Bearer`, or the cookie `/login?token=` sets).
+    /// Also from `HOOKFORGE_UI_TOKEN`.
+    #[arg(long)]
+    pub ui_token: Option<String>,
+}
+
+impl UiArgs {
+    /// The token, after the rule that only loopback may go without one.
+    pub fn token(&self) -> Result<Option<hookforge::auth::Secret>, ExitCode> {
+        let token = self
+            .ui_token
+            .clone()
+            .or_else(|| std::env::var("HOOKFORGE_UI_TOKEN").ok())
+            .filter(|t| !t.is_empty());
+        if token.is_none() && !self.ui_addr.ip().is_loopback() {
+            eprintln!(
+                "error: the dashboard can replay deliveries: it listens beyond loopback ({}) only with --ui-token",
+                self.ui_addr
+            );
+            return Err(ExitCode::from(2));
+        }
+        Ok(token.map(hookforge::auth::Secret::new))
+    }
+
+    /// Serves the dashboard over `store` in the background.
+    pub async fn start(
+        &self,
+        store: std::sync::Arc<dyn hookforge::receive::store::Store>,
+    ) -> Result<tokio::task::JoinHandle<()>, ExitCode> {
+        let token = self.token()?;
+        let listener = tokio::net::TcpListener::bind(self.ui_addr)
+            .await
+            .map_err(|e| {
+                eprintln!("error: cannot listen on {}: {e}", self.ui_addr);
+                ExitCode::from(2)
+            })?;
+        let addr = listener.local_addr().map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        })?;
+        println!("hookforge dashboard on http://{addr}/");
+        let app = hookforge::ui::router(store, token);
+        Ok(tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                eprintln!("error: the dashboard stopped: {e}");
+            }
+        }))
+    }
+}
+
+pub fn run(a: Args) -> ExitCode {
+    if let Err(code) = a.ui.token() {
+        return code;
+    }
+    let url = a
+        .database_url
+        .clone()
+        .or_else(super::inbox::database_url_from_env);
+    let store: std::sync::Arc<dyn hookforge::receive::store::Store> = match url {
+        Some(url) => match hookforge::receive::store::PostgresStore::connect(
+            &url,
+            std::time::Duration::from_secs(60),
+        ) {
+            Ok(s) => std::sync::Arc::new(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => {
+            if !a.db.is_file() {
+                eprintln!(
+                    "error: no inbox at {} (pass --db PATH or --database-url URL)",
+                    a.db.display()
+                );
+                return ExitCode::from(2);
+            }
+            match hookforge::receive::store::SqliteStore::open(&a.db) {
+                Ok(s) => std::sync::Arc::new(s),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    runtime().block_on(async move {
+        let task = match a.ui.start(store).await {
+            Ok(t) => t,
+            Err(code) => return code,
+        };
+        tokio::select! {
+            _ = task => ExitCode::FAILURE,
+            _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+        }
+    })
+}

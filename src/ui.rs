@@ -1,0 +1,682 @@
+//! The inbox dashboard: server-rendered pages (maud, no JavaScript) over any
+//! [`Store`]: counts per vendor and status; a list filterable by vendor,
+//! event type, status and time, paginated; a delivery's page with its
+//! headers (credentials redacted), its body (the misfit's JSON path marked
+//! for a quarantined one), attempts and last error; and the inbox's own
+//! operations, replay and re-parse, as POST forms with a CSRF token.
+//!
+//! Bound to loopback by default; with a token (`hookforge ui --ui-token`),
+//! every request must carry it (`Authorization: Bearer`, or the cookie
+//! `/login?token=` sets).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde_json::Value;
+
+use crate::auth::Secret;
+use crate::receive::inbox::reparse_delivery;
+use crate::receive::store::{Status, Store, StoredDelivery};
+
+/// Deliveries per page.
+pub const PAGE: usize = 50;
+/// The most rows the dashboard reads for its counts and filters.
+pub const SCAN_LIMIT: usize = 100_000;
+const COOKIE: &str = "hookforge_ui";
+
+struct Ui {
+    store: Arc<dyn Store>,
+    /// Protects the POST forms: a page from another site cannot read it.
+    csrf: String,
+    token: Option<Secret>,
+}
+
+/// The dashboard's routes over `store`. With `token`, every request must
+/// present it.
+pub fn router(store: Arc<dyn Store>, token: Option<Secret>) -> Router {
+    let ui = Arc::new(Ui {
+        store,
+        csrf: random_hex(),
+        token,
+    });
+    Router::new()
+        .route("/", get(index))
+        .route("/deliveries/{id}", get(show))
+        .route("/deliveries/{id}/replay", post(replay))
+        .route("/reparse", post(reparse))
+        .route("/login", get(login))
+        .layer(middleware::from_fn_with_state(ui.clone(), require_token))
+        .with_state(ui)
+}
+
+fn random_hex() -> String {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).expect("the operating system's random source");
+    crate::util::hex(&b)
+}
+
+fn same(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+async fn require_token(State(ui): State<Arc<Ui>>, req: Request, next: Next) -> Response {
+    let Some(token) = &ui.token else {
+        return next.run(req).await;
+    };
+    if req.uri().path() == "/login" {
+        return next.run(req).await;
+    }
+    let h = req.headers();
+    let bearer = h
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let cookie = cookie(h, COOKIE);
+    if bearer
+        .or(cookie.as_deref())
+        .is_some_and(|t| same(t, token.expose()))
+    {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            page(
+                "Sign in",
+                html! { p { "This dashboard needs its token: open " code { "/login?token=…" } "." } },
+            ),
+        )
+            .into_response()
+    }
+}
+
+fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+async fn login(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
+    let given = query(q.as_deref()).remove("token").unwrap_or_default();
+    match &ui.token {
+        Some(t) if same(&given, t.expose()) => (
+            [(
+                header::SET_COOKIE,
+                format!("{COOKIE}={given}; HttpOnly; SameSite=Strict; Path=/"),
+            )],
+            Redirect::to("/"),
+        )
+            .into_response(),
+        Some(_) => (StatusCode::UNAUTHORIZED, "wrong token").into_response(),
+        None => Redirect::to("/").into_response(),
+    }
+}
+
+/// `a=1&b=x%20y` → map (form or query encoding).
+fn query(q: Option<&str>) -> BTreeMap<String, String> {
+    q.unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(x) => {
+                        out.push(x);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+const STYLE: &str = "
+body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1b1f24;background:#fff}
+header,main{padding:0 1rem;max-width:72rem;margin:auto}
+header{border-bottom:1px solid #d0d7de}
+h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:1.5rem}
+a{color:#0550ae}
+table{border-collapse:collapse;width:100%}
+.scroll{overflow-x:auto}
+th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #eaeef2;vertical-align:top}
+th{background:#f6f8fa}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+form.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}
+form.filters label{display:flex;flex-direction:column;font-size:.85rem}
+input,select,button{font:inherit;padding:.25rem .4rem}
+button{cursor:pointer}
+pre{background:#f6f8fa;padding:.75rem;overflow-x:auto;font-size:.85rem}
+mark{background:#ffd8b5;outline:2px solid #d4570e}
+.status{display:inline-block;padding:0 .4rem;border-radius:.6rem;font-size:.85rem;background:#eaeef2}
+.status-quarantined{background:#fff1c2}.status-dead{background:#ffd7d5}.status-done{background:#dafbe1}
+.status-pending,.status-processing{background:#ddf4ff}
+.note{padding:.5rem .75rem;background:#ddf4ff;border-left:4px solid #0969da}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0}
+nav.pages{display:flex;gap:1rem;margin:1rem 0}
+";
+
+fn page(title: &str, body: Markup) -> Html<String> {
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " — hookforge inbox" }
+                    style { (PreEscaped(STYLE)) }
+                }
+                body {
+                    header { h1 { a href="/" { "hookforge inbox" } } }
+                    main { (body) }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
+fn status_badge(s: Status) -> Markup {
+    html! { span class={ "status status-" (s.as_str()) } { (s.as_str()) } }
+}
+
+fn time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// `2026-11-23T10:15` (a `datetime-local` value, read as UTC) → ms.
+fn parse_local(s: &str) -> Option<i64> {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+        .ok()
+        .map(|t| t.and_utc().timestamp_millis())
+}
+
+fn store_error(e: impl std::fmt::Display) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        page(
+            "Inbox unavailable",
+            html! { p { "Cannot read the inbox: " (e.to_string()) } },
+        ),
+    )
+        .into_response()
+}
+
+async fn blocking<T: Send + 'static>(
+    ui: &Arc<Ui>,
+    f: impl FnOnce(&dyn Store) -> T + Send + 'static,
+) -> Result<T, String> {
+    let store = ui.store.clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
+    let f = query(q.as_deref());
+    let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let status = match get("status").map(|s| (s, Status::parse(s))) {
+        None => None,
+        Some((_, Some(st))) => Some(st),
+        Some((s, None)) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                page(
+                    "Bad filter",
+                    html! { p { "Unknown status " code { (s) } "." } },
+                ),
+            )
+                .into_response();
+        }
+    };
+    let since = get("since").and_then(parse_local);
+    let until = get("until").and_then(parse_local);
+    let vendor = get("vendor").map(str::to_string);
+    let event = get("event").map(str::to_string);
+    let page_no: usize = get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    let rows = match blocking(&ui, |s| s.list(None, SCAN_LIMIT)).await {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(e)) => return store_error(e),
+        Err(e) => return store_error(e),
+    };
+    let mut counts: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    for r in &rows {
+        *counts
+            .entry(r.vendor.as_str())
+            .or_default()
+            .entry(r.status.as_str())
+            .or_default() += 1;
+    }
+    let mut matching: Vec<&StoredDelivery> = rows
+        .iter()
+        .filter(|r| status.is_none_or(|s| r.status == s))
+        .filter(|r| vendor.as_deref().is_none_or(|v| r.vendor == v))
+        .filter(|r| event.as_deref().is_none_or(|e| r.event_type.contains(e)))
+        .filter(|r| since.is_none_or(|t| r.received_at_ms >= t))
+        .filter(|r| until.is_none_or(|t| r.received_at_ms <= t))
+        .collect();
+    matching.sort_by_key(|r| std::cmp::Reverse(r.id));
+    let total = matching.len();
+    let pages = total.div_ceil(PAGE).max(1);
+    let shown: Vec<&&StoredDelivery> = matching
+        .iter()
+        .skip((page_no - 1) * PAGE)
+        .take(PAGE)
+        .collect();
+    let vendors: Vec<&str> = counts.keys().copied().collect();
+    let link = |p: usize| {
+        let mut f = f.clone();
+        f.insert("page".into(), p.to_string());
+        format!(
+            "/?{}",
+            f.iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect::<Vec<_>>()
+                .join("&")
+        )
+    };
+    let quarantined = rows
+        .iter()
+        .filter(|r| r.status == Status::Quarantined)
+        .count();
+    let message = get("message").map(str::to_string);
+    let body = html! {
+        @if let Some(m) = &message { p class="note" role="status" { (m) } }
+        @if rows.len() >= SCAN_LIMIT {
+            p class="note" { "Showing the first " (SCAN_LIMIT) " deliveries of the inbox." }
+        }
+        h2 { "By vendor and status" }
+        div class="scroll" {
+            table {
+                thead { tr { th scope="col" { "vendor" } @for s in Status::ALL { th scope="col" class="num" { (s.as_str()) } } } }
+                tbody {
+                    @for (v, c) in &counts {
+                        tr {
+                            th scope="row" { (v) }
+                            @for s in Status::ALL {
+                                td class="num" {
+                                    @let n = c.get(s.as_str()).copied().unwrap_or(0);
+                                    @if n > 0 { a href={ "/?vendor=" (encode(v)) "&status=" (s.as_str()) } { (n) } } @else { "0" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if quarantined > 0 {
+            form method="post" action="/reparse" {
+                input type="hidden" name="csrf" value=(ui.csrf);
+                p { (quarantined) " quarantined. "
+                    button type="submit" { "Re-parse all quarantined" } }
+            }
+        }
+        h2 id="deliveries" { "Deliveries" }
+        form class="filters" method="get" action="/" {
+            label { "Vendor"
+                select name="vendor" {
+                    option value="" { "any" }
+                    @for v in &vendors { option value=(v) selected[vendor.as_deref() == Some(*v)] { (v) } }
+                }
+            }
+            label { "Event type contains" input type="text" name="event" value=[event.as_deref()]; }
+            label { "Status"
+                select name="status" {
+                    option value="" { "any" }
+                    @for s in Status::ALL { option value=(s.as_str()) selected[status == Some(s)] { (s.as_str()) } }
+                }
+            }
+            label { "Received from (UTC)" input type="datetime-local" name="since" value=[get("since")]; }
+            label { "until" input type="datetime-local" name="until" value=[get("until")]; }
+            button type="submit" { "Filter" }
+        }
+        p { (total) " matching" @if pages > 1 { ", page " (page_no) " of " (pages) } "." }
+        div class="scroll" {
+            table class="deliveries" {
+                thead { tr { th scope="col" class="num" { "id" } th scope="col" { "status" } th scope="col" { "vendor" } th scope="col" { "event" } th scope="col" { "received" } th scope="col" class="num" { "attempts" } th scope="col" { "last error" } } }
+                tbody {
+                    @for r in &shown {
+                        tr {
+                            td class="num" { a href={ "/deliveries/" (r.id) } { (r.id) } }
+                            td { (status_badge(r.status)) }
+                            td { (r.vendor) }
+                            td { (r.event_type) }
+                            td { (time(r.received_at_ms)) }
+                            td class="num" { (r.attempts) }
+                            td { (r.last_error.as_deref().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+        }
+        nav class="pages" aria-label="pages" {
+            @if page_no > 1 { a href=(link(page_no - 1)) rel="prev" { "← newer" } }
+            @if page_no < pages { a href=(link(page_no + 1)) rel="next" { "older →" } }
+        }
+    };
+    page("Deliveries", body).into_response()
+}
+
+/// Headers that could carry a credential are never shown.
+fn redacted(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "authorization",
+        "signature",
+        "secret",
+        "token",
+        "cookie",
+        "api-key",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// `… at `data.items[0].id`: …` → `data.items[0].id`.
+fn misfit_path(error: &str) -> Option<String> {
+    let rest = error.split("at `").nth(1)?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+/// The body as indented JSON, one line per value, the line at `mark`
+/// (a serde path like `data.items[0].id`) wrapped in `<mark>`.
+fn json_lines(v: &Value, mark: Option<&str>) -> Markup {
+    let mut lines = Vec::new();
+    walk(v, "", 0, None, true, mark, &mut lines);
+    html! { @for l in lines { (l) "\n" } }
+}
+
+fn walk(
+    v: &Value,
+    path: &str,
+    depth: usize,
+    key: Option<&str>,
+    last: bool,
+    mark: Option<&str>,
+    out: &mut Vec<Markup>,
+) {
+    let indent = "  ".repeat(depth);
+    let prefix = match key {
+        Some(k) => format!(
+            "{indent}{}: ",
+            serde_json::to_string(k).expect("a string serializes")
+        ),
+        None => indent.clone(),
+    };
+    let comma = if last { "" } else { "," };
+    let marked = mark == Some(path) && !path.is_empty();
+    let line = |text: String| -> Markup {
+        if marked {
+            html! { mark id="misfit" { (text) } }
+        } else {
+            html! { (text) }
+        }
+    };
+    let child = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match v {
+        Value::Object(o) if !o.is_empty() => {
+            out.push(line(format!("{prefix}{{")));
+            let n = o.len();
+            for (i, (k, x)) in o.iter().enumerate() {
+                walk(x, &child(k), depth + 1, Some(k), i + 1 == n, mark, out);
+            }
+            out.push(html! { (format!("{indent}}}{comma}")) });
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push(line(format!("{prefix}[")));
+            let n = a.len();
+            for (i, x) in a.iter().enumerate() {
+                walk(
+                    x,
+                    &format!("{path}[{i}]"),
+                    depth + 1,
+                    None,
+                    i + 1 == n,
+                    mark,
+                    out,
+                );
+            }
+            out.push(html! { (format!("{indent}]{comma}")) });
+        }
+        scalar => out.push(line(format!(
+            "{prefix}{}{comma}",
+            serde_json::to_string(scalar).expect("a value serializes")
+        ))),
+    }
+}
+
+async fn show(State(ui): State<Arc<Ui>>, Path(id): Path<i64>, RawQuery(q): RawQuery) -> Response {
+    let row = match blocking(&ui, move |s| s.get(id)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return store_error(e),
+        Err(e) => return store_error(e),
+    };
+    let Some(d) = row else {
+        return (
+            StatusCode::NOT_FOUND,
+            page("Not found", html! { p { "No delivery " (id) "." } }),
+        )
+            .into_response();
+    };
+    let message = query(q.as_deref()).remove("message");
+    let mark = if d.status == Status::Quarantined {
+        d.last_error.as_deref().and_then(misfit_path)
+    } else {
+        None
+    };
+    let body = match serde_json::from_slice::<Value>(&d.body) {
+        Ok(v) => html! { pre { code { (json_lines(&v, mark.as_deref())) } } },
+        Err(_) => html! { pre { code { (String::from_utf8_lossy(&d.body)) } } },
+    };
+    let html = html! {
+        @if let Some(m) = &message { p class="note" role="status" { (m) } }
+        h2 { "Delivery " (d.id) " " (status_badge(d.status)) }
+        dl {
+            dt { "vendor" } dd { (d.vendor) }
+            dt { "event" } dd { (d.event_type) }
+            dt { "event id" } dd { (d.event_id.as_deref().unwrap_or("—")) }
+            dt { "received" } dd { (time(d.received_at_ms)) }
+            dt { "attempts" } dd { (d.attempts) }
+            dt { "duplicates" } dd { (d.duplicates) }
+            @if let Some(t) = d.processed_at_ms { dt { "handled" } dd { (time(t)) } }
+            dt { "last error" } dd { (d.last_error.as_deref().unwrap_or("—")) }
+            @if let Some(p) = &mark { dt { "misfit at" } dd { a href="#misfit" { code { (p) } } } }
+        }
+        div class="actions" {
+            form method="post" action={ "/deliveries/" (d.id) "/replay" } {
+                input type="hidden" name="csrf" value=(ui.csrf);
+                button type="submit" name="replay" { "Replay" }
+                " queues it for the handler again, attempts reset."
+            }
+            @if d.status == Status::Quarantined {
+                form method="post" action="/reparse" {
+                    input type="hidden" name="csrf" value=(ui.csrf);
+                    input type="hidden" name="id" value=(d.id);
+                    button type="submit" name="reparse" { "Re-parse" }
+                    " with this binary's models; moves it to pending if it fits now."
+                }
+            }
+        }
+        h2 { "Headers" }
+        div class="scroll" {
+            table {
+                tbody {
+                    @for (k, v) in &d.headers {
+                        tr { th scope="row" { (k) } td { @if redacted(k) { "[redacted]" } @else { (v) } } }
+                    }
+                }
+            }
+        }
+        h2 { "Body" }
+        (body)
+    };
+    page(&format!("Delivery {}", d.id), html).into_response()
+}
+
+/// The POST form, after its CSRF token checked out.
+fn form(
+    ui: &Ui,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<BTreeMap<String, String>, (StatusCode, &'static str)> {
+    // A cross-site form post says so, where the browser sends the header.
+    if headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|s| s == "cross-site")
+    {
+        return Err((StatusCode::FORBIDDEN, "cross-site request refused"));
+    }
+    let f = query(Some(&String::from_utf8_lossy(body)));
+    match f.get("csrf") {
+        Some(t) if same(t, &ui.csrf) => Ok(f),
+        _ => Err((
+            StatusCode::FORBIDDEN,
+            "missing or wrong CSRF token: reload the page and try again",
+        )),
+    }
+}
+
+async fn replay(
+    State(ui): State<Arc<Ui>>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = form(&ui, &headers, &body) {
+        return r.into_response();
+    }
+    let message = match blocking(&ui, move |s| s.requeue(id)).await {
+        Ok(Ok(true)) => "Queued: the next running receiver with this inbox handles it.".to_string(),
+        Ok(Ok(false)) => return (StatusCode::NOT_FOUND, "no such delivery").into_response(),
+        Ok(Err(e)) => return store_error(e),
+        Err(e) => return store_error(e),
+    };
+    Redirect::to(&format!("/deliveries/{id}?message={}", encode(&message))).into_response()
+}
+
+async fn reparse(State(ui): State<Arc<Ui>>, headers: HeaderMap, body: Bytes) -> Response {
+    let f = match form(&ui, &headers, &body) {
+        Ok(f) => f,
+        Err(r) => return r.into_response(),
+    };
+    let id: Option<i64> = f.get("id").and_then(|v| v.parse().ok());
+    let outcome = blocking(
+        &ui,
+        move |s| -> Result<(usize, usize, Option<String>), crate::receive::store::StoreError> {
+            let rows = match id {
+                Some(id) => s
+                    .get(id)?
+                    .into_iter()
+                    .filter(|r| r.status == Status::Quarantined)
+                    .collect(),
+                None => s.list(Some(Status::Quarantined), SCAN_LIMIT)?,
+            };
+            let (mut fit, mut still, mut why) = (0, 0, None);
+            for r in &rows {
+                match reparse_delivery(s, r)? {
+                    Ok(_) => fit += 1,
+                    Err(e) => {
+                        still += 1;
+                        why = Some(e);
+                    }
+                }
+            }
+            Ok((fit, still, why))
+        },
+    )
+    .await;
+    let (fit, still, why) = match outcome {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => return store_error(e),
+        Err(e) => return store_error(e),
+    };
+    let message = match (id, why) {
+        (Some(_), Some(why)) => format!("Still quarantined: {why}"),
+        (Some(_), None) if fit == 1 => "It fits now: moved to pending.".to_string(),
+        (Some(_), None) => "Not quarantined: nothing to re-parse.".to_string(),
+        (None, _) => format!("Re-parsed: {fit} moved to pending, {still} still quarantined."),
+    };
+    let to = match id {
+        Some(id) => format!("/deliveries/{id}?message={}", encode(&message)),
+        None => format!("/?message={}", encode(&message)),
+    };
+    Redirect::to(&to).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_and_paths() {
+        assert_eq!(decode("a+b%2Fc%3"), "a b/c%3");
+        assert_eq!(encode("a b/é"), "a%20b%2F%C3%A9");
+        assert_eq!(
+            misfit_path("`quote.updated` payload: at `data.quoteId`: invalid type").as_deref(),
+            Some("data.quoteId")
+        );
+        let v: Value = serde_json::json!({"data": {"quoteId": 5, "list": [1, {"x": null}]}});
+        let text = json_lines(&v, Some("data.list[1].x")).into_string();
+        assert!(
+            text.contains("<mark id=\"misfit\">        &quot;x&quot;: null</mark>"),
+            "{text}"
+        );
+        assert!(
+            redacted("X-SuperOffice-Signature")
+                && redacted("authorization")
+                && !redacted("X-SuperOffice-Event")
+        );
+    }
+}

@@ -1,0 +1,311 @@
+//! The dashboard and the HTML report in a real browser (headless Chromium
+//! through chromedriver, driven with fantoccini): filter the inbox to
+//! quarantined, open one, see its misfit marked, press replay and see its
+//! status change; open a check report and find each failed case.
+//!
+//! These need Chromium: `scripts/browser-tests` installs Debian's
+//! `chromium` and `chromium-driver` and runs them (`.ci/run` does). Under a
+//! plain `cargo test` they are ignored. With HOOKFORGE_SCREENSHOTS=DIR the
+//! pages are saved there as PNG (the README's come from `docs/`).
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hookforge::receive::store::{SqliteStore, Status, Store};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// chromedriver on a free loopback port, and a headless Chromium session.
+async fn browser(dir: &std::path::Path) -> (Driver, Client) {
+    let port = free_port();
+    let driver = Driver(
+        Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is not installed: run scripts/browser-tests"),
+    );
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let profile = dir.join("profile");
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1200,1000", format!("--user-data-dir={}", profile.display())
+            ]
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    let client = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session");
+    (driver, client)
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("HOOKFORGE_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(name), png).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium: run scripts/browser-tests"]
+async fn the_dashboard_filters_shows_a_misfit_and_replays_it() {
+    let dir = std::env::temp_dir().join(format!("hookforge-browser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.join("inbox.db")).unwrap());
+    for i in 0..8 {
+        let (id, body) = common::prets_delivery("evt_01KVBROWSER", i);
+        store
+            .insert(&common::new_delivery("prets", &id, body))
+            .unwrap();
+    }
+    // Two authentic deliveries that misfit the model: quarantined.
+    let mut quarantined = Vec::new();
+    for i in 8..10 {
+        let (id, body) = common::prets_delivery("evt_01KVBROWSER", i);
+        let body = String::from_utf8(body)
+            .unwrap()
+            .replace(&format!("\"quo_{i}\""), "5");
+        let mut d = common::new_delivery("prets", &id, body.into_bytes());
+        d.misfit = Some(
+            "`quote.updated` payload: at `data.quoteId`: invalid type: integer `5`, expected a string"
+                .into(),
+        );
+        if let hookforge::receive::store::Inserted::New(n) = store.insert(&d).unwrap() {
+            quarantined.push(n);
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = hookforge::ui::router(store.clone(), None);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let (_driver, c) = browser(&dir).await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    screenshot(&c, "dashboard.png").await;
+    // Filter to quarantined with the form, as a person would.
+    c.find(Locator::Css("select[name=status]"))
+        .await
+        .unwrap()
+        .select_by_value("quarantined")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Wait for the filtered page before reading it.
+    let started = Instant::now();
+    while !c
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .contains("status=quarantined")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the filter did not load"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rows = c
+        .find_all(Locator::Css("table.deliveries tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        assert!(r.text().await.unwrap().contains("quarantined"));
+    }
+    // Open the newest, see where it misfits.
+    c.find(Locator::Css("table.deliveries tbody tr a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let mark = c
+        .wait()
+        .for_element(Locator::Css("mark#misfit"))
+        .await
+        .unwrap();
+    let id = *quarantined.iter().max().unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with(&format!("/deliveries/{id}"))
+    );
+    assert!(mark.text().await.unwrap().contains("\"quoteId\": 5"));
+    screenshot(&c, "delivery.png").await;
+    // No credential on the page.
+    assert!(!c.source().await.unwrap().contains("whsec_"));
+    // Replay: its status changes (quarantined → pending, attempts reset).
+    c.find(Locator::Css("button[name=replay]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The answer is a redirect back to the page, now with a note.
+    c.wait().for_element(Locator::Css("p.note")).await.unwrap();
+    let status = c
+        .find(Locator::Css("h2 .status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status, "pending");
+    assert!(
+        c.find(Locator::Css("p.note"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("Queued")
+    );
+    assert_eq!(store.get(id).unwrap().unwrap().status, Status::Pending);
+    c.close().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium: run scripts/browser-tests"]
+async fn the_html_report_shows_each_failed_case() {
+    use hookforge::conformance::report::{CaseResult, Outcome, Report, Timing};
+    let dir = std::env::temp_dir().join(format!("hookforge-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A real run: the reference receiver's router, with a wrong secret for
+    // Prets so its authenticated cases fail, next to a right one.
+    let prets = &hookforge::vendors::prets::VENDOR;
+    let secret = "whsec_BrowserBrowserBrowserBrowserBrowserBrows12";
+    let receiver = hookforge::receive::receiver::Receiver::builder(prets)
+        .secret(secret)
+        .inbox(hookforge::receive::inbox::Inbox::new(Arc::new(
+            hookforge::receive::store::MemoryStore::new(),
+        )))
+        .build()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks/prets", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver.router()).await.unwrap() });
+    let report = hookforge::conformance::harness::Harness::new(prets, url)
+        .secret("whsec_WrongWrongWrongWrongWrongWrongWrongWrong123")
+        .run()
+        .await
+        .unwrap();
+    let failed: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail)
+        .map(|c| c.id.clone())
+        .collect();
+    assert!(!failed.is_empty());
+    // A second vendor whose one case passes.
+    let other = Report {
+        vendor: "acme".into(),
+        cases: vec![CaseResult {
+            id: "acme/invoice.paid/doc-1".into(),
+            outcome: Outcome::Pass,
+            detail: "sent invoice.paid; answered 200".into(),
+            status: Some(200),
+            latency_ms: Some(2.0),
+        }],
+        passed: 1,
+        failed: 0,
+        skipped: 0,
+        sandbox: None,
+        timing: Timing::of(vec![2.0], Duration::from_secs(30)),
+    };
+    let file = dir.join("report.html");
+    std::fs::write(
+        &file,
+        hookforge::conformance::html::report(&[report.clone(), other]),
+    )
+    .unwrap();
+
+    let (_driver, c) = browser(&dir).await;
+    c.goto(&format!("file://{}", file.display())).await.unwrap();
+    screenshot(&c, "report.png").await;
+    let rows = c
+        .find_all(Locator::Css("table.cases tr.fail td.id"))
+        .await
+        .unwrap();
+    let mut shown = Vec::new();
+    for r in rows {
+        shown.push(r.text().await.unwrap());
+    }
+    assert_eq!(shown, failed);
+    // Each failed case can be found by its id, with its reason.
+    for id in &failed {
+        let row = c.find(Locator::Id(id)).await.unwrap();
+        let text = row.text().await.unwrap();
+        assert!(
+            text.contains("fail") && text.contains("401"),
+            "{id}: {text}"
+        );
+    }
+    // The summary, the histogram, and nothing fetched from elsewhere.
+    let summary = c
+        .find(Locator::Css("table.vendors"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(summary.contains("prets") && summary.contains("acme"));
+    assert!(
+        !c.find_all(Locator::Css("section svg rect"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let source = std::fs::read_to_string(&file).unwrap();
+    assert!(!source.contains("src=\"http") && !source.contains("href=\"http"));
+    assert!(!source.contains("<script"));
+    assert!(!source.contains("whsec_Wrong"));
+    c.close().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

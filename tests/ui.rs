@@ -1,0 +1,182 @@
+//! The dashboard's rules without a browser: filters and pages, the CSRF
+//! token on every form, the access token when it is set, re-parse, and the
+//! CLI refusing to listen beyond loopback without a token. (The browser
+//! walk-through is tests/browser.rs.)
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use hookforge::receive::store::{MemoryStore, Status, Store};
+use tower::ServiceExt;
+
+async fn get(app: &axum::Router, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, String) {
+    let mut req = Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn post(
+    app: &axum::Router,
+    uri: &str,
+    form: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Option<String>) {
+    let mut req =
+        Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::from(form.to_string())).unwrap())
+        .await
+        .unwrap();
+    let location = resp
+        .headers()
+        .get(header::LOCATION)
+        .map(|l| l.to_str().unwrap().to_string());
+    (resp.status(), location)
+}
+
+fn csrf(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a form with a CSRF token")
+        .to_string()
+}
+
+fn seeded() -> Arc<MemoryStore> {
+    let store = Arc::new(MemoryStore::new());
+    for i in 0..60 {
+        let (id, body) = common::prets_delivery("evt_01KVUITEST", i);
+        store
+            .insert(&common::new_delivery("prets", &id, body))
+            .unwrap();
+    }
+    let (id, body) = common::prets_delivery("evt_01KVUISO", 0);
+    let mut d = common::new_delivery("superoffice", &id, body);
+    d.event_type = "contact.created".into();
+    store.insert(&d).unwrap();
+    // Quarantined, although the body fits this binary's model: re-parse
+    // releases it.
+    let (id, body) = common::prets_delivery("evt_01KVUIQ", 0);
+    let mut d = common::new_delivery("prets", &id, body);
+    d.misfit = Some("at `data.quoteId`: an old model's complaint".into());
+    store.insert(&d).unwrap();
+    store
+}
+
+#[tokio::test]
+async fn filters_pages_csrf_and_reparse() {
+    let store = seeded();
+    let app = hookforge::ui::router(store.clone(), None);
+    let (s, page) = get(&app, "/", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("62 matching") && page.contains("page 1 of 2"),
+        "{page}"
+    );
+    assert!(page.contains("rel=\"next\""));
+    let (_, p2) = get(&app, "/?page=2", &[]).await;
+    assert_eq!(p2.matches("href=\"/deliveries/").count(), 12);
+    let (_, so) = get(&app, "/?vendor=superoffice", &[]).await;
+    assert!(so.contains("1 matching") && so.contains("contact.created"));
+    let (_, ev) = get(&app, "/?event=contact", &[]).await;
+    assert!(ev.contains("1 matching"));
+    let (_, future) = get(&app, "/?since=2999-01-01T00%3A00", &[]).await;
+    assert!(future.contains("0 matching"));
+    let (_, q) = get(&app, "/?status=quarantined", &[]).await;
+    assert!(q.contains("1 matching"));
+    let (s, _) = get(&app, "/?status=lost", &[]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = get(&app, "/deliveries/999", &[]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Forms need the page's CSRF token, and a cross-site post is refused.
+    let token = csrf(&page);
+    let (s, _) = post(&app, "/deliveries/1/replay", "csrf=forged", &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = post(&app, "/deliveries/1/replay", "", &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = post(
+        &app,
+        "/deliveries/1/replay",
+        &format!("csrf={token}"),
+        &[("sec-fetch-site", "cross-site")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(store.get(1).unwrap().unwrap().status, Status::Pending);
+
+    // Re-parse all: the quarantined one fits this binary and is released.
+    let (s, to) = post(&app, "/reparse", &format!("csrf={token}"), &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(to.unwrap().contains("1%20moved%20to%20pending"));
+    assert!(
+        store
+            .list(Some(Status::Quarantined), 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_token_guards_every_page_when_set() {
+    let app = hookforge::ui::router(seeded(), Some(hookforge::auth::Secret::new("ui-token-123")));
+    let (s, page) = get(&app, "/", &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(!page.contains("ui-token-123"));
+    let (s, _) = get(&app, "/", &[("authorization", "Bearer wrong")]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = get(&app, "/", &[("authorization", "Bearer ui-token-123")]).await;
+    assert_eq!(s, StatusCode::OK);
+    // A browser signs in once; the cookie is HttpOnly and same-site.
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get("/login?token=ui-token-123")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let cookie = resp
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let pair = cookie.split(';').next().unwrap();
+    let (s, _) = get(&app, "/deliveries/1", &[("cookie", pair)]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = get(&app, "/login?token=nope", &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn the_cli_listens_beyond_loopback_only_with_a_token() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(["ui", "--db", "/nonexistent.db", "--ui-addr", "0.0.0.0:0"])
+        .env_remove("HOOKFORGE_UI_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only with --ui-token"));
+}
