@@ -20,6 +20,8 @@
 extern crate self as hookforge;
 
 pub mod auth;
+#[cfg(feature = "diff")]
+pub mod diff;
 pub mod export;
 mod handler;
 pub mod parse;

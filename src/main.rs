@@ -40,6 +40,8 @@ enum Command {
     Load(cli::load::Args),
     /// Inspect and replay the SQLite inbox.
     Inbox(cli::inbox::Args),
+    /// What changed between two vendor directories; exit 1 when anything is breaking.
+    Diff(cli::diff::Args),
     /// Serve the inbox dashboard (list, filter, inspect, replay, re-parse).
     Ui(cli::ui::Args),
     /// Write a vendor's webhooks as an AsyncAPI 3.0 or OpenAPI 3.1 document.
@@ -62,5 +64,6 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cli::simulate::run(a),
         Command::Export(a) => cli::export::run(a),
         Command::Ui(a) => cli::ui::run(a),
+        Command::Diff(a) => cli::diff::run(a),
     }
 }

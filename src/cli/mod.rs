@@ -9,6 +9,7 @@ pub use hookforge::{HeaderMap, VendorSpec};
 
 pub mod check;
 pub mod demo;
+pub mod diff;
 pub mod events;
 pub mod export;
 pub mod inbox;

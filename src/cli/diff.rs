@@ -1,0 +1,40 @@
+//! `hookforge diff OLD NEW`: what changed between two vendor directories.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The old vendor directory (manifest.json, definitions.json, events/).
+    pub old: PathBuf,
+    /// The new one.
+    pub new: PathBuf,
+    /// Where the old vendor's samples are (default: OLD/samples).
+    #[arg(long, value_name = "DIR")]
+    pub old_samples: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: Args) -> ExitCode {
+    let d = match hookforge::diff::diff(&a.old, &a.new, a.old_samples.as_deref()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = if a.json {
+        print_json(&serde_json::to_value(&d).expect("a diff serializes"))
+    } else {
+        print_text(&d.table())
+    };
+    if code != ExitCode::SUCCESS {
+        return code;
+    }
+    if d.breaking() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,462 @@
+//! What changed between two versions of a vendor, for a receiver that keeps
+//! everything it is sent: every change in the manifest and the event
+//! schemas, each classed as breaking (an event or field removed, a field
+//! made required, a type or enum narrowed, the auth or the event type/id
+//! location changed) or compatible (an event, field or enum value added, a
+//! type widened, a field made optional), and the old samples replayed
+//! against the new schemas.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// How a change affects a lossless receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    Breaking,
+    Compatible,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub class: Class,
+    /// The event (or `manifest`).
+    pub event: String,
+    /// Where in the payload (`data.quoteId`), or the manifest field.
+    pub path: String,
+    pub what: String,
+}
+
+/// An old sample that no longer validates against the new schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Misfit {
+    pub sample: String,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Diff {
+    pub changes: Vec<Change>,
+    /// Old samples checked against the new schemas.
+    pub samples_checked: usize,
+    pub samples_failing: Vec<Misfit>,
+}
+
+impl Diff {
+    pub fn breaking(&self) -> bool {
+        self.changes.iter().any(|c| c.class == Class::Breaking) || !self.samples_failing.is_empty()
+    }
+
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        for c in &self.changes {
+            let class = match c.class {
+                Class::Breaking => "BREAKING  ",
+                Class::Compatible => "compatible",
+            };
+            s.push_str(&format!("{class} {} {}: {}\n", c.event, c.path, c.what));
+        }
+        for m in &self.samples_failing {
+            s.push_str(&format!(
+                "BREAKING   sample {} no longer validates: {}\n",
+                m.sample,
+                m.errors.join("; ")
+            ));
+        }
+        let breaking = self
+            .changes
+            .iter()
+            .filter(|c| c.class == Class::Breaking)
+            .count();
+        s.push_str(&format!(
+            "{} changes ({breaking} breaking); {} old samples checked against the new schemas, {} no longer validate\n",
+            self.changes.len(),
+            self.samples_checked,
+            self.samples_failing.len()
+        ));
+        s
+    }
+}
+
+/// A vendor directory read from disk: manifest, definitions, event schemas
+/// by event type, and its samples (`samples/<event>/*.json` inside it).
+struct VendorDir {
+    manifest: Value,
+    definitions: Map<String, Value>,
+    events: BTreeMap<String, (PathBuf, Value)>,
+    samples: Vec<(String, String, Value)>,
+}
+
+fn read_json(p: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: not valid JSON: {e}", p.display()))
+}
+
+impl VendorDir {
+    fn load(dir: &Path, samples: Option<&Path>) -> Result<VendorDir, String> {
+        let manifest = read_json(&dir.join("manifest.json"))?;
+        let defs_path = dir.join("definitions.json");
+        let definitions = if defs_path.exists() {
+            read_json(&defs_path)?
+                .get("definitions")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            Map::new()
+        };
+        let events_dir = dir.join("events");
+        let mut events = BTreeMap::new();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&events_dir)
+            .map_err(|e| format!("{}: {e}", events_dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        for f in files {
+            let schema = read_json(&f)?;
+            let name = schema
+                .get("title")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    format!(
+                        "{}: an event schema needs a `title` (the event type)",
+                        f.display()
+                    )
+                })?
+                .to_string();
+            events.insert(name, (f, schema));
+        }
+        let mut out = VendorDir {
+            manifest,
+            definitions,
+            events,
+            samples: Vec::new(),
+        };
+        let samples_dir = samples
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| dir.join("samples"));
+        if samples_dir.is_dir() {
+            let slugs: BTreeMap<String, String> = out
+                .events
+                .iter()
+                .filter_map(|(name, (f, _))| {
+                    Some((f.file_stem()?.to_str()?.to_string(), name.clone()))
+                })
+                .collect();
+            for (slug, event) in slugs {
+                let d = samples_dir.join(&slug);
+                let Ok(entries) = std::fs::read_dir(&d) else {
+                    continue;
+                };
+                let mut files: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect();
+                files.sort();
+                for f in files {
+                    out.samples.push((
+                        event.clone(),
+                        format!(
+                            "{slug}/{}",
+                            f.file_name().unwrap_or_default().to_string_lossy()
+                        ),
+                        read_json(&f)?,
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The schema with its `$ref`s followed (one level at a time).
+    fn resolve<'a>(&'a self, mut v: &'a Value) -> &'a Value {
+        for _ in 0..32 {
+            match v.get("$ref").and_then(Value::as_str) {
+                Some(r) => match r
+                    .split_once("#/definitions/")
+                    .and_then(|(_, name)| self.definitions.get(name))
+                {
+                    Some(d) => v = d,
+                    None => return v,
+                },
+                None => return v,
+            }
+        }
+        v
+    }
+
+    /// A self-contained schema for validators.
+    fn bundled(&self, schema: &Value) -> Value {
+        let mut s = schema.clone();
+        local_refs(&mut s);
+        if let Value::Object(o) = &mut s {
+            let mut defs = Value::Object(self.definitions.clone());
+            local_refs(&mut defs);
+            o.insert("definitions".into(), defs);
+        }
+        s
+    }
+}
+
+fn local_refs(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get_mut("$ref")
+                && let Some(at) = r.find('#')
+            {
+                *r = r[at..].to_string();
+            }
+            o.values_mut().for_each(local_refs);
+        }
+        Value::Array(a) => a.iter_mut().for_each(local_refs),
+        _ => {}
+    }
+}
+
+/// The JSON types a schema admits (`None`: any).
+fn types(s: &Value) -> Option<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    match s.get("type") {
+        Some(Value::String(t)) => {
+            out.insert(t.clone());
+        }
+        Some(Value::Array(a)) => out.extend(a.iter().filter_map(Value::as_str).map(str::to_string)),
+        _ => {
+            for key in ["anyOf", "oneOf"] {
+                if let Some(Value::Array(alts)) = s.get(key) {
+                    for alt in alts {
+                        out.extend(types(alt)?);
+                    }
+                    return Some(out);
+                }
+            }
+            return None;
+        }
+    }
+    // An integer is a number too.
+    if out.contains("number") {
+        out.insert("integer".into());
+    }
+    Some(out)
+}
+
+fn strings(v: Option<&Value>) -> BTreeSet<String> {
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().map(|x| x.to_string()).collect())
+        .unwrap_or_default()
+}
+
+struct Walk<'a> {
+    old: &'a VendorDir,
+    new: &'a VendorDir,
+    event: &'a str,
+    out: &'a mut Vec<Change>,
+}
+
+impl Walk<'_> {
+    fn push(&mut self, class: Class, path: &str, what: String) {
+        self.out.push(Change {
+            class,
+            event: self.event.to_string(),
+            path: if path.is_empty() {
+                "(payload)".into()
+            } else {
+                path.to_string()
+            },
+            what,
+        });
+    }
+
+    fn compare(&mut self, old: &Value, new: &Value, path: &str, depth: usize) {
+        if depth > 24 {
+            return;
+        }
+        let (old, new) = (self.old.resolve(old), self.new.resolve(new));
+        match (types(old), types(new)) {
+            (Some(o), Some(n)) if o != n => {
+                let list = |s: &BTreeSet<String>| {
+                    s.iter()
+                        .filter(|t| *t != "integer" || !s.contains("number"))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                };
+                if o.is_subset(&n) {
+                    self.push(
+                        Class::Compatible,
+                        path,
+                        format!("type widened from {} to {}", list(&o), list(&n)),
+                    );
+                } else {
+                    self.push(
+                        Class::Breaking,
+                        path,
+                        format!("type changed from {} to {}", list(&o), list(&n)),
+                    );
+                }
+            }
+            (None, Some(n)) => self.push(
+                Class::Breaking,
+                path,
+                format!(
+                    "type narrowed from any to {}",
+                    n.into_iter().collect::<Vec<_>>().join(" | ")
+                ),
+            ),
+            (Some(_), None) => self.push(Class::Compatible, path, "type widened to any".into()),
+            _ => {}
+        }
+        let (oe, ne) = (strings(old.get("enum")), strings(new.get("enum")));
+        if !oe.is_empty() || !ne.is_empty() {
+            for v in ne.difference(&oe) {
+                if !oe.is_empty() {
+                    self.push(Class::Compatible, path, format!("enum value {v} added"));
+                }
+            }
+            for v in oe.difference(&ne) {
+                if !ne.is_empty() {
+                    self.push(Class::Breaking, path, format!("enum value {v} removed"));
+                }
+            }
+        }
+        let props = |s: &Value| {
+            s.get("properties")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let (op, np) = (props(old), props(new));
+        let (or, nr) = (strings(old.get("required")), strings(new.get("required")));
+        let child = |k: &str| {
+            if path.is_empty() {
+                k.to_string()
+            } else {
+                format!("{path}.{k}")
+            }
+        };
+        for (k, ov) in &op {
+            match np.get(k) {
+                Some(nv) => self.compare(ov, nv, &child(k), depth + 1),
+                None => self.push(Class::Breaking, &child(k), "field removed".into()),
+            }
+        }
+        for k in np.keys().filter(|k| !op.contains_key(*k)) {
+            let required = nr.contains(&Value::String(k.clone()).to_string());
+            self.push(
+                if required {
+                    Class::Breaking
+                } else {
+                    Class::Compatible
+                },
+                &child(k),
+                if required {
+                    "field added as required".into()
+                } else {
+                    "field added".to_string()
+                },
+            );
+        }
+        for k in nr.difference(&or) {
+            let name: String = serde_json::from_str(k).unwrap_or_default();
+            if op.contains_key(&name) {
+                self.push(Class::Breaking, &child(&name), "field made required".into());
+            }
+        }
+        for k in or.difference(&nr) {
+            let name: String = serde_json::from_str(k).unwrap_or_default();
+            if np.contains_key(&name) {
+                self.push(
+                    Class::Compatible,
+                    &child(&name),
+                    "field made optional".into(),
+                );
+            }
+        }
+        if let (Some(oi), Some(ni)) = (old.get("items"), new.get("items")) {
+            self.compare(oi, ni, &format!("{path}[]"), depth + 1);
+        }
+    }
+}
+
+/// Compares two vendor directories. `old_samples` overrides where the old
+/// vendor's samples are (default: `OLD/samples`).
+pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, String> {
+    let o = VendorDir::load(old, old_samples)?;
+    let n = VendorDir::load(new, None)?;
+    let mut changes = Vec::new();
+    for field in ["auth", "event_type", "event_id"] {
+        if o.manifest.get(field) != n.manifest.get(field) {
+            changes.push(Change {
+                class: Class::Breaking,
+                event: "manifest".into(),
+                path: field.into(),
+                what: format!(
+                    "changed from {} to {}",
+                    o.manifest
+                        .get(field)
+                        .map_or("nothing".into(), Value::to_string),
+                    n.manifest
+                        .get(field)
+                        .map_or("nothing".into(), Value::to_string)
+                ),
+            });
+        }
+    }
+    for (name, (_, os)) in &o.events {
+        match n.events.get(name) {
+            None => changes.push(Change {
+                class: Class::Breaking,
+                event: name.clone(),
+                path: "(event)".into(),
+                what: "event removed".into(),
+            }),
+            Some((_, ns)) => Walk {
+                old: &o,
+                new: &n,
+                event: name,
+                out: &mut changes,
+            }
+            .compare(os, ns, "", 0),
+        }
+    }
+    for name in n.events.keys().filter(|k| !o.events.contains_key(*k)) {
+        changes.push(Change {
+            class: Class::Compatible,
+            event: name.clone(),
+            path: "(event)".into(),
+            what: "event added".into(),
+        });
+    }
+    changes.sort_by(|a, b| (a.class, &a.event, &a.path).cmp(&(b.class, &b.event, &b.path)));
+    let mut failing = Vec::new();
+    for (event, sample, body) in &o.samples {
+        let Some((_, schema)) = n.events.get(event) else {
+            failing.push(Misfit {
+                sample: sample.clone(),
+                errors: vec![format!("event {event} is gone")],
+            });
+            continue;
+        };
+        let validator = jsonschema::draft7::new(&n.bundled(schema))
+            .map_err(|e| format!("the new schema of {event} does not compile: {e}"))?;
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("at `{}`: {e}", e.instance_path()))
+            .collect();
+        if !errors.is_empty() {
+            failing.push(Misfit {
+                sample: sample.clone(),
+                errors,
+            });
+        }
+    }
+    Ok(Diff {
+        changes,
+        samples_checked: o.samples.len(),
+        samples_failing: failing,
+    })
+}

@@ -1,0 +1,195 @@
+//! `hookforge diff OLD NEW` on a copy of the Prets vendor with one change of
+//! each kind: each is listed with its class, old samples are replayed
+//! against the new schemas, and the exit code says whether anything broke.
+
+mod common;
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn edit(path: &Path, f: impl FnOnce(&mut Value)) {
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+fn hookforge(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_kind_of_change_is_classed_and_old_samples_are_replayed() {
+    let root = common::root();
+    let dir = std::env::temp_dir().join(format!("hookforge-diff-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (old, new) = (dir.join("old"), dir.join("new"));
+    copy_dir(&root.join("schemas/prets"), &old);
+    copy_dir(&root.join("samples/prets"), &old.join("samples"));
+    copy_dir(&root.join("schemas/prets"), &new);
+
+    // Unchanged: nothing to report, exit 0.
+    let same = hookforge(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&same.stdout);
+    assert_eq!(same.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("0 changes") && text.contains("16 old samples checked"),
+        "{text}"
+    );
+
+    // One change of each kind.
+    edit(&new.join("definitions.json"), |d| {
+        let quote = &mut d["definitions"]["QuoteRef"];
+        quote["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("externalId");
+        quote["properties"]["quoteId"]["type"] = json!("integer");
+        quote["properties"]["channel"] = json!({"type": "string"});
+        quote["required"] = json!(["quoteId"]);
+        d["definitions"]["ApiVersion"]["enum"] = json!(["2026-06-01", "2026-09-01"]);
+        d["definitions"]["UtcTimestamp"]["type"] = json!(["string", "null"]);
+    });
+    edit(&new.join("manifest.json"), |m| {
+        m["auth"]["prefix"] = json!("Token ");
+    });
+    std::fs::remove_file(new.join("events/quote.superseded.json")).unwrap();
+    std::fs::write(
+        new.join("events/quote.archived.json"),
+        serde_json::to_string(&json!({"title": "quote.archived", "type": "object", "properties": {"type": {"const": "quote.archived"}}})).unwrap(),
+    )
+    .unwrap();
+
+    let out = hookforge(&[
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let has = |class: &str, event: &str, path: &str, what: &str| {
+        d["changes"].as_array().unwrap().iter().any(|c| {
+            c["class"] == class
+                && c["event"].as_str().unwrap().contains(event)
+                && c["path"] == path
+                && c["what"].as_str().unwrap().contains(what)
+        })
+    };
+    assert!(has("breaking", "manifest", "auth", "changed from"), "{d:#}");
+    assert!(
+        has("breaking", "quote.superseded", "(event)", "event removed"),
+        "{d:#}"
+    );
+    assert!(
+        has("compatible", "quote.archived", "(event)", "event added"),
+        "{d:#}"
+    );
+    assert!(
+        has(
+            "breaking",
+            "quote.created",
+            "data.externalId",
+            "field removed"
+        ),
+        "{d:#}"
+    );
+    assert!(
+        has(
+            "breaking",
+            "quote.created",
+            "data.quoteId",
+            "type changed from string to integer"
+        ),
+        "{d:#}"
+    );
+    assert!(
+        has(
+            "breaking",
+            "quote.created",
+            "data.quoteId",
+            "field made required"
+        ),
+        "{d:#}"
+    );
+    assert!(
+        has("compatible", "quote.created", "data.channel", "field added"),
+        "{d:#}"
+    );
+    assert!(
+        has(
+            "compatible",
+            "quote.created",
+            "version",
+            "enum value \"2026-09-01\" added"
+        ),
+        "{d:#}"
+    );
+    assert!(
+        has(
+            "compatible",
+            "quote.created",
+            "timestamp",
+            "type widened from string to null | string"
+        ),
+        "{d:#}"
+    );
+    // The old samples' quoteIds are strings: they no longer validate, and
+    // the superseded ones lost their event.
+    let failing = d["samples_failing"].as_array().unwrap();
+    assert!(
+        failing
+            .iter()
+            .any(|m| m["errors"][0].as_str().unwrap().contains("/data/quoteId")),
+        "{d:#}"
+    );
+    assert!(
+        failing.iter().any(|m| m["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("quote.superseded is gone")),
+        "{d:#}"
+    );
+    assert_eq!(d["samples_checked"], 16);
+
+    // Only compatible changes: exit 0.
+    copy_dir(&root.join("schemas/prets"), &new);
+    std::fs::write(
+        new.join("events/quote.archived.json"),
+        serde_json::to_string(&json!({"title": "quote.archived", "type": "object"})).unwrap(),
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(new.join("events/quote.superseded.json.bak"));
+    let ok = hookforge(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(ok.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("compatible quote.archived (event): event added"),
+        "{text}"
+    );
+    // A directory that is not a vendor: exit 2, naming the file.
+    let bad = hookforge(&[
+        "diff",
+        dir.join("nope").to_str().unwrap(),
+        new.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("manifest.json"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
