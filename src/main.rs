@@ -40,6 +40,8 @@ enum Command {
     Load(cli::load::Args),
     /// Inspect and replay the SQLite inbox.
     Inbox(cli::inbox::Args),
+    /// Find the example payloads in a vendor's documentation text and repair them into samples.
+    Extract(cli::extract::Args),
     /// What changed between two vendor directories; exit 1 when anything is breaking.
     Diff(cli::diff::Args),
     /// Serve the inbox dashboard (list, filter, inspect, replay, re-parse).
@@ -65,5 +67,6 @@ fn main() -> ExitCode {
         Command::Export(a) => cli::export::run(a),
         Command::Ui(a) => cli::ui::run(a),
         Command::Diff(a) => cli::diff::run(a),
+        Command::Extract(a) => cli::extract::run(a),
     }
 }

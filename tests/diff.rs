@@ -193,3 +193,68 @@ fn every_kind_of_change_is_classed_and_old_samples_are_replayed() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("manifest.json"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `hookforge extract` makes the same repairs as the extraction the
+/// project's own samples come from, on the fixture of each doc defect, and
+/// records them in `provenance.json`.
+#[test]
+fn extract_repairs_each_doc_defect_and_records_it() {
+    let fixtures = common::root().join("crates/extract/fixtures/extract");
+    let out = std::env::temp_dir().join(format!("hookforge-extract-{}", std::process::id()));
+    let mut checked = 0;
+    for e in std::fs::read_dir(&fixtures).unwrap() {
+        let doc = e.unwrap().path();
+        if doc.extension().is_none_or(|x| x != "txt") {
+            continue;
+        }
+        let stem = doc.file_stem().unwrap().to_str().unwrap().to_string();
+        let dir = out.join(&stem);
+        let run = hookforge(&[
+            "extract",
+            doc.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{stem}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let expected: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixtures.join(format!("{stem}.json"))).unwrap(),
+        )
+        .unwrap();
+        let got: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("doc-1.json")).unwrap())
+                .unwrap();
+        assert_eq!(got, expected, "{stem}");
+        let provenance: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("provenance.json")).unwrap())
+                .unwrap();
+        let repairs = provenance["examples"][0]["repairs"].to_string();
+        if let Ok(want) = std::fs::read_to_string(fixtures.join(format!("{stem}.repair"))) {
+            assert!(
+                repairs.contains(want.trim()),
+                "{stem}: {repairs} lacks {want:?}"
+            );
+        }
+        assert_eq!(provenance["source"], format!("{stem}.txt"));
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked} fixtures");
+    // Grouped by event type for a vendor dir's samples/.
+    let grouped = out.join("grouped");
+    let run = hookforge(&[
+        "extract",
+        fixtures.join("missing-braces.txt").to_str().unwrap(),
+        "--out",
+        grouped.to_str().unwrap(),
+        "--event-pointer",
+        "/meta/event",
+    ]);
+    assert_eq!(run.status.code(), Some(0));
+    // missing-braces.json's `meta.event` is "a".
+    assert!(grouped.join("a").join("doc-1.json").exists());
+    std::fs::remove_dir_all(&out).unwrap();
+}

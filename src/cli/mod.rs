@@ -12,6 +12,7 @@ pub mod demo;
 pub mod diff;
 pub mod events;
 pub mod export;
+pub mod extract;
 pub mod inbox;
 pub mod load;
 pub mod parse;

@@ -7,7 +7,6 @@
 //!   reading `DOCS_DIR/<vendor>.txt`;
 //! - `cargo xtask examples DOC`: list the examples found in a doc and their repairs.
 
-mod extract;
 mod samples;
 mod synth;
 
@@ -208,7 +207,7 @@ fn examples(doc: &Path) -> ExitCode {
         }
     };
     let mut failed = false;
-    for found in extract::find_examples(&text) {
+    for found in hookforge_extract::find_examples(&text) {
         match found {
             Ok(ex) => {
                 let line = serde_json::json!({

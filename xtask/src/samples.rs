@@ -16,8 +16,8 @@ use hookforge_codegen::VendorSchemas;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::extract::{self, Example};
 use crate::synth::{self, Synth};
+use hookforge_extract::{self as extract, Example};
 
 /// The files one vendor's `samples/<vendor>/` should hold, by relative path.
 pub struct Plan {

@@ -1,0 +1,135 @@
+//! `hookforge extract DOC --out DIR`: the example payloads in a vendor's
+//! documentation text, repaired into JSON, with where each came from and
+//! every repair made (the same extraction as `cargo xtask extract`).
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The documentation, as text.
+    pub doc: PathBuf,
+    /// Where the samples and `provenance.json` go.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Group the samples by the event type found at this JSON pointer
+    /// (e.g. `/type`): `DIR/<event>/doc-N.json`, ready for `hookforge infer`
+    /// or a vendor directory's `samples/`.
+    #[arg(long, value_name = "POINTER")]
+    pub event_pointer: Option<String>,
+}
+
+/// An event type as a directory name.
+fn slug(event: &str) -> String {
+    event
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+pub fn run(a: Args) -> ExitCode {
+    let text = match std::fs::read_to_string(&a.doc) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", a.doc.display());
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(p) = &a.event_pointer
+        && !p.starts_with('/')
+    {
+        eprintln!("error: --event-pointer must be a JSON pointer starting with `/`; got {p:?}");
+        return ExitCode::from(2);
+    }
+    let mut examples = Vec::new();
+    let mut unrepairable = Vec::new();
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    let mut per_dir: std::collections::BTreeMap<String, usize> = Default::default();
+    for found in hookforge_extract::find_examples(&text) {
+        match found {
+            Ok(ex) => {
+                let value: serde_json::Value =
+                    serde_json::from_str(&ex.text).expect("extraction yields valid JSON");
+                let group = match &a.event_pointer {
+                    Some(p) => match value.pointer(p).and_then(|v| v.as_str()) {
+                        Some(event) => slug(event),
+                        None => "_no_event_type".to_string(),
+                    },
+                    None => String::new(),
+                };
+                let n = per_dir.entry(group.clone()).or_default();
+                *n += 1;
+                let rel = if group.is_empty() {
+                    format!("doc-{n}.json")
+                } else {
+                    format!("{group}/doc-{n}.json")
+                };
+                examples.push(serde_json::json!({
+                    "file": rel,
+                    "lines": [ex.lines.0, ex.lines.1],
+                    "context": ex.context,
+                    "repairs": ex.repairs,
+                }));
+                files.push((a.out.join(&rel), ex.text.clone() + "\n"));
+            }
+            Err(u) => unrepairable.push(serde_json::json!({"line": u.line, "message": u.message})),
+        }
+    }
+    let provenance = serde_json::json!({
+        "source": a.doc.file_name().map(|f| f.to_string_lossy().into_owned()),
+        "source_sha256": hookforge_sha256(text.as_bytes()),
+        "examples": examples,
+        "unrepairable": unrepairable,
+    });
+    files.push((
+        a.out.join("provenance.json"),
+        serde_json::to_string_pretty(&provenance).expect("Value serializes") + "\n",
+    ));
+    for (path, body) in &files {
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(path, body));
+        if let Err(e) = written {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    let repaired = examples
+        .iter()
+        .filter(|e| e["repairs"].as_array().is_some_and(|r| !r.is_empty()))
+        .count();
+    println!(
+        "{}: {} examples written to {} ({repaired} repaired), {} unrepairable",
+        a.doc.display(),
+        examples.len(),
+        a.out.display(),
+        unrepairable.len()
+    );
+    for u in &unrepairable {
+        eprintln!(
+            "unrepairable: {}:{}: {}",
+            a.doc.display(),
+            u["line"],
+            u["message"].as_str().unwrap_or_default()
+        );
+    }
+    if unrepairable.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn hookforge_sha256(b: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
