@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::vendor::local_refs;
+
 /// How a change affects a lossless receiver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -199,21 +201,6 @@ impl VendorDir {
             o.insert("definitions".into(), defs);
         }
         s
-    }
-}
-
-fn local_refs(v: &mut Value) {
-    match v {
-        Value::Object(o) => {
-            if let Some(Value::String(r)) = o.get_mut("$ref")
-                && let Some(at) = r.find('#')
-            {
-                *r = r[at..].to_string();
-            }
-            o.values_mut().for_each(local_refs);
-        }
-        Value::Array(a) => a.iter_mut().for_each(local_refs),
-        _ => {}
     }
 }
 

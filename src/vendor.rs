@@ -118,7 +118,7 @@ impl VendorSpec {
 /// `definitions.json#/definitions/X` → `#/definitions/X`: the schema files
 /// refer to the shared file; a bundled schema carries its definitions inside.
 /// (The generator accepts no other kind of `$ref`.)
-fn local_refs(v: &mut Value) {
+pub(crate) fn local_refs(v: &mut Value) {
     match v {
         Value::Object(o) => {
             if let Some(Value::String(r)) = o.get_mut("$ref")

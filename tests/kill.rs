@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -39,43 +38,13 @@ fn serve(db: &std::path::Path, process: bool) -> (Child, u16) {
     start(cmd)
 }
 
-/// Spawns a receiver and reads its port from the first stdout line that
-/// names its address.
-fn start(mut cmd: Command) -> (Child, u16) {
-    let mut child = cmd.spawn().unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("http://127.0.0.1:") {
-        line.clear();
-        if out.read_line(&mut line).unwrap() == 0 {
-            panic!("the receiver exited before naming its address");
-        }
-    }
-    let port = line
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no address in startup line {line:?}"));
-    (child, port)
+fn start(cmd: Command) -> (Child, u16) {
+    common::spawn_listening(cmd)
 }
 
 /// One HTTP/1.1 POST on its own connection; the status code.
 fn post(port: u16, body: &[u8]) -> std::io::Result<u16> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let head = format!(
-        "POST /hooks/prets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer {SECRET}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes())?;
-    s.write_all(body)?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp)?;
-    resp.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no status in {resp:?}")))
+    common::post_prets(port, SECRET, body)
 }
 
 /// Every row of the inbox at `db`, read by the CLI.

@@ -4,20 +4,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "whsec_MetricsMetricsMetricsMetricsMetricsMetric12";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One request on its own connection; the status and body.
 fn request(port: u16, head: &str, body: &[u8]) -> (u16, String) {
@@ -54,35 +46,22 @@ fn value(metrics: &str, series: &str) -> Option<f64> {
 
 #[test]
 fn serve_exposes_prometheus_metrics_that_count_what_happened() {
-    let metrics_port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--vendor",
-            "prets",
-            "--secret",
-        ])
-        .arg(format!("prets={SECRET}"))
-        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("http://127.0.0.1:") {
-        line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "serve exited");
-    }
-    let port: u16 = line
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap();
+    let metrics_port = common::free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--vendor",
+        "prets",
+        "--secret",
+    ])
+    .arg(format!("prets={SECRET}"))
+    .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+    .env_remove("RUST_LOG")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    let (mut child, port) = common::spawn_listening(cmd);
 
     let (_, a) = common::prets_delivery("evt_01KVMETRICS", 1);
     let (_, b) = common::prets_delivery("evt_01KVMETRICS", 2);

@@ -10,8 +10,7 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -123,38 +122,22 @@ struct Receiver {
 }
 
 fn serve(url: &str) -> Receiver {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--vendor",
-            "prets",
-            "--secret",
-        ])
-        .arg(format!("prets={SECRET}"))
-        .args(["--handler-timeout", "1", "--lease", "3"])
-        .env("HOOKFORGE_DATABASE_URL", url)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("http://127.0.0.1:") {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "serve exited before naming its address"
-        );
-    }
-    let port = line
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--vendor",
+        "prets",
+        "--secret",
+    ])
+    .arg(format!("prets={SECRET}"))
+    .args(["--handler-timeout", "1", "--lease", "3"])
+    .env("HOOKFORGE_DATABASE_URL", url)
+    .env("RUST_LOG", "info")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let (mut child, port) = common::spawn_listening(cmd);
     let handled = Arc::new(Mutex::new(Vec::new()));
     let stderr = child.stderr.take().unwrap();
     let reader = {
@@ -181,20 +164,7 @@ fn serve(url: &str) -> Receiver {
 }
 
 fn post(port: u16, body: &[u8]) -> std::io::Result<u16> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let head = format!(
-        "POST /hooks/prets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer {SECRET}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes())?;
-    s.write_all(body)?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp)?;
-    resp.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no status in {resp:?}")))
+    common::post_prets(port, SECRET, body)
 }
 
 #[test]

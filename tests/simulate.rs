@@ -9,7 +9,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -399,39 +398,22 @@ async fn a_socotra_webhook_registered_through_the_api_suspends_and_resumes_on_un
 
 /// Starts `hookforge serve` for Prets on an inbox file; its port.
 fn serve(db: &std::path::Path) -> (std::process::Child, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--vendor",
-            "prets",
-            "--secret",
-        ])
-        .arg(format!("prets={PRETS_SECRET}"))
-        .arg("--db")
-        .arg(db)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("http://127.0.0.1:") {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "serve exited before naming its address"
-        );
-    }
-    let port = line
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap();
-    (child, port)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--vendor",
+        "prets",
+        "--secret",
+    ])
+    .arg(format!("prets={PRETS_SECRET}"))
+    .arg("--db")
+    .arg(db)
+    .env_remove("RUST_LOG")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    common::spawn_listening(cmd)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,36 +16,37 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let url = a.database_url.or_else(database_url_from_env);
-    let store: Box<dyn hookforge::receive::store::Store> = match url {
-        Some(url) => match hookforge::receive::store::PostgresStore::connect(
+    match open_store(&a.db, a.database_url) {
+        Ok(store) => inbox(store.as_ref(), a.action),
+        Err(code) => code,
+    }
+}
+
+/// The inbox to read: PostgreSQL when a URL is given (or in
+/// `HOOKFORGE_DATABASE_URL`), else the SQLite file, which must exist.
+pub fn open_store(
+    db: &std::path::Path,
+    database_url: Option<String>,
+) -> Result<std::sync::Arc<dyn hookforge::receive::store::Store>, ExitCode> {
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    };
+    match database_url.or_else(database_url_from_env) {
+        Some(url) => hookforge::receive::store::PostgresStore::connect(
             &url,
             std::time::Duration::from_secs(60),
-        ) {
-            Ok(s) => Box::new(s),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => {
-            if !a.db.is_file() {
-                eprintln!(
-                    "error: no inbox at {} (pass --db PATH or --database-url URL)",
-                    a.db.display()
-                );
-                return ExitCode::from(2);
-            }
-            match hookforge::receive::store::SqliteStore::open(&a.db) {
-                Ok(s) => Box::new(s),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-        }
-    };
-    inbox(store.as_ref(), a.action)
+        )
+        .map(|s| std::sync::Arc::new(s) as _)
+        .map_err(|e| fail(&e)),
+        None if !db.is_file() => Err(fail(&format!(
+            "no inbox at {} (pass --db PATH or --database-url URL)",
+            db.display()
+        ))),
+        None => hookforge::receive::store::SqliteStore::open(db)
+            .map(|s| std::sync::Arc::new(s) as _)
+            .map_err(|e| fail(&e)),
+    }
 }
 
 /// `HOOKFORGE_DATABASE_URL`, when set and not empty.

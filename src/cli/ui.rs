@@ -75,37 +75,9 @@ pub fn run(a: Args) -> ExitCode {
     if let Err(code) = a.ui.token() {
         return code;
     }
-    let url = a
-        .database_url
-        .clone()
-        .or_else(super::inbox::database_url_from_env);
-    let store: std::sync::Arc<dyn hookforge::receive::store::Store> = match url {
-        Some(url) => match hookforge::receive::store::PostgresStore::connect(
-            &url,
-            std::time::Duration::from_secs(60),
-        ) {
-            Ok(s) => std::sync::Arc::new(s),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => {
-            if !a.db.is_file() {
-                eprintln!(
-                    "error: no inbox at {} (pass --db PATH or --database-url URL)",
-                    a.db.display()
-                );
-                return ExitCode::from(2);
-            }
-            match hookforge::receive::store::SqliteStore::open(&a.db) {
-                Ok(s) => std::sync::Arc::new(s),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-        }
+    let store = match super::inbox::open_store(&a.db, a.database_url.clone()) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     runtime().block_on(async move {
         let task = match a.ui.start(store).await {

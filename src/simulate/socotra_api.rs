@@ -361,27 +361,40 @@ fn find_diverted(shared: &Shared, book: &super::Book, h: &HookState, tid: &str) 
     })
 }
 
+/// Takes the diverted event with this transaction id off the webhook's
+/// list; its track, or the answer saying why not.
+fn take_diverted(
+    shared: &Shared,
+    book: &mut super::Book,
+    name: &str,
+    tid: &str,
+) -> Result<usize, (StatusCode, String)> {
+    let Some(h) = book.hooks.get(name) else {
+        return Err((StatusCode::NOT_FOUND, format!("no webhook named {name:?}")));
+    };
+    let Some(i) = find_diverted(shared, book, h, tid) else {
+        return Err((
+            StatusCode::NOT_FOUND,
+            format!("webhook {name:?} has no diverted event with transactionId {tid:?}"),
+        ));
+    };
+    Ok(book
+        .hooks
+        .get_mut(name)
+        .expect("found above")
+        .diverted
+        .remove(i))
+}
+
 async fn delete_diverted(
     Ext(shared): Ext<Arc<Shared>>,
     Path((name, tid)): Path<(String, String)>,
 ) -> Response {
     let mut book = shared.lock();
-    let book = &mut *book;
-    let Some(h) = book.hooks.get(&name) else {
-        return not_found(&name);
+    let t = match take_diverted(&shared, &mut book, &name, &tid) {
+        Ok(t) => t,
+        Err((status, message)) => return error(status, message),
     };
-    let Some(i) = find_diverted(&shared, book, h, &tid) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            format!("webhook {name:?} has no diverted event with transactionId {tid:?}"),
-        );
-    };
-    let t = book
-        .hooks
-        .get_mut(&name)
-        .expect("found above")
-        .diverted
-        .remove(i);
     book.tracks[t].state = State::Discarded;
     book.tracks[t].detail = Some("deleted from the diverted events".into());
     shared.changed.notify_waiters();
@@ -393,23 +406,11 @@ async fn resend(
     Path((name, tid)): Path<(String, String)>,
 ) -> Response {
     let mut book = shared.lock();
-    let book = &mut *book;
-    let Some(h) = book.hooks.get(&name) else {
-        return not_found(&name);
+    let t = match take_diverted(&shared, &mut book, &name, &tid) {
+        Ok(t) => t,
+        Err((status, message)) => return error(status, message),
     };
-    let Some(i) = find_diverted(&shared, book, h, &tid) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            format!("webhook {name:?} has no diverted event with transactionId {tid:?}"),
-        );
-    };
-    let t = book
-        .hooks
-        .get_mut(&name)
-        .expect("found above")
-        .diverted
-        .remove(i);
-    redeliver(&shared, book, vec![t]);
+    redeliver(&shared, &mut book, vec![t]);
     // Accepted: the resend runs with the webhook's retry strategy.
     StatusCode::NO_CONTENT.into_response()
 }

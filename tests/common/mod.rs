@@ -254,3 +254,57 @@ pub fn new_delivery(
         misfit: None,
     }
 }
+
+/// Spawns a receiver (`cmd` must pipe stdout) and reads its port from the
+/// first stdout line that names its `http://127.0.0.1:PORT` address.
+#[allow(dead_code)]
+pub fn spawn_listening(mut cmd: std::process::Command) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    let mut child = cmd.spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("http://127.0.0.1:") {
+        line.clear();
+        if out.read_line(&mut line).unwrap() == 0 {
+            panic!("the receiver exited before naming its address");
+        }
+    }
+    let port = line
+        .split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no address in startup line {line:?}"));
+    (child, port)
+}
+
+/// A free loopback port (for servers that cannot report the one they got).
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One Prets delivery as an HTTP/1.1 POST on its own connection, with the
+/// bearer `secret`; the status code.
+#[allow(dead_code)]
+pub fn post_prets(port: u16, secret: &str, body: &[u8]) -> std::io::Result<u16> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let head = format!(
+        "POST /hooks/prets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer {secret}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp)?;
+    resp.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status in {resp:?}")))
+}
