@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hookforge::receive::store::contract::{delivery, exercise};
+use hookforge::receive::store::contract::{delivery, exercise, exercise_batches};
 use hookforge::receive::store::{PostgresStore, Status, Store};
 
 const SECRET: &str = "whsec_PostgresPostgresPostgresPostgresPostgres12";
@@ -53,6 +53,9 @@ fn postgres_keeps_the_store_contract_and_migrates_once() {
     }
     let store = PostgresStore::connect(&url, Duration::from_secs(30)).unwrap();
     exercise(&store);
+    // Batches (group commit) answer as single inserts would.
+    let batches = fresh_db("batches");
+    exercise_batches(&PostgresStore::connect(&batches, Duration::from_secs(30)).unwrap());
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let applied: i64 = c
         .query_one("SELECT count(*) FROM hookforge_migrations", &[])

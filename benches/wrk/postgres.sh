@@ -53,4 +53,7 @@ check "$TMP/a.wrk"; check "$TMP/b.wrk"
 echo "stored: $(stored)"
 kill $PA $PB; wait $PA $PB 2>/dev/null || true
 one=$(rate "$TMP/one.wrk"); a=$(rate "$TMP/a.wrk"); b=$(rate "$TMP/b.wrk")
+# A failed batch falls back to row-by-row inserts with a warning; say so.
+fallbacks=$(cat "$TMP"/*.err | grep -c 'batch insert failed' || true)
+echo "batch inserts that fell back to one by one: $fallbacks"
 python3 -c "one=$one; two=$a+$b; print(f'one process: {one:,.0f}/s; two processes: {two:,.0f}/s ({$a:,.0f} + {$b:,.0f}); ratio {two/one:.2f}x')"

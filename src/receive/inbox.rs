@@ -441,7 +441,7 @@ mod tests {
     use super::*;
     use crate::receive::store::{MemoryStore, SqliteStore, dedupe_key};
 
-    use crate::receive::store::contract::{delivery, exercise};
+    use crate::receive::store::contract::{delivery, exercise, exercise_batches};
 
     #[test]
     fn memory_store_refuses_past_its_capacity() {
@@ -460,6 +460,17 @@ mod tests {
     #[test]
     fn memory_store_semantics() {
         exercise(&MemoryStore::new());
+        exercise_batches(&MemoryStore::new());
+    }
+
+    #[test]
+    fn sqlite_batches_answer_as_single_inserts() {
+        let dir = std::env::temp_dir().join(format!("hookforge-batch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("inbox.db");
+        let _ = std::fs::remove_file(&path);
+        exercise_batches(&SqliteStore::open(&path).unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

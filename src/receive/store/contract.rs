@@ -116,3 +116,41 @@ pub fn exercise(store: &dyn Store) {
     assert_eq!(store.purge_done(2001).unwrap(), 1);
     assert!(store.get(one).unwrap().is_none());
 }
+
+/// `insert_many` answers as one-by-one inserts would, on a fresh store: a
+/// key already stored and a key repeated inside the batch are duplicates,
+/// and the repeats are counted.
+pub fn exercise_batches(store: &dyn Store) {
+    let before = store.insert(&delivery("x")).unwrap();
+    let Inserted::New(x) = before else {
+        panic!("expected a new row, got {before:?}")
+    };
+    let mut q = delivery("q");
+    q.misfit = Some("at `data`: misfit".into());
+    let batch = [
+        delivery("x"),
+        delivery("y"),
+        delivery("y"),
+        q,
+        delivery("z"),
+    ];
+    let answers: Vec<Inserted> = store
+        .insert_many(&batch)
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(answers[0], Inserted::Duplicate(x, Status::Pending));
+    let Inserted::New(y) = answers[1] else {
+        panic!("y should be new: {answers:?}")
+    };
+    assert_eq!(answers[2], Inserted::Duplicate(y, Status::Pending));
+    assert!(matches!(answers[3], Inserted::New(_)), "{answers:?}");
+    assert!(matches!(answers[4], Inserted::New(_)), "{answers:?}");
+    let Inserted::New(q) = answers[3] else {
+        unreachable!()
+    };
+    assert_eq!(store.get(q).unwrap().unwrap().status, Status::Quarantined);
+    assert_eq!(store.get(x).unwrap().unwrap().duplicates, 1);
+    assert_eq!(store.get(y).unwrap().unwrap().duplicates, 1);
+    assert_eq!(store.list(None, 100).unwrap().len(), 4);
+}

@@ -127,6 +127,100 @@ impl PostgresStore {
         })
     }
 
+    fn insert_batch(&self, ds: &[NewDelivery]) -> Result<Vec<Inserted>, StoreError> {
+        use std::collections::HashMap;
+        // The first of each key goes into the INSERT; later ones are repeats.
+        let mut first: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut unique = Vec::new();
+        for (i, d) in ds.iter().enumerate() {
+            first
+                .entry((d.vendor.as_str(), d.dedupe_key.as_str()))
+                .or_insert_with(|| {
+                    unique.push(i);
+                    i
+                });
+        }
+        let col = |f: &dyn Fn(&NewDelivery) -> Option<String>| -> Vec<Option<String>> {
+            unique.iter().map(|&i| f(&ds[i])).collect()
+        };
+        let vendors = col(&|d| Some(d.vendor.clone()));
+        let types = col(&|d| Some(d.event_type.clone()));
+        let ids = col(&|d| d.event_id.clone());
+        let keys = col(&|d| Some(d.dedupe_key.clone()));
+        let statuses = col(&|d| {
+            Some(
+                if d.misfit.is_some() {
+                    Status::Quarantined
+                } else {
+                    Status::Pending
+                }
+                .as_str()
+                .to_string(),
+            )
+        });
+        let errors = col(&|d| d.misfit.clone());
+        let mut headers = Vec::with_capacity(unique.len());
+        for &i in &unique {
+            headers.push(serde_json::to_string(&ds[i].headers).map_err(|source| {
+                StoreError::Encode {
+                    what: "the headers",
+                    source,
+                }
+            })?);
+        }
+        let bodies: Vec<&[u8]> = unique.iter().map(|&i| ds[i].body.as_slice()).collect();
+        let received: Vec<i64> = unique.iter().map(|&i| ds[i].received_at_ms).collect();
+        let mut conn = self.conn();
+        let mut tx = conn.transaction().map_err(backend)?;
+        let rows = tx
+            .query(
+                "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error)
+                 SELECT v, t, e, k, b, h::jsonb, r, r, s, l
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::bigint[], $8::text[], $9::text[])
+                      AS batch(v, t, e, k, b, h, r, s, l)
+                 ON CONFLICT (vendor, dedupe_key) DO UPDATE SET duplicates = deliveries.duplicates + 1
+                 RETURNING id, vendor, dedupe_key, duplicates, status",
+                &[&vendors, &types, &ids, &keys, &bodies, &headers, &received, &statuses, &errors],
+            )
+            .map_err(backend)?;
+        let mut stored: HashMap<(String, String), (i64, i32, String)> = HashMap::new();
+        for r in &rows {
+            stored.insert((r.get(1), r.get(2)), (r.get(0), r.get(3), r.get(4)));
+        }
+        let mut out = Vec::with_capacity(ds.len());
+        let mut repeats: HashMap<i64, i32> = HashMap::new();
+        for (i, d) in ds.iter().enumerate() {
+            let Some((id, dups, status)) = stored.get(&(d.vendor.clone(), d.dedupe_key.clone()))
+            else {
+                return Err(StoreError::Backend(
+                    "the batch insert returned fewer rows than it was given".into(),
+                ));
+            };
+            let status = Status::parse(status).ok_or_else(|| {
+                StoreError::Backend(format!("the inbox holds an unknown status {status:?}").into())
+            })?;
+            let is_first = first[&(d.vendor.as_str(), d.dedupe_key.as_str())] == i;
+            out.push(if is_first && *dups == 0 {
+                Inserted::New(*id)
+            } else {
+                if !is_first {
+                    *repeats.entry(*id).or_default() += 1;
+                }
+                Inserted::Duplicate(*id, status)
+            });
+        }
+        for (id, n) in repeats {
+            tx.execute(
+                "UPDATE deliveries SET duplicates = duplicates + $2 WHERE id = $1",
+                &[&id, &n],
+            )
+            .map_err(backend)?;
+        }
+        // The 2xx of every delivery in the batch waits for this.
+        tx.commit().map_err(backend)?;
+        Ok(out)
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Conn> {
         // A panic while holding the lock leaves no transaction open: the
         // `postgres` client rolls back a dropped transaction.
@@ -269,25 +363,22 @@ impl Store for PostgresStore {
         Ok(inserted)
     }
 
-    /// Group commit, as SQLite's: one transaction, and one by one if
-    /// anything in it fails, so each delivery gets its own answer.
+    /// Group commit: one multi-row `INSERT … ON CONFLICT` in one
+    /// transaction (a round trip per batch, not per row). A key repeated
+    /// inside the batch is inserted once and its repeats counted as
+    /// duplicates, as one-by-one inserts would. If anything fails, nothing
+    /// of the batch is kept and each delivery is inserted on its own, so
+    /// each gets its own exact answer.
     fn insert_many(&self, ds: &[NewDelivery]) -> Vec<Result<Inserted, StoreError>> {
         if ds.len() < 2 {
             return ds.iter().map(|d| self.insert(d)).collect();
         }
-        let together = (|| -> Result<Vec<Inserted>, StoreError> {
-            let mut conn = self.conn();
-            let mut tx = conn.transaction().map_err(backend)?;
-            let mut out = Vec::with_capacity(ds.len());
-            for d in ds {
-                out.push(insert_row(&mut tx, d)?);
-            }
-            tx.commit().map_err(backend)?;
-            Ok(out)
-        })();
-        match together {
+        match self.insert_batch(ds) {
             Ok(all) => all.into_iter().map(Ok).collect(),
-            Err(_) => ds.iter().map(|d| self.insert(d)).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, deliveries = ds.len(), "batch insert failed; inserting one by one");
+                ds.iter().map(|d| self.insert(d)).collect()
+            }
         }
     }
 
