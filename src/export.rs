@@ -151,6 +151,27 @@ fn security_scheme(v: &VendorSpec, openapi: bool) -> Option<(String, Value)> {
                 )
             }),
         )),
+        Auth::Signature(s) if s.is_static() => Some((
+            "sharedSecret".into(),
+            json!({ "type": if openapi { "apiKey" } else { "httpApiKey" }, "name": s.header, "in": "header", "description": format!("The static secret, sent as `{}: {}`.", s.header, s.format.replace("{secret}", "<secret>")) }),
+        )),
+        Auth::Signature(s) => Some((
+            "signature".into(),
+            json!({
+                "type": if openapi { "apiKey" } else { "httpApiKey" },
+                "name": s.header,
+                "in": "header",
+                "description": format!(
+                    "`{}`, where sig is the {}-encoded HMAC-{} of `{}` keyed with the webhook secret{}{}.",
+                    s.format,
+                    s.encoding.map(|e| format!("{e:?}").to_lowercase()).unwrap_or_default(),
+                    s.hash.map(|h| format!("{h:?}").to_uppercase()).unwrap_or_default(),
+                    s.signed,
+                    s.timestamp_header.as_ref().map(|h| format!("; the timestamp is sent in `{h}`")).unwrap_or_default(),
+                    s.id_header.as_ref().map(|h| format!("; the id in `{h}`")).unwrap_or_default(),
+                )
+            }),
+        )),
         Auth::StandardWebhooks { tolerance_secs } => Some((
             "standardWebhooks".into(),
             json!({

@@ -378,7 +378,7 @@ fn socotra_hmac_format_is_configurable() {
         default.verify(&headers, body),
         Err(AuthError::MalformedHeader {
             header: "socotra-signature".into(),
-            expected: "a hexadecimal HMAC of the body"
+            expected: "a hexadecimal HMAC of the body".into()
         })
     );
     // Formats are checked; an HMAC format for a bearer vendor is refused.

@@ -16,10 +16,14 @@ use http::{HeaderMap, HeaderName};
 use crate::Manifest;
 
 mod sign;
+mod signature;
 mod verify;
 
-use crate::manifest::{Auth, HashAlgorithm, SignatureEncoding};
+use std::borrow::Cow;
+
+use crate::manifest::{Auth, HashAlgorithm, SignatureAuth, SignatureEncoding};
 pub use sign::{SignContext, Signer};
+pub use signature::SignatureScheme;
 pub use verify::Verifier;
 
 /// A webhook secret. Its `Debug` never shows the value.
@@ -65,16 +69,21 @@ pub enum AuthError {
     #[error("malformed header `{header}`: {expected}")]
     MalformedHeader {
         header: String,
-        expected: &'static str,
+        expected: Cow<'static, str>,
     },
     #[error("header `{header}` does not match any configured secret")]
     WrongSignature { header: String },
-    #[error("`webhook-timestamp` is {age_secs} s old, more than the {tolerance_secs} s tolerance")]
-    StaleTimestamp { age_secs: u64, tolerance_secs: u64 },
+    #[error("`{header}` is {age_secs} s old, more than the {tolerance_secs} s tolerance")]
+    StaleTimestamp {
+        header: String,
+        age_secs: u64,
+        tolerance_secs: u64,
+    },
     #[error(
-        "`webhook-timestamp` is {ahead_secs} s in the future, more than the {tolerance_secs} s tolerance"
+        "`{header}` is {ahead_secs} s in the future, more than the {tolerance_secs} s tolerance"
     )]
     FutureTimestamp {
+        header: String,
         ahead_secs: u64,
         tolerance_secs: u64,
     },
@@ -104,6 +113,9 @@ pub enum Scheme {
     /// A shared secret sent verbatim in a header: the opt-in for vendors that
     /// document no authentication.
     SharedSecret { header: HeaderName },
+    /// Any HMAC signature described by its parts (the manifest's `signature`
+    /// scheme: GitHub, Slack, Stripe, Shopify…).
+    Signature(Box<SignatureScheme>),
 }
 
 /// The header an opted-in shared secret is expected in, by default.
@@ -136,7 +148,38 @@ impl Scheme {
             Auth::StandardWebhooks { tolerance_secs } => Scheme::StandardWebhooks {
                 tolerance: Duration::from_secs(*tolerance_secs),
             },
+            // A static credential: the secret after a prefix, as bearer.
+            Auth::Signature(s) if s.is_static() => {
+                let entries = s.format_entries().map_err(|e| AuthConfigError(e.0))?;
+                Scheme::Bearer {
+                    header: header_name(&s.header)?,
+                    prefix: entries[0].prefix.clone(),
+                }
+            }
+            Auth::Signature(s) => Scheme::Signature(Box::new(SignatureScheme::new(s)?)),
         })
+    }
+
+    /// The scheme as a signature template, for the schemes that are one.
+    pub fn signature(&self) -> Option<SignatureScheme> {
+        let spec = match self {
+            Scheme::Hmac {
+                header,
+                hash,
+                encoding,
+            } => SignatureAuth::hmac(header.as_str(), *hash, *encoding),
+            Scheme::StandardWebhooks { tolerance } => {
+                SignatureAuth::standard_webhooks(tolerance.as_secs())
+            }
+            Scheme::Signature(s) => return Some((**s).clone()),
+            _ => return None,
+        };
+        Some(SignatureScheme::new(&spec).expect("the built-in templates are valid"))
+    }
+
+    /// The replay window, for schemes that sign a timestamp.
+    pub fn tolerance(&self) -> Option<Duration> {
+        self.signature().and_then(|s| s.tolerance())
     }
 
     pub fn name(&self) -> &'static str {
@@ -146,6 +189,7 @@ impl Scheme {
             Scheme::Hmac { .. } => "hmac",
             Scheme::StandardWebhooks { .. } => "standard-webhooks",
             Scheme::SharedSecret { .. } => "shared-secret",
+            Scheme::Signature(_) => "signature",
         }
     }
 
@@ -200,6 +244,9 @@ impl Scheme {
                 hash: f.hash,
                 encoding: f.encoding,
             }),
+            (Scheme::Signature(s), Some(f)) => Ok(Scheme::Signature(Box::new(
+                s.with_format(f.hash, f.encoding),
+            ))),
             (s, Some(_)) => Err(AuthConfigError(format!(
                 "{} signs with the {} scheme, not HMAC: an HMAC format does not apply",
                 m.id,
@@ -212,28 +259,12 @@ impl Scheme {
 /// The shortest Standard Webhooks key accepted (the spec generates 24 to 64 bytes).
 pub const MIN_STANDARD_KEY_BYTES: usize = 24;
 
-/// The HMAC key a secret stands for under a scheme.
+/// The HMAC key a secret stands for under a scheme (static credentials:
+/// the secret's bytes).
 fn key_bytes(scheme: &Scheme, s: &Secret) -> Result<Vec<u8>, AuthConfigError> {
-    match scheme {
-        Scheme::StandardWebhooks { .. } => {
-            let b64 = s.0.strip_prefix("whsec_").unwrap_or(&s.0);
-            let key = B64.decode(b64).map_err(|_| {
-                AuthConfigError(
-                    "a Standard Webhooks secret must be `whsec_` followed by base64".into(),
-                )
-            })?;
-            // The spec's keys are 24 to 64 random bytes; an empty or short key
-            // is a configuration mistake, not a secret.
-            if key.len() < MIN_STANDARD_KEY_BYTES {
-                return Err(AuthConfigError(format!(
-                    "a Standard Webhooks secret must decode to at least {MIN_STANDARD_KEY_BYTES} bytes (this one decodes to {})",
-                    key.len()
-                )));
-            }
-            Ok(key)
-        }
-        // SuperOffice: the key is the secret's UTF-8 bytes, as given.
-        _ => {
+    match scheme.signature() {
+        Some(sig) => sig.key_bytes(s),
+        None => {
             if s.0.is_empty() {
                 return Err(AuthConfigError("a secret must not be empty".into()));
             }
@@ -248,7 +279,7 @@ fn text_header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<&'h str,
     })?;
     v.to_str().map_err(|_| AuthError::MalformedHeader {
         header: name.to_string(),
-        expected: "ASCII text",
+        expected: "ASCII text".into(),
     })
 }
 

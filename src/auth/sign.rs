@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use base64::Engine;
 use http::{HeaderName, HeaderValue};
 
 use super::*;
@@ -11,9 +10,9 @@ use super::*;
 /// Facts a signature may cover besides the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignContext {
-    /// Standard Webhooks' `webhook-id`.
+    /// The delivery's id (Standard Webhooks' `webhook-id`, `{id}`).
     pub message_id: String,
-    /// Unix seconds, for Standard Webhooks' `webhook-timestamp`.
+    /// Unix seconds (`{timestamp}`).
     pub timestamp: u64,
 }
 
@@ -32,6 +31,8 @@ pub struct Signer {
     scheme: Scheme,
     secret: Secret,
     key: Vec<u8>,
+    signature: Option<SignatureScheme>,
+    endpoint: Option<String>,
 }
 
 impl fmt::Debug for Signer {
@@ -44,12 +45,39 @@ impl fmt::Debug for Signer {
 }
 
 impl Signer {
+    /// A signer for `scheme`; schemes that sign the endpoint URL need
+    /// [`Signer::for_endpoint`].
     pub fn new(scheme: Scheme, secret: Secret) -> Result<Signer, AuthConfigError> {
+        Signer::build(scheme, secret, None)
+    }
+
+    /// A signer for a scheme whose signature covers the URL posted to.
+    pub fn for_endpoint(
+        scheme: Scheme,
+        secret: Secret,
+        url: impl Into<String>,
+    ) -> Result<Signer, AuthConfigError> {
+        Signer::build(scheme, secret, Some(url.into()))
+    }
+
+    fn build(
+        scheme: Scheme,
+        secret: Secret,
+        endpoint: Option<String>,
+    ) -> Result<Signer, AuthConfigError> {
         let key = key_bytes(&scheme, &secret)?;
+        let signature = scheme.signature();
+        if signature.as_ref().is_some_and(|s| s.needs_url()) && endpoint.is_none() {
+            return Err(AuthConfigError(
+                "the signature covers the endpoint URL (`{url}`): give the URL the deliveries go to".into(),
+            ));
+        }
         Ok(Signer {
             scheme,
             secret,
             key,
+            signature,
+            endpoint,
         })
     }
 
@@ -64,13 +92,24 @@ impl Signer {
         secret: Secret,
         format: Option<HmacFormat>,
     ) -> Result<Signer, AuthConfigError> {
+        Signer::for_manifest_at(m, secret, format, None)
+    }
+
+    /// Like [`Signer::for_manifest_with`], with the endpoint URL for
+    /// signatures that cover it (ignored by the others).
+    pub fn for_manifest_at(
+        m: &Manifest,
+        secret: Secret,
+        format: Option<HmacFormat>,
+        endpoint: Option<&str>,
+    ) -> Result<Signer, AuthConfigError> {
         let scheme = match Scheme::from_manifest_with(m, format)? {
             Scheme::None => Scheme::SharedSecret {
                 header: HeaderName::from_static(DEFAULT_SHARED_SECRET_HEADER),
             },
             s => s,
         };
-        Signer::new(scheme, secret)
+        Signer::build(scheme, secret, endpoint.map(str::to_string))
     }
 
     pub fn scheme(&self) -> &Scheme {
@@ -79,39 +118,16 @@ impl Signer {
 
     /// The authentication headers for `body`.
     pub fn sign(&self, body: &[u8], ctx: &SignContext) -> Vec<(HeaderName, HeaderValue)> {
-        let value = |s: String| HeaderValue::from_str(&s).expect("signatures are ASCII");
+        if let Some(sig) = &self.signature {
+            return sig.sign(&self.key, body, ctx, self.endpoint.as_deref());
+        }
+        let value = |s: String| HeaderValue::from_str(&s).expect("secrets are header text");
         match &self.scheme {
-            Scheme::None => Vec::new(),
             Scheme::Bearer { header, prefix } => {
                 vec![(header.clone(), value(format!("{prefix}{}", self.secret.0)))]
             }
             Scheme::SharedSecret { header } => vec![(header.clone(), value(self.secret.0.clone()))],
-            Scheme::Hmac {
-                header,
-                hash,
-                encoding,
-            } => {
-                let mac = hmac(*hash, &self.key, &[body]);
-                vec![(header.clone(), value(encode(&mac, *encoding)))]
-            }
-            Scheme::StandardWebhooks { .. } => {
-                let prefix = format!("{}.{}.", ctx.message_id, ctx.timestamp);
-                let mac = hmac(HashAlgorithm::Sha256, &self.key, &[prefix.as_bytes(), body]);
-                vec![
-                    (
-                        HeaderName::from_static("webhook-id"),
-                        value(ctx.message_id.clone()),
-                    ),
-                    (
-                        HeaderName::from_static("webhook-timestamp"),
-                        value(ctx.timestamp.to_string()),
-                    ),
-                    (
-                        HeaderName::from_static("webhook-signature"),
-                        value(format!("v1,{}", B64.encode(mac))),
-                    ),
-                ]
-            }
+            _ => Vec::new(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! in constant time.
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use http::{HeaderMap, HeaderName};
 use subtle::ConstantTimeEq;
@@ -16,6 +16,10 @@ pub struct Verifier {
     secrets: Vec<Secret>,
     /// Decoded keys, per secret, for HMAC schemes.
     keys: Vec<Vec<u8>>,
+    /// The scheme as a signature template, for HMAC schemes.
+    signature: Option<SignatureScheme>,
+    /// The endpoint URL, for signatures that cover it (`{url}`).
+    endpoint: Option<String>,
 }
 
 impl fmt::Debug for Verifier {
@@ -28,8 +32,28 @@ impl fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    /// A verifier for `scheme`. Schemes other than `None` need at least one secret.
+    /// A verifier for `scheme`. Schemes other than `None` need at least one
+    /// secret; schemes that sign the endpoint URL need [`Verifier::for_endpoint`].
     pub fn new(scheme: Scheme, secrets: Vec<Secret>) -> Result<Verifier, AuthConfigError> {
+        Verifier::build(scheme, secrets, None)
+    }
+
+    /// A verifier for a scheme whose signature covers the URL the vendor
+    /// posts to (`{url}`): `url` exactly as registered with the vendor
+    /// (behind a proxy, the public one, not what this server sees).
+    pub fn for_endpoint(
+        scheme: Scheme,
+        secrets: Vec<Secret>,
+        url: impl Into<String>,
+    ) -> Result<Verifier, AuthConfigError> {
+        Verifier::build(scheme, secrets, Some(url.into()))
+    }
+
+    fn build(
+        scheme: Scheme,
+        secrets: Vec<Secret>,
+        endpoint: Option<String>,
+    ) -> Result<Verifier, AuthConfigError> {
         if matches!(scheme, Scheme::None) && !secrets.is_empty() {
             // A secret nobody checks would read as protection that is not there.
             return Err(AuthConfigError(
@@ -42,6 +66,12 @@ impl Verifier {
                 scheme.name()
             )));
         }
+        let signature = scheme.signature();
+        if signature.as_ref().is_some_and(|s| s.needs_url()) && endpoint.is_none() {
+            return Err(AuthConfigError(
+                "the signature covers the endpoint URL (`{url}`): give the URL registered with the vendor".into(),
+            ));
+        }
         let keys = secrets
             .iter()
             .map(|s| key_bytes(&scheme, s))
@@ -50,6 +80,8 @@ impl Verifier {
             scheme,
             secrets,
             keys,
+            signature,
+            endpoint,
         })
     }
 
@@ -65,13 +97,24 @@ impl Verifier {
         secrets: Vec<Secret>,
         format: Option<HmacFormat>,
     ) -> Result<Verifier, AuthConfigError> {
+        Verifier::for_manifest_at(m, secrets, format, None)
+    }
+
+    /// Like [`Verifier::for_manifest_with`], with the endpoint URL for
+    /// signatures that cover it.
+    pub fn for_manifest_at(
+        m: &Manifest,
+        secrets: Vec<Secret>,
+        format: Option<HmacFormat>,
+        endpoint: Option<&str>,
+    ) -> Result<Verifier, AuthConfigError> {
         let scheme = match Scheme::from_manifest_with(m, format)? {
             Scheme::None if !secrets.is_empty() => Scheme::SharedSecret {
                 header: HeaderName::from_static(DEFAULT_SHARED_SECRET_HEADER),
             },
             s => s,
         };
-        Verifier::new(scheme, secrets)
+        Verifier::build(scheme, secrets, endpoint.map(str::to_string))
     }
 
     pub fn scheme(&self) -> &Scheme {
@@ -90,55 +133,32 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<(), AuthError> {
-        match &self.scheme {
-            Scheme::None => Ok(()),
-            Scheme::Bearer { header, prefix } => {
+        match (&self.signature, &self.scheme) {
+            (Some(sig), _) => sig.verify(&self.keys, headers, body, self.endpoint.as_deref(), now),
+            (None, Scheme::Bearer { header, prefix }) => {
                 let value = text_header(headers, header)?;
                 let token = strip_prefix_ignore_case(value, prefix).ok_or_else(|| {
                     AuthError::MalformedHeader {
                         header: header.to_string(),
-                        expected: "the documented prefix (e.g. `Bearer `) followed by the secret",
+                        expected: "the documented prefix (e.g. `Bearer `) followed by the secret"
+                            .into(),
                     }
                 })?;
                 self.any_secret_equals(token.trim().as_bytes(), header)
             }
-            Scheme::SharedSecret { header } => {
+            (None, Scheme::SharedSecret { header }) => {
                 let value = text_header(headers, header)?;
                 self.any_secret_equals(value.trim().as_bytes(), header)
             }
-            Scheme::Hmac {
-                header,
-                hash,
-                encoding,
-            } => {
-                let value = text_header(headers, header)?;
-                let given =
-                    decode(value.trim(), *encoding).ok_or_else(|| AuthError::MalformedHeader {
-                        header: header.to_string(),
-                        expected: match encoding {
-                            SignatureEncoding::Base64 => "a base64 HMAC of the body",
-                            SignatureEncoding::Hex => "a hexadecimal HMAC of the body",
-                        },
-                    })?;
-                if given.len() != digest_len(*hash) {
-                    return Err(AuthError::MalformedHeader {
-                        header: header.to_string(),
-                        expected: "an HMAC of the documented length",
-                    });
-                }
-                for key in &self.keys {
-                    let mac = hmac(*hash, key, &[body]);
-                    if bool::from(mac.ct_eq(&given)) {
-                        return Ok(());
-                    }
-                }
-                Err(AuthError::WrongSignature {
-                    header: header.to_string(),
-                })
-            }
-            Scheme::StandardWebhooks { tolerance } => {
-                self.verify_standard(headers, body, now, *tolerance)
-            }
+            (None, Scheme::None) => Ok(()),
+            // `Scheme::signature()` is `Some` for every HMAC scheme; were it
+            // not, fail closed.
+            (
+                None,
+                Scheme::Hmac { .. } | Scheme::StandardWebhooks { .. } | Scheme::Signature(_),
+            ) => Err(AuthError::WrongSignature {
+                header: "(signature)".into(),
+            }),
         }
     }
 
@@ -156,67 +176,5 @@ impl Verifier {
                 header: header.to_string(),
             })
         }
-    }
-
-    fn verify_standard(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        now: SystemTime,
-        tolerance: Duration,
-    ) -> Result<(), AuthError> {
-        let id_h = HeaderName::from_static("webhook-id");
-        let ts_h = HeaderName::from_static("webhook-timestamp");
-        let sig_h = HeaderName::from_static("webhook-signature");
-        let id = text_header(headers, &id_h)?;
-        let ts_text = text_header(headers, &ts_h)?;
-        let sigs = text_header(headers, &sig_h)?;
-        let ts: u64 = ts_text
-            .trim()
-            .parse()
-            .map_err(|_| AuthError::MalformedHeader {
-                header: ts_h.to_string(),
-                expected: "Unix seconds",
-            })?;
-        let now_s = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        let tol = tolerance.as_secs();
-        if now_s > ts && now_s - ts > tol {
-            return Err(AuthError::StaleTimestamp {
-                age_secs: now_s - ts,
-                tolerance_secs: tol,
-            });
-        }
-        if ts > now_s && ts - now_s > tol {
-            return Err(AuthError::FutureTimestamp {
-                ahead_secs: ts - now_s,
-                tolerance_secs: tol,
-            });
-        }
-        // As the reference libraries do, entries that are not `v1,<base64>`
-        // are skipped: another entry (a rotated key) may still verify.
-        let candidates: Vec<Vec<u8>> = sigs
-            .split_whitespace()
-            .filter_map(|part| part.split_once(','))
-            .filter(|(version, _)| *version == "v1")
-            .filter_map(|(_, sig)| B64.decode(sig).ok())
-            .collect();
-        if candidates.is_empty() {
-            return Err(AuthError::MalformedHeader {
-                header: sig_h.to_string(),
-                expected: "at least one `v1,<base64>` signature",
-            });
-        }
-        let prefix = format!("{}.{}.", id.trim(), ts_text.trim());
-        for key in &self.keys {
-            let mac = hmac(HashAlgorithm::Sha256, key, &[prefix.as_bytes(), body]);
-            for c in &candidates {
-                if bool::from(mac.ct_eq(c)) {
-                    return Ok(());
-                }
-            }
-        }
-        Err(AuthError::WrongSignature {
-            header: sig_h.to_string(),
-        })
     }
 }

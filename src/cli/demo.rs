@@ -22,6 +22,14 @@ pub fn demo_secret(v: &VendorSpec) -> Option<String> {
             "aG9va2ZvcmdlLWRlbW8tc2VjcmV0LW9mLTMyYnl0ZXM="
         )),
         Auth::Hmac { .. } => Some(format!("demo-{}", &random[..24])),
+        Auth::Signature(ref s) => Some(match s.key {
+            hookforge::manifest::KeyFormat::Utf8 => format!("demo-{}", &random[..24]),
+            // 32 bytes of the random hex, as base64 (a Standard Webhooks key).
+            hookforge::manifest::KeyFormat::Base64 | hookforge::manifest::KeyFormat::Whsec => {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.encode(&random.as_bytes()[..32])
+            }
+        }),
     }
 }
 

@@ -186,5 +186,7 @@ pub fn auth_scheme(v: &VendorSpec) -> &'static str {
         hookforge::manifest::Auth::Bearer { .. } => "bearer",
         hookforge::manifest::Auth::Hmac { .. } => "hmac",
         hookforge::manifest::Auth::StandardWebhooks { .. } => "standard-webhooks",
+        hookforge::manifest::Auth::Signature(ref s) if s.is_static() => "static secret",
+        hookforge::manifest::Auth::Signature(_) => "signature",
     }
 }

@@ -15,6 +15,9 @@ pub struct Args {
     /// HMAC format where the vendor does not document it, as HASH:ENCODING.
     #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
     pub hmac_format: Option<hookforge::auth::HmacFormat>,
+    /// The URL the delivery is posted to, for signatures that cover it (`{url}`).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
     /// The body; `-` or nothing reads standard input.
     pub file: Option<PathBuf>,
 }
@@ -25,6 +28,7 @@ pub fn run(a: Args) -> ExitCode {
         a.secret,
         a.timestamp,
         a.hmac_format,
+        a.endpoint.as_deref(),
         a.file,
     )
 }
@@ -34,6 +38,7 @@ pub fn sign(
     secret: Option<String>,
     timestamp: Option<u64>,
     hmac_format: Option<hookforge::auth::HmacFormat>,
+    endpoint: Option<&str>,
     file: Option<PathBuf>,
 ) -> ExitCode {
     let body = match read_input(file.as_ref()) {
@@ -44,10 +49,11 @@ pub fn sign(
         }
     };
     let signer = match secret {
-        Some(s) => match hookforge::auth::Signer::for_manifest_with(
+        Some(s) => match hookforge::auth::Signer::for_manifest_at(
             v.manifest(),
             hookforge::auth::Secret::new(s),
             hmac_format,
+            endpoint,
         ) {
             Ok(s) => Some(s),
             Err(e) => {

@@ -191,7 +191,15 @@ impl Harness {
 
     fn signer(&self, secret: Option<&Secret>) -> Result<Option<Signer>, HarnessError> {
         secret
-            .map(|s| Signer::for_manifest_with(self.vendor.manifest(), s.clone(), self.hmac_format))
+            .map(|s| {
+                // A signature that covers `{url}` is over the URL posted to.
+                Signer::for_manifest_at(
+                    self.vendor.manifest(),
+                    s.clone(),
+                    self.hmac_format,
+                    Some(self.url.as_str()),
+                )
+            })
             .transpose()
             .map_err(|e| HarnessError::Config(format!("{}: {e}", self.vendor.id)))
     }
@@ -228,12 +236,13 @@ impl Harness {
                 let longer = self.signer(Some(&Secret::new(format!("{}x9", real.expose()))))?;
                 plans.push(cases::auth_prefix(v, fresh("a3"), longer.as_ref()));
             }
-            if let crate::manifest::Auth::StandardWebhooks { tolerance_secs } = v.manifest().auth {
+            // Timestamped schemes: a replay outside the window.
+            if let Some(tolerance) = signer.as_ref().and_then(|s| s.scheme().tolerance()) {
                 plans.push(cases::auth_stale(
                     v,
                     fresh("a4"),
                     signer.as_ref(),
-                    tolerance_secs,
+                    tolerance.as_secs(),
                 ));
             }
         } else {

@@ -124,6 +124,10 @@ impl EnvelopeReader {
     /// Where the event type and id sit when both are top-level keys of the
     /// body (or headers): what [`parse_event`] can read in one pass.
     pub fn top_level_keys(&self) -> Option<TopLevelKeys<'_>> {
+        // A type joined from a header and the body takes the careful path.
+        if self.event_type.join.is_some() {
+            return None;
+        }
         fn single(p: Option<&Vec<String>>) -> Option<Option<&str>> {
             match p.map(Vec::as_slice) {
                 None => Some(None),
@@ -208,21 +212,31 @@ impl EnvelopeReader {
             }
         };
         let header_type = header_text(headers, self.type_header.as_ref())?;
-        let event_type = match (body_type, header_type) {
-            (Some(b), Some(h)) if b != h => {
-                return Err(ParseError::EventTypeMismatch {
-                    header: loc.header.clone().unwrap_or_default(),
-                    header_value: h,
-                    body_value: b,
-                });
-            }
-            (Some(b), _) => b,
-            (None, Some(h)) => h,
-            (None, None) => {
+        let event_type = match (&loc.join, body_type, header_type) {
+            // GitHub: `X-GitHub-Event` + `.` + `/action` when there is one.
+            (Some(join), Some(b), Some(h)) => format!("{h}{join}{b}"),
+            (Some(_), None, Some(h)) => h,
+            (Some(_), _, None) => {
                 return Err(ParseError::MissingEventType {
                     location: loc.describe(),
                 });
             }
+            (None, b, h) => match (b, h) {
+                (Some(b), Some(h)) if b != h => {
+                    return Err(ParseError::EventTypeMismatch {
+                        header: loc.header.clone().unwrap_or_default(),
+                        header_value: h,
+                        body_value: b,
+                    });
+                }
+                (Some(b), _) => b,
+                (None, Some(h)) => h,
+                (None, None) => {
+                    return Err(ParseError::MissingEventType {
+                        location: loc.describe(),
+                    });
+                }
+            },
         };
 
         let event_id = self.event_id(body_id, headers)?;

@@ -561,6 +561,8 @@ fn kept_header_names(vendor: &VendorSpec) -> Vec<axum::http::HeaderName> {
     let auth_header = match &m.auth {
         crate::manifest::Auth::Bearer { header, .. }
         | crate::manifest::Auth::Hmac { header, .. } => Some(header.to_ascii_lowercase()),
+        // A `{secret}` format carries the secret itself: never stored.
+        crate::manifest::Auth::Signature(s) => Some(s.header.to_ascii_lowercase()),
         _ => None,
     };
     let mut out = Vec::new();

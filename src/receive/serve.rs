@@ -166,6 +166,10 @@ fn auth_plan(cfg: &ServeConfig, v: &VendorSpec) -> Result<String, String> {
         Auth::Bearer { .. } => Ok(format!("bearer{rotation}")),
         Auth::Hmac { .. } => Ok(format!("hmac{rotation}")),
         Auth::StandardWebhooks { .. } => Ok(format!("standard-webhooks{rotation}")),
+        Auth::Signature(ref s) if s.is_static() => {
+            Ok(format!("static secret in {}{rotation}", s.header))
+        }
+        Auth::Signature(ref s) => Ok(format!("signature in {}{rotation}", s.header)),
     }
 }
 

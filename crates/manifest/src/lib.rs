@@ -274,6 +274,11 @@ pub struct Locator {
     pub pointer: Option<String>,
     #[serde(default)]
     pub header: Option<String>,
+    /// Join the header and the body value with this text instead (GitHub:
+    /// `X-GitHub-Event` + `.` + `/action` → `issues.opened`). The header is
+    /// then required, and the body value added only when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<String>,
 }
 
 impl Locator {
@@ -290,6 +295,9 @@ impl Locator {
 
     /// Describes the locator for error messages: "body `/type`" or "header `X-Event`".
     pub fn describe(&self) -> String {
+        if let (Some(p), Some(h), Some(j)) = (&self.pointer, &self.header, &self.join) {
+            return format!("header `{h}` (joined by {j:?} with body `{p}` when present)");
+        }
         match (&self.pointer, &self.header) {
             (Some(p), Some(h)) => format!("body `{p}` (or header `{h}`)"),
             (Some(p), None) => format!("body `{p}`"),
@@ -333,6 +341,283 @@ pub enum Auth {
         #[serde(default = "default_tolerance")]
         tolerance_secs: u64,
     },
+    /// A scheme described by its parts (see [`SignatureAuth`]): covers
+    /// GitHub, Slack, Stripe, Shopify and Standard Webhooks, and expresses the
+    /// three schemes above.
+    Signature(SignatureAuth),
+}
+
+/// An authentication scheme described by its parts.
+///
+/// `format` is how the `header` carries the credential: `{sig}` (an HMAC,
+/// computed over `signed`), or `{secret}` (the secret itself, e.g.
+/// `Bearer {secret}`), optionally with `{timestamp}` as a further entry
+/// (`t={timestamp},v1={sig}`, entries split by `separator`). Entries that
+/// match no part of the format (a `v0=` beside `v1=`) are skipped, and a
+/// `{sig}` entry may repeat (key rotation).
+///
+/// `signed` is a template over `{body}` (the raw bytes), `{timestamp}`,
+/// `{id}` (from `id_header`) and `{url}` (the endpoint the vendor posts to).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureAuth {
+    pub header: String,
+    #[serde(default = "default_format")]
+    pub format: String,
+    /// Splits the header into entries; none: the whole value is one entry.
+    #[serde(default)]
+    pub separator: Option<String>,
+    #[serde(default = "default_signed")]
+    pub signed: String,
+    /// Required with `{sig}`.
+    #[serde(default)]
+    pub hash: Option<HashAlgorithm>,
+    /// Required with `{sig}`.
+    #[serde(default)]
+    pub encoding: Option<SignatureEncoding>,
+    /// How the secret becomes the HMAC key.
+    #[serde(default)]
+    pub key: KeyFormat,
+    /// Where `{timestamp}` is sent when it is not an entry of `format`.
+    #[serde(default)]
+    pub timestamp_header: Option<String>,
+    /// Where `{id}` is sent.
+    #[serde(default)]
+    pub id_header: Option<String>,
+    /// How far (either way) a signed timestamp may be from now.
+    #[serde(default = "default_tolerance")]
+    pub tolerance_secs: u64,
+    /// Whether the vendor documents the scheme, or it is a configurable guess.
+    #[serde(default = "yes")]
+    pub documented: bool,
+}
+
+fn default_format() -> String {
+    "{sig}".into()
+}
+
+fn default_signed() -> String {
+    "{body}".into()
+}
+
+/// How a secret becomes an HMAC key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyFormat {
+    /// The secret's UTF-8 bytes, as given (GitHub, Slack, Stripe, Shopify).
+    #[default]
+    Utf8,
+    /// The secret is base64; the key is what it decodes to.
+    Base64,
+    /// An optional `whsec_` prefix, then base64 (Standard Webhooks).
+    Whsec,
+}
+
+/// A piece of the `signed` template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignedPiece {
+    Text(String),
+    Body,
+    Timestamp,
+    Id,
+    Url,
+}
+
+/// What an entry of the header `format` carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Sig,
+    Secret,
+    Timestamp,
+}
+
+/// One entry of the header `format`: literal text around one slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormatEntry {
+    pub prefix: String,
+    pub slot: Slot,
+    pub suffix: String,
+}
+
+impl FormatEntry {
+    /// The slot's text, if `part` is this entry.
+    pub fn matches<'p>(&self, part: &'p str) -> Option<&'p str> {
+        let rest = part.strip_prefix(self.prefix.as_str())?;
+        let inner = rest.strip_suffix(self.suffix.as_str())?;
+        (!inner.is_empty()).then_some(inner)
+    }
+}
+
+/// Splits `{name}` placeholders from text; errors name the unknown one.
+fn placeholders(template: &str) -> Result<Vec<Result<String, String>>, String> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            out.push(Err(rest[..open].to_string()));
+        }
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| format!("unclosed `{{` in {template:?}"))?;
+        out.push(Ok(rest[open + 1..open + close].to_string()));
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Err(rest.to_string()));
+    }
+    Ok(out)
+}
+
+impl SignatureAuth {
+    /// The `signed` template, parsed.
+    pub fn signed_pieces(&self) -> Result<Vec<SignedPiece>, ManifestError> {
+        let bad = |m: String| ManifestError(format!("`auth.signed`: {m}"));
+        let mut pieces = Vec::new();
+        for p in placeholders(&self.signed).map_err(bad)? {
+            pieces.push(match p {
+                Err(text) => SignedPiece::Text(text),
+                Ok(name) => match name.as_str() {
+                    "body" => SignedPiece::Body,
+                    "timestamp" => SignedPiece::Timestamp,
+                    "id" => SignedPiece::Id,
+                    "url" => SignedPiece::Url,
+                    other => {
+                        return Err(bad(format!(
+                            "unknown placeholder `{{{other}}}`; expected {{body}}, {{timestamp}}, {{id}} or {{url}}"
+                        )));
+                    }
+                },
+            });
+        }
+        if pieces.iter().filter(|p| **p == SignedPiece::Body).count() != 1 {
+            return Err(bad("must contain `{body}` exactly once".into()));
+        }
+        Ok(pieces)
+    }
+
+    /// The header `format`, parsed into its entries.
+    pub fn format_entries(&self) -> Result<Vec<FormatEntry>, ManifestError> {
+        let bad = |m: String| ManifestError(format!("`auth.format`: {m}"));
+        let texts: Vec<&str> = match self.separator.as_deref() {
+            Some("") => return Err(ManifestError("`auth.separator` must not be empty".into())),
+            Some(sep) => self.format.split(sep).collect(),
+            None => vec![self.format.as_str()],
+        };
+        let mut entries = Vec::new();
+        for text in texts {
+            let parts = placeholders(text).map_err(bad)?;
+            let slots: Vec<&String> = parts.iter().filter_map(|p| p.as_ref().ok()).collect();
+            let [name] = slots[..] else {
+                return Err(bad(format!(
+                    "each entry needs exactly one placeholder; {text:?} has {}",
+                    slots.len()
+                )));
+            };
+            let slot = match name.as_str() {
+                "sig" => Slot::Sig,
+                "secret" => Slot::Secret,
+                "timestamp" => Slot::Timestamp,
+                other => {
+                    return Err(bad(format!(
+                        "unknown placeholder `{{{other}}}`; expected {{sig}}, {{secret}} or {{timestamp}}"
+                    )));
+                }
+            };
+            let at = parts.iter().position(|p| p.is_ok()).expect("one slot");
+            let text_of = |r: &[Result<String, String>]| -> String {
+                r.iter().filter_map(|p| p.as_ref().err().cloned()).collect()
+            };
+            entries.push(FormatEntry {
+                prefix: text_of(&parts[..at]),
+                slot,
+                suffix: text_of(&parts[at + 1..]),
+            });
+        }
+        let count = |s: Slot| entries.iter().filter(|e| e.slot == s).count();
+        match (count(Slot::Sig), count(Slot::Secret)) {
+            (1, 0) | (0, 1) => {}
+            _ => return Err(bad("needs exactly one `{sig}` or one `{secret}`".into())),
+        }
+        if count(Slot::Timestamp) > 1 {
+            return Err(bad("`{timestamp}` may appear once".into()));
+        }
+        Ok(entries)
+    }
+
+    /// Whether the credential is the secret itself (no HMAC).
+    pub fn is_static(&self) -> bool {
+        self.format.contains("{secret}")
+    }
+
+    fn check(&self) -> Result<(), ManifestError> {
+        let entries = self.format_entries()?;
+        let pieces = self.signed_pieces()?;
+        if self.is_static() {
+            if entries.len() != 1 || !entries[0].suffix.is_empty() {
+                return Err(ManifestError(
+                    "`auth.format`: a `{secret}` credential is one entry, the secret last (e.g. `Bearer {secret}`)".into(),
+                ));
+            }
+            return Ok(());
+        }
+        if self.hash.is_none() || self.encoding.is_none() {
+            return Err(ManifestError(
+                "`auth`: a `{sig}` format needs `hash` (sha1, sha256, sha512) and `encoding` (hex, base64)".into(),
+            ));
+        }
+        let ts_entry = entries.iter().any(|e| e.slot == Slot::Timestamp);
+        let ts_signed = pieces.contains(&SignedPiece::Timestamp);
+        if ts_signed && !ts_entry && self.timestamp_header.is_none() {
+            return Err(ManifestError(
+                "`auth.signed` uses `{timestamp}`: add it to `auth.format` or name `auth.timestamp_header`".into(),
+            ));
+        }
+        if (ts_entry || self.timestamp_header.is_some()) && !ts_signed {
+            return Err(ManifestError(
+                "`auth`: a timestamp is sent but `auth.signed` does not cover `{timestamp}`, so it proves nothing".into(),
+            ));
+        }
+        if pieces.contains(&SignedPiece::Id) && self.id_header.is_none() {
+            return Err(ManifestError(
+                "`auth.signed` uses `{id}`: name `auth.id_header`".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The `hmac` scheme in these terms.
+    pub fn hmac(header: &str, hash: HashAlgorithm, encoding: SignatureEncoding) -> SignatureAuth {
+        SignatureAuth {
+            header: header.into(),
+            format: default_format(),
+            separator: None,
+            signed: default_signed(),
+            hash: Some(hash),
+            encoding: Some(encoding),
+            key: KeyFormat::Utf8,
+            timestamp_header: None,
+            id_header: None,
+            tolerance_secs: default_tolerance(),
+            documented: true,
+        }
+    }
+
+    /// The `standard-webhooks` scheme in these terms.
+    pub fn standard_webhooks(tolerance_secs: u64) -> SignatureAuth {
+        SignatureAuth {
+            header: "webhook-signature".into(),
+            format: "v1,{sig}".into(),
+            separator: Some(" ".into()),
+            signed: "{id}.{timestamp}.{body}".into(),
+            hash: Some(HashAlgorithm::Sha256),
+            encoding: Some(SignatureEncoding::Base64),
+            key: KeyFormat::Whsec,
+            timestamp_header: Some("webhook-timestamp".into()),
+            id_header: Some("webhook-id".into()),
+            tolerance_secs,
+            documented: true,
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -443,7 +728,15 @@ impl Manifest {
         if let Some(l) = &self.event_id {
             locators.push(("event_id", l));
         }
+        if let Auth::Signature(sig) = &self.auth {
+            sig.check()?;
+        }
         for (field, loc) in locators {
+            if loc.join.is_some() && (loc.pointer.is_none() || loc.header.is_none()) {
+                return Err(ManifestError(format!(
+                    "`{field}.join` joins a `header` and a `pointer`: name both"
+                )));
+            }
             if loc.pointer.is_none() && loc.header.is_none() {
                 return Err(ManifestError(format!(
                     "`{field}` needs a `pointer` or a `header`"
@@ -524,6 +817,7 @@ mod tests {
         let l = Locator {
             pointer: Some("/a~1b/c~0d".into()),
             header: None,
+            join: None,
         };
         assert_eq!(l.pointer_tokens().unwrap(), vec!["a/b", "c~d"]);
     }

@@ -1,0 +1,345 @@
+//! Signatures described by their parts (the manifest's `signature` scheme):
+//! what is signed, the hash, the key, the encoding, and how the header
+//! carries it. The `hmac` and `standard-webhooks` schemes run through this
+//! too, as the templates [`SignatureAuth::hmac`] and
+//! [`SignatureAuth::standard_webhooks`].
+
+use std::borrow::Cow;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use subtle::ConstantTimeEq;
+
+use super::*;
+use crate::manifest::{FormatEntry, KeyFormat, SignatureAuth, SignedPiece, Slot};
+
+/// A checked, ready-to-use [`SignatureAuth`] with an HMAC (`{sig}`) format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureScheme {
+    header: HeaderName,
+    format: String,
+    signed_text: String,
+    entries: Vec<FormatEntry>,
+    separator: Option<String>,
+    signed: Vec<SignedPiece>,
+    hash: HashAlgorithm,
+    encoding: SignatureEncoding,
+    key: KeyFormat,
+    timestamp_header: Option<HeaderName>,
+    id_header: Option<HeaderName>,
+    tolerance: Duration,
+}
+
+/// Facts a delivery's signature covers besides the body, as received.
+struct Covered<'a> {
+    timestamp: Option<&'a str>,
+    id: Option<&'a str>,
+    url: Option<&'a str>,
+}
+
+impl SignatureScheme {
+    /// Checks `spec`; a `{secret}` format is a static credential, not a
+    /// signature (see [`Scheme::from_manifest`]).
+    pub fn new(spec: &SignatureAuth) -> Result<SignatureScheme, AuthConfigError> {
+        let cfg = |e: crate::manifest::ManifestError| AuthConfigError(e.0);
+        let entries = spec.format_entries().map_err(cfg)?;
+        let signed = spec.signed_pieces().map_err(cfg)?;
+        let (Some(hash), Some(encoding)) = (spec.hash, spec.encoding) else {
+            return Err(AuthConfigError(
+                "a `{sig}` format needs `hash` and `encoding`".into(),
+            ));
+        };
+        if spec.is_static() {
+            return Err(AuthConfigError(
+                "a `{secret}` format is a static credential, not a signature".into(),
+            ));
+        }
+        let header_opt = |h: &Option<String>| h.as_deref().map(header_name).transpose();
+        let scheme = SignatureScheme {
+            header: header_name(&spec.header)?,
+            format: spec.format.clone(),
+            signed_text: spec.signed.clone(),
+            entries,
+            separator: spec.separator.clone(),
+            signed,
+            hash,
+            encoding,
+            key: spec.key,
+            timestamp_header: header_opt(&spec.timestamp_header)?,
+            id_header: header_opt(&spec.id_header)?,
+            tolerance: Duration::from_secs(spec.tolerance_secs),
+        };
+        if scheme.covers(&SignedPiece::Timestamp)
+            && !scheme.timestamp_in_format()
+            && scheme.timestamp_header.is_none()
+        {
+            return Err(AuthConfigError(
+                "`{timestamp}` is signed but sent nowhere: add it to the format or name a timestamp header".into(),
+            ));
+        }
+        if scheme.covers(&SignedPiece::Id) && scheme.id_header.is_none() {
+            return Err(AuthConfigError(
+                "`{id}` is signed but no id header is named".into(),
+            ));
+        }
+        Ok(scheme)
+    }
+
+    /// The header that carries the signature.
+    pub fn header(&self) -> &HeaderName {
+        &self.header
+    }
+
+    pub fn hash(&self) -> HashAlgorithm {
+        self.hash
+    }
+
+    pub fn encoding(&self) -> SignatureEncoding {
+        self.encoding
+    }
+
+    /// With another hash and encoding (for vendors that do not document theirs).
+    pub fn with_format(mut self, hash: HashAlgorithm, encoding: SignatureEncoding) -> Self {
+        self.hash = hash;
+        self.encoding = encoding;
+        self
+    }
+
+    /// Whether the signature covers the endpoint URL (`{url}`).
+    pub fn needs_url(&self) -> bool {
+        self.covers(&SignedPiece::Url)
+    }
+
+    /// The replay window, for schemes that sign a timestamp.
+    pub fn tolerance(&self) -> Option<Duration> {
+        self.covers(&SignedPiece::Timestamp)
+            .then_some(self.tolerance)
+    }
+
+    fn covers(&self, piece: &SignedPiece) -> bool {
+        self.signed.contains(piece)
+    }
+
+    fn timestamp_in_format(&self) -> bool {
+        self.entries.iter().any(|e| e.slot == Slot::Timestamp)
+    }
+
+    /// The HMAC key a secret stands for.
+    pub(super) fn key_bytes(&self, s: &Secret) -> Result<Vec<u8>, AuthConfigError> {
+        let key = match self.key {
+            KeyFormat::Utf8 => s.0.as_bytes().to_vec(),
+            KeyFormat::Base64 => B64
+                .decode(s.0.trim())
+                .map_err(|_| AuthConfigError("this scheme's secret must be base64".into()))?,
+            KeyFormat::Whsec => {
+                let b64 = s.0.strip_prefix("whsec_").unwrap_or(&s.0);
+                let key = B64.decode(b64).map_err(|_| {
+                    AuthConfigError(
+                        "a Standard Webhooks secret must be `whsec_` followed by base64".into(),
+                    )
+                })?;
+                // The spec's keys are 24 to 64 random bytes; an empty or short
+                // key is a configuration mistake, not a secret.
+                if key.len() < MIN_STANDARD_KEY_BYTES {
+                    return Err(AuthConfigError(format!(
+                        "a Standard Webhooks secret must decode to at least {MIN_STANDARD_KEY_BYTES} bytes (this one decodes to {})",
+                        key.len()
+                    )));
+                }
+                key
+            }
+        };
+        if key.is_empty() {
+            return Err(AuthConfigError("a secret must not be empty".into()));
+        }
+        Ok(key)
+    }
+
+    /// What the delivery's signature header should look like, for errors.
+    fn expected(&self) -> Cow<'static, str> {
+        let enc = match self.encoding {
+            SignatureEncoding::Base64 => "base64",
+            SignatureEncoding::Hex => "hexadecimal",
+        };
+        let of = if self.signed == [SignedPiece::Body] {
+            "the body".to_string()
+        } else {
+            format!("`{}`", self.signed_text)
+        };
+        if self.format == "{sig}" {
+            format!("a {enc} HMAC of {of}").into()
+        } else {
+            format!("`{}` with {{sig}} a {enc} HMAC of {of}", self.format).into()
+        }
+    }
+
+    fn message<'a>(&'a self, body: &'a [u8], c: &'a Covered<'a>) -> Vec<&'a [u8]> {
+        self.signed
+            .iter()
+            .map(|p| match p {
+                SignedPiece::Text(t) => t.as_bytes(),
+                SignedPiece::Body => body,
+                // Present whenever the template has them (checked by the callers).
+                SignedPiece::Timestamp => c.timestamp.unwrap_or_default().as_bytes(),
+                SignedPiece::Id => c.id.unwrap_or_default().as_bytes(),
+                SignedPiece::Url => c.url.unwrap_or_default().as_bytes(),
+            })
+            .collect()
+    }
+
+    /// Verifies a delivery against the decoded keys.
+    pub(super) fn verify(
+        &self,
+        keys: &[Vec<u8>],
+        headers: &HeaderMap,
+        body: &[u8],
+        url: Option<&str>,
+        now: SystemTime,
+    ) -> Result<(), AuthError> {
+        let value = text_header(headers, &self.header)?;
+        let parts: Vec<&str> = match &self.separator {
+            Some(sep) => value
+                .split(sep.as_str())
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect(),
+            None => vec![value.trim()],
+        };
+        let mut sigs = Vec::new();
+        let mut ts_entry = None;
+        for part in parts {
+            // Entries of no known form (a `v0=` beside the `v1=`) are skipped:
+            // another entry (a rotated key) may still verify.
+            for e in &self.entries {
+                if let Some(text) = e.matches(part) {
+                    match e.slot {
+                        Slot::Sig => sigs.push(text),
+                        Slot::Timestamp => ts_entry = ts_entry.or(Some(text)),
+                        Slot::Secret => {}
+                    }
+                    break;
+                }
+            }
+        }
+        if sigs.is_empty() {
+            return Err(AuthError::MalformedHeader {
+                header: self.header.to_string(),
+                expected: self.expected(),
+            });
+        }
+        let timestamp = if self.covers(&SignedPiece::Timestamp) {
+            let (text, header) = match (&self.timestamp_header, ts_entry) {
+                (_, Some(t)) => (t, self.header.clone()),
+                (Some(h), None) => (text_header(headers, h)?.trim(), h.clone()),
+                (None, None) => {
+                    return Err(AuthError::MalformedHeader {
+                        header: self.header.to_string(),
+                        expected: format!("`{}` with a timestamp", self.format).into(),
+                    });
+                }
+            };
+            let ts: u64 = text.parse().map_err(|_| AuthError::MalformedHeader {
+                header: header.to_string(),
+                expected: "a timestamp in Unix seconds".into(),
+            })?;
+            check_age(ts, now, self.tolerance, &header)?;
+            Some(text)
+        } else {
+            None
+        };
+        let id = match (&self.id_header, self.covers(&SignedPiece::Id)) {
+            (Some(h), true) => Some(text_header(headers, h)?.trim()),
+            _ => None,
+        };
+        let candidates: Vec<Vec<u8>> = sigs
+            .iter()
+            .filter_map(|s| decode(s, self.encoding))
+            .filter(|s| s.len() == digest_len(self.hash))
+            .collect();
+        if candidates.is_empty() {
+            return Err(AuthError::MalformedHeader {
+                header: self.header.to_string(),
+                expected: self.expected(),
+            });
+        }
+        let covered = Covered { timestamp, id, url };
+        let message = self.message(body, &covered);
+        for key in keys {
+            let mac = hmac(self.hash, key, &message);
+            for c in &candidates {
+                if bool::from(mac.ct_eq(c)) {
+                    return Ok(());
+                }
+            }
+        }
+        Err(AuthError::WrongSignature {
+            header: self.header.to_string(),
+        })
+    }
+
+    /// The headers of a signed delivery: id, timestamp, then the signature.
+    pub(super) fn sign(
+        &self,
+        key: &[u8],
+        body: &[u8],
+        ctx: &SignContext,
+        url: Option<&str>,
+    ) -> Vec<(HeaderName, HeaderValue)> {
+        let value = |s: &str| HeaderValue::from_str(s).expect("signatures are ASCII");
+        let ts = ctx.timestamp.to_string();
+        let covered = Covered {
+            timestamp: Some(&ts),
+            id: Some(&ctx.message_id),
+            url,
+        };
+        let mac = hmac(self.hash, key, &self.message(body, &covered));
+        let sig = encode(&mac, self.encoding);
+        let mut out = Vec::new();
+        if let (Some(h), true) = (&self.id_header, self.covers(&SignedPiece::Id)) {
+            out.push((h.clone(), value(&ctx.message_id)));
+        }
+        if let Some(h) = &self.timestamp_header {
+            out.push((h.clone(), value(&ts)));
+        }
+        let entries: Vec<String> = self
+            .entries
+            .iter()
+            .map(|e| {
+                let slot = match e.slot {
+                    Slot::Sig => sig.as_str(),
+                    Slot::Timestamp => ts.as_str(),
+                    Slot::Secret => "",
+                };
+                format!("{}{slot}{}", e.prefix, e.suffix)
+            })
+            .collect();
+        let joined = entries.join(self.separator.as_deref().unwrap_or(""));
+        out.push((self.header.clone(), value(&joined)));
+        out
+    }
+}
+
+fn check_age(
+    ts: u64,
+    now: SystemTime,
+    tolerance: Duration,
+    header: &HeaderName,
+) -> Result<(), AuthError> {
+    let now_s = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let tol = tolerance.as_secs();
+    if now_s > ts && now_s - ts > tol {
+        return Err(AuthError::StaleTimestamp {
+            header: header.to_string(),
+            age_secs: now_s - ts,
+            tolerance_secs: tol,
+        });
+    }
+    if ts > now_s && ts - now_s > tol {
+        return Err(AuthError::FutureTimestamp {
+            header: header.to_string(),
+            ahead_secs: ts - now_s,
+            tolerance_secs: tol,
+        });
+    }
+    Ok(())
+}
