@@ -28,6 +28,8 @@ pub mod parse;
 pub mod schema_walk;
 mod util;
 mod vendor;
+#[cfg(feature = "vendor-dir")]
+pub mod vendor_dir;
 
 #[cfg(feature = "receiver")]
 pub mod receive;
@@ -56,7 +58,7 @@ pub use parse::{
 pub use util::dedupe_key;
 pub use vendor::{
     Checked, Delivery, EventInfo, ParsedEvent, SampleInfo, UnknownEvent, UnknownEventType,
-    VendorSpec, vendor, vendors,
+    VendorSpec, register, vendor, vendors,
 };
 
 /// Used by generated code; not a stable API.

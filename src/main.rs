@@ -18,6 +18,12 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// A vendor that is not built in: a directory laid out like
+    /// `schemas/<vendor>/` (manifest.json, definitions.json, events/), with
+    /// optional `samples/<event>/*.json`. Usable wherever `--vendor` is;
+    /// with one directory, `--vendor` may be left out. Repeatable.
+    #[arg(long = "vendor-dir", value_name = "DIR", global = true)]
+    vendor_dir: Vec<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -53,7 +59,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    // Runtime vendors are loaded before clap parses, so that `--vendor`
+    // (checked against the known ids) accepts them.
+    let args = match cli::vendor_dirs::load_from_args(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match Cli::parse_from(args).command {
         Command::Vendors(a) => cli::vendors::run(a),
         Command::Events(a) => cli::events::run(a),
         Command::Parse(a) => cli::parse::run(a),

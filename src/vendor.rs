@@ -17,10 +17,21 @@ pub struct VendorSpec {
     manifest_json: &'static str,
     definitions_json: &'static str,
     pub events: &'static [EventInfo],
-    parse: fn(&[u8], &HeaderMap) -> Result<ParsedEvent, ParseError>,
-    check: fn(&[u8], &HeaderMap) -> Result<Checked, ParseError>,
+    model: Model,
     manifest: OnceLock<Manifest>,
     envelope: OnceLock<EnvelopeReader>,
+}
+
+/// How a vendor's deliveries are parsed.
+enum Model {
+    /// Generated types (built-in vendors, or a user's `build.rs`).
+    Compiled {
+        parse: fn(&[u8], &HeaderMap) -> Result<ParsedEvent, ParseError>,
+        check: fn(&[u8], &HeaderMap) -> Result<Checked, ParseError>,
+    },
+    /// The schemas, validated at run time (`--vendor-dir`).
+    #[cfg(feature = "vendor-dir")]
+    Runtime(crate::vendor_dir::RuntimeModel),
 }
 
 impl VendorSpec {
@@ -40,11 +51,36 @@ impl VendorSpec {
             manifest_json,
             definitions_json,
             events,
-            parse,
-            check,
+            model: Model::Compiled { parse, check },
             manifest: OnceLock::new(),
             envelope: OnceLock::new(),
         }
+    }
+
+    #[cfg(feature = "vendor-dir")]
+    pub(crate) fn runtime(
+        id: &'static str,
+        name: &'static str,
+        manifest_json: &'static str,
+        definitions_json: &'static str,
+        events: &'static [EventInfo],
+        model: crate::vendor_dir::RuntimeModel,
+    ) -> VendorSpec {
+        VendorSpec {
+            id,
+            name,
+            manifest_json,
+            definitions_json,
+            events,
+            model: Model::Runtime(model),
+            manifest: OnceLock::new(),
+            envelope: OnceLock::new(),
+        }
+    }
+
+    /// Whether the vendor was loaded from a directory at run time.
+    pub fn is_runtime(&self) -> bool {
+        !matches!(self.model, Model::Compiled { .. })
     }
 
     /// The vendor manifest.
@@ -86,13 +122,21 @@ impl VendorSpec {
 
     /// Parses a delivery without knowing the vendor's types at compile time.
     pub fn parse(&self, body: &[u8], headers: &HeaderMap) -> Result<ParsedEvent, ParseError> {
-        (self.parse)(body, headers)
+        match &self.model {
+            Model::Compiled { parse, .. } => parse(body, headers),
+            #[cfg(feature = "vendor-dir")]
+            Model::Runtime(m) => m.parse(self, body, headers),
+        }
     }
 
     /// Parses a delivery into its typed model and keeps only the facts a
     /// receiver needs (cheaper than [`VendorSpec::parse`]: no re-serialization).
     pub fn check(&self, body: &[u8], headers: &HeaderMap) -> Result<Checked, ParseError> {
-        (self.check)(body, headers)
+        match &self.model {
+            Model::Compiled { check, .. } => check(body, headers),
+            #[cfg(feature = "vendor-dir")]
+            Model::Runtime(m) => m.check(self, body, headers),
+        }
     }
 
     /// The documented event with this type string.
@@ -223,12 +267,33 @@ pub struct UnknownEvent {
 #[error("`{0}` is not a documented event type")]
 pub struct UnknownEventType(pub String);
 
-/// Every built-in vendor, sorted by id.
-pub fn vendors() -> &'static [&'static VendorSpec] {
-    crate::vendors::ALL
+/// Vendors registered at run time ([`register`]).
+static REGISTERED: std::sync::RwLock<Vec<&'static VendorSpec>> = std::sync::RwLock::new(Vec::new());
+
+/// Every vendor, sorted by id: the built-in ones, and those [`register`]ed
+/// (which replace a built-in vendor with the same id).
+pub fn vendors() -> Vec<&'static VendorSpec> {
+    let registered = REGISTERED.read().unwrap_or_else(|e| e.into_inner());
+    let mut all: Vec<&'static VendorSpec> = crate::vendors::ALL
+        .iter()
+        .copied()
+        .filter(|b| registered.iter().all(|r| r.id != b.id))
+        .chain(registered.iter().copied())
+        .collect();
+    all.sort_by_key(|v| v.id);
+    all
 }
 
-/// A built-in vendor by id.
+/// A vendor by id (see [`vendors`]).
 pub fn vendor(id: &str) -> Option<&'static VendorSpec> {
-    vendors().iter().copied().find(|v| v.id == id)
+    vendors().into_iter().find(|v| v.id == id)
+}
+
+/// Makes a vendor (e.g. one loaded with `vendor_dir::load`) known to
+/// [`vendor`] and [`vendors`], for the rest of the process. A later vendor
+/// with the same id replaces an earlier one.
+pub fn register(v: &'static VendorSpec) {
+    let mut registered = REGISTERED.write().unwrap_or_else(|e| e.into_inner());
+    registered.retain(|r| r.id != v.id);
+    registered.push(v);
 }

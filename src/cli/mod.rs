@@ -20,6 +20,7 @@ pub mod serve;
 pub mod sign;
 pub mod simulate;
 pub mod ui;
+pub mod vendor_dirs;
 pub mod vendors;
 
 /// `VENDOR=VALUE` with a known vendor id.

@@ -15,6 +15,10 @@ pub struct Args {
     /// HMAC format where the vendor does not document it, as HASH:ENCODING.
     #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
     pub hmac_format: Option<hookforge::auth::HmacFormat>,
+    /// The event type, for vendors whose type is not in the body alone
+    /// (joined from a header, as GitHub's `issues` + `opened`).
+    #[arg(long, value_name = "TYPE")]
+    pub event: Option<String>,
     /// The URL the delivery is posted to, for signatures that cover it (`{url}`).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
@@ -29,6 +33,7 @@ pub fn run(a: Args) -> ExitCode {
         a.timestamp,
         a.hmac_format,
         a.endpoint.as_deref(),
+        a.event,
         a.file,
     )
 }
@@ -39,6 +44,7 @@ pub fn sign(
     timestamp: Option<u64>,
     hmac_format: Option<hookforge::auth::HmacFormat>,
     endpoint: Option<&str>,
+    event: Option<String>,
     file: Option<PathBuf>,
 ) -> ExitCode {
     let body = match read_input(file.as_ref()) {
@@ -70,6 +76,7 @@ pub fn sign(
     let attempt = hookforge::conformance::delivery::Attempt {
         attempt: 0,
         timestamp,
+        event_type: event,
     };
     match hookforge::conformance::delivery::vendor_headers(v, &body, signer.as_ref(), &attempt) {
         Ok(headers) => {

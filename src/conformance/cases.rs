@@ -41,7 +41,30 @@ pub(crate) fn headers(
     body: &[u8],
     signer: Option<&Signer>,
 ) -> Vec<(String, String)> {
-    vendor_headers(v, body, signer, &Attempt::default()).unwrap_or_else(|_| {
+    headers_as(v, body, signer, None)
+}
+
+/// [`headers`] for a delivery of `event`. Vendors whose type is joined from a
+/// header and the body need it; for the derived cases (fresh copies of the
+/// first sample) it is the first sample's event.
+pub(crate) fn headers_as(
+    v: &VendorSpec,
+    body: &[u8],
+    signer: Option<&Signer>,
+    event: Option<&str>,
+) -> Vec<(String, String)> {
+    let event_type = event.map(str::to_string).or_else(|| {
+        v.manifest().event_type.join.as_ref()?;
+        v.events
+            .iter()
+            .find(|e| !e.samples.is_empty())
+            .map(|e| e.name.to_string())
+    });
+    let attempt = Attempt {
+        event_type,
+        ..Attempt::default()
+    };
+    vendor_headers(v, body, signer, &attempt).unwrap_or_else(|_| {
         // Bodies that are not deliveries (the malformed case) still get
         // the vendor's content type and auth.
         let mut h = vec![("Content-Type".to_string(), "application/json".to_string())];
@@ -69,7 +92,7 @@ pub(crate) fn samples(
                 id: format!("{}/{}/{}", v.id, e.name, s.name),
                 steps: vec![Step {
                     what: format!("sample {}", s.path),
-                    headers: headers(v, &body, signer),
+                    headers: headers_as(v, &body, signer, Some(e.name)),
                     body,
                     expect: Expect::Success,
                 }],
@@ -337,6 +360,7 @@ pub(crate) fn auth_stale(
     let attempt = Attempt {
         attempt: 0,
         timestamp: Some(stale),
+        event_type: None,
     };
     let headers = vendor_headers(v, &body, signer, &attempt).unwrap_or_default();
     Plan {
@@ -512,8 +536,17 @@ pub(crate) fn drift_probes(
     };
     let schema_of = |doc: &Value| -> Option<Value> {
         let body = serde_json::to_vec(doc).ok()?;
-        let env = v.read_envelope(&body, &http::HeaderMap::new()).ok()?;
-        Some(v.bundled_schema(v.event(&env.event_type)?))
+        let event = match v.read_envelope(&body, &http::HeaderMap::new()) {
+            Ok(env) => env.event_type,
+            // A type joined from a header: the probes derive from the first sample.
+            Err(_) => v
+                .events
+                .iter()
+                .find(|e| !e.samples.is_empty())?
+                .name
+                .to_string(),
+        };
+        Some(v.bundled_schema(v.event(&event)?))
     };
     let mut plans = Vec::new();
     let mut push = |kind: &str, what: String, doc: Option<Value>, why_not: &str| {

@@ -16,6 +16,45 @@ pub enum HeadersError {
     Value(String),
     #[error("header {0:?} in the manifest is not a valid header name")]
     Name(String),
+    #[error(
+        "the event type is read from {0}, not from the body alone: give the event type (`hookforge sign --event TYPE`)"
+    )]
+    TypeNotInBody(String),
+}
+
+/// Headers carrying the type header part of `event_type`, to read the rest
+/// of the envelope (the id) with.
+fn type_header(vendor: &VendorSpec, body: &[u8], event_type: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let (Some(name), Ok(value)) = (
+        vendor.manifest().event_type.header.as_deref(),
+        HeaderValue::from_str(&header_part(vendor, body, event_type)),
+    ) && let Ok(name) = HeaderName::from_bytes(name.as_bytes())
+    {
+        h.insert(name, value);
+    }
+    h
+}
+
+/// What the vendor sends in the event type's header: the whole type, or
+/// for a joined type the part before `{join}{body value}`.
+fn header_part(vendor: &VendorSpec, body: &[u8], event_type: &str) -> String {
+    let loc = &vendor.manifest().event_type;
+    let (Some(join), Some(tokens)) = (&loc.join, loc.pointer_tokens()) else {
+        return event_type.to_string();
+    };
+    let value: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let mut at = value.as_ref();
+    for t in &tokens {
+        at = at.and_then(|v| v.get(t));
+    }
+    match at.and_then(|v| v.as_str()) {
+        Some(b) => event_type
+            .strip_suffix(&format!("{join}{b}"))
+            .unwrap_or(event_type)
+            .to_string(),
+        None => event_type.to_string(),
+    }
 }
 
 /// Options for one delivery attempt.
@@ -25,6 +64,9 @@ pub struct Attempt {
     pub attempt: u32,
     /// Unix seconds; now when `None`.
     pub timestamp: Option<u64>,
+    /// The event type, when the body alone does not say it (a type joined
+    /// from a header and a body field, as GitHub's).
+    pub event_type: Option<String>,
 }
 
 /// The headers the vendor sends with `body`, in the manifest's order and
@@ -36,7 +78,20 @@ pub fn vendor_headers(
     signer: Option<&Signer>,
     attempt: &Attempt,
 ) -> Result<Vec<(String, String)>, HeadersError> {
-    let envelope = vendor.read_envelope(body, &HeaderMap::new())?;
+    let m = vendor.manifest();
+    let envelope = match (&attempt.event_type, &m.event_type.join) {
+        (Some(t), _) => crate::parse::Envelope {
+            event_type: t.clone(),
+            event_id: vendor
+                .read_envelope(body, &type_header(vendor, body, t))
+                .ok()
+                .and_then(|e| e.event_id),
+        },
+        (None, Some(_)) => return Err(HeadersError::TypeNotInBody(m.event_type.describe())),
+        (None, None) => vendor.read_envelope(body, &HeaderMap::new())?,
+    };
+    // A joined type is sent as its header part (`issues` of `issues.opened`).
+    let type_header_value = header_part(vendor, body, &envelope.event_type);
     let event_id = envelope.event_id.clone().unwrap_or_else(|| {
         // Vendors without ids get a stable one derived from the body, so
         // Standard Webhooks signing has a message id.
@@ -74,9 +129,19 @@ pub fn vendor_headers(
             }
             continue;
         }
+        let event_type = if m
+            .event_type
+            .header
+            .as_deref()
+            .is_some_and(|h| h.eq_ignore_ascii_case(&spec.name))
+        {
+            &type_header_value
+        } else {
+            &envelope.event_type
+        };
         let value = spec
             .value
-            .replace("{event_type}", &envelope.event_type)
+            .replace("{event_type}", event_type)
             .replace("{event_id}", &event_id)
             .replace("{attempt}", &attempt.attempt.to_string());
         HeaderValue::from_str(&value).map_err(|_| HeadersError::Value(spec.name.clone()))?;

@@ -137,23 +137,33 @@ fn prepare(cfg: &LoadConfig, total: usize) -> Result<Vec<Prepared>, HarnessError
     let signer = cfg
         .secret
         .as_ref()
-        .map(|s| Signer::for_manifest_with(cfg.vendor.manifest(), s.clone(), cfg.hmac_format))
+        .map(|s| {
+            Signer::for_manifest_at(
+                cfg.vendor.manifest(),
+                s.clone(),
+                cfg.hmac_format,
+                Some(cfg.url.as_str()),
+            )
+        })
         .transpose()
         .map_err(|e| HarnessError::Config(e.to_string()))?;
-    let base = cfg
+    let (event, base) = cfg
         .vendor
         .events
         .iter()
-        .flat_map(|e| e.samples)
+        .flat_map(|e| e.samples.iter().map(move |s| (e.name, s.body)))
         .next()
-        .ok_or_else(|| HarnessError::Config(format!("{} has no samples", cfg.vendor.id)))?
-        .body;
+        .ok_or_else(|| HarnessError::Config(format!("{} has no samples", cfg.vendor.id)))?;
+    let attempt = Attempt {
+        event_type: Some(event.to_string()),
+        ..Attempt::default()
+    };
     let run_id = crate::util::since_epoch().as_micros();
     let prepared: Vec<Prepared> = (0..total.clamp(1, MAX_DISTINCT))
         .map(|i| {
             let body = fresh_delivery(cfg.vendor, base, &format!("load-{run_id}-{i}"));
-            let headers = vendor_headers(cfg.vendor, &body, signer.as_ref(), &Attempt::default())
-                .unwrap_or_default();
+            let headers = vendor_headers(cfg.vendor, &body, signer.as_ref(), &attempt)
+                .map_err(|e| HarnessError::Config(format!("{}: {e}", cfg.vendor.id)))?;
             let mut map = HeaderMap::new();
             for (k, v) in headers {
                 let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) else {

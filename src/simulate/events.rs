@@ -28,13 +28,13 @@ pub struct SimEvent {
 /// Builds `n` distinct events from the vendor's samples, taken in turn.
 /// `now_ms` is the first event's time; each next event is 1 ms later.
 pub fn build(v: &VendorSpec, n: usize, seed: u64, now_ms: i64) -> Result<Vec<SimEvent>, String> {
-    let samples: Vec<(String, &[u8])> = v
+    let samples: Vec<(String, &str, &[u8])> = v
         .events
         .iter()
         .flat_map(|e| {
             e.samples
                 .iter()
-                .map(move |s| (format!("{}/{}", e.name, s.name), s.body))
+                .map(move |s| (format!("{}/{}", e.name, s.name), e.name, s.body))
         })
         .collect();
     if samples.is_empty() {
@@ -61,7 +61,7 @@ pub fn build(v: &VendorSpec, n: usize, seed: u64, now_ms: i64) -> Result<Vec<Sim
             if spent[k] {
                 continue;
             }
-            let (name, raw) = &samples[k];
+            let (name, event, raw) = &samples[k];
             let mut doc: Value = serde_json::from_slice(raw)
                 .map_err(|e| format!("sample {name} is not JSON: {e}"))?;
             let at = now_ms + out.len() as i64;
@@ -73,9 +73,14 @@ pub fn build(v: &VendorSpec, n: usize, seed: u64, now_ms: i64) -> Result<Vec<Sim
                 &mut rng,
             );
             let body = serde_json::to_vec(&doc).expect("Value serializes");
-            let envelope = v
-                .read_envelope(&body, &http::HeaderMap::new())
-                .map_err(|e| format!("sample {name} after refreshing: {e}"))?;
+            let envelope = match v.read_envelope(&body, &http::HeaderMap::new()) {
+                // A type joined from a header (GitHub's): the sample's event.
+                Err(_) if v.manifest().event_type.join.is_some() => crate::Envelope {
+                    event_type: event.to_string(),
+                    event_id: None,
+                },
+                other => other.map_err(|e| format!("sample {name} after refreshing: {e}"))?,
+            };
             let key = crate::util::dedupe_key(envelope.event_id.as_deref(), &body);
             if !seen.insert(key.clone()) {
                 spent[k] = true;

@@ -678,6 +678,7 @@ impl Shared {
             &Attempt {
                 attempt,
                 timestamp: None,
+                event_type: Some(ev.event_type.clone()),
             },
         ) {
             Ok(h) => h,

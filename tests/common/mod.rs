@@ -101,7 +101,7 @@ pub fn all_samples() -> Vec<(
     for v in hookforge::vendors() {
         for e in v.events {
             for s in e.samples {
-                out.push((*v, e.name, s.path, s.body));
+                out.push((v, e.name, s.path, s.body));
             }
         }
     }

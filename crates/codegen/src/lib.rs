@@ -26,7 +26,10 @@ pub mod digest;
 mod emit;
 mod lossless;
 mod normalize;
-pub mod schema;
+pub mod schema {
+    //! The vendor directory loader, shared with the runtime.
+    pub use hookforge_manifest::vendor_dir::*;
+}
 
 pub use schema::VendorSchemas;
 
@@ -48,6 +51,15 @@ impl Error {
         Error {
             file: Some(file.to_path_buf()),
             message: message.into(),
+        }
+    }
+}
+
+impl From<schema::LoadError> for Error {
+    fn from(e: schema::LoadError) -> Error {
+        Error {
+            file: Some(e.file),
+            message: e.message,
         }
     }
 }

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod vendor_dir;
+
 /// One vendor's delivery contract.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

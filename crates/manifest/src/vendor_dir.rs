@@ -1,4 +1,5 @@
-//! Loading a vendor's schema directory and bundling its `$ref`s.
+//! Loading a vendor's schema directory and bundling its `$ref`s: shared by
+//! the generator and by vendors loaded at run time (`--vendor-dir`).
 //!
 //! Layout of `schemas/<vendor>/`:
 //! - `manifest.json`: the vendor manifest (see `hookforge-manifest`);
@@ -10,10 +11,36 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use hookforge_manifest::Manifest;
 use serde_json::{Map, Value};
 
-use crate::Error;
+use crate::Manifest;
+
+/// Why a vendor directory cannot be used: the file, and what is wrong in it
+/// (JSON errors give line and column; manifest errors name the field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub file: PathBuf,
+    pub message: String,
+}
+
+impl LoadError {
+    pub fn at(file: &Path, message: impl Into<String>) -> LoadError {
+        LoadError {
+            file: file.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.file.display(), self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+type Error = LoadError;
 
 /// A file name prefix for shared definitions referenced from event schemas.
 pub const DEFINITIONS_FILE: &str = "definitions.json";
@@ -81,7 +108,11 @@ impl VendorSchemas {
         if files.is_empty() {
             return Err(Error::at(&events_dir, "no event schemas (*.json) found"));
         }
-        let pointer = manifest.event_type.pointer_tokens();
+        // A type joined from a header and the body is not pinned by the body alone.
+        let pointer = manifest
+            .event_type
+            .pointer_tokens()
+            .filter(|_| manifest.event_type.join.is_none());
         let mut events = Vec::new();
         for file in files {
             let mut schema = read_json(&file)?;

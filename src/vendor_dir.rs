@@ -1,0 +1,308 @@
+//! Vendors loaded from a directory at run time (`--vendor-dir`), laid out
+//! like `schemas/<vendor>/` with an optional `samples/<event>/*.json`.
+//!
+//! No Rust types are compiled: a delivery is checked against its event's
+//! schema with the `jsonschema` crate, made as lenient as the generated
+//! models are (validation-only keywords dropped, enums open, optional
+//! fields may be `null` or blank, objects open), so a compiled vendor and
+//! the same vendor loaded here give the same answers. The payload kept is
+//! the delivery's own JSON, so nothing is lost by construction.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use http::HeaderMap;
+use serde_json::{Map, Value, json};
+
+use crate::ParseError;
+pub use crate::manifest::vendor_dir::LoadError;
+use crate::manifest::vendor_dir::VendorSchemas;
+use crate::vendor::{Checked, EventInfo, ParsedEvent, SampleInfo, VendorSpec};
+
+/// What a runtime vendor checks deliveries with: one validator per event.
+pub(crate) struct RuntimeModel {
+    validators: HashMap<String, jsonschema::Validator>,
+}
+
+impl RuntimeModel {
+    pub(crate) fn parse(
+        &self,
+        spec: &VendorSpec,
+        body: &[u8],
+        headers: &HeaderMap,
+    ) -> Result<ParsedEvent, ParseError> {
+        let (checked, payload) = self.read(spec, body, headers)?;
+        Ok(ParsedEvent {
+            event_type: checked.event_type,
+            event_id: checked.event_id,
+            known: checked.known,
+            payload,
+        })
+    }
+
+    pub(crate) fn check(
+        &self,
+        spec: &VendorSpec,
+        body: &[u8],
+        headers: &HeaderMap,
+    ) -> Result<Checked, ParseError> {
+        self.read(spec, body, headers).map(|(c, _)| c)
+    }
+
+    fn read(
+        &self,
+        spec: &VendorSpec,
+        body: &[u8],
+        headers: &HeaderMap,
+    ) -> Result<(Checked, Value), ParseError> {
+        let env = spec.read_envelope(body, headers)?;
+        let value: Value = serde_json::from_slice(body).map_err(|e| ParseError::Syntax {
+            message: e.to_string(),
+        })?;
+        let known = match self.validators.get(&env.event_type) {
+            None => false,
+            Some(v) => {
+                if let Some(err) = v.iter_errors(&value).next() {
+                    return Err(ParseError::Payload {
+                        event: env.event_type,
+                        path: dotted(&err.instance_path().to_string()),
+                        message: err.to_string(),
+                    });
+                }
+                true
+            }
+        };
+        Ok((
+            Checked {
+                event_type: env.event_type,
+                event_id: env.event_id,
+                known,
+            },
+            value,
+        ))
+    }
+}
+
+/// `/data/items/0/id` → `data.items[0].id`, as the compiled models name paths.
+fn dotted(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return "(top level)".into();
+    }
+    let mut out = String::new();
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        if token.chars().all(|c| c.is_ascii_digit()) && !token.is_empty() {
+            out.push_str(&format!("[{token}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&token);
+        }
+    }
+    out
+}
+
+/// Keywords that only constrain values the models accept anyway.
+const VALIDATION_ONLY: &[&str] = &[
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "format",
+];
+
+/// The schema as the generated models read it: lenient where they are.
+fn lenient(v: &mut Value) {
+    let Value::Object(o) = v else {
+        return;
+    };
+    if o.contains_key("enum") {
+        // Open enums: any string.
+        *v = json!({"type": "string"});
+        return;
+    }
+    for k in VALIDATION_ONLY {
+        o.remove(*k);
+    }
+    if let Some(c) = o.remove("const")
+        && !o.contains_key("type")
+    {
+        let t = match c {
+            Value::String(_) => "string",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_f64() => "number",
+            Value::Number(_) => "integer",
+            Value::Null => "null",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        o.insert("type".into(), t.into());
+    }
+    if o.get("additionalProperties") == Some(&Value::Bool(false)) {
+        o.remove("additionalProperties");
+    }
+    let required: Vec<String> = o
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(Value::Object(props)) = o.get_mut("properties") {
+        for (k, p) in props.iter_mut() {
+            lenient(p);
+            if !required.contains(k) {
+                // `Maybe<T>`: absent, `null`, `""` where another type belongs, or T.
+                *p = json!({"anyOf": [p.take(), {"type": "null"}, {"const": ""}]});
+            }
+        }
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(child) = o.get_mut(key) {
+            lenient(child);
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(a)) = o.get_mut(key) {
+            a.iter_mut().for_each(lenient);
+        }
+    }
+    if let Some(Value::Object(defs)) = o.get_mut("definitions") {
+        defs.values_mut().for_each(lenient);
+    }
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// Loads a vendor directory, with samples from `DIR/samples/<event>/`.
+///
+/// The vendor lives as long as the process (it is leaked, like the
+/// compiled vendors' statics): load each directory once.
+pub fn load(dir: &Path) -> Result<&'static VendorSpec, LoadError> {
+    load_with_samples(dir, &dir.join("samples"))
+}
+
+/// Loads a vendor directory, with samples from `samples/<event>/` elsewhere
+/// (the built-in vendors keep theirs in `samples/<vendor>/`).
+pub fn load_with_samples(dir: &Path, samples: &Path) -> Result<&'static VendorSpec, LoadError> {
+    let vs = VendorSchemas::load(dir)?;
+    let mut validators = HashMap::new();
+    let mut events = Vec::new();
+    for e in &vs.events {
+        let file = dir.join("events").join(format!("{}.json", e.slug));
+        let mut schema = vs.bundled(e);
+        if let Value::Object(o) = &mut schema {
+            // Draft-07 validators follow `$schema`; the lenient copy has none.
+            o.remove("$schema");
+        }
+        lenient(&mut schema);
+        let validator = jsonschema::draft7::new(&schema).map_err(|err| {
+            LoadError::at(
+                &file,
+                format!(
+                    "not a valid draft-07 schema at `{}`: {err}",
+                    err.instance_path()
+                ),
+            )
+        })?;
+        validators.insert(e.name.clone(), validator);
+        let mut sample_infos = Vec::new();
+        let sample_dir = samples.join(&e.slug);
+        if sample_dir.is_dir() {
+            let mut files: Vec<_> = std::fs::read_dir(&sample_dir)
+                .map_err(|err| LoadError::at(&sample_dir, err.to_string()))?
+                .filter_map(|x| x.ok().map(|x| x.path()))
+                .filter(|p| {
+                    p.extension().is_some_and(|x| x == "json")
+                        && p.file_name().is_some_and(|n| n != "provenance.json")
+                })
+                .collect();
+            files.sort();
+            for f in files {
+                let body = std::fs::read(&f).map_err(|err| LoadError::at(&f, err.to_string()))?;
+                let name = f
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .ok_or_else(|| LoadError::at(&f, "file name is not UTF-8"))?
+                    .to_string();
+                sample_infos.push(SampleInfo {
+                    name: leak(name),
+                    path: leak(f.display().to_string()),
+                    body: Box::leak(body.into_boxed_slice()),
+                });
+            }
+        }
+        let mut own = e.schema.clone();
+        crate::vendor::local_refs(&mut own);
+        events.push(EventInfo {
+            name: leak(e.name.clone()),
+            slug: leak(e.slug.clone()),
+            description: leak(e.description.clone()),
+            schema_json: leak(own.to_string()),
+            samples: Box::leak(sample_infos.into_boxed_slice()),
+        });
+    }
+    let definitions = Value::Object(Map::from_iter([(
+        "definitions".to_string(),
+        Value::Object(vs.definitions.clone()),
+    )]));
+    let spec = VendorSpec::runtime(
+        leak(vs.manifest.id.clone()),
+        leak(vs.manifest.name.clone()),
+        leak(vs.manifest_json.clone()),
+        leak(definitions.to_string()),
+        Box::leak(events.into_boxed_slice()),
+        RuntimeModel { validators },
+    );
+    Ok(Box::leak(Box::new(spec)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_named_like_the_compiled_models() {
+        assert_eq!(dotted(""), "(top level)");
+        assert_eq!(dotted("/data/quoteId"), "data.quoteId");
+        assert_eq!(dotted("/data/items/0/a~1b"), "data.items[0].a/b");
+    }
+
+    #[test]
+    fn optional_fields_take_null_and_blank_enums_are_open() {
+        let mut s = json!({
+            "type": "object",
+            "required": ["id"],
+            "additionalProperties": false,
+            "properties": {
+                "id": {"type": "string", "pattern": "^q_"},
+                "n": {"type": "integer", "minimum": 3},
+                "kind": {"enum": ["a", "b"]}
+            }
+        });
+        lenient(&mut s);
+        let v = jsonschema::draft7::new(&s).unwrap();
+        assert!(v.is_valid(&json!({"id": "x", "n": null, "kind": "c", "new": 1})));
+        assert!(v.is_valid(&json!({"id": "x", "n": ""})));
+        // What the models refuse stays refused: a missing required field,
+        // a null required field, a wrong JSON type.
+        assert!(!v.is_valid(&json!({"n": 1})));
+        assert!(!v.is_valid(&json!({"id": null})));
+        assert!(!v.is_valid(&json!({"id": "x", "n": "five"})));
+    }
+}

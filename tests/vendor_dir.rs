@@ -1,0 +1,475 @@
+//! Vendors loaded from a directory at run time (`--vendor-dir`): the five
+//! built-in vendors loaded from `schemas/` answer exactly as their compiled
+//! models do, on every sample and on drifted and broken copies of them; a
+//! vendor that is not built in (tests/fixtures/github) works from the CLI.
+
+mod common;
+
+use std::path::Path;
+
+use hookforge::{HeaderMap, VendorSpec};
+use serde_json::Value;
+
+fn runtime(v: &VendorSpec) -> &'static VendorSpec {
+    let root = common::root();
+    hookforge::vendor_dir::load_with_samples(
+        &root.join("schemas").join(v.id),
+        &root.join("samples").join(v.id),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", v.id))
+}
+
+/// The headers a delivery of `v` carries its type and id in, if any.
+fn envelope_headers(v: &VendorSpec, body: &Value) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    let m = v.manifest();
+    for (loc, field) in [(Some(&m.event_type), "type"), (m.event_id.as_ref(), "id")] {
+        let (Some(loc), Some(p)) = (loc, loc.and_then(|l| l.pointer.as_deref())) else {
+            continue;
+        };
+        if let (Some(name), Some(Value::String(s))) = (&loc.header, body.pointer(p)) {
+            let _ = field;
+            h.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                s.parse().unwrap(),
+            );
+        }
+    }
+    h
+}
+
+/// Copies of `doc`: every optional field null, then removed; every enum
+/// value replaced; every scalar given another JSON type; every object
+/// given a new key.
+fn mutants(schema: &Value, doc: &Value) -> Vec<(String, Value)> {
+    let walk = hookforge::schema_walk::walk(schema, doc);
+    let mut out = Vec::new();
+    for p in &walk.optional {
+        let mut d = doc.clone();
+        *d.pointer_mut(p).unwrap() = Value::Null;
+        out.push((format!("{p} null"), d));
+        let mut d = doc.clone();
+        let (parent, key) = p.rsplit_once('/').unwrap();
+        let key = key.replace("~1", "/").replace("~0", "~");
+        d.pointer_mut(parent)
+            .unwrap()
+            .as_object_mut()
+            .unwrap()
+            .remove(&key);
+        out.push((format!("{p} removed"), d));
+    }
+    for p in &walk.enums {
+        let mut d = doc.clone();
+        *d.pointer_mut(p).unwrap() = Value::String("hookforge-new-value".into());
+        out.push((format!("{p} new enum value"), d));
+    }
+    let mut leaves = Vec::new();
+    collect(doc, String::new(), &mut leaves);
+    for (p, v) in leaves {
+        let other = match v {
+            Value::String(_) => Value::from(12345),
+            Value::Number(_) | Value::Bool(_) => Value::from("not-the-type"),
+            Value::Object(_) => {
+                let mut d = doc.clone();
+                d.pointer_mut(&p)
+                    .unwrap()
+                    .as_object_mut()
+                    .unwrap()
+                    .insert("hookforgeNewKey".into(), Value::from(1));
+                out.push((format!("{p} new key"), d));
+                continue;
+            }
+            _ => continue,
+        };
+        let mut d = doc.clone();
+        *d.pointer_mut(&p).unwrap() = other;
+        out.push((format!("{p} type changed"), d));
+    }
+    out
+}
+
+fn collect(v: &Value, at: String, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(o) => {
+            out.push((at.clone(), v.clone()));
+            for (k, c) in o {
+                collect(
+                    c,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
+            }
+        }
+        Value::Array(a) => {
+            for (i, c) in a.iter().enumerate() {
+                collect(c, format!("{at}/{i}"), out);
+            }
+        }
+        _ => out.push((at, v.clone())),
+    }
+}
+
+#[test]
+fn built_in_vendors_loaded_at_run_time_answer_as_compiled() {
+    let mut samples = 0;
+    let mut compared = 0;
+    let mut disagree = Vec::new();
+    for compiled in hookforge::vendors() {
+        let rt = runtime(compiled);
+        assert!(rt.is_runtime() && !compiled.is_runtime());
+        let names = |v: &VendorSpec| v.events.iter().map(|e| e.name).collect::<Vec<_>>();
+        assert_eq!(names(rt), names(compiled), "{}", compiled.id);
+        for (e, re) in compiled.events.iter().zip(rt.events) {
+            assert_eq!(e.samples.len(), re.samples.len(), "{}", e.name);
+            for (s, rs) in e.samples.iter().zip(re.samples) {
+                assert_eq!(s.body, rs.body);
+                samples += 1;
+                let doc: Value = serde_json::from_slice(s.body).unwrap();
+                let h = envelope_headers(compiled, &doc);
+                let a = compiled.parse(s.body, &h).unwrap();
+                let b = rt.parse(s.body, &h).unwrap();
+                // Same type, id, and payload (the compiled model re-serialized
+                // equals the delivery's own JSON, numbers by value: both are
+                // lossless).
+                assert_eq!(
+                    (&a.event_type, &a.event_id, a.known),
+                    (&b.event_type, &b.event_id, b.known),
+                    "{}",
+                    s.path
+                );
+                let diff = common::json_diff(&b.payload, &a.payload);
+                assert!(diff.is_empty(), "{}: {diff:?}", s.path);
+                let schema = compiled.bundled_schema(e);
+                for (what, m) in mutants(&schema, &doc) {
+                    let body = serde_json::to_vec(&m).unwrap();
+                    let h = envelope_headers(compiled, &m);
+                    let (ca, ra) = (compiled.check(&body, &h), rt.check(&body, &h));
+                    compared += 1;
+                    if ca.is_ok() != ra.is_ok() {
+                        disagree.push(format!(
+                            "{} {what}: compiled {:?}, runtime {:?}",
+                            s.path,
+                            ca.map(|_| "ok").map_err(|e| e.to_string()),
+                            ra.map(|_| "ok").map_err(|e| e.to_string())
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "{samples} samples, {compared} mutants compared, {} disagreements",
+        disagree.len()
+    );
+    assert_eq!(samples, 203);
+    assert!(compared > 5000, "{compared}");
+    assert!(
+        disagree.is_empty(),
+        "{} of {compared} mutants answered differently, e.g.:\n{}",
+        disagree.len(),
+        disagree
+            .iter()
+            .take(15)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn errors_name_the_file_and_the_place() {
+    let dir = tempfile_dir("bad");
+    let root = common::root();
+    copy_dir(&root.join("tests/fixtures/github"), &dir);
+    // A manifest error names the file and the field.
+    let m = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    std::fs::write(&m, text.replace("sha256={sig}", "sha256={signature}")).unwrap();
+    let err = hookforge::vendor_dir::load(&dir).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: `auth.format`: unknown placeholder `{{signature}}`; expected {{sig}}, {{secret}} or {{timestamp}}",
+            m.display()
+        )
+    );
+    std::fs::write(&m, text).unwrap();
+    // A schema that is not JSON names the file, line and column.
+    let e = dir.join("events/push.json");
+    std::fs::write(&e, "{\"title\": \"push\",\n  \"type\": \"object\",,}").unwrap();
+    let err = hookforge::vendor_dir::load(&dir).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("{}: not valid JSON: ", e.display())) && err.contains("line 2"),
+        "{err}"
+    );
+    // A schema that is JSON but not a schema names the file and the keyword.
+    std::fs::write(
+        &e,
+        r#"{"title": "push", "type": "object", "properties": {"ref": {"type": "strnig"}}}"#,
+    )
+    .unwrap();
+    let err = hookforge::vendor_dir::load(&dir).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: not a valid draft-07 schema at `",
+            e.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("/properties/ref"), "{err}");
+}
+
+fn tempfile_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "hookforge-vendor-dir-{tag}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn hookforge(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(args)
+        .current_dir(common::root())
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// One POST with the given headers; the status code.
+fn post(port: u16, headers: &[(String, String)], body: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut head = String::from("POST /hooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    resp.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// `sign` output as header pairs.
+fn signed(args: &[&str]) -> Vec<(String, String)> {
+    let out = hookforge(args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn a_vendor_that_is_not_built_in_works_from_the_cli() {
+    const DIR: &str = "tests/fixtures/github";
+    const SECRET: &str = "It's a Secret to Everybody";
+    let sample = "tests/fixtures/github/samples/issues.opened/opened.json";
+
+    // events: the directory's vendor, without --vendor.
+    let out = hookforge(&["events", "--vendor-dir", DIR]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains("issues.opened") && listed.contains("push"),
+        "{listed}"
+    );
+
+    // parse: the type joined from the header and `action`; a misfit names its place.
+    let out = hookforge(&[
+        "parse",
+        "--vendor-dir",
+        DIR,
+        "--header",
+        "X-GitHub-Event: issues",
+        sample,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(parsed["event"], "issues.opened");
+    assert_eq!(parsed["known"], true);
+    let misfit = br#"{"action":"opened","issue":{"number":"x","title":"t"},"repository":{"id":1,"full_name":"a/b"},"sender":{"login":"o","id":1}}"#;
+    let misfit_file = tempfile_dir("misfit").join("misfit.json");
+    std::fs::write(&misfit_file, misfit).unwrap();
+    let misfit_path = misfit_file.to_str().unwrap();
+    let out = hookforge(&[
+        "parse",
+        "--vendor-dir",
+        DIR,
+        "--header",
+        "X-GitHub-Event: issues",
+        misfit_path,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("`issues.opened` payload: at `issue.number`"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // sign: GitHub's headers, the event header holding only `issues`.
+    let headers = signed(&[
+        "sign",
+        "--vendor-dir",
+        DIR,
+        "--secret",
+        SECRET,
+        "--event",
+        "issues.opened",
+        sample,
+    ]);
+    assert!(
+        headers.contains(&("X-GitHub-Event".into(), "issues".into())),
+        "{headers:?}"
+    );
+    let sig = headers
+        .iter()
+        .find(|(k, _)| k == "X-Hub-Signature-256")
+        .unwrap();
+    assert!(
+        sig.1.starts_with("sha256=") && sig.1.len() == 7 + 64,
+        "{sig:?}"
+    );
+    // Without --event there is nothing to put in X-GitHub-Event: usage error.
+    let out = hookforge(&["sign", "--vendor-dir", DIR, "--secret", SECRET, sample]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--event"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // serve: the delivery is stored; a misfit is quarantined, not refused;
+    // an unsigned one is refused.
+    let db = tempfile_dir("serve").join("inbox.db");
+    let db = db.to_str().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.args([
+        "serve",
+        "--vendor-dir",
+        DIR,
+        "--addr",
+        "127.0.0.1:0",
+        "--db",
+        db,
+    ])
+    .arg(format!("--secret=github={SECRET}"))
+    .current_dir(common::root())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null());
+    let (mut child, port) = common::spawn_listening(cmd);
+    let body = std::fs::read(common::root().join(sample)).unwrap();
+    assert_eq!(post(port, &headers, &body), 200);
+    let misfit_headers = signed(&[
+        "sign",
+        "--vendor-dir",
+        DIR,
+        "--secret",
+        SECRET,
+        "--event",
+        "issues.opened",
+        misfit_path,
+    ]);
+    assert_eq!(post(port, &misfit_headers, misfit), 200);
+    let unsigned: Vec<_> = headers
+        .iter()
+        .filter(|(k, _)| k != "X-Hub-Signature-256")
+        .cloned()
+        .collect();
+    assert_eq!(post(port, &unsigned, &body), 401);
+
+    // check: every sample and negative case against it, over HTTP.
+    let url = format!("http://127.0.0.1:{port}/hooks/github");
+    let out = hookforge(&[
+        "check",
+        "--vendor-dir",
+        DIR,
+        "--url",
+        &url,
+        "--secret",
+        SECRET,
+    ]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    assert!(
+        report.contains("github: 16 passed, 0 failed, 0 skipped"),
+        "{report}"
+    );
+    // load: signed deliveries at a fixed rate.
+    let out = hookforge(&[
+        "load",
+        "--vendor-dir",
+        DIR,
+        "--url",
+        &url,
+        "--secret",
+        SECRET,
+        "--rate",
+        "50",
+        "--duration",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = hookforge(&[
+        "inbox",
+        "--db",
+        db,
+        "list",
+        "--status",
+        "quarantined",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let q = text(&out.stdout);
+    assert!(
+        q.contains("issues.opened") && q.contains("issue.number"),
+        "{q}"
+    );
+
+    // A broken directory: exit 2, naming the file.
+    let out = hookforge(&["events", "--vendor-dir", "tests/fixtures"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("tests/fixtures/manifest.json"),
+        "{}",
+        text(&out.stderr)
+    );
+}
