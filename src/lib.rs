@@ -26,6 +26,8 @@ pub mod export;
 mod handler;
 pub mod parse;
 pub mod schema_walk;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod util;
 mod vendor;
 #[cfg(feature = "vendor-dir")]
@@ -68,4 +70,6 @@ pub mod __private {
         EventFields, Fields, Key, decode, decode_unknown, deserialize_fields,
         deserialize_open_enum, extra_entry, parse_event, required, set_once,
     };
+    #[cfg(feature = "testing")]
+    pub use insta;
 }

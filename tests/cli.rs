@@ -158,3 +158,55 @@ fn usage_errors_exit_2() {
         assert!(!stderr(&o).is_empty(), "{args:?}");
     }
 }
+
+/// `parse` over many files or a directory: one line per file, a total, and
+/// exit 1 when any fails (captured production payloads checked in bulk).
+#[test]
+fn parse_checks_a_directory_of_payloads_in_bulk() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&["parse", "--vendor", "prets", "samples/prets"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.ends_with("prets: 16 files: 16 ok, 0 unknown event types, 0 failed\n"),
+        "{text}"
+    );
+    let dir = std::env::temp_dir().join(format!("hookforge-parse-many-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("nested")).unwrap();
+    let good = std::fs::read("samples/prets/quote.updated/doc-1.json").unwrap();
+    std::fs::write(dir.join("a-good.json"), &good).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    doc["data"]["quoteId"] = 5.into();
+    std::fs::write(dir.join("b-bad.json"), doc.to_string()).unwrap();
+    doc["type"] = "quote.teleported".into();
+    std::fs::write(dir.join("nested/c-new-type.json"), doc.to_string()).unwrap();
+    let out = run(&["parse", "--vendor", "prets", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[0].starts_with("ok ") && lines[0].ends_with("quote.updated"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("FAIL ")
+            && lines[1].contains("b-bad.json: `quote.updated` payload: at `data.quoteId`"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("unknown ") && lines[2].contains("quote.teleported"),
+        "{text}"
+    );
+    assert_eq!(
+        lines[3],
+        "prets: 3 files: 1 ok, 1 unknown event types, 1 failed"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -9,12 +9,103 @@ pub struct Args {
     /// A header sent with the delivery, as `Name: value` (repeatable).
     #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
-    /// The body; `-` or nothing reads standard input.
-    pub file: Option<PathBuf>,
+    /// The body; `-` or nothing reads standard input. Several files, or a
+    /// directory (its `*.json`, recursively), print one line per file.
+    pub files: Vec<PathBuf>,
 }
 
 pub fn run(a: Args) -> ExitCode {
-    parse(spec(&a.vendor), a.headers, a.file)
+    let v = spec(&a.vendor);
+    match a.files.as_slice() {
+        [] => parse(v, a.headers, None),
+        [one] if !one.is_dir() => parse(v, a.headers, Some(one.clone())),
+        many => parse_many(v, a.headers, many),
+    }
+}
+
+/// One line per file (`ok`, `unknown` or `FAIL` with the error), then a
+/// total; exit 1 when any file fails. For checking captured production
+/// payloads in bulk.
+fn parse_many(
+    v: &VendorSpec,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    paths: &[PathBuf],
+) -> ExitCode {
+    let mut files = Vec::new();
+    for p in paths {
+        if let Err(e) = collect(p, &mut files) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let mut map = HeaderMap::new();
+    for (k, val) in headers {
+        map.append(k, val);
+    }
+    let (mut ok, mut unknown, mut failed) = (0, 0, 0);
+    let mut out = String::new();
+    for f in &files {
+        let line = match std::fs::read(f) {
+            Err(e) => {
+                failed += 1;
+                format!("FAIL     {}: cannot read: {e}", f.display())
+            }
+            Ok(body) => match v.parse(&body, &map) {
+                Ok(p) if p.known => {
+                    ok += 1;
+                    format!("ok       {}  {}", f.display(), p.event_type)
+                }
+                Ok(p) => {
+                    unknown += 1;
+                    format!(
+                        "unknown  {}  {} (not documented; kept whole)",
+                        f.display(),
+                        p.event_type
+                    )
+                }
+                Err(e) => {
+                    failed += 1;
+                    format!("FAIL     {}: {e}", f.display())
+                }
+            },
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "{}: {} files: {ok} ok, {unknown} unknown event types, {failed} failed\n",
+        v.id,
+        files.len()
+    ));
+    let printed = print_text(&out);
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        printed
+    }
+}
+
+/// `p` itself, or the `*.json` files under it (sorted; `provenance.json` skipped).
+fn collect(p: &std::path::Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    if !p.is_dir() {
+        out.push(p.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+        .map_err(|e| format!("cannot read {}: {e}", p.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for e in entries {
+        if e.is_dir() {
+            collect(&e, out)?;
+        } else if e.extension().is_some_and(|x| x == "json")
+            && e.file_name().is_some_and(|n| n != "provenance.json")
+        {
+            out.push(e);
+        }
+    }
+    Ok(())
 }
 
 pub fn parse(
