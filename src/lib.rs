@@ -24,6 +24,7 @@ pub mod auth;
 pub mod diff;
 pub mod export;
 mod handler;
+pub mod infer;
 pub mod parse;
 pub mod schema_walk;
 #[cfg(feature = "testing")]

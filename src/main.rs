@@ -48,6 +48,9 @@ enum Command {
     Inbox(cli::inbox::Args),
     /// Find the example payloads in a vendor's documentation text and repair them into samples.
     Extract(cli::extract::Args),
+    /// Infer a draft-07 schema from sample payloads of one event, or (with
+    /// `--vendor-dir OUT SAMPLES_DIR`) a vendor directory from samples per event.
+    Infer(cli::infer::Args),
     /// What changed between two vendor directories; exit 1 when anything is breaking.
     Diff(cli::diff::Args),
     /// Serve the inbox dashboard (list, filter, inspect, replay, re-parse).
@@ -68,7 +71,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match Cli::parse_from(args).command {
+    let cli = Cli::parse_from(args);
+    match cli.command {
+        Command::Infer(a) => cli::infer::run(a, &cli.vendor_dir),
         Command::Vendors(a) => cli::vendors::run(a),
         Command::Events(a) => cli::events::run(a),
         Command::Parse(a) => cli::parse::run(a),

@@ -14,6 +14,7 @@ pub mod events;
 pub mod export;
 pub mod extract;
 pub mod inbox;
+pub mod infer;
 pub mod load;
 pub mod parse;
 pub mod serve;

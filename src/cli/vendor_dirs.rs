@@ -12,6 +12,10 @@ const ONE_VENDOR: &[&str] = &[
 /// Loads and registers every `--vendor-dir`, and returns the arguments to
 /// parse (with `--vendor ID` added where it was implied).
 pub fn load_from_args(mut args: Vec<OsString>) -> Result<Vec<OsString>, String> {
+    // `infer --vendor-dir OUT` writes the directory rather than loading it.
+    if args.iter().skip(1).any(|a| a == "infer") {
+        return Ok(args);
+    }
     let mut dirs = Vec::new();
     let mut i = 1;
     while i < args.len() {

@@ -1,0 +1,384 @@
+//! Schema inference from sample payloads of one event (`hookforge infer`).
+//!
+//! The rules, chosen for a receiver that must not reject what the vendor
+//! will send next while still catching a payload that is plainly different:
+//! - a key is required only if every sample has it;
+//! - types are unioned across samples (`integer` and `number` → `number`;
+//!   `null` beside another type makes it nullable);
+//! - a field seen only as `null` or `[]` admits anything;
+//! - a format (date-time, date, uuid, email, uri) only when every value has it;
+//! - objects stay open to new keys, enums are not guessed;
+//! - an object shape seen in two or more places becomes a shared definition.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+
+/// What the samples showed at one place.
+#[derive(Default, Debug, Clone)]
+struct Shape {
+    null: bool,
+    boolean: bool,
+    integer: bool,
+    number: bool,
+    strings: Vec<String>,
+    /// Objects seen here, and per key: its shape and how many had it.
+    objects: usize,
+    keys: BTreeMap<String, (Shape, usize)>,
+    /// Arrays seen here, and the shape of all their items.
+    arrays: usize,
+    items: Option<Box<Shape>>,
+}
+
+impl Shape {
+    fn add(&mut self, v: &Value) {
+        match v {
+            Value::Null => self.null = true,
+            Value::Bool(_) => self.boolean = true,
+            Value::Number(n) if n.is_i64() || n.is_u64() => self.integer = true,
+            Value::Number(_) => self.number = true,
+            Value::String(s) => self.strings.push(s.clone()),
+            Value::Array(a) => {
+                self.arrays += 1;
+                for item in a {
+                    self.items.get_or_insert_default().add(item);
+                }
+            }
+            Value::Object(o) => {
+                self.objects += 1;
+                for (k, child) in o {
+                    let e = self.keys.entry(k.clone()).or_default();
+                    e.0.add(child);
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+
+    fn schema(&self) -> Value {
+        let mut types: Vec<&str> = Vec::new();
+        if self.boolean {
+            types.push("boolean");
+        }
+        if self.number {
+            types.push("number");
+        } else if self.integer {
+            types.push("integer");
+        }
+        let mut string = None;
+        if !self.strings.is_empty() {
+            types.push("string");
+            string = format_of(&self.strings);
+        }
+        let mut object = None;
+        if self.objects > 0 {
+            types.push("object");
+            let mut props = Map::new();
+            let mut required = Vec::new();
+            for (k, (shape, n)) in &self.keys {
+                props.insert(k.clone(), shape.schema());
+                if *n == self.objects {
+                    required.push(Value::String(k.clone()));
+                }
+            }
+            object = Some((props, required));
+        }
+        let mut items = None;
+        if self.arrays > 0 {
+            match &self.items {
+                // Only `[]` seen: nothing is known about the items.
+                None if types.is_empty() => return json!({}),
+                None => {}
+                Some(i) => items = Some(i.schema()),
+            }
+            types.push("array");
+        }
+        if types.is_empty() {
+            // Only `null` seen (or nothing): anything may come.
+            return json!({});
+        }
+        if self.null {
+            types.push("null");
+        }
+        // One schema with a `type` list, its keywords applying per type.
+        let mut s = Map::new();
+        s.insert(
+            "type".into(),
+            if types.len() == 1 {
+                Value::String(types[0].into())
+            } else {
+                Value::Array(types.iter().map(|t| Value::String((*t).into())).collect())
+            },
+        );
+        if let Some(f) = string {
+            s.insert("format".into(), f.into());
+        }
+        if let Some((props, required)) = object {
+            s.insert("properties".into(), Value::Object(props));
+            if !required.is_empty() {
+                s.insert("required".into(), Value::Array(required));
+            }
+        }
+        if let Some(i) = items {
+            s.insert("items".into(), i);
+        }
+        Value::Object(s)
+    }
+}
+
+/// The format every value has, if any.
+fn format_of(values: &[String]) -> Option<&'static str> {
+    let all = |f: fn(&str) -> bool| values.iter().all(|v| f(v));
+    if all(is_date_time) {
+        Some("date-time")
+    } else if all(is_date) {
+        Some("date")
+    } else if all(is_uuid) {
+        Some("uuid")
+    } else if all(is_email) {
+        Some("email")
+    } else if all(is_uri) {
+        Some("uri")
+    } else {
+        None
+    }
+}
+
+fn is_date(s: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() && s.len() == 10
+}
+
+fn is_date_time(s: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(s).is_ok()
+}
+
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((user, domain)) => {
+            !user.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    }
+}
+
+/// An absolute URI (RFC 3986): a scheme, then only the characters a URI may
+/// hold. URI templates (`{/id}`) are not URIs.
+fn is_uri(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return false;
+    };
+    scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        && !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c))
+}
+
+/// One draft-07 schema for the samples of one event, titled `title`.
+pub fn infer(title: &str, samples: &[Value]) -> Value {
+    let mut shape = Shape::default();
+    for s in samples {
+        shape.add(s);
+    }
+    let mut schema = shape.schema();
+    let definitions = share_definitions(&mut schema);
+    let mut out = Map::new();
+    out.insert(
+        "$schema".into(),
+        "http://json-schema.org/draft-07/schema#".into(),
+    );
+    out.insert("title".into(), title.into());
+    out.insert(
+        "description".into(),
+        format!("Inferred by hookforge from {} sample(s).", samples.len()).into(),
+    );
+    if let Value::Object(o) = schema {
+        out.extend(o);
+    }
+    if !definitions.is_empty() {
+        out.insert("definitions".into(), Value::Object(definitions));
+    }
+    Value::Object(out)
+}
+
+/// Object schemas (three or more properties) that occur in two or more
+/// places move to `definitions`, named after the first key they appear
+/// under, and are referred to from every place.
+fn share_definitions(root: &mut Value) -> Map<String, Value> {
+    let mut seen: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    count(root, "Root", &mut seen);
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut used = BTreeSet::new();
+    for (text, (n, key)) in &seen {
+        if *n < 2 {
+            continue;
+        }
+        let base = pascal(key);
+        let mut name = base.clone();
+        let mut i = 2;
+        while !used.insert(name.clone()) {
+            name = format!("{base}{i}");
+            i += 1;
+        }
+        names.insert(text.clone(), name);
+    }
+    let mut defs = Map::new();
+    replace(root, &names, &mut defs, true);
+    defs
+}
+
+fn is_shared_candidate(o: &Map<String, Value>) -> bool {
+    o.get("properties")
+        .and_then(Value::as_object)
+        .is_some_and(|p| p.len() >= 3)
+}
+
+fn count(v: &Value, key: &str, seen: &mut BTreeMap<String, (usize, String)>) {
+    let Value::Object(o) = v else {
+        return;
+    };
+    if is_shared_candidate(o) {
+        let e = seen
+            .entry(v.to_string())
+            .or_insert_with(|| (0, key.to_string()));
+        e.0 += 1;
+    }
+    if let Some(Value::Object(props)) = o.get("properties") {
+        for (k, child) in props {
+            count(child, k, seen);
+        }
+    }
+    if let Some(items) = o.get("items") {
+        count(items, &format!("{key}Item"), seen);
+    }
+}
+
+fn replace(
+    v: &mut Value,
+    names: &BTreeMap<String, String>,
+    defs: &mut Map<String, Value>,
+    top: bool,
+) {
+    if !top && let Some(name) = names.get(&v.to_string()) {
+        let mut def = v.take();
+        // The definition's own children may be shared too.
+        replace(&mut def, names, defs, true);
+        defs.insert(name.clone(), def);
+        *v = json!({"$ref": format!("#/definitions/{name}")});
+        return;
+    }
+    let Value::Object(o) = v else {
+        return;
+    };
+    if let Some(Value::Object(props)) = o.get_mut("properties") {
+        for child in props.values_mut() {
+            replace(child, names, defs, false);
+        }
+    }
+    if let Some(items) = o.get_mut("items") {
+        replace(items, names, defs, false);
+    }
+}
+
+fn pascal(key: &str) -> String {
+    let mut out = String::new();
+    let mut up = true;
+    for c in key.chars() {
+        if c.is_ascii_alphanumeric() {
+            if up {
+                out.extend(c.to_uppercase());
+            } else {
+                out.push(c);
+            }
+            up = false;
+        } else {
+            up = true;
+        }
+    }
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert_str(0, "Object");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rules() {
+        let s = infer(
+            "e",
+            &[
+                json!({"id": "1fc5752a-6de8-412d-847a-12d5529a0ec6", "n": 1, "at": "2024-01-01T00:00:00Z", "x": null, "l": [], "m": "a@b.io", "o": {"k": 1}}),
+                json!({"id": "0fc5752a-6de8-412d-847a-12d5529a0ec6", "n": 1.5, "at": "2024-01-02T00:00:00+02:00", "x": null, "l": [], "o": null}),
+            ],
+        );
+        assert_eq!(
+            s["properties"]["id"],
+            json!({"type": "string", "format": "uuid"})
+        );
+        assert_eq!(s["properties"]["n"], json!({"type": "number"}));
+        assert_eq!(s["properties"]["at"]["format"], "date-time");
+        assert_eq!(s["properties"]["x"], json!({}));
+        assert_eq!(s["properties"]["l"], json!({}));
+        assert_eq!(
+            s["properties"]["m"],
+            json!({"type": "string", "format": "email"})
+        );
+        assert_eq!(s["properties"]["o"]["type"], json!(["object", "null"]));
+        // `m` is in one sample only: not required.
+        assert_eq!(s["required"], json!(["at", "id", "l", "n", "o", "x"]));
+        assert!(s.get("additionalProperties").is_none());
+    }
+
+    #[test]
+    fn uri_templates_are_not_uris() {
+        assert!(is_uri("https://api.github.com/users/octocat?x=1#y"));
+        assert!(!is_uri(
+            "https://api.github.com/users/octocat/events{/privacy}"
+        ));
+        assert!(!is_uri("not a uri"));
+    }
+
+    #[test]
+    fn a_format_only_when_every_value_has_it() {
+        let s = infer("e", &[json!({"d": "2024-01-01"}), json!({"d": "soon"})]);
+        assert_eq!(s["properties"]["d"], json!({"type": "string"}));
+    }
+
+    #[test]
+    fn repeated_shapes_become_definitions() {
+        let user = json!({"login": "o", "id": 1, "url": "https://x.io/o"});
+        let s = infer("e", &[json!({"sender": user, "owner": user, "n": 1})]);
+        assert_eq!(
+            s["properties"]["sender"],
+            json!({"$ref": "#/definitions/Owner"})
+        );
+        assert_eq!(
+            s["properties"]["owner"],
+            json!({"$ref": "#/definitions/Owner"})
+        );
+        assert_eq!(
+            s["definitions"]["Owner"]["properties"]["url"]["format"],
+            "uri"
+        );
+    }
+}
