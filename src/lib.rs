@@ -22,6 +22,8 @@ extern crate self as hookforge;
 pub mod auth;
 #[cfg(feature = "diff")]
 pub mod diff;
+#[cfg(feature = "diff")]
+pub mod drift;
 pub mod export;
 mod handler;
 pub mod infer;

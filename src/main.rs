@@ -53,6 +53,8 @@ enum Command {
     Infer(cli::infer::Args),
     /// What changed between two vendor directories; exit 1 when anything is breaking.
     Diff(cli::diff::Args),
+    /// Propose schema patches and redacted samples from the deliveries in the inbox.
+    Drift(cli::drift::Args),
     /// Serve the inbox dashboard (list, filter, inspect, replay, re-parse).
     Ui(cli::ui::Args),
     /// Write a vendor's webhooks as an AsyncAPI 3.0 or OpenAPI 3.1 document.
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cli::export::run(a),
         Command::Ui(a) => cli::ui::run(a),
         Command::Diff(a) => cli::diff::run(a),
+        Command::Drift(a) => cli::drift::run(a),
         Command::Extract(a) => cli::extract::run(a),
     }
 }

@@ -10,6 +10,7 @@ pub use hookforge::{HeaderMap, VendorSpec};
 pub mod check;
 pub mod demo;
 pub mod diff;
+pub mod drift;
 pub mod events;
 pub mod export;
 pub mod extract;

@@ -1,0 +1,180 @@
+//! `hookforge drift`: what real traffic in the inbox shows that the schemas
+//! do not allow or know, as a JSON Patch per schema file and redacted
+//! samples; `--apply` writes them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The SQLite inbox.
+    #[arg(long, default_value = "hookforge-inbox.db")]
+    pub db: PathBuf,
+    /// A PostgreSQL inbox instead (also from `HOOKFORGE_DATABASE_URL`).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Only this vendor's deliveries (default: every vendor in the inbox).
+    #[arg(long)]
+    pub vendor: Option<String>,
+    /// The vendor directory to compare with and patch (default: `schemas/<vendor>`).
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+    /// Where new samples go (default: `samples/<vendor>` beside `schemas/<vendor>`,
+    /// else `DIR/samples`).
+    #[arg(long, value_name = "DIR")]
+    pub samples: Option<PathBuf>,
+    /// How many stored deliveries to read, newest first.
+    #[arg(long, default_value_t = 10_000)]
+    pub limit: usize,
+    /// Write the patched schemas, the new event schemas and the samples.
+    #[arg(long)]
+    pub apply: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: Args) -> ExitCode {
+    let store = match inbox::open_store(&a.db, a.database_url.clone()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rows = match store.list(None, a.limit) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot read the inbox: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut by_vendor: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+    for r in rows {
+        if a.vendor.as_deref().is_none_or(|v| v == r.vendor) {
+            by_vendor
+                .entry(r.vendor)
+                .or_default()
+                .push((r.event_type, r.body));
+        }
+    }
+    if by_vendor.is_empty() {
+        eprintln!(
+            "error: no stored deliveries{}",
+            a.vendor
+                .as_deref()
+                .map(|v| format!(" of {v}"))
+                .unwrap_or_default()
+        );
+        return ExitCode::from(2);
+    }
+    let mut all = serde_json::Map::new();
+    let mut text = String::new();
+    for (vendor, deliveries) in by_vendor {
+        let default_dir = PathBuf::from("schemas").join(&vendor);
+        let dir = a.schemas.clone().unwrap_or_else(|| default_dir.clone());
+        let samples = a.samples.clone().unwrap_or_else(|| {
+            if dir == default_dir {
+                PathBuf::from("samples").join(&vendor)
+            } else {
+                dir.join("samples")
+            }
+        });
+        let p = match hookforge::drift::propose(&dir, &deliveries) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {vendor}: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        text.push_str(&format!(
+            "{vendor}: {} deliveries read, {} show drift against {}\n",
+            p.deliveries,
+            p.drifted,
+            dir.display()
+        ));
+        for (file, ops) in &p.patches {
+            text.push_str(&format!("  {}\n", file.display()));
+            for op in ops {
+                text.push_str(&format!("    {:<7} {}  ({})\n", op.op, op.path, op.why));
+            }
+        }
+        for event in p.new_events.keys() {
+            text.push_str(&format!(
+                "  new event `{event}`: a schema inferred from its deliveries\n"
+            ));
+        }
+        for s in &p.samples {
+            text.push_str(&format!("  sample for `{}` (redacted)\n", s.event));
+        }
+        if a.apply
+            && let Err(e) = apply(&dir, &samples, &p)
+        {
+            eprintln!("error: {vendor}: {e}");
+            return ExitCode::FAILURE;
+        }
+        all.insert(vendor, serde_json::to_value(&p).expect("serializes"));
+    }
+    if a.apply {
+        text.push_str("applied. Built-in vendors: run `cargo xtask codegen` and the tests (`cargo insta review` shows what the typed parses gained).\n");
+    }
+    if a.json {
+        print_json(&serde_json::Value::Object(all))
+    } else {
+        print_text(&text)
+    }
+}
+
+fn apply(dir: &Path, samples: &Path, p: &hookforge::drift::Proposal) -> Result<(), String> {
+    for (file, ops) in &p.patches {
+        let path = dir.join(file);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        hookforge::drift::apply(&mut doc, ops).map_err(|e| format!("{}: {e}", path.display()))?;
+        write(&path, &doc)?;
+    }
+    let events = dir.join("events");
+    for (event, schema) in &p.new_events {
+        let slug: String = event
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut schema = schema.clone();
+        // Pinned, as the vendor's other schemas pin the event type.
+        if let Ok(m) = hookforge::manifest::vendor_dir::VendorSchemas::load(dir)
+            && let Some(tokens) = m.manifest.event_type.pointer_tokens()
+            && let [key] = tokens.as_slice()
+            && m.manifest.event_type.join.is_none()
+        {
+            schema["properties"][key] = serde_json::json!({"const": event});
+        }
+        write(&events.join(format!("{slug}.json")), &schema)?;
+    }
+    for s in &p.samples {
+        // `samples/<event>/drift-1.json`, or the next free number.
+        let event_dir = samples.join(
+            s.path
+                .parent()
+                .and_then(Path::file_name)
+                .unwrap_or_default(),
+        );
+        std::fs::create_dir_all(&event_dir).map_err(|e| format!("{}: {e}", event_dir.display()))?;
+        let mut n = 1;
+        while event_dir.join(format!("drift-{n}.json")).exists() {
+            n += 1;
+        }
+        write(&event_dir.join(format!("drift-{n}.json")), &s.body)?;
+    }
+    Ok(())
+}
+
+fn write(p: &Path, v: &serde_json::Value) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(v).expect("serializes") + "\n";
+    std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
+}

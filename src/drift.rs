@@ -1,0 +1,597 @@
+//! Drift proposals from real traffic (`hookforge drift`): what the stored
+//! deliveries show that the schemas do not allow (quarantine causes) or do
+//! not know (new keys, new enum values, new event types), as one JSON Patch
+//! (RFC 6902) per schema file, plus redacted samples of the deliveries.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use jsonschema::error::ValidationErrorKind;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::manifest::vendor_dir::VendorSchemas;
+
+/// One RFC 6902 operation, with why it is proposed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatchOp {
+    pub op: &'static str,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// Not part of RFC 6902 (which ignores other members): the evidence.
+    pub why: String,
+}
+
+/// A redacted delivery to add as a sample.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewSample {
+    pub event: String,
+    /// `samples/<event slug>/<name>.json`
+    pub path: PathBuf,
+    pub body: Value,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Proposal {
+    /// Deliveries read, and how many showed drift.
+    pub deliveries: usize,
+    pub drifted: usize,
+    /// Per schema file (relative to the vendor dir): its patch.
+    pub patches: BTreeMap<PathBuf, Vec<PatchOp>>,
+    /// Event types no schema describes: a schema inferred from their deliveries.
+    pub new_events: BTreeMap<String, Value>,
+    pub samples: Vec<NewSample>,
+}
+
+/// Where a place in the bundled schema lives on disk: the file (relative to
+/// the vendor dir) and the JSON pointer in it.
+#[derive(Clone)]
+struct At<'s> {
+    file: PathBuf,
+    ptr: String,
+    node: &'s Value,
+}
+
+impl<'s> At<'s> {
+    fn child(&self, token: &str, defs: &'s Map<String, Value>) -> Option<At<'s>> {
+        if token == "$ref" {
+            let name = self
+                .node
+                .get("$ref")?
+                .as_str()?
+                .rsplit_once("/definitions/")?
+                .1;
+            return Some(At {
+                file: PathBuf::from("definitions.json"),
+                ptr: format!("/definitions/{}", escape(name)),
+                node: defs.get(name)?,
+            });
+        }
+        let next = match self.node {
+            Value::Object(o) => o.get(&unescape(token))?,
+            Value::Array(a) => a.get(token.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+        Some(At {
+            file: self.file.clone(),
+            ptr: format!("{}/{token}", self.ptr),
+            node: next,
+        })
+    }
+
+    /// Follows `$ref`s to the schema that says something.
+    fn resolved(mut self, defs: &'s Map<String, Value>) -> At<'s> {
+        for _ in 0..16 {
+            if self.node.get("$ref").is_none() {
+                break;
+            }
+            match self.child("$ref", defs) {
+                Some(next) => self = next,
+                None => break,
+            }
+        }
+        self
+    }
+}
+
+fn escape(t: &str) -> String {
+    t.replace('~', "~0").replace('/', "~1")
+}
+
+fn unescape(t: &str) -> String {
+    t.replace("~1", "/").replace("~0", "~")
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Proposes how the vendor dir `dir` should change to fit `deliveries`
+/// (`(event type, body)` pairs of this vendor).
+pub fn propose(dir: &Path, deliveries: &[(String, Vec<u8>)]) -> Result<Proposal, String> {
+    let vs = VendorSchemas::load(dir).map_err(|e| e.to_string())?;
+    let defs = &vs.definitions;
+    let mut out = Proposal::default();
+    // Ops by (file, path): later evidence merges into earlier proposals.
+    let mut ops: BTreeMap<(PathBuf, String), PatchOp> = BTreeMap::new();
+    // New keys: their values, to infer one schema from all of them.
+    let mut new_keys: BTreeMap<(PathBuf, String), (String, Vec<Value>)> = BTreeMap::new();
+    let mut unknown: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut sampled: BTreeSet<String> = BTreeSet::new();
+    let mut redactor = Redactor::default();
+    for (event, body) in deliveries {
+        out.deliveries += 1;
+        let Ok(doc) = serde_json::from_slice::<Value>(body) else {
+            continue;
+        };
+        let Some(es) = vs.events.iter().find(|e| &e.name == event) else {
+            unknown.entry(event.clone()).or_default().push(doc);
+            out.drifted += 1;
+            continue;
+        };
+        let bundled = vs.bundled(es);
+        let root = At {
+            file: PathBuf::from("events").join(format!("{}.json", es.slug)),
+            ptr: String::new(),
+            node: &es.schema,
+        };
+        let before = ops.len() + new_keys.len();
+        let before_values: usize = new_keys.values().map(|v| v.1.len()).sum();
+        let validator = jsonschema::draft7::new(&bundled)
+            .map_err(|e| format!("{}: not a valid schema: {e}", root.file.display()))?;
+        for err in validator.iter_errors(&doc) {
+            let tokens: Vec<String> = err
+                .schema_path()
+                .as_str()
+                .split('/')
+                .skip(1)
+                .map(String::from)
+                .collect();
+            let Some((keyword, parent)) = tokens.split_last() else {
+                continue;
+            };
+            // Paths are absolute in the bundled document: into the event's
+            // own schema, or into the shared definitions.
+            let (mut at, parent) = match parent {
+                [d, name, rest @ ..] if d == "definitions" => match defs.get(&unescape(name)) {
+                    Some(node) => (
+                        At {
+                            file: PathBuf::from("definitions.json"),
+                            ptr: format!("/definitions/{name}"),
+                            node,
+                        },
+                        rest,
+                    ),
+                    None => continue,
+                },
+                _ => (root.clone(), parent),
+            };
+            for t in parent {
+                match at.child(t, defs) {
+                    Some(next) => at = next,
+                    None => break,
+                }
+            }
+            let instance = err.instance().clone().into_owned();
+            let place = format!("`{}` of `{event}`", err.instance_path());
+            let kw_ptr = format!("{}/{keyword}", at.ptr);
+            let key = (at.file.clone(), kw_ptr.clone());
+            match err.kind() {
+                ValidationErrorKind::Type { .. } => {
+                    let mut types: Vec<Value> = match at.node.get("type") {
+                        Some(Value::Array(a)) => a.clone(),
+                        Some(t) => vec![t.clone()],
+                        None => vec![],
+                    };
+                    if let Some(PatchOp {
+                        value: Some(Value::Array(a)),
+                        ..
+                    }) = ops.get(&key)
+                    {
+                        types = a.clone();
+                    }
+                    let t = Value::from(json_type(&instance));
+                    if !types.contains(&t) {
+                        types.push(t);
+                    }
+                    ops.insert(
+                        key,
+                        PatchOp {
+                            op: "replace",
+                            path: kw_ptr,
+                            value: Some(Value::Array(types)),
+                            why: format!("{place} was {}", describe(&instance)),
+                        },
+                    );
+                }
+                ValidationErrorKind::Required { property } => {
+                    let mut required: Vec<Value> = match ops.get(&key) {
+                        Some(PatchOp {
+                            value: Some(Value::Array(a)),
+                            ..
+                        }) => a.clone(),
+                        _ => at
+                            .node
+                            .get("required")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default(),
+                    };
+                    required.retain(|r| r != property);
+                    ops.insert(
+                        key,
+                        PatchOp {
+                            op: "replace",
+                            path: kw_ptr,
+                            value: Some(Value::Array(required)),
+                            why: format!("{place} came without {property}"),
+                        },
+                    );
+                }
+                ValidationErrorKind::Enum { .. } => {
+                    let k = (at.file.clone(), format!("{kw_ptr}/-{instance}"));
+                    ops.entry(k).or_insert(PatchOp {
+                        op: "add",
+                        path: format!("{kw_ptr}/-"),
+                        value: Some(instance.clone()),
+                        why: format!("{place} held the new value {instance}"),
+                    });
+                }
+                ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+                    let t = json_type(&instance);
+                    let k = (at.file.clone(), format!("{kw_ptr}/-{t}"));
+                    ops.entry(k).or_insert(PatchOp {
+                        op: "add",
+                        path: format!("{kw_ptr}/-"),
+                        value: Some(json!({ "type": t })),
+                        why: format!(
+                            "{place} was {}, which no branch allows",
+                            describe(&instance)
+                        ),
+                    });
+                }
+                ValidationErrorKind::Constant { .. } => {}
+                // Pattern, format, lengths, bounds: the vendor's real value
+                // breaks a constraint we wrote; drop the constraint.
+                _ => {
+                    ops.entry(key).or_insert(PatchOp {
+                        op: "remove",
+                        path: kw_ptr,
+                        value: None,
+                        why: format!("{place}: {err}"),
+                    });
+                }
+            }
+        }
+        walk_new_keys(&root.resolved(defs), defs, &doc, "", &mut new_keys);
+        let after_values: usize = new_keys.values().map(|v| v.1.len()).sum();
+        if ops.len() + new_keys.len() > before || after_values > before_values {
+            out.drifted += 1;
+            if sampled.insert(event.clone()) {
+                out.samples.push(NewSample {
+                    event: event.clone(),
+                    path: PathBuf::from("samples").join(&es.slug).join("drift-1.json"),
+                    body: redactor.redact(&doc, ""),
+                });
+            }
+        }
+    }
+    for ((file, path), (key, values)) in new_keys {
+        let mut schema = crate::infer::infer(&key, &values);
+        if let Value::Object(o) = &mut schema {
+            o.remove("$schema");
+            o.remove("title");
+            o.insert(
+                "description".into(),
+                format!(
+                    "Not in the docs; seen in {} stored deliveries.",
+                    values.len()
+                )
+                .into(),
+            );
+        }
+        ops.insert(
+            (file, path.clone()),
+            PatchOp {
+                op: "add",
+                path,
+                value: Some(schema),
+                why: format!("the key `{key}` arrived {} time(s)", values.len()),
+            },
+        );
+    }
+    for ((file, _), op) in ops {
+        out.patches.entry(file).or_default().push(op);
+    }
+    for (event, docs) in unknown {
+        out.new_events
+            .insert(event.clone(), crate::infer::infer(&event, &docs));
+        out.samples.push(NewSample {
+            path: PathBuf::from("samples")
+                .join(slug(&event))
+                .join("drift-1.json"),
+            event,
+            body: redactor.redact(&docs[0], ""),
+        });
+    }
+    Ok(out)
+}
+
+fn slug(event: &str) -> String {
+    event
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) if s.len() > 40 => format!("a string of {} characters", s.len()),
+        Value::Object(_) => "an object".into(),
+        Value::Array(_) => "an array".into(),
+        other => format!("{} {other}", json_type(other)),
+    }
+}
+
+/// Keys of `doc` that the schema at `at` does not declare, by the place
+/// their property would be added.
+fn walk_new_keys(
+    at: &At<'_>,
+    defs: &Map<String, Value>,
+    doc: &Value,
+    path: &str,
+    out: &mut BTreeMap<(PathBuf, String), (String, Vec<Value>)>,
+) {
+    match doc {
+        Value::Object(o) => {
+            let Some(props) = at.node.get("properties").and_then(Value::as_object) else {
+                // A map (`additionalProperties` schema) or an untyped object: data.
+                return;
+            };
+            for (k, v) in o {
+                if props.contains_key(k) {
+                    if let Some(child) = at
+                        .child("properties", defs)
+                        .and_then(|p| p.child(&escape(k), defs))
+                    {
+                        walk_new_keys(&child.resolved(defs), defs, v, &format!("{path}/{k}"), out);
+                    }
+                } else {
+                    let e = out
+                        .entry((
+                            at.file.clone(),
+                            format!("{}/properties/{}", at.ptr, escape(k)),
+                        ))
+                        .or_insert_with(|| (k.clone(), Vec::new()));
+                    e.1.push(v.clone());
+                }
+            }
+        }
+        Value::Array(a) => {
+            if let Some(items) = at.child("items", defs) {
+                let items = items.resolved(defs);
+                for v in a {
+                    walk_new_keys(&items, defs, v, path, out);
+                }
+            }
+        }
+        _ => {}
+    }
+    // Nullable wrappers: the object branch of an `anyOf`.
+    if let (Value::Object(_), Some(Value::Array(branches))) = (doc, at.node.get("anyOf"))
+        && at.node.get("properties").is_none()
+    {
+        for (i, b) in branches.iter().enumerate() {
+            if b.get("type").and_then(Value::as_str) == Some("null") {
+                continue;
+            }
+            if let Some(branch) = at
+                .child("anyOf", defs)
+                .and_then(|x| x.child(&i.to_string(), defs))
+            {
+                walk_new_keys(&branch.resolved(defs), defs, doc, path, out);
+                break;
+            }
+        }
+    }
+}
+
+/// Replaces personal data consistently: the same value always becomes the
+/// same replacement, and a replacement keeps the value's shape (a UUID
+/// stays a UUID, digits stay digits of the same length).
+#[derive(Default)]
+pub struct Redactor {
+    seen: HashMap<String, String>,
+}
+
+impl Redactor {
+    pub fn redact(&mut self, v: &Value, key: &str) -> Value {
+        match v {
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, c)| (k.clone(), self.redact(c, k)))
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(|c| self.redact(c, key)).collect()),
+            Value::String(s) => Value::String(self.string(s, key)),
+            other => other.clone(),
+        }
+    }
+
+    fn string(&mut self, s: &str, key: &str) -> String {
+        let k = key.to_ascii_lowercase();
+        let kind = if s.contains('@') && s.contains('.') && !s.contains(' ') {
+            "email"
+        } else if k.contains("phone") || k.contains("mobile") || k == "tel" {
+            "phone"
+        } else if k.ends_with("name")
+            && !k.contains("file")
+            && !k.contains("event")
+            && !k.contains("type")
+        {
+            "name"
+        } else if k == "id" || k.ends_with("id") || k.ends_with("_id") || k.ends_with("number") {
+            "id"
+        } else {
+            return s.to_string();
+        };
+        if let Some(r) = self.seen.get(s) {
+            return r.clone();
+        }
+        let n = self.seen.len() + 1;
+        let h = crate::util::sha256_hex(s.as_bytes());
+        let mut hex = h.chars().cycle();
+        let r = match kind {
+            "email" => format!("person{n}@example.com"),
+            "name" => format!("Person {n}"),
+            // Same shape: a type prefix (`evt_`) kept, and every other
+            // character replaced by one of the same class taken from the
+            // value itself, so the value keeps its alphabet (a ULID stays
+            // Crockford base32, a UUID stays hex) and its length.
+            _ => {
+                let keep = s
+                    .find('_')
+                    .filter(|&i| i <= 4 && s[..i].chars().all(|c| c.is_ascii_lowercase()))
+                    .map_or(0, |i| i + 1);
+                let class = |c: char| -> u8 {
+                    if c.is_ascii_digit() {
+                        0
+                    } else if c.is_ascii_uppercase() {
+                        1
+                    } else if c.is_ascii_lowercase() {
+                        2
+                    } else {
+                        3
+                    }
+                };
+                let pools: Vec<Vec<char>> = (0..3)
+                    .map(|k| s[keep..].chars().filter(|c| class(*c) == k).collect())
+                    .collect();
+                let mut out: String = s[..keep].to_string();
+                for c in s[keep..].chars() {
+                    let k = class(c);
+                    let pool = pools.get(usize::from(k)).filter(|p| !p.is_empty());
+                    out.push(match pool {
+                        Some(p) => {
+                            let x = hex.next().and_then(|x| x.to_digit(16)).unwrap_or(0) as usize
+                                * 16
+                                + hex.next().and_then(|x| x.to_digit(16)).unwrap_or(0) as usize;
+                            p[x % p.len()]
+                        }
+                        None => c,
+                    });
+                }
+                out
+            }
+        };
+        self.seen.insert(s.to_string(), r.clone());
+        r
+    }
+}
+
+/// Applies an RFC 6902 patch (`add`, `replace`, `remove`) to `doc`.
+pub fn apply(doc: &mut Value, ops: &[PatchOp]) -> Result<(), String> {
+    for op in ops {
+        let (parent, last) = op
+            .path
+            .rsplit_once('/')
+            .ok_or_else(|| format!("`{}` is not a JSON pointer", op.path))?;
+        let last = unescape(last);
+        let target = doc
+            .pointer_mut(parent)
+            .ok_or_else(|| format!("{} {}: `{parent}` does not exist", op.op, op.path))?;
+        match (op.op, target) {
+            ("remove", Value::Object(o)) => {
+                o.remove(&last);
+            }
+            ("add" | "replace", Value::Object(o)) => {
+                o.insert(last, op.value.clone().unwrap_or(Value::Null));
+            }
+            ("add", Value::Array(a)) if last == "-" => {
+                a.push(op.value.clone().unwrap_or(Value::Null))
+            }
+            (o, _) => return Err(format!("cannot {o} at {}", op.path)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_is_consistent_and_keeps_shapes() {
+        let mut r = Redactor::default();
+        let out = r.redact(
+            &json!({
+                "a": {"email": "jane@acme.io", "contactName": "Jane Doe", "eventId": "evt_01KV5A8SA0QW9DEY41RCGFNJA8", "phone": "+1 (555) 010-2233"},
+                "b": {"owner": "jane@acme.io", "id": "1fc5752a-6de8-412d-847a-12d5529a0ec6", "eventType": "quote.created"}
+            }),
+            "",
+        );
+        assert_eq!(out["a"]["email"], out["b"]["owner"]);
+        // Numbered in the order met (keys sorted): the name first.
+        assert_eq!(out["a"]["contactName"], "Person 1");
+        assert_eq!(out["a"]["email"], "person2@example.com");
+        let id = out["a"]["eventId"].as_str().unwrap();
+        assert!(id.starts_with("evt_") && id.len() == 30 && id != "evt_01KV5A8SA0QW9DEY41RCGFNJA8");
+        let phone = out["a"]["phone"].as_str().unwrap();
+        assert_ne!(phone, "+1 (555) 010-2233");
+        assert_eq!(phone.len(), "+1 (555) 010-2233".len());
+        let uuid = out["b"]["id"].as_str().unwrap();
+        assert!(uuid.chars().all(|c| c == '-' || c.is_ascii_hexdigit()) && uuid.len() == 36);
+        assert_eq!(out["b"]["eventType"], "quote.created");
+    }
+
+    #[test]
+    fn patches_apply_as_rfc_6902() {
+        let mut doc =
+            json!({"properties": {"a": {"type": "string"}}, "required": ["a", "b"], "enum": ["x"]});
+        let op = |op, path: &str, value: Option<Value>| PatchOp {
+            op,
+            path: path.into(),
+            value,
+            why: String::new(),
+        };
+        apply(
+            &mut doc,
+            &[
+                op("add", "/properties/c", Some(json!({"type": "integer"}))),
+                op(
+                    "replace",
+                    "/properties/a/type",
+                    Some(json!(["string", "integer"])),
+                ),
+                op("replace", "/required", Some(json!(["a"]))),
+                op("add", "/enum/-", Some(json!("y"))),
+                op("remove", "/properties/a/type", None),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            doc,
+            json!({"properties": {"a": {}, "c": {"type": "integer"}}, "required": ["a"], "enum": ["x", "y"]})
+        );
+        assert!(
+            apply(&mut doc, &[op("add", "/missing/x", Some(json!(1)))])
+                .unwrap_err()
+                .contains("does not exist")
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! `hookforge drift`: deliveries that drifted from the Prets schemas (a new
+//! key at the top and inside `data`, a quarantined type change, a new enum
+//! value, an event type no schema has) go through `serve` into the inbox;
+//! `drift --apply` patches a copy of the schemas so every one of them
+//! validates against the strict schemas, adds redacted samples, and a
+//! second run finds nothing left.
+
+mod common;
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+const SECRET: &str = "whsec_DriftDriftDriftDriftDriftDriftDriftDrift123";
+
+fn hookforge(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(args)
+        .current_dir(common::root())
+        .output()
+        .unwrap()
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A Prets delivery that fits the strict schema, with its own id.
+fn delivery(i: usize) -> Value {
+    let text =
+        std::fs::read_to_string(common::root().join("samples/prets/quote.updated/doc-1.json"))
+            .unwrap();
+    let mut doc: Value = serde_json::from_str(&text).unwrap();
+    doc["eventId"] = json!(format!("evt_01KV5A8SA0QW9DEY41RCGF{i:04}"));
+    doc
+}
+
+/// Every body validates against the strict (file) schemas of `dir`.
+fn misfits(dir: &Path, bodies: &[Value]) -> Vec<String> {
+    let vs = hookforge::manifest::vendor_dir::VendorSchemas::load(dir).unwrap();
+    let mut out = Vec::new();
+    for b in bodies {
+        let t = b["type"].as_str().unwrap();
+        let Some(e) = vs.events.iter().find(|e| e.name == t) else {
+            out.push(format!("no schema for {t}"));
+            continue;
+        };
+        let v = jsonschema::draft7::new(&vs.bundled(e)).unwrap();
+        out.extend(
+            v.iter_errors(b)
+                .map(|err| format!("{t} {}: {err}", err.instance_path())),
+        );
+    }
+    out
+}
+
+#[test]
+fn drift_proposes_patches_that_make_real_traffic_fit() {
+    let root = common::root();
+    let tmp = std::env::temp_dir().join(format!("hookforge-drift-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let dir = tmp.join("prets");
+    copy(&root.join("schemas/prets"), &dir);
+    copy(&root.join("samples/prets"), &dir.join("samples"));
+    let db = tmp.join("inbox.db");
+
+    let mut bodies = Vec::new();
+    let mut extra = delivery(1);
+    extra["channel"] = json!("web");
+    extra["data"]["riskScore"] = json!(0.7);
+    extra["data"]["contactEmail"] = json!("jane.doe@acme.io");
+    bodies.push(extra);
+    let mut retyped = delivery(2);
+    retyped["data"]["quoteId"] = json!(5);
+    bodies.push(retyped);
+    let mut version = delivery(3);
+    version["version"] = json!("2027-01-01");
+    bodies.push(version);
+    let mut new_type = delivery(4);
+    new_type["type"] = json!("quote.teleported");
+    new_type["data"]["destination"] = json!("mars");
+    bodies.push(new_type);
+    bodies.push(delivery(5)); // fits: no drift
+    // The new keys fit already (objects are open): they are unknown fields
+    // the typed models keep, which drift also proposes to declare.
+    assert_eq!(
+        misfits(&dir, &bodies).len(),
+        3,
+        "{:?}",
+        misfits(&dir, &bodies)
+    );
+
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.args(["serve", "--vendor", "prets", "--addr", "127.0.0.1:0"])
+        .arg("--db")
+        .arg(&db)
+        .arg(format!("--secret=prets={SECRET}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let (mut child, port) = common::spawn_listening(cmd);
+    for b in &bodies {
+        assert_eq!(
+            common::post_prets(port, SECRET, &serde_json::to_vec(b).unwrap()).unwrap(),
+            200
+        );
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (db_s, dir_s, samples_s) = (
+        db.to_str().unwrap(),
+        dir.to_str().unwrap(),
+        dir.join("samples"),
+    );
+    let samples_s = samples_s.to_str().unwrap();
+    let args = [
+        "drift",
+        "--db",
+        db_s,
+        "--vendor",
+        "prets",
+        "--schemas",
+        dir_s,
+        "--samples",
+        samples_s,
+    ];
+    let out = hookforge(&args);
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.starts_with("prets: 5 deliveries read, 4 show drift"),
+        "{report}"
+    );
+    for expected in [
+        "  events/quote.updated.json\n    add     /properties/channel  (the key `channel` arrived 1 time(s))",
+        // `data` is the shared `QuoteRef`: the patch goes where it is defined.
+        "    add     /definitions/QuoteRef/properties/riskScore  (the key `riskScore` arrived 1 time(s))",
+        "    replace /definitions/QuoteRef/properties/quoteId/type  (`/data/quoteId` of `quote.updated` was integer 5)",
+        "    add     /definitions/ApiVersion/enum/-  (`/version` of `quote.updated` held the new value \"2027-01-01\")",
+        "  new event `quote.teleported`",
+    ] {
+        assert!(
+            report.contains(expected),
+            "missing {expected:?} in:\n{report}"
+        );
+    }
+    // Nothing written without --apply.
+    assert_eq!(misfits(&dir, &bodies).len(), 3);
+
+    let mut apply = args.to_vec();
+    apply.push("--apply");
+    let out = hookforge(&apply);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every stored delivery now fits the strict schemas, and the new keys
+    // are declared.
+    assert_eq!(misfits(&dir, &bodies), Vec::<String>::new());
+    let updated: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("events/quote.updated.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(updated["properties"]["channel"]["type"], "string");
+    let defs: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("definitions.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        defs["definitions"]["QuoteRef"]["properties"]["contactEmail"]["format"],
+        "email"
+    );
+    assert_eq!(
+        defs["definitions"]["QuoteRef"]["properties"]["quoteId"]["type"],
+        json!(["string", "integer"])
+    );
+    // The new samples are redacted and fit too, and the vendor dir loads.
+    let sample = std::fs::read_to_string(dir.join("samples/quote.updated/drift-1.json")).unwrap();
+    assert!(!sample.contains("jane.doe@acme.io"), "{sample}");
+    assert!(sample.contains("@example.com"), "{sample}");
+    let teleported: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("samples/quote.teleported/drift-1.json")).unwrap(),
+    )
+    .unwrap();
+    let drift_samples = vec![serde_json::from_str(&sample).unwrap(), teleported];
+    assert_eq!(misfits(&dir, &drift_samples), Vec::<String>::new());
+    let v = hookforge::vendor_dir::load(&dir).unwrap();
+    assert!(v.event("quote.teleported").is_some());
+    // A second run finds nothing left.
+    let out = hookforge(&args);
+    let again = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        again.starts_with("prets: 5 deliveries read, 0 show drift"),
+        "{again}"
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
