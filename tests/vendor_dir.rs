@@ -473,3 +473,91 @@ fn a_vendor_that_is_not_built_in_works_from_the_cli() {
         text(&out.stderr)
     );
 }
+
+/// A signature over the endpoint URL (`{url}{body}`, as Square's):
+/// `serve` needs the public URL and says so; with it, `check` passes; a
+/// delivery signed for another URL is refused.
+#[test]
+fn url_signed_vendor_needs_and_uses_its_endpoint() {
+    const DIR: &str = "tests/fixtures/url-signed";
+    const SECRET: &str = "sq0whs-url-signed-secret";
+    let port = common::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let url = format!("http://127.0.0.1:{port}/hooks/url_signed");
+    let out = hookforge(&[
+        "serve",
+        "--vendor-dir",
+        DIR,
+        "--addr",
+        &addr,
+        "--secret",
+        &format!("url_signed={SECRET}"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("endpoint URL"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.args(["serve", "--vendor-dir", DIR, "--addr", &addr])
+        .arg(format!("--secret=url_signed={SECRET}"))
+        .arg(format!("--endpoint=url_signed={url}"))
+        .current_dir(common::root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let (mut child, _) = common::spawn_listening(cmd);
+    let out = hookforge(&[
+        "check",
+        "--vendor-dir",
+        DIR,
+        "--url",
+        &url,
+        "--secret",
+        SECRET,
+    ]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    assert!(
+        report.contains("url_signed: ") && report.contains(" 0 failed"),
+        "{report}"
+    );
+    // Signed for another URL: refused.
+    let sample = "tests/fixtures/url-signed/samples/payment.created/example.json";
+    let elsewhere = signed(&[
+        "sign",
+        "--vendor-dir",
+        DIR,
+        "--secret",
+        SECRET,
+        "--endpoint",
+        "https://example.com/other",
+        sample,
+    ]);
+    let body = std::fs::read(common::root().join(sample)).unwrap();
+    let status = post_to(port, "/hooks/url_signed", &elsewhere, &body);
+    assert_eq!(status, 401);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+fn post_to(port: u16, path: &str, headers: &[(String, String)], body: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut head = format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    resp.split_whitespace().nth(1).unwrap().parse().unwrap()
+}

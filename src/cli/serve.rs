@@ -39,6 +39,10 @@ pub struct Args {
     /// `VENDOR=HASH:ENCODING` (e.g. `socotra=sha256:base64`; default from the manifest).
     #[arg(long = "hmac-format", value_name = "VENDOR=HASH:ENCODING", value_parser = parse_vendor_hmac)]
     pub hmac_formats: Vec<(String, hookforge::auth::HmacFormat)>,
+    /// The public URL a vendor posts to, as registered with it, as
+    /// `VENDOR=URL`: for signatures that cover the URL (`{url}` in the manifest).
+    #[arg(long = "endpoint", value_name = "VENDOR=URL", value_parser = parse_endpoint)]
+    pub endpoints: Vec<(String, String)>,
     /// Store deliveries without handling them (the worker stays off).
     #[arg(long)]
     pub no_process: bool,
@@ -61,12 +65,14 @@ pub fn run(a: Args) -> ExitCode {
         metrics_addr,
         lease,
         hmac_formats,
+        endpoints,
         no_process,
         body_limit,
         more,
     } = a;
     let mut cfg = hookforge::receive::serve::ServeConfig::new(addr);
     cfg.hmac_formats = hmac_formats.into_iter().collect();
+    cfg.endpoints = endpoints.into_iter().collect();
     let mut secrets = secrets;
     match extra_secrets(&more.secret_files) {
         Ok(extra) => secrets.extend(extra),
@@ -399,4 +405,12 @@ fn describe_metrics() {
         metrics::Unit::Seconds,
         "Handler calls by vendor and outcome"
     );
+}
+
+fn parse_endpoint(s: &str) -> Result<(String, String), String> {
+    let (v, url) = vendor_pair(s, "VENDOR=URL")?;
+    if !url.starts_with("https://") && !url.starts_with("http://") {
+        return Err(format!("the endpoint for {v} must be an http(s):// URL"));
+    }
+    Ok((v, url.to_string()))
 }

@@ -111,6 +111,7 @@ pub struct ReceiverBuilder {
     secrets: Vec<Secret>,
     verifier: Option<Verifier>,
     hmac_format: Option<crate::auth::HmacFormat>,
+    endpoint: Option<String>,
     body_limit: usize,
     body_timeout: Duration,
     on_misfit: OnMisfit,
@@ -142,6 +143,13 @@ impl ReceiverBuilder {
     /// Verifies HMAC signatures in this format instead of the manifest's.
     pub fn hmac_format(mut self, f: crate::auth::HmacFormat) -> Self {
         self.hmac_format = Some(f);
+        self
+    }
+
+    /// The URL the vendor posts to, as registered with it, for signatures
+    /// that cover it (`{url}`). Behind a proxy, the public URL.
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
         self
     }
 
@@ -184,9 +192,12 @@ impl ReceiverBuilder {
                 ));
             }
             Some(v) => v,
-            None => {
-                Verifier::for_manifest_with(self.vendor.manifest(), self.secrets, self.hmac_format)?
-            }
+            None => Verifier::for_manifest_at(
+                self.vendor.manifest(),
+                self.secrets,
+                self.hmac_format,
+                self.endpoint.as_deref(),
+            )?,
         };
         if matches!(verifier.scheme(), crate::auth::Scheme::None) && !self.allow_unsigned {
             return Err(AuthConfigError(format!(
@@ -245,6 +256,7 @@ impl Receiver {
             secrets: Vec::new(),
             verifier: None,
             hmac_format: None,
+            endpoint: None,
             body_limit: DEFAULT_BODY_LIMIT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             on_misfit: OnMisfit::default(),

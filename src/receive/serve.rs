@@ -61,6 +61,8 @@ pub struct ServeConfig {
     pub secrets: BTreeMap<String, Vec<Secret>>,
     /// HMAC format overrides per vendor id.
     pub hmac_formats: BTreeMap<String, crate::auth::HmacFormat>,
+    /// Per vendor id, the public URL it posts to (signatures over `{url}`).
+    pub endpoints: BTreeMap<String, String>,
     /// Vendors that document no authentication and may be served without a
     /// shared secret (anyone who knows the URL can post to them).
     pub allow_unsigned: Vec<String>,
@@ -92,6 +94,7 @@ impl ServeConfig {
             vendors: crate::vendors().to_vec(),
             secrets: BTreeMap::new(),
             hmac_formats: BTreeMap::new(),
+            endpoints: BTreeMap::new(),
             allow_unsigned: Vec::new(),
             db: None,
             database_url: None,
@@ -214,6 +217,9 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
             .on_misfit(cfg.on_misfit);
         if let Some(f) = cfg.hmac_formats.get(v.id) {
             b = b.hmac_format(*f);
+        }
+        if let Some(url) = cfg.endpoints.get(v.id) {
+            b = b.endpoint(url.clone());
         }
         if cfg.allow_unsigned.iter().any(|a| a == v.id) {
             b = b.allow_unsigned();
