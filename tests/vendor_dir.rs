@@ -561,3 +561,66 @@ fn post_to(port: u16, path: &str, headers: &[(String, String)], body: &[u8]) -> 
     s.read_to_string(&mut resp).unwrap();
     resp.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
+
+/// A static credential described in the template language (`{secret}` in
+/// a header of the vendor's choosing) is checked, and never stored with the
+/// delivery's headers.
+#[test]
+fn a_static_secret_header_is_checked_and_never_stored() {
+    const SECRET: &str = "k3y-ApiKeyApiKeyApiKey-0123456789";
+    let root = common::root();
+    let tmp = tempfile_dir("static");
+    let dir = tmp.join("prets");
+    copy_dir(&root.join("schemas/prets"), &dir);
+    copy_dir(&root.join("samples/prets"), &dir.join("samples"));
+    let m = dir.join("manifest.json");
+    let mut manifest: Value = serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
+    manifest["auth"] =
+        serde_json::json!({"scheme": "signature", "header": "X-Api-Key", "format": "{secret}"});
+    manifest["headers"] = serde_json::json!([
+        {"name": "Content-Type", "value": "application/json"},
+        {"name": "X-Api-Key", "value": "{secret}", "only_when": "secret"}
+    ]);
+    std::fs::write(&m, manifest.to_string()).unwrap();
+    let db = tmp.join("inbox.db");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.args([
+        "serve",
+        "--vendor-dir",
+        dir.to_str().unwrap(),
+        "--addr",
+        "127.0.0.1:0",
+    ])
+    .arg("--db")
+    .arg(&db)
+    .arg(format!("--secret=prets={SECRET}"))
+    .current_dir(&root)
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null());
+    let (mut child, port) = common::spawn_listening(cmd);
+    let (_, body) = common::prets_delivery("evt_static", 1);
+    let with = |key: &str| {
+        vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            ("X-Api-Key".to_string(), key.to_string()),
+        ]
+    };
+    assert_eq!(post_to(port, "/hooks/prets", &with(SECRET), &body), 200);
+    assert_eq!(
+        post_to(port, "/hooks/prets", &with(&format!("{SECRET}x")), &body),
+        401
+    );
+    assert_eq!(post_to(port, "/hooks/prets", &with("wrong"), &body), 401);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = hookforge(&["inbox", "--db", db.to_str().unwrap(), "list", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(listed.contains("evt_static"), "{listed}");
+    assert!(!listed.contains(SECRET), "the secret was stored: {listed}");
+    assert!(
+        !listed.to_ascii_lowercase().contains("x-api-key"),
+        "{listed}"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
