@@ -317,26 +317,13 @@ pub fn propose(dir: &Path, deliveries: &[(String, Vec<u8>)]) -> Result<Proposal,
             .insert(event.clone(), crate::infer::infer(&event, &docs));
         out.samples.push(NewSample {
             path: PathBuf::from("samples")
-                .join(slug(&event))
+                .join(crate::infer::event_slug(&event))
                 .join("drift-1.json"),
             event,
             body: redactor.redact(&docs[0], ""),
         });
     }
     Ok(out)
-}
-
-fn slug(event: &str) -> String {
-    event
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn describe(v: &Value) -> String {

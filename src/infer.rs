@@ -191,6 +191,21 @@ fn is_uri(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c))
 }
 
+/// An event type as a file or directory name (`quote.created` stays;
+/// `ordering::workflow` becomes `ordering__workflow`).
+pub fn event_slug(event: &str) -> String {
+    event
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// One draft-07 schema for the samples of one event, titled `title`.
 pub fn infer(title: &str, samples: &[Value]) -> Value {
     let mut shape = Shape::default();

@@ -8,19 +8,6 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 fn edit(path: &Path, f: impl FnOnce(&mut Value)) {
     let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     f(&mut v);
@@ -40,9 +27,9 @@ fn every_kind_of_change_is_classed_and_old_samples_are_replayed() {
     let dir = std::env::temp_dir().join(format!("hookforge-diff-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (old, new) = (dir.join("old"), dir.join("new"));
-    copy_dir(&root.join("schemas/prets"), &old);
-    copy_dir(&root.join("samples/prets"), &old.join("samples"));
-    copy_dir(&root.join("schemas/prets"), &new);
+    common::copy_dir(&root.join("schemas/prets"), &old);
+    common::copy_dir(&root.join("samples/prets"), &old.join("samples"));
+    common::copy_dir(&root.join("schemas/prets"), &new);
 
     // Unchanged: nothing to report, exit 0.
     let same = hookforge(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
@@ -169,7 +156,7 @@ fn every_kind_of_change_is_classed_and_old_samples_are_replayed() {
     assert_eq!(d["samples_checked"], 16);
 
     // Only compatible changes: exit 0.
-    copy_dir(&root.join("schemas/prets"), &new);
+    common::copy_dir(&root.join("schemas/prets"), &new);
     std::fs::write(
         new.join("events/quote.archived.json"),
         serde_json::to_string(&json!({"title": "quote.archived", "type": "object"})).unwrap(),

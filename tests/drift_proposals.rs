@@ -21,18 +21,6 @@ fn hookforge(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 /// A Prets delivery that fits the strict schema, with its own id.
 fn delivery(i: usize) -> Value {
     let text =
@@ -68,8 +56,8 @@ fn drift_proposes_patches_that_make_real_traffic_fit() {
     let tmp = std::env::temp_dir().join(format!("hookforge-drift-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let dir = tmp.join("prets");
-    copy(&root.join("schemas/prets"), &dir);
-    copy(&root.join("samples/prets"), &dir.join("samples"));
+    common::copy_dir(&root.join("schemas/prets"), &dir);
+    common::copy_dir(&root.join("samples/prets"), &dir.join("samples"));
     let db = tmp.join("inbox.db");
 
     let mut bodies = Vec::new();

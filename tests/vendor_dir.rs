@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use hookforge::{HeaderMap, VendorSpec};
 use serde_json::Value;
 
@@ -178,9 +176,9 @@ fn built_in_vendors_loaded_at_run_time_answer_as_compiled() {
 
 #[test]
 fn errors_name_the_file_and_the_place() {
-    let dir = tempfile_dir("bad");
+    let dir = common::temp_dir("bad");
     let root = common::root();
-    copy_dir(&root.join("tests/fixtures/github"), &dir);
+    common::copy_dir(&root.join("tests/fixtures/github"), &dir);
     // A manifest error names the file and the field.
     let m = dir.join("manifest.json");
     let text = std::fs::read_to_string(&m).unwrap();
@@ -219,32 +217,6 @@ fn errors_name_the_file_and_the_place() {
     assert!(err.contains("/properties/ref"), "{err}");
 }
 
-fn tempfile_dir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "hookforge-vendor-dir-{tag}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 fn hookforge(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
         .args(args)
@@ -255,27 +227,6 @@ fn hookforge(args: &[&str]) -> std::process::Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// One POST with the given headers; the status code.
-fn post(port: u16, headers: &[(String, String)], body: &[u8]) -> u16 {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    let mut head = String::from("POST /hooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    ));
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    resp.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 /// `sign` output as header pairs.
@@ -318,7 +269,7 @@ fn a_vendor_that_is_not_built_in_works_from_the_cli() {
     assert_eq!(parsed["event"], "issues.opened");
     assert_eq!(parsed["known"], true);
     let misfit = br#"{"action":"opened","issue":{"number":"x","title":"t"},"repository":{"id":1,"full_name":"a/b"},"sender":{"login":"o","id":1}}"#;
-    let misfit_file = tempfile_dir("misfit").join("misfit.json");
+    let misfit_file = common::temp_dir("misfit").join("misfit.json");
     std::fs::write(&misfit_file, misfit).unwrap();
     let misfit_path = misfit_file.to_str().unwrap();
     let out = hookforge(&[
@@ -370,7 +321,7 @@ fn a_vendor_that_is_not_built_in_works_from_the_cli() {
 
     // serve: the delivery is stored; a misfit is quarantined, not refused;
     // an unsigned one is refused.
-    let db = tempfile_dir("serve").join("inbox.db");
+    let db = common::temp_dir("serve").join("inbox.db");
     let db = db.to_str().unwrap();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
     cmd.args([
@@ -388,7 +339,7 @@ fn a_vendor_that_is_not_built_in_works_from_the_cli() {
     .stderr(std::process::Stdio::null());
     let (mut child, port) = common::spawn_listening(cmd);
     let body = std::fs::read(common::root().join(sample)).unwrap();
-    assert_eq!(post(port, &headers, &body), 200);
+    assert_eq!(common::post_to(port, "/hooks/github", &headers, &body), 200);
     let misfit_headers = signed(&[
         "sign",
         "--vendor-dir",
@@ -399,13 +350,19 @@ fn a_vendor_that_is_not_built_in_works_from_the_cli() {
         "issues.opened",
         misfit_path,
     ]);
-    assert_eq!(post(port, &misfit_headers, misfit), 200);
+    assert_eq!(
+        common::post_to(port, "/hooks/github", &misfit_headers, misfit),
+        200
+    );
     let unsigned: Vec<_> = headers
         .iter()
         .filter(|(k, _)| k != "X-Hub-Signature-256")
         .cloned()
         .collect();
-    assert_eq!(post(port, &unsigned, &body), 401);
+    assert_eq!(
+        common::post_to(port, "/hooks/github", &unsigned, &body),
+        401
+    );
 
     // check: every sample and negative case against it, over HTTP.
     let url = format!("http://127.0.0.1:{port}/hooks/github");
@@ -536,30 +493,10 @@ fn url_signed_vendor_needs_and_uses_its_endpoint() {
         sample,
     ]);
     let body = std::fs::read(common::root().join(sample)).unwrap();
-    let status = post_to(port, "/hooks/url_signed", &elsewhere, &body);
+    let status = common::post_to(port, "/hooks/url_signed", &elsewhere, &body);
     assert_eq!(status, 401);
     child.kill().unwrap();
     child.wait().unwrap();
-}
-
-fn post_to(port: u16, path: &str, headers: &[(String, String)], body: &[u8]) -> u16 {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    let mut head = format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    ));
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    resp.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 /// A static credential described in the template language (`{secret}` in
@@ -569,10 +506,10 @@ fn post_to(port: u16, path: &str, headers: &[(String, String)], body: &[u8]) -> 
 fn a_static_secret_header_is_checked_and_never_stored() {
     const SECRET: &str = "k3y-ApiKeyApiKeyApiKey-0123456789";
     let root = common::root();
-    let tmp = tempfile_dir("static");
+    let tmp = common::temp_dir("static");
     let dir = tmp.join("prets");
-    copy_dir(&root.join("schemas/prets"), &dir);
-    copy_dir(&root.join("samples/prets"), &dir.join("samples"));
+    common::copy_dir(&root.join("schemas/prets"), &dir);
+    common::copy_dir(&root.join("samples/prets"), &dir.join("samples"));
     let m = dir.join("manifest.json");
     let mut manifest: Value = serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
     manifest["auth"] =
@@ -605,12 +542,18 @@ fn a_static_secret_header_is_checked_and_never_stored() {
             ("X-Api-Key".to_string(), key.to_string()),
         ]
     };
-    assert_eq!(post_to(port, "/hooks/prets", &with(SECRET), &body), 200);
     assert_eq!(
-        post_to(port, "/hooks/prets", &with(&format!("{SECRET}x")), &body),
+        common::post_to(port, "/hooks/prets", &with(SECRET), &body),
+        200
+    );
+    assert_eq!(
+        common::post_to(port, "/hooks/prets", &with(&format!("{SECRET}x")), &body),
         401
     );
-    assert_eq!(post_to(port, "/hooks/prets", &with("wrong"), &body), 401);
+    assert_eq!(
+        common::post_to(port, "/hooks/prets", &with("wrong"), &body),
+        401
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     let out = hookforge(&["inbox", "--db", db.to_str().unwrap(), "list", "--json"]);

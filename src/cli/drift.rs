@@ -131,7 +131,7 @@ fn apply(dir: &Path, samples: &Path, p: &hookforge::drift::Proposal) -> Result<(
         let mut doc: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         hookforge::drift::apply(&mut doc, ops).map_err(|e| format!("{}: {e}", path.display()))?;
-        write(&path, &doc)?;
+        write_json(&path, &doc)?;
     }
     let events = dir.join("events");
     for (event, schema) in &p.new_events {
@@ -154,7 +154,7 @@ fn apply(dir: &Path, samples: &Path, p: &hookforge::drift::Proposal) -> Result<(
         {
             schema["properties"][key] = serde_json::json!({"const": event});
         }
-        write(&events.join(format!("{slug}.json")), &schema)?;
+        write_json(&events.join(format!("{slug}.json")), &schema)?;
     }
     for s in &p.samples {
         // `samples/<event>/drift-1.json`, or the next free number.
@@ -169,12 +169,7 @@ fn apply(dir: &Path, samples: &Path, p: &hookforge::drift::Proposal) -> Result<(
         while event_dir.join(format!("drift-{n}.json")).exists() {
             n += 1;
         }
-        write(&event_dir.join(format!("drift-{n}.json")), &s.body)?;
+        write_json(&event_dir.join(format!("drift-{n}.json")), &s.body)?;
     }
     Ok(())
-}
-
-fn write(p: &Path, v: &serde_json::Value) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(v).expect("serializes") + "\n";
-    std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
 }

@@ -18,20 +18,6 @@ pub struct Args {
     pub event_pointer: Option<String>,
 }
 
-/// An event type as a directory name.
-fn slug(event: &str) -> String {
-    event
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 pub fn run(a: Args) -> ExitCode {
     let text = match std::fs::read_to_string(&a.doc) {
         Ok(t) => t,
@@ -57,7 +43,7 @@ pub fn run(a: Args) -> ExitCode {
                     serde_json::from_str(&ex.text).expect("extraction yields valid JSON");
                 let group = match &a.event_pointer {
                     Some(p) => match value.pointer(p).and_then(|v| v.as_str()) {
-                        Some(event) => slug(event),
+                        Some(event) => hookforge::infer::event_slug(event),
                         None => "_no_event_type".to_string(),
                     },
                     None => String::new(),

@@ -152,7 +152,7 @@ fn vendor(a: &Args, out: &std::path::Path) -> Result<ExitCode, String> {
         "headers": [{"name": "Content-Type", "value": "application/json"}],
         "success": {"statuses": ["2xx"]},
     });
-    write(&out.join("manifest.json"), &manifest)?;
+    write_json(&out.join("manifest.json"), &manifest)?;
     for (name, files, docs) in &events {
         let mut schema = hookforge::infer::infer(name, docs);
         if let Some(k) = &type_key {
@@ -169,7 +169,7 @@ fn vendor(a: &Args, out: &std::path::Path) -> Result<ExitCode, String> {
                 }
             })
             .collect();
-        write(&out.join("events").join(format!("{slug}.json")), &schema)?;
+        write_json(&out.join("events").join(format!("{slug}.json")), &schema)?;
         let sample_dir = out.join("samples").join(&slug);
         std::fs::create_dir_all(&sample_dir)
             .map_err(|e| format!("{}: {e}", sample_dir.display()))?;
@@ -188,9 +188,4 @@ fn vendor(a: &Args, out: &std::path::Path) -> Result<ExitCode, String> {
         }
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn write(p: &std::path::Path, v: &Value) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(v).expect("Value serializes") + "\n";
-    std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
 }

@@ -165,6 +165,12 @@ pub fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
     }
 }
 
+/// Writes `v` as pretty JSON with a final newline.
+pub fn write_json(p: &std::path::Path, v: &serde_json::Value) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(v).expect("Value serializes") + "\n";
+    std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
+}
+
 pub fn print_json(v: &serde_json::Value) -> ExitCode {
     let text = serde_json::to_string_pretty(v).expect("Value serializes");
     print_text(&format!("{text}\n"))
