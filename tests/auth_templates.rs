@@ -274,31 +274,31 @@ fn template_errors_name_the_field() {
     let cases = [
         (
             json!({"scheme": "signature", "header": "X-Sig", "signed": "{timestamp}.{bodee}", "hash": "sha256", "encoding": "hex"}),
-            "`auth.signed`: unknown placeholder `{bodee}`; expected {body}, {timestamp}, {id} or {url}",
+            "`auth.signed` (at `/auth/signed`): unknown placeholder `{bodee}`; expected {body}, {timestamp}, {id} or {url}",
         ),
         (
             json!({"scheme": "signature", "header": "X-Sig", "signed": "{timestamp}", "hash": "sha256", "encoding": "hex"}),
-            "`auth.signed`: must contain `{body}` exactly once",
+            "`auth.signed` (at `/auth/signed`): must contain `{body}` exactly once",
         ),
         (
             json!({"scheme": "signature", "header": "X-Sig", "signed": "{timestamp}.{body}", "hash": "sha256", "encoding": "hex"}),
-            "`auth.signed` uses `{timestamp}`: add it to `auth.format` or name `auth.timestamp_header`",
+            "`auth.signed` (at `/auth/signed`) uses `{timestamp}`: add it to `auth.format` or name `auth.timestamp_header`",
         ),
         (
             json!({"scheme": "signature", "header": "X-Sig", "format": "t={timestamp}", "hash": "sha256", "encoding": "hex"}),
-            "`auth.format`: needs exactly one `{sig}` or one `{secret}`",
+            "`auth.format` (at `/auth/format`): needs exactly one `{sig}` or one `{secret}`",
         ),
         (
             json!({"scheme": "signature", "header": "X-Sig", "format": "sha256={sig}"}),
-            "`auth`: a `{sig}` format needs `hash` (sha1, sha256, sha512) and `encoding` (hex, base64)",
+            "`auth` (at `/auth`): a `{sig}` format needs `hash` (sha1, sha256, sha512) and `encoding` (hex, base64)",
         ),
         (
             json!({"scheme": "signature", "header": "X-Sig", "signed": "{id}.{body}", "hash": "sha256", "encoding": "hex"}),
-            "`auth.signed` uses `{id}`: name `auth.id_header`",
+            "`auth.signed` (at `/auth/signed`) uses `{id}`: name `auth.id_header`",
         ),
         (
             json!({"scheme": "signature", "header": "X-Sig", "format": "{sig}", "timestamp_header": "X-Ts", "hash": "sha256", "encoding": "hex"}),
-            "`auth`: a timestamp is sent but `auth.signed` does not cover `{timestamp}`, so it proves nothing",
+            "`auth` (at `/auth`): a timestamp is sent but `auth.signed` does not cover `{timestamp}`, so it proves nothing",
         ),
     ];
     for (auth, expected) in cases {
@@ -416,6 +416,6 @@ fn github_event_type_joins_header_and_action() {
         Manifest::from_json(&bad.to_string())
             .unwrap_err()
             .to_string(),
-        "`event_type.join` joins a `header` and a `pointer`: name both"
+        "`event_type.join` (at `/event_type/join`) joins a `header` and a `pointer`: name both"
     );
 }

@@ -187,9 +187,26 @@ fn errors_name_the_file_and_the_place() {
     assert_eq!(
         err,
         format!(
-            "{}: `auth.format`: unknown placeholder `{{signature}}`; expected {{sig}}, {{secret}} or {{timestamp}}",
+            "{}: `auth.format` (at `/auth/format`): unknown placeholder `{{signature}}`; expected {{sig}}, {{secret}} or {{timestamp}}",
             m.display()
         )
+    );
+    // A serde error names the place too.
+    std::fs::write(
+        &m,
+        text.replace(
+            "\"success\": {\"statuses\": [\"2xx\"]",
+            "\"success\": {\"statuses\": \"2xx\"",
+        ),
+    )
+    .unwrap();
+    let err = hookforge::vendor_dir::load(&dir).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: manifest is not valid at `/success/statuses`: invalid type",
+            m.display()
+        )),
+        "{err}"
     );
     std::fs::write(&m, text).unwrap();
     // A schema that is not JSON names the file, line and column.

@@ -706,9 +706,12 @@ impl std::error::Error for ManifestError {}
 impl Manifest {
     /// Parses and checks a manifest. Errors name the offending field.
     pub fn from_json(text: &str) -> Result<Manifest, ManifestError> {
-        let m: Manifest = serde_json::from_str(text)
-            .map_err(|e| ManifestError(format!("manifest is not valid: {e}")))?;
-        m.check()?;
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let m: Manifest = serde_path_to_error::deserialize(de).map_err(|e| {
+            let at = pointer(&e.path().to_string());
+            ManifestError(format!("manifest is not valid at `{at}`: {}", e.inner()))
+        })?;
+        m.check().map_err(|e| ManifestError(with_pointer(e.0)))?;
         Ok(m)
     }
 
@@ -752,13 +755,13 @@ impl Manifest {
                 )));
             }
         }
-        for h in &self.headers {
+        for (i, h) in self.headers.iter().enumerate() {
             if let Some(cond) = &h.only_when
                 && cond != "secret"
                 && !cond.starts_with("event=")
             {
                 return Err(ManifestError(format!(
-                    "`headers[{}].only_when` must be \"secret\" or \"event=<type>\"; got {cond:?}",
+                    "`headers[{i}].only_when` ({}) must be \"secret\" or \"event=<type>\"; got {cond:?}",
                     h.name
                 )));
             }
@@ -768,7 +771,7 @@ impl Manifest {
                     .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
             if !valid_name {
                 return Err(ManifestError(format!(
-                    "`headers`: {:?} is not a valid header name",
+                    "`headers[{i}].name`: {:?} is not a valid header name",
                     h.name
                 )));
             }
@@ -794,6 +797,47 @@ impl Manifest {
     pub fn delivery_rules(&self) -> DeliveryRules {
         self.delivery.clone().unwrap_or_else(DeliveryRules::assumed)
     }
+}
+
+/// `auth.format` or `headers[2].name` (serde's and our field paths) as a
+/// JSON pointer: `/auth/format`, `/headers/2/name`.
+fn pointer(path: &str) -> String {
+    if path == "." || path.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    for part in path.split('.') {
+        let (name, rest) = part.split_once('[').unwrap_or((part, ""));
+        if !name.is_empty() {
+            out.push('/');
+            out.push_str(&name.replace('~', "~0").replace('/', "~1"));
+        }
+        for idx in rest.split('[').filter(|x| !x.is_empty()) {
+            out.push('/');
+            out.push_str(idx.trim_end_matches(']'));
+        }
+    }
+    out
+}
+
+/// A check error that starts with a field path gets its JSON pointer too:
+/// "`auth.format` (at `/auth/format`): …".
+fn with_pointer(message: String) -> String {
+    let Some(rest) = message.strip_prefix('`') else {
+        return message;
+    };
+    let Some(end) = rest.find('`') else {
+        return message;
+    };
+    let field = &rest[..end];
+    if field.is_empty()
+        || !field
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._[]".contains(c))
+    {
+        return message;
+    }
+    format!("`{field}` (at `{}`){}", pointer(field), &rest[end + 1..])
 }
 
 #[cfg(test)]
