@@ -3,6 +3,8 @@
 //! corpus, in rotating order, so a noisy moment on a shared machine hits all
 //! of them alike. Prints medians and minimums over the rounds and the ratios,
 //! overall and per vendor. Run: `cargo bench --bench parse_ratio [-- ROUNDS]`.
+//! For a profiler, `-- profile typed|value|ignored [VENDOR]` runs one method
+//! alone for ten seconds.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -70,7 +72,37 @@ fn stats(mut xs: Vec<Duration>) -> (f64, f64) {
     (us(xs[xs.len() / 2]), us(xs[0]))
 }
 
+fn profile(args: &[String]) {
+    let method = match args.first().map(String::as_str) {
+        Some("typed") => 0,
+        Some("value") => 1,
+        Some("ignored") => 2,
+        other => panic!("profile typed|value|ignored [VENDOR], not {other:?}"),
+    };
+    let headers = HeaderMap::new();
+    let corpus: Corpus = hookforge::vendors()
+        .into_iter()
+        .filter(|v| args.get(1).is_none_or(|id| id == v.id))
+        .flat_map(|v| {
+            v.events
+                .iter()
+                .flat_map(move |e| e.samples.iter().map(move |s| (v.id, s.body)))
+        })
+        .collect();
+    let t = Instant::now();
+    let mut passes = 0u64;
+    while t.elapsed() < Duration::from_secs(10) {
+        pass(method, &corpus, &headers);
+        passes += 1;
+    }
+    println!("{passes} passes over {} samples", corpus.len());
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "profile") {
+        return profile(&args[i + 1..]);
+    }
     let rounds: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())

@@ -113,12 +113,14 @@ pub fn extra_entry<'de, D: Deserializer<'de>>(
 /// typed event in one pass over the body, when the manifest puts the event
 /// type (and id, if any) at top-level keys of the body or in headers.
 ///
-/// Entries that come before the event type are kept as borrowed raw slices
-/// (a skim, no allocation) and handed to the event's builder once the type is
-/// known; everything after it goes straight to the builder. `None` means
-/// "take the careful path": the body does not fit (not JSON, a missing or
-/// odd type or id, a repeated envelope key, a field the model rejects), and
-/// the careful path finds and words the error exactly.
+/// The event's builder must exist before the first entry can go to it, so
+/// when the type is only in the body, a skim of the top level finds it first (values skipped unvalidated and unallocated, and
+/// it stops at the type). Keeping the earlier entries as raw slices and
+/// parsing them again once the type showed up cost more: every one of them
+/// was tokenized and UTF-8 checked twice. `None` means "take the careful
+/// path": the body does not fit (not JSON, a missing or odd type or id, a
+/// repeated envelope key, a field the model rejects), and the careful path
+/// finds and words the error exactly.
 pub fn parse_event<'de, B: EventFields<'de>>(
     body: &'de [u8],
     headers: &HeaderMap,
@@ -126,11 +128,21 @@ pub fn parse_event<'de, B: EventFields<'de>>(
 ) -> Option<Delivery<B::Event>> {
     let keys = reader.top_level_keys()?;
     let header_type = reader.header_type(headers).ok()?;
-    let mut de = serde_json::Deserializer::from_slice(body);
+    // UTF-8 checked once for the whole body: reading from a `str`, serde_json
+    // skips the check it would otherwise make on every string (a tenth of
+    // the parse on these payloads of short strings).
+    let body = std::str::from_utf8(body).ok()?;
+    let known_type = match (&header_type, keys.event_type) {
+        (Some(h), _) => Key::Borrowed(h.as_str()),
+        (None, Some(key)) => skim_to_type(body, key)?,
+        // The type belongs in a header that was not sent.
+        (None, None) => return None,
+    };
+    let mut de = serde_json::Deserializer::from_str(body);
     let found = de
         .deserialize_map(OnePass::<B> {
             keys,
-            header_type: header_type.as_deref(),
+            known_type: known_type.as_str(),
             _b: PhantomData,
         })
         .and_then(|v| de.end().map(|()| v))
@@ -144,6 +156,151 @@ pub fn parse_event<'de, B: EventFields<'de>>(
     })
 }
 
+/// The string value of the first top-level `type_key`, scanning no further
+/// than that entry; `None` when there is none, it is not a string, or the
+/// scan meets something it does not expect.
+///
+/// A lexical scan, not a parse: it only finds where values end, and the real
+/// pass validates every byte and checks that the type it reads there is this
+/// one (else the careful path decides). Stopping serde_json half-way would
+/// take an error, and serde_json builds an error's message and counts lines
+/// for its position: more than the scan itself on these small bodies.
+fn skim_to_type<'de>(body: &'de str, type_key: &str) -> Option<Key<'de>> {
+    let b = body.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = skip_ws(b, i);
+        let (key_end, key_escaped) = string_end(b, i)?;
+        let key = &body[i..key_end];
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let is_type = if key_escaped {
+            serde_json::from_str::<Key<'_>>(key).ok()?.as_str() == type_key
+        } else {
+            &key[1..key.len() - 1] == type_key
+        };
+        if is_type {
+            let (end, escaped) = string_end(b, i)?;
+            return Some(if escaped {
+                Key::Owned(serde_json::from_str(&body[i..end]).ok()?)
+            } else {
+                Key::Borrowed(&body[i + 1..end - 1])
+            });
+        }
+        i = skip_ws(b, skip_value(b, i)?);
+        if b.get(i) != Some(&b',') {
+            return None;
+        }
+        i += 1;
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// For a string starting at `i` (its opening quote): the index after its
+/// closing quote, and whether it has escapes.
+fn string_end(b: &[u8], i: usize) -> Option<(usize, bool)> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let mut at = i + 1;
+    let mut escaped = false;
+    loop {
+        let j = at + memchr::memchr2(b'"', b'\\', b.get(at..)?)?;
+        if b[j] == b'"' {
+            return Some((j + 1, escaped));
+        }
+        escaped = true;
+        at = j + 2;
+    }
+}
+
+/// The index after the value starting at `i`.
+fn skip_value(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => string_end(b, i).map(|(end, _)| end),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match b.get(j)? {
+                    b'"' => {
+                        j = string_end(b, j)?.0;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let len = b[i..]
+                .iter()
+                .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))?;
+            (len > 0).then_some(i + len)
+        }
+    }
+}
+
+#[cfg(test)]
+mod skim_tests {
+    use super::skim_to_type;
+
+    fn skim(body: &str) -> Option<String> {
+        skim_to_type(body, "type").map(|k| k.as_str().to_string())
+    }
+
+    #[test]
+    fn finds_the_first_top_level_type() {
+        assert_eq!(skim(r#"{"type":"a.b"}"#).as_deref(), Some("a.b"));
+        let nested = r#" { "data" : {"type":"inner","l":[1,{"type":"x"},"]}\""]}, "n": -1.5e3 ,
+            "t\u0079pe": "a\u002eb", "type": "second" }"#;
+        assert_eq!(skim(nested).as_deref(), Some("a.b"));
+        assert_eq!(
+            skim(r#"{"a":true,"b":null,"type":"last"}"#).as_deref(),
+            Some("last")
+        );
+    }
+
+    #[test]
+    fn gives_up_rather_than_guess() {
+        for body in [
+            "",
+            "[]",
+            "{}",
+            r#"{"type":1}"#,
+            r#"{"type":null}"#,
+            r#"{"a":1}"#,
+            r#"{"a":"unterminated"#,
+            r#"{"a" 1, "type":"x"}"#,
+            r#"{"a":{"b":1}"#,
+            r#"{"a":,"type":"x"}"#,
+            r#"{"a":"x\"#,
+        ] {
+            assert_eq!(skim(body), None, "{body}");
+        }
+    }
+}
+
 /// The envelope's keys at the top of the body: the event type's (None when
 /// it is only in a header) and the event id's (None when there is none, or
 /// it is only in a header).
@@ -155,7 +312,8 @@ pub struct TopLevelKeys<'r> {
 
 struct OnePass<'r, B> {
     keys: TopLevelKeys<'r>,
-    header_type: Option<&'r str>,
+    /// The event type from a header or the skim, known before the read.
+    known_type: &'r str,
     _b: PhantomData<B>,
 }
 
@@ -172,22 +330,17 @@ impl<'de, B: EventFields<'de>> Visitor<'de> for OnePass<'_, B> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut event_type: Option<String> = None;
-        let mut builder: Option<B> = self.header_type.map(B::for_type);
-        if self.keys.event_type.is_none() {
-            event_type = self.header_type.map(str::to_string);
-        }
-        let mut early: Vec<(Key<'de>, &'de RawValue)> = Vec::new();
+        // Where the body carries the type, it must be there once and agree
+        // with what was known; a type only in a header counts as seen.
+        let mut type_seen = self.keys.event_type.is_none();
+        let mut b = B::for_type(self.known_type);
         let mut body_id: Option<Value> = None;
         while let Some(key) = map.next_key::<Key<'de>>()? {
             let k = key.as_str();
             let is_type = self.keys.event_type == Some(k);
             let is_id = self.keys.event_id == Some(k);
             if !(is_type || is_id) {
-                match &mut builder {
-                    Some(b) if event_type.is_some() => map.next_value_seed(Feed { b, key })?,
-                    _ => early.push((key, map.next_value()?)),
-                }
+                map.next_value_seed(Feed { b: &mut b, key })?;
                 continue;
             }
             // An envelope key: read it, then hand the same bytes to the model.
@@ -197,36 +350,19 @@ impl<'de, B: EventFields<'de>> Visitor<'de> for OnePass<'_, B> {
                 body_id = Some(serde_json::from_str(raw.get()).map_err(|_| bail())?);
             }
             if is_type {
-                if event_type.is_some() {
+                let t: Key<'_> = serde_json::from_str(raw.get()).map_err(|_| bail())?;
+                if type_seen || t.as_str() != self.known_type {
                     return Err(bail());
                 }
-                let Ok(Value::String(t)) = serde_json::from_str::<Value>(raw.get()) else {
-                    return Err(bail());
-                };
-                match self.header_type {
-                    Some(h) if h != t => return Err(bail()),
-                    Some(_) => {}
-                    None => builder = Some(B::for_type(&t)),
-                }
-                event_type = Some(t);
-                let b = builder.as_mut().expect("set above");
-                for (key, raw) in early.drain(..) {
-                    feed_raw(b, key, raw)?;
-                }
+                type_seen = true;
             }
-            match &mut builder {
-                Some(b) if event_type.is_some() => feed_raw(b, key, raw)?,
-                _ => early.push((key, raw)),
-            }
-        }
-        let (Some(event_type), Some(mut b)) = (event_type, builder) else {
-            return Err(bail());
-        };
-        for (key, raw) in early {
             feed_raw(&mut b, key, raw)?;
         }
-        let event = b.finish(&event_type)?;
-        Ok((event_type, body_id, event))
+        if !type_seen {
+            return Err(bail());
+        }
+        let event = b.finish(self.known_type)?;
+        Ok((self.known_type.to_string(), body_id, event))
     }
 }
 
