@@ -473,6 +473,41 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Checkpoints happen off the commit path, but they happen: while the
+    /// store is open, the database file on its own (without its WAL) comes
+    /// to hold what was committed. Without the checkpointer thread (SQLite's
+    /// own checkpoints switched off) it never would.
+    #[test]
+    fn sqlite_checkpoints_on_its_own_thread() {
+        let dir = std::env::temp_dir().join(format!("hookforge-ckpt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("inbox.db");
+        let _ = std::fs::remove_file(&path);
+        let store = SqliteStore::open(&path).unwrap();
+        for i in 0..200 {
+            store.insert(&delivery(&format!("k{i}"))).unwrap();
+        }
+        let copy = dir.join("copy.db");
+        let mut rows_in_file = 0;
+        // A liveness bound, not a timing claim: the thread runs every 100 ms.
+        for _ in 0..200 {
+            std::fs::copy(&path, &copy).unwrap();
+            let _ = std::fs::remove_file(dir.join("copy.db-wal"));
+            let c = rusqlite::Connection::open(&copy).unwrap();
+            rows_in_file = c
+                .query_row("SELECT count(*) FROM deliveries", [], |r| r.get::<_, i64>(0))
+                .unwrap_or(0);
+            drop(c);
+            if rows_in_file == 200 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(rows_in_file, 200, "the WAL was never checkpointed");
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn sqlite_store_semantics_and_persistence() {
         let dir = std::env::temp_dir().join(format!("hookforge-inbox-{}", std::process::id()));
