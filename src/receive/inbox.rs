@@ -134,7 +134,7 @@ impl Inbox {
     pub async fn accept(&self, d: NewDelivery) -> Result<Inserted, StoreError> {
         let r = match &self.writer {
             Some(w) => w.insert(d).await?,
-            None => self.blocking(move |s| s.insert(&d)).await?,
+            None => self.blocking(move |s| s.insert_owned(d)).await?,
         };
         if matches!(r, Inserted::New(_)) {
             self.notify.notify_one();
@@ -495,7 +495,9 @@ mod tests {
             let _ = std::fs::remove_file(dir.join("copy.db-wal"));
             let c = rusqlite::Connection::open(&copy).unwrap();
             rows_in_file = c
-                .query_row("SELECT count(*) FROM deliveries", [], |r| r.get::<_, i64>(0))
+                .query_row("SELECT count(*) FROM deliveries", [], |r| {
+                    r.get::<_, i64>(0)
+                })
                 .unwrap_or(0);
             drop(c);
             if rows_in_file == 200 {

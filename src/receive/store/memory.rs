@@ -76,6 +76,10 @@ impl Store for MemoryStore {
     }
 
     fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {
+        self.insert_owned(d.clone())
+    }
+
+    fn insert_owned(&self, d: NewDelivery) -> Result<Inserted, StoreError> {
         let mut m = self.lock();
         let key = (d.vendor.clone(), d.dedupe_key.clone());
         if let Some(&id) = m.by_key.get(&key)
@@ -96,28 +100,29 @@ impl Store for MemoryStore {
         } else {
             Status::Pending
         };
+        let received_at_ms = d.received_at_ms;
         m.rows.insert(
             id,
             StoredDelivery {
                 id,
-                vendor: d.vendor.clone(),
-                event_type: d.event_type.clone(),
-                event_id: d.event_id.clone(),
-                dedupe_key: d.dedupe_key.clone(),
-                body: d.body.clone(),
-                headers: d.headers.clone(),
-                received_at_ms: d.received_at_ms,
+                vendor: d.vendor,
+                event_type: d.event_type,
+                event_id: d.event_id,
+                dedupe_key: d.dedupe_key,
+                body: d.body,
+                headers: d.headers,
+                received_at_ms,
                 status,
                 attempts: 0,
-                last_error: d.misfit.clone(),
-                next_attempt_at_ms: d.received_at_ms,
+                last_error: d.misfit,
+                next_attempt_at_ms: received_at_ms,
                 processed_at_ms: None,
                 duplicates: 0,
             },
         );
         m.by_key.insert(key, id);
         if status == Status::Pending {
-            m.due.insert((d.received_at_ms, id));
+            m.due.insert((received_at_ms, id));
         }
         Ok(Inserted::New(id))
     }

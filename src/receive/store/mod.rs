@@ -242,6 +242,11 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a delivery durably (returns only after the commit succeeded),
     /// or records that it is a duplicate.
     fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError>;
+    /// [`Store::insert`], taking the delivery: a store that keeps it in
+    /// memory moves it in instead of copying every field.
+    fn insert_owned(&self, d: NewDelivery) -> Result<Inserted, StoreError> {
+        self.insert(&d)
+    }
     /// Stores several deliveries; one answer per delivery, in order, each
     /// with `insert`'s promise (`Ok` only once its row is committed). A
     /// store may commit them together; the default inserts one by one.
