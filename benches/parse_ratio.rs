@@ -77,8 +77,17 @@ fn profile(args: &[String]) {
         Some("typed") => 0,
         Some("value") => 1,
         Some("ignored") => 2,
-        other => panic!("profile typed|value|ignored [VENDOR], not {other:?}"),
+        other => {
+            eprintln!("usage: parse_ratio profile typed|value|ignored [VENDOR] (got {other:?})");
+            std::process::exit(2);
+        }
     };
+    if let Some(id) = args.get(1)
+        && !hookforge::vendors().iter().any(|v| v.id == id.as_str())
+    {
+        eprintln!("error: no built-in vendor `{id}`");
+        std::process::exit(2);
+    }
     let headers = HeaderMap::new();
     let corpus: Corpus = hookforge::vendors()
         .into_iter()

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use crate::ParseError;
 pub use crate::manifest::vendor_dir::LoadError;
-use crate::manifest::vendor_dir::VendorSchemas;
+use crate::manifest::vendor_dir::{VALUE_CONSTRAINTS, VendorSchemas, const_as_type};
 use crate::vendor::{Checked, EventInfo, ParsedEvent, SampleInfo, VendorSpec};
 
 /// What a runtime vendor checks deliveries with: one validator per event.
@@ -103,24 +103,6 @@ fn dotted(pointer: &str) -> String {
     out
 }
 
-/// Keywords that only constrain values the models accept anyway.
-const VALIDATION_ONLY: &[&str] = &[
-    "pattern",
-    "minLength",
-    "maxLength",
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "multipleOf",
-    "minItems",
-    "maxItems",
-    "uniqueItems",
-    "minProperties",
-    "maxProperties",
-    "format",
-];
-
 /// The schema as the generated models read it: lenient where they are.
 fn lenient(v: &mut Value) {
     let Value::Object(o) = v else {
@@ -131,23 +113,10 @@ fn lenient(v: &mut Value) {
         *v = json!({"type": "string"});
         return;
     }
-    for k in VALIDATION_ONLY {
+    for k in VALUE_CONSTRAINTS.iter().chain(&["format"]) {
         o.remove(*k);
     }
-    if let Some(c) = o.remove("const")
-        && !o.contains_key("type")
-    {
-        let t = match c {
-            Value::String(_) => "string",
-            Value::Bool(_) => "boolean",
-            Value::Number(n) if n.is_f64() => "number",
-            Value::Number(_) => "integer",
-            Value::Null => "null",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
-        o.insert("type".into(), t.into());
-    }
+    const_as_type(o);
     if o.get("additionalProperties") == Some(&Value::Bool(false)) {
         o.remove("additionalProperties");
     }

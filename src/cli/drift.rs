@@ -9,12 +9,8 @@ use super::*;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The SQLite inbox.
-    #[arg(long, default_value = "hookforge-inbox.db")]
-    pub db: PathBuf,
-    /// A PostgreSQL inbox instead (also from `HOOKFORGE_DATABASE_URL`).
-    #[arg(long, value_name = "URL")]
-    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub inbox: super::inbox::InboxLocation,
     /// Only this vendor's deliveries (default: every vendor in the inbox).
     #[arg(long)]
     pub vendor: Option<String>,
@@ -36,7 +32,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let store = match inbox::open_store(&a.db, a.database_url.clone()) {
+    let store = match a.inbox.open() {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -135,16 +131,7 @@ fn apply(dir: &Path, samples: &Path, p: &hookforge::drift::Proposal) -> Result<(
     }
     let events = dir.join("events");
     for (event, schema) in &p.new_events {
-        let slug: String = event
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let slug = hookforge::infer::event_slug(event);
         let mut schema = schema.clone();
         // Pinned, as the vendor's other schemas pin the event type.
         if let Ok(m) = hookforge::manifest::vendor_dir::VendorSchemas::load(dir)

@@ -4,19 +4,32 @@ use super::*;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The inbox file.
+    #[command(flatten)]
+    pub inbox: InboxLocation,
+    #[command(subcommand)]
+    pub action: InboxAction,
+}
+
+/// Where an existing inbox is: the same two flags for `inbox`, `ui` and `drift`.
+#[derive(clap::Args)]
+pub struct InboxLocation {
+    /// The SQLite inbox file.
     #[arg(long, default_value = "hookforge-inbox.db")]
     pub db: PathBuf,
     /// A PostgreSQL inbox instead (`postgres://user@host/db`; also from
     /// `HOOKFORGE_DATABASE_URL`, which keeps a password out of argv).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
-    #[command(subcommand)]
-    pub action: InboxAction,
+}
+
+impl InboxLocation {
+    pub fn open(&self) -> Result<std::sync::Arc<dyn hookforge::receive::store::Store>, ExitCode> {
+        open_store(&self.db, self.database_url.clone())
+    }
 }
 
 pub fn run(a: Args) -> ExitCode {
-    match open_store(&a.db, a.database_url) {
+    match a.inbox.open() {
         Ok(store) => inbox(store.as_ref(), a.action),
         Err(code) => code,
     }

@@ -159,16 +159,7 @@ fn vendor(a: &Args, out: &std::path::Path) -> Result<ExitCode, String> {
             // Pinned, as hookforge's schemas pin the event type.
             schema["properties"][k] = json!({"const": name});
         }
-        let slug: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let slug = hookforge::infer::event_slug(name);
         write_json(&out.join("events").join(format!("{slug}.json")), &schema)?;
         let sample_dir = out.join("samples").join(&slug);
         std::fs::create_dir_all(&sample_dir)

@@ -4,12 +4,8 @@ use super::*;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The SQLite inbox.
-    #[arg(long, default_value = "hookforge-inbox.db")]
-    pub db: PathBuf,
-    /// A PostgreSQL inbox instead (also from `HOOKFORGE_DATABASE_URL`).
-    #[arg(long, value_name = "URL")]
-    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub inbox: super::inbox::InboxLocation,
     #[command(flatten)]
     pub ui: UiArgs,
 }
@@ -75,7 +71,7 @@ pub fn run(a: Args) -> ExitCode {
     if let Err(code) = a.ui.token() {
         return code;
     }
-    let store = match super::inbox::open_store(&a.db, a.database_url.clone()) {
+    let store = match a.inbox.open() {
         Ok(s) => s,
         Err(code) => return code,
     };

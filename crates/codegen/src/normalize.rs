@@ -21,7 +21,7 @@ use schemars::schema::Schema;
 use serde_json::{Map, Value, json};
 
 use crate::Error;
-use crate::schema::VendorSchemas;
+use crate::schema::{VALUE_CONSTRAINTS, VendorSchemas, const_as_type};
 
 /// A string enum from the definitions, emitted as an open enum.
 #[derive(Debug, Clone)]
@@ -39,26 +39,15 @@ pub struct TypifyInput {
     pub event_types: Vec<(String, String)>,
 }
 
-const VALIDATION_ONLY: &[&str] = &[
+/// Dropped before typify, besides the value constraints: annotations, and
+/// `propertyNames` (the models keep any key).
+const ANNOTATIONS: &[&str] = &[
     "$schema",
     "$id",
     "$comment",
     "title",
     "examples",
     "default",
-    "pattern",
-    "minLength",
-    "maxLength",
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "multipleOf",
-    "minItems",
-    "maxItems",
-    "uniqueItems",
-    "minProperties",
-    "maxProperties",
     "propertyNames",
 ];
 
@@ -194,23 +183,10 @@ fn normalize(v: &mut Value, at: &str, top: bool) -> Result<(), String> {
         }
         return Ok(());
     }
-    for k in VALIDATION_ONLY {
+    for k in ANNOTATIONS.iter().chain(VALUE_CONSTRAINTS) {
         o.remove(*k);
     }
-    if let Some(c) = o.remove("const")
-        && !o.contains_key("type")
-    {
-        let t = match c {
-            Value::String(_) => "string",
-            Value::Bool(_) => "boolean",
-            Value::Number(n) if n.is_f64() => "number",
-            Value::Number(_) => "integer",
-            Value::Null => "null",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
-        o.insert("type".into(), t.into());
-    }
+    const_as_type(o);
     if let Some(Value::String(f)) = o.remove("format")
         && f == "date-time"
     {

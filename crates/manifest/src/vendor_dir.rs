@@ -15,6 +15,45 @@ use serde_json::{Map, Value};
 
 use crate::Manifest;
 
+/// Keywords that only constrain values the generated models accept anyway
+/// (bounds and patterns): the generator drops them, and so does the runtime's
+/// lenient view of a vendor directory, so both accept the same payloads.
+pub const VALUE_CONSTRAINTS: &[&str] = &[
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+];
+
+/// Removes a schema object's `const`; unless the object names a `type`, it
+/// gets the `type` of the constant's value. The models read a pinned value
+/// as its type: another value is drift to keep, not an error.
+pub fn const_as_type(o: &mut Map<String, Value>) {
+    if let Some(c) = o.remove("const")
+        && !o.contains_key("type")
+    {
+        let t = match c {
+            Value::String(_) => "string",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_f64() => "number",
+            Value::Number(_) => "integer",
+            Value::Null => "null",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        o.insert("type".into(), t.into());
+    }
+}
+
 /// Why a vendor directory cannot be used: the file, and what is wrong in it
 /// (JSON errors give line and column; manifest errors name the field).
 #[derive(Debug, Clone, PartialEq, Eq)]
