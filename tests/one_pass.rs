@@ -234,3 +234,52 @@ fn envelope_faults_give_the_careful_paths_errors() {
     );
     assert_eq!(fast, superoffice::__parse_delivery_careful(body, &h));
 }
+
+/// The type is first looked for anywhere in the body; a decoy nested before
+/// the top-level type (or inside a string) must not decide the event.
+#[test]
+fn a_nested_type_before_the_top_level_one_is_not_the_event_type() {
+    let h = HeaderMap::new();
+    let cases: [(&str, &[u8], &str); 5] = [
+        (
+            "socotra",
+            br#"{"data":{"type":"claim.create"},"id":"1","timestamp":1,"transactionId":"t","type":"policy.issue","username":"u"}"#,
+            "policy.issue",
+        ),
+        (
+            "socotra",
+            br#"{"data":{"note":"\"type\":\"claim.create\"", "l":[{"type" : "claim.update"}]},"id":"1","timestamp":1,"transactionId":"t","type":"policy.issue"}"#,
+            "policy.issue",
+        ),
+        (
+            "socotra",
+            br#"{"data":{"type":7},"id":"1","timestamp":1,"transactionId":"t","type":"policy.issue"}"#,
+            "policy.issue",
+        ),
+        (
+            "prets",
+            br#"{"eventId":"e1","version":"2026-06-01","timestamp":"2026-06-15T09:30:12Z","organization":{"organizationId":"o","slug":"s"},"data":{"quoteId":"q","type":"quote.created"},"type":"quote.updated"}"#,
+            "quote.updated",
+        ),
+        (
+            "prets",
+            br#"{"eventId":"e1","version":"2026-06-01","timestamp":"2026-06-15T09:30:12Z","organization":{"organizationId":"o","slug":"s"},"data":{"quoteId":"q","type":"not.an.event"},"type":"quote.updated"}"#,
+            "quote.updated",
+        ),
+    ];
+    for (vendor, body, want) in cases {
+        macro_rules! check {
+            ($v:ident) => {{
+                let fast = $v::parse_delivery(body, &h);
+                assert_eq!(fast, $v::__parse_delivery_careful(body, &h));
+                let d = fast.unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)));
+                assert_eq!(d.event_type, want, "{}", String::from_utf8_lossy(body));
+                assert_eq!(d.event.event_type(), want);
+            }};
+        }
+        match vendor {
+            "socotra" => check!(socotra),
+            _ => check!(prets),
+        }
+    }
+}

@@ -8,10 +8,12 @@
 //! [`parse_event`] drives a vendor's builders straight from the body, so the
 //! event type and the typed model come out of one read.
 
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 
 use http::HeaderMap;
+use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -114,10 +116,13 @@ pub fn extra_entry<'de, D: Deserializer<'de>>(
 /// type (and id, if any) at top-level keys of the body or in headers.
 ///
 /// The event's builder must exist before the first entry can go to it, so
-/// when the type is only in the body, a skim of the top level finds it first (values skipped unvalidated and unallocated, and
-/// it stops at the type). Keeping the earlier entries as raw slices and
-/// parsing them again once the type showed up cost more: every one of them
-/// was tokenized and UTF-8 checked twice. `None` means "take the careful
+/// when the type is only in the body it is found first: by a guess (the
+/// first `"<key>": "<string>"` anywhere, one vector search), checked by the
+/// read against the top-level type; when the guess is wrong, by a skim of
+/// the top level (values skipped unvalidated and unallocated, stopping at
+/// the type). Keeping the earlier entries as raw slices and parsing them
+/// again once the type showed up cost more: every one of them was tokenized
+/// and UTF-8 checked twice. `None` means "take the careful
 /// path": the body does not fit (not JSON, a missing or odd type or id, a
 /// repeated envelope key, a field the model rejects), and the careful path
 /// finds and words the error exactly.
@@ -132,21 +137,39 @@ pub fn parse_event<'de, B: EventFields<'de>>(
     // skips the check it would otherwise make on every string (a tenth of
     // the parse on these payloads of short strings).
     let body = std::str::from_utf8(body).ok()?;
-    let known_type = match (&header_type, keys.event_type) {
-        (Some(h), _) => Key::Borrowed(h.as_str()),
-        (None, Some(key)) => skim_to_type(body, key)?,
+    // Where the type is only in the body, the first `"<key>": "<string>"`
+    // anywhere in it is a guess (one vector search); the read checks the
+    // top-level type against it, and a wrong guess (that text nested deeper)
+    // is read again after the skim, which finds the top-level one for sure.
+    let (known_type, guessed) = match (&header_type, keys.event_type) {
+        (Some(h), _) => (Key::Borrowed(h.as_str()), false),
+        (None, Some(key)) => match guess_type(body, key) {
+            Some(t) => (t, true),
+            None => (skim_to_type(body, key)?, false),
+        },
         // The type belongs in a header that was not sent.
         (None, None) => return None,
     };
-    let mut de = serde_json::Deserializer::from_str(body);
-    let found = de
-        .deserialize_map(OnePass::<B> {
+    let read = |known_type: &str, mismatch: &Cell<bool>| {
+        let mut de = serde_json::Deserializer::from_str(body);
+        de.deserialize_map(OnePass::<B> {
             keys,
-            known_type: known_type.as_str(),
+            known_type,
+            mismatch,
             _b: PhantomData,
         })
         .and_then(|v| de.end().map(|()| v))
-        .ok()?;
+        .ok()
+    };
+    let mismatch = Cell::new(false);
+    let found = match read(known_type.as_str(), &mismatch) {
+        Some(found) => found,
+        None if guessed && mismatch.get() => {
+            let skimmed = skim_to_type(body, keys.event_type?)?;
+            read(skimmed.as_str(), &Cell::new(false))?
+        }
+        None => return None,
+    };
     let (event_type, body_id, event) = found;
     let event_id = reader.event_id(body_id, headers).ok()?;
     Some(Delivery {
@@ -200,6 +223,34 @@ fn skim_to_type<'de>(body: &'de str, type_key: &str) -> Option<Key<'de>> {
         }
         i += 1;
     }
+}
+
+/// The string value after the first `"type_key"` (quoted, then a colon)
+/// anywhere in the body, top level or not; `None` when there is none or
+/// what follows is not a string.
+fn guess_type<'de>(body: &'de str, type_key: &str) -> Option<Key<'de>> {
+    let b = body.as_bytes();
+    let key = type_key.as_bytes();
+    let mut from = 0;
+    while let Some(at) = memchr::memmem::find(&b[from..], key).map(|p| from + p) {
+        from = at + 1;
+        let after = at + key.len();
+        if at == 0 || b[at - 1] != b'"' || b.get(after) != Some(&b'"') {
+            continue;
+        }
+        let i = skip_ws(b, after + 1);
+        if b.get(i) != Some(&b':') {
+            continue;
+        }
+        let i = skip_ws(b, i + 1);
+        let (end, escaped) = string_end(b, i)?;
+        return Some(if escaped {
+            Key::Owned(serde_json::from_str(&body[i..end]).ok()?)
+        } else {
+            Key::Borrowed(&body[i + 1..end - 1])
+        });
+    }
+    None
 }
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
@@ -312,8 +363,11 @@ pub struct TopLevelKeys<'r> {
 
 struct OnePass<'r, B> {
     keys: TopLevelKeys<'r>,
-    /// The event type from a header or the skim, known before the read.
+    /// The event type from a header, the guess or the skim, known before
+    /// the read.
     known_type: &'r str,
+    /// Set when the body's type is not `known_type`.
+    mismatch: &'r Cell<bool>,
     _b: PhantomData<B>,
 }
 
@@ -345,13 +399,37 @@ impl<'de, B: EventFields<'de>> Visitor<'de> for OnePass<'_, B> {
             }
             // An envelope key: read it, then hand the same bytes to the model.
             let raw: &'de RawValue = map.next_value()?;
+            if let Some(text) = plain_string(raw) {
+                // The common case, a string without escapes: read once and
+                // handed on borrowed, as `Maybe` hands strings to its `T`.
+                if is_id {
+                    body_id = Some(Value::String(text.to_string()));
+                }
+                if is_type {
+                    if type_seen {
+                        return Err(bail());
+                    }
+                    if text != self.known_type {
+                        self.mismatch.set(true);
+                        return Err(bail());
+                    }
+                    type_seen = true;
+                }
+                b.field(key, BorrowedStrDeserializer::<A::Error>::new(text))
+                    .map_err(|_| bail())?;
+                continue;
+            }
             if is_id {
                 // A repeated id: the last one counts, as on the careful path.
                 body_id = Some(serde_json::from_str(raw.get()).map_err(|_| bail())?);
             }
             if is_type {
                 let t: Key<'_> = serde_json::from_str(raw.get()).map_err(|_| bail())?;
-                if type_seen || t.as_str() != self.known_type {
+                if type_seen {
+                    return Err(bail());
+                }
+                if t.as_str() != self.known_type {
+                    self.mismatch.set(true);
                     return Err(bail());
                 }
                 type_seen = true;
@@ -376,6 +454,15 @@ impl<'de, B: EventFields<'de>> DeserializeSeed<'de> for Feed<'_, 'de, B> {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         self.b.field(self.key, d)
     }
+}
+
+/// The text of a JSON string value without escapes (the raw value was
+/// validated when it was read, so no escape means no control character
+/// either); `None` for anything else.
+fn plain_string<'de>(raw: &'de RawValue) -> Option<&'de str> {
+    let text = raw.get();
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
 }
 
 fn feed_raw<'de, B: EventFields<'de>, E: de::Error>(
