@@ -459,7 +459,7 @@ impl<'de, B: EventFields<'de>> DeserializeSeed<'de> for Feed<'_, 'de, B> {
 /// The text of a JSON string value without escapes (the raw value was
 /// validated when it was read, so no escape means no control character
 /// either); `None` for anything else.
-fn plain_string<'de>(raw: &'de RawValue) -> Option<&'de str> {
+fn plain_string(raw: &RawValue) -> Option<&str> {
     let text = raw.get();
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
     (!inner.contains('\\')).then_some(inner)
