@@ -188,9 +188,12 @@ impl Inbox {
     }
 
     fn slot(&self, vendor: &str) -> Arc<Semaphore> {
-        self.slots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        // Looked up first: `entry` would want an owned key on every call.
+        if let Some(s) = slots.get(vendor) {
+            return s.clone();
+        }
+        slots
             .entry(vendor.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(self.worker.concurrency_per_vendor.max(1))))
             .clone()
@@ -238,6 +241,10 @@ impl Inbox {
             Err(e) => tracing::error!(error = %e, "cannot recover in-flight deliveries"),
         }
         loop {
+            // Let the tasks that are ready run first (requests being stored):
+            // under load, one claim then takes many deliveries instead of
+            // one claim, one spawn and one wake-up per delivery.
+            tokio::task::yield_now().await;
             let limit = self.free_slots();
             if limit == 0 {
                 // Every slot is busy: a finishing delivery notifies.
@@ -289,8 +296,11 @@ impl Inbox {
         }
     }
 
-    /// Runs one handler call in its own task, under the timeout: a panic or
-    /// a hang is a failed attempt, never the worker's end.
+    /// Runs one handler call under the timeout: a panic or a hang is a
+    /// failed attempt, never the worker's end. It runs inside the
+    /// delivery's task (`work` spawns one per delivery), its panics caught
+    /// at each poll: a second task per call cost a spawn and a copy of the
+    /// body for nothing.
     async fn run_handler(&self, d: &StoredDelivery) -> Result<(), String> {
         let handler = self
             .handlers
@@ -301,26 +311,19 @@ impl Inbox {
         let Some(h) = handler else {
             return Err(format!("no handler registered for vendor `{}`", d.vendor));
         };
-        let body = d.body.clone();
         let headers = d.header_map();
-        let task =
-            tokio::spawn(async move { h.handle(&body, &headers).await.map_err(|e| e.to_string()) });
-        let abort = task.abort_handle();
         let limit = self.worker.handler_timeout;
-        match tokio::time::timeout(limit, task).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(e)) if e.is_panic() => Err(format!(
+        // On timeout the call is dropped, which cancels it.
+        match tokio::time::timeout(limit, catch_panic(h.handle(&d.body, &headers))).await {
+            Ok(Ok(outcome)) => outcome.map_err(|e| e.to_string()),
+            Ok(Err(panic)) => Err(format!(
                 "handler panicked: {}",
-                panic_message(e.into_panic().as_ref())
+                panic_message(panic.as_ref())
             )),
-            Ok(Err(e)) => Err(format!("handler task ended: {e}")),
-            Err(_) => {
-                abort.abort();
-                Err(format!(
-                    "handler timed out after {:.1} s",
-                    limit.as_secs_f64()
-                ))
-            }
+            Err(_) => Err(format!(
+                "handler timed out after {:.1} s",
+                limit.as_secs_f64()
+            )),
         }
     }
 
@@ -375,6 +378,21 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Runs `fut`, turning a panic in any of its polls into an error instead of
+/// unwinding through the caller; it is not polled again after one.
+async fn catch_panic<T>(
+    mut fut: crate::handler::BoxFuture<'_, T>,
+) -> Result<T, Box<dyn std::any::Any + Send>> {
+    std::future::poll_fn(|cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(panic) => std::task::Poll::Ready(Err(panic)),
+        }
+    })
+    .await
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
