@@ -21,6 +21,7 @@
 //! vendor time out. Inline mode runs the handler before answering instead.
 
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::Router;
@@ -420,7 +421,15 @@ async fn read_body(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Byt
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(Rejection::TooLarge { declared, limit });
     }
-    match tokio::time::timeout(inner.body_timeout, axum::body::to_bytes(body, limit)).await {
+    let mut read = std::pin::pin!(axum::body::to_bytes(body, limit));
+    // A body that came with the headers is read at the first poll: no timer
+    // to arm and cancel then. Otherwise the timeout starts now.
+    let first = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+    let read = match first {
+        Poll::Ready(r) => Ok(r),
+        Poll::Pending => tokio::time::timeout(inner.body_timeout, read).await,
+    };
+    match read {
         Ok(Ok(b)) => Ok(b),
         Err(_) => Err(Rejection::BodyTimeout(inner.body_timeout)),
         Ok(Err(e)) => {
