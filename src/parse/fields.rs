@@ -210,12 +210,7 @@ fn skim_to_type<'de>(body: &'de str, type_key: &str) -> Option<Key<'de>> {
             &key[1..key.len() - 1] == type_key
         };
         if is_type {
-            let (end, escaped) = string_end(b, i)?;
-            return Some(if escaped {
-                Key::Owned(serde_json::from_str(&body[i..end]).ok()?)
-            } else {
-                Key::Borrowed(&body[i + 1..end - 1])
-            });
+            return string_at(body, i);
         }
         i = skip_ws(b, skip_value(b, i)?);
         if b.get(i) != Some(&b',') {
@@ -242,15 +237,20 @@ fn guess_type<'de>(body: &'de str, type_key: &str) -> Option<Key<'de>> {
         if b.get(i) != Some(&b':') {
             continue;
         }
-        let i = skip_ws(b, i + 1);
-        let (end, escaped) = string_end(b, i)?;
-        return Some(if escaped {
-            Key::Owned(serde_json::from_str(&body[i..end]).ok()?)
-        } else {
-            Key::Borrowed(&body[i + 1..end - 1])
-        });
+        return string_at(body, skip_ws(b, i + 1));
     }
     None
+}
+
+/// The string value starting at `i` (its opening quote), borrowed unless
+/// it has escapes; `None` when there is no string there.
+fn string_at(body: &str, i: usize) -> Option<Key<'_>> {
+    let (end, escaped) = string_end(body.as_bytes(), i)?;
+    Some(if escaped {
+        Key::Owned(serde_json::from_str(&body[i..end]).ok()?)
+    } else {
+        Key::Borrowed(&body[i + 1..end - 1])
+    })
 }
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
@@ -398,33 +398,22 @@ impl<'de, B: EventFields<'de>> Visitor<'de> for OnePass<'_, B> {
                 continue;
             }
             // An envelope key: read it, then hand the same bytes to the model.
+            // A string without escapes (the common case) is read once and
+            // handed on borrowed, as `Maybe` hands strings to its `T`.
             let raw: &'de RawValue = map.next_value()?;
-            if let Some(text) = plain_string(raw) {
-                // The common case, a string without escapes: read once and
-                // handed on borrowed, as `Maybe` hands strings to its `T`.
-                if is_id {
-                    body_id = Some(Value::String(text.to_string()));
-                }
-                if is_type {
-                    if type_seen {
-                        return Err(bail());
-                    }
-                    if text != self.known_type {
-                        self.mismatch.set(true);
-                        return Err(bail());
-                    }
-                    type_seen = true;
-                }
-                b.field(key, BorrowedStrDeserializer::<A::Error>::new(text))
-                    .map_err(|_| bail())?;
-                continue;
-            }
+            let plain = plain_string(raw);
             if is_id {
                 // A repeated id: the last one counts, as on the careful path.
-                body_id = Some(serde_json::from_str(raw.get()).map_err(|_| bail())?);
+                body_id = Some(match plain {
+                    Some(text) => Value::String(text.to_string()),
+                    None => serde_json::from_str(raw.get()).map_err(|_| bail())?,
+                });
             }
             if is_type {
-                let t: Key<'_> = serde_json::from_str(raw.get()).map_err(|_| bail())?;
+                let t = match plain {
+                    Some(text) => Key::Borrowed(text),
+                    None => serde_json::from_str(raw.get()).map_err(|_| bail())?,
+                };
                 if type_seen {
                     return Err(bail());
                 }
@@ -434,7 +423,12 @@ impl<'de, B: EventFields<'de>> Visitor<'de> for OnePass<'_, B> {
                 }
                 type_seen = true;
             }
-            feed_raw(&mut b, key, raw)?;
+            match plain {
+                Some(text) => b
+                    .field(key, BorrowedStrDeserializer::<A::Error>::new(text))
+                    .map_err(|_| bail())?,
+                None => feed_raw(&mut b, key, raw)?,
+            }
         }
         if !type_seen {
             return Err(bail());

@@ -455,10 +455,11 @@ impl<'de> Deserialize<'de> for Key<'de> {
 pub fn decode<T: DeserializeOwned>(body: &[u8], event: &str) -> Result<T, ParseError> {
     // From a `str`, serde_json skips its UTF-8 check of every string; the
     // check once over the body is cheaper. Errors are worded from the bytes.
-    if let Ok(Ok(v)) = std::str::from_utf8(body).map(serde_json::from_str) {
-        return Ok(v);
-    }
-    match serde_json::from_slice(body) {
+    let read = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    };
+    match read {
         Ok(v) => Ok(v),
         Err(first) => {
             let mut de = serde_json::Deserializer::from_slice(body);

@@ -481,12 +481,19 @@ mod tests {
         exercise_batches(&MemoryStore::new());
     }
 
-    #[test]
-    fn sqlite_batches_answer_as_single_inserts() {
-        let dir = std::env::temp_dir().join(format!("hookforge-batch-{}", std::process::id()));
+    /// A new folder of this test process's own, and the path of an inbox
+    /// file in it that does not exist yet.
+    fn fresh_db(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("hookforge-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("inbox.db");
         let _ = std::fs::remove_file(&path);
+        (dir, path)
+    }
+
+    #[test]
+    fn sqlite_batches_answer_as_single_inserts() {
+        let (dir, path) = fresh_db("batch");
         exercise_batches(&SqliteStore::open(&path).unwrap());
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -497,10 +504,7 @@ mod tests {
     /// own checkpoints switched off) it never would.
     #[test]
     fn sqlite_checkpoints_on_its_own_thread() {
-        let dir = std::env::temp_dir().join(format!("hookforge-ckpt-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("inbox.db");
-        let _ = std::fs::remove_file(&path);
+        let (dir, path) = fresh_db("ckpt");
         let store = SqliteStore::open(&path).unwrap();
         for i in 0..200 {
             store.insert(&delivery(&format!("k{i}"))).unwrap();
@@ -530,10 +534,7 @@ mod tests {
 
     #[test]
     fn sqlite_store_semantics_and_persistence() {
-        let dir = std::env::temp_dir().join(format!("hookforge-inbox-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("inbox.db");
-        let _ = std::fs::remove_file(&path);
+        let (dir, path) = fresh_db("inbox");
         exercise(&SqliteStore::open(&path).unwrap());
         // Reopened, the deliveries are there.
         let reopened = SqliteStore::open(&path).unwrap();
