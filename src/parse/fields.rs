@@ -143,40 +143,41 @@ pub fn parse_event<'de, B: EventFields<'de>>(
     // is read again after the skim, which finds the top-level one for sure.
     let (known_type, guessed) = match (&header_type, keys.event_type) {
         (Some(h), _) => (Key::Borrowed(h.as_str()), false),
-        (None, Some(key)) => match guess_type(body, key) {
+        (None, Some(key)) => match reader.type_key_finder().and_then(|f| guess_type(body, f)) {
             Some(t) => (t, true),
             None => (skim_to_type(body, key)?, false),
         },
         // The type belongs in a header that was not sent.
         (None, None) => return None,
     };
-    let read = |known_type: &str, mismatch: &Cell<bool>| {
+    // The result is written into `out` rather than returned: returned, a
+    // large event is copied once at every frame it passes through.
+    let mut out = None;
+    let mut read = |known_type: &str, mismatch: &Cell<bool>| {
         let mut de = serde_json::Deserializer::from_str(body);
-        de.deserialize_map(OnePass::<B> {
+        de.deserialize_map(OnePass::<B, B::Event> {
             keys,
             known_type,
             mismatch,
+            headers,
+            reader,
+            out: &mut out,
             _b: PhantomData,
         })
-        .and_then(|v| de.end().map(|()| v))
-        .ok()
+        .and_then(|()| de.end())
+        .is_ok()
     };
     let mismatch = Cell::new(false);
-    let found = match read(known_type.as_str(), &mismatch) {
-        Some(found) => found,
-        None if guessed && mismatch.get() => {
-            let skimmed = skim_to_type(body, keys.event_type?)?;
-            read(skimmed.as_str(), &Cell::new(false))?
+    if !read(known_type.as_str(), &mismatch) {
+        if !(guessed && mismatch.get()) {
+            return None;
         }
-        None => return None,
-    };
-    let (event_type, body_id, event) = found;
-    let event_id = reader.event_id(body_id, headers).ok()?;
-    Some(Delivery {
-        event_type,
-        event_id,
-        event,
-    })
+        let skimmed = skim_to_type(body, keys.event_type?)?;
+        if !read(skimmed.as_str(), &Cell::new(false)) {
+            return None;
+        }
+    }
+    out
 }
 
 /// The string value of the first top-level `type_key`, scanning no further
@@ -220,26 +221,16 @@ fn skim_to_type<'de>(body: &'de str, type_key: &str) -> Option<Key<'de>> {
     }
 }
 
-/// The string value after the first `"type_key"` (quoted, then a colon)
-/// anywhere in the body, top level or not; `None` when there is none or
-/// what follows is not a string.
-fn guess_type<'de>(body: &'de str, type_key: &str) -> Option<Key<'de>> {
+/// The string value after the first quoted type key (`finder` searches for
+/// it, quotes included), then a colon, anywhere in the body, top level or
+/// not; `None` when there is none or what follows is not a string.
+fn guess_type<'de>(body: &'de str, finder: &memchr::memmem::Finder<'_>) -> Option<Key<'de>> {
     let b = body.as_bytes();
-    let key = type_key.as_bytes();
-    let mut from = 0;
-    while let Some(at) = memchr::memmem::find(&b[from..], key).map(|p| from + p) {
-        from = at + 1;
-        let after = at + key.len();
-        if at == 0 || b[at - 1] != b'"' || b.get(after) != Some(&b'"') {
-            continue;
-        }
-        let i = skip_ws(b, after + 1);
-        if b.get(i) != Some(&b':') {
-            continue;
-        }
-        return string_at(body, skip_ws(b, i + 1));
-    }
-    None
+    let after = finder.find_iter(b).find_map(|at| {
+        let i = skip_ws(b, at + finder.needle().len());
+        (b.get(i) == Some(&b':')).then_some(i + 1)
+    })?;
+    string_at(body, skip_ws(b, after))
 }
 
 /// The string value starting at `i` (its opening quote), borrowed unless
@@ -361,13 +352,16 @@ pub struct TopLevelKeys<'r> {
     pub event_id: Option<&'r str>,
 }
 
-struct OnePass<'r, B> {
+struct OnePass<'r, B, Event> {
     keys: TopLevelKeys<'r>,
     /// The event type from a header, the guess or the skim, known before
     /// the read.
     known_type: &'r str,
     /// Set when the body's type is not `known_type`.
     mismatch: &'r Cell<bool>,
+    headers: &'r HeaderMap,
+    reader: &'r EnvelopeReader,
+    out: &'r mut Option<Delivery<Event>>,
     _b: PhantomData<B>,
 }
 
@@ -376,8 +370,8 @@ fn bail<E: de::Error>() -> E {
     E::custom("hookforge: take the careful path")
 }
 
-impl<'de, B: EventFields<'de>> Visitor<'de> for OnePass<'_, B> {
-    type Value = (String, Option<Value>, B::Event);
+impl<'de, B: EventFields<'de>> Visitor<'de> for OnePass<'_, B, B::Event> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
@@ -433,8 +427,16 @@ impl<'de, B: EventFields<'de>> Visitor<'de> for OnePass<'_, B> {
         if !type_seen {
             return Err(bail());
         }
-        let event = b.finish(self.known_type)?;
-        Ok((self.known_type.to_string(), body_id, event))
+        let event_id = self
+            .reader
+            .event_id(body_id, self.headers)
+            .map_err(|_| bail())?;
+        *self.out = Some(Delivery {
+            event_type: self.known_type.to_string(),
+            event_id,
+            event: b.finish(self.known_type)?,
+        });
+        Ok(())
     }
 }
 

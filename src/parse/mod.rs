@@ -104,6 +104,9 @@ pub struct EnvelopeReader {
     id_in_body: bool,
     type_header: Option<http::HeaderName>,
     id_header: Option<http::HeaderName>,
+    /// `"<type key>"`, searched for by the one-pass read's guess; built once,
+    /// as building a vector searcher costs more than most searches.
+    type_key_finder: Option<memchr::memmem::Finder<'static>>,
 }
 
 impl EnvelopeReader {
@@ -117,8 +120,21 @@ impl EnvelopeReader {
             id_header: header_name(manifest.event_id.as_ref()),
             type_in_body: type_ptr.is_some(),
             id_in_body: id_ptr.is_some(),
+            type_key_finder: match type_ptr.as_deref() {
+                Some([key]) => Some(
+                    memchr::memmem::Finder::new(&serde_json::to_vec(key).unwrap_or_default())
+                        .into_owned(),
+                ),
+                _ => None,
+            },
             paths: type_ptr.into_iter().chain(id_ptr).collect(),
         }
+    }
+
+    /// The searcher for the quoted top-level type key (when the type is at
+    /// one).
+    pub(crate) fn type_key_finder(&self) -> Option<&memchr::memmem::Finder<'static>> {
+        self.type_key_finder.as_ref()
     }
 
     /// Where the event type and id sit when both are top-level keys of the
