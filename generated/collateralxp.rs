@@ -1677,14 +1677,16 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "borrower" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.borrower,
-                        "borrower",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactFields,
+                        _,
+                    >(&mut self.borrower, "borrower", value)
                 }
                 "vendor" => {
-                    ::hookforge::__private::set_once(&mut self.vendor, "vendor", value)
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactFields,
+                        _,
+                    >(&mut self.vendor, "vendor", value)
                 }
                 _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
@@ -1781,11 +1783,10 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "attachment_resource" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.attachment_resource,
-                        "attachment_resource",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __AttachmentResourceFields,
+                        _,
+                    >(&mut self.attachment_resource, "attachment_resource", value)
                 }
                 "file_id" => {
                     ::hookforge::__private::set_once(&mut self.file_id, "file_id", value)
@@ -1949,7 +1950,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingFileAddedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -2006,11 +2012,10 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "attachment_resource" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.attachment_resource,
-                        "attachment_resource",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __AttachmentResourceFields,
+                        _,
+                    >(&mut self.attachment_resource, "attachment_resource", value)
                 }
                 "file_id" => {
                     ::hookforge::__private::set_once(&mut self.file_id, "file_id", value)
@@ -2094,7 +2099,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingLifecycleNoteAddedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -2260,7 +2270,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingNoteAddedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -2487,7 +2502,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingNoteAddedFromIntegrationDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -2688,7 +2708,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingOrderSetupAddressSetDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -2850,7 +2875,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingOrderSetupPointOfContactUpdatedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -2928,11 +2958,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -3029,7 +3058,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingOrderTermsChangedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -3095,18 +3129,16 @@ pub mod models {
                     )
                 }
                 "new_data" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.new_data,
-                        "new_data",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderTermsFields,
+                        _,
+                    >(&mut self.new_data, "new_data", value)
                 }
                 "old_data" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.old_data,
-                        "old_data",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderTermsFields,
+                        _,
+                    >(&mut self.old_data, "old_data", value)
                 }
                 "order_fee_items" => {
                     ::hookforge::__private::set_once(
@@ -3190,7 +3222,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowAssignmentTimedOutDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -3261,11 +3298,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -3350,7 +3386,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowAssignmentWorkflowInspectionCompletedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -3427,11 +3468,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -3521,7 +3561,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowAssignmentWorkflowInspectionScheduledDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -3598,11 +3643,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -3691,7 +3735,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowAssignmentWorkflowSubmittedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -3780,11 +3829,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -3906,7 +3954,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowClientRequestWorkflowCancelledDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -3995,11 +4048,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -4097,7 +4149,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowClientRequestWorkflowFulfilledDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -4185,11 +4242,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -4312,7 +4368,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowClientRequestWorkflowRevisionAskedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -4387,11 +4448,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "content" => {
                     ::hookforge::__private::set_once(&mut self.content, "content", value)
@@ -4477,7 +4537,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -4552,11 +4617,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "content" => {
                     ::hookforge::__private::set_once(&mut self.content, "content", value)
@@ -4636,7 +4700,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowHoldedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -4709,11 +4778,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -4809,7 +4877,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowOrderWorkflowAcceptedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -4881,11 +4954,10 @@ pub mod models {
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
                 "address_resource" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.address_resource,
-                        "address_resource",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __AddressResourceFields,
+                        _,
+                    >(&mut self.address_resource, "address_resource", value)
                 }
                 "borrower_email" => {
                     ::hookforge::__private::set_once(
@@ -4916,11 +4988,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -5055,7 +5126,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowOrderWorkflowAddedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -5133,11 +5209,10 @@ pub mod models {
                     ::hookforge::__private::set_once(&mut self.address, "address", value)
                 }
                 "address_resource" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.address_resource,
-                        "address_resource",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __AddressResourceFields,
+                        _,
+                    >(&mut self.address_resource, "address_resource", value)
                 }
                 "borrower_email" => {
                     ::hookforge::__private::set_once(
@@ -5168,11 +5243,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "county_id" => {
                     ::hookforge::__private::set_once(
@@ -5340,7 +5414,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowOrderWorkflowAssignedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -5431,11 +5510,10 @@ pub mod models {
                     ::hookforge::__private::set_once(&mut self.address, "address", value)
                 }
                 "address_resource" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.address_resource,
-                        "address_resource",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __AddressResourceFields,
+                        _,
+                    >(&mut self.address_resource, "address_resource", value)
                 }
                 "assignment_accepted_at" => {
                     ::hookforge::__private::set_once(
@@ -5473,11 +5551,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -5643,7 +5720,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowOrderWorkflowAssignmentAcceptedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -5728,11 +5810,10 @@ pub mod models {
                     ::hookforge::__private::set_once(&mut self.address, "address", value)
                 }
                 "address_resource" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.address_resource,
-                        "address_resource",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __AddressResourceFields,
+                        _,
+                    >(&mut self.address_resource, "address_resource", value)
                 }
                 "assignment_accepted_at" => {
                     ::hookforge::__private::set_once(
@@ -5770,11 +5851,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -5959,7 +6039,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowOrderWorkflowAssignmentConditionApprovedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -6046,11 +6131,10 @@ pub mod models {
                     ::hookforge::__private::set_once(&mut self.address, "address", value)
                 }
                 "address_resource" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.address_resource,
-                        "address_resource",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __AddressResourceFields,
+                        _,
+                    >(&mut self.address_resource, "address_resource", value)
                 }
                 "assignment_accepted_at" => {
                     ::hookforge::__private::set_once(
@@ -6081,11 +6165,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -6269,7 +6352,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowOrderWorkflowAssignmentConditionRejectedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -6344,11 +6432,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -6436,7 +6523,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowQualityAssuranceWorkflowCompletedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -6553,11 +6645,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -6681,7 +6772,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowQualityAssuranceWorkflowRevisionAskedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -6765,11 +6861,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "content" => {
                     ::hookforge::__private::set_once(&mut self.content, "content", value)
@@ -6854,7 +6949,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowResumedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -6926,11 +7026,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -7020,7 +7119,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __OrderingWorkflowUnassignedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }
@@ -7095,11 +7199,10 @@ pub mod models {
                     )
                 }
                 "contacts" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.contacts,
-                        "contacts",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __ContactsFields,
+                        _,
+                    >(&mut self.contacts, "contacts", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -7196,7 +7299,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __PayoutingPayoutCompletedDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "event" => {
                     ::hookforge::__private::set_once(&mut self.event, "event", value)
                 }

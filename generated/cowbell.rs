@@ -1116,8 +1116,18 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
-                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __AccountStatusEventDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
+                "meta" => {
+                    ::hookforge::__private::set_model::<
+                        __AccountStatusEventMetaFields,
+                        _,
+                    >(&mut self.meta, "meta", value)
+                }
                 _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
         }
@@ -1417,8 +1427,18 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
-                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __PolicyCertificateDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
+                "meta" => {
+                    ::hookforge::__private::set_model::<
+                        __PolicyCertificateMetaFields,
+                        _,
+                    >(&mut self.meta, "meta", value)
+                }
                 _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
         }
@@ -1712,8 +1732,18 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
-                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __PolicyDocumentDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
+                "meta" => {
+                    ::hookforge::__private::set_model::<
+                        __PolicyDocumentMetaFields,
+                        _,
+                    >(&mut self.meta, "meta", value)
+                }
                 _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
         }
@@ -2010,8 +2040,18 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
-                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __PolicyEndorsementDocumentDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
+                "meta" => {
+                    ::hookforge::__private::set_model::<
+                        __PolicyEndorsementDocumentMetaFields,
+                        _,
+                    >(&mut self.meta, "meta", value)
+                }
                 _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
         }
@@ -2310,8 +2350,18 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
-                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __PolicyNonRenewalDocumentDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
+                "meta" => {
+                    ::hookforge::__private::set_model::<
+                        __PolicyNonRenewalDocumentMetaFields,
+                        _,
+                    >(&mut self.meta, "meta", value)
+                }
                 _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
         }
@@ -2627,8 +2677,18 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
-                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __PolicyStatusEventDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
+                "meta" => {
+                    ::hookforge::__private::set_model::<
+                        __PolicyStatusEventMetaFields,
+                        _,
+                    >(&mut self.meta, "meta", value)
+                }
                 _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
         }
@@ -2931,8 +2991,18 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
-                "meta" => ::hookforge::__private::set_once(&mut self.meta, "meta", value),
+                "data" => {
+                    ::hookforge::__private::set_maybe_model::<
+                        __QuoteStatusEventDataFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
+                "meta" => {
+                    ::hookforge::__private::set_model::<
+                        __QuoteStatusEventMetaFields,
+                        _,
+                    >(&mut self.meta, "meta", value)
+                }
                 _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
         }

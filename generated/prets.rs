@@ -407,7 +407,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_model::<
+                        __QuoteRefFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "eventId" => {
                     ::hookforge::__private::set_once(
                         &mut self.event_id,
@@ -416,11 +421,10 @@ pub mod models {
                     )
                 }
                 "organization" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.organization,
-                        "organization",
-                        value,
-                    )
+                    ::hookforge::__private::set_model::<
+                        __OrganizationFields,
+                        _,
+                    >(&mut self.organization, "organization", value)
                 }
                 "timestamp" => {
                     ::hookforge::__private::set_once(
@@ -492,7 +496,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_model::<
+                        __QuoteRefFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "eventId" => {
                     ::hookforge::__private::set_once(
                         &mut self.event_id,
@@ -501,11 +510,10 @@ pub mod models {
                     )
                 }
                 "organization" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.organization,
-                        "organization",
-                        value,
-                    )
+                    ::hookforge::__private::set_model::<
+                        __OrganizationFields,
+                        _,
+                    >(&mut self.organization, "organization", value)
                 }
                 "timestamp" => {
                     ::hookforge::__private::set_once(
@@ -577,7 +585,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_model::<
+                        __QuoteRefFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "eventId" => {
                     ::hookforge::__private::set_once(
                         &mut self.event_id,
@@ -586,11 +599,10 @@ pub mod models {
                     )
                 }
                 "organization" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.organization,
-                        "organization",
-                        value,
-                    )
+                    ::hookforge::__private::set_model::<
+                        __OrganizationFields,
+                        _,
+                    >(&mut self.organization, "organization", value)
                 }
                 "timestamp" => {
                     ::hookforge::__private::set_once(
@@ -663,7 +675,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_model::<
+                        __QuoteRefFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "eventId" => {
                     ::hookforge::__private::set_once(
                         &mut self.event_id,
@@ -672,11 +689,10 @@ pub mod models {
                     )
                 }
                 "organization" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.organization,
-                        "organization",
-                        value,
-                    )
+                    ::hookforge::__private::set_model::<
+                        __OrganizationFields,
+                        _,
+                    >(&mut self.organization, "organization", value)
                 }
                 "timestamp" => {
                     ::hookforge::__private::set_once(
@@ -748,7 +764,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_model::<
+                        __QuoteRefFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "eventId" => {
                     ::hookforge::__private::set_once(
                         &mut self.event_id,
@@ -757,11 +778,10 @@ pub mod models {
                     )
                 }
                 "organization" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.organization,
-                        "organization",
-                        value,
-                    )
+                    ::hookforge::__private::set_model::<
+                        __OrganizationFields,
+                        _,
+                    >(&mut self.organization, "organization", value)
                 }
                 "timestamp" => {
                     ::hookforge::__private::set_once(
@@ -833,7 +853,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_model::<
+                        __QuoteRefFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "eventId" => {
                     ::hookforge::__private::set_once(
                         &mut self.event_id,
@@ -842,11 +867,10 @@ pub mod models {
                     )
                 }
                 "organization" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.organization,
-                        "organization",
-                        value,
-                    )
+                    ::hookforge::__private::set_model::<
+                        __OrganizationFields,
+                        _,
+                    >(&mut self.organization, "organization", value)
                 }
                 "timestamp" => {
                     ::hookforge::__private::set_once(
@@ -970,7 +994,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_model::<
+                        __QuoteRefFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "eventId" => {
                     ::hookforge::__private::set_once(
                         &mut self.event_id,
@@ -979,11 +1008,10 @@ pub mod models {
                     )
                 }
                 "organization" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.organization,
-                        "organization",
-                        value,
-                    )
+                    ::hookforge::__private::set_model::<
+                        __OrganizationFields,
+                        _,
+                    >(&mut self.organization, "organization", value)
                 }
                 "timestamp" => {
                     ::hookforge::__private::set_once(
@@ -1052,7 +1080,12 @@ pub mod models {
             value: D,
         ) -> ::std::result::Result<(), D::Error> {
             match key.as_str() {
-                "data" => ::hookforge::__private::set_once(&mut self.data, "data", value),
+                "data" => {
+                    ::hookforge::__private::set_model::<
+                        __QuoteRefFields,
+                        _,
+                    >(&mut self.data, "data", value)
+                }
                 "eventId" => {
                     ::hookforge::__private::set_once(
                         &mut self.event_id,
@@ -1061,11 +1094,10 @@ pub mod models {
                     )
                 }
                 "organization" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.organization,
-                        "organization",
-                        value,
-                    )
+                    ::hookforge::__private::set_model::<
+                        __OrganizationFields,
+                        _,
+                    >(&mut self.organization, "organization", value)
                 }
                 "timestamp" => {
                     ::hookforge::__private::set_once(

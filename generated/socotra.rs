@@ -11196,11 +11196,10 @@ pub mod models {
                     ::hookforge::__private::set_once(&mut self.events, "events", value)
                 }
                 "failureHandling" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.failure_handling,
-                        "failureHandling",
-                        value,
-                    )
+                    ::hookforge::__private::set_maybe_model::<
+                        __FailureHandlingRequestFields,
+                        _,
+                    >(&mut self.failure_handling, "failureHandling", value)
                 }
                 "integrationName" => {
                     ::hookforge::__private::set_once(
@@ -11307,11 +11306,10 @@ pub mod models {
                     ::hookforge::__private::set_once(&mut self.events, "events", value)
                 }
                 "failureHandling" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.failure_handling,
-                        "failureHandling",
-                        value,
-                    )
+                    ::hookforge::__private::set_model::<
+                        __FailureHandlingResponseFields,
+                        _,
+                    >(&mut self.failure_handling, "failureHandling", value)
                 }
                 "integrationName" => {
                     ::hookforge::__private::set_once(

@@ -71,7 +71,8 @@ pub use vendor::{
 pub mod __private {
     pub use crate::parse::{
         EventFields, Fields, Key, decode, decode_unknown, deserialize_fields,
-        deserialize_open_enum, extra_entry, parse_event, required, set_once,
+        deserialize_open_enum, extra_entry, parse_event, required, set_maybe_model, set_model,
+        set_once,
     };
     #[cfg(feature = "testing")]
     pub use insta;

@@ -94,6 +94,108 @@ pub fn set_once<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     Ok(())
 }
 
+/// [`set_once`] for a field whose type is a generated model (builder `B`):
+/// the object's entries go straight into the builder and the model is
+/// written into the slot. Returned instead, a large model is copied once in
+/// every frame between the builder and the slot.
+pub fn set_model<'de, B: Fields<'de>, D: Deserializer<'de>>(
+    slot: &mut Option<B::Output>,
+    name: &'static str,
+    value: D,
+) -> Result<(), D::Error> {
+    if slot.is_some() {
+        return Err(de::Error::duplicate_field(name));
+    }
+    value.deserialize_map(ModelInto::<B, _, _> {
+        slot,
+        wrap: |m| m,
+        null: None,
+        blank: None,
+        _b: PhantomData,
+    })
+}
+
+/// [`set_model`] for a `Maybe<model>` field: `null` and `""` as
+/// [`Maybe`](super::Maybe) reads them, an object into the slot, and any other
+/// value the same error as `Maybe<model>` gives.
+pub fn set_maybe_model<'de, B: Fields<'de>, D: Deserializer<'de>>(
+    slot: &mut Option<super::Maybe<B::Output>>,
+    name: &'static str,
+    value: D,
+) -> Result<(), D::Error> {
+    if slot.is_some() {
+        return Err(de::Error::duplicate_field(name));
+    }
+    value.deserialize_any(ModelInto::<B, _, _> {
+        slot,
+        wrap: super::Maybe::Present,
+        null: Some(super::Maybe::Null),
+        blank: Some(super::Maybe::Blank),
+        _b: PhantomData,
+    })
+}
+
+/// Fills builder `B` from an object and writes `wrap(model)` into `slot`;
+/// `null` and `""` give `null` and `blank` where those are set. Every other
+/// value is the "invalid type: …, expected struct X" error of the model's
+/// own deserializer.
+struct ModelInto<'s, B, T, W> {
+    slot: &'s mut Option<T>,
+    wrap: W,
+    null: Option<T>,
+    blank: Option<T>,
+    _b: PhantomData<B>,
+}
+
+impl<'de, B, T, W> Visitor<'de> for ModelInto<'_, B, T, W>
+where
+    B: Fields<'de>,
+    W: FnOnce(B::Output) -> T,
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "struct {}", B::NAME)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut b = B::default();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            map.next_value_seed(FieldSeed { b: &mut b, key })?;
+        }
+        *self.slot = Some((self.wrap)(b.finish()?));
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
+        match self.null.take() {
+            Some(null) => {
+                *self.slot = Some(null);
+                Ok(())
+            }
+            None => Err(E::invalid_type(de::Unexpected::Unit, &self)),
+        }
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+
+    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
+        match self.blank.take() {
+            Some(blank) if v.is_empty() => {
+                *self.slot = Some(blank);
+                Ok(())
+            }
+            _ => Err(E::invalid_type(de::Unexpected::Str(v), &self)),
+        }
+    }
+}
+
 /// A required field's value, or serde's "missing field" error.
 pub fn required<T, E: de::Error>(slot: Option<T>, name: &'static str) -> Result<T, E> {
     slot.ok_or_else(|| E::missing_field(name))
@@ -468,4 +570,104 @@ fn feed_raw<'de, B: EventFields<'de>, E: de::Error>(
 ) -> Result<(), E> {
     let mut de = serde_json::Deserializer::from_str(raw.get());
     b.field(key, &mut de).map_err(|_| bail())
+}
+
+#[cfg(test)]
+mod model_into_tests {
+    use super::*;
+    use crate::Maybe;
+
+    /// A model with a builder, as the generator writes them.
+    #[derive(Debug, PartialEq)]
+    struct Inner {
+        a: Maybe<String>,
+        extra: serde_json::Map<String, Value>,
+    }
+
+    #[derive(Default)]
+    struct InnerFields {
+        a: Option<Maybe<String>>,
+        extra: serde_json::Map<String, Value>,
+    }
+
+    impl<'de> Fields<'de> for InnerFields {
+        type Output = Inner;
+        const NAME: &'static str = "Inner";
+        fn field<D: Deserializer<'de>>(&mut self, key: Key<'de>, value: D) -> Result<(), D::Error> {
+            match key.as_str() {
+                "a" => set_once(&mut self.a, "a", value),
+                _ => extra_entry(&mut self.extra, key, value),
+            }
+        }
+        fn finish<E: de::Error>(self) -> Result<Inner, E> {
+            Ok(Inner {
+                a: self.a.unwrap_or_default(),
+                extra: self.extra,
+            })
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Inner {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            deserialize_fields::<D, InnerFields>(d)
+        }
+    }
+
+    fn outcome<T: fmt::Debug>(slot: Option<T>, r: Result<(), serde_json::Error>) -> String {
+        match r {
+            Ok(()) => format!("{slot:?}"),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    /// Written into the slot, a nested model and a `Maybe` of one come out
+    /// exactly as through their own `Deserialize`: same values, same errors
+    /// (from text and from a `Value`), same duplicate-key error.
+    #[test]
+    fn reading_into_the_slot_matches_the_models_own_deserialize() {
+        let texts = [
+            "null",
+            r#""""#,
+            r#""x""#,
+            "1",
+            "-1",
+            "1.5",
+            "true",
+            "[]",
+            "[1]",
+            "{}",
+            r#"{"a":"z","b":[1,{"c":null}]}"#,
+            r#"{"a":null,"a2":""}"#,
+            r#"{"a":1}"#,
+            r#"{"a":"z","a":"y"}"#,
+        ];
+        for text in texts {
+            let value: Value = serde_json::from_str(text).unwrap();
+            macro_rules! both {
+                ($t:ty, $fast:expr) => {{
+                    let (mut fast, mut own) = (None::<$t>, None::<$t>);
+                    let f = $fast(
+                        &mut fast,
+                        "m",
+                        &mut serde_json::Deserializer::from_str(text),
+                    );
+                    let o = set_once(&mut own, "m", &mut serde_json::Deserializer::from_str(text));
+                    assert_eq!(outcome(fast, f), outcome(own, o), "{text}");
+                    let (mut fast, mut own) = (None::<$t>, None::<$t>);
+                    let f = $fast(&mut fast, "m", value.clone());
+                    let o = set_once(&mut own, "m", value.clone());
+                    assert_eq!(outcome(fast, f), outcome(own, o), "{text} as a Value");
+                }};
+            }
+            both!(Maybe<Inner>, set_maybe_model::<InnerFields, _>);
+            both!(Inner, set_model::<InnerFields, _>);
+        }
+        let mut slot = Some(Maybe::Null);
+        let e = set_maybe_model::<InnerFields, _>(&mut slot, "m", Value::Null).unwrap_err();
+        assert_eq!(e.to_string(), "duplicate field `m`");
+        let mut slot = None;
+        set_model::<InnerFields, _>(&mut slot, "m", serde_json::json!({})).unwrap();
+        let e = set_model::<InnerFields, _>(&mut slot, "m", serde_json::json!({})).unwrap_err();
+        assert_eq!(e.to_string(), "duplicate field `m`");
+    }
 }

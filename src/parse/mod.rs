@@ -17,7 +17,7 @@ mod timestamp;
 
 pub use fields::{
     EventFields, Fields, TopLevelKeys, deserialize_fields, extra_entry, parse_event, required,
-    set_once,
+    set_maybe_model, set_model, set_once,
 };
 
 pub use maybe::Maybe;

@@ -19,17 +19,20 @@ use syn::{Attribute, Fields, Item, ItemStruct, Meta, Path, Token, Type};
 /// Rewrites the structs it can and returns the names of those that now have
 /// a builder (`__<Name>Fields`).
 pub fn own_deserializers(file: &mut syn::File) -> BTreeSet<String> {
-    let mut done = BTreeSet::new();
-    let mut added = Vec::new();
+    let mut planned = Vec::new();
     for item in &mut file.items {
         let Item::Struct(s) = item else { continue };
         let Some(plan) = plan(s) else { continue };
         if !drop_derive(&mut s.attrs, "Deserialize") {
             continue;
         }
-        added.push(emit(&s.ident, &plan));
-        done.insert(s.ident.to_string());
+        planned.push((s.ident.clone(), plan));
     }
+    let done: BTreeSet<String> = planned.iter().map(|(i, _)| i.to_string()).collect();
+    let added: Vec<TokenStream> = planned
+        .iter()
+        .map(|(model, plan)| emit(model, plan, &done))
+        .collect();
     for tokens in added {
         let parsed: syn::File = syn::parse2(tokens).expect("generated builder parses");
         file.items.extend(parsed.items);
@@ -126,13 +129,59 @@ fn plan(s: &ItemStruct) -> Option<Plan> {
     })
 }
 
-fn emit(model: &syn::Ident, plan: &Plan) -> TokenStream {
+/// How a field's value goes into its slot: straight into a nested model's
+/// builder where the field is one of this file's models with a builder (or
+/// a `Maybe` of one), so the model is not copied on its way up; otherwise
+/// through the type's own `Deserialize`.
+fn setter(ty: &Type, builders: &BTreeSet<String>) -> TokenStream {
+    let model = |ty: &Type| match ty {
+        Type::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 => {
+            let seg = &p.path.segments[0];
+            (seg.arguments.is_empty() && builders.contains(&seg.ident.to_string()))
+                .then(|| builder_ident(&seg.ident.to_string()))
+        }
+        _ => None,
+    };
+    if let Some(b) = model(ty) {
+        return quote! { ::hookforge::__private::set_model::<#b, _> };
+    }
+    if let Some(b) = maybe_inner(ty).and_then(model) {
+        return quote! { ::hookforge::__private::set_maybe_model::<#b, _> };
+    }
+    quote! { ::hookforge::__private::set_once }
+}
+
+/// `T` of `::hookforge::Maybe<T>`.
+fn maybe_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(p) = ty else { return None };
+    let segs: Vec<&syn::PathSegment> = p.path.segments.iter().collect();
+    let [krate, maybe] = segs.as_slice() else {
+        return None;
+    };
+    if p.qself.is_some() || krate.ident != "hookforge" || maybe.ident != "Maybe" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &maybe.arguments else {
+        return None;
+    };
+    match args.args.iter().collect::<Vec<_>>().as_slice() {
+        [syn::GenericArgument::Type(t)] => Some(t),
+        _ => None,
+    }
+}
+
+fn emit(model: &syn::Ident, plan: &Plan, builders: &BTreeSet<String>) -> TokenStream {
     let builder = builder_ident(&model.to_string());
     let name = model.to_string();
     let extra = &plan.extra;
     let idents: Vec<_> = plan.fields.iter().map(|f| &f.ident).collect();
     let types: Vec<_> = plan.fields.iter().map(|f| &f.ty).collect();
     let keys: Vec<_> = plan.fields.iter().map(|f| f.key.as_str()).collect();
+    let setters: Vec<_> = plan
+        .fields
+        .iter()
+        .map(|f| setter(&f.ty, builders))
+        .collect();
     let finish = plan.fields.iter().map(|f| {
         let (i, k) = (&f.ident, &f.key);
         match f.kind {
@@ -165,7 +214,7 @@ fn emit(model: &syn::Ident, plan: &Plan) -> TokenStream {
 
             fn field<D: ::serde::Deserializer<'de>>(&mut self, key: ::hookforge::__private::Key<'de>, value: D) -> ::std::result::Result<(), D::Error> {
                 match key.as_str() {
-                    #(#keys => ::hookforge::__private::set_once(&mut self.#idents, #keys, value),)*
+                    #(#keys => #setters(&mut self.#idents, #keys, value),)*
                     _ => ::hookforge::__private::extra_entry(&mut self.#extra, key, value),
                 }
             }
@@ -267,6 +316,37 @@ mod tests {
             out.contains("event_id: self.event_id.unwrap_or_default()"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn nested_models_are_read_into_their_slots() {
+        let (out, _) = run(r#"
+            #[derive(::serde::Deserialize)]
+            pub struct B {
+                #[serde(flatten)]
+                pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            }
+            #[derive(::serde::Deserialize)]
+            pub struct A {
+                pub b: B,
+                #[serde(default)]
+                pub c: ::hookforge::Maybe<B>,
+                pub d: ::std::vec::Vec<B>,
+                #[serde(default)]
+                pub e: ::hookforge::Maybe<::std::string::String>,
+                #[serde(flatten)]
+                pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            }
+        "#);
+        let out: String = out.split_whitespace().collect();
+        for want in [
+            r#"::hookforge::__private::set_model::<__BFields,_,>(&mutself.b,"b",value)"#,
+            r#"::hookforge::__private::set_maybe_model::<__BFields,_,>(&mutself.c,"c",value)"#,
+            r#""d"=>::hookforge::__private::set_once(&mutself.d,"d",value)"#,
+            r#""e"=>::hookforge::__private::set_once(&mutself.e,"e",value)"#,
+        ] {
+            assert!(out.contains(want), "{want} not in {out}");
+        }
     }
 
     #[test]
