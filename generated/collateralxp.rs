@@ -1467,6 +1467,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<AddressResource, E> {
@@ -1559,6 +1560,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<AttachmentResource, E> {
@@ -1635,6 +1637,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Contact, E> {
             ::std::result::Result::Ok(Contact {
                 email: self.email.unwrap_or_default(),
@@ -1692,6 +1695,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Contacts, E> {
             ::std::result::Result::Ok(Contacts {
                 borrower: self.borrower.unwrap_or_default(),
@@ -1741,6 +1745,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Fee, E> {
             ::std::result::Result::Ok(Fee {
                 fee: self.fee.unwrap_or_default(),
@@ -1809,6 +1814,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<File, E> {
             ::std::result::Result::Ok(File {
                 attachment_resource: self.attachment_resource.unwrap_or_default(),
@@ -1909,6 +1915,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<OrderTerms, E> {
             ::std::result::Result::Ok(OrderTerms {
                 due_date: self.due_date.unwrap_or_default(),
@@ -1963,6 +1970,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingFileAdded, E> {
@@ -2052,6 +2060,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingFileAddedData, E> {
@@ -2112,6 +2121,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingLifecycleNoteAdded, E> {
@@ -2223,6 +2233,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingLifecycleNoteAddedData, E> {
@@ -2283,6 +2294,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingNoteAdded, E> {
@@ -2443,6 +2455,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingNoteAddedData, E> {
@@ -2515,6 +2528,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingNoteAddedFromIntegration, E> {
@@ -2652,6 +2666,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingNoteAddedFromIntegrationData, E> {
@@ -2721,6 +2736,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingOrderSetupAddressSet, E> {
@@ -2822,6 +2838,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingOrderSetupAddressSetData, E> {
@@ -2888,6 +2905,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingOrderSetupPointOfContactUpdated, E> {
@@ -3008,6 +3026,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingOrderSetupPointOfContactUpdatedData, E> {
@@ -3071,6 +3090,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingOrderTermsChanged, E> {
@@ -3172,6 +3192,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingOrderTermsChangedData, E> {
@@ -3235,6 +3256,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowAssignmentTimedOut, E> {
@@ -3335,6 +3357,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowAssignmentTimedOutData, E> {
@@ -3399,6 +3422,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -3505,6 +3529,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -3574,6 +3599,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -3680,6 +3706,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -3748,6 +3775,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowAssignmentWorkflowSubmitted, E> {
@@ -3897,6 +3925,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowAssignmentWorkflowSubmittedData, E> {
@@ -3967,6 +3996,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowClientRequestWorkflowCancelled, E> {
@@ -4092,6 +4122,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -4162,6 +4193,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowClientRequestWorkflowFulfilled, E> {
@@ -4307,6 +4339,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -4381,6 +4414,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -4481,6 +4515,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -4550,6 +4585,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -4650,6 +4686,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -4713,6 +4750,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowHolded, E> {
@@ -4825,6 +4863,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowHoldedData, E> {
@@ -4890,6 +4929,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowOrderWorkflowAccepted, E> {
@@ -5067,6 +5107,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowOrderWorkflowAcceptedData, E> {
@@ -5139,6 +5180,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowOrderWorkflowAdded, E> {
@@ -5350,6 +5392,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowOrderWorkflowAddedData, E> {
@@ -5427,6 +5470,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowOrderWorkflowAssigned, E> {
@@ -5652,6 +5696,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowOrderWorkflowAssignedData, E> {
@@ -5733,6 +5778,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowOrderWorkflowAssignmentAccepted, E> {
@@ -5965,6 +6011,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -6052,6 +6099,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -6279,6 +6327,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -6365,6 +6414,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -6469,6 +6519,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -6536,6 +6587,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -6706,6 +6758,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -6785,6 +6838,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -6897,6 +6951,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<
@@ -6962,6 +7017,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowResumed, E> {
@@ -7070,6 +7126,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowResumedData, E> {
@@ -7132,6 +7189,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowUnassigned, E> {
@@ -7250,6 +7308,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<OrderingWorkflowUnassignedData, E> {
@@ -7312,6 +7371,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PayoutingPayoutCompleted, E> {
@@ -7401,6 +7461,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PayoutingPayoutCompletedData, E> {
@@ -7508,6 +7569,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Transfer, E> {
             ::std::result::Result::Ok(Transfer {
                 amount: self.amount.unwrap_or_default(),
@@ -8620,6 +8682,7 @@ pub enum __EventFields {
 impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
     type Event = Event;
 
+    #[inline]
     fn for_type(event_type: &str) -> Self {
         match event_type {
             "ordering::file_added" => {
@@ -8834,6 +8897,7 @@ impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
         }
     }
 
+    #[inline]
     fn finish<E: ::serde::de::Error>(
         self,
         event_type: &str,

@@ -1132,6 +1132,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<AccountStatusEvent, E> {
@@ -1288,6 +1289,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<AccountStatusEventData, E> {
@@ -1347,6 +1349,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<AccountStatusEventMeta, E> {
@@ -1391,6 +1394,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Meta, E> {
             ::std::result::Result::Ok(Meta {
                 event: ::hookforge::__private::required(self.event, "event")?,
@@ -1443,6 +1447,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyCertificate, E> {
@@ -1631,6 +1636,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyCertificateData, E> {
@@ -1694,6 +1700,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyCertificateMeta, E> {
@@ -1748,6 +1755,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyDocument, E> {
@@ -1936,6 +1944,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyDocumentData, E> {
@@ -1999,6 +2008,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyDocumentMeta, E> {
@@ -2056,6 +2066,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyEndorsementDocument, E> {
@@ -2245,6 +2256,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyEndorsementDocumentData, E> {
@@ -2309,6 +2321,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyEndorsementDocumentMeta, E> {
@@ -2366,6 +2379,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyNonRenewalDocument, E> {
@@ -2573,6 +2587,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyNonRenewalDocumentData, E> {
@@ -2639,6 +2654,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyNonRenewalDocumentMeta, E> {
@@ -2693,6 +2709,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyStatusEvent, E> {
@@ -2889,6 +2906,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyStatusEventData, E> {
@@ -2953,6 +2971,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyStatusEventMeta, E> {
@@ -3007,6 +3026,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteStatusEvent, E> {
@@ -3195,6 +3215,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteStatusEventData, E> {
@@ -3258,6 +3279,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteStatusEventMeta, E> {
@@ -3844,6 +3866,7 @@ pub enum __EventFields {
 impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
     type Event = Event;
 
+    #[inline]
     fn for_type(event_type: &str) -> Self {
         match event_type {
             "account.status" => Self::AccountStatus(::std::default::Default::default()),
@@ -3890,6 +3913,7 @@ impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
         }
     }
 
+    #[inline]
     fn finish<E: ::serde::de::Error>(
         self,
         event_type: &str,

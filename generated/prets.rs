@@ -364,6 +364,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<Organization, E> {
@@ -443,6 +444,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteCreated, E> {
@@ -532,6 +534,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteFinancingCancelled, E> {
@@ -621,6 +624,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteFinancingCompleted, E> {
@@ -711,6 +715,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteFinancingOfferReceived, E> {
@@ -800,6 +805,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteFinancingRejected, E> {
@@ -889,6 +895,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteFinancingUpdated, E> {
@@ -953,6 +960,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<QuoteRef, E> {
             ::std::result::Result::Ok(QuoteRef {
                 external_id: self.external_id.unwrap_or_default(),
@@ -1030,6 +1038,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteSuperseded, E> {
@@ -1116,6 +1125,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteUpdated, E> {
@@ -1561,6 +1571,7 @@ pub enum __EventFields {
 impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
     type Event = Event;
 
+    #[inline]
     fn for_type(event_type: &str) -> Self {
         match event_type {
             "quote.created" => Self::QuoteCreated(::std::default::Default::default()),
@@ -1617,6 +1628,7 @@ impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
         }
     }
 
+    #[inline]
     fn finish<E: ::serde::de::Error>(
         self,
         event_type: &str,

@@ -2348,6 +2348,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CancellationCreate, E> {
@@ -2434,6 +2435,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CancellationEffective, E> {
@@ -2517,6 +2519,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CancellationIssue, E> {
@@ -2603,6 +2606,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CancellationRescind, E> {
@@ -2689,6 +2693,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CancellationUpdate, E> {
@@ -2772,6 +2777,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CashTransfer, E> {
@@ -2855,6 +2861,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CatchUpInvalidate, E> {
@@ -2938,6 +2945,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CatchUpIssue, E> {
@@ -3021,6 +3029,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CatchUpPastDue, E> {
@@ -3104,6 +3113,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<CatchUpPay, E> {
             ::std::result::Result::Ok(CatchUpPay {
                 data: ::hookforge::__private::required(self.data, "data")?,
@@ -3185,6 +3195,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CatchUpPayReverse, E> {
@@ -3268,6 +3279,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<CatchUpWrittenOff, E> {
@@ -3351,6 +3363,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<ClaimClose, E> {
             ::std::result::Result::Ok(ClaimClose {
                 data: ::hookforge::__private::required(self.data, "data")?,
@@ -3432,6 +3445,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<ClaimCreate, E> {
             ::std::result::Result::Ok(ClaimCreate {
                 data: ::hookforge::__private::required(self.data, "data")?,
@@ -3513,6 +3527,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ClaimDiscard, E> {
@@ -3596,6 +3611,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<ClaimOpen, E> {
             ::std::result::Result::Ok(ClaimOpen {
                 data: ::hookforge::__private::required(self.data, "data")?,
@@ -3677,6 +3693,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<ClaimUpdate, E> {
             ::std::result::Result::Ok(ClaimUpdate {
                 data: ::hookforge::__private::required(self.data, "data")?,
@@ -3761,6 +3778,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<DisbursementCreate, E> {
@@ -3844,6 +3862,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<DisbursementIssue, E> {
@@ -3930,6 +3949,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<DisbursementUpdate, E> {
@@ -4013,6 +4033,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementAccept, E> {
@@ -4096,6 +4117,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementCreate, E> {
@@ -4182,6 +4204,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementDiscard, E> {
@@ -4268,6 +4291,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementEffective, E> {
@@ -4354,6 +4378,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementInvalidate, E> {
@@ -4437,6 +4462,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementIssue, E> {
@@ -4520,6 +4546,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementQuote, E> {
@@ -4603,6 +4630,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EndorsementUpdate, E> {
@@ -4678,6 +4706,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<EventStreamWebhookSuspendedData, E> {
@@ -4749,6 +4778,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<FailureHandlingRequest, E> {
@@ -4814,6 +4844,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<FailureHandlingResponse, E> {
@@ -4898,6 +4929,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<FailureMessage, E> {
@@ -4986,6 +5018,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<InvoiceInvalidate, E> {
@@ -5069,6 +5102,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<InvoiceIssue, E> {
@@ -5152,6 +5186,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<InvoicePastDue, E> {
@@ -5235,6 +5270,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<InvoiceWrittenOff, E> {
@@ -5318,6 +5354,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<LoginFailure, E> {
@@ -5401,6 +5438,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<LoginSuccess, E> {
@@ -5484,6 +5522,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentDecline, E> {
@@ -5567,6 +5606,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentDiscard, E> {
@@ -5650,6 +5690,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentDraft, E> {
@@ -5733,6 +5774,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<PaymentPay, E> {
             ::std::result::Result::Ok(PaymentPay {
                 data: ::hookforge::__private::required(self.data, "data")?,
@@ -5814,6 +5856,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentReady, E> {
@@ -5897,6 +5940,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentReturn, E> {
@@ -5980,6 +6024,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentReverse, E> {
@@ -6063,6 +6108,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PaymentUpdate, E> {
@@ -6146,6 +6192,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyCancel, E> {
@@ -6229,6 +6276,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyCreate, E> {
@@ -6312,6 +6360,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyDiscard, E> {
@@ -6395,6 +6444,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyEffective, E> {
@@ -6478,6 +6528,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<PolicyEnd, E> {
             ::std::result::Result::Ok(PolicyEnd {
                 data: ::hookforge::__private::required(self.data, "data")?,
@@ -6559,6 +6610,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyEndReminder, E> {
@@ -6642,6 +6694,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyEndorse, E> {
@@ -6725,6 +6778,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyFinalize, E> {
@@ -6808,6 +6862,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyGracePeriod, E> {
@@ -6895,6 +6950,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyGracePeriodSatisfied, E> {
@@ -6981,6 +7037,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyGracePeriodUpdate, E> {
@@ -7064,6 +7121,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<PolicyIssue, E> {
             ::std::result::Result::Ok(PolicyIssue {
                 data: ::hookforge::__private::required(self.data, "data")?,
@@ -7145,6 +7203,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<PolicyLapse, E> {
             ::std::result::Result::Ok(PolicyLapse {
                 data: ::hookforge::__private::required(self.data, "data")?,
@@ -7226,6 +7285,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteAccept, E> {
@@ -7309,6 +7369,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteCreate, E> {
@@ -7395,6 +7456,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteDeclined, E> {
@@ -7481,6 +7543,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteDiscard, E> {
@@ -7567,6 +7630,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteInvalidate, E> {
@@ -7650,6 +7714,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteQuoted, E> {
@@ -7733,6 +7798,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyQuoteUpdate, E> {
@@ -7819,6 +7885,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyReinstatementClose, E> {
@@ -7906,6 +7973,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyReinstatementInvoice, E> {
@@ -7992,6 +8060,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyReinstatementIssue, E> {
@@ -8078,6 +8147,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyReinstatementOpen, E> {
@@ -8161,6 +8231,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<PolicyRenew, E> {
             ::std::result::Result::Ok(PolicyRenew {
                 data: ::hookforge::__private::required(self.data, "data")?,
@@ -8242,6 +8313,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyUpdate, E> {
@@ -8325,6 +8397,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyUpgrade, E> {
@@ -8411,6 +8484,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyholderCreate, E> {
@@ -8497,6 +8571,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PolicyholderUpdate, E> {
@@ -8583,6 +8658,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportCreate, E> {
@@ -8669,6 +8745,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportDiscard, E> {
@@ -8755,6 +8832,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportEffective, E> {
@@ -8841,6 +8919,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportIssue, E> {
@@ -8924,6 +9003,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportPay, E> {
@@ -9010,6 +9090,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportReplace, E> {
@@ -9096,6 +9177,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportReverse, E> {
@@ -9182,6 +9264,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PremiumReportUpdate, E> {
@@ -9268,6 +9351,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ReinstatementAccept, E> {
@@ -9354,6 +9438,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ReinstatementCreate, E> {
@@ -9441,6 +9526,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ReinstatementDeadlineReached, E> {
@@ -9527,6 +9613,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ReinstatementEffective, E> {
@@ -9613,6 +9700,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ReinstatementInvalidate, E> {
@@ -9699,6 +9787,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ReinstatementIssue, E> {
@@ -9782,6 +9871,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalAccept, E> {
@@ -9865,6 +9955,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalCreate, E> {
@@ -9948,6 +10039,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalDiscard, E> {
@@ -10031,6 +10123,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalEffective, E> {
@@ -10114,6 +10207,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalInvalidate, E> {
@@ -10197,6 +10291,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalIssue, E> {
@@ -10280,6 +10375,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalQuote, E> {
@@ -10363,6 +10459,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RenewalUpdate, E> {
@@ -10446,6 +10543,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimClose, E> {
@@ -10532,6 +10630,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimCreatePayable, E> {
@@ -10615,6 +10714,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimOpen, E> {
@@ -10698,6 +10798,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimReopen, E> {
@@ -10784,6 +10885,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimReversePayable, E> {
@@ -10867,6 +10969,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimUpdate, E> {
@@ -10953,6 +11056,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SubClaimUpdateReserve, E> {
@@ -11050,6 +11154,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<WebhookDivertedEventResponse, E> {
@@ -11120,6 +11225,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<WebhookDivertedEventsResponse, E> {
@@ -11227,6 +11333,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<WebhookRequest, E> {
@@ -11344,6 +11451,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<WebhookResponse, E> {
@@ -11413,6 +11521,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<WebhooksResponse, E> {
@@ -14729,6 +14838,7 @@ pub enum __EventFields {
 impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
     type Event = Event;
 
+    #[inline]
     fn for_type(event_type: &str) -> Self {
         match event_type {
             "cancellation.create" => {
@@ -15213,6 +15323,7 @@ impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
         }
     }
 
+    #[inline]
     fn finish<E: ::serde::de::Error>(
         self,
         event_type: &str,

@@ -3800,6 +3800,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ActivityChanged, E> {
@@ -3921,6 +3922,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ActivityCreated, E> {
@@ -4046,6 +4048,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ActivityDeleted, E> {
@@ -4168,6 +4171,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<AssociateChanged, E> {
@@ -4289,6 +4293,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<AssociateCreated, E> {
@@ -4414,6 +4419,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<AssociateDeleted, E> {
@@ -4539,6 +4545,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ChatsessionChanged, E> {
@@ -4663,6 +4670,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ChatsessionCreated, E> {
@@ -4787,6 +4795,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ChatsessionMessage, E> {
@@ -4908,6 +4917,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ContactChanged, E> {
@@ -5029,6 +5039,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ContactCreated, E> {
@@ -5154,6 +5165,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ContactDeleted, E> {
@@ -5279,6 +5291,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ContactSoftdeleted, E> {
@@ -5400,6 +5413,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<DocumentChanged, E> {
@@ -5521,6 +5535,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<DocumentCreated, E> {
@@ -5646,6 +5661,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<DocumentDeleted, E> {
@@ -5768,6 +5784,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<DocumentEdited, E> {
@@ -5889,6 +5906,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PersonChanged, E> {
@@ -6010,6 +6028,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PersonConsented, E> {
@@ -6131,6 +6150,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PersonCreated, E> {
@@ -6256,6 +6276,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PersonDeleted, E> {
@@ -6378,6 +6399,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<PersonUnconsented, E> {
@@ -6499,6 +6521,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ProjectChanged, E> {
@@ -6620,6 +6643,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ProjectCreated, E> {
@@ -6745,6 +6769,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ProjectDeleted, E> {
@@ -6870,6 +6895,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ProjectmemberChanged, E> {
@@ -6994,6 +7020,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ProjectmemberCreated, E> {
@@ -7122,6 +7149,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<ProjectmemberDeleted, E> {
@@ -7244,6 +7272,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteApproved, E> {
@@ -7365,6 +7394,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteOrdered, E> {
@@ -7486,6 +7516,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<QuoteRejected, E> {
@@ -7607,6 +7638,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<QuoteSent, E> {
             ::std::result::Result::Ok(QuoteSent {
                 changed_by_associate_id: self
@@ -7726,6 +7758,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RelationChanged, E> {
@@ -7847,6 +7880,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RelationCreated, E> {
@@ -7972,6 +8006,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<RelationDeleted, E> {
@@ -8094,6 +8129,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleChanged, E> {
             ::std::result::Result::Ok(SaleChanged {
                 changed_by_associate_id: self
@@ -8213,6 +8249,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SaleCompleted, E> {
@@ -8334,6 +8371,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleCreated, E> {
             ::std::result::Result::Ok(SaleCreated {
                 changed_by_associate_id: self
@@ -8457,6 +8495,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleDeleted, E> {
             ::std::result::Result::Ok(SaleDeleted {
                 changed_by_associate_id: self
@@ -8577,6 +8616,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleLost, E> {
             ::std::result::Result::Ok(SaleLost {
                 changed_by_associate_id: self
@@ -8696,6 +8736,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<SaleSold, E> {
             ::std::result::Result::Ok(SaleSold {
                 changed_by_associate_id: self
@@ -8818,6 +8859,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SalestakeholderChanged, E> {
@@ -8942,6 +8984,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SalestakeholderCreated, E> {
@@ -9070,6 +9113,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<SalestakeholderDeleted, E> {
@@ -9192,6 +9236,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Test, E> {
             ::std::result::Result::Ok(Test {
                 changed_by_associate_id: self
@@ -9311,6 +9356,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<TicketChanged, E> {
@@ -9432,6 +9478,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<TicketCreated, E> {
@@ -9553,6 +9600,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<WebhookErrors, E> {
@@ -9674,6 +9722,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<WebhookStarted, E> {
@@ -9795,6 +9844,7 @@ pub mod models {
             }
         }
 
+        #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
         ) -> ::std::result::Result<WebhookStopped, E> {
@@ -11083,6 +11133,7 @@ pub enum __EventFields {
 impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
     type Event = Event;
 
+    #[inline]
     fn for_type(event_type: &str) -> Self {
         match event_type {
             "activity.changed" => {
@@ -11331,6 +11382,7 @@ impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
         }
     }
 
+    #[inline]
     fn finish<E: ::serde::de::Error>(
         self,
         event_type: &str,

@@ -219,6 +219,7 @@ fn emit(model: &syn::Ident, plan: &Plan, builders: &BTreeSet<String>) -> TokenSt
                 }
             }
 
+            #[inline]
             fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<#model, E> {
                 ::std::result::Result::Ok(#model {
                     #(#finish)*

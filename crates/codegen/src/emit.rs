@@ -431,6 +431,7 @@ fn parsers(n: &Names<'_>, one_pass: bool) -> TokenStream {
             impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
                 type Event = Event;
 
+                #[inline]
                 fn for_type(event_type: &str) -> Self {
                     match event_type {
                         #(#names => Self::#variant_idents(::std::default::Default::default()),)*
@@ -445,6 +446,7 @@ fn parsers(n: &Names<'_>, one_pass: bool) -> TokenStream {
                     }
                 }
 
+                #[inline]
                 fn finish<E: ::serde::de::Error>(self, event_type: &str) -> ::std::result::Result<Event, E> {
                     ::std::result::Result::Ok(match self {
                         #(Self::#variant_idents(b) => Event::#variant_idents(::hookforge::__private::Fields::finish(b)?),)*
