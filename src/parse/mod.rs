@@ -120,11 +120,12 @@ impl EnvelopeReader {
             id_header: header_name(manifest.event_id.as_ref()),
             type_in_body: type_ptr.is_some(),
             id_in_body: id_ptr.is_some(),
+            // Without a searcher (a type not at one top-level key) the read
+            // finds the type by the skim.
             type_key_finder: match type_ptr.as_deref() {
-                Some([key]) => Some(
-                    memchr::memmem::Finder::new(&serde_json::to_vec(key).unwrap_or_default())
-                        .into_owned(),
-                ),
+                Some([key]) => serde_json::to_vec(key)
+                    .ok()
+                    .map(|quoted| memchr::memmem::Finder::new(&quoted).into_owned()),
                 _ => None,
             },
             paths: type_ptr.into_iter().chain(id_ptr).collect(),
