@@ -49,13 +49,19 @@ impl<'de, B: Fields<'de>> Visitor<'de> for ObjectVisitor<B> {
         write!(f, "struct {}", B::NAME)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<B::Output, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<B::Output, A::Error> {
         let mut b = B::default();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            map.next_value_seed(FieldSeed { b: &mut b, key })?;
-        }
+        fill(&mut b, map)?;
         b.finish()
     }
+}
+
+/// Feeds every entry of an object to its builder.
+fn fill<'de, B: Fields<'de>, A: MapAccess<'de>>(b: &mut B, mut map: A) -> Result<(), A::Error> {
+    while let Some(key) = map.next_key::<Key<'de>>()? {
+        map.next_value_seed(FieldSeed { b: &mut *b, key })?;
+    }
+    Ok(())
 }
 
 struct FieldSeed<'b, 'de, B> {
@@ -87,11 +93,17 @@ pub fn set_once<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     name: &'static str,
     value: D,
 ) -> Result<(), D::Error> {
-    if slot.is_some() {
-        return Err(de::Error::duplicate_field(name));
-    }
+    vacant(slot, name)?;
     *slot = Some(T::deserialize(value)?);
     Ok(())
+}
+
+/// serde's "duplicate field" error when the slot already has its value.
+fn vacant<T, E: de::Error>(slot: &Option<T>, name: &'static str) -> Result<(), E> {
+    match slot {
+        Some(_) => Err(E::duplicate_field(name)),
+        None => Ok(()),
+    }
 }
 
 /// [`set_once`] for a field whose type is a generated model (builder `B`):
@@ -103,14 +115,9 @@ pub fn set_model<'de, B: Fields<'de>, D: Deserializer<'de>>(
     name: &'static str,
     value: D,
 ) -> Result<(), D::Error> {
-    if slot.is_some() {
-        return Err(de::Error::duplicate_field(name));
-    }
-    value.deserialize_map(ModelInto::<B, _, _> {
+    vacant(slot, name)?;
+    value.deserialize_map(ModelInto::<B, Plain> {
         slot,
-        wrap: |m| m,
-        null: None,
-        blank: None,
         _b: PhantomData,
     })
 }
@@ -123,52 +130,76 @@ pub fn set_maybe_model<'de, B: Fields<'de>, D: Deserializer<'de>>(
     name: &'static str,
     value: D,
 ) -> Result<(), D::Error> {
-    if slot.is_some() {
-        return Err(de::Error::duplicate_field(name));
-    }
-    value.deserialize_any(ModelInto::<B, _, _> {
+    vacant(slot, name)?;
+    value.deserialize_any(ModelInto::<B, InMaybe> {
         slot,
-        wrap: super::Maybe::Present,
-        null: Some(super::Maybe::Null),
-        blank: Some(super::Maybe::Blank),
         _b: PhantomData,
     })
 }
 
-/// Fills builder `B` from an object and writes `wrap(model)` into `slot`;
-/// `null` and `""` give `null` and `blank` where those are set. Every other
-/// value is the "invalid type: …, expected struct X" error of the model's
-/// own deserializer.
-struct ModelInto<'s, B, T, W> {
-    slot: &'s mut Option<T>,
-    wrap: W,
-    null: Option<T>,
-    blank: Option<T>,
-    _b: PhantomData<B>,
+/// What a slot filled by [`ModelInto`] holds: the model itself ([`Plain`]),
+/// or a `Maybe` of it ([`InMaybe`]), which also takes `null` and `""`.
+trait Wrap<M> {
+    type Slot;
+    fn present(model: M) -> Self::Slot;
+    fn null() -> Option<Self::Slot>;
+    fn blank() -> Option<Self::Slot>;
 }
 
-impl<'de, B, T, W> Visitor<'de> for ModelInto<'_, B, T, W>
-where
-    B: Fields<'de>,
-    W: FnOnce(B::Output) -> T,
-{
+struct Plain;
+
+impl<M> Wrap<M> for Plain {
+    type Slot = M;
+    fn present(model: M) -> M {
+        model
+    }
+    fn null() -> Option<M> {
+        None
+    }
+    fn blank() -> Option<M> {
+        None
+    }
+}
+
+struct InMaybe;
+
+impl<M> Wrap<M> for InMaybe {
+    type Slot = super::Maybe<M>;
+    fn present(model: M) -> Self::Slot {
+        super::Maybe::Present(model)
+    }
+    fn null() -> Option<Self::Slot> {
+        Some(super::Maybe::Null)
+    }
+    fn blank() -> Option<Self::Slot> {
+        Some(super::Maybe::Blank)
+    }
+}
+
+/// Fills builder `B` from an object and writes the model, as `W` wraps it,
+/// into `slot`. Every value `W` does not take is the "invalid type: …,
+/// expected struct X" error of the model's own deserializer.
+struct ModelInto<'s, 'de, B: Fields<'de>, W: Wrap<B::Output>> {
+    slot: &'s mut Option<W::Slot>,
+    _b: PhantomData<(B, W, &'de ())>,
+}
+
+impl<'de, B: Fields<'de>, W: Wrap<B::Output>> Visitor<'de> for ModelInto<'_, 'de, B, W> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "struct {}", B::NAME)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         let mut b = B::default();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            map.next_value_seed(FieldSeed { b: &mut b, key })?;
-        }
-        *self.slot = Some((self.wrap)(b.finish()?));
+        fill(&mut b, map)?;
+        *self.slot = Some(W::present(b.finish()?));
         Ok(())
     }
 
-    fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
-        match self.null.take() {
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        match W::null() {
             Some(null) => {
                 *self.slot = Some(null);
                 Ok(())
@@ -185,8 +216,8 @@ where
         d.deserialize_map(self)
     }
 
-    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
-        match self.blank.take() {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        match W::blank() {
             Some(blank) if v.is_empty() => {
                 *self.slot = Some(blank);
                 Ok(())
