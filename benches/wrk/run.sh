@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Loopback HTTP benchmark, one run: a bare axum route (the ceiling), the
-# receiver with the in-memory inbox, and with the SQLite inbox.
+# Loopback HTTP benchmark, one run: a bare axum route (the ceiling), a route
+# that reads the body, a hand-written minimal in-memory receiver (plain axum,
+# see benches/wrk/ceiling.rs), then the receiver with the in-memory inbox,
+# and with the SQLite inbox.
 # Needs wrk (Debian: apt-get install wrk). Usage: benches/wrk/run.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,8 +34,12 @@ run() { # name
   kill "$PID"; wait "$PID" 2>/dev/null || true
 }
 
-start ceiling target/release/examples/wrk-ceiling 127.0.0.1:0
+start ceiling target/release/examples/wrk-ceiling 127.0.0.1:0 bare
 run ceiling
+start read target/release/examples/wrk-ceiling 127.0.0.1:0 read
+run read
+start minimal target/release/examples/wrk-ceiling 127.0.0.1:0 minimal
+run minimal
 RUST_LOG=warn start memory target/release/hookforge serve --addr 127.0.0.1:0 --vendor prets --secret "prets=$PRETS_SECRET" --memory-capacity 50000000
 run memory
 RUST_LOG=warn start sqlite target/release/hookforge serve --addr 127.0.0.1:0 --vendor prets --secret "prets=$PRETS_SECRET" --db "$TMP/inbox.db"
