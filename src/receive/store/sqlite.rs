@@ -67,6 +67,16 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", sync)
             .map_err(open)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(open)?;
+        // SQLite is built with STAT4, which recompiles a statement whenever
+        // a bound value its plan might depend on changes: the worker's claim
+        // binds a new `now` each time, and recompiling it took about half
+        // of its time, holding the connection the writer waits for. Our
+        // queries have one sensible plan each, so keep the first.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )
+        .map_err(open)?;
         conn.execute_batch(SCHEMA).map_err(open)?;
         // Checkpoints (and, with `synchronous=NORMAL`, the only fsyncs) run
         // on their own connection and thread: left to SQLite, every
@@ -177,6 +187,18 @@ impl Row {
         };
         Ok(Row { headers, status })
     }
+}
+
+/// The worker's claim: the due pending deliveries, oldest first, marked as
+/// processing in the same statement.
+fn claim_sql() -> String {
+    format!(
+        "UPDATE deliveries SET status = 'processing', attempts = attempts + 1
+         WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1
+                      AND vendor NOT IN (SELECT value FROM json_each(?3))
+                      ORDER BY next_attempt_at, id LIMIT ?2)
+         RETURNING {COLUMNS}"
+    )
 }
 
 /// Inserts one delivery in the open transaction, or counts a duplicate.
@@ -294,13 +316,7 @@ impl Store for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let rows = {
-            let mut stmt = tx.prepare_cached(&format!(
-                "UPDATE deliveries SET status = 'processing', attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1
-                              AND vendor NOT IN (SELECT value FROM json_each(?3))
-                              ORDER BY next_attempt_at, id LIMIT ?2)
-                 RETURNING {COLUMNS}"
-            ))?;
+            let mut stmt = tx.prepare_cached(&claim_sql())?;
             stmt.query_map(params![now_ms, limit as i64, skip], row_to_delivery)?
                 .collect::<Result<Vec<_>, _>>()?
         };
@@ -438,5 +454,37 @@ impl Store for SqliteStore {
                 .collect(),
             oldest_pending_received_at_ms: oldest,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::contract::delivery;
+    use super::*;
+
+    /// The worker claims with a new `now` every round. With SQLite's STAT4
+    /// that recompiled the claim each time unless the plan is kept (QPSG);
+    /// SQLite counts recompilations per statement, so this needs no clock.
+    #[test]
+    fn the_claim_is_not_recompiled_for_each_new_now() {
+        let dir = std::env::temp_dir().join(format!("hookforge-qpsg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("inbox.db");
+        let _ = std::fs::remove_file(&path);
+        let store = SqliteStore::open(&path).unwrap();
+        for i in 0..20 {
+            store.insert(&delivery(&format!("k{i}"))).unwrap();
+        }
+        for now in 1000..1010 {
+            store.claim(now, 1, &[]).unwrap();
+        }
+        let recompiled = store
+            .conn()
+            .prepare_cached(&claim_sql())
+            .unwrap()
+            .get_status(rusqlite::StatementStatus::RePrepare);
+        assert_eq!(recompiled, 0, "the claim was recompiled {recompiled} times");
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
