@@ -519,15 +519,21 @@ mod tests {
     use super::super::contract::delivery;
     use super::*;
 
+    /// An empty directory of the test's own, and the inbox path in it.
+    fn fresh_db(name: &str) -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("hookforge-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("inbox.db");
+        (dir, path)
+    }
+
     /// The worker claims with a new `now` every round. With SQLite's STAT4
     /// that recompiled the claim each time unless the plan is kept (QPSG);
     /// SQLite counts recompilations per statement, so this needs no clock.
     #[test]
     fn the_claim_is_not_recompiled_for_each_new_now() {
-        let dir = std::env::temp_dir().join(format!("hookforge-qpsg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("inbox.db");
-        let _ = std::fs::remove_file(&path);
+        let (dir, path) = fresh_db("qpsg");
         let store = SqliteStore::open(&path).unwrap();
         for i in 0..20 {
             store.insert(&delivery(&format!("k{i}"))).unwrap();
@@ -551,10 +557,7 @@ mod tests {
     /// limit instead of holding every page ever written.
     #[test]
     fn the_wal_stays_near_its_limit_under_a_steady_stream_of_commits() {
-        let dir = std::env::temp_dir().join(format!("hookforge-wal-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("inbox.db");
-        let _ = std::fs::remove_file(&path);
+        let (dir, path) = fresh_db("wal");
         let limit = 1 << 20;
         let store = SqliteStore::open_with_wal_limit(&path, "NORMAL", limit).unwrap();
         let mut largest = 0;
