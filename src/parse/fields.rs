@@ -116,6 +116,9 @@ pub fn set_model<'de, B: Fields<'de>, D: Deserializer<'de>>(
     value: D,
 ) -> Result<(), D::Error> {
     vacant(slot, name)?;
+    // Not `deserialize_any`, as `set_maybe_model` must: serde_json then
+    // reports a wrong value (an array, say) at another position than the
+    // model's own `Deserialize` does; `model_into_tests` compares the two.
     value.deserialize_map(ModelInto::<B, Plain> {
         slot,
         _b: PhantomData,

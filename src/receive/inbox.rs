@@ -460,6 +460,7 @@ mod tests {
     use crate::receive::store::{MemoryStore, SqliteStore, dedupe_key};
 
     use crate::receive::store::contract::{delivery, exercise, exercise_batches};
+    use crate::receive::store::fresh_db;
 
     #[test]
     fn memory_store_refuses_past_its_capacity() {
@@ -479,16 +480,6 @@ mod tests {
     fn memory_store_semantics() {
         exercise(&MemoryStore::new());
         exercise_batches(&MemoryStore::new());
-    }
-
-    /// A new folder of this test process's own, and the path of an inbox
-    /// file in it that does not exist yet.
-    fn fresh_db(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("hookforge-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("inbox.db");
-        let _ = std::fs::remove_file(&path);
-        (dir, path)
     }
 
     #[test]

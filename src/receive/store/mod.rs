@@ -13,6 +13,8 @@ mod memory;
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(all(test, feature = "sqlite"))]
+pub(crate) use sqlite::tests::fresh_db;
 
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]

@@ -515,12 +515,13 @@ impl Store for SqliteStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::contract::delivery;
     use super::*;
 
-    /// An empty directory of the test's own, and the inbox path in it.
-    fn fresh_db(name: &str) -> (PathBuf, PathBuf) {
+    /// An empty directory of this test process's own, and the path of an
+    /// inbox file in it that does not exist yet.
+    pub(crate) fn fresh_db(name: &str) -> (PathBuf, PathBuf) {
         let dir = std::env::temp_dir().join(format!("hookforge-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
