@@ -14,6 +14,10 @@ pub struct Walk {
     pub optional: Vec<String>,
     /// String values whose schema is a string `enum`.
     pub enums: Vec<String>,
+    /// Integer values whose schema is an unbounded `integer` or `number`
+    /// (no `maximum`, `enum` or `const`): where a vendor could send an
+    /// integer above 2^53.
+    pub integers: Vec<String>,
 }
 
 /// Walks `instance` with `schema` (its `definitions` resolve `$ref`s).
@@ -25,6 +29,8 @@ pub fn walk(schema: &Value, instance: &Value) -> Walk {
     found.optional.dedup();
     found.enums.sort();
     found.enums.dedup();
+    found.integers.sort();
+    found.integers.dedup();
     found
 }
 
@@ -75,6 +81,22 @@ fn walk_into(schema: &Value, defs: &Value, instance: &Value, at: &str, found: &m
             });
             if is_enum {
                 found.enums.push(at.to_string());
+            }
+        }
+        Value::Number(n) if n.is_u64() || n.is_i64() => {
+            let numeric = |t: &Value| matches!(t.as_str(), Some("integer" | "number"));
+            let typed = branches.iter().any(|b| match b.get("type") {
+                Some(Value::Array(ts)) => ts.iter().any(numeric),
+                Some(t) => numeric(t),
+                None => false,
+            });
+            let bounded = branches.iter().any(|b| {
+                ["maximum", "exclusiveMaximum", "enum", "const"]
+                    .iter()
+                    .any(|k| b.get(*k).is_some())
+            });
+            if typed && !bounded && !at.is_empty() {
+                found.integers.push(at.to_string());
             }
         }
         _ => {}

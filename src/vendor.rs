@@ -285,8 +285,19 @@ pub fn vendors() -> Vec<&'static VendorSpec> {
 }
 
 /// A vendor by id (see [`vendors`]).
+///
+/// Besides the compiled and registered vendors, a vendor hookforge ships as
+/// a vendor directory (GitHub, Stripe, …; see `vendor_dir::catalogue`) is
+/// loaded and registered on first use.
 pub fn vendor(id: &str) -> Option<&'static VendorSpec> {
-    vendors().into_iter().find(|v| v.id == id)
+    let found = vendors().into_iter().find(|v| v.id == id);
+    #[cfg(feature = "vendor-dir")]
+    let found = found.or_else(|| {
+        let v = crate::vendor_dir::catalogue::load(id)?.ok()?;
+        register(v);
+        Some(v)
+    });
+    found
 }
 
 /// Makes a vendor (e.g. one loaded with `vendor_dir::load`) known to

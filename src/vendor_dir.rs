@@ -15,7 +15,7 @@ use http::HeaderMap;
 use serde_json::{Map, Value, json};
 
 use crate::ParseError;
-pub use crate::manifest::vendor_dir::LoadError;
+pub use crate::manifest::vendor_dir::{Disk, Embedded, Files, LoadError};
 use crate::manifest::vendor_dir::{VALUE_CONSTRAINTS, VendorSchemas, const_as_type};
 use crate::vendor::{Checked, EventInfo, ParsedEvent, SampleInfo, VendorSpec};
 
@@ -166,14 +166,52 @@ pub fn load(dir: &Path) -> Result<&'static VendorSpec, LoadError> {
     load_with_samples(dir, &dir.join("samples"))
 }
 
+/// The vendor directories hookforge ships (`vendors/<id>/` in its
+/// repository), embedded in the binary and known by name.
+pub mod catalogue {
+    use super::*;
+
+    include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
+
+    /// The ids of the shipped vendor directories.
+    pub fn ids() -> impl Iterator<Item = &'static str> {
+        CATALOGUE.iter().map(|(id, _)| *id)
+    }
+
+    /// Loads a shipped vendor (once per process; later calls return the
+    /// same one) and registers it, so [`crate::vendor`] knows it.
+    pub fn load(id: &str) -> Option<Result<&'static VendorSpec, LoadError>> {
+        static LOADED: std::sync::Mutex<Vec<&'static VendorSpec>> =
+            std::sync::Mutex::new(Vec::new());
+        let files = CATALOGUE.iter().find(|(i, _)| *i == id)?.1;
+        let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = loaded.iter().find(|v| v.id == id) {
+            return Some(Ok(*v));
+        }
+        let root: &'static str = leak(format!("vendors/{id}"));
+        let dir = Embedded { root, files };
+        let result = load_from(&dir, dir.sub("samples").as_ref());
+        if let Ok(v) = result {
+            loaded.push(v);
+        }
+        Some(result)
+    }
+}
+
 /// Loads a vendor directory, with samples from `samples/<event>/` elsewhere
 /// (the built-in vendors keep theirs in `samples/<vendor>/`).
 pub fn load_with_samples(dir: &Path, samples: &Path) -> Result<&'static VendorSpec, LoadError> {
-    let vs = VendorSchemas::load(dir)?;
+    load_from(&Disk(dir.to_path_buf()), &Disk(samples.to_path_buf()))
+}
+
+/// Loads a vendor from `files` (on disk or embedded, see [`Files`]), with
+/// samples from `samples/<event>/*.json`.
+pub fn load_from(files: &dyn Files, samples: &dyn Files) -> Result<&'static VendorSpec, LoadError> {
+    let vs = VendorSchemas::load_from(files)?;
     let mut validators = HashMap::new();
     let mut events = Vec::new();
     for e in &vs.events {
-        let file = dir.join("events").join(format!("{}.json", e.slug));
+        let file = files.show(&format!("events/{}.json", e.slug));
         let mut schema = vs.bundled(e);
         if let Value::Object(o) = &mut schema {
             // Draft-07 validators follow `$schema`; the lenient copy has none.
@@ -190,32 +228,6 @@ pub fn load_with_samples(dir: &Path, samples: &Path) -> Result<&'static VendorSp
             )
         })?;
         validators.insert(e.name.clone(), validator);
-        let mut sample_infos = Vec::new();
-        let sample_dir = samples.join(&e.slug);
-        if sample_dir.is_dir() {
-            let mut files: Vec<_> = std::fs::read_dir(&sample_dir)
-                .map_err(|err| LoadError::at(&sample_dir, err.to_string()))?
-                .filter_map(|x| x.ok().map(|x| x.path()))
-                .filter(|p| {
-                    p.extension().is_some_and(|x| x == "json")
-                        && p.file_name().is_some_and(|n| n != "provenance.json")
-                })
-                .collect();
-            files.sort();
-            for f in files {
-                let body = std::fs::read(&f).map_err(|err| LoadError::at(&f, err.to_string()))?;
-                let name = f
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .ok_or_else(|| LoadError::at(&f, "file name is not UTF-8"))?
-                    .to_string();
-                sample_infos.push(SampleInfo {
-                    name: leak(name),
-                    path: leak(f.display().to_string()),
-                    body: Box::leak(body.into_boxed_slice()),
-                });
-            }
-        }
         let mut own = e.schema.clone();
         crate::vendor::local_refs(&mut own);
         events.push(EventInfo {
@@ -223,7 +235,7 @@ pub fn load_with_samples(dir: &Path, samples: &Path) -> Result<&'static VendorSp
             slug: leak(e.slug.clone()),
             description: leak(e.description.clone()),
             schema_json: leak(own.to_string()),
-            samples: Box::leak(sample_infos.into_boxed_slice()),
+            samples: load_samples(samples, &e.slug)?,
         });
     }
     let definitions = Value::Object(Map::from_iter([(
@@ -239,6 +251,34 @@ pub fn load_with_samples(dir: &Path, samples: &Path) -> Result<&'static VendorSp
         RuntimeModel { validators },
     );
     Ok(Box::leak(Box::new(spec)))
+}
+
+/// The samples of one event: `<slug>/*.json` but `provenance.json`.
+fn load_samples(samples: &dyn Files, slug: &str) -> Result<&'static [SampleInfo], LoadError> {
+    let mut out = Vec::new();
+    if samples.is_dir(slug) {
+        let names = samples
+            .list(slug)
+            .map_err(|err| LoadError::at(&samples.show(slug), err.to_string()))?;
+        for name in names {
+            let Some(stem) = name.strip_suffix(".json") else {
+                continue;
+            };
+            if name == "provenance.json" {
+                continue;
+            }
+            let rel = format!("{slug}/{name}");
+            let body = samples
+                .read(&rel)
+                .map_err(|err| LoadError::at(&samples.show(&rel), err.to_string()))?;
+            out.push(SampleInfo {
+                name: leak(stem.to_string()),
+                path: leak(samples.show(&rel).display().to_string()),
+                body: Box::leak(body.into_boxed_slice()),
+            });
+        }
+    }
+    Ok(Box::leak(out.into_boxed_slice()))
 }
 
 #[cfg(test)]

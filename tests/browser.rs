@@ -244,6 +244,7 @@ async fn the_html_report_shows_each_failed_case() {
             detail: "sent invoice.paid; answered 200".into(),
             status: Some(200),
             latency_ms: Some(2.0),
+            steps: Vec::new(),
         }],
         passed: 1,
         failed: 0,

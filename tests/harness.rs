@@ -439,8 +439,16 @@ async fn redirects_and_reserializing_verifiers_are_caught() {
             .map(|v| serde_json::to_vec(&v).unwrap())
             .ok()
     };
-    let mut expected: BTreeSet<String> = ["whitespace", "key-order", "unicode-escapes", "numbers"]
+    // The numbers probe puts 2^53 + 1 in a documented integer field of a
+    // compact body, which serde_json writes back byte for byte; only an
+    // added field with `1.0` and `1e2` (for a vendor without one) would not.
+    let numbers_in_added_field = report
+        .cases
         .iter()
+        .any(|c| c.id == "superoffice/bytes/numbers" && c.detail.contains("added field"));
+    let mut expected: BTreeSet<String> = ["whitespace", "key-order", "unicode-escapes"]
+        .iter()
+        .chain(numbers_in_added_field.then_some(&"numbers"))
         .map(|k| format!("superoffice/bytes/{k}"))
         .collect();
     for e in so.events {

@@ -3,15 +3,30 @@
 use super::*;
 
 #[derive(clap::Args)]
+#[command(group = which_vendor())]
 pub struct Args {
-    #[arg(long, value_parser = vendor_ids())]
-    pub vendor: String,
+    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
+    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
+    pub vendor: Option<String>,
     /// The receiver's endpoint for this vendor.
     #[arg(long)]
     pub url: String,
-    /// The secret the receiver is configured with.
-    #[arg(long)]
+    /// The secret the receiver is configured with (or --secret-file, or
+    /// HOOKFORGE_SECRET_<VENDOR> in the environment, e.g. HOOKFORGE_SECRET_GITHUB).
+    #[arg(long, conflicts_with = "secret_file")]
     pub secret: Option<String>,
+    /// A file holding the secret (one line; surrounding whitespace ignored).
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+    /// Listen on ADDR for the receiver's reports of each delivery its handler
+    /// processed (POST http://ADDR/handled), and judge what it did: each
+    /// authentic delivery handled exactly once with its payload intact,
+    /// nothing refused handled.
+    #[arg(long, value_name = "ADDR")]
+    pub observe: Option<std::net::SocketAddr>,
+    /// With --observe: seconds to wait for reports after the last answer.
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    pub settle: f64,
     /// Seconds to wait for each answer (default: the vendor's budget, or 30).
     #[arg(long)]
     pub timeout: Option<f64>,
@@ -45,15 +60,24 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let v = spec(&a.vendor);
+    let v = spec(a.vendor.as_deref());
     runtime().block_on(check(v, a))
 }
 
 pub async fn check(v: &'static VendorSpec, o: Args) -> ExitCode {
     let mut h =
         hookforge::conformance::harness::Harness::new(v, o.url.clone()).concurrency(o.concurrency);
-    if let Some(s) = o.secret {
-        h = h.secret(s);
+    match secret_from(v, o.secret.clone(), o.secret_file.as_ref()) {
+        Ok(Some(s)) => h = h.secret(s),
+        Ok(None) => {}
+        Err(code) => return code,
+    }
+    if let Some(addr) = o.observe {
+        h = h.observe(addr);
+        match duration_arg(o.settle, "settle") {
+            Ok(d) => h = h.settle(d),
+            Err(code) => return code,
+        }
     }
     if let Some(path) = &o.ca_cert {
         match std::fs::read(path) {

@@ -3,16 +3,18 @@
 use super::*;
 
 #[derive(clap::Args)]
+#[command(group = which_vendor())]
 pub struct Args {
-    #[arg(long, value_parser = vendor_ids())]
-    pub vendor: String,
+    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
+    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
+    pub vendor: Option<String>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(a: Args) -> ExitCode {
-    events(spec(&a.vendor), a.json)
+    events(spec(a.vendor.as_deref()), a.json)
 }
 
 pub fn events(v: &VendorSpec, json: bool) -> ExitCode {

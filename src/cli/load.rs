@@ -3,9 +3,11 @@
 use super::*;
 
 #[derive(clap::Args)]
+#[command(group = which_vendor())]
 pub struct Args {
-    #[arg(long, value_parser = vendor_ids())]
-    pub vendor: String,
+    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
+    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
+    pub vendor: Option<String>,
     #[arg(long)]
     pub url: String,
     #[arg(long)]
@@ -34,7 +36,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let v = spec(&a.vendor);
+    let v = spec(a.vendor.as_deref());
     runtime().block_on(load(v, a))
 }
 

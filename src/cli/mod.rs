@@ -81,8 +81,18 @@ pub fn parse_secret(s: &str) -> Result<(String, String), String> {
     Ok((v, secret.to_string()))
 }
 
+/// Every vendor id a command takes: compiled, shipped as a vendor
+/// directory (GitHub, Stripe, …), or loaded with `--vendor-dir`.
+pub fn all_ids() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = hookforge::vendors().iter().map(|v| v.id).collect();
+    ids.extend(hookforge::vendor_dir::catalogue::ids());
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 pub fn vendor_ids() -> PossibleValuesParser {
-    PossibleValuesParser::new(hookforge::vendors().iter().map(|v| v.id))
+    PossibleValuesParser::new(all_ids())
 }
 
 pub fn parse_header(s: &str) -> Result<(http::HeaderName, http::HeaderValue), String> {
@@ -139,14 +149,19 @@ pub fn init_logging() {
 }
 
 pub fn known_ids() -> String {
-    hookforge::vendors()
-        .iter()
-        .map(|v| v.id)
-        .collect::<Vec<_>>()
-        .join(", ")
+    all_ids().join(", ")
 }
 
-pub fn spec(id: &str) -> &'static VendorSpec {
+/// The vendor a one-vendor command names (`--vendor`, or the one
+/// `--vendor-dir`); with several vendor dirs and no `--vendor`, a usage error.
+pub fn spec(id: Option<&str>) -> &'static VendorSpec {
+    let Some(id) = id else {
+        eprintln!(
+            "error: several --vendor-dir given: name the one to use with --vendor ID ({})",
+            known_ids()
+        );
+        std::process::exit(2);
+    };
     hookforge::vendor(id).expect("clap only accepts known vendor ids")
 }
 
@@ -198,4 +213,46 @@ pub fn auth_scheme(v: &VendorSpec) -> &'static str {
         hookforge::manifest::Auth::Signature(ref s) if s.is_static() => "static secret",
         hookforge::manifest::Auth::Signature(_) => "signature",
     }
+}
+
+/// The one secret a client command signs with: `--secret`, else
+/// `--secret-file`, else `HOOKFORGE_SECRET_<VENDOR>` (its first entry when
+/// comma-separated, as `serve` reads it). Never printed.
+pub fn secret_from(
+    v: &VendorSpec,
+    arg: Option<String>,
+    file: Option<&PathBuf>,
+) -> Result<Option<String>, ExitCode> {
+    if let Some(s) = arg {
+        return Ok(Some(s));
+    }
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            eprintln!("error: cannot read --secret-file {}: {e}", path.display());
+            ExitCode::from(2)
+        })?;
+        return match text.lines().map(str::trim).find(|l| !l.is_empty()) {
+            Some(s) => Ok(Some(s.to_string())),
+            None => {
+                eprintln!("error: --secret-file {} holds no secret", path.display());
+                Err(ExitCode::from(2))
+            }
+        };
+    }
+    let var = format!("HOOKFORGE_SECRET_{}", v.id.to_ascii_uppercase());
+    Ok(std::env::var(&var).ok().and_then(|list| {
+        list.split(',')
+            .map(str::trim)
+            .find(|s| !s.is_empty())
+            .map(str::to_string)
+    }))
+}
+
+/// `--vendor ID` or `--vendor-dir DIR`: one is needed (both when several
+/// vendor dirs are loaded), so usage shows them as alternatives.
+pub fn which_vendor() -> clap::ArgGroup {
+    clap::ArgGroup::new("which_vendor")
+        .args(["vendor", "vendor_dir"])
+        .required(true)
+        .multiple(true)
 }

@@ -3,9 +3,11 @@
 use super::*;
 
 #[derive(clap::Args)]
+#[command(group = which_vendor())]
 pub struct Args {
-    #[arg(long, value_parser = vendor_ids())]
-    pub vendor: String,
+    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
+    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
+    pub vendor: Option<String>,
     /// A header sent with the delivery, as `Name: value` (repeatable).
     #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
@@ -15,7 +17,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let v = spec(&a.vendor);
+    let v = spec(a.vendor.as_deref());
     match a.files.as_slice() {
         [] => parse(v, a.headers, None),
         [one] if !one.is_dir() => parse(v, a.headers, Some(one.clone())),

@@ -3,9 +3,11 @@
 use super::*;
 
 #[derive(clap::Args)]
+#[command(group = which_vendor())]
 pub struct Args {
-    #[arg(long, value_parser = vendor_ids())]
-    pub vendor: String,
+    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
+    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
+    pub vendor: Option<String>,
     /// The webhook secret (omit for vendors without auth).
     #[arg(long)]
     pub secret: Option<String>,
@@ -28,7 +30,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> ExitCode {
     sign(
-        spec(&a.vendor),
+        spec(a.vendor.as_deref()),
         a.secret,
         a.timestamp,
         a.hmac_format,
@@ -77,6 +79,7 @@ pub fn sign(
         attempt: 0,
         timestamp,
         event_type: event,
+        event_id: None,
     };
     match hookforge::conformance::delivery::vendor_headers(v, &body, signer.as_ref(), &attempt) {
         Ok(headers) => {

@@ -4,9 +4,11 @@ use super::*;
 use hookforge::simulate::{Faults, Simulator};
 
 #[derive(clap::Args)]
+#[command(group = which_vendor())]
 pub struct Args {
-    #[arg(long, value_parser = vendor_ids())]
-    pub vendor: String,
+    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
+    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
+    pub vendor: Option<String>,
     /// The receiver's endpoint for this vendor (the integration's URL when
     /// webhooks are registered through the management API).
     #[arg(long)]
@@ -90,7 +92,7 @@ fn parse_faults(s: &str) -> Result<Faults, String> {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let v = spec(&a.vendor);
+    let v = spec(a.vendor.as_deref());
     runtime().block_on(simulate(v, a))
 }
 

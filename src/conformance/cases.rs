@@ -12,10 +12,20 @@ use crate::schema_walk::walk;
 /// What one case sends and how its answer is judged.
 pub(crate) struct Plan {
     pub id: String,
-    /// Requests in order; all must meet their expectation.
+    /// Requests in order; every one is sent and judged.
     pub steps: Vec<Step>,
     /// Why the case does not apply (then `steps` is empty).
     pub skip: Option<String>,
+}
+
+impl Plan {
+    fn new(id: String, steps: Vec<Step>) -> Plan {
+        Plan {
+            id,
+            steps,
+            skip: None,
+        }
+    }
 }
 
 pub(crate) struct Step {
@@ -23,115 +33,201 @@ pub(crate) struct Step {
     pub body: Vec<u8>,
     pub headers: Vec<(String, String)>,
     pub expect: Expect,
+    /// The event id the delivery carries (in its body or the vendor's id
+    /// header): what a receiver's observe report is matched on.
+    pub event_id: Option<String>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Expect {
     /// The vendor's success rule.
     Success,
-    /// 401 or 403.
-    Unauthorized,
-    /// Any 4xx.
-    ClientError,
+    /// Not counted as delivered by the vendor (see `harness::judge_refusal`).
+    Refusal(Refusal),
 }
 
-/// The headers the vendor sends with `body`, signed when `signer` is set.
-pub(crate) fn headers(
-    v: &VendorSpec,
-    body: &[u8],
-    signer: Option<&Signer>,
-) -> Vec<(String, String)> {
-    headers_as(v, body, signer, None)
+/// Why a delivery must be refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// It is not authentic (missing, wrong or stale credential).
+    Auth,
+    /// Its body is not JSON.
+    Malformed,
 }
 
-/// [`headers`] for a delivery of `event`. Vendors whose type is joined from a
-/// header and the body need it; for the derived cases (fresh copies of the
-/// first sample) it is the first sample's event.
-pub(crate) fn headers_as(
-    v: &VendorSpec,
-    body: &[u8],
-    signer: Option<&Signer>,
-    event: Option<&str>,
-) -> Vec<(String, String)> {
-    let event_type = event.map(str::to_string).or_else(|| {
-        v.manifest().event_type.join.as_ref()?;
-        v.events
+/// A delivery before it is signed: its bytes, and the id for the vendor's
+/// id header when the body carries none (GitHub's `X-GitHub-Delivery`).
+#[derive(Clone, Debug)]
+pub(crate) struct Fresh {
+    pub body: Vec<u8>,
+    pub id: Option<String>,
+}
+
+/// Builds steps as the vendor sends them: every header it sends (type and
+/// id headers included), signed when a signer is set.
+#[derive(Clone, Copy)]
+pub(crate) struct Sender<'a> {
+    pub v: &'static VendorSpec,
+    pub signer: Option<&'a Signer>,
+    /// The event the derived cases are copies of (the first sample's).
+    pub base_event: Option<&'static str>,
+}
+
+impl<'a> Sender<'a> {
+    pub fn new(v: &'static VendorSpec, signer: Option<&'a Signer>) -> Sender<'a> {
+        let base_event = v
+            .events
             .iter()
             .find(|e| !e.samples.is_empty())
-            .map(|e| e.name.to_string())
-    });
-    let attempt = Attempt {
-        event_type,
-        ..Attempt::default()
-    };
-    vendor_headers(v, body, signer, &attempt).unwrap_or_else(|_| {
-        // Bodies that are not deliveries (the malformed case) still get
-        // the vendor's content type and auth.
+            .map(|e| e.name);
+        Sender {
+            v,
+            signer,
+            base_event,
+        }
+    }
+
+    /// The same sender with another signer (a wrong secret, or none).
+    pub fn signed_by<'b>(&self, signer: Option<&'b Signer>) -> Sender<'b> {
+        Sender {
+            v: self.v,
+            signer,
+            base_event: self.base_event,
+        }
+    }
+
+    /// The event a body is a delivery of: the body's own type where the
+    /// vendor puts it there, else the event the case copies.
+    fn event_of(&self, body: &[u8]) -> Option<String> {
+        if self.v.manifest().event_type.header.is_none()
+            && let Ok(env) = self.v.read_envelope(body, &http::HeaderMap::new())
+        {
+            return Some(env.event_type);
+        }
+        self.base_event.map(str::to_string)
+    }
+
+    pub fn step(&self, what: impl Into<String>, d: Fresh, expect: Expect) -> Step {
+        self.step_as(what, d, expect, None, None)
+    }
+
+    /// A step for `event` (the type sent in the vendor's type header), at
+    /// `timestamp` (unix seconds; now when `None`).
+    pub fn step_as(
+        &self,
+        what: impl Into<String>,
+        d: Fresh,
+        expect: Expect,
+        event: Option<&str>,
+        timestamp: Option<u64>,
+    ) -> Step {
+        let attempt = Attempt {
+            attempt: 0,
+            timestamp,
+            event_type: event.map(str::to_string).or_else(|| self.event_of(&d.body)),
+            event_id: d.id.clone(),
+        };
+        let headers = vendor_headers(self.v, &d.body, self.signer, &attempt)
+            .unwrap_or_else(|_| self.bare_headers(&d.body));
+        Step {
+            what: what.into(),
+            event_id: sent_id(self.v, &d.body, &headers),
+            body: d.body,
+            headers,
+            expect,
+        }
+    }
+
+    /// The content type and auth alone, for a vendor whose headers cannot
+    /// be built (a manifest header value that is not a valid header).
+    fn bare_headers(&self, body: &[u8]) -> Vec<(String, String)> {
         let mut h = vec![("Content-Type".to_string(), "application/json".to_string())];
-        if let Some(s) = signer {
-            for (k, v) in s.sign(body, &crate::auth::SignContext::now("msg_malformed")) {
+        if let Some(s) = self.signer {
+            let ctx = crate::auth::SignContext::now("msg_malformed");
+            for (k, v) in s.sign(body, &ctx) {
                 h.push((k.to_string(), v.to_str().unwrap_or_default().to_string()));
             }
         }
         h
-    })
+    }
+}
+
+/// The event id a delivery carries: at the vendor's body pointer, else in
+/// its id header as sent.
+fn sent_id(v: &VendorSpec, body: &[u8], headers: &[(String, String)]) -> Option<String> {
+    let loc = v.manifest().event_id.as_ref()?;
+    if let Some(p) = &loc.pointer
+        && let Ok(doc) = serde_json::from_slice::<Value>(body)
+    {
+        match doc.pointer(p) {
+            Some(Value::String(s)) => return Some(s.clone()),
+            Some(Value::Number(n)) => return Some(n.to_string()),
+            _ => {}
+        }
+    }
+    let name = loc.header.as_deref()?;
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
 }
 
 /// One case per sample, its body passed through `rewrite` (the sandbox
 /// points vendor URLs at itself).
-pub(crate) fn samples(
-    v: &VendorSpec,
-    signer: Option<&Signer>,
-    rewrite: impl Fn(&[u8]) -> Vec<u8>,
-) -> Vec<Plan> {
+/// Where the vendor sends the id only in a header, each run mints it anew
+/// (`nonce`), so a receiver that remembers ids across runs sees new ones;
+/// the documented bytes are sent as they are.
+pub(crate) fn samples(s: Sender<'_>, nonce: &str, rewrite: impl Fn(&[u8]) -> Vec<u8>) -> Vec<Plan> {
+    let header_id =
+        s.v.manifest()
+            .event_id
+            .as_ref()
+            .is_some_and(|l| l.pointer.is_none() && l.header.is_some());
     let mut plans = Vec::new();
-    for e in v.events {
-        for s in e.samples {
-            let body = rewrite(s.body);
-            plans.push(Plan {
-                id: format!("{}/{}/{}", v.id, e.name, s.name),
-                steps: vec![Step {
-                    what: format!("sample {}", s.path),
-                    headers: headers_as(v, &body, signer, Some(e.name)),
-                    body,
-                    expect: Expect::Success,
-                }],
-                skip: None,
+    for e in s.v.events {
+        for sample in e.samples {
+            let body = rewrite(sample.body);
+            let id = header_id.then(|| {
+                let like = crate::conformance::delivery::minted_id(s.v, &body);
+                mutate_id(&like, &format!("{nonce}{}", sample.path))
             });
+            let d = Fresh { body, id };
+            let what = format!("sample {}", sample.path);
+            plans.push(Plan::new(
+                format!("{}/{}/{}", s.v.id, e.name, sample.name),
+                vec![s.step_as(what, d, Expect::Success, Some(e.name), None)],
+            ));
         }
     }
     plans
 }
 
 /// A delivery without its credentials, and one signed with a wrong secret:
-/// both must be refused with 401 or 403.
+/// both must be refused.
 pub(crate) fn auth(
-    v: &VendorSpec,
-    unsigned_body: Vec<u8>,
-    wrong_body: Vec<u8>,
+    s: Sender<'_>,
+    unsigned: Fresh,
+    wrong_body: Fresh,
     wrong: Option<&Signer>,
 ) -> Vec<Plan> {
+    let refused = Expect::Refusal(Refusal::Auth);
     vec![
-        Plan {
-            id: format!("{}/auth/missing", v.id),
-            steps: vec![Step {
-                what: "a valid delivery without its signature or bearer".into(),
-                headers: headers(v, &unsigned_body, None),
-                body: unsigned_body,
-                expect: Expect::Unauthorized,
-            }],
-            skip: None,
-        },
-        Plan {
-            id: format!("{}/auth/invalid", v.id),
-            steps: vec![Step {
-                what: "a valid delivery signed with the wrong secret".into(),
-                headers: headers(v, &wrong_body, wrong),
-                body: wrong_body,
-                expect: Expect::Unauthorized,
-            }],
-            skip: None,
-        },
+        Plan::new(
+            format!("{}/auth/missing", s.v.id),
+            vec![s.signed_by(None).step(
+                "a valid delivery without its signature or bearer",
+                unsigned,
+                refused,
+            )],
+        ),
+        Plan::new(
+            format!("{}/auth/invalid", s.v.id),
+            vec![s.signed_by(wrong).step(
+                "a valid delivery signed with the wrong secret",
+                wrong_body,
+                refused,
+            )],
+        ),
     ]
 }
 
@@ -150,77 +246,84 @@ pub(crate) fn auth_not_applicable(v: &VendorSpec) -> Vec<Plan> {
         .collect()
 }
 
-/// An event type the vendor has not documented: must succeed (kept, not refused).
-pub(crate) fn unknown_event(
-    v: &VendorSpec,
-    fresh: &[u8],
-    signer: Option<&Signer>,
-) -> Result<Plan, HarnessError> {
-    let mut doc: Value = serde_json::from_slice(fresh)
-        .map_err(|e| HarnessError::Internal(format!("a fresh delivery is not JSON: {e}")))?;
-    if let Some(p) = &v.manifest().event_type.pointer
-        && let Some(slot) = doc.pointer_mut(p)
-    {
-        *slot = Value::String("hookforge.conformance.undocumented_event".into());
+/// An event type the vendor could send but the schemas do not know, shaped
+/// like `like` (`orders/create` → `hookforge_undocumented/create`).
+fn undocumented_like(like: &str) -> String {
+    match like.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        Some(i) => format!("hookforge_undocumented{}", &like[i..]),
+        None => "hookforge_undocumented".into(),
     }
-    let body = serde_json::to_vec(&doc).expect("Value serializes");
-    Ok(Plan {
-        id: format!("{}/unknown-event", v.id),
-        steps: vec![Step {
-            what: "an undocumented event type".into(),
-            headers: headers(v, &body, signer),
-            body,
-            expect: Expect::Success,
-        }],
-        skip: None,
-    })
+}
+
+/// An event type the vendor has not documented: must succeed (kept, not
+/// refused). Where the type travels in a header (Shopify's topic, GitHub's
+/// event), the header carries the new type and the body stays a real one.
+pub(crate) fn unknown_event(s: Sender<'_>, fresh: Fresh) -> Result<Plan, HarnessError> {
+    let loc = &s.v.manifest().event_type;
+    let like = s.base_event.unwrap_or("event");
+    let mut d = fresh;
+    let in_body = loc.pointer.as_deref().filter(|_| loc.join.is_none());
+    let event = match in_body {
+        Some(p) => {
+            // Body and header (when the vendor sends one) both carry it.
+            let mut doc: Value = serde_json::from_slice(&d.body).map_err(|e| {
+                HarnessError::Internal(format!("a fresh delivery is not JSON: {e}"))
+            })?;
+            let t = undocumented_like(like);
+            if let Some(slot) = doc.pointer_mut(p) {
+                *slot = Value::String(t.clone());
+            }
+            d.body = serde_json::to_vec(&doc).expect("Value serializes");
+            t
+        }
+        // Only the header says it (Shopify's topic), or its first part
+        // (GitHub's `issues` of `issues.opened`): the body stays a real one.
+        None => {
+            let head = match &loc.join {
+                Some(j) => like.split(j.as_str()).next().unwrap_or(like),
+                None => like,
+            };
+            undocumented_like(head)
+        }
+    };
+    let what = format!("an undocumented event type `{event}`");
+    Ok(Plan::new(
+        format!("{}/unknown-event", s.v.id),
+        vec![s.step_as(what, d, Expect::Success, Some(&event), None)],
+    ))
 }
 
 /// The same delivery twice: both must succeed (the second is a duplicate).
-pub(crate) fn duplicate(v: &VendorSpec, body: Vec<u8>, signer: Option<&Signer>) -> Plan {
-    let headers = headers(v, &body, signer);
-    Plan {
-        id: format!("{}/duplicate", v.id),
-        steps: vec![
-            Step {
-                what: "a new delivery".into(),
-                body: body.clone(),
-                headers: headers.clone(),
-                expect: Expect::Success,
-            },
-            Step {
-                what: "the same delivery again".into(),
-                body,
-                headers,
-                expect: Expect::Success,
-            },
-        ],
-        skip: None,
-    }
+pub(crate) fn duplicate(s: Sender<'_>, d: Fresh) -> Plan {
+    let first = s.step("a new delivery", d, Expect::Success);
+    let again = Step {
+        what: "the same delivery again (same bytes and headers)".into(),
+        body: first.body.clone(),
+        headers: first.headers.clone(),
+        expect: Expect::Success,
+        event_id: first.event_id.clone(),
+    };
+    Plan::new(format!("{}/duplicate", s.v.id), vec![first, again])
 }
 
-/// A malformed body (a 4xx), then a valid delivery right after (success:
-/// the receiver survived).
-pub(crate) fn malformed(v: &VendorSpec, good: Vec<u8>, signer: Option<&Signer>) -> Plan {
-    let bad = b"{\"this is\": not JSON, \"truncated".to_vec();
-    Plan {
-        id: format!("{}/malformed", v.id),
-        steps: vec![
-            Step {
-                what: "a malformed body".into(),
-                headers: headers(v, &bad, signer),
-                body: bad,
-                expect: Expect::ClientError,
-            },
-            Step {
-                what: "a valid delivery right after".into(),
-                headers: headers(v, &good, signer),
-                body: good,
-                expect: Expect::Success,
-            },
+/// A malformed body (refused), then a valid delivery right after (success:
+/// the receiver survived). Both carry every header the vendor sends.
+pub(crate) fn malformed(s: Sender<'_>, bad_id: Option<String>, good: Fresh) -> Plan {
+    let bad = Fresh {
+        body: b"{\"this is\": not JSON, \"truncated".to_vec(),
+        id: bad_id,
+    };
+    Plan::new(
+        format!("{}/malformed", s.v.id),
+        vec![
+            s.step(
+                "a correctly signed body that is not JSON",
+                bad,
+                Expect::Refusal(Refusal::Malformed),
+            ),
+            s.step("a valid delivery right after", good, Expect::Success),
         ],
-        skip: None,
-    }
+    )
 }
 
 /// A secret that is certainly not the configured one, in the same format
@@ -259,27 +362,38 @@ pub(crate) fn wrong_secret(s: Option<&Secret>) -> String {
 }
 
 /// A new delivery based on `base`: a fresh event id where the vendor sends
-/// one (same shape, last characters changed), otherwise a nonce field
-/// (receivers must keep unknown fields) so content-hash dedupe sees it as new.
-pub fn fresh_delivery(v: &VendorSpec, base: &[u8], nonce: &str) -> Vec<u8> {
-    let mut doc: Value = match serde_json::from_slice(base) {
-        Ok(d) => d,
-        Err(_) => return base.to_vec(),
+/// one (same shape, last characters changed), in the body or for its id
+/// header; otherwise a nonce field (receivers must keep unknown fields) so
+/// content-hash dedupe sees it as new.
+pub(crate) fn fresh(v: &VendorSpec, base: &[u8], nonce: &str) -> Fresh {
+    let Ok(mut doc) = serde_json::from_slice::<Value>(base) else {
+        return Fresh {
+            body: base.to_vec(),
+            id: None,
+        };
     };
-    let id_ptr = v
-        .manifest()
-        .event_id
-        .as_ref()
-        .and_then(|l| l.pointer.clone());
-    match id_ptr.as_deref().and_then(|p| doc.pointer_mut(p)) {
-        Some(Value::String(id)) => *id = mutate_id(id, nonce),
-        _ => {
-            if let Value::Object(o) = &mut doc {
-                o.insert("x_hookforge_nonce".into(), Value::String(nonce.into()));
-            }
-        }
+    let loc = v.manifest().event_id.as_ref();
+    let id_ptr = loc.and_then(|l| l.pointer.as_deref());
+    if let Some(Value::String(id)) = id_ptr.and_then(|p| doc.pointer_mut(p)) {
+        *id = mutate_id(id, nonce);
+    } else if loc.is_some_and(|l| l.header.is_some()) {
+        let like = crate::conformance::delivery::minted_id(v, base);
+        return Fresh {
+            body: base.to_vec(),
+            id: Some(mutate_id(&like, nonce)),
+        };
+    } else if let Value::Object(o) = &mut doc {
+        o.insert("x_hookforge_nonce".into(), Value::String(nonce.into()));
     }
-    serde_json::to_vec(&doc).expect("Value serializes")
+    Fresh {
+        body: serde_json::to_vec(&doc).expect("Value serializes"),
+        id: None,
+    }
+}
+
+/// [`fresh`]'s body alone.
+pub fn fresh_delivery(v: &VendorSpec, base: &[u8], nonce: &str) -> Vec<u8> {
+    fresh(v, base, nonce).body
 }
 
 /// Changes the last characters of an id, each within its own class (digits,
@@ -333,102 +447,99 @@ mod tests {
 /// The real secret with characters appended: a receiver that checks only
 /// that the credential *starts with* the secret accepts it. For bearer and
 /// shared-secret schemes (`longer` signs with the longer secret).
-pub(crate) fn auth_prefix(v: &VendorSpec, body: Vec<u8>, longer: Option<&Signer>) -> Plan {
-    Plan {
-        id: format!("{}/auth/prefix", v.id),
-        steps: vec![Step {
-            what: "a valid delivery whose credential is the secret with characters appended".into(),
-            headers: headers(v, &body, longer),
-            body,
-            expect: Expect::Unauthorized,
-        }],
-        skip: None,
-    }
+pub(crate) fn auth_prefix(s: Sender<'_>, d: Fresh, longer: Option<&Signer>) -> Plan {
+    Plan::new(
+        format!("{}/auth/prefix", s.v.id),
+        vec![s.signed_by(longer).step(
+            "a valid delivery whose credential is the secret with characters appended",
+            d,
+            Expect::Refusal(Refusal::Auth),
+        )],
+    )
 }
 
 /// A correctly signed delivery whose timestamp is outside the tolerance:
 /// for timestamped schemes (Standard Webhooks), a replay.
-pub(crate) fn auth_stale(
-    v: &VendorSpec,
-    body: Vec<u8>,
-    signer: Option<&Signer>,
-    tolerance_secs: u64,
-) -> Plan {
-    let stale = crate::util::since_epoch()
-        .as_secs()
-        .saturating_sub(tolerance_secs + 300);
-    let attempt = Attempt {
-        attempt: 0,
-        timestamp: Some(stale),
-        event_type: None,
-    };
-    let headers = vendor_headers(v, &body, signer, &attempt).unwrap_or_default();
-    Plan {
-        id: format!("{}/auth/stale", v.id),
-        steps: vec![Step {
-            what: format!(
-                "a correctly signed delivery timestamped {} s ago (tolerance {tolerance_secs} s)",
-                tolerance_secs + 300
-            ),
-            headers,
-            body,
-            expect: Expect::Unauthorized,
-        }],
-        skip: None,
-    }
+pub(crate) fn auth_stale(s: Sender<'_>, d: Fresh, tolerance_secs: u64) -> Plan {
+    let age = tolerance_secs + 300;
+    let stale = crate::util::since_epoch().as_secs().saturating_sub(age);
+    let what = format!(
+        "a correctly signed delivery timestamped {age} s ago (tolerance {tolerance_secs} s)"
+    );
+    Plan::new(
+        format!("{}/auth/stale", s.v.id),
+        vec![s.step_as(what, d, Expect::Refusal(Refusal::Auth), None, Some(stale))],
+    )
 }
 
 /// The same JSON value in other bytes, each signed over its own bytes: a
 /// receiver must verify the bytes it received, not a re-serialization, and
 /// keep numbers exactly. `fresh` gives a new delivery per probe.
 pub(crate) fn byte_probes(
-    v: &VendorSpec,
-    fresh: &dyn Fn(&str) -> Vec<u8>,
-    signer: Option<&Signer>,
+    s: Sender<'_>,
+    fresh: &dyn Fn(&str) -> Fresh,
 ) -> Result<Vec<Plan>, HarnessError> {
-    let value = |tag: &str| -> Result<Value, HarnessError> {
-        serde_json::from_slice(&fresh(tag))
+    let value = |d: &Fresh| -> Result<Value, HarnessError> {
+        serde_json::from_slice(&d.body)
             .map_err(|e| HarnessError::Internal(format!("a fresh delivery is not JSON: {e}")))
     };
-    let mut numbers = value("bn")?;
-    if let Value::Object(o) = &mut numbers {
-        o.insert("x_hookforge_numbers".into(), Value::Null);
-    }
-    let probes: [(&str, &str, Vec<u8>); 4] = [
+    let with = |d: &Fresh, body: Vec<u8>| Fresh {
+        body,
+        id: d.id.clone(),
+    };
+    let (bw, bk, bu, bn) = (fresh("bw"), fresh("bk"), fresh("bu"), fresh("bn"));
+    let (numbers, numbers_how) = big_integer(s, value(&bn)?);
+    let probes: [(&str, String, Fresh); 4] = [
         (
             "whitespace",
-            "pretty-printed with CRLF line ends and tabs",
-            write_json(&value("bw")?, Style::Pretty),
+            "pretty-printed with CRLF line ends and tabs".into(),
+            with(&bw, write_json(&value(&bw)?, Style::Pretty)),
         ),
         (
             "key-order",
-            "every object's keys in reverse order",
-            write_json(&value("bk")?, Style::ReversedKeys),
+            "every object's keys in reverse order".into(),
+            with(&bk, write_json(&value(&bk)?, Style::ReversedKeys)),
         ),
         (
             "unicode-escapes",
-            "non-ASCII characters, `/` and each string's first letter \\u-escaped",
-            write_json(&value("bu")?, Style::Escaped),
+            "non-ASCII characters, `/` and each string's first letter \\u-escaped".into(),
+            with(&bu, write_json(&value(&bu)?, Style::Escaped)),
         ),
-        (
-            "numbers",
-            "an added field holding 1.0, 1e2 and 9007199254740993 (above 2^53)",
-            write_json(&numbers, Style::Compact),
-        ),
+        ("numbers", numbers_how, with(&bn, numbers)),
     ];
     Ok(probes
         .into_iter()
-        .map(|(kind, how, body)| Plan {
-            id: format!("{}/bytes/{kind}", v.id),
-            steps: vec![Step {
-                what: format!("a valid delivery, {how}"),
-                headers: headers(v, &body, signer),
-                body,
-                expect: Expect::Success,
-            }],
-            skip: None,
+        .map(|(kind, how, d)| {
+            Plan::new(
+                format!("{}/bytes/{kind}", s.v.id),
+                vec![s.step(format!("a valid delivery, {how}"), d, Expect::Success)],
+            )
         })
         .collect())
+}
+
+/// The `numbers` probe's body: 9007199254740993 (2^53 + 1, which a double
+/// cannot hold) in a documented integer field where the schema has one,
+/// otherwise in an added field beside `1.0` and `1e2`.
+fn big_integer(s: Sender<'_>, mut doc: Value) -> (Vec<u8>, String) {
+    let body = serde_json::to_vec(&doc).expect("Value serializes");
+    let at = s
+        .event_of(&body)
+        .and_then(|e| s.v.event(&e))
+        .map(|e| walk(&s.v.bundled_schema(e), &doc).integers)
+        .and_then(|found| found.into_iter().next());
+    if let Some(p) = at
+        && let Some(slot) = doc.pointer_mut(&p)
+    {
+        *slot = Value::Number(9_007_199_254_740_993_u64.into());
+        let how = format!("with 9007199254740993 (above 2^53) in its documented integer field {p}");
+        return (write_json(&doc, Style::Compact), how);
+    }
+    if let Value::Object(o) = &mut doc {
+        o.insert("x_hookforge_numbers".into(), Value::Null);
+    }
+    let how = "with an added field holding 1.0, 1e2 and 9007199254740993 (above 2^53)".into();
+    (write_json(&doc, Style::Compact), how)
 }
 
 /// How [`write_json`] lays out the bytes.
@@ -525,55 +636,41 @@ fn write_string(s: &str, style: Style, out: &mut String) {
 
 /// What vendors really change, each signed correctly; each must be accepted.
 pub(crate) fn drift_probes(
-    v: &VendorSpec,
-    fresh: &dyn Fn(&str) -> Vec<u8>,
+    s: Sender<'_>,
+    fresh: &dyn Fn(&str) -> Fresh,
     nonce: &str,
-    signer: Option<&Signer>,
 ) -> Result<Vec<Plan>, HarnessError> {
-    let parse = |tag: &str| -> Result<Value, HarnessError> {
-        serde_json::from_slice(&fresh(tag))
+    let parse = |d: &Fresh| -> Result<Value, HarnessError> {
+        serde_json::from_slice(&d.body)
             .map_err(|e| HarnessError::Internal(format!("a fresh delivery is not JSON: {e}")))
     };
     let schema_of = |doc: &Value| -> Option<Value> {
         let body = serde_json::to_vec(doc).ok()?;
-        let event = match v.read_envelope(&body, &http::HeaderMap::new()) {
-            Ok(env) => env.event_type,
-            // A type joined from a header: the probes derive from the first sample.
-            Err(_) => v
-                .events
-                .iter()
-                .find(|e| !e.samples.is_empty())?
-                .name
-                .to_string(),
-        };
-        Some(v.bundled_schema(v.event(&event)?))
+        Some(s.v.bundled_schema(s.v.event(&s.event_of(&body)?)?))
     };
     let mut plans = Vec::new();
-    let mut push = |kind: &str, what: String, doc: Option<Value>, why_not: &str| {
-        let (steps, skip) = match doc {
+    let mut push = |kind: &str, what: String, d: &Fresh, doc: Option<Value>, why_not: &str| {
+        let id = format!("{}/drift/{kind}", s.v.id);
+        plans.push(match doc {
             Some(doc) => {
                 let body = serde_json::to_vec(&doc).expect("Value serializes");
-                (
-                    vec![Step {
-                        what,
-                        headers: headers(v, &body, signer),
-                        body,
-                        expect: Expect::Success,
-                    }],
-                    None,
-                )
+                let d = Fresh {
+                    body,
+                    id: d.id.clone(),
+                };
+                Plan::new(id, vec![s.step(what, d, Expect::Success)])
             }
-            None => (Vec::new(), Some(why_not.to_string())),
-        };
-        plans.push(Plan {
-            id: format!("{}/drift/{kind}", v.id),
-            steps,
-            skip,
+            None => Plan {
+                id,
+                steps: Vec::new(),
+                skip: Some(why_not.to_string()),
+            },
         });
     };
 
     // A new top-level key, and a new key inside a nested object.
-    let mut doc = parse("de")?;
+    let de = fresh("de");
+    let mut doc = parse(&de)?;
     let nested = first_object_path(&doc);
     if let Value::Object(o) = &mut doc {
         o.insert("x_hookforge_new_field".into(), json!({"added": true}));
@@ -581,48 +678,48 @@ pub(crate) fn drift_probes(
     if let Some(Value::Object(o)) = nested.as_deref().and_then(|p| doc.pointer_mut(p)) {
         o.insert("x_hookforge_new_nested_field".into(), json!("added"));
     }
-    push(
-        "extra-field",
-        format!(
-            "a valid delivery with a new top-level key and a new key in {}",
-            nested.as_deref().unwrap_or("(no nested object)")
-        ),
-        Some(doc),
-        "",
+    let what = format!(
+        "a valid delivery with a new top-level key and a new key in {}",
+        nested.as_deref().unwrap_or("(no nested object)")
     );
+    push("extra-field", what, &de, Some(doc), "");
 
     // An enum value outside the documented ones, in the first sample (of
     // any event) whose schema has a string enum where it has a value.
-    let mut doc = parse("dn")?;
+    let dn = fresh("dn");
     let mut found = None;
-    for body in std::iter::once(serde_json::to_vec(&doc).expect("Value serializes")).chain(
-        v.events
+    let candidates = std::iter::once(dn.clone()).chain(
+        s.v.events
             .iter()
             .flat_map(|e| e.samples)
-            .map(|s| fresh_delivery(v, s.body, &format!("dn{nonce}{}", s.path))),
-    ) {
-        let Ok(candidate) = serde_json::from_slice::<Value>(&body) else {
+            .enumerate()
+            .map(|(i, sample)| self::fresh(s.v, sample.body, &format!("dn{nonce}-{i}"))),
+    );
+    for d in candidates {
+        let Ok(candidate) = parse(&d) else {
             continue;
         };
         let at = schema_of(&candidate)
             .and_then(|schema| walk(&schema, &candidate).enums.into_iter().next());
-        if at.is_some() {
-            (doc, found) = (candidate, at);
+        if let Some(p) = at {
+            found = Some((d, candidate, p));
             break;
         }
     }
-    let what = found
-        .as_ref()
-        .map(|p| format!("a valid delivery with {p} set to a value its enum does not list"));
-    let doc = found.map(|p| {
-        if let Some(slot) = doc.pointer_mut(&p) {
-            *slot = Value::String("hookforge_undocumented_value".into());
+    let (what, d, doc) = match found {
+        Some((d, mut doc, p)) => {
+            if let Some(slot) = doc.pointer_mut(&p) {
+                *slot = Value::String("hookforge_undocumented_value".into());
+            }
+            let what = format!("a valid delivery with {p} set to a value its enum does not list");
+            (what, d, Some(doc))
         }
-        doc
-    });
+        None => (String::new(), dn, None),
+    };
     push(
         "unknown-enum",
-        what.unwrap_or_default(),
+        what,
+        &d,
         doc,
         "no sample has a value where its schema has a string enum (other than the event type)",
     );
@@ -632,24 +729,10 @@ pub(crate) fn drift_probes(
         ("null-optional", "du", false),
         ("missing-optional", "dm", true),
     ] {
-        let mut doc = parse(tag)?;
-        let mut optional = schema_of(&doc)
-            .map(|schema| walk(&schema, &doc).optional)
-            .unwrap_or_default();
-        // Deepest first, so a parent set to null or removed last wins.
-        optional.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
-        let n = optional.len();
-        for ptr in &optional {
-            let (parent, key) = ptr.rsplit_once('/').expect("pointers start with /");
-            let key = key.replace("~1", "/").replace("~0", "~");
-            if let Some(Value::Object(o)) = doc.pointer_mut(parent) {
-                if absent {
-                    o.remove(&key);
-                } else if o.contains_key(&key) {
-                    o.insert(key, Value::Null);
-                }
-            }
-        }
+        let d = fresh(tag);
+        let mut doc = parse(&d)?;
+        let schema = schema_of(&doc);
+        let n = clear_optional(&mut doc, schema, absent);
         let what = format!(
             "a valid delivery with its {n} optional fields {}",
             if absent { "removed" } else { "set to null" }
@@ -657,11 +740,33 @@ pub(crate) fn drift_probes(
         push(
             kind,
             what,
+            &d,
             (n > 0).then_some(doc),
             "this sample has no optional field",
         );
     }
     Ok(plans)
+}
+
+/// Sets every optional field of `doc` to null, or removes it; how many.
+fn clear_optional(doc: &mut Value, schema: Option<Value>, absent: bool) -> usize {
+    let mut optional = schema
+        .map(|schema| walk(&schema, doc).optional)
+        .unwrap_or_default();
+    // Deepest first, so a parent set to null or removed last wins.
+    optional.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
+    for ptr in &optional {
+        let (parent, key) = ptr.rsplit_once('/').expect("pointers start with /");
+        let key = key.replace("~1", "/").replace("~0", "~");
+        if let Some(Value::Object(o)) = doc.pointer_mut(parent) {
+            if absent {
+                o.remove(&key);
+            } else if o.contains_key(&key) {
+                o.insert(key, Value::Null);
+            }
+        }
+    }
+    optional.len()
 }
 
 /// The pointer of the first object nested in the top-level object.

@@ -67,6 +67,9 @@ pub struct Attempt {
     /// The event type, when the body alone does not say it (a type joined
     /// from a header and a body field, as GitHub's).
     pub event_type: Option<String>,
+    /// The event id, when the vendor sends it only in a header (GitHub's
+    /// `X-GitHub-Delivery`); when `None` one is minted from the body.
+    pub event_id: Option<String>,
 }
 
 /// The headers the vendor sends with `body`, in the manifest's order and
@@ -92,11 +95,11 @@ pub fn vendor_headers(
     };
     // A joined type is sent as its header part (`issues` of `issues.opened`).
     let type_header_value = header_part(vendor, body, &envelope.event_type);
-    let event_id = envelope.event_id.clone().unwrap_or_else(|| {
-        // Vendors without ids get a stable one derived from the body, so
-        // Standard Webhooks signing has a message id.
-        format!("msg_{}", &crate::util::sha256_hex(body)[..24])
-    });
+    let event_id = envelope
+        .event_id
+        .clone()
+        .or_else(|| attempt.event_id.clone())
+        .unwrap_or_else(|| minted_id(vendor, body));
     let mut ctx = SignContext::now(event_id.clone());
     if let Some(ts) = attempt.timestamp {
         ctx.timestamp = ts;
@@ -117,7 +120,7 @@ pub fn vendor_headers(
         }
         let name = HeaderName::from_bytes(spec.name.as_bytes())
             .map_err(|_| HeadersError::Name(spec.name.clone()))?;
-        let auth_filled = ["{signature}", "{secret}", "{timestamp}"]
+        let auth_filled = ["{signature}", "{secret}"]
             .iter()
             .any(|p| spec.value.contains(p))
             || signed.iter().any(|(n, _)| *n == name);
@@ -143,7 +146,9 @@ pub fn vendor_headers(
             .value
             .replace("{event_type}", event_type)
             .replace("{event_id}", &event_id)
-            .replace("{attempt}", &attempt.attempt.to_string());
+            .replace("{attempt}", &attempt.attempt.to_string())
+            .replace("{timestamp}", &ctx.timestamp.to_string())
+            .replace("{timestamp_rfc3339}", &rfc3339(ctx.timestamp));
         HeaderValue::from_str(&value).map_err(|_| HeadersError::Value(spec.name.clone()))?;
         out.push((spec.name.clone(), value));
     }
@@ -155,6 +160,29 @@ pub fn vendor_headers(
         }
     }
     Ok(out)
+}
+
+/// An id for a delivery whose vendor sends it only in a header: shaped like
+/// the manifest's example (GitHub's GUID) when it has one, stable per body.
+pub fn minted_id(vendor: &VendorSpec, body: &[u8]) -> String {
+    let digest = crate::util::sha256_hex(body);
+    match vendor
+        .manifest()
+        .event_id
+        .as_ref()
+        .and_then(|l| l.example.as_deref())
+    {
+        Some(example) => crate::conformance::cases::mutate_id(example, &digest),
+        // Standard Webhooks signing needs a message id.
+        None => format!("msg_{}", &digest[..24]),
+    }
+}
+
+/// Unix seconds as RFC 3339 in UTC (Shopify's `X-Shopify-Triggered-At`).
+fn rfc3339(secs: u64) -> String {
+    chrono::DateTime::from_timestamp(secs as i64, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
 }
 
 fn text(v: &HeaderValue) -> String {

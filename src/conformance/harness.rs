@@ -19,11 +19,16 @@ use std::time::{Duration, Instant};
 
 use crate::VendorSpec;
 use crate::auth::{Secret, Signer};
-use crate::conformance::cases::{self, Expect, Plan, Step};
-use crate::conformance::report::{CaseResult, Outcome, Report};
+use crate::conformance::cases::{self, Plan, Sender, Step};
+use crate::conformance::judge::{self, Answer, Observed, Sent, Verdict};
+use crate::conformance::observe::Observer;
+use crate::conformance::report::{CaseResult, Outcome, Redactor, Report, StepResult};
 
 /// The budget when the vendor documents none.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
+
+/// How long to wait for a receiver's reports after the last answer.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
 
 /// Why a run could not happen at all.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +83,9 @@ pub struct Harness {
     progress: Option<ProgressFn>,
     /// An in-process receiver to serve on loopback for the run.
     router: Option<std::sync::Mutex<Option<(std::net::TcpListener, axum::Router)>>>,
+    /// Where to listen for the receiver's handled reports.
+    observe: Option<std::net::SocketAddr>,
+    settle: Duration,
 }
 
 impl std::fmt::Debug for Harness {
@@ -104,7 +112,24 @@ impl Harness {
             sandbox: None,
             progress: None,
             router: None,
+            observe: None,
+            settle: DEFAULT_SETTLE,
         }
+    }
+
+    /// Listens on `addr` for the receiver's reports of what its handler
+    /// processed (`POST /handled`, see [`crate::conformance::observe`]), and
+    /// judges behaviour: each authentic delivery handled exactly once with
+    /// its payload intact, no refused one handled.
+    pub fn observe(mut self, addr: std::net::SocketAddr) -> Harness {
+        self.observe = Some(addr);
+        self
+    }
+
+    /// How long after the last answer reports may still arrive.
+    pub fn settle(mut self, d: Duration) -> Harness {
+        self.settle = d;
+        self
     }
 
     /// A harness for an axum `Router` in this process: it is served on a
@@ -205,12 +230,12 @@ impl Harness {
     }
 
     /// Every case of the run, before filtering: each sample, then the
-    /// negative cases (see `cases`).
-    fn plans(&self) -> Result<Vec<Plan>, HarnessError> {
+    /// negative cases (see `cases`). `nonce` makes this run's ids new.
+    fn plans(&self, nonce: u128) -> Result<Vec<Plan>, HarnessError> {
         let signer = self.signer(self.secret.as_ref())?;
         let v = self.vendor;
-        let nonce = crate::util::since_epoch().as_micros();
-        let mut plans = cases::samples(v, signer.as_ref(), |body| match &self.sandbox {
+        let s = Sender::new(v, signer.as_ref());
+        let mut plans = cases::samples(s, &nonce.to_string(), |body| match &self.sandbox {
             Some(sb) => sb.rewrite(body),
             None => body.to_vec(),
         });
@@ -223,97 +248,161 @@ impl Harness {
         else {
             return Ok(plans);
         };
-        let fresh = |tag: &str| cases::fresh_delivery(v, base, &format!("{nonce}{tag}"));
+        let fresh = |tag: &str| cases::fresh(v, base, &format!("{nonce}{tag}"));
         let auth_documented = !matches!(v.manifest().auth, crate::manifest::Auth::None { .. });
         if auth_documented || self.secret.is_some() {
             let wrong = self.signer(Some(&Secret::new(cases::wrong_secret(
                 self.secret.as_ref(),
             ))))?;
-            plans.extend(cases::auth(v, fresh("a1"), fresh("a2"), wrong.as_ref()));
+            plans.extend(cases::auth(s, fresh("a1"), fresh("a2"), wrong.as_ref()));
             // Static credentials: the secret with characters appended.
             let scheme = signer.as_ref().map(|s| s.scheme().name());
             if let (Some("bearer" | "shared-secret"), Some(real)) = (scheme, &self.secret) {
-                let longer = self.signer(Some(&Secret::new(format!("{}x9", real.expose()))))?;
-                plans.push(cases::auth_prefix(v, fresh("a3"), longer.as_ref()));
+                let longer = self.signer(Some(&Secret::new(longer_secret(real))))?;
+                plans.push(cases::auth_prefix(s, fresh("a3"), longer.as_ref()));
             }
             // Timestamped schemes: a replay outside the window.
             if let Some(tolerance) = signer.as_ref().and_then(|s| s.scheme().tolerance()) {
-                plans.push(cases::auth_stale(
-                    v,
-                    fresh("a4"),
-                    signer.as_ref(),
-                    tolerance.as_secs(),
-                ));
+                plans.push(cases::auth_stale(s, fresh("a4"), tolerance.as_secs()));
             }
         } else {
             plans.extend(cases::auth_not_applicable(v));
         }
-        plans.push(cases::unknown_event(v, &fresh("u"), signer.as_ref())?);
-        plans.push(cases::duplicate(v, fresh("d"), signer.as_ref()));
-        plans.push(cases::malformed(v, fresh("m"), signer.as_ref()));
-        plans.extend(cases::drift_probes(
-            v,
-            &fresh,
-            &nonce.to_string(),
-            signer.as_ref(),
-        )?);
-        plans.extend(cases::byte_probes(v, &fresh, signer.as_ref())?);
+        plans.push(cases::unknown_event(s, fresh("u"))?);
+        plans.push(cases::duplicate(s, fresh("d")));
+        plans.push(cases::malformed(s, fresh("mb").id, fresh("m")));
+        plans.extend(cases::drift_probes(s, &fresh, &nonce.to_string())?);
+        plans.extend(cases::byte_probes(s, &fresh)?);
         Ok(plans)
+    }
+
+    /// Every secret the run uses, and what it derives from them, to keep
+    /// out of the report.
+    fn redactor(&self, plans: &[Plan]) -> Redactor {
+        let mut r = Redactor::default();
+        if let Some(real) = &self.secret {
+            r.add(real.expose());
+            r.add(&cases::wrong_secret(Some(real)));
+            r.add(&longer_secret(real));
+        }
+        let auth_headers = auth_header_names(self.vendor);
+        for step in plans.iter().flat_map(|p| &p.steps) {
+            for (k, val) in &step.headers {
+                if auth_headers.iter().any(|h| h.eq_ignore_ascii_case(k)) {
+                    r.add(val);
+                    // Each entry of a multi-part signature header alone.
+                    for part in val.split([',', ' ']) {
+                        r.add(part.split_once('=').map_or(part, |(_, sig)| sig));
+                    }
+                }
+            }
+        }
+        r
     }
 
     /// How many cases a run will report (after the filter): for progress.
     pub fn planned_cases(&self) -> Result<usize, HarnessError> {
         let selected = |id: &str| self.filter.as_deref().is_none_or(|g| glob_match(g, id));
-        let n = self.plans()?.iter().filter(|p| selected(&p.id)).count();
-        Ok(n + usize::from(selected(&format!("{}/budget", self.vendor.id))))
+        let n = self.plans(0)?.iter().filter(|p| selected(&p.id)).count();
+        let observe = usize::from(self.observe.is_some() && selected(&self.observe_id()));
+        Ok(n + observe + usize::from(selected(&format!("{}/budget", self.vendor.id))))
+    }
+
+    fn observe_id(&self) -> String {
+        format!("{}/observe", self.vendor.id)
     }
 
     /// Runs every case.
     pub async fn run(&self) -> Result<Report, HarnessError> {
-        let _server = match self.router.as_ref().and_then(|m| m.lock().ok()?.take()) {
-            Some((listener, router)) => {
-                let listener = tokio::net::TcpListener::from_std(listener).map_err(|source| {
-                    HarnessError::Io {
-                        what: "cannot serve the router",
-                        source,
-                    }
-                })?;
-                Some(AbortOnDrop(tokio::spawn(async move {
-                    let _ = axum::serve(listener, router).await;
-                })))
-            }
-            None => None,
-        };
+        let _server = self.serve_router()?;
         let client = client_builder(self.ca_cert.as_deref())?
             .timeout(self.budget())
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| HarnessError::Internal(format!("cannot build the HTTP client: {e}")))?;
         check_reachable(&self.url).await?;
+        let observer = match self.observe {
+            Some(addr) => Some(Observer::start(addr).await.map_err(|e| {
+                HarnessError::Config(format!("cannot listen for reports on {addr}: {e}"))
+            })?),
+            None => None,
+        };
         let selected = |id: &str| self.filter.as_deref().is_none_or(|g| glob_match(g, id));
-        let plans: Vec<Plan> = self
-            .plans()?
-            .into_iter()
-            .filter(|p| selected(&p.id))
-            .collect();
-        let sample_ids: std::collections::HashSet<String> = self
-            .vendor
-            .events
-            .iter()
-            .flat_map(|e| {
-                e.samples
-                    .iter()
-                    .map(move |s| format!("{}/{}/{}", self.vendor.id, e.name, s.name))
-            })
-            .collect();
-        let sem = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
-        let mut set = tokio::task::JoinSet::new();
+        let all = self.plans(crate::util::since_epoch().as_micros())?;
+        let redactor = self.redactor(&all);
+        let plans: Vec<Plan> = all.into_iter().filter(|p| selected(&p.id)).collect();
         let ctx = Arc::new(RunCtx {
             client,
             url: self.url.clone(),
             budget: self.budget(),
             vendor: self.vendor,
+            observed: observer.is_some(),
         });
+        let mut runs = self.send_all(ctx, plans).await?;
+        let mut extra = Vec::new();
+        if let Some(obs) = &observer {
+            tokio::time::sleep(self.settle).await;
+            let observed = judge_observed(&mut runs, obs, self.settle);
+            if selected(&self.observe_id()) {
+                extra.push(observe_case(self.vendor, &observed, obs));
+            }
+        }
+        let mut cases: Vec<CaseResult> = runs.into_iter().map(CaseRun::finish).collect();
+        if let Some(t) = self.timing(&cases)
+            && selected(&format!("{}/budget", self.vendor.id))
+        {
+            extra.push(t.case(self.vendor.id));
+        }
+        if let Some(p) = &self.progress {
+            extra.iter().for_each(|c| p(c));
+        }
+        cases.extend(extra);
+        for c in &mut cases {
+            redactor.case(c);
+        }
+        let sandbox = match &self.sandbox {
+            Some(s) => {
+                let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+                Some(s.report_for(self.vendor, &ids).await)
+            }
+            None => None,
+        };
+        let count = |o| cases.iter().filter(|c| c.outcome == o).count();
+        Ok(Report {
+            vendor: self.vendor.id.to_string(),
+            passed: count(Outcome::Pass),
+            failed: count(Outcome::Fail),
+            skipped: count(Outcome::Skip),
+            sandbox,
+            timing: self.timing(&cases),
+            cases,
+        })
+    }
+
+    /// Serves the in-process receiver, if any, for the run.
+    fn serve_router(&self) -> Result<Option<AbortOnDrop>, HarnessError> {
+        let Some((listener, router)) = self.router.as_ref().and_then(|m| m.lock().ok()?.take())
+        else {
+            return Ok(None);
+        };
+        let listener =
+            tokio::net::TcpListener::from_std(listener).map_err(|source| HarnessError::Io {
+                what: "cannot serve the router",
+                source,
+            })?;
+        Ok(Some(AbortOnDrop(tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        }))))
+    }
+
+    /// Sends every plan, `concurrency` at a time; results in plan order.
+    async fn send_all(
+        &self,
+        ctx: Arc<RunCtx>,
+        plans: Vec<Plan>,
+    ) -> Result<Vec<CaseRun>, HarnessError> {
+        let sem = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
+        let mut set = tokio::task::JoinSet::new();
         for (i, plan) in plans.into_iter().enumerate() {
             let (sem, ctx) = (sem.clone(), ctx.clone());
             set.spawn(async move {
@@ -323,51 +412,111 @@ impl Harness {
         }
         let mut results = Vec::new();
         while let Some(r) = set.join_next().await {
-            let (i, case) =
+            let (i, run) =
                 r.map_err(|e| HarnessError::Internal(format!("a case's task failed: {e}")))?;
             if let Some(p) = &self.progress {
-                p(&case);
+                p(&run.clone().finish());
             }
-            results.push((i, case));
+            results.push((i, run));
         }
         results.sort_by_key(|(i, _)| *i);
-        let mut cases: Vec<CaseResult> = results.into_iter().map(|(_, c)| c).collect();
-        // Answer times of the replays against the vendor's budget.
-        let timing = crate::conformance::report::Timing::of(
+        Ok(results.into_iter().map(|(_, c)| c).collect())
+    }
+
+    /// Answer times of the sample replays against the vendor's budget.
+    fn timing(&self, cases: &[CaseResult]) -> Option<crate::conformance::report::Timing> {
+        let v = self.vendor;
+        let sample_ids: std::collections::HashSet<String> = v
+            .events
+            .iter()
+            .flat_map(|e| {
+                e.samples
+                    .iter()
+                    .map(move |s| format!("{}/{}/{}", v.id, e.name, s.name))
+            })
+            .collect();
+        crate::conformance::report::Timing::of(
             cases
                 .iter()
                 .filter(|c| sample_ids.contains(&c.id))
                 .filter_map(|c| c.latency_ms)
                 .collect(),
             self.budget(),
-        );
-        let budget_id = format!("{}/budget", self.vendor.id);
-        if let Some(t) = &timing
-            && selected(&budget_id)
-        {
-            let case = t.case(self.vendor.id);
-            if let Some(p) = &self.progress {
-                p(&case);
-            }
-            cases.push(case);
-        }
-        let count = |o| cases.iter().filter(|c| c.outcome == o).count();
-        let sandbox = match &self.sandbox {
-            Some(s) => {
-                let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
-                Some(s.report_for(self.vendor, &ids).await)
-            }
-            None => None,
-        };
-        Ok(Report {
-            vendor: self.vendor.id.to_string(),
-            passed: count(Outcome::Pass),
-            failed: count(Outcome::Fail),
-            skipped: count(Outcome::Skip),
-            sandbox,
-            timing,
-            cases,
-        })
+        )
+    }
+}
+
+/// The secret with characters appended (the `auth/prefix` case).
+fn longer_secret(real: &Secret) -> String {
+    format!("{}x9", real.expose())
+}
+
+/// The headers that carry a credential or signature for this vendor.
+fn auth_header_names(v: &VendorSpec) -> Vec<String> {
+    use crate::manifest::Auth;
+    let mut names = match &v.manifest().auth {
+        Auth::None { .. } => Vec::new(),
+        Auth::Bearer { header, .. } | Auth::Hmac { header, .. } => vec![header.clone()],
+        Auth::StandardWebhooks { .. } => vec!["webhook-signature".to_string()],
+        Auth::Signature(s) => vec![s.header.clone()],
+    };
+    names.push("Authorization".into());
+    names
+}
+
+/// Judges every step again with the receiver's reports.
+fn judge_observed(runs: &mut [CaseRun], obs: &Observer, settle: Duration) -> Observed {
+    let mut sent = Sent::default();
+    for step in runs.iter().flat_map(|r| &r.steps) {
+        sent.add(&step.key, &step.body);
+    }
+    let observed = Observed::match_reports(&sent, obs.reports(), settle);
+    for step in runs.iter_mut().flat_map(|r| r.steps.iter_mut()) {
+        step.verdict = observed.judge(step.expect, &step.key, &step.body, step.verdict.clone());
+    }
+    observed
+}
+
+/// The `<vendor>/observe` case: every report matched a delivery sent.
+fn observe_case(v: &VendorSpec, o: &Observed, obs: &Observer) -> CaseResult {
+    let (outcome, detail) = if o.total == 0 {
+        (
+            Outcome::Fail,
+            format!(
+                "no report arrived at {} within {:.1} s of the last answer: the receiver must POST each delivery it handles there",
+                obs.url(),
+                o.settle.as_secs_f64()
+            ),
+        )
+    } else if o.unmatched.is_empty() {
+        (
+            Outcome::Pass,
+            format!("{} reports, each matched to a delivery sent", o.total),
+        )
+    } else {
+        let ids: Vec<String> = o
+            .unmatched
+            .iter()
+            .take(5)
+            .map(|r| r.event_id.clone().unwrap_or_else(|| "(no id)".into()))
+            .collect();
+        (
+            Outcome::Fail,
+            format!(
+                "{} of {} reports match no delivery sent (by id, nor by payload): {}",
+                o.unmatched.len(),
+                o.total,
+                ids.join(", ")
+            ),
+        )
+    };
+    CaseResult {
+        id: format!("{}/observe", v.id),
+        outcome,
+        detail,
+        status: None,
+        latency_ms: None,
+        steps: Vec::new(),
     }
 }
 
@@ -385,139 +534,185 @@ struct RunCtx {
     url: String,
     budget: Duration,
     vendor: &'static VendorSpec,
+    observed: bool,
 }
 
-impl RunCtx {
-    async fn run_plan(&self, plan: Plan) -> CaseResult {
-        if plan.steps.is_empty() {
+/// A case as sent: each step with its answer and verdict so far.
+#[derive(Clone)]
+struct CaseRun {
+    id: String,
+    skip: Option<String>,
+    steps: Vec<StepRun>,
+}
+
+#[derive(Clone)]
+struct StepRun {
+    what: String,
+    request: String,
+    expect: cases::Expect,
+    key: String,
+    body: Vec<u8>,
+    answer: Answer,
+    ms: f64,
+    verdict: Verdict,
+}
+
+impl CaseRun {
+    fn finish(self) -> CaseResult {
+        if self.steps.is_empty() {
             return CaseResult {
-                id: plan.id,
+                id: self.id,
                 outcome: Outcome::Skip,
-                detail: plan.skip.unwrap_or_default(),
+                detail: self.skip.unwrap_or_default(),
                 status: None,
                 latency_ms: None,
+                steps: Vec::new(),
             };
         }
-        let mut last_status = None;
-        let mut total_ms = 0.0;
-        for step in &plan.steps {
-            let started = Instant::now();
-            let mut req = self.client.post(&self.url).body(step.body.clone());
-            for (k, v) in &step.headers {
-                req = req.header(k.as_str(), v.as_str());
-            }
-            let sent = describe_sent(self.vendor, step);
-            let resp = req.send().await;
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
-            total_ms += ms;
-            let (status, text) = match resp {
-                Ok(r) if r.status().is_redirection() => {
-                    let location = r
-                        .headers()
-                        .get(reqwest::header::LOCATION)
-                        .and_then(|l| l.to_str().ok())
-                        .unwrap_or("(no Location)")
-                        .to_string();
-                    return CaseResult {
-                        id: plan.id,
-                        outcome: Outcome::Fail,
-                        detail: format!(
-                            "{}: sent {sent}; answered {} redirecting to {location}: vendors do not follow redirects, so every delivery to this URL would be lost",
-                            step.what,
-                            r.status().as_u16()
-                        ),
-                        status: Some(r.status().as_u16()),
-                        latency_ms: Some(total_ms),
-                    };
-                }
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    let text = tokio::time::timeout(self.budget, r.bytes())
-                        .await
-                        .ok()
-                        .and_then(Result::ok)
-                        .map(|b| String::from_utf8_lossy(&b[..b.len().min(200)]).into_owned())
-                        .unwrap_or_default();
-                    (status, text)
-                }
-                Err(e) => {
-                    let why = if e.is_timeout() {
-                        format!(
-                            "no answer within the {:.1} s budget",
-                            self.budget.as_secs_f64()
-                        )
-                    } else if e.is_connect() {
-                        // The causes say why: refused, or a TLS certificate
-                        // the harness does not trust.
-                        let mut why = "could not connect".to_string();
-                        let mut source = std::error::Error::source(&e);
-                        while let Some(s) = source {
-                            why.push_str(&format!(": {s}"));
-                            source = s.source();
-                        }
-                        why
-                    } else {
-                        format!("request failed: {e}")
-                    };
-                    return CaseResult {
-                        id: plan.id,
-                        outcome: Outcome::Fail,
-                        detail: format!("{}: sent {sent}; {why} (after {ms:.0} ms)", step.what),
-                        status: None,
-                        latency_ms: Some(total_ms),
-                    };
-                }
-            };
-            last_status = Some(status);
-            let ok = match step.expect {
-                Expect::Success => self.vendor.manifest().success.accepts(status),
-                Expect::Unauthorized => status == 401 || status == 403,
-                Expect::ClientError => (400..500).contains(&status),
-            };
-            if !ok {
-                let want = match step.expect {
-                    Expect::Success => format!(
-                        "success ({})",
-                        self.vendor.manifest().success.statuses.join(" or ")
-                    ),
-                    Expect::Unauthorized => "401 or 403".into(),
-                    Expect::ClientError => "a 4xx".into(),
+        let ok = self.steps.iter().all(|s| s.verdict.ok);
+        let several = self.steps.len() > 1;
+        let detail: Vec<String> = self
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !ok || s.verdict.ok)
+            .filter(|(_, s)| ok || !s.verdict.ok)
+            .map(|(i, s)| {
+                let head = if several {
+                    format!("step {}: ", i + 1)
+                } else {
+                    String::new()
                 };
-                return CaseResult {
-                    id: plan.id,
-                    outcome: Outcome::Fail,
-                    detail: format!(
-                        "{}: sent {sent}; expected {want}, got {status} in {ms:.0} ms: {:?}",
-                        step.what, text
-                    ),
-                    status: Some(status),
-                    latency_ms: Some(total_ms),
-                };
-            }
-        }
+                format!("{head}{}: sent {}; {}", s.what, s.request, s.verdict.note)
+            })
+            .collect();
         CaseResult {
-            id: plan.id,
-            outcome: Outcome::Pass,
-            detail: String::new(),
-            status: last_status,
-            latency_ms: Some(total_ms),
+            id: self.id,
+            outcome: if ok { Outcome::Pass } else { Outcome::Fail },
+            detail: detail.join(" | "),
+            status: self.steps.last().and_then(|s| s.answer.status()),
+            latency_ms: Some(self.steps.iter().map(|s| s.ms).sum()),
+            steps: self
+                .steps
+                .into_iter()
+                .map(|s| StepResult {
+                    status: s.answer.status(),
+                    what: s.what,
+                    request: s.request,
+                    ms: s.ms,
+                    ok: s.verdict.ok,
+                    note: s.verdict.note,
+                })
+                .collect(),
         }
     }
 }
 
-/// "quote.created with Content-Type, Authorization (redacted)": what was
-/// sent, with no secret.
+impl RunCtx {
+    /// Sends every step of a case, in order, whatever the earlier ones got.
+    async fn run_plan(&self, plan: Plan) -> CaseRun {
+        let mut steps = Vec::new();
+        for step in plan.steps {
+            steps.push(self.send(step).await);
+        }
+        CaseRun {
+            id: plan.id,
+            skip: plan.skip,
+            steps,
+        }
+    }
+
+    async fn send(&self, step: Step) -> StepRun {
+        let started = Instant::now();
+        let mut req = self.client.post(&self.url).body(step.body.clone());
+        for (k, v) in &step.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let answer = match req.send().await {
+            Ok(r) if r.status().is_redirection() => Answer::Redirect {
+                status: r.status().as_u16(),
+                location: r
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .unwrap_or("(no Location)")
+                    .to_string(),
+            },
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let text = r
+                    .bytes()
+                    .await
+                    .map(|b| String::from_utf8_lossy(&b[..b.len().min(200)]).into_owned())
+                    .unwrap_or_default();
+                Answer::Status { status, text }
+            }
+            Err(e) => Answer::Nothing(no_answer(&e, started.elapsed(), self.budget)),
+        };
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let verdict = judge::answer(self.vendor, step.expect, &answer, self.observed);
+        StepRun {
+            request: describe_sent(self.vendor, &step),
+            key: Sent::key(step.event_id.as_deref(), &step.body),
+            what: step.what,
+            expect: step.expect,
+            body: step.body,
+            answer,
+            ms,
+            verdict,
+        }
+    }
+}
+
+/// Why a request got no answer: timeout, or the causes of a failed connect
+/// (refused, or a TLS certificate the harness does not trust).
+fn no_answer(e: &reqwest::Error, after: Duration, budget: Duration) -> String {
+    let ms = after.as_secs_f64() * 1000.0;
+    if e.is_timeout() {
+        return format!(
+            "no answer within the {:.1} s budget (after {ms:.0} ms)",
+            budget.as_secs_f64()
+        );
+    }
+    let mut why = if e.is_connect() {
+        "could not connect".to_string()
+    } else {
+        format!("request failed: {e}")
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        why.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    format!("{why} (after {ms:.0} ms)")
+}
+
+/// "quote.created (412 bytes) with [Content-Type: …, Authorization
+/// (redacted)]": what was sent, with no secret.
 fn describe_sent(v: &VendorSpec, step: &Step) -> String {
-    let event = v
-        .read_envelope(&step.body, &http::HeaderMap::new())
-        .map(|e| e.event_type)
-        .unwrap_or_else(|_| "a non-delivery body".into());
+    let mut map = http::HeaderMap::new();
+    for (k, val) in &step.headers {
+        if let (Ok(k), Ok(val)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            http::HeaderValue::from_str(val),
+        ) {
+            map.append(k, val);
+        }
+    }
+    let event = match v.read_envelope(&step.body, &map) {
+        Ok(e) => e.event_type,
+        Err(_) if serde_json::from_slice::<serde_json::Value>(&step.body).is_err() => {
+            "a body that is not JSON".into()
+        }
+        Err(_) => "a delivery".into(),
+    };
+    let auth = auth_header_names(v);
     let names: Vec<String> = step
         .headers
         .iter()
         .map(|(k, val)| {
             let lower = k.to_ascii_lowercase();
-            if lower.contains("authorization")
+            if auth.iter().any(|h| h.eq_ignore_ascii_case(k))
                 || lower.contains("signature")
                 || lower.contains("secret")
             {

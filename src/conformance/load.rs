@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::VendorSpec;
 use crate::auth::{Secret, Signer};
-use crate::conformance::cases::fresh_delivery;
+use crate::conformance::cases::fresh;
 use crate::conformance::delivery::{Attempt, vendor_headers};
 use crate::conformance::harness::HarnessError;
 
@@ -161,7 +161,12 @@ fn prepare(cfg: &LoadConfig, total: usize) -> Result<Vec<Prepared>, HarnessError
     let run_id = crate::util::since_epoch().as_micros();
     let prepared: Vec<Prepared> = (0..total.clamp(1, MAX_DISTINCT))
         .map(|i| {
-            let body = fresh_delivery(cfg.vendor, base, &format!("load-{run_id}-{i}"));
+            let d = fresh(cfg.vendor, base, &format!("load-{run_id}-{i}"));
+            let attempt = Attempt {
+                event_id: d.id,
+                ..attempt.clone()
+            };
+            let body = d.body;
             let headers = vendor_headers(cfg.vendor, &body, signer.as_ref(), &attempt)
                 .map_err(|e| HarnessError::Config(format!("{}: {e}", cfg.vendor.id)))?;
             let mut map = HeaderMap::new();

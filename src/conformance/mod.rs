@@ -7,6 +7,8 @@ pub mod cases;
 pub mod delivery;
 pub mod harness;
 pub mod html;
+pub(crate) mod judge;
 pub mod load;
+pub mod observe;
 pub mod report;
 pub mod sandbox;

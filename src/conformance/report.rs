@@ -16,9 +16,87 @@ pub enum Outcome {
 pub struct CaseResult {
     pub id: String,
     pub outcome: Outcome,
+    /// What failed, or (on a pass) what was checked.
     pub detail: String,
+    /// The last step's status.
     pub status: Option<u16>,
+    /// All steps' time together.
     pub latency_ms: Option<f64>,
+    /// Every request the case sent, each with its answer and verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepResult>,
+}
+
+/// One request of a case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepResult {
+    /// What the step is for ("a valid delivery signed with the wrong secret").
+    pub what: String,
+    /// What was sent: event, size, headers (credentials redacted).
+    pub request: String,
+    pub status: Option<u16>,
+    pub ms: f64,
+    pub ok: bool,
+    /// The verdict in words.
+    pub note: String,
+}
+
+/// Removes every secret (and everything derived from one) from text a
+/// report shows, whatever the receiver echoed back.
+#[derive(Debug, Default, Clone)]
+pub struct Redactor {
+    needles: Vec<String>,
+}
+
+impl Redactor {
+    /// Adds a secret or a value derived from one; also its JSON-escaped and
+    /// percent-encoded spellings, as an echoing receiver may write them.
+    pub fn add(&mut self, secret: &str) {
+        // Shorter than this, a "secret" would blank out ordinary words.
+        if secret.len() < 4 {
+            return;
+        }
+        let json = serde_json::to_string(secret).expect("strings serialize");
+        let json = json[1..json.len() - 1].to_string();
+        let mut variants = vec![secret.to_string(), json.replace('/', "\\/"), json];
+        let pct: String = secret
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                b => format!("%{b:02X}"),
+            })
+            .collect();
+        variants.push(pct);
+        for v in variants {
+            if !self.needles.contains(&v) {
+                self.needles.push(v);
+            }
+        }
+        // Longest first, so a secret inside a longer needle goes with it.
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    }
+
+    pub fn clean(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for n in &self.needles {
+            if out.contains(n.as_str()) {
+                out = out.replace(n.as_str(), "[redacted]");
+            }
+        }
+        out
+    }
+
+    /// Cleans every text of a case.
+    pub fn case(&self, c: &mut CaseResult) {
+        c.detail = self.clean(&c.detail);
+        for s in &mut c.steps {
+            s.what = self.clean(&s.what);
+            s.request = self.clean(&s.request);
+            s.note = self.clean(&s.note);
+        }
+    }
 }
 
 /// A whole run.
@@ -91,6 +169,7 @@ impl Timing {
             },
             status: None,
             latency_ms: Some(self.p99_ms),
+            steps: Vec::new(),
         }
     }
 }
@@ -111,7 +190,22 @@ impl Report {
                 .latency_ms
                 .map_or("-".to_string(), |m| format!("{m:.0} ms"));
             out.push_str(&format!("{mark}  {:<width$}  {status:>3}  {ms:>8}\n", c.id));
-            if c.outcome != Outcome::Pass && !c.detail.is_empty() {
+            if c.outcome == Outcome::Pass {
+                continue;
+            }
+            if c.steps.len() > 1 {
+                for (i, s) in c.steps.iter().enumerate() {
+                    let status = s.status.map_or("-".to_string(), |s| s.to_string());
+                    let mark = if s.ok { "ok" } else { "FAILED" };
+                    out.push_str(&format!(
+                        "      step {}: {} -> {status} in {:.0} ms, {mark}: {}\n",
+                        i + 1,
+                        s.what,
+                        s.ms,
+                        s.note
+                    ));
+                }
+            } else if !c.detail.is_empty() {
                 out.push_str(&format!("      {}\n", c.detail));
             }
         }

@@ -17,6 +17,10 @@ pub struct SimEvent {
     pub index: usize,
     pub event_type: String,
     pub event_id: Option<String>,
+    /// The id sent in the vendor's id header when the body carries none
+    /// (GitHub's `X-GitHub-Delivery`): fresh per event, in the vendor's format.
+    #[serde(skip)]
+    pub header_id: Option<String>,
     /// What a receiver deduplicates on (as `hookforge serve` does).
     pub dedupe_key: String,
     /// The sample it was made from (`<event>/<name>`).
@@ -81,7 +85,17 @@ pub fn build(v: &VendorSpec, n: usize, seed: u64, now_ms: i64) -> Result<Vec<Sim
                 },
                 other => other.map_err(|e| format!("sample {name} after refreshing: {e}"))?,
             };
-            let key = crate::util::dedupe_key(envelope.event_id.as_deref(), &body);
+            let header_id = match (&envelope.event_id, &v.manifest().event_id) {
+                (None, Some(loc)) if loc.header.is_some() => Some(fresh_like(
+                    loc.example
+                        .as_deref()
+                        .unwrap_or("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"),
+                    &mut rng,
+                )),
+                _ => None,
+            };
+            let event_id = envelope.event_id.or_else(|| header_id.clone());
+            let key = crate::util::dedupe_key(event_id.as_deref(), &body);
             if !seen.insert(key.clone()) {
                 spent[k] = true;
                 continue;
@@ -89,7 +103,8 @@ pub fn build(v: &VendorSpec, n: usize, seed: u64, now_ms: i64) -> Result<Vec<Sim
             made = Some(SimEvent {
                 index: out.len(),
                 event_type: envelope.event_type,
-                event_id: envelope.event_id,
+                event_id,
+                header_id,
                 dedupe_key: key,
                 sample: name.clone(),
                 body,

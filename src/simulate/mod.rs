@@ -679,6 +679,7 @@ impl Shared {
                 attempt,
                 timestamp: None,
                 event_type: Some(ev.event_type.clone()),
+                event_id: ev.header_id.clone(),
             },
         ) {
             Ok(h) => h,

@@ -281,6 +281,10 @@ pub struct Locator {
     /// then required, and the body value added only when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join: Option<String>,
+    /// A value in the vendor's own format (GitHub's delivery GUID), so that
+    /// the harness and the simulator mint ids of the same shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
 }
 
 impl Locator {
@@ -654,8 +658,10 @@ pub enum SignedContent {
 }
 
 /// A header the vendor sends. `value` may contain the placeholders
-/// `{event_type}`, `{event_id}`, `{attempt}` (0 on the first delivery), and
-/// `{signature}` / `{secret}` / `{timestamp}` for headers the auth scheme fills in.
+/// `{event_type}`, `{event_id}`, `{attempt}` (0 on the first delivery),
+/// `{timestamp}` (unix seconds) and `{timestamp_rfc3339}`, and
+/// `{signature}` / `{secret}` for headers the auth scheme fills in (see
+/// [`HEADER_PLACEHOLDERS`]; any other is an error).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderSpec {
@@ -670,6 +676,17 @@ pub struct HeaderSpec {
     pub note: Option<String>,
 }
 
+/// The placeholders a manifest header's `value` may hold.
+pub const HEADER_PLACEHOLDERS: &[&str] = &[
+    "event_type",
+    "event_id",
+    "attempt",
+    "timestamp",
+    "timestamp_rfc3339",
+    "signature",
+    "secret",
+];
+
 /// The vendor's success rule and time budget.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -679,9 +696,22 @@ pub struct Success {
     /// How long the vendor waits for the answer, if documented.
     #[serde(default)]
     pub timeout_secs: Option<u64>,
+    /// The answers to an unauthenticated or malformed delivery that the
+    /// vendor documents as a refusal (`"401"`, `"4xx"`); absent: any 4xx,
+    /// since most vendors treat every non-2xx alike and retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Vec<String>>,
 }
 
 impl Success {
+    /// Whether `status` is one the vendor counts as a refusal.
+    pub fn refuses(&self, status: u16) -> bool {
+        match &self.refused {
+            Some(patterns) => patterns.iter().any(|p| status_pattern_matches(p, status)),
+            None => (400..500).contains(&status),
+        }
+    }
+
     /// Whether `status` is a success under this rule.
     pub fn accepts(&self, status: u16) -> bool {
         self.statuses.iter().any(|s| match s.as_str() {
@@ -775,6 +805,33 @@ impl Manifest {
                     h.name
                 )));
             }
+            for p in placeholders(&h.value)
+                .map_err(|e| ManifestError(format!("`headers[{i}].value` ({}): {e}", h.name)))?
+            {
+                if let Ok(name) = p
+                    && !HEADER_PLACEHOLDERS.contains(&name.as_str())
+                {
+                    return Err(ManifestError(format!(
+                        "`headers[{i}].value` ({}): `{{{name}}}` is not a placeholder hookforge fills; use one of {}",
+                        h.name,
+                        HEADER_PLACEHOLDERS
+                            .iter()
+                            .map(|p| format!("{{{p}}}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            }
+        }
+        for p in self.success.refused.iter().flatten() {
+            let ok = p.len() == 3
+                && (p[1..].eq_ignore_ascii_case("xx") && p.as_bytes()[0].is_ascii_digit()
+                    || p.parse::<u16>().is_ok_and(|c| (100..600).contains(&c)));
+            if !ok {
+                return Err(ManifestError(format!(
+                    "`success.refused` entries are a status code or a class like \"4xx\"; got {p:?}"
+                )));
+            }
         }
         if self.success.statuses.is_empty() {
             return Err(ManifestError("`success.statuses` must not be empty".into()));
@@ -849,12 +906,16 @@ mod tests {
         let two = Success {
             statuses: vec!["2xx".into()],
             timeout_secs: Some(30),
+            refused: None,
         };
+        assert!(two.refuses(400) && two.refuses(499) && !two.refuses(500));
         assert!(two.accepts(200) && two.accepts(204) && !two.accepts(301));
         let exact = Success {
             statuses: vec!["200".into()],
             timeout_secs: None,
+            refused: Some(vec!["401".into(), "403".into()]),
         };
+        assert!(exact.refuses(401) && !exact.refuses(400));
         assert!(exact.accepts(200) && !exact.accepts(202));
     }
 
@@ -864,6 +925,7 @@ mod tests {
             pointer: Some("/a~1b/c~0d".into()),
             header: None,
             join: None,
+            example: None,
         };
         assert_eq!(l.pointer_tokens().unwrap(), vec!["a/b", "c~d"]);
     }

@@ -10,6 +10,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -81,6 +82,122 @@ impl std::error::Error for LoadError {}
 
 type Error = LoadError;
 
+/// Where a vendor directory's files come from: a folder on disk, or files
+/// embedded in the binary (the catalogue of known vendors).
+pub trait Files: Send + Sync {
+    /// A file's bytes; `rel` is relative to the directory (`events/push.json`).
+    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>>;
+    /// The names of the files directly in the folder `rel`, sorted
+    /// (`NotFound` when there is no such folder).
+    fn list(&self, rel: &str) -> std::io::Result<Vec<String>>;
+    /// Whether `rel` is a folder.
+    fn is_dir(&self, rel: &str) -> bool;
+    /// How `rel` is shown in errors and sample paths.
+    fn show(&self, rel: &str) -> PathBuf;
+    /// The files below `rel`, as their own directory.
+    fn sub(&self, rel: &str) -> Arc<dyn Files>;
+}
+
+/// A vendor directory on disk.
+#[derive(Debug, Clone)]
+pub struct Disk(pub PathBuf);
+
+impl Files for Disk {
+    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+        fs::read(self.0.join(rel))
+    }
+    fn list(&self, rel: &str) -> std::io::Result<Vec<String>> {
+        let mut names: Vec<String> = fs::read_dir(self.0.join(rel))?
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_file())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+    fn is_dir(&self, rel: &str) -> bool {
+        self.0.join(rel).is_dir()
+    }
+    fn show(&self, rel: &str) -> PathBuf {
+        if rel.is_empty() {
+            self.0.clone()
+        } else {
+            self.0.join(rel)
+        }
+    }
+    fn sub(&self, rel: &str) -> Arc<dyn Files> {
+        Arc::new(Disk(self.0.join(rel)))
+    }
+}
+
+/// A vendor directory embedded in the binary: `(path, bytes)` pairs with
+/// `/`-separated paths relative to the directory, shown under `root`.
+#[derive(Debug, Clone, Copy)]
+pub struct Embedded {
+    pub root: &'static str,
+    pub files: &'static [(&'static str, &'static [u8])],
+}
+
+impl Embedded {
+    fn prefix(rel: &str) -> String {
+        if rel.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", rel.trim_end_matches('/'))
+        }
+    }
+}
+
+impl Files for Embedded {
+    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+        self.files
+            .iter()
+            .find(|(p, _)| *p == rel)
+            .map(|(_, b)| b.to_vec())
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "not embedded"))
+    }
+    fn list(&self, rel: &str) -> std::io::Result<Vec<String>> {
+        if !self.is_dir(rel) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such embedded folder",
+            ));
+        }
+        let prefix = Self::prefix(rel);
+        let mut names: Vec<String> = self
+            .files
+            .iter()
+            .filter_map(|(p, _)| p.strip_prefix(prefix.as_str()))
+            .filter(|rest| !rest.contains('/'))
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+    fn is_dir(&self, rel: &str) -> bool {
+        let prefix = Self::prefix(rel);
+        self.files
+            .iter()
+            .any(|(p, _)| p.starts_with(prefix.as_str()))
+    }
+    fn show(&self, rel: &str) -> PathBuf {
+        Path::new(self.root).join(rel)
+    }
+    fn sub(&self, rel: &str) -> Arc<dyn Files> {
+        let prefix = Self::prefix(rel);
+        let files: Vec<(&'static str, &'static [u8])> = self
+            .files
+            .iter()
+            .filter_map(|(p, b)| Some((p.strip_prefix(prefix.as_str())?, *b)))
+            .collect();
+        let root: &'static str = Box::leak(self.show(rel).display().to_string().into_boxed_str());
+        Arc::new(Embedded {
+            root,
+            files: Box::leak(files.into_boxed_slice()),
+        })
+    }
+}
+
 /// A file name prefix for shared definitions referenced from event schemas.
 pub const DEFINITIONS_FILE: &str = "definitions.json";
 /// The shared definitions as an event schema (in `events/`) refers to them:
@@ -113,18 +230,36 @@ pub struct EventSchema {
 
 impl VendorSchemas {
     pub fn load(dir: &Path) -> Result<VendorSchemas, Error> {
-        let manifest_path = dir.join("manifest.json");
-        let manifest_text = read(&manifest_path)?;
+        VendorSchemas::load_from(&Disk(dir.to_path_buf()))
+    }
+
+    /// Loads a vendor directory from `files` (on disk or embedded).
+    pub fn load_from(files: &dyn Files) -> Result<VendorSchemas, Error> {
+        let read = |rel: &str| -> Result<String, Error> {
+            let bytes = files
+                .read(rel)
+                .map_err(|e| Error::at(&files.show(rel), e.to_string()))?;
+            String::from_utf8(bytes).map_err(|_| Error::at(&files.show(rel), "not UTF-8"))
+        };
+        let read_json = |rel: &str| -> Result<Value, Error> {
+            serde_json::from_str(&read(rel)?)
+                .map_err(|e| Error::at(&files.show(rel), format!("not valid JSON: {e}")))
+        };
+        let manifest_path = files.show("manifest.json");
+        let manifest_text = read("manifest.json")?;
         let manifest = Manifest::from_json(&manifest_text)
             .map_err(|e| Error::at(&manifest_path, e.to_string()))?;
         let manifest_value: Value = serde_json::from_str(&manifest_text)
             .map_err(|e| Error::at(&manifest_path, e.to_string()))?;
         let manifest_json = serde_json::to_string(&manifest_value).expect("Value serializes");
 
-        let defs_path = dir.join(DEFINITIONS_FILE);
+        let defs_path = files.show(DEFINITIONS_FILE);
         let mut definitions = Map::new();
-        if defs_path.exists() {
-            let v = read_json(&defs_path)?;
+        if files
+            .list("")
+            .is_ok_and(|names| names.iter().any(|n| n == DEFINITIONS_FILE))
+        {
+            let v = read_json(DEFINITIONS_FILE)?;
             let Some(defs) = v.get("definitions").and_then(Value::as_object) else {
                 return Err(Error::at(
                     &defs_path,
@@ -137,14 +272,14 @@ impl VendorSchemas {
             }
         }
 
-        let events_dir = dir.join("events");
-        let mut files: Vec<PathBuf> = fs::read_dir(&events_dir)
+        let events_dir = files.show("events");
+        let names: Vec<String> = files
+            .list("events")
             .map_err(|e| Error::at(&events_dir, e.to_string()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .into_iter()
+            .filter(|n| n.ends_with(".json"))
             .collect();
-        files.sort();
-        if files.is_empty() {
+        if names.is_empty() {
             return Err(Error::at(&events_dir, "no event schemas (*.json) found"));
         }
         // A type joined from a header and the body is not pinned by the body alone.
@@ -153,14 +288,12 @@ impl VendorSchemas {
             .pointer_tokens()
             .filter(|_| manifest.event_type.join.is_none());
         let mut events = Vec::new();
-        for file in files {
-            let mut schema = read_json(&file)?;
+        for name in names {
+            let rel = format!("events/{name}");
+            let file = files.show(&rel);
+            let mut schema = read_json(&rel)?;
             rewrite_refs(&mut schema, &file, EVENTS_TO_DEFINITIONS)?;
-            let slug = file
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .ok_or_else(|| Error::at(&file, "file name is not UTF-8"))?
-                .to_string();
+            let slug = name.trim_end_matches(".json").to_string();
             let name = schema
                 .get("title")
                 .and_then(Value::as_str)
@@ -201,7 +334,7 @@ impl VendorSchemas {
             });
         }
         Ok(VendorSchemas {
-            dir: dir.to_path_buf(),
+            dir: files.show(""),
             manifest,
             manifest_json,
             definitions,
@@ -230,15 +363,6 @@ pub fn bundle(schema: &Value, definitions: &Map<String, Value>) -> Value {
         o.insert("definitions".into(), Value::Object(definitions.clone()));
     }
     out
-}
-
-fn read(path: &Path) -> Result<String, Error> {
-    fs::read_to_string(path).map_err(|e| Error::at(path, e.to_string()))
-}
-
-fn read_json(path: &Path) -> Result<Value, Error> {
-    let text = read(path)?;
-    serde_json::from_str(&text).map_err(|e| Error::at(path, format!("not valid JSON: {e}")))
 }
 
 /// Rewrites `<file>#/definitions/X` to `#/definitions/X`, where `<file>` is

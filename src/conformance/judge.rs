@@ -1,0 +1,285 @@
+//! Verdicts: each step's answer by the vendor's rules, then, with an
+//! observer, what the receiver's handler did with the delivery.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::VendorSpec;
+use crate::conformance::cases::{Expect, Refusal};
+use crate::conformance::observe::{Handled, payload_difference};
+
+/// What came back for one request.
+#[derive(Debug, Clone)]
+pub(crate) enum Answer {
+    Status {
+        status: u16,
+        text: String,
+    },
+    Redirect {
+        status: u16,
+        location: String,
+    },
+    /// No HTTP answer: timeout, refused connection, TLS failure.
+    Nothing(String),
+}
+
+impl Answer {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Answer::Status { status, .. } | Answer::Redirect { status, .. } => Some(*status),
+            Answer::Nothing(_) => None,
+        }
+    }
+}
+
+/// A step's verdict so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub ok: bool,
+    pub note: String,
+    /// A 2xx to a delivery that had to be refused: harmless only if the
+    /// handler did not run, which only an observer can tell.
+    pub accepted_refusal: bool,
+}
+
+impl Verdict {
+    fn pass(note: String) -> Verdict {
+        Verdict {
+            ok: true,
+            note,
+            accepted_refusal: false,
+        }
+    }
+    fn fail(note: String) -> Verdict {
+        Verdict {
+            ok: false,
+            note,
+            accepted_refusal: false,
+        }
+    }
+}
+
+/// Judges an answer by the vendor's success rule, or by what the vendor
+/// counts as a refusal: by default any 4xx (GitHub, Stripe and Svix retry
+/// every non-2xx alike, and their libraries answer 400); a 5xx is a crash;
+/// a 2xx means the vendor counts the delivery as delivered.
+pub(crate) fn answer(v: &VendorSpec, expect: Expect, a: &Answer, observed: bool) -> Verdict {
+    let success = &v.manifest().success;
+    let (status, text) = match a {
+        Answer::Nothing(why) => return Verdict::fail(why.clone()),
+        Answer::Redirect { status, location } => {
+            return Verdict::fail(format!(
+                "answered {status} redirecting to {location}: vendors do not follow redirects, so every delivery to this URL would be lost"
+            ));
+        }
+        Answer::Status { status, text } => (*status, text),
+    };
+    let refusal = match expect {
+        Expect::Success if success.accepts(status) => {
+            return Verdict::pass(format!("answered {status} (success)"));
+        }
+        Expect::Success => {
+            return Verdict::fail(format!(
+                "expected success ({}), got {status}: {text:?}",
+                success.statuses.join(" or ")
+            ));
+        }
+        Expect::Refusal(r) => r,
+    };
+    if success.refuses(status) {
+        let clearer =
+            refusal == Refusal::Auth && success.refused.is_none() && !matches!(status, 401 | 403);
+        return Verdict::pass(if clearer {
+            format!("refused with {status} (401 or 403 is the clearer answer)")
+        } else {
+            format!("refused with {status}")
+        });
+    }
+    if status >= 500 {
+        return Verdict::fail(format!(
+            "answered {status}: crashed instead of refusing (the vendor retries a 5xx, again and again): {text:?}"
+        ));
+    }
+    if success.accepts(status) {
+        let what = match refusal {
+            Refusal::Auth => "an unauthenticated delivery",
+            Refusal::Malformed => "a body that is not JSON",
+        };
+        if observed {
+            return Verdict {
+                ok: true,
+                note: format!("answered {status} to {what}"),
+                accepted_refusal: true,
+            };
+        }
+        return Verdict::fail(format!(
+            "answered {status} to {what}: the vendor counts it as delivered (run with --observe to show the handler did not run)"
+        ));
+    }
+    let documented = match &success.refused {
+        Some(p) => format!("{} documents {} as a refusal", v.name, p.join(" or ")),
+        None => "a refusal is a 4xx".into(),
+    };
+    Verdict::fail(format!("answered {status}; {documented}: {text:?}"))
+}
+
+/// What the harness sent, by delivery: the event id (or, for a vendor that
+/// sends none, the body's digest) and every body sent under it.
+#[derive(Default)]
+pub(crate) struct Sent {
+    bodies: HashMap<String, Vec<Value>>,
+}
+
+impl Sent {
+    /// The key a step's delivery is known by.
+    pub fn key(event_id: Option<&str>, body: &[u8]) -> String {
+        match event_id {
+            Some(id) => id.to_string(),
+            None => format!("sha256:{}", crate::util::sha256_hex(body)),
+        }
+    }
+
+    pub fn add(&mut self, key: &str, body: &[u8]) {
+        let entry = self.bodies.entry(key.to_string()).or_default();
+        if let Ok(v) = serde_json::from_slice::<Value>(body) {
+            entry.push(v);
+        }
+    }
+}
+
+/// The receiver's reports, matched to what was sent: by the id it read,
+/// else by the payload it handled.
+pub(crate) struct Observed {
+    by_key: HashMap<String, Vec<Handled>>,
+    pub unmatched: Vec<Handled>,
+    pub total: usize,
+    pub settle: Duration,
+}
+
+impl Observed {
+    pub fn match_reports(sent: &Sent, reports: Vec<Handled>, settle: Duration) -> Observed {
+        let mut by_key: HashMap<String, Vec<Handled>> = HashMap::new();
+        let mut unmatched = Vec::new();
+        let total = reports.len();
+        for r in reports {
+            let by_id = r
+                .event_id
+                .as_deref()
+                .filter(|id| sent.bodies.contains_key(*id))
+                .map(str::to_string);
+            let key = by_id.or_else(|| {
+                sent.bodies.iter().find_map(|(k, bodies)| {
+                    bodies
+                        .iter()
+                        .any(|b| payload_difference(b, &r.payload).is_none())
+                        .then(|| k.clone())
+                })
+            });
+            match key {
+                Some(k) => by_key.entry(k).or_default().push(r),
+                None => unmatched.push(r),
+            }
+        }
+        Observed {
+            by_key,
+            unmatched,
+            total,
+            settle,
+        }
+    }
+
+    /// Judges a step again with what its handler did.
+    pub fn judge(&self, expect: Expect, key: &str, body: &[u8], v: Verdict) -> Verdict {
+        let handled = self.by_key.get(key).map_or(&[][..], Vec::as_slice);
+        let n = handled.len();
+        let within = format!("{:.1} s", self.settle.as_secs_f64());
+        match expect {
+            Expect::Success if !v.ok => v,
+            Expect::Success if n == 0 => Verdict::fail(format!(
+                "{}, but its handler never ran within {within}: the vendor will not send it again, so it is lost",
+                v.note
+            )),
+            Expect::Success if n > 1 => Verdict::fail(format!(
+                "{}, and its handler ran {n} times for the same delivery (id {key})",
+                v.note
+            )),
+            Expect::Success => {
+                let sent: Option<Value> = serde_json::from_slice(body).ok();
+                match sent.and_then(|s| payload_difference(&s, &handled[0].payload)) {
+                    Some(diff) => Verdict::fail(format!(
+                        "{}, handled once, but the payload changed: {diff}",
+                        v.note
+                    )),
+                    None => Verdict::pass(format!("{}; handled once, payload intact", v.note)),
+                }
+            }
+            Expect::Refusal(_) if n > 0 => Verdict::fail(format!(
+                "{}, but its handler ran ({n}×) for a delivery it had to refuse",
+                v.note
+            )),
+            Expect::Refusal(_) if v.accepted_refusal => Verdict::pass(format!(
+                "{}, but did not handle it (harmless; a 4xx is the clearer answer)",
+                v.note
+            )),
+            Expect::Refusal(_) => Verdict {
+                note: format!("{}; not handled", v.note),
+                ..v
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prets() -> &'static VendorSpec {
+        &crate::vendors::prets::VENDOR
+    }
+
+    fn status(s: u16) -> Answer {
+        Answer::Status {
+            status: s,
+            text: String::new(),
+        }
+    }
+
+    #[test]
+    fn refusals_follow_the_vendor_not_401_alone() {
+        let auth = Expect::Refusal(Refusal::Auth);
+        let v = answer(prets(), auth, &status(400), false);
+        assert!(v.ok && v.note.contains("clearer"), "{v:?}");
+        let v = answer(prets(), auth, &status(401), false);
+        assert!(v.ok && !v.note.contains("clearer"), "{v:?}");
+        let v = answer(prets(), auth, &status(500), false);
+        assert!(
+            !v.ok && v.note.contains("crashed instead of refusing"),
+            "{v:?}"
+        );
+        let v = answer(prets(), auth, &status(200), false);
+        assert!(!v.ok, "{v:?}");
+        let v = answer(prets(), auth, &status(200), true);
+        assert!(v.ok && v.accepted_refusal, "{v:?}");
+    }
+
+    #[test]
+    fn an_observed_2xx_refusal_passes_only_if_not_handled() {
+        let auth = Expect::Refusal(Refusal::Auth);
+        let sent = Sent::default();
+        let none = Observed::match_reports(&sent, Vec::new(), Duration::from_secs(1));
+        let v = answer(prets(), auth, &status(200), true);
+        assert!(none.judge(auth, "evt_1", b"{}", v.clone()).ok);
+        let mut sent = Sent::default();
+        sent.add("evt_1", b"{}");
+        let report = Handled {
+            event_id: Some("evt_1".into()),
+            event_type: None,
+            payload: serde_json::json!({}),
+            at: std::time::Instant::now(),
+        };
+        let once = Observed::match_reports(&sent, vec![report], Duration::from_secs(1));
+        assert!(!once.judge(auth, "evt_1", b"{}", v).ok);
+    }
+}

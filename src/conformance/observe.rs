@@ -1,0 +1,259 @@
+//! The observation channel. A receiver under test, in any language, reports
+//! each delivery its handler processed with
+//!
+//! ```text
+//! POST http://ADDR/handled
+//! {"event_id": "<id as read, or null>", "event_type": "<or null>", "payload": <the payload as handled>}
+//! ```
+//!
+//! (answered `204`), so the harness and the simulator judge what it did,
+//! not only what it answered: handled exactly once, never when refused, and
+//! with the payload intact.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The largest report accepted (a payload as handled, serialized back).
+const MAX_REPORT: usize = 64 * 1024 * 1024;
+
+/// One report: a delivery the receiver's handler processed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handled {
+    /// The id as the receiver read it (a number is kept as its text).
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub payload: Value,
+    /// When the report arrived.
+    pub at: Instant,
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    event_id: Option<Value>,
+    event_type: Option<Value>,
+    #[serde(default)]
+    payload: Value,
+}
+
+type Reports = Arc<Mutex<Vec<Handled>>>;
+
+/// Listens for reports for as long as it lives.
+pub struct Observer {
+    addr: SocketAddr,
+    reports: Reports,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observer")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl Observer {
+    /// Starts listening on `addr` (port 0 picks a free one).
+    pub async fn start(addr: SocketAddr) -> std::io::Result<Observer> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let reports: Reports = Arc::default();
+        let app = axum::Router::new()
+            .route("/handled", axum::routing::post(report))
+            .layer(DefaultBodyLimit::max(MAX_REPORT))
+            .with_state(reports.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Observer {
+            addr,
+            reports,
+            task,
+        })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The report URL a receiver posts to.
+    pub fn url(&self) -> String {
+        format!("http://{}/handled", self.addr)
+    }
+
+    /// Every report so far, in arrival order.
+    pub fn reports(&self) -> Vec<Handled> {
+        self.reports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for Observer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn report(State(reports): State<Reports>, body: axum::body::Bytes) -> impl IntoResponse {
+    let wire: Wire = match serde_json::from_slice(&body) {
+        Ok(w) => w,
+        Err(e) => {
+            let msg = format!(
+                "expected a JSON object {{\"event_id\": string|number|null, \"event_type\": string|null, \"payload\": any}}: {e}\n"
+            );
+            return (StatusCode::BAD_REQUEST, msg).into_response();
+        }
+    };
+    let text = |v: Option<Value>| match v {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Null) | None => None,
+        Some(other) => Some(other.to_string()),
+    };
+    let handled = Handled {
+        event_id: text(wire.event_id),
+        event_type: text(wire.event_type),
+        payload: wire.payload,
+        at: Instant::now(),
+    };
+    reports
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(handled);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Where `got` (the payload as the handler saw it) differs from `sent`:
+/// every field sent must come back with the same value (strings exactly,
+/// numbers by exact decimal value; a `null` may come back absent). Fields
+/// the harness added (`x_hookforge_*`) are compared only when reported.
+/// `None` when they agree.
+pub fn payload_difference(sent: &Value, got: &Value) -> Option<String> {
+    differ(sent, Some(got), "")
+}
+
+fn differ(sent: &Value, got: Option<&Value>, at: &str) -> Option<String> {
+    let show = |v: &Value| {
+        let t = v.to_string();
+        if t.chars().count() > 80 {
+            format!("{}…", t.chars().take(80).collect::<String>())
+        } else {
+            t
+        }
+    };
+    let here = if at.is_empty() { "/" } else { at };
+    match (sent, got) {
+        (Value::Null, None | Some(Value::Null)) => None,
+        (_, None) => Some(format!(
+            "{here}: sent {}, the handler did not get it",
+            show(sent)
+        )),
+        (Value::Object(s), Some(Value::Object(g))) => s.iter().find_map(|(k, v)| {
+            let child = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+            match g.get(k) {
+                None if k.starts_with("x_hookforge_") => None,
+                got => differ(v, got, &child),
+            }
+        }),
+        (Value::Array(s), Some(Value::Array(g))) => {
+            if s.len() != g.len() {
+                return Some(format!(
+                    "{here}: sent {} items, the handler got {}",
+                    s.len(),
+                    g.len()
+                ));
+            }
+            s.iter()
+                .zip(g)
+                .enumerate()
+                .find_map(|(i, (a, b))| differ(a, Some(b), &format!("{at}/{i}")))
+        }
+        (Value::Number(a), Some(Value::Number(b))) => (decimal(&a.to_string())
+            != decimal(&b.to_string()))
+        .then(|| format!("{here}: sent {a}, the handler got {b} (not the same number)")),
+        (a, Some(b)) if a == b => None,
+        (a, Some(b)) => Some(format!(
+            "{here}: sent {}, the handler got {}",
+            show(a),
+            show(b)
+        )),
+    }
+}
+
+/// A number's text as (negative, significant digits, exponent), so `1.0`,
+/// `1` and `1e0` compare equal and 9007199254740993 differs from …992.
+fn decimal(text: &str) -> (bool, String, i64) {
+    let (neg, t) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i64>().unwrap_or(0)),
+        None => (t, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{frac}");
+    let lead = digits.len() - digits.trim_start_matches('0').len();
+    let sig = digits
+        .trim_start_matches('0')
+        .trim_end_matches('0')
+        .to_string();
+    if sig.is_empty() {
+        return (false, String::new(), 0);
+    }
+    // The exponent of the first significant digit.
+    let exp = exp + int.len() as i64 - lead as i64;
+    (neg, sig, exp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_compare_by_decimal_value() {
+        assert_eq!(decimal("1.0"), decimal("1"));
+        assert_eq!(decimal("1e2"), decimal("100"));
+        assert_eq!(decimal("100.0"), decimal("1E2"));
+        assert_eq!(decimal("0.50"), decimal("5e-1"));
+        assert_eq!(decimal("-0"), decimal("0"));
+        assert_ne!(decimal("9007199254740993"), decimal("9007199254740992"));
+        assert_ne!(decimal("-1"), decimal("1"));
+        assert_ne!(decimal("10"), decimal("1"));
+    }
+
+    #[test]
+    fn payloads_differ_where_data_was_lost() {
+        let sent = json!({"id": 820982911946154508_u64, "a": 1.0, "n": null, "s": "é",
+            "x_hookforge_nonce": "z", "list": [1, {"b": "c"}]});
+        let same = json!({"id": 820982911946154508_u64, "a": 1, "s": "é", "list": [1, {"b": "c"}]});
+        assert_eq!(payload_difference(&sent, &same), None);
+        let rounded =
+            json!({"id": 820982911946154500_u64, "a": 1, "s": "é", "list": [1, {"b": "c"}]});
+        let d = payload_difference(&sent, &rounded).unwrap();
+        assert!(d.starts_with("/id: sent 820982911946154508"), "{d}");
+        let dropped = json!({"id": 820982911946154508_u64, "a": 1, "s": "é", "list": [1, {}]});
+        assert!(
+            payload_difference(&sent, &dropped)
+                .unwrap()
+                .starts_with("/list/1/b")
+        );
+        let changed =
+            json!({"id": 820982911946154508_u64, "a": 1, "s": "e", "list": [1, {"b": "c"}]});
+        assert!(
+            payload_difference(&sent, &changed)
+                .unwrap()
+                .starts_with("/s")
+        );
+    }
+}
