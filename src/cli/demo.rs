@@ -25,9 +25,15 @@ pub fn demo_secret(v: &VendorSpec) -> Option<String> {
         Auth::Signature(ref s) => Some(match s.key {
             hookforge::manifest::KeyFormat::Utf8 => format!("demo-{}", &random[..24]),
             // 32 bytes of the random hex, as base64 (a Standard Webhooks key).
-            hookforge::manifest::KeyFormat::Base64 | hookforge::manifest::KeyFormat::Whsec => {
+            hookforge::manifest::KeyFormat::Base64 => {
                 use base64::Engine;
                 base64::engine::general_purpose::STANDARD.encode(&random.as_bytes()[..32])
+            }
+            hookforge::manifest::KeyFormat::Whsec => {
+                use base64::Engine;
+                let key =
+                    base64::engine::general_purpose::STANDARD.encode(&random.as_bytes()[..32]);
+                format!("whsec_{key}")
             }
         }),
     }
@@ -53,6 +59,14 @@ pub async fn demo() -> ExitCode {
 
 /// The demo, with its SQLite inbox in `dir`.
 async fn run_in(dir: &std::path::Path) -> ExitCode {
+    // The vendors hookforge ships as vendor directories (GitHub, Stripe, …)
+    // are served and checked beside the compiled ones.
+    for id in hookforge::vendor_dir::catalogue::ids() {
+        if hookforge::vendor(id).is_none() {
+            eprintln!("error: the shipped vendor directory vendors/{id} does not load");
+            return ExitCode::FAILURE;
+        }
+    }
     let (server, secrets) = match start_receiver(dir).await {
         Ok(s) => s,
         Err(e) => {

@@ -16,6 +16,9 @@ pub struct Args {
     /// The secret the receiver is configured with.
     #[arg(long)]
     pub secret: Option<String>,
+    /// A file holding the secret (or HOOKFORGE_SECRET_<VENDOR> in the environment).
+    #[arg(long, value_name = "FILE", conflicts_with = "secret")]
+    pub secret_file: Option<PathBuf>,
     /// How many events to send.
     #[arg(long, default_value_t = 20)]
     pub events: usize,
@@ -79,6 +82,11 @@ pub struct Args {
     /// for the same check; also from `HOOKFORGE_DATABASE_URL`.
     #[arg(long, value_name = "URL", conflicts_with = "inbox_db")]
     pub database_url: Option<String>,
+    /// Listen on ADDR for the receiver's reports of each delivery its handler
+    /// processed (POST http://ADDR/handled): the exactly-once verdict for a
+    /// receiver in any language.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["inbox_db", "database_url"])]
+    pub observe: Option<std::net::SocketAddr>,
     /// Seconds to wait for the receiver to handle what it acknowledged.
     #[arg(long, default_value_t = 10.0)]
     pub settle: f64,
@@ -110,8 +118,12 @@ pub async fn simulate(v: &'static VendorSpec, a: Args) -> ExitCode {
         .seed(a.seed)
         .time_scale(a.time_scale)
         .faults(a.faults.clone().unwrap_or_default());
-    if let Some(s) = &a.secret {
-        sim = sim.secret(s.clone());
+    let secret = match secret_from(v, a.secret.clone(), a.secret_file.as_ref()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Some(s) = secret {
+        sim = sim.secret(s);
     }
     if let Some(f) = a.hmac_format {
         sim = sim.hmac_format(f);
@@ -176,7 +188,9 @@ pub async fn simulate(v: &'static VendorSpec, a: Args) -> ExitCode {
     if a.api_only {
         sim = sim.default_webhook(false);
     }
-    if let Some(path) = &a.inbox_db {
+    if let Some(addr) = a.observe {
+        sim = sim.observe(addr);
+    } else if let Some(path) = &a.inbox_db {
         if !path.exists() {
             return usage(format!("--inbox-db {}: no such file", path.display()));
         }

@@ -725,6 +725,7 @@ pub(crate) fn drift_probes(
     );
 
     // Every optional field null; every optional field absent.
+    let type_pointer = s.v.manifest().event_type.pointer.as_deref();
     for (kind, tag, absent) in [
         ("null-optional", "du", false),
         ("missing-optional", "dm", true),
@@ -732,7 +733,7 @@ pub(crate) fn drift_probes(
         let d = fresh(tag);
         let mut doc = parse(&d)?;
         let schema = schema_of(&doc);
-        let n = clear_optional(&mut doc, schema, absent);
+        let n = clear_optional(&mut doc, schema, absent, type_pointer);
         let what = format!(
             "a valid delivery with its {n} optional fields {}",
             if absent { "removed" } else { "set to null" }
@@ -748,11 +749,18 @@ pub(crate) fn drift_probes(
     Ok(plans)
 }
 
-/// Sets every optional field of `doc` to null, or removes it; how many.
-fn clear_optional(doc: &mut Value, schema: Option<Value>, absent: bool) -> usize {
+/// Sets every optional field of `doc` to null, or removes it (but the
+/// event type's own field); how many.
+fn clear_optional(
+    doc: &mut Value,
+    schema: Option<Value>,
+    absent: bool,
+    keep: Option<&str>,
+) -> usize {
     let mut optional = schema
         .map(|schema| walk(&schema, doc).optional)
         .unwrap_or_default();
+    optional.retain(|p| Some(p.as_str()) != keep);
     // Deepest first, so a parent set to null or removed last wins.
     optional.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
     for ptr in &optional {

@@ -49,11 +49,15 @@ fn header_part(vendor: &VendorSpec, body: &[u8], event_type: &str) -> String {
         at = at.and_then(|v| v.get(t));
     }
     match at.and_then(|v| v.as_str()) {
-        Some(b) => event_type
-            .strip_suffix(&format!("{join}{b}"))
-            .unwrap_or(event_type)
-            .to_string(),
-        None => event_type.to_string(),
+        Some(b) if event_type.ends_with(&format!("{join}{b}")) => {
+            event_type[..event_type.len() - join.len() - b.len()].to_string()
+        }
+        // The body lacks the value (a probe removed it): the header still
+        // carries only its own part.
+        _ => match event_type.rsplit_once(join.as_str()) {
+            Some((head, _)) => head.to_string(),
+            None => event_type.to_string(),
+        },
     }
 }
 

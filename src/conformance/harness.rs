@@ -85,6 +85,8 @@ pub struct Harness {
     router: Option<std::sync::Mutex<Option<(std::net::TcpListener, axum::Router)>>>,
     /// Where to listen for the receiver's handled reports.
     observe: Option<std::net::SocketAddr>,
+    /// An observer already listening (its URL given to the receiver first).
+    observer: std::sync::Mutex<Option<Observer>>,
     settle: Duration,
 }
 
@@ -113,8 +115,17 @@ impl Harness {
             progress: None,
             router: None,
             observe: None,
+            observer: std::sync::Mutex::new(None),
             settle: DEFAULT_SETTLE,
         }
+    }
+
+    /// Like [`Harness::observe`], with an observer already listening, so the
+    /// receiver can be told its URL before the run.
+    pub fn with_observer(mut self, observer: Observer) -> Harness {
+        self.observe = Some(observer.addr());
+        self.observer = std::sync::Mutex::new(Some(observer));
+        self
     }
 
     /// Listens on `addr` for the receiver's reports of what its handler
@@ -321,11 +332,13 @@ impl Harness {
             .build()
             .map_err(|e| HarnessError::Internal(format!("cannot build the HTTP client: {e}")))?;
         check_reachable(&self.url).await?;
-        let observer = match self.observe {
-            Some(addr) => Some(Observer::start(addr).await.map_err(|e| {
+        let ready = self.observer.lock().ok().and_then(|mut o| o.take());
+        let observer = match (ready, self.observe) {
+            (Some(o), _) => Some(o),
+            (None, Some(addr)) => Some(Observer::start(addr).await.map_err(|e| {
                 HarnessError::Config(format!("cannot listen for reports on {addr}: {e}"))
             })?),
-            None => None,
+            (None, None) => None,
         };
         let selected = |id: &str| self.filter.as_deref().is_none_or(|g| glob_match(g, id));
         let all = self.plans(crate::util::since_epoch().as_micros())?;

@@ -44,7 +44,7 @@ use faults::{Roll, roll};
 pub use report::PostgresInbox;
 #[cfg(feature = "sqlite")]
 pub use report::SqliteInbox;
-pub use report::{Handled, Inbox, Report, Verdict};
+pub use report::{Handled, Inbox, ObservedInbox, Report, Verdict};
 
 /// Why a simulation could not run.
 #[derive(Debug, thiserror::Error)]
@@ -249,6 +249,7 @@ pub struct Simulator {
     default_webhook: bool,
     api_addr: Option<SocketAddr>,
     inbox: Option<Arc<dyn Inbox>>,
+    observe: Option<SocketAddr>,
     settle: Duration,
     ca_cert: Option<Vec<u8>>,
     on_change: Option<OnChange>,
@@ -277,6 +278,7 @@ impl Simulator {
             default_webhook: true,
             api_addr: None,
             inbox: None,
+            observe: None,
             settle: Duration::from_secs(10),
             ca_cert: None,
             on_change: None,
@@ -359,6 +361,14 @@ impl Simulator {
         self
     }
     /// Where the verdict looks up what the receiver handled.
+    /// Listens on `addr` for the receiver's reports of what its handler
+    /// processed (`POST /handled`, see [`crate::conformance::observe`]) and
+    /// gives the exactly-once verdict from them: any receiver, any language.
+    pub fn observe(mut self, addr: SocketAddr) -> Self {
+        self.observe = Some(addr);
+        self
+    }
+
     pub fn inbox(mut self, inbox: impl Inbox) -> Self {
         self.inbox = Some(Arc::new(inbox));
         self
@@ -503,12 +513,23 @@ impl Simulator {
             }
             None => None,
         };
+        let inbox = match self.observe {
+            Some(addr) => {
+                let observer = crate::conformance::observe::Observer::start(addr)
+                    .await
+                    .map_err(|e| {
+                        SimError::Config(format!("cannot listen for reports on {addr}: {e}"))
+                    })?;
+                Some(Arc::new(report::ObservedInbox::new(observer)) as Arc<dyn Inbox>)
+            }
+            None => self.inbox,
+        };
         let stream = tokio::spawn(stream(shared.clone()));
         Ok(Running {
             shared,
             api,
             stream,
-            inbox: self.inbox,
+            inbox,
             settle: self.settle,
         })
     }

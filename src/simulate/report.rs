@@ -30,6 +30,53 @@ pub struct Handled {
 /// the event id).
 pub trait Inbox: Send + Sync + 'static {
     fn handled(&self, vendor: &str, event: &SimEvent) -> Result<Handled, String>;
+
+    /// Whether what the receiver did arrives some time after its answer
+    /// (reports over the observation channel): the verdict then waits, up
+    /// to the settle time, until every delivered event has been handled.
+    fn reports_later(&self) -> bool {
+        false
+    }
+}
+
+/// What a receiver in any language reported handling through the
+/// observation channel (`simulate --observe`): each report is matched to
+/// an event by the id it read, else by the payload.
+pub struct ObservedInbox {
+    observer: crate::conformance::observe::Observer,
+}
+
+impl ObservedInbox {
+    pub fn new(observer: crate::conformance::observe::Observer) -> ObservedInbox {
+        ObservedInbox { observer }
+    }
+}
+
+impl Inbox for ObservedInbox {
+    fn handled(&self, _vendor: &str, event: &SimEvent) -> Result<Handled, String> {
+        let body: Option<serde_json::Value> = serde_json::from_slice(&event.body).ok();
+        let times = self
+            .observer
+            .reports()
+            .iter()
+            .filter(|r| match (&event.event_id, &r.event_id) {
+                (Some(sent), Some(read)) => sent == read,
+                _ => body.as_ref().is_some_and(|b| {
+                    crate::conformance::observe::payload_difference(b, &r.payload).is_none()
+                }),
+            })
+            .count() as u32;
+        Ok(Handled {
+            stored: times > 0,
+            times,
+            status: (times > 0).then(|| "handled".to_string()),
+            duplicates: None,
+        })
+    }
+
+    fn reports_later(&self) -> bool {
+        true
+    }
 }
 
 /// The inbox of `hookforge serve --db FILE`, read only.
@@ -318,6 +365,7 @@ pub(super) async fn build(
                 .iter()
                 .map(|t| shared.events[t.event].clone())
                 .collect();
+            let later = inbox.reports_later();
             loop {
                 let inbox = inbox.clone();
                 let events = events.clone();
@@ -334,7 +382,11 @@ pub(super) async fn build(
                 // still be on it.
                 let waiting = got.iter().any(|h| {
                     h.stored && matches!(h.status.as_deref(), Some("pending" | "processing"))
-                });
+                }) || (later
+                    && got
+                        .iter()
+                        .zip(&tracks)
+                        .any(|(h, t)| h.times == 0 && t.state == State::Delivered));
                 if !waiting || tokio::time::Instant::now() >= deadline {
                     break got.into_iter().map(Some).collect();
                 }

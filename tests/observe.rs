@@ -1,0 +1,394 @@
+//! The harness judging behaviour through the observation channel: a small
+//! receiver in this process reports what its handler processed, as the
+//! README's snippets show for any language; a careful one passes, and each
+//! seeded defect is caught by exactly its cases. Also: every vendor shape
+//! gets every header the vendor sends, and no secret reaches a report.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use hookforge::VendorSpec;
+use hookforge::auth::{Secret, Verifier};
+use hookforge::conformance::harness::Harness;
+use hookforge::conformance::observe::Observer;
+use hookforge::conformance::report::{Outcome, Report};
+use serde_json::{Value, json};
+
+const SECRET: &str = "observe-test-secret-0123456789abcdef";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Defect {
+    NoDedupe,
+    HandleBeforeVerify,
+    /// Numbers through f64, as JavaScript's `JSON.parse`.
+    FloatNumbers,
+    /// A JSON error escapes as a 500.
+    Json500,
+    /// Answers 200 to a bad signature, but does not handle it.
+    OkToForgeries,
+    /// Answers 200 and never handles anything.
+    DropsEverything,
+}
+
+struct Rx {
+    vendor: &'static VendorSpec,
+    verifier: Verifier,
+    report_url: String,
+    client: reqwest::Client,
+    defect: Option<Defect>,
+    seen: Mutex<HashSet<String>>,
+}
+
+fn lossy(v: Value) -> Value {
+    match v {
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        Value::Array(a) => Value::Array(a.into_iter().map(lossy).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, lossy(v))).collect()),
+        other => other,
+    }
+}
+
+impl Rx {
+    async fn report(&self, headers: &HeaderMap, body: &[u8]) {
+        let env = self.vendor.read_envelope(body, headers).ok();
+        let mut payload: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        if self.defect == Some(Defect::FloatNumbers) {
+            payload = lossy(payload);
+        }
+        let report = json!({
+            "event_id": env.as_ref().and_then(|e| e.event_id.clone()),
+            "event_type": env.map(|e| e.event_type),
+            "payload": payload,
+        });
+        let r = self
+            .client
+            .post(&self.report_url)
+            .header("Content-Type", "application/json")
+            .body(report.to_string())
+            .send()
+            .await;
+        assert_eq!(r.unwrap().status(), 204);
+    }
+}
+
+async fn receive(State(rx): State<Arc<Rx>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    if rx.defect == Some(Defect::HandleBeforeVerify) {
+        // Parses, dedupes and handles first; verifies after.
+        if serde_json::from_slice::<Value>(&body).is_ok() {
+            dedupe_and_handle(&rx, &headers, &body).await;
+        }
+        return match rx.verifier.verify(&headers, &body) {
+            Ok(_) => StatusCode::OK,
+            Err(_) => StatusCode::BAD_REQUEST,
+        };
+    }
+    if rx.verifier.verify(&headers, &body).is_err() {
+        // As octokit and Stripe's examples do: 400, not 401.
+        return if rx.defect == Some(Defect::OkToForgeries) {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+    }
+    if serde_json::from_slice::<Value>(&body).is_err() {
+        return if rx.defect == Some(Defect::Json500) {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+    }
+    if rx.defect != Some(Defect::DropsEverything) {
+        dedupe_and_handle(&rx, &headers, &body).await;
+    }
+    StatusCode::OK
+}
+
+async fn dedupe_and_handle(rx: &Rx, headers: &HeaderMap, body: &[u8]) {
+    let id = rx
+        .vendor
+        .read_envelope(body, headers)
+        .ok()
+        .and_then(|e| e.event_id)
+        .unwrap_or_else(|| hookforge::dedupe_key(None, body));
+    let new = rx.seen.lock().unwrap().insert(id);
+    if new || rx.defect == Some(Defect::NoDedupe) {
+        rx.report(headers, body).await;
+    }
+}
+
+async fn run(vendor: &'static VendorSpec, defect: Option<Defect>) -> Report {
+    let observer = Observer::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let rx = Arc::new(Rx {
+        vendor,
+        verifier: Verifier::for_manifest(vendor.manifest(), vec![Secret::new(SECRET)]).unwrap(),
+        report_url: observer.url(),
+        client: reqwest::Client::new(),
+        defect,
+        seen: Mutex::default(),
+    });
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(rx);
+    Harness::for_router(vendor, app, "/hook")
+        .unwrap()
+        .secret(SECRET)
+        .with_observer(observer)
+        .settle(Duration::from_millis(500))
+        .run()
+        .await
+        .unwrap()
+}
+
+fn failed(r: &Report) -> BTreeSet<String> {
+    r.cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail)
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+fn github() -> &'static VendorSpec {
+    hookforge::vendor("github").expect("vendors/github is shipped")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_careful_receiver_passes_and_each_defect_fails_exactly_its_cases() {
+    let v = github();
+    let careful = run(v, None).await;
+    assert_eq!(careful.failed, 0, "{}", careful.table());
+    let observe = careful.cases.iter().find(|c| c.id == "github/observe");
+    assert!(observe.is_some_and(|c| c.outcome == Outcome::Pass));
+    let auth = careful
+        .cases
+        .iter()
+        .find(|c| c.id == "github/auth/invalid")
+        .unwrap();
+    assert!(
+        auth.detail
+            .contains("refused with 400 (401 or 403 is the clearer answer)")
+    );
+    let dup = careful
+        .cases
+        .iter()
+        .find(|c| c.id == "github/duplicate")
+        .unwrap();
+    assert_eq!(dup.steps.len(), 2);
+    assert!(
+        dup.detail.contains("handled once, payload intact"),
+        "{}",
+        dup.detail
+    );
+
+    let expectations: [(Defect, &[&str]); 5] = [
+        (Defect::NoDedupe, &["github/duplicate"]),
+        (
+            Defect::HandleBeforeVerify,
+            &["github/auth/missing", "github/auth/invalid"],
+        ),
+        (Defect::FloatNumbers, &["github/bytes/numbers"]),
+        (Defect::Json500, &["github/malformed"]),
+        // A 2xx to a forgery that is not handled is harmless.
+        (Defect::OkToForgeries, &[]),
+    ];
+    for (defect, want) in expectations {
+        let r = run(v, Some(defect)).await;
+        let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
+        assert_eq!(failed(&r), want, "{defect:?}\n{}", r.table());
+    }
+    let dup = run(v, Some(Defect::NoDedupe)).await;
+    let case = dup
+        .cases
+        .iter()
+        .find(|c| c.id == "github/duplicate")
+        .unwrap();
+    assert!(case.detail.contains("ran 2 times"), "{}", case.detail);
+    let floats = run(v, Some(Defect::FloatNumbers)).await;
+    let case = floats
+        .cases
+        .iter()
+        .find(|c| c.id == "github/bytes/numbers")
+        .unwrap();
+    assert!(
+        case.detail
+            .contains("sent 9007199254740993, the handler got 9007199254740992"),
+        "{}",
+        case.detail
+    );
+    let forged = run(v, Some(Defect::OkToForgeries)).await;
+    let case = forged
+        .cases
+        .iter()
+        .find(|c| c.id == "github/auth/invalid")
+        .unwrap();
+    assert!(case.detail.contains("did not handle it"), "{}", case.detail);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_answers_200_and_handles_nothing_loses_every_delivery() {
+    let r = run(github(), Some(Defect::DropsEverything)).await;
+    let lost = r
+        .cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail && c.detail.contains("it is lost"))
+        .count();
+    let samples: usize = github().events.iter().map(|e| e.samples.len()).sum();
+    // Every sample replay, and every other authentic case, is lost.
+    assert!(lost >= samples, "{}", r.table());
+    let observe = r.cases.iter().find(|c| c.id == "github/observe").unwrap();
+    assert!(
+        observe.detail.contains("no report arrived"),
+        "{}",
+        observe.detail
+    );
+}
+
+/// Every request of every case carries the headers the vendor sends, for
+/// each shape of event type: in the body (Prets), in a header alone
+/// (Shopify's topic), joined from a header and the body (GitHub).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_case_carries_the_vendor_headers_for_each_shape() {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
+    for id in ["prets", "shopify", "github"] {
+        let v = hookforge::vendor(id).unwrap();
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        let secret = if id == "prets" {
+            "whsec_ShapesShapesShapesShapesShapesShapesShape1"
+        } else {
+            SECRET
+        };
+        let report = Harness::new(v, format!("{}/hook", server.uri()))
+            .secret(secret)
+            .run()
+            .await
+            .unwrap();
+        let requests = server.received_requests().await.unwrap();
+        assert!(requests.len() >= report.cases.len() - 2, "{id}");
+        let m = v.manifest();
+        for req in &requests {
+            for spec in &m.headers {
+                let auth = spec.value.contains("{signature}") || spec.value.contains("{secret}");
+                if spec.only_when.is_some() || auth {
+                    continue;
+                }
+                assert!(
+                    req.headers.contains_key(spec.name.as_str()),
+                    "{id}: {} missing from a request with body {}",
+                    spec.name,
+                    String::from_utf8_lossy(&req.body[..req.body.len().min(80)])
+                );
+            }
+        }
+        if let Some(h) = &m.event_type.header {
+            // The unknown event is a new value of the type header, in the
+            // vendor's shape (GitHub: a bare word, no `.action`).
+            let types: HashSet<String> = requests
+                .iter()
+                .filter_map(|r| r.headers.get(h.as_str())?.to_str().ok().map(String::from))
+                .collect();
+            let new: Vec<&String> = types
+                .iter()
+                .filter(|t| t.starts_with("hookforge_"))
+                .collect();
+            assert_eq!(new.len(), 1, "{id}: {types:?}");
+            if id == "github" {
+                assert_eq!(new[0], "hookforge_undocumented");
+                assert!(
+                    types.contains("issues") && !types.iter().any(|t| t.contains('.')),
+                    "{types:?}"
+                );
+            } else {
+                assert!(new[0].starts_with("hookforge_undocumented/"), "{types:?}");
+            }
+        }
+        if id == "github" {
+            // Delivery ids are GUIDs, as GitHub sends them, and new per request
+            // but for the duplicate's second step.
+            let ids: Vec<String> = requests
+                .iter()
+                .map(|r| r.headers["x-github-delivery"].to_str().unwrap().to_string())
+                .collect();
+            for i in &ids {
+                let groups: Vec<usize> = i.split('-').map(str::len).collect();
+                assert_eq!(groups, [8, 4, 4, 4, 12], "{i}");
+                assert!(i.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{i}");
+            }
+            let distinct: HashSet<&String> = ids.iter().collect();
+            assert_eq!(distinct.len(), ids.len() - 1, "{ids:?}");
+        }
+    }
+}
+
+/// A receiver that echoes the credential and signature headers back (as
+/// framework debug pages do) puts no secret into any report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_or_signature_reaches_any_report() {
+    use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::method};
+    struct Echo;
+    impl Respond for Echo {
+        fn respond(&self, req: &Request) -> ResponseTemplate {
+            let mut echoed = String::new();
+            for name in ["authorization", "x-hub-signature-256", "stripe-signature"] {
+                if let Some(v) = req.headers.get(name) {
+                    echoed.push_str(&format!("{name}={} ", v.to_str().unwrap()));
+                }
+            }
+            ResponseTemplate::new(500).set_body_string(echoed)
+        }
+    }
+    for (id, secret) in [
+        ("prets", "whsec_EchoEchoEchoEchoEchoEchoEchoEchoEchoEchoEch"),
+        ("github", SECRET),
+        ("stripe", "whsec_stripe_echo_secret_0123456789"),
+    ] {
+        let v = hookforge::vendor(id).unwrap();
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(Echo)
+            .mount(&server)
+            .await;
+        let report = Harness::new(v, format!("{}/hook", server.uri()))
+            .secret(secret)
+            .run()
+            .await
+            .unwrap();
+        let received = server.received_requests().await.unwrap();
+        let mut signatures: Vec<String> = Vec::new();
+        for r in &received {
+            for name in ["authorization", "x-hub-signature-256", "stripe-signature"] {
+                if let Some(v) = r.headers.get(name) {
+                    signatures.push(v.to_str().unwrap().to_string());
+                }
+            }
+        }
+        assert!(!signatures.is_empty(), "{id}");
+        let outputs = [
+            report.table(),
+            serde_json::to_string(&report).unwrap(),
+            Report::junit(std::slice::from_ref(&report)),
+            hookforge::conformance::html::report(std::slice::from_ref(&report)),
+        ];
+        // The receiver's echo did reach the report (redacted).
+        assert!(outputs[0].contains("[redacted]"), "{id}: {}", outputs[0]);
+        for out in &outputs {
+            assert!(!out.contains(secret), "{id}: the secret is in a report");
+            // The prefix case's longer secret, the wrong secret's shape.
+            assert!(!out.contains(&secret[..secret.len() - 2]), "{id}");
+            for s in &signatures {
+                assert!(!out.contains(s.as_str()), "{id}: {s} is in a report");
+            }
+        }
+    }
+}
