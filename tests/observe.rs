@@ -392,3 +392,60 @@ async fn no_secret_or_signature_reaches_any_report() {
         }
     }
 }
+
+/// `simulate` with the receiver's reports: lost responses make the vendor
+/// send again; a receiver without dedupe handles those events twice and the
+/// verdict names them, a careful one passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_with_reports_names_the_events_handled_twice() {
+    use hookforge::simulate::{ObservedInbox, Simulator, Verdict};
+    let v = hookforge::vendor("stripe").unwrap();
+    for defect in [None, Some(Defect::NoDedupe)] {
+        let observer = Observer::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let rx = Arc::new(Rx {
+            vendor: v,
+            verifier: Verifier::for_manifest(v.manifest(), vec![Secret::new(SECRET)]).unwrap(),
+            report_url: observer.url(),
+            client: reqwest::Client::new(),
+            defect,
+            seen: Mutex::default(),
+        });
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(rx);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let report = Simulator::new(v)
+            .url(format!("http://{addr}/hook"))
+            .secret(SECRET)
+            .events(20)
+            .rate(200.0)
+            .faults("lost-response=30%".parse().unwrap())
+            .seed(7)
+            .time_scale(100_000.0)
+            .settle(Duration::from_secs(3))
+            .inbox(ObservedInbox::new(observer))
+            .run()
+            .await
+            .unwrap();
+        server.abort();
+        let twice: Vec<&str> = report
+            .deliveries
+            .iter()
+            .filter(|d| d.verdict == Verdict::HandledTwice)
+            .filter_map(|d| d.event_id.as_deref())
+            .collect();
+        if defect.is_none() {
+            assert!(report.passed, "{}", report.table());
+            assert!(twice.is_empty());
+        } else {
+            assert!(!report.passed, "{}", report.table());
+            assert!(!twice.is_empty(), "{}", report.table());
+            let table = report.table();
+            assert!(twice.iter().all(|id| table.contains(id)), "{table}");
+        }
+    }
+}

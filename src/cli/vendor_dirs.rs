@@ -71,6 +71,14 @@ pub fn load_from_args(mut args: Vec<OsString>) -> Result<Vec<OsString>, String> 
         && ONE_VENDOR.contains(&args[at].to_string_lossy().as_ref())
     {
         args.insert(at + 1, OsString::from(format!("--vendor={id}")));
+    } else if let (false, Some(at)) = (has_vendor, sub)
+        && args[at] == "serve"
+    {
+        // `serve` with vendor dirs serves those, and says nothing of the
+        // built-in vendors nobody asked for.
+        for id in ids.iter().rev() {
+            args.insert(at + 1, OsString::from(format!("--vendor={id}")));
+        }
     }
     Ok(args)
 }

@@ -14,6 +14,13 @@ pub fn run(a: Args) -> ExitCode {
 }
 
 pub fn vendors(json: bool) -> ExitCode {
+    // The shipped vendor directories too (GitHub, Stripe, …).
+    for id in hookforge::vendor_dir::catalogue::ids() {
+        if hookforge::vendor(id).is_none() {
+            eprintln!("error: the shipped vendor directory vendors/{id} does not load");
+            return ExitCode::FAILURE;
+        }
+    }
     let all = hookforge::vendors();
     if json {
         let list: Vec<_> = all
@@ -31,13 +38,13 @@ pub fn vendors(json: bool) -> ExitCode {
         return print_json(&serde_json::Value::Array(list));
     }
     let mut out = format!(
-        "{:<14} {:<14} {:>6} {:>8}  {}\n",
+        "{:<18} {:<18} {:>6} {:>8}  {}\n",
         "ID", "NAME", "EVENTS", "SAMPLES", "AUTH"
     );
     for v in all {
         let samples: usize = v.events.iter().map(|e| e.samples.len()).sum();
         out.push_str(&format!(
-            "{:<14} {:<14} {:>6} {:>8}  {}\n",
+            "{:<18} {:<18} {:>6} {:>8}  {}\n",
             v.id,
             v.name,
             v.events.len(),

@@ -399,7 +399,11 @@ pub(super) async fn build(
         .zip(handled)
         .map(|(t, h)| {
             let e = &shared.events[t.event];
-            let (verdict, reason) = verdict(t.state, t.detail.as_deref(), h.as_ref());
+            let (verdict, mut reason) = verdict(t.state, t.detail.as_deref(), h.as_ref());
+            if let (Verdict::HandledTwice, Some(id), Some(r)) = (verdict, &e.event_id, &mut reason)
+            {
+                *r = format!("{r} (event {id})");
+            }
             EventReport {
                 index: e.index,
                 event_type: e.event_type.clone(),
