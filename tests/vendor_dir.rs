@@ -208,6 +208,23 @@ fn errors_name_the_file_and_the_place() {
         )),
         "{err}"
     );
+    // A header placeholder hookforge does not fill is an error, not dropped.
+    std::fs::write(
+        &m,
+        text.replace(
+            "\"value\": \"{event_id}\"",
+            "\"value\": \"{delivery_guid}\"",
+        ),
+    )
+    .unwrap();
+    let err = hookforge::vendor_dir::load(&dir).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: `headers[3].value` (at `/headers/3/value`) (X-GitHub-Delivery): `{{delivery_guid}}` is not a placeholder hookforge fills",
+            m.display()
+        )),
+        "{err}"
+    );
     std::fs::write(&m, text).unwrap();
     // A schema that is not JSON names the file, line and column.
     let e = dir.join("events/push.json");
@@ -583,4 +600,55 @@ fn a_static_secret_header_is_checked_and_never_stored() {
         "{listed}"
     );
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// The vendor directories hookforge ships load by name, and every sample
+/// is valid against its strict schema and reads as its own, known event
+/// (with the headers the vendor sends, for header-typed vendors).
+#[test]
+fn the_shipped_vendor_dirs_load_by_name_and_their_samples_are_their_events() {
+    let ids: Vec<&str> = hookforge::vendor_dir::catalogue::ids().collect();
+    assert_eq!(
+        ids,
+        ["github", "shopify", "slack", "standard_webhooks", "stripe"]
+    );
+    for id in ids {
+        let v = hookforge::vendor(id).unwrap_or_else(|| panic!("vendors/{id} does not load"));
+        let mut n = 0;
+        for e in v.events {
+            let schema = v.bundled_schema(e);
+            let strict = jsonschema::draft7::new(&schema).unwrap();
+            assert!(!e.samples.is_empty(), "{id}/{} has no sample", e.name);
+            for s in e.samples {
+                let doc: Value = serde_json::from_slice(s.body).unwrap();
+                let errors: Vec<String> = strict
+                    .iter_errors(&doc)
+                    .map(|e| format!("{} at {}", e, e.instance_path()))
+                    .collect();
+                assert!(errors.is_empty(), "{}: {errors:?}", s.path);
+                let attempt = hookforge::conformance::delivery::Attempt {
+                    event_type: Some(e.name.to_string()),
+                    ..Default::default()
+                };
+                let mut h = HeaderMap::new();
+                for (k, val) in
+                    hookforge::conformance::delivery::vendor_headers(v, s.body, None, &attempt)
+                        .unwrap()
+                {
+                    h.append(
+                        http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                        http::HeaderValue::from_str(&val).unwrap(),
+                    );
+                }
+                let parsed = v
+                    .parse(s.body, &h)
+                    .unwrap_or_else(|err| panic!("{}: {err}", s.path));
+                assert_eq!(parsed.event_type, e.name, "{}", s.path);
+                assert!(parsed.known, "{}", s.path);
+                assert!(parsed.event_id.is_some(), "{}: no event id", s.path);
+                n += 1;
+            }
+        }
+        assert!(n >= 4, "{id}: {n} samples");
+    }
 }
