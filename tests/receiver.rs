@@ -110,9 +110,9 @@ fn app(store: Arc<MemoryStore>) -> Router {
 
 /// Requests in `cases()` that must be refused (non-2xx): changed on purpose
 /// when a case is added.
-const BAD_REQUESTS: usize = 31;
+const BAD_REQUESTS: usize = 30;
 /// Requests in `cases()` that must be accepted, quarantined ones included.
-const GOOD_REQUESTS: usize = 10;
+const GOOD_REQUESTS: usize = 11;
 
 struct Case {
     name: &'static str,
@@ -289,10 +289,11 @@ fn cases() -> Vec<Case> {
             status: StatusCode::BAD_REQUEST,
             log: "not valid UTF-8",
         },
+        // JSON by RFC 8259 that serde_json cannot hold: kept, not refused.
         Case {
             name: "deeply nested body",
             req: prets_req(Some(&bearer()), json, deep),
-            status: StatusCode::BAD_REQUEST,
+            status: StatusCode::OK,
             log: "recursion limit",
         },
         // Authentic JSON that misfits our model: kept (quarantined), 200.
@@ -627,12 +628,13 @@ async fn every_bad_request_gets_the_right_status_and_log_line() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // What was accepted is in the inbox once; the duplicate only counted.
     let stored = store.list(None, 100).unwrap();
-    assert_eq!(stored.len(), 9, "{stored:?}");
+    assert_eq!(stored.len(), 10, "{stored:?}");
     let quarantined: Vec<_> = stored
         .iter()
         .filter(|d| d.status == hookforge::receive::store::Status::Quarantined)
         .collect();
-    assert_eq!(quarantined.len(), 4, "{quarantined:?}");
+    // Four misfits, and the nesting serde_json cannot hold.
+    assert_eq!(quarantined.len(), 5, "{quarantined:?}");
     assert!(quarantined.iter().all(|d| d.last_error.is_some()));
     let quote = stored
         .iter()

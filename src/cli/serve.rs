@@ -197,14 +197,17 @@ pub fn parse_secret_file(s: &str) -> Result<(String, PathBuf), String> {
 /// comma-separated) and from `--secret-file` files (one per line).
 pub fn extra_secrets(files: &[(String, PathBuf)]) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    for v in hookforge::vendors() {
+    // Shipped vendor dirs too: a secret in the environment names its vendor.
+    for id in all_ids() {
         let var = format!(
             "HOOKFORGE_SECRET_{}",
-            v.id.to_ascii_uppercase().replace('-', "_")
+            id.to_ascii_uppercase().replace('-', "_")
         );
-        if let Ok(list) = std::env::var(&var) {
+        if let Ok(list) = std::env::var(&var)
+            && hookforge::vendor(id).is_some()
+        {
             for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                out.push((v.id.to_string(), s.to_string()));
+                out.push((id.to_string(), s.to_string()));
             }
         }
     }

@@ -13,6 +13,7 @@ use hookforge_manifest::Locator;
 
 mod fields;
 mod maybe;
+pub mod rfc8259;
 mod timestamp;
 
 pub use fields::{

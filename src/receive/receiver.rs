@@ -458,9 +458,21 @@ fn classify(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(crate::Checked, Option<String>), Rejection> {
+    let json = |e: &crate::ParseError| !e.is_misfit() || crate::parse::rfc8259::is_json(body);
     match inner.vendor.check(body, headers) {
         Ok(p) => Ok((p, None)),
-        Err(e) if e.is_misfit() => {
+        // Not JSON, whatever else the vendor's headers say: refused, the
+        // same for every vendor shape.
+        // A misfit found before the syntax error (no type header) is
+        // reported as the syntax error it also is.
+        Err(e) if !json(&e) => Err(Rejection::NotADelivery(not_json(body).unwrap_or(e))),
+        Err(e) if !e.is_misfit() && !crate::parse::rfc8259::is_json(body) => {
+            Err(Rejection::NotADelivery(e))
+        }
+        // JSON by RFC 8259 that our parser cannot hold (a lone surrogate,
+        // 1e400, deep nesting, a BOM) is as much the vendor's data as a
+        // misfit, and kept the same way.
+        Err(e) => {
             if inner.on_misfit == OnMisfit::Reject {
                 return Err(Rejection::Misfit(e));
             }
@@ -478,10 +490,22 @@ fn classify(
                     event_id: None,
                 },
             };
-            Ok((checked, Some(e.to_string())))
+            let why = if e.is_misfit() {
+                e.to_string()
+            } else {
+                format!("JSON that hookforge's parser cannot hold: {e}")
+            };
+            Ok((checked, Some(why)))
         }
-        Err(e) => Err(Rejection::NotADelivery(e)),
     }
+}
+
+/// The syntax error of a body that is not JSON, as serde_json words it.
+fn not_json(body: &[u8]) -> Option<crate::ParseError> {
+    let err = serde_json::from_slice::<serde::de::IgnoredAny>(body).err()?;
+    Some(crate::ParseError::Syntax {
+        message: err.to_string(),
+    })
 }
 
 /// Reads, verifies, classifies and stores a delivery, then answers: 2xx

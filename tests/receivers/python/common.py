@@ -1,0 +1,177 @@
+"""What every Python receiver here shares: the environment contract, dedupe,
+the report to OBSERVE_URL, the seeded defects and running the Flask app on
+127.0.0.1:$PORT. The vendor libraries themselves are used in *_receiver.py.
+See ../README.md."""
+
+import json
+import logging
+import os
+import sys
+import threading
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+from flask import Flask, abort, g, request
+from werkzeug.exceptions import HTTPException
+
+DEFECTS = (
+    "no-dedupe",
+    "float-numbers",
+    "handle-before-verify",
+    "json-500",
+    "reject-unknown",
+    "reserialize",
+)
+
+try:
+    PORT = int(os.environ["PORT"])
+    SECRET = os.environ["WEBHOOK_SECRET"]
+except (KeyError, ValueError):
+    sys.exit("PORT (a port number) and WEBHOOK_SECRET must be set")
+OBSERVE_URL = os.environ.get("OBSERVE_URL", "").rstrip("/")
+DEFECT = os.environ.get("DEFECT", "")
+if DEFECT and DEFECT not in DEFECTS:
+    sys.exit(f"unknown DEFECT={DEFECT}; known: {', '.join(DEFECTS)}")
+
+
+def loads(raw):
+    """JSON as the handlers read it. Python's ints are exact; float-numbers
+    reads every integer as a float, so 9007199254740993 becomes 9007199254740992.0."""
+    if DEFECT == "float-numbers":
+        return json.loads(raw, parse_int=float)
+    return json.loads(raw)
+
+
+def parse_body(raw):
+    """The verified body: 400 when it is not a JSON object (json-500: a parse
+    error escapes, so Flask answers 500)."""
+    try:
+        payload = loads(raw)
+    except ValueError as err:
+        if DEFECT == "json-500":
+            raise
+        abort(400, f"body is not JSON: {err}")
+    if not isinstance(payload, dict):
+        abort(400, "body is not a JSON object")
+    return payload
+
+
+def signed_body(raw):
+    """What the signature is checked over: the raw bytes (reserialize: a
+    re-serialization of the parsed body)."""
+    if DEFECT != "reserialize":
+        return raw
+    try:
+        return json.dumps(json.loads(raw), separators=(",", ":")).encode()
+    except ValueError:
+        return raw
+
+
+# reject-unknown: a strict model whose known top-level keys are those of the
+# vendor's documented samples (vendors/<vendor>/samples/**/*.json).
+_known_keys = None
+
+
+def _load_known_keys(vendor):
+    samples = Path(__file__).resolve().parents[3] / "vendors" / vendor / "samples"
+    keys = set()
+    for path in sorted(samples.rglob("*.json")):
+        sample = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(sample, dict):
+            keys.update(sample)
+    if not keys:
+        sys.exit(f"DEFECT=reject-unknown: no sample payloads in {samples}")
+    return keys
+
+
+def reject_unknown(payload):
+    if _known_keys is None or not isinstance(payload, dict):
+        return
+    unknown = sorted(set(payload) - _known_keys)
+    if unknown:
+        abort(400, f"unknown field(s): {', '.join(unknown)}")
+
+
+_seen = set()
+_seen_lock = threading.Lock()
+
+
+def _json_default(value):
+    # Library objects (stripe's StripeObject, also inside nested lists) and
+    # the Decimals stripe makes of its decimal strings.
+    if hasattr(value, "to_dict"):
+        return value.to_dict(for_json=True)
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def handled(event_id, event_type, payload):
+    """Dedupe by event id, then handle: report to OBSERVE_URL. False for a
+    redelivery of an id already handled (acknowledged, not handled again)."""
+    dedupe = event_id is not None and DEFECT != "no-dedupe"
+    if dedupe:
+        with _seen_lock:
+            if event_id in _seen:
+                return False
+            _seen.add(event_id)
+    try:
+        if OBSERVE_URL:
+            body = json.dumps(
+                {"event_id": event_id, "event_type": event_type, "payload": payload},
+                default=_json_default,
+            ).encode()
+            req = urllib.request.Request(
+                f"{OBSERVE_URL}/handled",
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                if resp.status != 204:
+                    raise RuntimeError(f"observer answered {resp.status}")
+    except BaseException:
+        if dedupe:
+            with _seen_lock:
+                _seen.discard(event_id)  # not handled: a redelivery may try again
+        raise
+    return True
+
+
+class Receiver(Flask):
+    def log_exception(self, exc_info):
+        # One log line per request: the error goes on the request's line.
+        g.error = f"{exc_info[0].__name__}: {exc_info[1]}"
+
+
+def create_app(vendor):
+    app = Receiver(__name__)
+    app.config["vendor"] = vendor
+
+    @app.errorhandler(HTTPException)
+    def plain_text(err):
+        return err.description, err.code
+
+    @app.after_request
+    def log_request(response):
+        why = g.get("error") or ("" if response.status_code < 300 else response.get_data(as_text=True)[:200])
+        line = f"{vendor}: {request.method} {request.full_path.rstrip('?')} -> {response.status_code} {why}"
+        print(" ".join(line.split()), file=sys.stderr, flush=True)
+        return response
+
+    return app
+
+
+def run(app):
+    global _known_keys
+    vendor = app.config["vendor"]
+    if DEFECT == "reject-unknown":
+        _known_keys = _load_known_keys(vendor)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our own line per request instead
+    print(
+        f"{vendor} receiver on http://127.0.0.1:{PORT}/webhooks/{vendor}" + (f" DEFECT={DEFECT}" if DEFECT else ""),
+        file=sys.stderr,
+        flush=True,
+    )
+    app.run(host="127.0.0.1", port=PORT, threaded=True)

@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""Smoke test of the receivers in receivers.txt, without hookforge: for each,
+starts it (careful, then each seeded defect) against a local observer and sends
+a few deliveries signed with the vendor SDK's own helper where there is one
+(stripe's WebhookSignature.generate_signature_header, standardwebhooks'
+Webhook.sign, slack_sdk's SignatureVerifier.generate_signature; GitHub and
+Shopify by hand, HMAC-SHA256 as their docs say).
+
+Run from the receivers venv (scripts/receivers-install makes it):
+  target/receivers-venv/bin/python tests/receivers/smoke.py [VENDOR...]
+Prints one line per check; exits 1 if any failed. Loopback only."""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import stripe
+from slack_sdk.signature import SignatureVerifier
+from standardwebhooks.webhooks import Webhook
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+BIG = 9007199254740993  # 2^53 + 1: a double rounds it to 9007199254740992
+DEFECTS = ["no-dedupe", "float-numbers", "handle-before-verify", "json-500", "reject-unknown", "reserialize"]
+
+
+def receivers():
+    out = {}
+    for line in (HERE / "receivers.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            vendor, command = line.split("\t", 1)
+            out[vendor] = command
+    return out
+
+
+def secret_for(vendor):
+    if vendor == "standard_webhooks":
+        return "whsec_" + base64.b64encode(b"hookforge smoke secret 0123456789").decode()
+    return "hookforge-smoke-secret"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Observer:
+    """POST /handled bodies, answered 204."""
+
+    def __init__(self):
+        self.reports = []
+        observer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                observer.reports.append((self.path, json.loads(body)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def take(self):
+        taken, self.reports = self.reports, []
+        return taken
+
+
+# --- the vendors' deliveries -------------------------------------------------
+
+
+def event(vendor, event_id, kind="known"):
+    """(payload, event type the receiver should report, id it should report)."""
+    unknown = kind == "unknown"
+    if vendor == "github":
+        p = {"action": "opened", "issue": {"number": 1347}, "repository": {"id": 1296269}, "sender": {"login": "octocat"}}
+        t = "hookforge_unknown.opened" if unknown else "issues.opened"
+        return p, t, event_id
+    if vendor == "shopify":
+        p = {"id": 820982911946154508, "email": "jon@example.com", "total_price": "10.00", "line_items": []}
+        return p, "hookforge/unknown" if unknown else "orders/create", event_id
+    if vendor == "stripe":
+        t = "hookforge.unknown" if unknown else "charge.succeeded"
+        p = {
+            "id": event_id,
+            "object": "event",
+            "api_version": "2024-06-20",
+            "created": int(time.time()),
+            "data": {"object": {"id": "ch_1", "object": "charge", "amount": 100, "currency": "usd"}},
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "type": t,
+        }
+        return p, t, event_id
+    if vendor == "standard_webhooks":
+        t = "hookforge.unknown" if unknown else "invoice.paid"
+        return {"type": t, "timestamp": "2024-06-01T00:00:00Z", "data": {"id": "inv_1", "amount": 100}}, t, event_id
+    if vendor == "slack":
+        t = "hookforge_unknown" if unknown else "app_mention"
+        p = {
+            "token": "XXYYZZ",
+            "team_id": "T123ABC456",
+            "api_app_id": "A123ABC456",
+            "event": {"type": t, "user": "U123ABC456", "text": "hi", "ts": "1515449522.000016", "channel": "C123ABC456"},
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+        }
+        return p, t, event_id
+    raise ValueError(vendor)
+
+
+def headers_for(vendor, secret, event_id, event_type, raw):
+    h = {"Content-Type": "application/json"}
+    if vendor == "github":
+        sig = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        h |= {
+            "X-GitHub-Event": event_type.split(".")[0],
+            "X-GitHub-Delivery": event_id,
+            "X-Hub-Signature-256": f"sha256={sig}",
+        }
+    elif vendor == "shopify":
+        sig = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
+        h |= {
+            "X-Shopify-Topic": event_type,
+            "X-Shopify-Webhook-Id": event_id,
+            "X-Shopify-Hmac-Sha256": sig,
+            "X-Shopify-Shop-Domain": "example.myshopify.com",
+            "X-Shopify-API-Version": "2025-07",
+            "X-Shopify-Event-Id": f"ev-{event_id}",
+            "X-Shopify-Triggered-At": datetime.now(timezone.utc).isoformat(),
+        }
+    elif vendor == "stripe":
+        h["Stripe-Signature"] = stripe.WebhookSignature.generate_signature_header(raw.decode(), secret)
+    elif vendor == "standard_webhooks":
+        now = datetime.now(timezone.utc)
+        h |= {
+            "webhook-id": event_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(secret).sign(event_id, now, raw),
+        }
+    elif vendor == "slack":
+        ts = str(int(time.time()))
+        h |= {
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=raw),
+        }
+    return h
+
+
+def post(url, raw, headers):
+    req = urllib.request.Request(url, data=raw, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            return resp.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def known_keys(vendor):
+    keys = set()
+    for path in (ROOT / "vendors" / vendor / "samples").rglob("*.json"):
+        sample = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(sample, dict):
+            keys.update(sample)
+    return keys
+
+
+# --- running -----------------------------------------------------------------
+
+
+class Run:
+    """One receiver process (one DEFECT) and the checks made against it."""
+
+    def __init__(self, smoke, vendor, command, defect, observer):
+        self.smoke, self.vendor, self.defect, self.observer = smoke, vendor, defect, observer
+        self.secret = secret_for(vendor)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/webhooks/{vendor}"
+        env = dict(os.environ, PORT=str(port), WEBHOOK_SECRET=self.secret, OBSERVE_URL=observer.url)
+        env.pop("DEFECT", None)
+        if defect:
+            env["DEFECT"] = defect
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(shlex.split(command), cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        self.up = False
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                self.up = True
+                break
+            except OSError:
+                time.sleep(0.1)
+        observer.take()
+        self.n = 0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def check(self, what, ok, detail=""):
+        self.smoke.record(f"{self.vendor}/{self.defect or 'careful'}: {what}", ok, detail)
+
+    def new_id(self):
+        self.n += 1
+        return f"smoke-{self.defect or 'careful'}-{self.n}-{time.time_ns()}"
+
+    def send(self, payload=None, raw=None, event_id=None, event_type=None, secret=None, signed=True):
+        """Send a delivery; answers (status, reports made while handling it)."""
+        if raw is None:
+            raw = json.dumps(payload).encode()
+        h = headers_for(self.vendor, secret or self.secret, event_id, event_type, raw)
+        if not signed:
+            for k in ("X-Hub-Signature-256", "X-Shopify-Hmac-Sha256", "Stripe-Signature", "webhook-signature", "X-Slack-Signature"):
+                h.pop(k, None)
+        status = post(self.url, raw, h)
+        return status, [body for path, body in self.observer.take() if path == "/handled"]
+
+    def reported_once(self, what, status, reports, payload, event_type, event_id):
+        ok = 200 <= status < 300 and len(reports) == 1
+        detail = f"status {status}, {len(reports)} report(s)"
+        if ok:
+            r = reports[0]
+            ok = r.get("event_id") == event_id and r.get("event_type") == event_type and r.get("payload") == payload
+            detail = f"report {json.dumps(r)[:300]}"
+        self.check(what, ok, detail)
+
+
+class Smoke:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def record(self, what, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"ok    {what}", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL  {what}: {detail}", flush=True)
+
+    def careful(self, run):
+        v = run.vendor
+        p, t, eid = event(v, run.new_id())
+        status, reports = run.send(p, event_id=eid, event_type=t)
+        run.reported_once("a signed delivery is handled and reported as sent", status, reports, p, t, eid)
+        status, reports = run.send(p, event_id=eid, event_type=t)
+        run.check("the same delivery again: 2xx, not handled again", 200 <= status < 300 and not reports, f"status {status}, {len(reports)} report(s)")
+        p, t, eid = event(v, run.new_id())
+        status, reports = run.send(p, event_id=eid, event_type=t, secret=secret_for(v) + "x" if v != "standard_webhooks" else "whsec_" + base64.b64encode(b"another secret").decode())
+        run.check("a wrong signature is refused (4xx), not handled", 400 <= status < 500 and not reports, f"status {status}, {len(reports)} report(s)")
+        p, t, eid = event(v, run.new_id())
+        status, reports = run.send(p, event_id=eid, event_type=t, signed=False)
+        run.check("an unsigned delivery is refused (4xx), not handled", 400 <= status < 500 and not reports, f"status {status}, {len(reports)} report(s)")
+        eid = run.new_id()
+        status, reports = run.send(raw=b'{"id": "not json', event_id=eid, event_type=event(v, eid)[1])
+        run.check("signed non-JSON: 400, not handled", status == 400 and not reports, f"status {status}, {len(reports)} report(s)")
+        p, t, eid = event(v, run.new_id())
+        p["hookforge_big"] = BIG
+        status, reports = run.send(p, event_id=eid, event_type=t)
+        run.reported_once(f"{BIG} is reported exactly", status, reports, p, t, eid)
+        p, t, eid = event(v, run.new_id())
+        raw = json.dumps(p, indent=2, ensure_ascii=False).encode()
+        status, reports = run.send(raw=raw, event_id=eid, event_type=t)
+        run.reported_once("a pretty-printed body verifies over its own bytes", status, reports, p, t, eid)
+        self.samples(run)
+        p, t, eid = event(v, run.new_id(), kind="unknown")
+        p["hookforge_extra"] = {"nested": [1, "é"]}
+        status, reports = run.send(p, event_id=eid, event_type=t)
+        run.reported_once("an unknown event type with an unknown field is handled", status, reports, p, t, eid)
+
+    def samples(self, run):
+        """Every documented sample (vendors/<vendor>/samples/<event>/*.json) is
+        handled and reported as sent. Body ids are made fresh: the samples
+        share theirs, and a careful receiver handles an id once."""
+        v = run.vendor
+        for path in sorted((ROOT / "vendors" / v / "samples").glob("*/*.json")):
+            raw = path.read_bytes()
+            p = json.loads(raw)
+            eid = run.new_id()
+            if v == "stripe":
+                p["id"] = eid
+            elif v == "slack":
+                p["event_id"] = eid
+            if v in ("stripe", "slack"):
+                raw = json.dumps(p).encode()
+            name = path.parent.name
+            if v == "github":
+                t = f"{name.split('.')[0]}.{p['action']}" if isinstance(p.get("action"), str) else name.split(".")[0]
+                header_type = name
+            elif v == "shopify":
+                t = header_type = name.replace("-", "/", 1)
+            elif v == "slack":
+                t = header_type = p["event"]["type"]
+            else:
+                t = header_type = p.get("type")
+            status, reports = run.send(raw=raw, event_id=eid, event_type=header_type)
+            run.reported_once(f"sample {path.relative_to(ROOT / 'vendors')}", status, reports, p, t, eid)
+
+    def defect(self, run):
+        v, d = run.vendor, run.defect
+        p, t, eid = event(v, run.new_id())
+        if d == "no-dedupe":
+            run.send(p, event_id=eid, event_type=t)
+            status, reports = run.send(p, event_id=eid, event_type=t)
+            run.check("a repeated id is handled again", 200 <= status < 300 and len(reports) == 1, f"status {status}, {len(reports)} report(s)")
+        elif d == "float-numbers":
+            p["hookforge_big"] = BIG
+            status, reports = run.send(p, event_id=eid, event_type=t)
+            got = reports[0]["payload"].get("hookforge_big") if reports else None
+            run.check(f"{BIG} comes back as {BIG - 1}", got == BIG - 1, f"status {status}, reported {got!r}")
+        elif d == "handle-before-verify":
+            status, reports = run.send(p, event_id=eid, event_type=t, secret=secret_for(v) + "x" if v != "standard_webhooks" else "whsec_" + base64.b64encode(b"another secret").decode())
+            run.check("a wrong signature is refused but handled", 400 <= status < 500 and len(reports) == 1, f"status {status}, {len(reports)} report(s)")
+        elif d == "json-500":
+            status, reports = run.send(raw=b'{"id": "not json', event_id=eid, event_type=t)
+            run.check("signed non-JSON: 500", status == 500 and not reports, f"status {status}, {len(reports)} report(s)")
+        elif d == "reject-unknown":
+            keys = known_keys(v)
+            if not keys:
+                run.check("no samples: refuses to start", not run.up and run.proc.poll() not in (None, 0), run.output()[-300:])
+                return
+            status, reports = run.send({k: p[k] for k in p if k in keys}, event_id=eid, event_type=t)
+            run.check("a body with only sample keys is accepted", 200 <= status < 300, f"status {status}")
+            p, t, eid = event(v, run.new_id())
+            p["hookforge_extra"] = 1
+            status, reports = run.send(p, event_id=eid, event_type=t)
+            run.check("an extra top-level field is refused (400)", status == 400 and not reports, f"status {status}, {len(reports)} report(s)")
+        elif d == "reserialize":
+            if v == "shopify":
+                p["id"] = 450789469  # Shopify's ids pass 2^53: JSON.parse would change the bytes for that alone
+            raw = json.dumps(p, separators=(",", ":")).encode()
+            status, reports = run.send(raw=raw, event_id=eid, event_type=t)
+            run.check("a compact body still verifies", 200 <= status < 300 and len(reports) == 1, f"status {status}, {len(reports)} report(s)")
+            p, t, eid = event(v, run.new_id())
+            status, reports = run.send(raw=json.dumps(p, indent=2).encode(), event_id=eid, event_type=t)
+            run.check("a pretty-printed body no longer verifies", 400 <= status < 500 and not reports, f"status {status}, {len(reports)} report(s)")
+
+    def run_vendor(self, vendor, command, observer):
+        for defect in [None, *DEFECTS]:
+            run = Run(self, vendor, command, defect, observer)
+            try:
+                if defect == "reject-unknown" and not known_keys(vendor):
+                    self.defect(run)
+                    continue
+                run.check("starts and listens", run.up, run.output()[-500:])
+                if not run.up:
+                    continue
+                if defect:
+                    self.defect(run)
+                else:
+                    self.careful(run)
+                if run.proc.poll() is not None:
+                    run.check("still running", False, run.output()[-500:])
+            finally:
+                run.stop()
+            if os.environ.get("SMOKE_VERBOSE"):
+                print(run.output(), end="")
+        # A defect that is unknown stops the receiver at once.
+        env = dict(os.environ, PORT=str(free_port()), WEBHOOK_SECRET=secret_for(vendor), DEFECT="no-such-defect")
+        try:
+            proc = subprocess.run(shlex.split(command), cwd=ROOT, env=env, capture_output=True, timeout=20)
+            self.record(f"{vendor}: an unknown DEFECT exits with an error", proc.returncode != 0, proc.stderr.decode()[-300:])
+        except subprocess.TimeoutExpired:
+            self.record(f"{vendor}: an unknown DEFECT exits with an error", False, "still running after 20 s")
+
+
+def main():
+    all_receivers = receivers()
+    vendors = sys.argv[1:] or list(all_receivers)
+    unknown = [v for v in vendors if v not in all_receivers]
+    if unknown:
+        sys.exit(f"unknown receiver(s): {', '.join(unknown)}; known: {', '.join(all_receivers)}")
+    observer = Observer()
+    smoke = Smoke()
+    for vendor in vendors:
+        smoke.run_vendor(vendor, all_receivers[vendor], observer)
+    observer.server.shutdown()
+    print(f"smoke {' '.join(vendors)}: {smoke.passed} checks ok, {smoke.failed} not")
+    sys.exit(1 if smoke.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
