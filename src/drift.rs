@@ -37,6 +37,9 @@ pub struct Proposal {
     /// Deliveries read, and how many showed drift.
     pub deliveries: usize,
     pub drifted: usize,
+    /// Deliveries whose body serde_json cannot hold (JSON by RFC 8259 with a
+    /// lone surrogate, a number beyond f64, deep nesting): left out, and said.
+    pub unreadable: usize,
     /// Per schema file (relative to the vendor dir): its patch.
     pub patches: BTreeMap<PathBuf, Vec<PatchOp>>,
     /// Event types no schema describes: a schema inferred from their deliveries.
@@ -131,6 +134,7 @@ pub fn propose(dir: &Path, deliveries: &[(String, Vec<u8>)]) -> Result<Proposal,
     for (event, body) in deliveries {
         out.deliveries += 1;
         let Ok(doc) = serde_json::from_slice::<Value>(body) else {
+            out.unreadable += 1;
             continue;
         };
         let Some(es) = vs.events.iter().find(|e| &e.name == event) else {

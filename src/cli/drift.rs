@@ -87,6 +87,12 @@ pub fn run(a: Args) -> ExitCode {
             p.drifted,
             dir.display()
         ));
+        if p.unreadable > 0 {
+            text.push_str(&format!(
+                "{vendor}: {} left out: JSON hookforge's parser cannot hold (see `inbox list --status quarantined`)\n",
+                p.unreadable
+            ));
+        }
         for (file, ops) in &p.patches {
             text.push_str(&format!("  {}\n", file.display()));
             for op in ops {
