@@ -35,3 +35,51 @@ pub fn dedupe_key(event_id: Option<&str>, body: &[u8]) -> String {
         None => format!("sha256:{}", sha256_hex(body)),
     }
 }
+
+/// A vendor-controlled string as a log line may show it: control characters
+/// escaped (a newline cannot start a forged line) and at most
+/// [`Shown::MAX_CHARS`] characters, the rest counted.
+pub struct Shown<'a>(pub &'a str);
+
+impl Shown<'_> {
+    pub const MAX_CHARS: usize = 200;
+}
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        let mut n = 0;
+        for c in self.0.chars() {
+            if n == Shown::MAX_CHARS {
+                let rest = self.0.chars().count() - n;
+                return write!(f, "…({rest} more characters)");
+            }
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202e}') {
+                for e in c.escape_default() {
+                    f.write_char(e)?;
+                }
+            } else {
+                f.write_char(c)?;
+            }
+            n += 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::Shown;
+
+    #[test]
+    fn control_characters_are_escaped_and_length_capped() {
+        assert_eq!(
+            Shown("a\nINFO forged\r\t\u{1b}[31m").to_string(),
+            "a\\nINFO forged\\r\\t\\u{1b}[31m"
+        );
+        let long = "x".repeat(250);
+        let shown = Shown(&long).to_string();
+        assert!(shown.starts_with(&"x".repeat(200)));
+        assert!(shown.ends_with("…(50 more characters)"), "{shown}");
+    }
+}

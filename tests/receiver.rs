@@ -112,7 +112,7 @@ fn app(store: Arc<MemoryStore>) -> Router {
 /// when a case is added.
 const BAD_REQUESTS: usize = 30;
 /// Requests in `cases()` that must be accepted, quarantined ones included.
-const GOOD_REQUESTS: usize = 11;
+const GOOD_REQUESTS: usize = 12;
 
 struct Case {
     name: &'static str,
@@ -312,6 +312,17 @@ fn cases() -> Vec<Case> {
             req: prets_req(Some(&bearer()), json, number_for_string.clone()),
             status: StatusCode::OK,
             log: "data.quoteId",
+        },
+        // A vendor-controlled string cannot forge a log line.
+        Case {
+            name: "event type with a newline",
+            req: prets_req(
+                Some(&bearer()),
+                json,
+                br#"{"type":"quote.created\nFORGED  INFO hookforge: accepted delivery evt_FORGED","eventId":"evt_nl"}"#.to_vec(),
+            ),
+            status: StatusCode::OK,
+            log: "quote.created\\nFORGED",
         },
         Case {
             name: "no event type",
@@ -583,6 +594,9 @@ async fn every_bad_request_gets_the_right_status_and_log_line() {
             .await
             .unwrap();
         let log = logs.take();
+        if log.lines().any(|l| l.starts_with("FORGED")) {
+            failures.push(format!("{}: a delivery forged a log line:\n{log}", c.name));
+        }
         if status != c.status {
             failures.push(format!(
                 "{}: got {status}, want {} ({})",
@@ -628,7 +642,7 @@ async fn every_bad_request_gets_the_right_status_and_log_line() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // What was accepted is in the inbox once; the duplicate only counted.
     let stored = store.list(None, 100).unwrap();
-    assert_eq!(stored.len(), 10, "{stored:?}");
+    assert_eq!(stored.len(), 11, "{stored:?}");
     let quarantined: Vec<_> = stored
         .iter()
         .filter(|d| d.status == hookforge::receive::store::Status::Quarantined)

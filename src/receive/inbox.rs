@@ -346,8 +346,8 @@ impl Inbox {
                 let retry_at = (d.attempts < self.retry.max_attempts)
                     .then(|| now_ms() + self.retry.delay(d.attempts).as_millis() as i64);
                 tracing::warn!(
-                    vendor = %d.vendor, event = %d.event_type, delivery = d.id, attempt = d.attempts,
-                    error = %error, dead = retry_at.is_none(), "handler failed"
+                    vendor = %d.vendor, event = %crate::util::Shown(&d.event_type), delivery = d.id, attempt = d.attempts,
+                    error = %crate::util::Shown(&error.to_string()), dead = retry_at.is_none(), "handler failed"
                 );
                 self.blocking(move |s| s.fail(id, &error, retry_at)).await
             }
@@ -371,7 +371,7 @@ where
             Ok(()) => tracing::error!(task = name, "stopped; restarting it"),
             Err(e) if e.is_panic() => tracing::error!(
                 task = name,
-                panic = %panic_message(e.into_panic().as_ref()),
+                panic = %crate::util::Shown(&panic_message(e.into_panic().as_ref())),
                 "panicked; restarting it"
             ),
             Err(_) => return, // cancelled: the runtime is shutting down
