@@ -130,6 +130,7 @@ pub fn run(a: Args) -> ExitCode {
         cfg,
         vendors,
         secrets,
+        more.allow_weak_secret,
         db,
         !no_process,
         body_limit,
@@ -155,6 +156,10 @@ pub struct ServeArgs {
     /// shared secret (repeatable). Without it such a vendor is not served.
     #[arg(long = "allow-unsigned", value_name = "VENDOR", value_parser = vendor_ids())]
     allow_unsigned: Vec<String>,
+    /// Accept a shared secret shorter than 16 bytes (a test setup; never in
+    /// production: a short secret can be guessed).
+    #[arg(long)]
+    allow_weak_secret: bool,
     /// What to do with an authentic delivery that does not fit the typed
     /// model: `quarantine` (store it, answer 200) or `reject` (answer 400).
     #[arg(long, default_value = "quarantine")]
@@ -232,10 +237,55 @@ pub fn extra_secrets(files: &[(String, PathBuf)]) -> Result<Vec<(String, String)
     Ok(out)
 }
 
+/// The shortest shared secret accepted without `--allow-weak-secret`.
+pub const MIN_SECRET: usize = 16;
+
+/// Refuses a secret the vendor documents a format for when it does not have
+/// it, and a shared secret shorter than [`MIN_SECRET`] bytes unless allowed
+/// (a comma-separated environment variable can leave a one-letter secret).
+/// The message never shows the secret.
+pub fn check_secret(v: &VendorSpec, secret: &str, allow_weak: bool) -> Result<(), String> {
+    use hookforge::manifest::Auth;
+    if let Auth::Bearer {
+        secret_pattern: Some(p),
+        ..
+    } = &v.manifest().auth
+    {
+        let schema = serde_json::json!({"type": "string", "pattern": p});
+        let fits = jsonschema::validator_for(&schema)
+            .map_err(|e| {
+                format!(
+                    "{}: the manifest's secret_pattern is not a pattern: {e}",
+                    v.id
+                )
+            })?
+            .is_valid(&serde_json::json!(secret));
+        if !fits {
+            return Err(format!(
+                "the secret for {} ({} bytes) does not have the format {} documents ({p})",
+                v.id,
+                secret.len(),
+                v.name
+            ));
+        }
+    }
+    let weak_ok = allow_weak || matches!(v.manifest().auth, Auth::StandardWebhooks { .. });
+    if secret.len() < MIN_SECRET && !weak_ok {
+        return Err(format!(
+            "the secret for {} is {} bytes; shared secrets shorter than {MIN_SECRET} bytes are refused (--allow-weak-secret to accept one)",
+            v.id,
+            secret.len()
+        ));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn serve(
     mut cfg: hookforge::receive::serve::ServeConfig,
     vendors: Vec<String>,
     secrets: Vec<(String, String)>,
+    allow_weak: bool,
     db: Option<PathBuf>,
     process: bool,
     body_limit: usize,
@@ -245,6 +295,14 @@ pub fn serve(
         Ok(list) => list,
         Err(code) => return code,
     };
+    for (v, secret) in &secrets {
+        if let Some(spec) = hookforge::vendor(v)
+            && let Err(e) = check_secret(spec, secret, allow_weak)
+        {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     for (v, s) in secrets {
         cfg.secrets
             .entry(v)

@@ -10,6 +10,9 @@ pub struct Args {
     pub ui: UiArgs,
 }
 
+/// The shortest dashboard token accepted, in bytes.
+pub const MIN_UI_TOKEN: usize = 16;
+
 /// Where the dashboard listens and who may use it.
 #[derive(clap::Args, Clone)]
 pub struct UiArgs {
@@ -31,6 +34,14 @@ impl UiArgs {
             .clone()
             .or_else(|| std::env::var("HOOKFORGE_UI_TOKEN").ok())
             .filter(|t| !t.is_empty());
+        if let Some(t) = &token
+            && t.trim().len() < MIN_UI_TOKEN
+        {
+            eprintln!(
+                "error: the dashboard token must be at least {MIN_UI_TOKEN} bytes (not counting spaces); it guards replays"
+            );
+            return Err(ExitCode::from(2));
+        }
         if token.is_none() && !self.ui_addr.ip().is_loopback() {
             eprintln!(
                 "error: the dashboard can replay deliveries: it listens beyond loopback ({}) only with --ui-token",

@@ -51,20 +51,33 @@ impl std::fmt::Display for DatabaseUrl {
     }
 }
 
-/// The connection string without its password, for messages.
+/// A connection string as messages show it: only user, host, port and
+/// database, whatever form it came in (URL, `password=` keywords, a
+/// `?password=` query parameter); one that cannot be read is not shown.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
-            let user = userinfo.split(':').next().unwrap_or_default();
-            if userinfo.contains(':') {
-                format!("{}{user}:***{}", &url[..s + 3], &url[at..])
-            } else {
-                url.to_string()
-            }
-        }
-        _ => url.to_string(),
+    #[cfg(feature = "postgres")]
+    if let Ok(c) = url.parse::<::postgres::Config>() {
+        use ::postgres::config::Host;
+        let hosts: Vec<String> = c
+            .get_hosts()
+            .iter()
+            .map(|h| match h {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            })
+            .collect();
+        let ports: Vec<String> = c.get_ports().iter().map(u16::to_string).collect();
+        let user = c.get_user().map(|u| format!("{u}@")).unwrap_or_default();
+        let port = if ports.is_empty() {
+            String::new()
+        } else {
+            format!(":{}", ports.join(","))
+        };
+        let db = c.get_dbname().unwrap_or_default();
+        return format!("postgres://{user}{}{port}/{db}", hosts.join(","));
     }
+    let _ = url;
+    "(a database URL hookforge cannot read; not shown, as it may hold a password)".into()
 }
 
 /// A verified delivery to store.

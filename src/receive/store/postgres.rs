@@ -603,11 +603,22 @@ mod tests {
     fn passwords_are_redacted_from_urls() {
         assert_eq!(
             redact_url("postgres://app:s3cret@127.0.0.1:5432/inbox"),
-            "postgres://app:***@127.0.0.1:5432/inbox"
+            "postgres://app@127.0.0.1:5432/inbox"
         );
         assert_eq!(
             redact_url("postgres://127.0.0.1/inbox"),
-            "postgres://127.0.0.1/inbox"
+            "postgres://127.0.0.1:5432/inbox"
         );
+        // The keyword form, and a password as a query parameter.
+        assert_eq!(
+            redact_url("host=db.internal port=5433 user=app password=s3cret dbname=inbox"),
+            "postgres://app@db.internal:5433/inbox"
+        );
+        assert_eq!(
+            redact_url("postgresql://app@localhost/inbox?password=s3cret&sslmode=disable"),
+            "postgres://app@localhost/inbox"
+        );
+        let unreadable = redact_url("postgres://app:s3cret@[bad");
+        assert!(!unreadable.contains("s3cret"), "{unreadable}");
     }
 }
