@@ -83,3 +83,12 @@ mod shown_tests {
         assert!(shown.ends_with("…(50 more characters)"), "{shown}");
     }
 }
+
+/// At most [`Shown::MAX_CHARS`] characters of `s`, for a log field recorded
+/// as a string (tracing writes those quoted and escaped already).
+pub fn cap(s: &str) -> &str {
+    match s.char_indices().nth(Shown::MAX_CHARS) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}

@@ -212,7 +212,7 @@ async fn the_html_report_shows_each_failed_case() {
     // A real run: the reference receiver's router, with a wrong secret for
     // Prets so its authenticated cases fail, next to a right one.
     let prets = &hookforge::vendors::prets::VENDOR;
-    let secret = "whsec_BrowserBrowserBrowserBrowserBrowserBrows12";
+    let secret = "whsec_BrowserBrowserBrowserBrowserBrowserBrows123";
     let receiver = hookforge::receive::receiver::Receiver::builder(prets)
         .secret(secret)
         .inbox(hookforge::receive::inbox::Inbox::new(Arc::new(

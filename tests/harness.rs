@@ -17,7 +17,7 @@ use hookforge::conformance::report::{Outcome, Report};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-const PRETS_SECRET: &str = "whsec_HarnessHarnessHarnessHarnessHarnessHarn123";
+const PRETS_SECRET: &str = "whsec_HarnessHarnessHarnessHarnessHarnessHarn1234";
 const SO_SECRET: &str = "superoffice-harness-secret";
 
 /// The budget the defect tests give, and how late a slow receiver answers:

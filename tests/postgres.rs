@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use hookforge::receive::store::contract::{delivery, exercise, exercise_batches};
 use hookforge::receive::store::{PostgresStore, Status, Store};
 
-const SECRET: &str = "whsec_PostgresPostgresPostgresPostgresPostgres12";
+const SECRET: &str = "whsec_PostgresPostgresPostgresPostgresPostgres123";
 
 /// A fresh, empty database for one test; its URL.
 fn fresh_db(name: &str) -> String {

@@ -21,7 +21,7 @@ use hookforge::{BoxFuture, RawHandler};
 use hookforge::{HandlerResult, HeaderMap, VendorSpec};
 use tower::ServiceExt;
 
-const PRETS_SECRET: &str = "whsec_Zx9Qm2Lk7Vb4Np1Rt6Yh3Jd8Fs5Gw0Ca2Ue7Io4Pk9";
+const PRETS_SECRET: &str = "whsec_Zx9Qm2Lk7Vb4Np1Rt6Yh3Jd8Fs5Gw0Ca2Ue7Io4Pk9Q";
 const SO_SECRET: &str = "so-reliability-secret-7c1d";
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -920,7 +920,7 @@ fn secrets_come_from_the_environment_and_files() {
     cmd.args(["serve", "--addr", "127.0.0.1:0", "--no-process"])
         .env(
             "HOOKFORGE_SECRET_PRETS",
-            format!("old-secret-1,{PRETS_SECRET}"),
+            format!("whsec_OldSecretOldSecretOldSecretOldSecretOldSecr,{PRETS_SECRET}"),
         )
         .arg("--secret-file")
         .arg(format!("superoffice={}", file.display()));

@@ -55,7 +55,7 @@ impl RawHandler for LogHandler {
             tracing::info!(
                 vendor = self.0.id,
                 event = %crate::util::Shown(&p.event_type),
-                event_id = %crate::util::Shown(p.event_id.as_deref().unwrap_or("-")),
+                event_id = crate::util::cap(p.event_id.as_deref().unwrap_or("-")),
                 known = p.known,
                 "handled event"
             );
@@ -557,17 +557,17 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
     if let Some(error) = &misfit
         && let Inserted::New(id) = inserted
     {
-        tracing::warn!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = %crate::util::Shown(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, error = %crate::util::Shown(&error), "quarantined delivery: authentic, but it does not fit the model");
+        tracing::warn!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, error = %crate::util::Shown(&error), "quarantined delivery: authentic, but it does not fit the model");
     }
     Ok(match (&inner.mode, inserted) {
         (_, Inserted::New(_)) if quarantined => ok("quarantined"),
         (Mode::Inbox(_), Inserted::New(id)) => {
-            tracing::info!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = %crate::util::Shown(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, known = parsed.known, "accepted delivery");
+            tracing::info!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, known = parsed.known, "accepted delivery");
             ok("accepted")
         }
         (Mode::Inbox(_), Inserted::Duplicate(id, _))
         | (Mode::Inline(..), Inserted::Duplicate(id, Status::Done | Status::Quarantined)) => {
-            tracing::info!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = %crate::util::Shown(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, "duplicate delivery acknowledged");
+            tracing::info!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, "duplicate delivery acknowledged");
             ok("duplicate")
         }
         (Mode::Inline(handler, _), Inserted::Duplicate(id, _) | Inserted::New(id)) => {
@@ -583,7 +583,7 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
                             "handled, but cannot record it as done"
                         );
                     }
-                    tracing::info!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = %crate::util::Shown(parsed.event_id.as_deref().unwrap_or("-")), "handled delivery");
+                    tracing::info!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), "handled delivery");
                     ok("handled")
                 }
                 Err(e) => {

@@ -6,11 +6,15 @@ use std::sync::Mutex;
 use super::*;
 
 /// An in-memory store: deduplicates and queues like SQLite, keeps nothing
-/// across restarts. It holds at most `capacity` deliveries and refuses more
-/// (the receiver answers 503) rather than growing without bound.
+/// across restarts. It holds at most `capacity` deliveries not yet handled,
+/// and at most `max_bytes` of their bodies, and refuses more (the receiver
+/// answers 503) rather than growing without bound. Handled deliveries never
+/// count against the cap: past `max_bytes` in all, the oldest handled ones
+/// are dropped, their keys kept so a late redelivery is still a duplicate.
 pub struct MemoryStore {
     inner: Mutex<MemoryInner>,
     capacity: usize,
+    max_bytes: usize,
 }
 
 impl Default for MemoryStore {
@@ -27,16 +31,64 @@ struct MemoryInner {
     /// Pending deliveries by (next attempt, id): claims take from the front
     /// instead of scanning every row.
     due: std::collections::BTreeSet<(i64, i64)>,
+    /// Handled (`done`) rows, oldest first, and their bodies' bytes.
+    done: std::collections::BTreeSet<i64>,
+    done_bytes: usize,
+    /// Every held row's body bytes.
+    total_bytes: usize,
 }
 
 impl MemoryInner {
     /// Makes a row pending at `at`, keeping `due` in step.
     fn set_pending(&mut self, id: i64, at: i64) {
         self.leave_pending(id);
+        self.leave_done(id);
         if let Some(r) = self.rows.get_mut(&id) {
             r.status = Status::Pending;
             r.next_attempt_at_ms = at;
             self.due.insert((at, id));
+        }
+    }
+
+    fn set_done(&mut self, id: i64) {
+        if let Some(r) = self.rows.get_mut(&id)
+            && r.status != Status::Done
+        {
+            r.status = Status::Done;
+            self.done.insert(id);
+            self.done_bytes += r.body.len();
+        }
+    }
+
+    fn leave_done(&mut self, id: i64) {
+        if let Some(r) = self.rows.get(&id)
+            && r.status == Status::Done
+        {
+            self.done.remove(&id);
+            self.done_bytes -= r.body.len();
+        }
+    }
+
+    /// Removes a row; its key stays when `keep_key` (a dropped handled row
+    /// is still a duplicate when it comes again).
+    fn remove(&mut self, id: i64, keep_key: bool) {
+        self.leave_pending(id);
+        self.leave_done(id);
+        if let Some(r) = self.rows.remove(&id) {
+            self.total_bytes -= r.body.len();
+            if !keep_key {
+                self.by_key.remove(&(r.vendor, r.dedupe_key));
+            }
+        }
+    }
+
+    /// Drops the oldest handled rows while all bodies exceed `max_bytes`.
+    fn evict_done(&mut self, max_bytes: usize) {
+        while self.total_bytes > max_bytes {
+            let Some(&oldest) = self.done.first() else {
+                return;
+            };
+            self.remove(oldest, true);
         }
     }
 
@@ -51,18 +103,32 @@ impl MemoryInner {
 }
 
 impl MemoryStore {
-    /// Deliveries held before `insert` answers [`StoreError::Full`].
+    /// Deliveries not yet handled held before `insert` answers [`StoreError::Full`].
     pub const DEFAULT_CAPACITY: usize = 100_000;
+    /// Bytes of bodies held: past it, unhandled ones make `insert` answer
+    /// [`StoreError::FullBytes`], handled ones are dropped oldest first.
+    pub const DEFAULT_MAX_BYTES: usize = 256 * 1024 * 1024;
 
     pub fn new() -> MemoryStore {
         MemoryStore::default()
     }
 
     pub fn with_capacity(capacity: usize) -> MemoryStore {
+        MemoryStore::with_limits(capacity, MemoryStore::DEFAULT_MAX_BYTES)
+    }
+
+    /// At most `capacity` deliveries not yet handled, and `max_bytes` of bodies.
+    pub fn with_limits(capacity: usize, max_bytes: usize) -> MemoryStore {
         MemoryStore {
             inner: Mutex::default(),
             capacity,
+            max_bytes,
         }
+    }
+
+    /// The bytes of the bodies held now (handled ones included).
+    pub fn held_bytes(&self) -> usize {
+        self.lock().total_bytes
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
@@ -82,17 +148,27 @@ impl Store for MemoryStore {
     fn insert_owned(&self, d: NewDelivery) -> Result<Inserted, StoreError> {
         let mut m = self.lock();
         let key = (d.vendor.clone(), d.dedupe_key.clone());
-        if let Some(&id) = m.by_key.get(&key)
-            && let Some(row) = m.rows.get_mut(&id)
-        {
-            row.duplicates += 1;
-            return Ok(Inserted::Duplicate(row.id, row.status));
+        if let Some(&id) = m.by_key.get(&key) {
+            return Ok(match m.rows.get_mut(&id) {
+                Some(row) => {
+                    row.duplicates += 1;
+                    Inserted::Duplicate(row.id, row.status)
+                }
+                // Handled, then dropped to make room: still a duplicate.
+                None => Inserted::Duplicate(id, Status::Done),
+            });
         }
-        if m.rows.len() >= self.capacity {
+        if m.rows.len() - m.done.len() >= self.capacity {
             return Err(StoreError::Full {
                 capacity: self.capacity,
             });
         }
+        if m.total_bytes - m.done_bytes + d.body.len() > self.max_bytes {
+            return Err(StoreError::FullBytes {
+                max_bytes: self.max_bytes,
+            });
+        }
+        m.total_bytes += d.body.len();
         m.next_id += 1;
         let id = m.next_id;
         let status = if d.misfit.is_some() {
@@ -124,6 +200,7 @@ impl Store for MemoryStore {
         if status == Status::Pending {
             m.due.insert((received_at_ms, id));
         }
+        m.evict_done(self.max_bytes);
         Ok(Inserted::New(id))
     }
 
@@ -162,10 +239,11 @@ impl Store for MemoryStore {
         let mut m = self.lock();
         m.leave_pending(id);
         if let Some(r) = m.rows.get_mut(&id) {
-            r.status = Status::Done;
             r.processed_at_ms = Some(now_ms);
             r.last_error = None;
         }
+        m.set_done(id);
+        m.evict_done(self.max_bytes);
         Ok(())
     }
 
@@ -253,22 +331,97 @@ impl Store for MemoryStore {
 
     fn purge_done(&self, before_ms: i64) -> Result<usize, StoreError> {
         let mut m = self.lock();
-        let old: Vec<(i64, (String, String))> = m
+        let old: Vec<i64> = m
             .rows
             .values()
             .filter(|r| {
                 r.status == Status::Done && r.processed_at_ms.is_some_and(|t| t < before_ms)
             })
-            .map(|r| (r.id, (r.vendor.clone(), r.dedupe_key.clone())))
+            .map(|r| r.id)
             .collect();
-        for (id, key) in &old {
-            m.rows.remove(id);
-            m.by_key.remove(key);
+        for id in &old {
+            m.remove(*id, false);
         }
         Ok(old.len())
     }
 
     fn next_due(&self) -> Result<Option<i64>, StoreError> {
         Ok(self.lock().due.first().map(|(at, _)| *at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receive::store::contract::delivery;
+
+    fn sized(key: &str, bytes: usize) -> NewDelivery {
+        NewDelivery {
+            body: vec![b' '; bytes],
+            ..delivery(key)
+        }
+    }
+
+    /// `--memory-capacity 3`: handled deliveries free their place.
+    #[test]
+    fn the_cap_counts_only_deliveries_not_yet_handled() {
+        let s = MemoryStore::with_capacity(3);
+        for k in ["a", "b", "c"] {
+            s.insert(&delivery(k)).unwrap();
+        }
+        assert!(matches!(
+            s.insert(&delivery("d")),
+            Err(StoreError::Full { capacity: 3 })
+        ));
+        for d in s.claim(now_ms(), 10, &[]).unwrap() {
+            s.complete(d.id, now_ms()).unwrap();
+        }
+        for k in ["d", "e", "f"] {
+            assert!(
+                matches!(s.insert(&delivery(k)), Ok(Inserted::New(_))),
+                "{k}"
+            );
+        }
+        // A handled one is still a duplicate.
+        assert!(matches!(
+            s.insert(&delivery("a")),
+            Ok(Inserted::Duplicate(_, Status::Done))
+        ));
+    }
+
+    /// Bodies are capped in bytes too: unhandled ones refuse more, handled
+    /// ones are dropped oldest first, their keys kept.
+    #[test]
+    fn bytes_are_capped_and_handled_bodies_make_room() {
+        let s = MemoryStore::with_limits(1000, 10_000);
+        s.insert(&sized("a", 4_000)).unwrap();
+        s.insert(&sized("b", 4_000)).unwrap();
+        assert!(matches!(
+            s.insert(&sized("c", 4_000)),
+            Err(StoreError::FullBytes { max_bytes: 10_000 })
+        ));
+        for d in s.claim(now_ms(), 10, &[]).unwrap() {
+            s.complete(d.id, now_ms()).unwrap();
+        }
+        for k in ["c", "d", "e", "f"] {
+            assert!(
+                matches!(s.insert(&sized(k, 4_000)), Ok(Inserted::New(_))),
+                "{k}"
+            );
+            assert!(s.held_bytes() <= 10_000, "{k}: {}", s.held_bytes());
+            for d in s.claim(now_ms(), 10, &[]).unwrap() {
+                s.complete(d.id, now_ms()).unwrap();
+            }
+        }
+        // "a" was dropped to make room, and is still known.
+        assert!(s.get(1).unwrap().is_none());
+        assert!(matches!(
+            s.insert(&sized("a", 4_000)),
+            Ok(Inserted::Duplicate(1, Status::Done))
+        ));
+        // A replayed handled delivery counts again, and leaves `done`.
+        let last = s.list(Some(Status::Done), 10).unwrap().pop().unwrap();
+        assert!(s.requeue(last.id).unwrap());
+        assert_eq!(s.list(Some(Status::Done), 10).unwrap().len(), 1);
     }
 }

@@ -188,6 +188,8 @@ pub enum Inserted {
 pub enum StoreError {
     #[error("the inbox is full ({capacity} deliveries held); retry later")]
     Full { capacity: usize },
+    #[error("the inbox is full ({max_bytes} bytes of deliveries not yet handled); retry later")]
+    FullBytes { max_bytes: usize },
     #[cfg(feature = "sqlite")]
     #[error("cannot open the inbox at {path}: {source}")]
     Open {

@@ -616,7 +616,7 @@ mod tests {
         );
         assert_eq!(
             redact_url("postgresql://app@localhost/inbox?password=s3cret&sslmode=disable"),
-            "postgres://app@localhost/inbox"
+            "postgres://app@localhost:5432/inbox"
         );
         let unreadable = redact_url("postgres://app:s3cret@[bad");
         assert!(!unreadable.contains("s3cret"), "{unreadable}");
