@@ -210,3 +210,48 @@ fn parse_checks_a_directory_of_payloads_in_bulk() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A duration meant as "forever" is a usage error, not a wrap into "now"
+/// (`--retain 18446744073709551615` purged at once).
+#[test]
+fn durations_too_large_are_usage_errors() {
+    let o = hookforge(
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--vendor",
+            "prets",
+            "--secret",
+            "prets=whsec_BenchBenchBenchBenchBenchBenchBenchBench123",
+            "--retain",
+            "18446744073709551615",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("more than 1000 years"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `check`, and every one-vendor command, shows `--vendor` and
+/// `--vendor-dir` as alternatives, with the shipped vendor dirs by name.
+#[test]
+fn usage_shows_vendor_or_vendor_dir() {
+    let o = hookforge(&["check", "--url", "http://127.0.0.1:1/"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("<--vendor <VENDOR>|--vendor-dir <DIR>>"),
+        "{}",
+        stderr(&o)
+    );
+    let help = hookforge(&["check", "--help"], None);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        text.contains("github") && text.contains("standard_webhooks"),
+        "{text}"
+    );
+}

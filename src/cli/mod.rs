@@ -36,6 +36,9 @@ pub fn vendor_pair<'s>(s: &'s str, expected: &str) -> Result<(String, &'s str), 
     Ok((v.to_string(), value))
 }
 
+/// The longest duration an option takes: 1000 years.
+pub const MAX_DURATION_SECS: u64 = 1000 * 365 * 86_400;
+
 /// `90`, `90s`, `30m`, `12h` or `7d`.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
@@ -46,17 +49,27 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("{s:?}: expected a whole number with a unit (s, m, h, d), e.g. 7d"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n.saturating_mul(60),
-        "h" => n.saturating_mul(3600),
-        "d" => n.saturating_mul(86_400),
+    let per = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => {
             return Err(format!(
                 "{s:?}: unknown unit {unit:?}: expected s, m, h or d"
             ));
         }
     };
+    // Checked, not saturated: a huge value meant as "forever" must not
+    // wrap into "now" further down.
+    let secs = n
+        .checked_mul(per)
+        .filter(|secs| *secs <= MAX_DURATION_SECS)
+        .ok_or_else(|| {
+            format!(
+                "{s:?} is more than 1000 years: give a shorter duration, or leave the option out"
+            )
+        })?;
     if secs == 0 {
         return Err("a retention of 0 would delete deliveries as soon as they are done".into());
     }

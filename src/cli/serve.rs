@@ -188,7 +188,8 @@ pub struct ServeArgs {
     /// Delete `done` deliveries older than this (e.g. `7d`, `12h`, `30m`, `90s`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     retain: Option<std::time::Duration>,
-    /// Deliveries the in-memory inbox holds before answering 503 (without --db).
+    /// Deliveries not yet handled the in-memory inbox holds before answering
+    /// 503 (without --db); their bodies are also capped at 256 MiB.
     #[arg(long, default_value_t = hookforge::receive::store::MemoryStore::DEFAULT_CAPACITY)]
     memory_capacity: usize,
 }

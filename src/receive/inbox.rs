@@ -160,7 +160,9 @@ impl Inbox {
         let every = (retain / 10).clamp(Duration::from_millis(100), Duration::from_secs(60));
         tokio::spawn(async move {
             loop {
-                let before = now_ms() - retain.as_millis() as i64;
+                // Checked: a retention longer than the epoch keeps everything.
+                let ms = i64::try_from(retain.as_millis()).unwrap_or(i64::MAX);
+                let before = now_ms().saturating_sub(ms);
                 match inbox.blocking(move |s| s.purge_done(before)).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(count = n, "purged done deliveries past retention"),
