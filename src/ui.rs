@@ -54,7 +54,86 @@ pub fn router(store: Arc<dyn Store>, token: Option<Secret>) -> Router {
         .route("/reparse", post(reparse))
         .route("/login", get(login))
         .layer(middleware::from_fn_with_state(ui.clone(), require_token))
+        .layer(middleware::from_fn(guard))
         .with_state(ui)
+}
+
+/// Whether a `Host` (or an `Origin`'s host) may address the dashboard:
+/// `localhost` or an IP literal. A page on another site can point its own
+/// name at 127.0.0.1 (DNS rebinding), but its requests then carry that name,
+/// never `localhost` or an address.
+fn allowed_host(host_and_port: &str) -> bool {
+    let host = match host_and_port.strip_prefix('[') {
+        // `[::1]:8090`
+        Some(rest) => {
+            return rest
+                .split(']')
+                .next()
+                .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+        }
+        None => host_and_port
+            .rsplit_once(':')
+            .map_or(host_and_port, |(h, port)| {
+                if port.chars().all(|c| c.is_ascii_digit()) {
+                    h
+                } else {
+                    host_and_port
+                }
+            }),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+/// Refuses requests addressed to another name (DNS rebinding) and POSTs
+/// from another origin; forbids framing (clickjacking) on every answer.
+async fn guard(req: Request, next: Next) -> Response {
+    let h = req.headers();
+    let host = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let refuse = |why: String| {
+        (
+            StatusCode::FORBIDDEN,
+            page("Forbidden", html! { p { (why) } }),
+        )
+            .into_response()
+    };
+    // Browsers always send Host; a request without one (HTTP/1.0, an
+    // in-process call) cannot come from a rebinding page.
+    let mut resp = if !host.is_empty() && !allowed_host(host) {
+        refuse(format!(
+            "This dashboard answers only to localhost or an IP address, not to Host {:?}.",
+            crate::util::Shown(host).to_string()
+        ))
+    } else if req.method() == axum::http::Method::POST
+        && let Some(origin) = h.get(header::ORIGIN)
+        && !origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .is_some_and(|(_, rest)| {
+                if host.is_empty() {
+                    allowed_host(rest)
+                } else {
+                    rest == host
+                }
+            })
+    {
+        refuse("A form from another origin cannot act on this dashboard.".into())
+    } else {
+        next.run(req).await
+    };
+    let headers = resp.headers_mut();
+    for (k, v) in [
+        ("content-security-policy", "frame-ancestors 'none'"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("x-content-type-options", "nosniff"),
+    ] {
+        headers.insert(k, header::HeaderValue::from_static(v));
+    }
+    resp
 }
 
 fn random_hex() -> String {

@@ -180,3 +180,73 @@ fn the_cli_listens_beyond_loopback_only_with_a_token() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only with --ui-token"));
 }
+
+/// DNS rebinding and framing: a request addressed to another name gets
+/// neither a delivery nor the CSRF token, a POST from another origin is not
+/// obeyed, and no answer may be framed.
+#[tokio::test]
+async fn only_localhost_or_an_address_may_drive_the_dashboard() {
+    let store = seeded();
+    let app = hookforge::ui::router(store.clone(), None);
+    let rebound = [("host", "rebind.attacker.example:8090")];
+    let (s, page) = get(&app, "/deliveries/1", &rebound).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(
+        !page.contains("evt_01KVUITEST") && !page.contains("csrf"),
+        "{page}"
+    );
+    for host in [
+        "localhost:8090",
+        "127.0.0.1:8090",
+        "[::1]:8090",
+        "LOCALHOST",
+    ] {
+        let (s, _) = get(&app, "/", &[("host", host)]).await;
+        assert_eq!(s, StatusCode::OK, "{host}");
+    }
+    // The real token, from a page served to localhost.
+    let (_, page) = get(&app, "/", &[("host", "127.0.0.1:8090")]).await;
+    let token = csrf(&page);
+    let form = format!("csrf={token}");
+    store.claim(i64::MAX, 1, &[]).unwrap();
+    store.complete(1, 0).unwrap();
+    for headers in [
+        &[
+            ("host", "rebind.attacker.example:8090"),
+            ("origin", "http://rebind.attacker.example:8090"),
+        ][..],
+        &[
+            ("host", "127.0.0.1:8090"),
+            ("origin", "http://rebind.attacker.example:8090"),
+        ][..],
+    ] {
+        let (s, _) = post(&app, "/deliveries/1/replay", &form, headers).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{headers:?}");
+    }
+    assert_eq!(
+        store.get(1).unwrap().unwrap().status,
+        Status::Done,
+        "replayed anyway"
+    );
+    let same = [
+        ("host", "127.0.0.1:8090"),
+        ("origin", "http://127.0.0.1:8090"),
+    ];
+    let (s, _) = post(&app, "/deliveries/1/replay", &form, &same).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    // Never framed.
+    let resp = app
+        .clone()
+        .oneshot(
+            axum::http::Request::get("/")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["content-security-policy"],
+        "frame-ancestors 'none'"
+    );
+    assert_eq!(resp.headers()["x-frame-options"], "DENY");
+}

@@ -70,8 +70,15 @@ impl UiArgs {
         })?;
         println!("hookforge dashboard on http://{addr}/");
         let app = hookforge::ui::router(store, token);
+        // The receiver's header and idle timeouts, and a cap of its own (a
+        // dashboard has few users; held sockets must not exhaust the
+        // process's file descriptors, which the receiver needs).
+        let limits = hookforge::receive::serve::ServerLimits {
+            max_connections: 64,
+            ..Default::default()
+        };
         Ok(tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = hookforge::receive::serve::serve_router(listener, app, limits).await {
                 eprintln!("error: the dashboard stopped: {e}");
             }
         }))
