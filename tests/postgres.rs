@@ -84,24 +84,36 @@ fn a_live_lease_is_never_taken_and_an_expired_one_is() {
         a.insert(&delivery(k)).unwrap();
     }
     let now = hookforge::receive::store::now_ms();
-    let mine = a.claim(now, 2, &[]).unwrap();
+    let mine = a
+        .claim(now, 2, hookforge::receive::store::Vendors::Any)
+        .unwrap();
     assert_eq!(mine.len(), 2);
     // The other process gets only what is free, and recover leaves live
     // leases alone.
-    let theirs = b.claim(now, 10, &[]).unwrap();
+    let theirs = b
+        .claim(now, 10, hookforge::receive::store::Vendors::Any)
+        .unwrap();
     assert_eq!(theirs.len(), 1);
     assert!(!mine.iter().any(|d| d.id == theirs[0].id));
     assert_eq!(b.recover().unwrap(), 0);
     assert!(
-        b.claim(hookforge::receive::store::now_ms(), 10, &[])
-            .unwrap()
-            .is_empty()
+        b.claim(
+            hookforge::receive::store::now_ms(),
+            10,
+            hookforge::receive::store::Vendors::Any
+        )
+        .unwrap()
+        .is_empty()
     );
     // The leases run out (as when the first process died): all three,
     // B's own too, are claimed again, each attempt counted.
     std::thread::sleep(lease + Duration::from_millis(200));
     let taken = b
-        .claim(hookforge::receive::store::now_ms(), 10, &[])
+        .claim(
+            hookforge::receive::store::now_ms(),
+            10,
+            hookforge::receive::store::Vendors::Any,
+        )
         .unwrap();
     let ids: HashSet<i64> = taken.iter().map(|d| d.id).collect();
     assert_eq!(ids.len(), 3);

@@ -1046,3 +1046,56 @@ fn concurrent_deliveries_through_group_commit_are_each_stored_once() {
         );
     });
 }
+
+/// A worker claims only the vendors it has handlers for: a Socotra
+/// delivery in an inbox shared with a process that handles only Prets stays
+/// pending for the process that handles Socotra (it went `dead` after
+/// `--max-attempts` with "no handler registered").
+#[tokio::test]
+async fn a_worker_leaves_other_vendors_deliveries_for_their_process() {
+    let store = Arc::new(MemoryStore::new());
+    let inbox = Inbox::new(store.clone()).with_retry(fast_retry(2));
+    let calls = Arc::new(AtomicUsize::new(0));
+    inbox.handle(Scripted {
+        vendor: &prets::VENDOR,
+        script: vec![],
+        calls: calls.clone(),
+    });
+    inbox.spawn_worker();
+    inbox
+        .accept(common::new_delivery("socotra", "soc-1", b"{}".to_vec()))
+        .await
+        .unwrap();
+    let (id, body) = prets_delivery(7);
+    inbox
+        .accept(common::new_delivery("prets", &id, body))
+        .await
+        .unwrap();
+    wait_for(store.as_ref(), "the Prets delivery", |rows| {
+        rows.iter()
+            .any(|d| d.vendor == "prets" && d.status == Status::Done)
+    })
+    .await;
+    // Several claim rounds later, the Socotra delivery is untouched.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let soc = store
+        .list(None, 10)
+        .unwrap()
+        .into_iter()
+        .find(|d| d.vendor == "socotra")
+        .unwrap();
+    assert_eq!((soc.status, soc.attempts), (Status::Pending, 0), "{soc:?}");
+    // The process that handles Socotra takes it.
+    let other = Inbox::new(store.clone());
+    other.handle(Scripted {
+        vendor: &hookforge::vendors::socotra::VENDOR,
+        script: vec![],
+        calls: Arc::new(AtomicUsize::new(0)),
+    });
+    other.spawn_worker();
+    wait_for(store.as_ref(), "the Socotra delivery", |rows| {
+        rows.iter()
+            .any(|d| d.vendor == "socotra" && d.status == Status::Done)
+    })
+    .await;
+}

@@ -208,7 +208,9 @@ async fn only_localhost_or_an_address_may_drive_the_dashboard() {
     let (_, page) = get(&app, "/", &[("host", "127.0.0.1:8090")]).await;
     let token = csrf(&page);
     let form = format!("csrf={token}");
-    store.claim(i64::MAX, 1, &[]).unwrap();
+    store
+        .claim(i64::MAX, 1, hookforge::receive::store::Vendors::Any)
+        .unwrap();
     store.complete(1, 0).unwrap();
     for headers in [
         &[

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore};
 
-use super::store::{InsertMode, Inserted, NewDelivery, Store, StoreError, StoredDelivery, now_ms};
+use super::store::{
+    InsertMode, Inserted, NewDelivery, Store, StoreError, StoredDelivery, Vendors, now_ms,
+};
 use crate::RawHandler;
 
 /// When to retry a failed delivery.
@@ -253,11 +255,25 @@ impl Inbox {
                 let _ = tokio::time::timeout(Duration::from_secs(1), self.notify.notified()).await;
                 continue;
             }
+            // Only vendors this process handles, with a free slot: another
+            // process's vendors stay pending for it, never go dead here.
             let busy = self.saturated();
+            let mine: Vec<String> = self
+                .handlers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .keys()
+                .filter(|v| !busy.iter().any(|b| b == *v))
+                .map(|v| v.to_string())
+                .collect();
+            if mine.is_empty() {
+                let _ = tokio::time::timeout(Duration::from_secs(1), self.notify.notified()).await;
+                continue;
+            }
             let batch = match self
                 .blocking(move |s| {
-                    let skip: Vec<&str> = busy.iter().map(String::as_str).collect();
-                    s.claim(now_ms(), limit, &skip)
+                    let only: Vec<&str> = mine.iter().map(String::as_str).collect();
+                    s.claim(now_ms(), limit, Vendors::Only(&only))
                 })
                 .await
             {

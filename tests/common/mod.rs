@@ -159,10 +159,10 @@ impl hookforge::receive::store::Store for FaultStore {
         &self,
         now_ms: i64,
         limit: usize,
-        skip: &[&str],
+        vendors: hookforge::receive::store::Vendors<'_>,
     ) -> Result<Vec<hookforge::receive::store::StoredDelivery>, hookforge::receive::store::StoreError>
     {
-        self.inner.claim(now_ms, limit, skip)
+        self.inner.claim(now_ms, limit, vendors)
     }
     fn complete(&self, id: i64, now_ms: i64) -> Result<(), hookforge::receive::store::StoreError> {
         self.inner.complete(id, now_ms)

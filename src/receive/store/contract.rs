@@ -33,7 +33,9 @@ pub fn exercise(store: &dyn Store) {
         store.insert(&delivery("a")).unwrap(),
         Inserted::Duplicate(one, Status::Pending)
     );
-    let claimed = store.claim(1000, 10, &[]).unwrap();
+    let claimed = store
+        .claim(1000, 10, crate::receive::store::Vendors::Any)
+        .unwrap();
     assert_eq!(
         claimed.iter().map(|d| d.id).collect::<Vec<_>>(),
         vec![one, two]
@@ -43,12 +45,24 @@ pub fn exercise(store: &dyn Store) {
             .iter()
             .all(|d| d.attempts == 1 && d.status == Status::Processing)
     );
-    assert!(store.claim(1000, 10, &[]).unwrap().is_empty());
+    assert!(
+        store
+            .claim(1000, 10, crate::receive::store::Vendors::Any)
+            .unwrap()
+            .is_empty()
+    );
     store.complete(one, 2000).unwrap();
     store.fail(two, "boom", Some(5000)).unwrap();
-    assert!(store.claim(4999, 10, &[]).unwrap().is_empty());
+    assert!(
+        store
+            .claim(4999, 10, crate::receive::store::Vendors::Any)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.next_due().unwrap(), Some(5000));
-    let again = store.claim(5000, 10, &[]).unwrap();
+    let again = store
+        .claim(5000, 10, crate::receive::store::Vendors::Any)
+        .unwrap();
     assert_eq!((again[0].id, again[0].attempts), (two, 2));
     // A crash while processing: recover returns it to pending.
     assert_eq!(store.recover().unwrap(), 1);
@@ -85,7 +99,13 @@ pub fn exercise(store: &dyn Store) {
     );
     let ids = |v: Vec<StoredDelivery>| v.iter().map(|d| d.id).collect::<Vec<_>>();
     assert_eq!(
-        ids(store.claim(i64::MAX, 10, &["other"]).unwrap()),
+        ids(store
+            .claim(
+                i64::MAX,
+                10,
+                crate::receive::store::Vendors::Only(&["prets"])
+            )
+            .unwrap()),
         vec![two]
     );
     assert!(
@@ -95,9 +115,23 @@ pub fn exercise(store: &dyn Store) {
     assert!(store.release(three).unwrap());
     let d = store.get(three).unwrap().unwrap();
     assert_eq!((d.status, d.last_error), (Status::Pending, None));
-    // Claims skip busy vendors.
-    assert!(store.claim(i64::MAX, 10, &["prets"]).unwrap().is_empty());
-    assert_eq!(ids(store.claim(i64::MAX, 10, &[]).unwrap()), vec![three]);
+    // Claims take only the vendors asked for.
+    assert!(
+        store
+            .claim(
+                i64::MAX,
+                10,
+                crate::receive::store::Vendors::Only(&["other"])
+            )
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ids(store
+            .claim(i64::MAX, 10, crate::receive::store::Vendors::Any)
+            .unwrap()),
+        vec![three]
+    );
     // Stats count every status (the database stores in SQL).
     let stats = store.stats().unwrap();
     let count = |st: Status| {

@@ -208,18 +208,14 @@ impl Store for MemoryStore {
         &self,
         now_ms: i64,
         limit: usize,
-        skip: &[&str],
+        vendors: Vendors<'_>,
     ) -> Result<Vec<StoredDelivery>, StoreError> {
         let mut m = self.lock();
         let ready: Vec<(i64, i64)> = m
             .due
             .iter()
             .take_while(|(at, _)| *at <= now_ms)
-            .filter(|(_, id)| {
-                m.rows
-                    .get(id)
-                    .is_some_and(|r| !skip.contains(&r.vendor.as_str()))
-            })
+            .filter(|(_, id)| m.rows.get(id).is_some_and(|r| vendors.allows(&r.vendor)))
             .take(limit)
             .copied()
             .collect();
@@ -373,7 +369,7 @@ mod tests {
             s.insert(&delivery("d")),
             Err(StoreError::Full { capacity: 3 })
         ));
-        for d in s.claim(now_ms(), 10, &[]).unwrap() {
+        for d in s.claim(now_ms(), 10, Vendors::Any).unwrap() {
             s.complete(d.id, now_ms()).unwrap();
         }
         for k in ["d", "e", "f"] {
@@ -400,7 +396,7 @@ mod tests {
             s.insert(&sized("c", 4_000)),
             Err(StoreError::FullBytes { max_bytes: 10_000 })
         ));
-        for d in s.claim(now_ms(), 10, &[]).unwrap() {
+        for d in s.claim(now_ms(), 10, Vendors::Any).unwrap() {
             s.complete(d.id, now_ms()).unwrap();
         }
         for k in ["c", "d", "e", "f"] {
@@ -409,7 +405,7 @@ mod tests {
                 "{k}"
             );
             assert!(s.held_bytes() <= 10_000, "{k}: {}", s.held_bytes());
-            for d in s.claim(now_ms(), 10, &[]).unwrap() {
+            for d in s.claim(now_ms(), 10, Vendors::Any).unwrap() {
                 s.complete(d.id, now_ms()).unwrap();
             }
         }

@@ -80,6 +80,32 @@ pub fn redact_url(url: &str) -> String {
     "(a database URL hookforge cannot read; not shown, as it may hold a password)".into()
 }
 
+/// Which vendors' deliveries a claim may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Vendors<'a> {
+    Any,
+    /// Only these: a worker claims the vendors it has handlers for (and free
+    /// slots), so another process's vendors stay pending for it.
+    Only(&'a [&'a str]),
+}
+
+impl Vendors<'_> {
+    pub fn allows(&self, vendor: &str) -> bool {
+        match self {
+            Vendors::Any => true,
+            Vendors::Only(v) => v.contains(&vendor),
+        }
+    }
+
+    /// The allowed vendors as a JSON array, or `None` for any.
+    fn json(&self) -> Option<String> {
+        match self {
+            Vendors::Any => None,
+            Vendors::Only(v) => Some(serde_json::to_string(v).expect("strings serialize")),
+        }
+    }
+}
+
 /// A verified delivery to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDelivery {
@@ -276,12 +302,12 @@ pub trait Store: Send + Sync + 'static {
         InsertMode::Blocking
     }
     /// Claims up to `limit` pending deliveries due at `now_ms` (marks them
-    /// processing and counts the attempt), skipping the vendors in `skip`.
+    /// processing and counts the attempt), of the vendors `vendors` allows.
     fn claim(
         &self,
         now_ms: i64,
         limit: usize,
-        skip: &[&str],
+        vendors: Vendors<'_>,
     ) -> Result<Vec<StoredDelivery>, StoreError>;
     fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError>;
     /// Marks several deliveries done, `(id, now_ms)` each; a store may do it

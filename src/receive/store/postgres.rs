@@ -388,9 +388,12 @@ impl Store for PostgresStore {
         &self,
         now_ms: i64,
         limit: usize,
-        skip: &[&str],
+        vendors: Vendors<'_>,
     ) -> Result<Vec<StoredDelivery>, StoreError> {
-        let skip: Vec<String> = skip.iter().map(|s| s.to_string()).collect();
+        let only: Option<Vec<String>> = match vendors {
+            Vendors::Any => None,
+            Vendors::Only(v) => Some(v.iter().map(|s| s.to_string()).collect()),
+        };
         let until = now_ms.saturating_add(self.lease_ms);
         let rows = self
             .conn()
@@ -402,13 +405,13 @@ impl Store for PostgresStore {
                         SELECT id FROM deliveries
                         WHERE ((status = 'pending' AND next_attempt_at <= $1)
                                OR (status = 'processing' AND locked_until < $1))
-                          AND NOT (vendor = ANY($4))
+                          AND ($4::text[] IS NULL OR vendor = ANY($4))
                         ORDER BY next_attempt_at, id
                         LIMIT $2
                         FOR UPDATE SKIP LOCKED)
                      RETURNING {COLUMNS}"
                 ),
-                &[&now_ms, &(limit as i64), &until, &skip, &self.owner],
+                &[&now_ms, &(limit as i64), &until, &only, &self.owner],
             )
             .map_err(backend)?;
         let mut out = rows

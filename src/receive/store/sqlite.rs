@@ -250,7 +250,7 @@ fn claim_sql() -> String {
     format!(
         "UPDATE deliveries SET status = 'processing', attempts = attempts + 1
          WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1
-                      AND vendor NOT IN (SELECT value FROM json_each(?3))
+                      AND (?3 IS NULL OR vendor IN (SELECT value FROM json_each(?3)))
                       ORDER BY next_attempt_at, id LIMIT ?2)
          RETURNING {COLUMNS}"
     )
@@ -364,17 +364,14 @@ impl Store for SqliteStore {
         &self,
         now_ms: i64,
         limit: usize,
-        skip: &[&str],
+        vendors: Vendors<'_>,
     ) -> Result<Vec<StoredDelivery>, StoreError> {
-        let skip = serde_json::to_string(skip).map_err(|source| StoreError::Encode {
-            what: "the vendors to skip",
-            source,
-        })?;
+        let only = vendors.json();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let rows = {
             let mut stmt = tx.prepare_cached(&claim_sql())?;
-            stmt.query_map(params![now_ms, limit as i64, skip], row_to_delivery)?
+            stmt.query_map(params![now_ms, limit as i64, only], row_to_delivery)?
                 .collect::<Result<Vec<_>, _>>()?
         };
         tx.commit()?;
@@ -540,7 +537,9 @@ pub(crate) mod tests {
             store.insert(&delivery(&format!("k{i}"))).unwrap();
         }
         for now in 1000..1010 {
-            store.claim(now, 1, &[]).unwrap();
+            store
+                .claim(now, 1, crate::receive::store::Vendors::Any)
+                .unwrap();
         }
         let recompiled = store
             .conn()
