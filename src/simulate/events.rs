@@ -78,8 +78,9 @@ pub fn build(v: &VendorSpec, n: usize, seed: u64, now_ms: i64) -> Result<Vec<Sim
             );
             let body = serde_json::to_vec(&doc).expect("Value serializes");
             let envelope = match v.read_envelope(&body, &http::HeaderMap::new()) {
-                // A type joined from a header (GitHub's): the sample's event.
-                Err(_) if v.manifest().event_type.join.is_some() => crate::Envelope {
+                // A type in a header (Shopify's topic), or joined from one
+                // (GitHub's): the sample's event.
+                Err(_) if v.manifest().event_type.header.is_some() => crate::Envelope {
                     event_type: event.to_string(),
                     event_id: None,
                 },
