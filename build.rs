@@ -76,7 +76,7 @@ fn embed_catalogue(root: &Path) {
     println!("cargo:rerun-if-changed=vendors");
     let mut out = String::from(
         "/// Written by build.rs from vendors/: (id, [(path in the vendor dir, bytes)]).\n\
-         pub(crate) static CATALOGUE: &[(&str, &[(&str, &[u8])])] = &[\n",
+         pub(crate) static CATALOGUE: &[(&str, DirFiles)] = &[\n",
     );
     let mut dirs: Vec<_> = fs::read_dir(root.join("vendors"))
         .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())

@@ -48,8 +48,7 @@ impl Shown<'_> {
 impl std::fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use std::fmt::Write;
-        let mut n = 0;
-        for c in self.0.chars() {
+        for (n, c) in self.0.chars().enumerate() {
             if n == Shown::MAX_CHARS {
                 let rest = self.0.chars().count() - n;
                 return write!(f, "…({rest} more characters)");
@@ -61,9 +60,17 @@ impl std::fmt::Display for Shown<'_> {
             } else {
                 f.write_char(c)?;
             }
-            n += 1;
         }
         Ok(())
+    }
+}
+
+/// At most [`Shown::MAX_CHARS`] characters of `s`, for a log field recorded
+/// as a string (tracing writes those quoted and escaped already).
+pub fn cap(s: &str) -> &str {
+    match s.char_indices().nth(Shown::MAX_CHARS) {
+        Some((i, _)) => &s[..i],
+        None => s,
     }
 }
 
@@ -81,14 +88,5 @@ mod shown_tests {
         let shown = Shown(&long).to_string();
         assert!(shown.starts_with(&"x".repeat(200)));
         assert!(shown.ends_with("…(50 more characters)"), "{shown}");
-    }
-}
-
-/// At most [`Shown::MAX_CHARS`] characters of `s`, for a log field recorded
-/// as a string (tracing writes those quoted and escaped already).
-pub fn cap(s: &str) -> &str {
-    match s.char_indices().nth(Shown::MAX_CHARS) {
-        Some((i, _)) => &s[..i],
-        None => s,
     }
 }

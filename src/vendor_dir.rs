@@ -171,6 +171,9 @@ pub fn load(dir: &Path) -> Result<&'static VendorSpec, LoadError> {
 pub mod catalogue {
     use super::*;
 
+    /// One shipped vendor directory: (path in the directory, bytes) pairs.
+    type DirFiles = &'static [(&'static str, &'static [u8])];
+
     include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
 
     /// The ids of the shipped vendor directories.

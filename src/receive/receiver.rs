@@ -557,7 +557,7 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
     if let Some(error) = &misfit
         && let Inserted::New(id) = inserted
     {
-        tracing::warn!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, error = %crate::util::Shown(&error), "quarantined delivery: authentic, but it does not fit the model");
+        tracing::warn!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, error = %crate::util::Shown(error), "quarantined delivery: authentic, but it does not fit the model");
     }
     Ok(match (&inner.mode, inserted) {
         (_, Inserted::New(_)) if quarantined => ok("quarantined"),
