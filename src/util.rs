@@ -36,15 +36,18 @@ pub fn dedupe_key(event_id: Option<&str>, body: &[u8]) -> String {
     }
 }
 
+#[cfg(feature = "receiver")]
 /// A vendor-controlled string as a log line may show it: control characters
 /// escaped (a newline cannot start a forged line) and at most
 /// [`Shown::MAX_CHARS`] characters, the rest counted.
 pub struct Shown<'a>(pub &'a str);
 
+#[cfg(feature = "receiver")]
 impl Shown<'_> {
     pub const MAX_CHARS: usize = 200;
 }
 
+#[cfg(feature = "receiver")]
 impl std::fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use std::fmt::Write;
@@ -65,6 +68,7 @@ impl std::fmt::Display for Shown<'_> {
     }
 }
 
+#[cfg(feature = "receiver")]
 /// At most [`Shown::MAX_CHARS`] characters of `s`, for a log field recorded
 /// as a string (tracing writes those quoted and escaped already).
 pub fn cap(s: &str) -> &str {
@@ -74,7 +78,7 @@ pub fn cap(s: &str) -> &str {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "receiver"))]
 mod shown_tests {
     use super::Shown;
 
