@@ -526,6 +526,16 @@ pub fn apply(doc: &mut Value, ops: &[PatchOp]) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// A stored delivery serde_json cannot hold (quarantined as JSON beyond
+    /// it) is counted as left out, not read as "no drift".
+    #[test]
+    fn json_beyond_serde_json_is_counted_as_left_out() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/prets");
+        let body = br#"{"type": "quote.created", "x": "cut \ud83d"}"#.to_vec();
+        let p = propose(&dir, &[("quote.created".into(), body)]).unwrap();
+        assert_eq!((p.deliveries, p.drifted, p.unreadable), (1, 0, 1));
+    }
+
     #[test]
     fn redaction_is_consistent_and_keeps_shapes() {
         let mut r = Redactor::default();

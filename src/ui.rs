@@ -128,7 +128,9 @@ async fn guard(req: Request, next: Next) -> Response {
     for (k, v) in [
         ("content-security-policy", "frame-ancestors 'none'"),
         ("x-frame-options", "DENY"),
-        ("referrer-policy", "no-referrer"),
+        // Not `no-referrer`: Chromium then sends `Origin: null` with the
+        // dashboard's own forms, which the check above must refuse.
+        ("referrer-policy", "same-origin"),
         ("x-content-type-options", "nosniff"),
     ] {
         headers.insert(k, header::HeaderValue::from_static(v));
@@ -679,6 +681,8 @@ async fn replay(
     let message = match blocking(&ui, move |s| s.requeue(id)).await {
         Ok(Ok(true)) => "Queued: the next running receiver with this inbox handles it.".to_string(),
         Ok(Ok(false)) => return (StatusCode::NOT_FOUND, "no such delivery").into_response(),
+        // Being handled now: say why instead of running it twice at once.
+        Ok(Err(e @ crate::receive::store::StoreError::Busy { .. })) => e.to_string(),
         Ok(Err(e)) => return store_error(e),
         Err(e) => return store_error(e),
     };

@@ -56,7 +56,11 @@ impl std::fmt::Display for Shown<'_> {
                 let rest = self.0.chars().count() - n;
                 return write!(f, "…({rest} more characters)");
             }
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202e}') {
+            // Control characters, line separators and bidirectional
+            // overrides (which can make a line read as something else).
+            if c.is_control()
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            {
                 for e in c.escape_default() {
                     f.write_char(e)?;
                 }

@@ -229,7 +229,11 @@ async fn a_careful_receiver_passes_and_each_defect_fails_exactly_its_cases() {
         .iter()
         .find(|c| c.id == "github/auth/invalid")
         .unwrap();
-    assert!(case.detail.contains("did not handle it"), "{}", case.detail);
+    assert!(
+        case.detail.contains("no report of handling it arrived"),
+        "{}",
+        case.detail
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1099,3 +1099,82 @@ async fn a_worker_leaves_other_vendors_deliveries_for_their_process() {
     })
     .await;
 }
+
+/// Clients that pipeline requests and never read the answers (their
+/// receive buffers small) held every connection slot for good: after the
+/// idle timeout the server waited for a graceful shutdown that could never
+/// finish. Now a connection that moves no byte for another idle period
+/// while closing is dropped, and a fresh client is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_never_read_their_answers_cannot_hold_the_server() {
+    let mut cfg = limits_cfg();
+    cfg.limits.max_connections = 4;
+    let server = start(cfg).await;
+    let addr = server.addr;
+    let mut holders = Vec::new();
+    for _ in 0..4 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(2048).unwrap();
+        let mut stream = socket.connect(addr).await.unwrap();
+        let one = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+        let many: Vec<u8> = one
+            .iter()
+            .copied()
+            .cycle()
+            .take(one.len() * 40_000)
+            .collect();
+        // Written until the server stops reading (its answers back up):
+        // bounded, and never read back.
+        let _ = tokio::time::timeout(Duration::from_secs(3), async {
+            use tokio::io::AsyncWriteExt;
+            let _ = stream.write_all(&many).await;
+        })
+        .await;
+        holders.push(stream);
+    }
+    // Every slot is held by a client that reads nothing.
+    let t = Instant::now();
+    let served = tokio::task::spawn_blocking(move || {
+        let (_, body) = prets_delivery(9);
+        post_prets(addr, &body)
+    });
+    let code = tokio::time::timeout(Duration::from_secs(30), served)
+        .await
+        .expect(
+            "a fresh client was not served within 30 s while non-reading clients held every slot",
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(code, 200);
+    eprintln!("a fresh client was served after {:?}", t.elapsed());
+    drop(holders);
+}
+
+/// A failed `complete` (the database went away for a moment) is retried: the
+/// delivery ends `done`, handled once, instead of staying `processing` until
+/// the next start and being handled again then.
+#[tokio::test]
+async fn a_failed_complete_is_retried_not_left_processing() {
+    let store = Arc::new(common::FaultStore::default());
+    store
+        .fail_completes
+        .store(3, std::sync::atomic::Ordering::SeqCst);
+    let inbox = Inbox::new(store.clone()).with_retry(fast_retry(5));
+    let calls = Arc::new(AtomicUsize::new(0));
+    inbox.handle(Scripted {
+        vendor: &prets::VENDOR,
+        script: vec![],
+        calls: calls.clone(),
+    });
+    inbox.spawn_worker();
+    let (id, body) = prets_delivery(3);
+    inbox
+        .accept(common::new_delivery("prets", &id, body))
+        .await
+        .unwrap();
+    wait_for(store.as_ref(), "the delivery done", |rows| {
+        rows.iter().all(|d| d.status == Status::Done)
+    })
+    .await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "handled once");
+}

@@ -374,8 +374,14 @@ pub(crate) fn fresh(v: &VendorSpec, base: &[u8], nonce: &str) -> Fresh {
     };
     let loc = v.manifest().event_id.as_ref();
     let id_ptr = loc.and_then(|l| l.pointer.as_deref());
-    if let Some(Value::String(id)) = id_ptr.and_then(|p| doc.pointer_mut(p)) {
+    let slot = id_ptr.and_then(|p| doc.pointer_mut(p));
+    if let Some(Value::String(id)) = slot {
         *id = mutate_id(id, nonce);
+    } else if let Some(Value::Number(n)) = slot
+        && let Some(fresh) = mutate_id(&n.to_string(), nonce).parse::<u64>().ok()
+    {
+        // An integer id stays an integer, with as many digits.
+        *n = fresh.into();
     } else if loc.is_some_and(|l| l.header.is_some()) {
         let like = crate::conformance::delivery::minted_id(v, base);
         return Fresh {

@@ -292,18 +292,22 @@ impl Harness {
     fn redactor(&self, plans: &[Plan]) -> Redactor {
         let mut r = Redactor::default();
         if let Some(real) = &self.secret {
-            r.add(real.expose());
-            r.add(&cases::wrong_secret(Some(real)));
-            r.add(&longer_secret(real));
+            r.add_secret(real.expose());
+            r.add_secret(&cases::wrong_secret(Some(real)));
+            r.add_secret(&longer_secret(real));
         }
         let auth_headers = auth_header_names(self.vendor);
         for step in plans.iter().flat_map(|p| &p.steps) {
             for (k, val) in &step.headers {
                 if auth_headers.iter().any(|h| h.eq_ignore_ascii_case(k)) {
                     r.add(val);
-                    // Each entry of a multi-part signature header alone.
+                    // Each signature of a multi-part header alone (not the
+                    // `Bearer` word, not a `t=` timestamp).
                     for part in val.split([',', ' ']) {
-                        r.add(part.split_once('=').map_or(part, |(_, sig)| sig));
+                        let value = part.split_once('=').map_or(part, |(_, v)| v);
+                        if value != "Bearer" && !value.bytes().all(|b| b.is_ascii_digit()) {
+                            r.add(value);
+                        }
                     }
                 }
             }
@@ -342,7 +346,7 @@ impl Harness {
         };
         let selected = |id: &str| self.filter.as_deref().is_none_or(|g| glob_match(g, id));
         let all = self.plans(crate::util::since_epoch().as_micros())?;
-        let redactor = self.redactor(&all);
+        let redactor = Arc::new(self.redactor(&all));
         let plans: Vec<Plan> = all.into_iter().filter(|p| selected(&p.id)).collect();
         let ctx = Arc::new(RunCtx {
             client,
@@ -350,6 +354,7 @@ impl Harness {
             budget: self.budget(),
             vendor: self.vendor,
             observed: observer.is_some(),
+            redactor: redactor.clone(),
         });
         let mut runs = self.send_all(ctx, plans).await?;
         let mut extra = Vec::new();
@@ -414,6 +419,7 @@ impl Harness {
         ctx: Arc<RunCtx>,
         plans: Vec<Plan>,
     ) -> Result<Vec<CaseRun>, HarnessError> {
+        let ctx_redactor = ctx.redactor.clone();
         let sem = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let mut set = tokio::task::JoinSet::new();
         for (i, plan) in plans.into_iter().enumerate() {
@@ -428,7 +434,9 @@ impl Harness {
             let (i, run) =
                 r.map_err(|e| HarnessError::Internal(format!("a case's task failed: {e}")))?;
             if let Some(p) = &self.progress {
-                p(&run.clone().finish());
+                let mut shown = run.clone().finish();
+                ctx_redactor.case(&mut shown);
+                p(&shown);
             }
             results.push((i, run));
         }
@@ -481,7 +489,8 @@ fn auth_header_names(v: &VendorSpec) -> Vec<String> {
 fn judge_observed(runs: &mut [CaseRun], obs: &Observer, settle: Duration) -> Observed {
     let mut sent = Sent::default();
     for step in runs.iter().flat_map(|r| &r.steps) {
-        sent.add(&step.key, &step.body);
+        let authentic = step.expect == cases::Expect::Success;
+        sent.add(&step.key, &step.body, authentic);
     }
     let observed = Observed::match_reports(&sent, obs.reports(), settle);
     for step in runs.iter_mut().flat_map(|r| r.steps.iter_mut()) {
@@ -546,6 +555,9 @@ struct RunCtx {
     client: reqwest::Client,
     url: String,
     budget: Duration,
+    /// Answers are cleaned before they are cut, so no part of a secret
+    /// survives at the cut.
+    redactor: Arc<Redactor>,
     vendor: &'static VendorSpec,
     observed: bool,
 }
@@ -656,7 +668,10 @@ impl RunCtx {
                 let text = r
                     .bytes()
                     .await
-                    .map(|b| String::from_utf8_lossy(&b[..b.len().min(200)]).into_owned())
+                    .map(|b| {
+                        let clean = self.redactor.clean(&String::from_utf8_lossy(&b));
+                        clean.chars().take(200).collect()
+                    })
                     .unwrap_or_default();
                 Answer::Status { status, text }
             }
@@ -799,7 +814,13 @@ pub(crate) async fn check_reachable(url: &str) -> Result<(), HarnessError> {
             reason: "only http:// and https:// targets are supported".into(),
         });
     }
-    let host = parsed.host_str().unwrap_or("127.0.0.1").to_string();
+    // `[::1]` as the URL writes it; `::1` as a socket address takes it.
+    let host = parsed
+        .host_str()
+        .unwrap_or("127.0.0.1")
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let port = parsed.port_or_known_default().unwrap_or(80);
     match tokio::time::timeout(
         Duration::from_secs(5),

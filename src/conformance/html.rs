@@ -88,7 +88,23 @@ fn case(c: &CaseResult) -> Markup {
             td class="outcome" { (outcome(c.outcome)) }
             td class="num" { @if let Some(s) = c.status { (s) } @else { "—" } }
             td class="num" { @if let Some(ms) = c.latency_ms { (format!("{ms:.1} ms")) } @else { "—" } }
-            td { (c.detail) }
+            td {
+                (c.detail)
+                // A case of several requests: each with its answer and time.
+                @if c.steps.len() > 1 {
+                    ol class="steps" {
+                        @for s in &c.steps {
+                            li {
+                                (s.what) " → "
+                                @if let Some(st) = s.status { (st) } @else { "no answer" }
+                                (format!(" in {:.1} ms", s.ms))
+                                @if !s.ok { " — FAILED" }
+                                ": " (s.note)
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

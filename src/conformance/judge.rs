@@ -130,6 +130,10 @@ pub(crate) fn answer(v: &VendorSpec, expect: Expect, a: &Answer, observed: bool)
 #[derive(Default)]
 pub(crate) struct Sent {
     bodies: HashMap<String, Vec<Value>>,
+    /// Keys in the order first sent, authentic ones marked: a report with no
+    /// usable id goes to the first authentic key whose body it equals that
+    /// has no report yet.
+    order: Vec<(String, bool)>,
 }
 
 impl Sent {
@@ -141,11 +145,28 @@ impl Sent {
         }
     }
 
-    pub fn add(&mut self, key: &str, body: &[u8]) {
+    pub fn add(&mut self, key: &str, body: &[u8], authentic: bool) {
         let entry = self.bodies.entry(key.to_string()).or_default();
         if let Ok(v) = serde_json::from_slice::<Value>(body) {
             entry.push(v);
         }
+        match self.order.iter_mut().find(|(k, _)| k == key) {
+            Some((_, a)) => *a |= authentic,
+            None => self.order.push((key.to_string(), authentic)),
+        }
+    }
+
+    /// Where a report without a known id belongs: the first authentic key,
+    /// not yet reported, whose body equals the payload both ways.
+    fn by_payload(&self, payload: &Value, taken: &HashMap<String, Vec<Handled>>) -> Option<String> {
+        let equal = |b: &Value| {
+            payload_difference(b, payload).is_none() && payload_difference(payload, b).is_none()
+        };
+        self.order
+            .iter()
+            .filter(|(k, authentic)| *authentic && !taken.contains_key(k))
+            .find(|(k, _)| self.bodies.get(k).is_some_and(|bs| bs.iter().any(equal)))
+            .map(|(k, _)| k.clone())
     }
 }
 
@@ -171,14 +192,7 @@ impl Observed {
                 .as_deref()
                 .filter(|id| sent.bodies.contains_key(*id))
                 .map(str::to_string);
-            let key = by_id.or_else(|| {
-                sent.bodies.iter().find_map(|(k, bodies)| {
-                    bodies
-                        .iter()
-                        .any(|b| payload_difference(b, &r.payload).is_none())
-                        .then(|| k.clone())
-                })
-            });
+            let key = by_id.or_else(|| sent.by_payload(&r.payload, &by_key));
             match key {
                 Some(k) => by_key.entry(k).or_default().push(r),
                 None => unmatched.push(r),
@@ -201,7 +215,8 @@ impl Observed {
         match expect {
             Expect::Success if !v.ok => v,
             Expect::Success if n == 0 => Verdict::fail(format!(
-                "{}, but its handler never ran within {within}: the vendor will not send it again, so it is lost",
+                "{}, but its handler never ran within {within}: the vendor will not send it again, so it is lost \
+                 (a documented sample keeps its id: if this receiver handled it in an earlier run, restart it with an empty store)",
                 v.note
             )),
             Expect::Success if n > 1 => Verdict::fail(format!(
@@ -239,7 +254,8 @@ impl Observed {
                 v.note
             )),
             Expect::Refusal(_) if v.accepted_refusal => Verdict::pass(format!(
-                "{}, but did not handle it (harmless; a 4xx is the clearer answer)",
+                "{}, but no report of handling it arrived within {within} (harmless if it never \
+                 will; a 4xx is the clearer answer)",
                 v.note
             )),
             Expect::Refusal(_) => Verdict {
@@ -291,7 +307,7 @@ mod tests {
         let v = answer(prets(), auth, &status(200), true);
         assert!(none.judge(auth, "evt_1", b"{}", v.clone()).ok);
         let mut sent = Sent::default();
-        sent.add("evt_1", b"{}");
+        sent.add("evt_1", b"{}", false);
         let report = Handled {
             event_id: Some("evt_1".into()),
             event_type: None,

@@ -52,8 +52,16 @@ impl Redactor {
     /// Adds a secret or a value derived from one; also its JSON-escaped and
     /// percent-encoded spellings, as an echoing receiver may write them.
     pub fn add(&mut self, secret: &str) {
-        // Shorter than this, a "secret" would blank out ordinary words.
+        // Shorter than this, a derived value would blank out ordinary words.
         if secret.len() < 4 {
+            return;
+        }
+        self.add_secret(secret);
+    }
+
+    /// Adds a configured secret, however short: it must never show.
+    pub fn add_secret(&mut self, secret: &str) {
+        if secret.is_empty() {
             return;
         }
         let json = serde_json::to_string(secret).expect("strings serialize");

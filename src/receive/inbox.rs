@@ -149,10 +149,16 @@ impl Inbox {
     /// itself ever stop (a bug), it is logged and started again.
     pub fn spawn_worker(&self) -> tokio::task::JoinHandle<()> {
         let inbox = self.clone();
-        tokio::spawn(supervise("inbox worker", move || {
-            let inbox = inbox.clone();
-            async move { inbox.work().await }
-        }))
+        tokio::spawn(async move {
+            // Once per process, before any handler runs: a supervised
+            // restart of the loop must not reset rows whose handlers still run.
+            inbox.recover().await;
+            supervise("inbox worker", move || {
+                let inbox = inbox.clone();
+                async move { inbox.work().await }
+            })
+            .await
+        })
     }
 
     /// Deletes `done` deliveries older than `retain`, now and then, until the
@@ -235,7 +241,7 @@ impl Inbox {
         if vendors.is_empty() { 1 } else { free.min(64) }
     }
 
-    async fn work(&self) {
+    async fn recover(&self) {
         match self.blocking(|s| s.recover()).await {
             Ok(n) if n > 0 => tracing::info!(
                 count = n,
@@ -244,6 +250,9 @@ impl Inbox {
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "cannot recover in-flight deliveries"),
         }
+    }
+
+    async fn work(&self) {
         loop {
             // Let the tasks that are ready run first (requests being stored):
             // under load, one claim then takes many deliveries instead of
@@ -355,26 +364,53 @@ impl Inbox {
         )
         .record(started.elapsed().as_secs_f64());
         let id = d.id;
-        let result = match outcome {
-            Ok(()) => match &self.writer {
-                Some(w) => w.complete(id, now_ms()).await,
-                None => self.blocking(move |s| s.complete(id, now_ms())).await,
-            },
-            Err(error) => {
-                let retry_at = (d.attempts < self.retry.max_attempts)
-                    .then(|| now_ms() + self.retry.delay(d.attempts).as_millis() as i64);
-                tracing::warn!(
-                    vendor = %d.vendor, event = %crate::util::Shown(&d.event_type), delivery = d.id, attempt = d.attempts,
-                    error = %crate::util::Shown(&error.to_string()), dead = retry_at.is_none(), "handler failed"
-                );
-                self.blocking(move |s| s.fail(id, &error, retry_at)).await
+        if let Err(error) = &outcome {
+            tracing::warn!(
+                vendor = %d.vendor, event = %crate::util::Shown(&d.event_type), delivery = d.id, attempt = d.attempts,
+                error = %crate::util::Shown(error), dead = d.attempts >= self.retry.max_attempts, "handler failed"
+            );
+        }
+        // A database blip must not leave the row `processing` until the next
+        // restart (then handled again): the outcome is recorded with retries.
+        for (n, pause) in RECORD_RETRIES.iter().enumerate() {
+            let result = match &outcome {
+                Ok(()) => match &self.writer {
+                    Some(w) => w.complete(id, now_ms()).await,
+                    None => self.blocking(move |s| s.complete(id, now_ms())).await,
+                },
+                Err(error) => {
+                    let retry_at = (d.attempts < self.retry.max_attempts)
+                        .then(|| now_ms() + self.retry.delay(d.attempts).as_millis() as i64);
+                    let error = error.clone();
+                    self.blocking(move |s| s.fail(id, &error, retry_at)).await
+                }
+            };
+            match result {
+                Ok(()) => return,
+                Err(e) if n + 1 < RECORD_RETRIES.len() => {
+                    tracing::warn!(delivery = id, error = %e, "cannot record the outcome; retrying in {} ms", pause.as_millis());
+                    tokio::time::sleep(*pause).await;
+                }
+                Err(e) => tracing::error!(
+                    delivery = id,
+                    error = %e,
+                    "cannot record the outcome after {} tries; it stays processing until the next start",
+                    RECORD_RETRIES.len()
+                ),
             }
-        };
-        if let Err(e) = result {
-            tracing::error!(delivery = d.id, error = %e, "cannot record the outcome; the delivery will be retried");
         }
     }
 }
+
+/// Pauses between tries to record a handler's outcome (about 6 s in all).
+const RECORD_RETRIES: [Duration; 6] = [
+    Duration::from_millis(100),
+    Duration::from_millis(200),
+    Duration::from_millis(400),
+    Duration::from_millis(800),
+    Duration::from_millis(1600),
+    Duration::from_millis(3200),
+];
 
 /// Runs `start()` again whenever the future it makes ends (a panic or a
 /// return): for loops that must outlive their own bugs.

@@ -394,27 +394,37 @@ async fn serve_connection(stream: TcpStream, app: Router, limits: ServerLimits) 
         .header_read_timeout(limits.header_read_timeout);
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
-    let idle = async {
-        loop {
-            let quiet = started
-                .elapsed()
-                .saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
-            if quiet >= limits.idle_timeout {
-                return;
-            }
-            tokio::time::sleep(limits.idle_timeout - quiet).await;
-        }
-    };
     let result = tokio::select! {
-        r = conn.as_mut() => r,
-        () = idle => {
-            // Finishes a request in flight (bounded by the body timeout), then closes.
+        r = conn.as_mut() => Some(r),
+        () = quiet_for(started, &last, Duration::ZERO, limits.idle_timeout) => {
+            // Finishes a request in flight, then closes; but a peer that
+            // moves no byte for another idle period (it stopped reading its
+            // answers) is dropped, which closes the socket and frees the slot.
             conn.as_mut().graceful_shutdown();
-            conn.await
+            let since = started.elapsed();
+            tokio::select! {
+                r = conn.as_mut() => Some(r),
+                () = quiet_for(started, &last, since, limits.idle_timeout) => None,
+            }
         }
     };
-    if let Err(e) = result {
-        tracing::debug!(error = %e, "connection ended with an error");
+    match result {
+        Some(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
+        None => tracing::debug!("connection dropped: no progress while closing"),
+        Some(Ok(())) => {}
+    }
+}
+
+/// Returns once no byte has moved on the connection for `limit`, counting
+/// from `floor` (time since `started`) at the earliest.
+async fn quiet_for(started: Instant, last: &AtomicU64, floor: Duration, limit: Duration) {
+    loop {
+        let moved = Duration::from_millis(last.load(Ordering::Relaxed)).max(floor);
+        let quiet = started.elapsed().saturating_sub(moved);
+        if quiet >= limit {
+            return;
+        }
+        tokio::time::sleep(limit - quiet).await;
     }
 }
 

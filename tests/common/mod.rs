@@ -124,6 +124,8 @@ pub struct FaultStore {
     cv: std::sync::Condvar,
     /// Inserts that reached the store (held, failed or done).
     pub inserts_seen: std::sync::atomic::AtomicUsize,
+    /// How many of the next `complete` calls fail (a database blip).
+    pub fail_completes: std::sync::atomic::AtomicUsize,
 }
 
 impl FaultStore {
@@ -165,6 +167,15 @@ impl hookforge::receive::store::Store for FaultStore {
         self.inner.claim(now_ms, limit, vendors)
     }
     fn complete(&self, id: i64, now_ms: i64) -> Result<(), hookforge::receive::store::StoreError> {
+        use std::sync::atomic::Ordering;
+        let failing = self
+            .fail_completes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if failing.is_ok() {
+            return Err(hookforge::receive::store::StoreError::Backend(
+                "injected fault: the database went away".into(),
+            ));
+        }
         self.inner.complete(id, now_ms)
     }
     fn fail(

@@ -824,8 +824,9 @@ impl Manifest {
             }
         }
         for p in self.success.refused.iter().flatten() {
-            let ok = p.len() == 3
-                && (p[1..].eq_ignore_ascii_case("xx") && p.as_bytes()[0].is_ascii_digit()
+            let b = p.as_bytes();
+            let ok = b.len() == 3
+                && (b[1..].eq_ignore_ascii_case(b"xx") && b[0].is_ascii_digit()
                     || p.parse::<u16>().is_ok_and(|c| (100..600).contains(&c)));
             if !ok {
                 return Err(ManifestError(format!(

@@ -293,7 +293,7 @@ impl VendorSchemas {
             let file = files.show(&rel);
             let mut schema = read_json(&rel)?;
             rewrite_refs(&mut schema, &file, EVENTS_TO_DEFINITIONS)?;
-            let slug = name.trim_end_matches(".json").to_string();
+            let slug = name.strip_suffix(".json").unwrap_or(&name).to_string();
             let name = schema
                 .get("title")
                 .and_then(Value::as_str)

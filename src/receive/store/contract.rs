@@ -45,6 +45,12 @@ pub fn exercise(store: &dyn Store) {
             .iter()
             .all(|d| d.attempts == 1 && d.status == Status::Processing)
     );
+    // A delivery being handled is not replayed (two handlers at once).
+    assert!(matches!(
+        store.requeue(one),
+        Err(crate::receive::store::StoreError::Busy { id }) if id == one
+    ));
+    assert!(!store.requeue(i64::MAX).unwrap(), "no such delivery");
     assert!(
         store
             .claim(1000, 10, crate::receive::store::Vendors::Any)

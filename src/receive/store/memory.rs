@@ -36,6 +36,9 @@ struct MemoryInner {
     done_bytes: usize,
     /// Every held row's body bytes.
     total_bytes: usize,
+    /// Keys of handled rows dropped to make room, oldest first: still
+    /// duplicates, but only the newest `capacity` of them are remembered.
+    evicted: std::collections::VecDeque<(String, String)>,
 }
 
 impl MemoryInner {
@@ -82,13 +85,23 @@ impl MemoryInner {
         }
     }
 
-    /// Drops the oldest handled rows while all bodies exceed `max_bytes`.
-    fn evict_done(&mut self, max_bytes: usize) {
+    /// Drops the oldest handled rows while all bodies exceed `max_bytes`;
+    /// remembers at most `max_keys` of their keys.
+    fn evict_done(&mut self, max_bytes: usize, max_keys: usize) {
         while self.total_bytes > max_bytes {
             let Some(&oldest) = self.done.first() else {
-                return;
+                break;
             };
+            if let Some(r) = self.rows.get(&oldest) {
+                self.evicted
+                    .push_back((r.vendor.clone(), r.dedupe_key.clone()));
+            }
             self.remove(oldest, true);
+        }
+        while self.evicted.len() > max_keys {
+            if let Some(key) = self.evicted.pop_front() {
+                self.by_key.remove(&key);
+            }
         }
     }
 
@@ -200,7 +213,7 @@ impl Store for MemoryStore {
         if status == Status::Pending {
             m.due.insert((received_at_ms, id));
         }
-        m.evict_done(self.max_bytes);
+        m.evict_done(self.max_bytes, self.capacity);
         Ok(Inserted::New(id))
     }
 
@@ -239,7 +252,7 @@ impl Store for MemoryStore {
             r.last_error = None;
         }
         m.set_done(id);
-        m.evict_done(self.max_bytes);
+        m.evict_done(self.max_bytes, self.capacity);
         Ok(())
     }
 
@@ -252,6 +265,7 @@ impl Store for MemoryStore {
             Some(at) => m.set_pending(id, at),
             None => {
                 m.leave_pending(id);
+                m.leave_done(id);
                 if let Some(r) = m.rows.get_mut(&id) {
                     r.status = Status::Dead;
                 }
@@ -297,6 +311,9 @@ impl Store for MemoryStore {
         let Some(r) = m.rows.get_mut(&id) else {
             return Ok(false);
         };
+        if r.status == Status::Processing {
+            return Err(StoreError::Busy { id });
+        }
         r.attempts = 0;
         m.set_pending(id, now_ms());
         Ok(true)
@@ -419,5 +436,27 @@ mod tests {
         let last = s.list(Some(Status::Done), 10).unwrap().pop().unwrap();
         assert!(s.requeue(last.id).unwrap());
         assert_eq!(s.list(Some(Status::Done), 10).unwrap().len(), 1);
+    }
+
+    /// The keys of dropped handled rows are bounded too: the newest
+    /// `capacity` are still duplicates, older ones are forgotten.
+    #[test]
+    fn dropped_keys_are_remembered_only_up_to_the_cap() {
+        let s = MemoryStore::with_limits(2, 5_000);
+        for i in 0..10 {
+            s.insert(&sized(&format!("k{i}"), 4_000)).unwrap();
+            for d in s.claim(now_ms(), 10, Vendors::Any).unwrap() {
+                s.complete(d.id, now_ms()).unwrap();
+            }
+        }
+        assert!(matches!(
+            s.insert(&sized("k8", 4_000)),
+            Ok(Inserted::Duplicate(_, Status::Done))
+        ));
+        assert!(matches!(
+            s.insert(&sized("k0", 4_000)),
+            Ok(Inserted::New(_))
+        ));
+        assert!(s.lock().by_key.len() <= 2 + 2, "{}", s.lock().by_key.len());
     }
 }

@@ -216,6 +216,10 @@ pub enum StoreError {
     Full { capacity: usize },
     #[error("the inbox is full ({max_bytes} bytes of deliveries not yet handled); retry later")]
     FullBytes { max_bytes: usize },
+    #[error(
+        "delivery {id} is being handled now: replaying it would run its handler twice at once; replay it once it is done or dead"
+    )]
+    Busy { id: i64 },
     #[cfg(feature = "sqlite")]
     #[error("cannot open the inbox at {path}: {source}")]
     Open {
@@ -323,7 +327,8 @@ pub trait Store: Send + Sync + 'static {
     -> Result<Vec<StoredDelivery>, StoreError>;
     fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError>;
     /// Makes a delivery pending, due now, with its attempt count reset.
-    /// Returns false if there is none.
+    /// Returns false if there is none; [`StoreError::Busy`] while it is
+    /// being handled.
     fn requeue(&self, id: i64) -> Result<bool, StoreError>;
     /// Moves a quarantined delivery to pending (it fits the model now).
     /// Returns false if it is not quarantined.

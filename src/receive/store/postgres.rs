@@ -505,16 +505,28 @@ impl Store for PostgresStore {
     }
 
     fn requeue(&self, id: i64) -> Result<bool, StoreError> {
-        let n = self
-            .conn()
+        let mut conn = self.conn();
+        let n = conn
             .execute(
                 "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $2,
                         locked_until = NULL, locked_by = NULL
-                 WHERE id = $1",
+                 WHERE id = $1 AND status <> 'processing'",
                 &[&id, &now_ms()],
             )
             .map_err(backend)?;
-        Ok(n > 0)
+        if n > 0 {
+            return Ok(true);
+        }
+        let busy = conn
+            .query_opt(
+                "SELECT id FROM deliveries WHERE id = $1 AND status = 'processing'",
+                &[&id],
+            )
+            .map_err(backend)?;
+        match busy {
+            Some(_) => Err(StoreError::Busy { id }),
+            None => Ok(false),
+        }
     }
 
     fn release(&self, id: i64) -> Result<bool, StoreError> {

@@ -451,11 +451,26 @@ impl Store for SqliteStore {
     }
 
     fn requeue(&self, id: i64) -> Result<bool, StoreError> {
-        let n = self.conn().execute(
-            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?2 WHERE id = ?1",
+        let conn = self.conn();
+        let n = conn.execute(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?2
+             WHERE id = ?1 AND status <> 'processing'",
             params![id, now_ms()],
         )?;
-        Ok(n > 0)
+        if n > 0 {
+            return Ok(true);
+        }
+        let busy: Option<i64> = conn
+            .query_row(
+                "SELECT id FROM deliveries WHERE id = ?1 AND status = 'processing'",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match busy {
+            Some(_) => Err(StoreError::Busy { id }),
+            None => Ok(false),
+        }
     }
 
     fn release(&self, id: i64) -> Result<bool, StoreError> {
