@@ -722,9 +722,52 @@ async fn retention_purges_only_old_done_deliveries() {
     store
         .complete(1, hookforge::receive::store::now_ms())
         .unwrap();
-    inbox.spawn_retention(Duration::from_millis(200));
-    wait_for(store.as_ref(), "the purge", |rows| rows.len() == 1).await;
-    assert_eq!(store.list(None, 10).unwrap()[0].status, Status::Pending);
+    inbox.spawn_retention(Duration::from_millis(200), Duration::from_secs(3600));
+    wait_for(store.as_ref(), "the purge", |rows| {
+        rows.iter()
+            .any(|d| d.status == Status::Done && d.body.is_empty())
+    })
+    .await;
+    // A late retry of the purged delivery is a duplicate, not handled again.
+    let (id, body) = prets_delivery(0);
+    let again = inbox
+        .accept(common::new_delivery("prets", &id, body))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            again,
+            hookforge::receive::store::Inserted::Duplicate(1, Status::Done)
+        ),
+        "{again:?}"
+    );
+    let pending: Vec<_> = store
+        .list(None, 10)
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.status == Status::Pending)
+        .collect();
+    assert_eq!(pending.len(), 1);
+}
+
+/// Past the vendors' retry horizon the key goes too.
+#[tokio::test]
+async fn retention_forgets_keys_only_past_the_retry_horizon() {
+    let store = Arc::new(MemoryStore::new());
+    let inbox = Inbox::new(store.clone());
+    let (id, body) = prets_delivery(0);
+    inbox
+        .accept(common::new_delivery("prets", &id, body))
+        .await
+        .unwrap();
+    store
+        .complete(1, hookforge::receive::store::now_ms())
+        .unwrap();
+    inbox.spawn_retention(Duration::from_millis(100), Duration::from_millis(100));
+    wait_for(store.as_ref(), "the key forgotten", |rows| rows.is_empty()).await;
+    // Prets retries for 24 h: serve keeps keys at least that long.
+    let horizon = hookforge::receive::serve::retry_horizon(&[&prets::VENDOR]);
+    assert!(horizon >= Duration::from_secs(86_400), "{horizon:?}");
 }
 
 // ---------------------------------------------------------------------------

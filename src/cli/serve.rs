@@ -185,7 +185,9 @@ pub struct ServeArgs {
     /// Attempts before a delivery becomes `dead`.
     #[arg(long, default_value_t = 10)]
     max_attempts: u32,
-    /// Delete `done` deliveries older than this (e.g. `7d`, `12h`, `30m`, `90s`).
+    /// Empty `done` deliveries older than this (e.g. `7d`, `12h`, `30m`, `90s`);
+    /// their keys stay for the vendors' retry horizon, so late retries are
+    /// still duplicates.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     retain: Option<std::time::Duration>,
     /// Deliveries not yet handled the in-memory inbox holds before answering

@@ -161,17 +161,25 @@ impl Inbox {
         })
     }
 
-    /// Deletes `done` deliveries older than `retain`, now and then, until the
-    /// process ends.
-    pub fn spawn_retention(&self, retain: Duration) -> tokio::task::JoinHandle<()> {
+    /// Empties `done` deliveries older than `retain`, now and then, until
+    /// the process ends.
+    ///
+    /// A purged delivery keeps its key for `horizon` more (the vendors'
+    /// retry horizon): a late retry is still a duplicate, never handled again.
+    pub fn spawn_retention(
+        &self,
+        retain: Duration,
+        horizon: Duration,
+    ) -> tokio::task::JoinHandle<()> {
         let inbox = self.clone();
         let every = (retain / 10).clamp(Duration::from_millis(100), Duration::from_secs(60));
         tokio::spawn(async move {
             loop {
                 // Checked: a retention longer than the epoch keeps everything.
-                let ms = i64::try_from(retain.as_millis()).unwrap_or(i64::MAX);
-                let before = now_ms().saturating_sub(ms);
-                match inbox.blocking(move |s| s.purge_done(before)).await {
+                let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+                let before = now_ms().saturating_sub(ms(retain));
+                let forget = before.saturating_sub(ms(horizon));
+                match inbox.blocking(move |s| s.purge_done(before, forget)).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(count = n, "purged done deliveries past retention"),
                     Err(e) => tracing::error!(error = %e, "cannot purge done deliveries"),

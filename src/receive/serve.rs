@@ -244,6 +244,21 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
     Ok((app, served, not_served))
 }
 
+/// The longest a served vendor may send a delivery again after its first
+/// attempt (its manifest's delivery rules, assumed ones included), plus its
+/// answer budget: how long a purged delivery's key must stay.
+pub fn retry_horizon(vendors: &[&'static VendorSpec]) -> Duration {
+    vendors
+        .iter()
+        .map(|v| {
+            let r = v.manifest().delivery_rules();
+            Duration::try_from_secs_f64(r.retry.horizon_secs() + r.timeout_secs)
+                .unwrap_or(Duration::MAX)
+        })
+        .max()
+        .unwrap_or(Duration::ZERO)
+}
+
 /// Binds and serves in the background.
 pub async fn start(cfg: ServeConfig) -> Result<Server, ServeError> {
     if let (Some(_), Some(_)) = (&cfg.db, &cfg.database_url) {
@@ -332,7 +347,7 @@ async fn start_with(
         inbox.spawn_worker();
     }
     if let Some(retain) = cfg.retain {
-        inbox.spawn_retention(retain);
+        inbox.spawn_retention(retain, retry_horizon(&cfg.vendors));
     }
     let limits = cfg.limits;
     let task = tokio::spawn(serve_router(listener, app, limits));

@@ -219,8 +219,12 @@ impl hookforge::receive::store::Store for FaultStore {
     ) -> Result<(), hookforge::receive::store::StoreError> {
         self.inner.requarantine(id, error)
     }
-    fn purge_done(&self, before_ms: i64) -> Result<usize, hookforge::receive::store::StoreError> {
-        self.inner.purge_done(before_ms)
+    fn purge_done(
+        &self,
+        before_ms: i64,
+        forget_before_ms: i64,
+    ) -> Result<usize, hookforge::receive::store::StoreError> {
+        self.inner.purge_done(before_ms, forget_before_ms)
     }
     fn next_due(&self) -> Result<Option<i64>, hookforge::receive::store::StoreError> {
         self.inner.next_due()

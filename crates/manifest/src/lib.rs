@@ -218,6 +218,22 @@ pub enum Retry {
     },
 }
 
+impl Retry {
+    /// How long after the first attempt the vendor may still send the same
+    /// delivery again (seconds): its last retry.
+    pub fn horizon_secs(&self) -> f64 {
+        let sum = |d: &[f64]| d.iter().sum::<f64>();
+        match self {
+            Retry::None => 0.0,
+            Retry::Delays { delays_secs } => sum(delays_secs),
+            Retry::Backoff { for_secs, .. } => *for_secs,
+            Retry::Strategies { strategies, .. } => {
+                strategies.values().map(|d| sum(d)).fold(0.0, f64::max)
+            }
+        }
+    }
+}
+
 /// The webhook is switched off after consecutive failures.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -151,9 +151,18 @@ pub fn exercise(store: &dyn Store) {
     assert_eq!(count(Status::Processing), Some(2));
     assert_eq!(count(Status::Pending), Some(0));
     assert_eq!(stats.oldest_pending_received_at_ms, None);
-    // Retention deletes done deliveries processed before the cut only.
-    assert_eq!(store.purge_done(2000).unwrap(), 0);
-    assert_eq!(store.purge_done(2001).unwrap(), 1);
+    // Retention empties done deliveries processed before the cut only,
+    // keeping their keys: a late redelivery is still a duplicate.
+    assert_eq!(store.purge_done(2000, 0).unwrap(), 0);
+    assert_eq!(store.purge_done(2001, 0).unwrap(), 1);
+    let kept = store.get(one).unwrap().unwrap();
+    assert!(kept.body.is_empty() && kept.status == Status::Done);
+    assert!(matches!(
+        store.insert(&delivery("a")).unwrap(),
+        Inserted::Duplicate(id, Status::Done) if id == one
+    ));
+    // Past the vendor's retry horizon the key goes too.
+    assert_eq!(store.purge_done(2001, 2001).unwrap(), 0);
     assert!(store.get(one).unwrap().is_none());
 }
 

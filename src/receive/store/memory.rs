@@ -342,20 +342,38 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn purge_done(&self, before_ms: i64) -> Result<usize, StoreError> {
+    fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize, StoreError> {
         let mut m = self.lock();
-        let old: Vec<i64> = m
+        let done_before = |r: &StoredDelivery, t: i64| {
+            r.status == Status::Done && r.processed_at_ms.is_some_and(|p| p < t)
+        };
+        let forget: Vec<i64> = m
             .rows
             .values()
-            .filter(|r| {
-                r.status == Status::Done && r.processed_at_ms.is_some_and(|t| t < before_ms)
-            })
+            .filter(|r| done_before(r, forget_before_ms))
             .map(|r| r.id)
             .collect();
-        for id in &old {
+        for id in &forget {
             m.remove(*id, false);
         }
-        Ok(old.len())
+        let empty: Vec<i64> = m
+            .rows
+            .values()
+            .filter(|r| done_before(r, before_ms) && !r.body.is_empty())
+            .map(|r| r.id)
+            .collect();
+        for id in &empty {
+            let n = match m.rows.get_mut(id) {
+                Some(r) => {
+                    r.headers.clear();
+                    std::mem::take(&mut r.body).len()
+                }
+                None => 0,
+            };
+            m.total_bytes -= n;
+            m.done_bytes -= n;
+        }
+        Ok(empty.len())
     }
 
     fn next_due(&self) -> Result<Option<i64>, StoreError> {

@@ -335,8 +335,11 @@ pub trait Store: Send + Sync + 'static {
     fn release(&self, id: i64) -> Result<bool, StoreError>;
     /// Records a new reason for a quarantined delivery.
     fn requarantine(&self, id: i64, error: &str) -> Result<(), StoreError>;
-    /// Deletes `done` deliveries processed before `before_ms`; returns how many.
-    fn purge_done(&self, before_ms: i64) -> Result<usize, StoreError>;
+    /// Retention: empties the body and headers of `done` deliveries
+    /// processed before `before_ms`, keeping their keys as tombstones (a late
+    /// redelivery is still a duplicate), and deletes those processed before
+    /// `forget_before_ms` entirely. Returns how many bodies were emptied.
+    fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize, StoreError>;
     /// The soonest `next_attempt_at` of pending deliveries.
     fn next_due(&self) -> Result<Option<i64>, StoreError>;
     /// Counts per status and the oldest pending delivery (for metrics).

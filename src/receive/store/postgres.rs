@@ -551,15 +551,21 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    fn purge_done(&self, before_ms: i64) -> Result<usize, StoreError> {
-        let n = self
-            .conn()
+    fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize, StoreError> {
+        let mut conn = self.conn();
+        let emptied = conn
             .execute(
-                "DELETE FROM deliveries WHERE status = 'done' AND processed_at < $1",
+                "UPDATE deliveries SET body = ''::bytea, headers = '[]'::jsonb
+                 WHERE status = 'done' AND processed_at < $1 AND length(body) > 0",
                 &[&before_ms],
             )
             .map_err(backend)?;
-        Ok(n as usize)
+        conn.execute(
+            "DELETE FROM deliveries WHERE status = 'done' AND processed_at < $1",
+            &[&forget_before_ms],
+        )
+        .map_err(backend)?;
+        Ok(emptied as usize)
     }
 
     fn stats(&self) -> Result<InboxStats, StoreError> {

@@ -490,11 +490,20 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn purge_done(&self, before_ms: i64) -> Result<usize, StoreError> {
-        Ok(self.conn().execute(
-            "DELETE FROM deliveries WHERE status = 'done' AND processed_at < ?1",
+    fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let emptied = tx.execute(
+            "UPDATE deliveries SET body = x'', headers = '[]'
+             WHERE status = 'done' AND processed_at < ?1 AND length(body) > 0",
             [before_ms],
-        )?)
+        )?;
+        tx.execute(
+            "DELETE FROM deliveries WHERE status = 'done' AND processed_at < ?1",
+            [forget_before_ms],
+        )?;
+        tx.commit()?;
+        Ok(emptied)
     }
 
     fn next_due(&self) -> Result<Option<i64>, StoreError> {
