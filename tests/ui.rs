@@ -252,3 +252,27 @@ async fn only_localhost_or_an_address_may_drive_the_dashboard() {
     );
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
 }
+
+/// The page counts every row and lists the newest first: in an inbox of
+/// 100,050 deliveries whose last 50 are quarantined, it said 0 quarantined
+/// (it read only the oldest 100,000 rows).
+#[tokio::test]
+async fn counts_cover_the_whole_inbox_and_the_newest_come_first() {
+    let store = Arc::new(MemoryStore::with_capacity(200_000));
+    for i in 0..100_050 {
+        let mut d = common::new_delivery("prets", &format!("evt_{i}"), b"{}".to_vec());
+        if i >= 100_000 {
+            d.misfit = Some("at `data`: late misfit".into());
+        }
+        store.insert(&d).unwrap();
+    }
+    let app = hookforge::ui::router(store.clone(), None);
+    let (s, page) = get(&app, "/", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("50 quarantined"), "{page}");
+    assert!(page.contains("100050 matching"), "{page}");
+    // Newest first: the first row listed is the last inserted.
+    assert!(page.contains("href=\"/deliveries/100050\""), "{page}");
+    let (_, q) = get(&app, "/?status=quarantined", &[]).await;
+    assert!(q.contains("50 matching"), "{q}");
+}

@@ -369,6 +369,7 @@ fn choose_vendors(
 /// or Ctrl-C.
 async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: Extras) -> ExitCode {
     let Extras { metrics_addr, ui } = extras;
+    let ui_db = cfg.db.clone();
     if let Some(addr) = metrics_addr {
         // Handler time in seconds: from 1 ms to the default 30 s timeout.
         let buckets = [
@@ -404,8 +405,21 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: Extras)
             return ExitCode::FAILURE;
         }
     };
-    if let Some(ui) = &ui
-        && let Err(code) = ui.start(server.inbox.store().clone()).await
+    // The dashboard reads through a connection of its own, so the
+    // receiver's writer never waits behind a page.
+    let ui_store: Option<std::sync::Arc<dyn hookforge::receive::store::Store>> = match (&ui, &ui_db)
+    {
+        (Some(_), Some(path)) => match hookforge::receive::store::SqliteStore::open(path) {
+            Ok(s) => Some(std::sync::Arc::new(s)),
+            Err(e) => {
+                eprintln!("error: cannot open the inbox for the dashboard: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => Some(server.inbox.store().clone()),
+    };
+    if let (Some(ui), Some(store)) = (&ui, ui_store)
+        && let Err(code) = ui.start(store).await
     {
         return code;
     }

@@ -151,6 +151,41 @@ pub fn exercise(store: &dyn Store) {
     assert_eq!(count(Status::Processing), Some(2));
     assert_eq!(count(Status::Pending), Some(0));
     assert_eq!(stats.oldest_pending_received_at_ms, None);
+    // The dashboard's queries: counts by vendor and status, and pages newest
+    // first without bodies, counted in all.
+    let listed = store.list(None, 1000).unwrap();
+    let counts = store.counts().unwrap();
+    assert_eq!(
+        counts.iter().map(|c| c.2).sum::<u64>() as usize,
+        listed.len()
+    );
+    let done = listed.iter().filter(|d| d.status == Status::Done).count() as u64;
+    assert!(
+        counts
+            .iter()
+            .any(|(_, s, n)| *s == Status::Done && *n == done)
+    );
+    let all = crate::receive::store::Search::default();
+    let (page, n) = store.search(&all, 0, 2).unwrap();
+    assert_eq!(n as usize, listed.len());
+    let newest: Vec<i64> = listed.iter().rev().take(2).map(|d| d.id).collect();
+    assert_eq!(page.iter().map(|d| d.id).collect::<Vec<_>>(), newest);
+    assert!(
+        page.iter().all(|d| d.body.is_empty()),
+        "lists carry no bodies"
+    );
+    let (rest, _) = store.search(&all, 2, 10).unwrap();
+    assert_eq!(rest.len(), listed.len() - 2);
+    let only_done = crate::receive::store::Search {
+        status: Some(Status::Done),
+        ..Default::default()
+    };
+    assert_eq!(store.search(&only_done, 0, 10).unwrap().1, done);
+    let none = crate::receive::store::Search {
+        event: Some("no such event type".into()),
+        ..Default::default()
+    };
+    assert_eq!(store.search(&none, 0, 10).unwrap(), (Vec::new(), 0));
     // Retention empties done deliveries processed before the cut only,
     // keeping their keys: a late redelivery is still a duplicate.
     assert_eq!(store.purge_done(2000, 0).unwrap(), 0);

@@ -302,6 +302,49 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    fn counts(&self) -> Result<Vec<(String, Status, u64)>, StoreError> {
+        let m = self.lock();
+        let mut counts: HashMap<(&str, &str), (Status, u64)> = HashMap::new();
+        for r in m.rows.values() {
+            counts
+                .entry((r.vendor.as_str(), r.status.as_str()))
+                .or_insert((r.status, 0))
+                .1 += 1;
+        }
+        Ok(counts
+            .into_iter()
+            .map(|((v, _), (s, n))| (v.to_string(), s, n))
+            .collect())
+    }
+
+    fn search(
+        &self,
+        q: &Search,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<StoredDelivery>, u64), StoreError> {
+        let m = self.lock();
+        let mut total = 0u64;
+        let mut page = Vec::new();
+        for r in m.rows.values().rev().filter(|r| q.matches(r)) {
+            if total as usize >= offset && page.len() < limit {
+                // Without the body: lists never copy bodies.
+                page.push(StoredDelivery {
+                    body: Vec::new(),
+                    headers: r.headers.clone(),
+                    vendor: r.vendor.clone(),
+                    event_type: r.event_type.clone(),
+                    event_id: r.event_id.clone(),
+                    dedupe_key: r.dedupe_key.clone(),
+                    last_error: r.last_error.clone(),
+                    ..*r
+                });
+            }
+            total += 1;
+        }
+        Ok((page, total))
+    }
+
     fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
         Ok(self.lock().rows.get(&id).cloned())
     }

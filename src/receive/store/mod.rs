@@ -80,6 +80,31 @@ pub fn redact_url(url: &str) -> String {
     "(a database URL hookforge cannot read; not shown, as it may hold a password)".into()
 }
 
+/// What the dashboard looks for; every field narrows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Search {
+    pub status: Option<Status>,
+    pub vendor: Option<String>,
+    /// A part of the event type.
+    pub event: Option<String>,
+    /// Received at or after, at or before (ms since the epoch).
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+}
+
+impl Search {
+    pub fn matches(&self, d: &StoredDelivery) -> bool {
+        self.status.is_none_or(|s| d.status == s)
+            && self.vendor.as_deref().is_none_or(|v| d.vendor == v)
+            && self
+                .event
+                .as_deref()
+                .is_none_or(|e| d.event_type.contains(e))
+            && self.since_ms.is_none_or(|t| d.received_at_ms >= t)
+            && self.until_ms.is_none_or(|t| d.received_at_ms <= t)
+    }
+}
+
 /// Which vendors' deliveries a claim may take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Vendors<'a> {
@@ -342,6 +367,48 @@ pub trait Store: Send + Sync + 'static {
     fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize, StoreError>;
     /// The soonest `next_attempt_at` of pending deliveries.
     fn next_due(&self) -> Result<Option<i64>, StoreError>;
+    /// Deliveries per vendor and status (the dashboard's table). The
+    /// default reads every row; the stores count with `GROUP BY`.
+    fn counts(&self) -> Result<Vec<(String, Status, u64)>, StoreError> {
+        let mut out: Vec<(String, Status, u64)> = Vec::new();
+        for d in self.list(None, usize::MAX)? {
+            match out
+                .iter_mut()
+                .find(|(v, s, _)| *v == d.vendor && *s == d.status)
+            {
+                Some(entry) => entry.2 += 1,
+                None => out.push((d.vendor, d.status, 1)),
+            }
+        }
+        Ok(out)
+    }
+    /// One page of the deliveries `q` matches, newest first, without their
+    /// bodies, and how many match in all. The default reads every row; the
+    /// stores select with `WHERE … ORDER BY id DESC LIMIT`.
+    fn search(
+        &self,
+        q: &Search,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<StoredDelivery>, u64), StoreError> {
+        let mut all: Vec<StoredDelivery> = self
+            .list(None, usize::MAX)?
+            .into_iter()
+            .filter(|d| q.matches(d))
+            .collect();
+        all.sort_by_key(|d| std::cmp::Reverse(d.id));
+        let total = all.len() as u64;
+        let page = all
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|mut d| {
+                d.body.clear();
+                d
+            })
+            .collect();
+        Ok((page, total))
+    }
     /// Counts per status and the oldest pending delivery (for metrics).
     /// The default reads every row; database stores count in SQL.
     fn stats(&self) -> Result<InboxStats, StoreError> {

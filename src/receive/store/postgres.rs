@@ -493,6 +493,66 @@ impl Store for PostgresStore {
         rows.iter().map(to_delivery).collect()
     }
 
+    fn counts(&self) -> Result<Vec<(String, Status, u64)>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                "SELECT vendor, status, COUNT(*) FROM deliveries GROUP BY vendor, status",
+                &[],
+            )
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let status: String = r.get(1);
+                Some((r.get(0), Status::parse(&status)?, r.get::<_, i64>(2) as u64))
+            })
+            .collect())
+    }
+
+    fn search(
+        &self,
+        q: &Search,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<StoredDelivery>, u64), StoreError> {
+        const WHERE: &str = "($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR vendor = $2)
+             AND ($3::text IS NULL OR strpos(event_type, $3) > 0)
+             AND ($4::bigint IS NULL OR received_at >= $4) AND ($5::bigint IS NULL OR received_at <= $5)";
+        let status = q.status.map(Status::as_str);
+        let mut conn = self.conn();
+        let total: i64 = conn
+            .query_one(
+                &format!("SELECT COUNT(*) FROM deliveries WHERE {WHERE}"),
+                &[&status, &q.vendor, &q.event, &q.since_ms, &q.until_ms],
+            )
+            .map_err(backend)?
+            .get(0);
+        // Lists never read bodies: a page of large deliveries stays small.
+        let columns = COLUMNS.replace("body,", "''::bytea AS body,");
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {columns} FROM deliveries WHERE {WHERE} ORDER BY id DESC LIMIT $6 OFFSET $7"
+                ),
+                &[
+                    &status,
+                    &q.vendor,
+                    &q.event,
+                    &q.since_ms,
+                    &q.until_ms,
+                    &(limit.min(i64::MAX as usize) as i64),
+                    &(offset.min(i64::MAX as usize) as i64),
+                ],
+            )
+            .map_err(backend)?;
+        let page = rows
+            .iter()
+            .map(to_delivery)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((page, total as u64))
+    }
+
     fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
         let row = self
             .conn()

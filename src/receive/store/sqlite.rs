@@ -439,6 +439,68 @@ impl Store for SqliteStore {
         Ok(rows)
     }
 
+    fn counts(&self) -> Result<Vec<(String, Status, u64)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT vendor, status, COUNT(*) FROM deliveries GROUP BY vendor, status",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(v, s, n)| Some((v, Status::parse(&s)?, n as u64)))
+            .collect())
+    }
+
+    fn search(
+        &self,
+        q: &Search,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<StoredDelivery>, u64), StoreError> {
+        const WHERE: &str = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR vendor = ?2)
+             AND (?3 IS NULL OR instr(event_type, ?3) > 0)
+             AND (?4 IS NULL OR received_at >= ?4) AND (?5 IS NULL OR received_at <= ?5)";
+        let conn = self.conn();
+        let filter = params![
+            q.status.map(Status::as_str),
+            q.vendor,
+            q.event,
+            q.since_ms,
+            q.until_ms
+        ];
+        let total: i64 = conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM deliveries WHERE {WHERE}"))?
+            .query_row(filter, |r| r.get(0))?;
+        // Lists never read bodies: a page of large deliveries stays small.
+        let columns = COLUMNS.replace("body,", "x'' AS body,");
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {columns} FROM deliveries WHERE {WHERE} ORDER BY id DESC LIMIT ?6 OFFSET ?7"
+        ))?;
+        let page = stmt
+            .query_map(
+                params![
+                    q.status.map(Status::as_str),
+                    q.vendor,
+                    q.event,
+                    q.since_ms,
+                    q.until_ms,
+                    limit.min(i64::MAX as usize) as i64,
+                    offset.min(i64::MAX as usize) as i64
+                ],
+                row_to_delivery,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((page, total as u64))
+    }
+
     fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
         let conn = self.conn();
         Ok(conn
