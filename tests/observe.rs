@@ -123,10 +123,12 @@ async fn dedupe_and_handle(rx: &Rx, headers: &HeaderMap, body: &[u8]) {
     }
 }
 
-async fn run(vendor: &'static VendorSpec, defect: Option<Defect>) -> Report {
-    let observer = Observer::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+/// The receiver at `/hook`, reporting to `observer`.
+fn receiver(
+    vendor: &'static VendorSpec,
+    observer: &Observer,
+    defect: Option<Defect>,
+) -> axum::Router {
     let rx = Arc::new(Rx {
         vendor,
         verifier: Verifier::for_manifest(vendor.manifest(), vec![Secret::new(SECRET)]).unwrap(),
@@ -135,9 +137,16 @@ async fn run(vendor: &'static VendorSpec, defect: Option<Defect>) -> Report {
         defect,
         seen: Mutex::default(),
     });
-    let app = axum::Router::new()
+    axum::Router::new()
         .route("/hook", axum::routing::post(receive))
-        .with_state(rx);
+        .with_state(rx)
+}
+
+async fn run(vendor: &'static VendorSpec, defect: Option<Defect>) -> Report {
+    let observer = Observer::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let app = receiver(vendor, &observer, defect);
     Harness::for_router(vendor, app, "/hook")
         .unwrap()
         .secret(SECRET)
@@ -408,17 +417,7 @@ async fn simulate_with_reports_names_the_events_handled_twice() {
         let observer = Observer::start("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
-        let rx = Arc::new(Rx {
-            vendor: v,
-            verifier: Verifier::for_manifest(v.manifest(), vec![Secret::new(SECRET)]).unwrap(),
-            report_url: observer.url(),
-            client: reqwest::Client::new(),
-            defect,
-            seen: Mutex::default(),
-        });
-        let app = axum::Router::new()
-            .route("/hook", axum::routing::post(receive))
-            .with_state(rx);
+        let app = receiver(v, &observer, defect);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
