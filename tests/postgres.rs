@@ -64,7 +64,7 @@ fn postgres_keeps_the_store_contract_and_migrates_once() {
     assert_eq!(applied, 1);
     // Reconnecting finds the deliveries and applies nothing again.
     let again = PostgresStore::connect(&url, Duration::from_secs(30)).unwrap();
-    assert_eq!(again.list(None, 10).unwrap().len(), 2);
+    assert_eq!(again.list(None, 10).unwrap().len(), 3);
     // The password never shows in Debug output.
     let shown = format!(
         "{:?}",

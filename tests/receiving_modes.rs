@@ -226,3 +226,47 @@ async fn failed_handlers_are_retried_with_backoff_and_stay_visible() {
     assert_eq!(calls.lock().unwrap().len(), 3);
     worker.abort();
 }
+
+/// Inline mode: a copy of a delivery that arrives while the first is still
+/// being handled is told to come back (503), not handled a second time at
+/// once; once the first is done, a copy is a duplicate, not handled again.
+#[tokio::test]
+async fn inline_mode_never_handles_a_delivery_twice_at_once() {
+    let release = Arc::new(tokio::sync::Notify::new());
+    let store = Arc::new(MemoryStore::new());
+    let handler = Gate::new(&release, false);
+    let (entered, calls) = (handler.entered.clone(), handler.calls.clone());
+    let app = Receiver::builder(&prets::VENDOR)
+        .secret(PRETS_SECRET)
+        .inline(handler, Inbox::new(store.clone()))
+        .build()
+        .unwrap()
+        .router();
+    let body = sample("prets/quote.updated/doc-1.json");
+    let first = tokio::spawn(app.clone().oneshot(prets_req(body.clone())));
+    eventually(30, "the first copy in its handler", || {
+        entered.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    let again = common::within(
+        30,
+        "the second copy's answer",
+        app.clone().oneshot(prets_req(body.clone())),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(again.headers().contains_key("retry-after"));
+    release.notify_one();
+    let first = common::within(30, "the first answer", first)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let late = common::within(30, "a late copy", app.oneshot(prets_req(body)))
+        .await
+        .unwrap();
+    assert_eq!(late.status(), StatusCode::OK);
+    assert_eq!(entered.load(Ordering::SeqCst), 1, "handled once");
+    assert_eq!(calls.lock().unwrap().len(), 1);
+}

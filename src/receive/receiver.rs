@@ -570,7 +570,13 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
             tracing::info!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, "duplicate delivery acknowledged");
             ok("duplicate")
         }
-        (Mode::Inline(handler, _), Inserted::Duplicate(id, _) | Inserted::New(id)) => {
+        (Mode::Inline(handler, inbox), Inserted::Duplicate(id, _) | Inserted::New(id)) => {
+            // One handler at a time per delivery: a copy that arrives while
+            // the first is still being handled is told to come back (503),
+            // not handled a second time at once.
+            if !inbox.blocking(move |s| s.start(id)).await? {
+                return Err(Rejection::StoreFailed(StoreError::Busy { id }));
+            }
             match handler.handle(&body, headers).await {
                 Ok(()) => {
                     let recorded = inbox.blocking(move |s| s.complete(id, now_ms())).await;

@@ -166,6 +166,9 @@ impl hookforge::receive::store::Store for FaultStore {
     {
         self.inner.claim(now_ms, limit, vendors)
     }
+    fn start(&self, id: i64) -> Result<bool, hookforge::receive::store::StoreError> {
+        self.inner.start(id)
+    }
     fn complete(&self, id: i64, now_ms: i64) -> Result<(), hookforge::receive::store::StoreError> {
         use std::sync::atomic::Ordering;
         let failing = self

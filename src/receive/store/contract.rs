@@ -151,6 +151,14 @@ pub fn exercise(store: &dyn Store) {
     assert_eq!(count(Status::Processing), Some(2));
     assert_eq!(count(Status::Pending), Some(0));
     assert_eq!(stats.oldest_pending_received_at_ms, None);
+    // An inline handler starts a pending delivery once: a second start
+    // (a copy arriving meanwhile) is refused, and so is replaying it.
+    let inline = new(store.insert(&delivery("inline")).unwrap());
+    assert!(store.start(inline).unwrap());
+    assert!(!store.start(inline).unwrap());
+    assert!(store.requeue(inline).is_err());
+    store.complete(inline, 2500).unwrap();
+    assert!(!store.start(inline).unwrap(), "done is not started again");
     // The dashboard's queries: counts by vendor and status, and pages newest
     // first without bodies, counted in all.
     let listed = store.list(None, 1000).unwrap();

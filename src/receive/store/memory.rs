@@ -244,6 +244,19 @@ impl Store for MemoryStore {
         Ok(out)
     }
 
+    fn start(&self, id: i64) -> Result<bool, StoreError> {
+        let mut m = self.lock();
+        if m.rows.get(&id).is_none_or(|r| r.status != Status::Pending) {
+            return Ok(false);
+        }
+        m.leave_pending(id);
+        if let Some(r) = m.rows.get_mut(&id) {
+            r.status = Status::Processing;
+            r.attempts += 1;
+        }
+        Ok(true)
+    }
+
     fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
         let mut m = self.lock();
         m.leave_pending(id);

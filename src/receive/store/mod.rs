@@ -242,7 +242,7 @@ pub enum StoreError {
     #[error("the inbox is full ({max_bytes} bytes of deliveries not yet handled); retry later")]
     FullBytes { max_bytes: usize },
     #[error(
-        "delivery {id} is being handled now: replaying it would run its handler twice at once; replay it once it is done or dead"
+        "delivery {id} is being handled now: it cannot be handled (or replayed) again at the same time; try again once it is done or dead"
     )]
     Busy { id: i64 },
     #[cfg(feature = "sqlite")]
@@ -338,6 +338,10 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
         vendors: Vendors<'_>,
     ) -> Result<Vec<StoredDelivery>, StoreError>;
+    /// Marks one pending delivery processing (counting the attempt), for a
+    /// handler run inline; false if it is not pending (another request is
+    /// handling it, or it is done).
+    fn start(&self, id: i64) -> Result<bool, StoreError>;
     fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError>;
     /// Marks several deliveries done, `(id, now_ms)` each; a store may do it
     /// in one transaction. The default completes them one by one.

@@ -564,6 +564,20 @@ impl Store for PostgresStore {
         row.as_ref().map(to_delivery).transpose()
     }
 
+    fn start(&self, id: i64) -> Result<bool, StoreError> {
+        let until = now_ms().saturating_add(self.lease_ms);
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE deliveries SET status = 'processing', attempts = attempts + 1,
+                        locked_until = $2, locked_by = $3
+                 WHERE id = $1 AND status = 'pending'",
+                &[&id, &until, &self.owner],
+            )
+            .map_err(backend)?;
+        Ok(n == 1)
+    }
+
     fn requeue(&self, id: i64) -> Result<bool, StoreError> {
         let mut conn = self.conn();
         let n = conn

@@ -512,6 +512,15 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
+    fn start(&self, id: i64) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE deliveries SET status = 'processing', attempts = attempts + 1
+             WHERE id = ?1 AND status = 'pending'",
+            [id],
+        )?;
+        Ok(n == 1)
+    }
+
     fn requeue(&self, id: i64) -> Result<bool, StoreError> {
         let conn = self.conn();
         let n = conn.execute(
