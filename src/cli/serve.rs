@@ -370,6 +370,10 @@ fn choose_vendors(
 async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: Extras) -> ExitCode {
     let Extras { metrics_addr, ui } = extras;
     let ui_db = cfg.db.clone();
+    let ui_pg = cfg.database_url.clone();
+    let lease = cfg
+        .lease
+        .unwrap_or(cfg.worker.handler_timeout + std::time::Duration::from_secs(30));
     if let Some(addr) = metrics_addr {
         // Handler time in seconds: from 1 ms to the default 30 s timeout.
         let buckets = [
@@ -416,6 +420,24 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: Extras)
                 return ExitCode::from(2);
             }
         },
+        (Some(_), None) if ui_pg.is_some() => {
+            let url = ui_pg.clone().expect("checked");
+            let opened = tokio::task::spawn_blocking(move || {
+                hookforge::receive::store::PostgresStore::connect(url.expose(), lease)
+            })
+            .await;
+            match opened {
+                Ok(Ok(s)) => Some(std::sync::Arc::new(s)),
+                Ok(Err(e)) => {
+                    eprintln!("error: cannot open the inbox for the dashboard: {e}");
+                    return ExitCode::from(2);
+                }
+                Err(e) => {
+                    eprintln!("error: cannot open the inbox for the dashboard: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         _ => Some(server.inbox.store().clone()),
     };
     if let (Some(ui), Some(store)) = (&ui, ui_store)
