@@ -159,9 +159,7 @@ impl Sent {
     /// Where a report without a known id belongs: the first authentic key,
     /// not yet reported, whose body equals the payload both ways.
     fn by_payload(&self, payload: &Value, taken: &HashMap<String, Vec<Handled>>) -> Option<String> {
-        let equal = |b: &Value| {
-            payload_difference(b, payload).is_none() && payload_difference(payload, b).is_none()
-        };
+        let equal = |b: &Value| crate::conformance::observe::same_payload(b, payload);
         self.order
             .iter()
             .filter(|(k, authentic)| *authentic && !taken.contains_key(k))

@@ -132,6 +132,12 @@ async fn report(State(reports): State<Reports>, body: axum::body::Bytes) -> impl
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// Whether a reported payload is the body sent: equal both ways (a `null`
+/// may be absent; added `x_hookforge_*` fields only if reported).
+pub fn same_payload(sent: &Value, got: &Value) -> bool {
+    payload_difference(sent, got).is_none() && payload_difference(got, sent).is_none()
+}
+
 /// Where `got` (the payload as the handler saw it) differs from `sent`:
 /// every field sent must come back with the same value (strings exactly,
 /// numbers by exact decimal value; a `null` may come back absent). Fields
@@ -219,6 +225,35 @@ fn decimal(text: &str) -> (bool, String, i64) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A report that is not the contract's JSON gets a 400 saying what is
+    /// expected; a good one 204, a numeric id kept as its text.
+    #[tokio::test]
+    async fn bad_reports_are_refused_with_the_expected_shape() {
+        let obs = Observer::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let client = reqwest::Client::new();
+        let bad = client
+            .post(obs.url())
+            .body("not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 400);
+        assert!(bad.text().await.unwrap().contains("expected a JSON object"));
+        let good = client
+            .post(obs.url())
+            .body(r#"{"event_id": 820982911946154508, "event_type": null, "payload": {"a": 1}}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(good.status(), 204);
+        let r = obs.reports();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].event_id.as_deref(), Some("820982911946154508"));
+        assert_eq!(r[0].event_type, None);
+    }
 
     #[test]
     fn numbers_compare_by_decimal_value() {

@@ -458,15 +458,17 @@ fn classify(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(crate::Checked, Option<String>), Rejection> {
-    let json = |e: &crate::ParseError| !e.is_misfit() || crate::parse::rfc8259::is_json(body);
     match inner.vendor.check(body, headers) {
         Ok(p) => Ok((p, None)),
         // Not JSON, whatever else the vendor's headers say: refused, the
-        // same for every vendor shape.
-        // A misfit found before the syntax error (no type header) is
-        // reported as the syntax error it also is.
-        Err(e) if !json(&e) => Err(Rejection::NotADelivery(not_json(body).unwrap_or(e))),
-        Err(e) if !e.is_misfit() && !crate::parse::rfc8259::is_json(body) => {
+        // same for every vendor shape. A misfit found before the syntax
+        // error (no type header) is reported as the syntax error it also is.
+        Err(e) if !crate::parse::rfc8259::is_json(body) => {
+            let e = if e.is_misfit() {
+                not_json(body).unwrap_or(e)
+            } else {
+                e
+            };
             Err(Rejection::NotADelivery(e))
         }
         // JSON by RFC 8259 that our parser cannot hold (a lone surrogate,

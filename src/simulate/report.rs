@@ -61,9 +61,9 @@ impl Inbox for ObservedInbox {
             .iter()
             .filter(|r| match (&event.event_id, &r.event_id) {
                 (Some(sent), Some(read)) => sent == read,
-                _ => body.as_ref().is_some_and(|b| {
-                    crate::conformance::observe::payload_difference(b, &r.payload).is_none()
-                }),
+                _ => body
+                    .as_ref()
+                    .is_some_and(|b| crate::conformance::observe::same_payload(b, &r.payload)),
             })
             .count() as u32;
         Ok(Handled {
