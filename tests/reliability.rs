@@ -719,9 +719,12 @@ async fn retention_purges_only_old_done_deliveries() {
         d.received_at_ms = 0;
         inbox.accept(d).await.unwrap();
     }
-    store
-        .complete(1, hookforge::receive::store::now_ms())
-        .unwrap();
+    let held = store.start(1).unwrap().expect("pending");
+    assert!(
+        store
+            .complete(held, hookforge::receive::store::now_ms())
+            .unwrap()
+    );
     inbox.spawn_retention(Duration::from_millis(200), Duration::from_secs(3600));
     wait_for(store.as_ref(), "the purge", |rows| {
         rows.iter()
@@ -760,9 +763,12 @@ async fn retention_forgets_keys_only_past_the_retry_horizon() {
         .accept(common::new_delivery("prets", &id, body))
         .await
         .unwrap();
-    store
-        .complete(1, hookforge::receive::store::now_ms())
-        .unwrap();
+    let held = store.start(1).unwrap().expect("pending");
+    assert!(
+        store
+            .complete(held, hookforge::receive::store::now_ms())
+            .unwrap()
+    );
     inbox.spawn_retention(Duration::from_millis(100), Duration::from_millis(100));
     wait_for(store.as_ref(), "the key forgotten", |rows| rows.is_empty()).await;
     // Prets retries for 24 h: serve keeps keys at least that long.
@@ -788,6 +794,7 @@ fn limits_cfg() -> ServeConfig {
         header_read_timeout: Duration::from_secs(1),
         idle_timeout: Duration::from_secs(2),
         max_connections: 1024,
+        max_connections_per_ip: None,
     };
     cfg.body_timeout = Duration::from_secs(1);
     cfg
@@ -884,6 +891,63 @@ async fn connections_past_the_cap_wait_for_a_free_slot() {
         waited.1 >= Duration::from_millis(800),
         "served after {:?}",
         waited.1
+    );
+}
+
+/// `--max-connections-per-ip 2`: one address holding two connections gets
+/// 503 for a third at once, while a client at another address is served at
+/// once (before, the third was served and one address could take every slot).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_slot() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut cfg = limits_cfg();
+    cfg.limits.max_connections = 4;
+    cfg.limits.max_connections_per_ip = Some(2);
+    let server = start(cfg).await;
+    let addr = server.addr;
+    let connect_from = |ip: [u8; 4]| async move {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind((ip, 0).into()).unwrap();
+        socket.connect(addr).await.unwrap()
+    };
+    let (_, body) = prets_delivery(6);
+    let request = format!(
+        "POST /hooks/prets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {PRETS_SECRET}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let answer = |mut s: tokio::net::TcpStream| {
+        let (request, body) = (request.clone(), body.clone());
+        async move {
+            let _ = s.write_all(request.as_bytes()).await;
+            let _ = s.write_all(&body).await;
+            let mut out = String::new();
+            let _ = common::within(5, "an answer", s.read_to_string(&mut out)).await;
+            out.split_whitespace().nth(1).unwrap_or("none").to_string()
+        }
+    };
+    let mut holders = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect_from([127, 0, 0, 1]).await;
+        s.write_all(b"POST /hooks/prets HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        holders.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let third = answer(connect_from([127, 0, 0, 1]).await).await;
+    let t = Instant::now();
+    let other = answer(connect_from([127, 0, 0, 2]).await).await;
+    let other_took = t.elapsed();
+    drop(holders);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let after = answer(connect_from([127, 0, 0, 1]).await).await;
+    assert_eq!(third, "503", "a third connection from one address");
+    assert_eq!(other, "200", "another address");
+    assert!(other_took < Duration::from_millis(800), "{other_took:?}");
+    assert_eq!(
+        after, "200",
+        "the address's connections closed: served again"
     );
 }
 
@@ -1141,6 +1205,52 @@ async fn a_worker_leaves_other_vendors_deliveries_for_their_process() {
             .any(|d| d.vendor == "socotra" && d.status == Status::Done)
     })
     .await;
+}
+
+/// Claims are sized by each vendor's own free handler slots: with one slot
+/// per vendor, a busy Prets handler and an idle Socotra one, only one Prets
+/// delivery is `processing`. Sized by the slots summed over vendors, the
+/// claim took two, the second waiting in memory with its attempt counted
+/// (on PostgreSQL, its lease running out while it waited).
+#[tokio::test]
+async fn claims_are_sized_by_each_vendors_free_slots() {
+    let store = Arc::new(MemoryStore::new());
+    let inbox = Inbox::new(store.clone()).with_worker(WorkerConfig {
+        handler_timeout: Duration::from_secs(30),
+        concurrency_per_vendor: 1,
+    });
+    let calls = Arc::new(AtomicUsize::new(0));
+    inbox.handle(Scripted {
+        vendor: &prets::VENDOR,
+        script: vec![Act::Hang],
+        calls: calls.clone(),
+    });
+    inbox.handle(Scripted {
+        vendor: &hookforge::vendors::socotra::VENDOR,
+        script: vec![],
+        calls: Arc::new(AtomicUsize::new(0)),
+    });
+    for i in 0..3 {
+        let (id, body) = prets_delivery(40 + i);
+        inbox
+            .accept(common::new_delivery("prets", &id, body))
+            .await
+            .unwrap();
+    }
+    inbox.spawn_worker();
+    wait_for(store.as_ref(), "the first Prets delivery taken", |rows| {
+        rows.iter().any(|d| d.status == Status::Processing)
+    })
+    .await;
+    // Several claim rounds.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rows = store.list(None, 10).unwrap();
+    let processing = rows
+        .iter()
+        .filter(|d| d.status == Status::Processing)
+        .count();
+    assert_eq!(processing, 1, "{rows:#?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
 /// Clients that pipeline requests and never read the answers (their

@@ -208,10 +208,10 @@ async fn only_localhost_or_an_address_may_drive_the_dashboard() {
     let (_, page) = get(&app, "/", &[("host", "127.0.0.1:8090")]).await;
     let token = csrf(&page);
     let form = format!("csrf={token}");
-    store
+    let claimed = store
         .claim(i64::MAX, 1, hookforge::receive::store::Vendors::Any)
         .unwrap();
-    store.complete(1, 0).unwrap();
+    assert!(store.complete(claimed[0].attempt(), 0).unwrap());
     for headers in [
         &[
             ("host", "rebind.attacker.example:8090"),

@@ -2,7 +2,7 @@
 # Loopback HTTP benchmark, one run: a bare axum route (the ceiling), a route
 # that reads the body, a hand-written minimal in-memory receiver (plain axum,
 # see benches/wrk/ceiling.rs), then the receiver with the in-memory inbox,
-# and with the SQLite inbox.
+# and with the SQLite inbox (synced commits, then --sync normal).
 # Needs wrk (Debian: apt-get install wrk). Usage: benches/wrk/run.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,3 +45,6 @@ run memory
 RUST_LOG=warn start sqlite target/release/hookforge serve --addr 127.0.0.1:0 --vendor prets --secret "prets=$PRETS_SECRET" --db "$TMP/inbox.db"
 run sqlite
 echo "== stored in the SQLite inbox: $(target/release/hookforge inbox --db "$TMP/inbox.db" list --json --limit 100000000 | grep -c '"id"') deliveries"
+# The same without a sync per commit: what --sync full (the default) costs.
+RUST_LOG=warn start sqlite-normal target/release/hookforge serve --addr 127.0.0.1:0 --vendor prets --secret "prets=$PRETS_SECRET" --db "$TMP/inbox-normal.db" --sync normal
+run sqlite-normal

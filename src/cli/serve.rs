@@ -18,6 +18,11 @@ pub struct Args {
     /// Keep the inbox in this SQLite file (in memory when absent).
     #[arg(long, conflicts_with = "database_url")]
     pub db: Option<PathBuf>,
+    /// With --db: `full` syncs every commit before the 2xx (survives a power
+    /// cut); `normal` syncs only at checkpoints (faster; a power cut or
+    /// kernel crash can lose the last ~100 ms of acknowledged deliveries).
+    #[arg(long, value_enum, default_value = "full", requires = "db")]
+    pub sync: hookforge::receive::store::SyncMode,
     /// Keep the inbox in PostgreSQL, shared with other `serve` processes
     /// (`postgres://user@host:port/db`; also from `HOOKFORGE_DATABASE_URL`,
     /// which keeps a password out of argv).
@@ -59,6 +64,7 @@ pub fn run(a: Args) -> ExitCode {
         vendors,
         secrets,
         db,
+        sync,
         database_url,
         ui,
         ui_args,
@@ -71,6 +77,7 @@ pub fn run(a: Args) -> ExitCode {
         more,
     } = a;
     let mut cfg = hookforge::receive::serve::ServeConfig::new(addr);
+    cfg.sync = sync;
     cfg.hmac_formats = hmac_formats.into_iter().collect();
     cfg.endpoints = endpoints.into_iter().collect();
     let mut secrets = secrets;
@@ -101,6 +108,7 @@ pub fn run(a: Args) -> ExitCode {
         header_read_timeout: header_read,
         idle_timeout: idle,
         max_connections: more.max_connections,
+        max_connections_per_ip: more.max_connections_per_ip.map(|n| n as usize),
     };
     cfg.body_timeout = body;
     cfg.worker = hookforge::receive::inbox::WorkerConfig {
@@ -176,6 +184,11 @@ pub struct ServeArgs {
     /// Connections served at once (more wait in the listen backlog).
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// Connections served at once per client IP address; past it a client
+    /// gets 503 and is closed (off by default: behind a proxy every client
+    /// has the proxy's address).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections_per_ip: Option<u32>,
     /// Seconds a handler call may take before it counts as a failed attempt.
     #[arg(long, default_value_t = 30.0)]
     handler_timeout: f64,

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 
 use super::store::{
-    InsertMode, Inserted, NewDelivery, Store, StoreError, StoredDelivery, Vendors, now_ms,
+    Attempt, InsertMode, Inserted, NewDelivery, Store, StoreError, StoredDelivery, Vendors, now_ms,
 };
 use crate::RawHandler;
 
@@ -217,22 +217,13 @@ impl Inbox {
             .clone()
     }
 
-    /// Vendors with every handler slot taken: not claimed from this round.
-    fn saturated(&self) -> Vec<String> {
-        self.slots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .filter(|(_, s)| s.available_permits() == 0)
-            .map(|(v, _)| v.clone())
-            .collect()
-    }
-
-    /// How many deliveries to claim now: the free handler slots of the
-    /// vendors with a handler (at most 64), so that a claimed delivery is a
-    /// delivery being handled, not one waiting in memory marked
-    /// `processing` with its attempt already counted.
-    fn free_slots(&self) -> usize {
+    /// What to claim now: for each vendor with a handler, as many as it has
+    /// free handler slots (at most 64), so that a claimed delivery is one
+    /// being handled, not one waiting in memory marked `processing` with
+    /// its attempt counted (and, on PostgreSQL, its lease running out).
+    /// Vendors without a handler here are never claimed: their deliveries
+    /// stay pending for the process that has one.
+    fn wanted(&self) -> Vec<(&'static str, usize)> {
         let vendors: Vec<&'static str> = self
             .handlers
             .lock()
@@ -240,13 +231,11 @@ impl Inbox {
             .keys()
             .copied()
             .collect();
-        let free: usize = vendors
-            .iter()
-            .map(|v| self.slot(v).available_permits())
-            .sum();
-        // Deliveries of a vendor without a handler still need claiming (to
-        // fail visibly): one at a time when no handler is registered.
-        if vendors.is_empty() { 1 } else { free.min(64) }
+        vendors
+            .into_iter()
+            .map(|v| (v, self.slot(v).available_permits().min(64)))
+            .filter(|(_, free)| *free > 0)
+            .collect()
     }
 
     async fn recover(&self) {
@@ -266,44 +255,27 @@ impl Inbox {
             // under load, one claim then takes many deliveries instead of
             // one claim, one spawn and one wake-up per delivery.
             tokio::task::yield_now().await;
-            let limit = self.free_slots();
-            if limit == 0 {
-                // Every slot is busy: a finishing delivery notifies.
+            let wanted = self.wanted();
+            if wanted.is_empty() {
+                // Every slot is busy (a finishing delivery notifies), or no
+                // handler is registered yet.
                 let _ = tokio::time::timeout(Duration::from_secs(1), self.notify.notified()).await;
                 continue;
             }
-            // Only vendors this process handles, with a free slot: another
-            // process's vendors stay pending for it, never go dead here.
-            let busy = self.saturated();
-            let mine: Vec<String> = self
-                .handlers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .keys()
-                .filter(|v| !busy.iter().any(|b| b == *v))
-                .map(|v| v.to_string())
-                .collect();
-            if mine.is_empty() {
-                let _ = tokio::time::timeout(Duration::from_secs(1), self.notify.notified()).await;
-                continue;
-            }
-            let batch = match self
-                .blocking(move |s| {
-                    let only: Vec<&str> = mine.iter().map(String::as_str).collect();
-                    s.claim(now_ms(), limit, Vendors::Only(&only))
-                })
+            // Leases start at the database no earlier than this.
+            let claimed_at = tokio::time::Instant::now();
+            let (batch, error) = self
+                .blocking(move |s| Ok(claim_each(s, &wanted)))
                 .await
-            {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot claim deliveries; retrying in 1 s");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
+                .unwrap_or_else(|e| (Vec::new(), Some(e)));
+            if let Some(e) = &error {
+                tracing::error!(error = %e, "cannot claim deliveries; retrying in 1 s");
+            }
             if batch.is_empty() {
-                let wait = match self.blocking(|s| s.next_due()).await {
-                    Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(1, 1000) as u64),
+                let wait = match (&error, self.blocking(|s| s.next_due()).await) {
+                    (None, Ok(Some(at))) => {
+                        Duration::from_millis((at - now_ms()).clamp(1, 1000) as u64)
+                    }
                     _ => Duration::from_secs(1),
                 };
                 let _ = tokio::time::timeout(wait, self.notify.notified()).await;
@@ -312,9 +284,8 @@ impl Inbox {
             for d in batch {
                 let slot = self.slot(&d.vendor);
                 let inbox = self.clone();
-                // Take the slot now when free, so that the next round's count
-                // sees it taken; otherwise (the claim took more of one vendor
-                // than it had free) wait for it in the task.
+                // Claims are sized by the free slots, so the slot is free;
+                // taken now so that the next round's count sees it taken.
                 let permit = slot.clone().try_acquire_owned().ok();
                 tokio::spawn(async move {
                     let _permit = match permit {
@@ -324,7 +295,7 @@ impl Inbox {
                             Err(_) => return,
                         },
                     };
-                    inbox.process(d).await;
+                    inbox.process(d, claimed_at).await;
                     inbox.notify.notify_one();
                 });
             }
@@ -362,45 +333,66 @@ impl Inbox {
         }
     }
 
-    async fn process(&self, d: StoredDelivery) {
+    async fn process(&self, d: StoredDelivery, claimed_at: tokio::time::Instant) {
         let started = std::time::Instant::now();
-        let outcome = self.run_handler(&d).await;
+        let outcome = match self.store.lease() {
+            None => self.run_handler(&d).await,
+            Some(lease) => match self.run_holding_lease(&d, lease, claimed_at).await {
+                Some(outcome) => outcome,
+                // Another process may be handling it now: it records the outcome.
+                None => return,
+            },
+        };
         metrics::histogram!(
             "hookforge_handler_duration_seconds",
             "vendor" => d.vendor.clone(),
             "outcome" => if outcome.is_ok() { "ok" } else { "failed" }
         )
         .record(started.elapsed().as_secs_f64());
-        let id = d.id;
         if let Err(error) = &outcome {
             tracing::warn!(
                 vendor = %d.vendor, event = %crate::util::Shown(&d.event_type), delivery = d.id, attempt = d.attempts,
                 error = %crate::util::Shown(error), dead = d.attempts >= self.retry.max_attempts, "handler failed"
             );
         }
-        // A database blip must not leave the row `processing` until the next
-        // restart (then handled again): the outcome is recorded with retries.
+        self.record(&d, outcome).await;
+    }
+
+    /// Records a handler's outcome against the attempt that ran it. A
+    /// database blip must not leave the row `processing` until the next
+    /// restart (then handled again): the outcome is recorded with retries.
+    async fn record(&self, d: &StoredDelivery, outcome: Result<(), String>) {
+        let attempt = d.attempt();
         for (n, pause) in RECORD_RETRIES.iter().enumerate() {
             let result = match &outcome {
                 Ok(()) => match &self.writer {
-                    Some(w) => w.complete(id, now_ms()).await,
-                    None => self.blocking(move |s| s.complete(id, now_ms())).await,
+                    Some(w) => w.complete(attempt, now_ms()).await,
+                    None => self.blocking(move |s| s.complete(attempt, now_ms())).await,
                 },
                 Err(error) => {
                     let retry_at = (d.attempts < self.retry.max_attempts)
                         .then(|| now_ms() + self.retry.delay(d.attempts).as_millis() as i64);
                     let error = error.clone();
-                    self.blocking(move |s| s.fail(id, &error, retry_at)).await
+                    self.blocking(move |s| s.fail(attempt, &error, retry_at))
+                        .await
                 }
             };
             match result {
-                Ok(()) => return,
+                Ok(true) => return,
+                Ok(false) => {
+                    tracing::warn!(
+                        delivery = d.id,
+                        attempt = d.attempts,
+                        "outcome not recorded: this attempt no longer holds the delivery (its lease ran out and another took it over)"
+                    );
+                    return;
+                }
                 Err(e) if n + 1 < RECORD_RETRIES.len() => {
-                    tracing::warn!(delivery = id, error = %e, "cannot record the outcome; retrying in {} ms", pause.as_millis());
+                    tracing::warn!(delivery = d.id, error = %e, "cannot record the outcome; retrying in {} ms", pause.as_millis());
                     tokio::time::sleep(*pause).await;
                 }
                 Err(e) => tracing::error!(
-                    delivery = id,
+                    delivery = d.id,
                     error = %e,
                     "cannot record the outcome after {} tries; it stays processing until the next start",
                     RECORD_RETRIES.len()
@@ -408,6 +400,77 @@ impl Inbox {
             }
         }
     }
+
+    /// Runs the handler while keeping the delivery's lease; `None` when the
+    /// lease was lost (taken over, or not renewed before it ran out), in
+    /// which case the handler was cancelled: another process may take the
+    /// delivery over, and two handlings must never run at once.
+    async fn run_holding_lease(
+        &self,
+        d: &StoredDelivery,
+        lease: Duration,
+        claimed_at: tokio::time::Instant,
+    ) -> Option<Result<(), String>> {
+        tokio::select! {
+            outcome = self.run_handler(d) => Some(outcome),
+            why = self.keep_lease(d.attempt(), lease, claimed_at) => {
+                metrics::counter!("hookforge_leases_lost_total", "vendor" => d.vendor.clone()).increment(1);
+                tracing::warn!(
+                    vendor = %d.vendor, delivery = d.id, attempt = d.attempts, reason = why,
+                    "lease lost: the handler was cancelled (another process may take the delivery over)"
+                );
+                None
+            }
+        }
+    }
+
+    /// Renews a lease every third of its length until it is lost; returns
+    /// why. The lease is counted from when its claim or renewal was *sent*
+    /// (the database started it no earlier), less a tenth for the
+    /// cancellation to land before another process may claim.
+    async fn keep_lease(
+        &self,
+        attempt: Attempt,
+        lease: Duration,
+        claimed_at: tokio::time::Instant,
+    ) -> &'static str {
+        let margin = lease / 10;
+        let mut expires = claimed_at + lease;
+        loop {
+            let next = (tokio::time::Instant::now() + lease / 3).min(expires - margin);
+            tokio::time::sleep_until(next).await;
+            let sent = tokio::time::Instant::now();
+            if sent + margin >= expires {
+                return "not renewed before it ran out";
+            }
+            let renewal = self.blocking(move |s| s.renew(attempt));
+            match tokio::time::timeout_at(expires - margin, renewal).await {
+                Ok(Ok(true)) => expires = sent + lease,
+                Ok(Ok(false)) => return "another attempt holds the delivery now",
+                Ok(Err(e)) => {
+                    tracing::warn!(delivery = attempt.id, error = %e, "cannot renew the lease; trying again")
+                }
+                Err(_) => return "the renewal did not finish before the lease ran out",
+            }
+        }
+    }
+}
+
+/// Claims for each vendor what [`Inbox::wanted`] says; what was claimed
+/// before an error is kept (it is `processing` now and must be handled).
+fn claim_each(
+    store: &dyn Store,
+    wanted: &[(&str, usize)],
+) -> (Vec<StoredDelivery>, Option<StoreError>) {
+    let now = now_ms();
+    let mut out = Vec::new();
+    for &(vendor, free) in wanted {
+        match store.claim(now, free, Vendors::Only(&[vendor])) {
+            Ok(batch) => out.extend(batch),
+            Err(e) => return (out, Some(e)),
+        }
+    }
+    (out, None)
 }
 
 /// Pauses between tries to record a handler's outcome (about 6 s in all).
@@ -618,9 +681,9 @@ enum Job {
         tokio::sync::oneshot::Sender<Result<Inserted, StoreError>>,
     ),
     Complete(
+        Attempt,
         i64,
-        i64,
-        tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+        tokio::sync::oneshot::Sender<Result<bool, StoreError>>,
     ),
 }
 
@@ -664,8 +727,8 @@ impl Writer {
                                 inserts.push(d);
                                 answers.push(tx);
                             }
-                            Job::Complete(id, at, tx) => {
-                                done.push((id, at));
+                            Job::Complete(attempt, at, tx) => {
+                                done.push((attempt, at));
                                 done_answers.push(tx);
                             }
                         }
@@ -697,10 +760,10 @@ impl Writer {
         rx.await.map_err(|_| Self::gone())?
     }
 
-    async fn complete(&self, id: i64, at: i64) -> Result<(), StoreError> {
+    async fn complete(&self, attempt: Attempt, at: i64) -> Result<bool, StoreError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.jobs
-            .send(Job::Complete(id, at, tx))
+            .send(Job::Complete(attempt, at, tx))
             .map_err(|_| Self::gone())?;
         rx.await.map_err(|_| Self::gone())?
     }
@@ -710,25 +773,27 @@ impl Writer {
 /// caller hears its own outcome.
 fn write_completions(
     store: &dyn Store,
-    done: &[(i64, i64)],
-    answers: Vec<tokio::sync::oneshot::Sender<Result<(), StoreError>>>,
+    done: &[(Attempt, i64)],
+    answers: Vec<tokio::sync::oneshot::Sender<Result<bool, StoreError>>>,
 ) {
-    let caught = |f: &dyn Fn() -> Result<(), StoreError>| {
+    fn caught<T>(f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
             Err(StoreError::Backend(
                 "the store panicked while recording a delivery as done".into(),
             ))
         })
-    };
-    if caught(&|| store.complete_many(done)).is_ok() {
-        for tx in answers {
+    }
+    if let Ok(held) = caught(|| store.complete_many(done))
+        && held.len() == answers.len()
+    {
+        for (tx, held) in answers.into_iter().zip(held) {
             // The caller may have gone: nothing to tell.
-            let _ = tx.send(Ok(()));
+            let _ = tx.send(Ok(held));
         }
         return;
     }
-    for (&(id, at), tx) in done.iter().zip(answers) {
-        let _ = tx.send(caught(&|| store.complete(id, at)));
+    for (&(attempt, at), tx) in done.iter().zip(answers) {
+        let _ = tx.send(caught(|| store.complete(attempt, at)));
     }
 }
 

@@ -576,13 +576,13 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
             // One handler at a time per delivery: a copy that arrives while
             // the first is still being handled is told to come back (503),
             // not handled a second time at once.
-            if !inbox.blocking(move |s| s.start(id)).await? {
+            let Some(attempt) = inbox.blocking(move |s| s.start(id)).await? else {
                 return Err(Rejection::StoreFailed(StoreError::Busy { id }));
-            }
+            };
             match handler.handle(&body, headers).await {
                 Ok(()) => {
-                    let recorded = inbox.blocking(move |s| s.complete(id, now_ms())).await;
-                    if recorded.is_err() {
+                    let recorded = inbox.blocking(move |s| s.complete(attempt, now_ms())).await;
+                    if !matches!(recorded, Ok(true)) {
                         // Handled; only the bookkeeping failed, so a retry
                         // by the vendor would run the handler once more.
                         tracing::error!(
@@ -597,7 +597,7 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
                 Err(e) => {
                     let msg = e.to_string();
                     let _ = inbox
-                        .blocking(move |s| s.fail(id, &msg, Some(now_ms())))
+                        .blocking(move |s| s.fail(attempt, &msg, Some(now_ms())))
                         .await;
                     return Err(Rejection::HandlerFailed(e.to_string()));
                 }

@@ -40,6 +40,11 @@ pub struct ServerLimits {
     pub idle_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// Connections served at once per client IP address (`None`: no cap).
+    /// A client past it is answered 503 and closed, so one address cannot
+    /// take every slot. Behind a proxy every client has the proxy's
+    /// address: leave it off there.
+    pub max_connections_per_ip: Option<usize>,
 }
 
 impl Default for ServerLimits {
@@ -48,6 +53,7 @@ impl Default for ServerLimits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: 1024,
+            max_connections_per_ip: None,
         }
     }
 }
@@ -68,6 +74,10 @@ pub struct ServeConfig {
     pub allow_unsigned: Vec<String>,
     /// SQLite inbox; in memory when `None` (and no `database_url`).
     pub db: Option<PathBuf>,
+    /// When the SQLite inbox's commits reach the disk (default: each, before
+    /// the 2xx).
+    #[cfg(feature = "sqlite")]
+    pub sync: crate::receive::store::SyncMode,
     /// PostgreSQL inbox, shared with other processes (feature `postgres`).
     pub database_url: Option<crate::receive::store::DatabaseUrl>,
     /// How long a claim on a PostgreSQL delivery lasts before another
@@ -97,6 +107,8 @@ impl ServeConfig {
             endpoints: BTreeMap::new(),
             allow_unsigned: Vec::new(),
             db: None,
+            #[cfg(feature = "sqlite")]
+            sync: Default::default(),
             database_url: None,
             lease: None,
             memory_capacity: MemoryStore::DEFAULT_CAPACITY,
@@ -304,8 +316,22 @@ pub async fn start(cfg: ServeConfig) -> Result<Server, ServeError> {
     let (store, store_description): (Arc<dyn Store>, String) = match &cfg.db {
         #[cfg(feature = "sqlite")]
         Some(path) => (
-            Arc::new(SqliteStore::open(path)?),
-            format!("SQLite inbox {}", path.display()),
+            Arc::new(SqliteStore::open_with(
+                path,
+                &crate::receive::store::SqliteOptions {
+                    sync: cfg.sync,
+                    vfs: None,
+                },
+            )?),
+            match cfg.sync {
+                crate::receive::store::SyncMode::Full => {
+                    format!("SQLite inbox {}", path.display())
+                }
+                crate::receive::store::SyncMode::Normal => format!(
+                    "SQLite inbox {} (--sync normal: a power cut can lose acknowledged deliveries)",
+                    path.display()
+                ),
+            },
         ),
         #[cfg(not(feature = "sqlite"))]
         Some(path) => {
@@ -370,13 +396,14 @@ pub async fn serve_router(
     limits: ServerLimits,
 ) -> std::io::Result<()> {
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let per_ip = PerIp::default();
     loop {
         let permit = slots
             .clone()
             .acquire_owned()
             .await
             .expect("the semaphore is never closed");
-        let (stream, _peer) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
                 // Out of file descriptors and the like: wait, don't spin or die.
@@ -386,12 +413,63 @@ pub async fn serve_router(
             }
         };
         let _ = stream.set_nodelay(true);
+        let held = match limits.max_connections_per_ip {
+            None => None,
+            Some(cap) => match per_ip.enter(peer.ip(), cap) {
+                Some(held) => Some(held),
+                None => {
+                    refuse_busy(&stream, peer);
+                    continue; // dropping the stream closes it and frees the slot
+                }
+            },
+        };
         let app = app.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let _held = held;
             serve_connection(stream, app, limits).await;
         });
     }
+}
+
+/// Open connections per client address, for
+/// [`ServerLimits::max_connections_per_ip`].
+#[derive(Clone, Default)]
+struct PerIp(Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>);
+
+/// One connection counted against its address until dropped.
+struct HeldByIp(PerIp, std::net::IpAddr);
+
+impl PerIp {
+    fn enter(&self, ip: std::net::IpAddr, cap: usize) -> Option<HeldByIp> {
+        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(ip).or_insert(0);
+        if *n >= cap.max(1) {
+            return None;
+        }
+        *n += 1;
+        Some(HeldByIp(self.clone(), ip))
+    }
+}
+
+impl Drop for HeldByIp {
+    fn drop(&mut self) {
+        let mut open = (self.0).0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.1);
+            }
+        }
+    }
+}
+
+/// Tells a client past its address's cap to come back later, if its socket
+/// takes the answer at once (never waits on it), before it is closed.
+fn refuse_busy(stream: &TcpStream, peer: SocketAddr) {
+    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let _ = stream.try_write(BUSY);
+    tracing::debug!(peer = %peer.ip(), "connection refused: too many from this address");
 }
 
 async fn serve_connection(stream: TcpStream, app: Router, limits: ServerLimits) {

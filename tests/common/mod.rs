@@ -166,10 +166,18 @@ impl hookforge::receive::store::Store for FaultStore {
     {
         self.inner.claim(now_ms, limit, vendors)
     }
-    fn start(&self, id: i64) -> Result<bool, hookforge::receive::store::StoreError> {
+    fn start(
+        &self,
+        id: i64,
+    ) -> Result<Option<hookforge::receive::store::Attempt>, hookforge::receive::store::StoreError>
+    {
         self.inner.start(id)
     }
-    fn complete(&self, id: i64, now_ms: i64) -> Result<(), hookforge::receive::store::StoreError> {
+    fn complete(
+        &self,
+        attempt: hookforge::receive::store::Attempt,
+        now_ms: i64,
+    ) -> Result<bool, hookforge::receive::store::StoreError> {
         use std::sync::atomic::Ordering;
         let failing = self
             .fail_completes
@@ -179,15 +187,15 @@ impl hookforge::receive::store::Store for FaultStore {
                 "injected fault: the database went away".into(),
             ));
         }
-        self.inner.complete(id, now_ms)
+        self.inner.complete(attempt, now_ms)
     }
     fn fail(
         &self,
-        id: i64,
+        attempt: hookforge::receive::store::Attempt,
         error: &str,
         retry_at_ms: Option<i64>,
-    ) -> Result<(), hookforge::receive::store::StoreError> {
-        self.inner.fail(id, error, retry_at_ms)
+    ) -> Result<bool, hookforge::receive::store::StoreError> {
+        self.inner.fail(attempt, error, retry_at_ms)
     }
     fn recover(&self) -> Result<usize, hookforge::receive::store::StoreError> {
         self.inner.recover()

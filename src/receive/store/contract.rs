@@ -57,8 +57,12 @@ pub fn exercise(store: &dyn Store) {
             .unwrap()
             .is_empty()
     );
-    store.complete(one, 2000).unwrap();
-    store.fail(two, "boom", Some(5000)).unwrap();
+    let (first, second) = (claimed[0].attempt(), claimed[1].attempt());
+    assert!(store.complete(first, 2000).unwrap());
+    assert!(store.fail(second, "boom", Some(5000)).unwrap());
+    // Outcomes count once: the same attempt cannot record another.
+    assert!(!store.complete(first, 2100).unwrap(), "done already");
+    assert!(!store.complete(second, 2100).unwrap(), "pending again");
     assert!(
         store
             .claim(4999, 10, crate::receive::store::Vendors::Any)
@@ -70,9 +74,25 @@ pub fn exercise(store: &dyn Store) {
         .claim(5000, 10, crate::receive::store::Vendors::Any)
         .unwrap();
     assert_eq!((again[0].id, again[0].attempts), (two, 2));
-    // A crash while processing: recover returns it to pending.
+    // A crash while processing: recover returns it to pending (a store with
+    // leases, once the lease has run out), and the attempt it was in can no
+    // longer record an outcome (fencing).
+    if let Some(lease) = store.lease() {
+        std::thread::sleep(lease + std::time::Duration::from_millis(100));
+    }
     assert_eq!(store.recover().unwrap(), 1);
-    store.fail(two, "still broken", None).unwrap();
+    let third = store
+        .claim(5000, 10, crate::receive::store::Vendors::Any)
+        .unwrap();
+    assert_eq!(third[0].attempts, 3);
+    assert!(!store.fail(again[0].attempt(), "stale", None).unwrap());
+    assert!(!store.complete(again[0].attempt(), 5100).unwrap());
+    assert!(store.renew(third[0].attempt()).unwrap());
+    assert!(
+        store
+            .fail(third[0].attempt(), "still broken", None)
+            .unwrap()
+    );
     let d = store.get(two).unwrap().unwrap();
     assert_eq!(
         (d.status, d.last_error.as_deref()),
@@ -154,11 +174,21 @@ pub fn exercise(store: &dyn Store) {
     // An inline handler starts a pending delivery once: a second start
     // (a copy arriving meanwhile) is refused, and so is replaying it.
     let inline = new(store.insert(&delivery("inline")).unwrap());
-    assert!(store.start(inline).unwrap());
-    assert!(!store.start(inline).unwrap());
+    let started = store.start(inline).unwrap().expect("pending: started");
+    assert_eq!(
+        started,
+        crate::receive::store::Attempt {
+            id: inline,
+            number: 1
+        }
+    );
+    assert!(store.start(inline).unwrap().is_none());
     assert!(store.requeue(inline).is_err());
-    store.complete(inline, 2500).unwrap();
-    assert!(!store.start(inline).unwrap(), "done is not started again");
+    assert!(store.complete(started, 2500).unwrap());
+    assert!(
+        store.start(inline).unwrap().is_none(),
+        "done is not started again"
+    );
     // The dashboard's queries: counts by vendor and status, and pages newest
     // first without bodies, counted in all.
     let listed = store.list(None, 1000).unwrap();

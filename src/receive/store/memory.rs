@@ -42,6 +42,13 @@ struct MemoryInner {
 }
 
 impl MemoryInner {
+    /// Whether `attempt` is the handling the row is in.
+    fn holds(&self, attempt: Attempt) -> bool {
+        self.rows
+            .get(&attempt.id)
+            .is_some_and(|r| r.status == Status::Processing && r.attempts == attempt.number)
+    }
+
     /// Makes a row pending at `at`, keeping `due` in step.
     fn set_pending(&mut self, id: i64, at: i64) {
         self.leave_pending(id);
@@ -244,33 +251,45 @@ impl Store for MemoryStore {
         Ok(out)
     }
 
-    fn start(&self, id: i64) -> Result<bool, StoreError> {
+    fn start(&self, id: i64) -> Result<Option<Attempt>, StoreError> {
         let mut m = self.lock();
         if m.rows.get(&id).is_none_or(|r| r.status != Status::Pending) {
-            return Ok(false);
+            return Ok(None);
         }
         m.leave_pending(id);
-        if let Some(r) = m.rows.get_mut(&id) {
+        Ok(m.rows.get_mut(&id).map(|r| {
             r.status = Status::Processing;
             r.attempts += 1;
-        }
-        Ok(true)
+            r.attempt()
+        }))
     }
 
-    fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
+    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool, StoreError> {
         let mut m = self.lock();
-        m.leave_pending(id);
+        if !m.holds(attempt) {
+            return Ok(false);
+        }
+        let id = attempt.id;
         if let Some(r) = m.rows.get_mut(&id) {
             r.processed_at_ms = Some(now_ms);
             r.last_error = None;
         }
         m.set_done(id);
         m.evict_done(self.max_bytes, self.capacity);
-        Ok(())
+        Ok(true)
     }
 
-    fn fail(&self, id: i64, error: &str, retry_at_ms: Option<i64>) -> Result<(), StoreError> {
+    fn fail(
+        &self,
+        attempt: Attempt,
+        error: &str,
+        retry_at_ms: Option<i64>,
+    ) -> Result<bool, StoreError> {
         let mut m = self.lock();
+        if !m.holds(attempt) {
+            return Ok(false);
+        }
+        let id = attempt.id;
         if let Some(r) = m.rows.get_mut(&id) {
             r.last_error = Some(error.to_string());
         }
@@ -284,7 +303,7 @@ impl Store for MemoryStore {
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     fn recover(&self) -> Result<usize, StoreError> {
@@ -461,7 +480,7 @@ mod tests {
             Err(StoreError::Full { capacity: 3 })
         ));
         for d in s.claim(now_ms(), 10, Vendors::Any).unwrap() {
-            s.complete(d.id, now_ms()).unwrap();
+            s.complete(d.attempt(), now_ms()).unwrap();
         }
         for k in ["d", "e", "f"] {
             assert!(
@@ -488,7 +507,7 @@ mod tests {
             Err(StoreError::FullBytes { max_bytes: 10_000 })
         ));
         for d in s.claim(now_ms(), 10, Vendors::Any).unwrap() {
-            s.complete(d.id, now_ms()).unwrap();
+            s.complete(d.attempt(), now_ms()).unwrap();
         }
         for k in ["c", "d", "e", "f"] {
             assert!(
@@ -497,7 +516,7 @@ mod tests {
             );
             assert!(s.held_bytes() <= 10_000, "{k}: {}", s.held_bytes());
             for d in s.claim(now_ms(), 10, Vendors::Any).unwrap() {
-                s.complete(d.id, now_ms()).unwrap();
+                s.complete(d.attempt(), now_ms()).unwrap();
             }
         }
         // "a" was dropped to make room, and is still known.
@@ -520,7 +539,7 @@ mod tests {
         for i in 0..10 {
             s.insert(&sized(&format!("k{i}"), 4_000)).unwrap();
             for d in s.claim(now_ms(), 10, Vendors::Any).unwrap() {
-                s.complete(d.id, now_ms()).unwrap();
+                s.complete(d.attempt(), now_ms()).unwrap();
             }
         }
         assert!(matches!(

@@ -20,7 +20,7 @@ pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteOptions, SqliteStore, SyncMode};
 
 pub use crate::util::{dedupe_key, now_ms};
 
@@ -223,6 +223,26 @@ impl StoredDelivery {
         }
         headers
     }
+
+    /// The attempt a claim (or [`Store::start`]) just counted: what the
+    /// outcome is recorded against.
+    pub fn attempt(&self) -> Attempt {
+        Attempt {
+            id: self.id,
+            number: self.attempts,
+        }
+    }
+}
+
+/// One handling of a delivery, as this process holds it: the delivery's id
+/// and the attempt its claim counted. Outcomes are recorded against it and
+/// apply only while the delivery is still held by that attempt, so a process
+/// whose lease ran out (another took the delivery over and counted a new
+/// attempt) can no longer mark it done or requeue it (fencing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Attempt {
+    pub id: i64,
+    pub number: u32,
 }
 
 /// What an insert did.
@@ -339,17 +359,39 @@ pub trait Store: Send + Sync + 'static {
         vendors: Vendors<'_>,
     ) -> Result<Vec<StoredDelivery>, StoreError>;
     /// Marks one pending delivery processing (counting the attempt), for a
-    /// handler run inline; false if it is not pending (another request is
+    /// handler run inline; `None` if it is not pending (another request is
     /// handling it, or it is done).
-    fn start(&self, id: i64) -> Result<bool, StoreError>;
-    fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError>;
-    /// Marks several deliveries done, `(id, now_ms)` each; a store may do it
+    fn start(&self, id: i64) -> Result<Option<Attempt>, StoreError>;
+    /// Marks a delivery done, if `attempt` still holds it (`Ok(false)`
+    /// otherwise: its lease ran out and another process took it over).
+    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool, StoreError>;
+    /// Marks several deliveries done, `(attempt, now_ms)` each, with
+    /// `complete`'s condition; one answer each, in order. A store may do it
     /// in one transaction. The default completes them one by one.
-    fn complete_many(&self, done: &[(i64, i64)]) -> Result<(), StoreError> {
-        done.iter().try_for_each(|&(id, at)| self.complete(id, at))
+    fn complete_many(&self, done: &[(Attempt, i64)]) -> Result<Vec<bool>, StoreError> {
+        done.iter()
+            .map(|&(attempt, at)| self.complete(attempt, at))
+            .collect()
     }
-    /// Records a failed attempt: retry at `retry_at_ms`, or make it `dead` when `None`.
-    fn fail(&self, id: i64, error: &str, retry_at_ms: Option<i64>) -> Result<(), StoreError>;
+    /// Records a failed attempt: retry at `retry_at_ms`, or make it `dead`
+    /// when `None`; with `complete`'s condition.
+    fn fail(
+        &self,
+        attempt: Attempt,
+        error: &str,
+        retry_at_ms: Option<i64>,
+    ) -> Result<bool, StoreError>;
+    /// How long a claim lasts before another process may take the delivery
+    /// over; `None` for stores one process owns (no leases).
+    fn lease(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// Extends the lease of a delivery being handled; `Ok(false)` when
+    /// `attempt` no longer holds it. Stores without leases: always held.
+    fn renew(&self, attempt: Attempt) -> Result<bool, StoreError> {
+        let _ = attempt;
+        Ok(true)
+    }
     /// Returns deliveries left processing by a process that died to pending.
     fn recover(&self) -> Result<usize, StoreError>;
     fn list(&self, status: Option<Status>, limit: usize)

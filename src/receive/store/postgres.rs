@@ -12,6 +12,11 @@
 //!   never taken while its lease runs, and a crashed process's rows are
 //!   claimed again once their lease expires (this is what `recover` means
 //!   here: it never resets another process's live work);
+//! - leases are timed by the database's clock, not each host's, and the
+//!   holder renews its lease while its handler runs ([`Store::renew`]);
+//! - an outcome is recorded only by the attempt that holds the row (same
+//!   `attempts` and `locked_by`): a process whose lease ran out can neither
+//!   mark done nor requeue what another process now handles (fencing);
 //! - migrations are versioned in `hookforge_migrations` and applied at
 //!   open under an advisory lock, so processes starting together agree.
 
@@ -46,6 +51,13 @@ const MIGRATIONS: &[(i32, &str)] = &[(
     );
     CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);",
 )];
+
+/// The database's clock in milliseconds since the epoch: leases are set and
+/// compared by it, so hosts whose clocks disagree still agree on them.
+const DB_NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+/// The row is held by this attempt of this process.
+const HELD: &str = "id = $1 AND attempts = $2 AND status = 'processing' AND locked_by = $3";
 
 /// An arbitrary constant: the advisory lock that serializes migrations.
 const MIGRATION_LOCK: i64 = 0x686f_6f6b_666f_7267;
@@ -394,24 +406,23 @@ impl Store for PostgresStore {
             Vendors::Any => None,
             Vendors::Only(v) => Some(v.iter().map(|s| s.to_string()).collect()),
         };
-        let until = now_ms.saturating_add(self.lease_ms);
         let rows = self
             .conn()
             .query(
                 &format!(
                     "UPDATE deliveries SET status = 'processing', attempts = attempts + 1,
-                            locked_until = $3, locked_by = $5
+                            locked_until = {DB_NOW_MS} + $3, locked_by = $5
                      WHERE id IN (
                         SELECT id FROM deliveries
                         WHERE ((status = 'pending' AND next_attempt_at <= $1)
-                               OR (status = 'processing' AND locked_until < $1))
+                               OR (status = 'processing' AND locked_until < {DB_NOW_MS}))
                           AND ($4::text[] IS NULL OR vendor = ANY($4))
                         ORDER BY next_attempt_at, id
                         LIMIT $2
                         FOR UPDATE SKIP LOCKED)
                      RETURNING {COLUMNS}"
                 ),
-                &[&now_ms, &(limit as i64), &until, &only, &self.owner],
+                &[&now_ms, &(limit as i64), &self.lease_ms, &only, &self.owner],
             )
             .map_err(backend)?;
         let mut out = rows
@@ -422,43 +433,81 @@ impl Store for PostgresStore {
         Ok(out)
     }
 
-    fn complete(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
-        self.complete_many(&[(id, now_ms)])
+    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool, StoreError> {
+        Ok(self.complete_many(&[(attempt, now_ms)])?[0])
     }
 
-    fn complete_many(&self, done: &[(i64, i64)]) -> Result<(), StoreError> {
+    fn complete_many(&self, done: &[(Attempt, i64)]) -> Result<Vec<bool>, StoreError> {
         let mut conn = self.conn();
         let mut tx = conn.transaction().map_err(backend)?;
         let stmt = tx
-            .prepare(
-                "UPDATE deliveries SET status = 'done', processed_at = $2, last_error = NULL,
+            .prepare(&format!(
+                "UPDATE deliveries SET status = 'done', processed_at = $4, last_error = NULL,
                         locked_until = NULL, locked_by = NULL
-                 WHERE id = $1",
-            )
+                 WHERE {HELD}"
+            ))
             .map_err(backend)?;
-        for (id, at) in done {
-            tx.execute(&stmt, &[id, at]).map_err(backend)?;
+        let mut out = Vec::with_capacity(done.len());
+        for (attempt, at) in done {
+            let n = tx
+                .execute(
+                    &stmt,
+                    &[&attempt.id, &(attempt.number as i32), &self.owner, at],
+                )
+                .map_err(backend)?;
+            out.push(n == 1);
         }
-        tx.commit().map_err(backend)
+        tx.commit().map_err(backend)?;
+        Ok(out)
     }
 
-    fn fail(&self, id: i64, error: &str, retry_at_ms: Option<i64>) -> Result<(), StoreError> {
+    fn fail(
+        &self,
+        attempt: Attempt,
+        error: &str,
+        retry_at_ms: Option<i64>,
+    ) -> Result<bool, StoreError> {
         let mut conn = self.conn();
-        match retry_at_ms {
+        let (id, number) = (attempt.id, attempt.number as i32);
+        let n = match retry_at_ms {
             Some(at) => conn.execute(
-                "UPDATE deliveries SET status = 'pending', last_error = $2, next_attempt_at = $3,
-                        locked_until = NULL, locked_by = NULL
-                 WHERE id = $1",
-                &[&id, &error, &at],
+                &format!(
+                    "UPDATE deliveries SET status = 'pending', last_error = $4, next_attempt_at = $5,
+                            locked_until = NULL, locked_by = NULL
+                     WHERE {HELD}"
+                ),
+                &[&id, &number, &self.owner, &error, &at],
             ),
             None => conn.execute(
-                "UPDATE deliveries SET status = 'dead', last_error = $2, locked_until = NULL, locked_by = NULL
-                 WHERE id = $1",
-                &[&id, &error],
+                &format!(
+                    "UPDATE deliveries SET status = 'dead', last_error = $4, locked_until = NULL, locked_by = NULL
+                     WHERE {HELD}"
+                ),
+                &[&id, &number, &self.owner, &error],
             ),
         }
         .map_err(backend)?;
-        Ok(())
+        Ok(n == 1)
+    }
+
+    fn lease(&self) -> Option<Duration> {
+        Some(Duration::from_millis(self.lease_ms as u64))
+    }
+
+    fn renew(&self, attempt: Attempt) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute(
+                &format!("UPDATE deliveries SET locked_until = {DB_NOW_MS} + $4 WHERE {HELD}"),
+                &[
+                    &attempt.id,
+                    &(attempt.number as i32),
+                    &self.owner,
+                    &self.lease_ms,
+                ],
+            )
+            .map_err(backend)?;
+        Ok(n == 1)
     }
 
     /// Returns to pending only deliveries whose lease expired: other
@@ -467,9 +516,11 @@ impl Store for PostgresStore {
         let n = self
             .conn()
             .execute(
-                "UPDATE deliveries SET status = 'pending', locked_until = NULL, locked_by = NULL
-                 WHERE status = 'processing' AND locked_until < $1",
-                &[&now_ms()],
+                &format!(
+                    "UPDATE deliveries SET status = 'pending', locked_until = NULL, locked_by = NULL
+                     WHERE status = 'processing' AND locked_until < {DB_NOW_MS}"
+                ),
+                &[],
             )
             .map_err(backend)?;
         Ok(n as usize)
@@ -564,18 +615,22 @@ impl Store for PostgresStore {
         row.as_ref().map(to_delivery).transpose()
     }
 
-    fn start(&self, id: i64) -> Result<bool, StoreError> {
-        let until = now_ms().saturating_add(self.lease_ms);
-        let n = self
+    fn start(&self, id: i64) -> Result<Option<Attempt>, StoreError> {
+        let row = self
             .conn()
-            .execute(
-                "UPDATE deliveries SET status = 'processing', attempts = attempts + 1,
-                        locked_until = $2, locked_by = $3
-                 WHERE id = $1 AND status = 'pending'",
-                &[&id, &until, &self.owner],
+            .query_opt(
+                &format!(
+                    "UPDATE deliveries SET status = 'processing', attempts = attempts + 1,
+                            locked_until = {DB_NOW_MS} + $2, locked_by = $3
+                     WHERE id = $1 AND status = 'pending' RETURNING attempts"
+                ),
+                &[&id, &self.lease_ms, &self.owner],
             )
             .map_err(backend)?;
-        Ok(n == 1)
+        Ok(row.map(|r| Attempt {
+            id,
+            number: r.get::<_, i32>(0) as u32,
+        }))
     }
 
     fn requeue(&self, id: i64) -> Result<bool, StoreError> {
