@@ -418,8 +418,8 @@ pub async fn serve_router(
             Some(cap) => match per_ip.enter(peer.ip(), cap) {
                 Some(held) => Some(held),
                 None => {
-                    refuse_busy(&stream, peer);
-                    continue; // dropping the stream closes it and frees the slot
+                    tokio::spawn(refuse_busy(stream, peer, permit));
+                    continue;
                 }
             },
         };
@@ -464,12 +464,27 @@ impl Drop for HeldByIp {
     }
 }
 
-/// Tells a client past its address's cap to come back later, if its socket
-/// takes the answer at once (never waits on it), before it is closed.
-fn refuse_busy(stream: &TcpStream, peer: SocketAddr) {
+/// Tells a client past its address's cap to come back later (if its socket
+/// takes the answer at once: never waits on it), then closes. The close
+/// lingers up to half a second, reading and dropping what the client sent,
+/// since closing a socket with unread input resets it and the client may
+/// lose the answer; the connection's slot is held meanwhile, so refused
+/// clients still count against `max_connections`.
+async fn refuse_busy(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    let _ = stream.try_write(BUSY);
     tracing::debug!(peer = %peer.ip(), "connection refused: too many from this address");
+    let _ = stream.try_write(BUSY);
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 async fn serve_connection(stream: TcpStream, app: Router, limits: ServerLimits) {
