@@ -28,6 +28,7 @@ pub mod export;
 mod handler;
 pub mod infer;
 pub mod parse;
+mod registry;
 pub mod schema_walk;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -58,13 +59,12 @@ pub use handler::{BoxError, BoxFuture, HandlerResult, RawHandler};
 pub use hookforge_manifest::{self as manifest, Manifest};
 pub use http::HeaderMap;
 pub use parse::{
-    Envelope, EnvelopeReader, FlexTimestamp, Maybe, ParseError, Timestamp, TimestampError,
+    Delivery, Envelope, EnvelopeReader, FlexTimestamp, Maybe, ParseError, Timestamp,
+    TimestampError, UnknownEvent,
 };
+pub use registry::{register, vendor, vendors};
 pub use util::dedupe_key;
-pub use vendor::{
-    Checked, Delivery, EventInfo, ParsedEvent, SampleInfo, UnknownEvent, UnknownEventType,
-    VendorSpec, register, vendor, vendors,
-};
+pub use vendor::{Checked, EventInfo, ParsedEvent, SampleInfo, UnknownEventType, VendorSpec};
 
 /// Used by generated code; not a stable API.
 #[doc(hidden)]

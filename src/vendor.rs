@@ -1,5 +1,4 @@
-//! What generated vendor modules expose to the rest of hookforge, and the
-//! registry of built-in vendors.
+//! What generated vendor modules expose to the rest of hookforge.
 
 use std::sync::OnceLock;
 
@@ -7,6 +6,7 @@ use http::HeaderMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::manifest::vendor_dir::local_refs;
 use crate::parse::{Envelope, EnvelopeReader};
 use crate::{Manifest, ParseError};
 
@@ -29,9 +29,26 @@ enum Model {
         parse: fn(&[u8], &HeaderMap) -> Result<ParsedEvent, ParseError>,
         check: fn(&[u8], &HeaderMap) -> Result<Checked, ParseError>,
     },
-    /// The schemas, validated at run time (`--vendor-dir`).
-    #[cfg(feature = "vendor-dir")]
-    Runtime(crate::vendor_dir::RuntimeModel),
+    /// Checked at run time (`--vendor-dir`: the schemas, validated).
+    Runtime(Box<dyn DynModel>),
+}
+
+/// A vendor's deliveries checked at run time rather than by generated types
+/// (see `vendor_dir`); not a stable API.
+#[doc(hidden)]
+pub trait DynModel: Send + Sync {
+    fn parse(
+        &self,
+        spec: &VendorSpec,
+        body: &[u8],
+        headers: &HeaderMap,
+    ) -> Result<ParsedEvent, ParseError>;
+    fn check(
+        &self,
+        spec: &VendorSpec,
+        body: &[u8],
+        headers: &HeaderMap,
+    ) -> Result<Checked, ParseError>;
 }
 
 impl VendorSpec {
@@ -57,14 +74,15 @@ impl VendorSpec {
         }
     }
 
-    #[cfg(feature = "vendor-dir")]
-    pub(crate) fn runtime(
+    /// A vendor whose deliveries `model` checks at run time.
+    #[doc(hidden)]
+    pub fn with_model(
         id: &'static str,
         name: &'static str,
         manifest_json: &'static str,
         definitions_json: &'static str,
         events: &'static [EventInfo],
-        model: crate::vendor_dir::RuntimeModel,
+        model: Box<dyn DynModel>,
     ) -> VendorSpec {
         VendorSpec {
             id,
@@ -124,7 +142,6 @@ impl VendorSpec {
     pub fn parse(&self, body: &[u8], headers: &HeaderMap) -> Result<ParsedEvent, ParseError> {
         match &self.model {
             Model::Compiled { parse, .. } => parse(body, headers),
-            #[cfg(feature = "vendor-dir")]
             Model::Runtime(m) => m.parse(self, body, headers),
         }
     }
@@ -134,7 +151,6 @@ impl VendorSpec {
     pub fn check(&self, body: &[u8], headers: &HeaderMap) -> Result<Checked, ParseError> {
         match &self.model {
             Model::Compiled { check, .. } => check(body, headers),
-            #[cfg(feature = "vendor-dir")]
             Model::Runtime(m) => m.check(self, body, headers),
         }
     }
@@ -156,24 +172,6 @@ impl VendorSpec {
             o.insert("definitions".into(), Value::Object(d));
         }
         schema
-    }
-}
-
-/// `definitions.json#/definitions/X` → `#/definitions/X`: the schema files
-/// refer to the shared file; a bundled schema carries its definitions inside.
-/// (The generator accepts no other kind of `$ref`.)
-pub(crate) fn local_refs(v: &mut Value) {
-    match v {
-        Value::Object(o) => {
-            if let Some(Value::String(r)) = o.get_mut("$ref")
-                && let Some(at) = r.find('#')
-            {
-                *r = r[at..].to_string();
-            }
-            o.values_mut().for_each(local_refs);
-        }
-        Value::Array(a) => a.iter_mut().for_each(local_refs),
-        _ => {}
     }
 }
 
@@ -206,14 +204,6 @@ pub struct SampleInfo {
     /// Path relative to the crate root.
     pub path: &'static str,
     pub body: &'static [u8],
-}
-
-/// A parsed delivery with its envelope facts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivery<E> {
-    pub event_type: String,
-    pub event_id: Option<String>,
-    pub event: E,
 }
 
 /// A parsed delivery, vendor-independent: the typed value re-serialized.
@@ -255,56 +245,7 @@ pub struct Checked {
     pub known: bool,
 }
 
-/// An event whose type the schemas do not know, kept whole.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UnknownEvent {
-    pub event_type: String,
-    pub payload: Value,
-}
-
 /// Returned by `EventKind::from_str` for a type string that is not documented.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a documented event type")]
 pub struct UnknownEventType(pub String);
-
-/// Vendors registered at run time ([`register`]).
-static REGISTERED: std::sync::RwLock<Vec<&'static VendorSpec>> = std::sync::RwLock::new(Vec::new());
-
-/// Every vendor, sorted by id: the built-in ones, and those [`register`]ed
-/// (which replace a built-in vendor with the same id).
-pub fn vendors() -> Vec<&'static VendorSpec> {
-    let registered = REGISTERED.read().unwrap_or_else(|e| e.into_inner());
-    let mut all: Vec<&'static VendorSpec> = crate::vendors::ALL
-        .iter()
-        .copied()
-        .filter(|b| registered.iter().all(|r| r.id != b.id))
-        .chain(registered.iter().copied())
-        .collect();
-    all.sort_by_key(|v| v.id);
-    all
-}
-
-/// A vendor by id (see [`vendors`]).
-///
-/// Besides the compiled and registered vendors, a vendor hookforge ships as
-/// a vendor directory (GitHub, Stripe, …; see `vendor_dir::catalogue`) is
-/// loaded and registered on first use.
-pub fn vendor(id: &str) -> Option<&'static VendorSpec> {
-    let found = vendors().into_iter().find(|v| v.id == id);
-    #[cfg(feature = "vendor-dir")]
-    let found = found.or_else(|| {
-        let v = crate::vendor_dir::catalogue::load(id)?.ok()?;
-        register(v);
-        Some(v)
-    });
-    found
-}
-
-/// Makes a vendor (e.g. one loaded with `vendor_dir::load`) known to
-/// [`vendor`] and [`vendors`], for the rest of the process. A later vendor
-/// with the same id replaces an earlier one.
-pub fn register(v: &'static VendorSpec) {
-    let mut registered = REGISTERED.write().unwrap_or_else(|e| e.into_inner());
-    registered.retain(|r| r.id != v.id);
-    registered.push(v);
-}

@@ -20,12 +20,12 @@ use crate::manifest::vendor_dir::{VALUE_CONSTRAINTS, VendorSchemas, const_as_typ
 use crate::vendor::{Checked, EventInfo, ParsedEvent, SampleInfo, VendorSpec};
 
 /// What a runtime vendor checks deliveries with: one validator per event.
-pub(crate) struct RuntimeModel {
+struct RuntimeModel {
     validators: HashMap<String, jsonschema::Validator>,
 }
 
-impl RuntimeModel {
-    pub(crate) fn parse(
+impl crate::vendor::DynModel for RuntimeModel {
+    fn parse(
         &self,
         spec: &VendorSpec,
         body: &[u8],
@@ -40,7 +40,7 @@ impl RuntimeModel {
         })
     }
 
-    pub(crate) fn check(
+    fn check(
         &self,
         spec: &VendorSpec,
         body: &[u8],
@@ -48,7 +48,9 @@ impl RuntimeModel {
     ) -> Result<Checked, ParseError> {
         self.read(spec, body, headers).map(|(c, _)| c)
     }
+}
 
+impl RuntimeModel {
     fn read(
         &self,
         spec: &VendorSpec,
@@ -232,7 +234,7 @@ pub fn load_from(files: &dyn Files, samples: &dyn Files) -> Result<&'static Vend
         })?;
         validators.insert(e.name.clone(), validator);
         let mut own = e.schema.clone();
-        crate::vendor::local_refs(&mut own);
+        crate::manifest::vendor_dir::local_refs(&mut own);
         events.push(EventInfo {
             name: leak(e.name.clone()),
             slug: leak(e.slug.clone()),
@@ -245,13 +247,13 @@ pub fn load_from(files: &dyn Files, samples: &dyn Files) -> Result<&'static Vend
         "definitions".to_string(),
         Value::Object(vs.definitions.clone()),
     )]));
-    let spec = VendorSpec::runtime(
+    let spec = VendorSpec::with_model(
         leak(vs.manifest.id.clone()),
         leak(vs.manifest.name.clone()),
         leak(vs.manifest_json.clone()),
         leak(definitions.to_string()),
         Box::leak(events.into_boxed_slice()),
-        RuntimeModel { validators },
+        Box::new(RuntimeModel { validators }),
     );
     Ok(Box::leak(Box::new(spec)))
 }

@@ -5,8 +5,9 @@ use serde_json::{Value, json};
 
 use crate::VendorSpec;
 use crate::auth::{Secret, Signer};
+pub use crate::conformance::delivery::mutate_id;
 use crate::conformance::delivery::{Attempt, vendor_headers};
-use crate::conformance::harness::HarnessError;
+use crate::conformance::error::HarnessError;
 use crate::schema_walk::walk;
 
 /// What one case sends and how its answer is judged.
@@ -400,29 +401,6 @@ pub(crate) fn fresh(v: &VendorSpec, base: &[u8], nonce: &str) -> Fresh {
 /// [`fresh`]'s body alone.
 pub fn fresh_delivery(v: &VendorSpec, base: &[u8], nonce: &str) -> Vec<u8> {
     fresh(v, base, nonce).body
-}
-
-/// Changes the last characters of an id, each within its own class (digits,
-/// hex letters, Crockford letters), so the id keeps its documented format.
-pub fn mutate_id(id: &str, nonce: &str) -> String {
-    const CROCKFORD_LETTERS: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ";
-    let h = crate::util::sha256_hex(nonce.as_bytes());
-    let mut seed = h.bytes().cycle();
-    let mut chars: Vec<char> = id.chars().collect();
-    let n = chars.len();
-    for c in chars.iter_mut().skip(n.saturating_sub(10)) {
-        let r = seed.next().unwrap_or(b'0') as usize;
-        *c = match *c {
-            '0'..='9' => (b'0' + (r % 10) as u8) as char,
-            'a'..='f' => (b'a' + (r % 6) as u8) as char,
-            'A'..='Z' if c.is_ascii_uppercase() => {
-                CROCKFORD_LETTERS[r % CROCKFORD_LETTERS.len()] as char
-            }
-            'g'..='z' => (b'a' + (r % 26) as u8) as char,
-            other => other,
-        };
-    }
-    chars.into_iter().collect()
 }
 
 #[cfg(test)]

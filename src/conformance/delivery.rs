@@ -176,7 +176,7 @@ pub fn minted_id(vendor: &VendorSpec, body: &[u8]) -> String {
         .as_ref()
         .and_then(|l| l.example.as_deref())
     {
-        Some(example) => crate::conformance::cases::mutate_id(example, &digest),
+        Some(example) => mutate_id(example, &digest),
         // Standard Webhooks signing needs a message id.
         None => format!("msg_{}", &digest[..24]),
     }
@@ -191,4 +191,27 @@ fn rfc3339(secs: u64) -> String {
 
 fn text(v: &HeaderValue) -> String {
     v.to_str().expect("signers produce ASCII").to_string()
+}
+
+/// Changes the last characters of an id, each within its own class (digits,
+/// hex letters, Crockford letters), so the id keeps its documented format.
+pub fn mutate_id(id: &str, nonce: &str) -> String {
+    const CROCKFORD_LETTERS: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ";
+    let h = crate::util::sha256_hex(nonce.as_bytes());
+    let mut seed = h.bytes().cycle();
+    let mut chars: Vec<char> = id.chars().collect();
+    let n = chars.len();
+    for c in chars.iter_mut().skip(n.saturating_sub(10)) {
+        let r = seed.next().unwrap_or(b'0') as usize;
+        *c = match *c {
+            '0'..='9' => (b'0' + (r % 10) as u8) as char,
+            'a'..='f' => (b'a' + (r % 6) as u8) as char,
+            'A'..='Z' if c.is_ascii_uppercase() => {
+                CROCKFORD_LETTERS[r % CROCKFORD_LETTERS.len()] as char
+            }
+            'g'..='z' => (b'a' + (r % 26) as u8) as char,
+            other => other,
+        };
+    }
+    chars.into_iter().collect()
 }

@@ -30,39 +30,8 @@ pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
 /// How long to wait for a receiver's reports after the last answer.
 pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
 
-/// Why a run could not happen at all.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum HarnessError {
-    /// Nothing answers at the target (the network's fault, or the target's).
-    #[error("target {url} is unreachable: {reason}")]
-    Unreachable { url: String, reason: String },
-    /// What the harness was asked to do cannot be done (a bad URL, secret,
-    /// format or rate).
-    #[error("{0}")]
-    Config(String),
-    /// A local resource failed (binding a loopback port, serving a router).
-    #[error("{what}: {source}")]
-    Io {
-        what: &'static str,
-        source: std::io::Error,
-    },
-    /// A bug or a resource limit in the harness itself (a task panicked,
-    /// the HTTP client could not be built).
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl HarnessError {
-    /// Whether the caller asked for something impossible or unreachable
-    /// (the CLI exits 2), rather than the harness failing (exit 1).
-    pub fn is_usage(&self) -> bool {
-        matches!(
-            self,
-            HarnessError::Unreachable { .. } | HarnessError::Config(_)
-        )
-    }
-}
+pub use super::error::HarnessError;
+use super::net::{check_reachable, client_builder};
 
 /// Called with each finished case.
 type ProgressFn = Arc<dyn Fn(&CaseResult) + Send + Sync>;
@@ -778,66 +747,6 @@ pub fn glob_match(glob: &str, text: &str) -> bool {
         }
     }
     g[gi..].iter().all(|c| *c == '*')
-}
-
-/// Fails fast (exit 2 in the CLI) when nothing listens at the URL.
-/// An HTTP client as a vendor's: no redirects followed; rustls with the
-/// system's roots, plus `ca_cert` (PEM) when given.
-pub(crate) fn client_builder(
-    ca_cert: Option<&[u8]>,
-) -> Result<reqwest::ClientBuilder, HarnessError> {
-    // Vendors do not follow redirects: neither does the harness.
-    let mut b = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-    if let Some(pem) = ca_cert {
-        let certs = reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|e| HarnessError::Config(format!("the CA certificate is not PEM: {e}")))?;
-        if certs.is_empty() {
-            return Err(HarnessError::Config(
-                "the CA certificate file holds no certificate".into(),
-            ));
-        }
-        for c in certs {
-            b = b.add_root_certificate(c);
-        }
-    }
-    Ok(b)
-}
-
-pub(crate) async fn check_reachable(url: &str) -> Result<(), HarnessError> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| HarnessError::Unreachable {
-        url: url.into(),
-        reason: format!("not a URL: {e}"),
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(HarnessError::Unreachable {
-            url: url.into(),
-            reason: "only http:// and https:// targets are supported".into(),
-        });
-    }
-    // `[::1]` as the URL writes it; `::1` as a socket address takes it.
-    let host = parsed
-        .host_str()
-        .unwrap_or("127.0.0.1")
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = parsed.port_or_known_default().unwrap_or(80);
-    match tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio::net::TcpStream::connect((host.as_str(), port)),
-    )
-    .await
-    {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(HarnessError::Unreachable {
-            url: url.into(),
-            reason: e.to_string(),
-        }),
-        Err(_) => Err(HarnessError::Unreachable {
-            url: url.into(),
-            reason: "connect timed out after 5 s".into(),
-        }),
-    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use crate::VendorSpec;
 use crate::auth::{Secret, Signer};
 use crate::conformance::cases::fresh;
 use crate::conformance::delivery::{Attempt, vendor_headers};
-use crate::conformance::harness::HarnessError;
+use crate::conformance::error::HarnessError;
 
 /// Distinct deliveries prepared before sending; longer runs cycle through
 /// them (the receiver then sees duplicates, which it must also answer 2xx).
@@ -239,7 +239,7 @@ impl Target {
                 .map_err(|e| unreachable(e.to_string()))?;
             return Ok(Target::Plain { addr, uri, host });
         }
-        let client = crate::conformance::harness::client_builder(cfg.ca_cert.as_deref())?
+        let client = crate::conformance::net::client_builder(cfg.ca_cert.as_deref())?
             .timeout(cfg.timeout)
             .pool_max_idle_per_host(connections_for(cfg.rate))
             .build()

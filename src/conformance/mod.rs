@@ -5,10 +5,12 @@
 
 pub mod cases;
 pub mod delivery;
+pub(crate) mod error;
 pub mod harness;
 pub mod html;
 pub(crate) mod judge;
 pub mod load;
+pub(crate) mod net;
 pub mod observe;
 pub mod report;
 pub mod sandbox;

@@ -19,8 +19,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::Delivery;
 use super::{EnvelopeReader, Key};
-use crate::Delivery;
 
 /// Collects one object's entries into a model (generated, one per model).
 pub trait Fields<'de>: Default {

@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::Manifest;
 use hookforge_manifest::Locator;
 
+mod delivery;
 mod fields;
 mod maybe;
 pub mod rfc8259;
@@ -21,6 +22,7 @@ pub use fields::{
     set_maybe_model, set_model, set_once,
 };
 
+pub use delivery::{Delivery, UnknownEvent};
 pub use maybe::Maybe;
 pub use timestamp::{FlexTimestamp, Timestamp, TimestampError};
 
@@ -504,9 +506,9 @@ pub fn decode<T: DeserializeOwned>(body: &[u8], event: &str) -> Result<T, ParseE
 }
 
 /// Keeps an unknown event's payload as raw JSON.
-pub fn decode_unknown(body: &[u8], event_type: &str) -> Result<crate::UnknownEvent, ParseError> {
+pub fn decode_unknown(body: &[u8], event_type: &str) -> Result<UnknownEvent, ParseError> {
     let payload: Value = serde_json::from_slice(body).map_err(syntax)?;
-    Ok(crate::UnknownEvent {
+    Ok(UnknownEvent {
         event_type: event_type.to_string(),
         payload,
     })

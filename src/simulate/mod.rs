@@ -440,10 +440,10 @@ impl Simulator {
                 "without the default webhook, one must be registered through the management API: give an API address".into(),
             ));
         }
-        crate::conformance::harness::check_reachable(&url)
+        crate::conformance::net::check_reachable(&url)
             .await
             .map_err(|e| match e {
-                crate::conformance::harness::HarnessError::Unreachable { url, reason } => {
+                crate::conformance::error::HarnessError::Unreachable { url, reason } => {
                     SimError::Unreachable { url, reason }
                 }
                 other => SimError::Config(other.to_string()),
@@ -457,7 +457,7 @@ impl Simulator {
         let timeout = self
             .timeout
             .unwrap_or_else(|| Duration::from_secs_f64(rules.timeout_secs));
-        let client = crate::conformance::harness::client_builder(self.ca_cert.as_deref())
+        let client = crate::conformance::net::client_builder(self.ca_cert.as_deref())
             .map_err(|e| SimError::Config(e.to_string()))?
             .build()
             .map_err(|e| SimError::Config(format!("cannot build the HTTP client: {e}")))?;

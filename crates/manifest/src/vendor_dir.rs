@@ -353,6 +353,24 @@ impl VendorSchemas {
     }
 }
 
+/// `definitions.json#/definitions/X` → `#/definitions/X`: the schema files
+/// refer to the shared file; a bundled schema carries its definitions inside.
+/// (The generator accepts no other kind of `$ref`.)
+pub fn local_refs(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get_mut("$ref")
+                && let Some(at) = r.find('#')
+            {
+                *r = r[at..].to_string();
+            }
+            o.values_mut().for_each(local_refs);
+        }
+        Value::Array(a) => a.iter_mut().for_each(local_refs),
+        _ => {}
+    }
+}
+
 /// Attaches `definitions` to an event schema so that its `#/definitions/...`
 /// refs resolve inside one document.
 pub fn bundle(schema: &Value, definitions: &Map<String, Value>) -> Value {
