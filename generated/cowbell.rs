@@ -3543,10 +3543,8 @@ pub const NAME: &str = "Cowbell";
 pub static VENDOR: ::hookforge::VendorSpec = ::hookforge::VendorSpec::new(
     ID,
     NAME,
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/cowbell/manifest.json")),
-    include_str!(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/cowbell/definitions.json")
-    ),
+    include_str!("../schemas/cowbell/manifest.json"),
+    include_str!("../schemas/cowbell/definitions.json"),
     EVENTS,
     parse_dyn,
     check_dyn,
@@ -4062,17 +4060,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "account.status",
         slug: "account.status",
         description: "This event notifies a partner when status of an account changes (e.g., QUOTED, ACTIVE POLICY, etc.).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/cowbell/events/account.status.json")
-        ),
+        schema_json: include_str!("../schemas/cowbell/events/account.status.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/cowbell/account.status/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/cowbell/account.status/synthesized.json")
+                    "../samples/cowbell/account.status/synthesized.json"
                 ),
             },
         ],
@@ -4081,17 +4075,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.certificate",
         slug: "policy.certificate",
         description: "The event notifies a partner when a certificate document is ready to be downloaded.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/cowbell/events/policy.certificate.json")
-        ),
+        schema_json: include_str!("../schemas/cowbell/events/policy.certificate.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/cowbell/policy.certificate/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/cowbell/policy.certificate/synthesized.json")
+                    "../samples/cowbell/policy.certificate/synthesized.json"
                 ),
             },
         ],
@@ -4100,17 +4090,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.document",
         slug: "policy.document",
         description: "The event notifies a partner when a policy document is ready to be downloaded.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/cowbell/events/policy.document.json")
-        ),
+        schema_json: include_str!("../schemas/cowbell/events/policy.document.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/cowbell/policy.document/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/cowbell/policy.document/synthesized.json")
+                    "../samples/cowbell/policy.document/synthesized.json"
                 ),
             },
         ],
@@ -4120,16 +4106,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "policy.endorsement.document",
         description: "The event is triggered when an endorsement is prepared.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/cowbell/events/policy.endorsement.document.json")
+            "../schemas/cowbell/events/policy.endorsement.document.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/cowbell/policy.endorsement.document/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/cowbell/policy.endorsement.document/synthesized.json")
+                    "../samples/cowbell/policy.endorsement.document/synthesized.json"
                 ),
             },
         ],
@@ -4139,24 +4123,21 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "policy.non-renewal.document",
         description: "The event is triggered when policy non-renewal document is generated.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/cowbell/events/policy.non-renewal.document.json")
+            "../schemas/cowbell/events/policy.non-renewal.document.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/cowbell/policy.non-renewal.document/doc-1.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/cowbell/policy.non-renewal.document/doc-1.json")
+                    "../samples/cowbell/policy.non-renewal.document/doc-1.json"
                 ),
             },
             ::hookforge::SampleInfo {
                 name: "doc-2",
                 path: "samples/cowbell/policy.non-renewal.document/doc-2.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/cowbell/policy.non-renewal.document/doc-2.json")
+                    "../samples/cowbell/policy.non-renewal.document/doc-2.json"
                 ),
             },
         ],
@@ -4165,18 +4146,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.status",
         slug: "policy.status",
         description: "This event is triggered whenever status of a policy changes (e.g., a policy is issued or is cancelled).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/cowbell/events/policy.status.json")
-        ),
+        schema_json: include_str!("../schemas/cowbell/events/policy.status.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/cowbell/policy.status/doc-1.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/cowbell/policy.status/doc-1.json")
-                ),
+                body: include_bytes!("../samples/cowbell/policy.status/doc-1.json"),
             },
         ],
     },
@@ -4184,18 +4159,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.status",
         slug: "quote.status",
         description: "This event is triggered whenever status of a quote changes (e.g., a quote goes from a referral to a READY status).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/cowbell/events/quote.status.json")
-        ),
+        schema_json: include_str!("../schemas/cowbell/events/quote.status.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/cowbell/quote.status/doc-1.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/cowbell/quote.status/doc-1.json")
-                ),
+                body: include_bytes!("../samples/cowbell/quote.status/doc-1.json"),
             },
         ],
     },

@@ -1226,8 +1226,8 @@ pub const NAME: &str = "Prets";
 pub static VENDOR: ::hookforge::VendorSpec = ::hookforge::VendorSpec::new(
     ID,
     NAME,
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/prets/manifest.json")),
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/prets/definitions.json")),
+    include_str!("../schemas/prets/manifest.json"),
+    include_str!("../schemas/prets/definitions.json"),
     EVENTS,
     parse_dyn,
     check_dyn,
@@ -1793,26 +1793,17 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.created",
         slug: "quote.created",
         description: "A new Quote was created. The quote may not yet have a financing decision.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/prets/events/quote.created.json")
-        ),
+        schema_json: include_str!("../schemas/prets/events/quote.created.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/prets/quote.created/doc-1.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.created/doc-1.json")
-                ),
+                body: include_bytes!("../samples/prets/quote.created/doc-1.json"),
             },
             ::hookforge::SampleInfo {
                 name: "doc-2",
                 path: "samples/prets/quote.created/doc-2.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.created/doc-2.json")
-                ),
+                body: include_bytes!("../samples/prets/quote.created/doc-2.json"),
             },
         ],
     },
@@ -1821,24 +1812,21 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "quote.financing.cancelled",
         description: "The customer cancelled financing for the Quote.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/prets/events/quote.financing.cancelled.json")
+            "../schemas/prets/events/quote.financing.cancelled.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/prets/quote.financing.cancelled/doc-1.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.financing.cancelled/doc-1.json")
+                    "../samples/prets/quote.financing.cancelled/doc-1.json"
                 ),
             },
             ::hookforge::SampleInfo {
                 name: "doc-2",
                 path: "samples/prets/quote.financing.cancelled/doc-2.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.financing.cancelled/doc-2.json")
+                    "../samples/prets/quote.financing.cancelled/doc-2.json"
                 ),
             },
         ],
@@ -1848,24 +1836,21 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "quote.financing.completed",
         description: "Financing has been completed and disbursed for the Quote.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/prets/events/quote.financing.completed.json")
+            "../schemas/prets/events/quote.financing.completed.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/prets/quote.financing.completed/doc-1.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.financing.completed/doc-1.json")
+                    "../samples/prets/quote.financing.completed/doc-1.json"
                 ),
             },
             ::hookforge::SampleInfo {
                 name: "doc-2",
                 path: "samples/prets/quote.financing.completed/doc-2.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.financing.completed/doc-2.json")
+                    "../samples/prets/quote.financing.completed/doc-2.json"
                 ),
             },
         ],
@@ -1875,24 +1860,21 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "quote.financing.offer_received",
         description: "A lender returned a financing offer for the Quote.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/prets/events/quote.financing.offer_received.json")
+            "../schemas/prets/events/quote.financing.offer_received.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/prets/quote.financing.offer_received/doc-1.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.financing.offer_received/doc-1.json")
+                    "../samples/prets/quote.financing.offer_received/doc-1.json"
                 ),
             },
             ::hookforge::SampleInfo {
                 name: "doc-2",
                 path: "samples/prets/quote.financing.offer_received/doc-2.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.financing.offer_received/doc-2.json")
+                    "../samples/prets/quote.financing.offer_received/doc-2.json"
                 ),
             },
         ],
@@ -1902,24 +1884,21 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "quote.financing.rejected",
         description: "The lender rejected financing for the Quote.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/prets/events/quote.financing.rejected.json")
+            "../schemas/prets/events/quote.financing.rejected.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/prets/quote.financing.rejected/doc-1.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.financing.rejected/doc-1.json")
+                    "../samples/prets/quote.financing.rejected/doc-1.json"
                 ),
             },
             ::hookforge::SampleInfo {
                 name: "doc-2",
                 path: "samples/prets/quote.financing.rejected/doc-2.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.financing.rejected/doc-2.json")
+                    "../samples/prets/quote.financing.rejected/doc-2.json"
                 ),
             },
         ],
@@ -1929,24 +1908,21 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "quote.financing.updated",
         description: "The Quote financing status or sub-status changed without reaching a more specific lifecycle event.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/prets/events/quote.financing.updated.json")
+            "../schemas/prets/events/quote.financing.updated.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/prets/quote.financing.updated/doc-1.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.financing.updated/doc-1.json")
+                    "../samples/prets/quote.financing.updated/doc-1.json"
                 ),
             },
             ::hookforge::SampleInfo {
                 name: "doc-2",
                 path: "samples/prets/quote.financing.updated/doc-2.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.financing.updated/doc-2.json")
+                    "../samples/prets/quote.financing.updated/doc-2.json"
                 ),
             },
         ],
@@ -1955,26 +1931,17 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.superseded",
         slug: "quote.superseded",
         description: "A Quote was replaced by a newer revision; the previous quote is no longer billable.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/prets/events/quote.superseded.json")
-        ),
+        schema_json: include_str!("../schemas/prets/events/quote.superseded.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/prets/quote.superseded/doc-1.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.superseded/doc-1.json")
-                ),
+                body: include_bytes!("../samples/prets/quote.superseded/doc-1.json"),
             },
             ::hookforge::SampleInfo {
                 name: "doc-2",
                 path: "samples/prets/quote.superseded/doc-2.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.superseded/doc-2.json")
-                ),
+                body: include_bytes!("../samples/prets/quote.superseded/doc-2.json"),
             },
         ],
     },
@@ -1982,26 +1949,17 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.updated",
         slug: "quote.updated",
         description: "A Quote field changed in a way that does not match a more specific lifecycle event.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/prets/events/quote.updated.json")
-        ),
+        schema_json: include_str!("../schemas/prets/events/quote.updated.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/prets/quote.updated/doc-1.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.updated/doc-1.json")
-                ),
+                body: include_bytes!("../samples/prets/quote.updated/doc-1.json"),
             },
             ::hookforge::SampleInfo {
                 name: "doc-2",
                 path: "samples/prets/quote.updated/doc-2.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/prets/quote.updated/doc-2.json")
-                ),
+                body: include_bytes!("../samples/prets/quote.updated/doc-2.json"),
             },
         ],
     },

@@ -12267,10 +12267,8 @@ pub const NAME: &str = "Socotra";
 pub static VENDOR: ::hookforge::VendorSpec = ::hookforge::VendorSpec::new(
     ID,
     NAME,
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/socotra/manifest.json")),
-    include_str!(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/socotra/definitions.json")
-    ),
+    include_str!("../schemas/socotra/manifest.json"),
+    include_str!("../schemas/socotra/definitions.json"),
     EVENTS,
     parse_dyn,
     check_dyn,
@@ -16204,17 +16202,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "cancellation.create",
         slug: "cancellation.create",
         description: "Socotra's `cancellation.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/cancellation.create.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/cancellation.create.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/cancellation.create/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/cancellation.create/synthesized.json")
+                    "../samples/socotra/cancellation.create/synthesized.json"
                 ),
             },
         ],
@@ -16224,16 +16218,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "cancellation.effective",
         description: "Socotra's `cancellation.effective` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/cancellation.effective.json")
+            "../schemas/socotra/events/cancellation.effective.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/cancellation.effective/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/cancellation.effective/synthesized.json")
+                    "../samples/socotra/cancellation.effective/synthesized.json"
                 ),
             },
         ],
@@ -16242,17 +16234,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "cancellation.issue",
         slug: "cancellation.issue",
         description: "Socotra's `cancellation.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/cancellation.issue.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/cancellation.issue.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/cancellation.issue/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/cancellation.issue/synthesized.json")
+                    "../samples/socotra/cancellation.issue/synthesized.json"
                 ),
             },
         ],
@@ -16261,17 +16249,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "cancellation.rescind",
         slug: "cancellation.rescind",
         description: "Socotra's `cancellation.rescind` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/cancellation.rescind.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/cancellation.rescind.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/cancellation.rescind/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/cancellation.rescind/synthesized.json")
+                    "../samples/socotra/cancellation.rescind/synthesized.json"
                 ),
             },
         ],
@@ -16280,17 +16264,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "cancellation.update",
         slug: "cancellation.update",
         description: "Socotra's `cancellation.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/cancellation.update.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/cancellation.update.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/cancellation.update/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/cancellation.update/synthesized.json")
+                    "../samples/socotra/cancellation.update/synthesized.json"
                 ),
             },
         ],
@@ -16299,18 +16279,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "cash.transfer",
         slug: "cash.transfer",
         description: "Socotra's `cash.transfer` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/cash.transfer.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/cash.transfer.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/cash.transfer/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/cash.transfer/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/cash.transfer/synthesized.json"),
             },
         ],
     },
@@ -16318,17 +16292,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "catchUp.invalidate",
         slug: "catchUp.invalidate",
         description: "Socotra's `catchUp.invalidate` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/catchUp.invalidate.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/catchUp.invalidate.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/catchUp.invalidate/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/catchUp.invalidate/synthesized.json")
+                    "../samples/socotra/catchUp.invalidate/synthesized.json"
                 ),
             },
         ],
@@ -16337,18 +16307,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "catchUp.issue",
         slug: "catchUp.issue",
         description: "Socotra's `catchUp.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/catchUp.issue.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/catchUp.issue.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/catchUp.issue/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/catchUp.issue/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/catchUp.issue/synthesized.json"),
             },
         ],
     },
@@ -16356,17 +16320,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "catchUp.pastDue",
         slug: "catchUp.pastDue",
         description: "Socotra's `catchUp.pastDue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/catchUp.pastDue.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/catchUp.pastDue.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/catchUp.pastDue/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/catchUp.pastDue/synthesized.json")
+                    "../samples/socotra/catchUp.pastDue/synthesized.json"
                 ),
             },
         ],
@@ -16375,18 +16335,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "catchUp.pay",
         slug: "catchUp.pay",
         description: "Socotra's `catchUp.pay` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/catchUp.pay.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/catchUp.pay.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/catchUp.pay/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/catchUp.pay/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/catchUp.pay/synthesized.json"),
             },
         ],
     },
@@ -16394,17 +16348,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "catchUp.pay.reverse",
         slug: "catchUp.pay.reverse",
         description: "Socotra's `catchUp.pay.reverse` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/catchUp.pay.reverse.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/catchUp.pay.reverse.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/catchUp.pay.reverse/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/catchUp.pay.reverse/synthesized.json")
+                    "../samples/socotra/catchUp.pay.reverse/synthesized.json"
                 ),
             },
         ],
@@ -16413,17 +16363,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "catchUp.writtenOff",
         slug: "catchUp.writtenOff",
         description: "Socotra's `catchUp.writtenOff` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/catchUp.writtenOff.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/catchUp.writtenOff.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/catchUp.writtenOff/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/catchUp.writtenOff/synthesized.json")
+                    "../samples/socotra/catchUp.writtenOff/synthesized.json"
                 ),
             },
         ],
@@ -16432,18 +16378,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "claim.close",
         slug: "claim.close",
         description: "Socotra's `claim.close` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/claim.close.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/claim.close.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/claim.close/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/claim.close/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/claim.close/synthesized.json"),
             },
         ],
     },
@@ -16451,18 +16391,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "claim.create",
         slug: "claim.create",
         description: "Socotra's `claim.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/claim.create.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/claim.create.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/claim.create/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/claim.create/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/claim.create/synthesized.json"),
             },
         ],
     },
@@ -16470,18 +16404,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "claim.discard",
         slug: "claim.discard",
         description: "Socotra's `claim.discard` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/claim.discard.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/claim.discard.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/claim.discard/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/claim.discard/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/claim.discard/synthesized.json"),
             },
         ],
     },
@@ -16489,18 +16417,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "claim.open",
         slug: "claim.open",
         description: "Socotra's `claim.open` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/claim.open.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/claim.open.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/claim.open/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/claim.open/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/claim.open/synthesized.json"),
             },
         ],
     },
@@ -16508,18 +16430,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "claim.update",
         slug: "claim.update",
         description: "Socotra's `claim.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/claim.update.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/claim.update.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/claim.update/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/claim.update/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/claim.update/synthesized.json"),
             },
         ],
     },
@@ -16527,17 +16443,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "disbursement.create",
         slug: "disbursement.create",
         description: "Socotra's `disbursement.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/disbursement.create.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/disbursement.create.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/disbursement.create/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/disbursement.create/synthesized.json")
+                    "../samples/socotra/disbursement.create/synthesized.json"
                 ),
             },
         ],
@@ -16546,17 +16458,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "disbursement.issue",
         slug: "disbursement.issue",
         description: "Socotra's `disbursement.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/disbursement.issue.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/disbursement.issue.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/disbursement.issue/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/disbursement.issue/synthesized.json")
+                    "../samples/socotra/disbursement.issue/synthesized.json"
                 ),
             },
         ],
@@ -16565,17 +16473,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "disbursement.update",
         slug: "disbursement.update",
         description: "Socotra's `disbursement.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/disbursement.update.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/disbursement.update.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/disbursement.update/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/disbursement.update/synthesized.json")
+                    "../samples/socotra/disbursement.update/synthesized.json"
                 ),
             },
         ],
@@ -16584,17 +16488,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.accept",
         slug: "endorsement.accept",
         description: "Socotra's `endorsement.accept` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/endorsement.accept.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/endorsement.accept.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/endorsement.accept/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/endorsement.accept/synthesized.json")
+                    "../samples/socotra/endorsement.accept/synthesized.json"
                 ),
             },
         ],
@@ -16603,17 +16503,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.create",
         slug: "endorsement.create",
         description: "Socotra's `endorsement.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/endorsement.create.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/endorsement.create.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/endorsement.create/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/endorsement.create/synthesized.json")
+                    "../samples/socotra/endorsement.create/synthesized.json"
                 ),
             },
         ],
@@ -16622,17 +16518,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.discard",
         slug: "endorsement.discard",
         description: "Socotra's `endorsement.discard` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/endorsement.discard.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/endorsement.discard.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/endorsement.discard/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/endorsement.discard/synthesized.json")
+                    "../samples/socotra/endorsement.discard/synthesized.json"
                 ),
             },
         ],
@@ -16642,16 +16534,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "endorsement.effective",
         description: "Socotra's `endorsement.effective` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/endorsement.effective.json")
+            "../schemas/socotra/events/endorsement.effective.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/endorsement.effective/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/endorsement.effective/synthesized.json")
+                    "../samples/socotra/endorsement.effective/synthesized.json"
                 ),
             },
         ],
@@ -16661,16 +16551,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "endorsement.invalidate",
         description: "Socotra's `endorsement.invalidate` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/endorsement.invalidate.json")
+            "../schemas/socotra/events/endorsement.invalidate.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/endorsement.invalidate/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/endorsement.invalidate/synthesized.json")
+                    "../samples/socotra/endorsement.invalidate/synthesized.json"
                 ),
             },
         ],
@@ -16679,17 +16567,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.issue",
         slug: "endorsement.issue",
         description: "Socotra's `endorsement.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/endorsement.issue.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/endorsement.issue.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/endorsement.issue/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/endorsement.issue/synthesized.json")
+                    "../samples/socotra/endorsement.issue/synthesized.json"
                 ),
             },
         ],
@@ -16698,17 +16582,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.quote",
         slug: "endorsement.quote",
         description: "Socotra's `endorsement.quote` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/endorsement.quote.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/endorsement.quote.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/endorsement.quote/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/endorsement.quote/synthesized.json")
+                    "../samples/socotra/endorsement.quote/synthesized.json"
                 ),
             },
         ],
@@ -16717,17 +16597,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "endorsement.update",
         slug: "endorsement.update",
         description: "Socotra's `endorsement.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/endorsement.update.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/endorsement.update.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/endorsement.update/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/endorsement.update/synthesized.json")
+                    "../samples/socotra/endorsement.update/synthesized.json"
                 ),
             },
         ],
@@ -16736,17 +16612,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "invoice.invalidate",
         slug: "invoice.invalidate",
         description: "Socotra's `invoice.invalidate` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/invoice.invalidate.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/invoice.invalidate.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/invoice.invalidate/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/invoice.invalidate/synthesized.json")
+                    "../samples/socotra/invoice.invalidate/synthesized.json"
                 ),
             },
         ],
@@ -16755,18 +16627,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "invoice.issue",
         slug: "invoice.issue",
         description: "Socotra's `invoice.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/invoice.issue.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/invoice.issue.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/invoice.issue/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/invoice.issue/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/invoice.issue/synthesized.json"),
             },
         ],
     },
@@ -16774,17 +16640,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "invoice.pastDue",
         slug: "invoice.pastDue",
         description: "Socotra's `invoice.pastDue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/invoice.pastDue.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/invoice.pastDue.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/invoice.pastDue/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/invoice.pastDue/synthesized.json")
+                    "../samples/socotra/invoice.pastDue/synthesized.json"
                 ),
             },
         ],
@@ -16793,17 +16655,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "invoice.writtenOff",
         slug: "invoice.writtenOff",
         description: "Socotra's `invoice.writtenOff` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/invoice.writtenOff.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/invoice.writtenOff.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/invoice.writtenOff/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/invoice.writtenOff/synthesized.json")
+                    "../samples/socotra/invoice.writtenOff/synthesized.json"
                 ),
             },
         ],
@@ -16812,18 +16670,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "login.failure",
         slug: "login.failure",
         description: "Socotra's `login.failure` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/login.failure.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/login.failure.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/login.failure/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/login.failure/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/login.failure/synthesized.json"),
             },
         ],
     },
@@ -16831,18 +16683,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "login.success",
         slug: "login.success",
         description: "Socotra's `login.success` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/login.success.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/login.success.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/login.success/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/login.success/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/login.success/synthesized.json"),
             },
         ],
     },
@@ -16850,17 +16696,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.decline",
         slug: "payment.decline",
         description: "Socotra's `payment.decline` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/payment.decline.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/payment.decline.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/payment.decline/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/payment.decline/synthesized.json")
+                    "../samples/socotra/payment.decline/synthesized.json"
                 ),
             },
         ],
@@ -16869,17 +16711,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.discard",
         slug: "payment.discard",
         description: "Socotra's `payment.discard` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/payment.discard.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/payment.discard.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/payment.discard/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/payment.discard/synthesized.json")
+                    "../samples/socotra/payment.discard/synthesized.json"
                 ),
             },
         ],
@@ -16888,18 +16726,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.draft",
         slug: "payment.draft",
         description: "Socotra's `payment.draft` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/payment.draft.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/payment.draft.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/payment.draft/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/payment.draft/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/payment.draft/synthesized.json"),
             },
         ],
     },
@@ -16907,18 +16739,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.pay",
         slug: "payment.pay",
         description: "Socotra's `payment.pay` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/payment.pay.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/payment.pay.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/payment.pay/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/payment.pay/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/payment.pay/synthesized.json"),
             },
         ],
     },
@@ -16926,18 +16752,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.ready",
         slug: "payment.ready",
         description: "Socotra's `payment.ready` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/payment.ready.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/payment.ready.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/payment.ready/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/payment.ready/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/payment.ready/synthesized.json"),
             },
         ],
     },
@@ -16945,17 +16765,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.return",
         slug: "payment.return",
         description: "Socotra's `payment.return` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/payment.return.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/payment.return.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/payment.return/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/payment.return/synthesized.json")
+                    "../samples/socotra/payment.return/synthesized.json"
                 ),
             },
         ],
@@ -16964,17 +16780,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.reverse",
         slug: "payment.reverse",
         description: "Socotra's `payment.reverse` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/payment.reverse.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/payment.reverse.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/payment.reverse/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/payment.reverse/synthesized.json")
+                    "../samples/socotra/payment.reverse/synthesized.json"
                 ),
             },
         ],
@@ -16983,17 +16795,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "payment.update",
         slug: "payment.update",
         description: "Socotra's `payment.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/payment.update.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/payment.update.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/payment.update/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/payment.update/synthesized.json")
+                    "../samples/socotra/payment.update/synthesized.json"
                 ),
             },
         ],
@@ -17002,18 +16810,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.cancel",
         slug: "policy.cancel",
         description: "Socotra's `policy.cancel` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.cancel.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.cancel.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.cancel/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.cancel/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/policy.cancel/synthesized.json"),
             },
         ],
     },
@@ -17021,18 +16823,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.create",
         slug: "policy.create",
         description: "Socotra's `policy.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.create.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.create.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.create/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.create/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/policy.create/synthesized.json"),
             },
         ],
     },
@@ -17040,17 +16836,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.discard",
         slug: "policy.discard",
         description: "Socotra's `policy.discard` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.discard.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.discard.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.discard/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.discard/synthesized.json")
+                    "../samples/socotra/policy.discard/synthesized.json"
                 ),
             },
         ],
@@ -17059,17 +16851,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.effective",
         slug: "policy.effective",
         description: "Socotra's `policy.effective` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.effective.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.effective.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.effective/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.effective/synthesized.json")
+                    "../samples/socotra/policy.effective/synthesized.json"
                 ),
             },
         ],
@@ -17078,18 +16866,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.end",
         slug: "policy.end",
         description: "Socotra's `policy.end` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.end.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.end.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.end/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.end/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/policy.end/synthesized.json"),
             },
         ],
     },
@@ -17097,17 +16879,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.end.reminder",
         slug: "policy.end.reminder",
         description: "Socotra's `policy.end.reminder` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.end.reminder.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.end.reminder.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.end.reminder/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.end.reminder/synthesized.json")
+                    "../samples/socotra/policy.end.reminder/synthesized.json"
                 ),
             },
         ],
@@ -17116,17 +16894,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.endorse",
         slug: "policy.endorse",
         description: "Socotra's `policy.endorse` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.endorse.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.endorse.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.endorse/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.endorse/synthesized.json")
+                    "../samples/socotra/policy.endorse/synthesized.json"
                 ),
             },
         ],
@@ -17135,17 +16909,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.finalize",
         slug: "policy.finalize",
         description: "Socotra's `policy.finalize` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.finalize.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.finalize.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.finalize/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.finalize/synthesized.json")
+                    "../samples/socotra/policy.finalize/synthesized.json"
                 ),
             },
         ],
@@ -17154,17 +16924,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.gracePeriod",
         slug: "policy.gracePeriod",
         description: "Socotra's `policy.gracePeriod` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.gracePeriod.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.gracePeriod.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.gracePeriod/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.gracePeriod/synthesized.json")
+                    "../samples/socotra/policy.gracePeriod/synthesized.json"
                 ),
             },
         ],
@@ -17174,16 +16940,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "policy.gracePeriod.satisfied",
         description: "Socotra's `policy.gracePeriod.satisfied` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.gracePeriod.satisfied.json")
+            "../schemas/socotra/events/policy.gracePeriod.satisfied.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.gracePeriod.satisfied/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.gracePeriod.satisfied/synthesized.json")
+                    "../samples/socotra/policy.gracePeriod.satisfied/synthesized.json"
                 ),
             },
         ],
@@ -17193,16 +16957,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "policy.gracePeriod.update",
         description: "Socotra's `policy.gracePeriod.update` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.gracePeriod.update.json")
+            "../schemas/socotra/events/policy.gracePeriod.update.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.gracePeriod.update/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.gracePeriod.update/synthesized.json")
+                    "../samples/socotra/policy.gracePeriod.update/synthesized.json"
                 ),
             },
         ],
@@ -17211,18 +16973,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.issue",
         slug: "policy.issue",
         description: "Socotra's `policy.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.issue.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.issue.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.issue/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.issue/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/policy.issue/synthesized.json"),
             },
         ],
     },
@@ -17230,18 +16986,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.lapse",
         slug: "policy.lapse",
         description: "Socotra's `policy.lapse` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.lapse.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.lapse.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.lapse/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.lapse/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/policy.lapse/synthesized.json"),
             },
         ],
     },
@@ -17249,17 +16999,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.quote.accept",
         slug: "policy.quote.accept",
         description: "Socotra's `policy.quote.accept` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.quote.accept.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.quote.accept.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.quote.accept/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.quote.accept/synthesized.json")
+                    "../samples/socotra/policy.quote.accept/synthesized.json"
                 ),
             },
         ],
@@ -17268,17 +17014,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.quote.create",
         slug: "policy.quote.create",
         description: "Socotra's `policy.quote.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.quote.create.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.quote.create.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.quote.create/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.quote.create/synthesized.json")
+                    "../samples/socotra/policy.quote.create/synthesized.json"
                 ),
             },
         ],
@@ -17288,16 +17030,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "policy.quote.declined",
         description: "Socotra's `policy.quote.declined` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.quote.declined.json")
+            "../schemas/socotra/events/policy.quote.declined.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.quote.declined/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.quote.declined/synthesized.json")
+                    "../samples/socotra/policy.quote.declined/synthesized.json"
                 ),
             },
         ],
@@ -17306,17 +17046,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.quote.discard",
         slug: "policy.quote.discard",
         description: "Socotra's `policy.quote.discard` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.quote.discard.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.quote.discard.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.quote.discard/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.quote.discard/synthesized.json")
+                    "../samples/socotra/policy.quote.discard/synthesized.json"
                 ),
             },
         ],
@@ -17326,16 +17062,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "policy.quote.invalidate",
         description: "Socotra's `policy.quote.invalidate` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.quote.invalidate.json")
+            "../schemas/socotra/events/policy.quote.invalidate.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.quote.invalidate/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.quote.invalidate/synthesized.json")
+                    "../samples/socotra/policy.quote.invalidate/synthesized.json"
                 ),
             },
         ],
@@ -17344,17 +17078,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.quote.quoted",
         slug: "policy.quote.quoted",
         description: "Socotra's `policy.quote.quoted` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.quote.quoted.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.quote.quoted.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.quote.quoted/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.quote.quoted/synthesized.json")
+                    "../samples/socotra/policy.quote.quoted/synthesized.json"
                 ),
             },
         ],
@@ -17363,17 +17093,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.quote.update",
         slug: "policy.quote.update",
         description: "Socotra's `policy.quote.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.quote.update.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.quote.update.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.quote.update/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.quote.update/synthesized.json")
+                    "../samples/socotra/policy.quote.update/synthesized.json"
                 ),
             },
         ],
@@ -17383,16 +17109,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "policy.reinstatement.close",
         description: "Socotra's `policy.reinstatement.close` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.reinstatement.close.json")
+            "../schemas/socotra/events/policy.reinstatement.close.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.reinstatement.close/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.reinstatement.close/synthesized.json")
+                    "../samples/socotra/policy.reinstatement.close/synthesized.json"
                 ),
             },
         ],
@@ -17402,16 +17126,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "policy.reinstatement.invoice",
         description: "Socotra's `policy.reinstatement.invoice` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.reinstatement.invoice.json")
+            "../schemas/socotra/events/policy.reinstatement.invoice.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.reinstatement.invoice/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.reinstatement.invoice/synthesized.json")
+                    "../samples/socotra/policy.reinstatement.invoice/synthesized.json"
                 ),
             },
         ],
@@ -17421,16 +17143,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "policy.reinstatement.issue",
         description: "Socotra's `policy.reinstatement.issue` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.reinstatement.issue.json")
+            "../schemas/socotra/events/policy.reinstatement.issue.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.reinstatement.issue/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.reinstatement.issue/synthesized.json")
+                    "../samples/socotra/policy.reinstatement.issue/synthesized.json"
                 ),
             },
         ],
@@ -17440,16 +17160,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "policy.reinstatement.open",
         description: "Socotra's `policy.reinstatement.open` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.reinstatement.open.json")
+            "../schemas/socotra/events/policy.reinstatement.open.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.reinstatement.open/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.reinstatement.open/synthesized.json")
+                    "../samples/socotra/policy.reinstatement.open/synthesized.json"
                 ),
             },
         ],
@@ -17458,18 +17176,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.renew",
         slug: "policy.renew",
         description: "Socotra's `policy.renew` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.renew.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.renew.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.renew/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.renew/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/policy.renew/synthesized.json"),
             },
         ],
     },
@@ -17477,18 +17189,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.update",
         slug: "policy.update",
         description: "Socotra's `policy.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.update.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.update.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.update/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.update/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/policy.update/synthesized.json"),
             },
         ],
     },
@@ -17496,17 +17202,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policy.upgrade",
         slug: "policy.upgrade",
         description: "Socotra's `policy.upgrade` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policy.upgrade.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policy.upgrade.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policy.upgrade/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policy.upgrade/synthesized.json")
+                    "../samples/socotra/policy.upgrade/synthesized.json"
                 ),
             },
         ],
@@ -17515,17 +17217,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policyholder.create",
         slug: "policyholder.create",
         description: "Socotra's `policyholder.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policyholder.create.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policyholder.create.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policyholder.create/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policyholder.create/synthesized.json")
+                    "../samples/socotra/policyholder.create/synthesized.json"
                 ),
             },
         ],
@@ -17534,17 +17232,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "policyholder.update",
         slug: "policyholder.update",
         description: "Socotra's `policyholder.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/policyholder.update.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/policyholder.update.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/policyholder.update/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/policyholder.update/synthesized.json")
+                    "../samples/socotra/policyholder.update/synthesized.json"
                 ),
             },
         ],
@@ -17553,17 +17247,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "premiumReport.create",
         slug: "premiumReport.create",
         description: "Socotra's `premiumReport.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/premiumReport.create.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/premiumReport.create.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/premiumReport.create/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/premiumReport.create/synthesized.json")
+                    "../samples/socotra/premiumReport.create/synthesized.json"
                 ),
             },
         ],
@@ -17573,16 +17263,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "premiumReport.discard",
         description: "Socotra's `premiumReport.discard` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/premiumReport.discard.json")
+            "../schemas/socotra/events/premiumReport.discard.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/premiumReport.discard/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/premiumReport.discard/synthesized.json")
+                    "../samples/socotra/premiumReport.discard/synthesized.json"
                 ),
             },
         ],
@@ -17592,16 +17280,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "premiumReport.effective",
         description: "Socotra's `premiumReport.effective` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/premiumReport.effective.json")
+            "../schemas/socotra/events/premiumReport.effective.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/premiumReport.effective/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/premiumReport.effective/synthesized.json")
+                    "../samples/socotra/premiumReport.effective/synthesized.json"
                 ),
             },
         ],
@@ -17610,17 +17296,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "premiumReport.issue",
         slug: "premiumReport.issue",
         description: "Socotra's `premiumReport.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/premiumReport.issue.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/premiumReport.issue.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/premiumReport.issue/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/premiumReport.issue/synthesized.json")
+                    "../samples/socotra/premiumReport.issue/synthesized.json"
                 ),
             },
         ],
@@ -17629,17 +17311,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "premiumReport.pay",
         slug: "premiumReport.pay",
         description: "Socotra's `premiumReport.pay` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/premiumReport.pay.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/premiumReport.pay.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/premiumReport.pay/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/premiumReport.pay/synthesized.json")
+                    "../samples/socotra/premiumReport.pay/synthesized.json"
                 ),
             },
         ],
@@ -17649,16 +17327,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "premiumReport.replace",
         description: "Socotra's `premiumReport.replace` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/premiumReport.replace.json")
+            "../schemas/socotra/events/premiumReport.replace.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/premiumReport.replace/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/premiumReport.replace/synthesized.json")
+                    "../samples/socotra/premiumReport.replace/synthesized.json"
                 ),
             },
         ],
@@ -17668,16 +17344,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "premiumReport.reverse",
         description: "Socotra's `premiumReport.reverse` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/premiumReport.reverse.json")
+            "../schemas/socotra/events/premiumReport.reverse.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/premiumReport.reverse/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/premiumReport.reverse/synthesized.json")
+                    "../samples/socotra/premiumReport.reverse/synthesized.json"
                 ),
             },
         ],
@@ -17686,17 +17360,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "premiumReport.update",
         slug: "premiumReport.update",
         description: "Socotra's `premiumReport.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/premiumReport.update.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/premiumReport.update.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/premiumReport.update/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/premiumReport.update/synthesized.json")
+                    "../samples/socotra/premiumReport.update/synthesized.json"
                 ),
             },
         ],
@@ -17705,17 +17375,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "reinstatement.accept",
         slug: "reinstatement.accept",
         description: "Socotra's `reinstatement.accept` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/reinstatement.accept.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/reinstatement.accept.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/reinstatement.accept/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/reinstatement.accept/synthesized.json")
+                    "../samples/socotra/reinstatement.accept/synthesized.json"
                 ),
             },
         ],
@@ -17724,17 +17390,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "reinstatement.create",
         slug: "reinstatement.create",
         description: "Socotra's `reinstatement.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/reinstatement.create.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/reinstatement.create.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/reinstatement.create/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/reinstatement.create/synthesized.json")
+                    "../samples/socotra/reinstatement.create/synthesized.json"
                 ),
             },
         ],
@@ -17744,16 +17406,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "reinstatement.deadlineReached",
         description: "Socotra's `reinstatement.deadlineReached` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/reinstatement.deadlineReached.json")
+            "../schemas/socotra/events/reinstatement.deadlineReached.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/reinstatement.deadlineReached/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/reinstatement.deadlineReached/synthesized.json")
+                    "../samples/socotra/reinstatement.deadlineReached/synthesized.json"
                 ),
             },
         ],
@@ -17763,16 +17423,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "reinstatement.effective",
         description: "Socotra's `reinstatement.effective` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/reinstatement.effective.json")
+            "../schemas/socotra/events/reinstatement.effective.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/reinstatement.effective/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/reinstatement.effective/synthesized.json")
+                    "../samples/socotra/reinstatement.effective/synthesized.json"
                 ),
             },
         ],
@@ -17782,16 +17440,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "reinstatement.invalidate",
         description: "Socotra's `reinstatement.invalidate` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/reinstatement.invalidate.json")
+            "../schemas/socotra/events/reinstatement.invalidate.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/reinstatement.invalidate/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/reinstatement.invalidate/synthesized.json")
+                    "../samples/socotra/reinstatement.invalidate/synthesized.json"
                 ),
             },
         ],
@@ -17800,17 +17456,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "reinstatement.issue",
         slug: "reinstatement.issue",
         description: "Socotra's `reinstatement.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/reinstatement.issue.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/reinstatement.issue.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/reinstatement.issue/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/reinstatement.issue/synthesized.json")
+                    "../samples/socotra/reinstatement.issue/synthesized.json"
                 ),
             },
         ],
@@ -17819,17 +17471,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.accept",
         slug: "renewal.accept",
         description: "Socotra's `renewal.accept` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/renewal.accept.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/renewal.accept.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/renewal.accept/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/renewal.accept/synthesized.json")
+                    "../samples/socotra/renewal.accept/synthesized.json"
                 ),
             },
         ],
@@ -17838,17 +17486,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.create",
         slug: "renewal.create",
         description: "Socotra's `renewal.create` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/renewal.create.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/renewal.create.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/renewal.create/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/renewal.create/synthesized.json")
+                    "../samples/socotra/renewal.create/synthesized.json"
                 ),
             },
         ],
@@ -17857,17 +17501,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.discard",
         slug: "renewal.discard",
         description: "Socotra's `renewal.discard` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/renewal.discard.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/renewal.discard.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/renewal.discard/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/renewal.discard/synthesized.json")
+                    "../samples/socotra/renewal.discard/synthesized.json"
                 ),
             },
         ],
@@ -17876,17 +17516,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.effective",
         slug: "renewal.effective",
         description: "Socotra's `renewal.effective` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/renewal.effective.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/renewal.effective.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/renewal.effective/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/renewal.effective/synthesized.json")
+                    "../samples/socotra/renewal.effective/synthesized.json"
                 ),
             },
         ],
@@ -17895,17 +17531,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.invalidate",
         slug: "renewal.invalidate",
         description: "Socotra's `renewal.invalidate` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/renewal.invalidate.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/renewal.invalidate.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/renewal.invalidate/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/renewal.invalidate/synthesized.json")
+                    "../samples/socotra/renewal.invalidate/synthesized.json"
                 ),
             },
         ],
@@ -17914,18 +17546,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.issue",
         slug: "renewal.issue",
         description: "Socotra's `renewal.issue` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/renewal.issue.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/renewal.issue.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/renewal.issue/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/renewal.issue/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/renewal.issue/synthesized.json"),
             },
         ],
     },
@@ -17933,18 +17559,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.quote",
         slug: "renewal.quote",
         description: "Socotra's `renewal.quote` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/renewal.quote.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/renewal.quote.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/renewal.quote/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/renewal.quote/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/renewal.quote/synthesized.json"),
             },
         ],
     },
@@ -17952,17 +17572,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "renewal.update",
         slug: "renewal.update",
         description: "Socotra's `renewal.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/renewal.update.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/renewal.update.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/renewal.update/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/renewal.update/synthesized.json")
+                    "../samples/socotra/renewal.update/synthesized.json"
                 ),
             },
         ],
@@ -17971,17 +17587,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "subClaim.close",
         slug: "subClaim.close",
         description: "Socotra's `subClaim.close` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/subClaim.close.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/subClaim.close.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/subClaim.close/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/subClaim.close/synthesized.json")
+                    "../samples/socotra/subClaim.close/synthesized.json"
                 ),
             },
         ],
@@ -17991,16 +17603,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "subClaim.createPayable",
         description: "Socotra's `subClaim.createPayable` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/subClaim.createPayable.json")
+            "../schemas/socotra/events/subClaim.createPayable.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/subClaim.createPayable/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/subClaim.createPayable/synthesized.json")
+                    "../samples/socotra/subClaim.createPayable/synthesized.json"
                 ),
             },
         ],
@@ -18009,18 +17619,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "subClaim.open",
         slug: "subClaim.open",
         description: "Socotra's `subClaim.open` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/subClaim.open.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/subClaim.open.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/subClaim.open/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/subClaim.open/synthesized.json")
-                ),
+                body: include_bytes!("../samples/socotra/subClaim.open/synthesized.json"),
             },
         ],
     },
@@ -18028,17 +17632,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "subClaim.reopen",
         slug: "subClaim.reopen",
         description: "Socotra's `subClaim.reopen` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/subClaim.reopen.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/subClaim.reopen.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/subClaim.reopen/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/subClaim.reopen/synthesized.json")
+                    "../samples/socotra/subClaim.reopen/synthesized.json"
                 ),
             },
         ],
@@ -18048,16 +17648,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "subClaim.reversePayable",
         description: "Socotra's `subClaim.reversePayable` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/subClaim.reversePayable.json")
+            "../schemas/socotra/events/subClaim.reversePayable.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/subClaim.reversePayable/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/subClaim.reversePayable/synthesized.json")
+                    "../samples/socotra/subClaim.reversePayable/synthesized.json"
                 ),
             },
         ],
@@ -18066,17 +17664,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "subClaim.update",
         slug: "subClaim.update",
         description: "Socotra's `subClaim.update` event (the docs list the name only; `data` is not documented field by field).",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/subClaim.update.json")
-        ),
+        schema_json: include_str!("../schemas/socotra/events/subClaim.update.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/subClaim.update/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/subClaim.update/synthesized.json")
+                    "../samples/socotra/subClaim.update/synthesized.json"
                 ),
             },
         ],
@@ -18086,16 +17680,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "subClaim.updateReserve",
         description: "Socotra's `subClaim.updateReserve` event (the docs list the name only; `data` is not documented field by field).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/socotra/events/subClaim.updateReserve.json")
+            "../schemas/socotra/events/subClaim.updateReserve.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/socotra/subClaim.updateReserve/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/socotra/subClaim.updateReserve/synthesized.json")
+                    "../samples/socotra/subClaim.updateReserve/synthesized.json"
                 ),
             },
         ],

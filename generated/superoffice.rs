@@ -9878,12 +9878,8 @@ pub const NAME: &str = "SuperOffice";
 pub static VENDOR: ::hookforge::VendorSpec = ::hookforge::VendorSpec::new(
     ID,
     NAME,
-    include_str!(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/superoffice/manifest.json")
-    ),
-    include_str!(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/superoffice/definitions.json")
-    ),
+    include_str!("../schemas/superoffice/manifest.json"),
+    include_str!("../schemas/superoffice/definitions.json"),
     EVENTS,
     parse_dyn,
     check_dyn,
@@ -11851,17 +11847,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "activity.changed",
         slug: "activity.changed",
         description: "Fired when a activity is changed.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/activity.changed.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/activity.changed.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/activity.changed/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/activity.changed/synthesized.json")
+                    "../samples/superoffice/activity.changed/synthesized.json"
                 ),
             },
         ],
@@ -11870,17 +11862,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "activity.created",
         slug: "activity.created",
         description: "Fired when a activity is created.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/activity.created.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/activity.created.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/activity.created/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/activity.created/synthesized.json")
+                    "../samples/superoffice/activity.created/synthesized.json"
                 ),
             },
         ],
@@ -11889,17 +11877,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "activity.deleted",
         slug: "activity.deleted",
         description: "Fired when a activity is deleted.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/activity.deleted.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/activity.deleted.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/activity.deleted/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/activity.deleted/synthesized.json")
+                    "../samples/superoffice/activity.deleted/synthesized.json"
                 ),
             },
         ],
@@ -11909,16 +11893,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "associate.changed",
         description: "Fired when a associate is changed.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/associate.changed.json")
+            "../schemas/superoffice/events/associate.changed.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/associate.changed/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/associate.changed/synthesized.json")
+                    "../samples/superoffice/associate.changed/synthesized.json"
                 ),
             },
         ],
@@ -11928,16 +11910,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "associate.created",
         description: "Fired when a associate is created.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/associate.created.json")
+            "../schemas/superoffice/events/associate.created.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/associate.created/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/associate.created/synthesized.json")
+                    "../samples/superoffice/associate.created/synthesized.json"
                 ),
             },
         ],
@@ -11947,16 +11927,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "associate.deleted",
         description: "Fired when a associate is deleted.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/associate.deleted.json")
+            "../schemas/superoffice/events/associate.deleted.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/associate.deleted/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/associate.deleted/synthesized.json")
+                    "../samples/superoffice/associate.deleted/synthesized.json"
                 ),
             },
         ],
@@ -11966,16 +11944,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "chatsession.changed",
         description: "Fired when a chat session is changed.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/chatsession.changed.json")
+            "../schemas/superoffice/events/chatsession.changed.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/chatsession.changed/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/chatsession.changed/synthesized.json")
+                    "../samples/superoffice/chatsession.changed/synthesized.json"
                 ),
             },
         ],
@@ -11985,16 +11961,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "chatsession.created",
         description: "Fired when a chat session is created.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/chatsession.created.json")
+            "../schemas/superoffice/events/chatsession.created.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/chatsession.created/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/chatsession.created/synthesized.json")
+                    "../samples/superoffice/chatsession.created/synthesized.json"
                 ),
             },
         ],
@@ -12004,16 +11978,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "chatsession.message",
         description: "Fired when a message is posted in a chat session.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/chatsession.message.json")
+            "../schemas/superoffice/events/chatsession.message.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/chatsession.message/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/chatsession.message/synthesized.json")
+                    "../samples/superoffice/chatsession.message/synthesized.json"
                 ),
             },
         ],
@@ -12022,17 +11994,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "contact.changed",
         slug: "contact.changed",
         description: "Fired when a contact is changed.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/contact.changed.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/contact.changed.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/contact.changed/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/contact.changed/synthesized.json")
+                    "../samples/superoffice/contact.changed/synthesized.json"
                 ),
             },
         ],
@@ -12041,17 +12009,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "contact.created",
         slug: "contact.created",
         description: "Fired when a contact is created.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/contact.created.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/contact.created.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/contact.created/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/contact.created/synthesized.json")
+                    "../samples/superoffice/contact.created/synthesized.json"
                 ),
             },
         ],
@@ -12060,17 +12024,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "contact.deleted",
         slug: "contact.deleted",
         description: "Fired when a contact is deleted.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/contact.deleted.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/contact.deleted.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/contact.deleted/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/contact.deleted/synthesized.json")
+                    "../samples/superoffice/contact.deleted/synthesized.json"
                 ),
             },
         ],
@@ -12080,16 +12040,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "contact.softdeleted",
         description: "Fired when a contact is soft-deleted (moved to the recycle bin).",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/contact.softdeleted.json")
+            "../schemas/superoffice/events/contact.softdeleted.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/contact.softdeleted/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/contact.softdeleted/synthesized.json")
+                    "../samples/superoffice/contact.softdeleted/synthesized.json"
                 ),
             },
         ],
@@ -12098,17 +12056,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "document.changed",
         slug: "document.changed",
         description: "Fired when a document is changed.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/document.changed.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/document.changed.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/document.changed/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/document.changed/synthesized.json")
+                    "../samples/superoffice/document.changed/synthesized.json"
                 ),
             },
         ],
@@ -12117,17 +12071,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "document.created",
         slug: "document.created",
         description: "Fired when a document is created.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/document.created.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/document.created.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/document.created/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/document.created/synthesized.json")
+                    "../samples/superoffice/document.created/synthesized.json"
                 ),
             },
         ],
@@ -12136,17 +12086,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "document.deleted",
         slug: "document.deleted",
         description: "Fired when a document is deleted.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/document.deleted.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/document.deleted.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/document.deleted/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/document.deleted/synthesized.json")
+                    "../samples/superoffice/document.deleted/synthesized.json"
                 ),
             },
         ],
@@ -12155,17 +12101,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "document.edited",
         slug: "document.edited",
         description: "Fired when a document's content is edited.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/document.edited.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/document.edited.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/document.edited/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/document.edited/synthesized.json")
+                    "../samples/superoffice/document.edited/synthesized.json"
                 ),
             },
         ],
@@ -12174,17 +12116,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "person.changed",
         slug: "person.changed",
         description: "Fired when a person is changed.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/person.changed.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/person.changed.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/person.changed/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/person.changed/synthesized.json")
+                    "../samples/superoffice/person.changed/synthesized.json"
                 ),
             },
         ],
@@ -12193,17 +12131,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "person.consented",
         slug: "person.consented",
         description: "Fired when a person gives consent.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/person.consented.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/person.consented.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/person.consented/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/person.consented/synthesized.json")
+                    "../samples/superoffice/person.consented/synthesized.json"
                 ),
             },
         ],
@@ -12212,17 +12146,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "person.created",
         slug: "person.created",
         description: "Fired when a person is created.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/person.created.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/person.created.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/person.created/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/person.created/synthesized.json")
+                    "../samples/superoffice/person.created/synthesized.json"
                 ),
             },
         ],
@@ -12231,17 +12161,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "person.deleted",
         slug: "person.deleted",
         description: "Fired when a person is deleted.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/person.deleted.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/person.deleted.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/person.deleted/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/person.deleted/synthesized.json")
+                    "../samples/superoffice/person.deleted/synthesized.json"
                 ),
             },
         ],
@@ -12251,16 +12177,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "person.unconsented",
         description: "Fired when a person withdraws consent.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/person.unconsented.json")
+            "../schemas/superoffice/events/person.unconsented.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/person.unconsented/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/person.unconsented/synthesized.json")
+                    "../samples/superoffice/person.unconsented/synthesized.json"
                 ),
             },
         ],
@@ -12269,17 +12193,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "project.changed",
         slug: "project.changed",
         description: "Fired when a project is changed.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/project.changed.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/project.changed.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/project.changed/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/project.changed/synthesized.json")
+                    "../samples/superoffice/project.changed/synthesized.json"
                 ),
             },
         ],
@@ -12288,17 +12208,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "project.created",
         slug: "project.created",
         description: "Fired when a project is created.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/project.created.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/project.created.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/project.created/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/project.created/synthesized.json")
+                    "../samples/superoffice/project.created/synthesized.json"
                 ),
             },
         ],
@@ -12307,17 +12223,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "project.deleted",
         slug: "project.deleted",
         description: "Fired when a project is deleted.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/project.deleted.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/project.deleted.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/project.deleted/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/project.deleted/synthesized.json")
+                    "../samples/superoffice/project.deleted/synthesized.json"
                 ),
             },
         ],
@@ -12327,16 +12239,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "projectmember.changed",
         description: "Fired when a projectmember is changed.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/projectmember.changed.json")
+            "../schemas/superoffice/events/projectmember.changed.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/projectmember.changed/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/projectmember.changed/synthesized.json")
+                    "../samples/superoffice/projectmember.changed/synthesized.json"
                 ),
             },
         ],
@@ -12346,16 +12256,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "projectmember.created",
         description: "Fired when a projectmember is created.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/projectmember.created.json")
+            "../schemas/superoffice/events/projectmember.created.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/projectmember.created/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/projectmember.created/synthesized.json")
+                    "../samples/superoffice/projectmember.created/synthesized.json"
                 ),
             },
         ],
@@ -12365,16 +12273,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "projectmember.deleted",
         description: "Fired when a projectmember is deleted.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/projectmember.deleted.json")
+            "../schemas/superoffice/events/projectmember.deleted.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/projectmember.deleted/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/projectmember.deleted/synthesized.json")
+                    "../samples/superoffice/projectmember.deleted/synthesized.json"
                 ),
             },
         ],
@@ -12383,18 +12289,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.approved",
         slug: "quote.approved",
         description: "Fired when a quote is approved.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/quote.approved.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/quote.approved.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/superoffice/quote.approved/doc-1.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/quote.approved/doc-1.json")
-                ),
+                body: include_bytes!("../samples/superoffice/quote.approved/doc-1.json"),
             },
         ],
     },
@@ -12402,18 +12302,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.ordered",
         slug: "quote.ordered",
         description: "Fired when a quote order has been placed.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/quote.ordered.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/quote.ordered.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/superoffice/quote.ordered/doc-1.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/quote.ordered/doc-1.json")
-                ),
+                body: include_bytes!("../samples/superoffice/quote.ordered/doc-1.json"),
             },
         ],
     },
@@ -12421,18 +12315,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.rejected",
         slug: "quote.rejected",
         description: "Fired when a quote is rejected.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/quote.rejected.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/quote.rejected.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/superoffice/quote.rejected/doc-1.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/quote.rejected/doc-1.json")
-                ),
+                body: include_bytes!("../samples/superoffice/quote.rejected/doc-1.json"),
             },
         ],
     },
@@ -12440,18 +12328,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "quote.sent",
         slug: "quote.sent",
         description: "Fired when a quote version has been sent.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/quote.sent.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/quote.sent.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "doc-1",
                 path: "samples/superoffice/quote.sent/doc-1.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/quote.sent/doc-1.json")
-                ),
+                body: include_bytes!("../samples/superoffice/quote.sent/doc-1.json"),
             },
         ],
     },
@@ -12459,17 +12341,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "relation.changed",
         slug: "relation.changed",
         description: "Fired when a relation is changed.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/relation.changed.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/relation.changed.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/relation.changed/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/relation.changed/synthesized.json")
+                    "../samples/superoffice/relation.changed/synthesized.json"
                 ),
             },
         ],
@@ -12478,17 +12356,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "relation.created",
         slug: "relation.created",
         description: "Fired when a relation is created.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/relation.created.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/relation.created.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/relation.created/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/relation.created/synthesized.json")
+                    "../samples/superoffice/relation.created/synthesized.json"
                 ),
             },
         ],
@@ -12497,17 +12371,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "relation.deleted",
         slug: "relation.deleted",
         description: "Fired when a relation is deleted.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/relation.deleted.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/relation.deleted.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/relation.deleted/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/relation.deleted/synthesized.json")
+                    "../samples/superoffice/relation.deleted/synthesized.json"
                 ),
             },
         ],
@@ -12516,17 +12386,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "sale.changed",
         slug: "sale.changed",
         description: "Fired when a sale is changed.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/sale.changed.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/sale.changed.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/sale.changed/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/sale.changed/synthesized.json")
+                    "../samples/superoffice/sale.changed/synthesized.json"
                 ),
             },
         ],
@@ -12535,17 +12401,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "sale.completed",
         slug: "sale.completed",
         description: "Fired when a sale is completed.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/sale.completed.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/sale.completed.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/sale.completed/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/sale.completed/synthesized.json")
+                    "../samples/superoffice/sale.completed/synthesized.json"
                 ),
             },
         ],
@@ -12554,17 +12416,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "sale.created",
         slug: "sale.created",
         description: "Fired when a sale is created.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/sale.created.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/sale.created.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/sale.created/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/sale.created/synthesized.json")
+                    "../samples/superoffice/sale.created/synthesized.json"
                 ),
             },
         ],
@@ -12573,17 +12431,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "sale.deleted",
         slug: "sale.deleted",
         description: "Fired when a sale is deleted.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/sale.deleted.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/sale.deleted.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/sale.deleted/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/sale.deleted/synthesized.json")
+                    "../samples/superoffice/sale.deleted/synthesized.json"
                 ),
             },
         ],
@@ -12592,18 +12446,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "sale.lost",
         slug: "sale.lost",
         description: "Fired when a sale is lost.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/sale.lost.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/sale.lost.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/sale.lost/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/sale.lost/synthesized.json")
-                ),
+                body: include_bytes!("../samples/superoffice/sale.lost/synthesized.json"),
             },
         ],
     },
@@ -12611,18 +12459,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "sale.sold",
         slug: "sale.sold",
         description: "Fired when a sale is sold.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/sale.sold.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/sale.sold.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/sale.sold/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/sale.sold/synthesized.json")
-                ),
+                body: include_bytes!("../samples/superoffice/sale.sold/synthesized.json"),
             },
         ],
     },
@@ -12631,16 +12473,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "salestakeholder.changed",
         description: "Fired when a salestakeholder is changed.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/salestakeholder.changed.json")
+            "../schemas/superoffice/events/salestakeholder.changed.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/salestakeholder.changed/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/salestakeholder.changed/synthesized.json")
+                    "../samples/superoffice/salestakeholder.changed/synthesized.json"
                 ),
             },
         ],
@@ -12650,16 +12490,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "salestakeholder.created",
         description: "Fired when a salestakeholder is created.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/salestakeholder.created.json")
+            "../schemas/superoffice/events/salestakeholder.created.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/salestakeholder.created/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/salestakeholder.created/synthesized.json")
+                    "../samples/superoffice/salestakeholder.created/synthesized.json"
                 ),
             },
         ],
@@ -12669,16 +12507,14 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         slug: "salestakeholder.deleted",
         description: "Fired when a salestakeholder is deleted.",
         schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/salestakeholder.deleted.json")
+            "../schemas/superoffice/events/salestakeholder.deleted.json"
         ),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/salestakeholder.deleted/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/salestakeholder.deleted/synthesized.json")
+                    "../samples/superoffice/salestakeholder.deleted/synthesized.json"
                 ),
             },
         ],
@@ -12687,17 +12523,12 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "test",
         slug: "test",
         description: "The registration test event: SuperOffice POSTs it, with the header `X-Hook-Test: true`, when a webhook is created; the receiver must answer 200.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/superoffice/events/test.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/test.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/test/synthesized.json",
-                body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/test/synthesized.json")
-                ),
+                body: include_bytes!("../samples/superoffice/test/synthesized.json"),
             },
         ],
     },
@@ -12705,17 +12536,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "ticket.changed",
         slug: "ticket.changed",
         description: "Fired when a ticket (request) is changed.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/ticket.changed.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/ticket.changed.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/ticket.changed/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/ticket.changed/synthesized.json")
+                    "../samples/superoffice/ticket.changed/synthesized.json"
                 ),
             },
         ],
@@ -12724,17 +12551,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "ticket.created",
         slug: "ticket.created",
         description: "Fired when a ticket (request) is created.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/ticket.created.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/ticket.created.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/ticket.created/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/ticket.created/synthesized.json")
+                    "../samples/superoffice/ticket.created/synthesized.json"
                 ),
             },
         ],
@@ -12743,17 +12566,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "webhook.errors",
         slug: "webhook.errors",
         description: "Fired when the webhook runs into delivery errors.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/webhook.errors.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/webhook.errors.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/webhook.errors/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/webhook.errors/synthesized.json")
+                    "../samples/superoffice/webhook.errors/synthesized.json"
                 ),
             },
         ],
@@ -12762,17 +12581,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "webhook.started",
         slug: "webhook.started",
         description: "Fired when the webhook starts delivering.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/webhook.started.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/webhook.started.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/webhook.started/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/webhook.started/synthesized.json")
+                    "../samples/superoffice/webhook.started/synthesized.json"
                 ),
             },
         ],
@@ -12781,17 +12596,13 @@ pub static EVENTS: &[::hookforge::EventInfo] = &[
         name: "webhook.stopped",
         slug: "webhook.stopped",
         description: "Fired when the webhook stops delivering.",
-        schema_json: include_str!(
-            concat!(env!("CARGO_MANIFEST_DIR"),
-            "/schemas/superoffice/events/webhook.stopped.json")
-        ),
+        schema_json: include_str!("../schemas/superoffice/events/webhook.stopped.json"),
         samples: &[
             ::hookforge::SampleInfo {
                 name: "synthesized",
                 path: "samples/superoffice/webhook.stopped/synthesized.json",
                 body: include_bytes!(
-                    concat!(env!("CARGO_MANIFEST_DIR"),
-                    "/samples/superoffice/webhook.stopped/synthesized.json")
+                    "../samples/superoffice/webhook.stopped/synthesized.json"
                 ),
             },
         ],

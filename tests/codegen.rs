@@ -51,6 +51,7 @@ fn schema_errors_name_the_file_and_the_problem() {
         schema_dir: vendor.clone(),
         sample_dir: dir.join("samples/bad"),
         preamble: "//".into(),
+        embed_prefix: None,
     };
     let err = hookforge_codegen::generate_vendor(&input)
         .unwrap_err()

@@ -126,11 +126,37 @@ pub fn open_enum(e: &OpenEnum) -> Result<TokenStream, Error> {
     })
 }
 
-/// `include_str!` of a file relative to the crate root: the schemas are
-/// embedded as they are on disk, readable, not as escaped strings.
-fn include(rel: &str) -> TokenStream {
-    let abs = format!("/{rel}");
-    quote! { include_str!(concat!(env!("CARGO_MANIFEST_DIR"), #abs)) }
+/// How generated code finds the files it embeds.
+#[derive(Clone, Copy, Debug)]
+pub enum Embed<'a> {
+    /// Through `CARGO_MANIFEST_DIR` (output in a user's `OUT_DIR`).
+    FromCrateRoot,
+    /// Relative to the generated file, which reaches the crate root
+    /// through this prefix (`../` from `generated/`): checked-in output that
+    /// any crate of the workspace may include.
+    FromFile(&'a str),
+}
+
+impl Embed<'_> {
+    /// `include_str!`/`include_bytes!` (`macro`) of a file relative to the
+    /// crate root: embedded as it is on disk, readable, not escaped.
+    fn file(self, macro_name: &str, rel: &str) -> TokenStream {
+        let mac = format_ident!("{macro_name}");
+        match self {
+            Embed::FromCrateRoot => {
+                let abs = format!("/{rel}");
+                quote! { #mac!(concat!(env!("CARGO_MANIFEST_DIR"), #abs)) }
+            }
+            Embed::FromFile(prefix) => {
+                let path = format!("{prefix}{rel}");
+                quote! { #mac!(#path) }
+            }
+        }
+    }
+}
+
+fn include(embed: Embed<'_>, rel: &str) -> TokenStream {
+    embed.file("include_str", rel)
 }
 
 /// The names the generated items share, one entry per event.
@@ -187,27 +213,31 @@ pub fn vendor_items(
     schema_rel: &str,
     events: &[EventOut<'_>],
     one_pass: bool,
+    embed: Embed<'_>,
 ) -> TokenStream {
     let n = Names::of(events);
     let items = [
-        vendor_static(vs, schema_rel),
+        vendor_static(vs, schema_rel, embed),
         event_enum(&n),
         event_kind(&n),
         handler_trait(&n),
         dispatcher(),
         parsers(&n, one_pass),
-        events_static(events),
+        events_static(events, embed),
     ];
     quote! { #(#items)* }
 }
 
 /// `ID`, `NAME`, `VENDOR` (the registry entry) and `manifest()`.
-fn vendor_static(vs: &VendorSchemas, schema_rel: &str) -> TokenStream {
+fn vendor_static(vs: &VendorSchemas, schema_rel: &str, embed: Embed<'_>) -> TokenStream {
     let id = &vs.manifest.id;
     let display = &vs.manifest.name;
-    let manifest_json = include(&format!("{schema_rel}/manifest.json"));
+    let manifest_json = include(embed, &format!("{schema_rel}/manifest.json"));
     let definitions_json = if vs.dir.join(crate::schema::DEFINITIONS_FILE).exists() {
-        include(&format!("{schema_rel}/{}", crate::schema::DEFINITIONS_FILE))
+        include(
+            embed,
+            &format!("{schema_rel}/{}", crate::schema::DEFINITIONS_FILE),
+        )
     } else {
         quote! { "" }
     };
@@ -504,21 +534,21 @@ fn parsers(n: &Names<'_>, one_pass: bool) -> TokenStream {
 }
 
 /// `EVENTS`: each event's name, description, schema and samples.
-fn events_static(events: &[EventOut<'_>]) -> TokenStream {
+fn events_static(events: &[EventOut<'_>], embed: Embed<'_>) -> TokenStream {
     let event_infos = events.iter().map(|e| {
         let name = e.name;
         let slug = e.slug;
         let description = e.description;
-        let schema = include(&e.schema_path);
+        let schema = include(embed, &e.schema_path);
         let samples = e.samples.iter().map(|s| {
             let sname = &s.name;
             let rel = &s.rel_path;
-            let abs = format!("/{rel}");
+            let body = embed.file("include_bytes", rel);
             quote! {
                 ::hookforge::SampleInfo {
                     name: #sname,
                     path: #rel,
-                    body: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), #abs)),
+                    body: #body,
                 }
             }
         });
