@@ -13,11 +13,15 @@ use std::fs;
 use std::path::Path;
 
 fn main() {
-    embed_catalogue(Path::new(env!("CARGO_MANIFEST_DIR")));
-    println!("cargo:rerun-if-changed=schemas");
-    println!("cargo:rerun-if-changed=samples");
-    println!("cargo:rerun-if-changed=generated");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Run for `crates/core`, which compiles `generated/` and the catalogue:
+    // the repository's root is two levels up.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = root.canonicalize().unwrap_or(root);
+    let root = root.as_path();
+    embed_catalogue(root);
+    for dir in ["schemas", "samples", "generated"] {
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    }
     let mut problems = Vec::new();
     let mut ids = Vec::new();
     let mut entries: Vec<_> = fs::read_dir(root.join("schemas"))
@@ -73,7 +77,7 @@ fn main() {
 /// directory (`vendors/<id>/`), embedded with `include_bytes!`, so the
 /// binary knows those vendors by name.
 fn embed_catalogue(root: &Path) {
-    println!("cargo:rerun-if-changed=vendors");
+    println!("cargo:rerun-if-changed={}", root.join("vendors").display());
     let mut out = String::from(
         "/// Written by build.rs from vendors/: (id, [(path in the vendor dir, bytes)]).\n\
          pub(crate) static CATALOGUE: &[(&str, DirFiles)] = &[\n",

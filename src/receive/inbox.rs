@@ -508,7 +508,7 @@ where
 /// Runs `fut`, turning a panic in any of its polls into an error instead of
 /// unwinding through the caller; it is not polled again after one.
 async fn catch_panic<T>(
-    mut fut: crate::handler::BoxFuture<'_, T>,
+    mut fut: crate::BoxFuture<'_, T>,
 ) -> Result<T, Box<dyn std::any::Any + Send>> {
     std::future::poll_fn(|cx| {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {

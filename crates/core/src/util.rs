@@ -12,7 +12,6 @@ pub fn since_epoch() -> Duration {
 }
 
 /// Milliseconds since the Unix epoch.
-#[cfg(feature = "receiver")]
 pub fn now_ms() -> i64 {
     since_epoch().as_millis() as i64
 }
@@ -36,18 +35,15 @@ pub fn dedupe_key(event_id: Option<&str>, body: &[u8]) -> String {
     }
 }
 
-#[cfg(feature = "receiver")]
 /// A vendor-controlled string as a log line may show it: control characters
 /// escaped (a newline cannot start a forged line) and at most
 /// [`Shown::MAX_CHARS`] characters, the rest counted.
 pub struct Shown<'a>(pub &'a str);
 
-#[cfg(feature = "receiver")]
 impl Shown<'_> {
     pub const MAX_CHARS: usize = 200;
 }
 
-#[cfg(feature = "receiver")]
 impl std::fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use std::fmt::Write;
@@ -72,7 +68,6 @@ impl std::fmt::Display for Shown<'_> {
     }
 }
 
-#[cfg(feature = "receiver")]
 /// At most [`Shown::MAX_CHARS`] characters of `s`, for a log field recorded
 /// as a string (tracing writes those quoted and escaped already).
 pub fn cap(s: &str) -> &str {
@@ -82,7 +77,7 @@ pub fn cap(s: &str) -> &str {
     }
 }
 
-#[cfg(all(test, feature = "receiver"))]
+#[cfg(test)]
 mod shown_tests {
     use super::Shown;
 
