@@ -17,14 +17,10 @@
 //! built. See `ARCHITECTURE.md` for where things live.
 
 #[cfg(feature = "diff")]
-pub mod diff;
-#[cfg(feature = "diff")]
-pub mod drift;
-pub mod export;
-pub mod infer;
-pub mod schema_walk;
+pub use hookforge_drift::{diff, drift};
+pub use hookforge_schema::{export, infer, schema_walk};
 #[cfg(feature = "testing")]
-pub mod testing;
+pub use hookforge_testing::{self as testing, snapshot_samples};
 
 #[cfg(feature = "receiver")]
 pub mod receive;
@@ -57,6 +53,4 @@ pub(crate) use hookforge_core::util;
 #[doc(hidden)]
 pub mod __private {
     pub use hookforge_core::__private::*;
-    #[cfg(feature = "testing")]
-    pub use insta;
 }

@@ -530,7 +530,7 @@ mod tests {
     /// it) is counted as left out, not read as "no drift".
     #[test]
     fn json_beyond_serde_json_is_counted_as_left_out() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/prets");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/prets");
         let body = br#"{"type": "quote.created", "x": "cut \ud83d"}"#.to_vec();
         let p = propose(&dir, &[("quote.created".into(), body)]).unwrap();
         assert_eq!((p.deliveries, p.drifted, p.unreadable), (1, 0, 1));

@@ -18,7 +18,7 @@
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
-use crate::{EventInfo, VendorSpec};
+use hookforge_core::{EventInfo, VendorSpec};
 
 /// The headers a sample of `event` needs when the vendor sends the event
 /// type in a header (the samples are bodies only).
@@ -162,8 +162,7 @@ macro_rules! snapshot_samples {
         use $vendor as __vendor;
         for __event in __vendor::EVENTS {
             for __sample in __event.samples {
-                let __headers =
-                    $crate::testing::headers_for(&__vendor::VENDOR, __event, __sample.body);
+                let __headers = $crate::headers_for(&__vendor::VENDOR, __event, __sample.body);
                 let __text = match __vendor::parse(__sample.body, &__headers) {
                     Ok(e) => format!("{e:#?}"),
                     Err(e) => format!("does not parse: {e}"),
@@ -179,4 +178,10 @@ macro_rules! snapshot_samples {
             }
         }
     }};
+}
+
+/// Used by [`snapshot_samples!`]'s expansion; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use insta;
 }

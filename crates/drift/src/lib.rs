@@ -1,0 +1,10 @@
+//! Schema evolution: [`diff`] two vendor directories (what breaks a
+//! receiver), and [`drift`]: schema patches and redacted samples proposed
+//! from the deliveries an inbox holds.
+
+pub mod diff;
+pub mod drift;
+
+// The paths the modules were written against.
+use hookforge_core::{manifest, util};
+use hookforge_schema::infer;

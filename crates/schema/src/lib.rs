@@ -1,0 +1,12 @@
+//! Schema tools over the core's vendors: [`infer`] a draft-07 schema from
+//! sample payloads, [`schema_walk`] every place of a schema, and [`export`]
+//! a vendor's webhooks as AsyncAPI 3.0 or OpenAPI 3.1.
+
+pub mod export;
+pub mod infer;
+pub mod schema_walk;
+
+// The paths the modules were written against, from the core.
+#[cfg(test)]
+use hookforge_core::vendors;
+use hookforge_core::{EventInfo, VendorSpec, manifest};
