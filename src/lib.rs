@@ -23,7 +23,7 @@ pub use hookforge_schema::{export, infer, schema_walk};
 pub use hookforge_testing::{self as testing, snapshot_samples};
 
 #[cfg(feature = "receiver")]
-pub mod receive;
+pub use hookforge_receive as receive;
 
 #[cfg(feature = "harness")]
 pub mod conformance;

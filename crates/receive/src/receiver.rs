@@ -20,6 +20,9 @@
 //! once, handled by the inbox's worker, so a slow handler never makes the
 //! vendor time out. Inline mode runs the handler before answering instead.
 
+/// Log lines keep the target they had when this was `hookforge::receive::receiver`.
+const LOG: &str = "hookforge::receive::receiver";
+
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -34,8 +37,8 @@ use serde_json::json;
 
 use crate::auth::{AuthConfigError, Secret, Verifier};
 use crate::dedupe_key;
-use crate::receive::inbox::Inbox;
-use crate::receive::store::{Inserted, NewDelivery, Status, StoreError, now_ms};
+use crate::inbox::Inbox;
+use crate::store::{Inserted, NewDelivery, Status, StoreError, now_ms};
 use crate::{BoxFuture, HandlerResult, RawHandler, VendorSpec};
 
 /// The reference handler of `hookforge serve`: logs each typed event.
@@ -52,7 +55,7 @@ impl RawHandler for LogHandler {
     ) -> BoxFuture<'a, HandlerResult> {
         Box::pin(async move {
             let p = self.0.check(body, headers)?;
-            tracing::info!(
+            tracing::info!(target: LOG,
                 vendor = self.0.id,
                 event = %crate::util::Shown(&p.event_type),
                 event_id = crate::util::cap(p.event_id.as_deref().unwrap_or("-")),
@@ -369,9 +372,9 @@ impl Rejection {
                 .increment(1);
         }
         if let Rejection::StoreFailed(_) = self {
-            tracing::error!(vendor, status = status.as_u16(), reason = %crate::util::Shown(&reason.to_string()), "rejected delivery");
+            tracing::error!(target: LOG, vendor, status = status.as_u16(), reason = %crate::util::Shown(&reason.to_string()), "rejected delivery");
         } else {
-            tracing::warn!(vendor, status = status.as_u16(), reason = %crate::util::Shown(&reason.to_string()), "rejected delivery");
+            tracing::warn!(target: LOG, vendor, status = status.as_u16(), reason = %crate::util::Shown(&reason.to_string()), "rejected delivery");
         }
         let mut r = answer(status, json!({"error": reason}));
         if let Rejection::StoreFailed(_) = self {
@@ -559,17 +562,17 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
     if let Some(error) = &misfit
         && let Inserted::New(id) = inserted
     {
-        tracing::warn!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, error = %crate::util::Shown(error), "quarantined delivery: authentic, but it does not fit the model");
+        tracing::warn!(target: LOG, vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, error = %crate::util::Shown(error), "quarantined delivery: authentic, but it does not fit the model");
     }
     Ok(match (&inner.mode, inserted) {
         (_, Inserted::New(_)) if quarantined => ok("quarantined"),
         (Mode::Inbox(_), Inserted::New(id)) => {
-            tracing::info!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, known = parsed.known, "accepted delivery");
+            tracing::info!(target: LOG, vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, known = parsed.known, "accepted delivery");
             ok("accepted")
         }
         (Mode::Inbox(_), Inserted::Duplicate(id, _))
         | (Mode::Inline(..), Inserted::Duplicate(id, Status::Done | Status::Quarantined)) => {
-            tracing::info!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, "duplicate delivery acknowledged");
+            tracing::info!(target: LOG, vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, "duplicate delivery acknowledged");
             ok("duplicate")
         }
         (Mode::Inline(handler, inbox), Inserted::Duplicate(id, _) | Inserted::New(id)) => {
@@ -585,13 +588,13 @@ async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Respon
                     if !matches!(recorded, Ok(true)) {
                         // Handled; only the bookkeeping failed, so a retry
                         // by the vendor would run the handler once more.
-                        tracing::error!(
+                        tracing::error!(target: LOG,
                             vendor,
                             delivery = id,
                             "handled, but cannot record it as done"
                         );
                     }
-                    tracing::info!(vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), "handled delivery");
+                    tracing::info!(target: LOG, vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), "handled delivery");
                     ok("handled")
                 }
                 Err(e) => {

@@ -459,7 +459,7 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::receive::store::contract::delivery;
+    use crate::store::contract::delivery;
 
     fn sized(key: &str, bytes: usize) -> NewDelivery {
         NewDelivery {

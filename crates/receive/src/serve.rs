@@ -3,6 +3,9 @@
 //! inbox, whose worker logs each typed event; and [`serve_router`], the
 //! hardened HTTP/1 server it runs on (usable with any axum router).
 
+/// Log lines keep the target they had when this was `hookforge::receive::serve`.
+const LOG: &str = "hookforge::receive::serve";
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,14 +22,12 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::VendorSpec;
 use crate::auth::Secret;
+use crate::inbox::{Inbox, RetryPolicy, WorkerConfig};
 use crate::manifest::Auth;
-use crate::receive::inbox::{Inbox, RetryPolicy, WorkerConfig};
-use crate::receive::receiver::{
-    DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, LogHandler, OnMisfit, Receiver,
-};
+use crate::receiver::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, LogHandler, OnMisfit, Receiver};
 #[cfg(feature = "sqlite")]
-use crate::receive::store::SqliteStore;
-use crate::receive::store::{MemoryStore, Store};
+use crate::store::SqliteStore;
+use crate::store::{MemoryStore, Store};
 
 /// Connection limits of [`serve_router`]: a client that holds a connection
 /// without finishing its request is cut off, and connections past the cap
@@ -77,9 +78,9 @@ pub struct ServeConfig {
     /// When the SQLite inbox's commits reach the disk (default: each, before
     /// the 2xx).
     #[cfg(feature = "sqlite")]
-    pub sync: crate::receive::store::SyncMode,
+    pub sync: crate::store::SyncMode,
     /// PostgreSQL inbox, shared with other processes (feature `postgres`).
-    pub database_url: Option<crate::receive::store::DatabaseUrl>,
+    pub database_url: Option<crate::store::DatabaseUrl>,
     /// How long a claim on a PostgreSQL delivery lasts before another
     /// process may take it over (default: the handler timeout + 30 s).
     pub lease: Option<Duration>,
@@ -130,7 +131,7 @@ pub enum ServeError {
     #[error("{vendor}: {message}")]
     Config { vendor: String, message: String },
     #[error("{0}")]
-    Store(#[from] crate::receive::store::StoreError),
+    Store(#[from] crate::store::StoreError),
     /// A database path was given to a build without the `sqlite` feature.
     #[error("cannot open {path}: hookforge was built without the `sqlite` feature")]
     NoDatabase { path: PathBuf },
@@ -244,7 +245,7 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
             message: e.to_string(),
         })?;
         if how.starts_with("UNSIGNED") {
-            tracing::warn!(
+            tracing::warn!(target: LOG,
                 vendor = v.id,
                 "serving without authentication (allowed unsigned): anyone who knows the URL can post deliveries"
             );
@@ -296,10 +297,10 @@ pub async fn start(cfg: ServeConfig) -> Result<Server, ServeError> {
         let url = url.clone();
         let described = url.to_string();
         let store = tokio::task::spawn_blocking(move || {
-            crate::receive::store::PostgresStore::connect(url.expose(), lease)
+            crate::store::PostgresStore::connect(url.expose(), lease)
         })
         .await
-        .map_err(crate::receive::store::StoreError::from)??;
+        .map_err(crate::store::StoreError::from)??;
         return start_with(
             cfg,
             Arc::new(store),
@@ -318,16 +319,16 @@ pub async fn start(cfg: ServeConfig) -> Result<Server, ServeError> {
         Some(path) => (
             Arc::new(SqliteStore::open_with(
                 path,
-                &crate::receive::store::SqliteOptions {
+                &crate::store::SqliteOptions {
                     sync: cfg.sync,
                     vfs: None,
                 },
             )?),
             match cfg.sync {
-                crate::receive::store::SyncMode::Full => {
+                crate::store::SyncMode::Full => {
                     format!("SQLite inbox {}", path.display())
                 }
-                crate::receive::store::SyncMode::Normal => format!(
+                crate::store::SyncMode::Normal => format!(
                     "SQLite inbox {} (--sync normal: a power cut can lose acknowledged deliveries)",
                     path.display()
                 ),
@@ -407,7 +408,7 @@ pub async fn serve_router(
             Ok(s) => s,
             Err(e) => {
                 // Out of file descriptors and the like: wait, don't spin or die.
-                tracing::error!(error = %e, "cannot accept a connection; retrying");
+                tracing::error!(target: LOG, error = %e, "cannot accept a connection; retrying");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -477,7 +478,7 @@ async fn refuse_busy(
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    tracing::debug!(peer = %peer.ip(), "connection refused: too many from this address");
+    tracing::debug!(target: LOG, peer = %peer.ip(), "connection refused: too many from this address");
     let _ = stream.try_write(BUSY);
     let _ = stream.shutdown().await;
     let mut sink = [0u8; 4096];
@@ -517,8 +518,8 @@ async fn serve_connection(stream: TcpStream, app: Router, limits: ServerLimits) 
         }
     };
     match result {
-        Some(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
-        None => tracing::debug!("connection dropped: no progress while closing"),
+        Some(Err(e)) => tracing::debug!(target: LOG, error = %e, "connection ended with an error"),
+        None => tracing::debug!(target: LOG, "connection dropped: no progress while closing"),
         Some(Ok(())) => {}
     }
 }

@@ -123,6 +123,7 @@ impl Vendors<'_> {
     }
 
     /// The allowed vendors as a JSON array, or `None` for any.
+    #[cfg(feature = "sqlite")]
     fn json(&self) -> Option<String> {
         match self {
             Vendors::Any => None,

@@ -6,3 +6,9 @@ pub mod inbox;
 pub mod receiver;
 pub mod serve;
 pub mod store;
+
+// The paths the modules were written against, from the core.
+use hookforge_core::{
+    BoxError, BoxFuture, Checked, HandlerResult, ParseError, RawHandler, VendorSpec, auth,
+    dedupe_key, manifest, parse, util, vendor, vendors,
+};

@@ -7,6 +7,9 @@
 //! dropped. Everything stays visible (`hookforge inbox list`). Where rows
 //! are kept is the [`Store`]'s business (`super::store`).
 
+/// Log lines keep the target they had when this was `hookforge::receive::inbox`.
+const LOG: &str = "hookforge::receive::inbox";
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -181,8 +184,12 @@ impl Inbox {
                 let forget = before.saturating_sub(ms(horizon));
                 match inbox.blocking(move |s| s.purge_done(before, forget)).await {
                     Ok(0) => {}
-                    Ok(n) => tracing::info!(count = n, "purged done deliveries past retention"),
-                    Err(e) => tracing::error!(error = %e, "cannot purge done deliveries"),
+                    Ok(n) => {
+                        tracing::info!(target: LOG, count = n, "purged done deliveries past retention")
+                    }
+                    Err(e) => {
+                        tracing::error!(target: LOG, error = %e, "cannot purge done deliveries")
+                    }
                 }
                 tokio::time::sleep(every).await;
             }
@@ -240,12 +247,14 @@ impl Inbox {
 
     async fn recover(&self) {
         match self.blocking(|s| s.recover()).await {
-            Ok(n) if n > 0 => tracing::info!(
+            Ok(n) if n > 0 => tracing::info!(target: LOG,
                 count = n,
                 "requeued deliveries left processing by a previous run"
             ),
             Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "cannot recover in-flight deliveries"),
+            Err(e) => {
+                tracing::error!(target: LOG, error = %e, "cannot recover in-flight deliveries")
+            }
         }
     }
 
@@ -269,7 +278,7 @@ impl Inbox {
                 .await
                 .unwrap_or_else(|e| (Vec::new(), Some(e)));
             if let Some(e) = &error {
-                tracing::error!(error = %e, "cannot claim deliveries; retrying in 1 s");
+                tracing::error!(target: LOG, error = %e, "cannot claim deliveries; retrying in 1 s");
             }
             if batch.is_empty() {
                 let wait = match (&error, self.blocking(|s| s.next_due()).await) {
@@ -350,7 +359,7 @@ impl Inbox {
         )
         .record(started.elapsed().as_secs_f64());
         if let Err(error) = &outcome {
-            tracing::warn!(
+            tracing::warn!(target: LOG,
                 vendor = %d.vendor, event = %crate::util::Shown(&d.event_type), delivery = d.id, attempt = d.attempts,
                 error = %crate::util::Shown(error), dead = d.attempts >= self.retry.max_attempts, "handler failed"
             );
@@ -380,7 +389,7 @@ impl Inbox {
             match result {
                 Ok(true) => return,
                 Ok(false) => {
-                    tracing::warn!(
+                    tracing::warn!(target: LOG,
                         delivery = d.id,
                         attempt = d.attempts,
                         "outcome not recorded: this attempt no longer holds the delivery (its lease ran out and another took it over)"
@@ -388,10 +397,10 @@ impl Inbox {
                     return;
                 }
                 Err(e) if n + 1 < RECORD_RETRIES.len() => {
-                    tracing::warn!(delivery = d.id, error = %e, "cannot record the outcome; retrying in {} ms", pause.as_millis());
+                    tracing::warn!(target: LOG, delivery = d.id, error = %e, "cannot record the outcome; retrying in {} ms", pause.as_millis());
                     tokio::time::sleep(*pause).await;
                 }
-                Err(e) => tracing::error!(
+                Err(e) => tracing::error!(target: LOG,
                     delivery = d.id,
                     error = %e,
                     "cannot record the outcome after {} tries; it stays processing until the next start",
@@ -415,7 +424,7 @@ impl Inbox {
             outcome = self.run_handler(d) => Some(outcome),
             why = self.keep_lease(d.attempt(), lease, claimed_at) => {
                 metrics::counter!("hookforge_leases_lost_total", "vendor" => d.vendor.clone()).increment(1);
-                tracing::warn!(
+                tracing::warn!(target: LOG,
                     vendor = %d.vendor, delivery = d.id, attempt = d.attempts, reason = why,
                     "lease lost: the handler was cancelled (another process may take the delivery over)"
                 );
@@ -448,7 +457,7 @@ impl Inbox {
                 Ok(Ok(true)) => expires = sent + lease,
                 Ok(Ok(false)) => return "another attempt holds the delivery now",
                 Ok(Err(e)) => {
-                    tracing::warn!(delivery = attempt.id, error = %e, "cannot renew the lease; trying again")
+                    tracing::warn!(target: LOG, delivery = attempt.id, error = %e, "cannot renew the lease; trying again")
                 }
                 Err(_) => return "the renewal did not finish before the lease ran out",
             }
@@ -493,8 +502,8 @@ where
     loop {
         let outcome = tokio::spawn(start()).await;
         match outcome {
-            Ok(()) => tracing::error!(task = name, "stopped; restarting it"),
-            Err(e) if e.is_panic() => tracing::error!(
+            Ok(()) => tracing::error!(target: LOG, task = name, "stopped; restarting it"),
+            Err(e) if e.is_panic() => tracing::error!(target: LOG,
                 task = name,
                 panic = %crate::util::Shown(&panic_message(e.into_panic().as_ref())),
                 "panicked; restarting it"
@@ -572,7 +581,9 @@ pub fn spawn_inbox_gauges(inbox: &Inbox, every: Duration) -> tokio::task::JoinHa
                         .map_or(0.0, |at| (now_ms() - at).max(0) as f64 / 1000.0);
                     metrics::gauge!("hookforge_oldest_pending_age_seconds").set(age);
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot read the inbox for metrics"),
+                Err(e) => {
+                    tracing::warn!(target: LOG, error = %e, "cannot read the inbox for metrics")
+                }
             }
             tokio::time::sleep(every).await;
         }
@@ -582,10 +593,10 @@ pub fn spawn_inbox_gauges(inbox: &Inbox, every: Duration) -> tokio::task::JoinHa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::receive::store::{MemoryStore, SqliteStore, dedupe_key};
+    use crate::store::{MemoryStore, SqliteStore, dedupe_key};
 
-    use crate::receive::store::contract::{delivery, exercise, exercise_batches};
-    use crate::receive::store::fresh_db;
+    use crate::store::contract::{delivery, exercise, exercise_batches};
+    use crate::store::fresh_db;
 
     #[test]
     fn memory_store_refuses_past_its_capacity() {
@@ -742,7 +753,7 @@ impl Writer {
                 }
             })
             .map_err(|e| {
-                tracing::error!(error = %e, "cannot start the inbox writer thread; storing deliveries one by one");
+                tracing::error!(target: LOG, error = %e, "cannot start the inbox writer thread; storing deliveries one by one");
             })
             .ok()?;
         Some(Writer { jobs })
@@ -821,7 +832,7 @@ fn write_inserts(
                     answers.len()
                 ),
             };
-            tracing::error!(reason = %why, "inbox writer: batch not stored");
+            tracing::error!(target: LOG, reason = %why, "inbox writer: batch not stored");
             for tx in answers {
                 let _ = tx.send(Err(StoreError::Backend(why.clone().into())));
             }

@@ -33,9 +33,7 @@ pub fn exercise(store: &dyn Store) {
         store.insert(&delivery("a")).unwrap(),
         Inserted::Duplicate(one, Status::Pending)
     );
-    let claimed = store
-        .claim(1000, 10, crate::receive::store::Vendors::Any)
-        .unwrap();
+    let claimed = store.claim(1000, 10, crate::store::Vendors::Any).unwrap();
     assert_eq!(
         claimed.iter().map(|d| d.id).collect::<Vec<_>>(),
         vec![one, two]
@@ -48,12 +46,12 @@ pub fn exercise(store: &dyn Store) {
     // A delivery being handled is not replayed (two handlers at once).
     assert!(matches!(
         store.requeue(one),
-        Err(crate::receive::store::StoreError::Busy { id }) if id == one
+        Err(crate::store::StoreError::Busy { id }) if id == one
     ));
     assert!(!store.requeue(i64::MAX).unwrap(), "no such delivery");
     assert!(
         store
-            .claim(1000, 10, crate::receive::store::Vendors::Any)
+            .claim(1000, 10, crate::store::Vendors::Any)
             .unwrap()
             .is_empty()
     );
@@ -65,14 +63,12 @@ pub fn exercise(store: &dyn Store) {
     assert!(!store.complete(second, 2100).unwrap(), "pending again");
     assert!(
         store
-            .claim(4999, 10, crate::receive::store::Vendors::Any)
+            .claim(4999, 10, crate::store::Vendors::Any)
             .unwrap()
             .is_empty()
     );
     assert_eq!(store.next_due().unwrap(), Some(5000));
-    let again = store
-        .claim(5000, 10, crate::receive::store::Vendors::Any)
-        .unwrap();
+    let again = store.claim(5000, 10, crate::store::Vendors::Any).unwrap();
     assert_eq!((again[0].id, again[0].attempts), (two, 2));
     // A crash while processing: recover returns it to pending (a store with
     // leases, once the lease has run out), and the attempt it was in can no
@@ -81,9 +77,7 @@ pub fn exercise(store: &dyn Store) {
         std::thread::sleep(lease + std::time::Duration::from_millis(100));
     }
     assert_eq!(store.recover().unwrap(), 1);
-    let third = store
-        .claim(5000, 10, crate::receive::store::Vendors::Any)
-        .unwrap();
+    let third = store.claim(5000, 10, crate::store::Vendors::Any).unwrap();
     assert_eq!(third[0].attempts, 3);
     assert!(!store.fail(again[0].attempt(), "stale", None).unwrap());
     assert!(!store.complete(again[0].attempt(), 5100).unwrap());
@@ -126,11 +120,7 @@ pub fn exercise(store: &dyn Store) {
     let ids = |v: Vec<StoredDelivery>| v.iter().map(|d| d.id).collect::<Vec<_>>();
     assert_eq!(
         ids(store
-            .claim(
-                i64::MAX,
-                10,
-                crate::receive::store::Vendors::Only(&["prets"])
-            )
+            .claim(i64::MAX, 10, crate::store::Vendors::Only(&["prets"]))
             .unwrap()),
         vec![two]
     );
@@ -144,17 +134,13 @@ pub fn exercise(store: &dyn Store) {
     // Claims take only the vendors asked for.
     assert!(
         store
-            .claim(
-                i64::MAX,
-                10,
-                crate::receive::store::Vendors::Only(&["other"])
-            )
+            .claim(i64::MAX, 10, crate::store::Vendors::Only(&["other"]))
             .unwrap()
             .is_empty()
     );
     assert_eq!(
         ids(store
-            .claim(i64::MAX, 10, crate::receive::store::Vendors::Any)
+            .claim(i64::MAX, 10, crate::store::Vendors::Any)
             .unwrap()),
         vec![three]
     );
@@ -177,7 +163,7 @@ pub fn exercise(store: &dyn Store) {
     let started = store.start(inline).unwrap().expect("pending: started");
     assert_eq!(
         started,
-        crate::receive::store::Attempt {
+        crate::store::Attempt {
             id: inline,
             number: 1
         }
@@ -203,7 +189,7 @@ pub fn exercise(store: &dyn Store) {
             .iter()
             .any(|(_, s, n)| *s == Status::Done && *n == done)
     );
-    let all = crate::receive::store::Search::default();
+    let all = crate::store::Search::default();
     let (page, n) = store.search(&all, 0, 2).unwrap();
     assert_eq!(n as usize, listed.len());
     let newest: Vec<i64> = listed.iter().rev().take(2).map(|d| d.id).collect();
@@ -214,12 +200,12 @@ pub fn exercise(store: &dyn Store) {
     );
     let (rest, _) = store.search(&all, 2, 10).unwrap();
     assert_eq!(rest.len(), listed.len() - 2);
-    let only_done = crate::receive::store::Search {
+    let only_done = crate::store::Search {
         status: Some(Status::Done),
         ..Default::default()
     };
     assert_eq!(store.search(&only_done, 0, 10).unwrap().1, done);
-    let none = crate::receive::store::Search {
+    let none = crate::store::Search {
         event: Some("no such event type".into()),
         ..Default::default()
     };

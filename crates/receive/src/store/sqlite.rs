@@ -1,5 +1,8 @@
 //! The SQLite store.
 
+/// Log lines keep the target they had when this was `hookforge::receive::store::sqlite`.
+const LOG: &str = "hookforge::receive::store::sqlite";
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -62,7 +65,7 @@ const COLUMNS: &str = "id, vendor, event_type, event_id, dedupe_key, body, heade
 
 /// When a commit reaches the disk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum SyncMode {
     /// Every commit is synced before it returns (`synchronous=FULL`): an
     /// acknowledged delivery survives a power cut.
@@ -151,7 +154,7 @@ impl SqliteStore {
             }
             Err(e) => {
                 // Still correct, only slower at the tail: SQLite checkpoints.
-                tracing::warn!(error = %e, "cannot start the checkpoint thread; SQLite checkpoints on commit");
+                tracing::warn!(target: LOG, error = %e, "cannot start the checkpoint thread; SQLite checkpoints on commit");
                 None
             }
         };
@@ -213,7 +216,7 @@ impl SqliteStore {
         if std::fs::metadata(path).is_ok_and(|m| m.len() > *limit)
             && let Err(e) = checkpoint_passive(conn)
         {
-            tracing::warn!(error = %e, "cannot checkpoint the SQLite inbox's WAL");
+            tracing::warn!(target: LOG, error = %e, "cannot checkpoint the SQLite inbox's WAL");
         }
     }
 
@@ -238,7 +241,7 @@ fn spawn_checkpointer(conn: Connection) -> std::io::Result<std::sync::mpsc::Send
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let checkpoint = move || {
         if let Err(e) = checkpoint_passive(&conn) {
-            tracing::warn!(error = %e, "cannot checkpoint the SQLite inbox's WAL");
+            tracing::warn!(target: LOG, error = %e, "cannot checkpoint the SQLite inbox's WAL");
         }
     };
     std::thread::Builder::new()
@@ -675,9 +678,7 @@ pub(crate) mod tests {
             store.insert(&delivery(&format!("k{i}"))).unwrap();
         }
         for now in 1000..1010 {
-            store
-                .claim(now, 1, crate::receive::store::Vendors::Any)
-                .unwrap();
+            store.claim(now, 1, crate::store::Vendors::Any).unwrap();
         }
         let recompiled = store
             .conn()

@@ -20,6 +20,9 @@
 //! - migrations are versioned in `hookforge_migrations` and applied at
 //!   open under an advisory lock, so processes starting together agree.
 
+/// Log lines keep the target they had when this was `hookforge::receive::store::postgres`.
+const LOG: &str = "hookforge::receive::store::postgres";
+
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -388,7 +391,7 @@ impl Store for PostgresStore {
         match self.insert_batch(ds) {
             Ok(all) => all.into_iter().map(Ok).collect(),
             Err(e) => {
-                tracing::warn!(error = %e, deliveries = ds.len(), "batch insert failed; inserting one by one");
+                tracing::warn!(target: LOG, error = %e, deliveries = ds.len(), "batch insert failed; inserting one by one");
                 ds.iter().map(|d| self.insert(d)).collect()
             }
         }
