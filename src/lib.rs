@@ -32,7 +32,7 @@ pub mod conformance;
 pub mod simulate;
 
 #[cfg(feature = "ui")]
-pub mod ui;
+pub use hookforge_ui as ui;
 
 // The core: parsing, auth, the registry and the built-in vendors.
 #[doc(hidden)]

@@ -9,6 +9,10 @@
 //! every request must carry it (`Authorization: Bearer`, or the cookie
 //! `/login?token=` sets).
 
+// The paths this module was written against.
+use hookforge_core::{auth, util};
+use hookforge_receive as receive;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
