@@ -26,10 +26,7 @@ pub use hookforge_testing::{self as testing, snapshot_samples};
 pub use hookforge_receive as receive;
 
 #[cfg(feature = "harness")]
-pub mod conformance;
-
-#[cfg(feature = "harness")]
-pub mod simulate;
+pub use hookforge_harness::{conformance, simulate};
 
 #[cfg(feature = "ui")]
 pub use hookforge_ui as ui;

@@ -506,7 +506,7 @@ impl Simulator {
                 let app = socotra_api::router(shared.clone());
                 let task = tokio::spawn(async move {
                     if let Err(e) = axum::serve(listener, app).await {
-                        tracing::error!("the management API stopped: {e}");
+                        tracing::error!(target: "hookforge::simulate", "the management API stopped: {e}");
                     }
                 });
                 Some((local, task))
