@@ -5,7 +5,7 @@ pub use std::path::PathBuf;
 pub use std::process::ExitCode;
 
 pub use clap::builder::PossibleValuesParser;
-pub use hookforge::{HeaderMap, VendorSpec};
+pub(crate) use hookforge::{HeaderMap, VendorSpec};
 
 pub mod check;
 pub mod demo;
