@@ -340,7 +340,7 @@ fn simulated_lost_responses_against_serve_on_postgres_are_handled_once() {
     let report = rt.block_on(async {
         let inbox = {
             let url = url.clone();
-            tokio::task::spawn_blocking(move || hookforge::simulate::PostgresInbox::connect(&url))
+            tokio::task::spawn_blocking(move || hookforge::simulate::StoreInbox::postgres(&url))
                 .await
                 .unwrap()
                 .unwrap()

@@ -435,7 +435,7 @@ async fn lost_responses_and_duplicates_against_hookforge_serve_are_handled_once(
             )
             .seed(3)
             .time_scale(30_000.0)
-            .inbox(hookforge::simulate::SqliteInbox::new(&db))
+            .inbox(hookforge::simulate::StoreInbox::sqlite(&db))
             .run()
             .await
             .unwrap()
@@ -737,7 +737,7 @@ async fn the_cli_exits_1_on_lost_events_with_a_json_report_and_2_on_usage_errors
     let says = [
         "unknown fault \"lost\"",
         "no failure handling to configure",
-        "only Socotra documents a webhook management API",
+        "Prets documents no webhook management API to simulate",
         "unknown retry strategy \"five\"",
         "cannot reach http://127.0.0.1:1/hooks/prets",
         "--inbox-db /nonexistent/inbox.db: no such file",

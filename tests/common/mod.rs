@@ -217,6 +217,14 @@ impl hookforge::receive::store::Store for FaultStore {
     > {
         self.inner.get(id)
     }
+    fn find(
+        &self,
+        vendor: &str,
+        dedupe_key: &str,
+    ) -> Result<Vec<hookforge::receive::store::StoredDelivery>, hookforge::receive::store::StoreError>
+    {
+        self.inner.find(vendor, dedupe_key)
+    }
     fn requeue(&self, id: i64) -> Result<bool, hookforge::receive::store::StoreError> {
         self.inner.requeue(id)
     }

@@ -5,8 +5,10 @@
 //!   become samples with provenance, events without one get a synthesized sample;
 //! - `cargo xtask extract --all DOCS_DIR [--check]`: the same for every vendor,
 //!   reading `DOCS_DIR/<vendor>.txt`;
-//! - `cargo xtask examples DOC`: list the examples found in a doc and their repairs.
+//! - `cargo xtask examples DOC`: list the examples found in a doc and their repairs;
+//! - `cargo xtask docs --check`: every relative link of the manual holds.
 
+mod docs;
 mod samples;
 mod synth;
 
@@ -18,13 +20,16 @@ const USAGE: &str = "usage:
   cargo xtask extract --vendor VENDOR DOC [--check]
   cargo xtask extract --all DOCS_DIR [--check]
   cargo xtask examples DOC
+  cargo xtask docs --check
 
   codegen            regenerate generated/ from schemas/ and samples/
   codegen --check    exit 1, naming each stale file, if generated/ is not up to date
   extract            turn a vendor doc's examples into samples/<vendor>/ (with provenance)
                      and synthesize samples for events without one; --check compares
                      instead of writing and exits 1 on any difference
-  examples           print each example found in DOC with its line range and repairs";
+  examples           print each example found in DOC with its line range and repairs
+  docs --check       exit 1, naming each, if a relative link in README.md, the top-level
+                     *.md files or docs/ is broken, or docs/SUMMARY.md misses a page";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,6 +39,18 @@ fn main() -> ExitCode {
         ["codegen", "--check"] => codegen(true),
         ["extract", rest @ ..] => extract_cmd(rest),
         ["examples", doc] => examples(Path::new(doc)),
+        ["docs", "--check"] => {
+            let problems = docs::check(&workspace_root());
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            if problems.is_empty() {
+                println!("docs: every link holds");
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS

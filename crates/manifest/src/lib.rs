@@ -40,6 +40,64 @@ pub struct Manifest {
     /// failures), as `hookforge simulate` plays it. Absent: [`DeliveryRules::assumed`].
     #[serde(default)]
     pub delivery: Option<DeliveryRules>,
+    /// What the vendor's API offers a receiver, as far as the harness plays
+    /// it (the sandbox and the simulator).
+    #[serde(default)]
+    pub api: Option<VendorApi>,
+}
+
+/// The vendor's API, as the harness plays it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorApi {
+    /// Calls a receiver is documented to make after an event, each
+    /// `METHOD /path` with `{/json/pointer}` filled from the delivery (Prets:
+    /// `GET /v1/quotes/{/data/quoteId}`); the sandbox expects them.
+    #[serde(default)]
+    pub follow_ups: Vec<String>,
+    /// The documented webhook management API `hookforge simulate --api-addr`
+    /// plays, by kind.
+    #[serde(default)]
+    pub webhook_management: Option<WebhookManagement>,
+}
+
+/// A webhook management API the simulator knows how to play.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WebhookManagement {
+    /// Socotra's `/webhook/{tenant}/webhooks` (register, list, update,
+    /// delete, redeliver), with its generated models.
+    Socotra,
+}
+
+impl VendorApi {
+    /// The follow-up calls for one delivery: each template with its
+    /// `{/pointer}` placeholders filled from `doc`; a template whose pointer
+    /// is missing or not a string or number is left out.
+    pub fn follow_ups_for(&self, doc: &serde_json::Value) -> Vec<String> {
+        self.follow_ups
+            .iter()
+            .filter_map(|t| fill_pointers(t, doc))
+            .collect()
+    }
+}
+
+fn fill_pointers(template: &str, doc: &serde_json::Value) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{/") {
+        let end = start + rest[start..].find('}')?;
+        out.push_str(&rest[..start]);
+        let value = match doc.pointer(&rest[start + 1..end])? {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        out.push_str(&value);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// A vendor's delivery rules over time. Every rule the vendor does not

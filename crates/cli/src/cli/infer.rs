@@ -148,7 +148,7 @@ fn vendor(a: &Args, out: &std::path::Path) -> Result<ExitCode, String> {
         "name": id,
         "description": "Inferred by hookforge infer; check every field against the vendor's docs.",
         "event_type": event_type,
-        "auth": {"scheme": "none", "note": "not inferred: describe the vendor's scheme (see README, Authentication in the manifest)"},
+        "auth": {"scheme": "none", "note": "not inferred: describe the vendor's scheme (see docs/vendors.md, Authentication in the manifest)"},
         "headers": [{"name": "Content-Type", "value": "application/json"}],
         "success": {"statuses": ["2xx"]},
     });

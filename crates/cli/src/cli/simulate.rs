@@ -194,14 +194,14 @@ pub async fn simulate(v: &'static VendorSpec, a: Args) -> ExitCode {
         if !path.exists() {
             return usage(format!("--inbox-db {}: no such file", path.display()));
         }
-        sim = sim.inbox(hookforge::simulate::SqliteInbox::new(path));
+        sim = sim.inbox(hookforge::simulate::StoreInbox::sqlite(path));
     } else if let Some(url) = a
         .database_url
         .clone()
         .or_else(super::inbox::database_url_from_env)
     {
         let inbox =
-            tokio::task::spawn_blocking(move || hookforge::simulate::PostgresInbox::connect(&url))
+            tokio::task::spawn_blocking(move || hookforge::simulate::StoreInbox::postgres(&url))
                 .await;
         match inbox {
             Ok(Ok(i)) => sim = sim.inbox(i),

@@ -221,18 +221,17 @@ fn collect_origins(v: &Value, out: &mut BTreeSet<String>) {
     }
 }
 
-/// The follow-up calls a payload asks for: Prets' quote fetch, and every URL
-/// the payload carries that now points at the sandbox.
+/// The follow-up calls a payload asks for: those the manifest documents
+/// (`api.follow_ups`, e.g. Prets' quote fetch), and every URL the payload
+/// carries that now points at the sandbox.
 pub fn follow_ups(vendor: &VendorSpec, body: &[u8], sandbox: &str) -> Vec<String> {
     let Ok(doc) = serde_json::from_slice::<Value>(body) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    if vendor.id == "prets"
-        && let Some(id) = doc.pointer("/data/quoteId").and_then(Value::as_str)
-    {
-        out.push(format!("GET /v1/quotes/{id}"));
-    }
+    let mut out = match &vendor.manifest().api {
+        Some(api) => api.follow_ups_for(&doc),
+        None => Vec::new(),
+    };
     let mut urls = Vec::new();
     collect_urls(&doc, sandbox, &mut urls);
     for u in urls {

@@ -36,14 +36,12 @@ use tokio::sync::Notify;
 use crate::VendorSpec;
 use crate::auth::{HmacFormat, Secret, Signer};
 use crate::conformance::delivery::{Attempt, vendor_headers};
-use crate::manifest::{DeliveryRules, FailureHandling, Retry};
+use crate::manifest::{DeliveryRules, FailureHandling, Retry, WebhookManagement};
 pub use events::SimEvent;
 pub use faults::Faults;
 use faults::{Roll, roll};
-#[cfg(feature = "postgres")]
-pub use report::PostgresInbox;
-#[cfg(feature = "sqlite")]
-pub use report::SqliteInbox;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use report::StoreInbox;
 pub use report::{Handled, Inbox, ObservedInbox, Report, Verdict};
 
 /// Why a simulation could not run.
@@ -430,10 +428,12 @@ impl Simulator {
                 "the vendor has no failure handling to configure (only Socotra's webhooks divert or suspend)".into(),
             ));
         }
-        if self.api_addr.is_some() && v.id != "socotra" {
-            return Err(self.config_error(
-                "only Socotra documents a webhook management API to simulate".into(),
-            ));
+        let management = v.manifest().api.as_ref().and_then(|a| a.webhook_management);
+        if self.api_addr.is_some() && management != Some(WebhookManagement::Socotra) {
+            return Err(self.config_error(format!(
+                "{} documents no webhook management API to simulate (manifest `api.webhook_management`)",
+                v.name
+            )));
         }
         if !self.default_webhook && self.api_addr.is_none() {
             return Err(self.config_error(

@@ -79,62 +79,67 @@ impl Inbox for ObservedInbox {
     }
 }
 
-/// The inbox of `hookforge serve --db FILE`, read only.
-#[cfg(feature = "sqlite")]
-pub struct SqliteInbox {
-    path: std::path::PathBuf,
-    store: std::sync::OnceLock<crate::receive::store::SqliteStore>,
+/// The inbox of `hookforge serve`, in whatever store it keeps it (SQLite,
+/// PostgreSQL, or a store handed in), read through [`Store::find`]. A store
+/// that cannot be opened yet (the receiver has not created its file) is
+/// opened again on the next question.
+///
+/// [`Store::find`]: crate::receive::store::Store::find
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub struct StoreInbox {
+    open: Box<dyn Fn() -> Result<StoreRef, String> + Send + Sync>,
+    store: std::sync::OnceLock<StoreRef>,
 }
 
-#[cfg(feature = "sqlite")]
-impl SqliteInbox {
-    pub fn new(path: impl Into<std::path::PathBuf>) -> SqliteInbox {
-        SqliteInbox {
-            path: path.into(),
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+type StoreRef = std::sync::Arc<dyn crate::receive::store::Store>;
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl StoreInbox {
+    /// An inbox already open.
+    pub fn new(store: StoreRef) -> StoreInbox {
+        let held = store.clone();
+        StoreInbox {
+            open: Box::new(move || Ok(held.clone())),
+            store: std::sync::OnceLock::from(store),
+        }
+    }
+
+    /// The SQLite inbox of `hookforge serve --db FILE`, read only.
+    #[cfg(feature = "sqlite")]
+    pub fn sqlite(path: impl Into<std::path::PathBuf>) -> StoreInbox {
+        let path = path.into();
+        StoreInbox {
+            open: Box::new(move || {
+                crate::receive::store::SqliteStore::open_read_only(&path)
+                    .map(|s| std::sync::Arc::new(s) as StoreRef)
+                    .map_err(|e| e.to_string())
+            }),
             store: std::sync::OnceLock::new(),
         }
     }
-}
 
-#[cfg(feature = "sqlite")]
-impl Inbox for SqliteInbox {
-    fn handled(&self, vendor: &str, event: &SimEvent) -> Result<Handled, String> {
-        use crate::receive::store::SqliteStore;
-        let store = match self.store.get() {
-            Some(s) => s,
-            None => {
-                let s = SqliteStore::open_read_only(&self.path).map_err(|e| e.to_string())?;
-                self.store.get_or_init(|| s)
-            }
-        };
-        let rows = store
-            .find(vendor, &event.dedupe_key)
-            .map_err(|e| e.to_string())?;
-        Ok(handled_rows(&rows))
-    }
-}
-
-/// The PostgreSQL inbox of `hookforge serve --database-url`.
-#[cfg(feature = "postgres")]
-pub struct PostgresInbox {
-    store: crate::receive::store::PostgresStore,
-}
-
-#[cfg(feature = "postgres")]
-impl PostgresInbox {
-    /// Connects (blocking: call it outside async code, or on the blocking pool).
-    pub fn connect(url: &str) -> Result<PostgresInbox, String> {
+    /// The PostgreSQL inbox of `hookforge serve --database-url` (connects
+    /// now, blocking: call it outside async code, or on the blocking pool).
+    #[cfg(feature = "postgres")]
+    pub fn postgres(url: &str) -> Result<StoreInbox, String> {
         crate::receive::store::PostgresStore::connect(url, Duration::from_secs(60))
-            .map(|store| PostgresInbox { store })
+            .map(|s| StoreInbox::new(std::sync::Arc::new(s)))
             .map_err(|e| e.to_string())
     }
 }
 
-#[cfg(feature = "postgres")]
-impl Inbox for PostgresInbox {
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl Inbox for StoreInbox {
     fn handled(&self, vendor: &str, event: &SimEvent) -> Result<Handled, String> {
-        let rows = self
-            .store
+        let store = match self.store.get() {
+            Some(s) => s,
+            None => {
+                let s = (self.open)()?;
+                self.store.get_or_init(|| s)
+            }
+        };
+        let rows = store
             .find(vendor, &event.dedupe_key)
             .map_err(|e| e.to_string())?;
         Ok(handled_rows(&rows))

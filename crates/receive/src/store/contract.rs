@@ -101,6 +101,11 @@ pub fn exercise(store: &dyn Store) {
     );
     assert_eq!(store.list(Some(Status::Done), 10).unwrap().len(), 1);
     assert_eq!(store.list(None, 10).unwrap().len(), 2);
+    // One row per vendor and key, found by them.
+    let found = store.find("prets", &a.dedupe_key).unwrap();
+    assert_eq!(found.iter().map(|d| d.id).collect::<Vec<_>>(), vec![one]);
+    assert!(store.find("other", &a.dedupe_key).unwrap().is_empty());
+    assert!(store.find("prets", "no such key").unwrap().is_empty());
     assert_eq!(
         a.headers,
         vec![("content-type".to_string(), "application/json".to_string())]

@@ -381,6 +381,17 @@ impl Store for MemoryStore {
         Ok(self.lock().rows.get(&id).cloned())
     }
 
+    fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>, StoreError> {
+        let m = self.lock();
+        let key = (vendor.to_string(), dedupe_key.to_string());
+        Ok(m.by_key
+            .get(&key)
+            .and_then(|id| m.rows.get(id))
+            .cloned()
+            .into_iter()
+            .collect())
+    }
+
     fn requeue(&self, id: i64) -> Result<bool, StoreError> {
         let mut m = self.lock();
         let Some(r) = m.rows.get_mut(&id) else {

@@ -398,6 +398,10 @@ pub trait Store: Send + Sync + 'static {
     fn list(&self, status: Option<Status>, limit: usize)
     -> Result<Vec<StoredDelivery>, StoreError>;
     fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError>;
+    /// The deliveries a vendor's event was stored as, by its deduplication
+    /// key: one, or none (the key is unique; a reader counting handlings
+    /// should not have to rely on that).
+    fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>, StoreError>;
     /// Makes a delivery pending, due now, with its attempt count reset.
     /// Returns false if there is none; [`StoreError::Busy`] while it is
     /// being handled.

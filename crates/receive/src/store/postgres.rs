@@ -253,20 +253,6 @@ impl PostgresStore {
             .map_err(backend)?;
         Ok(row.get(0))
     }
-
-    /// The delivery a vendor's event was stored as, by its deduplication key.
-    pub fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>, StoreError> {
-        let rows = self
-            .conn()
-            .query(
-                &format!(
-                    "SELECT {COLUMNS} FROM deliveries WHERE vendor = $1 AND dedupe_key = $2 ORDER BY id"
-                ),
-                &[&vendor, &dedupe_key],
-            )
-            .map_err(backend)?;
-        rows.iter().map(to_delivery).collect()
-    }
 }
 
 fn migrate(client: &mut Client) -> Result<(), ::postgres::Error> {
@@ -605,6 +591,19 @@ impl Store for PostgresStore {
             .map(to_delivery)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((page, total as u64))
+    }
+
+    fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM deliveries WHERE vendor = $1 AND dedupe_key = $2 ORDER BY id"
+                ),
+                &[&vendor, &dedupe_key],
+            )
+            .map_err(backend)?;
+        rows.iter().map(to_delivery).collect()
     }
 
     fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {

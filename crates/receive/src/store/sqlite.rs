@@ -189,18 +189,6 @@ impl SqliteStore {
         })
     }
 
-    /// The deliveries a vendor's event was stored as, by its deduplication
-    /// key: one, or none (the key is unique; a reader counting handlings
-    /// should not have to rely on that).
-    pub fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM deliveries WHERE vendor = ?1 AND dedupe_key = ?2 ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([vendor, dedupe_key], row_to_delivery)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// Makes the WAL start over when it has run past its limit: copies what
     /// the checkpointer has not copied yet, here, where no other commit can
     /// slip in, so the next commit writes the WAL from its start (and cuts
@@ -541,6 +529,15 @@ impl Store for SqliteStore {
             )?
             .collect::<Result<Vec<_>, _>>()?;
         Ok((page, total as u64))
+    }
+
+    fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM deliveries WHERE vendor = ?1 AND dedupe_key = ?2 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([vendor, dedupe_key], row_to_delivery)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
