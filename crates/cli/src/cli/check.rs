@@ -5,19 +5,8 @@ use super::*;
 #[derive(clap::Args)]
 #[command(group = which_vendor())]
 pub struct Args {
-    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
-    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
-    pub vendor: Option<String>,
-    /// The receiver's endpoint for this vendor.
-    #[arg(long)]
-    pub url: String,
-    /// The secret the receiver is configured with (or --secret-file, or
-    /// HOOKFORGE_SECRET_<VENDOR> in the environment, e.g. HOOKFORGE_SECRET_GITHUB).
-    #[arg(long, conflicts_with = "secret_file")]
-    pub secret: Option<String>,
-    /// A file holding the secret (one line; surrounding whitespace ignored).
-    #[arg(long, value_name = "FILE")]
-    pub secret_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Listen on ADDR for the receiver's reports of each delivery its handler
     /// processed (POST http://ADDR/handled), and judge what it did: each
     /// authentic delivery handled exactly once with its payload intact,
@@ -30,12 +19,6 @@ pub struct Args {
     /// Seconds to wait for each answer (default: the vendor's budget, or 30).
     #[arg(long)]
     pub timeout: Option<f64>,
-    /// HMAC format where the vendor does not document it, as HASH:ENCODING.
-    #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
-    pub hmac_format: Option<hookforge::auth::HmacFormat>,
-    /// A CA certificate (PEM) to trust for an https:// URL, e.g. a private CA.
-    #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
     /// Only cases whose id matches (`*`, `?`), e.g. 'prets/auth/*'.
@@ -60,14 +43,14 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let v = spec(a.vendor.as_deref());
+    let v = spec(a.target.vendor.as_deref());
     runtime().block_on(check(v, a))
 }
 
 pub async fn check(v: &'static VendorSpec, o: Args) -> ExitCode {
-    let mut h =
-        hookforge::conformance::harness::Harness::new(v, o.url.clone()).concurrency(o.concurrency);
-    match secret_from(v, o.secret.clone(), o.secret_file.as_ref()) {
+    let mut h = hookforge::conformance::harness::Harness::new(v, o.target.url.clone())
+        .concurrency(o.concurrency);
+    match secret_from(v, o.target.secret.clone(), o.target.secret_file.as_ref()) {
         Ok(Some(s)) => h = h.secret(s),
         Ok(None) => {}
         Err(code) => return code,
@@ -79,7 +62,7 @@ pub async fn check(v: &'static VendorSpec, o: Args) -> ExitCode {
             Err(code) => return code,
         }
     }
-    if let Some(path) = &o.ca_cert {
+    if let Some(path) = &o.target.ca_cert {
         match std::fs::read(path) {
             Ok(pem) => h = h.ca_cert(pem),
             Err(e) => {
@@ -88,7 +71,7 @@ pub async fn check(v: &'static VendorSpec, o: Args) -> ExitCode {
             }
         }
     }
-    if let Some(f) = o.hmac_format {
+    if let Some(f) = o.target.hmac_format {
         h = h.hmac_format(f);
     }
     if let Some(t) = o.timeout {

@@ -5,22 +5,11 @@ use super::*;
 #[derive(clap::Args)]
 #[command(group = which_vendor())]
 pub struct Args {
-    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
-    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
-    pub vendor: Option<String>,
-    #[arg(long)]
-    pub url: String,
-    #[arg(long)]
-    pub secret: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Deliveries per second.
     #[arg(long)]
     pub rate: f64,
-    /// HMAC format where the vendor does not document it, as HASH:ENCODING.
-    #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
-    pub hmac_format: Option<hookforge::auth::HmacFormat>,
-    /// A CA certificate (PEM) to trust for an https:// URL, e.g. a private CA.
-    #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
     /// Seconds to send for.
     #[arg(long)]
     pub duration: f64,
@@ -36,17 +25,21 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let v = spec(a.vendor.as_deref());
+    let v = spec(a.target.vendor.as_deref());
     runtime().block_on(load(v, a))
 }
 
 pub async fn load(v: &'static VendorSpec, args: Args) -> ExitCode {
     let Args {
-        vendor: _,
-        url,
-        secret,
-        hmac_format,
-        ca_cert,
+        target:
+            TargetArgs {
+                vendor: _,
+                url,
+                secret,
+                secret_file,
+                hmac_format,
+                ca_cert,
+            },
         rate,
         duration,
         timeout,
@@ -59,6 +52,10 @@ pub async fn load(v: &'static VendorSpec, args: Args) -> ExitCode {
     ) {
         (Ok(d), Ok(t)) => (d, t),
         (Err(c), _) | (_, Err(c)) => return c,
+    };
+    let secret = match secret_from(v, secret, secret_file.as_ref()) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     if !(rate > 0.0 && rate.is_finite()) {
         eprintln!("error: --rate must be a positive number");

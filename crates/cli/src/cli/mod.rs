@@ -269,3 +269,28 @@ pub fn which_vendor() -> clap::ArgGroup {
         .required(true)
         .multiple(true)
 }
+
+/// Where a command sends a vendor's deliveries, and how it signs them: the
+/// flags `check`, `load` and `simulate` share.
+#[derive(clap::Args)]
+pub struct TargetArgs {
+    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
+    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
+    pub vendor: Option<String>,
+    /// The receiver's endpoint for this vendor.
+    #[arg(long)]
+    pub url: String,
+    /// The secret the receiver is configured with (or --secret-file, or
+    /// HOOKFORGE_SECRET_<VENDOR> in the environment, e.g. HOOKFORGE_SECRET_GITHUB).
+    #[arg(long, conflicts_with = "secret_file")]
+    pub secret: Option<String>,
+    /// A file holding the secret (one line; surrounding whitespace ignored).
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+    /// HMAC format where the vendor does not document it, as HASH:ENCODING.
+    #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
+    pub hmac_format: Option<hookforge::auth::HmacFormat>,
+    /// A CA certificate (PEM) to trust for an https:// URL, e.g. a private CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+}

@@ -6,19 +6,8 @@ use hookforge::simulate::{Faults, Simulator};
 #[derive(clap::Args)]
 #[command(group = which_vendor())]
 pub struct Args {
-    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
-    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
-    pub vendor: Option<String>,
-    /// The receiver's endpoint for this vendor (the integration's URL when
-    /// webhooks are registered through the management API).
-    #[arg(long)]
-    pub url: String,
-    /// The secret the receiver is configured with.
-    #[arg(long)]
-    pub secret: Option<String>,
-    /// A file holding the secret (or HOOKFORGE_SECRET_<VENDOR> in the environment).
-    #[arg(long, value_name = "FILE", conflicts_with = "secret")]
-    pub secret_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// How many events to send.
     #[arg(long, default_value_t = 20)]
     pub events: usize,
@@ -39,12 +28,6 @@ pub struct Args {
     /// Seconds to wait for each answer (default: the vendor's budget).
     #[arg(long)]
     pub timeout: Option<f64>,
-    /// HMAC format where the vendor does not document it, as HASH:ENCODING.
-    #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
-    pub hmac_format: Option<hookforge::auth::HmacFormat>,
-    /// A CA certificate (PEM) to trust for an https:// URL.
-    #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
     /// Socotra: the webhook's retryStrategy (none, one, three).
     #[arg(long)]
     pub retry_strategy: Option<String>,
@@ -100,7 +83,7 @@ fn parse_faults(s: &str) -> Result<Faults, String> {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let v = spec(a.vendor.as_deref());
+    let v = spec(a.target.vendor.as_deref());
     runtime().block_on(simulate(v, a))
 }
 
@@ -111,21 +94,21 @@ fn usage(msg: impl std::fmt::Display) -> ExitCode {
 
 pub async fn simulate(v: &'static VendorSpec, a: Args) -> ExitCode {
     let mut sim = Simulator::new(v)
-        .url(a.url.clone())
+        .url(a.target.url.clone())
         .integration(a.integration.clone())
         .events(a.events)
         .rate(a.rate)
         .seed(a.seed)
         .time_scale(a.time_scale)
         .faults(a.faults.clone().unwrap_or_default());
-    let secret = match secret_from(v, a.secret.clone(), a.secret_file.as_ref()) {
+    let secret = match secret_from(v, a.target.secret.clone(), a.target.secret_file.as_ref()) {
         Ok(s) => s,
         Err(code) => return code,
     };
     if let Some(s) = secret {
         sim = sim.secret(s);
     }
-    if let Some(f) = a.hmac_format {
+    if let Some(f) = a.target.hmac_format {
         sim = sim.hmac_format(f);
     }
     if let Some(t) = a.timeout {
@@ -138,7 +121,7 @@ pub async fn simulate(v: &'static VendorSpec, a: Args) -> ExitCode {
         Ok(d) => sim = sim.settle(d),
         Err(c) => return c,
     }
-    if let Some(path) = &a.ca_cert {
+    if let Some(path) = &a.target.ca_cert {
         match std::fs::read(path) {
             Ok(pem) => sim = sim.ca_cert(pem),
             Err(e) => return usage(format!("cannot read --ca-cert {}: {e}", path.display())),
