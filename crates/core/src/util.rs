@@ -16,6 +16,16 @@ pub fn now_ms() -> i64 {
     since_epoch().as_millis() as i64
 }
 
+/// Whether `s` is a UUID in its canonical text form (8-4-4-4-12 hex).
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
 /// Lower-case hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

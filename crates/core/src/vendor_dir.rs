@@ -92,7 +92,7 @@ fn dotted(pointer: &str) -> String {
     }
     let mut out = String::new();
     for token in pointer.split('/').skip(1) {
-        let token = token.replace("~1", "/").replace("~0", "~");
+        let token = crate::manifest::unescape_token(token);
         if token.chars().all(|c| c.is_ascii_digit()) && !token.is_empty() {
             out.push_str(&format!("[{token}]"));
         } else {

@@ -72,7 +72,7 @@ impl<'s> At<'s> {
             });
         }
         let next = match self.node {
-            Value::Object(o) => o.get(&unescape(token))?,
+            Value::Object(o) => o.get(&crate::manifest::unescape_token(token))?,
             Value::Array(a) => a.get(token.parse::<usize>().ok()?)?,
             _ => return None,
         };
@@ -100,10 +100,6 @@ impl<'s> At<'s> {
 
 fn escape(t: &str) -> String {
     t.replace('~', "~0").replace('/', "~1")
-}
-
-fn unescape(t: &str) -> String {
-    t.replace("~1", "/").replace("~0", "~")
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -166,17 +162,19 @@ pub fn propose(dir: &Path, deliveries: &[(String, Vec<u8>)]) -> Result<Proposal,
             // Paths are absolute in the bundled document: into the event's
             // own schema, or into the shared definitions.
             let (mut at, parent) = match parent {
-                [d, name, rest @ ..] if d == "definitions" => match defs.get(&unescape(name)) {
-                    Some(node) => (
-                        At {
-                            file: PathBuf::from("definitions.json"),
-                            ptr: format!("/definitions/{name}"),
-                            node,
-                        },
-                        rest,
-                    ),
-                    None => continue,
-                },
+                [d, name, rest @ ..] if d == "definitions" => {
+                    match defs.get(&crate::manifest::unescape_token(name)) {
+                        Some(node) => (
+                            At {
+                                file: PathBuf::from("definitions.json"),
+                                ptr: format!("/definitions/{name}"),
+                                node,
+                            },
+                            rest,
+                        ),
+                        None => continue,
+                    }
+                }
                 _ => (root.clone(), parent),
             };
             for t in parent {
@@ -502,7 +500,7 @@ pub fn apply(doc: &mut Value, ops: &[PatchOp]) -> Result<(), String> {
             .path
             .rsplit_once('/')
             .ok_or_else(|| format!("`{}` is not a JSON pointer", op.path))?;
-        let last = unescape(last);
+        let last = crate::manifest::unescape_token(last);
         let target = doc
             .pointer_mut(parent)
             .ok_or_else(|| format!("{} {}: `{parent}` does not exist", op.op, op.path))?;

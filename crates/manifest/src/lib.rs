@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 
 pub mod vendor_dir;
 
+/// One JSON Pointer reference token unescaped (RFC 6901: `~1` is `/`,
+/// `~0` is `~`, in that order).
+pub fn unescape_token(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
 /// One vendor's delivery contract.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -365,12 +371,7 @@ impl Locator {
     /// The pointer split into unescaped reference tokens (RFC 6901).
     pub fn pointer_tokens(&self) -> Option<Vec<String>> {
         let p = self.pointer.as_deref()?;
-        Some(
-            p.split('/')
-                .skip(1)
-                .map(|t| t.replace("~1", "/").replace("~0", "~"))
-                .collect(),
-        )
+        Some(p.split('/').skip(1).map(unescape_token).collect())
     }
 
     /// Describes the locator for error messages: "body `/type`" or "header `X-Event`".

@@ -272,20 +272,9 @@ pub fn asyncapi(v: &VendorSpec) -> Value {
                 "messages": channel_messages,
             }
         },
-        "operations": { format!("receive{}", pascal(v.id)): operation },
+        "operations": { format!("receive{}", crate::infer::pascal_case(v.id)): operation },
         "components": components,
     })
-}
-
-fn pascal(id: &str) -> String {
-    id.split('_')
-        .map(|p| {
-            let mut c = p.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 /// The vendor's webhooks as an OpenAPI 3.1 document: one `webhooks` entry

@@ -10,6 +10,7 @@
 //! - objects stay open to new keys, enums are not guessed;
 //! - an object shape seen in two or more places becomes a shared definition.
 
+use hookforge_core::util::is_uuid;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
@@ -152,15 +153,6 @@ fn is_date_time(s: &str) -> bool {
     chrono::DateTime::parse_from_rfc3339(s).is_ok()
 }
 
-fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
-
 fn is_email(s: &str) -> bool {
     match s.split_once('@') {
         Some((user, domain)) => {
@@ -245,7 +237,7 @@ fn share_definitions(root: &mut Value) -> Map<String, Value> {
         if *n < 2 {
             continue;
         }
-        let base = pascal(key);
+        let base = pascal_case(key);
         let mut name = base.clone();
         let mut i = 2;
         while !used.insert(name.clone()) {
@@ -312,7 +304,9 @@ fn replace(
     }
 }
 
-fn pascal(key: &str) -> String {
+/// `some_key-name` → `SomeKeyName` (a type name; `Object…` when it would
+/// start with a digit or be empty).
+pub(crate) fn pascal_case(key: &str) -> String {
     let mut out = String::new();
     let mut up = true;
     for c in key.chars() {

@@ -749,7 +749,7 @@ fn clear_optional(
     optional.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
     for ptr in &optional {
         let (parent, key) = ptr.rsplit_once('/').expect("pointers start with /");
-        let key = key.replace("~1", "/").replace("~0", "~");
+        let key = crate::manifest::unescape_token(key);
         if let Some(Value::Object(o)) = doc.pointer_mut(parent) {
             if absent {
                 o.remove(&key);

@@ -2,6 +2,7 @@
 //! a fresh event id and fresh timestamps written in the sample's own format,
 //! so every event is a distinct delivery to the receiver's deduplication.
 
+use crate::util::is_uuid;
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
@@ -173,15 +174,6 @@ fn walk(v: &mut Value, f: &mut impl FnMut(&mut String)) {
         Value::Object(o) => o.values_mut().for_each(|x| walk(x, f)),
         _ => {}
     }
-}
-
-fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }
 
 /// A new id in the shape of `old`: a prefix up to the last `_` is kept,
