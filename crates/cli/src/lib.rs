@@ -78,17 +78,19 @@ enum Command {
 }
 
 /// Runs the command line: parses `std::env::args`, runs the command, and
-/// returns its exit code.
+/// returns its exit code (0 success, 1 failed, 2 usage or unreachable).
 pub fn main() -> ExitCode {
+    match try_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.exit(),
+    }
+}
+
+fn try_main() -> cli::Outcome {
     // Runtime vendors are loaded before clap parses, so that `--vendor`
     // (checked against the known ids) accepts them.
-    let args = match cli::vendor_dirs::load_from_args(std::env::args_os().collect()) {
-        Ok(args) => args,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = cli::vendor_dirs::load_from_args(std::env::args_os().collect())
+        .map_err(cli::Failure::usage)?;
     let cli = Cli::parse_from(args);
     match cli.command {
         Command::Infer(a) => cli::infer::run(a, &cli.vendor_dir),

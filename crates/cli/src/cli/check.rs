@@ -42,32 +42,34 @@ pub struct Args {
     pub sandbox_addr: Option<std::net::SocketAddr>,
 }
 
-pub fn run(a: Args) -> ExitCode {
-    let v = spec(a.target.vendor.as_deref());
-    runtime().block_on(check(v, a))
+pub fn run(a: Args) -> Outcome {
+    let v = spec(a.target.vendor.as_deref())?;
+    runtime()?.block_on(check(v, a))
 }
 
-pub async fn check(v: &'static VendorSpec, o: Args) -> ExitCode {
+pub async fn check(v: &'static VendorSpec, o: Args) -> Outcome {
     let mut h = hookforge::conformance::harness::Harness::new(v, o.target.url.clone())
         .concurrency(o.concurrency);
     match secret_from(v, o.target.secret.clone(), o.target.secret_file.as_ref()) {
         Ok(Some(s)) => h = h.secret(s),
         Ok(None) => {}
-        Err(code) => return code,
+        Err(f) => return Err(f),
     }
     if let Some(addr) = o.observe {
         h = h.observe(addr);
         match duration_arg(o.settle, "settle") {
             Ok(d) => h = h.settle(d),
-            Err(code) => return code,
+            Err(f) => return Err(f),
         }
     }
     if let Some(path) = &o.target.ca_cert {
         match std::fs::read(path) {
             Ok(pem) => h = h.ca_cert(pem),
             Err(e) => {
-                eprintln!("error: cannot read --ca-cert {}: {e}", path.display());
-                return ExitCode::from(2);
+                return Err(Failure::usage(format!(
+                    "cannot read --ca-cert {}: {e}",
+                    path.display()
+                )));
             }
         }
     }
@@ -77,7 +79,7 @@ pub async fn check(v: &'static VendorSpec, o: Args) -> ExitCode {
     if let Some(t) = o.timeout {
         match duration_arg(t, "timeout") {
             Ok(d) => h = h.timeout(d),
-            Err(code) => return code,
+            Err(f) => return Err(f),
         }
     }
     if let Some(f) = o.filter {
@@ -89,8 +91,9 @@ pub async fn check(v: &'static VendorSpec, o: Args) -> ExitCode {
             Some(addr) => match hookforge::conformance::sandbox::Sandbox::start_on(addr).await {
                 Ok(s) => s,
                 Err(e) => {
-                    eprintln!("error: cannot start the sandbox on {addr}: {e}");
-                    return ExitCode::from(2);
+                    return Err(Failure::usage(format!(
+                        "cannot start the sandbox on {addr}: {e}"
+                    )));
                 }
             },
             None => hookforge::conformance::sandbox::Sandbox::start().await,
@@ -108,36 +111,22 @@ pub async fn check(v: &'static VendorSpec, o: Args) -> ExitCode {
     }
     let report = match h.run().await {
         Ok(r) => r,
-        // Unreachable target or unusable configuration exit 2; the
-        // harness failing itself exits 1.
-        Err(e) => {
-            eprintln!("error: {e}");
-            return if e.is_usage() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            };
-        }
+        Err(e) => return Err(e.into()),
     };
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    if let Err(code) = write_reports(
+    write_reports(
         std::slice::from_ref(&report),
         o.report_json.as_ref(),
         o.junit.as_ref(),
         o.report_html.as_ref(),
-    ) {
-        return code;
-    }
-    let code = print_text(&report.table());
-    if code != ExitCode::SUCCESS {
-        return code;
-    }
+    )?;
+    print_text(&report.table())?;
     if report.failed > 0 {
-        ExitCode::FAILURE
+        Err(Failure::Reported)
     } else {
-        ExitCode::SUCCESS
+        Ok(())
     }
 }
 
@@ -146,12 +135,10 @@ pub fn write_reports(
     json: Option<&PathBuf>,
     junit: Option<&PathBuf>,
     html: Option<&PathBuf>,
-) -> Result<(), ExitCode> {
+) -> Result<(), Failure> {
     if let Some(path) = html {
-        std::fs::write(path, hookforge::conformance::html::report(reports)).map_err(|e| {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            ExitCode::from(2)
-        })?;
+        std::fs::write(path, hookforge::conformance::html::report(reports))
+            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
     }
     if let Some(path) = json {
         let value = if reports.len() == 1 {
@@ -161,18 +148,12 @@ pub fn write_reports(
         }
         .expect("reports serialize");
         let text = serde_json::to_string_pretty(&value).expect("Value serializes");
-        std::fs::write(path, text + "\n").map_err(|e| {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            ExitCode::from(2)
-        })?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
     }
     if let Some(path) = junit {
-        std::fs::write(path, hookforge::conformance::report::Report::junit(reports)).map_err(
-            |e| {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                ExitCode::from(2)
-            },
-        )?;
+        std::fs::write(path, hookforge::conformance::report::Report::junit(reports))
+            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(())
 }

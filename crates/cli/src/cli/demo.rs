@@ -2,8 +2,8 @@
 
 use super::*;
 
-pub fn run() -> ExitCode {
-    runtime().block_on(demo())
+pub fn run() -> Outcome {
+    runtime()?.block_on(demo())
 }
 
 /// A secret in the vendor's documented format, random per run.
@@ -39,7 +39,7 @@ pub fn demo_secret(v: &VendorSpec) -> Option<String> {
     }
 }
 
-pub async fn demo() -> ExitCode {
+pub async fn demo() -> Outcome {
     let dir = std::env::temp_dir().join(format!(
         "hookforge-demo-{}-{}",
         std::process::id(),
@@ -49,8 +49,10 @@ pub async fn demo() -> ExitCode {
             .as_nanos()
     ));
     if let Err(e) = std::fs::create_dir_all(&dir) {
-        eprintln!("error: cannot create {}: {e}", dir.display());
-        return ExitCode::FAILURE;
+        return Err(Failure::failed(format!(
+            "cannot create {}: {e}",
+            dir.display()
+        )));
     }
     let code = run_in(&dir).await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -58,20 +60,22 @@ pub async fn demo() -> ExitCode {
 }
 
 /// The demo, with its SQLite inbox in `dir`.
-async fn run_in(dir: &std::path::Path) -> ExitCode {
+async fn run_in(dir: &std::path::Path) -> Outcome {
     // The vendors hookforge ships as vendor directories (GitHub, Stripe, …)
     // are served and checked beside the compiled ones.
     for id in hookforge::vendor_dir::catalogue::ids() {
         if hookforge::vendor(id).is_none() {
-            eprintln!("error: the shipped vendor directory vendors/{id} does not load");
-            return ExitCode::FAILURE;
+            return Err(Failure::failed(format!(
+                "the shipped vendor directory vendors/{id} does not load"
+            )));
         }
     }
     let (server, secrets) = match start_receiver(dir).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: cannot start the reference receiver: {e}");
-            return ExitCode::FAILURE;
+            return Err(Failure::failed(format!(
+                "cannot start the reference receiver: {e}"
+            )));
         }
     };
     println!(
@@ -90,8 +94,7 @@ async fn run_in(dir: &std::path::Path) -> ExitCode {
                 reports.push(r);
             }
             Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
+                return Err(Failure::failed(e));
             }
         }
     }
@@ -100,8 +103,7 @@ async fn run_in(dir: &std::path::Path) -> ExitCode {
     let stored = match server.inbox.store().list(None, usize::MAX) {
         Ok(rows) => rows.len(),
         Err(e) => {
-            eprintln!("error: cannot read the inbox back: {e}");
-            return ExitCode::FAILURE;
+            return Err(Failure::failed(format!("cannot read the inbox back: {e}")));
         }
     };
     let (passed, failed, skipped) = reports.iter().fold((0, 0, 0), |(p, f, s), r| {
@@ -115,9 +117,9 @@ async fn run_in(dir: &std::path::Path) -> ExitCode {
     );
     println!("\ndemo: {passed} passed, {failed} failed, {skipped} skipped");
     if failed > 0 {
-        ExitCode::FAILURE
+        Err(Failure::Reported)
     } else {
-        ExitCode::SUCCESS
+        Ok(())
     }
 }
 

@@ -16,25 +16,21 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(a: Args) -> ExitCode {
+pub fn run(a: Args) -> Outcome {
     let d = match hookforge::diff::diff(&a.old, &a.new, a.old_samples.as_deref()) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return Err(Failure::usage(e));
         }
     };
-    let code = if a.json {
-        print_json(&serde_json::to_value(&d).expect("a diff serializes"))
+    if a.json {
+        print_json(&serde_json::to_value(&d).expect("a diff serializes"))?;
     } else {
-        print_text(&d.table())
-    };
-    if code != ExitCode::SUCCESS {
-        return code;
+        print_text(&d.table())?;
     }
     if d.breaking() {
-        ExitCode::FAILURE
+        Err(Failure::Reported)
     } else {
-        ExitCode::SUCCESS
+        Ok(())
     }
 }

@@ -31,16 +31,12 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(a: Args) -> ExitCode {
-    let store = match a.inbox.open() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+pub fn run(a: Args) -> Outcome {
+    let store = a.inbox.open()?;
     let rows = match store.list(None, a.limit) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot read the inbox: {e}");
-            return ExitCode::from(2);
+            return Err(Failure::usage(format!("cannot read the inbox: {e}")));
         }
     };
     let mut by_vendor: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
@@ -53,14 +49,13 @@ pub fn run(a: Args) -> ExitCode {
         }
     }
     if by_vendor.is_empty() {
-        eprintln!(
-            "error: no stored deliveries{}",
+        return Err(Failure::usage(format!(
+            "no stored deliveries{}",
             a.vendor
                 .as_deref()
                 .map(|v| format!(" of {v}"))
                 .unwrap_or_default()
-        );
-        return ExitCode::from(2);
+        )));
     }
     let mut all = serde_json::Map::new();
     let mut text = String::new();
@@ -77,8 +72,7 @@ pub fn run(a: Args) -> ExitCode {
         let p = match hookforge::drift::propose(&dir, &deliveries) {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("error: {vendor}: {e}");
-                return ExitCode::from(2);
+                return Err(Failure::usage(format!("{vendor}: {e}")));
             }
         };
         text.push_str(&format!(
@@ -110,8 +104,7 @@ pub fn run(a: Args) -> ExitCode {
         if a.apply
             && let Err(e) = apply(&dir, &samples, &p)
         {
-            eprintln!("error: {vendor}: {e}");
-            return ExitCode::FAILURE;
+            return Err(Failure::failed(format!("{vendor}: {e}")));
         }
         all.insert(vendor, serde_json::to_value(&p).expect("serializes"));
     }

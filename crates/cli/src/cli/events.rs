@@ -13,11 +13,11 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(a: Args) -> ExitCode {
-    events(spec(a.vendor.as_deref()), a.json)
+pub fn run(a: Args) -> Outcome {
+    events(spec(a.vendor.as_deref())?, a.json)
 }
 
-pub fn events(v: &VendorSpec, json: bool) -> ExitCode {
+pub fn events(v: &VendorSpec, json: bool) -> Outcome {
     if json {
         let list: Vec<_> = v
             .events

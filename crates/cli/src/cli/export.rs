@@ -16,8 +16,8 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
-pub fn run(a: Args) -> ExitCode {
-    let v = spec(a.vendor.as_deref());
+pub fn run(a: Args) -> Outcome {
+    let v = spec(a.vendor.as_deref())?;
     let doc = match a.format.as_str() {
         "asyncapi" => hookforge::export::asyncapi(v),
         _ => hookforge::export::openapi(v),
@@ -25,11 +25,11 @@ pub fn run(a: Args) -> ExitCode {
     let text = serde_json::to_string_pretty(&doc).expect("Value serializes") + "\n";
     match &a.out {
         Some(path) => match std::fs::write(path, text) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                ExitCode::from(2)
-            }
+            Ok(()) => Ok(()),
+            Err(e) => Err(Failure::usage(format!(
+                "cannot write {}: {e}",
+                path.display()
+            ))),
         },
         None => print_text(&text),
     }

@@ -18,19 +18,22 @@ pub struct Args {
     pub event_pointer: Option<String>,
 }
 
-pub fn run(a: Args) -> ExitCode {
+pub fn run(a: Args) -> Outcome {
     let text = match std::fs::read_to_string(&a.doc) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", a.doc.display());
-            return ExitCode::from(2);
+            return Err(Failure::usage(format!(
+                "cannot read {}: {e}",
+                a.doc.display()
+            )));
         }
     };
     if let Some(p) = &a.event_pointer
         && !p.starts_with('/')
     {
-        eprintln!("error: --event-pointer must be a JSON pointer starting with `/`; got {p:?}");
-        return ExitCode::from(2);
+        return Err(Failure::usage(format!(
+            "--event-pointer must be a JSON pointer starting with `/`; got {p:?}"
+        )));
     }
     let mut examples = Vec::new();
     let mut unrepairable = Vec::new();
@@ -82,8 +85,10 @@ pub fn run(a: Args) -> ExitCode {
             .map_or(Ok(()), std::fs::create_dir_all)
             .and_then(|()| std::fs::write(path, body));
         if let Err(e) = written {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return ExitCode::from(2);
+            return Err(Failure::usage(format!(
+                "cannot write {}: {e}",
+                path.display()
+            )));
         }
     }
     let repaired = examples
@@ -106,9 +111,9 @@ pub fn run(a: Args) -> ExitCode {
         );
     }
     if unrepairable.is_empty() {
-        ExitCode::SUCCESS
+        Ok(())
     } else {
-        ExitCode::FAILURE
+        Err(Failure::Reported)
     }
 }
 

@@ -23,15 +23,15 @@ pub struct InboxLocation {
 }
 
 impl InboxLocation {
-    pub fn open(&self) -> Result<std::sync::Arc<dyn hookforge::receive::store::Store>, ExitCode> {
+    pub fn open(&self) -> Result<std::sync::Arc<dyn hookforge::receive::store::Store>, Failure> {
         open_store(&self.db, self.database_url.clone())
     }
 }
 
-pub fn run(a: Args) -> ExitCode {
+pub fn run(a: Args) -> Outcome {
     match a.inbox.open() {
         Ok(store) => inbox(store.as_ref(), a.action),
-        Err(code) => code,
+        Err(f) => Err(f),
     }
 }
 
@@ -40,11 +40,8 @@ pub fn run(a: Args) -> ExitCode {
 pub fn open_store(
     db: &std::path::Path,
     database_url: Option<String>,
-) -> Result<std::sync::Arc<dyn hookforge::receive::store::Store>, ExitCode> {
-    let fail = |e: &dyn std::fmt::Display| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    };
+) -> Result<std::sync::Arc<dyn hookforge::receive::store::Store>, Failure> {
+    let fail = |e: &dyn std::fmt::Display| Failure::usage(e);
     match database_url.or_else(database_url_from_env) {
         Some(url) => hookforge::receive::store::PostgresStore::connect(
             &url,
@@ -98,7 +95,7 @@ pub enum InboxAction {
     },
 }
 
-pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) -> ExitCode {
+pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) -> Outcome {
     use hookforge::receive::store::Status;
     let result = match action {
         InboxAction::List {
@@ -110,10 +107,9 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
                 None => None,
                 Some((_, Some(st))) => Some(st),
                 Some((s, None)) => {
-                    eprintln!(
-                        "error: unknown status {s:?}: expected pending, processing, done, quarantined or dead"
-                    );
-                    return ExitCode::from(2);
+                    return Err(Failure::usage(format!(
+                        "unknown status {s:?}: expected pending, processing, done, quarantined or dead"
+                    )));
                 }
             };
             store.list(status, limit).map(|rows| {
@@ -144,10 +140,7 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
             })
         }
         InboxAction::Show { id } => store.get(id).map(|row| match row {
-            None => {
-                eprintln!("error: no delivery {id}");
-                ExitCode::FAILURE
-            }
+            None => Err(Failure::failed(format!("no delivery {id}"))),
             Some(r) => {
                 let mut v = serde_json::to_value(&r).expect("row serializes");
                 v["body"] = match serde_json::from_slice::<serde_json::Value>(&r.body) {
@@ -165,17 +158,13 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
                 println!(
                     "delivery {id} queued: the next running receiver with this inbox handles it"
                 );
-                ExitCode::SUCCESS
+                Ok(())
             } else {
-                eprintln!("error: no delivery {id}");
-                ExitCode::FAILURE
+                Err(Failure::failed(format!("no delivery {id}")))
             }
         }),
     };
-    result.unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        ExitCode::FAILURE
-    })
+    result.unwrap_or_else(|e| Err(Failure::failed(e)))
 }
 
 /// Re-parses quarantined deliveries with this binary's models; those that
@@ -184,22 +173,18 @@ pub fn reparse(
     store: &dyn hookforge::receive::store::Store,
     id: Option<i64>,
     all: bool,
-) -> Result<ExitCode, hookforge::receive::store::StoreError> {
+) -> Result<Outcome, hookforge::receive::store::StoreError> {
     use hookforge::receive::store::Status;
     let rows = match (id, all) {
         (Some(id), _) => match store.get(id)? {
             Some(r) if r.status == Status::Quarantined => vec![r],
             Some(r) => {
-                eprintln!(
-                    "error: delivery {id} is {}, not quarantined",
+                return Ok(Err(Failure::failed(format!(
+                    "delivery {id} is {}, not quarantined",
                     r.status.as_str()
-                );
-                return Ok(ExitCode::FAILURE);
+                ))));
             }
-            None => {
-                eprintln!("error: no delivery {id}");
-                return Ok(ExitCode::FAILURE);
-            }
+            None => return Ok(Err(Failure::failed(format!("no delivery {id}")))),
         },
         _ => store.list(Some(Status::Quarantined), usize::MAX)?,
     };
@@ -218,8 +203,8 @@ pub fn reparse(
     }
     println!("reparse: {released} moved to pending, {still} still quarantined");
     Ok(if id.is_some() && still > 0 {
-        ExitCode::FAILURE
+        Err(Failure::Reported)
     } else {
-        ExitCode::SUCCESS
+        Ok(())
     })
 }

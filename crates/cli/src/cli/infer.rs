@@ -39,22 +39,16 @@ fn json_files(dir: &std::path::Path) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-pub fn run(a: Args, vendor_dir: &[PathBuf]) -> ExitCode {
+pub fn run(a: Args, vendor_dir: &[PathBuf]) -> Outcome {
     let result = match vendor_dir {
         [] => one(&a),
         [out] => vendor(&a, out),
         _ => Err("infer writes one --vendor-dir".into()),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+    result.map_err(Failure::usage)?
 }
 
-fn one(a: &Args) -> Result<ExitCode, String> {
+fn one(a: &Args) -> Result<Outcome, String> {
     let mut files = Vec::new();
     for p in &a.inputs {
         if p.is_dir() {
@@ -83,7 +77,7 @@ fn one(a: &Args) -> Result<ExitCode, String> {
 
 /// `OUT/manifest.json`, `OUT/events/<event>.json` and `OUT/samples/<event>/`
 /// from `SAMPLES/<event>/*.json`.
-fn vendor(a: &Args, out: &std::path::Path) -> Result<ExitCode, String> {
+fn vendor(a: &Args, out: &std::path::Path) -> Result<Outcome, String> {
     let [samples_dir] = a.inputs.as_slice() else {
         return Err(
             "with --vendor-dir OUT, give one directory of samples (one subdirectory per event)"
@@ -178,5 +172,5 @@ fn vendor(a: &Args, out: &std::path::Path) -> Result<ExitCode, String> {
             None => "not found in the bodies: set `event_type` in the manifest".into(),
         }
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Ok(()))
 }

@@ -24,12 +24,12 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(a: Args) -> ExitCode {
-    let v = spec(a.target.vendor.as_deref());
-    runtime().block_on(load(v, a))
+pub fn run(a: Args) -> Outcome {
+    let v = spec(a.target.vendor.as_deref())?;
+    runtime()?.block_on(load(v, a))
 }
 
-pub async fn load(v: &'static VendorSpec, args: Args) -> ExitCode {
+pub async fn load(v: &'static VendorSpec, args: Args) -> Outcome {
     let Args {
         target:
             TargetArgs {
@@ -51,15 +51,11 @@ pub async fn load(v: &'static VendorSpec, args: Args) -> ExitCode {
         duration_arg(timeout, "timeout"),
     ) {
         (Ok(d), Ok(t)) => (d, t),
-        (Err(c), _) | (_, Err(c)) => return c,
+        (Err(f), _) | (_, Err(f)) => return Err(f),
     };
-    let secret = match secret_from(v, secret, secret_file.as_ref()) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let secret = secret_from(v, secret, secret_file.as_ref())?;
     if !(rate > 0.0 && rate.is_finite()) {
-        eprintln!("error: --rate must be a positive number");
-        return ExitCode::from(2);
+        return Err(Failure::usage("--rate must be a positive number"));
     }
     let ca_cert = match ca_cert
         .map(|p| std::fs::read(&p).map_err(|e| (p, e)))
@@ -67,8 +63,10 @@ pub async fn load(v: &'static VendorSpec, args: Args) -> ExitCode {
     {
         Ok(pem) => pem,
         Err((p, e)) => {
-            eprintln!("error: cannot read --ca-cert {}: {e}", p.display());
-            return ExitCode::from(2);
+            return Err(Failure::usage(format!(
+                "cannot read --ca-cert {}: {e}",
+                p.display()
+            )));
         }
     };
     let cfg = hookforge::conformance::load::LoadConfig {
@@ -97,29 +95,17 @@ pub async fn load(v: &'static VendorSpec, args: Args) -> ExitCode {
     }
     match result {
         Ok(r) => {
-            let code = if json {
-                print_json(&serde_json::to_value(&r).expect("report serializes"))
+            if json {
+                print_json(&serde_json::to_value(&r).expect("report serializes"))?;
             } else {
-                print_text(&format!("{}\n", r.summary()))
-            };
-            if code != ExitCode::SUCCESS {
-                return code;
+                print_text(&format!("{}\n", r.summary()))?;
             }
             if r.failed > 0 {
-                ExitCode::FAILURE
+                Err(Failure::Reported)
             } else {
-                ExitCode::SUCCESS
+                Ok(())
             }
         }
-        // Unreachable target or unusable configuration exit 2; the
-        // harness failing itself exits 1.
-        Err(e) => {
-            eprintln!("error: {e}");
-            if e.is_usage() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+        Err(e) => Err(e.into()),
     }
 }

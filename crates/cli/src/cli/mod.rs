@@ -4,6 +4,58 @@ pub use std::io::{self, Read, Write};
 pub use std::path::PathBuf;
 pub use std::process::ExitCode;
 
+/// Why a command did not succeed: the command line's one way to fail. `main`
+/// prints the message as `error: …` and exits with the code.
+#[derive(Debug)]
+pub enum Failure {
+    /// A usage error or an unreachable target: exit 2.
+    Usage(String),
+    /// The work could not be done: exit 1.
+    Failed(String),
+    /// A check or parse failed and its report is already printed: exit 1.
+    Reported,
+}
+
+impl Failure {
+    pub fn usage(message: impl std::fmt::Display) -> Failure {
+        Failure::Usage(message.to_string())
+    }
+
+    pub fn failed(message: impl std::fmt::Display) -> Failure {
+        Failure::Failed(message.to_string())
+    }
+
+    /// Says why (on stderr) and gives the exit code.
+    pub fn exit(self) -> ExitCode {
+        match self {
+            Failure::Usage(m) => {
+                eprintln!("error: {m}");
+                ExitCode::from(2)
+            }
+            Failure::Failed(m) => {
+                eprintln!("error: {m}");
+                ExitCode::FAILURE
+            }
+            Failure::Reported => ExitCode::FAILURE,
+        }
+    }
+}
+
+impl From<hookforge::conformance::harness::HarnessError> for Failure {
+    /// An unreachable target or an unusable configuration is a usage error;
+    /// the harness failing itself, a failure.
+    fn from(e: hookforge::conformance::harness::HarnessError) -> Failure {
+        if e.is_usage() {
+            Failure::usage(e)
+        } else {
+            Failure::failed(e)
+        }
+    }
+}
+
+/// What a command returns.
+pub type Outcome = Result<(), Failure>;
+
 pub use clap::builder::PossibleValuesParser;
 pub(crate) use hookforge::{HeaderMap, VendorSpec};
 
@@ -120,11 +172,9 @@ pub fn parse_header(s: &str) -> Result<(http::HeaderName, http::HeaderValue), St
     Ok((name, value))
 }
 
-pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Runtime::new().unwrap_or_else(|e| {
-        eprintln!("error: cannot start the async runtime: {e}");
-        std::process::exit(1)
-    })
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Runtime::new()
+        .map_err(|e| Failure::failed(format!("cannot start the async runtime: {e}")))
 }
 
 pub fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
@@ -141,14 +191,11 @@ pub fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-pub fn duration_arg(secs: f64, what: &str) -> Result<std::time::Duration, ExitCode> {
+pub fn duration_arg(secs: f64, what: &str) -> Result<std::time::Duration, Failure> {
     std::time::Duration::try_from_secs_f64(secs)
         .ok()
         .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            eprintln!("error: --{what} must be a positive number of seconds");
-            ExitCode::from(2)
-        })
+        .ok_or_else(|| Failure::usage(format!("--{what} must be a positive number of seconds")))
 }
 
 pub fn init_logging() {
@@ -167,15 +214,14 @@ pub fn known_ids() -> String {
 
 /// The vendor a one-vendor command names (`--vendor`, or the one
 /// `--vendor-dir`); with several vendor dirs and no `--vendor`, a usage error.
-pub fn spec(id: Option<&str>) -> &'static VendorSpec {
+pub fn spec(id: Option<&str>) -> Result<&'static VendorSpec, Failure> {
     let Some(id) = id else {
-        eprintln!(
-            "error: several --vendor-dir given: name the one to use with --vendor ID ({})",
+        return Err(Failure::usage(format!(
+            "several --vendor-dir given: name the one to use with --vendor ID ({})",
             known_ids()
-        );
-        std::process::exit(2);
+        )));
     };
-    hookforge::vendor(id).expect("clap only accepts known vendor ids")
+    Ok(hookforge::vendor(id).expect("clap only accepts known vendor ids"))
 }
 
 pub fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
@@ -199,21 +245,18 @@ pub fn write_json(p: &std::path::Path, v: &serde_json::Value) -> Result<(), Stri
     std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
 }
 
-pub fn print_json(v: &serde_json::Value) -> ExitCode {
+pub fn print_json(v: &serde_json::Value) -> Outcome {
     let text = serde_json::to_string_pretty(v).expect("Value serializes");
     print_text(&format!("{text}\n"))
 }
 
 /// Prints, treating a closed pipe (`| head`) as success rather than a panic.
-pub fn print_text(s: &str) -> ExitCode {
+pub fn print_text(s: &str) -> Outcome {
     let mut out = io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: cannot write output: {e}");
-            ExitCode::FAILURE
-        }
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::failed(format!("cannot write output: {e}"))),
     }
 }
 
@@ -235,21 +278,20 @@ pub fn secret_from(
     v: &VendorSpec,
     arg: Option<String>,
     file: Option<&PathBuf>,
-) -> Result<Option<String>, ExitCode> {
+) -> Result<Option<String>, Failure> {
     if let Some(s) = arg {
         return Ok(Some(s));
     }
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            eprintln!("error: cannot read --secret-file {}: {e}", path.display());
-            ExitCode::from(2)
+            Failure::usage(format!("cannot read --secret-file {}: {e}", path.display()))
         })?;
         return match text.lines().map(str::trim).find(|l| !l.is_empty()) {
             Some(s) => Ok(Some(s.to_string())),
-            None => {
-                eprintln!("error: --secret-file {} holds no secret", path.display());
-                Err(ExitCode::from(2))
-            }
+            None => Err(Failure::usage(format!(
+                "--secret-file {} holds no secret",
+                path.display()
+            ))),
         };
     }
     let var = format!("HOOKFORGE_SECRET_{}", v.id.to_ascii_uppercase());

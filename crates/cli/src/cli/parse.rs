@@ -16,8 +16,8 @@ pub struct Args {
     pub files: Vec<PathBuf>,
 }
 
-pub fn run(a: Args) -> ExitCode {
-    let v = spec(a.vendor.as_deref());
+pub fn run(a: Args) -> Outcome {
+    let v = spec(a.vendor.as_deref())?;
     match a.files.as_slice() {
         [] => parse(v, a.headers, None),
         [one] if !one.is_dir() => parse(v, a.headers, Some(one.clone())),
@@ -32,12 +32,11 @@ fn parse_many(
     v: &VendorSpec,
     headers: Vec<(http::HeaderName, http::HeaderValue)>,
     paths: &[PathBuf],
-) -> ExitCode {
+) -> Outcome {
     let mut files = Vec::new();
     for p in paths {
         if let Err(e) = collect(p, &mut files) {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return Err(Failure::usage(e));
         }
     }
     let mut map = HeaderMap::new();
@@ -81,7 +80,7 @@ fn parse_many(
     ));
     let printed = print_text(&out);
     if failed > 0 {
-        ExitCode::FAILURE
+        Err(Failure::Reported)
     } else {
         printed
     }
@@ -114,12 +113,11 @@ pub fn parse(
     v: &VendorSpec,
     headers: Vec<(http::HeaderName, http::HeaderValue)>,
     file: Option<PathBuf>,
-) -> ExitCode {
+) -> Outcome {
     let body = match read_input(file.as_ref()) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return Err(Failure::usage(e));
         }
     };
     let mut map = HeaderMap::new();
@@ -133,9 +131,9 @@ pub fn parse(
             "known": p.known,
             "payload": p.payload,
         })),
-        Err(e) => {
-            eprintln!("error: {} delivery rejected: {e}", v.name);
-            ExitCode::FAILURE
-        }
+        Err(e) => Err(Failure::failed(format!(
+            "{} delivery rejected: {e}",
+            v.name
+        ))),
     }
 }

@@ -58,7 +58,7 @@ pub struct Args {
     pub more: ServeArgs,
 }
 
-pub fn run(a: Args) -> ExitCode {
+pub fn run(a: Args) -> Outcome {
     let Args {
         addr,
         vendors,
@@ -84,25 +84,17 @@ pub fn run(a: Args) -> ExitCode {
     match extra_secrets(&more.secret_files) {
         Ok(extra) => secrets.extend(extra),
         Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return Err(Failure::usage(e));
         }
     }
-    let secs = |v: f64, what: &str| duration_arg(v, what);
-    let limits = (
-        secs(more.header_read_timeout, "--header-read-timeout"),
-        secs(more.body_timeout, "--body-timeout"),
-        secs(more.idle_timeout, "--idle-timeout"),
-        secs(more.handler_timeout, "--handler-timeout"),
-    );
-    let (Ok(header_read), Ok(body), Ok(idle), Ok(handler)) = limits else {
-        return ExitCode::from(2);
-    };
+    let header_read = duration_arg(more.header_read_timeout, "header-read-timeout")?;
+    let body = duration_arg(more.body_timeout, "body-timeout")?;
+    let idle = duration_arg(more.idle_timeout, "idle-timeout")?;
+    let handler = duration_arg(more.handler_timeout, "handler-timeout")?;
     if more.max_connections == 0 || more.handler_concurrency == 0 || more.max_attempts == 0 {
-        eprintln!(
-            "error: --max-connections, --handler-concurrency and --max-attempts must be at least 1"
-        );
-        return ExitCode::from(2);
+        return Err(Failure::usage(
+            "--max-connections, --handler-concurrency and --max-attempts must be at least 1",
+        ));
     }
     cfg.limits = hookforge::receive::serve::ServerLimits {
         header_read_timeout: header_read,
@@ -123,15 +115,15 @@ pub fn run(a: Args) -> ExitCode {
     if let Some(l) = lease {
         match duration_arg(l, "lease") {
             Ok(d) => cfg.lease = Some(d),
-            Err(code) => return code,
+            Err(f) => return Err(f),
         }
     }
     cfg.database_url = database_url
         .or_else(super::inbox::database_url_from_env)
         .filter(|_| db.is_none())
         .map(hookforge::receive::store::DatabaseUrl::new);
-    if ui && let Err(code) = ui_args.token() {
-        return code;
+    if ui {
+        ui_args.token()?;
     }
     let ui = ui.then_some(ui_args);
     serve(
@@ -306,17 +298,13 @@ pub fn serve(
     process: bool,
     body_limit: usize,
     extras: Extras,
-) -> ExitCode {
-    cfg.vendors = match choose_vendors(&vendors, &secrets) {
-        Ok(list) => list,
-        Err(code) => return code,
-    };
+) -> Outcome {
+    cfg.vendors = choose_vendors(&vendors, &secrets)?;
     for (v, secret) in &secrets {
         if let Some(spec) = hookforge::vendor(v)
             && let Err(e) = check_secret(spec, secret, allow_weak)
         {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return Err(Failure::usage(e));
         }
     }
     for (v, s) in secrets {
@@ -332,8 +320,7 @@ pub fn serve(
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
+            return Err(Failure::failed(format!("cannot start the runtime: {e}")));
         }
     };
     rt.block_on(run_server(cfg, extras))
@@ -344,7 +331,7 @@ pub fn serve(
 fn choose_vendors(
     vendors: &[String],
     secrets: &[(String, String)],
-) -> Result<Vec<&'static VendorSpec>, ExitCode> {
+) -> Result<Vec<&'static VendorSpec>, Failure> {
     if vendors.iter().any(|v| v == "all") {
         // Serving every vendor: those that sign deliveries need their secret;
         // leave out (and say so) the ones without one rather than accept
@@ -369,8 +356,10 @@ fn choose_vendors(
             match hookforge::vendor(v) {
                 Some(s) => list.push(s),
                 None => {
-                    eprintln!("error: unknown vendor {v:?} (known: {})", known_ids());
-                    return Err(ExitCode::from(2));
+                    return Err(Failure::usage(format!(
+                        "unknown vendor {v:?} (known: {})",
+                        known_ids()
+                    )));
                 }
             }
         }
@@ -380,7 +369,7 @@ fn choose_vendors(
 
 /// Starts the server, prints its address line, and serves until it fails
 /// or Ctrl-C.
-async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: Extras) -> ExitCode {
+async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: Extras) -> Outcome {
     let Extras { metrics_addr, ui } = extras;
     let ui_db = cfg.db.clone();
     let ui_pg = cfg.database_url.clone();
@@ -402,24 +391,22 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: Extras)
             )
             .and_then(|b| b.install());
         if let Err(e) = installed {
-            eprintln!("error: cannot serve metrics on {addr}: {e}");
-            return ExitCode::from(2);
+            return Err(Failure::usage(format!(
+                "cannot serve metrics on {addr}: {e}"
+            )));
         }
         describe_metrics();
     }
     let server = match hookforge::receive::serve::start(cfg).await {
         Ok(s) => s,
         Err(e @ hookforge::receive::serve::ServeError::Bind { .. }) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return Err(Failure::usage(e));
         }
         Err(e @ hookforge::receive::serve::ServeError::Config { .. }) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return Err(Failure::usage(e));
         }
         Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            return Err(Failure::failed(e));
         }
     };
     // The dashboard reads through a connection of its own, so the
@@ -429,8 +416,9 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: Extras)
         (Some(_), Some(path)) => match hookforge::receive::store::SqliteStore::open(path) {
             Ok(s) => Some(std::sync::Arc::new(s)),
             Err(e) => {
-                eprintln!("error: cannot open the inbox for the dashboard: {e}");
-                return ExitCode::from(2);
+                return Err(Failure::usage(format!(
+                    "cannot open the inbox for the dashboard: {e}"
+                )));
             }
         },
         (Some(_), None) if ui_pg.is_some() => {
@@ -442,21 +430,23 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: Extras)
             match opened {
                 Ok(Ok(s)) => Some(std::sync::Arc::new(s)),
                 Ok(Err(e)) => {
-                    eprintln!("error: cannot open the inbox for the dashboard: {e}");
-                    return ExitCode::from(2);
+                    return Err(Failure::usage(format!(
+                        "cannot open the inbox for the dashboard: {e}"
+                    )));
                 }
                 Err(e) => {
-                    eprintln!("error: cannot open the inbox for the dashboard: {e}");
-                    return ExitCode::FAILURE;
+                    return Err(Failure::failed(format!(
+                        "cannot open the inbox for the dashboard: {e}"
+                    )));
                 }
             }
         }
         _ => Some(server.inbox.store().clone()),
     };
     if let (Some(ui), Some(store)) = (&ui, ui_store)
-        && let Err(code) = ui.start(store).await
+        && let Err(f) = ui.start(store).await
     {
-        return code;
+        return Err(f);
     }
     if let Some(addr) = metrics_addr {
         hookforge::receive::inbox::spawn_inbox_gauges(
@@ -469,8 +459,9 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: Extras)
         eprintln!("note: not serving {v}: {why} (--secret {v}=SECRET or --allow-unsigned {v})");
     }
     if server.served.is_empty() {
-        eprintln!("error: no vendor can be served (see the notes above)");
-        return ExitCode::from(2);
+        return Err(Failure::usage(
+            "no vendor can be served (see the notes above)",
+        ));
     }
     let vendor_list: Vec<String> = server
         .served
@@ -487,13 +478,13 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: Extras)
     let _ = io::stdout().flush();
     tokio::select! {
         r = server.task => match r {
-            Ok(Ok(())) => ExitCode::SUCCESS,
-            Ok(Err(e)) => { eprintln!("error: server failed: {e}"); ExitCode::FAILURE }
-            Err(e) => { eprintln!("error: server task failed: {e}"); ExitCode::FAILURE }
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Failure::failed(format!("server failed: {e}"))),
+            Err(e) => Err(Failure::failed(format!("server task failed: {e}"))),
         },
         _ = tokio::signal::ctrl_c() => {
             tracing::info!("interrupted; shutting down");
-            ExitCode::SUCCESS
+            Ok(())
         }
     }
 }

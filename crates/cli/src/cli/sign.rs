@@ -28,9 +28,9 @@ pub struct Args {
     pub file: Option<PathBuf>,
 }
 
-pub fn run(a: Args) -> ExitCode {
+pub fn run(a: Args) -> Outcome {
     sign(
-        spec(a.vendor.as_deref()),
+        spec(a.vendor.as_deref())?,
         a.secret,
         a.timestamp,
         a.hmac_format,
@@ -48,12 +48,11 @@ pub fn sign(
     endpoint: Option<&str>,
     event: Option<String>,
     file: Option<PathBuf>,
-) -> ExitCode {
+) -> Outcome {
     let body = match read_input(file.as_ref()) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return Err(Failure::usage(e));
         }
     };
     let signer = match secret {
@@ -65,13 +64,14 @@ pub fn sign(
         ) {
             Ok(s) => Some(s),
             Err(e) => {
-                eprintln!("error: {}: {e}", v.id);
-                return ExitCode::from(2);
+                return Err(Failure::usage(format!("{}: {e}", v.id)));
             }
         },
         None if !matches!(v.manifest().auth, hookforge::manifest::Auth::None { .. }) => {
-            eprintln!("error: {} signs its deliveries: pass --secret", v.id);
-            return ExitCode::from(2);
+            return Err(Failure::usage(format!(
+                "{} signs its deliveries: pass --secret",
+                v.id
+            )));
         }
         None => None,
     };
@@ -89,9 +89,6 @@ pub fn sign(
             }
             print_text(&out)
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => Err(Failure::failed(e)),
     }
 }

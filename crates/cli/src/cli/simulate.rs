@@ -82,17 +82,16 @@ fn parse_faults(s: &str) -> Result<Faults, String> {
     s.parse()
 }
 
-pub fn run(a: Args) -> ExitCode {
-    let v = spec(a.target.vendor.as_deref());
-    runtime().block_on(simulate(v, a))
+pub fn run(a: Args) -> Outcome {
+    let v = spec(a.target.vendor.as_deref())?;
+    runtime()?.block_on(simulate(v, a))
 }
 
-fn usage(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {msg}");
-    ExitCode::from(2)
+fn usage(msg: impl std::fmt::Display) -> Outcome {
+    Err(Failure::usage(msg))
 }
 
-pub async fn simulate(v: &'static VendorSpec, a: Args) -> ExitCode {
+pub async fn simulate(v: &'static VendorSpec, a: Args) -> Outcome {
     let mut sim = Simulator::new(v)
         .url(a.target.url.clone())
         .integration(a.integration.clone())
@@ -101,10 +100,7 @@ pub async fn simulate(v: &'static VendorSpec, a: Args) -> ExitCode {
         .seed(a.seed)
         .time_scale(a.time_scale)
         .faults(a.faults.clone().unwrap_or_default());
-    let secret = match secret_from(v, a.target.secret.clone(), a.target.secret_file.as_ref()) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let secret = secret_from(v, a.target.secret.clone(), a.target.secret_file.as_ref())?;
     if let Some(s) = secret {
         sim = sim.secret(s);
     }
@@ -114,12 +110,12 @@ pub async fn simulate(v: &'static VendorSpec, a: Args) -> ExitCode {
     if let Some(t) = a.timeout {
         match duration_arg(t, "timeout") {
             Ok(d) => sim = sim.timeout(d),
-            Err(c) => return c,
+            Err(f) => return Err(f),
         }
     }
     match duration_arg(a.settle, "settle") {
         Ok(d) => sim = sim.settle(d),
-        Err(c) => return c,
+        Err(f) => return Err(f),
     }
     if let Some(path) = &a.target.ca_cert {
         match std::fs::read(path) {
@@ -246,18 +242,14 @@ pub async fn simulate(v: &'static VendorSpec, a: Args) -> ExitCode {
             return usage(format!("cannot write {}: {e}", path.display()));
         }
     }
-    let code = print_text(&report.table());
-    if code != ExitCode::SUCCESS {
-        return code;
-    }
+    print_text(&report.table())?;
     if report.passed {
-        ExitCode::SUCCESS
+        Ok(())
     } else {
-        ExitCode::FAILURE
+        Err(Failure::Reported)
     }
 }
 
-fn fail(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {e}");
-    ExitCode::FAILURE
+fn fail(e: impl std::fmt::Display) -> Outcome {
+    Err(Failure::failed(e))
 }

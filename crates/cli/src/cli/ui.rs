@@ -28,7 +28,7 @@ pub struct UiArgs {
 
 impl UiArgs {
     /// The token, after the rule that only loopback may go without one.
-    pub fn token(&self) -> Result<Option<hookforge::auth::Secret>, ExitCode> {
+    pub fn token(&self) -> Result<Option<hookforge::auth::Secret>, Failure> {
         let token = self
             .ui_token
             .clone()
@@ -37,17 +37,15 @@ impl UiArgs {
         if let Some(t) = &token
             && t.trim().len() < MIN_UI_TOKEN
         {
-            eprintln!(
-                "error: the dashboard token must be at least {MIN_UI_TOKEN} bytes (not counting spaces); it guards replays"
-            );
-            return Err(ExitCode::from(2));
+            return Err(Failure::usage(format!(
+                "the dashboard token must be at least {MIN_UI_TOKEN} bytes (not counting spaces); it guards replays"
+            )));
         }
         if token.is_none() && !self.ui_addr.ip().is_loopback() {
-            eprintln!(
-                "error: the dashboard can replay deliveries: it listens beyond loopback ({}) only with --ui-token",
+            return Err(Failure::usage(format!(
+                "the dashboard can replay deliveries: it listens beyond loopback ({}) only with --ui-token",
                 self.ui_addr
-            );
-            return Err(ExitCode::from(2));
+            )));
         }
         Ok(token.map(hookforge::auth::Secret::new))
     }
@@ -56,18 +54,12 @@ impl UiArgs {
     pub async fn start(
         &self,
         store: std::sync::Arc<dyn hookforge::receive::store::Store>,
-    ) -> Result<tokio::task::JoinHandle<()>, ExitCode> {
+    ) -> Result<tokio::task::JoinHandle<()>, Failure> {
         let token = self.token()?;
         let listener = tokio::net::TcpListener::bind(self.ui_addr)
             .await
-            .map_err(|e| {
-                eprintln!("error: cannot listen on {}: {e}", self.ui_addr);
-                ExitCode::from(2)
-            })?;
-        let addr = listener.local_addr().map_err(|e| {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        })?;
+            .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", self.ui_addr)))?;
+        let addr = listener.local_addr().map_err(Failure::usage)?;
         println!("hookforge dashboard on http://{addr}/");
         let app = hookforge::ui::router(store, token);
         // The receiver's header and idle timeouts, and a cap of its own (a
@@ -85,22 +77,14 @@ impl UiArgs {
     }
 }
 
-pub fn run(a: Args) -> ExitCode {
-    if let Err(code) = a.ui.token() {
-        return code;
-    }
-    let store = match a.inbox.open() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    runtime().block_on(async move {
-        let task = match a.ui.start(store).await {
-            Ok(t) => t,
-            Err(code) => return code,
-        };
+pub fn run(a: Args) -> Outcome {
+    a.ui.token()?;
+    let store = a.inbox.open()?;
+    runtime()?.block_on(async move {
+        let task = a.ui.start(store).await?;
         tokio::select! {
-            _ = task => ExitCode::FAILURE,
-            _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+            _ = task => Err(Failure::Reported),
+            _ = tokio::signal::ctrl_c() => Ok(()),
         }
     })
 }

@@ -9,16 +9,17 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(a: Args) -> ExitCode {
+pub fn run(a: Args) -> Outcome {
     vendors(a.json)
 }
 
-pub fn vendors(json: bool) -> ExitCode {
+pub fn vendors(json: bool) -> Outcome {
     // The shipped vendor directories too (GitHub, Stripe, …).
     for id in hookforge::vendor_dir::catalogue::ids() {
         if hookforge::vendor(id).is_none() {
-            eprintln!("error: the shipped vendor directory vendors/{id} does not load");
-            return ExitCode::FAILURE;
+            return Err(Failure::failed(format!(
+                "the shipped vendor directory vendors/{id} does not load"
+            )));
         }
     }
     let all = hookforge::vendors();
