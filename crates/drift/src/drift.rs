@@ -50,14 +50,14 @@ pub struct Proposal {
 /// Where a place in the bundled schema lives on disk: the file (relative to
 /// the vendor dir) and the JSON pointer in it.
 #[derive(Clone)]
-struct At<'s> {
+struct SchemaPlace<'s> {
     file: PathBuf,
     ptr: String,
     node: &'s Value,
 }
 
-impl<'s> At<'s> {
-    fn child(&self, token: &str, defs: &'s Map<String, Value>) -> Option<At<'s>> {
+impl<'s> SchemaPlace<'s> {
+    fn child(&self, token: &str, defs: &'s Map<String, Value>) -> Option<SchemaPlace<'s>> {
         if token == "$ref" {
             let name = self
                 .node
@@ -65,7 +65,7 @@ impl<'s> At<'s> {
                 .as_str()?
                 .rsplit_once("/definitions/")?
                 .1;
-            return Some(At {
+            return Some(SchemaPlace {
                 file: PathBuf::from("definitions.json"),
                 ptr: format!("/definitions/{}", escape(name)),
                 node: defs.get(name)?,
@@ -76,7 +76,7 @@ impl<'s> At<'s> {
             Value::Array(a) => a.get(token.parse::<usize>().ok()?)?,
             _ => return None,
         };
-        Some(At {
+        Some(SchemaPlace {
             file: self.file.clone(),
             ptr: format!("{}/{token}", self.ptr),
             node: next,
@@ -84,7 +84,7 @@ impl<'s> At<'s> {
     }
 
     /// Follows `$ref`s to the schema that says something.
-    fn resolved(mut self, defs: &'s Map<String, Value>) -> At<'s> {
+    fn resolved(mut self, defs: &'s Map<String, Value>) -> SchemaPlace<'s> {
         for _ in 0..16 {
             if self.node.get("$ref").is_none() {
                 break;
@@ -118,13 +118,8 @@ fn json_type(v: &Value) -> &'static str {
 /// (`(event type, body)` pairs of this vendor).
 pub fn propose(dir: &Path, deliveries: &[(String, Vec<u8>)]) -> Result<Proposal, String> {
     let vs = VendorSchemas::load(dir).map_err(|e| e.to_string())?;
-    let defs = &vs.definitions;
     let mut out = Proposal::default();
-    // Ops by (file, path): later evidence merges into earlier proposals.
-    let mut ops: BTreeMap<(PathBuf, String), PatchOp> = BTreeMap::new();
-    // New keys: their values, to infer one schema from all of them.
-    let mut new_keys: BTreeMap<(PathBuf, String), (String, Vec<Value>)> = BTreeMap::new();
-    let mut unknown: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut found = Findings::default();
     let mut sampled: BTreeSet<String> = BTreeSet::new();
     let mut redactor = Redactor::default();
     for (event, body) in deliveries {
@@ -134,149 +129,11 @@ pub fn propose(dir: &Path, deliveries: &[(String, Vec<u8>)]) -> Result<Proposal,
             continue;
         };
         let Some(es) = vs.events.iter().find(|e| &e.name == event) else {
-            unknown.entry(event.clone()).or_default().push(doc);
+            found.unknown.entry(event.clone()).or_default().push(doc);
             out.drifted += 1;
             continue;
         };
-        let bundled = vs.bundled(es);
-        let root = At {
-            file: PathBuf::from("events").join(format!("{}.json", es.slug)),
-            ptr: String::new(),
-            node: &es.schema,
-        };
-        let before = ops.len() + new_keys.len();
-        let before_values: usize = new_keys.values().map(|v| v.1.len()).sum();
-        let validator = jsonschema::draft7::new(&bundled)
-            .map_err(|e| format!("{}: not a valid schema: {e}", root.file.display()))?;
-        for err in validator.iter_errors(&doc) {
-            let tokens: Vec<String> = err
-                .schema_path()
-                .as_str()
-                .split('/')
-                .skip(1)
-                .map(String::from)
-                .collect();
-            let Some((keyword, parent)) = tokens.split_last() else {
-                continue;
-            };
-            // Paths are absolute in the bundled document: into the event's
-            // own schema, or into the shared definitions.
-            let (mut at, parent) = match parent {
-                [d, name, rest @ ..] if d == "definitions" => {
-                    match defs.get(&crate::manifest::unescape_token(name)) {
-                        Some(node) => (
-                            At {
-                                file: PathBuf::from("definitions.json"),
-                                ptr: format!("/definitions/{name}"),
-                                node,
-                            },
-                            rest,
-                        ),
-                        None => continue,
-                    }
-                }
-                _ => (root.clone(), parent),
-            };
-            for t in parent {
-                match at.child(t, defs) {
-                    Some(next) => at = next,
-                    None => break,
-                }
-            }
-            let instance = err.instance().clone().into_owned();
-            let place = format!("`{}` of `{event}`", err.instance_path());
-            let kw_ptr = format!("{}/{keyword}", at.ptr);
-            let key = (at.file.clone(), kw_ptr.clone());
-            match err.kind() {
-                ValidationErrorKind::Type { .. } => {
-                    let mut types: Vec<Value> = match at.node.get("type") {
-                        Some(Value::Array(a)) => a.clone(),
-                        Some(t) => vec![t.clone()],
-                        None => vec![],
-                    };
-                    if let Some(PatchOp {
-                        value: Some(Value::Array(a)),
-                        ..
-                    }) = ops.get(&key)
-                    {
-                        types = a.clone();
-                    }
-                    let t = Value::from(json_type(&instance));
-                    if !types.contains(&t) {
-                        types.push(t);
-                    }
-                    ops.insert(
-                        key,
-                        PatchOp {
-                            op: "replace",
-                            path: kw_ptr,
-                            value: Some(Value::Array(types)),
-                            why: format!("{place} was {}", describe(&instance)),
-                        },
-                    );
-                }
-                ValidationErrorKind::Required { property } => {
-                    let mut required: Vec<Value> = match ops.get(&key) {
-                        Some(PatchOp {
-                            value: Some(Value::Array(a)),
-                            ..
-                        }) => a.clone(),
-                        _ => at
-                            .node
-                            .get("required")
-                            .and_then(Value::as_array)
-                            .cloned()
-                            .unwrap_or_default(),
-                    };
-                    required.retain(|r| r != property);
-                    ops.insert(
-                        key,
-                        PatchOp {
-                            op: "replace",
-                            path: kw_ptr,
-                            value: Some(Value::Array(required)),
-                            why: format!("{place} came without {property}"),
-                        },
-                    );
-                }
-                ValidationErrorKind::Enum { .. } => {
-                    let k = (at.file.clone(), format!("{kw_ptr}/-{instance}"));
-                    ops.entry(k).or_insert(PatchOp {
-                        op: "add",
-                        path: format!("{kw_ptr}/-"),
-                        value: Some(instance.clone()),
-                        why: format!("{place} held the new value {instance}"),
-                    });
-                }
-                ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
-                    let t = json_type(&instance);
-                    let k = (at.file.clone(), format!("{kw_ptr}/-{t}"));
-                    ops.entry(k).or_insert(PatchOp {
-                        op: "add",
-                        path: format!("{kw_ptr}/-"),
-                        value: Some(json!({ "type": t })),
-                        why: format!(
-                            "{place} was {}, which no branch allows",
-                            describe(&instance)
-                        ),
-                    });
-                }
-                ValidationErrorKind::Constant { .. } => {}
-                // Pattern, format, lengths, bounds: the vendor's real value
-                // breaks a constraint we wrote; drop the constraint.
-                _ => {
-                    ops.entry(key).or_insert(PatchOp {
-                        op: "remove",
-                        path: kw_ptr,
-                        value: None,
-                        why: format!("{place}: {err}"),
-                    });
-                }
-            }
-        }
-        walk_new_keys(&root.resolved(defs), defs, &doc, "", &mut new_keys);
-        let after_values: usize = new_keys.values().map(|v| v.1.len()).sum();
-        if ops.len() + new_keys.len() > before || after_values > before_values {
+        if found.examine(&vs, es, &doc)? {
             out.drifted += 1;
             if sampled.insert(event.clone()) {
                 out.samples.push(NewSample {
@@ -287,45 +144,222 @@ pub fn propose(dir: &Path, deliveries: &[(String, Vec<u8>)]) -> Result<Proposal,
             }
         }
     }
-    for ((file, path), (key, values)) in new_keys {
-        let mut schema = crate::infer::infer(&key, &values);
-        if let Value::Object(o) = &mut schema {
-            o.remove("$schema");
-            o.remove("title");
-            o.insert(
-                "description".into(),
-                format!(
+    found.finish(&mut out, &mut redactor);
+    Ok(out)
+}
+
+/// What the deliveries showed so far.
+#[derive(Default)]
+struct Findings {
+    /// Ops by (file, path): later evidence merges into earlier proposals.
+    ops: BTreeMap<(PathBuf, String), PatchOp>,
+    /// New keys: their values, to infer one schema from all of them.
+    new_keys: BTreeMap<(PathBuf, String), (String, Vec<Value>)>,
+    /// Deliveries of undocumented events, by event type.
+    unknown: BTreeMap<String, Vec<Value>>,
+}
+
+impl Findings {
+    /// Records what one delivery of a documented event shows; whether it
+    /// showed anything new.
+    fn examine(
+        &mut self,
+        vs: &VendorSchemas,
+        es: &crate::manifest::vendor_dir::EventSchema,
+        doc: &Value,
+    ) -> Result<bool, String> {
+        let defs = &vs.definitions;
+        let root = SchemaPlace {
+            file: PathBuf::from("events").join(format!("{}.json", es.slug)),
+            ptr: String::new(),
+            node: &es.schema,
+        };
+        let before = self.ops.len() + self.new_keys.len();
+        let before_values: usize = self.new_keys.values().map(|v| v.1.len()).sum();
+        let validator = jsonschema::draft7::new(&vs.bundled(es))
+            .map_err(|e| format!("{}: not a valid schema: {e}", root.file.display()))?;
+        for err in validator.iter_errors(doc) {
+            if let Some((place, keyword)) = locate(&err, &root, defs) {
+                self.record(&err, &place, &keyword, &es.name);
+            }
+        }
+        walk_new_keys(&root.resolved(defs), defs, doc, "", &mut self.new_keys);
+        let after_values: usize = self.new_keys.values().map(|v| v.1.len()).sum();
+        Ok(self.ops.len() + self.new_keys.len() > before || after_values > before_values)
+    }
+
+    /// The patch op one validation error asks for, merged into what earlier
+    /// deliveries asked for at the same place.
+    fn record(
+        &mut self,
+        err: &jsonschema::ValidationError<'_>,
+        at: &SchemaPlace<'_>,
+        keyword: &str,
+        event: &str,
+    ) {
+        let instance = err.instance().clone().into_owned();
+        let place = format!("`{}` of `{event}`", err.instance_path());
+        let kw_ptr = format!("{}/{keyword}", at.ptr);
+        let key = (at.file.clone(), kw_ptr.clone());
+        let merged = |ops: &BTreeMap<_, PatchOp>, key: &(PathBuf, String)| match ops.get(key) {
+            Some(PatchOp {
+                value: Some(Value::Array(a)),
+                ..
+            }) => Some(a.clone()),
+            _ => None,
+        };
+        match err.kind() {
+            ValidationErrorKind::Type { .. } => {
+                let mut types =
+                    merged(&self.ops, &key).unwrap_or_else(|| match at.node.get("type") {
+                        Some(Value::Array(a)) => a.clone(),
+                        Some(t) => vec![t.clone()],
+                        None => vec![],
+                    });
+                let t = Value::from(json_type(&instance));
+                if !types.contains(&t) {
+                    types.push(t);
+                }
+                let why = format!("{place} was {}", describe(&instance));
+                self.ops
+                    .insert(key, replace(kw_ptr, Value::Array(types), why));
+            }
+            ValidationErrorKind::Required { property } => {
+                let mut required = merged(&self.ops, &key).unwrap_or_else(|| {
+                    at.node
+                        .get("required")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                });
+                required.retain(|r| r != property);
+                let why = format!("{place} came without {property}");
+                self.ops
+                    .insert(key, replace(kw_ptr, Value::Array(required), why));
+            }
+            ValidationErrorKind::Enum { .. } => {
+                let k = (at.file.clone(), format!("{kw_ptr}/-{instance}"));
+                self.ops.entry(k).or_insert(PatchOp {
+                    op: "add",
+                    path: format!("{kw_ptr}/-"),
+                    value: Some(instance.clone()),
+                    why: format!("{place} held the new value {instance}"),
+                });
+            }
+            ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+                let t = json_type(&instance);
+                let k = (at.file.clone(), format!("{kw_ptr}/-{t}"));
+                self.ops.entry(k).or_insert(PatchOp {
+                    op: "add",
+                    path: format!("{kw_ptr}/-"),
+                    value: Some(json!({ "type": t })),
+                    why: format!(
+                        "{place} was {}, which no branch allows",
+                        describe(&instance)
+                    ),
+                });
+            }
+            ValidationErrorKind::Constant { .. } => {}
+            // Pattern, format, lengths, bounds: the vendor's real value
+            // breaks a constraint we wrote; drop the constraint.
+            _ => {
+                self.ops.entry(key).or_insert(PatchOp {
+                    op: "remove",
+                    path: kw_ptr,
+                    value: None,
+                    why: format!("{place}: {err}"),
+                });
+            }
+        }
+    }
+
+    /// The proposal: one schema inferred per new key, the ops per file,
+    /// a schema and a redacted sample per undocumented event.
+    fn finish(self, out: &mut Proposal, redactor: &mut Redactor) {
+        let mut ops = self.ops;
+        for ((file, path), (key, values)) in self.new_keys {
+            let mut schema = crate::infer::infer(&key, &values);
+            if let Value::Object(o) = &mut schema {
+                o.remove("$schema");
+                o.remove("title");
+                let seen = format!(
                     "Not in the docs; seen in {} stored deliveries.",
                     values.len()
-                )
-                .into(),
+                );
+                o.insert("description".into(), seen.into());
+            }
+            let why = format!("the key `{key}` arrived {} time(s)", values.len());
+            ops.insert(
+                (file, path.clone()),
+                PatchOp {
+                    op: "add",
+                    path,
+                    value: Some(schema),
+                    why,
+                },
             );
         }
-        ops.insert(
-            (file, path.clone()),
-            PatchOp {
-                op: "add",
-                path,
-                value: Some(schema),
-                why: format!("the key `{key}` arrived {} time(s)", values.len()),
-            },
-        );
+        for ((file, _), op) in ops {
+            out.patches.entry(file).or_default().push(op);
+        }
+        for (event, docs) in self.unknown {
+            out.new_events
+                .insert(event.clone(), crate::infer::infer(&event, &docs));
+            out.samples.push(NewSample {
+                path: PathBuf::from("samples")
+                    .join(crate::infer::event_slug(&event))
+                    .join("drift-1.json"),
+                event,
+                body: redactor.redact(&docs[0], ""),
+            });
+        }
     }
-    for ((file, _), op) in ops {
-        out.patches.entry(file).or_default().push(op);
+}
+
+fn replace(path: String, value: Value, why: String) -> PatchOp {
+    PatchOp {
+        op: "replace",
+        path,
+        value: Some(value),
+        why,
     }
-    for (event, docs) in unknown {
-        out.new_events
-            .insert(event.clone(), crate::infer::infer(&event, &docs));
-        out.samples.push(NewSample {
-            path: PathBuf::from("samples")
-                .join(crate::infer::event_slug(&event))
-                .join("drift-1.json"),
-            event,
-            body: redactor.redact(&docs[0], ""),
-        });
+}
+
+/// Where in the vendor's files a validation error points, and its keyword.
+/// Paths are absolute in the bundled document: into the event's own
+/// schema, or into the shared definitions.
+fn locate<'s>(
+    err: &jsonschema::ValidationError<'_>,
+    root: &SchemaPlace<'s>,
+    defs: &'s Map<String, Value>,
+) -> Option<(SchemaPlace<'s>, String)> {
+    let tokens: Vec<String> = err
+        .schema_path()
+        .as_str()
+        .split('/')
+        .skip(1)
+        .map(String::from)
+        .collect();
+    let (keyword, parent) = tokens.split_last()?;
+    let (mut at, parent) = match parent {
+        [d, name, rest @ ..] if d == "definitions" => {
+            let node = defs.get(&crate::manifest::unescape_token(name))?;
+            let place = SchemaPlace {
+                file: PathBuf::from("definitions.json"),
+                ptr: format!("/definitions/{name}"),
+                node,
+            };
+            (place, rest)
+        }
+        _ => (root.clone(), parent),
+    };
+    for t in parent {
+        match at.child(t, defs) {
+            Some(next) => at = next,
+            None => break,
+        }
     }
-    Ok(out)
+    Some((at, keyword.clone()))
 }
 
 fn describe(v: &Value) -> String {
@@ -340,7 +374,7 @@ fn describe(v: &Value) -> String {
 /// Keys of `doc` that the schema at `at` does not declare, by the place
 /// their property would be added.
 fn walk_new_keys(
-    at: &At<'_>,
+    at: &SchemaPlace<'_>,
     defs: &Map<String, Value>,
     doc: &Value,
     path: &str,
