@@ -638,6 +638,11 @@ impl Drop for Running {
 }
 
 impl Shared {
+    /// Whether the vendor counts this answer a success.
+    fn accepts(&self, answer: &Answer) -> bool {
+        matches!(answer, Answer::Status { status } if self.vendor.manifest().success.accepts(*status))
+    }
+
     fn lock(&self) -> MutexGuard<'_, Book> {
         // A panic while holding the lock leaves plain data behind; keep going.
         self.book.lock().unwrap_or_else(|p| p.into_inner())
@@ -824,57 +829,10 @@ enum Next {
 /// vendor gives up. Exactly one `in_flight` is released when it returns.
 async fn deliver(shared: Arc<Shared>, track: usize) {
     loop {
-        let (url, attempt, event) = {
-            let mut book = shared.lock();
-            let book = &mut *book;
-            let t = &mut book.tracks[track];
-            let Some(hook) = book.hooks.get_mut(&t.webhook) else {
-                settle(
-                    &shared,
-                    book,
-                    track,
-                    State::GivenUp,
-                    Some("the webhook was deleted".into()),
-                );
-                return;
-            };
-            let held = if let Some(off) = &hook.off {
-                Some(format!("the webhook is {off}: the vendor switched it off"))
-            } else if hook.suspended_at_ms.is_some() {
-                Some("the webhook is suspended".into())
-            } else if !hook.config.enabled {
-                Some("the webhook is disabled".into())
-            } else {
-                None
-            };
-            if let Some(why) = held {
-                hook.held.push(track);
-                settle(&shared, book, track, State::Suspended, Some(why));
-                return;
-            }
-            (hook.config.url.clone(), t.sent() as u32, t.event)
+        let Some((url, attempt, event)) = next_attempt(&shared, track) else {
+            return;
         };
-        let n = attempt as usize;
-        if let Some((lo, hi)) = shared.faults.delay {
-            let r = roll(shared.seed, Roll::Delay, event, n);
-            tokio::time::sleep(lo + (hi - lo).mul_f64(r)).await;
-        }
-        let ev = &shared.events[event];
-        let at_ms = shared.now_ms();
-        let mut answer = shared.send(&url, ev, attempt).await;
-        let duplicate =
-            (roll(shared.seed, Roll::Duplicate, event, n) < shared.faults.duplicate).then_some(());
-        let dup = match duplicate {
-            Some(()) => Some((shared.now_ms(), shared.send(&url, ev, attempt).await)),
-            None => None,
-        };
-        let accepts = |a: &Answer| matches!(a, Answer::Status { status } if shared.vendor.manifest().success.accepts(*status));
-        if accepts(&answer)
-            && roll(shared.seed, Roll::LostResponse, event, n) < shared.faults.lost_response
-            && let Answer::Status { status } = answer
-        {
-            answer = Answer::Lost { status };
-        }
+        let (at_ms, answer, duplicate) = send_with_faults(&shared, &url, event, attempt).await;
         let next = {
             let mut book = shared.lock();
             let book = &mut *book;
@@ -885,7 +843,7 @@ async fn deliver(shared: Arc<Shared>, track: usize) {
                 answer: answer.clone(),
                 duplicate: false,
             });
-            if let Some((at_ms, a)) = dup {
+            if let Some((at_ms, a)) = duplicate {
                 t.attempts.push(AttemptLog {
                     attempt,
                     at_ms,
@@ -893,90 +851,7 @@ async fn deliver(shared: Arc<Shared>, track: usize) {
                     duplicate: true,
                 });
             }
-            let done_in_cycle = t.sent() - t.cycle_start;
-            let elapsed = t.vendor_elapsed;
-            let Some(hook) = book.hooks.get_mut(&t.webhook) else {
-                settle(
-                    &shared,
-                    book,
-                    track,
-                    State::GivenUp,
-                    Some("the webhook was deleted".into()),
-                );
-                return;
-            };
-            if accepts(&answer) {
-                hook.consecutive_failures = 0;
-                settle(&shared, book, track, State::Delivered, None);
-                return;
-            }
-            hook.consecutive_failures += 1;
-            if let Some(d) = &shared.rules.disable_after
-                && hook.off.is_none()
-                && hook.consecutive_failures >= d.consecutive_failures
-            {
-                hook.off = Some(d.state.clone());
-            }
-            if let Some(off) = &hook.off {
-                let why = format!(
-                    "the webhook switched to {off} after {} consecutive failures",
-                    hook.consecutive_failures
-                );
-                settle(&shared, book, track, State::GivenUp, Some(why));
-                return;
-            }
-            match shared.next_delay(&hook.config, done_in_cycle, elapsed) {
-                Some(d) => {
-                    book.tracks[track].vendor_elapsed += d;
-                    Next::Retry(d)
-                }
-                None => {
-                    let fh = hook
-                        .config
-                        .failure_handling
-                        .clone()
-                        .or_else(|| shared.rules.failure_handling.clone());
-                    let acts = fh.as_ref().is_some_and(|f| match &answer {
-                        Answer::Status { status } => f.acts_on_status(*status),
-                        // No answer the vendor saw: a timeout to it.
-                        Answer::Timeout | Answer::Lost { .. } | Answer::Error { .. } => {
-                            f.act_on_timeout
-                        }
-                    });
-                    let tries = format!("after {done_in_cycle} attempt(s), last answer {answer}");
-                    match fh.as_ref().map(|f| f.mode.as_str()) {
-                        Some("divert") if acts => {
-                            hook.diverted.push(track);
-                            settle(
-                                &shared,
-                                book,
-                                track,
-                                State::Diverted,
-                                Some(format!("diverted {tries}")),
-                            );
-                        }
-                        Some("suspend") if acts => {
-                            hook.suspended_at_ms = Some(crate::util::now_ms());
-                            hook.held.push(track);
-                            settle(
-                                &shared,
-                                book,
-                                track,
-                                State::Suspended,
-                                Some(format!("suspended the webhook {tries}")),
-                            );
-                        }
-                        _ => settle(
-                            &shared,
-                            book,
-                            track,
-                            State::GivenUp,
-                            Some(format!("gave up {tries}")),
-                        ),
-                    }
-                    Next::Stop
-                }
-            }
+            judge_attempt(&shared, book, track, &answer)
         };
         match next {
             Next::Retry(d) => {
@@ -985,6 +860,147 @@ async fn deliver(shared: Arc<Shared>, track: usize) {
             Next::Stop => return,
         }
     }
+}
+
+/// The next attempt's URL, number and event, or `None` when the track is
+/// settled instead (its webhook deleted, off, suspended or disabled).
+fn next_attempt(shared: &Shared, track: usize) -> Option<(String, u32, usize)> {
+    let mut book = shared.lock();
+    let book = &mut *book;
+    let t = &mut book.tracks[track];
+    let Some(hook) = book.hooks.get_mut(&t.webhook) else {
+        let why = Some("the webhook was deleted".into());
+        settle(shared, book, track, State::GivenUp, why);
+        return None;
+    };
+    let held = if let Some(off) = &hook.off {
+        Some(format!("the webhook is {off}: the vendor switched it off"))
+    } else if hook.suspended_at_ms.is_some() {
+        Some("the webhook is suspended".into())
+    } else if !hook.config.enabled {
+        Some("the webhook is disabled".into())
+    } else {
+        None
+    };
+    if let Some(why) = held {
+        hook.held.push(track);
+        settle(shared, book, track, State::Suspended, Some(why));
+        return None;
+    }
+    Some((hook.config.url.clone(), t.sent() as u32, t.event))
+}
+
+/// Sends one attempt with the faults the seed picks for it: a delay first,
+/// a duplicate request, a lost answer. When it was sent, what the vendor
+/// saw, and the duplicate's time and answer.
+async fn send_with_faults(
+    shared: &Shared,
+    url: &str,
+    event: usize,
+    attempt: u32,
+) -> (u64, Answer, Option<(u64, Answer)>) {
+    let n = attempt as usize;
+    if let Some((lo, hi)) = shared.faults.delay {
+        let r = roll(shared.seed, Roll::Delay, event, n);
+        tokio::time::sleep(lo + (hi - lo).mul_f64(r)).await;
+    }
+    let ev = &shared.events[event];
+    let at_ms = shared.now_ms();
+    let mut answer = shared.send(url, ev, attempt).await;
+    let duplicate = if roll(shared.seed, Roll::Duplicate, event, n) < shared.faults.duplicate {
+        Some((shared.now_ms(), shared.send(url, ev, attempt).await))
+    } else {
+        None
+    };
+    if shared.accepts(&answer)
+        && roll(shared.seed, Roll::LostResponse, event, n) < shared.faults.lost_response
+        && let Answer::Status { status } = answer
+    {
+        answer = Answer::Lost { status };
+    }
+    (at_ms, answer, duplicate)
+}
+
+/// What the vendor does after an attempt's answer: settle the track
+/// (delivered, webhook switched off, out of retries) or retry after a delay.
+fn judge_attempt(shared: &Shared, book: &mut Book, track: usize, answer: &Answer) -> Next {
+    let t = &book.tracks[track];
+    let done_in_cycle = t.sent() - t.cycle_start;
+    let elapsed = t.vendor_elapsed;
+    let Some(hook) = book.hooks.get_mut(&t.webhook) else {
+        let why = Some("the webhook was deleted".into());
+        settle(shared, book, track, State::GivenUp, why);
+        return Next::Stop;
+    };
+    if shared.accepts(answer) {
+        hook.consecutive_failures = 0;
+        settle(shared, book, track, State::Delivered, None);
+        return Next::Stop;
+    }
+    hook.consecutive_failures += 1;
+    if let Some(d) = &shared.rules.disable_after
+        && hook.off.is_none()
+        && hook.consecutive_failures >= d.consecutive_failures
+    {
+        hook.off = Some(d.state.clone());
+    }
+    if let Some(off) = &hook.off {
+        let why = format!(
+            "the webhook switched to {off} after {} consecutive failures",
+            hook.consecutive_failures
+        );
+        settle(shared, book, track, State::GivenUp, Some(why));
+        return Next::Stop;
+    }
+    match shared.next_delay(&hook.config, done_in_cycle, elapsed) {
+        Some(d) => {
+            book.tracks[track].vendor_elapsed += d;
+            Next::Retry(d)
+        }
+        None => {
+            out_of_retries(shared, book, track, answer, done_in_cycle);
+            Next::Stop
+        }
+    }
+}
+
+/// The last retry failed: the webhook's failure handling (or the vendor's
+/// default) diverts the delivery, suspends the webhook, or gives up.
+fn out_of_retries(
+    shared: &Shared,
+    book: &mut Book,
+    track: usize,
+    answer: &Answer,
+    done_in_cycle: usize,
+) {
+    let webhook = book.tracks[track].webhook.clone();
+    let Some(hook) = book.hooks.get_mut(&webhook) else {
+        return;
+    };
+    let fh = hook
+        .config
+        .failure_handling
+        .clone()
+        .or_else(|| shared.rules.failure_handling.clone());
+    let acts = fh.as_ref().is_some_and(|f| match answer {
+        Answer::Status { status } => f.acts_on_status(*status),
+        // No answer the vendor saw: a timeout to it.
+        Answer::Timeout | Answer::Lost { .. } | Answer::Error { .. } => f.act_on_timeout,
+    });
+    let tries = format!("after {done_in_cycle} attempt(s), last answer {answer}");
+    let (state, why) = match fh.as_ref().map(|f| f.mode.as_str()) {
+        Some("divert") if acts => {
+            hook.diverted.push(track);
+            (State::Diverted, format!("diverted {tries}"))
+        }
+        Some("suspend") if acts => {
+            hook.suspended_at_ms = Some(crate::util::now_ms());
+            hook.held.push(track);
+            (State::Suspended, format!("suspended the webhook {tries}"))
+        }
+        _ => (State::GivenUp, format!("gave up {tries}")),
+    };
+    settle(shared, book, track, state, Some(why));
 }
 
 /// Puts a track in a state that ends its delivery task.
