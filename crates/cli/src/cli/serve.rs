@@ -134,12 +134,12 @@ pub fn run(a: Args) -> Outcome {
         db,
         !no_process,
         body_limit,
-        Extras { metrics_addr, ui },
+        ServeExtras { metrics_addr, ui },
     )
 }
 
 /// What runs beside the receiver: metrics and the dashboard.
-pub struct Extras {
+pub struct ServeExtras {
     pub metrics_addr: Option<std::net::SocketAddr>,
     pub ui: Option<super::ui::UiArgs>,
 }
@@ -297,7 +297,7 @@ pub fn serve(
     db: Option<PathBuf>,
     process: bool,
     body_limit: usize,
-    extras: Extras,
+    extras: ServeExtras,
 ) -> Outcome {
     cfg.vendors = choose_vendors(&vendors, &secrets)?;
     for (v, secret) in &secrets {
@@ -369,8 +369,8 @@ fn choose_vendors(
 
 /// Starts the server, prints its address line, and serves until it fails
 /// or Ctrl-C.
-async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: Extras) -> Outcome {
-    let Extras { metrics_addr, ui } = extras;
+async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeExtras) -> Outcome {
+    let ServeExtras { metrics_addr, ui } = extras;
     let ui_db = cfg.db.clone();
     let ui_pg = cfg.database_url.clone();
     let lease = cfg

@@ -158,7 +158,7 @@ impl State {
 
 /// One event on its way to one webhook.
 #[derive(Debug, Clone)]
-struct Track {
+struct EventDelivery {
     event: usize,
     webhook: String,
     attempts: Vec<AttemptLog>,
@@ -170,7 +170,7 @@ struct Track {
     vendor_elapsed: f64,
 }
 
-impl Track {
+impl EventDelivery {
     fn sent(&self) -> usize {
         self.attempts.iter().filter(|a| !a.duplicate).count()
     }
@@ -187,10 +187,12 @@ struct HookState {
     diverted: Vec<usize>,
 }
 
+/// The webhooks and every event's delivery to them: what the delivery
+/// tasks and the management API share, under one lock.
 #[derive(Default)]
-struct Book {
+struct Deliveries {
     hooks: BTreeMap<String, HookState>,
-    tracks: Vec<Track>,
+    tracks: Vec<EventDelivery>,
     in_flight: usize,
     stream_done: bool,
 }
@@ -222,7 +224,7 @@ struct Shared {
     rate: f64,
     integrations: BTreeMap<String, String>,
     events: Vec<SimEvent>,
-    book: Mutex<Book>,
+    book: Mutex<Deliveries>,
     changed: Notify,
     started: Instant,
     on_change: Option<OnChange>,
@@ -463,7 +465,7 @@ impl Simulator {
             .map_err(|e| SimError::Config(format!("cannot build the HTTP client: {e}")))?;
         let events = events::build(v, self.events, self.seed, crate::util::now_ms())
             .map_err(SimError::Config)?;
-        let mut book = Book::default();
+        let mut book = Deliveries::default();
         if self.default_webhook {
             let config = Webhook {
                 name: DEFAULT_WEBHOOK.into(),
@@ -643,7 +645,7 @@ impl Shared {
         matches!(answer, Answer::Status { status } if self.vendor.manifest().success.accepts(*status))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Book> {
+    fn lock(&self) -> MutexGuard<'_, Deliveries> {
         // A panic while holding the lock leaves plain data behind; keep going.
         self.book.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -652,7 +654,7 @@ impl Shared {
         self.started.elapsed().as_millis() as u64
     }
 
-    fn progress(&self, book: &Book, track: usize) {
+    fn progress(&self, book: &Deliveries, track: usize) {
         self.changed.notify_waiters();
         if let Some(f) = &self.on_change {
             let t = &book.tracks[track];
@@ -794,7 +796,7 @@ async fn stream(shared: Arc<Shared>) {
                         .collect();
                     let mut ids = Vec::new();
                     for webhook in names {
-                        book.tracks.push(Track {
+                        book.tracks.push(EventDelivery {
                             event: i,
                             webhook,
                             attempts: Vec::new(),
@@ -923,7 +925,7 @@ async fn send_with_faults(
 
 /// What the vendor does after an attempt's answer: settle the track
 /// (delivered, webhook switched off, out of retries) or retry after a delay.
-fn judge_attempt(shared: &Shared, book: &mut Book, track: usize, answer: &Answer) -> Next {
+fn judge_attempt(shared: &Shared, book: &mut Deliveries, track: usize, answer: &Answer) -> Next {
     let t = &book.tracks[track];
     let done_in_cycle = t.sent() - t.cycle_start;
     let elapsed = t.vendor_elapsed;
@@ -968,7 +970,7 @@ fn judge_attempt(shared: &Shared, book: &mut Book, track: usize, answer: &Answer
 /// default) diverts the delivery, suspends the webhook, or gives up.
 fn out_of_retries(
     shared: &Shared,
-    book: &mut Book,
+    book: &mut Deliveries,
     track: usize,
     answer: &Answer,
     done_in_cycle: usize,
@@ -1004,7 +1006,13 @@ fn out_of_retries(
 }
 
 /// Puts a track in a state that ends its delivery task.
-fn settle(shared: &Shared, book: &mut Book, track: usize, state: State, detail: Option<String>) {
+fn settle(
+    shared: &Shared,
+    book: &mut Deliveries,
+    track: usize,
+    state: State,
+    detail: Option<String>,
+) {
     let t = &mut book.tracks[track];
     t.state = state;
     t.detail = detail;
@@ -1014,7 +1022,7 @@ fn settle(shared: &Shared, book: &mut Book, track: usize, state: State, detail: 
 
 /// Starts a new delivery cycle for parked tracks (resend, unsuspend), one
 /// after the other in their order.
-fn redeliver(shared: &Arc<Shared>, book: &mut Book, tracks: Vec<usize>) {
+fn redeliver(shared: &Arc<Shared>, book: &mut Deliveries, tracks: Vec<usize>) {
     for &t in &tracks {
         let tr = &mut book.tracks[t];
         tr.state = State::InFlight;

@@ -354,7 +354,12 @@ async fn list_diverted(
 }
 
 /// The position in `diverted` of the event with this transaction id.
-fn find_diverted(shared: &Shared, book: &super::Book, h: &HookState, tid: &str) -> Option<usize> {
+fn find_diverted(
+    shared: &Shared,
+    book: &super::Deliveries,
+    h: &HookState,
+    tid: &str,
+) -> Option<usize> {
     h.diverted.iter().position(|&t| {
         diverted_event(&shared.events[book.tracks[t].event].body)
             .is_some_and(|e| e.transaction_id == tid)
@@ -365,7 +370,7 @@ fn find_diverted(shared: &Shared, book: &super::Book, h: &HookState, tid: &str) 
 /// list; its track, or the answer saying why not.
 fn take_diverted(
     shared: &Shared,
-    book: &mut super::Book,
+    book: &mut super::Deliveries,
     name: &str,
     tid: &str,
 ) -> Result<usize, (StatusCode, String)> {
