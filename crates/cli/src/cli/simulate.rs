@@ -92,102 +92,9 @@ fn usage(msg: impl std::fmt::Display) -> Outcome {
 }
 
 pub async fn simulate(v: &'static VendorSpec, a: Args) -> Outcome {
-    let mut sim = Simulator::new(v)
-        .url(a.target.url.clone())
-        .integration(a.integration.clone())
-        .events(a.events)
-        .rate(a.rate)
-        .seed(a.seed)
-        .time_scale(a.time_scale)
-        .faults(a.faults.clone().unwrap_or_default());
-    let secret = secret_from(v, a.target.secret.clone(), a.target.secret_file.as_ref())?;
-    if let Some(s) = secret {
-        sim = sim.secret(s);
-    }
-    if let Some(f) = a.target.hmac_format {
-        sim = sim.hmac_format(f);
-    }
-    if let Some(t) = a.timeout {
-        match duration_arg(t, "timeout") {
-            Ok(d) => sim = sim.timeout(d),
-            Err(f) => return Err(f),
-        }
-    }
-    match duration_arg(a.settle, "settle") {
-        Ok(d) => sim = sim.settle(d),
-        Err(f) => return Err(f),
-    }
-    if let Some(path) = &a.target.ca_cert {
-        match std::fs::read(path) {
-            Ok(pem) => sim = sim.ca_cert(pem),
-            Err(e) => return usage(format!("cannot read --ca-cert {}: {e}", path.display())),
-        }
-    }
-    if let Some(s) = &a.retry_strategy {
-        sim = sim.retry_strategy(s.clone());
-    }
-    let fh_given =
-        a.failure_mode.is_some() || !a.act_on_status.is_empty() || a.act_on_timeout.is_some();
-    if fh_given {
-        let Some(base) = v.manifest().delivery_rules().failure_handling else {
-            return usage(format!(
-                "{} has no failure handling to configure (--failure-mode, --act-on-status and --act-on-timeout are Socotra's)",
-                v.id
-            ));
-        };
-        let fh = hookforge::manifest::FailureHandling {
-            mode: a.failure_mode.clone().unwrap_or(base.mode),
-            act_on_status_codes: if a.act_on_status.is_empty() {
-                base.act_on_status_codes
-            } else {
-                a.act_on_status.clone()
-            },
-            act_on_timeout: a.act_on_timeout.unwrap_or(base.act_on_timeout),
-        };
-        if !hookforge::manifest::FailureHandling::MODES.contains(&fh.mode.as_str()) {
-            return usage(format!(
-                "--failure-mode {:?}: expected none, divert or suspend",
-                fh.mode
-            ));
-        }
-        if let Some(bad) = fh
-            .act_on_status_codes
-            .iter()
-            .find(|c| !(100..600).any(|s| hookforge::manifest::status_pattern_matches(c, s)))
-        {
-            return usage(format!(
-                "--act-on-status {bad:?}: expected status codes or classes like 5xx"
-            ));
-        }
-        sim = sim.failure_handling(fh);
-    }
-    if let Some(addr) = a.api_addr {
-        sim = sim.api_addr(addr);
-    }
-    if a.api_only {
-        sim = sim.default_webhook(false);
-    }
-    if let Some(addr) = a.observe {
-        sim = sim.observe(addr);
-    } else if let Some(path) = &a.inbox_db {
-        if !path.exists() {
-            return usage(format!("--inbox-db {}: no such file", path.display()));
-        }
-        sim = sim.inbox(hookforge::simulate::StoreInbox::sqlite(path));
-    } else if let Some(url) = a
-        .database_url
-        .clone()
-        .or_else(super::inbox::database_url_from_env)
-    {
-        let inbox =
-            tokio::task::spawn_blocking(move || hookforge::simulate::StoreInbox::postgres(&url))
-                .await;
-        match inbox {
-            Ok(Ok(i)) => sim = sim.inbox(i),
-            Ok(Err(e)) => return usage(format!("--database-url: {e}")),
-            Err(e) => return fail(e),
-        }
-    }
+    let sim = configure(v, &a)?;
+    let sim = with_failure_handling(v, &a, sim)?;
+    let mut sim = with_verdict_source(&a, sim).await?;
     let linger = match a.linger {
         Some(s) if s.is_finite() && s >= 0.0 => Some(std::time::Duration::from_secs_f64(s)),
         Some(_) => return usage("--linger must be a number of seconds"),
@@ -209,32 +116,11 @@ pub async fn simulate(v: &'static VendorSpec, a: Args) -> Outcome {
     if let Some(api) = running.api_url() {
         eprintln!("{}'s webhook management API at {api}", v.name);
     }
-    // Ctrl-C ends the run early (an API-only run waits for a webhook).
-    let interrupted = tokio::select! {
-        () = running.idle() => false,
-        _ = tokio::signal::ctrl_c() => true,
-    };
-    if !interrupted && running.api_url().is_some() && linger != Some(std::time::Duration::ZERO) {
-        let wait = running.all_final();
-        let until = async {
-            match linger {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            () = wait => {}
-            () = until => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-    }
+    wait_until_done(&running, linger).await;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let report = match running.report().await {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+    let report = running.report().await.map_err(Failure::failed)?;
     running.stop();
     if let Some(path) = &a.report_json {
         let text = serde_json::to_string_pretty(&report).expect("reports serialize");
@@ -247,6 +133,147 @@ pub async fn simulate(v: &'static VendorSpec, a: Args) -> Outcome {
         Ok(())
     } else {
         Err(Failure::Reported)
+    }
+}
+
+/// The simulator with the target, the events and the faults the flags ask for.
+fn configure(v: &'static VendorSpec, a: &Args) -> Result<Simulator, Failure> {
+    let mut sim = Simulator::new(v)
+        .url(a.target.url.clone())
+        .integration(a.integration.clone())
+        .events(a.events)
+        .rate(a.rate)
+        .seed(a.seed)
+        .time_scale(a.time_scale)
+        .faults(a.faults.clone().unwrap_or_default());
+    if let Some(s) = secret_from(v, a.target.secret.clone(), a.target.secret_file.as_ref())? {
+        sim = sim.secret(s);
+    }
+    if let Some(f) = a.target.hmac_format {
+        sim = sim.hmac_format(f);
+    }
+    if let Some(t) = a.timeout {
+        sim = sim.timeout(duration_arg(t, "timeout")?);
+    }
+    sim = sim.settle(duration_arg(a.settle, "settle")?);
+    if let Some(path) = &a.target.ca_cert {
+        let pem = std::fs::read(path).map_err(|e| {
+            Failure::usage(format!("cannot read --ca-cert {}: {e}", path.display()))
+        })?;
+        sim = sim.ca_cert(pem);
+    }
+    if let Some(s) = &a.retry_strategy {
+        sim = sim.retry_strategy(s.clone());
+    }
+    if let Some(addr) = a.api_addr {
+        sim = sim.api_addr(addr);
+    }
+    if a.api_only {
+        sim = sim.default_webhook(false);
+    }
+    Ok(sim)
+}
+
+/// `--failure-mode`, `--act-on-status`, `--act-on-timeout` over the vendor's
+/// default failure handling (Socotra's).
+fn with_failure_handling(
+    v: &'static VendorSpec,
+    a: &Args,
+    sim: Simulator,
+) -> Result<Simulator, Failure> {
+    let given =
+        a.failure_mode.is_some() || !a.act_on_status.is_empty() || a.act_on_timeout.is_some();
+    if !given {
+        return Ok(sim);
+    }
+    let Some(base) = v.manifest().delivery_rules().failure_handling else {
+        return Err(Failure::usage(format!(
+            "{} has no failure handling to configure (--failure-mode, --act-on-status and --act-on-timeout are Socotra's)",
+            v.id
+        )));
+    };
+    let fh = hookforge::manifest::FailureHandling {
+        mode: a.failure_mode.clone().unwrap_or(base.mode),
+        act_on_status_codes: if a.act_on_status.is_empty() {
+            base.act_on_status_codes
+        } else {
+            a.act_on_status.clone()
+        },
+        act_on_timeout: a.act_on_timeout.unwrap_or(base.act_on_timeout),
+    };
+    if !hookforge::manifest::FailureHandling::MODES.contains(&fh.mode.as_str()) {
+        return Err(Failure::usage(format!(
+            "--failure-mode {:?}: expected none, divert or suspend",
+            fh.mode
+        )));
+    }
+    if let Some(bad) = fh
+        .act_on_status_codes
+        .iter()
+        .find(|c| !(100..600).any(|s| hookforge::manifest::status_pattern_matches(c, s)))
+    {
+        return Err(Failure::usage(format!(
+            "--act-on-status {bad:?}: expected status codes or classes like 5xx"
+        )));
+    }
+    Ok(sim.failure_handling(fh))
+}
+
+/// Where the verdict learns what the receiver handled: its reports
+/// (`--observe`), its SQLite inbox, or its PostgreSQL inbox.
+async fn with_verdict_source(a: &Args, sim: Simulator) -> Result<Simulator, Failure> {
+    if let Some(addr) = a.observe {
+        return Ok(sim.observe(addr));
+    }
+    if let Some(path) = &a.inbox_db {
+        if !path.exists() {
+            return Err(Failure::usage(format!(
+                "--inbox-db {}: no such file",
+                path.display()
+            )));
+        }
+        return Ok(sim.inbox(hookforge::simulate::StoreInbox::sqlite(path)));
+    }
+    let Some(url) = a
+        .database_url
+        .clone()
+        .or_else(super::inbox::database_url_from_env)
+    else {
+        return Ok(sim);
+    };
+    let inbox =
+        tokio::task::spawn_blocking(move || hookforge::simulate::StoreInbox::postgres(&url)).await;
+    match inbox {
+        Ok(Ok(i)) => Ok(sim.inbox(i)),
+        Ok(Err(e)) => Err(Failure::usage(format!("--database-url: {e}"))),
+        Err(e) => Err(Failure::failed(e)),
+    }
+}
+
+/// Until every event is settled, or Ctrl-C; with a management API, also
+/// until webhooks it holds are final or `linger` has passed.
+async fn wait_until_done(
+    running: &hookforge::simulate::Running,
+    linger: Option<std::time::Duration>,
+) {
+    // Ctrl-C ends the run early (an API-only run waits for a webhook).
+    let interrupted = tokio::select! {
+        () = running.idle() => false,
+        _ = tokio::signal::ctrl_c() => true,
+    };
+    if interrupted || running.api_url().is_none() || linger == Some(std::time::Duration::ZERO) {
+        return;
+    }
+    let until = async {
+        match linger {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = running.all_final() => {}
+        () = until => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
 }
 
