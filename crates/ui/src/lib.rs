@@ -411,14 +411,43 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
         .map(|(_, _, n)| n)
         .sum();
     let message = get("message").map(str::to_string);
+    let filter = Filter {
+        vendors: &vendors,
+        vendor: vendor.as_deref(),
+        event: event.as_deref(),
+        status,
+        since: get("since"),
+        until: get("until"),
+    };
     let body = html! {
         @if let Some(m) = &message { p class="note" role="status" { (m) } }
+        (counts_section(&counts, quarantined, &ui.csrf))
+        h2 id="deliveries" { "Deliveries" }
+        (filter_form(&filter))
+        p { (total) " matching" @if pages > 1 { ", page " (page_no) " of " (pages) } "." }
+        (deliveries_table(&shown))
+        nav class="pages" aria-label="pages" {
+            @if page_no > 1 { a href=(link(page_no - 1)) rel="prev" { "← newer" } }
+            @if page_no < pages { a href=(link(page_no + 1)) rel="next" { "older →" } }
+        }
+    };
+    page("Deliveries", body).into_response()
+}
+
+/// The counts per vendor and status, each linking to its list, and the
+/// re-parse form when anything is quarantined.
+fn counts_section(
+    counts: &BTreeMap<&str, BTreeMap<&str, u64>>,
+    quarantined: u64,
+    csrf: &str,
+) -> Markup {
+    html! {
         h2 { "By vendor and status" }
         div class="scroll" {
             table {
                 thead { tr { th scope="col" { "vendor" } @for s in Status::ALL { th scope="col" class="num" { (s.as_str()) } } } }
                 tbody {
-                    @for (v, c) in &counts {
+                    @for (v, c) in counts {
                         tr {
                             th scope="row" { (v) }
                             @for s in Status::ALL {
@@ -434,36 +463,54 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
         }
         @if quarantined > 0 {
             form method="post" action="/reparse" {
-                input type="hidden" name="csrf" value=(ui.csrf);
+                input type="hidden" name="csrf" value=(csrf);
                 p { (quarantined) " quarantined. "
                     button type="submit" { "Re-parse all quarantined" } }
             }
         }
-        h2 id="deliveries" { "Deliveries" }
+    }
+}
+
+/// What the deliveries list is filtered by, as the form shows it.
+struct Filter<'a> {
+    vendors: &'a [&'a str],
+    vendor: Option<&'a str>,
+    event: Option<&'a str>,
+    status: Option<Status>,
+    since: Option<&'a str>,
+    until: Option<&'a str>,
+}
+
+fn filter_form(f: &Filter<'_>) -> Markup {
+    html! {
         form class="filters" method="get" action="/" {
             label { "Vendor"
                 select name="vendor" {
                     option value="" { "any" }
-                    @for v in &vendors { option value=(v) selected[vendor.as_deref() == Some(*v)] { (v) } }
+                    @for v in f.vendors { option value=(v) selected[f.vendor == Some(*v)] { (v) } }
                 }
             }
-            label { "Event type contains" input type="text" name="event" value=[event.as_deref()]; }
+            label { "Event type contains" input type="text" name="event" value=[f.event]; }
             label { "Status"
                 select name="status" {
                     option value="" { "any" }
-                    @for s in Status::ALL { option value=(s.as_str()) selected[status == Some(s)] { (s.as_str()) } }
+                    @for s in Status::ALL { option value=(s.as_str()) selected[f.status == Some(s)] { (s.as_str()) } }
                 }
             }
-            label { "Received from (UTC)" input type="datetime-local" name="since" value=[get("since")]; }
-            label { "until" input type="datetime-local" name="until" value=[get("until")]; }
+            label { "Received from (UTC)" input type="datetime-local" name="since" value=[f.since]; }
+            label { "until" input type="datetime-local" name="until" value=[f.until]; }
             button type="submit" { "Filter" }
         }
-        p { (total) " matching" @if pages > 1 { ", page " (page_no) " of " (pages) } "." }
+    }
+}
+
+fn deliveries_table(shown: &[crate::receive::store::StoredDelivery]) -> Markup {
+    html! {
         div class="scroll" {
             table class="deliveries" {
                 thead { tr { th scope="col" class="num" { "id" } th scope="col" { "status" } th scope="col" { "vendor" } th scope="col" { "event" } th scope="col" { "received" } th scope="col" class="num" { "attempts" } th scope="col" { "last error" } } }
                 tbody {
-                    @for r in &shown {
+                    @for r in shown {
                         tr {
                             td class="num" { a href={ "/deliveries/" (r.id) } { (r.id) } }
                             td { (status_badge(r.status)) }
@@ -477,12 +524,7 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
                 }
             }
         }
-        nav class="pages" aria-label="pages" {
-            @if page_no > 1 { a href=(link(page_no - 1)) rel="prev" { "← newer" } }
-            @if page_no < pages { a href=(link(page_no + 1)) rel="next" { "older →" } }
-        }
-    };
-    page("Deliveries", body).into_response()
+    }
 }
 
 /// Headers that could carry a credential are never shown.
