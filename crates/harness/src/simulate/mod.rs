@@ -399,6 +399,72 @@ impl Simulator {
             .rules
             .clone()
             .unwrap_or_else(|| v.manifest().delivery_rules());
+        let url = self.checked_url(&rules)?;
+        crate::conformance::net::check_reachable(&url)
+            .await
+            .map_err(|e| match e {
+                crate::conformance::error::HarnessError::Unreachable { url, reason } => {
+                    SimError::Unreachable { url, reason }
+                }
+                other => SimError::Config(other.to_string()),
+            })?;
+        let signer = self
+            .secret
+            .clone()
+            .map(|s| Signer::for_manifest_with(v.manifest(), s, self.hmac_format))
+            .transpose()
+            .map_err(|e| self.config_error(e.to_string()))?;
+        let timeout = self
+            .timeout
+            .unwrap_or_else(|| Duration::from_secs_f64(rules.timeout_secs));
+        let client = crate::conformance::net::client_builder(self.ca_cert.as_deref())
+            .map_err(|e| SimError::Config(e.to_string()))?
+            .build()
+            .map_err(|e| SimError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let events = events::build(v, self.events, self.seed, crate::util::now_ms())
+            .map_err(SimError::Config)?;
+        let shared = Arc::new(Shared {
+            vendor: v,
+            rules,
+            client,
+            signer,
+            timeout,
+            time_scale: self.time_scale,
+            faults: self.faults.clone(),
+            seed: self.seed,
+            rate: self.rate,
+            integrations: BTreeMap::from([(self.integration.clone(), url.clone())]),
+            events,
+            book: Mutex::new(self.first_webhooks(url)),
+            changed: Notify::new(),
+            started: Instant::now(),
+            on_change: self.on_change.clone(),
+        });
+        let api = self.serve_api(&shared).await?;
+        let inbox = match self.observe {
+            Some(addr) => {
+                let observer = crate::conformance::observe::Observer::start(addr)
+                    .await
+                    .map_err(|e| {
+                        SimError::Config(format!("cannot listen for reports on {addr}: {e}"))
+                    })?;
+                Some(Arc::new(report::ObservedInbox::new(observer)) as Arc<dyn Inbox>)
+            }
+            None => self.inbox,
+        };
+        let stream = tokio::spawn(stream(shared.clone()));
+        Ok(Running {
+            shared,
+            api,
+            stream,
+            inbox,
+            settle: self.settle,
+        })
+    }
+
+    /// The receiver's URL, once the settings are checked against each other
+    /// and against what the vendor documents.
+    fn checked_url(&self, rules: &DeliveryRules) -> Result<String, SimError> {
         if !(self.rate.is_finite() && self.rate > 0.0) {
             return Err(
                 self.config_error("the rate must be a positive number of events per second".into())
@@ -430,6 +496,7 @@ impl Simulator {
                 "the vendor has no failure handling to configure (only Socotra's webhooks divert or suspend)".into(),
             ));
         }
+        let v = self.vendor;
         let management = v.manifest().api.as_ref().and_then(|a| a.webhook_management);
         if self.api_addr.is_some() && management != Some(WebhookManagement::Socotra) {
             return Err(self.config_error(format!(
@@ -442,98 +509,52 @@ impl Simulator {
                 "without the default webhook, one must be registered through the management API: give an API address".into(),
             ));
         }
-        crate::conformance::net::check_reachable(&url)
-            .await
-            .map_err(|e| match e {
-                crate::conformance::error::HarnessError::Unreachable { url, reason } => {
-                    SimError::Unreachable { url, reason }
-                }
-                other => SimError::Config(other.to_string()),
-            })?;
-        let signer = self
-            .secret
-            .clone()
-            .map(|s| Signer::for_manifest_with(v.manifest(), s, self.hmac_format))
-            .transpose()
-            .map_err(|e| self.config_error(e.to_string()))?;
-        let timeout = self
-            .timeout
-            .unwrap_or_else(|| Duration::from_secs_f64(rules.timeout_secs));
-        let client = crate::conformance::net::client_builder(self.ca_cert.as_deref())
-            .map_err(|e| SimError::Config(e.to_string()))?
-            .build()
-            .map_err(|e| SimError::Config(format!("cannot build the HTTP client: {e}")))?;
-        let events = events::build(v, self.events, self.seed, crate::util::now_ms())
-            .map_err(SimError::Config)?;
-        let mut book = Deliveries::default();
+        Ok(url)
+    }
+
+    /// The webhooks registered before the API serves: the default one, at
+    /// `url`, unless turned off.
+    fn first_webhooks(&self, url: String) -> Deliveries {
+        let mut deliveries = Deliveries::default();
         if self.default_webhook {
             let config = Webhook {
                 name: DEFAULT_WEBHOOK.into(),
                 integration: self.integration.clone(),
-                url: url.clone(),
+                url,
                 events: None,
                 enabled: true,
                 retry_strategy: self.retry_strategy.clone(),
                 failure_handling: self.failure_handling.clone(),
                 display_name: None,
             };
-            book.hooks
+            deliveries
+                .hooks
                 .insert(config.name.clone(), HookState::new(config));
         }
-        let shared = Arc::new(Shared {
-            vendor: v,
-            rules,
-            client,
-            signer,
-            timeout,
-            time_scale: self.time_scale,
-            faults: self.faults.clone(),
-            seed: self.seed,
-            rate: self.rate,
-            integrations: BTreeMap::from([(self.integration.clone(), url)]),
-            events,
-            book: Mutex::new(book),
-            changed: Notify::new(),
-            started: Instant::now(),
-            on_change: self.on_change.clone(),
+        deliveries
+    }
+
+    /// Serves the webhook management API, when asked for: its address and task.
+    async fn serve_api(
+        &self,
+        shared: &Arc<Shared>,
+    ) -> Result<Option<(SocketAddr, tokio::task::JoinHandle<()>)>, SimError> {
+        let Some(addr) = self.api_addr else {
+            return Ok(None);
+        };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| SimError::Api { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| SimError::Api { addr, source })?;
+        let app = socotra_api::router(shared.clone());
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(target: "hookforge::simulate", "the management API stopped: {e}");
+            }
         });
-        let api = match self.api_addr {
-            Some(addr) => {
-                let listener = tokio::net::TcpListener::bind(addr)
-                    .await
-                    .map_err(|source| SimError::Api { addr, source })?;
-                let local = listener
-                    .local_addr()
-                    .map_err(|source| SimError::Api { addr, source })?;
-                let app = socotra_api::router(shared.clone());
-                let task = tokio::spawn(async move {
-                    if let Err(e) = axum::serve(listener, app).await {
-                        tracing::error!(target: "hookforge::simulate", "the management API stopped: {e}");
-                    }
-                });
-                Some((local, task))
-            }
-            None => None,
-        };
-        let inbox = match self.observe {
-            Some(addr) => {
-                let observer = crate::conformance::observe::Observer::start(addr)
-                    .await
-                    .map_err(|e| {
-                        SimError::Config(format!("cannot listen for reports on {addr}: {e}"))
-                    })?;
-                Some(Arc::new(report::ObservedInbox::new(observer)) as Arc<dyn Inbox>)
-            }
-            None => self.inbox,
-        };
-        let stream = tokio::spawn(stream(shared.clone()));
-        Ok(Running {
-            shared,
-            api,
-            stream,
-            inbox,
-            settle: self.settle,
-        })
+        Ok(Some((local, task)))
     }
 
     /// Starts, waits until nothing is in flight, and gives the verdict.
