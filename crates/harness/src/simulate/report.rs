@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{AttemptLog, Shared, SimError, SimEvent, State, Webhook};
+use super::{AttemptLog, EventDelivery, HookState, Shared, SimError, SimEvent, State, Webhook};
 use crate::manifest::{DeliveryRules, Retry};
 
 /// What the receiver did with one event, as its inbox tells.
@@ -344,86 +344,22 @@ pub(super) async fn build(
 ) -> Result<Report, SimError> {
     let (tracks, hooks) = {
         let book = shared.lock();
-        let hooks: Vec<WebhookReport> = book
-            .hooks
-            .values()
-            .map(|h| WebhookReport {
-                config: h.config.clone(),
-                state: match (&h.off, h.suspended_at_ms) {
-                    (Some(off), _) => off.clone(),
-                    (None, Some(_)) => "suspended".into(),
-                    (None, None) => "active".into(),
-                },
-                diverted: h.diverted.len(),
-                held: h.held.len(),
-            })
-            .collect();
+        let hooks: Vec<WebhookReport> = book.hooks.values().map(webhook_report).collect();
         (book.tracks.clone(), hooks)
     };
     let inbox_checked = inbox.is_some();
     let handled: Vec<Option<Handled>> = match inbox {
         None => vec![None; tracks.len()],
-        Some(inbox) => {
-            let deadline = tokio::time::Instant::now() + settle;
-            let vendor = shared.vendor.id;
-            let events: Vec<SimEvent> = tracks
-                .iter()
-                .map(|t| shared.events[t.event].clone())
-                .collect();
-            let later = inbox.reports_later();
-            loop {
-                let inbox = inbox.clone();
-                let events = events.clone();
-                let got = tokio::task::spawn_blocking(move || {
-                    events
-                        .iter()
-                        .map(|e| inbox.handled(vendor, e))
-                        .collect::<Result<Vec<_>, String>>()
-                })
-                .await
-                .map_err(|e| SimError::Inbox(e.to_string()))?
-                .map_err(SimError::Inbox)?;
-                // Stored but not handled yet: the receiver's worker may
-                // still be on it.
-                let waiting = got.iter().any(|h| {
-                    h.stored && matches!(h.status.as_deref(), Some("pending" | "processing"))
-                }) || (later
-                    && got
-                        .iter()
-                        .zip(&tracks)
-                        .any(|(h, t)| h.times == 0 && t.state == State::Delivered));
-                if !waiting || tokio::time::Instant::now() >= deadline {
-                    break got.into_iter().map(Some).collect();
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
+        Some(inbox) => ask_inbox(shared, inbox, &tracks, settle)
+            .await?
+            .into_iter()
+            .map(Some)
+            .collect(),
     };
     let deliveries: Vec<EventReport> = tracks
         .iter()
         .zip(handled)
-        .map(|(t, h)| {
-            let e = &shared.events[t.event];
-            let (verdict, mut reason) = verdict(t.state, t.detail.as_deref(), h.as_ref());
-            if let (Verdict::HandledTwice, Some(id), Some(r)) = (verdict, &e.event_id, &mut reason)
-            {
-                *r = format!("{r} (event {id})");
-            }
-            EventReport {
-                index: e.index,
-                event_type: e.event_type.clone(),
-                event_id: e.event_id.clone(),
-                dedupe_key: e.dedupe_key.clone(),
-                sample: e.sample.clone(),
-                webhook: t.webhook.clone(),
-                attempts: t.attempts.clone(),
-                state: t.state,
-                detail: t.detail.clone(),
-                inbox: h,
-                verdict,
-                reason,
-            }
-        })
+        .map(|(t, h)| event_report(shared, t, h))
         .collect();
     let mut states = BTreeMap::new();
     let mut verdicts = BTreeMap::new();
@@ -459,6 +395,84 @@ pub(super) async fn build(
         verdicts,
         inbox_checked,
     })
+}
+
+fn webhook_report(h: &HookState) -> WebhookReport {
+    WebhookReport {
+        config: h.config.clone(),
+        state: match (&h.off, h.suspended_at_ms) {
+            (Some(off), _) => off.clone(),
+            (None, Some(_)) => "suspended".into(),
+            (None, None) => "active".into(),
+        },
+        diverted: h.diverted.len(),
+        held: h.held.len(),
+    }
+}
+
+/// What the inbox says of each delivery, asked again every 100 ms until
+/// none is still being handled (stored but pending or processing; or, for
+/// an inbox that reports later, acknowledged and not yet reported), or
+/// `settle` has passed.
+async fn ask_inbox(
+    shared: &Arc<Shared>,
+    inbox: Arc<dyn Inbox>,
+    tracks: &[EventDelivery],
+    settle: Duration,
+) -> Result<Vec<Handled>, SimError> {
+    let deadline = tokio::time::Instant::now() + settle;
+    let vendor = shared.vendor.id;
+    let events: Vec<SimEvent> = tracks
+        .iter()
+        .map(|t| shared.events[t.event].clone())
+        .collect();
+    let later = inbox.reports_later();
+    loop {
+        let (inbox, events) = (inbox.clone(), events.clone());
+        let got = tokio::task::spawn_blocking(move || {
+            events
+                .iter()
+                .map(|e| inbox.handled(vendor, e))
+                .collect::<Result<Vec<_>, String>>()
+        })
+        .await
+        .map_err(|e| SimError::Inbox(e.to_string()))?
+        .map_err(SimError::Inbox)?;
+        let waiting = got
+            .iter()
+            .any(|h| h.stored && matches!(h.status.as_deref(), Some("pending" | "processing")))
+            || (later
+                && got
+                    .iter()
+                    .zip(tracks)
+                    .any(|(h, t)| h.times == 0 && t.state == State::Delivered));
+        if !waiting || tokio::time::Instant::now() >= deadline {
+            return Ok(got);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn event_report(shared: &Shared, t: &EventDelivery, h: Option<Handled>) -> EventReport {
+    let e = &shared.events[t.event];
+    let (verdict, mut reason) = verdict(t.state, t.detail.as_deref(), h.as_ref());
+    if let (Verdict::HandledTwice, Some(id), Some(r)) = (verdict, &e.event_id, &mut reason) {
+        *r = format!("{r} (event {id})");
+    }
+    EventReport {
+        index: e.index,
+        event_type: e.event_type.clone(),
+        event_id: e.event_id.clone(),
+        dedupe_key: e.dedupe_key.clone(),
+        sample: e.sample.clone(),
+        webhook: t.webhook.clone(),
+        attempts: t.attempts.clone(),
+        state: t.state,
+        detail: t.detail.clone(),
+        inbox: h,
+        verdict,
+        reason,
+    }
 }
 
 fn verdict(state: State, detail: Option<&str>, h: Option<&Handled>) -> (Verdict, Option<String>) {
