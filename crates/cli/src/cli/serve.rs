@@ -377,76 +377,23 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeEx
         .lease
         .unwrap_or(cfg.worker.handler_timeout + std::time::Duration::from_secs(30));
     if let Some(addr) = metrics_addr {
-        // Handler time in seconds: from 1 ms to the default 30 s timeout.
-        let buckets = [
-            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-        ];
-        let installed = metrics_exporter_prometheus::PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .set_buckets_for_metric(
-                metrics_exporter_prometheus::Matcher::Full(
-                    "hookforge_handler_duration_seconds".into(),
-                ),
-                &buckets,
-            )
-            .and_then(|b| b.install());
-        if let Err(e) = installed {
-            return Err(Failure::usage(format!(
-                "cannot serve metrics on {addr}: {e}"
-            )));
-        }
-        describe_metrics();
+        install_metrics(addr)?;
     }
-    let server = match hookforge::receive::serve::start(cfg).await {
-        Ok(s) => s,
-        Err(e @ hookforge::receive::serve::ServeError::Bind { .. }) => {
-            return Err(Failure::usage(e));
-        }
-        Err(e @ hookforge::receive::serve::ServeError::Config { .. }) => {
-            return Err(Failure::usage(e));
-        }
-        Err(e) => {
-            return Err(Failure::failed(e));
-        }
-    };
-    // The dashboard reads through a connection of its own, so the
-    // receiver's writer never waits behind a page.
-    let ui_store: Option<std::sync::Arc<dyn hookforge::receive::store::Store>> = match (&ui, &ui_db)
-    {
-        (Some(_), Some(path)) => match hookforge::receive::store::SqliteStore::open(path) {
-            Ok(s) => Some(std::sync::Arc::new(s)),
-            Err(e) => {
-                return Err(Failure::usage(format!(
-                    "cannot open the inbox for the dashboard: {e}"
-                )));
-            }
-        },
-        (Some(_), None) if ui_pg.is_some() => {
-            let url = ui_pg.clone().expect("checked");
-            let opened = tokio::task::spawn_blocking(move || {
-                hookforge::receive::store::PostgresStore::connect(url.expose(), lease)
-            })
-            .await;
-            match opened {
-                Ok(Ok(s)) => Some(std::sync::Arc::new(s)),
-                Ok(Err(e)) => {
-                    return Err(Failure::usage(format!(
-                        "cannot open the inbox for the dashboard: {e}"
-                    )));
-                }
-                Err(e) => {
-                    return Err(Failure::failed(format!(
-                        "cannot open the inbox for the dashboard: {e}"
-                    )));
-                }
-            }
-        }
-        _ => Some(server.inbox.store().clone()),
-    };
-    if let (Some(ui), Some(store)) = (&ui, ui_store)
-        && let Err(f) = ui.start(store).await
-    {
-        return Err(f);
+    let server = hookforge::receive::serve::start(cfg)
+        .await
+        .map_err(|e| match e {
+            hookforge::receive::serve::ServeError::Bind { .. }
+            | hookforge::receive::serve::ServeError::Config { .. } => Failure::usage(e),
+            e => Failure::failed(e),
+        })?;
+    if let Some(ui) = &ui {
+        // The dashboard reads through a connection of its own, so the
+        // receiver's writer never waits behind a page.
+        let store = match dashboard_store(ui_db.as_deref(), ui_pg, lease).await? {
+            Some(own) => own,
+            None => server.inbox.store().clone(),
+        };
+        ui.start(store).await?;
     }
     if let Some(addr) = metrics_addr {
         hookforge::receive::inbox::spawn_inbox_gauges(
@@ -487,6 +434,50 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeEx
             Ok(())
         }
     }
+}
+
+/// Serves Prometheus metrics on `addr`.
+fn install_metrics(addr: std::net::SocketAddr) -> Outcome {
+    // Handler time in seconds: from 1 ms to the default 30 s timeout.
+    let buckets = [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Full("hookforge_handler_duration_seconds".into()),
+            &buckets,
+        )
+        .and_then(|b| b.install())
+        .map_err(|e| Failure::usage(format!("cannot serve metrics on {addr}: {e}")))?;
+    describe_metrics();
+    Ok(())
+}
+
+/// A connection of the dashboard's own to the receiver's database (SQLite
+/// or PostgreSQL); `None` for the in-memory inbox, which it shares.
+async fn dashboard_store(
+    db: Option<&std::path::Path>,
+    database_url: Option<hookforge::receive::store::DatabaseUrl>,
+    lease: std::time::Duration,
+) -> Result<Option<std::sync::Arc<dyn hookforge::receive::store::Store>>, Failure> {
+    let cannot =
+        |e: &dyn std::fmt::Display| format!("cannot open the inbox for the dashboard: {e}");
+    if let Some(path) = db {
+        let s = hookforge::receive::store::SqliteStore::open(path)
+            .map_err(|e| Failure::usage(cannot(&e)))?;
+        return Ok(Some(std::sync::Arc::new(s)));
+    }
+    let Some(url) = database_url else {
+        return Ok(None);
+    };
+    let opened = tokio::task::spawn_blocking(move || {
+        hookforge::receive::store::PostgresStore::connect(url.expose(), lease)
+    })
+    .await
+    .map_err(|e| Failure::failed(cannot(&e)))?;
+    let s = opened.map_err(|e| Failure::usage(cannot(&e)))?;
+    Ok(Some(std::sync::Arc::new(s)))
 }
 
 /// Help texts for the exported metrics.
