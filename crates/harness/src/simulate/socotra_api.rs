@@ -110,17 +110,35 @@ async fn put_webhook(Ext(shared): Ext<Arc<Shared>>, body: Bytes) -> Response {
     };
     let mut book = shared.lock();
     let existing = book.hooks.get(&req.name).map(|h| h.config.clone());
+    let config = match webhook_config(&shared, &req, existing) {
+        Ok(c) => c,
+        Err(why) => return error(StatusCode::BAD_REQUEST, why),
+    };
+    let hook = book
+        .hooks
+        .entry(req.name.clone())
+        .or_insert_with(|| HookState::new(config.clone()));
+    hook.config = config;
+    let out = response(&shared, hook);
+    drop(book);
+    // A stream waiting for its first webhook starts now.
+    shared.changed.notify_waiters();
+    ok_json(&out)
+}
+
+/// The webhook a request asks for, over the one it updates (`existing`):
+/// what the request leaves out is kept. The error says which field is wrong.
+fn webhook_config(
+    shared: &Shared,
+    req: &m::WebhookRequest,
+    existing: Option<Webhook>,
+) -> Result<Webhook, String> {
     let integration = match req.integration_name.as_option() {
         Some(i) => i.clone(),
         None => match (&existing, shared.integrations.keys().next()) {
             (Some(e), _) => e.integration.clone(),
             (None, Some(first)) if shared.integrations.len() == 1 => first.clone(),
-            _ => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "`integrationName` is required: it names the integration whose URL receives the deliveries".into(),
-                );
-            }
+            _ => return Err("`integrationName` is required: it names the integration whose URL receives the deliveries".into()),
         },
     };
     let Some(url) = shared.integrations.get(&integration).cloned() else {
@@ -129,72 +147,23 @@ async fn put_webhook(Ext(shared): Ext<Arc<Shared>>, body: Bytes) -> Response {
             .iter()
             .map(|(k, v)| format!("{k} ({v})"))
             .collect();
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "`integrationName`: no integration {integration:?}; this simulator has {}",
-                known.join(", ")
-            ),
-        );
+        return Err(format!(
+            "`integrationName`: no integration {integration:?}; this simulator has {}",
+            known.join(", ")
+        ));
     };
     let retry_strategy = match req.retry_strategy.as_option() {
         None => existing.as_ref().and_then(|e| e.retry_strategy.clone()),
         Some(m::RetryStrategy::Unknown(s)) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("`retryStrategy`: {s:?} is not none, one or three"),
-            );
+            return Err(format!("`retryStrategy`: {s:?} is not none, one or three"));
         }
         Some(s) => Some(s.as_str().to_string()),
     };
     let failure_handling = match req.failure_handling.as_option() {
         None => existing.as_ref().and_then(|e| e.failure_handling.clone()),
-        Some(f) => {
-            let base = shared
-                .rules
-                .failure_handling
-                .clone()
-                .unwrap_or(FailureHandling {
-                    mode: "none".into(),
-                    act_on_status_codes: Vec::new(),
-                    act_on_timeout: false,
-                });
-            let mode = match f.mode.as_option() {
-                Some(m::FailureMode::Unknown(s)) => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        format!("`failureHandling.mode`: {s:?} is not none, divert or suspend"),
-                    );
-                }
-                Some(mode) => mode.as_str().to_string(),
-                None => base.mode,
-            };
-            let codes = f
-                .act_on_status_codes
-                .as_option()
-                .cloned()
-                .unwrap_or(base.act_on_status_codes);
-            if let Some(bad) = codes
-                .iter()
-                .find(|c| !(100..600).any(|s| crate::manifest::status_pattern_matches(c, s)))
-            {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    format!("`failureHandling.actOnStatusCodes`: {bad:?} is not a status code"),
-                );
-            }
-            Some(FailureHandling {
-                mode,
-                act_on_status_codes: codes,
-                act_on_timeout: f
-                    .act_on_timeout
-                    .as_option()
-                    .copied()
-                    .unwrap_or(base.act_on_timeout),
-            })
-        }
+        Some(f) => Some(failure_handling(shared, f)?),
     };
-    let config = Webhook {
+    Ok(Webhook {
         name: req.name.clone(),
         integration,
         url,
@@ -214,17 +183,54 @@ async fn put_webhook(Ext(shared): Ext<Arc<Shared>>, body: Bytes) -> Response {
             .as_option()
             .cloned()
             .or_else(|| existing.and_then(|e| e.display_name)),
+    })
+}
+
+/// A request's `failureHandling` over the vendor's default.
+fn failure_handling(
+    shared: &Shared,
+    f: &m::FailureHandlingRequest,
+) -> Result<FailureHandling, String> {
+    let base = shared
+        .rules
+        .failure_handling
+        .clone()
+        .unwrap_or(FailureHandling {
+            mode: "none".into(),
+            act_on_status_codes: Vec::new(),
+            act_on_timeout: false,
+        });
+    let mode = match f.mode.as_option() {
+        Some(m::FailureMode::Unknown(s)) => {
+            return Err(format!(
+                "`failureHandling.mode`: {s:?} is not none, divert or suspend"
+            ));
+        }
+        Some(mode) => mode.as_str().to_string(),
+        None => base.mode,
     };
-    let hook = book
-        .hooks
-        .entry(req.name.clone())
-        .or_insert_with(|| HookState::new(config.clone()));
-    hook.config = config;
-    let out = response(&shared, hook);
-    drop(book);
-    // A stream waiting for its first webhook starts now.
-    shared.changed.notify_waiters();
-    ok_json(&out)
+    let codes = f
+        .act_on_status_codes
+        .as_option()
+        .cloned()
+        .unwrap_or(base.act_on_status_codes);
+    if let Some(bad) = codes
+        .iter()
+        .find(|c| !(100..600).any(|s| crate::manifest::status_pattern_matches(c, s)))
+    {
+        return Err(format!(
+            "`failureHandling.actOnStatusCodes`: {bad:?} is not a status code"
+        ));
+    }
+    Ok(FailureHandling {
+        mode,
+        act_on_status_codes: codes,
+        act_on_timeout: f
+            .act_on_timeout
+            .as_option()
+            .copied()
+            .unwrap_or(base.act_on_timeout),
+    })
 }
 
 async fn list_webhooks(Ext(shared): Ext<Arc<Shared>>) -> Response {
