@@ -624,37 +624,41 @@ pub(crate) fn drift_probes(
     fresh: &dyn Fn(&str) -> Fresh,
     nonce: &str,
 ) -> Result<Vec<Plan>, HarnessError> {
-    let parse = |d: &Fresh| -> Result<Value, HarnessError> {
-        serde_json::from_slice(&d.body)
-            .map_err(|e| HarnessError::Internal(format!("a fresh delivery is not JSON: {e}")))
-    };
-    let schema_of = |doc: &Value| -> Option<Value> {
-        let body = serde_json::to_vec(doc).ok()?;
-        Some(s.v.bundled_schema(s.v.event(&s.event_of(&body)?)?))
-    };
-    let mut plans = Vec::new();
-    let mut push = |kind: &str, what: String, d: &Fresh, doc: Option<Value>, why_not: &str| {
-        let id = format!("{}/drift/{kind}", s.v.id);
-        plans.push(match doc {
-            Some(doc) => {
-                let body = serde_json::to_vec(&doc).expect("Value serializes");
-                let d = Fresh {
-                    body,
-                    id: d.id.clone(),
-                };
-                Plan::new(id, vec![s.step(what, d, Expect::Success)])
-            }
-            None => Plan {
-                id,
-                steps: Vec::new(),
-                skip: Some(why_not.to_string()),
-            },
-        });
-    };
+    let mut plans = vec![
+        new_keys_probe(s, fresh("de"))?,
+        unknown_enum_probe(s, fresh("dn"), nonce),
+    ];
+    // Every optional field null; every optional field absent.
+    let type_pointer = s.v.manifest().event_type.pointer.as_deref();
+    for (kind, tag, absent) in [
+        ("null-optional", "du", false),
+        ("missing-optional", "dm", true),
+    ] {
+        let d = fresh(tag);
+        let mut doc = json_of(&d)?;
+        let schema = schema_of(s, &doc);
+        let n = clear_optional(&mut doc, schema, absent, type_pointer);
+        let what = format!(
+            "a valid delivery with its {n} optional fields {}",
+            if absent { "removed" } else { "set to null" }
+        );
+        let why_not = "this sample has no optional field";
+        plans.push(drift_plan(
+            s,
+            kind,
+            what,
+            &d,
+            (n > 0).then_some(doc),
+            why_not,
+        ));
+    }
+    Ok(plans)
+}
 
-    // A new top-level key, and a new key inside a nested object.
-    let de = fresh("de");
-    let mut doc = parse(&de)?;
+/// `drift/extra-field`: a new top-level key, and a new key inside a nested
+/// object.
+fn new_keys_probe(s: Sender<'_>, de: Fresh) -> Result<Plan, HarnessError> {
+    let mut doc = json_of(&de)?;
     let nested = first_object_path(&doc);
     if let Value::Object(o) = &mut doc {
         o.insert("x_hookforge_new_field".into(), json!({"added": true}));
@@ -666,12 +670,13 @@ pub(crate) fn drift_probes(
         "a valid delivery with a new top-level key and a new key in {}",
         nested.as_deref().unwrap_or("(no nested object)")
     );
-    push("extra-field", what, &de, Some(doc), "");
+    Ok(drift_plan(s, "extra-field", what, &de, Some(doc), ""))
+}
 
-    // An enum value outside the documented ones, in the first sample (of
-    // any event) whose schema has a string enum where it has a value.
-    let dn = fresh("dn");
-    let mut found = None;
+/// `drift/unknown-enum`: an enum value outside the documented ones, in the
+/// first sample (of any event) whose schema has a string enum where it has
+/// a value.
+fn unknown_enum_probe(s: Sender<'_>, dn: Fresh, nonce: &str) -> Plan {
     let candidates = std::iter::once(dn.clone()).chain(
         s.v.events
             .iter()
@@ -679,58 +684,63 @@ pub(crate) fn drift_probes(
             .enumerate()
             .map(|(i, sample)| self::fresh(s.v, sample.body, &format!("dn{nonce}-{i}"))),
     );
-    for d in candidates {
-        let Ok(candidate) = parse(&d) else {
-            continue;
-        };
-        let at = schema_of(&candidate)
-            .and_then(|schema| walk(&schema, &candidate).enums.into_iter().next());
-        if let Some(p) = at {
-            found = Some((d, candidate, p));
-            break;
-        }
-    }
-    let (what, d, doc) = match found {
+    let found = candidates.into_iter().find_map(|d| {
+        let candidate = json_of(&d).ok()?;
+        let at = schema_of(s, &candidate)
+            .and_then(|schema| walk(&schema, &candidate).enums.into_iter().next())?;
+        Some((d, candidate, at))
+    });
+    let why_not =
+        "no sample has a value where its schema has a string enum (other than the event type)";
+    match found {
         Some((d, mut doc, p)) => {
             if let Some(slot) = doc.pointer_mut(&p) {
                 *slot = Value::String("hookforge_undocumented_value".into());
             }
             let what = format!("a valid delivery with {p} set to a value its enum does not list");
-            (what, d, Some(doc))
+            drift_plan(s, "unknown-enum", what, &d, Some(doc), why_not)
         }
-        None => (String::new(), dn, None),
-    };
-    push(
-        "unknown-enum",
-        what,
-        &d,
-        doc,
-        "no sample has a value where its schema has a string enum (other than the event type)",
-    );
-
-    // Every optional field null; every optional field absent.
-    let type_pointer = s.v.manifest().event_type.pointer.as_deref();
-    for (kind, tag, absent) in [
-        ("null-optional", "du", false),
-        ("missing-optional", "dm", true),
-    ] {
-        let d = fresh(tag);
-        let mut doc = parse(&d)?;
-        let schema = schema_of(&doc);
-        let n = clear_optional(&mut doc, schema, absent, type_pointer);
-        let what = format!(
-            "a valid delivery with its {n} optional fields {}",
-            if absent { "removed" } else { "set to null" }
-        );
-        push(
-            kind,
-            what,
-            &d,
-            (n > 0).then_some(doc),
-            "this sample has no optional field",
-        );
+        None => drift_plan(s, "unknown-enum", String::new(), &dn, None, why_not),
     }
-    Ok(plans)
+}
+
+fn json_of(d: &Fresh) -> Result<Value, HarnessError> {
+    serde_json::from_slice(&d.body)
+        .map_err(|e| HarnessError::Internal(format!("a fresh delivery is not JSON: {e}")))
+}
+
+/// The bundled schema of the event `doc` is.
+fn schema_of(s: Sender<'_>, doc: &Value) -> Option<Value> {
+    let body = serde_json::to_vec(doc).ok()?;
+    Some(s.v.bundled_schema(s.v.event(&s.event_of(&body)?)?))
+}
+
+/// The plan of one drift probe: `doc` sent as a valid delivery, or (no
+/// `doc`) skipped with `why_not`.
+fn drift_plan(
+    s: Sender<'_>,
+    kind: &str,
+    what: String,
+    d: &Fresh,
+    doc: Option<Value>,
+    why_not: &str,
+) -> Plan {
+    let id = format!("{}/drift/{kind}", s.v.id);
+    match doc {
+        Some(doc) => {
+            let body = serde_json::to_vec(&doc).expect("Value serializes");
+            let d = Fresh {
+                body,
+                id: d.id.clone(),
+            };
+            Plan::new(id, vec![s.step(what, d, Expect::Success)])
+        }
+        None => Plan {
+            id,
+            steps: Vec::new(),
+            skip: Some(why_not.to_string()),
+        },
+    }
 }
 
 /// Sets every optional field of `doc` to null, or removes it (but the
