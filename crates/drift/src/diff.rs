@@ -263,6 +263,15 @@ impl Walk<'_> {
             return;
         }
         let (old, new) = (self.old.resolve(old), self.new.resolve(new));
+        self.compare_types(old, new, path);
+        self.compare_enums(old, new, path);
+        self.compare_properties(old, new, path, depth);
+        if let (Some(oi), Some(ni)) = (old.get("items"), new.get("items")) {
+            self.compare(oi, ni, &format!("{path}[]"), depth + 1);
+        }
+    }
+
+    fn compare_types(&mut self, old: &Value, new: &Value, path: &str) {
         match (types(old), types(new)) {
             (Some(o), Some(n)) if o != n => {
                 let list = |s: &BTreeSet<String>| {
@@ -272,19 +281,13 @@ impl Walk<'_> {
                         .collect::<Vec<_>>()
                         .join(" | ")
                 };
-                if o.is_subset(&n) {
-                    self.push(
-                        Class::Compatible,
-                        path,
-                        format!("type widened from {} to {}", list(&o), list(&n)),
-                    );
+                let (class, how) = if o.is_subset(&n) {
+                    (Class::Compatible, "widened")
                 } else {
-                    self.push(
-                        Class::Breaking,
-                        path,
-                        format!("type changed from {} to {}", list(&o), list(&n)),
-                    );
-                }
+                    (Class::Breaking, "changed")
+                };
+                let what = format!("type {how} from {} to {}", list(&o), list(&n));
+                self.push(class, path, what);
             }
             (None, Some(n)) => self.push(
                 Class::Breaking,
@@ -297,19 +300,25 @@ impl Walk<'_> {
             (Some(_), None) => self.push(Class::Compatible, path, "type widened to any".into()),
             _ => {}
         }
+    }
+
+    fn compare_enums(&mut self, old: &Value, new: &Value, path: &str) {
         let (oe, ne) = (strings(old.get("enum")), strings(new.get("enum")));
-        if !oe.is_empty() || !ne.is_empty() {
+        if !oe.is_empty() {
             for v in ne.difference(&oe) {
-                if !oe.is_empty() {
-                    self.push(Class::Compatible, path, format!("enum value {v} added"));
-                }
-            }
-            for v in oe.difference(&ne) {
-                if !ne.is_empty() {
-                    self.push(Class::Breaking, path, format!("enum value {v} removed"));
-                }
+                self.push(Class::Compatible, path, format!("enum value {v} added"));
             }
         }
+        if !ne.is_empty() {
+            for v in oe.difference(&ne) {
+                self.push(Class::Breaking, path, format!("enum value {v} removed"));
+            }
+        }
+    }
+
+    /// Fields removed, added, made required or optional, and each field
+    /// both have compared in turn.
+    fn compare_properties(&mut self, old: &Value, new: &Value, path: &str, depth: usize) {
         let props = |s: &Value| {
             s.get("properties")
                 .and_then(Value::as_object)
@@ -332,20 +341,11 @@ impl Walk<'_> {
             }
         }
         for k in np.keys().filter(|k| !op.contains_key(*k)) {
-            let required = nr.contains(&Value::String(k.clone()).to_string());
-            self.push(
-                if required {
-                    Class::Breaking
-                } else {
-                    Class::Compatible
-                },
-                &child(k),
-                if required {
-                    "field added as required".into()
-                } else {
-                    "field added".to_string()
-                },
-            );
+            if nr.contains(&Value::String(k.clone()).to_string()) {
+                self.push(Class::Breaking, &child(k), "field added as required".into());
+            } else {
+                self.push(Class::Compatible, &child(k), "field added".into());
+            }
         }
         for k in nr.difference(&or) {
             let name: String = serde_json::from_str(k).unwrap_or_default();
@@ -362,9 +362,6 @@ impl Walk<'_> {
                     "field made optional".into(),
                 );
             }
-        }
-        if let (Some(oi), Some(ni)) = (old.get("items"), new.get("items")) {
-            self.compare(oi, ni, &format!("{path}[]"), depth + 1);
         }
     }
 }
