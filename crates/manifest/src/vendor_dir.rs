@@ -235,43 +235,14 @@ impl VendorSchemas {
 
     /// Loads a vendor directory from `files` (on disk or embedded).
     pub fn load_from(files: &dyn Files) -> Result<VendorSchemas, Error> {
-        let read = |rel: &str| -> Result<String, Error> {
-            let bytes = files
-                .read(rel)
-                .map_err(|e| Error::at(&files.show(rel), e.to_string()))?;
-            String::from_utf8(bytes).map_err(|_| Error::at(&files.show(rel), "not UTF-8"))
-        };
-        let read_json = |rel: &str| -> Result<Value, Error> {
-            serde_json::from_str(&read(rel)?)
-                .map_err(|e| Error::at(&files.show(rel), format!("not valid JSON: {e}")))
-        };
         let manifest_path = files.show("manifest.json");
-        let manifest_text = read("manifest.json")?;
+        let manifest_text = read_text(files, "manifest.json")?;
         let manifest = Manifest::from_json(&manifest_text)
             .map_err(|e| Error::at(&manifest_path, e.to_string()))?;
         let manifest_value: Value = serde_json::from_str(&manifest_text)
             .map_err(|e| Error::at(&manifest_path, e.to_string()))?;
         let manifest_json = serde_json::to_string(&manifest_value).expect("Value serializes");
-
-        let defs_path = files.show(DEFINITIONS_FILE);
-        let mut definitions = Map::new();
-        if files
-            .list("")
-            .is_ok_and(|names| names.iter().any(|n| n == DEFINITIONS_FILE))
-        {
-            let v = read_json(DEFINITIONS_FILE)?;
-            let Some(defs) = v.get("definitions").and_then(Value::as_object) else {
-                return Err(Error::at(
-                    &defs_path,
-                    "expected an object with a `definitions` object",
-                ));
-            };
-            for (k, mut s) in defs.clone() {
-                rewrite_refs(&mut s, &defs_path, DEFINITIONS_FILE)?;
-                definitions.insert(k, s);
-            }
-        }
-
+        let definitions = load_definitions(files)?;
         let events_dir = files.show("events");
         let names: Vec<String> = files
             .list("events")
@@ -282,56 +253,17 @@ impl VendorSchemas {
         if names.is_empty() {
             return Err(Error::at(&events_dir, "no event schemas (*.json) found"));
         }
-        // A type joined from a header and the body is not pinned by the body alone.
-        let pointer = manifest
-            .event_type
-            .pointer_tokens()
-            .filter(|_| manifest.event_type.join.is_none());
-        let mut events = Vec::new();
+        let mut events: Vec<EventSchema> = Vec::new();
         for name in names {
-            let rel = format!("events/{name}");
-            let file = files.show(&rel);
-            let mut schema = read_json(&rel)?;
-            rewrite_refs(&mut schema, &file, EVENTS_TO_DEFINITIONS)?;
-            let slug = name.strip_suffix(".json").unwrap_or(&name).to_string();
-            let name = schema
-                .get("title")
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    Error::at(
-                        &file,
-                        "an event schema needs a `title`: the event type string",
-                    )
-                })?
-                .to_string();
-            let description = schema
-                .get("description")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            if let Some(tokens) = &pointer {
-                let pinned = const_at(&schema, tokens, &definitions);
-                if pinned.as_deref() != Some(name.as_str()) {
-                    return Err(Error::at(
-                        &file,
-                        format!(
-                            "the event type at `{}` must be pinned with `\"const\": {:?}` (the title); found {:?}",
-                            manifest.event_type.pointer.as_deref().unwrap_or_default(),
-                            name,
-                            pinned
-                        ),
-                    ));
-                }
+            let event = load_event(files, &name, &manifest, &definitions)?;
+            if events.iter().any(|e| e.name == event.name) {
+                let file = files.show(&format!("events/{name}"));
+                return Err(Error::at(
+                    &file,
+                    format!("event `{}` is defined twice", event.name),
+                ));
             }
-            if events.iter().any(|e: &EventSchema| e.name == name) {
-                return Err(Error::at(&file, format!("event `{name}` is defined twice")));
-            }
-            events.push(EventSchema {
-                name,
-                slug,
-                description,
-                schema,
-            });
+            events.push(event);
         }
         Ok(VendorSchemas {
             dir: files.show(""),
@@ -351,6 +283,98 @@ impl VendorSchemas {
     pub fn bundled(&self, event: &EventSchema) -> Value {
         bundle(&event.schema, &self.definitions)
     }
+}
+
+fn read_text(files: &dyn Files, rel: &str) -> Result<String, Error> {
+    let bytes = files
+        .read(rel)
+        .map_err(|e| Error::at(&files.show(rel), e.to_string()))?;
+    String::from_utf8(bytes).map_err(|_| Error::at(&files.show(rel), "not UTF-8"))
+}
+
+fn read_json(files: &dyn Files, rel: &str) -> Result<Value, Error> {
+    serde_json::from_str(&read_text(files, rel)?)
+        .map_err(|e| Error::at(&files.show(rel), format!("not valid JSON: {e}")))
+}
+
+/// `definitions.json`'s `definitions`, their refs made local (none when
+/// the file is absent).
+fn load_definitions(files: &dyn Files) -> Result<Map<String, Value>, Error> {
+    let defs_path = files.show(DEFINITIONS_FILE);
+    let mut definitions = Map::new();
+    if !files
+        .list("")
+        .is_ok_and(|names| names.iter().any(|n| n == DEFINITIONS_FILE))
+    {
+        return Ok(definitions);
+    }
+    let v = read_json(files, DEFINITIONS_FILE)?;
+    let Some(defs) = v.get("definitions").and_then(Value::as_object) else {
+        return Err(Error::at(
+            &defs_path,
+            "expected an object with a `definitions` object",
+        ));
+    };
+    for (k, mut s) in defs.clone() {
+        rewrite_refs(&mut s, &defs_path, DEFINITIONS_FILE)?;
+        definitions.insert(k, s);
+    }
+    Ok(definitions)
+}
+
+/// One event schema, `events/<name>`: its title is the event type, which
+/// the schema must pin where the manifest reads the type from the body.
+fn load_event(
+    files: &dyn Files,
+    name: &str,
+    manifest: &Manifest,
+    definitions: &Map<String, Value>,
+) -> Result<EventSchema, Error> {
+    let rel = format!("events/{name}");
+    let file = files.show(&rel);
+    let mut schema = read_json(files, &rel)?;
+    rewrite_refs(&mut schema, &file, EVENTS_TO_DEFINITIONS)?;
+    let slug = name.strip_suffix(".json").unwrap_or(name).to_string();
+    let event = schema
+        .get("title")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            Error::at(
+                &file,
+                "an event schema needs a `title`: the event type string",
+            )
+        })?
+        .to_string();
+    let description = schema
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    // A type joined from a header and the body is not pinned by the body alone.
+    let pointer = manifest
+        .event_type
+        .pointer_tokens()
+        .filter(|_| manifest.event_type.join.is_none());
+    if let Some(tokens) = &pointer {
+        let pinned = const_at(&schema, tokens, definitions);
+        if pinned.as_deref() != Some(event.as_str()) {
+            return Err(Error::at(
+                &file,
+                format!(
+                    "the event type at `{}` must be pinned with `\"const\": {:?}` (the title); found {:?}",
+                    manifest.event_type.pointer.as_deref().unwrap_or_default(),
+                    event,
+                    pinned
+                ),
+            ));
+        }
+    }
+    Ok(EventSchema {
+        name: event,
+        slug,
+        description,
+        schema,
+    })
 }
 
 /// `definitions.json#/definitions/X` → `#/definitions/X`: the schema files
