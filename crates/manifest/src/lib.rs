@@ -834,92 +834,17 @@ impl Manifest {
                 self.id
             )));
         }
-        let mut locators = vec![("event_type", &self.event_type)];
-        if let Some(l) = &self.event_id {
-            locators.push(("event_id", l));
-        }
         if let Auth::Signature(sig) = &self.auth {
             sig.check()?;
         }
-        for (field, loc) in locators {
-            if loc.join.is_some() && (loc.pointer.is_none() || loc.header.is_none()) {
-                return Err(ManifestError(format!(
-                    "`{field}.join` joins a `header` and a `pointer`: name both"
-                )));
-            }
-            if loc.pointer.is_none() && loc.header.is_none() {
-                return Err(ManifestError(format!(
-                    "`{field}` needs a `pointer` or a `header`"
-                )));
-            }
-            if let Some(p) = &loc.pointer
-                && !p.starts_with('/')
-            {
-                return Err(ManifestError(format!(
-                    "`{field}.pointer` must be a JSON pointer starting with `/`; got {p:?}"
-                )));
-            }
+        self.event_type.check("event_type")?;
+        if let Some(l) = &self.event_id {
+            l.check("event_id")?;
         }
         for (i, h) in self.headers.iter().enumerate() {
-            if let Some(cond) = &h.only_when
-                && cond != "secret"
-                && !cond.starts_with("event=")
-            {
-                return Err(ManifestError(format!(
-                    "`headers[{i}].only_when` ({}) must be \"secret\" or \"event=<type>\"; got {cond:?}",
-                    h.name
-                )));
-            }
-            let valid_name = !h.name.is_empty()
-                && h.name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-            if !valid_name {
-                return Err(ManifestError(format!(
-                    "`headers[{i}].name`: {:?} is not a valid header name",
-                    h.name
-                )));
-            }
-            for p in placeholders(&h.value)
-                .map_err(|e| ManifestError(format!("`headers[{i}].value` ({}): {e}", h.name)))?
-            {
-                if let Ok(name) = p
-                    && !HEADER_PLACEHOLDERS.contains(&name.as_str())
-                {
-                    return Err(ManifestError(format!(
-                        "`headers[{i}].value` ({}): `{{{name}}}` is not a placeholder hookforge fills; use one of {}",
-                        h.name,
-                        HEADER_PLACEHOLDERS
-                            .iter()
-                            .map(|p| format!("{{{p}}}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )));
-                }
-            }
+            h.check(i)?;
         }
-        for p in self.success.refused.iter().flatten() {
-            let b = p.as_bytes();
-            let ok = b.len() == 3
-                && (b[1..].eq_ignore_ascii_case(b"xx") && b[0].is_ascii_digit()
-                    || p.parse::<u16>().is_ok_and(|c| (100..600).contains(&c)));
-            if !ok {
-                return Err(ManifestError(format!(
-                    "`success.refused` entries are a status code or a class like \"4xx\"; got {p:?}"
-                )));
-            }
-        }
-        if self.success.statuses.is_empty() {
-            return Err(ManifestError("`success.statuses` must not be empty".into()));
-        }
-        for s in &self.success.statuses {
-            let ok = s == "2xx" || s.parse::<u16>().is_ok_and(|c| (100..600).contains(&c));
-            if !ok {
-                return Err(ManifestError(format!(
-                    "`success.statuses` entries are \"2xx\" or a status code; got {s:?}"
-                )));
-            }
-        }
+        self.success.check()?;
         if let Some(d) = &self.delivery {
             d.check()?;
         }
@@ -971,6 +896,105 @@ fn with_pointer(message: String) -> String {
         return message;
     }
     format!("`{field}` (at `{}`){}", pointer(field), &rest[end + 1..])
+}
+
+impl Locator {
+    /// A locator names a pointer or a header (both, to join them), and a
+    /// pointer is a JSON pointer. `field`: where it is in the manifest.
+    fn check(&self, field: &str) -> Result<(), ManifestError> {
+        if self.join.is_some() && (self.pointer.is_none() || self.header.is_none()) {
+            return Err(ManifestError(format!(
+                "`{field}.join` joins a `header` and a `pointer`: name both"
+            )));
+        }
+        if self.pointer.is_none() && self.header.is_none() {
+            return Err(ManifestError(format!(
+                "`{field}` needs a `pointer` or a `header`"
+            )));
+        }
+        if let Some(p) = &self.pointer
+            && !p.starts_with('/')
+        {
+            return Err(ManifestError(format!(
+                "`{field}.pointer` must be a JSON pointer starting with `/`; got {p:?}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl HeaderSpec {
+    /// A valid header name, a known condition, and only placeholders
+    /// hookforge fills. `i`: its place in `headers`.
+    fn check(&self, i: usize) -> Result<(), ManifestError> {
+        if let Some(cond) = &self.only_when
+            && cond != "secret"
+            && !cond.starts_with("event=")
+        {
+            return Err(ManifestError(format!(
+                "`headers[{i}].only_when` ({}) must be \"secret\" or \"event=<type>\"; got {cond:?}",
+                self.name
+            )));
+        }
+        let valid_name = !self.name.is_empty()
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !valid_name {
+            return Err(ManifestError(format!(
+                "`headers[{i}].name`: {:?} is not a valid header name",
+                self.name
+            )));
+        }
+        let found = placeholders(&self.value)
+            .map_err(|e| ManifestError(format!("`headers[{i}].value` ({}): {e}", self.name)))?;
+        for p in found {
+            if let Ok(name) = p
+                && !HEADER_PLACEHOLDERS.contains(&name.as_str())
+            {
+                return Err(ManifestError(format!(
+                    "`headers[{i}].value` ({}): `{{{name}}}` is not a placeholder hookforge fills; use one of {}",
+                    self.name,
+                    HEADER_PLACEHOLDERS
+                        .iter()
+                        .map(|p| format!("{{{p}}}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Success {
+    /// Statuses are `2xx` or codes; refusals are codes or classes.
+    fn check(&self) -> Result<(), ManifestError> {
+        for p in self.refused.iter().flatten() {
+            let b = p.as_bytes();
+            let ok = b.len() == 3
+                && (b[1..].eq_ignore_ascii_case(b"xx") && b[0].is_ascii_digit()
+                    || p.parse::<u16>().is_ok_and(|c| (100..600).contains(&c)));
+            if !ok {
+                return Err(ManifestError(format!(
+                    "`success.refused` entries are a status code or a class like \"4xx\"; got {p:?}"
+                )));
+            }
+        }
+        if self.statuses.is_empty() {
+            return Err(ManifestError("`success.statuses` must not be empty".into()));
+        }
+        for s in &self.statuses {
+            let ok = s == "2xx" || s.parse::<u16>().is_ok_and(|c| (100..600).contains(&c));
+            if !ok {
+                return Err(ManifestError(format!(
+                    "`success.statuses` entries are \"2xx\" or a status code; got {s:?}"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
