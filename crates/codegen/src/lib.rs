@@ -98,76 +98,19 @@ pub struct VendorInput {
 pub fn generate_vendor(input: &VendorInput) -> Result<String, Error> {
     let vs = VendorSchemas::load(&input.schema_dir)?;
     let ti = normalize::typify_input(&vs)?;
-
-    let mut settings = typify::TypeSpaceSettings::default();
-    settings
-        .with_struct_builder(false)
-        .with_derive("PartialEq".to_string())
-        .with_map_type("::std::collections::BTreeMap")
-        .with_crate("hookforge", typify::CrateVers::Any, None);
-    for e in &ti.open_enums {
-        settings.with_replacement(
-            &e.name,
-            &e.name,
-            [
-                typify::TypeSpaceImpl::FromStr,
-                typify::TypeSpaceImpl::Display,
-            ]
-            .into_iter(),
-        );
-    }
-    let mut space = typify::TypeSpace::new(&settings);
-    space
-        .add_ref_types(ti.definitions.clone())
-        .map_err(|e| Error::at(&input.schema_dir, format!("typify: {e}")))?;
-    let mut models: syn::File = syn::parse2(space.to_stream())
-        .map_err(|e| Error::new(format!("typify output does not parse: {e}")))?;
-    lossless::make_lossless(&mut models);
-    let with_builders = deser::own_deserializers(&mut models);
+    let (models, with_builders) = models(input, &ti)?;
     let mut open_enums = proc_macro2::TokenStream::new();
     for e in &ti.open_enums {
         open_enums.extend(emit::open_enum(e)?);
     }
-
     let sample_files = if input.sample_dir.exists() {
         digest::list_files(&input.sample_dir)
             .map_err(|e| Error::at(&input.sample_dir, e.to_string()))?
     } else {
         Vec::new()
     };
-    let sample_rel_root = relative(&input.crate_root, &input.sample_dir)?;
     let schema_rel_root = relative(&input.crate_root, &input.schema_dir)?;
-    let mut events = Vec::new();
-    for (ev, (_, type_name)) in vs.events.iter().zip(&ti.event_types) {
-        let prefix = format!("{}/", ev.slug);
-        let samples = sample_files
-            .iter()
-            .filter_map(|f| f.strip_prefix(&prefix).map(|rest| (f, rest)))
-            .filter(|(_, rest)| rest.ends_with(".json") && !rest.contains('/'))
-            .map(|(f, rest)| emit::Sample {
-                name: rest.trim_end_matches(".json").to_string(),
-                rel_path: format!("{sample_rel_root}/{f}"),
-            })
-            .collect();
-        events.push(emit::EventOut {
-            name: &ev.name,
-            slug: &ev.slug,
-            description: &ev.description,
-            type_name,
-            schema_path: format!("{schema_rel_root}/events/{}.json", ev.slug),
-            samples,
-        });
-    }
-    // Sample directories that match no event are a mistake worth stopping for.
-    for f in &sample_files {
-        let dir = f.split('/').next().unwrap_or_default();
-        if f.ends_with(".json") && f.contains('/') && !vs.events.iter().any(|e| e.slug == dir) {
-            return Err(Error::at(
-                &input.sample_dir.join(f),
-                format!("sample directory `{dir}` matches no event schema"),
-            ));
-        }
-    }
+    let events = event_outputs(input, &vs, &ti, &sample_files)?;
     // One pass over the body needs a builder for every event's model.
     let one_pass = events.iter().all(|e| with_builders.contains(e.type_name));
     let embed = match &input.embed_prefix {
@@ -198,6 +141,84 @@ pub fn generate_vendor(input: &VendorInput) -> Result<String, Error> {
         digest,
         body
     ))
+}
+
+/// The models: typify's output, made lossless, with a builder for each
+/// model that keeps unknown keys (their names returned too).
+fn models(
+    input: &VendorInput,
+    ti: &normalize::TypifyInput,
+) -> Result<(syn::File, std::collections::BTreeSet<String>), Error> {
+    let mut settings = typify::TypeSpaceSettings::default();
+    settings
+        .with_struct_builder(false)
+        .with_derive("PartialEq".to_string())
+        .with_map_type("::std::collections::BTreeMap")
+        .with_crate("hookforge", typify::CrateVers::Any, None);
+    for e in &ti.open_enums {
+        settings.with_replacement(
+            &e.name,
+            &e.name,
+            [
+                typify::TypeSpaceImpl::FromStr,
+                typify::TypeSpaceImpl::Display,
+            ]
+            .into_iter(),
+        );
+    }
+    let mut space = typify::TypeSpace::new(&settings);
+    space
+        .add_ref_types(ti.definitions.clone())
+        .map_err(|e| Error::at(&input.schema_dir, format!("typify: {e}")))?;
+    let mut models: syn::File = syn::parse2(space.to_stream())
+        .map_err(|e| Error::new(format!("typify output does not parse: {e}")))?;
+    lossless::make_lossless(&mut models);
+    let with_builders = deser::own_deserializers(&mut models);
+    Ok((models, with_builders))
+}
+
+/// Each event with its model type, schema file and samples; a sample
+/// directory that matches no event is an error.
+fn event_outputs<'a>(
+    input: &VendorInput,
+    vs: &'a VendorSchemas,
+    ti: &'a normalize::TypifyInput,
+    sample_files: &[String],
+) -> Result<Vec<emit::EventOut<'a>>, Error> {
+    let sample_rel_root = relative(&input.crate_root, &input.sample_dir)?;
+    let schema_rel_root = relative(&input.crate_root, &input.schema_dir)?;
+    let mut events = Vec::new();
+    for (ev, (_, type_name)) in vs.events.iter().zip(&ti.event_types) {
+        let prefix = format!("{}/", ev.slug);
+        let samples = sample_files
+            .iter()
+            .filter_map(|f| f.strip_prefix(&prefix).map(|rest| (f, rest)))
+            .filter(|(_, rest)| rest.ends_with(".json") && !rest.contains('/'))
+            .map(|(f, rest)| emit::Sample {
+                name: rest.trim_end_matches(".json").to_string(),
+                rel_path: format!("{sample_rel_root}/{f}"),
+            })
+            .collect();
+        events.push(emit::EventOut {
+            name: &ev.name,
+            slug: &ev.slug,
+            description: &ev.description,
+            type_name,
+            schema_path: format!("{schema_rel_root}/events/{}.json", ev.slug),
+            samples,
+        });
+    }
+    // Sample directories that match no event are a mistake worth stopping for.
+    for f in sample_files {
+        let dir = f.split('/').next().unwrap_or_default();
+        if f.ends_with(".json") && f.contains('/') && !vs.events.iter().any(|e| e.slug == dir) {
+            return Err(Error::at(
+                &input.sample_dir.join(f),
+                format!("sample directory `{dir}` matches no event schema"),
+            ));
+        }
+    }
+    Ok(events)
 }
 
 /// A blank line between consecutive items (prettyplease writes them back to
