@@ -117,30 +117,16 @@ fn extract_cmd(args: &[&str]) -> ExitCode {
         ["--vendor", vendor, doc] | [doc, "--vendor", vendor] => {
             vec![(vendor.to_string(), Some(PathBuf::from(doc)))]
         }
-        ["--all", dir] => {
-            let dirs = match hookforge_codegen::vendor_dirs(&root.join("schemas")) {
-                Ok(d) => d,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            dirs.iter()
-                .map(|d| {
-                    let id = d
-                        .file_name()
-                        .unwrap_or_default()
-                        .to_string_lossy()
-                        .into_owned();
-                    let doc = Path::new(dir).join(format!("{id}.txt"));
-                    (id, doc.exists().then_some(doc))
-                })
-                .collect()
-        }
+        ["--all", dir] => match every_vendor_doc(&root, Path::new(dir)) {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
         _ => return usage(),
     };
-    let mut failed = false;
-    let mut wrote = false;
+    let (mut failed, mut wrote) = (false, false);
     for (vendor, doc) in jobs {
         if let Some(d) = &doc
             && !d.is_file()
@@ -148,53 +134,9 @@ fn extract_cmd(args: &[&str]) -> ExitCode {
             eprintln!("error: cannot read {}", d.display());
             return ExitCode::from(2);
         }
-        let plan = match samples::plan(&root, &vendor, doc.as_deref()) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("error: {vendor}: {e}");
-                failed = true;
-                continue;
-            }
-        };
-        for p in &plan.problems {
-            eprintln!("unrepairable: {p}");
-            failed = true;
-        }
-        let documented = plan.files.keys().filter(|k| k.contains("/doc-")).count();
-        let synthesized = plan
-            .files
-            .keys()
-            .filter(|k| k.ends_with("/synthesized.json"))
-            .count();
-        if check {
-            let diffs = samples::compare(&root, &plan);
-            for d in &diffs {
-                eprintln!("{d}");
-            }
-            if diffs.is_empty() {
-                println!(
-                    "samples/{vendor}: up to date ({documented} documented, {synthesized} synthesized)"
-                );
-            } else {
-                failed = true;
-            }
-        } else {
-            match samples::write(&root, &plan) {
-                Ok(changes) => {
-                    for c in &changes {
-                        println!("{c}");
-                    }
-                    wrote |= !changes.is_empty();
-                    println!(
-                        "samples/{vendor}: {documented} documented, {synthesized} synthesized"
-                    );
-                }
-                Err(e) => {
-                    eprintln!("error: {vendor}: {e}");
-                    failed = true;
-                }
-            }
-        }
+        let (changed, ok) = extract_one(&root, &vendor, doc.as_deref(), check);
+        wrote |= changed;
+        failed |= !ok;
     }
     if check && failed {
         eprintln!(
@@ -213,6 +155,76 @@ fn extract_cmd(args: &[&str]) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Every vendor with schemas, and its doc in `dir` (`<vendor>.txt`) when
+/// there is one.
+fn every_vendor_doc(root: &Path, dir: &Path) -> Result<Vec<(String, Option<PathBuf>)>, String> {
+    let dirs = hookforge_codegen::vendor_dirs(&root.join("schemas")).map_err(|e| e.to_string())?;
+    Ok(dirs
+        .iter()
+        .map(|d| {
+            let id = d
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let doc = dir.join(format!("{id}.txt"));
+            (id, doc.exists().then_some(doc))
+        })
+        .collect())
+}
+
+/// Extracts one vendor's samples, writing them or (`check`) comparing; each
+/// problem printed. Whether files changed, and whether all went well.
+fn extract_one(root: &Path, vendor: &str, doc: Option<&Path>, check: bool) -> (bool, bool) {
+    let plan = match samples::plan(root, vendor, doc) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {vendor}: {e}");
+            return (false, false);
+        }
+    };
+    let mut failed = false;
+    for p in &plan.problems {
+        eprintln!("unrepairable: {p}");
+        failed = true;
+    }
+    let documented = plan.files.keys().filter(|k| k.contains("/doc-")).count();
+    let synthesized = plan
+        .files
+        .keys()
+        .filter(|k| k.ends_with("/synthesized.json"))
+        .count();
+    let mut wrote = false;
+    if check {
+        let diffs = samples::compare(root, &plan);
+        for d in &diffs {
+            eprintln!("{d}");
+        }
+        if diffs.is_empty() {
+            println!(
+                "samples/{vendor}: up to date ({documented} documented, {synthesized} synthesized)"
+            );
+        } else {
+            failed = true;
+        }
+    } else {
+        match samples::write(root, &plan) {
+            Ok(changes) => {
+                for c in &changes {
+                    println!("{c}");
+                }
+                wrote = !changes.is_empty();
+                println!("samples/{vendor}: {documented} documented, {synthesized} synthesized");
+            }
+            Err(e) => {
+                eprintln!("error: {vendor}: {e}");
+                failed = true;
+            }
+        }
+    }
+    (wrote, !failed)
 }
 
 fn examples(doc: &Path) -> ExitCode {
