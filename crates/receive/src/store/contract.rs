@@ -22,12 +22,25 @@ pub fn delivery(key: &str) -> NewDelivery {
 /// ids (not necessarily dense), dedupe, claims, retries, dead letters,
 /// requeue, quarantine, skipping busy vendors, retention.
 pub fn exercise(store: &dyn Store) {
-    let new = |r: Inserted| match r {
+    let (one, two, claimed) = inserts_and_claims(store);
+    outcomes_and_fencing(store, one, two, &claimed);
+    quarantine_and_vendors(store, one, two);
+    inline_start(store);
+    dashboard_queries(store);
+    retention(store, one);
+}
+
+fn new_id(r: Inserted) -> i64 {
+    match r {
         Inserted::New(id) => id,
         other => panic!("expected a new row, got {other:?}"),
-    };
-    let one = new(store.insert(&delivery("a")).unwrap());
-    let two = new(store.insert(&delivery("b")).unwrap());
+    }
+}
+
+/// Increasing ids, dedupe, a claim of both, a busy row not replayed.
+fn inserts_and_claims(store: &dyn Store) -> (i64, i64, Vec<StoredDelivery>) {
+    let one = new_id(store.insert(&delivery("a")).unwrap());
+    let two = new_id(store.insert(&delivery("b")).unwrap());
     assert!(two > one);
     assert_eq!(
         store.insert(&delivery("a")).unwrap(),
@@ -55,6 +68,11 @@ pub fn exercise(store: &dyn Store) {
             .unwrap()
             .is_empty()
     );
+    (one, two, claimed)
+}
+
+/// Done, failed and retried, dead, requeued; a stale attempt fenced out.
+fn outcomes_and_fencing(store: &dyn Store, one: i64, two: i64, claimed: &[StoredDelivery]) {
     let (first, second) = (claimed[0].attempt(), claimed[1].attempt());
     assert!(store.complete(first, 2000).unwrap());
     assert!(store.fail(second, "boom", Some(5000)).unwrap());
@@ -112,10 +130,15 @@ pub fn exercise(store: &dyn Store) {
     );
     // Replaying resets the attempt count.
     assert_eq!(store.get(two).unwrap().unwrap().attempts, 0);
+}
+
+/// Quarantine (stored with its reason, never claimed, released on demand),
+/// claims of the vendors asked for, and stats.
+fn quarantine_and_vendors(store: &dyn Store, one: i64, two: i64) {
     // Quarantine: stored with its reason, never claimed, released on demand.
     let mut q = delivery("q");
     q.misfit = Some("`quote.created` payload: at `data.quoteId`: expected a string".into());
-    let three = new(store.insert(&q).unwrap());
+    let three = new_id(store.insert(&q).unwrap());
     assert!(three > two);
     let d = store.get(three).unwrap().unwrap();
     assert_eq!(
@@ -162,9 +185,12 @@ pub fn exercise(store: &dyn Store) {
     assert_eq!(count(Status::Processing), Some(2));
     assert_eq!(count(Status::Pending), Some(0));
     assert_eq!(stats.oldest_pending_received_at_ms, None);
+}
+
+fn inline_start(store: &dyn Store) {
     // An inline handler starts a pending delivery once: a second start
     // (a copy arriving meanwhile) is refused, and so is replaying it.
-    let inline = new(store.insert(&delivery("inline")).unwrap());
+    let inline = new_id(store.insert(&delivery("inline")).unwrap());
     let started = store.start(inline).unwrap().expect("pending: started");
     assert_eq!(
         started,
@@ -180,6 +206,9 @@ pub fn exercise(store: &dyn Store) {
         store.start(inline).unwrap().is_none(),
         "done is not started again"
     );
+}
+
+fn dashboard_queries(store: &dyn Store) {
     // The dashboard's queries: counts by vendor and status, and pages newest
     // first without bodies, counted in all.
     let listed = store.list(None, 1000).unwrap();
@@ -215,6 +244,9 @@ pub fn exercise(store: &dyn Store) {
         ..Default::default()
     };
     assert_eq!(store.search(&none, 0, 10).unwrap(), (Vec::new(), 0));
+}
+
+fn retention(store: &dyn Store, one: i64) {
     // Retention empties done deliveries processed before the cut only,
     // keeping their keys: a late redelivery is still a duplicate.
     assert_eq!(store.purge_done(2000, 0).unwrap(), 0);
