@@ -8,6 +8,7 @@
 //! plain `cargo test` they are ignored. With HOOKFORGE_SCREENSHOTS=DIR the
 //! pages are saved there as PNG (the README's come from `docs/`).
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::process::{Child, Command, Stdio};

@@ -7,6 +7,7 @@
 //! on loopback, exports HOOKFORGE_TEST_DATABASE_URL and runs them
 //! (`.ci/run` does). Under a plain `cargo test` they are ignored.
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::collections::{HashMap, HashSet};

@@ -1,7 +1,7 @@
 //! Never lose an authentic delivery: each fault a receiver meets in
 //! production, reproduced, with what must hold. RELIABILITY.md lists them.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -2,7 +2,7 @@
 //! accepts every sample it was inferred from (formats checked), and the
 //! vendor directory it writes loads and parses them all.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -5,7 +5,7 @@
 //! validates against the strict schemas, adds redacted samples, and a
 //! second run finds nothing left.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! `load` reach it and every case passes; without it, no delivery goes
 //! through and each case says why.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@
 //! so a capturing subscriber only sees everything when no other test runs
 //! beside it.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

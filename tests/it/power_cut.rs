@@ -9,7 +9,7 @@
 //! where the inbox is opened again and counted. This is the strictest disk
 //! a database may assume: nothing unsynced survives.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::ffi::{CStr, c_char, c_int, c_void};

@@ -2,7 +2,7 @@
 //! each kind: each is listed with its class, old samples are replayed
 //! against the new schemas, and the exit code says whether anything broke.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

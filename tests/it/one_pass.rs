@@ -3,7 +3,7 @@
 //! vendors drift: extra keys anywhere, `null` and `""` in place of values,
 //! keys in any order (so the event type comes first, last or between).
 
-mod common;
+use crate::common;
 
 use common::{all_samples, json_diff};
 use hookforge::HeaderMap;

@@ -1,6 +1,6 @@
 //! `generated/` must be exactly what the generator makes from `schemas/` now.
 
-mod common;
+use crate::common;
 
 #[test]
 fn generated_code_is_fresh() {

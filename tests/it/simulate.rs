@@ -6,7 +6,7 @@
 //! receiver, and the verdict catches a receiver that handles twice or loses.
 //! Everything on loopback; each test is bounded by `within`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};

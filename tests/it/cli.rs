@@ -1,6 +1,6 @@
 //! The `hookforge` binary: output shape and exit codes.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

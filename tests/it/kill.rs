@@ -2,7 +2,7 @@
 //! delivery that got a 2xx is in the inbox after restart, and each is handled
 //! exactly once by the receiver that comes back.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -302,7 +302,7 @@ fn slow_receiver(db: &Path, log: &Path, life: &str) -> (Child, u16) {
     cmd.args([
         "--ignored",
         "--exact",
-        "child_receiver_with_a_slow_handler",
+        "kill::child_receiver_with_a_slow_handler",
         "--nocapture",
     ])
     .env("HOOKFORGE_KILL_DB", db)

@@ -1,7 +1,7 @@
 //! Receiving modes: the inbox answers before a slow handler finishes, inline
 //! mode answers 500 when the handler fails, failed handlers are retried.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! by vendor, event and outcome, verification failures, inbox depth by
 //! status, oldest pending age and handler durations, each counted right.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -3,7 +3,7 @@
 //! CLI refusing to listen beyond loopback without a token. (The browser
 //! walk-through is tests/browser.rs.)
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

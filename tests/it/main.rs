@@ -1,0 +1,33 @@
+//! The integration tests, one binary (linking the whole stack once, not
+//! once per file): one module per concern. RELIABILITY.md maps each fault
+//! to its test here. The PostgreSQL and browser tests are binaries of their
+//! own, run by `scripts/with-postgres` and `scripts/browser-tests`.
+
+mod common;
+
+mod auth;
+mod auth_templates;
+mod authentic_json;
+mod bad_input;
+mod cli;
+mod codegen;
+mod diff;
+mod drift;
+mod drift_proposals;
+mod harness;
+mod https;
+mod infer;
+mod kill;
+mod metrics;
+mod observe;
+mod one_pass;
+mod power_cut;
+mod readme;
+mod receiver;
+mod receiving_modes;
+mod reliability;
+mod samples;
+mod secrets_in_messages;
+mod simulate;
+mod ui;
+mod vendor_dir;
