@@ -197,7 +197,7 @@ fn every_sample_parses_the_same_in_one_pass() {
             checked += 1;
         }
     }
-    // Counted in tests/samples.rs.
+    // Counted in tests/it/samples.rs.
     assert_eq!(checked, 4 * 203);
 }
 
