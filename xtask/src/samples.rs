@@ -65,7 +65,7 @@ pub fn plan(root: &Path, vendor: &str, doc: Option<&Path>) -> Result<Plan, Strin
 /// The examples found in the vendor's doc, repaired, each assigned to its
 /// event and with its placeholders filled.
 fn documented(
-    d: &mut Draft,
+    draft: &mut Draft,
     schemas: &VendorSchemas,
     vendor: &str,
     doc: &Path,
@@ -82,7 +82,8 @@ fn documented(
         let ex = match found {
             Ok(ex) => ex,
             Err(u) => {
-                d.problems
+                draft
+                    .problems
                     .push(format!("{doc_name}:{}: {}", u.line, u.message));
                 continue;
             }
@@ -93,7 +94,7 @@ fn documented(
             _ => match positional_event(vendor, index) {
                 Some((e, why)) => (e.to_string(), Some(why)),
                 None => {
-                    d.problems.push(format!(
+                    draft.problems.push(format!(
                         "{doc_name}:{}: no event type at `{pointer}` and no rule to assign one",
                         ex.lines.0
                     ));
@@ -102,28 +103,30 @@ fn documented(
             },
         };
         let Some(schema) = schemas.events.iter().find(|e| e.name == event) else {
-            d.problems.push(format!(
+            draft.problems.push(format!(
                 "{doc_name}:{}: example of event `{event}`, which no schema in schemas/{vendor}/events defines",
                 ex.lines.0
             ));
             continue;
         };
-        let n = d.per_event.entry(schema.slug.clone()).or_default();
+        let n = draft.per_event.entry(schema.slug.clone()).or_default();
         *n += 1;
         let rel = format!("{}/doc-{n}.json", schema.slug);
         let mut repairs = ex.repairs.clone();
         let text = match fill_placeholders(vendor, &event, &rel, *n, &ex, &mut repairs) {
             Ok(t) => t,
             Err(e) => {
-                d.problems.push(format!("{doc_name}:{}: {e}", ex.lines.0));
+                draft
+                    .problems
+                    .push(format!("{doc_name}:{}: {e}", ex.lines.0));
                 continue;
             }
         };
         if let Some(why) = how {
             repairs.push(format!("event type `{event}` assigned: {why}"));
         }
-        d.files.insert(rel.clone(), text.into_bytes());
-        d.records.push(json!({
+        draft.files.insert(rel.clone(), text.into_bytes());
+        draft.records.push(json!({
             "path": rel,
             "origin": "documented",
             "doc": doc_name,

@@ -68,11 +68,11 @@ struct Plan {
 
 /// What the builder needs, or None when the struct uses something it does
 /// not reproduce (then the derive stays).
-fn plan(s: &ItemStruct) -> Option<Plan> {
-    if !s.generics.params.is_empty() || s.attrs.iter().any(|a| a.path().is_ident("serde")) {
+fn plan(item: &ItemStruct) -> Option<Plan> {
+    if !item.generics.params.is_empty() || item.attrs.iter().any(|a| a.path().is_ident("serde")) {
         return None;
     }
-    let Fields::Named(named) = &s.fields else {
+    let Fields::Named(named) = &item.fields else {
         return None;
     };
     let mut fields = Vec::new();

@@ -39,27 +39,27 @@ fn variant_name(value: &str) -> String {
     n
 }
 
-pub fn open_enum(e: &OpenEnum) -> Result<TokenStream, Error> {
-    let name = ident(&e.name);
+pub fn open_enum(open: &OpenEnum) -> Result<TokenStream, Error> {
+    let name = ident(&open.name);
     let mut seen = std::collections::BTreeSet::new();
     let mut variants = Vec::new();
-    for v in &e.values {
+    for v in &open.values {
         let vn = variant_name(v);
         if vn == "Unknown" || !seen.insert(vn.clone()) {
             return Err(Error::new(format!(
                 "enum `{}`: value {v:?} gives the variant name `{vn}`, which is taken",
-                e.name
+                open.name
             )));
         }
         variants.push((ident(&vn), v.clone()));
     }
-    let doc = if e.description.is_empty() {
+    let doc = if open.description.is_empty() {
         format!(
             "Open enum: the documented values of `{}`, plus any other value as `Unknown`.",
-            e.name
+            open.name
         )
     } else {
-        e.description.clone()
+        open.description.clone()
     };
     let decl = variants.iter().map(|(i, v)| {
         let d = format!("`{v}`");
@@ -67,7 +67,7 @@ pub fn open_enum(e: &OpenEnum) -> Result<TokenStream, Error> {
     });
     let as_str = variants.iter().map(|(i, v)| quote! { Self::#i => #v, });
     let from = variants.iter().map(|(i, v)| quote! { #v => Self::#i, });
-    let values = &e.values;
+    let values = &open.values;
     Ok(quote! {
         #[doc = #doc]
         ///
@@ -269,14 +269,14 @@ fn vendor_static(vs: &VendorSchemas, schema_rel: &str, embed: Embed<'_>) -> Toke
 }
 
 /// `Event`: a documented kind with its typed payload, or `Unknown`.
-fn event_enum(n: &Names<'_>) -> TokenStream {
+fn event_enum(names: &Names<'_>) -> TokenStream {
     let Names {
         variant_idents,
         type_idents,
         names,
         docs,
         ..
-    } = n;
+    } = names;
     quote! {
         /// One event as delivered: a documented kind with its typed payload,
         /// or `Unknown` with the raw JSON.
@@ -318,14 +318,14 @@ fn event_enum(n: &Names<'_>) -> TokenStream {
 }
 
 /// `EventKind`: the documented event types, with `FromStr` and `Display`.
-fn event_kind(n: &Names<'_>) -> TokenStream {
+fn event_kind(names: &Names<'_>) -> TokenStream {
     let Names {
         variant_idents,
         names,
         docs,
         descriptions,
         ..
-    } = n;
+    } = names;
     quote! {
         /// The documented event types.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -432,13 +432,13 @@ fn dispatcher() -> TokenStream {
 }
 
 /// `parse`, `parse_delivery` and the type-erased entries of `VENDOR`.
-fn parsers(n: &Names<'_>, one_pass: bool) -> TokenStream {
+fn parsers(names: &Names<'_>, one_pass: bool) -> TokenStream {
     let Names {
         variant_idents,
         type_idents,
         names,
         ..
-    } = n;
+    } = names;
     let (fast, event_fields) = if one_pass {
         let builders: Vec<Ident> = type_idents
             .iter()

@@ -153,8 +153,8 @@ fn rust_type(path: &str) -> Value {
 
 /// Rewrites one schema in place; `at` is its location for error messages and
 /// `top` says whether it is a definition's root (where an enum may stand).
-fn normalize(v: &mut Value, at: &str, top: bool) -> Result<(), String> {
-    let Value::Object(o) = v else {
+fn normalize(value: &mut Value, at: &str, top: bool) -> Result<(), String> {
+    let Value::Object(o) = value else {
         return Ok(());
     };
     if o.contains_key("enum") {
@@ -163,23 +163,23 @@ fn normalize(v: &mut Value, at: &str, top: bool) -> Result<(), String> {
                 "inline `enum` at `{at}`: move it to definitions.json so the generated type has a name"
             ));
         }
-        if string_enum(v).is_none() {
+        if string_enum(value).is_none() {
             return Err(format!("`enum` at `{at}` must list strings only"));
         }
         // Replaced by our open enum; typify only needs something well-formed.
-        let desc = v.get("description").cloned();
-        *v = json!({"type": "string"});
+        let desc = value.get("description").cloned();
+        *value = json!({"type": "string"});
         if let Some(d) = desc {
-            v["description"] = d;
+            value["description"] = d;
         }
         return Ok(());
     }
     if let Some(ext) = o.get("x-rust-type").cloned() {
         // The schema names its Rust type (typify's extension): nothing else matters.
         let desc = o.get("description").cloned();
-        *v = json!({"x-rust-type": ext});
+        *value = json!({"x-rust-type": ext});
         if let Some(d) = desc {
-            v["description"] = d;
+            value["description"] = d;
         }
         return Ok(());
     }
@@ -197,9 +197,9 @@ fn normalize(v: &mut Value, at: &str, top: bool) -> Result<(), String> {
             ext
         };
         let desc = o.get("description").cloned();
-        *v = replacement;
+        *value = replacement;
         if let Some(d) = desc {
-            v["description"] = d;
+            value["description"] = d;
         }
         return Ok(());
     }

@@ -106,13 +106,13 @@ fn dotted(pointer: &str) -> String {
 }
 
 /// The schema as the generated models read it: lenient where they are.
-fn lenient(v: &mut Value) {
-    let Value::Object(o) = v else {
+fn lenient(value: &mut Value) {
+    let Value::Object(o) = value else {
         return;
     };
     if o.contains_key("enum") {
         // Open enums: any string.
-        *v = json!({"type": "string"});
+        *value = json!({"type": "string"});
         return;
     }
     for k in VALUE_CONSTRAINTS.iter().chain(&["format"]) {

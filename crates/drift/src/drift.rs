@@ -456,9 +456,9 @@ impl Redactor {
         }
     }
 
-    fn string(&mut self, s: &str, key: &str) -> String {
+    fn string(&mut self, text: &str, key: &str) -> String {
         let k = key.to_ascii_lowercase();
-        let kind = if s.contains('@') && s.contains('.') && !s.contains(' ') {
+        let kind = if text.contains('@') && text.contains('.') && !text.contains(' ') {
             "email"
         } else if k.contains("phone") || k.contains("mobile") || k == "tel" {
             "phone"
@@ -471,13 +471,13 @@ impl Redactor {
         } else if k == "id" || k.ends_with("id") || k.ends_with("_id") || k.ends_with("number") {
             "id"
         } else {
-            return s.to_string();
+            return text.to_string();
         };
-        if let Some(r) = self.seen.get(s) {
+        if let Some(r) = self.seen.get(text) {
             return r.clone();
         }
         let n = self.seen.len() + 1;
-        let h = crate::util::sha256_hex(s.as_bytes());
+        let h = crate::util::sha256_hex(text.as_bytes());
         let mut hex = h.chars().cycle();
         let r = match kind {
             "email" => format!("person{n}@example.com"),
@@ -487,9 +487,9 @@ impl Redactor {
             // value itself, so the value keeps its alphabet (a ULID stays
             // Crockford base32, a UUID stays hex) and its length.
             _ => {
-                let keep = s
+                let keep = text
                     .find('_')
-                    .filter(|&i| i <= 4 && s[..i].chars().all(|c| c.is_ascii_lowercase()))
+                    .filter(|&i| i <= 4 && text[..i].chars().all(|c| c.is_ascii_lowercase()))
                     .map_or(0, |i| i + 1);
                 let class = |c: char| -> u8 {
                     if c.is_ascii_digit() {
@@ -503,10 +503,10 @@ impl Redactor {
                     }
                 };
                 let pools: Vec<Vec<char>> = (0..3)
-                    .map(|k| s[keep..].chars().filter(|c| class(*c) == k).collect())
+                    .map(|k| text[keep..].chars().filter(|c| class(*c) == k).collect())
                     .collect();
-                let mut out: String = s[..keep].to_string();
-                for c in s[keep..].chars() {
+                let mut out: String = text[..keep].to_string();
+                for c in text[keep..].chars() {
                     let k = class(c);
                     let pool = pools.get(usize::from(k)).filter(|p| !p.is_empty());
                     out.push(match pool {
@@ -522,7 +522,7 @@ impl Redactor {
                 out
             }
         };
-        self.seen.insert(s.to_string(), r.clone());
+        self.seen.insert(text.to_string(), r.clone());
         r
     }
 }

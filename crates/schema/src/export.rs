@@ -116,8 +116,8 @@ fn header_schema(h: &HeaderSpec) -> Value {
 
 /// The manifest's authentication as a security scheme (name, scheme), or
 /// `None` when the vendor documents none.
-fn security_scheme(v: &VendorSpec, openapi: bool) -> Option<(String, Value)> {
-    match &v.manifest().auth {
+fn security_scheme(vendor: &VendorSpec, openapi: bool) -> Option<(String, Value)> {
+    match &vendor.manifest().auth {
         Auth::None { .. } => None,
         Auth::Bearer { header, prefix, .. }
             if header.eq_ignore_ascii_case("authorization") && prefix.trim() == "Bearer" =>
@@ -203,12 +203,12 @@ fn describe(v: &VendorSpec) -> String {
 
 /// The vendor's webhooks as an AsyncAPI 3.0 document: the receiver's
 /// endpoint is the channel (`/hooks/<vendor>`), the operation is `receive`.
-pub fn asyncapi(v: &VendorSpec) -> Value {
-    let keys = keys(v);
+pub fn asyncapi(vendor: &VendorSpec) -> Value {
+    let keys = keys(vendor);
     let mut messages = Map::new();
     let mut channel_messages = Map::new();
     let mut op_messages = Vec::new();
-    for (e, key) in v.events.iter().zip(&keys) {
+    for (e, key) in vendor.events.iter().zip(&keys) {
         let examples: Vec<Value> = samples(e)
             .into_iter()
             .map(|(name, payload)| json!({ "name": name, "payload": payload }))
@@ -217,7 +217,7 @@ pub fn asyncapi(v: &VendorSpec) -> Value {
             "name": e.name,
             "title": e.name,
             "contentType": "application/json",
-            "headers": headers_schema(v),
+            "headers": headers_schema(vendor),
             "payload": component_schema(&serde_json::from_str(e.schema_json).expect("embedded schema is JSON")),
         });
         if !e.description.is_empty() {
@@ -233,14 +233,14 @@ pub fn asyncapi(v: &VendorSpec) -> Value {
         );
         op_messages.push(json!({ "$ref": format!("#/channels/deliveries/messages/{key}") }));
     }
-    let security = security_scheme(v, false);
+    let security = security_scheme(vendor, false);
     let mut components = json!({
         "messages": messages,
-        "schemas": definitions(v),
+        "schemas": definitions(vendor),
     });
     let mut operation = json!({
         "action": "receive",
-        "title": format!("Receive {} deliveries", v.name),
+        "title": format!("Receive {} deliveries", vendor.name),
         "summary": "Each delivery is one HTTPS POST of one event to your endpoint.",
         "channel": { "$ref": "#/channels/deliveries" },
         "messages": op_messages,
@@ -253,9 +253,9 @@ pub fn asyncapi(v: &VendorSpec) -> Value {
     json!({
         "asyncapi": "3.0.0",
         "info": {
-            "title": format!("{} webhooks", v.name),
+            "title": format!("{} webhooks", vendor.name),
             "version": env!("CARGO_PKG_VERSION"),
-            "description": describe(v),
+            "description": describe(vendor),
         },
         "defaultContentType": "application/json",
         "servers": {
@@ -267,29 +267,29 @@ pub fn asyncapi(v: &VendorSpec) -> Value {
         },
         "channels": {
             "deliveries": {
-                "address": format!("/hooks/{}", v.id),
-                "title": format!("{} deliveries", v.name),
+                "address": format!("/hooks/{}", vendor.id),
+                "title": format!("{} deliveries", vendor.name),
                 "messages": channel_messages,
             }
         },
-        "operations": { format!("receive{}", crate::infer::pascal_case(v.id)): operation },
+        "operations": { format!("receive{}", crate::infer::pascal_case(vendor.id)): operation },
         "components": components,
     })
 }
 
 /// The vendor's webhooks as an OpenAPI 3.1 document: one `webhooks` entry
 /// per event, a POST whose body is the event's schema.
-pub fn openapi(v: &VendorSpec) -> Value {
-    let keys = keys(v);
-    let success = &v.manifest().success;
+pub fn openapi(vendor: &VendorSpec) -> Value {
+    let keys = keys(vendor);
+    let success = &vendor.manifest().success;
     let ok_status = success
         .statuses
         .iter()
         .find(|s| *s != "2xx")
         .cloned()
         .unwrap_or_else(|| "200".into());
-    let security = security_scheme(v, true);
-    let params: Vec<Value> = v
+    let security = security_scheme(vendor, true);
+    let params: Vec<Value> = vendor
         .manifest()
         .headers
         .iter()
@@ -308,7 +308,7 @@ pub fn openapi(v: &VendorSpec) -> Value {
         })
         .collect();
     let mut webhooks = Map::new();
-    for (e, key) in v.events.iter().zip(&keys) {
+    for (e, key) in vendor.events.iter().zip(&keys) {
         let examples: Map<String, Value> = samples(e)
             .into_iter()
             .map(|(name, payload)| (component_key(&name), json!({ "value": payload })))
@@ -318,12 +318,12 @@ pub fn openapi(v: &VendorSpec) -> Value {
             media["examples"] = Value::Object(examples);
         }
         let mut op = json!({
-            "operationId": format!("{}_{}", v.id, key.replace(['.', '-'], "_")),
+            "operationId": format!("{}_{}", vendor.id, key.replace(['.', '-'], "_")),
             "summary": e.name,
             "parameters": params,
             "requestBody": { "required": true, "content": { "application/json": media } },
             "responses": {
-                ok_status.clone(): { "description": format!("Received. {} counts {} as success.", v.name, success.statuses.join(", ")) }
+                ok_status.clone(): { "description": format!("Received. {} counts {} as success.", vendor.name, success.statuses.join(", ")) }
             },
         });
         if !e.description.is_empty() {
@@ -334,16 +334,16 @@ pub fn openapi(v: &VendorSpec) -> Value {
         }
         webhooks.insert(e.name.to_string(), json!({ "post": op }));
     }
-    let mut components = json!({ "schemas": definitions(v) });
+    let mut components = json!({ "schemas": definitions(vendor) });
     if let Some((name, scheme)) = &security {
         components["securitySchemes"] = json!({ name: scheme });
     }
     json!({
         "openapi": "3.1.0",
         "info": {
-            "title": format!("{} webhooks", v.name),
+            "title": format!("{} webhooks", vendor.name),
             "version": env!("CARGO_PKG_VERSION"),
-            "description": describe(v),
+            "description": describe(vendor),
         },
         "webhooks": webhooks,
         "components": components,

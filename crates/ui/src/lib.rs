@@ -557,7 +557,7 @@ fn json_lines(v: &Value, mark: Option<&str>) -> Markup {
 }
 
 fn walk(
-    v: &Value,
+    value: &Value,
     path: &str,
     depth: usize,
     key: Option<&str>,
@@ -589,7 +589,7 @@ fn walk(
             format!("{path}.{k}")
         }
     };
-    match v {
+    match value {
         Value::Object(o) if !o.is_empty() => {
             out.push(line(format!("{prefix}{{")));
             let n = o.len();

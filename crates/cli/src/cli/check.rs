@@ -47,22 +47,26 @@ pub fn run(a: Args) -> Outcome {
     runtime()?.block_on(check(v, a))
 }
 
-pub async fn check(v: &'static VendorSpec, o: Args) -> Outcome {
-    let mut h = hookforge::conformance::harness::Harness::new(v, o.target.url.clone())
-        .concurrency(o.concurrency);
-    match secret_from(v, o.target.secret.clone(), o.target.secret_file.as_ref()) {
+pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
+    let mut h = hookforge::conformance::harness::Harness::new(vendor, args.target.url.clone())
+        .concurrency(args.concurrency);
+    match secret_from(
+        vendor,
+        args.target.secret.clone(),
+        args.target.secret_file.as_ref(),
+    ) {
         Ok(Some(s)) => h = h.secret(s),
         Ok(None) => {}
         Err(f) => return Err(f),
     }
-    if let Some(addr) = o.observe {
+    if let Some(addr) = args.observe {
         h = h.observe(addr);
-        match duration_arg(o.settle, "settle") {
+        match duration_arg(args.settle, "settle") {
             Ok(d) => h = h.settle(d),
             Err(f) => return Err(f),
         }
     }
-    if let Some(path) = &o.target.ca_cert {
+    if let Some(path) = &args.target.ca_cert {
         match std::fs::read(path) {
             Ok(pem) => h = h.ca_cert(pem),
             Err(e) => {
@@ -73,21 +77,21 @@ pub async fn check(v: &'static VendorSpec, o: Args) -> Outcome {
             }
         }
     }
-    if let Some(f) = o.target.hmac_format {
+    if let Some(f) = args.target.hmac_format {
         h = h.hmac_format(f);
     }
-    if let Some(t) = o.timeout {
+    if let Some(t) = args.timeout {
         match duration_arg(t, "timeout") {
             Ok(d) => h = h.timeout(d),
             Err(f) => return Err(f),
         }
     }
-    if let Some(f) = o.filter {
+    if let Some(f) = args.filter {
         h = h.filter(f);
     }
     // --sandbox-addr implies --sandbox.
-    if o.sandbox || o.sandbox_addr.is_some() {
-        let sb = match o.sandbox_addr {
+    if args.sandbox || args.sandbox_addr.is_some() {
+        let sb = match args.sandbox_addr {
             Some(addr) => match hookforge::conformance::sandbox::Sandbox::start_on(addr).await {
                 Ok(s) => s,
                 Err(e) => {
@@ -98,11 +102,11 @@ pub async fn check(v: &'static VendorSpec, o: Args) -> Outcome {
             },
             None => hookforge::conformance::sandbox::Sandbox::start().await,
         };
-        eprintln!("sandbox serving {}'s API at {}", v.name, sb.uri());
+        eprintln!("sandbox serving {}'s API at {}", vendor.name, sb.uri());
         h = h.sandbox(sb);
     }
     let total = h.planned_cases().unwrap_or(0);
-    let bar = progress_bar(total as u64, v.id);
+    let bar = progress_bar(total as u64, vendor.id);
     if let Some(b) = bar.clone() {
         h = h.on_case(move |c| {
             b.inc(1);
@@ -118,9 +122,9 @@ pub async fn check(v: &'static VendorSpec, o: Args) -> Outcome {
     }
     write_reports(
         std::slice::from_ref(&report),
-        o.report_json.as_ref(),
-        o.junit.as_ref(),
-        o.report_html.as_ref(),
+        args.report_json.as_ref(),
+        args.junit.as_ref(),
+        args.report_html.as_ref(),
     )?;
     print_text(&report.table())?;
     if report.failed > 0 {

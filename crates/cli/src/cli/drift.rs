@@ -31,9 +31,9 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(a: Args) -> Outcome {
-    let store = a.inbox.open()?;
-    let rows = match store.list(None, a.limit) {
+pub fn run(args: Args) -> Outcome {
+    let store = args.inbox.open()?;
+    let rows = match store.list(None, args.limit) {
         Ok(r) => r,
         Err(e) => {
             return Err(Failure::usage(format!("cannot read the inbox: {e}")));
@@ -41,7 +41,7 @@ pub fn run(a: Args) -> Outcome {
     };
     let mut by_vendor: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
     for r in rows {
-        if a.vendor.as_deref().is_none_or(|v| v == r.vendor) {
+        if args.vendor.as_deref().is_none_or(|v| v == r.vendor) {
             by_vendor
                 .entry(r.vendor)
                 .or_default()
@@ -51,7 +51,7 @@ pub fn run(a: Args) -> Outcome {
     if by_vendor.is_empty() {
         return Err(Failure::usage(format!(
             "no stored deliveries{}",
-            a.vendor
+            args.vendor
                 .as_deref()
                 .map(|v| format!(" of {v}"))
                 .unwrap_or_default()
@@ -61,8 +61,8 @@ pub fn run(a: Args) -> Outcome {
     let mut text = String::new();
     for (vendor, deliveries) in by_vendor {
         let default_dir = PathBuf::from("schemas").join(&vendor);
-        let dir = a.schemas.clone().unwrap_or_else(|| default_dir.clone());
-        let samples = a.samples.clone().unwrap_or_else(|| {
+        let dir = args.schemas.clone().unwrap_or_else(|| default_dir.clone());
+        let samples = args.samples.clone().unwrap_or_else(|| {
             if dir == default_dir {
                 PathBuf::from("samples").join(&vendor)
             } else {
@@ -101,25 +101,25 @@ pub fn run(a: Args) -> Outcome {
         for s in &p.samples {
             text.push_str(&format!("  sample for `{}` (redacted)\n", s.event));
         }
-        if a.apply
+        if args.apply
             && let Err(e) = apply(&dir, &samples, &p)
         {
             return Err(Failure::failed(format!("{vendor}: {e}")));
         }
         all.insert(vendor, serde_json::to_value(&p).expect("serializes"));
     }
-    if a.apply {
+    if args.apply {
         text.push_str("applied. Built-in vendors: run `cargo xtask codegen` and the tests (`cargo insta review` shows what the typed parses gained).\n");
     }
-    if a.json {
+    if args.json {
         print_json(&serde_json::Value::Object(all))
     } else {
         print_text(&text)
     }
 }
 
-fn apply(dir: &Path, samples: &Path, p: &hookforge::drift::Proposal) -> Result<(), String> {
-    for (file, ops) in &p.patches {
+fn apply(dir: &Path, samples: &Path, proposal: &hookforge::drift::Proposal) -> Result<(), String> {
+    for (file, ops) in &proposal.patches {
         let path = dir.join(file);
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -129,7 +129,7 @@ fn apply(dir: &Path, samples: &Path, p: &hookforge::drift::Proposal) -> Result<(
         write_json(&path, &doc)?;
     }
     let events = dir.join("events");
-    for (event, schema) in &p.new_events {
+    for (event, schema) in &proposal.new_events {
         let slug = hookforge::infer::event_slug(event);
         let mut schema = schema.clone();
         // Pinned, as the vendor's other schemas pin the event type.
@@ -142,7 +142,7 @@ fn apply(dir: &Path, samples: &Path, p: &hookforge::drift::Proposal) -> Result<(
         }
         write_json(&events.join(format!("{slug}.json")), &schema)?;
     }
-    for s in &p.samples {
+    for s in &proposal.samples {
         // `samples/<event>/drift-1.json`, or the next free number.
         let event_dir = samples.join(
             s.path

@@ -18,17 +18,17 @@ pub struct Args {
     pub event_pointer: Option<String>,
 }
 
-pub fn run(a: Args) -> Outcome {
-    let text = match std::fs::read_to_string(&a.doc) {
+pub fn run(args: Args) -> Outcome {
+    let text = match std::fs::read_to_string(&args.doc) {
         Ok(t) => t,
         Err(e) => {
             return Err(Failure::usage(format!(
                 "cannot read {}: {e}",
-                a.doc.display()
+                args.doc.display()
             )));
         }
     };
-    if let Some(p) = &a.event_pointer
+    if let Some(p) = &args.event_pointer
         && !p.starts_with('/')
     {
         return Err(Failure::usage(format!(
@@ -44,7 +44,7 @@ pub fn run(a: Args) -> Outcome {
             Ok(ex) => {
                 let value: serde_json::Value =
                     serde_json::from_str(&ex.text).expect("extraction yields valid JSON");
-                let group = match &a.event_pointer {
+                let group = match &args.event_pointer {
                     Some(p) => match value.pointer(p).and_then(|v| v.as_str()) {
                         Some(event) => hookforge::infer::event_slug(event),
                         None => "_no_event_type".to_string(),
@@ -64,19 +64,19 @@ pub fn run(a: Args) -> Outcome {
                     "context": ex.context,
                     "repairs": ex.repairs,
                 }));
-                files.push((a.out.join(&rel), ex.text.clone() + "\n"));
+                files.push((args.out.join(&rel), ex.text.clone() + "\n"));
             }
             Err(u) => unrepairable.push(serde_json::json!({"line": u.line, "message": u.message})),
         }
     }
     let provenance = serde_json::json!({
-        "source": a.doc.file_name().map(|f| f.to_string_lossy().into_owned()),
+        "source": args.doc.file_name().map(|f| f.to_string_lossy().into_owned()),
         "source_sha256": hookforge_sha256(text.as_bytes()),
         "examples": examples,
         "unrepairable": unrepairable,
     });
     files.push((
-        a.out.join("provenance.json"),
+        args.out.join("provenance.json"),
         serde_json::to_string_pretty(&provenance).expect("Value serializes") + "\n",
     ));
     for (path, body) in &files {
@@ -97,15 +97,15 @@ pub fn run(a: Args) -> Outcome {
         .count();
     println!(
         "{}: {} examples written to {} ({repaired} repaired), {} unrepairable",
-        a.doc.display(),
+        args.doc.display(),
         examples.len(),
-        a.out.display(),
+        args.out.display(),
         unrepairable.len()
     );
     for u in &unrepairable {
         eprintln!(
             "unrepairable: {}:{}: {}",
-            a.doc.display(),
+            args.doc.display(),
             u["line"],
             u["message"].as_str().unwrap_or_default()
         );

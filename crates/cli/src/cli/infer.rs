@@ -77,8 +77,8 @@ fn one(a: &Args) -> Result<Outcome, String> {
 
 /// `OUT/manifest.json`, `OUT/events/<event>.json` and `OUT/samples/<event>/`
 /// from `SAMPLES/<event>/*.json`.
-fn vendor(a: &Args, out: &std::path::Path) -> Result<Outcome, String> {
-    let [samples_dir] = a.inputs.as_slice() else {
+fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
+    let [samples_dir] = args.inputs.as_slice() else {
         return Err(
             "with --vendor-dir OUT, give one directory of samples (one subdirectory per event)"
                 .into(),

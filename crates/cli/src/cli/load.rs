@@ -29,7 +29,7 @@ pub fn run(a: Args) -> Outcome {
     runtime()?.block_on(load(v, a))
 }
 
-pub async fn load(v: &'static VendorSpec, args: Args) -> Outcome {
+pub async fn load(vendor: &'static VendorSpec, args: Args) -> Outcome {
     let Args {
         target:
             TargetArgs {
@@ -53,7 +53,7 @@ pub async fn load(v: &'static VendorSpec, args: Args) -> Outcome {
         (Ok(d), Ok(t)) => (d, t),
         (Err(f), _) | (_, Err(f)) => return Err(f),
     };
-    let secret = secret_from(v, secret, secret_file.as_ref())?;
+    let secret = secret_from(vendor, secret, secret_file.as_ref())?;
     if !(rate > 0.0 && rate.is_finite()) {
         return Err(Failure::usage("--rate must be a positive number"));
     }
@@ -70,7 +70,7 @@ pub async fn load(v: &'static VendorSpec, args: Args) -> Outcome {
         }
     };
     let cfg = hookforge::conformance::load::LoadConfig {
-        vendor: v,
+        vendor,
         url,
         secret: secret.map(hookforge::auth::Secret::new),
         hmac_format,

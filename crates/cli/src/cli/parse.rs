@@ -29,7 +29,7 @@ pub fn run(a: Args) -> Outcome {
 /// total; exit 1 when any file fails. For checking captured production
 /// payloads in bulk.
 fn parse_many(
-    v: &VendorSpec,
+    vendor: &VendorSpec,
     headers: Vec<(http::HeaderName, http::HeaderValue)>,
     paths: &[PathBuf],
 ) -> Outcome {
@@ -51,7 +51,7 @@ fn parse_many(
                 failed += 1;
                 format!("FAIL     {}: cannot read: {e}", f.display())
             }
-            Ok(body) => match v.parse(&body, &map) {
+            Ok(body) => match vendor.parse(&body, &map) {
                 Ok(p) if p.known => {
                     ok += 1;
                     format!("ok       {}  {}", f.display(), p.event_type)
@@ -75,7 +75,7 @@ fn parse_many(
     }
     out.push_str(&format!(
         "{}: {} files: {ok} ok, {unknown} unknown event types, {failed} failed\n",
-        v.id,
+        vendor.id,
         files.len()
     ));
     let printed = print_text(&out);

@@ -58,7 +58,7 @@ pub struct Args {
     pub more: ServeArgs,
 }
 
-pub fn run(a: Args) -> Outcome {
+pub fn run(args: Args) -> Outcome {
     let Args {
         addr,
         vendors,
@@ -75,7 +75,7 @@ pub fn run(a: Args) -> Outcome {
         no_process,
         body_limit,
         more,
-    } = a;
+    } = args;
     let mut cfg = hookforge::receive::serve::ServeConfig::new(addr);
     cfg.sync = sync;
     cfg.hmac_formats = hmac_formats.into_iter().collect();

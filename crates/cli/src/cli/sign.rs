@@ -41,7 +41,7 @@ pub fn run(a: Args) -> Outcome {
 }
 
 pub fn sign(
-    v: &VendorSpec,
+    vendor: &VendorSpec,
     secret: Option<String>,
     timestamp: Option<u64>,
     hmac_format: Option<hookforge::auth::HmacFormat>,
@@ -57,20 +57,24 @@ pub fn sign(
     };
     let signer = match secret {
         Some(s) => match hookforge::auth::Signer::for_manifest_at(
-            v.manifest(),
+            vendor.manifest(),
             hookforge::auth::Secret::new(s),
             hmac_format,
             endpoint,
         ) {
             Ok(s) => Some(s),
             Err(e) => {
-                return Err(Failure::usage(format!("{}: {e}", v.id)));
+                return Err(Failure::usage(format!("{}: {e}", vendor.id)));
             }
         },
-        None if !matches!(v.manifest().auth, hookforge::manifest::Auth::None { .. }) => {
+        None if !matches!(
+            vendor.manifest().auth,
+            hookforge::manifest::Auth::None { .. }
+        ) =>
+        {
             return Err(Failure::usage(format!(
                 "{} signs its deliveries: pass --secret",
-                v.id
+                vendor.id
             )));
         }
         None => None,
@@ -81,7 +85,8 @@ pub fn sign(
         event_type: event,
         event_id: None,
     };
-    match hookforge::conformance::delivery::vendor_headers(v, &body, signer.as_ref(), &attempt) {
+    match hookforge::conformance::delivery::vendor_headers(vendor, &body, signer.as_ref(), &attempt)
+    {
         Ok(headers) => {
             let mut out = String::new();
             for (k, val) in headers {

@@ -91,17 +91,17 @@ fn usage(msg: impl std::fmt::Display) -> Outcome {
     Err(Failure::usage(msg))
 }
 
-pub async fn simulate(v: &'static VendorSpec, a: Args) -> Outcome {
-    let sim = configure(v, &a)?;
-    let sim = with_failure_handling(v, &a, sim)?;
-    let mut sim = with_verdict_source(&a, sim).await?;
-    let linger = match a.linger {
+pub async fn simulate(vendor: &'static VendorSpec, args: Args) -> Outcome {
+    let sim = configure(vendor, &args)?;
+    let sim = with_failure_handling(vendor, &args, sim)?;
+    let mut sim = with_verdict_source(&args, sim).await?;
+    let linger = match args.linger {
         Some(s) if s.is_finite() && s >= 0.0 => Some(std::time::Duration::from_secs_f64(s)),
         Some(_) => return usage("--linger must be a number of seconds"),
-        None if a.api_only => None,
+        None if args.api_only => None,
         None => Some(std::time::Duration::ZERO),
     };
-    let bar = progress_bar(a.events as u64, v.id);
+    let bar = progress_bar(args.events as u64, vendor.id);
     if let Some(b) = bar.clone() {
         sim = sim.on_change(move |p| {
             b.set_length(p.tracks.max(p.events) as u64);
@@ -114,7 +114,7 @@ pub async fn simulate(v: &'static VendorSpec, a: Args) -> Outcome {
         Err(e) => return if e.is_usage() { usage(e) } else { fail(e) },
     };
     if let Some(api) = running.api_url() {
-        eprintln!("{}'s webhook management API at {api}", v.name);
+        eprintln!("{}'s webhook management API at {api}", vendor.name);
     }
     wait_until_done(&running, linger).await;
     if let Some(b) = &bar {
@@ -122,7 +122,7 @@ pub async fn simulate(v: &'static VendorSpec, a: Args) -> Outcome {
     }
     let report = running.report().await.map_err(Failure::failed)?;
     running.stop();
-    if let Some(path) = &a.report_json {
+    if let Some(path) = &args.report_json {
         let text = serde_json::to_string_pretty(&report).expect("reports serialize");
         if let Err(e) = std::fs::write(path, text + "\n") {
             return usage(format!("cannot write {}: {e}", path.display()));
@@ -177,29 +177,30 @@ fn configure(v: &'static VendorSpec, a: &Args) -> Result<Simulator, Failure> {
 /// `--failure-mode`, `--act-on-status`, `--act-on-timeout` over the vendor's
 /// default failure handling (Socotra's).
 fn with_failure_handling(
-    v: &'static VendorSpec,
-    a: &Args,
+    vendor: &'static VendorSpec,
+    args: &Args,
     sim: Simulator,
 ) -> Result<Simulator, Failure> {
-    let given =
-        a.failure_mode.is_some() || !a.act_on_status.is_empty() || a.act_on_timeout.is_some();
+    let given = args.failure_mode.is_some()
+        || !args.act_on_status.is_empty()
+        || args.act_on_timeout.is_some();
     if !given {
         return Ok(sim);
     }
-    let Some(base) = v.manifest().delivery_rules().failure_handling else {
+    let Some(base) = vendor.manifest().delivery_rules().failure_handling else {
         return Err(Failure::usage(format!(
             "{} has no failure handling to configure (--failure-mode, --act-on-status and --act-on-timeout are Socotra's)",
-            v.id
+            vendor.id
         )));
     };
     let fh = hookforge::manifest::FailureHandling {
-        mode: a.failure_mode.clone().unwrap_or(base.mode),
-        act_on_status_codes: if a.act_on_status.is_empty() {
+        mode: args.failure_mode.clone().unwrap_or(base.mode),
+        act_on_status_codes: if args.act_on_status.is_empty() {
             base.act_on_status_codes
         } else {
-            a.act_on_status.clone()
+            args.act_on_status.clone()
         },
-        act_on_timeout: a.act_on_timeout.unwrap_or(base.act_on_timeout),
+        act_on_timeout: args.act_on_timeout.unwrap_or(base.act_on_timeout),
     };
     if !hookforge::manifest::FailureHandling::MODES.contains(&fh.mode.as_str()) {
         return Err(Failure::usage(format!(

@@ -460,7 +460,7 @@ pub(crate) fn auth_stale(s: Sender<'_>, d: Fresh, tolerance_secs: u64) -> Plan {
 /// receiver must verify the bytes it received, not a re-serialization, and
 /// keep numbers exactly. `fresh` gives a new delivery per probe.
 pub(crate) fn byte_probes(
-    s: Sender<'_>,
+    sender: Sender<'_>,
     fresh: &dyn Fn(&str) -> Fresh,
 ) -> Result<Vec<Plan>, HarnessError> {
     let value = |d: &Fresh| -> Result<Value, HarnessError> {
@@ -472,7 +472,7 @@ pub(crate) fn byte_probes(
         id: d.id.clone(),
     };
     let (bw, bk, bu, bn) = (fresh("bw"), fresh("bk"), fresh("bu"), fresh("bn"));
-    let (numbers, numbers_how) = big_integer(s, value(&bn)?);
+    let (numbers, numbers_how) = big_integer(sender, value(&bn)?);
     let probes: [(&str, String, Fresh); 4] = [
         (
             "whitespace",
@@ -495,8 +495,8 @@ pub(crate) fn byte_probes(
         .into_iter()
         .map(|(kind, how, d)| {
             Plan::new(
-                format!("{}/bytes/{kind}", s.v.id),
-                vec![s.step(format!("a valid delivery, {how}"), d, Expect::Success)],
+                format!("{}/bytes/{kind}", sender.v.id),
+                vec![sender.step(format!("a valid delivery, {how}"), d, Expect::Success)],
             )
         })
         .collect())
@@ -543,7 +543,7 @@ fn write_json(v: &Value, style: Style) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn write_value(v: &Value, style: Style, depth: usize, out: &mut String) {
+fn write_value(value: &Value, style: Style, depth: usize, out: &mut String) {
     let pretty = style == Style::Pretty;
     let newline = |out: &mut String, d: usize| {
         if pretty {
@@ -551,7 +551,7 @@ fn write_value(v: &Value, style: Style, depth: usize, out: &mut String) {
             out.push_str(&"\t".repeat(d));
         }
     };
-    match v {
+    match value {
         Value::Object(o) => {
             out.push('{');
             let mut keys: Vec<&String> = o.keys().collect();

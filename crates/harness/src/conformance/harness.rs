@@ -469,23 +469,26 @@ fn judge_observed(runs: &mut [CaseRun], obs: &Observer, settle: Duration) -> Obs
 }
 
 /// The `<vendor>/observe` case: every report matched a delivery sent.
-fn observe_case(v: &VendorSpec, o: &Observed, obs: &Observer) -> CaseResult {
-    let (outcome, detail) = if o.total == 0 {
+fn observe_case(vendor: &VendorSpec, observed: &Observed, obs: &Observer) -> CaseResult {
+    let (outcome, detail) = if observed.total == 0 {
         (
             Outcome::Fail,
             format!(
                 "no report arrived at {} within {:.1} s of the last answer: the receiver must POST each delivery it handles there",
                 obs.url(),
-                o.settle.as_secs_f64()
+                observed.settle.as_secs_f64()
             ),
         )
-    } else if o.unmatched.is_empty() {
+    } else if observed.unmatched.is_empty() {
         (
             Outcome::Pass,
-            format!("{} reports, each matched to a delivery sent", o.total),
+            format!(
+                "{} reports, each matched to a delivery sent",
+                observed.total
+            ),
         )
     } else {
-        let ids: Vec<String> = o
+        let ids: Vec<String> = observed
             .unmatched
             .iter()
             .take(5)
@@ -495,14 +498,14 @@ fn observe_case(v: &VendorSpec, o: &Observed, obs: &Observer) -> CaseResult {
             Outcome::Fail,
             format!(
                 "{} of {} reports match no delivery sent (by id, nor by payload): {}",
-                o.unmatched.len(),
-                o.total,
+                observed.unmatched.len(),
+                observed.total,
                 ids.join(", ")
             ),
         )
     };
     CaseResult {
-        id: format!("{}/observe", v.id),
+        id: format!("{}/observe", vendor.id),
         outcome,
         detail,
         status: None,

@@ -110,12 +110,12 @@ fn case(c: &CaseResult) -> Markup {
 }
 
 /// Answer times as bars, the vendor's budget as a red line.
-fn histogram(r: &Report) -> Markup {
-    let times: Vec<f64> = r.cases.iter().filter_map(|c| c.latency_ms).collect();
+fn histogram(report: &Report) -> Markup {
+    let times: Vec<f64> = report.cases.iter().filter_map(|c| c.latency_ms).collect();
     if times.is_empty() {
         return html! {};
     }
-    let budget = r.timing.as_ref().map(|t| t.budget_ms);
+    let budget = report.timing.as_ref().map(|t| t.budget_ms);
     let max = times.iter().copied().fold(0.0_f64, f64::max);
     // The axis covers the answers, and the budget when it is near them.
     let top = match budget {
@@ -132,7 +132,7 @@ fn histogram(r: &Report) -> Markup {
     let (w, h, left, bottom) = (600.0, 160.0, 40.0, 24.0);
     let bar = (w - left) / BINS as f64;
     let x = |ms: f64| left + ms / top * (w - left);
-    let caption = match (&r.timing, budget) {
+    let caption = match (&report.timing, budget) {
         (Some(t), Some(b)) if b <= max * 4.0 => format!(
             "{} answers: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; the red line is the vendor's budget, {:.1} s.",
             times.len(),
@@ -153,7 +153,7 @@ fn histogram(r: &Report) -> Markup {
     };
     html! {
         figure {
-            svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (w) " " (h) } role="img" aria-label={ "answer times of " (r.vendor) } {
+            svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (w) " " (h) } role="img" aria-label={ "answer times of " (report.vendor) } {
                 line x1=(left) y1=(h - bottom) x2=(w) y2=(h - bottom) stroke="#57606a" {}
                 @for (i, n) in counts.iter().enumerate() {
                     @if *n > 0 {

@@ -65,9 +65,9 @@ impl Verdict {
 /// counts as a refusal: by default any 4xx (GitHub, Stripe and Svix retry
 /// every non-2xx alike, and their libraries answer 400); a 5xx is a crash;
 /// a 2xx means the vendor counts the delivery as delivered.
-pub(crate) fn answer(v: &VendorSpec, expect: Expect, a: &Answer, observed: bool) -> Verdict {
-    let success = &v.manifest().success;
-    let (status, text) = match a {
+pub(crate) fn answer(vendor: &VendorSpec, expect: Expect, got: &Answer, observed: bool) -> Verdict {
+    let success = &vendor.manifest().success;
+    let (status, text) = match got {
         Answer::Nothing(why) => return Verdict::fail(why.clone()),
         Answer::Redirect { status, location } => {
             return Verdict::fail(format!(
@@ -119,7 +119,7 @@ pub(crate) fn answer(v: &VendorSpec, expect: Expect, a: &Answer, observed: bool)
         ));
     }
     let documented = match &success.refused {
-        Some(p) => format!("{} documents {} as a refusal", v.name, p.join(" or ")),
+        Some(p) => format!("{} documents {} as a refusal", vendor.name, p.join(" or ")),
         None => "a refusal is a 4xx".into(),
     };
     Verdict::fail(format!("answered {status}; {documented}: {text:?}"))
@@ -206,20 +206,20 @@ impl Observed {
     }
 
     /// Judges a step again with what its handler did.
-    pub fn judge(&self, expect: Expect, key: &str, body: &[u8], v: Verdict) -> Verdict {
+    pub fn judge(&self, expect: Expect, key: &str, body: &[u8], verdict: Verdict) -> Verdict {
         let handled = self.by_key.get(key).map_or(&[][..], Vec::as_slice);
         let n = handled.len();
         let within = format!("{:.1} s", self.settle.as_secs_f64());
         match expect {
-            Expect::Success if !v.ok => v,
+            Expect::Success if !verdict.ok => verdict,
             Expect::Success if n == 0 => Verdict::fail(format!(
                 "{}, but its handler never ran within {within}: the vendor will not send it again, so it is lost \
                  (a documented sample keeps its id: if this receiver handled it in an earlier run, restart it with an empty store)",
-                v.note
+                verdict.note
             )),
             Expect::Success if n > 1 => Verdict::fail(format!(
                 "{}, and its handler ran {n} times for the same delivery (id {key})",
-                v.note
+                verdict.note
             )),
             Expect::Success => {
                 let got = &handled[0].payload;
@@ -235,7 +235,7 @@ impl Observed {
                     };
                     return Verdict::pass(format!(
                         "{}; handled once, payload intact{shared}",
-                        v.note
+                        verdict.note
                     ));
                 }
                 let sent: Option<Value> = serde_json::from_slice(body).ok();
@@ -244,21 +244,21 @@ impl Observed {
                     .unwrap_or_else(|| "not the JSON sent".into());
                 Verdict::fail(format!(
                     "{}, handled once, but the payload changed: {diff}",
-                    v.note
+                    verdict.note
                 ))
             }
             Expect::Refusal(_) if n > 0 => Verdict::fail(format!(
                 "{}, but its handler ran ({n}×) for a delivery it had to refuse",
-                v.note
+                verdict.note
             )),
-            Expect::Refusal(_) if v.accepted_refusal => Verdict::pass(format!(
+            Expect::Refusal(_) if verdict.accepted_refusal => Verdict::pass(format!(
                 "{}, but no report of handling it arrived within {within} (harmless if it never \
                  will; a 4xx is the clearer answer)",
-                v.note
+                verdict.note
             )),
             Expect::Refusal(_) => Verdict {
-                note: format!("{}; not handled", v.note),
-                ..v
+                note: format!("{}; not handled", verdict.note),
+                ..verdict
             },
         }
     }

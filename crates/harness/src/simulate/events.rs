@@ -32,8 +32,13 @@ pub struct SimEvent {
 
 /// Builds `n` distinct events from the vendor's samples, taken in turn.
 /// `now_ms` is the first event's time; each next event is 1 ms later.
-pub fn build(v: &VendorSpec, n: usize, seed: u64, now_ms: i64) -> Result<Vec<SimEvent>, String> {
-    let samples: Vec<(String, &str, &[u8])> = v
+pub fn build(
+    vendor: &VendorSpec,
+    count: usize,
+    seed: u64,
+    now_ms: i64,
+) -> Result<Vec<SimEvent>, String> {
+    let samples: Vec<(String, &str, &[u8])> = vendor
         .events
         .iter()
         .flat_map(|e| {
@@ -43,10 +48,10 @@ pub fn build(v: &VendorSpec, n: usize, seed: u64, now_ms: i64) -> Result<Vec<Sim
         })
         .collect();
     if samples.is_empty() {
-        return Err(format!("{} has no samples to build events from", v.id));
+        return Err(format!("{} has no samples to build events from", vendor.id));
     }
-    let rules = v.manifest().delivery_rules();
-    let id_pointer = v
+    let rules = vendor.manifest().delivery_rules();
+    let id_pointer = vendor
         .manifest()
         .event_id
         .as_ref()
@@ -56,9 +61,9 @@ pub fn build(v: &VendorSpec, n: usize, seed: u64, now_ms: i64) -> Result<Vec<Sim
     // Samples that gave a body already sent (nothing in them to refresh,
     // for a vendor that sends no id): used once only.
     let mut spent = vec![false; samples.len()];
-    let mut out = Vec::with_capacity(n);
+    let mut out = Vec::with_capacity(count);
     let mut next = 0usize;
-    while out.len() < n {
+    while out.len() < count {
         let mut made = None;
         for _ in 0..samples.len() {
             let k = next % samples.len();
@@ -78,16 +83,16 @@ pub fn build(v: &VendorSpec, n: usize, seed: u64, now_ms: i64) -> Result<Vec<Sim
                 &mut rng,
             );
             let body = serde_json::to_vec(&doc).expect("Value serializes");
-            let envelope = match v.read_envelope(&body, &http::HeaderMap::new()) {
+            let envelope = match vendor.read_envelope(&body, &http::HeaderMap::new()) {
                 // A type in a header (Shopify's topic), or joined from one
                 // (GitHub's): the sample's event.
-                Err(_) if v.manifest().event_type.header.is_some() => crate::Envelope {
+                Err(_) if vendor.manifest().event_type.header.is_some() => crate::Envelope {
                     event_type: event.to_string(),
                     event_id: None,
                 },
                 other => other.map_err(|e| format!("sample {name} after refreshing: {e}"))?,
             };
-            let header_id = match (&envelope.event_id, &v.manifest().event_id) {
+            let header_id = match (&envelope.event_id, &vendor.manifest().event_id) {
                 (None, Some(loc)) if loc.header.is_some() => Some(fresh_like(
                     loc.example
                         .as_deref()
@@ -117,9 +122,9 @@ pub fn build(v: &VendorSpec, n: usize, seed: u64, now_ms: i64) -> Result<Vec<Sim
             Some(e) => out.push(e),
             None => {
                 return Err(format!(
-                    "cannot make {n} distinct events from {}'s samples: after {} every sample \
+                    "cannot make {count} distinct events from {}'s samples: after {} every sample \
                      repeats one already sent (it has no id, date-time or UUID to refresh)",
-                    v.id,
+                    vendor.id,
                     out.len()
                 ));
             }
@@ -221,8 +226,8 @@ pub fn fresh_like(old: &str, rng: &mut Rng) -> String {
 /// `at_ms` written in the shape of `s` if `s` is a date-time
 /// (`YYYY-MM-DDTHH:MM:SS`, optional fraction, `Z` / `±HH:MM` / `±HHMM` /
 /// nothing): same fraction digits, same offset style (in UTC).
-pub fn fresh_datetime(s: &str, at_ms: i64) -> Option<String> {
-    let b = s.as_bytes();
+pub fn fresh_datetime(text: &str, at_ms: i64) -> Option<String> {
+    let b = text.as_bytes();
     let digits =
         |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
     let shape = b.len() >= 19
@@ -252,7 +257,7 @@ pub fn fresh_datetime(s: &str, at_ms: i64) -> Option<String> {
             return None;
         }
     }
-    let offset = match &s[i..] {
+    let offset = match &text[i..] {
         "" => "",
         "Z" => "Z",
         o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {

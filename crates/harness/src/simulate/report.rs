@@ -235,7 +235,7 @@ pub struct Report {
 
 /// Describes the rules in force, each marked assumed or documented.
 fn rules(
-    r: &DeliveryRules,
+    delivery_rules: &DeliveryRules,
     timeout: Duration,
     overridden: bool,
     hooks: &[Webhook],
@@ -246,12 +246,12 @@ fn rules(
             format!(
                 "{} ms (set for this run; the vendor's is {} s)",
                 timeout.as_millis(),
-                r.timeout_secs
+                delivery_rules.timeout_secs
             )
         } else {
-            format!("{} s", r.timeout_secs)
+            format!("{} s", delivery_rules.timeout_secs)
         },
-        assumed: r.is_assumed("timeout_secs"),
+        assumed: delivery_rules.is_assumed("timeout_secs"),
     }];
     let secs = |d: &[f64]| {
         if d.is_empty() {
@@ -266,7 +266,7 @@ fn rules(
             )
         }
     };
-    let retry = match &r.retry {
+    let retry = match &delivery_rules.retry {
         Retry::None => "one attempt, no retries".to_string(),
         Retry::Delays { delays_secs } => secs(delays_secs),
         Retry::Backoff {
@@ -299,19 +299,19 @@ fn rules(
     out.push(RuleReport {
         rule: "retry".into(),
         value: retry,
-        assumed: r.is_assumed("retry.schedule"),
+        assumed: delivery_rules.is_assumed("retry.schedule"),
     });
-    if let Some(d) = &r.disable_after {
+    if let Some(d) = &delivery_rules.disable_after {
         out.push(RuleReport {
             rule: "disable after".into(),
             value: format!(
                 "{} consecutive failures → {}",
                 d.consecutive_failures, d.state
             ),
-            assumed: r.is_assumed("disable_after"),
+            assumed: delivery_rules.is_assumed("disable_after"),
         });
     }
-    if let Some(f) = &r.failure_handling {
+    if let Some(f) = &delivery_rules.failure_handling {
         let describe = |f: &crate::manifest::FailureHandling| {
             format!(
                 "{} on {}{}",
@@ -329,7 +329,7 @@ fn rules(
         out.push(RuleReport {
             rule: "failure handling".into(),
             value,
-            assumed: r.is_assumed("failure_handling"),
+            assumed: delivery_rules.is_assumed("failure_handling"),
         });
     }
     out

@@ -48,8 +48,8 @@ fn ok_json<T: serde::Serialize>(value: &T) -> Response {
 }
 
 /// The webhook as Socotra returns it.
-fn response(shared: &Shared, h: &HookState) -> m::WebhookResponse {
-    let c = &h.config;
+fn response(shared: &Shared, hook: &HookState) -> m::WebhookResponse {
+    let c = &hook.config;
     let fh = c
         .failure_handling
         .clone()
@@ -88,8 +88,8 @@ fn response(shared: &Shared, h: &HookState) -> m::WebhookResponse {
         retry_strategy: m::RetryStrategy::from(
             c.retry_strategy.as_deref().unwrap_or(&default_strategy),
         ),
-        suspended: h.suspended_at_ms.is_some() || h.off.is_some(),
-        suspended_timestamp: h.suspended_at_ms.map_or(Maybe::Absent, |ms| {
+        suspended: hook.suspended_at_ms.is_some() || hook.off.is_some(),
+        suspended_timestamp: hook.suspended_at_ms.map_or(Maybe::Absent, |ms| {
             Maybe::Present(m::Timestamp(crate::FlexTimestamp::Millis(ms)))
         }),
         extra: Default::default(),
@@ -189,7 +189,7 @@ fn webhook_config(
 /// A request's `failureHandling` over the vendor's default.
 fn failure_handling(
     shared: &Shared,
-    f: &m::FailureHandlingRequest,
+    request: &m::FailureHandlingRequest,
 ) -> Result<FailureHandling, String> {
     let base = shared
         .rules
@@ -200,7 +200,7 @@ fn failure_handling(
             act_on_status_codes: Vec::new(),
             act_on_timeout: false,
         });
-    let mode = match f.mode.as_option() {
+    let mode = match request.mode.as_option() {
         Some(m::FailureMode::Unknown(s)) => {
             return Err(format!(
                 "`failureHandling.mode`: {s:?} is not none, divert or suspend"
@@ -209,7 +209,7 @@ fn failure_handling(
         Some(mode) => mode.as_str().to_string(),
         None => base.mode,
     };
-    let codes = f
+    let codes = request
         .act_on_status_codes
         .as_option()
         .cloned()
@@ -225,7 +225,7 @@ fn failure_handling(
     Ok(FailureHandling {
         mode,
         act_on_status_codes: codes,
-        act_on_timeout: f
+        act_on_timeout: request
             .act_on_timeout
             .as_option()
             .copied()

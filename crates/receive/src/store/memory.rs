@@ -165,9 +165,9 @@ impl Store for MemoryStore {
         self.insert_owned(d.clone())
     }
 
-    fn insert_owned(&self, d: NewDelivery) -> Result<Inserted, StoreError> {
+    fn insert_owned(&self, delivery: NewDelivery) -> Result<Inserted, StoreError> {
         let mut m = self.lock();
-        let key = (d.vendor.clone(), d.dedupe_key.clone());
+        let key = (delivery.vendor.clone(), delivery.dedupe_key.clone());
         if let Some(&id) = m.by_key.get(&key) {
             return Ok(match m.rows.get_mut(&id) {
                 Some(row) => {
@@ -183,34 +183,34 @@ impl Store for MemoryStore {
                 capacity: self.capacity,
             });
         }
-        if m.total_bytes - m.done_bytes + d.body.len() > self.max_bytes {
+        if m.total_bytes - m.done_bytes + delivery.body.len() > self.max_bytes {
             return Err(StoreError::FullBytes {
                 max_bytes: self.max_bytes,
             });
         }
-        m.total_bytes += d.body.len();
+        m.total_bytes += delivery.body.len();
         m.next_id += 1;
         let id = m.next_id;
-        let status = if d.misfit.is_some() {
+        let status = if delivery.misfit.is_some() {
             Status::Quarantined
         } else {
             Status::Pending
         };
-        let received_at_ms = d.received_at_ms;
+        let received_at_ms = delivery.received_at_ms;
         m.rows.insert(
             id,
             StoredDelivery {
                 id,
-                vendor: d.vendor,
-                event_type: d.event_type,
-                event_id: d.event_id,
-                dedupe_key: d.dedupe_key,
-                body: d.body,
-                headers: d.headers,
+                vendor: delivery.vendor,
+                event_type: delivery.event_type,
+                event_id: delivery.event_id,
+                dedupe_key: delivery.dedupe_key,
+                body: delivery.body,
+                headers: delivery.headers,
                 received_at_ms,
                 status,
                 attempts: 0,
-                last_error: d.misfit,
+                last_error: delivery.misfit,
                 next_attempt_at_ms: received_at_ms,
                 processed_at_ms: None,
                 duplicates: 0,

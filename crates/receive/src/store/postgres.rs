@@ -310,13 +310,14 @@ fn to_delivery(r: &PgRow) -> Result<StoredDelivery, StoreError> {
 
 fn insert_row(
     tx: &mut ::postgres::Transaction<'_>,
-    d: &NewDelivery,
+    delivery: &NewDelivery,
 ) -> Result<Inserted, StoreError> {
-    let headers = serde_json::to_string(&d.headers).map_err(|source| StoreError::Encode {
-        what: "the headers",
-        source,
-    })?;
-    let status = if d.misfit.is_some() {
+    let headers =
+        serde_json::to_string(&delivery.headers).map_err(|source| StoreError::Encode {
+            what: "the headers",
+            source,
+        })?;
+    let status = if delivery.misfit.is_some() {
         Status::Quarantined
     } else {
         Status::Pending
@@ -328,15 +329,15 @@ fn insert_row(
              ON CONFLICT (vendor, dedupe_key) DO UPDATE SET duplicates = deliveries.duplicates + 1
              RETURNING id, duplicates, status",
             &[
-                &d.vendor,
-                &d.event_type,
-                &d.event_id,
-                &d.dedupe_key,
-                &d.body,
+                &delivery.vendor,
+                &delivery.event_type,
+                &delivery.event_id,
+                &delivery.dedupe_key,
+                &delivery.body,
                 &headers,
-                &d.received_at_ms,
+                &delivery.received_at_ms,
                 &status.as_str(),
-                &d.misfit,
+                &delivery.misfit,
             ],
         )
         .map_err(backend)?;
@@ -552,19 +553,25 @@ impl Store for PostgresStore {
 
     fn search(
         &self,
-        q: &Search,
+        query: &Search,
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<StoredDelivery>, u64), StoreError> {
         const WHERE: &str = "($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR vendor = $2)
              AND ($3::text IS NULL OR strpos(event_type, $3) > 0)
              AND ($4::bigint IS NULL OR received_at >= $4) AND ($5::bigint IS NULL OR received_at <= $5)";
-        let status = q.status.map(Status::as_str);
+        let status = query.status.map(Status::as_str);
         let mut conn = self.conn();
         let total: i64 = conn
             .query_one(
                 &format!("SELECT COUNT(*) FROM deliveries WHERE {WHERE}"),
-                &[&status, &q.vendor, &q.event, &q.since_ms, &q.until_ms],
+                &[
+                    &status,
+                    &query.vendor,
+                    &query.event,
+                    &query.since_ms,
+                    &query.until_ms,
+                ],
             )
             .map_err(backend)?
             .get(0);
@@ -577,10 +584,10 @@ impl Store for PostgresStore {
                 ),
                 &[
                     &status,
-                    &q.vendor,
-                    &q.event,
-                    &q.since_ms,
-                    &q.until_ms,
+                    &query.vendor,
+                    &query.event,
+                    &query.since_ms,
+                    &query.until_ms,
                     &(limit.min(i64::MAX as usize) as i64),
                     &(offset.min(i64::MAX as usize) as i64),
                 ],

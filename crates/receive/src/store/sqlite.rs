@@ -491,7 +491,7 @@ impl Store for SqliteStore {
 
     fn search(
         &self,
-        q: &Search,
+        query: &Search,
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<StoredDelivery>, u64), StoreError> {
@@ -500,11 +500,11 @@ impl Store for SqliteStore {
              AND (?4 IS NULL OR received_at >= ?4) AND (?5 IS NULL OR received_at <= ?5)";
         let conn = self.conn();
         let filter = params![
-            q.status.map(Status::as_str),
-            q.vendor,
-            q.event,
-            q.since_ms,
-            q.until_ms
+            query.status.map(Status::as_str),
+            query.vendor,
+            query.event,
+            query.since_ms,
+            query.until_ms
         ];
         let total: i64 = conn
             .prepare_cached(&format!("SELECT COUNT(*) FROM deliveries WHERE {WHERE}"))?
@@ -517,11 +517,11 @@ impl Store for SqliteStore {
         let page = stmt
             .query_map(
                 params![
-                    q.status.map(Status::as_str),
-                    q.vendor,
-                    q.event,
-                    q.since_ms,
-                    q.until_ms,
+                    query.status.map(Status::as_str),
+                    query.vendor,
+                    query.event,
+                    query.since_ms,
+                    query.until_ms,
                     limit.min(i64::MAX as usize) as i64,
                     offset.min(i64::MAX as usize) as i64
                 ],
