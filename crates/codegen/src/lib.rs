@@ -315,8 +315,12 @@ pub fn workspace_outputs(root: &Path) -> Result<Vec<(PathBuf, String)>, Error> {
                 format!("`id` is {vs_id:?} but the directory is named {id:?}"),
             ));
         }
-        mods.push_str(&format!("pub mod {id};\n"));
-        specs.push_str(&format!("    &{id}::VENDOR,\n"));
+        // Each built-in vendor is a feature of hookforge-core: a user
+        // compiles only the vendors they name.
+        mods.push_str(&format!("#[cfg(feature = \"{id}\")]\npub mod {id};\n"));
+        specs.push_str(&format!(
+            "    #[cfg(feature = \"{id}\")]\n    &{id}::VENDOR,\n"
+        ));
         out.push((root.join("generated").join(format!("{id}.rs")), src));
     }
     let index = format!(
