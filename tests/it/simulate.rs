@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use common::within;
 use hookforge::manifest::FailureHandling;
-use hookforge::simulate::{Answer, Handled, Inbox, SimEvent, Simulator, State, Verdict};
+use hookforge::simulate::{Answer, Handled, HandledRecords, SimEvent, Simulator, State, Verdict};
 use hookforge::vendors::socotra::models as socotra;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -204,7 +204,7 @@ async fn socotra_diverts_on_timeouts_then_the_api_lists_and_resends_them() {
             .timeout(Duration::from_millis(300))
             .retry_strategy("one")
             .failure_handling(FailureHandling {
-                mode: "divert".into(),
+                mode: hookforge::manifest::FailureMode::Divert,
                 act_on_status_codes: vec!["5xx".into()],
                 act_on_timeout: true,
             })
@@ -508,7 +508,7 @@ impl Respond for Naive {
     }
 }
 
-impl Inbox for Naive {
+impl HandledRecords for Naive {
     fn handled(&self, _vendor: &str, e: &SimEvent) -> Result<Handled, String> {
         let times = self
             .handled

@@ -227,18 +227,12 @@ impl DeliveryRules {
         {
             return bad("disable_after.consecutive_failures` must be at least 1".into());
         }
-        if let Some(f) = &self.failure_handling {
-            if !FailureHandling::MODES.contains(&f.mode.as_str()) {
-                return bad(format!(
-                    "failure_handling.mode` must be none, divert or suspend; got {:?}",
-                    f.mode
-                ));
-            }
-            if let Some(code) = f.act_on_status_codes.iter().find(|c| !status_pattern_ok(c)) {
-                return bad(format!(
-                    "failure_handling.act_on_status_codes`: {code:?} is not a status code or a class like \"5xx\""
-                ));
-            }
+        if let Some(f) = &self.failure_handling
+            && let Some(code) = f.act_on_status_codes.iter().find(|c| !status_pattern_ok(c))
+        {
+            return bad(format!(
+                "failure_handling.act_on_status_codes`: {code:?} is not a status code or a class like \"5xx\""
+            ));
         }
         if let Some(p) = self.fresh_times.iter().find(|p| !p.starts_with('/')) {
             return bad(format!(
@@ -311,18 +305,50 @@ pub struct DisableAfter {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FailureHandling {
-    /// `none` (given up), `divert` (kept for the vendor's API to list and
-    /// resend) or `suspend` (the webhook stops until unsuspended).
-    pub mode: String,
+    pub mode: FailureMode,
     /// Answers that trigger the mode: codes (`"500"`) or classes (`"5xx"`).
     pub act_on_status_codes: Vec<String>,
     /// Whether a timeout (no answer in the budget) triggers the mode.
     pub act_on_timeout: bool,
 }
 
-impl FailureHandling {
-    pub const MODES: [&'static str; 3] = ["none", "divert", "suspend"];
+/// What the vendor does with a delivery whose retries all failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureMode {
+    /// Given up.
+    None,
+    /// Kept for the vendor's API to list and resend.
+    Divert,
+    /// The webhook stops until unsuspended.
+    Suspend,
+}
 
+impl FailureMode {
+    pub const ALL: [FailureMode; 3] =
+        [FailureMode::None, FailureMode::Divert, FailureMode::Suspend];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureMode::None => "none",
+            FailureMode::Divert => "divert",
+            FailureMode::Suspend => "suspend",
+        }
+    }
+
+    /// `none`, `divert` or `suspend`.
+    pub fn parse(s: &str) -> Option<FailureMode> {
+        FailureMode::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for FailureMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FailureHandling {
     /// Whether an answer with `status` triggers the mode.
     pub fn acts_on_status(&self, status: u16) -> bool {
         self.act_on_status_codes
@@ -1067,7 +1093,8 @@ mod tests {
             ),
             (
                 r#"{"timeout_secs":1,"retry":{"kind":"none"},"failure_handling":{"mode":"drop","act_on_status_codes":[],"act_on_timeout":false}}"#,
-                "delivery.failure_handling.mode",
+                // A typed mode: serde names the place, as a pointer.
+                "/delivery/failure_handling/mode",
             ),
             (
                 r#"{"timeout_secs":1,"retry":{"kind":"none"},"failure_handling":{"mode":"none","act_on_status_codes":["5x"],"act_on_timeout":false}}"#,

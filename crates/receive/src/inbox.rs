@@ -297,7 +297,7 @@ impl Inbox {
                 // taken now so that the next round's count sees it taken.
                 let permit = slot.clone().try_acquire_owned().ok();
                 tokio::spawn(async move {
-                    let _permit = match permit {
+                    let permit = match permit {
                         Some(p) => p,
                         None => match slot.acquire_owned().await {
                             Ok(p) => p,
@@ -305,6 +305,10 @@ impl Inbox {
                         },
                     };
                     inbox.process(d, claimed_at).await;
+                    // The slot is free before the worker hears of it: woken
+                    // while it was still held, the worker saw no free slot
+                    // and waited up to a second for the next notice.
+                    drop(permit);
                     inbox.notify.notify_one();
                 });
             }

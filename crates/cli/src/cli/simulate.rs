@@ -193,8 +193,16 @@ fn with_failure_handling(
             vendor.id
         )));
     };
+    let mode = match &args.failure_mode {
+        None => base.mode,
+        Some(m) => hookforge::manifest::FailureMode::parse(m).ok_or_else(|| {
+            Failure::usage(format!(
+                "--failure-mode {m:?}: expected none, divert or suspend"
+            ))
+        })?,
+    };
     let fh = hookforge::manifest::FailureHandling {
-        mode: args.failure_mode.clone().unwrap_or(base.mode),
+        mode,
         act_on_status_codes: if args.act_on_status.is_empty() {
             base.act_on_status_codes
         } else {
@@ -202,12 +210,6 @@ fn with_failure_handling(
         },
         act_on_timeout: args.act_on_timeout.unwrap_or(base.act_on_timeout),
     };
-    if !hookforge::manifest::FailureHandling::MODES.contains(&fh.mode.as_str()) {
-        return Err(Failure::usage(format!(
-            "--failure-mode {:?}: expected none, divert or suspend",
-            fh.mode
-        )));
-    }
     if let Some(bad) = fh
         .act_on_status_codes
         .iter()

@@ -36,13 +36,13 @@ use tokio::sync::Notify;
 use crate::VendorSpec;
 use crate::auth::{HmacFormat, Secret, Signer};
 use crate::conformance::delivery::{Attempt, vendor_headers};
-use crate::manifest::{DeliveryRules, FailureHandling, Retry, WebhookManagement};
+use crate::manifest::{DeliveryRules, FailureHandling, FailureMode, Retry, WebhookManagement};
 pub use events::SimEvent;
 pub use faults::Faults;
 use faults::{Roll, roll};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use report::StoreInbox;
-pub use report::{Handled, Inbox, ObservedInbox, Report, Verdict};
+pub use report::{Handled, HandledRecords, ObservedInbox, Report, Verdict};
 
 /// Why a simulation could not run.
 #[derive(Debug, thiserror::Error)]
@@ -248,7 +248,7 @@ pub struct Simulator {
     failure_handling: Option<FailureHandling>,
     default_webhook: bool,
     api_addr: Option<SocketAddr>,
-    inbox: Option<Arc<dyn Inbox>>,
+    inbox: Option<Arc<dyn HandledRecords>>,
     observe: Option<SocketAddr>,
     settle: Duration,
     ca_cert: Option<Vec<u8>>,
@@ -369,7 +369,7 @@ impl Simulator {
         self
     }
 
-    pub fn inbox(mut self, inbox: impl Inbox) -> Self {
+    pub fn inbox(mut self, inbox: impl HandledRecords) -> Self {
         self.inbox = Some(Arc::new(inbox));
         self
     }
@@ -448,7 +448,7 @@ impl Simulator {
                     .map_err(|e| {
                         SimError::Config(format!("cannot listen for reports on {addr}: {e}"))
                     })?;
-                Some(Arc::new(report::ObservedInbox::new(observer)) as Arc<dyn Inbox>)
+                Some(Arc::new(report::ObservedInbox::new(observer)) as Arc<dyn HandledRecords>)
             }
             None => self.inbox,
         };
@@ -581,7 +581,7 @@ pub struct Running {
     shared: Arc<Shared>,
     api: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
     stream: tokio::task::JoinHandle<()>,
-    inbox: Option<Arc<dyn Inbox>>,
+    inbox: Option<Arc<dyn HandledRecords>>,
     settle: Duration,
 }
 
@@ -1011,12 +1011,12 @@ fn out_of_retries(
         Answer::Timeout | Answer::Lost { .. } | Answer::Error { .. } => f.act_on_timeout,
     });
     let tries = format!("after {done_in_cycle} attempt(s), last answer {answer}");
-    let (state, why) = match fh.as_ref().map(|f| f.mode.as_str()) {
-        Some("divert") if acts => {
+    let (state, why) = match fh.as_ref().map(|f| f.mode) {
+        Some(FailureMode::Divert) if acts => {
             hook.diverted.push(track);
             (State::Diverted, format!("diverted {tries}"))
         }
-        Some("suspend") if acts => {
+        Some(FailureMode::Suspend) if acts => {
             hook.suspended_at_ms = Some(crate::util::now_ms());
             hook.held.push(track);
             (State::Suspended, format!("suspended the webhook {tries}"))

@@ -24,11 +24,11 @@ pub struct Handled {
     pub duplicates: Option<u32>,
 }
 
-/// Where the verdict looks up what the receiver did with an event. The
-/// SQLite inbox of `hookforge serve --db` is [`SqliteInbox`]; any other
-/// receiver implements this over its own records (e.g. a table keyed by
-/// the event id).
-pub trait Inbox: Send + Sync + 'static {
+/// Where the verdict looks up what the receiver did with an event: the
+/// inbox of `hookforge serve` ([`StoreInbox`]), the reports of any receiver
+/// over the observation channel ([`ObservedInbox`]), or a receiver's own
+/// records (e.g. a table keyed by the event id).
+pub trait HandledRecords: Send + Sync + 'static {
     fn handled(&self, vendor: &str, event: &SimEvent) -> Result<Handled, String>;
 
     /// Whether what the receiver did arrives some time after its answer
@@ -52,7 +52,7 @@ impl ObservedInbox {
     }
 }
 
-impl Inbox for ObservedInbox {
+impl HandledRecords for ObservedInbox {
     fn handled(&self, _vendor: &str, event: &SimEvent) -> Result<Handled, String> {
         let body: Option<serde_json::Value> = serde_json::from_slice(&event.body).ok();
         let times = self
@@ -130,7 +130,7 @@ impl StoreInbox {
 }
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-impl Inbox for StoreInbox {
+impl HandledRecords for StoreInbox {
     fn handled(&self, vendor: &str, event: &SimEvent) -> Result<Handled, String> {
         let store = match self.store.get() {
             Some(s) => s,
@@ -339,7 +339,7 @@ fn rules(
 /// events still pending in it.
 pub(super) async fn build(
     shared: &Arc<Shared>,
-    inbox: Option<Arc<dyn Inbox>>,
+    inbox: Option<Arc<dyn HandledRecords>>,
     settle: Duration,
 ) -> Result<Report, SimError> {
     let (tracks, hooks) = {
@@ -416,7 +416,7 @@ fn webhook_report(h: &HookState) -> WebhookReport {
 /// `settle` has passed.
 async fn ask_inbox(
     shared: &Arc<Shared>,
-    inbox: Arc<dyn Inbox>,
+    inbox: Arc<dyn HandledRecords>,
     tracks: &[EventDelivery],
     settle: Duration,
 ) -> Result<Vec<Handled>, SimError> {

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{HookState, Shared, State, Webhook, redeliver};
 use crate::Maybe;
-use crate::manifest::{FailureHandling, Retry};
+use crate::manifest::{FailureHandling, FailureMode, Retry};
 use crate::vendors::socotra::models as m;
 
 pub(super) fn router(shared: Arc<Shared>) -> Router {
@@ -55,7 +55,7 @@ fn response(shared: &Shared, hook: &HookState) -> m::WebhookResponse {
         .clone()
         .or_else(|| shared.rules.failure_handling.clone())
         .unwrap_or(FailureHandling {
-            mode: "none".into(),
+            mode: FailureMode::None,
             act_on_status_codes: Vec::new(),
             act_on_timeout: false,
         });
@@ -196,7 +196,7 @@ fn failure_handling(
         .failure_handling
         .clone()
         .unwrap_or(FailureHandling {
-            mode: "none".into(),
+            mode: FailureMode::None,
             act_on_status_codes: Vec::new(),
             act_on_timeout: false,
         });
@@ -206,7 +206,9 @@ fn failure_handling(
                 "`failureHandling.mode`: {s:?} is not none, divert or suspend"
             ));
         }
-        Some(mode) => mode.as_str().to_string(),
+        Some(mode) => FailureMode::parse(mode.as_str()).ok_or_else(|| {
+            format!("`failureHandling.mode`: {mode} is not none, divert or suspend")
+        })?,
         None => base.mode,
     };
     let codes = request
