@@ -88,6 +88,42 @@ impl VendorApi {
     }
 }
 
+impl VendorApi {
+    /// Each follow-up is `METHOD /path`, its placeholders closed JSON
+    /// pointers (`{/data/id}`).
+    fn check(&self) -> Result<(), ManifestError> {
+        for (i, t) in self.follow_ups.iter().enumerate() {
+            let bad = |why: &str| {
+                Err(ManifestError(format!(
+                    "`api.follow_ups[{i}]` ({t:?}): {why}"
+                )))
+            };
+            let Some((method, path)) = t.split_once(' ') else {
+                return bad("expected `METHOD /path`, e.g. `GET /v1/quotes/{/data/quoteId}`");
+            };
+            if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+                return bad("the method must be upper case, e.g. GET");
+            }
+            if !path.starts_with('/') {
+                return bad("the path must start with `/`");
+            }
+            let mut rest = path;
+            while let Some(open) = rest.find('{') {
+                let Some(close) = rest[open..].find('}') else {
+                    return bad("a `{` is not closed");
+                };
+                if !rest[open + 1..open + close].starts_with('/') {
+                    return bad(
+                        "a placeholder is a JSON pointer into the delivery, e.g. `{/data/id}`",
+                    );
+                }
+                rest = &rest[open + close + 1..];
+            }
+        }
+        Ok(())
+    }
+}
+
 fn fill_pointers(template: &str, doc: &serde_json::Value) -> Option<String> {
     let mut out = String::new();
     let mut rest = template;
@@ -874,6 +910,9 @@ impl Manifest {
         if let Some(d) = &self.delivery {
             d.check()?;
         }
+        if let Some(api) = &self.api {
+            api.check()?;
+        }
         Ok(())
     }
 
@@ -1026,6 +1065,24 @@ impl Success {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A follow-up the sandbox could never fill is refused at load, naming it.
+    #[test]
+    fn follow_ups_are_checked_and_filled() {
+        let api = |t: &str| VendorApi {
+            follow_ups: vec![t.into()],
+            webhook_management: None,
+        };
+        for bad in ["GET", "get /x", "GET x", "GET /v1/{/data", "GET /v1/{data}"] {
+            let err = api(bad).check().unwrap_err();
+            assert!(err.0.contains("api.follow_ups[0]"), "{bad}: {err}");
+        }
+        let good = api("GET /v1/quotes/{/data/quoteId}");
+        good.check().unwrap();
+        let doc = serde_json::json!({"data": {"quoteId": "quo_1"}});
+        assert_eq!(good.follow_ups_for(&doc), vec!["GET /v1/quotes/quo_1"]);
+        assert!(good.follow_ups_for(&serde_json::json!({})).is_empty());
+    }
 
     #[test]
     fn success_rules() {

@@ -398,6 +398,10 @@ pub async fn serve_router(
 ) -> std::io::Result<()> {
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let per_ip = PerIp::default();
+    // Refusals linger a moment (see `refuse_busy`) on slots of their own: on
+    // the connection slots, one address opening connections fast would
+    // fill them all with its own refusals.
+    let refusals = Arc::new(tokio::sync::Semaphore::new(REFUSALS_LINGERING));
     loop {
         let permit = slots
             .clone()
@@ -419,7 +423,12 @@ pub async fn serve_router(
             Some(cap) => match per_ip.enter(peer.ip(), cap) {
                 Some(held) => Some(held),
                 None => {
-                    tokio::spawn(refuse_busy(stream, peer, permit));
+                    drop(permit);
+                    // Past the lingering refusals' own cap, the socket just
+                    // closes (the client may see a reset instead of a 503).
+                    if let Ok(lingering) = refusals.clone().try_acquire_owned() {
+                        tokio::spawn(refuse_busy(stream, peer, lingering));
+                    }
                     continue;
                 }
             },
@@ -469,8 +478,11 @@ impl Drop for HeldByIp {
 /// takes the answer at once: never waits on it), then closes. The close
 /// lingers up to half a second, reading and dropping what the client sent,
 /// since closing a socket with unread input resets it and the client may
-/// lose the answer; the connection's slot is held meanwhile, so refused
-/// clients still count against `max_connections`.
+/// lose the answer. It holds one of [`REFUSALS_LINGERING`] slots meanwhile
+/// (bounded file descriptors), never a connection slot.
+/// Refused connections closed gently at once.
+const REFUSALS_LINGERING: usize = 64;
+
 async fn refuse_busy(
     mut stream: TcpStream,
     peer: SocketAddr,
