@@ -159,7 +159,13 @@ fn every_kind_of_change_is_classed_and_old_samples_are_replayed() {
     common::copy_dir(&root.join("schemas/prets"), &new);
     std::fs::write(
         new.join("events/quote.archived.json"),
-        serde_json::to_string(&json!({"title": "quote.archived", "type": "object"})).unwrap(),
+        // Pinned where the manifest reads the type, as every loader requires.
+        serde_json::to_string(&json!({
+            "title": "quote.archived",
+            "type": "object",
+            "properties": {"type": {"const": "quote.archived"}}
+        }))
+        .unwrap(),
     )
     .unwrap();
     let _ = std::fs::remove_file(new.join("events/quote.superseded.json.bak"));

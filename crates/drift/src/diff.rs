@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::manifest::vendor_dir::local_refs;
+use crate::Error;
+use crate::manifest::vendor_dir::{VendorSchemas, bundle};
 
 /// How a change affects a lossless receiver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -83,93 +84,35 @@ impl Diff {
     }
 }
 
-/// A vendor directory read from disk: manifest, definitions, event schemas
-/// by event type, and its samples (`samples/<event>/*.json` inside it).
+/// A vendor directory as hookforge loads it (the same loader as the
+/// generator's and the receiver's), plus its samples
+/// (`samples/<event>/*.json` inside it unless given elsewhere).
 struct VendorDir {
+    /// The manifest as written, to compare field by field.
     manifest: Value,
     definitions: Map<String, Value>,
     events: BTreeMap<String, (PathBuf, Value)>,
     samples: Vec<(String, String, Value)>,
 }
 
-fn read_json(p: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: not valid JSON: {e}", p.display()))
-}
-
 impl VendorDir {
-    fn load(dir: &Path, samples: Option<&Path>) -> Result<VendorDir, String> {
-        let manifest = read_json(&dir.join("manifest.json"))?;
-        let defs_path = dir.join("definitions.json");
-        let definitions = if defs_path.exists() {
-            read_json(&defs_path)?
-                .get("definitions")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default()
-        } else {
-            Map::new()
-        };
-        let events_dir = dir.join("events");
-        let mut events = BTreeMap::new();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&events_dir)
-            .map_err(|e| format!("{}: {e}", events_dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        files.sort();
-        for f in files {
-            let schema = read_json(&f)?;
-            let name = schema
-                .get("title")
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    format!(
-                        "{}: an event schema needs a `title` (the event type)",
-                        f.display()
-                    )
-                })?
-                .to_string();
-            events.insert(name, (f, schema));
-        }
-        let mut out = VendorDir {
-            manifest,
-            definitions,
-            events,
-            samples: Vec::new(),
-        };
+    fn load(dir: &Path, samples: Option<&Path>) -> Result<VendorDir, Error> {
+        let vs = VendorSchemas::load(dir)?;
+        let manifest = serde_json::from_str(&vs.manifest_json).expect("loaded from JSON");
         let samples_dir = samples
             .map(Path::to_path_buf)
             .unwrap_or_else(|| dir.join("samples"));
-        if samples_dir.is_dir() {
-            let slugs: BTreeMap<String, String> = out
-                .events
-                .iter()
-                .filter_map(|(name, (f, _))| {
-                    Some((f.file_stem()?.to_str()?.to_string(), name.clone()))
-                })
-                .collect();
-            for (slug, event) in slugs {
-                let d = samples_dir.join(&slug);
-                let Ok(entries) = std::fs::read_dir(&d) else {
-                    continue;
-                };
-                let mut files: Vec<PathBuf> = entries
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                    .collect();
-                files.sort();
-                for f in files {
-                    out.samples.push((
-                        event.clone(),
-                        format!(
-                            "{slug}/{}",
-                            f.file_name().unwrap_or_default().to_string_lossy()
-                        ),
-                        read_json(&f)?,
-                    ));
-                }
-            }
+        let mut out = VendorDir {
+            manifest,
+            definitions: vs.definitions,
+            events: BTreeMap::new(),
+            samples: Vec::new(),
+        };
+        for e in vs.events {
+            out.samples
+                .extend(read_samples(&samples_dir, &e.slug, &e.name)?);
+            let file = dir.join("events").join(format!("{}.json", e.slug));
+            out.events.insert(e.name, (file, e.schema));
         }
         Ok(out)
     }
@@ -193,15 +136,39 @@ impl VendorDir {
 
     /// A self-contained schema for validators.
     fn bundled(&self, schema: &Value) -> Value {
-        let mut s = schema.clone();
-        local_refs(&mut s);
-        if let Value::Object(o) = &mut s {
-            let mut defs = Value::Object(self.definitions.clone());
-            local_refs(&mut defs);
-            o.insert("definitions".into(), defs);
-        }
-        s
+        bundle(schema, &self.definitions)
     }
+}
+
+/// The samples of one event (`(event, "slug/file.json", body)`), sorted by
+/// file name; none when the event has no sample directory.
+fn read_samples(
+    dir: &Path,
+    slug: &str,
+    event: &str,
+) -> Result<Vec<(String, String, Value)>, Error> {
+    let Ok(entries) = std::fs::read_dir(dir.join(slug)) else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let sample_err = |message: String| Error::Sample {
+                path: f.clone(),
+                message,
+            };
+            let text = std::fs::read_to_string(&f).map_err(|e| sample_err(e.to_string()))?;
+            let body = serde_json::from_str(&text)
+                .map_err(|e| sample_err(format!("not valid JSON: {e}")))?;
+            let name = f.file_name().unwrap_or_default().to_string_lossy();
+            Ok((event.to_string(), format!("{slug}/{name}"), body))
+        })
+        .collect()
 }
 
 /// The JSON types a schema admits (`None`: any).
@@ -368,7 +335,7 @@ impl Walk<'_> {
 
 /// Compares two vendor directories. `old_samples` overrides where the old
 /// vendor's samples are (default: `OLD/samples`).
-pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, String> {
+pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, Error> {
     let o = VendorDir::load(old, old_samples)?;
     let n = VendorDir::load(new, None)?;
     let mut changes = Vec::new();
@@ -418,15 +385,18 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
     changes.sort_by(|a, b| (a.class, &a.event, &a.path).cmp(&(b.class, &b.event, &b.path)));
     let mut failing = Vec::new();
     for (event, sample, body) in &o.samples {
-        let Some((_, schema)) = n.events.get(event) else {
+        let Some((file, schema)) = n.events.get(event) else {
             failing.push(Misfit {
                 sample: sample.clone(),
                 errors: vec![format!("event {event} is gone")],
             });
             continue;
         };
-        let validator = jsonschema::draft7::new(&n.bundled(schema))
-            .map_err(|e| format!("the new schema of {event} does not compile: {e}"))?;
+        let validator = jsonschema::draft7::new(&n.bundled(schema)).map_err(|e| Error::Schema {
+            file: file.clone(),
+            event: event.clone(),
+            message: e.to_string(),
+        })?;
         let errors: Vec<String> = validator
             .iter_errors(body)
             .map(|e| format!("at `{}`: {e}", e.instance_path()))

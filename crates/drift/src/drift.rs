@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::manifest::vendor_dir::VendorSchemas;
+use crate::{Error, PatchError};
 
 /// One RFC 6902 operation, with why it is proposed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -116,8 +117,8 @@ fn json_type(v: &Value) -> &'static str {
 
 /// Proposes how the vendor dir `dir` should change to fit `deliveries`
 /// (`(event type, body)` pairs of this vendor).
-pub fn propose(dir: &Path, deliveries: &[(String, Vec<u8>)]) -> Result<Proposal, String> {
-    let vs = VendorSchemas::load(dir).map_err(|e| e.to_string())?;
+pub fn propose(dir: &Path, deliveries: &[(String, Vec<u8>)]) -> Result<Proposal, Error> {
+    let vs = VendorSchemas::load(dir)?;
     let mut out = Proposal::default();
     let mut found = Findings::default();
     let mut sampled: BTreeSet<String> = BTreeSet::new();
@@ -167,7 +168,7 @@ impl Findings {
         vs: &VendorSchemas,
         es: &crate::manifest::vendor_dir::EventSchema,
         doc: &Value,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, Error> {
         let defs = &vs.definitions;
         let root = SchemaPlace {
             file: PathBuf::from("events").join(format!("{}.json", es.slug)),
@@ -176,8 +177,11 @@ impl Findings {
         };
         let before = self.ops.len() + self.new_keys.len();
         let before_values: usize = self.new_keys.values().map(|v| v.1.len()).sum();
-        let validator = jsonschema::draft7::new(&vs.bundled(es))
-            .map_err(|e| format!("{}: not a valid schema: {e}", root.file.display()))?;
+        let validator = jsonschema::draft7::new(&vs.bundled(es)).map_err(|e| Error::Schema {
+            file: root.file.clone(),
+            event: es.name.clone(),
+            message: e.to_string(),
+        })?;
         for err in validator.iter_errors(doc) {
             if let Some((place, keyword)) = locate(&err, &root, defs) {
                 self.record(&err, &place, &keyword, &es.name);
@@ -528,16 +532,22 @@ impl Redactor {
 }
 
 /// Applies an RFC 6902 patch (`add`, `replace`, `remove`) to `doc`.
-pub fn apply(doc: &mut Value, ops: &[PatchOp]) -> Result<(), String> {
+pub fn apply(doc: &mut Value, ops: &[PatchOp]) -> Result<(), PatchError> {
     for op in ops {
         let (parent, last) = op
             .path
             .rsplit_once('/')
-            .ok_or_else(|| format!("`{}` is not a JSON pointer", op.path))?;
+            .ok_or_else(|| PatchError::NotAPointer {
+                path: op.path.clone(),
+            })?;
         let last = crate::manifest::unescape_token(last);
         let target = doc
             .pointer_mut(parent)
-            .ok_or_else(|| format!("{} {}: `{parent}` does not exist", op.op, op.path))?;
+            .ok_or_else(|| PatchError::NoParent {
+                op: op.op,
+                path: op.path.clone(),
+                parent: parent.to_string(),
+            })?;
         match (op.op, target) {
             ("remove", Value::Object(o)) => {
                 o.remove(&last);
@@ -548,7 +558,12 @@ pub fn apply(doc: &mut Value, ops: &[PatchOp]) -> Result<(), String> {
             ("add", Value::Array(a)) if last == "-" => {
                 a.push(op.value.clone().unwrap_or(Value::Null))
             }
-            (o, _) => return Err(format!("cannot {o} at {}", op.path)),
+            (op_name, _) => {
+                return Err(PatchError::Unsupported {
+                    op: op_name,
+                    path: op.path.clone(),
+                });
+            }
         }
     }
     Ok(())
@@ -624,6 +639,7 @@ mod tests {
         assert!(
             apply(&mut doc, &[op("add", "/missing/x", Some(json!(1)))])
                 .unwrap_err()
+                .to_string()
                 .contains("does not exist")
         );
     }

@@ -4,6 +4,9 @@
 
 pub mod diff;
 pub mod drift;
+mod error;
+
+pub use error::{Error, PatchError};
 
 // The paths the modules were written against.
 use hookforge_core::{manifest, util};

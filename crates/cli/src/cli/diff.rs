@@ -20,7 +20,7 @@ pub fn run(a: Args) -> Outcome {
     let d = match hookforge::diff::diff(&a.old, &a.new, a.old_samples.as_deref()) {
         Ok(d) => d,
         Err(e) => {
-            return Err(Failure::usage(e));
+            return Err(Failure::usage(e.to_string()));
         }
     };
     if a.json {
