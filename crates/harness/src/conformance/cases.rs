@@ -173,12 +173,94 @@ fn sent_id(v: &VendorSpec, body: &[u8], headers: &[(String, String)]) -> Option<
         .map(|(_, v)| v.clone())
 }
 
+/// The catalogue: which cases a run has, each named by its id
+/// (`<vendor>/auth/missing`), each sent a delivery of its own whose event id
+/// derives from the run's nonce and the case id.
+pub(crate) struct Catalogue<'a> {
+    /// Signs as the configured secret does (or not at all).
+    pub sender: Sender<'a>,
+    /// Signs with a secret that is certainly not the configured one.
+    pub wrong: Option<&'a Signer>,
+    /// Signs with the configured secret with characters appended (static
+    /// credentials only: bearer and shared-secret schemes).
+    pub longer: Option<&'a Signer>,
+    /// Whether a secret is configured (auth cases run even when the vendor
+    /// documents no authentication).
+    pub secret_set: bool,
+    pub nonce: String,
+}
+
+impl Catalogue<'_> {
+    /// Every case, before any filter: each sample, then the negative cases.
+    pub fn plans(&self, rewrite: &dyn Fn(&[u8]) -> Vec<u8>) -> Result<Vec<Plan>, HarnessError> {
+        let s = self.sender;
+        let mut plans = samples(s, &self.nonce, rewrite);
+        if self.base().is_none() {
+            return Ok(plans);
+        }
+        let documented = !matches!(s.v.manifest().auth, crate::manifest::Auth::None { .. });
+        if documented || self.secret_set {
+            plans.extend(self.auth_cases());
+        } else {
+            plans.extend(auth_not_applicable(s.v));
+        }
+        plans.push(unknown_event(s, self.fresh("unknown-event"))?);
+        plans.push(duplicate(s, self.fresh("duplicate")));
+        let bad_id = self.fresh("malformed#bad").id;
+        plans.push(malformed(s, bad_id, self.fresh("malformed")));
+        plans.extend(drift_probes(self)?);
+        plans.extend(byte_probes(self)?);
+        Ok(plans)
+    }
+
+    fn auth_cases(&self) -> Vec<Plan> {
+        let s = self.sender;
+        let mut plans = auth(
+            s,
+            self.fresh("auth/missing"),
+            self.fresh("auth/invalid"),
+            self.wrong,
+        );
+        // Static credentials: the secret with characters appended.
+        if self.longer.is_some() {
+            plans.push(auth_prefix(s, self.fresh("auth/prefix"), self.longer));
+        }
+        // Timestamped schemes: a replay outside the window.
+        if let Some(tolerance) = s.signer.and_then(|signer| signer.scheme().tolerance()) {
+            plans.push(auth_stale(s, self.fresh("auth/stale"), tolerance.as_secs()));
+        }
+        plans
+    }
+
+    /// The body the derived cases copy: the vendor's first sample.
+    fn base(&self) -> Option<&'static [u8]> {
+        self.sender
+            .v
+            .events
+            .iter()
+            .flat_map(|e| e.samples)
+            .next()
+            .map(|sample| sample.body)
+    }
+
+    /// A new delivery for the case `case` (its id after the vendor).
+    pub fn fresh(&self, case: &str) -> Fresh {
+        let base = self.base().unwrap_or(b"{}");
+        fresh(self.sender.v, base, &format!("{}/{case}", self.nonce))
+    }
+}
+
+/// The secret with characters appended (the `auth/prefix` case).
+pub(crate) fn longer_secret(real: &Secret) -> String {
+    format!("{}x9", real.expose())
+}
+
 /// One case per sample, its body passed through `rewrite` (the sandbox
 /// points vendor URLs at itself).
 /// Where the vendor sends the id only in a header, each run mints it anew
 /// (`nonce`), so a receiver that remembers ids across runs sees new ones;
 /// the documented bytes are sent as they are.
-pub(crate) fn samples(s: Sender<'_>, nonce: &str, rewrite: impl Fn(&[u8]) -> Vec<u8>) -> Vec<Plan> {
+fn samples(s: Sender<'_>, nonce: &str, rewrite: &dyn Fn(&[u8]) -> Vec<u8>) -> Vec<Plan> {
     let header_id =
         s.v.manifest()
             .event_id
@@ -205,12 +287,7 @@ pub(crate) fn samples(s: Sender<'_>, nonce: &str, rewrite: impl Fn(&[u8]) -> Vec
 
 /// A delivery without its credentials, and one signed with a wrong secret:
 /// both must be refused.
-pub(crate) fn auth(
-    s: Sender<'_>,
-    unsigned: Fresh,
-    wrong_body: Fresh,
-    wrong: Option<&Signer>,
-) -> Vec<Plan> {
+fn auth(s: Sender<'_>, unsigned: Fresh, wrong_body: Fresh, wrong: Option<&Signer>) -> Vec<Plan> {
     let refused = Expect::Refusal(Refusal::Auth);
     vec![
         Plan::new(
@@ -233,7 +310,7 @@ pub(crate) fn auth(
 }
 
 /// The auth cases, skipped: the vendor documents none and no secret is set.
-pub(crate) fn auth_not_applicable(v: &VendorSpec) -> Vec<Plan> {
+fn auth_not_applicable(v: &VendorSpec) -> Vec<Plan> {
     ["missing", "invalid", "prefix"]
         .into_iter()
         .map(|id| Plan {
@@ -259,7 +336,7 @@ fn undocumented_like(like: &str) -> String {
 /// An event type the vendor has not documented: must succeed (kept, not
 /// refused). Where the type travels in a header (Shopify's topic, GitHub's
 /// event), the header carries the new type and the body stays a real one.
-pub(crate) fn unknown_event(s: Sender<'_>, fresh: Fresh) -> Result<Plan, HarnessError> {
+fn unknown_event(s: Sender<'_>, fresh: Fresh) -> Result<Plan, HarnessError> {
     let loc = &s.v.manifest().event_type;
     let like = s.base_event.unwrap_or("event");
     let mut d = fresh;
@@ -295,7 +372,7 @@ pub(crate) fn unknown_event(s: Sender<'_>, fresh: Fresh) -> Result<Plan, Harness
 }
 
 /// The same delivery twice: both must succeed (the second is a duplicate).
-pub(crate) fn duplicate(s: Sender<'_>, d: Fresh) -> Plan {
+fn duplicate(s: Sender<'_>, d: Fresh) -> Plan {
     let first = s.step("a new delivery", d, Expect::Success);
     let again = Step {
         what: "the same delivery again (same bytes and headers)".into(),
@@ -309,7 +386,7 @@ pub(crate) fn duplicate(s: Sender<'_>, d: Fresh) -> Plan {
 
 /// A malformed body (refused), then a valid delivery right after (success:
 /// the receiver survived). Both carry every header the vendor sends.
-pub(crate) fn malformed(s: Sender<'_>, bad_id: Option<String>, good: Fresh) -> Plan {
+fn malformed(s: Sender<'_>, bad_id: Option<String>, good: Fresh) -> Plan {
     let bad = Fresh {
         body: b"{\"this is\": not JSON, \"truncated".to_vec(),
         id: bad_id,
@@ -431,7 +508,7 @@ mod tests {
 /// The real secret with characters appended: a receiver that checks only
 /// that the credential *starts with* the secret accepts it. For bearer and
 /// shared-secret schemes (`longer` signs with the longer secret).
-pub(crate) fn auth_prefix(s: Sender<'_>, d: Fresh, longer: Option<&Signer>) -> Plan {
+fn auth_prefix(s: Sender<'_>, d: Fresh, longer: Option<&Signer>) -> Plan {
     Plan::new(
         format!("{}/auth/prefix", s.v.id),
         vec![s.signed_by(longer).step(
@@ -444,7 +521,7 @@ pub(crate) fn auth_prefix(s: Sender<'_>, d: Fresh, longer: Option<&Signer>) -> P
 
 /// A correctly signed delivery whose timestamp is outside the tolerance:
 /// for timestamped schemes (Standard Webhooks), a replay.
-pub(crate) fn auth_stale(s: Sender<'_>, d: Fresh, tolerance_secs: u64) -> Plan {
+fn auth_stale(s: Sender<'_>, d: Fresh, tolerance_secs: u64) -> Plan {
     let age = tolerance_secs + 300;
     let stale = crate::util::since_epoch().as_secs().saturating_sub(age);
     let what = format!(
@@ -459,10 +536,8 @@ pub(crate) fn auth_stale(s: Sender<'_>, d: Fresh, tolerance_secs: u64) -> Plan {
 /// The same JSON value in other bytes, each signed over its own bytes: a
 /// receiver must verify the bytes it received, not a re-serialization, and
 /// keep numbers exactly. `fresh` gives a new delivery per probe.
-pub(crate) fn byte_probes(
-    sender: Sender<'_>,
-    fresh: &dyn Fn(&str) -> Fresh,
-) -> Result<Vec<Plan>, HarnessError> {
+fn byte_probes(c: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
+    let sender = c.sender;
     let value = |d: &Fresh| -> Result<Value, HarnessError> {
         serde_json::from_slice(&d.body)
             .map_err(|e| HarnessError::Internal(format!("a fresh delivery is not JSON: {e}")))
@@ -471,7 +546,12 @@ pub(crate) fn byte_probes(
         body,
         id: d.id.clone(),
     };
-    let (bw, bk, bu, bn) = (fresh("bw"), fresh("bk"), fresh("bu"), fresh("bn"));
+    let (bw, bk, bu, bn) = (
+        c.fresh("bytes/whitespace"),
+        c.fresh("bytes/key-order"),
+        c.fresh("bytes/unicode-escapes"),
+        c.fresh("bytes/numbers"),
+    );
     let (numbers, numbers_how) = big_integer(sender, value(&bn)?);
     let probes: [(&str, String, Fresh); 4] = [
         (
@@ -619,22 +699,16 @@ fn write_string(s: &str, style: Style, out: &mut String) {
 }
 
 /// What vendors really change, each signed correctly; each must be accepted.
-pub(crate) fn drift_probes(
-    s: Sender<'_>,
-    fresh: &dyn Fn(&str) -> Fresh,
-    nonce: &str,
-) -> Result<Vec<Plan>, HarnessError> {
+fn drift_probes(c: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
+    let s = c.sender;
     let mut plans = vec![
-        new_keys_probe(s, fresh("de"))?,
-        unknown_enum_probe(s, fresh("dn"), nonce),
+        new_keys_probe(s, c.fresh("drift/extra-field"))?,
+        unknown_enum_probe(c),
     ];
     // Every optional field null; every optional field absent.
     let type_pointer = s.v.manifest().event_type.pointer.as_deref();
-    for (kind, tag, absent) in [
-        ("null-optional", "du", false),
-        ("missing-optional", "dm", true),
-    ] {
-        let d = fresh(tag);
+    for (kind, absent) in [("null-optional", false), ("missing-optional", true)] {
+        let d = c.fresh(&format!("drift/{kind}"));
         let mut doc = json_of(&d)?;
         let schema = schema_of(s, &doc);
         let n = clear_optional(&mut doc, schema, absent, type_pointer);
@@ -676,13 +750,14 @@ fn new_keys_probe(s: Sender<'_>, de: Fresh) -> Result<Plan, HarnessError> {
 /// `drift/unknown-enum`: an enum value outside the documented ones, in the
 /// first sample (of any event) whose schema has a string enum where it has
 /// a value.
-fn unknown_enum_probe(s: Sender<'_>, dn: Fresh, nonce: &str) -> Plan {
+fn unknown_enum_probe(c: &Catalogue<'_>) -> Plan {
+    let s = c.sender;
+    let dn = c.fresh("drift/unknown-enum");
     let candidates = std::iter::once(dn.clone()).chain(
-        s.v.events
-            .iter()
-            .flat_map(|e| e.samples)
-            .enumerate()
-            .map(|(i, sample)| self::fresh(s.v, sample.body, &format!("dn{nonce}-{i}"))),
+        s.v.events.iter().flat_map(|e| e.samples).map(|sample| {
+            let case = format!("drift/unknown-enum#{}", sample.path);
+            fresh(s.v, sample.body, &format!("{}/{case}", c.nonce))
+        }),
     );
     let found = candidates.into_iter().find_map(|d| {
         let candidate = json_of(&d).ok()?;

@@ -209,51 +209,34 @@ impl Harness {
             .map_err(|e| HarnessError::Config(format!("{}: {e}", self.vendor.id)))
     }
 
-    /// Every case of the run, before filtering: each sample, then the
-    /// negative cases (see `cases`). `nonce` makes this run's ids new.
+    /// Every case of the run, before filtering (the catalogue in `cases`
+    /// chooses them). `nonce` makes this run's ids new.
     fn plans(&self, nonce: u128) -> Result<Vec<Plan>, HarnessError> {
         let signer = self.signer(self.secret.as_ref())?;
-        let v = self.vendor;
-        let s = Sender::new(v, signer.as_ref());
-        let mut plans = cases::samples(s, &nonce.to_string(), |body| match &self.sandbox {
+        let wrong = self.signer(Some(&Secret::new(cases::wrong_secret(
+            self.secret.as_ref(),
+        ))))?;
+        // Only static credentials have a meaningful longer form (and a
+        // longer Standard Webhooks key is not a key).
+        let scheme = signer.as_ref().map(|s| s.scheme().name());
+        let longer = match (&self.secret, scheme) {
+            (Some(real), Some("bearer" | "shared-secret")) => {
+                self.signer(Some(&Secret::new(cases::longer_secret(real))))?
+            }
+            _ => None,
+        };
+        let rewrite = |body: &[u8]| match &self.sandbox {
             Some(sb) => sb.rewrite(body),
             None => body.to_vec(),
-        });
-        let Some(base) = v
-            .events
-            .iter()
-            .flat_map(|e| e.samples)
-            .next()
-            .map(|s| s.body)
-        else {
-            return Ok(plans);
         };
-        let fresh = |tag: &str| cases::fresh(v, base, &format!("{nonce}{tag}"));
-        let auth_documented = !matches!(v.manifest().auth, crate::manifest::Auth::None { .. });
-        if auth_documented || self.secret.is_some() {
-            let wrong = self.signer(Some(&Secret::new(cases::wrong_secret(
-                self.secret.as_ref(),
-            ))))?;
-            plans.extend(cases::auth(s, fresh("a1"), fresh("a2"), wrong.as_ref()));
-            // Static credentials: the secret with characters appended.
-            let scheme = signer.as_ref().map(|s| s.scheme().name());
-            if let (Some("bearer" | "shared-secret"), Some(real)) = (scheme, &self.secret) {
-                let longer = self.signer(Some(&Secret::new(longer_secret(real))))?;
-                plans.push(cases::auth_prefix(s, fresh("a3"), longer.as_ref()));
-            }
-            // Timestamped schemes: a replay outside the window.
-            if let Some(tolerance) = signer.as_ref().and_then(|s| s.scheme().tolerance()) {
-                plans.push(cases::auth_stale(s, fresh("a4"), tolerance.as_secs()));
-            }
-        } else {
-            plans.extend(cases::auth_not_applicable(v));
+        cases::Catalogue {
+            sender: Sender::new(self.vendor, signer.as_ref()),
+            wrong: wrong.as_ref(),
+            longer: longer.as_ref(),
+            secret_set: self.secret.is_some(),
+            nonce: nonce.to_string(),
         }
-        plans.push(cases::unknown_event(s, fresh("u"))?);
-        plans.push(cases::duplicate(s, fresh("d")));
-        plans.push(cases::malformed(s, fresh("mb").id, fresh("m")));
-        plans.extend(cases::drift_probes(s, &fresh, &nonce.to_string())?);
-        plans.extend(cases::byte_probes(s, &fresh)?);
-        Ok(plans)
+        .plans(&rewrite)
     }
 
     /// Every secret the run uses, and what it derives from them, to keep
@@ -263,7 +246,7 @@ impl Harness {
         if let Some(real) = &self.secret {
             r.add_secret(real.expose());
             r.add_secret(&cases::wrong_secret(Some(real)));
-            r.add_secret(&longer_secret(real));
+            r.add_secret(&cases::longer_secret(real));
         }
         let auth_headers = auth_header_names(self.vendor);
         for step in plans.iter().flat_map(|p| &p.steps) {
@@ -434,11 +417,6 @@ impl Harness {
             self.budget(),
         )
     }
-}
-
-/// The secret with characters appended (the `auth/prefix` case).
-fn longer_secret(real: &Secret) -> String {
-    format!("{}x9", real.expose())
 }
 
 /// The headers that carry a credential or signature for this vendor.
