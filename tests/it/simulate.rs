@@ -205,7 +205,7 @@ async fn socotra_diverts_on_timeouts_then_the_api_lists_and_resends_them() {
             .retry_strategy("one")
             .failure_handling(FailureHandling {
                 mode: hookforge::manifest::FailureMode::Divert,
-                act_on_status_codes: vec!["5xx".into()],
+                act_on_status_codes: vec!["5xx".parse().unwrap()],
                 act_on_timeout: true,
             })
             .time_scale(100.0)

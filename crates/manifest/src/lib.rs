@@ -263,13 +263,6 @@ impl DeliveryRules {
         {
             return bad("disable_after.consecutive_failures` must be at least 1".into());
         }
-        if let Some(f) = &self.failure_handling
-            && let Some(code) = f.act_on_status_codes.iter().find(|c| !status_pattern_ok(c))
-        {
-            return bad(format!(
-                "failure_handling.act_on_status_codes`: {code:?} is not a status code or a class like \"5xx\""
-            ));
-        }
         if let Some(p) = self.fresh_times.iter().find(|p| !p.starts_with('/')) {
             return bad(format!(
                 "fresh_times` entries are JSON pointers starting with `/`; got {p:?}"
@@ -343,7 +336,7 @@ pub struct DisableAfter {
 pub struct FailureHandling {
     pub mode: FailureMode,
     /// Answers that trigger the mode: codes (`"500"`) or classes (`"5xx"`).
-    pub act_on_status_codes: Vec<String>,
+    pub act_on_status_codes: Vec<StatusPattern>,
     /// Whether a timeout (no answer in the budget) triggers the mode.
     pub act_on_timeout: bool,
 }
@@ -378,6 +371,14 @@ impl FailureMode {
     }
 }
 
+impl std::str::FromStr for FailureMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<FailureMode, String> {
+        FailureMode::parse(s).ok_or_else(|| format!("{s:?}: expected none, divert or suspend"))
+    }
+}
+
 impl std::fmt::Display for FailureMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -387,25 +388,78 @@ impl std::fmt::Display for FailureMode {
 impl FailureHandling {
     /// Whether an answer with `status` triggers the mode.
     pub fn acts_on_status(&self, status: u16) -> bool {
-        self.act_on_status_codes
-            .iter()
-            .any(|p| status_pattern_matches(p, status))
+        self.act_on_status_codes.iter().any(|p| p.matches(status))
     }
 }
 
-fn status_pattern_ok(p: &str) -> bool {
-    let b = p.as_bytes();
-    p.parse::<u16>().is_ok_and(|c| (100..600).contains(&c))
-        || (b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && b[1..].eq_ignore_ascii_case(b"xx"))
+/// An HTTP status or a class of them, as manifests write it: `"503"` or
+/// `"5xx"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum StatusPattern {
+    /// One status, 100–599.
+    Code(u16),
+    /// Every status of a class: `Class(5)` is 500–599.
+    Class(u8),
 }
 
-/// `"503"` matches 503; `"5xx"` matches 500–599.
-pub fn status_pattern_matches(pattern: &str, status: u16) -> bool {
-    let b = pattern.as_bytes();
-    if b.len() == 3 && b[1..].eq_ignore_ascii_case(b"xx") {
-        return b[0].is_ascii_digit() && u16::from(b[0] - b'0') == status / 100;
+impl StatusPattern {
+    /// `2xx`.
+    pub const SUCCESS: StatusPattern = StatusPattern::Class(2);
+
+    /// Whether `status` is this one or in this class.
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            StatusPattern::Code(c) => c == status,
+            StatusPattern::Class(c) => u16::from(c) == status / 100,
+        }
     }
-    pattern.parse::<u16>() == Ok(status)
+
+    /// The patterns as a manifest lists them: `5xx, 429`.
+    pub fn list(patterns: &[StatusPattern], separator: &str) -> String {
+        let shown: Vec<String> = patterns.iter().map(ToString::to_string).collect();
+        shown.join(separator)
+    }
+}
+
+impl std::str::FromStr for StatusPattern {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<StatusPattern, String> {
+        let b = s.as_bytes();
+        if b.len() == 3 && b[1..].eq_ignore_ascii_case(b"xx") && (b'1'..=b'5').contains(&b[0]) {
+            return Ok(StatusPattern::Class(b[0] - b'0'));
+        }
+        match s.parse::<u16>() {
+            Ok(c) if (100..600).contains(&c) => Ok(StatusPattern::Code(c)),
+            _ => Err(format!(
+                "{s:?} is not a status code (100 to 599) or a class like \"5xx\""
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for StatusPattern {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<StatusPattern, String> {
+        s.parse()
+    }
+}
+
+impl From<StatusPattern> for String {
+    fn from(p: StatusPattern) -> String {
+        p.to_string()
+    }
+}
+
+impl std::fmt::Display for StatusPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusPattern::Code(c) => write!(f, "{c}"),
+            StatusPattern::Class(c) => write!(f, "{c}xx"),
+        }
+    }
 }
 
 /// Where a value lives in a delivery: a JSON pointer into the body and/or a
@@ -829,7 +883,7 @@ pub const HEADER_PLACEHOLDERS: &[&str] = &[
 #[serde(deny_unknown_fields)]
 pub struct Success {
     /// Status codes that count as success: `"2xx"` or explicit codes like `"200"`.
-    pub statuses: Vec<String>,
+    pub statuses: Vec<StatusPattern>,
     /// How long the vendor waits for the answer, if documented.
     #[serde(default)]
     pub timeout_secs: Option<u64>,
@@ -837,24 +891,21 @@ pub struct Success {
     /// vendor documents as a refusal (`"401"`, `"4xx"`); absent: any 4xx,
     /// since most vendors treat every non-2xx alike and retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refused: Option<Vec<String>>,
+    pub refused: Option<Vec<StatusPattern>>,
 }
 
 impl Success {
     /// Whether `status` is one the vendor counts as a refusal.
     pub fn refuses(&self, status: u16) -> bool {
         match &self.refused {
-            Some(patterns) => patterns.iter().any(|p| status_pattern_matches(p, status)),
+            Some(patterns) => patterns.iter().any(|p| p.matches(status)),
             None => (400..500).contains(&status),
         }
     }
 
     /// Whether `status` is a success under this rule.
     pub fn accepts(&self, status: u16) -> bool {
-        self.statuses.iter().any(|s| match s.as_str() {
-            "2xx" => (200..300).contains(&status),
-            other => other.parse::<u16>() == Ok(status),
-        })
+        self.statuses.iter().any(|s| s.matches(status))
     }
 }
 
@@ -1036,27 +1087,18 @@ impl HeaderSpec {
 impl Success {
     /// Statuses are `2xx` or codes; refusals are codes or classes.
     fn check(&self) -> Result<(), ManifestError> {
-        for p in self.refused.iter().flatten() {
-            let b = p.as_bytes();
-            let ok = b.len() == 3
-                && (b[1..].eq_ignore_ascii_case(b"xx") && b[0].is_ascii_digit()
-                    || p.parse::<u16>().is_ok_and(|c| (100..600).contains(&c)));
-            if !ok {
-                return Err(ManifestError(format!(
-                    "`success.refused` entries are a status code or a class like \"4xx\"; got {p:?}"
-                )));
-            }
-        }
         if self.statuses.is_empty() {
             return Err(ManifestError("`success.statuses` must not be empty".into()));
         }
-        for s in &self.statuses {
-            let ok = s == "2xx" || s.parse::<u16>().is_ok_and(|c| (100..600).contains(&c));
-            if !ok {
-                return Err(ManifestError(format!(
-                    "`success.statuses` entries are \"2xx\" or a status code; got {s:?}"
-                )));
-            }
+        // A class other than 2xx as success would count errors as delivered.
+        if let Some(s) = self
+            .statuses
+            .iter()
+            .find(|s| matches!(s, StatusPattern::Class(c) if *c != 2))
+        {
+            return Err(ManifestError(format!(
+                "`success.statuses` entries are \"2xx\" or a status code; got \"{s}\""
+            )));
         }
         Ok(())
     }
@@ -1087,16 +1129,16 @@ mod tests {
     #[test]
     fn success_rules() {
         let two = Success {
-            statuses: vec!["2xx".into()],
+            statuses: vec![StatusPattern::SUCCESS],
             timeout_secs: Some(30),
             refused: None,
         };
         assert!(two.refuses(400) && two.refuses(499) && !two.refuses(500));
         assert!(two.accepts(200) && two.accepts(204) && !two.accepts(301));
         let exact = Success {
-            statuses: vec!["200".into()],
+            statuses: vec![StatusPattern::Code(200)],
             timeout_secs: None,
-            refused: Some(vec!["401".into(), "403".into()]),
+            refused: Some(vec![StatusPattern::Code(401), StatusPattern::Code(403)]),
         };
         assert!(exact.refuses(401) && !exact.refuses(400));
         assert!(exact.accepts(200) && !exact.accepts(202));
@@ -1155,7 +1197,8 @@ mod tests {
             ),
             (
                 r#"{"timeout_secs":1,"retry":{"kind":"none"},"failure_handling":{"mode":"none","act_on_status_codes":["5x"],"act_on_timeout":false}}"#,
-                "delivery.failure_handling.act_on_status_codes",
+                // A typed pattern: the entry itself, and what was expected.
+                r#"/delivery/failure_handling/act_on_status_codes/0`: "5x" is not a status code (100 to 599) or a class like "5xx""#,
             ),
             (
                 r#"{"timeout_secs":1,"retry":{"kind":"none"},"assumed":["speed"]}"#,

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::VendorSpec;
 use crate::conformance::cases::{Expect, Refusal};
 use crate::conformance::observe::{Handled, payload_difference};
+use crate::manifest::StatusPattern;
 
 /// What came back for one request.
 #[derive(Debug, Clone)]
@@ -83,7 +84,7 @@ pub(crate) fn answer(vendor: &VendorSpec, expect: Expect, got: &Answer, observed
         Expect::Success => {
             return Verdict::fail(format!(
                 "expected success ({}), got {status}: {text:?}",
-                success.statuses.join(" or ")
+                StatusPattern::list(&success.statuses, " or ")
             ));
         }
         Expect::Refusal(r) => r,
@@ -119,7 +120,11 @@ pub(crate) fn answer(vendor: &VendorSpec, expect: Expect, got: &Answer, observed
         ));
     }
     let documented = match &success.refused {
-        Some(p) => format!("{} documents {} as a refusal", vendor.name, p.join(" or ")),
+        Some(p) => format!(
+            "{} documents {} as a refusal",
+            vendor.name,
+            StatusPattern::list(p, " or ")
+        ),
         None => "a refusal is a 4xx".into(),
     };
     Verdict::fail(format!("answered {status}; {documented}: {text:?}"))

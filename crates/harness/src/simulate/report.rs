@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{AttemptLog, EventDelivery, HookState, Shared, SimError, SimEvent, State, Webhook};
-use crate::manifest::{DeliveryRules, Retry};
+use crate::manifest::{DeliveryRules, Retry, StatusPattern};
 
 /// What the receiver did with one event, as its inbox tells.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -316,7 +316,7 @@ fn rules(
             format!(
                 "{} on {}{}",
                 f.mode,
-                f.act_on_status_codes.join(", "),
+                StatusPattern::list(&f.act_on_status_codes, ", "),
                 if f.act_on_timeout { ", timeouts" } else { "" }
             )
         };

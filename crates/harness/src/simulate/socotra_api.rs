@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{HookState, Shared, State, Webhook, redeliver};
 use crate::Maybe;
-use crate::manifest::{FailureHandling, FailureMode, Retry};
+use crate::manifest::{FailureHandling, FailureMode, Retry, StatusPattern};
 use crate::vendors::socotra::models as m;
 
 pub(super) fn router(shared: Arc<Shared>) -> Router {
@@ -78,7 +78,11 @@ fn response(shared: &Shared, hook: &HookState) -> m::WebhookResponse {
         enabled: c.enabled,
         events,
         failure_handling: m::FailureHandlingResponse {
-            act_on_status_codes: fh.act_on_status_codes,
+            act_on_status_codes: fh
+                .act_on_status_codes
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
             act_on_timeout: fh.act_on_timeout,
             mode: m::FailureMode::from(fh.mode.as_str()),
             extra: Default::default(),
@@ -211,19 +215,14 @@ fn failure_handling(
         })?,
         None => base.mode,
     };
-    let codes = request
-        .act_on_status_codes
-        .as_option()
-        .cloned()
-        .unwrap_or(base.act_on_status_codes);
-    if let Some(bad) = codes
-        .iter()
-        .find(|c| !(100..600).any(|s| crate::manifest::status_pattern_matches(c, s)))
-    {
-        return Err(format!(
-            "`failureHandling.actOnStatusCodes`: {bad:?} is not a status code"
-        ));
-    }
+    let codes = match request.act_on_status_codes.as_option() {
+        Some(asked) => asked
+            .iter()
+            .map(|c| c.parse())
+            .collect::<Result<Vec<StatusPattern>, String>>()
+            .map_err(|e| format!("`failureHandling.actOnStatusCodes`: {e}"))?,
+        None => base.act_on_status_codes,
+    };
     Ok(FailureHandling {
         mode,
         act_on_status_codes: codes,
