@@ -139,21 +139,12 @@ struct Receiver {
 }
 
 fn serve(url: &str) -> Receiver {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookforge"));
-    cmd.args([
-        "serve",
-        "--addr",
-        "127.0.0.1:0",
-        "--vendor",
-        "prets",
-        "--secret",
-    ])
-    .arg(format!("prets={SECRET}"))
-    .args(["--handler-timeout", "1", "--lease", "3"])
-    .env("HOOKFORGE_DATABASE_URL", url)
-    .env("RUST_LOG", "info")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    let mut cmd = common::serve_prets(SECRET);
+    cmd.args(["--handler-timeout", "1", "--lease", "3"])
+        .env("HOOKFORGE_DATABASE_URL", url)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let (mut child, port) = common::spawn_listening(cmd);
     let handled = Arc::new(Mutex::new(Vec::new()));
     let stderr = child.stderr.take().unwrap();

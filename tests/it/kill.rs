@@ -17,21 +17,11 @@ const MAX_DELIVERIES: usize = 600;
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 
 fn serve(db: &std::path::Path, process: bool) -> (Child, u16) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookforge"));
-    cmd.args([
-        "serve",
-        "--addr",
-        "127.0.0.1:0",
-        "--vendor",
-        "prets",
-        "--secret",
-    ])
-    .arg(format!("prets={SECRET}"))
-    .arg("--db")
-    .arg(db)
-    .env_remove("RUST_LOG")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    let mut cmd = common::serve_prets(SECRET);
+    cmd.arg("--db")
+        .arg(db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if !process {
         cmd.arg("--no-process");
     }

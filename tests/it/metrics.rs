@@ -6,7 +6,7 @@ use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "whsec_MetricsMetricsMetricsMetricsMetricsMetric12";
@@ -47,20 +47,10 @@ fn value(metrics: &str, series: &str) -> Option<f64> {
 #[test]
 fn serve_exposes_prometheus_metrics_that_count_what_happened() {
     let metrics_port = common::free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookforge"));
-    cmd.args([
-        "serve",
-        "--addr",
-        "127.0.0.1:0",
-        "--vendor",
-        "prets",
-        "--secret",
-    ])
-    .arg(format!("prets={SECRET}"))
-    .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-    .env_remove("RUST_LOG")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null());
+    let mut cmd = common::serve_prets(SECRET);
+    cmd.args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
     let (mut child, port) = common::spawn_listening(cmd);
 
     let (_, a) = common::prets_delivery("evt_01KVMETRICS", 1);

@@ -24,13 +24,6 @@ use tower::ServiceExt;
 const PRETS_SECRET: &str = "whsec_Zx9Qm2Lk7Vb4Np1Rt6Yh3Jd8Fs5Gw0Ca2Ue7Io4Pk9Q";
 const SO_SECRET: &str = "so-reliability-secret-7c1d";
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("hookforge-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn prets_delivery(i: usize) -> (String, Vec<u8>) {
     common::prets_delivery("evt_01KVRELIABLE", i)
 }
@@ -50,24 +43,7 @@ fn post(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<u16> {
-    let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(20)))?;
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes())?;
-    s.write_all(body)?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp)?;
-    resp.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no status in {resp:?}")))
+    common::try_post(addr.port(), path, headers, body)
 }
 
 fn bearer() -> String {
@@ -154,7 +130,7 @@ fn hookforge() -> Command {
 /// failed commit went unseen and every delivery was answered 200.
 #[test]
 fn a_full_disk_never_gets_a_2xx_and_the_server_keeps_answering() {
-    let dir = temp_dir("fsize");
+    let dir = common::temp_dir("fsize");
     let db = dir.join("inbox.db");
     // 384 KiB: room for a few hundred deliveries, not for 1,500.
     let mut cmd = Command::new("bash");
@@ -376,7 +352,7 @@ fn signed_headers(v: &VendorSpec, secret: &str, body: &[u8]) -> Vec<(String, Str
 /// keeps the old refusal.
 #[test]
 fn authentic_misfits_are_quarantined_listed_and_reparsed() {
-    let dir = temp_dir("quarantine");
+    let dir = common::temp_dir("quarantine");
     let db = dir.join("inbox.db");
     let serve = |extra: &[&str]| {
         let mut cmd = hookforge();
@@ -1017,7 +993,7 @@ async fn vendors_without_auth_are_served_only_with_a_secret_or_when_allowed() {
 /// Secrets from the environment (comma-separated, rotation) and from a file.
 #[test]
 fn secrets_come_from_the_environment_and_files() {
-    let dir = temp_dir("secrets");
+    let dir = common::temp_dir("secrets");
     let file = dir.join("so.secret");
     std::fs::write(&file, format!("{SO_SECRET}\n")).unwrap();
     let mut cmd = hookforge();
@@ -1057,7 +1033,7 @@ fn secrets_come_from_the_environment_and_files() {
 /// stored exactly once and only the bad one gets an error.
 #[test]
 fn a_batch_with_one_failing_row_stores_the_others_and_fails_only_that_one() {
-    let dir = temp_dir("batch-fault");
+    let dir = common::temp_dir("batch-fault");
     let db = dir.join("inbox.db");
     let store = SqliteStore::open(&db).unwrap();
     rusqlite::Connection::open(&db)
@@ -1104,7 +1080,7 @@ fn a_batch_with_one_failing_row_stores_the_others_and_fails_only_that_one() {
 /// repeated id is a duplicate, nothing is stored twice.
 #[test]
 fn concurrent_deliveries_through_group_commit_are_each_stored_once() {
-    let dir = temp_dir("batch-many");
+    let dir = common::temp_dir("batch-many");
     let db = dir.join("inbox.db");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -398,21 +398,11 @@ async fn a_socotra_webhook_registered_through_the_api_suspends_and_resumes_on_un
 
 /// Starts `hookforge serve` for Prets on an inbox file; its port.
 fn serve(db: &std::path::Path) -> (std::process::Child, u16) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookforge"));
-    cmd.args([
-        "serve",
-        "--addr",
-        "127.0.0.1:0",
-        "--vendor",
-        "prets",
-        "--secret",
-    ])
-    .arg(format!("prets={PRETS_SECRET}"))
-    .arg("--db")
-    .arg(db)
-    .env_remove("RUST_LOG")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null());
+    let mut cmd = common::serve_prets(PRETS_SECRET);
+    cmd.arg("--db")
+        .arg(db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
     common::spawn_listening(cmd)
 }
 

@@ -87,6 +87,27 @@ pub fn cap(s: &str) -> &str {
     }
 }
 
+/// A whole HTML page: the one shell hookforge's pages share (the check
+/// report and the inbox dashboard). `title` is escaped; `style` and `body`
+/// are trusted markup made by the caller.
+pub fn html_page(title: &str, style: &str, body: &str) -> String {
+    let mut escaped = String::with_capacity(title.len());
+    for c in title.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            c => escaped.push(c),
+        }
+    }
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{escaped}</title><style>{style}</style></head><body>{body}</body></html>"
+    )
+}
+
 #[cfg(test)]
 mod shown_tests {
     use super::Shown;

@@ -62,16 +62,8 @@ impl VendorSpec {
         parse: fn(&[u8], &HeaderMap) -> Result<ParsedEvent, ParseError>,
         check: fn(&[u8], &HeaderMap) -> Result<Checked, ParseError>,
     ) -> VendorSpec {
-        VendorSpec {
-            id,
-            name,
-            manifest_json,
-            definitions_json,
-            events,
-            model: Model::Compiled { parse, check },
-            manifest: OnceLock::new(),
-            envelope: OnceLock::new(),
-        }
+        let model = Model::Compiled { parse, check };
+        VendorSpec::of(id, name, manifest_json, definitions_json, events, model)
     }
 
     /// A vendor whose deliveries `model` checks at run time.
@@ -84,13 +76,25 @@ impl VendorSpec {
         events: &'static [EventInfo],
         model: Box<dyn DynModel>,
     ) -> VendorSpec {
+        let model = Model::Runtime(model);
+        VendorSpec::of(id, name, manifest_json, definitions_json, events, model)
+    }
+
+    const fn of(
+        id: &'static str,
+        name: &'static str,
+        manifest_json: &'static str,
+        definitions_json: &'static str,
+        events: &'static [EventInfo],
+        model: Model,
+    ) -> VendorSpec {
         VendorSpec {
             id,
             name,
             manifest_json,
             definitions_json,
             events,
-            model: Model::Runtime(model),
+            model,
             manifest: OnceLock::new(),
             envelope: OnceLock::new(),
         }

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::manifest::vendor_dir::VendorSchemas;
 use crate::{Error, PatchError};
+use hookforge_schema::schema_walk::json_type;
 
 /// One RFC 6902 operation, with why it is proposed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -101,18 +102,6 @@ impl<'s> SchemaPlace<'s> {
 
 fn escape(t: &str) -> String {
     t.replace('~', "~0").replace('/', "~1")
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 /// Proposes how the vendor dir `dir` should change to fit `deliveries`

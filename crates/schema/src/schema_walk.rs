@@ -162,8 +162,9 @@ fn collect_branches<'a>(
     }
 }
 
-fn admits(schema: &Value, instance: &Value) -> bool {
-    let kind = match instance {
+/// The JSON Schema type of a value (`integer` for whole numbers).
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
         Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
@@ -171,7 +172,11 @@ fn admits(schema: &Value, instance: &Value) -> bool {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
-    };
+    }
+}
+
+fn admits(schema: &Value, instance: &Value) -> bool {
+    let kind = json_type(instance);
     let fits = |t: &str| t == kind || (t == "number" && kind == "integer");
     match schema.get("type") {
         None => true,

@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde_json::Value;
 
 use crate::auth::Secret;
@@ -282,24 +282,15 @@ nav.pages{display:flex;gap:1rem;margin:1rem 0}
 ";
 
 fn page(title: &str, body: Markup) -> Html<String> {
-    Html(
-        html! {
-            (DOCTYPE)
-            html lang="en" {
-                head {
-                    meta charset="utf-8";
-                    meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { (title) " — hookforge inbox" }
-                    style { (PreEscaped(STYLE)) }
-                }
-                body {
-                    header { h1 { a href="/" { "hookforge inbox" } } }
-                    main { (body) }
-                }
-            }
-        }
-        .into_string(),
-    )
+    let body = html! {
+        header { h1 { a href="/" { "hookforge inbox" } } }
+        main { (body) }
+    };
+    Html(crate::util::html_page(
+        &format!("{title} — hookforge inbox"),
+        STYLE,
+        &body.into_string(),
+    ))
 }
 
 fn status_badge(s: Status) -> Markup {

@@ -326,13 +326,34 @@ pub fn free_port() -> u16 {
 /// bearer `secret`; the status code.
 #[allow(dead_code)]
 pub fn post_prets(port: u16, secret: &str, body: &[u8]) -> std::io::Result<u16> {
+    let bearer = format!("Bearer {secret}");
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Authorization", bearer.as_str()),
+    ];
+    try_post(port, "/hooks/prets", &headers, body)
+}
+
+/// One HTTP/1.1 POST to `path` on its own connection, written byte by byte
+/// (no client library between the test and the receiver); the status code.
+#[allow(dead_code)]
+pub fn try_post(
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<u16> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
-    let head = format!(
-        "POST /hooks/prets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer {secret}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))?;
+    let mut head = format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
-    );
+    ));
     s.write_all(head.as_bytes())?;
     s.write_all(body)?;
     let mut resp = String::new();
@@ -341,6 +362,18 @@ pub fn post_prets(port: u16, secret: &str, body: &[u8]) -> std::io::Result<u16> 
         .nth(1)
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("no status in {resp:?}")))
+}
+
+/// `hookforge serve` for Prets on an ephemeral loopback port with the bearer
+/// `secret` and no inherited log filter; callers add their flags and pipes.
+#[allow(dead_code)]
+pub fn serve_prets(secret: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.args(["serve", "--addr", "127.0.0.1:0", "--vendor", "prets"])
+        .arg("--secret")
+        .arg(format!("prets={secret}"))
+        .env_remove("RUST_LOG");
+    cmd
 }
 
 /// Copies a directory tree (vendor dirs for tests that edit them).
@@ -373,25 +406,12 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
-/// One HTTP/1.1 POST to `path` with the given headers, on its own
-/// connection; the status code.
+/// [`try_post`] that panics on a transport error.
 #[allow(dead_code)]
 pub fn post_to(port: u16, path: &str, headers: &[(String, String)], body: &[u8]) -> u16 {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    let mut head = format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    ));
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    resp.split_whitespace().nth(1).unwrap().parse().unwrap()
+    let refs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    try_post(port, path, &refs, body).unwrap()
 }

@@ -114,12 +114,7 @@ pub fn parse(
     headers: Vec<(http::HeaderName, http::HeaderValue)>,
     file: Option<PathBuf>,
 ) -> Outcome {
-    let body = match read_input(file.as_ref()) {
-        Ok(b) => b,
-        Err(e) => {
-            return Err(Failure::usage(e));
-        }
-    };
+    let body = read_input(file.as_ref()).map_err(Failure::usage)?;
     let mut map = HeaderMap::new();
     for (k, val) in headers {
         map.append(k, val);

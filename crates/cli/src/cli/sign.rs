@@ -49,12 +49,7 @@ pub fn sign(
     event: Option<String>,
     file: Option<PathBuf>,
 ) -> Outcome {
-    let body = match read_input(file.as_ref()) {
-        Ok(b) => b,
-        Err(e) => {
-            return Err(Failure::usage(e));
-        }
-    };
+    let body = read_input(file.as_ref()).map_err(Failure::usage)?;
     let signer = match secret {
         Some(s) => match hookforge::auth::Signer::for_manifest_at(
             vendor.manifest(),

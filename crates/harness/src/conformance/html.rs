@@ -4,7 +4,7 @@
 //! histogram, and every case with its outcome, status, time and detail
 //! (which says what was sent and what came back, secrets already left out).
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 
 use super::report::{CaseResult, Outcome, Report};
 
@@ -25,16 +25,11 @@ figure{margin:1rem 0}figcaption{font-size:.85rem;color:#57606a}
 /// The report of one or more vendors' runs.
 pub fn report(reports: &[Report]) -> String {
     let failed: usize = reports.iter().map(|r| r.failed).sum();
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "hookforge check: " (if failed == 0 { "all passed".to_string() } else { format!("{failed} failed") }) }
-                style { (PreEscaped(STYLE)) }
-            }
-            body {
+    let title = match failed {
+        0 => "hookforge check: all passed".to_string(),
+        n => format!("hookforge check: {n} failed"),
+    };
+    let body = html! {
                 h1 { "hookforge check" }
                 div class="scroll" {
                     table class="vendors" {
@@ -51,10 +46,8 @@ pub fn report(reports: &[Report]) -> String {
                     }
                 }
                 @for r in reports { (vendor(r)) }
-            }
-        }
-    }
-    .into_string()
+    };
+    crate::util::html_page(&title, STYLE, &body.into_string())
 }
 
 fn outcome(o: Outcome) -> &'static str {
