@@ -11,7 +11,6 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -146,23 +145,7 @@ fn serve(url: &str) -> Receiver {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let (mut child, port) = common::spawn_listening(cmd);
-    let handled = Arc::new(Mutex::new(Vec::new()));
-    let stderr = child.stderr.take().unwrap();
-    let reader = {
-        let handled = handled.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("handled event")
-                    && let Some(rest) = line.split("event_id=\"").nth(1)
-                {
-                    handled
-                        .lock()
-                        .unwrap()
-                        .push(rest.split('"').next().unwrap().to_string());
-                }
-            }
-        })
-    };
+    let (handled, reader) = common::handled_ids(child.stderr.take().unwrap());
     Receiver {
         child,
         port,

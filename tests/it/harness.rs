@@ -302,10 +302,16 @@ async fn a_correct_receiver_passes_and_receives_exactly_the_samples() {
     }
 }
 
-#[tokio::test]
-async fn each_seeded_defect_fails_exactly_its_case() {
-    let prets = &hookforge::vendors::prets::VENDOR;
-    let expectations: [(Defect, &[&str]); 11] = [
+/// Each seeded defect and the cases it must fail (and no other); `slow` is
+/// the event the slow defect delays.
+fn seeded_defects(slow: &'static str) -> Vec<(Defect, BTreeSet<String>)> {
+    let slow_cases = [
+        format!("prets/{slow}/doc-1"),
+        format!("prets/{slow}/doc-2"),
+        // Two of 16 replays too slow: the p99 reaches the budget.
+        "prets/budget".to_string(),
+    ];
+    let table: [(Defect, &[&str]); 10] = [
         (
             Defect::AcceptsBadSignatures,
             &["prets/auth/invalid", "prets/auth/prefix"],
@@ -313,15 +319,6 @@ async fn each_seeded_defect_fails_exactly_its_case() {
         (Defect::RejectsUnknownEvents, &["prets/unknown-event"]),
         (Defect::FailsDuplicates, &["prets/duplicate"]),
         (Defect::FailsMalformed, &["prets/malformed"]),
-        (
-            Defect::SlowOn("quote.financing.completed"),
-            &[
-                "prets/quote.financing.completed/doc-1",
-                "prets/quote.financing.completed/doc-2",
-                // Two of 16 replays too slow: the p99 reaches the budget.
-                "prets/budget",
-            ],
-        ),
         (Defect::PrefixAuth, &["prets/auth/prefix"]),
         // The numbers probe adds a field too, so a strict model fails it.
         (
@@ -333,6 +330,18 @@ async fn each_seeded_defect_fails_exactly_its_case() {
         (Defect::RequiresOptional, &["prets/drift/missing-optional"]),
         (Defect::LosesPrecision, &["prets/bytes/numbers"]),
     ];
+    let mut out: Vec<(Defect, BTreeSet<String>)> = table
+        .into_iter()
+        .map(|(d, ids)| (d, ids.iter().map(|s| s.to_string()).collect()))
+        .collect();
+    out.push((Defect::SlowOn(slow), slow_cases.into_iter().collect()));
+    out
+}
+
+#[tokio::test]
+async fn each_seeded_defect_fails_exactly_its_case() {
+    let prets = &hookforge::vendors::prets::VENDOR;
+    let expectations = seeded_defects("quote.financing.completed");
     for (defect, want) in expectations {
         let server = sim(prets, PRETS_SECRET, Some(defect)).await;
         let report = Harness::new(prets, format!("{}/hooks/prets", server.uri()))
@@ -341,7 +350,6 @@ async fn each_seeded_defect_fails_exactly_its_case() {
             .run()
             .await
             .unwrap();
-        let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
         assert_eq!(failed_ids(&report), want, "{defect:?}:\n{}", report.table());
         for c in report
             .cases
@@ -837,32 +845,7 @@ async fn a_receiver_router_can_be_checked_in_process() {
 #[test]
 fn the_cli_fails_exactly_the_defect_case_with_exit_1() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let expectations: [(Defect, &[&str]); 11] = [
-        (
-            Defect::AcceptsBadSignatures,
-            &["prets/auth/invalid", "prets/auth/prefix"],
-        ),
-        (Defect::RejectsUnknownEvents, &["prets/unknown-event"]),
-        (Defect::FailsDuplicates, &["prets/duplicate"]),
-        (Defect::FailsMalformed, &["prets/malformed"]),
-        (
-            Defect::SlowOn("quote.financing.rejected"),
-            &[
-                "prets/quote.financing.rejected/doc-1",
-                "prets/quote.financing.rejected/doc-2",
-                "prets/budget",
-            ],
-        ),
-        (Defect::PrefixAuth, &["prets/auth/prefix"]),
-        (
-            Defect::StrictFields,
-            &["prets/drift/extra-field", "prets/bytes/numbers"],
-        ),
-        (Defect::StrictEnums, &["prets/drift/unknown-enum"]),
-        (Defect::RejectsNull, &["prets/drift/null-optional"]),
-        (Defect::RequiresOptional, &["prets/drift/missing-optional"]),
-        (Defect::LosesPrecision, &["prets/bytes/numbers"]),
-    ];
+    let expectations = seeded_defects("quote.financing.rejected");
     let dir =
         std::env::temp_dir().join(format!("hookforge-harness-defects-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -895,7 +878,6 @@ fn the_cli_fails_exactly_the_defect_case_with_exit_1() {
             "{defect:?}: {}",
             String::from_utf8_lossy(&out.stdout)
         );
-        let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
         assert_eq!(failed_in_json(&json), want, "{defect:?}");
     }
     std::fs::remove_dir_all(&dir).unwrap();

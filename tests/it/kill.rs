@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -149,23 +149,7 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
 
     // Second life: handles what was stored.
     let (mut second, _port) = serve(&db, true);
-    let stderr = second.stderr.take().unwrap();
-    let handled = Arc::new(Mutex::new(Vec::<String>::new()));
-    let reader = {
-        let handled = handled.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("handled event")
-                    && let Some(rest) = line.split("event_id=\"").nth(1)
-                {
-                    handled
-                        .lock()
-                        .unwrap()
-                        .push(rest.split('"').next().unwrap().to_string());
-                }
-            }
-        })
-    };
+    let (handled, reader) = common::handled_ids(second.stderr.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(30);
     let stored_count = || inbox_rows(&db);
     loop {

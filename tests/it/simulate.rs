@@ -192,6 +192,12 @@ async fn api(client: &reqwest::Client, method: reqwest::Method, url: String) -> 
     client.request(method, url).send().await.unwrap()
 }
 
+/// GET `url`, its body read as `T` (the Socotra API's typed responses).
+async fn get_typed<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: String) -> T {
+    let body = api(client, reqwest::Method::GET, url).await.bytes().await;
+    serde_json::from_slice(&body.unwrap()).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socotra_diverts_on_timeouts_then_the_api_lists_and_resends_them() {
     within(60, "divert", async {
@@ -227,28 +233,18 @@ async fn socotra_diverts_on_timeouts_then_the_api_lists_and_resends_them() {
 
         let base = sim.api_url().unwrap();
         let client = reqwest::Client::new();
-        let page: socotra::WebhookDivertedEventsResponse = api(
+        let page: socotra::WebhookDivertedEventsResponse = get_typed(
             &client,
-            reqwest::Method::GET,
             format!("{base}/webhooks/hookforge/diverted?limit=2&offset=0"),
         )
-        .await
-        .bytes()
-        .await
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap();
+        .await;
         assert_eq!(page.events.len(), 2);
         assert_eq!(page.webhook_name, "hookforge");
-        let rest: socotra::WebhookDivertedEventsResponse = api(
+        let rest: socotra::WebhookDivertedEventsResponse = get_typed(
             &client,
-            reqwest::Method::GET,
             format!("{base}/webhooks/hookforge/diverted?offset=2"),
         )
-        .await
-        .bytes()
-        .await
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap();
+        .await;
         assert_eq!(rest.events.len(), 1);
         let bad = api(
             &client,
@@ -285,16 +281,8 @@ async fn socotra_diverts_on_timeouts_then_the_api_lists_and_resends_them() {
         assert!(report.deliveries.iter().all(
             |d| d.attempts.len() == 3 && d.attempts[2].answer == Answer::Status { status: 200 }
         ));
-        let empty: socotra::WebhookDivertedEventsResponse = api(
-            &client,
-            reqwest::Method::GET,
-            format!("{base}/webhooks/hookforge/diverted"),
-        )
-        .await
-        .bytes()
-        .await
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap();
+        let empty: socotra::WebhookDivertedEventsResponse =
+            get_typed(&client, format!("{base}/webhooks/hookforge/diverted")).await;
         assert!(empty.events.is_empty());
     })
     .await;
@@ -361,7 +349,7 @@ async fn a_socotra_webhook_registered_through_the_api_suspends_and_resumes_on_un
         assert!(!created.suspended && created.events.len() == hookforge::vendors::socotra::VENDOR.events.len());
 
         sim.idle().await;
-        let got: socotra::WebhookResponse = api(&client, reqwest::Method::GET, format!("{base}/webhooks/claims")).await.bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
+        let got: socotra::WebhookResponse = get_typed(&client, format!("{base}/webhooks/claims")).await;
         assert!(got.suspended && got.suspended_timestamp.is_present());
         // A timeout, then its retry's timeout, suspended the webhook
         // (events sent before it was suspended may time out too); the rest
@@ -387,7 +375,7 @@ async fn a_socotra_webhook_registered_through_the_api_suspends_and_resumes_on_un
         assert_eq!(ids.len(), before + 4);
         let expected: Vec<String> = report.deliveries.iter().map(|d| d.event_id.clone().unwrap()).collect();
         assert_eq!(&ids[before..], &expected[..]);
-        let listed: socotra::WebhooksResponse = api(&client, reqwest::Method::GET, format!("{base}/webhooks")).await.bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
+        let listed: socotra::WebhooksResponse = get_typed(&client, format!("{base}/webhooks")).await;
         assert_eq!(listed.webhooks.len(), 1);
         assert!(!listed.webhooks[0].suspended);
         assert_eq!(api(&client, reqwest::Method::DELETE, format!("{base}/webhooks/claims")).await.status(), 204);

@@ -191,40 +191,28 @@ fn errors_name_the_file_and_the_place() {
             m.display()
         )
     );
+    // The manifest with `from` replaced by `to`: the load error.
+    let load_edited = |from: &str, to: &str| {
+        std::fs::write(&m, text.replace(from, to)).unwrap();
+        hookforge::vendor_dir::load(&dir).unwrap_err().to_string()
+    };
     // A serde error names the place too.
-    std::fs::write(
-        &m,
-        text.replace(
-            "\"success\": {\"statuses\": [\"2xx\"]",
-            "\"success\": {\"statuses\": \"2xx\"",
-        ),
-    )
-    .unwrap();
-    let err = hookforge::vendor_dir::load(&dir).unwrap_err().to_string();
-    assert!(
-        err.starts_with(&format!(
-            "{}: manifest is not valid at `/success/statuses`: invalid type",
-            m.display()
-        )),
-        "{err}"
+    let err = load_edited(
+        "\"success\": {\"statuses\": [\"2xx\"]",
+        "\"success\": {\"statuses\": \"2xx\"",
     );
+    let at = m.display();
+    let want = format!("{at}: manifest is not valid at `/success/statuses`: invalid type");
+    assert!(err.starts_with(&want), "{err}");
     // A header placeholder hookforge does not fill is an error, not dropped.
-    std::fs::write(
-        &m,
-        text.replace(
-            "\"value\": \"{event_id}\"",
-            "\"value\": \"{delivery_guid}\"",
-        ),
-    )
-    .unwrap();
-    let err = hookforge::vendor_dir::load(&dir).unwrap_err().to_string();
-    assert!(
-        err.starts_with(&format!(
-            "{}: `headers[3].value` (at `/headers/3/value`) (X-GitHub-Delivery): `{{delivery_guid}}` is not a placeholder hookforge fills",
-            m.display()
-        )),
-        "{err}"
+    let err = load_edited(
+        "\"value\": \"{event_id}\"",
+        "\"value\": \"{delivery_guid}\"",
     );
+    let want = format!(
+        "{at}: `headers[3].value` (at `/headers/3/value`) (X-GitHub-Delivery): `{{delivery_guid}}` is not a placeholder hookforge fills"
+    );
+    assert!(err.starts_with(&want), "{err}");
     std::fs::write(&m, text).unwrap();
     // A schema that is not JSON names the file, line and column.
     let e = dir.join("events/push.json");

@@ -415,3 +415,31 @@ pub fn post_to(port: u16, path: &str, headers: &[(String, String)], body: &[u8])
         .collect();
     try_post(port, path, &refs, body).unwrap()
 }
+
+/// The event ids `serve` logs as handled (its `handled event` lines on
+/// `stderr`, read on a thread until the process ends).
+#[allow(dead_code)]
+pub fn handled_ids(
+    stderr: std::process::ChildStderr,
+) -> (
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    std::thread::JoinHandle<()>,
+) {
+    use std::io::BufRead;
+    let handled = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = handled.clone();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("handled event")
+                && let Some(rest) = line.split("event_id=\"").nth(1)
+            {
+                let id = rest.split('"').next().unwrap_or_default();
+                sink.lock().unwrap().push(id.to_string());
+            }
+        }
+    });
+    (handled, reader)
+}

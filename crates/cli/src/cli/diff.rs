@@ -17,8 +17,8 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Outcome {
-    let d = hookforge::diff::diff(&a.old, &a.new, a.old_samples.as_deref())
-        .map_err(Failure::usage)?;
+    let d =
+        hookforge::diff::diff(&a.old, &a.new, a.old_samples.as_deref()).map_err(Failure::usage)?;
     if a.json {
         print_json(&serde_json::to_value(&d).expect("a diff serializes"))?;
     } else {
