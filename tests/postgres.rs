@@ -336,15 +336,10 @@ fn simulated_lost_responses_against_serve_on_postgres_are_handled_once() {
     assert!(report.passed, "{}", report.table());
     assert!(report.deliveries.iter().any(|d| d.attempts.len() > 1));
     // The inbox CLI reads the same database (URL from the environment).
-    let out = Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args(["inbox", "list", "--json", "--limit", "1000"])
-        .env("HOOKFORGE_DATABASE_URL", &url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::succeeded(
+        Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args(["inbox", "list", "--json", "--limit", "1000"])
+            .env("HOOKFORGE_DATABASE_URL", &url),
     );
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows.len(), 30);

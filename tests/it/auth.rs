@@ -68,15 +68,10 @@ fn superoffice_signatures_match_an_independent_hmac() {
 #[test]
 fn the_sign_command_prints_what_an_independent_hmac_computes() {
     let path = common::root().join("samples/superoffice/quote.approved/doc-1.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args(["sign", "--vendor", "superoffice", "--secret", "topsecret"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::succeeded(
+        Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args(["sign", "--vendor", "superoffice", "--secret", "topsecret"])
+            .arg(&path),
     );
     let text = String::from_utf8(out.stdout).unwrap();
     let sig = text

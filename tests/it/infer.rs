@@ -39,20 +39,15 @@ fn infer_writes_a_vendor_dir_that_loads_and_parses_its_samples() {
     let out = std::env::temp_dir().join(format!("hookforge-infer-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let dir = out.join("prets_next");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args([
-            "infer",
-            "--vendor-dir",
-            dir.to_str().unwrap(),
-            "samples/prets",
-        ])
-        .current_dir(common::root())
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    let run = common::succeeded(
+        std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args([
+                "infer",
+                "--vendor-dir",
+                dir.to_str().unwrap(),
+                "samples/prets",
+            ])
+            .current_dir(common::root()),
     );
     assert!(String::from_utf8_lossy(&run.stderr).contains("8 event(s); event type at /type"));
     let vendor = hookforge::vendor_dir::load(&dir).unwrap();

@@ -39,16 +39,11 @@ fn post(port: u16, body: &[u8]) -> std::io::Result<u16> {
 
 /// Every row of the inbox at `db`, read by the CLI.
 fn inbox_rows(db: &Path) -> Vec<serde_json::Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args(["inbox", "--db"])
-        .arg(db)
-        .args(["list", "--json", "--limit", "100000"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::succeeded(
+        Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args(["inbox", "--db"])
+            .arg(db)
+            .args(["list", "--json", "--limit", "100000"]),
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }

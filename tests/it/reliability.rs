@@ -407,16 +407,11 @@ fn authentic_misfits_are_quarantined_listed_and_reparsed() {
     );
 
     let list = |status: &str| -> Vec<serde_json::Value> {
-        let out = hookforge()
-            .args(["inbox", "--db"])
-            .arg(&db)
-            .args(["list", "--status", status, "--json"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = common::succeeded(
+            hookforge()
+                .args(["inbox", "--db"])
+                .arg(&db)
+                .args(["list", "--status", status, "--json"]),
         );
         serde_json::from_slice(&out.stdout).unwrap()
     };

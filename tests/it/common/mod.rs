@@ -443,3 +443,16 @@ pub fn handled_ids(
     });
     (handled, reader)
 }
+
+/// Runs `cmd` to its end and asserts it succeeded (showing its stderr when
+/// not); its output.
+#[allow(dead_code)]
+pub fn succeeded(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
