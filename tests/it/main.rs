@@ -22,6 +22,7 @@ mod metrics;
 mod observe;
 mod one_pass;
 mod power_cut;
+mod public_keys;
 mod readme;
 mod receiver;
 mod receiving_modes;

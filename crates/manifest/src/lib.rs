@@ -566,7 +566,12 @@ pub struct SignatureAuth {
     pub separator: Option<String>,
     #[serde(default = "default_signed")]
     pub signed: String,
-    /// Required with `{sig}`.
+    /// How `{sig}` is made: an HMAC (the default, with `hash`) or a
+    /// public-key signature (the vendor signs with its private key; a
+    /// receiver's "secret" is the vendor's public key).
+    #[serde(default)]
+    pub algorithm: SignatureAlgorithm,
+    /// Required with `{sig}` for HMAC; not used by public-key algorithms.
     #[serde(default)]
     pub hash: Option<HashAlgorithm>,
     /// Required with `{sig}`.
@@ -597,17 +602,60 @@ fn default_signed() -> String {
     "{body}".into()
 }
 
-/// How a secret becomes an HMAC key.
+/// How a secret becomes an HMAC key, or how a public key is written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyFormat {
     /// The secret's UTF-8 bytes, as given (GitHub, Slack, Stripe, Shopify).
     #[default]
     Utf8,
-    /// The secret is base64; the key is what it decodes to.
+    /// The secret is base64; the key is what it decodes to (a public key:
+    /// the raw key or its DER `SubjectPublicKeyInfo`, as SendGrid shows it).
     Base64,
     /// An optional `whsec_` prefix, then base64 (Standard Webhooks).
     Whsec,
+    /// Hexadecimal (Discord's Ed25519 public keys).
+    Hex,
+    /// PEM (`-----BEGIN PUBLIC KEY-----`).
+    Pem,
+    /// `whpk_` (public) or `whsk_` (secret) then base64: Standard
+    /// Webhooks' asymmetric (`v1a`) keys.
+    Whpk,
+}
+
+/// How `{sig}` is computed and checked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureAlgorithm {
+    /// HMAC with the manifest's `hash` and a shared secret.
+    #[default]
+    Hmac,
+    /// Ed25519 (RFC 8032): Discord, Standard Webhooks `v1a`.
+    Ed25519,
+    /// ECDSA over P-256 with SHA-256, the signature ASN.1 DER (SendGrid).
+    EcdsaP256Sha256,
+    /// ECDSA over P-256 with SHA-256, the signature `r || s` (64 bytes).
+    EcdsaP256Sha256Fixed,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048 to 8192 bits.
+    RsaSha256,
+}
+
+impl SignatureAlgorithm {
+    /// Whether the vendor signs with a private key (receivers hold the
+    /// public one).
+    pub fn is_public_key(self) -> bool {
+        self != SignatureAlgorithm::Hmac
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureAlgorithm::Hmac => "hmac",
+            SignatureAlgorithm::Ed25519 => "ed25519",
+            SignatureAlgorithm::EcdsaP256Sha256 => "ecdsa-p256-sha256",
+            SignatureAlgorithm::EcdsaP256Sha256Fixed => "ecdsa-p256-sha256-fixed",
+            SignatureAlgorithm::RsaSha256 => "rsa-sha256",
+        }
+    }
 }
 
 /// A piece of the `signed` template.
@@ -618,6 +666,9 @@ pub enum SignedPiece {
     Timestamp,
     Id,
     Url,
+    /// Form parameters (`application/x-www-form-urlencoded` body) sorted
+    /// by name, each name followed by its value, nothing between (Twilio).
+    FormSorted,
 }
 
 /// What an entry of the header `format` carries.
@@ -678,16 +729,21 @@ impl SignatureAuth {
                     "timestamp" => SignedPiece::Timestamp,
                     "id" => SignedPiece::Id,
                     "url" => SignedPiece::Url,
+                    "form_sorted" => SignedPiece::FormSorted,
                     other => {
                         return Err(bad(format!(
-                            "unknown placeholder `{{{other}}}`; expected {{body}}, {{timestamp}}, {{id}} or {{url}}"
+                            "unknown placeholder `{{{other}}}`; expected {{body}}, {{form_sorted}}, {{timestamp}}, {{id}} or {{url}}"
                         )));
                     }
                 },
             });
         }
-        if pieces.iter().filter(|p| **p == SignedPiece::Body).count() != 1 {
-            return Err(bad("must contain `{body}` exactly once".into()));
+        // The content must be covered, once: its bytes or its form fields.
+        let content = |p: &&SignedPiece| matches!(p, SignedPiece::Body | SignedPiece::FormSorted);
+        if pieces.iter().filter(content).count() != 1 {
+            return Err(bad(
+                "must contain `{body}` or `{form_sorted}`, exactly once".into(),
+            ));
         }
         Ok(pieces)
     }
@@ -757,11 +813,7 @@ impl SignatureAuth {
             }
             return Ok(());
         }
-        if self.hash.is_none() || self.encoding.is_none() {
-            return Err(ManifestError(
-                "`auth`: a `{sig}` format needs `hash` (sha1, sha256, sha512) and `encoding` (hex, base64)".into(),
-            ));
-        }
+        self.check_algorithm()?;
         let ts_entry = entries.iter().any(|e| e.slot == Slot::Timestamp);
         let ts_signed = pieces.contains(&SignedPiece::Timestamp);
         if ts_signed && !ts_entry && self.timestamp_header.is_none() {
@@ -782,6 +834,28 @@ impl SignatureAuth {
         Ok(())
     }
 
+    /// The algorithm's own needs: HMAC a `hash`; public keys a key format
+    /// that can write one, and no `hash` (the algorithm fixes it).
+    fn check_algorithm(&self) -> Result<(), ManifestError> {
+        let bad = |m: &str| Err(ManifestError(format!("`auth`: {m}")));
+        let public = self.algorithm.is_public_key();
+        if !public && (self.hash.is_none() || self.encoding.is_none()) {
+            return bad(
+                "a `{sig}` format needs `hash` (sha1, sha256, sha512) and `encoding` (hex, base64)",
+            );
+        }
+        if self.encoding.is_none() {
+            return bad("a `{sig}` format needs `encoding` (hex, base64)");
+        }
+        match (public, self.hash.is_some()) {
+            (true, true) => bad("`hash` is for HMAC; a public-key `algorithm` fixes its own hash"),
+            (true, false) if matches!(self.key, KeyFormat::Utf8 | KeyFormat::Whsec) => bad(
+                "a public-key `algorithm` needs `key`: hex, base64, pem or whpk (how the vendor's public key is written)",
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// The `hmac` scheme in these terms.
     pub fn hmac(header: &str, hash: HashAlgorithm, encoding: SignatureEncoding) -> SignatureAuth {
         SignatureAuth {
@@ -789,6 +863,7 @@ impl SignatureAuth {
             format: default_format(),
             separator: None,
             signed: default_signed(),
+            algorithm: SignatureAlgorithm::Hmac,
             hash: Some(hash),
             encoding: Some(encoding),
             key: KeyFormat::Utf8,
@@ -806,6 +881,7 @@ impl SignatureAuth {
             format: "v1,{sig}".into(),
             separator: Some(" ".into()),
             signed: "{id}.{timestamp}.{body}".into(),
+            algorithm: SignatureAlgorithm::Hmac,
             hash: Some(HashAlgorithm::Sha256),
             encoding: Some(SignatureEncoding::Base64),
             key: KeyFormat::Whsec,

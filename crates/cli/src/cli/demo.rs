@@ -35,6 +35,11 @@ pub fn demo_secret(v: &VendorSpec) -> Option<String> {
                     base64::engine::general_purpose::STANDARD.encode(&random.as_bytes()[..32]);
                 format!("whsec_{key}")
             }
+            hookforge::manifest::KeyFormat::Hex => random[..42].to_string(),
+            // Public-key algorithms: see `demo_key_pair`.
+            hookforge::manifest::KeyFormat::Pem | hookforge::manifest::KeyFormat::Whpk => {
+                return None;
+            }
         }),
     }
 }

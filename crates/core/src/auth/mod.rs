@@ -15,6 +15,7 @@ use http::{HeaderMap, HeaderName};
 
 use crate::Manifest;
 
+mod keys;
 mod sign;
 mod signature;
 mod verify;
@@ -25,6 +26,9 @@ use crate::manifest::{Auth, HashAlgorithm, SignatureAuth, SignatureEncoding};
 pub use sign::{SignContext, Signer};
 pub use signature::SignatureScheme;
 pub use verify::Verifier;
+
+#[cfg(feature = "public-keys")]
+pub use keys::{KeyPair, generate_key_pair};
 
 /// A webhook secret. Its `Debug` never shows the value.
 #[derive(Clone)]
@@ -245,7 +249,7 @@ impl Scheme {
                 encoding: f.encoding,
             }),
             (Scheme::Signature(s), Some(f)) => Ok(Scheme::Signature(Box::new(
-                s.with_format(f.hash, f.encoding),
+                s.with_format(f.hash, f.encoding)?,
             ))),
             (s, Some(_)) => Err(AuthConfigError(format!(
                 "{} signs with the {} scheme, not HMAC: an HMAC format does not apply",
@@ -259,18 +263,13 @@ impl Scheme {
 /// The shortest Standard Webhooks key accepted (the spec generates 24 to 64 bytes).
 pub const MIN_STANDARD_KEY_BYTES: usize = 24;
 
-/// The HMAC key a secret stands for under a scheme (static credentials:
-/// the secret's bytes).
-fn key_bytes(scheme: &Scheme, s: &Secret) -> Result<Vec<u8>, AuthConfigError> {
-    match scheme.signature() {
-        Some(sig) => sig.key_bytes(s),
-        None => {
-            if s.0.is_empty() {
-                return Err(AuthConfigError("a secret must not be empty".into()));
-            }
-            Ok(s.0.as_bytes().to_vec())
-        }
+/// A static credential (bearer, shared secret) is checked as given; an
+/// empty one would match an empty header.
+fn check_static(s: &Secret) -> Result<(), AuthConfigError> {
+    if s.0.is_empty() {
+        return Err(AuthConfigError("a secret must not be empty".into()));
     }
+    Ok(())
 }
 
 fn text_header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<&'h str, AuthError> {
@@ -329,15 +328,7 @@ fn encode(bytes: &[u8], encoding: SignatureEncoding) -> String {
 fn decode(text: &str, encoding: SignatureEncoding) -> Option<Vec<u8>> {
     match encoding {
         SignatureEncoding::Base64 => B64.decode(text).ok(),
-        SignatureEncoding::Hex => {
-            if !text.len().is_multiple_of(2) || !text.is_ascii() {
-                return None;
-            }
-            (0..text.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-                .collect()
-        }
+        SignatureEncoding::Hex => keys::decode_hex(text),
     }
 }
 

@@ -30,7 +30,8 @@ impl SignContext {
 pub struct Signer {
     scheme: Scheme,
     secret: Secret,
-    key: Vec<u8>,
+    /// What signature schemes sign with (`None`: a static credential).
+    key: Option<std::sync::Arc<keys::SigningKey>>,
     signature: Option<SignatureScheme>,
     endpoint: Option<String>,
 }
@@ -65,8 +66,14 @@ impl Signer {
         secret: Secret,
         endpoint: Option<String>,
     ) -> Result<Signer, AuthConfigError> {
-        let key = key_bytes(&scheme, &secret)?;
         let signature = scheme.signature();
+        let key = match &signature {
+            Some(sig) => Some(std::sync::Arc::new(sig.signing_key(&secret)?)),
+            None => {
+                check_static(&secret)?;
+                None
+            }
+        };
         if signature.as_ref().is_some_and(|s| s.needs_url()) && endpoint.is_none() {
             return Err(AuthConfigError(
                 "the signature covers the endpoint URL (`{url}`): give the URL the deliveries go to".into(),
@@ -118,8 +125,8 @@ impl Signer {
 
     /// The authentication headers for `body`.
     pub fn sign(&self, body: &[u8], ctx: &SignContext) -> Vec<(HeaderName, HeaderValue)> {
-        if let Some(sig) = &self.signature {
-            return sig.sign(&self.key, body, ctx, self.endpoint.as_deref());
+        if let (Some(sig), Some(key)) = (&self.signature, &self.key) {
+            return sig.sign(key, body, ctx, self.endpoint.as_deref());
         }
         let value = |s: String| HeaderValue::from_str(&s).expect("secrets are header text");
         match &self.scheme {

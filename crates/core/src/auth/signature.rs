@@ -8,10 +8,12 @@ use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use subtle::ConstantTimeEq;
 
+use super::keys::{SigningKey, VerifyKey};
 use super::*;
-use crate::manifest::{FormatEntry, KeyFormat, SignatureAuth, SignedPiece, Slot};
+use crate::manifest::{
+    FormatEntry, KeyFormat, SignatureAlgorithm, SignatureAuth, SignedPiece, Slot,
+};
 
 /// A checked, ready-to-use [`SignatureAuth`] with an HMAC (`{sig}`) format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +24,9 @@ pub struct SignatureScheme {
     entries: Vec<FormatEntry>,
     separator: Option<String>,
     signed: Vec<SignedPiece>,
-    hash: HashAlgorithm,
+    algorithm: SignatureAlgorithm,
+    /// HMAC's hash (public-key algorithms fix their own).
+    hash: Option<HashAlgorithm>,
     encoding: SignatureEncoding,
     key: KeyFormat,
     timestamp_header: Option<HeaderName>,
@@ -35,6 +39,8 @@ struct Covered<'a> {
     timestamp: Option<&'a str>,
     id: Option<&'a str>,
     url: Option<&'a str>,
+    /// `{form_sorted}`: the body's form fields, sorted, names and values.
+    form: Option<Vec<u8>>,
 }
 
 impl SignatureScheme {
@@ -44,11 +50,12 @@ impl SignatureScheme {
         let cfg = |e: crate::manifest::ManifestError| AuthConfigError(e.0);
         let entries = spec.format_entries().map_err(cfg)?;
         let signed = spec.signed_pieces().map_err(cfg)?;
-        let (Some(hash), Some(encoding)) = (spec.hash, spec.encoding) else {
-            return Err(AuthConfigError(
-                "a `{sig}` format needs `hash` and `encoding`".into(),
-            ));
+        let Some(encoding) = spec.encoding else {
+            return Err(AuthConfigError("a `{sig}` format needs `encoding`".into()));
         };
+        if spec.hash.is_none() && !spec.algorithm.is_public_key() {
+            return Err(AuthConfigError("an HMAC `{sig}` needs `hash`".into()));
+        }
         if spec.is_static() {
             return Err(AuthConfigError(
                 "a `{secret}` format is a static credential, not a signature".into(),
@@ -62,7 +69,8 @@ impl SignatureScheme {
             entries,
             separator: spec.separator.clone(),
             signed,
-            hash,
+            algorithm: spec.algorithm,
+            hash: spec.hash,
             encoding,
             key: spec.key,
             timestamp_header: header_opt(&spec.timestamp_header)?,
@@ -90,19 +98,35 @@ impl SignatureScheme {
         &self.header
     }
 
-    pub fn hash(&self) -> HashAlgorithm {
+    /// HMAC's hash (`None` for public-key algorithms).
+    pub fn hash(&self) -> Option<HashAlgorithm> {
         self.hash
+    }
+
+    pub fn algorithm(&self) -> SignatureAlgorithm {
+        self.algorithm
     }
 
     pub fn encoding(&self) -> SignatureEncoding {
         self.encoding
     }
 
-    /// With another hash and encoding (for vendors that do not document theirs).
-    pub fn with_format(mut self, hash: HashAlgorithm, encoding: SignatureEncoding) -> Self {
-        self.hash = hash;
+    /// With another HMAC hash and encoding (for vendors that do not
+    /// document theirs); a public-key algorithm is documented by definition.
+    pub fn with_format(
+        mut self,
+        hash: HashAlgorithm,
+        encoding: SignatureEncoding,
+    ) -> Result<Self, AuthConfigError> {
+        if self.algorithm.is_public_key() {
+            return Err(AuthConfigError(format!(
+                "the signature is {}, not an HMAC: an HMAC format does not apply",
+                self.algorithm.as_str()
+            )));
+        }
+        self.hash = Some(hash);
         self.encoding = encoding;
-        self
+        Ok(self)
     }
 
     /// Whether the signature covers the endpoint URL (`{url}`).
@@ -124,35 +148,15 @@ impl SignatureScheme {
         self.entries.iter().any(|e| e.slot == Slot::Timestamp)
     }
 
-    /// The HMAC key a secret stands for.
-    pub(super) fn key_bytes(&self, s: &Secret) -> Result<Vec<u8>, AuthConfigError> {
-        let key = match self.key {
-            KeyFormat::Utf8 => s.0.as_bytes().to_vec(),
-            KeyFormat::Base64 => B64
-                .decode(s.0.trim())
-                .map_err(|_| AuthConfigError("this scheme's secret must be base64".into()))?,
-            KeyFormat::Whsec => {
-                let b64 = s.0.strip_prefix("whsec_").unwrap_or(&s.0);
-                let key = B64.decode(b64).map_err(|_| {
-                    AuthConfigError(
-                        "a Standard Webhooks secret must be `whsec_` followed by base64".into(),
-                    )
-                })?;
-                // The spec's keys are 24 to 64 random bytes; an empty or short
-                // key is a configuration mistake, not a secret.
-                if key.len() < MIN_STANDARD_KEY_BYTES {
-                    return Err(AuthConfigError(format!(
-                        "a Standard Webhooks secret must decode to at least {MIN_STANDARD_KEY_BYTES} bytes (this one decodes to {})",
-                        key.len()
-                    )));
-                }
-                key
-            }
-        };
-        if key.is_empty() {
-            return Err(AuthConfigError("a secret must not be empty".into()));
-        }
-        Ok(key)
+    /// What a configured secret (a public key, for public-key algorithms)
+    /// verifies with.
+    pub(super) fn verify_key(&self, s: &Secret) -> Result<VerifyKey, AuthConfigError> {
+        VerifyKey::new(self.algorithm, self.key, s)
+    }
+
+    /// What a secret (a private key, for public-key algorithms) signs with.
+    pub(super) fn signing_key(&self, s: &Secret) -> Result<SigningKey, AuthConfigError> {
+        SigningKey::new(self.algorithm, self.key, s)
     }
 
     /// What the delivery's signature header should look like, for errors.
@@ -166,10 +170,14 @@ impl SignatureScheme {
         } else {
             format!("`{}`", self.signed_text)
         };
+        let what = match self.algorithm {
+            SignatureAlgorithm::Hmac => "HMAC".to_string(),
+            public => format!("{} signature", public.as_str()),
+        };
         if self.format == "{sig}" {
-            format!("a {enc} HMAC of {of}").into()
+            format!("a {enc} {what} of {of}").into()
         } else {
-            format!("`{}` with {{sig}} a {enc} HMAC of {of}", self.format).into()
+            format!("`{}` with {{sig}} a {enc} {what} of {of}", self.format).into()
         }
     }
 
@@ -183,14 +191,21 @@ impl SignatureScheme {
                 SignedPiece::Timestamp => c.timestamp.unwrap_or_default().as_bytes(),
                 SignedPiece::Id => c.id.unwrap_or_default().as_bytes(),
                 SignedPiece::Url => c.url.unwrap_or_default().as_bytes(),
+                SignedPiece::FormSorted => c.form.as_deref().unwrap_or_default(),
             })
             .collect()
+    }
+
+    /// `{form_sorted}`'s bytes, when the template has it.
+    fn form_of(&self, body: &[u8]) -> Option<Vec<u8>> {
+        self.covers(&SignedPiece::FormSorted)
+            .then(|| form_sorted(body))
     }
 
     /// Verifies a delivery against the decoded keys.
     pub(super) fn verify(
         &self,
-        keys: &[Vec<u8>],
+        keys: &[VerifyKey],
         headers: &HeaderMap,
         body: &[u8],
         url: Option<&str>,
@@ -254,7 +269,7 @@ impl SignatureScheme {
         let candidates: Vec<Vec<u8>> = sigs
             .iter()
             .filter_map(|s| decode(s, self.encoding))
-            .filter(|s| s.len() == digest_len(self.hash))
+            .filter(|s| self.hash.is_none_or(|h| s.len() == digest_len(h)))
             .collect();
         if candidates.is_empty() {
             return Err(AuthError::MalformedHeader {
@@ -262,15 +277,24 @@ impl SignatureScheme {
                 expected: self.expected(),
             });
         }
-        let covered = Covered { timestamp, id, url };
+        let form = self.form_of(body);
+        let covered = Covered {
+            timestamp,
+            id,
+            url,
+            form,
+        };
         let message = self.message(body, &covered);
+        // Every key against every candidate, without stopping early on a
+        // mismatch (HMAC comparisons are constant-time inside).
+        let mut verified = false;
         for key in keys {
-            let mac = hmac(self.hash, key, &message);
             for c in &candidates {
-                if bool::from(mac.ct_eq(c)) {
-                    return Ok(());
-                }
+                verified |= key.verifies(self.hash, &message, c);
             }
+        }
+        if verified {
+            return Ok(());
         }
         Err(AuthError::WrongSignature {
             header: self.header.to_string(),
@@ -280,7 +304,7 @@ impl SignatureScheme {
     /// The headers of a signed delivery: id, timestamp, then the signature.
     pub(super) fn sign(
         &self,
-        key: &[u8],
+        key: &SigningKey,
         body: &[u8],
         ctx: &SignContext,
         url: Option<&str>,
@@ -291,9 +315,12 @@ impl SignatureScheme {
             timestamp: Some(&ts),
             id: Some(&ctx.message_id),
             url,
+            form: self.form_of(body),
         };
-        let mac = hmac(self.hash, key, &self.message(body, &covered));
-        let sig = encode(&mac, self.encoding);
+        let sig = encode(
+            &key.sign(self.hash, &self.message(body, &covered)),
+            self.encoding,
+        );
         let mut out = Vec::new();
         if let (Some(h), true) = (&self.id_header, self.covers(&SignedPiece::Id)) {
             out.push((h.clone(), value(&ctx.message_id)));
@@ -342,4 +369,18 @@ fn check_age(
         });
     }
     Ok(())
+}
+
+/// Twilio's signed form: every `application/x-www-form-urlencoded` field
+/// sorted by name (then value, for repeated names), each name followed by
+/// its value, decoded, with nothing between.
+fn form_sorted(body: &[u8]) -> Vec<u8> {
+    let mut fields: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    fields.sort();
+    let mut out = Vec::new();
+    for (name, value) in fields {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(value.as_bytes());
+    }
+    out
 }

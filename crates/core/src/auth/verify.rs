@@ -14,8 +14,8 @@ use super::*;
 pub struct Verifier {
     scheme: Scheme,
     secrets: Vec<Secret>,
-    /// Decoded keys, per secret, for HMAC schemes.
-    keys: Vec<Vec<u8>>,
+    /// Decoded keys, per secret, for signature schemes.
+    keys: Vec<keys::VerifyKey>,
     /// The scheme as a signature template, for HMAC schemes.
     signature: Option<SignatureScheme>,
     /// The endpoint URL, for signatures that cover it (`{url}`).
@@ -72,10 +72,16 @@ impl Verifier {
                 "the signature covers the endpoint URL (`{url}`): give the URL registered with the vendor".into(),
             ));
         }
-        let keys = secrets
-            .iter()
-            .map(|s| key_bytes(&scheme, s))
-            .collect::<Result<Vec<_>, _>>()?;
+        let keys = match &signature {
+            Some(sig) => secrets
+                .iter()
+                .map(|s| sig.verify_key(s))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => {
+                secrets.iter().try_for_each(check_static)?;
+                Vec::new()
+            }
+        };
         Ok(Verifier {
             scheme,
             secrets,

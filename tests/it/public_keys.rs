@@ -1,0 +1,163 @@
+//! Public-key signatures in the auth template language: Ed25519 (Discord,
+//! Standard Webhooks `v1a`), ECDSA P-256 (SendGrid) and RSA-SHA256. Keys are
+//! generated here; RFC 8032's first test vector checks Ed25519 against a
+//! published value; the SDKs' own vectors are in `sdk_vectors`.
+
+use hookforge::auth::{AuthError, Secret, SignContext, Signer, Verifier, generate_key_pair};
+use hookforge::manifest::SignatureAlgorithm;
+use hookforge::{HeaderMap, Manifest};
+use serde_json::{Value, json};
+
+fn manifest(auth: Value) -> Manifest {
+    let m = json!({
+        "id": "acme", "name": "Acme",
+        "event_type": {"pointer": "/type"},
+        "auth": auth,
+        "success": {"statuses": ["2xx"]},
+    });
+    Manifest::from_json(&m.to_string()).unwrap()
+}
+
+fn to_map(pairs: &[(http::HeaderName, http::HeaderValue)]) -> HeaderMap {
+    pairs.iter().cloned().collect()
+}
+
+/// Discord's scheme: Ed25519 over timestamp + body, hex, in two headers.
+fn discord_like(algorithm: &str, key: &str, encoding: &str) -> Manifest {
+    manifest(json!({
+        "scheme": "signature", "algorithm": algorithm, "key": key,
+        "header": "X-Signature", "encoding": encoding,
+        "signed": "{timestamp}{body}", "timestamp_header": "X-Signature-Timestamp",
+    }))
+}
+
+#[test]
+fn each_algorithm_signs_and_verifies_and_refuses_tampering_and_other_keys() {
+    let cases = [
+        ("ed25519", SignatureAlgorithm::Ed25519, "hex"),
+        (
+            "ecdsa-p256-sha256",
+            SignatureAlgorithm::EcdsaP256Sha256,
+            "base64",
+        ),
+        (
+            "ecdsa-p256-sha256-fixed",
+            SignatureAlgorithm::EcdsaP256Sha256Fixed,
+            "base64",
+        ),
+        ("rsa-sha256", SignatureAlgorithm::RsaSha256, "base64"),
+    ];
+    for (name, alg, encoding) in cases {
+        let m = discord_like(name, "pem", encoding);
+        let pair = generate_key_pair(alg).unwrap();
+        let other = generate_key_pair(alg).unwrap();
+        let signer = Signer::for_manifest(&m, pair.private_pem.clone()).unwrap();
+        let verifier = Verifier::for_manifest(&m, vec![Secret::new(&pair.public_pem)]).unwrap();
+        let body = br#"{"type":"ping","n":1}"#;
+        let headers = to_map(&signer.sign(body, &SignContext::now("x")));
+        verifier
+            .verify(&headers, body)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        // One byte changed in the body.
+        let err = verifier
+            .verify(&headers, br#"{"type":"ping","n":2}"#)
+            .unwrap_err();
+        assert!(
+            matches!(err, AuthError::WrongSignature { .. }),
+            "{name}: {err}"
+        );
+        // Signed by another key of the same kind.
+        let forged = Signer::for_manifest(&m, other.private_pem).unwrap();
+        let forged = to_map(&forged.sign(body, &SignContext::now("x")));
+        assert!(verifier.verify(&forged, body).is_err(), "{name}");
+        // Key rotation: either active public key verifies.
+        let both = Verifier::for_manifest(
+            &m,
+            vec![Secret::new(other.public_pem), Secret::new(pair.public_pem)],
+        )
+        .unwrap();
+        both.verify(&headers, body).unwrap();
+    }
+}
+
+/// RFC 8032, section 7.1, TEST 1: the empty message.
+#[test]
+fn ed25519_matches_rfc_8032_test_1() {
+    let m = manifest(json!({
+        "scheme": "signature", "algorithm": "ed25519", "key": "hex",
+        "header": "X-Signature-Ed25519", "encoding": "hex",
+    }));
+    let public = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+    let secret = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+    let sig = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
+    let verifier = Verifier::for_manifest(&m, vec![Secret::new(public)]).unwrap();
+    let mut h = HeaderMap::new();
+    h.insert("x-signature-ed25519", sig.parse().unwrap());
+    verifier.verify(&h, b"").unwrap();
+    // The signer, from the 32-byte seed, makes the same (deterministic) signature.
+    let signer = Signer::for_manifest(&m, Secret::new(secret)).unwrap();
+    let signed = signer.sign(b"", &SignContext::now("x"));
+    assert_eq!(signed[0].1, sig);
+}
+
+#[test]
+fn manifest_and_key_errors_say_what_was_expected() {
+    let bad = |auth: Value| {
+        let m = json!({
+            "id": "acme", "name": "Acme", "event_type": {"pointer": "/type"},
+            "auth": auth, "success": {"statuses": ["2xx"]},
+        });
+        Manifest::from_json(&m.to_string()).unwrap_err().to_string()
+    };
+    let e = bad(
+        json!({"scheme": "signature", "algorithm": "ed25519", "header": "X-Sig", "encoding": "hex"}),
+    );
+    assert!(e.contains("needs `key`: hex, base64, pem or whpk"), "{e}");
+    let e = bad(
+        json!({"scheme": "signature", "algorithm": "ed25519", "key": "hex", "hash": "sha256", "header": "X-Sig", "encoding": "hex"}),
+    );
+    assert!(e.contains("`hash` is for HMAC"), "{e}");
+    let e = bad(
+        json!({"scheme": "signature", "algorithm": "ed448", "key": "hex", "header": "X-Sig", "encoding": "hex"}),
+    );
+    assert!(e.contains("/auth") && e.contains("ed448"), "{e}");
+    // A key that is not one: the error names the algorithm and the format,
+    // and shows no part of the key.
+    let m = discord_like("ed25519", "hex", "hex");
+    let err = Verifier::for_manifest(&m, vec![Secret::new("00ff")]).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("not an ed25519 public key") && text.contains("`hex`"),
+        "{text}"
+    );
+    assert!(!text.contains("00ff"), "{text}");
+    // An HMAC format override does not apply to a public-key signature.
+    let err = hookforge::auth::Scheme::from_manifest_with(&m, Some("sha256:hex".parse().unwrap()))
+        .unwrap_err();
+    assert!(err.to_string().contains("not an HMAC"), "{err}");
+}
+
+/// Twilio's scheme: HMAC-SHA1 over the URL and the form fields sorted by
+/// name, base64. The expected value is Twilio's documented example.
+#[test]
+fn twilio_signs_the_url_and_the_sorted_form_fields() {
+    let m = manifest(json!({
+        "scheme": "signature", "header": "X-Twilio-Signature",
+        "signed": "{url}{form_sorted}", "hash": "sha1", "encoding": "base64",
+    }));
+    let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+    let body = b"CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1234&From=%2B12349013030&To=%2B18005551212";
+    let verifier =
+        Verifier::for_manifest_at(&m, vec![Secret::new("12345")], None, Some(url)).unwrap();
+    let mut h = HeaderMap::new();
+    h.insert(
+        "x-twilio-signature",
+        "0/KCTR6DLpKmkAf8muzZqo1nDgQ=".parse().unwrap(),
+    );
+    verifier.verify(&h, body).unwrap();
+    // Field order in the body does not matter; field values do.
+    let reordered = b"To=%2B18005551212&Caller=%2B12349013030&CallSid=CA1234567890ABCDE&Digits=1234&From=%2B12349013030";
+    verifier.verify(&h, reordered).unwrap();
+    let changed = b"CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1235&From=%2B12349013030&To=%2B18005551212";
+    assert!(verifier.verify(&h, changed).is_err());
+}
