@@ -40,7 +40,7 @@ pub use hookforge_core::{
     BoxError, BoxFuture, Checked, Delivery, Envelope, EnvelopeReader, EventInfo, FlexTimestamp,
     HandlerResult, HeaderMap, Manifest, Maybe, ParseError, ParsedEvent, RawHandler, SampleInfo,
     Timestamp, TimestampError, UnknownEvent, UnknownEventType, VendorSpec, auth, dedupe_key,
-    manifest, parse, register, vendor, vendors,
+    handshake, manifest, parse, register, vendor, vendors,
 };
 // The stages below share the core's small helpers.
 #[allow(unused_imports)]

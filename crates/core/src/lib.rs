@@ -10,6 +10,7 @@ extern crate self as hookforge;
 
 pub mod auth;
 mod handler;
+pub mod handshake;
 pub mod parse;
 mod registry;
 /// Small helpers the other hookforge crates share; not a stable API.

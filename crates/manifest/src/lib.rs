@@ -5,7 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod handshake;
 pub mod vendor_dir;
+
+pub use handshake::Handshake;
 
 /// One JSON Pointer reference token unescaped (RFC 6901: `~1` is `/`,
 /// `~0` is `~`, in that order).
@@ -50,6 +53,10 @@ pub struct Manifest {
     /// it (the sandbox and the simulator).
     #[serde(default)]
     pub api: Option<VendorApi>,
+    /// Requests that test the endpoint rather than deliver an event, and
+    /// the answers the vendor requires (see [`Handshake`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handshakes: Vec<Handshake>,
 }
 
 /// The vendor's API, as the harness plays it.
@@ -1039,6 +1046,9 @@ impl Manifest {
         }
         if let Some(api) = &self.api {
             api.check()?;
+        }
+        for (i, h) in self.handshakes.iter().enumerate() {
+            h.check(i)?;
         }
         Ok(())
     }

@@ -2,12 +2,14 @@
 //! delivery in the [`inbox`] before answering; the inbox's worker hands it
 //! to your handler; [`serve`] runs it all behind a hardened HTTP server.
 
+mod handshake;
 pub mod inbox;
 pub mod receiver;
 pub mod serve;
 pub mod store;
 
 // The paths the modules were written against, from the core.
+use hookforge_core::handshake as core_handshake;
 use hookforge_core::{
     BoxError, BoxFuture, Checked, HandlerResult, ParseError, RawHandler, VendorSpec, auth,
     dedupe_key, manifest, parse, util, vendor, vendors,

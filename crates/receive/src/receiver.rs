@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use serde_json::json;
@@ -121,9 +121,17 @@ pub struct ReceiverBuilder {
     on_misfit: OnMisfit,
     allow_unsigned: bool,
     mode: Option<Mode>,
+    handshake_token: Option<Secret>,
 }
 
 impl ReceiverBuilder {
+    /// The token a handshake's `token_query` must equal (Meta's verify
+    /// token, chosen when the endpoint is registered).
+    pub fn handshake_token(mut self, token: impl Into<Secret>) -> Self {
+        self.handshake_token = Some(token.into());
+        self
+    }
+
     /// Serve a vendor that documents no authentication without a shared
     /// secret: anyone who knows the URL can post. Without this (or a
     /// secret), `build` refuses such a vendor.
@@ -189,6 +197,10 @@ impl ReceiverBuilder {
     }
 
     pub fn build(self) -> Result<Receiver, AuthConfigError> {
+        let handshake_keys = crate::handshake::Keys {
+            secret: self.secrets.first().cloned(),
+            token: self.handshake_token,
+        };
         let verifier = match self.verifier {
             Some(_) if !self.secrets.is_empty() => {
                 return Err(AuthConfigError(
@@ -222,6 +234,7 @@ impl ReceiverBuilder {
                 on_misfit: self.on_misfit,
                 mode,
                 kept: kept_header_names(self.vendor),
+                handshake_keys,
             }),
         })
     }
@@ -236,6 +249,7 @@ struct Inner {
     mode: Mode,
     /// The headers kept with each delivery (see [`kept_header_names`]).
     kept: Vec<axum::http::HeaderName>,
+    handshake_keys: crate::handshake::Keys,
 }
 
 /// One vendor's webhook endpoint.
@@ -266,6 +280,7 @@ impl Receiver {
             on_misfit: OnMisfit::default(),
             allow_unsigned: false,
             mode: None,
+            handshake_token: None,
         }
     }
 
@@ -273,9 +288,14 @@ impl Receiver {
         self.inner.vendor
     }
 
-    /// The POST handler, to mount wherever you like.
+    /// The POST handler (and GET, for a vendor with GET handshakes), to
+    /// mount wherever you like.
     pub fn method_router(&self) -> MethodRouter {
-        post(receive).with_state(self.inner.clone())
+        let mut r = post(receive);
+        if crate::handshake::has_get(self.inner.vendor) {
+            r = r.get(receive_get);
+        }
+        r.with_state(self.inner.clone())
     }
 
     /// A router with the endpoint at `/hooks/<vendor id>`.
@@ -402,11 +422,35 @@ fn ends_with_json(sub: &str) -> bool {
     b.len() >= 5 && b[b.len() - 5..].eq_ignore_ascii_case(b"+json")
 }
 
-async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Body) -> Response {
-    match accept(&inner, &headers, body).await {
+async fn receive(
+    State(inner): State<Arc<Inner>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match accept(&inner, query.as_deref(), &headers, body).await {
         Ok(r) => r,
         Err(rejection) => rejection.respond(inner.vendor.id),
     }
+}
+
+/// A GET: one of the vendor's GET handshakes, or refused.
+async fn receive_get(
+    State(inner): State<Arc<Inner>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let req = crate::handshake::request(&Method::GET, query.as_deref(), &headers, b"");
+    let Some(h) = crate::handshake::matched(inner.vendor, &req, None) else {
+        return crate::handshake::not_a_handshake(inner.vendor);
+    };
+    // A signed GET handshake carries the vendor's signature over no body.
+    if h.authenticated
+        && let Err(e) = inner.verifier.verify(&headers, b"")
+    {
+        return Rejection::Unauthenticated(e).respond(inner.vendor.id);
+    }
+    crate::handshake::respond(inner.vendor, &inner.handshake_keys, h, &req, None)
 }
 
 /// The body, if its content type, size and arrival time are acceptable.
@@ -515,10 +559,36 @@ fn not_json(body: &[u8]) -> Option<crate::ParseError> {
 
 /// Reads, verifies, classifies and stores a delivery, then answers: 2xx
 /// only after the store reported a commit.
-async fn accept(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Response, Rejection> {
+async fn accept(
+    inner: &Inner,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, Rejection> {
     let vendor = inner.vendor.id;
     let body = read_body(inner, headers, body).await?;
-    inner.verifier.verify(headers, &body)?;
+    if crate::handshake::has_post(inner.vendor) {
+        // Handshakes the vendor does not sign are answered before the
+        // signature is checked, the others after; neither is stored.
+        let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
+        let req = crate::handshake::request(&Method::POST, query, headers, &body);
+        let matched = crate::handshake::matched(inner.vendor, &req, json.as_ref());
+        if matched.is_none_or(|h| h.authenticated) {
+            inner.verifier.verify(headers, &body)?;
+        }
+        if let Some(h) = matched {
+            let keys = &inner.handshake_keys;
+            return Ok(crate::handshake::respond(
+                inner.vendor,
+                keys,
+                h,
+                &req,
+                json.as_ref(),
+            ));
+        }
+    } else {
+        inner.verifier.verify(headers, &body)?;
+    }
     let (parsed, misfit) = classify(inner, headers, &body)?;
     let quarantined = misfit.is_some();
     let delivery = NewDelivery {

@@ -70,6 +70,8 @@ pub struct ServeConfig {
     pub hmac_formats: BTreeMap<String, crate::auth::HmacFormat>,
     /// Per vendor id, the public URL it posts to (signatures over `{url}`).
     pub endpoints: BTreeMap<String, String>,
+    /// Per vendor id, the token its handshakes' `token_query` must equal.
+    pub handshake_tokens: BTreeMap<String, Secret>,
     /// Vendors that document no authentication and may be served without a
     /// shared secret (anyone who knows the URL can post to them).
     pub allow_unsigned: Vec<String>,
@@ -106,6 +108,7 @@ impl ServeConfig {
             secrets: BTreeMap::new(),
             hmac_formats: BTreeMap::new(),
             endpoints: BTreeMap::new(),
+            handshake_tokens: BTreeMap::new(),
             allow_unsigned: Vec::new(),
             db: None,
             #[cfg(feature = "sqlite")]
@@ -233,6 +236,9 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
         }
         if let Some(url) = cfg.endpoints.get(v.id) {
             b = b.endpoint(url.clone());
+        }
+        if let Some(token) = cfg.handshake_tokens.get(v.id) {
+            b = b.handshake_token(token.clone());
         }
         if cfg.allow_unsigned.iter().any(|a| a == v.id) {
             b = b.allow_unsigned();

@@ -456,3 +456,20 @@ pub fn succeeded(cmd: &mut std::process::Command) -> std::process::Output {
     );
     out
 }
+
+/// Hex HMAC-SHA256, computed here (not by hookforge) for expected values.
+#[allow(dead_code)]
+pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
+    use sha2::Digest;
+    // RFC 2104 over SHA-256 (block size 64), without hookforge's code.
+    let mut k = if key.len() > 64 {
+        sha2::Sha256::digest(key).to_vec()
+    } else {
+        key.to_vec()
+    };
+    k.resize(64, 0);
+    let pad = |b: u8| k.iter().map(|x| x ^ b).collect::<Vec<u8>>();
+    let inner = sha2::Sha256::digest([pad(0x36).as_slice(), message].concat());
+    let outer = sha2::Sha256::digest([pad(0x5c).as_slice(), inner.as_slice()].concat());
+    outer.iter().map(|b| format!("{b:02x}")).collect()
+}

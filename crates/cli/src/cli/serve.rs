@@ -48,6 +48,10 @@ pub struct Args {
     /// `VENDOR=URL`: for signatures that cover the URL (`{url}` in the manifest).
     #[arg(long = "endpoint", value_name = "VENDOR=URL", value_parser = parse_endpoint)]
     pub endpoints: Vec<(String, String)>,
+    /// The token a vendor's handshake checks, as `VENDOR=TOKEN` (Meta's
+    /// verify token, chosen when the endpoint was registered).
+    #[arg(long = "handshake-token", value_name = "VENDOR=TOKEN", value_parser = parse_token)]
+    pub handshake_tokens: Vec<(String, String)>,
     /// Store deliveries without handling them (the worker stays off).
     #[arg(long)]
     pub no_process: bool,
@@ -72,6 +76,7 @@ pub fn run(args: Args) -> Outcome {
         lease,
         hmac_formats,
         endpoints,
+        handshake_tokens,
         no_process,
         body_limit,
         more,
@@ -80,6 +85,10 @@ pub fn run(args: Args) -> Outcome {
     cfg.sync = sync;
     cfg.hmac_formats = hmac_formats.into_iter().collect();
     cfg.endpoints = endpoints.into_iter().collect();
+    cfg.handshake_tokens = handshake_tokens
+        .into_iter()
+        .map(|(v, t)| (v, hookforge::auth::Secret::new(t)))
+        .collect();
     let mut secrets = secrets;
     match extra_secrets(&more.secret_files) {
         Ok(extra) => secrets.extend(extra),
@@ -500,6 +509,11 @@ fn describe_metrics() {
         metrics::Unit::Seconds,
         "Handler calls by vendor and outcome"
     );
+}
+
+fn parse_token(s: &str) -> Result<(String, String), String> {
+    let (v, token) = vendor_pair(s, "VENDOR=TOKEN")?;
+    Ok((v, token.to_string()))
 }
 
 fn parse_endpoint(s: &str) -> Result<(String, String), String> {

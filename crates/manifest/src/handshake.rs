@@ -1,0 +1,257 @@
+//! Handshakes: requests a vendor sends to test an endpoint, before it sends
+//! any event (Slack's `url_verification`, Zoom's `endpoint.url_validation`,
+//! Meta's `hub.challenge` GET) or now and then (Discord's PING), and the
+//! answer it requires. A receiver answers them and never stores them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ManifestError;
+
+/// One handshake: which request is one, what to answer, and a documented
+/// example of the request for the harness and the simulator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handshake {
+    /// Its name (`url_verification`): the harness case `<vendor>/handshake/<name>`.
+    pub name: String,
+    #[serde(default)]
+    pub method: HandshakeMethod,
+    /// What makes a request this handshake; every condition must hold.
+    pub when: Vec<Condition>,
+    /// Whether the request carries the vendor's authentication and must
+    /// pass it before it is answered (Slack, Discord, Twitch sign theirs).
+    #[serde(default)]
+    pub authenticated: bool,
+    /// A query parameter that must equal the receiver's handshake token
+    /// (Meta's `hub.verify_token`, chosen when the endpoint is registered).
+    #[serde(default)]
+    pub token_query: Option<String>,
+    pub answer: HandshakeAnswer,
+    /// The request as the vendor documents it.
+    pub example: HandshakeExample,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HandshakeMethod {
+    Get,
+    #[default]
+    Post,
+}
+
+impl HandshakeMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandshakeMethod::Get => "GET",
+            HandshakeMethod::Post => "POST",
+        }
+    }
+}
+
+/// One test on the request: the JSON value at a body `pointer`, a
+/// `header` or a `query` parameter; present, or equal to `equals`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    #[serde(default)]
+    pub pointer: Option<String>,
+    #[serde(default)]
+    pub header: Option<String>,
+    #[serde(default)]
+    pub query: Option<String>,
+    /// The value required (a header or query parameter: a string); absent:
+    /// present is enough.
+    #[serde(default)]
+    pub equals: Option<Value>,
+}
+
+/// What to answer. `body` and header values are templates: `{body:/ptr}`
+/// (a string at a body pointer), `{query:name}`, `{header:name}`, and
+/// `{hmac_sha256_hex:/ptr}` (the HMAC-SHA256, hex, of the string at the
+/// pointer, keyed with the vendor secret: Zoom). In a JSON answer each
+/// value is escaped as a JSON string's content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandshakeAnswer {
+    #[serde(default = "ok")]
+    pub status: u16,
+    pub content_type: String,
+    #[serde(default)]
+    pub headers: Vec<AnswerHeader>,
+    pub body: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerHeader {
+    pub name: String,
+    pub value: String,
+}
+
+/// The documented request: its query string (without `?`), headers
+/// besides the vendor's usual ones, and JSON body (POST).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandshakeExample {
+    #[serde(default)]
+    pub query: String,
+    #[serde(default)]
+    pub headers: Vec<AnswerHeader>,
+    #[serde(default)]
+    pub body: Option<Value>,
+}
+
+fn ok() -> u16 {
+    200
+}
+
+/// A piece of an answer template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnswerPiece {
+    Text(String),
+    Body(String),
+    Query(String),
+    Header(String),
+    HmacSha256Hex(String),
+}
+
+/// Parses an answer template; `field` names it in errors.
+pub fn answer_pieces(template: &str, field: &str) -> Result<Vec<AnswerPiece>, ManifestError> {
+    let bad = |m: String| ManifestError(format!("`{field}`: {m}"));
+    let mut out = Vec::new();
+    let mut rest = template;
+    // A placeholder is `{name:…}`; any other `{` is text (JSON answers).
+    while let Some(open) = find_placeholder(rest) {
+        if open > 0 {
+            out.push(AnswerPiece::Text(rest[..open].to_string()));
+        }
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| bad(format!("unclosed `{{` in {template:?}")))?;
+        let inner = &rest[open + 1..open + close];
+        let (kind, arg) = inner.split_once(':').unwrap_or((inner, ""));
+        let pointer = || {
+            if arg.starts_with('/') {
+                Ok(arg.to_string())
+            } else {
+                Err(bad(format!(
+                    "`{{{inner}}}` needs a JSON pointer starting with `/`"
+                )))
+            }
+        };
+        out.push(match kind {
+            "body" => AnswerPiece::Body(pointer()?),
+            "hmac_sha256_hex" => AnswerPiece::HmacSha256Hex(pointer()?),
+            "query" if !arg.is_empty() => AnswerPiece::Query(arg.to_string()),
+            "header" if !arg.is_empty() => AnswerPiece::Header(arg.to_string()),
+            _ => {
+                return Err(bad(format!(
+                    "unknown placeholder `{{{inner}}}`; expected {{body:/pointer}}, {{query:name}}, {{header:name}} or {{hmac_sha256_hex:/pointer}}"
+                )));
+            }
+        });
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(AnswerPiece::Text(rest.to_string()));
+    }
+    Ok(out)
+}
+
+/// Where the next `{name:` starts (lower-case letters, digits, `_`, then `:`).
+fn find_placeholder(text: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find('{').map(|i| i + from) {
+        let name_len = text[i + 1..]
+            .bytes()
+            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+            .count();
+        if name_len > 0 && text.as_bytes().get(i + 1 + name_len) == Some(&b':') {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+    None
+}
+
+impl Handshake {
+    /// Checks what serde cannot; `i` is its index in `handshakes`.
+    pub(crate) fn check(&self, i: usize) -> Result<(), ManifestError> {
+        let at = format!("handshakes[{i}]");
+        let bad = |field: &str, m: &str| Err(ManifestError(format!("`{at}.{field}`: {m}")));
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
+            return bad("name", "letters, digits, `_`, `.` and `-` only");
+        }
+        if self.when.is_empty() {
+            return bad(
+                "when",
+                "needs at least one condition, or every request would be one",
+            );
+        }
+        for (j, c) in self.when.iter().enumerate() {
+            let named = [&c.pointer, &c.header, &c.query]
+                .iter()
+                .filter(|x| x.is_some())
+                .count();
+            if named != 1 {
+                return bad(
+                    &format!("when[{j}]"),
+                    "names exactly one of `pointer`, `header`, `query`",
+                );
+            }
+            if c.pointer.as_ref().is_some_and(|p| !p.starts_with('/')) {
+                return bad(
+                    &format!("when[{j}].pointer"),
+                    "a JSON pointer starts with `/`",
+                );
+            }
+            if self.method == HandshakeMethod::Get && c.pointer.is_some() {
+                return bad(&format!("when[{j}].pointer"), "a GET has no body");
+            }
+        }
+        if self.method == HandshakeMethod::Get && self.example.body.is_some() {
+            return bad("example.body", "a GET has no body");
+        }
+        if !(100..600).contains(&self.answer.status) {
+            return bad("answer.status", "an HTTP status, 100 to 599");
+        }
+        let mut pieces = answer_pieces(&self.answer.body, &format!("{at}.answer.body"))?;
+        for (j, h) in self.answer.headers.iter().enumerate() {
+            pieces.extend(answer_pieces(
+                &h.value,
+                &format!("{at}.answer.headers[{j}].value"),
+            )?);
+        }
+        let signs = pieces
+            .iter()
+            .any(|p| matches!(p, AnswerPiece::HmacSha256Hex(_)));
+        if signs && !self.authenticated {
+            // The answer would be an HMAC, keyed with the vendor secret, of
+            // text anyone can send: a signing oracle for forged deliveries.
+            return bad(
+                "authenticated",
+                "an answer with `{hmac_sha256_hex:…}` must be `authenticated`: answering an unsigned request would sign what a stranger chose with the vendor secret",
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether the answer is JSON (values are escaped into it).
+    pub fn answers_json(&self) -> bool {
+        let essence = self
+            .answer
+            .content_type
+            .split(';')
+            .next()
+            .unwrap_or_default();
+        essence.trim().eq_ignore_ascii_case("application/json")
+    }
+}

@@ -1,0 +1,140 @@
+//! The receiver's side of handshakes: a request the manifest names as a
+//! handshake is answered as the vendor requires and never stored. Those the
+//! vendor signs are answered only after the signature checks out.
+
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::VendorSpec;
+use crate::auth::Secret;
+use crate::core_handshake::{self as handshake, HandshakeError, HandshakeRequest};
+use crate::manifest::Handshake;
+
+const LOG: &str = "hookforge::receive::receiver";
+
+/// What answering needs besides the request.
+#[derive(Default)]
+pub(crate) struct Keys {
+    /// Keys `{hmac_sha256_hex:…}` answers (Zoom): the vendor secret.
+    pub secret: Option<Secret>,
+    /// What a `token_query` must equal (Meta's verify token).
+    pub token: Option<Secret>,
+}
+
+/// Whether the vendor has POST handshakes (then bodies are parsed once to
+/// look for them).
+pub(crate) fn has_post(vendor: &VendorSpec) -> bool {
+    vendor
+        .manifest()
+        .handshakes
+        .iter()
+        .any(|h| h.method == crate::manifest::handshake::HandshakeMethod::Post)
+}
+
+/// Whether the vendor has GET handshakes (then the route takes GET).
+pub(crate) fn has_get(vendor: &VendorSpec) -> bool {
+    vendor
+        .manifest()
+        .handshakes
+        .iter()
+        .any(|h| h.method == crate::manifest::handshake::HandshakeMethod::Get)
+}
+
+/// The handshake `req` is, if any.
+pub(crate) fn matched<'m>(
+    vendor: &'m VendorSpec,
+    req: &HandshakeRequest<'_>,
+    json: Option<&Value>,
+) -> Option<&'m Handshake> {
+    handshake::find(vendor.manifest(), req, json)
+}
+
+/// The answer to `h` (the caller has checked the signature when `h` is
+/// `authenticated`).
+pub(crate) fn respond(
+    vendor: &'static VendorSpec,
+    keys: &Keys,
+    h: &Handshake,
+    req: &HandshakeRequest<'_>,
+    json: Option<&Value>,
+) -> Response {
+    let name = h.name.as_str();
+    match handshake::answer(h, req, json, keys.secret.as_ref(), keys.token.as_ref()) {
+        Ok(a) => {
+            tracing::info!(target: LOG, vendor = vendor.id, handshake = name, status = a.status, "answered handshake");
+            metrics::counter!("hookforge_handshakes_total", "vendor" => vendor.id, "handshake" => name.to_string(), "outcome" => "answered").increment(1);
+            let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK);
+            let mut r = (status, a.body).into_response();
+            let hs = r.headers_mut();
+            if let Ok(v) = a.content_type.parse() {
+                hs.insert(header::CONTENT_TYPE, v);
+            }
+            for (k, v) in &a.headers {
+                if let (Ok(k), Ok(v)) = (
+                    k.parse::<axum::http::HeaderName>(),
+                    v.parse::<axum::http::HeaderValue>(),
+                ) {
+                    hs.insert(k, v);
+                }
+            }
+            r
+        }
+        Err(e) => refuse(vendor, name, &e),
+    }
+}
+
+fn refuse(vendor: &'static VendorSpec, name: &str, e: &HandshakeError) -> Response {
+    let status = match e {
+        HandshakeError::WrongToken { .. } => StatusCode::FORBIDDEN,
+        HandshakeError::Missing { .. } => StatusCode::BAD_REQUEST,
+        // Our configuration, not the request: the vendor may try again.
+        HandshakeError::NoToken { .. } | HandshakeError::NoSecret { .. } => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    };
+    tracing::warn!(target: LOG, vendor = vendor.id, handshake = name, status = status.as_u16(), reason = %e, "refused handshake");
+    metrics::counter!("hookforge_handshakes_total", "vendor" => vendor.id, "handshake" => name.to_string(), "outcome" => "refused").increment(1);
+    (
+        status,
+        axum::Json(serde_json::json!({"error": e.to_string()})),
+    )
+        .into_response()
+}
+
+/// A GET that is none of the vendor's handshakes.
+pub(crate) fn not_a_handshake(vendor: &'static VendorSpec) -> Response {
+    let names: Vec<&str> = vendor
+        .manifest()
+        .handshakes
+        .iter()
+        .filter(|h| h.method == crate::manifest::handshake::HandshakeMethod::Get)
+        .map(|h| h.name.as_str())
+        .collect();
+    let error = format!(
+        "GET is for {}'s handshakes ({}); this request matches none",
+        vendor.name,
+        names.join(", ")
+    );
+    tracing::warn!(target: LOG, vendor = vendor.id, status = 400, "GET that is not a handshake");
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(serde_json::json!({"error": error})),
+    )
+        .into_response()
+}
+
+/// The request as handshakes see it.
+pub(crate) fn request<'a>(
+    method: &'a Method,
+    query: Option<&'a str>,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+) -> HandshakeRequest<'a> {
+    HandshakeRequest {
+        method,
+        query,
+        headers,
+        body,
+    }
+}

@@ -1,0 +1,198 @@
+//! Handshakes from the manifest, answered by the receiver and never stored:
+//! Slack's signed `url_verification` (from the shipped catalogue), Zoom's
+//! `endpoint.url_validation` (an HMAC of the plainToken, only for a signed
+//! request) and Meta's verification GET (the verify token decides).
+
+use crate::common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use hookforge::VendorSpec;
+use hookforge::auth::{Secret, SignContext, Signer};
+use hookforge::receive::inbox::Inbox;
+use hookforge::receive::receiver::Receiver;
+use hookforge::receive::store::{MemoryStore, Store};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+fn fixture(id: &str) -> &'static VendorSpec {
+    hookforge::vendor_dir::load(&common::root().join("tests/fixtures").join(id)).unwrap()
+}
+
+fn slack() -> &'static VendorSpec {
+    hookforge::vendor_dir::catalogue::load("slack")
+        .unwrap()
+        .unwrap()
+}
+
+/// A receiver for `v` with `secret` and (optionally) a handshake token,
+/// and the store behind it.
+fn receiver(
+    v: &'static VendorSpec,
+    secret: &str,
+    token: Option<&str>,
+) -> (axum::Router, Arc<MemoryStore>) {
+    let store = Arc::new(MemoryStore::new());
+    let mut b = Receiver::builder(v)
+        .secret(secret)
+        .inbox(Inbox::new(store.clone()));
+    if let Some(t) = token {
+        b = b.handshake_token(t);
+    }
+    (b.build().unwrap().router(), store)
+}
+
+/// A POST of `body`, signed with `secret` as the vendor signs (unsigned: `None`).
+fn post(v: &'static VendorSpec, body: &Value, secret: Option<&str>) -> Request<Body> {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let mut req =
+        Request::post(format!("/hooks/{}", v.id)).header("content-type", "application/json");
+    if let Some(s) = secret {
+        let signer = Signer::for_manifest(v.manifest(), Secret::new(s)).unwrap();
+        for (k, val) in signer.sign(&bytes, &SignContext::now("hs")) {
+            req = req.header(k, val);
+        }
+    }
+    req.body(Body::from(bytes)).unwrap()
+}
+
+async fn answer(app: &axum::Router, req: Request<Body>) -> (StatusCode, String, String) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, ct, String::from_utf8(body.to_vec()).unwrap())
+}
+
+fn stored(store: &MemoryStore) -> usize {
+    store.list(None, 1000).unwrap().len()
+}
+
+#[tokio::test]
+async fn slack_url_verification_is_answered_with_the_challenge_only_when_signed() {
+    let v = slack();
+    let (app, store) = receiver(v, "8f742231b10e8888abcd99yyyzzz85a5", None);
+    let h = &v.manifest().handshakes[0];
+    let body = h.example.body.clone().unwrap();
+    let (status, ct, text) = answer(
+        &app,
+        post(v, &body, Some("8f742231b10e8888abcd99yyyzzz85a5")),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(ct, "text/plain");
+    assert_eq!(text, body["challenge"].as_str().unwrap());
+    // Unsigned, or signed with another secret: refused like any delivery.
+    let (status, _, text) = answer(&app, post(v, &body, None)).await;
+    assert_eq!(status, 401, "{text}");
+    let (status, _, _) = answer(&app, post(v, &body, Some("another-secret"))).await;
+    assert_eq!(status, 401);
+    // None of them was stored; a real event still is.
+    assert_eq!(stored(&store), 0);
+    let event = serde_json::from_slice::<Value>(v.events[0].samples[0].body).unwrap();
+    let (status, _, text) = answer(
+        &app,
+        post(v, &event, Some("8f742231b10e8888abcd99yyyzzz85a5")),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(stored(&store), 1);
+}
+
+#[tokio::test]
+async fn zoom_url_validation_answers_the_hmac_of_the_plain_token() {
+    let v = fixture("zoom");
+    let secret = "z-secret-token-1";
+    let (app, store) = receiver(v, secret, None);
+    let body = json!({"payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"}, "event_ts": 1654503849680_u64, "event": "endpoint.url_validation"});
+    let (status, ct, text) = answer(&app, post(v, &body, Some(secret))).await;
+    assert_eq!(
+        (status.as_u16(), ct.as_str()),
+        (200, "application/json"),
+        "{text}"
+    );
+    let got: Value = serde_json::from_str(&text).unwrap();
+    // Zoom's rule: hex HMAC-SHA256 of the plainToken keyed with the secret token.
+    let want = common::hmac_sha256_hex(secret.as_bytes(), b"qgg8vlvZRS6UYooatFL8Aw");
+    assert_eq!(
+        got,
+        json!({"plainToken": "qgg8vlvZRS6UYooatFL8Aw", "encryptedToken": want})
+    );
+    // A stranger's unsigned request gets no HMAC of its chosen text.
+    let (status, _, text) = answer(&app, post(v, &body, None)).await;
+    assert_eq!(status, 401, "{text}");
+    assert!(!text.contains("encryptedToken"), "{text}");
+    assert_eq!(stored(&store), 0);
+}
+
+#[tokio::test]
+async fn meta_verification_get_echoes_the_challenge_for_the_right_token_only() {
+    let v = fixture("meta");
+    let (app, store) = receiver(v, "app-secret-1", Some("meatyhamhock"));
+    let get = |q: &str| {
+        Request::get(format!("/hooks/meta?{q}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, ct, text) = answer(
+        &app,
+        get("hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhock"),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), ct.as_str(), text.as_str()),
+        (200, "text/plain", "1158201444")
+    );
+    let (status, _, text) = answer(
+        &app,
+        get("hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=guess"),
+    )
+    .await;
+    assert_eq!(status, 403, "{text}");
+    assert!(
+        text.contains("hub.verify_token")
+            && !text.contains("meatyhamhock")
+            && !text.contains("guess"),
+        "{text}"
+    );
+    // A GET that is no handshake names the ones there are.
+    let (status, _, text) = answer(&app, get("foo=bar")).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("verification"), "{text}");
+    assert_eq!(stored(&store), 0);
+    // Without a configured token, the handshake cannot succeed.
+    let (app, _) = receiver(v, "app-secret-1", None);
+    let (status, _, text) = answer(
+        &app,
+        get("hub.mode=subscribe&hub.challenge=1&hub.verify_token=meatyhamhock"),
+    )
+    .await;
+    assert_eq!(status, 500, "{text}");
+    assert!(text.contains("no handshake token is configured"), "{text}");
+}
+
+#[test]
+fn a_handshake_that_would_sign_for_strangers_is_refused_at_load() {
+    let dir = common::temp_dir("hs-oracle");
+    common::copy_dir(&common::root().join("tests/fixtures/zoom"), &dir);
+    let m = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    std::fs::write(
+        &m,
+        text.replace("\"authenticated\": true", "\"authenticated\": false"),
+    )
+    .unwrap();
+    let err = hookforge::vendor_dir::load(&dir).unwrap_err().to_string();
+    assert!(
+        err.contains("/handshakes/0/authenticated") && err.contains("sign what a stranger chose"),
+        "{err}"
+    );
+}
