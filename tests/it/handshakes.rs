@@ -196,3 +196,63 @@ fn a_handshake_that_would_sign_for_strangers_is_refused_at_load() {
         "{err}"
     );
 }
+
+/// `app` on a loopback port; its base URL.
+async fn listen(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// `check` passes every case, the handshake included, against the
+/// receiver; against one that answers every request with a plain 200 (it
+/// stores the handshake as an event), exactly the handshake case fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_passes_a_receiver_that_answers_handshakes_and_fails_one_that_does_not() {
+    use hookforge::conformance::harness::Harness;
+    use hookforge::conformance::report::Outcome;
+    let vendors = [
+        (slack(), "slack-signing-secret-1", None),
+        (fixture("zoom"), "z-secret-token-1", None),
+        (fixture("meta"), "app-secret-1", Some("tok-123")),
+    ];
+    for (v, secret, token) in vendors {
+        let (app, _) = receiver(v, secret, token);
+        let base = listen(app).await;
+        let mut h = Harness::new(v, format!("{base}/hooks/{}", v.id)).secret(secret);
+        if let Some(t) = token {
+            h = h.handshake_token(t);
+        }
+        let report = h.run().await.unwrap();
+        assert_eq!(report.failed, 0, "{}: {}", v.id, report.table());
+        let hs: Vec<_> = report
+            .cases
+            .iter()
+            .filter(|c| c.id.contains("/handshake/"))
+            .collect();
+        assert_eq!(hs.len(), 1, "{}", v.id);
+        assert_eq!(hs[0].outcome, Outcome::Pass, "{}: {}", v.id, hs[0].detail);
+
+        // A receiver that says 200 to everything (and would store the
+        // handshake as a delivery).
+        let plain = axum::Router::new().route(
+            &format!("/hooks/{}", v.id),
+            axum::routing::any(|| async { (StatusCode::OK, "ok") }),
+        );
+        let base = listen(plain).await;
+        let mut h = Harness::new(v, format!("{base}/hooks/{}", v.id))
+            .secret(secret)
+            .filter("*/handshake/*");
+        if let Some(t) = token {
+            h = h.handshake_token(t);
+        }
+        let report = h.run().await.unwrap();
+        assert_eq!(report.failed, 1, "{}: {}", v.id, report.table());
+        assert!(
+            report.cases[0].detail.contains("requires 200"),
+            "{}",
+            report.cases[0].detail
+        );
+    }
+}

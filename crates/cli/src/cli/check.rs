@@ -40,6 +40,10 @@ pub struct Args {
     /// pointed at it beforehand.
     #[arg(long, value_name = "ADDR")]
     pub sandbox_addr: Option<std::net::SocketAddr>,
+    /// The token the receiver's handshake checks (Meta's verify token), for
+    /// the `<vendor>/handshake/…` case.
+    #[arg(long, value_name = "TOKEN")]
+    pub handshake_token: Option<String>,
 }
 
 pub fn run(a: Args) -> Outcome {
@@ -58,6 +62,9 @@ pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
         Ok(Some(s)) => h = h.secret(s),
         Ok(None) => {}
         Err(f) => return Err(f),
+    }
+    if let Some(t) = &args.handshake_token {
+        h = h.handshake_token(t.as_str());
     }
     if let Some(addr) = args.observe {
         h = h.observe(addr);

@@ -31,12 +31,18 @@ impl Plan {
 
 pub(crate) struct Step {
     pub what: String,
+    /// POST, or GET for a GET handshake.
+    pub method: http::Method,
+    /// The query string (without `?`), for handshakes that carry one.
+    pub query: Option<String>,
     pub body: Vec<u8>,
     pub headers: Vec<(String, String)>,
     pub expect: Expect,
     /// The event id the delivery carries (in its body or the vendor's id
     /// header): what a receiver's observe report is matched on.
     pub event_id: Option<String>,
+    /// For a handshake, the answer the vendor requires.
+    pub handshake: Option<crate::handshake::Answer>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +51,8 @@ pub(crate) enum Expect {
     Success,
     /// Not counted as delivered by the vendor (see `harness::judge_refusal`).
     Refusal(Refusal),
+    /// A handshake: answered as the vendor requires, never handled.
+    Handshake,
 }
 
 /// Why a delivery must be refused.
@@ -132,10 +140,13 @@ impl<'a> Sender<'a> {
             .unwrap_or_else(|_| self.bare_headers(&d.body));
         Step {
             what: what.into(),
+            method: http::Method::POST,
+            query: None,
             event_id: sent_id(self.v, &d.body, &headers),
             body: d.body,
             headers,
             expect,
+            handshake: None,
         }
     }
 
@@ -184,9 +195,11 @@ pub(crate) struct Catalogue<'a> {
     /// Signs with the configured secret with characters appended (static
     /// credentials only: bearer and shared-secret schemes).
     pub longer: Option<&'a Signer>,
-    /// Whether a secret is configured (auth cases run even when the vendor
-    /// documents no authentication).
-    pub secret_set: bool,
+    /// The configured secret, if any (auth cases run even when the vendor
+    /// documents no authentication; handshake answers may be keyed with it).
+    pub secret: Option<&'a Secret>,
+    /// The token a handshake's `token_query` must equal.
+    pub handshake_token: Option<&'a Secret>,
     pub nonce: String,
 }
 
@@ -199,7 +212,7 @@ impl Catalogue<'_> {
             return Ok(plans);
         }
         let documented = !matches!(s.v.manifest().auth, crate::manifest::Auth::None { .. });
-        if documented || self.secret_set {
+        if documented || self.secret.is_some() {
             plans.extend(self.auth_cases());
         } else {
             plans.extend(auth_not_applicable(s.v));
@@ -210,6 +223,14 @@ impl Catalogue<'_> {
         plans.push(malformed(s, bad_id, self.fresh("malformed")));
         plans.extend(drift_probes(self)?);
         plans.extend(byte_probes(self)?);
+        plans.extend(
+            self.sender
+                .v
+                .manifest()
+                .handshakes
+                .iter()
+                .map(|h| handshake(self, h)),
+        );
         Ok(plans)
     }
 
@@ -378,8 +399,15 @@ fn duplicate(s: Sender<'_>, d: Fresh) -> Plan {
         what: "the same delivery again (same bytes and headers)".into(),
         body: first.body.clone(),
         headers: first.headers.clone(),
-        expect: Expect::Success,
         event_id: first.event_id.clone(),
+        ..s.step(
+            "",
+            Fresh {
+                body: Vec::new(),
+                id: None,
+            },
+            Expect::Success,
+        )
     };
     Plan::new(format!("{}/duplicate", s.v.id), vec![first, again])
 }
@@ -853,4 +881,73 @@ fn first_object_path(doc: &Value) -> Option<String> {
         v.is_object()
             .then(|| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
     })
+}
+
+/// `<vendor>/handshake/<name>`: the vendor's documented request, signed
+/// when the vendor signs it; the answer must be the one the vendor requires
+/// (rendered from the manifest with the configured secret and token).
+fn handshake(c: &Catalogue<'_>, h: &crate::manifest::Handshake) -> Plan {
+    use crate::manifest::handshake::HandshakeMethod;
+    let s = c.sender;
+    let id = format!("{}/handshake/{}", s.v.id, h.name);
+    let skip = |why: String| Plan {
+        id: id.clone(),
+        steps: Vec::new(),
+        skip: Some(why),
+    };
+    let (mut query, extra, body) = crate::handshake::example_request(h);
+    if let Some(q) = &h.token_query {
+        let Some(token) = c.handshake_token else {
+            return skip(format!(
+                "give --handshake-token: the `{q}` the receiver is configured with"
+            ));
+        };
+        query = with_param(&query, q, token.expose());
+    }
+    let method = match h.method {
+        HandshakeMethod::Get => http::Method::GET,
+        HandshakeMethod::Post => http::Method::POST,
+    };
+    let signer = if h.authenticated { s.signer } else { None };
+    let d = Fresh { body, id: None };
+    let what = format!("the {} handshake `{}`", s.v.name, h.name);
+    let mut step = s.signed_by(signer).step(what, d, Expect::Handshake);
+    if method == http::Method::GET {
+        // A GET carries no body, so no content type either.
+        step.headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+    }
+    step.headers.extend(extra);
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in &step.headers {
+        if let (Ok(k), Ok(v)) = (k.parse::<http::HeaderName>(), v.parse()) {
+            headers.append(k, v);
+        }
+    }
+    let json = serde_json::from_slice::<Value>(&step.body).ok();
+    let req = crate::handshake::HandshakeRequest {
+        method: &method,
+        query: Some(&query),
+        headers: &headers,
+        body: &step.body,
+    };
+    match crate::handshake::answer(h, &req, json.as_ref(), c.secret, c.handshake_token) {
+        Ok(answer) => step.handshake = Some(answer),
+        Err(e) => return skip(format!("cannot work out the required answer: {e}")),
+    }
+    step.method = method;
+    step.query = (!query.is_empty()).then_some(query);
+    Plan::new(id, vec![step])
+}
+
+/// `query` with `name` set to `value` (added, or replacing the example's).
+fn with_param(query: &str, name: &str, value: &str) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if k != name {
+            out.append_pair(&k, &v);
+        }
+    }
+    out.append_pair(name, value);
+    out.finish()
 }

@@ -41,6 +41,7 @@ pub struct Harness {
     vendor: &'static VendorSpec,
     url: String,
     secret: Option<Secret>,
+    handshake_token: Option<Secret>,
     hmac_format: Option<crate::auth::HmacFormat>,
     timeout: Option<Duration>,
     /// A private CA (PEM) trusted for `https://` targets, besides the
@@ -75,6 +76,7 @@ impl Harness {
             vendor,
             url: url.into(),
             secret: None,
+            handshake_token: None,
             hmac_format: None,
             timeout: None,
             ca_cert: None,
@@ -136,6 +138,13 @@ impl Harness {
     }
 
     /// The secret the receiver is configured with (signs, or is the bearer).
+    /// The token the receiver's handshakes check (Meta's verify token):
+    /// sent in place of the documented example's.
+    pub fn handshake_token(mut self, t: impl Into<Secret>) -> Harness {
+        self.handshake_token = Some(t.into());
+        self
+    }
+
     pub fn secret(mut self, s: impl Into<Secret>) -> Harness {
         self.secret = Some(s.into());
         self
@@ -233,7 +242,8 @@ impl Harness {
             sender: Sender::new(self.vendor, signer.as_ref()),
             wrong: wrong.as_ref(),
             longer: longer.as_ref(),
-            secret_set: self.secret.is_some(),
+            secret: self.secret.as_ref(),
+            handshake_token: self.handshake_token.as_ref(),
             nonce: nonce.to_string(),
         }
         .plans(&rewrite)
@@ -599,7 +609,18 @@ impl RunCtx {
 
     async fn send(&self, step: Step) -> StepRun {
         let started = Instant::now();
-        let mut req = self.client.post(&self.url).body(step.body.clone());
+        let url = match &step.query {
+            Some(q) => format!(
+                "{}{}{q}",
+                self.url,
+                if self.url.contains('?') { '&' } else { '?' }
+            ),
+            None => self.url.clone(),
+        };
+        let mut req = self.client.request(step.method.clone(), url);
+        if step.method != http::Method::GET {
+            req = req.body(step.body.clone());
+        }
         for (k, v) in &step.headers {
             req = req.header(k.as_str(), v.as_str());
         }
@@ -620,7 +641,7 @@ impl RunCtx {
                     .await
                     .map(|b| {
                         let clean = self.redactor.clean(&String::from_utf8_lossy(&b));
-                        clean.chars().take(200).collect()
+                        clean.chars().take(1024).collect()
                     })
                     .unwrap_or_default();
                 Answer::Status { status, text }
@@ -628,7 +649,10 @@ impl RunCtx {
             Err(e) => Answer::Nothing(no_answer(&e, started.elapsed(), self.budget)),
         };
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        let verdict = judge::answer(self.vendor, step.expect, &answer, self.observed);
+        let verdict = match &step.handshake {
+            Some(required) => judge::handshake(self.vendor, required, &answer),
+            None => judge::answer(self.vendor, step.expect, &answer, self.observed),
+        };
         StepRun {
             request: describe_sent(self.vendor, &step),
             key: Sent::key(step.event_id.as_deref(), &step.body),

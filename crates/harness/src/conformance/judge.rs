@@ -88,6 +88,8 @@ pub(crate) fn answer(vendor: &VendorSpec, expect: Expect, got: &Answer, observed
             ));
         }
         Expect::Refusal(r) => r,
+        // Judged by `handshake`.
+        Expect::Handshake => return Verdict::fail("a handshake judged as a delivery".into()),
     };
     if success.refuses(status) {
         let clearer =
@@ -128,6 +130,40 @@ pub(crate) fn answer(vendor: &VendorSpec, expect: Expect, got: &Answer, observed
         None => "a refusal is a 4xx".into(),
     };
     Verdict::fail(format!("answered {status}; {documented}: {text:?}"))
+}
+
+/// Judges the answer to a handshake against the one the vendor requires:
+/// the same status and body (JSON compared as JSON; a text answer also as
+/// a JSON object carrying it, which Slack and others accept too).
+pub(crate) fn handshake(
+    vendor: &VendorSpec,
+    required: &crate::handshake::Answer,
+    got: &Answer,
+) -> Verdict {
+    let (status, text) = match got {
+        Answer::Nothing(why) => return Verdict::fail(why.clone()),
+        Answer::Redirect { status, location } => {
+            return Verdict::fail(format!(
+                "answered {status} redirecting to {location}: {} does not follow redirects",
+                vendor.name
+            ));
+        }
+        Answer::Status { status, text } => (*status, text.as_str()),
+    };
+    let want = String::from_utf8_lossy(&required.body);
+    let as_json = |t: &str| serde_json::from_str::<Value>(t).ok();
+    let same = match (as_json(&want), as_json(text)) {
+        (Some(w), Some(g)) if want.trim_start().starts_with(['{', '[']) => w == g,
+        (_, Some(Value::Object(o))) => o.values().any(|v| v.as_str() == Some(want.trim())),
+        _ => text.trim() == want.trim(),
+    };
+    if status == required.status && same {
+        return Verdict::pass(format!("answered {status} as {} requires", vendor.name));
+    }
+    Verdict::fail(format!(
+        "answered {status} {text:?}; {} requires {} {want:?} ({}), or it does not send events to this URL",
+        vendor.name, required.status, required.content_type
+    ))
 }
 
 /// What the harness sent, by delivery: the event id (or, for a vendor that
@@ -252,6 +288,11 @@ impl Observed {
                     verdict.note
                 ))
             }
+            Expect::Handshake if n > 0 => Verdict::fail(format!(
+                "{}, but its handler ran ({n}×): a handshake is not an event",
+                verdict.note
+            )),
+            Expect::Handshake => verdict,
             Expect::Refusal(_) if n > 0 => Verdict::fail(format!(
                 "{}, but its handler ran ({n}×) for a delivery it had to refuse",
                 verdict.note
