@@ -256,3 +256,46 @@ async fn check_passes_a_receiver_that_answers_handshakes_and_fails_one_that_does
         );
     }
 }
+
+/// `simulate` performs the handshakes first, as the vendor does: against a
+/// receiver that answers them it goes on to deliver; against one that does
+/// not, it stops with the handshake's failure having sent nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_sends_nothing_until_the_handshake_passes() {
+    use hookforge::simulate::{SimError, Simulator};
+    let v = fixture("zoom");
+    let secret = "z-secret-token-1";
+    let (app, store) = receiver(v, secret, None);
+    let base = listen(app).await;
+    let report = Simulator::new(v)
+        .url(format!("{base}/hooks/zoom"))
+        .secret(secret)
+        // One: the fixture's sample has no id or time to make more distinct.
+        .events(1)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.states.get("delivered"), Some(&1), "{report:?}");
+    assert_eq!(stored(&store), 1);
+
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    let plain = axum::Router::new().route(
+        "/hooks/zoom",
+        axum::routing::any(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { (StatusCode::OK, "ok") }
+        }),
+    );
+    let base = listen(plain).await;
+    let err = Simulator::new(v)
+        .url(format!("{base}/hooks/zoom"))
+        .secret(secret)
+        .events(1)
+        .run()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SimError::Handshake { .. }), "{err}");
+    assert!(err.to_string().contains("endpoint.url_validation"), "{err}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

@@ -40,6 +40,9 @@ pub struct Args {
     /// Socotra: whether timeouts trigger the failure mode.
     #[arg(long)]
     pub act_on_timeout: Option<bool>,
+    /// The token the receiver's handshake checks (Meta's verify token).
+    #[arg(long, value_name = "TOKEN")]
+    pub handshake_token: Option<String>,
     /// Socotra: the name of the integration whose URL is --url (what a
     /// webhook's `integrationName` refers to).
     #[arg(long, default_value = hookforge::simulate::DEFAULT_WEBHOOK)]
@@ -148,6 +151,9 @@ fn configure(v: &'static VendorSpec, a: &Args) -> Result<Simulator, Failure> {
         .faults(a.faults.clone().unwrap_or_default());
     if let Some(s) = secret_from(v, a.target.secret.clone(), a.target.secret_file.as_ref())? {
         sim = sim.secret(s);
+    }
+    if let Some(t) = &a.handshake_token {
+        sim = sim.handshake_token(t.as_str());
     }
     if let Some(f) = a.target.hmac_format {
         sim = sim.hmac_format(f);

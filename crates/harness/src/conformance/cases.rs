@@ -887,21 +887,31 @@ fn first_object_path(doc: &Value) -> Option<String> {
 /// when the vendor signs it; the answer must be the one the vendor requires
 /// (rendered from the manifest with the configured secret and token).
 fn handshake(c: &Catalogue<'_>, h: &crate::manifest::Handshake) -> Plan {
+    let id = format!("{}/handshake/{}", c.sender.v.id, h.name);
+    match handshake_step(c.sender, h, c.secret, c.handshake_token) {
+        Ok(step) => Plan::new(id, vec![step]),
+        Err(why) => Plan {
+            id,
+            steps: Vec::new(),
+            skip: Some(why),
+        },
+    }
+}
+
+/// The request of handshake `h` as the vendor sends it, with the answer it
+/// requires; why not, when it cannot be made (no token to send).
+pub(crate) fn handshake_step(
+    s: Sender<'_>,
+    h: &crate::manifest::Handshake,
+    secret: Option<&Secret>,
+    token: Option<&Secret>,
+) -> Result<Step, String> {
     use crate::manifest::handshake::HandshakeMethod;
-    let s = c.sender;
-    let id = format!("{}/handshake/{}", s.v.id, h.name);
-    let skip = |why: String| Plan {
-        id: id.clone(),
-        steps: Vec::new(),
-        skip: Some(why),
-    };
     let (mut query, extra, body) = crate::handshake::example_request(h);
     if let Some(q) = &h.token_query {
-        let Some(token) = c.handshake_token else {
-            return skip(format!(
-                "give --handshake-token: the `{q}` the receiver is configured with"
-            ));
-        };
+        let token = token.ok_or_else(|| {
+            format!("give --handshake-token: the `{q}` the receiver is configured with")
+        })?;
         query = with_param(&query, q, token.expose());
     }
     let method = match h.method {
@@ -909,9 +919,10 @@ fn handshake(c: &Catalogue<'_>, h: &crate::manifest::Handshake) -> Plan {
         HandshakeMethod::Post => http::Method::POST,
     };
     let signer = if h.authenticated { s.signer } else { None };
-    let d = Fresh { body, id: None };
     let what = format!("the {} handshake `{}`", s.v.name, h.name);
-    let mut step = s.signed_by(signer).step(what, d, Expect::Handshake);
+    let mut step = s
+        .signed_by(signer)
+        .step(what, Fresh { body, id: None }, Expect::Handshake);
     if method == http::Method::GET {
         // A GET carries no body, so no content type either.
         step.headers
@@ -931,13 +942,12 @@ fn handshake(c: &Catalogue<'_>, h: &crate::manifest::Handshake) -> Plan {
         headers: &headers,
         body: &step.body,
     };
-    match crate::handshake::answer(h, &req, json.as_ref(), c.secret, c.handshake_token) {
-        Ok(answer) => step.handshake = Some(answer),
-        Err(e) => return skip(format!("cannot work out the required answer: {e}")),
-    }
+    let answer = crate::handshake::answer(h, &req, json.as_ref(), secret, token)
+        .map_err(|e| format!("cannot work out the required answer: {e}"))?;
+    step.handshake = Some(answer);
     step.method = method;
     step.query = (!query.is_empty()).then_some(query);
-    Plan::new(id, vec![step])
+    Ok(step)
 }
 
 /// `query` with `name` set to `value` (added, or replacing the example's).

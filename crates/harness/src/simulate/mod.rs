@@ -61,12 +61,22 @@ pub enum SimError {
     /// The receiver's inbox could not be read for the verdict.
     #[error("cannot read the receiver's inbox: {0}")]
     Inbox(String),
+    /// The receiver failed a handshake the vendor requires before sending
+    /// any event (exit 1 in the CLI): nothing was sent.
+    #[error(
+        "the receiver failed the {vendor} handshake `{name}`: {reason}; {vendor} sends no events to it"
+    )]
+    Handshake {
+        vendor: String,
+        name: String,
+        reason: String,
+    },
 }
 
 impl SimError {
     /// Errors in the options or the target, as opposed to the run.
     pub fn is_usage(&self) -> bool {
-        !matches!(self, SimError::Inbox(_))
+        !matches!(self, SimError::Inbox(_) | SimError::Handshake { .. })
     }
 }
 
@@ -236,6 +246,7 @@ pub struct Simulator {
     url: Option<String>,
     integration: String,
     secret: Option<Secret>,
+    handshake_token: Option<Secret>,
     hmac_format: Option<HmacFormat>,
     events: usize,
     rate: f64,
@@ -265,6 +276,7 @@ impl Simulator {
             url: None,
             integration: DEFAULT_WEBHOOK.into(),
             secret: None,
+            handshake_token: None,
             hmac_format: None,
             events: 20,
             rate: 10.0,
@@ -297,6 +309,12 @@ impl Simulator {
         self.integration = name.into();
         self
     }
+    /// The token the receiver's handshakes check (Meta's verify token).
+    pub fn handshake_token(mut self, t: impl Into<Secret>) -> Self {
+        self.handshake_token = Some(t.into());
+        self
+    }
+
     pub fn secret(mut self, s: impl Into<Secret>) -> Self {
         self.secret = Some(s.into());
         self
@@ -421,6 +439,19 @@ impl Simulator {
             .map_err(|e| SimError::Config(e.to_string()))?
             .build()
             .map_err(|e| SimError::Config(format!("cannot build the HTTP client: {e}")))?;
+        // As the vendor does: no events until every handshake passes.
+        let sender = crate::conformance::cases::Sender::new(v, signer.as_ref());
+        for h in &v.manifest().handshakes {
+            handshake(
+                &client,
+                &url,
+                sender,
+                h,
+                self.secret.as_ref(),
+                self.handshake_token.as_ref(),
+            )
+            .await?;
+        }
         let events = events::build(v, self.events, self.seed, crate::util::now_ms())
             .map_err(SimError::Config)?;
         let shared = Arc::new(Shared {
@@ -850,6 +881,54 @@ enum Next {
 
 /// Delivers one event to one webhook until it succeeds, is parked, or the
 /// vendor gives up. Exactly one `in_flight` is released when it returns.
+/// Performs handshake `h` against `url` as the vendor does before it
+/// sends events; an error when the answer is not the one it requires.
+async fn handshake(
+    client: &reqwest::Client,
+    url: &str,
+    sender: crate::conformance::cases::Sender<'_>,
+    h: &crate::manifest::Handshake,
+    secret: Option<&Secret>,
+    token: Option<&Secret>,
+) -> Result<(), SimError> {
+    let failed = |reason: String| SimError::Handshake {
+        vendor: sender.v.name.to_string(),
+        name: h.name.clone(),
+        reason,
+    };
+    let step = crate::conformance::cases::handshake_step(sender, h, secret, token)
+        .map_err(|why| SimError::Config(format!("{}: {why}", sender.v.id)))?;
+    let target = match &step.query {
+        Some(q) => format!("{url}{}{q}", if url.contains('?') { '&' } else { '?' }),
+        None => url.to_string(),
+    };
+    let mut req = client.request(step.method.clone(), target);
+    if step.method != http::Method::GET {
+        req = req.body(step.body.clone());
+    }
+    for (k, v) in &step.headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| failed(format!("no answer: {e}")))?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    let got = crate::conformance::judge::Answer::Status { status, text };
+    let required = step
+        .handshake
+        .as_ref()
+        .expect("a handshake step carries its answer");
+    let verdict = crate::conformance::judge::handshake(sender.v, required, &got);
+    if verdict.ok {
+        tracing::info!(vendor = sender.v.id, handshake = %h.name, "handshake passed");
+        Ok(())
+    } else {
+        Err(failed(verdict.note))
+    }
+}
+
 async fn deliver(shared: Arc<Shared>, track: usize) {
     loop {
         let Some((url, attempt, event)) = next_attempt(&shared, track) else {
