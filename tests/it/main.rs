@@ -29,6 +29,7 @@ mod receiver;
 mod receiving_modes;
 mod reliability;
 mod samples;
+mod sdk_vectors;
 mod secrets_in_messages;
 mod simulate;
 mod ui;

@@ -161,3 +161,90 @@ fn twilio_signs_the_url_and_the_sorted_form_fields() {
     let changed = b"CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1235&From=%2B12349013030&To=%2B18005551212";
     assert!(verifier.verify(&h, changed).is_err());
 }
+
+fn hookforge() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.current_dir(crate::common::root())
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+/// From the command line, as a user would: `keygen` makes the pair, `serve`
+/// holds the public key, `check` signs with the private one; every case
+/// passes, the wrong-key case signed by another generated key included.
+/// `sign` with the public key (a mistake users make) is refused clearly.
+#[test]
+fn keygen_serve_and_check_a_vendor_that_signs_with_ed25519() {
+    let dir = "tests/fixtures/standard_webhooks_v1a";
+    let out = crate::common::succeeded(hookforge().args(["keygen", "--vendor-dir", dir, "--json"]));
+    let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (private, public) = (
+        keys["private_key"].as_str().unwrap(),
+        keys["public_key"].as_str().unwrap(),
+    );
+    assert!(public.starts_with("whpk_"), "{public}");
+    let key_file = crate::common::temp_dir("v1a").join("private.pem");
+    std::fs::write(&key_file, private).unwrap();
+
+    let mut serve = hookforge();
+    serve
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--vendor-dir",
+            dir,
+            "--secret",
+        ])
+        .arg(format!("standard_webhooks_v1a={public}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let (mut child, port) = crate::common::spawn_listening(serve);
+    let check = hookforge()
+        .args(["check", "--vendor-dir", dir, "--url"])
+        .arg(format!(
+            "http://127.0.0.1:{port}/hooks/standard_webhooks_v1a"
+        ))
+        .arg("--secret-file")
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    for case in ["auth/missing", "auth/invalid", "auth/stale"] {
+        assert!(text.contains(case), "{case} not run:\n{text}");
+    }
+    assert!(!text.contains("BEGIN PRIVATE KEY"), "{text}");
+
+    let sign = hookforge()
+        .args(["sign", "--vendor-dir", dir, "--secret", public])
+        .arg(format!(
+            "{dir}/samples/user.created/{}",
+            first_sample(dir, "user.created")
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&sign.stderr);
+    assert_eq!(sign.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("starts with `whsk_` (this is a `whpk_` key") && !err.contains(public),
+        "{err}"
+    );
+}
+
+fn first_sample(dir: &str, event: &str) -> String {
+    let d = crate::common::root().join(dir).join("samples").join(event);
+    let mut names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names.remove(0)
+}

@@ -52,6 +52,8 @@ enum Command {
     Serve(cli::serve::Args),
     /// Print the exact headers the vendor would send with a body.
     Sign(cli::sign::Args),
+    /// A throwaway key pair for a vendor that signs with a private key.
+    Keygen(cli::keygen::Args),
     /// Replay every sample (and the negative cases) against a receiver.
     Check(cli::check::Args),
     /// Start the reference receiver and run the whole suite against it, for every vendor.
@@ -99,6 +101,7 @@ fn try_main() -> cli::Outcome {
         Command::Parse(a) => cli::parse::run(a),
         Command::Serve(a) => cli::serve::run(a),
         Command::Sign(a) => cli::sign::run(a),
+        Command::Keygen(a) => cli::keygen::run(a),
         Command::Check(a) => cli::check::run(a),
         Command::Demo => cli::demo::run(),
         Command::Load(a) => cli::load::run(a),

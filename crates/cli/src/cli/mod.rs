@@ -68,6 +68,7 @@ pub mod export;
 pub mod extract;
 pub mod inbox;
 pub mod infer;
+pub mod keygen;
 pub mod load;
 pub mod parse;
 pub mod serve;
@@ -274,6 +275,29 @@ pub fn auth_scheme(v: &VendorSpec) -> &'static str {
 /// The one secret a client command signs with: `--secret`, else
 /// `--secret-file`, else `HOOKFORGE_SECRET_<VENDOR>` (its first entry when
 /// comma-separated, as `serve` reads it). Never printed.
+/// The secrets a secret file holds: one per line, except that a PEM block
+/// (a public or private key) is one secret however many lines it has.
+pub fn secrets_in(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pem: Option<String> = None;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        match &mut pem {
+            Some(block) => {
+                block.push('\n');
+                block.push_str(line);
+                if line.starts_with("-----END") {
+                    out.extend(pem.take());
+                }
+            }
+            None if line.starts_with("-----BEGIN") => pem = Some(line.to_string()),
+            None => out.push(line.to_string()),
+        }
+    }
+    // An unterminated block is kept whole: the key parser says what is wrong.
+    out.extend(pem);
+    out
+}
+
 pub fn secret_from(
     v: &VendorSpec,
     arg: Option<String>,
@@ -286,8 +310,8 @@ pub fn secret_from(
         let text = std::fs::read_to_string(path).map_err(|e| {
             Failure::usage(format!("cannot read --secret-file {}: {e}", path.display()))
         })?;
-        return match text.lines().map(str::trim).find(|l| !l.is_empty()) {
-            Some(s) => Ok(Some(s.to_string())),
+        return match secrets_in(&text).into_iter().next() {
+            Some(s) => Ok(Some(s)),
             None => Err(Failure::usage(format!(
                 "--secret-file {} holds no secret",
                 path.display()

@@ -241,8 +241,8 @@ pub fn extra_secrets(files: &[(String, PathBuf)]) -> Result<Vec<(String, String)
             )
         })?;
         let before = out.len();
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            out.push((v.clone(), line.to_string()));
+        for secret in secrets_in(&text) {
+            out.push((v.clone(), secret));
         }
         if out.len() == before {
             return Err(format!(

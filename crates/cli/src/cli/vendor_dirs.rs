@@ -6,7 +6,7 @@ use std::ffi::OsString;
 /// Commands that take one `--vendor`; with a single `--vendor-dir` and no
 /// `--vendor`, the directory's vendor is meant.
 const ONE_VENDOR: &[&str] = &[
-    "events", "parse", "sign", "check", "load", "serve", "export", "simulate",
+    "events", "parse", "sign", "keygen", "check", "load", "serve", "export", "simulate",
 ];
 
 /// Loads and registers every `--vendor-dir`, and returns the arguments to

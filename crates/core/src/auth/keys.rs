@@ -168,7 +168,15 @@ fn key_bytes(format: KeyFormat, text: &str, prefix: &str) -> Result<Vec<u8>, Aut
         KeyFormat::Hex => decode_hex(text).ok_or_else(bad),
         KeyFormat::Whpk => {
             let b64 = text.strip_prefix(prefix).ok_or_else(|| {
-                AuthConfigError(format!("a Standard Webhooks key starts with `{prefix}`"))
+                let other = if prefix == "whsk_" { "whpk_" } else { "whsk_" };
+                let given = if text.starts_with(other) {
+                    format!(" (this is a `{other}` key: public keys verify, secret keys sign)")
+                } else {
+                    String::new()
+                };
+                AuthConfigError(format!(
+                    "a Standard Webhooks key here starts with `{prefix}`{given}"
+                ))
             })?;
             B64.decode(b64).map_err(|_| bad())
         }

@@ -436,9 +436,17 @@ fn malformed(s: Sender<'_>, bad_id: Option<String>, good: Fresh) -> Plan {
 /// and of the same length (so a signature has the right length and
 /// encoding): every letter and digit shifted by one within its class; a
 /// Standard Webhooks key with every byte changed.
-pub(crate) fn wrong_secret(s: Option<&Secret>) -> String {
+pub(crate) fn wrong_secret(s: Option<&Secret>, scheme: Option<&crate::auth::Scheme>) -> String {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
+    // A public-key scheme: another key pair's private key (PEM, which every
+    // key format accepts), so the signature is well-formed but not the vendor's.
+    let algorithm = scheme.and_then(|s| s.signature()).map(|s| s.algorithm());
+    if let Some(alg) = algorithm.filter(|a| a.is_public_key())
+        && let Ok(pair) = crate::auth::generate_key_pair(alg)
+    {
+        return pair.private_pem.expose().to_string();
+    }
     let Some(real) = s.map(Secret::expose) else {
         return "hookforge-conformance-wrong-secret".into();
     };

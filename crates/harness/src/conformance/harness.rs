@@ -224,6 +224,7 @@ impl Harness {
         let signer = self.signer(self.secret.as_ref())?;
         let wrong = self.signer(Some(&Secret::new(cases::wrong_secret(
             self.secret.as_ref(),
+            signer.as_ref().map(|s| s.scheme()),
         ))))?;
         // Only static credentials have a meaningful longer form (and a
         // longer Standard Webhooks key is not a key).
@@ -255,7 +256,7 @@ impl Harness {
         let mut r = Redactor::default();
         if let Some(real) = &self.secret {
             r.add_secret(real.expose());
-            r.add_secret(&cases::wrong_secret(Some(real)));
+            r.add_secret(&cases::wrong_secret(Some(real), None));
             r.add_secret(&cases::longer_secret(real));
         }
         let auth_headers = auth_header_names(self.vendor);

@@ -1,0 +1,68 @@
+//! `hookforge keygen`: a throwaway key pair for a vendor that signs with a
+//! private key, for testing: the private key is what `sign`, `check`,
+//! `load` and `simulate` take as `--secret`; the public key, written as the
+//! manifest's `key` format says, is what `serve` takes.
+
+use super::*;
+use hookforge::manifest::{Auth, KeyFormat};
+
+#[derive(clap::Args)]
+#[command(group = which_vendor())]
+pub struct Args {
+    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
+    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
+    pub vendor: Option<String>,
+    /// Print JSON (`private_key`, `public_key`) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: Args) -> Outcome {
+    let v = spec(a.vendor.as_deref())?;
+    let Auth::Signature(sig) = &v.manifest().auth else {
+        return Err(Failure::usage(format!(
+            "{} does not sign with a private key: it has no key pair",
+            v.id
+        )));
+    };
+    if !sig.algorithm.is_public_key() {
+        return Err(Failure::usage(format!(
+            "{} signs with a shared secret (HMAC), not a key pair",
+            v.id
+        )));
+    }
+    let pair = hookforge::auth::generate_key_pair(sig.algorithm).map_err(Failure::failed)?;
+    let public = written_as(sig.key, &pair);
+    if a.json {
+        return print_json(&serde_json::json!({
+            "vendor": v.id,
+            "algorithm": sig.algorithm.as_str(),
+            "private_key": pair.private_pem.expose(),
+            "public_key": public,
+        }));
+    }
+    print_text(&format!(
+        "# {} ({}): a throwaway key pair for tests.\n# The private key: --secret for sign, check, load and simulate (keep it out of logs).\n{}# The public key: `serve --secret {}=…`.\n{public}\n",
+        v.name,
+        sig.algorithm.as_str(),
+        pair.private_pem.expose(),
+        v.id
+    ))
+}
+
+/// The public key as the vendor shows it (the manifest's `key` format).
+fn written_as(format: KeyFormat, pair: &hookforge::auth::KeyPair) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match format {
+        KeyFormat::Hex => pair.public_raw.iter().map(|b| format!("{b:02x}")).collect(),
+        KeyFormat::Whpk => format!("whpk_{}", b64.encode(&pair.public_raw)),
+        KeyFormat::Pem => pair.public_pem.trim_end().to_string(),
+        // The DER SubjectPublicKeyInfo, as SendGrid shows its key.
+        _ => pair
+            .public_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect(),
+    }
+}
