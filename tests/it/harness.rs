@@ -214,8 +214,10 @@ fn negative_cases(v: &VendorSpec) -> (usize, usize) {
         Auth::Signature(ref s) if s.signed.contains("{timestamp}") => (0, 1),
         _ => (0, 0),
     };
+    // One case per handshake the manifest describes.
+    let handshakes = v.manifest().handshakes.len();
     (
-        2 + prefix + stale + 3 + 4 + 4 + 1,
+        2 + prefix + stale + 3 + 4 + 4 + 1 + handshakes,
         usize::from(NO_ENUM_SAMPLE.contains(&v.id)),
     )
 }

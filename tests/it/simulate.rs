@@ -726,3 +726,57 @@ async fn the_cli_exits_1_on_lost_events_with_a_json_report_and_2_on_usage_errors
         assert!(stderr.contains(says), "expected {says:?} in {stderr}");
     }
 }
+
+/// Headers the manifest sends `only_when: retry` (Slack's
+/// X-Slack-Retry-Num) are absent on the first attempt and count the retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_only_headers_come_with_retries_only() {
+    use std::sync::Mutex;
+    let slack = hookforge::vendor_dir::catalogue::load("slack")
+        .unwrap()
+        .unwrap();
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/hooks/slack",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let record = record.clone();
+            async move {
+                // The handshake first, as Slack requires.
+                let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+                if doc["type"] == "url_verification" {
+                    let challenge = doc["challenge"].as_str().unwrap().to_string();
+                    return (axum::http::StatusCode::OK, challenge);
+                }
+                let mut seen = record.lock().unwrap();
+                seen.push(
+                    headers
+                        .get("x-slack-retry-num")
+                        .map(|v| v.to_str().unwrap().to_string()),
+                );
+                // Fail the first two attempts.
+                if seen.len() <= 2 {
+                    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, String::new())
+                } else {
+                    (axum::http::StatusCode::OK, String::new())
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let report = Simulator::new(slack)
+        .url(format!("http://{addr}/hooks/slack"))
+        .secret("slack-signing-secret-for-retries")
+        .events(1)
+        .time_scale(3600.0)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.states.get("delivered"), Some(&1), "{report:?}");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![None, Some("1".to_string()), Some("2".to_string())]
+    );
+}

@@ -9,6 +9,7 @@
 extern crate self as hookforge;
 
 pub mod auth;
+pub mod form;
 mod handler;
 pub mod handshake;
 pub mod parse;

@@ -8,8 +8,8 @@ pub mod simulate;
 
 // The paths the modules were written against.
 use hookforge_core::{
-    Envelope, FlexTimestamp, Maybe, ParseError, VendorSpec, auth, handshake, manifest, parse, util,
-    vendors,
+    Envelope, FlexTimestamp, Maybe, ParseError, VendorSpec, auth, form, handshake, manifest, parse,
+    util, vendors,
 };
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 use hookforge_receive as receive;

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod body;
 pub mod handshake;
 pub mod vendor_dir;
 
@@ -57,6 +58,13 @@ pub struct Manifest {
     /// the answers the vendor requires (see [`Handshake`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub handshakes: Vec<Handshake>,
+    /// How bodies are encoded (default: JSON).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub body: body::BodyFormat,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// The vendor's API, as the harness plays it.
@@ -942,7 +950,8 @@ pub struct HeaderSpec {
     pub name: String,
     pub value: String,
     /// Only sent on some deliveries: `"secret"` (when the webhook has a
-    /// secret) or `"event=<type>"` (only with that event type).
+    /// secret), `"retry"` (on retries, not the first attempt) or
+    /// `"event=<type>"` (only with that event type).
     #[serde(default)]
     pub only_when: Option<String>,
     /// Why, in words.
@@ -1131,10 +1140,11 @@ impl HeaderSpec {
     fn check(&self, i: usize) -> Result<(), ManifestError> {
         if let Some(cond) = &self.only_when
             && cond != "secret"
+            && cond != "retry"
             && !cond.starts_with("event=")
         {
             return Err(ManifestError(format!(
-                "`headers[{i}].only_when` ({}) must be \"secret\" or \"event=<type>\"; got {cond:?}",
+                "`headers[{i}].only_when` ({}) must be \"secret\", \"retry\" or \"event=<type>\"; got {cond:?}",
                 self.name
             )));
         }

@@ -9,6 +9,7 @@ pub mod serve;
 pub mod store;
 
 // The paths the modules were written against, from the core.
+use hookforge_core::form;
 use hookforge_core::handshake as core_handshake;
 use hookforge_core::{
     BoxError, BoxFuture, Checked, HandlerResult, ParseError, RawHandler, VendorSpec, auth,

@@ -323,6 +323,12 @@ pub enum Rejection {
         None => "missing or unreadable Content-Type: expected application/json".into(),
     })]
     NotJson(Option<String>),
+    /// 415: a form vendor's delivery without the form content type.
+    #[error("{}", match .0 {
+        Some(ct) => format!("content type {ct:?} is not a form: expected application/x-www-form-urlencoded"),
+        None => "missing or unreadable Content-Type: expected application/x-www-form-urlencoded".into(),
+    })]
+    NotForm(Option<String>),
     /// 413: larger than the body limit (declared, or found while reading).
     #[error("{}", match .declared {
         Some(n) => format!("body of {n} bytes exceeds the {limit}-byte limit"),
@@ -355,7 +361,7 @@ pub enum Rejection {
 impl Rejection {
     pub fn status(&self) -> StatusCode {
         match self {
-            Rejection::NotJson(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::NotJson(_) | Rejection::NotForm(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Rejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Rejection::BodyUnreadable(_) | Rejection::NotADelivery(_) | Rejection::Misfit(_) => {
@@ -371,6 +377,7 @@ impl Rejection {
     pub fn kind(&self) -> &'static str {
         match self {
             Rejection::NotJson(_) => "not_json",
+            Rejection::NotForm(_) => "not_form",
             Rejection::TooLarge { .. } => "too_large",
             Rejection::BodyTimeout(_) => "body_timeout",
             Rejection::BodyUnreadable(_) => "body_unreadable",
@@ -407,6 +414,11 @@ impl Rejection {
         }
         r
     }
+}
+
+fn is_form(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
 }
 
 fn is_json(content_type: &str) -> bool {
@@ -455,9 +467,13 @@ async fn receive_get(
 
 /// The body, if its content type, size and arrival time are acceptable.
 async fn read_body(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Bytes, Rejection> {
+    let form = inner.vendor.manifest().body.is_form();
     match headers.get(header::CONTENT_TYPE).map(|v| v.to_str()) {
-        Some(Ok(ct)) if is_json(ct) => {}
+        Some(Ok(ct)) if !form && is_json(ct) => {}
+        Some(Ok(ct)) if form && is_form(ct) => {}
+        Some(Ok(ct)) if form => return Err(Rejection::NotForm(Some(ct.to_string()))),
         Some(Ok(ct)) => return Err(Rejection::NotJson(Some(ct.to_string()))),
+        _ if form => return Err(Rejection::NotForm(None)),
         _ => return Err(Rejection::NotJson(None)),
     }
     let limit = inner.body_limit;
@@ -566,15 +582,22 @@ async fn accept(
     body: Body,
 ) -> Result<Response, Rejection> {
     let vendor = inner.vendor.id;
-    let body = read_body(inner, headers, body).await?;
+    let wire = read_body(inner, headers, body).await?;
+    // A form is checked as received, then read as the JSON of its fields.
+    let format = &inner.vendor.manifest().body;
+    let body = if format.is_form() {
+        Bytes::from(crate::form::json_body(format, &wire).into_owned())
+    } else {
+        wire.clone()
+    };
     if crate::handshake::has_post(inner.vendor) {
         // Handshakes the vendor does not sign are answered before the
         // signature is checked, the others after; neither is stored.
         let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
-        let req = crate::handshake::request(&Method::POST, query, headers, &body);
+        let req = crate::handshake::request(&Method::POST, query, headers, &wire);
         let matched = crate::handshake::matched(inner.vendor, &req, json.as_ref());
         if matched.is_none_or(|h| h.authenticated) {
-            inner.verifier.verify(headers, &body)?;
+            inner.verifier.verify(headers, &wire)?;
         }
         if let Some(h) = matched {
             let keys = &inner.handshake_keys;
@@ -587,7 +610,7 @@ async fn accept(
             ));
         }
     } else {
-        inner.verifier.verify(headers, &body)?;
+        inner.verifier.verify(headers, &wire)?;
     }
     let (parsed, misfit) = classify(inner, headers, &body)?;
     let quarantined = misfit.is_some();

@@ -38,10 +38,11 @@ def slack_events():
         return "", 200
 
     body = parse_body(raw)
-    reject_unknown(body)
-    handle(body)
+    # The handshake is answered, not handled: it is no event.
     if body.get("type") == "url_verification":
         return {"challenge": body.get("challenge")}
+    reject_unknown(body)
+    handle(body)
     return "", 200
 
 

@@ -143,7 +143,7 @@ impl<'a> Sender<'a> {
             method: http::Method::POST,
             query: None,
             event_id: sent_id(self.v, &d.body, &headers),
-            body: d.body,
+            body: crate::form::wire_body(&self.v.manifest().body, &d.body).into_owned(),
             headers,
             expect,
             handshake: None,
@@ -219,10 +219,16 @@ impl Catalogue<'_> {
         }
         plans.push(unknown_event(s, self.fresh("unknown-event"))?);
         plans.push(duplicate(s, self.fresh("duplicate")));
-        let bad_id = self.fresh("malformed#bad").id;
-        plans.push(malformed(s, bad_id, self.fresh("malformed")));
+        if s.v.manifest().body.is_form() {
+            plans.extend(not_for_forms(s.v));
+        } else {
+            let bad_id = self.fresh("malformed#bad").id;
+            plans.push(malformed(s, bad_id, self.fresh("malformed")));
+        }
         plans.extend(drift_probes(self)?);
-        plans.extend(byte_probes(self)?);
+        if !s.v.manifest().body.is_form() {
+            plans.extend(byte_probes(self)?);
+        }
         plans.extend(
             self.sender
                 .v
@@ -328,6 +334,30 @@ fn auth(s: Sender<'_>, unsigned: Fresh, wrong_body: Fresh, wrong: Option<&Signer
             )],
         ),
     ]
+}
+
+/// The cases about JSON bytes, skipped for a vendor that sends forms: any
+/// bytes are a form (so nothing is malformed), and a form has no JSON
+/// layout to vary.
+fn not_for_forms(v: &VendorSpec) -> Vec<Plan> {
+    let why = format!(
+        "{} sends forms (application/x-www-form-urlencoded), not JSON",
+        v.name
+    );
+    [
+        "malformed",
+        "bytes/whitespace",
+        "bytes/key-order",
+        "bytes/unicode-escapes",
+        "bytes/numbers",
+    ]
+    .into_iter()
+    .map(|id| Plan {
+        id: format!("{}/{id}", v.id),
+        steps: Vec::new(),
+        skip: Some(why.clone()),
+    })
+    .collect()
 }
 
 /// The auth cases, skipped: the vendor documents none and no secret is set.
@@ -744,6 +774,20 @@ fn drift_probes(c: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
     // Every optional field null; every optional field absent.
     let type_pointer = s.v.manifest().event_type.pointer.as_deref();
     for (kind, absent) in [("null-optional", false), ("missing-optional", true)] {
+        let body = &s.v.manifest().body;
+        if !absent && body.is_form() && body.json_field.is_none() {
+            // A form field cannot be null.
+            let why = format!("{} sends form fields, which cannot be null", s.v.name);
+            plans.push(drift_plan(
+                s,
+                kind,
+                String::new(),
+                &c.fresh("drift/null"),
+                None,
+                &why,
+            ));
+            continue;
+        }
         let d = c.fresh(&format!("drift/{kind}"));
         let mut doc = json_of(&d)?;
         let schema = schema_of(s, &doc);

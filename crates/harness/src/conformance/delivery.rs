@@ -108,13 +108,17 @@ pub fn vendor_headers(
     if let Some(ts) = attempt.timestamp {
         ctx.timestamp = ts;
     }
+    // Signed as sent: a form vendor's form bytes.
+    let wire = crate::form::wire_body(&vendor.manifest().body, body);
     let signed: Vec<(HeaderName, HeaderValue)> =
-        signer.map(|s| s.sign(body, &ctx)).unwrap_or_default();
+        signer.map(|s| s.sign(&wire, &ctx)).unwrap_or_default();
     let mut out: Vec<(String, String)> = Vec::new();
     let mut used_signed = vec![false; signed.len()];
     for spec in &vendor.manifest().headers {
         match spec.only_when.as_deref() {
             Some("secret") if signer.is_none() => continue,
+            // Sent only when the delivery is retried (Slack's X-Slack-Retry-Num).
+            Some("retry") if attempt.attempt == 0 => continue,
             Some(cond)
                 if cond.starts_with("event=") && cond["event=".len()..] != envelope.event_type =>
             {

@@ -448,11 +448,12 @@ fn judge_observed(runs: &mut [CaseRun], obs: &Observer, settle: Duration) -> Obs
     let mut sent = Sent::default();
     for step in runs.iter().flat_map(|r| &r.steps) {
         let authentic = step.expect == cases::Expect::Success;
-        sent.add(&step.key, &step.body, authentic);
+        sent.add(&step.key, &step.json_body(), authentic);
     }
     let observed = Observed::match_reports(&sent, obs.reports(), settle);
     for step in runs.iter_mut().flat_map(|r| r.steps.iter_mut()) {
-        step.verdict = observed.judge(step.expect, &step.key, &step.body, step.verdict.clone());
+        let json = step.json_body();
+        step.verdict = observed.judge(step.expect, &step.key, &json, step.verdict.clone());
     }
     observed
 }
@@ -534,6 +535,7 @@ struct CaseRun {
 #[derive(Clone)]
 struct StepRun {
     what: String,
+    format: crate::manifest::body::BodyFormat,
     request: String,
     expect: cases::Expect,
     key: String,
@@ -541,6 +543,14 @@ struct StepRun {
     answer: Answer,
     ms: f64,
     verdict: Verdict,
+}
+
+impl StepRun {
+    /// The body as JSON (a form vendor's form read as its fields), as the
+    /// receiver stores it and its handler reports it.
+    fn json_body(&self) -> Vec<u8> {
+        crate::form::json_body(&self.format, &self.body).into_owned()
+    }
 }
 
 impl CaseRun {
@@ -655,8 +665,12 @@ impl RunCtx {
             None => judge::answer(self.vendor, step.expect, &answer, self.observed),
         };
         StepRun {
+            format: self.vendor.manifest().body.clone(),
             request: describe_sent(self.vendor, &step),
-            key: Sent::key(step.event_id.as_deref(), &step.body),
+            key: Sent::key(
+                step.event_id.as_deref(),
+                &crate::form::json_body(&self.vendor.manifest().body, &step.body),
+            ),
             what: step.what,
             expect: step.expect,
             body: step.body,

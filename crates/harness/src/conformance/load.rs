@@ -178,7 +178,8 @@ fn prepare(cfg: &LoadConfig, total: usize) -> Result<Vec<Prepared>, HarnessError
                 };
                 map.append(k, v);
             }
-            Ok((Bytes::from(body), map))
+            let wire = crate::form::wire_body(&cfg.vendor.manifest().body, &body).into_owned();
+            Ok((Bytes::from(wire), map))
         })
         .collect::<Result<_, HarnessError>>()?;
     Ok(prepared)

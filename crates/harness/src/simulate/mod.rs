@@ -773,7 +773,7 @@ impl Shared {
             .client
             .post(url)
             .timeout(self.timeout)
-            .body(ev.body.clone());
+            .body(crate::form::wire_body(&self.vendor.manifest().body, &ev.body).into_owned());
         for (k, v) in headers {
             req = req.header(k, v);
         }

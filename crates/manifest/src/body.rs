@@ -1,0 +1,40 @@
+//! How a vendor encodes its deliveries' bodies.
+
+use serde::{Deserialize, Serialize};
+
+/// The body's encoding: JSON (most vendors) or an HTML form
+/// (`application/x-www-form-urlencoded`: Twilio, Slack's slash commands and
+/// interactivity). A form is read as a JSON object of its fields, so
+/// schemas, models and checks work on it as on JSON.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodyFormat {
+    #[serde(default)]
+    pub encoding: BodyEncoding,
+    /// A form field whose value is the event as JSON (Slack's `payload`):
+    /// the event is that JSON, with the form's other fields added to it.
+    #[serde(default)]
+    pub json_field: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BodyEncoding {
+    #[default]
+    Json,
+    Form,
+}
+
+impl BodyFormat {
+    pub fn is_form(&self) -> bool {
+        self.encoding == BodyEncoding::Form
+    }
+
+    /// The content type deliveries carry.
+    pub fn content_type(&self) -> &'static str {
+        match self.encoding {
+            BodyEncoding::Json => "application/json",
+            BodyEncoding::Form => "application/x-www-form-urlencoded",
+        }
+    }
+}
