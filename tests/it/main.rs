@@ -18,6 +18,7 @@ mod handshakes;
 mod harness;
 mod https;
 mod infer;
+mod jwt;
 mod kill;
 mod metrics;
 mod observe;

@@ -196,28 +196,16 @@ fn keygen_serve_and_check_a_vendor_that_signs_with_ed25519() {
             dir,
             "--secret",
         ])
-        .arg(format!("standard_webhooks_v1a={public}"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    let (mut child, port) = crate::common::spawn_listening(serve);
-    let check = hookforge()
-        .args(["check", "--vendor-dir", dir, "--url"])
-        .arg(format!(
-            "http://127.0.0.1:{port}/hooks/standard_webhooks_v1a"
-        ))
-        .arg("--secret-file")
-        .arg(&key_file)
-        .output()
-        .unwrap();
-    child.kill().unwrap();
-    let _ = child.wait();
-    let text = String::from_utf8_lossy(&check.stdout);
-    assert_eq!(
-        check.status.code(),
-        Some(0),
-        "{text}{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+        .arg(format!("standard_webhooks_v1a={public}"));
+    let text = check_passes(serve, |port, check| {
+        check
+            .args(["check", "--vendor-dir", dir, "--url"])
+            .arg(format!(
+                "http://127.0.0.1:{port}/hooks/standard_webhooks_v1a"
+            ))
+            .arg("--secret-file")
+            .arg(&key_file);
+    });
     for case in ["auth/missing", "auth/invalid", "auth/stale"] {
         assert!(text.contains(case), "{case} not run:\n{text}");
     }
@@ -237,6 +225,28 @@ fn keygen_serve_and_check_a_vendor_that_signs_with_ed25519() {
         err.contains("starts with `whsk_` (this is a `whpk_` key") && !err.contains(public),
         "{err}"
     );
+}
+
+/// Starts `serve` (its stdout names its port), runs the `check` that
+/// `args` builds against it, stops it, and asserts `check` exited 0; its
+/// report.
+fn check_passes(
+    mut serve: std::process::Command,
+    args: impl FnOnce(u16, &mut std::process::Command),
+) -> String {
+    serve
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let (mut child, port) = crate::common::spawn_listening(serve);
+    let mut check = hookforge();
+    args(port, &mut check);
+    let out = check.output().unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}{err}");
+    text
 }
 
 fn first_sample(dir: &str, event: &str) -> String {
@@ -273,31 +283,19 @@ fn a_form_vendor_is_served_and_checked_as_twilio_sends() {
         .arg("--endpoint")
         .arg(format!("twilio={url}"))
         .arg("--db")
-        .arg(&db)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    let (mut child, _) = crate::common::spawn_listening(serve);
-    let check = hookforge()
-        .args([
+        .arg(&db);
+    let text = check_passes(serve, |_, check| {
+        let secret = "0123456789abcdef0123456789abcdef";
+        check.args([
             "check",
             "--vendor-dir",
             dir,
             "--secret",
-            "0123456789abcdef0123456789abcdef",
+            secret,
             "--url",
             &url,
-        ])
-        .output()
-        .unwrap();
-    child.kill().unwrap();
-    let _ = child.wait();
-    let text = String::from_utf8_lossy(&check.stdout);
-    assert_eq!(
-        check.status.code(),
-        Some(0),
-        "{text}{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+        ]);
+    });
     assert!(
         text.contains("sends forms (application/x-www-form-urlencoded), not JSON"),
         "{text}"

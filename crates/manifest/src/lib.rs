@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 
 pub mod body;
 pub mod handshake;
+pub mod jwt;
 pub mod vendor_dir;
 
 pub use handshake::Handshake;
+pub use jwt::{JwtAlgorithm, JwtAuth};
 
 /// One JSON Pointer reference token unescaped (RFC 6901: `~1` is `/`,
 /// `~0` is `~`, in that order).
@@ -557,6 +559,8 @@ pub enum Auth {
     /// GitHub, Slack, Stripe, Shopify and Standard Webhooks, and expresses the
     /// three schemes above.
     Signature(SignatureAuth),
+    /// A JSON Web Token in a header (see [`JwtAuth`]).
+    Jwt(JwtAuth),
 }
 
 /// An authentication scheme described by its parts.
@@ -1039,8 +1043,10 @@ impl Manifest {
                 self.id
             )));
         }
-        if let Auth::Signature(sig) = &self.auth {
-            sig.check()?;
+        match &self.auth {
+            Auth::Signature(sig) => sig.check()?,
+            Auth::Jwt(jwt) => jwt.check()?,
+            _ => {}
         }
         self.event_type.check("event_type")?;
         if let Some(l) = &self.event_id {

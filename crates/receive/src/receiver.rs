@@ -712,6 +712,8 @@ fn kept_header_names(vendor: &VendorSpec) -> Vec<axum::http::HeaderName> {
         | crate::manifest::Auth::Hmac { header, .. } => Some(header.to_ascii_lowercase()),
         // A `{secret}` format carries the secret itself: never stored.
         crate::manifest::Auth::Signature(s) => Some(s.header.to_ascii_lowercase()),
+        // A token is a credential too.
+        crate::manifest::Auth::Jwt(j) => Some(j.header.to_ascii_lowercase()),
         _ => None,
     };
     let mut out = Vec::new();

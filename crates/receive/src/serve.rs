@@ -189,6 +189,7 @@ fn auth_plan(cfg: &ServeConfig, v: &VendorSpec) -> Result<String, String> {
             Ok(format!("static secret in {}{rotation}", s.header))
         }
         Auth::Signature(ref s) => Ok(format!("signature in {}{rotation}", s.header)),
+        Auth::Jwt(ref j) => Ok(format!("JWT in {}{rotation}", j.header)),
     }
 }
 

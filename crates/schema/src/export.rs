@@ -162,13 +162,30 @@ fn security_scheme(vendor: &VendorSpec, openapi: bool) -> Option<(String, Value)
                 "name": s.header,
                 "in": "header",
                 "description": format!(
-                    "`{}`, where sig is the {}-encoded HMAC-{} of `{}` keyed with the webhook secret{}{}.",
+                    "`{}`, where sig is the {}-encoded {} of `{}`{}{}.",
                     s.format,
                     s.encoding.map(|e| format!("{e:?}").to_lowercase()).unwrap_or_default(),
-                    s.hash.map(|h| format!("{h:?}").to_uppercase()).unwrap_or_default(),
+                    match s.hash {
+                        Some(h) => format!("HMAC-{} keyed with the webhook secret", format!("{h:?}").to_uppercase()),
+                        None => format!("{} signature by the vendor's private key", s.algorithm.as_str()),
+                    },
                     s.signed,
                     s.timestamp_header.as_ref().map(|h| format!("; the timestamp is sent in `{h}`")).unwrap_or_default(),
                     s.id_header.as_ref().map(|h| format!("; the id in `{h}`")).unwrap_or_default(),
+                )
+            }),
+        )),
+        Auth::Jwt(j) => Some((
+            "jwt".into(),
+            json!({
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": format!(
+                    "A JWT ({}) in `{}`{}.",
+                    j.algorithms.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "),
+                    j.header,
+                    j.audience.as_ref().map(|a| format!(", audience {a}")).unwrap_or_default()
                 )
             }),
         )),

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import { verifyKey } from 'discord-interactions';
 import sendgrid from '@sendgrid/eventwebhook';
 import twilio from 'twilio';
+import { OAuth2Client } from 'google-auth-library';
 
 const { EventWebhook } = sendgrid;
 
@@ -33,6 +34,13 @@ const TWILIO_AUTH = {
   hash: 'sha1', encoding: 'base64',
 };
 
+const PUBSUB_AUTH = {
+  scheme: 'jwt', header: 'Authorization', prefix: 'Bearer ', algorithms: ['RS256'],
+  issuers: ['https://accounts.google.com', 'accounts.google.com'], audience: '{url}',
+};
+const PUBSUB_URL = 'https://example.com/hooks/pubsub';
+const PUBSUB_BODY = '{"message":{"attributes":{"key":"value"},"data":"SGVsbG8gQ2xvdWQgUHViL1N1YiEgSGVyZSBpcyBteSBtZXNzYWdlIQ==","messageId":"2070443601311540","publishTime":"2021-02-26T19:13:55.749Z"},"subscription":"projects/myproject/subscriptions/mysubscription"}';
+
 const TS = '1733300000';
 const DISCORD_BODY = '{"type":1,"id":"1190000000000000000","application_id":"1180000000000000000","token":"aW50ZXJhY3Rpb246MTE5","version":1}';
 const SENDGRID_BODY = '[{"email":"example@test.com","timestamp":1733300000,"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>","event":"processed","category":"cat facts","sg_event_id":"rbtnWrG1DVDGGGFHFyun0A==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0"}]';
@@ -42,6 +50,19 @@ const TWILIO_BODY = 'AccountSid=AC00000000000000000000000000000000&ApiVersion=20
 const keyPair = (type, opts) => crypto.generateKeyPairSync(type, opts);
 const pem = (k) => k.export({ type: 'pkcs8', format: 'pem' });
 const formParams = (body) => Object.fromEntries(new URLSearchParams(body));
+const b64url = (x) => Buffer.from(x).toString('base64url');
+const jwtHeader = (token) => JSON.parse(Buffer.from(token.split('.')[0], 'base64url'));
+
+// Google's library checks a token against a kid → PEM map, its audience and issuers.
+async function googleAccepts(token, publicPem, audience) {
+  const certs = { [jwtHeader(token).kid]: publicPem };
+  try {
+    await new OAuth2Client().verifySignedJwtWithCertsAsync(token, certs, audience, PUBSUB_AUTH.issuers);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 async function make() {
   const out = [];
@@ -84,6 +105,26 @@ async function make() {
       headers: [['X-Twilio-Signature', sig]],
     });
   }
+  // Google Pub/Sub push: an RS256 OIDC token whose audience is the endpoint,
+  // signed by node:crypto as Google signs; google-auth-library verifies it.
+  {
+    const { publicKey, privateKey } = keyPair('rsa', { modulusLength: 2048 });
+    const iat = Math.floor(Date.now() / 1000);
+    const head = b64url(JSON.stringify({ alg: 'RS256', kid: 'a1b2c3', typ: 'JWT' }));
+    const claims = b64url(JSON.stringify({
+      aud: PUBSUB_URL, azp: '1234567890', email: 'push@myproject.iam.gserviceaccount.com',
+      email_verified: true, exp: iat + 3600, iat, iss: 'https://accounts.google.com', sub: '1234567890',
+    }));
+    const sig = crypto.sign('sha256', Buffer.from(`${head}.${claims}`), privateKey).toString('base64url');
+    const token = `${head}.${claims}.${sig}`;
+    const publicPem = publicKey.export({ type: 'spki', format: 'pem' });
+    if (!(await googleAccepts(token, publicPem, PUBSUB_URL))) throw new Error('google-auth-library refused its own vector');
+    out.push({
+      name: 'google pub/sub push: RS256 OIDC token (node:crypto signs; google-auth-library 11.3.4 verifySignedJwtWithCertsAsync accepts)',
+      auth: PUBSUB_AUTH, verify_key: publicPem, sign_key: pem(privateKey), url: PUBSUB_URL, timestamp: iat,
+      content_type: 'application/json', body: PUBSUB_BODY, headers: [['Authorization', `Bearer ${token}`]],
+    });
+  }
   process.stdout.write(JSON.stringify({
     note: 'Written by tests/vectors/sdk/sdk.mjs make (scripts/sdk-vectors --regenerate); keys are throwaway test keys.',
     vectors: out,
@@ -93,6 +134,11 @@ async function make() {
 const header = (v, name) => v.headers.find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
 
 async function sdkAccepts(v, body) {
+  if (v.auth.scheme === 'jwt') {
+    // The token does not cover the body: tampering is a changed token.
+    const token = header(v, 'Authorization').slice('Bearer '.length);
+    return googleAccepts(body === v.body ? token : tamperToken(token), v.verify_key, v.url);
+  }
   if (v.auth.algorithm === 'ed25519') {
     return verifyKey(body, header(v, 'X-Signature-Ed25519'), header(v, 'X-Signature-Timestamp'), v.verify_key);
   }
@@ -110,6 +156,13 @@ function tamper(body) {
   const at = i >= 0 ? i : body.length - 1;
   const c = body[at] === '1' ? '2' : '1';
   return body.slice(0, at) + c + body.slice(at + 1);
+}
+
+// The token with one character of its claims changed.
+function tamperToken(token) {
+  const [h, c, s] = token.split('.');
+  const i = c.length >> 1;
+  return `${h}.${c.slice(0, i)}${c[i] === 'A' ? 'B' : 'A'}${c.slice(i + 1)}.${s}`;
 }
 
 async function verify(file) {

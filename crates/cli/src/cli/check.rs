@@ -47,7 +47,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Outcome {
-    let v = spec(a.target.vendor.as_deref())?;
+    let v = a.target.vendor.spec()?;
     runtime()?.block_on(check(v, a))
 }
 

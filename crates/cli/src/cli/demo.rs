@@ -22,6 +22,8 @@ pub fn demo_secret(v: &VendorSpec) -> Option<String> {
             "aG9va2ZvcmdlLWRlbW8tc2VjcmV0LW9mLTMyYnl0ZXM="
         )),
         Auth::Hmac { .. } => Some(format!("demo-{}", &random[..24])),
+        // A key pair, not one secret: not demonstrated.
+        Auth::Signature(ref s) if s.algorithm.is_public_key() => None,
         Auth::Signature(ref s) => Some(match s.key {
             hookforge::manifest::KeyFormat::Utf8 => format!("demo-{}", &random[..24]),
             // 32 bytes of the random hex, as base64 (a Standard Webhooks key).
@@ -36,11 +38,13 @@ pub fn demo_secret(v: &VendorSpec) -> Option<String> {
                 format!("whsec_{key}")
             }
             hookforge::manifest::KeyFormat::Hex => random[..42].to_string(),
-            // Public-key algorithms: see `demo_key_pair`.
+            // Key formats of public-key algorithms (above).
             hookforge::manifest::KeyFormat::Pem | hookforge::manifest::KeyFormat::Whpk => {
                 return None;
             }
         }),
+        // A JWT vendor's keys are not one secret either.
+        Auth::Jwt(_) => None,
     }
 }
 

@@ -5,16 +5,15 @@ use super::*;
 #[derive(clap::Args)]
 #[command(group = which_vendor())]
 pub struct Args {
-    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
-    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
-    pub vendor: Option<String>,
+    #[command(flatten)]
+    pub vendor: VendorArg,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(a: Args) -> Outcome {
-    events(spec(a.vendor.as_deref())?, a.json)
+    events(a.vendor.spec()?, a.json)
 }
 
 pub fn events(v: &VendorSpec, json: bool) -> Outcome {

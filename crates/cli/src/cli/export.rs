@@ -8,16 +8,15 @@ pub struct Args {
     /// The document: `asyncapi` (3.0) or `openapi` (3.1, `webhooks`).
     #[arg(value_parser = ["asyncapi", "openapi"])]
     pub format: String,
-    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
-    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
-    pub vendor: Option<String>,
+    #[command(flatten)]
+    pub vendor: VendorArg,
     /// Write here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> Outcome {
-    let v = spec(a.vendor.as_deref())?;
+    let v = a.vendor.spec()?;
     let doc = match a.format.as_str() {
         "asyncapi" => hookforge::export::asyncapi(v),
         _ => hookforge::export::openapi(v),

@@ -9,16 +9,15 @@ use hookforge::manifest::{Auth, KeyFormat};
 #[derive(clap::Args)]
 #[command(group = which_vendor())]
 pub struct Args {
-    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
-    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
-    pub vendor: Option<String>,
+    #[command(flatten)]
+    pub vendor: VendorArg,
     /// Print JSON (`private_key`, `public_key`) instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(a: Args) -> Outcome {
-    let v = spec(a.vendor.as_deref())?;
+    let v = a.vendor.spec()?;
     let Auth::Signature(sig) = &v.manifest().auth else {
         return Err(Failure::usage(format!(
             "{} does not sign with a private key: it has no key pair",

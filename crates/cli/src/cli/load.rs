@@ -25,7 +25,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Outcome {
-    let v = spec(a.target.vendor.as_deref())?;
+    let v = a.target.vendor.spec()?;
     runtime()?.block_on(load(v, a))
 }
 

@@ -268,13 +268,14 @@ pub fn auth_scheme(v: &VendorSpec) -> &'static str {
         hookforge::manifest::Auth::Hmac { .. } => "hmac",
         hookforge::manifest::Auth::StandardWebhooks { .. } => "standard-webhooks",
         hookforge::manifest::Auth::Signature(ref s) if s.is_static() => "static secret",
+        hookforge::manifest::Auth::Signature(ref s) if s.algorithm.is_public_key() => {
+            s.algorithm.as_str()
+        }
         hookforge::manifest::Auth::Signature(_) => "signature",
+        hookforge::manifest::Auth::Jwt(_) => "jwt",
     }
 }
 
-/// The one secret a client command signs with: `--secret`, else
-/// `--secret-file`, else `HOOKFORGE_SECRET_<VENDOR>` (its first entry when
-/// comma-separated, as `serve` reads it). Never printed.
 /// The secrets a secret file holds: one per line, except that a PEM block
 /// (a public or private key) is one secret however many lines it has.
 pub fn secrets_in(text: &str) -> Vec<String> {
@@ -298,6 +299,9 @@ pub fn secrets_in(text: &str) -> Vec<String> {
     out
 }
 
+/// The one secret a client command signs with: `--secret`, else
+/// `--secret-file`, else `HOOKFORGE_SECRET_<VENDOR>` (its first entry when
+/// comma-separated, as `serve` reads it). Never printed.
 pub fn secret_from(
     v: &VendorSpec,
     arg: Option<String>,
@@ -336,13 +340,27 @@ pub fn which_vendor() -> clap::ArgGroup {
         .multiple(true)
 }
 
+/// `--vendor ID`: the vendor a one-vendor command works on (or the one
+/// `--vendor-dir DIR`; see [`which_vendor`]).
+#[derive(clap::Args)]
+pub struct VendorArg {
+    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
+    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
+    pub vendor: Option<String>,
+}
+
+impl VendorArg {
+    pub fn spec(&self) -> Result<&'static VendorSpec, Failure> {
+        spec(self.vendor.as_deref())
+    }
+}
+
 /// Where a command sends a vendor's deliveries, and how it signs them: the
 /// flags `check`, `load` and `simulate` share.
 #[derive(clap::Args)]
 pub struct TargetArgs {
-    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
-    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
-    pub vendor: Option<String>,
+    #[command(flatten)]
+    pub vendor: VendorArg,
     /// The receiver's endpoint for this vendor.
     #[arg(long)]
     pub url: String,

@@ -5,9 +5,8 @@ use super::*;
 #[derive(clap::Args)]
 #[command(group = which_vendor())]
 pub struct Args {
-    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
-    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
-    pub vendor: Option<String>,
+    #[command(flatten)]
+    pub vendor: VendorArg,
     /// A header sent with the delivery, as `Name: value` (repeatable).
     #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
@@ -17,7 +16,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Outcome {
-    let v = spec(a.vendor.as_deref())?;
+    let v = a.vendor.spec()?;
     match a.files.as_slice() {
         [] => parse(v, a.headers, None),
         [one] if !one.is_dir() => parse(v, a.headers, Some(one.clone())),

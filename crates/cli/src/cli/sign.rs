@@ -5,9 +5,8 @@ use super::*;
 #[derive(clap::Args)]
 #[command(group = which_vendor())]
 pub struct Args {
-    /// The vendor (or give --vendor-dir DIR instead, for a vendor of your own).
-    #[arg(long, value_parser = vendor_ids(), group = "which_vendor")]
-    pub vendor: Option<String>,
+    #[command(flatten)]
+    pub vendor: VendorArg,
     /// The webhook secret (omit for vendors without auth).
     #[arg(long)]
     pub secret: Option<String>,
@@ -30,7 +29,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> Outcome {
     sign(
-        spec(a.vendor.as_deref())?,
+        a.vendor.spec()?,
         a.secret,
         a.timestamp,
         a.hmac_format,

@@ -86,7 +86,7 @@ fn parse_faults(s: &str) -> Result<Faults, String> {
 }
 
 pub fn run(a: Args) -> Outcome {
-    let v = spec(a.target.vendor.as_deref())?;
+    let v = a.target.vendor.spec()?;
     runtime()?.block_on(simulate(v, a))
 }
 

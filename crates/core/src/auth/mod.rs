@@ -15,6 +15,7 @@ use http::{HeaderMap, HeaderName};
 
 use crate::Manifest;
 
+mod jwt;
 mod keys;
 mod sign;
 mod signature;
@@ -23,6 +24,7 @@ mod verify;
 use std::borrow::Cow;
 
 use crate::manifest::{Auth, HashAlgorithm, SignatureAuth, SignatureEncoding};
+pub use jwt::JwtScheme;
 pub use sign::{SignContext, Signer};
 pub use signature::SignatureScheme;
 pub use verify::Verifier;
@@ -91,6 +93,13 @@ pub enum AuthError {
         ahead_secs: u64,
         tolerance_secs: u64,
     },
+    /// A verified token whose claims do not hold (issuer, audience, body hash).
+    #[error("the JWT in `{header}`: claim `{claim}` is not {expected}")]
+    Claim {
+        header: String,
+        claim: String,
+        expected: String,
+    },
 }
 
 /// A secret or scheme that cannot be used, found when configuring.
@@ -120,6 +129,8 @@ pub enum Scheme {
     /// Any HMAC signature described by its parts (the manifest's `signature`
     /// scheme: GitHub, Slack, Stripe, Shopify…).
     Signature(Box<SignatureScheme>),
+    /// A JSON Web Token in a header (the manifest's `jwt` scheme).
+    Jwt(Box<JwtScheme>),
 }
 
 /// The header an opted-in shared secret is expected in, by default.
@@ -161,6 +172,7 @@ impl Scheme {
                 }
             }
             Auth::Signature(s) => Scheme::Signature(Box::new(SignatureScheme::new(s)?)),
+            Auth::Jwt(j) => Scheme::Jwt(Box::new(JwtScheme::new(j)?)),
         })
     }
 
@@ -183,6 +195,9 @@ impl Scheme {
 
     /// The replay window, for schemes that sign a timestamp.
     pub fn tolerance(&self) -> Option<Duration> {
+        if let Scheme::Jwt(j) = self {
+            return Some(j.tolerance());
+        }
         self.signature().and_then(|s| s.tolerance())
     }
 
@@ -194,6 +209,7 @@ impl Scheme {
             Scheme::StandardWebhooks { .. } => "standard-webhooks",
             Scheme::SharedSecret { .. } => "shared-secret",
             Scheme::Signature(_) => "signature",
+            Scheme::Jwt(_) => "jwt",
         }
     }
 

@@ -67,9 +67,10 @@ impl Signer {
         endpoint: Option<String>,
     ) -> Result<Signer, AuthConfigError> {
         let signature = scheme.signature();
-        let key = match &signature {
-            Some(sig) => Some(std::sync::Arc::new(sig.signing_key(&secret)?)),
-            None => {
+        let key = match (&signature, &scheme) {
+            (_, Scheme::Jwt(j)) => Some(std::sync::Arc::new(j.signing_key(&secret)?)),
+            (Some(sig), _) => Some(std::sync::Arc::new(sig.signing_key(&secret)?)),
+            (None, _) => {
                 check_static(&secret)?;
                 None
             }
@@ -127,6 +128,9 @@ impl Signer {
     pub fn sign(&self, body: &[u8], ctx: &SignContext) -> Vec<(HeaderName, HeaderValue)> {
         if let (Some(sig), Some(key)) = (&self.signature, &self.key) {
             return sig.sign(key, body, ctx, self.endpoint.as_deref());
+        }
+        if let (Scheme::Jwt(j), Some(key)) = (&self.scheme, &self.key) {
+            return j.sign(key, body, ctx, self.endpoint.as_deref());
         }
         let value = |s: String| HeaderValue::from_str(&s).expect("secrets are header text");
         match &self.scheme {

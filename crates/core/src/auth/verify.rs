@@ -20,6 +20,8 @@ pub struct Verifier {
     signature: Option<SignatureScheme>,
     /// The endpoint URL, for signatures that cover it (`{url}`).
     endpoint: Option<String>,
+    /// For a JWT scheme, the keys tokens may be signed with.
+    jwt_keys: Vec<jwt::JwtKey>,
 }
 
 impl fmt::Debug for Verifier {
@@ -72,11 +74,27 @@ impl Verifier {
                 "the signature covers the endpoint URL (`{url}`): give the URL registered with the vendor".into(),
             ));
         }
+        let jwt_keys = match &scheme {
+            Scheme::Jwt(j) => {
+                if j.needs_url() && endpoint.is_none() {
+                    return Err(AuthConfigError(
+                        "the JWT's audience is the endpoint URL (`{url}`): give the URL registered with the vendor".into(),
+                    ));
+                }
+                let mut keys = Vec::new();
+                for s in &secrets {
+                    keys.extend(j.keys(s)?);
+                }
+                keys
+            }
+            _ => Vec::new(),
+        };
         let keys = match &signature {
             Some(sig) => secrets
                 .iter()
                 .map(|s| sig.verify_key(s))
                 .collect::<Result<Vec<_>, _>>()?,
+            None if matches!(scheme, Scheme::Jwt(_)) => Vec::new(),
             None => {
                 secrets.iter().try_for_each(check_static)?;
                 Vec::new()
@@ -88,6 +106,7 @@ impl Verifier {
             keys,
             signature,
             endpoint,
+            jwt_keys,
         })
     }
 
@@ -157,6 +176,9 @@ impl Verifier {
                 self.any_secret_equals(value.trim().as_bytes(), header)
             }
             (None, Scheme::None) => Ok(()),
+            (None, Scheme::Jwt(j)) => {
+                j.verify(&self.jwt_keys, headers, body, self.endpoint.as_deref(), now)
+            }
             // `Scheme::signature()` is `Some` for every HMAC scheme; were it
             // not, fail closed.
             (

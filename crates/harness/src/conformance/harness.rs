@@ -438,6 +438,7 @@ fn auth_header_names(v: &VendorSpec) -> Vec<String> {
         Auth::Bearer { header, .. } | Auth::Hmac { header, .. } => vec![header.clone()],
         Auth::StandardWebhooks { .. } => vec!["webhook-signature".to_string()],
         Auth::Signature(s) => vec![s.header.clone()],
+        Auth::Jwt(j) => vec![j.header.clone()],
     };
     names.push("Authorization".into());
     names
@@ -447,7 +448,12 @@ fn auth_header_names(v: &VendorSpec) -> Vec<String> {
 fn judge_observed(runs: &mut [CaseRun], obs: &Observer, settle: Duration) -> Observed {
     let mut sent = Sent::default();
     for step in runs.iter().flat_map(|r| &r.steps) {
-        let authentic = step.expect == cases::Expect::Success;
+        // Handshakes too: a receiver that hands one to its handler reports
+        // it, and the report must land on the handshake's case.
+        let authentic = matches!(
+            step.expect,
+            cases::Expect::Success | cases::Expect::Handshake
+        );
         sent.add(&step.key, &step.json_body(), authentic);
     }
     let observed = Observed::match_reports(&sent, obs.reports(), settle);
