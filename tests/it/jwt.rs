@@ -211,3 +211,57 @@ fn jwt_manifest_mistakes_are_named() {
         "{err}"
     );
 }
+
+/// From the command line: `keygen` for a JWT vendor, `serve` holding the
+/// public key (from a file) with its endpoint as the audience, `check`
+/// signing tokens with the private key: every case passes, `auth/invalid`
+/// signed by another generated key and `auth/stale` an expired token.
+#[test]
+fn a_jwt_vendor_is_served_and_checked_from_the_cli() {
+    let dir = "tests/fixtures/pubsub";
+    let hookforge = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+        c.current_dir(crate::common::root()).env_remove("RUST_LOG");
+        c
+    };
+    let out = crate::common::succeeded(hookforge().args(["keygen", "--vendor-dir", dir, "--json"]));
+    let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tmp = crate::common::temp_dir("pubsub");
+    let (private, public) = (tmp.join("private.pem"), tmp.join("public.pem"));
+    std::fs::write(&private, keys["private_key"].as_str().unwrap()).unwrap();
+    std::fs::write(&public, keys["public_key"].as_str().unwrap()).unwrap();
+    let port = crate::common::free_port();
+    let url = format!("http://127.0.0.1:{port}/hooks/pubsub");
+    let mut serve = hookforge();
+    serve
+        .args([
+            "serve",
+            "--vendor-dir",
+            dir,
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("--secret-file")
+        .arg(format!("pubsub={}", public.display()))
+        .arg("--endpoint")
+        .arg(format!("pubsub={url}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let (mut child, _) = crate::common::spawn_listening(serve);
+    let check = hookforge()
+        .args(["check", "--vendor-dir", dir, "--url", &url, "--secret-file"])
+        .arg(&private)
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    let text = String::from_utf8_lossy(&check.stdout);
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(0), "{text}{err}");
+    for case in ["auth/missing", "auth/invalid", "auth/stale"] {
+        assert!(
+            text.contains(&format!("PASS  pubsub/{case}")),
+            "{case}:\n{text}"
+        );
+    }
+}

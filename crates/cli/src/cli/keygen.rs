@@ -18,24 +18,37 @@ pub struct Args {
 
 pub fn run(a: Args) -> Outcome {
     let v = a.vendor.spec()?;
-    let Auth::Signature(sig) = &v.manifest().auth else {
-        return Err(Failure::usage(format!(
-            "{} does not sign with a private key: it has no key pair",
-            v.id
-        )));
+    // A JWT vendor's public key is PEM (or a JWKS document holding it).
+    let (algorithm, format) = match &v.manifest().auth {
+        Auth::Signature(sig) => (sig.algorithm, sig.key),
+        Auth::Jwt(_) => {
+            let scheme =
+                hookforge::auth::Scheme::from_manifest(v.manifest()).map_err(Failure::usage)?;
+            let alg = match scheme {
+                hookforge::auth::Scheme::Jwt(j) => j.signing_algorithm(),
+                _ => None,
+            };
+            (alg.unwrap_or_default(), KeyFormat::Pem)
+        }
+        _ => {
+            return Err(Failure::usage(format!(
+                "{} does not sign with a private key: it has no key pair",
+                v.id
+            )));
+        }
     };
-    if !sig.algorithm.is_public_key() {
+    if !algorithm.is_public_key() {
         return Err(Failure::usage(format!(
             "{} signs with a shared secret (HMAC), not a key pair",
             v.id
         )));
     }
-    let pair = hookforge::auth::generate_key_pair(sig.algorithm).map_err(Failure::failed)?;
-    let public = written_as(sig.key, &pair);
+    let pair = hookforge::auth::generate_key_pair(algorithm).map_err(Failure::failed)?;
+    let public = written_as(format, &pair);
     if a.json {
         return print_json(&serde_json::json!({
             "vendor": v.id,
-            "algorithm": sig.algorithm.as_str(),
+            "algorithm": algorithm.as_str(),
             "private_key": pair.private_pem.expose(),
             "public_key": public,
         }));
@@ -43,7 +56,7 @@ pub fn run(a: Args) -> Outcome {
     print_text(&format!(
         "# {} ({}): a throwaway key pair for tests.\n# The private key: --secret for sign, check, load and simulate (keep it out of logs).\n{}# The public key: `serve --secret {}=…`.\n{public}\n",
         v.name,
-        sig.algorithm.as_str(),
+        algorithm.as_str(),
         pair.private_pem.expose(),
         v.id
     ))

@@ -291,6 +291,14 @@ impl JwtScheme {
         }
     }
 
+    /// The algorithm tokens are signed with here (the first listed).
+    pub fn signing_algorithm(&self) -> Option<SignatureAlgorithm> {
+        self.spec
+            .algorithms
+            .first()
+            .map(|a| signature_algorithm(*a))
+    }
+
     /// What a sender signs with (the first algorithm fits the secret).
     pub(super) fn signing_key(&self, s: &Secret) -> Result<SigningKey, AuthConfigError> {
         let alg = self.spec.algorithms[0];

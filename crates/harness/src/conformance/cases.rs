@@ -471,7 +471,10 @@ pub(crate) fn wrong_secret(s: Option<&Secret>, scheme: Option<&crate::auth::Sche
     let b64 = base64::engine::general_purpose::STANDARD;
     // A public-key scheme: another key pair's private key (PEM, which every
     // key format accepts), so the signature is well-formed but not the vendor's.
-    let algorithm = scheme.and_then(|s| s.signature()).map(|s| s.algorithm());
+    let algorithm = match scheme {
+        Some(crate::auth::Scheme::Jwt(j)) => j.signing_algorithm(),
+        _ => scheme.and_then(|s| s.signature()).map(|s| s.algorithm()),
+    };
     if let Some(alg) = algorithm.filter(|a| a.is_public_key())
         && let Ok(pair) = crate::auth::generate_key_pair(alg)
     {
