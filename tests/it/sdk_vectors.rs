@@ -49,7 +49,7 @@ fn tampered_claims(token: &str) -> String {
 #[test]
 fn deliveries_the_vendors_libraries_sign_are_accepted_and_refused_when_tampered() {
     let all = vectors();
-    assert_eq!(all.len(), 4);
+    assert_eq!(all.len(), 5);
     for v in all {
         let name = text(&v, "name");
         let m = manifest(&v["auth"]);

@@ -608,6 +608,10 @@ pub struct SignatureAuth {
     /// How far (either way) a signed timestamp may be from now.
     #[serde(default = "default_tolerance")]
     pub tolerance_secs: u64,
+    /// The timestamp's unit: Unix seconds (the default) or milliseconds
+    /// (HubSpot's `X-HubSpot-Request-Timestamp`).
+    #[serde(default)]
+    pub timestamp_unit: TimestampUnit,
     /// Whether the vendor documents the scheme, or it is a configurable guess.
     #[serde(default = "yes")]
     pub documented: bool,
@@ -640,6 +644,15 @@ pub enum KeyFormat {
     /// `whpk_` (public) or `whsk_` (secret) then base64: Standard
     /// Webhooks' asymmetric (`v1a`) keys.
     Whpk,
+}
+
+/// The unit of a signed timestamp.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimestampUnit {
+    #[default]
+    Seconds,
+    Milliseconds,
 }
 
 /// How `{sig}` is computed and checked.
@@ -889,6 +902,7 @@ impl SignatureAuth {
             timestamp_header: None,
             id_header: None,
             tolerance_secs: default_tolerance(),
+            timestamp_unit: TimestampUnit::Seconds,
             documented: true,
         }
     }
@@ -907,6 +921,7 @@ impl SignatureAuth {
             timestamp_header: Some("webhook-timestamp".into()),
             id_header: Some("webhook-id".into()),
             tolerance_secs,
+            timestamp_unit: TimestampUnit::Seconds,
             documented: true,
         }
     }

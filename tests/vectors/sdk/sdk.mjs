@@ -16,6 +16,7 @@ import { verifyKey } from 'discord-interactions';
 import sendgrid from '@sendgrid/eventwebhook';
 import twilio from 'twilio';
 import { OAuth2Client } from 'google-auth-library';
+import hubspot from '@hubspot/api-client';
 
 const { EventWebhook } = sendgrid;
 
@@ -40,6 +41,14 @@ const PUBSUB_AUTH = {
 };
 const PUBSUB_URL = 'https://example.com/hooks/pubsub';
 const PUBSUB_BODY = '{"message":{"attributes":{"key":"value"},"data":"SGVsbG8gQ2xvdWQgUHViL1N1YiEgSGVyZSBpcyBteSBtZXNzYWdlIQ==","messageId":"2070443601311540","publishTime":"2021-02-26T19:13:55.749Z"},"subscription":"projects/myproject/subscriptions/mysubscription"}';
+
+const HUBSPOT_AUTH = {
+  scheme: 'signature', header: 'X-HubSpot-Signature-v3', signed: 'POST{url}{body}{timestamp}',
+  hash: 'sha256', encoding: 'base64', timestamp_header: 'X-HubSpot-Request-Timestamp',
+  timestamp_unit: 'milliseconds', tolerance_secs: 300,
+};
+const HUBSPOT_URL = 'https://example.com/hooks/hubspot?portal=62515';
+const HUBSPOT_BODY = '[{"eventId":1,"subscriptionId":12345,"portalId":62515,"appId":54321,"occurredAt":1733300000000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW"}]';
 
 const TS = '1733300000';
 const DISCORD_BODY = '{"type":1,"id":"1190000000000000000","application_id":"1180000000000000000","token":"aW50ZXJhY3Rpb246MTE5","version":1}';
@@ -125,6 +134,21 @@ async function make() {
       content_type: 'application/json', body: PUBSUB_BODY, headers: [['Authorization', `Bearer ${token}`]],
     });
   }
+  // HubSpot v3: base64 HMAC-SHA256 of method + URL + body + timestamp (ms),
+  // by the SDK (Signature.getSignature).
+  {
+    const secret = crypto.randomBytes(16).toString('hex');
+    const ms = Date.now();
+    const sig = hubspot.Signature.getSignature('POST', 'v3', {
+      clientSecret: secret, requestBody: HUBSPOT_BODY, url: HUBSPOT_URL, timestamp: ms,
+    });
+    out.push({
+      name: 'hubspot: v3 HMAC-SHA256 with a millisecond timestamp (@hubspot/api-client 14.0.1 Signature.getSignature signs)',
+      auth: HUBSPOT_AUTH, verify_key: secret, sign_key: secret, url: HUBSPOT_URL, timestamp: Math.floor(ms / 1000),
+      content_type: 'application/json', body: HUBSPOT_BODY,
+      headers: [['X-HubSpot-Signature-v3', sig], ['X-HubSpot-Request-Timestamp', String(ms)]],
+    });
+  }
   process.stdout.write(JSON.stringify({
     note: 'Written by tests/vectors/sdk/sdk.mjs make (scripts/sdk-vectors --regenerate); keys are throwaway test keys.',
     vectors: out,
@@ -146,6 +170,17 @@ async function sdkAccepts(v, body) {
     const ew = new EventWebhook();
     return ew.verifySignature(ew.convertPublicKeyToECDSA(v.verify_key), body,
       header(v, 'X-Twilio-Email-Event-Webhook-Signature'), header(v, 'X-Twilio-Email-Event-Webhook-Timestamp'));
+  }
+  if (v.auth.header === 'X-HubSpot-Signature-v3') {
+    try {
+      return hubspot.Signature.isValid({
+        signatureVersion: 'v3', method: 'POST', signature: header(v, 'X-HubSpot-Signature-v3'),
+        clientSecret: v.verify_key, requestBody: body, url: v.url,
+        timestamp: Number(header(v, 'X-HubSpot-Request-Timestamp')),
+      });
+    } catch {
+      return false;
+    }
   }
   return twilio.validateRequest(v.verify_key, header(v, 'X-Twilio-Signature'), v.url, formParams(body));
 }

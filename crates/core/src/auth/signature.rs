@@ -32,6 +32,8 @@ pub struct SignatureScheme {
     timestamp_header: Option<HeaderName>,
     id_header: Option<HeaderName>,
     tolerance: Duration,
+    /// Timestamps in milliseconds (HubSpot) rather than seconds.
+    millis: bool,
 }
 
 /// Facts a delivery's signature covers besides the body, as received.
@@ -76,6 +78,7 @@ impl SignatureScheme {
             timestamp_header: header_opt(&spec.timestamp_header)?,
             id_header: header_opt(&spec.id_header)?,
             tolerance: Duration::from_secs(spec.tolerance_secs),
+            millis: spec.timestamp_unit == crate::manifest::TimestampUnit::Milliseconds,
         };
         if scheme.covers(&SignedPiece::Timestamp)
             && !scheme.timestamp_in_format()
@@ -255,9 +258,14 @@ impl SignatureScheme {
             };
             let ts: u64 = text.parse().map_err(|_| AuthError::MalformedHeader {
                 header: header.to_string(),
-                expected: "a timestamp in Unix seconds".into(),
+                expected: if self.millis {
+                    "a timestamp in Unix milliseconds".into()
+                } else {
+                    "a timestamp in Unix seconds".into()
+                },
             })?;
-            check_age(ts, now, self.tolerance, &header)?;
+            let secs = if self.millis { ts / 1000 } else { ts };
+            check_age(secs, now, self.tolerance, &header)?;
             Some(text)
         } else {
             None
@@ -310,7 +318,12 @@ impl SignatureScheme {
         url: Option<&str>,
     ) -> Vec<(HeaderName, HeaderValue)> {
         let value = |s: &str| HeaderValue::from_str(s).expect("signatures are ASCII");
-        let ts = ctx.timestamp.to_string();
+        let ts = if self.millis {
+            // Milliseconds of the same second (the context counts seconds).
+            (ctx.timestamp * 1000).to_string()
+        } else {
+            ctx.timestamp.to_string()
+        };
         let covered = Covered {
             timestamp: Some(&ts),
             id: Some(&ctx.message_id),
