@@ -39,7 +39,7 @@ pub use hookforge_core::vendor_dir;
 pub use hookforge_core::{
     BoxError, BoxFuture, Checked, Delivery, Envelope, EnvelopeReader, EventInfo, FlexTimestamp,
     HandlerResult, HeaderMap, Manifest, Maybe, ParseError, ParsedEvent, RawHandler, SampleInfo,
-    Timestamp, TimestampError, UnknownEvent, UnknownEventType, VendorSpec, auth, dedupe_key,
+    Timestamp, TimestampError, UnknownEvent, UnknownEventType, VendorSpec, auth, dedupe_key, form,
     handshake, manifest, parse, register, vendor, vendors,
 };
 // The stages below share the core's small helpers.

@@ -86,6 +86,15 @@ pub fn sign(
             for (k, val) in headers {
                 out.push_str(&format!("{k}: {val}\n"));
             }
+            // A form vendor signs the form the JSON stands for: that body
+            // follows, after a blank line, as in an HTTP message.
+            let format = &vendor.manifest().body;
+            if format.is_form() {
+                let wire = hookforge::form::wire_body(format, &body);
+                out.push('\n');
+                out.push_str(&String::from_utf8_lossy(&wire));
+                out.push('\n');
+            }
             print_text(&out)
         }
         Err(e) => Err(Failure::failed(e)),
