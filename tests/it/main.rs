@@ -14,6 +14,7 @@ mod codegen;
 mod diff;
 mod drift;
 mod drift_proposals;
+mod fetched_keys;
 mod handshakes;
 mod harness;
 mod https;

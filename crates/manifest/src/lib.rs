@@ -608,6 +608,12 @@ pub struct SignatureAuth {
     /// How far (either way) a signed timestamp may be from now.
     #[serde(default = "default_tolerance")]
     pub tolerance_secs: u64,
+    /// Where the delivery names the URL of the vendor's certificate (or
+    /// public key) for a public-key `algorithm`, fetched from an allowed
+    /// host and cached (PayPal's `PAYPAL-CERT-URL`, AWS SNS's
+    /// `SigningCertURL`).
+    #[serde(default)]
+    pub key_url: Option<KeyUrl>,
     /// The timestamp's unit: Unix seconds (the default) or milliseconds
     /// (HubSpot's `X-HubSpot-Request-Timestamp`).
     #[serde(default)]
@@ -644,6 +650,20 @@ pub enum KeyFormat {
     /// `whpk_` (public) or `whsk_` (secret) then base64: Standard
     /// Webhooks' asymmetric (`v1a`) keys.
     Whpk,
+}
+
+/// Where a delivery names its key's URL, and the hosts it may name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyUrl {
+    #[serde(default)]
+    pub header: Option<String>,
+    #[serde(default)]
+    pub pointer: Option<String>,
+    /// Hosts the URL may name: `api.paypal.com`, or `*.amazonaws.com` for
+    /// any subdomain. Only `https`, except a loopback host named with its
+    /// port (`127.0.0.1:8443`), for tests.
+    pub hosts: Vec<String>,
 }
 
 /// The unit of a signed timestamp.
@@ -879,6 +899,19 @@ impl SignatureAuth {
         if self.encoding.is_none() {
             return bad("a `{sig}` format needs `encoding` (hex, base64)");
         }
+        if let Some(k) = &self.key_url {
+            if !public {
+                return bad(
+                    "`key_url` is for public-key algorithms: an HMAC key is a shared secret",
+                );
+            }
+            if k.header.is_some() == k.pointer.is_some() {
+                return bad("`key_url` names one `header` or one `pointer`");
+            }
+            if k.hosts.is_empty() {
+                return bad("`key_url.hosts` must name the hosts the vendor serves its keys from");
+            }
+        }
         match (public, self.hash.is_some()) {
             (true, true) => bad("`hash` is for HMAC; a public-key `algorithm` fixes its own hash"),
             (true, false) if matches!(self.key, KeyFormat::Utf8 | KeyFormat::Whsec) => bad(
@@ -902,6 +935,7 @@ impl SignatureAuth {
             timestamp_header: None,
             id_header: None,
             tolerance_secs: default_tolerance(),
+            key_url: None,
             timestamp_unit: TimestampUnit::Seconds,
             documented: true,
         }
@@ -921,6 +955,7 @@ impl SignatureAuth {
             timestamp_header: Some("webhook-timestamp".into()),
             id_header: Some("webhook-id".into()),
             tolerance_secs,
+            key_url: None,
             timestamp_unit: TimestampUnit::Seconds,
             documented: true,
         }

@@ -2,6 +2,7 @@
 //! delivery in the [`inbox`] before answering; the inbox's worker hands it
 //! to your handler; [`serve`] runs it all behind a hardened HTTP server.
 
+mod fetched_keys;
 mod handshake;
 pub mod inbox;
 pub mod receiver;

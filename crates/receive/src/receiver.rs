@@ -225,6 +225,17 @@ impl ReceiverBuilder {
         let mode = self.mode.ok_or_else(|| {
             AuthConfigError("a receiver needs an inbox (or inline handler)".into())
         })?;
+        // A vendor whose deliveries point at their key: fetched, then cached.
+        let fetches = verifier
+            .scheme()
+            .signature()
+            .is_some_and(|s| s.key_url().is_some());
+        let (verifier, key_cache) = if fetches {
+            let cache = Arc::new(crate::fetched_keys::KeyCache::new().map_err(AuthConfigError)?);
+            (verifier.with_remote_keys(cache.clone()), Some(cache))
+        } else {
+            (verifier, None)
+        };
         Ok(Receiver {
             inner: Arc::new(Inner {
                 vendor: self.vendor,
@@ -235,6 +246,7 @@ impl ReceiverBuilder {
                 mode,
                 kept: kept_header_names(self.vendor),
                 handshake_keys,
+                key_cache,
             }),
         })
     }
@@ -250,6 +262,8 @@ struct Inner {
     /// The headers kept with each delivery (see [`kept_header_names`]).
     kept: Vec<axum::http::HeaderName>,
     handshake_keys: crate::handshake::Keys,
+    /// Keys deliveries point at, fetched before verifying.
+    key_cache: Option<Arc<crate::fetched_keys::KeyCache>>,
 }
 
 /// One vendor's webhook endpoint.
@@ -367,6 +381,10 @@ impl Rejection {
             Rejection::BodyUnreadable(_) | Rejection::NotADelivery(_) | Rejection::Misfit(_) => {
                 StatusCode::BAD_REQUEST
             }
+            // The key could not be fetched: not the sender's fault; retry.
+            Rejection::Unauthenticated(crate::auth::AuthError::KeyUnavailable { .. }) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Rejection::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Rejection::StoreFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::HandlerFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -404,9 +422,9 @@ impl Rejection {
             tracing::warn!(target: LOG, vendor, status = status.as_u16(), reason = %crate::util::Shown(&reason.to_string()), "rejected delivery");
         }
         let mut r = answer(status, json!({"error": reason}));
-        if let Rejection::StoreFailed(_) = self {
-            // Not stored: the vendor must not hear "success"; it will send
-            // the same bytes again.
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Not stored (or not verifiable yet): the vendor must not hear
+            // "success"; it will send the same bytes again.
             r.headers_mut().insert(
                 header::RETRY_AFTER,
                 header::HeaderValue::from(STORE_RETRY_AFTER_SECS),
@@ -583,6 +601,7 @@ async fn accept(
 ) -> Result<Response, Rejection> {
     let vendor = inner.vendor.id;
     let wire = read_body(inner, headers, body).await?;
+    fetch_key(inner, headers, &wire).await?;
     // A form is checked as received, then read as the JSON of its fields.
     let format = &inner.vendor.manifest().body;
     let body = if format.is_form() {
@@ -699,6 +718,22 @@ async fn accept(
                 }
             }
         }
+    })
+}
+
+/// Fetches the key a delivery points at (from an allowed host only), so
+/// the verifier can use it; a key that cannot be fetched is the vendor's to
+/// retry (503), a URL that is not allowed is refused (401).
+async fn fetch_key(inner: &Inner, headers: &HeaderMap, body: &[u8]) -> Result<(), Rejection> {
+    let Some(cache) = &inner.key_cache else {
+        return Ok(());
+    };
+    let Some(url) = inner.verifier.key_url(headers, body)? else {
+        return Ok(());
+    };
+    cache.ensure(&url).await.map_err(|why| {
+        tracing::warn!(target: LOG, vendor = inner.vendor.id, url = %crate::util::Shown(&url), reason = %crate::util::Shown(&why), "cannot fetch the vendor's key");
+        Rejection::Unauthenticated(crate::auth::AuthError::KeyUnavailable { url })
     })
 }
 

@@ -155,6 +155,13 @@ fn public_key(
 #[cfg(feature = "public-keys")]
 fn key_bytes(format: KeyFormat, text: &str, prefix: &str) -> Result<Vec<u8>, AuthConfigError> {
     let text = text.trim();
+    if text.starts_with("-----BEGIN CERTIFICATE") {
+        // A certificate (a vendor's signing certificate): its public key.
+        let der = pem_body(text)?;
+        return super::remote::certificate_spki(&der)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| AuthConfigError("not an X.509 certificate".into()));
+    }
     if text.starts_with("-----BEGIN") {
         return pem_body(text);
     }

@@ -17,6 +17,7 @@ use crate::Manifest;
 
 mod jwt;
 mod keys;
+pub mod remote;
 mod sign;
 mod signature;
 mod verify;
@@ -93,6 +94,12 @@ pub enum AuthError {
         ahead_secs: u64,
         tolerance_secs: u64,
     },
+    /// The delivery names a key URL hookforge may not fetch.
+    #[error("the key URL in {place} is refused: {why}")]
+    KeyUrl { place: String, why: String },
+    /// The key the delivery names could not be fetched (the vendor retries).
+    #[error("the vendor's key at {url} is not available")]
+    KeyUnavailable { url: String },
     /// A verified token whose claims do not hold (issuer, audience, body hash).
     #[error("the JWT in `{header}`: claim `{claim}` is not {expected}")]
     Claim {

@@ -34,6 +34,8 @@ pub struct SignatureScheme {
     tolerance: Duration,
     /// Timestamps in milliseconds (HubSpot) rather than seconds.
     millis: bool,
+    /// Where the delivery names its key's URL (the key is not configured).
+    key_url: Option<crate::manifest::KeyUrl>,
 }
 
 /// Facts a delivery's signature covers besides the body, as received.
@@ -79,6 +81,7 @@ impl SignatureScheme {
             id_header: header_opt(&spec.id_header)?,
             tolerance: Duration::from_secs(spec.tolerance_secs),
             millis: spec.timestamp_unit == crate::manifest::TimestampUnit::Milliseconds,
+            key_url: spec.key_url.clone(),
         };
         if scheme.covers(&SignedPiece::Timestamp)
             && !scheme.timestamp_in_format()
@@ -130,6 +133,21 @@ impl SignatureScheme {
         self.hash = Some(hash);
         self.encoding = encoding;
         Ok(self)
+    }
+
+    /// Where deliveries name the URL of their key, for schemes whose key is
+    /// fetched rather than configured.
+    pub fn key_url(&self) -> Option<&crate::manifest::KeyUrl> {
+        self.key_url.as_ref()
+    }
+
+    /// The key fetched from a delivery's key URL, as a verifying key.
+    pub(super) fn fetched_key(&self, url: &str, pem: &str) -> Result<VerifyKey, AuthError> {
+        VerifyKey::new(self.algorithm, KeyFormat::Pem, &Secret::new(pem)).map_err(|_| {
+            AuthError::KeyUnavailable {
+                url: url.to_string(),
+            }
+        })
     }
 
     /// Whether the signature covers the endpoint URL (`{url}`).

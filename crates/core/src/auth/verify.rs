@@ -22,6 +22,8 @@ pub struct Verifier {
     endpoint: Option<String>,
     /// For a JWT scheme, the keys tokens may be signed with.
     jwt_keys: Vec<jwt::JwtKey>,
+    /// Keys fetched from the URLs deliveries name (see [`remote`]).
+    remote: Option<std::sync::Arc<dyn remote::RemoteKeys>>,
 }
 
 impl fmt::Debug for Verifier {
@@ -62,7 +64,8 @@ impl Verifier {
                 "secrets were given for a scheme that checks nothing (`none`)".into(),
             ));
         }
-        if scheme.needs_secret() && secrets.is_empty() {
+        let fetched = scheme.signature().is_some_and(|s| s.key_url().is_some());
+        if scheme.needs_secret() && secrets.is_empty() && !fetched {
             return Err(AuthConfigError(format!(
                 "the {} scheme needs at least one secret",
                 scheme.name()
@@ -107,6 +110,7 @@ impl Verifier {
             signature,
             endpoint,
             jwt_keys,
+            remote: None,
         })
     }
 
@@ -146,6 +150,22 @@ impl Verifier {
         &self.scheme
     }
 
+    /// Where this verifier finds keys deliveries point at (the receiver's
+    /// cache of fetched certificates).
+    pub fn with_remote_keys(mut self, keys: std::sync::Arc<dyn remote::RemoteKeys>) -> Verifier {
+        self.remote = Some(keys);
+        self
+    }
+
+    /// The key URL a delivery names, for a scheme whose key is fetched:
+    /// checked against the manifest's hosts; the caller fetches it.
+    pub fn key_url(&self, headers: &HeaderMap, body: &[u8]) -> Result<Option<String>, AuthError> {
+        match self.signature.as_ref().and_then(|s| s.key_url()) {
+            Some(spec) => remote::key_url_of(spec, headers, body).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Verifies a delivery at the current time.
     pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), AuthError> {
         self.verify_at(headers, body, SystemTime::now())
@@ -159,6 +179,13 @@ impl Verifier {
         now: SystemTime,
     ) -> Result<(), AuthError> {
         match (&self.signature, &self.scheme) {
+            (Some(sig), _) if sig.key_url().is_some() => {
+                let url = self.key_url(headers, body)?.unwrap_or_default();
+                let pem = self.remote.as_ref().and_then(|r| r.get(&url));
+                let pem = pem.ok_or_else(|| AuthError::KeyUnavailable { url: url.clone() })?;
+                let key = sig.fetched_key(&url, &pem)?;
+                sig.verify(&[key], headers, body, self.endpoint.as_deref(), now)
+            }
             (Some(sig), _) => sig.verify(&self.keys, headers, body, self.endpoint.as_deref(), now),
             (None, Scheme::Bearer { header, prefix }) => {
                 let value = text_header(headers, header)?;

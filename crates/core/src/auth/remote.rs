@@ -1,0 +1,149 @@
+//! Keys a delivery points at: the URL of the vendor's certificate, named in
+//! a header or the body (PayPal, AWS SNS). The URL must name an allowed host
+//! (checked before anything is fetched); fetching and caching belong to the
+//! receiver (see `hookforge::receive`), which hands the verifier what it
+//! holds through [`RemoteKeys`].
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+
+use super::AuthError;
+use crate::manifest::KeyUrl;
+
+/// Keys fetched earlier, by URL (a PEM certificate or public key).
+pub trait RemoteKeys: Send + Sync {
+    fn get(&self, url: &str) -> Option<Arc<str>>;
+}
+
+/// The key URL a delivery names, if its scheme reads one; refused unless it
+/// is `https` on an allowed host (or an allowed loopback `host:port`).
+pub fn key_url_of(spec: &KeyUrl, headers: &HeaderMap, body: &[u8]) -> Result<String, AuthError> {
+    let (place, url) = match (&spec.header, &spec.pointer) {
+        (Some(h), _) => (
+            format!("header `{h}`"),
+            headers
+                .get(h.as_str())
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        ),
+        (None, Some(p)) => (
+            format!("body `{p}`"),
+            serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|doc| doc.pointer(p)?.as_str().map(str::to_string)),
+        ),
+        (None, None) => return Err(refused("the manifest", "a key URL")),
+    };
+    let url = url.ok_or_else(|| refused(&place, "the URL of the vendor's certificate"))?;
+    check_host(&url, &spec.hosts).map_err(|why| AuthError::KeyUrl { place, why })?;
+    Ok(url)
+}
+
+fn refused(place: &str, expected: &'static str) -> AuthError {
+    AuthError::MalformedHeader {
+        header: place.to_string(),
+        expected: expected.into(),
+    }
+}
+
+/// Why `url` may not be fetched, if it may not.
+pub fn check_host(url: &str, hosts: &[String]) -> Result<(), String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| "not an absolute URL".to_string())?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("a URL with user information".into());
+    }
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+    let allowed = hosts.iter().any(|h| match h.strip_prefix("*.") {
+        Some(suffix) => host.len() > suffix.len() && host.ends_with(&format!(".{suffix}")),
+        // A loopback host is named with its port: only that server.
+        None if loopback => authority.eq_ignore_ascii_case(h),
+        None => host.eq_ignore_ascii_case(h),
+    });
+    if !allowed {
+        return Err(format!(
+            "host `{host}` is not one the vendor serves keys from"
+        ));
+    }
+    match (scheme, loopback) {
+        ("https", _) | ("http", true) => Ok(()),
+        _ => Err(format!("`{scheme}`: keys are fetched over https only")),
+    }
+}
+
+/// The `SubjectPublicKeyInfo` inside a DER X.509 certificate.
+pub fn certificate_spki(der: &[u8]) -> Option<&[u8]> {
+    // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version
+    // OPTIONAL, serialNumber, signature, issuer, validity, subject,
+    // subjectPublicKeyInfo, ... }, ... }
+    let (cert, _) = element(der)?;
+    let (tbs, _) = element(content(cert)?)?;
+    let mut rest = content(tbs)?;
+    if rest.first() == Some(&0xa0) {
+        rest = element(rest)?.1;
+    }
+    for _ in 0..5 {
+        rest = element(rest)?.1;
+    }
+    element(rest).map(|(spki, _)| spki)
+}
+
+/// The first DER element of `der` (tag, length and content) and what follows.
+fn element(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    let first = *der.get(1)? as usize;
+    let (len, head) = if first < 0x80 {
+        (first, 2)
+    } else {
+        let n = first & 0x7f;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let len = der
+            .get(2..2 + n)?
+            .iter()
+            .fold(0usize, |a, b| a << 8 | *b as usize);
+        (len, 2 + n)
+    };
+    let end = head.checked_add(len)?;
+    Some((der.get(..end)?, der.get(end..)?))
+}
+
+/// The content of one DER element.
+fn content(element: &[u8]) -> Option<&[u8]> {
+    let first = *element.get(1)? as usize;
+    let head = if first < 0x80 { 2 } else { 2 + (first & 0x7f) };
+    element.get(head..)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_allowed_hosts_over_https() {
+        let hosts = [
+            "api.paypal.com".to_string(),
+            "*.amazonaws.com".into(),
+            "127.0.0.1:9443".into(),
+        ];
+        let ok = |u: &str| check_host(u, &hosts);
+        assert!(ok("https://api.paypal.com/v1/notifications/certs/CERT-360caa42").is_ok());
+        assert!(ok("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem").is_ok());
+        assert!(ok("http://127.0.0.1:9443/cert.pem").is_ok());
+        for bad in [
+            "http://api.paypal.com/cert",
+            "https://api.paypal.com.evil.example/cert",
+            "https://amazonaws.com.evil.example/x.pem",
+            "https://evilamazonaws.com/x.pem",
+            "https://api.paypal.com@evil.example/cert",
+            "http://127.0.0.1:9444/cert.pem",
+            "file:///etc/passwd",
+        ] {
+            assert!(ok(bad).is_err(), "{bad}");
+        }
+    }
+}

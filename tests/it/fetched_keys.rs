@@ -1,0 +1,135 @@
+//! Keys a delivery points at (PayPal's `PAYPAL-CERT-URL`, AWS SNS's
+//! `SigningCertURL`): the receiver fetches the certificate only from an
+//! allowed host, caches it, and verifies with its public key. The test
+//! serves the certificate on loopback and the allow-list names that server.
+
+use crate::common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use hookforge::VendorSpec;
+use hookforge::auth::{Secret, SignContext, Signer};
+use hookforge::receive::inbox::Inbox;
+use hookforge::receive::receiver::Receiver;
+use hookforge::receive::store::MemoryStore;
+use serde_json::json;
+use tower::ServiceExt;
+
+/// A vendor whose deliveries carry `X-Cert-Url`, allowed on `host`.
+fn vendor(host: &str) -> &'static VendorSpec {
+    let dir = common::temp_dir("cert-url");
+    std::fs::create_dir_all(dir.join("events")).unwrap();
+    let manifest = json!({
+        "id": "cert_signed", "name": "Certificate-signed",
+        "event_type": {"pointer": "/type"},
+        "auth": {
+            "scheme": "signature", "algorithm": "ecdsa-p256-sha256", "key": "pem",
+            "header": "X-Sig", "encoding": "base64", "signed": "{timestamp}.{body}",
+            "timestamp_header": "X-Ts",
+            "key_url": {"header": "X-Cert-Url", "hosts": [host]},
+        },
+        "headers": [{"name": "Content-Type", "value": "application/json"}],
+        "success": {"statuses": ["2xx"]},
+    });
+    let event = json!({"title": "payment.captured", "type": "object",
+        "properties": {"type": {"const": "payment.captured"}}});
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    std::fs::write(dir.join("events/payment.captured.json"), event.to_string()).unwrap();
+    hookforge::vendor_dir::load(&dir).unwrap()
+}
+
+/// Serves `pem` at `/cert.pem` on loopback (404 elsewhere), counting the
+/// fetches; its `host:port`.
+async fn certificate_server(pem: String, fetches: Arc<AtomicUsize>) -> String {
+    let app = axum::Router::new().route(
+        "/cert.pem",
+        axum::routing::get(move || {
+            fetches.fetch_add(1, Ordering::SeqCst);
+            let pem = pem.clone();
+            async move { ([("cache-control", "max-age=600")], pem) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr.to_string()
+}
+
+fn delivery(v: &VendorSpec, private_pem: &str, cert_url: &str, n: u32) -> Request<Body> {
+    let body = format!(r#"{{"type":"payment.captured","n":{n}}}"#);
+    let signer = Signer::for_manifest(v.manifest(), Secret::new(private_pem)).unwrap();
+    let mut req = Request::post(format!("/hooks/{}", v.id))
+        .header("content-type", "application/json")
+        .header("x-cert-url", cert_url);
+    for (k, val) in signer.sign(body.as_bytes(), &SignContext::now("x")) {
+        req = req.header(k, val);
+    }
+    req.body(Body::from(body)).unwrap()
+}
+
+async fn status(app: &axum::Router, req: Request<Body>) -> (StatusCode, String) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_is_fetched_from_an_allowed_host_once_and_verifies() {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["vendor.example".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let host = certificate_server(cert.pem(), fetches.clone()).await;
+    let v = vendor(&host);
+    let app = Receiver::builder(v)
+        .inbox(Inbox::new(Arc::new(MemoryStore::new())))
+        .build()
+        .unwrap()
+        .router();
+    let private = key.serialize_pem();
+    let url = format!("http://{host}/cert.pem");
+    for n in 0..3 {
+        let (s, text) = status(&app, delivery(v, &private, &url, n)).await;
+        assert_eq!(s, 200, "{text}");
+    }
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "fetched once, then cached"
+    );
+
+    // Signed by another key, pointing at the vendor's certificate.
+    let other = rcgen::KeyPair::generate().unwrap().serialize_pem();
+    let (s, text) = status(&app, delivery(v, &other, &url, 9)).await;
+    assert_eq!(s, 401, "{text}");
+    // A URL on a host the manifest does not allow: refused unfetched.
+    let port: u16 = host.rsplit(':').next().unwrap().parse().unwrap();
+    for bad in [
+        format!("http://127.0.0.1:{}/cert.pem", port + 1),
+        "https://vendor.example.evil.example/cert.pem".to_string(),
+        format!("http://{host}@evil.example/cert.pem"),
+    ] {
+        let (s, text) = status(&app, delivery(v, &private, &bad, 10)).await;
+        assert_eq!(s, 401, "{bad}: {text}");
+        assert!(
+            text.contains("key URL in header `X-Cert-Url` is refused"),
+            "{text}"
+        );
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    // An allowed URL that serves nothing: not the sender's fault, retried.
+    let (s, text) = status(
+        &app,
+        delivery(v, &private, &format!("http://{host}/missing.pem"), 11),
+    )
+    .await;
+    assert_eq!(s, 503, "{text}");
+}
