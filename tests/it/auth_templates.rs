@@ -274,11 +274,11 @@ fn template_errors_name_the_field() {
     let cases = [
         (
             json!({"scheme": "signature", "header": "X-Sig", "signed": "{timestamp}.{bodee}", "hash": "sha256", "encoding": "hex"}),
-            "`auth.signed` (at `/auth/signed`): unknown placeholder `{bodee}`; expected {body}, {form_sorted}, {timestamp}, {id} or {url}",
+            "`auth.signed` (at `/auth/signed`): unknown placeholder `{bodee}`; expected {body}, {form_sorted}, {body:/pointer}, {timestamp}, {id} or {url}",
         ),
         (
             json!({"scheme": "signature", "header": "X-Sig", "signed": "{timestamp}", "hash": "sha256", "encoding": "hex"}),
-            "`auth.signed` (at `/auth/signed`): must contain `{body}` or `{form_sorted}`, exactly once",
+            "`auth.signed` (at `/auth/signed`): must contain `{body}` or `{form_sorted}` exactly once (or name body fields with `{body:/pointer}`)",
         ),
         (
             json!({"scheme": "signature", "header": "X-Sig", "signed": "{timestamp}.{body}", "hash": "sha256", "encoding": "hex"}),

@@ -577,7 +577,22 @@ pub enum Auth {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignatureAuth {
+    /// The header that carries the signature (empty when it is in the
+    /// body, at `signature_pointer`).
+    #[serde(default)]
     pub header: String,
+    /// Where in the JSON body the signature is (Mailgun's
+    /// `/signature/signature`), instead of a header.
+    #[serde(default)]
+    pub signature_pointer: Option<String>,
+    /// Where in the JSON body `{timestamp}` is (Mailgun's
+    /// `/signature/timestamp`).
+    #[serde(default)]
+    pub timestamp_pointer: Option<String>,
+    /// A body value the vendor makes new for every delivery (Mailgun's
+    /// `/signature/token`): written afresh when signing.
+    #[serde(default)]
+    pub nonce_pointer: Option<String>,
     #[serde(default = "default_format")]
     pub format: String,
     /// Splits the header into entries; none: the whole value is one entry.
@@ -721,6 +736,8 @@ pub enum SignedPiece {
     /// Form parameters (`application/x-www-form-urlencoded` body) sorted
     /// by name, each name followed by its value, nothing between (Twilio).
     FormSorted,
+    /// The string at a JSON pointer in the body (`{body:/signature/token}`).
+    BodyField(String),
 }
 
 /// What an entry of the header `format` carries.
@@ -782,20 +799,32 @@ impl SignatureAuth {
                     "id" => SignedPiece::Id,
                     "url" => SignedPiece::Url,
                     "form_sorted" => SignedPiece::FormSorted,
+                    field if field.starts_with("body:/") => {
+                        SignedPiece::BodyField(field["body:".len()..].to_string())
+                    }
                     other => {
                         return Err(bad(format!(
-                            "unknown placeholder `{{{other}}}`; expected {{body}}, {{form_sorted}}, {{timestamp}}, {{id}} or {{url}}"
+                            "unknown placeholder `{{{other}}}`; expected {{body}}, {{form_sorted}}, {{body:/pointer}}, {{timestamp}}, {{id}} or {{url}}"
                         )));
                     }
                 },
             });
         }
-        // The content must be covered, once: its bytes or its form fields.
+        // The content must be covered, once: its bytes or its form fields;
+        // or (Mailgun, whose signature covers only its own fields) body
+        // fields named one by one.
         let content = |p: &&SignedPiece| matches!(p, SignedPiece::Body | SignedPiece::FormSorted);
-        if pieces.iter().filter(content).count() != 1 {
-            return Err(bad(
-                "must contain `{body}` or `{form_sorted}`, exactly once".into(),
-            ));
+        let fields = pieces
+            .iter()
+            .any(|p| matches!(p, SignedPiece::BodyField(_)));
+        match pieces.iter().filter(content).count() {
+            0 if fields => {}
+            1 => {}
+            _ => {
+                return Err(bad(
+                    "must contain `{body}` or `{form_sorted}` exactly once (or name body fields with `{body:/pointer}`)".into(),
+                ));
+            }
         }
         Ok(pieces)
     }
@@ -868,12 +897,19 @@ impl SignatureAuth {
         self.check_algorithm()?;
         let ts_entry = entries.iter().any(|e| e.slot == Slot::Timestamp);
         let ts_signed = pieces.contains(&SignedPiece::Timestamp);
-        if ts_signed && !ts_entry && self.timestamp_header.is_none() {
+        let ts_sent =
+            ts_entry || self.timestamp_header.is_some() || self.timestamp_pointer.is_some();
+        if self.header.is_empty() == self.signature_pointer.is_none() {
+            return Err(ManifestError(
+                "`auth`: name the signature's `header`, or its `signature_pointer` in the body (one of them)".into(),
+            ));
+        }
+        if ts_signed && !ts_sent {
             return Err(ManifestError(
                 "`auth.signed` uses `{timestamp}`: add it to `auth.format` or name `auth.timestamp_header`".into(),
             ));
         }
-        if (ts_entry || self.timestamp_header.is_some()) && !ts_signed {
+        if ts_sent && !ts_signed {
             return Err(ManifestError(
                 "`auth`: a timestamp is sent but `auth.signed` does not cover `{timestamp}`, so it proves nothing".into(),
             ));
@@ -937,6 +973,9 @@ impl SignatureAuth {
             tolerance_secs: default_tolerance(),
             key_url: None,
             timestamp_unit: TimestampUnit::Seconds,
+            signature_pointer: None,
+            timestamp_pointer: None,
+            nonce_pointer: None,
             documented: true,
         }
     }
@@ -957,6 +996,9 @@ impl SignatureAuth {
             tolerance_secs,
             key_url: None,
             timestamp_unit: TimestampUnit::Seconds,
+            signature_pointer: None,
+            timestamp_pointer: None,
+            nonce_pointer: None,
             documented: true,
         }
     }

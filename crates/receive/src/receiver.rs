@@ -591,6 +591,31 @@ fn not_json(body: &[u8]) -> Option<crate::ParseError> {
     })
 }
 
+/// Verifies the delivery (`wire`: its bytes as received; `body`: as JSON),
+/// or answers it when it is one of the vendor's handshakes: those the
+/// vendor does not sign before the signature is checked, the others after;
+/// neither is stored.
+fn verify_or_answer(
+    inner: &Inner,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    wire: &[u8],
+    body: &[u8],
+) -> Result<Option<Response>, Rejection> {
+    if !crate::handshake::has_post(inner.vendor) {
+        inner.verifier.verify(headers, wire)?;
+        return Ok(None);
+    }
+    let json = serde_json::from_slice::<serde_json::Value>(body).ok();
+    let req = crate::handshake::request(&Method::POST, query, headers, wire);
+    let matched = crate::handshake::matched(inner.vendor, &req, json.as_ref());
+    if matched.is_none_or(|h| h.authenticated) {
+        inner.verifier.verify(headers, wire)?;
+    }
+    let keys = &inner.handshake_keys;
+    Ok(matched.map(|h| crate::handshake::respond(inner.vendor, keys, h, &req, json.as_ref())))
+}
+
 /// Reads, verifies, classifies and stores a delivery, then answers: 2xx
 /// only after the store reported a commit.
 async fn accept(
@@ -609,27 +634,8 @@ async fn accept(
     } else {
         wire.clone()
     };
-    if crate::handshake::has_post(inner.vendor) {
-        // Handshakes the vendor does not sign are answered before the
-        // signature is checked, the others after; neither is stored.
-        let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
-        let req = crate::handshake::request(&Method::POST, query, headers, &wire);
-        let matched = crate::handshake::matched(inner.vendor, &req, json.as_ref());
-        if matched.is_none_or(|h| h.authenticated) {
-            inner.verifier.verify(headers, &wire)?;
-        }
-        if let Some(h) = matched {
-            let keys = &inner.handshake_keys;
-            return Ok(crate::handshake::respond(
-                inner.vendor,
-                keys,
-                h,
-                &req,
-                json.as_ref(),
-            ));
-        }
-    } else {
-        inner.verifier.verify(headers, &wire)?;
+    if let Some(answer) = verify_or_answer(inner, query, headers, &wire, &body)? {
+        return Ok(answer);
     }
     let (parsed, misfit) = classify(inner, headers, &body)?;
     let quarantined = misfit.is_some();
@@ -688,37 +694,46 @@ async fn accept(
             ok("duplicate")
         }
         (Mode::Inline(handler, inbox), Inserted::Duplicate(id, _) | Inserted::New(id)) => {
-            // One handler at a time per delivery: a copy that arrives while
-            // the first is still being handled is told to come back (503),
-            // not handled a second time at once.
-            let Some(attempt) = inbox.blocking(move |s| s.start(id)).await? else {
-                return Err(Rejection::StoreFailed(StoreError::Busy { id }));
-            };
-            match handler.handle(&body, headers).await {
-                Ok(()) => {
-                    let recorded = inbox.blocking(move |s| s.complete(attempt, now_ms())).await;
-                    if !matches!(recorded, Ok(true)) {
-                        // Handled; only the bookkeeping failed, so a retry
-                        // by the vendor would run the handler once more.
-                        tracing::error!(target: LOG,
-                            vendor,
-                            delivery = id,
-                            "handled, but cannot record it as done"
-                        );
-                    }
-                    tracing::info!(target: LOG, vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), "handled delivery");
-                    ok("handled")
-                }
-                Err(e) => {
-                    let msg = e.to_string();
-                    let _ = inbox
-                        .blocking(move |s| s.fail(attempt, &msg, Some(now_ms())))
-                        .await;
-                    return Err(Rejection::HandlerFailed(e.to_string()));
-                }
-            }
+            handle_inline(vendor, handler.as_ref(), inbox, id, &body, headers).await?;
+            tracing::info!(target: LOG, vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), "handled delivery");
+            ok("handled")
         }
     })
+}
+
+/// Inline mode: runs the handler on stored delivery `id` before answering.
+/// One handler at a time per delivery: a copy that arrives while the first
+/// is still being handled is told to come back (503), not handled a second
+/// time at once.
+async fn handle_inline(
+    vendor: &'static str,
+    handler: &dyn RawHandler,
+    inbox: &Inbox,
+    id: i64,
+    body: &[u8],
+    headers: &HeaderMap,
+) -> Result<(), Rejection> {
+    let Some(attempt) = inbox.blocking(move |s| s.start(id)).await? else {
+        return Err(Rejection::StoreFailed(StoreError::Busy { id }));
+    };
+    match handler.handle(body, headers).await {
+        Ok(()) => {
+            let recorded = inbox.blocking(move |s| s.complete(attempt, now_ms())).await;
+            if !matches!(recorded, Ok(true)) {
+                // Handled; only the bookkeeping failed, so a retry by the
+                // vendor would run the handler once more.
+                tracing::error!(target: LOG, vendor, delivery = id, "handled, but cannot record it as done");
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let _ = inbox
+                .blocking(move |s| s.fail(attempt, &msg, Some(now_ms())))
+                .await;
+            Err(Rejection::HandlerFailed(e.to_string()))
+        }
+    }
 }
 
 /// Fetches the key a delivery points at (from an allowed host only), so

@@ -124,6 +124,14 @@ impl Signer {
         &self.scheme
     }
 
+    /// For a scheme that keeps its signature in the body (Mailgun): the
+    /// body signed (timestamp, fresh nonce and signature written in).
+    /// `None` for other schemes: their proof travels in headers.
+    pub fn sign_body(&self, body: &[u8], ctx: &SignContext) -> Option<Vec<u8>> {
+        let (sig, key) = (self.signature.as_ref()?, self.key.as_ref()?);
+        sig.sign_body(key, body, ctx, self.endpoint.as_deref())
+    }
+
     /// The authentication headers for `body`.
     pub fn sign(&self, body: &[u8], ctx: &SignContext) -> Vec<(HeaderName, HeaderValue)> {
         if let (Some(sig), Some(key)) = (&self.signature, &self.key) {

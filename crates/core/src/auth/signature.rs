@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
 
 use super::keys::{SigningKey, VerifyKey};
 use super::*;
@@ -36,6 +37,17 @@ pub struct SignatureScheme {
     millis: bool,
     /// Where the delivery names its key's URL (the key is not configured).
     key_url: Option<crate::manifest::KeyUrl>,
+    /// Signature, timestamp and nonce in the JSON body (Mailgun) rather
+    /// than in headers.
+    in_body: Option<BodyParts>,
+}
+
+/// Where a signature kept in the body is, with its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BodyParts {
+    signature: String,
+    timestamp: Option<String>,
+    nonce: Option<String>,
 }
 
 /// Facts a delivery's signature covers besides the body, as received.
@@ -45,6 +57,8 @@ struct Covered<'a> {
     url: Option<&'a str>,
     /// `{form_sorted}`: the body's form fields, sorted, names and values.
     form: Option<Vec<u8>>,
+    /// `{body:/pointer}`: the strings at those pointers, in template order.
+    fields: Vec<String>,
 }
 
 impl SignatureScheme {
@@ -67,7 +81,12 @@ impl SignatureScheme {
         }
         let header_opt = |h: &Option<String>| h.as_deref().map(header_name).transpose();
         let scheme = SignatureScheme {
-            header: header_name(&spec.header)?,
+            // A signature in the body has no header; its place is named in errors.
+            header: if spec.signature_pointer.is_some() {
+                HeaderName::from_static("x-hookforge-body-signature")
+            } else {
+                header_name(&spec.header)?
+            },
             format: spec.format.clone(),
             signed_text: spec.signed.clone(),
             entries,
@@ -82,10 +101,16 @@ impl SignatureScheme {
             tolerance: Duration::from_secs(spec.tolerance_secs),
             millis: spec.timestamp_unit == crate::manifest::TimestampUnit::Milliseconds,
             key_url: spec.key_url.clone(),
+            in_body: spec.signature_pointer.clone().map(|signature| BodyParts {
+                signature,
+                timestamp: spec.timestamp_pointer.clone(),
+                nonce: spec.nonce_pointer.clone(),
+            }),
         };
         if scheme.covers(&SignedPiece::Timestamp)
             && !scheme.timestamp_in_format()
             && scheme.timestamp_header.is_none()
+            && spec.timestamp_pointer.is_none()
         {
             return Err(AuthConfigError(
                 "`{timestamp}` is signed but sent nowhere: add it to the format or name a timestamp header".into(),
@@ -203,9 +228,11 @@ impl SignatureScheme {
     }
 
     fn message<'a>(&'a self, body: &'a [u8], c: &'a Covered<'a>) -> Vec<&'a [u8]> {
+        let mut fields = c.fields.iter();
         self.signed
             .iter()
             .map(|p| match p {
+                SignedPiece::BodyField(_) => fields.next().map_or(&b""[..], |f| f.as_bytes()),
                 SignedPiece::Text(t) => t.as_bytes(),
                 SignedPiece::Body => body,
                 // Present whenever the template has them (checked by the callers).
@@ -232,6 +259,77 @@ impl SignatureScheme {
         url: Option<&str>,
         now: SystemTime,
     ) -> Result<(), AuthError> {
+        let json = self
+            .needs_json()
+            .then(|| serde_json::from_slice::<Value>(body).ok())
+            .flatten();
+        let (sigs, ts) = match &self.in_body {
+            Some(parts) => self.body_entries(parts, headers, json.as_ref())?,
+            None => self.header_entries(headers)?,
+        };
+        let timestamp = self.checked_timestamp(ts, now)?;
+        let id = match (&self.id_header, self.covers(&SignedPiece::Id)) {
+            (Some(h), true) => Some(text_header(headers, h)?.trim().to_string()),
+            _ => None,
+        };
+        let candidates: Vec<Vec<u8>> = sigs
+            .iter()
+            .filter_map(|s| decode(s, self.encoding))
+            .filter(|s| self.hash.is_none_or(|h| s.len() == digest_len(h)))
+            .collect();
+        if candidates.is_empty() {
+            return Err(self.malformed());
+        }
+        let covered = Covered {
+            timestamp: timestamp.as_deref(),
+            id: id.as_deref(),
+            url,
+            form: self.form_of(body),
+            fields: self.fields_of(json.as_ref())?,
+        };
+        let message = self.message(body, &covered);
+        // Every key against every candidate, without stopping early on a
+        // mismatch (HMAC comparisons are constant-time inside).
+        let mut verified = false;
+        for key in keys {
+            for c in &candidates {
+                verified |= key.verifies(self.hash, &message, c);
+            }
+        }
+        if verified {
+            return Ok(());
+        }
+        Err(AuthError::WrongSignature {
+            header: self.place(),
+        })
+    }
+
+    /// Where the signature is, for messages: its header or body pointer.
+    fn place(&self) -> String {
+        match &self.in_body {
+            Some(parts) => format!("body {}", parts.signature),
+            None => self.header.to_string(),
+        }
+    }
+
+    fn malformed(&self) -> AuthError {
+        AuthError::MalformedHeader {
+            header: self.place(),
+            expected: self.expected(),
+        }
+    }
+
+    fn needs_json(&self) -> bool {
+        self.in_body.is_some()
+            || self
+                .signed
+                .iter()
+                .any(|p| matches!(p, SignedPiece::BodyField(_)))
+    }
+
+    /// The signatures in the header's entries, and a timestamp entry with
+    /// its place.
+    fn header_entries(&self, headers: &HeaderMap) -> Result<Entries, AuthError> {
         let value = text_header(headers, &self.header)?;
         let parts: Vec<&str> = match &self.separator {
             Some(sep) => value
@@ -249,8 +347,8 @@ impl SignatureScheme {
             for e in &self.entries {
                 if let Some(text) = e.matches(part) {
                     match e.slot {
-                        Slot::Sig => sigs.push(text),
-                        Slot::Timestamp => ts_entry = ts_entry.or(Some(text)),
+                        Slot::Sig => sigs.push(text.to_string()),
+                        Slot::Timestamp => ts_entry = ts_entry.or(Some(text.to_string())),
                         Slot::Secret => {}
                     }
                     break;
@@ -258,76 +356,113 @@ impl SignatureScheme {
             }
         }
         if sigs.is_empty() {
-            return Err(AuthError::MalformedHeader {
-                header: self.header.to_string(),
-                expected: self.expected(),
-            });
+            return Err(self.malformed());
         }
-        let timestamp = if self.covers(&SignedPiece::Timestamp) {
-            let (text, header) = match (&self.timestamp_header, ts_entry) {
-                (_, Some(t)) => (t, self.header.clone()),
-                (Some(h), None) => (text_header(headers, h)?.trim(), h.clone()),
-                (None, None) => {
-                    return Err(AuthError::MalformedHeader {
-                        header: self.header.to_string(),
-                        expected: format!("`{}` with a timestamp", self.format).into(),
-                    });
-                }
-            };
-            let ts: u64 = text.parse().map_err(|_| AuthError::MalformedHeader {
-                header: header.to_string(),
-                expected: if self.millis {
-                    "a timestamp in Unix milliseconds".into()
-                } else {
-                    "a timestamp in Unix seconds".into()
-                },
-            })?;
-            let secs = if self.millis { ts / 1000 } else { ts };
-            check_age(secs, now, self.tolerance, &header)?;
-            Some(text)
-        } else {
-            None
-        };
-        let id = match (&self.id_header, self.covers(&SignedPiece::Id)) {
-            (Some(h), true) => Some(text_header(headers, h)?.trim()),
+        let ts = match (ts_entry, &self.timestamp_header) {
+            (Some(t), _) => Some((t, self.header.to_string())),
+            (None, Some(h)) if self.covers(&SignedPiece::Timestamp) => {
+                Some((text_header(headers, h)?.trim().to_string(), h.to_string()))
+            }
             _ => None,
         };
-        let candidates: Vec<Vec<u8>> = sigs
-            .iter()
-            .filter_map(|s| decode(s, self.encoding))
-            .filter(|s| self.hash.is_none_or(|h| s.len() == digest_len(h)))
-            .collect();
-        if candidates.is_empty() {
-            return Err(AuthError::MalformedHeader {
-                header: self.header.to_string(),
-                expected: self.expected(),
-            });
-        }
-        let form = self.form_of(body);
-        let covered = Covered {
-            timestamp,
-            id,
-            url,
-            form,
-        };
-        let message = self.message(body, &covered);
-        // Every key against every candidate, without stopping early on a
-        // mismatch (HMAC comparisons are constant-time inside).
-        let mut verified = false;
-        for key in keys {
-            for c in &candidates {
-                verified |= key.verifies(self.hash, &message, c);
-            }
-        }
-        if verified {
-            return Ok(());
-        }
-        Err(AuthError::WrongSignature {
-            header: self.header.to_string(),
-        })
+        Ok((sigs, ts))
     }
 
-    /// The headers of a signed delivery: id, timestamp, then the signature.
+    /// The signature kept in the body, and its timestamp (in the body, or
+    /// a header) with its place.
+    fn body_entries(
+        &self,
+        parts: &BodyParts,
+        headers: &HeaderMap,
+        json: Option<&Value>,
+    ) -> Result<Entries, AuthError> {
+        let sig = body_string(json, &parts.signature)?;
+        let ts = match (&parts.timestamp, &self.timestamp_header) {
+            (Some(p), _) => Some((body_string(json, p)?, format!("body {p}"))),
+            (None, Some(h)) if self.covers(&SignedPiece::Timestamp) => {
+                Some((text_header(headers, h)?.trim().to_string(), h.to_string()))
+            }
+            _ => None,
+        };
+        Ok((vec![sig], ts))
+    }
+
+    /// The signed timestamp, checked against the tolerance.
+    fn checked_timestamp(
+        &self,
+        ts: Option<(String, String)>,
+        now: SystemTime,
+    ) -> Result<Option<String>, AuthError> {
+        if !self.covers(&SignedPiece::Timestamp) {
+            return Ok(None);
+        }
+        let Some((text, place)) = ts else {
+            return Err(AuthError::MalformedHeader {
+                header: self.place(),
+                expected: format!("`{}` with a timestamp", self.format).into(),
+            });
+        };
+        let ts: u64 = text.parse().map_err(|_| AuthError::MalformedHeader {
+            header: place.clone(),
+            expected: if self.millis {
+                "a timestamp in Unix milliseconds".into()
+            } else {
+                "a timestamp in Unix seconds".into()
+            },
+        })?;
+        let secs = if self.millis { ts / 1000 } else { ts };
+        check_age(secs, now, self.tolerance, &place)?;
+        Ok(Some(text))
+    }
+
+    /// The `{body:/pointer}` values, in template order.
+    fn fields_of(&self, json: Option<&Value>) -> Result<Vec<String>, AuthError> {
+        self.signed
+            .iter()
+            .filter_map(|p| match p {
+                SignedPiece::BodyField(ptr) => Some(body_string(json, ptr)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The timestamp as sent: seconds, or milliseconds of the same second.
+    fn timestamp_text(&self, ctx: &SignContext) -> String {
+        if self.millis {
+            (ctx.timestamp * 1000).to_string()
+        } else {
+            ctx.timestamp.to_string()
+        }
+    }
+
+    /// The encoded signature over `body` (with its fields as they are).
+    fn signature_of(
+        &self,
+        key: &SigningKey,
+        body: &[u8],
+        ctx: &SignContext,
+        url: Option<&str>,
+    ) -> String {
+        let ts = self.timestamp_text(ctx);
+        let json = self
+            .needs_json()
+            .then(|| serde_json::from_slice::<Value>(body).ok())
+            .flatten();
+        let covered = Covered {
+            timestamp: Some(&ts),
+            id: Some(&ctx.message_id),
+            url,
+            form: self.form_of(body),
+            fields: self.fields_of(json.as_ref()).unwrap_or_default(),
+        };
+        encode(
+            &key.sign(self.hash, &self.message(body, &covered)),
+            self.encoding,
+        )
+    }
+
+    /// The headers of a signed delivery: id, timestamp, then the signature
+    /// (none when the signature is in the body: see [`Self::sign_body`]).
     pub(super) fn sign(
         &self,
         key: &SigningKey,
@@ -336,22 +471,7 @@ impl SignatureScheme {
         url: Option<&str>,
     ) -> Vec<(HeaderName, HeaderValue)> {
         let value = |s: &str| HeaderValue::from_str(s).expect("signatures are ASCII");
-        let ts = if self.millis {
-            // Milliseconds of the same second (the context counts seconds).
-            (ctx.timestamp * 1000).to_string()
-        } else {
-            ctx.timestamp.to_string()
-        };
-        let covered = Covered {
-            timestamp: Some(&ts),
-            id: Some(&ctx.message_id),
-            url,
-            form: self.form_of(body),
-        };
-        let sig = encode(
-            &key.sign(self.hash, &self.message(body, &covered)),
-            self.encoding,
-        );
+        let ts = self.timestamp_text(ctx);
         let mut out = Vec::new();
         if let (Some(h), true) = (&self.id_header, self.covers(&SignedPiece::Id)) {
             out.push((h.clone(), value(&ctx.message_id)));
@@ -359,6 +479,10 @@ impl SignatureScheme {
         if let Some(h) = &self.timestamp_header {
             out.push((h.clone(), value(&ts)));
         }
+        if self.in_body.is_some() {
+            return out;
+        }
+        let sig = self.signature_of(key, body, ctx, url);
         let entries: Vec<String> = self
             .entries
             .iter()
@@ -375,14 +499,71 @@ impl SignatureScheme {
         out.push((self.header.clone(), value(&joined)));
         out
     }
+
+    /// For a signature kept in the body (Mailgun): the body with its
+    /// timestamp, a fresh nonce and the signature written in; `None` for
+    /// other schemes, or a body that is not a JSON object.
+    pub(super) fn sign_body(
+        &self,
+        key: &SigningKey,
+        body: &[u8],
+        ctx: &SignContext,
+        url: Option<&str>,
+    ) -> Option<Vec<u8>> {
+        let parts = self.in_body.as_ref()?;
+        let mut doc: Value = serde_json::from_slice(body).ok()?;
+        if let Some(p) = &parts.timestamp {
+            set_pointer(&mut doc, p, Value::String(self.timestamp_text(ctx)));
+        }
+        if let Some(p) = &parts.nonce {
+            let nonce =
+                crate::util::sha256_hex(format!("{}{}", ctx.message_id, ctx.timestamp).as_bytes());
+            set_pointer(&mut doc, p, Value::String(nonce[..50].to_string()));
+        }
+        let unsigned = serde_json::to_vec(&doc).ok()?;
+        let sig = self.signature_of(key, &unsigned, ctx, url);
+        set_pointer(&mut doc, &parts.signature, Value::String(sig));
+        serde_json::to_vec(&doc).ok()
+    }
 }
 
-fn check_age(
-    ts: u64,
-    now: SystemTime,
-    tolerance: Duration,
-    header: &HeaderName,
-) -> Result<(), AuthError> {
+/// Sets the value at a JSON pointer, making the objects on the way.
+fn set_pointer(doc: &mut Value, pointer: &str, value: Value) {
+    let mut at = doc;
+    let tokens: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(crate::manifest::unescape_token)
+        .collect();
+    for (i, t) in tokens.iter().enumerate() {
+        if !at.is_object() {
+            *at = Value::Object(Default::default());
+        }
+        let o = at.as_object_mut().expect("made an object above");
+        if i + 1 == tokens.len() {
+            o.insert(t.clone(), value);
+            return;
+        }
+        at = o.entry(t.clone()).or_insert(Value::Null);
+    }
+}
+
+/// Signature candidates, and the timestamp with where it was found.
+type Entries = (Vec<String>, Option<(String, String)>);
+
+/// The string (or number, as written) at `pointer` in the JSON body.
+fn body_string(json: Option<&Value>, pointer: &str) -> Result<String, AuthError> {
+    match json.and_then(|j| j.pointer(pointer)) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        _ => Err(AuthError::MalformedHeader {
+            header: format!("body {pointer}"),
+            expected: "a string".into(),
+        }),
+    }
+}
+
+fn check_age(ts: u64, now: SystemTime, tolerance: Duration, header: &str) -> Result<(), AuthError> {
     let now_s = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let tol = tolerance.as_secs();
     if now_s > ts && now_s - ts > tol {

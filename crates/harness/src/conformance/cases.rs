@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::VendorSpec;
 use crate::auth::{Secret, Signer};
 pub use crate::conformance::delivery::mutate_id;
-use crate::conformance::delivery::{Attempt, vendor_headers};
+use crate::conformance::delivery::{Attempt, vendor_delivery};
 use crate::conformance::error::HarnessError;
 use crate::schema_walk::walk;
 
@@ -136,14 +136,14 @@ impl<'a> Sender<'a> {
             event_type: event.map(str::to_string).or_else(|| self.event_of(&d.body)),
             event_id: d.id.clone(),
         };
-        let headers = vendor_headers(self.v, &d.body, self.signer, &attempt)
-            .unwrap_or_else(|_| self.bare_headers(&d.body));
+        let (wire, headers) = vendor_delivery(self.v, &d.body, self.signer, &attempt)
+            .unwrap_or_else(|_| (d.body.clone(), self.bare_headers(&d.body)));
         Step {
             what: what.into(),
             method: http::Method::POST,
             query: None,
             event_id: sent_id(self.v, &d.body, &headers),
-            body: crate::form::wire_body(&self.v.manifest().body, &d.body).into_owned(),
+            body: wire,
             headers,
             expect,
             handshake: None,

@@ -85,6 +85,20 @@ pub fn vendor_headers(
     signer: Option<&Signer>,
     attempt: &Attempt,
 ) -> Result<Vec<(String, String)>, HeadersError> {
+    vendor_delivery(vendor, body, signer, attempt).map(|(_, headers)| headers)
+}
+
+/// Header names and values, in the order sent.
+pub type Headers = Vec<(String, String)>;
+
+/// A delivery as the vendor sends it: the body on the wire (a form vendor's
+/// form; a signature kept in the body written into it) and the headers.
+pub fn vendor_delivery(
+    vendor: &VendorSpec,
+    body: &[u8],
+    signer: Option<&Signer>,
+    attempt: &Attempt,
+) -> Result<(Vec<u8>, Headers), HeadersError> {
     let m = vendor.manifest();
     let envelope = match (&attempt.event_type, &m.event_type.join) {
         (Some(t), _) => crate::parse::Envelope {
@@ -108,8 +122,11 @@ pub fn vendor_headers(
     if let Some(ts) = attempt.timestamp {
         ctx.timestamp = ts;
     }
-    // Signed as sent: a form vendor's form bytes.
-    let wire = crate::form::wire_body(&vendor.manifest().body, body);
+    // A signature kept in the body is written into it; then the body is
+    // signed as sent (a form vendor's form bytes).
+    let body_signed = signer.and_then(|s| s.sign_body(body, &ctx));
+    let body = body_signed.as_deref().unwrap_or(body);
+    let wire = crate::form::wire_body(&vendor.manifest().body, body).into_owned();
     let signed: Vec<(HeaderName, HeaderValue)> =
         signer.map(|s| s.sign(&wire, &ctx)).unwrap_or_default();
     let mut out: Vec<(String, String)> = Vec::new();
@@ -167,7 +184,7 @@ pub fn vendor_headers(
             out.push((n.to_string(), text(&v)));
         }
     }
-    Ok(out)
+    Ok((wire, out))
 }
 
 /// An id for a delivery whose vendor sends it only in a header: shaped like

@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::VendorSpec;
 use crate::auth::{Secret, Signer};
 use crate::conformance::cases::fresh;
-use crate::conformance::delivery::{Attempt, vendor_headers};
+use crate::conformance::delivery::{Attempt, vendor_delivery};
 use crate::conformance::error::HarnessError;
 
 /// Distinct deliveries prepared before sending; longer runs cycle through
@@ -167,7 +167,7 @@ fn prepare(cfg: &LoadConfig, total: usize) -> Result<Vec<Prepared>, HarnessError
                 ..attempt.clone()
             };
             let body = d.body;
-            let headers = vendor_headers(cfg.vendor, &body, signer.as_ref(), &attempt)
+            let (wire, headers) = vendor_delivery(cfg.vendor, &body, signer.as_ref(), &attempt)
                 .map_err(|e| HarnessError::Config(format!("{}: {e}", cfg.vendor.id)))?;
             let mut map = HeaderMap::new();
             for (k, v) in headers {
@@ -178,7 +178,6 @@ fn prepare(cfg: &LoadConfig, total: usize) -> Result<Vec<Prepared>, HarnessError
                 };
                 map.append(k, v);
             }
-            let wire = crate::form::wire_body(&cfg.vendor.manifest().body, &body).into_owned();
             Ok((Bytes::from(wire), map))
         })
         .collect::<Result<_, HarnessError>>()?;

@@ -35,7 +35,7 @@ use tokio::sync::Notify;
 
 use crate::VendorSpec;
 use crate::auth::{HmacFormat, Secret, Signer};
-use crate::conformance::delivery::{Attempt, vendor_headers};
+use crate::conformance::delivery::{Attempt, vendor_delivery};
 use crate::manifest::{DeliveryRules, FailureHandling, FailureMode, Retry, WebhookManagement};
 pub use events::SimEvent;
 pub use faults::Faults;
@@ -751,7 +751,7 @@ impl Shared {
     }
 
     async fn send(&self, url: &str, ev: &SimEvent, attempt: u32) -> Answer {
-        let headers = match vendor_headers(
+        let (wire, headers) = match vendor_delivery(
             self.vendor,
             &ev.body,
             self.signer.as_ref(),
@@ -769,11 +769,7 @@ impl Shared {
                 };
             }
         };
-        let mut req = self
-            .client
-            .post(url)
-            .timeout(self.timeout)
-            .body(crate::form::wire_body(&self.vendor.manifest().body, &ev.body).into_owned());
+        let mut req = self.client.post(url).timeout(self.timeout).body(wire);
         for (k, v) in headers {
             req = req.header(k, v);
         }
