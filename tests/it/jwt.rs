@@ -265,3 +265,67 @@ fn a_jwt_vendor_is_served_and_checked_from_the_cli() {
         );
     }
 }
+
+/// Keys the vendor publishes (`jwks_url`, Google's certs): the receiver
+/// fetches the JWKS once, caches it, and verifies tokens with it; no key is
+/// configured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_keys_are_fetched_and_cached() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tower::ServiceExt;
+    let pair = generate_key_pair(SignatureAlgorithm::RsaSha256).unwrap();
+    let jwks = json!({"keys": [rsa_jwk(&pair.public_raw, "k1")]}).to_string();
+    let fetches = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = fetches.clone();
+    let app = axum::Router::new().route(
+        "/oauth2/v3/certs",
+        axum::routing::get(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let jwks = jwks.clone();
+            async move { ([("cache-control", "public, max-age=21600")], jwks) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = crate::common::temp_dir("jwks-url");
+    crate::common::copy_dir(&crate::common::root().join("tests/fixtures/pubsub"), &dir);
+    let m = dir.join("manifest.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
+    doc["id"] = json!("pubsub_published");
+    doc["auth"]["jwks_url"] = json!(format!("http://{addr}/oauth2/v3/certs"));
+    std::fs::write(&m, doc.to_string()).unwrap();
+    let v = hookforge::vendor_dir::load(&dir).unwrap();
+    let receiver = hookforge::receive::receiver::Receiver::builder(v)
+        .endpoint(URL)
+        .inbox(hookforge::receive::inbox::Inbox::new(std::sync::Arc::new(
+            hookforge::receive::store::MemoryStore::new(),
+        )))
+        .build()
+        .unwrap()
+        .router();
+    let sample = v.events[0].samples[0].body;
+    let post = |signer: &Signer, n: u64| {
+        let mut body: Value = serde_json::from_slice(sample).unwrap();
+        body["message"]["messageId"] = json!(n.to_string());
+        let body = serde_json::to_vec(&body).unwrap();
+        let mut req = axum::http::Request::post("/hooks/pubsub_published")
+            .header("content-type", "application/json");
+        for (k, val) in signer.sign(&body, &SignContext::now("m")) {
+            req = req.header(k, val);
+        }
+        req.body(axum::body::Body::from(body)).unwrap()
+    };
+    let signer = Signer::for_manifest_at(v.manifest(), pair.private_pem, None, Some(URL)).unwrap();
+    for n in 0..2 {
+        let resp = receiver.clone().oneshot(post(&signer, n)).await.unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    let stranger = generate_key_pair(SignatureAlgorithm::RsaSha256).unwrap();
+    let stranger =
+        Signer::for_manifest_at(v.manifest(), stranger.private_pem, None, Some(URL)).unwrap();
+    let resp = receiver.clone().oneshot(post(&stranger, 9)).await.unwrap();
+    assert_eq!(resp.status(), 401);
+}

@@ -31,6 +31,11 @@ pub struct JwtAuth {
     /// Refuse tokens issued (`iat`) longer ago than this (Plaid: 300).
     #[serde(default)]
     pub max_age_secs: Option<u64>,
+    /// Where the vendor publishes its keys as a JWKS document (Google's
+    /// `https://www.googleapis.com/oauth2/v3/certs`): fetched and cached by
+    /// the receiver, in addition to any keys configured.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
     /// A claim holding the hex SHA-256 of the body (Plaid's
     /// `request_body_sha256`): binds the token to this body.
     #[serde(default)]
@@ -74,6 +79,14 @@ impl JwtAuth {
             return bad(
                 "algorithms`: HS256 (a shared secret) cannot be mixed with public-key algorithms",
             );
+        }
+        if let Some(url) = &self.jwks_url {
+            let loopback = ["http://127.0.0.1:", "http://localhost:"]
+                .iter()
+                .any(|p| url.starts_with(p));
+            if !url.starts_with("https://") && !loopback {
+                return bad("jwks_url`: keys are fetched over https only");
+            }
         }
         if self.header.is_empty() {
             return bad("header`: name the header that carries the token");

@@ -226,10 +226,10 @@ impl ReceiverBuilder {
             AuthConfigError("a receiver needs an inbox (or inline handler)".into())
         })?;
         // A vendor whose deliveries point at their key: fetched, then cached.
-        let fetches = verifier
-            .scheme()
-            .signature()
-            .is_some_and(|s| s.key_url().is_some());
+        let fetches = match verifier.scheme() {
+            crate::auth::Scheme::Jwt(j) => j.jwks_url().is_some(),
+            s => s.signature().is_some_and(|s| s.key_url().is_some()),
+        };
         let (verifier, key_cache) = if fetches {
             let cache = Arc::new(crate::fetched_keys::KeyCache::new().map_err(AuthConfigError)?);
             (verifier.with_remote_keys(cache.clone()), Some(cache))

@@ -57,6 +57,17 @@ impl JwtScheme {
         Duration::from_secs(self.spec.max_age_secs.unwrap_or(self.spec.leeway_secs))
     }
 
+    /// Where the vendor publishes its keys, when it does.
+    pub fn jwks_url(&self) -> Option<&str> {
+        self.spec.jwks_url.as_deref()
+    }
+
+    /// The keys of the vendor's published JWKS, as fetched (none if the
+    /// document is unusable: then only configured keys verify).
+    pub(super) fn published_keys(&self, jwks: &str) -> Vec<JwtKey> {
+        self.jwks(jwks).unwrap_or_default()
+    }
+
     /// Whether the audience is the endpoint URL (`{url}`).
     pub fn needs_url(&self) -> bool {
         self.spec.audience.as_deref() == Some("{url}")

@@ -65,7 +65,8 @@ impl Verifier {
             ));
         }
         let fetched = scheme.signature().is_some_and(|s| s.key_url().is_some());
-        if scheme.needs_secret() && secrets.is_empty() && !fetched {
+        let published = matches!(&scheme, Scheme::Jwt(j) if j.jwks_url().is_some());
+        if scheme.needs_secret() && secrets.is_empty() && !fetched && !published {
             return Err(AuthConfigError(format!(
                 "the {} scheme needs at least one secret",
                 scheme.name()
@@ -87,6 +88,12 @@ impl Verifier {
                 let mut keys = Vec::new();
                 for s in &secrets {
                     keys.extend(j.keys(s)?);
+                }
+                if keys.is_empty() && j.jwks_url().is_none() {
+                    return Err(AuthConfigError(
+                        "the jwt scheme needs a key: a secret, a public key or a JWKS document"
+                            .into(),
+                    ));
                 }
                 keys
             }
@@ -160,6 +167,9 @@ impl Verifier {
     /// The key URL a delivery names, for a scheme whose key is fetched:
     /// checked against the manifest's hosts; the caller fetches it.
     pub fn key_url(&self, headers: &HeaderMap, body: &[u8]) -> Result<Option<String>, AuthError> {
+        if let Scheme::Jwt(j) = &self.scheme {
+            return Ok(j.jwks_url().map(str::to_string));
+        }
         match self.signature.as_ref().and_then(|s| s.key_url()) {
             Some(spec) => remote::key_url_of(spec, headers, body).map(Some),
             None => Ok(None),
@@ -204,7 +214,14 @@ impl Verifier {
             }
             (None, Scheme::None) => Ok(()),
             (None, Scheme::Jwt(j)) => {
-                j.verify(&self.jwt_keys, headers, body, self.endpoint.as_deref(), now)
+                // The configured keys, and those the vendor publishes.
+                let mut keys = self.jwt_keys.clone();
+                if let Some(url) = j.jwks_url()
+                    && let Some(doc) = self.remote.as_ref().and_then(|r| r.get(url))
+                {
+                    keys.extend(j.published_keys(&doc));
+                }
+                j.verify(&keys, headers, body, self.endpoint.as_deref(), now)
             }
             // `Scheme::signature()` is `Some` for every HMAC scheme; were it
             // not, fail closed.
