@@ -38,6 +38,10 @@ fn vendor(host: &str) -> &'static VendorSpec {
         "properties": {"type": {"const": "payment.captured"}}});
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
     std::fs::write(dir.join("events/payment.captured.json"), event.to_string()).unwrap();
+    let samples = dir.join("samples/payment.captured");
+    std::fs::create_dir_all(&samples).unwrap();
+    let sample = json!({"type": "payment.captured", "id": "evt_0001", "amount": 1999});
+    std::fs::write(samples.join("one.json"), sample.to_string()).unwrap();
     hookforge::vendor_dir::load(&dir).unwrap()
 }
 
@@ -132,4 +136,48 @@ async fn a_certificate_is_fetched_from_an_allowed_host_once_and_verifies() {
     )
     .await;
     assert_eq!(s, 503, "{text}");
+}
+
+/// `check` for such a vendor: its deliveries name the certificate the test
+/// serves (`--key-url`), signed with the matching private key; the receiver
+/// fetches and verifies; every case passes, `auth/invalid` (another key
+/// under the same certificate) refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_signs_for_a_vendor_whose_deliveries_name_their_certificate() {
+    use hookforge::conformance::harness::Harness;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["vendor.example".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let host = certificate_server(cert.pem(), Arc::new(AtomicUsize::new(0))).await;
+    let v = vendor(&host);
+    let app = Receiver::builder(v)
+        .inbox(Inbox::new(Arc::new(MemoryStore::new())))
+        .build()
+        .unwrap()
+        .router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let report = Harness::new(v, format!("http://{addr}/hooks/{}", v.id))
+        .secret(key.serialize_pem())
+        .key_url(format!("http://{host}/cert.pem"))
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 0, "{}", report.table());
+    for case in [
+        "payment.captured/one",
+        "auth/missing",
+        "auth/invalid",
+        "auth/stale",
+    ] {
+        let id = format!("{}/{case}", v.id);
+        assert!(
+            report.cases.iter().any(|c| c.id == id),
+            "{id}:\n{}",
+            report.table()
+        );
+    }
 }

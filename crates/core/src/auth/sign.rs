@@ -34,6 +34,8 @@ pub struct Signer {
     key: Option<std::sync::Arc<keys::SigningKey>>,
     signature: Option<SignatureScheme>,
     endpoint: Option<String>,
+    /// The URL of the certificate, for schemes whose deliveries name it.
+    key_url: Option<String>,
 }
 
 impl fmt::Debug for Signer {
@@ -86,7 +88,15 @@ impl Signer {
             key,
             signature,
             endpoint,
+            key_url: None,
         })
+    }
+
+    /// The URL deliveries name for their certificate (`key_url` schemes):
+    /// where the matching certificate is served.
+    pub fn with_key_url(mut self, url: impl Into<String>) -> Signer {
+        self.key_url = Some(url.into());
+        self
     }
 
     /// The vendor's scheme (a shared-secret header for vendors with none).
@@ -129,13 +139,41 @@ impl Signer {
     /// `None` for other schemes: their proof travels in headers.
     pub fn sign_body(&self, body: &[u8], ctx: &SignContext) -> Option<Vec<u8>> {
         let (sig, key) = (self.signature.as_ref()?, self.key.as_ref()?);
+        // A key URL kept in the body goes in before the body is signed.
+        let named = self.key_url_pointer().map(|p| {
+            let mut doc: serde_json::Value = serde_json::from_slice(body).ok()?;
+            let slot = doc.pointer_mut(p)?;
+            *slot = serde_json::Value::String(self.key_url.clone()?);
+            serde_json::to_vec(&doc).ok()
+        });
+        let body = match &named {
+            Some(Some(b)) => b.as_slice(),
+            _ => body,
+        };
         sig.sign_body(key, body, ctx, self.endpoint.as_deref())
+            .or_else(|| named.flatten())
+    }
+
+    fn key_url_pointer(&self) -> Option<&str> {
+        self.key_url.as_ref()?;
+        self.signature.as_ref()?.key_url()?.pointer.as_deref()
     }
 
     /// The authentication headers for `body`.
     pub fn sign(&self, body: &[u8], ctx: &SignContext) -> Vec<(HeaderName, HeaderValue)> {
         if let (Some(sig), Some(key)) = (&self.signature, &self.key) {
-            return sig.sign(key, body, ctx, self.endpoint.as_deref());
+            let mut out = sig.sign(key, body, ctx, self.endpoint.as_deref());
+            // The certificate's URL, where the vendor names it in a header.
+            if let (Some(url), Some(h)) =
+                (&self.key_url, sig.key_url().and_then(|k| k.header.as_ref()))
+                && let (Ok(name), Ok(value)) = (
+                    HeaderName::from_bytes(h.as_bytes()),
+                    HeaderValue::from_str(url),
+                )
+            {
+                out.push((name, value));
+            }
+            return out;
         }
         if let (Scheme::Jwt(j), Some(key)) = (&self.scheme, &self.key) {
             return j.sign(key, body, ctx, self.endpoint.as_deref());

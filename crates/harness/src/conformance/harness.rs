@@ -42,6 +42,7 @@ pub struct Harness {
     url: String,
     secret: Option<Secret>,
     handshake_token: Option<Secret>,
+    key_url: Option<String>,
     hmac_format: Option<crate::auth::HmacFormat>,
     timeout: Option<Duration>,
     /// A private CA (PEM) trusted for `https://` targets, besides the
@@ -77,6 +78,7 @@ impl Harness {
             url: url.into(),
             secret: None,
             handshake_token: None,
+            key_url: None,
             hmac_format: None,
             timeout: None,
             ca_cert: None,
@@ -138,6 +140,14 @@ impl Harness {
     }
 
     /// The secret the receiver is configured with (signs, or is the bearer).
+    /// The URL deliveries name for their certificate (vendors whose
+    /// manifest has `key_url`): where the certificate matching the private
+    /// key is served, on a host the receiver allows.
+    pub fn key_url(mut self, url: impl Into<String>) -> Harness {
+        self.key_url = Some(url.into());
+        self
+    }
+
     /// The token the receiver's handshakes check (Meta's verify token):
     /// sent in place of the documented example's.
     pub fn handshake_token(mut self, t: impl Into<Secret>) -> Harness {
@@ -213,6 +223,10 @@ impl Harness {
                     self.hmac_format,
                     Some(self.url.as_str()),
                 )
+                .map(|signer| match &self.key_url {
+                    Some(url) => signer.with_key_url(url.clone()),
+                    None => signer,
+                })
             })
             .transpose()
             .map_err(|e| HarnessError::Config(format!("{}: {e}", self.vendor.id)))
