@@ -299,3 +299,106 @@ async fn simulate_sends_nothing_until_the_handshake_passes() {
     assert!(err.to_string().contains("endpoint.url_validation"), "{err}");
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+/// The other handshakes integrators meet, each described in a manifest and
+/// answered as its vendor documents: Okta's verification GET (a header to
+/// echo as JSON), Dropbox's (a query parameter, with `nosniff`), Twitch
+/// EventSub's `webhook_callback_verification` and Azure Event Grid's
+/// subscription validation (values deep in the body).
+#[test]
+fn okta_dropbox_twitch_and_event_grid_handshakes_are_answered_as_documented() {
+    use hookforge::handshake::{HandshakeRequest, answer, find};
+    let cases = [
+        (
+            json!({"name": "verification", "method": "GET",
+                   "when": [{"header": "x-okta-verification-challenge"}],
+                   "answer": {"content_type": "application/json",
+                              "body": "{\"verification\":\"{header:x-okta-verification-challenge}\"}"},
+                   "example": {"headers": [{"name": "x-okta-verification-challenge", "value": "2xk5kBnFqpN2oXZ"}]}}),
+            "GET",
+            "",
+            vec![("x-okta-verification-challenge", "2xk5kBnFqpN2oXZ")],
+            Value::Null,
+            r#"{"verification":"2xk5kBnFqpN2oXZ"}"#,
+        ),
+        (
+            json!({"name": "verification", "method": "GET", "when": [{"query": "challenge"}],
+                   "answer": {"content_type": "text/plain", "body": "{query:challenge}",
+                              "headers": [{"name": "X-Content-Type-Options", "value": "nosniff"}]},
+                   "example": {"query": "challenge=hf5Yx2Qb"}}),
+            "GET",
+            "challenge=hf5Yx2Qb",
+            vec![],
+            Value::Null,
+            "hf5Yx2Qb",
+        ),
+        (
+            json!({"name": "webhook_callback_verification",
+                   "when": [{"header": "Twitch-Eventsub-Message-Type", "equals": "webhook_callback_verification"}],
+                   "authenticated": true,
+                   "answer": {"content_type": "text/plain", "body": "{body:/challenge}"},
+                   "example": {"body": {"challenge": "pogchamp-kappa-360noscope-vohiyo"}}}),
+            "POST",
+            "",
+            vec![(
+                "twitch-eventsub-message-type",
+                "webhook_callback_verification",
+            )],
+            json!({"challenge": "pogchamp-kappa-360noscope-vohiyo", "subscription": {"type": "channel.follow"}}),
+            "pogchamp-kappa-360noscope-vohiyo",
+        ),
+        (
+            json!({"name": "subscription_validation",
+                   "when": [{"header": "aeg-event-type", "equals": "SubscriptionValidation"}],
+                   "answer": {"content_type": "application/json",
+                              "body": "{\"validationResponse\":\"{body:/0/data/validationCode}\"}"},
+                   "example": {"body": [{"eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
+                                         "data": {"validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}}]}}),
+            "POST",
+            "",
+            vec![("aeg-event-type", "SubscriptionValidation")],
+            json!([{"eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
+                    "data": {"validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}}]),
+            r#"{"validationResponse":"512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}"#,
+        ),
+    ];
+    for (handshake, method, query, headers, body, want) in cases {
+        let m = hookforge::Manifest::from_json(
+            &json!({"id": "acme", "name": "Acme", "event_type": {"pointer": "/type"},
+                    "auth": {"scheme": "none"}, "success": {"statuses": ["2xx"]},
+                    "handshakes": [handshake]})
+            .to_string(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let map: hookforge::HeaderMap = headers
+            .iter()
+            .map(|(k, v)| (k.parse::<http::HeaderName>().unwrap(), v.parse().unwrap()))
+            .collect();
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let method: http::Method = method.parse().unwrap();
+        let req = HandshakeRequest {
+            method: &method,
+            query: Some(query),
+            headers: &map,
+            body: &bytes,
+        };
+        let json = (!body.is_null()).then_some(&body);
+        let h = find(&m, &req, json).expect("recognised");
+        let a = answer(h, &req, json, None, None).unwrap();
+        assert_eq!(String::from_utf8(a.body).unwrap(), want, "{}", h.name);
+        if h.name == "verification" && method == http::Method::GET && query.contains("challenge") {
+            assert_eq!(
+                a.headers,
+                vec![("X-Content-Type-Options".to_string(), "nosniff".to_string())]
+            );
+        }
+        // A request without the handshake's marks is none.
+        let plain = HandshakeRequest {
+            method: &method,
+            query: None,
+            headers: &hookforge::HeaderMap::new(),
+            body: b"{}",
+        };
+        assert!(find(&m, &plain, Some(&json!({}))).is_none(), "{}", h.name);
+    }
+}

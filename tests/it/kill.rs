@@ -64,6 +64,7 @@ fn load_then_kill(
     port: u16,
     prefix: &'static str,
     kill_after: usize,
+    ready: &dyn Fn() -> bool,
 ) -> Load {
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let next = Arc::new(AtomicUsize::new(0));
@@ -99,8 +100,9 @@ fn load_then_kill(
             })
         })
         .collect();
-    // Kill mid-stream, while requests are in flight.
-    while acked.lock().unwrap().len() < kill_after && started.elapsed() < TIME_LIMIT {
+    // Kill mid-stream, while requests are in flight, once the scenario's
+    // own condition holds (handlers running, under a loaded machine too).
+    while (acked.lock().unwrap().len() < kill_after || !ready()) && started.elapsed() < TIME_LIMIT {
         std::thread::sleep(Duration::from_millis(5));
     }
     let started_at_kill = next.load(Ordering::SeqCst).min(MAX_DELIVERIES);
@@ -139,7 +141,7 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
     // First life: store only, so every acknowledged delivery must be handled
     // by the second life, exactly once.
     let (mut first, port) = serve(&db, false);
-    let load = load_then_kill(&mut first, port, "evt_01KVKILLTEST", 150);
+    let load = load_then_kill(&mut first, port, "evt_01KVKILLTEST", 150, &|| true);
     let (acked, in_flight) = (load.acked, load.in_flight);
 
     // Second life: handles what was stored.
@@ -297,7 +299,20 @@ fn kill_9_while_handling_recovers_what_was_in_progress() {
     let (db, log) = (dir.join("inbox.db"), dir.join("handled.log"));
 
     let (mut first, port) = slow_receiver(&db, &log, "first");
-    let load = load_then_kill(&mut first, port, "evt_01KVPROCKILL", 100);
+    // Killed while a handler runs: some delivery is `processing` (read from
+    // the inbox file itself, as a second SQLite reader).
+    let processing = || {
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM deliveries WHERE status = 'processing'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .is_ok_and(|n| n > 0)
+    };
+    let load = load_then_kill(&mut first, port, "evt_01KVPROCKILL", 100, &processing);
     let at_kill = inbox_rows(&db);
     let status_at_kill = |s: &str| -> Vec<String> {
         at_kill
