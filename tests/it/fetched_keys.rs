@@ -45,6 +45,16 @@ fn vendor(host: &str) -> &'static VendorSpec {
     hookforge::vendor_dir::load(&dir).unwrap()
 }
 
+/// A vendor's signing key and its self-signed certificate (P-256).
+fn self_signed() -> (rcgen::KeyPair, rcgen::Certificate) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["vendor.example".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    (key, cert)
+}
+
 /// Serves `pem` at `/cert.pem` on loopback (404 elsewhere), counting the
 /// fetches; its `host:port`.
 async fn certificate_server(pem: String, fetches: Arc<AtomicUsize>) -> String {
@@ -85,11 +95,7 @@ async fn status(app: &axum::Router, req: Request<Body>) -> (StatusCode, String) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_is_fetched_from_an_allowed_host_once_and_verifies() {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["vendor.example".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
+    let (key, cert) = self_signed();
     let fetches = Arc::new(AtomicUsize::new(0));
     let host = certificate_server(cert.pem(), fetches.clone()).await;
     let v = vendor(&host);
@@ -145,11 +151,7 @@ async fn a_certificate_is_fetched_from_an_allowed_host_once_and_verifies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_signs_for_a_vendor_whose_deliveries_name_their_certificate() {
     use hookforge::conformance::harness::Harness;
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["vendor.example".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
+    let (key, cert) = self_signed();
     let host = certificate_server(cert.pem(), Arc::new(AtomicUsize::new(0))).await;
     let v = vendor(&host);
     let app = Receiver::builder(v)

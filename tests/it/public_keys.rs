@@ -186,17 +186,8 @@ fn keygen_serve_and_check_a_vendor_that_signs_with_ed25519() {
     let key_file = crate::common::temp_dir("v1a").join("private.pem");
     std::fs::write(&key_file, private).unwrap();
 
-    let mut serve = hookforge();
-    serve
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--vendor-dir",
-            dir,
-            "--secret",
-        ])
-        .arg(format!("standard_webhooks_v1a={public}"));
+    let mut serve = serve_vendor_dir(dir);
+    serve.arg(format!("standard_webhooks_v1a={public}"));
     let text = check_passes(serve, |port, check| {
         check
             .args(["check", "--vendor-dir", dir, "--url"])
@@ -247,6 +238,20 @@ fn check_passes(
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{text}{err}");
     text
+}
+
+/// `serve` for the vendor dir `dir` on an ephemeral port, `--secret` next.
+fn serve_vendor_dir(dir: &str) -> std::process::Command {
+    let mut serve = hookforge();
+    serve.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--vendor-dir",
+        dir,
+        "--secret",
+    ]);
+    serve
 }
 
 fn first_sample(dir: &str, event: &str) -> String {
@@ -393,17 +398,8 @@ fn a_signature_in_the_body_is_read_from_its_pointers() {
 fn a_vendor_that_signs_in_the_body_is_served_and_checked() {
     let dir = "tests/fixtures/mailgun";
     let key = "mailgun-signing-key-0123456789ab";
-    let mut serve = hookforge();
-    serve
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--vendor-dir",
-            dir,
-            "--secret",
-        ])
-        .arg(format!("mailgun={key}"));
+    let mut serve = serve_vendor_dir(dir);
+    serve.arg(format!("mailgun={key}"));
     check_passes(serve, |port, check| {
         check
             .args(["check", "--vendor-dir", dir, "--secret", key, "--url"])
