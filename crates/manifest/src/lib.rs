@@ -675,9 +675,11 @@ pub struct KeyUrl {
     pub header: Option<String>,
     #[serde(default)]
     pub pointer: Option<String>,
-    /// Hosts the URL may name: `api.paypal.com`, or `*.amazonaws.com` for
-    /// any subdomain. Only `https`, except a loopback host named with its
-    /// port (`127.0.0.1:8443`), for tests.
+    /// Hosts the URL may name: `api.paypal.com`, or with `*` for exactly
+    /// one label, `sns.*.amazonaws.com` (SNS in any region; not any host
+    /// under amazonaws.com, where anyone can have a bucket). Only `https`,
+    /// except a loopback host named with its port (`127.0.0.1:8443`), for
+    /// tests.
     pub hosts: Vec<String>,
 }
 
