@@ -182,4 +182,14 @@ async fn check_signs_for_a_vendor_whose_deliveries_name_their_certificate() {
             report.table()
         );
     }
+    // `simulate` signs the same way.
+    let sim = hookforge::simulate::Simulator::new(v)
+        .url(format!("http://{addr}/hooks/{}", v.id))
+        .secret(key.serialize_pem())
+        .key_url(format!("http://{host}/cert.pem"))
+        .events(1)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(sim.states.get("delivered"), Some(&1), "{sim:?}");
 }

@@ -44,10 +44,6 @@ pub struct Args {
     /// the `<vendor>/handshake/…` case.
     #[arg(long, value_name = "TOKEN")]
     pub handshake_token: Option<String>,
-    /// For a vendor whose deliveries name their certificate's URL: the URL
-    /// where the certificate of --secret's key is served.
-    #[arg(long, value_name = "URL")]
-    pub key_url: Option<String>,
 }
 
 pub fn run(a: Args) -> Outcome {
@@ -70,7 +66,7 @@ pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
     if let Some(t) = &args.handshake_token {
         h = h.handshake_token(t.as_str());
     }
-    if let Some(url) = &args.key_url {
+    if let Some(url) = &args.target.key_url {
         h = h.key_url(url.as_str());
     }
     if let Some(addr) = args.observe {

@@ -377,4 +377,8 @@ pub struct TargetArgs {
     /// A CA certificate (PEM) to trust for an https:// URL, e.g. a private CA.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+    /// For a vendor whose deliveries name their certificate's URL: the URL
+    /// where the certificate of --secret's private key is served.
+    #[arg(long, value_name = "URL")]
+    pub key_url: Option<String>,
 }

@@ -155,6 +155,9 @@ fn configure(v: &'static VendorSpec, a: &Args) -> Result<Simulator, Failure> {
     if let Some(t) = &a.handshake_token {
         sim = sim.handshake_token(t.as_str());
     }
+    if let Some(url) = &a.target.key_url {
+        sim = sim.key_url(url.as_str());
+    }
     if let Some(f) = a.target.hmac_format {
         sim = sim.hmac_format(f);
     }

@@ -48,6 +48,8 @@ pub struct LoadConfig {
     pub secret: Option<Secret>,
     /// Overrides the vendor's HMAC format.
     pub hmac_format: Option<crate::auth::HmacFormat>,
+    /// For a vendor whose deliveries name their certificate: its URL.
+    pub key_url: Option<String>,
     /// Deliveries per second.
     pub rate: f64,
     pub duration: Duration,
@@ -144,6 +146,10 @@ fn prepare(cfg: &LoadConfig, total: usize) -> Result<Vec<Prepared>, HarnessError
                 cfg.hmac_format,
                 Some(cfg.url.as_str()),
             )
+            .map(|signer| match &cfg.key_url {
+                Some(url) => signer.with_key_url(url.clone()),
+                None => signer,
+            })
         })
         .transpose()
         .map_err(|e| HarnessError::Config(e.to_string()))?;

@@ -247,6 +247,7 @@ pub struct Simulator {
     integration: String,
     secret: Option<Secret>,
     handshake_token: Option<Secret>,
+    key_url: Option<String>,
     hmac_format: Option<HmacFormat>,
     events: usize,
     rate: f64,
@@ -277,6 +278,7 @@ impl Simulator {
             integration: DEFAULT_WEBHOOK.into(),
             secret: None,
             handshake_token: None,
+            key_url: None,
             hmac_format: None,
             events: 20,
             rate: 10.0,
@@ -309,6 +311,13 @@ impl Simulator {
         self.integration = name.into();
         self
     }
+    /// For a vendor whose deliveries name their certificate: the URL where
+    /// the certificate of the secret's private key is served.
+    pub fn key_url(mut self, url: impl Into<String>) -> Self {
+        self.key_url = Some(url.into());
+        self
+    }
+
     /// The token the receiver's handshakes check (Meta's verify token).
     pub fn handshake_token(mut self, t: impl Into<Secret>) -> Self {
         self.handshake_token = Some(t.into());
@@ -429,7 +438,14 @@ impl Simulator {
         let signer = self
             .secret
             .clone()
-            .map(|s| Signer::for_manifest_with(v.manifest(), s, self.hmac_format))
+            .map(|s| {
+                Signer::for_manifest_with(v.manifest(), s, self.hmac_format).map(|signer| {
+                    match &self.key_url {
+                        Some(url) => signer.with_key_url(url.clone()),
+                        None => signer,
+                    }
+                })
+            })
             .transpose()
             .map_err(|e| self.config_error(e.to_string()))?;
         let timeout = self
