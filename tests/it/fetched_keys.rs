@@ -193,3 +193,116 @@ async fn check_signs_for_a_vendor_whose_deliveries_name_their_certificate() {
         .unwrap();
     assert_eq!(sim.states.get("delivered"), Some(&1), "{sim:?}");
 }
+
+/// AWS SNS (an HTTP/S subscription with SignatureVersion 2): JSON posted as
+/// `text/plain`, the signature and the certificate URL in the body, and a
+/// signed string of `Name\nvalue\n` lines in which `Subject` appears only
+/// when the message has one (an optional `[…]` part).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sns_notification_verifies_with_and_without_a_subject() {
+    let pair =
+        hookforge::auth::generate_key_pair(hookforge::manifest::SignatureAlgorithm::RsaSha256)
+            .unwrap();
+    let key = rcgen::KeyPair::from_pem(pair.private_pem.expose()).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["sns.us-east-1.amazonaws.com".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let host = certificate_server(cert.pem(), Arc::new(AtomicUsize::new(0))).await;
+    let dir = common::temp_dir("sns");
+    std::fs::create_dir_all(dir.join("events")).unwrap();
+    let signed = "Message\n{body:/Message}\nMessageId\n{body:/MessageId}\n[Subject\n{body:/Subject}\n]\
+                  [SubscribeURL\n{body:/SubscribeURL}\n]Timestamp\n{body:/Timestamp}\n[Token\n{body:/Token}\n]\
+                  TopicArn\n{body:/TopicArn}\nType\n{body:/Type}\n";
+    let manifest = json!({
+        "id": "sns", "name": "AWS SNS",
+        "body": {"content_types": ["text/plain"]},
+        "event_type": {"pointer": "/Type"}, "event_id": {"pointer": "/MessageId"},
+        "auth": {
+            "scheme": "signature", "algorithm": "rsa-sha256", "key": "pem", "encoding": "base64",
+            "signature_pointer": "/Signature", "signed": signed,
+            "key_url": {"pointer": "/SigningCertURL", "hosts": ["sns.*.amazonaws.com", host]},
+        },
+        "headers": [{"name": "Content-Type", "value": "text/plain; charset=UTF-8"}],
+        "success": {"statuses": ["2xx"], "timeout_secs": 15},
+    });
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    let event = json!({"title": "Notification", "type": "object", "properties": {"Type": {"const": "Notification"}}});
+    std::fs::write(dir.join("events/Notification.json"), event.to_string()).unwrap();
+    let v = hookforge::vendor_dir::load(&dir).unwrap();
+    let app = Receiver::builder(v)
+        .inbox(Inbox::new(Arc::new(MemoryStore::new())))
+        .build()
+        .unwrap()
+        .router();
+    let signer = Signer::for_manifest(v.manifest(), pair.private_pem.clone())
+        .unwrap()
+        .with_key_url(format!("http://{host}/cert.pem"));
+    let message = |id: &str, subject: Option<&str>| {
+        let mut m = json!({
+            "Type": "Notification", "MessageId": id,
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:orders",
+            "Message": "{\"order\":\"123\"}", "Timestamp": "2026-12-04T12:00:00.000Z",
+            "SignatureVersion": "2", "SigningCertURL": "", "Signature": "",
+        });
+        if let Some(s) = subject {
+            m["Subject"] = json!(s);
+        }
+        signer
+            .sign_body(m.to_string().as_bytes(), &SignContext::now(id))
+            .unwrap()
+    };
+    let post = |body: Vec<u8>| {
+        Request::post("/hooks/sns")
+            .header("content-type", "text/plain; charset=UTF-8")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    for (id, subject) in [("m-1", Some("Order placed")), ("m-2", None)] {
+        let (s, text) = status(&app, post(message(id, subject))).await;
+        assert_eq!(s, 200, "{id}: {text}");
+    }
+    // Signed by OpenSSL over the string AWS documents for a notification
+    // without a subject: hookforge builds the same string.
+    let mut doc = json!({
+        "Type": "Notification", "MessageId": "m-4",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:orders",
+        "Message": "hello", "Timestamp": "2026-12-04T12:00:00.000Z",
+        "SignatureVersion": "2", "SigningCertURL": format!("http://{host}/cert.pem"),
+    });
+    let canonical = "Message\nhello\nMessageId\nm-4\nTimestamp\n2026-12-04T12:00:00.000Z\n\
+                     TopicArn\narn:aws:sns:us-east-1:123456789012:orders\nType\nNotification\n";
+    doc["Signature"] = json!(openssl_sign(pair.private_pem.expose(), canonical));
+    let (s, text) = status(&app, post(doc.to_string().into_bytes())).await;
+    assert_eq!(s, 200, "{text}");
+    // The subject changed after signing: the signature no longer holds.
+    let forged = String::from_utf8(message("m-3", Some("Order placed")))
+        .unwrap()
+        .replace("Order placed", "Order refunded");
+    let (s, text) = status(&app, post(forged.into_bytes())).await;
+    assert_eq!(s, 401, "{text}");
+}
+
+/// `message` signed with RSA-SHA256 by the `openssl` command (not by
+/// hookforge), base64.
+fn openssl_sign(private_pem: &str, message: &str) -> String {
+    use base64::Engine;
+    let dir = common::temp_dir("openssl");
+    let (key, msg, sig) = (dir.join("key.pem"), dir.join("msg"), dir.join("sig"));
+    std::fs::write(&key, private_pem).unwrap();
+    std::fs::write(&msg, message).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&sig)
+        .arg(&msg)
+        .output()
+        .expect("the openssl command (Debian: openssl)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    base64::engine::general_purpose::STANDARD.encode(std::fs::read(&sig).unwrap())
+}

@@ -101,6 +101,7 @@ mod tests {
         BodyFormat {
             encoding: BodyEncoding::Form,
             json_field: json_field.map(str::to_string),
+            content_types: Vec::new(),
         }
     }
 

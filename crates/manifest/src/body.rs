@@ -15,6 +15,10 @@ pub struct BodyFormat {
     /// the event is that JSON, with the form's other fields added to it.
     #[serde(default)]
     pub json_field: Option<String>,
+    /// Further content types the vendor sends a JSON body with (AWS SNS
+    /// posts JSON as `text/plain`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content_types: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +32,14 @@ pub enum BodyEncoding {
 impl BodyFormat {
     pub fn is_form(&self) -> bool {
         self.encoding == BodyEncoding::Form
+    }
+
+    /// Whether `essence` (a content type without parameters) is one the
+    /// manifest adds.
+    pub fn also_accepts(&self, essence: &str) -> bool {
+        self.content_types
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(essence))
     }
 
     /// The content type deliveries carry.

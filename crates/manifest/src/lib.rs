@@ -740,6 +740,9 @@ pub enum SignedPiece {
     FormSorted,
     /// The string at a JSON pointer in the body (`{body:/signature/token}`).
     BodyField(String),
+    /// `[…]`: signed only when every body field in it is present (AWS SNS
+    /// signs `Subject\n<subject>\n` only for messages that have one).
+    Optional(Vec<SignedPiece>),
 }
 
 /// What an entry of the header `format` carries.
@@ -765,6 +768,53 @@ impl FormatEntry {
         let inner = rest.strip_suffix(self.suffix.as_str())?;
         (!inner.is_empty()).then_some(inner)
     }
+}
+
+/// Gathers `[…]` in the template's text into optional groups, each of
+/// which must name a body field.
+fn optional_groups(pieces: Vec<SignedPiece>) -> Result<Vec<SignedPiece>, String> {
+    let mut out = Vec::new();
+    let mut group: Option<Vec<SignedPiece>> = None;
+    for piece in pieces {
+        let SignedPiece::Text(text) = piece else {
+            group.as_mut().unwrap_or(&mut out).push(piece);
+            continue;
+        };
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(['[', ']']) {
+            if at > 0 {
+                let t = SignedPiece::Text(rest[..at].to_string());
+                group.as_mut().unwrap_or(&mut out).push(t);
+            }
+            match (&rest[at..at + 1], group.take()) {
+                ("[", None) => group = Some(Vec::new()),
+                ("]", Some(g)) => {
+                    if !g.iter().any(|p| matches!(p, SignedPiece::BodyField(_))) {
+                        return Err("an optional `[…]` part must name a body field".into());
+                    }
+                    if g.iter()
+                        .any(|p| matches!(p, SignedPiece::Body | SignedPiece::FormSorted))
+                    {
+                        return Err("the body itself cannot be optional".into());
+                    }
+                    out.push(SignedPiece::Optional(g));
+                }
+                ("[", Some(_)) => return Err("optional `[…]` parts do not nest".into()),
+                _ => return Err("`]` without its `[`".into()),
+            }
+            rest = &rest[at + 1..];
+        }
+        if !rest.is_empty() {
+            group
+                .as_mut()
+                .unwrap_or(&mut out)
+                .push(SignedPiece::Text(rest.to_string()));
+        }
+    }
+    if group.is_some() {
+        return Err("`[` without its `]`".into());
+    }
+    Ok(out)
 }
 
 /// Splits `{name}` placeholders from text; errors name the unknown one.
@@ -812,6 +862,7 @@ impl SignatureAuth {
                 },
             });
         }
+        let pieces = optional_groups(pieces).map_err(bad)?;
         // The content must be covered, once: its bytes or its form fields;
         // or (Mailgun, whose signature covers only its own fields) body
         // fields named one by one.

@@ -485,9 +485,11 @@ async fn receive_get(
 
 /// The body, if its content type, size and arrival time are acceptable.
 async fn read_body(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Bytes, Rejection> {
-    let form = inner.vendor.manifest().body.is_form();
+    let format = &inner.vendor.manifest().body;
+    let form = format.is_form();
+    let essence = |ct: &str| ct.split(';').next().unwrap_or_default().trim().to_string();
     match headers.get(header::CONTENT_TYPE).map(|v| v.to_str()) {
-        Some(Ok(ct)) if !form && is_json(ct) => {}
+        Some(Ok(ct)) if !form && (is_json(ct) || format.also_accepts(&essence(ct))) => {}
         Some(Ok(ct)) if form && is_form(ct) => {}
         Some(Ok(ct)) if form => return Err(Rejection::NotForm(Some(ct.to_string()))),
         Some(Ok(ct)) => return Err(Rejection::NotJson(Some(ct.to_string()))),

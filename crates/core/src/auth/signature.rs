@@ -57,8 +57,9 @@ struct Covered<'a> {
     url: Option<&'a str>,
     /// `{form_sorted}`: the body's form fields, sorted, names and values.
     form: Option<Vec<u8>>,
-    /// `{body:/pointer}`: the strings at those pointers, in template order.
-    fields: Vec<String>,
+    /// `{body:/pointer}`: the strings at those pointers, in template order
+    /// (inside `[…]` groups too; `None` where an optional one is absent).
+    fields: Vec<Option<String>>,
 }
 
 impl SignatureScheme {
@@ -229,19 +230,52 @@ impl SignatureScheme {
 
     fn message<'a>(&'a self, body: &'a [u8], c: &'a Covered<'a>) -> Vec<&'a [u8]> {
         let mut fields = c.fields.iter();
-        self.signed
-            .iter()
-            .map(|p| match p {
-                SignedPiece::BodyField(_) => fields.next().map_or(&b""[..], |f| f.as_bytes()),
-                SignedPiece::Text(t) => t.as_bytes(),
-                SignedPiece::Body => body,
-                // Present whenever the template has them (checked by the callers).
-                SignedPiece::Timestamp => c.timestamp.unwrap_or_default().as_bytes(),
-                SignedPiece::Id => c.id.unwrap_or_default().as_bytes(),
-                SignedPiece::Url => c.url.unwrap_or_default().as_bytes(),
-                SignedPiece::FormSorted => c.form.as_deref().unwrap_or_default(),
-            })
-            .collect()
+        let mut out = Vec::new();
+        for piece in &self.signed {
+            match piece {
+                // Signed only when every field in it is there.
+                SignedPiece::Optional(group) => {
+                    let n = group
+                        .iter()
+                        .filter(|p| matches!(p, SignedPiece::BodyField(_)))
+                        .count();
+                    let values: Vec<&Option<String>> = fields.by_ref().take(n).collect();
+                    if values.iter().all(|v| v.is_some()) {
+                        let mut vals = values.into_iter().flatten();
+                        for p in group {
+                            out.push(match p {
+                                SignedPiece::BodyField(_) => {
+                                    vals.next().map_or(&b""[..], |v| v.as_bytes())
+                                }
+                                other => self.piece(other, body, c),
+                            });
+                        }
+                    }
+                }
+                SignedPiece::BodyField(_) => out.push(
+                    fields
+                        .next()
+                        .and_then(Option::as_ref)
+                        .map_or(&b""[..], |f| f.as_bytes()),
+                ),
+                other => out.push(self.piece(other, body, c)),
+            }
+        }
+        out
+    }
+
+    /// The bytes of one piece that is not a body field.
+    fn piece<'a>(&'a self, p: &'a SignedPiece, body: &'a [u8], c: &'a Covered<'a>) -> &'a [u8] {
+        match p {
+            SignedPiece::Text(t) => t.as_bytes(),
+            SignedPiece::Body => body,
+            // Present whenever the template has them (checked by the callers).
+            SignedPiece::Timestamp => c.timestamp.unwrap_or_default().as_bytes(),
+            SignedPiece::Id => c.id.unwrap_or_default().as_bytes(),
+            SignedPiece::Url => c.url.unwrap_or_default().as_bytes(),
+            SignedPiece::FormSorted => c.form.as_deref().unwrap_or_default(),
+            SignedPiece::BodyField(_) | SignedPiece::Optional(_) => b"",
+        }
     }
 
     /// `{form_sorted}`'s bytes, when the template has it.
@@ -415,15 +449,24 @@ impl SignatureScheme {
         Ok(Some(text))
     }
 
-    /// The `{body:/pointer}` values, in template order.
-    fn fields_of(&self, json: Option<&Value>) -> Result<Vec<String>, AuthError> {
-        self.signed
-            .iter()
-            .filter_map(|p| match p {
-                SignedPiece::BodyField(ptr) => Some(body_string(json, ptr)),
-                _ => None,
-            })
-            .collect()
+    /// The `{body:/pointer}` values, in template order; those in `[…]`
+    /// groups may be absent.
+    fn fields_of(&self, json: Option<&Value>) -> Result<Vec<Option<String>>, AuthError> {
+        let mut out = Vec::new();
+        for p in &self.signed {
+            match p {
+                SignedPiece::BodyField(ptr) => out.push(Some(body_string(json, ptr)?)),
+                SignedPiece::Optional(group) => {
+                    for g in group {
+                        if let SignedPiece::BodyField(ptr) = g {
+                            out.push(body_string(json, ptr).ok());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
     }
 
     /// The timestamp as sent: seconds, or milliseconds of the same second.
