@@ -285,6 +285,20 @@ fn slow_receiver(db: &Path, log: &Path, life: &str) -> (Child, u16) {
     start(cmd)
 }
 
+/// Whether some delivery is `processing`, read from the inbox file itself
+/// (a second SQLite reader beside the receiver).
+fn any_processing(db: &Path) -> bool {
+    rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| {
+            c.query_row(
+                "SELECT count(*) FROM deliveries WHERE status = 'processing'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .is_ok_and(|n| n > 0)
+}
+
 /// With processing on, a kill -9 leaves deliveries `processing`; the next
 /// life puts them back and handles them. Every acknowledged delivery is
 /// handled; one finished before the kill is not handled again; one the kill
@@ -299,19 +313,8 @@ fn kill_9_while_handling_recovers_what_was_in_progress() {
     let (db, log) = (dir.join("inbox.db"), dir.join("handled.log"));
 
     let (mut first, port) = slow_receiver(&db, &log, "first");
-    // Killed while a handler runs: some delivery is `processing` (read from
-    // the inbox file itself, as a second SQLite reader).
-    let processing = || {
-        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .and_then(|c| {
-                c.query_row(
-                    "SELECT count(*) FROM deliveries WHERE status = 'processing'",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )
-            })
-            .is_ok_and(|n| n > 0)
-    };
+    // Killed while a handler runs (under a loaded machine too).
+    let processing = || any_processing(&db);
     let load = load_then_kill(&mut first, port, "evt_01KVPROCKILL", 100, &processing);
     let at_kill = inbox_rows(&db);
     let status_at_kill = |s: &str| -> Vec<String> {
