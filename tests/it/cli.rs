@@ -42,6 +42,15 @@ fn vendors_and_events_list_every_vendor() {
         ids.contains(&"prets") && ids.contains(&"superoffice"),
         "{ids:?}"
     );
+    // Slack's handshake is listed with it.
+    let slack = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == "slack")
+        .unwrap();
+    assert_eq!(slack["handshakes"], serde_json::json!(["url_verification"]));
+    assert_eq!(slack["body"], "application/json");
 
     let o = hookforge(&["events", "--vendor", "prets"], None);
     assert!(o.status.success());
