@@ -72,6 +72,23 @@ async fn certificate_server(pem: String, fetches: Arc<AtomicUsize>) -> String {
     addr.to_string()
 }
 
+/// [`certificate_server`], also answering `GET /confirm` (counted).
+async fn certificate_server_with_confirm(pem: String, visits: Arc<AtomicUsize>) -> String {
+    let app = axum::Router::new()
+        .route("/cert.pem", axum::routing::get(move || async move { pem }))
+        .route(
+            "/confirm",
+            axum::routing::get(move || {
+                visits.fetch_add(1, Ordering::SeqCst);
+                async { "<ConfirmSubscriptionResponse/>" }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr.to_string()
+}
+
 fn delivery(v: &VendorSpec, private_pem: &str, cert_url: &str, n: u32) -> Request<Body> {
     let body = format!(r#"{{"type":"payment.captured","n":{n}}}"#);
     let signer = Signer::for_manifest(v.manifest(), Secret::new(private_pem)).unwrap();
@@ -208,7 +225,8 @@ async fn an_sns_notification_verifies_with_and_without_a_subject() {
         .unwrap()
         .self_signed(&key)
         .unwrap();
-    let host = certificate_server(cert.pem(), Arc::new(AtomicUsize::new(0))).await;
+    let visits = Arc::new(AtomicUsize::new(0));
+    let host = certificate_server_with_confirm(cert.pem(), visits.clone()).await;
     let dir = common::temp_dir("sns");
     std::fs::create_dir_all(dir.join("events")).unwrap();
     let signed = "Message\n{body:/Message}\nMessageId\n{body:/MessageId}\n[Subject\n{body:/Subject}\n]\
@@ -225,6 +243,14 @@ async fn an_sns_notification_verifies_with_and_without_a_subject() {
         },
         "headers": [{"name": "Content-Type", "value": "text/plain; charset=UTF-8"}],
         "success": {"statuses": ["2xx"], "timeout_secs": 15},
+        "handshakes": [{
+            "name": "SubscriptionConfirmation",
+            "when": [{"pointer": "/Type", "equals": "SubscriptionConfirmation"}],
+            "authenticated": true,
+            "visit": {"pointer": "/SubscribeURL", "hosts": ["sns.*.amazonaws.com", host]},
+            "answer": {"content_type": "text/plain", "body": ""},
+            "example": {"body": {"Type": "SubscriptionConfirmation"}},
+        }],
     });
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
     let event = json!({"title": "Notification", "type": "object", "properties": {"Type": {"const": "Notification"}}});
@@ -275,6 +301,33 @@ async fn an_sns_notification_verifies_with_and_without_a_subject() {
     doc["Signature"] = json!(openssl_sign(pair.private_pem.expose(), canonical));
     let (s, text) = status(&app, post(doc.to_string().into_bytes())).await;
     assert_eq!(s, 200, "{text}");
+    // A subscription is confirmed by visiting its SubscribeURL, once the
+    // confirmation's signature checks out; it is not stored as an event.
+    let confirm = |url: &str| {
+        let m = json!({
+            "Type": "SubscriptionConfirmation", "MessageId": "c-1", "Token": "2336412f37f",
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:orders",
+            "Message": "You have chosen to subscribe to the topic.",
+            "SubscribeURL": url, "Timestamp": "2026-12-04T12:00:00.000Z",
+            "SignatureVersion": "2", "SigningCertURL": "", "Signature": "",
+        });
+        signer
+            .sign_body(m.to_string().as_bytes(), &SignContext::now("c-1"))
+            .unwrap()
+    };
+    let (s, text) = status(&app, post(confirm(&format!("http://{host}/confirm")))).await;
+    assert_eq!(s, 200, "{text}");
+    assert_eq!(visits.load(Ordering::SeqCst), 1);
+    // A URL on another host is not visited.
+    let (s, text) = status(&app, post(confirm("https://evil.example/confirm"))).await;
+    assert_eq!(s, 400, "{text}");
+    // A confirmation whose signature does not hold is refused unvisited.
+    let forged = String::from_utf8(confirm(&format!("http://{host}/confirm")))
+        .unwrap()
+        .replace("2336412f37f", "2336412f380");
+    let (s, _) = status(&app, post(forged.into_bytes())).await;
+    assert_eq!(s, 401);
+    assert_eq!(visits.load(Ordering::SeqCst), 1);
     // The subject changed after signing: the signature no longer holds.
     let forged = String::from_utf8(message("m-3", Some("Order placed")))
         .unwrap()

@@ -28,6 +28,10 @@ pub struct Handshake {
     #[serde(default)]
     pub token_query: Option<String>,
     pub answer: HandshakeAnswer,
+    /// A URL the receiver must GET before answering (AWS SNS's
+    /// `SubscriptionConfirmation` carries `SubscribeURL`).
+    #[serde(default)]
+    pub visit: Option<Visit>,
     /// The request as the vendor documents it.
     pub example: HandshakeExample,
     #[serde(default)]
@@ -49,6 +53,15 @@ impl HandshakeMethod {
             HandshakeMethod::Post => "POST",
         }
     }
+}
+
+/// Where the URL to visit is, and the hosts it may name (as `key_url`:
+/// `https`, a `*` label for exactly one label).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Visit {
+    pub pointer: String,
+    pub hosts: Vec<String>,
 }
 
 /// One test on the request: the JSON value at a body `pointer`, a
@@ -219,6 +232,21 @@ impl Handshake {
         }
         if self.method == HandshakeMethod::Get && self.example.body.is_some() {
             return bad("example.body", "a GET has no body");
+        }
+        if let Some(v) = &self.visit {
+            if !v.pointer.starts_with('/') || v.hosts.is_empty() {
+                return bad(
+                    "visit",
+                    "names a body `pointer` (starting with `/`) and the `hosts` it may name",
+                );
+            }
+            if !self.authenticated {
+                // Else anyone could make the receiver call any allowed URL.
+                return bad(
+                    "authenticated",
+                    "a handshake that visits a URL must be `authenticated`",
+                );
+            }
         }
         if !(100..600).contains(&self.answer.status) {
             return bad("answer.status", "an HTTP status, 100 to 599");

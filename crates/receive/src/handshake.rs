@@ -138,3 +138,51 @@ pub(crate) fn request<'a>(
         body,
     }
 }
+
+/// Visits the URL a handshake asks for (SNS's `SubscribeURL`), from an
+/// allowed host only; the answer to send instead when that fails (503: the
+/// vendor tries again; 400: a URL that may not be visited).
+pub(crate) async fn visit(
+    vendor: &'static VendorSpec,
+    h: &Handshake,
+    visit: &crate::manifest::handshake::Visit,
+    json: Option<&Value>,
+) -> Result<(), Response> {
+    let fail = |status: StatusCode, why: String| {
+        tracing::warn!(target: LOG, vendor = vendor.id, handshake = %h.name, status = status.as_u16(), reason = %crate::util::Shown(&why), "handshake visit failed");
+        (status, axum::Json(serde_json::json!({"error": why}))).into_response()
+    };
+    let url = json
+        .and_then(|j| j.pointer(&visit.pointer)?.as_str())
+        .ok_or_else(|| {
+            fail(
+                StatusCode::BAD_REQUEST,
+                format!("no URL at `{}`", visit.pointer),
+            )
+        })?;
+    crate::auth::remote::check_host(url, &visit.hosts).map_err(|why| {
+        fail(
+            StatusCode::BAD_REQUEST,
+            format!("`{}` may not be visited: {why}", visit.pointer),
+        )
+    })?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| fail(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    match client.get(url).send().await {
+        Ok(r) if r.status().is_success() => {
+            tracing::info!(target: LOG, vendor = vendor.id, handshake = %h.name, "visited the handshake's URL");
+            Ok(())
+        }
+        Ok(r) => Err(fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the visit answered {}", r.status()),
+        )),
+        Err(e) => Err(fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the visit failed: {e}"),
+        )),
+    }
+}

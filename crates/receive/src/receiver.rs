@@ -597,7 +597,7 @@ fn not_json(body: &[u8]) -> Option<crate::ParseError> {
 /// or answers it when it is one of the vendor's handshakes: those the
 /// vendor does not sign before the signature is checked, the others after;
 /// neither is stored.
-fn verify_or_answer(
+async fn verify_or_answer(
     inner: &Inner,
     query: Option<&str>,
     headers: &HeaderMap,
@@ -614,8 +614,22 @@ fn verify_or_answer(
     if matched.is_none_or(|h| h.authenticated) {
         inner.verifier.verify(headers, wire)?;
     }
+    let Some(h) = matched else {
+        return Ok(None);
+    };
+    if let Some(visit) = &h.visit
+        && let Err(answer) = crate::handshake::visit(inner.vendor, h, visit, json.as_ref()).await
+    {
+        return Ok(Some(answer));
+    }
     let keys = &inner.handshake_keys;
-    Ok(matched.map(|h| crate::handshake::respond(inner.vendor, keys, h, &req, json.as_ref())))
+    Ok(Some(crate::handshake::respond(
+        inner.vendor,
+        keys,
+        h,
+        &req,
+        json.as_ref(),
+    )))
 }
 
 /// Reads, verifies, classifies and stores a delivery, then answers: 2xx
@@ -636,7 +650,7 @@ async fn accept(
     } else {
         wire.clone()
     };
-    if let Some(answer) = verify_or_answer(inner, query, headers, &wire, &body)? {
+    if let Some(answer) = verify_or_answer(inner, query, headers, &wire, &body).await? {
         return Ok(answer);
     }
     let (parsed, misfit) = classify(inner, headers, &body)?;

@@ -962,6 +962,13 @@ pub(crate) fn handshake_step(
     token: Option<&Secret>,
 ) -> Result<Step, String> {
     use crate::manifest::handshake::HandshakeMethod;
+    if let Some(v) = &h.visit {
+        // The example's URL is the vendor's: the receiver would call it.
+        return Err(format!(
+            "the receiver would visit the example's `{}` (a real {} URL); hookforge's own tests serve one on loopback",
+            v.pointer, s.v.name
+        ));
+    }
     let (mut query, extra, body) = crate::handshake::example_request(h);
     if let Some(q) = &h.token_query {
         let token = token.ok_or_else(|| {
