@@ -412,17 +412,35 @@ fn a_vendor_that_signs_in_the_body_is_served_and_checked() {
 #[test]
 fn serve_names_a_bad_public_key_as_such() {
     for (dir, id, extra) in [
-        ("tests/fixtures/standard_webhooks_v1a", "standard_webhooks_v1a", vec![]),
-        ("tests/fixtures/pubsub", "pubsub", vec!["--endpoint", "pubsub=https://example.com/p"]),
+        (
+            "tests/fixtures/standard_webhooks_v1a",
+            "standard_webhooks_v1a",
+            vec![],
+        ),
+        (
+            "tests/fixtures/pubsub",
+            "pubsub",
+            vec!["--endpoint", "pubsub=https://example.com/p"],
+        ),
     ] {
         let out = hookforge()
-            .args(["serve", "--addr", "127.0.0.1:0", "--vendor-dir", dir, "--secret"])
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--vendor-dir",
+                dir,
+                "--secret",
+            ])
             .arg(format!("{id}=abc"))
             .args(extra)
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.contains("key") && !err.contains("shorter than"), "{err}");
+        assert!(
+            err.contains("key") && !err.contains("shorter than"),
+            "{err}"
+        );
     }
 }

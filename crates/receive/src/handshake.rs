@@ -22,14 +22,35 @@ pub(crate) struct Keys {
     pub token: Option<Secret>,
 }
 
-/// Whether the vendor has POST handshakes (then bodies are parsed once to
-/// look for them).
-pub(crate) fn has_post(vendor: &VendorSpec) -> bool {
+/// Whether a POST could be one of the vendor's handshakes, without parsing
+/// its body: every header condition holds, and every body value a condition
+/// requires (`"equals": "url_verification"`) appears in the bytes. Only then
+/// is the body parsed to look (an event then keeps its one parse).
+pub(crate) fn may_be_handshake(vendor: &VendorSpec, headers: &HeaderMap, body: &[u8]) -> bool {
+    use crate::manifest::handshake::HandshakeMethod;
     vendor
         .manifest()
         .handshakes
         .iter()
-        .any(|h| h.method == crate::manifest::handshake::HandshakeMethod::Post)
+        .filter(|h| h.method == HandshakeMethod::Post)
+        .any(|h| {
+            h.when
+                .iter()
+                .all(|c| match (&c.header, &c.pointer, &c.equals) {
+                    (Some(name), _, want) => {
+                        let got = headers.get(name.as_str()).and_then(|v| v.to_str().ok());
+                        match (got, want) {
+                            (None, _) => false,
+                            (Some(g), Some(Value::String(w))) => g == w,
+                            (Some(_), _) => true,
+                        }
+                    }
+                    (None, Some(_), Some(Value::String(w))) => {
+                        memchr::memmem::find(body, w.as_bytes()).is_some()
+                    }
+                    _ => true,
+                })
+        })
 }
 
 /// Whether the vendor has GET handshakes (then the route takes GET).

@@ -604,7 +604,7 @@ async fn verify_or_answer(
     wire: &[u8],
     body: &[u8],
 ) -> Result<Option<Response>, Rejection> {
-    if !crate::handshake::has_post(inner.vendor) {
+    if !crate::handshake::may_be_handshake(inner.vendor, headers, body) {
         inner.verifier.verify(headers, wire)?;
         return Ok(None);
     }

@@ -289,12 +289,13 @@ pub fn check_secret(v: &VendorSpec, secret: &str, allow_weak: bool) -> Result<()
     // A public key (or a JWKS) is checked by its parser, not by its length.
     let public_key = match &v.manifest().auth {
         Auth::Signature(s) => s.algorithm.is_public_key(),
-        Auth::Jwt(j) => !j.algorithms.contains(&hookforge::manifest::JwtAlgorithm::HS256),
+        Auth::Jwt(j) => !j
+            .algorithms
+            .contains(&hookforge::manifest::JwtAlgorithm::HS256),
         _ => false,
     };
-    let weak_ok = allow_weak
-        || public_key
-        || matches!(v.manifest().auth, Auth::StandardWebhooks { .. });
+    let weak_ok =
+        allow_weak || public_key || matches!(v.manifest().auth, Auth::StandardWebhooks { .. });
     if secret.len() < MIN_SECRET && !weak_ok {
         return Err(format!(
             "the secret for {} is {} bytes; shared secrets shorter than {MIN_SECRET} bytes are refused (--allow-weak-secret to accept one)",
