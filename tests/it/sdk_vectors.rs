@@ -1,11 +1,14 @@
-//! hookforge against the vendors' own libraries, both directions (run in
-//! full by `scripts/sdk-vectors`, which `.ci/run` runs):
-//! - deliveries signed as the vendor signs them (Twilio's SDK; Discord's and
-//!   SendGrid's verifiers accepted them before they were written), checked
-//!   in at `tests/vectors/sdk-signed.json`: hookforge accepts each and
-//!   refuses it with one body byte changed;
+//! The catalogue vendors' auth against the vendors' own libraries and
+//! published vectors, both directions (run in full by `scripts/sdk-vectors`,
+//! which `.ci/run` runs):
+//! - deliveries signed as the vendor signs them (by its SDK, or accepted by
+//!   its SDK's verifier before they were written), checked in at
+//!   `tests/vectors/sdk-signed.json`, and vectors the vendors publish
+//!   (`tests/vectors/published/`): the vendor's catalogue manifest accepts
+//!   each and refuses it with one body byte changed;
 //! - deliveries hookforge signs with the same keys, written for the script,
-//!   whose SDK verifiers must accept them (and refuse them tampered).
+//!   whose SDK verifiers must accept them (and refuse them tampered);
+//! - every catalogue vendor that claims a proof has one here.
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -18,10 +21,34 @@ fn vectors() -> Vec<Value> {
     doc["vectors"].as_array().unwrap().clone()
 }
 
-fn manifest(auth: &Value) -> Manifest {
+/// The vectors vendors publish, one file per vendor.
+fn published() -> Vec<Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/published");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        })
+        .collect()
+}
+
+/// The vendor's catalogue manifest (or, for a vector without a vendor, a
+/// manifest around its inline `auth`).
+fn manifest(v: &Value) -> Manifest {
+    if let Some(id) = v["vendor"].as_str() {
+        let spec = hookforge::vendor(id)
+            .unwrap_or_else(|| panic!("vector names vendor {id}, which is not in the catalogue"));
+        return spec.manifest().clone();
+    }
     let m = json!({
         "id": "acme", "name": "Acme", "event_type": {"pointer": "/type"},
-        "auth": auth, "success": {"statuses": ["2xx"]},
+        "auth": v["auth"], "success": {"statuses": ["2xx"]},
     });
     Manifest::from_json(&m.to_string()).unwrap()
 }
@@ -46,48 +73,121 @@ fn tampered_claims(token: &str) -> String {
     format!("{}.{claims}.{}", parts[0], parts[2])
 }
 
+fn headers_of(v: &Value) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for h in v["headers"].as_array().unwrap() {
+        let (k, val) = (h[0].as_str().unwrap(), h[1].as_str().unwrap());
+        headers.append(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            val.parse().unwrap(),
+        );
+    }
+    headers
+}
+
+/// `v` verifies as signed (at its signing time: vectors are checked in)
+/// and is refused with one body byte changed, or, for a JWT that does not
+/// cover the body, with its claims changed.
+fn accepted_then_refused_tampered(v: &Value) {
+    let name = text(v, "name");
+    let m = manifest(v);
+    let verifier = Verifier::for_manifest_at(
+        &m,
+        vec![Secret::new(text(v, "verify_key"))],
+        None,
+        v["url"].as_str(),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let headers = headers_of(v);
+    let at = UNIX_EPOCH + Duration::from_secs(v["timestamp"].as_u64().unwrap_or(0) + 5);
+    let body = text(v, "body");
+    verifier
+        .verify_at(&headers, body.as_bytes(), at)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let covers_body =
+        !matches!(&m.auth, hookforge::manifest::Auth::Jwt(j) if j.body_sha256_claim.is_none());
+    let (headers, body) = if covers_body {
+        (headers, tampered(body))
+    } else {
+        let token = headers["authorization"].to_str().unwrap().to_string();
+        let mut forged = HeaderMap::new();
+        forged.insert("authorization", tampered_claims(&token).parse().unwrap());
+        (forged, body.to_string())
+    };
+    let err = verifier
+        .verify_at(&headers, body.as_bytes(), at)
+        .unwrap_err();
+    assert!(err.to_string().contains("does not match"), "{name}: {err}");
+}
+
 #[test]
 fn deliveries_the_vendors_libraries_sign_are_accepted_and_refused_when_tampered() {
     let all = vectors();
-    assert_eq!(all.len(), 5);
-    for v in all {
-        let name = text(&v, "name");
-        let m = manifest(&v["auth"]);
-        let verifier = Verifier::for_manifest_at(
-            &m,
-            vec![Secret::new(text(&v, "verify_key"))],
-            None,
-            v["url"].as_str(),
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let mut headers = HeaderMap::new();
-        for h in v["headers"].as_array().unwrap() {
-            let (k, val) = (h[0].as_str().unwrap(), h[1].as_str().unwrap());
-            headers.insert(
-                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                val.parse().unwrap(),
-            );
-        }
-        // As of the signing time (the vectors are checked in).
-        let at = UNIX_EPOCH + Duration::from_secs(v["timestamp"].as_u64().unwrap_or(0) + 5);
-        let body = text(&v, "body");
-        verifier
-            .verify_at(&headers, body.as_bytes(), at)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        // A JWT does not cover the body (Pub/Sub's): its claims are tampered.
-        let (headers, body) = if v["auth"]["scheme"] == "jwt" {
-            let token = headers["authorization"].to_str().unwrap().to_string();
-            let mut forged = HeaderMap::new();
-            forged.insert("authorization", tampered_claims(&token).parse().unwrap());
-            (forged, body.to_string())
-        } else {
-            (headers, tampered(body))
-        };
-        let err = verifier
-            .verify_at(&headers, body.as_bytes(), at)
-            .unwrap_err();
-        assert!(err.to_string().contains("does not match"), "{name}: {err}");
+    assert!(all.len() >= 5, "{} SDK vectors", all.len());
+    for v in &all {
+        accepted_then_refused_tampered(v);
     }
+}
+
+#[test]
+fn vectors_the_vendors_publish_are_accepted_and_refused_when_tampered() {
+    for v in published() {
+        assert!(
+            v["source"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("https://")),
+            "{v}"
+        );
+        accepted_then_refused_tampered(&v);
+    }
+}
+
+/// A catalogue vendor whose manifest says its auth was proven by an SDK or
+/// a published vector has that vector here (or, for `sdk`, a receiver on
+/// that SDK in `tests/receivers`, which `scripts/check-receivers` runs).
+#[test]
+fn every_proof_a_catalogue_vendor_claims_is_a_vector_that_is_checked() {
+    use hookforge::manifest::catalogue::ProofKind;
+    let sdk: Vec<String> = vectors()
+        .iter()
+        .map(|v| text(v, "vendor").to_string())
+        .collect();
+    let published: Vec<String> = published()
+        .iter()
+        .map(|v| text(v, "vendor").to_string())
+        .collect();
+    let receivers = include_str!("../receivers/receivers.txt");
+    let mut claims = 0;
+    for id in hookforge::vendor_dir::catalogue::ids() {
+        let m = hookforge::vendor(id).unwrap().manifest();
+        let Some(proof) = &m.proof else { continue };
+        claims += 1;
+        let has = |list: &[String]| list.iter().any(|v| v == id);
+        let on_receiver = receivers
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(id));
+        match proof.by {
+            ProofKind::Sdk => assert!(
+                has(&sdk) || on_receiver,
+                "{id} claims an SDK proof; no vector or receiver has it"
+            ),
+            ProofKind::PublishedVector => assert!(
+                has(&published),
+                "{id} claims a published vector; tests/vectors/published has none"
+            ),
+            ProofKind::Documented => {}
+        }
+    }
+    for id in sdk.iter().chain(&published) {
+        let m = hookforge::vendor(id).unwrap().manifest();
+        assert!(
+            m.proof
+                .as_ref()
+                .is_some_and(|p| p.by != ProofKind::Documented),
+            "{id} has a vector; its manifest does not say so"
+        );
+    }
+    assert!(claims > 0);
 }
 
 /// Writes hookforge's own signatures for `scripts/sdk-vectors` to check
@@ -99,7 +199,7 @@ fn write_hookforge_signed_vectors() {
     let signed: Vec<Value> = vectors()
         .into_iter()
         .map(|mut v| {
-            let m = manifest(&v["auth"]);
+            let m = manifest(&v);
             let signer = Signer::for_manifest_at(
                 &m,
                 Secret::new(text(&v, "sign_key")),

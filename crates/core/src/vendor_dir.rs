@@ -173,14 +173,9 @@ pub fn load(dir: &Path) -> Result<&'static VendorSpec, LoadError> {
 pub mod catalogue {
     use super::*;
 
-    /// One shipped vendor directory: (path in the directory, bytes) pairs.
-    type DirFiles = &'static [(&'static str, &'static [u8])];
-
-    include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
-
     /// The ids of the shipped vendor directories.
     pub fn ids() -> impl Iterator<Item = &'static str> {
-        CATALOGUE.iter().map(|(id, _)| *id)
+        hookforge_catalogue::ids()
     }
 
     /// Loads a shipped vendor (once per process; later calls return the
@@ -188,7 +183,7 @@ pub mod catalogue {
     pub fn load(id: &str) -> Option<Result<&'static VendorSpec, LoadError>> {
         static LOADED: std::sync::Mutex<Vec<&'static VendorSpec>> =
             std::sync::Mutex::new(Vec::new());
-        let files = CATALOGUE.iter().find(|(i, _)| *i == id)?.1;
+        let files = hookforge_catalogue::files(id)?;
         let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = loaded.iter().find(|v| v.id == id) {
             return Some(Ok(*v));

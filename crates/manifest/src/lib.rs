@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod body;
+pub mod catalogue;
 pub mod handshake;
 pub mod jwt;
 pub mod vendor_dir;
@@ -63,6 +64,12 @@ pub struct Manifest {
     /// How bodies are encoded (default: JSON).
     #[serde(default, skip_serializing_if = "is_default")]
     pub body: body::BodyFormat,
+    /// How this vendor's auth was proven (catalogue vendors say; absent: not stated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<catalogue::Proof>,
+    /// Where the event schemas came from (published, or inferred from samples).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schemas: Option<catalogue::SchemaSource>,
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -1209,6 +1216,12 @@ impl Manifest {
         }
         for (i, h) in self.handshakes.iter().enumerate() {
             h.check(i)?;
+        }
+        if let Some(p) = &self.proof {
+            p.check().map_err(ManifestError)?;
+        }
+        if let Some(s) = &self.schemas {
+            s.check().map_err(ManifestError)?;
         }
         Ok(())
     }

@@ -1,8 +1,15 @@
 //! Typed webhooks for "Acme Billing", a vendor hookforge does not ship:
-//! its schemas live in this crate and `build.rs` generates the code.
+//! its schemas live in this crate and `build.rs` generates the code; and
+//! for GitHub, generated from hookforge's catalogue by name.
 
 /// Models, `Event`, `EventKind`, `Handler`, `dispatch` and `parse` for Acme.
 #[allow(clippy::all)]
 pub mod acme {
     include!(concat!(env!("OUT_DIR"), "/acme.rs"));
+}
+
+/// The same items for GitHub, from the catalogue (`catalogue_vendor("github")`).
+#[allow(clippy::all)]
+pub mod github {
+    include!(concat!(env!("OUT_DIR"), "/github.rs"));
 }

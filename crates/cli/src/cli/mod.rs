@@ -261,18 +261,29 @@ pub fn print_text(s: &str) -> Outcome {
     }
 }
 
-pub fn auth_scheme(v: &VendorSpec) -> &'static str {
-    match v.manifest().auth {
-        hookforge::manifest::Auth::None { .. } => "none",
-        hookforge::manifest::Auth::Bearer { .. } => "bearer",
-        hookforge::manifest::Auth::Hmac { .. } => "hmac",
-        hookforge::manifest::Auth::StandardWebhooks { .. } => "standard-webhooks",
-        hookforge::manifest::Auth::Signature(ref s) if s.is_static() => "static secret",
-        hookforge::manifest::Auth::Signature(ref s) if s.algorithm.is_public_key() => {
-            s.algorithm.as_str()
-        }
-        hookforge::manifest::Auth::Signature(_) => "signature",
-        hookforge::manifest::Auth::Jwt(_) => "jwt",
+pub fn auth_scheme(v: &VendorSpec) -> String {
+    use hookforge::manifest::{Auth, HashAlgorithm};
+    let hash = |h: &HashAlgorithm| match h {
+        HashAlgorithm::Sha1 => "hmac-sha1",
+        HashAlgorithm::Sha256 => "hmac-sha256",
+        HashAlgorithm::Sha512 => "hmac-sha512",
+    };
+    match &v.manifest().auth {
+        Auth::None { .. } => "none".into(),
+        Auth::Bearer { .. } => "static secret".into(),
+        Auth::Hmac { hash: h, .. } => hash(h).into(),
+        Auth::StandardWebhooks { .. } => "standard-webhooks".into(),
+        Auth::Signature(s) if s.is_static() => "static secret".into(),
+        Auth::Signature(s) if s.algorithm.is_public_key() => s.algorithm.as_str().into(),
+        Auth::Signature(s) => s.hash.as_ref().map_or("signature", hash).into(),
+        Auth::Jwt(j) => format!(
+            "jwt-{}",
+            j.algorithms
+                .iter()
+                .map(|a| a.as_str().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join("/")
+        ),
     }
 }
 

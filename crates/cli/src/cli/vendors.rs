@@ -24,44 +24,61 @@ pub fn vendors(json: bool) -> Outcome {
     }
     let all = hookforge::vendors();
     if json {
-        let list: Vec<_> = all
-            .iter()
-            .map(|v| {
-                serde_json::json!({
-                    "id": v.id,
-                    "name": v.name,
-                    "events": v.events.len(),
-                    "samples": v.events.iter().map(|e| e.samples.len()).sum::<usize>(),
-                    "auth": auth_scheme(v),
-                    "body": v.manifest().body.content_type(),
-                    "handshakes": handshakes(v),
-                })
-            })
-            .collect();
+        let list: Vec<_> = all.iter().map(|v| as_json(v)).collect();
         return print_json(&serde_json::Value::Array(list));
     }
     let mut out = format!(
-        "{:<18} {:<18} {:>6} {:>8}  {:<17} {}\n",
-        "ID", "NAME", "EVENTS", "SAMPLES", "AUTH", "HANDSHAKES"
+        "{:<18} {:<24} {:>6} {:>7}  {:<17} {:<24} {:<16} {}\n",
+        "ID", "NAME", "EVENTS", "SAMPLES", "AUTH", "HANDSHAKES", "PROVEN", "SCHEMAS"
     );
     for v in all {
-        let samples: usize = v.events.iter().map(|e| e.samples.len()).sum();
         let hs = handshakes(v);
         out.push_str(&format!(
-            "{:<18} {:<18} {:>6} {:>8}  {:<17} {}\n",
+            "{:<18} {:<24} {:>6} {:>7}  {:<17} {:<24} {:<16} {}\n",
             v.id,
             v.name,
             v.events.len(),
-            samples,
+            samples(v),
             auth_scheme(v),
             if hs.is_empty() {
                 "-".to_string()
             } else {
                 hs.join(", ")
-            }
+            },
+            proven(v),
+            v.manifest()
+                .schemas
+                .as_ref()
+                .map_or("-", |s| s.from.as_str()),
         ));
     }
     print_text(&out)
+}
+
+fn samples(v: &VendorSpec) -> usize {
+    v.events.iter().map(|e| e.samples.len()).sum()
+}
+
+/// How the vendor's auth was proven, as its manifest says (`-`: not stated,
+/// the five founding vendors, whose auth comes from their docs alone).
+fn proven(v: &VendorSpec) -> &'static str {
+    v.manifest().proof.as_ref().map_or("-", |p| p.by.as_str())
+}
+
+fn as_json(v: &VendorSpec) -> serde_json::Value {
+    let m = v.manifest();
+    serde_json::json!({
+        "id": v.id,
+        "name": v.name,
+        "events": v.events.len(),
+        "samples": samples(v),
+        "auth": auth_scheme(v),
+        "body": m.body.content_type(),
+        "handshakes": handshakes(v),
+        "proof": m.proof,
+        "schemas": m.schemas,
+        "docs": m.docs,
+    })
 }
 
 /// The names of the handshakes a vendor requires.

@@ -1,0 +1,104 @@
+//! What a catalogue vendor's entry says about its own evidence: how its
+//! authentication was proven and where its schemas came from. `hookforge
+//! vendors` shows both; the repository's tests hold every `sdk` and
+//! `published-vector` claim to a vector they check (tests/vectors).
+
+use serde::{Deserialize, Serialize};
+
+/// How the vendor's authentication scheme, as this manifest describes it,
+/// was proven.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proof {
+    pub by: ProofKind,
+    /// The library (`npm:square@43.0.0`, `pypi:slack_sdk@3.33.0`) for `sdk`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library: Option<String>,
+    /// Where the vector was published, for `published-vector`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Why nothing better exists, for `documented` (required there).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProofKind {
+    /// The vendor's official library signed or verified deliveries, both
+    /// directions (`scripts/sdk-vectors`, `scripts/check-receivers`).
+    Sdk,
+    /// A signature the vendor published (secret, payload, signature).
+    PublishedVector,
+    /// Only the documentation: no official verifier and no published vector.
+    Documented,
+}
+
+impl ProofKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProofKind::Sdk => "sdk",
+            ProofKind::PublishedVector => "published-vector",
+            ProofKind::Documented => "documented",
+        }
+    }
+}
+
+/// Where the event schemas came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaSource {
+    pub from: SchemaOrigin,
+    /// The published schema or OpenAPI document, for `published`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SchemaOrigin {
+    /// Taken from the vendor's published JSON Schema or OpenAPI.
+    Published,
+    /// Inferred from the samples (and the docs' field lists).
+    Inferred,
+}
+
+impl SchemaOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaOrigin::Published => "published",
+            SchemaOrigin::Inferred => "inferred",
+        }
+    }
+}
+
+impl Proof {
+    /// Each kind carries what backs it.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        match self.by {
+            ProofKind::Sdk if self.library.is_none() => {
+                Err("`proof.library` is required with `by: sdk` (e.g. `npm:square@43.0.0`)".into())
+            }
+            ProofKind::PublishedVector if self.source.is_none() => Err(
+                "`proof.source` is required with `by: published-vector` (the page or file that publishes it)"
+                    .into(),
+            ),
+            ProofKind::Documented if self.note.trim().is_empty() => Err(
+                "`proof.note` is required with `by: documented`: say why no SDK or published vector proves it"
+                    .into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl SchemaSource {
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.from == SchemaOrigin::Published && self.source.is_none() {
+            return Err("`schemas.source` is required with `from: published`".into());
+        }
+        Ok(())
+    }
+}
