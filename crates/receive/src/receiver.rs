@@ -38,6 +38,7 @@ use serde_json::json;
 use crate::auth::{AuthConfigError, Secret, Verifier};
 use crate::dedupe_key;
 use crate::inbox::Inbox;
+use crate::manifest;
 use crate::store::{Inserted, NewDelivery, Status, StoreError, now_ms};
 use crate::{BoxFuture, HandlerResult, RawHandler, VendorSpec};
 
@@ -122,9 +123,18 @@ pub struct ReceiverBuilder {
     allow_unsigned: bool,
     mode: Option<Mode>,
     handshake_token: Option<Secret>,
+    key_hosts: Vec<String>,
 }
 
 impl ReceiverBuilder {
+    /// Also trusts `host` (`host` or `host:port`; loopback over http) for
+    /// the keys deliveries point at, beside the manifest's allow-list: a
+    /// local stand-in for the vendor's certificate host, in tests.
+    pub fn key_host(mut self, host: impl Into<String>) -> Self {
+        self.key_hosts.push(host.into());
+        self
+    }
+
     /// The token a handshake's `token_query` must equal (Meta's verify
     /// token, chosen when the endpoint is registered).
     pub fn handshake_token(mut self, token: impl Into<Secret>) -> Self {
@@ -209,7 +219,7 @@ impl ReceiverBuilder {
             }
             Some(v) => v,
             None => Verifier::for_manifest_at(
-                self.vendor.manifest(),
+                &with_key_hosts(self.vendor.manifest(), &self.key_hosts),
                 self.secrets,
                 self.hmac_format,
                 self.endpoint.as_deref(),
@@ -249,6 +259,26 @@ impl ReceiverBuilder {
                 key_cache,
             }),
         })
+    }
+}
+
+/// The manifest with `hosts` added to the allow-list of its key URL.
+fn with_key_hosts<'a>(
+    m: &'a manifest::Manifest,
+    hosts: &[String],
+) -> std::borrow::Cow<'a, manifest::Manifest> {
+    use crate::manifest::Auth;
+    match &m.auth {
+        Auth::Signature(s) if s.key_url.is_some() && !hosts.is_empty() => {
+            let mut m = m.clone();
+            if let Auth::Signature(s) = &mut m.auth
+                && let Some(k) = &mut s.key_url
+            {
+                k.hosts.extend(hosts.iter().cloned());
+            }
+            std::borrow::Cow::Owned(m)
+        }
+        _ => std::borrow::Cow::Borrowed(m),
     }
 }
 
@@ -295,6 +325,7 @@ impl Receiver {
             allow_unsigned: false,
             mode: None,
             handshake_token: None,
+            key_hosts: Vec::new(),
         }
     }
 

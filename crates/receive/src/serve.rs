@@ -72,6 +72,9 @@ pub struct ServeConfig {
     pub endpoints: BTreeMap<String, String>,
     /// Per vendor id, the token its handshakes' `token_query` must equal.
     pub handshake_tokens: BTreeMap<String, Secret>,
+    /// Per vendor id, hosts trusted for keys its deliveries point at, beyond
+    /// the manifest's (a local stand-in for the vendor's certificate host).
+    pub key_hosts: BTreeMap<String, Vec<String>>,
     /// Vendors that document no authentication and may be served without a
     /// shared secret (anyone who knows the URL can post to them).
     pub allow_unsigned: Vec<String>,
@@ -109,6 +112,7 @@ impl ServeConfig {
             hmac_formats: BTreeMap::new(),
             endpoints: BTreeMap::new(),
             handshake_tokens: BTreeMap::new(),
+            key_hosts: BTreeMap::new(),
             allow_unsigned: Vec::new(),
             db: None,
             #[cfg(feature = "sqlite")]
@@ -240,6 +244,9 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
         }
         if let Some(token) = cfg.handshake_tokens.get(v.id) {
             b = b.handshake_token(token.clone());
+        }
+        for host in cfg.key_hosts.get(v.id).into_iter().flatten() {
+            b = b.key_host(host.clone());
         }
         if cfg.allow_unsigned.iter().any(|a| a == v.id) {
             b = b.allow_unsigned();

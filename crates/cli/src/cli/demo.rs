@@ -6,12 +6,121 @@ pub fn run() -> Outcome {
     runtime()?.block_on(demo())
 }
 
-/// A secret in the vendor's documented format, random per run.
-pub fn demo_secret(v: &VendorSpec) -> Option<String> {
-    use hookforge::manifest::Auth;
-    let seed = format!("{:?}{}", std::time::SystemTime::now(), v.id);
+/// What the demo gives one vendor's receiver and its harness: a shared
+/// secret for both, or a key pair split between them; for a vendor whose
+/// deliveries name their key's URL, that URL (served by the demo); and the
+/// token a handshake checks.
+#[derive(Default)]
+struct DemoKeys {
+    /// `serve`'s secret (a shared secret, or the public key).
+    receiver: Option<String>,
+    /// The harness's (the same shared secret, or the private key).
+    sender: Option<String>,
+    /// The public key, served at `key_url` on loopback.
+    key_url: Option<String>,
+    handshake_token: Option<String>,
+}
+
+impl DemoKeys {
+    const NONE: DemoKeys = DemoKeys {
+        receiver: None,
+        sender: None,
+        key_url: None,
+        handshake_token: None,
+    };
+
+    fn for_vendor(v: &VendorSpec, keys: &KeyServer) -> Result<DemoKeys, Failure> {
+        let token = v
+            .manifest()
+            .handshakes
+            .iter()
+            .any(|h| h.token_query.is_some())
+            .then(|| format!("verify-{}", &random(v, "token")[..20]));
+        let mut k = match demo_secret(v) {
+            Some(s) => DemoKeys {
+                receiver: Some(s.clone()),
+                sender: Some(s),
+                ..DemoKeys::default()
+            },
+            None => {
+                let (_, pair, public) = super::keygen::key_pair(v)?;
+                let key_url = fetches_key(v).then(|| keys.serve(v.id, &pair.public_pem));
+                DemoKeys {
+                    receiver: Some(public),
+                    sender: Some(pair.private_pem.expose().to_string()),
+                    key_url,
+                    ..DemoKeys::default()
+                }
+            }
+        };
+        k.handshake_token = token;
+        Ok(k)
+    }
+}
+
+/// Whether the vendor's deliveries name the URL of their key.
+fn fetches_key(v: &VendorSpec) -> bool {
+    matches!(&v.manifest().auth, hookforge::manifest::Auth::Signature(s) if s.key_url.is_some())
+}
+
+/// Random hex for a vendor, different each run.
+fn random(v: &VendorSpec, what: &str) -> String {
+    let seed = format!("{:?}{}{what}", std::time::SystemTime::now(), v.id);
     let key = hookforge::dedupe_key(None, seed.as_bytes());
-    let random: String = key["sha256:".len()..].chars().take(43).collect();
+    key["sha256:".len()..].to_string()
+}
+
+/// Public keys served on loopback, for vendors whose deliveries name the
+/// URL of their key (as AWS SNS and PayPal serve their certificates).
+struct KeyServer {
+    addr: std::net::SocketAddr,
+    keys: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
+}
+
+impl KeyServer {
+    async fn start() -> Result<KeyServer, Failure> {
+        let keys: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>> =
+            Default::default();
+        let served = keys.clone();
+        let app = axum::Router::new().route(
+            "/keys/{file}",
+            axum::routing::get(
+                move |axum::extract::Path(file): axum::extract::Path<String>| {
+                    let key = served.lock().ok().and_then(|k| k.get(&file).cloned());
+                    async move {
+                        match key {
+                            Some(pem) => Ok(pem),
+                            None => Err(axum::http::StatusCode::NOT_FOUND),
+                        }
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| Failure::failed(format!("cannot listen for the key server: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Failure::failed(e.to_string()))?;
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(KeyServer { addr, keys })
+    }
+
+    /// Serves `pem` for vendor `id`; its URL.
+    fn serve(&self, id: &str, pem: &str) -> String {
+        let file = format!("{id}.pem");
+        if let Ok(mut k) = self.keys.lock() {
+            k.insert(file.clone(), pem.to_string());
+        }
+        format!("http://{}/keys/{file}", self.addr)
+    }
+}
+
+/// A secret in the vendor's documented format, random per run (`None`: the
+/// vendor signs with a key pair).
+fn demo_secret(v: &VendorSpec) -> Option<String> {
+    use hookforge::manifest::Auth;
+    let random: String = random(v, "secret").chars().take(43).collect();
     match v.manifest().auth {
         // No documented auth: a shared secret in X-Webhook-Secret, as a
         // production receiver should be configured (never unsigned).
@@ -43,7 +152,10 @@ pub fn demo_secret(v: &VendorSpec) -> Option<String> {
                 return None;
             }
         }),
-        // A JWT vendor's keys are not one secret either.
+        // A JWT vendor's keys are one shared secret for HS256 only.
+        Auth::Jwt(ref j) if j.algorithms.iter().all(|a| a.as_str() == "HS256") => {
+            Some(format!("demo-{}", &random[..32]))
+        }
         Auth::Jwt(_) => None,
     }
 }
@@ -79,7 +191,12 @@ async fn run_in(dir: &std::path::Path) -> Outcome {
             )));
         }
     }
-    let (server, secrets) = match start_receiver(dir).await {
+    let key_server = KeyServer::start().await?;
+    let mut keys = std::collections::BTreeMap::new();
+    for v in hookforge::vendors() {
+        keys.insert(v.id, DemoKeys::for_vendor(v, &key_server)?);
+    }
+    let server = match start_receiver(dir, &keys, key_server.addr).await {
         Ok(s) => s,
         Err(e) => {
             return Err(Failure::failed(format!(
@@ -97,7 +214,7 @@ async fn run_in(dir: &std::path::Path) -> Outcome {
     );
     let mut reports = Vec::new();
     for v in hookforge::vendors() {
-        match check_vendor(&server, v, secrets.get(v.id)).await {
+        match check_vendor(&server, v, keys.get(v.id)).await {
             Ok(r) => {
                 print_vendor(&r);
                 reports.push(r);
@@ -132,42 +249,51 @@ async fn run_in(dir: &std::path::Path) -> Outcome {
     }
 }
 
-/// The reference receiver for every vendor, each with a fresh secret in
-/// its documented format; and those secrets by vendor.
+/// The reference receiver for every vendor, each with its demo keys (the
+/// key server trusted for the vendors whose deliveries name their key).
 async fn start_receiver(
     dir: &std::path::Path,
-) -> Result<
-    (
-        hookforge::receive::serve::Server,
-        std::collections::BTreeMap<&'static str, String>,
-    ),
-    hookforge::receive::serve::ServeError,
-> {
+    keys: &std::collections::BTreeMap<&'static str, DemoKeys>,
+    key_server: std::net::SocketAddr,
+) -> Result<hookforge::receive::serve::Server, hookforge::receive::serve::ServeError> {
     let mut cfg = hookforge::receive::serve::ServeConfig::new(([127, 0, 0, 1], 0).into());
     cfg.db = Some(dir.join("inbox.db"));
-    let mut secrets = std::collections::BTreeMap::new();
-    for v in hookforge::vendors() {
-        if let Some(s) = demo_secret(v) {
+    for (id, k) in keys {
+        if let Some(s) = &k.receiver {
             cfg.secrets.insert(
-                v.id.to_string(),
+                id.to_string(),
                 vec![hookforge::auth::Secret::new(s.clone())],
             );
-            secrets.insert(v.id, s);
+        }
+        if let Some(t) = &k.handshake_token {
+            cfg.handshake_tokens
+                .insert(id.to_string(), hookforge::auth::Secret::new(t.clone()));
+        }
+        if k.key_url.is_some() {
+            cfg.key_hosts
+                .insert(id.to_string(), vec![key_server.to_string()]);
         }
     }
-    Ok((hookforge::receive::serve::start(cfg).await?, secrets))
+    hookforge::receive::serve::start(cfg).await
 }
 
 /// The harness against one vendor's route, with a progress bar on a terminal.
 async fn check_vendor(
     server: &hookforge::receive::serve::Server,
     v: &'static VendorSpec,
-    secret: Option<&String>,
+    keys: Option<&DemoKeys>,
 ) -> Result<hookforge::conformance::report::Report, hookforge::conformance::harness::HarnessError> {
     let url = format!("http://{}/hooks/{}", server.addr, v.id);
     let mut h = hookforge::conformance::harness::Harness::new(v, url).concurrency(8);
-    if let Some(s) = secret {
+    let k = keys.unwrap_or(&DemoKeys::NONE);
+    if let Some(s) = &k.sender {
         h = h.secret(s.clone());
+    }
+    if let Some(u) = &k.key_url {
+        h = h.key_url(u.clone());
+    }
+    if let Some(t) = &k.handshake_token {
+        h = h.handshake_token(t.clone());
     }
     let total = h.planned_cases().unwrap_or(0);
     let bar = progress_bar(total as u64, v.id);
@@ -187,7 +313,7 @@ async fn check_vendor(
 /// One line per vendor, then each case that did not pass.
 fn print_vendor(r: &hookforge::conformance::report::Report) {
     println!(
-        "{:<13} {:>4} passed, {} failed, {} skipped",
+        "{:<18} {:>4} passed, {} failed, {} skipped",
         r.vendor, r.passed, r.failed, r.skipped
     );
     for c in r

@@ -18,6 +18,36 @@ pub struct Args {
 
 pub fn run(a: Args) -> Outcome {
     let v = a.vendor.spec()?;
+    let (algorithm, pair, public) = key_pair(v)?;
+    if a.json {
+        return print_json(&serde_json::json!({
+            "vendor": v.id,
+            "algorithm": algorithm.as_str(),
+            "private_key": pair.private_pem.expose(),
+            "public_key": public,
+        }));
+    }
+    print_text(&format!(
+        "# {} ({}): a throwaway key pair for tests.\n# The private key: --secret for sign, check, load and simulate (keep it out of logs).\n{}# The public key: `serve --secret {}=…`.\n{public}\n",
+        v.name,
+        algorithm.as_str(),
+        pair.private_pem.expose(),
+        v.id
+    ))
+}
+
+/// A new key pair for a vendor that signs with a private key, and its
+/// public key as the vendor shows it; a usage error for other vendors.
+pub fn key_pair(
+    v: &VendorSpec,
+) -> Result<
+    (
+        hookforge::manifest::SignatureAlgorithm,
+        hookforge::auth::KeyPair,
+        String,
+    ),
+    Failure,
+> {
     // A JWT vendor's public key is PEM (or a JWKS document holding it).
     let (algorithm, format) = match &v.manifest().auth {
         Auth::Signature(sig) => (sig.algorithm, sig.key),
@@ -45,21 +75,7 @@ pub fn run(a: Args) -> Outcome {
     }
     let pair = hookforge::auth::generate_key_pair(algorithm).map_err(Failure::failed)?;
     let public = written_as(format, &pair);
-    if a.json {
-        return print_json(&serde_json::json!({
-            "vendor": v.id,
-            "algorithm": algorithm.as_str(),
-            "private_key": pair.private_pem.expose(),
-            "public_key": public,
-        }));
-    }
-    print_text(&format!(
-        "# {} ({}): a throwaway key pair for tests.\n# The private key: --secret for sign, check, load and simulate (keep it out of logs).\n{}# The public key: `serve --secret {}=…`.\n{public}\n",
-        v.name,
-        algorithm.as_str(),
-        pair.private_pem.expose(),
-        v.id
-    ))
+    Ok((algorithm, pair, public))
 }
 
 /// The public key as the vendor shows it (the manifest's `key` format).

@@ -52,6 +52,11 @@ pub struct Args {
     /// verify token, chosen when the endpoint was registered).
     #[arg(long = "handshake-token", value_name = "VENDOR=TOKEN", value_parser = parse_token)]
     pub handshake_tokens: Vec<(String, String)>,
+    /// Also trust HOST for the keys a vendor's deliveries point at, as
+    /// `VENDOR=HOST` (`127.0.0.1:8443`): a local stand-in for the vendor's
+    /// certificate host, for tests; the manifest's hosts stay trusted.
+    #[arg(long = "key-host", value_name = "VENDOR=HOST", value_parser = parse_token)]
+    pub key_hosts: Vec<(String, String)>,
     /// Store deliveries without handling them (the worker stays off).
     #[arg(long)]
     pub no_process: bool,
@@ -77,6 +82,7 @@ pub fn run(args: Args) -> Outcome {
         hmac_formats,
         endpoints,
         handshake_tokens,
+        key_hosts,
         no_process,
         body_limit,
         more,
@@ -89,6 +95,9 @@ pub fn run(args: Args) -> Outcome {
         .into_iter()
         .map(|(v, t)| (v, hookforge::auth::Secret::new(t)))
         .collect();
+    for (v, host) in key_hosts {
+        cfg.key_hosts.entry(v).or_default().push(host);
+    }
     let mut secrets = secrets;
     match extra_secrets(&more.secret_files) {
         Ok(extra) => secrets.extend(extra),
