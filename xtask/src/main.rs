@@ -6,8 +6,10 @@
 //! - `cargo xtask extract --all DOCS_DIR [--check]`: the same for every vendor,
 //!   reading `DOCS_DIR/<vendor>.txt`;
 //! - `cargo xtask examples DOC`: list the examples found in a doc and their repairs;
-//! - `cargo xtask docs --check`: every relative link of the manual holds.
+//! - `cargo xtask docs [--check]`: write (check) the README's catalogue table; every
+//!   relative link of the manual holds.
 
+mod catalogue;
 mod docs;
 mod samples;
 mod synth;
@@ -20,7 +22,7 @@ const USAGE: &str = "usage:
   cargo xtask extract --vendor VENDOR DOC [--check]
   cargo xtask extract --all DOCS_DIR [--check]
   cargo xtask examples DOC
-  cargo xtask docs --check
+  cargo xtask docs [--check]
 
   codegen            regenerate generated/ from schemas/ and samples/
   codegen --check    exit 1, naming each stale file, if generated/ is not up to date
@@ -28,8 +30,41 @@ const USAGE: &str = "usage:
                      and synthesize samples for events without one; --check compares
                      instead of writing and exits 1 on any difference
   examples           print each example found in DOC with its line range and repairs
-  docs --check       exit 1, naming each, if a relative link in README.md, the top-level
-                     *.md files or docs/ is broken, or docs/SUMMARY.md misses a page";
+  docs               write README.md's catalogue table from vendors/
+  docs --check       exit 1, naming each, if the catalogue table is stale, a relative link
+                     in README.md, the top-level *.md files or docs/ is broken, or
+                     docs/SUMMARY.md misses a page";
+
+/// README.md as it should be, and as it is.
+fn readme_with_catalogue() -> Result<(String, String), String> {
+    let root = workspace_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).map_err(|e| format!("README.md: {e}"))?;
+    let want = catalogue::with_table(&readme, &catalogue::table(&root)?)?;
+    Ok((want, readme))
+}
+
+fn write_catalogue() -> ExitCode {
+    match readme_with_catalogue().and_then(|(want, _)| {
+        std::fs::write(workspace_root().join("README.md"), want).map_err(|e| e.to_string())
+    }) {
+        Ok(()) => {
+            println!("README.md: catalogue table written from vendors/");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn catalogue_problems() -> Vec<String> {
+    match readme_with_catalogue() {
+        Ok((want, have)) if want == have => Vec::new(),
+        Ok(_) => vec!["README.md: the catalogue table is stale; run `cargo xtask docs`".into()],
+        Err(e) => vec![e],
+    }
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,8 +74,10 @@ fn main() -> ExitCode {
         ["codegen", "--check"] => codegen(true),
         ["extract", rest @ ..] => extract_cmd(rest),
         ["examples", doc] => examples(Path::new(doc)),
+        ["docs"] => write_catalogue(),
         ["docs", "--check"] => {
-            let problems = docs::check(&workspace_root());
+            let mut problems = catalogue_problems();
+            problems.extend(docs::check(&workspace_root()));
             for p in &problems {
                 eprintln!("{p}");
             }
