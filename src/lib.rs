@@ -18,7 +18,7 @@
 
 #[cfg(feature = "diff")]
 pub use hookforge_drift::{diff, drift};
-pub use hookforge_schema::{export, infer, schema_walk};
+pub use hookforge_schema::{export, infer, onboard, schema_walk};
 #[cfg(feature = "testing")]
 pub use hookforge_testing::{self as testing, snapshot_samples};
 

@@ -900,7 +900,7 @@ fn the_demo_runs_everything_and_exits_0() {
     );
     for v in ["collateralxp", "cowbell", "prets", "socotra", "superoffice"] {
         assert!(
-            stdout.contains(&format!("{v:<13}")),
+            stdout.contains(&format!("{v:<18}")),
             "{v} missing:\n{stdout}"
         );
     }

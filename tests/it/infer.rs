@@ -49,7 +49,12 @@ fn infer_writes_a_vendor_dir_that_loads_and_parses_its_samples() {
             ])
             .current_dir(common::root()),
     );
-    assert!(String::from_utf8_lossy(&run.stderr).contains("8 event(s); event type at /type"));
+    assert!(
+        String::from_utf8_lossy(&run.stderr)
+            .contains(r#"8 event(s); event type at {"pointer":"/type"}; event id at {"example":"#),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let vendor = hookforge::vendor_dir::load(&dir).unwrap();
     assert_eq!(vendor.id, "prets_next");
     assert_eq!(vendor.events.len(), 8);
@@ -63,4 +68,63 @@ fn infer_writes_a_vendor_dir_that_loads_and_parses_its_samples() {
     }
     assert_eq!(parsed, 16);
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// From samples alone, `infer` finds the event type and id where the
+/// hand-written manifests say they are, for every vendor whose samples name
+/// their event in the body (GitHub's and Shopify's do so in a header, which
+/// their samples do not carry).
+#[test]
+fn infer_finds_the_event_type_and_id_the_manifests_name() {
+    use hookforge::onboard::{Sample, event_id, event_type};
+    let mut by_vendor: BTreeMap<&str, BTreeMap<String, Vec<Sample>>> = BTreeMap::new();
+    let catalogue = hookforge::vendor_dir::catalogue::ids().flat_map(|id| {
+        let v = hookforge::vendor(id).unwrap();
+        v.events
+            .iter()
+            .flat_map(move |e| e.samples.iter().map(move |s| (v, e.name, s.path, s.body)))
+    });
+    for (v, event, _, body) in common::all_samples().into_iter().chain(catalogue) {
+        let body = serde_json::from_slice(body).unwrap();
+        by_vendor
+            .entry(v.id)
+            .or_default()
+            .entry(hookforge::infer::event_slug(event))
+            .or_default()
+            .push(Sample {
+                body,
+                headers: vec![],
+            });
+    }
+    let mut checked = Vec::new();
+    for (id, events) in by_vendor {
+        let m = hookforge::vendor(id).unwrap().manifest();
+        let Some(want) = &m.event_type.pointer else {
+            continue;
+        };
+        if m.event_type.header.is_some() && m.event_type.join.is_some() {
+            continue; // GitHub: a header joined with a field
+        }
+        let events: Vec<(String, Vec<Sample>)> = events.into_iter().collect();
+        let found = event_type(&events).map(|f| f.locator["pointer"].clone());
+        let id_found = event_id(&events).and_then(|l| l["pointer"].as_str().map(String::from));
+        let id_want = m.event_id.as_ref().and_then(|l| l.pointer.clone());
+        checked.push(format!(
+            "{id}: type {}, id {}",
+            if found.as_ref().and_then(|f| f.as_str()) == Some(want.as_str()) {
+                "same"
+            } else {
+                "differs"
+            },
+            if id_found == id_want {
+                "same"
+            } else {
+                "differs"
+            },
+        ));
+    }
+    eprintln!("{checked:#?}");
+    assert!(checked.len() >= 8, "{checked:?}");
+    let differ: Vec<_> = checked.iter().filter(|c| c.contains("differs")).collect();
+    assert!(differ.is_empty(), "{differ:?}");
 }

@@ -16,7 +16,7 @@ use hookforge_core::{
 use hookforge_drift::{diff, drift};
 use hookforge_harness::{conformance, simulate};
 use hookforge_receive as receive;
-use hookforge_schema::{export, infer};
+use hookforge_schema::{export, infer, onboard};
 use hookforge_ui as ui;
 
 use std::process::ExitCode;

@@ -2,9 +2,14 @@
 //!
 //! The rules, chosen for a receiver that must not reject what the vendor
 //! will send next while still catching a payload that is plainly different:
-//! - a key is required only if every sample has it;
+//! - a key is required only if every sample has it *and* its name says an
+//!   envelope always carries it (`id`, `type`, `event`, `created_at`, … at
+//!   the top level; `id` and `type` below), or it is the event type or id
+//!   the caller pins: a vendor's next payload may lack any other key, and
+//!   refusing it would lose an authentic delivery;
 //! - types are unioned across samples (`integer` and `number` → `number`;
-//!   `null` beside another type makes it nullable);
+//!   `null` beside another type makes it nullable); an optional field also
+//!   admits `null`;
 //! - a field seen only as `null` or `[]` admits anything;
 //! - a format (date-time, date, uuid, email, uri) only when every value has it;
 //! - objects stay open to new keys, enums are not guessed;
@@ -57,6 +62,12 @@ impl Shape {
     }
 
     fn schema(&self) -> Value {
+        self.schema_at(0, true)
+    }
+
+    /// The schema of what was seen here, `depth` objects down; `required`:
+    /// whether the key holding it is required (an optional one admits null).
+    fn schema_at(&self, depth: usize, required: bool) -> Value {
         let mut types: Vec<&str> = Vec::new();
         if self.boolean {
             types.push("boolean");
@@ -77,8 +88,9 @@ impl Shape {
             let mut props = Map::new();
             let mut required = Vec::new();
             for (k, (shape, n)) in &self.keys {
-                props.insert(k.clone(), shape.schema());
-                if *n == self.objects {
+                let always = *n == self.objects && always_sent(depth, k);
+                props.insert(k.clone(), shape.schema_at(depth + 1, always));
+                if always {
                     required.push(Value::String(k.clone()));
                 }
             }
@@ -90,7 +102,7 @@ impl Shape {
                 // Only `[]` seen: nothing is known about the items.
                 None if types.is_empty() => return json!({}),
                 None => {}
-                Some(i) => items = Some(i.schema()),
+                Some(i) => items = Some(i.schema_at(depth + 1, true)),
             }
             types.push("array");
         }
@@ -98,7 +110,7 @@ impl Shape {
             // Only `null` seen (or nothing): anything may come.
             return json!({});
         }
-        if self.null {
+        if self.null || !required {
             types.push("null");
         }
         // One schema with a `type` list, its keywords applying per type.
@@ -124,6 +136,36 @@ impl Shape {
             s.insert("items".into(), i);
         }
         Value::Object(s)
+    }
+}
+
+/// Whether a key's name says an envelope always carries it: its identity,
+/// type, time and content at the top level; an object's `id` and `type` below.
+fn always_sent(depth: usize, key: &str) -> bool {
+    const TOP: &[&str] = &[
+        "id",
+        "type",
+        "event",
+        "event_type",
+        "eventType",
+        "event_id",
+        "eventId",
+        "object",
+        "object_kind",
+        "kind",
+        "action",
+        "topic",
+        "created",
+        "created_at",
+        "createdAt",
+        "timestamp",
+        "data",
+        "payload",
+    ];
+    if depth == 0 {
+        TOP.contains(&key)
+    } else {
+        matches!(key, "id" | "type")
     }
 }
 
@@ -200,11 +242,21 @@ pub fn event_slug(event: &str) -> String {
 
 /// One draft-07 schema for the samples of one event, titled `title`.
 pub fn infer(title: &str, samples: &[Value]) -> Value {
+    infer_pinned(title, samples, &[])
+}
+
+/// [`infer`], with places the caller knows (`/event/type`, the event id):
+/// each required along its pointer, and equal to its value where one is
+/// given (the event type's `const`).
+pub fn infer_pinned(title: &str, samples: &[Value], pins: &[(String, Option<Value>)]) -> Value {
     let mut shape = Shape::default();
     for s in samples {
         shape.add(s);
     }
     let mut schema = shape.schema();
+    for (pointer, value) in pins {
+        pin(&mut schema, pointer, value.as_ref());
+    }
     let definitions = share_definitions(&mut schema);
     let mut out = Map::new();
     out.insert(
@@ -223,6 +275,47 @@ pub fn infer(title: &str, samples: &[Value]) -> Value {
         out.insert("definitions".into(), Value::Object(definitions));
     }
     Value::Object(out)
+}
+
+/// Makes `pointer` required at each step (and not null), and `const`
+/// `value` at its end when given. A step the schema lacks is left alone.
+fn pin(schema: &mut Value, pointer: &str, value: Option<&Value>) {
+    let Some(rest) = pointer.strip_prefix('/') else {
+        return;
+    };
+    let mut at = schema;
+    for token in rest
+        .split('/')
+        .map(hookforge_core::manifest::unescape_token)
+    {
+        let Some(o) = at.as_object_mut() else { return };
+        let required = o.entry("required").or_insert_with(|| json!([]));
+        if let Some(r) = required.as_array_mut()
+            && !r.iter().any(|k| k == token.as_str())
+        {
+            r.push(Value::String(token.clone()));
+        }
+        let Some(next) = o.get_mut("properties").and_then(|p| p.get_mut(&token)) else {
+            return;
+        };
+        drop_null(next);
+        at = next;
+    }
+    if let Some(v) = value {
+        *at = json!({"const": v});
+    }
+}
+
+/// `type: [..., "null"]` without `null`.
+fn drop_null(s: &mut Value) {
+    let Some(types) = s.get_mut("type").and_then(Value::as_array_mut) else {
+        return;
+    };
+    types.retain(|t| t != "null");
+    if types.len() == 1 {
+        let only = types[0].clone();
+        s["type"] = only;
+    }
 }
 
 /// Object schemas (three or more properties) that occur in two or more
@@ -344,18 +437,41 @@ mod tests {
             s["properties"]["id"],
             json!({"type": "string", "format": "uuid"})
         );
-        assert_eq!(s["properties"]["n"], json!({"type": "number"}));
+        // Optional fields admit null.
+        assert_eq!(s["properties"]["n"], json!({"type": ["number", "null"]}));
         assert_eq!(s["properties"]["at"]["format"], "date-time");
         assert_eq!(s["properties"]["x"], json!({}));
         assert_eq!(s["properties"]["l"], json!({}));
         assert_eq!(
             s["properties"]["m"],
-            json!({"type": "string", "format": "email"})
+            json!({"type": ["string", "null"], "format": "email"})
         );
         assert_eq!(s["properties"]["o"]["type"], json!(["object", "null"]));
-        // `m` is in one sample only: not required.
-        assert_eq!(s["required"], json!(["at", "id", "l", "n", "o", "x"]));
+        // In every sample and named as an envelope's: required. `n`, `at`,
+        // `l`, `o` and `x` are in every sample too, but nothing says the
+        // vendor always sends them; `m` is in one sample only.
+        assert_eq!(s["required"], json!(["id"]));
         assert!(s.get("additionalProperties").is_none());
+    }
+
+    #[test]
+    fn pinned_places_are_required_along_their_pointer_and_not_null() {
+        let docs = [json!({"event": {"type": "a", "id": "e1"}, "n": 1})];
+        let s = infer_pinned(
+            "a",
+            &docs,
+            &[
+                ("/event/type".into(), Some(json!("a"))),
+                ("/event/id".into(), None),
+            ],
+        );
+        assert_eq!(s["required"], json!(["event"]));
+        assert_eq!(s["properties"]["event"]["type"], "object");
+        assert_eq!(s["properties"]["event"]["required"], json!(["id", "type"]));
+        assert_eq!(
+            s["properties"]["event"]["properties"]["type"],
+            json!({"const": "a"})
+        );
     }
 
     #[test]
@@ -370,7 +486,7 @@ mod tests {
     #[test]
     fn a_format_only_when_every_value_has_it() {
         let s = infer("e", &[json!({"d": "2024-01-01"}), json!({"d": "soon"})]);
-        assert_eq!(s["properties"]["d"], json!({"type": "string"}));
+        assert_eq!(s["properties"]["d"], json!({"type": ["string", "null"]}));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod export;
 pub mod infer;
+pub mod onboard;
 pub mod schema_walk;
 
 // The paths the modules were written against, from the core.

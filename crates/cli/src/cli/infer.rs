@@ -1,6 +1,7 @@
 //! `hookforge infer`: a draft-07 schema from sample payloads of one event,
 //! or a whole vendor directory from a directory of samples per event.
 
+use hookforge::onboard;
 use serde_json::{Value, json};
 
 use super::*;
@@ -14,6 +15,9 @@ pub struct Args {
     /// holding a subdirectory of samples per event.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
+    /// With `--vendor-dir OUT`: the vendor's id (default: OUT's name).
+    #[arg(long)]
+    pub id: Option<String>,
 }
 
 fn read_samples(files: &[PathBuf]) -> Result<Vec<Value>, String> {
@@ -76,7 +80,8 @@ fn one(a: &Args) -> Result<Outcome, String> {
 }
 
 /// `OUT/manifest.json`, `OUT/events/<event>.json` and `OUT/samples/<event>/`
-/// from `SAMPLES/<event>/*.json`.
+/// from `SAMPLES/<event>/*.json` (with `<name>.headers` beside a sample
+/// whose vendor sends the type or id in a header).
 fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
     let [samples_dir] = args.inputs.as_slice() else {
         return Err(
@@ -84,13 +89,100 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
                 .into(),
         );
     };
-    let mut events = Vec::new();
+    let events = read_events(samples_dir)?;
+    let grouped: Vec<(String, Vec<onboard::Sample>)> = events
+        .iter()
+        .map(|(dir, files)| (dir.clone(), files.iter().map(|(_, s)| s.clone()).collect()))
+        .collect();
+    let found = onboard::event_type(&grouped);
+    let event_id = onboard::event_id(&grouped);
+    let id = vendor_id(args.id.as_deref(), out)?;
+    std::fs::create_dir_all(out.join("events")).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut manifest = json!({
+        "id": id,
+        "name": id,
+        "description": "Inferred by hookforge infer; check every field against the vendor's docs.",
+        "event_type": found.as_ref().map_or(json!({"header": "X-Event-Type"}), |f| f.locator.clone()),
+        "auth": {"scheme": "none", "note": "not inferred: describe the vendor's scheme (see docs/vendors.md, Authentication in the manifest)"},
+        "headers": [{"name": "Content-Type", "value": "application/json"}],
+        "success": {"statuses": ["2xx"]},
+        "schemas": {"from": "inferred", "note": "inferred by hookforge infer from the samples; required: the event type, the event id and envelope fields present in every sample"},
+    });
+    if let Some(l) = &event_id {
+        manifest["event_id"] = l.clone();
+    }
+    write_json(&out.join("manifest.json"), &manifest)?;
+    for (i, (dir, files)) in events.iter().enumerate() {
+        let name = found.as_ref().map_or(dir.clone(), |f| f.names[i].clone());
+        write_event(out, &name, files, found.as_ref(), event_id.as_ref())?;
+    }
+    eprintln!(
+        "wrote {} with {} event(s); event type {}; event id {}",
+        out.display(),
+        events.len(),
+        match &found {
+            Some(f) => format!("at {}", f.locator),
+            None => "not found in the bodies or headers: set `event_type` in the manifest".into(),
+        },
+        match &event_id {
+            Some(l) => format!("at {l}"),
+            None =>
+                "not found (no field or header named like one has a distinct value in every sample)"
+                    .into(),
+        }
+    );
+    Ok(Ok(()))
+}
+
+/// One event's schema (its type and id pinned) and its samples, copied
+/// with their `.headers` files.
+fn write_event(
+    out: &std::path::Path,
+    name: &str,
+    files: &[(PathBuf, onboard::Sample)],
+    found: Option<&onboard::EventType>,
+    event_id: Option<&Value>,
+) -> Result<(), String> {
+    let docs: Vec<Value> = files.iter().map(|(_, s)| s.body.clone()).collect();
+    let mut pins = Vec::new();
+    if let Some(p) = found.and_then(|f| f.pointer.clone()) {
+        // Joined with a header: the body holds the second part only.
+        let value = match found.map(|f| &f.locator) {
+            Some(l) if l.get("header").is_some() => docs[0].pointer(&p).cloned(),
+            _ => Some(Value::String(name.to_string())),
+        };
+        pins.push((p, value));
+    }
+    if let Some(p) = event_id.and_then(|l| l["pointer"].as_str()) {
+        pins.push((p.to_string(), None));
+    }
+    let schema = hookforge::infer::infer_pinned(name, &docs, &pins);
+    let slug = hookforge::infer::event_slug(name);
+    write_json(&out.join("events").join(format!("{slug}.json")), &schema)?;
+    let sample_dir = out.join("samples").join(&slug);
+    std::fs::create_dir_all(&sample_dir).map_err(|e| format!("{}: {e}", sample_dir.display()))?;
+    for (f, _) in files {
+        for from in [f.clone(), f.with_extension("headers")] {
+            if from.exists() {
+                let target = sample_dir.join(from.file_name().unwrap_or_default());
+                std::fs::copy(&from, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Each event directory's samples (with their headers), sorted.
+type Events = Vec<(String, Vec<(PathBuf, onboard::Sample)>)>;
+
+fn read_events(samples_dir: &std::path::Path) -> Result<Events, String> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(samples_dir)
         .map_err(|e| format!("cannot read {}: {e}", samples_dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
+    let mut events = Vec::new();
     for d in dirs {
         let files = json_files(&d)?;
         if files.is_empty() {
@@ -101,7 +193,19 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
             .and_then(|n| n.to_str())
             .ok_or_else(|| format!("{}: the directory name is not UTF-8", d.display()))?
             .to_string();
-        events.push((name, files.clone(), read_samples(&files)?));
+        let bodies = read_samples(&files)?;
+        let mut samples = Vec::new();
+        for (f, body) in files.into_iter().zip(bodies) {
+            let h = f.with_extension("headers");
+            let headers = match std::fs::read_to_string(&h) {
+                Ok(text) => {
+                    onboard::parse_headers(&text).map_err(|e| format!("{}: {e}", h.display()))?
+                }
+                Err(_) => Vec::new(),
+            };
+            samples.push((f, onboard::Sample { body, headers }));
+        }
+        events.push((name, samples));
     }
     if events.is_empty() {
         return Err(format!(
@@ -109,19 +213,25 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
             samples_dir.display()
         ));
     }
-    // The event type's place: a top-level string key whose value is the
-    // directory name in every sample of every event.
-    let candidates: Vec<String> = events[0].2[0]
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
-    let type_key = candidates.into_iter().find(|k| {
-        events.iter().all(|(name, _, docs)| {
-            docs.iter()
-                .all(|d| d.get(k).and_then(Value::as_str) == Some(name.as_str()))
-        })
-    });
-    let id = out
+    Ok(events)
+}
+
+/// `--id`, else OUT's name made an id (lower case, `_` for the rest).
+fn vendor_id(given: Option<&str>, out: &std::path::Path) -> Result<String, String> {
+    if let Some(id) = given {
+        let ok = id.starts_with(|c: char| c.is_ascii_lowercase())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        return if ok {
+            Ok(id.to_string())
+        } else {
+            Err(format!(
+                "--id {id:?}: lower-case ASCII letters, digits and `_`, starting with a letter"
+            ))
+        };
+    }
+    Ok(out
         .file_name()
         .and_then(|n| n.to_str())
         .map(|n| {
@@ -131,46 +241,5 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
                 .collect::<String>()
         })
         .filter(|n| n.starts_with(|c: char| c.is_ascii_lowercase()))
-        .unwrap_or_else(|| "vendor".into());
-    std::fs::create_dir_all(out.join("events")).map_err(|e| format!("{}: {e}", out.display()))?;
-    let event_type = match &type_key {
-        Some(k) => json!({"pointer": format!("/{k}")}),
-        None => json!({"header": "X-Event-Type"}),
-    };
-    let manifest = json!({
-        "id": id,
-        "name": id,
-        "description": "Inferred by hookforge infer; check every field against the vendor's docs.",
-        "event_type": event_type,
-        "auth": {"scheme": "none", "note": "not inferred: describe the vendor's scheme (see docs/vendors.md, Authentication in the manifest)"},
-        "headers": [{"name": "Content-Type", "value": "application/json"}],
-        "success": {"statuses": ["2xx"]},
-    });
-    write_json(&out.join("manifest.json"), &manifest)?;
-    for (name, files, docs) in &events {
-        let mut schema = hookforge::infer::infer(name, docs);
-        if let Some(k) = &type_key {
-            // Pinned, as hookforge's schemas pin the event type.
-            schema["properties"][k] = json!({"const": name});
-        }
-        let slug = hookforge::infer::event_slug(name);
-        write_json(&out.join("events").join(format!("{slug}.json")), &schema)?;
-        let sample_dir = out.join("samples").join(&slug);
-        std::fs::create_dir_all(&sample_dir)
-            .map_err(|e| format!("{}: {e}", sample_dir.display()))?;
-        for f in files {
-            let target = sample_dir.join(f.file_name().unwrap_or_default());
-            std::fs::copy(f, &target).map_err(|e| format!("{}: {e}", target.display()))?;
-        }
-    }
-    eprintln!(
-        "wrote {} with {} event(s); event type {}",
-        out.display(),
-        events.len(),
-        match &type_key {
-            Some(k) => format!("at /{k}"),
-            None => "not found in the bodies: set `event_type` in the manifest".into(),
-        }
-    );
-    Ok(Ok(()))
+        .unwrap_or_else(|| "vendor".into()))
 }

@@ -1,0 +1,354 @@
+//! Onboarding a vendor from its samples alone (`hookforge infer
+//! --vendor-dir`): where its event type is (a top-level or nested field, a
+//! header, or a header joined with a field, as GitHub's `issues` +
+//! `opened`), and where its event id is. Samples come grouped by event, in
+//! directories named after the event (`orders-create` for Shopify's
+//! `orders/create`); a sample's headers, when the vendor sends the type or
+//! id there, are in a `<name>.headers` file beside it (`Name: value` lines).
+
+use serde_json::{Value, json};
+
+/// One sample payload and the headers it came with.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    pub body: Value,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Sample {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `Name: value` lines (blank lines and `#` comments skipped).
+pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once(':') else {
+            return Err(format!(
+                "line {}: expected `Name: value`, got {line:?}",
+                i + 1
+            ));
+        };
+        out.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    Ok(out)
+}
+
+/// Where the event type was found, and each directory's event name as the
+/// vendor writes it (`orders/create`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventType {
+    /// The manifest's `event_type` locator.
+    pub locator: Value,
+    /// The body pointer, if the type (or its second part) is in the body:
+    /// pinned in the schemas.
+    pub pointer: Option<String>,
+    pub names: Vec<String>,
+}
+
+/// Where each event's samples name the event: the first place (shallowest
+/// field, then a header, then a header joined with a field by `.`) whose
+/// value, in every sample, is its directory's name (compared with any
+/// punctuation as `_`, so `orders-create` matches `orders/create`).
+pub fn event_type(events: &[(String, Vec<Sample>)]) -> Option<EventType> {
+    let first = events.first()?.1.first()?;
+    let mut pointers = Vec::new();
+    string_leaves(&first.body, String::new(), 0, &mut pointers);
+    pointers.sort_by_key(|p| p.matches('/').count());
+    let mut candidates: Vec<Place> = pointers.iter().map(|p| Place::Pointer(p.clone())).collect();
+    candidates.extend(first.headers.iter().map(|(h, _)| Place::Header(h.clone())));
+    for (h, _) in &first.headers {
+        for p in pointers.iter().filter(|p| p.matches('/').count() == 1) {
+            candidates.push(Place::Joined(h.clone(), p.clone()));
+        }
+    }
+    candidates
+        .into_iter()
+        .find_map(|c| c.names(events).map(|names| c.found(names)))
+}
+
+#[derive(Debug, Clone)]
+enum Place {
+    Pointer(String),
+    Header(String),
+    Joined(String, String),
+}
+
+impl Place {
+    fn value(&self, s: &Sample) -> Option<String> {
+        match self {
+            Place::Pointer(p) => s.body.pointer(p)?.as_str().map(String::from),
+            Place::Header(h) => s.header(h).map(String::from),
+            Place::Joined(h, p) => {
+                let head = s.header(h)?;
+                Some(match s.body.pointer(p).and_then(Value::as_str) {
+                    Some(tail) => format!("{head}.{tail}"),
+                    None => head.to_string(),
+                })
+            }
+        }
+    }
+
+    /// The event name per directory, if every sample's value matches it.
+    fn names(&self, events: &[(String, Vec<Sample>)]) -> Option<Vec<String>> {
+        let mut names = Vec::new();
+        for (dir, samples) in events {
+            let values: Vec<String> = samples
+                .iter()
+                .map(|s| self.value(s))
+                .collect::<Option<_>>()?;
+            let name = values.first()?;
+            if values.iter().any(|v| v != name) || fold(name) != fold(dir) {
+                return None;
+            }
+            names.push(name.clone());
+        }
+        Some(names)
+    }
+
+    fn found(self, names: Vec<String>) -> EventType {
+        let (locator, pointer) = match self {
+            Place::Pointer(p) => (json!({"pointer": p}), Some(p)),
+            Place::Header(h) => (json!({"header": h}), None),
+            Place::Joined(h, p) => (json!({"header": h, "pointer": p, "join": "."}), Some(p)),
+        };
+        EventType {
+            locator,
+            pointer,
+            names,
+        }
+    }
+}
+
+/// Letters and digits kept (lower case), each run of anything else one `_`
+/// (`ordering::file_added` matches the directory `ordering.file_added`).
+fn fold(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out
+}
+
+/// Pointers to the string values of `v`, three levels deep at most (an
+/// array is entered at its first item only).
+fn string_leaves(v: &Value, at: String, depth: usize, out: &mut Vec<String>) {
+    if depth > 3 {
+        return;
+    }
+    match v {
+        Value::String(_) if !at.is_empty() => out.push(at),
+        Value::Object(o) => {
+            for (k, child) in o {
+                let token = k.replace('~', "~0").replace('/', "~1");
+                string_leaves(child, format!("{at}/{token}"), depth + 1, out);
+            }
+        }
+        Value::Array(a) => {
+            if let Some(item) = a.first() {
+                string_leaves(item, format!("{at}/0"), depth + 1, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Where the event id is: a header named like a delivery or event id, or a
+/// body field named like one (`event_id`, or `id` at the top level),
+/// present in every sample. A name that could mean something else (a
+/// header ending `-id`, a top-level `id`, which may be the resource's) must
+/// also have a value no two samples share; docs often repeat one
+/// placeholder `event_id`, so that name needs none, nor an `id` whose every
+/// value starts `evt` or `event` (Stripe's `evt_…`). `None` when nothing
+/// qualifies (a vendor may send no id).
+pub fn event_id(events: &[(String, Vec<Sample>)]) -> Option<Value> {
+    let all: Vec<&Sample> = events.iter().flat_map(|(_, s)| s).collect();
+    let first = all.first()?;
+    let distinct = |values: Option<Vec<String>>| {
+        values.is_some_and(|mut v| {
+            let n = v.len();
+            v.sort();
+            v.dedup();
+            v.len() == n
+        })
+    };
+    for (h, _) in &first.headers {
+        let l = h.to_ascii_lowercase();
+        let named = [
+            "delivery",
+            "event-id",
+            "webhook-id",
+            "message-id",
+            "notification-id",
+        ]
+        .iter()
+        .any(|n| l.contains(n))
+            || l.ends_with("-id") && !l.contains("account") && !l.contains("shop");
+        let values = all.iter().map(|s| s.header(h).map(String::from)).collect();
+        if named && distinct(values) {
+            let example = first.header(h).unwrap_or_default();
+            return Some(json!({"header": h, "example": example}));
+        }
+    }
+    const NAMES: &[&str] = &[
+        "/event_id",
+        "/eventId",
+        "/eventID",
+        "/EventId",
+        "/event/id",
+        "/meta/event_id",
+        "/meta/eventId",
+        "/notification_id",
+        "/notificationId",
+        "/message_id",
+        "/messageId",
+        "/uuid",
+        "/id",
+    ];
+    let scalar = |v: &Value| match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    NAMES.iter().find_map(|p| {
+        let values: Option<Vec<String>> = all
+            .iter()
+            .map(|s| s.body.pointer(p).and_then(scalar))
+            .collect();
+        let unambiguous = !matches!(*p, "/id" | "/uuid");
+        // An `id` whose values say they are events' (`evt_…`), placeholder or not.
+        let eventlike = values.as_ref().is_some_and(|v| {
+            v.iter().all(|x| {
+                let x = x.to_ascii_lowercase();
+                x.starts_with("evt") || x.starts_with("event")
+            })
+        });
+        let ok = if unambiguous || eventlike {
+            values.is_some()
+        } else {
+            distinct(values)
+        };
+        ok.then(|| {
+            let example = first.body.pointer(p).and_then(scalar).unwrap_or_default();
+            json!({"pointer": p, "example": example})
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(body: Value, headers: &[(&str, &str)]) -> Sample {
+        Sample {
+            body,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_nested_type_is_found_and_pinned_where_it_is() {
+        let events = vec![
+            (
+                "app_mention".to_string(),
+                vec![sample(
+                    json!({"type": "event_callback", "event_id": "Ev1", "event": {"type": "app_mention"}}),
+                    &[],
+                )],
+            ),
+            (
+                "message".to_string(),
+                vec![sample(
+                    json!({"type": "event_callback", "event_id": "Ev2", "event": {"type": "message"}}),
+                    &[],
+                )],
+            ),
+        ];
+        let t = event_type(&events).unwrap();
+        assert_eq!(t.locator, json!({"pointer": "/event/type"}));
+        assert_eq!(
+            event_id(&events),
+            Some(json!({"pointer": "/event_id", "example": "Ev1"}))
+        );
+    }
+
+    #[test]
+    fn a_type_in_a_header_keeps_its_slash_and_the_id_comes_from_a_header() {
+        let h = |t: &'static str, id: &'static str| -> Vec<(&'static str, &'static str)> {
+            vec![
+                ("X-Shopify-Topic", t),
+                ("X-Shopify-Webhook-Id", id),
+                ("X-Shopify-Shop-Domain", "a.myshopify.com"),
+            ]
+        };
+        let events = vec![
+            (
+                "orders-create".to_string(),
+                vec![sample(
+                    json!({"id": 1, "name": "#1"}),
+                    &h("orders/create", "b54557e4"),
+                )],
+            ),
+            (
+                "orders-paid".to_string(),
+                vec![sample(
+                    json!({"id": 1, "name": "#1"}),
+                    &h("orders/paid", "c1d2e3f4"),
+                )],
+            ),
+        ];
+        let t = event_type(&events).unwrap();
+        assert_eq!(t.locator, json!({"header": "X-Shopify-Topic"}));
+        assert_eq!(t.names, ["orders/create", "orders/paid"]);
+        // The body's `id` repeats (it is the order's): the header's is the event's.
+        assert_eq!(event_id(&events).unwrap()["header"], "X-Shopify-Webhook-Id");
+    }
+
+    #[test]
+    fn a_header_joined_with_a_field_is_found() {
+        let events = vec![
+            (
+                "issues.opened".to_string(),
+                vec![sample(
+                    json!({"action": "opened"}),
+                    &[("X-GitHub-Event", "issues"), ("X-GitHub-Delivery", "d1")],
+                )],
+            ),
+            (
+                "issues.closed".to_string(),
+                vec![sample(
+                    json!({"action": "closed"}),
+                    &[("X-GitHub-Event", "issues"), ("X-GitHub-Delivery", "d2")],
+                )],
+            ),
+        ];
+        assert_eq!(
+            event_type(&events).unwrap().locator,
+            json!({"header": "X-GitHub-Event", "pointer": "/action", "join": "."})
+        );
+    }
+
+    #[test]
+    fn no_place_matches_when_the_samples_do_not_name_their_event() {
+        let events = vec![("a".to_string(), vec![sample(json!({"kind": "b"}), &[])])];
+        assert_eq!(event_type(&events), None);
+        assert_eq!(parse_headers("X-A: 1\n\n# c\nX-B:two").unwrap().len(), 2);
+        assert!(parse_headers("nocolon").unwrap_err().contains("line 1"));
+    }
+}
