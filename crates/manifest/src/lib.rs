@@ -697,6 +697,9 @@ pub enum TimestampUnit {
     #[default]
     Seconds,
     Milliseconds,
+    /// An RFC 3339 date and time (PayPal's `PAYPAL-TRANSMISSION-TIME`,
+    /// `2026-12-04T16:10:33Z`), signed as sent.
+    Rfc3339,
 }
 
 /// How `{sig}` is computed and checked.
@@ -750,6 +753,13 @@ pub enum SignedPiece {
     /// `[…]`: signed only when every body field in it is present (AWS SNS
     /// signs `Subject\n<subject>\n` only for messages that have one).
     Optional(Vec<SignedPiece>),
+    /// `{body_crc32}`: the CRC-32 (IEEE) of the raw body, in decimal
+    /// (PayPal signs it instead of the body).
+    BodyCrc32,
+    /// `{setting:NAME}`: a value the receiver is configured with, not sent
+    /// in the delivery (PayPal's `webhook_id`, given when the webhook was
+    /// registered): `serve --setting VENDOR.NAME=VALUE`, `check --setting NAME=VALUE`.
+    Setting(String),
 }
 
 /// What an entry of the header `format` carries.
@@ -799,9 +809,12 @@ fn optional_groups(pieces: Vec<SignedPiece>) -> Result<Vec<SignedPiece>, String>
                     if !g.iter().any(|p| matches!(p, SignedPiece::BodyField(_))) {
                         return Err("an optional `[…]` part must name a body field".into());
                     }
-                    if g.iter()
-                        .any(|p| matches!(p, SignedPiece::Body | SignedPiece::FormSorted))
-                    {
+                    if g.iter().any(|p| {
+                        matches!(
+                            p,
+                            SignedPiece::Body | SignedPiece::FormSorted | SignedPiece::BodyCrc32
+                        )
+                    }) {
                         return Err("the body itself cannot be optional".into());
                     }
                     out.push(SignedPiece::Optional(g));
@@ -845,6 +858,18 @@ fn placeholders(template: &str) -> Result<Vec<Result<String, String>>, String> {
 }
 
 impl SignatureAuth {
+    /// The receiver settings the signed template names (`{setting:NAME}`).
+    pub fn settings(&self) -> Vec<String> {
+        self.signed_pieces()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| match p {
+                SignedPiece::Setting(n) => Some(n),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The `signed` template, parsed.
     pub fn signed_pieces(&self) -> Result<Vec<SignedPiece>, ManifestError> {
         let bad = |m: String| ManifestError(format!("`auth.signed`: {m}"));
@@ -858,12 +883,24 @@ impl SignatureAuth {
                     "id" => SignedPiece::Id,
                     "url" => SignedPiece::Url,
                     "form_sorted" => SignedPiece::FormSorted,
+                    "body_crc32" => SignedPiece::BodyCrc32,
+                    setting if setting.starts_with("setting:") => {
+                        let name = &setting["setting:".len()..];
+                        if name.is_empty()
+                            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        {
+                            return Err(bad(format!(
+                                "`{{{setting}}}`: a setting's name is letters, digits and `_`"
+                            )));
+                        }
+                        SignedPiece::Setting(name.to_string())
+                    }
                     field if field.starts_with("body:/") => {
                         SignedPiece::BodyField(field["body:".len()..].to_string())
                     }
                     other => {
                         return Err(bad(format!(
-                            "unknown placeholder `{{{other}}}`; expected {{body}}, {{form_sorted}}, {{body:/pointer}}, {{timestamp}}, {{id}} or {{url}}"
+                            "unknown placeholder `{{{other}}}`; expected {{body}}, {{form_sorted}}, {{body_crc32}}, {{body:/pointer}}, {{setting:NAME}}, {{timestamp}}, {{id}} or {{url}}"
                         )));
                     }
                 },
@@ -873,7 +910,12 @@ impl SignatureAuth {
         // The content must be covered, once: its bytes or its form fields;
         // or (Mailgun, whose signature covers only its own fields) body
         // fields named one by one.
-        let content = |p: &&SignedPiece| matches!(p, SignedPiece::Body | SignedPiece::FormSorted);
+        let content = |p: &&SignedPiece| {
+            matches!(
+                p,
+                SignedPiece::Body | SignedPiece::FormSorted | SignedPiece::BodyCrc32
+            )
+        };
         let fields = pieces
             .iter()
             .any(|p| matches!(p, SignedPiece::BodyField(_)));
@@ -882,7 +924,7 @@ impl SignatureAuth {
             1 => {}
             _ => {
                 return Err(bad(
-                    "must contain `{body}` or `{form_sorted}` exactly once (or name body fields with `{body:/pointer}`)".into(),
+                    "must contain `{body}`, `{form_sorted}` or `{body_crc32}` exactly once (or name body fields with `{body:/pointer}`)".into(),
                 ));
             }
         }

@@ -124,9 +124,17 @@ pub struct ReceiverBuilder {
     mode: Option<Mode>,
     handshake_token: Option<Secret>,
     key_hosts: Vec<String>,
+    settings: crate::auth::Settings,
 }
 
 impl ReceiverBuilder {
+    /// A value the vendor's signature covers that deliveries do not carry
+    /// (`{setting:NAME}` in the manifest: PayPal's `webhook_id`).
+    pub fn setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.insert(name.into(), value.into());
+        self
+    }
+
     /// Also trusts `host` (`host` or `host:port`; loopback over http) for
     /// the keys deliveries point at, beside the manifest's allow-list: a
     /// local stand-in for the vendor's certificate host, in tests.
@@ -225,6 +233,15 @@ impl ReceiverBuilder {
                 self.endpoint.as_deref(),
             )?,
         };
+        let verifier = self.settings.iter().fold(verifier, |v, (k, val)| {
+            v.with_setting(k.clone(), val.clone())
+        });
+        if let Some(missing) = verifier.missing_settings().first() {
+            return Err(AuthConfigError(format!(
+                "{}'s signature covers the setting `{missing}`, which deliveries do not carry: give it (`serve --setting {}.{missing}=VALUE`)",
+                self.vendor.id, self.vendor.id
+            )));
+        }
         if matches!(verifier.scheme(), crate::auth::Scheme::None) && !self.allow_unsigned {
             return Err(AuthConfigError(format!(
                 "{} documents no authentication: give a shared secret (sent in the {} header) or call allow_unsigned()",
@@ -326,6 +343,7 @@ impl Receiver {
             mode: None,
             handshake_token: None,
             key_hosts: Vec::new(),
+            settings: Default::default(),
         }
     }
 

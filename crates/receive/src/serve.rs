@@ -75,6 +75,9 @@ pub struct ServeConfig {
     /// Per vendor id, hosts trusted for keys its deliveries point at, beyond
     /// the manifest's (a local stand-in for the vendor's certificate host).
     pub key_hosts: BTreeMap<String, Vec<String>>,
+    /// Per vendor id, values its signature covers that deliveries do not
+    /// carry (`{setting:NAME}`: PayPal's `webhook_id`).
+    pub settings: BTreeMap<String, crate::auth::Settings>,
     /// Vendors that document no authentication and may be served without a
     /// shared secret (anyone who knows the URL can post to them).
     pub allow_unsigned: Vec<String>,
@@ -113,6 +116,7 @@ impl ServeConfig {
             endpoints: BTreeMap::new(),
             handshake_tokens: BTreeMap::new(),
             key_hosts: BTreeMap::new(),
+            settings: BTreeMap::new(),
             allow_unsigned: Vec::new(),
             db: None,
             #[cfg(feature = "sqlite")]
@@ -247,6 +251,9 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
         }
         for host in cfg.key_hosts.get(v.id).into_iter().flatten() {
             b = b.key_host(host.clone());
+        }
+        for (name, value) in cfg.settings.get(v.id).into_iter().flatten() {
+            b = b.setting(name.clone(), value.clone());
         }
         if cfg.allow_unsigned.iter().any(|a| a == v.id) {
             b = b.allow_unsigned();

@@ -66,6 +66,9 @@ pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
     if let Some(t) = &args.handshake_token {
         h = h.handshake_token(t.as_str());
     }
+    for (name, value) in &args.target.settings {
+        h = h.setting(name.clone(), value.clone());
+    }
     if let Some(url) = &args.target.key_url {
         h = h.key_url(url.as_str());
     }

@@ -19,16 +19,12 @@ struct DemoKeys {
     /// The public key, served at `key_url` on loopback.
     key_url: Option<String>,
     handshake_token: Option<String>,
+    /// Values the signature covers that deliveries do not carry (PayPal's
+    /// `webhook_id`), the same on both sides.
+    settings: Vec<(String, String)>,
 }
 
 impl DemoKeys {
-    const NONE: DemoKeys = DemoKeys {
-        receiver: None,
-        sender: None,
-        key_url: None,
-        handshake_token: None,
-    };
-
     fn for_vendor(v: &VendorSpec, keys: &KeyServer) -> Result<DemoKeys, Failure> {
         let token = v
             .manifest()
@@ -54,6 +50,16 @@ impl DemoKeys {
             }
         };
         k.handshake_token = token;
+        if let hookforge::manifest::Auth::Signature(s) = &v.manifest().auth {
+            k.settings = s
+                .settings()
+                .into_iter()
+                .map(|n| {
+                    let value = format!("demo-{}", &random(v, &n)[..16]);
+                    (n, value)
+                })
+                .collect();
+        }
         Ok(k)
     }
 }
@@ -269,6 +275,12 @@ async fn start_receiver(
             cfg.handshake_tokens
                 .insert(id.to_string(), hookforge::auth::Secret::new(t.clone()));
         }
+        for (name, value) in &k.settings {
+            cfg.settings
+                .entry(id.to_string())
+                .or_default()
+                .insert(name.clone(), value.clone());
+        }
         if k.key_url.is_some() {
             cfg.key_hosts
                 .insert(id.to_string(), vec![key_server.to_string()]);
@@ -285,12 +297,16 @@ async fn check_vendor(
 ) -> Result<hookforge::conformance::report::Report, hookforge::conformance::harness::HarnessError> {
     let url = format!("http://{}/hooks/{}", server.addr, v.id);
     let mut h = hookforge::conformance::harness::Harness::new(v, url).concurrency(8);
-    let k = keys.unwrap_or(&DemoKeys::NONE);
+    let none = DemoKeys::default();
+    let k = keys.unwrap_or(&none);
     if let Some(s) = &k.sender {
         h = h.secret(s.clone());
     }
     if let Some(u) = &k.key_url {
         h = h.key_url(u.clone());
+    }
+    for (name, value) in &k.settings {
+        h = h.setting(name.clone(), value.clone());
     }
     if let Some(t) = &k.handshake_token {
         h = h.handshake_token(t.clone());

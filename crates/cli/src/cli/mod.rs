@@ -129,6 +129,21 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs(secs))
 }
 
+/// `NAME=VALUE`: a value a vendor's signature covers that deliveries do not
+/// carry (`{setting:NAME}`).
+pub fn parse_setting(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((n, v))
+            if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            Ok((n.to_string(), v.to_string()))
+        }
+        _ => Err(format!(
+            "{s:?}: expected NAME=VALUE (a setting's name is letters, digits and `_`)"
+        )),
+    }
+}
+
 pub fn parse_hmac(s: &str) -> Result<hookforge::auth::HmacFormat, String> {
     s.parse()
         .map_err(|e: hookforge::auth::AuthConfigError| e.to_string())
@@ -392,4 +407,8 @@ pub struct TargetArgs {
     /// where the certificate of --secret's private key is served.
     #[arg(long, value_name = "URL")]
     pub key_url: Option<String>,
+    /// A value the vendor's signature covers that deliveries do not carry,
+    /// as the receiver has it: `NAME=VALUE` (PayPal: `webhook_id=WH-…`). Repeatable
+    #[arg(long = "setting", value_name = "NAME=VALUE", value_parser = parse_setting)]
+    pub settings: Vec<(String, String)>,
 }

@@ -57,6 +57,11 @@ pub struct Args {
     /// certificate host, for tests; the manifest's hosts stay trusted.
     #[arg(long = "key-host", value_name = "VENDOR=HOST", value_parser = parse_token)]
     pub key_hosts: Vec<(String, String)>,
+    /// A value a vendor's signature covers that deliveries do not carry, as
+    /// `VENDOR.NAME=VALUE` (PayPal: `paypal.webhook_id=WH-…`, the id PayPal
+    /// gave the webhook).
+    #[arg(long = "setting", value_name = "VENDOR.NAME=VALUE", value_parser = parse_vendor_setting)]
+    pub settings: Vec<(String, String, String)>,
     /// Store deliveries without handling them (the worker stays off).
     #[arg(long)]
     pub no_process: bool,
@@ -83,6 +88,7 @@ pub fn run(args: Args) -> Outcome {
         endpoints,
         handshake_tokens,
         key_hosts,
+        settings,
         no_process,
         body_limit,
         more,
@@ -97,6 +103,9 @@ pub fn run(args: Args) -> Outcome {
         .collect();
     for (v, host) in key_hosts {
         cfg.key_hosts.entry(v).or_default().push(host);
+    }
+    for (v, name, value) in settings {
+        cfg.settings.entry(v).or_default().insert(name, value);
     }
     let mut secrets = secrets;
     match extra_secrets(&more.secret_files) {
@@ -527,6 +536,14 @@ fn describe_metrics() {
         metrics::Unit::Seconds,
         "Handler calls by vendor and outcome"
     );
+}
+
+fn parse_vendor_setting(s: &str) -> Result<(String, String, String), String> {
+    let (v, rest) = s
+        .split_once('.')
+        .ok_or_else(|| format!("{s:?}: expected VENDOR.NAME=VALUE"))?;
+    let (name, value) = super::parse_setting(rest)?;
+    Ok((v.to_string(), name, value))
 }
 
 fn parse_token(s: &str) -> Result<(String, String), String> {

@@ -23,56 +23,19 @@ pub struct Args {
     /// The URL the delivery is posted to, for signatures that cover it (`{url}`).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
+    /// A value the signature covers that deliveries do not carry, as the
+    /// receiver has it: `NAME=VALUE` (PayPal: `webhook_id=WH-…`). Repeatable
+    #[arg(long = "setting", value_name = "NAME=VALUE", value_parser = parse_setting)]
+    pub settings: Vec<(String, String)>,
     /// The body; `-` or nothing reads standard input.
     pub file: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> Outcome {
-    sign(
-        a.vendor.spec()?,
-        a.secret,
-        a.timestamp,
-        a.hmac_format,
-        a.endpoint.as_deref(),
-        a.event,
-        a.file,
-    )
-}
-
-pub fn sign(
-    vendor: &VendorSpec,
-    secret: Option<String>,
-    timestamp: Option<u64>,
-    hmac_format: Option<hookforge::auth::HmacFormat>,
-    endpoint: Option<&str>,
-    event: Option<String>,
-    file: Option<PathBuf>,
-) -> Outcome {
-    let body = read_input(file.as_ref()).map_err(Failure::usage)?;
-    let signer = match secret {
-        Some(s) => match hookforge::auth::Signer::for_manifest_at(
-            vendor.manifest(),
-            hookforge::auth::Secret::new(s),
-            hmac_format,
-            endpoint,
-        ) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                return Err(Failure::usage(format!("{}: {e}", vendor.id)));
-            }
-        },
-        None if !matches!(
-            vendor.manifest().auth,
-            hookforge::manifest::Auth::None { .. }
-        ) =>
-        {
-            return Err(Failure::usage(format!(
-                "{} signs its deliveries: pass --secret",
-                vendor.id
-            )));
-        }
-        None => None,
-    };
+    let vendor = a.vendor.spec()?;
+    let body = read_input(a.file.as_ref()).map_err(Failure::usage)?;
+    let signer = signer(vendor, &a)?;
+    let (timestamp, event) = (a.timestamp, a.event);
     let attempt = hookforge::conformance::delivery::Attempt {
         attempt: 0,
         timestamp,
@@ -99,4 +62,31 @@ pub fn sign(
         }
         Err(e) => Err(Failure::failed(e)),
     }
+}
+
+/// The vendor's signer for `--secret` (with `--endpoint` and `--setting`);
+/// none for a vendor without auth.
+fn signer(vendor: &VendorSpec, a: &Args) -> Result<Option<hookforge::auth::Signer>, Failure> {
+    let Some(s) = &a.secret else {
+        if matches!(
+            vendor.manifest().auth,
+            hookforge::manifest::Auth::None { .. }
+        ) {
+            return Ok(None);
+        }
+        return Err(Failure::usage(format!(
+            "{} signs its deliveries: pass --secret",
+            vendor.id
+        )));
+    };
+    let signer = hookforge::auth::Signer::for_manifest_at(
+        vendor.manifest(),
+        hookforge::auth::Secret::new(s.clone()),
+        a.hmac_format,
+        a.endpoint.as_deref(),
+    )
+    .map_err(|e| Failure::usage(format!("{}: {e}", vendor.id)))?;
+    Ok(Some(a.settings.iter().fold(signer, |s, (k, v)| {
+        s.with_setting(k.clone(), v.clone())
+    })))
 }

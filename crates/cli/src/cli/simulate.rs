@@ -155,6 +155,9 @@ fn configure(v: &'static VendorSpec, a: &Args) -> Result<Simulator, Failure> {
     if let Some(t) = &a.handshake_token {
         sim = sim.handshake_token(t.as_str());
     }
+    for (name, value) in &a.target.settings {
+        sim = sim.setting(name.clone(), value.clone());
+    }
     if let Some(url) = &a.target.key_url {
         sim = sim.key_url(url.as_str());
     }

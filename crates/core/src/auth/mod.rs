@@ -27,7 +27,7 @@ use std::borrow::Cow;
 use crate::manifest::{Auth, HashAlgorithm, SignatureAuth, SignatureEncoding};
 pub use jwt::JwtScheme;
 pub use sign::{SignContext, Signer};
-pub use signature::SignatureScheme;
+pub use signature::{Settings, SignatureScheme};
 pub use verify::Verifier;
 
 #[cfg(feature = "public-keys")]

@@ -36,6 +36,8 @@ pub struct Signer {
     endpoint: Option<String>,
     /// The URL of the certificate, for schemes whose deliveries name it.
     key_url: Option<String>,
+    /// Values the signature covers that deliveries do not carry.
+    settings: signature::Settings,
 }
 
 impl fmt::Debug for Signer {
@@ -89,7 +91,22 @@ impl Signer {
             signature,
             endpoint,
             key_url: None,
+            settings: Default::default(),
         })
+    }
+
+    /// A value the signature covers that deliveries do not carry
+    /// (`{setting:NAME}`: PayPal's `webhook_id`).
+    pub fn with_setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Signer {
+        self.settings.insert(name.into(), value.into());
+        self
+    }
+
+    fn configured(&self) -> signature::Configured<'_> {
+        signature::Configured {
+            url: self.endpoint.as_deref(),
+            settings: &self.settings,
+        }
     }
 
     /// The URL deliveries name for their certificate (`key_url` schemes):
@@ -150,7 +167,7 @@ impl Signer {
             Some(Some(b)) => b.as_slice(),
             _ => body,
         };
-        sig.sign_body(key, body, ctx, self.endpoint.as_deref())
+        sig.sign_body(key, body, ctx, self.configured())
             .or_else(|| named.flatten())
     }
 
@@ -162,7 +179,7 @@ impl Signer {
     /// The authentication headers for `body`.
     pub fn sign(&self, body: &[u8], ctx: &SignContext) -> Vec<(HeaderName, HeaderValue)> {
         if let (Some(sig), Some(key)) = (&self.signature, &self.key) {
-            let mut out = sig.sign(key, body, ctx, self.endpoint.as_deref());
+            let mut out = sig.sign(key, body, ctx, self.configured());
             // The certificate's URL, where the vendor names it in a header.
             if let (Some(url), Some(h)) =
                 (&self.key_url, sig.key_url().and_then(|k| k.header.as_ref()))

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::keys::{SigningKey, VerifyKey};
 use super::*;
 use crate::manifest::{
-    FormatEntry, KeyFormat, SignatureAlgorithm, SignatureAuth, SignedPiece, Slot,
+    FormatEntry, KeyFormat, SignatureAlgorithm, SignatureAuth, SignedPiece, Slot, TimestampUnit,
 };
 
 /// A checked, ready-to-use [`SignatureAuth`] with an HMAC (`{sig}`) format.
@@ -33,8 +33,9 @@ pub struct SignatureScheme {
     timestamp_header: Option<HeaderName>,
     id_header: Option<HeaderName>,
     tolerance: Duration,
-    /// Timestamps in milliseconds (HubSpot) rather than seconds.
-    millis: bool,
+    /// How the timestamp is written: Unix seconds, milliseconds (HubSpot)
+    /// or RFC 3339 (PayPal).
+    unit: TimestampUnit,
     /// Where the delivery names its key's URL (the key is not configured).
     key_url: Option<crate::manifest::KeyUrl>,
     /// Signature, timestamp and nonce in the JSON body (Mailgun) rather
@@ -50,11 +51,26 @@ struct BodyParts {
     nonce: Option<String>,
 }
 
+/// Values a receiver (or its sender) is configured with that a signature
+/// covers: `{setting:NAME}` (PayPal's `webhook_id`).
+pub type Settings = std::collections::BTreeMap<String, String>;
+
+/// What a signature covers that the delivery does not carry: the endpoint
+/// URL (`{url}`) and the receiver's settings.
+#[derive(Clone, Copy)]
+pub(super) struct Configured<'a> {
+    pub url: Option<&'a str>,
+    pub settings: &'a Settings,
+}
+
 /// Facts a delivery's signature covers besides the body, as received.
 struct Covered<'a> {
     timestamp: Option<&'a str>,
     id: Option<&'a str>,
     url: Option<&'a str>,
+    settings: &'a Settings,
+    /// `{body_crc32}`, in decimal.
+    crc32: Option<String>,
     /// `{form_sorted}`: the body's form fields, sorted, names and values.
     form: Option<Vec<u8>>,
     /// `{body:/pointer}`: the strings at those pointers, in template order
@@ -100,7 +116,7 @@ impl SignatureScheme {
             timestamp_header: header_opt(&spec.timestamp_header)?,
             id_header: header_opt(&spec.id_header)?,
             tolerance: Duration::from_secs(spec.tolerance_secs),
-            millis: spec.timestamp_unit == crate::manifest::TimestampUnit::Milliseconds,
+            unit: spec.timestamp_unit,
             key_url: spec.key_url.clone(),
             in_body: spec.signature_pointer.clone().map(|signature| BodyParts {
                 signature,
@@ -179,6 +195,14 @@ impl SignatureScheme {
     /// Whether the signature covers the endpoint URL (`{url}`).
     pub fn needs_url(&self) -> bool {
         self.covers(&SignedPiece::Url)
+    }
+
+    /// The settings the signature covers (`{setting:NAME}`).
+    pub fn settings(&self) -> impl Iterator<Item = &str> {
+        self.signed.iter().filter_map(|p| match p {
+            SignedPiece::Setting(n) => Some(n.as_str()),
+            _ => None,
+        })
     }
 
     /// The replay window, for schemes that sign a timestamp.
@@ -274,8 +298,16 @@ impl SignatureScheme {
             SignedPiece::Id => c.id.unwrap_or_default().as_bytes(),
             SignedPiece::Url => c.url.unwrap_or_default().as_bytes(),
             SignedPiece::FormSorted => c.form.as_deref().unwrap_or_default(),
+            SignedPiece::BodyCrc32 => c.crc32.as_deref().unwrap_or_default().as_bytes(),
+            SignedPiece::Setting(n) => c.settings.get(n).map_or(&b""[..], |v| v.as_bytes()),
             SignedPiece::BodyField(_) | SignedPiece::Optional(_) => b"",
         }
+    }
+
+    /// `{body_crc32}`, when the template has it.
+    fn crc32_of(&self, body: &[u8]) -> Option<String> {
+        self.covers(&SignedPiece::BodyCrc32)
+            .then(|| crate::util::crc32(body).to_string())
     }
 
     /// `{form_sorted}`'s bytes, when the template has it.
@@ -290,7 +322,7 @@ impl SignatureScheme {
         keys: &[VerifyKey],
         headers: &HeaderMap,
         body: &[u8],
-        url: Option<&str>,
+        at: Configured<'_>,
         now: SystemTime,
     ) -> Result<(), AuthError> {
         let json = self
@@ -317,7 +349,9 @@ impl SignatureScheme {
         let covered = Covered {
             timestamp: timestamp.as_deref(),
             id: id.as_deref(),
-            url,
+            url: at.url,
+            settings: at.settings,
+            crc32: self.crc32_of(body),
             form: self.form_of(body),
             fields: self.fields_of(json.as_ref())?,
         };
@@ -375,10 +409,21 @@ impl SignatureScheme {
         };
         let mut sigs = Vec::new();
         let mut ts_entry = None;
-        for part in parts {
+        // Entries without a prefix or suffix (Recurly's `{timestamp},{sig}`)
+        // are told apart by position, the last one repeating (more
+        // signatures, one per active key).
+        let positional = self.entries.len() > 1
+            && self.entries.iter().all(|e| e.prefix.is_empty() && e.suffix.is_empty());
+        for (i, part) in parts.into_iter().enumerate() {
+            let candidates = if positional {
+                let at = i.min(self.entries.len() - 1);
+                &self.entries[at..=at]
+            } else {
+                &self.entries[..]
+            };
             // Entries of no known form (a `v0=` beside the `v1=`) are skipped:
             // another entry (a rotated key) may still verify.
-            for e in &self.entries {
+            for e in candidates {
                 if let Some(text) = e.matches(part) {
                     match e.slot {
                         Slot::Sig => sigs.push(text.to_string()),
@@ -436,17 +481,30 @@ impl SignatureScheme {
                 expected: format!("`{}` with a timestamp", self.format).into(),
             });
         };
-        let ts: u64 = text.parse().map_err(|_| AuthError::MalformedHeader {
-            header: place.clone(),
-            expected: if self.millis {
-                "a timestamp in Unix milliseconds".into()
-            } else {
-                "a timestamp in Unix seconds".into()
-            },
-        })?;
-        let secs = if self.millis { ts / 1000 } else { ts };
+        let secs = self
+            .seconds_of(&text)
+            .ok_or_else(|| AuthError::MalformedHeader {
+                header: place.clone(),
+                expected: match self.unit {
+                    TimestampUnit::Seconds => "a timestamp in Unix seconds",
+                    TimestampUnit::Milliseconds => "a timestamp in Unix milliseconds",
+                    TimestampUnit::Rfc3339 => "an RFC 3339 date and time (2026-12-04T16:10:33Z)",
+                }
+                .into(),
+            })?;
         check_age(secs, now, self.tolerance, &place)?;
         Ok(Some(text))
+    }
+
+    /// A timestamp as sent, in Unix seconds.
+    fn seconds_of(&self, text: &str) -> Option<u64> {
+        match self.unit {
+            TimestampUnit::Seconds => text.parse().ok(),
+            TimestampUnit::Milliseconds => text.parse::<u64>().ok().map(|ms| ms / 1000),
+            TimestampUnit::Rfc3339 => chrono::DateTime::parse_from_rfc3339(text)
+                .ok()
+                .and_then(|t| u64::try_from(t.timestamp()).ok()),
+        }
     }
 
     /// The `{body:/pointer}` values, in template order; those in `[…]`
@@ -469,12 +527,17 @@ impl SignatureScheme {
         Ok(out)
     }
 
-    /// The timestamp as sent: seconds, or milliseconds of the same second.
+    /// The timestamp as sent: seconds, milliseconds of the same second, or
+    /// that second in RFC 3339 (UTC).
     fn timestamp_text(&self, ctx: &SignContext) -> String {
-        if self.millis {
-            (ctx.timestamp * 1000).to_string()
-        } else {
-            ctx.timestamp.to_string()
+        match self.unit {
+            TimestampUnit::Seconds => ctx.timestamp.to_string(),
+            TimestampUnit::Milliseconds => (ctx.timestamp * 1000).to_string(),
+            TimestampUnit::Rfc3339 => i64::try_from(ctx.timestamp)
+                .ok()
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -484,7 +547,7 @@ impl SignatureScheme {
         key: &SigningKey,
         body: &[u8],
         ctx: &SignContext,
-        url: Option<&str>,
+        at: Configured<'_>,
     ) -> String {
         let ts = self.timestamp_text(ctx);
         let json = self
@@ -494,7 +557,9 @@ impl SignatureScheme {
         let covered = Covered {
             timestamp: Some(&ts),
             id: Some(&ctx.message_id),
-            url,
+            url: at.url,
+            settings: at.settings,
+            crc32: self.crc32_of(body),
             form: self.form_of(body),
             fields: self.fields_of(json.as_ref()).unwrap_or_default(),
         };
@@ -511,7 +576,7 @@ impl SignatureScheme {
         key: &SigningKey,
         body: &[u8],
         ctx: &SignContext,
-        url: Option<&str>,
+        at: Configured<'_>,
     ) -> Vec<(HeaderName, HeaderValue)> {
         let value = |s: &str| HeaderValue::from_str(s).expect("signatures are ASCII");
         let ts = self.timestamp_text(ctx);
@@ -525,7 +590,7 @@ impl SignatureScheme {
         if self.in_body.is_some() {
             return out;
         }
-        let sig = self.signature_of(key, body, ctx, url);
+        let sig = self.signature_of(key, body, ctx, at);
         let entries: Vec<String> = self
             .entries
             .iter()
@@ -551,7 +616,7 @@ impl SignatureScheme {
         key: &SigningKey,
         body: &[u8],
         ctx: &SignContext,
-        url: Option<&str>,
+        at: Configured<'_>,
     ) -> Option<Vec<u8>> {
         let parts = self.in_body.as_ref()?;
         let mut doc: Value = serde_json::from_slice(body).ok()?;
@@ -564,7 +629,7 @@ impl SignatureScheme {
             set_pointer(&mut doc, p, Value::String(nonce[..50].to_string()));
         }
         let unsigned = serde_json::to_vec(&doc).ok()?;
-        let sig = self.signature_of(key, &unsigned, ctx, url);
+        let sig = self.signature_of(key, &unsigned, ctx, at);
         set_pointer(&mut doc, &parts.signature, Value::String(sig));
         serde_json::to_vec(&doc).ok()
     }

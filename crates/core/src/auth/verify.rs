@@ -24,6 +24,8 @@ pub struct Verifier {
     jwt_keys: Vec<jwt::JwtKey>,
     /// Keys fetched from the URLs deliveries name (see [`remote`]).
     remote: Option<std::sync::Arc<dyn remote::RemoteKeys>>,
+    /// Values the signature covers that deliveries do not carry.
+    settings: signature::Settings,
 }
 
 impl fmt::Debug for Verifier {
@@ -118,7 +120,32 @@ impl Verifier {
             endpoint,
             jwt_keys,
             remote: None,
+            settings: Default::default(),
         })
+    }
+
+    /// A value the signature covers that deliveries do not carry
+    /// (`{setting:NAME}`: PayPal's `webhook_id`).
+    pub fn with_setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Verifier {
+        self.settings.insert(name.into(), value.into());
+        self
+    }
+
+    /// The settings the signature covers that this verifier lacks.
+    pub fn missing_settings(&self) -> Vec<String> {
+        self.signature
+            .iter()
+            .flat_map(|s| s.settings())
+            .filter(|n| !self.settings.contains_key(*n))
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn configured(&self) -> signature::Configured<'_> {
+        signature::Configured {
+            url: self.endpoint.as_deref(),
+            settings: &self.settings,
+        }
     }
 
     /// The vendor's documented scheme. For vendors that document none,
@@ -194,9 +221,9 @@ impl Verifier {
                 let pem = self.remote.as_ref().and_then(|r| r.get(&url));
                 let pem = pem.ok_or_else(|| AuthError::KeyUnavailable { url: url.clone() })?;
                 let key = sig.fetched_key(&url, &pem)?;
-                sig.verify(&[key], headers, body, self.endpoint.as_deref(), now)
+                sig.verify(&[key], headers, body, self.configured(), now)
             }
-            (Some(sig), _) => sig.verify(&self.keys, headers, body, self.endpoint.as_deref(), now),
+            (Some(sig), _) => sig.verify(&self.keys, headers, body, self.configured(), now),
             (None, Scheme::Bearer { header, prefix }) => {
                 let value = text_header(headers, header)?;
                 let token = strip_prefix_ignore_case(value, prefix).ok_or_else(|| {

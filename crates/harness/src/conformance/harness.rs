@@ -43,6 +43,7 @@ pub struct Harness {
     secret: Option<Secret>,
     handshake_token: Option<Secret>,
     key_url: Option<String>,
+    settings: hookforge_core::auth::Settings,
     hmac_format: Option<crate::auth::HmacFormat>,
     timeout: Option<Duration>,
     /// A private CA (PEM) trusted for `https://` targets, besides the
@@ -79,6 +80,7 @@ impl Harness {
             secret: None,
             handshake_token: None,
             key_url: None,
+            settings: Default::default(),
             hmac_format: None,
             timeout: None,
             ca_cert: None,
@@ -143,6 +145,13 @@ impl Harness {
     /// The URL deliveries name for their certificate (vendors whose
     /// manifest has `key_url`): where the certificate matching the private
     /// key is served, on a host the receiver allows.
+    /// A value the vendor's signature covers that deliveries do not carry
+    /// (`{setting:NAME}`: PayPal's `webhook_id`), as the receiver has it.
+    pub fn setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Harness {
+        self.settings.insert(name.into(), value.into());
+        self
+    }
+
     pub fn key_url(mut self, url: impl Into<String>) -> Harness {
         self.key_url = Some(url.into());
         self
@@ -226,6 +235,11 @@ impl Harness {
                 .map(|signer| match &self.key_url {
                     Some(url) => signer.with_key_url(url.clone()),
                     None => signer,
+                })
+                .map(|signer| {
+                    self.settings
+                        .iter()
+                        .fold(signer, |s, (k, v)| s.with_setting(k.clone(), v.clone()))
                 })
             })
             .transpose()

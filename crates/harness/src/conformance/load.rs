@@ -50,6 +50,8 @@ pub struct LoadConfig {
     pub hmac_format: Option<crate::auth::HmacFormat>,
     /// For a vendor whose deliveries name their certificate: its URL.
     pub key_url: Option<String>,
+    /// Values the signature covers that deliveries do not carry.
+    pub settings: hookforge_core::auth::Settings,
     /// Deliveries per second.
     pub rate: f64,
     pub duration: Duration,
@@ -149,6 +151,11 @@ fn prepare(cfg: &LoadConfig, total: usize) -> Result<Vec<Prepared>, HarnessError
             .map(|signer| match &cfg.key_url {
                 Some(url) => signer.with_key_url(url.clone()),
                 None => signer,
+            })
+            .map(|signer| {
+                cfg.settings
+                    .iter()
+                    .fold(signer, |s, (k, v)| s.with_setting(k.clone(), v.clone()))
             })
         })
         .transpose()

@@ -248,6 +248,7 @@ pub struct Simulator {
     secret: Option<Secret>,
     handshake_token: Option<Secret>,
     key_url: Option<String>,
+    settings: hookforge_core::auth::Settings,
     hmac_format: Option<HmacFormat>,
     events: usize,
     rate: f64,
@@ -279,6 +280,7 @@ impl Simulator {
             secret: None,
             handshake_token: None,
             key_url: None,
+            settings: Default::default(),
             hmac_format: None,
             events: 20,
             rate: 10.0,
@@ -313,6 +315,13 @@ impl Simulator {
     }
     /// For a vendor whose deliveries name their certificate: the URL where
     /// the certificate of the secret's private key is served.
+    /// A value the vendor's signature covers that deliveries do not carry
+    /// (`{setting:NAME}`), as the receiver has it.
+    pub fn setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.insert(name.into(), value.into());
+        self
+    }
+
     pub fn key_url(mut self, url: impl Into<String>) -> Self {
         self.key_url = Some(url.into());
         self
@@ -440,10 +449,13 @@ impl Simulator {
             .clone()
             .map(|s| {
                 Signer::for_manifest_with(v.manifest(), s, self.hmac_format).map(|signer| {
-                    match &self.key_url {
+                    let signer = match &self.key_url {
                         Some(url) => signer.with_key_url(url.clone()),
                         None => signer,
-                    }
+                    };
+                    self.settings
+                        .iter()
+                        .fold(signer, |s, (k, v)| s.with_setting(k.clone(), v.clone()))
                 })
             })
             .transpose()
