@@ -930,6 +930,13 @@ fn the_demo_runs_everything_and_exits_0() {
         stdout.lines().any(|l| l == expected),
         "{expected}\n{stdout}"
     );
+    // Then every vendor simulated over time, judged against the inbox.
+    let vendors = hookforge::vendors::ALL.len() + hookforge::vendor_dir::catalogue::ids().count();
+    let expected = format!("simulated: {vendors} vendors, 0 failed");
+    assert!(
+        stdout.lines().any(|l| l == expected),
+        "{expected}\n{stdout}"
+    );
 }
 
 #[test]

@@ -413,7 +413,10 @@ impl SignatureScheme {
         // are told apart by position, the last one repeating (more
         // signatures, one per active key).
         let positional = self.entries.len() > 1
-            && self.entries.iter().all(|e| e.prefix.is_empty() && e.suffix.is_empty());
+            && self
+                .entries
+                .iter()
+                .all(|e| e.prefix.is_empty() && e.suffix.is_empty());
         for (i, part) in parts.into_iter().enumerate() {
             let candidates = if positional {
                 let at = i.min(self.entries.len() - 1);

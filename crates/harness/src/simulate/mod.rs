@@ -444,22 +444,24 @@ impl Simulator {
                 }
                 other => SimError::Config(other.to_string()),
             })?;
-        let signer = self
-            .secret
-            .clone()
-            .map(|s| {
-                Signer::for_manifest_with(v.manifest(), s, self.hmac_format).map(|signer| {
-                    let signer = match &self.key_url {
-                        Some(url) => signer.with_key_url(url.clone()),
-                        None => signer,
-                    };
-                    self.settings
-                        .iter()
-                        .fold(signer, |s, (k, v)| s.with_setting(k.clone(), v.clone()))
+        let signer =
+            self.secret
+                .clone()
+                .map(|s| {
+                    // The endpoint, for signatures that cover it (Square's `{url}`).
+                    Signer::for_manifest_at(v.manifest(), s, self.hmac_format, self.url.as_deref())
+                        .map(|signer| {
+                            let signer = match &self.key_url {
+                                Some(url) => signer.with_key_url(url.clone()),
+                                None => signer,
+                            };
+                            self.settings
+                                .iter()
+                                .fold(signer, |s, (k, v)| s.with_setting(k.clone(), v.clone()))
+                        })
                 })
-            })
-            .transpose()
-            .map_err(|e| self.config_error(e.to_string()))?;
+                .transpose()
+                .map_err(|e| self.config_error(e.to_string()))?;
         let timeout = self
             .timeout
             .unwrap_or_else(|| Duration::from_secs_f64(rules.timeout_secs));
