@@ -53,7 +53,11 @@ fn row(dir: &Path) -> Result<String, String> {
         "| {name} (`{}`) | {events} | {samples} | {} | {} | {proof} | {} |\n",
         s(&m["id"]),
         auth(&m["auth"]),
-        if handshakes.is_empty() { "-".into() } else { handshakes.join(", ") },
+        if handshakes.is_empty() {
+            "-".into()
+        } else {
+            handshakes.join(", ")
+        },
         match s(&m["schemas"]["from"]).as_str() {
             "" => "-".to_string(),
             f => f.to_string(),
@@ -72,13 +76,25 @@ fn auth(a: &Value) -> String {
             "jwt-{}",
             a["algorithms"]
                 .as_array()
-                .map(|x| x.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect::<Vec<_>>().join("/"))
+                .map(|x| x
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_ascii_lowercase)
+                    .collect::<Vec<_>>()
+                    .join("/"))
                 .unwrap_or_default()
         ),
         "hmac" => format!("hmac-{}", s("hash")),
         _ if !a["format"].as_str().unwrap_or("{sig}").contains("{sig}") => "static secret".into(),
         _ => match s("algorithm") {
-            "" | "hmac" => format!("hmac-{}", if s("hash").is_empty() { "sha256" } else { s("hash") }),
+            "" | "hmac" => format!(
+                "hmac-{}",
+                if s("hash").is_empty() {
+                    "sha256"
+                } else {
+                    s("hash")
+                }
+            ),
             alg => alg.into(),
         },
     }
@@ -86,7 +102,9 @@ fn auth(a: &Value) -> String {
 
 /// JSON files `depth` levels below `dir` (samples: `samples/<event>/*.json`).
 fn count(dir: &Path, depth: usize) -> usize {
-    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
     rd.filter_map(|e| e.ok().map(|e| e.path()))
         .map(|p| {
             if depth > 1 && p.is_dir() {
@@ -103,7 +121,9 @@ fn count(dir: &Path, depth: usize) -> usize {
 /// README.md with the table between its markers replaced by `table`.
 pub fn with_table(readme: &str, table: &str) -> Result<String, String> {
     let (Some(a), Some(b)) = (readme.find(START), readme.find(END)) else {
-        return Err(format!("README.md lacks the catalogue markers `{START}` … `{END}`"));
+        return Err(format!(
+            "README.md lacks the catalogue markers `{START}` … `{END}`"
+        ));
     };
     Ok(format!("{}{START}\n{table}{}", &readme[..a], &readme[b..]))
 }

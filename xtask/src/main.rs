@@ -38,7 +38,8 @@ const USAGE: &str = "usage:
 /// README.md as it should be, and as it is.
 fn readme_with_catalogue() -> Result<(String, String), String> {
     let root = workspace_root();
-    let readme = std::fs::read_to_string(root.join("README.md")).map_err(|e| format!("README.md: {e}"))?;
+    let readme =
+        std::fs::read_to_string(root.join("README.md")).map_err(|e| format!("README.md: {e}"))?;
     let want = catalogue::with_table(&readme, &catalogue::table(&root)?)?;
     Ok((want, readme))
 }

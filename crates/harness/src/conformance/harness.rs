@@ -211,14 +211,21 @@ impl Harness {
         self
     }
 
-    /// The time budget in force.
+    /// The time budget in force: the one given, else the manifest's
+    /// (`success.timeout_secs`, else its delivery rules' timeout, which the
+    /// simulator plays too), else [`DEFAULT_BUDGET`].
     pub fn budget(&self) -> Duration {
+        let m = self.vendor.manifest();
         self.timeout.unwrap_or_else(|| {
-            self.vendor
-                .manifest()
-                .success
+            m.success
                 .timeout_secs
-                .map_or(DEFAULT_BUDGET, Duration::from_secs)
+                .map(Duration::from_secs)
+                .or_else(|| {
+                    m.delivery
+                        .as_ref()
+                        .and_then(|d| Duration::try_from_secs_f64(d.timeout_secs).ok())
+                })
+                .unwrap_or(DEFAULT_BUDGET)
         })
     }
 
