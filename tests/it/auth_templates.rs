@@ -274,7 +274,7 @@ fn template_errors_name_the_field() {
     let cases = [
         (
             json!({"scheme": "signature", "header": "X-Sig", "signed": "{timestamp}.{bodee}", "hash": "sha256", "encoding": "hex"}),
-            "`auth.signed` (at `/auth/signed`): unknown placeholder `{bodee}`; expected {body}, {form_sorted}, {body:/pointer}, {timestamp}, {id} or {url}",
+            "`auth.signed` (at `/auth/signed`): unknown placeholder `{bodee}`; expected {body}, {form_sorted}, {body_crc32}, {body:/pointer}, {setting:NAME}, {timestamp}, {id} or {url}",
         ),
         (
             json!({"scheme": "signature", "header": "X-Sig", "signed": "{timestamp}", "hash": "sha256", "encoding": "hex"}),
@@ -417,5 +417,96 @@ fn github_event_type_joins_header_and_action() {
             .unwrap_err()
             .to_string(),
         "`event_type.join` (at `/event_type/join`) joins a `header` and a `pointer`: name both"
+    );
+}
+
+/// PayPal's shape: `<transmission id>|<RFC 3339 time>|<webhook id>|<CRC-32
+/// of the body>`, the webhook id a receiver setting. The expected signature
+/// is Python's (`hmac`, `zlib.crc32`), over
+/// `tx-1|2024-09-13T21:18:40Z|WH-1|2696896422`.
+#[test]
+fn a_setting_a_body_crc32_and_an_rfc3339_time_are_signed_as_paypal_signs_them() {
+    let m = manifest(&json!({
+        "scheme": "signature", "header": "X-Sig", "hash": "sha256", "encoding": "base64",
+        "signed": "{id}|{timestamp}|{setting:webhook_id}|{body_crc32}",
+        "id_header": "X-Transmission-Id", "timestamp_header": "X-Transmission-Time",
+        "timestamp_unit": "rfc3339",
+    }))
+    .unwrap();
+    let body = br#"{"id":"WH-EVT-1","event_type":"PAYMENT.CAPTURE.COMPLETED"}"#;
+    let ctx = SignContext {
+        message_id: "tx-1".into(),
+        timestamp: 1_726_262_320,
+    };
+    let signer = Signer::for_manifest(&m, Secret::new("k3y"))
+        .unwrap()
+        .with_setting("webhook_id", "WH-1");
+    let headers: HeaderMap = signer.sign(body, &ctx).into_iter().collect();
+    assert_eq!(headers["x-transmission-time"], "2024-09-13T21:18:40Z");
+    assert_eq!(
+        headers["x-sig"],
+        "V59XFBwvwjKIa+8KrtKgHwhuOcPDMTgsrk9TLakaVko="
+    );
+    let at = UNIX_EPOCH + Duration::from_secs(1_726_262_330);
+    let verifier = |id: &str| {
+        Verifier::for_manifest(&m, vec![Secret::new("k3y")])
+            .unwrap()
+            .with_setting("webhook_id", id)
+    };
+    verifier("WH-1").verify_at(&headers, body, at).unwrap();
+    // Another webhook's id, another body (same length), a stale time: refused.
+    assert!(matches!(
+        verifier("WH-2").verify_at(&headers, body, at),
+        Err(AuthError::WrongSignature { .. })
+    ));
+    let other = br#"{"id":"WH-EVT-2","event_type":"PAYMENT.CAPTURE.COMPLETED"}"#;
+    assert!(verifier("WH-1").verify_at(&headers, other, at).is_err());
+    let late = UNIX_EPOCH + Duration::from_secs(1_726_262_320 + 3600);
+    assert!(matches!(
+        verifier("WH-1").verify_at(&headers, body, late),
+        Err(AuthError::StaleTimestamp { .. })
+    ));
+    // Without the setting the verifier says what it lacks; a receiver
+    // built that way refuses to start.
+    let bare = Verifier::for_manifest(&m, vec![Secret::new("k3y")]).unwrap();
+    assert_eq!(bare.missing_settings(), ["webhook_id"]);
+}
+
+/// Recurly's `<ms timestamp>,<sig>[,<sig>]`: entries without prefixes are
+/// told apart by position, later ones signatures (a rotated key's too).
+#[test]
+fn prefixless_entries_are_read_by_position() {
+    let m = manifest(&json!({
+        "scheme": "signature", "header": "recurly-signature", "format": "{timestamp},{sig}",
+        "separator": ",", "signed": "{timestamp}.{body}", "hash": "sha256", "encoding": "hex",
+        "timestamp_unit": "milliseconds",
+    }))
+    .unwrap();
+    let ctx = SignContext {
+        message_id: "m".into(),
+        timestamp: 1_700_000_000,
+    };
+    let old = Signer::for_manifest(&m, Secret::new("old"))
+        .unwrap()
+        .sign(b"{}", &ctx);
+    let new = Signer::for_manifest(&m, Secret::new("new"))
+        .unwrap()
+        .sign(b"{}", &ctx);
+    let (old, new) = (old[0].1.to_str().unwrap(), new[0].1.to_str().unwrap());
+    let both = format!("{},{}", new, old.split_once(',').unwrap().1);
+    let mut headers = HeaderMap::new();
+    headers.insert("recurly-signature", both.parse().unwrap());
+    let at = UNIX_EPOCH + Duration::from_secs(1_700_000_001);
+    for key in ["old", "new"] {
+        Verifier::for_manifest(&m, vec![Secret::new(key)])
+            .unwrap()
+            .verify_at(&headers, b"{}", at)
+            .unwrap();
+    }
+    assert!(
+        Verifier::for_manifest(&m, vec![Secret::new("other")])
+            .unwrap()
+            .verify_at(&headers, b"{}", at)
+            .is_err()
     );
 }

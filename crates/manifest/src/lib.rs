@@ -505,6 +505,11 @@ pub struct Locator {
     /// the harness and the simulator mint ids of the same shape.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
+    /// For `event_type` only: every delivery is this one event, its type
+    /// written nowhere (a Pub/Sub push message; a batch that is a JSON
+    /// array, as SendGrid and HubSpot send). The body may then be an array.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 impl Locator {
@@ -516,6 +521,9 @@ impl Locator {
 
     /// Describes the locator for error messages: "body `/type`" or "header `X-Event`".
     pub fn describe(&self) -> String {
+        if let Some(v) = &self.value {
+            return format!("always `{v}` (a fixed event type)");
+        }
         if let (Some(p), Some(h), Some(j)) = (&self.pointer, &self.header, &self.join) {
             return format!("header `{h}` (joined by {j:?} with body `{p}` when present)");
         }
@@ -1319,6 +1327,19 @@ impl Locator {
     /// A locator names a pointer or a header (both, to join them), and a
     /// pointer is a JSON pointer. `field`: where it is in the manifest.
     fn check(&self, field: &str) -> Result<(), ManifestError> {
+        if let Some(v) = &self.value {
+            if field != "event_type" {
+                return Err(ManifestError(format!(
+                    "`{field}.value`: only the event type can be fixed"
+                )));
+            }
+            if self.pointer.is_some() || self.header.is_some() || v.is_empty() {
+                return Err(ManifestError(format!(
+                    "`{field}.value` fixes the event type: give it alone, non-empty, without `pointer` or `header`"
+                )));
+            }
+            return Ok(());
+        }
         if self.join.is_some() && (self.pointer.is_none() || self.header.is_none()) {
             return Err(ManifestError(format!(
                 "`{field}.join` joins a `header` and a `pointer`: name both"
@@ -1453,6 +1474,7 @@ mod tests {
             header: None,
             join: None,
             example: None,
+            value: None,
         };
         assert_eq!(l.pointer_tokens().unwrap(), vec!["a/b", "c~d"]);
     }

@@ -196,7 +196,10 @@ fn auth_plan(cfg: &ServeConfig, v: &VendorSpec) -> Result<String, String> {
         Auth::Signature(ref s) if s.is_static() => {
             Ok(format!("static secret in {}{rotation}", s.header))
         }
-        Auth::Signature(ref s) => Ok(format!("signature in {}{rotation}", s.header)),
+        Auth::Signature(ref s) => Ok(match &s.signature_pointer {
+            Some(p) => format!("signature in body {p}{rotation}"),
+            None => format!("signature in {}{rotation}", s.header),
+        }),
         Auth::Jwt(ref j) => Ok(format!("JWT in {}{rotation}", j.header)),
     }
 }

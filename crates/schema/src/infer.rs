@@ -289,6 +289,11 @@ fn pin(schema: &mut Value, pointer: &str, value: Option<&Value>) {
         .map(hookforge_core::manifest::unescape_token)
     {
         let Some(o) = at.as_object_mut() else { return };
+        // An array's item (SendGrid's `/0/event`): the items' schema.
+        if token.parse::<usize>().is_ok() && o.contains_key("items") {
+            at = o.get_mut("items").expect("checked above");
+            continue;
+        }
         let required = o.entry("required").or_insert_with(|| json!([]));
         if let Some(r) = required.as_array_mut()
             && !r.iter().any(|k| k == token.as_str())
@@ -472,6 +477,12 @@ mod tests {
             s["properties"]["event"]["properties"]["type"],
             json!({"const": "a"})
         );
+        // In an array body, the pointer's index is its items.
+        let docs = [json!([{"event": "open", "n": 1}])];
+        let s = infer_pinned("open", &docs, &[("/0/event".into(), Some(json!("open")))]);
+        assert!(s.get("required").is_none(), "{s}");
+        assert_eq!(s["items"]["required"], json!(["event"]));
+        assert_eq!(s["items"]["properties"]["event"], json!({"const": "open"}));
     }
 
     #[test]

@@ -392,7 +392,7 @@ pub struct TargetArgs {
     pub url: String,
     /// The secret the receiver is configured with (or --secret-file, or
     /// HOOKFORGE_SECRET_<VENDOR> in the environment, e.g. HOOKFORGE_SECRET_GITHUB).
-    #[arg(long, conflicts_with = "secret_file")]
+    #[arg(long, conflicts_with = "secret_file", allow_hyphen_values = true)]
     pub secret: Option<String>,
     /// A file holding the secret (one line; surrounding whitespace ignored).
     #[arg(long, value_name = "FILE")]

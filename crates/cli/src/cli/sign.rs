@@ -8,7 +8,7 @@ pub struct Args {
     #[command(flatten)]
     pub vendor: VendorArg,
     /// The webhook secret (omit for vendors without auth).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub secret: Option<String>,
     /// Unix seconds for timestamped schemes (default: now).
     #[arg(long)]
@@ -42,18 +42,21 @@ pub fn run(a: Args) -> Outcome {
         event_type: event,
         event_id: None,
     };
-    match hookforge::conformance::delivery::vendor_headers(vendor, &body, signer.as_ref(), &attempt)
-    {
-        Ok(headers) => {
+    match hookforge::conformance::delivery::vendor_delivery(
+        vendor,
+        &body,
+        signer.as_ref(),
+        &attempt,
+    ) {
+        Ok((wire, headers)) => {
             let mut out = String::new();
             for (k, val) in headers {
                 out.push_str(&format!("{k}: {val}\n"));
             }
-            // A form vendor signs the form the JSON stands for: that body
-            // follows, after a blank line, as in an HTTP message.
-            let format = &vendor.manifest().body;
-            if format.is_form() {
-                let wire = hookforge::form::wire_body(format, &body);
+            // When what is sent differs from the input (a form vendor's
+            // form, a signature written into the body), the body follows
+            // after a blank line, as in an HTTP message.
+            if wire != body {
                 out.push('\n');
                 out.push_str(&String::from_utf8_lossy(&wire));
                 out.push('\n');

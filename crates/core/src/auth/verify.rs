@@ -192,10 +192,13 @@ impl Verifier {
     }
 
     /// The key URL a delivery names, for a scheme whose key is fetched:
-    /// checked against the manifest's hosts; the caller fetches it.
+    /// checked against the manifest's hosts; the caller fetches it. A JWT
+    /// scheme's JWKS is fetched only when no key is configured: a key given
+    /// to the receiver is the one it trusts (and needs no network).
     pub fn key_url(&self, headers: &HeaderMap, body: &[u8]) -> Result<Option<String>, AuthError> {
         if let Scheme::Jwt(j) = &self.scheme {
-            return Ok(j.jwks_url().map(str::to_string));
+            let fetch = self.jwt_keys.is_empty();
+            return Ok(j.jwks_url().filter(|_| fetch).map(str::to_string));
         }
         match self.signature.as_ref().and_then(|s| s.key_url()) {
             Some(spec) => remote::key_url_of(spec, headers, body).map(Some),

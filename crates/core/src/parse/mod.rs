@@ -144,8 +144,9 @@ impl EnvelopeReader {
     /// Where the event type and id sit when both are top-level keys of the
     /// body (or headers): what [`parse_event`] can read in one pass.
     pub fn top_level_keys(&self) -> Option<TopLevelKeys<'_>> {
-        // A type joined from a header and the body takes the careful path.
-        if self.event_type.join.is_some() {
+        // A type joined from a header and the body, or a fixed one, takes
+        // the careful path.
+        if self.event_type.join.is_some() || self.event_type.value.is_some() {
             return None;
         }
         fn single(p: Option<&Vec<String>>) -> Option<Option<&str>> {
@@ -195,6 +196,9 @@ impl EnvelopeReader {
 
     /// See [`Envelope::read`].
     pub fn read(&self, body: &[u8], headers: &HeaderMap) -> Result<Envelope, ParseError> {
+        if let Some(fixed) = &self.event_type.value {
+            return self.read_fixed(fixed, body, headers);
+        }
         check_object(body)?;
         let mut found: [Option<Value>; 2] = [None, None];
         if !self.paths.is_empty() {
@@ -295,6 +299,34 @@ fn header_name(loc: Option<&Locator>) -> Option<http::HeaderName> {
 
 /// The cheap checks that give the clearest errors: empty, not UTF-8, not an
 /// object. UTF-8 is validated once here so later errors can assume text.
+impl EnvelopeReader {
+    /// A vendor whose every delivery is one event (`event_type.value`): the
+    /// body is a JSON object or array (a batch), checked as JSON; the id from
+    /// its header or a top-level key.
+    fn read_fixed(
+        &self,
+        fixed: &str,
+        body: &[u8],
+        headers: &HeaderMap,
+    ) -> Result<Envelope, ParseError> {
+        if let Err(e) = check_object(body) {
+            match e {
+                ParseError::NotAnObject { found: "array" } => {}
+                other => return Err(other),
+            }
+        }
+        let doc: Value = serde_json::from_slice(body).map_err(syntax)?;
+        let body_id = match self.event_id.as_ref().and_then(|l| l.pointer.as_deref()) {
+            Some(p) => doc.pointer(p).cloned(),
+            None => None,
+        };
+        Ok(Envelope {
+            event_type: fixed.to_string(),
+            event_id: self.event_id(body_id, headers)?,
+        })
+    }
+}
+
 fn check_object(body: &[u8]) -> Result<(), ParseError> {
     let text = std::str::from_utf8(body).map_err(|e| ParseError::NotUtf8 {
         offset: e.valid_up_to(),
