@@ -608,6 +608,11 @@ pub struct SignatureAuth {
     /// `/signature/token`): written afresh when signing.
     #[serde(default)]
     pub nonce_pointer: Option<String>,
+    /// Body values this scheme is bound to, by JSON pointer (AWS SNS's
+    /// `/SignatureVersion` = `"2"`, the version whose algorithm this is):
+    /// written when signing, required when verifying. With `signature_pointer`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fixed_fields: std::collections::BTreeMap<String, String>,
     #[serde(default = "default_format")]
     pub format: String,
     /// Splits the header into entries; none: the whole value is one entry.
@@ -996,6 +1001,16 @@ impl SignatureAuth {
     fn check(&self) -> Result<(), ManifestError> {
         let entries = self.format_entries()?;
         let pieces = self.signed_pieces()?;
+        if !self.fixed_fields.is_empty() && self.signature_pointer.is_none() {
+            return Err(ManifestError(
+                "`auth.fixed_fields` are body values a signature in the body is bound to: name `auth.signature_pointer`".into(),
+            ));
+        }
+        if let Some(p) = self.fixed_fields.keys().find(|p| !p.starts_with('/')) {
+            return Err(ManifestError(format!(
+                "`auth.fixed_fields`: {p:?} is not a JSON pointer (`/SignatureVersion`)"
+            )));
+        }
         if self.is_static() {
             if entries.len() != 1 || !entries[0].suffix.is_empty() {
                 return Err(ManifestError(
@@ -1086,6 +1101,7 @@ impl SignatureAuth {
             signature_pointer: None,
             timestamp_pointer: None,
             nonce_pointer: None,
+            fixed_fields: Default::default(),
             documented: true,
         }
     }
@@ -1109,6 +1125,7 @@ impl SignatureAuth {
             signature_pointer: None,
             timestamp_pointer: None,
             nonce_pointer: None,
+            fixed_fields: Default::default(),
             documented: true,
         }
     }

@@ -49,6 +49,8 @@ struct BodyParts {
     signature: String,
     timestamp: Option<String>,
     nonce: Option<String>,
+    /// Values the scheme is bound to (SNS's `SignatureVersion` "2").
+    fixed: std::collections::BTreeMap<String, String>,
 }
 
 /// Values a receiver (or its sender) is configured with that a signature
@@ -122,6 +124,7 @@ impl SignatureScheme {
                 signature,
                 timestamp: spec.timestamp_pointer.clone(),
                 nonce: spec.nonce_pointer.clone(),
+                fixed: spec.fixed_fields.clone(),
             }),
         };
         if scheme.covers(&SignedPiece::Timestamp)
@@ -458,6 +461,15 @@ impl SignatureScheme {
         headers: &HeaderMap,
         json: Option<&Value>,
     ) -> Result<Entries, AuthError> {
+        for (p, want) in &parts.fixed {
+            if body_string(json, p).ok().as_ref() != Some(want) {
+                return Err(AuthError::MalformedHeader {
+                    header: format!("body {p}"),
+                    expected: format!("{want:?}, the only version of this scheme hookforge checks")
+                        .into(),
+                });
+            }
+        }
         let sig = body_string(json, &parts.signature)?;
         let ts = match (&parts.timestamp, &self.timestamp_header) {
             (Some(p), _) => Some((body_string(json, p)?, format!("body {p}"))),
@@ -625,6 +637,9 @@ impl SignatureScheme {
         let mut doc: Value = serde_json::from_slice(body).ok()?;
         if let Some(p) = &parts.timestamp {
             set_pointer(&mut doc, p, Value::String(self.timestamp_text(ctx)));
+        }
+        for (p, value) in &parts.fixed {
+            set_pointer(&mut doc, p, Value::String(value.clone()));
         }
         if let Some(p) = &parts.nonce {
             let nonce =
