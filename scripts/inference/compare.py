@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Leave-one-out comparison of `hookforge infer` with quicktype on a corpus
 of real webhook payloads: CORPUS/<event>/<action>[.<variant>].payload.json
-(octokit/webhooks' payload-examples/api.github.com layout).
+(octokit/webhooks' payload-examples/api.github.com layout), or
+CORPUS/<event>/<n>.json.
 
 For every event (event + action) with two or more examples, each example is
 held out in turn; each tool infers a schema from the others, then:
@@ -31,7 +32,10 @@ for event in sorted(os.listdir(corpus)):
         continue
     for f in sorted(os.listdir(d)):
         if f.endswith(".json"):
-            groups[f"{event}.{f.split('.')[0]}"].append(os.path.join(d, f))
+            # CORPUS/<event>/<n>.json (one event per directory), or octokit's
+            # CORPUS/<event>/<action>[.<variant>].payload.json.
+            key = event if f[:-5].isdigit() else f"{event}.{f.split('.')[0]}"
+            groups[key].append(os.path.join(d, f))
 groups = {k: v for k, v in groups.items() if len(v) >= 2}
 
 
