@@ -443,12 +443,17 @@ fn rewrite_refs(v: &mut Value, file: &Path, external: &str) -> Result<(), Error>
     Ok(())
 }
 
-/// Follows `properties` along `tokens`, resolving local refs, and returns the
-/// `const` string found at the end.
+/// Follows `properties` along `tokens` (an index into an array: its
+/// `items`), resolving local refs, and returns the `const` string found at
+/// the end.
 fn const_at(schema: &Value, tokens: &[String], defs: &Map<String, Value>) -> Option<String> {
     let mut cur = resolve(schema, defs);
     for t in tokens {
-        cur = resolve(cur.get("properties")?.get(t)?, defs);
+        let next = match cur.get("items") {
+            Some(items) if t.parse::<usize>().is_ok() => items,
+            _ => cur.get("properties")?.get(t)?,
+        };
+        cur = resolve(next, defs);
     }
     cur.get("const")?.as_str().map(str::to_string)
 }
