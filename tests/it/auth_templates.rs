@@ -278,7 +278,7 @@ fn template_errors_name_the_field() {
         ),
         (
             json!({"scheme": "signature", "header": "X-Sig", "signed": "{timestamp}", "hash": "sha256", "encoding": "hex"}),
-            "`auth.signed` (at `/auth/signed`): must contain `{body}` or `{form_sorted}` exactly once (or name body fields with `{body:/pointer}`)",
+            "`auth.signed` (at `/auth/signed`): must contain `{body}`, `{form_sorted}` or `{body_crc32}` exactly once (or name body fields with `{body:/pointer}`)",
         ),
         (
             json!({"scheme": "signature", "header": "X-Sig", "signed": "{timestamp}.{body}", "hash": "sha256", "encoding": "hex"}),
@@ -509,4 +509,45 @@ fn prefixless_entries_are_read_by_position() {
             .verify_at(&headers, b"{}", at)
             .is_err()
     );
+}
+
+/// A signature in the body bound to a version field (AWS SNS's
+/// `SignatureVersion` "2"): signing writes it, and a delivery that says
+/// another version is refused, naming the field, before any signature check.
+#[test]
+fn fixed_fields_are_written_when_signing_and_required_when_verifying() {
+    let m = manifest(&json!({
+        "scheme": "signature", "hash": "sha256", "encoding": "base64",
+        "signature_pointer": "/Signature", "signed": "Message\n{body:/Message}\n",
+        "fixed_fields": {"/SignatureVersion": "2"},
+    }))
+    .unwrap();
+    let ctx = SignContext {
+        message_id: "m".into(),
+        timestamp: 1_700_000_000,
+    };
+    let signer = Signer::for_manifest(&m, Secret::new("k3y-k3y-k3y-k3y-k3y")).unwrap();
+    let signed = signer
+        .sign_body(br#"{"Message":"hi","SignatureVersion":"1"}"#, &ctx)
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&signed).unwrap();
+    assert_eq!(doc["SignatureVersion"], "2");
+    let verifier = Verifier::for_manifest(&m, vec![Secret::new("k3y-k3y-k3y-k3y-k3y")]).unwrap();
+    verifier.verify(&HeaderMap::new(), &signed).unwrap();
+    let mut v1 = doc.clone();
+    v1["SignatureVersion"] = json!("1");
+    let err = verifier
+        .verify(&HeaderMap::new(), v1.to_string().as_bytes())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "malformed header `body /SignatureVersion`: \"2\", the only version of this scheme hookforge checks"
+    );
+    // Named only with a signature in the body.
+    let e = manifest(&json!({
+        "scheme": "signature", "header": "X-Sig", "hash": "sha256", "encoding": "hex",
+        "fixed_fields": {"/v": "2"},
+    }))
+    .unwrap_err();
+    assert!(e.contains("signature_pointer"), "{e}");
 }

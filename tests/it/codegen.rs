@@ -72,3 +72,29 @@ fn schema_errors_name_the_file_and_the_problem() {
     assert!(err.contains("inline `enum` at `#/properties/s`"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Every catalogue vendor generates (what `Builder::catalogue_vendor` does in
+/// a user's `build.rs`): the generator accepts its schemas and its output
+/// parses as Rust. `examples/acme-webhooks` compiles one (GitHub).
+#[test]
+fn every_catalogue_vendor_generates() {
+    let out = std::env::temp_dir().join(format!("hookforge-catalogue-gen-{}", std::process::id()));
+    let mut failed = Vec::new();
+    for id in hookforge::vendor_dir::catalogue::ids() {
+        let dir = hookforge_catalogue::write_dir(id, &out.join("hookforge-catalogue")).unwrap();
+        let input = hookforge_codegen::VendorInput {
+            crate_root: out.clone(),
+            sample_dir: dir.join("samples"),
+            schema_dir: dir,
+            preamble: "// test".into(),
+            embed_prefix: Some(String::new()),
+        };
+        match std::panic::catch_unwind(|| hookforge_codegen::generate_vendor(&input)) {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => failed.push(format!("{id}: {e}")),
+            Err(_) => failed.push(format!("{id}: the generator panicked")),
+        }
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+    assert!(failed.is_empty(), "{failed:#?}");
+}

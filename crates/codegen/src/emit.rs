@@ -43,13 +43,19 @@ pub fn open_enum(open: &OpenEnum) -> Result<TokenStream, Error> {
     let name = ident(&open.name);
     let mut seen = std::collections::BTreeSet::new();
     let mut variants = Vec::new();
+    // `Unknown` is the catch-all: a documented "UNKNOWN" (Square's) becomes
+    // `UnknownValue`; two values with one name (`a-b`, `a_b`) get `2`, `3`.
+    seen.insert("Unknown".to_string());
     for v in &open.values {
-        let vn = variant_name(v);
-        if vn == "Unknown" || !seen.insert(vn.clone()) {
-            return Err(Error::new(format!(
-                "enum `{}`: value {v:?} gives the variant name `{vn}`, which is taken",
-                open.name
-            )));
+        let base = match variant_name(v) {
+            n if n == "Unknown" => "UnknownValue".to_string(),
+            n => n,
+        };
+        let mut vn = base.clone();
+        let mut i = 2;
+        while !seen.insert(vn.clone()) {
+            vn = format!("{base}{i}");
+            i += 1;
         }
         variants.push((ident(&vn), v.clone()));
     }

@@ -12,7 +12,9 @@
 //! - every object is opened (`additionalProperties: {}`), so typify adds a
 //!   flattened `extra` map that keeps fields the schema does not know;
 //! - named string enums become open enums that we emit ourselves (typify's
-//!   are closed); inline string enums are rejected so each enum has a name.
+//!   are closed); any other enum is its values' type;
+//! - definitions inside an event's file (what `hookforge infer` writes) join
+//!   the shared ones, renamed after the event where a name is taken.
 
 use std::collections::BTreeMap;
 
@@ -99,6 +101,18 @@ pub fn typify_input(vs: &VendorSchemas) -> Result<TypifyInput, Error> {
             ));
         }
         let mut s = ev.schema.clone();
+        for (name, mut def) in hoist_local_definitions(&mut s, &type_name, vs, &definitions) {
+            if let Some(values) = string_enum(&def) {
+                open_enums.push(OpenEnum {
+                    name: name.to_upper_camel_case(),
+                    description: String::new(),
+                    values,
+                });
+            }
+            normalize(&mut def, &format!("#/definitions/{name}"), true)
+                .map_err(|m| Error::at(&file, m))?;
+            definitions.insert(name, to_schema(def, &file)?);
+        }
         normalize(&mut s, "#", false).map_err(|m| Error::at(&file, m))?;
         definitions.insert(type_name.clone(), to_schema(s, &file)?);
         event_types.push((ev.name.clone(), type_name));
@@ -108,6 +122,58 @@ pub fn typify_input(vs: &VendorSchemas) -> Result<TypifyInput, Error> {
         open_enums,
         event_types,
     })
+}
+
+/// Takes the `definitions` out of an event's schema, each named as it is
+/// unless the shared definitions (or an earlier event's) hold another
+/// schema under that name: then `<EventType><Name>`, with the event's refs
+/// (in its schema and its definitions) rewritten to match.
+fn hoist_local_definitions(
+    event: &mut Value,
+    type_name: &str,
+    vs: &VendorSchemas,
+    taken: &BTreeMap<String, Schema>,
+) -> Vec<(String, Value)> {
+    let Some(Value::Object(local)) = event.as_object_mut().and_then(|o| o.remove("definitions"))
+    else {
+        return Vec::new();
+    };
+    let mut renames = BTreeMap::new();
+    for (name, def) in &local {
+        let clash = vs.definitions.get(name).is_some_and(|d| d != def)
+            || taken.contains_key(name) && !vs.definitions.contains_key(name);
+        if clash {
+            renames.insert(name.clone(), format!("{type_name}{name}"));
+        }
+    }
+    let rename = |v: &mut Value| rename_refs(v, &renames);
+    rename(event);
+    local
+        .into_iter()
+        .filter(|(name, def)| renames.contains_key(name) || vs.definitions.get(name) != Some(def))
+        .map(|(name, mut def)| {
+            rename(&mut def);
+            (renames.get(&name).cloned().unwrap_or(name), def)
+        })
+        .collect()
+}
+
+/// `#/definitions/<old>` refs to `#/definitions/<new>`, everywhere in `v`.
+fn rename_refs(v: &mut Value, renames: &BTreeMap<String, String>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get_mut("$ref")
+                && let Some(new) = r
+                    .strip_prefix("#/definitions/")
+                    .and_then(|name| renames.get(name))
+            {
+                *r = format!("#/definitions/{new}");
+            }
+            o.values_mut().for_each(|c| rename_refs(c, renames));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|c| rename_refs(c, renames)),
+        _ => {}
+    }
 }
 
 fn to_schema(v: Value, file: &std::path::Path) -> Result<Schema, Error> {
@@ -147,6 +213,19 @@ fn refuse_null_alone(v: &Value, at: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The JSON Schema type of a value (an integral number is an `integer`).
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 fn rust_type(path: &str) -> Value {
     json!({"crate": "hookforge", "version": "*", "path": path})
 }
@@ -157,21 +236,23 @@ fn normalize(value: &mut Value, at: &str, top: bool) -> Result<(), String> {
     let Value::Object(o) = value else {
         return Ok(());
     };
-    if o.contains_key("enum") {
-        if !top {
-            return Err(format!(
-                "inline `enum` at `{at}`: move it to definitions.json so the generated type has a name"
-            ));
-        }
-        if string_enum(value).is_none() {
-            return Err(format!("`enum` at `{at}` must list strings only"));
-        }
-        // Replaced by our open enum; typify only needs something well-formed.
+    if let Some(values) = o.get("enum").and_then(Value::as_array) {
+        // A named string enum is replaced by our open enum (see
+        // `typify_input`); typify only needs something well-formed. Any other
+        // enum (inline, as published schemas write them, or of numbers) is
+        // kept as its values' type: open by construction, the value intact.
+        let mut types: Vec<&str> = values.iter().map(json_type).collect();
+        types.sort_unstable();
+        types.dedup();
         let desc = value.get("description").cloned();
-        *value = json!({"type": "string"});
+        *value = match types.as_slice() {
+            [one] => json!({"type": one}),
+            _ => json!({"type": types}),
+        };
         if let Some(d) = desc {
             value["description"] = d;
         }
+        let _ = (at, top);
         return Ok(());
     }
     if let Some(ext) = o.get("x-rust-type").cloned() {
@@ -291,9 +372,10 @@ mod tests {
     }
 
     #[test]
-    fn inline_enum_is_an_error_naming_its_place() {
-        let mut v = json!({"properties": {"s": {"enum": ["A"]}}});
-        let err = normalize(&mut v, "#", false).unwrap_err();
-        assert!(err.contains("#/properties/s"), "{err}");
+    fn an_inline_enum_is_its_values_type() {
+        let mut v = json!({"properties": {"s": {"enum": ["A"]}, "n": {"enum": [1, 2, null]}}});
+        normalize(&mut v, "#", false).unwrap();
+        assert_eq!(v["properties"]["s"], json!({"type": "string"}));
+        assert_eq!(v["properties"]["n"], json!({"type": ["integer", "null"]}));
     }
 }

@@ -105,14 +105,34 @@ fn dotted(pointer: &str) -> String {
     out
 }
 
+/// The JSON Schema type of a value (an integral number is an `integer`).
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 /// The schema as the generated models read it: lenient where they are.
 fn lenient(value: &mut Value) {
     let Value::Object(o) = value else {
         return;
     };
-    if o.contains_key("enum") {
-        // Open enums: any string.
-        *value = json!({"type": "string"});
+    if let Some(values) = o.get("enum").and_then(Value::as_array) {
+        // Open enums: any value of the types listed (any string, for the
+        // usual string enum).
+        let mut types: Vec<&str> = values.iter().map(json_type).collect();
+        types.sort_unstable();
+        types.dedup();
+        *value = match types.as_slice() {
+            [one] => json!({"type": one}),
+            _ => json!({"type": types}),
+        };
         return;
     }
     for k in VALUE_CONSTRAINTS.iter().chain(&["format"]) {

@@ -662,11 +662,27 @@ fn set_pointer(doc: &mut Value, pointer: &str, value: Value) {
         .map(crate::manifest::unescape_token)
         .collect();
     for (i, t) in tokens.iter().enumerate() {
+        let last = i + 1 == tokens.len();
+        // An array on the way (Adyen's `/notificationItems/0/…`) is indexed,
+        // never replaced.
+        let index = t
+            .parse::<usize>()
+            .ok()
+            .filter(|n| at.as_array().is_some_and(|a| *n < a.len()));
+        if let Some(n) = index {
+            let item = &mut at.as_array_mut().expect("checked above")[n];
+            if last {
+                *item = value;
+                return;
+            }
+            at = item;
+            continue;
+        }
         if !at.is_object() {
             *at = Value::Object(Default::default());
         }
         let o = at.as_object_mut().expect("made an object above");
-        if i + 1 == tokens.len() {
+        if last {
             o.insert(t.clone(), value);
             return;
         }

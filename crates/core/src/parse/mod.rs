@@ -369,6 +369,14 @@ fn describe(v: &Value) -> String {
     }
 }
 
+/// One reference token into a value: an object's key, or an array's index.
+fn step<'v>(v: &'v Value, token: &str) -> Option<&'v Value> {
+    match v {
+        Value::Array(a) => a.get(token.parse::<usize>().ok()?),
+        _ => v.get(token),
+    }
+}
+
 /// Walks a JSON document once, keeping only the values at `paths` and
 /// skipping everything else with `IgnoredAny` (no allocation for skipped
 /// values, the same work as the cheapest possible JSON reader).
@@ -418,7 +426,7 @@ impl<'de> Visitor<'de> for Seek<'_, '_> {
                         let rest = &p[self.depth + 1..];
                         let mut cur = Some(&v);
                         for t in rest {
-                            cur = cur.and_then(|c| c.get(t.as_str()));
+                            cur = cur.and_then(|c| step(c, t));
                         }
                         self.found[i] = cur.cloned();
                     }
@@ -434,10 +442,49 @@ impl<'de> Visitor<'de> for Seek<'_, '_> {
         Ok(())
     }
 
-    // Anything that is not an object on the way to a path: the path is absent.
+    // An array on the way: its items are indexed by the path's tokens
+    // (Adyen's `/notificationItems/0/NotificationRequestItem/eventCode`).
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(())
+        let mut index = 0usize;
+        loop {
+            let key = index.to_string();
+            let here = |p: &&[String]| p.get(self.depth).is_some_and(|t| *t == key);
+            let wanted = self.paths.iter().any(here);
+            let ends_here = self
+                .paths
+                .iter()
+                .any(|p| p.len() == self.depth + 1 && here(p));
+            let more = if !wanted {
+                seq.next_element::<IgnoredAny>()?.is_some()
+            } else if ends_here {
+                match seq.next_element::<Value>()? {
+                    Some(v) => {
+                        for (i, p) in self.paths.iter().enumerate() {
+                            if here(p) {
+                                let mut cur = Some(&v);
+                                for t in &p[self.depth + 1..] {
+                                    cur = cur.and_then(|c| step(c, t));
+                                }
+                                self.found[i] = cur.cloned();
+                            }
+                        }
+                        true
+                    }
+                    None => false,
+                }
+            } else {
+                seq.next_element_seed(Seek {
+                    paths: self.paths,
+                    depth: self.depth + 1,
+                    found: &mut *self.found,
+                })?
+                .is_some()
+            };
+            if !more {
+                return Ok(());
+            }
+            index += 1;
+        }
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
         Ok(())

@@ -487,6 +487,26 @@ pub(crate) fn wrong_secret(s: Option<&Secret>, scheme: Option<&crate::auth::Sche
         let flipped: Vec<u8> = key.iter().map(|b| b ^ 0xa5).collect();
         return format!("whsec_{}", b64.encode(flipped));
     }
+    // Padded base64 (an Airtable MAC secret) stays base64 that decodes:
+    // its bytes changed, re-encoded.
+    if real.ends_with('=')
+        && let Ok(bytes) = b64.decode(real)
+    {
+        let flipped: Vec<u8> = bytes.iter().map(|b| b ^ 0xa5).collect();
+        return b64.encode(flipped);
+    }
+    // A hexadecimal key (Adyen's) stays hexadecimal.
+    if !real.is_empty() && real.chars().all(|c| c.is_ascii_hexdigit()) {
+        return real
+            .chars()
+            .map(|c| match c {
+                'f' => '0',
+                'F' => '0',
+                '9' => 'a',
+                c => (c as u8 + 1) as char,
+            })
+            .collect();
+    }
     let shifted: String = real
         .chars()
         .map(|c| match c {
