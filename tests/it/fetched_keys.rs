@@ -161,6 +161,37 @@ async fn a_certificate_is_fetched_from_an_allowed_host_once_and_verifies() {
     assert_eq!(s, 503, "{text}");
 }
 
+/// A delivery without a signature that names a key URL is refused as
+/// unsigned (401), and nothing is fetched: a stranger cannot make the
+/// receiver call out, nor turn a missing signature into a 503 the vendor
+/// would retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsigned_delivery_naming_a_key_url_is_refused_without_a_fetch() {
+    let (_, cert) = self_signed();
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let host = certificate_server(cert.pem(), fetches.clone()).await;
+    let v = vendor(&host);
+    let app = Receiver::builder(v)
+        .inbox(Inbox::new(Arc::new(MemoryStore::new())))
+        .build()
+        .unwrap()
+        .router();
+    for url in [
+        format!("http://{host}/cert.pem"),
+        format!("http://{host}/missing.pem"),
+    ] {
+        let req = Request::post(format!("/hooks/{}", v.id))
+            .header("content-type", "application/json")
+            .header("x-cert-url", url)
+            .body(Body::from(r#"{"type":"payment.captured"}"#))
+            .unwrap();
+        let (s, text) = status(&app, req).await;
+        assert_eq!(s, 401, "{text}");
+        assert!(text.contains("missing header `x-sig`"), "{text}");
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 0);
+}
+
 /// `check` for such a vendor: its deliveries name the certificate the test
 /// serves (`--key-url`), signed with the matching private key; the receiver
 /// fetches and verifies; every case passes, `auth/invalid` (another key

@@ -808,6 +808,11 @@ async fn fetch_key(inner: &Inner, headers: &HeaderMap, body: &[u8]) -> Result<()
     let Some(cache) = &inner.key_cache else {
         return Ok(());
     };
+    // Nothing is fetched for a delivery without a signature: it is refused
+    // (401) by the check that follows, and no stranger makes us call out.
+    if !inner.verifier.carries_proof(headers, body) {
+        return Ok(());
+    }
     let Some(url) = inner.verifier.key_url(headers, body)? else {
         return Ok(());
     };

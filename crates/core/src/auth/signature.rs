@@ -375,6 +375,18 @@ impl SignatureScheme {
         })
     }
 
+    /// Whether the delivery carries a signature at all (its header, or the
+    /// body field): a delivery without one is refused before any key it
+    /// names is fetched.
+    pub fn present(&self, headers: &HeaderMap, body: &[u8]) -> bool {
+        match &self.in_body {
+            Some(parts) => serde_json::from_slice::<Value>(body)
+                .ok()
+                .is_some_and(|j| j.pointer(&parts.signature).is_some()),
+            None => headers.contains_key(&self.header),
+        }
+    }
+
     /// Where the signature is, for messages: its header or body pointer.
     fn place(&self) -> String {
         match &self.in_body {
