@@ -444,18 +444,26 @@ fn rewrite_refs(v: &mut Value, file: &Path, external: &str) -> Result<(), Error>
 }
 
 /// Follows `properties` along `tokens` (an index into an array: its
-/// `items`), resolving local refs, and returns the `const` string found at
-/// the end.
+/// `items`; an `allOf` branch, where the schema composes one), resolving
+/// local refs, and returns the `const` string found at the end.
 fn const_at(schema: &Value, tokens: &[String], defs: &Map<String, Value>) -> Option<String> {
-    let mut cur = resolve(schema, defs);
-    for t in tokens {
-        let next = match cur.get("items") {
-            Some(items) if t.parse::<usize>().is_ok() => items,
-            _ => cur.get("properties")?.get(t)?,
-        };
-        cur = resolve(next, defs);
-    }
-    cur.get("const")?.as_str().map(str::to_string)
+    let cur = resolve(schema, defs);
+    let here = match tokens.split_first() {
+        None => cur.get("const").and_then(Value::as_str).map(str::to_string),
+        Some((t, rest)) => {
+            let next = match cur.get("items") {
+                Some(items) if t.parse::<usize>().is_ok() => Some(items),
+                _ => cur.get("properties").and_then(|p| p.get(t)),
+            };
+            next.and_then(|n| const_at(n, rest, defs))
+        }
+    };
+    here.or_else(|| {
+        cur.get("allOf")?
+            .as_array()?
+            .iter()
+            .find_map(|branch| const_at(branch, tokens, defs))
+    })
 }
 
 fn resolve<'a>(mut v: &'a Value, defs: &'a Map<String, Value>) -> &'a Value {
