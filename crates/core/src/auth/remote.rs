@@ -58,11 +58,13 @@ pub fn check_host(url: &str, hosts: &[String]) -> Result<(), String> {
     }
     let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
     let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
-    let allowed = hosts.iter().any(|h| match h.strip_prefix("*.") {
-        Some(suffix) => host.len() > suffix.len() && host.ends_with(&format!(".{suffix}")),
-        // A loopback host is named with its port: only that server.
-        None if loopback => authority.eq_ignore_ascii_case(h),
-        None => host.eq_ignore_ascii_case(h),
+    let allowed = hosts.iter().any(|h| {
+        if loopback {
+            // A loopback host is named with its port: only that server.
+            authority.eq_ignore_ascii_case(h)
+        } else {
+            host_matches(host, h)
+        }
     });
     if !allowed {
         return Err(format!(
@@ -73,6 +75,18 @@ pub fn check_host(url: &str, hosts: &[String]) -> Result<(), String> {
         ("https", _) | ("http", true) => Ok(()),
         _ => Err(format!("`{scheme}`: keys are fetched over https only")),
     }
+}
+
+/// Whether `host` is `pattern`, label by label, where a `*` label stands
+/// for exactly one non-empty label (`sns.*.amazonaws.com` is SNS in any
+/// region, never `attacker.s3.amazonaws.com`).
+fn host_matches(host: &str, pattern: &str) -> bool {
+    let (hl, pl): (Vec<&str>, Vec<&str>) = (host.split('.').collect(), pattern.split('.').collect());
+    hl.len() == pl.len()
+        && hl
+            .iter()
+            .zip(&pl)
+            .all(|(h, p)| !h.is_empty() && (*p == "*" || h.eq_ignore_ascii_case(p)))
 }
 
 /// The `SubjectPublicKeyInfo` inside a DER X.509 certificate.
@@ -127,14 +141,19 @@ mod tests {
     fn only_allowed_hosts_over_https() {
         let hosts = [
             "api.paypal.com".to_string(),
-            "*.amazonaws.com".into(),
+            "sns.*.amazonaws.com".into(),
             "127.0.0.1:9443".into(),
         ];
         let ok = |u: &str| check_host(u, &hosts);
         assert!(ok("https://api.paypal.com/v1/notifications/certs/CERT-360caa42").is_ok());
         assert!(ok("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem").is_ok());
+        assert!(ok("https://SNS.eu-west-2.amazonaws.com:443/x.pem").is_ok());
         assert!(ok("http://127.0.0.1:9443/cert.pem").is_ok());
         for bad in [
+            "https://attacker.s3.amazonaws.com/x.pem",
+            "https://sns.a.b.amazonaws.com/x.pem",
+            "https://sns..amazonaws.com/x.pem",
+            "https://s3.amazonaws.com/x.pem",
             "http://api.paypal.com/cert",
             "https://api.paypal.com.evil.example/cert",
             "https://amazonaws.com.evil.example/x.pem",
