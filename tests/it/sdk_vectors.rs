@@ -210,8 +210,13 @@ fn every_proof_a_catalogue_vendor_claims_is_a_vector_that_is_checked() {
             ProofKind::Documented => {}
         }
     }
+    // Vectors of vendors outside the catalogue (Twilio, a fixture) prove
+    // the auth family only.
     for id in sdk.iter().chain(&published) {
-        let m = hookforge::vendor(id).unwrap().manifest();
+        let Some(v) = hookforge::vendor(id) else {
+            continue;
+        };
+        let m = v.manifest();
         assert!(
             m.proof
                 .as_ref()
