@@ -81,7 +81,8 @@ pub fn check_host(url: &str, hosts: &[String]) -> Result<(), String> {
 /// for exactly one non-empty label (`sns.*.amazonaws.com` is SNS in any
 /// region, never `attacker.s3.amazonaws.com`).
 fn host_matches(host: &str, pattern: &str) -> bool {
-    let (hl, pl): (Vec<&str>, Vec<&str>) = (host.split('.').collect(), pattern.split('.').collect());
+    let (hl, pl): (Vec<&str>, Vec<&str>) =
+        (host.split('.').collect(), pattern.split('.').collect());
     hl.len() == pl.len()
         && hl
             .iter()

@@ -316,6 +316,10 @@ fn samples(s: Sender<'_>, nonce: &str, rewrite: &dyn Fn(&[u8]) -> Vec<u8>) -> Ve
 /// both must be refused.
 fn auth(s: Sender<'_>, unsigned: Fresh, wrong_body: Fresh, wrong: Option<&Signer>) -> Vec<Plan> {
     let refused = Expect::Refusal(Refusal::Auth);
+    let unsigned = Fresh {
+        body: without_body_signature(s.v, unsigned.body),
+        ..unsigned
+    };
     vec![
         Plan::new(
             format!("{}/auth/missing", s.v.id),
@@ -334,6 +338,33 @@ fn auth(s: Sender<'_>, unsigned: Fresh, wrong_body: Fresh, wrong: Option<&Signer
             )],
         ),
     ]
+}
+
+/// For a vendor that signs inside the body (SNS's `/Signature`): the body
+/// without that field, as an unsigned delivery of it would be (a sample
+/// copied from the docs carries the docs' own signature).
+fn without_body_signature(v: &VendorSpec, body: Vec<u8>) -> Vec<u8> {
+    let hookforge_core::manifest::Auth::Signature(sig) = &v.manifest().auth else {
+        return body;
+    };
+    let Some(pointer) = &sig.signature_pointer else {
+        return body;
+    };
+    let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    let (parent, last) = pointer.rsplit_once('/').unwrap_or(("", pointer));
+    let key = hookforge_core::manifest::unescape_token(last);
+    let removed = doc
+        .pointer_mut(parent)
+        .and_then(serde_json::Value::as_object_mut)
+        .and_then(|o| o.remove(&key))
+        .is_some();
+    if removed {
+        serde_json::to_vec(&doc).unwrap_or(body)
+    } else {
+        body
+    }
 }
 
 /// The cases about JSON bytes, skipped for a vendor that sends forms: any
