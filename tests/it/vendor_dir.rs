@@ -596,10 +596,10 @@ fn a_static_secret_header_is_checked_and_never_stored() {
 #[test]
 fn the_shipped_vendor_dirs_load_by_name_and_their_samples_are_their_events() {
     let ids: Vec<&str> = hookforge::vendor_dir::catalogue::ids().collect();
-    assert_eq!(
-        ids,
-        ["github", "shopify", "slack", "standard_webhooks", "stripe"]
-    );
+    for id in ["github", "shopify", "slack", "standard_webhooks", "stripe"] {
+        assert!(ids.contains(&id), "{ids:?}");
+    }
+    assert!(ids.len() >= 40, "{} catalogue vendors: {ids:?}", ids.len());
     for id in ids {
         let v = hookforge::vendor(id).unwrap_or_else(|| panic!("vendors/{id} does not load"));
         let mut n = 0;

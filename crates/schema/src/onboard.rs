@@ -143,10 +143,10 @@ fn fold(s: &str) -> String {
     out
 }
 
-/// Pointers to the string values of `v`, three levels deep at most (an
+/// Pointers to the string values of `v`, four levels deep at most (an
 /// array is entered at its first item only).
 fn string_leaves(v: &Value, at: String, depth: usize, out: &mut Vec<String>) {
-    if depth > 3 {
+    if depth > 4 {
         return;
     }
     match v {
