@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use heck::ToUpperCamelCase;
+use heck::{ToSnakeCase, ToUpperCamelCase};
 use schemars::schema::Schema;
 use serde_json::{Map, Value, json};
 
@@ -230,6 +230,25 @@ fn rust_type(path: &str) -> Value {
     json!({"crate": "hookforge", "version": "*", "path": path})
 }
 
+/// The ref of a schema that is only an `allOf` of one `$ref` (and its
+/// `type: object`).
+fn single_ref_all_of(o: &serde_json::Map<String, Value>) -> Option<String> {
+    let [one] = o.get("allOf")?.as_array()?.as_slice() else {
+        return None;
+    };
+    let r = one
+        .as_object()
+        .filter(|x| x.len() == 1)?
+        .get("$ref")?
+        .as_str()?;
+    let rest_ok = o.iter().all(|(k, v)| match k.as_str() {
+        "allOf" => true,
+        "type" => v == "object",
+        _ => false,
+    });
+    rest_ok.then(|| r.to_string())
+}
+
 /// Rewrites one schema in place; `at` is its location for error messages and
 /// `top` says whether it is a definition's root (where an enum may stand).
 fn normalize(value: &mut Value, at: &str, top: bool) -> Result<(), String> {
@@ -266,6 +285,20 @@ fn normalize(value: &mut Value, at: &str, top: bool) -> Result<(), String> {
     }
     for k in ANNOTATIONS.iter().chain(VALUE_CONSTRAINTS) {
         o.remove(*k);
+    }
+    // `{"type": "object", "allOf": [{"$ref": X}]}` is X: typify would name
+    // the wrapper after its place, which can be X's own name (Clerk's
+    // `OrganizationDomain.verification` and `OrganizationDomainVerification`).
+    if let Some(r) = single_ref_all_of(o) {
+        *value = json!({"$ref": r});
+        return Ok(());
+    }
+    // Keys that make one Rust field name (Pub/Sub's `messageId` beside
+    // `message_id`): the later ones are left to the model's `extra` map,
+    // kept as sent.
+    if let Some(Value::Object(props)) = o.get_mut("properties") {
+        let mut seen = std::collections::BTreeSet::new();
+        props.retain(|k, _| seen.insert(k.to_snake_case()));
     }
     const_as_type(o);
     if let Some(Value::String(f)) = o.remove("format")

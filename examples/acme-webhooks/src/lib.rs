@@ -13,3 +13,10 @@ pub mod acme {
 pub mod github {
     include!(concat!(env!("OUT_DIR"), "/github.rs"));
 }
+
+/// Every catalogue vendor, generated (only with
+/// `HOOKFORGE_EVERY_CATALOGUE_VENDOR=1`, as `scripts/catalogue-models` runs it).
+#[cfg(every_catalogue_vendor)]
+pub mod catalogue {
+    include!(concat!(env!("OUT_DIR"), "/catalogue_models.rs"));
+}

@@ -165,11 +165,52 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for MaybeVisitor<T> {
     }
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Maybe<T>, A::Error> {
-        T::deserialize(SeqAccessDeserializer::new(seq)).map(Maybe::Present)
+        T::deserialize(Present(SeqAccessDeserializer::new(seq))).map(Maybe::Present)
     }
 
     fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Maybe<T>, A::Error> {
-        T::deserialize(MapAccessDeserializer::new(map)).map(Maybe::Present)
+        T::deserialize(Present(MapAccessDeserializer::new(map))).map(Maybe::Present)
+    }
+}
+
+/// A map or sequence already begun, read as a present value. serde's access
+/// deserializers send `deserialize_option` and `deserialize_newtype_struct`
+/// to `deserialize_any`, which an `Option` (a nullable object's model,
+/// `struct X(Option<XInner>)`) refuses: "invalid type: map, expected option".
+struct Present<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Present<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(v)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        v.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        v: V,
+    ) -> Result<V::Value, D::Error> {
+        v.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_enum(name, variants, v)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
+        identifier ignored_any
     }
 }
 
@@ -188,6 +229,27 @@ mod tests {
         o: Maybe<BTreeMap<String, i64>>,
         #[serde(default, skip_serializing_if = "Maybe::is_absent")]
         l: Maybe<Vec<bool>>,
+    }
+
+    /// A nullable object's model (typify's `struct X(Option<Inner>)`)
+    /// inside `Maybe`, given an object: present.
+    #[test]
+    fn a_nullable_models_object_is_present() {
+        #[derive(Debug, PartialEq, Deserialize)]
+        #[serde(transparent)]
+        struct X(Option<BTreeMap<String, i64>>);
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct W {
+            #[serde(default)]
+            x: Maybe<X>,
+        }
+        let w: W = serde_json::from_str(r#"{"x":{"k":1}}"#).unwrap();
+        assert_eq!(
+            w.x,
+            Maybe::Present(X(Some(BTreeMap::from([("k".into(), 1)]))))
+        );
+        let w: W = serde_json::from_str(r#"{"x":null}"#).unwrap();
+        assert_eq!(w.x, Maybe::Null);
     }
 
     #[test]
