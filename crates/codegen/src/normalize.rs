@@ -70,7 +70,7 @@ pub fn typify_input(vs: &VendorSchemas) -> Result<TypifyInput, Error> {
             });
         }
         let mut s = schema.clone();
-        normalize(&mut s, &format!("#/definitions/{name}"), true)
+        normalize(&mut s, &format!("#/definitions/{name}"))
             .map_err(|m| Error::at(&file_defs, m))?;
         definitions.insert(name.clone(), to_schema(s, &file_defs)?);
     }
@@ -109,11 +109,11 @@ pub fn typify_input(vs: &VendorSchemas) -> Result<TypifyInput, Error> {
                     values,
                 });
             }
-            normalize(&mut def, &format!("#/definitions/{name}"), true)
+            normalize(&mut def, &format!("#/definitions/{name}"))
                 .map_err(|m| Error::at(&file, m))?;
             definitions.insert(name, to_schema(def, &file)?);
         }
-        normalize(&mut s, "#", false).map_err(|m| Error::at(&file, m))?;
+        normalize(&mut s, "#").map_err(|m| Error::at(&file, m))?;
         definitions.insert(type_name.clone(), to_schema(s, &file)?);
         event_types.push((ev.name.clone(), type_name));
     }
@@ -230,6 +230,25 @@ fn rust_type(path: &str) -> Value {
     json!({"crate": "hookforge", "version": "*", "path": path})
 }
 
+/// An enum's replacement: a named string enum becomes our open enum (see
+/// `typify_input`), so typify only needs something well-formed; any other
+/// enum (inline, as published schemas write them, or of numbers) is kept as
+/// its values' type: open by construction, the value intact.
+fn enum_as_type(o: &serde_json::Map<String, Value>) -> Option<Value> {
+    let values = o.get("enum")?.as_array()?;
+    let mut types: Vec<&str> = values.iter().map(json_type).collect();
+    types.sort_unstable();
+    types.dedup();
+    let mut t = match types.as_slice() {
+        [one] => json!({"type": one}),
+        _ => json!({"type": types}),
+    };
+    if let Some(d) = o.get("description") {
+        t["description"] = d.clone();
+    }
+    Some(t)
+}
+
 /// The ref of a schema that is only an `allOf` of one `$ref` (and its
 /// `type: object`).
 fn single_ref_all_of(o: &serde_json::Map<String, Value>) -> Option<String> {
@@ -249,29 +268,13 @@ fn single_ref_all_of(o: &serde_json::Map<String, Value>) -> Option<String> {
     rest_ok.then(|| r.to_string())
 }
 
-/// Rewrites one schema in place; `at` is its location for error messages and
-/// `top` says whether it is a definition's root (where an enum may stand).
-fn normalize(value: &mut Value, at: &str, top: bool) -> Result<(), String> {
+/// Rewrites one schema in place; `at` is its location for error messages.
+fn normalize(value: &mut Value, at: &str) -> Result<(), String> {
     let Value::Object(o) = value else {
         return Ok(());
     };
-    if let Some(values) = o.get("enum").and_then(Value::as_array) {
-        // A named string enum is replaced by our open enum (see
-        // `typify_input`); typify only needs something well-formed. Any other
-        // enum (inline, as published schemas write them, or of numbers) is
-        // kept as its values' type: open by construction, the value intact.
-        let mut types: Vec<&str> = values.iter().map(json_type).collect();
-        types.sort_unstable();
-        types.dedup();
-        let desc = value.get("description").cloned();
-        *value = match types.as_slice() {
-            [one] => json!({"type": one}),
-            _ => json!({"type": types}),
-        };
-        if let Some(d) = desc {
-            value["description"] = d;
-        }
-        let _ = (at, top);
+    if let Some(t) = enum_as_type(o) {
+        *value = t;
         return Ok(());
     }
     if let Some(ext) = o.get("x-rust-type").cloned() {
@@ -334,7 +337,7 @@ fn normalize(value: &mut Value, at: &str, top: bool) -> Result<(), String> {
         for (k, p) in props.iter_mut() {
             let here = format!("{at}/properties/{k}");
             refuse_null_alone(p, &here)?;
-            normalize(p, &here, false)?;
+            normalize(p, &here)?;
         }
     }
     for key in ["items", "additionalProperties", "not"] {
@@ -343,13 +346,13 @@ fn normalize(value: &mut Value, at: &str, top: bool) -> Result<(), String> {
             if key != "not" {
                 refuse_null_alone(child, &here)?;
             }
-            normalize(child, &here, false)?;
+            normalize(child, &here)?;
         }
     }
     for key in ["anyOf", "oneOf", "allOf"] {
         if let Some(Value::Array(a)) = o.get_mut(key) {
             for (i, child) in a.iter_mut().enumerate() {
-                normalize(child, &format!("{at}/{key}/{i}"), false)?;
+                normalize(child, &format!("{at}/{key}/{i}"))?;
             }
         }
     }
@@ -370,7 +373,7 @@ mod tests {
                 "kind": {"const": "a.b"}
             }
         });
-        normalize(&mut v, "#", false).unwrap();
+        normalize(&mut v, "#").unwrap();
         assert_eq!(v["additionalProperties"], json!({}));
         assert_eq!(v["properties"]["id"], json!({"type": "string"}));
         assert_eq!(v["properties"]["kind"], json!({"type": "string"}));
@@ -389,7 +392,7 @@ mod tests {
             json!({"const": null}),
         ] {
             let mut v = json!({"properties": {"data": {"properties": {"subject": bad}}}});
-            let err = normalize(&mut v, "#", false).unwrap_err();
+            let err = normalize(&mut v, "#").unwrap_err();
             assert!(
                 err.contains("`#/properties/data/properties/subject`"),
                 "{err}"
@@ -397,17 +400,17 @@ mod tests {
             assert!(err.contains("typed `null` alone"), "{err}");
         }
         let mut items = json!({"properties": {"l": {"type": "array", "items": {"type": "null"}}}});
-        let err = normalize(&mut items, "#", false).unwrap_err();
+        let err = normalize(&mut items, "#").unwrap_err();
         assert!(err.contains("`#/properties/l/items`"), "{err}");
         // Nullable unions stay fine.
         let mut ok = json!({"properties": {"s": {"type": ["string", "null"]}, "u": {"anyOf": [{"type": "string"}, {"type": "null"}]}}});
-        normalize(&mut ok, "#", false).unwrap();
+        normalize(&mut ok, "#").unwrap();
     }
 
     #[test]
     fn an_inline_enum_is_its_values_type() {
         let mut v = json!({"properties": {"s": {"enum": ["A"]}, "n": {"enum": [1, 2, null]}}});
-        normalize(&mut v, "#", false).unwrap();
+        normalize(&mut v, "#").unwrap();
         assert_eq!(v["properties"]["s"], json!({"type": "string"}));
         assert_eq!(v["properties"]["n"], json!({"type": ["integer", "null"]}));
     }
