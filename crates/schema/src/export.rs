@@ -72,13 +72,99 @@ fn retarget_refs(v: &mut Value) {
     }
 }
 
+/// The shared definitions and those inside event files (what `hookforge
+/// infer` writes), each a component; an event's definition whose name is
+/// taken by another schema is renamed `<Event><Name>` (see [`payload`]).
 fn definitions(v: &VendorSpec) -> Map<String, Value> {
-    match v.definitions() {
+    let mut out: Map<String, Value> = match v.definitions() {
         Value::Object(defs) => defs
             .into_iter()
             .map(|(k, s)| (k, component_schema(&s)))
             .collect(),
         _ => Map::new(),
+    };
+    for e in v.events {
+        let (_, local) = localized(v, e, &out);
+        out.extend(local);
+    }
+    out
+}
+
+/// An event's schema as a message payload, its own definitions' refs
+/// pointing where [`definitions`] put them.
+fn payload(v: &VendorSpec, e: &crate::EventInfo) -> Value {
+    let mut taken = match v.definitions() {
+        Value::Object(defs) => defs
+            .into_iter()
+            .map(|(k, s)| (k, component_schema(&s)))
+            .collect(),
+        _ => Map::new(),
+    };
+    for other in v.events {
+        let (schema, local) = localized(v, other, &taken);
+        if other.name == e.name {
+            return component_schema(&schema);
+        }
+        taken.extend(local);
+    }
+    component_schema(&serde_json::from_str(e.schema_json).expect("embedded schema is JSON"))
+}
+
+/// `e`'s schema with its own definitions renamed where `taken` holds
+/// another schema under the name, and those definitions as components.
+fn localized(
+    v: &VendorSpec,
+    e: &crate::EventInfo,
+    taken: &Map<String, Value>,
+) -> (Value, Map<String, Value>) {
+    let mut schema: Value = serde_json::from_str(e.schema_json).expect("embedded schema is JSON");
+    let Some(Value::Object(local)) = schema.as_object_mut().and_then(|o| o.remove("definitions"))
+    else {
+        return (schema, Map::new());
+    };
+    let _ = v;
+    let prefix: String = e
+        .name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
+        .collect();
+    let mut renames = std::collections::BTreeMap::new();
+    for (name, def) in &local {
+        if taken.get(name).is_some_and(|t| *t != component_schema(def)) {
+            renames.insert(name.clone(), format!("{prefix}{name}"));
+        }
+    }
+    let rename = |v: &mut Value| rename_local_refs(v, &renames);
+    rename(&mut schema);
+    let defs = local
+        .into_iter()
+        .map(|(name, mut def)| {
+            rename(&mut def);
+            (
+                renames.get(&name).cloned().unwrap_or(name),
+                component_schema(&def),
+            )
+        })
+        .collect();
+    (schema, defs)
+}
+
+/// `#/definitions/<old>` refs to `#/definitions/<new>`.
+fn rename_local_refs(v: &mut Value, renames: &std::collections::BTreeMap<String, String>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get_mut("$ref")
+                && let Some(new) = r
+                    .strip_prefix("#/definitions/")
+                    .and_then(|n| renames.get(n))
+            {
+                *r = format!("#/definitions/{new}");
+            }
+            o.values_mut().for_each(|c| rename_local_refs(c, renames));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|c| rename_local_refs(c, renames)),
+        _ => {}
     }
 }
 
@@ -235,7 +321,7 @@ pub fn asyncapi(vendor: &VendorSpec) -> Value {
             "title": e.name,
             "contentType": "application/json",
             "headers": headers_schema(vendor),
-            "payload": component_schema(&serde_json::from_str(e.schema_json).expect("embedded schema is JSON")),
+            "payload": payload(vendor, e),
         });
         if !e.description.is_empty() {
             m["summary"] = Value::String(e.description.to_string());
@@ -332,7 +418,7 @@ pub fn openapi(vendor: &VendorSpec) -> Value {
             .into_iter()
             .map(|(name, payload)| (component_key(&name), json!({ "value": payload })))
             .collect();
-        let mut media = json!({ "schema": component_schema(&serde_json::from_str(e.schema_json).expect("embedded schema is JSON")) });
+        let mut media = json!({ "schema": payload(vendor, e) });
         if !examples.is_empty() {
             media["examples"] = Value::Object(examples);
         }
