@@ -24,6 +24,7 @@ mod kill;
 mod metrics;
 mod observe;
 mod one_pass;
+mod operate;
 mod power_cut;
 mod public_keys;
 mod readme;

@@ -276,3 +276,90 @@ async fn counts_cover_the_whole_inbox_and_the_newest_come_first() {
     let (_, q) = get(&app, "/?status=quarantined", &[]).await;
     assert!(q.contains("50 matching"), "{q}");
 }
+
+async fn post_page(app: &axum::Router, form: &str) -> (StatusCode, String, Option<String>) {
+    let req =
+        Request::post("/replay").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::from(form.to_string())).unwrap())
+        .await
+        .unwrap();
+    let (status, location) = (
+        resp.status(),
+        resp.headers()
+            .get(header::LOCATION)
+            .map(|l| l.to_str().unwrap().to_string()),
+    );
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        String::from_utf8_lossy(&body).into_owned(),
+        location,
+    )
+}
+
+/// Bulk replay from a filtered list: the list offers it, a page asks to
+/// confirm the count, a count that no longer holds queues nothing, and
+/// rows being handled or quarantined cannot be replayed.
+#[tokio::test]
+async fn bulk_replay_confirms_its_count_before_queueing() {
+    let store = seeded();
+    let app = hookforge::ui::router(store.clone(), None);
+    let kill = |n: usize| {
+        for d in store
+            .claim(
+                i64::MAX,
+                n,
+                hookforge::receive::store::Vendors::Only(&["prets"]),
+            )
+            .unwrap()
+        {
+            assert!(store.fail(d.attempt(), "handler failed", None).unwrap());
+        }
+    };
+    kill(5);
+    let dead = || store.list(Some(Status::Dead), 100).unwrap().len();
+    let (_, page) = get(&app, "/?status=dead&vendor=prets", &[]).await;
+    assert!(page.contains("Replay these 5"), "{page}");
+    let (_, all) = get(&app, "/", &[]).await;
+    assert!(!all.contains("Replay these"), "offered without a status");
+    let token = csrf(&page);
+
+    let (s, _, _) = post_page(&app, "status=dead&vendor=prets&csrf=forged").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, confirm, _) = post_page(&app, &format!("csrf={token}&status=dead&vendor=prets")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        confirm.contains("name=\"confirm\" value=\"5\""),
+        "{confirm}"
+    );
+    assert_eq!(dead(), 5, "queued before it was confirmed");
+
+    // One more died meanwhile: the confirmed 5 no longer holds.
+    kill(1);
+    let (s, changed, _) = post_page(
+        &app,
+        &format!("csrf={token}&status=dead&vendor=prets&confirm=5"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(changed.contains("5 when you confirmed, 6 now"), "{changed}");
+    assert_eq!(dead(), 6);
+
+    let (s, _, to) = post_page(
+        &app,
+        &format!("csrf={token}&status=dead&vendor=prets&confirm=6"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(to.unwrap().contains("Queued%206"));
+    assert_eq!(dead(), 0);
+
+    for status in ["processing", "quarantined"] {
+        let (s, why, _) = post_page(&app, &format!("csrf={token}&status={status}&confirm=1")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{status}: {why}");
+    }
+}

@@ -16,6 +16,14 @@ pub fn now_ms() -> i64 {
     since_epoch().as_millis() as i64
 }
 
+/// Milliseconds since the epoch as RFC 3339 UTC (`2026-12-04T19:20:14.000Z`);
+/// out of chrono's range, the number itself.
+pub fn iso_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| format!("{ms} ms since the epoch"))
+}
+
 /// Whether `s` is a UUID in its canonical text form (8-4-4-4-12 hex).
 pub fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();

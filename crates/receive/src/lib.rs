@@ -6,6 +6,7 @@ mod fetched_keys;
 mod handshake;
 pub mod inbox;
 pub mod receiver;
+pub mod replay;
 pub mod serve;
 pub mod store;
 

@@ -36,6 +36,8 @@ pub const PAGE: usize = 50;
 pub const SCAN_LIMIT: usize = 100_000;
 const COOKIE: &str = "hookforge_ui";
 
+mod bulk;
+
 struct Ui {
     store: Arc<dyn Store>,
     /// Protects the POST forms: a page from another site cannot read it.
@@ -56,6 +58,7 @@ pub fn router(store: Arc<dyn Store>, token: Option<Secret>) -> Router {
         .route("/deliveries/{id}", get(show))
         .route("/deliveries/{id}/replay", post(replay))
         .route("/reparse", post(reparse))
+        .route("/replay", post(bulk::replay))
         .route("/login", get(login))
         .layer(middleware::from_fn_with_state(ui.clone(), require_token))
         .layer(middleware::from_fn(guard))
@@ -335,32 +338,13 @@ async fn blocking<T: Send + 'static>(
 async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
     let f = query(q.as_deref());
     let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let status = match get("status").map(|s| (s, Status::parse(s))) {
-        None => None,
-        Some((_, Some(st))) => Some(st),
-        Some((s, None)) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                page(
-                    "Bad filter",
-                    html! { p { "Unknown status " code { (s) } "." } },
-                ),
-            )
-                .into_response();
-        }
+    let search = match search_of(&f) {
+        Ok(s) => s,
+        Err(r) => return r,
     };
-    let since = get("since").and_then(parse_local);
-    let until = get("until").and_then(parse_local);
-    let vendor = get("vendor").map(str::to_string);
-    let event = get("event").map(str::to_string);
+    let (status, vendor, event) = (search.status, search.vendor.clone(), search.event.clone());
     let page_no: usize = get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
-    let search = crate::receive::store::Search {
-        status,
-        vendor: vendor.clone(),
-        event: event.clone(),
-        since_ms: since,
-        until_ms: until,
-    };
+    let filtered = search.clone();
     let offset = (page_no - 1).saturating_mul(PAGE);
     // Counted with GROUP BY and paged with LIMIT in the store, bodies left
     // out: a page costs the same for 100 rows or 100,000.
@@ -416,6 +400,7 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
         h2 id="deliveries" { "Deliveries" }
         (filter_form(&filter))
         p { (total) " matching" @if pages > 1 { ", page " (page_no) " of " (pages) } "." }
+        (bulk::replay_form(&filtered, &f, total, &ui.csrf))
         (deliveries_table(&shown))
         nav class="pages" aria-label="pages" {
             @if page_no > 1 { a href=(link(page_no - 1)) rel="prev" { "← newer" } }
@@ -423,6 +408,33 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
         }
     };
     page("Deliveries", body).into_response()
+}
+
+/// The list's filter from the page's query (or a form carrying the same
+/// fields): status, vendor, a part of the event type, received between.
+fn search_of(f: &BTreeMap<String, String>) -> Result<crate::receive::store::Search, Response> {
+    let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let status = match get("status").map(|s| (s, Status::parse(s))) {
+        None => None,
+        Some((_, Some(st))) => Some(st),
+        Some((s, None)) => {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                page(
+                    "Bad filter",
+                    html! { p { "Unknown status " code { (s) } "." } },
+                ),
+            )
+                .into_response());
+        }
+    };
+    Ok(crate::receive::store::Search {
+        status,
+        vendor: get("vendor").map(str::to_string),
+        event: get("event").map(str::to_string),
+        since_ms: get("since").and_then(parse_local),
+        until_ms: get("until").and_then(parse_local),
+    })
 }
 
 /// The counts per vendor and status, each linking to its list, and the

@@ -80,9 +80,21 @@ pub enum InboxAction {
     },
     /// Show one delivery with its body.
     Show { id: i64 },
-    /// Queue a delivery (e.g. a dead letter) to be handled again by the next
-    /// running receiver, with its attempt count reset.
-    Replay { id: i64 },
+    /// Queue deliveries (e.g. dead letters) to be handled again by the next
+    /// running receiver, with their attempt counts reset: one by id, or every
+    /// one matching `--status` and the other filters.
+    Replay {
+        /// One delivery.
+        #[arg(
+            conflicts_with_all = ["status", "vendor", "event_type", "since", "until", "dry_run"]
+        )]
+        id: Option<i64>,
+        #[command(flatten)]
+        select: SelectionArgs,
+        /// Show what would be queued; queue nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Parse quarantined deliveries again with this binary's models and move
     /// those that now fit to pending.
     Reparse {
@@ -93,6 +105,48 @@ pub enum InboxAction {
         #[arg(long)]
         all: bool,
     },
+}
+
+/// Which stored deliveries a bulk command takes.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct SelectionArgs {
+    /// Only deliveries in this status: pending, processing, done, quarantined or dead.
+    #[arg(long, value_parser = status_arg)]
+    pub status: Option<hookforge::receive::store::Status>,
+    /// Only this vendor's deliveries.
+    #[arg(long)]
+    pub vendor: Option<String>,
+    /// Only this event type (exactly).
+    #[arg(long, value_name = "TYPE")]
+    pub event_type: Option<String>,
+    /// Only those received at or after WHEN: RFC 3339
+    /// (`2026-12-01T09:00:00Z`), a date (midnight UTC) or a duration ago (`24h`).
+    #[arg(long, value_name = "WHEN", value_parser = parse_instant)]
+    pub since: Option<i64>,
+    /// Only those received at or before WHEN (as `--since`).
+    #[arg(long, value_name = "WHEN", value_parser = parse_instant)]
+    pub until: Option<i64>,
+}
+
+impl SelectionArgs {
+    pub fn selection(&self) -> hookforge::receive::replay::Selection {
+        hookforge::receive::replay::Selection {
+            search: hookforge::receive::store::Search {
+                status: self.status,
+                vendor: self.vendor.clone(),
+                event: None,
+                since_ms: self.since,
+                until_ms: self.until,
+            },
+            event_type: self.event_type.clone(),
+        }
+    }
+}
+
+fn status_arg(s: &str) -> Result<hookforge::receive::store::Status, String> {
+    hookforge::receive::store::Status::parse(s).ok_or_else(|| {
+        format!("unknown status {s:?}: expected pending, processing, done, quarantined or dead")
+    })
 }
 
 pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) -> Outcome {
@@ -153,7 +207,12 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
             }
         }),
         InboxAction::Reparse { id, all } => reparse(store, id, all),
-        InboxAction::Replay { id } => store.requeue(id).map(|found| {
+        InboxAction::Replay {
+            id: None,
+            select,
+            dry_run,
+        } => return replay_matching(store, &select.selection(), dry_run),
+        InboxAction::Replay { id: Some(id), .. } => store.requeue(id).map(|found| {
             if found {
                 println!(
                     "delivery {id} queued: the next running receiver with this inbox handles it"
@@ -207,4 +266,64 @@ pub fn reparse(
     } else {
         Ok(())
     })
+}
+
+/// `inbox replay --status …`: queues every matching delivery again and says
+/// which; with `--dry-run`, only says which.
+fn replay_matching(
+    store: &dyn hookforge::receive::store::Store,
+    selection: &hookforge::receive::replay::Selection,
+    dry_run: bool,
+) -> Outcome {
+    use hookforge::receive::replay::{ReplayError, replay};
+    let done = replay(store, selection, dry_run).map_err(|e| match e {
+        ReplayError::Store(_) | ReplayError::Interrupted { .. } => Failure::failed(e),
+        _ => Failure::usage(e),
+    })?;
+    let what = selection.describe();
+    if done.queued.is_empty() && done.busy.is_empty() && done.gone.is_empty() {
+        println!("replay: nothing matches ({what})");
+        return Ok(());
+    }
+    let verb = if dry_run { "would queue" } else { "queued" };
+    let mut out = format!("{verb} {} ({what}):\n", done.queued.len());
+    for d in &done.queued {
+        out.push_str(&format!(
+            "{:>8}  {:<13} {:<40} {}\n",
+            d.id,
+            d.vendor,
+            d.event_type,
+            d.event_id.as_deref().unwrap_or("-")
+        ));
+    }
+    print_text(&out)?;
+    if dry_run {
+        println!("replay: dry run, nothing queued");
+    } else {
+        println!(
+            "replay: {} queued for the next running receiver with this inbox; {} skipped as being handled now{}; {} gone meanwhile",
+            done.queued.len(),
+            done.busy.len(),
+            list_ids(&done.busy),
+            done.gone.len()
+        );
+    }
+    Ok(())
+}
+
+fn list_ids(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<String> = ids.iter().take(20).map(i64::to_string).collect();
+    let more = ids.len().saturating_sub(20);
+    format!(
+        " ({}{})",
+        shown.join(", "),
+        if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        }
+    )
 }

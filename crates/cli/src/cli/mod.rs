@@ -89,6 +89,30 @@ pub fn vendor_pair<'s>(s: &'s str, expected: &str) -> Result<(String, &'s str), 
     Ok((v.to_string(), value))
 }
 
+/// A moment as `--since`/`--until` take it, in ms since the epoch: RFC 3339
+/// (`2026-12-01T09:00:00Z`), a date (`2026-12-01`, midnight UTC), or a
+/// duration before now (`90m`, `24h`, `7d`).
+pub fn parse_instant(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp_millis());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp_millis());
+    }
+    if s.starts_with(|c: char| c.is_ascii_digit()) && s.ends_with(|c: char| c.is_ascii_alphabetic())
+    {
+        let ago = parse_duration(s)?;
+        return Ok(hookforge::receive::store::now_ms() - ago.as_millis() as i64);
+    }
+    Err(format!(
+        "{s:?}: expected RFC 3339 (2026-12-01T09:00:00Z), a date (2026-12-01) or a duration before now (24h, 7d)"
+    ))
+}
+
 /// The longest duration an option takes: 1000 years.
 pub const MAX_DURATION_SECS: u64 = 1000 * 365 * 86_400;
 

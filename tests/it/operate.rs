@@ -1,0 +1,159 @@
+//! Operating an inbox from the command line: bulk replay by filter.
+
+use crate::common;
+
+use hookforge::receive::store::{SqliteStore, Status, Store, Vendors};
+
+fn hookforge() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+}
+
+/// An inbox with 4 dead Prets deliveries, 2 done, 1 dead of another event
+/// type, 1 dead SuperOffice, and 1 being handled.
+fn inbox_with_dead_letters(db: &std::path::Path) -> SqliteStore {
+    let store = SqliteStore::open(db).unwrap();
+    let add = |vendor: &str, event: &str, i: usize| {
+        let (id, body) = common::prets_delivery("evt_01KVOP", i);
+        let mut d = common::new_delivery(vendor, &id, body);
+        d.event_type = event.into();
+        store.insert(&d).unwrap();
+    };
+    for i in 0..6 {
+        add("prets", "quote.updated", i);
+    }
+    add("prets", "quote.created", 50);
+    add("superoffice", "contact.created", 60);
+    add("prets", "quote.updated", 99);
+    // Claimed oldest first: 6 updates, then the others.
+    let claimed = store.claim(i64::MAX, 8, Vendors::Any).unwrap();
+    for (n, d) in claimed.iter().enumerate() {
+        if n < 2 {
+            assert!(store.complete(d.attempt(), 0).unwrap());
+        } else {
+            assert!(store.fail(d.attempt(), "handler failed", None).unwrap());
+        }
+    }
+    // The ninth stays claimed: processing.
+    assert_eq!(store.claim(i64::MAX, 1, Vendors::Any).unwrap().len(), 1);
+    store
+}
+
+fn statuses(store: &SqliteStore) -> Vec<(i64, Status, u32)> {
+    let mut rows: Vec<_> = store
+        .list(None, 100)
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.id, d.status, d.attempts))
+        .collect();
+    rows.sort_by_key(|r| r.0);
+    rows
+}
+
+#[test]
+fn bulk_replay_queues_what_the_filters_match_and_nothing_else() {
+    let dir = common::temp_dir("bulk-replay");
+    let db = dir.join("inbox.db");
+    let store = inbox_with_dead_letters(&db);
+    let before = statuses(&store);
+    let run = |args: &[&str]| {
+        hookforge()
+            .args(["inbox", "--db"])
+            .arg(&db)
+            .arg("replay")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    // A dry run says what it would queue and changes nothing.
+    let out = run(&[
+        "--status",
+        "dead",
+        "--vendor",
+        "prets",
+        "--event-type",
+        "quote.updated",
+        "--dry-run",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("would queue 4 (status dead, vendor prets, event type quote.updated)"),
+        "{text}"
+    );
+    assert_eq!(statuses(&store), before);
+
+    // Filters that match nothing queue nothing.
+    let out = run(&["--status", "dead", "--since", "2999-01-01"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing matches"));
+    assert_eq!(statuses(&store), before);
+
+    // The real thing: exactly the 4, pending with attempts reset; the dead
+    // `quote.created`, the SuperOffice one, the done and the processing
+    // ones untouched.
+    let out = run(&[
+        "--status",
+        "dead",
+        "--vendor",
+        "prets",
+        "--event-type",
+        "quote.updated",
+        "--since",
+        "1h",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("replay: 4 queued"), "{text}");
+    let after = statuses(&store);
+    let changed: Vec<_> = before
+        .iter()
+        .zip(&after)
+        .filter(|(b, a)| b != a)
+        .map(|(_, a)| *a)
+        .collect();
+    assert_eq!(changed.len(), 4, "{after:?}");
+    assert!(
+        changed
+            .iter()
+            .all(|(_, st, tries)| *st == Status::Pending && *tries == 0),
+        "{changed:?}"
+    );
+    assert!(after.iter().any(|(_, st, _)| *st == Status::Processing));
+    assert_eq!(
+        after
+            .iter()
+            .filter(|(_, st, _)| *st == Status::Dead)
+            .count(),
+        2
+    );
+
+    // Rows being handled and quarantined rows are refused, naming why.
+    for (status, why) in [
+        ("processing", "being handled now"),
+        ("quarantined", "inbox reparse"),
+    ] {
+        let out = run(&["--status", status]);
+        assert_eq!(out.status.code(), Some(2), "{status}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(why),
+            "{status}"
+        );
+    }
+    // A filter without a status is refused rather than replaying everything.
+    let out = run(&["--vendor", "prets"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a status"));
+    let out = run(&["--status", "dead", "--until", "last tuesday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected RFC 3339"));
+    assert_eq!(
+        statuses(&store)
+            .iter()
+            .filter(|(_, st, _)| *st == Status::Dead)
+            .count(),
+        2
+    );
+}
