@@ -132,12 +132,13 @@ fn drift_proposes_patches_that_make_real_traffic_fit() {
         "{report}"
     );
     for expected in [
-        "  events/quote.updated.json\n    add     /properties/channel  (the key `channel` arrived 1 time(s))",
+        // Each change names the inbox rows that showed it (ids in arrival order).
+        "  events/quote.updated.json\n    add     /properties/channel  (the key `channel` arrived 1 time(s); delivery 1)",
         // `data` is the shared `QuoteRef`: the patch goes where it is defined.
-        "    add     /definitions/QuoteRef/properties/riskScore  (the key `riskScore` arrived 1 time(s))",
-        "    replace /definitions/QuoteRef/properties/quoteId/type  (`/data/quoteId` of `quote.updated` was integer 5)",
-        "    add     /definitions/ApiVersion/enum/-  (`/version` of `quote.updated` held the new value \"2027-01-01\")",
-        "  new event `quote.teleported`",
+        "    add     /definitions/QuoteRef/properties/riskScore  (the key `riskScore` arrived 1 time(s); delivery 1)",
+        "    replace /definitions/QuoteRef/properties/quoteId/type  (`/data/quoteId` of `quote.updated` was integer 5; delivery 2)",
+        "    add     /definitions/ApiVersion/enum/-  (`/version` of `quote.updated` held the new value \"2027-01-01\"; delivery 3)",
+        "  new event `quote.teleported`: a schema inferred from its deliveries (delivery 4)",
     ] {
         assert!(
             report.contains(expected),
@@ -147,6 +148,9 @@ fn drift_proposes_patches_that_make_real_traffic_fit() {
     // Nothing written without --apply.
     assert_eq!(misfits(&dir, &bodies).len(), 3);
 
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let proposal: Value = serde_json::from_slice(&hookforge(&json_args).stdout).unwrap();
     let mut apply = args.to_vec();
     apply.push("--apply");
     let out = hookforge(&apply);
@@ -154,6 +158,11 @@ fn drift_proposes_patches_that_make_real_traffic_fit() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    diff_is_the_patch(
+        &root.join("schemas/prets"),
+        &dir,
+        &proposal["prets"]["patches"],
     );
     // Every stored delivery now fits the strict schemas, and the new keys
     // are declared.
@@ -193,5 +202,92 @@ fn drift_proposes_patches_that_make_real_traffic_fit() {
         again.starts_with("prets: 5 deliveries read, 0 show drift"),
         "{again}"
     );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// `--apply` changes only what its patch changes: per patched file, the
+/// lines `git diff` counts are at most the patch's own lines (each value as
+/// it is printed, plus a line per op for its key and a neighbour's comma).
+/// Rewriting a file with its keys sorted or re-indented fails this.
+fn diff_is_the_patch(before: &Path, after: &Path, patches: &Value) {
+    let patches = patches.as_object().expect("patches per file");
+    assert!(!patches.is_empty());
+    for (file, ops) in patches {
+        let ops = ops.as_array().unwrap();
+        let patch_lines: usize = ops
+            .iter()
+            .map(|op| {
+                let value_lines = op.get("value").map_or(0, |v| {
+                    serde_json::to_string_pretty(v).unwrap().lines().count()
+                });
+                value_lines + 2
+            })
+            .sum();
+        let out = std::process::Command::new("git")
+            .args(["diff", "--no-index", "--numstat", "--"])
+            .arg(before.join(file))
+            .arg(after.join(file))
+            .output()
+            .unwrap();
+        let stat = String::from_utf8_lossy(&out.stdout);
+        let mut fields = stat.split_whitespace();
+        let added: usize = fields.next().unwrap().parse().unwrap();
+        let removed: usize = fields.next().unwrap().parse().unwrap();
+        assert!(
+            added + removed <= patch_lines,
+            "{file}: the diff is {added}+/{removed}- lines for a patch of {} ops ({patch_lines} lines)",
+            ops.len()
+        );
+    }
+}
+
+/// A new event is written under the name its vendor's other files follow:
+/// CollateralXP's `ordering::workflow::held` as `ordering.workflow.held`,
+/// beside `ordering.workflow.….json`, not `ordering__workflow__held`.
+#[test]
+fn new_events_are_named_as_the_vendors_other_files() {
+    use hookforge::receive::store::Store;
+    let root = common::root();
+    let tmp = common::temp_dir("drift-naming");
+    let dir = tmp.join("collateralxp");
+    common::copy_dir(&root.join("schemas/collateralxp"), &dir);
+    let db = tmp.join("inbox.db");
+    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
+    let body = br#"{"event":"ordering::workflow::held","data":{"order_id":"ord_1","reason":"awaiting payment"}}"#;
+    let mut d = common::new_delivery("collateralxp", "evt_held_1", body.to_vec());
+    d.event_type = "ordering::workflow::held".into();
+    store.insert(&d).unwrap();
+    drop(store);
+    let (db_s, dir_s, samples) = (
+        db.to_str().unwrap(),
+        dir.to_str().unwrap(),
+        dir.join("samples"),
+    );
+    let out = hookforge(&[
+        "drift",
+        "--db",
+        db_s,
+        "--vendor",
+        "collateralxp",
+        "--schemas",
+        dir_s,
+        "--samples",
+        samples.to_str().unwrap(),
+        "--apply",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("events/ordering.workflow.held.json").is_file());
+    assert!(!dir.join("events/ordering__workflow__held.json").exists());
+    assert!(
+        samples
+            .join("ordering.workflow.held/drift-1.json")
+            .is_file()
+    );
+    let v = hookforge::vendor_dir::load(&dir).unwrap();
+    assert!(v.event("ordering::workflow::held").is_some());
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -10,8 +10,8 @@ use jsonschema::error::ValidationErrorKind;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::Error;
 use crate::manifest::vendor_dir::VendorSchemas;
-use crate::{Error, PatchError};
 use hookforge_schema::schema_walk::json_type;
 
 /// One RFC 6902 operation, with why it is proposed.
@@ -21,8 +21,20 @@ pub struct PatchOp {
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
-    /// Not part of RFC 6902 (which ignores other members): the evidence.
+    /// Not part of RFC 6902 (which ignores other members): the evidence,
+    /// and the deliveries that showed it (their [`Observed::id`]s).
     pub why: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<i64>,
+}
+
+/// A stored delivery as drift reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// How the caller names it (the inbox row's id): proposals cite it.
+    pub id: i64,
+    pub event_type: String,
+    pub body: Vec<u8>,
 }
 
 /// A redacted delivery to add as a sample.
@@ -46,6 +58,11 @@ pub struct Proposal {
     pub patches: BTreeMap<PathBuf, Vec<PatchOp>>,
     /// Event types no schema describes: a schema inferred from their deliveries.
     pub new_events: BTreeMap<String, Value>,
+    /// The deliveries of each new event type.
+    pub new_event_deliveries: BTreeMap<String, Vec<i64>>,
+    /// The file a new event's schema goes to (`events/<slug>.json`), named
+    /// as the vendor directory names its others.
+    pub new_event_files: BTreeMap<String, PathBuf>,
     pub samples: Vec<NewSample>,
 }
 
@@ -105,14 +122,16 @@ fn escape(t: &str) -> String {
 }
 
 /// Proposes how the vendor dir `dir` should change to fit `deliveries`
-/// (`(event type, body)` pairs of this vendor).
-pub fn propose(dir: &Path, deliveries: &[(String, Vec<u8>)]) -> Result<Proposal, Error> {
+/// (this vendor's).
+pub fn propose(dir: &Path, deliveries: &[Observed]) -> Result<Proposal, Error> {
     let vs = VendorSchemas::load(dir)?;
     let mut out = Proposal::default();
     let mut found = Findings::default();
     let mut sampled: BTreeSet<String> = BTreeSet::new();
     let mut redactor = Redactor::default();
-    for (event, body) in deliveries {
+    for d in deliveries {
+        let (event, body) = (&d.event_type, &d.body);
+        found.current = d.id;
         out.deliveries += 1;
         let Ok(doc) = serde_json::from_slice::<Value>(body) else {
             out.unreadable += 1;
@@ -120,6 +139,11 @@ pub fn propose(dir: &Path, deliveries: &[(String, Vec<u8>)]) -> Result<Proposal,
         };
         let Some(es) = vs.events.iter().find(|e| &e.name == event) else {
             found.unknown.entry(event.clone()).or_default().push(doc);
+            found
+                .unknown_ids
+                .entry(event.clone())
+                .or_default()
+                .push(d.id);
             out.drifted += 1;
             continue;
         };
@@ -134,7 +158,10 @@ pub fn propose(dir: &Path, deliveries: &[(String, Vec<u8>)]) -> Result<Proposal,
             }
         }
     }
-    found.finish(&mut out, &mut redactor);
+    let naming = crate::infer::EventNaming::learn(
+        vs.events.iter().map(|e| (e.name.as_str(), e.slug.as_str())),
+    );
+    found.finish(&mut out, &mut redactor, naming);
     Ok(out)
 }
 
@@ -147,6 +174,11 @@ struct Findings {
     new_keys: BTreeMap<(PathBuf, String), (String, Vec<Value>)>,
     /// Deliveries of undocumented events, by event type.
     unknown: BTreeMap<String, Vec<Value>>,
+    unknown_ids: BTreeMap<String, Vec<i64>>,
+    /// The deliveries behind each op and new key, by the same keys.
+    evidence: BTreeMap<(PathBuf, String), BTreeSet<i64>>,
+    /// The delivery being examined.
+    current: i64,
 }
 
 impl Findings {
@@ -165,20 +197,35 @@ impl Findings {
             node: &es.schema,
         };
         let before = self.ops.len() + self.new_keys.len();
-        let before_values: usize = self.new_keys.values().map(|v| v.1.len()).sum();
+        let seen_before: BTreeMap<(PathBuf, String), usize> = self
+            .new_keys
+            .iter()
+            .map(|(k, v)| (k.clone(), v.1.len()))
+            .collect();
         let validator = jsonschema::draft7::new(&vs.bundled(es)).map_err(|e| Error::Schema {
             file: root.file.clone(),
             event: es.name.clone(),
             message: e.to_string(),
         })?;
         for err in validator.iter_errors(doc) {
-            if let Some((place, keyword)) = locate(&err, &root, defs) {
-                self.record(&err, &place, &keyword, &es.name);
+            if let Some((place, keyword)) = locate(&err, &root, defs)
+                && let Some(key) = self.record(&err, &place, &keyword, &es.name)
+            {
+                self.evidence.entry(key).or_default().insert(self.current);
             }
         }
         walk_new_keys(&root.resolved(defs), defs, doc, "", &mut self.new_keys);
-        let after_values: usize = self.new_keys.values().map(|v| v.1.len()).sum();
-        Ok(self.ops.len() + self.new_keys.len() > before || after_values > before_values)
+        let mut grew = false;
+        for (key, (_, values)) in &self.new_keys {
+            if seen_before.get(key).copied().unwrap_or(0) < values.len() {
+                grew = true;
+                self.evidence
+                    .entry(key.clone())
+                    .or_default()
+                    .insert(self.current);
+            }
+        }
+        Ok(self.ops.len() + self.new_keys.len() > before || grew)
     }
 
     /// The patch op one validation error asks for, merged into what earlier
@@ -189,7 +236,7 @@ impl Findings {
         at: &SchemaPlace<'_>,
         keyword: &str,
         event: &str,
-    ) {
+    ) -> Option<(PathBuf, String)> {
         let instance = err.instance().clone().into_owned();
         let place = format!("`{}` of `{event}`", err.instance_path());
         let kw_ptr = format!("{}/{keyword}", at.ptr);
@@ -215,7 +262,8 @@ impl Findings {
                 }
                 let why = format!("{place} was {}", describe(&instance));
                 self.ops
-                    .insert(key, replace(kw_ptr, Value::Array(types), why));
+                    .insert(key.clone(), replace(kw_ptr, Value::Array(types), why));
+                Some(key)
             }
             ValidationErrorKind::Required { property } => {
                 let mut required = merged(&self.ops, &key).unwrap_or_else(|| {
@@ -228,21 +276,24 @@ impl Findings {
                 required.retain(|r| r != property);
                 let why = format!("{place} came without {property}");
                 self.ops
-                    .insert(key, replace(kw_ptr, Value::Array(required), why));
+                    .insert(key.clone(), replace(kw_ptr, Value::Array(required), why));
+                Some(key)
             }
             ValidationErrorKind::Enum { .. } => {
                 let k = (at.file.clone(), format!("{kw_ptr}/-{instance}"));
-                self.ops.entry(k).or_insert(PatchOp {
+                self.ops.entry(k.clone()).or_insert(PatchOp {
                     op: "add",
                     path: format!("{kw_ptr}/-"),
                     value: Some(instance.clone()),
                     why: format!("{place} held the new value {instance}"),
+                    deliveries: Vec::new(),
                 });
+                Some(k)
             }
             ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
                 let t = json_type(&instance);
                 let k = (at.file.clone(), format!("{kw_ptr}/-{t}"));
-                self.ops.entry(k).or_insert(PatchOp {
+                self.ops.entry(k.clone()).or_insert(PatchOp {
                     op: "add",
                     path: format!("{kw_ptr}/-"),
                     value: Some(json!({ "type": t })),
@@ -250,25 +301,34 @@ impl Findings {
                         "{place} was {}, which no branch allows",
                         describe(&instance)
                     ),
+                    deliveries: Vec::new(),
                 });
+                Some(k)
             }
-            ValidationErrorKind::Constant { .. } => {}
+            ValidationErrorKind::Constant { .. } => None,
             // Pattern, format, lengths, bounds: the vendor's real value
             // breaks a constraint we wrote; drop the constraint.
             _ => {
-                self.ops.entry(key).or_insert(PatchOp {
+                self.ops.entry(key.clone()).or_insert(PatchOp {
                     op: "remove",
                     path: kw_ptr,
                     value: None,
                     why: format!("{place}: {err}"),
+                    deliveries: Vec::new(),
                 });
+                Some(key)
             }
         }
     }
 
     /// The proposal: one schema inferred per new key, the ops per file,
     /// a schema and a redacted sample per undocumented event.
-    fn finish(self, out: &mut Proposal, redactor: &mut Redactor) {
+    fn finish(
+        self,
+        out: &mut Proposal,
+        redactor: &mut Redactor,
+        naming: crate::infer::EventNaming,
+    ) {
         let mut ops = self.ops;
         for ((file, path), (key, values)) in self.new_keys {
             let mut schema = crate::infer::infer(&key, &values);
@@ -289,19 +349,31 @@ impl Findings {
                     path,
                     value: Some(schema),
                     why,
+                    deliveries: Vec::new(),
                 },
             );
         }
-        for ((file, _), op) in ops {
-            out.patches.entry(file).or_default().push(op);
+        for (key, mut op) in ops {
+            op.deliveries = self
+                .evidence
+                .get(&key)
+                .map(|ids| ids.iter().copied().collect())
+                .unwrap_or_default();
+            out.patches.entry(key.0).or_default().push(op);
         }
         for (event, docs) in self.unknown {
+            let slug = naming.slug(&event);
             out.new_events
                 .insert(event.clone(), crate::infer::infer(&event, &docs));
+            out.new_event_files.insert(
+                event.clone(),
+                PathBuf::from("events").join(format!("{slug}.json")),
+            );
+            if let Some(ids) = self.unknown_ids.get(&event) {
+                out.new_event_deliveries.insert(event.clone(), ids.clone());
+            }
             out.samples.push(NewSample {
-                path: PathBuf::from("samples")
-                    .join(crate::infer::event_slug(&event))
-                    .join("drift-1.json"),
+                path: PathBuf::from("samples").join(slug).join("drift-1.json"),
                 event,
                 body: redactor.redact(&docs[0], ""),
             });
@@ -315,6 +387,7 @@ fn replace(path: String, value: Value, why: String) -> PatchOp {
         path,
         value: Some(value),
         why,
+        deliveries: Vec::new(),
     }
 }
 
@@ -520,43 +593,8 @@ impl Redactor {
     }
 }
 
-/// Applies an RFC 6902 patch (`add`, `replace`, `remove`) to `doc`.
-pub fn apply(doc: &mut Value, ops: &[PatchOp]) -> Result<(), PatchError> {
-    for op in ops {
-        let (parent, last) = op
-            .path
-            .rsplit_once('/')
-            .ok_or_else(|| PatchError::NotAPointer {
-                path: op.path.clone(),
-            })?;
-        let last = crate::manifest::unescape_token(last);
-        let target = doc
-            .pointer_mut(parent)
-            .ok_or_else(|| PatchError::NoParent {
-                op: op.op,
-                path: op.path.clone(),
-                parent: parent.to_string(),
-            })?;
-        match (op.op, target) {
-            ("remove", Value::Object(o)) => {
-                o.remove(&last);
-            }
-            ("add" | "replace", Value::Object(o)) => {
-                o.insert(last, op.value.clone().unwrap_or(Value::Null));
-            }
-            ("add", Value::Array(a)) if last == "-" => {
-                a.push(op.value.clone().unwrap_or(Value::Null))
-            }
-            (op_name, _) => {
-                return Err(PatchError::Unsupported {
-                    op: op_name,
-                    path: op.path.clone(),
-                });
-            }
-        }
-    }
-    Ok(())
-}
+/// Applies a patch to a schema file's text, keeping its key order.
+pub use crate::document::apply;
 
 #[cfg(test)]
 mod tests {
@@ -568,7 +606,12 @@ mod tests {
     fn json_beyond_serde_json_is_counted_as_left_out() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/prets");
         let body = br#"{"type": "quote.created", "x": "cut \ud83d"}"#.to_vec();
-        let p = propose(&dir, &[("quote.created".into(), body)]).unwrap();
+        let seen = Observed {
+            id: 1,
+            event_type: "quote.created".into(),
+            body,
+        };
+        let p = propose(&dir, &[seen]).unwrap();
         assert_eq!((p.deliveries, p.drifted, p.unreadable), (1, 0, 1));
     }
 
@@ -594,42 +637,5 @@ mod tests {
         let uuid = out["b"]["id"].as_str().unwrap();
         assert!(uuid.chars().all(|c| c == '-' || c.is_ascii_hexdigit()) && uuid.len() == 36);
         assert_eq!(out["b"]["eventType"], "quote.created");
-    }
-
-    #[test]
-    fn patches_apply_as_rfc_6902() {
-        let mut doc =
-            json!({"properties": {"a": {"type": "string"}}, "required": ["a", "b"], "enum": ["x"]});
-        let op = |op, path: &str, value: Option<Value>| PatchOp {
-            op,
-            path: path.into(),
-            value,
-            why: String::new(),
-        };
-        apply(
-            &mut doc,
-            &[
-                op("add", "/properties/c", Some(json!({"type": "integer"}))),
-                op(
-                    "replace",
-                    "/properties/a/type",
-                    Some(json!(["string", "integer"])),
-                ),
-                op("replace", "/required", Some(json!(["a"]))),
-                op("add", "/enum/-", Some(json!("y"))),
-                op("remove", "/properties/a/type", None),
-            ],
-        )
-        .unwrap();
-        assert_eq!(
-            doc,
-            json!({"properties": {"a": {}, "c": {"type": "integer"}}, "required": ["a"], "enum": ["x", "y"]})
-        );
-        assert!(
-            apply(&mut doc, &[op("add", "/missing/x", Some(json!(1)))])
-                .unwrap_err()
-                .to_string()
-                .contains("does not exist")
-        );
     }
 }

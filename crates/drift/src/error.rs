@@ -35,6 +35,8 @@ pub enum PatchError {
         path: String,
         parent: String,
     },
+    #[error("the file is not JSON: {0}")]
+    NotJson(String),
     #[error("cannot {op} at {path}")]
     Unsupported { op: &'static str, path: String },
 }

@@ -3,6 +3,7 @@
 //! from the deliveries an inbox holds.
 
 pub mod diff;
+mod document;
 pub mod drift;
 mod error;
 

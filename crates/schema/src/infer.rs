@@ -228,16 +228,95 @@ fn is_uri(s: &str) -> bool {
 /// An event type as a file or directory name (`quote.created` stays;
 /// `ordering::workflow` becomes `ordering__workflow`).
 pub fn event_slug(event: &str) -> String {
-    event
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
+    EventNaming::DEFAULT.slug(event)
+}
+
+/// How a vendor directory names its event files after its event types: what
+/// `::`, `:` and `/` become (CollateralXP's `ordering::file_added` is
+/// `ordering.file_added`, Shopify's `orders/create` is `orders-create`,
+/// BigCommerce's `store/order/created` is `store_order_created`). Every
+/// writer of a vendor directory (infer, drift, extract) names files by one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventNaming {
+    /// What `::` becomes, when not two of what `:` becomes.
+    double_colon: Option<char>,
+    colon: char,
+    slash: char,
+}
+
+impl EventNaming {
+    /// Every character outside `[A-Za-z0-9._-]` becomes `_`.
+    pub const DEFAULT: EventNaming = EventNaming {
+        double_colon: None,
+        colon: '_',
+        slash: '_',
+    };
+
+    /// The naming that explains most of a directory's existing `(event
+    /// type, file stem)` pairs; [`EventNaming::DEFAULT`] on a tie or when
+    /// there are none.
+    pub fn learn<'a>(existing: impl IntoIterator<Item = (&'a str, &'a str)>) -> EventNaming {
+        let existing: Vec<(&str, &str)> = existing.into_iter().collect();
+        let mut best = (EventNaming::DEFAULT, 0);
+        for double_colon in [None, Some('.'), Some('_'), Some('-')] {
+            for colon in ['_', '-', '.'] {
+                for slash in ['_', '-', '.'] {
+                    let n = EventNaming {
+                        double_colon,
+                        colon,
+                        slash,
+                    };
+                    let fits = existing
+                        .iter()
+                        .filter(|(e, stem)| n.slug(e) == *stem)
+                        .count();
+                    if fits > best.1 {
+                        best = (n, fits);
+                    }
+                }
             }
-        })
-        .collect()
+        }
+        best.0
+    }
+
+    /// The naming of the event schemas already in `events` (a vendor
+    /// directory's `events/`; each file's `title` is its event type):
+    /// [`EventNaming::DEFAULT`] for a new or empty directory.
+    pub fn of_dir(events: &std::path::Path) -> EventNaming {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for entry in std::fs::read_dir(events).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let title = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .and_then(|d| d.get("title")?.as_str().map(str::to_string));
+            if let (Some(title), Some(stem)) = (title, path.file_stem().and_then(|s| s.to_str())) {
+                pairs.push((title, stem.to_string()));
+            }
+        }
+        EventNaming::learn(pairs.iter().map(|(e, s)| (e.as_str(), s.as_str())))
+    }
+
+    /// The file stem for `event`.
+    pub fn slug(&self, event: &str) -> String {
+        let joined;
+        let event = match self.double_colon {
+            Some(c) => {
+                joined = event.replace("::", c.encode_utf8(&mut [0; 4]));
+                joined.as_str()
+            }
+            None => event,
+        };
+        event
+            .chars()
+            .map(|c| match c {
+                ':' => self.colon,
+                '/' => self.slash,
+                c if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') => c,
+                _ => '_',
+            })
+            .collect()
+    }
 }
 
 /// One draft-07 schema for the samples of one event, titled `title`.
@@ -428,6 +507,55 @@ pub(crate) fn pascal_case(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every shipped vendor directory: each event file's name is what the
+    /// naming learned from the directory's other files gives its event type
+    /// (so a new event is named as its neighbours are).
+    #[test]
+    fn new_event_files_are_named_as_their_neighbours() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut checked = 0;
+        for parent in ["schemas", "vendors"] {
+            for dir in std::fs::read_dir(root.join(parent)).unwrap() {
+                let events = dir.unwrap().path().join("events");
+                let Ok(files) = std::fs::read_dir(&events) else {
+                    continue;
+                };
+                let mut pairs: Vec<(String, String)> = Vec::new();
+                for f in files {
+                    let path = f.unwrap().path();
+                    let doc: Value =
+                        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                    let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+                    pairs.push((doc["title"].as_str().unwrap().to_string(), stem));
+                }
+                // One event alone has no neighbours to learn from.
+                if pairs.len() < 2 {
+                    continue;
+                }
+                for (i, (event, stem)) in pairs.iter().enumerate() {
+                    let others = pairs
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, (e, s))| (e.as_str(), s.as_str()));
+                    let naming = EventNaming::learn(others);
+                    assert_eq!(&naming.slug(event), stem, "{}", events.display());
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 300, "{checked}");
+        assert_eq!(
+            EventNaming::learn([("ordering::file_added", "ordering.file_added")])
+                .slug("ordering::workflow::held"),
+            "ordering.workflow.held"
+        );
+        assert_eq!(
+            event_slug("ordering::workflow::held"),
+            "ordering__workflow__held"
+        );
+    }
 
     #[test]
     fn the_rules() {

@@ -63,7 +63,7 @@ pub(crate) async fn replay(State(ui): State<Arc<Ui>>, headers: HeaderMap, body: 
     };
     let search = match search_of(&fields) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(bad) => return bad.into_response(),
     };
     if !replayable(search.status) {
         let why = match search.status {

@@ -340,7 +340,7 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
     let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let search = match search_of(&f) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(bad) => return bad.into_response(),
     };
     let (status, vendor, event) = (search.status, search.vendor.clone(), search.event.clone());
     let page_no: usize = get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
@@ -412,21 +412,13 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
 
 /// The list's filter from the page's query (or a form carrying the same
 /// fields): status, vendor, a part of the event type, received between.
-fn search_of(f: &BTreeMap<String, String>) -> Result<crate::receive::store::Search, Response> {
+/// An unknown status is an error naming it.
+fn search_of(f: &BTreeMap<String, String>) -> Result<crate::receive::store::Search, BadFilter> {
     let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let status = match get("status").map(|s| (s, Status::parse(s))) {
         None => None,
         Some((_, Some(st))) => Some(st),
-        Some((s, None)) => {
-            return Err((
-                StatusCode::BAD_REQUEST,
-                page(
-                    "Bad filter",
-                    html! { p { "Unknown status " code { (s) } "." } },
-                ),
-            )
-                .into_response());
-        }
+        Some((s, None)) => return Err(BadFilter(s.to_string())),
     };
     Ok(crate::receive::store::Search {
         status,
@@ -435,6 +427,16 @@ fn search_of(f: &BTreeMap<String, String>) -> Result<crate::receive::store::Sear
         since_ms: get("since").and_then(parse_local),
         until_ms: get("until").and_then(parse_local),
     })
+}
+
+/// A filter naming a status there is not.
+struct BadFilter(String);
+
+impl IntoResponse for BadFilter {
+    fn into_response(self) -> Response {
+        let body = html! { p { "Unknown status " code { (self.0) } "." } };
+        (StatusCode::BAD_REQUEST, page("Bad filter", body)).into_response()
+    }
 }
 
 /// The counts per vendor and status, each linking to its list, and the

@@ -39,13 +39,17 @@ pub fn run(args: Args) -> Outcome {
             return Err(Failure::usage(format!("cannot read the inbox: {e}")));
         }
     };
-    let mut by_vendor: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+    let mut by_vendor: BTreeMap<String, Vec<hookforge::drift::Observed>> = BTreeMap::new();
     for r in rows {
         if args.vendor.as_deref().is_none_or(|v| v == r.vendor) {
             by_vendor
                 .entry(r.vendor)
                 .or_default()
-                .push((r.event_type, r.body));
+                .push(hookforge::drift::Observed {
+                    id: r.id,
+                    event_type: r.event_type,
+                    body: r.body,
+                });
         }
     }
     if by_vendor.is_empty() {
@@ -90,12 +94,20 @@ pub fn run(args: Args) -> Outcome {
         for (file, ops) in &p.patches {
             text.push_str(&format!("  {}\n", file.display()));
             for op in ops {
-                text.push_str(&format!("    {:<7} {}  ({})\n", op.op, op.path, op.why));
+                text.push_str(&format!(
+                    "    {:<7} {}  ({}; {})\n",
+                    op.op,
+                    op.path,
+                    op.why,
+                    cited(&op.deliveries)
+                ));
             }
         }
         for event in p.new_events.keys() {
+            let ids = p.new_event_deliveries.get(event).map(Vec::as_slice);
             text.push_str(&format!(
-                "  new event `{event}`: a schema inferred from its deliveries\n"
+                "  new event `{event}`: a schema inferred from its deliveries ({})\n",
+                cited(ids.unwrap_or_default())
             ));
         }
         for s in &p.samples {
@@ -123,14 +135,18 @@ fn apply(dir: &Path, samples: &Path, proposal: &hookforge::drift::Proposal) -> R
         let path = dir.join(file);
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut doc: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        hookforge::drift::apply(&mut doc, ops).map_err(|e| format!("{}: {e}", path.display()))?;
-        write_json(&path, &doc)?;
+        let patched =
+            hookforge::drift::apply(&text, ops).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, patched).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    let events = dir.join("events");
     for (event, schema) in &proposal.new_events {
-        let slug = hookforge::infer::event_slug(event);
+        let file = proposal
+            .new_event_files
+            .get(event)
+            .cloned()
+            .unwrap_or_else(|| {
+                format!("events/{}.json", hookforge::infer::event_slug(event)).into()
+            });
         let mut schema = schema.clone();
         // Pinned, as the vendor's other schemas pin the event type.
         if let Ok(m) = hookforge::manifest::vendor_dir::VendorSchemas::load(dir)
@@ -140,7 +156,7 @@ fn apply(dir: &Path, samples: &Path, proposal: &hookforge::drift::Proposal) -> R
         {
             schema["properties"][key] = serde_json::json!({"const": event});
         }
-        write_json(&events.join(format!("{slug}.json")), &schema)?;
+        write_json(&dir.join(file), &schema)?;
     }
     for s in &proposal.samples {
         // `samples/<event>/drift-1.json`, or the next free number.
@@ -158,4 +174,15 @@ fn apply(dir: &Path, samples: &Path, proposal: &hookforge::drift::Proposal) -> R
         write_json(&event_dir.join(format!("drift-{n}.json")), &s.body)?;
     }
     Ok(())
+}
+
+/// The deliveries behind a change, as `inbox show ID` takes them.
+fn cited(ids: &[i64]) -> String {
+    let shown: Vec<String> = ids.iter().take(5).map(i64::to_string).collect();
+    match ids.len() {
+        0 => "no delivery recorded".into(),
+        1 => format!("delivery {}", shown[0]),
+        n if n <= 5 => format!("deliveries {}", shown.join(", ")),
+        n => format!("deliveries {}, and {} more", shown.join(", "), n - 5),
+    }
 }

@@ -157,7 +157,7 @@ fn write_event(
         pins.push((p.to_string(), None));
     }
     let schema = hookforge::infer::infer_pinned(name, &docs, &pins);
-    let slug = hookforge::infer::event_slug(name);
+    let slug = hookforge::infer::EventNaming::of_dir(&out.join("events")).slug(name);
     write_json(&out.join("events").join(format!("{slug}.json")), &schema)?;
     let sample_dir = out.join("samples").join(&slug);
     std::fs::create_dir_all(&sample_dir).map_err(|e| format!("{}: {e}", sample_dir.display()))?;
