@@ -157,3 +157,161 @@ fn bulk_replay_queues_what_the_filters_match_and_nothing_else() {
         2
     );
 }
+
+const SW_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// A Standard Webhooks inbox whose deliveries arrived two hours ago (their
+/// signatures long stale): the samples, each with its `webhook-id`.
+fn standard_webhooks_inbox(db: &std::path::Path) -> Vec<Vec<u8>> {
+    let store = SqliteStore::open(db).unwrap();
+    let samples = common::root().join("vendors/standard_webhooks/samples");
+    let mut bodies = Vec::new();
+    for (n, (event, file)) in [
+        ("contact.created", "full.json"),
+        ("contact.created", "thin.json"),
+        ("example.event", "spec.json"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = std::fs::read(samples.join(event).join(file)).unwrap();
+        let id = format!("msg_2KWPBgLlAfxdpx2AI54pPJ85f{n}");
+        let mut d = common::new_delivery("standard_webhooks", &id, body.clone());
+        d.event_type = event.into();
+        d.received_at_ms -= 2 * 3600 * 1000;
+        store.insert(&d).unwrap();
+        bodies.push(body);
+    }
+    bodies
+}
+
+/// `inbox forward` sends stored bytes to another receiver signed afresh
+/// (the stored deliveries are two hours old; Standard Webhooks allows five
+/// minutes), judged by the vendor's success rule; a wrong secret fails it;
+/// `--redact` sends copies with personal data replaced; `check
+/// --from-inbox` replays the same deliveries as cases.
+#[test]
+fn forward_sends_stored_bytes_signed_afresh_and_check_replays_them() {
+    let dir = common::temp_dir("forward");
+    let (source, target) = (dir.join("source.db"), dir.join("target.db"));
+    let bodies = standard_webhooks_inbox(&source);
+    let mut serve = hookforge();
+    serve
+        .args([
+            "serve",
+            "--vendor",
+            "standard_webhooks",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .arg(format!("--secret=standard_webhooks={SW_SECRET}"))
+        .arg("--db")
+        .arg(&target)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let (mut child, port) = common::spawn_listening(serve);
+    let url = format!("http://127.0.0.1:{port}/hooks/standard_webhooks");
+    let forward = |secret: &str, more: &[&str]| {
+        hookforge()
+            .args(["inbox", "--db"])
+            .arg(&source)
+            .args(["forward", "--vendor", "standard_webhooks", "--to", &url])
+            .arg(format!("--secret={secret}"))
+            .args(more)
+            .output()
+            .unwrap()
+    };
+
+    let out = forward(SW_SECRET, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("3 answered as Standard Webhooks counts success, 0 not"),
+        "{text}"
+    );
+    let stored = SqliteStore::open(&target).unwrap();
+    let mut received: Vec<Vec<u8>> = stored
+        .list(None, 100)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.body)
+        .collect();
+    received.sort();
+    let mut sent = bodies.clone();
+    sent.sort();
+    assert_eq!(received, sent, "the bytes as stored, not a re-encoding");
+
+    let out = forward(
+        "whsec_c2VjcmV0LW9mLWFub3RoZXItcmVjZWl2ZXIK",
+        &["--event-type", "example.event"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("401")
+            && text.contains("0 answered as Standard Webhooks counts success, 1 not"),
+        "{text}"
+    );
+
+    let out = forward(SW_SECRET, &["--redact", "--event-type", "contact.created"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let rows = stored.list(None, 100).unwrap();
+    assert_eq!(
+        rows.len(),
+        5,
+        "two redacted copies stored as new deliveries"
+    );
+    let copies: Vec<String> = rows
+        .iter()
+        .filter(|d| !bodies.contains(&d.body))
+        .map(|d| String::from_utf8_lossy(&d.body).into_owned())
+        .collect();
+    assert_eq!(copies.len(), 2);
+    assert!(
+        copies
+            .iter()
+            .all(|c| !c.contains("John Smith") && c.contains("contact.created")),
+        "{copies:?}"
+    );
+
+    let out = hookforge()
+        .args(["check", "--vendor", "standard_webhooks", "--url", &url])
+        .arg(format!("--secret={SW_SECRET}"))
+        .arg("--from-inbox")
+        .arg(&source)
+        .args(["--filter", "standard_webhooks/inbox/*"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(
+        text.matches("PASS  standard_webhooks/inbox/").count(),
+        3,
+        "{text}"
+    );
+    let out = hookforge()
+        .args([
+            "check",
+            "--vendor",
+            "standard_webhooks",
+            "--url",
+            &url,
+            "--status",
+            "dead",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("need --from-inbox"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

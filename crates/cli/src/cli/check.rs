@@ -44,6 +44,16 @@ pub struct Args {
     /// the `<vendor>/handshake/…` case.
     #[arg(long, value_name = "TOKEN")]
     pub handshake_token: Option<String>,
+    /// Also send this vendor's deliveries stored in an inbox (a SQLite file,
+    /// or a `postgres://` URL), each a case `<vendor>/inbox/<id>`: yesterday's
+    /// production traffic as today's conformance test.
+    #[arg(long, value_name = "DB")]
+    pub from_inbox: Option<String>,
+    #[command(flatten)]
+    pub inbox_filter: super::inbox::InboxFilter,
+    /// With --from-inbox: at most this many stored deliveries, the newest.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub inbox_limit: usize,
 }
 
 pub fn run(a: Args) -> Outcome {
@@ -51,51 +61,62 @@ pub fn run(a: Args) -> Outcome {
     runtime()?.block_on(check(v, a))
 }
 
-pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
-    let mut h = hookforge::conformance::harness::Harness::new(vendor, args.target.url.clone())
-        .concurrency(args.concurrency);
-    match secret_from(
-        vendor,
-        args.target.secret.clone(),
-        args.target.secret_file.as_ref(),
-    ) {
-        Ok(Some(s)) => h = h.secret(s),
-        Ok(None) => {}
-        Err(f) => return Err(f),
+/// A harness aimed and keyed as `target` says (what `check` and `inbox
+/// forward` share): URL, secret, settings, key URL, CA, HMAC format,
+/// answer timeout.
+pub fn harness_for(
+    vendor: &'static VendorSpec,
+    target: &TargetArgs,
+    timeout: Option<f64>,
+    concurrency: usize,
+) -> Result<hookforge::conformance::harness::Harness, Failure> {
+    let mut h = hookforge::conformance::harness::Harness::new(vendor, target.url.clone())
+        .concurrency(concurrency);
+    if let Some(s) = secret_from(vendor, target.secret.clone(), target.secret_file.as_ref())? {
+        h = h.secret(s);
     }
+    for (name, value) in &target.settings {
+        h = h.setting(name.clone(), value.clone());
+    }
+    if let Some(url) = &target.key_url {
+        h = h.key_url(url.as_str());
+    }
+    if let Some(path) = &target.ca_cert {
+        let pem = std::fs::read(path).map_err(|e| {
+            Failure::usage(format!("cannot read --ca-cert {}: {e}", path.display()))
+        })?;
+        h = h.ca_cert(pem);
+    }
+    if let Some(f) = target.hmac_format {
+        h = h.hmac_format(f);
+    }
+    if let Some(t) = timeout {
+        h = h.timeout(duration_arg(t, "timeout")?);
+    }
+    Ok(h)
+}
+
+pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
+    let mut h = harness_for(vendor, &args.target, args.timeout, args.concurrency)?;
     if let Some(t) = &args.handshake_token {
         h = h.handshake_token(t.as_str());
     }
-    for (name, value) in &args.target.settings {
-        h = h.setting(name.clone(), value.clone());
-    }
-    if let Some(url) = &args.target.key_url {
-        h = h.key_url(url.as_str());
+    if let Some(inbox) = &args.from_inbox {
+        h = h.recorded(super::forward::recorded(
+            inbox,
+            &args.inbox_filter.selection(Some(vendor.id.to_string())),
+            args.inbox_limit,
+            false,
+        )?);
+    } else if args.inbox_filter.is_set() {
+        return Err(Failure::usage(
+            "--status, --event-type, --since and --until choose stored deliveries: they need --from-inbox",
+        ));
     }
     if let Some(addr) = args.observe {
         h = h.observe(addr);
         match duration_arg(args.settle, "settle") {
             Ok(d) => h = h.settle(d),
-            Err(f) => return Err(f),
-        }
-    }
-    if let Some(path) = &args.target.ca_cert {
-        match std::fs::read(path) {
-            Ok(pem) => h = h.ca_cert(pem),
-            Err(e) => {
-                return Err(Failure::usage(format!(
-                    "cannot read --ca-cert {}: {e}",
-                    path.display()
-                )));
-            }
-        }
-    }
-    if let Some(f) = args.target.hmac_format {
-        h = h.hmac_format(f);
-    }
-    if let Some(t) = args.timeout {
-        match duration_arg(t, "timeout") {
-            Ok(d) => h = h.timeout(d),
             Err(f) => return Err(f),
         }
     }

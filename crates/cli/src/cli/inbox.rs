@@ -105,17 +105,28 @@ pub enum InboxAction {
         #[arg(long)]
         all: bool,
     },
+    /// Send stored deliveries, their bytes as received, to another receiver
+    /// (a staging or test one), signed as the vendor signs with that
+    /// receiver's secret, each judged by the vendor's success rule.
+    Forward(super::forward::Args),
 }
 
 /// Which stored deliveries a bulk command takes.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct SelectionArgs {
-    /// Only deliveries in this status: pending, processing, done, quarantined or dead.
-    #[arg(long, value_parser = status_arg)]
-    pub status: Option<hookforge::receive::store::Status>,
     /// Only this vendor's deliveries.
     #[arg(long)]
     pub vendor: Option<String>,
+    #[command(flatten)]
+    pub filter: InboxFilter,
+}
+
+/// The filters on stored deliveries besides their vendor.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct InboxFilter {
+    /// Only deliveries in this status: pending, processing, done, quarantined or dead.
+    #[arg(long, value_parser = status_arg)]
+    pub status: Option<hookforge::receive::store::Status>,
     /// Only this event type (exactly).
     #[arg(long, value_name = "TYPE")]
     pub event_type: Option<String>,
@@ -130,16 +141,30 @@ pub struct SelectionArgs {
 
 impl SelectionArgs {
     pub fn selection(&self) -> hookforge::receive::replay::Selection {
+        self.filter.selection(self.vendor.clone())
+    }
+}
+
+impl InboxFilter {
+    pub fn selection(&self, vendor: Option<String>) -> hookforge::receive::replay::Selection {
         hookforge::receive::replay::Selection {
             search: hookforge::receive::store::Search {
                 status: self.status,
-                vendor: self.vendor.clone(),
+                vendor,
                 event: None,
                 since_ms: self.since,
                 until_ms: self.until,
             },
             event_type: self.event_type.clone(),
         }
+    }
+
+    /// Whether any filter is set.
+    pub fn is_set(&self) -> bool {
+        self.status.is_some()
+            || self.event_type.is_some()
+            || self.since.is_some()
+            || self.until.is_some()
     }
 }
 
@@ -207,6 +232,7 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
             }
         }),
         InboxAction::Reparse { id, all } => reparse(store, id, all),
+        InboxAction::Forward(args) => return super::forward::run(store, args),
         InboxAction::Replay {
             id: None,
             select,

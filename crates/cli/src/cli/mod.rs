@@ -66,6 +66,7 @@ pub mod drift;
 pub mod events;
 pub mod export;
 pub mod extract;
+pub mod forward;
 pub mod inbox;
 pub mod infer;
 pub mod keygen;
@@ -412,7 +413,7 @@ pub struct TargetArgs {
     #[command(flatten)]
     pub vendor: VendorArg,
     /// The receiver's endpoint for this vendor.
-    #[arg(long)]
+    #[arg(long, visible_alias = "to")]
     pub url: String,
     /// The secret the receiver is configured with (or --secret-file, or
     /// HOOKFORGE_SECRET_<VENDOR> in the environment, e.g. HOOKFORGE_SECRET_GITHUB).

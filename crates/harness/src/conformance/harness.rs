@@ -60,6 +60,19 @@ pub struct Harness {
     /// An observer already listening (its URL given to the receiver first).
     observer: std::sync::Mutex<Option<Observer>>,
     settle: Duration,
+    /// Real deliveries (an inbox's) sent as cases of their own.
+    recorded: Vec<Recorded>,
+}
+
+/// A delivery an inbox kept, to send again: its bytes as received, signed
+/// afresh (`check --from-inbox`, `inbox forward`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// Its id in the inbox: the case is `<vendor>/inbox/<id>`.
+    pub id: i64,
+    pub event_type: String,
+    pub event_id: Option<String>,
+    pub body: Vec<u8>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -92,7 +105,16 @@ impl Harness {
             observe: None,
             observer: std::sync::Mutex::new(None),
             settle: DEFAULT_SETTLE,
+            recorded: Vec::new(),
         }
+    }
+
+    /// Adds real deliveries as cases, `<vendor>/inbox/<id>`, each judged by
+    /// the vendor's success rule (with [`Harness::observe`], also handled
+    /// once, intact).
+    pub fn recorded(mut self, deliveries: Vec<Recorded>) -> Harness {
+        self.recorded.extend(deliveries);
+        self
     }
 
     /// Like [`Harness::observe`], with an observer already listening, so the
@@ -274,15 +296,18 @@ impl Harness {
             Some(sb) => sb.rewrite(body),
             None => body.to_vec(),
         };
-        cases::Catalogue {
-            sender: Sender::new(self.vendor, signer.as_ref()),
+        let sender = Sender::new(self.vendor, signer.as_ref());
+        let mut plans = cases::Catalogue {
+            sender,
             wrong: wrong.as_ref(),
             longer: longer.as_ref(),
             secret: self.secret.as_ref(),
             handshake_token: self.handshake_token.as_ref(),
             nonce: nonce.to_string(),
         }
-        .plans(&rewrite)
+        .plans(&rewrite)?;
+        plans.extend(cases::recorded(sender, &self.recorded));
+        Ok(plans)
     }
 
     /// Every secret the run uses, and what it derives from them, to keep
