@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hookforge::receive::store::contract::{delivery, exercise, exercise_batches};
+use hookforge::receive::store::contract::{
+    delivery, exercise, exercise_batches, exercise_ordering,
+};
 use hookforge::receive::store::{PostgresStore, Status, Store};
 
 const SECRET: &str = "whsec_PostgresPostgresPostgresPostgresPostgres123";
@@ -49,7 +51,7 @@ fn postgres_keeps_the_store_contract_and_migrates_once() {
         })
         .collect();
     for s in starts {
-        assert_eq!(s.join().unwrap().unwrap().unwrap(), 1);
+        assert_eq!(s.join().unwrap().unwrap().unwrap(), 2);
     }
     // A short lease: the contract waits for it to run out once.
     let store = PostgresStore::connect(&url, Duration::from_secs(1)).unwrap();
@@ -57,12 +59,16 @@ fn postgres_keeps_the_store_contract_and_migrates_once() {
     // Batches (group commit) answer as single inserts would.
     let batches = fresh_db("batches");
     exercise_batches(&PostgresStore::connect(&batches, Duration::from_secs(30)).unwrap());
+    // Per-entity order, as the other stores keep it.
+    exercise_ordering(
+        &PostgresStore::connect(&fresh_db("ordering"), Duration::from_secs(30)).unwrap(),
+    );
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let applied: i64 = c
         .query_one("SELECT count(*) FROM hookforge_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(applied, 1);
+    assert_eq!(applied, 2);
     // Reconnecting finds the deliveries and applies nothing again.
     let again = PostgresStore::connect(&url, Duration::from_secs(30)).unwrap();
     assert_eq!(again.list(None, 10).unwrap().len(), 3);
@@ -547,6 +553,7 @@ fn child_worker_with_a_handler_slower_than_the_lease() {
             let inbox = Inbox::new(Arc::new(store)).with_worker(WorkerConfig {
                 handler_timeout: Duration::from_secs(30),
                 concurrency_per_vendor: 2,
+                skip_stale: false,
             });
             inbox.handle(Slow(log.into()));
             let _worker = inbox.spawn_worker();

@@ -37,6 +37,7 @@ fn world() -> &'static World {
                     headers: Vec::new(),
                     received_at_ms: i,
                     misfit: (i % 3 == 0).then(|| "at `data`: seeded".to_string()),
+                    order: None,
                 })
                 .unwrap();
         }

@@ -546,6 +546,7 @@ async fn panics_hangs_and_failures_are_failed_attempts_and_other_vendors_keep_fl
             // Long enough that no instant call is cut off on a busy machine.
             handler_timeout: Duration::from_secs(1),
             concurrency_per_vendor: 1,
+            skip_stale: false,
         });
     let bad_calls = Arc::new(AtomicUsize::new(0));
     let good_calls = Arc::new(AtomicUsize::new(0));
@@ -1186,6 +1187,7 @@ async fn claims_are_sized_by_each_vendors_free_slots() {
     let inbox = Inbox::new(store.clone()).with_worker(WorkerConfig {
         handler_timeout: Duration::from_secs(30),
         concurrency_per_vendor: 1,
+        skip_stale: false,
     });
     let calls = Arc::new(AtomicUsize::new(0));
     inbox.handle(Scripted {

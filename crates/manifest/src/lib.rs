@@ -70,6 +70,25 @@ pub struct Manifest {
     /// Where the event schemas came from (published, or inferred from samples).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schemas: Option<catalogue::SchemaSource>,
+    /// Which deliveries are about one entity, and which of them is newer
+    /// (see [`Ordering`]); absent: deliveries are handled as they come.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordering: Option<Ordering>,
+}
+
+/// Per-entity ordering: the worker hands one entity's deliveries to the
+/// handler one at a time, lowest sequence first, and marks one that arrives
+/// after a newer one of the same entity stale (Prets: `/data/quoteId` and
+/// `/timestamp`, so a `quote.updated` that arrives after the
+/// `quote.financing.completed` it preceded cannot overwrite newer state
+/// unnoticed). Deliveries whose key is absent are handled as they come.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ordering {
+    /// The entity a delivery is about: a pointer into the body, or a header.
+    pub key: Locator,
+    /// How new it is: a number, or an RFC 3339 timestamp.
+    pub sequence: Locator,
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -1289,6 +1308,16 @@ impl Manifest {
         }
         if let Some(s) = &self.schemas {
             s.check().map_err(ManifestError)?;
+        }
+        if let Some(o) = &self.ordering {
+            for (field, l) in [("ordering.key", &o.key), ("ordering.sequence", &o.sequence)] {
+                l.check(field)?;
+                if l.join.is_some() || (l.pointer.is_some() && l.header.is_some()) {
+                    return Err(ManifestError(format!(
+                        "`{field}` reads one place: a `pointer` or a `header`, not both"
+                    )));
+                }
+            }
         }
         Ok(())
     }

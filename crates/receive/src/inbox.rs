@@ -58,13 +58,22 @@ pub struct WorkerConfig {
     /// Handler calls in flight at once per vendor: a slow vendor uses its
     /// own slots and never stalls another vendor's deliveries.
     pub concurrency_per_vendor: usize,
+    /// A stale delivery (one that arrived after a newer one of the same
+    /// entity; ordered vendors only) is marked done without the handler.
+    /// Otherwise the handler gets it with the header [`STALE_HEADER`].
+    pub skip_stale: bool,
 }
+
+/// Handed to the handler with a stale delivery: the id of the newer
+/// delivery of the same entity that arrived before it.
+pub const STALE_HEADER: &str = "x-hookforge-stale";
 
 impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
             handler_timeout: Duration::from_secs(30),
             concurrency_per_vendor: 4,
+            skip_stale: false,
         }
     }
 }
@@ -330,7 +339,10 @@ impl Inbox {
         let Some(h) = handler else {
             return Err(format!("no handler registered for vendor `{}`", d.vendor));
         };
-        let headers = d.header_map();
+        let mut headers = d.header_map();
+        if let Some(newer) = d.superseded_by {
+            headers.insert(STALE_HEADER, http::HeaderValue::from(newer));
+        }
         let limit = self.worker.handler_timeout;
         // On timeout the call is dropped, which cancels it.
         match tokio::time::timeout(limit, catch_panic(h.handle(&d.body, &headers))).await {
@@ -347,6 +359,16 @@ impl Inbox {
     }
 
     async fn process(&self, d: StoredDelivery, claimed_at: tokio::time::Instant) {
+        if let (Some(newer), true) = (d.superseded_by, self.worker.skip_stale) {
+            tracing::info!(target: LOG,
+                vendor = %d.vendor, event = %crate::util::Shown(&d.event_type), delivery = d.id, newer,
+                "stale delivery skipped: a newer one of the same entity arrived before it"
+            );
+            metrics::counter!("hookforge_stale_skipped_total", "vendor" => d.vendor.clone())
+                .increment(1);
+            self.record(&d, Ok(())).await;
+            return;
+        }
         let started = std::time::Instant::now();
         let outcome = match self.store.lease() {
             None => self.run_handler(&d).await,
@@ -599,7 +621,7 @@ mod tests {
     use super::*;
     use crate::store::{MemoryStore, SqliteStore, dedupe_key};
 
-    use crate::store::contract::{delivery, exercise, exercise_batches};
+    use crate::store::contract::{delivery, exercise, exercise_batches, exercise_ordering};
     use crate::store::fresh_db;
 
     #[test]
@@ -620,6 +642,36 @@ mod tests {
     fn memory_store_semantics() {
         exercise(&MemoryStore::new());
         exercise_batches(&MemoryStore::new());
+        exercise_ordering(&MemoryStore::new());
+    }
+
+    #[test]
+    fn sqlite_orders_each_entitys_deliveries() {
+        let (dir, path) = fresh_db("ordering");
+        exercise_ordering(&SqliteStore::open(&path).unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// An inbox file from before ordering gains its columns when opened.
+    #[test]
+    fn an_older_sqlite_inbox_is_brought_up_to_date() {
+        let (dir, path) = fresh_db("old");
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE deliveries (id INTEGER PRIMARY KEY, vendor TEXT NOT NULL, event_type TEXT NOT NULL,
+                event_id TEXT, dedupe_key TEXT NOT NULL, body BLOB NOT NULL, headers TEXT NOT NULL,
+                received_at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
+                attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, next_attempt_at INTEGER NOT NULL,
+                processed_at INTEGER, duplicates INTEGER NOT NULL DEFAULT 0, UNIQUE (vendor, dedupe_key));
+             INSERT INTO deliveries (vendor, event_type, dedupe_key, body, headers, received_at, next_attempt_at, status)
+                VALUES ('prets', 'quote.created', 'id:old', x'7b7d', '[]', 1, 1, 'done');",
+        )
+        .unwrap();
+        drop(old);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.list(None, 10).unwrap()[0].entity, None);
+        exercise_ordering(&store);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -713,6 +713,7 @@ async fn accept(
         headers: kept_headers(inner, headers),
         received_at_ms: now_ms(),
         misfit: misfit.clone(),
+        order: hookforge_core::parse::OrderPlace::read(inner.vendor.manifest(), &body, headers),
     };
     // Unknown event types share one label: the label set stays bounded.
     let event_label = if parsed.known {

@@ -286,6 +286,7 @@ pub fn new_delivery(
         headers: vec![("content-type".into(), "application/json".into())],
         received_at_ms: hookforge::receive::store::now_ms(),
         misfit: None,
+        order: None,
     }
 }
 

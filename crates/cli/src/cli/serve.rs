@@ -133,6 +133,7 @@ pub fn run(args: Args) -> Outcome {
     cfg.worker = hookforge::receive::inbox::WorkerConfig {
         handler_timeout: handler,
         concurrency_per_vendor: more.handler_concurrency,
+        skip_stale: more.skip_stale,
     };
     cfg.retry.max_attempts = more.max_attempts;
     cfg.on_misfit = more.on_misfit;
@@ -214,6 +215,12 @@ pub struct ServeArgs {
     /// Handler calls in flight at once, per vendor.
     #[arg(long, default_value_t = 4)]
     handler_concurrency: usize,
+    /// For vendors whose manifest orders deliveries by entity: mark a
+    /// delivery that arrives after a newer one of the same entity done
+    /// without handling it (by default the handler gets it, with the header
+    /// `x-hookforge-stale: <id of the newer one>`).
+    #[arg(long)]
+    skip_stale: bool,
     /// Attempts before a delivery becomes `dead`.
     #[arg(long, default_value_t = 10)]
     max_attempts: u32,

@@ -377,6 +377,71 @@ fn step<'v>(v: &'v Value, token: &str) -> Option<&'v Value> {
     }
 }
 
+/// Where a delivery stands in its entity's order (the manifest's
+/// [`ordering`](crate::Manifest::ordering)): the entity, and how new it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderPlace {
+    pub entity: String,
+    /// A number, or an RFC 3339 timestamp in microseconds since the epoch;
+    /// `None` when the delivery carries none (then only the arrival order).
+    pub sequence: Option<i64>,
+}
+
+impl OrderPlace {
+    /// Reads the manifest's ordering key and sequence from a delivery;
+    /// `None` without an ordering, or when the key is absent or not a
+    /// string or number (such a delivery is handled as it comes).
+    pub fn read(manifest: &Manifest, body: &[u8], headers: &HeaderMap) -> Option<OrderPlace> {
+        let o = manifest.ordering.as_ref()?;
+        let tokens: Vec<Vec<String>> = [&o.key, &o.sequence]
+            .iter()
+            .filter_map(|l| l.pointer_tokens())
+            .collect();
+        let wanted: Vec<&[String]> = tokens.iter().map(Vec::as_slice).collect();
+        let mut found = vec![None; wanted.len()];
+        if !wanted.is_empty() {
+            let mut de = serde_json::Deserializer::from_slice(body);
+            Seek {
+                paths: &wanted,
+                depth: 0,
+                found: &mut found,
+            }
+            .deserialize(&mut de)
+            .ok()?;
+        }
+        let mut from_body = found.into_iter();
+        let mut value = |l: &Locator| match (&l.pointer, &l.header) {
+            (Some(_), _) => from_body.next().flatten(),
+            (None, Some(h)) => headers
+                .get(h.as_str())
+                .and_then(|v| v.to_str().ok())
+                .map(|v| Value::String(v.to_string())),
+            (None, None) => None,
+        };
+        let entity = match value(&o.key)? {
+            Value::String(s) if !s.is_empty() => s,
+            Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        let sequence = value(&o.sequence).and_then(|v| sequence_number(&v));
+        Some(OrderPlace { entity, sequence })
+    }
+}
+
+/// A sequence value as a number that orders: integers as they are, RFC 3339
+/// timestamps (and integer strings) converted.
+fn sequence_number(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse::<i64>().ok().or_else(|| {
+            chrono::DateTime::parse_from_rfc3339(s.trim())
+                .ok()
+                .map(|t| t.timestamp_micros())
+        }),
+        _ => None,
+    }
+}
+
 /// Walks a JSON document once, keeping only the values at `paths` and
 /// skipping everything else with `IgnoredAny` (no allocation for skipped
 /// values, the same work as the cheapest possible JSON reader).

@@ -39,9 +39,63 @@ struct MemoryInner {
     /// Keys of handled rows dropped to make room, oldest first: still
     /// duplicates, but only the newest `capacity` of them are remembered.
     evicted: std::collections::VecDeque<(String, String)>,
+    /// Per (vendor, entity) of ordered vendors: its open (pending or
+    /// processing) rows by (sequence, id), whether one is being handled,
+    /// and the highest sequence stored (with its row), for staleness.
+    entities: HashMap<(String, String), Entity>,
+}
+
+#[derive(Default)]
+struct Entity {
+    open: std::collections::BTreeSet<(i64, i64)>,
+    busy: bool,
+    newest: Option<(i64, i64)>,
 }
 
 impl MemoryInner {
+    /// The row's entity key and its place in the entity's order.
+    fn place(&self, id: i64) -> Option<((String, String), (i64, i64))> {
+        let r = self.rows.get(&id)?;
+        let entity = r.entity.clone()?;
+        Some(((r.vendor.clone(), entity), (r.sequence.unwrap_or(0), id)))
+    }
+
+    /// Keeps the row's entity in step with its status: open while pending
+    /// or processing, busy while processing.
+    fn track(&mut self, id: i64) {
+        let Some((key, at)) = self.place(id) else {
+            return;
+        };
+        let status = self.rows.get(&id).map(|r| r.status);
+        let e = self.entities.entry(key).or_default();
+        match status {
+            Some(Status::Pending) => {
+                e.open.insert(at);
+            }
+            Some(Status::Processing) => {
+                e.open.insert(at);
+                e.busy = true;
+                return;
+            }
+            _ => {
+                e.open.remove(&at);
+            }
+        }
+        e.busy = false;
+    }
+
+    /// Whether the worker may hand this pending row over now: no entity, or
+    /// the first open one of an entity none of whose rows is being handled.
+    fn may_claim(&self, id: i64) -> bool {
+        match self.place(id) {
+            None => true,
+            Some((key, at)) => self
+                .entities
+                .get(&key)
+                .is_none_or(|e| !e.busy && e.open.first() == Some(&at)),
+        }
+    }
+
     /// Whether `attempt` is the handling the row is in.
     fn holds(&self, attempt: Attempt) -> bool {
         self.rows
@@ -58,6 +112,7 @@ impl MemoryInner {
             r.next_attempt_at_ms = at;
             self.due.insert((at, id));
         }
+        self.track(id);
     }
 
     fn set_done(&mut self, id: i64) {
@@ -68,6 +123,7 @@ impl MemoryInner {
             self.done.insert(id);
             self.done_bytes += r.body.len();
         }
+        self.track(id);
     }
 
     fn leave_done(&mut self, id: i64) {
@@ -84,6 +140,14 @@ impl MemoryInner {
     fn remove(&mut self, id: i64, keep_key: bool) {
         self.leave_pending(id);
         self.leave_done(id);
+        if let Some((key, at)) = self.place(id)
+            && let Some(e) = self.entities.get_mut(&key)
+        {
+            e.open.remove(&at);
+            if e.open.is_empty() && !e.busy {
+                self.entities.remove(&key);
+            }
+        }
         if let Some(r) = self.rows.remove(&id) {
             self.total_bytes -= r.body.len();
             if !keep_key {
@@ -197,6 +261,23 @@ impl Store for MemoryStore {
             Status::Pending
         };
         let received_at_ms = delivery.received_at_ms;
+        let (entity, sequence) = match delivery.order {
+            Some(o) => (Some(o.entity), o.sequence),
+            None => (None, None),
+        };
+        let mut superseded_by = None;
+        if let Some(e) = &entity {
+            let state = m
+                .entities
+                .entry((delivery.vendor.clone(), e.clone()))
+                .or_default();
+            if let Some(seq) = sequence {
+                match state.newest {
+                    Some((newest, by)) if newest > seq => superseded_by = Some(by),
+                    _ => state.newest = Some((seq, id)),
+                }
+            }
+        }
         m.rows.insert(
             id,
             StoredDelivery {
@@ -214,12 +295,16 @@ impl Store for MemoryStore {
                 next_attempt_at_ms: received_at_ms,
                 processed_at_ms: None,
                 duplicates: 0,
+                entity,
+                sequence,
+                superseded_by,
             },
         );
         m.by_key.insert(key, id);
         if status == Status::Pending {
             m.due.insert((received_at_ms, id));
         }
+        m.track(id);
         m.evict_done(self.max_bytes, self.capacity);
         Ok(Inserted::New(id))
     }
@@ -231,22 +316,29 @@ impl Store for MemoryStore {
         vendors: Vendors<'_>,
     ) -> Result<Vec<StoredDelivery>, StoreError> {
         let mut m = self.lock();
-        let ready: Vec<(i64, i64)> = m
+        let due: Vec<(i64, i64)> = m
             .due
             .iter()
             .take_while(|(at, _)| *at <= now_ms)
             .filter(|(_, id)| m.rows.get(id).is_some_and(|r| vendors.allows(&r.vendor)))
-            .take(limit)
             .copied()
             .collect();
-        let mut out = Vec::with_capacity(ready.len());
-        for key in ready {
+        let mut out = Vec::with_capacity(limit.min(due.len()));
+        for key in due {
+            if out.len() == limit {
+                break;
+            }
+            // Checked as it goes: a row taken makes its entity busy.
+            if !m.may_claim(key.1) {
+                continue;
+            }
             m.due.remove(&key);
             if let Some(r) = m.rows.get_mut(&key.1) {
                 r.status = Status::Processing;
                 r.attempts += 1;
                 out.push(r.clone());
             }
+            m.track(key.1);
         }
         Ok(out)
     }
@@ -257,11 +349,13 @@ impl Store for MemoryStore {
             return Ok(None);
         }
         m.leave_pending(id);
-        Ok(m.rows.get_mut(&id).map(|r| {
+        let attempt = m.rows.get_mut(&id).map(|r| {
             r.status = Status::Processing;
             r.attempts += 1;
             r.attempt()
-        }))
+        });
+        m.track(id);
+        Ok(attempt)
     }
 
     fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool, StoreError> {
@@ -301,6 +395,7 @@ impl Store for MemoryStore {
                 if let Some(r) = m.rows.get_mut(&id) {
                     r.status = Status::Dead;
                 }
+                m.track(id);
             }
         }
         Ok(true)
@@ -369,6 +464,7 @@ impl Store for MemoryStore {
                     event_id: r.event_id.clone(),
                     dedupe_key: r.dedupe_key.clone(),
                     last_error: r.last_error.clone(),
+                    entity: r.entity.clone(),
                     ..*r
                 });
             }

@@ -146,6 +146,8 @@ pub struct NewDelivery {
     /// Why the body does not fit the typed model of its event: the delivery
     /// is kept as `quarantined` (not handed to the handler) with this error.
     pub misfit: Option<String>,
+    /// Its entity and sequence, for vendors whose manifest orders them.
+    pub order: Option<hookforge_core::parse::OrderPlace>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -207,6 +209,11 @@ pub struct StoredDelivery {
     pub processed_at_ms: Option<i64>,
     /// How many more times the same delivery arrived.
     pub duplicates: u32,
+    /// The entity it is about and its sequence (ordered vendors only).
+    pub entity: Option<String>,
+    pub sequence: Option<i64>,
+    /// Stale: it arrived after this newer delivery of the same entity.
+    pub superseded_by: Option<i64>,
 }
 
 impl StoredDelivery {

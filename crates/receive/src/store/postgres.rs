@@ -31,9 +31,10 @@ use ::postgres::{Client, NoTls, Row as PgRow};
 use super::*;
 
 /// Versioned migrations, applied in order, each once.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE deliveries (
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE deliveries (
         id BIGSERIAL PRIMARY KEY,
         vendor TEXT NOT NULL,
         event_type TEXT NOT NULL,
@@ -53,7 +54,33 @@ const MIGRATIONS: &[(i32, &str)] = &[(
         UNIQUE (vendor, dedupe_key)
     );
     CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);",
-)];
+    ),
+    (
+        2,
+        "ALTER TABLE deliveries ADD COLUMN entity TEXT, ADD COLUMN sequence BIGINT,
+            ADD COLUMN superseded_by BIGINT;
+        CREATE INDEX deliveries_entity ON deliveries (vendor, entity, sequence)
+            WHERE entity IS NOT NULL;",
+    ),
+];
+
+/// Marks the given new rows stale where a delivery of the same entity with
+/// a higher sequence arrived before them (a lower id).
+const MARK_STALE: &str = "UPDATE deliveries AS d SET superseded_by = (
+        SELECT o.id FROM deliveries AS o
+        WHERE o.vendor = d.vendor AND o.entity = d.entity AND o.sequence > d.sequence AND o.id < d.id
+        ORDER BY o.sequence DESC, o.id DESC LIMIT 1)
+    WHERE d.id = ANY($1) AND d.entity IS NOT NULL AND d.sequence IS NOT NULL";
+
+/// As SQLite's: no entity, or the first open one of an entity none of whose
+/// rows is being handled (a processing row whose lease ran out counts as
+/// open, not handled: it is claimed again first).
+const FIRST_OF_ITS_ENTITY: &str = "(d.entity IS NULL OR NOT EXISTS (
+    SELECT 1 FROM deliveries AS o
+    WHERE o.vendor = d.vendor AND o.entity = d.entity AND o.id <> d.id
+      AND ((o.status = 'processing' AND o.locked_until >= $6)
+           OR ((o.status = 'pending' OR o.status = 'processing')
+               AND (coalesce(o.sequence, 0), o.id) < (coalesce(d.sequence, 0), d.id)))))";
 
 /// The database's clock in milliseconds since the epoch: leases are set and
 /// compared by it, so hosts whose clocks disagree still agree on them.
@@ -66,7 +93,8 @@ const HELD: &str = "id = $1 AND attempts = $2 AND status = 'processing' AND lock
 const MIGRATION_LOCK: i64 = 0x686f_6f6b_666f_7267;
 
 const COLUMNS: &str = "id, vendor, event_type, event_id, dedupe_key, body, headers::text, received_at, \
-                       status, attempts, last_error, next_attempt_at, processed_at, duplicates";
+                       status, attempts, last_error, next_attempt_at, processed_at, duplicates, \
+                       entity, sequence, superseded_by";
 
 /// The connection. The `postgres` client blocks on its own runtime, also
 /// when dropped, which panics inside async code (a store dropped when the
@@ -185,19 +213,34 @@ impl PostgresStore {
         }
         let bodies: Vec<&[u8]> = unique.iter().map(|&i| ds[i].body.as_slice()).collect();
         let received: Vec<i64> = unique.iter().map(|&i| ds[i].received_at_ms).collect();
+        let entities = col(&|d| d.order.as_ref().map(|o| o.entity.clone()));
+        let sequences: Vec<Option<i64>> = unique
+            .iter()
+            .map(|&i| ds[i].order.as_ref().and_then(|o| o.sequence))
+            .collect();
         let mut conn = self.conn();
         let mut tx = conn.transaction().map_err(backend)?;
         let rows = tx
             .query(
-                "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error)
-                 SELECT v, t, e, k, b, h::jsonb, r, r, s, l
-                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::bigint[], $8::text[], $9::text[])
-                      AS batch(v, t, e, k, b, h, r, s, l)
+                "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error,
+                                         entity, sequence)
+                 SELECT v, t, e, k, b, h::jsonb, r, r, s, l, n, q
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::bigint[], $8::text[], $9::text[],
+                             $10::text[], $11::bigint[])
+                      AS batch(v, t, e, k, b, h, r, s, l, n, q)
                  ON CONFLICT (vendor, dedupe_key) DO UPDATE SET duplicates = deliveries.duplicates + 1
                  RETURNING id, vendor, dedupe_key, duplicates, status",
-                &[&vendors, &types, &ids, &keys, &bodies, &headers, &received, &statuses, &errors],
+                &[&vendors, &types, &ids, &keys, &bodies, &headers, &received, &statuses, &errors, &entities, &sequences],
             )
             .map_err(backend)?;
+        if ds.iter().any(|d| d.order.is_some()) {
+            let new: Vec<i64> = rows
+                .iter()
+                .filter(|r| r.get::<_, i32>(3) == 0)
+                .map(|r| r.get(0))
+                .collect();
+            tx.execute(MARK_STALE, &[&new]).map_err(backend)?;
+        }
         let mut stored: HashMap<(String, String), (i64, i32, String)> = HashMap::new();
         for r in &rows {
             stored.insert((r.get(1), r.get(2)), (r.get(0), r.get(3), r.get(4)));
@@ -305,6 +348,9 @@ fn to_delivery(r: &PgRow) -> Result<StoredDelivery, StoreError> {
         next_attempt_at_ms: r.try_get(11).map_err(backend)?,
         processed_at_ms: r.try_get(12).map_err(backend)?,
         duplicates: duplicates.max(0) as u32,
+        entity: r.try_get(14).map_err(backend)?,
+        sequence: r.try_get(15).map_err(backend)?,
+        superseded_by: r.try_get(16).map_err(backend)?,
     })
 }
 
@@ -324,8 +370,9 @@ fn insert_row(
     };
     let row = tx
         .query_one(
-            "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error)
-             VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $7, $8, $9)
+            "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error,
+                                     entity, sequence)
+             VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $7, $8, $9, $10, $11)
              ON CONFLICT (vendor, dedupe_key) DO UPDATE SET duplicates = deliveries.duplicates + 1
              RETURNING id, duplicates, status",
             &[
@@ -338,12 +385,17 @@ fn insert_row(
                 &delivery.received_at_ms,
                 &status.as_str(),
                 &delivery.misfit,
+                &delivery.order.as_ref().map(|o| o.entity.as_str()),
+                &delivery.order.as_ref().and_then(|o| o.sequence),
             ],
         )
         .map_err(backend)?;
     let id: i64 = row.get(0);
     let dups: i32 = row.get(1);
     let status: String = row.get(2);
+    if dups == 0 && delivery.order.is_some() {
+        tx.execute(MARK_STALE, &[&vec![id]]).map_err(backend)?;
+    }
     Ok(if dups == 0 {
         Inserted::New(id)
     } else {
@@ -396,23 +448,36 @@ impl Store for PostgresStore {
             Vendors::Any => None,
             Vendors::Only(v) => Some(v.iter().map(|s| s.to_string()).collect()),
         };
-        let rows = self
-            .conn()
+        let mut conn = self.conn();
+        // One reading of the database's clock for the whole statement.
+        let db_now: i64 = conn
+            .query_one(&format!("SELECT {DB_NOW_MS}"), &[])
+            .map_err(backend)?
+            .get(0);
+        let rows = conn
             .query(
                 &format!(
                     "UPDATE deliveries SET status = 'processing', attempts = attempts + 1,
                             locked_until = {DB_NOW_MS} + $3, locked_by = $5
                      WHERE id IN (
-                        SELECT id FROM deliveries
+                        SELECT id FROM deliveries AS d
                         WHERE ((status = 'pending' AND next_attempt_at <= $1)
-                               OR (status = 'processing' AND locked_until < {DB_NOW_MS}))
+                               OR (status = 'processing' AND locked_until < $6))
                           AND ($4::text[] IS NULL OR vendor = ANY($4))
+                          AND {FIRST_OF_ITS_ENTITY}
                         ORDER BY next_attempt_at, id
                         LIMIT $2
                         FOR UPDATE SKIP LOCKED)
                      RETURNING {COLUMNS}"
                 ),
-                &[&now_ms, &(limit as i64), &self.lease_ms, &only, &self.owner],
+                &[
+                    &now_ms,
+                    &(limit as i64),
+                    &self.lease_ms,
+                    &only,
+                    &self.owner,
+                    &db_now,
+                ],
             )
             .map_err(backend)?;
         let mut out = rows

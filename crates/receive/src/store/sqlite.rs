@@ -60,8 +60,21 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at
 UPDATE deliveries SET status = 'dead' WHERE status = 'failed';
 ";
 
+/// Columns added since the first inbox files, with their types: added to an
+/// older file when it is opened.
+const ADDED_COLUMNS: [(&str, &str); 3] = [
+    ("entity", "TEXT"),
+    ("sequence", "INTEGER"),
+    ("superseded_by", "INTEGER"),
+];
+
+/// Per-entity order: a claim looks up the other deliveries of the entity.
+const ENTITY_INDEX: &str = "CREATE INDEX IF NOT EXISTS deliveries_entity
+    ON deliveries (vendor, entity, sequence) WHERE entity IS NOT NULL";
+
 const COLUMNS: &str = "id, vendor, event_type, event_id, dedupe_key, body, headers, received_at, \
-                       status, attempts, last_error, next_attempt_at, processed_at, duplicates";
+                       status, attempts, last_error, next_attempt_at, processed_at, duplicates, \
+                       entity, sequence, superseded_by";
 
 /// When a commit reaches the disk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -133,6 +146,7 @@ impl SqliteStore {
         )
         .map_err(open)?;
         conn.execute_batch(SCHEMA).map_err(open)?;
+        add_columns(&conn).map_err(open)?;
         // Checkpoints (and, with `synchronous=NORMAL`, the only fsyncs) run
         // on their own connection and thread: left to SQLite, every
         // thousandth page makes one commit wait for them, and the requests
@@ -215,6 +229,21 @@ impl SqliteStore {
     }
 }
 
+/// Brings an inbox file written by an older hookforge up to date: the
+/// columns added since, and their index.
+fn add_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let have: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('deliveries')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (name, kind) in ADDED_COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!("ALTER TABLE deliveries ADD COLUMN {name} {kind}"))?;
+        }
+    }
+    conn.execute_batch(ENTITY_INDEX)
+}
+
 /// Copies into the database file what it can of the WAL without waiting
 /// for anyone.
 fn checkpoint_passive(conn: &Connection) -> rusqlite::Result<()> {
@@ -271,21 +300,51 @@ impl Row {
 fn claim_sql() -> String {
     format!(
         "UPDATE deliveries SET status = 'processing', attempts = attempts + 1
-         WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1
+         WHERE id IN (SELECT id FROM deliveries AS d WHERE status = 'pending' AND next_attempt_at <= ?1
                       AND (?3 IS NULL OR vendor IN (SELECT value FROM json_each(?3)))
+                      AND {FIRST_OF_ITS_ENTITY}
                       ORDER BY next_attempt_at, id LIMIT ?2)
          RETURNING {COLUMNS}"
     )
 }
 
+/// A delivery without an entity, or the first of its entity's open ones
+/// (lowest sequence, then arrival) while none of them is being handled:
+/// one entity's deliveries reach the handler one at a time, in order.
+const FIRST_OF_ITS_ENTITY: &str = "(d.entity IS NULL OR NOT EXISTS (
+    SELECT 1 FROM deliveries AS o
+    WHERE o.vendor = d.vendor AND o.entity = d.entity AND o.id <> d.id
+      AND (o.status = 'processing'
+           OR (o.status = 'pending'
+               AND (coalesce(o.sequence, 0), o.id) < (coalesce(d.sequence, 0), d.id)))))";
+
+/// The newest delivery of the same entity with a higher sequence, if one
+/// is stored: the new one is stale.
+fn superseded_by(tx: &Connection, d: &NewDelivery) -> rusqlite::Result<Option<i64>> {
+    let Some(place) = &d.order else {
+        return Ok(None);
+    };
+    let Some(sequence) = place.sequence else {
+        return Ok(None);
+    };
+    tx.prepare_cached(
+        "SELECT id FROM deliveries WHERE vendor = ?1 AND entity = ?2 AND sequence > ?3
+         ORDER BY sequence DESC, id DESC LIMIT 1",
+    )?
+    .query_row(params![d.vendor, place.entity, sequence], |r| r.get(0))
+    .optional()
+}
+
 /// Inserts one delivery in the open transaction, or counts a duplicate.
 fn insert_row(tx: &Connection, d: &NewDelivery, row: &Row) -> Result<Inserted, StoreError> {
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)
+        "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error,
+                                 entity, sequence, superseded_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (vendor, dedupe_key) DO UPDATE SET duplicates = duplicates + 1
          RETURNING id, duplicates, status",
     )?;
+    let newer = superseded_by(tx, d)?;
     let (id, dups, status): (i64, u32, String) = stmt.query_row(
         params![
             d.vendor,
@@ -296,7 +355,10 @@ fn insert_row(tx: &Connection, d: &NewDelivery, row: &Row) -> Result<Inserted, S
             row.headers,
             d.received_at_ms,
             row.status.as_str(),
-            d.misfit
+            d.misfit,
+            d.order.as_ref().map(|o| &o.entity),
+            d.order.as_ref().and_then(|o| o.sequence),
+            newer
         ],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
@@ -335,6 +397,9 @@ fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
         next_attempt_at_ms: r.get(11)?,
         processed_at_ms: r.get(12)?,
         duplicates: r.get(13)?,
+        entity: r.get(14)?,
+        sequence: r.get(15)?,
+        superseded_by: r.get(16)?,
     })
 }
 
