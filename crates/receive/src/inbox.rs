@@ -78,6 +78,13 @@ impl Default for WorkerConfig {
     }
 }
 
+/// Counts a store failure outside the request path (`op`: claim, record,
+/// renew, recover, purge, stats): the request path's show as rejections
+/// with the reason `store_failed`.
+pub(crate) fn store_failed(op: &'static str) {
+    metrics::counter!("hookforge_store_errors_total", "op" => op).increment(1);
+}
+
 /// The store plus the handlers its worker calls, per vendor.
 #[derive(Clone)]
 pub struct Inbox {
@@ -197,6 +204,7 @@ impl Inbox {
                         tracing::info!(target: LOG, count = n, "purged done deliveries past retention")
                     }
                     Err(e) => {
+                        store_failed("purge");
                         tracing::error!(target: LOG, error = %e, "cannot purge done deliveries")
                     }
                 }
@@ -262,6 +270,7 @@ impl Inbox {
             ),
             Ok(_) => {}
             Err(e) => {
+                store_failed("recover");
                 tracing::error!(target: LOG, error = %e, "cannot recover in-flight deliveries")
             }
         }
@@ -287,6 +296,7 @@ impl Inbox {
                 .await
                 .unwrap_or_else(|e| (Vec::new(), Some(e)));
             if let Some(e) = &error {
+                store_failed("claim");
                 tracing::error!(target: LOG, error = %e, "cannot claim deliveries; retrying in 1 s");
             }
             if batch.is_empty() {
@@ -423,6 +433,7 @@ impl Inbox {
                     return;
                 }
                 Err(e) if n + 1 < RECORD_RETRIES.len() => {
+                    store_failed("record");
                     tracing::warn!(target: LOG, delivery = d.id, error = %e, "cannot record the outcome; retrying in {} ms", pause.as_millis());
                     tokio::time::sleep(*pause).await;
                 }
@@ -483,6 +494,7 @@ impl Inbox {
                 Ok(Ok(true)) => expires = sent + lease,
                 Ok(Ok(false)) => return "another attempt holds the delivery now",
                 Ok(Err(e)) => {
+                    store_failed("renew");
                     tracing::warn!(target: LOG, delivery = attempt.id, error = %e, "cannot renew the lease; trying again")
                 }
                 Err(_) => return "the renewal did not finish before the lease ran out",
@@ -608,6 +620,7 @@ pub fn spawn_inbox_gauges(inbox: &Inbox, every: Duration) -> tokio::task::JoinHa
                     metrics::gauge!("hookforge_oldest_pending_age_seconds").set(age);
                 }
                 Err(e) => {
+                    store_failed("stats");
                     tracing::warn!(target: LOG, error = %e, "cannot read the inbox for metrics")
                 }
             }

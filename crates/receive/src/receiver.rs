@@ -61,6 +61,7 @@ impl RawHandler for LogHandler {
                 event = %crate::util::Shown(&p.event_type),
                 event_id = crate::util::cap(p.event_id.as_deref().unwrap_or("-")),
                 known = p.known,
+                stale = headers.get(crate::inbox::STALE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-"),
                 "handled event"
             );
             Ok(())
@@ -788,6 +789,9 @@ async fn handle_inline(
             if !matches!(recorded, Ok(true)) {
                 // Handled; only the bookkeeping failed, so a retry by the
                 // vendor would run the handler once more.
+                if recorded.is_err() {
+                    crate::inbox::store_failed("record");
+                }
                 tracing::error!(target: LOG, vendor, delivery = id, "handled, but cannot record it as done");
             }
             Ok(())

@@ -200,10 +200,13 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
                         "ID", "STATUS", "VENDOR", "EVENT", "TRY", "EVENT ID / ERROR"
                     );
                     for r in rows {
-                        let last = r
+                        let mut last = r
                             .last_error
                             .clone()
                             .unwrap_or_else(|| r.event_id.clone().unwrap_or_default());
+                        if let Some(newer) = r.superseded_by {
+                            last = format!("{last} (stale: {newer} is newer)");
+                        }
                         out.push_str(&format!(
                             "{:>6}  {:<10} {:<13} {:<40} {:>3}  {}\n",
                             r.id,

@@ -533,6 +533,14 @@ fn describe_metrics() {
         "hookforge_verification_failures_total",
         "Deliveries refused because authentication failed"
     );
+    metrics::describe_counter!(
+        "hookforge_store_errors_total",
+        "Inbox store failures outside the request path, by operation (claim, record, renew, recover, purge, stats)"
+    );
+    metrics::describe_counter!(
+        "hookforge_stale_skipped_total",
+        "Stale deliveries (older than one already received for the same entity) marked done unhandled (--skip-stale)"
+    );
     metrics::describe_gauge!("hookforge_inbox_depth", "Deliveries in the inbox by status");
     metrics::describe_gauge!(
         "hookforge_oldest_pending_age_seconds",

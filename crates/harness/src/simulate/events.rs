@@ -31,7 +31,9 @@ pub struct SimEvent {
 }
 
 /// Builds `n` distinct events from the vendor's samples, taken in turn.
-/// `now_ms` is the first event's time; each next event is 1 ms later.
+/// `now_ms` is the first event's time; each next event is 1 ms later (a
+/// second, and [`ENTITY_RUN`] in a row about one entity, for a vendor whose
+/// manifest orders deliveries by entity).
 pub fn build(
     vendor: &VendorSpec,
     count: usize,
@@ -58,6 +60,16 @@ pub fn build(
         .and_then(|l| l.pointer.clone());
     let mut rng = Rng::new(seed ^ 0x5eed_e7e7);
     let mut seen = HashSet::new();
+    // A vendor that orders deliveries by entity: events come in runs about
+    // one entity (a quote created, updated, financed), a second apart, so
+    // reordering and second-precision sequences have something to order.
+    let entity_pointer = vendor
+        .manifest()
+        .ordering
+        .as_ref()
+        .and_then(|o| o.key.pointer.clone());
+    let spacing_ms = if entity_pointer.is_some() { 1000 } else { 1 };
+    let mut entities: HashMap<usize, String> = HashMap::new();
     // Samples that gave a body already sent (nothing in them to refresh,
     // for a vendor that sends no id): used once only.
     let mut spent = vec![false; samples.len()];
@@ -74,7 +86,7 @@ pub fn build(
             let (name, event, raw) = &samples[k];
             let mut doc: Value = serde_json::from_slice(raw)
                 .map_err(|e| format!("sample {name} is not JSON: {e}"))?;
-            let at = now_ms + out.len() as i64;
+            let at = now_ms + out.len() as i64 * spacing_ms;
             refresh(
                 &mut doc,
                 id_pointer.as_deref(),
@@ -82,6 +94,15 @@ pub fn build(
                 at,
                 &mut rng,
             );
+            if let Some(Value::String(entity)) =
+                entity_pointer.as_deref().and_then(|p| doc.pointer_mut(p))
+            {
+                let run = out.len() / ENTITY_RUN;
+                *entity = entities
+                    .entry(run)
+                    .or_insert_with(|| fresh_like(entity, &mut rng))
+                    .clone();
+            }
             let body = serde_json::to_vec(&doc).expect("Value serializes");
             let envelope = match vendor.read_envelope(&body, &http::HeaderMap::new()) {
                 // A type in a header (Shopify's topic), or joined from one
@@ -132,6 +153,9 @@ pub fn build(
     }
     Ok(out)
 }
+
+/// How many events in a row are about one entity, for ordered vendors.
+pub const ENTITY_RUN: usize = 4;
 
 /// Gives a document a fresh identity: the event id, every UUID (the same
 /// UUID twice in a body maps to the same new one) and every date-time
