@@ -6,18 +6,19 @@
 //! silently compiling stale types. Only `sha2` is needed here: the digest code
 //! is shared with the generator through `#[path]`.
 
-#[path = "crates/codegen/src/digest.rs"]
+// Compiled as `crates/core/build.rs` (a link to this file), where
+// `digest.rs` links to the generator's.
+#[path = "digest.rs"]
 mod digest;
 
 use std::fs;
 use std::path::Path;
 
 fn main() {
-    // Run for `crates/core`, which compiles `generated/`:
-    // the repository's root is two levels up.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let root = root.canonicalize().unwrap_or(root);
-    let root = root.as_path();
+    // Run for `crates/core`, which compiles `generated/`: `generated`,
+    // `schemas` and `samples` there link to the repository's (and are
+    // copies in the packaged crate).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for dir in ["schemas", "samples", "generated"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }

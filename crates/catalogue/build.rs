@@ -6,7 +6,9 @@ use std::fs;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vendors");
+    // `vendors` links to the repository's `vendors/` (a copy in the
+    // packaged crate).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("vendors");
     let root = root.canonicalize().unwrap_or(root);
     println!("cargo:rerun-if-changed={}", root.display());
     let mut out = String::from(
