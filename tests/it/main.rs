@@ -35,5 +35,6 @@ mod samples;
 mod sdk_vectors;
 mod secrets_in_messages;
 mod simulate;
+mod traces;
 mod ui;
 mod vendor_dir;

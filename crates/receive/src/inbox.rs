@@ -368,7 +368,23 @@ impl Inbox {
         }
     }
 
+    /// Handles one claimed delivery in its `handle` span, which continues
+    /// the delivery's trace (crate::trace).
     async fn process(&self, d: StoredDelivery, claimed_at: tokio::time::Instant) {
+        let span = tracing::info_span!(target: crate::trace::TARGET, "handle",
+            vendor = %d.vendor, event = crate::util::cap(&d.event_type), delivery = d.id,
+            attempt = d.attempts, outcome = tracing::field::Empty);
+        if let Some((_, tp)) = d
+            .headers
+            .iter()
+            .find(|(k, _)| k == crate::trace::TRACEPARENT)
+        {
+            crate::trace::continue_from(&span, tp);
+        }
+        tracing::Instrument::instrument(self.process_in_span(d, claimed_at), span).await;
+    }
+
+    async fn process_in_span(&self, d: StoredDelivery, claimed_at: tokio::time::Instant) {
         if let (Some(newer), true) = (d.superseded_by, self.worker.skip_stale) {
             tracing::info!(target: LOG,
                 vendor = %d.vendor, event = %crate::util::Shown(&d.event_type), delivery = d.id, newer,
@@ -394,6 +410,7 @@ impl Inbox {
             "outcome" => if outcome.is_ok() { "ok" } else { "failed" }
         )
         .record(started.elapsed().as_secs_f64());
+        tracing::Span::current().record("outcome", if outcome.is_ok() { "ok" } else { "failed" });
         if let Err(error) = &outcome {
             tracing::warn!(target: LOG,
                 vendor = %d.vendor, event = %crate::util::Shown(&d.event_type), delivery = d.id, attempt = d.attempts,

@@ -9,6 +9,7 @@ pub mod receiver;
 pub mod replay;
 pub mod serve;
 pub mod store;
+pub mod trace;
 
 // The paths the modules were written against, from the core.
 use hookforge_core::form;

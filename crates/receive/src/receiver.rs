@@ -34,6 +34,8 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use serde_json::json;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 use crate::auth::{AuthConfigError, Secret, Verifier};
 use crate::dedupe_key;
@@ -508,10 +510,23 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match accept(&inner, query.as_deref(), &headers, body).await {
-        Ok(r) => r,
-        Err(rejection) => rejection.respond(inner.vendor.id),
+    // The delivery's trace: the handler attempts continue it (crate::trace).
+    let span = tracing::info_span!(target: crate::trace::TARGET, "delivery",
+        otel.kind = "server", vendor = inner.vendor.id, event = Empty, event_id = Empty,
+        delivery = Empty, outcome = Empty, http.response.status_code = Empty);
+    let answer = async {
+        match accept(&inner, query.as_deref(), &headers, body).await {
+            Ok(r) => r,
+            Err(rejection) => {
+                tracing::Span::current().record("outcome", rejection.kind());
+                rejection.respond(inner.vendor.id)
+            }
+        }
     }
+    .instrument(span.clone())
+    .await;
+    span.record("http.response.status_code", answer.status().as_u16());
+    answer
 }
 
 /// A GET: one of the vendor's GET handshakes, or refused.
@@ -700,18 +715,32 @@ async fn accept(
     } else {
         wire.clone()
     };
-    if let Some(answer) = verify_or_answer(inner, query, headers, &wire, &body).await? {
+    let verified = verify_or_answer(inner, query, headers, &wire, &body)
+        .instrument(tracing::info_span!(target: crate::trace::TARGET, "verify"))
+        .await?;
+    if let Some(answer) = verified {
+        tracing::Span::current().record("outcome", "handshake");
         return Ok(answer);
     }
     let (parsed, misfit) = classify(inner, headers, &body)?;
     let quarantined = misfit.is_some();
+    let trace = tracing::Span::current();
+    trace.record("event", crate::util::cap(&parsed.event_type));
+    trace.record(
+        "event_id",
+        crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")),
+    );
+    let mut kept = kept_headers(inner, headers);
+    if let Some(tp) = crate::trace::current_traceparent() {
+        kept.push((crate::trace::TRACEPARENT.to_string(), tp));
+    }
     let delivery = NewDelivery {
         vendor: vendor.to_string(),
         event_type: parsed.event_type.clone(),
         event_id: parsed.event_id.clone(),
         dedupe_key: dedupe_key(parsed.event_id.as_deref(), &body),
         body: body.to_vec(),
-        headers: kept_headers(inner, headers),
+        headers: kept,
         received_at_ms: now_ms(),
         misfit: misfit.clone(),
         order: hookforge_core::parse::OrderPlace::read(inner.vendor.manifest(), &body, headers),
@@ -723,6 +752,7 @@ async fn accept(
         "unknown".to_string()
     };
     let ok = |status: &'static str| {
+        tracing::Span::current().record("outcome", status);
         metrics::counter!("hookforge_deliveries_total", "vendor" => vendor, "event" => event_label.clone(), "outcome" => status, "reason" => "").increment(1);
         // Keys in the order `json!` gave them; no JSON tree per answer.
         #[derive(serde::Serialize)]
@@ -743,7 +773,13 @@ async fn accept(
     let inbox = match &inner.mode {
         Mode::Inbox(inbox) | Mode::Inline(_, inbox) => inbox,
     };
-    let inserted = inbox.accept(delivery).await?;
+    let inserted = inbox
+        .accept(delivery)
+        .instrument(tracing::info_span!(target: crate::trace::TARGET, "store"))
+        .await?;
+    match inserted {
+        Inserted::New(id) | Inserted::Duplicate(id, _) => trace.record("delivery", id),
+    };
     if let Some(error) = &misfit
         && let Inserted::New(id) = inserted
     {

@@ -239,14 +239,78 @@ pub fn duration_arg(secs: f64, what: &str) -> Result<std::time::Duration, Failur
         .ok_or_else(|| Failure::usage(format!("--{what} must be a positive number of seconds")))
 }
 
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+/// Log lines to stderr (`RUST_LOG`, default `info`); with `otlp`, also
+/// the receiver's trace spans (target `hookforge::trace`, nothing else)
+/// exported over OTLP/HTTP to `otlp` (`http://collector:4318`, or the full
+/// `…/v1/traces`). Keep the guard: dropping it flushes the spans.
+pub fn init_logging(otlp: Option<&str>) -> Result<Option<TraceExport>, Failure> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let env = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // Trace spans are for the exporter: log lines stay as they were.
+    let logs = env.add_directive("hookforge::trace=off".parse().expect("a valid directive"));
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(io::stderr)
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
-        .init();
+        .with_filter(logs);
+    let Some(url) = otlp else {
+        tracing_subscriber::registry().with(fmt).init();
+        return Ok(None);
+    };
+    let provider = trace_provider(url)?;
+    let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "hookforge");
+    let spans = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(
+            tracing_subscriber::filter::Targets::new()
+                .with_target("hookforge::trace", tracing::Level::INFO),
+        );
+    tracing_subscriber::registry().with(fmt).with(spans).init();
+    Ok(Some(TraceExport(provider)))
+}
+
+/// The span exporter: flushed and shut down when dropped.
+pub struct TraceExport(opentelemetry_sdk::trace::SdkTracerProvider);
+
+impl Drop for TraceExport {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.shutdown() {
+            eprintln!("warning: trace spans not all exported: {e}");
+        }
+    }
+}
+
+fn trace_provider(url: &str) -> Result<opentelemetry_sdk::trace::SdkTracerProvider, Failure> {
+    use opentelemetry_otlp::WithExportConfig;
+    let parsed = url
+        .parse::<http::Uri>()
+        .ok()
+        .filter(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some())
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "--otlp-endpoint {url:?}: expected an http(s) URL such as http://127.0.0.1:4318"
+            ))
+        })?;
+    let endpoint = if parsed.path() == "/" {
+        format!("{}/v1/traces", url.trim_end_matches('/'))
+    } else {
+        url.to_string()
+    };
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(endpoint)
+        .build()
+        .map_err(|e| Failure::usage(format!("--otlp-endpoint {url}: {e}")))?;
+    Ok(opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name("hookforge")
+                .build(),
+        )
+        .build())
 }
 
 pub fn known_ids() -> String {

@@ -36,6 +36,11 @@ pub struct Args {
     /// Serve Prometheus metrics at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Export a trace per delivery (receipt, verification, commit, each
+    /// handler attempt) over OTLP/HTTP to this collector
+    /// (`http://127.0.0.1:4318`); spans carry no secret, header or body.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// With --database-url: seconds a claimed delivery stays with this
     /// process before another may take it over (default: handler timeout + 30).
     #[arg(long, value_name = "SECS")]
@@ -83,6 +88,7 @@ pub fn run(args: Args) -> Outcome {
         ui,
         ui_args,
         metrics_addr,
+        otlp_endpoint,
         lease,
         hmac_formats,
         endpoints,
@@ -162,7 +168,11 @@ pub fn run(args: Args) -> Outcome {
         db,
         !no_process,
         body_limit,
-        ServeExtras { metrics_addr, ui },
+        ServeExtras {
+            metrics_addr,
+            ui,
+            otlp_endpoint,
+        },
     )
 }
 
@@ -170,6 +180,8 @@ pub fn run(args: Args) -> Outcome {
 pub struct ServeExtras {
     pub metrics_addr: Option<std::net::SocketAddr>,
     pub ui: Option<super::ui::UiArgs>,
+    /// Where to export trace spans (OTLP/HTTP).
+    pub otlp_endpoint: Option<String>,
 }
 
 /// The rest of `serve`'s options.
@@ -359,7 +371,7 @@ pub fn serve(
     cfg.db = db;
     cfg.process = process;
     cfg.body_limit = body_limit;
-    init_logging();
+    let _traces = init_logging(extras.otlp_endpoint.as_deref())?;
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -413,7 +425,9 @@ fn choose_vendors(
 /// Starts the server, prints its address line, and serves until it fails
 /// or Ctrl-C.
 async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeExtras) -> Outcome {
-    let ServeExtras { metrics_addr, ui } = extras;
+    let ServeExtras {
+        metrics_addr, ui, ..
+    } = extras;
     let ui_db = cfg.db.clone();
     let ui_pg = cfg.database_url.clone();
     let lease = cfg
