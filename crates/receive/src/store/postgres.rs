@@ -62,15 +62,36 @@ const MIGRATIONS: &[(i32, &str)] = &[
         CREATE INDEX deliveries_entity ON deliveries (vendor, entity, sequence)
             WHERE entity IS NOT NULL;",
     ),
+    (
+        3,
+        // Claims read only pending and processing rows of one vendor, in due
+        // order: an index of those alone, in that order, gives a claim its
+        // first rows without reading the handled ones (one sequential scan
+        // of the table per claim) or sorting the whole backlog.
+        // The same for an entity's open deliveries (its order), so a busy
+        // entity's history is not read for every claim.
+        "CREATE INDEX deliveries_claimable ON deliveries (vendor, next_attempt_at, id)
+            WHERE status IN ('pending', 'processing');
+        CREATE INDEX deliveries_open_entity ON deliveries (vendor, entity, sequence, id)
+            WHERE entity IS NOT NULL AND status IN ('pending', 'processing');",
+    ),
 ];
+
+/// Set on every connection: the claim's plan looks costly enough for
+/// PostgreSQL to JIT-compile it, 15 ms of compiling for a query that runs
+/// in well under one.
+const SESSION: &str = "SET jit = off; SET plan_cache_mode = force_custom_plan";
 
 /// Marks the given new rows stale where a delivery of the same entity with
 /// a higher sequence arrived before them (a lower id).
-const MARK_STALE: &str = "UPDATE deliveries AS d SET superseded_by = (
-        SELECT o.id FROM deliveries AS o
-        WHERE o.vendor = d.vendor AND o.entity = d.entity AND o.sequence > d.sequence AND o.id < d.id
-        ORDER BY o.sequence DESC, o.id DESC LIMIT 1)
-    WHERE d.id = ANY($1) AND d.entity IS NOT NULL AND d.sequence IS NOT NULL";
+const MARK_STALE: &str = "UPDATE deliveries SET superseded_by = stale.newer
+    FROM (SELECT d.id, (
+            SELECT o.id FROM deliveries AS o
+            WHERE o.vendor = d.vendor AND o.entity = d.entity AND o.sequence > d.sequence AND o.id < d.id
+            ORDER BY o.sequence DESC, o.id DESC LIMIT 1) AS newer
+          FROM deliveries AS d
+          WHERE d.id = ANY($1) AND d.entity IS NOT NULL AND d.sequence IS NOT NULL) AS stale
+    WHERE deliveries.id = stale.id AND stale.newer IS NOT NULL";
 
 /// As SQLite's: no entity, or the first open one of an entity none of whose
 /// rows is being handled (a processing row whose lease ran out counts as
@@ -78,6 +99,7 @@ const MARK_STALE: &str = "UPDATE deliveries AS d SET superseded_by = (
 const FIRST_OF_ITS_ENTITY: &str = "(d.entity IS NULL OR NOT EXISTS (
     SELECT 1 FROM deliveries AS o
     WHERE o.vendor = d.vendor AND o.entity = d.entity AND o.id <> d.id
+      AND o.status IN ('pending', 'processing')
       AND ((o.status = 'processing' AND o.locked_until >= $6)
            OR ((o.status = 'pending' OR o.status = 'processing')
                AND (coalesce(o.sequence, 0), o.id) < (coalesce(d.sequence, 0), d.id)))))";
@@ -130,7 +152,11 @@ impl Drop for Conn {
 
 /// PostgreSQL, shared by every receiver process pointed at the database.
 pub struct PostgresStore {
-    conn: Mutex<Conn>,
+    /// One connection per kind of work, so the receiver's inserts, the
+    /// worker's claims and outcomes, and the dashboard's and gauges' reads
+    /// never wait for each other's round trips (one shared connection held
+    /// a process to about 1,300 deliveries/s).
+    conns: [Mutex<Conn>; 3],
     lease_ms: i64,
     /// This process, as written in `locked_by` (for operators).
     owner: String,
@@ -146,6 +172,14 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
+/// Which connection a call uses.
+#[derive(Clone, Copy)]
+enum Role {
+    Insert = 0,
+    Work = 1,
+    Read = 2,
+}
+
 fn backend(e: ::postgres::Error) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
@@ -157,10 +191,17 @@ impl PostgresStore {
         let open = |e: ::postgres::Error| {
             StoreError::Backend(format!("cannot open the inbox at {}: {e}", redact_url(url)).into())
         };
-        let mut client = Client::connect(url, NoTls).map_err(open)?;
+        let connect = || {
+            let mut c = Client::connect(url, NoTls)?;
+            c.batch_execute(SESSION)?;
+            Ok(c)
+        };
+        let mut client = connect().map_err(open)?;
         migrate(&mut client).map_err(open)?;
+        let more = |_| connect().map(|c| Mutex::new(Conn(Some(c)))).map_err(open);
+        let (worker, reader) = (more(1)?, more(2)?);
         Ok(PostgresStore {
-            conn: Mutex::new(Conn(Some(client))),
+            conns: [Mutex::new(Conn(Some(client))), worker, reader],
             lease_ms: lease.as_millis().min(i64::MAX as u128) as i64,
             owner: format!(
                 "{}:{}",
@@ -218,7 +259,7 @@ impl PostgresStore {
             .iter()
             .map(|&i| ds[i].order.as_ref().and_then(|o| o.sequence))
             .collect();
-        let mut conn = self.conn();
+        let mut conn = self.conn_for(Role::Insert);
         let mut tx = conn.transaction().map_err(backend)?;
         let rows = tx
             .query(
@@ -279,16 +320,23 @@ impl PostgresStore {
         Ok(out)
     }
 
+    /// The connection for `role`'s work. A panic while holding one leaves
+    /// no transaction open: the `postgres` client rolls back a dropped one.
+    fn conn_for(&self, role: Role) -> std::sync::MutexGuard<'_, Conn> {
+        self.conns[role as usize]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The worker's connection (claims, outcomes, leases, replays).
     fn conn(&self) -> std::sync::MutexGuard<'_, Conn> {
-        // A panic while holding the lock leaves no transaction open: the
-        // `postgres` client rolls back a dropped transaction.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        self.conn_for(Role::Work)
     }
 
     /// The highest migration applied.
     pub fn schema_version(&self) -> Result<i32, StoreError> {
         let row = self
-            .conn()
+            .conn_for(Role::Read)
             .query_one(
                 "SELECT COALESCE(MAX(version), 0) FROM hookforge_migrations",
                 &[],
@@ -409,7 +457,7 @@ impl Store for PostgresStore {
     }
 
     fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {
-        let mut conn = self.conn();
+        let mut conn = self.conn_for(Role::Insert);
         let mut tx = conn.transaction().map_err(backend)?;
         let inserted = insert_row(&mut tx, d)?;
         // The 2xx waits for this: a failed COMMIT is an error here.
@@ -448,8 +496,17 @@ impl Store for PostgresStore {
             Vendors::Any => None,
             Vendors::Only(v) => Some(v.iter().map(|s| s.to_string()).collect()),
         };
+        // The worker claims for one vendor at a time: then the claimable
+        // index, in (vendor, due) order, yields the first rows and the scan
+        // stops at the limit (with `ANY` it read and sorted the whole
+        // backlog, 13 ms a claim behind 2,400 pending deliveries).
+        let vendor_is = match vendors {
+            Vendors::Only([_]) => "vendor = ($4::text[])[1]",
+            _ => "($4::text[] IS NULL OR vendor = ANY($4))",
+        };
         let mut conn = self.conn();
-        // One reading of the database's clock for the whole statement.
+        // `id = ANY(ARRAY(…))`: the chosen ids, each found by its key. One
+        // reading of the database's clock for the whole statement.
         let db_now: i64 = conn
             .query_one(&format!("SELECT {DB_NOW_MS}"), &[])
             .map_err(backend)?
@@ -459,15 +516,16 @@ impl Store for PostgresStore {
                 &format!(
                     "UPDATE deliveries SET status = 'processing', attempts = attempts + 1,
                             locked_until = {DB_NOW_MS} + $3, locked_by = $5
-                     WHERE id IN (
+                     WHERE id = ANY(ARRAY(
                         SELECT id FROM deliveries AS d
-                        WHERE ((status = 'pending' AND next_attempt_at <= $1)
+                        WHERE status IN ('pending', 'processing')
+                          AND ((status = 'pending' AND next_attempt_at <= $1)
                                OR (status = 'processing' AND locked_until < $6))
-                          AND ($4::text[] IS NULL OR vendor = ANY($4))
+                          AND {vendor_is}
                           AND {FIRST_OF_ITS_ENTITY}
                         ORDER BY next_attempt_at, id
                         LIMIT $2
-                        FOR UPDATE SKIP LOCKED)
+                        FOR UPDATE SKIP LOCKED))
                      RETURNING {COLUMNS}"
                 ),
                 &[
@@ -588,7 +646,7 @@ impl Store for PostgresStore {
     ) -> Result<Vec<StoredDelivery>, StoreError> {
         let status = status.map(Status::as_str);
         let rows = self
-            .conn()
+            .conn_for(Role::Read)
             .query(
                 &format!(
                     "SELECT {COLUMNS} FROM deliveries WHERE ($1::text IS NULL OR status = $1) ORDER BY id LIMIT $2"
@@ -601,7 +659,7 @@ impl Store for PostgresStore {
 
     fn counts(&self) -> Result<Vec<(String, Status, u64)>, StoreError> {
         let rows = self
-            .conn()
+            .conn_for(Role::Read)
             .query(
                 "SELECT vendor, status, COUNT(*) FROM deliveries GROUP BY vendor, status",
                 &[],
@@ -626,7 +684,7 @@ impl Store for PostgresStore {
              AND ($3::text IS NULL OR strpos(event_type, $3) > 0)
              AND ($4::bigint IS NULL OR received_at >= $4) AND ($5::bigint IS NULL OR received_at <= $5)";
         let status = query.status.map(Status::as_str);
-        let mut conn = self.conn();
+        let mut conn = self.conn_for(Role::Read);
         let total: i64 = conn
             .query_one(
                 &format!("SELECT COUNT(*) FROM deliveries WHERE {WHERE}"),
@@ -667,7 +725,7 @@ impl Store for PostgresStore {
 
     fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>, StoreError> {
         let rows = self
-            .conn()
+            .conn_for(Role::Read)
             .query(
                 &format!(
                     "SELECT {COLUMNS} FROM deliveries WHERE vendor = $1 AND dedupe_key = $2 ORDER BY id"
@@ -680,7 +738,7 @@ impl Store for PostgresStore {
 
     fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
         let row = self
-            .conn()
+            .conn_for(Role::Read)
             .query_opt(
                 &format!("SELECT {COLUMNS} FROM deliveries WHERE id = $1"),
                 &[&id],
@@ -772,7 +830,7 @@ impl Store for PostgresStore {
     }
 
     fn stats(&self) -> Result<InboxStats, StoreError> {
-        let mut conn = self.conn();
+        let mut conn = self.conn_for(Role::Read);
         let rows = conn
             .query(
                 "SELECT status, COUNT(*) FROM deliveries GROUP BY status",
@@ -805,7 +863,7 @@ impl Store for PostgresStore {
     /// The soonest due pending delivery, or expiring lease.
     fn next_due(&self) -> Result<Option<i64>, StoreError> {
         let row = self
-            .conn()
+            .conn_for(Role::Read)
             .query_one(
                 "SELECT MIN(t) FROM (
                     SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE status = 'pending'

@@ -68,9 +68,13 @@ const ADDED_COLUMNS: [(&str, &str); 3] = [
     ("superseded_by", "INTEGER"),
 ];
 
-/// Per-entity order: a claim looks up the other deliveries of the entity.
+/// Per-entity order: a new delivery looks up the newest of its entity; a
+/// claim, the entity's open deliveries only (not its whole history).
 const ENTITY_INDEX: &str = "CREATE INDEX IF NOT EXISTS deliveries_entity
-    ON deliveries (vendor, entity, sequence) WHERE entity IS NOT NULL";
+    ON deliveries (vendor, entity, sequence) WHERE entity IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS deliveries_open_entity
+    ON deliveries (vendor, entity, sequence, id)
+    WHERE entity IS NOT NULL AND status IN ('pending', 'processing')";
 
 const COLUMNS: &str = "id, vendor, event_type, event_id, dedupe_key, body, headers, received_at, \
                        status, attempts, last_error, next_attempt_at, processed_at, duplicates, \
@@ -314,6 +318,7 @@ fn claim_sql() -> String {
 const FIRST_OF_ITS_ENTITY: &str = "(d.entity IS NULL OR NOT EXISTS (
     SELECT 1 FROM deliveries AS o
     WHERE o.vendor = d.vendor AND o.entity = d.entity AND o.id <> d.id
+      AND o.status IN ('pending', 'processing')
       AND (o.status = 'processing'
            OR (o.status = 'pending'
                AND (coalesce(o.sequence, 0), o.id) < (coalesce(d.sequence, 0), d.id)))))";
