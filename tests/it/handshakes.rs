@@ -402,3 +402,63 @@ fn okta_dropbox_twitch_and_event_grid_handshakes_are_answered_as_documented() {
         assert!(find(&m, &plain, Some(&json!({}))).is_none(), "{}", h.name);
     }
 }
+
+/// Trello checks a webhook's URL with a HEAD before it creates the webhook
+/// and wants 200: the receiver answers any HEAD with 200 and no body (a GET
+/// is still no delivery), and `check`'s handshake case passes it and fails
+/// a receiver that takes only POST.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trellos_head_check_is_answered_with_200() {
+    use hookforge::conformance::harness::Harness;
+    use tower::ServiceExt;
+    let v = hookforge::vendor_dir::catalogue::load("trello")
+        .unwrap()
+        .unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let app = Receiver::builder(v)
+        .secret("trello-secret-1")
+        .endpoint("http://127.0.0.1/hooks/trello")
+        .inbox(Inbox::new(store.clone()))
+        .build()
+        .unwrap()
+        .router();
+    let answer = |method: &str| {
+        let app = app.clone();
+        let req = Request::builder()
+            .method(method)
+            .uri("/hooks/trello")
+            .body(Body::empty())
+            .unwrap();
+        async move { app.oneshot(req).await.unwrap() }
+    };
+    let head = answer("HEAD").await;
+    assert_eq!(head.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(head.into_body(), 1024).await.unwrap();
+    assert!(body.is_empty());
+    assert_eq!(answer("GET").await.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        store.list(None, 10).unwrap().is_empty(),
+        "a check is never stored"
+    );
+
+    let base = listen(app).await;
+    let report = Harness::new(v, format!("{base}/hooks/trello"))
+        .secret("trello-secret-1")
+        .filter("*/handshake/*")
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((report.passed, report.failed), (1, 0), "{}", report.table());
+    let post_only = axum::Router::new().route(
+        "/hooks/trello",
+        axum::routing::post(|| async { (StatusCode::OK, "ok") }),
+    );
+    let base = listen(post_only).await;
+    let report = Harness::new(v, format!("{base}/hooks/trello"))
+        .secret("trello-secret-1")
+        .filter("*/handshake/*")
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 1, "{}", report.table());
+}

@@ -70,6 +70,7 @@ pub fn find<'m>(
     let method = match *req.method {
         Method::GET => HandshakeMethod::Get,
         Method::POST => HandshakeMethod::Post,
+        Method::HEAD => HandshakeMethod::Head,
         _ => return None,
     };
     manifest

@@ -44,6 +44,9 @@ pub enum HandshakeMethod {
     Get,
     #[default]
     Post,
+    /// A HEAD the vendor sends to check the URL before it delivers to it
+    /// (Trello, when a webhook is created): any HEAD is one.
+    Head,
 }
 
 impl HandshakeMethod {
@@ -51,6 +54,7 @@ impl HandshakeMethod {
         match self {
             HandshakeMethod::Get => "GET",
             HandshakeMethod::Post => "POST",
+            HandshakeMethod::Head => "HEAD",
         }
     }
 }
@@ -203,7 +207,8 @@ impl Handshake {
         {
             return bad("name", "letters, digits, `_`, `.` and `-` only");
         }
-        if self.when.is_empty() {
+        // A HEAD is never a delivery: every HEAD is the check.
+        if self.when.is_empty() && self.method != HandshakeMethod::Head {
             return bad(
                 "when",
                 "needs at least one condition, or every request would be one",

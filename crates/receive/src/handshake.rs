@@ -53,13 +53,15 @@ pub(crate) fn may_be_handshake(vendor: &VendorSpec, headers: &HeaderMap, body: &
         })
 }
 
-/// Whether the vendor has GET handshakes (then the route takes GET).
+/// Whether the vendor has GET or HEAD handshakes (then the route takes
+/// GET, and with it HEAD).
 pub(crate) fn has_get(vendor: &VendorSpec) -> bool {
+    use crate::manifest::handshake::HandshakeMethod;
     vendor
         .manifest()
         .handshakes
         .iter()
-        .any(|h| h.method == crate::manifest::handshake::HandshakeMethod::Get)
+        .any(|h| matches!(h.method, HandshakeMethod::Get | HandshakeMethod::Head))
 }
 
 /// The handshake `req` is, if any.

@@ -529,13 +529,14 @@ async fn receive(
     answer
 }
 
-/// A GET: one of the vendor's GET handshakes, or refused.
+/// A GET (or HEAD): one of the vendor's GET (HEAD) handshakes, or refused.
 async fn receive_get(
     State(inner): State<Arc<Inner>>,
+    method: Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let req = crate::handshake::request(&Method::GET, query.as_deref(), &headers, b"");
+    let req = crate::handshake::request(&method, query.as_deref(), &headers, b"");
     let Some(h) = crate::handshake::matched(inner.vendor, &req, None) else {
         return crate::handshake::not_a_handshake(inner.vendor);
     };

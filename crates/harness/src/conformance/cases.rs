@@ -1058,14 +1058,15 @@ pub(crate) fn handshake_step(
     let method = match h.method {
         HandshakeMethod::Get => http::Method::GET,
         HandshakeMethod::Post => http::Method::POST,
+        HandshakeMethod::Head => http::Method::HEAD,
     };
     let signer = if h.authenticated { s.signer } else { None };
     let what = format!("the {} handshake `{}`", s.v.name, h.name);
     let mut step = s
         .signed_by(signer)
         .step(what, Fresh { body, id: None }, Expect::Handshake);
-    if method == http::Method::GET {
-        // A GET carries no body, so no content type either.
+    if method != http::Method::POST {
+        // A GET or HEAD carries no body, so no content type either.
         step.headers
             .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
     }
