@@ -8,6 +8,17 @@ fn hookforge() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
 }
 
+/// The stdout of a run that must have succeeded (both outputs shown if not).
+fn success_text(out: &std::process::Output) -> String {
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
 /// An inbox with 4 dead Prets deliveries, 2 done, 1 dead of another event
 /// type, 1 dead SuperOffice, and 1 being handled.
 fn inbox_with_dead_letters(db: &std::path::Path) -> SqliteStore {
@@ -75,12 +86,7 @@ fn bulk_replay_queues_what_the_filters_match_and_nothing_else() {
         "quote.updated",
         "--dry-run",
     ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = success_text(&out);
     assert!(
         text.contains("would queue 4 (status dead, vendor prets, event type quote.updated)"),
         "{text}"
@@ -222,13 +228,7 @@ fn forward_sends_stored_bytes_signed_afresh_and_check_replays_them() {
             .unwrap()
     };
 
-    let out = forward(SW_SECRET, &[]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = success_text(&forward(SW_SECRET, &[]));
     assert!(
         text.contains("3 answered as Standard Webhooks counts success, 0 not"),
         "{text}"
