@@ -39,7 +39,7 @@ run() { # name vendor-args... ; HOOK_PATH set by the caller
   for _ in $(seq 100); do grep -qo 'http://127.0.0.1:[0-9]*' "$TMP/$name.out" && break; sleep 0.1; done
   local addr; addr="$(grep -o 'http://127.0.0.1:[0-9]*' "$TMP/$name.out" | head -1)"
   echo "== $name: wrk -t2 -c32 -d${DURATION}s $addr$HOOK_PATH"
-  wrk -t2 -c32 -d"${DURATION}s" --latency -s benches/wrk/post-entities.lua "$addr$HOOK_PATH" | tee "$TMP/$name.wrk"
+  QUOTES=each HOOK_PATH="$HOOK_PATH" wrk -t2 -c32 -d"${DURATION}s" --latency -s benches/wrk/post.lua "$addr$HOOK_PATH" | tee "$TMP/$name.wrk"
   if grep -q 'Non-2xx' "$TMP/$name.wrk"; then echo "!! $name: answers other than 2xx; not valid" >&2; fi
   local done_at_end; done_at_end="$(count "$TMP/$name.db" done)"
   local start; start=$(date +%s.%N)

@@ -17,7 +17,14 @@ end
 
 local template = '{"eventId":"evt_01KVWRK%02d%014d","version":"2026-06-01","timestamp":"2026-06-15T09:30:12Z",' ..
   '"organization":{"organizationId":"mer_01HZQ7K8ABCDEFGHJKMNPQRSTV","slug":"northwind-cycles"},' ..
-  '"data":{"quoteId":"quo_01KV2QF850456DG9X7X2HKQ03R","externalId":"INV-2026-0042"},"type":"quote.updated"}'
+  '"data":{"quoteId":"quo_01KV%s","externalId":"INV-2026-0042"},"type":"quote.updated"}'
+
+-- QUOTES=each: every delivery about its own quote (Prets orders by quote,
+-- so one quote for all measures one entity's one-at-a-time handling);
+-- otherwise one quote for all, as before.
+local each_quote = os.getenv("QUOTES") == "each"
+-- HOOK_PATH: where to post (default /hooks/prets).
+local path = os.getenv("HOOK_PATH") or "/hooks/prets"
 
 local headers = {
   ["Content-Type"] = "application/json",
@@ -26,6 +33,7 @@ local headers = {
 
 function request()
   counter = counter + 1
-  local body = string.format(template, thread_id, counter)
-  return wrk.format("POST", "/hooks/prets", headers, body)
+  local quote = each_quote and string.format("ORD%02d%014d", thread_id, counter) or "2QF850456DG9X7X2HKQ03R"
+  local body = string.format(template, thread_id, counter, quote)
+  return wrk.format("POST", path, headers, body)
 end

@@ -28,7 +28,7 @@ start() { # name, command...: starts a server, waits for its address line
 
 run() { # name
   echo "== $1: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency $ADDR/hooks/prets"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s benches/wrk/post-entities.lua "$ADDR/hooks/prets" | tee "$TMP/$1.wrk"
+  QUOTES=each wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s benches/wrk/post.lua "$ADDR/hooks/prets" | tee "$TMP/$1.wrk"
   # A refused delivery is not a delivery received: such a figure means nothing.
   if grep -q 'Non-2xx' "$TMP/$1.wrk"; then echo "!! $1: answers other than 2xx; this figure is not valid" >&2; fi
   kill "$PID"; wait "$PID" 2>/dev/null || true

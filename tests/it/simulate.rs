@@ -394,30 +394,42 @@ fn serve(db: &std::path::Path) -> (std::process::Child, u16) {
     common::spawn_listening(cmd)
 }
 
+/// Prets simulated against `serve` on `port`, its verdict read from the
+/// SQLite inbox `db`.
+async fn prets_against_serve(
+    port: u16,
+    db: &std::path::Path,
+    events: usize,
+    rate: f64,
+    faults: &str,
+    seed: u64,
+) -> hookforge::simulate::report::Report {
+    Simulator::new(&hookforge::vendors::prets::VENDOR)
+        .url(format!("http://127.0.0.1:{port}/hooks/prets"))
+        .secret(PRETS_SECRET)
+        .events(events)
+        .rate(rate)
+        .faults(faults.parse().unwrap())
+        .seed(seed)
+        .time_scale(30_000.0)
+        .inbox(hookforge::simulate::StoreInbox::sqlite(db))
+        .run()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_responses_and_duplicates_against_hookforge_serve_are_handled_once() {
     let dir = std::env::temp_dir().join(format!("hookforge-sim-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("inbox.db");
     let (mut child, port) = serve(&db);
-    let report = within(90, "serve", async {
-        Simulator::new(&hookforge::vendors::prets::VENDOR)
-            .url(format!("http://127.0.0.1:{port}/hooks/prets"))
-            .secret(PRETS_SECRET)
-            .events(40)
-            .rate(200.0)
-            .faults(
-                "lost-response=25%,duplicate=10%,reorder=10%,delay=0ms..20ms"
-                    .parse()
-                    .unwrap(),
-            )
-            .seed(3)
-            .time_scale(30_000.0)
-            .inbox(hookforge::simulate::StoreInbox::sqlite(&db))
-            .run()
-            .await
-            .unwrap()
-    })
+    let faults = "lost-response=25%,duplicate=10%,reorder=10%,delay=0ms..20ms";
+    let report = within(
+        90,
+        "serve",
+        prets_against_serve(port, &db, 40, 200.0, faults, 3),
+    )
     .await;
     child.kill().unwrap();
     child.wait().unwrap();
@@ -803,21 +815,8 @@ async fn each_quotes_deliveries_are_handled_in_order_and_late_ones_are_stale() {
         cmd.env("RUST_LOG", "info");
         let (mut child, port) = common::spawn_listening(cmd);
         let (handled, reader) = common::handled_ids(child.stderr.take().unwrap());
-        let report = within(90, "simulate", async {
-            Simulator::new(&hookforge::vendors::prets::VENDOR)
-                .url(format!("http://127.0.0.1:{port}/hooks/prets"))
-                .secret(PRETS_SECRET)
-                .events(48)
-                .rate(400.0)
-                .faults("reorder=50%".parse().unwrap())
-                .seed(11)
-                .time_scale(30_000.0)
-                .inbox(hookforge::simulate::StoreInbox::sqlite(&db))
-                .run()
-                .await
-                .unwrap()
-        })
-        .await;
+        let run = prets_against_serve(port, &db, 48, 400.0, "reorder=50%", 11);
+        let report = within(90, "simulate", run).await;
         child.kill().unwrap();
         child.wait().unwrap();
         reader.join().unwrap();
