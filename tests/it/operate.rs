@@ -76,16 +76,16 @@ fn bulk_replay_queues_what_the_filters_match_and_nothing_else() {
             .unwrap()
     };
 
-    // A dry run says what it would queue and changes nothing.
-    let out = run(&[
+    let dead_updates = [
         "--status",
         "dead",
         "--vendor",
         "prets",
         "--event-type",
         "quote.updated",
-        "--dry-run",
-    ]);
+    ];
+    // A dry run says what it would queue and changes nothing.
+    let out = run(&[&dead_updates[..], &["--dry-run"]].concat());
     let text = success_text(&out);
     assert!(
         text.contains("would queue 4 (status dead, vendor prets, event type quote.updated)"),
@@ -101,16 +101,7 @@ fn bulk_replay_queues_what_the_filters_match_and_nothing_else() {
     // The real thing: exactly the 4, pending with attempts reset; the dead
     // `quote.created`, the SuperOffice one, the done and the processing
     // ones untouched.
-    let out = run(&[
-        "--status",
-        "dead",
-        "--vendor",
-        "prets",
-        "--event-type",
-        "quote.updated",
-        "--since",
-        "1h",
-    ]);
+    let out = run(&[&dead_updates[..], &["--since", "1h"]].concat());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("replay: 4 queued"), "{text}");
     let after = statuses(&store);

@@ -96,6 +96,10 @@ pub fn recorded(
     let is_url = inbox.starts_with("postgres://") || inbox.starts_with("postgresql://");
     let store = if is_url {
         super::inbox::open_store(std::path::Path::new(""), Some(inbox.to_string()))?
+    } else if !std::path::Path::new(inbox).is_file() {
+        return Err(Failure::usage(format!(
+            "--from-inbox {inbox}: no such inbox file (give a SQLite inbox or a postgres:// URL)"
+        )));
     } else {
         super::inbox::open_store(std::path::Path::new(inbox), None)?
     };
