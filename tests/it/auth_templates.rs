@@ -300,6 +300,18 @@ fn template_errors_name_the_field() {
             json!({"scheme": "signature", "header": "X-Sig", "format": "{sig}", "timestamp_header": "X-Ts", "hash": "sha256", "encoding": "hex"}),
             "`auth` (at `/auth`): a timestamp is sent but `auth.signed` does not cover `{timestamp}`, so it proves nothing",
         ),
+        (
+            json!({"scheme": "signature", "algorithm": "rsa-sha256", "key": "pem", "encoding": "base64", "signature_pointer": "/Signature", "versions": {"pointer": "/SignatureVersion", "algorithms": {"1": "rsa-sha1"}}}),
+            "`auth.versions` (at `/auth/versions`): `auth.algorithm` (rsa-sha256) is what hookforge signs with: it must be one of the versions (\"1\" (rsa-sha1))",
+        ),
+        (
+            json!({"scheme": "signature", "algorithm": "rsa-sha256", "key": "pem", "encoding": "base64", "header": "X-Sig", "versions": {"pointer": "/v", "algorithms": {"2": "rsa-sha256"}}}),
+            "`auth.versions` (at `/auth/versions`): versions are told apart by a body value: name `auth.signature_pointer`",
+        ),
+        (
+            json!({"scheme": "signature", "algorithm": "rsa-sha256", "key": "pem", "encoding": "base64", "signature_pointer": "/Signature", "versions": {"pointer": "/v", "algorithms": {"2": "rsa-sha256", "3": "hmac"}}}),
+            "`auth.versions` (at `/auth/versions`): each version's algorithm is a public-key one (rsa-sha256, rsa-sha1, …)",
+        ),
     ];
     for (auth, expected) in cases {
         assert_eq!(manifest(&auth).unwrap_err(), expected, "{auth}");

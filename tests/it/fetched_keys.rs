@@ -329,7 +329,11 @@ async fn an_sns_notification_verifies_with_and_without_a_subject() {
     });
     let canonical = "Message\nhello\nMessageId\nm-4\nTimestamp\n2026-12-04T12:00:00.000Z\n\
                      TopicArn\narn:aws:sns:us-east-1:123456789012:orders\nType\nNotification\n";
-    doc["Signature"] = json!(openssl_sign(pair.private_pem.expose(), canonical));
+    doc["Signature"] = json!(openssl_sign(
+        "-sha256",
+        pair.private_pem.expose(),
+        canonical
+    ));
     let (s, text) = status(&app, post(doc.to_string().into_bytes())).await;
     assert_eq!(s, 200, "{text}");
     // A subscription is confirmed by visiting its SubscribeURL, once the
@@ -367,16 +371,67 @@ async fn an_sns_notification_verifies_with_and_without_a_subject() {
     assert_eq!(s, 401, "{text}");
 }
 
-/// `message` signed with RSA-SHA256 by the `openssl` command (not by
-/// hookforge), base64.
-fn openssl_sign(private_pem: &str, message: &str) -> String {
+/// AWS SNS's SignatureVersion 1 (SHA1withRSA, a topic's default), signed
+/// by the `openssl` command: the catalogue manifest checks it with the same
+/// certificate as version 2, and refuses it claimed as version 2, a SHA-256
+/// signature claimed as version 1, and a version it does not know.
+#[test]
+fn sns_signature_version_1_verifies_with_the_catalogue_manifest() {
+    use hookforge::auth::Verifier;
+    struct Served(Arc<str>);
+    impl hookforge::auth::remote::RemoteKeys for Served {
+        fn get(&self, _url: &str) -> Option<Arc<str>> {
+            Some(self.0.clone())
+        }
+    }
+    let pair =
+        hookforge::auth::generate_key_pair(hookforge::manifest::SignatureAlgorithm::RsaSha256)
+            .unwrap();
+    let key = rcgen::KeyPair::from_pem(pair.private_pem.expose()).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["sns.us-east-1.amazonaws.com".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let manifest = hookforge::vendor("aws_sns").unwrap().manifest();
+    let verifier = Verifier::for_manifest_at(manifest, vec![], None, None)
+        .unwrap()
+        .with_remote_keys(Arc::new(Served(cert.pem().into())));
+    let canonical = "Message\nhello\nMessageId\nm-1\nTimestamp\n2026-12-04T12:00:00.000Z\n\
+                     TopicArn\narn:aws:sns:us-east-1:123456789012:orders\nType\nNotification\n";
+    let message = |version: &str, digest: &str| {
+        json!({
+            "Type": "Notification", "MessageId": "m-1", "Message": "hello",
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:orders",
+            "Timestamp": "2026-12-04T12:00:00.000Z", "SignatureVersion": version,
+            "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+            "Signature": openssl_sign(digest, pair.private_pem.expose(), canonical),
+        })
+        .to_string()
+    };
+    let verify = |body: String| verifier.verify(&hookforge::HeaderMap::new(), body.as_bytes());
+    verify(message("1", "-sha1")).expect("version 1, SHA-1");
+    verify(message("2", "-sha256")).expect("version 2, SHA-256");
+    for (version, digest) in [("2", "-sha1"), ("1", "-sha256")] {
+        let err = verify(message(version, digest)).unwrap_err().to_string();
+        assert!(err.contains("does not match"), "{version} {digest}: {err}");
+    }
+    let err = verify(message("3", "-sha256")).unwrap_err().to_string();
+    assert!(
+        err.contains("/SignatureVersion") && err.contains("\"1\" (rsa-sha1) or \"2\" (rsa-sha256)"),
+        "{err}"
+    );
+}
+
+/// `message` signed with RSA and `digest` (`-sha256`, `-sha1`) by the
+/// `openssl` command (not by hookforge), base64.
+fn openssl_sign(digest: &str, private_pem: &str, message: &str) -> String {
     use base64::Engine;
     let dir = common::temp_dir("openssl");
     let (key, msg, sig) = (dir.join("key.pem"), dir.join("msg"), dir.join("sig"));
     std::fs::write(&key, private_pem).unwrap();
     std::fs::write(&msg, message).unwrap();
     let out = std::process::Command::new("openssl")
-        .args(["dgst", "-sha256", "-sign"])
+        .args(["dgst", digest, "-sign"])
         .arg(&key)
         .arg("-out")
         .arg(&sig)

@@ -264,7 +264,19 @@ fn write_hookforge_signed_vectors() {
             v["body"] = json!(String::from_utf8(body).unwrap());
             v["headers"] = Value::Array(headers);
             v["timestamp"] = json!(ctx.timestamp);
-            v["name"] = json!(format!("{} [signed by hookforge]", text(&v, "name")));
+            // A scheme with versions is signed as its `algorithm`'s version.
+            let version = match &m.auth {
+                hookforge::manifest::Auth::Signature(s) => s.versions.as_ref().and_then(|vs| {
+                    vs.of(s.algorithm)
+                        .map(|x| format!(", as {} {x}", vs.pointer))
+                }),
+                _ => None,
+            };
+            v["name"] = json!(format!(
+                "{} [signed by hookforge{}]",
+                text(&v, "name"),
+                version.unwrap_or_default()
+            ));
             v
         })
         .collect();

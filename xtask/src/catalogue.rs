@@ -86,6 +86,15 @@ fn auth(a: &Value) -> String {
         ),
         "hmac" => format!("hmac-{}", s("hash")),
         _ if !a["format"].as_str().unwrap_or("{sig}").contains("{sig}") => "static secret".into(),
+        // Versions of one scheme (SNS's SHA-1 and SHA-256): each one.
+        _ if a["versions"]["algorithms"].is_object() => {
+            let algs: Vec<&str> = a["versions"]["algorithms"]
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values().filter_map(Value::as_str))
+                .collect();
+            algs.join("/")
+        }
         _ => match s("algorithm") {
             "" | "hmac" => format!(
                 "hmac-{}",

@@ -632,6 +632,12 @@ pub struct SignatureAuth {
     /// written when signing, required when verifying. With `signature_pointer`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub fixed_fields: std::collections::BTreeMap<String, String>,
+    /// A body value naming the version of the scheme, and each version's
+    /// algorithm (AWS SNS's `/SignatureVersion`: "1" SHA1withRSA, "2"
+    /// SHA256withRSA): verified with the version the delivery names; signed
+    /// with `algorithm`'s version. With `signature_pointer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<SignatureVersions>,
     #[serde(default = "default_format")]
     pub format: String,
     /// Splits the header into entries; none: the whole value is one entry.
@@ -734,6 +740,35 @@ pub enum TimestampUnit {
     Rfc3339,
 }
 
+/// Versions of a scheme told apart by a body value (see
+/// [`SignatureAuth::versions`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureVersions {
+    pub pointer: String,
+    pub algorithms: std::collections::BTreeMap<String, SignatureAlgorithm>,
+}
+
+impl SignatureVersions {
+    /// The version `algorithm` is written as, when signing.
+    pub fn of(&self, algorithm: SignatureAlgorithm) -> Option<&str> {
+        self.algorithms
+            .iter()
+            .find(|(_, a)| **a == algorithm)
+            .map(|(v, _)| v.as_str())
+    }
+
+    /// The versions, for messages: `"1" (rsa-sha1) or "2" (rsa-sha256)`.
+    pub fn describe(&self) -> String {
+        let all: Vec<String> = self
+            .algorithms
+            .iter()
+            .map(|(v, a)| format!("{v:?} ({})", a.as_str()))
+            .collect();
+        all.join(" or ")
+    }
+}
+
 /// How `{sig}` is computed and checked.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -749,6 +784,10 @@ pub enum SignatureAlgorithm {
     EcdsaP256Sha256Fixed,
     /// RSASSA-PKCS1-v1_5 with SHA-256, 2048 to 8192 bits.
     RsaSha256,
+    /// RSASSA-PKCS1-v1_5 with SHA-1, 2048 to 8192 bits: verified only (AWS
+    /// SNS's SignatureVersion 1, a topic's default). hookforge does not sign
+    /// with SHA-1; a scheme with `versions` signs with its other version.
+    RsaSha1,
 }
 
 impl SignatureAlgorithm {
@@ -765,7 +804,13 @@ impl SignatureAlgorithm {
             SignatureAlgorithm::EcdsaP256Sha256 => "ecdsa-p256-sha256",
             SignatureAlgorithm::EcdsaP256Sha256Fixed => "ecdsa-p256-sha256-fixed",
             SignatureAlgorithm::RsaSha256 => "rsa-sha256",
+            SignatureAlgorithm::RsaSha1 => "rsa-sha1",
         }
+    }
+
+    /// Whether hookforge can sign with it (for tests, `check`, `simulate`).
+    pub fn can_sign(self) -> bool {
+        self != SignatureAlgorithm::RsaSha1
     }
 }
 
@@ -1030,6 +1075,9 @@ impl SignatureAuth {
                 "`auth.fixed_fields`: {p:?} is not a JSON pointer (`/SignatureVersion`)"
             )));
         }
+        if let Some(v) = &self.versions {
+            self.check_versions(v)?;
+        }
         if self.is_static() {
             if entries.len() != 1 || !entries[0].suffix.is_empty() {
                 return Err(ManifestError(
@@ -1068,6 +1116,40 @@ impl SignatureAuth {
 
     /// The algorithm's own needs: HMAC a `hash`; public keys a key format
     /// that can write one, and no `hash` (the algorithm fixes it).
+    fn check_versions(&self, v: &SignatureVersions) -> Result<(), ManifestError> {
+        let bad = |m: String| Err(ManifestError(format!("`auth.versions`: {m}")));
+        if self.signature_pointer.is_none() {
+            return bad(
+                "versions are told apart by a body value: name `auth.signature_pointer`".into(),
+            );
+        }
+        if !v.pointer.starts_with('/') {
+            return bad(format!(
+                "`pointer` {:?} is not a JSON pointer (`/SignatureVersion`)",
+                v.pointer
+            ));
+        }
+        if self.fixed_fields.contains_key(&v.pointer) {
+            return bad(format!(
+                "{:?} is in `fixed_fields` too: name it in one place",
+                v.pointer
+            ));
+        }
+        if v.algorithms.values().any(|a| !a.is_public_key()) {
+            return bad(
+                "each version's algorithm is a public-key one (rsa-sha256, rsa-sha1, …)".into(),
+            );
+        }
+        if v.of(self.algorithm).is_none() {
+            return bad(format!(
+                "`auth.algorithm` ({}) is what hookforge signs with: it must be one of the versions ({})",
+                self.algorithm.as_str(),
+                v.describe()
+            ));
+        }
+        Ok(())
+    }
+
     fn check_algorithm(&self) -> Result<(), ManifestError> {
         let bad = |m: &str| Err(ManifestError(format!("`auth`: {m}")));
         let public = self.algorithm.is_public_key();
@@ -1121,6 +1203,7 @@ impl SignatureAuth {
             timestamp_pointer: None,
             nonce_pointer: None,
             fixed_fields: Default::default(),
+            versions: None,
             documented: true,
         }
     }
@@ -1145,6 +1228,7 @@ impl SignatureAuth {
             timestamp_pointer: None,
             nonce_pointer: None,
             fixed_fields: Default::default(),
+            versions: None,
             documented: true,
         }
     }

@@ -11,8 +11,8 @@
 //       line per check; exits 1 if any check failed.
 //
 // A module exports `vendor` (the catalogue id), `library` (package and
-// version), `make()` (a delivery: name, verify_key, sign_key, [url],
-// [timestamp], content_type, body, headers) and `accepts(delivery, body)`
+// version), `make()` (a delivery, or a list of them: name, verify_key,
+// sign_key, [url], [timestamp], content_type, body, headers) and `accepts(delivery, body)`
 // (whether the SDK accepts the delivery's headers with this body; a body
 // other than the delivery's own is the tampered case).
 import fs from 'node:fs';
@@ -46,11 +46,13 @@ async function judge(m, v) {
 async function make() {
   const out = [];
   for (const m of Object.values(await modules())) {
-    const v = { vendor: m.vendor, ...(await m.make()) };
-    for (const r of await judge(m, v)) {
-      if (!r.ok) throw new Error(`the library disagrees with its own vector: ${r.line}`);
+    for (const made of [].concat(await m.make())) {
+      const v = { vendor: m.vendor, ...made };
+      for (const r of await judge(m, v)) {
+        if (!r.ok) throw new Error(`the library disagrees with its own vector: ${r.line}`);
+      }
+      out.push(v);
     }
-    out.push(v);
   }
   process.stdout.write(JSON.stringify({
     note: 'Written by tests/vectors/sdk/sdk.mjs make (scripts/sdk-vectors --regenerate); keys are throwaway test keys.',

@@ -378,7 +378,15 @@ pub fn auth_scheme(v: &VendorSpec) -> String {
         Auth::Hmac { hash: h, .. } => hash(h).into(),
         Auth::StandardWebhooks { .. } => "standard-webhooks".into(),
         Auth::Signature(s) if s.is_static() => "static secret".into(),
-        Auth::Signature(s) if s.algorithm.is_public_key() => s.algorithm.as_str().into(),
+        Auth::Signature(s) if s.algorithm.is_public_key() => match &s.versions {
+            Some(v) => v
+                .algorithms
+                .values()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join("/"),
+            None => s.algorithm.as_str().into(),
+        },
         Auth::Signature(s) => s.hash.as_ref().map_or("signature", hash).into(),
         Auth::Jwt(j) => format!(
             "jwt-{}",

@@ -366,7 +366,7 @@ fn jwk_rsa(n: &[u8], e: &[u8]) -> Option<VerifyKey> {
     let parsed = RsaPublicKeyComponents { n, e }
         .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
         .ok()?;
-    Some(VerifyKey::Public(parsed))
+    Some(VerifyKey::Public(parsed, None))
 }
 
 #[cfg(feature = "public-keys")]
@@ -374,7 +374,7 @@ fn jwk_point(point: &[u8]) -> Option<VerifyKey> {
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ParsedPublicKey};
     ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
         .ok()
-        .map(VerifyKey::Public)
+        .map(|k| VerifyKey::Public(k, None))
 }
 
 #[cfg(not(feature = "public-keys"))]

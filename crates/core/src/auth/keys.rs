@@ -14,8 +14,13 @@ use crate::manifest::{HashAlgorithm, KeyFormat, SignatureAlgorithm};
 #[derive(Clone)]
 pub(super) enum VerifyKey {
     Shared(Vec<u8>),
+    /// The parsed key, and its bytes for another version of the scheme
+    /// (AWS SNS's SHA-1 and SHA-256 versions share the certificate).
     #[cfg(feature = "public-keys")]
-    Public(aws_lc_rs::signature::ParsedPublicKey),
+    Public(
+        aws_lc_rs::signature::ParsedPublicKey,
+        Option<std::sync::Arc<[u8]>>,
+    ),
 }
 
 /// What a sender signs with.
@@ -47,7 +52,22 @@ impl VerifyKey {
                 sig.len() == digest_len(hash) && bool::from(hmac(hash, key, message).ct_eq(sig))
             }
             #[cfg(feature = "public-keys")]
-            VerifyKey::Public(key) => key.verify_sig(&message.concat(), sig).is_ok(),
+            VerifyKey::Public(key, _) => key.verify_sig(&message.concat(), sig).is_ok(),
+        }
+    }
+
+    /// The same public key for another public-key algorithm (`None` for a
+    /// shared secret, or a key that algorithm does not take).
+    pub fn for_algorithm(&self, algorithm: SignatureAlgorithm) -> Option<VerifyKey> {
+        match self {
+            VerifyKey::Shared(_) => None,
+            #[cfg(feature = "public-keys")]
+            VerifyKey::Public(_, bytes) => {
+                let bytes = bytes.as_ref()?;
+                aws_lc_rs::signature::ParsedPublicKey::new(private::verification(algorithm), bytes)
+                    .ok()
+                    .map(|k| VerifyKey::Public(k, Some(bytes.clone())))
+            }
         }
     }
 }
@@ -138,9 +158,9 @@ fn public_key(
     format: KeyFormat,
     key: &Secret,
 ) -> Result<VerifyKey, AuthConfigError> {
-    let bytes = key_bytes(format, key.expose(), "whpk_")?;
-    aws_lc_rs::signature::ParsedPublicKey::new(private::verification(algorithm), bytes)
-        .map(VerifyKey::Public)
+    let bytes: std::sync::Arc<[u8]> = key_bytes(format, key.expose(), "whpk_")?.into();
+    aws_lc_rs::signature::ParsedPublicKey::new(private::verification(algorithm), &bytes)
+        .map(|k| VerifyKey::Public(k, Some(bytes.clone())))
         .map_err(|e| {
             AuthConfigError(format!(
                 "not an {} public key ({e}): expected the raw key or its SubjectPublicKeyInfo, written as `{}`",
@@ -262,6 +282,7 @@ mod private {
             SignatureAlgorithm::RsaSha256 | SignatureAlgorithm::Hmac => {
                 &sig::RSA_PKCS1_2048_8192_SHA256
             }
+            SignatureAlgorithm::RsaSha1 => &sig::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
         }
     }
 
@@ -287,6 +308,12 @@ mod private {
             format: KeyFormat,
             secret: &Secret,
         ) -> Result<PrivateKey, AuthConfigError> {
+            if !algorithm.can_sign() {
+                return Err(AuthConfigError(format!(
+                    "hookforge verifies {} but does not sign with it (SHA-1 is kept for receiving only): sign with the scheme's other version",
+                    algorithm.as_str()
+                )));
+            }
             let bytes = key_bytes(format, secret.expose(), "whsk_")?;
             let rejected = |e: aws_lc_rs::error::KeyRejected| {
                 AuthConfigError(format!(
@@ -311,7 +338,9 @@ mod private {
                             .map_err(rejected)?,
                     )
                 }
-                SignatureAlgorithm::RsaSha256 | SignatureAlgorithm::Hmac => PrivateKey::Rsa(
+                SignatureAlgorithm::RsaSha256
+                | SignatureAlgorithm::RsaSha1
+                | SignatureAlgorithm::Hmac => PrivateKey::Rsa(
                     sig::RsaKeyPair::from_pkcs8(&bytes)
                         .or_else(|_| sig::RsaKeyPair::from_der(&bytes))
                         .map_err(rejected)?,
@@ -374,7 +403,7 @@ mod private {
                     raw,
                 )
             }
-            SignatureAlgorithm::RsaSha256 => {
+            SignatureAlgorithm::RsaSha256 | SignatureAlgorithm::RsaSha1 => {
                 let k = sig::RsaKeyPair::generate(KeySize::Rsa2048).map_err(failed)?;
                 let raw = k.public_key().as_ref().to_vec();
                 let pkcs8: Pkcs8V1Der = k.as_der().map_err(failed)?;

@@ -49,8 +49,11 @@ struct BodyParts {
     signature: String,
     timestamp: Option<String>,
     nonce: Option<String>,
-    /// Values the scheme is bound to (SNS's `SignatureVersion` "2").
+    /// Values the scheme is bound to.
     fixed: std::collections::BTreeMap<String, String>,
+    /// The version the delivery names, and each version's algorithm (SNS's
+    /// `SignatureVersion`).
+    versions: Option<crate::manifest::SignatureVersions>,
 }
 
 /// Values a receiver (or its sender) is configured with that a signature
@@ -125,6 +128,7 @@ impl SignatureScheme {
                 timestamp: spec.timestamp_pointer.clone(),
                 nonce: spec.nonce_pointer.clone(),
                 fixed: spec.fixed_fields.clone(),
+                versions: spec.versions.clone(),
             }),
         };
         if scheme.covers(&SignedPiece::Timestamp)
@@ -359,6 +363,19 @@ impl SignatureScheme {
             fields: self.fields_of(json.as_ref())?,
         };
         let message = self.message(body, &covered);
+        // A delivery of another version of the scheme (SNS's SHA-1 one) is
+        // checked with the same keys under that version's algorithm.
+        let algorithm = self.version_algorithm(json.as_ref())?;
+        let other: Vec<VerifyKey>;
+        let keys = if algorithm == self.algorithm {
+            keys
+        } else {
+            other = keys
+                .iter()
+                .filter_map(|k| k.for_algorithm(algorithm))
+                .collect();
+            &other[..]
+        };
         // Every key against every candidate, without stopping early on a
         // mismatch (HMAC comparisons are constant-time inside).
         let mut verified = false;
@@ -408,6 +425,21 @@ impl SignatureScheme {
                 .signed
                 .iter()
                 .any(|p| matches!(p, SignedPiece::BodyField(_)))
+    }
+
+    /// The algorithm of the version the delivery names (the scheme's own
+    /// when it has no versions).
+    fn version_algorithm(&self, json: Option<&Value>) -> Result<SignatureAlgorithm, AuthError> {
+        let Some(v) = self.in_body.as_ref().and_then(|p| p.versions.as_ref()) else {
+            return Ok(self.algorithm);
+        };
+        let named = body_string(json, &v.pointer).ok();
+        named
+            .and_then(|n| v.algorithms.get(&n).copied())
+            .ok_or_else(|| AuthError::MalformedHeader {
+                header: format!("body {}", v.pointer),
+                expected: format!("a version hookforge checks: {}", v.describe()).into(),
+            })
     }
 
     /// The signatures in the header's entries, and a timestamp entry with
@@ -652,6 +684,10 @@ impl SignatureScheme {
         }
         for (p, value) in &parts.fixed {
             set_pointer(&mut doc, p, Value::String(value.clone()));
+        }
+        if let Some(named) = parts.versions.as_ref().and_then(|v| v.of(self.algorithm)) {
+            let pointer = &parts.versions.as_ref().expect("matched above").pointer;
+            set_pointer(&mut doc, pointer, Value::String(named.to_string()));
         }
         if let Some(p) = &parts.nonce {
             let nonce =
