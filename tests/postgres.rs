@@ -51,7 +51,7 @@ fn postgres_keeps_the_store_contract_and_migrates_once() {
         })
         .collect();
     for s in starts {
-        assert_eq!(s.join().unwrap().unwrap().unwrap(), 3);
+        assert_eq!(s.join().unwrap().unwrap().unwrap(), 4);
     }
     // A short lease: the contract waits for it to run out once.
     let store = PostgresStore::connect(&url, Duration::from_secs(1)).unwrap();
@@ -68,7 +68,7 @@ fn postgres_keeps_the_store_contract_and_migrates_once() {
         .query_one("SELECT count(*) FROM hookforge_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(applied, 3);
+    assert_eq!(applied, 4);
     // Reconnecting finds the deliveries and applies nothing again.
     let again = PostgresStore::connect(&url, Duration::from_secs(30)).unwrap();
     assert_eq!(again.list(None, 10).unwrap().len(), 3);

@@ -20,6 +20,7 @@ mod harness;
 mod https;
 mod infer;
 mod jwt;
+mod kept_secrets;
 mod kill;
 mod metrics;
 mod observe;

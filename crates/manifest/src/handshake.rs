@@ -32,6 +32,11 @@ pub struct Handshake {
     /// `SubscriptionConfirmation` carries `SubscribeURL`).
     #[serde(default)]
     pub visit: Option<Visit>,
+    /// A request header whose value the receiver keeps as the vendor's
+    /// secret, verifying later deliveries with it (Asana's `X-Hook-Secret`,
+    /// sent when a webhook is created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<Keep>,
     /// The request as the vendor documents it.
     pub example: HandshakeExample,
     #[serde(default)]
@@ -57,6 +62,14 @@ impl HandshakeMethod {
             HandshakeMethod::Head => "HEAD",
         }
     }
+}
+
+/// What a handshake gives the receiver to keep (see [`Handshake::keep`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keep {
+    /// The header that carries the secret.
+    pub header: String,
 }
 
 /// Where the URL to visit is, and the hosts it may name (as `key_url`:
@@ -250,6 +263,25 @@ impl Handshake {
                 return bad(
                     "authenticated",
                     "a handshake that visits a URL must be `authenticated`",
+                );
+            }
+        }
+        if let Some(k) = &self.keep {
+            if !self
+                .when
+                .iter()
+                .any(|c| c.header.as_ref() == Some(&k.header))
+            {
+                // Else a request without the header could be taken for one.
+                return bad(
+                    "keep.header",
+                    "must also be a `when` condition (the handshake is the request that carries it)",
+                );
+            }
+            if self.authenticated {
+                return bad(
+                    "authenticated",
+                    "a handshake that gives the secret cannot be signed with it",
                 );
             }
         }

@@ -1339,7 +1339,32 @@ impl std::fmt::Display for ManifestError {
 
 impl std::error::Error for ManifestError {}
 
+impl Auth {
+    /// Whether deliveries are checked with a shared secret (an HMAC), the
+    /// kind a handshake can hand over.
+    pub fn uses_shared_secret(&self) -> bool {
+        match self {
+            Auth::Hmac { .. } | Auth::StandardWebhooks { .. } => true,
+            Auth::Signature(s) => !s.is_static() && !s.algorithm.is_public_key(),
+            Auth::None { .. } | Auth::Bearer { .. } | Auth::Jwt(_) => false,
+        }
+    }
+}
+
 impl Manifest {
+    /// The handshake that gives the vendor's secret, if any (Asana's
+    /// `X-Hook-Secret`).
+    pub fn secret_handshake(&self) -> Option<(&Handshake, &handshake::Keep)> {
+        self.handshakes
+            .iter()
+            .find_map(|h| h.keep.as_ref().map(|k| (h, k)))
+    }
+
+    /// Whether the vendor gives its secret in a handshake.
+    pub fn keeps_secret(&self) -> bool {
+        self.secret_handshake().is_some()
+    }
+
     /// Parses and checks a manifest. Errors name the offending field.
     pub fn from_json(text: &str) -> Result<Manifest, ManifestError> {
         let de = &mut serde_json::Deserializer::from_str(text);
@@ -1386,6 +1411,11 @@ impl Manifest {
         }
         for (i, h) in self.handshakes.iter().enumerate() {
             h.check(i)?;
+        }
+        if self.keeps_secret() && !self.auth.uses_shared_secret() {
+            return Err(ManifestError(
+                "`handshakes[].keep`: a kept secret verifies later deliveries, so `auth` must be a shared-secret scheme (an HMAC)".into(),
+            ));
         }
         if let Some(p) = &self.proof {
             p.check().map_err(ManifestError)?;

@@ -22,6 +22,88 @@ pub(crate) struct Keys {
     pub token: Option<Secret>,
 }
 
+/// What keeping a secret from a handshake needs (Asana's `X-Hook-Secret`).
+pub(crate) struct Keeper<'a> {
+    pub vendor: &'static VendorSpec,
+    pub store: &'a std::sync::Arc<dyn crate::store::Store>,
+    pub verifier: &'a std::sync::RwLock<std::sync::Arc<crate::auth::Verifier>>,
+    /// Whether a secret is taken when the receiver already has one.
+    pub accept_new: bool,
+}
+
+impl Keeper<'_> {
+    /// Keeps the secret `h` carries: stored durably, then verifying the
+    /// vendor's deliveries. The answer to send instead when it is not kept:
+    /// 400 (no secret), 403 (the receiver has one and takes no other: anyone
+    /// can send this handshake), 503 (not stored: the vendor tries again).
+    pub async fn keep(
+        &self,
+        h: &Handshake,
+        keep: &crate::manifest::handshake::Keep,
+        headers: &HeaderMap,
+    ) -> Result<(), Response> {
+        let fail = |status: StatusCode, why: String| {
+            tracing::warn!(target: LOG, vendor = self.vendor.id, handshake = %h.name, status = status.as_u16(), reason = %why, "secret not kept");
+            (status, axum::Json(serde_json::json!({"error": why}))).into_response()
+        };
+        let secret = headers
+            .get(keep.header.as_str())
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.len() <= 1024)
+            .map(Secret::new)
+            .ok_or_else(|| {
+                let why = format!(
+                    "header `{}` must carry the secret (1 to 1024 characters)",
+                    keep.header
+                );
+                fail(StatusCode::BAD_REQUEST, why)
+            })?;
+        let current = self.current();
+        if current.knows_secret(&secret) {
+            return Ok(());
+        }
+        if current.has_secret() && !self.accept_new {
+            let why = format!(
+                "{} already has a secret; a `{}` handshake giving another is refused, since anyone can send one (accept new secrets while you create a further webhook: serve --accept-new-secrets)",
+                self.vendor.id, h.name
+            );
+            return Err(fail(StatusCode::FORBIDDEN, why));
+        }
+        if let Err(e) = current.with_secret(secret.clone()) {
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                format!("header `{}`: {e}", keep.header),
+            ));
+        }
+        let (store, vendor, kept) = (self.store.clone(), self.vendor.id, secret.clone());
+        match tokio::task::spawn_blocking(move || store.keep_secret(vendor, &kept)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(fail(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+            Err(e) => return Err(fail(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+        }
+        // Added to the verifier as it is now (another handshake may have
+        // added one meanwhile), under the lock.
+        let mut v = self
+            .verifier
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match v.with_secret(secret) {
+            Ok(next) => *v = std::sync::Arc::new(next),
+            Err(e) => return Err(fail(StatusCode::BAD_REQUEST, e.to_string())),
+        }
+        tracing::info!(target: LOG, vendor = self.vendor.id, handshake = %h.name, "kept the secret the vendor gave");
+        Ok(())
+    }
+
+    fn current(&self) -> std::sync::Arc<crate::auth::Verifier> {
+        self.verifier
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
 /// Whether a POST could be one of the vendor's handshakes, without parsing
 /// its body: every header condition holds, and every body value a condition
 /// requires (`"equals": "url_verification"`) appears in the bytes. Only then

@@ -113,6 +113,24 @@ enum Mode {
     Inline(Arc<dyn RawHandler>, Inbox),
 }
 
+impl Mode {
+    fn inbox(&self) -> &Inbox {
+        match self {
+            Mode::Inbox(i) | Mode::Inline(_, i) => i,
+        }
+    }
+}
+
+impl Inner {
+    /// The verifier now (a handshake may have given a secret since).
+    fn verifier(&self) -> Arc<Verifier> {
+        self.verifier
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
 /// Builds a [`Receiver`] for one vendor.
 pub struct ReceiverBuilder {
     vendor: &'static VendorSpec,
@@ -128,6 +146,7 @@ pub struct ReceiverBuilder {
     handshake_token: Option<Secret>,
     key_hosts: Vec<String>,
     settings: crate::auth::Settings,
+    accept_new_secrets: bool,
 }
 
 impl ReceiverBuilder {
@@ -150,6 +169,16 @@ impl ReceiverBuilder {
     /// token, chosen when the endpoint is registered).
     pub fn handshake_token(mut self, token: impl Into<Secret>) -> Self {
         self.handshake_token = Some(token.into());
+        self
+    }
+
+    /// For a vendor that gives its secret in a handshake (Asana's
+    /// `X-Hook-Secret`): keep a secret from such a handshake even when the
+    /// receiver already has one. Off by default: anyone can send that
+    /// handshake, so only the first secret (none configured, none kept) is
+    /// taken; turn this on while a further webhook is being created.
+    pub fn accept_new_secrets(mut self, yes: bool) -> Self {
+        self.accept_new_secrets = yes;
         self
     }
 
@@ -255,6 +284,7 @@ impl ReceiverBuilder {
         let mode = self.mode.ok_or_else(|| {
             AuthConfigError("a receiver needs an inbox (or inline handler)".into())
         })?;
+        let verifier = with_kept_secrets(self.vendor, verifier, mode.inbox())?;
         // A vendor whose deliveries point at their key: fetched, then cached.
         let fetches = match verifier.scheme() {
             crate::auth::Scheme::Jwt(j) => j.jwks_url().is_some(),
@@ -269,7 +299,8 @@ impl ReceiverBuilder {
         Ok(Receiver {
             inner: Arc::new(Inner {
                 vendor: self.vendor,
-                verifier,
+                verifier: std::sync::RwLock::new(Arc::new(verifier)),
+                accept_new_secrets: self.accept_new_secrets,
                 body_limit: self.body_limit,
                 body_timeout: self.body_timeout,
                 on_misfit: self.on_misfit,
@@ -280,6 +311,25 @@ impl ReceiverBuilder {
             }),
         })
     }
+}
+
+/// `verifier` with the secrets kept from the vendor's handshakes (Asana's
+/// `X-Hook-Secret`), read from the inbox's store.
+fn with_kept_secrets(
+    vendor: &'static VendorSpec,
+    verifier: Verifier,
+    inbox: &Inbox,
+) -> Result<Verifier, AuthConfigError> {
+    if !vendor.manifest().keeps_secret() {
+        return Ok(verifier);
+    }
+    let kept = inbox.store().kept_secrets(vendor.id).map_err(|e| {
+        AuthConfigError(format!(
+            "cannot read the secrets kept for {}: {e}",
+            vendor.id
+        ))
+    })?;
+    kept.into_iter().try_fold(verifier, |v, s| v.with_secret(s))
 }
 
 /// The manifest with `hosts` added to the allow-list of its key URL.
@@ -304,7 +354,9 @@ fn with_key_hosts<'a>(
 
 struct Inner {
     vendor: &'static VendorSpec,
-    verifier: Verifier,
+    /// Replaced (never changed in place) when a handshake gives a secret.
+    verifier: std::sync::RwLock<Arc<Verifier>>,
+    accept_new_secrets: bool,
     body_limit: usize,
     body_timeout: Duration,
     on_misfit: OnMisfit,
@@ -326,7 +378,7 @@ impl std::fmt::Debug for Receiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Receiver")
             .field("vendor", &self.inner.vendor.id)
-            .field("verifier", &self.inner.verifier)
+            .field("verifier", &self.inner.verifier())
             .finish_non_exhaustive()
     }
 }
@@ -347,6 +399,7 @@ impl Receiver {
             handshake_token: None,
             key_hosts: Vec::new(),
             settings: Default::default(),
+            accept_new_secrets: false,
         }
     }
 
@@ -542,7 +595,7 @@ async fn receive_get(
     };
     // A signed GET handshake carries the vendor's signature over no body.
     if h.authenticated
-        && let Err(e) = inner.verifier.verify(&headers, b"")
+        && let Err(e) = inner.verifier().verify(&headers, b"")
     {
         return Rejection::Unauthenticated(e).respond(inner.vendor.id);
     }
@@ -671,18 +724,29 @@ async fn verify_or_answer(
     body: &[u8],
 ) -> Result<Option<Response>, Rejection> {
     if !crate::handshake::may_be_handshake(inner.vendor, headers, body) {
-        inner.verifier.verify(headers, wire)?;
+        inner.verifier().verify(headers, wire)?;
         return Ok(None);
     }
     let json = serde_json::from_slice::<serde_json::Value>(body).ok();
     let req = crate::handshake::request(&Method::POST, query, headers, wire);
     let matched = crate::handshake::matched(inner.vendor, &req, json.as_ref());
     if matched.is_none_or(|h| h.authenticated) {
-        inner.verifier.verify(headers, wire)?;
+        inner.verifier().verify(headers, wire)?;
     }
     let Some(h) = matched else {
         return Ok(None);
     };
+    if let Some(keep) = &h.keep {
+        let keeper = crate::handshake::Keeper {
+            vendor: inner.vendor,
+            store: inner.mode.inbox().store(),
+            verifier: &inner.verifier,
+            accept_new: inner.accept_new_secrets,
+        };
+        if let Err(answer) = keeper.keep(h, keep, headers).await {
+            return Ok(Some(answer));
+        }
+    }
     if let Some(visit) = &h.visit
         && let Err(answer) = crate::handshake::visit(inner.vendor, h, visit, json.as_ref()).await
     {
@@ -852,10 +916,11 @@ async fn fetch_key(inner: &Inner, headers: &HeaderMap, body: &[u8]) -> Result<()
     };
     // Nothing is fetched for a delivery without a signature: it is refused
     // (401) by the check that follows, and no stranger makes us call out.
-    if !inner.verifier.carries_proof(headers, body) {
+    let verifier = inner.verifier();
+    if !verifier.carries_proof(headers, body) {
         return Ok(());
     }
-    let Some(url) = inner.verifier.key_url(headers, body)? else {
+    let Some(url) = verifier.key_url(headers, body)? else {
         return Ok(());
     };
     cache.ensure(&url).await.map_err(|why| {

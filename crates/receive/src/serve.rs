@@ -81,6 +81,9 @@ pub struct ServeConfig {
     /// Vendors that document no authentication and may be served without a
     /// shared secret (anyone who knows the URL can post to them).
     pub allow_unsigned: Vec<String>,
+    /// Vendors that give their secret in a handshake (Asana) whose further
+    /// handshakes may add a secret while the receiver has one.
+    pub accept_new_secrets: Vec<String>,
     /// SQLite inbox; in memory when `None` (and no `database_url`).
     pub db: Option<PathBuf>,
     /// When the SQLite inbox's commits reach the disk (default: each, before
@@ -118,6 +121,7 @@ impl ServeConfig {
             key_hosts: BTreeMap::new(),
             settings: BTreeMap::new(),
             allow_unsigned: Vec::new(),
+            accept_new_secrets: Vec::new(),
             db: None,
             #[cfg(feature = "sqlite")]
             sync: Default::default(),
@@ -261,6 +265,7 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
         if cfg.allow_unsigned.iter().any(|a| a == v.id) {
             b = b.allow_unsigned();
         }
+        b = b.accept_new_secrets(cfg.accept_new_secrets.iter().any(|a| a == v.id));
         for s in secrets {
             b = b.secret(s);
         }

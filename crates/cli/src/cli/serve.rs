@@ -144,6 +144,7 @@ pub fn run(args: Args) -> Outcome {
     cfg.retry.max_attempts = more.max_attempts;
     cfg.on_misfit = more.on_misfit;
     cfg.allow_unsigned = more.allow_unsigned;
+    cfg.accept_new_secrets = more.accept_new_secrets;
     cfg.retain = more.retain;
     cfg.memory_capacity = more.memory_capacity;
     if let Some(l) = lease {
@@ -196,6 +197,13 @@ pub struct ServeArgs {
     /// shared secret (repeatable). Without it such a vendor is not served.
     #[arg(long = "allow-unsigned", value_name = "VENDOR", value_parser = vendor_ids())]
     allow_unsigned: Vec<String>,
+    /// For a vendor that gives its secret in a handshake (Asana's
+    /// `X-Hook-Secret`): keep the secret of a further handshake although the
+    /// receiver has one (repeatable). Without it only the first is kept,
+    /// since anyone can send that handshake: use it while you create
+    /// another webhook, then restart without it.
+    #[arg(long = "accept-new-secrets", value_name = "VENDOR", value_parser = vendor_ids())]
+    accept_new_secrets: Vec<String>,
     /// Accept a shared secret shorter than 16 bytes (a test setup; never in
     /// production: a short secret can be guessed).
     #[arg(long)]

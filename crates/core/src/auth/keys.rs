@@ -59,6 +59,8 @@ impl VerifyKey {
     /// The same public key for another public-key algorithm (`None` for a
     /// shared secret, or a key that algorithm does not take).
     pub fn for_algorithm(&self, algorithm: SignatureAlgorithm) -> Option<VerifyKey> {
+        #[cfg(not(feature = "public-keys"))]
+        let _ = algorithm;
         match self {
             VerifyKey::Shared(_) => None,
             #[cfg(feature = "public-keys")]

@@ -100,6 +100,12 @@ pub enum AuthError {
     /// The key the delivery names could not be fetched (the vendor retries).
     #[error("the vendor's key at {url} is not available")]
     KeyUnavailable { url: String },
+    /// No secret yet: the vendor gives it in a handshake (Asana's
+    /// `X-Hook-Secret`, sent when the webhook is created).
+    #[error(
+        "no secret to check `{header}` with yet: the vendor gives it in its `{handshake}` handshake"
+    )]
+    AwaitingSecret { header: String, handshake: String },
     /// A verified token whose claims do not hold (issuer, audience, body hash).
     #[error("the JWT in `{header}`: claim `{claim}` is not {expected}")]
     Claim {

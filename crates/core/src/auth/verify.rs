@@ -26,6 +26,9 @@ pub struct Verifier {
     remote: Option<std::sync::Arc<dyn remote::RemoteKeys>>,
     /// Values the signature covers that deliveries do not carry.
     settings: signature::Settings,
+    /// The handshake that gives the secret, for a vendor that gives it
+    /// (then the verifier may start without one).
+    secret_handshake: Option<String>,
 }
 
 impl fmt::Debug for Verifier {
@@ -60,6 +63,15 @@ impl Verifier {
         secrets: Vec<Secret>,
         endpoint: Option<String>,
     ) -> Result<Verifier, AuthConfigError> {
+        Verifier::build_awaiting(scheme, secrets, endpoint, None)
+    }
+
+    fn build_awaiting(
+        scheme: Scheme,
+        secrets: Vec<Secret>,
+        endpoint: Option<String>,
+        secret_handshake: Option<String>,
+    ) -> Result<Verifier, AuthConfigError> {
         if matches!(scheme, Scheme::None) && !secrets.is_empty() {
             // A secret nobody checks would read as protection that is not there.
             return Err(AuthConfigError(
@@ -68,7 +80,8 @@ impl Verifier {
         }
         let fetched = scheme.signature().is_some_and(|s| s.key_url().is_some());
         let published = matches!(&scheme, Scheme::Jwt(j) if j.jwks_url().is_some());
-        if scheme.needs_secret() && secrets.is_empty() && !fetched && !published {
+        let awaits = secret_handshake.is_some();
+        if scheme.needs_secret() && secrets.is_empty() && !fetched && !published && !awaits {
             return Err(AuthConfigError(format!(
                 "the {} scheme needs at least one secret",
                 scheme.name()
@@ -121,7 +134,31 @@ impl Verifier {
             jwt_keys,
             remote: None,
             settings: Default::default(),
+            secret_handshake,
         })
+    }
+
+    /// This verifier with `secret` added (one a vendor gave in a handshake).
+    pub fn with_secret(&self, secret: Secret) -> Result<Verifier, AuthConfigError> {
+        let mut v = self.clone();
+        if let Some(sig) = &v.signature {
+            v.keys.push(sig.verify_key(&secret)?);
+        }
+        v.secrets.push(secret);
+        Ok(v)
+    }
+
+    /// Whether `secret` is one of this verifier's (compared in constant time).
+    pub fn knows_secret(&self, secret: &Secret) -> bool {
+        let given = secret.expose().as_bytes();
+        self.secrets.iter().fold(false, |known, s| {
+            known | bool::from(s.expose().as_bytes().ct_eq(given))
+        })
+    }
+
+    /// Whether the verifier has a secret (or key) to check deliveries with.
+    pub fn has_secret(&self) -> bool {
+        !self.secrets.is_empty()
     }
 
     /// A value the signature covers that deliveries do not carry
@@ -177,7 +214,8 @@ impl Verifier {
             },
             s => s,
         };
-        Verifier::build(scheme, secrets, endpoint.map(str::to_string))
+        let handshake = m.secret_handshake().map(|(h, _)| h.name.clone());
+        Verifier::build_awaiting(scheme, secrets, endpoint.map(str::to_string), handshake)
     }
 
     pub fn scheme(&self) -> &Scheme {
@@ -240,6 +278,12 @@ impl Verifier {
                 let pem = pem.ok_or_else(|| AuthError::KeyUnavailable { url: url.clone() })?;
                 let key = sig.fetched_key(&url, &pem)?;
                 sig.verify(&[key], headers, body, self.configured(), now)
+            }
+            (Some(sig), _) if self.keys.is_empty() && sig.key_url().is_none() => {
+                Err(AuthError::AwaitingSecret {
+                    header: sig.header().to_string(),
+                    handshake: self.secret_handshake.clone().unwrap_or_default(),
+                })
             }
             (Some(sig), _) => sig.verify(&self.keys, headers, body, self.configured(), now),
             (None, Scheme::Bearer { header, prefix }) => {

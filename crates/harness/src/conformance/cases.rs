@@ -204,13 +204,17 @@ pub(crate) struct Catalogue<'a> {
 }
 
 impl Catalogue<'_> {
-    /// Every case, before any filter: each sample, then the negative cases.
+    /// Every case, before any filter: the handshakes (the vendor performs
+    /// them before it sends an event, and one may hand over the secret the
+    /// rest are signed with), each sample, then the negative cases.
     pub fn plans(&self, rewrite: &dyn Fn(&[u8]) -> Vec<u8>) -> Result<Vec<Plan>, HarnessError> {
         let s = self.sender;
-        let mut plans = samples(s, &self.nonce, rewrite);
         if self.base().is_none() {
-            return Ok(plans);
+            return Ok(samples(s, &self.nonce, rewrite));
         }
+        let handshakes = s.v.manifest().handshakes.iter();
+        let mut plans: Vec<Plan> = handshakes.map(|h| handshake(self, h)).collect();
+        plans.extend(samples(s, &self.nonce, rewrite));
         let documented = !matches!(s.v.manifest().auth, crate::manifest::Auth::None { .. });
         if documented || self.secret.is_some() {
             plans.extend(self.auth_cases());
@@ -229,14 +233,6 @@ impl Catalogue<'_> {
         if !s.v.manifest().body.is_form() {
             plans.extend(byte_probes(self)?);
         }
-        plans.extend(
-            self.sender
-                .v
-                .manifest()
-                .handshakes
-                .iter()
-                .map(|h| handshake(self, h)),
-        );
         Ok(plans)
     }
 
@@ -1048,7 +1044,19 @@ pub(crate) fn handshake_step(
             v.pointer, s.v.name
         ));
     }
-    let (mut query, extra, body) = crate::handshake::example_request(h);
+    let (mut query, mut extra, body) = crate::handshake::example_request(h);
+    if let Some(keep) = &h.keep {
+        // The handshake hands over the secret later deliveries are signed
+        // with: the one this run signs with, not the example's.
+        let secret = secret.ok_or_else(|| {
+            format!(
+                "give --secret: the `{}` handshake hands the receiver the secret deliveries are then signed with",
+                h.name
+            )
+        })?;
+        extra.retain(|(k, _)| !k.eq_ignore_ascii_case(&keep.header));
+        extra.push((keep.header.clone(), secret.expose().to_string()));
+    }
     if let Some(q) = &h.token_query {
         let token = token.ok_or_else(|| {
             format!("give --handshake-token: the `{q}` the receiver is configured with")

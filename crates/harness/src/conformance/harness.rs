@@ -437,30 +437,46 @@ impl Harness {
     }
 
     /// Sends every plan, `concurrency` at a time; results in plan order.
+    /// Handshakes go first, one at a time and finished before any other
+    /// case, as the vendor sends them (one may hand over the secret).
     async fn send_all(
         &self,
         ctx: Arc<RunCtx>,
-        plans: Vec<Plan>,
+        mut plans: Vec<Plan>,
     ) -> Result<Vec<CaseRun>, HarnessError> {
         let ctx_redactor = ctx.redactor.clone();
+        let report = |run: &CaseRun| {
+            if let Some(p) = &self.progress {
+                let mut shown = run.clone().finish();
+                ctx_redactor.case(&mut shown);
+                p(&shown);
+            }
+        };
+        let first = plans
+            .iter()
+            .take_while(|p| p.id.contains("/handshake/"))
+            .count();
+        let rest = plans.split_off(first);
+        let mut results = Vec::new();
+        for (i, plan) in plans.into_iter().enumerate() {
+            let run = ctx.run_plan(plan).await;
+            report(&run);
+            results.push((i, run));
+        }
         let sem = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let mut set = tokio::task::JoinSet::new();
-        for (i, plan) in plans.into_iter().enumerate() {
+        for (i, plan) in rest.into_iter().enumerate() {
+            let i = i + first;
             let (sem, ctx) = (sem.clone(), ctx.clone());
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 (i, ctx.run_plan(plan).await)
             });
         }
-        let mut results = Vec::new();
         while let Some(r) = set.join_next().await {
             let (i, run) =
                 r.map_err(|e| HarnessError::Internal(format!("a case's task failed: {e}")))?;
-            if let Some(p) = &self.progress {
-                let mut shown = run.clone().finish();
-                ctx_redactor.case(&mut shown);
-                p(&shown);
-            }
+            report(&run);
             results.push((i, run));
         }
         results.sort_by_key(|(i, _)| *i);
@@ -713,6 +729,7 @@ impl RunCtx {
             },
             Ok(r) => {
                 let status = r.status().as_u16();
+                let headers = r.headers().clone();
                 let text = r
                     .bytes()
                     .await
@@ -721,7 +738,11 @@ impl RunCtx {
                         clean.chars().take(1024).collect()
                     })
                     .unwrap_or_default();
-                Answer::Status { status, text }
+                Answer::Status {
+                    status,
+                    text,
+                    headers,
+                }
             }
             Err(e) => Answer::Nothing(no_answer(&e, started.elapsed(), self.budget)),
         };

@@ -17,6 +17,8 @@ pub(crate) enum Answer {
     Status {
         status: u16,
         text: String,
+        /// The answer's headers (handshakes that must echo one: Asana).
+        headers: http::HeaderMap,
     },
     Redirect {
         status: u16,
@@ -75,7 +77,7 @@ pub(crate) fn answer(vendor: &VendorSpec, expect: Expect, got: &Answer, observed
                 "answered {status} redirecting to {location}: vendors do not follow redirects, so every delivery to this URL would be lost"
             ));
         }
-        Answer::Status { status, text } => (*status, text),
+        Answer::Status { status, text, .. } => (*status, text),
     };
     let refusal = match expect {
         Expect::Success if success.accepts(status) => {
@@ -148,7 +150,20 @@ pub(crate) fn handshake(
                 vendor.name
             ));
         }
-        Answer::Status { status, text } => (*status, text.as_str()),
+        Answer::Status {
+            status,
+            text,
+            headers,
+        } => {
+            if let Some(missing) = missing_header(required, headers) {
+                // The value may be a secret (Asana's): named, never shown.
+                return Verdict::fail(format!(
+                    "answered {status} without echoing header `{missing}` with the value sent: {} requires it, or it does not send events to this URL",
+                    vendor.name
+                ));
+            }
+            (*status, text.as_str())
+        }
     };
     let want = String::from_utf8_lossy(&required.body);
     let as_json = |t: &str| serde_json::from_str::<Value>(t).ok();
@@ -164,6 +179,24 @@ pub(crate) fn handshake(
         "answered {status} {text:?}; {} requires {} {want:?} ({}), or it does not send events to this URL",
         vendor.name, required.status, required.content_type
     ))
+}
+
+/// A header the required answer has that the answer lacks (or carries
+/// with another value).
+fn missing_header<'a>(
+    required: &'a crate::handshake::Answer,
+    headers: &http::HeaderMap,
+) -> Option<&'a str> {
+    required
+        .headers
+        .iter()
+        .find(|(name, value)| {
+            headers
+                .get(name.as_str())
+                .and_then(|v| v.to_str().ok())
+                .is_none_or(|got| got.trim() != value.trim())
+        })
+        .map(|(name, _)| name.as_str())
 }
 
 /// What the harness sent, by delivery: the event id (or, for a vendor that
@@ -322,6 +355,7 @@ mod tests {
         Answer::Status {
             status: s,
             text: String::new(),
+            headers: http::HeaderMap::new(),
         }
     }
 

@@ -942,8 +942,13 @@ async fn handshake(
         .await
         .map_err(|e| failed(format!("no answer: {e}")))?;
     let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
     let text = resp.text().await.unwrap_or_default();
-    let got = crate::conformance::judge::Answer::Status { status, text };
+    let got = crate::conformance::judge::Answer::Status {
+        status,
+        text,
+        headers,
+    };
     let required = step
         .handshake
         .as_ref()

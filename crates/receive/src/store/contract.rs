@@ -29,6 +29,24 @@ pub fn exercise(store: &dyn Store) {
     inline_start(store);
     dashboard_queries(store);
     retention(store, one);
+    kept_secrets(store);
+}
+
+/// Secrets from handshakes: kept per vendor, once each, oldest first.
+fn kept_secrets(store: &dyn Store) {
+    use crate::auth::Secret;
+    let shown = |v: &str| -> Vec<String> {
+        let kept = store.kept_secrets(v).unwrap();
+        kept.iter().map(|s| s.expose().to_string()).collect()
+    };
+    assert!(shown("asana").is_empty());
+    store.keep_secret("asana", &Secret::new("first")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    store.keep_secret("asana", &Secret::new("second")).unwrap();
+    store.keep_secret("asana", &Secret::new("first")).unwrap();
+    store.keep_secret("other", &Secret::new("theirs")).unwrap();
+    assert_eq!(shown("asana"), ["first", "second"]);
+    assert_eq!(shown("other"), ["theirs"]);
 }
 
 fn new_id(r: Inserted) -> i64 {

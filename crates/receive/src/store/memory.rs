@@ -31,6 +31,8 @@ struct MemoryInner {
     /// request waits for (tens of milliseconds at a few hundred thousand
     /// rows: the receiver's p99).
     by_key: std::collections::BTreeMap<(String, String), i64>,
+    /// Secrets vendors gave in handshakes, per vendor.
+    secrets: std::collections::BTreeMap<String, Vec<crate::auth::Secret>>,
     next_id: i64,
     /// Pending deliveries by (next attempt, id): claims take from the front
     /// instead of scanning every row.
@@ -227,6 +229,19 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn insert_mode(&self) -> InsertMode {
         InsertMode::Immediate
+    }
+
+    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        let kept = g.secrets.entry(vendor.to_string()).or_default();
+        if !kept.iter().any(|k| k.expose() == secret.expose()) {
+            kept.push(secret.clone());
+        }
+        Ok(())
+    }
+
+    fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>, StoreError> {
+        Ok(self.lock().secrets.get(vendor).cloned().unwrap_or_default())
     }
 
     fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {

@@ -294,6 +294,9 @@ pub enum StoreError {
     /// Any other store's own error (a server database, a test double).
     #[error("inbox store: {0}")]
     Backend(#[source] crate::BoxError),
+    /// The store does not keep secrets vendors give in handshakes.
+    #[error("this inbox store cannot keep the secret a vendor gives in its handshake")]
+    CannotKeepSecrets,
 }
 
 /// What an inbox holds, for metrics.
@@ -425,6 +428,17 @@ pub trait Store: Send + Sync + 'static {
     fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize, StoreError>;
     /// The soonest `next_attempt_at` of pending deliveries.
     fn next_due(&self) -> Result<Option<i64>, StoreError>;
+    /// Keeps a secret a vendor gave in a handshake (Asana's `X-Hook-Secret`)
+    /// durably, beside its deliveries; keeping one twice keeps it once.
+    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<(), StoreError> {
+        let _ = (vendor, secret);
+        Err(StoreError::CannotKeepSecrets)
+    }
+    /// The secrets kept for `vendor`, oldest first.
+    fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>, StoreError> {
+        let _ = vendor;
+        Ok(Vec::new())
+    }
     /// Deliveries per vendor and status (the dashboard's table). The
     /// default reads every row; the stores count with `GROUP BY`.
     fn counts(&self) -> Result<Vec<(String, Status, u64)>, StoreError> {

@@ -71,6 +71,16 @@ const MIGRATIONS: &[(i32, &str)] = &[
         "CREATE INDEX deliveries_claimable ON deliveries (vendor, next_attempt_at, id)
             WHERE status IN ('pending', 'processing');",
     ),
+    (
+        4,
+        // Secrets vendors gave in handshakes (Asana's X-Hook-Secret).
+        "CREATE TABLE kept_secrets (
+            vendor TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            kept_at BIGINT NOT NULL,
+            PRIMARY KEY (vendor, secret)
+        );",
+    ),
 ];
 
 /// Set on every connection: the claim's plan looks costly enough for
@@ -874,6 +884,31 @@ impl Store for PostgresStore {
             )
             .map_err(backend)?;
         Ok(row.get(0))
+    }
+
+    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<(), StoreError> {
+        self.conn_for(Role::Insert)
+            .execute(
+                "INSERT INTO kept_secrets (vendor, secret, kept_at) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&vendor, &secret.expose(), &now_ms()],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>, StoreError> {
+        let rows = self
+            .conn_for(Role::Read)
+            .query(
+                "SELECT secret FROM kept_secrets WHERE vendor = $1 ORDER BY kept_at, secret",
+                &[&vendor],
+            )
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::auth::Secret::new(r.get::<_, String>(0)))
+            .collect())
     }
 }
 

@@ -56,6 +56,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
     UNIQUE (vendor, dedupe_key)
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
+-- Secrets vendors gave in handshakes (Asana's X-Hook-Secret).
+CREATE TABLE IF NOT EXISTS kept_secrets (
+    vendor TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    kept_at INTEGER NOT NULL,
+    PRIMARY KEY (vendor, secret)
+);
 -- Inboxes written before dead letters had their name.
 UPDATE deliveries SET status = 'dead' WHERE status = 'failed';
 ";
@@ -695,6 +702,27 @@ impl Store for SqliteStore {
             .conn()
             .prepare_cached("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'")?
             .query_row([], |r| r.get(0))?)
+    }
+
+    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO kept_secrets (vendor, secret, kept_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![vendor, secret.expose(), now_ms()],
+        )?;
+        Ok(())
+    }
+
+    fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT secret FROM kept_secrets WHERE vendor = ?1 ORDER BY kept_at, secret",
+        )?;
+        let rows = stmt.query_map([vendor], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(crate::auth::Secret::new(r?));
+        }
+        Ok(out)
     }
 
     fn stats(&self) -> Result<InboxStats, StoreError> {

@@ -1,0 +1,219 @@
+//! Secrets a vendor gives in a handshake (Asana's `X-Hook-Secret`): the
+//! receiver echoes it, keeps it in the inbox's store before answering, and
+//! verifies later deliveries with it, across restarts. Tested with a real
+//! Asana delivery: one Fusebit captured with the secret it was signed with.
+
+use crate::common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use hookforge::VendorSpec;
+use hookforge::receive::inbox::Inbox;
+use hookforge::receive::receiver::Receiver;
+use hookforge::receive::store::{SqliteStore, Store};
+use tower::ServiceExt;
+
+/// The handshake secret and signed delivery of
+/// `tests/vectors/published/asana.json` (as Asana sent them).
+const SECRET: &str = "cfecd97ea57de2b55a0a1a343c16fe3e";
+const SIGNATURE: &str = "11c89fb59db2a2cfe5eef26a3d7dc77d3ad0bbdd7f23700d7aff2fe6ff8e2581";
+
+fn asana() -> &'static VendorSpec {
+    hookforge::vendor("asana").expect("asana is in the catalogue")
+}
+
+fn captured() -> Vec<u8> {
+    let path =
+        common::root().join("vendors/asana/samples/events/fusebit-captured-task-completed.json");
+    let mut body = std::fs::read(path).unwrap();
+    assert_eq!(
+        body.pop(),
+        Some(b'\n'),
+        "the sample ends with the newline its file added"
+    );
+    body
+}
+
+fn app(store: Arc<dyn Store>, accept_new: bool) -> axum::Router {
+    Receiver::builder(asana())
+        .inbox(Inbox::new(store))
+        .accept_new_secrets(accept_new)
+        .build()
+        .unwrap()
+        .router()
+}
+
+fn handshake(secret: &str) -> Request<Body> {
+    Request::post("/hooks/asana")
+        .header("content-type", "application/json")
+        .header("x-hook-secret", secret)
+        .body(Body::from(r#"{"events":[]}"#))
+        .unwrap()
+}
+
+fn delivery(body: Vec<u8>, signature: &str) -> Request<Body> {
+    Request::post("/hooks/asana")
+        .header("content-type", "application/json")
+        .header("x-hook-signature", signature)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn hmac_hex(secret: &str, body: &[u8]) -> String {
+    let signer = hookforge::auth::Signer::for_manifest(asana().manifest(), secret.into()).unwrap();
+    let headers = signer.sign(body, &hookforge::auth::SignContext::now("kept"));
+    headers[0].1.to_str().unwrap().to_string()
+}
+
+/// Status, the echoed `X-Hook-Secret` (if any) and the body.
+async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, Option<String>, String) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let echoed = resp
+        .headers()
+        .get("x-hook-secret")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, echoed, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Before the handshake nothing verifies; the handshake is echoed and its
+/// secret kept; Asana's captured delivery then verifies with it; a second
+/// handshake with another secret is refused and its secret does not
+/// verify; a receiver opened again on the same inbox file still has it.
+#[tokio::test]
+async fn asanas_handshake_secret_is_echoed_kept_and_verifies_its_deliveries() {
+    let path = common::temp_dir("kept-secrets").join("inbox.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+    let first = app(store.clone(), false);
+    let (s, _, text) = send(&first, delivery(captured(), SIGNATURE)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{text}");
+    assert!(text.contains("x_hook_secret"), "{text}");
+    let (s, echoed, _) = send(&first, handshake(SECRET)).await;
+    assert_eq!((s, echoed.as_deref()), (StatusCode::OK, Some(SECRET)));
+    assert_eq!(
+        store.list(None, 10).unwrap().len(),
+        0,
+        "a handshake is not a delivery"
+    );
+    let (s, _, text) = send(&first, delivery(captured(), SIGNATURE)).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    // The same handshake again (Asana retrying it) is answered as before.
+    let (s, echoed, _) = send(&first, handshake(SECRET)).await;
+    assert_eq!((s, echoed.as_deref()), (StatusCode::OK, Some(SECRET)));
+    // Anyone can send a handshake: one giving another secret is refused.
+    let stranger = "0123456789abcdef0123456789abcdef";
+    let (s, echoed, text) = send(&first, handshake(stranger)).await;
+    assert_eq!((s, echoed), (StatusCode::FORBIDDEN, None), "{text}");
+    assert!(
+        !text.contains(stranger),
+        "the refusal repeats no secret: {text}"
+    );
+    let forged =
+        br#"{"events":[{"action":"deleted","resource":{"gid":"1","resource_type":"project"}}]}"#;
+    let (s, _, _) = send(
+        &first,
+        delivery(forged.to_vec(), &hmac_hex(stranger, forged)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Restarted on the same file: the kept secret still verifies.
+    drop(first);
+    let again = app(Arc::new(SqliteStore::open(&path).unwrap()), false);
+    let heartbeat = br#"{"events":[]}"#.to_vec();
+    let (s, _, text) = send(
+        &again,
+        delivery(heartbeat.clone(), &hmac_hex(SECRET, &heartbeat)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+}
+
+/// With new secrets accepted (a further webhook being created), a second
+/// handshake's secret is kept beside the first and both verify.
+#[tokio::test]
+async fn a_further_webhooks_secret_is_kept_when_new_secrets_are_accepted() {
+    let store: Arc<dyn Store> = Arc::new(hookforge::receive::store::MemoryStore::new());
+    let app = app(store.clone(), true);
+    let second = "fedcba9876543210fedcba9876543210";
+    for secret in [SECRET, second] {
+        let (s, echoed, _) = send(&app, handshake(secret)).await;
+        assert_eq!((s, echoed.as_deref()), (StatusCode::OK, Some(secret)));
+    }
+    assert_eq!(store.kept_secrets("asana").unwrap().len(), 2);
+    let (s, _, _) = send(&app, delivery(captured(), SIGNATURE)).await;
+    assert_eq!(s, StatusCode::OK);
+    let body = br#"{"events":[]}"#.to_vec();
+    let (s, _, text) = send(&app, delivery(body.clone(), &hmac_hex(second, &body))).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+}
+
+/// A secret that could not be stored is not answered as kept: 503 (Asana
+/// then fails the webhook's creation, and it can be tried again), no echo,
+/// and deliveries signed with it are still refused.
+#[tokio::test]
+async fn a_secret_the_store_cannot_keep_is_not_acknowledged() {
+    // The test store keeps no secrets (the trait's default).
+    let store: Arc<dyn Store> = Arc::new(common::FaultStore::default());
+    let app = app(store, false);
+    let (s, echoed, text) = send(&app, handshake(SECRET)).await;
+    assert_eq!(
+        (s, echoed),
+        (StatusCode::SERVICE_UNAVAILABLE, None),
+        "{text}"
+    );
+    let (s, _, _) = send(&app, delivery(captured(), SIGNATURE)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+/// `check` hands the receiver its own secret in the handshake, first and
+/// alone, then signs every other case with it: against a receiver with no
+/// configured secret every case passes. A receiver that answers 200 but
+/// does not echo `X-Hook-Secret` fails the handshake case (Asana would not
+/// create the webhook), and the message does not show the secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_hands_over_its_secret_first_and_requires_the_echo() {
+    use hookforge::conformance::harness::Harness;
+    let secret = "check-secret-0123456789abcdef";
+    let serve = |app: axum::Router| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}/hooks/asana")
+    };
+    let store: Arc<dyn Store> = Arc::new(hookforge::receive::store::MemoryStore::new());
+    let url = serve(app(store, false)).await;
+    let report = Harness::new(asana(), url)
+        .secret(secret)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 0, "{}", report.table());
+    assert!(
+        report.cases[0].id.ends_with("/handshake/x_hook_secret"),
+        "{}",
+        report.table()
+    );
+    let plain = axum::Router::new().route(
+        "/hooks/asana",
+        axum::routing::any(|| async { (StatusCode::OK, "OK") }),
+    );
+    let url = serve(plain).await;
+    let report = Harness::new(asana(), url)
+        .secret(secret)
+        .filter("*/handshake/*")
+        .run()
+        .await
+        .unwrap();
+    let detail = &report.cases[0].detail;
+    assert_eq!(report.failed, 1, "{}", report.table());
+    assert!(
+        detail.contains("without echoing header `X-Hook-Secret`"),
+        "{detail}"
+    );
+    assert!(!detail.contains(secret), "{detail}");
+}
