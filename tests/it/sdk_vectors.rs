@@ -283,3 +283,142 @@ fn write_hookforge_signed_vectors() {
     let doc = json!({"note": "signed by hookforge's Signer", "vectors": signed});
     std::fs::write(out, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
 }
+
+/// The handshake of `v` named in a vector.
+fn handshake_of<'m>(m: &'m Manifest, v: &Value) -> &'m hookforge::manifest::Handshake {
+    let name = text(v, "handshake");
+    m.handshakes
+        .iter()
+        .find(|h| h.name == name)
+        .unwrap_or_else(|| panic!("{}: no handshake {name}", m.id))
+}
+
+/// Status and body the same (as JSON when both are JSON).
+fn same_answer(want: &Value, status: u16, body: &str) -> bool {
+    let want_body = text(want, "body");
+    let json = |t: &str| serde_json::from_str::<Value>(t).ok();
+    want["status"].as_u64() == Some(u64::from(status))
+        && match (json(want_body), json(body)) {
+            (Some(a), Some(b)) => a == b,
+            _ => want_body.trim() == body.trim(),
+        }
+}
+
+/// Handshakes signed as the vendor signs them (just now, by
+/// `scripts/sdk-vectors`), each answered by the vendor's SDK: hookforge's
+/// receiver gives the same answer (from `HOOKFORGE_SDK_HANDSHAKES`).
+#[tokio::test]
+#[ignore = "run by scripts/sdk-vectors, which makes the handshakes with the vendors' SDKs"]
+async fn handshakes_the_vendors_libraries_answer_are_answered_the_same() {
+    use tower::ServiceExt;
+    let file = std::env::var("HOOKFORGE_SDK_HANDSHAKES").expect("HOOKFORGE_SDK_HANDSHAKES");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let list = doc["handshakes"].as_array().unwrap();
+    assert!(list.len() >= 3, "{} handshakes", list.len());
+    for v in list {
+        let spec = hookforge::vendor(text(v, "vendor")).unwrap();
+        let mut b = hookforge::receive::receiver::Receiver::builder(spec)
+            .secret(text(v, "verify_key"))
+            .inbox(hookforge::receive::inbox::Inbox::new(std::sync::Arc::new(
+                hookforge::receive::store::MemoryStore::new(),
+            )));
+        if let Some(t) = v["token"].as_str() {
+            b = b.handshake_token(t);
+        }
+        let r = &v["request"];
+        let query = text(r, "query");
+        let uri = format!(
+            "/hooks/{}{}{query}",
+            spec.id,
+            if query.is_empty() { "" } else { "?" }
+        );
+        let mut req = http::Request::builder().method(text(r, "method")).uri(uri);
+        for h in r["headers"].as_array().unwrap() {
+            req = req.header(h[0].as_str().unwrap(), h[1].as_str().unwrap());
+        }
+        let req = req
+            .body(axum::body::Body::from(text(r, "body").to_string()))
+            .unwrap();
+        let resp = b.build().unwrap().router().oneshot(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            same_answer(&v["answer"], status, &body),
+            "{}: hookforge answered {status} {body:?}; the SDK {}",
+            text(v, "name"),
+            v["answer"]
+        );
+    }
+}
+
+/// The same handshakes as hookforge makes them (`check` and `simulate`: the
+/// manifest's example, signed now), with the answer hookforge requires, for
+/// `scripts/sdk-vectors` to put to the SDKs (to `HOOKFORGE_SDK_HANDSHAKES_OUT`).
+#[test]
+#[ignore = "run by scripts/sdk-vectors, which checks the output with the vendors' SDKs"]
+fn write_hookforge_handshakes() {
+    let input = std::env::var("HOOKFORGE_SDK_HANDSHAKES").expect("HOOKFORGE_SDK_HANDSHAKES");
+    let out = std::env::var("HOOKFORGE_SDK_HANDSHAKES_OUT").expect("HOOKFORGE_SDK_HANDSHAKES_OUT");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(input).unwrap()).unwrap();
+    let made: Vec<Value> = doc["handshakes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(hookforge_handshake)
+        .collect();
+    let doc =
+        json!({"note": "made by hookforge, answers as hookforge requires", "handshakes": made});
+    std::fs::write(out, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+}
+
+/// `v`'s handshake as hookforge sends it, and the answer it requires.
+fn hookforge_handshake(v: &Value) -> Value {
+    use hookforge::handshake::{HandshakeRequest, answer, example_request};
+    let m = hookforge::vendor(text(v, "vendor")).unwrap().manifest();
+    let h = handshake_of(m, v);
+    let (mut query, mut headers, body) = example_request(h);
+    let token = v["token"].as_str().map(Secret::new);
+    if let (Some(q), Some(t)) = (&h.token_query, &token) {
+        let kept: Vec<String> = query
+            .split('&')
+            .filter(|p| !p.starts_with(&format!("{q}=")))
+            .map(str::to_string)
+            .collect();
+        query = format!("{}&{q}={}", kept.join("&"), t.expose());
+    }
+    if h.authenticated {
+        let signer = Signer::for_manifest(m, Secret::new(text(v, "sign_key"))).unwrap();
+        for (k, val) in signer.sign(&body, &SignContext::now("hs_sdk")) {
+            headers.push((k.to_string(), val.to_str().unwrap().to_string()));
+        }
+        headers.push(("content-type".into(), "application/json".into()));
+    }
+    let method: http::Method = h.method.as_str().parse().unwrap();
+    let mut map = HeaderMap::new();
+    for (k, val) in &headers {
+        map.append(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            val.parse().unwrap(),
+        );
+    }
+    let req = HandshakeRequest {
+        method: &method,
+        query: Some(&query),
+        headers: &map,
+        body: &body,
+    };
+    let json = serde_json::from_slice::<Value>(&body).ok();
+    let secret = Secret::new(text(v, "verify_key"));
+    let want = answer(h, &req, json.as_ref(), Some(&secret), token.as_ref()).unwrap();
+    let mut made = v.clone();
+    made["name"] = json!(format!("{} [made by hookforge]", text(v, "name")));
+    made["request"] = json!({
+        "method": h.method.as_str(), "query": query, "headers": headers,
+        "body": String::from_utf8(body).unwrap(),
+    });
+    made["answer"] = json!({"status": want.status, "body": String::from_utf8(want.body).unwrap()});
+    made
+}

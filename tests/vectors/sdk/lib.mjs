@@ -2,6 +2,8 @@
 import crypto from 'node:crypto';
 
 export const TS = '1733300000';
+// Unix seconds now, for requests checked at once (handshakes).
+export const now = () => String(Math.floor(Date.now() / 1000));
 export const keyPair = (type, opts) => crypto.generateKeyPairSync(type, opts);
 export const pem = (k) => k.export({ type: 'pkcs8', format: 'pem' });
 export const formParams = (body) => Object.fromEntries(new URLSearchParams(body));

@@ -9,13 +9,23 @@
 //       deliveries signed by hookforge (same format): each must pass its
 //       SDK's verifier, and fail it with one body byte changed. Prints one
 //       line per check; exits 1 if any check failed.
+//   node sdk.mjs handshakes OUT
+//       handshake requests signed as the vendor signs them, now, each with
+//       the answer the vendor's SDK gives it (its receiver or middleware).
+//   node sdk.mjs verify-handshakes FILE
+//       handshake requests hookforge made, with the answer hookforge
+//       expects: the SDK must give that answer. Exits 1 if any differs.
 //
 // A module exports `vendor` (the catalogue id), `library` (package and
 // version), `make()` (a delivery, or a list of them: name, verify_key,
 // sign_key, [url], [timestamp], content_type, body, headers) and `accepts(delivery, body)`
 // (whether the SDK accepts the delivery's headers with this body; a body
-// other than the delivery's own is the tampered case).
+// other than the delivery's own is the tampered case). A module whose SDK
+// answers handshakes also exports `handshakes()` (requests: name, handshake,
+// verify_key, sign_key, request {method, query, headers, body}) and
+// `answer(h)` (the SDK's answer to h.request: status, body, headers).
 import fs from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tamper } from './lib.mjs';
@@ -76,10 +86,48 @@ async function verify(file) {
   process.exit(failed ? 1 : 0);
 }
 
+async function handshakes(out) {
+  const all = [];
+  for (const m of Object.values(await modules())) {
+    if (!m.handshakes) continue;
+    for (const h of await m.handshakes()) {
+      all.push({ vendor: m.vendor, ...h, answer: await m.answer(h) });
+    }
+  }
+  fs.writeFileSync(out, JSON.stringify({ note: 'Made by tests/vectors/sdk/sdk.mjs handshakes', handshakes: all }, null, 2) + '\n');
+  console.log(`${all.length} handshakes answered by the SDKs, in ${out}`);
+}
+
+// The same answer: status, and body (as JSON when both are JSON).
+function same(want, got) {
+  if (want.status !== got.status) return false;
+  try {
+    return isDeepStrictEqual(JSON.parse(want.body), JSON.parse(got.body));
+  } catch {
+    return want.body.trim() === String(got.body).trim();
+  }
+}
+
+async function verifyHandshakes(file) {
+  const { handshakes: list } = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const byVendor = await modules();
+  let failed = 0;
+  for (const h of list) {
+    const got = await byVendor[h.vendor].answer(h);
+    const ok = same(h.answer, got);
+    failed += ok ? 0 : 1;
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${h.name}: ${byVendor[h.vendor].library} answers ${got.status} ${JSON.stringify(String(got.body))}${ok ? '' : `; hookforge expects ${h.answer.status} ${JSON.stringify(h.answer.body)}`}`);
+  }
+  console.log(`${list.length - failed} passed, ${failed} failed`);
+  process.exit(failed || !list.length ? 1 : 0);
+}
+
 const [mode, file] = process.argv.slice(2);
 if (mode === 'make') await make();
 else if (mode === 'verify' && file) await verify(file);
+else if (mode === 'handshakes' && file) await handshakes(file);
+else if (mode === 'verify-handshakes' && file) await verifyHandshakes(file);
 else {
-  console.error('usage: node sdk.mjs make | verify FILE');
+  console.error('usage: node sdk.mjs make | verify FILE | handshakes OUT | verify-handshakes FILE');
   process.exit(2);
 }

@@ -13,8 +13,10 @@ import { keyPair, pem } from '../lib.mjs';
 export const vendor = 'aws_sns';
 export const library = 'sns-validator 0.3.5';
 
-// The name-value pairs AWS signs for a notification, in byte order.
+// The name-value pairs AWS signs, in byte order: for a notification, and
+// for the SubscriptionConfirmation handshake.
 const SIGNED = ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'];
+const SIGNED_CONFIRMATION = ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
 
 const certUrl = (publicPem) => {
   const id = crypto.createHash('sha256').update(publicPem).digest('hex').slice(0, 32);
@@ -22,10 +24,10 @@ const certUrl = (publicPem) => {
 };
 
 export async function make() {
-  return [await signed('2', 'sha256'), await signed('1', 'sha1')];
+  return [await signed('2', 'sha256'), await signed('1', 'sha1'), await signed('2', 'sha256', true)];
 }
 
-async function signed(version, digest) {
+async function signed(version, digest, confirmation = false) {
   const { publicKey, privateKey } = keyPair('rsa', { modulusLength: 2048 });
   const verifyKey = publicKey.export({ type: 'spki', format: 'pem' });
   const msg = {
@@ -37,15 +39,27 @@ async function signed(version, digest) {
     Timestamp: '2012-05-02T00:54:06.655Z',
     SignatureVersion: version,
   };
-  const text = SIGNED.filter((k) => k in msg).map((k) => `${k}\n${msg[k]}\n`).join('');
+  if (confirmation) {
+    // AWS's example confirmation, its token shortened.
+    Object.assign(msg, {
+      Type: 'SubscriptionConfirmation', MessageId: '165545c9-2a5c-472c-8df2-7ff2be2b3b1b',
+      Token: '2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736',
+      Message: 'You have chosen to subscribe to the topic arn:aws:sns:us-west-2:123456789012:MyTopic.\nTo confirm the subscription, visit the SubscribeURL included in this message.',
+      SubscribeURL: 'https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-west-2:123456789012:MyTopic&Token=2336412f37',
+      Timestamp: '2012-04-26T20:45:04.751Z',
+    });
+    delete msg.Subject;
+  }
+  const fields = confirmation ? SIGNED_CONFIRMATION : SIGNED;
+  const text = fields.filter((k) => k in msg).map((k) => `${k}\n${msg[k]}\n`).join('');
   msg.Signature = crypto.sign(digest, Buffer.from(text), privateKey).toString('base64');
   msg.SigningCertURL = certUrl(verifyKey);
   msg.UnsubscribeURL = 'https://sns.us-west-2.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-west-2:123456789012:MyTopic:c9135db0-26c4-47ec-8998-413945fb5a96';
   return {
-    name: `aws sns: SignatureVersion ${version} ${digest.toUpperCase()}withRSA in the body (node:crypto signs; sns-validator 0.3.5 MessageValidator accepts)`,
+    name: `aws sns: ${confirmation ? 'SubscriptionConfirmation' : 'notification'}, SignatureVersion ${version} ${digest.toUpperCase()}withRSA in the body (node:crypto signs; sns-validator 0.3.5 MessageValidator accepts)`,
     verify_key: verifyKey, sign_key: pem(privateKey),
     content_type: 'text/plain; charset=UTF-8', body: JSON.stringify(msg),
-    headers: [['x-amz-sns-message-type', 'Notification'], ['x-amz-sns-message-id', msg.MessageId]],
+    headers: [['x-amz-sns-message-type', msg.Type], ['x-amz-sns-message-id', msg.MessageId]],
   };
 }
 

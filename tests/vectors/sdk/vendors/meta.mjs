@@ -10,7 +10,9 @@ import { header } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 // The package exports only its index; the helper lives beside it in build/.
-const { generateXHub256Sig } = require(path.join(path.dirname(require.resolve('whatsapp')), 'utils.js'));
+const build = path.dirname(require.resolve('whatsapp'));
+const { generateXHub256Sig } = require(path.join(build, 'utils.js'));
+const WebhooksAPI = require(path.join(build, 'api', 'webhooks.js'));
 
 export const vendor = 'meta';
 export const library = 'whatsapp 0.0.5-Alpha';
@@ -30,4 +32,46 @@ export async function accepts(v, body) {
   const sig = header(v, 'X-Hub-Signature-256');
   if (!sig) return false;
   return generateXHub256Sig(body, v.verify_key) == sig.toString().replace('sha256=', '');
+}
+
+// The verification GET Meta sends when the webhook is configured, and the
+// answer of the SDK's own webhook listener (its request handler, called in
+// process: http.createServer is stood in for, so nothing listens).
+export async function handshakes() {
+  const token = crypto.randomBytes(8).toString('hex');
+  return [{
+    name: 'meta: verification GET (whatsapp 0.0.5-Alpha WebhooksAPI listener answers)',
+    handshake: 'verification', verify_key: crypto.randomBytes(16).toString('hex'), token,
+    request: { method: 'GET', query: `hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=${token}`, headers: [], body: '' },
+  }];
+}
+
+export async function answer(h) {
+  const http = require('node:http');
+  const create = http.createServer;
+  let handler;
+  http.createServer = (cb) => {
+    handler = cb;
+    return { listen: () => ({ on: () => {} }), on: () => {} };
+  };
+  const log = console.log;
+  console.log = () => {};
+  try {
+    const api = new WebhooksAPI({ LISTENER_PORT: 0, WEBHOOK_ENDPOINT: 'webhook', WEBHOOK_VERIFICATION_TOKEN: h.token }, null, 'hookforge-sdk-vectors');
+    api.start(() => {});
+    return await new Promise((resolve) => {
+      let status = 200;
+      const chunks = [];
+      const res = {
+        setHeader: () => {}, writeHead: (s) => { status = s; },
+        write: (c) => chunks.push(String(c)),
+        end: (c) => { if (c) chunks.push(String(c)); resolve({ status, body: chunks.join(''), headers: [] }); },
+      };
+      const req = { method: h.request.method, url: `/webhook?${h.request.query}`, headers: { host: 'localhost' }, on: () => {} };
+      handler(req, res);
+    });
+  } finally {
+    http.createServer = create;
+    console.log = log;
+  }
 }

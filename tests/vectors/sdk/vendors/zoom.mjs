@@ -4,7 +4,7 @@
 // judges. Rivet re-serializes the parsed body before hashing, so the body is compact JSON.
 import crypto from 'node:crypto';
 import { AwsLambdaReceiver } from '@zoom/rivet/meetings';
-import { TS, hmac } from '../lib.mjs';
+import { TS, hmac, now } from '../lib.mjs';
 
 export const vendor = 'zoom';
 export const library = '@zoom/rivet 0.4.0';
@@ -31,6 +31,33 @@ export async function accepts(v, body) {
     return res.statusCode === 200;
   } catch {
     return false;
+  } finally {
+    console.debug = debug;
+  }
+}
+
+// The endpoint.url_validation handshake, signed as Zoom signs it (now), and
+// the answer Rivet's receiver gives it: plainToken and its HMAC.
+export async function handshakes() {
+  const secret = crypto.randomBytes(16).toString('hex');
+  const ts = now();
+  const body = '{"event":"endpoint.url_validation","event_ts":1654503849680,"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"}}';
+  const sig = 'v0=' + hmac('sha256', secret, `v0:${ts}:${body}`).digest('hex');
+  return [{
+    name: 'zoom: endpoint.url_validation (node:crypto signs; @zoom/rivet 0.4.0 AwsLambdaReceiver answers)',
+    handshake: 'endpoint.url_validation', verify_key: secret, sign_key: secret,
+    request: { method: 'POST', query: '', body, headers: [['content-type', 'application/json'], ['x-zm-request-timestamp', ts], ['x-zm-signature', sig]] },
+  }];
+}
+
+export async function answer(h) {
+  const receiver = new AwsLambdaReceiver({ webhooksSecretToken: h.verify_key });
+  receiver.init({ eventEmitter: { emit: async () => {} } });
+  const debug = console.debug;
+  console.debug = () => {};
+  try {
+    const res = await receiver.start()({ body: h.request.body, headers: Object.fromEntries(h.request.headers), isBase64Encoded: false }, {});
+    return { status: res.statusCode, body: res.body, headers: Object.entries(res.headers ?? {}) };
   } finally {
     console.debug = debug;
   }
