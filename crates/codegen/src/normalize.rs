@@ -24,6 +24,7 @@ use serde_json::{Map, Value, json};
 
 use crate::Error;
 use crate::schema::{VALUE_CONSTRAINTS, VendorSchemas, const_as_type};
+use hookforge_manifest::json_type;
 
 /// A string enum from the definitions, emitted as an open enum.
 #[derive(Debug, Clone)]
@@ -213,18 +214,6 @@ fn refuse_null_alone(v: &Value, at: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The JSON Schema type of a value (an integral number is an `integer`).
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
 
 fn rust_type(path: &str) -> Value {
     json!({"crate": "hookforge", "version": "*", "path": path})

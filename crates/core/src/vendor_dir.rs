@@ -18,6 +18,7 @@ use crate::ParseError;
 pub use crate::manifest::vendor_dir::{Disk, Embedded, Files, LoadError};
 use crate::manifest::vendor_dir::{VALUE_CONSTRAINTS, VendorSchemas, const_as_type};
 use crate::vendor::{Checked, EventInfo, ParsedEvent, SampleInfo, VendorSpec};
+use crate::manifest::json_type;
 
 /// What a runtime vendor checks deliveries with: one validator per event.
 struct RuntimeModel {
@@ -105,18 +106,6 @@ fn dotted(pointer: &str) -> String {
     out
 }
 
-/// The JSON Schema type of a value (an integral number is an `integer`).
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
 
 /// The schema as the generated models read it: lenient where they are.
 fn lenient(value: &mut Value) {

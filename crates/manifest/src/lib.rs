@@ -12,6 +12,20 @@ pub mod jwt;
 pub mod vendor_dir;
 
 pub use handshake::Handshake;
+
+/// The JSON Schema type of a value (`integer` for whole numbers).
+pub fn json_type(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
 pub use jwt::{JwtAlgorithm, JwtAuth};
 
 /// One JSON Pointer reference token unescaped (RFC 6901: `~1` is `/`,

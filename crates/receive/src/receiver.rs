@@ -795,21 +795,7 @@ async fn accept(
         "event_id",
         crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")),
     );
-    let mut kept = kept_headers(inner, headers);
-    if let Some(tp) = crate::trace::current_traceparent() {
-        kept.push((crate::trace::TRACEPARENT.to_string(), tp));
-    }
-    let delivery = NewDelivery {
-        vendor: vendor.to_string(),
-        event_type: parsed.event_type.clone(),
-        event_id: parsed.event_id.clone(),
-        dedupe_key: dedupe_key(parsed.event_id.as_deref(), &body),
-        body: body.to_vec(),
-        headers: kept,
-        received_at_ms: now_ms(),
-        misfit: misfit.clone(),
-        order: hookforge_core::parse::OrderPlace::read(inner.vendor.manifest(), &body, headers),
-    };
+    let delivery = new_delivery(inner, headers, &parsed, misfit.clone(), &body);
     // Unknown event types share one label: the label set stays bounded.
     let event_label = if parsed.known {
         parsed.event_type.clone()
@@ -835,10 +821,9 @@ async fn accept(
         };
         (StatusCode::OK, axum::Json(a)).into_response()
     };
-    let inbox = match &inner.mode {
-        Mode::Inbox(inbox) | Mode::Inline(_, inbox) => inbox,
-    };
-    let inserted = inbox
+    let inserted = inner
+        .mode
+        .inbox()
         .accept(delivery)
         .instrument(tracing::info_span!(target: crate::trace::TARGET, "store"))
         .await?;
@@ -867,6 +852,32 @@ async fn accept(
             ok("handled")
         }
     })
+}
+
+/// The delivery to store: its bytes as JSON, the headers kept (with the
+/// trace context), its key and its place in its entity's order.
+fn new_delivery(
+    inner: &Inner,
+    headers: &HeaderMap,
+    parsed: &crate::Checked,
+    misfit: Option<String>,
+    body: &Bytes,
+) -> NewDelivery {
+    let mut kept = kept_headers(inner, headers);
+    if let Some(tp) = crate::trace::current_traceparent() {
+        kept.push((crate::trace::TRACEPARENT.to_string(), tp));
+    }
+    NewDelivery {
+        vendor: inner.vendor.id.to_string(),
+        event_type: parsed.event_type.clone(),
+        event_id: parsed.event_id.clone(),
+        dedupe_key: dedupe_key(parsed.event_id.as_deref(), body),
+        body: body.to_vec(),
+        headers: kept,
+        received_at_ms: now_ms(),
+        misfit,
+        order: hookforge_core::parse::OrderPlace::read(inner.vendor.manifest(), body, headers),
+    }
 }
 
 /// Inline mode: runs the handler on stored delivery `id` before answering.

@@ -4,6 +4,7 @@
 //! uses it to build drift probes; the tests to vary every optional field.
 
 use serde_json::Value;
+pub use hookforge_core::manifest::json_type;
 
 /// What the schema says about the places in one instance, as JSON pointers.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -162,18 +163,6 @@ fn collect_branches<'a>(
     }
 }
 
-/// The JSON Schema type of a value (`integer` for whole numbers).
-pub fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
 
 fn admits(schema: &Value, instance: &Value) -> bool {
     let kind = json_type(instance);

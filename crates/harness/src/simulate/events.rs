@@ -104,24 +104,7 @@ pub fn build(
                     .clone();
             }
             let body = serde_json::to_vec(&doc).expect("Value serializes");
-            let envelope = match vendor.read_envelope(&body, &http::HeaderMap::new()) {
-                // A type in a header (Shopify's topic), or joined from one
-                // (GitHub's): the sample's event.
-                Err(_) if vendor.manifest().event_type.header.is_some() => crate::Envelope {
-                    event_type: event.to_string(),
-                    event_id: None,
-                },
-                other => other.map_err(|e| format!("sample {name} after refreshing: {e}"))?,
-            };
-            let header_id = match (&envelope.event_id, &vendor.manifest().event_id) {
-                (None, Some(loc)) if loc.header.is_some() => Some(fresh_like(
-                    loc.example
-                        .as_deref()
-                        .unwrap_or("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"),
-                    &mut rng,
-                )),
-                _ => None,
-            };
+            let (envelope, header_id) = identify(vendor, &body, event, name, &mut rng)?;
             let event_id = envelope.event_id.or_else(|| header_id.clone());
             let key = crate::util::dedupe_key(event_id.as_deref(), &body);
             if !seen.insert(key.clone()) {
@@ -152,6 +135,36 @@ pub fn build(
         }
     }
     Ok(out)
+}
+
+/// The envelope of a built event's body and, for a vendor that sends the
+/// event id in a header, a fresh id in its format for that header.
+fn identify(
+    vendor: &VendorSpec,
+    body: &[u8],
+    event: &str,
+    name: &str,
+    rng: &mut Rng,
+) -> Result<(crate::Envelope, Option<String>), String> {
+    let envelope = match vendor.read_envelope(body, &http::HeaderMap::new()) {
+        // A type in a header (Shopify's topic), or joined from one
+        // (GitHub's): the sample's event.
+        Err(_) if vendor.manifest().event_type.header.is_some() => crate::Envelope {
+            event_type: event.to_string(),
+            event_id: None,
+        },
+        other => other.map_err(|e| format!("sample {name} after refreshing: {e}"))?,
+    };
+    let header_id = match (&envelope.event_id, &vendor.manifest().event_id) {
+        (None, Some(loc)) if loc.header.is_some() => Some(fresh_like(
+            loc.example
+                .as_deref()
+                .unwrap_or("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"),
+            rng,
+        )),
+        _ => None,
+    };
+    Ok((envelope, header_id))
 }
 
 /// How many events in a row are about one entity, for ordered vendors.

@@ -119,6 +119,43 @@ const DB_NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
 /// The row is held by this attempt of this process.
 const HELD: &str = "id = $1 AND attempts = $2 AND status = 'processing' AND locked_by = $3";
 
+/// What each delivery of a batch became (new, or a duplicate with the
+/// stored row's status), from the rows the INSERT returned, and the extra
+/// duplicates per row that repeats within the batch add.
+fn batch_outcomes(
+    ds: &[NewDelivery],
+    first: &std::collections::HashMap<(&str, &str), usize>,
+    rows: &[::postgres::Row],
+) -> Result<(Vec<Inserted>, std::collections::HashMap<i64, i32>), StoreError> {
+    use std::collections::HashMap;
+    let mut stored: HashMap<(String, String), (i64, i32, String)> = HashMap::new();
+    for r in rows {
+        stored.insert((r.get(1), r.get(2)), (r.get(0), r.get(3), r.get(4)));
+    }
+    let mut out = Vec::with_capacity(ds.len());
+    let mut repeats: HashMap<i64, i32> = HashMap::new();
+    for (i, d) in ds.iter().enumerate() {
+        let Some((id, dups, status)) = stored.get(&(d.vendor.clone(), d.dedupe_key.clone())) else {
+            return Err(StoreError::Backend(
+                "the batch insert returned fewer rows than it was given".into(),
+            ));
+        };
+        let status = Status::parse(status).ok_or_else(|| {
+            StoreError::Backend(format!("the inbox holds an unknown status {status:?}").into())
+        })?;
+        let is_first = first[&(d.vendor.as_str(), d.dedupe_key.as_str())] == i;
+        out.push(if is_first && *dups == 0 {
+            Inserted::New(*id)
+        } else {
+            if !is_first {
+                *repeats.entry(*id).or_default() += 1;
+            }
+            Inserted::Duplicate(*id, status)
+        });
+    }
+    Ok((out, repeats))
+}
+
 /// An arbitrary constant: the advisory lock that serializes migrations.
 const MIGRATION_LOCK: i64 = 0x686f_6f6b_666f_7267;
 
@@ -290,32 +327,7 @@ impl PostgresStore {
                 .collect();
             tx.execute(MARK_STALE, &[&new]).map_err(backend)?;
         }
-        let mut stored: HashMap<(String, String), (i64, i32, String)> = HashMap::new();
-        for r in &rows {
-            stored.insert((r.get(1), r.get(2)), (r.get(0), r.get(3), r.get(4)));
-        }
-        let mut out = Vec::with_capacity(ds.len());
-        let mut repeats: HashMap<i64, i32> = HashMap::new();
-        for (i, d) in ds.iter().enumerate() {
-            let Some((id, dups, status)) = stored.get(&(d.vendor.clone(), d.dedupe_key.clone()))
-            else {
-                return Err(StoreError::Backend(
-                    "the batch insert returned fewer rows than it was given".into(),
-                ));
-            };
-            let status = Status::parse(status).ok_or_else(|| {
-                StoreError::Backend(format!("the inbox holds an unknown status {status:?}").into())
-            })?;
-            let is_first = first[&(d.vendor.as_str(), d.dedupe_key.as_str())] == i;
-            out.push(if is_first && *dups == 0 {
-                Inserted::New(*id)
-            } else {
-                if !is_first {
-                    *repeats.entry(*id).or_default() += 1;
-                }
-                Inserted::Duplicate(*id, status)
-            });
-        }
+        let (out, repeats) = batch_outcomes(ds, &first, &rows)?;
         for (id, n) in repeats {
             tx.execute(
                 "UPDATE deliveries SET duplicates = duplicates + $2 WHERE id = $1",
