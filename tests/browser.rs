@@ -77,11 +77,9 @@ async fn screenshot(c: &Client, name: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs Chromium: run scripts/browser-tests"]
-async fn the_dashboard_filters_shows_a_misfit_and_replays_it() {
-    let dir = std::env::temp_dir().join(format!("hookforge-browser-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// An inbox in `dir` with 8 Prets deliveries and 2 quarantined ones; the
+/// store and the quarantined ids.
+fn inbox_with_two_misfits(dir: &std::path::Path) -> (Arc<SqliteStore>, Vec<i64>) {
     let store = Arc::new(SqliteStore::open(&dir.join("inbox.db")).unwrap());
     for i in 0..8 {
         let (id, body) = common::prets_delivery("evt_01KVBROWSER", i);
@@ -105,15 +103,21 @@ async fn the_dashboard_filters_shows_a_misfit_and_replays_it() {
             quarantined.push(n);
         }
     }
+    (store, quarantined)
+}
+
+/// The dashboard on `store`, served on loopback; its base URL.
+async fn serve_dashboard(store: &Arc<SqliteStore>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = hookforge::ui::router(store.clone(), None);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
 
-    let (_driver, c) = browser(&dir).await;
-    c.goto(&format!("{base}/")).await.unwrap();
-    screenshot(&c, "dashboard.png").await;
-    // Filter to quarantined with the form, as a person would.
+/// Filters to quarantined with the form, as a person would, and finds the
+/// two quarantined rows.
+async fn filter_to_quarantined(c: &Client) {
     c.find(Locator::Css("select[name=status]"))
         .await
         .unwrap()
@@ -149,7 +153,11 @@ async fn the_dashboard_filters_shows_a_misfit_and_replays_it() {
     for r in &rows {
         assert!(r.text().await.unwrap().contains("quarantined"));
     }
-    // Open the newest, see where it misfits.
+}
+
+/// Opens the newest of the `quarantined` rows and sees where it misfits,
+/// with no credential on the page; its id.
+async fn open_the_newest_misfit(c: &Client, quarantined: &[i64]) -> i64 {
     c.find(Locator::Css("table.deliveries tbody tr a"))
         .await
         .unwrap()
@@ -170,10 +178,15 @@ async fn the_dashboard_filters_shows_a_misfit_and_replays_it() {
             .ends_with(&format!("/deliveries/{id}"))
     );
     assert!(mark.text().await.unwrap().contains("\"quoteId\": 5"));
-    screenshot(&c, "delivery.png").await;
+    screenshot(c, "delivery.png").await;
     // No credential on the page.
     assert!(!c.source().await.unwrap().contains("whsec_"));
-    // Replay: its status changes (quarantined → pending, attempts reset).
+    id
+}
+
+/// Replay: the delivery `id`'s status changes (quarantined → pending,
+/// attempts reset), on the page and in `store`.
+async fn replay_and_see_it_pending(c: &Client, store: &SqliteStore, id: i64) {
     c.find(Locator::Css("button[name=replay]"))
         .await
         .unwrap()
@@ -200,6 +213,22 @@ async fn the_dashboard_filters_shows_a_misfit_and_replays_it() {
             .contains("Queued")
     );
     assert_eq!(store.get(id).unwrap().unwrap().status, Status::Pending);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium: run scripts/browser-tests"]
+async fn the_dashboard_filters_shows_a_misfit_and_replays_it() {
+    let dir = std::env::temp_dir().join(format!("hookforge-browser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (store, quarantined) = inbox_with_two_misfits(&dir);
+    let base = serve_dashboard(&store).await;
+
+    let (_driver, c) = browser(&dir).await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    screenshot(&c, "dashboard.png").await;
+    filter_to_quarantined(&c).await;
+    let id = open_the_newest_misfit(&c, &quarantined).await;
+    replay_and_see_it_pending(&c, &store, id).await;
     c.close().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }

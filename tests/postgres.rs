@@ -12,14 +12,13 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hookforge::receive::store::contract::{
     delivery, exercise, exercise_batches, exercise_ordering,
 };
-use hookforge::receive::store::{PostgresStore, Status, Store};
+use hookforge::receive::store::{PostgresStore, Status, Store, StoredDelivery};
 
 const SECRET: &str = "whsec_PostgresPostgresPostgresPostgresPostgres123";
 
@@ -160,84 +159,31 @@ fn serve(url: &str) -> Receiver {
     }
 }
 
-fn post(port: u16, body: &[u8]) -> std::io::Result<u16> {
-    common::post_prets(port, SECRET, body)
+/// SIGKILLs `r`'s process; its pid.
+fn kill_9(r: &mut Receiver) -> u32 {
+    let pid = r.child.id();
+    r.child.kill().unwrap(); // SIGKILL
+    r.child.wait().unwrap();
+    pid
 }
 
-#[test]
-#[ignore = "needs PostgreSQL: run scripts/with-postgres"]
-fn two_receivers_share_one_inbox_and_a_kill_9_loses_and_repeats_nothing() {
-    const MAX: usize = 800;
-    const KILL_AFTER: usize = 200;
-    let limit = Duration::from_secs(60);
-    let url = fresh_db("twoproc");
-    let mut a = serve(&url);
-    let b = serve(&url);
-    let ports = [a.port, b.port];
-    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
-    let next = Arc::new(AtomicUsize::new(0));
-    let finished = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    // Two senders to each receiver; each delivery goes to one of them.
-    let senders: Vec<_> = (0..4)
-        .map(|k| {
-            let (acked, next, finished, stop) =
-                (acked.clone(), next.clone(), finished.clone(), stop.clone());
-            let port = ports[k % 2];
-            std::thread::spawn(move || {
-                let mut errors = 0;
-                while !stop.load(Ordering::SeqCst) && started.elapsed() < limit {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= MAX {
-                        break;
-                    }
-                    let (id, body) = common::prets_delivery("evt_01KVPGTWOPROC", i);
-                    let answer = post(port, &body);
-                    finished.fetch_add(1, Ordering::SeqCst);
-                    match answer {
-                        Ok(code) if (200..300).contains(&code) => acked.lock().unwrap().push(id),
-                        Ok(code) => panic!("delivery {i} answered {code}"),
-                        Err(_) => {
-                            errors += 1;
-                            if errors > 3 {
-                                break; // its receiver is gone
-                            }
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    while acked.lock().unwrap().len() < KILL_AFTER && started.elapsed() < limit {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let in_flight = next.load(Ordering::SeqCst).min(MAX) - finished.load(Ordering::SeqCst);
-    let pid_a = a.child.id();
-    a.child.kill().unwrap(); // SIGKILL
-    a.child.wait().unwrap();
-    let probe = PostgresStore::connect(&url, Duration::from_secs(30)).unwrap();
-    // What the killed process held: the only deliveries that may be
-    // handled twice (once by it, once after its lease ran out).
-    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    let held_by_a: HashSet<String> = c
-        .query(
-            "SELECT event_id FROM deliveries WHERE status = 'processing' AND locked_by LIKE $1",
-            &[&format!("%:{pid_a}")],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<_, String>(0))
-        .collect();
-    // The senders to B keep going a little while A is down.
-    std::thread::sleep(Duration::from_millis(300));
-    stop.store(true, Ordering::SeqCst);
-    for s in senders {
-        s.join().unwrap();
-    }
-    a.reader.join().unwrap();
-    // A comes back; together they finish everything.
-    let a2 = serve(&url);
+/// The event ids of the deliveries the process `pid` holds (`processing`,
+/// leased by it).
+fn processing_held_by(url: &str, pid: u32) -> HashSet<String> {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    c.query(
+        "SELECT event_id FROM deliveries WHERE status = 'processing' AND locked_by LIKE $1",
+        &[&format!("%:{pid}")],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<_, String>(0))
+    .collect()
+}
+
+/// Waits (up to 30 s) until every delivery is done, then for the last log
+/// lines.
+fn wait_until_all_done(probe: &PostgresStore) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let rows = probe.list(None, 100_000).unwrap();
@@ -247,24 +193,51 @@ fn two_receivers_share_one_inbox_and_a_kill_9_loses_and_repeats_nothing() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(300)); // the last log lines
-    let acked = acked.lock().unwrap().clone();
-    let rows = probe.list(None, 100_000).unwrap();
+}
+
+/// How often each event id was handled, by any of three receivers (their
+/// `handled` lists), and how many handlings each did.
+fn handled_per_process(
+    receivers: [&Arc<Mutex<Vec<String>>>; 3],
+) -> (HashMap<String, usize>, [usize; 3]) {
     let mut handled: HashMap<String, usize> = HashMap::new();
     let mut by_process = [0usize; 3];
-    for (k, r) in [&a.handled, &b.handled, &a2.handled]
-        .into_iter()
-        .enumerate()
-    {
+    for (k, r) in receivers.into_iter().enumerate() {
         for id in r.lock().unwrap().iter() {
             *handled.entry(id.clone()).or_default() += 1;
             by_process[k] += 1;
         }
     }
-    for mut r in [b, a2] {
-        r.child.kill().unwrap();
-        r.child.wait().unwrap();
-        r.reader.join().unwrap();
-    }
+    (handled, by_process)
+}
+
+/// What the two-receiver test saw, for its verdict.
+struct TwoReceiverRun {
+    /// Requests sent and not yet answered at the kill.
+    in_flight: usize,
+    /// Event ids answered 2xx.
+    acked: Vec<String>,
+    /// The inbox at the end.
+    rows: Vec<StoredDelivery>,
+    /// Per event id, how often it was handled.
+    handled: HashMap<String, usize>,
+    /// Handlings by A, B and A after its restart.
+    by_process: [usize; 3],
+    /// What A held when it was killed.
+    held_by_a: HashSet<String>,
+}
+
+/// Nothing acknowledged was lost, stored twice or left unhandled; only what
+/// the killed process held was handled twice; both receivers took part.
+fn assert_nothing_lost_or_repeated(run: TwoReceiverRun) {
+    let TwoReceiverRun {
+        in_flight,
+        acked,
+        rows,
+        handled,
+        by_process,
+        held_by_a,
+    } = run;
     let stored: HashMap<&str, usize> = rows.iter().fold(HashMap::new(), |mut m, r| {
         *m.entry(r.event_id.as_deref().unwrap()).or_default() += 1;
         m
@@ -310,6 +283,49 @@ fn two_receivers_share_one_inbox_and_a_kill_9_loses_and_repeats_nothing() {
         by_process[0] > 0 && by_process[1] > 0,
         "both receivers handled deliveries: {by_process:?}"
     );
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: run scripts/with-postgres"]
+fn two_receivers_share_one_inbox_and_a_kill_9_loses_and_repeats_nothing() {
+    const MAX: usize = 800;
+    const KILL_AFTER: usize = 200;
+    let limit = Duration::from_secs(60);
+    let url = fresh_db("twoproc");
+    let mut a = serve(&url);
+    let b = serve(&url);
+    // Two senders to each receiver; each delivery goes to one of them.
+    let ports = [a.port, b.port, a.port, b.port];
+    let load = common::PretsLoad::start(&ports, SECRET, "evt_01KVPGTWOPROC", MAX, limit);
+    load.wait_until(KILL_AFTER, &|| true);
+    let in_flight = load.in_flight();
+    let pid_a = kill_9(&mut a);
+    let probe = PostgresStore::connect(&url, Duration::from_secs(30)).unwrap();
+    // What the killed process held: the only deliveries that may be
+    // handled twice (once by it, once after its lease ran out).
+    let held_by_a = processing_held_by(&url, pid_a);
+    // The senders to B keep going a little while A is down.
+    std::thread::sleep(Duration::from_millis(300));
+    let acked = load.stop();
+    a.reader.join().unwrap();
+    // A comes back; together they finish everything.
+    let a2 = serve(&url);
+    wait_until_all_done(&probe);
+    let rows = probe.list(None, 100_000).unwrap();
+    let (handled, by_process) = handled_per_process([&a.handled, &b.handled, &a2.handled]);
+    for mut r in [b, a2] {
+        r.child.kill().unwrap();
+        r.child.wait().unwrap();
+        r.reader.join().unwrap();
+    }
+    assert_nothing_lost_or_repeated(TwoReceiverRun {
+        in_flight,
+        acked,
+        rows,
+        handled,
+        by_process,
+        held_by_a,
+    });
 }
 
 #[test]

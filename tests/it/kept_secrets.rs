@@ -217,3 +217,38 @@ async fn check_hands_over_its_secret_first_and_requires_the_echo() {
     );
     assert!(!detail.contains(secret), "{detail}");
 }
+
+/// `inbox secrets` counts the kept secrets without showing them, and
+/// `--forget` forgets them: a receiver started afterwards takes the next
+/// handshake's secret as the first.
+#[tokio::test]
+async fn inbox_secrets_counts_without_showing_and_forgets() {
+    let path = common::temp_dir("forget-secrets").join("inbox.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+    let (s, _, _) = send(&app(store, false), handshake(SECRET)).await;
+    assert_eq!(s, StatusCode::OK);
+    let inbox = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args(["inbox", "--db"])
+            .arg(&path)
+            .args(["secrets", "--vendor", "asana"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains(SECRET), "{text}");
+        text
+    };
+    assert!(inbox(&[]).contains("asana: 1 kept secret(s)"));
+    assert!(inbox(&["--forget"]).contains("forgot 1"));
+    assert!(inbox(&[]).contains("asana: 0 kept secret(s)"));
+    let next = "fedcba9876543210fedcba9876543210";
+    let again = app(Arc::new(SqliteStore::open(&path).unwrap()), false);
+    let (s, echoed, _) = send(&again, handshake(next)).await;
+    assert_eq!((s, echoed.as_deref()), (StatusCode::OK, Some(next)));
+}

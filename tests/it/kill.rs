@@ -7,8 +7,7 @@ use crate::common;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "whsec_KillTestKillTestKillTestKillTestKillTest123";
@@ -30,11 +29,6 @@ fn serve(db: &std::path::Path, process: bool) -> (Child, u16) {
 
 fn start(cmd: Command) -> (Child, u16) {
     common::spawn_listening(cmd)
-}
-
-/// One HTTP/1.1 POST on its own connection; the status code.
-fn post(port: u16, body: &[u8]) -> std::io::Result<u16> {
-    common::post_prets(port, SECRET, body)
 }
 
 /// Every row of the inbox at `db`, read by the CLI.
@@ -66,54 +60,14 @@ fn load_then_kill(
     kill_after: usize,
     ready: &dyn Fn() -> bool,
 ) -> Load {
-    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
-    let next = Arc::new(AtomicUsize::new(0));
-    // Requests answered (or failed): with `next`, what was in flight.
-    let finished = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..4)
-        .map(|_| {
-            let (acked, next, stop, finished) =
-                (acked.clone(), next.clone(), stop.clone(), finished.clone());
-            std::thread::spawn(move || {
-                let mut errors = 0;
-                while !stop.load(Ordering::SeqCst) && started.elapsed() < TIME_LIMIT {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= MAX_DELIVERIES {
-                        break;
-                    }
-                    let (id, body) = common::prets_delivery(prefix, i);
-                    let answer = post(port, &body);
-                    finished.fetch_add(1, Ordering::SeqCst);
-                    match answer {
-                        Ok(code) if (200..300).contains(&code) => acked.lock().unwrap().push(id),
-                        Ok(code) => panic!("delivery {i} answered {code}"),
-                        Err(_) => {
-                            errors += 1;
-                            if errors > 3 {
-                                break; // The receiver is gone.
-                            }
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
+    let load = common::PretsLoad::start(&[port; 4], SECRET, prefix, MAX_DELIVERIES, TIME_LIMIT);
     // Kill mid-stream, while requests are in flight, once the scenario's
     // own condition holds (handlers running, under a loaded machine too).
-    while (acked.lock().unwrap().len() < kill_after || !ready()) && started.elapsed() < TIME_LIMIT {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let started_at_kill = next.load(Ordering::SeqCst).min(MAX_DELIVERIES);
-    let finished_at_kill = finished.load(Ordering::SeqCst);
+    load.wait_until(kill_after, ready);
+    let in_flight = load.in_flight();
     receiver.kill().unwrap(); // SIGKILL
     receiver.wait().unwrap();
-    stop.store(true, Ordering::SeqCst);
-    for w in workers {
-        w.join().unwrap();
-    }
-    let acked = acked.lock().unwrap().clone();
+    let acked = load.stop();
     assert!(
         acked.len() >= kill_after,
         "only {} deliveries acknowledged",
@@ -121,7 +75,6 @@ fn load_then_kill(
     );
     // The kill landed mid-stream: requests had been sent and not answered,
     // and fewer deliveries were acknowledged than the senders would send.
-    let in_flight = started_at_kill - finished_at_kill;
     assert!(in_flight >= 1, "nothing was in flight when the kill landed");
     assert!(
         acked.len() < MAX_DELIVERIES,
@@ -208,7 +161,6 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
 #[ignore = "the child process of kill_9_while_handling_recovers_what_was_in_progress"]
 fn child_receiver_with_a_slow_handler() {
     use hookforge::receive::inbox::Inbox;
-    use hookforge::receive::receiver::Receiver;
     use hookforge::receive::store::SqliteStore;
     use hookforge::vendors::prets;
     use hookforge::{BoxFuture, RawHandler};
@@ -254,12 +206,7 @@ fn child_receiver_with_a_slow_handler() {
                 life,
             });
             let _worker = inbox.spawn_worker();
-            let app = Receiver::builder(&prets::VENDOR)
-                .secret(SECRET)
-                .inbox(inbox)
-                .build()
-                .unwrap()
-                .router();
+            let app = common::prets_router(SECRET, inbox);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             println!("listening on http://{}", listener.local_addr().unwrap());
             hookforge::receive::serve::serve_router(listener, app, Default::default())

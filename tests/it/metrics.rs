@@ -44,15 +44,21 @@ fn value(metrics: &str, series: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
-#[test]
-fn serve_exposes_prometheus_metrics_that_count_what_happened() {
+/// `serve` for Prets with its metrics on a free port; the child, its port
+/// and the metrics port.
+fn serve_with_metrics() -> (std::process::Child, u16, u16) {
     let metrics_port = common::free_port();
     let mut cmd = common::serve_prets(SECRET);
     cmd.args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    let (mut child, port) = common::spawn_listening(cmd);
+    let (child, port) = common::spawn_listening(cmd);
+    (child, port, metrics_port)
+}
 
+/// Two deliveries, a duplicate, a forgery, a wrong content type and a
+/// misfit, each answered as it should be.
+fn send_one_of_each_outcome(port: u16) {
     let (_, a) = common::prets_delivery("evt_01KVMETRICS", 1);
     let (_, b) = common::prets_delivery("evt_01KVMETRICS", 2);
     assert_eq!(post(port, "application/json", SECRET, &a), 200);
@@ -67,8 +73,11 @@ fn serve_exposes_prometheus_metrics_that_count_what_happened() {
         post(port, "application/json", SECRET, misfit.as_bytes()),
         200
     );
+}
 
-    // The gauges are read from the inbox every 2 s.
+/// The metrics once both deliveries are counted done (or after 20 s): the
+/// gauges are read from the inbox every 2 s.
+fn scrape_once_both_are_done(metrics_port: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     let scrape = || {
         request(
@@ -77,7 +86,7 @@ fn serve_exposes_prometheus_metrics_that_count_what_happened() {
             b"",
         )
     };
-    let text = loop {
+    loop {
         let (status, text) = scrape();
         assert_eq!(status, 200);
         let done = value(&text, "hookforge_inbox_depth{status=\"done\"}");
@@ -85,11 +94,22 @@ fn serve_exposes_prometheus_metrics_that_count_what_happened() {
             break text;
         }
         std::thread::sleep(Duration::from_millis(200));
-    };
+    }
+}
+
+#[test]
+fn serve_exposes_prometheus_metrics_that_count_what_happened() {
+    let (mut child, port, metrics_port) = serve_with_metrics();
+    send_one_of_each_outcome(port);
+    let text = scrape_once_both_are_done(metrics_port);
     child.kill().unwrap();
     child.wait().unwrap();
+    assert_counted(&text);
+}
 
-    let d = |labels: &str| value(&text, &format!("hookforge_deliveries_total{{{labels}}}"));
+/// What `send_one_of_each_outcome` sent, counted in the metrics `text`.
+fn assert_counted(text: &str) {
+    let d = |labels: &str| value(text, &format!("hookforge_deliveries_total{{{labels}}}"));
     assert_eq!(
         d("vendor=\"prets\",event=\"quote.updated\",outcome=\"accepted\",reason=\"\""),
         Some(2.0),
@@ -113,7 +133,7 @@ fn serve_exposes_prometheus_metrics_that_count_what_happened() {
     );
     assert_eq!(
         value(
-            &text,
+            text,
             "hookforge_verification_failures_total{vendor=\"prets\"}"
         ),
         Some(1.0)
@@ -126,7 +146,7 @@ fn serve_exposes_prometheus_metrics_that_count_what_happened() {
     ] {
         assert_eq!(
             value(
-                &text,
+                text,
                 &format!("hookforge_inbox_depth{{status=\"{status}\"}}")
             ),
             Some(n),
@@ -134,12 +154,12 @@ fn serve_exposes_prometheus_metrics_that_count_what_happened() {
         );
     }
     assert_eq!(
-        value(&text, "hookforge_oldest_pending_age_seconds"),
+        value(text, "hookforge_oldest_pending_age_seconds"),
         Some(0.0)
     );
     assert_eq!(
         value(
-            &text,
+            text,
             "hookforge_handler_duration_seconds_count{vendor=\"prets\",outcome=\"ok\"}"
         ),
         Some(2.0)

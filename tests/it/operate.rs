@@ -2,6 +2,8 @@
 
 use crate::common;
 
+use std::path::Path;
+
 use hookforge::receive::store::{SqliteStore, Status, Store, Vendors};
 
 fn hookforge() -> std::process::Command {
@@ -182,16 +184,8 @@ fn standard_webhooks_inbox(db: &std::path::Path) -> Vec<Vec<u8>> {
     bodies
 }
 
-/// `inbox forward` sends stored bytes to another receiver signed afresh
-/// (the stored deliveries are two hours old; Standard Webhooks allows five
-/// minutes), judged by the vendor's success rule; a wrong secret fails it;
-/// `--redact` sends copies with personal data replaced; `check
-/// --from-inbox` replays the same deliveries as cases.
-#[test]
-fn forward_sends_stored_bytes_signed_afresh_and_check_replays_them() {
-    let dir = common::temp_dir("forward");
-    let (source, target) = (dir.join("source.db"), dir.join("target.db"));
-    let bodies = standard_webhooks_inbox(&source);
+/// `serve` for Standard Webhooks on the inbox `db`; the child and its port.
+fn serve_standard_webhooks(db: &Path) -> (std::process::Child, u16) {
     let mut serve = hookforge();
     serve
         .args([
@@ -203,28 +197,27 @@ fn forward_sends_stored_bytes_signed_afresh_and_check_replays_them() {
         ])
         .arg(format!("--secret=standard_webhooks={SW_SECRET}"))
         .arg("--db")
-        .arg(&target)
+        .arg(db)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null());
-    let (mut child, port) = common::spawn_listening(serve);
-    let url = format!("http://127.0.0.1:{port}/hooks/standard_webhooks");
-    let forward = |secret: &str, more: &[&str]| {
-        hookforge()
-            .args(["inbox", "--db"])
-            .arg(&source)
-            .args(["forward", "--vendor", "standard_webhooks", "--to", &url])
-            .arg(format!("--secret={secret}"))
-            .args(more)
-            .output()
-            .unwrap()
-    };
+    common::spawn_listening(serve)
+}
 
-    let text = success_text(&forward(SW_SECRET, &[]));
-    assert!(
-        text.contains("3 answered as Standard Webhooks counts success, 0 not"),
-        "{text}"
-    );
-    let stored = SqliteStore::open(&target).unwrap();
+/// `inbox forward` of the Standard Webhooks deliveries in `source` to
+/// `url`, signed with `secret`, with `more` arguments.
+fn forward(source: &Path, url: &str, secret: &str, more: &[&str]) -> std::process::Output {
+    hookforge()
+        .args(["inbox", "--db"])
+        .arg(source)
+        .args(["forward", "--vendor", "standard_webhooks", "--to", url])
+        .arg(format!("--secret={secret}"))
+        .args(more)
+        .output()
+        .unwrap()
+}
+
+/// What the receiver stored are the bytes sent, not a re-encoding.
+fn assert_received_as_sent(stored: &SqliteStore, bodies: &[Vec<u8>]) {
     let mut received: Vec<Vec<u8>> = stored
         .list(None, 100)
         .unwrap()
@@ -232,14 +225,16 @@ fn forward_sends_stored_bytes_signed_afresh_and_check_replays_them() {
         .map(|d| d.body)
         .collect();
     received.sort();
-    let mut sent = bodies.clone();
+    let mut sent = bodies.to_vec();
     sent.sort();
     assert_eq!(received, sent, "the bytes as stored, not a re-encoding");
+}
 
-    let out = forward(
-        "whsec_c2VjcmV0LW9mLWFub3RoZXItcmVjZWl2ZXIK",
-        &["--event-type", "example.event"],
-    );
+/// Signed with a secret the receiver does not have: refused (401), and
+/// the forward fails.
+fn assert_a_wrong_secret_fails(source: &Path, url: &str) {
+    let wrong = "whsec_c2VjcmV0LW9mLWFub3RoZXItcmVjZWl2ZXIK";
+    let out = forward(source, url, wrong, &["--event-type", "example.event"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -247,8 +242,18 @@ fn forward_sends_stored_bytes_signed_afresh_and_check_replays_them() {
             && text.contains("0 answered as Standard Webhooks counts success, 1 not"),
         "{text}"
     );
+}
 
-    let out = forward(SW_SECRET, &["--redact", "--event-type", "contact.created"]);
+/// `--redact` sends copies with personal data replaced: stored as new
+/// deliveries beside the originals (`bodies`).
+fn assert_redacted_copies_arrive(
+    source: &Path,
+    url: &str,
+    stored: &SqliteStore,
+    bodies: &[Vec<u8>],
+) {
+    let redact = ["--redact", "--event-type", "contact.created"];
+    let out = forward(source, url, SW_SECRET, &redact);
     assert!(
         out.status.success(),
         "{}",
@@ -272,12 +277,16 @@ fn forward_sends_stored_bytes_signed_afresh_and_check_replays_them() {
             .all(|c| !c.contains("John Smith") && c.contains("contact.created")),
         "{copies:?}"
     );
+}
 
+/// `check --from-inbox` replays the deliveries in `source` as cases (and
+/// a status filter without it is a usage error).
+fn assert_check_replays_the_inbox(source: &Path, url: &str) {
     let out = hookforge()
-        .args(["check", "--vendor", "standard_webhooks", "--url", &url])
+        .args(["check", "--vendor", "standard_webhooks", "--url", url])
         .arg(format!("--secret={SW_SECRET}"))
         .arg("--from-inbox")
-        .arg(&source)
+        .arg(source)
         .args(["--filter", "standard_webhooks/inbox/*"])
         .output()
         .unwrap();
@@ -294,7 +303,7 @@ fn forward_sends_stored_bytes_signed_afresh_and_check_replays_them() {
             "--vendor",
             "standard_webhooks",
             "--url",
-            &url,
+            url,
             "--status",
             "dead",
         ])
@@ -302,6 +311,31 @@ fn forward_sends_stored_bytes_signed_afresh_and_check_replays_them() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("need --from-inbox"));
+}
+
+/// `inbox forward` sends stored bytes to another receiver signed afresh
+/// (the stored deliveries are two hours old; Standard Webhooks allows five
+/// minutes), judged by the vendor's success rule; a wrong secret fails it;
+/// `--redact` sends copies with personal data replaced; `check
+/// --from-inbox` replays the same deliveries as cases.
+#[test]
+fn forward_sends_stored_bytes_signed_afresh_and_check_replays_them() {
+    let dir = common::temp_dir("forward");
+    let (source, target) = (dir.join("source.db"), dir.join("target.db"));
+    let bodies = standard_webhooks_inbox(&source);
+    let (mut child, port) = serve_standard_webhooks(&target);
+    let url = format!("http://127.0.0.1:{port}/hooks/standard_webhooks");
+
+    let text = success_text(&forward(&source, &url, SW_SECRET, &[]));
+    assert!(
+        text.contains("3 answered as Standard Webhooks counts success, 0 not"),
+        "{text}"
+    );
+    let stored = SqliteStore::open(&target).unwrap();
+    assert_received_as_sent(&stored, &bodies);
+    assert_a_wrong_secret_fails(&source, &url);
+    assert_redacted_copies_arrive(&source, &url, &stored, &bodies);
+    assert_check_replays_the_inbox(&source, &url);
     child.kill().unwrap();
     child.wait().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();

@@ -18,9 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use hookforge::receive::inbox::Inbox;
-use hookforge::receive::receiver::Receiver;
 use hookforge::receive::store::{SqliteOptions, SqliteStore, Store, SyncMode};
-use hookforge::vendors::prets;
 use rusqlite::ffi;
 
 const SECRET: &str = "whsec_Zx9Qm2Lk7Vb4Np1Rt6Yh3Jd8Fs5Gw0Ca2Ue7Io4Pk9Q";
@@ -98,13 +96,7 @@ fn run_and_cut(tag: &str, sync: SyncMode) -> Run {
     .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let port = rt.block_on(async {
-        let inbox = Inbox::new(Arc::new(store));
-        let app = Receiver::builder(&prets::VENDOR)
-            .secret(SECRET)
-            .inbox(inbox)
-            .build()
-            .unwrap()
-            .router();
+        let app = common::prets_router(SECRET, Inbox::new(Arc::new(store)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(hookforge::receive::serve::serve_router(

@@ -24,17 +24,27 @@ fn sample(path: &str) -> Vec<u8> {
 }
 
 fn prets_req(body: Vec<u8>) -> Request<Body> {
-    Request::post("/hooks/prets")
-        .header("authorization", format!("Bearer {PRETS_SECRET}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body))
-        .unwrap()
+    common::prets_request(PRETS_SECRET, body)
 }
 
 fn app(store: Arc<MemoryStore>) -> axum::Router {
+    common::prets_router(PRETS_SECRET, Inbox::new(store))
+}
+
+/// The receiver in inbox mode, `gate` its handler, and the worker that runs
+/// it (to abort at the end).
+fn app_with_worker(inbox: Inbox, gate: Gate) -> (axum::Router, tokio::task::JoinHandle<()>) {
+    inbox.handle(gate);
+    let worker = inbox.spawn_worker();
+    (common::prets_router(PRETS_SECRET, inbox), worker)
+}
+
+/// The receiver in inline mode: `handler` runs before the answer, the
+/// deliveries recorded in `store`.
+fn inline_app(handler: Gate, store: &Arc<MemoryStore>) -> axum::Router {
     Receiver::builder(&prets::VENDOR)
         .secret(PRETS_SECRET)
-        .inbox(Inbox::new(store))
+        .inline(handler, Inbox::new(store.clone()))
         .build()
         .unwrap()
         .router()
@@ -110,14 +120,7 @@ async fn inbox_mode_answers_before_a_slow_handler_finishes() {
     let inbox = Inbox::new(store.clone());
     let gate = Gate::new(&release, false);
     let (entered, calls) = (gate.entered.clone(), gate.calls.clone());
-    inbox.handle(gate);
-    let worker = inbox.spawn_worker();
-    let app = Receiver::builder(&prets::VENDOR)
-        .secret(PRETS_SECRET)
-        .inbox(inbox)
-        .build()
-        .unwrap()
-        .router();
+    let (app, worker) = app_with_worker(inbox, gate);
     // A receiver that ran the handler before answering would never answer
     // here: the handler waits for a release that comes only afterwards.
     let resp = common::within(
@@ -150,12 +153,7 @@ async fn inline_mode_answers_500_when_the_handler_fails_and_retries_are_processe
     let store = Arc::new(MemoryStore::new());
     let handler = Gate::new(&release, true);
     let calls = handler.calls.clone();
-    let app = Receiver::builder(&prets::VENDOR)
-        .secret(PRETS_SECRET)
-        .inline(handler, Inbox::new(store.clone()))
-        .build()
-        .unwrap()
-        .router();
+    let app = inline_app(handler, &store);
     let body = sample("prets/quote.updated/doc-1.json");
     let resp = common::within(
         30,
@@ -198,14 +196,7 @@ async fn failed_handlers_are_retried_with_backoff_and_stay_visible() {
     });
     let gate = Gate::new(&release, true);
     let calls = gate.calls.clone();
-    inbox.handle(gate);
-    let worker = inbox.spawn_worker();
-    let app = Receiver::builder(&prets::VENDOR)
-        .secret(PRETS_SECRET)
-        .inbox(inbox)
-        .build()
-        .unwrap()
-        .router();
+    let (app, worker) = app_with_worker(inbox, gate);
     let resp = app
         .oneshot(prets_req(sample("prets/quote.superseded/doc-1.json")))
         .await
@@ -236,12 +227,7 @@ async fn inline_mode_never_handles_a_delivery_twice_at_once() {
     let store = Arc::new(MemoryStore::new());
     let handler = Gate::new(&release, false);
     let (entered, calls) = (handler.entered.clone(), handler.calls.clone());
-    let app = Receiver::builder(&prets::VENDOR)
-        .secret(PRETS_SECRET)
-        .inline(handler, Inbox::new(store.clone()))
-        .build()
-        .unwrap()
-        .router();
+    let app = inline_app(handler, &store);
     let body = sample("prets/quote.updated/doc-1.json");
     let first = tokio::spawn(app.clone().oneshot(prets_req(body.clone())));
     eventually(30, "the first copy in its handler", || {

@@ -16,8 +16,11 @@ use std::time::Duration;
 
 use common::within;
 use hookforge::manifest::FailureHandling;
-use hookforge::simulate::{Answer, Handled, HandledRecords, SimEvent, Simulator, State, Verdict};
+use hookforge::simulate::{
+    Answer, Handled, HandledRecords, Running, SimEvent, Simulator, State, Verdict,
+};
 use hookforge::vendors::socotra::models as socotra;
+use hookforge::vendors::{prets, superoffice};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -78,6 +81,22 @@ async fn receiver(r: impl Respond + 'static) -> MockServer {
     server
 }
 
+/// A simulator of `vendor` posting to `<base>/hooks/<vendor id>` with
+/// `secret`: `events` events at `rate` a second; callers add the rest.
+fn simulator(
+    vendor: &'static hookforge::VendorSpec,
+    base: &str,
+    secret: &str,
+    events: usize,
+    rate: f64,
+) -> Simulator {
+    Simulator::new(vendor)
+        .url(format!("{base}/hooks/{}", vendor.id))
+        .secret(secret)
+        .events(events)
+        .rate(rate)
+}
+
 fn header(r: &Request, name: &str) -> String {
     r.headers
         .get(name)
@@ -98,11 +117,7 @@ fn event_id(r: &Request, pointer: &str) -> String {
 async fn a_receiver_that_fails_its_first_answers_recovers_through_retries() {
     within(60, "retries", async {
         let server = receiver(Flaky::new(4, 500)).await;
-        let report = Simulator::new(&hookforge::vendors::prets::VENDOR)
-            .url(format!("{}/hooks/prets", server.uri()))
-            .secret(PRETS_SECRET)
-            .events(3)
-            .rate(100.0)
+        let report = simulator(&prets::VENDOR, &server.uri(), PRETS_SECRET, 3, 100.0)
             // Prets' assumed backoff starts at 30 s: 1 ms here.
             .time_scale(30_000.0)
             .run()
@@ -134,11 +149,7 @@ async fn superoffice_switches_a_failing_webhook_to_too_many_errors() {
         let server = receiver(Flaky::new(usize::MAX, 500)).await;
         // Events 500 ms apart, each cycle 1 s + 4 s at ×100 = 50 ms: one
         // event's cycle ends before the next starts.
-        let report = Simulator::new(&hookforge::vendors::superoffice::VENDOR)
-            .url(format!("{}/hooks/superoffice", server.uri()))
-            .secret(SO_SECRET)
-            .events(5)
-            .rate(2.0)
+        let report = simulator(&superoffice::VENDOR, &server.uri(), SO_SECRET, 5, 2.0)
             .time_scale(100.0)
             .run()
             .await
@@ -198,27 +209,38 @@ async fn get_typed<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url
     serde_json::from_slice(&body.unwrap()).unwrap()
 }
 
+/// Socotra (no signing secret) sending `events` at 50 a second to
+/// `server`, each answer awaited 300 ms, its management API on loopback;
+/// `configure` adds the rest.
+async fn socotra_with_api(
+    server: &MockServer,
+    events: usize,
+    configure: impl FnOnce(Simulator) -> Simulator,
+) -> Running {
+    let vendor = &hookforge::vendors::socotra::VENDOR;
+    let sim = Simulator::new(vendor)
+        .url(format!("{}/hooks/{}", server.uri(), vendor.id))
+        .events(events)
+        .rate(50.0)
+        .timeout(Duration::from_millis(300))
+        .time_scale(100.0)
+        .api_addr("127.0.0.1:0".parse().unwrap());
+    configure(sim).start().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socotra_diverts_on_timeouts_then_the_api_lists_and_resends_them() {
     within(60, "divert", async {
         let (flaky, healthy) = Flaky::unhealthy(200, Duration::from_secs(2));
         let server = receiver(flaky).await;
-        let sim = Simulator::new(&hookforge::vendors::socotra::VENDOR)
-            .url(format!("{}/hooks/socotra", server.uri()))
-            .events(3)
-            .rate(50.0)
-            .timeout(Duration::from_millis(300))
-            .retry_strategy("one")
-            .failure_handling(FailureHandling {
+        let sim = socotra_with_api(&server, 3, |sim| {
+            sim.retry_strategy("one").failure_handling(FailureHandling {
                 mode: hookforge::manifest::FailureMode::Divert,
                 act_on_status_codes: vec!["5xx".parse().unwrap()],
                 act_on_timeout: true,
             })
-            .time_scale(100.0)
-            .api_addr("127.0.0.1:0".parse().unwrap())
-            .start()
-            .await
-            .unwrap();
+        })
+        .await;
         sim.idle().await;
         let report = sim.report().await.unwrap();
         assert!(
@@ -294,18 +316,10 @@ async fn a_socotra_webhook_registered_through_the_api_suspends_and_resumes_on_un
         // Times out (answers after 2 s; the budget is 300 ms) until healthy.
         let (flaky, healthy) = Flaky::unhealthy(200, Duration::from_secs(2));
         let server = receiver(flaky).await;
-        let sim = Simulator::new(&hookforge::vendors::socotra::VENDOR)
-            .url(format!("{}/hooks/socotra", server.uri()))
-            .integration("claims-integration")
-            .default_webhook(false)
-            .events(4)
-            .rate(50.0)
-            .timeout(Duration::from_millis(300))
-            .time_scale(100.0)
-            .api_addr("127.0.0.1:0".parse().unwrap())
-            .start()
-            .await
-            .unwrap();
+        let sim = socotra_with_api(&server, 4, |sim| {
+            sim.integration("claims-integration").default_webhook(false)
+        })
+        .await;
         let base = sim.api_url().unwrap();
         let client = reqwest::Client::new();
         // Refusals name the field.
@@ -404,11 +418,8 @@ async fn prets_against_serve(
     faults: &str,
     seed: u64,
 ) -> hookforge::simulate::report::Report {
-    Simulator::new(&hookforge::vendors::prets::VENDOR)
-        .url(format!("http://127.0.0.1:{port}/hooks/prets"))
-        .secret(PRETS_SECRET)
-        .events(events)
-        .rate(rate)
+    let base = format!("http://127.0.0.1:{port}");
+    simulator(&prets::VENDOR, &base, PRETS_SECRET, events, rate)
         .faults(faults.parse().unwrap())
         .seed(seed)
         .time_scale(30_000.0)
@@ -521,11 +532,7 @@ async fn the_verdict_catches_a_receiver_that_handles_twice_or_loses() {
     within(60, "naive", async {
         let naive = Naive::default();
         let server = receiver(naive.clone()).await;
-        let report = Simulator::new(&hookforge::vendors::prets::VENDOR)
-            .url(format!("{}/hooks/prets", server.uri()))
-            .secret(PRETS_SECRET)
-            .events(20)
-            .rate(200.0)
+        let report = simulator(&prets::VENDOR, &server.uri(), PRETS_SECRET, 20, 200.0)
             .faults("duplicate=30%".parse().unwrap())
             .inbox(naive.clone())
             .settle(Duration::from_millis(200))
@@ -577,11 +584,7 @@ async fn the_same_seed_gives_the_same_faults() {
     within(60, "seeds", async {
         let server = receiver(Flaky::new(0, 200)).await;
         let run = |seed| {
-            Simulator::new(&hookforge::vendors::prets::VENDOR)
-                .url(format!("{}/hooks/prets", server.uri()))
-                .secret(PRETS_SECRET)
-                .events(30)
-                .rate(300.0)
+            simulator(&prets::VENDOR, &server.uri(), PRETS_SECRET, 30, 300.0)
                 .faults(
                     "lost-response=30%,duplicate=30%,reorder=30%"
                         .parse()
@@ -624,35 +627,76 @@ fn hookforge(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `simulate` of 3 Cowbell events to `url` with `--report-json`: its
+/// output and the JSON report (its file removed).
+async fn simulate_cowbell_with_a_json_report(
+    url: String,
+) -> (std::process::Output, serde_json::Value) {
+    let json = std::env::temp_dir().join(format!("hookforge-sim-{}.json", std::process::id()));
+    tokio::task::spawn_blocking(move || {
+        let out = hookforge(&[
+            "simulate",
+            "--vendor",
+            "cowbell",
+            "--url",
+            &url,
+            "--events",
+            "3",
+            "--rate",
+            "50",
+            "--report-json",
+            json.to_str().unwrap(),
+        ]);
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        std::fs::remove_file(&json).unwrap();
+        (out, report)
+    })
+    .await
+    .unwrap()
+}
+
+/// Arguments `simulate` refuses: the vendor, the URL (`None`: the
+/// receiver's) and the arguments after it.
+const USAGE_ERRORS: [(&str, Option<&str>, &[&str]); 6] = [
+    ("cowbell", None, &["--faults", "lost=5%"]),
+    ("prets", None, &["--failure-mode", "divert"]),
+    ("prets", None, &["--api-addr", "127.0.0.1:0"]),
+    ("socotra", None, &["--retry-strategy", "five"]),
+    ("prets", Some("http://127.0.0.1:1/hooks/prets"), &[]),
+    ("prets", None, &["--inbox-db", "/nonexistent/inbox.db"]),
+];
+
+/// Each of [`USAGE_ERRORS`] against `url` exits 2 and says why.
+async fn assert_usage_errors_exit_2(url: String) {
+    let usage = tokio::task::spawn_blocking(move || {
+        USAGE_ERRORS.map(|(vendor, to, more)| {
+            let to = to.unwrap_or(url.as_str());
+            hookforge(&[&["simulate", "--vendor", vendor, "--url", to][..], more].concat())
+        })
+    })
+    .await
+    .unwrap();
+    let says = [
+        "unknown fault \"lost\"",
+        "no failure handling to configure",
+        "Prets documents no webhook management API to simulate",
+        "unknown retry strategy \"five\"",
+        "cannot reach http://127.0.0.1:1/hooks/prets",
+        "--inbox-db /nonexistent/inbox.db: no such file",
+    ];
+    for (out, says) in usage.iter().zip(says) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{says}: {stderr}");
+        assert!(stderr.contains(says), "expected {says:?} in {stderr}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_exits_1_on_lost_events_with_a_json_report_and_2_on_usage_errors() {
     let server = receiver(Flaky::new(usize::MAX, 503)).await;
     let url = format!("{}/hooks/cowbell", server.uri());
-    let json = std::env::temp_dir().join(format!("hookforge-sim-{}.json", std::process::id()));
-    let (out, report) = {
-        let (url, json) = (url.clone(), json.clone());
-        tokio::task::spawn_blocking(move || {
-            let out = hookforge(&[
-                "simulate",
-                "--vendor",
-                "cowbell",
-                "--url",
-                &url,
-                "--events",
-                "3",
-                "--rate",
-                "50",
-                "--report-json",
-                json.to_str().unwrap(),
-            ]);
-            let report: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-            std::fs::remove_file(&json).unwrap();
-            (out, report)
-        })
-        .await
-        .unwrap()
-    };
+    let (out, report) = simulate_cowbell_with_a_json_report(url.clone()).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     // Cowbell documents no retries: one attempt, assumed, and said so.
@@ -672,71 +716,7 @@ async fn the_cli_exits_1_on_lost_events_with_a_json_report_and_2_on_usage_errors
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 
-    let usage = tokio::task::spawn_blocking(move || {
-        [
-            hookforge(&[
-                "simulate", "--vendor", "cowbell", "--url", &url, "--faults", "lost=5%",
-            ]),
-            hookforge(&[
-                "simulate",
-                "--vendor",
-                "prets",
-                "--url",
-                &url,
-                "--failure-mode",
-                "divert",
-            ]),
-            hookforge(&[
-                "simulate",
-                "--vendor",
-                "prets",
-                "--url",
-                &url,
-                "--api-addr",
-                "127.0.0.1:0",
-            ]),
-            hookforge(&[
-                "simulate",
-                "--vendor",
-                "socotra",
-                "--url",
-                &url,
-                "--retry-strategy",
-                "five",
-            ]),
-            hookforge(&[
-                "simulate",
-                "--vendor",
-                "prets",
-                "--url",
-                "http://127.0.0.1:1/hooks/prets",
-            ]),
-            hookforge(&[
-                "simulate",
-                "--vendor",
-                "prets",
-                "--url",
-                &url,
-                "--inbox-db",
-                "/nonexistent/inbox.db",
-            ]),
-        ]
-    })
-    .await
-    .unwrap();
-    let says = [
-        "unknown fault \"lost\"",
-        "no failure handling to configure",
-        "Prets documents no webhook management API to simulate",
-        "unknown retry strategy \"five\"",
-        "cannot reach http://127.0.0.1:1/hooks/prets",
-        "--inbox-db /nonexistent/inbox.db: no such file",
-    ];
-    for (out, says) in usage.iter().zip(says) {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{says}: {stderr}");
-        assert!(stderr.contains(says), "expected {says:?} in {stderr}");
-    }
+    assert_usage_errors_exit_2(url).await;
 }
 
 /// Headers the manifest sends `only_when: retry` (Slack's
@@ -778,10 +758,9 @@ async fn retry_only_headers_come_with_retries_only() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let report = Simulator::new(slack)
-        .url(format!("http://{addr}/hooks/slack"))
-        .secret("slack-signing-secret-for-retries")
-        .events(1)
+    let base = format!("http://{addr}");
+    // One event: the rate is the simulator's default (10 a second).
+    let report = simulator(slack, &base, "slack-signing-secret-for-retries", 1, 10.0)
         .time_scale(3600.0)
         .run()
         .await

@@ -60,11 +60,9 @@ fn attribute(span: &Span, key: &str) -> Option<String> {
     })
 }
 
-#[test]
-fn each_delivery_is_one_trace_from_receipt_to_its_handler() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (otlp, spans) = otlp_receiver(&rt);
-    let dir = common::temp_dir("traces");
+/// `serve` for Prets on an inbox in `dir`, exporting its traces to the
+/// OTLP receiver on port `otlp`; the child and its port.
+fn serve_traced(dir: &std::path::Path, otlp: u16) -> (std::process::Child, u16) {
     let mut cmd = common::serve_prets(SECRET);
     cmd.arg("--db")
         .arg(dir.join("inbox.db"))
@@ -72,27 +70,25 @@ fn each_delivery_is_one_trace_from_receipt_to_its_handler() {
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null());
-    let (mut child, port) = common::spawn_listening(cmd);
-    let (event_id, body) = common::prets_delivery("evt_01KVTRACE", 1);
-    assert_eq!(common::post_prets(port, SECRET, &body).unwrap(), 200);
-    let (_, forged) = common::prets_delivery("evt_01KVTRACE", 2);
-    assert_eq!(
-        common::post_prets(port, "whsec_wrong", &forged).unwrap(),
-        401
-    );
+    common::spawn_listening(cmd)
+}
 
-    // Spans are exported in batches: wait for the handler's.
+/// The spans received so far named `name`.
+fn named(spans: &Spans, name: &str) -> Vec<Span> {
+    spans
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.name == name)
+        .cloned()
+        .collect()
+}
+
+/// Spans are exported in batches: waits (up to 30 s) for the handler's and
+/// both deliveries'.
+fn wait_for_the_handler_span(spans: &Spans) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    let named = |name: &str| -> Vec<Span> {
-        spans
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|s| s.name == name)
-            .cloned()
-            .collect()
-    };
-    while named("handle").is_empty() || named("delivery").len() < 2 {
+    while named(spans, "handle").is_empty() || named(spans, "delivery").len() < 2 {
         assert!(
             Instant::now() < deadline,
             "spans seen: {:?}",
@@ -105,18 +101,17 @@ fn each_delivery_is_one_trace_from_receipt_to_its_handler() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+}
 
-    let deliveries = named("delivery");
+/// The accepted delivery (`event_id`) and the refused one are a trace each;
+/// verification, the commit and the handler attempt are in the accepted one.
+fn assert_one_trace_per_delivery(spans: &Spans, event_id: &str) {
+    let deliveries = named(spans, "delivery");
     let accepted = deliveries
         .iter()
         .find(|s| attribute(s, "outcome").as_deref() == Some("accepted"))
         .expect("the accepted delivery's span");
-    assert_eq!(
-        attribute(accepted, "event_id").as_deref(),
-        Some(event_id.as_str())
-    );
+    assert_eq!(attribute(accepted, "event_id").as_deref(), Some(event_id));
     assert_eq!(
         attribute(accepted, "event").as_deref(),
         Some("quote.updated")
@@ -136,20 +131,23 @@ fn each_delivery_is_one_trace_from_receipt_to_its_handler() {
     // Receipt: verification and the commit inside the delivery span.
     for child_name in ["verify", "store"] {
         assert!(
-            named(child_name)
+            named(spans, child_name)
                 .iter()
                 .any(|s| s.trace_id == accepted.trace_id && s.parent_span_id == accepted.span_id),
             "{child_name} inside the accepted delivery"
         );
     }
     // The handler attempt, across the inbox: same trace, the delivery its parent.
-    let handle = named("handle");
+    let handle = named(spans, "handle");
     assert_eq!(handle.len(), 1, "only the accepted delivery is handled");
     assert_eq!(handle[0].trace_id, accepted.trace_id);
     assert_eq!(handle[0].parent_span_id, accepted.span_id);
     assert_eq!(attribute(&handle[0], "outcome").as_deref(), Some("ok"));
     assert_eq!(attribute(&handle[0], "attempt").as_deref(), Some("1"));
-    // Nothing secret, no header and no body in any attribute.
+}
+
+/// Nothing secret, no header and no body (`body`) in any attribute.
+fn assert_no_secret_or_body_in_attributes(spans: &Spans, body: Vec<u8>) {
     let body_text = String::from_utf8(body).unwrap();
     let quote = "quo_1";
     assert!(body_text.contains(quote));
@@ -164,5 +162,27 @@ fn each_delivery_is_one_trace_from_receipt_to_its_handler() {
             );
         }
     }
+}
+
+#[test]
+fn each_delivery_is_one_trace_from_receipt_to_its_handler() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (otlp, spans) = otlp_receiver(&rt);
+    let dir = common::temp_dir("traces");
+    let (mut child, port) = serve_traced(&dir, otlp);
+    let (event_id, body) = common::prets_delivery("evt_01KVTRACE", 1);
+    assert_eq!(common::post_prets(port, SECRET, &body).unwrap(), 200);
+    let (_, forged) = common::prets_delivery("evt_01KVTRACE", 2);
+    assert_eq!(
+        common::post_prets(port, "whsec_wrong", &forged).unwrap(),
+        401
+    );
+
+    wait_for_the_handler_span(&spans);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert_one_trace_per_delivery(&spans, &event_id);
+    assert_no_secret_or_body_in_attributes(&spans, body);
     std::fs::remove_dir_all(&dir).unwrap();
 }

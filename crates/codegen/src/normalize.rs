@@ -214,7 +214,6 @@ fn refuse_null_alone(v: &Value, at: &str) -> Result<(), String> {
     Ok(())
 }
 
-
 fn rust_type(path: &str) -> Value {
     json!({"crate": "hookforge", "version": "*", "path": path})
 }

@@ -15,10 +15,10 @@ use http::HeaderMap;
 use serde_json::{Map, Value, json};
 
 use crate::ParseError;
+use crate::manifest::json_type;
 pub use crate::manifest::vendor_dir::{Disk, Embedded, Files, LoadError};
 use crate::manifest::vendor_dir::{VALUE_CONSTRAINTS, VendorSchemas, const_as_type};
 use crate::vendor::{Checked, EventInfo, ParsedEvent, SampleInfo, VendorSpec};
-use crate::manifest::json_type;
 
 /// What a runtime vendor checks deliveries with: one validator per event.
 struct RuntimeModel {
@@ -105,7 +105,6 @@ fn dotted(pointer: &str) -> String {
     }
     out
 }
-
 
 /// The schema as the generated models read it: lenient where they are.
 fn lenient(value: &mut Value) {

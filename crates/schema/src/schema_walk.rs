@@ -3,8 +3,8 @@
 //! the `anyOf`/`oneOf` members whose `type` admits the value. The harness
 //! uses it to build drift probes; the tests to vary every optional field.
 
-use serde_json::Value;
 pub use hookforge_core::manifest::json_type;
+use serde_json::Value;
 
 /// What the schema says about the places in one instance, as JSON pointers.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -162,7 +162,6 @@ fn collect_branches<'a>(
         }
     }
 }
-
 
 fn admits(schema: &Value, instance: &Value) -> bool {
     let kind = json_type(instance);

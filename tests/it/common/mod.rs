@@ -474,3 +474,137 @@ pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
     let outer = sha2::Sha256::digest([pad(0x5c).as_slice(), inner.as_slice()].concat());
     outer.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+// Helpers for kill, power_cut and receiving_modes.
+
+/// A POST of `body` to the Prets endpoint of an in-process router, with the
+/// bearer `secret`.
+pub fn prets_request(secret: &str, body: Vec<u8>) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::post("/hooks/prets")
+        .header("authorization", format!("Bearer {secret}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body))
+        .unwrap()
+}
+
+/// The Prets receiver's router on `inbox`, with the bearer `secret`.
+pub fn prets_router(secret: &str, inbox: hookforge::receive::inbox::Inbox) -> axum::Router {
+    hookforge::receive::receiver::Receiver::builder(&hookforge::vendors::prets::VENDOR)
+        .secret(secret)
+        .inbox(inbox)
+        .build()
+        .unwrap()
+        .router()
+}
+
+/// Distinct Prets deliveries (`<prefix><n>`) posted by one sender thread
+/// per entry of `ports` (a port listed twice gets two), until `max` are
+/// sent, `limit` has passed or [`PretsLoad::stop`]: the load the kill -9
+/// tests cut short.
+pub struct PretsLoad {
+    /// Event ids answered 2xx.
+    acked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The next delivery's number: how many were started.
+    next: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Requests answered (or failed): with `next`, what was in flight.
+    finished: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    started: std::time::Instant,
+    max: usize,
+    limit: std::time::Duration,
+    senders: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl PretsLoad {
+    /// Starts the senders, each posting with the bearer `secret`.
+    pub fn start(
+        ports: &[u16],
+        secret: &str,
+        prefix: &'static str,
+        max: usize,
+        limit: std::time::Duration,
+    ) -> PretsLoad {
+        let mut load = PretsLoad {
+            acked: Default::default(),
+            next: Default::default(),
+            finished: Default::default(),
+            stopping: Default::default(),
+            started: std::time::Instant::now(),
+            max,
+            limit,
+            senders: Vec::new(),
+        };
+        load.senders = ports
+            .iter()
+            .map(|&port| load.sender(port, secret.to_string(), prefix))
+            .collect();
+        load
+    }
+
+    /// One sender to `port`; it gives up after a fourth transport error
+    /// (its receiver is gone) and panics on an answer other than 2xx.
+    fn sender(
+        &self,
+        port: u16,
+        secret: String,
+        prefix: &'static str,
+    ) -> std::thread::JoinHandle<()> {
+        use std::sync::atomic::Ordering;
+        let (acked, next, finished, stopping) = (
+            self.acked.clone(),
+            self.next.clone(),
+            self.finished.clone(),
+            self.stopping.clone(),
+        );
+        let (started, limit, max) = (self.started, self.limit, self.max);
+        std::thread::spawn(move || {
+            let mut errors = 0;
+            while !stopping.load(Ordering::SeqCst) && started.elapsed() < limit {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= max {
+                    break;
+                }
+                let (id, body) = prets_delivery(prefix, i);
+                let answer = post_prets(port, &secret, &body);
+                finished.fetch_add(1, Ordering::SeqCst);
+                match answer {
+                    Ok(code) if (200..300).contains(&code) => acked.lock().unwrap().push(id),
+                    Ok(code) => panic!("delivery {i} answered {code}"),
+                    Err(_) => {
+                        errors += 1;
+                        if errors > 3 {
+                            break; // The receiver is gone.
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// Waits until `acked` deliveries are acknowledged and `ready` holds,
+    /// or the time limit has passed.
+    pub fn wait_until(&self, acked: usize, ready: &dyn Fn() -> bool) {
+        while (self.acked.lock().unwrap().len() < acked || !ready())
+            && self.started.elapsed() < self.limit
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// Requests sent and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        use std::sync::atomic::Ordering;
+        self.next.load(Ordering::SeqCst).min(self.max) - self.finished.load(Ordering::SeqCst)
+    }
+
+    /// Stops the senders and waits for them (a sender's panic fails the
+    /// caller); the event ids answered 2xx.
+    pub fn stop(self) -> Vec<String> {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for sender in self.senders {
+            sender.join().unwrap();
+        }
+        self.acked.lock().unwrap().clone()
+    }
+}

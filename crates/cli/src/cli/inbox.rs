@@ -109,6 +109,16 @@ pub enum InboxAction {
     /// (a staging or test one), signed as the vendor signs with that
     /// receiver's secret, each judged by the vendor's success rule.
     Forward(super::forward::Args),
+    /// The secrets kept from a vendor's handshakes (Asana's `X-Hook-Secret`):
+    /// how many (never the secrets), or with `--forget` forget them, so that
+    /// the next handshake's secret is taken as the first (restart the
+    /// receiver: a running one keeps what it has).
+    Secrets {
+        #[arg(long, value_parser = vendor_ids())]
+        vendor: String,
+        #[arg(long)]
+        forget: bool,
+    },
 }
 
 /// Which stored deliveries a bulk command takes.
@@ -236,6 +246,7 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
         }),
         InboxAction::Reparse { id, all } => reparse(store, id, all),
         InboxAction::Forward(args) => return super::forward::run(store, args),
+        InboxAction::Secrets { vendor, forget } => return kept_secrets(store, &vendor, forget),
         InboxAction::Replay {
             id: None,
             select,
@@ -355,4 +366,24 @@ fn list_ids(ids: &[i64]) -> String {
             String::new()
         }
     )
+}
+
+/// `inbox secrets`: how many secrets are kept for `vendor` (never the
+/// secrets themselves), or forgets them.
+fn kept_secrets(
+    store: &dyn hookforge::receive::store::Store,
+    vendor: &str,
+    forget: bool,
+) -> Outcome {
+    let failed = |e: hookforge::receive::store::StoreError| Failure::failed(e.to_string());
+    if forget {
+        let n = store.forget_secrets(vendor).map_err(failed)?;
+        println!(
+            "{vendor}: forgot {n} kept secret(s); restart the receiver, and its next handshake's secret is the first"
+        );
+    } else {
+        let n = store.kept_secrets(vendor).map_err(failed)?.len();
+        println!("{vendor}: {n} kept secret(s)");
+    }
+    Ok(())
 }

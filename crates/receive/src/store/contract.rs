@@ -47,6 +47,9 @@ fn kept_secrets(store: &dyn Store) {
     store.keep_secret("other", &Secret::new("theirs")).unwrap();
     assert_eq!(shown("asana"), ["first", "second"]);
     assert_eq!(shown("other"), ["theirs"]);
+    assert_eq!(store.forget_secrets("asana").unwrap(), 2);
+    assert!(shown("asana").is_empty());
+    assert_eq!(shown("other"), ["theirs"]);
 }
 
 fn new_id(r: Inserted) -> i64 {

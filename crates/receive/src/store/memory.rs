@@ -244,6 +244,10 @@ impl Store for MemoryStore {
         Ok(self.lock().secrets.get(vendor).cloned().unwrap_or_default())
     }
 
+    fn forget_secrets(&self, vendor: &str) -> Result<usize, StoreError> {
+        Ok(self.lock().secrets.remove(vendor).map_or(0, |k| k.len()))
+    }
+
     fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {
         self.insert_owned(d.clone())
     }

@@ -439,6 +439,12 @@ pub trait Store: Send + Sync + 'static {
         let _ = vendor;
         Ok(Vec::new())
     }
+    /// Forgets the secrets kept for `vendor` (the next handshake's is then
+    /// the first); how many there were.
+    fn forget_secrets(&self, vendor: &str) -> Result<usize, StoreError> {
+        let _ = vendor;
+        Ok(0)
+    }
     /// Deliveries per vendor and status (the dashboard's table). The
     /// default reads every row; the stores count with `GROUP BY`.
     fn counts(&self) -> Result<Vec<(String, Status, u64)>, StoreError> {

@@ -922,6 +922,14 @@ impl Store for PostgresStore {
             .map(|r| crate::auth::Secret::new(r.get::<_, String>(0)))
             .collect())
     }
+
+    fn forget_secrets(&self, vendor: &str) -> Result<usize, StoreError> {
+        let n = self
+            .conn_for(Role::Insert)
+            .execute("DELETE FROM kept_secrets WHERE vendor = $1", &[&vendor])
+            .map_err(backend)?;
+        Ok(n as usize)
+    }
 }
 
 #[cfg(test)]

@@ -725,6 +725,12 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn forget_secrets(&self, vendor: &str) -> Result<usize, StoreError> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM kept_secrets WHERE vendor = ?1", [vendor])?)
+    }
+
     fn stats(&self) -> Result<InboxStats, StoreError> {
         let conn = self.conn();
         let mut counts = std::collections::HashMap::new();
