@@ -40,15 +40,7 @@ pub fn build(
     seed: u64,
     now_ms: i64,
 ) -> Result<Vec<SimEvent>, String> {
-    let samples: Vec<(String, &str, &[u8])> = vendor
-        .events
-        .iter()
-        .flat_map(|e| {
-            e.samples
-                .iter()
-                .map(move |s| (format!("{}/{}", e.name, s.name), e.name, s.body))
-        })
-        .collect();
+    let samples = samples_of(vendor);
     if samples.is_empty() {
         return Err(format!("{} has no samples to build events from", vendor.id));
     }
@@ -135,6 +127,19 @@ pub fn build(
         }
     }
     Ok(out)
+}
+
+/// Every sample of the vendor: (event/sample name, event, body).
+fn samples_of(vendor: &VendorSpec) -> Vec<(String, &'static str, &'static [u8])> {
+    vendor
+        .events
+        .iter()
+        .flat_map(|e| {
+            e.samples
+                .iter()
+                .map(move |s| (format!("{}/{}", e.name, s.name), e.name, s.body))
+        })
+        .collect()
 }
 
 /// The envelope of a built event's body and, for a vendor that sends the
