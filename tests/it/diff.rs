@@ -40,134 +40,12 @@ fn every_kind_of_change_is_classed_and_old_samples_are_replayed() {
         "{text}"
     );
 
-    // One change of each kind.
-    edit(&new.join("definitions.json"), |d| {
-        let quote = &mut d["definitions"]["QuoteRef"];
-        quote["properties"]
-            .as_object_mut()
-            .unwrap()
-            .remove("externalId");
-        quote["properties"]["quoteId"]["type"] = json!("integer");
-        quote["properties"]["channel"] = json!({"type": "string"});
-        quote["required"] = json!(["quoteId"]);
-        d["definitions"]["ApiVersion"]["enum"] = json!(["2026-06-01", "2026-09-01"]);
-        d["definitions"]["UtcTimestamp"]["type"] = json!(["string", "null"]);
-    });
-    edit(&new.join("manifest.json"), |m| {
-        m["auth"]["prefix"] = json!("Token ");
-    });
-    std::fs::remove_file(new.join("events/quote.superseded.json")).unwrap();
-    std::fs::write(
-        new.join("events/quote.archived.json"),
-        serde_json::to_string(&json!({"title": "quote.archived", "type": "object", "properties": {"type": {"const": "quote.archived"}}})).unwrap(),
-    )
-    .unwrap();
-
-    let out = hookforge(&[
-        "diff",
-        old.to_str().unwrap(),
-        new.to_str().unwrap(),
-        "--json",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let has = |class: &str, event: &str, path: &str, what: &str| {
-        d["changes"].as_array().unwrap().iter().any(|c| {
-            c["class"] == class
-                && c["event"].as_str().unwrap().contains(event)
-                && c["path"] == path
-                && c["what"].as_str().unwrap().contains(what)
-        })
-    };
-    assert!(has("breaking", "manifest", "auth", "changed from"), "{d:#}");
-    assert!(
-        has("breaking", "quote.superseded", "(event)", "event removed"),
-        "{d:#}"
-    );
-    assert!(
-        has("compatible", "quote.archived", "(event)", "event added"),
-        "{d:#}"
-    );
-    assert!(
-        has(
-            "breaking",
-            "quote.created",
-            "data.externalId",
-            "field removed"
-        ),
-        "{d:#}"
-    );
-    assert!(
-        has(
-            "breaking",
-            "quote.created",
-            "data.quoteId",
-            "type changed from string to integer"
-        ),
-        "{d:#}"
-    );
-    assert!(
-        has(
-            "breaking",
-            "quote.created",
-            "data.quoteId",
-            "field made required"
-        ),
-        "{d:#}"
-    );
-    assert!(
-        has("compatible", "quote.created", "data.channel", "field added"),
-        "{d:#}"
-    );
-    assert!(
-        has(
-            "compatible",
-            "quote.created",
-            "version",
-            "enum value \"2026-09-01\" added"
-        ),
-        "{d:#}"
-    );
-    assert!(
-        has(
-            "compatible",
-            "quote.created",
-            "timestamp",
-            "type widened from string to null | string"
-        ),
-        "{d:#}"
-    );
-    // The old samples' quoteIds are strings: they no longer validate, and
-    // the superseded ones lost their event.
-    let failing = d["samples_failing"].as_array().unwrap();
-    assert!(
-        failing
-            .iter()
-            .any(|m| m["errors"][0].as_str().unwrap().contains("/data/quoteId")),
-        "{d:#}"
-    );
-    assert!(
-        failing.iter().any(|m| m["errors"][0]
-            .as_str()
-            .unwrap()
-            .contains("quote.superseded is gone")),
-        "{d:#}"
-    );
-    assert_eq!(d["samples_checked"], 16);
+    make_one_change_of_each_kind(&new);
+    check_each_change_is_classed(&old, &new);
 
     // Only compatible changes: exit 0.
     common::copy_dir(&root.join("schemas/prets"), &new);
-    std::fs::write(
-        new.join("events/quote.archived.json"),
-        // Pinned where the manifest reads the type, as every loader requires.
-        serde_json::to_string(&json!({
-            "title": "quote.archived",
-            "type": "object",
-            "properties": {"type": {"const": "quote.archived"}}
-        }))
-        .unwrap(),
-    )
-    .unwrap();
+    add_archived_event(&new);
     let _ = std::fs::remove_file(new.join("events/quote.superseded.json.bak"));
     let ok = hookforge(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&ok.stdout);
@@ -185,6 +63,99 @@ fn every_kind_of_change_is_classed_and_old_samples_are_replayed() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("manifest.json"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Adds the event `quote.archived` to the vendor dir `new`, its type
+/// pinned where the manifest reads it, as every loader requires.
+fn add_archived_event(new: &Path) {
+    std::fs::write(
+        new.join("events/quote.archived.json"),
+        serde_json::to_string(&json!({
+            "title": "quote.archived",
+            "type": "object",
+            "properties": {"type": {"const": "quote.archived"}}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+}
+
+/// Edits the vendor dir `new` with one change of each kind: a field
+/// removed, retyped, made required and added; an enum value added; a type
+/// widened; the auth changed; an event removed and one added.
+fn make_one_change_of_each_kind(new: &Path) {
+    edit(&new.join("definitions.json"), |d| {
+        let quote = &mut d["definitions"]["QuoteRef"];
+        quote["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("externalId");
+        quote["properties"]["quoteId"]["type"] = json!("integer");
+        quote["properties"]["channel"] = json!({"type": "string"});
+        quote["required"] = json!(["quoteId"]);
+        d["definitions"]["ApiVersion"]["enum"] = json!(["2026-06-01", "2026-09-01"]);
+        d["definitions"]["UtcTimestamp"]["type"] = json!(["string", "null"]);
+    });
+    edit(&new.join("manifest.json"), |m| {
+        m["auth"]["prefix"] = json!("Token ");
+    });
+    std::fs::remove_file(new.join("events/quote.superseded.json")).unwrap();
+    add_archived_event(new);
+}
+
+/// `diff --json` of `old` and the changed `new`: exit 1, each change listed
+/// with its class, and the old samples that no longer validate.
+fn check_each_change_is_classed(old: &Path, new: &Path) {
+    let out = hookforge(&[
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let has = |class: &str, event: &str, path: &str, what: &str| {
+        d["changes"].as_array().unwrap().iter().any(|c| {
+            c["class"] == class
+                && c["event"].as_str().unwrap().contains(event)
+                && c["path"] == path
+                && c["what"].as_str().unwrap().contains(what)
+        })
+    };
+    // Each change the edits made, as `class event path: what`.
+    for change in [
+        "breaking manifest auth: changed from",
+        "breaking quote.superseded (event): event removed",
+        "compatible quote.archived (event): event added",
+        "breaking quote.created data.externalId: field removed",
+        "breaking quote.created data.quoteId: type changed from string to integer",
+        "breaking quote.created data.quoteId: field made required",
+        "compatible quote.created data.channel: field added",
+        "compatible quote.created version: enum value \"2026-09-01\" added",
+        "compatible quote.created timestamp: type widened from string to null | string",
+    ] {
+        let (class, rest) = change.split_once(' ').unwrap();
+        let (event, rest) = rest.split_once(' ').unwrap();
+        let (path, what) = rest.split_once(": ").unwrap();
+        assert!(has(class, event, path, what), "{d:#}");
+    }
+    // The old samples' quoteIds are strings: they no longer validate, and
+    // the superseded ones lost their event.
+    let failing = d["samples_failing"].as_array().unwrap();
+    assert!(
+        failing
+            .iter()
+            .any(|m| m["errors"][0].as_str().unwrap().contains("/data/quoteId")),
+        "{d:#}"
+    );
+    assert!(
+        failing.iter().any(|m| m["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("quote.superseded is gone")),
+        "{d:#}"
+    );
+    assert_eq!(d["samples_checked"], 16);
 }
 
 /// `hookforge extract` makes the same repairs as the extraction the

@@ -276,41 +276,30 @@ fn collateralxp_added_in_either_documented_shape() {
 #[test]
 fn collateralxp_appraised_value_is_a_number_or_a_string() {
     use hookforge::vendors::collateralxp::{self, Event, models::AppraisedValue};
-    let submitted =
-        std::fs::read(root().join(
-            "samples/collateralxp/ordering.workflow.assignment_workflow.submitted/doc-1.json",
-        ))
-        .unwrap();
-    let Event::OrderingWorkflowAssignmentWorkflowSubmitted(s) =
-        collateralxp::parse(&submitted, &HeaderMap::new()).unwrap()
-    else {
-        panic!()
+    // The `appraised_value` of a workflow event's sample, as parsed.
+    let appraised_value = |event: &str| {
+        let sample = root().join(format!("samples/collateralxp/{event}/doc-1.json"));
+        let parsed = collateralxp::parse(&std::fs::read(sample).unwrap(), &HeaderMap::new());
+        let parsed = parsed.unwrap();
+        let value = match &parsed {
+            Event::OrderingWorkflowAssignmentWorkflowSubmitted(s) => {
+                &s.data.as_option().unwrap().appraised_value
+            }
+            Event::OrderingWorkflowQualityAssuranceWorkflowCompleted(c) => {
+                &c.data.as_option().unwrap().appraised_value
+            }
+            _ => panic!(),
+        };
+        value.as_option().cloned()
     };
-    let v = s
-        .data
-        .as_option()
-        .unwrap()
-        .appraised_value
-        .as_option()
-        .cloned();
-    assert_eq!(v, Some(AppraisedValue::Number(100000.0)));
-    let completed = std::fs::read(root().join(
-        "samples/collateralxp/ordering.workflow.quality_assurance_workflow.completed/doc-1.json",
-    ))
-    .unwrap();
-    let Event::OrderingWorkflowQualityAssuranceWorkflowCompleted(c) =
-        collateralxp::parse(&completed, &HeaderMap::new()).unwrap()
-    else {
-        panic!()
-    };
-    let v = c
-        .data
-        .as_option()
-        .unwrap()
-        .appraised_value
-        .as_option()
-        .cloned();
-    assert_eq!(v, Some(AppraisedValue::String("0.0".into())));
+    assert_eq!(
+        appraised_value("ordering.workflow.assignment_workflow.submitted"),
+        Some(AppraisedValue::Number(100000.0))
+    );
+    assert_eq!(
+        appraised_value("ordering.workflow.quality_assurance_workflow.completed"),
+        Some(AppraisedValue::String("0.0".into()))
+    );
 }
 
 #[test]

@@ -5,21 +5,13 @@
 //! validates against the strict schemas, adds redacted samples, and a
 //! second run finds nothing left.
 
-use crate::common;
+use crate::common::{self, hookforge};
 
 use std::path::Path;
 
 use serde_json::{Value, json};
 
 const SECRET: &str = "whsec_DriftDriftDriftDriftDriftDriftDriftDrift123";
-
-fn hookforge(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args(args)
-        .current_dir(common::root())
-        .output()
-        .unwrap()
-}
 
 /// A Prets delivery that fits the strict schema, with its own id.
 fn delivery(i: usize) -> Value {
@@ -60,23 +52,7 @@ fn drift_proposes_patches_that_make_real_traffic_fit() {
     common::copy_dir(&root.join("samples/prets"), &dir.join("samples"));
     let db = tmp.join("inbox.db");
 
-    let mut bodies = Vec::new();
-    let mut extra = delivery(1);
-    extra["channel"] = json!("web");
-    extra["data"]["riskScore"] = json!(0.7);
-    extra["data"]["contactEmail"] = json!("jane.doe@acme.io");
-    bodies.push(extra);
-    let mut retyped = delivery(2);
-    retyped["data"]["quoteId"] = json!(5);
-    bodies.push(retyped);
-    let mut version = delivery(3);
-    version["version"] = json!("2027-01-01");
-    bodies.push(version);
-    let mut new_type = delivery(4);
-    new_type["type"] = json!("quote.teleported");
-    new_type["data"]["destination"] = json!("mars");
-    bodies.push(new_type);
-    bodies.push(delivery(5)); // fits: no drift
+    let bodies = drifted_deliveries();
     // The new keys fit already (objects are open): they are unknown fields
     // the typed models keep, which drift also proposes to declare.
     assert_eq!(
@@ -85,23 +61,7 @@ fn drift_proposes_patches_that_make_real_traffic_fit() {
         "{:?}",
         misfits(&dir, &bodies)
     );
-
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
-    cmd.args(["serve", "--vendor", "prets", "--addr", "127.0.0.1:0"])
-        .arg("--db")
-        .arg(&db)
-        .arg(format!("--secret=prets={SECRET}"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    let (mut child, port) = common::spawn_listening(cmd);
-    for b in &bodies {
-        assert_eq!(
-            common::post_prets(port, SECRET, &serde_json::to_vec(b).unwrap()).unwrap(),
-            200
-        );
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    serve_and_post(&db, &bodies);
 
     let (db_s, dir_s, samples_s) = (
         db.to_str().unwrap(),
@@ -120,7 +80,73 @@ fn drift_proposes_patches_that_make_real_traffic_fit() {
         "--samples",
         samples_s,
     ];
+    check_proposal_report(&args);
+    // Nothing written without --apply.
+    assert_eq!(misfits(&dir, &bodies).len(), 3);
+
+    apply_and_check_patch(&root, &dir, &args);
+    // Every stored delivery now fits the strict schemas, and the new keys
+    // are declared.
+    assert_eq!(misfits(&dir, &bodies), Vec::<String>::new());
+    check_new_keys_declared(&dir);
+    check_drift_samples(&dir);
+    // A second run finds nothing left.
     let out = hookforge(&args);
+    let again = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        again.starts_with("prets: 5 deliveries read, 0 show drift"),
+        "{again}"
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Five Prets deliveries: a new key at the top and inside `data`, a type
+/// change, a new enum value, an event type no schema has, and one that fits.
+fn drifted_deliveries() -> Vec<Value> {
+    let mut bodies = Vec::new();
+    let mut extra = delivery(1);
+    extra["channel"] = json!("web");
+    extra["data"]["riskScore"] = json!(0.7);
+    extra["data"]["contactEmail"] = json!("jane.doe@acme.io");
+    bodies.push(extra);
+    let mut retyped = delivery(2);
+    retyped["data"]["quoteId"] = json!(5);
+    bodies.push(retyped);
+    let mut version = delivery(3);
+    version["version"] = json!("2027-01-01");
+    bodies.push(version);
+    let mut new_type = delivery(4);
+    new_type["type"] = json!("quote.teleported");
+    new_type["data"]["destination"] = json!("mars");
+    bodies.push(new_type);
+    bodies.push(delivery(5)); // fits: no drift
+    bodies
+}
+
+/// Posts `bodies` through `serve` into the inbox at `db`, each answered 200.
+fn serve_and_post(db: &Path, bodies: &[Value]) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.args(["serve", "--vendor", "prets", "--addr", "127.0.0.1:0"])
+        .arg("--db")
+        .arg(db)
+        .arg(format!("--secret=prets={SECRET}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let (mut child, port) = common::spawn_listening(cmd);
+    for b in bodies {
+        assert_eq!(
+            common::post_prets(port, SECRET, &serde_json::to_vec(b).unwrap()).unwrap(),
+            200
+        );
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// `drift` (with `args`, without --apply) reports each change with the
+/// deliveries that showed it.
+fn check_proposal_report(args: &[&str]) {
+    let out = hookforge(args);
     let report = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -145,9 +171,11 @@ fn drift_proposes_patches_that_make_real_traffic_fit() {
             "missing {expected:?} in:\n{report}"
         );
     }
-    // Nothing written without --apply.
-    assert_eq!(misfits(&dir, &bodies).len(), 3);
+}
 
+/// `drift --apply` (with `args`) writes to `dir` exactly the patch that
+/// `--json` proposes, against the schemas under `root`.
+fn apply_and_check_patch(root: &Path, dir: &Path, args: &[&str]) {
     let mut json_args = args.to_vec();
     json_args.push("--json");
     let proposal: Value = serde_json::from_slice(&hookforge(&json_args).stdout).unwrap();
@@ -161,12 +189,13 @@ fn drift_proposes_patches_that_make_real_traffic_fit() {
     );
     diff_is_the_patch(
         &root.join("schemas/prets"),
-        &dir,
+        dir,
         &proposal["prets"]["patches"],
     );
-    // Every stored delivery now fits the strict schemas, and the new keys
-    // are declared.
-    assert_eq!(misfits(&dir, &bodies), Vec::<String>::new());
+}
+
+/// The patched schemas in `dir` declare the new keys and the new type.
+fn check_new_keys_declared(dir: &Path) {
     let updated: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("events/quote.updated.json")).unwrap(),
     )
@@ -183,7 +212,10 @@ fn drift_proposes_patches_that_make_real_traffic_fit() {
         defs["definitions"]["QuoteRef"]["properties"]["quoteId"]["type"],
         json!(["string", "integer"])
     );
-    // The new samples are redacted and fit too, and the vendor dir loads.
+}
+
+/// The new samples are redacted and fit too, and the vendor dir loads.
+fn check_drift_samples(dir: &Path) {
     let sample = std::fs::read_to_string(dir.join("samples/quote.updated/drift-1.json")).unwrap();
     assert!(!sample.contains("jane.doe@acme.io"), "{sample}");
     assert!(sample.contains("@example.com"), "{sample}");
@@ -192,17 +224,9 @@ fn drift_proposes_patches_that_make_real_traffic_fit() {
     )
     .unwrap();
     let drift_samples = vec![serde_json::from_str(&sample).unwrap(), teleported];
-    assert_eq!(misfits(&dir, &drift_samples), Vec::<String>::new());
-    let v = hookforge::vendor_dir::load(&dir).unwrap();
+    assert_eq!(misfits(dir, &drift_samples), Vec::<String>::new());
+    let v = hookforge::vendor_dir::load(dir).unwrap();
     assert!(v.event("quote.teleported").is_some());
-    // A second run finds nothing left.
-    let out = hookforge(&args);
-    let again = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        again.starts_with("prets: 5 deliveries read, 0 show drift"),
-        "{again}"
-    );
-    std::fs::remove_dir_all(&tmp).unwrap();
 }
 
 /// `--apply` changes only what its patch changes: per patched file, the

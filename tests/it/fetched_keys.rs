@@ -48,11 +48,24 @@ fn vendor(host: &str) -> &'static VendorSpec {
 /// A vendor's signing key and its self-signed certificate (P-256).
 fn self_signed() -> (rcgen::KeyPair, rcgen::Certificate) {
     let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["vendor.example".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
+    let cert = certificate_for("vendor.example", &key);
     (key, cert)
+}
+
+/// A certificate for `name`, self-signed with `key`.
+fn certificate_for(name: &str, key: &rcgen::KeyPair) -> rcgen::Certificate {
+    rcgen::CertificateParams::new(vec![name.to_string()])
+        .unwrap()
+        .self_signed(key)
+        .unwrap()
+}
+
+/// Serves `app` on a loopback port; its `host:port`.
+async fn serve_on_loopback(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr.to_string()
 }
 
 /// Serves `pem` at `/cert.pem` on loopback (404 elsewhere), counting the
@@ -66,10 +79,7 @@ async fn certificate_server(pem: String, fetches: Arc<AtomicUsize>) -> String {
             async move { ([("cache-control", "max-age=600")], pem) }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr.to_string()
+    serve_on_loopback(app).await
 }
 
 /// [`certificate_server`], also answering `GET /confirm` (counted).
@@ -83,10 +93,7 @@ async fn certificate_server_with_confirm(pem: String, visits: Arc<AtomicUsize>) 
                 async { "<ConfirmSubscriptionResponse/>" }
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr.to_string()
+    serve_on_loopback(app).await
 }
 
 fn delivery(v: &VendorSpec, private_pem: &str, cert_url: &str, n: u32) -> Request<Body> {
@@ -99,6 +106,26 @@ fn delivery(v: &VendorSpec, private_pem: &str, cert_url: &str, n: u32) -> Reques
         req = req.header(k, val);
     }
     req.body(Body::from(body)).unwrap()
+}
+
+/// A receiver's router for `v`, on an in-memory inbox.
+fn router(v: &'static VendorSpec) -> axum::Router {
+    Receiver::builder(v)
+        .inbox(Inbox::new(Arc::new(MemoryStore::new())))
+        .build()
+        .unwrap()
+        .router()
+}
+
+/// `cert` served on loopback (counting `fetches`), a vendor allowed on
+/// that host, and its receiver: (host, vendor, router).
+async fn certificate_vendor(
+    cert: &rcgen::Certificate,
+    fetches: Arc<AtomicUsize>,
+) -> (String, &'static VendorSpec, axum::Router) {
+    let host = certificate_server(cert.pem(), fetches).await;
+    let v = vendor(&host);
+    (host, v, router(v))
 }
 
 async fn status(app: &axum::Router, req: Request<Body>) -> (StatusCode, String) {
@@ -114,13 +141,7 @@ async fn status(app: &axum::Router, req: Request<Body>) -> (StatusCode, String) 
 async fn a_certificate_is_fetched_from_an_allowed_host_once_and_verifies() {
     let (key, cert) = self_signed();
     let fetches = Arc::new(AtomicUsize::new(0));
-    let host = certificate_server(cert.pem(), fetches.clone()).await;
-    let v = vendor(&host);
-    let app = Receiver::builder(v)
-        .inbox(Inbox::new(Arc::new(MemoryStore::new())))
-        .build()
-        .unwrap()
-        .router();
+    let (host, v, app) = certificate_vendor(&cert, fetches.clone()).await;
     let private = key.serialize_pem();
     let url = format!("http://{host}/cert.pem");
     for n in 0..3 {
@@ -169,13 +190,7 @@ async fn a_certificate_is_fetched_from_an_allowed_host_once_and_verifies() {
 async fn an_unsigned_delivery_naming_a_key_url_is_refused_without_a_fetch() {
     let (_, cert) = self_signed();
     let fetches = Arc::new(AtomicUsize::new(0));
-    let host = certificate_server(cert.pem(), fetches.clone()).await;
-    let v = vendor(&host);
-    let app = Receiver::builder(v)
-        .inbox(Inbox::new(Arc::new(MemoryStore::new())))
-        .build()
-        .unwrap()
-        .router();
+    let (host, v, app) = certificate_vendor(&cert, fetches.clone()).await;
     for url in [
         format!("http://{host}/cert.pem"),
         format!("http://{host}/missing.pem"),
@@ -200,16 +215,8 @@ async fn an_unsigned_delivery_naming_a_key_url_is_refused_without_a_fetch() {
 async fn check_signs_for_a_vendor_whose_deliveries_name_their_certificate() {
     use hookforge::conformance::harness::Harness;
     let (key, cert) = self_signed();
-    let host = certificate_server(cert.pem(), Arc::new(AtomicUsize::new(0))).await;
-    let v = vendor(&host);
-    let app = Receiver::builder(v)
-        .inbox(Inbox::new(Arc::new(MemoryStore::new())))
-        .build()
-        .unwrap()
-        .router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (host, v, app) = certificate_vendor(&cert, Arc::new(AtomicUsize::new(0))).await;
+    let addr = serve_on_loopback(app).await;
     let report = Harness::new(v, format!("http://{addr}/hooks/{}", v.id))
         .secret(key.serialize_pem())
         .key_url(format!("http://{host}/cert.pem"))
@@ -248,16 +255,41 @@ async fn check_signs_for_a_vendor_whose_deliveries_name_their_certificate() {
 /// when the message has one (an optional `[…]` part).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sns_notification_verifies_with_and_without_a_subject() {
+    let (pair, cert) = sns_key_and_certificate();
+    let visits = Arc::new(AtomicUsize::new(0));
+    let host = certificate_server_with_confirm(cert.pem(), visits.clone()).await;
+    let v = sns_vendor(&host);
+    let app = router(v);
+    let signer = Signer::for_manifest(v.manifest(), pair.private_pem.clone())
+        .unwrap()
+        .with_key_url(format!("http://{host}/cert.pem"));
+    for (id, subject) in [("m-1", Some("Order placed")), ("m-2", None)] {
+        let (s, text) = status(&app, sns_post(sns_notification(&signer, id, subject))).await;
+        assert_eq!(s, 200, "{id}: {text}");
+    }
+    check_openssl_signed_notification(&app, &host, pair.private_pem.expose()).await;
+    check_subscription_confirmation(&app, &signer, &host, &visits).await;
+    // The subject changed after signing: the signature no longer holds.
+    let forged = String::from_utf8(sns_notification(&signer, "m-3", Some("Order placed")))
+        .unwrap()
+        .replace("Order placed", "Order refunded");
+    let (s, text) = status(&app, sns_post(forged.into_bytes())).await;
+    assert_eq!(s, 401, "{text}");
+}
+
+/// An RSA key pair and a self-signed certificate for SNS's host.
+fn sns_key_and_certificate() -> (hookforge::auth::KeyPair, rcgen::Certificate) {
     let pair =
         hookforge::auth::generate_key_pair(hookforge::manifest::SignatureAlgorithm::RsaSha256)
             .unwrap();
     let key = rcgen::KeyPair::from_pem(pair.private_pem.expose()).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["sns.us-east-1.amazonaws.com".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let visits = Arc::new(AtomicUsize::new(0));
-    let host = certificate_server_with_confirm(cert.pem(), visits.clone()).await;
+    let cert = certificate_for("sns.us-east-1.amazonaws.com", &key);
+    (pair, cert)
+}
+
+/// An SNS vendor (SignatureVersion 2) whose certificates and subscription
+/// URLs are also allowed on `host`.
+fn sns_vendor(host: &str) -> &'static VendorSpec {
     let dir = common::temp_dir("sns");
     std::fs::create_dir_all(dir.join("events")).unwrap();
     let signed = "Message\n{body:/Message}\nMessageId\n{body:/MessageId}\n[Subject\n{body:/Subject}\n]\
@@ -286,41 +318,51 @@ async fn an_sns_notification_verifies_with_and_without_a_subject() {
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
     let event = json!({"title": "Notification", "type": "object", "properties": {"Type": {"const": "Notification"}}});
     std::fs::write(dir.join("events/Notification.json"), event.to_string()).unwrap();
-    let v = hookforge::vendor_dir::load(&dir).unwrap();
-    let app = Receiver::builder(v)
-        .inbox(Inbox::new(Arc::new(MemoryStore::new())))
-        .build()
-        .unwrap()
-        .router();
-    let signer = Signer::for_manifest(v.manifest(), pair.private_pem.clone())
-        .unwrap()
-        .with_key_url(format!("http://{host}/cert.pem"));
-    let message = |id: &str, subject: Option<&str>| {
-        let mut m = json!({
-            "Type": "Notification", "MessageId": id,
-            "TopicArn": "arn:aws:sns:us-east-1:123456789012:orders",
-            "Message": "{\"order\":\"123\"}", "Timestamp": "2026-12-04T12:00:00.000Z",
-            "SignatureVersion": "2", "SigningCertURL": "", "Signature": "",
-        });
-        if let Some(s) = subject {
-            m["Subject"] = json!(s);
-        }
-        signer
-            .sign_body(m.to_string().as_bytes(), &SignContext::now(id))
-            .unwrap()
-    };
-    let post = |body: Vec<u8>| {
-        Request::post("/hooks/sns")
-            .header("content-type", "text/plain; charset=UTF-8")
-            .body(Body::from(body))
-            .unwrap()
-    };
-    for (id, subject) in [("m-1", Some("Order placed")), ("m-2", None)] {
-        let (s, text) = status(&app, post(message(id, subject))).await;
-        assert_eq!(s, 200, "{id}: {text}");
+    hookforge::vendor_dir::load(&dir).unwrap()
+}
+
+/// A notification `id` (with `subject`, if any), signed by `signer`.
+fn sns_notification(signer: &Signer, id: &str, subject: Option<&str>) -> Vec<u8> {
+    let mut m = json!({
+        "Type": "Notification", "MessageId": id,
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:orders",
+        "Message": "{\"order\":\"123\"}", "Timestamp": "2026-12-04T12:00:00.000Z",
+        "SignatureVersion": "2", "SigningCertURL": "", "Signature": "",
+    });
+    if let Some(s) = subject {
+        m["Subject"] = json!(s);
     }
-    // Signed by OpenSSL over the string AWS documents for a notification
-    // without a subject: hookforge builds the same string.
+    signer
+        .sign_body(m.to_string().as_bytes(), &SignContext::now(id))
+        .unwrap()
+}
+
+/// A subscription confirmation naming `url` as its SubscribeURL, signed by
+/// `signer`.
+fn sns_confirmation(signer: &Signer, url: &str) -> Vec<u8> {
+    let m = json!({
+        "Type": "SubscriptionConfirmation", "MessageId": "c-1", "Token": "2336412f37f",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:orders",
+        "Message": "You have chosen to subscribe to the topic.",
+        "SubscribeURL": url, "Timestamp": "2026-12-04T12:00:00.000Z",
+        "SignatureVersion": "2", "SigningCertURL": "", "Signature": "",
+    });
+    signer
+        .sign_body(m.to_string().as_bytes(), &SignContext::now("c-1"))
+        .unwrap()
+}
+
+/// `body` posted to the SNS endpoint, as SNS posts it (`text/plain`).
+fn sns_post(body: Vec<u8>) -> Request<Body> {
+    Request::post("/hooks/sns")
+        .header("content-type", "text/plain; charset=UTF-8")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// Signed by OpenSSL over the string AWS documents for a notification
+/// without a subject: hookforge builds the same string.
+async fn check_openssl_signed_notification(app: &axum::Router, host: &str, private_pem: &str) {
     let mut doc = json!({
         "Type": "Notification", "MessageId": "m-4",
         "TopicArn": "arn:aws:sns:us-east-1:123456789012:orders",
@@ -329,46 +371,34 @@ async fn an_sns_notification_verifies_with_and_without_a_subject() {
     });
     let canonical = "Message\nhello\nMessageId\nm-4\nTimestamp\n2026-12-04T12:00:00.000Z\n\
                      TopicArn\narn:aws:sns:us-east-1:123456789012:orders\nType\nNotification\n";
-    doc["Signature"] = json!(openssl_sign(
-        "-sha256",
-        pair.private_pem.expose(),
-        canonical
-    ));
-    let (s, text) = status(&app, post(doc.to_string().into_bytes())).await;
+    doc["Signature"] = json!(openssl_sign("-sha256", private_pem, canonical));
+    let (s, text) = status(app, sns_post(doc.to_string().into_bytes())).await;
     assert_eq!(s, 200, "{text}");
-    // A subscription is confirmed by visiting its SubscribeURL, once the
-    // confirmation's signature checks out; it is not stored as an event.
-    let confirm = |url: &str| {
-        let m = json!({
-            "Type": "SubscriptionConfirmation", "MessageId": "c-1", "Token": "2336412f37f",
-            "TopicArn": "arn:aws:sns:us-east-1:123456789012:orders",
-            "Message": "You have chosen to subscribe to the topic.",
-            "SubscribeURL": url, "Timestamp": "2026-12-04T12:00:00.000Z",
-            "SignatureVersion": "2", "SigningCertURL": "", "Signature": "",
-        });
-        signer
-            .sign_body(m.to_string().as_bytes(), &SignContext::now("c-1"))
-            .unwrap()
-    };
-    let (s, text) = status(&app, post(confirm(&format!("http://{host}/confirm")))).await;
+}
+
+/// A subscription is confirmed by visiting its SubscribeURL (on `host`,
+/// counted in `visits`), once the confirmation's signature checks out; it
+/// is not stored as an event.
+async fn check_subscription_confirmation(
+    app: &axum::Router,
+    signer: &Signer,
+    host: &str,
+    visits: &AtomicUsize,
+) {
+    let confirm = |url: &str| sns_post(sns_confirmation(signer, url));
+    let (s, text) = status(app, confirm(&format!("http://{host}/confirm"))).await;
     assert_eq!(s, 200, "{text}");
     assert_eq!(visits.load(Ordering::SeqCst), 1);
     // A URL on another host is not visited.
-    let (s, text) = status(&app, post(confirm("https://evil.example/confirm"))).await;
+    let (s, text) = status(app, confirm("https://evil.example/confirm")).await;
     assert_eq!(s, 400, "{text}");
     // A confirmation whose signature does not hold is refused unvisited.
-    let forged = String::from_utf8(confirm(&format!("http://{host}/confirm")))
+    let forged = String::from_utf8(sns_confirmation(signer, &format!("http://{host}/confirm")))
         .unwrap()
         .replace("2336412f37f", "2336412f380");
-    let (s, _) = status(&app, post(forged.into_bytes())).await;
+    let (s, _) = status(app, sns_post(forged.into_bytes())).await;
     assert_eq!(s, 401);
     assert_eq!(visits.load(Ordering::SeqCst), 1);
-    // The subject changed after signing: the signature no longer holds.
-    let forged = String::from_utf8(message("m-3", Some("Order placed")))
-        .unwrap()
-        .replace("Order placed", "Order refunded");
-    let (s, text) = status(&app, post(forged.into_bytes())).await;
-    assert_eq!(s, 401, "{text}");
 }
 
 /// AWS SNS's SignatureVersion 1 (SHA1withRSA, a topic's default), signed
@@ -384,14 +414,7 @@ fn sns_signature_version_1_verifies_with_the_catalogue_manifest() {
             Some(self.0.clone())
         }
     }
-    let pair =
-        hookforge::auth::generate_key_pair(hookforge::manifest::SignatureAlgorithm::RsaSha256)
-            .unwrap();
-    let key = rcgen::KeyPair::from_pem(pair.private_pem.expose()).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["sns.us-east-1.amazonaws.com".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
+    let (pair, cert) = sns_key_and_certificate();
     let manifest = hookforge::vendor("aws_sns").unwrap().manifest();
     let verifier = Verifier::for_manifest_at(manifest, vec![], None, None)
         .unwrap()

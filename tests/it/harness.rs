@@ -174,8 +174,18 @@ impl Respond for Sim {
 }
 
 async fn sim(vendor: &'static VendorSpec, secret: &str, defect: Option<Defect>) -> MockServer {
+    sim_verifying(vendor, secret, vec![Secret::new(secret)], defect).await
+}
+
+/// [`sim`] whose verifier holds `secrets` (none: no credential configured).
+async fn sim_verifying(
+    vendor: &'static VendorSpec,
+    secret: &str,
+    secrets: Vec<Secret>,
+    defect: Option<Defect>,
+) -> MockServer {
     let server = MockServer::start().await;
-    let verifier = Verifier::for_manifest(vendor.manifest(), vec![Secret::new(secret)]).unwrap();
+    let verifier = Verifier::for_manifest(vendor.manifest(), secrets).unwrap();
     Mock::given(method("POST"))
         .respond_with(Sim {
             vendor,
@@ -187,6 +197,41 @@ async fn sim(vendor: &'static VendorSpec, secret: &str, defect: Option<Defect>) 
         .mount(&server)
         .await;
     server
+}
+
+/// [`sim`] of Prets with `defect`, started on `rt` (for the CLI tests).
+fn prets_sim_on(rt: &tokio::runtime::Runtime, defect: Option<Defect>) -> MockServer {
+    rt.block_on(sim(
+        &hookforge::vendors::prets::VENDOR,
+        PRETS_SECRET,
+        defect,
+    ))
+}
+
+/// A harness run against `vendor`'s endpoint on `server` with the defect
+/// tests' budget.
+async fn run_with_budget(vendor: &'static VendorSpec, server: &MockServer, secret: &str) -> Report {
+    Harness::new(vendor, format!("{}/hooks/{}", server.uri(), vendor.id))
+        .secret(secret)
+        .timeout(BUDGET)
+        .run()
+        .await
+        .unwrap()
+}
+
+/// `hookforge <command> --vendor <vendor> --url <url> --secret <secret>`,
+/// for the caller to add flags to and run.
+fn hookforge_against(
+    command: &str,
+    vendor: &str,
+    url: &str,
+    secret: &str,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.args([
+        command, "--vendor", vendor, "--url", url, "--secret", secret,
+    ]);
+    cmd
 }
 
 /// Vendors none of whose samples has a value where its schema has a string
@@ -350,12 +395,7 @@ async fn each_seeded_defect_fails_exactly_its_case() {
     let expectations = seeded_defects("quote.financing.completed");
     for (defect, want) in expectations {
         let server = sim(prets, PRETS_SECRET, Some(defect)).await;
-        let report = Harness::new(prets, format!("{}/hooks/prets", server.uri()))
-            .secret(PRETS_SECRET)
-            .timeout(BUDGET)
-            .run()
-            .await
-            .unwrap();
+        let report = run_with_budget(prets, &server, PRETS_SECRET).await;
         assert_eq!(failed_ids(&report), want, "{defect:?}:\n{}", report.table());
         for c in report
             .cases
@@ -380,14 +420,16 @@ async fn each_seeded_defect_fails_exactly_its_case() {
 /// re-serialization of the body fails the byte-fidelity probes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_and_reserializing_verifiers_are_caught() {
+    check_redirects_are_caught().await;
+    check_reserializing_verifiers_are_caught().await;
+}
+
+/// Against a receiver that answers 307, every case fails but the budget's,
+/// nothing follows the redirect, and the CLI says the same.
+async fn check_redirects_are_caught() {
     let prets = &hookforge::vendors::prets::VENDOR;
     let server = sim(prets, PRETS_SECRET, Some(Defect::Redirects)).await;
-    let report = Harness::new(prets, format!("{}/hooks/prets", server.uri()))
-        .secret(PRETS_SECRET)
-        .timeout(BUDGET)
-        .run()
-        .await
-        .unwrap();
+    let report = run_with_budget(prets, &server, PRETS_SECRET).await;
     // Every case fails but the budget's (a 307 is quick).
     assert_eq!(report.failed, report.cases.len() - 1, "{}", report.table());
     for c in report.cases.iter().filter(|c| c.id != "prets/budget") {
@@ -413,16 +455,7 @@ async fn redirects_and_reserializing_verifiers_are_caught() {
     // The CLI says the same and exits 1.
     let url = format!("{}/hooks/prets", server.uri());
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-            .args([
-                "check",
-                "--vendor",
-                "prets",
-                "--url",
-                &url,
-                "--secret",
-                PRETS_SECRET,
-            ])
+        hookforge_against("check", "prets", &url, PRETS_SECRET)
             .output()
             .unwrap()
     })
@@ -441,21 +474,54 @@ async fn redirects_and_reserializing_verifiers_are_caught() {
         stdout.contains("vendors do not follow redirects"),
         "{stdout}"
     );
+}
 
+/// Against a receiver that verifies a re-serialization of the body,
+/// exactly the cases [`reserializer_failures`] names fail, in the harness
+/// and through the CLI.
+async fn check_reserializing_verifiers_are_caught() {
     let so = &hookforge::vendors::superoffice::VENDOR;
     let server = sim(so, SO_SECRET, Some(Defect::VerifiesReserialized)).await;
-    let report = Harness::new(so, format!("{}/hooks/superoffice", server.uri()))
-        .secret(SO_SECRET)
-        .timeout(BUDGET)
-        .run()
-        .await
-        .unwrap();
+    let report = run_with_budget(so, &server, SO_SECRET).await;
     let failed = failed_ids(&report);
-    // Exactly its cases: the four byte probes, and every sample replay
-    // whose documented bytes are not what a re-serializer would produce
-    // (a vendor sending those bytes loses the delivery at such a
-    // receiver). Every other case (the negative cases' bodies are
-    // serialized by serde_json) passes.
+    assert_eq!(
+        failed,
+        reserializer_failures(so, &report),
+        "{}",
+        report.table()
+    );
+    eprintln!(
+        "re-serializing verifier: {} of {} cases failed ({} sample replays of {})",
+        failed.len(),
+        report.cases.len(),
+        failed.len() - 4,
+        so.events.iter().map(|e| e.samples.len()).sum::<usize>()
+    );
+    // Through the CLI: exit 1, the same probes failed in the JSON report.
+    let url = format!("{}/hooks/superoffice", server.uri());
+    let json = std::env::temp_dir().join(format!("hookforge-reser-{}.json", std::process::id()));
+    let (out, json) = tokio::task::spawn_blocking(move || {
+        let out = hookforge_against("check", "superoffice", &url, SO_SECRET)
+            .arg("--report-json")
+            .arg(&json)
+            .output()
+            .unwrap();
+        (out, json)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let cli_failed = failed_in_json(&json);
+    std::fs::remove_file(&json).unwrap();
+    assert_eq!(cli_failed, failed);
+}
+
+/// The cases of `report` (a run against `so`) a re-serializing verifier
+/// must fail: the four byte probes, and every sample replay whose
+/// documented bytes are not what a re-serializer would produce (a vendor
+/// sending those bytes loses the delivery at such a receiver). Every other
+/// case (the negative cases' bodies are serialized by serde_json) passes.
+fn reserializer_failures(so: &VendorSpec, report: &Report) -> BTreeSet<String> {
     let reserialized = |b: &[u8]| {
         serde_json::from_slice::<serde_json::Value>(b)
             .map(|v| serde_json::to_vec(&v).unwrap())
@@ -480,40 +546,7 @@ async fn redirects_and_reserializing_verifiers_are_caught() {
             }
         }
     }
-    assert_eq!(failed, expected, "{}", report.table());
-    eprintln!(
-        "re-serializing verifier: {} of {} cases failed ({} sample replays of {})",
-        failed.len(),
-        report.cases.len(),
-        failed.len() - 4,
-        so.events.iter().map(|e| e.samples.len()).sum::<usize>()
-    );
-    // Through the CLI: exit 1, the same probes failed in the JSON report.
-    let url = format!("{}/hooks/superoffice", server.uri());
-    let json = std::env::temp_dir().join(format!("hookforge-reser-{}.json", std::process::id()));
-    let (out, json) = tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-            .args([
-                "check",
-                "--vendor",
-                "superoffice",
-                "--url",
-                &url,
-                "--secret",
-                SO_SECRET,
-            ])
-            .arg("--report-json")
-            .arg(&json)
-            .output()
-            .unwrap();
-        (out, json)
-    })
-    .await
-    .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let cli_failed = failed_in_json(&json);
-    std::fs::remove_file(&json).unwrap();
-    assert_eq!(cli_failed, failed);
+    expected
 }
 
 #[test]
@@ -521,24 +554,12 @@ fn the_cli_exits_1_on_a_defect_and_writes_json_and_junit_reports() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let prets = &hookforge::vendors::prets::VENDOR;
     let prets_cases = samples_of(prets) + negative_cases(prets).0;
-    let server = rt.block_on(sim(
-        &hookforge::vendors::prets::VENDOR,
-        PRETS_SECRET,
-        Some(Defect::FailsDuplicates),
-    ));
+    let server = prets_sim_on(&rt, Some(Defect::FailsDuplicates));
     let dir = std::env::temp_dir().join(format!("hookforge-harness-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (json, junit) = (dir.join("report.json"), dir.join("junit.xml"));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args([
-            "check",
-            "--vendor",
-            "prets",
-            "--url",
-            &format!("{}/hooks/prets", server.uri()),
-            "--secret",
-            PRETS_SECRET,
-        ])
+    let url = format!("{}/hooks/prets", server.uri());
+    let out = hookforge_against("check", "prets", &url, PRETS_SECRET)
         .arg("--report-json")
         .arg(&json)
         .arg("--junit")
@@ -546,12 +567,8 @@ fn the_cli_exits_1_on_a_defect_and_writes_json_and_junit_reports() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(stdout.contains("FAIL  prets/duplicate"), "{stdout}");
     assert!(
         stdout.contains(&format!(
@@ -585,7 +602,14 @@ fn the_cli_exits_1_on_a_defect_and_writes_json_and_junit_reports() {
 
     // The JUnit file is well-formed XML with one testcase per case and one failure.
     let xml = std::fs::read_to_string(&junit).unwrap();
-    let mut reader = quick_xml::Reader::from_str(&xml);
+    assert_eq!(junit_counts(&xml), (prets_cases, 1, 0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The `testcase` and `failure` elements of a JUnit report, and the depth
+/// its elements end at (0 when every one is closed); panics on bad XML.
+fn junit_counts(xml: &str) -> (usize, usize, i32) {
+    let mut reader = quick_xml::Reader::from_str(xml);
     let (mut testcases, mut failures, mut depth) = (0, 0, 0i32);
     loop {
         match reader
@@ -605,8 +629,7 @@ fn the_cli_exits_1_on_a_defect_and_writes_json_and_junit_reports() {
             _ => {}
         }
     }
-    assert_eq!((testcases, failures, depth), (prets_cases, 1, 0));
-    std::fs::remove_dir_all(&dir).unwrap();
+    (testcases, failures, depth)
 }
 
 #[test]
@@ -616,73 +639,39 @@ fn unreachable_targets_and_bad_arguments_exit_2() {
     let held = tokio::net::TcpSocket::new_v4().unwrap();
     held.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let port = held.local_addr().unwrap().port();
+    let refused = format!("http://127.0.0.1:{port}/hooks/prets");
     for args in [
-        vec![
-            "check",
-            "--vendor",
-            "prets",
-            "--url",
-            &format!("http://127.0.0.1:{port}/hooks/prets"),
-        ],
+        vec!["check", "--vendor", "prets", "--url", &refused],
         vec!["check", "--vendor", "prets", "--url", "not a url"],
         vec!["check", "--vendor", "prets"],
-        vec![
-            "load",
-            "--vendor",
-            "prets",
-            "--url",
-            "http://127.0.0.1:1/x",
-            "--rate",
-            "0",
-            "--duration",
-            "1",
-        ],
-        vec![
-            "load",
-            "--vendor",
-            "prets",
-            "--url",
-            "http://127.0.0.1:1/x",
-            "--rate",
-            "1e9",
-            "--duration",
-            "1e9",
-        ],
+        load_prets_args("http://127.0.0.1:1/x", "0", "1"),
+        load_prets_args("http://127.0.0.1:1/x", "1e9", "1e9"),
         // Not an HTTP URL: a usage error, not ten failed deliveries.
-        vec![
-            "load",
-            "--vendor",
-            "prets",
-            "--url",
-            "notaurl",
-            "--rate",
-            "10",
-            "--duration",
-            "1",
-        ],
-        vec![
-            "load",
-            "--vendor",
-            "prets",
-            "--url",
-            "ftp://127.0.0.1/x",
-            "--rate",
-            "10",
-            "--duration",
-            "1",
-        ],
+        load_prets_args("notaurl", "10", "1"),
+        load_prets_args("ftp://127.0.0.1/x", "10", "1"),
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
             .args(&args)
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
     }
+}
+
+/// `load` of Prets to `url` at `rate` for `duration` seconds, unsigned.
+fn load_prets_args<'a>(url: &'a str, rate: &'a str, duration: &'a str) -> Vec<&'a str> {
+    vec![
+        "load",
+        "--vendor",
+        "prets",
+        "--url",
+        url,
+        "--rate",
+        rate,
+        "--duration",
+        duration,
+    ]
 }
 
 #[tokio::test]
@@ -690,17 +679,7 @@ async fn filters_select_cases_and_auth_is_skipped_for_vendors_without_it() {
     let cxp = &hookforge::vendors::collateralxp::VENDOR;
     let server = sim(cxp, "unused", None).await;
     // No secret configured: the simulated receiver accepts anything.
-    let server2 = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(Sim {
-            vendor: cxp,
-            secret: String::new(),
-            verifier: Verifier::for_manifest(cxp.manifest(), vec![]).unwrap(),
-            defect: None,
-            seen: Mutex::new(HashSet::new()),
-        })
-        .mount(&server2)
-        .await;
+    let server2 = sim_verifying(cxp, "", Vec::new(), None).await;
     drop(server);
     let report = Harness::new(cxp, format!("{}/hooks/collateralxp", server2.uri()))
         .filter("collateralxp/auth/*")
@@ -856,34 +835,17 @@ fn the_cli_fails_exactly_the_defect_case_with_exit_1() {
         std::env::temp_dir().join(format!("hookforge-harness-defects-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (defect, want) in expectations {
-        let server = rt.block_on(sim(
-            &hookforge::vendors::prets::VENDOR,
-            PRETS_SECRET,
-            Some(defect),
-        ));
+        let server = prets_sim_on(&rt, Some(defect));
         let json = dir.join("r.json");
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-            .args([
-                "check",
-                "--vendor",
-                "prets",
-                "--url",
-                &format!("{}/hooks/prets", server.uri()),
-                "--secret",
-                PRETS_SECRET,
-                "--timeout",
-                "3",
-            ])
+        let url = format!("{}/hooks/prets", server.uri());
+        let out = hookforge_against("check", "prets", &url, PRETS_SECRET)
+            .args(["--timeout", "3"])
             .arg("--report-json")
             .arg(&json)
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{defect:?}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{defect:?}: {stdout}");
         assert_eq!(failed_in_json(&json), want, "{defect:?}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -896,12 +858,8 @@ fn the_demo_runs_everything_and_exits_0() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     for v in ["collateralxp", "cowbell", "prets", "socotra", "superoffice"] {
         assert!(
             stdout.contains(&format!("{v:<18}")),
@@ -968,26 +926,14 @@ fn the_demo_runs_everything_and_exits_0() {
 #[test]
 fn load_mode_reports_rate_and_latency() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(sim(&hookforge::vendors::prets::VENDOR, PRETS_SECRET, None));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args([
-            "load",
-            "--vendor",
-            "prets",
-            "--url",
-            &format!("{}/hooks/prets", server.uri()),
-            "--secret",
-            PRETS_SECRET,
-        ])
+    let server = prets_sim_on(&rt, None);
+    let url = format!("{}/hooks/prets", server.uri());
+    let out = hookforge_against("load", "prets", &url, PRETS_SECRET)
         .args(["--rate", "200", "--duration", "1", "--json"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["sent"], 200);
     assert_eq!(r["succeeded"], 200);

@@ -153,20 +153,7 @@ async fn the_cli_checks_and_loads_https_targets_with_ca_cert() {
             run(&[
                 "check", "--vendor", "prets", "--url", &url, "--secret", SECRET,
             ]),
-            run(&[
-                "load",
-                "--vendor",
-                "prets",
-                "--url",
-                &url,
-                "--secret",
-                SECRET,
-                "--rate",
-                "50",
-                "--duration",
-                "1",
-                "--json",
-            ]),
+            run(&common::load_args(["--vendor", "prets"], &url, SECRET)),
         )
     })
     .await

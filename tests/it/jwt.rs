@@ -232,15 +232,8 @@ fn a_jwt_vendor_is_served_and_checked_from_the_cli() {
     std::fs::write(&public, keys["public_key"].as_str().unwrap()).unwrap();
     let port = crate::common::free_port();
     let url = format!("http://127.0.0.1:{port}/hooks/pubsub");
-    let mut serve = hookforge();
+    let mut serve = crate::common::serve_vendor_dir_on(dir, &format!("127.0.0.1:{port}"));
     serve
-        .args([
-            "serve",
-            "--vendor-dir",
-            dir,
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-        ])
         .arg("--secret-file")
         .arg(format!("pubsub={}", public.display()))
         .arg("--endpoint")

@@ -242,15 +242,8 @@ fn check_passes(
 
 /// `serve` for the vendor dir `dir` on an ephemeral port, `--secret` next.
 fn serve_vendor_dir(dir: &str) -> std::process::Command {
-    let mut serve = hookforge();
-    serve.args([
-        "serve",
-        "--addr",
-        "127.0.0.1:0",
-        "--vendor-dir",
-        dir,
-        "--secret",
-    ]);
+    let mut serve = crate::common::serve_vendor_dir_on(dir, "127.0.0.1:0");
+    serve.arg("--secret");
     serve
 }
 
@@ -274,17 +267,9 @@ fn a_form_vendor_is_served_and_checked_as_twilio_sends() {
     let port = crate::common::free_port();
     let url = format!("http://127.0.0.1:{port}/hooks/twilio");
     let db = crate::common::temp_dir("twilio").join("inbox.db");
-    let mut serve = hookforge();
+    let mut serve = crate::common::serve_vendor_dir_on(dir, &format!("127.0.0.1:{port}"));
     serve
-        .args([
-            "serve",
-            "--vendor-dir",
-            dir,
-            "--secret",
-            "twilio=0123456789abcdef0123456789abcdef",
-        ])
-        .arg("--addr")
-        .arg(format!("127.0.0.1:{port}"))
+        .args(["--secret", "twilio=0123456789abcdef0123456789abcdef"])
         .arg("--endpoint")
         .arg(format!("twilio={url}"))
         .arg("--db")
@@ -423,15 +408,7 @@ fn serve_names_a_bad_public_key_as_such() {
             vec!["--endpoint", "pubsub=https://example.com/p"],
         ),
     ] {
-        let out = hookforge()
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--vendor-dir",
-                dir,
-                "--secret",
-            ])
+        let out = serve_vendor_dir(dir)
             .arg(format!("{id}=abc"))
             .args(extra)
             .output()

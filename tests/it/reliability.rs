@@ -5,6 +5,7 @@ use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -354,46 +355,70 @@ fn signed_headers(v: &VendorSpec, secret: &str, body: &[u8]) -> Vec<(String, Str
 fn authentic_misfits_are_quarantined_listed_and_reparsed() {
     let dir = common::temp_dir("quarantine");
     let db = dir.join("inbox.db");
-    let serve = |extra: &[&str]| {
-        let mut cmd = hookforge();
-        cmd.args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--no-process",
-            "--vendor",
-            "prets",
-            "--vendor",
-            "superoffice",
-        ])
-        .arg("--secret")
-        .arg(format!("prets={PRETS_SECRET}"))
-        .arg("--secret")
-        .arg(format!("superoffice={SO_SECRET}"))
-        .arg("--db")
-        .arg(&db)
-        .args(extra);
-        spawn_serve(&mut cmd)
+    post_misfits(&db);
+    let q = check_quarantined_listed(&db);
+    // A delivery quarantined by an older binary whose model has since been
+    // fixed: it fits this binary's model.
+    let store = SqliteStore::open(&db).unwrap();
+    let (id, body) = prets_delivery(99);
+    let mut old = common::new_delivery("prets", &id, body);
+    old.misfit = Some("an older model refused it".into());
+    store.insert(&old).unwrap();
+    drop(store);
+    let still_bad = q[0]["id"].as_i64().unwrap().to_string();
+    check_reparse(&db, &still_bad, &id);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `serve` for Prets and SuperOffice into the inbox at `db`, processing
+/// nothing, with `extra` flags.
+fn serve_misfit_inbox(db: &Path, extra: &[&str]) -> Served {
+    let mut cmd = hookforge();
+    cmd.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--no-process",
+        "--vendor",
+        "prets",
+        "--vendor",
+        "superoffice",
+    ])
+    .arg("--secret")
+    .arg(format!("prets={PRETS_SECRET}"))
+    .arg("--secret")
+    .arg(format!("superoffice={SO_SECRET}"))
+    .arg("--db")
+    .arg(db)
+    .args(extra);
+    spawn_serve(&mut cmd)
+}
+
+/// `body` posted to `v`'s endpoint at `addr`, signed as `v` signs: the
+/// status code.
+fn send_signed(addr: SocketAddr, v: &VendorSpec, body: &[u8]) -> u16 {
+    let secret = if v.id == "prets" {
+        PRETS_SECRET
+    } else {
+        SO_SECRET
     };
-    let send = |addr, v: &VendorSpec, body: &[u8]| {
-        let secret = if v.id == "prets" {
-            PRETS_SECRET
-        } else {
-            SO_SECRET
-        };
-        let h = signed_headers(v, secret, body);
-        let refs: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        post(addr, &format!("/hooks/{}", v.id), &refs, body).unwrap()
-    };
+    let h = signed_headers(v, secret, body);
+    let refs: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    post(addr, &format!("/hooks/{}", v.id), &refs, body).unwrap()
+}
+
+/// The misfits are refused (and nothing stored) with `--on-misfit reject`,
+/// then answered 200 and quarantined into `db` without it.
+fn post_misfits(db: &Path) {
     // Refused when asked to, and nothing stored.
-    let strict = serve(&["--on-misfit", "reject"]);
+    let strict = serve_misfit_inbox(db, &["--on-misfit", "reject"]);
     for (name, v, body) in misfits() {
-        assert_eq!(send(strict.addr, v, &body), 400, "{name}");
+        assert_eq!(send_signed(strict.addr, v, &body), 400, "{name}");
     }
     strict.stop();
-    let server = serve(&[]);
+    let server = serve_misfit_inbox(db, &[]);
     for (name, v, body) in misfits() {
-        assert_eq!(send(server.addr, v, &body), 200, "{name}");
+        assert_eq!(send_signed(server.addr, v, &body), 200, "{name}");
     }
     // Not JSON at all, though authentic: still refused.
     let not_json = post_prets(server.addr, b"{\"type\": oops").unwrap();
@@ -405,17 +430,22 @@ fn authentic_misfits_are_quarantined_listed_and_reparsed() {
         misfits().len(),
         "{log}"
     );
+}
 
-    let list = |status: &str| -> Vec<serde_json::Value> {
-        let out = common::succeeded(
-            hookforge()
-                .args(["inbox", "--db"])
-                .arg(&db)
-                .args(["list", "--status", status, "--json"]),
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
-    let q = list("quarantined");
+/// `inbox list --status <status> --json` of the inbox at `db`.
+fn inbox_list(db: &Path, status: &str) -> Vec<serde_json::Value> {
+    let out = common::succeeded(
+        hookforge()
+            .args(["inbox", "--db"])
+            .arg(db)
+            .args(["list", "--status", status, "--json"]),
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every misfit is listed as quarantined with its parse error; the list.
+fn check_quarantined_listed(db: &Path) -> Vec<serde_json::Value> {
+    let q = inbox_list(db, "quarantined");
     assert_eq!(q.len(), misfits().len(), "{q:#?}");
     let errors: Vec<&str> = q
         .iter()
@@ -432,25 +462,22 @@ fn authentic_misfits_are_quarantined_listed_and_reparsed() {
             "{want} not in {errors:#?}"
         );
     }
-    // A delivery quarantined by an older binary whose model has since been
-    // fixed: it fits this binary's model.
-    let store = SqliteStore::open(&db).unwrap();
-    let (id, body) = prets_delivery(99);
-    let mut old = common::new_delivery("prets", &id, body);
-    old.misfit = Some("an older model refused it".into());
-    store.insert(&old).unwrap();
-    drop(store);
+    q
+}
+
+/// `inbox reparse` of the row `still_bad` (a real misfit) fails; of all,
+/// releases only the delivery `fixed_id`, which fits now.
+fn check_reparse(db: &Path, still_bad: &str, fixed_id: &str) {
     let reparse = |args: &[&str]| {
         hookforge()
             .args(["inbox", "--db"])
-            .arg(&db)
+            .arg(db)
             .arg("reparse")
             .args(args)
             .output()
             .unwrap()
     };
-    let still_bad = q[0]["id"].as_i64().unwrap().to_string();
-    let out = reparse(&["--id", &still_bad]);
+    let out = reparse(&["--id", still_bad]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -464,12 +491,11 @@ fn authentic_misfits_are_quarantined_listed_and_reparsed() {
         text.contains("reparse: 1 moved to pending, 4 still quarantined"),
         "{text}"
     );
-    assert_eq!(list("quarantined").len(), 4);
-    let pending = list("pending");
+    assert_eq!(inbox_list(db, "quarantined").len(), 4);
+    let pending = inbox_list(db, "pending");
     assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0]["event_id"], id.as_str());
+    assert_eq!(pending[0]["event_id"], fixed_id);
     assert_eq!(pending[0]["last_error"], serde_json::Value::Null);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 // ---------------------------------------------------------------------------
@@ -787,6 +813,17 @@ fn time_to_close(mut s: TcpStream) -> Duration {
     }
 }
 
+/// `count` connections to `addr`, each having sent `head` and nothing more.
+fn half_sent(addr: SocketAddr, count: usize, head: &[u8]) -> Vec<TcpStream> {
+    (0..count)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(head).unwrap();
+            s
+        })
+        .collect()
+}
+
 /// Slowloris: sockets that send half a request line are cut off; so is an
 /// idle keep-alive connection; a body that stops arriving gets 408.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -794,13 +831,7 @@ async fn slow_and_idle_clients_are_cut_off() {
     let server = start(limits_cfg()).await;
     let addr = server.addr;
     let closed = tokio::task::spawn_blocking(move || {
-        let slow: Vec<TcpStream> = (0..3)
-            .map(|_| {
-                let mut s = TcpStream::connect(addr).unwrap();
-                s.write_all(b"POST /hooks/prets HTT").unwrap();
-                s
-            })
-            .collect();
+        let slow = half_sent(addr, 3, b"POST /hooks/prets HTT");
         let slow: Vec<Duration> = slow.into_iter().map(time_to_close).collect();
         // Idle keep-alive: one full request, then silence.
         let mut idle = TcpStream::connect(addr).unwrap();
@@ -841,13 +872,7 @@ async fn connections_past_the_cap_wait_for_a_free_slot() {
     let server = start(cfg).await;
     let addr = server.addr;
     let waited = tokio::task::spawn_blocking(move || {
-        let holders: Vec<TcpStream> = (0..2)
-            .map(|_| {
-                let mut s = TcpStream::connect(addr).unwrap();
-                s.write_all(b"POST /hooks/prets HTTP/1.1\r\n").unwrap();
-                s
-            })
-            .collect();
+        let holders = half_sent(addr, 2, b"POST /hooks/prets HTTP/1.1\r\n");
         std::thread::sleep(Duration::from_millis(100));
         let t = Instant::now();
         let (_, body) = prets_delivery(5);

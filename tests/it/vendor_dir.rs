@@ -3,7 +3,7 @@
 //! models do, on every sample and on drifted and broken copies of them; a
 //! vendor that is not built in (tests/fixtures/github) works from the CLI.
 
-use crate::common;
+use crate::common::{self, hookforge};
 
 use hookforge::{HeaderMap, VendorSpec};
 use serde_json::Value;
@@ -239,16 +239,14 @@ fn errors_name_the_file_and_the_place() {
     assert!(err.contains("/properties/ref"), "{err}");
 }
 
-fn hookforge(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args(args)
-        .current_dir(common::root())
-        .output()
-        .unwrap()
-}
-
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// Asserts `out` exited with `code` and its stderr says `says`.
+fn assert_exit_saying(out: &std::process::Output, code: i32, says: &str) {
+    assert_eq!(out.status.code(), Some(code));
+    assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
 }
 
 /// `sign` output as header pairs.
@@ -262,14 +260,72 @@ fn signed(args: &[&str]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `serve` of the vendor dir `dir` on `addr` with `flags`, from the
+/// workspace root: the child and the port its stdout names.
+fn serve_dir(dir: &str, addr: &str, flags: &[&str]) -> (std::process::Child, u16) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.args(["serve", "--vendor-dir", dir, "--addr", addr])
+        .args(flags)
+        .current_dir(common::root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    common::spawn_listening(cmd)
+}
+
+/// `check` of the vendor dir `dir` against `url`, which must pass; its
+/// report.
+fn check_report(dir: &str, url: &str, secret: &str) -> String {
+    let out = hookforge(&[
+        "check",
+        "--vendor-dir",
+        dir,
+        "--url",
+        url,
+        "--secret",
+        secret,
+    ]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    report
+}
+
+// The vendor that is not built in: GitHub, from its directory.
+const GITHUB_DIR: &str = "tests/fixtures/github";
+const GITHUB_SECRET: &str = "It's a Secret to Everybody";
+const GITHUB_SAMPLE: &str = "tests/fixtures/github/samples/issues.opened/opened.json";
+/// An `issues.opened` delivery whose `issue.number` is not a number.
+const GITHUB_MISFIT: &[u8] = br#"{"action":"opened","issue":{"number":"x","title":"t"},"repository":{"id":1,"full_name":"a/b"},"sender":{"login":"o","id":1}}"#;
+
+/// `parse` of the file at `path` as an `issues` delivery.
+fn parse_issues_event(path: &str) -> std::process::Output {
+    hookforge(&[
+        "parse",
+        "--vendor-dir",
+        GITHUB_DIR,
+        "--header",
+        "X-GitHub-Event: issues",
+        path,
+    ])
+}
+
+/// `sign` of the file at `path` as `issues.opened`: its headers.
+fn sign_issues_opened(path: &str) -> Vec<(String, String)> {
+    signed(&[
+        "sign",
+        "--vendor-dir",
+        GITHUB_DIR,
+        "--secret",
+        GITHUB_SECRET,
+        "--event",
+        "issues.opened",
+        path,
+    ])
+}
+
 #[test]
 fn a_vendor_that_is_not_built_in_works_from_the_cli() {
-    const DIR: &str = "tests/fixtures/github";
-    const SECRET: &str = "It's a Secret to Everybody";
-    let sample = "tests/fixtures/github/samples/issues.opened/opened.json";
-
     // events: the directory's vendor, without --vendor.
-    let out = hookforge(&["events", "--vendor-dir", DIR]);
+    let out = hookforge(&["events", "--vendor-dir", GITHUB_DIR]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listed = text(&out.stdout);
     assert!(
@@ -277,49 +333,44 @@ fn a_vendor_that_is_not_built_in_works_from_the_cli() {
         "{listed}"
     );
 
-    // parse: the type joined from the header and `action`; a misfit names its place.
-    let out = hookforge(&[
-        "parse",
-        "--vendor-dir",
-        DIR,
-        "--header",
-        "X-GitHub-Event: issues",
-        sample,
-    ]);
+    let misfit_file = check_parse();
+    let misfit_path = misfit_file.to_str().unwrap();
+    let headers = check_sign();
+
+    let db = common::temp_dir("serve").join("inbox.db");
+    let db = db.to_str().unwrap();
+    let secret = format!("--secret=github={GITHUB_SECRET}");
+    let (mut child, port) = serve_dir(GITHUB_DIR, "127.0.0.1:0", &["--db", db, &secret]);
+    check_serve(port, &headers, misfit_path);
+    check_and_load(port);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    check_quarantined(db);
+
+    // A broken directory: exit 2, naming the file.
+    let out = hookforge(&["events", "--vendor-dir", "tests/fixtures"]);
+    assert_exit_saying(&out, 2, "tests/fixtures/manifest.json");
+}
+
+/// parse: the type joined from the header and `action`; a misfit names its
+/// place. The misfit's file, for the later phases.
+fn check_parse() -> std::path::PathBuf {
+    let out = parse_issues_event(GITHUB_SAMPLE);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(parsed["event"], "issues.opened");
     assert_eq!(parsed["known"], true);
-    let misfit = br#"{"action":"opened","issue":{"number":"x","title":"t"},"repository":{"id":1,"full_name":"a/b"},"sender":{"login":"o","id":1}}"#;
     let misfit_file = common::temp_dir("misfit").join("misfit.json");
-    std::fs::write(&misfit_file, misfit).unwrap();
-    let misfit_path = misfit_file.to_str().unwrap();
-    let out = hookforge(&[
-        "parse",
-        "--vendor-dir",
-        DIR,
-        "--header",
-        "X-GitHub-Event: issues",
-        misfit_path,
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("`issues.opened` payload: at `issue.number`"),
-        "{}",
-        text(&out.stderr)
-    );
+    std::fs::write(&misfit_file, GITHUB_MISFIT).unwrap();
+    let out = parse_issues_event(misfit_file.to_str().unwrap());
+    assert_exit_saying(&out, 1, "`issues.opened` payload: at `issue.number`");
+    misfit_file
+}
 
-    // sign: GitHub's headers, the event header holding only `issues`.
-    let headers = signed(&[
-        "sign",
-        "--vendor-dir",
-        DIR,
-        "--secret",
-        SECRET,
-        "--event",
-        "issues.opened",
-        sample,
-    ]);
+/// sign: GitHub's headers, the event header holding only `issues`; the
+/// sample's headers.
+fn check_sign() -> Vec<(String, String)> {
+    let headers = sign_issues_opened(GITHUB_SAMPLE);
     assert!(
         headers.contains(&("X-GitHub-Event".into(), "issues".into())),
         "{headers:?}"
@@ -333,47 +384,26 @@ fn a_vendor_that_is_not_built_in_works_from_the_cli() {
         "{sig:?}"
     );
     // Without --event there is nothing to put in X-GitHub-Event: usage error.
-    let out = hookforge(&["sign", "--vendor-dir", DIR, "--secret", SECRET, sample]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("--event"),
-        "{}",
-        text(&out.stderr)
-    );
-
-    // serve: the delivery is stored; a misfit is quarantined, not refused;
-    // an unsigned one is refused.
-    let db = common::temp_dir("serve").join("inbox.db");
-    let db = db.to_str().unwrap();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
-    cmd.args([
-        "serve",
-        "--vendor-dir",
-        DIR,
-        "--addr",
-        "127.0.0.1:0",
-        "--db",
-        db,
-    ])
-    .arg(format!("--secret=github={SECRET}"))
-    .current_dir(common::root())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::null());
-    let (mut child, port) = common::spawn_listening(cmd);
-    let body = std::fs::read(common::root().join(sample)).unwrap();
-    assert_eq!(common::post_to(port, "/hooks/github", &headers, &body), 200);
-    let misfit_headers = signed(&[
+    let out = hookforge(&[
         "sign",
         "--vendor-dir",
-        DIR,
+        GITHUB_DIR,
         "--secret",
-        SECRET,
-        "--event",
-        "issues.opened",
-        misfit_path,
+        GITHUB_SECRET,
+        GITHUB_SAMPLE,
     ]);
+    assert_exit_saying(&out, 1, "--event");
+    headers
+}
+
+/// serve: the delivery is stored; a misfit is quarantined, not refused;
+/// an unsigned one is refused.
+fn check_serve(port: u16, headers: &[(String, String)], misfit_path: &str) {
+    let body = std::fs::read(common::root().join(GITHUB_SAMPLE)).unwrap();
+    assert_eq!(common::post_to(port, "/hooks/github", headers, &body), 200);
+    let misfit_headers = sign_issues_opened(misfit_path);
     assert_eq!(
-        common::post_to(port, "/hooks/github", &misfit_headers, misfit),
+        common::post_to(port, "/hooks/github", &misfit_headers, GITHUB_MISFIT),
         200
     );
     let unsigned: Vec<_> = headers
@@ -385,48 +415,32 @@ fn a_vendor_that_is_not_built_in_works_from_the_cli() {
         common::post_to(port, "/hooks/github", &unsigned, &body),
         401
     );
+}
 
-    // check: every sample and negative case against it, over HTTP.
+/// check: every sample and negative case against the receiver on `port`,
+/// over HTTP; load: signed deliveries at a fixed rate.
+fn check_and_load(port: u16) {
     let url = format!("http://127.0.0.1:{port}/hooks/github");
-    let out = hookforge(&[
-        "check",
-        "--vendor-dir",
-        DIR,
-        "--url",
-        &url,
-        "--secret",
-        SECRET,
-    ]);
-    let report = text(&out.stdout);
-    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    let report = check_report(GITHUB_DIR, &url, GITHUB_SECRET);
     assert!(
         report.contains("github: 16 passed, 0 failed, 0 skipped"),
         "{report}"
     );
-    // load: signed deliveries at a fixed rate.
-    let out = hookforge(&[
-        "load",
-        "--vendor-dir",
-        DIR,
-        "--url",
+    let out = hookforge(&common::load_args(
+        ["--vendor-dir", GITHUB_DIR],
         &url,
-        "--secret",
-        SECRET,
-        "--rate",
-        "50",
-        "--duration",
-        "1",
-        "--json",
-    ]);
+        GITHUB_SECRET,
+    ));
     assert!(
         out.status.success(),
         "{}{}",
         text(&out.stdout),
         text(&out.stderr)
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+}
 
+/// The misfit is listed as quarantined, with its place.
+fn check_quarantined(db: &str) {
     let out = hookforge(&[
         "inbox",
         "--db",
@@ -441,15 +455,6 @@ fn a_vendor_that_is_not_built_in_works_from_the_cli() {
     assert!(
         q.contains("issues.opened") && q.contains("issue.number"),
         "{q}"
-    );
-
-    // A broken directory: exit 2, naming the file.
-    let out = hookforge(&["events", "--vendor-dir", "tests/fixtures"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("tests/fixtures/manifest.json"),
-        "{}",
-        text(&out.stderr)
     );
 }
 
@@ -472,32 +477,14 @@ fn url_signed_vendor_needs_and_uses_its_endpoint() {
         "--secret",
         &format!("url_signed={SECRET}"),
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("endpoint URL"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_exit_saying(&out, 2, "endpoint URL");
 
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
-    cmd.args(["serve", "--vendor-dir", DIR, "--addr", &addr])
-        .arg(format!("--secret=url_signed={SECRET}"))
-        .arg(format!("--endpoint=url_signed={url}"))
-        .current_dir(common::root())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    let (mut child, _) = common::spawn_listening(cmd);
-    let out = hookforge(&[
-        "check",
-        "--vendor-dir",
-        DIR,
-        "--url",
-        &url,
-        "--secret",
-        SECRET,
-    ]);
-    let report = text(&out.stdout);
-    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    let (secret, endpoint) = (
+        format!("--secret=url_signed={SECRET}"),
+        format!("--endpoint=url_signed={url}"),
+    );
+    let (mut child, _) = serve_dir(DIR, &addr, &[&secret, &endpoint]);
+    let report = check_report(DIR, &url, SECRET);
     assert!(
         report.contains("url_signed: ") && report.contains(" 0 failed"),
         "{report}"
@@ -542,21 +529,15 @@ fn a_static_secret_header_is_checked_and_never_stored() {
     ]);
     std::fs::write(&m, manifest.to_string()).unwrap();
     let db = tmp.join("inbox.db");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
-    cmd.args([
-        "serve",
-        "--vendor-dir",
+    let (mut child, port) = serve_dir(
         dir.to_str().unwrap(),
-        "--addr",
         "127.0.0.1:0",
-    ])
-    .arg("--db")
-    .arg(&db)
-    .arg(format!("--secret=prets={SECRET}"))
-    .current_dir(&root)
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::null());
-    let (mut child, port) = common::spawn_listening(cmd);
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            &format!("--secret=prets={SECRET}"),
+        ],
+    );
     let (_, body) = common::prets_delivery("evt_static", 1);
     let with = |key: &str| {
         vec![

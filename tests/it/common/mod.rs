@@ -608,3 +608,42 @@ impl PretsLoad {
         self.acked.lock().unwrap().clone()
     }
 }
+
+/// Runs hookforge with `args` from the workspace root (where relative
+/// fixture paths start); its output.
+pub fn hookforge(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+/// The arguments of a one-second `load` at 50 deliveries a second with a
+/// JSON report; `vendor` is `["--vendor", ID]` or `["--vendor-dir", DIR]`.
+pub fn load_args<'a>(vendor: [&'a str; 2], url: &'a str, secret: &'a str) -> [&'a str; 12] {
+    [
+        "load",
+        vendor[0],
+        vendor[1],
+        "--url",
+        url,
+        "--secret",
+        secret,
+        "--rate",
+        "50",
+        "--duration",
+        "1",
+        "--json",
+    ]
+}
+
+/// `hookforge serve --vendor-dir <dir> --addr <addr>` from the workspace
+/// root with no inherited log filter; callers add secrets and pipes.
+pub fn serve_vendor_dir_on(dir: &str, addr: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.args(["serve", "--vendor-dir", dir, "--addr", addr])
+        .current_dir(root())
+        .env_remove("RUST_LOG");
+    cmd
+}
