@@ -218,6 +218,33 @@ async fn check_hands_over_its_secret_first_and_requires_the_echo() {
     assert!(!detail.contains(secret), "{detail}");
 }
 
+/// Asana documents its handshake as a POST with `X-Hook-Secret` and no
+/// body or content type: it is answered whatever its content type, while a
+/// delivery without a JSON content type is still refused (415).
+#[tokio::test]
+async fn a_handshake_without_a_content_type_is_answered() {
+    let app = app(
+        Arc::new(hookforge::receive::store::MemoryStore::new()),
+        false,
+    );
+    let bare = Request::post("/hooks/asana")
+        .header("x-hook-secret", SECRET)
+        .body(Body::empty())
+        .unwrap();
+    let (s, echoed, text) = send(&app, bare).await;
+    assert_eq!(
+        (s, echoed.as_deref()),
+        (StatusCode::OK, Some(SECRET)),
+        "{text}"
+    );
+    let delivery = Request::post("/hooks/asana")
+        .header("x-hook-signature", SIGNATURE)
+        .body(Body::from(captured()))
+        .unwrap();
+    let (s, _, text) = send(&app, delivery).await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{text}");
+}
+
 /// `inbox secrets` counts the kept secrets without showing them, and
 /// `--forget` forgets them: a receiver started afterwards takes the next
 /// handshake's secret as the first.

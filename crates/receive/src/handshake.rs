@@ -135,6 +135,29 @@ pub(crate) fn may_be_handshake(vendor: &VendorSpec, headers: &HeaderMap, body: &
         })
 }
 
+/// Whether the request is one of the vendor's POST handshakes told apart by
+/// headers alone (Asana's `X-Hook-Secret`): its body is never read as a
+/// delivery, so whatever content type it carries (Asana documents none) is
+/// no reason to refuse it.
+pub(crate) fn by_headers_alone(vendor: &VendorSpec, headers: &HeaderMap) -> bool {
+    use crate::manifest::handshake::HandshakeMethod;
+    vendor
+        .manifest()
+        .handshakes
+        .iter()
+        .filter(|h| h.method == HandshakeMethod::Post && !h.when.is_empty())
+        .any(|h| {
+            h.when.iter().all(|c| match (&c.header, &c.equals) {
+                (Some(name), None) => headers.contains_key(name.as_str()),
+                (Some(name), Some(Value::String(want))) => headers
+                    .get(name.as_str())
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|got| got == want),
+                _ => false,
+            })
+        })
+}
+
 /// Whether the vendor has GET or HEAD handshakes (then the route takes
 /// GET, and with it HEAD).
 pub(crate) fn has_get(vendor: &VendorSpec) -> bool {

@@ -608,6 +608,7 @@ async fn read_body(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Byt
     let form = format.is_form();
     let essence = |ct: &str| ct.split(';').next().unwrap_or_default().trim().to_string();
     match headers.get(header::CONTENT_TYPE).map(|v| v.to_str()) {
+        _ if crate::handshake::by_headers_alone(inner.vendor, headers) => {}
         Some(Ok(ct)) if !form && (is_json(ct) || format.also_accepts(&essence(ct))) => {}
         Some(Ok(ct)) if form && is_form(ct) => {}
         Some(Ok(ct)) if form => return Err(Rejection::NotForm(Some(ct.to_string()))),
