@@ -216,6 +216,26 @@ async fn check_hands_over_its_secret_first_and_requires_the_echo() {
         "{detail}"
     );
     assert!(!detail.contains(secret), "{detail}");
+    // Asana takes 204 No Content as well, with the header echoed.
+    let no_content = axum::Router::new().route(
+        "/hooks/asana",
+        axum::routing::any(|headers: axum::http::HeaderMap| async move {
+            use axum::response::IntoResponse;
+            let mut answer = StatusCode::NO_CONTENT.into_response();
+            if let Some(v) = headers.get("x-hook-secret") {
+                answer.headers_mut().insert("x-hook-secret", v.clone());
+            }
+            answer
+        }),
+    );
+    let url = serve(no_content).await;
+    let report = Harness::new(asana(), url)
+        .secret(secret)
+        .filter("*/handshake/*")
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 0, "{}", report.table());
 }
 
 /// Asana documents its handshake as a POST with `X-Hook-Secret` and no

@@ -28,6 +28,8 @@ pub struct HandshakeRequest<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
+    /// Other statuses the vendor accepts too (for judging an answer).
+    pub also_statuses: Vec<u16>,
     pub content_type: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -129,6 +131,7 @@ pub fn answer(
     }
     Ok(Answer {
         status: h.answer.status,
+        also_statuses: h.answer.also_statuses.clone(),
         content_type: h.answer.content_type.clone(),
         headers,
         body: fill(&h.answer.body, h.answers_json())?.into_bytes(),

@@ -108,6 +108,10 @@ pub struct Condition {
 pub struct HandshakeAnswer {
     #[serde(default = "ok")]
     pub status: u16,
+    /// Other statuses the vendor accepts as well (Asana: 204 beside 200);
+    /// `status` is the one the receiver sends.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_statuses: Vec<u16>,
     pub content_type: String,
     #[serde(default)]
     pub headers: Vec<AnswerHeader>,
@@ -285,7 +289,8 @@ impl Handshake {
                 );
             }
         }
-        if !(100..600).contains(&self.answer.status) {
+        let statuses = std::iter::once(&self.answer.status).chain(&self.answer.also_statuses);
+        if statuses.into_iter().any(|s| !(100..600).contains(s)) {
             return bad("answer.status", "an HTTP status, 100 to 599");
         }
         let mut pieces = answer_pieces(&self.answer.body, &format!("{at}.answer.body"))?;
