@@ -230,14 +230,8 @@ struct TwoReceiverRun {
 /// Nothing acknowledged was lost, stored twice or left unhandled; only what
 /// the killed process held was handled twice; both receivers took part.
 fn assert_nothing_lost_or_repeated(run: TwoReceiverRun) {
-    let TwoReceiverRun {
-        in_flight,
-        acked,
-        rows,
-        handled,
-        by_process,
-        held_by_a,
-    } = run;
+    let (acked, rows, handled) = (&run.acked, &run.rows, &run.handled);
+    let (in_flight, by_process, held_by_a) = (run.in_flight, run.by_process, &run.held_by_a);
     let stored: HashMap<&str, usize> = rows.iter().fold(HashMap::new(), |mut m, r| {
         *m.entry(r.event_id.as_deref().unwrap()).or_default() += 1;
         m

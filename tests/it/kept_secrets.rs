@@ -202,13 +202,11 @@ async fn check_hands_over_its_secret_first_and_requires_the_echo() {
         "/hooks/asana",
         axum::routing::any(|| async { (StatusCode::OK, "OK") }),
     );
-    let url = serve(plain).await;
-    let report = Harness::new(asana(), url)
-        .secret(secret)
-        .filter("*/handshake/*")
-        .run()
-        .await
-        .unwrap();
+    let handshake_only = |url: String| async move {
+        let h = Harness::new(asana(), url).secret(secret);
+        h.filter("*/handshake/*").run().await.unwrap()
+    };
+    let report = handshake_only(serve(plain).await).await;
     let detail = &report.cases[0].detail;
     assert_eq!(report.failed, 1, "{}", report.table());
     assert!(
@@ -228,13 +226,7 @@ async fn check_hands_over_its_secret_first_and_requires_the_echo() {
             answer
         }),
     );
-    let url = serve(no_content).await;
-    let report = Harness::new(asana(), url)
-        .secret(secret)
-        .filter("*/handshake/*")
-        .run()
-        .await
-        .unwrap();
+    let report = handshake_only(serve(no_content).await).await;
     assert_eq!(report.failed, 0, "{}", report.table());
 }
 
@@ -298,4 +290,42 @@ async fn inbox_secrets_counts_without_showing_and_forgets() {
     let again = app(Arc::new(SqliteStore::open(&path).unwrap()), false);
     let (s, echoed, _) = send(&again, handshake(next)).await;
     assert_eq!((s, echoed.as_deref()), (StatusCode::OK, Some(next)));
+}
+
+/// A manifest whose `keep` handshake could be taken for a delivery, would
+/// be signed with the secret it gives, or keeps a secret a public-key
+/// scheme cannot use, is refused at load, naming the field.
+#[test]
+fn keep_handshakes_that_cannot_work_are_refused_at_load() {
+    let manifest = |auth: serde_json::Value, when: serde_json::Value, authenticated: bool| {
+        serde_json::json!({
+            "id": "acme", "name": "Acme", "event_type": {"pointer": "/type"}, "auth": auth,
+            "success": {"statuses": ["2xx"]},
+            "handshakes": [{"name": "hello", "when": when, "authenticated": authenticated,
+                "keep": {"header": "X-Hook-Secret"},
+                "answer": {"content_type": "text/plain", "body": ""}, "example": {}}],
+        })
+        .to_string()
+    };
+    let hmac = serde_json::json!({"scheme": "signature", "header": "X-Sig", "hash": "sha256", "encoding": "hex"});
+    let ed25519 = serde_json::json!({"scheme": "signature", "header": "X-Sig", "algorithm": "ed25519", "key": "hex", "encoding": "hex"});
+    let header = serde_json::json!([{"header": "X-Hook-Secret"}]);
+    let cases = [
+        (
+            manifest(
+                hmac.clone(),
+                serde_json::json!([{"pointer": "/type"}]),
+                false,
+            ),
+            "keep.header",
+        ),
+        (manifest(hmac, header.clone(), true), "authenticated"),
+        (manifest(ed25519, header, false), "shared-secret"),
+    ];
+    for (text, names) in cases {
+        let err = hookforge::Manifest::from_json(&text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(names), "{names}: {err}");
+    }
 }

@@ -119,14 +119,7 @@ pub(crate) fn may_be_handshake(vendor: &VendorSpec, headers: &HeaderMap, body: &
             h.when
                 .iter()
                 .all(|c| match (&c.header, &c.pointer, &c.equals) {
-                    (Some(name), _, want) => {
-                        let got = headers.get(name.as_str()).and_then(|v| v.to_str().ok());
-                        match (got, want) {
-                            (None, _) => false,
-                            (Some(g), Some(Value::String(w))) => g == w,
-                            (Some(_), _) => true,
-                        }
-                    }
+                    (Some(name), _, want) => header_holds(headers, name, want.as_ref()),
                     (None, Some(_), Some(Value::String(w))) => {
                         memchr::memmem::find(body, w.as_bytes()).is_some()
                     }
@@ -147,15 +140,21 @@ pub(crate) fn by_headers_alone(vendor: &VendorSpec, headers: &HeaderMap) -> bool
         .iter()
         .filter(|h| h.method == HandshakeMethod::Post && !h.when.is_empty())
         .any(|h| {
-            h.when.iter().all(|c| match (&c.header, &c.equals) {
-                (Some(name), None) => headers.contains_key(name.as_str()),
-                (Some(name), Some(Value::String(want))) => headers
-                    .get(name.as_str())
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|got| got == want),
-                _ => false,
+            h.when.iter().all(|c| match &c.header {
+                Some(name) => header_holds(headers, name, c.equals.as_ref()),
+                None => false,
             })
         })
+}
+
+/// A header condition: the header is there, and equals `want` when given.
+fn header_holds(headers: &HeaderMap, name: &str, want: Option<&Value>) -> bool {
+    let got = headers.get(name).and_then(|v| v.to_str().ok());
+    match (got, want) {
+        (None, _) => false,
+        (Some(g), Some(Value::String(w))) => g == w,
+        (Some(_), _) => true,
+    }
 }
 
 /// Whether the vendor has GET or HEAD handshakes (then the route takes
