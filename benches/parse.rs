@@ -2,14 +2,12 @@
 //! read into `serde_json::Value` and skipped with `IgnoredAny` (the floor any
 //! JSON reader pays). Run: `cargo bench --bench parse`.
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+mod common;
 
+use common::typed;
 use divan::counter::BytesCount;
 use divan::{Bencher, black_box};
 use hookforge::HeaderMap;
-use hookforge::vendors::{collateralxp, cowbell, prets, socotra, superoffice};
 
 fn main() {
     divan::main();
@@ -30,37 +28,6 @@ fn corpus() -> Vec<(&'static str, &'static [u8])> {
 
 fn bytes(c: &[(&str, &[u8])]) -> BytesCount {
     BytesCount::new(c.iter().map(|(_, b)| b.len()).sum::<usize>())
-}
-
-/// The default handlers never wait, so one poll completes them.
-fn run<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
-
-struct Noop;
-impl collateralxp::Handler for Noop {}
-impl cowbell::Handler for Noop {}
-impl prets::Handler for Noop {}
-impl socotra::Handler for Noop {}
-impl superoffice::Handler for Noop {}
-
-/// Typed parse and dispatch with the vendor's generated code.
-fn typed(vendor: &str, body: &[u8], headers: &HeaderMap) -> hookforge::HandlerResult {
-    macro_rules! go {
-        ($($v:ident),*) => {
-            match vendor {
-                $(stringify!($v) => run($v::dispatch(&Noop, $v::parse(body, headers).unwrap())),)*
-                other => panic!("add `{other}` to the benchmark"),
-            }
-        };
-    }
-    go!(collateralxp, cowbell, prets, socotra, superoffice)
 }
 
 #[divan::bench]

@@ -6,44 +6,13 @@
 //! For a profiler, `-- profile typed|value|ignored [VENDOR]` runs one method
 //! alone for ten seconds.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use common::typed;
 use hookforge::HeaderMap;
-use hookforge::vendors::{collateralxp, cowbell, prets, socotra, superoffice};
 
-struct Noop;
-impl collateralxp::Handler for Noop {}
-impl cowbell::Handler for Noop {}
-impl prets::Handler for Noop {}
-impl socotra::Handler for Noop {}
-impl superoffice::Handler for Noop {}
-
-/// The default handlers never wait, so one poll completes them.
-fn run<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
-
-fn typed(vendor: &str, body: &[u8], headers: &HeaderMap) {
-    macro_rules! go {
-        ($($v:ident),*) => {
-            match vendor {
-                $(stringify!($v) => run($v::dispatch(&Noop, $v::parse(body, headers).unwrap())).unwrap(),)*
-                other => panic!("add `{other}` to the benchmark"),
-            }
-        };
-    }
-    go!(collateralxp, cowbell, prets, socotra, superoffice)
-}
+mod common;
 
 /// (vendor id, body) pairs.
 type Corpus<'a> = Vec<(&'a str, &'a [u8])>;
@@ -54,7 +23,7 @@ fn pass(method: usize, corpus: &[(&str, &[u8])], headers: &HeaderMap) -> Duratio
     let t = Instant::now();
     for (vendor, body) in corpus {
         match method {
-            0 => typed(vendor, body, headers),
+            0 => typed(vendor, body, headers).unwrap(),
             1 => {
                 black_box(serde_json::from_slice::<serde_json::Value>(body).unwrap());
             }

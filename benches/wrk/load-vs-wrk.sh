@@ -6,11 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STEP="${1:-5}"
-export PRETS_SECRET="whsec_BenchBenchBenchBenchBenchBenchBenchBench123"
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+source benches/wrk/common.sh
 cargo build --release --quiet --bin hookforge
-TMP="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
 RUST_LOG=warn target/release/hookforge serve --addr 127.0.0.1:0 --vendor prets --secret "prets=$PRETS_SECRET" --memory-capacity 50000000 > "$TMP/serve.out" 2> "$TMP/serve.err" &
 for _ in $(seq 100); do grep -q 'http://' "$TMP/serve.out" && break; sleep 0.1; done
 URL="$(grep -o 'http://127.0.0.1:[0-9]*' "$TMP/serve.out" | head -1)/hooks/prets"

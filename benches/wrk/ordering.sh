@@ -8,12 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${1:-10}"
-export PRETS_SECRET="whsec_BenchBenchBenchBenchBenchBenchBenchBench123"
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+source benches/wrk/common.sh
 cargo build --release --quiet --bin hookforge
 HF=target/release/hookforge
-TMP="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
 
 # The same vendor without ordering.
 cp -r schemas/prets "$TMP/prets_plain"

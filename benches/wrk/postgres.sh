@@ -9,12 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${1:-10}"
 URL="${HOOKFORGE_TEST_DATABASE_URL:?run through scripts/with-postgres}"
-export PRETS_SECRET="whsec_BenchBenchBenchBenchBenchBenchBenchBench123"
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+source benches/wrk/common.sh
 PSQL=$(ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -1)
 cargo build --release --quiet --bin hookforge
-TMP="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
 
 reset_db() { "$PSQL" -q "$URL" -c 'DROP TABLE IF EXISTS deliveries, hookforge_migrations'; }
 start() { # name: a receiver on the database; sets ADDR and PID

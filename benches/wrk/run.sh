@@ -9,11 +9,8 @@ cd "$(dirname "$0")/../.."
 DURATION="${1:-10}"
 THREADS=2
 CONNECTIONS=32
-export PRETS_SECRET="whsec_BenchBenchBenchBenchBenchBenchBenchBench123"
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+source benches/wrk/common.sh
 cargo build --release --quiet --bin hookforge --example wrk-ceiling
-TMP="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
 
 start() { # name, command...: starts a server, waits for its address line
   local name="$1"; shift

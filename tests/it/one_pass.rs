@@ -114,36 +114,29 @@ fn apply(doc: &mut Value, c: &Change) {
 
 /// JSON text with each object's keys rotated by `turn`, so the envelope's
 /// keys land anywhere in the body.
-fn write(v: &Value, turn: usize, out: &mut String) {
+fn write(v: &Value, turn: usize) -> String {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
-            if !keys.is_empty() {
-                let n = turn % keys.len();
-                keys.rotate_left(n);
-            }
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&serde_json::to_string(k).unwrap());
-                out.push(':');
-                write(&m[k], turn, out);
-            }
-            out.push('}');
+            let n = keys.len().max(1);
+            keys.rotate_left(turn % n);
+            let entries: Vec<String> = keys
+                .into_iter()
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        serde_json::to_string(k).unwrap(),
+                        write(&m[k], turn)
+                    )
+                })
+                .collect();
+            format!("{{{}}}", entries.join(","))
         }
         Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write(x, turn, out);
-            }
-            out.push(']');
+            let items: Vec<String> = a.iter().map(|x| write(x, turn)).collect();
+            format!("[{}]", items.join(","))
         }
-        other => out.push_str(&serde_json::to_string(other).unwrap()),
+        other => serde_json::to_string(other).unwrap(),
     }
 }
 
@@ -163,8 +156,7 @@ proptest! {
         for c in &changes {
             apply(&mut doc, c);
         }
-        let mut text = String::new();
-        write(&doc, turn, &mut text);
+        let text = write(&doc, turn);
         let mut headers = HeaderMap::new();
         // SuperOffice also names the event in a header.
         if with_header && v.id == "superoffice"
@@ -188,8 +180,7 @@ fn every_sample_parses_the_same_in_one_pass() {
     for (v, _event, path, body) in all_samples() {
         let doc: Value = serde_json::from_slice(body).unwrap();
         for turn in 0..4 {
-            let mut text = String::new();
-            write(&doc, turn, &mut text);
+            let text = write(&doc, turn);
             let back = both(v.id, text.as_bytes(), &HeaderMap::new())
                 .unwrap_or_else(|e| panic!("{path}: {e}"));
             let diffs = json_diff(&doc, &back);

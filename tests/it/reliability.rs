@@ -516,6 +516,25 @@ struct Scripted {
     calls: Arc<AtomicUsize>,
 }
 
+/// Accepts one delivery into `inbox`, as the receiver does after verifying it.
+async fn accept(inbox: &Inbox, vendor: &str, event_id: &str, body: Vec<u8>) {
+    inbox
+        .accept(common::new_delivery(vendor, event_id, body))
+        .await
+        .unwrap();
+}
+
+/// Registers a [`Scripted`] handler for `vendor` on `inbox`; its call count.
+fn scripted(inbox: &Inbox, vendor: &'static VendorSpec, script: Vec<Act>) -> Arc<AtomicUsize> {
+    let calls = Arc::new(AtomicUsize::new(0));
+    inbox.handle(Scripted {
+        vendor,
+        script,
+        calls: calls.clone(),
+    });
+    calls
+}
+
 impl RawHandler for Scripted {
     fn vendor(&self) -> &'static VendorSpec {
         self.vendor
@@ -574,26 +593,17 @@ async fn panics_hangs_and_failures_are_failed_attempts_and_other_vendors_keep_fl
             concurrency_per_vendor: 1,
             skip_stale: false,
         });
-    let bad_calls = Arc::new(AtomicUsize::new(0));
-    let good_calls = Arc::new(AtomicUsize::new(0));
-    inbox.handle(Scripted {
-        vendor: &prets::VENDOR,
-        script: vec![Act::Panic, Act::Hang, Act::Fail],
-        calls: bad_calls.clone(),
-    });
-    inbox.handle(Scripted {
-        vendor: &superoffice::VENDOR,
-        script: vec![],
-        calls: good_calls.clone(),
-    });
+    let bad_calls = scripted(
+        &inbox,
+        &prets::VENDOR,
+        vec![Act::Panic, Act::Hang, Act::Fail],
+    );
+    let good_calls = scripted(&inbox, &superoffice::VENDOR, vec![]);
     inbox.spawn_worker();
     let so_delivery =
         |i: usize| common::new_delivery("superoffice", &format!("so-{i}"), b"{}".to_vec());
     let (id, body) = prets_delivery(1);
-    inbox
-        .accept(common::new_delivery("prets", &id, body))
-        .await
-        .unwrap();
+    accept(&inbox, "prets", &id, body).await;
     // While Prets' only slot is held by the hanging call, SuperOffice flows.
     wait_for(store.as_ref(), "the hanging call", |_| {
         bad_calls.load(Ordering::SeqCst) >= 2
@@ -634,12 +644,7 @@ async fn panics_hangs_and_failures_are_failed_attempts_and_other_vendors_keep_fl
 async fn dead_letters_after_max_attempts_and_replay_resets_attempts() {
     let store = Arc::new(MemoryStore::new());
     let inbox = Inbox::new(store.clone()).with_retry(fast_retry(2));
-    let calls = Arc::new(AtomicUsize::new(0));
-    inbox.handle(Scripted {
-        vendor: &prets::VENDOR,
-        script: vec![Act::Fail, Act::Panic],
-        calls: calls.clone(),
-    });
+    scripted(&inbox, &prets::VENDOR, vec![Act::Fail, Act::Panic]);
     inbox.spawn_worker();
     let app = Receiver::builder(&prets::VENDOR)
         .secret(PRETS_SECRET)
@@ -757,10 +762,7 @@ async fn retention_forgets_keys_only_past_the_retry_horizon() {
     let store = Arc::new(MemoryStore::new());
     let inbox = Inbox::new(store.clone());
     let (id, body) = prets_delivery(0);
-    inbox
-        .accept(common::new_delivery("prets", &id, body))
-        .await
-        .unwrap();
+    accept(&inbox, "prets", &id, body).await;
     let held = store.start(1).unwrap().expect("pending");
     assert!(
         store
@@ -1156,22 +1158,11 @@ fn concurrent_deliveries_through_group_commit_are_each_stored_once() {
 async fn a_worker_leaves_other_vendors_deliveries_for_their_process() {
     let store = Arc::new(MemoryStore::new());
     let inbox = Inbox::new(store.clone()).with_retry(fast_retry(2));
-    let calls = Arc::new(AtomicUsize::new(0));
-    inbox.handle(Scripted {
-        vendor: &prets::VENDOR,
-        script: vec![],
-        calls: calls.clone(),
-    });
+    scripted(&inbox, &prets::VENDOR, vec![]);
     inbox.spawn_worker();
-    inbox
-        .accept(common::new_delivery("socotra", "soc-1", b"{}".to_vec()))
-        .await
-        .unwrap();
+    accept(&inbox, "socotra", "soc-1", b"{}".to_vec()).await;
     let (id, body) = prets_delivery(7);
-    inbox
-        .accept(common::new_delivery("prets", &id, body))
-        .await
-        .unwrap();
+    accept(&inbox, "prets", &id, body).await;
     wait_for(store.as_ref(), "the Prets delivery", |rows| {
         rows.iter()
             .any(|d| d.vendor == "prets" && d.status == Status::Done)
@@ -1188,11 +1179,7 @@ async fn a_worker_leaves_other_vendors_deliveries_for_their_process() {
     assert_eq!((soc.status, soc.attempts), (Status::Pending, 0), "{soc:?}");
     // The process that handles Socotra takes it.
     let other = Inbox::new(store.clone());
-    other.handle(Scripted {
-        vendor: &hookforge::vendors::socotra::VENDOR,
-        script: vec![],
-        calls: Arc::new(AtomicUsize::new(0)),
-    });
+    scripted(&other, &hookforge::vendors::socotra::VENDOR, vec![]);
     other.spawn_worker();
     wait_for(store.as_ref(), "the Socotra delivery", |rows| {
         rows.iter()
@@ -1214,23 +1201,11 @@ async fn claims_are_sized_by_each_vendors_free_slots() {
         concurrency_per_vendor: 1,
         skip_stale: false,
     });
-    let calls = Arc::new(AtomicUsize::new(0));
-    inbox.handle(Scripted {
-        vendor: &prets::VENDOR,
-        script: vec![Act::Hang],
-        calls: calls.clone(),
-    });
-    inbox.handle(Scripted {
-        vendor: &hookforge::vendors::socotra::VENDOR,
-        script: vec![],
-        calls: Arc::new(AtomicUsize::new(0)),
-    });
+    let calls = scripted(&inbox, &prets::VENDOR, vec![Act::Hang]);
+    scripted(&inbox, &hookforge::vendors::socotra::VENDOR, vec![]);
     for i in 0..3 {
         let (id, body) = prets_delivery(40 + i);
-        inbox
-            .accept(common::new_delivery("prets", &id, body))
-            .await
-            .unwrap();
+        accept(&inbox, "prets", &id, body).await;
     }
     inbox.spawn_worker();
     wait_for(store.as_ref(), "the first Prets delivery taken", |rows| {
@@ -1308,18 +1283,10 @@ async fn a_failed_complete_is_retried_not_left_processing() {
         .fail_completes
         .store(3, std::sync::atomic::Ordering::SeqCst);
     let inbox = Inbox::new(store.clone()).with_retry(fast_retry(5));
-    let calls = Arc::new(AtomicUsize::new(0));
-    inbox.handle(Scripted {
-        vendor: &prets::VENDOR,
-        script: vec![],
-        calls: calls.clone(),
-    });
+    let calls = scripted(&inbox, &prets::VENDOR, vec![]);
     inbox.spawn_worker();
     let (id, body) = prets_delivery(3);
-    inbox
-        .accept(common::new_delivery("prets", &id, body))
-        .await
-        .unwrap();
+    accept(&inbox, "prets", &id, body).await;
     wait_for(store.as_ref(), "the delivery done", |rows| {
         rows.iter().all(|d| d.status == Status::Done)
     })

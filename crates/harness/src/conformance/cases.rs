@@ -344,24 +344,26 @@ fn auth(s: Sender<'_>, unsigned: Fresh, wrong_body: Fresh, wrong: Option<&Signer
         body: without_body_signature(s.v, unsigned.body),
         ..unsigned
     };
-    vec![
-        Plan::new(
-            format!("{}/auth/missing", s.v.id),
-            vec![s.signed_by(None).step(
-                "a valid delivery without its signature or bearer",
-                unsigned,
-                refused,
-            )],
+    [
+        (
+            "missing",
+            None,
+            "a valid delivery without its signature or bearer",
+            unsigned,
         ),
-        Plan::new(
-            format!("{}/auth/invalid", s.v.id),
-            vec![s.signed_by(wrong).step(
-                "a valid delivery signed with the wrong secret",
-                wrong_body,
-                refused,
-            )],
+        (
+            "invalid",
+            wrong,
+            "a valid delivery signed with the wrong secret",
+            wrong_body,
         ),
     ]
+    .into_iter()
+    .map(|(name, signer, what, fresh)| {
+        let step = s.signed_by(signer).step(what, fresh, refused);
+        Plan::new(format!("{}/auth/{name}", s.v.id), vec![step])
+    })
+    .collect()
 }
 
 /// For a vendor that signs inside the body (SNS's `/Signature`): the body

@@ -398,33 +398,39 @@ fn take_diverted(
         .remove(i))
 }
 
-async fn delete_diverted(
-    Ext(shared): Ext<Arc<Shared>>,
-    Path((name, tid)): Path<(String, String)>,
+/// Takes the diverted event off the webhook's list and hands its track to
+/// `then`; 204, or 404 saying what was not found.
+fn on_diverted(
+    shared: &Arc<Shared>,
+    (name, tid): (String, String),
+    then: impl FnOnce(&Arc<Shared>, &mut super::Deliveries, usize),
 ) -> Response {
     let mut book = shared.lock();
-    let t = match take_diverted(&shared, &mut book, &name, &tid) {
-        Ok(t) => t,
-        Err((status, message)) => return error(status, message),
-    };
-    book.tracks[t].state = State::Discarded;
-    book.tracks[t].detail = Some("deleted from the diverted events".into());
-    shared.changed.notify_waiters();
-    StatusCode::NO_CONTENT.into_response()
+    match take_diverted(shared, &mut book, &name, &tid) {
+        Ok(t) => {
+            then(shared, &mut book, t);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err((status, message)) => error(status, message),
+    }
 }
 
-async fn resend(
+async fn delete_diverted(
     Ext(shared): Ext<Arc<Shared>>,
-    Path((name, tid)): Path<(String, String)>,
+    Path(at): Path<(String, String)>,
 ) -> Response {
-    let mut book = shared.lock();
-    let t = match take_diverted(&shared, &mut book, &name, &tid) {
-        Ok(t) => t,
-        Err((status, message)) => return error(status, message),
-    };
-    redeliver(&shared, &mut book, vec![t]);
-    // Accepted: the resend runs with the webhook's retry strategy.
-    StatusCode::NO_CONTENT.into_response()
+    on_diverted(&shared, at, |shared, book, t| {
+        book.tracks[t].state = State::Discarded;
+        book.tracks[t].detail = Some("deleted from the diverted events".into());
+        shared.changed.notify_waiters();
+    })
+}
+
+/// Accepted: the resend runs with the webhook's retry strategy.
+async fn resend(Ext(shared): Ext<Arc<Shared>>, Path(at): Path<(String, String)>) -> Response {
+    on_diverted(&shared, at, |shared, book, t| {
+        redeliver(shared, book, vec![t])
+    })
 }
 
 #[cfg(test)]
