@@ -374,13 +374,15 @@ fn write_hookforge_handshakes() {
     std::fs::write(out, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
 }
 
-/// `v`'s handshake as hookforge sends it, and the answer it requires.
-fn hookforge_handshake(v: &Value) -> Value {
+/// The handshake of `vector` as hookforge sends it, and the answer it requires.
+fn hookforge_handshake(vector: &Value) -> Value {
     use hookforge::handshake::{HandshakeRequest, answer, example_request};
-    let m = hookforge::vendor(text(v, "vendor")).unwrap().manifest();
-    let h = handshake_of(m, v);
+    let m = hookforge::vendor(text(vector, "vendor"))
+        .unwrap()
+        .manifest();
+    let h = handshake_of(m, vector);
     let (mut query, mut headers, body) = example_request(h);
-    let token = v["token"].as_str().map(Secret::new);
+    let token = vector["token"].as_str().map(Secret::new);
     if let (Some(q), Some(t)) = (&h.token_query, &token) {
         let kept: Vec<String> = query
             .split('&')
@@ -390,7 +392,7 @@ fn hookforge_handshake(v: &Value) -> Value {
         query = format!("{}&{q}={}", kept.join("&"), t.expose());
     }
     if h.authenticated {
-        let signer = Signer::for_manifest(m, Secret::new(text(v, "sign_key"))).unwrap();
+        let signer = Signer::for_manifest(m, Secret::new(text(vector, "sign_key"))).unwrap();
         for (k, val) in signer.sign(&body, &SignContext::now("hs_sdk")) {
             headers.push((k.to_string(), val.to_str().unwrap().to_string()));
         }
@@ -411,10 +413,10 @@ fn hookforge_handshake(v: &Value) -> Value {
         body: &body,
     };
     let json = serde_json::from_slice::<Value>(&body).ok();
-    let secret = Secret::new(text(v, "verify_key"));
+    let secret = Secret::new(text(vector, "verify_key"));
     let want = answer(h, &req, json.as_ref(), Some(&secret), token.as_ref()).unwrap();
-    let mut made = v.clone();
-    made["name"] = json!(format!("{} [made by hookforge]", text(v, "name")));
+    let mut made = vector.clone();
+    made["name"] = json!(format!("{} [made by hookforge]", text(vector, "name")));
     made["request"] = json!({
         "method": h.method.as_str(), "query": query, "headers": headers,
         "body": String::from_utf8(body).unwrap(),

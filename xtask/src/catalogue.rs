@@ -66,15 +66,15 @@ fn row(dir: &Path) -> Result<String, String> {
 }
 
 /// The auth family, as `hookforge vendors` names it.
-fn auth(a: &Value) -> String {
-    let s = |k: &str| a[k].as_str().unwrap_or("");
+fn auth(auth: &Value) -> String {
+    let s = |k: &str| auth[k].as_str().unwrap_or("");
     match s("scheme") {
         "none" => "none".into(),
         "bearer" => "static secret".into(),
         "standard-webhooks" => "standard-webhooks".into(),
         "jwt" => format!(
             "jwt-{}",
-            a["algorithms"]
+            auth["algorithms"]
                 .as_array()
                 .map(|x| x
                     .iter()
@@ -85,10 +85,12 @@ fn auth(a: &Value) -> String {
                 .unwrap_or_default()
         ),
         "hmac" => format!("hmac-{}", s("hash")),
-        _ if !a["format"].as_str().unwrap_or("{sig}").contains("{sig}") => "static secret".into(),
+        _ if !auth["format"].as_str().unwrap_or("{sig}").contains("{sig}") => {
+            "static secret".into()
+        }
         // Versions of one scheme (SNS's SHA-1 and SHA-256): each one.
-        _ if a["versions"]["algorithms"].is_object() => {
-            let algs: Vec<&str> = a["versions"]["algorithms"]
+        _ if auth["versions"]["algorithms"].is_object() => {
+            let algs: Vec<&str> = auth["versions"]["algorithms"]
                 .as_object()
                 .into_iter()
                 .flat_map(|m| m.values().filter_map(Value::as_str))

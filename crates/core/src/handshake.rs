@@ -139,7 +139,7 @@ pub fn answer(
 }
 
 fn render(
-    h: &Handshake,
+    handshake: &Handshake,
     template: &str,
     req: &HandshakeRequest<'_>,
     json: Option<&Value>,
@@ -147,7 +147,7 @@ fn render(
     json_escape: bool,
 ) -> Result<String, HandshakeError> {
     let missing = |what: String| HandshakeError::Missing {
-        name: h.name.clone(),
+        name: handshake.name.clone(),
         what,
     };
     let body_string = |p: &str| -> Result<String, HandshakeError> {
@@ -176,7 +176,7 @@ fn render(
                 .to_string(),
             AnswerPiece::HmacSha256Hex(p) => {
                 let key = secret.ok_or_else(|| HandshakeError::NoSecret {
-                    name: h.name.clone(),
+                    name: handshake.name.clone(),
                 })?;
                 let mac = crate::auth::hmac(
                     HashAlgorithm::Sha256,

@@ -212,9 +212,9 @@ fn find_placeholder(text: &str) -> Option<usize> {
 }
 
 impl Handshake {
-    /// Checks what serde cannot; `i` is its index in `handshakes`.
-    pub(crate) fn check(&self, i: usize) -> Result<(), ManifestError> {
-        let at = format!("handshakes[{i}]");
+    /// Checks what serde cannot; `index` is its place in `handshakes`.
+    pub(crate) fn check(&self, index: usize) -> Result<(), ManifestError> {
+        let at = format!("handshakes[{index}]");
         let bad = |field: &str, m: &str| Err(ManifestError(format!("`{at}.{field}`: {m}")));
         if self.name.is_empty()
             || !self

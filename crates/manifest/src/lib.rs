@@ -1537,15 +1537,15 @@ impl Locator {
 
 impl HeaderSpec {
     /// A valid header name, a known condition, and only placeholders
-    /// hookforge fills. `i`: its place in `headers`.
-    fn check(&self, i: usize) -> Result<(), ManifestError> {
+    /// hookforge fills. `index`: its place in `headers`.
+    fn check(&self, index: usize) -> Result<(), ManifestError> {
         if let Some(cond) = &self.only_when
             && cond != "secret"
             && cond != "retry"
             && !cond.starts_with("event=")
         {
             return Err(ManifestError(format!(
-                "`headers[{i}].only_when` ({}) must be \"secret\", \"retry\" or \"event=<type>\"; got {cond:?}",
+                "`headers[{index}].only_when` ({}) must be \"secret\", \"retry\" or \"event=<type>\"; got {cond:?}",
                 self.name
             )));
         }
@@ -1556,18 +1556,18 @@ impl HeaderSpec {
                 .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
         if !valid_name {
             return Err(ManifestError(format!(
-                "`headers[{i}].name`: {:?} is not a valid header name",
+                "`headers[{index}].name`: {:?} is not a valid header name",
                 self.name
             )));
         }
         let found = placeholders(&self.value)
-            .map_err(|e| ManifestError(format!("`headers[{i}].value` ({}): {e}", self.name)))?;
+            .map_err(|e| ManifestError(format!("`headers[{index}].value` ({}): {e}", self.name)))?;
         for p in found {
             if let Ok(name) = p
                 && !HEADER_PLACEHOLDERS.contains(&name.as_str())
             {
                 return Err(ManifestError(format!(
-                    "`headers[{i}].value` ({}): `{{{name}}}` is not a placeholder hookforge fills; use one of {}",
+                    "`headers[{index}].value` ({}): `{{{name}}}` is not a placeholder hookforge fills; use one of {}",
                     self.name,
                     HEADER_PLACEHOLDERS
                         .iter()

@@ -32,18 +32,18 @@ pub(crate) struct Keeper<'a> {
 }
 
 impl Keeper<'_> {
-    /// Keeps the secret `h` carries: stored durably, then verifying the
+    /// Keeps the secret `handshake` carries: stored durably, then verifying the
     /// vendor's deliveries. The answer to send instead when it is not kept:
     /// 400 (no secret), 403 (the receiver has one and takes no other: anyone
     /// can send this handshake), 503 (not stored: the vendor tries again).
     pub async fn keep(
         &self,
-        h: &Handshake,
+        handshake: &Handshake,
         keep: &crate::manifest::handshake::Keep,
         headers: &HeaderMap,
     ) -> Result<(), Response> {
         let fail = |status: StatusCode, why: String| {
-            tracing::warn!(target: LOG, vendor = self.vendor.id, handshake = %h.name, status = status.as_u16(), reason = %why, "secret not kept");
+            tracing::warn!(target: LOG, vendor = self.vendor.id, handshake = %handshake.name, status = status.as_u16(), reason = %why, "secret not kept");
             (status, axum::Json(serde_json::json!({"error": why}))).into_response()
         };
         let secret = headers
@@ -66,7 +66,7 @@ impl Keeper<'_> {
         if current.has_secret() && !self.accept_new {
             let why = format!(
                 "{} already has a secret; a `{}` handshake giving another is refused, since anyone can send one (accept new secrets while you create a further webhook: serve --accept-new-secrets)",
-                self.vendor.id, h.name
+                self.vendor.id, handshake.name
             );
             return Err(fail(StatusCode::FORBIDDEN, why));
         }
@@ -92,7 +92,7 @@ impl Keeper<'_> {
             Ok(next) => *v = std::sync::Arc::new(next),
             Err(e) => return Err(fail(StatusCode::BAD_REQUEST, e.to_string())),
         }
-        tracing::info!(target: LOG, vendor = self.vendor.id, handshake = %h.name, "kept the secret the vendor gave");
+        tracing::info!(target: LOG, vendor = self.vendor.id, handshake = %handshake.name, "kept the secret the vendor gave");
         Ok(())
     }
 
@@ -271,12 +271,12 @@ pub(crate) fn request<'a>(
 /// vendor tries again; 400: a URL that may not be visited).
 pub(crate) async fn visit(
     vendor: &'static VendorSpec,
-    h: &Handshake,
+    handshake: &Handshake,
     visit: &crate::manifest::handshake::Visit,
     json: Option<&Value>,
 ) -> Result<(), Response> {
     let fail = |status: StatusCode, why: String| {
-        tracing::warn!(target: LOG, vendor = vendor.id, handshake = %h.name, status = status.as_u16(), reason = %crate::util::Shown(&why), "handshake visit failed");
+        tracing::warn!(target: LOG, vendor = vendor.id, handshake = %handshake.name, status = status.as_u16(), reason = %crate::util::Shown(&why), "handshake visit failed");
         (status, axum::Json(serde_json::json!({"error": why}))).into_response()
     };
     let url = json
@@ -300,7 +300,7 @@ pub(crate) async fn visit(
         .map_err(|e| fail(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     match client.get(url).send().await {
         Ok(r) if r.status().is_success() => {
-            tracing::info!(target: LOG, vendor = vendor.id, handshake = %h.name, "visited the handshake's URL");
+            tracing::info!(target: LOG, vendor = vendor.id, handshake = %handshake.name, "visited the handshake's URL");
             Ok(())
         }
         Ok(r) => Err(fail(

@@ -124,10 +124,10 @@ impl KeyServer {
 
 /// A secret in the vendor's documented format, random per run (`None`: the
 /// vendor signs with a key pair).
-fn demo_secret(v: &VendorSpec) -> Option<String> {
+fn demo_secret(vendor: &VendorSpec) -> Option<String> {
     use hookforge::manifest::Auth;
-    let random: String = random(v, "secret").chars().take(43).collect();
-    match v.manifest().auth {
+    let random: String = random(vendor, "secret").chars().take(43).collect();
+    match vendor.manifest().auth {
         // No documented auth: a shared secret in X-Webhook-Secret, as a
         // production receiver should be configured (never unsigned).
         Auth::None { .. } => Some(format!("shared-{}", &random[..24])),
@@ -386,15 +386,15 @@ async fn check_vendor(
 /// the inbox. One line; whether every event was handled exactly once.
 async fn simulate_vendor(
     server: &hookforge::receive::serve::Server,
-    v: &'static VendorSpec,
+    vendor: &'static VendorSpec,
     keys: Option<&DemoKeys>,
     inbox: &std::path::Path,
 ) -> Result<bool, Failure> {
     let faults = "lost-response=25%"
         .parse()
         .map_err(|e: String| Failure::failed(e))?;
-    let mut sim = hookforge::simulate::Simulator::new(v)
-        .url(format!("http://{}/hooks/{}", server.addr, v.id))
+    let mut sim = hookforge::simulate::Simulator::new(vendor)
+        .url(format!("http://{}/hooks/{}", server.addr, vendor.id))
         .events(3)
         .rate(50.0)
         .seed(7)
@@ -419,7 +419,7 @@ async fn simulate_vendor(
     let running = sim
         .start()
         .await
-        .map_err(|e| Failure::failed(format!("{}: {e}", v.id)))?;
+        .map_err(|e| Failure::failed(format!("{}: {e}", vendor.id)))?;
     running.idle().await;
     let report = running.report().await.map_err(Failure::failed)?;
     running.stop();
@@ -431,7 +431,7 @@ async fn simulate_vendor(
     };
     println!(
         "{:<18} {} deliveries ({}); verdicts: {}",
-        v.id,
+        vendor.id,
         report.deliveries.len(),
         join(&report.states),
         join(&report.verdicts)

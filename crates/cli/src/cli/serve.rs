@@ -306,33 +306,33 @@ pub const MIN_SECRET: usize = 16;
 /// it, and a shared secret shorter than [`MIN_SECRET`] bytes unless allowed
 /// (a comma-separated environment variable can leave a one-letter secret).
 /// The message never shows the secret.
-pub fn check_secret(v: &VendorSpec, secret: &str, allow_weak: bool) -> Result<(), String> {
+pub fn check_secret(vendor: &VendorSpec, secret: &str, allow_weak: bool) -> Result<(), String> {
     use hookforge::manifest::Auth;
     if let Auth::Bearer {
         secret_pattern: Some(p),
         ..
-    } = &v.manifest().auth
+    } = &vendor.manifest().auth
     {
         let schema = serde_json::json!({"type": "string", "pattern": p});
         let fits = jsonschema::validator_for(&schema)
             .map_err(|e| {
                 format!(
                     "{}: the manifest's secret_pattern is not a pattern: {e}",
-                    v.id
+                    vendor.id
                 )
             })?
             .is_valid(&serde_json::json!(secret));
         if !fits {
             return Err(format!(
                 "the secret for {} ({} bytes) does not have the format {} documents ({p})",
-                v.id,
+                vendor.id,
                 secret.len(),
-                v.name
+                vendor.name
             ));
         }
     }
     // A public key (or a JWKS) is checked by its parser, not by its length.
-    let public_key = match &v.manifest().auth {
+    let public_key = match &vendor.manifest().auth {
         Auth::Signature(s) => s.algorithm.is_public_key(),
         Auth::Jwt(j) => !j
             .algorithms
@@ -340,11 +340,11 @@ pub fn check_secret(v: &VendorSpec, secret: &str, allow_weak: bool) -> Result<()
         _ => false,
     };
     let weak_ok =
-        allow_weak || public_key || matches!(v.manifest().auth, Auth::StandardWebhooks { .. });
+        allow_weak || public_key || matches!(vendor.manifest().auth, Auth::StandardWebhooks { .. });
     if secret.len() < MIN_SECRET && !weak_ok {
         return Err(format!(
             "the secret for {} is {} bytes; shared secrets shorter than {MIN_SECRET} bytes are refused (--allow-weak-secret to accept one)",
-            v.id,
+            vendor.id,
             secret.len()
         ));
     }

@@ -140,47 +140,51 @@ pub async fn simulate(vendor: &'static VendorSpec, args: Args) -> Outcome {
 }
 
 /// The simulator with the target, the events and the faults the flags ask for.
-fn configure(v: &'static VendorSpec, a: &Args) -> Result<Simulator, Failure> {
-    let mut sim = Simulator::new(v)
-        .url(a.target.url.clone())
-        .integration(a.integration.clone())
-        .events(a.events)
-        .rate(a.rate)
-        .seed(a.seed)
-        .time_scale(a.time_scale)
-        .faults(a.faults.clone().unwrap_or_default());
-    if let Some(s) = secret_from(v, a.target.secret.clone(), a.target.secret_file.as_ref())? {
+fn configure(vendor: &'static VendorSpec, args: &Args) -> Result<Simulator, Failure> {
+    let mut sim = Simulator::new(vendor)
+        .url(args.target.url.clone())
+        .integration(args.integration.clone())
+        .events(args.events)
+        .rate(args.rate)
+        .seed(args.seed)
+        .time_scale(args.time_scale)
+        .faults(args.faults.clone().unwrap_or_default());
+    if let Some(s) = secret_from(
+        vendor,
+        args.target.secret.clone(),
+        args.target.secret_file.as_ref(),
+    )? {
         sim = sim.secret(s);
     }
-    if let Some(t) = &a.handshake_token {
+    if let Some(t) = &args.handshake_token {
         sim = sim.handshake_token(t.as_str());
     }
-    for (name, value) in &a.target.settings {
+    for (name, value) in &args.target.settings {
         sim = sim.setting(name.clone(), value.clone());
     }
-    if let Some(url) = &a.target.key_url {
+    if let Some(url) = &args.target.key_url {
         sim = sim.key_url(url.as_str());
     }
-    if let Some(f) = a.target.hmac_format {
+    if let Some(f) = args.target.hmac_format {
         sim = sim.hmac_format(f);
     }
-    if let Some(t) = a.timeout {
+    if let Some(t) = args.timeout {
         sim = sim.timeout(duration_arg(t, "timeout")?);
     }
-    sim = sim.settle(duration_arg(a.settle, "settle")?);
-    if let Some(path) = &a.target.ca_cert {
+    sim = sim.settle(duration_arg(args.settle, "settle")?);
+    if let Some(path) = &args.target.ca_cert {
         let pem = std::fs::read(path).map_err(|e| {
             Failure::usage(format!("cannot read --ca-cert {}: {e}", path.display()))
         })?;
         sim = sim.ca_cert(pem);
     }
-    if let Some(s) = &a.retry_strategy {
+    if let Some(s) = &args.retry_strategy {
         sim = sim.retry_strategy(s.clone());
     }
-    if let Some(addr) = a.api_addr {
+    if let Some(addr) = args.api_addr {
         sim = sim.api_addr(addr);
     }
-    if a.api_only {
+    if args.api_only {
         sim = sim.default_webhook(false);
     }
     Ok(sim)

@@ -523,21 +523,26 @@ fn malformed(s: Sender<'_>, bad_id: Option<String>, good: Fresh) -> Plan {
 /// and of the same length (so a signature has the right length and
 /// encoding): every letter and digit shifted by one within its class; a
 /// Standard Webhooks key with every byte changed.
-pub(crate) fn wrong_secret(s: Option<&Secret>, scheme: Option<&crate::auth::Scheme>) -> String {
+pub(crate) fn wrong_secret(
+    secret: Option<&Secret>,
+    scheme: Option<&crate::auth::Scheme>,
+) -> String {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
     // A public-key scheme: another key pair's private key (PEM, which every
     // key format accepts), so the signature is well-formed but not the vendor's.
     let algorithm = match scheme {
         Some(crate::auth::Scheme::Jwt(j)) => j.signing_algorithm(),
-        _ => scheme.and_then(|s| s.signature()).map(|s| s.algorithm()),
+        _ => scheme
+            .and_then(|secret| secret.signature())
+            .map(|secret| secret.algorithm()),
     };
     if let Some(alg) = algorithm.filter(|a| a.is_public_key())
         && let Ok(pair) = crate::auth::generate_key_pair(alg)
     {
         return pair.private_pem.expose().to_string();
     }
-    let Some(real) = s.map(Secret::expose) else {
+    let Some(real) = secret.map(Secret::expose) else {
         return "hookforge-conformance-wrong-secret".into();
     };
     if let Some(key) = real.strip_prefix("whsec_").and_then(|k| b64.decode(k).ok()) {
@@ -682,8 +687,8 @@ fn auth_stale(s: Sender<'_>, d: Fresh, tolerance_secs: u64) -> Plan {
 /// The same JSON value in other bytes, each signed over its own bytes: a
 /// receiver must verify the bytes it received, not a re-serialization, and
 /// keep numbers exactly. `fresh` gives a new delivery per probe.
-fn byte_probes(c: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
-    let sender = c.sender;
+fn byte_probes(catalogue: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
+    let sender = catalogue.sender;
     let value = |d: &Fresh| -> Result<Value, HarnessError> {
         serde_json::from_slice(&d.body)
             .map_err(|e| HarnessError::Internal(format!("a fresh delivery is not JSON: {e}")))
@@ -693,10 +698,10 @@ fn byte_probes(c: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
         id: d.id.clone(),
     };
     let (bw, bk, bu, bn) = (
-        c.fresh("bytes/whitespace"),
-        c.fresh("bytes/key-order"),
-        c.fresh("bytes/unicode-escapes"),
-        c.fresh("bytes/numbers"),
+        catalogue.fresh("bytes/whitespace"),
+        catalogue.fresh("bytes/key-order"),
+        catalogue.fresh("bytes/unicode-escapes"),
+        catalogue.fresh("bytes/numbers"),
     );
     let (numbers, numbers_how) = big_integer(sender, value(&bn)?);
     let probes: [(&str, String, Fresh); 4] = [
@@ -845,11 +850,11 @@ fn write_string(s: &str, style: Style, out: &mut String) {
 }
 
 /// What vendors really change, each signed correctly; each must be accepted.
-fn drift_probes(c: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
-    let s = c.sender;
+fn drift_probes(catalogue: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
+    let s = catalogue.sender;
     let mut plans = vec![
-        new_keys_probe(s, c.fresh("drift/extra-field"))?,
-        unknown_enum_probe(c),
+        new_keys_probe(s, catalogue.fresh("drift/extra-field"))?,
+        unknown_enum_probe(catalogue),
     ];
     // Every optional field null; every optional field absent.
     let type_pointer = s.v.manifest().event_type.pointer.as_deref();
@@ -862,13 +867,13 @@ fn drift_probes(c: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
                 s,
                 kind,
                 String::new(),
-                &c.fresh("drift/null"),
+                &catalogue.fresh("drift/null"),
                 None,
                 &why,
             ));
             continue;
         }
-        let d = c.fresh(&format!("drift/{kind}"));
+        let d = catalogue.fresh(&format!("drift/{kind}"));
         let mut doc = json_of(&d)?;
         let schema = schema_of(s, &doc);
         let n = clear_optional(&mut doc, schema, absent, type_pointer);
@@ -1030,49 +1035,53 @@ fn handshake(c: &Catalogue<'_>, h: &crate::manifest::Handshake) -> Plan {
     }
 }
 
-/// The request of handshake `h` as the vendor sends it, with the answer it
+/// The request of `handshake` as the vendor sends it, with the answer it
 /// requires; why not, when it cannot be made (no token to send).
 pub(crate) fn handshake_step(
-    s: Sender<'_>,
-    h: &crate::manifest::Handshake,
+    sender: Sender<'_>,
+    handshake: &crate::manifest::Handshake,
     secret: Option<&Secret>,
     token: Option<&Secret>,
 ) -> Result<Step, String> {
     use crate::manifest::handshake::HandshakeMethod;
-    if let Some(v) = &h.visit {
+    if let Some(v) = &handshake.visit {
         // The example's URL is the vendor's: the receiver would call it.
         return Err(format!(
             "the receiver would visit the example's `{}` (a real {} URL); hookforge's own tests serve one on loopback",
-            v.pointer, s.v.name
+            v.pointer, sender.v.name
         ));
     }
-    let (mut query, mut extra, body) = crate::handshake::example_request(h);
-    if let Some(keep) = &h.keep {
+    let (mut query, mut extra, body) = crate::handshake::example_request(handshake);
+    if let Some(keep) = &handshake.keep {
         // The handshake hands over the secret later deliveries are signed
         // with: the one this run signs with, not the example's.
         let secret = secret.ok_or_else(|| {
             format!(
                 "give --secret: the `{}` handshake hands the receiver the secret deliveries are then signed with",
-                h.name
+                handshake.name
             )
         })?;
         extra.retain(|(k, _)| !k.eq_ignore_ascii_case(&keep.header));
         extra.push((keep.header.clone(), secret.expose().to_string()));
     }
-    if let Some(q) = &h.token_query {
+    if let Some(q) = &handshake.token_query {
         let token = token.ok_or_else(|| {
             format!("give --handshake-token: the `{q}` the receiver is configured with")
         })?;
         query = with_param(&query, q, token.expose());
     }
-    let method = match h.method {
+    let method = match handshake.method {
         HandshakeMethod::Get => http::Method::GET,
         HandshakeMethod::Post => http::Method::POST,
         HandshakeMethod::Head => http::Method::HEAD,
     };
-    let signer = if h.authenticated { s.signer } else { None };
-    let what = format!("the {} handshake `{}`", s.v.name, h.name);
-    let mut step = s
+    let signer = if handshake.authenticated {
+        sender.signer
+    } else {
+        None
+    };
+    let what = format!("the {} handshake `{}`", sender.v.name, handshake.name);
+    let mut step = sender
         .signed_by(signer)
         .step(what, Fresh { body, id: None }, Expect::Handshake);
     if method != http::Method::POST {
@@ -1094,7 +1103,7 @@ pub(crate) fn handshake_step(
         headers: &headers,
         body: &step.body,
     };
-    let answer = crate::handshake::answer(h, &req, json.as_ref(), secret, token)
+    let answer = crate::handshake::answer(handshake, &req, json.as_ref(), secret, token)
         .map_err(|e| format!("cannot work out the required answer: {e}"))?;
     step.handshake = Some(answer);
     step.method = method;

@@ -909,22 +909,22 @@ enum Next {
 
 /// Delivers one event to one webhook until it succeeds, is parked, or the
 /// vendor gives up. Exactly one `in_flight` is released when it returns.
-/// Performs handshake `h` against `url` as the vendor does before it
+/// Performs handshake `spec` against `url` as the vendor does before it
 /// sends events; an error when the answer is not the one it requires.
 async fn handshake(
     client: &reqwest::Client,
     url: &str,
     sender: crate::conformance::cases::Sender<'_>,
-    h: &crate::manifest::Handshake,
+    spec: &crate::manifest::Handshake,
     secret: Option<&Secret>,
     token: Option<&Secret>,
 ) -> Result<(), SimError> {
     let failed = |reason: String| SimError::Handshake {
         vendor: sender.v.name.to_string(),
-        name: h.name.clone(),
+        name: spec.name.clone(),
         reason,
     };
-    let step = crate::conformance::cases::handshake_step(sender, h, secret, token)
+    let step = crate::conformance::cases::handshake_step(sender, spec, secret, token)
         .map_err(|why| SimError::Config(format!("{}: {why}", sender.v.id)))?;
     let target = match &step.query {
         Some(q) => format!("{url}{}{q}", if url.contains('?') { '&' } else { '?' }),
@@ -955,7 +955,7 @@ async fn handshake(
         .expect("a handshake step carries its answer");
     let verdict = crate::conformance::judge::handshake(sender.v, required, &got);
     if verdict.ok {
-        tracing::info!(vendor = sender.v.id, handshake = %h.name, "handshake passed");
+        tracing::info!(vendor = sender.v.id, handshake = %spec.name, "handshake passed");
         Ok(())
     } else {
         Err(failed(verdict.note))
