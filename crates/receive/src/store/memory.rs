@@ -231,7 +231,7 @@ impl Store for MemoryStore {
         InsertMode::Immediate
     }
 
-    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<(), StoreError> {
+    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<()> {
         let mut g = self.lock();
         let kept = g.secrets.entry(vendor.to_string()).or_default();
         if !kept.iter().any(|k| k.expose() == secret.expose()) {
@@ -240,19 +240,19 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>, StoreError> {
+    fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>> {
         Ok(self.lock().secrets.get(vendor).cloned().unwrap_or_default())
     }
 
-    fn forget_secrets(&self, vendor: &str) -> Result<usize, StoreError> {
+    fn forget_secrets(&self, vendor: &str) -> Result<usize> {
         Ok(self.lock().secrets.remove(vendor).map_or(0, |k| k.len()))
     }
 
-    fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {
+    fn insert(&self, d: &NewDelivery) -> Result<Inserted> {
         self.insert_owned(d.clone())
     }
 
-    fn insert_owned(&self, delivery: NewDelivery) -> Result<Inserted, StoreError> {
+    fn insert_owned(&self, delivery: NewDelivery) -> Result<Inserted> {
         let mut m = self.lock();
         let key = (delivery.vendor.clone(), delivery.dedupe_key.clone());
         if let Some(&id) = m.by_key.get(&key) {
@@ -337,7 +337,7 @@ impl Store for MemoryStore {
         now_ms: i64,
         limit: usize,
         vendors: Vendors<'_>,
-    ) -> Result<Vec<StoredDelivery>, StoreError> {
+    ) -> Result<Vec<StoredDelivery>> {
         let mut m = self.lock();
         // Chosen while the due set is read, stopping at the limit (a claim
         // must not copy a whole backlog while it holds the lock); a row
@@ -374,7 +374,7 @@ impl Store for MemoryStore {
         Ok(out)
     }
 
-    fn start(&self, id: i64) -> Result<Option<Attempt>, StoreError> {
+    fn start(&self, id: i64) -> Result<Option<Attempt>> {
         let mut m = self.lock();
         if m.rows.get(&id).is_none_or(|r| r.status != Status::Pending) {
             return Ok(None);
@@ -389,7 +389,7 @@ impl Store for MemoryStore {
         Ok(attempt)
     }
 
-    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool, StoreError> {
+    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool> {
         let mut m = self.lock();
         if !m.holds(attempt) {
             return Ok(false);
@@ -404,12 +404,7 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    fn fail(
-        &self,
-        attempt: Attempt,
-        error: &str,
-        retry_at_ms: Option<i64>,
-    ) -> Result<bool, StoreError> {
+    fn fail(&self, attempt: Attempt, error: &str, retry_at_ms: Option<i64>) -> Result<bool> {
         let mut m = self.lock();
         if !m.holds(attempt) {
             return Ok(false);
@@ -432,7 +427,7 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    fn recover(&self) -> Result<usize, StoreError> {
+    fn recover(&self) -> Result<usize> {
         let mut m = self.lock();
         let stuck: Vec<(i64, i64)> = m
             .rows
@@ -446,11 +441,7 @@ impl Store for MemoryStore {
         Ok(stuck.len())
     }
 
-    fn list(
-        &self,
-        status: Option<Status>,
-        limit: usize,
-    ) -> Result<Vec<StoredDelivery>, StoreError> {
+    fn list(&self, status: Option<Status>, limit: usize) -> Result<Vec<StoredDelivery>> {
         let m = self.lock();
         Ok(m.rows
             .values()
@@ -460,7 +451,7 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn counts(&self) -> Result<Vec<(String, Status, u64)>, StoreError> {
+    fn counts(&self) -> Result<Vec<(String, Status, u64)>> {
         let m = self.lock();
         let mut counts: HashMap<(&str, &str), (Status, u64)> = HashMap::new();
         for r in m.rows.values() {
@@ -480,7 +471,7 @@ impl Store for MemoryStore {
         q: &Search,
         offset: usize,
         limit: usize,
-    ) -> Result<(Vec<StoredDelivery>, u64), StoreError> {
+    ) -> Result<(Vec<StoredDelivery>, u64)> {
         let m = self.lock();
         let mut total = 0u64;
         let mut page = Vec::new();
@@ -504,11 +495,11 @@ impl Store for MemoryStore {
         Ok((page, total))
     }
 
-    fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
+    fn get(&self, id: i64) -> Result<Option<StoredDelivery>> {
         Ok(self.lock().rows.get(&id).cloned())
     }
 
-    fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>, StoreError> {
+    fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>> {
         let m = self.lock();
         let key = (vendor.to_string(), dedupe_key.to_string());
         Ok(m.by_key
@@ -519,7 +510,7 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn requeue(&self, id: i64) -> Result<bool, StoreError> {
+    fn requeue(&self, id: i64) -> Result<bool> {
         let mut m = self.lock();
         let Some(r) = m.rows.get_mut(&id) else {
             return Ok(false);
@@ -532,7 +523,7 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    fn release(&self, id: i64) -> Result<bool, StoreError> {
+    fn release(&self, id: i64) -> Result<bool> {
         let mut m = self.lock();
         let Some(r) = m.rows.get_mut(&id) else {
             return Ok(false);
@@ -546,7 +537,7 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    fn requarantine(&self, id: i64, error: &str) -> Result<(), StoreError> {
+    fn requarantine(&self, id: i64, error: &str) -> Result<()> {
         if let Some(r) = self.lock().rows.get_mut(&id)
             && r.status == Status::Quarantined
         {
@@ -555,7 +546,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize, StoreError> {
+    fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize> {
         let mut m = self.lock();
         let done_before = |r: &StoredDelivery, t: i64| {
             r.status == Status::Done && r.processed_at_ms.is_some_and(|p| p < t)
@@ -589,7 +580,7 @@ impl Store for MemoryStore {
         Ok(empty.len())
     }
 
-    fn next_due(&self) -> Result<Option<i64>, StoreError> {
+    fn next_due(&self) -> Result<Option<i64>> {
         Ok(self.lock().due.first().map(|(at, _)| *at))
     }
 }

@@ -24,6 +24,9 @@ pub use sqlite::{SqliteOptions, SqliteStore, SyncMode};
 
 pub use crate::util::{dedupe_key, now_ms};
 
+/// What every store operation returns.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
 /// A database connection string; its password never shows in `Debug` or
 /// `Display` (both print it redacted).
 #[derive(Clone, PartialEq, Eq)]
@@ -344,16 +347,16 @@ pub enum InsertMode {
 pub trait Store: Send + Sync + 'static {
     /// Stores a delivery durably (returns only after the commit succeeded),
     /// or records that it is a duplicate.
-    fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError>;
+    fn insert(&self, d: &NewDelivery) -> Result<Inserted>;
     /// [`Store::insert`], taking the delivery: a store that keeps it in
     /// memory moves it in instead of copying every field.
-    fn insert_owned(&self, d: NewDelivery) -> Result<Inserted, StoreError> {
+    fn insert_owned(&self, d: NewDelivery) -> Result<Inserted> {
         self.insert(&d)
     }
     /// Stores several deliveries; one answer per delivery, in order, each
     /// with `insert`'s promise (`Ok` only once its row is committed). A
     /// store may commit them together; the default inserts one by one.
-    fn insert_many(&self, ds: &[NewDelivery]) -> Vec<Result<Inserted, StoreError>> {
+    fn insert_many(&self, ds: &[NewDelivery]) -> Vec<Result<Inserted>> {
         ds.iter().map(|d| self.insert(d)).collect()
     }
     /// How the inbox should call `insert` (default: on the blocking pool);
@@ -363,35 +366,26 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Claims up to `limit` pending deliveries due at `now_ms` (marks them
     /// processing and counts the attempt), of the vendors `vendors` allows.
-    fn claim(
-        &self,
-        now_ms: i64,
-        limit: usize,
-        vendors: Vendors<'_>,
-    ) -> Result<Vec<StoredDelivery>, StoreError>;
+    fn claim(&self, now_ms: i64, limit: usize, vendors: Vendors<'_>)
+    -> Result<Vec<StoredDelivery>>;
     /// Marks one pending delivery processing (counting the attempt), for a
     /// handler run inline; `None` if it is not pending (another request is
     /// handling it, or it is done).
-    fn start(&self, id: i64) -> Result<Option<Attempt>, StoreError>;
+    fn start(&self, id: i64) -> Result<Option<Attempt>>;
     /// Marks a delivery done, if `attempt` still holds it (`Ok(false)`
     /// otherwise: its lease ran out and another process took it over).
-    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool, StoreError>;
+    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool>;
     /// Marks several deliveries done, `(attempt, now_ms)` each, with
     /// `complete`'s condition; one answer each, in order. A store may do it
     /// in one transaction. The default completes them one by one.
-    fn complete_many(&self, done: &[(Attempt, i64)]) -> Result<Vec<bool>, StoreError> {
+    fn complete_many(&self, done: &[(Attempt, i64)]) -> Result<Vec<bool>> {
         done.iter()
             .map(|&(attempt, at)| self.complete(attempt, at))
             .collect()
     }
     /// Records a failed attempt: retry at `retry_at_ms`, or make it `dead`
     /// when `None`; with `complete`'s condition.
-    fn fail(
-        &self,
-        attempt: Attempt,
-        error: &str,
-        retry_at_ms: Option<i64>,
-    ) -> Result<bool, StoreError>;
+    fn fail(&self, attempt: Attempt, error: &str, retry_at_ms: Option<i64>) -> Result<bool>;
     /// How long a claim lasts before another process may take the delivery
     /// over; `None` for stores one process owns (no leases).
     fn lease(&self) -> Option<std::time::Duration> {
@@ -399,55 +393,54 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Extends the lease of a delivery being handled; `Ok(false)` when
     /// `attempt` no longer holds it. Stores without leases: always held.
-    fn renew(&self, attempt: Attempt) -> Result<bool, StoreError> {
+    fn renew(&self, attempt: Attempt) -> Result<bool> {
         let _ = attempt;
         Ok(true)
     }
     /// Returns deliveries left processing by a process that died to pending.
-    fn recover(&self) -> Result<usize, StoreError>;
-    fn list(&self, status: Option<Status>, limit: usize)
-    -> Result<Vec<StoredDelivery>, StoreError>;
-    fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError>;
+    fn recover(&self) -> Result<usize>;
+    fn list(&self, status: Option<Status>, limit: usize) -> Result<Vec<StoredDelivery>>;
+    fn get(&self, id: i64) -> Result<Option<StoredDelivery>>;
     /// The deliveries a vendor's event was stored as, by its deduplication
     /// key: one, or none (the key is unique; a reader counting handlings
     /// should not have to rely on that).
-    fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>, StoreError>;
+    fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>>;
     /// Makes a delivery pending, due now, with its attempt count reset.
     /// Returns false if there is none; [`StoreError::Busy`] while it is
     /// being handled.
-    fn requeue(&self, id: i64) -> Result<bool, StoreError>;
+    fn requeue(&self, id: i64) -> Result<bool>;
     /// Moves a quarantined delivery to pending (it fits the model now).
     /// Returns false if it is not quarantined.
-    fn release(&self, id: i64) -> Result<bool, StoreError>;
+    fn release(&self, id: i64) -> Result<bool>;
     /// Records a new reason for a quarantined delivery.
-    fn requarantine(&self, id: i64, error: &str) -> Result<(), StoreError>;
+    fn requarantine(&self, id: i64, error: &str) -> Result<()>;
     /// Retention: empties the body and headers of `done` deliveries
     /// processed before `before_ms`, keeping their keys as tombstones (a late
     /// redelivery is still a duplicate), and deletes those processed before
     /// `forget_before_ms` entirely. Returns how many bodies were emptied.
-    fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize, StoreError>;
+    fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize>;
     /// The soonest `next_attempt_at` of pending deliveries.
-    fn next_due(&self) -> Result<Option<i64>, StoreError>;
+    fn next_due(&self) -> Result<Option<i64>>;
     /// Keeps a secret a vendor gave in a handshake (Asana's `X-Hook-Secret`)
     /// durably, beside its deliveries; keeping one twice keeps it once.
-    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<(), StoreError> {
+    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<()> {
         let _ = (vendor, secret);
         Err(StoreError::CannotKeepSecrets)
     }
     /// The secrets kept for `vendor`, oldest first.
-    fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>, StoreError> {
+    fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>> {
         let _ = vendor;
         Ok(Vec::new())
     }
     /// Forgets the secrets kept for `vendor` (the next handshake's is then
     /// the first); how many there were.
-    fn forget_secrets(&self, vendor: &str) -> Result<usize, StoreError> {
+    fn forget_secrets(&self, vendor: &str) -> Result<usize> {
         let _ = vendor;
         Ok(0)
     }
     /// Deliveries per vendor and status (the dashboard's table). The
     /// default reads every row; the stores count with `GROUP BY`.
-    fn counts(&self) -> Result<Vec<(String, Status, u64)>, StoreError> {
+    fn counts(&self) -> Result<Vec<(String, Status, u64)>> {
         let mut out: Vec<(String, Status, u64)> = Vec::new();
         for d in self.list(None, usize::MAX)? {
             match out
@@ -468,7 +461,7 @@ pub trait Store: Send + Sync + 'static {
         q: &Search,
         offset: usize,
         limit: usize,
-    ) -> Result<(Vec<StoredDelivery>, u64), StoreError> {
+    ) -> Result<(Vec<StoredDelivery>, u64)> {
         let mut all: Vec<StoredDelivery> = self
             .list(None, usize::MAX)?
             .into_iter()
@@ -489,7 +482,7 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Counts per status and the oldest pending delivery (for metrics).
     /// The default reads every row; database stores count in SQL.
-    fn stats(&self) -> Result<InboxStats, StoreError> {
+    fn stats(&self) -> Result<InboxStats> {
         Ok(InboxStats::of(&self.list(None, usize::MAX)?))
     }
 }

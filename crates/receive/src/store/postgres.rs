@@ -126,7 +126,7 @@ fn batch_outcomes(
     ds: &[NewDelivery],
     first: &std::collections::HashMap<(&str, &str), usize>,
     rows: &[::postgres::Row],
-) -> Result<(Vec<Inserted>, std::collections::HashMap<i64, i32>), StoreError> {
+) -> Result<(Vec<Inserted>, std::collections::HashMap<i64, i32>)> {
     use std::collections::HashMap;
     let mut stored: HashMap<(String, String), (i64, i32, String)> = HashMap::new();
     for r in rows {
@@ -232,7 +232,7 @@ fn backend(e: ::postgres::Error) -> StoreError {
 impl PostgresStore {
     /// Connects, applies pending migrations, and takes leases of `lease`
     /// on claimed deliveries (make it longer than the handler timeout).
-    pub fn connect(url: &str, lease: Duration) -> Result<PostgresStore, StoreError> {
+    pub fn connect(url: &str, lease: Duration) -> Result<PostgresStore> {
         let open = |e: ::postgres::Error| {
             StoreError::Backend(format!("cannot open the inbox at {}: {e}", redact_url(url)).into())
         };
@@ -256,7 +256,7 @@ impl PostgresStore {
         })
     }
 
-    fn insert_batch(&self, ds: &[NewDelivery]) -> Result<Vec<Inserted>, StoreError> {
+    fn insert_batch(&self, ds: &[NewDelivery]) -> Result<Vec<Inserted>> {
         use std::collections::HashMap;
         // The first of each key goes into the INSERT; later ones are repeats.
         let mut first: HashMap<(&str, &str), usize> = HashMap::new();
@@ -354,7 +354,7 @@ impl PostgresStore {
     }
 
     /// The highest migration applied.
-    pub fn schema_version(&self) -> Result<i32, StoreError> {
+    pub fn schema_version(&self) -> Result<i32> {
         let row = self
             .conn_for(Role::Read)
             .query_one(
@@ -391,7 +391,7 @@ fn migrate(client: &mut Client) -> Result<(), ::postgres::Error> {
     tx.commit()
 }
 
-fn to_delivery(r: &PgRow) -> Result<StoredDelivery, StoreError> {
+fn to_delivery(r: &PgRow) -> Result<StoredDelivery> {
     let bad = |what: String| StoreError::Backend(what.into());
     let status: String = r.try_get(8).map_err(backend)?;
     let status =
@@ -422,10 +422,7 @@ fn to_delivery(r: &PgRow) -> Result<StoredDelivery, StoreError> {
     })
 }
 
-fn insert_row(
-    tx: &mut ::postgres::Transaction<'_>,
-    delivery: &NewDelivery,
-) -> Result<Inserted, StoreError> {
+fn insert_row(tx: &mut ::postgres::Transaction<'_>, delivery: &NewDelivery) -> Result<Inserted> {
     let headers =
         serde_json::to_string(&delivery.headers).map_err(|source| StoreError::Encode {
             what: "the headers",
@@ -476,7 +473,7 @@ impl Store for PostgresStore {
         InsertMode::Batched
     }
 
-    fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {
+    fn insert(&self, d: &NewDelivery) -> Result<Inserted> {
         let mut conn = self.conn_for(Role::Insert);
         let mut tx = conn.transaction().map_err(backend)?;
         let inserted = insert_row(&mut tx, d)?;
@@ -491,7 +488,7 @@ impl Store for PostgresStore {
     /// duplicates, as one-by-one inserts would. If anything fails, nothing
     /// of the batch is kept and each delivery is inserted on its own, so
     /// each gets its own exact answer.
-    fn insert_many(&self, ds: &[NewDelivery]) -> Vec<Result<Inserted, StoreError>> {
+    fn insert_many(&self, ds: &[NewDelivery]) -> Vec<Result<Inserted>> {
         if ds.len() < 2 {
             return ds.iter().map(|d| self.insert(d)).collect();
         }
@@ -511,7 +508,7 @@ impl Store for PostgresStore {
         now_ms: i64,
         limit: usize,
         vendors: Vendors<'_>,
-    ) -> Result<Vec<StoredDelivery>, StoreError> {
+    ) -> Result<Vec<StoredDelivery>> {
         let only: Option<Vec<String>> = match vendors {
             Vendors::Any => None,
             Vendors::Only(v) => Some(v.iter().map(|s| s.to_string()).collect()),
@@ -568,11 +565,11 @@ impl Store for PostgresStore {
         Ok(out)
     }
 
-    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool, StoreError> {
+    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool> {
         Ok(self.complete_many(&[(attempt, now_ms)])?[0])
     }
 
-    fn complete_many(&self, done: &[(Attempt, i64)]) -> Result<Vec<bool>, StoreError> {
+    fn complete_many(&self, done: &[(Attempt, i64)]) -> Result<Vec<bool>> {
         let mut conn = self.conn();
         let mut tx = conn.transaction().map_err(backend)?;
         let stmt = tx
@@ -596,12 +593,7 @@ impl Store for PostgresStore {
         Ok(out)
     }
 
-    fn fail(
-        &self,
-        attempt: Attempt,
-        error: &str,
-        retry_at_ms: Option<i64>,
-    ) -> Result<bool, StoreError> {
+    fn fail(&self, attempt: Attempt, error: &str, retry_at_ms: Option<i64>) -> Result<bool> {
         let mut conn = self.conn();
         let (id, number) = (attempt.id, attempt.number as i32);
         let n = match retry_at_ms {
@@ -629,7 +621,7 @@ impl Store for PostgresStore {
         Some(Duration::from_millis(self.lease_ms as u64))
     }
 
-    fn renew(&self, attempt: Attempt) -> Result<bool, StoreError> {
+    fn renew(&self, attempt: Attempt) -> Result<bool> {
         let n = self
             .conn()
             .execute(
@@ -647,7 +639,7 @@ impl Store for PostgresStore {
 
     /// Returns to pending only deliveries whose lease expired: other
     /// processes may be working on the rest right now.
-    fn recover(&self) -> Result<usize, StoreError> {
+    fn recover(&self) -> Result<usize> {
         let n = self
             .conn()
             .execute(
@@ -661,11 +653,7 @@ impl Store for PostgresStore {
         Ok(n as usize)
     }
 
-    fn list(
-        &self,
-        status: Option<Status>,
-        limit: usize,
-    ) -> Result<Vec<StoredDelivery>, StoreError> {
+    fn list(&self, status: Option<Status>, limit: usize) -> Result<Vec<StoredDelivery>> {
         let status = status.map(Status::as_str);
         let rows = self
             .conn_for(Role::Read)
@@ -679,7 +667,7 @@ impl Store for PostgresStore {
         rows.iter().map(to_delivery).collect()
     }
 
-    fn counts(&self) -> Result<Vec<(String, Status, u64)>, StoreError> {
+    fn counts(&self) -> Result<Vec<(String, Status, u64)>> {
         let rows = self
             .conn_for(Role::Read)
             .query(
@@ -701,7 +689,7 @@ impl Store for PostgresStore {
         query: &Search,
         offset: usize,
         limit: usize,
-    ) -> Result<(Vec<StoredDelivery>, u64), StoreError> {
+    ) -> Result<(Vec<StoredDelivery>, u64)> {
         const WHERE: &str = "($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR vendor = $2)
              AND ($3::text IS NULL OR strpos(event_type, $3) > 0)
              AND ($4::bigint IS NULL OR received_at >= $4) AND ($5::bigint IS NULL OR received_at <= $5)";
@@ -745,7 +733,7 @@ impl Store for PostgresStore {
         Ok((page, total as u64))
     }
 
-    fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>, StoreError> {
+    fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>> {
         let rows = self
             .conn_for(Role::Read)
             .query(
@@ -758,7 +746,7 @@ impl Store for PostgresStore {
         rows.iter().map(to_delivery).collect()
     }
 
-    fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
+    fn get(&self, id: i64) -> Result<Option<StoredDelivery>> {
         let row = self
             .conn_for(Role::Read)
             .query_opt(
@@ -769,7 +757,7 @@ impl Store for PostgresStore {
         row.as_ref().map(to_delivery).transpose()
     }
 
-    fn start(&self, id: i64) -> Result<Option<Attempt>, StoreError> {
+    fn start(&self, id: i64) -> Result<Option<Attempt>> {
         let row = self
             .conn()
             .query_opt(
@@ -787,7 +775,7 @@ impl Store for PostgresStore {
         }))
     }
 
-    fn requeue(&self, id: i64) -> Result<bool, StoreError> {
+    fn requeue(&self, id: i64) -> Result<bool> {
         let mut conn = self.conn();
         let n = conn
             .execute(
@@ -812,7 +800,7 @@ impl Store for PostgresStore {
         }
     }
 
-    fn release(&self, id: i64) -> Result<bool, StoreError> {
+    fn release(&self, id: i64) -> Result<bool> {
         let n = self
             .conn()
             .execute(
@@ -824,7 +812,7 @@ impl Store for PostgresStore {
         Ok(n > 0)
     }
 
-    fn requarantine(&self, id: i64, error: &str) -> Result<(), StoreError> {
+    fn requarantine(&self, id: i64, error: &str) -> Result<()> {
         self.conn()
             .execute(
                 "UPDATE deliveries SET last_error = $2 WHERE id = $1 AND status = 'quarantined'",
@@ -834,7 +822,7 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize, StoreError> {
+    fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize> {
         let mut conn = self.conn();
         let emptied = conn
             .execute(
@@ -851,7 +839,7 @@ impl Store for PostgresStore {
         Ok(emptied as usize)
     }
 
-    fn stats(&self) -> Result<InboxStats, StoreError> {
+    fn stats(&self) -> Result<InboxStats> {
         let mut conn = self.conn_for(Role::Read);
         let rows = conn
             .query(
@@ -883,7 +871,7 @@ impl Store for PostgresStore {
     }
 
     /// The soonest due pending delivery, or expiring lease.
-    fn next_due(&self) -> Result<Option<i64>, StoreError> {
+    fn next_due(&self) -> Result<Option<i64>> {
         let row = self
             .conn_for(Role::Read)
             .query_one(
@@ -898,7 +886,7 @@ impl Store for PostgresStore {
         Ok(row.get(0))
     }
 
-    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<(), StoreError> {
+    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<()> {
         self.conn_for(Role::Insert)
             .execute(
                 "INSERT INTO kept_secrets (vendor, secret, kept_at) VALUES ($1, $2, $3)
@@ -909,7 +897,7 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>, StoreError> {
+    fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>> {
         let rows = self
             .conn_for(Role::Read)
             .query(
@@ -923,7 +911,7 @@ impl Store for PostgresStore {
             .collect())
     }
 
-    fn forget_secrets(&self, vendor: &str) -> Result<usize, StoreError> {
+    fn forget_secrets(&self, vendor: &str) -> Result<usize> {
         let n = self
             .conn_for(Role::Insert)
             .execute("DELETE FROM kept_secrets WHERE vendor = $1", &[&vendor])

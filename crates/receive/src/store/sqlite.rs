@@ -111,11 +111,11 @@ pub struct SqliteOptions {
 
 impl SqliteStore {
     /// Opens (or creates) the inbox at `path`, every commit synced.
-    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+    pub fn open(path: &Path) -> Result<SqliteStore> {
         Self::open_with(path, &SqliteOptions::default())
     }
 
-    pub fn open_with(path: &Path, options: &SqliteOptions) -> Result<SqliteStore, StoreError> {
+    pub fn open_with(path: &Path, options: &SqliteOptions) -> Result<SqliteStore> {
         Self::open_with_wal_limit(path, options, WAL_LIMIT_BYTES)
     }
 
@@ -123,7 +123,7 @@ impl SqliteStore {
         path: &Path,
         options: &SqliteOptions,
         wal_limit: u64,
-    ) -> Result<SqliteStore, StoreError> {
+    ) -> Result<SqliteStore> {
         let open = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -194,7 +194,7 @@ impl SqliteStore {
 
     /// Opens an inbox another process writes, to read it only: fails when
     /// the file does not exist or is not an inbox (never creates one).
-    pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore> {
         let open = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -292,7 +292,7 @@ struct Row {
 }
 
 impl Row {
-    fn of(d: &NewDelivery) -> Result<Row, StoreError> {
+    fn of(d: &NewDelivery) -> Result<Row> {
         let headers = serde_json::to_string(&d.headers).map_err(|source| StoreError::Encode {
             what: "the headers",
             source,
@@ -348,7 +348,7 @@ fn superseded_by(tx: &Connection, d: &NewDelivery) -> rusqlite::Result<Option<i6
 }
 
 /// Inserts one delivery in the open transaction, or counts a duplicate.
-fn insert_row(tx: &Connection, d: &NewDelivery, row: &Row) -> Result<Inserted, StoreError> {
+fn insert_row(tx: &Connection, d: &NewDelivery, row: &Row) -> Result<Inserted> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error,
                                  entity, sequence, superseded_by)
@@ -420,7 +420,7 @@ impl Store for SqliteStore {
         InsertMode::Batched
     }
 
-    fn insert(&self, d: &NewDelivery) -> Result<Inserted, StoreError> {
+    fn insert(&self, d: &NewDelivery) -> Result<Inserted> {
         let row = Row::of(d)?;
         let mut conn = self.conn();
         self.keep_wal_short(&conn);
@@ -437,11 +437,11 @@ impl Store for SqliteStore {
     /// Group commit: one transaction for the whole batch. If anything in it
     /// fails (a row, the commit), nothing of it is kept and each delivery is
     /// inserted on its own, so each gets its own exact answer.
-    fn insert_many(&self, ds: &[NewDelivery]) -> Vec<Result<Inserted, StoreError>> {
+    fn insert_many(&self, ds: &[NewDelivery]) -> Vec<Result<Inserted>> {
         if ds.len() < 2 {
             return ds.iter().map(|d| self.insert(d)).collect();
         }
-        let together = (|| -> Result<Vec<Inserted>, StoreError> {
+        let together = (|| -> Result<Vec<Inserted>> {
             let rows = ds.iter().map(Row::of).collect::<Result<Vec<_>, _>>()?;
             let mut conn = self.conn();
             self.keep_wal_short(&conn);
@@ -464,7 +464,7 @@ impl Store for SqliteStore {
         now_ms: i64,
         limit: usize,
         vendors: Vendors<'_>,
-    ) -> Result<Vec<StoredDelivery>, StoreError> {
+    ) -> Result<Vec<StoredDelivery>> {
         let only = vendors.json();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -479,12 +479,12 @@ impl Store for SqliteStore {
         Ok(rows)
     }
 
-    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool, StoreError> {
+    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool> {
         Ok(self.complete_many(&[(attempt, now_ms)])?[0])
     }
 
     /// One transaction for all of them (the worker's share of group commit).
-    fn complete_many(&self, done: &[(Attempt, i64)]) -> Result<Vec<bool>, StoreError> {
+    fn complete_many(&self, done: &[(Attempt, i64)]) -> Result<Vec<bool>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let mut out = Vec::with_capacity(done.len());
@@ -501,12 +501,7 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    fn fail(
-        &self,
-        attempt: Attempt,
-        error: &str,
-        retry_at_ms: Option<i64>,
-    ) -> Result<bool, StoreError> {
+    fn fail(&self, attempt: Attempt, error: &str, retry_at_ms: Option<i64>) -> Result<bool> {
         let held = "id = ?1 AND attempts = ?2 AND status = 'processing'";
         let n = match retry_at_ms {
             Some(at) => self.conn().execute(
@@ -521,18 +516,14 @@ impl Store for SqliteStore {
         Ok(n == 1)
     }
 
-    fn recover(&self) -> Result<usize, StoreError> {
+    fn recover(&self) -> Result<usize> {
         Ok(self.conn().execute(
             "UPDATE deliveries SET status = 'pending' WHERE status = 'processing'",
             [],
         )?)
     }
 
-    fn list(
-        &self,
-        status: Option<Status>,
-        limit: usize,
-    ) -> Result<Vec<StoredDelivery>, StoreError> {
+    fn list(&self, status: Option<Status>, limit: usize) -> Result<Vec<StoredDelivery>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM deliveries WHERE (?1 IS NULL OR status = ?1) ORDER BY id LIMIT ?2"
@@ -546,7 +537,7 @@ impl Store for SqliteStore {
         Ok(rows)
     }
 
-    fn counts(&self) -> Result<Vec<(String, Status, u64)>, StoreError> {
+    fn counts(&self) -> Result<Vec<(String, Status, u64)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT vendor, status, COUNT(*) FROM deliveries GROUP BY vendor, status",
@@ -571,7 +562,7 @@ impl Store for SqliteStore {
         query: &Search,
         offset: usize,
         limit: usize,
-    ) -> Result<(Vec<StoredDelivery>, u64), StoreError> {
+    ) -> Result<(Vec<StoredDelivery>, u64)> {
         const WHERE: &str = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR vendor = ?2)
              AND (?3 IS NULL OR instr(event_type, ?3) > 0)
              AND (?4 IS NULL OR received_at >= ?4) AND (?5 IS NULL OR received_at <= ?5)";
@@ -608,7 +599,7 @@ impl Store for SqliteStore {
         Ok((page, total as u64))
     }
 
-    fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>, StoreError> {
+    fn find(&self, vendor: &str, dedupe_key: &str) -> Result<Vec<StoredDelivery>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM deliveries WHERE vendor = ?1 AND dedupe_key = ?2 ORDER BY id"
@@ -617,7 +608,7 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn get(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
+    fn get(&self, id: i64) -> Result<Option<StoredDelivery>> {
         let conn = self.conn();
         Ok(conn
             .query_row(
@@ -628,7 +619,7 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
-    fn start(&self, id: i64) -> Result<Option<Attempt>, StoreError> {
+    fn start(&self, id: i64) -> Result<Option<Attempt>> {
         let number: Option<u32> = self
             .conn()
             .query_row(
@@ -641,7 +632,7 @@ impl Store for SqliteStore {
         Ok(number.map(|number| Attempt { id, number }))
     }
 
-    fn requeue(&self, id: i64) -> Result<bool, StoreError> {
+    fn requeue(&self, id: i64) -> Result<bool> {
         let conn = self.conn();
         let n = conn.execute(
             "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?2
@@ -664,7 +655,7 @@ impl Store for SqliteStore {
         }
     }
 
-    fn release(&self, id: i64) -> Result<bool, StoreError> {
+    fn release(&self, id: i64) -> Result<bool> {
         let n = self.conn().execute(
             "UPDATE deliveries SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = ?2
              WHERE id = ?1 AND status = 'quarantined'",
@@ -673,7 +664,7 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
-    fn requarantine(&self, id: i64, error: &str) -> Result<(), StoreError> {
+    fn requarantine(&self, id: i64, error: &str) -> Result<()> {
         self.conn().execute(
             "UPDATE deliveries SET last_error = ?2 WHERE id = ?1 AND status = 'quarantined'",
             params![id, error],
@@ -681,7 +672,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize, StoreError> {
+    fn purge_done(&self, before_ms: i64, forget_before_ms: i64) -> Result<usize> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let emptied = tx.execute(
@@ -697,14 +688,14 @@ impl Store for SqliteStore {
         Ok(emptied)
     }
 
-    fn next_due(&self) -> Result<Option<i64>, StoreError> {
+    fn next_due(&self) -> Result<Option<i64>> {
         Ok(self
             .conn()
             .prepare_cached("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'")?
             .query_row([], |r| r.get(0))?)
     }
 
-    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<(), StoreError> {
+    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<()> {
         self.conn().execute(
             "INSERT OR IGNORE INTO kept_secrets (vendor, secret, kept_at) VALUES (?1, ?2, ?3)",
             rusqlite::params![vendor, secret.expose(), now_ms()],
@@ -712,7 +703,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>, StoreError> {
+    fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT secret FROM kept_secrets WHERE vendor = ?1 ORDER BY kept_at, secret",
@@ -725,13 +716,13 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    fn forget_secrets(&self, vendor: &str) -> Result<usize, StoreError> {
+    fn forget_secrets(&self, vendor: &str) -> Result<usize> {
         Ok(self
             .conn()
             .execute("DELETE FROM kept_secrets WHERE vendor = ?1", [vendor])?)
     }
 
-    fn stats(&self) -> Result<InboxStats, StoreError> {
+    fn stats(&self) -> Result<InboxStats> {
         let conn = self.conn();
         let mut counts = std::collections::HashMap::new();
         let mut stmt =
