@@ -711,6 +711,13 @@ async fn a_supervised_loop_is_restarted_after_a_panic() {
     sup.abort();
 }
 
+/// Handles delivery `id` now, as the worker would: started, then completed.
+fn handle_now(store: &dyn Store, id: i64) {
+    let held = store.start(id).unwrap().expect("pending");
+    let done = store.complete(held, hookforge::receive::store::now_ms());
+    assert!(done.unwrap(), "delivery {id} was taken over");
+}
+
 /// `--retain`: done deliveries past the retention are deleted; others stay.
 #[tokio::test]
 async fn retention_purges_only_old_done_deliveries() {
@@ -722,12 +729,7 @@ async fn retention_purges_only_old_done_deliveries() {
         d.received_at_ms = 0;
         inbox.accept(d).await.unwrap();
     }
-    let held = store.start(1).unwrap().expect("pending");
-    assert!(
-        store
-            .complete(held, hookforge::receive::store::now_ms())
-            .unwrap()
-    );
+    handle_now(store.as_ref(), 1);
     inbox.spawn_retention(Duration::from_millis(200), Duration::from_secs(3600));
     wait_for(store.as_ref(), "the purge", |rows| {
         rows.iter()
@@ -763,12 +765,7 @@ async fn retention_forgets_keys_only_past_the_retry_horizon() {
     let inbox = Inbox::new(store.clone());
     let (id, body) = prets_delivery(0);
     accept(&inbox, "prets", &id, body).await;
-    let held = store.start(1).unwrap().expect("pending");
-    assert!(
-        store
-            .complete(held, hookforge::receive::store::now_ms())
-            .unwrap()
-    );
+    handle_now(store.as_ref(), 1);
     inbox.spawn_retention(Duration::from_millis(100), Duration::from_millis(100));
     wait_for(store.as_ref(), "the key forgotten", |rows| rows.is_empty()).await;
     // Prets retries for 24 h: serve keeps keys at least that long.
