@@ -283,18 +283,8 @@ impl DeliveryRules {
                     return bad("retry.delays_secs` must be seconds, none negative".into());
                 }
             }
-            Retry::Backoff {
-                first_secs,
-                factor,
-                max_delay_secs,
-                for_secs,
-            } => {
-                let ok = [first_secs, max_delay_secs, for_secs]
-                    .into_iter()
-                    .all(|d| positive(d) && *d > 0.0)
-                    && factor.is_finite()
-                    && *factor >= 1.0;
-                if !ok {
+            Retry::Backoff(backoff) => {
+                if !backoff.holds() {
                     return bad("retry` backoff needs positive first_secs, max_delay_secs and for_secs, and a factor of at least 1".into());
                 }
             }
@@ -347,14 +337,8 @@ pub enum Retry {
     None,
     /// Fixed delays: before the 2nd, 3rd, … attempt.
     Delays { delays_secs: Vec<f64> },
-    /// Exponential backoff (`first_secs`, times `factor`, at most
-    /// `max_delay_secs`) for up to `for_secs` after the first attempt.
-    Backoff {
-        first_secs: f64,
-        factor: f64,
-        max_delay_secs: f64,
-        for_secs: f64,
-    },
+    /// Exponential backoff for a while after the first attempt.
+    Backoff(Backoff),
     /// Named schedules a webhook chooses from (Socotra's `retryStrategy`).
     Strategies {
         strategies: std::collections::BTreeMap<String, Vec<f64>>,
@@ -370,11 +354,42 @@ impl Retry {
         match self {
             Retry::None => 0.0,
             Retry::Delays { delays_secs } => sum(delays_secs),
-            Retry::Backoff { for_secs, .. } => *for_secs,
+            Retry::Backoff(backoff) => backoff.for_secs,
             Retry::Strategies { strategies, .. } => {
                 strategies.values().map(|d| sum(d)).fold(0.0, f64::max)
             }
         }
+    }
+}
+
+/// Exponential backoff: `first_secs`, times `factor` after each attempt, at
+/// most `max_delay_secs`, for up to `for_secs` after the first attempt.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backoff {
+    pub first_secs: f64,
+    pub factor: f64,
+    pub max_delay_secs: f64,
+    pub for_secs: f64,
+}
+
+impl Backoff {
+    /// The delay before the next attempt after `retries` retries, or `None`
+    /// when it would fall past `for_secs` (`elapsed`: seconds since the
+    /// first attempt).
+    pub fn delay(&self, retries: usize, elapsed: f64) -> Option<f64> {
+        let d =
+            (self.first_secs * self.factor.powi(retries.min(64) as i32)).min(self.max_delay_secs);
+        (elapsed + d <= self.for_secs).then_some(d)
+    }
+
+    /// Positive, finite times and a factor of at least 1.
+    fn holds(&self) -> bool {
+        [self.first_secs, self.max_delay_secs, self.for_secs]
+            .iter()
+            .all(|d| d.is_finite() && *d > 0.0)
+            && self.factor.is_finite()
+            && self.factor >= 1.0
     }
 }
 

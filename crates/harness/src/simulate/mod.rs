@@ -763,15 +763,7 @@ impl Shared {
         match &self.rules.retry {
             Retry::None => None,
             Retry::Delays { delays_secs } => delays_secs.get(k).copied(),
-            Retry::Backoff {
-                first_secs,
-                factor,
-                max_delay_secs,
-                for_secs,
-            } => {
-                let d = (first_secs * factor.powi(k.min(64) as i32)).min(*max_delay_secs);
-                (elapsed + d <= *for_secs).then_some(d)
-            }
+            Retry::Backoff(backoff) => backoff.delay(k, elapsed),
             Retry::Strategies {
                 strategies,
                 default,

@@ -269,14 +269,12 @@ fn rules(
     let retry = match &delivery_rules.retry {
         Retry::None => "one attempt, no retries".to_string(),
         Retry::Delays { delays_secs } => secs(delays_secs),
-        Retry::Backoff {
-            first_secs,
-            factor,
-            max_delay_secs,
-            for_secs,
-        } => format!(
-            "backoff from {first_secs} s ×{factor} up to {max_delay_secs} s, for {} h",
-            for_secs / 3600.0
+        Retry::Backoff(b) => format!(
+            "backoff from {} s ×{} up to {} s, for {} h",
+            b.first_secs,
+            b.factor,
+            b.max_delay_secs,
+            b.for_secs / 3600.0
         ),
         Retry::Strategies {
             strategies,
