@@ -3,31 +3,23 @@
 //! 2xx only for deliveries that are stored.
 #![no_main]
 
-use std::sync::Arc;
-use std::sync::OnceLock;
+mod common;
+
+use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
+use common::World;
 use hookforge::receive::inbox::Inbox;
-use hookforge::receive::store::{MemoryStore, Store};
 use hookforge::receive::receiver::Receiver;
+use hookforge::receive::store::{MemoryStore, Store};
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 
 const SECRET: &str = "whsec_Zx9Qm2Lk7Vb4Np1Rt6Yh3Jd8Fs5Gw0Ca2Ue7Io4Pk9";
 
-struct World {
-    rt: tokio::runtime::Runtime,
-    store: Arc<MemoryStore>,
-    app: axum::Router,
-}
-
 fn world() -> &'static World {
     static W: OnceLock<World> = OnceLock::new();
-    W.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+    common::world(&W, || {
         let store = Arc::new(MemoryStore::with_capacity(usize::MAX));
         let app = Receiver::builder(&hookforge::vendors::prets::VENDOR)
             .secret(SECRET)
@@ -35,7 +27,7 @@ fn world() -> &'static World {
             .build()
             .unwrap()
             .router();
-        World { rt, store, app }
+        (store, app)
     })
 }
 
@@ -76,7 +68,9 @@ fuzz_target!(|data: &[u8]| {
             .and_then(|e| e.event_id);
         assert!(
             after.len() == before + 1
-                || after.iter().any(|d| d.body == body || (key.is_some() && d.event_id == key)),
+                || after
+                    .iter()
+                    .any(|d| d.body == body || (key.is_some() && d.event_id == key)),
             "2xx for a delivery that is not in the inbox"
         );
     } else {

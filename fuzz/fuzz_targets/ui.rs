@@ -3,30 +3,24 @@
 //! not fail here), and no state change without the CSRF token.
 #![no_main]
 
-use std::sync::Arc;
-use std::sync::OnceLock;
+mod common;
+
+use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
+use common::World;
 use hookforge::receive::store::{MemoryStore, NewDelivery, Status, Store};
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 
-struct World {
-    rt: tokio::runtime::Runtime,
-    store: Arc<MemoryStore>,
-    app: axum::Router,
-}
-
 fn world() -> &'static World {
     static W: OnceLock<World> = OnceLock::new();
-    W.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+    common::world(&W, || {
         let store = Arc::new(MemoryStore::new());
         for i in 0..20 {
-            let body = format!(r#"{{"type":"quote.created","eventId":"evt_{i}","data":{{"quoteId":"q"}}}}"#);
+            let body = format!(
+                r#"{{"type":"quote.created","eventId":"evt_{i}","data":{{"quoteId":"q"}}}}"#
+            );
             store
                 .insert(&NewDelivery {
                     vendor: "prets".into(),
@@ -42,7 +36,7 @@ fn world() -> &'static World {
                 .unwrap();
         }
         let app = hookforge::ui::router(store.clone(), None);
-        World { rt, store, app }
+        (store, app)
     })
 }
 
@@ -77,13 +71,29 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let w = world();
-    let before: Vec<Status> = w.store.list(None, 100).unwrap().iter().map(|d| d.status).collect();
+    let before: Vec<Status> = w
+        .store
+        .list(None, 100)
+        .unwrap()
+        .iter()
+        .map(|d| d.status)
+        .collect();
     let resp = w.rt.block_on(w.app.clone().oneshot(req)).unwrap();
-    assert!(!resp.status().is_server_error(), "{} for {uri}", resp.status());
+    assert!(
+        !resp.status().is_server_error(),
+        "{} for {uri}",
+        resp.status()
+    );
     if post {
         // The fuzzer cannot know the per-process CSRF token: no POST, from
         // any Host or Origin, changes the inbox.
-        let after: Vec<Status> = w.store.list(None, 100).unwrap().iter().map(|d| d.status).collect();
+        let after: Vec<Status> = w
+            .store
+            .list(None, 100)
+            .unwrap()
+            .iter()
+            .map(|d| d.status)
+            .collect();
         assert_eq!(before, after, "a POST without the token changed the inbox");
     }
 });

@@ -59,7 +59,9 @@ fuzz_target!(|data: &[u8]| {
         if v.verify(&headers, body).is_ok() {
             // Only the real secret may pass the secret-comparing schemes.
             let auth = headers.get("authorization").map(|h| h.as_bytes().to_vec());
-            let shared = headers.get("x-webhook-secret").map(|h| h.as_bytes().to_vec());
+            let shared = headers
+                .get("x-webhook-secret")
+                .map(|h| h.as_bytes().to_vec());
             match v.scheme() {
                 Scheme::Bearer { .. } => assert!(
                     auth.is_some_and(|a| a.trim_ascii().ends_with(SECRET.as_bytes())),
