@@ -74,10 +74,12 @@ pub async fn load(vendor: &'static VendorSpec, args: Args) -> Outcome {
     let cfg = hookforge::conformance::load::LoadConfig {
         vendor,
         url,
-        secret: secret.map(hookforge::auth::Secret::new),
-        hmac_format,
-        key_url,
-        settings: settings.into_iter().collect(),
+        signing: hookforge::conformance::target::Signing {
+            secret: secret.map(hookforge::auth::Secret::new),
+            hmac_format,
+            key_url,
+            settings: settings.into_iter().collect(),
+        },
         rate,
         duration,
         timeout,

@@ -31,7 +31,7 @@ pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
 pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
 
 pub use super::error::HarnessError;
-use super::net::{check_reachable, client_builder};
+use super::target::{Signing, check_reachable, client_builder, target_setters};
 
 /// Called with each finished case.
 type ProgressFn = Arc<dyn Fn(&CaseResult) + Send + Sync>;
@@ -40,11 +40,8 @@ type ProgressFn = Arc<dyn Fn(&CaseResult) + Send + Sync>;
 pub struct Harness {
     vendor: &'static VendorSpec,
     url: String,
-    secret: Option<Secret>,
+    signing: Signing,
     handshake_token: Option<Secret>,
-    key_url: Option<String>,
-    settings: hookforge_core::auth::Settings,
-    hmac_format: Option<crate::auth::HmacFormat>,
     timeout: Option<Duration>,
     /// A private CA (PEM) trusted for `https://` targets, besides the
     /// system's roots.
@@ -80,7 +77,7 @@ impl std::fmt::Debug for Harness {
         f.debug_struct("Harness")
             .field("vendor", &self.vendor.id)
             .field("url", &self.url)
-            .field("secret", &self.secret)
+            .field("secret", &self.signing.secret)
             .finish()
     }
 }
@@ -90,11 +87,8 @@ impl Harness {
         Harness {
             vendor,
             url: url.into(),
-            secret: None,
+            signing: Signing::default(),
             handshake_token: None,
-            key_url: None,
-            settings: Default::default(),
-            hmac_format: None,
             timeout: None,
             ca_cert: None,
             concurrency: 4,
@@ -163,51 +157,7 @@ impl Harness {
         Ok(h)
     }
 
-    /// The secret the receiver is configured with (signs, or is the bearer).
-    /// The URL deliveries name for their certificate (vendors whose
-    /// manifest has `key_url`): where the certificate matching the private
-    /// key is served, on a host the receiver allows.
-    /// A value the vendor's signature covers that deliveries do not carry
-    /// (`{setting:NAME}`: PayPal's `webhook_id`), as the receiver has it.
-    pub fn setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Harness {
-        self.settings.insert(name.into(), value.into());
-        self
-    }
-
-    pub fn key_url(mut self, url: impl Into<String>) -> Harness {
-        self.key_url = Some(url.into());
-        self
-    }
-
-    /// The token the receiver's handshakes check (Meta's verify token):
-    /// sent in place of the documented example's.
-    pub fn handshake_token(mut self, t: impl Into<Secret>) -> Harness {
-        self.handshake_token = Some(t.into());
-        self
-    }
-
-    pub fn secret(mut self, s: impl Into<Secret>) -> Harness {
-        self.secret = Some(s.into());
-        self
-    }
-
-    /// Signs with this HMAC format instead of the manifest's (Socotra's is undocumented).
-    pub fn hmac_format(mut self, f: crate::auth::HmacFormat) -> Harness {
-        self.hmac_format = Some(f);
-        self
-    }
-
-    /// Overrides the vendor's time budget.
-    pub fn timeout(mut self, t: Duration) -> Harness {
-        self.timeout = Some(t);
-        self
-    }
-
-    /// Trusts this CA certificate (PEM) for an `https://` target.
-    pub fn ca_cert(mut self, pem: impl Into<Vec<u8>>) -> Harness {
-        self.ca_cert = Some(pem.into());
-        self
-    }
+    target_setters!();
 
     pub fn concurrency(mut self, n: usize) -> Harness {
         self.concurrency = n.max(1);
@@ -251,42 +201,23 @@ impl Harness {
         })
     }
 
+    /// A signature that covers `{url}` is over the URL posted to.
     fn signer(&self, secret: Option<&Secret>) -> Result<Option<Signer>, HarnessError> {
-        secret
-            .map(|s| {
-                // A signature that covers `{url}` is over the URL posted to.
-                Signer::for_manifest_at(
-                    self.vendor.manifest(),
-                    s.clone(),
-                    self.hmac_format,
-                    Some(self.url.as_str()),
-                )
-                .map(|signer| match &self.key_url {
-                    Some(url) => signer.with_key_url(url.clone()),
-                    None => signer,
-                })
-                .map(|signer| {
-                    self.settings
-                        .iter()
-                        .fold(signer, |s, (k, v)| s.with_setting(k.clone(), v.clone()))
-                })
-            })
-            .transpose()
-            .map_err(|e| HarnessError::Config(format!("{}: {e}", self.vendor.id)))
+        self.signing.signer(self.vendor, secret, Some(&self.url))
     }
 
     /// Every case of the run, before filtering (the catalogue in `cases`
     /// chooses them). `nonce` makes this run's ids new.
     fn plans(&self, nonce: u128) -> Result<Vec<Plan>, HarnessError> {
-        let signer = self.signer(self.secret.as_ref())?;
+        let signer = self.signer(self.signing.secret.as_ref())?;
         let wrong = self.signer(Some(&Secret::new(cases::wrong_secret(
-            self.secret.as_ref(),
+            self.signing.secret.as_ref(),
             signer.as_ref().map(|s| s.scheme()),
         ))))?;
         // Only static credentials have a meaningful longer form (and a
         // longer Standard Webhooks key is not a key).
         let scheme = signer.as_ref().map(|s| s.scheme().name());
-        let longer = match (&self.secret, scheme) {
+        let longer = match (&self.signing.secret, scheme) {
             (Some(real), Some("bearer" | "shared-secret")) => {
                 self.signer(Some(&Secret::new(cases::longer_secret(real))))?
             }
@@ -301,7 +232,7 @@ impl Harness {
             sender,
             wrong: wrong.as_ref(),
             longer: longer.as_ref(),
-            secret: self.secret.as_ref(),
+            secret: self.signing.secret.as_ref(),
             handshake_token: self.handshake_token.as_ref(),
             nonce: nonce.to_string(),
         }
@@ -314,7 +245,7 @@ impl Harness {
     /// out of the report.
     fn redactor(&self, plans: &[Plan]) -> Redactor {
         let mut r = Redactor::default();
-        if let Some(real) = &self.secret {
+        if let Some(real) = &self.signing.secret {
             r.add_secret(real.expose());
             r.add_secret(&cases::wrong_secret(Some(real), None));
             r.add_secret(&cases::longer_secret(real));

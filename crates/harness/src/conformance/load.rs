@@ -20,10 +20,10 @@ use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 
 use crate::VendorSpec;
-use crate::auth::{Secret, Signer};
 use crate::conformance::cases::fresh;
 use crate::conformance::delivery::{Attempt, vendor_delivery};
 use crate::conformance::error::HarnessError;
+use crate::conformance::target::Signing;
 
 /// Distinct deliveries prepared before sending; longer runs cycle through
 /// them (the receiver then sees duplicates, which it must also answer 2xx).
@@ -45,13 +45,8 @@ pub fn connections_for(rate: f64) -> usize {
 pub struct LoadConfig {
     pub vendor: &'static VendorSpec,
     pub url: String,
-    pub secret: Option<Secret>,
-    /// Overrides the vendor's HMAC format.
-    pub hmac_format: Option<crate::auth::HmacFormat>,
-    /// For a vendor whose deliveries name their certificate: its URL.
-    pub key_url: Option<String>,
-    /// Values the signature covers that deliveries do not carry.
-    pub settings: hookforge_core::auth::Settings,
+    /// How deliveries are signed for the receiver.
+    pub signing: Signing,
     /// Deliveries per second.
     pub rate: f64,
     pub duration: Duration,
@@ -139,27 +134,8 @@ fn planned_total(cfg: &LoadConfig) -> Result<usize, HarnessError> {
 /// Up to [`MAX_DISTINCT`] distinct signed deliveries, sent in turn.
 fn prepare(cfg: &LoadConfig, total: usize) -> Result<Vec<Prepared>, HarnessError> {
     let signer = cfg
-        .secret
-        .as_ref()
-        .map(|s| {
-            Signer::for_manifest_at(
-                cfg.vendor.manifest(),
-                s.clone(),
-                cfg.hmac_format,
-                Some(cfg.url.as_str()),
-            )
-            .map(|signer| match &cfg.key_url {
-                Some(url) => signer.with_key_url(url.clone()),
-                None => signer,
-            })
-            .map(|signer| {
-                cfg.settings
-                    .iter()
-                    .fold(signer, |s, (k, v)| s.with_setting(k.clone(), v.clone()))
-            })
-        })
-        .transpose()
-        .map_err(|e| HarnessError::Config(e.to_string()))?;
+        .signing
+        .signer(cfg.vendor, cfg.signing.secret.as_ref(), Some(&cfg.url))?;
     let (event, base) = cfg
         .vendor
         .events
@@ -252,7 +228,7 @@ impl Target {
                 .map_err(|e| unreachable(e.to_string()))?;
             return Ok(Target::Plain { addr, uri, host });
         }
-        let client = crate::conformance::net::client_builder(cfg.ca_cert.as_deref())?
+        let client = crate::conformance::target::client_builder(cfg.ca_cert.as_deref())?
             .timeout(cfg.timeout)
             .pool_max_idle_per_host(connections_for(cfg.rate))
             .build()

@@ -10,7 +10,7 @@ pub mod harness;
 pub mod html;
 pub(crate) mod judge;
 pub mod load;
-pub(crate) mod net;
 pub mod observe;
 pub mod report;
 pub mod sandbox;
+pub mod target;

@@ -34,8 +34,9 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use crate::VendorSpec;
-use crate::auth::{HmacFormat, Secret, Signer};
+use crate::auth::{Secret, Signer};
 use crate::conformance::delivery::{Attempt, vendor_delivery};
+use crate::conformance::target::{Signing, target_setters};
 use crate::manifest::{DeliveryRules, FailureHandling, FailureMode, Retry, WebhookManagement};
 pub use events::SimEvent;
 pub use faults::Faults;
@@ -245,11 +246,8 @@ pub struct Simulator {
     vendor: &'static VendorSpec,
     url: Option<String>,
     integration: String,
-    secret: Option<Secret>,
+    signing: Signing,
     handshake_token: Option<Secret>,
-    key_url: Option<String>,
-    settings: hookforge_core::auth::Settings,
-    hmac_format: Option<HmacFormat>,
     events: usize,
     rate: f64,
     faults: Faults,
@@ -277,11 +275,8 @@ impl Simulator {
             vendor,
             url: None,
             integration: DEFAULT_WEBHOOK.into(),
-            secret: None,
+            signing: Signing::default(),
             handshake_token: None,
-            key_url: None,
-            settings: Default::default(),
-            hmac_format: None,
             events: 20,
             rate: 10.0,
             faults: Faults::default(),
@@ -313,34 +308,8 @@ impl Simulator {
         self.integration = name.into();
         self
     }
-    /// For a vendor whose deliveries name their certificate: the URL where
-    /// the certificate of the secret's private key is served.
-    /// A value the vendor's signature covers that deliveries do not carry
-    /// (`{setting:NAME}`), as the receiver has it.
-    pub fn setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.settings.insert(name.into(), value.into());
-        self
-    }
+    target_setters!();
 
-    pub fn key_url(mut self, url: impl Into<String>) -> Self {
-        self.key_url = Some(url.into());
-        self
-    }
-
-    /// The token the receiver's handshakes check (Meta's verify token).
-    pub fn handshake_token(mut self, t: impl Into<Secret>) -> Self {
-        self.handshake_token = Some(t.into());
-        self
-    }
-
-    pub fn secret(mut self, s: impl Into<Secret>) -> Self {
-        self.secret = Some(s.into());
-        self
-    }
-    pub fn hmac_format(mut self, f: HmacFormat) -> Self {
-        self.hmac_format = Some(f);
-        self
-    }
     /// How many events to send (default 20).
     pub fn events(mut self, n: usize) -> Self {
         self.events = n;
@@ -363,11 +332,6 @@ impl Simulator {
     /// in a second. The answer budget stays real time (see `timeout`).
     pub fn time_scale(mut self, x: f64) -> Self {
         self.time_scale = x;
-        self
-    }
-    /// How long to wait for each answer (default: the vendor's budget).
-    pub fn timeout(mut self, t: Duration) -> Self {
-        self.timeout = Some(t);
         self
     }
     /// Replaces the manifest's delivery rules.
@@ -396,7 +360,6 @@ impl Simulator {
         self.api_addr = Some(addr);
         self
     }
-    /// Where the verdict looks up what the receiver handled.
     /// Listens on `addr` for the receiver's reports of what its handler
     /// processed (`POST /handled`, see [`crate::conformance::observe`]) and
     /// gives the exactly-once verdict from them: any receiver, any language.
@@ -405,6 +368,7 @@ impl Simulator {
         self
     }
 
+    /// Where the verdict looks up what the receiver handled.
     pub fn inbox(mut self, inbox: impl HandledRecords) -> Self {
         self.inbox = Some(Arc::new(inbox));
         self
@@ -413,10 +377,6 @@ impl Simulator {
     /// it acknowledged (default 10 s).
     pub fn settle(mut self, t: Duration) -> Self {
         self.settle = t;
-        self
-    }
-    pub fn ca_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.ca_cert = Some(pem.into());
         self
     }
     pub fn on_change(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
@@ -436,7 +396,7 @@ impl Simulator {
             .clone()
             .unwrap_or_else(|| v.manifest().delivery_rules());
         let url = self.checked_url(&rules)?;
-        crate::conformance::net::check_reachable(&url)
+        crate::conformance::target::check_reachable(&url)
             .await
             .map_err(|e| match e {
                 crate::conformance::error::HarnessError::Unreachable { url, reason } => {
@@ -444,28 +404,15 @@ impl Simulator {
                 }
                 other => SimError::Config(other.to_string()),
             })?;
-        let signer =
-            self.secret
-                .clone()
-                .map(|s| {
-                    // The endpoint, for signatures that cover it (Square's `{url}`).
-                    Signer::for_manifest_at(v.manifest(), s, self.hmac_format, self.url.as_deref())
-                        .map(|signer| {
-                            let signer = match &self.key_url {
-                                Some(url) => signer.with_key_url(url.clone()),
-                                None => signer,
-                            };
-                            self.settings
-                                .iter()
-                                .fold(signer, |s, (k, v)| s.with_setting(k.clone(), v.clone()))
-                        })
-                })
-                .transpose()
-                .map_err(|e| self.config_error(e.to_string()))?;
+        // The endpoint, for signatures that cover it (Square's `{url}`).
+        let signer = self
+            .signing
+            .signer(v, self.signing.secret.as_ref(), self.url.as_deref())
+            .map_err(|e| SimError::Config(e.to_string()))?;
         let timeout = self
             .timeout
             .unwrap_or_else(|| Duration::from_secs_f64(rules.timeout_secs));
-        let client = crate::conformance::net::client_builder(self.ca_cert.as_deref())
+        let client = crate::conformance::target::client_builder(self.ca_cert.as_deref())
             .map_err(|e| SimError::Config(e.to_string()))?
             .build()
             .map_err(|e| SimError::Config(format!("cannot build the HTTP client: {e}")))?;
@@ -479,7 +426,7 @@ impl Simulator {
                 &url,
                 sender,
                 h,
-                self.secret.as_ref(),
+                self.signing.secret.as_ref(),
                 self.handshake_token.as_ref(),
             )
             .await?;
