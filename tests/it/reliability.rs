@@ -228,12 +228,7 @@ fn a_full_disk_never_gets_a_2xx_and_the_server_keeps_answering() {
 #[tokio::test]
 async fn no_answer_before_the_store_commits() {
     let store = Arc::new(common::FaultStore::default());
-    let app = Receiver::builder(&prets::VENDOR)
-        .secret(PRETS_SECRET)
-        .inbox(Inbox::new(store.clone()))
-        .build()
-        .unwrap()
-        .router();
+    let app = common::prets_router(PRETS_SECRET, Inbox::new(store.clone()));
     store.hold();
     let (_, body) = prets_delivery(1);
     let pending = tokio::spawn(app.oneshot(prets_req(body)));
@@ -258,12 +253,7 @@ async fn no_answer_before_the_store_commits() {
 #[tokio::test]
 async fn a_full_memory_inbox_answers_503() {
     let store = Arc::new(MemoryStore::with_capacity(2));
-    let app = Receiver::builder(&prets::VENDOR)
-        .secret(PRETS_SECRET)
-        .inbox(Inbox::new(store.clone()))
-        .build()
-        .unwrap()
-        .router();
+    let app = common::prets_router(PRETS_SECRET, Inbox::new(store.clone()));
     let mut statuses = Vec::new();
     for i in 0..3 {
         let resp = app
