@@ -257,6 +257,54 @@ async fn a_handshake_without_a_content_type_is_answered() {
     assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{text}");
 }
 
+/// Anyone can send the first handshake: of eight racing, each with its own
+/// secret, exactly one is kept and answered; the rest are refused (403)
+/// and verify nothing. (Before the store decided atomically, two racing
+/// handshakes were both kept.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_first_handshakes_keep_exactly_one_secret() {
+    let path = common::temp_dir("racing-handshakes").join("inbox.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+    let app = app(store.clone(), false);
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let secret = format!("racing-{i}-0123456789abcdef");
+                (send(&app, handshake(&secret)).await.0, secret)
+            })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for racer in racers {
+        let (status, secret) = racer.await.unwrap();
+        match status {
+            StatusCode::OK => answered.push(secret),
+            other => assert_eq!(other, StatusCode::FORBIDDEN),
+        }
+    }
+    assert_eq!(answered.len(), 1, "{answered:?}");
+    let kept = store.kept_secrets("asana").unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].expose(), answered[0]);
+}
+
+/// A handshake secret is held to the same minimum as a configured one: a
+/// short one could be guessed, so it is refused (400, naming the header and
+/// the length) and not kept.
+#[tokio::test]
+async fn a_short_handshake_secret_is_refused() {
+    let store: Arc<dyn Store> = Arc::new(hookforge::receive::store::MemoryStore::new());
+    let app = app(store.clone(), false);
+    let (s, echoed, text) = send(&app, handshake("abc")).await;
+    assert_eq!((s, echoed), (StatusCode::BAD_REQUEST, None), "{text}");
+    assert!(
+        text.contains("`X-Hook-Secret`") && text.contains("16 to 1024"),
+        "{text}"
+    );
+    assert!(store.kept_secrets("asana").unwrap().is_empty());
+}
+
 /// `inbox secrets` counts the kept secrets without showing them, and
 /// `--forget` forgets them: a receiver started afterwards takes the next
 /// handshake's secret as the first.

@@ -340,3 +340,30 @@ fn forward_sends_stored_bytes_signed_afresh_and_check_replays_them() {
     child.wait().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Event types and ids are the sender's text: `inbox list` shows their
+/// control characters escaped, so a newline, carriage return or terminal
+/// escape in one cannot forge a row or repaint the terminal.
+#[test]
+fn inbox_list_escapes_what_the_sender_wrote() {
+    let db = common::temp_dir("inbox-escapes").join("inbox.db");
+    let store = SqliteStore::open(&db).unwrap();
+    let (_, body) = common::prets_delivery("evt_01KVESC", 1);
+    let forged = "     9  done       prets         quote.created";
+    let mut d = common::new_delivery("prets", &format!("evt_1\r{forged}"), body);
+    d.event_type = format!("quote.updated\n{forged}\x1b[2J");
+    store.insert(&d).unwrap();
+    let out = hookforge()
+        .args(["inbox", "--db"])
+        .arg(&db)
+        .arg("list")
+        .output()
+        .unwrap();
+    let text = success_text(&out);
+    assert_eq!(text.lines().count(), 2, "a header and one row: {text}");
+    assert!(!text.contains(['\r', '\x1b']), "{text:?}");
+    assert!(
+        text.contains(r"quote.updated\n ") && text.contains(r"evt_1\r "),
+        "{text}"
+    );
+}

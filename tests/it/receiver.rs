@@ -696,3 +696,31 @@ async fn every_bad_request_gets_the_right_status_and_log_line() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_stored_once_without_auth_headers(&store);
 }
+
+/// A blank event id (`""`, or only spaces) identifies nothing: deliveries
+/// carrying one are told apart by their bodies, not all taken for
+/// duplicates of the first. (Keyed `id:` alone, the second and third were
+/// acknowledged and dropped.)
+#[tokio::test]
+async fn blank_event_ids_do_not_make_different_deliveries_duplicates() {
+    let store = Arc::new(MemoryStore::new());
+    let app = app(store.clone());
+    let json = Some("application/json");
+    let mut quote: serde_json::Value =
+        serde_json::from_slice(&sample("prets/quote.created/doc-1.json")).unwrap();
+    for (n, id) in ["", "   ", ""].iter().enumerate() {
+        quote["eventId"] = serde_json::json!(id);
+        quote["sequence"] = serde_json::json!(n);
+        let req = prets_req(Some(&bearer()), json, serde_json::to_vec(&quote).unwrap());
+        let resp = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+    let stored = store.list(None, 10).unwrap();
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    assert!(
+        stored
+            .iter()
+            .all(|d| d.duplicates == 0 && d.event_id.is_none())
+    );
+    assert!(stored.iter().all(|d| d.dedupe_key.starts_with("sha256:")));
+}

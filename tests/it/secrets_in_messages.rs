@@ -86,3 +86,28 @@ fn weak_or_misformatted_secrets_and_tokens_are_refused() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A `--secret` clap refuses (a vendor id spelled `Stripe`, no `=`) is not
+/// repeated in the usage error, whose default form quotes the whole value;
+/// a vendor id in the wrong case is named in the right one.
+#[test]
+fn a_refused_secret_argument_is_not_repeated() {
+    let secret = "whsec_q8Rk3v9ZLmT2xW7pYbN4sD1fGhJ6";
+    for (arg, says) in [
+        (
+            format!("Stripe={secret}"),
+            "vendor ids are lower case: stripe",
+        ),
+        (
+            format!("nosuchvendor={secret}"),
+            "unknown vendor \"nosuchvendor\"",
+        ),
+        (secret.to_string(), "expected VENDOR=SECRET"),
+    ] {
+        let out = hookforge(&["serve", "--addr", "127.0.0.1:0", "--secret", &arg], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(!err.contains("q8Rk3v9Z"), "the secret is repeated: {err}");
+    }
+}

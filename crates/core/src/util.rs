@@ -48,8 +48,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// the body for vendors that send none.
 pub fn dedupe_key(event_id: Option<&str>, body: &[u8]) -> String {
     match event_id {
-        Some(id) => format!("id:{id}"),
-        None => format!("sha256:{}", sha256_hex(body)),
+        // A blank id identifies nothing; the body does.
+        Some(id) if !id.trim().is_empty() => format!("id:{id}"),
+        Some(_) | None => format!("sha256:{}", sha256_hex(body)),
     }
 }
 

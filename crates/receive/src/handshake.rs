@@ -7,9 +7,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::VendorSpec;
-use crate::auth::Secret;
+use crate::auth::{MIN_SECRET_BYTES, Secret};
 use crate::core_handshake::{self as handshake, HandshakeError, HandshakeRequest};
 use crate::manifest::Handshake;
+use crate::store::Keep;
 
 const LOG: &str = "hookforge::receive::receiver";
 
@@ -50,11 +51,11 @@ impl Keeper<'_> {
             .get(keep.header.as_str())
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
-            .filter(|v| !v.is_empty() && v.len() <= 1024)
+            .filter(|v| (MIN_SECRET_BYTES..=1024).contains(&v.len()))
             .map(Secret::new)
             .ok_or_else(|| {
                 let why = format!(
-                    "header `{}` must carry the secret (1 to 1024 characters)",
+                    "header `{}` must carry the secret ({MIN_SECRET_BYTES} to 1024 characters)",
                     keep.header
                 );
                 fail(StatusCode::BAD_REQUEST, why)
@@ -63,12 +64,15 @@ impl Keeper<'_> {
         if current.knows_secret(&secret) {
             return Ok(());
         }
-        if current.has_secret() && !self.accept_new {
+        let refused = || {
             let why = format!(
                 "{} already has a secret; a `{}` handshake giving another is refused, since anyone can send one (accept new secrets while you create a further webhook: serve --accept-new-secrets)",
                 self.vendor.id, handshake.name
             );
-            return Err(fail(StatusCode::FORBIDDEN, why));
+            fail(StatusCode::FORBIDDEN, why)
+        };
+        if current.has_secret() && !self.accept_new {
+            return Err(refused());
         }
         if let Err(e) = current.with_secret(secret.clone()) {
             return Err(fail(
@@ -76,9 +80,16 @@ impl Keeper<'_> {
                 format!("header `{}`: {e}", keep.header),
             ));
         }
+        // The store decides between racing first handshakes, atomically.
+        let which = if self.accept_new {
+            Keep::Also
+        } else {
+            Keep::OnlyFirst
+        };
         let (store, vendor, kept) = (self.store.clone(), self.vendor.id, secret.clone());
-        match tokio::task::spawn_blocking(move || store.keep_secret(vendor, &kept)).await {
-            Ok(Ok(())) => {}
+        match tokio::task::spawn_blocking(move || store.keep_secret(vendor, &kept, which)).await {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => return Err(refused()),
             Ok(Err(e)) => return Err(fail(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
             Err(e) => return Err(fail(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
         }

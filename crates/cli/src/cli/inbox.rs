@@ -1,6 +1,7 @@
 //! `hookforge inbox`: inspect, replay and reparse the inbox (SQLite or PostgreSQL).
 
 use super::*;
+use hookforge_core::util::Shown;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -217,14 +218,16 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
                         if let Some(newer) = r.superseded_by {
                             last = format!("{last} (stale: {newer} is newer)");
                         }
+                        // Event types, ids and errors are the sender's text:
+                        // a newline or escape in one must not forge a row.
                         out.push_str(&format!(
                             "{:>6}  {:<10} {:<13} {:<40} {:>3}  {}\n",
                             r.id,
                             r.status.as_str(),
                             r.vendor,
-                            r.event_type,
+                            Shown(&r.event_type).to_string(),
                             r.attempts,
-                            last
+                            Shown(&last)
                         ));
                     }
                     print_text(&out)
@@ -291,11 +294,12 @@ pub fn reparse(
     for r in rows {
         match hookforge::receive::inbox::reparse_delivery(store, &r)? {
             Ok(event) => {
+                let event = Shown(&event).to_string();
                 println!("{}: {} {event} now fits; moved to pending", r.id, r.vendor);
                 released += 1;
             }
             Err(why) => {
-                println!("{}: still quarantined: {why}", r.id);
+                println!("{}: still quarantined: {}", r.id, Shown(&why.to_string()));
                 still += 1;
             }
         }

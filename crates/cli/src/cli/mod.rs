@@ -187,6 +187,41 @@ pub fn parse_secret(s: &str) -> Result<(String, String), String> {
     Ok((v, secret.to_string()))
 }
 
+/// `--secret VENDOR=SECRET` as clap takes it: like [`parse_secret`], but a
+/// refusal does not repeat the argument (clap's own message would show the
+/// whole secret, on a terminal or in a CI log).
+#[derive(Clone)]
+pub struct SecretArg;
+
+impl clap::builder::TypedValueParser for SecretArg {
+    type Value = (String, String);
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let refuse = |why: String| {
+            let name = arg.map_or("--secret".to_string(), |a| {
+                format!("--{}", a.get_long().unwrap_or("secret"))
+            });
+            let text = format!("{name} (value not shown, it holds a secret): {why}\n");
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, text).with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refuse("not valid UTF-8".to_string()))?;
+        parse_secret(text).map_err(|why| {
+            let lower = text.split_once('=').map(|(v, _)| v.to_ascii_lowercase());
+            match lower.filter(|v| hookforge::vendor(v).is_some()) {
+                Some(v) => refuse(format!("{why} (vendor ids are lower case: {v})")),
+                None => refuse(why),
+            }
+        })
+    }
+}
+
 /// Every vendor id a command takes: compiled, shipped as a vendor
 /// directory (GitHub, Stripe, …), or loaded with `--vendor-dir`.
 pub fn all_ids() -> Vec<&'static str> {

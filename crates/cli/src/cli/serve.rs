@@ -13,7 +13,7 @@ pub struct Args {
     /// A vendor's secret, as `VENDOR=SECRET` (repeat for several vendors, or
     /// for rotation). Vendors that document no auth accept an optional
     /// shared secret in the `X-Webhook-Secret` header.
-    #[arg(long = "secret", value_name = "VENDOR=SECRET", value_parser = parse_secret)]
+    #[arg(long = "secret", value_name = "VENDOR=SECRET", value_parser = SecretArg)]
     pub secrets: Vec<(String, String)>,
     /// Keep the inbox in this SQLite file (in memory when absent).
     #[arg(long, conflicts_with = "database_url")]
@@ -300,7 +300,7 @@ pub fn extra_secrets(files: &[(String, PathBuf)]) -> Result<Vec<(String, String)
 }
 
 /// The shortest shared secret accepted without `--allow-weak-secret`.
-pub const MIN_SECRET: usize = 16;
+pub const MIN_SECRET: usize = hookforge::auth::MIN_SECRET_BYTES;
 
 /// Refuses a secret the vendor documents a format for when it does not have
 /// it, and a shared secret shorter than [`MIN_SECRET`] bytes unless allowed

@@ -33,6 +33,11 @@ pub use verify::Verifier;
 #[cfg(feature = "public-keys")]
 pub use keys::{KeyPair, generate_key_pair};
 
+/// The shortest shared secret taken without being told to (`serve
+/// --allow-weak-secret`), and the shortest a handshake may hand over: a
+/// shorter one can be guessed.
+pub const MIN_SECRET_BYTES: usize = 16;
+
 /// A webhook secret. Its `Debug` never shows the value.
 #[derive(Clone)]
 pub struct Secret(String);

@@ -174,16 +174,21 @@ impl EnvelopeReader {
         header_text(headers, self.type_header.as_ref())
     }
 
-    /// The event id from the value found in the body (if any), else from its header.
+    /// The event id from the value found in the body (if any), else from its
+    /// header. A blank one counts as none: as a deduplication key it would
+    /// make every later delivery with a blank id a duplicate of the first.
     pub fn event_id(
         &self,
         body_id: Option<Value>,
         headers: &HeaderMap,
     ) -> Result<Option<String>, ParseError> {
+        let body_id = body_id.filter(|v| !v.as_str().is_some_and(|s| s.trim().is_empty()));
         Ok(match (body_id, &self.event_id) {
             (Some(Value::String(s)), _) => Some(s),
             (Some(Value::Number(n)), _) => Some(n.to_string()),
-            (Some(Value::Null) | None, Some(_)) => header_text(headers, self.id_header.as_ref())?,
+            (Some(Value::Null) | None, Some(_)) => {
+                header_text(headers, self.id_header.as_ref())?.filter(|h| !h.trim().is_empty())
+            }
             (Some(other), Some(loc)) => {
                 return Err(ParseError::EventIdNotScalar {
                     location: loc.describe(),

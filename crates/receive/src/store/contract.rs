@@ -39,17 +39,43 @@ fn kept_secrets(store: &dyn Store) {
         let kept = store.kept_secrets(v).unwrap();
         kept.iter().map(|s| s.expose().to_string()).collect()
     };
+    let keep = |v: &str, s: &str, keep: Keep| store.keep_secret(v, &Secret::new(s), keep).unwrap();
     assert!(shown("asana").is_empty());
-    store.keep_secret("asana", &Secret::new("first")).unwrap();
+    assert!(keep("asana", "first", Keep::OnlyFirst));
     std::thread::sleep(std::time::Duration::from_millis(2));
-    store.keep_secret("asana", &Secret::new("second")).unwrap();
-    store.keep_secret("asana", &Secret::new("first")).unwrap();
-    store.keep_secret("other", &Secret::new("theirs")).unwrap();
+    assert!(!keep("asana", "second", Keep::OnlyFirst), "only the first");
+    assert!(keep("asana", "first", Keep::OnlyFirst), "the first again");
+    assert!(keep("asana", "second", Keep::Also));
+    assert!(keep("asana", "first", Keep::Also));
+    assert!(keep("other", "theirs", Keep::OnlyFirst));
     assert_eq!(shown("asana"), ["first", "second"]);
     assert_eq!(shown("other"), ["theirs"]);
     assert_eq!(store.forget_secrets("asana").unwrap(), 2);
     assert!(shown("asana").is_empty());
     assert_eq!(shown("other"), ["theirs"]);
+    first_handshakes_racing(store);
+}
+
+/// Anyone can send a first handshake: of several racing, one is kept.
+fn first_handshakes_racing(store: &dyn Store) {
+    use crate::auth::Secret;
+    let kept: Vec<bool> = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..8)
+            .map(|i| {
+                scope.spawn(move || {
+                    let secret = Secret::new(format!("racing-secret-{i:02}-0123456789"));
+                    store.keep_secret("racing", &secret, Keep::OnlyFirst)
+                })
+            })
+            .collect();
+        racers
+            .into_iter()
+            .map(|r| r.join().unwrap().unwrap())
+            .collect()
+    });
+    assert_eq!(kept.iter().filter(|k| **k).count(), 1, "{kept:?}");
+    assert_eq!(store.kept_secrets("racing").unwrap().len(), 1);
+    store.forget_secrets("racing").unwrap();
 }
 
 fn new_id(r: Inserted) -> i64 {

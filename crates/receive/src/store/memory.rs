@@ -231,13 +231,17 @@ impl Store for MemoryStore {
         InsertMode::Immediate
     }
 
-    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<()> {
+    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret, keep: Keep) -> Result<bool> {
         let mut g = self.lock();
         let kept = g.secrets.entry(vendor.to_string()).or_default();
-        if !kept.iter().any(|k| k.expose() == secret.expose()) {
-            kept.push(secret.clone());
+        if kept.iter().any(|k| k.expose() == secret.expose()) {
+            return Ok(true);
         }
-        Ok(())
+        if keep == Keep::OnlyFirst && !kept.is_empty() {
+            return Ok(false);
+        }
+        kept.push(secret.clone());
+        Ok(true)
     }
 
     fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>> {

@@ -264,6 +264,15 @@ pub enum Inserted {
     Duplicate(i64, Status),
 }
 
+/// Which handshake secrets [`Store::keep_secret`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Only the vendor's first: another already kept refuses this one.
+    OnlyFirst,
+    /// This one beside any already kept (a further webhook being created).
+    Also,
+}
+
 /// Why the store could not do what was asked. Whenever `insert` returns one
 /// of these, the delivery is *not* stored and the vendor must not get a 2xx.
 #[derive(Debug, thiserror::Error)]
@@ -422,9 +431,12 @@ pub trait Store: Send + Sync + 'static {
     /// The soonest `next_attempt_at` of pending deliveries.
     fn next_due(&self) -> Result<Option<i64>>;
     /// Keeps a secret a vendor gave in a handshake (Asana's `X-Hook-Secret`)
-    /// durably, beside its deliveries; keeping one twice keeps it once.
-    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<()> {
-        let _ = (vendor, secret);
+    /// durably, beside its deliveries; keeping one twice keeps it once. With
+    /// [`Keep::OnlyFirst`] it is kept only if `vendor` has no other secret,
+    /// decided atomically: of two first handshakes racing (anyone can send
+    /// one) exactly one is kept. Whether `secret` is kept now.
+    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret, keep: Keep) -> Result<bool> {
+        let _ = (vendor, secret, keep);
         Err(StoreError::CannotKeepSecrets)
     }
     /// The secrets kept for `vendor`, oldest first.

@@ -158,6 +158,8 @@ fn batch_outcomes(
 
 /// An arbitrary constant: the advisory lock that serializes migrations.
 const MIGRATION_LOCK: i64 = 0x686f_6f6b_666f_7267;
+/// Another: the one that serializes keeping handshake secrets.
+const KEPT_SECRETS_LOCK: i64 = 0x686f_6f6b_6b65_7074;
 
 const COLUMNS: &str = "id, vendor, event_type, event_id, dedupe_key, body, headers::text, received_at, \
                        status, attempts, last_error, next_attempt_at, processed_at, duplicates, \
@@ -886,15 +888,30 @@ impl Store for PostgresStore {
         Ok(row.get(0))
     }
 
-    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<()> {
-        self.conn_for(Role::Insert)
-            .execute(
-                "INSERT INTO kept_secrets (vendor, secret, kept_at) VALUES ($1, $2, $3)
-                 ON CONFLICT DO NOTHING",
-                &[&vendor, &secret.expose(), &now_ms()],
-            )
+    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret, keep: Keep) -> Result<bool> {
+        let mut conn = self.conn_for(Role::Insert);
+        let mut tx = conn.transaction().map_err(backend)?;
+        // Receivers sharing the database take turns: under READ COMMITTED two
+        // first handshakes would both see no secret and both be kept.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&KEPT_SECRETS_LOCK])
             .map_err(backend)?;
-        Ok(())
+        tx.execute(
+            "INSERT INTO kept_secrets (vendor, secret, kept_at)
+             SELECT $1, $2, $3
+             WHERE $4 OR NOT EXISTS (SELECT 1 FROM kept_secrets WHERE vendor = $1 AND secret <> $2)
+             ON CONFLICT DO NOTHING",
+            &[&vendor, &secret.expose(), &now_ms(), &(keep == Keep::Also)],
+        )
+        .map_err(backend)?;
+        let kept: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM kept_secrets WHERE vendor = $1 AND secret = $2)",
+                &[&vendor, &secret.expose()],
+            )
+            .map_err(backend)?
+            .get(0);
+        tx.commit().map_err(backend)?;
+        Ok(kept)
     }
 
     fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>> {

@@ -695,12 +695,21 @@ impl Store for SqliteStore {
             .query_row([], |r| r.get(0))?)
     }
 
-    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret) -> Result<()> {
-        self.conn().execute(
-            "INSERT OR IGNORE INTO kept_secrets (vendor, secret, kept_at) VALUES (?1, ?2, ?3)",
-            rusqlite::params![vendor, secret.expose(), now_ms()],
+    fn keep_secret(&self, vendor: &str, secret: &crate::auth::Secret, keep: Keep) -> Result<bool> {
+        // One statement: SQLite runs it under its write lock, so the check
+        // and the insert cannot interleave with another writer's.
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR IGNORE INTO kept_secrets (vendor, secret, kept_at)
+             SELECT ?1, ?2, ?3
+             WHERE ?4 OR NOT EXISTS (SELECT 1 FROM kept_secrets WHERE vendor = ?1 AND secret <> ?2)",
+            rusqlite::params![vendor, secret.expose(), now_ms(), keep == Keep::Also],
         )?;
-        Ok(())
+        Ok(conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM kept_secrets WHERE vendor = ?1 AND secret = ?2)",
+            )?
+            .query_row(rusqlite::params![vendor, secret.expose()], |r| r.get(0))?)
     }
 
     fn kept_secrets(&self, vendor: &str) -> Result<Vec<crate::auth::Secret>> {
