@@ -363,3 +363,69 @@ async fn bulk_replay_confirms_its_count_before_queueing() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{status}: {why}");
     }
 }
+
+/// A filter the dashboard cannot read is refused naming the field, not
+/// dropped: an ignored `since` widened the list, and a bulk replay with
+/// it, to every delivery. RFC 3339 and plain dates are read as the CLI
+/// reads them.
+#[tokio::test]
+async fn unreadable_filters_are_refused_naming_the_field() {
+    let store = seeded();
+    let app = hookforge::ui::router(store.clone(), None);
+    for (query, field) in [
+        ("since=1m", "since"),
+        ("until=yesterday", "until"),
+        ("since=2026-13-01", "since"),
+        ("page=abc", "page"),
+        ("page=0", "page"),
+        ("status=lost", "status"),
+    ] {
+        let (s, page) = get(&app, &format!("/?{query}"), &[]).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{query}: {page}");
+        assert!(
+            page.contains(&format!("<code>{field}</code>")),
+            "{query}: {page}"
+        );
+    }
+    for since in ["2999-01-01", "2999-01-01T00:00:00Z", "2999-01-01T00%3A00"] {
+        let (s, page) = get(&app, &format!("/?since={since}"), &[]).await;
+        assert_eq!(s, StatusCode::OK, "{since}");
+        assert!(page.contains("0 matching"), "{since}: {page}");
+    }
+    // The bulk form is refused likewise, before anything is queued.
+    let (_, list) = get(&app, "/", &[]).await;
+    let token = csrf(&list);
+    let form = format!("csrf={token}&status=pending&since=1m&confirm=62");
+    let (s, page, _) = post_page(&app, &form).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("<code>since</code>"), "{page}");
+}
+
+/// The note a page shows after a POST travels in the redirect's URL, signed
+/// by the dashboard: a link made elsewhere with its own `message` (say,
+/// "your token expired, sign in at …") shows nothing.
+#[tokio::test]
+async fn only_the_dashboards_own_notes_are_shown() {
+    let store = seeded();
+    let app = hookforge::ui::router(store.clone(), None);
+    let forged = "Session%20expired%3A%20sign%20in%20at%20evil.example";
+    for uri in [
+        format!("/?message={forged}"),
+        format!("/deliveries/1?message={forged}&note_sig=00"),
+    ] {
+        let (s, page) = get(&app, &uri, &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(!page.contains("evil.example"), "{uri}: {page}");
+    }
+    let (_, list) = get(&app, "/", &[]).await;
+    let (s, to) = post(
+        &app,
+        "/deliveries/1/replay",
+        &format!("csrf={}", csrf(&list)),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = get(&app, &to.unwrap(), &[]).await;
+    assert!(page.contains("Queued: the next running receiver"), "{page}");
+}

@@ -113,7 +113,7 @@ pub(crate) async fn replay(State(ui): State<Arc<Ui>>, headers: HeaderMap, body: 
         .filter_map(|k| fields.get(*k).filter(|v| !v.is_empty()).map(|v| (k, v)))
         .map(|(k, v)| format!("{k}={}", encode(v)))
         .collect();
-    back.push(format!("message={}", encode(&message)));
+    back.push(crate::note_query(&ui, &message));
     Redirect::to(&format!("/?{}", back.join("&"))).into_response()
 }
 

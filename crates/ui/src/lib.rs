@@ -42,6 +42,9 @@ struct Ui {
     store: Arc<dyn Store>,
     /// Protects the POST forms: a page from another site cannot read it.
     csrf: String,
+    /// Signs the note a POST's redirect carries, so that a link made
+    /// elsewhere cannot put its own words on the dashboard.
+    note_key: String,
     token: Option<Secret>,
 }
 
@@ -51,6 +54,7 @@ pub fn router(store: Arc<dyn Store>, token: Option<Secret>) -> Router {
     let ui = Arc::new(Ui {
         store,
         csrf: random_hex(),
+        note_key: random_hex(),
         token,
     });
     Router::new()
@@ -149,6 +153,26 @@ fn random_hex() -> String {
     let mut b = [0u8; 32];
     getrandom::fill(&mut b).expect("the operating system's random source");
     crate::util::hex(&b)
+}
+
+/// `message=…&note_sig=…`: what a POST tells the page it redirects to.
+fn note_query(ui: &Ui, note: &str) -> String {
+    format!("message={}&note_sig={}", encode(note), note_sig(ui, note))
+}
+
+fn note_sig(ui: &Ui, note: &str) -> String {
+    let mac = auth::hmac(
+        hookforge_core::manifest::HashAlgorithm::Sha256,
+        ui.note_key.as_bytes(),
+        &[note.as_bytes()],
+    );
+    crate::util::hex(&mac[..16])
+}
+
+/// The note of a query, shown only when this dashboard signed it.
+fn note_of(ui: &Ui, f: &BTreeMap<String, String>) -> Option<String> {
+    let (note, sig) = (f.get("message")?, f.get("note_sig")?);
+    same(sig, &note_sig(ui, note)).then(|| note.clone())
 }
 
 fn same(a: &str, b: &str) -> bool {
@@ -307,11 +331,22 @@ fn time(ms: i64) -> String {
 }
 
 /// `2026-11-23T10:15` (a `datetime-local` value, read as UTC) → ms.
+/// A moment as the filter form sends it (`datetime-local`, read as UTC), or
+/// as a link may carry it: RFC 3339 or a date (midnight UTC).
 fn parse_local(s: &str) -> Option<i64> {
+    let s = s.trim();
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
-        .ok()
         .map(|t| t.and_utc().timestamp_millis())
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()))
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| {
+                d.and_time(chrono::NaiveTime::MIN)
+                    .and_utc()
+                    .timestamp_millis()
+            })
+        })
+        .ok()
 }
 
 fn store_error(e: impl std::fmt::Display) -> Response {
@@ -343,7 +378,18 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
         Err(bad) => return bad.into_response(),
     };
     let (status, vendor, event) = (search.status, search.vendor.clone(), search.event.clone());
-    let page_no: usize = get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    let page_no: usize = match get("page").map(|p| p.trim().parse::<usize>()) {
+        None => 1,
+        Some(Ok(n)) if n >= 1 => n,
+        Some(_) => {
+            return BadFilter {
+                field: "page",
+                value: get("page").unwrap_or_default().to_string(),
+                expected: "a page number from 1",
+            }
+            .into_response();
+        }
+    };
     let filtered = search.clone();
     let offset = (page_no - 1).saturating_mul(PAGE);
     // Counted with GROUP BY and paged with LIMIT in the store, bodies left
@@ -374,7 +420,7 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
         format!(
             "/?{}",
             f.iter()
-                .filter(|(_, v)| !v.is_empty())
+                .filter(|(k, v)| !v.is_empty() && !matches!(k.as_str(), "message" | "note_sig"))
                 .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
                 .collect::<Vec<_>>()
                 .join("&")
@@ -385,7 +431,7 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
         .filter(|(_, st, _)| *st == Status::Quarantined)
         .map(|(_, _, n)| n)
         .sum();
-    let message = get("message").map(str::to_string);
+    let message = note_of(&ui, &f);
     let filter = Filter {
         vendors: &vendors,
         vendor: vendor.as_deref(),
@@ -412,29 +458,58 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
 
 /// The list's filter from the page's query (or a form carrying the same
 /// fields): status, vendor, a part of the event type, received between.
-/// An unknown status is an error naming it.
+/// A status there is not, or a time that cannot be read, is an error naming
+/// the field: ignored, it would widen the list (and a bulk replay) to more
+/// than was asked for.
 fn search_of(f: &BTreeMap<String, String>) -> Result<crate::receive::store::Search, BadFilter> {
-    let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let get = |k: &str| {
+        f.get(k)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    };
     let status = match get("status").map(|s| (s, Status::parse(s))) {
         None => None,
         Some((_, Some(st))) => Some(st),
-        Some((s, None)) => return Err(BadFilter(s.to_string())),
+        Some((s, None)) => {
+            return Err(BadFilter {
+                field: "status",
+                value: s.to_string(),
+                expected: "pending, processing, done, quarantined or dead",
+            });
+        }
+    };
+    let moment = |field: &'static str| {
+        match get(field) {
+        None => Ok(None),
+        Some(v) => parse_local(v).map(Some).ok_or_else(|| BadFilter {
+            field,
+            value: v.to_string(),
+            expected: "a date and time (2026-12-01T09:00, UTC), RFC 3339 (2026-12-01T09:00:00Z) or a date (2026-12-01)",
+        }),
+    }
     };
     Ok(crate::receive::store::Search {
         status,
         vendor: get("vendor").map(str::to_string),
         event: get("event").map(str::to_string),
-        since_ms: get("since").and_then(parse_local),
-        until_ms: get("until").and_then(parse_local),
+        since_ms: moment("since")?,
+        until_ms: moment("until")?,
     })
 }
 
-/// A filter naming a status there is not.
-struct BadFilter(String);
+/// A filter field whose value cannot be used.
+struct BadFilter {
+    field: &'static str,
+    value: String,
+    expected: &'static str,
+}
 
 impl IntoResponse for BadFilter {
     fn into_response(self) -> Response {
-        let body = html! { p { "Unknown status " code { (self.0) } "." } };
+        let body = html! {
+            p { "The filter's " code { (self.field) } " is " code { (self.value) } ": expected " (self.expected) "." }
+            p { a href="/" { "Back to the list" } }
+        };
         (StatusCode::BAD_REQUEST, page("Bad filter", body)).into_response()
     }
 }
@@ -639,7 +714,7 @@ async fn show(State(ui): State<Arc<Ui>>, Path(id): Path<i64>, RawQuery(q): RawQu
         )
             .into_response();
     };
-    let message = query(q.as_deref()).remove("message");
+    let message = note_of(&ui, &query(q.as_deref()));
     let mark = if d.status == Status::Quarantined {
         d.last_error.as_deref().and_then(misfit_path)
     } else {
@@ -735,7 +810,7 @@ async fn replay(
         Ok(Err(e)) => return store_error(e),
         Err(e) => return store_error(e),
     };
-    Redirect::to(&format!("/deliveries/{id}?message={}", encode(&message))).into_response()
+    Redirect::to(&format!("/deliveries/{id}?{}", note_query(&ui, &message))).into_response()
 }
 
 async fn reparse(State(ui): State<Arc<Ui>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -781,8 +856,8 @@ async fn reparse(State(ui): State<Arc<Ui>>, headers: HeaderMap, body: Bytes) -> 
         (None, _) => format!("Re-parsed: {fit} moved to pending, {still} still quarantined."),
     };
     let to = match id {
-        Some(id) => format!("/deliveries/{id}?message={}", encode(&message)),
-        None => format!("/?message={}", encode(&message)),
+        Some(id) => format!("/deliveries/{id}?{}", note_query(&ui, &message)),
+        None => format!("/?{}", note_query(&ui, &message)),
     };
     Redirect::to(&to).into_response()
 }
