@@ -351,6 +351,52 @@ fn every_vendor_signs_what_its_own_receiver_verifies() {
             "{}: the signed headers must agree with the body",
             v.id
         );
+        every_credential_header_given_twice_is_refused(v, &verifier, &map, body);
+    }
+}
+
+/// A credential header sent twice (a second, forged copy beside the real
+/// one, in either order) is refused naming the header: which copy a proxy
+/// or library reads differs, so checking only the first let a forged second
+/// through to whatever reads the last.
+fn every_credential_header_given_twice_is_refused(
+    v: &hookforge::VendorSpec,
+    verifier: &Verifier,
+    signed: &HeaderMap,
+    body: &[u8],
+) {
+    let credentials: Vec<&HeaderName> = signed
+        .keys()
+        .filter(|name| {
+            let mut without = signed.clone();
+            without.remove(*name);
+            verifier.verify(&without, body).is_err()
+        })
+        .collect();
+    assert!(!credentials.is_empty(), "{}: no credential header", v.id);
+    for name in credentials {
+        let real = signed.get(name).unwrap().clone();
+        for forged_first in [false, true] {
+            let mut twice = signed.clone();
+            twice.remove(name);
+            let forged = http::HeaderValue::from_static("forged");
+            let (a, b) = if forged_first {
+                (forged, real.clone())
+            } else {
+                (real.clone(), forged)
+            };
+            twice.append(name.clone(), a);
+            twice.append(name.clone(), b);
+            let err = verifier
+                .verify(&twice, body)
+                .expect_err(&format!("{}: `{name}` twice was accepted", v.id))
+                .to_string();
+            assert!(
+                err.contains(&format!("`{name}`")) && err.contains("one value, not 2"),
+                "{}: {err}",
+                v.id
+            );
+        }
     }
 }
 

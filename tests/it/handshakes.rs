@@ -95,6 +95,19 @@ async fn slack_url_verification_is_answered_with_the_challenge_only_when_signed(
     assert_eq!(status, 401, "{text}");
     let (status, _, _) = answer(&app, post(v, &body, Some("another-secret"))).await;
     assert_eq!(status, 401);
+    // A challenge that is not a string (Slack always sends one) is not
+    // echoed as JSON text: 400 naming where and what was found.
+    for odd in [json!(12345), json!({"a": 1}), json!(null)] {
+        let mut body = body.clone();
+        body["challenge"] = odd;
+        let signed = post(v, &body, Some("8f742231b10e8888abcd99yyyzzz85a5"));
+        let (status, _, text) = answer(&app, signed).await;
+        assert_eq!(status, 400, "{text}");
+        assert!(
+            text.contains("`/challenge`") && text.contains("expected a string"),
+            "{text}"
+        );
+    }
     // None of them was stored; a real event still is.
     assert_eq!(stored(&store), 0);
     let event = serde_json::from_slice::<Value>(v.events[0].samples[0].body).unwrap();
@@ -161,6 +174,13 @@ async fn meta_verification_get_echoes_the_challenge_for_the_right_token_only() {
         text.contains("hub.verify_token")
             && !text.contains("meatyhamhock")
             && !text.contains("guess"),
+        "{text}"
+    );
+    // Without the token, the answer says it is missing (not that it is wrong).
+    let (status, _, text) = answer(&app, get("hub.mode=subscribe&hub.challenge=1158201444")).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(
+        text.contains("has no query parameter `hub.verify_token`"),
         "{text}"
     );
     // A GET that is no handshake names the ones there are.

@@ -110,9 +110,9 @@ fn app(store: Arc<MemoryStore>) -> Router {
 
 /// Requests in `cases()` that must be refused (non-2xx): changed on purpose
 /// when a case is added.
-const BAD_REQUESTS: usize = 30;
+const BAD_REQUESTS: usize = 32;
 /// Requests in `cases()` that must be accepted, quarantined ones included.
-const GOOD_REQUESTS: usize = 12;
+const GOOD_REQUESTS: usize = 13;
 
 struct Case {
     name: &'static str,
@@ -331,6 +331,12 @@ fn cases() -> Vec<Case> {
             log: "no event type",
         },
         Case {
+            name: "blank event type",
+            req: prets_req(Some(&bearer()), json, br#"{"type":" ","eventId":"evt_2"}"#.to_vec()),
+            status: StatusCode::OK,
+            log: "no event type",
+        },
+        Case {
             name: "misfit rejected when asked to",
             req: post(
                 "/strict/prets",
@@ -383,6 +389,30 @@ fn cases() -> Vec<Case> {
             req: prets_req(Some(&bearer()), None, quote.clone()),
             status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
             log: "missing or unreadable Content-Type",
+        },
+        Case {
+            name: "compressed body",
+            req: post(
+                "/hooks/prets",
+                &[
+                    ("authorization", &bearer()),
+                    ("content-type", "application/json"),
+                    ("content-encoding", "gzip"),
+                ],
+                quote.clone(),
+            ),
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            log: "content encoding \"gzip\" is not accepted",
+        },
+        Case {
+            name: "charset not utf-8",
+            req: prets_req(
+                Some(&bearer()),
+                Some("application/json; charset=ISO-8859-1"),
+                quote.clone(),
+            ),
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            log: "charset \"ISO-8859-1\" is not accepted: expected utf-8",
         },
         // Accepted cases.
         Case {
@@ -647,13 +677,14 @@ fn note_leaked_secrets(name: &str, text: &str, failures: &mut Vec<String>) {
 /// the misfits quarantined, and no authentication header stored.
 fn assert_stored_once_without_auth_headers(store: &MemoryStore) {
     let stored = store.list(None, 100).unwrap();
-    assert_eq!(stored.len(), 11, "{stored:?}");
+    assert_eq!(stored.len(), 12, "{stored:?}");
     let quarantined: Vec<_> = stored
         .iter()
         .filter(|d| d.status == hookforge::receive::store::Status::Quarantined)
         .collect();
-    // Four misfits, and the nesting serde_json cannot hold.
-    assert_eq!(quarantined.len(), 5, "{quarantined:?}");
+    // Five misfits (a blank event type among them), and the nesting
+    // serde_json cannot hold.
+    assert_eq!(quarantined.len(), 6, "{quarantined:?}");
     assert!(quarantined.iter().all(|d| d.last_error.is_some()));
     let quote = stored
         .iter()
@@ -723,4 +754,54 @@ async fn blank_event_ids_do_not_make_different_deliveries_duplicates() {
             .all(|d| d.duplicates == 0 && d.event_id.is_none())
     );
     assert!(stored.iter().all(|d| d.dedupe_key.starts_with("sha256:")));
+}
+
+/// A wrong path or method gets an answer that says what is served: the
+/// paths this server receives at (404), the methods the endpoint takes and
+/// its `Allow` header (405). axum's own answers have empty bodies.
+#[tokio::test]
+async fn a_wrong_path_or_method_is_told_what_is_served() {
+    use hookforge::receive::serve::{ServeConfig, router};
+    let mut cfg = ServeConfig::new(([127, 0, 0, 1], 0).into());
+    cfg.vendors = vec![&prets::VENDOR];
+    cfg.secrets
+        .insert("prets".into(), vec![Secret::new(PRETS_SECRET)]);
+    let inbox = Inbox::new(Arc::new(MemoryStore::new()));
+    let (app, served, _) = router(&cfg, &inbox).unwrap();
+    assert_eq!(served.len(), 1);
+    let call = |method: &str, uri: &str| {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let app = app.clone();
+        async move {
+            let resp = app.oneshot(req).await.unwrap();
+            let allow = resp
+                .headers()
+                .get("allow")
+                .map(|v| v.to_str().unwrap().to_string());
+            let status = resp.status();
+            let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            (status, allow, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let (s, _, text) = call("POST", "/hooks/stripe").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(
+        text.contains("no endpoint at /hooks/stripe") && text.contains("/hooks/prets"),
+        "{text}"
+    );
+    let (s, allow, text) = call("GET", "/hooks/prets").await;
+    assert_eq!(
+        (s, allow.as_deref()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("POST"))
+    );
+    assert!(
+        text.contains("GET is not accepted here") && text.contains("POST"),
+        "{text}"
+    );
 }

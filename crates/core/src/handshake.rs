@@ -42,10 +42,22 @@ pub enum HandshakeError {
         "handshake `{name}`: the query parameter `{query}` is not the configured handshake token"
     )]
     WrongToken { name: String, query: String },
+    #[error(
+        "handshake `{name}`: the request has no query parameter `{query}`: expected the configured handshake token there"
+    )]
+    MissingToken { name: String, query: String },
     #[error("handshake `{name}`: no handshake token is configured for the `{query}` check")]
     NoToken { name: String, query: String },
     #[error("handshake `{name}`: the request has no {what}")]
     Missing { name: String, what: String },
+    /// The value to echo is not a string (the vendor always sends one): an
+    /// answer made of its JSON text would echo what no vendor sent.
+    #[error("handshake `{name}`: the value at `{pointer}` is {found}, expected a string")]
+    NotText {
+        name: String,
+        pointer: String,
+        found: String,
+    },
     #[error("handshake `{name}`: `{{hmac_sha256_hex:…}}` needs the vendor secret")]
     NoSecret { name: String },
 }
@@ -115,7 +127,12 @@ pub fn answer(
                 query: q.clone(),
             });
         };
-        let given = req.query_param(q).unwrap_or_default();
+        let Some(given) = req.query_param(q) else {
+            return Err(HandshakeError::MissingToken {
+                name: h.name.clone(),
+                query: q.clone(),
+            });
+        };
         if !bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
             return Err(HandshakeError::WrongToken {
                 name: h.name.clone(),
@@ -153,7 +170,11 @@ fn render(
     let body_string = |p: &str| -> Result<String, HandshakeError> {
         match json.and_then(|j| j.pointer(p)) {
             Some(Value::String(s)) => Ok(s.clone()),
-            Some(other) => Ok(other.to_string()),
+            Some(other) => Err(HandshakeError::NotText {
+                name: handshake.name.clone(),
+                pointer: p.to_string(),
+                found: crate::parse::describe(other),
+            }),
             None => Err(missing(format!("value at `{p}`"))),
         }
     };

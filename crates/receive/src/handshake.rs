@@ -224,8 +224,10 @@ pub(crate) fn respond(
 
 fn refuse(vendor: &'static VendorSpec, name: &str, e: &HandshakeError) -> Response {
     let status = match e {
-        HandshakeError::WrongToken { .. } => StatusCode::FORBIDDEN,
-        HandshakeError::Missing { .. } => StatusCode::BAD_REQUEST,
+        HandshakeError::WrongToken { .. } | HandshakeError::MissingToken { .. } => {
+            StatusCode::FORBIDDEN
+        }
+        HandshakeError::Missing { .. } | HandshakeError::NotText { .. } => StatusCode::BAD_REQUEST,
         // Our configuration, not the request: the vendor may try again.
         HandshakeError::NoToken { .. } | HandshakeError::NoSecret { .. } => {
             StatusCode::INTERNAL_SERVER_ERROR

@@ -9,7 +9,7 @@
 //! | 401 | authentication failed (missing, malformed or wrong signature/secret, stale timestamp) |
 //! | 408 | the body did not arrive within the body-read timeout |
 //! | 413 | the body is larger than the limit |
-//! | 415 | the content type is not JSON |
+//! | 415 | the content type is not JSON (or not the form a form vendor sends), the body is compressed (`Content-Encoding`), or its charset is not UTF-8 |
 //! | 500 | (inline mode) the handler failed: the vendor retries |
 //! | 503 + `Retry-After` | the inbox could not commit the delivery (full disk, store full or down): the vendor retries |
 //!
@@ -411,9 +411,24 @@ impl Receiver {
     /// mount wherever you like.
     pub fn method_router(&self) -> MethodRouter {
         let mut r = post(receive);
-        if crate::handshake::has_get(self.inner.vendor) {
+        let gets = crate::handshake::has_get(self.inner.vendor);
+        if gets {
             r = r.get(receive_get);
         }
+        // axum's own 405 has no body: say what this endpoint takes.
+        let vendor = self.inner.vendor.name;
+        let (allow, takes) = if gets {
+            ("GET, HEAD, POST", "deliveries as POST, handshakes as GET")
+        } else {
+            ("POST", "deliveries as POST")
+        };
+        r = r.fallback(move |method: Method| async move {
+            let error = format!("{method} is not accepted here: {vendor} sends {takes}");
+            let mut r = answer(StatusCode::METHOD_NOT_ALLOWED, json!({ "error": error }));
+            r.headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+            r
+        });
         r.with_state(self.inner.clone())
     }
 
@@ -448,6 +463,14 @@ pub enum Rejection {
         None => "missing or unreadable Content-Type: expected application/x-www-form-urlencoded".into(),
     })]
     NotForm(Option<String>),
+    /// 415: a `Content-Encoding` other than `identity` (the body would be
+    /// read, verified and stored as the compressed bytes).
+    #[error("content encoding {0:?} is not accepted: expected the body unencoded (identity)")]
+    Encoded(String),
+    /// 415: a `charset` other than UTF-8 (JSON is UTF-8, RFC 8259; the
+    /// body would be read as UTF-8 all the same).
+    #[error("charset {0:?} is not accepted: expected utf-8")]
+    NotUtf8Charset(String),
     /// 413: larger than the body limit (declared, or found while reading).
     #[error("{}", match .declared {
         Some(n) => format!("body of {n} bytes exceeds the {limit}-byte limit"),
@@ -480,7 +503,10 @@ pub enum Rejection {
 impl Rejection {
     pub fn status(&self) -> StatusCode {
         match self {
-            Rejection::NotJson(_) | Rejection::NotForm(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::NotJson(_)
+            | Rejection::NotForm(_)
+            | Rejection::Encoded(_)
+            | Rejection::NotUtf8Charset(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Rejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Rejection::BodyUnreadable(_) | Rejection::NotADelivery(_) | Rejection::Misfit(_) => {
@@ -501,6 +527,8 @@ impl Rejection {
         match self {
             Rejection::NotJson(_) => "not_json",
             Rejection::NotForm(_) => "not_form",
+            Rejection::Encoded(_) => "content_encoding",
+            Rejection::NotUtf8Charset(_) => "charset",
             Rejection::TooLarge { .. } => "too_large",
             Rejection::BodyTimeout(_) => "body_timeout",
             Rejection::BodyUnreadable(_) => "body_unreadable",
@@ -537,6 +565,40 @@ impl Rejection {
         }
         r
     }
+}
+
+/// Refuses a body sent compressed or in a charset other than UTF-8: read as
+/// UTF-8 JSON it would be refused as unreadable, or worse, stored garbled.
+fn check_encoding(headers: &HeaderMap) -> Result<(), Rejection> {
+    let shown = |v: &header::HeaderValue| String::from_utf8_lossy(v.as_bytes()).trim().to_string();
+    for coding in headers.get_all(header::CONTENT_ENCODING) {
+        let text = shown(coding);
+        let identity = text
+            .split(',')
+            .all(|c| c.trim().is_empty() || c.trim().eq_ignore_ascii_case("identity"));
+        if !identity {
+            return Err(Rejection::Encoded(text));
+        }
+    }
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(());
+    };
+    for param in ct.split(';').skip(1) {
+        let Some((name, value)) = param.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches('"');
+        let utf8 = ["utf-8", "utf8", "us-ascii"]
+            .iter()
+            .any(|ok| value.eq_ignore_ascii_case(ok));
+        if name.trim().eq_ignore_ascii_case("charset") && !utf8 {
+            return Err(Rejection::NotUtf8Charset(value.to_string()));
+        }
+    }
+    Ok(())
 }
 
 fn is_form(content_type: &str) -> bool {
@@ -616,6 +678,7 @@ async fn read_body(inner: &Inner, headers: &HeaderMap, body: Body) -> Result<Byt
         _ if form => return Err(Rejection::NotForm(None)),
         _ => return Err(Rejection::NotJson(None)),
     }
+    check_encoding(headers)?;
     let limit = inner.body_limit;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -978,17 +1041,63 @@ fn kept_headers(inner: &Inner, headers: &HeaderMap) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for name in &inner.kept {
         for v in headers.get_all(name) {
-            if let Ok(v) = v.to_str() {
-                out.push((name.as_str().to_string(), v.to_string()));
-            }
+            out.push((name.as_str().to_string(), header_text(v)));
         }
     }
     out
 }
 
+/// A header's value as stored: its text when it is UTF-8 (HTTP allows
+/// more), else its bytes with the others escaped (`\xff`). Dropped, the
+/// value would be lost from the delivery's record.
+fn header_text(value: &header::HeaderValue) -> String {
+    match std::str::from_utf8(value.as_bytes()) {
+        Ok(text) => text.to_string(),
+        Err(_) => value.as_bytes().escape_ascii().to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_json;
+    use super::{HeaderMap, Rejection, check_encoding, header, header_text, is_json};
+
+    #[test]
+    fn encodings_and_charsets() {
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(*k, v.parse().unwrap());
+            }
+            h
+        };
+        for ok in [
+            &[("content-type", "application/json")][..],
+            &[("content-type", "application/json; charset=UTF-8")],
+            &[("content-type", "application/json;charset=\"utf-8\"")],
+            &[("content-type", "application/json; charset=us-ascii")],
+            &[
+                ("content-encoding", "identity"),
+                ("content-type", "application/json"),
+            ],
+        ] {
+            assert!(check_encoding(&headers(ok)).is_ok(), "{ok:?}");
+        }
+        let refused = check_encoding(&headers(&[("content-encoding", "identity, br")]));
+        assert!(matches!(refused, Err(Rejection::Encoded(e)) if e == "identity, br"));
+        let refused = check_encoding(&headers(&[(
+            "content-type",
+            "application/json; charset=utf-16",
+        )]));
+        assert!(matches!(refused, Err(Rejection::NotUtf8Charset(c)) if c == "utf-16"));
+    }
+
+    #[test]
+    fn header_values_are_kept_whatever_their_bytes() {
+        let value = |b: &[u8]| header::HeaderValue::from_bytes(b).unwrap();
+        assert_eq!(header_text(&value(b"plain")), "plain");
+        assert_eq!(header_text(&value("caf\u{e9}".as_bytes())), "caf\u{e9}");
+        assert_eq!(header_text(&value(b"a\xffb")), "a\\xffb");
+    }
 
     #[test]
     fn json_content_types() {

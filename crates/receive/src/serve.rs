@@ -283,6 +283,26 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
         inbox.handle(LogHandler(v));
         app = app.merge(receiver.router());
     }
+    // axum's own 404 has no body: name the endpoints this server has.
+    let paths: Vec<String> = served
+        .iter()
+        .map(|(id, _)| format!("/hooks/{id}"))
+        .collect();
+    let app = app.fallback(move |uri: axum::http::Uri| async move {
+        let error = format!(
+            "no endpoint at {}: this server receives at {} (and answers GET /health)",
+            crate::util::Shown(uri.path()),
+            if paths.is_empty() {
+                "no path".to_string()
+            } else {
+                paths.join(", ")
+            }
+        );
+        (
+            axum::http::StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({ "error": error })),
+        )
+    });
     Ok((app, served, not_served))
 }
 

@@ -229,20 +229,29 @@ pub fn event_id(events: &[(String, Vec<Sample>)]) -> Option<Value> {
             .map(|s| s.body.pointer(p).and_then(scalar))
             .collect();
         let unambiguous = !matches!(*p, "/id" | "/uuid");
-        // An `id` whose values say they are events' (`evt_…`), placeholder or not.
-        let eventlike = values.as_ref().is_some_and(|v| {
-            v.iter().all(|x| {
+        // An `id` whose values say they are events' or notifications'
+        // (`evt_…`, `notif_…`), placeholder or not, in most samples: a
+        // sample without one (Intercom's `ping` has `"id": null`) is then
+        // keyed by its body.
+        let present: Vec<String> = all
+            .iter()
+            .filter_map(|s| s.body.pointer(p).and_then(scalar))
+            .collect();
+        let eventlike = present.len() * 2 > all.len()
+            && present.iter().all(|x| {
                 let x = x.to_ascii_lowercase();
-                x.starts_with("evt") || x.starts_with("event")
+                x.starts_with("evt") || x.starts_with("event") || x.starts_with("notif")
             })
-        });
-        let ok = if unambiguous || eventlike {
+            && (values.is_some() || distinct(Some(present.clone())));
+        let ok = if eventlike {
+            true
+        } else if unambiguous {
             values.is_some()
         } else {
             distinct(values)
         };
         ok.then(|| {
-            let example = first.body.pointer(p).and_then(scalar).unwrap_or_default();
+            let example = present.first().cloned().unwrap_or_default();
             json!({"pointer": p, "example": example})
         })
     })
@@ -318,6 +327,34 @@ mod tests {
         assert_eq!(t.names, ["orders/create", "orders/paid"]);
         // The body's `id` repeats (it is the order's): the header's is the event's.
         assert_eq!(event_id(&events).unwrap()["header"], "X-Shopify-Webhook-Id");
+    }
+
+    /// Intercom: `id` is `notif_…` in every notification but `null` in its
+    /// `ping`; the ids still say they are the events', so `/id` is taken.
+    /// An order's `id`, missing from one sample, is not.
+    #[test]
+    fn an_id_named_like_a_notification_may_be_null_in_a_few_samples() {
+        let one = |topic: &str, id: Value| {
+            (
+                topic.to_string(),
+                vec![sample(json!({"topic": topic, "id": id}), &[])],
+            )
+        };
+        let events = vec![
+            one("user.created", json!("notif_78c122d0")),
+            one("company.created", json!("notif_ac073374")),
+            one("ping", Value::Null),
+        ];
+        assert_eq!(
+            event_id(&events),
+            Some(json!({"pointer": "/id", "example": "notif_78c122d0"}))
+        );
+        let orders = vec![
+            one("orders.create", json!("ord_1")),
+            one("orders.paid", json!("ord_2")),
+            one("ping", Value::Null),
+        ];
+        assert_eq!(event_id(&orders), None);
     }
 
     #[test]

@@ -306,10 +306,20 @@ fn check_static(s: &Secret) -> Result<(), AuthConfigError> {
     Ok(())
 }
 
+/// The one value of a credential header. Given twice, it is refused: which
+/// copy a proxy, framework or the vendor's library reads differs, so
+/// checking one would let the other through unchecked.
 fn text_header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<&'h str, AuthError> {
-    let v = headers.get(name).ok_or_else(|| AuthError::MissingHeader {
+    let mut values = headers.get_all(name).iter();
+    let v = values.next().ok_or_else(|| AuthError::MissingHeader {
         header: name.to_string(),
     })?;
+    if values.next().is_some() {
+        return Err(AuthError::MalformedHeader {
+            header: name.to_string(),
+            expected: format!("one value, not {}", headers.get_all(name).iter().count()).into(),
+        });
+    }
     v.to_str().map_err(|_| AuthError::MalformedHeader {
         header: name.to_string(),
         expected: "ASCII text".into(),

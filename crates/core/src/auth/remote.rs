@@ -20,13 +20,14 @@ pub trait RemoteKeys: Send + Sync {
 /// is `https` on an allowed host (or an allowed loopback `host:port`).
 pub fn key_url_of(spec: &KeyUrl, headers: &HeaderMap, body: &[u8]) -> Result<String, AuthError> {
     let (place, url) = match (&spec.header, &spec.pointer) {
-        (Some(h), _) => (
-            format!("header `{h}`"),
-            headers
-                .get(h.as_str())
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-        ),
+        (Some(h), _) => (format!("header `{h}`"), {
+            // Named twice, neither is trusted (see `text_header`).
+            let mut values = headers.get_all(h.as_str()).iter();
+            match (values.next(), values.next()) {
+                (Some(v), None) => v.to_str().ok().map(str::to_string),
+                _ => None,
+            }
+        }),
         (None, Some(p)) => (
             format!("body `{p}`"),
             serde_json::from_slice::<serde_json::Value>(body)

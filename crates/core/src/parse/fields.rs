@@ -290,6 +290,10 @@ pub fn parse_event<'de, B: EventFields<'de>>(
     // large event is copied once at every frame it passes through.
     let mut out = None;
     let mut read = |known_type: &str, mismatch: &Cell<bool>| {
+        // A blank type is the careful path's to refuse, as a missing one.
+        if known_type.trim().is_empty() {
+            return false;
+        }
         let mut de = serde_json::Deserializer::from_str(body);
         de.deserialize_map(OnePass::<B, B::Event> {
             keys,

@@ -232,6 +232,9 @@ impl EnvelopeReader {
         let loc = &self.event_type;
         let body_type = match body_type {
             None => None,
+            // A blank type names no event: read as missing (quarantined when
+            // authentic), not as an unknown event called "".
+            Some(Value::String(s)) if s.trim().is_empty() => None,
             Some(Value::String(s)) => Some(s),
             Some(other) => {
                 return Err(ParseError::EventTypeNotString {
@@ -286,8 +289,9 @@ fn header_text(
     match headers.get(name) {
         None => Ok(None),
         Some(v) => {
+            // A blank value names nothing, as if the header were not sent.
             v.to_str()
-                .map(|s| Some(s.trim().to_string()))
+                .map(|s| Some(s.trim().to_string()).filter(|s| !s.is_empty()))
                 .map_err(|_| ParseError::HeaderNotText {
                     header: name.to_string(),
                 })
@@ -363,7 +367,7 @@ fn syntax(e: serde_json::Error) -> ParseError {
     }
 }
 
-fn describe(v: &Value) -> String {
+pub(crate) fn describe(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("boolean {b}"),
