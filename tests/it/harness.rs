@@ -960,3 +960,33 @@ fn load_mode_reports_rate_and_latency() {
         .collect();
     assert_eq!(ids.len(), 200);
 }
+
+/// A `--filter` that matches no case checks nothing: exit 2 naming it, not
+/// a green "0 passed, 0 failed" that a typo in CI would never show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_that_matches_nothing_is_a_usage_error() {
+    let app = axum::Router::new().fallback(|| async { "ok" });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks/stripe", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args(["check", "--vendor", "stripe", "--url", &url])
+            .args([
+                "--secret",
+                "whsec_filter_test_0123456789",
+                "--filter",
+                "stripe/nomatch*",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--filter \"stripe/nomatch*\" matches no case of stripe"),
+        "{err}"
+    );
+}

@@ -120,6 +120,7 @@ pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
             Err(f) => return Err(f),
         }
     }
+    let filter = args.filter.clone();
     if let Some(f) = args.filter {
         h = h.filter(f);
     }
@@ -153,6 +154,13 @@ pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
     };
     if let Some(b) = bar {
         b.finish_and_clear();
+    }
+    // A filter that matches nothing checks nothing: a typo must not pass CI.
+    if let Some(f) = filter.filter(|_| report.cases.is_empty()) {
+        return Err(Failure::usage(format!(
+            "--filter {f:?} matches no case of {}: case ids look like '{}/auth/*'",
+            vendor.id, vendor.id
+        )));
     }
     write_reports(
         std::slice::from_ref(&report),

@@ -59,11 +59,44 @@ impl Redactor {
         self.add_secret(secret);
     }
 
-    /// Adds a configured secret, however short: it must never show.
+    /// Adds a configured secret, however short: it must never show. So must
+    /// the key inside it: a Standard Webhooks secret without its `whsec_`
+    /// (which Svix's libraries take as the secret), and a base64 key's bytes
+    /// as text, hex and base64 again.
     pub fn add_secret(&mut self, secret: &str) {
         if secret.is_empty() {
             return;
         }
+        self.add_needles(secret);
+        let key = secret.strip_prefix("whsec_").unwrap_or(secret);
+        if key != secret && key.len() >= 4 {
+            self.add_needles(key);
+        }
+        self.add_key_bytes(key);
+    }
+
+    /// A secret that is base64 (8 bytes or more decoded): its bytes in the
+    /// spellings a receiver's debug output uses.
+    fn add_key_bytes(&mut self, key: &str) {
+        use base64::Engine;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let Some(bytes) = STANDARD.decode(key).ok().filter(|b| b.len() >= 8) else {
+            return;
+        };
+        let hex = crate::util::hex(&bytes);
+        for spelling in [
+            hex.to_ascii_uppercase(),
+            hex,
+            URL_SAFE_NO_PAD.encode(&bytes),
+        ] {
+            self.add_needles(&spelling);
+        }
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            self.add_needles(text);
+        }
+    }
+
+    fn add_needles(&mut self, secret: &str) {
         let json = serde_json::to_string(secret).expect("strings serialize");
         let json = json[1..json.len() - 1].to_string();
         let mut variants = vec![secret.to_string(), json.replace('/', "\\/"), json];
@@ -298,6 +331,28 @@ fn xml(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A receiver that echoes a Standard Webhooks secret without its prefix,
+    /// or the key it holds as text or hex, has it scrubbed all the same.
+    #[test]
+    fn the_key_inside_a_secret_is_scrubbed_in_every_spelling() {
+        use base64::Engine;
+        let key = b"standard secret 0123456789";
+        let b64 = base64::engine::general_purpose::STANDARD.encode(key);
+        let mut r = Redactor::default();
+        r.add_secret(&format!("whsec_{b64}"));
+        let echoed = format!(
+            "secret={b64} text={} hex={} HEX={}",
+            std::str::from_utf8(key).unwrap(),
+            crate::util::hex(key),
+            crate::util::hex(key).to_ascii_uppercase()
+        );
+        let cleaned = r.clean(&echoed);
+        assert_eq!(
+            cleaned,
+            "secret=[redacted] text=[redacted] hex=[redacted] HEX=[redacted]"
+        );
+    }
 
     #[test]
     fn xml_escapes() {
