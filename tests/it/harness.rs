@@ -962,7 +962,9 @@ fn load_mode_reports_rate_and_latency() {
 }
 
 /// A `--filter` that matches no case checks nothing: exit 2 naming it, not
-/// a green "0 passed, 0 failed" that a typo in CI would never show.
+/// a green "0 passed, 0 failed" that a typo in CI would never show; so
+/// does a signed vendor checked without its secret (15 failures that were
+/// all the missing secret's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_filter_that_matches_nothing_is_a_usage_error() {
     let app = axum::Router::new().fallback(|| async { "ok" });
@@ -987,6 +989,25 @@ async fn a_filter_that_matches_nothing_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("--filter \"stripe/nomatch*\" matches no case of stripe"),
+        "{err}"
+    );
+    // Without a secret, a signed vendor's deliveries would all fail for
+    // want of it, not for anything the receiver did: exit 2, saying so.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args([
+            "check",
+            "--vendor",
+            "stripe",
+            "--url",
+            "http://127.0.0.1:9/hooks/stripe",
+        ])
+        .env_remove("HOOKFORGE_SECRET_STRIPE")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("stripe authenticates its deliveries: give the receiver's secret"),
         "{err}"
     );
 }
