@@ -972,14 +972,8 @@ async fn a_filter_that_matches_nothing_is_a_usage_error() {
     let url = format!("http://{}/hooks/stripe", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-            .args(["check", "--vendor", "stripe", "--url", &url])
-            .args([
-                "--secret",
-                "whsec_filter_test_0123456789",
-                "--filter",
-                "stripe/nomatch*",
-            ])
+        hookforge_against("check", "stripe", &url, "whsec_filter_test_0123456789")
+            .args(["--filter", "stripe/nomatch*"])
             .output()
             .unwrap()
     })

@@ -330,7 +330,6 @@ fn time(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-/// `2026-11-23T10:15` (a `datetime-local` value, read as UTC) → ms.
 /// A moment as the filter form sends it (`datetime-local`, read as UTC), or
 /// as a link may carry it: RFC 3339 or a date (midnight UTC).
 fn parse_local(s: &str) -> Option<i64> {
@@ -338,15 +337,8 @@ fn parse_local(s: &str) -> Option<i64> {
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
         .map(|t| t.and_utc().timestamp_millis())
-        .or_else(|_| chrono::DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()))
-        .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| {
-                d.and_time(chrono::NaiveTime::MIN)
-                    .and_utc()
-                    .timestamp_millis()
-            })
-        })
         .ok()
+        .or_else(|| crate::util::parse_moment(s))
 }
 
 fn store_error(e: impl std::fmt::Display) -> Response {
@@ -478,15 +470,13 @@ fn search_of(f: &BTreeMap<String, String>) -> Result<crate::receive::store::Sear
             });
         }
     };
-    let moment = |field: &'static str| {
-        match get(field) {
+    let moment = |field: &'static str| match get(field) {
         None => Ok(None),
         Some(v) => parse_local(v).map(Some).ok_or_else(|| BadFilter {
             field,
             value: v.to_string(),
-            expected: "a date and time (2026-12-01T09:00, UTC), RFC 3339 (2026-12-01T09:00:00Z) or a date (2026-12-01)",
+            expected: MOMENTS,
         }),
-    }
     };
     Ok(crate::receive::store::Search {
         status,
@@ -496,6 +486,9 @@ fn search_of(f: &BTreeMap<String, String>) -> Result<crate::receive::store::Sear
         until_ms: moment("until")?,
     })
 }
+
+/// The forms a `since` or `until` filter is read in.
+const MOMENTS: &str = "a date and time (2026-12-01T09:00, UTC), RFC 3339 (2026-12-01T09:00:00Z) or a date (2026-12-01)";
 
 /// A filter field whose value cannot be used.
 struct BadFilter {

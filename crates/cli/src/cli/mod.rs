@@ -95,14 +95,8 @@ pub fn vendor_pair<'s>(s: &'s str, expected: &str) -> Result<(String, &'s str), 
 /// duration before now (`90m`, `24h`, `7d`).
 pub fn parse_instant(s: &str) -> Result<i64, String> {
     let s = s.trim();
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t.timestamp_millis());
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc()
-            .timestamp_millis());
+    if let Some(ms) = hookforge_core::util::parse_moment(s) {
+        return Ok(ms);
     }
     if s.starts_with(|c: char| c.is_ascii_digit()) && s.ends_with(|c: char| c.is_ascii_alphabetic())
     {

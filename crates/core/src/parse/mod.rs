@@ -186,9 +186,8 @@ impl EnvelopeReader {
         Ok(match (body_id, &self.event_id) {
             (Some(Value::String(s)), _) => Some(s),
             (Some(Value::Number(n)), _) => Some(n.to_string()),
-            (Some(Value::Null) | None, Some(_)) => {
-                header_text(headers, self.id_header.as_ref())?.filter(|h| !h.trim().is_empty())
-            }
+            // `header_text` reads a blank header as none.
+            (Some(Value::Null) | None, Some(_)) => header_text(headers, self.id_header.as_ref())?,
             (Some(other), Some(loc)) => {
                 return Err(ParseError::EventIdNotScalar {
                     location: loc.describe(),
