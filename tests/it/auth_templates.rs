@@ -376,7 +376,7 @@ fn the_five_vendors_written_in_the_language_sign_and_verify_the_same() {
     }
     // Standard Webhooks: the `standard-webhooks` shorthand is the template.
     let short = manifest(&json!({"scheme": "standard-webhooks"})).unwrap();
-    let long = manifest(&json!({"scheme": "signature", "header": "webhook-signature", "format": "v1,{sig}", "separator": " ", "signed": "{id}.{timestamp}.{body}", "hash": "sha256", "encoding": "base64", "key": "whsec", "timestamp_header": "webhook-timestamp", "id_header": "webhook-id"})).unwrap();
+    let long = manifest(&json!({"scheme": "signature", "header": "webhook-signature", "format": "v1,{sig}", "separator": " ", "signed": "{id}.{timestamp}.{body}", "hash": "sha256", "encoding": "base64", "key": "whsec", "timestamp_header": "webhook-timestamp", "id_header": "webhook-id", "refuses_future": true})).unwrap();
     assert_eq!(
         Scheme::from_manifest(&short).unwrap().signature(),
         Scheme::from_manifest(&long).unwrap().signature()

@@ -249,8 +249,10 @@ const NO_ENUM_SAMPLE: &[&str] = &[
 
 /// The cases besides the samples a run against `v` has, and how many of
 /// them are skipped, when a secret is configured: auth missing and invalid,
-/// prefix for static credentials, stale for timestamped schemes, unknown
-/// event, duplicate, malformed, four drift and four byte probes, budget.
+/// prefix for static credentials, stale for timestamped schemes (future
+/// where the vendor refuses that too), other-label for labelled signatures,
+/// refused-then-valid where deliveries carry an id, unknown event,
+/// duplicate, malformed, four drift and four byte probes, budget.
 fn negative_cases(v: &VendorSpec) -> (usize, usize) {
     use hookforge::manifest::Auth;
     let prefix = match v.manifest().auth {
@@ -259,14 +261,17 @@ fn negative_cases(v: &VendorSpec) -> (usize, usize) {
         _ => 0,
     };
     // A replay outside the window, for schemes with one.
-    let stale = hookforge::auth::Scheme::from_manifest(v.manifest())
-        .ok()
-        .and_then(|s| s.tolerance())
-        .is_some() as usize;
+    let scheme = hookforge::auth::Scheme::from_manifest(v.manifest()).ok();
+    let stale = scheme.as_ref().and_then(|s| s.tolerance()).is_some() as usize;
+    let future = scheme.as_ref().is_some_and(|s| s.refuses_future()) as usize;
+    let label = (scheme.as_ref())
+        .and_then(|s| s.signature())
+        .is_some_and(|s| s.signature_label().is_some()) as usize;
+    let refused_then_valid = v.manifest().event_id.is_some() as usize;
     // One case per handshake the manifest describes.
     let handshakes = v.manifest().handshakes.len();
     (
-        2 + prefix + stale + 3 + 4 + 4 + 1 + handshakes,
+        2 + prefix + stale + future + label + refused_then_valid + 3 + 4 + 4 + 1 + handshakes,
         usize::from(NO_ENUM_SAMPLE.contains(&v.id)),
     )
 }
@@ -365,7 +370,11 @@ fn seeded_defects(slow: &'static str) -> Vec<(Defect, BTreeSet<String>)> {
     let table: [(Defect, &[&str]); 10] = [
         (
             Defect::AcceptsBadSignatures,
-            &["prets/auth/invalid", "prets/auth/prefix"],
+            &[
+                "prets/auth/invalid",
+                "prets/auth/prefix",
+                "prets/auth/refused-then-valid",
+            ],
         ),
         (Defect::RejectsUnknownEvents, &["prets/unknown-event"]),
         (Defect::FailsDuplicates, &["prets/duplicate"]),

@@ -19,6 +19,16 @@ use hookforge::conformance::report::{Outcome, Report};
 use serde_json::{Value, json};
 
 const SECRET: &str = "observe-test-secret-0123456789abcdef";
+/// Standard Webhooks keys are base64 after `whsec_`.
+const WHSEC: &str = "whsec_b2JzZXJ2ZS10ZXN0LXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm";
+
+fn secret_of(vendor: &VendorSpec) -> &'static str {
+    if vendor.id == "standard_webhooks" {
+        WHSEC
+    } else {
+        SECRET
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Defect {
@@ -32,6 +42,14 @@ enum Defect {
     OkToForgeries,
     /// Answers 200 and never handles anything.
     DropsEverything,
+    /// Dedupes on the signature header (the request), not the event id.
+    DedupesOnSignature,
+    /// Marks the event id handled before verifying the delivery.
+    RecordsBeforeVerify,
+    /// Takes the signature whatever its label (`v1a,` read as `v1,`).
+    IgnoresLabel,
+    /// Refuses old timestamps only, not ones far ahead (as Stripe's SDK).
+    AcceptsFuture,
 }
 
 struct Rx {
@@ -78,7 +96,42 @@ impl Rx {
     }
 }
 
+/// Verifies as the receiver does, defects included.
+fn verified(rx: &Rx, headers: &HeaderMap, body: &[u8]) -> bool {
+    match rx.defect {
+        Some(Defect::IgnoresLabel) => {
+            let mut relabelled = headers.clone();
+            if let Some(sig) = headers
+                .get("webhook-signature")
+                .and_then(|v| v.to_str().ok())
+            {
+                let entries = sig.split(' ').map(|e| match e.split_once(',') {
+                    Some((_, s)) => format!("v1,{s}"),
+                    None => e.to_string(),
+                });
+                let value = entries.collect::<Vec<_>>().join(" ");
+                relabelled.insert("webhook-signature", value.parse().unwrap());
+            }
+            rx.verifier.verify(&relabelled, body).is_ok()
+        }
+        Some(Defect::AcceptsFuture) => {
+            let signed_at = headers
+                .get("webhook-timestamp")
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                .map(|s| std::time::UNIX_EPOCH + Duration::from_secs(s));
+            let now = std::time::SystemTime::now().max(signed_at.unwrap_or(std::time::UNIX_EPOCH));
+            rx.verifier.verify_at(headers, body, now).is_ok()
+        }
+        _ => rx.verifier.verify(headers, body).is_ok(),
+    }
+}
+
 async fn receive(State(rx): State<Arc<Rx>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    if rx.defect == Some(Defect::RecordsBeforeVerify)
+        && !rx.seen.lock().unwrap().insert(id_of(&rx, &headers, &body))
+    {
+        return StatusCode::OK;
+    }
     if rx.defect == Some(Defect::HandleBeforeVerify) {
         // Parses, dedupes and handles first; verifies after.
         if serde_json::from_slice::<Value>(&body).is_ok() {
@@ -89,7 +142,7 @@ async fn receive(State(rx): State<Arc<Rx>>, headers: HeaderMap, body: Bytes) -> 
             Err(_) => StatusCode::BAD_REQUEST,
         };
     }
-    if rx.verifier.verify(&headers, &body).is_err() {
+    if !verified(&rx, &headers, &body) {
         // As octokit and Stripe's examples do: 400, not 401.
         return if rx.defect == Some(Defect::OkToForgeries) {
             StatusCode::OK
@@ -110,14 +163,25 @@ async fn receive(State(rx): State<Arc<Rx>>, headers: HeaderMap, body: Bytes) -> 
     StatusCode::OK
 }
 
-async fn dedupe_and_handle(rx: &Rx, headers: &HeaderMap, body: &[u8]) {
-    let id = rx
-        .vendor
+/// What the receiver dedupes on: the event id, else the body's digest.
+fn id_of(rx: &Rx, headers: &HeaderMap, body: &[u8]) -> String {
+    rx.vendor
         .read_envelope(body, headers)
         .ok()
         .and_then(|e| e.event_id)
-        .unwrap_or_else(|| hookforge::dedupe_key(None, body));
-    let new = rx.seen.lock().unwrap().insert(id);
+        .unwrap_or_else(|| hookforge::dedupe_key(None, body))
+}
+
+async fn dedupe_and_handle(rx: &Rx, headers: &HeaderMap, body: &[u8]) {
+    let key = match rx.defect {
+        Some(Defect::DedupesOnSignature) => format!("{:?}", headers.get("webhook-signature")),
+        _ => id_of(rx, headers, body),
+    };
+    let new = match rx.defect {
+        // Deduped before it verified.
+        Some(Defect::RecordsBeforeVerify) => true,
+        _ => rx.seen.lock().unwrap().insert(key),
+    };
     if new || rx.defect == Some(Defect::NoDedupe) {
         rx.report(headers, body).await;
     }
@@ -131,7 +195,8 @@ fn receiver(
 ) -> axum::Router {
     let rx = Arc::new(Rx {
         vendor,
-        verifier: Verifier::for_manifest(vendor.manifest(), vec![Secret::new(SECRET)]).unwrap(),
+        verifier: Verifier::for_manifest(vendor.manifest(), vec![Secret::new(secret_of(vendor))])
+            .unwrap(),
         report_url: observer.url(),
         client: reqwest::Client::new(),
         defect,
@@ -149,7 +214,7 @@ async fn run(vendor: &'static VendorSpec, defect: Option<Defect>) -> Report {
     let app = receiver(vendor, &observer, defect);
     Harness::for_router(vendor, app, "/hook")
         .unwrap()
-        .secret(SECRET)
+        .secret(secret_of(vendor))
         .with_observer(observer)
         .settle(Duration::from_millis(500))
         .run()
@@ -201,7 +266,12 @@ async fn a_careful_receiver_passes_and_each_defect_fails_exactly_its_cases() {
         (Defect::NoDedupe, &["github/duplicate"]),
         (
             Defect::HandleBeforeVerify,
-            &["github/auth/missing", "github/auth/invalid"],
+            &[
+                "github/auth/missing",
+                "github/auth/invalid",
+                "github/auth/other-label",
+                "github/auth/refused-then-valid",
+            ],
         ),
         (Defect::FloatNumbers, &["github/bytes/numbers"]),
         (Defect::Json500, &["github/malformed"]),
@@ -243,6 +313,40 @@ async fn a_careful_receiver_passes_and_each_defect_fails_exactly_its_cases() {
         "{}",
         case.detail
     );
+}
+
+/// The cases a Standard Webhooks receiver's own library passes and a
+/// hand-rolled verifier fails: a retry signed again (a receiver deduping on
+/// the request handles it twice), an id refused and then sent authentic (a
+/// receiver that records ids before verifying loses it), another signature
+/// label, a timestamp far ahead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_refused_ids_labels_and_future_timestamps_are_judged() {
+    let v = hookforge::vendor("standard_webhooks").unwrap();
+    let careful = run(v, None).await;
+    assert_eq!(careful.failed, 0, "{}", careful.table());
+    let expectations = [
+        (Defect::DedupesOnSignature, "duplicate", "ran 2 times"),
+        (
+            Defect::RecordsBeforeVerify,
+            "auth/refused-then-valid",
+            "records the id before verifying",
+        ),
+        (Defect::IgnoresLabel, "auth/other-label", "answered 200"),
+        (Defect::AcceptsFuture, "auth/future", "answered 200"),
+    ];
+    for (defect, case, why) in expectations {
+        let r = run(v, Some(defect)).await;
+        let id = format!("standard_webhooks/{case}");
+        assert_eq!(
+            failed(&r),
+            BTreeSet::from([id.clone()]),
+            "{defect:?}\n{}",
+            r.table()
+        );
+        let c = r.cases.iter().find(|c| c.id == id).unwrap();
+        assert!(c.detail.contains(why), "{defect:?}: {}", c.detail);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -328,7 +432,7 @@ async fn every_case_carries_the_vendor_headers_for_each_shape() {
         }
         if id == "github" {
             // Delivery ids are GUIDs, as GitHub sends them, and new per request
-            // but for the duplicate's second step.
+            // but for the second steps of `duplicate` and `auth/refused-then-valid`.
             let ids: Vec<String> = requests
                 .iter()
                 .map(|r| r.headers["x-github-delivery"].to_str().unwrap().to_string())
@@ -339,7 +443,7 @@ async fn every_case_carries_the_vendor_headers_for_each_shape() {
                 assert!(i.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{i}");
             }
             let distinct: HashSet<&String> = ids.iter().collect();
-            assert_eq!(distinct.len(), ids.len() - 1, "{ids:?}");
+            assert_eq!(distinct.len(), ids.len() - 2, "{ids:?}");
         }
     }
 }

@@ -35,7 +35,14 @@ from standardwebhooks.webhooks import Webhook
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 BIG = 9007199254740993  # 2^53 + 1: a double rounds it to 9007199254740992
-DEFECTS = ["no-dedupe", "float-numbers", "handle-before-verify", "json-500", "reject-unknown", "reserialize"]
+DEFECTS = ["no-dedupe", "float-numbers", "handle-before-verify", "json-500", "reject-unknown", "reserialize", "record-before-verify"]
+
+
+def wrong_secret(vendor):
+    """A secret that is not the receiver's, in the vendor's format."""
+    if vendor == "standard_webhooks":
+        return "whsec_" + base64.b64encode(b"another secret").decode()
+    return secret_for(vendor) + "x"
 
 
 def receivers():
@@ -276,8 +283,10 @@ class Smoke:
         status, reports = run.send(p, event_id=eid, event_type=t)
         run.check("the same delivery again: 2xx, not handled again", 200 <= status < 300 and not reports, f"status {status}, {len(reports)} report(s)")
         p, t, eid = event(v, run.new_id())
-        status, reports = run.send(p, event_id=eid, event_type=t, secret=secret_for(v) + "x" if v != "standard_webhooks" else "whsec_" + base64.b64encode(b"another secret").decode())
+        status, reports = run.send(p, event_id=eid, event_type=t, secret=wrong_secret(v))
         run.check("a wrong signature is refused (4xx), not handled", 400 <= status < 500 and not reports, f"status {status}, {len(reports)} report(s)")
+        status, reports = run.send(p, event_id=eid, event_type=t)
+        run.reported_once("the refused id, then correctly signed: handled", status, reports, p, t, eid)
         p, t, eid = event(v, run.new_id())
         status, reports = run.send(p, event_id=eid, event_type=t, signed=False)
         run.check("an unsigned delivery is refused (4xx), not handled", 400 <= status < 500 and not reports, f"status {status}, {len(reports)} report(s)")
@@ -339,8 +348,13 @@ class Smoke:
             got = reports[0]["payload"].get("hookforge_big") if reports else None
             run.check(f"{BIG} comes back as {BIG - 1}", got == BIG - 1, f"status {status}, reported {got!r}")
         elif d == "handle-before-verify":
-            status, reports = run.send(p, event_id=eid, event_type=t, secret=secret_for(v) + "x" if v != "standard_webhooks" else "whsec_" + base64.b64encode(b"another secret").decode())
+            status, reports = run.send(p, event_id=eid, event_type=t, secret=wrong_secret(v))
             run.check("a wrong signature is refused but handled", 400 <= status < 500 and len(reports) == 1, f"status {status}, {len(reports)} report(s)")
+        elif d == "record-before-verify":
+            status, reports = run.send(p, event_id=eid, event_type=t, secret=wrong_secret(v))
+            run.check("a wrong signature is refused (4xx), not handled", 400 <= status < 500 and not reports, f"status {status}, {len(reports)} report(s)")
+            status, reports = run.send(p, event_id=eid, event_type=t)
+            run.check("the refused id, then correctly signed: 2xx, never handled", 200 <= status < 300 and not reports, f"status {status}, {len(reports)} report(s)")
         elif d == "json-500":
             status, reports = run.send(raw=b'{"id": "not json', event_id=eid, event_type=t)
             run.check("signed non-JSON: 500", status == 500 and not reports, f"status {status}, {len(reports)} report(s)")

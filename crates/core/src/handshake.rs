@@ -33,6 +33,8 @@ pub struct Answer {
     pub content_type: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Other forms of `body` the vendor accepts (for judging an answer).
+    pub also: Vec<crate::manifest::AnswerForm>,
 }
 
 /// Why a handshake cannot be answered. No secret or token in the message.
@@ -152,6 +154,7 @@ pub fn answer(
         content_type: h.answer.content_type.clone(),
         headers,
         body: fill(&h.answer.body, h.answers_json())?.into_bytes(),
+        also: h.answer.also.clone(),
     })
 }
 

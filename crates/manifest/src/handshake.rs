@@ -116,6 +116,22 @@ pub struct HandshakeAnswer {
     #[serde(default)]
     pub headers: Vec<AnswerHeader>,
     pub body: String,
+    /// Other forms of `body` the vendor accepts as well (Slack: the
+    /// challenge as a form field or in a JSON object, besides plain text).
+    /// Only for judging an answer: a receiver sends `body`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<AnswerForm>,
+}
+
+/// Another form of a text answer that a vendor accepts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum AnswerForm {
+    /// A JSON object whose field of this name holds the text.
+    JsonField(String),
+    /// A form (`application/x-www-form-urlencoded`) whose field of this
+    /// name holds the text.
+    FormField(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ pub mod handshake;
 pub mod jwt;
 pub mod vendor_dir;
 
-pub use handshake::Handshake;
+pub use handshake::{AnswerForm, Handshake};
 
 /// The JSON Schema type of a value (`integer` for whole numbers).
 pub fn json_type(v: &serde_json::Value) -> &'static str {
@@ -697,6 +697,12 @@ pub struct SignatureAuth {
     /// How far (either way) a signed timestamp may be from now.
     #[serde(default = "default_tolerance")]
     pub tolerance_secs: u64,
+    /// Whether the vendor's own verifier (its docs or SDK) also refuses a
+    /// timestamp more than `tolerance_secs` ahead of now (Standard Webhooks,
+    /// Slack), not only one that old (Stripe). The harness then sends a
+    /// future-dated delivery that must be refused.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub refuses_future: bool,
     /// Where the delivery names the URL of the vendor's certificate (or
     /// public key) for a public-key `algorithm`, fetched from an allowed
     /// host and cached (PayPal's `PAYPAL-CERT-URL`, AWS SNS's
@@ -1226,6 +1232,7 @@ impl SignatureAuth {
             timestamp_header: None,
             id_header: None,
             tolerance_secs: default_tolerance(),
+            refuses_future: false,
             key_url: None,
             timestamp_unit: TimestampUnit::Seconds,
             signature_pointer: None,
@@ -1251,6 +1258,8 @@ impl SignatureAuth {
             timestamp_header: Some("webhook-timestamp".into()),
             id_header: Some("webhook-id".into()),
             tolerance_secs,
+            // The specification refuses "Message timestamp too new" alike.
+            refuses_future: true,
             key_url: None,
             timestamp_unit: TimestampUnit::Seconds,
             signature_pointer: None,
@@ -1265,6 +1274,10 @@ impl SignatureAuth {
 
 fn yes() -> bool {
     true
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn default_tolerance() -> u64 {

@@ -104,9 +104,21 @@ export function rejectUnknown(payload) {
 // Dedupe by event id; "handling" is the report to OBSERVE_URL.
 const seen = new Set();
 
+// record-before-verify: dedupes before the signature is checked, marking the
+// id handled, so after a refused delivery an authentic one with its id looks
+// like a redelivery: acknowledged and never handled. True for an id already
+// seen (answered 2xx at once).
+export function recordBeforeVerify(eventId) {
+  if (DEFECT !== "record-before-verify" || !eventId) return false;
+  if (seen.has(eventId)) return true;
+  seen.add(eventId);
+  return false;
+}
+
 export async function handled(eventId, eventType, payload) {
   const id = eventId ?? null;
-  if (id !== null && DEFECT !== "no-dedupe") {
+  // record-before-verify deduped already, before verifying.
+  if (id !== null && DEFECT !== "no-dedupe" && DEFECT !== "record-before-verify") {
     if (seen.has(id)) return false; // a redelivery: acknowledged, not handled again
     seen.add(id);
   }
@@ -122,7 +134,7 @@ export async function handled(eventId, eventType, payload) {
       if (res.status !== 204) throw new Error(`observer answered ${res.status}`);
     }
   } catch (err) {
-    seen.delete(id); // not handled: a redelivery may try again
+    if (DEFECT !== "record-before-verify") seen.delete(id); // not handled: a redelivery may try again
     throw err;
   }
   return true;

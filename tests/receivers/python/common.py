@@ -101,10 +101,34 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def record_before_verify(event_id):
+    """record-before-verify: dedupes before the signature is checked, marking
+    the id handled, so after a refused delivery an authentic one with its id
+    looks like a redelivery: acknowledged and never handled. True for an id
+    already seen (answered 2xx at once)."""
+    if DEFECT != "record-before-verify" or event_id is None:
+        return False
+    with _seen_lock:
+        if event_id in _seen:
+            return True
+        _seen.add(event_id)
+    return False
+
+
+def body_field(raw, name):
+    """A top-level field of a body not yet verified (None if it is no JSON object)."""
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None
+    return doc.get(name) if isinstance(doc, dict) else None
+
+
 def handled(event_id, event_type, payload):
     """Dedupe by event id, then handle: report to OBSERVE_URL. False for a
     redelivery of an id already handled (acknowledged, not handled again)."""
-    dedupe = event_id is not None and DEFECT != "no-dedupe"
+    # record-before-verify deduped already, before verifying.
+    dedupe = event_id is not None and DEFECT not in ("no-dedupe", "record-before-verify")
     if dedupe:
         with _seen_lock:
             if event_id in _seen:

@@ -6,7 +6,7 @@ is answered with its challenge."""
 from flask import make_response, request
 from slack_sdk.signature import SignatureVerifier
 
-from common import DEFECT, SECRET, create_app, handled, parse_body, reject_unknown, run, signed_body
+from common import DEFECT, SECRET, body_field, create_app, handled, parse_body, record_before_verify, reject_unknown, run, signed_body
 
 app = create_app("slack")
 signature_verifier = SignatureVerifier(signing_secret=SECRET)
@@ -28,6 +28,8 @@ def slack_events():
     if DEFECT == "handle-before-verify":
         handle(parse_body(raw))
 
+    if record_before_verify(body_field(raw, "event_id")):
+        return "", 200
     try:
         valid = signature_verifier.is_valid_request(signed_body(raw), request.headers)
     except ValueError:  # a timestamp that is not an integer, a body that is not UTF-8: raised, not False

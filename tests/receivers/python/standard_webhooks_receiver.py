@@ -6,7 +6,7 @@ WebhookVerificationError, answered 400."""
 from flask import request
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from common import DEFECT, SECRET, create_app, handled, loads, parse_body, reject_unknown, run, signed_body
+from common import DEFECT, SECRET, create_app, handled, loads, parse_body, record_before_verify, reject_unknown, run, signed_body
 
 app = create_app("standard_webhooks")
 wh = Webhook(SECRET)  # "whsec_<base64>"
@@ -21,6 +21,8 @@ def webhook():
         early = parse_body(raw)
         handled(msg_id, early.get("type"), early)
 
+    if record_before_verify(msg_id):
+        return "", 204
     try:
         payload = wh.verify(signed_body(raw), request.headers)
     except WebhookVerificationError:

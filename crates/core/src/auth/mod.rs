@@ -219,6 +219,11 @@ impl Scheme {
         self.signature().and_then(|s| s.tolerance())
     }
 
+    /// Whether the vendor refuses a signed timestamp that far ahead too.
+    pub fn refuses_future(&self) -> bool {
+        self.signature().is_some_and(|s| s.refuses_future())
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Scheme::None => "none",

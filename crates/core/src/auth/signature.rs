@@ -33,6 +33,9 @@ pub struct SignatureScheme {
     timestamp_header: Option<HeaderName>,
     id_header: Option<HeaderName>,
     tolerance: Duration,
+    /// Whether a timestamp that far ahead is refused too (the vendor's own
+    /// verifier does); ours refuses it either way.
+    refuses_future: bool,
     /// How the timestamp is written: Unix seconds, milliseconds (HubSpot)
     /// or RFC 3339 (PayPal).
     unit: TimestampUnit,
@@ -121,6 +124,7 @@ impl SignatureScheme {
             timestamp_header: header_opt(&spec.timestamp_header)?,
             id_header: header_opt(&spec.id_header)?,
             tolerance: Duration::from_secs(spec.tolerance_secs),
+            refuses_future: spec.refuses_future,
             unit: spec.timestamp_unit,
             key_url: spec.key_url.clone(),
             in_body: spec.signature_pointer.clone().map(|signature| BodyParts {
@@ -216,6 +220,28 @@ impl SignatureScheme {
     pub fn tolerance(&self) -> Option<Duration> {
         self.covers(&SignedPiece::Timestamp)
             .then_some(self.tolerance)
+    }
+
+    /// Whether the vendor's own verifier refuses a timestamp more than the
+    /// tolerance ahead (see [`SignatureAuth::refuses_future`]).
+    pub fn refuses_future(&self) -> bool {
+        self.refuses_future && self.tolerance().is_some()
+    }
+
+    /// The label the signature carries in its header (`v1=` of Stripe's
+    /// `t=…,v1=…`, `sha256=` of GitHub's, `v1,` of Standard Webhooks'), and
+    /// the separator between entries; `None` when the signature has no
+    /// label or is kept in the body.
+    pub fn signature_label(&self) -> Option<(&str, Option<&str>)> {
+        if self.in_body.is_some() {
+            return None;
+        }
+        let entry = self.entries.iter().find(|e| e.slot == Slot::Sig)?;
+        let label = entry.prefix.as_str();
+        let plain = label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=,".contains(c));
+        (!label.is_empty() && plain).then_some((label, self.separator.as_deref()))
     }
 
     fn covers(&self, piece: &SignedPiece) -> bool {

@@ -130,8 +130,20 @@ impl<'a> Sender<'a> {
         event: Option<&str>,
         timestamp: Option<u64>,
     ) -> Step {
+        self.attempt_step(what, d, expect, (event, 0, timestamp))
+    }
+
+    /// A step as `step_as`, for attempt `n` (0 the first; the vendor's
+    /// retry headers from 1).
+    fn attempt_step(
+        &self,
+        what: impl Into<String>,
+        d: Fresh,
+        expect: Expect,
+        (event, n, timestamp): (Option<&str>, u32, Option<u64>),
+    ) -> Step {
         let attempt = Attempt {
-            attempt: 0,
+            attempt: n,
             timestamp,
             event_type: event.map(str::to_string).or_else(|| self.event_of(&d.body)),
             event_id: d.id.clone(),
@@ -248,9 +260,22 @@ impl Catalogue<'_> {
         if self.longer.is_some() {
             plans.push(auth_prefix(s, self.fresh("auth/prefix"), self.longer));
         }
-        // Timestamped schemes: a replay outside the window.
+        // Timestamped schemes: a replay outside the window, and where the
+        // vendor refuses it too, a timestamp as far ahead.
         if let Some(tolerance) = s.signer.and_then(|signer| signer.scheme().tolerance()) {
-            plans.push(auth_stale(s, self.fresh("auth/stale"), tolerance.as_secs()));
+            let secs = tolerance.as_secs();
+            plans.push(auth_stale(s, self.fresh("auth/stale"), secs));
+            if s.signer
+                .is_some_and(|signer| signer.scheme().refuses_future())
+            {
+                plans.push(auth_future(s, self.fresh("auth/future"), secs));
+            }
+        }
+        plans.extend(other_label(s, self.fresh("auth/other-label")));
+        // Only an id ties the two deliveries together.
+        if s.v.manifest().event_id.is_some() && s.signer.is_some() {
+            let d = self.fresh("auth/refused-then-valid");
+            plans.push(refused_then_valid(s, d, self.wrong));
         }
         plans
     }
@@ -479,24 +504,114 @@ fn unknown_event(s: Sender<'_>, fresh: Fresh) -> Result<Plan, HarnessError> {
     ))
 }
 
-/// The same delivery twice: both must succeed (the second is a duplicate).
+/// The same event twice, the second as the vendor retries it: its retry
+/// headers, signed again at a later timestamp (so a receiver that dedupes
+/// on the signature or the whole request sees a new one). Both must
+/// succeed; observed, the event is handled once.
 fn duplicate(s: Sender<'_>, d: Fresh) -> Plan {
-    let first = s.step("a new delivery", d, Expect::Success);
-    let again = Step {
-        what: "the same delivery again (same bytes and headers)".into(),
-        body: first.body.clone(),
-        headers: first.headers.clone(),
-        event_id: first.event_id.clone(),
-        ..s.step(
-            "",
-            Fresh {
-                body: Vec::new(),
-                id: None,
-            },
-            Expect::Success,
-        )
-    };
+    let now = crate::util::since_epoch().as_secs();
+    let tolerance = s.signer.and_then(|signer| signer.scheme().tolerance());
+    // Both inside the replay window, however short (Paddle's is 5 s).
+    let gap = tolerance.map_or(60, |t| (t.as_secs() / 2).clamp(1, 60));
+    let first = s.attempt_step(
+        "a new delivery",
+        d.clone(),
+        Expect::Success,
+        (None, 0, Some(now - gap)),
+    );
+    let what = format!(
+        "the same event again as the vendor retries it: attempt 2, signed again {gap} s later"
+    );
+    let again = s.attempt_step(what, d, Expect::Success, (None, 1, Some(now)));
     Plan::new(format!("{}/duplicate", s.v.id), vec![first, again])
+}
+
+/// The field that marks the body of `auth/refused-then-valid`'s refused
+/// delivery, for telling the observer's reports of the two apart.
+pub(crate) const REFUSED_MARK: &str = "x_hookforge_refused";
+
+/// A delivery signed with a wrong secret, then the same event id correctly
+/// signed (the vendor rotated its secret before the receiver did, then
+/// retried): the first refused, the second handled. A receiver that records
+/// the id before verifying takes the second for a duplicate and loses it.
+/// The refused body carries one field more, so an observer tells apart
+/// which of the two a handler ran for.
+fn refused_then_valid(s: Sender<'_>, d: Fresh, wrong: Option<&Signer>) -> Plan {
+    let mut doc: Value = serde_json::from_slice(&d.body).unwrap_or(Value::Null);
+    if let Value::Object(o) = &mut doc {
+        o.insert(REFUSED_MARK.into(), Value::Bool(true));
+    }
+    let refused = Fresh {
+        body: serde_json::to_vec(&doc).unwrap_or_else(|_| d.body.clone()),
+        id: d.id.clone(),
+    };
+    let steps = vec![
+        s.signed_by(wrong).step(
+            "a delivery signed with the wrong secret",
+            refused,
+            Expect::Refusal(Refusal::Auth),
+        ),
+        s.step(
+            "the same event id right after, correctly signed",
+            d,
+            Expect::Success,
+        ),
+    ];
+    Plan::new(format!("{}/auth/refused-then-valid", s.v.id), steps)
+}
+
+/// A correctly signed delivery whose signature carries another label than
+/// the one the vendor checks (`v0=` for Stripe's `v1=`, `v1a,` for
+/// Standard Webhooks' `v1,`, `sha1=` for GitHub's `sha256=`): the vendors'
+/// libraries find no signature of their version and refuse it; a receiver
+/// that takes whatever follows the `=` does not.
+fn other_label(s: Sender<'_>, d: Fresh) -> Option<Plan> {
+    let scheme = s.signer?.scheme().signature()?;
+    let (label, separator) = scheme.signature_label()?;
+    let mut step = s.step("", d, Expect::Refusal(Refusal::Auth));
+    let header = scheme.header().as_str();
+    let (_, value) = (step.headers.iter_mut()).find(|(k, _)| k.eq_ignore_ascii_case(header))?;
+    let other = relabel(label);
+    *value = match separator {
+        Some(sep) => (value.split(sep))
+            .map(|e| match e.strip_prefix(label) {
+                Some(rest) => format!("{other}{rest}"),
+                None => e.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(sep),
+        None => format!("{other}{}", value.strip_prefix(label)?),
+    };
+    step.what = format!(
+        "a correctly signed delivery whose signature is labelled `{other}` instead of `{label}`"
+    );
+    Some(Plan::new(
+        format!("{}/auth/other-label", s.v.id),
+        vec![step],
+    ))
+}
+
+/// Another version label for a signature: the vendor's own other version
+/// where there is a well-known one, else the label changed.
+fn relabel(label: &str) -> String {
+    let (name, delim) = label.split_at(label.len() - 1);
+    let other = if name.contains("sha256") {
+        name.replace("sha256", "sha1")
+    } else if name.contains("sha1") || name.contains("sha512") {
+        name.replace("sha1", "sha256").replace("sha512", "sha256")
+    } else if name == "v1" && delim == "," {
+        "v1a".to_string()
+    } else {
+        match name.chars().last().and_then(|c| c.to_digit(10)) {
+            Some(d) => format!(
+                "{}{}",
+                &name[..name.len() - 1],
+                if d > 0 { d - 1 } else { 1 }
+            ),
+            None => format!("{name}x"),
+        }
+    };
+    format!("{other}{delim}")
 }
 
 /// A malformed body (refused), then a valid delivery right after (success:
@@ -681,6 +796,21 @@ fn auth_stale(s: Sender<'_>, d: Fresh, tolerance_secs: u64) -> Plan {
     Plan::new(
         format!("{}/auth/stale", s.v.id),
         vec![s.step_as(what, d, Expect::Refusal(Refusal::Auth), None, Some(stale))],
+    )
+}
+
+/// A correctly signed delivery timestamped beyond the tolerance ahead of
+/// now: for vendors whose own verifier refuses that too (Standard Webhooks,
+/// Slack); Stripe's does not, so it is not sent there.
+fn auth_future(s: Sender<'_>, d: Fresh, tolerance_secs: u64) -> Plan {
+    let ahead = tolerance_secs + 300;
+    let future = crate::util::since_epoch().as_secs() + ahead;
+    let what = format!(
+        "a correctly signed delivery timestamped {ahead} s in the future (tolerance {tolerance_secs} s)"
+    );
+    Plan::new(
+        format!("{}/auth/future", s.v.id),
+        vec![s.step_as(what, d, Expect::Refusal(Refusal::Auth), None, Some(future))],
     )
 }
 

@@ -135,8 +135,8 @@ pub(crate) fn answer(vendor: &VendorSpec, expect: Expect, got: &Answer, observed
 }
 
 /// Judges the answer to a handshake against the one the vendor requires:
-/// the same status and body (JSON compared as JSON; a text answer also as
-/// a JSON object carrying it, which Slack and others accept too).
+/// the same status and body (JSON compared as JSON; a text answer also in
+/// the other forms the vendor's manifest says it accepts).
 pub(crate) fn handshake(
     vendor: &VendorSpec,
     required: &crate::handshake::Answer,
@@ -169,8 +169,10 @@ pub(crate) fn handshake(
     let as_json = |t: &str| serde_json::from_str::<Value>(t).ok();
     let same = match (as_json(&want), as_json(text)) {
         (Some(w), Some(g)) if want.trim_start().starts_with(['{', '[']) => w == g,
-        (_, Some(Value::Object(o))) => o.values().any(|v| v.as_str() == Some(want.trim())),
-        _ => text.trim() == want.trim(),
+        _ => {
+            text.trim() == want.trim()
+                || (required.also.iter()).any(|form| carries(form, text, want.trim()))
+        }
     };
     let accepted = status == required.status || required.also_statuses.contains(&status);
     // A 204 carries no body: the answer is its status (and headers) alone.
@@ -181,6 +183,21 @@ pub(crate) fn handshake(
         "answered {status} {text:?}; {} requires {} {want:?} ({}), or it does not send events to this URL",
         vendor.name, required.status, required.content_type
     ))
+}
+
+/// Whether `text` is `want` in another form the vendor accepts (Slack's
+/// `challenge=…` or `{"challenge": …}`); only the forms it documents, since
+/// another vendor (Meta) takes the text alone.
+fn carries(form: &crate::manifest::AnswerForm, text: &str, want: &str) -> bool {
+    use crate::manifest::AnswerForm;
+    match form {
+        AnswerForm::JsonField(name) => serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|v| v.get(name)?.as_str().map(|got| got == want))
+            .unwrap_or(false),
+        AnswerForm::FormField(name) => form_urlencoded::parse(text.trim().as_bytes())
+            .any(|(k, v)| k == name.as_str() && v == want),
+    }
 }
 
 /// A header the required answer has that the answer lacks (or carries
@@ -210,6 +227,8 @@ pub(crate) struct Sent {
     /// usable id goes to the first authentic key whose body it equals that
     /// has no report yet.
     order: Vec<(String, bool)>,
+    /// Keys sent at least once as a delivery to refuse.
+    refused: std::collections::HashSet<String>,
 }
 
 impl Sent {
@@ -226,10 +245,22 @@ impl Sent {
         if let Ok(v) = serde_json::from_slice::<Value>(body) {
             entry.push(v);
         }
+        if !authentic {
+            self.refused.insert(key.to_string());
+        }
         match self.order.iter_mut().find(|(k, _)| k == key) {
             Some((_, a)) => *a |= authentic,
             None => self.order.push((key.to_string(), authentic)),
         }
+    }
+
+    /// Keys sent both as a delivery to refuse and as an authentic one.
+    fn refused_first(&self) -> std::collections::HashSet<String> {
+        let authentic = self.order.iter().filter(|(_, a)| *a).map(|(k, _)| k);
+        authentic
+            .filter(|k| self.refused.contains(*k))
+            .cloned()
+            .collect()
     }
 
     /// Where a report without a known id belongs: the first authentic key,
@@ -250,6 +281,9 @@ pub(crate) struct Observed {
     by_key: HashMap<String, Vec<Handled>>,
     /// Every body sent under each key.
     sent_bodies: HashMap<String, Vec<Value>>,
+    /// Keys sent both as a delivery to refuse and as an authentic one
+    /// (`auth/refused-then-valid`).
+    refused_first: std::collections::HashSet<String>,
     pub unmatched: Vec<Handled>,
     pub total: usize,
     pub settle: Duration,
@@ -275,6 +309,7 @@ impl Observed {
         Observed {
             by_key,
             sent_bodies: sent.bodies.clone(),
+            refused_first: sent.refused_first(),
             unmatched,
             total,
             settle,
@@ -283,11 +318,31 @@ impl Observed {
 
     /// Judges a step again with what its handler did.
     pub fn judge(&self, expect: Expect, key: &str, body: &[u8], verdict: Verdict) -> Verdict {
-        let handled = self.by_key.get(key).map_or(&[][..], Vec::as_slice);
+        let all = self.by_key.get(key).map_or(&[][..], Vec::as_slice);
+        // Under a key sent refused and then authentic, each report belongs
+        // to the delivery whose body it carries (the refused one is marked).
+        let shared = self.refused_first.contains(key);
+        let refused_body = |h: &Handled| {
+            h.payload
+                .get(crate::conformance::cases::REFUSED_MARK)
+                .is_some()
+        };
+        let handled: Vec<Handled> = match expect {
+            Expect::Refusal(_) if shared => {
+                all.iter().filter(|h| refused_body(h)).cloned().collect()
+            }
+            Expect::Success if shared => all.iter().filter(|h| !refused_body(h)).cloned().collect(),
+            _ => all.to_vec(),
+        };
         let n = handled.len();
         let within = format!("{:.1} s", self.settle.as_secs_f64());
         match expect {
             Expect::Success if !verdict.ok => verdict,
+            Expect::Success if n == 0 && shared => Verdict::fail(format!(
+                "{}, but its handler never ran within {within}: a delivery with the same id was refused just before, \
+                 and a receiver that records the id before verifying takes this one for a duplicate and loses it",
+                verdict.note
+            )),
             Expect::Success if n == 0 => Verdict::fail(format!(
                 "{}, but its handler never ran within {within}: the vendor will not send it again, so it is lost \
                  (a documented sample keeps its id: if this receiver handled it in an earlier run, restart it with an empty store)",
@@ -377,6 +432,49 @@ mod tests {
         assert!(!v.ok, "{v:?}");
         let v = answer(prets(), auth, &status(200), true);
         assert!(v.ok && v.accepted_refusal, "{v:?}");
+    }
+
+    /// Slack takes its challenge as text, a form field or JSON; a vendor
+    /// whose manifest names no other form (Meta) takes the text alone.
+    #[test]
+    fn handshake_answers_pass_only_in_the_forms_the_vendor_accepts() {
+        use crate::manifest::AnswerForm;
+        let required = |also: Vec<AnswerForm>| crate::handshake::Answer {
+            status: 200,
+            also_statuses: Vec::new(),
+            content_type: "text/plain".into(),
+            headers: Vec::new(),
+            body: b"3eZbrw1aBm2r".to_vec(),
+            also,
+        };
+        let text = |t: &str| Answer::Status {
+            status: 200,
+            text: t.into(),
+            headers: http::HeaderMap::new(),
+        };
+        let slack = required(vec![
+            AnswerForm::JsonField("challenge".into()),
+            AnswerForm::FormField("challenge".into()),
+        ]);
+        for answer in [
+            "3eZbrw1aBm2r",
+            "challenge=3eZbrw1aBm2r",
+            r#"{"challenge":"3eZbrw1aBm2r"}"#,
+        ] {
+            assert!(handshake(prets(), &slack, &text(answer)).ok, "{answer}");
+        }
+        for wrong in [
+            "challenge=other",
+            r#"{"token":"3eZbrw1aBm2r"}"#,
+            "x=3eZbrw1aBm2r",
+        ] {
+            assert!(!handshake(prets(), &slack, &text(wrong)).ok, "{wrong}");
+        }
+        let meta = required(Vec::new());
+        assert!(handshake(prets(), &meta, &text("3eZbrw1aBm2r")).ok);
+        for other in ["challenge=3eZbrw1aBm2r", r#"{"challenge":"3eZbrw1aBm2r"}"#] {
+            assert!(!handshake(prets(), &meta, &text(other)).ok, "{other}");
+        }
     }
 
     #[test]
