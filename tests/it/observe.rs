@@ -360,6 +360,19 @@ async fn a_receiver_that_answers_200_and_handles_nothing_loses_every_delivery() 
     let samples: usize = github().events.iter().map(|e| e.samples.len()).sum();
     // Every sample replay, and every other authentic case, is lost.
     assert!(lost >= samples, "{}", r.table());
+    // Only a documented sample keeps its id across runs, so only its hint
+    // suggests a store left from an earlier run.
+    let detail = |id: &str| &r.cases.iter().find(|c| c.id == id).unwrap().detail;
+    let sample = detail("github/issues.opened/opened");
+    assert!(
+        sample.contains("restart it with an empty store"),
+        "{sample}"
+    );
+    let fresh = detail("github/drift/extra-field");
+    assert!(
+        fresh.contains("new to this run") && !fresh.contains("restart"),
+        "{fresh}"
+    );
     let observe = r.cases.iter().find(|c| c.id == "github/observe").unwrap();
     assert!(
         observe.detail.contains("no report arrived"),

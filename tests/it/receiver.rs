@@ -211,6 +211,14 @@ fn now() -> u64 {
 fn cases() -> Vec<Case> {
     let quote = sample("prets/quote.created/doc-1.json");
     let so = sample("superoffice/quote.approved/doc-1.json");
+    let so_disagreeing = String::from_utf8(so.clone())
+        .unwrap()
+        .replace(
+            "1fc5752a-6de8-412d-847a-12d5529a0ec6",
+            "1fc5752a-6de8-412d-847a-12d5529a0ec7",
+        )
+        .into_bytes();
+    assert_ne!(so_disagreeing, so);
     let cow = sample("cowbell/quote.status/doc-1.json");
     let cxp = sample("collateralxp/ordering.file_added/doc-1.json");
     let json = Some("application/json");
@@ -464,12 +472,13 @@ fn cases() -> Vec<Case> {
             status: StatusCode::UNAUTHORIZED,
             log: "does not match",
         },
+        // Another event id: the delivery below is not its retry.
         Case {
             name: "event header disagrees with body",
             req: so_req(
-                Some(&so_sig(SO_SECRET, &so)),
+                Some(&so_sig(SO_SECRET, &so_disagreeing)),
                 &[("X-SuperOffice-Event", "quote.sent")],
-                so.clone(),
+                so_disagreeing.clone(),
             ),
             status: StatusCode::OK,
             log: "says the event is \"quote.sent\"",
@@ -754,6 +763,33 @@ async fn blank_event_ids_do_not_make_different_deliveries_duplicates() {
             .all(|d| d.duplicates == 0 && d.event_id.is_none())
     );
     assert!(stored.iter().all(|d| d.dedupe_key.starts_with("sha256:")));
+}
+
+/// An authentic delivery whose type cannot be read (no type, or GitHub's
+/// without `X-GitHub-Event`) is still keyed by its id: its retry is a
+/// duplicate. (Keyed by the body's hash, a retry with a changed body, as
+/// Coinbase's `attempt_number`, was stored and handled again.)
+#[tokio::test]
+async fn an_id_still_dedupes_when_the_type_cannot_be_read() {
+    let store = Arc::new(MemoryStore::new());
+    let app = app(store.clone());
+    let json = Some("application/json");
+    for body in [
+        r#"{"eventId":"evt_untyped"}"#,
+        r#"{"eventId":"evt_untyped","attempt":2}"#,
+    ] {
+        let req = prets_req(Some(&bearer()), json, body.as_bytes().to_vec());
+        let resp = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+    let stored = store.list(None, 10).unwrap();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].event_id.as_deref(), Some("evt_untyped"));
+    assert_eq!(stored[0].duplicates, 1);
+    assert_eq!(
+        stored[0].status,
+        hookforge::receive::store::Status::Quarantined
+    );
 }
 
 /// A wrong path or method gets an answer that says what is served: the

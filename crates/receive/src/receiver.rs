@@ -745,7 +745,8 @@ fn classify(
                 return Err(Rejection::Misfit(e));
             }
             // The envelope may be what misfits: then the type is unknown and
-            // the body's hash deduplicates.
+            // the id, if it can be read on its own, else the body's hash,
+            // deduplicates.
             let checked = match inner.vendor.read_envelope(body, headers) {
                 Ok(env) => crate::Checked {
                     known: inner.vendor.event(&env.event_type).is_some(),
@@ -755,7 +756,7 @@ fn classify(
                 Err(_) => crate::Checked {
                     known: false,
                     event_type: UNREADABLE_EVENT_TYPE.into(),
-                    event_id: None,
+                    event_id: inner.vendor.envelope_reader().read_id(body, headers),
                 },
             };
             let why = if e.is_misfit() {

@@ -198,6 +198,18 @@ impl EnvelopeReader {
         })
     }
 
+    /// The event id alone, for an authentic delivery whose envelope cannot
+    /// be read (GitHub's without `X-GitHub-Event`, a body without its
+    /// type): the vendor's retries still share it, so it still dedupes.
+    pub fn read_id(&self, body: &[u8], headers: &HeaderMap) -> Option<String> {
+        let pointer = self.event_id.as_ref()?.pointer.as_deref();
+        let body_id = pointer.and_then(|p| {
+            let doc: Value = serde_json::from_slice(body).ok()?;
+            doc.pointer(p).cloned()
+        });
+        self.event_id(body_id, headers).ok().flatten()
+    }
+
     /// See [`Envelope::read`].
     pub fn read(&self, body: &[u8], headers: &HeaderMap) -> Result<Envelope, ParseError> {
         if let Some(fixed) = &self.event_type.value {

@@ -43,6 +43,9 @@ pub(crate) struct Step {
     pub event_id: Option<String>,
     /// For a handshake, the answer the vendor requires.
     pub handshake: Option<crate::handshake::Answer>,
+    /// A documented or recorded delivery, whose id is the same in every
+    /// run (the derived cases mint theirs from the run's nonce).
+    pub documented: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,6 +162,7 @@ impl<'a> Sender<'a> {
             headers,
             expect,
             handshake: None,
+            documented: false,
         }
     }
 
@@ -324,9 +328,13 @@ fn samples(s: Sender<'_>, nonce: &str, rewrite: &dyn Fn(&[u8]) -> Vec<u8>) -> Ve
             });
             let d = Fresh { body, id };
             let what = format!("sample {}", sample.path);
+            let step = s.step_as(what, d, Expect::Success, Some(e.name), None);
             plans.push(Plan::new(
                 format!("{}/{}/{}", s.v.id, e.name, sample.name),
-                vec![s.step_as(what, d, Expect::Success, Some(e.name), None)],
+                vec![Step {
+                    documented: true,
+                    ..step
+                }],
             ));
         }
     }
@@ -353,9 +361,13 @@ pub(crate) fn recorded(
                 id: d.event_id.clone().filter(|_| header_id),
             };
             let what = format!("stored delivery {} ({})", d.id, d.event_type);
+            let step = s.step_as(what, fresh, Expect::Success, Some(&d.event_type), None);
             Plan::new(
                 format!("{}/inbox/{}", s.v.id, d.id),
-                vec![s.step_as(what, fresh, Expect::Success, Some(&d.event_type), None)],
+                vec![Step {
+                    documented: true,
+                    ..step
+                }],
             )
         })
         .collect()

@@ -466,7 +466,8 @@ fn judge_observed(runs: &mut [CaseRun], obs: &Observer, settle: Duration) -> Obs
     let observed = Observed::match_reports(&sent, obs.reports(), settle);
     for step in runs.iter_mut().flat_map(|r| r.steps.iter_mut()) {
         let json = step.json_body();
-        step.verdict = observed.judge(step.expect, &step.key, &json, step.verdict.clone());
+        let verdict = step.verdict.clone();
+        step.verdict = observed.judge(step.expect, &step.key, &json, verdict, step.documented);
     }
     observed
 }
@@ -548,6 +549,8 @@ struct CaseRun {
 #[derive(Clone)]
 struct StepRun {
     what: String,
+    /// The step's id is the same in every run (see `Step::documented`).
+    documented: bool,
     format: crate::manifest::body::BodyFormat,
     request: String,
     expect: cases::Expect,
@@ -690,6 +693,7 @@ impl RunCtx {
                 &crate::form::json_body(&self.vendor.manifest().body, &step.body),
             ),
             what: step.what,
+            documented: step.documented,
             expect: step.expect,
             body: step.body,
             answer,
@@ -736,6 +740,7 @@ fn describe_sent(v: &VendorSpec, step: &Step) -> String {
     }
     let event = match v.read_envelope(&step.body, &map) {
         Ok(e) => e.event_type,
+        Err(_) if v.manifest().body.is_form() => "a form".into(),
         Err(_) if serde_json::from_slice::<serde_json::Value>(&step.body).is_err() => {
             "a body that is not JSON".into()
         }
