@@ -792,6 +792,55 @@ async fn an_id_still_dedupes_when_the_type_cannot_be_read() {
     );
 }
 
+/// A repeated id with another body is acknowledged as a duplicate (the
+/// first is kept) and logged as a WARN naming the id; the same body again
+/// is not. A real `hookforge serve`, its log read from stderr.
+#[test]
+fn a_repeated_id_with_another_body_is_warned_about() {
+    use std::io::Read;
+    let dir = common::temp_dir("changed-body");
+    // In the format Prets documents, which `serve` checks.
+    let secret = "whsec_Zx9Qm2Lk7Vb4Np1Rt6Yh3Jd8Fs5Gw0Ca2Ue7Io4Pk9A";
+    let mut cmd = common::serve_prets(secret);
+    cmd.arg("--db").arg(dir.join("inbox.db"));
+    cmd.stdout(std::process::Stdio::piped());
+    cmd.stderr(std::process::Stdio::piped());
+    let (mut child, port) = common::spawn_listening(cmd);
+    let mut quote: serde_json::Value =
+        serde_json::from_slice(&sample("prets/quote.created/doc-1.json")).unwrap();
+    quote["eventId"] = "evt_changed_body".into();
+    let first = serde_json::to_vec(&quote).unwrap();
+    quote["sequence"] = 7.into();
+    for body in [&first, &first, &serde_json::to_vec(&quote).unwrap()] {
+        assert_eq!(common::post_prets(port, secret, body).unwrap(), 200);
+    }
+    child.kill().unwrap();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    child.wait().unwrap();
+    let warned: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("different body"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{log}");
+    assert!(
+        warned[0].contains("WARN") && warned[0].contains("evt_changed_body"),
+        "{}",
+        warned[0]
+    );
+    assert_eq!(
+        log.matches("duplicate delivery acknowledged").count(),
+        2,
+        "{log}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A wrong path or method gets an answer that says what is served: the
 /// paths this server receives at (404), the methods the endpoint takes and
 /// its `Allow` header (405). axum's own answers have empty bodies.

@@ -908,6 +908,7 @@ async fn accept(
         }
         (Mode::Inbox(_), Inserted::Duplicate(id, _))
         | (Mode::Inline(..), Inserted::Duplicate(id, Status::Done | Status::Quarantined)) => {
+            warn_if_body_differs(inner, id, &body, &parsed).await;
             tracing::info!(target: LOG, vendor, event = %crate::util::Shown(&parsed.event_type), event_id = crate::util::cap(parsed.event_id.as_deref().unwrap_or("-")), delivery = id, "duplicate delivery acknowledged");
             ok("duplicate")
         }
@@ -917,6 +918,22 @@ async fn accept(
             ok("handled")
         }
     })
+}
+
+/// A repeated event id with another body: the first stays and this one is
+/// acknowledged unstored, which an operator should see (Coinbase changes
+/// `attempt_number` on every retry; a vendor that reuses ids loses events).
+/// A delivery keyed by its body's hash has the same bytes by definition.
+async fn warn_if_body_differs(inner: &Inner, id: i64, body: &Bytes, parsed: &crate::Checked) {
+    let Some(event_id) = parsed.event_id.as_deref() else {
+        return;
+    };
+    let stored = inner.mode.inbox().blocking(move |s| s.get(id)).await;
+    if let Ok(Some(first)) = stored
+        && first.body != body.as_ref()
+    {
+        tracing::warn!(target: LOG, vendor = inner.vendor.id, event_id = crate::util::cap(event_id), delivery = id, stored_bytes = first.body.len(), new_bytes = body.len(), "duplicate event id with a different body: the first delivery is kept, this one is acknowledged and not stored");
+    }
 }
 
 /// The delivery to store: its bytes as JSON, the headers kept (with the
