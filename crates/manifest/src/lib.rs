@@ -222,6 +222,11 @@ pub struct DeliveryRules {
     /// anywhere in a body are refreshed in their own format anyway.
     #[serde(default)]
     pub fresh_times: Vec<String>,
+    /// JSON pointers of body fields the vendor changes on every attempt of
+    /// the same event (Coinbase Commerce's `/attempt_number`): a retry that
+    /// differs only there is the same delivery, not a changed body.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_attempt: Vec<String>,
     /// The rules above that are hookforge's assumptions, not the vendor's
     /// documentation: any of [`DeliveryRules::RULES`].
     #[serde(default)]
@@ -251,6 +256,7 @@ impl DeliveryRules {
             disable_after: None,
             failure_handling: None,
             fresh_times: Vec::new(),
+            per_attempt: Vec::new(),
             assumed: vec!["timeout_secs".into(), "retry".into()],
             note: "the manifest documents no delivery rules; hookforge assumed them".into(),
         }
@@ -313,6 +319,11 @@ impl DeliveryRules {
         if let Some(p) = self.fresh_times.iter().find(|p| !p.starts_with('/')) {
             return bad(format!(
                 "fresh_times` entries are JSON pointers starting with `/`; got {p:?}"
+            ));
+        }
+        if let Some(p) = self.per_attempt.iter().find(|p| !p.starts_with('/')) {
+            return bad(format!(
+                "per_attempt` entries are JSON pointers starting with `/`; got {p:?}"
             ));
         }
         if let Some(a) = self

@@ -929,11 +929,34 @@ async fn warn_if_body_differs(inner: &Inner, id: i64, body: &Bytes, parsed: &cra
         return;
     };
     let stored = inner.mode.inbox().blocking(move |s| s.get(id)).await;
+    let rules = inner.vendor.manifest().delivery.as_ref();
+    let per_attempt = rules.map_or(&[][..], |d| d.per_attempt.as_slice());
     if let Ok(Some(first)) = stored
         && first.body != body.as_ref()
+        && !same_but_for(&first.body, body, per_attempt)
     {
         tracing::warn!(target: LOG, vendor = inner.vendor.id, event_id = crate::util::cap(event_id), delivery = id, stored_bytes = first.body.len(), new_bytes = body.len(), "duplicate event id with a different body: the first delivery is kept, this one is acknowledged and not stored");
     }
+}
+
+/// Whether two bodies are the same JSON once the fields the vendor changes
+/// on every attempt are taken out.
+fn same_but_for(a: &[u8], b: &[u8], per_attempt: &[String]) -> bool {
+    if per_attempt.is_empty() {
+        return false;
+    }
+    let without = |bytes: &[u8]| {
+        let mut doc: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+        for pointer in per_attempt {
+            let (parent, last) = pointer.rsplit_once('/')?;
+            let key = hookforge_core::manifest::unescape_token(last);
+            doc.pointer_mut(parent)
+                .and_then(serde_json::Value::as_object_mut)
+                .map(|o| o.remove(&key));
+        }
+        Some(doc)
+    };
+    matches!((without(a), without(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// The delivery to store: its bytes as JSON, the headers kept (with the
@@ -1077,7 +1100,21 @@ fn header_text(value: &header::HeaderValue) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{HeaderMap, Rejection, check_encoding, header, header_text, is_json};
+    use super::{HeaderMap, Rejection, check_encoding, header, header_text, is_json, same_but_for};
+
+    /// Coinbase Commerce's retries differ in `attempt_number` alone: not a
+    /// changed body. Any other difference is one, and with no per-attempt
+    /// fields every difference is.
+    #[test]
+    fn per_attempt_fields_do_not_make_a_changed_body() {
+        let coinbase = ["/attempt_number".to_string()];
+        let first = br#"{"attempt_number":1,"event":{"id":"e1","data":{"code":"A"}}}"#;
+        let retry = br#"{"event":{"id":"e1","data":{"code":"A"}},"attempt_number":2}"#;
+        let changed = br#"{"attempt_number":2,"event":{"id":"e1","data":{"code":"B"}}}"#;
+        assert!(same_but_for(first, retry, &coinbase));
+        assert!(!same_but_for(first, changed, &coinbase));
+        assert!(!same_but_for(first, retry, &[]));
+    }
 
     #[test]
     fn encodings_and_charsets() {
