@@ -50,6 +50,8 @@ enum Defect {
     IgnoresLabel,
     /// Refuses old timestamps only, not ones far ahead (as Stripe's SDK).
     AcceptsFuture,
+    /// Dedupes on the body's hash though the vendor sends an event id.
+    DedupesOnBody,
 }
 
 struct Rx {
@@ -175,6 +177,7 @@ fn id_of(rx: &Rx, headers: &HeaderMap, body: &[u8]) -> String {
 async fn dedupe_and_handle(rx: &Rx, headers: &HeaderMap, body: &[u8]) {
     let key = match rx.defect {
         Some(Defect::DedupesOnSignature) => format!("{:?}", headers.get("webhook-signature")),
+        Some(Defect::DedupesOnBody) => hookforge::dedupe_key(None, body),
         _ => id_of(rx, headers, body),
     };
     let new = match rx.defect {
@@ -347,6 +350,29 @@ async fn retries_refused_ids_labels_and_future_timestamps_are_judged() {
         let c = r.cases.iter().find(|c| c.id == id).unwrap();
         assert!(c.detail.contains(why), "{defect:?}: {}", c.detail);
     }
+}
+
+/// Coinbase Commerce numbers each attempt in the body (`attempt_number`):
+/// `duplicate`'s retry carries the next number, so a receiver that dedupes
+/// on the body's hash instead of `event.id` handles it twice, as it would
+/// every real retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_that_numbers_its_attempt_catches_dedupe_by_body() {
+    let v = hookforge::vendor("coinbase_commerce").unwrap();
+    let careful = run(v, None).await;
+    assert_eq!(careful.failed, 0, "{}", careful.table());
+    let r = run(v, Some(Defect::DedupesOnBody)).await;
+    let dup = "coinbase_commerce/duplicate".to_string();
+    // Two documented samples are one event (the docs' and the SDK's bodies
+    // share `event.id`): handled twice by the same mistake.
+    let want = BTreeSet::from([
+        dup.clone(),
+        "coinbase_commerce/charge:created/docs-example".to_string(),
+        "coinbase_commerce/charge:created/sdk-test-vector".to_string(),
+    ]);
+    assert_eq!(failed(&r), want, "{}", r.table());
+    let c = r.cases.iter().find(|c| c.id == dup).unwrap();
+    assert!(c.detail.contains("ran 2 times"), "{}", c.detail);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

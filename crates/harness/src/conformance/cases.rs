@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::VendorSpec;
 use crate::auth::{Secret, Signer};
 pub use crate::conformance::delivery::mutate_id;
-use crate::conformance::delivery::{Attempt, vendor_delivery};
+use crate::conformance::delivery::{Attempt, for_attempt, vendor_delivery};
 use crate::conformance::error::HarnessError;
 use crate::schema_walk::walk;
 
@@ -534,7 +534,15 @@ fn duplicate(s: Sender<'_>, d: Fresh) -> Plan {
     let what = format!(
         "the same event again as the vendor retries it: attempt 2, signed again {gap} s later"
     );
-    let again = s.attempt_step(what, d, Expect::Success, (None, 1, Some(now)));
+    let again = s.attempt_step(
+        what,
+        Fresh {
+            body: for_attempt(s.v, &d.body, 1).into_owned(),
+            ..d
+        },
+        Expect::Success,
+        (None, 1, Some(now)),
+    );
     Plan::new(format!("{}/duplicate", s.v.id), vec![first, again])
 }
 

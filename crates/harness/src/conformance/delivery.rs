@@ -2,6 +2,8 @@
 //! documented in the manifest and signed by the vendor's scheme. Used by
 //! `hookforge sign` and by the conformance harness.
 
+use std::borrow::Cow;
+
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::auth::{SignContext, Signer};
@@ -185,6 +187,33 @@ pub fn vendor_delivery(
         }
     }
     Ok((wire, out))
+}
+
+/// The body of attempt `attempt` (0 the first): the numbers the vendor
+/// changes on every attempt (`delivery.per_attempt`, Coinbase Commerce's
+/// `/attempt_number`) that much higher; other vendors' bodies as they are.
+pub fn for_attempt<'a>(vendor: &VendorSpec, body: &'a [u8], attempt: u32) -> Cow<'a, [u8]> {
+    let rules = vendor.manifest().delivery.as_ref();
+    let pointers = rules.map_or(&[][..], |r| r.per_attempt.as_slice());
+    if attempt == 0 || pointers.is_empty() {
+        return Cow::Borrowed(body);
+    }
+    let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Cow::Borrowed(body);
+    };
+    let mut changed = false;
+    for p in pointers {
+        if let Some(slot) = doc.pointer_mut(p)
+            && let Some(n) = slot.as_i64()
+        {
+            *slot = (n + i64::from(attempt)).into();
+            changed = true;
+        }
+    }
+    match changed {
+        true => Cow::Owned(serde_json::to_vec(&doc).expect("Value serializes")),
+        false => Cow::Borrowed(body),
+    }
 }
 
 /// An id for a delivery whose vendor sends it only in a header: shaped like

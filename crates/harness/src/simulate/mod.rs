@@ -722,9 +722,10 @@ impl Shared {
     }
 
     async fn send(&self, url: &str, ev: &SimEvent, attempt: u32) -> Answer {
+        let body = crate::conformance::delivery::for_attempt(self.vendor, &ev.body, attempt);
         let (wire, headers) = match vendor_delivery(
             self.vendor,
-            &ev.body,
+            &body,
             self.signer.as_ref(),
             &Attempt {
                 attempt,
