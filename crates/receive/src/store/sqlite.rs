@@ -17,8 +17,9 @@ use super::*;
 /// group-commit writer makes that one sync per batch of deliveries.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
-    /// Dropped with the store: tells the checkpointer thread to finish.
-    _checkpointer: Option<std::sync::mpsc::Sender<()>>,
+    /// Dropped with the store: the checkpointer thread finishes, and is
+    /// waited for.
+    _checkpointer: Option<Checkpointer>,
     /// The WAL's file and its size limit in bytes, when the checkpointer
     /// runs (see [`SqliteStore::keep_wal_short`]).
     wal: Option<(PathBuf, u64)>,
@@ -265,14 +266,14 @@ fn checkpoint_passive(conn: &Connection) -> rusqlite::Result<()> {
 /// (`PASSIVE`: never blocks the writer), and once more when the store is
 /// dropped. A failing checkpoint is logged and tried again: the WAL only
 /// grows meanwhile, and nothing committed is at risk.
-fn spawn_checkpointer(conn: Connection) -> std::io::Result<std::sync::mpsc::Sender<()>> {
+fn spawn_checkpointer(conn: Connection) -> std::io::Result<Checkpointer> {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let checkpoint = move || {
         if let Err(e) = checkpoint_passive(&conn) {
             tracing::warn!(target: LOG, error = %e, "cannot checkpoint the SQLite inbox's WAL");
         }
     };
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
@@ -282,7 +283,29 @@ fn spawn_checkpointer(conn: Connection) -> std::io::Result<std::sync::mpsc::Send
             }
             checkpoint();
         })?;
-    Ok(tx)
+    Ok(Checkpointer {
+        stop: Some(tx),
+        thread: Some(thread),
+    })
+}
+
+/// The checkpointer thread: told to finish and joined when dropped, so its
+/// last checkpoint and the close of its connection (which touch the WAL
+/// and shared-memory files) are over once the store is gone. Without the
+/// join, a caller removing the inbox's directory raced them.
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            // A panicked checkpointer has nothing left to finish.
+            let _ = t.join();
+        }
+    }
 }
 
 /// A delivery's columns that need encoding first.
@@ -766,6 +789,27 @@ pub(crate) mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("inbox.db");
         (dir, path)
+    }
+
+    /// Once the store is dropped its files are left alone: the checkpointer
+    /// has made its last checkpoint and closed its connection, which removes
+    /// the WAL. (Not joined, it raced a test's `remove_dir_all`: "Directory
+    /// not empty" in a CI run.)
+    #[test]
+    fn a_dropped_store_leaves_its_files_alone() {
+        let (dir, path) = fresh_db("dropped");
+        for n in 0..200 {
+            let store = SqliteStore::open(&path).unwrap();
+            store.insert(&delivery(&format!("k{n}"))).unwrap();
+            drop(store);
+            let mut names: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            assert_eq!(names, ["inbox.db"], "after drop {n}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// The worker claims with a new `now` every round. With SQLite's STAT4
