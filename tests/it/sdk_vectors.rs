@@ -424,3 +424,28 @@ fn hookforge_handshake(vector: &Value) -> Value {
     made["answer"] = json!({"status": want.status, "body": String::from_utf8(want.body).unwrap()});
     made
 }
+
+/// A form field repeated with the same value: Twilio's libraries count the
+/// value once (twilio-python `sorted(set(values))`, twilio-node `new Set`),
+/// so the signature is not the one over both copies. The signature is
+/// twilio-python 9.13.0's `RequestValidator.compute_signature` for this form
+/// and URL (the version `tests/receivers` pins); hookforge signed
+/// `/JCBYG19nUKh7jdvEDohSF2scd0=` before it dropped the repeat.
+#[test]
+fn a_repeated_twilio_field_value_is_signed_once_as_the_sdks_do() {
+    let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+    let v = json!({
+        "vendor": "twilio_voice",
+        "name": "twilio_voice: a value repeated under one name (twilio-python 9.13.0 signs)",
+        "verify_key": "12345",
+        "url": url,
+        "content_type": "application/x-www-form-urlencoded",
+        "body": "A=x&A=x&B=1",
+        "headers": [["X-Twilio-Signature", "dgU3wwVKiL6AEqaaEhZeYlJqNWQ="]],
+    });
+    accepted_then_refused_tampered(&v);
+    let m = manifest(&v);
+    let signer = Signer::for_manifest_at(&m, Secret::new("12345"), None, Some(url)).unwrap();
+    let signed = signer.sign(b"A=x&A=x&B=1", &SignContext::now("msg_twilio"));
+    assert_eq!(signed[0].1, "dgU3wwVKiL6AEqaaEhZeYlJqNWQ=");
+}

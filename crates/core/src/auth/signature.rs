@@ -801,10 +801,13 @@ fn check_age(ts: u64, now: SystemTime, tolerance: Duration, header: &str) -> Res
 
 /// Twilio's signed form: every `application/x-www-form-urlencoded` field
 /// sorted by name (then value, for repeated names), each name followed by
-/// its value, decoded, with nothing between.
+/// its value, decoded, with nothing between. A value repeated under one
+/// name counts once, as twilio-python (`sorted(set(values))`) and
+/// twilio-node (`new Set(...)`) compute it.
 fn form_sorted(body: &[u8]) -> Vec<u8> {
     let mut fields: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     fields.sort();
+    fields.dedup();
     let mut out = Vec::new();
     for (name, value) in fields {
         out.extend_from_slice(name.as_bytes());

@@ -483,6 +483,18 @@ fn undocumented_like(like: &str) -> String {
 /// event), the header carries the new type and the body stays a real one.
 fn unknown_event(s: Sender<'_>, fresh: Fresh) -> Result<Plan, HarnessError> {
     let loc = &s.v.manifest().event_type;
+    if let Some(only) = &loc.value {
+        // Nothing in the delivery names a type: sending the sample again
+        // would pass while testing nothing.
+        return Ok(Plan {
+            id: format!("{}/unknown-event", s.v.id),
+            steps: Vec::new(),
+            skip: Some(format!(
+                "{} sends one kind of delivery (its event type is always `{only}`): there is no type to make new",
+                s.v.name
+            )),
+        });
+    }
     let like = s.base_event.unwrap_or("event");
     let mut d = fresh;
     let in_body = loc.pointer.as_deref().filter(|_| loc.join.is_none());
@@ -531,9 +543,12 @@ fn duplicate(s: Sender<'_>, d: Fresh) -> Plan {
         Expect::Success,
         (None, 0, Some(now - gap)),
     );
-    let what = format!(
-        "the same event again as the vendor retries it: attempt 2, signed again {gap} s later"
-    );
+    let what = match tolerance {
+        Some(_) => format!(
+            "the same event again as the vendor retries it: attempt 2, signed again {gap} s later"
+        ),
+        None => "the same event again as the vendor retries it: attempt 2".to_string(),
+    };
     let again = s.attempt_step(
         what,
         Fresh {
@@ -1055,10 +1070,10 @@ fn new_keys_probe(s: Sender<'_>, de: Fresh) -> Result<Plan, HarnessError> {
     if let Some(Value::Object(o)) = nested.as_deref().and_then(|p| doc.pointer_mut(p)) {
         o.insert("x_hookforge_new_nested_field".into(), json!("added"));
     }
-    let what = format!(
-        "a valid delivery with a new top-level key and a new key in {}",
-        nested.as_deref().unwrap_or("(no nested object)")
-    );
+    let what = match nested.as_deref() {
+        Some(p) => format!("a valid delivery with a new top-level key and a new key in {p}"),
+        None => "a valid delivery with a new top-level key (it has no nested object)".into(),
+    };
     Ok(drift_plan(s, "extra-field", what, &de, Some(doc), ""))
 }
 
