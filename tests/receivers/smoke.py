@@ -3,8 +3,9 @@
 starts it (careful, then each seeded defect) against a local observer and sends
 a few deliveries signed with the vendor SDK's own helper where there is one
 (stripe's WebhookSignature.generate_signature_header, standardwebhooks'
-Webhook.sign, slack_sdk's SignatureVerifier.generate_signature; GitHub and
-Shopify by hand, HMAC-SHA256 as their docs say).
+Webhook.sign, slack_sdk's SignatureVerifier.generate_signature, twilio's
+RequestValidator.compute_signature, svix's Webhook.sign; GitHub and Shopify
+by hand, HMAC-SHA256 as their docs say).
 
 Run from the receivers venv (scripts/receivers-install makes it):
   target/receivers-venv/bin/python tests/receivers/smoke.py [VENDOR...]
@@ -23,6 +24,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,16 +33,24 @@ from pathlib import Path
 import stripe
 from slack_sdk.signature import SignatureVerifier
 from standardwebhooks.webhooks import Webhook
+from svix.webhooks import Webhook as SvixWebhook
+from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 BIG = 9007199254740993  # 2^53 + 1: a double rounds it to 9007199254740992
 DEFECTS = ["no-dedupe", "float-numbers", "handle-before-verify", "json-500", "reject-unknown", "reserialize", "record-before-verify"]
+# Vendors that send forms (application/x-www-form-urlencoded), not JSON, and
+# the defects their receivers have no counterpart for: they will not start.
+FORM_VENDORS = {"twilio_voice"}
+NOT_FOR_FORMS = {"json-500", "float-numbers", "reserialize"}
+WHSEC_VENDORS = {"standard_webhooks", "clerk"}
 
 
 def wrong_secret(vendor):
     """A secret that is not the receiver's, in the vendor's format."""
-    if vendor == "standard_webhooks":
+    if vendor in WHSEC_VENDORS:
         return "whsec_" + base64.b64encode(b"another secret").decode()
     return secret_for(vendor) + "x"
 
@@ -55,7 +65,7 @@ def receivers():
 
 
 def secret_for(vendor):
-    if vendor == "standard_webhooks":
+    if vendor in WHSEC_VENDORS:
         return "whsec_" + base64.b64encode(b"hookforge smoke secret 0123456789").decode()
     return "hookforge-smoke-secret"
 
@@ -134,10 +144,47 @@ def event(vendor, event_id, kind="known"):
             "event_time": int(time.time()),
         }
         return p, t, event_id
+    if vendor == "twilio_voice":
+        # Form fields, all strings; every Voice request is the one event `call`.
+        p = {
+            "AccountSid": "AC00000000000000000000000000000000",
+            "ApiVersion": "2010-04-01",
+            "CallSid": "CA1234567890ABCDE",
+            "CallStatus": "ringing",
+            "Called": "+18005551212",
+            "Caller": "+14158675309",
+            "Direction": "inbound",
+            "From": "+14158675309",
+            "To": "+18005551212",
+        }
+        if unknown:
+            p["CallStatus"] = "hookforge-unknown"
+        return p, "call", event_id
+    if vendor == "clerk":
+        t = "hookforge.unknown" if unknown else "user.created"
+        p = {
+            "data": {"id": "user_29w83sxmDNGwOuEthce5gg56FcC", "object": "user", "first_name": "Example"},
+            "event_attributes": {"http_request": {"client_ip": "0.0.0.0", "user_agent": "smoke"}},
+            "instance_id": "ins_123",
+            "object": "event",
+            "timestamp": 1654012591835,
+            "type": t,
+        }
+        return p, t, event_id
     raise ValueError(vendor)
 
 
-def headers_for(vendor, secret, event_id, event_type, raw):
+def form_params(raw):
+    """A form body's fields as the receiver's Flask reads them (a MultiDict)."""
+    return MultiDict(urllib.parse.parse_qsl(raw.decode(), keep_blank_values=True))
+
+
+def form_fields(payload):
+    """The form a JSON object of strings (lists for repeated fields) is sent as."""
+    return urllib.parse.urlencode(payload, doseq=True).encode()
+
+
+def headers_for(vendor, secret, event_id, event_type, raw, url):
     h = {"Content-Type": "application/json"}
     if vendor == "github":
         sig = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
@@ -171,6 +218,20 @@ def headers_for(vendor, secret, event_id, event_type, raw):
         h |= {
             "X-Slack-Request-Timestamp": ts,
             "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=raw),
+        }
+    elif vendor == "twilio_voice":
+        # The URL requested, then the fields sorted by name (RequestValidator's own helper).
+        h = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "I-Twilio-Idempotency-Token": event_id,
+            "X-Twilio-Signature": RequestValidator(secret).compute_signature(url, form_params(raw)),
+        }
+    elif vendor == "clerk":
+        now = datetime.now(timezone.utc)
+        h |= {
+            "svix-id": event_id,
+            "svix-timestamp": str(int(now.timestamp())),
+            "svix-signature": SvixWebhook(secret).sign(event_id, now, raw),
         }
     return h
 
@@ -245,10 +306,11 @@ class Run:
     def send(self, payload=None, raw=None, event_id=None, event_type=None, secret=None, signed=True):
         """Send a delivery; answers (status, reports made while handling it)."""
         if raw is None:
-            raw = json.dumps(payload).encode()
-        h = headers_for(self.vendor, secret or self.secret, event_id, event_type, raw)
+            raw = form_fields(payload) if self.vendor in FORM_VENDORS else json.dumps(payload).encode()
+        h = headers_for(self.vendor, secret or self.secret, event_id, event_type, raw, self.url)
         if not signed:
-            for k in ("X-Hub-Signature-256", "X-Shopify-Hmac-Sha256", "Stripe-Signature", "webhook-signature", "X-Slack-Signature"):
+            signatures = ("X-Hub-Signature-256", "X-Shopify-Hmac-Sha256", "Stripe-Signature", "webhook-signature", "X-Slack-Signature", "X-Twilio-Signature", "svix-signature")
+            for k in signatures:
                 h.pop(k, None)
         status = post(self.url, raw, h)
         return status, [body for path, body in self.observer.take() if path == "/handled"]
@@ -290,22 +352,42 @@ class Smoke:
         p, t, eid = event(v, run.new_id())
         status, reports = run.send(p, event_id=eid, event_type=t, signed=False)
         run.check("an unsigned delivery is refused (4xx), not handled", 400 <= status < 500 and not reports, f"status {status}, {len(reports)} report(s)")
-        eid = run.new_id()
-        status, reports = run.send(raw=b'{"id": "not json', event_id=eid, event_type=event(v, eid)[1])
-        run.check("signed non-JSON: 400, not handled", status == 400 and not reports, f"status {status}, {len(reports)} report(s)")
-        p, t, eid = event(v, run.new_id())
-        p["hookforge_big"] = BIG
-        status, reports = run.send(p, event_id=eid, event_type=t)
-        run.reported_once(f"{BIG} is reported exactly", status, reports, p, t, eid)
-        p, t, eid = event(v, run.new_id())
-        raw = json.dumps(p, indent=2, ensure_ascii=False).encode()
-        status, reports = run.send(raw=raw, event_id=eid, event_type=t)
-        run.reported_once("a pretty-printed body verifies over its own bytes", status, reports, p, t, eid)
+        if v in FORM_VENDORS:
+            self.careful_form(run)
+        else:
+            eid = run.new_id()
+            status, reports = run.send(raw=b'{"id": "not json', event_id=eid, event_type=event(v, eid)[1])
+            run.check("signed non-JSON: 400, not handled", status == 400 and not reports, f"status {status}, {len(reports)} report(s)")
+            p, t, eid = event(v, run.new_id())
+            p["hookforge_big"] = BIG
+            status, reports = run.send(p, event_id=eid, event_type=t)
+            run.reported_once(f"{BIG} is reported exactly", status, reports, p, t, eid)
+            p, t, eid = event(v, run.new_id())
+            raw = json.dumps(p, indent=2, ensure_ascii=False).encode()
+            status, reports = run.send(raw=raw, event_id=eid, event_type=t)
+            run.reported_once("a pretty-printed body verifies over its own bytes", status, reports, p, t, eid)
         self.samples(run)
         p, t, eid = event(v, run.new_id(), kind="unknown")
-        p["hookforge_extra"] = {"nested": [1, "é"]}
+        p["hookforge_extra"] = "é" if v in FORM_VENDORS else {"nested": [1, "é"]}  # a form field is a string
         status, reports = run.send(p, event_id=eid, event_type=t)
         run.reported_once("an unknown event type with an unknown field is handled", status, reports, p, t, eid)
+
+    def careful_form(self, run):
+        """What a form receiver must get right instead of JSON bytes."""
+        v = run.vendor
+        p, t, eid = event(v, run.new_id())
+        p["MediaUrl"] = ["https://example.com/b", "https://example.com/a"]
+        status, reports = run.send(p, event_id=eid, event_type=t)
+        run.reported_once("a repeated field verifies and is reported as its values in order", status, reports, p, t, eid)
+        p, t, eid = event(v, run.new_id())
+        p["SpeechResult"] = "Hello, world & more: 100% é"
+        raw = "&".join(f"{urllib.parse.quote(k)}={urllib.parse.quote(val, safe='')}" for k, val in reversed(p.items())).encode()
+        status, reports = run.send(raw=raw, event_id=eid, event_type=t)
+        run.reported_once("fields in another order, spaces as %20: verifies over the decoded fields", status, reports, p, t, eid)
+        p, t, eid = event(v, run.new_id())
+        p[str(BIG)] = str(BIG)
+        status, reports = run.send(p, event_id=eid, event_type=t)
+        run.reported_once(f"a field {BIG} stays the string it was", status, reports, p, t, eid)
 
     def samples(self, run):
         """Every documented sample (vendors/<vendor>/samples/<event>/*.json) is
@@ -322,6 +404,8 @@ class Smoke:
                 p["event_id"] = eid
             if v in ("stripe", "slack"):
                 raw = json.dumps(p).encode()
+            elif v in FORM_VENDORS:
+                raw = form_fields(p)
             name = path.parent.name
             if v == "github":
                 t = f"{name.split('.')[0]}.{p['action']}" if isinstance(p.get("action"), str) else name.split(".")[0]
@@ -330,6 +414,8 @@ class Smoke:
                 t = header_type = name.replace("-", "/", 1)
             elif v == "slack":
                 t = header_type = p["event"]["type"]
+            elif v == "twilio_voice":
+                t = header_type = "call"
             else:
                 t = header_type = p.get("type")
             status, reports = run.send(raw=raw, event_id=eid, event_type=header_type)
@@ -385,6 +471,10 @@ class Smoke:
             try:
                 if defect == "reject-unknown" and not known_keys(vendor):
                     self.defect(run)
+                    continue
+                if vendor in FORM_VENDORS and defect in NOT_FOR_FORMS:
+                    out = run.output()
+                    run.check("a JSON defect does not apply to a form: refuses to start", not run.up and run.proc.poll() not in (None, 0) and "does not apply" in out, out[-300:])
                     continue
                 run.check("starts and listens", run.up, run.output()[-500:])
                 if not run.up:
