@@ -61,6 +61,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// Removes the member a JSON pointer names from its object; what was there.
+pub fn remove_at(doc: &mut serde_json::Value, pointer: &str) -> Option<serde_json::Value> {
+    let (parent, last) = pointer.rsplit_once('/')?;
+    let key = crate::manifest::unescape_token(last);
+    doc.pointer_mut(parent)?.as_object_mut()?.remove(&key)
+}
+
 /// The idempotency key of a delivery: the vendor's event id, or a hash of
 /// the body for vendors that send none.
 pub fn dedupe_key(event_id: Option<&str>, body: &[u8]) -> String {

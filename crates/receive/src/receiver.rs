@@ -948,11 +948,7 @@ fn same_but_for(a: &[u8], b: &[u8], per_attempt: &[String]) -> bool {
     let without = |bytes: &[u8]| {
         let mut doc: serde_json::Value = serde_json::from_slice(bytes).ok()?;
         for pointer in per_attempt {
-            let (parent, last) = pointer.rsplit_once('/')?;
-            let key = hookforge_core::manifest::unescape_token(last);
-            doc.pointer_mut(parent)
-                .and_then(serde_json::Value::as_object_mut)
-                .map(|o| o.remove(&key));
+            hookforge_core::util::remove_at(&mut doc, pointer);
         }
         Some(doc)
     };

@@ -416,14 +416,7 @@ fn without_body_signature(v: &VendorSpec, body: Vec<u8>) -> Vec<u8> {
     let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return body;
     };
-    let (parent, last) = pointer.rsplit_once('/').unwrap_or(("", pointer));
-    let key = hookforge_core::manifest::unescape_token(last);
-    let removed = doc
-        .pointer_mut(parent)
-        .and_then(serde_json::Value::as_object_mut)
-        .and_then(|o| o.remove(&key))
-        .is_some();
-    if removed {
+    if crate::util::remove_at(&mut doc, pointer).is_some() {
         serde_json::to_vec(&doc).unwrap_or(body)
     } else {
         body
