@@ -177,7 +177,11 @@ fn child_receiver_with_a_slow_handler() {
         fn handle<'a>(&'a self, body: &'a [u8], h: &'a HeaderMap) -> BoxFuture<'a, HandlerResult> {
             Box::pin(async move {
                 let id = prets::VENDOR.parse(body, h)?.event_id.unwrap_or_default();
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                // The first life's handlers run long, so a handler is still
+                // running when the kill lands, however late the test thread
+                // is scheduled after seeing one start.
+                let ms = if self.life == "first" { 400 } else { 50 };
+                tokio::time::sleep(Duration::from_millis(ms)).await;
                 // One append per line: lines from both lives never interleave.
                 std::fs::OpenOptions::new()
                     .create(true)
