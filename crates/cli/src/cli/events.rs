@@ -31,21 +31,13 @@ pub fn events(v: &VendorSpec, json: bool) -> Outcome {
             .collect();
         return print_json(&serde_json::Value::Array(list));
     }
-    let width = v
-        .events
-        .iter()
-        .map(|e| e.name.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let mut out = format!("{:<width$} {:>7}  {}\n", "EVENT", "SAMPLES", "DESCRIPTION");
+    let mut table = Table::new(&["EVENT", "SAMPLES", "DESCRIPTION"], &[1]);
     for e in v.events {
-        out.push_str(&format!(
-            "{:<width$} {:>7}  {}\n",
-            e.name,
-            e.samples.len(),
-            e.description
-        ));
+        table.row(vec![
+            e.name.to_string(),
+            e.samples.len().to_string(),
+            e.description.to_string(),
+        ]);
     }
-    print_text(&out)
+    print_text(&table.render())
 }

@@ -207,7 +207,7 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
                     print_json(&serde_json::to_value(&rows).expect("rows serialize"))
                 } else {
                     let mut out = format!(
-                        "{:>6}  {:<10} {:<13} {:<40} {:>3}  {}\n",
+                        "{:>6}  {:<10} {:<17} {:<40} {:>3}  {}\n",
                         "ID", "STATUS", "VENDOR", "EVENT", "TRY", "EVENT ID / ERROR"
                     );
                     for r in rows {
@@ -221,7 +221,7 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
                         // Event types, ids and errors are the sender's text:
                         // a newline or escape in one must not forge a row.
                         out.push_str(&format!(
-                            "{:>6}  {:<10} {:<13} {:<40} {:>3}  {}\n",
+                            "{:>6}  {:<10} {:<17} {:<40} {:>3}  {}\n",
                             r.id,
                             r.status.as_str(),
                             r.vendor,
@@ -333,7 +333,7 @@ fn replay_matching(
     let mut out = format!("{verb} {} ({what}):\n", done.queued.len());
     for d in &done.queued {
         out.push_str(&format!(
-            "{:>8}  {:<13} {:<40} {}\n",
+            "{:>8}  {:<17} {:<40} {}\n",
             d.id,
             d.vendor,
             d.event_type,

@@ -384,6 +384,60 @@ pub fn print_json(v: &serde_json::Value) -> Outcome {
     print_text(&format!("{text}\n"))
 }
 
+/// A text table whose columns are as wide as their widest cell, so long
+/// vendor names and event types never push a row out of line. Columns listed
+/// in `right` are right-aligned (counts); the last column is not padded.
+pub struct Table {
+    rows: Vec<Vec<String>>,
+    right: &'static [usize],
+}
+
+impl Table {
+    pub fn new(header: &[&str], right: &'static [usize]) -> Table {
+        let header = header.iter().map(|h| h.to_string()).collect();
+        Table {
+            rows: vec![header],
+            right,
+        }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    pub fn render(&self) -> String {
+        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| {
+                let cells = self.rows.iter().filter_map(|r| r.get(c));
+                cells.map(|cell| cell.chars().count()).max().unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        for row in &self.rows {
+            let mut line = String::new();
+            for (c, cell) in row.iter().enumerate() {
+                let pad = widths[c].saturating_sub(cell.chars().count());
+                if c > 0 {
+                    line.push_str("  ");
+                }
+                if self.right.contains(&c) {
+                    line.extend(std::iter::repeat_n(' ', pad));
+                    line.push_str(cell);
+                } else if c + 1 < row.len() {
+                    line.push_str(cell);
+                    line.extend(std::iter::repeat_n(' ', pad));
+                } else {
+                    line.push_str(cell);
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
 /// Prints, treating a closed pipe (`| head`) as success rather than a panic.
 pub fn print_text(s: &str) -> Outcome {
     let mut out = io::stdout().lock();
@@ -537,4 +591,22 @@ pub struct TargetArgs {
     /// as the receiver has it: `NAME=VALUE` (PayPal: `webhook_id=WH-…`). Repeatable
     #[arg(long = "setting", value_name = "NAME=VALUE", value_parser = parse_setting)]
     pub settings: Vec<(String, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Table;
+
+    #[test]
+    fn a_table_column_is_as_wide_as_its_widest_cell() {
+        let mut t = Table::new(&["ID", "NAME", "EVENTS"], &[2]);
+        t.row(vec!["aws_sns".into(), "Amazon SNS (HTTP/S)".into(), "2".into()]);
+        t.row(vec!["box".into(), "Box".into(), "12".into()]);
+        assert_eq!(
+            t.render(),
+            "ID       NAME                 EVENTS\n\
+             aws_sns  Amazon SNS (HTTP/S)       2\n\
+             box      Box                      12\n"
+        );
+    }
 }

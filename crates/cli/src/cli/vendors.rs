@@ -27,32 +27,38 @@ pub fn vendors(json: bool) -> Outcome {
         let list: Vec<_> = all.iter().map(|v| as_json(v)).collect();
         return print_json(&serde_json::Value::Array(list));
     }
-    let mut out = format!(
-        "{:<18} {:<24} {:>6} {:>7}  {:<17} {:<24} {:<16} {}\n",
-        "ID", "NAME", "EVENTS", "SAMPLES", "AUTH", "HANDSHAKES", "PROVEN", "SCHEMAS"
+    let mut table = Table::new(
+        &[
+            "ID",
+            "NAME",
+            "EVENTS",
+            "SAMPLES",
+            "AUTH",
+            "HANDSHAKES",
+            "PROVEN",
+            "SCHEMAS",
+        ],
+        &[2, 3],
     );
     for v in all {
         let hs = handshakes(v);
-        out.push_str(&format!(
-            "{:<18} {:<24} {:>6} {:>7}  {:<17} {:<24} {:<16} {}\n",
-            v.id,
-            v.name,
-            v.events.len(),
-            samples(v),
+        let schemas = v.manifest().schemas.as_ref();
+        table.row(vec![
+            v.id.to_string(),
+            v.name.to_string(),
+            v.events.len().to_string(),
+            samples(v).to_string(),
             auth_scheme(v),
             if hs.is_empty() {
                 "-".to_string()
             } else {
                 hs.join(", ")
             },
-            proven(v),
-            v.manifest()
-                .schemas
-                .as_ref()
-                .map_or("-", |s| s.from.as_str()),
-        ));
+            proven(v).to_string(),
+            schemas.map_or("-", |s| s.from.as_str()).to_string(),
+        ]);
     }
-    print_text(&out)
+    print_text(&table.render())
 }
 
 fn samples(v: &VendorSpec) -> usize {
