@@ -600,7 +600,11 @@ mod tests {
     #[test]
     fn a_table_column_is_as_wide_as_its_widest_cell() {
         let mut t = Table::new(&["ID", "NAME", "EVENTS"], &[2]);
-        t.row(vec!["aws_sns".into(), "Amazon SNS (HTTP/S)".into(), "2".into()]);
+        t.row(vec![
+            "aws_sns".into(),
+            "Amazon SNS (HTTP/S)".into(),
+            "2".into(),
+        ]);
         t.row(vec!["box".into(), "Box".into(), "12".into()]);
         assert_eq!(
             t.render(),
