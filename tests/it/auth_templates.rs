@@ -182,7 +182,7 @@ fn stripe_header_with_rotated_and_old_scheme_entries() {
             at,
         )
         .unwrap();
-    // Outside the tolerance, either way: refused, naming the header.
+    // Older than the tolerance: refused, naming the header.
     let late = UNIX_EPOCH + Duration::from_secs(stripe.ctx.timestamp + 301);
     let err = verifier(stripe)
         .verify_at(&to_map(&stripe.headers), &stripe.body, late)
@@ -191,11 +191,13 @@ fn stripe_header_with_rotated_and_old_scheme_entries() {
         err.to_string(),
         "`stripe-signature` is 301 s old, more than the 300 s tolerance"
     );
-    let early = UNIX_EPOCH + Duration::from_secs(stripe.ctx.timestamp - 301);
-    assert!(matches!(
-        verifier(stripe).verify_at(&to_map(&stripe.headers), &stripe.body, early),
-        Err(AuthError::FutureTimestamp { .. })
-    ));
+    // Ahead of our clock by more than the tolerance: taken, as stripe-python
+    // takes it (it checks the past only), so a receiver whose clock runs
+    // behind Stripe's loses nothing.
+    let early = UNIX_EPOCH + Duration::from_secs(stripe.ctx.timestamp - 3600);
+    verifier(stripe)
+        .verify_at(&to_map(&stripe.headers), &stripe.body, early)
+        .unwrap();
     // A changed timestamp breaks the signature (it is signed).
     let moved = real.replace(
         &format!("t={}", stripe.ctx.timestamp),

@@ -705,7 +705,8 @@ pub struct SignatureAuth {
     /// Where `{id}` is sent.
     #[serde(default)]
     pub id_header: Option<String>,
-    /// How far (either way) a signed timestamp may be from now.
+    /// How old a signed timestamp may be (and, with `refuses_future`, how
+    /// far ahead of now).
     #[serde(default = "default_tolerance")]
     pub tolerance_secs: u64,
     /// Whether the vendor's own verifier (its docs or SDK) also refuses a

@@ -577,7 +577,7 @@ impl SignatureScheme {
                 }
                 .into(),
             })?;
-        check_age(secs, now, self.tolerance, &place)?;
+        check_age(secs, now, self.tolerance, self.refuses_future, &place)?;
         Ok(Some(text))
     }
 
@@ -779,7 +779,18 @@ fn body_string(json: Option<&Value>, pointer: &str) -> Result<String, AuthError>
     }
 }
 
-fn check_age(ts: u64, now: SystemTime, tolerance: Duration, header: &str) -> Result<(), AuthError> {
+/// A timestamp older than the tolerance is refused. One ahead of now is
+/// refused only where the vendor's own verifier refuses it too: Stripe's,
+/// Paddle's and HubSpot's libraries check the past only, so a receiver whose
+/// clock runs behind theirs (by more than Paddle's 5 s) still takes their
+/// deliveries, which are authentic either way.
+fn check_age(
+    ts: u64,
+    now: SystemTime,
+    tolerance: Duration,
+    refuses_future: bool,
+    header: &str,
+) -> Result<(), AuthError> {
     let now_s = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let tol = tolerance.as_secs();
     if now_s > ts && now_s - ts > tol {
@@ -789,7 +800,7 @@ fn check_age(ts: u64, now: SystemTime, tolerance: Duration, header: &str) -> Res
             tolerance_secs: tol,
         });
     }
-    if ts > now_s && ts - now_s > tol {
+    if refuses_future && ts > now_s && ts - now_s > tol {
         return Err(AuthError::FutureTimestamp {
             header: header.to_string(),
             ahead_secs: ts - now_s,
