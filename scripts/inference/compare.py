@@ -9,7 +9,9 @@ held out in turn; each tool infers a schema from the others, then:
   (a) the held-out payload should be accepted;
   (b) mutants of it should be rejected: a scalar given another JSON type,
       and a key removed that every training example (and the held-out one)
-      has.
+      has. The type mutants of fields the training examples typed (a
+      non-null scalar there) are also counted on their own ("typed"): a
+      field no example showed can rightly be anything.
 Usage: compare.py CORPUS HOOKFORGE QUICKTYPE
 """
 import json
@@ -89,13 +91,29 @@ def other_type(v):
     return None  # null: any other type may be fine; not a clear mutant
 
 
+def shape(path):
+    """A path with array indices generalised: every element is one field."""
+    return tuple("*" if isinstance(p, int) else p for p in path)
+
+
+def typed_fields(training):
+    """Fields some training example gives a non-null scalar: the examples
+    show their type, so a schema can know a mutant of them is wrong."""
+    return {shape(p) for t in training for p, v in leaves(t) if v is not None}
+
+
 def mutants(doc, training):
     out = []
+    typed = typed_fields(training)
     for path, v in spread([(p, v) for p, v in leaves(doc) if other_type(v) is not None]):
         m = json.loads(json.dumps(doc))
         parent = get(m, path[:-1])
         parent[path[-1]] = other_type(v)
         out.append(("type", m))
+        # The same mutant, counted again when the examples typed the field
+        # (not one they never showed, or showed only as null or []).
+        if shape(path) in typed:
+            out.append(("typed", m))
     always = [p for p in keys(doc) if all(has(t, p) for t in training)]
     for path in spread(always):
         m = json.loads(json.dumps(doc))

@@ -123,3 +123,45 @@ async fn what_is_not_json_is_refused_for_every_vendor_shape() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, Status::Quarantined);
 }
+
+/// Adyen's `pspReference` is the payment's: its AUTHORISATION, REFUND and
+/// CHARGEBACK all carry it. Adyen dedupes on it with `eventCode` and
+/// `success`, and so must the receiver (the manifest's `event_id.with`):
+/// keyed on the reference alone, the refund and the chargeback were
+/// answered "duplicate" and dropped.
+#[tokio::test]
+async fn adyen_events_of_one_payment_are_each_kept() {
+    const SECRET: &str = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056";
+    let v = hookforge::vendor("adyen").unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vendors/adyen/samples");
+    let signer = Signer::for_manifest(v.manifest(), Secret::new(SECRET)).unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let app = Receiver::builder(v)
+        .secret(SECRET)
+        .inbox(Inbox::new(store.clone()))
+        .build()
+        .unwrap()
+        .router();
+    let mut ids = Vec::new();
+    for event in ["AUTHORISATION", "REFUND", "CHARGEBACK", "REFUND"] {
+        let sample = std::fs::read(root.join(event).join("openapi-example.json")).unwrap();
+        let ctx = SignContext::now("adyen");
+        let body = signer.sign_body(&sample, &ctx).unwrap_or(sample);
+        let envelope = v.read_envelope(&body, &Default::default()).unwrap();
+        ids.push(envelope.event_id.unwrap());
+        let req = Request::post("/hooks/adyen").header("Content-Type", "application/json");
+        let resp = app
+            .clone()
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{event}");
+    }
+    // One payment, three events; the second REFUND is the retry of the first.
+    let rows = store.list(None, 10).unwrap();
+    let mut kept: Vec<_> = rows.iter().map(|r| r.event_type.as_str()).collect();
+    kept.sort();
+    assert_eq!(kept, ["AUTHORISATION", "CHARGEBACK", "REFUND"]);
+    assert_eq!(ids[0], "QFQTPCQ8HXSKGK82:AUTHORISATION:true");
+    assert_eq!(ids[1], ids[3]);
+}

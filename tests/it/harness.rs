@@ -251,6 +251,7 @@ const NO_ENUM_SAMPLE: &[&str] = &[
 /// them are skipped, when a secret is configured: auth missing and invalid,
 /// prefix for static credentials, stale for timestamped schemes (future
 /// where the vendor refuses that too), other-label for labelled signatures,
+/// truncated for signatures in a header,
 /// refused-then-valid where deliveries carry an id, unknown event,
 /// duplicate, malformed, four drift and four byte probes, budget.
 fn negative_cases(v: &VendorSpec) -> (usize, usize) {
@@ -267,11 +268,24 @@ fn negative_cases(v: &VendorSpec) -> (usize, usize) {
     let label = (scheme.as_ref())
         .and_then(|s| s.signature())
         .is_some_and(|s| s.signature_label().is_some()) as usize;
+    let truncated = (scheme.as_ref())
+        .and_then(|s| s.signature())
+        .is_some_and(|s| s.signs_in_header()) as usize;
     let refused_then_valid = v.manifest().event_id.is_some() as usize;
     // One case per handshake the manifest describes.
     let handshakes = v.manifest().handshakes.len();
     (
-        2 + prefix + stale + future + label + refused_then_valid + 3 + 4 + 4 + 1 + handshakes,
+        2 + prefix
+            + stale
+            + future
+            + label
+            + truncated
+            + refused_then_valid
+            + 3
+            + 4
+            + 4
+            + 1
+            + handshakes,
         usize::from(NO_ENUM_SAMPLE.contains(&v.id)),
     )
 }

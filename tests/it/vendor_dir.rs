@@ -423,7 +423,7 @@ fn check_and_load(port: u16) {
     let url = format!("http://127.0.0.1:{port}/hooks/github");
     let report = check_report(GITHUB_DIR, &url, GITHUB_SECRET);
     assert!(
-        report.contains("github: 18 passed, 0 failed, 0 skipped"),
+        report.contains("github: 19 passed, 0 failed, 0 skipped"),
         "{report}"
     );
     let out = hookforge(&common::load_args(
@@ -504,6 +504,23 @@ fn url_signed_vendor_needs_and_uses_its_endpoint() {
     let body = std::fs::read(common::root().join(sample)).unwrap();
     let status = common::post_to(port, "/hooks/url_signed", &elsewhere, &body);
     assert_eq!(status, 401);
+    // Posted with a query (Twilio's action URLs carry one): the vendor signs
+    // the URL it posted to, query included, and so is it verified.
+    let with_query = |signed_url: &str| {
+        let headers = signed(&[
+            "sign",
+            "--vendor-dir",
+            DIR,
+            "--secret",
+            SECRET,
+            "--endpoint",
+            signed_url,
+            sample,
+        ]);
+        common::post_to(port, "/hooks/url_signed?step=2&call=a%2Fb", &headers, &body)
+    };
+    assert_eq!(with_query(&format!("{url}?step=2&call=a%2Fb")), 200);
+    assert_eq!(with_query(&url), 401);
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -4,8 +4,9 @@ starts it (careful, then each seeded defect) against a local observer and sends
 a few deliveries signed with the vendor SDK's own helper where there is one
 (stripe's WebhookSignature.generate_signature_header, standardwebhooks'
 Webhook.sign, slack_sdk's SignatureVerifier.generate_signature, twilio's
-RequestValidator.compute_signature, svix's Webhook.sign; GitHub and Shopify
-by hand, HMAC-SHA256 as their docs say).
+RequestValidator.compute_signature, svix's Webhook.sign; GitHub, Shopify,
+Paddle and Square by hand, HMAC-SHA256 as their docs say: neither
+@paddle/paddle-node-sdk nor squareup has a signing helper).
 
 Run from the receivers venv (scripts/receivers-install makes it):
   target/receivers-venv/bin/python tests/receivers/smoke.py [VENDOR...]
@@ -171,6 +172,26 @@ def event(vendor, event_id, kind="known"):
             "type": t,
         }
         return p, t, event_id
+    if vendor == "paddle":
+        t = "hookforge.unknown" if unknown else "transaction.completed"
+        p = {
+            "event_id": event_id,
+            "event_type": t,
+            "occurred_at": datetime.now(timezone.utc).isoformat(),
+            "notification_id": "ntf_01h8bzam1z32agrxjwhjgqk8w6",
+            "data": {"id": "txn_01h8bx4zfbqqfp5mypqhkn2bbs", "status": "completed", "currency_code": "USD"},
+        }
+        return p, t, event_id
+    if vendor == "square":
+        t = "hookforge.unknown" if unknown else "payment.created"
+        p = {
+            "merchant_id": "6SSW7HV8K2ST5",
+            "type": t,
+            "event_id": event_id,
+            "created_at": "2024-06-01T00:00:00Z",
+            "data": {"type": "payment", "id": "KkAkhdMsgzn59SM8A89WgKwekxLZY", "object": {"payment": {"id": "KkAkhdMsgzn59SM8A89WgKwekxLZY"}}},
+        }
+        return p, t, event_id
     raise ValueError(vendor)
 
 
@@ -226,6 +247,15 @@ def headers_for(vendor, secret, event_id, event_type, raw, url):
             "I-Twilio-Idempotency-Token": event_id,
             "X-Twilio-Signature": RequestValidator(secret).compute_signature(url, form_params(raw)),
         }
+    elif vendor == "paddle":
+        # ts=<unix seconds>;h1=<hex HMAC-SHA256 of "<ts>:<body>">, the secret used as given.
+        ts = str(int(time.time()))
+        sig = hmac.new(secret.encode(), ts.encode() + b":" + raw, hashlib.sha256).hexdigest()
+        h["Paddle-Signature"] = f"ts={ts};h1={sig}"
+    elif vendor == "square":
+        # base64 HMAC-SHA256 of the notification URL followed by the body.
+        sig = base64.b64encode(hmac.new(secret.encode(), url.encode() + raw, hashlib.sha256).digest()).decode()
+        h["x-square-hmacsha256-signature"] = sig
     elif vendor == "clerk":
         now = datetime.now(timezone.utc)
         h |= {
@@ -309,7 +339,7 @@ class Run:
             raw = form_fields(payload) if self.vendor in FORM_VENDORS else json.dumps(payload).encode()
         h = headers_for(self.vendor, secret or self.secret, event_id, event_type, raw, self.url)
         if not signed:
-            signatures = ("X-Hub-Signature-256", "X-Shopify-Hmac-Sha256", "Stripe-Signature", "webhook-signature", "X-Slack-Signature", "X-Twilio-Signature", "svix-signature")
+            signatures = ("X-Hub-Signature-256", "X-Shopify-Hmac-Sha256", "Stripe-Signature", "webhook-signature", "X-Slack-Signature", "X-Twilio-Signature", "svix-signature", "Paddle-Signature", "x-square-hmacsha256-signature")
             for k in signatures:
                 h.pop(k, None)
         status = post(self.url, raw, h)
@@ -400,9 +430,9 @@ class Smoke:
             eid = run.new_id()
             if v == "stripe":
                 p["id"] = eid
-            elif v == "slack":
+            elif v in ("slack", "paddle", "square"):
                 p["event_id"] = eid
-            if v in ("stripe", "slack"):
+            if v in ("stripe", "slack", "paddle", "square"):
                 raw = json.dumps(p).encode()
             elif v in FORM_VENDORS:
                 raw = form_fields(p)
@@ -416,6 +446,8 @@ class Smoke:
                 t = header_type = p["event"]["type"]
             elif v == "twilio_voice":
                 t = header_type = "call"
+            elif v == "paddle":
+                t = header_type = p.get("event_type")
             else:
                 t = header_type = p.get("type")
             status, reports = run.send(raw=raw, event_id=eid, event_type=header_type)

@@ -569,6 +569,14 @@ pub struct Locator {
     /// array, as SendGrid and HubSpot send). The body may then be an array.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// For `event_id` only: other body values that, with this one, name one
+    /// event, where the vendor's id alone names something shared (Adyen's
+    /// `pspReference` is the payment's, the same on its AUTHORISATION,
+    /// REFUND and CHARGEBACK; Adyen dedupes on it with `eventCode` and
+    /// `success`). The id is the values joined with `:`, in this order after
+    /// the pointer's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<String>,
 }
 
 impl Locator {
@@ -1571,6 +1579,16 @@ impl Locator {
                 "`{field}.pointer` must be a JSON pointer starting with `/`; got {p:?}"
             )));
         }
+        if !self.with.is_empty() && (field != "event_id" || self.pointer.is_none()) {
+            return Err(ManifestError(format!(
+                "`{field}.with` adds body values to an event id read from a `pointer`: only `event_id` with a `pointer` takes it"
+            )));
+        }
+        if let Some(p) = self.with.iter().find(|p| !p.starts_with('/')) {
+            return Err(ManifestError(format!(
+                "`{field}.with` holds JSON pointers starting with `/`; got {p:?}"
+            )));
+        }
         Ok(())
     }
 }
@@ -1689,6 +1707,7 @@ mod tests {
             join: None,
             example: None,
             value: None,
+            with: Vec::new(),
         };
         assert_eq!(l.pointer_tokens().unwrap(), vec!["a/b", "c~d"]);
     }

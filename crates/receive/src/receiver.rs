@@ -789,14 +789,14 @@ async fn verify_or_answer(
     body: &[u8],
 ) -> Result<Option<Response>, Rejection> {
     if !crate::handshake::may_be_handshake(inner.vendor, headers, body) {
-        inner.verifier().verify(headers, wire)?;
+        inner.verifier().verify_request(headers, wire, query)?;
         return Ok(None);
     }
     let json = serde_json::from_slice::<serde_json::Value>(body).ok();
     let req = crate::handshake::request(&Method::POST, query, headers, wire);
     let matched = crate::handshake::matched(inner.vendor, &req, json.as_ref());
     if matched.is_none_or(|h| h.authenticated) {
-        inner.verifier().verify(headers, wire)?;
+        inner.verifier().verify_request(headers, wire, query)?;
     }
     let Some(h) = matched else {
         return Ok(None);

@@ -468,6 +468,53 @@ impl SignatureScheme {
             })
     }
 
+    /// What the `i`th entry of a header is, and its value. Entries without
+    /// a prefix or suffix (Recurly's `{timestamp},{sig}`) are told apart by
+    /// position, the last one repeating (more signatures, one per active
+    /// key). Entries of no known form (a `v0=` beside the `v1=`) are none:
+    /// another entry (a rotated key) may still verify.
+    fn entry_of<'p>(&self, i: usize, part: &'p str) -> Option<(Slot, &'p str)> {
+        let positional = self.entries.len() > 1
+            && (self.entries.iter()).all(|e| e.prefix.is_empty() && e.suffix.is_empty());
+        let candidates = if positional {
+            let at = i.min(self.entries.len() - 1);
+            &self.entries[at..=at]
+        } else {
+            &self.entries[..]
+        };
+        candidates
+            .iter()
+            .find_map(|e| e.matches(part).map(|text| (e.slot, text)))
+    }
+
+    /// Whether the signature is an entry of a header (not in the body, not
+    /// the secret itself): what [`Self::truncate_signatures`] can cut.
+    pub fn signs_in_header(&self) -> bool {
+        self.in_body.is_none() && self.entries.iter().any(|e| e.slot == Slot::Sig)
+    }
+
+    /// A header value with each signature in it cut to its first half, the
+    /// rest kept: a receiver that compares by prefix (`expected.startswith(
+    /// given)`) takes it. `None` where the signature is not in the header.
+    pub fn truncate_signatures(&self, value: &str) -> Option<String> {
+        if !self.signs_in_header() {
+            return None;
+        }
+        let sep = self.separator.as_deref();
+        let parts: Vec<&str> = sep.map_or(vec![value], |s| value.split(s).collect());
+        let mut cut = false;
+        let out: Vec<String> = (parts.iter().enumerate())
+            .map(|(i, part)| match self.entry_of(i, part.trim()) {
+                Some((Slot::Sig, text)) if text.len() >= 2 && text.is_ascii() => {
+                    cut = true;
+                    part.replacen(text, &text[..text.len() / 2], 1)
+                }
+                _ => part.to_string(),
+            })
+            .collect();
+        cut.then(|| out.join(sep.unwrap_or_default()))
+    }
+
     /// The signatures in the header's entries, and a timestamp entry with
     /// its place.
     fn header_entries(&self, headers: &HeaderMap) -> Result<Entries, AuthError> {
@@ -482,32 +529,11 @@ impl SignatureScheme {
         };
         let mut sigs = Vec::new();
         let mut ts_entry = None;
-        // Entries without a prefix or suffix (Recurly's `{timestamp},{sig}`)
-        // are told apart by position, the last one repeating (more
-        // signatures, one per active key).
-        let positional = self.entries.len() > 1
-            && self
-                .entries
-                .iter()
-                .all(|e| e.prefix.is_empty() && e.suffix.is_empty());
         for (i, part) in parts.into_iter().enumerate() {
-            let candidates = if positional {
-                let at = i.min(self.entries.len() - 1);
-                &self.entries[at..=at]
-            } else {
-                &self.entries[..]
-            };
-            // Entries of no known form (a `v0=` beside the `v1=`) are skipped:
-            // another entry (a rotated key) may still verify.
-            for e in candidates {
-                if let Some(text) = e.matches(part) {
-                    match e.slot {
-                        Slot::Sig => sigs.push(text.to_string()),
-                        Slot::Timestamp => ts_entry = ts_entry.or(Some(text.to_string())),
-                        Slot::Secret => {}
-                    }
-                    break;
-                }
+            match self.entry_of(i, part) {
+                Some((Slot::Sig, text)) => sigs.push(text.to_string()),
+                Some((Slot::Timestamp, text)) => ts_entry = ts_entry.or(Some(text.to_string())),
+                Some((Slot::Secret, _)) | None => {}
             }
         }
         if sigs.is_empty() {

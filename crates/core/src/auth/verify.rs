@@ -178,9 +178,9 @@ impl Verifier {
             .collect()
     }
 
-    fn configured(&self) -> signature::Configured<'_> {
+    fn configured<'a>(&'a self, url: Option<&'a str>) -> signature::Configured<'a> {
         signature::Configured {
-            url: self.endpoint.as_deref(),
+            url,
             settings: &self.settings,
         }
     }
@@ -259,6 +259,26 @@ impl Verifier {
         self.verify_at(headers, body, SystemTime::now())
     }
 
+    /// Verifies a delivery that came to the endpoint with `query`. A
+    /// signature over the URL (Twilio's) covers the whole URL the vendor
+    /// posted to, query included (`?step=2` of an action URL), so the query
+    /// is added to the configured endpoint when that has none of its own.
+    pub fn verify_request(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        query: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let covers_url = self.signature.as_ref().is_some_and(|s| s.needs_url());
+        match (query.filter(|q| !q.is_empty()), self.endpoint.as_deref()) {
+            (Some(q), Some(base)) if covers_url && !base.contains('?') => {
+                let url = format!("{base}?{q}");
+                self.verify_url_at(headers, body, SystemTime::now(), Some(&url))
+            }
+            _ => self.verify(headers, body),
+        }
+    }
+
     /// Verifies a delivery as if received at `now` (for timestamped schemes).
     pub fn verify_at(
         &self,
@@ -266,18 +286,30 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<(), AuthError> {
+        self.verify_url_at(headers, body, now, self.endpoint.as_deref())
+    }
+
+    /// [`Verifier::verify_at`] with the endpoint URL a `{url}` signature covers.
+    fn verify_url_at(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+        url: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let at = self.configured(url);
         match (&self.signature, &self.scheme) {
             // Without a signature there is nothing to fetch a key for: the
             // check says what is missing.
             (Some(sig), _) if sig.key_url().is_some() && !sig.present(headers, body) => {
-                sig.verify(&[], headers, body, self.configured(), now)
+                sig.verify(&[], headers, body, at, now)
             }
             (Some(sig), _) if sig.key_url().is_some() => {
                 let url = self.key_url(headers, body)?.unwrap_or_default();
                 let pem = self.remote.as_ref().and_then(|r| r.get(&url));
                 let pem = pem.ok_or_else(|| AuthError::KeyUnavailable { url: url.clone() })?;
                 let key = sig.fetched_key(&url, &pem)?;
-                sig.verify(&[key], headers, body, self.configured(), now)
+                sig.verify(&[key], headers, body, at, now)
             }
             (Some(sig), _) if self.keys.is_empty() && sig.key_url().is_none() => {
                 Err(AuthError::AwaitingSecret {
@@ -285,7 +317,7 @@ impl Verifier {
                     handshake: self.secret_handshake.clone().unwrap_or_default(),
                 })
             }
-            (Some(sig), _) => sig.verify(&self.keys, headers, body, self.configured(), now),
+            (Some(sig), _) => sig.verify(&self.keys, headers, body, at, now),
             (None, Scheme::Bearer { header, prefix }) => {
                 let value = text_header(headers, header)?;
                 let token = strip_prefix_ignore_case(value, prefix).ok_or_else(|| {

@@ -149,6 +149,10 @@ impl EnvelopeReader {
         if self.event_type.join.is_some() || self.event_type.value.is_some() {
             return None;
         }
+        // So does an id made of several body values.
+        if self.event_id.as_ref().is_some_and(|l| !l.with.is_empty()) {
+            return None;
+        }
         fn single(p: Option<&Vec<String>>) -> Option<Option<&str>> {
             match p.map(Vec::as_slice) {
                 None => Some(None),
@@ -207,7 +211,34 @@ impl EnvelopeReader {
             let doc: Value = serde_json::from_slice(body).ok()?;
             doc.pointer(p).cloned()
         });
-        self.event_id(body_id, headers).ok().flatten()
+        let id = self.event_id(body_id, headers).ok().flatten();
+        self.with_parts(id, body)
+    }
+
+    /// The id with the body values `event_id.with` adds (Adyen's eventCode
+    /// and success after its pspReference), joined with `:`; a value that is
+    /// missing or null counts as empty, so the id stays readable.
+    fn with_parts(&self, id: Option<String>, body: &[u8]) -> Option<String> {
+        let with = self
+            .event_id
+            .as_ref()
+            .map_or(&[][..], |l| l.with.as_slice());
+        let id = id?;
+        if with.is_empty() {
+            return Some(id);
+        }
+        let doc: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let parts = with.iter().map(|p| match doc.pointer(p) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        });
+        Some(
+            std::iter::once(id)
+                .chain(parts)
+                .collect::<Vec<_>>()
+                .join(":"),
+        )
     }
 
     /// See [`Envelope::read`].
@@ -282,7 +313,7 @@ impl EnvelopeReader {
             },
         };
 
-        let event_id = self.event_id(body_id, headers)?;
+        let event_id = self.with_parts(self.event_id(body_id, headers)?, body);
         Ok(Envelope {
             event_type,
             event_id,
@@ -342,7 +373,7 @@ impl EnvelopeReader {
         };
         Ok(Envelope {
             event_type: fixed.to_string(),
-            event_id: self.event_id(body_id, headers)?,
+            event_id: self.with_parts(self.event_id(body_id, headers)?, body),
         })
     }
 }

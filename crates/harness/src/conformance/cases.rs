@@ -43,9 +43,21 @@ pub(crate) struct Step {
     pub event_id: Option<String>,
     /// For a handshake, the answer the vendor requires.
     pub handshake: Option<crate::handshake::Answer>,
-    /// A documented or recorded delivery, whose id is the same in every
-    /// run (the derived cases mint theirs from the run's nonce).
-    pub documented: bool,
+    /// Where the delivery comes from, for what a lost one means.
+    pub origin: Origin,
+}
+
+/// Where a step's delivery comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Derived for this run: its id is minted from the run's nonce.
+    Fresh,
+    /// A documented or recorded delivery, whose id is the same in every run.
+    Documented,
+    /// An event type no receiver's code can know: acknowledging it without
+    /// running a handler is the vendors' own advice (Stripe's samples log
+    /// "Unhandled event type" and answer 200), so only its answer counts.
+    UnknownType,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,7 +174,7 @@ impl<'a> Sender<'a> {
             headers,
             expect,
             handshake: None,
-            documented: false,
+            origin: Origin::Fresh,
         }
     }
 
@@ -183,21 +195,18 @@ impl<'a> Sender<'a> {
 /// The event id a delivery carries: at the vendor's body pointer, else in
 /// its id header as sent.
 fn sent_id(v: &VendorSpec, body: &[u8], headers: &[(String, String)]) -> Option<String> {
-    let loc = v.manifest().event_id.as_ref()?;
-    if let Some(p) = &loc.pointer
-        && let Ok(doc) = serde_json::from_slice::<Value>(body)
-    {
-        match doc.pointer(p) {
-            Some(Value::String(s)) => return Some(s.clone()),
-            Some(Value::Number(n)) => return Some(n.to_string()),
-            _ => {}
+    let mut map = http::HeaderMap::new();
+    for (k, val) in headers {
+        if let (Ok(k), Ok(val)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            http::HeaderValue::from_str(val),
+        ) {
+            map.append(k, val);
         }
     }
-    let name = loc.header.as_deref()?;
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.clone())
+    // As the receiver reads it: the body's id (with the values `with` adds,
+    // Adyen's), else the id header.
+    v.envelope_reader().read_id(body, &map)
 }
 
 /// The catalogue: which cases a run has, each named by its id
@@ -276,6 +285,7 @@ impl Catalogue<'_> {
             }
         }
         plans.extend(other_label(s, self.fresh("auth/other-label")));
+        plans.extend(truncated(s, self.fresh("auth/truncated")));
         // Only an id ties the two deliveries together.
         if s.v.manifest().event_id.is_some() && s.signer.is_some() {
             let d = self.fresh("auth/refused-then-valid");
@@ -332,7 +342,7 @@ fn samples(s: Sender<'_>, nonce: &str, rewrite: &dyn Fn(&[u8]) -> Vec<u8>) -> Ve
             plans.push(Plan::new(
                 format!("{}/{}/{}", s.v.id, e.name, sample.name),
                 vec![Step {
-                    documented: true,
+                    origin: Origin::Documented,
                     ..step
                 }],
             ));
@@ -365,7 +375,7 @@ pub(crate) fn recorded(
             Plan::new(
                 format!("{}/inbox/{}", s.v.id, d.id),
                 vec![Step {
-                    documented: true,
+                    origin: Origin::Documented,
                     ..step
                 }],
             )
@@ -515,9 +525,13 @@ fn unknown_event(s: Sender<'_>, fresh: Fresh) -> Result<Plan, HarnessError> {
         }
     };
     let what = format!("an undocumented event type `{event}`");
+    let step = s.step_as(what, d, Expect::Success, Some(&event), None);
     Ok(Plan::new(
         format!("{}/unknown-event", s.v.id),
-        vec![s.step_as(what, d, Expect::Success, Some(&event), None)],
+        vec![Step {
+            origin: Origin::UnknownType,
+            ..step
+        }],
     ))
 }
 
@@ -617,6 +631,20 @@ fn other_label(s: Sender<'_>, d: Fresh) -> Option<Plan> {
         format!("{}/auth/other-label", s.v.id),
         vec![step],
     ))
+}
+
+/// A correctly signed delivery whose signature is cut to its first half:
+/// a receiver that compares by prefix (`expected.startswith(given)`, or
+/// only as many characters as were sent) takes it, and a forger need send
+/// no signature at all (`v1=`).
+fn truncated(s: Sender<'_>, d: Fresh) -> Option<Plan> {
+    let scheme = s.signer?.scheme().signature()?;
+    let mut step = s.step("", d, Expect::Refusal(Refusal::Auth));
+    let header = scheme.header().as_str();
+    let (_, value) = (step.headers.iter_mut()).find(|(k, _)| k.eq_ignore_ascii_case(header))?;
+    *value = scheme.truncate_signatures(value)?;
+    step.what = "a correctly signed delivery whose signature is cut to its first half".into();
+    Some(Plan::new(format!("{}/auth/truncated", s.v.id), vec![step]))
 }
 
 /// Another version label for a signature: the vendor's own other version
@@ -796,6 +824,32 @@ mod tests {
         assert!(m.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{m}");
         assert_eq!(mutate_id(uuid, "x"), m);
         assert_ne!(mutate_id(uuid, "y"), m);
+    }
+
+    /// The event type stays, and so does the optional object it is in;
+    /// every other optional field goes.
+    #[test]
+    fn clearing_optional_fields_keeps_the_type_and_its_objects() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "event": {
+                    "type": "object",
+                    "properties": {"type": {"type": "string"}, "user": {"type": "string"}}
+                }
+            }
+        });
+        let mut doc = json!({"id": "1", "event": {"type": "message", "user": "U1"}});
+        let n = clear_optional(&mut doc, Some(schema.clone()), true, &["/event/type"]);
+        assert_eq!(doc, json!({"event": {"type": "message"}}));
+        assert_eq!(n, 2);
+        let mut doc = json!({"id": "1", "event": {"type": "message", "user": "U1"}});
+        clear_optional(&mut doc, Some(schema), false, &["/event/type"]);
+        assert_eq!(
+            doc,
+            json!({"id": null, "event": {"type": "message", "user": null}})
+        );
     }
 }
 
@@ -1014,8 +1068,18 @@ fn drift_probes(catalogue: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
         new_keys_probe(s, catalogue.fresh("drift/extra-field"))?,
         unknown_enum_probe(catalogue),
     ];
-    // Every optional field null; every optional field absent.
-    let type_pointer = s.v.manifest().event_type.pointer.as_deref();
+    // Every optional field null; every optional field absent; but not the
+    // event type, the envelope's discriminator, nor the objects it is in
+    // (Slack's `/event` of `/event/type`). An optional id goes too: Prets'
+    // docs leave `eventId` out of the required fields, and a receiver must
+    // still keep such a delivery (deduplicated by its body).
+    let envelope: Vec<&str> =
+        s.v.manifest()
+            .event_type
+            .pointer
+            .as_deref()
+            .into_iter()
+            .collect();
     for (kind, absent) in [("null-optional", false), ("missing-optional", true)] {
         let body = &s.v.manifest().body;
         if !absent && body.is_form() && body.json_field.is_none() {
@@ -1034,7 +1098,7 @@ fn drift_probes(catalogue: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
         let d = catalogue.fresh(&format!("drift/{kind}"));
         let mut doc = json_of(&d)?;
         let schema = schema_of(s, &doc);
-        let n = clear_optional(&mut doc, schema, absent, type_pointer);
+        let n = clear_optional(&mut doc, schema, absent, &envelope);
         let what = format!(
             "a valid delivery with its {n} optional fields {}",
             if absent { "removed" } else { "set to null" }
@@ -1143,16 +1207,13 @@ fn drift_plan(
 
 /// Sets every optional field of `doc` to null, or removes it (but the
 /// event type's own field); how many.
-fn clear_optional(
-    doc: &mut Value,
-    schema: Option<Value>,
-    absent: bool,
-    keep: Option<&str>,
-) -> usize {
+fn clear_optional(doc: &mut Value, schema: Option<Value>, absent: bool, keep: &[&str]) -> usize {
     let mut optional = schema
         .map(|schema| walk(&schema, doc).optional)
         .unwrap_or_default();
-    optional.retain(|p| Some(p.as_str()) != keep);
+    // A kept field stays, and so does every object it is in.
+    let holds = |p: &str, k: &str| k == p || k.strip_prefix(p).is_some_and(|r| r.starts_with('/'));
+    optional.retain(|p| !keep.iter().any(|k| holds(p, k)));
     // Deepest first, so a parent set to null or removed last wins.
     optional.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
     for ptr in &optional {

@@ -247,8 +247,10 @@ impl Harness {
         let mut r = Redactor::default();
         if let Some(real) = &self.signing.secret {
             r.add_secret(real.expose());
-            r.add_secret(&cases::wrong_secret(Some(real), None));
-            r.add_secret(&cases::longer_secret(real));
+            // Derived: blanked only when long enough not to hit ordinary
+            // words (a one-letter secret's wrong twin is one letter too).
+            r.add(&cases::wrong_secret(Some(real), None));
+            r.add(&cases::longer_secret(real));
         }
         let auth_headers = auth_header_names(self.vendor);
         for step in plans.iter().flat_map(|p| &p.steps) {
@@ -467,7 +469,7 @@ fn judge_observed(runs: &mut [CaseRun], obs: &Observer, settle: Duration) -> Obs
     for step in runs.iter_mut().flat_map(|r| r.steps.iter_mut()) {
         let json = step.json_body();
         let verdict = step.verdict.clone();
-        step.verdict = observed.judge(step.expect, &step.key, &json, verdict, step.documented);
+        step.verdict = observed.judge(step.expect, &step.key, &json, verdict, step.origin);
     }
     observed
 }
@@ -549,8 +551,8 @@ struct CaseRun {
 #[derive(Clone)]
 struct StepRun {
     what: String,
-    /// The step's id is the same in every run (see `Step::documented`).
-    documented: bool,
+    /// Where the delivery comes from (see `Step::origin`).
+    origin: cases::Origin,
     format: crate::manifest::body::BodyFormat,
     request: String,
     expect: cases::Expect,
@@ -693,7 +695,7 @@ impl RunCtx {
                 &crate::form::json_body(&self.vendor.manifest().body, &step.body),
             ),
             what: step.what,
-            documented: step.documented,
+            origin: step.origin,
             expect: step.expect,
             body: step.body,
             answer,
@@ -806,5 +808,18 @@ mod tests {
         ));
         assert!(!glob_match("prets/auth/*", "prets/quote.created/doc-1"));
         assert!(glob_match("*", ""));
+    }
+
+    /// A one-letter secret is blanked; its one-letter wrong twin (`k` → `l`)
+    /// is not, or every `l` of the report would be.
+    #[test]
+    fn a_short_secrets_derived_values_do_not_blank_words() {
+        let prets = &crate::vendors::prets::VENDOR;
+        let h = Harness::new(prets, "http://127.0.0.1:9/hooks/prets").secret("k");
+        let r = h.redactor(&[]);
+        assert_eq!(
+            r.clean("a valid delivery, signed with k"),
+            "a valid delivery, signed with [redacted]"
+        );
     }
 }
