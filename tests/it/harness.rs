@@ -251,9 +251,11 @@ const NO_ENUM_SAMPLE: &[&str] = &[
 /// them are skipped, when a secret is configured: auth missing and invalid,
 /// prefix for static credentials, stale for timestamped schemes (future
 /// where the vendor refuses that too), other-label for labelled signatures,
-/// truncated for signatures in a header,
+/// truncated for signatures in a header, retry/first-lost where retries
+/// are marked,
 /// refused-then-valid where deliveries carry an id, unknown event,
-/// duplicate, malformed, four drift and four byte probes, budget.
+/// duplicate, duplicate/concurrent, malformed, four drift and four byte
+/// probes, budget.
 fn negative_cases(v: &VendorSpec) -> (usize, usize) {
     use hookforge::manifest::Auth;
     let prefix = match v.manifest().auth {
@@ -272,6 +274,15 @@ fn negative_cases(v: &VendorSpec) -> (usize, usize) {
         .and_then(|s| s.signature())
         .is_some_and(|s| s.signs_in_header()) as usize;
     let refused_then_valid = v.manifest().event_id.is_some() as usize;
+    // A retry alone, where retries are marked (headers, per-attempt fields).
+    let m = v.manifest();
+    let retry_marked = m
+        .headers
+        .iter()
+        .any(|h| h.only_when.as_deref() == Some("retry"))
+        || m.delivery
+            .as_ref()
+            .is_some_and(|d| !d.per_attempt.is_empty());
     // One case per handshake the manifest describes.
     let handshakes = v.manifest().handshakes.len();
     (
@@ -281,7 +292,8 @@ fn negative_cases(v: &VendorSpec) -> (usize, usize) {
             + label
             + truncated
             + refused_then_valid
-            + 3
+            + retry_marked as usize
+            + 4
             + 4
             + 4
             + 1

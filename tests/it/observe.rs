@@ -54,6 +54,12 @@ enum Defect {
     DedupesOnBody,
     /// Compares the signature by prefix: `expected.startswith(given)`.
     ComparesPrefix,
+    /// Checks the id, handles, and only then records it (check-then-act).
+    RacyDedupe,
+    /// Answers 200 to a request marked as a retry (Postmark's
+    /// `X-PM-Retries-Remaining`, Slack's `X-Slack-Retry-Num`) without
+    /// handling it, as if its first attempt had always been handled.
+    IgnoresRetries,
     /// Answers 200 to an event type it does not know, without handling it
     /// (Stripe's samples: "Unhandled event type"). Not a defect.
     IgnoresUnknown,
@@ -207,6 +213,12 @@ async fn receive(State(rx): State<Arc<Rx>>, headers: HeaderMap, body: Bytes) -> 
     if rx.defect == Some(Defect::IgnoresUnknown) && unknown {
         return StatusCode::OK;
     }
+    let marked_retry = (rx.vendor.manifest().headers.iter())
+        .filter(|h| h.only_when.as_deref() == Some("retry"))
+        .any(|h| headers.contains_key(h.name.as_str()));
+    if rx.defect == Some(Defect::IgnoresRetries) && marked_retry {
+        return StatusCode::OK;
+    }
     if rx.defect != Some(Defect::DropsEverything) {
         dedupe_and_handle(&rx, &headers, &body).await;
     }
@@ -223,6 +235,15 @@ fn id_of(rx: &Rx, headers: &HeaderMap, body: &[u8]) -> String {
 }
 
 async fn dedupe_and_handle(rx: &Rx, headers: &HeaderMap, body: &[u8]) {
+    if rx.defect == Some(Defect::RacyDedupe) {
+        let key = id_of(rx, headers, body);
+        if !rx.seen.lock().unwrap().contains(&key) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            rx.report(headers, body).await;
+            rx.seen.lock().unwrap().insert(key);
+        }
+        return;
+    }
     let key = match rx.defect {
         Some(Defect::DedupesOnSignature) => format!("{:?}", headers.get("webhook-signature")),
         Some(Defect::DedupesOnBody) => hookforge::dedupe_key(None, body),
@@ -313,8 +334,13 @@ async fn a_careful_receiver_passes_and_each_defect_fails_exactly_its_cases() {
         dup.detail
     );
 
-    let expectations: [(Defect, &[&str]); 6] = [
-        (Defect::NoDedupe, &["github/duplicate"]),
+    let expectations: [(Defect, &[&str]); 7] = [
+        (
+            Defect::NoDedupe,
+            &["github/duplicate", "github/duplicate/concurrent"],
+        ),
+        // Records the id only after handling: two attempts at once both run.
+        (Defect::RacyDedupe, &["github/duplicate/concurrent"]),
         (
             Defect::HandleBeforeVerify,
             &[
@@ -419,12 +445,28 @@ async fn a_retry_that_numbers_its_attempt_catches_dedupe_by_body() {
     // share `event.id`): handled twice by the same mistake.
     let want = BTreeSet::from([
         dup.clone(),
+        "coinbase_commerce/duplicate/concurrent".to_string(),
         "coinbase_commerce/charge:created/docs-example".to_string(),
         "coinbase_commerce/charge:created/sdk-test-vector".to_string(),
     ]);
     assert_eq!(failed(&r), want, "{}", r.table());
     let c = r.cases.iter().find(|c| c.id == dup).unwrap();
     assert!(c.detail.contains("ran 2 times"), "{}", c.detail);
+}
+
+/// A receiver that ignores every request marked as a retry loses the event
+/// whose first attempt never arrived: `retry/first-lost` sends attempt 2
+/// alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_ignores_retries_loses_an_event_whose_first_attempt_was_lost() {
+    let v = hookforge::vendor("postmark").unwrap();
+    let careful = run(v, None).await;
+    assert_eq!(careful.failed, 0, "{}", careful.table());
+    let r = run(v, Some(Defect::IgnoresRetries)).await;
+    let lost = "postmark/retry/first-lost".to_string();
+    assert_eq!(failed(&r), BTreeSet::from([lost.clone()]), "{}", r.table());
+    let c = r.cases.iter().find(|c| c.id == lost).unwrap();
+    assert!(c.detail.contains("it is lost"), "{}", c.detail);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -523,7 +565,8 @@ async fn every_case_carries_the_vendor_headers_for_each_shape() {
         }
         if id == "github" {
             // Delivery ids are GUIDs, as GitHub sends them, and new per request
-            // but for the second steps of `duplicate` and `auth/refused-then-valid`.
+            // but for the second steps of `duplicate`, `duplicate/concurrent`
+            // and `auth/refused-then-valid`.
             let ids: Vec<String> = requests
                 .iter()
                 .map(|r| r.headers["x-github-delivery"].to_str().unwrap().to_string())
@@ -534,7 +577,7 @@ async fn every_case_carries_the_vendor_headers_for_each_shape() {
                 assert!(i.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{i}");
             }
             let distinct: HashSet<&String> = ids.iter().collect();
-            assert_eq!(distinct.len(), ids.len() - 2, "{ids:?}");
+            assert_eq!(distinct.len(), ids.len() - 3, "{ids:?}");
         }
     }
 }

@@ -17,14 +17,25 @@ pub(crate) struct Plan {
     pub steps: Vec<Step>,
     /// Why the case does not apply (then `steps` is empty).
     pub skip: Option<String>,
+    /// The steps are sent at once, not one after another.
+    pub concurrent: bool,
 }
 
 impl Plan {
+    /// A case that does not apply, and why.
+    fn skipped(id: String, why: String) -> Plan {
+        Plan {
+            skip: Some(why),
+            ..Plan::new(id, Vec::new())
+        }
+    }
+
     fn new(id: String, steps: Vec<Step>) -> Plan {
         Plan {
             id,
             steps,
             skip: None,
+            concurrent: false,
         }
     }
 }
@@ -248,6 +259,8 @@ impl Catalogue<'_> {
         }
         plans.push(unknown_event(s, self.fresh("unknown-event"))?);
         plans.push(duplicate(s, self.fresh("duplicate")));
+        plans.push(duplicate_concurrent(s, self.fresh("duplicate/concurrent")));
+        plans.extend(retry_first_lost(s, self.fresh("retry/first-lost")));
         if s.v.manifest().body.is_form() {
             plans.extend(not_for_forms(s.v));
         } else {
@@ -449,11 +462,7 @@ fn not_for_forms(v: &VendorSpec) -> Vec<Plan> {
         "bytes/numbers",
     ]
     .into_iter()
-    .map(|id| Plan {
-        id: format!("{}/{id}", v.id),
-        steps: Vec::new(),
-        skip: Some(why.clone()),
-    })
+    .map(|id| Plan::skipped(format!("{}/{id}", v.id), why.clone()))
     .collect()
 }
 
@@ -461,13 +470,14 @@ fn not_for_forms(v: &VendorSpec) -> Vec<Plan> {
 fn auth_not_applicable(v: &VendorSpec) -> Vec<Plan> {
     ["missing", "invalid", "prefix"]
         .into_iter()
-        .map(|id| Plan {
-            id: format!("{}/auth/{id}", v.id),
-            steps: Vec::new(),
-            skip: Some(format!(
-                "{} documents no authentication and no secret is configured",
-                v.name
-            )),
+        .map(|id| {
+            Plan::skipped(
+                format!("{}/auth/{id}", v.id),
+                format!(
+                    "{} documents no authentication and no secret is configured",
+                    v.name
+                ),
+            )
         })
         .collect()
 }
@@ -489,14 +499,13 @@ fn unknown_event(s: Sender<'_>, fresh: Fresh) -> Result<Plan, HarnessError> {
     if let Some(only) = &loc.value {
         // Nothing in the delivery names a type: sending the sample again
         // would pass while testing nothing.
-        return Ok(Plan {
-            id: format!("{}/unknown-event", s.v.id),
-            steps: Vec::new(),
-            skip: Some(format!(
+        return Ok(Plan::skipped(
+            format!("{}/unknown-event", s.v.id),
+            format!(
                 "{} sends one kind of delivery (its event type is always `{only}`): there is no type to make new",
                 s.v.name
-            )),
-        });
+            ),
+        ));
     }
     let like = s.base_event.unwrap_or("event");
     let mut d = fresh;
@@ -566,6 +575,63 @@ fn duplicate(s: Sender<'_>, d: Fresh) -> Plan {
         (None, 1, Some(now)),
     );
     Plan::new(format!("{}/duplicate", s.v.id), vec![first, again])
+}
+
+/// The same event twice at once, as when the vendor's timeout ran out while
+/// the first attempt was still being handled (Slack waits 3 s): handled
+/// once. A receiver that checks for the id, handles, and only then records
+/// it handles both. The attempt that loses the race may be refused (the
+/// vendor retries it later); see `RunCtx::run_plan`.
+fn duplicate_concurrent(s: Sender<'_>, d: Fresh) -> Plan {
+    let now = crate::util::since_epoch().as_secs();
+    let first = s.attempt_step(
+        "a new delivery",
+        d.clone(),
+        Expect::Success,
+        (None, 0, Some(now)),
+    );
+    let again = s.attempt_step(
+        "the same event at the same time, as the vendor retries it while the first is handled",
+        Fresh {
+            body: for_attempt(s.v, &d.body, 1).into_owned(),
+            ..d
+        },
+        Expect::Success,
+        (None, 1, Some(now)),
+    );
+    Plan {
+        concurrent: true,
+        ..Plan::new(
+            format!("{}/duplicate/concurrent", s.v.id),
+            vec![first, again],
+        )
+    }
+}
+
+/// A retry whose first attempt never arrived (lost on the way, or refused
+/// by a proxy): attempt 2 alone, with the vendor's retry headers and
+/// per-attempt fields, must be handled. A receiver that ignores every
+/// request marked as a retry (`X-Slack-Retry-Num`) loses it. Only for
+/// vendors whose retries differ from a first attempt.
+fn retry_first_lost(s: Sender<'_>, d: Fresh) -> Option<Plan> {
+    let m = s.v.manifest();
+    let marked = m
+        .headers
+        .iter()
+        .any(|h| h.only_when.as_deref() == Some("retry"));
+    if !marked && m.delivery.as_ref().is_none_or(|d| d.per_attempt.is_empty()) {
+        return None;
+    }
+    let retry = Fresh {
+        body: for_attempt(s.v, &d.body, 1).into_owned(),
+        ..d
+    };
+    let what = "a retry (attempt 2) of an event whose first attempt never arrived";
+    let step = s.attempt_step(what, retry, Expect::Success, (None, 1, None));
+    Some(Plan::new(
+        format!("{}/retry/first-lost", s.v.id),
+        vec![step],
+    ))
 }
 
 /// The field that marks the body of `auth/refused-then-valid`'s refused
@@ -1197,11 +1263,7 @@ fn drift_plan(
             };
             Plan::new(id, vec![s.step(what, d, Expect::Success)])
         }
-        None => Plan {
-            id,
-            steps: Vec::new(),
-            skip: Some(why_not.to_string()),
-        },
+        None => Plan::skipped(id, why_not.to_string()),
     }
 }
 
@@ -1246,11 +1308,7 @@ fn handshake(c: &Catalogue<'_>, h: &crate::manifest::Handshake) -> Plan {
     let id = format!("{}/handshake/{}", c.sender.v.id, h.name);
     match handshake_step(c.sender, h, c.secret, c.handshake_token) {
         Ok(step) => Plan::new(id, vec![step]),
-        Err(why) => Plan {
-            id,
-            steps: Vec::new(),
-            skip: Some(why),
-        },
+        Err(why) => Plan::skipped(id, why),
     }
 }
 
