@@ -254,7 +254,7 @@ const NO_ENUM_SAMPLE: &[&str] = &[
 /// truncated for signatures in a header, retry/first-lost where retries
 /// are marked,
 /// refused-then-valid where deliveries carry an id, unknown event,
-/// duplicate, duplicate/concurrent, malformed, four drift and four byte
+/// headers/case, duplicate, duplicate/concurrent, malformed, four drift and four byte
 /// probes, budget.
 fn negative_cases(v: &VendorSpec) -> (usize, usize) {
     use hookforge::manifest::Auth;
@@ -293,7 +293,7 @@ fn negative_cases(v: &VendorSpec) -> (usize, usize) {
             + truncated
             + refused_then_valid
             + retry_marked as usize
-            + 4
+            + 5
             + 4
             + 4
             + 1
@@ -1039,4 +1039,79 @@ async fn a_filter_that_matches_nothing_is_a_usage_error() {
         err.contains("stripe authenticates its deliveries: give the receiver's secret"),
         "{err}"
     );
+}
+
+/// A receiver that finds a header only by its lowercase spelling (as a
+/// raw header map that keeps the sender's case is read) passes the replays,
+/// which go out lowercase as over HTTP/2, and fails `headers/case`, whose
+/// names are in Title-Case as most vendors write them over HTTP/1.1.
+#[tokio::test]
+async fn header_names_go_out_lowercase_and_in_title_case() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            tokio::spawn(answer_if_lowercase(sock, seen.clone()));
+        }
+    });
+    let prets = &hookforge::vendors::prets::VENDOR;
+    let url = format!("http://127.0.0.1:{port}/hooks/prets");
+    let run = |filter: &str| {
+        Harness::new(prets, url.clone())
+            .secret(PRETS_SECRET)
+            .filter(filter)
+    };
+    let replays = run("prets/quote.created/*").run().await.unwrap();
+    assert_eq!(replays.failed, 0, "{}", replays.table());
+    let case = run("prets/headers/case").run().await.unwrap();
+    assert_eq!(
+        failed_ids(&case),
+        BTreeSet::from(["prets/headers/case".to_string()])
+    );
+    let heads = heads.lock().unwrap();
+    assert!(
+        heads.iter().any(|h| h.contains("\r\nContent-Type: ")),
+        "{heads:?}"
+    );
+}
+
+/// Reads one request and answers 200 if its `content-type` header is
+/// spelled in lowercase, else 400 ("no content type").
+async fn answer_if_lowercase(mut sock: tokio::net::TcpStream, heads: Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let end = loop {
+        match sock.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+    let length: usize = (head.lines())
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    while buf.len() < end + 4 + length {
+        match sock.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let status = if head.contains("\r\ncontent-type: ") {
+        "200 OK"
+    } else {
+        "400 Bad Request"
+    };
+    heads.lock().unwrap().push(head);
+    let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    let _ = sock.write_all(answer.as_bytes()).await;
 }

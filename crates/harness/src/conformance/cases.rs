@@ -56,6 +56,8 @@ pub(crate) struct Step {
     pub handshake: Option<crate::handshake::Answer>,
     /// Where the delivery comes from, for what a lost one means.
     pub origin: Origin,
+    /// Header names sent in Title-Case (`Stripe-Signature`), not lowercase.
+    pub title_case: bool,
 }
 
 /// Where a step's delivery comes from.
@@ -186,6 +188,7 @@ impl<'a> Sender<'a> {
             expect,
             handshake: None,
             origin: Origin::Fresh,
+            title_case: false,
         }
     }
 
@@ -258,6 +261,7 @@ impl Catalogue<'_> {
             plans.extend(auth_not_applicable(s.v));
         }
         plans.push(unknown_event(s, self.fresh("unknown-event"))?);
+        plans.push(header_case(s, self.fresh("headers/case")));
         plans.push(duplicate(s, self.fresh("duplicate")));
         plans.push(duplicate_concurrent(s, self.fresh("duplicate/concurrent")));
         plans.extend(retry_first_lost(s, self.fresh("retry/first-lost")));
@@ -575,6 +579,20 @@ fn duplicate(s: Sender<'_>, d: Fresh) -> Plan {
         (None, 1, Some(now)),
     );
     Plan::new(format!("{}/duplicate", s.v.id), vec![first, again])
+}
+
+/// A valid delivery with its header names in Title-Case (`Stripe-Signature`,
+/// `X-Github-Event`), as senders over HTTP/1.1 write them; every other case
+/// sends them lowercase, as HTTP/2 does. Header names are case-insensitive:
+/// a receiver that looks them up by one exact spelling fails one or the
+/// other (an API Gateway REST proxy keeps the sender's case).
+fn header_case(s: Sender<'_>, d: Fresh) -> Plan {
+    let what = "a valid delivery with its header names in Title-Case (`Content-Type`)";
+    let step = Step {
+        title_case: true,
+        ..s.step(what, d, Expect::Success)
+    };
+    Plan::new(format!("{}/headers/case", s.v.id), vec![step])
 }
 
 /// The same event twice at once, as when the vendor's timeout ran out while

@@ -286,11 +286,19 @@ impl Harness {
     /// Runs every case.
     pub async fn run(&self) -> Result<Report, HarnessError> {
         let _server = self.serve_router()?;
-        let client = client_builder(self.ca_cert.as_deref())?
-            .timeout(self.budget())
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| HarnessError::Internal(format!("cannot build the HTTP client: {e}")))?;
+        let client = |title_case: bool| {
+            let b = client_builder(self.ca_cert.as_deref())?
+                .timeout(self.budget())
+                .connect_timeout(Duration::from_secs(5));
+            let b = if title_case {
+                b.http1_title_case_headers()
+            } else {
+                b
+            };
+            b.build()
+                .map_err(|e| HarnessError::Internal(format!("cannot build the HTTP client: {e}")))
+        };
+        let (title_case_client, client) = (client(true)?, client(false)?);
         check_reachable(&self.url).await?;
         let ready = self.observer.lock().ok().and_then(|mut o| o.take());
         let observer = match (ready, self.observe) {
@@ -306,6 +314,7 @@ impl Harness {
         let plans: Vec<Plan> = all.into_iter().filter(|p| selected(&p.id)).collect();
         let ctx = Arc::new(RunCtx {
             client,
+            title_case_client,
             url: self.url.clone(),
             budget: self.budget(),
             vendor: self.vendor,
@@ -531,6 +540,8 @@ impl Drop for AbortOnDrop {
 
 struct RunCtx {
     client: reqwest::Client,
+    /// Writes header names in Title-Case (`headers/case`).
+    title_case_client: reqwest::Client,
     url: String,
     budget: Duration,
     /// Answers are cleaned before they are cut, so no part of a secret
@@ -654,7 +665,12 @@ impl RunCtx {
             ),
             None => self.url.clone(),
         };
-        let mut req = self.client.request(step.method.clone(), url);
+        let client = if step.title_case {
+            &self.title_case_client
+        } else {
+            &self.client
+        };
+        let mut req = client.request(step.method.clone(), url);
         if step.method != http::Method::GET {
             req = req.body(step.body.clone());
         }
