@@ -489,38 +489,29 @@ fn url_signed_vendor_needs_and_uses_its_endpoint() {
         report.contains("url_signed: ") && report.contains(" 0 failed"),
         "{report}"
     );
-    // Signed for another URL: refused.
+    // Signed for `signed_url`, posted to `path`.
     let sample = "tests/fixtures/url-signed/samples/payment.created/example.json";
-    let elsewhere = signed(&[
-        "sign",
-        "--vendor-dir",
-        DIR,
-        "--secret",
-        SECRET,
-        "--endpoint",
-        "https://example.com/other",
-        sample,
-    ]);
     let body = std::fs::read(common::root().join(sample)).unwrap();
-    let status = common::post_to(port, "/hooks/url_signed", &elsewhere, &body);
-    assert_eq!(status, 401);
-    // Posted with a query (Twilio's action URLs carry one): the vendor signs
-    // the URL it posted to, query included, and so is it verified.
-    let with_query = |signed_url: &str| {
-        let headers = signed(&[
+    let post = |signed_url: &str, path: &str| {
+        let args = [
             "sign",
             "--vendor-dir",
             DIR,
             "--secret",
             SECRET,
             "--endpoint",
-            signed_url,
-            sample,
-        ]);
-        common::post_to(port, "/hooks/url_signed?step=2&call=a%2Fb", &headers, &body)
+        ];
+        let headers = signed(&[&args[..], &[signed_url, sample]].concat());
+        common::post_to(port, path, &headers, &body)
     };
-    assert_eq!(with_query(&format!("{url}?step=2&call=a%2Fb")), 200);
-    assert_eq!(with_query(&url), 401);
+    // Signed for another URL: refused.
+    assert_eq!(post("https://example.com/other", "/hooks/url_signed"), 401);
+    // Posted with a query (Twilio's action URLs carry one): the vendor signs
+    // the URL it posted to, query included, and so is it verified.
+    let query = "?step=2&call=a%2Fb";
+    let path = format!("/hooks/url_signed{query}");
+    assert_eq!(post(&format!("{url}{query}"), &path), 200);
+    assert_eq!(post(&url, &path), 401);
     child.kill().unwrap();
     child.wait().unwrap();
 }
