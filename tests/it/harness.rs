@@ -1115,3 +1115,24 @@ async fn answer_if_lowercase(mut sock: tokio::net::TcpStream, heads: Arc<Mutex<V
     let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
     let _ = sock.write_all(answer.as_bytes()).await;
 }
+
+/// Linear's docs example has no `webhookTimestamp`; its other samples
+/// carry one in milliseconds, which @linear/sdk requires within 60 s of
+/// now: `check` and `simulate` stamp every delivery as they send it.
+#[test]
+fn body_timestamps_are_set_to_now_and_added_in_the_samples_unit() {
+    use hookforge::conformance::delivery::stamp_times;
+    let linear = hookforge::vendor("linear").unwrap();
+    let now_ms = 1_764_950_000_123_i64;
+    let mut bare = serde_json::json!({"action": "create", "type": "Comment"});
+    assert!(stamp_times(linear, &mut bare, now_ms));
+    assert_eq!(bare["webhookTimestamp"], now_ms);
+    let mut stale = serde_json::json!({"action": "create", "webhookTimestamp": 1711602645358_i64});
+    assert!(stamp_times(linear, &mut stale, now_ms));
+    assert_eq!(stale["webhookTimestamp"], now_ms);
+    // A vendor without body timestamps: untouched.
+    let stripe = hookforge::vendor("stripe").unwrap();
+    let mut doc = serde_json::json!({"created": 1711602645});
+    assert!(!stamp_times(stripe, &mut doc, now_ms));
+    assert_eq!(doc["created"], 1711602645);
+}

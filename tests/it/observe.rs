@@ -60,6 +60,9 @@ enum Defect {
     /// `X-PM-Retries-Remaining`, Slack's `X-Slack-Retry-Num`) without
     /// handling it, as if its first attempt had always been handled.
     IgnoresRetries,
+    /// Answers 409 "being handled" to an attempt whose id is in progress,
+    /// handling each id once, slowly (400 ms). Not a defect.
+    LocksInFlight,
     /// Answers 200 to an event type it does not know, without handling it
     /// (Stripe's samples: "Unhandled event type"). Not a defect.
     IgnoresUnknown,
@@ -72,6 +75,8 @@ struct Rx {
     client: reqwest::Client,
     defect: Option<Defect>,
     seen: Mutex<HashSet<String>>,
+    /// Ids being handled (`LocksInFlight`).
+    in_flight: Mutex<HashSet<String>>,
 }
 
 fn lossy(v: Value) -> Value {
@@ -219,6 +224,9 @@ async fn receive(State(rx): State<Arc<Rx>>, headers: HeaderMap, body: Bytes) -> 
     if rx.defect == Some(Defect::IgnoresRetries) && marked_retry {
         return StatusCode::OK;
     }
+    if rx.defect == Some(Defect::LocksInFlight) {
+        return handle_locked(&rx, &headers, &body).await;
+    }
     if rx.defect != Some(Defect::DropsEverything) {
         dedupe_and_handle(&rx, &headers, &body).await;
     }
@@ -232,6 +240,22 @@ fn id_of(rx: &Rx, headers: &HeaderMap, body: &[u8]) -> String {
         .ok()
         .and_then(|e| e.event_id)
         .unwrap_or_else(|| hookforge::dedupe_key(None, body))
+}
+
+/// `LocksInFlight`: 409 to an id in progress, 200 to one handled.
+async fn handle_locked(rx: &Rx, headers: &HeaderMap, body: &[u8]) -> StatusCode {
+    let key = id_of(rx, headers, body);
+    if rx.seen.lock().unwrap().contains(&key) {
+        return StatusCode::OK;
+    }
+    if !rx.in_flight.lock().unwrap().insert(key.clone()) {
+        return StatusCode::CONFLICT;
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    rx.report(headers, body).await;
+    rx.seen.lock().unwrap().insert(key.clone());
+    rx.in_flight.lock().unwrap().remove(&key);
+    StatusCode::OK
 }
 
 async fn dedupe_and_handle(rx: &Rx, headers: &HeaderMap, body: &[u8]) {
@@ -273,6 +297,7 @@ fn receiver(
         client: reqwest::Client::new(),
         defect,
         seen: Mutex::default(),
+        in_flight: Mutex::default(),
     });
     axum::Router::new()
         .route("/hook", axum::routing::post(receive))
@@ -689,4 +714,25 @@ async fn simulate_with_reports_names_the_events_handled_twice() {
             assert!(twice.iter().all(|id| table.contains(id)), "{table}");
         }
     }
+}
+
+/// A receiver that answers 409 to an attempt whose id is being handled
+/// loses nothing (the vendor retries it): it passes, both for the two
+/// attempts of `duplicate/concurrent` and for Stripe's documented samples,
+/// four of which share one id and go out in overlapping cases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_answers_409_to_an_id_in_progress_passes() {
+    let v = hookforge::vendor("stripe").unwrap();
+    let r = run(v, Some(Defect::LocksInFlight)).await;
+    assert_eq!(failed(&r), BTreeSet::new(), "{}", r.table());
+    let waited = r
+        .cases
+        .iter()
+        .filter(|c| c.detail.contains("answered 409"))
+        .count();
+    assert!(
+        waited >= 1,
+        "no attempt was refused as in progress:\n{}",
+        r.table()
+    );
 }

@@ -5,8 +5,9 @@ a few deliveries signed with the vendor SDK's own helper where there is one
 (stripe's WebhookSignature.generate_signature_header, standardwebhooks'
 Webhook.sign, slack_sdk's SignatureVerifier.generate_signature, twilio's
 RequestValidator.compute_signature, svix's Webhook.sign; GitHub, Shopify,
-Paddle and Square by hand, HMAC-SHA256 as their docs say: neither
-@paddle/paddle-node-sdk nor squareup has a signing helper).
+Paddle, Square, Linear and Razorpay by hand, HMAC-SHA256 as their docs say:
+none of @paddle/paddle-node-sdk, squareup, @linear/sdk and razorpay has a
+signing helper).
 
 Run from the receivers venv (scripts/receivers-install makes it):
   target/receivers-venv/bin/python tests/receivers/smoke.py [VENDOR...]
@@ -192,6 +193,33 @@ def event(vendor, event_id, kind="known"):
             "data": {"type": "payment", "id": "KkAkhdMsgzn59SM8A89WgKwekxLZY", "object": {"payment": {"id": "KkAkhdMsgzn59SM8A89WgKwekxLZY"}}},
         }
         return p, t, event_id
+    if vendor == "linear":
+        # Linear-Event is the entity (`Issue`), the body's `type`; the event is it joined with `action`.
+        t = "HookforgeUnknown.create" if unknown else "Issue.create"
+        p = {
+            "action": "create",
+            "actor": {"id": "80e102b0-0000-4000-8000-044bcfb4cd39", "name": "Smoke", "type": "user"},
+            "createdAt": "2024-06-01T00:00:00.000Z",
+            "data": {"id": "236e0fe8-0000-4000-8000-b2df06e33810", "number": 11, "title": "smoke", "priority": 0},
+            "url": "https://linear.app/example/issue/EX-11/smoke",
+            "type": t.split(".")[0],
+            "organizationId": "8ab2d2d4-0000-4000-8000-5a6d0ce3b3a1",
+            "webhookTimestamp": int(time.time() * 1000),  # @linear/sdk refuses one more than 60 s off
+            "webhookId": "000042e3-0000-4000-8000-d48d2ad2e0a4",
+        }
+        return p, t, event_id
+    if vendor == "razorpay":
+        # The event id is the x-razorpay-event-id header; the body has none.
+        t = "hookforge.unknown" if unknown else "payment.captured"
+        p = {
+            "entity": "event",
+            "account_id": "acc_BFQ7uQEaa7j2z7",
+            "event": t,
+            "contains": ["payment"],
+            "payload": {"payment": {"entity": {"id": "pay_DESlfW9H8K9uqM", "entity": "payment", "amount": 100, "currency": "INR", "status": "captured"}}},
+            "created_at": int(time.time()),
+        }
+        return p, t, event_id
     raise ValueError(vendor)
 
 
@@ -256,6 +284,19 @@ def headers_for(vendor, secret, event_id, event_type, raw, url):
         # base64 HMAC-SHA256 of the notification URL followed by the body.
         sig = base64.b64encode(hmac.new(secret.encode(), url.encode() + raw, hashlib.sha256).digest()).decode()
         h["x-square-hmacsha256-signature"] = sig
+    elif vendor == "linear":
+        # hex HMAC-SHA256 of the body; the freshness is the body's own webhookTimestamp.
+        h = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Linear-Delivery": event_id,
+            "Linear-Event": event_type.split(".")[0],
+            "Linear-Signature": hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest(),
+        }
+    elif vendor == "razorpay":
+        h |= {
+            "x-razorpay-event-id": event_id,
+            "X-Razorpay-Signature": hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest(),
+        }
     elif vendor == "clerk":
         now = datetime.now(timezone.utc)
         h |= {
@@ -339,7 +380,7 @@ class Run:
             raw = form_fields(payload) if self.vendor in FORM_VENDORS else json.dumps(payload).encode()
         h = headers_for(self.vendor, secret or self.secret, event_id, event_type, raw, self.url)
         if not signed:
-            signatures = ("X-Hub-Signature-256", "X-Shopify-Hmac-Sha256", "Stripe-Signature", "webhook-signature", "X-Slack-Signature", "X-Twilio-Signature", "svix-signature", "Paddle-Signature", "x-square-hmacsha256-signature")
+            signatures = ("X-Hub-Signature-256", "X-Shopify-Hmac-Sha256", "Stripe-Signature", "webhook-signature", "X-Slack-Signature", "X-Twilio-Signature", "svix-signature", "Paddle-Signature", "x-square-hmacsha256-signature", "Linear-Signature", "X-Razorpay-Signature")
             for k in signatures:
                 h.pop(k, None)
         status = post(self.url, raw, h)
@@ -432,7 +473,10 @@ class Smoke:
                 p["id"] = eid
             elif v in ("slack", "paddle", "square"):
                 p["event_id"] = eid
-            if v in ("stripe", "slack", "paddle", "square"):
+            elif v == "linear":
+                # @linear/sdk refuses a body without a webhookTimestamp within 60 s of now.
+                p["webhookTimestamp"] = int(time.time() * 1000)
+            if v in ("stripe", "slack", "paddle", "square", "linear"):
                 raw = json.dumps(p).encode()
             elif v in FORM_VENDORS:
                 raw = form_fields(p)
@@ -448,6 +492,10 @@ class Smoke:
                 t = header_type = "call"
             elif v == "paddle":
                 t = header_type = p.get("event_type")
+            elif v == "linear":
+                t = header_type = name  # Linear-Event is the part before the first `.`
+            elif v == "razorpay":
+                t = header_type = p.get("event")
             else:
                 t = header_type = p.get("type")
             status, reports = run.send(raw=raw, event_id=eid, event_type=header_type)

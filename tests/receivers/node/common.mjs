@@ -1,7 +1,7 @@
 // What every Node receiver here shares: the environment contract, the HTTP
 // server, lossless JSON, dedupe, the report to OBSERVE_URL and the seeded
 // defects. The vendor libraries themselves are used in github.mjs,
-// shopify.mjs and paddle.mjs. See ../README.md.
+// shopify.mjs, paddle.mjs and linear.mjs. See ../README.md.
 import { createServer } from "node:http";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";

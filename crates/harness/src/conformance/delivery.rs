@@ -216,6 +216,57 @@ pub fn for_attempt<'a>(vendor: &VendorSpec, body: &'a [u8], attempt: u32) -> Cow
     }
 }
 
+/// Sets the vendor's `fresh_times` (timestamps that are not date-time
+/// strings) to `at_ms`, in the unit the value has (seconds or
+/// milliseconds), adding one the body lacks in the unit of the vendor's
+/// samples that have it. A vendor stamps each delivery as it sends it, and
+/// some verifiers refuse a stale or missing stamp: @linear/sdk 98 refuses a
+/// `webhookTimestamp` more than 60 s from now, or none. Whether anything
+/// changed.
+pub fn stamp_times(vendor: &VendorSpec, doc: &mut serde_json::Value, at_ms: i64) -> bool {
+    let rules = vendor.manifest().delivery.as_ref();
+    let mut changed = false;
+    for p in rules.map_or(&[][..], |r| r.fresh_times.as_slice()) {
+        let millis = match doc.pointer(p) {
+            Some(v) => time_in_millis(v),
+            None => sample_time_in_millis(vendor, p),
+        };
+        let Some(millis) = millis else { continue };
+        let secs = if millis { at_ms } else { at_ms / 1000 };
+        let new = match doc.pointer(p) {
+            Some(serde_json::Value::String(_)) => serde_json::Value::String(secs.to_string()),
+            _ => serde_json::Value::from(secs),
+        };
+        let Some((parent, key)) = p.rsplit_once('/') else {
+            continue;
+        };
+        if let Some(serde_json::Value::Object(o)) = doc.pointer_mut(parent) {
+            o.insert(crate::manifest::unescape_token(key), new);
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Whether a Unix time is in milliseconds (`None`: not a Unix time).
+fn time_in_millis(v: &serde_json::Value) -> Option<bool> {
+    match v {
+        serde_json::Value::Number(n) => n.as_i64().map(|t| t >= 100_000_000_000),
+        serde_json::Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(s.len() >= 12)
+        }
+        _ => None,
+    }
+}
+
+/// The unit of the first of the vendor's samples that has a time at `pointer`.
+fn sample_time_in_millis(vendor: &VendorSpec, pointer: &str) -> Option<bool> {
+    let samples = vendor.events.iter().flat_map(|e| e.samples);
+    samples
+        .filter_map(|s| serde_json::from_slice::<serde_json::Value>(s.body).ok())
+        .find_map(|doc| doc.pointer(pointer).and_then(time_in_millis))
+}
+
 /// An id for a delivery whose vendor sends it only in a header: shaped like
 /// the manifest's example (GitHub's GUID) when it has one, stable per body.
 pub fn minted_id(vendor: &VendorSpec, body: &[u8]) -> String {

@@ -44,7 +44,6 @@ pub fn build(
     if samples.is_empty() {
         return Err(format!("{} has no samples to build events from", vendor.id));
     }
-    let rules = vendor.manifest().delivery_rules();
     let id_pointer = vendor
         .manifest()
         .event_id
@@ -79,13 +78,8 @@ pub fn build(
             let mut doc: Value = serde_json::from_slice(raw)
                 .map_err(|e| format!("sample {name} is not JSON: {e}"))?;
             let at = now_ms + out.len() as i64 * spacing_ms;
-            refresh(
-                &mut doc,
-                id_pointer.as_deref(),
-                &rules.fresh_times,
-                at,
-                &mut rng,
-            );
+            refresh(&mut doc, id_pointer.as_deref(), at, &mut rng);
+            crate::conformance::delivery::stamp_times(vendor, &mut doc, at);
             if let Some(Value::String(entity)) =
                 entity_pointer.as_deref().and_then(|p| doc.pointer_mut(p))
             {
@@ -178,7 +172,7 @@ pub const ENTITY_RUN: usize = 4;
 /// Gives a document a fresh identity: the event id, every UUID (the same
 /// UUID twice in a body maps to the same new one) and every date-time
 /// string in its own format, and the manifest's other timestamps.
-fn refresh(doc: &mut Value, id_pointer: Option<&str>, times: &[String], at_ms: i64, rng: &mut Rng) {
+fn refresh(doc: &mut Value, id_pointer: Option<&str>, at_ms: i64, rng: &mut Rng) {
     let mut uuids = HashMap::new();
     walk(doc, &mut |s: &mut String| {
         if is_uuid(s) {
@@ -193,24 +187,6 @@ fn refresh(doc: &mut Value, id_pointer: Option<&str>, times: &[String], at_ms: i
     });
     if let Some(Value::String(id)) = id_pointer.and_then(|p| doc.pointer_mut(p)) {
         *id = fresh_like(id, rng);
-    }
-    for p in times {
-        match doc.pointer_mut(p) {
-            // Seconds or milliseconds, as the sample has it.
-            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
-                let old = n.as_i64().unwrap_or(i64::MAX);
-                *n = if old >= 100_000_000_000 {
-                    at_ms
-                } else {
-                    at_ms / 1000
-                }
-                .into();
-            }
-            Some(Value::String(s)) if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() => {
-                *s = if s.len() >= 12 { at_ms } else { at_ms / 1000 }.to_string();
-            }
-            _ => {}
-        }
     }
 }
 
