@@ -79,7 +79,8 @@ pub(crate) enum Expect {
     Success,
     /// Not counted as delivered by the vendor (see `harness::judge_refusal`).
     Refusal(Refusal),
-    /// A handshake: answered as the vendor requires, never handled.
+    /// A handshake: answered as the vendor requires (a handler running on it
+    /// too is noted, not failed).
     Handshake,
 }
 
