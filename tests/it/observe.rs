@@ -60,6 +60,9 @@ enum Defect {
     /// `X-PM-Retries-Remaining`, Slack's `X-Slack-Retry-Num`) without
     /// handling it, as if its first attempt had always been handled.
     IgnoresRetries,
+    /// Takes 2 s over every delivery it verified. Not a defect: a run
+    /// then lasts longer than Paddle's 5 s signature window.
+    Slow,
     /// Answers 409 "being handled" to an attempt whose id is in progress,
     /// handling each id once, slowly (400 ms). Not a defect.
     LocksInFlight,
@@ -226,6 +229,9 @@ async fn receive(State(rx): State<Arc<Rx>>, headers: HeaderMap, body: Bytes) -> 
     }
     if rx.defect == Some(Defect::LocksInFlight) {
         return handle_locked(&rx, &headers, &body).await;
+    }
+    if rx.defect == Some(Defect::Slow) {
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
     if rx.defect != Some(Defect::DropsEverything) {
         dedupe_and_handle(&rx, &headers, &body).await;
@@ -735,4 +741,20 @@ async fn a_receiver_that_answers_409_to_an_id_in_progress_passes() {
         "no attempt was refused as in progress:\n{}",
         r.table()
     );
+}
+
+/// Cases are planned before the run, but each is signed again as it is
+/// sent: against a receiver that takes 2 s per delivery, a Paddle run
+/// lasts far longer than Paddle's 5 s window, and no case arrives stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_receiver_gets_signatures_fresh_at_sending() {
+    let v = hookforge::vendor("paddle").unwrap();
+    let started = std::time::Instant::now();
+    let r = run(v, Some(Defect::Slow)).await;
+    assert!(
+        started.elapsed() > Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(failed(&r), BTreeSet::new(), "{}", r.table());
 }

@@ -58,6 +58,51 @@ pub(crate) struct Step {
     pub origin: Origin,
     /// Header names sent in Title-Case (`Stripe-Signature`), not lowercase.
     pub title_case: bool,
+    /// How to sign it again when it is sent, for a signature over a
+    /// timestamp or a body stamped at sending: cases are planned before the
+    /// run, and a run longer than the vendor's window (Paddle's 5 s,
+    /// Linear's 60 s) would send stale ones.
+    pub resign: Option<Resign>,
+}
+
+/// A step's delivery before signing, and the headers signing gave it at
+/// planning time (a step whose headers were changed after, to test a bad
+/// credential, is sent as planned).
+#[derive(Clone)]
+pub(crate) struct Resign {
+    pub body: Vec<u8>,
+    pub attempt: Attempt,
+    pub signer: Signer,
+    pub planned_at: u64,
+    pub planned_headers: Vec<(String, String)>,
+}
+
+impl Resign {
+    /// The step's body and headers signed now, its timestamp as far from
+    /// now as it was from the planning time; `None` if its headers were
+    /// changed after signing.
+    pub fn now(
+        &self,
+        v: &VendorSpec,
+        headers: &[(String, String)],
+    ) -> Option<(Vec<u8>, crate::conformance::delivery::Headers)> {
+        if headers != self.planned_headers.as_slice() {
+            return None;
+        }
+        let now = crate::util::since_epoch().as_secs();
+        let mut attempt = self.attempt.clone();
+        attempt.timestamp = Some(match attempt.timestamp {
+            Some(t) => now.saturating_add(t).saturating_sub(self.planned_at),
+            None => now,
+        });
+        let mut body = self.body.clone();
+        if let Ok(mut doc) = serde_json::from_slice::<Value>(&body)
+            && crate::conformance::delivery::stamp_times(v, &mut doc, now as i64 * 1000)
+        {
+            body = serde_json::to_vec(&doc).expect("Value serializes");
+        }
+        vendor_delivery(v, &body, Some(&self.signer), &attempt).ok()
+    }
 }
 
 /// Where a step's delivery comes from.
@@ -178,8 +223,24 @@ impl<'a> Sender<'a> {
             event_id: d.id.clone(),
         };
         let d = self.stamped(d);
-        let (wire, headers) = vendor_delivery(self.v, &d.body, self.signer, &attempt)
-            .unwrap_or_else(|_| (d.body.clone(), self.bare_headers(&d.body)));
+        let signed = vendor_delivery(self.v, &d.body, self.signer, &attempt);
+        let stamps = self.v.manifest().delivery.as_ref();
+        let timed = self
+            .signer
+            .is_some_and(|s| s.scheme().tolerance().is_some())
+            || stamps.is_some_and(|r| !r.fresh_times.is_empty());
+        let resign = match (&signed, self.signer) {
+            (Ok((_, headers)), Some(signer)) if timed => Some(Resign {
+                body: d.body.clone(),
+                attempt: attempt.clone(),
+                signer: signer.clone(),
+                planned_at: crate::util::since_epoch().as_secs(),
+                planned_headers: headers.clone(),
+            }),
+            _ => None,
+        };
+        let (wire, headers) =
+            signed.unwrap_or_else(|_| (d.body.clone(), self.bare_headers(&d.body)));
         Step {
             what: what.into(),
             method: http::Method::POST,
@@ -191,6 +252,7 @@ impl<'a> Sender<'a> {
             handshake: None,
             origin: Origin::Fresh,
             title_case: false,
+            resign,
         }
     }
 

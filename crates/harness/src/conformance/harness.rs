@@ -252,21 +252,8 @@ impl Harness {
             r.add(&cases::wrong_secret(Some(real), None));
             r.add(&cases::longer_secret(real));
         }
-        let auth_headers = auth_header_names(self.vendor);
         for step in plans.iter().flat_map(|p| &p.steps) {
-            for (k, val) in &step.headers {
-                if auth_headers.iter().any(|h| h.eq_ignore_ascii_case(k)) {
-                    r.add(val);
-                    // Each signature of a multi-part header alone (not the
-                    // `Bearer` word, not a `t=` timestamp).
-                    for part in val.split([',', ' ']) {
-                        let value = part.split_once('=').map_or(part, |(_, v)| v);
-                        if value != "Bearer" && !value.bytes().all(|b| b.is_ascii_digit()) {
-                            r.add(value);
-                        }
-                    }
-                }
-            }
+            add_credentials(&mut r, self.vendor, &step.headers);
         }
         r
     }
@@ -656,7 +643,20 @@ impl RunCtx {
         }
     }
 
-    async fn send(&self, step: Step) -> StepRun {
+    async fn send(&self, mut step: Step) -> StepRun {
+        // Signed again now, if planned long enough ago to matter; a new
+        // signature is kept out of what the answer may echo.
+        let mut redactor = None;
+        if let Some((body, headers)) = (step.resign.as_ref())
+            .filter(|r| crate::util::since_epoch().as_secs() > r.planned_at)
+            .and_then(|r| r.now(self.vendor, &step.headers))
+        {
+            let mut r = (*self.redactor).clone();
+            add_credentials(&mut r, self.vendor, &headers);
+            redactor = Some(r);
+            (step.body, step.headers) = (body, headers);
+        }
+        let redactor = redactor.as_ref().unwrap_or(&self.redactor);
         let started = Instant::now();
         let url = match &step.query {
             Some(q) => format!(
@@ -695,7 +695,7 @@ impl RunCtx {
                     .bytes()
                     .await
                     .map(|b| {
-                        let clean = self.redactor.clean(&String::from_utf8_lossy(&b));
+                        let clean = redactor.clean(&String::from_utf8_lossy(&b));
                         clean.chars().take(1024).collect()
                     })
                     .unwrap_or_default();
@@ -726,6 +726,23 @@ impl RunCtx {
             answer,
             ms,
             verdict,
+        }
+    }
+}
+
+/// The credential headers' values, and each signature of a multi-part one
+/// alone (not the `Bearer` word, not a `t=` timestamp).
+fn add_credentials(r: &mut Redactor, vendor: &VendorSpec, headers: &[(String, String)]) {
+    let auth_headers = auth_header_names(vendor);
+    for (k, val) in headers {
+        if auth_headers.iter().any(|h| h.eq_ignore_ascii_case(k)) {
+            r.add(val);
+            for part in val.split([',', ' ']) {
+                let value = part.split_once('=').map_or(part, |(_, v)| v);
+                if value != "Bearer" && !value.bytes().all(|b| b.is_ascii_digit()) {
+                    r.add(value);
+                }
+            }
         }
     }
 }
