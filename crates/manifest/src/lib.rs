@@ -1726,6 +1726,24 @@ mod tests {
         assert!(err.0.contains("event_type.pointer"), "{err}");
     }
 
+    /// `with` completes an id read from the body; anywhere else it is named.
+    #[test]
+    fn event_id_with_is_checked_and_names_the_field() {
+        let manifest = |event_id: &str| {
+            Manifest::from_json(&format!(
+                r#"{{"id":"ok","name":"x","event_type":{{"pointer":"/t"}},"event_id":{event_id},"auth":{{"scheme":"none"}},"success":{{"statuses":["2xx"]}}}}"#
+            ))
+        };
+        manifest(r#"{"pointer":"/id","with":["/code","/success"]}"#).unwrap();
+        let err = manifest(r#"{"header":"X-Id","with":["/code"]}"#).unwrap_err();
+        assert!(err.0.contains("`event_id.with`"), "{err}");
+        let err = manifest(r#"{"pointer":"/id","with":["code"]}"#).unwrap_err();
+        assert!(
+            err.0.contains("`event_id.with`") && err.0.contains("\"code\""),
+            "{err}"
+        );
+    }
+
     #[test]
     fn delivery_rules_are_checked_and_name_the_field() {
         let base = r#"{"id":"ok","name":"x","event_type":{"pointer":"/t"},"auth":{"scheme":"none"},"success":{"statuses":["2xx"]},"delivery":"#;

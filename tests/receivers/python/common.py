@@ -62,6 +62,15 @@ def signed_body(raw):
         return raw
 
 
+def signed_text(raw):
+    """`signed_body` as text, for SDK helpers that take a string and hash its
+    UTF-8 encoding; None when the bytes are not UTF-8 (nothing to verify)."""
+    try:
+        return signed_body(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 # reject-unknown: a strict model whose known top-level keys are those of the
 # vendor's documented samples (vendors/<vendor>/samples/**/*.json).
 _known_keys = None
