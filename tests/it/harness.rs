@@ -256,15 +256,15 @@ const NO_ENUM_SAMPLE: &[&str] = &[
 /// refused-then-valid where deliveries carry an id, unknown event,
 /// headers/case, duplicate, duplicate/concurrent, malformed, four drift and four byte
 /// probes, budget.
-fn negative_cases(v: &VendorSpec) -> (usize, usize) {
+fn negative_cases(vendor: &VendorSpec) -> (usize, usize) {
     use hookforge::manifest::Auth;
-    let prefix = match v.manifest().auth {
+    let prefix = match vendor.manifest().auth {
         Auth::Bearer { .. } | Auth::None { .. } => 1,
         Auth::Signature(ref s) if s.is_static() => 1,
         _ => 0,
     };
     // A replay outside the window, for schemes with one.
-    let scheme = hookforge::auth::Scheme::from_manifest(v.manifest()).ok();
+    let scheme = hookforge::auth::Scheme::from_manifest(vendor.manifest()).ok();
     let stale = scheme.as_ref().and_then(|s| s.tolerance()).is_some() as usize;
     let future = scheme.as_ref().is_some_and(|s| s.refuses_future()) as usize;
     let label = (scheme.as_ref())
@@ -273,18 +273,19 @@ fn negative_cases(v: &VendorSpec) -> (usize, usize) {
     let truncated = (scheme.as_ref())
         .and_then(|s| s.signature())
         .is_some_and(|s| s.signs_in_header()) as usize;
-    let refused_then_valid = v.manifest().event_id.is_some() as usize;
+    let refused_then_valid = vendor.manifest().event_id.is_some() as usize;
     // A retry alone, where retries are marked (headers, per-attempt fields).
-    let m = v.manifest();
-    let retry_marked = m
+    let manifest = vendor.manifest();
+    let retry_marked = manifest
         .headers
         .iter()
         .any(|h| h.only_when.as_deref() == Some("retry"))
-        || m.delivery
+        || manifest
+            .delivery
             .as_ref()
             .is_some_and(|d| !d.per_attempt.is_empty());
     // One case per handshake the manifest describes.
-    let handshakes = v.manifest().handshakes.len();
+    let handshakes = vendor.manifest().handshakes.len();
     (
         2 + prefix
             + stale
@@ -298,7 +299,7 @@ fn negative_cases(v: &VendorSpec) -> (usize, usize) {
             + 4
             + 1
             + handshakes,
-        usize::from(NO_ENUM_SAMPLE.contains(&v.id)),
+        usize::from(NO_ENUM_SAMPLE.contains(&vendor.id)),
     )
 }
 

@@ -116,45 +116,46 @@ fn holds(c: &Condition, req: &HandshakeRequest<'_>, json: Option<&Value>) -> boo
 /// The answer to `h` for `req`: `secret` keys `{hmac_sha256_hex:…}`,
 /// `token` is what `token_query` must equal.
 pub fn answer(
-    h: &Handshake,
+    handshake: &Handshake,
     req: &HandshakeRequest<'_>,
     json: Option<&Value>,
     secret: Option<&Secret>,
     token: Option<&Secret>,
 ) -> Result<Answer, HandshakeError> {
-    if let Some(q) = &h.token_query {
+    if let Some(query) = &handshake.token_query {
         let Some(token) = token else {
             return Err(HandshakeError::NoToken {
-                name: h.name.clone(),
-                query: q.clone(),
+                name: handshake.name.clone(),
+                query: query.clone(),
             });
         };
-        let Some(given) = req.query_param(q) else {
+        let Some(given) = req.query_param(query) else {
             return Err(HandshakeError::MissingToken {
-                name: h.name.clone(),
-                query: q.clone(),
+                name: handshake.name.clone(),
+                query: query.clone(),
             });
         };
         if !bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
             return Err(HandshakeError::WrongToken {
-                name: h.name.clone(),
-                query: q.clone(),
+                name: handshake.name.clone(),
+                query: query.clone(),
             });
         }
     }
-    let fill =
-        |template: &str, json_escape: bool| render(h, template, req, json, secret, json_escape);
+    let fill = |template: &str, json_escape: bool| {
+        render(handshake, template, req, json, secret, json_escape)
+    };
     let mut headers = Vec::new();
-    for a in &h.answer.headers {
+    for a in &handshake.answer.headers {
         headers.push((a.name.clone(), fill(&a.value, false)?));
     }
     Ok(Answer {
-        status: h.answer.status,
-        also_statuses: h.answer.also_statuses.clone(),
-        content_type: h.answer.content_type.clone(),
+        status: handshake.answer.status,
+        also_statuses: handshake.answer.also_statuses.clone(),
+        content_type: handshake.answer.content_type.clone(),
         headers,
-        body: fill(&h.answer.body, h.answers_json())?.into_bytes(),
-        also: h.answer.also.clone(),
+        body: fill(&handshake.answer.body, handshake.answers_json())?.into_bytes(),
+        also: handshake.answer.also.clone(),
     })
 }
 

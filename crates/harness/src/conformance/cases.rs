@@ -212,18 +212,20 @@ impl<'a> Sender<'a> {
     fn attempt_step(
         &self,
         what: impl Into<String>,
-        d: Fresh,
+        delivery: Fresh,
         expect: Expect,
-        (event, n, timestamp): (Option<&str>, u32, Option<u64>),
+        (event, number, timestamp): (Option<&str>, u32, Option<u64>),
     ) -> Step {
         let attempt = Attempt {
-            attempt: n,
+            attempt: number,
             timestamp,
-            event_type: event.map(str::to_string).or_else(|| self.event_of(&d.body)),
-            event_id: d.id.clone(),
+            event_type: event
+                .map(str::to_string)
+                .or_else(|| self.event_of(&delivery.body)),
+            event_id: delivery.id.clone(),
         };
-        let d = self.stamped(d);
-        let signed = vendor_delivery(self.v, &d.body, self.signer, &attempt);
+        let delivery = self.stamped(delivery);
+        let signed = vendor_delivery(self.v, &delivery.body, self.signer, &attempt);
         let stamps = self.v.manifest().delivery.as_ref();
         let timed = self
             .signer
@@ -231,7 +233,7 @@ impl<'a> Sender<'a> {
             || stamps.is_some_and(|r| !r.fresh_times.is_empty());
         let resign = match (&signed, self.signer) {
             (Ok((_, headers)), Some(signer)) if timed => Some(Resign {
-                body: d.body.clone(),
+                body: delivery.body.clone(),
                 attempt: attempt.clone(),
                 signer: signer.clone(),
                 planned_at: crate::util::since_epoch().as_secs(),
@@ -240,12 +242,12 @@ impl<'a> Sender<'a> {
             _ => None,
         };
         let (wire, headers) =
-            signed.unwrap_or_else(|_| (d.body.clone(), self.bare_headers(&d.body)));
+            signed.unwrap_or_else(|_| (delivery.body.clone(), self.bare_headers(&delivery.body)));
         Step {
             what: what.into(),
             method: http::Method::POST,
             query: None,
-            event_id: sent_id(self.v, &d.body, &headers),
+            event_id: sent_id(self.v, &delivery.body, &headers),
             body: wire,
             headers,
             expect,
@@ -581,20 +583,20 @@ fn undocumented_like(like: &str) -> String {
 /// An event type the vendor has not documented: must succeed (kept, not
 /// refused). Where the type travels in a header (Shopify's topic, GitHub's
 /// event), the header carries the new type and the body stays a real one.
-fn unknown_event(s: Sender<'_>, fresh: Fresh) -> Result<Plan, HarnessError> {
-    let loc = &s.v.manifest().event_type;
+fn unknown_event(sender: Sender<'_>, fresh: Fresh) -> Result<Plan, HarnessError> {
+    let loc = &sender.v.manifest().event_type;
     if let Some(only) = &loc.value {
         // Nothing in the delivery names a type: sending the sample again
         // would pass while testing nothing.
         return Ok(Plan::skipped(
-            format!("{}/unknown-event", s.v.id),
+            format!("{}/unknown-event", sender.v.id),
             format!(
                 "{} sends one kind of delivery (its event type is always `{only}`): there is no type to make new",
-                s.v.name
+                sender.v.name
             ),
         ));
     }
-    let like = s.base_event.unwrap_or("event");
+    let like = sender.base_event.unwrap_or("event");
     let mut d = fresh;
     let in_body = loc.pointer.as_deref().filter(|_| loc.join.is_none());
     let event = match in_body {
@@ -621,9 +623,9 @@ fn unknown_event(s: Sender<'_>, fresh: Fresh) -> Result<Plan, HarnessError> {
         }
     };
     let what = format!("an undocumented event type `{event}`");
-    let step = s.step_as(what, d, Expect::Success, Some(&event), None);
+    let step = sender.step_as(what, d, Expect::Success, Some(&event), None);
     Ok(Plan::new(
-        format!("{}/unknown-event", s.v.id),
+        format!("{}/unknown-event", sender.v.id),
         vec![Step {
             origin: Origin::UnknownType,
             ..step
