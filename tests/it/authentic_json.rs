@@ -165,3 +165,47 @@ async fn adyen_events_of_one_payment_are_each_kept() {
     assert_eq!(ids[0], "QFQTPCQ8HXSKGK82:AUTHORISATION:true");
     assert_eq!(ids[1], ids[3]);
 }
+
+/// BigCommerce's body `hash` is a SHA-1 of `data` alone (`{type, id}`), so
+/// every update of one product carries the same one: deduping on it dropped
+/// the second update. The Standard Webhooks `webhook-id` names the message
+/// and is kept across retries.
+#[tokio::test]
+async fn bigcommerce_updates_of_one_product_are_each_kept() {
+    const SECRET: &str = "bigcommerce-client-secret-0123456789";
+    let v = hookforge::vendor("bigcommerce").unwrap();
+    let path = "vendors/bigcommerce/samples/store_product_updated/docs-data.json";
+    let sample =
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
+    let later = String::from_utf8(sample.clone())
+        .unwrap()
+        .replace("1561479233", "1561482833")
+        .into_bytes();
+    assert_ne!(later, sample);
+    let signer = Signer::for_manifest(v.manifest(), Secret::new(SECRET)).unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let app = Receiver::builder(v)
+        .secret(SECRET)
+        .inbox(Inbox::new(store.clone()))
+        .build()
+        .unwrap()
+        .router();
+    // Two updates an hour apart, then BigCommerce's retry of the first.
+    for (id, body) in [("msg-1", &sample), ("msg-2", &later), ("msg-1", &sample)] {
+        // The signer sends `webhook-id` too: it is part of the signed string.
+        let mut req = Request::post("/hooks/bigcommerce").header("content-type", "application/json");
+        for (name, value) in signer.sign(body, &SignContext::now(id)) {
+            req = req.header(name, value);
+        }
+        let resp = app
+            .clone()
+            .oneshot(req.body(Body::from(body.clone())).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{id}");
+    }
+    let rows = store.list(None, 10).unwrap();
+    let mut ids: Vec<_> = rows.iter().filter_map(|r| r.event_id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, ["msg-1", "msg-2"], "{rows:?}");
+}
