@@ -347,3 +347,69 @@ fn kill_9_while_handling_recovers_what_was_in_progress() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A SIGTERM (every deploy sends one) stops the receiver gently: a request
+/// still being sent is read, committed and answered 200, new connections
+/// are refused, an idle keep-alive connection does not hold the exit, and
+/// the process exits 0. Killed at once instead, the request is cut and the
+/// vendor counts a failed delivery.
+#[test]
+fn sigterm_answers_the_request_in_flight_then_exits() {
+    use std::io::Read;
+    let dir = common::temp_dir("sigterm");
+    let db = dir.join("inbox.db");
+    let mut cmd = common::serve_prets(SECRET);
+    cmd.arg("--db")
+        .arg(&db)
+        .args(["--shutdown-grace", "10"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let (mut child, port) = start(cmd);
+    let _idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (id, body) = common::prets_delivery("evt_sigterm_", 1);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let head = format!(
+        "POST /hooks/prets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {SECRET}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let (first, rest) = body.split_at(body.len() / 2);
+    s.write_all(first).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    // The listener closes: a new connection is refused.
+    let refused = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+    });
+    assert!(refused, "new connections still accepted 2 s after SIGTERM");
+    s.write_all(rest).unwrap();
+    let mut answer = String::new();
+    let read = s.read_to_string(&mut answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "the request in flight at SIGTERM got {answer:?} ({read:?})"
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("still running 15 s after its request was answered (grace 10 s)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+    let rows = inbox_rows(&db);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["event_id"], id.as_str());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -498,6 +498,8 @@ enum Act {
     Hang,
     Fail,
     Succeed,
+    /// Succeeds after 300 ms.
+    Slow,
 }
 
 struct Scripted {
@@ -541,6 +543,10 @@ impl RawHandler for Scripted {
                 }
                 Act::Fail => Err(format!("downstream unavailable (call {n})").into()),
                 Act::Succeed => Ok(()),
+                Act::Slow => {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Ok(())
+                }
             }
         })
     }
@@ -627,6 +633,42 @@ async fn panics_hangs_and_failures_are_failed_attempts_and_other_vendors_keep_fl
     assert_eq!(d.attempts, 4, "panic, hang, failure, success");
     assert_eq!(bad_calls.load(Ordering::SeqCst), 4);
     assert_eq!(good_calls.load(Ordering::SeqCst), 20);
+}
+
+/// Stopping (`serve` on SIGTERM) drains the worker: the handler call in
+/// flight finishes and its delivery is `done`, and nothing more is claimed.
+#[tokio::test]
+async fn a_drain_lets_running_handlers_finish_and_claims_nothing_more() {
+    let store = Arc::new(MemoryStore::new());
+    let inbox = Inbox::new(store.clone())
+        .with_retry(fast_retry(3))
+        .with_worker(WorkerConfig {
+            handler_timeout: Duration::from_secs(10),
+            concurrency_per_vendor: 1,
+            skip_stale: false,
+        });
+    let calls = scripted(&inbox, &prets::VENDOR, vec![Act::Slow]);
+    inbox.spawn_worker();
+    let (id, body) = prets_delivery(1);
+    accept(&inbox, "prets", &id, body).await;
+    wait_for(store.as_ref(), "the slow call", |_| {
+        calls.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    assert_eq!(inbox.drain(deadline).await, 0, "a handler still running");
+    let (id2, body2) = prets_delivery(2);
+    accept(&inbox, "prets", &id2, body2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rows = store.list(None, 10).unwrap();
+    let status = |id: &str| {
+        rows.iter()
+            .find(|d| d.event_id.as_deref() == Some(id))
+            .unwrap()
+            .status
+    };
+    assert_eq!((status(&id), status(&id2)), (Status::Done, Status::Pending));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
 /// After `max_attempts` a delivery is dead; `replay` resets its attempts.

@@ -96,6 +96,8 @@ pub struct Inbox {
     slots: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     /// The group-commit writer, for stores that batch.
     writer: Option<Writer>,
+    /// Set by [`Inbox::drain`]: the worker claims nothing more.
+    draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -122,6 +124,27 @@ impl Inbox {
             retry: RetryPolicy::default(),
             worker: WorkerConfig::default(),
             slots: Arc::default(),
+            draining: Arc::default(),
+        }
+    }
+
+    /// Stops the worker claiming deliveries and waits, until `deadline`,
+    /// for the handler calls in flight to end. Returns how many still run
+    /// then: their deliveries stay `processing`, and the next start hands
+    /// them to the handler again.
+    pub async fn drain(&self, deadline: tokio::time::Instant) -> usize {
+        self.draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let full = self.worker.concurrency_per_vendor.max(1);
+        loop {
+            let running: usize = (self.slots.lock().unwrap_or_else(|p| p.into_inner()))
+                .values()
+                .map(|slot| full.saturating_sub(slot.available_permits()))
+                .sum();
+            if running == 0 || tokio::time::Instant::now() >= deadline {
+                return running;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -248,6 +271,9 @@ impl Inbox {
     /// Vendors without a handler here are never claimed: their deliveries
     /// stay pending for the process that has one.
     fn wanted(&self) -> Vec<(&'static str, usize)> {
+        if self.draining.load(std::sync::atomic::Ordering::Relaxed) {
+            return Vec::new();
+        }
         let vendors: Vec<&'static str> = self
             .handlers
             .lock()

@@ -172,6 +172,42 @@ pub struct Server {
     /// Vendors asked for but not served (404), with why.
     pub not_served: Vec<(&'static str, String)>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Tells `task` to stop accepting and finish its requests ([`Server::stop`]).
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// What was still running when [`Server::stop`]'s grace ran out.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Unfinished {
+    /// Connections with a request in flight, closed unanswered: the vendor
+    /// retries them (anything already committed is a duplicate then).
+    pub connections: bool,
+    /// Handler calls still running; their deliveries stay `processing`
+    /// and are handled again after the next start.
+    pub handlers: usize,
+}
+
+impl Server {
+    /// Stops as a deploy needs: no new connection is accepted, every
+    /// request in flight is read, committed and answered, idle connections
+    /// close, the worker claims nothing more and its running handlers get
+    /// to finish, all within `grace`. Killing the process instead cuts the
+    /// requests in flight, and the vendor counts each as a failed delivery.
+    pub async fn stop(mut self, grace: Duration) -> Unfinished {
+        let deadline = tokio::time::Instant::now() + grace;
+        let _ = self.stop.send(true);
+        let connections = tokio::time::timeout_at(deadline, &mut self.task)
+            .await
+            .is_err();
+        if connections {
+            self.task.abort();
+        }
+        let handlers = self.inbox.drain(deadline).await;
+        Unfinished {
+            connections,
+            handlers,
+        }
+    }
 }
 
 /// How one vendor would be authenticated under `cfg`, or why it is not served.
@@ -426,7 +462,8 @@ async fn start_with(
         inbox.spawn_retention(retain, retry_horizon(&cfg.vendors));
     }
     let limits = cfg.limits;
-    let task = tokio::spawn(serve_router(listener, app, limits));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(serve_router_until(listener, app, limits, stopping));
     Ok(Server {
         addr,
         store_description,
@@ -434,6 +471,7 @@ async fn start_with(
         served,
         not_served,
         task,
+        stop,
     })
 }
 
@@ -445,28 +483,35 @@ pub async fn serve_router(
     app: Router,
     limits: ServerLimits,
 ) -> std::io::Result<()> {
-    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let (_never, stopping) = tokio::sync::watch::channel(false);
+    serve_router_until(listener, app, limits, stopping).await
+}
+
+/// [`serve_router`] until `stopping` turns true: then it stops accepting,
+/// lets every connection finish the request it is in, and returns once
+/// all have closed.
+pub async fn serve_router_until(
+    listener: TcpListener,
+    app: Router,
+    limits: ServerLimits,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let capacity = limits.max_connections.max(1);
+    let slots = Arc::new(tokio::sync::Semaphore::new(capacity));
     let per_ip = PerIp::default();
     // Refusals linger a moment (see `refuse_busy`) on slots of their own: on
     // the connection slots, one address opening connections fast would
     // fill them all with its own refusals.
     let refusals = Arc::new(tokio::sync::Semaphore::new(REFUSALS_LINGERING));
     loop {
-        let permit = slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let (stream, peer) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                // Out of file descriptors and the like: wait, don't spin or die.
-                tracing::error!(target: LOG, error = %e, "cannot accept a connection; retrying");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+        let accepted = tokio::select! {
+            biased;
+            () = stop_requested(&mut stopping) => break,
+            accepted = accept(&listener, &slots) => accepted,
         };
-        let _ = stream.set_nodelay(true);
+        let Some((stream, peer, permit)) = accepted else {
+            continue;
+        };
         let held = match limits.max_connections_per_ip {
             None => None,
             Some(cap) => match per_ip.enter(peer.ip(), cap) {
@@ -483,11 +528,49 @@ pub async fn serve_router(
             },
         };
         let app = app.clone();
+        let stopping = stopping.clone();
         tokio::spawn(async move {
             let _permit = permit;
             let _held = held;
-            serve_connection(stream, app, limits).await;
+            serve_connection(stream, app, limits, stopping).await;
         });
+    }
+    // New connections are refused from here; the vendor retries them.
+    drop(listener);
+    let all = u32::try_from(capacity).unwrap_or(u32::MAX);
+    let _ = slots.acquire_many(all).await;
+    Ok(())
+}
+
+/// Returns once a stop is asked for; never if the sender is gone (a
+/// `Server` taken apart keeps serving).
+async fn stop_requested(stopping: &mut tokio::sync::watch::Receiver<bool>) {
+    if stopping.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// The next connection, with its slot; `None` after a failed accept.
+async fn accept(
+    listener: &TcpListener,
+    slots: &Arc<tokio::sync::Semaphore>,
+) -> Option<(TcpStream, SocketAddr, tokio::sync::OwnedSemaphorePermit)> {
+    let permit = slots
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed");
+    match listener.accept().await {
+        Ok((stream, peer)) => {
+            let _ = stream.set_nodelay(true);
+            Some((stream, peer, permit))
+        }
+        Err(e) => {
+            // Out of file descriptors and the like: wait, don't spin or die.
+            tracing::error!(target: LOG, error = %e, "cannot accept a connection; retrying");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            None
+        }
     }
 }
 
@@ -549,7 +632,12 @@ async fn refuse_busy(
     .await;
 }
 
-async fn serve_connection(stream: TcpStream, app: Router, limits: ServerLimits) {
+async fn serve_connection(
+    stream: TcpStream,
+    app: Router,
+    limits: ServerLimits,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
     let started = Instant::now();
     let last = Arc::new(AtomicU64::new(0));
     let io = hyper_util::rt::TokioIo::new(Watched {
@@ -566,6 +654,12 @@ async fn serve_connection(stream: TcpStream, app: Router, limits: ServerLimits) 
     tokio::pin!(conn);
     let result = tokio::select! {
         r = conn.as_mut() => Some(r),
+        // Stopping: the request in flight is finished and answered, then the
+        // connection closes (at once when it is idle).
+        () = stop_requested(&mut stopping) => {
+            conn.as_mut().graceful_shutdown();
+            Some(conn.as_mut().await)
+        }
         () = quiet_for(started, &last, Duration::ZERO, limits.idle_timeout) => {
             // Finishes a request in flight, then closes; but a peer that
             // moves no byte for another idle period (it stopped reading its

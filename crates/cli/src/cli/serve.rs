@@ -124,6 +124,7 @@ pub fn run(args: Args) -> Outcome {
     let body = duration_arg(more.body_timeout, "body-timeout")?;
     let idle = duration_arg(more.idle_timeout, "idle-timeout")?;
     let handler = duration_arg(more.handler_timeout, "handler-timeout")?;
+    let grace = duration_arg(more.shutdown_grace, "shutdown-grace")?;
     if more.max_connections == 0 || more.handler_concurrency == 0 || more.max_attempts == 0 {
         return Err(Failure::usage(
             "--max-connections, --handler-concurrency and --max-attempts must be at least 1",
@@ -173,6 +174,7 @@ pub fn run(args: Args) -> Outcome {
             metrics_addr,
             ui,
             otlp_endpoint,
+            grace,
         },
     )
 }
@@ -183,6 +185,8 @@ pub struct ServeExtras {
     pub ui: Option<super::ui::UiArgs>,
     /// Where to export trace spans (OTLP/HTTP).
     pub otlp_endpoint: Option<String>,
+    /// How long a stop waits for requests in flight and running handlers.
+    pub grace: std::time::Duration,
 }
 
 /// The rest of `serve`'s options.
@@ -241,6 +245,11 @@ pub struct ServeArgs {
     /// `x-hookforge-stale: <id of the newer one>`).
     #[arg(long)]
     skip_stale: bool,
+    /// Seconds a SIGTERM or Ctrl-C leaves the requests in flight to be
+    /// answered and the running handlers to finish before the process
+    /// exits (new connections are refused at once).
+    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
+    shutdown_grace: f64,
     /// Attempts before a delivery becomes `dead`.
     #[arg(long, default_value_t = 10)]
     max_attempts: u32,
@@ -431,10 +440,13 @@ fn choose_vendors(
 }
 
 /// Starts the server, prints its address line, and serves until it fails
-/// or Ctrl-C.
+/// or is stopped (SIGTERM, Ctrl-C), then finishes what is in flight.
 async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeExtras) -> Outcome {
     let ServeExtras {
-        metrics_addr, ui, ..
+        metrics_addr,
+        ui,
+        grace,
+        ..
     } = extras;
     let ui_db = cfg.db.clone();
     let ui_pg = cfg.database_url.clone();
@@ -444,7 +456,7 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeEx
     if let Some(addr) = metrics_addr {
         install_metrics(addr)?;
     }
-    let server = hookforge::receive::serve::start(cfg)
+    let mut server = hookforge::receive::serve::start(cfg)
         .await
         .map_err(|e| match e {
             hookforge::receive::serve::ServeError::Bind { .. }
@@ -488,17 +500,46 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeEx
         vendor_list.join(", ")
     );
     let _ = io::stdout().flush();
-    tokio::select! {
-        r = server.task => match r {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Failure::failed(format!("server failed: {e}"))),
-            Err(e) => Err(Failure::failed(format!("server task failed: {e}"))),
-        },
-        _ = tokio::signal::ctrl_c() => {
-            tracing::info!("interrupted; shutting down");
+    let ended = tokio::select! {
+        r = &mut server.task => Some(r),
+        () = stop_signal() => None,
+    };
+    match ended {
+        Some(Ok(Ok(()))) => Ok(()),
+        Some(Ok(Err(e))) => Err(Failure::failed(format!("server failed: {e}"))),
+        Some(Err(e)) => Err(Failure::failed(format!("server task failed: {e}"))),
+        None => {
+            tracing::info!(
+                grace_secs = grace.as_secs_f64(),
+                "stopping: refusing new connections, finishing the requests and handlers in flight"
+            );
+            let left = server.stop(grace).await;
+            if left != Default::default() {
+                tracing::warn!(
+                    requests_cut = left.connections,
+                    handlers_running = left.handlers,
+                    "stopped with work in flight after the grace period: the vendor retries cut requests; interrupted handlers run again after the next start"
+                );
+            }
             Ok(())
         }
     }
+}
+
+/// Resolves on SIGTERM (a deploy, `docker stop`, Kubernetes) or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Serves Prometheus metrics on `addr`.
