@@ -193,7 +193,8 @@ async fn bigcommerce_updates_of_one_product_are_each_kept() {
     // Two updates an hour apart, then BigCommerce's retry of the first.
     for (id, body) in [("msg-1", &sample), ("msg-2", &later), ("msg-1", &sample)] {
         // The signer sends `webhook-id` too: it is part of the signed string.
-        let mut req = Request::post("/hooks/bigcommerce").header("content-type", "application/json");
+        let mut req =
+            Request::post("/hooks/bigcommerce").header("content-type", "application/json");
         for (name, value) in signer.sign(body, &SignContext::now(id)) {
             req = req.header(name, value);
         }

@@ -723,6 +723,12 @@ pub struct SignatureAuth {
     /// future-dated delivery that must be refused.
     #[serde(default, skip_serializing_if = "is_false")]
     pub refuses_future: bool,
+    /// Whether `tolerance_secs` is hookforge's, not the vendor's: the vendor
+    /// documents no window and its own verifier checks none (Discord,
+    /// SendGrid). `serve` still refuses older timestamps, against replays;
+    /// the harness does not fail a receiver that accepts them.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tolerance_assumed: bool,
     /// Where the delivery names the URL of the vendor's certificate (or
     /// public key) for a public-key `algorithm`, fetched from an allowed
     /// host and cached (PayPal's `PAYPAL-CERT-URL`, AWS SNS's
@@ -1253,6 +1259,7 @@ impl SignatureAuth {
             id_header: None,
             tolerance_secs: default_tolerance(),
             refuses_future: false,
+            tolerance_assumed: false,
             key_url: None,
             timestamp_unit: TimestampUnit::Seconds,
             signature_pointer: None,
@@ -1280,6 +1287,7 @@ impl SignatureAuth {
             tolerance_secs,
             // The specification refuses "Message timestamp too new" alike.
             refuses_future: true,
+            tolerance_assumed: false,
             key_url: None,
             timestamp_unit: TimestampUnit::Seconds,
             signature_pointer: None,

@@ -379,7 +379,18 @@ impl Catalogue<'_> {
         // vendor refuses it too, a timestamp as far ahead.
         if let Some(tolerance) = s.signer.and_then(|signer| signer.scheme().tolerance()) {
             let secs = tolerance.as_secs();
-            plans.push(auth_stale(s, self.fresh("auth/stale"), secs));
+            plans.push(match tolerance_assumed(s.v) {
+                false => auth_stale(s, self.fresh("auth/stale"), secs),
+                true => Plan::skipped(
+                    format!("{}/auth/stale", s.v.id),
+                    format!(
+                        "{} documents no freshness window and its own verifier checks none: the {secs} s \
+                         that `hookforge serve` applies against replays is hookforge's, so a receiver \
+                         that accepts an old timestamp follows the vendor",
+                        s.v.name
+                    ),
+                ),
+            });
             if s.signer
                 .is_some_and(|signer| signer.scheme().refuses_future())
             {
@@ -957,12 +968,23 @@ pub(crate) fn fresh(v: &VendorSpec, base: &[u8], nonce: &str) -> Fresh {
             body: base.to_vec(),
             id: Some(mutate_id(&like, nonce)),
         };
-    } else if let Value::Object(o) = &mut doc {
+    } else if let Some(Value::Object(o)) = nonce_slot(&mut doc) {
+        // No id to make new: a field of its own tells the receiver's
+        // reports of each case apart.
         o.insert("x_hookforge_nonce".into(), Value::String(nonce.into()));
     }
     Fresh {
         body: serde_json::to_vec(&doc).expect("Value serializes"),
         id: None,
+    }
+}
+
+/// Where [`fresh`] marks a delivery without an id: the body, or a batch's
+/// first event (SendGrid and HubSpot send JSON arrays).
+fn nonce_slot(doc: &mut Value) -> Option<&mut Value> {
+    match doc {
+        Value::Array(events) => events.first_mut(),
+        other => Some(other),
     }
 }
 
@@ -993,6 +1015,71 @@ mod tests {
         assert!(m.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{m}");
         assert_eq!(mutate_id(uuid, "x"), m);
         assert_ne!(mutate_id(uuid, "y"), m);
+    }
+
+    /// A catalogue over `vendor` signed with `secret`, for tests.
+    fn plans_of(vendor: &str, secret: &str) -> Vec<Plan> {
+        let v = hookforge_core::vendor(vendor).unwrap();
+        let url = Some("https://example.com/hooks");
+        let signer = Signer::for_manifest_at(v.manifest(), Secret::new(secret), None, url).unwrap();
+        let secret = Secret::new(secret);
+        Catalogue {
+            sender: Sender::new(v, Some(&signer)),
+            wrong: None,
+            longer: None,
+            secret: Some(&secret),
+            handshake_token: None,
+            nonce: "t".into(),
+        }
+        .plans(&|b: &[u8]| b.to_vec())
+        .unwrap()
+    }
+
+    fn plan<'p>(plans: &'p [Plan], id: &str) -> &'p Plan {
+        plans
+            .iter()
+            .find(|p| p.id == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+    }
+
+    /// HubSpot sends a batch (a JSON array) and no event id: each case's
+    /// delivery is still its own (the first event carries the case's
+    /// mark), the new key goes into the first event, and the timestamp
+    /// sent unsigned is in HubSpot's milliseconds.
+    #[test]
+    fn batches_without_ids_get_a_mark_a_new_key_and_the_vendors_time_unit() {
+        let plans = plans_of("hubspot", "hubspot-client-secret-0123");
+        let body = |id: &str| -> Value {
+            serde_json::from_slice(&plan(&plans, id).steps[0].body).unwrap()
+        };
+        assert_ne!(body("hubspot/auth/invalid"), body("hubspot/duplicate"));
+        assert!(body("hubspot/duplicate")[0]["x_hookforge_nonce"].is_string());
+        let drift = body("hubspot/drift/extra-field");
+        assert_eq!(drift[0]["x_hookforge_new_field"], json!({"added": true}));
+        let missing = &plan(&plans, "hubspot/auth/missing").steps[0];
+        let stamp = (missing.headers.iter())
+            .find(|(k, _)| k.eq_ignore_ascii_case("X-HubSpot-Request-Timestamp"))
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        assert_eq!(stamp.len(), 13, "milliseconds: {stamp}");
+    }
+
+    /// Discord documents no freshness window: `auth/stale` is skipped,
+    /// saying why; Stripe documents one, and it is sent.
+    #[test]
+    fn stale_is_sent_only_where_the_window_is_the_vendors() {
+        let ed25519 = crate::manifest::SignatureAlgorithm::Ed25519;
+        let pair = crate::auth::generate_key_pair(ed25519).unwrap();
+        let discord = plans_of("discord", pair.private_pem.expose());
+        let stale = plan(&discord, "discord/auth/stale");
+        assert!(
+            stale
+                .skip
+                .as_deref()
+                .is_some_and(|why| why.contains("no freshness window"))
+        );
+        let stripe = plans_of("stripe", "whsec_stale0123456789");
+        assert!(plan(&stripe, "stripe/auth/stale").skip.is_none());
     }
 
     /// The event type stays, and so does the optional object it is in;
@@ -1034,6 +1121,11 @@ fn auth_prefix(s: Sender<'_>, d: Fresh, longer: Option<&Signer>) -> Plan {
             Expect::Refusal(Refusal::Auth),
         )],
     )
+}
+
+/// Whether the vendor's timestamp window is hookforge's assumption.
+fn tolerance_assumed(v: &VendorSpec) -> bool {
+    matches!(&v.manifest().auth, crate::manifest::Auth::Signature(a) if a.tolerance_assumed)
 }
 
 /// A correctly signed delivery whose timestamp is outside the tolerance:
@@ -1286,19 +1378,29 @@ fn drift_probes(catalogue: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
 }
 
 /// `drift/extra-field`: a new top-level key, and a new key inside a nested
-/// object.
+/// object. In a batch (a JSON array of events: SendGrid, HubSpot) the first
+/// event's keys are the top level.
 fn new_keys_probe(s: Sender<'_>, de: Fresh) -> Result<Plan, HarnessError> {
     let mut doc = json_of(&de)?;
-    let nested = first_object_path(&doc);
-    if let Value::Object(o) = &mut doc {
-        o.insert("x_hookforge_new_field".into(), json!({"added": true}));
-    }
+    let top = if doc.is_array() { "/0" } else { "" };
+    let nested = (doc.pointer(top))
+        .and_then(first_object_path)
+        .map(|p| format!("{top}{p}"));
+    let Some(Value::Object(o)) = doc.pointer_mut(top) else {
+        let why = "the body holds no JSON object to add a key to";
+        return Ok(drift_plan(s, "extra-field", String::new(), &de, None, why));
+    };
+    o.insert("x_hookforge_new_field".into(), json!({"added": true}));
     if let Some(Value::Object(o)) = nested.as_deref().and_then(|p| doc.pointer_mut(p)) {
         o.insert("x_hookforge_new_nested_field".into(), json!("added"));
     }
+    let added = match top {
+        "" => "a new top-level key",
+        _ => "a new key in its first event (/0)",
+    };
     let what = match nested.as_deref() {
-        Some(p) => format!("a valid delivery with a new top-level key and a new key in {p}"),
-        None => "a valid delivery with a new top-level key (it has no nested object)".into(),
+        Some(p) => format!("a valid delivery with {added} and a new key in {p}"),
+        None => format!("a valid delivery with {added} (it has no nested object)"),
     };
     Ok(drift_plan(s, "extra-field", what, &de, Some(doc), ""))
 }

@@ -174,7 +174,7 @@ pub fn vendor_delivery(
             .replace("{event_type}", event_type)
             .replace("{event_id}", &event_id)
             .replace("{attempt}", &attempt.attempt.to_string())
-            .replace("{timestamp}", &ctx.timestamp.to_string())
+            .replace("{timestamp}", &stamp_text(m, ctx.timestamp))
             .replace("{timestamp_rfc3339}", &rfc3339(ctx.timestamp));
         HeaderValue::from_str(&value).map_err(|_| HeadersError::Value(spec.name.clone()))?;
         out.push((spec.name.clone(), value));
@@ -187,6 +187,22 @@ pub fn vendor_delivery(
         }
     }
     Ok((wire, out))
+}
+
+/// `{timestamp}` in the signature's unit, as the signer writes it where it
+/// signs (HubSpot's milliseconds), for the headers sent unsigned too.
+fn stamp_text(m: &crate::manifest::Manifest, secs: u64) -> String {
+    match &m.auth {
+        crate::manifest::Auth::Signature(s)
+            if matches!(
+                s.timestamp_unit,
+                crate::manifest::TimestampUnit::Milliseconds
+            ) =>
+        {
+            (secs * 1000).to_string()
+        }
+        _ => secs.to_string(),
+    }
 }
 
 /// The body of attempt `attempt` (0 the first): the numbers the vendor

@@ -218,6 +218,9 @@ fn missing_header<'a>(
         .map(|(name, _)| name.as_str())
 }
 
+/// How a key without an event id starts: the body's digest follows.
+const ID_LESS: &str = "sha256:";
+
 /// What the harness sent, by delivery: the event id (or, for a vendor that
 /// sends none, the body's digest) and every body sent under it.
 #[derive(Default)]
@@ -229,6 +232,8 @@ pub(crate) struct Sent {
     order: Vec<(String, bool)>,
     /// Keys sent at least once as a delivery to refuse.
     refused: std::collections::HashSet<String>,
+    /// How many times each key was sent as an authentic delivery.
+    authentic_sends: HashMap<String, usize>,
 }
 
 impl Sent {
@@ -236,7 +241,7 @@ impl Sent {
     pub fn key(event_id: Option<&str>, body: &[u8]) -> String {
         match event_id {
             Some(id) => id.to_string(),
-            None => format!("sha256:{}", crate::util::sha256_hex(body)),
+            None => format!("{ID_LESS}{}", crate::util::sha256_hex(body)),
         }
     }
 
@@ -245,7 +250,9 @@ impl Sent {
         if let Ok(v) = serde_json::from_slice::<Value>(body) {
             entry.push(v);
         }
-        if !authentic {
+        if authentic {
+            *self.authentic_sends.entry(key.to_string()).or_default() += 1;
+        } else {
             self.refused.insert(key.to_string());
         }
         match self.order.iter_mut().find(|(k, _)| k == key) {
@@ -264,14 +271,27 @@ impl Sent {
     }
 
     /// Where a report without a known id belongs: the first authentic key,
-    /// not yet reported, whose body equals the payload both ways.
+    /// not yet reported, whose body equals the payload both ways; else the
+    /// first key sent with that body at all: a delivery to refuse (whose
+    /// handler must not have run), or one already reported (handled again).
+    /// Bodies equal to the letter (the field marking each case included)
+    /// are looked for first.
     fn by_payload(&self, payload: &Value, taken: &HashMap<String, Vec<Handled>>) -> Option<String> {
-        let equal = |b: &Value| crate::conformance::observe::same_payload(b, payload);
-        self.order
-            .iter()
-            .filter(|(k, authentic)| *authentic && !taken.contains_key(k))
-            .find(|(k, _)| self.bodies.get(k).is_some_and(|bs| bs.iter().any(equal)))
-            .map(|(k, _)| k.clone())
+        use crate::conformance::observe::{same_payload, same_payload_exactly};
+        let carries = |k: &String, exact: bool| {
+            let equal = |b: &Value| match exact {
+                true => same_payload_exactly(b, payload),
+                false => same_payload(b, payload),
+            };
+            self.bodies.get(k).is_some_and(|bs| bs.iter().any(equal))
+        };
+        let unreported = |(k, authentic): &&(String, bool)| *authentic && !taken.contains_key(k);
+        [true, false].into_iter().find_map(|exact| {
+            (self.order.iter().filter(unreported))
+                .find(|(k, _)| carries(k, exact))
+                .or_else(|| self.order.iter().find(|(k, _)| carries(k, exact)))
+                .map(|(k, _)| k.clone())
+        })
     }
 }
 
@@ -284,6 +304,8 @@ pub(crate) struct Observed {
     /// Keys sent both as a delivery to refuse and as an authentic one
     /// (`auth/refused-then-valid`).
     refused_first: std::collections::HashSet<String>,
+    /// How many times each key was sent as an authentic delivery.
+    authentic_sends: HashMap<String, usize>,
     pub unmatched: Vec<Handled>,
     pub total: usize,
     pub settle: Duration,
@@ -310,6 +332,7 @@ impl Observed {
             by_key,
             sent_bodies: sent.bodies.clone(),
             refused_first: sent.refused_first(),
+            authentic_sends: sent.authentic_sends.clone(),
             unmatched,
             total,
             settle,
@@ -366,6 +389,20 @@ impl Observed {
                  (its id is new to this run: a receiver that took it for a duplicate dedupes on something coarser than the event id)",
                 verdict.note
             )),
+            // Without an id (the key is the body's digest) a receiver
+            // cannot tell the vendor's retry from a new event.
+            Expect::Success
+                if n > 1
+                    && key.starts_with(ID_LESS)
+                    && n <= self.authentic_sends.get(key).copied().unwrap_or(0) =>
+            {
+                Verdict::pass(format!(
+                    "{}; handled {n}× for the {n} times it was sent: the vendor sends no event id, so a \
+                     receiver cannot tell its retry from a new event (deduplicate on a digest of the body \
+                     if handling twice matters)",
+                    verdict.note
+                ))
+            }
             Expect::Success if n > 1 => Verdict::fail(format!(
                 "{}, and its handler ran {n} times for the same delivery (id {key})",
                 verdict.note
@@ -517,5 +554,42 @@ mod tests {
         };
         let once = Observed::match_reports(&sent, vec![report], Duration::from_secs(1));
         assert!(!once.judge(auth, "evt_1", b"{}", v, Origin::Fresh).ok);
+    }
+
+    /// Without event ids (Discord, HubSpot) reports are matched by payload:
+    /// each lands on the case whose delivery it is, the field marking each
+    /// case compared too; a refused delivery's report fails that case; a
+    /// delivery sent twice may be handled twice.
+    #[test]
+    fn reports_without_ids_land_on_the_case_that_sent_them() {
+        let sample = br#"{"a":1}"#.to_vec();
+        let refused = br#"{"a":1,"x_hookforge_nonce":"auth/invalid"}"#.to_vec();
+        let twice = br#"{"a":1,"x_hookforge_nonce":"duplicate"}"#.to_vec();
+        let key = |b: &[u8]| Sent::key(None, b);
+        let mut sent = Sent::default();
+        sent.add(&key(&sample), &sample, true);
+        sent.add(&key(&refused), &refused, false);
+        sent.add(&key(&twice), &twice, true);
+        sent.add(&key(&twice), &twice, true);
+        let report = |body: &[u8]| Handled {
+            event_id: None,
+            event_type: None,
+            payload: serde_json::from_slice(body).unwrap(),
+            at: std::time::Instant::now(),
+        };
+        // The refused delivery's report comes first, before the sample's.
+        let reports = [&refused, &sample, &twice, &twice].map(|b| report(b));
+        let observed = Observed::match_reports(&sent, reports.into(), Duration::from_secs(1));
+        assert!(observed.unmatched.is_empty());
+        let pass = Verdict::pass("answered".into());
+        let judge = |expect, body: &[u8]| {
+            observed.judge(expect, &key(body), body, pass.clone(), Origin::Fresh)
+        };
+        let v = judge(Expect::Refusal(Refusal::Auth), &refused);
+        assert!(!v.ok && v.note.contains("handler ran"), "{v:?}");
+        let v = judge(Expect::Success, &sample);
+        assert!(v.ok && v.note.contains("handled once"), "{v:?}");
+        let v = judge(Expect::Success, &twice);
+        assert!(v.ok && v.note.contains("handled 2×"), "{v:?}");
     }
 }

@@ -138,16 +138,22 @@ pub fn same_payload(sent: &Value, got: &Value) -> bool {
     payload_difference(sent, got).is_none() && payload_difference(got, sent).is_none()
 }
 
+/// [`same_payload`], the `x_hookforge_*` fields compared too: tells apart
+/// copies of one sample that differ only in the field marking each case.
+pub fn same_payload_exactly(sent: &Value, got: &Value) -> bool {
+    differ(sent, Some(got), "", true).is_none() && differ(got, Some(sent), "", true).is_none()
+}
+
 /// Where `got` (the payload as the handler saw it) differs from `sent`:
 /// every field sent must come back with the same value (strings exactly,
 /// numbers by exact decimal value; a `null` may come back absent). Fields
 /// the harness added (`x_hookforge_*`) are compared only when reported.
 /// `None` when they agree.
 pub fn payload_difference(sent: &Value, got: &Value) -> Option<String> {
-    differ(sent, Some(got), "")
+    differ(sent, Some(got), "", false)
 }
 
-fn differ(sent: &Value, got: Option<&Value>, at: &str) -> Option<String> {
+fn differ(sent: &Value, got: Option<&Value>, at: &str, strict: bool) -> Option<String> {
     let show = |v: &Value| {
         let t = v.to_string();
         if t.chars().count() > 80 {
@@ -166,8 +172,8 @@ fn differ(sent: &Value, got: Option<&Value>, at: &str) -> Option<String> {
         (Value::Object(s), Some(Value::Object(g))) => s.iter().find_map(|(k, v)| {
             let child = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
             match g.get(k) {
-                None if k.starts_with("x_hookforge_") => None,
-                got => differ(v, got, &child),
+                None if !strict && k.starts_with("x_hookforge_") => None,
+                got => differ(v, got, &child, strict),
             }
         }),
         (Value::Array(s), Some(Value::Array(g))) => {
@@ -181,7 +187,7 @@ fn differ(sent: &Value, got: Option<&Value>, at: &str) -> Option<String> {
             s.iter()
                 .zip(g)
                 .enumerate()
-                .find_map(|(i, (a, b))| differ(a, Some(b), &format!("{at}/{i}")))
+                .find_map(|(i, (a, b))| differ(a, Some(b), &format!("{at}/{i}"), strict))
         }
         (Value::Number(a), Some(Value::Number(b))) => (decimal(&a.to_string())
             != decimal(&b.to_string()))
