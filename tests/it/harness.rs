@@ -1137,3 +1137,52 @@ fn body_timestamps_are_set_to_now_and_added_in_the_samples_unit() {
     assert!(!stamp_times(stripe, &mut doc, now_ms));
     assert_eq!(doc["created"], 1711602645);
 }
+
+/// A receiver that answers 200 and then streams its body without end: the
+/// harness reads 64 KiB of it and no more, so neither its memory nor its
+/// time budget goes with it (an outside review saw `check` reach 15.9 GB
+/// and abort with a backtrace).
+#[tokio::test]
+async fn an_endless_answer_is_read_only_so_far() {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let written = Arc::new(AtomicUsize::new(0));
+    let counted = written.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let counted = counted.clone();
+            std::thread::spawn(move || {
+                let mut head = [0u8; 65536];
+                let _ = s.read(&mut head);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n");
+                let chunk = [b'x'; 65536];
+                // Bounded: 1 GB at most, until the client hangs up.
+                for _ in 0..16_000 {
+                    if s.write_all(&chunk).is_err() {
+                        return;
+                    }
+                    counted.fetch_add(chunk.len(), Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/hooks/prets");
+    let v = hookforge::vendor("prets").unwrap();
+    let report = Harness::new(v, url)
+        .secret(PRETS_SECRET)
+        .timeout(Duration::from_secs(20))
+        .filter("prets/quote.created/*")
+        .run()
+        .await
+        .unwrap();
+    assert!(!report.cases.is_empty());
+    // What sits in the socket buffers, not the gigabyte offered.
+    let sent = written.load(Ordering::Relaxed);
+    assert!(
+        sent < 64 << 20,
+        "the harness read {sent} bytes of one answer"
+    );
+}

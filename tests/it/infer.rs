@@ -70,6 +70,60 @@ fn infer_writes_a_vendor_dir_that_loads_and_parses_its_samples() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
+/// Run again into the directory the user has since edited (the README's
+/// onboarding: infer, then write the auth into the manifest), `infer`
+/// keeps the manifest and the event schemas as they are; `--overwrite`
+/// infers the schemas again, never the manifest.
+#[test]
+fn infer_again_keeps_the_users_edits() {
+    let out = common::temp_dir("infer-again");
+    let dir = out.join("acme");
+    let infer = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+        cmd.args([
+            "infer",
+            "--vendor-dir",
+            dir.to_str().unwrap(),
+            "samples/prets",
+        ])
+        .args(extra)
+        .current_dir(common::root());
+        common::succeeded(&mut cmd)
+    };
+    infer(&[]);
+    let manifest_path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    manifest["auth"] =
+        serde_json::json!({"scheme": "bearer", "header": "Authorization", "prefix": "Bearer "});
+    let edited = serde_json::to_vec_pretty(&manifest).unwrap();
+    std::fs::write(&manifest_path, &edited).unwrap();
+    let schema_path = std::fs::read_dir(dir.join("events"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&schema_path).unwrap()).unwrap();
+    schema["description"] = "written by hand".into();
+    std::fs::write(&schema_path, serde_json::to_vec_pretty(&schema).unwrap()).unwrap();
+
+    let again = infer(&[]);
+    assert_eq!(std::fs::read(&manifest_path).unwrap(), edited);
+    let kept: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&schema_path).unwrap()).unwrap();
+    assert_eq!(kept["description"], "written by hand");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--overwrite infers it again"));
+
+    infer(&["--overwrite"]);
+    assert_eq!(std::fs::read(&manifest_path).unwrap(), edited);
+    let redone: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&schema_path).unwrap()).unwrap();
+    assert_ne!(redone["description"], "written by hand");
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
 /// From samples alone, `infer` finds the event type and id where the
 /// hand-written manifests say they are, for every vendor whose samples name
 /// their event in the body (GitHub's and Shopify's do so in a header, which

@@ -18,6 +18,12 @@ pub struct Args {
     /// With `--vendor-dir OUT`: the vendor's id (default: OUT's name).
     #[arg(long)]
     pub id: Option<String>,
+    /// With `--vendor-dir OUT`: infer again the event schemas OUT already
+    /// has, replacing any hand edits in them. Without it they are kept, as
+    /// is an existing `manifest.json` (only an `event_type` or `event_id`
+    /// it lacks is filled in).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 fn read_samples(files: &[PathBuf]) -> Result<Vec<Value>, String> {
@@ -111,10 +117,22 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
     if let Some(l) = &event_id {
         manifest["event_id"] = l.clone();
     }
-    write_json(&out.join("manifest.json"), &manifest)?;
+    let manifest_path = out.join("manifest.json");
+    match kept_manifest(&manifest_path, &manifest)? {
+        Kept::New => write_json(&manifest_path, &manifest)?,
+        Kept::AsIs => eprintln!("kept {} as it is", manifest_path.display()),
+        Kept::Filled(kept) => {
+            eprintln!(
+                "kept {}, adding the event type or id it lacked",
+                manifest_path.display()
+            );
+            write_json(&manifest_path, &kept)?;
+        }
+    }
     for (i, (dir, files)) in events.iter().enumerate() {
         let name = found.as_ref().map_or(dir.clone(), |f| f.names[i].clone());
-        write_event(out, &name, files, found.as_ref(), event_id.as_ref())?;
+        let pins = (found.as_ref(), event_id.as_ref());
+        write_event(out, &name, files, pins, args.overwrite)?;
     }
     eprintln!(
         "wrote {} with {} event(s); event type {}; event id {}",
@@ -134,14 +152,56 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
     Ok(Ok(()))
 }
 
+/// What becomes of a manifest already in the vendor directory.
+enum Kept {
+    /// There is none: the inferred one is written.
+    New,
+    /// It stays as written.
+    AsIs,
+    /// It gets the `event_type` or `event_id` it lacked.
+    Filled(Value),
+}
+
+/// The manifest already at `path`, with the `event_type` and `event_id`
+/// it lacks taken from `inferred`. Auth, headers and the rest are the
+/// user's, and stay as written.
+fn kept_manifest(path: &std::path::Path, inferred: &Value) -> Result<Kept, String> {
+    let text = match std::fs::read(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Kept::New),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let mut kept: Value = serde_json::from_slice(&text).map_err(|e| {
+        format!(
+            "{}: not JSON ({e}); fix it, or remove it to infer a new one",
+            path.display()
+        )
+    })?;
+    let Some(fields) = kept.as_object_mut() else {
+        return Err(format!("{}: not a JSON object", path.display()));
+    };
+    let mut filled = false;
+    for key in ["event_type", "event_id"] {
+        if let (false, Some(v)) = (fields.contains_key(key), inferred.get(key)) {
+            fields.insert(key.into(), v.clone());
+            filled = true;
+        }
+    }
+    Ok(if filled {
+        Kept::Filled(kept)
+    } else {
+        Kept::AsIs
+    })
+}
+
 /// One event's schema (its type and id pinned) and its samples, copied
 /// with their `.headers` files.
 fn write_event(
     out: &std::path::Path,
     name: &str,
     files: &[(PathBuf, onboard::Sample)],
-    found: Option<&onboard::EventType>,
-    event_id: Option<&Value>,
+    (found, event_id): (Option<&onboard::EventType>, Option<&Value>),
+    overwrite: bool,
 ) -> Result<(), String> {
     let docs: Vec<Value> = files.iter().map(|(_, s)| s.body.clone()).collect();
     let mut pins = Vec::new();
@@ -158,7 +218,15 @@ fn write_event(
     }
     let schema = hookforge::infer::infer_pinned(name, &docs, &pins);
     let slug = hookforge::infer::EventNaming::of_dir(&out.join("events")).slug(name);
-    write_json(&out.join("events").join(format!("{slug}.json")), &schema)?;
+    let path = out.join("events").join(format!("{slug}.json"));
+    if path.exists() && !overwrite {
+        eprintln!(
+            "kept {} as it is (--overwrite infers it again)",
+            path.display()
+        );
+    } else {
+        write_json(&path, &schema)?;
+    }
     let sample_dir = out.join("samples").join(&slug);
     std::fs::create_dir_all(&sample_dir).map_err(|e| format!("{}: {e}", sample_dir.display()))?;
     for (f, _) in files {

@@ -5,7 +5,7 @@
 #[non_exhaustive]
 pub enum HarnessError {
     /// Nothing answers at the target (the network's fault, or the target's).
-    #[error("target {url} is unreachable: {reason}")]
+    #[error("target {} is unreachable: {reason}", shown_url(.url))]
     Unreachable { url: String, reason: String },
     /// What the harness was asked to do cannot be done (a bad URL, secret,
     /// format or rate).
@@ -31,5 +31,34 @@ impl HarnessError {
             self,
             HarnessError::Unreachable { .. } | HarnessError::Config(_)
         )
+    }
+}
+
+/// A URL as messages show it: a user name and password in it become `***`
+/// (`http://user:pw@host/` → `http://***@host/`).
+pub fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn credentials_in_a_url_are_not_shown() {
+        let e = super::HarnessError::Unreachable {
+            url: "http://user:hunter2pw@127.0.0.1:1/x?a=b@c".into(),
+            reason: "refused".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "target http://***@127.0.0.1:1/x?a=b@c is unreachable: refused"
+        );
+        assert_eq!(super::shown_url("http://127.0.0.1/x"), "http://127.0.0.1/x");
     }
 }

@@ -691,8 +691,7 @@ impl RunCtx {
             Ok(r) => {
                 let status = r.status().as_u16();
                 let headers = r.headers().clone();
-                let text = r
-                    .bytes()
+                let text = crate::conformance::target::read_answer(r)
                     .await
                     .map(|b| {
                         let clean = redactor.clean(&String::from_utf8_lossy(&b));

@@ -132,6 +132,24 @@ pub(crate) fn client_builder(
     Ok(b)
 }
 
+/// The most of an answer's body the harness reads (64 KiB): vendors read
+/// little of it, and an endless one must not fill memory or the budget.
+pub(crate) const ANSWER_LIMIT: usize = 64 * 1024;
+
+/// Up to [`ANSWER_LIMIT`] bytes of an answer's body; the rest is left
+/// unread (the connection then closes rather than being reused).
+pub(crate) async fn read_answer(mut resp: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = ANSWER_LIMIT - out.len();
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() == ANSWER_LIMIT {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 /// Fails fast (exit 2 in the CLI) when nothing listens at the URL.
 pub(crate) async fn check_reachable(url: &str) -> Result<(), HarnessError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| HarnessError::Unreachable {

@@ -52,7 +52,7 @@ pub enum SimError {
     #[error("{0}")]
     Config(String),
     /// Nothing listens at the receiver's URL (exit 2 in the CLI).
-    #[error("cannot reach {url}: {reason}")]
+    #[error("cannot reach {}: {reason}", crate::conformance::error::shown_url(.url))]
     Unreachable { url: String, reason: String },
     #[error("cannot serve the management API on {addr}: {source}")]
     Api {
@@ -750,7 +750,7 @@ impl Shared {
                 let status = r.status().as_u16();
                 // Read the answer so the connection can be reused; its
                 // content does not matter to the vendor.
-                match r.bytes().await {
+                match crate::conformance::target::read_answer(r).await {
                     Err(e) if e.is_timeout() => Answer::Timeout,
                     _ => Answer::Status { status },
                 }
@@ -883,7 +883,10 @@ async fn handshake(
         .map_err(|e| failed(format!("no answer: {e}")))?;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
-    let text = resp.text().await.unwrap_or_default();
+    let text = crate::conformance::target::read_answer(resp)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let got = crate::conformance::judge::Answer::Status {
         status,
         text,
