@@ -166,6 +166,41 @@ async fn adyen_events_of_one_payment_are_each_kept() {
     assert_eq!(ids[1], ids[3]);
 }
 
+/// Numeric event ids beyond 64 bits lose digits when parsed: two events
+/// whose ids differ only there were stored as one (the second answered
+/// "duplicate" and dropped). They are now known by their bodies; the same
+/// body again is still a duplicate.
+#[tokio::test]
+async fn ids_beyond_64_bits_do_not_merge_events() {
+    let prets = hookforge::vendor("prets").unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let with_id = |id: &str| {
+        let body = String::from_utf8(prets_body("1")).unwrap();
+        let mut doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+        doc["eventId"] = serde_json::Value::Null;
+        serde_json::to_string(&doc)
+            .unwrap()
+            .replace("\"eventId\":null", &format!("\"eventId\":{id}"))
+            .into_bytes()
+    };
+    for id in [
+        "18446744073709551616",
+        "18446744073709551617",
+        "18446744073709551616",
+    ] {
+        let status = post(prets, PRETS_SECRET, store.clone(), &[], with_id(id)).await;
+        assert_eq!(status, StatusCode::OK, "{id}");
+    }
+    let rows = store.list(None, 10).unwrap();
+    assert_eq!(
+        rows.len(),
+        2,
+        "{:?}",
+        rows.iter().map(|r| &r.dedupe_key).collect::<Vec<_>>()
+    );
+    assert_eq!(rows.iter().map(|r| r.duplicates).sum::<u32>(), 1);
+}
+
 /// BigCommerce's body `hash` is a SHA-1 of `data` alone (`{type, id}`), so
 /// every update of one product carries the same one: deduping on it dropped
 /// the second update. The Standard Webhooks `webhook-id` names the message

@@ -571,12 +571,16 @@ impl Rejection {
 /// UTF-8 JSON it would be refused as unreadable, or worse, stored garbled.
 fn check_encoding(headers: &HeaderMap) -> Result<(), Rejection> {
     let shown = |v: &header::HeaderValue| String::from_utf8_lossy(v.as_bytes()).trim().to_string();
-    for coding in headers.get_all(header::CONTENT_ENCODING) {
+    // A transfer coding other than chunked (`gzip, chunked`) reaches the
+    // body as it was sent: compressed, like a content coding.
+    let codings = (headers.get_all(header::CONTENT_ENCODING).iter())
+        .chain(headers.get_all(header::TRANSFER_ENCODING));
+    for coding in codings {
         let text = shown(coding);
-        let identity = text
-            .split(',')
-            .all(|c| c.trim().is_empty() || c.trim().eq_ignore_ascii_case("identity"));
-        if !identity {
+        let plain = text.split(',').map(str::trim).all(|c| {
+            c.is_empty() || c.eq_ignore_ascii_case("identity") || c.eq_ignore_ascii_case("chunked")
+        });
+        if !plain {
             return Err(Rejection::Encoded(text));
         }
     }
@@ -879,7 +883,8 @@ async fn accept(
             vendor: &'a str,
         }
         let a = Answer {
-            event: &parsed.event_type,
+            // Echoed back capped: a 500 KB type is not worth sending back.
+            event: crate::util::cap(&parsed.event_type),
             known: parsed.known,
             status,
             vendor,
@@ -1135,6 +1140,9 @@ mod tests {
         }
         let refused = check_encoding(&headers(&[("content-encoding", "identity, br")]));
         assert!(matches!(refused, Err(Rejection::Encoded(e)) if e == "identity, br"));
+        let refused = check_encoding(&headers(&[("transfer-encoding", "gzip, chunked")]));
+        assert!(matches!(refused, Err(Rejection::Encoded(e)) if e == "gzip, chunked"));
+        assert!(check_encoding(&headers(&[("transfer-encoding", "chunked")])).is_ok());
         let refused = check_encoding(&headers(&[(
             "content-type",
             "application/json; charset=utf-16",

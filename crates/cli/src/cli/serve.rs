@@ -387,6 +387,11 @@ pub fn serve(
     }
     cfg.db = db;
     cfg.process = process;
+    if body_limit == 0 {
+        return Err(Failure::usage(
+            "--body-limit 0 would refuse every delivery (413); give the largest body to accept, in bytes",
+        ));
+    }
     cfg.body_limit = body_limit;
     let _traces = init_logging(extras.otlp_endpoint.as_deref())?;
     let rt = match tokio::runtime::Runtime::new() {
@@ -456,13 +461,11 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeEx
     if let Some(addr) = metrics_addr {
         install_metrics(addr)?;
     }
+    // Every way to fail here is in what was asked: an address in use, a
+    // database that cannot be opened or reached, a vendor's configuration.
     let mut server = hookforge::receive::serve::start(cfg)
         .await
-        .map_err(|e| match e {
-            hookforge::receive::serve::ServeError::Bind { .. }
-            | hookforge::receive::serve::ServeError::Config { .. } => Failure::usage(e),
-            e => Failure::failed(e),
-        })?;
+        .map_err(Failure::usage)?;
     if let Some(ui) = &ui {
         // The dashboard reads through a connection of its own, so the
         // receiver's writer never waits behind a page.

@@ -189,6 +189,12 @@ impl EnvelopeReader {
         let body_id = body_id.filter(|v| !v.as_str().is_some_and(|s| s.trim().is_empty()));
         Ok(match (body_id, &self.event_id) {
             (Some(Value::String(s)), _) => Some(s),
+            // An id beyond 64 bits (or with a fraction) lost digits when it
+            // was parsed, and two events would share what is left: the
+            // delivery is known by its id header, if any, else by its body.
+            (Some(Value::Number(n)), Some(_)) if n.is_f64() => {
+                header_text(headers, self.id_header.as_ref())?
+            }
             (Some(Value::Number(n)), _) => Some(n.to_string()),
             // `header_text` reads a blank header as none.
             (Some(Value::Null) | None, Some(_)) => header_text(headers, self.id_header.as_ref())?,
@@ -332,7 +338,8 @@ fn header_text(
         None => Ok(None),
         Some(v) => {
             // A blank value names nothing, as if the header were not sent.
-            v.to_str()
+            // UTF-8, not only the visible ASCII `to_str` takes.
+            std::str::from_utf8(v.as_bytes())
                 .map(|s| Some(s.trim().to_string()).filter(|s| !s.is_empty()))
                 .map_err(|_| ParseError::HeaderNotText {
                     header: name.to_string(),
