@@ -219,6 +219,33 @@ fn extract_repairs_each_doc_defect_and_records_it() {
     ]);
     assert_eq!(run.status.code(), Some(0));
     // missing-braces.json's `meta.event` is "a".
-    assert!(grouped.join("a").join("doc-1.json").exists());
+    let sample = grouped.join("a").join("doc-1.json");
+    assert!(sample.exists());
+    // Again over a sample edited since: nothing is written without
+    // --overwrite (exit 2, the file named); the same output again is fine.
+    let doc = fixtures.join("missing-braces.txt");
+    let args = [
+        "extract",
+        doc.to_str().unwrap(),
+        "--out",
+        grouped.to_str().unwrap(),
+        "--event-pointer",
+        "/meta/event",
+    ];
+    assert_eq!(hookforge(&args).status.code(), Some(0));
+    std::fs::write(&sample, "{\"edited\": true}\n").unwrap();
+    let refused = hookforge(&args);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("doc-1.json"));
+    assert_eq!(
+        std::fs::read_to_string(&sample).unwrap(),
+        "{\"edited\": true}\n"
+    );
+    let forced = hookforge(&[&args[..], &["--overwrite"]].concat());
+    assert_eq!(forced.status.code(), Some(0));
+    assert_ne!(
+        std::fs::read_to_string(&sample).unwrap(),
+        "{\"edited\": true}\n"
+    );
     std::fs::remove_dir_all(&out).unwrap();
 }

@@ -313,5 +313,25 @@ fn new_events_are_named_as_the_vendors_other_files() {
     );
     let v = hookforge::vendor_dir::load(&dir).unwrap();
     assert!(v.event("ordering::workflow::held").is_some());
+    // `--vendor-dir` names the directory as `--schemas` does (run where
+    // there is no `schemas/`, which drift would otherwise look in).
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args([
+            "--vendor-dir",
+            dir_s,
+            "drift",
+            "--db",
+            db_s,
+            "--vendor",
+            "collateralxp",
+        ])
+        .current_dir(&tmp)
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -239,6 +239,34 @@ fn errors_name_the_file_and_the_place() {
     assert!(err.contains("/properties/ref"), "{err}");
 }
 
+/// A sample that is not JSON is refused when the directory loads, naming
+/// the file: `check` would otherwise send it as a valid delivery and fail
+/// the receiver for it (helper-41's review).
+#[test]
+fn a_sample_that_is_not_json_is_named_at_load() {
+    let dir = common::temp_dir("bad-sample");
+    common::copy_dir(&common::root().join("tests/fixtures/github"), &dir);
+    let event = std::fs::read_dir(dir.join("events"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let slug = event.file_stem().unwrap().to_str().unwrap().to_string();
+    let bad = dir.join("samples").join(&slug).join("bad.json");
+    std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
+    std::fs::write(&bad, "not json at all").unwrap();
+    let err = hookforge::vendor_dir::load(&dir).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: a sample must be one JSON value",
+            bad.display()
+        )),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }

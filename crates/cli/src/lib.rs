@@ -110,7 +110,7 @@ fn try_main() -> cli::Outcome {
         Command::Export(a) => cli::export::run(a),
         Command::Ui(a) => cli::ui::run(a),
         Command::Diff(a) => cli::diff::run(a),
-        Command::Drift(a) => cli::drift::run(a),
+        Command::Drift(a) => cli::drift::run(a, &cli.vendor_dir),
         Command::Extract(a) => cli::extract::run(a),
     }
 }

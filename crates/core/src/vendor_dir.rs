@@ -279,6 +279,14 @@ fn load_samples(samples: &dyn Files, slug: &str) -> Result<&'static [SampleInfo]
             let body = samples
                 .read(&rel)
                 .map_err(|err| LoadError::at(&samples.show(&rel), err.to_string()))?;
+            // A sample goes out as a valid delivery (`check`, `simulate`):
+            // one that is not JSON would fail the receiver for our mistake.
+            if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+                let why = format!(
+                    "a sample must be one JSON value (a form's fields as an object): {err}"
+                );
+                return Err(LoadError::at(&samples.show(&rel), why));
+            }
             out.push(SampleInfo {
                 name: leak(stem.to_string()),
                 path: leak(samples.show(&rel).display().to_string()),

@@ -1139,7 +1139,18 @@ impl SignatureAuth {
         if let Some(v) = &self.versions {
             self.check_versions(v)?;
         }
+        if !self.header.is_empty() && !is_token(&self.header) {
+            return Err(ManifestError(format!(
+                "`auth.header`: {:?} is not a header name (letters, digits and `-`, e.g. `X-Signature`)",
+                self.header
+            )));
+        }
         if self.is_static() {
+            if self.header.is_empty() {
+                return Err(ManifestError(
+                    "`auth.header`: a `{secret}` credential is sent in a header: name it (e.g. `Authorization`)".into(),
+                ));
+            }
             if entries.len() != 1 || !entries[0].suffix.is_empty() {
                 return Err(ManifestError(
                     "`auth.format`: a `{secret}` credential is one entry, the secret last (e.g. `Bearer {secret}`)".into(),
@@ -1306,6 +1317,12 @@ fn yes() -> bool {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// An HTTP header name (RFC 9110 `token`).
+fn is_token(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn default_tolerance() -> u64 {
@@ -1748,6 +1765,28 @@ mod tests {
         let err = manifest(r#"{"pointer":"/id","with":["code"]}"#).unwrap_err();
         assert!(
             err.0.contains("`event_id.with`") && err.0.contains("\"code\""),
+            "{err}"
+        );
+    }
+
+    /// A credential or signature header must be named, and be a header
+    /// name: else `check` failed later with `"" is not a valid header name`.
+    #[test]
+    fn the_auth_header_is_required_and_a_header_name() {
+        let manifest = |auth: &str| {
+            Manifest::from_json(&format!(
+                r#"{{"id":"ok","name":"x","event_type":{{"pointer":"/t"}},"auth":{auth},"success":{{"statuses":["2xx"]}}}}"#
+            ))
+        };
+        manifest(r#"{"scheme":"signature","header":"Authorization","format":"Bearer {secret}"}"#)
+            .unwrap();
+        let err = manifest(r#"{"scheme":"signature","format":"Bearer {secret}"}"#).unwrap_err();
+        assert!(err.0.contains("`auth.header`"), "{err}");
+        let err =
+            manifest(r#"{"scheme":"signature","header":"X Sig","hash":"sha256","encoding":"hex"}"#)
+                .unwrap_err();
+        assert!(
+            err.0.contains("`auth.header`") && err.0.contains("\"X Sig\""),
             "{err}"
         );
     }

@@ -31,7 +31,18 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
+    // `--vendor-dir DIR` names the directory to compare with, as `--schemas`.
+    match (vendor_dir, &args.schemas) {
+        ([], _) => {}
+        ([dir], None) => args.schemas = Some(dir.clone()),
+        ([dir], Some(schemas)) if dir == schemas => {}
+        _ => {
+            return Err(Failure::usage(
+                "drift compares with one vendor directory: give --vendor-dir or --schemas, once",
+            ));
+        }
+    }
     let store = args.inbox.open()?;
     let rows = match store.list(None, args.limit) {
         Ok(r) => r,

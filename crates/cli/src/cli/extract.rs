@@ -16,6 +16,10 @@ pub struct Args {
     /// or a vendor directory's `samples/`.
     #[arg(long, value_name = "POINTER")]
     pub event_pointer: Option<String>,
+    /// Replace files in DIR that hold something else (a sample edited by
+    /// hand, another page's); without it nothing is written then.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 pub fn run(args: Args) -> Outcome {
@@ -79,6 +83,18 @@ pub fn run(args: Args) -> Outcome {
         args.out.join("provenance.json"),
         serde_json::to_string_pretty(&provenance).expect("Value serializes") + "\n",
     ));
+    // Checked before anything is written: a refusal leaves DIR as it was.
+    let differing: Vec<String> = (files.iter())
+        .filter(|(path, body)| std::fs::read(path).is_ok_and(|old| old != body.as_bytes()))
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    if !differing.is_empty() && !args.overwrite {
+        return Err(Failure::usage(format!(
+            "{} already exist(s) with other contents: {} (--overwrite to replace, or another --out)",
+            differing.len(),
+            differing.join(", ")
+        )));
+    }
     for (path, body) in &files {
         let written = path
             .parent()
