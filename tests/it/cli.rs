@@ -289,3 +289,21 @@ fn usage_shows_vendor_or_vendor_dir() {
         "{text}"
     );
 }
+
+/// `inbox` on an empty file says so (exit 2) and leaves it empty: SQLite
+/// would take it for an empty database and make it an inbox.
+#[test]
+fn an_empty_file_is_not_made_an_inbox() {
+    let dir = common::temp_dir("empty-inbox");
+    let db = dir.join("empty.db");
+    std::fs::write(&db, b"").unwrap();
+    let o = hookforge(&["inbox", "--db", db.to_str().unwrap(), "list"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is empty: not an inbox"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

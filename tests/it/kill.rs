@@ -413,3 +413,44 @@ fn sigterm_answers_the_request_in_flight_then_exits() {
     assert_eq!(rows[0]["event_id"], id.as_str());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The inbox file deleted while `serve` runs (a cleanup script, a volume
+/// swapped): commits would go to the unlinked file and be lost at the next
+/// start, so deliveries are refused with 503 (the vendor retries them) and
+/// `/health` says why, instead of 200s that are then lost.
+#[test]
+fn a_deleted_inbox_file_refuses_deliveries_and_fails_health() {
+    let dir = common::temp_dir("deleted-db");
+    let db = dir.join("inbox.db");
+    let (mut child, port) = serve(&db, false);
+    let (_, body) = common::prets_delivery("evt_deleted_", 1);
+    assert_eq!(common::post_prets(port, SECRET, &body).unwrap(), 200);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
+    let (_, body) = common::prets_delivery("evt_deleted_", 2);
+    let status = common::post_prets(port, SECRET, &body).unwrap();
+    let health = health_of(port);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 503, "a delivery into the deleted inbox");
+    assert!(
+        health.starts_with("HTTP/1.1 503") && health.contains("deleted or replaced"),
+        "{health}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `GET /health`'s whole answer.
+fn health_of(port: u16) -> String {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+}

@@ -250,13 +250,27 @@ type Plan = (
     Vec<(&'static str, String)>,
 );
 
+/// `GET /health`: 200 while the inbox takes deliveries, else 503 and why.
+async fn health(store: Arc<dyn crate::store::Store>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::task::spawn_blocking(move || store.health()).await {
+        Ok(Ok(())) => axum::Json(serde_json::json!({"status": "ok"})).into_response(),
+        Ok(Err(e)) => unavailable(e.to_string()),
+        Err(e) => unavailable(e.to_string()),
+    }
+}
+
+fn unavailable(reason: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = serde_json::json!({"status": "unavailable", "reason": reason});
+    (http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+}
+
 /// The routes: `/hooks/<vendor>` per served vendor and `GET /health`, with
 /// the vendors served and those left out (and why).
 pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
-    let mut app = Router::new().route(
-        "/health",
-        get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-    );
+    let store = inbox.store().clone();
+    let mut app = Router::new().route("/health", get(move || health(store.clone())));
     for id in &cfg.allow_unsigned {
         if let Some(v) = crate::vendor(id)
             && !matches!(v.manifest().auth, Auth::None { .. })

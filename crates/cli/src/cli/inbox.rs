@@ -54,9 +54,34 @@ pub fn open_store(
             "no inbox at {} (pass --db PATH or --database-url URL)",
             db.display()
         ))),
-        None => hookforge::receive::store::SqliteStore::open(db)
-            .map(|s| std::sync::Arc::new(s) as _)
-            .map_err(|e| fail(&e)),
+        // SQLite takes an empty file for an empty database, and would make
+        // it an inbox: a file to inspect is never made into one here.
+        None if db.metadata().is_ok_and(|m| m.len() == 0) => {
+            Err(fail(&format!("{} is empty: not an inbox", db.display())))
+        }
+        None => open_sqlite(db).map_err(|e| fail(&e)),
+    }
+}
+
+/// The SQLite inbox at `db`; read-only when it cannot be written (a file
+/// or directory of another user's), so that it can still be listed.
+fn open_sqlite(
+    db: &std::path::Path,
+) -> Result<
+    std::sync::Arc<dyn hookforge::receive::store::Store>,
+    hookforge::receive::store::StoreError,
+> {
+    use hookforge::receive::store::SqliteStore;
+    match SqliteStore::open(db) {
+        Ok(s) => Ok(std::sync::Arc::new(s)),
+        Err(e) => {
+            let s = SqliteStore::open_read_only(db).map_err(|_| e)?;
+            eprintln!(
+                "note: {} cannot be written, so it is opened read-only: list, show and drift work; replay and reparse do not",
+                db.display()
+            );
+            Ok(std::sync::Arc::new(s))
+        }
     }
 }
 

@@ -294,6 +294,11 @@ pub enum StoreError {
     #[cfg(feature = "sqlite")]
     #[error("inbox database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database file was deleted or replaced while the store had it open.
+    #[error(
+        "the inbox file {path} was deleted or replaced while in use: what is committed now would be lost at the next start; restart the receiver"
+    )]
+    Gone { path: std::path::PathBuf },
     /// The blocking task that ran the store call panicked or was cancelled.
     #[error("inbox store task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -370,6 +375,11 @@ pub trait Store: Send + Sync + 'static {
     }
     /// How the inbox should call `insert` (default: on the blocking pool);
     /// `Immediate` also applies to the worker's calls.
+    /// Whether the store can take deliveries now (`GET /health`).
+    fn health(&self) -> Result<()> {
+        Ok(())
+    }
+
     fn insert_mode(&self) -> InsertMode {
         InsertMode::Blocking
     }

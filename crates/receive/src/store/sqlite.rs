@@ -23,6 +23,36 @@ pub struct SqliteStore {
     /// The WAL's file and its size limit in bytes, when the checkpointer
     /// runs (see [`SqliteStore::keep_wal_short`]).
     wal: Option<(PathBuf, u64)>,
+    /// The database file as opened, to notice it deleted or replaced.
+    file: Option<FileIdentity>,
+}
+
+/// A file by path and by identity (device, inode): a path whose file was
+/// deleted or replaced no longer has the identity the store opened.
+struct FileIdentity {
+    path: PathBuf,
+    id: (u64, u64),
+}
+
+impl FileIdentity {
+    #[cfg(unix)]
+    fn of(path: &Path) -> Option<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileIdentity {
+            path: path.to_path_buf(),
+            id: (m.dev(), m.ino()),
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn of(_path: &Path) -> Option<FileIdentity> {
+        None
+    }
+
+    fn still_there(&self) -> bool {
+        FileIdentity::of(&self.path).is_some_and(|now| now.id == self.id)
+    }
 }
 
 /// How often the checkpointer copies the WAL into the database file.
@@ -190,6 +220,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             wal: checkpointer.is_some().then(|| (wal_path.into(), wal_limit)),
             _checkpointer: checkpointer,
+            file: FileIdentity::of(path),
         })
     }
 
@@ -212,6 +243,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             _checkpointer: None,
             wal: None,
+            file: None,
         })
     }
 
@@ -438,9 +470,26 @@ fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
     })
 }
 
+impl SqliteStore {
+    /// A commit into a file deleted or replaced since it was opened is lost
+    /// at the next start: refused, so nothing is acknowledged from it.
+    fn still_there(&self) -> Result<()> {
+        match &self.file {
+            Some(f) if !f.still_there() => Err(StoreError::Gone {
+                path: f.path.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Store for SqliteStore {
     fn insert_mode(&self) -> InsertMode {
         InsertMode::Batched
+    }
+
+    fn health(&self) -> Result<()> {
+        self.still_there()
     }
 
     fn insert(&self, d: &NewDelivery) -> Result<Inserted> {
@@ -454,6 +503,7 @@ impl Store for SqliteStore {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let inserted = insert_row(&tx, d, &row)?;
         tx.commit()?;
+        self.still_there()?;
         Ok(inserted)
     }
 
@@ -474,6 +524,7 @@ impl Store for SqliteStore {
                 out.push(insert_row(&tx, d, row)?);
             }
             tx.commit()?;
+            self.still_there()?;
             Ok(out)
         })();
         match together {
