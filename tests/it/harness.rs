@@ -1186,3 +1186,31 @@ async fn an_endless_answer_is_read_only_so_far() {
         "the harness read {sent} bytes of one answer"
     );
 }
+
+/// A receiver that closes every connection unanswered fails `budget` too:
+/// a replay with no answer took, to the vendor, its whole wait (the case
+/// passed on the milliseconds the refusals took).
+#[tokio::test]
+async fn replays_without_an_answer_use_up_the_budget() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(500) {
+            drop(stream);
+        }
+    });
+    let v = hookforge::vendor("prets").unwrap();
+    let report = Harness::new(v, format!("http://127.0.0.1:{port}/hooks/prets"))
+        .secret(PRETS_SECRET)
+        .timeout(Duration::from_secs(5))
+        .filter("prets/*")
+        .run()
+        .await
+        .unwrap();
+    let budget = report
+        .cases
+        .iter()
+        .find(|c| c.id == "prets/budget")
+        .unwrap();
+    assert_eq!(budget.outcome, Outcome::Fail, "{}", budget.detail);
+}

@@ -3,14 +3,18 @@
 starts it (careful, then each seeded defect) against a local observer and sends
 a few deliveries signed with the vendor SDK's own helper where there is one
 (stripe's WebhookSignature.generate_signature_header, standardwebhooks'
-Webhook.sign, slack_sdk's SignatureVerifier.generate_signature, twilio's
-RequestValidator.compute_signature, svix's Webhook.sign; GitHub, Shopify,
-Paddle, Square, Linear, Razorpay, Box and Coinbase Commerce by hand; Adyen with the Adyen library's
-generate_notification_sig, in the body,
-HMAC-SHA256 as their docs say:
-none of @paddle/paddle-node-sdk, squareup, @linear/sdk, razorpay and
-box-node-sdk has a signing helper; coinbase-commerce-node's
-Webhook.computeSignature is that same HMAC).
+Webhook.sign, also for OpenAI, which delivers per Standard Webhooks,
+slack_sdk's SignatureVerifier.generate_signature, twilio's
+RequestValidator.compute_signature, svix's Webhook.sign; Adyen with the Adyen
+library's generate_notification_sig, in the body; GitHub, Shopify, Paddle,
+Square, Linear, Razorpay, Box, Coinbase Commerce and Notion by hand,
+HMAC-SHA256 as their docs say: none of openai, @paddle/paddle-node-sdk,
+squareup, @linear/sdk, razorpay and box-node-sdk has a signing helper;
+coinbase-commerce-node's Webhook.computeSignature and @notionhq/client's
+signWebhookPayload are that same HMAC, in Node; HubSpot with
+hubspot-api-client's Signature.get_signature; Discord (Ed25519) and SendGrid
+(ECDSA P-256) with `cryptography`: neither discord-interactions nor
+sendgrid's EventWebhook signs).
 
 Run from the receivers venv (scripts/receivers-install makes it):
   target/receivers-venv/bin/python tests/receivers/smoke.py [VENDOR...]
@@ -36,6 +40,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import stripe
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hubspot.utils.signature import Signature as HubSpotSignature
 from slack_sdk.signature import SignatureVerifier
 from standardwebhooks.webhooks import Webhook
 from svix.webhooks import Webhook as SvixWebhook
@@ -53,7 +61,47 @@ NOT_FOR_FORMS = {"json-500", "float-numbers", "reserialize"}
 # Other defects a receiver declines ("does not apply"), per vendor: Adyen's HMAC
 # covers named fields of the parsed item, not the body's bytes.
 DECLINED = {"adyen": {"reserialize"}}
-WHSEC_VENDORS = {"standard_webhooks", "clerk"}
+# Vendors whose deliveries carry no event id (their manifests have no
+# `event_id`): nothing is deduped, and the defects that need an id have no
+# counterpart, so their receivers decline them.
+ID_LESS = {"discord", "hubspot", "sendgrid"}
+for _vendor in ID_LESS:
+    DECLINED.setdefault(_vendor, set()).update({"no-dedupe", "record-before-verify"})
+# Vendors whose body is a JSON array (a batch of notifications), not an object.
+BATCH_VENDORS = {"hubspot", "sendgrid"}
+WHSEC_VENDORS = {"standard_webhooks", "clerk", "openai"}
+
+
+def top(payload):
+    """The object a test adds fields to: a batch's first element, else the body."""
+    return payload[0] if isinstance(payload, list) else payload
+
+
+# Key pairs for the vendors that sign with a private key: the receiver is given
+# the public key (as the vendor's settings show it), deliveries are signed with
+# the matching private key. One pair for secret_for, one for wrong_secret.
+def _seed(name):
+    return hashlib.sha256(f"hookforge smoke {name}".encode()).digest()
+
+
+_DISCORD_KEYS = [Ed25519PrivateKey.from_private_bytes(_seed(f"discord {n}")) for n in ("right", "wrong")]
+_SENDGRID_KEYS = [
+    ec.derive_private_key(int.from_bytes(_seed(f"sendgrid {n}"), "big") % (2**255) + 1, ec.SECP256R1())
+    for n in ("right", "wrong")
+]
+
+
+def discord_public(key):
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+def sendgrid_public(key):
+    """The base64 DER public key, the form SendGrid's settings show."""
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(der).decode()
+
+
+PRIVATE_KEYS = {discord_public(k): k for k in _DISCORD_KEYS} | {sendgrid_public(k): k for k in _SENDGRID_KEYS}
 
 
 def wrong_secret(vendor):
@@ -62,6 +110,10 @@ def wrong_secret(vendor):
         return "whsec_" + base64.b64encode(b"another secret").decode()
     if vendor == "adyen":
         return hashlib.sha256(b"another secret").hexdigest().upper()
+    if vendor == "discord":
+        return discord_public(_DISCORD_KEYS[1])
+    if vendor == "sendgrid":
+        return sendgrid_public(_SENDGRID_KEYS[1])
     return secret_for(vendor) + "x"
 
 
@@ -79,6 +131,10 @@ def secret_for(vendor):
         return "whsec_" + base64.b64encode(b"hookforge smoke secret 0123456789").decode()
     if vendor == "adyen":  # the endpoint's HMAC key is hex
         return hashlib.sha256(b"hookforge smoke secret").hexdigest().upper()
+    if vendor == "discord":  # the app's public key, hex
+        return discord_public(_DISCORD_KEYS[0])
+    if vendor == "sendgrid":  # the verification key, base64 DER
+        return sendgrid_public(_SENDGRID_KEYS[0])
     return "hookforge-smoke-secret"
 
 
@@ -281,6 +337,28 @@ def event(vendor, event_id, kind="known"):
             },
         }
         return p, t, event_id
+    if vendor == "openai":
+        # A thin event (its object's id in `data`); the event id is the webhook-id header.
+        t = "hookforge.unknown" if unknown else "response.completed"
+        p = {"id": "evt_685343a1381c819085d44c354e1b330e", "type": t, "created_at": int(time.time()), "data": {"id": "resp_abc123"}}
+        return p, t, event_id
+    if vendor == "notion":
+        # The event id is the body's `id`.
+        t = "hookforge.unknown" if unknown else "page.created"
+        p = {
+            "id": event_id,
+            "timestamp": datetime.now(timezone.utc).isoformat(),
+            "workspace_id": "13950b26-c203-4f3b-b97d-93ec06319565",
+            "workspace_name": "Smoke",
+            "subscription_id": "29d75c0d-5546-4414-8459-7b7a92f1fc4b",
+            "integration_id": "0ef2e755-4912-8096-91c1-00376a88a5ca",
+            "type": t,
+            "authors": [{"id": "c7c11cca-1d73-471d-9b6e-bdef51470190", "type": "person"}],
+            "attempt_number": 1,
+            "entity": {"id": "153104cd-477e-809d-8dc4-ff2d96ae3090", "type": "page"},
+            "data": {"parent": {"id": "0ef104cd-477e-80e1-8571-cfd10e92339a", "type": "page"}},
+        }
+        return p, t, event_id
     if vendor == "adyen":
         # Signed in the body; the event id is pspReference:eventCode:success.
         t = "HOOKFORGE_UNKNOWN" if unknown else "AUTHORISATION"
@@ -298,6 +376,53 @@ def event(vendor, event_id, kind="known"):
         }
         p = adyen_sign({"live": "false", "notificationItems": [{"NotificationRequestItem": item}]}, secret_for(vendor))
         return p, t, adyen_id(item)
+    if vendor == "discord":
+        # A webhook event (`type` 1, no `token`); the event type is /event/type. No id.
+        t = "HOOKFORGE_UNKNOWN" if unknown else "APPLICATION_AUTHORIZED"
+        p = {
+            "version": 1,
+            "application_id": "1234560123453231555",
+            "type": 1,
+            "event": {
+                "type": t,
+                "timestamp": datetime.now(timezone.utc).isoformat(),
+                "data": {"integration_type": 0, "scopes": ["applications.commands"], "user": {"id": "80351110224678912", "username": "smoke"}},
+            },
+        }
+        return p, t, None
+    if vendor == "hubspot":
+        # A batch of notifications; the delivery is the one event `notifications`. No id.
+        n = int(hashlib.sha256(event_id.encode()).hexdigest()[:8], 16)
+        p = [
+            {
+                "eventId": n,
+                "subscriptionId": 3923621,
+                "portalId": 48807704,
+                "appId": 16111050,
+                "occurredAt": int(time.time() * 1000),
+                "subscriptionType": "hookforge.unknown" if unknown else "contact.creation",
+                "attemptNumber": 0,
+                "objectId": 138017612137,
+                "changeFlag": "CREATED",
+                "changeSource": "CRM_UI",
+            }
+        ]
+        return p, "notifications", None
+    if vendor == "sendgrid":
+        # A batch of email events; the delivery is the one event `events`. No id.
+        p = [
+            {
+                "email": "smoke@example.com",
+                "timestamp": int(time.time()),
+                "smtp-id": "<14c5d75ce93.dfd.64b469@ismtpd-555>",
+                "event": "hookforge_unknown" if unknown else "delivered",
+                "category": "smoke",
+                "sg_event_id": base64.b64encode(event_id.encode()).decode(),
+                "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0",
+                "response": "250 OK",
+            }
+        ]
+        return p, "events", None
     raise ValueError(vendor)
 
 
@@ -333,7 +458,8 @@ def headers_for(vendor, secret, event_id, event_type, raw, url):
         }
     elif vendor == "stripe":
         h["Stripe-Signature"] = stripe.WebhookSignature.generate_signature_header(raw.decode(), secret)
-    elif vendor == "standard_webhooks":
+    elif vendor in ("standard_webhooks", "openai"):
+        # OpenAI delivers per the Standard Webhooks spec; the openai package has no signing helper.
         now = datetime.now(timezone.utc)
         h |= {
             "webhook-id": event_id,
@@ -385,6 +511,10 @@ def headers_for(vendor, secret, event_id, event_type, raw, url):
             "BOX-SIGNATURE-VERSION": "1",
             "BOX-SIGNATURE-ALGORITHM": "HmacSHA256",
         }
+    elif vendor == "notion":
+        # sha256=<hex HMAC-SHA256 of the body>, keyed with the verification token
+        # (@notionhq/client's signWebhookPayload computes the same).
+        h["X-Notion-Signature"] = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
     elif vendor == "coinbase_commerce":
         # hex HMAC-SHA256 of the body (coinbase-commerce-node's Webhook.computeSignature).
         h["X-CC-Webhook-Signature"] = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
@@ -394,6 +524,31 @@ def headers_for(vendor, secret, event_id, event_type, raw, url):
             "svix-id": event_id,
             "svix-timestamp": str(int(now.timestamp())),
             "svix-signature": SvixWebhook(secret).sign(event_id, now, raw),
+        }
+    elif vendor == "discord":
+        # hex Ed25519 signature of the timestamp followed by the body, with the
+        # private key of the public key `secret`.
+        ts = str(int(time.time()))
+        h |= {
+            "X-Signature-Timestamp": ts,
+            "X-Signature-Ed25519": PRIVATE_KEYS[secret].sign(ts.encode() + raw).hex(),
+        }
+    elif vendor == "hubspot":
+        # v3: base64 HMAC-SHA256 of POST + URL + body + timestamp (ms), by
+        # hubspot-api-client's own Signature.get_signature.
+        ts = str(int(time.time() * 1000))
+        h |= {
+            "X-HubSpot-Request-Timestamp": ts,
+            "X-HubSpot-Signature-v3": HubSpotSignature.get_signature(secret, raw.decode("utf-8"), "v3", url, "POST", ts),
+        }
+    elif vendor == "sendgrid":
+        # base64 DER ECDSA P-256/SHA-256 signature of the timestamp followed by
+        # the body, with the private key of the public key `secret`.
+        ts = str(int(time.time()))
+        sig = PRIVATE_KEYS[secret].sign(ts.encode() + raw, ec.ECDSA(hashes.SHA256()))
+        h |= {
+            "X-Twilio-Email-Event-Webhook-Timestamp": ts,
+            "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(sig).decode(),
         }
     return h
 
@@ -408,11 +563,16 @@ def post(url, raw, headers):
 
 
 def known_keys(vendor):
+    """The top-level keys of the samples (a batch's: its elements')."""
     keys = set()
     for path in (ROOT / "vendors" / vendor / "samples").rglob("*.json"):
         sample = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(sample, dict):
+        if isinstance(sample, dict) and not (vendor in BATCH_VENDORS and path.name == "provenance.json"):
             keys.update(sample)
+        elif isinstance(sample, list) and vendor in BATCH_VENDORS:
+            for item in sample:
+                if isinstance(item, dict):
+                    keys.update(item)
     return keys
 
 
@@ -477,7 +637,7 @@ class Run:
                 pass
         h = headers_for(self.vendor, secret or self.secret, event_id, event_type, raw, self.url)
         if not signed:
-            signatures = ("X-Hub-Signature-256", "X-Shopify-Hmac-Sha256", "Stripe-Signature", "webhook-signature", "X-Slack-Signature", "X-Twilio-Signature", "svix-signature", "Paddle-Signature", "x-square-hmacsha256-signature", "Linear-Signature", "X-Razorpay-Signature", "BOX-SIGNATURE-PRIMARY", "X-CC-Webhook-Signature")
+            signatures = ("X-Hub-Signature-256", "X-Shopify-Hmac-Sha256", "Stripe-Signature", "webhook-signature", "X-Slack-Signature", "X-Twilio-Signature", "svix-signature", "Paddle-Signature", "x-square-hmacsha256-signature", "Linear-Signature", "X-Razorpay-Signature", "BOX-SIGNATURE-PRIMARY", "X-CC-Webhook-Signature", "X-Notion-Signature", "X-Signature-Ed25519", "X-HubSpot-Signature-v3", "X-Twilio-Email-Event-Webhook-Signature")
             for k in signatures:
                 h.pop(k, None)
         status = post(self.url, raw, h)
@@ -511,7 +671,10 @@ class Smoke:
         status, reports = run.send(p, event_id=eid, event_type=t)
         run.reported_once("a signed delivery is handled and reported as sent", status, reports, p, t, eid)
         status, reports = run.send(p, event_id=eid, event_type=t)
-        run.check("the same delivery again: 2xx, not handled again", 200 <= status < 300 and not reports, f"status {status}, {len(reports)} report(s)")
+        if v in ID_LESS:
+            run.reported_once("the same delivery again: no id to dedupe on, handled again", status, reports, p, t, eid)
+        else:
+            run.check("the same delivery again: 2xx, not handled again", 200 <= status < 300 and not reports, f"status {status}, {len(reports)} report(s)")
         p, t, eid = event(v, run.new_id())
         status, reports = run.send(p, event_id=eid, event_type=t, secret=wrong_secret(v))
         run.check("a wrong signature is refused (4xx), not handled", 400 <= status < 500 and not reports, f"status {status}, {len(reports)} report(s)")
@@ -520,6 +683,17 @@ class Smoke:
         p, t, eid = event(v, run.new_id())
         status, reports = run.send(p, event_id=eid, event_type=t, signed=False)
         run.check("an unsigned delivery is refused (4xx), not handled", 400 <= status < 500 and not reports, f"status {status}, {len(reports)} report(s)")
+        if v == "notion":
+            # The one-time verification request carries the token later events are signed with: unsigned.
+            status, reports = run.send(raw=b'{"verification_token":"secret_smoke_token"}', signed=False)
+            run.check("the unsigned verification request: 200, not handled", status == 200 and not reports, f"status {status}, {len(reports)} report(s)")
+        if v == "discord":
+            # The two PINGs, signed: handshakes, answered as discord-interactions' middlewares do, not reported.
+            status, reports = run.send({"version": 1, "application_id": "1234560123453231555", "type": 0})
+            run.check("the webhook PING (type 0): 204, not handled", status == 204 and not reports, f"status {status}, {len(reports)} report(s)")
+            ping = {"type": 1, "id": "1190000000000000000", "application_id": "1180000000000000000", "token": "aW50ZXJhY3Rpb246MTE5", "version": 1}
+            status, reports = run.send(ping)
+            run.check("the interaction PING (type 1, token): 200, not handled", status == 200 and not reports, f"status {status}, {len(reports)} report(s)")
         if v in FORM_VENDORS:
             self.careful_form(run)
         else:
@@ -527,7 +701,7 @@ class Smoke:
             status, reports = run.send(raw=b'{"id": "not json', event_id=eid, event_type=event(v, eid)[1])
             run.check("signed non-JSON: 400, not handled", status == 400 and not reports, f"status {status}, {len(reports)} report(s)")
             p, t, eid = event(v, run.new_id())
-            p["hookforge_big"] = BIG
+            top(p)["hookforge_big"] = BIG
             status, reports = run.send(p, event_id=eid, event_type=t)
             run.reported_once(f"{BIG} is reported exactly", status, reports, p, t, eid)
             p, t, eid = event(v, run.new_id())
@@ -536,7 +710,7 @@ class Smoke:
             run.reported_once("a pretty-printed body verifies over its own bytes", status, reports, p, t, eid)
         self.samples(run)
         p, t, eid = event(v, run.new_id(), kind="unknown")
-        p["hookforge_extra"] = "é" if v in FORM_VENDORS else {"nested": [1, "é"]}  # a form field is a string
+        top(p)["hookforge_extra"] = "é" if v in FORM_VENDORS else {"nested": [1, "é"]}  # a form field is a string
         status, reports = run.send(p, event_id=eid, event_type=t)
         run.reported_once("an unknown event type with an unknown field is handled", status, reports, p, t, eid)
 
@@ -565,7 +739,7 @@ class Smoke:
         for path in sorted((ROOT / "vendors" / v / "samples").glob("*/*.json")):
             raw = path.read_bytes()
             p = json.loads(raw)
-            eid = run.new_id()
+            eid = None if v in ID_LESS else run.new_id()  # nothing to make fresh: no id, no dedupe
             if v == "stripe":
                 p["id"] = eid
             elif v in ("slack", "paddle", "square"):
@@ -577,13 +751,15 @@ class Smoke:
                 p["id"] = eid
             elif v == "coinbase_commerce":
                 p["event"]["id"] = eid
+            elif v == "notion":
+                p["id"] = eid
             elif v == "adyen":
                 # Each item signed (some samples are unsigned), the first with a fresh pspReference.
                 item = p["notificationItems"][0]["NotificationRequestItem"]
                 item["pspReference"] = eid
                 eid = adyen_id(item)
                 adyen_sign(p, run.secret)
-            if v in ("stripe", "slack", "paddle", "square", "linear", "box", "coinbase_commerce", "adyen"):
+            if v in ("stripe", "slack", "paddle", "square", "linear", "box", "coinbase_commerce", "adyen", "notion"):
                 raw = json.dumps(p).encode()
             elif v in FORM_VENDORS:
                 raw = form_fields(p)
@@ -609,6 +785,12 @@ class Smoke:
                 t = header_type = p["event"]["type"]
             elif v == "adyen":
                 t = header_type = p["notificationItems"][0]["NotificationRequestItem"]["eventCode"]
+            elif v == "discord":
+                t = header_type = p["event"]["type"]
+            elif v == "hubspot":
+                t = header_type = "notifications"
+            elif v == "sendgrid":
+                t = header_type = "events"
             else:
                 t = header_type = p.get("type")
             status, reports = run.send(raw=raw, event_id=eid, event_type=header_type)
@@ -622,9 +804,9 @@ class Smoke:
             status, reports = run.send(p, event_id=eid, event_type=t)
             run.check("a repeated id is handled again", 200 <= status < 300 and len(reports) == 1, f"status {status}, {len(reports)} report(s)")
         elif d == "float-numbers":
-            p["hookforge_big"] = BIG
+            top(p)["hookforge_big"] = BIG
             status, reports = run.send(p, event_id=eid, event_type=t)
-            got = reports[0]["payload"].get("hookforge_big") if reports else None
+            got = top(reports[0]["payload"]).get("hookforge_big") if reports else None
             run.check(f"{BIG} comes back as {BIG - 1}", got == BIG - 1, f"status {status}, reported {got!r}")
         elif d == "handle-before-verify":
             status, reports = run.send(p, event_id=eid, event_type=t, secret=wrong_secret(v))
@@ -642,10 +824,11 @@ class Smoke:
             if not keys:
                 run.check("no samples: refuses to start", not run.up and run.proc.poll() not in (None, 0), run.output()[-300:])
                 return
-            status, reports = run.send({k: p[k] for k in p if k in keys}, event_id=eid, event_type=t)
+            only_known = [{k: n[k] for k in n if k in keys} for n in p] if isinstance(p, list) else {k: p[k] for k in p if k in keys}
+            status, reports = run.send(only_known, event_id=eid, event_type=t)
             run.check("a body with only sample keys is accepted", 200 <= status < 300, f"status {status}")
             p, t, eid = event(v, run.new_id())
-            p["hookforge_extra"] = 1
+            top(p)["hookforge_extra"] = 1
             status, reports = run.send(p, event_id=eid, event_type=t)
             run.check("an extra top-level field is refused (400)", status == 400 and not reports, f"status {status}, {len(reports)} report(s)")
         elif d == "reserialize":

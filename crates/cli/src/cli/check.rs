@@ -19,8 +19,9 @@ pub struct Args {
     /// Seconds to wait for each answer (default: the vendor's budget, or 30).
     #[arg(long)]
     pub timeout: Option<f64>,
-    #[arg(long, default_value_t = 4)]
-    pub concurrency: usize,
+    /// Cases in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: u32,
     /// Only cases whose id matches (`*`, `?`), e.g. 'prets/auth/*'.
     #[arg(long)]
     pub filter: Option<String>,
@@ -116,7 +117,12 @@ fn require_secret(vendor: &VendorSpec, target: &TargetArgs) -> Result<(), Failur
 }
 
 pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
-    let mut h = harness_for(vendor, &args.target, args.timeout, args.concurrency)?;
+    let mut h = harness_for(
+        vendor,
+        &args.target,
+        args.timeout,
+        args.concurrency as usize,
+    )?;
     if let Some(t) = &args.handshake_token {
         h = h.handshake_token(t.as_str());
     }

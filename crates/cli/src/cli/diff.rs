@@ -17,6 +17,13 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Outcome {
+    // Named but missing, it would check no sample and say nothing breaks.
+    if let Some(dir) = a.old_samples.as_deref().filter(|d| !d.is_dir()) {
+        return Err(Failure::usage(format!(
+            "--old-samples {}: no such directory",
+            dir.display()
+        )));
+    }
     let d =
         hookforge::diff::diff(&a.old, &a.new, a.old_samples.as_deref()).map_err(Failure::usage)?;
     if a.json {

@@ -520,7 +520,16 @@ pub fn secret_from(
         let text = std::fs::read_to_string(path).map_err(|e| {
             Failure::usage(format!("cannot read --secret-file {}: {e}", path.display()))
         })?;
-        return match secrets_in(&text).into_iter().next() {
+        let all = secrets_in(&text);
+        if all.len() > 1 {
+            // A receiver's file during a rotation holds several; say which.
+            eprintln!(
+                "note: --secret-file {} holds {} secrets; signing with the first",
+                path.display(),
+                all.len()
+            );
+        }
+        return match all.into_iter().next() {
             Some(s) => Ok(Some(s)),
             None => Err(Failure::usage(format!(
                 "--secret-file {} holds no secret",

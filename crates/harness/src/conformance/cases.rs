@@ -95,12 +95,9 @@ impl Resign {
             Some(t) => now.saturating_add(t).saturating_sub(self.planned_at),
             None => now,
         });
-        let mut body = self.body.clone();
-        if let Ok(mut doc) = serde_json::from_slice::<Value>(&body)
-            && crate::conformance::delivery::stamp_times(v, &mut doc, now as i64 * 1000)
-        {
-            body = serde_json::to_vec(&doc).expect("Value serializes");
-        }
+        let at_ms = now as i64 * 1000;
+        let body = crate::conformance::delivery::stamp_times_in_place(v, &self.body, at_ms)
+            .unwrap_or_else(|| self.body.clone());
         vendor_delivery(v, &body, Some(&self.signer), &attempt).ok()
     }
 }
@@ -265,15 +262,9 @@ impl<'a> Sender<'a> {
     /// it was where the vendor has none.
     fn stamped(&self, d: Fresh) -> Fresh {
         let at_ms = crate::util::since_epoch().as_millis() as i64;
-        let Ok(mut doc) = serde_json::from_slice::<Value>(&d.body) else {
-            return d;
-        };
-        match crate::conformance::delivery::stamp_times(self.v, &mut doc, at_ms) {
-            true => Fresh {
-                body: serde_json::to_vec(&doc).expect("Value serializes"),
-                ..d
-            },
-            false => d,
+        match crate::conformance::delivery::stamp_times_in_place(self.v, &d.body, at_ms) {
+            Some(body) => Fresh { body, ..d },
+            None => d,
         }
     }
 
@@ -1211,11 +1202,16 @@ fn byte_probes(catalogue: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
 /// otherwise in an added field beside `1.0` and `1e2`.
 fn big_integer(s: Sender<'_>, mut doc: Value) -> (Vec<u8>, String) {
     let body = serde_json::to_vec(&doc).expect("Value serializes");
+    // Not a field the vendor sets on each attempt (SendGrid's `/0/timestamp`):
+    // stamped at sending, it would lose the number.
+    let rules = s.v.manifest().delivery.as_ref();
+    let restamped =
+        |p: &String| rules.is_some_and(|r| r.fresh_times.contains(p) || r.per_attempt.contains(p));
     let at = s
         .event_of(&body)
         .and_then(|e| s.v.event(&e))
         .map(|e| walk(&s.v.bundled_schema(e), &doc).integers)
-        .and_then(|found| found.into_iter().next());
+        .and_then(|found| found.into_iter().find(|p| !restamped(p)));
     if let Some(p) = at
         && let Some(slot) = doc.pointer_mut(&p)
     {
@@ -1223,7 +1219,7 @@ fn big_integer(s: Sender<'_>, mut doc: Value) -> (Vec<u8>, String) {
         let how = format!("with 9007199254740993 (above 2^53) in its documented integer field {p}");
         return (write_json(&doc, Style::Compact), how);
     }
-    if let Value::Object(o) = &mut doc {
+    if let Some(Value::Object(o)) = nonce_slot(&mut doc) {
         o.insert("x_hookforge_numbers".into(), Value::Null);
     }
     let how = "with an added field holding 1.0, 1e2 and 9007199254740993 (above 2^53)".into();

@@ -264,6 +264,71 @@ pub fn stamp_times(vendor: &VendorSpec, doc: &mut serde_json::Value, at_ms: i64)
     changed
 }
 
+/// [`stamp_times`] on a body's bytes: only the stamps change, and every
+/// other byte stays as it was (a byte probe's layout, its escapes and its
+/// big numbers survive). `None` when nothing changed.
+pub fn stamp_times_in_place(vendor: &VendorSpec, body: &[u8], at_ms: i64) -> Option<Vec<u8>> {
+    let mut doc: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if !stamp_times(vendor, &mut doc, at_ms) {
+        return None;
+    }
+    let mut text = std::str::from_utf8(body).ok()?.to_string();
+    let rules = vendor.manifest().delivery.as_ref();
+    for p in rules.map_or(&[][..], |r| r.fresh_times.as_slice()) {
+        if let Some(new) = doc.pointer(p) {
+            text = splice(&text, p, &new.to_string())?;
+        }
+    }
+    Some(text.into_bytes())
+}
+
+/// `text` with the value at `pointer` replaced by `value`, or added as the
+/// last member of its parent object when it has none.
+fn splice(text: &str, pointer: &str, value: &str) -> Option<String> {
+    if let Some(at) = span(text, pointer) {
+        return Some(format!("{}{value}{}", &text[..at.start], &text[at.end..]));
+    }
+    let (parent, key) = pointer.rsplit_once('/')?;
+    let at = span(text, parent)?;
+    let object = &text[at.clone()];
+    let members: serde_json::Map<String, serde_json::Value> = serde_json::from_str(object).ok()?;
+    let key = serde_json::Value::String(crate::manifest::unescape_token(key)).to_string();
+    let comma = if members.is_empty() { "" } else { "," };
+    let end = at.end - 1;
+    Some(format!(
+        "{}{comma}{key}:{value}{}",
+        &text[..end],
+        &text[end..]
+    ))
+}
+
+/// Where the value at `pointer` stands in `text`, a JSON text.
+fn span(text: &str, pointer: &str) -> Option<std::ops::Range<usize>> {
+    use serde_json::value::RawValue;
+    let mut raw: &RawValue = serde_json::from_str(text).ok()?;
+    for token in pointer
+        .split('/')
+        .skip(1)
+        .map(crate::manifest::unescape_token)
+    {
+        let inner = raw.get();
+        raw = match inner.as_bytes().first() {
+            Some(b'{') => {
+                let members: std::collections::BTreeMap<String, &RawValue> =
+                    serde_json::from_str(inner).ok()?;
+                *members.get(&token)?
+            }
+            Some(b'[') => {
+                let items: Vec<&RawValue> = serde_json::from_str(inner).ok()?;
+                *items.get(token.parse::<usize>().ok()?)?
+            }
+            _ => return None,
+        };
+    }
+    let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+    Some(start..start + raw.get().len())
+}
+
 /// Whether a Unix time is in milliseconds (`None`: not a Unix time).
 fn time_in_millis(v: &serde_json::Value) -> Option<bool> {
     match v {
@@ -331,4 +396,35 @@ pub fn mutate_id(id: &str, nonce: &str) -> String {
         };
     }
     chars.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stamping changes the stamp and no other byte: a byte probe's layout
+    /// (CRLF, tabs, escapes, big numbers) reaches the receiver as planned.
+    /// Before, the body was parsed and written out again, compact.
+    #[test]
+    fn stamps_change_in_place() {
+        let sendgrid = hookforge_core::vendor("sendgrid").unwrap();
+        let body = "[\r\n\t{\"email\": \"a\\u0040b.c\",\r\n\t \"timestamp\": 1600000000, \"n\": 9007199254740993}\r\n]";
+        let at_ms = 1_796_000_000_123;
+        let out = stamp_times_in_place(sendgrid, body.as_bytes(), at_ms).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            body.replace("1600000000", "1796000000")
+        );
+        // A body without the stamp gets one, in the unit of the samples.
+        let linear = hookforge_core::vendor("linear").unwrap();
+        let body = "{\r\n\t\"action\": \"create\"\r\n}";
+        let out = String::from_utf8(stamp_times_in_place(linear, body.as_bytes(), at_ms).unwrap())
+            .unwrap();
+        assert!(
+            out.starts_with("{\r\n\t\"action\": \"create\"\r\n,\"webhookTimestamp\":"),
+            "{out}"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(doc["webhookTimestamp"].is_number(), "{out}");
+    }
 }

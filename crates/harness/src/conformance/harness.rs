@@ -425,11 +425,17 @@ impl Harness {
                     .map(move |s| format!("{}/{}/{}", v.id, e.name, s.name))
             })
             .collect();
+        // A replay with no HTTP answer (refused, cut, timed out) is a failed
+        // delivery to the vendor: it counts as taking the whole budget.
+        let budget_ms = self.budget().as_secs_f64() * 1000.0;
         crate::conformance::report::Timing::of(
             cases
                 .iter()
                 .filter(|c| sample_ids.contains(&c.id))
-                .filter_map(|c| c.latency_ms)
+                .filter_map(|c| match c.status {
+                    Some(_) => c.latency_ms,
+                    None => Some(c.latency_ms.unwrap_or(0.0).max(budget_ms)),
+                })
                 .collect(),
             self.budget(),
         )

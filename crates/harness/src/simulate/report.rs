@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{AttemptLog, EventDelivery, HookState, Shared, SimError, SimEvent, State, Webhook};
+use super::{
+    Answer, AttemptLog, EventDelivery, HookState, Shared, SimError, SimEvent, State, Webhook,
+};
 use crate::manifest::{DeliveryRules, Retry, StatusPattern};
 
 /// What the receiver did with one event, as its inbox tells.
@@ -190,7 +192,7 @@ pub struct EventReport {
     /// What the receiver did, when its inbox was read.
     pub inbox: Option<Handled>,
     pub verdict: Verdict,
-    /// Why the verdict is not `ok`.
+    /// Why the verdict is not `ok` (or, on an `ok` one, what to know).
     pub reason: Option<String>,
 }
 
@@ -453,7 +455,12 @@ async fn ask_inbox(
 
 fn event_report(shared: &Shared, t: &EventDelivery, h: Option<Handled>) -> EventReport {
     let e = &shared.events[t.event];
-    let (verdict, mut reason) = verdict(t.state, t.detail.as_deref(), h.as_ref());
+    let (mut verdict, mut reason) = verdict(t.state, t.detail.as_deref(), h.as_ref());
+    if let (Verdict::HandledTwice, None, Some(h)) = (verdict, &e.event_id, &h)
+        && let Some(note) = copies_handled(h.times, &t.attempts)
+    {
+        (verdict, reason) = (Verdict::Ok, Some(note));
+    }
     if let (Verdict::HandledTwice, Some(id), Some(r)) = (verdict, &e.event_id, &mut reason) {
         *r = format!("{r} (event {id})");
     }
@@ -471,6 +478,22 @@ fn event_report(shared: &Shared, t: &EventDelivery, h: Option<Handled>) -> Event
         verdict,
         reason,
     }
+}
+
+/// For an event without an id, handled `times` times: fine when no more
+/// than the copies that reached the receiver (answered, the answer lost,
+/// or timed out), since it cannot tell the
+/// vendor's retry from a new event (it could only guess by the body's
+/// digest); the note says so. `None`: handled more often than sent.
+fn copies_handled(times: u32, attempts: &[AttemptLog]) -> Option<String> {
+    let reached = (attempts.iter())
+        .filter(|a| !matches!(a.answer, Answer::Error { .. }))
+        .count();
+    (times as usize <= reached).then(|| {
+        format!(
+            "handled {times} times for the {reached} copies that reached it: the vendor sends no event id, so a receiver cannot tell a retry from a new event"
+        )
+    })
 }
 
 fn verdict(state: State, detail: Option<&str>, h: Option<&Handled>) -> (Verdict, Option<String>) {
@@ -609,5 +632,34 @@ impl Report {
             "FAIL: some events were lost, handled twice or not delivered\n"
         });
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An event without an id, its first answer lost: the retry reaches the
+    /// receiver too, and handling both is all it can do. Handled more often
+    /// than it arrived is still a fault.
+    #[test]
+    fn id_less_events_may_be_handled_once_per_copy() {
+        let attempt = |answer| AttemptLog {
+            attempt: 0,
+            at_ms: 0,
+            answer,
+            duplicate: false,
+        };
+        let copies = [
+            attempt(Answer::Lost { status: 204 }),
+            attempt(Answer::Timeout),
+            attempt(Answer::Status { status: 204 }),
+        ];
+        assert!(copies_handled(3, &copies).is_some_and(|n| n.contains("no event id")));
+        assert!(copies_handled(4, &copies).is_none());
+        let refused = [attempt(Answer::Error {
+            reason: "refused".into(),
+        })];
+        assert!(copies_handled(2, &[&copies[2..], &refused[..]].concat()).is_none());
     }
 }

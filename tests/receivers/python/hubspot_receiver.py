@@ -1,0 +1,123 @@
+"""HubSpot app webhooks with `hubspot-api-client` (HubSpot's Python SDK):
+`hubspot.utils.signature.Signature.is_valid(signature=…, client_secret=…,
+request_body=…, http_uri=…, http_method="POST", signature_version="v3",
+timestamp=…)` checks X-HubSpot-Signature-v3, the base64 HMAC-SHA256, keyed
+with the app's client secret, of `POST` + the request URL + the raw body +
+X-HubSpot-Request-Timestamp (milliseconds), and raises
+InvalidSignatureTimestampError for a timestamp missing, unreadable or 5
+minutes old or more; the receiver refuses with 401 otherwise (HubSpot takes
+400, 401, 403, 404 and 405 as a refusal and does not retry them).
+
+The URL is `request.url` as Flask sees it, as for Square and Twilio: behind a
+proxy that is not the URL HubSpot signed. The body is a JSON array of
+notifications, one batch a delivery; hookforge's manifest gives a batch no id,
+so it is reported with `event_id` null and not deduped."""
+
+import json
+import sys
+from pathlib import Path
+
+from flask import abort, request
+from hubspot.exceptions import InvalidSignatureTimestampError
+from hubspot.utils.signature import Signature
+
+from common import (
+    DEFECT,
+    SECRET,
+    create_app,
+    handled,
+    loads,
+    run,
+    signed_text,
+)
+
+# A batch carries no id (hookforge's manifest has no `event_id`): there is
+# nothing to dedupe on or to record, so these seeded defects have no
+# counterpart here and the receiver will not start with them (see ../README.md).
+NOT_FOR_ID_LESS = {
+    "no-dedupe": "a batch carries no id to dedupe on",
+    "record-before-verify": "a batch carries no id to record before verifying",
+}
+if DEFECT in NOT_FOR_ID_LESS:
+    sys.exit(f"DEFECT={DEFECT} does not apply to hubspot: {NOT_FOR_ID_LESS[DEFECT]}")
+
+app = create_app("hubspot")
+EVENT_TYPE = "notifications"  # the one event hookforge's manifest names
+
+
+def _known_keys():
+    """reject-unknown: the notifications' keys in the documented samples (each an array)."""
+    keys = set()
+    samples = Path(__file__).resolve().parents[3] / "vendors" / "hubspot" / "samples"
+    for path in sorted(samples.rglob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for note in doc if isinstance(doc, list) else []:
+            if isinstance(note, dict):
+                keys.update(note)
+    if not keys:
+        sys.exit(f"DEFECT=reject-unknown: no sample payloads in {samples}")
+    return keys
+
+
+KNOWN = _known_keys() if DEFECT == "reject-unknown" else None
+
+
+def parse_batch(raw):
+    """The verified body: 400 unless it is a JSON array of objects (json-500: a
+    parse error escapes, so Flask answers 500)."""
+    try:
+        batch = loads(raw)
+    except ValueError as err:
+        if DEFECT == "json-500":
+            raise
+        abort(400, f"body is not JSON: {err}")
+    if not isinstance(batch, list) or not all(isinstance(n, dict) for n in batch):
+        abort(400, "body is not a JSON array of notifications")
+    return batch
+
+
+def verified(raw):
+    body = signed_text(raw)
+    if body is None:
+        return False
+    # A missing signature is passed as "": hmac.compare_digest(str, None) raises TypeError.
+    signature = request.headers.get("X-HubSpot-Signature-v3", "")
+    try:
+        return Signature.is_valid(
+            signature=signature,
+            client_secret=SECRET,
+            request_body=body,
+            http_uri=request.url,
+            http_method=request.method,
+            signature_version="v3",
+            timestamp=request.headers.get("X-HubSpot-Request-Timestamp"),
+        )
+    except InvalidSignatureTimestampError:
+        return False
+    except TypeError:  # compare_digest refuses a str with non-ASCII characters
+        return False
+
+
+@app.post("/webhooks/hubspot")
+def webhook():
+    raw = request.get_data()
+
+    if DEFECT == "handle-before-verify":
+        early = parse_batch(raw)
+        handled(None, EVENT_TYPE, early)
+        return ("", 200) if verified(raw) else ("invalid signature", 401)
+
+    if not verified(raw):
+        return "invalid signature", 401
+
+    batch = parse_batch(raw)
+    if KNOWN is not None:
+        unknown = sorted({k for note in batch for k in note} - KNOWN)
+        if unknown:
+            abort(400, f"unknown field(s): {', '.join(unknown)}")
+    handled(None, EVENT_TYPE, batch)
+    return "", 200
+
+
+if __name__ == "__main__":
+    run(app)
