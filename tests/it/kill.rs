@@ -369,15 +369,24 @@ fn sigterm_answers_the_request_in_flight_then_exits() {
     let (id, body) = common::prets_delivery("evt_sigterm_", 1);
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    // `Expect: 100-continue`: the `100 Continue` shows the server is in the
+    // request, reading its body, however loaded the machine (a sleep would
+    // only guess).
     let head = format!(
         "POST /hooks/prets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-         Authorization: Bearer {SECRET}\r\nContent-Length: {}\r\n\r\n",
+         Authorization: Bearer {SECRET}\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).unwrap();
+    let mut interim = [0u8; 25];
+    s.read_exact(&mut interim).unwrap();
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100 Continue\r\n\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&interim)
+    );
     let (first, rest) = body.split_at(body.len() / 2);
     s.write_all(first).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -98,6 +98,24 @@ pub struct Inbox {
     writer: Option<Writer>,
     /// Set by [`Inbox::drain`]: the worker claims nothing more.
     draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Claims under way whose deliveries do not hold their slots yet.
+    claiming: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// One claim under way, counted in [`Inbox`]'s `claiming` until dropped.
+struct Claiming(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Claiming {
+    fn enter(count: &Arc<std::sync::atomic::AtomicUsize>) -> Claiming {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Claiming(count.clone())
+    }
+}
+
+impl Drop for Claiming {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for Inbox {
@@ -125,6 +143,7 @@ impl Inbox {
             worker: WorkerConfig::default(),
             slots: Arc::default(),
             draining: Arc::default(),
+            claiming: Arc::default(),
         }
     }
 
@@ -134,14 +153,15 @@ impl Inbox {
     /// them to the handler again.
     pub async fn drain(&self, deadline: tokio::time::Instant) -> usize {
         self.draining
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let full = self.worker.concurrency_per_vendor.max(1);
         loop {
+            let claiming = self.claiming.load(std::sync::atomic::Ordering::SeqCst);
             let running: usize = (self.slots.lock().unwrap_or_else(|p| p.into_inner()))
                 .values()
                 .map(|slot| full.saturating_sub(slot.available_permits()))
                 .sum();
-            if running == 0 || tokio::time::Instant::now() >= deadline {
+            if (claiming == 0 && running == 0) || tokio::time::Instant::now() >= deadline {
                 return running;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -271,7 +291,7 @@ impl Inbox {
     /// Vendors without a handler here are never claimed: their deliveries
     /// stay pending for the process that has one.
     fn wanted(&self) -> Vec<(&'static str, usize)> {
-        if self.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        if self.draining.load(std::sync::atomic::Ordering::SeqCst) {
             return Vec::new();
         }
         let vendors: Vec<&'static str> = self
@@ -308,8 +328,13 @@ impl Inbox {
             // under load, one claim then takes many deliveries instead of
             // one claim, one spawn and one wake-up per delivery.
             tokio::task::yield_now().await;
+            // Counted before `draining` is read (both SeqCst), and until the
+            // claimed deliveries hold their slots: a drain that starts at
+            // any moment either stops this claim or waits for it.
+            let claim = Claiming::enter(&self.claiming);
             let wanted = self.wanted();
             if wanted.is_empty() {
+                drop(claim);
                 // Every slot is busy (a finishing delivery notifies), or no
                 // handler is registered yet.
                 let _ = tokio::time::timeout(Duration::from_secs(1), self.notify.notified()).await;
@@ -326,6 +351,7 @@ impl Inbox {
                 tracing::error!(target: LOG, error = %e, "cannot claim deliveries; retrying in 1 s");
             }
             if batch.is_empty() {
+                drop(claim);
                 let wait = match (&error, self.blocking(|s| s.next_due()).await) {
                     (None, Ok(Some(at))) => {
                         Duration::from_millis((at - now_ms()).clamp(1, 1000) as u64)
@@ -357,6 +383,7 @@ impl Inbox {
                     inbox.notify.notify_one();
                 });
             }
+            drop(claim);
         }
     }
 

@@ -510,14 +510,17 @@ pub async fn serve_router_until(
     limits: ServerLimits,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let capacity = limits.max_connections.max(1);
-    let slots = Arc::new(tokio::sync::Semaphore::new(capacity));
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let per_ip = PerIp::default();
     // Refusals linger a moment (see `refuse_busy`) on slots of their own: on
     // the connection slots, one address opening connections fast would
     // fill them all with its own refusals.
     let refusals = Arc::new(tokio::sync::Semaphore::new(REFUSALS_LINGERING));
+    // Owned here: when this task is aborted (a stop's grace ran out), the
+    // set is dropped and every connection still open is closed with it.
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         let accepted = tokio::select! {
             biased;
             () = stop_requested(&mut stopping) => break,
@@ -543,7 +546,7 @@ pub async fn serve_router_until(
         };
         let app = app.clone();
         let stopping = stopping.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let _permit = permit;
             let _held = held;
             serve_connection(stream, app, limits, stopping).await;
@@ -551,8 +554,7 @@ pub async fn serve_router_until(
     }
     // New connections are refused from here; the vendor retries them.
     drop(listener);
-    let all = u32::try_from(capacity).unwrap_or(u32::MAX);
-    let _ = slots.acquire_many(all).await;
+    while connections.join_next().await.is_some() {}
     Ok(())
 }
 
@@ -669,10 +671,15 @@ async fn serve_connection(
     let result = tokio::select! {
         r = conn.as_mut() => Some(r),
         // Stopping: the request in flight is finished and answered, then the
-        // connection closes (at once when it is idle).
+        // connection closes (at once when it is idle); a peer that moves no
+        // byte for an idle period meanwhile is dropped, as below.
         () = stop_requested(&mut stopping) => {
             conn.as_mut().graceful_shutdown();
-            Some(conn.as_mut().await)
+            let since = started.elapsed();
+            tokio::select! {
+                r = conn.as_mut() => Some(r),
+                () = quiet_for(started, &last, since, limits.idle_timeout) => None,
+            }
         }
         () = quiet_for(started, &last, Duration::ZERO, limits.idle_timeout) => {
             // Finishes a request in flight, then closes; but a peer that

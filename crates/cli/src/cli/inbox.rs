@@ -74,7 +74,9 @@ fn open_sqlite(
     use hookforge::receive::store::SqliteStore;
     match SqliteStore::open(db) {
         Ok(s) => Ok(std::sync::Arc::new(s)),
-        Err(e) => {
+        // Only for want of write access: a corrupt file or a held lock is
+        // said as it is.
+        Err(e) if e.is_read_only() => {
             let s = SqliteStore::open_read_only(db).map_err(|_| e)?;
             eprintln!(
                 "note: {} cannot be written, so it is opened read-only: list, show and drift work; replay and reparse do not",
@@ -82,6 +84,7 @@ fn open_sqlite(
             );
             Ok(std::sync::Arc::new(s))
         }
+        Err(e) => Err(e),
     }
 }
 

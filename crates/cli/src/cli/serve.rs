@@ -516,7 +516,14 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeEx
                 grace_secs = grace.as_secs_f64(),
                 "stopping: refusing new connections, finishing the requests and handlers in flight"
             );
-            let left = server.stop(grace).await;
+            // A second signal means now: what is in flight is cut.
+            let left = tokio::select! {
+                left = server.stop(grace) => left,
+                () = stop_signal() => {
+                    tracing::warn!("stopped at once by a second signal: requests and handlers in flight were cut");
+                    return Ok(());
+                }
+            };
             if left != Default::default() {
                 tracing::warn!(
                     requests_cut = left.connections,

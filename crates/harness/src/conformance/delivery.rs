@@ -199,7 +199,7 @@ fn stamp_text(m: &crate::manifest::Manifest, secs: u64) -> String {
                 crate::manifest::TimestampUnit::Milliseconds
             ) =>
         {
-            (secs * 1000).to_string()
+            secs.saturating_mul(1000).to_string()
         }
         _ => secs.to_string(),
     }

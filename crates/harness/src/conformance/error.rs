@@ -37,13 +37,20 @@ impl HarnessError {
 /// A URL as messages show it: a user name and password in it become `***`
 /// (`http://user:pw@host/` → `http://***@host/`).
 pub fn shown_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://***{}", &rest[at..]),
-        None => url.to_string(),
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            if !parsed.username().is_empty() || parsed.password().is_some() {
+                let _ = parsed.set_password(None);
+                let _ = parsed.set_username("***");
+            }
+            parsed.to_string()
+        }
+        // Not a URL: where it may hold credentials, none of it is shown.
+        Err(_) if url.contains('@') => match url.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://***"),
+            None => "***".into(),
+        },
+        Err(_) => url.to_string(),
     }
 }
 
@@ -60,5 +67,10 @@ mod tests {
             "target http://***@127.0.0.1:1/x?a=b@c is unreachable: refused"
         );
         assert_eq!(super::shown_url("http://127.0.0.1/x"), "http://127.0.0.1/x");
+        // A password with a `/` in it: not a URL, and nothing of it shown.
+        assert_eq!(
+            super::shown_url("http://user:p/ss@host:99999/"),
+            "http://***"
+        );
     }
 }

@@ -270,29 +270,41 @@ impl Sent {
             .collect()
     }
 
-    /// Where a report without a known id belongs: the first authentic key,
-    /// not yet reported, whose body equals the payload both ways; else the
-    /// first key sent with that body at all: a delivery to refuse (whose
-    /// handler must not have run), or one already reported (handled again).
-    /// Bodies equal to the letter (the field marking each case included)
-    /// are looked for first.
+    /// Where a report without a known id belongs, in this order: an
+    /// authentic delivery not yet reported whose body equals the payload to
+    /// the letter (the `x_hookforge_*` mark included); any delivery marked
+    /// so equal to it (one to refuse, whose handler must not have run, or
+    /// one already reported, handled again); then the same two by the
+    /// looser comparison, for a receiver that leaves the mark out.
     fn by_payload(&self, payload: &Value, taken: &HashMap<String, Vec<Handled>>) -> Option<String> {
         use crate::conformance::observe::{same_payload, same_payload_exactly};
+        let bodies = |k: &String| self.bodies.get(k).map_or(&[][..], Vec::as_slice);
         let carries = |k: &String, exact: bool| {
-            let equal = |b: &Value| match exact {
+            bodies(k).iter().any(|b| match exact {
                 true => same_payload_exactly(b, payload),
                 false => same_payload(b, payload),
-            };
-            self.bodies.get(k).is_some_and(|bs| bs.iter().any(equal))
+            })
         };
         let unreported = |(k, authentic): &&(String, bool)| *authentic && !taken.contains_key(k);
-        [true, false].into_iter().find_map(|exact| {
+        let marked = |(k, _): &&(String, bool)| bodies(k).iter().any(is_marked);
+        let first = |exact: bool| {
             (self.order.iter().filter(unreported))
                 .find(|(k, _)| carries(k, exact))
-                .or_else(|| self.order.iter().find(|(k, _)| carries(k, exact)))
-                .map(|(k, _)| k.clone())
-        })
+                .or_else(|| (self.order.iter().filter(marked)).find(|(k, _)| carries(k, exact)))
+        };
+        first(true).or_else(|| first(false)).map(|(k, _)| k.clone())
     }
+}
+
+/// Whether a body carries a field the harness added to tell its case apart
+/// (at the top, or in a batch's first event).
+fn is_marked(body: &Value) -> bool {
+    let top = match body {
+        Value::Array(events) => events.first(),
+        other => Some(other),
+    };
+    top.and_then(Value::as_object)
+        .is_some_and(|o| o.keys().any(|k| k.starts_with("x_hookforge_")))
 }
 
 /// The receiver's reports, matched to what was sent: by the id it read,
@@ -591,5 +603,25 @@ mod tests {
         assert!(v.ok && v.note.contains("handled once"), "{v:?}");
         let v = judge(Expect::Success, &twice);
         assert!(v.ok && v.note.contains("handled 2×"), "{v:?}");
+
+        // A receiver whose model drops the mark: its report of the marked
+        // delivery equals the sample to the letter, which is reported
+        // already, and belongs to the marked one.
+        let mut sent = Sent::default();
+        let marked = br#"{"a":1,"x_hookforge_nonce":"drift"}"#.to_vec();
+        sent.add(&key(&sample), &sample, true);
+        sent.add(&key(&marked), &marked, true);
+        let stripped = [&sample, &sample].map(|b| report(b));
+        let observed = Observed::match_reports(&sent, stripped.into(), Duration::from_secs(1));
+        for body in [&sample, &marked] {
+            let v = observed.judge(
+                Expect::Success,
+                &key(body),
+                body,
+                pass.clone(),
+                Origin::Fresh,
+            );
+            assert!(v.ok && v.note.contains("handled once"), "{v:?}");
+        }
     }
 }

@@ -481,13 +481,18 @@ fn event_report(shared: &Shared, t: &EventDelivery, h: Option<Handled>) -> Event
 }
 
 /// For an event without an id, handled `times` times: fine when no more
-/// than the copies that reached the receiver (answered, the answer lost,
-/// or timed out), since it cannot tell the
+/// than the copies that reached the receiver and were not refused
+/// (answered 2xx or 5xx, the answer lost, or timed out), since it cannot tell the
 /// vendor's retry from a new event (it could only guess by the body's
 /// digest); the note says so. `None`: handled more often than sent.
 fn copies_handled(times: u32, attempts: &[AttemptLog]) -> Option<String> {
     let reached = (attempts.iter())
-        .filter(|a| !matches!(a.answer, Answer::Error { .. }))
+        .filter(|a| match a.answer {
+            // A refusal (a 4xx) was not handled; a 2xx or a crash may have been.
+            Answer::Status { status } | Answer::Lost { status } => !(400..500).contains(&status),
+            Answer::Timeout => true,
+            Answer::Error { .. } => false,
+        })
         .count();
     (times as usize <= reached).then(|| {
         format!(
@@ -657,9 +662,12 @@ mod tests {
         ];
         assert!(copies_handled(3, &copies).is_some_and(|n| n.contains("no event id")));
         assert!(copies_handled(4, &copies).is_none());
-        let refused = [attempt(Answer::Error {
-            reason: "refused".into(),
-        })];
+        let refused = [
+            attempt(Answer::Error {
+                reason: "refused".into(),
+            }),
+            attempt(Answer::Status { status: 401 }),
+        ];
         assert!(copies_handled(2, &[&copies[2..], &refused[..]].concat()).is_none());
     }
 }

@@ -316,6 +316,24 @@ pub enum StoreError {
     CannotKeepSecrets,
 }
 
+impl StoreError {
+    /// Whether the database could not be written for want of access (a
+    /// file or directory of another user's, a read-only mount), so that it
+    /// can still be opened to read.
+    pub fn is_read_only(&self) -> bool {
+        #[cfg(feature = "sqlite")]
+        if let StoreError::Open {
+            source: rusqlite::Error::SqliteFailure(f, _),
+            ..
+        } = self
+        {
+            use rusqlite::ErrorCode;
+            return matches!(f.code, ErrorCode::ReadOnly | ErrorCode::PermissionDenied);
+        }
+        false
+    }
+}
+
 /// What an inbox holds, for metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct InboxStats {
@@ -375,7 +393,8 @@ pub trait Store: Send + Sync + 'static {
     }
     /// How the inbox should call `insert` (default: on the blocking pool);
     /// `Immediate` also applies to the worker's calls.
-    /// Whether the store can take deliveries now (`GET /health`).
+    /// Whether the store can take deliveries now (`GET /health`): SQLite
+    /// checks its file is still the one it opened; others say yes.
     fn health(&self) -> Result<()> {
         Ok(())
     }

@@ -509,7 +509,9 @@ impl Store for SqliteStore {
 
     /// Group commit: one transaction for the whole batch. If anything in it
     /// fails (a row, the commit), nothing of it is kept and each delivery is
-    /// inserted on its own, so each gets its own exact answer.
+    /// inserted on its own, so each gets its own exact answer. (A file found
+    /// gone after the commit fails the batch too: what it committed went to
+    /// the unlinked file, and each delivery is then refused.)
     fn insert_many(&self, ds: &[NewDelivery]) -> Vec<Result<Inserted>> {
         if ds.len() < 2 {
             return ds.iter().map(|d| self.insert(d)).collect();
