@@ -47,6 +47,22 @@ async fn post(
     resp.status()
 }
 
+/// A signer for `v` with `secret`, and a receiver with its in-memory inbox.
+fn signing_receiver(
+    v: &'static VendorSpec,
+    secret: &str,
+) -> (Signer, Arc<MemoryStore>, axum::Router) {
+    let signer = Signer::for_manifest(v.manifest(), Secret::new(secret)).unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let app = Receiver::builder(v)
+        .secret(secret)
+        .inbox(Inbox::new(store.clone()))
+        .build()
+        .unwrap()
+        .router();
+    (signer, store, app)
+}
+
 fn prets_body(extra: &str) -> Vec<u8> {
     let sample = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -134,14 +150,7 @@ async fn adyen_events_of_one_payment_are_each_kept() {
     const SECRET: &str = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056";
     let v = hookforge::vendor("adyen").unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vendors/adyen/samples");
-    let signer = Signer::for_manifest(v.manifest(), Secret::new(SECRET)).unwrap();
-    let store = Arc::new(MemoryStore::new());
-    let app = Receiver::builder(v)
-        .secret(SECRET)
-        .inbox(Inbox::new(store.clone()))
-        .build()
-        .unwrap()
-        .router();
+    let (signer, store, app) = signing_receiver(v, SECRET);
     let mut ids = Vec::new();
     for event in ["AUTHORISATION", "REFUND", "CHARGEBACK", "REFUND"] {
         let sample = std::fs::read(root.join(event).join("openapi-example.json")).unwrap();
@@ -217,14 +226,7 @@ async fn bigcommerce_updates_of_one_product_are_each_kept() {
         .replace("1561479233", "1561482833")
         .into_bytes();
     assert_ne!(later, sample);
-    let signer = Signer::for_manifest(v.manifest(), Secret::new(SECRET)).unwrap();
-    let store = Arc::new(MemoryStore::new());
-    let app = Receiver::builder(v)
-        .secret(SECRET)
-        .inbox(Inbox::new(store.clone()))
-        .build()
-        .unwrap()
-        .router();
+    let (signer, store, app) = signing_receiver(v, SECRET);
     // Two updates an hour apart, then BigCommerce's retry of the first.
     for (id, body) in [("msg-1", &sample), ("msg-2", &later), ("msg-1", &sample)] {
         // The signer sends `webhook-id` too: it is part of the signed string.

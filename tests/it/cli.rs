@@ -153,7 +153,16 @@ fn bad_input_exits_1_with_a_message_and_no_panic() {
     }
 }
 
-const SERVE_SECRET: &str = "prets=whsec_CliCliCliCliCliCliCliCliCliCliCliCliCliCliCli12";
+/// `serve` for Prets on a free port, for flags to be added.
+const SERVE: &[&str] = &[
+    "serve",
+    "--vendor",
+    "prets",
+    "--secret",
+    "prets=whsec_CliCliCliCliCliCliCliCliCliCliCliCliCliCliCli12",
+    "--addr",
+    "127.0.0.1:0",
+];
 
 #[test]
 fn usage_errors_exit_2() {
@@ -164,28 +173,8 @@ fn usage_errors_exit_2() {
         &["parse", "--vendor", "prets", "--header", "no-colon-here"],
         &["parse", "--vendor", "prets", "does/not/exist.json"],
         // `serve` options it cannot start with (helper-40's review: 1 before).
-        &[
-            "serve",
-            "--vendor",
-            "prets",
-            "--secret",
-            SERVE_SECRET,
-            "--addr",
-            "127.0.0.1:0",
-            "--db",
-            "/nonexistent/dir/inbox.db",
-        ],
-        &[
-            "serve",
-            "--vendor",
-            "prets",
-            "--secret",
-            SERVE_SECRET,
-            "--addr",
-            "127.0.0.1:0",
-            "--body-limit",
-            "0",
-        ],
+        &[SERVE, &["--db", "/nonexistent/dir/inbox.db"]].concat()[..],
+        &[SERVE, &["--body-limit", "0"]].concat()[..],
     ] {
         let o = hookforge(args, Some(b"{}"));
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));

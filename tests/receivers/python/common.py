@@ -51,6 +51,21 @@ def parse_body(raw):
     return payload
 
 
+def parse_batch(raw, what):
+    """The verified body of a vendor that sends a batch: 400 unless it is a
+    JSON array of objects (`what`: what its items are; json-500: a parse
+    error escapes, so Flask answers 500)."""
+    try:
+        batch = loads(raw)
+    except ValueError as err:
+        if DEFECT == "json-500":
+            raise
+        abort(400, f"body is not JSON: {err}")
+    if not isinstance(batch, list) or not all(isinstance(item, dict) for item in batch):
+        abort(400, f"body is not a JSON array of {what}")
+    return batch
+
+
 def signed_body(raw):
     """What the signature is checked over: the raw bytes (reserialize: a
     re-serialization of the parsed body)."""
@@ -81,17 +96,22 @@ def _load_known_keys(vendor):
     keys = set()
     for path in sorted(samples.rglob("*.json")):
         sample = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(sample, dict):
-            keys.update(sample)
+        # A batch (HubSpot, SendGrid: a JSON array): its events' keys.
+        for item in sample if isinstance(sample, list) else [sample]:
+            if isinstance(item, dict):
+                keys.update(item)
     if not keys:
         sys.exit(f"DEFECT=reject-unknown: no sample payloads in {samples}")
     return keys
 
 
 def reject_unknown(payload):
-    if _known_keys is None or not isinstance(payload, dict):
+    """reject-unknown: 400 for a key no sample has (in a batch, any event's)."""
+    if _known_keys is None:
         return
-    unknown = sorted(set(payload) - _known_keys)
+    items = payload if isinstance(payload, list) else [payload]
+    keys = {k for item in items if isinstance(item, dict) for k in item}
+    unknown = sorted(keys - _known_keys)
     if unknown:
         abort(400, f"unknown field(s): {', '.join(unknown)}")
 

@@ -13,11 +13,9 @@ proxy that is not the URL HubSpot signed. The body is a JSON array of
 notifications, one batch a delivery; hookforge's manifest gives a batch no id,
 so it is reported with `event_id` null and not deduped."""
 
-import json
 import sys
-from pathlib import Path
 
-from flask import abort, request
+from flask import request
 from hubspot.exceptions import InvalidSignatureTimestampError
 from hubspot.utils.signature import Signature
 
@@ -26,7 +24,8 @@ from common import (
     SECRET,
     create_app,
     handled,
-    loads,
+    parse_batch,
+    reject_unknown,
     run,
     signed_text,
 )
@@ -43,37 +42,6 @@ if DEFECT in NOT_FOR_ID_LESS:
 
 app = create_app("hubspot")
 EVENT_TYPE = "notifications"  # the one event hookforge's manifest names
-
-
-def _known_keys():
-    """reject-unknown: the notifications' keys in the documented samples (each an array)."""
-    keys = set()
-    samples = Path(__file__).resolve().parents[3] / "vendors" / "hubspot" / "samples"
-    for path in sorted(samples.rglob("*.json")):
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        for note in doc if isinstance(doc, list) else []:
-            if isinstance(note, dict):
-                keys.update(note)
-    if not keys:
-        sys.exit(f"DEFECT=reject-unknown: no sample payloads in {samples}")
-    return keys
-
-
-KNOWN = _known_keys() if DEFECT == "reject-unknown" else None
-
-
-def parse_batch(raw):
-    """The verified body: 400 unless it is a JSON array of objects (json-500: a
-    parse error escapes, so Flask answers 500)."""
-    try:
-        batch = loads(raw)
-    except ValueError as err:
-        if DEFECT == "json-500":
-            raise
-        abort(400, f"body is not JSON: {err}")
-    if not isinstance(batch, list) or not all(isinstance(n, dict) for n in batch):
-        abort(400, "body is not a JSON array of notifications")
-    return batch
 
 
 def verified(raw):
@@ -103,18 +71,15 @@ def webhook():
     raw = request.get_data()
 
     if DEFECT == "handle-before-verify":
-        early = parse_batch(raw)
+        early = parse_batch(raw, "notifications")
         handled(None, EVENT_TYPE, early)
         return ("", 200) if verified(raw) else ("invalid signature", 401)
 
     if not verified(raw):
         return "invalid signature", 401
 
-    batch = parse_batch(raw)
-    if KNOWN is not None:
-        unknown = sorted({k for note in batch for k in note} - KNOWN)
-        if unknown:
-            abort(400, f"unknown field(s): {', '.join(unknown)}")
+    batch = parse_batch(raw, "notifications")
+    reject_unknown(batch)
     handled(None, EVENT_TYPE, batch)
     return "", 200
 

@@ -17,16 +17,14 @@ EventWebhook still gets only the public key."""
 
 import base64
 import binascii
-import json
 import sys
-from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from flask import abort, request
+from flask import request
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 
-from common import DEFECT, SECRET, create_app, handled, loads, run, signed_text
+from common import DEFECT, SECRET, create_app, handled, parse_batch, reject_unknown, run, signed_text
 
 # A batch carries no id (hookforge's manifest has no `event_id`): there is
 # nothing to dedupe on or to record, so these seeded defects have no
@@ -57,37 +55,6 @@ app = create_app("sendgrid")
 EVENT_TYPE = "events"  # the one event hookforge's manifest names
 
 
-def _known_keys():
-    """reject-unknown: the events' keys in the documented samples (each an array)."""
-    keys = set()
-    samples = Path(__file__).resolve().parents[3] / "vendors" / "sendgrid" / "samples"
-    for path in sorted(samples.rglob("*.json")):
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        for item in doc if isinstance(doc, list) else []:
-            if isinstance(item, dict):
-                keys.update(item)
-    if not keys:
-        sys.exit(f"DEFECT=reject-unknown: no sample payloads in {samples}")
-    return keys
-
-
-KNOWN = _known_keys() if DEFECT == "reject-unknown" else None
-
-
-def parse_batch(raw):
-    """The verified body: 400 unless it is a JSON array of objects (json-500: a
-    parse error escapes, so Flask answers 500)."""
-    try:
-        batch = loads(raw)
-    except ValueError as err:
-        if DEFECT == "json-500":
-            raise
-        abort(400, f"body is not JSON: {err}")
-    if not isinstance(batch, list) or not all(isinstance(e, dict) for e in batch):
-        abort(400, "body is not a JSON array of events")
-    return batch
-
-
 def verified(raw):
     payload = signed_text(raw)  # verify_signature takes a str and encodes it as UTF-8
     if payload is None:
@@ -106,18 +73,15 @@ def webhook():
     raw = request.get_data()
 
     if DEFECT == "handle-before-verify":
-        early = parse_batch(raw)
+        early = parse_batch(raw, "events")
         handled(None, EVENT_TYPE, early)
         return ("", 200) if verified(raw) else ("Forbidden", 403)
 
     if not verified(raw):
         return "Forbidden", 403
 
-    batch = parse_batch(raw)
-    if KNOWN is not None:
-        unknown = sorted({k for e in batch for k in e} - KNOWN)
-        if unknown:
-            abort(400, f"unknown field(s): {', '.join(unknown)}")
+    batch = parse_batch(raw, "events")
+    reject_unknown(batch)
     handled(None, EVENT_TYPE, batch)
     return "", 200
 
