@@ -37,15 +37,20 @@ def loads(raw):
     return json.loads(raw)
 
 
-def parse_body(raw):
-    """The verified body: 400 when it is not a JSON object (json-500: a parse
+def _parsed(raw):
+    """The verified body as JSON: 400 when it is not (json-500: the parse
     error escapes, so Flask answers 500)."""
     try:
-        payload = loads(raw)
+        return loads(raw)
     except ValueError as err:
         if DEFECT == "json-500":
             raise
         abort(400, f"body is not JSON: {err}")
+
+
+def parse_body(raw):
+    """The verified body: 400 when it is not a JSON object."""
+    payload = _parsed(raw)
     if not isinstance(payload, dict):
         abort(400, "body is not a JSON object")
     return payload
@@ -53,14 +58,8 @@ def parse_body(raw):
 
 def parse_batch(raw, what):
     """The verified body of a vendor that sends a batch: 400 unless it is a
-    JSON array of objects (`what`: what its items are; json-500: a parse
-    error escapes, so Flask answers 500)."""
-    try:
-        batch = loads(raw)
-    except ValueError as err:
-        if DEFECT == "json-500":
-            raise
-        abort(400, f"body is not JSON: {err}")
+    JSON array of objects (`what`: what its items are)."""
+    batch = _parsed(raw)
     if not isinstance(batch, list) or not all(isinstance(item, dict) for item in batch):
         abort(400, f"body is not a JSON array of {what}")
     return batch
