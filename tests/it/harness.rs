@@ -997,6 +997,28 @@ fn load_mode_reports_rate_and_latency() {
     assert_eq!(ids.len(), 200);
 }
 
+/// `load` against a receiver that answers 503: exit 1, and the report says
+/// why each delivery failed (it printed only `failed 50`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_says_why_deliveries_failed() {
+    let app = axum::Router::new()
+        .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy") });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks/prets", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let out = tokio::task::spawn_blocking(move || {
+        hookforge_against("load", "prets", &url, PRETS_SECRET)
+            .args(["--rate", "50", "--duration", "1"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("failures: answered 503 ×50"), "{stdout}");
+}
+
 /// A `--filter` that matches no case checks nothing: exit 2 naming it, not
 /// a green "0 passed, 0 failed" that a typo in CI would never show; so
 /// does a signed vendor checked without its secret (15 failures that were

@@ -72,6 +72,9 @@ pub struct LoadReport {
     pub elapsed_s: f64,
     /// Keep-alive connections used.
     pub connections: usize,
+    /// Why deliveries failed, and how many for each reason (`answered 500`,
+    /// `no answer within 5.0 s`, `no answer: the connection failed`).
+    pub failures: std::collections::BTreeMap<String, usize>,
 }
 
 impl LoadReport {
@@ -94,7 +97,18 @@ impl LoadReport {
             self.p50_ms,
             self.p99_ms,
             self.max_ms
-        )
+        ) + &self.failure_reasons()
+    }
+
+    /// `; failures: answered 500 ×6, …`, or nothing when none failed.
+    fn failure_reasons(&self) -> String {
+        if self.failures.is_empty() {
+            return String::new();
+        }
+        let each: Vec<String> = (self.failures.iter())
+            .map(|(why, n)| format!("{why} ×{n}"))
+            .collect();
+        format!("; failures: {}", each.join(", "))
     }
 }
 
@@ -250,6 +264,8 @@ struct Tally {
     latency_us: Histogram<u64>,
     succeeded: usize,
     failed: usize,
+    /// Failures by reason.
+    failures: std::collections::BTreeMap<String, usize>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -292,6 +308,7 @@ async fn send_all(
                 latency_us: histogram(),
                 succeeded: 0,
                 failed: 0,
+                failures: Default::default(),
             };
             let mut conn: Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>> = None;
             loop {
@@ -307,20 +324,27 @@ async fn send_all(
                     send_one(&target, &mut conn, body.clone(), headers),
                 )
                 .await;
-                let ok = match sent {
-                    Ok(Some(status)) => success.accepts(status),
+                let failure = match sent {
+                    Ok(Some(status)) if success.accepts(status) => None,
+                    Ok(Some(status)) => Some(format!("answered {status}")),
                     // A failed or timed-out request: its connection is not reused.
-                    _ => {
+                    Ok(None) => {
                         conn = None;
-                        false
+                        Some("no answer: the connection failed".to_string())
+                    }
+                    Err(_) => {
+                        conn = None;
+                        Some(format!("no answer within {:.1} s", timeout.as_secs_f64()))
                     }
                 };
                 let us = scheduled.elapsed().as_micros().clamp(1, 3_600_000_000) as u64;
                 tally.latency_us.saturating_record(us);
-                if ok {
-                    tally.succeeded += 1;
-                } else {
-                    tally.failed += 1;
+                match failure {
+                    None => tally.succeeded += 1,
+                    Some(why) => {
+                        tally.failed += 1;
+                        *tally.failures.entry(why).or_default() += 1;
+                    }
                 }
                 finished.fetch_add(1, Ordering::Relaxed);
             }
@@ -339,6 +363,7 @@ async fn send_all(
         latency_us: histogram(),
         succeeded: 0,
         failed: 0,
+        failures: Default::default(),
     };
     while let Some(r) = set.join_next().await {
         let t =
@@ -348,6 +373,9 @@ async fn send_all(
             .map_err(|e| HarnessError::Internal(format!("cannot merge latencies: {e}")))?;
         all.succeeded += t.succeeded;
         all.failed += t.failed;
+        for (why, n) in t.failures {
+            *all.failures.entry(why).or_default() += n;
+        }
     }
     Ok(all)
 }
@@ -450,5 +478,6 @@ fn summarize(
         max_ms: if empty { 0.0 } else { ms(t.latency_us.max()) },
         elapsed_s: elapsed,
         connections,
+        failures: t.failures,
     }
 }
