@@ -253,11 +253,14 @@ pub fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
     bar.set_prefix(what.to_string());
+    // The clock moves while nothing settles (a simulation waiting out a
+    // vendor's retry delay), so the run is seen to be alive.
+    bar.enable_steady_tick(std::time::Duration::from_millis(500));
     Some(bar)
 }
 
