@@ -120,7 +120,10 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
     let manifest_path = out.join("manifest.json");
     match kept_manifest(&manifest_path, &manifest)? {
         Kept::New => write_json(&manifest_path, &manifest)?,
-        Kept::AsIs => eprintln!("kept {} as it is", manifest_path.display()),
+        Kept::AsIs => {
+            eprintln!("kept {} as it is", manifest_path.display());
+            note_other_locators(&manifest_path, &manifest);
+        }
         Kept::Filled(kept) => {
             eprintln!(
                 "kept {}, adding the event type or id it lacked",
@@ -150,6 +153,27 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
         }
     );
     Ok(Ok(()))
+}
+
+/// Says where the kept manifest's event type or id differs from what the
+/// samples suggest: the new schemas pin the samples' (check them).
+fn note_other_locators(path: &std::path::Path, inferred: &Value) {
+    let Ok(text) = std::fs::read(path) else {
+        return;
+    };
+    let Ok(kept) = serde_json::from_slice::<Value>(&text) else {
+        return;
+    };
+    for key in ["event_type", "event_id"] {
+        if let (Some(yours), Some(ours)) = (kept.get(key), inferred.get(key))
+            && yours != ours
+        {
+            eprintln!(
+                "note: {} names `{key}` {yours}; the samples suggest {ours}, which the event schemas written now pin: check them",
+                path.display()
+            );
+        }
+    }
 }
 
 /// What becomes of a manifest already in the vendor directory.
