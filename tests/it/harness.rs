@@ -254,7 +254,7 @@ const NO_ENUM_SAMPLE: &[&str] = &[
 /// truncated for signatures in a header, retry/first-lost where retries
 /// are marked,
 /// refused-then-valid where deliveries carry an id, unknown event,
-/// headers/case, duplicate, duplicate/concurrent, malformed, four drift and four byte
+/// headers/case, duplicate, duplicate/concurrent, malformed, four drift and five byte
 /// probes, budget.
 fn negative_cases(vendor: &VendorSpec) -> (usize, usize) {
     use hookforge::manifest::Auth;
@@ -296,7 +296,7 @@ fn negative_cases(vendor: &VendorSpec) -> (usize, usize) {
             + retry_marked as usize
             + 5
             + 4
-            + 4
+            + 5
             + 1
             + handshakes,
         usize::from(NO_ENUM_SAMPLE.contains(&vendor.id)),
@@ -410,7 +410,11 @@ fn seeded_defects(slow: &'static str) -> Vec<(Defect, BTreeSet<String>)> {
         // The numbers probe adds a field too, so a strict model fails it.
         (
             Defect::StrictFields,
-            &["prets/drift/extra-field", "prets/bytes/numbers"],
+            &[
+                "prets/drift/extra-field",
+                "prets/bytes/numbers",
+                "prets/bytes/utf8",
+            ],
         ),
         (Defect::StrictEnums, &["prets/drift/unknown-enum"]),
         (Defect::RejectsNull, &["prets/drift/null-optional"]),

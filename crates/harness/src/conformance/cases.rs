@@ -551,6 +551,7 @@ fn not_for_forms(v: &VendorSpec) -> Vec<Plan> {
         "bytes/key-order",
         "bytes/unicode-escapes",
         "bytes/numbers",
+        "bytes/utf8",
     ]
     .into_iter()
     .map(|id| Plan::skipped(format!("{}/{id}", v.id), why.clone()))
@@ -1161,14 +1162,19 @@ fn byte_probes(catalogue: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
         body,
         id: d.id.clone(),
     };
-    let (bw, bk, bu, bn) = (
+    let (bw, bk, bu, bn, b8) = (
         catalogue.fresh("bytes/whitespace"),
         catalogue.fresh("bytes/key-order"),
         catalogue.fresh("bytes/unicode-escapes"),
         catalogue.fresh("bytes/numbers"),
+        catalogue.fresh("bytes/utf8"),
     );
     let (numbers, numbers_how) = big_integer(sender, value(&bn)?);
-    let probes: [(&str, String, Fresh); 4] = [
+    let mut text = value(&b8)?;
+    if let Some(Value::Object(o)) = nonce_slot(&mut text) {
+        o.insert("x_hookforge_text".into(), json!(UTF8_TEXT));
+    }
+    let probes: [(&str, String, Fresh); 5] = [
         (
             "whitespace",
             "pretty-printed with CRLF line ends and tabs".into(),
@@ -1185,6 +1191,11 @@ fn byte_probes(catalogue: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
             with(&bu, write_json(&value(&bu)?, Style::Escaped)),
         ),
         ("numbers", numbers_how, with(&bn, numbers)),
+        (
+            "utf8",
+            format!("with raw UTF-8 text in an added field ({UTF8_TEXT:?}, not \\u-escaped)"),
+            with(&b8, serde_json::to_vec(&text).expect("Value serializes")),
+        ),
     ];
     Ok(probes
         .into_iter()
@@ -1196,6 +1207,11 @@ fn byte_probes(catalogue: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
         })
         .collect())
 }
+
+/// The `utf8` probe's text, sent as raw UTF-8: a verifier that decodes
+/// the body as Latin-1 (or any charset but UTF-8) before hashing it, as its
+/// library hashes strings as UTF-8, fails it; ASCII bodies never show that.
+const UTF8_TEXT: &str = "José Müller, 東京 ✓ 🙂";
 
 /// The `numbers` probe's body: 9007199254740993 (2^53 + 1, which a double
 /// cannot hold) in a documented integer field where the schema has one,
