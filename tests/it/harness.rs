@@ -234,6 +234,22 @@ fn hookforge_against(
     cmd
 }
 
+/// Runs `cmd` off the async runtime (it may call back into a server the
+/// test serves on it); its output.
+async fn output_of(mut cmd: std::process::Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Serves `app` on a free loopback port; the URL of `vendor`'s route there.
+async fn serve_app(app: axum::Router, vendor: &str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks/{vendor}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
 /// Vendors none of whose samples has a value where its schema has a string
 /// enum (besides the event type): their `drift/unknown-enum` case is skipped.
 const NO_ENUM_SAMPLE: &[&str] = &[
@@ -494,13 +510,7 @@ async fn check_redirects_are_caught() {
 
     // The CLI says the same and exits 1.
     let url = format!("{}/hooks/prets", server.uri());
-    let out = tokio::task::spawn_blocking(move || {
-        hookforge_against("check", "prets", &url, PRETS_SECRET)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = output_of(hookforge_against("check", "prets", &url, PRETS_SECRET)).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
@@ -1007,17 +1017,10 @@ fn load_mode_reports_rate_and_latency() {
 async fn load_says_why_deliveries_failed() {
     let app = axum::Router::new()
         .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy") });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks/prets", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let out = tokio::task::spawn_blocking(move || {
-        hookforge_against("load", "prets", &url, PRETS_SECRET)
-            .args(["--rate", "50", "--duration", "1"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let url = serve_app(app, "prets").await;
+    let mut load = hookforge_against("load", "prets", &url, PRETS_SECRET);
+    load.args(["--rate", "50", "--duration", "1"]);
+    let out = output_of(load).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("failures: answered 503 ×50"), "{stdout}");
@@ -1030,17 +1033,10 @@ async fn load_says_why_deliveries_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_filter_that_matches_nothing_is_a_usage_error() {
     let app = axum::Router::new().fallback(|| async { "ok" });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks/stripe", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let out = tokio::task::spawn_blocking(move || {
-        hookforge_against("check", "stripe", &url, "whsec_filter_test_0123456789")
-            .args(["--filter", "stripe/nomatch*"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let url = serve_app(app, "stripe").await;
+    let mut check = hookforge_against("check", "stripe", &url, "whsec_filter_test_0123456789");
+    check.args(["--filter", "stripe/nomatch*"]);
+    let out = output_of(check).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -1164,6 +1160,20 @@ fn body_timestamps_are_set_to_now_and_added_in_the_samples_unit() {
     assert_eq!(doc["created"], 1711602645);
 }
 
+/// The Prets cases matching `filter`, run against a raw receiver on `port`.
+async fn prets_on_port(port: u16, timeout_secs: u64, filter: &str) -> Report {
+    Harness::new(
+        &hookforge::vendors::prets::VENDOR,
+        format!("http://127.0.0.1:{port}/hooks/prets"),
+    )
+    .secret(PRETS_SECRET)
+    .timeout(Duration::from_secs(timeout_secs))
+    .filter(filter)
+    .run()
+    .await
+    .unwrap()
+}
+
 /// A receiver that answers 200 and then streams its body without end: the
 /// harness reads 64 KiB of it and no more, so neither its memory nor its
 /// time budget goes with it (an outside review saw `check` reach 15.9 GB
@@ -1195,15 +1205,7 @@ async fn an_endless_answer_is_read_only_so_far() {
             });
         }
     });
-    let url = format!("http://127.0.0.1:{port}/hooks/prets");
-    let v = hookforge::vendor("prets").unwrap();
-    let report = Harness::new(v, url)
-        .secret(PRETS_SECRET)
-        .timeout(Duration::from_secs(20))
-        .filter("prets/quote.created/*")
-        .run()
-        .await
-        .unwrap();
+    let report = prets_on_port(port, 20, "prets/quote.created/*").await;
     assert!(!report.cases.is_empty());
     // What sits in the socket buffers, not the gigabyte offered.
     let sent = written.load(Ordering::Relaxed);
@@ -1225,14 +1227,7 @@ async fn replays_without_an_answer_use_up_the_budget() {
             drop(stream);
         }
     });
-    let v = hookforge::vendor("prets").unwrap();
-    let report = Harness::new(v, format!("http://127.0.0.1:{port}/hooks/prets"))
-        .secret(PRETS_SECRET)
-        .timeout(Duration::from_secs(5))
-        .filter("prets/*")
-        .run()
-        .await
-        .unwrap();
+    let report = prets_on_port(port, 5, "prets/*").await;
     let budget = report
         .cases
         .iter()
