@@ -396,6 +396,54 @@ fn a_stale_holder_cannot_record_an_outcome() {
     assert_eq!(b.get(mine.id).unwrap().unwrap().status, Status::Done);
 }
 
+/// The database closes every connection and refuses new ones for a while
+/// (a restart, a failover): `health` says so, a delivery is refused rather
+/// than acknowledged, and once the database is back the same store takes
+/// deliveries again and `health` is ok. Before, a closed connection stayed
+/// closed: every later delivery was refused until hookforge was restarted,
+/// and `health` said ok throughout.
+#[test]
+#[ignore = "needs PostgreSQL: run scripts/with-postgres"]
+fn a_database_restart_is_reported_and_survived() {
+    let url = fresh_db("restart");
+    let db = url.rsplit_once('/').unwrap().1.to_string();
+    let admin = std::env::var("HOOKFORGE_TEST_DATABASE_URL").unwrap();
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    let store = PostgresStore::connect(&url, Duration::from_secs(30)).unwrap();
+    store.insert(&delivery("before")).unwrap();
+    store.health().unwrap();
+    c.batch_execute(&format!(
+        "ALTER DATABASE {db} ALLOW_CONNECTIONS false;
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+    ))
+    .unwrap();
+    // The clients learn of the closing asynchronously: poll, bounded.
+    let down = (0..50).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        store.health().err()
+    });
+    let down = down.expect("health stayed ok with the database refusing connections");
+    assert!(
+        down.to_string().contains("the database does not answer"),
+        "{down}"
+    );
+    assert!(
+        store.insert(&delivery("while down")).is_err(),
+        "acknowledged while down"
+    );
+    c.batch_execute(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"))
+        .unwrap();
+    store.health().expect("health after the database came back");
+    store.insert(&delivery("after")).unwrap();
+    let keys: HashSet<String> = store
+        .list(None, 10)
+        .unwrap()
+        .into_iter()
+        .filter_map(|d| d.event_id)
+        .collect();
+    assert_eq!(keys, HashSet::from(["before".into(), "after".into()]));
+}
+
 /// The fencing test's lease and handler time: the handler takes longer.
 const FENCE_LEASE: Duration = Duration::from_millis(1000);
 const FENCE_HANDLER: Duration = Duration::from_millis(2500);

@@ -204,6 +204,9 @@ pub struct PostgresStore {
     /// never wait for each other's round trips (one shared connection held
     /// a process to about 1,300 deliveries/s).
     conns: [Mutex<Conn>; 3],
+    /// Kept to reconnect a connection the server closed (a restart, a
+    /// failover, an administrator's `pg_terminate_backend`); never printed.
+    url: String,
     lease_ms: i64,
     /// This process, as written in `locked_by` (for operators).
     owner: String,
@@ -238,17 +241,17 @@ impl PostgresStore {
         let open = |e: ::postgres::Error| {
             StoreError::Backend(format!("cannot open the inbox at {}: {e}", redact_url(url)).into())
         };
-        let connect = || {
-            let mut c = Client::connect(url, NoTls)?;
-            c.batch_execute(SESSION)?;
-            Ok(c)
-        };
-        let mut client = connect().map_err(open)?;
+        let mut client = session(url).map_err(open)?;
         migrate(&mut client).map_err(open)?;
-        let more = |_| connect().map(|c| Mutex::new(Conn(Some(c)))).map_err(open);
+        let more = |_| {
+            session(url)
+                .map(|c| Mutex::new(Conn(Some(c))))
+                .map_err(open)
+        };
         let (worker, reader) = (more(1)?, more(2)?);
         Ok(PostgresStore {
             conns: [Mutex::new(Conn(Some(client))), worker, reader],
+            url: url.to_string(),
             lease_ms: lease.as_millis().min(i64::MAX as u128) as i64,
             owner: format!(
                 "{}:{}",
@@ -344,10 +347,26 @@ impl PostgresStore {
 
     /// The connection for `role`'s work. A panic while holding one leaves
     /// no transaction open: the `postgres` client rolls back a dropped one.
+    /// One the server closed is opened again here; if that fails, the old
+    /// one stays and the call fails with the server's error (a 503 to the
+    /// vendor, who retries), and the next call tries again. Without this a
+    /// database restart left every delivery refused until hookforge was.
     fn conn_for(&self, role: Role) -> std::sync::MutexGuard<'_, Conn> {
-        self.conns[role as usize]
+        let mut conn = self.conns[role as usize]
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(|p| p.into_inner());
+        if conn.is_closed() {
+            match session(&self.url) {
+                Ok(fresh) => {
+                    tracing::warn!(target: LOG, "the database closed a connection; reconnected");
+                    *conn = Conn(Some(fresh));
+                }
+                Err(e) => {
+                    tracing::warn!(target: LOG, error = %e, "the database closed a connection and reconnecting failed")
+                }
+            }
+        }
+        conn
     }
 
     /// The worker's connection (claims, outcomes, leases, replays).
@@ -366,6 +385,13 @@ impl PostgresStore {
             .map_err(backend)?;
         Ok(row.get(0))
     }
+}
+
+/// A connection with this store's session settings.
+fn session(url: &str) -> Result<Client, ::postgres::Error> {
+    let mut c = Client::connect(url, NoTls)?;
+    c.batch_execute(SESSION)?;
+    Ok(c)
 }
 
 fn migrate(client: &mut Client) -> Result<(), ::postgres::Error> {
@@ -473,6 +499,21 @@ fn insert_row(tx: &mut ::postgres::Transaction<'_>, delivery: &NewDelivery) -> R
 impl Store for PostgresStore {
     fn insert_mode(&self) -> InsertMode {
         InsertMode::Batched
+    }
+
+    /// Each connection answers a round trip within two seconds (a closed
+    /// one is reopened first), so `/health` turns 503 while the database
+    /// is down instead of saying ok to an orchestrator.
+    fn health(&self) -> Result<()> {
+        let answers = |role| self.conn_for(role).is_valid(Duration::from_secs(2));
+        for role in [Role::Insert, Role::Work, Role::Read] {
+            // An idle connection the server closed learns it only on its next
+            // call, which fails: once more, on the reopened connection.
+            answers(role).or_else(|_| answers(role)).map_err(|e| {
+                StoreError::Backend(format!("the database does not answer: {e}").into())
+            })?;
+        }
+        Ok(())
     }
 
     fn insert(&self, d: &NewDelivery) -> Result<Inserted> {
