@@ -234,6 +234,67 @@ fn parse_checks_a_directory_of_payloads_in_bulk() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A directory walk that meets a symlink loop, a FIFO named `*.json` and a
+/// file larger than any body ends, reads each sample once, and says what it
+/// did not read. Before: the loop recursed until the path was too long, the
+/// FIFO waited forever for a writer, and a large file was read whole.
+#[cfg(unix)]
+#[test]
+fn parse_walks_a_directory_with_a_loop_a_fifo_and_a_huge_file() {
+    let dir = common::temp_dir("parse-odd-dir");
+    let good =
+        std::fs::read(common::root().join("samples/prets/quote.updated/doc-1.json")).unwrap();
+    std::fs::write(dir.join("a-good.json"), &good).unwrap();
+    std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
+    let fifo = dir.join("b-fifo.json");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Sparse: its size without its disk space.
+    let big = std::fs::File::create(dir.join("c-big.json")).unwrap();
+    big.set_len(64 * 1024 * 1024 + 1).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(["parse", "--vendor", "prets", dir.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("parse did not finish within 30 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[0].starts_with("ok ") && lines[0].contains("a-good.json"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("b-fifo.json: not a regular file"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("c-big.json: the file holds more than 64 MiB"),
+        "{text}"
+    );
+    assert_eq!(
+        lines[3],
+        "prets: 3 files: 1 ok, 0 unknown event types, 2 failed"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A duration meant as "forever" is a usage error, not a wrap into "now"
 /// (`--retain 18446744073709551615` purged at once).
 #[test]

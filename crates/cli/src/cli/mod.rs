@@ -364,16 +364,32 @@ pub fn spec(id: Option<&str>) -> Result<&'static VendorSpec, Failure> {
 pub fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
     match file {
         Some(p) if p.as_os_str() != "-" => {
-            std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+            let f =
+                std::fs::File::open(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            read_capped(f, &p.display().to_string())
         }
-        _ => {
-            let mut buf = Vec::new();
-            io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| format!("cannot read standard input: {e}"))?;
-            Ok(buf)
-        }
+        _ => read_capped(io::stdin(), "standard input"),
     }
+}
+
+/// The most of one body the CLI reads: 64 times `serve`'s default body
+/// limit, far above any documented payload. A larger input is refused, not
+/// read whole into memory (a mistaken path to a disk image, an endless pipe).
+pub const MAX_INPUT_BYTES: u64 = 64 * hookforge::receive::receiver::DEFAULT_BODY_LIMIT as u64;
+
+/// All of `r`, or an error naming `what` if it holds more than [`MAX_INPUT_BYTES`].
+pub fn read_capped(r: impl Read, what: &str) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    r.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("cannot read {what}: {e}"))?;
+    if buf.len() as u64 > MAX_INPUT_BYTES {
+        return Err(format!(
+            "{what} holds more than {} MiB, more than any webhook body (serve refuses over --body-limit, default 1 MiB): not read",
+            MAX_INPUT_BYTES >> 20
+        ));
+    }
+    Ok(buf)
 }
 
 /// Writes `v` as pretty JSON with a final newline.

@@ -45,10 +45,10 @@ fn parse_many(
     let (mut ok, mut unknown, mut failed) = (0, 0, 0);
     let mut out = String::new();
     for f in &files {
-        let line = match std::fs::read(f) {
+        let line = match read_file(f) {
             Err(e) => {
                 failed += 1;
-                format!("FAIL     {}: cannot read: {e}", f.display())
+                format!("FAIL     {}: {e}", f.display())
             }
             Ok(body) => match vendor.parse(&body, &map) {
                 Ok(p) if p.known => {
@@ -85,10 +85,23 @@ fn parse_many(
     }
 }
 
-/// `p` itself, or the `*.json` files under it (sorted; `provenance.json` skipped).
+/// `p` itself, or the `*.json` files under it (sorted; `provenance.json`
+/// skipped). A directory reached twice (a symlink loop) is walked once.
 fn collect(p: &std::path::Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    walk(p, out, &mut std::collections::HashSet::new())
+}
+
+fn walk(
+    p: &std::path::Path,
+    out: &mut Vec<PathBuf>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+) -> Result<(), String> {
     if !p.is_dir() {
         out.push(p.to_path_buf());
+        return Ok(());
+    }
+    let real = std::fs::canonicalize(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    if !seen.insert(real) {
         return Ok(());
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
@@ -98,7 +111,7 @@ fn collect(p: &std::path::Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     entries.sort();
     for e in entries {
         if e.is_dir() {
-            collect(&e, out)?;
+            walk(&e, out, seen)?;
         } else if e.extension().is_some_and(|x| x == "json")
             && e.file_name().is_some_and(|n| n != "provenance.json")
         {
@@ -106,6 +119,17 @@ fn collect(p: &std::path::Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A file of a directory walk: only a regular file is read (a FIFO would
+/// wait forever for a writer), and at most [`MAX_INPUT_BYTES`] of it.
+fn read_file(f: &std::path::Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(f).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file (a FIFO, socket or device): not read".into());
+    }
+    let file = std::fs::File::open(f).map_err(|e| format!("cannot read: {e}"))?;
+    read_capped(file, "the file")
 }
 
 pub fn parse(

@@ -228,7 +228,7 @@ impl SqliteStore {
             .collect();
         Ok(SqliteStore {
             conn: Mutex::new(conn),
-            wal: checkpointer.is_some().then(|| (wal_path, wal_limit)),
+            wal: checkpointer.is_some().then_some((wal_path, wal_limit)),
             _checkpointer: checkpointer,
             files,
         })
