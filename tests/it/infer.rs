@@ -193,3 +193,40 @@ fn infer_finds_the_event_type_and_id_the_manifests_name() {
         checked.len()
     );
 }
+
+/// A sample's `.headers` file that cannot be read (not UTF-8 here) or names
+/// no header is an error naming the file, not a sample without headers (the
+/// event type or id the vendor sends there was silently missed).
+#[test]
+fn infer_refuses_a_headers_file_it_cannot_use() {
+    let out = common::temp_dir("infer-headers");
+    let samples = out.join("samples");
+    std::fs::create_dir_all(samples.join("order.created")).unwrap();
+    std::fs::write(samples.join("order.created/one.json"), br#"{"id": 1}"#).unwrap();
+    let headers = samples.join("order.created/one.headers");
+    for (text, expected) in [
+        (
+            &b"X-Topic: order.created\n\xff\xfe\n"[..],
+            "stream did not contain valid UTF-8",
+        ),
+        (
+            &b"X Topic: order.created\n"[..],
+            "\"X Topic\" is not a header name",
+        ),
+    ] {
+        std::fs::write(&headers, text).unwrap();
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args(["infer", "--vendor-dir"])
+            .arg(out.join("acme"))
+            .arg(&samples)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("one.headers") && err.contains(expected),
+            "{err}"
+        );
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -38,7 +38,13 @@ pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
                 i + 1
             ));
         };
-        out.push((k.trim().to_string(), v.trim().to_string()));
+        let name = k.trim();
+        // RFC 9110's token characters: anything else is no header name.
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if name.is_empty() || !name.chars().all(token) {
+            return Err(format!("line {}: {name:?} is not a header name", i + 1));
+        }
+        out.push((name.to_string(), v.trim().to_string()));
     }
     Ok(out)
 }
@@ -387,5 +393,10 @@ mod tests {
         assert_eq!(event_type(&events), None);
         assert_eq!(parse_headers("X-A: 1\n\n# c\nX-B:two").unwrap().len(), 2);
         assert!(parse_headers("nocolon").unwrap_err().contains("line 1"));
+        assert!(
+            parse_headers("X-A: 1\nX B: 2")
+                .unwrap_err()
+                .contains("line 2: \"X B\" is not a header name")
+        );
     }
 }

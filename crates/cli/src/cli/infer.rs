@@ -293,7 +293,8 @@ fn read_events(samples_dir: &std::path::Path) -> Result<Events, String> {
                 Ok(text) => {
                     onboard::parse_headers(&text).map_err(|e| format!("{}: {e}", h.display()))?
                 }
-                Err(_) => Vec::new(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(format!("cannot read {}: {e}", h.display())),
             };
             samples.push((f, onboard::Sample { body, headers }));
         }
