@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""What each rule for "required" would cost and catch, leave one out, on the
+corpus `compare.py` reads (no tool is run: the rules are applied to the key
+sets directly, so type refusals are not counted).
+
+For every event with two or more examples, each example is held out; a rule
+marks required some of the keys every training example has. Counted:
+  accepted  the held-out payload has every required key (under a parent it has);
+  rejected  of the keys the held-out payload shares with every training
+            example (at most 40 per payload, spread evenly, as compare.py),
+            how many the rule made required: a mutant without it is refused.
+Rules:
+  name      hookforge infer's: the envelope names at the top level, `id` and
+            `type` below (the name rule alone);
+  all       every key every example has (quicktype's);
+  idlike    the name rule, plus keys named like identifiers (`*_id`, `node_id`,
+            `login`, `url`, `html_url`, `name`, `sha`);
+  sameN     the name rule, plus a key every object under the same key name
+            has (`sender`, `owner`, ... wherever they stand), when at least N
+            such objects were seen in the training examples.
+Usage: required_rules.py CORPUS RULE...
+"""
+import json
+import os
+import sys
+from collections import defaultdict
+
+TOP = {"id", "type", "event", "event_type", "eventType", "event_id", "eventId", "object",
+       "object_kind", "kind", "action", "topic", "created", "created_at", "createdAt",
+       "timestamp", "data", "payload"}
+IDLIKE = {"node_id", "login", "url", "html_url", "name", "sha"}
+MAX_MUTANTS = 40
+
+
+def groups_of(corpus):
+    groups = defaultdict(list)
+    for event in sorted(os.listdir(corpus)):
+        d = os.path.join(corpus, event)
+        if not os.path.isdir(d):
+            continue
+        for f in sorted(os.listdir(d)):
+            if f.endswith(".json"):
+                key = event if f[:-5].isdigit() else f"{event}.{f.split('.')[0]}"
+                groups[key].append(os.path.join(d, f))
+    return {k: v for k, v in groups.items() if len(v) >= 2}
+
+
+def keys(v, at=()):
+    if isinstance(v, dict):
+        for k, c in v.items():
+            yield at + (k,)
+            yield from keys(c, at + (k,))
+
+
+def has(v, path):
+    try:
+        for p in path:
+            v = v[p]
+        return True
+    except (KeyError, IndexError, TypeError):
+        return False
+
+
+def spread(items):
+    if len(items) <= MAX_MUTANTS:
+        return items
+    step = len(items) / MAX_MUTANTS
+    return [items[int(i * step)] for i in range(MAX_MUTANTS)]
+
+
+def by_key_name(v, name="", out=None):
+    """Objects per the key that holds them (array items: the array's key):
+    how many, and how many of them have each key."""
+    if out is None:
+        out = defaultdict(lambda: [0, defaultdict(int)])
+    if isinstance(v, dict):
+        out[name][0] += 1
+        for k, c in v.items():
+            out[name][1][k] += 1
+            by_key_name(c, k, out)
+    elif isinstance(v, list):
+        for c in v:
+            by_key_name(c, name, out)
+    return out
+
+
+def required(rule, path, seen):
+    parent, k = path[:-1], path[-1]
+    if (not parent and k in TOP) or (parent and k in ("id", "type")):
+        return True
+    if rule == "all":
+        return True
+    if rule == "idlike":
+        return k.endswith("_id") or k in IDLIKE
+    if rule.startswith("same"):
+        name = next((p for p in reversed(parent) if isinstance(p, str)), "")
+        n, counts = seen[name]
+        return n >= int(rule[4:]) and counts[k] == n
+    return False
+
+
+def main(corpus, rules):
+    stats = {r: defaultdict(int) for r in rules}
+    for files in groups_of(corpus).values():
+        docs = [json.load(open(f)) for f in files]
+        for i, held in enumerate(docs):
+            training = docs[:i] + docs[i + 1:]
+            shared = set(keys(training[0]))
+            for t in training[1:]:
+                shared &= set(keys(t))
+            seen = defaultdict(lambda: [0, defaultdict(int)])
+            for t in training:
+                by_key_name(t, "", seen)
+            mutants = spread([p for p in keys(held) if p in shared])
+            for rule in rules:
+                req = {p for p in shared if required(rule, p, seen)}
+                s = stats[rule]
+                s["held_out"] += 1
+                s["accepted"] += all(has(held, p) or not has(held, p[:-1]) for p in req)
+                s["mutants"] += len(mutants)
+                s["rejected"] += sum(p in req for p in mutants)
+    for rule, s in stats.items():
+        print(f"{rule:8} accepted {s['accepted']}/{s['held_out']} "
+              f"({100 * s['accepted'] / s['held_out']:.1f}%), key removed rejected "
+              f"{s['rejected']}/{s['mutants']} ({100 * s['rejected'] / s['mutants']:.1f}%)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:])
