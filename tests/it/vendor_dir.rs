@@ -6,7 +6,7 @@
 use crate::common::{self, hookforge};
 
 use hookforge::{HeaderMap, VendorSpec};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn runtime(v: &VendorSpec) -> &'static VendorSpec {
     let root = common::root();
@@ -664,4 +664,50 @@ fn the_shipped_vendor_dirs_load_by_name_and_their_samples_are_their_events() {
             );
         }
     }
+}
+
+/// An event schema's own `definitions` resolve beside the vendor's shared
+/// ones (before, a vendor with `definitions.json` lost them: "Pointer
+/// '/definitions/…' does not exist"), and a name defined differently in
+/// both is refused naming the file, since both kinds of ref read the same.
+#[test]
+fn an_event_schemas_own_definitions_sit_beside_the_shared_ones() {
+    let dir = common::temp_dir("local-defs");
+    common::copy_dir(&common::root().join("vendors/stripe"), &dir);
+    let path = dir.join("events/charge.refunded.json");
+    let original: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let with_local = |name: &str| {
+        let mut s = original.clone();
+        s["definitions"] = json!({ name: {"type": "string"} });
+        s["properties"]["livemode_note"] = json!({"$ref": format!("#/definitions/{name}")});
+        std::fs::write(&path, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
+    };
+    with_local("Note");
+    let vendor = hookforge::vendor_dir::load(&dir).unwrap();
+    let sample = std::fs::read_dir(dir.join("samples/charge.refunded"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut body: Value = serde_json::from_slice(&std::fs::read(&sample).unwrap()).unwrap();
+    body["livemode_note"] = "fine".into();
+    let headers = HeaderMap::new();
+    vendor.parse(body.to_string().as_bytes(), &headers).unwrap();
+    body["livemode_note"] = json!({"not": "a string"});
+    let err = vendor
+        .parse(body.to_string().as_bytes(), &headers)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("livemode_note"), "{err}");
+    with_local("EventRequest");
+    let err = hookforge::vendor_dir::load(&dir).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: `definitions/EventRequest` is defined here and, differently, in definitions.json",
+            path.display()
+        )),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -334,6 +334,21 @@ fn load_event(
     let file = files.show(&rel);
     let mut schema = read_json(files, &rel)?;
     rewrite_refs(&mut schema, &file, EVENTS_TO_DEFINITIONS)?;
+    // Both kinds of ref read `#/definitions/Name` once bundled: one name
+    // cannot mean two schemas.
+    if let Some(Value::Object(own)) = schema.get("definitions")
+        && let Some(name) = own
+            .iter()
+            .find(|(name, def)| definitions.get(*name).is_some_and(|d| d != *def))
+            .map(|(name, _)| name)
+    {
+        return Err(Error::at(
+            &file,
+            format!(
+                "`definitions/{name}` is defined here and, differently, in {DEFINITIONS_FILE}: rename one (both are `#/definitions/{name}` once bundled)"
+            ),
+        ));
+    }
     let slug = name.strip_suffix(".json").unwrap_or(name).to_string();
     let event = schema
         .get("title")
@@ -402,7 +417,16 @@ pub fn bundle(schema: &Value, definitions: &Map<String, Value>) -> Value {
     if let Value::Object(o) = &mut out
         && !definitions.is_empty()
     {
-        o.insert("definitions".into(), Value::Object(definitions.clone()));
+        // The event's own definitions stay beside the shared ones (a name
+        // in both is refused when the event is loaded).
+        let own = o
+            .entry("definitions")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(own) = own {
+            for (name, def) in definitions {
+                own.entry(name.clone()).or_insert_with(|| def.clone());
+            }
+        }
     }
     out
 }
