@@ -8,7 +8,7 @@
 
 use crate::common;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -484,6 +484,51 @@ async fn lost_responses_and_duplicates_against_hookforge_serve_are_handled_once(
             .iter()
             .all(|d| d.inbox.as_ref().unwrap().times == 1)
     );
+}
+
+/// A second run with the same seed against the same inbox sends new ids:
+/// before, it sent the first run's, `serve` answered them as duplicates,
+/// and the verdict counted the first run's handling, so a receiver whose
+/// handler was off passed (helper-48's review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_is_not_judged_on_the_first_runs_rows() {
+    let dir = common::temp_dir("sim-rerun");
+    let db = dir.join("inbox.db");
+    let (mut child, port) = serve(&db);
+    let first = within(
+        60,
+        "first run",
+        prets_against_serve(port, &db, 3, 50.0, "", 1),
+    )
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(first.passed, "{}", first.table());
+    // The same inbox, its handler off: nothing of this run is handled.
+    let mut cmd = common::serve_prets(PRETS_SECRET);
+    cmd.arg("--db")
+        .arg(&db)
+        .arg("--no-process")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let (mut child, port) = common::spawn_listening(cmd);
+    let second = within(
+        60,
+        "second run",
+        prets_against_serve(port, &db, 3, 50.0, "", 1),
+    )
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let ids = |r: &hookforge::simulate::Report| -> HashSet<Option<String>> {
+        r.deliveries.iter().map(|d| d.event_id.clone()).collect()
+    };
+    assert!(
+        ids(&first).is_disjoint(&ids(&second)),
+        "the second run reused ids"
+    );
+    assert!(!second.passed, "{}", second.table());
 }
 
 /// A receiver that handles every request it gets (no deduplication), and

@@ -18,7 +18,8 @@ pub struct Args {
     /// `lost-response=5%,duplicate=2%,reorder=10%,delay=100ms..2s`.
     #[arg(long, value_parser = parse_faults)]
     pub faults: Option<Faults>,
-    /// Seed for the faults and the fresh ids (same seed, same faults).
+    /// Seed for the faults (same seed, same faults; the event ids are new
+    /// on every run).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Vendor seconds per real second for retry delays (3600: an hour of
