@@ -572,6 +572,49 @@ impl HandledRecords for Naive {
     }
 }
 
+/// A receiver that handles each event once (it deduplicates) but answers
+/// every attempt 503, as one does whose answer waits on something broken.
+#[derive(Clone, Default)]
+struct NeverAcknowledges(Naive);
+
+impl Respond for NeverAcknowledges {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        let mut handled = self.0.handled.lock().unwrap();
+        handled.entry(event_id(r, "/eventId")).or_insert(1);
+        ResponseTemplate::new(503)
+    }
+}
+
+/// Handled once but never acknowledged: the vendor gave up on it and counts
+/// it failed. Before, the verdict was `ok` and the run passed (helper-48's
+/// review: a receiver slower than Prets' budget on every attempt).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handled_but_never_acknowledged_fails() {
+    within(60, "never acknowledges", async {
+        let rx = NeverAcknowledges::default();
+        let server = receiver(rx.clone()).await;
+        let report = simulator(&prets::VENDOR, &server.uri(), PRETS_SECRET, 2, 100.0)
+            .time_scale(1_000_000.0)
+            .inbox(rx.0.clone())
+            .run()
+            .await
+            .unwrap();
+        assert!(!report.passed, "{}", report.table());
+        for d in &report.deliveries {
+            assert_eq!(
+                (d.state, d.verdict),
+                (State::GivenUp, Verdict::Unacknowledged)
+            );
+            let reason = d.reason.as_deref().unwrap();
+            assert!(
+                reason.starts_with("handled once, but gave up after"),
+                "{reason}"
+            );
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_verdict_catches_a_receiver_that_handles_twice_or_loses() {
     within(60, "naive", async {

@@ -172,6 +172,10 @@ pub enum Verdict {
     Lost,
     /// Handled more than once.
     HandledTwice,
+    /// Handled once, but no attempt was answered in time with a success,
+    /// so the vendor gave up on it: it counts the delivery failed (and may
+    /// alert, or switch the webhook off).
+    Unacknowledged,
     /// Not delivered yet: diverted or held by a suspended webhook; the
     /// vendor's API (resend, unsuspend) can still bring it.
     NotDelivered,
@@ -504,7 +508,16 @@ fn copies_handled(times: u32, attempts: &[AttemptLog]) -> Option<String> {
 fn verdict(state: State, detail: Option<&str>, h: Option<&Handled>) -> (Verdict, Option<String>) {
     let why = || detail.unwrap_or(state.as_str()).to_string();
     match h {
-        Some(h) if h.times == 1 => (Verdict::Ok, None),
+        Some(h) if h.times == 1 => match state {
+            State::GivenUp | State::Discarded => (
+                Verdict::Unacknowledged,
+                Some(format!(
+                    "handled once, but {}: the vendor counts it failed",
+                    why()
+                )),
+            ),
+            _ => (Verdict::Ok, None),
+        },
         Some(h) if h.times > 1 => (
             Verdict::HandledTwice,
             Some(format!("the receiver handled it {} times", h.times)),
