@@ -335,3 +335,104 @@ fn new_events_are_named_as_the_vendors_other_files() {
     );
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// Prets deliveries of the undocumented types `types`, stored in a new
+/// inbox in `tmp`; the inbox's path.
+fn inbox_of_types(tmp: &Path, types: &[String]) -> std::path::PathBuf {
+    use hookforge::receive::store::Store;
+    let db = tmp.join("inbox.db");
+    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
+    for (i, t) in types.iter().enumerate() {
+        let mut body = delivery(100 + i);
+        body["type"] = json!(t);
+        let id = body["eventId"].as_str().unwrap().to_string();
+        let mut d = common::new_delivery("prets", &id, serde_json::to_vec(&body).unwrap());
+        d.event_type = t.clone();
+        store.insert(&d).unwrap();
+    }
+    db
+}
+
+/// Event types that slug alike (`a/b`, `a b`, `a:b`) or too long for a file
+/// name each get their own schema file, and a second run finds no drift;
+/// a type holding terminal escapes is shown escaped.
+/// Before, the three became one `quote.a_b.json` (the last written; the
+/// other two schemas lost) and a 300-byte type failed the apply half-way
+/// (helper-48's review).
+#[test]
+fn drift_names_every_new_event_its_own_file() {
+    let tmp = common::temp_dir("drift-collide");
+    let dir = tmp.join("prets");
+    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let types: Vec<String> = [
+        "quote.a/b",
+        "quote.a b",
+        "quote.a:b",
+        "quote.\u{1b}]0;pwned\u{7}",
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain([format!("quote.{}", "x".repeat(300))])
+    .collect();
+    let db = inbox_of_types(&tmp, &types);
+    let args = |apply: bool| {
+        let mut a = vec!["drift", "--db", db.to_str().unwrap(), "--vendor", "prets"];
+        a.extend(["--schemas", dir.to_str().unwrap()]);
+        if apply {
+            a.push("--apply");
+        }
+        hookforge(&a)
+    };
+    let out = args(true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The vendor's text never drives the terminal: escaped in drift's
+    // report and in `events`.
+    let listed = hookforge(&["events", "--vendor-dir", dir.to_str().unwrap()]);
+    for text in [&out.stdout, &listed.stdout] {
+        let text = String::from_utf8_lossy(text);
+        let escaped = "quote.\\u{1b}]0;pwned\\u{7}";
+        assert!(!text.contains('\u{1b}') && text.contains(escaped), "{text}");
+    }
+    let v = hookforge::vendor_dir::load(&dir).unwrap();
+    for t in &types {
+        assert!(v.event(t).is_some(), "no schema for {t}");
+    }
+    let again = String::from_utf8_lossy(&args(false).stdout).to_string();
+    assert!(!again.contains("new event"), "{again}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// A write that fails part-way (here: a file where a sample's directory
+/// goes) leaves the schemas as they were. Before, the schemas before it
+/// were written and every later run stopped at the same place.
+#[test]
+fn a_failed_drift_apply_changes_nothing() {
+    let tmp = common::temp_dir("drift-atomic");
+    let dir = tmp.join("prets");
+    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let db = inbox_of_types(&tmp, &["quote.paused".into(), "quote.resumed".into()]);
+    std::fs::create_dir_all(dir.join("samples")).unwrap();
+    std::fs::write(dir.join("samples/quote.resumed"), "in the way").unwrap();
+    let before = common::tree_text(&dir);
+    let out = hookforge(&[
+        "drift",
+        "--db",
+        db.to_str().unwrap(),
+        "--vendor",
+        "prets",
+        "--schemas",
+        dir.to_str().unwrap(),
+        "--samples",
+        dir.join("samples").to_str().unwrap(),
+        "--apply",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(common::tree_text(&dir), before);
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -87,6 +87,31 @@ impl Shown<'_> {
     pub const MAX_CHARS: usize = 200;
 }
 
+/// Whether `c` is written escaped on a terminal: control characters, line
+/// separators and bidirectional overrides (which can make a line read as
+/// something else).
+pub fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` whole, with each [`hidden`] character escaped (`\u{1b}`).
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(hidden) {
+        return s.into();
+    }
+    s.chars()
+        .flat_map(|c| {
+            let escaped = hidden(c).then(|| c.escape_default());
+            escaped
+                .into_iter()
+                .flatten()
+                .chain((!hidden(c)).then_some(c))
+        })
+        .collect::<String>()
+        .into()
+}
+
 impl std::fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use std::fmt::Write;
@@ -95,11 +120,7 @@ impl std::fmt::Display for Shown<'_> {
                 let rest = self.0.chars().count() - n;
                 return write!(f, "…({rest} more characters)");
             }
-            // Control characters, line separators and bidirectional
-            // overrides (which can make a line read as something else).
-            if c.is_control()
-                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-            {
+            if hidden(c) {
                 for e in c.escape_default() {
                     f.write_char(e)?;
                 }

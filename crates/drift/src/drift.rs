@@ -161,7 +161,8 @@ pub fn propose(dir: &Path, deliveries: &[Observed]) -> Result<Proposal, Error> {
     let naming = crate::infer::EventNaming::learn(
         vs.events.iter().map(|e| (e.name.as_str(), e.slug.as_str())),
     );
-    found.finish(&mut out, &mut redactor, naming);
+    let taken = vs.events.iter().map(|e| e.slug.to_lowercase()).collect();
+    found.finish(&mut out, &mut redactor, naming, taken);
     Ok(out)
 }
 
@@ -328,6 +329,7 @@ impl Findings {
         out: &mut Proposal,
         redactor: &mut Redactor,
         naming: crate::infer::EventNaming,
+        mut taken: std::collections::HashSet<String>,
     ) {
         let mut ops = self.ops;
         for ((file, path), (key, values)) in self.new_keys {
@@ -362,7 +364,7 @@ impl Findings {
             out.patches.entry(key.0).or_default().push(op);
         }
         for (event, docs) in self.unknown {
-            let slug = naming.slug(&event);
+            let slug = naming.unique_slug(&event, &mut taken);
             out.new_events
                 .insert(event.clone(), crate::infer::infer(&event, &docs));
             out.new_event_files.insert(

@@ -319,6 +319,42 @@ impl EventNaming {
     }
 }
 
+impl EventNaming {
+    /// [`EventNaming::slug`], made a file name no other event has: at most
+    /// [`MAX_SLUG`] bytes (a longer one is cut and given a hash of the whole
+    /// name), and `_2`, `_3`, … after one already in `taken` (`a/b`, `a b`
+    /// and `a:b` all slug to `a_b`). `taken` holds lowercased stems; the
+    /// result's is added.
+    pub fn unique_slug(
+        &self,
+        event: &str,
+        taken: &mut std::collections::HashSet<String>,
+    ) -> String {
+        let mut base = self.slug(event);
+        if base.len() > MAX_SLUG {
+            // FNV-1a: stable across runs and platforms, unlike `DefaultHasher`.
+            let hash = event.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            base.truncate(MAX_SLUG - 17);
+            base = format!("{base}_{hash:016x}");
+        }
+        // Compared without case: `A_b.json` and `a_b.json` are one file on
+        // macOS and Windows.
+        let mut slug = base.clone();
+        let mut n = 2;
+        while !taken.insert(slug.to_lowercase()) {
+            slug = format!("{base}_{n}");
+            n += 1;
+        }
+        slug
+    }
+}
+
+/// The longest event file stem written (file systems allow 255 bytes; room
+/// is left for `.json` and a suffix).
+pub const MAX_SLUG: usize = 200;
+
 /// One draft-07 schema for the samples of one event, titled `title`.
 pub fn infer(title: &str, samples: &[Value]) -> Value {
     infer_pinned(title, samples, &[])
@@ -506,6 +542,23 @@ pub(crate) fn pascal_case(key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn unique_slugs_differ_without_case_and_fit_a_file_name() {
+        let mut taken = std::collections::HashSet::from(["a_b".to_string()]);
+        let n = EventNaming::DEFAULT;
+        assert_eq!(n.unique_slug("a/b", &mut taken), "a_b_2");
+        assert_eq!(n.unique_slug("A:b", &mut taken), "A_b_3");
+        let long = "x".repeat(400);
+        let (one, two) = (
+            n.unique_slug(&long, &mut taken),
+            n.unique_slug(&format!("{long}y"), &mut taken),
+        );
+        assert!(
+            one.len() == MAX_SLUG && two.len() == MAX_SLUG && one != two,
+            "{one} {two}"
+        );
+    }
     use super::*;
 
     /// Every shipped vendor directory: each event file's name is what the

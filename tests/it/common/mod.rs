@@ -647,3 +647,25 @@ pub fn serve_vendor_dir_on(dir: &str, addr: &str) -> std::process::Command {
         .env_remove("RUST_LOG");
     cmd
 }
+
+/// Every file under `dir` (relative path and content), sorted: two calls
+/// are equal only if nothing under `dir` changed.
+pub fn tree_text(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    fn walk(root: &Path, at: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        for e in std::fs::read_dir(at).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push((
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}

@@ -117,12 +117,13 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
         for event in p.new_events.keys() {
             let ids = p.new_event_deliveries.get(event).map(Vec::as_slice);
             text.push_str(&format!(
-                "  new event `{event}`: a schema inferred from its deliveries ({})\n",
+                "  new event `{}`: a schema inferred from its deliveries ({})\n",
+                Shown(event),
                 cited(ids.unwrap_or_default())
             ));
         }
         for s in &p.samples {
-            text.push_str(&format!("  sample for `{}` (redacted)\n", s.event));
+            text.push_str(&format!("  sample for `{}` (redacted)\n", Shown(&s.event)));
         }
         if args.apply
             && let Err(e) = apply(&dir, &samples, &p)
@@ -141,34 +142,78 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
     }
 }
 
+/// Writes the proposal: every file is made first (patched text, new
+/// schemas, samples) and written beside its target, and only when all are
+/// written are they renamed into place, so a failure (a full disk, a name
+/// the file system refuses) leaves the directory as it was.
 fn apply(dir: &Path, samples: &Path, proposal: &hookforge::drift::Proposal) -> Result<(), String> {
+    let files = planned(dir, samples, proposal)?;
+    let staged: Vec<PathBuf> = files
+        .iter()
+        .map(|(path, _)| {
+            let mut name = path.file_name().unwrap_or_default().to_os_string();
+            name.push(".drift-tmp");
+            path.with_file_name(name)
+        })
+        .collect();
+    let written = files
+        .iter()
+        .zip(&staged)
+        .try_for_each(|((path, text), tmp)| {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("{}: {e}", parent.display()))?;
+            }
+            std::fs::write(tmp, text).map_err(|e| format!("{}: {e}", path.display()))
+        });
+    if let Err(e) = written {
+        staged
+            .iter()
+            .for_each(|tmp| drop(std::fs::remove_file(tmp)));
+        return Err(format!("{e}; nothing was changed"));
+    }
+    for ((path, _), tmp) in files.iter().zip(&staged) {
+        std::fs::rename(tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Each file `apply` writes, with its new content.
+fn planned(
+    dir: &Path,
+    samples: &Path,
+    proposal: &hookforge::drift::Proposal,
+) -> Result<Vec<(PathBuf, String)>, String> {
+    let mut out = Vec::new();
     for (file, ops) in &proposal.patches {
         let path = dir.join(file);
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let patched =
             hookforge::drift::apply(&text, ops).map_err(|e| format!("{}: {e}", path.display()))?;
-        std::fs::write(&path, patched).map_err(|e| format!("{}: {e}", path.display()))?;
+        out.push((path, patched));
     }
+    let pinned_key = hookforge::manifest::vendor_dir::VendorSchemas::load(dir)
+        .ok()
+        .filter(|m| m.manifest.event_type.join.is_none())
+        .and_then(
+            |m| match m.manifest.event_type.pointer_tokens()?.as_slice() {
+                [key] => Some(key.clone()),
+                _ => None,
+            },
+        );
     for (event, schema) in &proposal.new_events {
-        let file = proposal
-            .new_event_files
-            .get(event)
-            .cloned()
-            .unwrap_or_else(|| {
-                format!("events/{}.json", hookforge::infer::event_slug(event)).into()
-            });
+        let Some(file) = proposal.new_event_files.get(event) else {
+            return Err(format!("no file named for the new event {event:?}"));
+        };
         let mut schema = schema.clone();
         // Pinned, as the vendor's other schemas pin the event type.
-        if let Ok(m) = hookforge::manifest::vendor_dir::VendorSchemas::load(dir)
-            && let Some(tokens) = m.manifest.event_type.pointer_tokens()
-            && let [key] = tokens.as_slice()
-            && m.manifest.event_type.join.is_none()
-        {
+        if let Some(key) = &pinned_key {
             schema["properties"][key] = serde_json::json!({"const": event});
         }
-        write_json(&dir.join(file), &schema)?;
+        out.push((dir.join(file), json_text(&schema)));
     }
+    let mut numbered = std::collections::HashSet::new();
     for s in &proposal.samples {
         // `samples/<event>/drift-1.json`, or the next free number.
         let event_dir = samples.join(
@@ -177,14 +222,13 @@ fn apply(dir: &Path, samples: &Path, proposal: &hookforge::drift::Proposal) -> R
                 .and_then(Path::file_name)
                 .unwrap_or_default(),
         );
-        std::fs::create_dir_all(&event_dir).map_err(|e| format!("{}: {e}", event_dir.display()))?;
-        let mut n = 1;
-        while event_dir.join(format!("drift-{n}.json")).exists() {
-            n += 1;
-        }
-        write_json(&event_dir.join(format!("drift-{n}.json")), &s.body)?;
+        let path = (1..)
+            .map(|n| event_dir.join(format!("drift-{n}.json")))
+            .find(|p| !p.exists() && numbered.insert(p.clone()))
+            .expect("a free number");
+        out.push((path, json_text(&s.body)));
     }
-    Ok(())
+    Ok(out)
 }
 
 /// The deliveries behind a change, as `inbox show ID` takes them.

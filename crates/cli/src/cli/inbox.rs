@@ -1,7 +1,6 @@
 //! `hookforge inbox`: inspect, replay and reparse the inbox (SQLite or PostgreSQL).
 
 use super::*;
-use hookforge_core::util::Shown;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -1,5 +1,6 @@
 //! What the commands share: argument parsers, the runtime, progress, output.
 
+pub use hookforge_core::util::{Shown, printable};
 pub use std::io::{self, Read, Write};
 pub use std::path::PathBuf;
 pub use std::process::ExitCode;
@@ -394,8 +395,12 @@ pub fn read_capped(r: impl Read, what: &str) -> Result<Vec<u8>, String> {
 
 /// Writes `v` as pretty JSON with a final newline.
 pub fn write_json(p: &std::path::Path, v: &serde_json::Value) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(v).expect("Value serializes") + "\n";
-    std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
+    std::fs::write(p, json_text(v)).map_err(|e| format!("cannot write {}: {e}", p.display()))
+}
+
+/// `v` as pretty JSON with a final newline, as the vendor dirs hold it.
+pub fn json_text(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).expect("Value serializes") + "\n"
 }
 
 pub fn print_json(v: &serde_json::Value) -> Outcome {
@@ -420,8 +425,14 @@ impl Table {
         }
     }
 
+    /// A row; vendor-controlled text (event types, descriptions) cannot
+    /// move the cursor or rewrite the terminal's title.
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        let shown = cells.into_iter().map(|c| match printable(&c) {
+            std::borrow::Cow::Borrowed(_) => c,
+            std::borrow::Cow::Owned(escaped) => escaped,
+        });
+        self.rows.push(shown.collect());
     }
 
     pub fn render(&self) -> String {
