@@ -249,3 +249,97 @@ fn extract_repairs_each_doc_defect_and_records_it() {
     );
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// Changes inside `oneOf`, `allOf` and `patternProperties` are found and
+/// classed, and a change to a recursive definition is reported once.
+/// Before, all of these read "0 changes", exit 0, though the receiver then
+/// refused payloads it took before (helper-48's review).
+#[test]
+fn changes_inside_combinators_and_recursive_definitions_are_classed() {
+    let dir = common::temp_dir("diff-combinators");
+    let (old, new) = (dir.join("old"), dir.join("new"));
+    common::copy_dir(&common::root().join("schemas/prets"), &old);
+    let shapes = |v: &mut Value| {
+        v["properties"]["payment"] = json!({"oneOf": [
+            {"type": "object", "properties": {"card": {"type": "string"}}, "required": ["card"]},
+            {"type": "object", "properties": {"iban": {"type": "string"}}, "required": ["iban"]}
+        ]});
+        v["properties"]["extra"] = json!({"allOf": [
+            {"type": "object", "properties": {"a": {"type": "string"}}},
+            {"type": "object", "properties": {"b": {"type": "integer"}}}
+        ]});
+        v["properties"]["labels"] =
+            json!({"type": "object", "patternProperties": {"^x-": {"type": "string"}}});
+        v["properties"]["tree"] = json!({"$ref": "../definitions.json#/definitions/Node"});
+    };
+    edit(&old.join("events/quote.created.json"), shapes);
+    edit(&old.join("definitions.json"), |d| {
+        d["definitions"]["Node"] = json!({"type": "object", "properties": {
+            "name": {"type": "string"},
+            "children": {"type": "array", "items": {"$ref": "#/definitions/Node"}}
+        }});
+    });
+    let diff_with = |change: &dyn Fn(&Path)| {
+        let _ = std::fs::remove_dir_all(&new);
+        common::copy_dir(&old, &new);
+        change(&new);
+        let out = hookforge(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let event =
+        |f: fn(&mut Value)| move |dir: &Path| edit(&dir.join("events/quote.created.json"), f);
+    let cases: Vec<(Box<dyn Fn(&Path)>, &str)> = vec![
+        (
+            Box::new(event(|v| {
+                v["properties"]["payment"]["oneOf"]
+                    .as_array_mut()
+                    .unwrap()
+                    .pop();
+            })),
+            "payment: `oneOf` went from 2 to 1 branches",
+        ),
+        (
+            Box::new(event(|v| {
+                v["properties"]["payment"]["oneOf"][1]["properties"]["iban"]["type"] =
+                    "integer".into();
+            })),
+            "payment<oneOf[1]>.iban: type changed from string to integer",
+        ),
+        (
+            Box::new(event(|v| {
+                v["properties"]["extra"]["allOf"][0]["required"] = json!(["a"])
+            })),
+            "extra<allOf[0]>.a: field made required",
+        ),
+        (
+            Box::new(event(|v| {
+                v["properties"]["labels"]["patternProperties"]["^x-"]["type"] = "integer".into();
+            })),
+            "labels<^x->: type changed from string to integer",
+        ),
+        (
+            Box::new(|dir: &Path| {
+                edit(&dir.join("definitions.json"), |d| {
+                    d["definitions"]["Node"]["properties"]["name"]["type"] = "integer".into();
+                })
+            }),
+            "tree.name: type changed from string to integer",
+        ),
+    ];
+    for (change, expected) in cases {
+        let (code, text) = diff_with(&*change);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(
+            text.contains(&format!("BREAKING   quote.created {expected}")),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 changes (1 breaking)"),
+            "one line per change: {text}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -209,6 +209,45 @@ struct Walk<'a> {
     new: &'a VendorDir,
     event: &'a str,
     out: &'a mut Vec<Change>,
+    /// Pairs of definitions compared already: a recursive one (a tree's
+    /// `Node`) is compared once, not once per level.
+    compared: BTreeSet<(String, String)>,
+}
+
+/// Keywords that only constrain: one added or changed may refuse a value
+/// the old schema took; one removed refuses nothing new.
+const CONSTRAINTS: &[&str] = &[
+    "const",
+    "pattern",
+    "format",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "contains",
+    "additionalItems",
+    "minProperties",
+    "maxProperties",
+    "propertyNames",
+    "dependencies",
+    "not",
+    "if",
+    "then",
+    "else",
+];
+
+/// The name a `$ref` to a definition points at.
+fn ref_name(v: &Value) -> Option<&str> {
+    v.get("$ref")?
+        .as_str()?
+        .split_once("#/definitions/")
+        .map(|(_, n)| n)
 }
 
 impl Walk<'_> {
@@ -229,12 +268,135 @@ impl Walk<'_> {
         if depth > 24 {
             return;
         }
+        if let (Some(o), Some(n)) = (ref_name(old), ref_name(new))
+            && !self.compared.insert((o.to_string(), n.to_string()))
+        {
+            return;
+        }
         let (old, new) = (self.old.resolve(old), self.new.resolve(new));
         self.compare_types(old, new, path);
         self.compare_enums(old, new, path);
         self.compare_properties(old, new, path, depth);
         if let (Some(oi), Some(ni)) = (old.get("items"), new.get("items")) {
             self.compare(oi, ni, &format!("{path}[]"), depth + 1);
+        }
+        self.compare_branches(old, new, path, depth);
+        self.compare_patterns(old, new, path, depth);
+        self.compare_constraints(old, new, path);
+    }
+
+    /// `anyOf`, `oneOf` and `allOf`, branch by branch when both have as
+    /// many; otherwise what the count change does: a branch more admits
+    /// more under `anyOf`, constrains more under `allOf`, and under `oneOf`
+    /// may make a value match two branches (refused).
+    fn compare_branches(&mut self, old: &Value, new: &Value, path: &str, depth: usize) {
+        for key in ["anyOf", "oneOf", "allOf"] {
+            let branches = |s: &Value| s.get(key).and_then(Value::as_array).cloned();
+            match (branches(old), branches(new)) {
+                (Some(o), Some(n)) if o.len() == n.len() => {
+                    for (i, (ob, nb)) in o.iter().zip(&n).enumerate() {
+                        self.compare(ob, nb, &format!("{path}<{key}[{i}]>"), depth + 1);
+                    }
+                }
+                (o, n) => {
+                    let (o, n) = (o.map_or(0, |b| b.len()), n.map_or(0, |b| b.len()));
+                    if o == n {
+                        continue;
+                    }
+                    let compatible = match key {
+                        "anyOf" => n > o && o > 0,
+                        "allOf" => n < o,
+                        _ => false,
+                    };
+                    let class = if compatible {
+                        Class::Compatible
+                    } else {
+                        Class::Breaking
+                    };
+                    self.push(
+                        class,
+                        path,
+                        format!("`{key}` went from {o} to {n} branches"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// `patternProperties` and `additionalProperties`: the schemas both
+    /// have are compared; one added constrains, one removed frees.
+    fn compare_patterns(&mut self, old: &Value, new: &Value, path: &str, depth: usize) {
+        let patterns = |s: &Value| {
+            s.get("patternProperties")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let (op, np) = (patterns(old), patterns(new));
+        for (p, ov) in &op {
+            match np.get(p) {
+                Some(nv) => self.compare(ov, nv, &format!("{path}<{p}>"), depth + 1),
+                None => self.push(
+                    Class::Compatible,
+                    path,
+                    format!("pattern property {p:?} removed"),
+                ),
+            }
+        }
+        for p in np.keys().filter(|p| !op.contains_key(*p)) {
+            self.push(
+                Class::Breaking,
+                path,
+                format!("pattern property {p:?} added"),
+            );
+        }
+        match (
+            old.get("additionalProperties"),
+            new.get("additionalProperties"),
+        ) {
+            (Some(o), Some(n)) if o.is_object() && n.is_object() => {
+                self.compare(o, n, &format!("{path}<additional>"), depth + 1)
+            }
+            (o, n) if o != n => {
+                // Closed, or a schema where any value went: constrains more.
+                let closed = n == Some(&Value::Bool(false));
+                let open = o.is_none() || o == Some(&Value::Bool(true));
+                let class = if closed || (open && n.is_some_and(Value::is_object)) {
+                    Class::Breaking
+                } else {
+                    Class::Compatible
+                };
+                let shown = |v: Option<&Value>| v.map_or("absent".into(), Value::to_string);
+                self.push(
+                    class,
+                    path,
+                    format!(
+                        "additionalProperties changed from {} to {}",
+                        shown(o),
+                        shown(n)
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Every other keyword that constrains: added or changed is breaking,
+    /// removed is compatible.
+    fn compare_constraints(&mut self, old: &Value, new: &Value, path: &str) {
+        for key in CONSTRAINTS {
+            match (old.get(*key), new.get(*key)) {
+                (Some(o), Some(n)) if o != n => self.push(
+                    Class::Breaking,
+                    path,
+                    format!("`{key}` changed from {o} to {n}"),
+                ),
+                (None, Some(n)) => self.push(Class::Breaking, path, format!("`{key}` {n} added")),
+                (Some(o), None) => {
+                    self.push(Class::Compatible, path, format!("`{key}` {o} removed"))
+                }
+                _ => {}
+            }
         }
     }
 
@@ -370,6 +532,7 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
                 new: &n,
                 event: name,
                 out: &mut changes,
+                compared: BTreeSet::new(),
             }
             .compare(os, ns, "", 0),
         }
