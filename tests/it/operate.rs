@@ -367,3 +367,32 @@ fn inbox_list_escapes_what_the_sender_wrote() {
         "{text}"
     );
 }
+
+/// `inbox replay ID` of a quarantined delivery is refused, naming `inbox
+/// reparse`: queued, its handler failed on the same misfit until dead and
+/// held its entity's later deliveries (helper-48's review). Before: exit 0,
+/// "queued".
+#[test]
+fn replaying_one_quarantined_delivery_is_refused() {
+    let dir = common::temp_dir("replay-quarantined");
+    let db = dir.join("inbox.db");
+    let store = SqliteStore::open(&db).unwrap();
+    let (id, body) = common::prets_delivery("evt_01KVRQ", 1);
+    let mut d = common::new_delivery("prets", &id, body);
+    d.misfit = Some("at `data.quoteId`: 12345 is not of type \"string\"".into());
+    store.insert(&d).unwrap();
+    let out = hookforge()
+        .args(["inbox", "--db"])
+        .arg(&db)
+        .args(["replay", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("delivery 1 is quarantined") && err.contains("inbox reparse --id 1"),
+        "{err}"
+    );
+    assert_eq!(store.get(1).unwrap().unwrap().status, Status::Quarantined);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

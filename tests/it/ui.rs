@@ -123,6 +123,13 @@ async fn filters_pages_csrf_and_reparse() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(store.get(1).unwrap().unwrap().status, Status::Pending);
 
+    // Replay refuses the quarantined one (62): handled, it would fail on
+    // the same misfit until dead; re-parse is the way out.
+    let (s, to) = post(&app, "/deliveries/62/replay", &format!("csrf={token}"), &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(to.unwrap().contains("is%20quarantined"));
+    assert_eq!(store.get(62).unwrap().unwrap().status, Status::Quarantined);
+
     // Re-parse all: the quarantined one fits this binary and is released.
     let (s, to) = post(&app, "/reparse", &format!("csrf={token}"), &[]).await;
     assert_eq!(s, StatusCode::SEE_OTHER);

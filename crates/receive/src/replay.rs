@@ -80,6 +80,10 @@ pub enum ReplayError {
         "quarantined deliveries do not fit this build's models; `inbox reparse --all` moves those that fit now to pending"
     )]
     Quarantined,
+    #[error(
+        "delivery {id} is quarantined: it does not fit this build's models, so handling it again would fail the same way (and hold its entity's later deliveries); `inbox reparse --id {id}` moves it to pending once it fits"
+    )]
+    QuarantinedOne { id: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The store failed part way: `queued` were queued before it did.
@@ -96,6 +100,20 @@ pub struct Replayed {
     pub busy: Vec<i64>,
     /// Matched, but gone (retention) before they could be queued.
     pub gone: Vec<i64>,
+}
+
+/// Queues one delivery again (`inbox replay ID`, the dashboard's Replay):
+/// pending, due now, attempts reset. `Ok(false)` if there is none. A
+/// quarantined one is refused: its handler would fail on the same misfit
+/// until it is dead.
+pub fn replay_one(store: &dyn Store, id: i64) -> Result<bool, ReplayError> {
+    if store
+        .get(id)?
+        .is_some_and(|d| d.status == Status::Quarantined)
+    {
+        return Err(ReplayError::QuarantinedOne { id });
+    }
+    Ok(store.requeue(id)?)
 }
 
 /// Queues every delivery `selection` matches again, as `inbox replay ID`

@@ -795,11 +795,14 @@ async fn replay(
     if let Err(r) = form(&ui, &headers, &body) {
         return r.into_response();
     }
-    let message = match blocking(&ui, move |s| s.requeue(id)).await {
+    use crate::receive::replay::{ReplayError, replay_one};
+    let message = match blocking(&ui, move |s| replay_one(s, id)).await {
         Ok(Ok(true)) => "Queued: the next running receiver with this inbox handles it.".to_string(),
         Ok(Ok(false)) => return (StatusCode::NOT_FOUND, "no such delivery").into_response(),
-        // Being handled now: say why instead of running it twice at once.
-        Ok(Err(e @ crate::receive::store::StoreError::Busy { .. })) => e.to_string(),
+        // Being handled now, or quarantined: say why instead of running it
+        // twice at once, or into the same misfit until it is dead.
+        Ok(Err(e @ ReplayError::Store(crate::receive::store::StoreError::Busy { .. })))
+        | Ok(Err(e @ ReplayError::QuarantinedOne { .. })) => e.to_string(),
         Ok(Err(e)) => return store_error(e),
         Err(e) => return store_error(e),
     };

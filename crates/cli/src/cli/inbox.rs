@@ -282,16 +282,18 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
             select,
             dry_run,
         } => return replay_matching(store, &select.selection(), dry_run),
-        InboxAction::Replay { id: Some(id), .. } => store.requeue(id).map(|found| {
-            if found {
-                println!(
-                    "delivery {id} queued: the next running receiver with this inbox handles it"
-                );
-                Ok(())
-            } else {
-                Err(Failure::failed(format!("no delivery {id}")))
-            }
-        }),
+        InboxAction::Replay { id: Some(id), .. } => {
+            return match hookforge::receive::replay::replay_one(store, id) {
+                Ok(true) => {
+                    println!(
+                        "delivery {id} queued: the next running receiver with this inbox handles it"
+                    );
+                    Ok(())
+                }
+                Ok(false) => Err(Failure::failed(format!("no delivery {id}"))),
+                Err(e) => Err(Failure::failed(e)),
+            };
+        }
     };
     result.unwrap_or_else(|e| Err(Failure::failed(e)))
 }
