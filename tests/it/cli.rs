@@ -182,6 +182,49 @@ fn usage_errors_exit_2() {
     }
 }
 
+/// Without the receiver's secret, `simulate`, `load` and `inbox forward`
+/// stop with a usage error, as `check` does: every unsigned delivery would
+/// be refused for want of it, not for anything the receiver did. Before,
+/// `simulate` retried 401s for Prets' whole backoff and `load` reported
+/// them as the receiver's failures (helper-48's review).
+#[test]
+fn sending_commands_need_the_secret_of_a_vendor_that_signs() {
+    let dir = common::temp_dir("no-secret");
+    let db = dir.join("inbox.db");
+    drop(hookforge::receive::store::SqliteStore::open(&db).unwrap());
+    let url = "http://127.0.0.1:9/hooks/prets";
+    let inbox = db.to_str().unwrap();
+    for args in [
+        &[
+            "simulate", "--vendor", "prets", "--url", url, "--events", "1",
+        ][..],
+        &[
+            "load",
+            "--vendor",
+            "prets",
+            "--url",
+            url,
+            "--rate",
+            "1",
+            "--duration",
+            "1",
+        ],
+        &[
+            "inbox", "--db", inbox, "forward", "--vendor", "prets", "--url", url,
+        ],
+        &["check", "--vendor", "prets", "--url", url],
+    ] {
+        let o = hookforge(args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("prets authenticates its deliveries: give the receiver's secret"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `parse` over many files or a directory: one line per file, a total, and
 /// exit 1 when any fails (captured production payloads checked in bulk).
 #[test]

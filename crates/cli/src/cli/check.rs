@@ -97,25 +97,6 @@ pub fn harness_for(
     Ok(h)
 }
 
-/// Unsigned, every delivery of a vendor that authenticates them would fail
-/// for want of the secret, not for anything the receiver did.
-fn require_secret(vendor: &VendorSpec, target: &TargetArgs) -> Result<(), Failure> {
-    let unsigned = matches!(
-        vendor.manifest().auth,
-        hookforge::manifest::Auth::None { .. }
-    );
-    if unsigned
-        || secret_from(vendor, target.secret.clone(), target.secret_file.as_ref())?.is_some()
-    {
-        return Ok(());
-    }
-    Err(Failure::usage(format!(
-        "{} authenticates its deliveries: give the receiver's secret with --secret, --secret-file or HOOKFORGE_SECRET_{}",
-        vendor.id,
-        vendor.id.to_ascii_uppercase()
-    )))
-}
-
 pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
     let mut h = harness_for(
         vendor,

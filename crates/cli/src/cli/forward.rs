@@ -37,6 +37,7 @@ pub struct Args {
 
 pub fn run(store: &dyn Store, args: Args) -> Outcome {
     let vendor = args.target.vendor.spec()?;
+    require_secret(vendor, &args.target)?;
     let selection = args.filter.selection(Some(vendor.id.to_string()));
     let recorded = load(store, &selection, args.limit, args.redact)?;
     if recorded.is_empty() {

@@ -30,6 +30,7 @@ pub fn run(a: Args) -> Outcome {
 }
 
 pub async fn load(vendor: &'static VendorSpec, args: Args) -> Outcome {
+    require_secret(vendor, &args.target)?;
     let Args {
         target:
             TargetArgs {

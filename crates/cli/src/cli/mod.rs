@@ -653,3 +653,23 @@ mod tests {
         );
     }
 }
+
+/// Unsigned, every delivery of a vendor that authenticates them would fail
+/// for want of the secret, not for anything the receiver did (`check`,
+/// `simulate`, `load`, `inbox forward`).
+pub fn require_secret(vendor: &VendorSpec, target: &TargetArgs) -> Result<(), Failure> {
+    let unsigned = matches!(
+        vendor.manifest().auth,
+        hookforge::manifest::Auth::None { .. }
+    );
+    if unsigned
+        || secret_from(vendor, target.secret.clone(), target.secret_file.as_ref())?.is_some()
+    {
+        return Ok(());
+    }
+    Err(Failure::usage(format!(
+        "{} authenticates its deliveries: give the receiver's secret with --secret, --secret-file or HOOKFORGE_SECRET_{}",
+        vendor.id,
+        vendor.id.to_ascii_uppercase()
+    )))
+}

@@ -96,6 +96,7 @@ fn usage(msg: impl std::fmt::Display) -> Outcome {
 }
 
 pub async fn simulate(vendor: &'static VendorSpec, args: Args) -> Outcome {
+    require_secret(vendor, &args.target)?;
     let sim = configure(vendor, &args)?;
     let sim = with_failure_handling(vendor, &args, sim)?;
     let mut sim = with_verdict_source(&args, sim).await?;
