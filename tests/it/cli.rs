@@ -400,3 +400,44 @@ fn an_empty_file_is_not_made_an_inbox() {
     assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `inbox list` shows the newest deliveries first and says how many it
+/// left out. Before, it showed ids 1–100 of 1,840 and said nothing: the
+/// deliveries of the incident being looked into were not shown (helper-48).
+#[test]
+fn inbox_list_shows_the_newest_and_says_what_it_left_out() {
+    use hookforge::receive::store::Store;
+    let dir = common::temp_dir("inbox-list-newest");
+    let db = dir.join("inbox.db");
+    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
+    for i in 0..5 {
+        let (id, body) = common::prets_delivery("evt_01KVLIST", i);
+        store
+            .insert(&common::new_delivery("prets", &id, body))
+            .unwrap();
+    }
+    let o = hookforge(
+        &[
+            "inbox",
+            "--db",
+            db.to_str().unwrap(),
+            "list",
+            "--limit",
+            "2",
+        ],
+        None,
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ids: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(ids[..2], ["5", "4"], "{text}");
+    assert!(
+        text.ends_with("2 of 5 shown, newest first (--limit N for more, --status to narrow)\n"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

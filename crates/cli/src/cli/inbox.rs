@@ -96,11 +96,12 @@ pub fn database_url_from_env() -> Option<String> {
 
 #[derive(clap::Subcommand)]
 pub enum InboxAction {
-    /// List stored deliveries.
+    /// List stored deliveries, newest first.
     List {
         /// Only this status: pending, processing, done, quarantined, dead.
         #[arg(long)]
         status: Option<String>,
+        /// The most rows shown, newest first.
         #[arg(long, default_value_t = 100)]
         limit: usize,
         #[arg(long)]
@@ -229,14 +230,21 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
                     )));
                 }
             };
-            store.list(status, limit).map(|rows| {
+            let search = hookforge::receive::store::Search {
+                status,
+                ..Default::default()
+            };
+            // Newest first, as the dashboard and `forward` take them: after an
+            // incident the latest deliveries are the ones looked for.
+            store.search(&search, 0, limit).map(|(rows, total)| {
                 if json {
                     print_json(&serde_json::to_value(&rows).expect("rows serialize"))
                 } else {
                     let mut out = format!(
-                        "{:>6}  {:<10} {:<17} {:<40} {:>3}  {}\n",
+                        "{:>6}  {:<11} {:<17} {:<40} {:>3}  {}\n",
                         "ID", "STATUS", "VENDOR", "EVENT", "TRY", "EVENT ID / ERROR"
                     );
+                    let shown = rows.len() as u64;
                     for r in rows {
                         let mut last = r
                             .last_error
@@ -248,13 +256,18 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
                         // Event types, ids and errors are the sender's text:
                         // a newline or escape in one must not forge a row.
                         out.push_str(&format!(
-                            "{:>6}  {:<10} {:<17} {:<40} {:>3}  {}\n",
+                            "{:>6}  {:<11} {:<17} {:<40} {:>3}  {}\n",
                             r.id,
                             r.status.as_str(),
                             r.vendor,
                             Shown(&r.event_type).to_string(),
                             r.attempts,
                             Shown(&last)
+                        ));
+                    }
+                    if shown < total {
+                        out.push_str(&format!(
+                            "{shown} of {total} shown, newest first (--limit N for more, --status to narrow)\n"
                         ));
                     }
                     print_text(&out)
