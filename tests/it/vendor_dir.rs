@@ -711,3 +711,53 @@ fn an_event_schemas_own_definitions_sit_beside_the_shared_ones() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A misfit under an optional field names the innermost place and what the
+/// user's schema expected there, not the `anyOf` of hookforge's lenient
+/// wrapper, a keyword the schema does not have. Before: "at `status`: 5 is
+/// not valid under any of the schemas listed in the 'anyOf' keyword", and a
+/// recursive misfit at `tree` (helper-48's review).
+#[test]
+fn a_vendor_dir_misfit_says_where_and_what_was_expected() {
+    let dir = common::temp_dir("misfit-messages");
+    common::copy_dir(&common::root().join("vendors/stripe"), &dir);
+    let path = dir.join("events/charge.refunded.json");
+    let mut schema: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    schema["definitions"] = json!({"Node": {"type": "object", "properties": {
+        "name": {"type": "string"},
+        "children": {"type": "array", "items": {"$ref": "#/definitions/Node"}}
+    }}});
+    schema["properties"]["status"] = json!({"enum": ["a", "b"]});
+    schema["properties"]["tree"] = json!({"$ref": "#/definitions/Node"});
+    std::fs::write(&path, serde_json::to_vec_pretty(&schema).unwrap()).unwrap();
+    let vendor = hookforge::vendor_dir::load(&dir).unwrap();
+    let sample = std::fs::read_dir(dir.join("samples/charge.refunded"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let base: Value = serde_json::from_slice(&std::fs::read(&sample).unwrap()).unwrap();
+    let error_with = |key: &str, value: Value| {
+        let mut body = base.clone();
+        body[key] = value;
+        let err = vendor
+            .parse(body.to_string().as_bytes(), &HeaderMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("anyOf"), "{err}");
+        err
+    };
+    let err = error_with("status", json!(5));
+    // Enums stay open to new values: a string of any value fits, 5 does not.
+    assert!(
+        err.contains("at `status`: 5 is not of type \"string\""),
+        "{err}"
+    );
+    let err = error_with("tree", json!({"children": [{"name": "x"}, {"name": 5}]}));
+    assert!(
+        err.contains("at `tree.children[1].name`: 5 is not of type \"string\""),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

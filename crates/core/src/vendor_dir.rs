@@ -51,6 +51,29 @@ impl crate::vendor::DynModel for RuntimeModel {
     }
 }
 
+/// What failed under the lenient `Maybe<T>` wrapper (`anyOf` of T, `null`
+/// and `""`, see [`lenient`]): T's own error, as deep as it goes, rather
+/// than "not valid under any of the schemas listed in the 'anyOf'
+/// keyword", a keyword the user's schema does not have.
+fn under_maybe<'e>(
+    e: &'e jsonschema::ValidationError<'_>,
+) -> Option<&'e jsonschema::ValidationError<'static>> {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    let Kind::AnyOf { context } = e.kind() else {
+        return None;
+    };
+    let [inner, null, blank] = context.as_slice() else {
+        return None;
+    };
+    let wrapper = matches!(null.as_slice(), [n] if matches!(n.kind(), Kind::Type { .. }))
+        && matches!(blank.as_slice(), [b] if matches!(b.kind(), Kind::Constant { .. }));
+    if !wrapper {
+        return None;
+    }
+    let first = inner.first()?;
+    Some(under_maybe(first).unwrap_or(first))
+}
+
 impl RuntimeModel {
     fn read(
         &self,
@@ -66,10 +89,14 @@ impl RuntimeModel {
             None => false,
             Some(v) => {
                 if let Some(err) = v.iter_errors(&value).next() {
+                    let (path, message) = match under_maybe(&err) {
+                        Some(e) => (e.instance_path().to_string(), e.to_string()),
+                        None => (err.instance_path().to_string(), err.to_string()),
+                    };
                     return Err(ParseError::Payload {
                         event: env.event_type,
-                        path: dotted(&err.instance_path().to_string()),
-                        message: err.to_string(),
+                        path: dotted(&path),
+                        message,
                     });
                 }
                 true
