@@ -441,3 +441,37 @@ fn inbox_list_shows_the_newest_and_says_what_it_left_out() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Events whose names differ only where an operationId cannot (`a.b`,
+/// `a/b`) get distinct operationIds, as OpenAPI requires (helper-48's
+/// review: both were `prets_quote_a_b`).
+#[test]
+fn openapi_operation_ids_are_unique() {
+    let dir = common::temp_dir("export-ids");
+    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    for (file, event) in [("quote.a.b", "quote.a.b"), ("quote.a_b", "quote.a/b")] {
+        let schema = serde_json::json!({
+            "title": event, "type": "object", "properties": {"type": {"const": event}}
+        });
+        std::fs::write(dir.join(format!("events/{file}.json")), schema.to_string()).unwrap();
+    }
+    let o = hookforge(
+        &["export", "openapi", "--vendor-dir", dir.to_str().unwrap()],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids: Vec<&str> = doc["webhooks"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|w| w["post"]["operationId"].as_str().unwrap())
+        .collect();
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    assert!(
+        ids.contains(&"prets_quote_a_b") && ids.contains(&"prets_quote_a_b_2"),
+        "{ids:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

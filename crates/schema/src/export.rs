@@ -413,7 +413,20 @@ pub fn openapi(vendor: &VendorSpec) -> Value {
         })
         .collect();
     let mut webhooks = Map::new();
+    // Unique, as OpenAPI requires: `a.b` and `a/b` both read `a_b` here.
+    let mut operation_ids = std::collections::HashSet::new();
     for (e, key) in vendor.events.iter().zip(&keys) {
+        let base = format!("{}_{}", vendor.id, key.replace(['.', '-'], "_"));
+        let operation_id = (1..)
+            .map(|n| {
+                if n == 1 {
+                    base.clone()
+                } else {
+                    format!("{base}_{n}")
+                }
+            })
+            .find(|id| operation_ids.insert(id.clone()))
+            .expect("a free suffix");
         let examples: Map<String, Value> = samples(e)
             .into_iter()
             .map(|(name, payload)| (component_key(&name), json!({ "value": payload })))
@@ -423,7 +436,7 @@ pub fn openapi(vendor: &VendorSpec) -> Value {
             media["examples"] = Value::Object(examples);
         }
         let mut op = json!({
-            "operationId": format!("{}_{}", vendor.id, key.replace(['.', '-'], "_")),
+            "operationId": operation_id,
             "summary": e.name,
             "parameters": params,
             "requestBody": { "required": true, "content": { "application/json": media } },
