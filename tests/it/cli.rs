@@ -175,6 +175,16 @@ fn usage_errors_exit_2() {
         // `serve` options it cannot start with (helper-40's review: 1 before).
         &[SERVE, &["--db", "/nonexistent/dir/inbox.db"]].concat()[..],
         &[SERVE, &["--body-limit", "0"]].concat()[..],
+        // Nothing to simulate: it printed "0 deliveries: ; verdicts: ".
+        &[
+            "simulate",
+            "--vendor",
+            "prets",
+            "--url",
+            "http://127.0.0.1:9/x",
+            "--events",
+            "0",
+        ],
     ] {
         let o = hookforge(args, Some(b"{}"));
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
@@ -474,4 +484,44 @@ fn openapi_operation_ids_are_unique() {
         "{ids:?}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `sign` for a vendor whose event type is partly in a header: without
+/// `--event` a usage error (exit 2; it was 1), and a `--event` the delivery
+/// would not be read as is named (helper-48's review: `--event
+/// nonsense.event` silently sent `X-GitHub-Event: nonsense`, read as
+/// `nonsense.opened`).
+#[test]
+fn sign_says_when_the_event_asked_for_is_not_what_is_read() {
+    let dir = common::root().join("tests/fixtures/github/samples/issues.opened");
+    let sample = std::fs::read_dir(dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let body = std::fs::read(sample).unwrap();
+    let sign = |extra: &[&str]| {
+        let args = [
+            &["sign", "--vendor", "github", "--secret", "s3cret"][..],
+            extra,
+        ]
+        .concat();
+        hookforge(&args, Some(&body))
+    };
+    assert_eq!(sign(&[]).status.code(), Some(2), "{}", stderr(&sign(&[])));
+    let asked = sign(&["--event", "issues.opened"]);
+    assert!(
+        asked.status.success() && stderr(&asked).is_empty(),
+        "{}",
+        stderr(&asked)
+    );
+    let other = sign(&["--event", "issues.closed"]);
+    assert!(other.status.success());
+    assert!(
+        stderr(&other)
+            .contains("a receiver reads this delivery as `issues.opened`, not `issues.closed`"),
+        "{}",
+        stderr(&other)
+    );
 }

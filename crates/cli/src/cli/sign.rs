@@ -35,7 +35,7 @@ pub fn run(a: Args) -> Outcome {
     let vendor = a.vendor.spec()?;
     let body = read_input(a.file.as_ref()).map_err(Failure::usage)?;
     let signer = signer(vendor, &a)?;
-    let (timestamp, event) = (a.timestamp, a.event);
+    let (timestamp, event) = (a.timestamp, a.event.clone());
     let attempt = hookforge::conformance::delivery::Attempt {
         attempt: 0,
         timestamp,
@@ -49,6 +49,9 @@ pub fn run(a: Args) -> Outcome {
         &attempt,
     ) {
         Ok((wire, headers)) => {
+            if let Some(asked) = &attempt.event_type {
+                note_event_read_otherwise(vendor, &wire, &headers, asked);
+            }
             let mut out = String::new();
             for (k, val) in headers {
                 out.push_str(&format!("{k}: {val}\n"));
@@ -63,7 +66,45 @@ pub fn run(a: Args) -> Outcome {
             }
             print_text(&out)
         }
+        Err(e @ hookforge::conformance::delivery::HeadersError::TypeNotInBody(_)) => {
+            Err(Failure::usage(e))
+        }
         Err(e) => Err(Failure::failed(e)),
+    }
+}
+
+/// Says so when a receiver would read the signed delivery as another event
+/// than `--event` asked for (GitHub's type is the header's part joined with
+/// the body's `/action`: `--event issues.closed` on an `opened` body is
+/// read as `issues.opened`), or `--event` is not a documented event.
+fn note_event_read_otherwise(
+    vendor: &VendorSpec,
+    wire: &[u8],
+    headers: &[(String, String)],
+    asked: &str,
+) {
+    let mut map = HeaderMap::new();
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            http::HeaderValue::from_str(v),
+        ) {
+            map.append(k, v);
+        }
+    }
+    match vendor.read_envelope(wire, &map) {
+        Ok(env) if env.event_type != asked => eprintln!(
+            "note: a receiver reads this delivery as `{}`, not `{}`",
+            Shown(&env.event_type),
+            Shown(asked)
+        ),
+        _ if vendor.event(asked).is_none() => eprintln!(
+            "note: `{}` is not one of {}'s documented events (`hookforge events --vendor {}`)",
+            Shown(asked),
+            vendor.id,
+            vendor.id
+        ),
+        _ => {}
     }
 }
 

@@ -8,9 +8,9 @@ use hookforge::simulate::{Faults, Simulator};
 pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// How many events to send.
-    #[arg(long, default_value_t = 20)]
-    pub events: usize,
+    /// How many events to send (at least 1).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub events: u32,
     /// New events per second.
     #[arg(long, default_value_t = 10.0)]
     pub rate: f64,
@@ -146,7 +146,7 @@ fn configure(vendor: &'static VendorSpec, args: &Args) -> Result<Simulator, Fail
     let mut sim = Simulator::new(vendor)
         .url(args.target.url.clone())
         .integration(args.integration.clone())
-        .events(args.events)
+        .events(args.events as usize)
         .rate(args.rate)
         .seed(args.seed)
         .time_scale(args.time_scale)
