@@ -436,3 +436,31 @@ async fn only_the_dashboards_own_notes_are_shown() {
     let (_, page) = get(&app, &to.unwrap(), &[]).await;
     assert!(page.contains("Queued: the next running receiver"), "{page}");
 }
+
+/// An id that is no number gets the dashboard's own not-found page (it was
+/// axum's parser text), and a 5,000-character event type is cut in the list
+/// and shown whole, escaped, on its own page (helper-48's review).
+#[tokio::test]
+async fn odd_ids_and_huge_event_types_are_shown_as_pages() {
+    let store = Arc::new(MemoryStore::new());
+    let (id, body) = common::prets_delivery("evt_01KVUIHUGE", 0);
+    let mut d = common::new_delivery("prets", &id, body);
+    d.event_type = format!("quote.{}\u{1b}[31m", "x".repeat(5000));
+    store.insert(&d).unwrap();
+    let app = hookforge::ui::router(store, None);
+    let (s, page) = get(&app, "/deliveries/abc", &[]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(
+        page.contains("Deliveries are numbered") && !page.contains("Cannot parse"),
+        "{page}"
+    );
+    let (_, list) = get(&app, "/", &[]).await;
+    assert!(
+        list.contains("more characters)") && !list.contains(&"x".repeat(300)),
+        "{list}"
+    );
+    let (_, one) = get(&app, "/deliveries/1", &[]).await;
+    assert!(
+        one.contains(&"x".repeat(5000)) && one.contains("\\u{1b}[31m") && !one.contains('\u{1b}')
+    );
+}

@@ -588,7 +588,7 @@ fn deliveries_table(shown: &[crate::receive::store::StoredDelivery]) -> Markup {
                             td class="num" { a href={ "/deliveries/" (r.id) } { (r.id) } }
                             td { (status_badge(r.status)) }
                             td { (r.vendor) }
-                            td { (r.event_type) }
+                            td { (util::Shown(&r.event_type).to_string()) }
                             td { (time(r.received_at_ms)) }
                             td class="num" { (r.attempts) }
                             td { (r.last_error.as_deref().unwrap_or("")) }
@@ -694,7 +694,36 @@ fn walk(
     }
 }
 
-async fn show(State(ui): State<Arc<Ui>>, Path(id): Path<i64>, RawQuery(q): RawQuery) -> Response {
+/// A delivery's id from the path; a page naming none otherwise (axum's
+/// own rejection was the parser's text: "Cannot parse `abc` to a `i64`").
+struct DeliveryId(i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for DeliveryId {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Path::<i64>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(DeliveryId(id)),
+            Err(_) => Err((
+                StatusCode::NOT_FOUND,
+                page(
+                    "Not found",
+                    html! { p { "Deliveries are numbered: no delivery here." } },
+                ),
+            )
+                .into_response()),
+        }
+    }
+}
+
+async fn show(
+    State(ui): State<Arc<Ui>>,
+    DeliveryId(id): DeliveryId,
+    RawQuery(q): RawQuery,
+) -> Response {
     let row = match blocking(&ui, move |s| s.get(id)).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => return store_error(e),
@@ -722,7 +751,7 @@ async fn show(State(ui): State<Arc<Ui>>, Path(id): Path<i64>, RawQuery(q): RawQu
         h2 { "Delivery " (d.id) " " (status_badge(d.status)) }
         dl {
             dt { "vendor" } dd { (d.vendor) }
-            dt { "event" } dd { (d.event_type) }
+            dt { "event" } dd { (util::printable(&d.event_type)) }
             dt { "event id" } dd { (d.event_id.as_deref().unwrap_or("—")) }
             dt { "received" } dd { (time(d.received_at_ms)) }
             dt { "attempts" } dd { (d.attempts) }
@@ -788,7 +817,7 @@ fn form(
 
 async fn replay(
     State(ui): State<Arc<Ui>>,
-    Path(id): Path<i64>,
+    DeliveryId(id): DeliveryId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
