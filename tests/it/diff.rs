@@ -8,6 +8,9 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+/// A change to one file of a vendor dir.
+type Edit = fn(&mut Value);
+
 fn edit(path: &Path, f: impl FnOnce(&mut Value)) {
     let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     f(&mut v);
@@ -279,59 +282,52 @@ fn changes_inside_combinators_and_recursive_definitions_are_classed() {
             "children": {"type": "array", "items": {"$ref": "#/definitions/Node"}}
         }});
     });
-    let diff_with = |change: &dyn Fn(&Path)| {
-        let _ = std::fs::remove_dir_all(&new);
-        common::copy_dir(&old, &new);
-        change(&new);
-        let out = hookforge(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+    // (file edited, the edit, the one change `diff` should report)
+    let event = "events/quote.created.json";
+    let cases: [(&str, Edit, &str); 5] = [
         (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-        )
-    };
-    let event =
-        |f: fn(&mut Value)| move |dir: &Path| edit(&dir.join("events/quote.created.json"), f);
-    let cases: Vec<(Box<dyn Fn(&Path)>, &str)> = vec![
-        (
-            Box::new(event(|v| {
-                v["properties"]["payment"]["oneOf"]
-                    .as_array_mut()
-                    .unwrap()
-                    .pop();
-            })),
+            event,
+            |v| {
+                drop(
+                    v["properties"]["payment"]["oneOf"]
+                        .as_array_mut()
+                        .unwrap()
+                        .pop(),
+                )
+            },
             "payment: `oneOf` went from 2 to 1 branches",
         ),
         (
-            Box::new(event(|v| {
+            event,
+            |v| {
                 v["properties"]["payment"]["oneOf"][1]["properties"]["iban"]["type"] =
-                    "integer".into();
-            })),
+                    "integer".into()
+            },
             "payment<oneOf[1]>.iban: type changed from string to integer",
         ),
         (
-            Box::new(event(|v| {
-                v["properties"]["extra"]["allOf"][0]["required"] = json!(["a"])
-            })),
+            event,
+            |v| v["properties"]["extra"]["allOf"][0]["required"] = json!(["a"]),
             "extra<allOf[0]>.a: field made required",
         ),
         (
-            Box::new(event(|v| {
-                v["properties"]["labels"]["patternProperties"]["^x-"]["type"] = "integer".into();
-            })),
+            event,
+            |v| v["properties"]["labels"]["patternProperties"]["^x-"]["type"] = "integer".into(),
             "labels<^x->: type changed from string to integer",
         ),
         (
-            Box::new(|dir: &Path| {
-                edit(&dir.join("definitions.json"), |d| {
-                    d["definitions"]["Node"]["properties"]["name"]["type"] = "integer".into();
-                })
-            }),
+            "definitions.json",
+            |d| d["definitions"]["Node"]["properties"]["name"]["type"] = "integer".into(),
             "tree.name: type changed from string to integer",
         ),
     ];
-    for (change, expected) in cases {
-        let (code, text) = diff_with(&*change);
-        assert_eq!(code, Some(1), "{text}");
+    for (file, change, expected) in cases {
+        let _ = std::fs::remove_dir_all(&new);
+        common::copy_dir(&old, &new);
+        edit(&new.join(file), change);
+        let out = hookforge(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{text}");
         assert!(
             text.contains(&format!("BREAKING   quote.created {expected}")),
             "{text}"

@@ -632,6 +632,26 @@ pub struct TargetArgs {
     pub settings: Vec<(String, String)>,
 }
 
+/// Unsigned, every delivery of a vendor that authenticates them would fail
+/// for want of the secret, not for anything the receiver did (`check`,
+/// `simulate`, `load`, `inbox forward`).
+pub fn require_secret(vendor: &VendorSpec, target: &TargetArgs) -> Result<(), Failure> {
+    let unsigned = matches!(
+        vendor.manifest().auth,
+        hookforge::manifest::Auth::None { .. }
+    );
+    if unsigned
+        || secret_from(vendor, target.secret.clone(), target.secret_file.as_ref())?.is_some()
+    {
+        return Ok(());
+    }
+    Err(Failure::usage(format!(
+        "{} authenticates its deliveries: give the receiver's secret with --secret, --secret-file or HOOKFORGE_SECRET_{}",
+        vendor.id,
+        vendor.id.to_ascii_uppercase()
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::Table;
@@ -652,24 +672,4 @@ mod tests {
              box      Box                      12\n"
         );
     }
-}
-
-/// Unsigned, every delivery of a vendor that authenticates them would fail
-/// for want of the secret, not for anything the receiver did (`check`,
-/// `simulate`, `load`, `inbox forward`).
-pub fn require_secret(vendor: &VendorSpec, target: &TargetArgs) -> Result<(), Failure> {
-    let unsigned = matches!(
-        vendor.manifest().auth,
-        hookforge::manifest::Auth::None { .. }
-    );
-    if unsigned
-        || secret_from(vendor, target.secret.clone(), target.secret_file.as_ref())?.is_some()
-    {
-        return Ok(());
-    }
-    Err(Failure::usage(format!(
-        "{} authenticates its deliveries: give the receiver's secret with --secret, --secret-file or HOOKFORGE_SECRET_{}",
-        vendor.id,
-        vendor.id.to_ascii_uppercase()
-    )))
 }
