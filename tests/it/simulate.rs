@@ -749,9 +749,26 @@ async fn simulate_cowbell_with_a_json_report(
 const USAGE_ERRORS: [(&str, Option<&str>, &[&str]); 6] = [
     ("cowbell", None, &["--faults", "lost=5%"]),
     ("prets", None, &["--failure-mode", "divert"]),
-    ("prets", None, &["--api-addr", "127.0.0.1:0"]),
-    ("socotra", None, &["--retry-strategy", "five"]),
-    ("prets", Some("http://127.0.0.1:1/hooks/prets"), &[]),
+    (
+        "prets",
+        None,
+        &["--api-addr", "127.0.0.1:0", "--secret", PRETS_SECRET],
+    ),
+    (
+        "socotra",
+        None,
+        &[
+            "--retry-strategy",
+            "five",
+            "--secret",
+            "socotra-simulate-secret",
+        ],
+    ),
+    (
+        "prets",
+        Some("http://127.0.0.1:1/hooks/prets"),
+        &["--secret", PRETS_SECRET],
+    ),
     ("prets", None, &["--inbox-db", "/nonexistent/inbox.db"]),
 ];
 

@@ -420,7 +420,7 @@ fn check_sign() -> Vec<(String, String)> {
         GITHUB_SECRET,
         GITHUB_SAMPLE,
     ]);
-    assert_exit_saying(&out, 1, "--event");
+    assert_exit_saying(&out, 2, "--event");
     headers
 }
 

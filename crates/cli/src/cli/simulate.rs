@@ -96,7 +96,6 @@ fn usage(msg: impl std::fmt::Display) -> Outcome {
 }
 
 pub async fn simulate(vendor: &'static VendorSpec, args: Args) -> Outcome {
-    require_secret(vendor, &args.target)?;
     let sim = configure(vendor, &args)?;
     let sim = with_failure_handling(vendor, &args, sim)?;
     let mut sim = with_verdict_source(&args, sim).await?;
@@ -106,6 +105,7 @@ pub async fn simulate(vendor: &'static VendorSpec, args: Args) -> Outcome {
         None if args.api_only => None,
         None => Some(std::time::Duration::ZERO),
     };
+    require_secret(vendor, &args.target)?;
     let bar = progress_bar(args.events as u64, vendor.id);
     if let Some(b) = bar.clone() {
         sim = sim.on_change(move |p| {

@@ -172,9 +172,10 @@ pub enum Verdict {
     Lost,
     /// Handled more than once.
     HandledTwice,
-    /// Handled once, but no attempt was answered in time with a success,
-    /// so the vendor gave up on it: it counts the delivery failed (and may
-    /// alert, or switch the webhook off).
+    /// Handled once, but the receiver answered no attempt with a success in
+    /// time, so the vendor gave up on it: it counts the delivery failed (and
+    /// may alert, or switch the webhook off). A success lost on the way back
+    /// (an injected fault) is not the receiver's doing.
     Unacknowledged,
     /// Not delivered yet: diverted or held by a suspended webhook; the
     /// vendor's API (resend, unsuspend) can still bring it.
@@ -459,7 +460,12 @@ async fn ask_inbox(
 
 fn event_report(shared: &Shared, t: &EventDelivery, h: Option<Handled>) -> EventReport {
     let e = &shared.events[t.event];
-    let (mut verdict, mut reason) = verdict(t.state, t.detail.as_deref(), h.as_ref());
+    let success = |status: u16| shared.vendor.manifest().success.accepts(status);
+    let answered = t.attempts.iter().any(|a| match a.answer {
+        Answer::Status { status } | Answer::Lost { status } => success(status),
+        _ => false,
+    });
+    let (mut verdict, mut reason) = verdict(t.state, t.detail.as_deref(), h.as_ref(), answered);
     if let (Verdict::HandledTwice, None, Some(h)) = (verdict, &e.event_id, &h)
         && let Some(note) = copies_handled(h.times, &t.attempts)
     {
@@ -505,11 +511,18 @@ fn copies_handled(times: u32, attempts: &[AttemptLog]) -> Option<String> {
     })
 }
 
-fn verdict(state: State, detail: Option<&str>, h: Option<&Handled>) -> (Verdict, Option<String>) {
+/// `answered`: the receiver answered some attempt with a success (one an
+/// injected fault may have lost on the way back).
+fn verdict(
+    state: State,
+    detail: Option<&str>,
+    h: Option<&Handled>,
+    answered: bool,
+) -> (Verdict, Option<String>) {
     let why = || detail.unwrap_or(state.as_str()).to_string();
     match h {
         Some(h) if h.times == 1 => match state {
-            State::GivenUp | State::Discarded => (
+            State::GivenUp | State::Discarded if !answered => (
                 Verdict::Unacknowledged,
                 Some(format!(
                     "handled once, but {}: the vendor counts it failed",
