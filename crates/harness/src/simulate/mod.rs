@@ -119,7 +119,12 @@ impl std::fmt::Display for Answer {
             Answer::Status { status } => write!(f, "{status}"),
             Answer::Timeout => f.write_str("timeout"),
             Answer::Lost { status } => write!(f, "{status} (lost)"),
-            Answer::Error { .. } => f.write_str("no connection"),
+            // reqwest names a failed connect `(Connect)`; anything else broke
+            // an open connection (closed before the answer, reset).
+            Answer::Error { reason } if reason.contains("(Connect)") => {
+                f.write_str("no connection")
+            }
+            Answer::Error { .. } => f.write_str("connection broke"),
         }
     }
 }
@@ -1119,6 +1124,16 @@ fn redeliver(shared: &Arc<Shared>, book: &mut Deliveries, tracks: Vec<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_that_broke_is_not_called_no_connection() {
+        let refused =
+            "error sending request: client error (Connect): tcp connect error: Connection refused";
+        let closed = "error sending request: connection closed before message completed";
+        let shown = |r: &str| Answer::Error { reason: r.into() }.to_string();
+        assert_eq!(shown(refused), "no connection");
+        assert_eq!(shown(closed), "connection broke");
+    }
 
     #[test]
     fn reordering_swaps_neighbours_only_and_is_seeded() {
