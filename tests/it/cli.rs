@@ -348,6 +348,30 @@ fn parse_walks_a_directory_with_a_loop_a_fifo_and_a_huge_file() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// JSON that the parser cannot hold (a number beyond f64) is called JSON,
+/// as `serve` treats it (kept, quarantined), not "not valid JSON".
+#[test]
+fn parse_calls_json_it_cannot_hold_json() {
+    let o = hookforge(
+        &["parse", "--vendor", "prets"],
+        Some(br#"{"type":"quote.created","eventId":"evt_1","n":1e400}"#),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(
+            "the body is JSON, but holds what hookforge's parser cannot (number out of range"
+        ) && !stderr(&o).contains("not valid JSON"),
+        "{}",
+        stderr(&o)
+    );
+    let o = hookforge(&["parse", "--vendor", "prets"], Some(br#"{"type":"#));
+    assert!(
+        stderr(&o).contains("body is not valid JSON"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// A duration meant as "forever" is a usage error, not a wrap into "now"
 /// (`--retain 18446744073709551615` purged at once).
 #[test]

@@ -65,7 +65,7 @@ fn parse_many(
                 }
                 Err(e) => {
                     failed += 1;
-                    format!("FAIL     {}: {e}", f.display())
+                    format!("FAIL     {}: {}", f.display(), explained(&e, &body))
                 }
             },
         };
@@ -150,8 +150,25 @@ pub fn parse(
             "payload": p.payload,
         })),
         Err(e) => Err(Failure::failed(format!(
-            "{} delivery rejected: {e}",
-            v.name
+            "{} delivery rejected: {}",
+            v.name,
+            explained(&e, &body)
         ))),
+    }
+}
+
+/// The error, and for JSON (by RFC 8259) that the parser cannot hold (1e400,
+/// a lone surrogate, deep nesting), that it is JSON all the same and `serve`
+/// keeps it, quarantined, rather than refusing it.
+fn explained(e: &hookforge_core::ParseError, body: &[u8]) -> String {
+    match e {
+        hookforge_core::ParseError::Syntax { message }
+            if hookforge_core::parse::rfc8259::is_json(body) =>
+        {
+            format!(
+                "the body is JSON, but holds what hookforge's parser cannot ({message}): `serve` keeps such a delivery, quarantined"
+            )
+        }
+        e => e.to_string(),
     }
 }
