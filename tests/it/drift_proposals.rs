@@ -436,3 +436,80 @@ fn a_failed_drift_apply_changes_nothing() {
     assert_eq!(common::tree_text(&dir), before);
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// Outside hookforge's repository there is no `schemas/prets`: `drift`
+/// says how to get a vendor directory, `export vendor-dir` writes one (the
+/// same schemas: `diff` finds nothing), and `drift --schemas` uses it.
+/// Before: "schemas/prets/manifest.json: No such file", and no way to get
+/// the files (helper-48's review).
+#[test]
+fn drift_outside_the_repository_says_how_to_get_the_vendor_dir() {
+    let tmp = common::temp_dir("drift-outside");
+    let db = inbox_of_types(&tmp, &["quote.paused".into()]);
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args(args)
+            .current_dir(&tmp)
+            .output()
+            .unwrap()
+    };
+    let db_s = db.to_str().unwrap();
+    let out = run(&["drift", "--db", db_s, "--vendor", "prets"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("hookforge export vendor-dir --vendor prets --out DIR"),
+        "{err}"
+    );
+    let out = run(&[
+        "export",
+        "vendor-dir",
+        "--vendor",
+        "prets",
+        "--out",
+        "prets",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = common::root();
+    let same = run(&[
+        "diff",
+        root.join("schemas/prets").to_str().unwrap(),
+        "prets",
+        "--old-samples",
+        root.join("samples/prets").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&same.stdout);
+    assert!(
+        same.status.success() && text.contains("0 changes (0 breaking); 16 old samples"),
+        "{text}"
+    );
+    let out = run(&[
+        "drift",
+        "--db",
+        db_s,
+        "--vendor",
+        "prets",
+        "--schemas",
+        "prets",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("new event `quote.paused`"),
+        "{text}"
+    );
+    // A directory that is there already is not written into.
+    let again = run(&[
+        "export",
+        "vendor-dir",
+        "--vendor",
+        "prets",
+        "--out",
+        "prets",
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -126,6 +126,11 @@ impl VendorSpec {
             .get_or_init(|| EnvelopeReader::new(self.manifest()))
     }
 
+    /// The manifest as embedded (`manifest.json`'s text).
+    pub fn manifest_json(&self) -> &'static str {
+        self.manifest_json
+    }
+
     /// The shared definitions of the vendor's schemas (`definitions.json`'s
     /// `definitions`, refs made local), or an empty object.
     pub fn definitions(&self) -> Value {

@@ -213,6 +213,12 @@ pub mod catalogue {
         hookforge_catalogue::ids()
     }
 
+    /// A shipped vendor's files (path within its directory, bytes), as in
+    /// the repository's `vendors/<id>/`.
+    pub fn files(id: &str) -> Option<&'static [(&'static str, &'static [u8])]> {
+        hookforge_catalogue::files(id)
+    }
+
     /// Loads a shipped vendor (once per process; later calls return the
     /// same one) and registers it, so [`crate::vendor`] knows it.
     pub fn load(id: &str) -> Option<Result<&'static VendorSpec, LoadError>> {

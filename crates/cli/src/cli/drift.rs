@@ -14,7 +14,9 @@ pub struct Args {
     /// Only this vendor's deliveries (default: every vendor in the inbox).
     #[arg(long)]
     pub vendor: Option<String>,
-    /// The vendor directory to compare with and patch (default: `schemas/<vendor>`).
+    /// The vendor directory to compare with and patch (default:
+    /// `schemas/<vendor>` or `vendors/<vendor>`; `hookforge export
+    /// vendor-dir` writes one for a vendor hookforge knows).
     #[arg(long, value_name = "DIR")]
     pub schemas: Option<PathBuf>,
     /// Where new samples go (default: `samples/<vendor>` beside `schemas/<vendor>`,
@@ -76,7 +78,10 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
     let mut text = String::new();
     for (vendor, deliveries) in by_vendor {
         let default_dir = PathBuf::from("schemas").join(&vendor);
-        let dir = args.schemas.clone().unwrap_or_else(|| default_dir.clone());
+        let dir = match &args.schemas {
+            Some(d) => d.clone(),
+            None => default_schemas(&vendor)?,
+        };
         let samples = args.samples.clone().unwrap_or_else(|| {
             if dir == default_dir {
                 PathBuf::from("samples").join(&vendor)
@@ -140,6 +145,24 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
     } else {
         print_text(&text)
     }
+}
+
+/// The vendor directory to compare with when `--schemas` is not given:
+/// `schemas/<vendor>` (a built-in vendor, in hookforge's repository) or
+/// `vendors/<vendor>` (a catalogue vendor), else an error saying how to
+/// get one.
+fn default_schemas(vendor: &str) -> Result<PathBuf, Failure> {
+    let candidates = [PathBuf::from("schemas"), PathBuf::from("vendors")].map(|p| p.join(vendor));
+    if let Some(dir) = candidates
+        .iter()
+        .find(|d| d.join("manifest.json").is_file())
+    {
+        return Ok(dir.clone());
+    }
+    Err(Failure::usage(format!(
+        "no vendor directory for {vendor} here (looked for schemas/{vendor} and vendors/{vendor}): \
+         write one with `hookforge export vendor-dir --vendor {vendor} --out DIR`, then `drift --schemas DIR`"
+    )))
 }
 
 /// Writes the proposal: every file is made first (patched text, new
