@@ -722,6 +722,64 @@ async fn simulate_with_reports_names_the_events_handled_twice() {
     }
 }
 
+/// A handling report that matches no event sent (a wrong id) is named in
+/// `simulate`'s report: the events it meant are lost, and the note says
+/// why. Before, they were "lost: not in the inbox" with the stray reports
+/// unmentioned (helper-48's review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_names_reports_that_match_no_event() {
+    use hookforge::simulate::{ObservedInbox, Simulator};
+    let v = hookforge::vendor("stripe").unwrap();
+    let observer = Observer::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let report_url = observer.url();
+    // A receiver that answers 200 and reports every delivery under an id
+    // of its own making.
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: Bytes| {
+            let url = report_url.clone();
+            async move {
+                let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let report = json!({"event_id": "evt_not_sent", "payload": payload});
+                let client = reqwest::Client::new();
+                let r = client
+                    .post(url)
+                    .header("Content-Type", "application/json")
+                    .body(report.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 204);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let report = Simulator::new(v)
+        .url(format!("http://{addr}/hook"))
+        .secret(SECRET)
+        .events(2)
+        .rate(100.0)
+        .settle(Duration::from_millis(500))
+        .inbox(ObservedInbox::new(observer))
+        .run()
+        .await
+        .unwrap();
+    server.abort();
+    assert!(!report.passed);
+    let table = report.table();
+    assert!(
+        table.contains(
+            "note: 2 handling report(s) matched no event sent (id evt_not_sent, id evt_not_sent)"
+        ),
+        "{table}"
+    );
+}
+
 /// A receiver that answers 409 to an attempt whose id is being handled
 /// loses nothing (the vendor retries it): it passes, both for the two
 /// attempts of `duplicate/concurrent` and for Stripe's documented samples,

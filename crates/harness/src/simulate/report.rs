@@ -39,6 +39,15 @@ pub trait HandledRecords: Send + Sync + 'static {
     fn reports_later(&self) -> bool {
         false
     }
+
+    /// What the receiver reported handling that matches none of `events`
+    /// (a wrong id, or a changed payload without one), said in the report
+    /// so lost events are not left unexplained. Only an observation
+    /// channel has such reports.
+    fn unmatched(&self, events: &[SimEvent]) -> Vec<String> {
+        let _ = events;
+        Vec::new()
+    }
 }
 
 /// What a receiver in any language reported handling through the
@@ -54,19 +63,22 @@ impl ObservedInbox {
     }
 }
 
+/// Whether report `r` is of `event`: by the id it read, else by payload.
+fn reports(event: &SimEvent, r: &crate::conformance::observe::Handled) -> bool {
+    match (&event.event_id, &r.event_id) {
+        (Some(sent), Some(read)) => sent == read,
+        _ => serde_json::from_slice::<serde_json::Value>(&event.body)
+            .is_ok_and(|b| crate::conformance::observe::same_payload(&b, &r.payload)),
+    }
+}
+
 impl HandledRecords for ObservedInbox {
     fn handled(&self, _vendor: &str, event: &SimEvent) -> Result<Handled, String> {
-        let body: Option<serde_json::Value> = serde_json::from_slice(&event.body).ok();
         let times = self
             .observer
             .reports()
             .iter()
-            .filter(|r| match (&event.event_id, &r.event_id) {
-                (Some(sent), Some(read)) => sent == read,
-                _ => body
-                    .as_ref()
-                    .is_some_and(|b| crate::conformance::observe::same_payload(b, &r.payload)),
-            })
+            .filter(|r| reports(event, r))
             .count() as u32;
         Ok(Handled {
             stored: times > 0,
@@ -78,6 +90,32 @@ impl HandledRecords for ObservedInbox {
 
     fn reports_later(&self) -> bool {
         true
+    }
+
+    fn unmatched(&self, events: &[SimEvent]) -> Vec<String> {
+        let stray: Vec<_> = self
+            .observer
+            .reports()
+            .into_iter()
+            .filter(|r| !events.iter().any(|e| reports(e, r)))
+            .collect();
+        if stray.is_empty() {
+            return Vec::new();
+        }
+        let ids: Vec<String> = stray
+            .iter()
+            .take(5)
+            .map(|r| match &r.event_id {
+                Some(id) => format!("id {}", crate::util::Shown(id)),
+                None => "no id".into(),
+            })
+            .collect();
+        vec![format!(
+            "{} handling report(s) matched no event sent ({}{}): a wrong event id, or a payload changed before it was reported without one",
+            stray.len(),
+            ids.join(", "),
+            if stray.len() > 5 { ", …" } else { "" }
+        )]
     }
 }
 
@@ -236,6 +274,10 @@ pub struct Report {
     /// Deliveries per verdict.
     pub verdicts: BTreeMap<String, usize>,
     pub inbox_checked: bool,
+    /// What the verdicts alone do not say (handling reports that matched
+    /// no event sent).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Every event handled exactly once (without an inbox: delivered).
     pub passed: bool,
 }
@@ -353,13 +395,13 @@ pub(super) async fn build(
         (book.tracks.clone(), hooks)
     };
     let inbox_checked = inbox.is_some();
-    let handled: Vec<Option<Handled>> = match inbox {
-        None => vec![None; tracks.len()],
-        Some(inbox) => ask_inbox(shared, inbox, &tracks, settle)
-            .await?
-            .into_iter()
-            .map(Some)
-            .collect(),
+    let (handled, notes): (Vec<Option<Handled>>, Vec<String>) = match inbox {
+        None => (vec![None; tracks.len()], Vec::new()),
+        Some(inbox) => {
+            let handled = ask_inbox(shared, inbox.clone(), &tracks, settle).await?;
+            let notes = inbox.unmatched(&shared.events);
+            (handled.into_iter().map(Some).collect(), notes)
+        }
     };
     let deliveries: Vec<EventReport> = tracks
         .iter()
@@ -399,6 +441,7 @@ pub(super) async fn build(
         states,
         verdicts,
         inbox_checked,
+        notes,
     })
 }
 
@@ -657,6 +700,9 @@ impl Report {
                 " (inbox not checked: verdict from the vendor's side only)"
             }
         ));
+        for note in &self.notes {
+            s.push_str(&format!("note: {note}\n"));
+        }
         s.push_str(if self.passed {
             "PASS: every event handled exactly once\n"
         } else {

@@ -298,14 +298,12 @@ fn page(query: Option<&str>) -> Result<(usize, usize), String> {
         .filter(|p| !p.is_empty())
     {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let n = v
-            .parse::<usize>()
-            .map_err(|e| match e.kind() {
-                std::num::IntErrorKind::PosOverflow => {
-                    format!("`{k}` is larger than {}; got {v:?}", usize::MAX)
-                }
-                _ => format!("`{k}` must be a non-negative integer; got {v:?}"),
-            })?;
+        let n = v.parse::<usize>().map_err(|e| match e.kind() {
+            std::num::IntErrorKind::PosOverflow => {
+                format!("`{k}` is larger than {}; got {v:?}", usize::MAX)
+            }
+            _ => format!("`{k}` must be a non-negative integer; got {v:?}"),
+        })?;
         match k {
             "limit" => limit = n,
             "offset" => offset = n,
