@@ -253,40 +253,73 @@ fn extract_repairs_each_doc_defect_and_records_it() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
-/// Changes inside `oneOf`, `allOf` and `patternProperties` are found and
-/// classed, and a change to a recursive definition is reported once.
-/// Before, all of these read "0 changes", exit 0, though the receiver then
-/// refused payloads it took before (helper-48's review).
-#[test]
-fn changes_inside_combinators_and_recursive_definitions_are_classed() {
-    let dir = common::temp_dir("diff-combinators");
-    let (old, new) = (dir.join("old"), dir.join("new"));
+/// A copy of Prets whose `quote.created` has a `oneOf`, an `allOf`, an
+/// `anyOf`, `patternProperties`, value constraints, a recursive shared
+/// definition (`tree`) and one of its own (`note`); its directory.
+fn combinator_base(dir: &Path) -> std::path::PathBuf {
+    let old = dir.join("old");
     common::copy_dir(&common::root().join("schemas/prets"), &old);
-    let shapes = |v: &mut Value| {
-        v["properties"]["payment"] = json!({"oneOf": [
+    edit(&old.join("events/quote.created.json"), |v| {
+        let p = &mut v["properties"];
+        p["payment"] = json!({"oneOf": [
             {"type": "object", "properties": {"card": {"type": "string"}}, "required": ["card"]},
             {"type": "object", "properties": {"iban": {"type": "string"}}, "required": ["iban"]}
         ]});
-        v["properties"]["extra"] = json!({"allOf": [
+        p["extra"] = json!({"allOf": [
             {"type": "object", "properties": {"a": {"type": "string"}}},
             {"type": "object", "properties": {"b": {"type": "integer"}}}
         ]});
-        v["properties"]["labels"] =
-            json!({"type": "object", "patternProperties": {"^x-": {"type": "string"}}});
-        v["properties"]["tree"] = json!({"$ref": "../definitions.json#/definitions/Node"});
-    };
-    edit(&old.join("events/quote.created.json"), shapes);
+        p["contact"] = json!({"anyOf": [
+            {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
+            {"type": "null"}
+        ]});
+        p["labels"] = json!({"type": "object", "patternProperties": {"^x-": {"type": "string"}}});
+        p["qty"] = json!({"type": "integer", "minimum": 1});
+        p["code"] = json!({"const": "v1"});
+        p["tree"] = json!({"$ref": "../definitions.json#/definitions/Node"});
+        p["note"] = json!({"$ref": "#/definitions/Note"});
+        v["definitions"] =
+            json!({"Note": {"type": "object", "properties": {"cents": {"type": "integer"}}}});
+    });
     edit(&old.join("definitions.json"), |d| {
         d["definitions"]["Node"] = json!({"type": "object", "properties": {
             "name": {"type": "string"},
             "children": {"type": "array", "items": {"$ref": "#/definitions/Node"}}
         }});
     });
-    // (file edited, the edit, the one change `diff` should report)
-    let event = "events/quote.created.json";
-    let cases: [(&str, Edit, &str); 5] = [
+    old
+}
+
+/// `diff OLD NEW` after `change` to `file` of a copy of OLD: exit code and
+/// the report.
+fn diff_after(old: &Path, file: &str, change: Edit) -> (Option<i32>, String) {
+    let new = old.with_file_name("new");
+    let _ = std::fs::remove_dir_all(&new);
+    common::copy_dir(old, &new);
+    edit(&new.join(file), change);
+    let out = hookforge(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}
+
+const EVENT: &str = "events/quote.created.json";
+
+/// Changes inside `oneOf`, `allOf`, `anyOf`, `patternProperties` and an
+/// event's own definitions are found and classed, and a change to a
+/// recursive definition is reported once. Before, these read "0 changes",
+/// exit 0, though the receiver then refused payloads it took before
+/// (helper-48's review; helpers 49 and 50 for the branch pairing, own
+/// definitions and `oneOf` loosening).
+#[test]
+fn changes_inside_combinators_and_recursive_definitions_are_classed() {
+    let dir = common::temp_dir("diff-combinators");
+    let old = combinator_base(&dir);
+    // (file edited, the edit, the one breaking change `diff` should report)
+    let cases: [(&str, Edit, &str); 8] = [
         (
-            event,
+            EVENT,
             |v| {
                 drop(
                     v["properties"]["payment"]["oneOf"]
@@ -295,10 +328,10 @@ fn changes_inside_combinators_and_recursive_definitions_are_classed() {
                         .pop(),
                 )
             },
-            "payment: `oneOf` went from 2 to 1 branches",
+            "payment: `oneOf` branch 1 removed",
         ),
         (
-            event,
+            EVENT,
             |v| {
                 v["properties"]["payment"]["oneOf"][1]["properties"]["iban"]["type"] =
                     "integer".into()
@@ -306,12 +339,12 @@ fn changes_inside_combinators_and_recursive_definitions_are_classed() {
             "payment<oneOf[1]>.iban: type changed from string to integer",
         ),
         (
-            event,
+            EVENT,
             |v| v["properties"]["extra"]["allOf"][0]["required"] = json!(["a"]),
             "extra<allOf[0]>.a: field made required",
         ),
         (
-            event,
+            EVENT,
             |v| v["properties"]["labels"]["patternProperties"]["^x-"]["type"] = "integer".into(),
             "labels<^x->: type changed from string to integer",
         ),
@@ -320,22 +353,73 @@ fn changes_inside_combinators_and_recursive_definitions_are_classed() {
             |d| d["definitions"]["Node"]["properties"]["name"]["type"] = "integer".into(),
             "tree.name: type changed from string to integer",
         ),
+        (
+            EVENT,
+            |v| v["definitions"]["Note"]["properties"]["cents"]["type"] = "string".into(),
+            "note.cents: type changed from integer to string",
+        ),
+        // A branch retyped while another is added: the pairing finds it.
+        (
+            EVENT,
+            |v| {
+                let b = &mut v["properties"]["contact"]["anyOf"];
+                b[0]["properties"]["a"]["type"] = "integer".into();
+                b.as_array_mut().unwrap().push(json!({"type": "string"}));
+            },
+            "contact<anyOf[0]>.a: type changed from string to integer",
+        ),
+        // Looser inside a `oneOf` branch: {"iban": …} now matches both.
+        (
+            EVENT,
+            |v| {
+                drop(
+                    v["properties"]["payment"]["oneOf"][0]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("required"),
+                )
+            },
+            "payment<oneOf[0]>.card: field made optional (inside a `oneOf` branch",
+        ),
     ];
     for (file, change, expected) in cases {
-        let _ = std::fs::remove_dir_all(&new);
-        common::copy_dir(&old, &new);
-        edit(&new.join(file), change);
-        let out = hookforge(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{text}");
+        let (code, text) = diff_after(&old, file, change);
+        assert_eq!(code, Some(1), "{text}");
         assert!(
             text.contains(&format!("BREAKING   quote.created {expected}")),
             "{text}"
         );
-        assert!(
-            text.contains("1 changes (1 breaking)"),
-            "one line per change: {text}"
-        );
+        assert!(text.contains("(1 breaking)"), "one breaking line: {text}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What admits as much or more, or what hookforge's receiver does not
+/// enforce, is not breaking: branches reordered, an `anyOf` removed, a
+/// bound loosened, `const` or `pattern` changed, `additionalProperties:
+/// false` added (new keys are kept). Before, the reorder and these were
+/// BREAKING, exit 1 (helpers 49 and 50).
+#[test]
+fn reordered_branches_and_unenforced_constraints_are_not_breaking() {
+    let dir = common::temp_dir("diff-compatible");
+    let old = combinator_base(&dir);
+    let cases: [Edit; 6] = [
+        |v| {
+            v["properties"]["payment"]["oneOf"]
+                .as_array_mut()
+                .unwrap()
+                .reverse()
+        },
+        |v| v["properties"]["contact"] = json!({"type": ["object", "null"]}),
+        |v| v["properties"]["qty"]["minimum"] = 0.into(),
+        |v| v["properties"]["code"]["const"] = "v2".into(),
+        |v| v["properties"]["labels"]["pattern"] = "^x".into(),
+        |v| v["additionalProperties"] = false.into(),
+    ];
+    for change in cases {
+        let (code, text) = diff_after(&old, EVENT, change);
+        assert_eq!(code, Some(0), "{text}");
+        assert!(text.contains("(0 breaking)"), "{text}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -134,6 +134,20 @@ fn dotted(pointer: &str) -> String {
 }
 
 /// The schema as the generated models read it: lenient where they are.
+/// A bundled event schema as hookforge's receiver checks deliveries
+/// against it: enums open, value constraints, `format`, `const`'s value and
+/// `additionalProperties: false` dropped, optional fields also `null` or
+/// `""` (see [`lenient`]). `diff` replays old samples against this too.
+pub fn as_received(bundled: &Value) -> Value {
+    let mut schema = bundled.clone();
+    if let Value::Object(o) = &mut schema {
+        // Draft-07 validators follow `$schema`; the lenient copy has none.
+        o.remove("$schema");
+    }
+    lenient(&mut schema);
+    schema
+}
+
 fn lenient(value: &mut Value) {
     let Value::Object(o) = value else {
         return;
@@ -253,12 +267,7 @@ pub fn load_from(files: &dyn Files, samples: &dyn Files) -> Result<&'static Vend
     let mut events = Vec::new();
     for e in &vs.events {
         let file = files.show(&format!("events/{}.json", e.slug));
-        let mut schema = vs.bundled(e);
-        if let Value::Object(o) = &mut schema {
-            // Draft-07 validators follow `$schema`; the lenient copy has none.
-            o.remove("$schema");
-        }
-        lenient(&mut schema);
+        let schema = as_received(&vs.bundled(e));
         let validator = jsonschema::draft7::new(&schema).map_err(|err| {
             LoadError::at(
                 &file,

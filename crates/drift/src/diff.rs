@@ -117,17 +117,15 @@ impl VendorDir {
         Ok(out)
     }
 
-    /// The schema with its `$ref`s followed (one level at a time).
-    fn resolve<'a>(&'a self, mut v: &'a Value) -> &'a Value {
+    /// The schema with its `$ref`s followed (one level at a time), each
+    /// name looked up in the event's own definitions `own`, then the shared.
+    fn resolve<'a>(&'a self, own: &'a Map<String, Value>, mut v: &'a Value) -> &'a Value {
         for _ in 0..32 {
-            match v.get("$ref").and_then(Value::as_str) {
-                Some(r) => match r
-                    .split_once("#/definitions/")
-                    .and_then(|(_, name)| self.definitions.get(name))
-                {
-                    Some(d) => v = d,
-                    None => return v,
-                },
+            let Some(name) = ref_name(v) else {
+                return v;
+            };
+            match own.get(name).or_else(|| self.definitions.get(name)) {
+                Some(d) => v = d,
                 None => return v,
             }
         }
@@ -171,9 +169,24 @@ fn read_samples(
         .collect()
 }
 
-/// The JSON types a schema admits (`None`: any).
+/// The JSON types a schema admits (`None`: any). A `const` counts as its
+/// value's type, as hookforge's receiver reads it (another value of that
+/// type is drift to keep, not an error).
 fn types(s: &Value) -> Option<BTreeSet<String>> {
     let mut out = BTreeSet::new();
+    if s.get("type").is_none()
+        && let Some(c) = s.get("const")
+    {
+        let t = match c {
+            Value::Number(n) if !n.is_f64() => "integer".to_string(),
+            other => crate::manifest::json_type(other).to_string(),
+        };
+        out.insert(t);
+        if out.contains("number") {
+            out.insert("integer".into());
+        }
+        return Some(out);
+    }
     match s.get("type") {
         Some(Value::String(t)) => {
             out.insert(t.clone());
@@ -207,33 +220,25 @@ fn strings(v: Option<&Value>) -> BTreeSet<String> {
 struct Walk<'a> {
     old: &'a VendorDir,
     new: &'a VendorDir,
+    /// The event schemas' own definitions (before and after).
+    old_own: &'a Map<String, Value>,
+    new_own: &'a Map<String, Value>,
     event: &'a str,
     out: &'a mut Vec<Change>,
-    /// Pairs of definitions compared already: a recursive one (a tree's
-    /// `Node`) is compared once, not once per level.
-    compared: BTreeSet<(String, String)>,
+    /// The definition pairs being compared further up the current path: a
+    /// recursive one (a tree's `Node`) is not walked into again.
+    within: Vec<(String, String)>,
+    /// How many `oneOf` branches the walk is inside: there, what admits more
+    /// may make a value match two branches, which `oneOf` refuses.
+    in_one_of: usize,
 }
 
-/// Keywords that only constrain: one added or changed may refuse a value
-/// the old schema took; one removed refuses nothing new.
-const CONSTRAINTS: &[&str] = &[
-    "const",
-    "pattern",
-    "format",
-    "minLength",
-    "maxLength",
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "multipleOf",
-    "minItems",
-    "maxItems",
-    "uniqueItems",
+/// Keywords that constrain and that hookforge's receiver enforces: one
+/// added or changed may refuse a value the old schema took; one removed
+/// refuses nothing new.
+const ENFORCED: &[&str] = &[
     "contains",
     "additionalItems",
-    "minProperties",
-    "maxProperties",
     "propertyNames",
     "dependencies",
     "not",
@@ -250,8 +255,55 @@ fn ref_name(v: &Value) -> Option<&str> {
         .map(|(_, n)| n)
 }
 
+/// What a branch is, to pair the branches of two versions: the definition
+/// it names, else the types it admits.
+fn branch_kind(v: &Value) -> String {
+    match ref_name(v) {
+        Some(name) => format!("ref {name}"),
+        None => format!("{:?}", types(v)),
+    }
+}
+
+/// The branches of `o` and `n` paired: equal ones first, then ones of the
+/// same kind, in order; and those of each left over.
+fn pair_branches(o: &[Value], n: &[Value]) -> (Vec<(usize, usize)>, Vec<usize>, Vec<usize>) {
+    let mut pairs = Vec::new();
+    let (mut old_left, mut new_left): (Vec<usize>, Vec<usize>) =
+        ((0..o.len()).collect(), (0..n.len()).collect());
+    let same: [&dyn Fn(&Value, &Value) -> bool; 2] =
+        [&|a, b| a == b, &|a, b| branch_kind(a) == branch_kind(b)];
+    for matches in same {
+        old_left.retain(
+            |&i| match new_left.iter().position(|&j| matches(&o[i], &n[j])) {
+                Some(k) => {
+                    pairs.push((i, new_left.remove(k)));
+                    false
+                }
+                None => true,
+            },
+        );
+    }
+    (pairs, old_left, new_left)
+}
+
+/// `additionalProperties` as hookforge's receiver reads it: `false`, `true`
+/// and `{}` admit any key (new keys are kept, never refused).
+fn additional(v: &Value) -> Option<&Value> {
+    v.get("additionalProperties")
+        .filter(|a| a.as_object().is_some_and(|o| !o.is_empty()))
+}
+
 impl Walk<'_> {
     fn push(&mut self, class: Class, path: &str, what: String) {
+        let (class, what) = match class {
+            Class::Compatible if self.in_one_of > 0 => (
+                Class::Breaking,
+                format!(
+                    "{what} (inside a `oneOf` branch: a value may now match two branches, which `oneOf` refuses)"
+                ),
+            ),
+            class => (class, what),
+        };
         self.out.push(Change {
             class,
             event: self.event.to_string(),
@@ -268,12 +320,20 @@ impl Walk<'_> {
         if depth > 24 {
             return;
         }
-        if let (Some(o), Some(n)) = (ref_name(old), ref_name(new))
-            && !self.compared.insert((o.to_string(), n.to_string()))
-        {
-            return;
+        let pair = match (ref_name(old), ref_name(new)) {
+            (Some(o), Some(n)) => Some((o.to_string(), n.to_string())),
+            _ => None,
+        };
+        if let Some(p) = &pair {
+            if self.within.contains(p) {
+                return;
+            }
+            self.within.push(p.clone());
         }
-        let (old, new) = (self.old.resolve(old), self.new.resolve(new));
+        let (old, new) = (
+            self.old.resolve(self.old_own, old),
+            self.new.resolve(self.new_own, new),
+        );
         self.compare_types(old, new, path);
         self.compare_enums(old, new, path);
         self.compare_properties(old, new, path, depth);
@@ -283,42 +343,53 @@ impl Walk<'_> {
         self.compare_branches(old, new, path, depth);
         self.compare_patterns(old, new, path, depth);
         self.compare_constraints(old, new, path);
+        if pair.is_some() {
+            self.within.pop();
+        }
     }
 
-    /// `anyOf`, `oneOf` and `allOf`, branch by branch when both have as
-    /// many; otherwise what the count change does: a branch more admits
-    /// more under `anyOf`, constrains more under `allOf`, and under `oneOf`
-    /// may make a value match two branches (refused).
+    /// `anyOf`, `oneOf` and `allOf`: branches paired (equal, else of the
+    /// same kind) are compared; one left over is classed by keyword: an
+    /// alternative removed (`anyOf`, `oneOf`) or a constraint added (`allOf`,
+    /// and `oneOf`, where a value may now match two branches) is breaking.
+    /// The keyword added is breaking, removed compatible.
     fn compare_branches(&mut self, old: &Value, new: &Value, path: &str, depth: usize) {
         for key in ["anyOf", "oneOf", "allOf"] {
             let branches = |s: &Value| s.get(key).and_then(Value::as_array).cloned();
-            match (branches(old), branches(new)) {
-                (Some(o), Some(n)) if o.len() == n.len() => {
-                    for (i, (ob, nb)) in o.iter().zip(&n).enumerate() {
-                        self.compare(ob, nb, &format!("{path}<{key}[{i}]>"), depth + 1);
-                    }
+            let (o, n) = match (branches(old), branches(new)) {
+                (None, None) => continue,
+                (Some(_), None) => {
+                    self.push(Class::Compatible, path, format!("`{key}` removed"));
+                    continue;
                 }
-                (o, n) => {
-                    let (o, n) = (o.map_or(0, |b| b.len()), n.map_or(0, |b| b.len()));
-                    if o == n {
-                        continue;
-                    }
-                    let compatible = match key {
-                        "anyOf" => n > o && o > 0,
-                        "allOf" => n < o,
-                        _ => false,
-                    };
-                    let class = if compatible {
-                        Class::Compatible
-                    } else {
-                        Class::Breaking
-                    };
-                    self.push(
-                        class,
-                        path,
-                        format!("`{key}` went from {o} to {n} branches"),
-                    );
+                (None, Some(_)) => {
+                    self.push(Class::Breaking, path, format!("`{key}` added"));
+                    continue;
                 }
+                (Some(o), Some(n)) => (o, n),
+            };
+            let (pairs, removed, added) = pair_branches(&o, &n);
+            let one_of = usize::from(key == "oneOf");
+            self.in_one_of += one_of;
+            for (i, j) in pairs {
+                self.compare(&o[i], &n[j], &format!("{path}<{key}[{j}]>"), depth + 1);
+            }
+            self.in_one_of -= one_of;
+            for i in removed {
+                let class = if key == "allOf" {
+                    Class::Compatible
+                } else {
+                    Class::Breaking
+                };
+                self.push(class, path, format!("`{key}` branch {i} removed"));
+            }
+            for j in added {
+                let class = if key == "anyOf" {
+                    Class::Compatible
+                } else {
+                    Class::Breaking
+                };
+                self.push(class, path, format!("`{key}` branch {j} added"));
             }
         }
     }
@@ -350,48 +421,47 @@ impl Walk<'_> {
                 format!("pattern property {p:?} added"),
             );
         }
-        match (
-            old.get("additionalProperties"),
-            new.get("additionalProperties"),
-        ) {
-            (Some(o), Some(n)) if o.is_object() && n.is_object() => {
-                self.compare(o, n, &format!("{path}<additional>"), depth + 1)
-            }
-            (o, n) if o != n => {
-                // Closed, or a schema where any value went: constrains more.
-                let closed = n == Some(&Value::Bool(false));
-                let open = o.is_none() || o == Some(&Value::Bool(true));
-                let class = if closed || (open && n.is_some_and(Value::is_object)) {
-                    Class::Breaking
-                } else {
-                    Class::Compatible
-                };
-                let shown = |v: Option<&Value>| v.map_or("absent".into(), Value::to_string);
-                self.push(
-                    class,
-                    path,
-                    format!(
-                        "additionalProperties changed from {} to {}",
-                        shown(o),
-                        shown(n)
-                    ),
-                );
-            }
-            _ => {}
+        match (additional(old), additional(new)) {
+            (Some(o), Some(n)) => self.compare(o, n, &format!("{path}<additional>"), depth + 1),
+            (None, Some(n)) => self.push(
+                Class::Breaking,
+                path,
+                format!("additionalProperties {n} added"),
+            ),
+            (Some(o), None) => self.push(
+                Class::Compatible,
+                path,
+                format!("additionalProperties {o} removed"),
+            ),
+            (None, None) => {}
         }
     }
 
-    /// Every other keyword that constrains: added or changed is breaking,
-    /// removed is compatible.
+    /// The other constraining keywords. Those the receiver enforces: added
+    /// or changed is breaking, removed compatible. Those it does not
+    /// (`pattern`, `format`, bounds, `const`'s value): compatible, and said.
     fn compare_constraints(&mut self, old: &Value, new: &Value, path: &str) {
-        for key in CONSTRAINTS {
+        let not_enforced = crate::manifest::vendor_dir::VALUE_CONSTRAINTS
+            .iter()
+            .chain(&["format", "const"]);
+        for key in ENFORCED.iter().chain(not_enforced) {
+            let class = if ENFORCED.contains(key) {
+                Class::Breaking
+            } else {
+                Class::Compatible
+            };
+            let aside = if class == Class::Compatible {
+                " (hookforge does not enforce it; a strict validator may)"
+            } else {
+                ""
+            };
             match (old.get(*key), new.get(*key)) {
                 (Some(o), Some(n)) if o != n => self.push(
-                    Class::Breaking,
+                    class,
                     path,
-                    format!("`{key}` changed from {o} to {n}"),
+                    format!("`{key}` changed from {o} to {n}{aside}"),
                 ),
-                (None, Some(n)) => self.push(Class::Breaking, path, format!("`{key}` {n} added")),
+                (None, Some(n)) => self.push(class, path, format!("`{key}` {n} added{aside}")),
                 (Some(o), None) => {
                     self.push(Class::Compatible, path, format!("`{key}` {o} removed"))
                 }
@@ -527,14 +597,26 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
                 path: "(event)".into(),
                 what: "event removed".into(),
             }),
-            Some((_, ns)) => Walk {
-                old: &o,
-                new: &n,
-                event: name,
-                out: &mut changes,
-                compared: BTreeSet::new(),
+            Some((_, ns)) => {
+                let own = |s: &Value| {
+                    s.get("definitions")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                let (old_own, new_own) = (own(os), own(ns));
+                Walk {
+                    old: &o,
+                    new: &n,
+                    old_own: &old_own,
+                    new_own: &new_own,
+                    event: name,
+                    out: &mut changes,
+                    within: Vec::new(),
+                    in_one_of: 0,
+                }
+                .compare(os, ns, "", 0)
             }
-            .compare(os, ns, "", 0),
         }
     }
     for name in n.events.keys().filter(|k| !o.events.contains_key(*k)) {
@@ -555,7 +637,8 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
             });
             continue;
         };
-        let validator = jsonschema::draft7::new(&n.bundled(schema)).map_err(|e| Error::Schema {
+        let checked = hookforge_core::vendor_dir::as_received(&n.bundled(schema));
+        let validator = jsonschema::draft7::new(&checked).map_err(|e| Error::Schema {
             file: file.clone(),
             event: event.clone(),
             message: e.to_string(),

@@ -75,8 +75,26 @@ struct SchemaPlace<'s> {
     node: &'s Value,
 }
 
+/// The definitions an event's schema can name: its own (in its file), then
+/// the vendor's shared ones (`definitions.json`); a name is in one only.
+struct Defs<'s> {
+    own: Option<&'s Map<String, Value>>,
+    own_file: PathBuf,
+    shared: &'s Map<String, Value>,
+}
+
+impl<'s> Defs<'s> {
+    /// The file that holds definition `name`, and the definition.
+    fn get(&self, name: &str) -> Option<(PathBuf, &'s Value)> {
+        match self.own.and_then(|o| o.get(name)) {
+            Some(d) => Some((self.own_file.clone(), d)),
+            None => Some((PathBuf::from("definitions.json"), self.shared.get(name)?)),
+        }
+    }
+}
+
 impl<'s> SchemaPlace<'s> {
-    fn child(&self, token: &str, defs: &'s Map<String, Value>) -> Option<SchemaPlace<'s>> {
+    fn child(&self, token: &str, defs: &Defs<'s>) -> Option<SchemaPlace<'s>> {
         if token == "$ref" {
             let name = self
                 .node
@@ -84,10 +102,11 @@ impl<'s> SchemaPlace<'s> {
                 .as_str()?
                 .rsplit_once("/definitions/")?
                 .1;
+            let (file, node) = defs.get(name)?;
             return Some(SchemaPlace {
-                file: PathBuf::from("definitions.json"),
+                file,
                 ptr: format!("/definitions/{}", escape(name)),
-                node: defs.get(name)?,
+                node,
             });
         }
         let next = match self.node {
@@ -103,7 +122,7 @@ impl<'s> SchemaPlace<'s> {
     }
 
     /// Follows `$ref`s to the schema that says something.
-    fn resolved(mut self, defs: &'s Map<String, Value>) -> SchemaPlace<'s> {
+    fn resolved(mut self, defs: &Defs<'s>) -> SchemaPlace<'s> {
         for _ in 0..16 {
             if self.node.get("$ref").is_none() {
                 break;
@@ -191,11 +210,15 @@ impl Findings {
         es: &crate::manifest::vendor_dir::EventSchema,
         doc: &Value,
     ) -> Result<bool, Error> {
-        let defs = &vs.definitions;
         let root = SchemaPlace {
             file: PathBuf::from("events").join(format!("{}.json", es.slug)),
             ptr: String::new(),
             node: &es.schema,
+        };
+        let defs = &Defs {
+            own: es.schema.get("definitions").and_then(Value::as_object),
+            own_file: root.file.clone(),
+            shared: &vs.definitions,
         };
         let before = self.ops.len() + self.new_keys.len();
         let seen_before: BTreeMap<(PathBuf, String), usize> = self
@@ -399,7 +422,7 @@ fn replace(path: String, value: Value, why: String) -> PatchOp {
 fn locate<'s>(
     err: &jsonschema::ValidationError<'_>,
     root: &SchemaPlace<'s>,
-    defs: &'s Map<String, Value>,
+    defs: &Defs<'s>,
 ) -> Option<(SchemaPlace<'s>, String)> {
     let tokens: Vec<String> = err
         .schema_path()
@@ -411,9 +434,9 @@ fn locate<'s>(
     let (keyword, parent) = tokens.split_last()?;
     let (mut at, parent) = match parent {
         [d, name, rest @ ..] if d == "definitions" => {
-            let node = defs.get(&crate::manifest::unescape_token(name))?;
+            let (file, node) = defs.get(&crate::manifest::unescape_token(name))?;
             let place = SchemaPlace {
-                file: PathBuf::from("definitions.json"),
+                file,
                 ptr: format!("/definitions/{name}"),
                 node,
             };
@@ -441,9 +464,9 @@ fn describe(v: &Value) -> String {
 
 /// Keys of `doc` that the schema at `at` does not declare, by the place
 /// their property would be added.
-fn walk_new_keys(
-    at: &SchemaPlace<'_>,
-    defs: &Map<String, Value>,
+fn walk_new_keys<'s>(
+    at: &SchemaPlace<'s>,
+    defs: &Defs<'s>,
     doc: &Value,
     path: &str,
     out: &mut BTreeMap<(PathBuf, String), (String, Vec<Value>)>,
