@@ -513,3 +513,46 @@ fn drift_outside_the_repository_says_how_to_get_the_vendor_dir() {
     assert_eq!(again.status.code(), Some(2));
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// A misfit inside an event schema's own definitions is proposed as a patch
+/// to that definition in the event's file. Before, `drift` looked only in
+/// `definitions.json` and found no drift (helper-49's review).
+#[test]
+fn drift_patches_an_event_schemas_own_definitions() {
+    use hookforge::receive::store::Store;
+    let tmp = common::temp_dir("drift-own-defs");
+    let dir = tmp.join("prets");
+    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let path = dir.join("events/quote.updated.json");
+    let mut schema: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    schema["definitions"] = json!({"Note": {"type": "integer"}});
+    schema["properties"]["note"] = json!({"$ref": "#/definitions/Note"});
+    std::fs::write(&path, serde_json::to_vec_pretty(&schema).unwrap()).unwrap();
+    let db = tmp.join("inbox.db");
+    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
+    let mut body = delivery(200);
+    body["note"] = json!("a string");
+    let id = body["eventId"].as_str().unwrap().to_string();
+    let mut d = common::new_delivery("prets", &id, serde_json::to_vec(&body).unwrap());
+    d.event_type = "quote.updated".into();
+    store.insert(&d).unwrap();
+    drop(store);
+    let out = hookforge(&[
+        "drift",
+        "--db",
+        db.to_str().unwrap(),
+        "--vendor",
+        "prets",
+        "--schemas",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ops = &report["prets"]["patches"]["events/quote.updated.json"];
+    assert!(
+        ops.as_array()
+            .is_some_and(|o| o.iter().any(|op| op["path"] == "/definitions/Note/type")),
+        "{report:#}"
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
