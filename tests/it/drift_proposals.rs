@@ -406,8 +406,8 @@ fn drift_names_every_new_event_its_own_file() {
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 
-/// A write that fails part-way (here: a file where a sample's directory
-/// goes) leaves the schemas as they were. Before, the schemas before it
+/// A write that fails part-way (here: a directory where a staged file
+/// goes) leaves the vendor directory as it was, directories included. Before, the schemas before it
 /// were written and every later run stopped at the same place.
 #[test]
 fn a_failed_drift_apply_changes_nothing() {
@@ -415,8 +415,9 @@ fn a_failed_drift_apply_changes_nothing() {
     let dir = tmp.join("prets");
     common::copy_dir(&common::root().join("schemas/prets"), &dir);
     let db = inbox_of_types(&tmp, &["quote.paused".into(), "quote.resumed".into()]);
-    std::fs::create_dir_all(dir.join("samples")).unwrap();
-    std::fs::write(dir.join("samples/quote.resumed"), "in the way").unwrap();
+    // A directory where the second schema's staged file goes: its write
+    // fails after the first one's.
+    std::fs::create_dir_all(dir.join("events/quote.resumed.json.drift-tmp")).unwrap();
     let before = common::tree_text(&dir);
     let out = hookforge(&[
         "drift",
@@ -553,6 +554,71 @@ fn drift_patches_an_event_schemas_own_definitions() {
         ops.as_array()
             .is_some_and(|o| o.iter().any(|op| op["path"] == "/definitions/Note/type")),
         "{report:#}"
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Vendor-chosen event types that are path parts (`.`, `..`, `../x`), one
+/// whose stem an orphan sample directory has, and one stored under the
+/// receiver's "(unreadable)" placeholder: after `--apply` the directory
+/// still loads, each sample sits with its own event (a self-`diff` finds
+/// none failing), nothing is written outside it, and the placeholder is no
+/// event. Before: `events/..json`, the `..` event's samples read from the
+/// directory above, an orphan's samples mixed in, and an event named
+/// "(unreadable)" (helper-50's review).
+#[test]
+fn drift_apply_keeps_odd_event_types_inside_their_own_files() {
+    use hookforge::receive::store::Store;
+    let tmp = common::temp_dir("drift-odd-types");
+    let dir = tmp.join("prets");
+    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    common::copy_dir(&common::root().join("samples/prets"), &dir.join("samples"));
+    let orphan = dir.join("samples/quote.a_b");
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join("kept.json"), delivery(300).to_string()).unwrap();
+    let types: Vec<String> = [".", "..", "../../etc", "quote.a b"]
+        .map(String::from)
+        .to_vec();
+    let db = inbox_of_types(&tmp, &types);
+    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
+    let (id, body) = common::prets_delivery("evt_01KVODD", 1);
+    let mut d = common::new_delivery("prets", &id, body);
+    d.event_type = hookforge::receive::receiver::UNREADABLE_EVENT_TYPE.into();
+    store.insert(&d).unwrap();
+    drop(store);
+    let outside_before = std::fs::read_dir(&tmp).unwrap().count();
+    let out = hookforge(&[
+        "drift",
+        "--db",
+        db.to_str().unwrap(),
+        "--vendor",
+        "prets",
+        "--schemas",
+        dir.to_str().unwrap(),
+        "--apply",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("1 deliveries left out: their event type could not be read"),
+        "{text}"
+    );
+    assert!(!text.contains("(unreadable)`"), "{text}");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), outside_before);
+    let v = hookforge::vendor_dir::load(&dir).unwrap();
+    for t in &types {
+        assert!(v.event(t).is_some_and(|e| e.samples.len() == 1), "{t}");
+    }
+    let d = dir.to_str().unwrap();
+    let same = hookforge(&["diff", d, d]);
+    let report = String::from_utf8_lossy(&same.stdout);
+    assert!(
+        same.status.success() && report.contains("0 no longer validate"),
+        "{report}"
     );
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -141,8 +141,9 @@ fn escape(t: &str) -> String {
 }
 
 /// Proposes how the vendor dir `dir` should change to fit `deliveries`
-/// (this vendor's).
-pub fn propose(dir: &Path, deliveries: &[Observed]) -> Result<Proposal, Error> {
+/// (this vendor's); `samples` is where its samples are (new events are not
+/// named after a sample directory there).
+pub fn propose(dir: &Path, samples: &Path, deliveries: &[Observed]) -> Result<Proposal, Error> {
     let vs = VendorSchemas::load(dir)?;
     let mut out = Proposal::default();
     let mut found = Findings::default();
@@ -180,7 +181,13 @@ pub fn propose(dir: &Path, deliveries: &[Observed]) -> Result<Proposal, Error> {
     let naming = crate::infer::EventNaming::learn(
         vs.events.iter().map(|e| (e.name.as_str(), e.slug.as_str())),
     );
-    let taken = vs.events.iter().map(|e| e.slug.to_lowercase()).collect();
+    // Stems in use: the events' and any sample directory's (one left by an
+    // event whose schema is gone would mix its samples with a new one's).
+    let mut taken: std::collections::HashSet<String> =
+        vs.events.iter().map(|e| e.slug.to_lowercase()).collect();
+    if let Ok(entries) = std::fs::read_dir(samples) {
+        taken.extend(entries.filter_map(|e| Some(e.ok()?.file_name().to_str()?.to_lowercase())));
+    }
     found.finish(&mut out, &mut redactor, naming, taken);
     Ok(out)
 }
@@ -636,7 +643,7 @@ mod tests {
             event_type: "quote.created".into(),
             body,
         };
-        let p = propose(&dir, &[seen]).unwrap();
+        let p = propose(&dir, &dir.join("samples"), &[seen]).unwrap();
         assert_eq!((p.deliveries, p.drifted, p.unreadable), (1, 0, 1));
     }
 

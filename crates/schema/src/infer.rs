@@ -331,6 +331,11 @@ impl EventNaming {
         taken: &mut std::collections::HashSet<String>,
     ) -> String {
         let mut base = self.slug(event);
+        // Never `.`, `..`, empty or hidden: the stem names a directory too
+        // (`samples/<stem>/`), and `..` is its parent.
+        if base.is_empty() || base.starts_with('.') {
+            base.insert(0, '_');
+        }
         if base.len() > MAX_SLUG {
             // FNV-1a: stable across runs and platforms, unlike `DefaultHasher`.
             let hash = event.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {

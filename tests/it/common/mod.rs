@@ -648,13 +648,15 @@ pub fn serve_vendor_dir_on(dir: &str, addr: &str) -> std::process::Command {
     cmd
 }
 
-/// Every file under `dir` (relative path and content), sorted: two calls
-/// are equal only if nothing under `dir` changed.
+/// Every file and directory under `dir` (relative path and content; a
+/// directory's is empty), sorted: two calls are equal only if nothing under
+/// `dir` changed.
 pub fn tree_text(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     fn walk(root: &Path, at: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
         for e in std::fs::read_dir(at).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
+                out.push((p.strip_prefix(root).unwrap().join(""), Vec::new()));
                 walk(root, &p, out);
             } else {
                 out.push((

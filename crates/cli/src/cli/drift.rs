@@ -53,7 +53,15 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
         }
     };
     let mut by_vendor: BTreeMap<String, Vec<hookforge::drift::Observed>> = BTreeMap::new();
+    // A delivery whose event type could not be read is stored under a
+    // placeholder: no event to propose a schema for.
+    let unreadable = hookforge::receive::receiver::UNREADABLE_EVENT_TYPE;
+    let mut untyped = 0usize;
     for r in rows {
+        if r.event_type == unreadable {
+            untyped += usize::from(args.vendor.as_deref().is_none_or(|v| v == r.vendor));
+            continue;
+        }
         if args.vendor.as_deref().is_none_or(|v| v == r.vendor) {
             by_vendor
                 .entry(r.vendor)
@@ -76,6 +84,12 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
     }
     let mut all = serde_json::Map::new();
     let mut text = String::new();
+    let mut applied: Vec<PathBuf> = Vec::new();
+    if untyped > 0 {
+        text.push_str(&format!(
+            "{untyped} deliveries left out: their event type could not be read (`inbox list --status quarantined`)\n"
+        ));
+    }
     for (vendor, deliveries) in by_vendor {
         let default_dir = PathBuf::from("schemas").join(&vendor);
         let dir = match &args.schemas {
@@ -89,7 +103,7 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
                 dir.join("samples")
             }
         });
-        let p = match hookforge::drift::propose(&dir, &deliveries) {
+        let p = match hookforge::drift::propose(&dir, &samples, &deliveries) {
             Ok(p) => p,
             Err(e) => {
                 return Err(Failure::usage(format!("{vendor}: {e}")));
@@ -113,8 +127,8 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
                 text.push_str(&format!(
                     "    {:<7} {}  ({}; {})\n",
                     op.op,
-                    op.path,
-                    op.why,
+                    Shown(&op.path),
+                    Shown(&op.why),
                     cited(&op.deliveries)
                 ));
             }
@@ -130,21 +144,34 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
         for s in &p.samples {
             text.push_str(&format!("  sample for `{}` (redacted)\n", Shown(&s.event)));
         }
-        if args.apply
-            && let Err(e) = apply(&dir, &samples, &p)
-        {
-            return Err(Failure::failed(format!("{vendor}: {e}")));
+        let anything = !p.patches.is_empty() || !p.new_events.is_empty() || !p.samples.is_empty();
+        if args.apply && anything {
+            apply(&dir, &samples, &p).map_err(|e| Failure::failed(format!("{vendor}: {e}")))?;
+            applied.push(dir.clone());
         }
         all.insert(vendor, serde_json::to_value(&p).expect("serializes"));
     }
     if args.apply {
-        text.push_str("applied. Built-in vendors: run `cargo xtask codegen` and the tests (`cargo insta review` shows what the typed parses gained).\n");
+        text.push_str(&applied_note(&applied));
     }
     if args.json {
         print_json(&serde_json::Value::Object(all))
     } else {
         print_text(&text)
     }
+}
+
+/// What `--apply` did, and for a built-in vendor's `schemas/` what to run next.
+fn applied_note(applied: &[PathBuf]) -> String {
+    if applied.is_empty() {
+        return "nothing to apply.\n".into();
+    }
+    let shown: Vec<String> = applied.iter().map(|d| d.display().to_string()).collect();
+    let mut note = format!("applied to {}.", shown.join(", "));
+    if applied.iter().any(|d| d.starts_with("schemas")) {
+        note.push_str(" Built-in vendors: run `cargo xtask codegen` and the tests (`cargo insta review` shows what the typed parses gained).");
+    }
+    note + "\n"
 }
 
 /// The vendor directory to compare with when `--schemas` is not given:
@@ -179,24 +206,50 @@ fn apply(dir: &Path, samples: &Path, proposal: &hookforge::drift::Proposal) -> R
             path.with_file_name(name)
         })
         .collect();
+    // The directories made for new files, outermost first: removed again
+    // (with what was staged in them) if anything fails.
+    let mut made: Vec<PathBuf> = Vec::new();
     let written = files
         .iter()
         .zip(&staged)
         .try_for_each(|((path, text), tmp)| {
             if let Some(parent) = path.parent() {
+                let missing = parent.ancestors().take_while(|a| !a.exists()).last();
                 std::fs::create_dir_all(parent)
                     .map_err(|e| format!("{}: {e}", parent.display()))?;
+                made.extend(missing.map(Path::to_path_buf));
             }
             std::fs::write(tmp, text).map_err(|e| format!("{}: {e}", path.display()))
         });
-    if let Err(e) = written {
+    let undo = |staged: &[PathBuf]| {
         staged
             .iter()
             .for_each(|tmp| drop(std::fs::remove_file(tmp)));
+        made.iter().for_each(|d| drop(std::fs::remove_dir_all(d)));
+    };
+    if let Err(e) = written {
+        undo(&staged);
         return Err(format!("{e}; nothing was changed"));
     }
-    for ((path, _), tmp) in files.iter().zip(&staged) {
-        std::fs::rename(tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for (n, ((path, _), tmp)) in files.iter().zip(&staged).enumerate() {
+        if let Err(e) = std::fs::rename(tmp, path) {
+            staged[n..]
+                .iter()
+                .for_each(|t| drop(std::fs::remove_file(t)));
+            let done: Vec<String> = files[..n]
+                .iter()
+                .map(|(p, _)| p.display().to_string())
+                .collect();
+            return Err(format!(
+                "{}: {e}; applied before it: {}",
+                path.display(),
+                if done.is_empty() {
+                    "nothing".into()
+                } else {
+                    done.join(", ")
+                }
+            ));
+        }
     }
     Ok(())
 }
