@@ -270,9 +270,15 @@ fn pair_branches(o: &[Value], n: &[Value]) -> (Vec<(usize, usize)>, Vec<usize>, 
     let mut pairs = Vec::new();
     let (mut old_left, mut new_left): (Vec<usize>, Vec<usize>) =
         ((0..o.len()).collect(), (0..n.len()).collect());
-    let same: [&dyn Fn(&Value, &Value) -> bool; 2] =
-        [&|a, b| a == b, &|a, b| branch_kind(a) == branch_kind(b)];
-    for matches in same {
+    // Equal first, then of the same kind.
+    for by_kind in [false, true] {
+        let matches = |a: &Value, b: &Value| {
+            if by_kind {
+                branch_kind(a) == branch_kind(b)
+            } else {
+                a == b
+            }
+        };
         old_left.retain(
             |&i| match new_left.iter().position(|&j| matches(&o[i], &n[j])) {
                 Some(k) => {
