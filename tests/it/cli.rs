@@ -334,7 +334,7 @@ fn parse_walks_a_directory_with_a_loop_a_fifo_and_a_huge_file() {
         "{text}"
     );
     assert!(
-        lines[1].contains("b-fifo.json: not a regular file"),
+        lines[1].contains("b-fifo.json: the file is not a regular file"),
         "{text}"
     );
     assert!(
@@ -548,4 +548,75 @@ fn sign_says_when_the_event_asked_for_is_not_what_is_read() {
         "{}",
         stderr(&other)
     );
+}
+
+/// A pipe named on the command line (`<(…)`) is read, as any input is;
+/// only a directory walk skips what is not a regular file. `infer` walks
+/// its samples the same way: a FIFO there is an error naming it, not a
+/// hang (helper-49's review).
+#[cfg(unix)]
+#[test]
+fn named_pipes_are_read_when_named_and_skipped_when_walked() {
+    let dir = common::temp_dir("pipes");
+    let good =
+        std::fs::read(common::root().join("samples/prets/quote.updated/doc-1.json")).unwrap();
+    let fifo = dir.join("piped.json");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let writer = {
+        let (fifo, good) = (fifo.clone(), good.clone());
+        std::thread::spawn(move || std::fs::write(fifo, good).unwrap())
+    };
+    let plain = dir.join("plain.json");
+    std::fs::write(&plain, &good).unwrap();
+    let o = hookforge(
+        &[
+            "parse",
+            "--vendor",
+            "prets",
+            fifo.to_str().unwrap(),
+            plain.to_str().unwrap(),
+        ],
+        None,
+    );
+    writer.join().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && text.contains("2 files: 2 ok"),
+        "{text}{}",
+        stderr(&o)
+    );
+    // In a samples directory `infer` walks: refused by name, at once.
+    let samples = dir.join("samples/quote.updated");
+    std::fs::create_dir_all(&samples).unwrap();
+    std::fs::write(samples.join("a.json"), &good).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(samples.join("b.json"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = dir.join("out");
+    let o = hookforge(
+        &[
+            "infer",
+            "--vendor-dir",
+            out.to_str().unwrap(),
+            dir.join("samples").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("b.json is not a regular file"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -356,6 +356,65 @@ impl EventNaming {
     }
 }
 
+/// The event files of a vendor directory, to name an event's file: the
+/// file whose schema is titled with it, else a new stem no file or sample
+/// directory there has.
+pub struct EventFiles {
+    naming: EventNaming,
+    by_title: std::collections::HashMap<String, String>,
+    taken: std::collections::HashSet<String>,
+}
+
+impl EventFiles {
+    /// Reads `dir/events/*.json` (their titles) and `dir/samples/`.
+    pub fn of_dir(dir: &std::path::Path) -> EventFiles {
+        let mut by_title = std::collections::HashMap::new();
+        let mut taken = std::collections::HashSet::new();
+        for entry in std::fs::read_dir(dir.join("events"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = entry.path();
+            let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            taken.insert(stem.to_lowercase());
+            let title = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .and_then(|d| d.get("title")?.as_str().map(str::to_string));
+            if let Some(title) = title {
+                by_title.insert(title, stem.to_string());
+            }
+        }
+        for entry in std::fs::read_dir(dir.join("samples"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if let Some(name) = entry.file_name().to_str() {
+                taken.insert(name.to_lowercase());
+            }
+        }
+        EventFiles {
+            naming: EventNaming::of_dir(&dir.join("events")),
+            by_title,
+            taken,
+        }
+    }
+
+    /// The stem of `event`'s file: the existing one, or a new unique one.
+    pub fn stem(&mut self, event: &str) -> String {
+        if let Some(stem) = self.by_title.get(event) {
+            return stem.clone();
+        }
+        let stem = self.naming.unique_slug(event, &mut self.taken);
+        self.by_title.insert(event.to_string(), stem.clone());
+        stem
+    }
+}
+
 /// The longest event file stem written (file systems allow 255 bytes; room
 /// is left for `.json` and a suffix).
 pub const MAX_SLUG: usize = 200;

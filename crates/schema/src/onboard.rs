@@ -27,9 +27,11 @@ impl Sample {
 /// `Name: value` lines (blank lines and `#` comments skipped).
 pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
         let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+        // HTTP/2 pseudo-headers (`:method: POST`), as browsers' developer
+        // tools copy them, are not headers a vendor sends.
+        if line.is_empty() || line.starts_with('#') || line.starts_with(':') {
             continue;
         }
         let Some((k, v)) = line.split_once(':') else {
@@ -385,6 +387,13 @@ mod tests {
             event_type(&events).unwrap().locator,
             json!({"header": "X-GitHub-Event", "pointer": "/action", "join": "."})
         );
+    }
+
+    #[test]
+    fn headers_copied_from_a_browser_keep_only_real_headers() {
+        // A BOM and HTTP/2 pseudo-headers, as developer tools copy them.
+        let copied = parse_headers("\u{feff}:method: POST\n:path: /hook\nX-Topic: a").unwrap();
+        assert_eq!(copied, vec![("X-Topic".to_string(), "a".to_string())]);
     }
 
     #[test]

@@ -30,7 +30,7 @@ fn read_samples(files: &[PathBuf]) -> Result<Vec<Value>, String> {
     files
         .iter()
         .map(|f| {
-            let text = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            let text = read_regular_file(f, &f.display().to_string())?;
             serde_json::from_slice(&text).map_err(|e| format!("{}: not JSON: {e}", f.display()))
         })
         .collect()
@@ -132,10 +132,12 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
             write_json(&manifest_path, &kept)?;
         }
     }
+    let mut stems = hookforge::infer::EventFiles::of_dir(out);
     for (i, (dir, files)) in events.iter().enumerate() {
         let name = found.as_ref().map_or(dir.clone(), |f| f.names[i].clone());
         let pins = (found.as_ref(), event_id.as_ref());
-        write_event(out, &name, files, pins, args.overwrite)?;
+        let stem = stems.stem(&name);
+        write_event(out, (&name, &stem), files, pins, args.overwrite)?;
     }
     eprintln!(
         "wrote {} with {} event(s); event type {}; event id {}",
@@ -218,11 +220,11 @@ fn kept_manifest(path: &std::path::Path, inferred: &Value) -> Result<Kept, Strin
     })
 }
 
-/// One event's schema (its type and id pinned) and its samples, copied
-/// with their `.headers` files.
+/// One event's schema (its type and id pinned) in `events/<slug>.json`,
+/// and its samples, copied with their `.headers` files.
 fn write_event(
     out: &std::path::Path,
-    name: &str,
+    (name, slug): (&str, &str),
     files: &[(PathBuf, onboard::Sample)],
     (found, event_id): (Option<&onboard::EventType>, Option<&Value>),
     overwrite: bool,
@@ -241,7 +243,6 @@ fn write_event(
         pins.push((p.to_string(), None));
     }
     let schema = hookforge::infer::infer_pinned(name, &docs, &pins);
-    let slug = hookforge::infer::EventNaming::of_dir(&out.join("events")).slug(name);
     let path = out.join("events").join(format!("{slug}.json"));
     if path.exists() && !overwrite {
         eprintln!(
@@ -251,7 +252,7 @@ fn write_event(
     } else {
         write_json(&path, &schema)?;
     }
-    let sample_dir = out.join("samples").join(&slug);
+    let sample_dir = out.join("samples").join(slug);
     std::fs::create_dir_all(&sample_dir).map_err(|e| format!("{}: {e}", sample_dir.display()))?;
     for (f, _) in files {
         for from in [f.clone(), f.with_extension("headers")] {
@@ -289,12 +290,17 @@ fn read_events(samples_dir: &std::path::Path) -> Result<Events, String> {
         let mut samples = Vec::new();
         for (f, body) in files.into_iter().zip(bodies) {
             let h = f.with_extension("headers");
-            let headers = match std::fs::read_to_string(&h) {
-                Ok(text) => {
-                    onboard::parse_headers(&text).map_err(|e| format!("{}: {e}", h.display()))?
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-                Err(e) => return Err(format!("cannot read {}: {e}", h.display())),
+            let headers = if h.exists() {
+                let bytes = read_regular_file(&h, &h.display().to_string())?;
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    format!(
+                        "cannot read {}: stream did not contain valid UTF-8",
+                        h.display()
+                    )
+                })?;
+                onboard::parse_headers(&text).map_err(|e| format!("{}: {e}", h.display()))?
+            } else {
+                Vec::new()
             };
             samples.push((f, onboard::Sample { body, headers }));
         }

@@ -378,6 +378,26 @@ pub fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
 /// read whole into memory (a mistaken path to a disk image, an endless pipe).
 pub const MAX_INPUT_BYTES: u64 = 64 * hookforge::receive::receiver::DEFAULT_BODY_LIMIT as u64;
 
+/// A file found by walking a directory, read only if it is a regular file
+/// (a FIFO would wait forever for a writer) of at most [`MAX_INPUT_BYTES`]
+/// (told by its size, before reading); `what` names it in errors.
+pub fn read_regular_file(f: &std::path::Path, what: &str) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(f).map_err(|e| format!("cannot read {what}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{what} is not a regular file (a FIFO, socket or device): not read"
+        ));
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(format!(
+            "{what} holds more than {} MiB, more than any webhook body (serve refuses over --body-limit, default 1 MiB): not read",
+            MAX_INPUT_BYTES >> 20
+        ));
+    }
+    let file = std::fs::File::open(f).map_err(|e| format!("cannot read {what}: {e}"))?;
+    read_capped(file, what)
+}
+
 /// All of `r`, or an error naming `what` if it holds more than [`MAX_INPUT_BYTES`].
 pub fn read_capped(r: impl Read, what: &str) -> Result<Vec<u8>, String> {
     let mut buf = Vec::new();

@@ -45,7 +45,16 @@ fn parse_many(
     let (mut ok, mut unknown, mut failed) = (0, 0, 0);
     let mut out = String::new();
     for f in &files {
-        let line = match read_file(f) {
+        // A file named on the command line may be a pipe (`<(…)`); one a
+        // directory walk found is read only if regular.
+        let read = if paths.contains(f) {
+            std::fs::File::open(f)
+                .map_err(|e| format!("cannot read: {e}"))
+                .and_then(|file| read_capped(file, "the file"))
+        } else {
+            read_regular_file(f, "the file")
+        };
+        let line = match read {
             Err(e) => {
                 failed += 1;
                 format!("FAIL     {}: {e}", f.display())
@@ -119,17 +128,6 @@ fn walk(
         }
     }
     Ok(())
-}
-
-/// A file of a directory walk: only a regular file is read (a FIFO would
-/// wait forever for a writer), and at most [`MAX_INPUT_BYTES`] of it.
-fn read_file(f: &std::path::Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(f).map_err(|e| format!("cannot read: {e}"))?;
-    if !meta.is_file() {
-        return Err("not a regular file (a FIFO, socket or device): not read".into());
-    }
-    let file = std::fs::File::open(f).map_err(|e| format!("cannot read: {e}"))?;
-    read_capped(file, "the file")
 }
 
 pub fn parse(
