@@ -429,7 +429,7 @@ fn sigterm_answers_the_request_in_flight_then_exits() {
 /// `/health` says why, instead of 200s that are then lost.
 #[test]
 fn a_deleted_inbox_file_refuses_deliveries_and_fails_health() {
-    refused_after_removing("deleted-db", &["", "-wal", "-shm"], "inbox.db");
+    refused_after_removing("deleted-db", &["", "-wal", "-shm"], "inbox.db", false);
 }
 
 /// Only the WAL removed: commits went on into the unlinked WAL, and what the
@@ -437,15 +437,33 @@ fn a_deleted_inbox_file_refuses_deliveries_and_fails_health() {
 /// acknowledged deliveries in a run by hand with a `kill -9`).
 #[test]
 fn a_deleted_wal_refuses_deliveries_and_fails_health() {
-    refused_after_removing("deleted-wal", &["-wal"], "inbox.db-wal");
+    refused_after_removing("deleted-wal", &["-wal"], "inbox.db-wal", false);
+}
+
+/// The same through a symlink to the inbox: SQLite keeps the WAL beside
+/// the file the link names, where the check must look too (helper-49's
+/// review: it looked beside the link, found nothing, and checked nothing).
+#[cfg(unix)]
+#[test]
+fn a_deleted_wal_behind_a_symlink_refuses_deliveries() {
+    refused_after_removing("deleted-wal-link", &["-wal"], "inbox.db-wal", true);
 }
 
 /// One delivery stored, then the files `suffixes` name removed: the next
-/// delivery gets 503 and `/health` 503, naming `named`.
-fn refused_after_removing(dir_name: &str, suffixes: &[&str], named: &str) {
+/// delivery gets 503 and `/health` 503, naming `named`. `through_link`:
+/// `serve` is given a symlink to the inbox.
+fn refused_after_removing(dir_name: &str, suffixes: &[&str], named: &str, through_link: bool) {
     let dir = common::temp_dir(dir_name);
     let db = dir.join("inbox.db");
-    let (mut child, port) = serve(&db, false);
+    let given = if through_link {
+        let link = dir.join("link.db");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&db, &link).unwrap();
+        link
+    } else {
+        db.clone()
+    };
+    let (mut child, port) = serve(&given, false);
     let (_, body) = common::prets_delivery("evt_deleted_", 1);
     assert_eq!(common::post_prets(port, SECRET, &body).unwrap(), 200);
     for suffix in suffixes {

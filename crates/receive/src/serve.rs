@@ -252,13 +252,30 @@ type Plan = (
 
 /// `GET /health`: 200 while the inbox takes deliveries, else 503 and why.
 async fn health(store: Arc<dyn crate::store::Store>) -> axum::response::Response {
+    bounded_health(move || store.health(), HEALTH_WAIT).await
+}
+
+/// `check`'s answer as `/health` gives it; a check that has not answered
+/// within `wait` (a database that does not answer) is unavailable.
+async fn bounded_health(
+    check: impl FnOnce() -> crate::store::Result<()> + Send + 'static,
+    wait: std::time::Duration,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
-    match tokio::task::spawn_blocking(move || store.health()).await {
-        Ok(Ok(())) => axum::Json(serde_json::json!({"status": "ok"})).into_response(),
+    let check = tokio::task::spawn_blocking(check);
+    match tokio::time::timeout(wait, check).await {
+        Ok(Ok(Ok(()))) => axum::Json(serde_json::json!({"status": "ok"})).into_response(),
+        Ok(Ok(Err(e))) => unavailable(e.to_string()),
         Ok(Err(e)) => unavailable(e.to_string()),
-        Err(e) => unavailable(e.to_string()),
+        Err(_) => unavailable(format!(
+            "the inbox did not answer within {} ms",
+            wait.as_millis()
+        )),
     }
 }
+
+/// How long `GET /health` waits for the inbox.
+const HEALTH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn unavailable(reason: String) -> axum::response::Response {
     use axum::response::IntoResponse;
@@ -763,5 +780,32 @@ impl AsyncWrite for Watched {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A health check that does not come back (a connect to a host that
+    /// drops packets) is answered 503 at the bound, not waited for.
+    #[tokio::test]
+    async fn a_health_check_that_hangs_is_unavailable_at_the_bound() {
+        let hang = || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            Ok(())
+        };
+        // The check answers ok, late: a 503 is the bound's.
+        let answer = bounded_health(hang, std::time::Duration::from_millis(50)).await;
+        assert_eq!(answer.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&body).contains("did not answer within 50 ms"),
+            "{body:?}"
+        );
+        let ok = bounded_health(|| Ok(()), std::time::Duration::from_secs(5)).await;
+        assert_eq!(ok.status(), http::StatusCode::OK);
     }
 }

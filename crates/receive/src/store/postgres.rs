@@ -352,21 +352,32 @@ impl PostgresStore {
     /// vendor, who retries), and the next call tries again. Without this a
     /// database restart left every delivery refused until hookforge was.
     fn conn_for(&self, role: Role) -> std::sync::MutexGuard<'_, Conn> {
-        let mut conn = self.conns[role as usize]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if conn.is_closed() {
-            match session(&self.url) {
-                Ok(fresh) => {
-                    tracing::warn!(target: LOG, "the database closed a connection; reconnected");
-                    *conn = Conn(Some(fresh));
-                }
-                Err(e) => {
-                    tracing::warn!(target: LOG, error = %e, "the database closed a connection and reconnecting failed")
-                }
-            }
+        let conn = self.lock(role);
+        if !conn.is_closed() {
+            return conn;
         }
-        conn
+        // Connected without the lock held: a connect that waits (a host
+        // that drops packets) holds up no other call of this role.
+        drop(conn);
+        self.reopen(role, "the database closed a connection");
+        self.lock(role)
+    }
+
+    fn lock(&self, role: Role) -> std::sync::MutexGuard<'_, Conn> {
+        self.conns[role as usize]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Replaces `role`'s connection with a new one, if one can be made.
+    fn reopen(&self, role: Role, why: &str) {
+        match session(&self.url) {
+            Ok(fresh) => {
+                tracing::warn!(target: LOG, "{why}; reconnected");
+                *self.lock(role) = Conn(Some(fresh));
+            }
+            Err(e) => tracing::warn!(target: LOG, error = %e, "{why}; reconnecting failed"),
+        }
     }
 
     /// The worker's connection (claims, outcomes, leases, replays).
@@ -387,9 +398,19 @@ impl PostgresStore {
     }
 }
 
-/// A connection with this store's session settings.
+/// A connection with this store's session settings. Where the URL sets
+/// none, connecting gives up after 10 s and unacknowledged writes after
+/// 30 s, so a database that vanished (a failover, a dropped route) is
+/// noticed instead of waited for until the kernel's TCP timeouts.
 fn session(url: &str) -> Result<Client, ::postgres::Error> {
-    let mut c = Client::connect(url, NoTls)?;
+    let mut config: ::postgres::Config = url.parse()?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(Duration::from_secs(30));
+    }
+    let mut c = config.connect(NoTls)?;
     c.batch_execute(SESSION)?;
     Ok(c)
 }
@@ -507,11 +528,16 @@ impl Store for PostgresStore {
     fn health(&self) -> Result<()> {
         let answers = |role| self.conn_for(role).is_valid(Duration::from_secs(2));
         for role in [Role::Insert, Role::Work, Role::Read] {
-            // An idle connection the server closed learns it only on its next
-            // call, which fails: once more, on the reopened connection.
-            answers(role).or_else(|_| answers(role)).map_err(|e| {
-                StoreError::Backend(format!("the database does not answer: {e}").into())
-            })?;
+            // A connection that fails the round trip (closed while idle, or
+            // half open) is replaced, and asked once more.
+            answers(role)
+                .or_else(|_| {
+                    self.reopen(role, "a connection failed the health check");
+                    answers(role)
+                })
+                .map_err(|e| {
+                    StoreError::Backend(format!("the database does not answer: {e}").into())
+                })?;
         }
         Ok(())
     }

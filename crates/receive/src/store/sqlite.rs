@@ -217,15 +217,20 @@ impl SqliteStore {
                 None
             }
         };
-        let mut wal_path = path.as_os_str().to_owned();
+        // SQLite puts the WAL beside the file a symlink names, not the link.
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut wal_path = real.into_os_string();
         wal_path.push("-wal");
         let wal_path = PathBuf::from(wal_path);
         // The schema's write above made the WAL; it keeps its inode while
         // this process holds the database open (a restart truncates it).
-        let files = [path, wal_path.as_path()]
+        let files: Vec<FileIdentity> = [path, wal_path.as_path()]
             .into_iter()
             .filter_map(FileIdentity::of)
             .collect();
+        if cfg!(unix) && files.len() < 2 {
+            tracing::warn!(target: LOG, path = %path.display(), "cannot take the inbox's or its WAL's identity: their deletion will not be noticed");
+        }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             wal: checkpointer.is_some().then_some((wal_path, wal_limit)),
