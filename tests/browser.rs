@@ -106,6 +106,14 @@ fn inbox_with_two_misfits(dir: &std::path::Path) -> (Arc<SqliteStore>, Vec<i64>)
     (store, quarantined)
 }
 
+/// Claims and completes the oldest pending delivery of `store`; its id.
+fn handle_one(store: &SqliteStore) -> i64 {
+    use hookforge::receive::store::Vendors;
+    let d = store.claim(i64::MAX, 1, Vendors::Any).unwrap().remove(0);
+    assert!(store.complete(d.attempt(), 0).unwrap());
+    d.id
+}
+
 /// The dashboard on `store`, served on loopback; its base URL.
 async fn serve_dashboard(store: &Arc<SqliteStore>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -184,16 +192,33 @@ async fn open_the_newest_misfit(c: &Client, quarantined: &[i64]) -> i64 {
     id
 }
 
-/// Replay: the delivery `id`'s status changes (quarantined → pending,
-/// attempts reset), on the page and in `store`.
-async fn replay_and_see_it_pending(c: &Client, store: &SqliteStore, id: i64) {
-    c.find(Locator::Css("button[name=replay]"))
+/// The misfit `id` offers Re-parse, not Replay (replayed, it would fail on
+/// the same misfit until dead): re-parsed, it stays quarantined with the
+/// reason, on the page and in `store`.
+async fn reparse_and_see_it_still_quarantined(c: &Client, store: &SqliteStore, id: i64) {
+    assert!(c.find(Locator::Css("button[name=replay]")).await.is_err());
+    c.find(Locator::Css("button[name=reparse]"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
     // The answer is a redirect back to the page, now with a note.
+    let note = c.wait().for_element(Locator::Css("p.note")).await.unwrap();
+    assert!(note.text().await.unwrap().contains("Still quarantined"));
+    assert_eq!(store.get(id).unwrap().unwrap().status, Status::Quarantined);
+}
+
+/// Replay of a delivery already handled: pending again, attempts reset, on
+/// the page and in `store`.
+async fn replay_and_see_it_pending(c: &Client, base: &str, store: &SqliteStore, id: i64) {
+    c.goto(&format!("{base}/deliveries/{id}")).await.unwrap();
+    c.find(Locator::Css("button[name=replay]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.wait().for_element(Locator::Css("p.note")).await.unwrap();
     let status = c
         .find(Locator::Css("h2 .status"))
@@ -217,7 +242,7 @@ async fn replay_and_see_it_pending(c: &Client, store: &SqliteStore, id: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Chromium: run scripts/browser-tests"]
-async fn the_dashboard_filters_shows_a_misfit_and_replays_it() {
+async fn the_dashboard_filters_shows_a_misfit_and_replays_a_handled_delivery() {
     let dir = std::env::temp_dir().join(format!("hookforge-browser-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (store, quarantined) = inbox_with_two_misfits(&dir);
@@ -228,7 +253,9 @@ async fn the_dashboard_filters_shows_a_misfit_and_replays_it() {
     screenshot(&c, "dashboard.png").await;
     filter_to_quarantined(&c).await;
     let id = open_the_newest_misfit(&c, &quarantined).await;
-    replay_and_see_it_pending(&c, &store, id).await;
+    reparse_and_see_it_still_quarantined(&c, &store, id).await;
+    let handled = handle_one(&store);
+    replay_and_see_it_pending(&c, &base, &store, handled).await;
     c.close().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }

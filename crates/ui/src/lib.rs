@@ -761,10 +761,14 @@ async fn show(
             @if let Some(p) = &mark { dt { "misfit at" } dd { a href="#misfit" { code { (p) } } } }
         }
         div class="actions" {
-            form method="post" action={ "/deliveries/" (d.id) "/replay" } {
-                input type="hidden" name="csrf" value=(ui.csrf);
-                button type="submit" name="replay" { "Replay" }
-                " queues it for the handler again, attempts reset."
+            // A quarantined delivery is re-parsed, not replayed (it would
+            // fail on the same misfit until dead).
+            @if d.status != Status::Quarantined {
+                form method="post" action={ "/deliveries/" (d.id) "/replay" } {
+                    input type="hidden" name="csrf" value=(ui.csrf);
+                    button type="submit" name="replay" { "Replay" }
+                    " queues it for the handler again, attempts reset."
+                }
             }
             @if d.status == Status::Quarantined {
                 form method="post" action="/reparse" {

@@ -238,6 +238,10 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
             // incident the latest deliveries are the ones looked for.
             store.search(&search, 0, limit).map(|(rows, total)| {
                 if json {
+                    // The array stays the rows; what it left out goes to stderr.
+                    if (rows.len() as u64) < total {
+                        eprintln!("{} of {total} shown, newest first (--limit N for more)", rows.len());
+                    }
                     print_json(&serde_json::to_value(&rows).expect("rows serialize"))
                 } else {
                     let mut out = format!(

@@ -665,8 +665,16 @@ pub fn require_secret(vendor: &VendorSpec, target: &TargetArgs) -> Result<(), Fa
     {
         return Ok(());
     }
+    // A vendor that signs with a private key is played with one (the
+    // receiver holds the public half): say so, and where to get a pair.
+    let key_pair = keygen::key_pair(vendor).is_ok();
+    let what = if key_pair {
+        "give the private key hookforge signs with (the receiver holds its public key; `hookforge keygen` makes a pair)"
+    } else {
+        "give the receiver's secret"
+    };
     Err(Failure::usage(format!(
-        "{} authenticates its deliveries: give the receiver's secret with --secret, --secret-file or HOOKFORGE_SECRET_{}",
+        "{} authenticates its deliveries: {what} with --secret, --secret-file or HOOKFORGE_SECRET_{}",
         vendor.id,
         vendor.id.to_ascii_uppercase()
     )))

@@ -49,12 +49,14 @@ pub fn build(
         .event_id
         .as_ref()
         .and_then(|l| l.pointer.clone());
-    // Ids differ from run to run (the run's start time is mixed in): with
-    // the seed alone, a second run sent the first run's ids, the receiver
-    // answered them as duplicates, and the verdict counted the first run's
-    // handling (a receiver with its handler off passed). Faults stay the
-    // seed's alone.
-    let mut rng = Rng::new(seed ^ 0x5eed_e7e7 ^ (now_ms as u64).rotate_left(23));
+    // Ids differ from run to run (the start time and the OS's randomness are
+    // mixed in): with the seed alone, a second run sent the first run's ids,
+    // the receiver answered them as duplicates, and the verdict counted the
+    // first run's handling (a receiver with its handler off passed). Faults
+    // stay the seed's alone.
+    use std::hash::BuildHasher;
+    let random = std::collections::hash_map::RandomState::new().hash_one(now_ms);
+    let mut rng = Rng::new(seed ^ 0x5eed_e7e7 ^ random);
     let mut seen = HashSet::new();
     // A vendor that orders deliveries by entity: events come in runs about
     // one entity (a quote created, updated, financed), a second apart, so

@@ -706,7 +706,7 @@ impl Report {
         s.push_str(if self.passed {
             "PASS: every event handled exactly once\n"
         } else {
-            "FAIL: some events were lost, handled twice or not delivered\n"
+            "FAIL: some events were lost, handled twice, not delivered or not acknowledged\n"
         });
         s
     }
