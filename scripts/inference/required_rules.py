@@ -119,11 +119,16 @@ def main(corpus, rules):
                 s["accepted"] += all(has(held, p) or not has(held, p[:-1]) for p in req)
                 s["mutants"] += len(mutants)
                 s["rejected"] += sum(p in req for p in mutants)
+    share = lambda n, d: f"{100 * n / d:.1f}%" if d else "n/a"
     for rule, s in stats.items():
         print(f"{rule:8} accepted {s['accepted']}/{s['held_out']} "
-              f"({100 * s['accepted'] / s['held_out']:.1f}%), key removed rejected "
-              f"{s['rejected']}/{s['mutants']} ({100 * s['rejected'] / s['mutants']:.1f}%)")
+              f"({share(s['accepted'], s['held_out'])}), key removed rejected "
+              f"{s['rejected']}/{s['mutants']} ({share(s['rejected'], s['mutants'])})")
 
 
 if __name__ == "__main__":
+    known = {"name", "all", "idlike"}
+    bad = [r for r in sys.argv[2:] if r not in known and not (r.startswith("same") and r[4:].isdigit())]
+    if len(sys.argv) < 3 or bad:
+        sys.exit(f"usage: required_rules.py CORPUS RULE... (name, all, idlike, sameN); unknown: {bad}")
     main(sys.argv[1], sys.argv[2:])

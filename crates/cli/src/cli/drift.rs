@@ -45,43 +45,7 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
             ));
         }
     }
-    let store = args.inbox.open()?;
-    let rows = match store.list(None, args.limit) {
-        Ok(r) => r,
-        Err(e) => {
-            return Err(Failure::usage(format!("cannot read the inbox: {e}")));
-        }
-    };
-    let mut by_vendor: BTreeMap<String, Vec<hookforge::drift::Observed>> = BTreeMap::new();
-    // A delivery whose event type could not be read is stored under a
-    // placeholder: no event to propose a schema for.
-    let unreadable = hookforge::receive::receiver::UNREADABLE_EVENT_TYPE;
-    let mut untyped = 0usize;
-    for r in rows {
-        if r.event_type == unreadable {
-            untyped += usize::from(args.vendor.as_deref().is_none_or(|v| v == r.vendor));
-            continue;
-        }
-        if args.vendor.as_deref().is_none_or(|v| v == r.vendor) {
-            by_vendor
-                .entry(r.vendor)
-                .or_default()
-                .push(hookforge::drift::Observed {
-                    id: r.id,
-                    event_type: r.event_type,
-                    body: r.body,
-                });
-        }
-    }
-    if by_vendor.is_empty() {
-        return Err(Failure::usage(format!(
-            "no stored deliveries{}",
-            args.vendor
-                .as_deref()
-                .map(|v| format!(" of {v}"))
-                .unwrap_or_default()
-        )));
-    }
+    let (by_vendor, untyped) = observed(&args)?;
     let mut all = serde_json::Map::new();
     let mut text = String::new();
     let mut applied: Vec<PathBuf> = Vec::new();
@@ -91,59 +55,10 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
         ));
     }
     for (vendor, deliveries) in by_vendor {
-        let default_dir = PathBuf::from("schemas").join(&vendor);
-        let dir = match &args.schemas {
-            Some(d) => d.clone(),
-            None => default_schemas(&vendor)?,
-        };
-        let samples = args.samples.clone().unwrap_or_else(|| {
-            if dir == default_dir {
-                PathBuf::from("samples").join(&vendor)
-            } else {
-                dir.join("samples")
-            }
-        });
-        let p = match hookforge::drift::propose(&dir, &samples, &deliveries) {
-            Ok(p) => p,
-            Err(e) => {
-                return Err(Failure::usage(format!("{vendor}: {e}")));
-            }
-        };
-        text.push_str(&format!(
-            "{vendor}: {} deliveries read, {} show drift against {}\n",
-            p.deliveries,
-            p.drifted,
-            dir.display()
-        ));
-        if p.unreadable > 0 {
-            text.push_str(&format!(
-                "{vendor}: {} left out: JSON hookforge's parser cannot hold (see `inbox list --status quarantined`)\n",
-                p.unreadable
-            ));
-        }
-        for (file, ops) in &p.patches {
-            text.push_str(&format!("  {}\n", file.display()));
-            for op in ops {
-                text.push_str(&format!(
-                    "    {:<7} {}  ({}; {})\n",
-                    op.op,
-                    Shown(&op.path),
-                    Shown(&op.why),
-                    cited(&op.deliveries)
-                ));
-            }
-        }
-        for event in p.new_events.keys() {
-            let ids = p.new_event_deliveries.get(event).map(Vec::as_slice);
-            text.push_str(&format!(
-                "  new event `{}`: a schema inferred from its deliveries ({})\n",
-                Shown(event),
-                cited(ids.unwrap_or_default())
-            ));
-        }
-        for s in &p.samples {
-            text.push_str(&format!("  sample for `{}` (redacted)\n", Shown(&s.event)));
-        }
+        let (dir, samples) = vendor_paths(&args, &vendor)?;
+        let p = hookforge::drift::propose(&dir, &samples, &deliveries)
+            .map_err(|e| Failure::usage(format!("{vendor}: {e}")))?;
+        text.push_str(&described(&vendor, &dir, &p));
         let anything = !p.patches.is_empty() || !p.new_events.is_empty() || !p.samples.is_empty();
         if args.apply && anything {
             apply(&dir, &samples, &p).map_err(|e| Failure::failed(format!("{vendor}: {e}")))?;
@@ -159,6 +74,104 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
     } else {
         print_text(&text)
     }
+}
+
+/// The inbox's deliveries per vendor (of `--vendor`, if given), and how
+/// many were left out because their event type could not be read (stored
+/// under a placeholder: no event to propose a schema for).
+fn observed(
+    args: &Args,
+) -> Result<(BTreeMap<String, Vec<hookforge::drift::Observed>>, usize), Failure> {
+    let store = args.inbox.open()?;
+    let rows = store
+        .list(None, args.limit)
+        .map_err(|e| Failure::usage(format!("cannot read the inbox: {e}")))?;
+    let mut by_vendor: BTreeMap<String, Vec<hookforge::drift::Observed>> = BTreeMap::new();
+    let unreadable = hookforge::receive::receiver::UNREADABLE_EVENT_TYPE;
+    let mut untyped = 0usize;
+    for r in rows {
+        if args.vendor.as_deref().is_some_and(|v| v != r.vendor) {
+            continue;
+        }
+        if r.event_type == unreadable {
+            untyped += 1;
+            continue;
+        }
+        by_vendor
+            .entry(r.vendor)
+            .or_default()
+            .push(hookforge::drift::Observed {
+                id: r.id,
+                event_type: r.event_type,
+                body: r.body,
+            });
+    }
+    if by_vendor.is_empty() {
+        let of = args
+            .vendor
+            .as_deref()
+            .map(|v| format!(" of {v}"))
+            .unwrap_or_default();
+        return Err(Failure::usage(format!("no stored deliveries{of}")));
+    }
+    Ok((by_vendor, untyped))
+}
+
+/// The vendor directory to compare with and where its samples go.
+fn vendor_paths(args: &Args, vendor: &str) -> Result<(PathBuf, PathBuf), Failure> {
+    let default_dir = PathBuf::from("schemas").join(vendor);
+    let dir = match &args.schemas {
+        Some(d) => d.clone(),
+        None => default_schemas(vendor)?,
+    };
+    let samples = args.samples.clone().unwrap_or_else(|| {
+        if dir == default_dir {
+            PathBuf::from("samples").join(vendor)
+        } else {
+            dir.join("samples")
+        }
+    });
+    Ok((dir, samples))
+}
+
+/// The proposal for `vendor` against `dir`, as text.
+fn described(vendor: &str, dir: &Path, p: &hookforge::drift::Proposal) -> String {
+    let mut text = format!(
+        "{vendor}: {} deliveries read, {} show drift against {}\n",
+        p.deliveries,
+        p.drifted,
+        dir.display()
+    );
+    if p.unreadable > 0 {
+        text.push_str(&format!(
+            "{vendor}: {} left out: JSON hookforge's parser cannot hold (see `inbox list --status quarantined`)\n",
+            p.unreadable
+        ));
+    }
+    for (file, ops) in &p.patches {
+        text.push_str(&format!("  {}\n", file.display()));
+        for op in ops {
+            text.push_str(&format!(
+                "    {:<7} {}  ({}; {})\n",
+                op.op,
+                Shown(&op.path),
+                Shown(&op.why),
+                cited(&op.deliveries)
+            ));
+        }
+    }
+    for event in p.new_events.keys() {
+        let ids = p.new_event_deliveries.get(event).map(Vec::as_slice);
+        text.push_str(&format!(
+            "  new event `{}`: a schema inferred from its deliveries ({})\n",
+            Shown(event),
+            cited(ids.unwrap_or_default())
+        ));
+    }
+    for s in &p.samples {
+        text.push_str(&format!("  sample for `{}` (redacted)\n", Shown(&s.event)));
+    }
+    text
 }
 
 /// What `--apply` did, and for a built-in vendor's `schemas/` what to run next.

@@ -23,15 +23,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Outcome {
-    let text = match std::fs::read_to_string(&args.doc) {
-        Ok(t) => t,
-        Err(e) => {
-            return Err(Failure::usage(format!(
-                "cannot read {}: {e}",
-                args.doc.display()
-            )));
-        }
-    };
+    let text = std::fs::read_to_string(&args.doc)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", args.doc.display())))?;
     if let Some(p) = &args.event_pointer
         && !p.starts_with('/')
     {
@@ -39,40 +32,11 @@ pub fn run(args: Args) -> Outcome {
             "--event-pointer must be a JSON pointer starting with `/`; got {p:?}"
         )));
     }
-    let mut examples = Vec::new();
-    let mut unrepairable = Vec::new();
-    let mut files: Vec<(PathBuf, String)> = Vec::new();
-    let mut per_dir: std::collections::BTreeMap<String, usize> = Default::default();
-    for found in hookforge_extract::find_examples(&text) {
-        match found {
-            Ok(ex) => {
-                let value: serde_json::Value =
-                    serde_json::from_str(&ex.text).expect("extraction yields valid JSON");
-                let group = match &args.event_pointer {
-                    Some(p) => match value.pointer(p).and_then(|v| v.as_str()) {
-                        Some(event) => hookforge::infer::event_slug(event),
-                        None => "_no_event_type".to_string(),
-                    },
-                    None => String::new(),
-                };
-                let n = per_dir.entry(group.clone()).or_default();
-                *n += 1;
-                let rel = if group.is_empty() {
-                    format!("doc-{n}.json")
-                } else {
-                    format!("{group}/doc-{n}.json")
-                };
-                examples.push(serde_json::json!({
-                    "file": rel,
-                    "lines": [ex.lines.0, ex.lines.1],
-                    "context": ex.context,
-                    "repairs": ex.repairs,
-                }));
-                files.push((args.out.join(&rel), ex.text.clone() + "\n"));
-            }
-            Err(u) => unrepairable.push(serde_json::json!({"line": u.line, "message": u.message})),
-        }
-    }
+    let Extracted {
+        mut files,
+        examples,
+        unrepairable,
+    } = extracted(&args, &text);
     let provenance = serde_json::json!({
         "source": args.doc.file_name().map(|f| f.to_string_lossy().into_owned()),
         "source_sha256": hookforge_sha256(text.as_bytes()),
@@ -83,30 +47,7 @@ pub fn run(args: Args) -> Outcome {
         args.out.join("provenance.json"),
         serde_json::to_string_pretty(&provenance).expect("Value serializes") + "\n",
     ));
-    // Checked before anything is written: a refusal leaves DIR as it was.
-    let differing: Vec<String> = (files.iter())
-        .filter(|(path, body)| std::fs::read(path).is_ok_and(|old| old != body.as_bytes()))
-        .map(|(path, _)| path.display().to_string())
-        .collect();
-    if !differing.is_empty() && !args.overwrite {
-        return Err(Failure::usage(format!(
-            "{} already exist(s) with other contents: {} (--overwrite to replace, or another --out)",
-            differing.len(),
-            differing.join(", ")
-        )));
-    }
-    for (path, body) in &files {
-        let written = path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(path, body));
-        if let Err(e) = written {
-            return Err(Failure::usage(format!(
-                "cannot write {}: {e}",
-                path.display()
-            )));
-        }
-    }
+    write_unless_overwriting(&files, args.overwrite)?;
     let repaired = examples
         .iter()
         .filter(|e| e["repairs"].as_array().is_some_and(|r| !r.is_empty()))
@@ -131,6 +72,90 @@ pub fn run(args: Args) -> Outcome {
     } else {
         Err(Failure::Reported)
     }
+}
+
+/// The examples found in a document: the files to write, and what
+/// `provenance.json` says of each found and each unrepairable.
+struct Extracted {
+    files: Vec<(PathBuf, String)>,
+    examples: Vec<serde_json::Value>,
+    unrepairable: Vec<serde_json::Value>,
+}
+
+fn extracted(args: &Args, text: &str) -> Extracted {
+    let mut out = Extracted {
+        files: Vec::new(),
+        examples: Vec::new(),
+        unrepairable: Vec::new(),
+    };
+    let mut per_dir: std::collections::BTreeMap<String, usize> = Default::default();
+    // One directory per event type, named so no two types share one.
+    let mut stems: std::collections::HashMap<String, String> = Default::default();
+    let mut taken = std::collections::HashSet::new();
+    for found in hookforge_extract::find_examples(text) {
+        let ex = match found {
+            Ok(ex) => ex,
+            Err(u) => {
+                out.unrepairable
+                    .push(serde_json::json!({"line": u.line, "message": u.message}));
+                continue;
+            }
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&ex.text).expect("extraction yields valid JSON");
+        let group = match &args.event_pointer {
+            Some(p) => match value.pointer(p).and_then(|v| v.as_str()) {
+                Some(event) => stems
+                    .entry(event.to_string())
+                    .or_insert_with(|| {
+                        hookforge::infer::EventNaming::DEFAULT.unique_slug(event, &mut taken)
+                    })
+                    .clone(),
+                None => "_no_event_type".to_string(),
+            },
+            None => String::new(),
+        };
+        let n = per_dir.entry(group.clone()).or_default();
+        *n += 1;
+        let rel = if group.is_empty() {
+            format!("doc-{n}.json")
+        } else {
+            format!("{group}/doc-{n}.json")
+        };
+        out.examples.push(serde_json::json!({
+            "file": rel,
+            "lines": [ex.lines.0, ex.lines.1],
+            "context": ex.context,
+            "repairs": ex.repairs,
+        }));
+        out.files
+            .push((args.out.join(&rel), ex.text.clone() + "\n"));
+    }
+    out
+}
+
+/// Writes `files`; one that exists with other contents is refused (checked
+/// before anything is written, so a refusal changes nothing) unless
+/// `overwrite`.
+fn write_unless_overwriting(files: &[(PathBuf, String)], overwrite: bool) -> Result<(), Failure> {
+    let differing: Vec<String> = (files.iter())
+        .filter(|(path, body)| std::fs::read(path).is_ok_and(|old| old != body.as_bytes()))
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    if !differing.is_empty() && !overwrite {
+        return Err(Failure::usage(format!(
+            "{} already exist(s) with other contents: {} (--overwrite to replace, or another --out)",
+            differing.len(),
+            differing.join(", ")
+        )));
+    }
+    for (path, body) in files {
+        path.parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(path, body))
+            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(())
 }
 
 fn hookforge_sha256(b: &[u8]) -> String {

@@ -1,6 +1,7 @@
 //! `hookforge inbox`: inspect, replay and reparse the inbox (SQLite or PostgreSQL).
 
 use super::*;
+use hookforge::receive::store::{Status, Store};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -213,71 +214,13 @@ fn status_arg(s: &str) -> Result<hookforge::receive::store::Status, String> {
     })
 }
 
-pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) -> Outcome {
-    use hookforge::receive::store::Status;
+pub fn inbox(store: &dyn Store, action: InboxAction) -> Outcome {
     let result = match action {
         InboxAction::List {
             status,
             limit,
             json,
-        } => {
-            let status = match status.as_deref().map(|s| (s, Status::parse(s))) {
-                None => None,
-                Some((_, Some(st))) => Some(st),
-                Some((s, None)) => {
-                    return Err(Failure::usage(format!(
-                        "unknown status {s:?}: expected pending, processing, done, quarantined or dead"
-                    )));
-                }
-            };
-            let search = hookforge::receive::store::Search {
-                status,
-                ..Default::default()
-            };
-            // Newest first, as the dashboard and `forward` take them: after an
-            // incident the latest deliveries are the ones looked for.
-            store.search(&search, 0, limit).map(|(rows, total)| {
-                if json {
-                    // The array stays the rows; what it left out goes to stderr.
-                    if (rows.len() as u64) < total {
-                        eprintln!("{} of {total} shown, newest first (--limit N for more)", rows.len());
-                    }
-                    print_json(&serde_json::to_value(&rows).expect("rows serialize"))
-                } else {
-                    let mut out = format!(
-                        "{:>6}  {:<11} {:<17} {:<40} {:>3}  {}\n",
-                        "ID", "STATUS", "VENDOR", "EVENT", "TRY", "EVENT ID / ERROR"
-                    );
-                    let shown = rows.len() as u64;
-                    for r in rows {
-                        let mut last = r
-                            .last_error
-                            .clone()
-                            .unwrap_or_else(|| r.event_id.clone().unwrap_or_default());
-                        if let Some(newer) = r.superseded_by {
-                            last = format!("{last} (stale: {newer} is newer)");
-                        }
-                        // Event types, ids and errors are the sender's text:
-                        // a newline or escape in one must not forge a row.
-                        out.push_str(&format!(
-                            "{:>6}  {:<11} {:<17} {:<40} {:>3}  {}\n",
-                            r.id,
-                            r.status.as_str(),
-                            r.vendor,
-                            Shown(&r.event_type).to_string(),
-                            r.attempts,
-                            Shown(&last)
-                        ));
-                    }
-                    if shown < total {
-                        out.push_str(&format!(
-                            "{shown} of {total} shown, newest first (--limit N for more, --status to narrow)\n"
-                        ));
-                    }
-                    print_text(&out)
-                }
-            })
-        }
+        } => return list(store, status.as_deref(), limit, json),
         InboxAction::Show { id } => store.get(id).map(|row| match row {
             None => Err(Failure::failed(format!("no delivery {id}"))),
             Some(r) => {
@@ -313,6 +256,65 @@ pub fn inbox(store: &dyn hookforge::receive::store::Store, action: InboxAction) 
         }
     };
     result.unwrap_or_else(|e| Err(Failure::failed(e)))
+}
+
+/// `inbox list`: the newest `limit` deliveries (of `status`), as a table or
+/// JSON, saying how many were left out.
+fn list(store: &dyn Store, status: Option<&str>, limit: usize, json: bool) -> Outcome {
+    let status = match status.map(|s| (s, Status::parse(s))) {
+        None => None,
+        Some((_, Some(st))) => Some(st),
+        Some((s, None)) => {
+            return Err(Failure::usage(format!(
+                "unknown status {s:?}: expected pending, processing, done, quarantined or dead"
+            )));
+        }
+    };
+    let search = hookforge::receive::store::Search {
+        status,
+        ..Default::default()
+    };
+    // Newest first, as the dashboard and `forward` take them: after an
+    // incident the latest deliveries are the ones looked for.
+    let (rows, total) = store.search(&search, 0, limit).map_err(Failure::failed)?;
+    let shown = rows.len() as u64;
+    if json {
+        // The array stays the rows; what it left out goes to stderr.
+        if shown < total {
+            eprintln!("{shown} of {total} shown, newest first (--limit N for more)");
+        }
+        return print_json(&serde_json::to_value(&rows).expect("rows serialize"));
+    }
+    let mut out = format!(
+        "{:>6}  {:<11} {:<17} {:<40} {:>3}  {}\n",
+        "ID", "STATUS", "VENDOR", "EVENT", "TRY", "EVENT ID / ERROR"
+    );
+    for r in rows {
+        let mut last = r
+            .last_error
+            .clone()
+            .unwrap_or_else(|| r.event_id.clone().unwrap_or_default());
+        if let Some(newer) = r.superseded_by {
+            last = format!("{last} (stale: {newer} is newer)");
+        }
+        // Event types, ids and errors are the sender's text: a newline or
+        // escape in one must not forge a row.
+        out.push_str(&format!(
+            "{:>6}  {:<11} {:<17} {:<40} {:>3}  {}\n",
+            r.id,
+            r.status.as_str(),
+            r.vendor,
+            Shown(&r.event_type).to_string(),
+            r.attempts,
+            Shown(&last)
+        ));
+    }
+    if shown < total {
+        out.push_str(&format!(
+            "{shown} of {total} shown, newest first (--limit N for more, --status to narrow)\n"
+        ));
+    }
+    print_text(&out)
 }
 
 /// Re-parses quarantined deliveries with this binary's models; those that

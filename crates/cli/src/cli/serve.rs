@@ -120,34 +120,8 @@ pub fn run(args: Args) -> Outcome {
             return Err(Failure::usage(e));
         }
     }
-    let header_read = duration_arg(more.header_read_timeout, "header-read-timeout")?;
-    let body = duration_arg(more.body_timeout, "body-timeout")?;
-    let idle = duration_arg(more.idle_timeout, "idle-timeout")?;
-    let handler = duration_arg(more.handler_timeout, "handler-timeout")?;
+    more.limits(&mut cfg)?;
     let grace = duration_arg(more.shutdown_grace, "shutdown-grace")?;
-    if more.max_connections == 0 || more.handler_concurrency == 0 || more.max_attempts == 0 {
-        return Err(Failure::usage(
-            "--max-connections, --handler-concurrency and --max-attempts must be at least 1",
-        ));
-    }
-    cfg.limits = hookforge::receive::serve::ServerLimits {
-        header_read_timeout: header_read,
-        idle_timeout: idle,
-        max_connections: more.max_connections,
-        max_connections_per_ip: more.max_connections_per_ip.map(|n| n as usize),
-    };
-    cfg.body_timeout = body;
-    cfg.worker = hookforge::receive::inbox::WorkerConfig {
-        handler_timeout: handler,
-        concurrency_per_vendor: more.handler_concurrency,
-        skip_stale: more.skip_stale,
-    };
-    cfg.retry.max_attempts = more.max_attempts;
-    cfg.on_misfit = more.on_misfit;
-    cfg.allow_unsigned = more.allow_unsigned;
-    cfg.accept_new_secrets = more.accept_new_secrets;
-    cfg.retain = more.retain;
-    cfg.memory_capacity = more.memory_capacity;
     if let Some(l) = lease {
         match duration_arg(l, "lease") {
             Ok(d) => cfg.lease = Some(d),
@@ -187,6 +161,36 @@ pub struct ServeExtras {
     pub otlp_endpoint: Option<String>,
     /// How long a stop waits for requests in flight and running handlers.
     pub grace: std::time::Duration,
+}
+
+impl ServeArgs {
+    /// The limits, the worker's and the retry settings into `cfg`.
+    fn limits(&self, cfg: &mut hookforge::receive::serve::ServeConfig) -> Result<(), Failure> {
+        if self.max_connections == 0 || self.handler_concurrency == 0 || self.max_attempts == 0 {
+            return Err(Failure::usage(
+                "--max-connections, --handler-concurrency and --max-attempts must be at least 1",
+            ));
+        }
+        cfg.limits = hookforge::receive::serve::ServerLimits {
+            header_read_timeout: duration_arg(self.header_read_timeout, "header-read-timeout")?,
+            idle_timeout: duration_arg(self.idle_timeout, "idle-timeout")?,
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip.map(|n| n as usize),
+        };
+        cfg.body_timeout = duration_arg(self.body_timeout, "body-timeout")?;
+        cfg.worker = hookforge::receive::inbox::WorkerConfig {
+            handler_timeout: duration_arg(self.handler_timeout, "handler-timeout")?,
+            concurrency_per_vendor: self.handler_concurrency,
+            skip_stale: self.skip_stale,
+        };
+        cfg.retry.max_attempts = self.max_attempts;
+        cfg.on_misfit = self.on_misfit;
+        cfg.allow_unsigned = self.allow_unsigned.clone();
+        cfg.accept_new_secrets = self.accept_new_secrets.clone();
+        cfg.retain = self.retain;
+        cfg.memory_capacity = self.memory_capacity;
+        Ok(())
+    }
 }
 
 /// The rest of `serve`'s options.

@@ -358,6 +358,32 @@ impl Observed {
         }
     }
 
+    /// An authentic delivery handled once: passes when the payload reported
+    /// is one of the bodies sent under its key (documented samples may
+    /// share an id), else names what changed.
+    fn payload_verdict(&self, key: &str, body: &[u8], got: &Value, verdict: Verdict) -> Verdict {
+        let same_id = self.sent_bodies.get(key).map_or(&[][..], Vec::as_slice);
+        if same_id.iter().any(|b| payload_difference(b, got).is_none()) {
+            let shared = if same_id.len() > 1 {
+                format!(" (its id is shared by {} bodies sent)", same_id.len())
+            } else {
+                String::new()
+            };
+            return Verdict::pass(format!(
+                "{}; handled once, payload intact{shared}",
+                verdict.note
+            ));
+        }
+        let sent: Option<Value> = serde_json::from_slice(body).ok();
+        let diff = sent
+            .and_then(|s| payload_difference(&s, got))
+            .unwrap_or_else(|| "not the JSON sent".into());
+        Verdict::fail(format!(
+            "{}, handled once, but the payload changed: {diff}",
+            verdict.note
+        ))
+    }
+
     /// Judges a step again with what its handler did; `origin`: where the
     /// step's delivery comes from (a sample keeps its id in every run).
     pub fn judge(
@@ -426,32 +452,7 @@ impl Observed {
                 "{}, and its handler ran {n} times for the same delivery (id {key})",
                 verdict.note
             )),
-            Expect::Success => {
-                let got = &handled[0].payload;
-                // Documented samples may share an id (a docs placeholder):
-                // a receiver that dedupes by id handles the first it got,
-                // which must be one of the bodies sent with that id.
-                let same_id = self.sent_bodies.get(key).map_or(&[][..], Vec::as_slice);
-                if same_id.iter().any(|b| payload_difference(b, got).is_none()) {
-                    let shared = if same_id.len() > 1 {
-                        format!(" (its id is shared by {} bodies sent)", same_id.len())
-                    } else {
-                        String::new()
-                    };
-                    return Verdict::pass(format!(
-                        "{}; handled once, payload intact{shared}",
-                        verdict.note
-                    ));
-                }
-                let sent: Option<Value> = serde_json::from_slice(body).ok();
-                let diff = sent
-                    .and_then(|s| payload_difference(&s, got))
-                    .unwrap_or_else(|| "not the JSON sent".into());
-                Verdict::fail(format!(
-                    "{}, handled once, but the payload changed: {diff}",
-                    verdict.note
-                ))
-            }
+            Expect::Success => self.payload_verdict(key, body, &handled[0].payload, verdict),
             // Handing a verified handshake to the handler loses nothing; say
             // so, and let it pass.
             Expect::Handshake if n > 0 => Verdict::pass(format!(

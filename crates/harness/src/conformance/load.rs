@@ -273,6 +273,41 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
 
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            latency_us: histogram(),
+            succeeded: 0,
+            failed: 0,
+            failures: Default::default(),
+        }
+    }
+
+    /// One delivery answered after `us` µs; `failure` says why it failed.
+    fn record(&mut self, us: u64, failure: Option<String>) {
+        self.latency_us.saturating_record(us);
+        match failure {
+            None => self.succeeded += 1,
+            Some(why) => {
+                self.failed += 1;
+                *self.failures.entry(why).or_default() += 1;
+            }
+        }
+    }
+
+    fn merge(&mut self, t: Tally) -> Result<(), HarnessError> {
+        self.latency_us
+            .add(&t.latency_us)
+            .map_err(|e| HarnessError::Internal(format!("cannot merge latencies: {e}")))?;
+        self.succeeded += t.succeeded;
+        self.failed += t.failed;
+        for (why, n) in t.failures {
+            *self.failures.entry(why).or_default() += n;
+        }
+        Ok(())
+    }
+}
+
 /// Sends `total` deliveries on schedule (open loop: delivery `i` is due at
 /// `start + i / rate` whatever happened before); `connections` tasks take
 /// the due deliveries in turn, each over one keep-alive connection.
@@ -304,12 +339,7 @@ async fn send_all(
         let guard = Live(live.clone());
         set.spawn(async move {
             let _guard = guard;
-            let mut tally = Tally {
-                latency_us: histogram(),
-                succeeded: 0,
-                failed: 0,
-                failures: Default::default(),
-            };
+            let mut tally = Tally::new();
             let mut conn: Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>> = None;
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -338,14 +368,7 @@ async fn send_all(
                     }
                 };
                 let us = scheduled.elapsed().as_micros().clamp(1, 3_600_000_000) as u64;
-                tally.latency_us.saturating_record(us);
-                match failure {
-                    None => tally.succeeded += 1,
-                    Some(why) => {
-                        tally.failed += 1;
-                        *tally.failures.entry(why).or_default() += 1;
-                    }
-                }
+                tally.record(us, failure);
                 finished.fetch_add(1, Ordering::Relaxed);
             }
             tally
@@ -359,23 +382,11 @@ async fn send_all(
             p(finished.load(Ordering::Relaxed));
         }
     }
-    let mut all = Tally {
-        latency_us: histogram(),
-        succeeded: 0,
-        failed: 0,
-        failures: Default::default(),
-    };
+    let mut all = Tally::new();
     while let Some(r) = set.join_next().await {
-        let t =
-            r.map_err(|e| HarnessError::Internal(format!("a connection's task failed: {e}")))?;
-        all.latency_us
-            .add(&t.latency_us)
-            .map_err(|e| HarnessError::Internal(format!("cannot merge latencies: {e}")))?;
-        all.succeeded += t.succeeded;
-        all.failed += t.failed;
-        for (why, n) in t.failures {
-            *all.failures.entry(why).or_default() += n;
-        }
+        all.merge(
+            r.map_err(|e| HarnessError::Internal(format!("a connection's task failed: {e}")))?,
+        )?;
     }
     Ok(all)
 }

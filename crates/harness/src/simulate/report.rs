@@ -606,6 +606,57 @@ fn verdict(
     }
 }
 
+impl EventReport {
+    /// The event's line in [`Report::table`].
+    fn row(&self) -> String {
+        let answers: Vec<String> = self
+            .attempts
+            .iter()
+            .map(|a| {
+                if a.duplicate {
+                    format!("+{}", a.answer)
+                } else {
+                    a.answer.to_string()
+                }
+            })
+            .collect();
+        let mut answers = answers.join(" ");
+        if answers.chars().count() > 26 {
+            answers = format!("{}…", answers.chars().take(25).collect::<String>());
+        }
+        let inbox = match &self.inbox {
+            None => "-".to_string(),
+            Some(h) if h.times == 1 => match h.duplicates {
+                Some(n) if n > 0 => format!("once (+{n} dup)"),
+                _ => "once".into(),
+            },
+            Some(h) if h.times > 1 => format!("{} times", h.times),
+            Some(h) => h.status.clone().unwrap_or_else(|| "missing".into()),
+        };
+        let verdict = match self.verdict {
+            Verdict::Ok => "ok".to_string(),
+            v => format!(
+                "{}: {}",
+                serde_json::to_value(v)
+                    .expect("serializes")
+                    .as_str()
+                    .unwrap_or_default(),
+                self.reason.as_deref().unwrap_or_default()
+            ),
+        };
+        format!(
+            "{:<4} {:<34} {:>4}  {:<26} {:<10} {:<16} {}\n",
+            self.index,
+            self.event_type,
+            self.attempts.iter().filter(|a| !a.duplicate).count(),
+            answers,
+            self.state.as_str(),
+            inbox,
+            verdict
+        )
+    }
+}
+
 impl Report {
     /// The report as a table for a terminal.
     pub fn table(&self) -> String {
@@ -636,51 +687,7 @@ impl Report {
             "#", "event", "sent", "answers", "state", "inbox", "verdict"
         ));
         for d in &self.deliveries {
-            let answers: Vec<String> = d
-                .attempts
-                .iter()
-                .map(|a| {
-                    if a.duplicate {
-                        format!("+{}", a.answer)
-                    } else {
-                        a.answer.to_string()
-                    }
-                })
-                .collect();
-            let mut answers = answers.join(" ");
-            if answers.chars().count() > 26 {
-                answers = format!("{}…", answers.chars().take(25).collect::<String>());
-            }
-            let inbox = match &d.inbox {
-                None => "-".to_string(),
-                Some(h) if h.times == 1 => match h.duplicates {
-                    Some(n) if n > 0 => format!("once (+{n} dup)"),
-                    _ => "once".into(),
-                },
-                Some(h) if h.times > 1 => format!("{} times", h.times),
-                Some(h) => h.status.clone().unwrap_or_else(|| "missing".into()),
-            };
-            let verdict = match d.verdict {
-                Verdict::Ok => "ok".to_string(),
-                v => format!(
-                    "{}: {}",
-                    serde_json::to_value(v)
-                        .expect("serializes")
-                        .as_str()
-                        .unwrap_or_default(),
-                    d.reason.as_deref().unwrap_or_default()
-                ),
-            };
-            s.push_str(&format!(
-                "{:<4} {:<34} {:>4}  {:<26} {:<10} {:<16} {}\n",
-                d.index,
-                d.event_type,
-                d.attempts.iter().filter(|a| !a.duplicate).count(),
-                answers,
-                d.state.as_str(),
-                inbox,
-                verdict
-            ));
+            s.push_str(&d.row());
         }
         let join = |m: &BTreeMap<String, usize>| {
             m.iter()
