@@ -276,6 +276,7 @@ fn combinator_base(dir: &Path) -> std::path::PathBuf {
         p["labels"] = json!({"type": "object", "patternProperties": {"^x-": {"type": "string"}}});
         p["qty"] = json!({"type": "integer", "minimum": 1});
         p["code"] = json!({"const": "v1"});
+        p["pair"] = json!({"type": "array", "items": [{"type": "string"}]});
         p["tree"] = json!({"$ref": "../definitions.json#/definitions/Node"});
         p["note"] = json!({"$ref": "#/definitions/Note"});
         v["definitions"] =
@@ -317,7 +318,7 @@ fn changes_inside_combinators_and_recursive_definitions_are_classed() {
     let dir = common::temp_dir("diff-combinators");
     let old = combinator_base(&dir);
     // (file edited, the edit, the one breaking change `diff` should report)
-    let cases: [(&str, Edit, &str); 8] = [
+    let cases: [(&str, Edit, &str); 11] = [
         (
             EVENT,
             |v| {
@@ -381,6 +382,26 @@ fn changes_inside_combinators_and_recursive_definitions_are_classed() {
             },
             "payment<oneOf[0]>.card: field made optional (inside a `oneOf` branch",
         ),
+        // An enum alone admits its values' types: from a string to numbers.
+        (
+            EVENT,
+            |v| v["properties"]["code"] = json!({"enum": [1, 2]}),
+            "code: type changed from string to integer",
+        ),
+        // The alternatives went, and what replaced them no longer takes one.
+        (
+            EVENT,
+            |v| {
+                v["properties"]["contact"] = json!({"type": ["object", "null"],
+                    "properties": {"a": {"type": "integer"}}, "required": ["a"]})
+            },
+            "contact<anyOf[0] removed>.a: type changed from string to integer",
+        ),
+        (
+            EVENT,
+            |v| v["properties"]["pair"]["items"][0]["type"] = "integer".into(),
+            "pair[0]: type changed from string to integer",
+        ),
     ];
     for (file, change, expected) in cases {
         let (code, text) = diff_after(&old, file, change);
@@ -403,23 +424,59 @@ fn changes_inside_combinators_and_recursive_definitions_are_classed() {
 fn reordered_branches_and_unenforced_constraints_are_not_breaking() {
     let dir = common::temp_dir("diff-compatible");
     let old = combinator_base(&dir);
-    let cases: [Edit; 6] = [
+    let cases: [Edit; 9] = [
         |v| {
             v["properties"]["payment"]["oneOf"]
                 .as_array_mut()
                 .unwrap()
                 .reverse()
         },
-        |v| v["properties"]["contact"] = json!({"type": ["object", "null"]}),
+        |v| {
+            v["properties"]["contact"] = json!({"type": ["object", "null"],
+                "properties": {"a": {"type": "string"}}, "required": ["a"]})
+        },
         |v| v["properties"]["qty"]["minimum"] = 0.into(),
         |v| v["properties"]["code"]["const"] = "v2".into(),
         |v| v["properties"]["labels"]["pattern"] = "^x".into(),
         |v| v["additionalProperties"] = false.into(),
+        // Constraints the receiver does not enforce, inside a `oneOf` branch
+        // and a pattern property, and an enum turned into its one value.
+        |v| v["properties"]["payment"]["oneOf"][0]["properties"]["card"]["maxLength"] = 3.into(),
+        |v| v["properties"]["labels"]["patternProperties"]["^x-"]["maxLength"] = 2.into(),
+        |v| v["properties"]["code"] = json!({"enum": ["v1", "v2"]}),
     ];
     for change in cases {
         let (code, text) = diff_after(&old, EVENT, change);
         assert_eq!(code, Some(0), "{text}");
         assert!(text.contains("(0 breaking)"), "{text}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A definition reached by many paths is compared once: a chain of 14
+/// definitions, each referring twice to the next, and the last retyped, is
+/// one change. With a guard against cycles only, it was 16,384 lines, and
+/// each level doubled the time (helper-52's review).
+#[test]
+fn a_definition_reached_many_ways_is_compared_once() {
+    let dir = common::temp_dir("diff-chain");
+    let old = dir.join("old");
+    common::copy_dir(&common::root().join("schemas/prets"), &old);
+    edit(&old.join("definitions.json"), |d| {
+        for i in 0..14 {
+            let next = json!({"$ref": format!("#/definitions/D{}", i + 1)});
+            d["definitions"][format!("D{i}")] =
+                json!({"type": "object", "properties": {"l": next.clone(), "r": next}});
+        }
+        d["definitions"]["D14"] = json!({"type": "string"});
+    });
+    edit(&old.join(EVENT), |v| {
+        v["properties"]["chain"] = json!({"$ref": "../definitions.json#/definitions/D0"});
+    });
+    let (code, text) = diff_after(&old, "definitions.json", |d| {
+        d["definitions"]["D14"]["type"] = "integer".into();
+    });
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("1 changes (1 breaking)"), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

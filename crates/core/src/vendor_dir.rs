@@ -190,15 +190,30 @@ fn lenient(value: &mut Value) {
             }
         }
     }
-    for key in ["items", "additionalProperties", "not"] {
-        if let Some(child) = o.get_mut(key) {
-            lenient(child);
+    // `not` forbids: made lenient, it would forbid more (`not: {enum:
+    // [deleted]}` would become `not: {type: string}`, refusing every
+    // string). Dropped, as the receiver keeps what the vendor sends.
+    o.remove("not");
+    // `items` as one schema or a tuple of them.
+    for key in [
+        "items",
+        "additionalProperties",
+        "additionalItems",
+        "contains",
+    ] {
+        match o.get_mut(key) {
+            Some(Value::Array(a)) => a.iter_mut().for_each(lenient),
+            Some(child) => lenient(child),
+            None => {}
         }
     }
     for key in ["anyOf", "oneOf", "allOf"] {
         if let Some(Value::Array(a)) = o.get_mut(key) {
             a.iter_mut().for_each(lenient);
         }
+    }
+    if let Some(Value::Object(patterns)) = o.get_mut("patternProperties") {
+        patterns.values_mut().for_each(lenient);
     }
     if let Some(Value::Object(defs)) = o.get_mut("definitions") {
         defs.values_mut().for_each(lenient);

@@ -174,6 +174,21 @@ fn read_samples(
 /// type is drift to keep, not an error).
 fn types(s: &Value) -> Option<BTreeSet<String>> {
     let mut out = BTreeSet::new();
+    // An enum alone admits the types of its values (it is open).
+    if s.get("type").is_none()
+        && let Some(Value::Array(values)) = s.get("enum")
+    {
+        for v in values {
+            out.insert(match v {
+                Value::Number(n) if !n.is_f64() => "integer".to_string(),
+                other => crate::manifest::json_type(other).to_string(),
+            });
+        }
+        if out.contains("number") {
+            out.insert("integer".into());
+        }
+        return Some(out);
+    }
     if s.get("type").is_none()
         && let Some(c) = s.get("const")
     {
@@ -231,6 +246,9 @@ struct Walk<'a> {
     /// How many `oneOf` branches the walk is inside: there, what admits more
     /// may make a value match two branches, which `oneOf` refuses.
     in_one_of: usize,
+    /// Definition pairs compared already (and whether inside a `oneOf`):
+    /// one referred to from many places is compared once, at the first.
+    compared: BTreeSet<(String, String, bool)>,
 }
 
 /// Keywords that constrain and that hookforge's receiver enforces: one
@@ -241,7 +259,6 @@ const ENFORCED: &[&str] = &[
     "additionalItems",
     "propertyNames",
     "dependencies",
-    "not",
     "if",
     "then",
     "else",
@@ -300,6 +317,15 @@ fn additional(v: &Value) -> Option<&Value> {
 }
 
 impl Walk<'_> {
+    /// A change that leaves what the receiver accepts as it was (a keyword
+    /// it does not enforce, an enum value added to an open enum): never
+    /// made breaking by the `oneOf` rule.
+    fn push_neutral(&mut self, class: Class, path: &str, what: String) {
+        let inside = std::mem::take(&mut self.in_one_of);
+        self.push(class, path, what);
+        self.in_one_of = inside;
+    }
+
     fn push(&mut self, class: Class, path: &str, what: String) {
         let (class, what) = match class {
             Class::Compatible if self.in_one_of > 0 => (
@@ -330,11 +356,12 @@ impl Walk<'_> {
             (Some(o), Some(n)) => Some((o.to_string(), n.to_string())),
             _ => None,
         };
-        if let Some(p) = &pair {
-            if self.within.contains(p) {
+        if let Some((o, n)) = &pair {
+            let key = (o.clone(), n.clone(), self.in_one_of > 0);
+            if self.within.contains(&(o.clone(), n.clone())) || !self.compared.insert(key) {
                 return;
             }
-            self.within.push(p.clone());
+            self.within.push((o.clone(), n.clone()));
         }
         let (old, new) = (
             self.old.resolve(self.old_own, old),
@@ -342,9 +369,24 @@ impl Walk<'_> {
         );
         self.compare_types(old, new, path);
         self.compare_enums(old, new, path);
-        self.compare_properties(old, new, path, depth);
-        if let (Some(oi), Some(ni)) = (old.get("items"), new.get("items")) {
-            self.compare(oi, ni, &format!("{path}[]"), depth + 1);
+        // Fields matter where the old schema took objects; where its
+        // alternatives went away, they are compared one by one instead.
+        let objects = types(old).is_none_or(|t| t.contains("object"));
+        let alternatives_gone = ["anyOf", "oneOf"]
+            .iter()
+            .any(|k| old.get(*k).is_some() && new.get(*k).is_none());
+        if objects && !alternatives_gone {
+            self.compare_properties(old, new, path, depth);
+        }
+        match (old.get("items"), new.get("items")) {
+            // Tuples, place by place.
+            (Some(Value::Array(o)), Some(Value::Array(n))) => {
+                for (i, (oi, ni)) in o.iter().zip(n).enumerate() {
+                    self.compare(oi, ni, &format!("{path}[{i}]"), depth + 1);
+                }
+            }
+            (Some(oi), Some(ni)) => self.compare(oi, ni, &format!("{path}[]"), depth + 1),
+            _ => {}
         }
         self.compare_branches(old, new, path, depth);
         self.compare_patterns(old, new, path, depth);
@@ -364,8 +406,15 @@ impl Walk<'_> {
             let branches = |s: &Value| s.get(key).and_then(Value::as_array).cloned();
             let (o, n) = match (branches(old), branches(new)) {
                 (None, None) => continue,
-                (Some(_), None) => {
+                (Some(o), None) => {
                     self.push(Class::Compatible, path, format!("`{key}` removed"));
+                    // What each alternative admitted, the schema that
+                    // replaces them must still admit.
+                    if key != "allOf" {
+                        for (i, b) in o.iter().enumerate() {
+                            self.compare(b, new, &format!("{path}<{key}[{i}] removed>"), depth + 1);
+                        }
+                    }
                     continue;
                 }
                 (None, Some(_)) => {
@@ -449,7 +498,7 @@ impl Walk<'_> {
     fn compare_constraints(&mut self, old: &Value, new: &Value, path: &str) {
         let not_enforced = crate::manifest::vendor_dir::VALUE_CONSTRAINTS
             .iter()
-            .chain(&["format", "const"]);
+            .chain(&["format", "const", "not"]);
         for key in ENFORCED.iter().chain(not_enforced) {
             let class = if ENFORCED.contains(key) {
                 Class::Breaking
@@ -461,17 +510,19 @@ impl Walk<'_> {
             } else {
                 ""
             };
-            match (old.get(*key), new.get(*key)) {
-                (Some(o), Some(n)) if o != n => self.push(
-                    class,
-                    path,
-                    format!("`{key}` changed from {o} to {n}{aside}"),
-                ),
-                (None, Some(n)) => self.push(class, path, format!("`{key}` {n} added{aside}")),
-                (Some(o), None) => {
-                    self.push(Class::Compatible, path, format!("`{key}` {o} removed"))
+            let change = match (old.get(*key), new.get(*key)) {
+                (Some(o), Some(n)) if o != n => {
+                    Some((class, format!("`{key}` changed from {o} to {n}{aside}")))
                 }
-                _ => {}
+                (None, Some(n)) => Some((class, format!("`{key}` {n} added{aside}"))),
+                (Some(o), None) => Some((Class::Compatible, format!("`{key}` {o} removed{aside}"))),
+                _ => None,
+            };
+            match change {
+                // What the receiver does not enforce changes nothing for it.
+                Some((class, what)) if aside.is_empty() => self.push(class, path, what),
+                Some((class, what)) => self.push_neutral(class, path, what),
+                None => {}
             }
         }
     }
@@ -511,12 +562,16 @@ impl Walk<'_> {
         let (oe, ne) = (strings(old.get("enum")), strings(new.get("enum")));
         if !oe.is_empty() {
             for v in ne.difference(&oe) {
-                self.push(Class::Compatible, path, format!("enum value {v} added"));
+                self.push_neutral(Class::Compatible, path, format!("enum value {v} added"));
             }
         }
         if !ne.is_empty() {
             for v in oe.difference(&ne) {
-                self.push(Class::Breaking, path, format!("enum value {v} removed"));
+                self.push(
+                    Class::Breaking,
+                    path,
+                    format!("enum value {v} removed (the receiver still takes it; the generated enum loses its variant)"),
+                );
             }
         }
     }
@@ -620,6 +675,7 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
                     out: &mut changes,
                     within: Vec::new(),
                     in_one_of: 0,
+                    compared: BTreeSet::new(),
                 }
                 .compare(os, ns, "", 0)
             }
