@@ -591,6 +591,17 @@ fn named_pipes_are_read_when_named_and_skipped_when_walked() {
         "{text}{}",
         stderr(&o)
     );
+    // Named to `infer`, a pipe is read too.
+    let writer = {
+        let (fifo, good) = (fifo.clone(), good.clone());
+        std::thread::spawn(move || std::fs::write(fifo, good).unwrap())
+    };
+    let o = hookforge(
+        &["infer", "--title", "quote.updated", fifo.to_str().unwrap()],
+        None,
+    );
+    writer.join().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
     // In a samples directory `infer` walks: refused by name, at once.
     let samples = dir.join("samples/quote.updated");
     std::fs::create_dir_all(&samples).unwrap();

@@ -622,3 +622,39 @@ fn drift_apply_keeps_odd_event_types_inside_their_own_files() {
     );
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// `--schemas DIR` names one vendor's directory: with deliveries of two
+/// vendors in the inbox and no `--vendor`, it is a usage error. Before, the
+/// other vendor's event types were proposed (and applied) into DIR as new
+/// events (helper-52's review).
+#[test]
+fn drift_with_schemas_needs_a_vendor_when_the_inbox_has_several() {
+    use hookforge::receive::store::Store;
+    let tmp = common::temp_dir("drift-two-vendors");
+    let dir = tmp.join("prets");
+    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let db = inbox_of_types(&tmp, &["quote.paused".into()]);
+    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
+    let (id, body) = common::prets_delivery("evt_01KVOTHER", 1);
+    let mut d = common::new_delivery("cowbell", &id, body);
+    d.event_type = "policy.bound".into();
+    store.insert(&d).unwrap();
+    drop(store);
+    let before = common::tree_text(&dir);
+    let out = hookforge(&[
+        "drift",
+        "--db",
+        db.to_str().unwrap(),
+        "--schemas",
+        dir.to_str().unwrap(),
+        "--apply",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cowbell, prets: --schemas names one vendor's directory"),
+        "{err}"
+    );
+    assert_eq!(common::tree_text(&dir), before);
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -116,7 +116,21 @@ fn infer_again_keeps_the_users_edits() {
     assert_eq!(kept["description"], "written by hand");
     assert!(String::from_utf8_lossy(&again.stderr).contains("--overwrite infers it again"));
 
+    // A backup beside a schema is not an event file (helper-52's review: it
+    // was taken for one, and the event written to `….json.json`).
+    let mut backup = schema_path.clone().into_os_string();
+    backup.push(".bak");
+    std::fs::copy(&schema_path, &backup).unwrap();
     infer(&["--overwrite"]);
+    let names: Vec<String> = std::fs::read_dir(dir.join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.ends_with(".json.json")),
+        "{names:?}"
+    );
+    std::fs::remove_file(&backup).unwrap();
     assert_eq!(std::fs::read(&manifest_path).unwrap(), edited);
     let redone: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&schema_path).unwrap()).unwrap();

@@ -376,7 +376,12 @@ impl EventFiles {
             .flatten()
         {
             let path = entry.path();
-            let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            // As the loader reads them: `*.json`, not backups beside them.
+            let Some(stem) = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .filter(|s| !s.starts_with('.') && path.extension().is_some_and(|x| x == "json"))
+            else {
                 continue;
             };
             taken.insert(stem.to_lowercase());

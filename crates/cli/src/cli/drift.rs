@@ -46,6 +46,13 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
         }
     }
     let (by_vendor, untyped) = observed(&args)?;
+    if args.schemas.is_some() && by_vendor.len() > 1 {
+        let vendors: Vec<&str> = by_vendor.keys().map(String::as_str).collect();
+        return Err(Failure::usage(format!(
+            "the inbox holds deliveries of {}: --schemas names one vendor's directory, so give --vendor too",
+            vendors.join(", ")
+        )));
+    }
     let mut all = serde_json::Map::new();
     let mut text = String::new();
     let mut applied: Vec<PathBuf> = Vec::new();
@@ -181,7 +188,10 @@ fn applied_note(applied: &[PathBuf]) -> String {
     }
     let shown: Vec<String> = applied.iter().map(|d| d.display().to_string()).collect();
     let mut note = format!("applied to {}.", shown.join(", "));
-    if applied.iter().any(|d| d.starts_with("schemas")) {
+    if applied
+        .iter()
+        .any(|d| d.components().any(|c| c.as_os_str() == "schemas"))
+    {
         note.push_str(" Built-in vendors: run `cargo xtask codegen` and the tests (`cargo insta review` shows what the typed parses gained).");
     }
     note + "\n"
@@ -227,10 +237,14 @@ fn apply(dir: &Path, samples: &Path, proposal: &hookforge::drift::Proposal) -> R
         .zip(&staged)
         .try_for_each(|((path, text), tmp)| {
             if let Some(parent) = path.parent() {
+                // Absolute, so the outermost missing directory is a real one
+                // (a relative path's ancestors end at "").
+                let parent = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
                 let missing = parent.ancestors().take_while(|a| !a.exists()).last();
-                std::fs::create_dir_all(parent)
+                std::fs::create_dir_all(&parent)
                     .map_err(|e| format!("{}: {e}", parent.display()))?;
-                made.extend(missing.map(Path::to_path_buf));
+                let missing = missing.map(Path::to_path_buf);
+                made.extend(missing);
             }
             std::fs::write(tmp, text).map_err(|e| format!("{}: {e}", path.display()))
         });

@@ -91,7 +91,8 @@ fn extracted(args: &Args, text: &str) -> Extracted {
     let mut per_dir: std::collections::BTreeMap<String, usize> = Default::default();
     // One directory per event type, named so no two types share one.
     let mut stems: std::collections::HashMap<String, String> = Default::default();
-    let mut taken = std::collections::HashSet::new();
+    // Examples without an event type go to `_no_event_type`: no event's.
+    let mut taken = std::collections::HashSet::from(["_no_event_type".to_string()]);
     for found in hookforge_extract::find_examples(text) {
         let ex = match found {
             Ok(ex) => ex,

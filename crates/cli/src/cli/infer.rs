@@ -26,12 +26,22 @@ pub struct Args {
     pub overwrite: bool,
 }
 
-fn read_samples(files: &[PathBuf]) -> Result<Vec<Value>, String> {
+/// The samples in `files`; those in `named` (given on the command line:
+/// perhaps a pipe, `<(…)`) are read whatever they are, the others (found in
+/// a directory) only if regular files.
+fn read_samples(files: &[PathBuf], named: &[PathBuf]) -> Result<Vec<Value>, String> {
     files
         .iter()
         .map(|f| {
-            let text = read_regular_file(f, &f.display().to_string())?;
-            serde_json::from_slice(&text).map_err(|e| format!("{}: not JSON: {e}", f.display()))
+            let what = f.display().to_string();
+            let text = if named.contains(f) {
+                std::fs::File::open(f)
+                    .map_err(|e| format!("cannot read {what}: {e}"))
+                    .and_then(|file| read_capped(file, &what))?
+            } else {
+                read_regular_file(f, &what)?
+            };
+            serde_json::from_slice(&text).map_err(|e| format!("{what}: not JSON: {e}"))
         })
         .collect()
 }
@@ -81,7 +91,7 @@ fn one(a: &Args) -> Result<Outcome, String> {
             })
             .unwrap_or_else(|| "event".into())
     });
-    let samples = read_samples(&files)?;
+    let samples = read_samples(&files, &a.inputs)?;
     Ok(print_json(&hookforge::infer::infer(&title, &samples)))
 }
 
@@ -286,7 +296,7 @@ fn read_events(samples_dir: &std::path::Path) -> Result<Events, String> {
             .and_then(|n| n.to_str())
             .ok_or_else(|| format!("{}: the directory name is not UTF-8", d.display()))?
             .to_string();
-        let bodies = read_samples(&files)?;
+        let bodies = read_samples(&files, &[])?;
         let mut samples = Vec::new();
         for (f, body) in files.into_iter().zip(bodies) {
             let h = f.with_extension("headers");

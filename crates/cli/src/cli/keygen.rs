@@ -48,8 +48,23 @@ pub fn key_pair(
     ),
     Failure,
 > {
+    let (algorithm, format) = key_algorithm(v)?;
+    if !algorithm.is_public_key() {
+        return Err(Failure::usage(format!(
+            "{} signs with a shared secret (HMAC), not a key pair",
+            v.id
+        )));
+    }
+    key_pair_of(algorithm, format)
+}
+
+/// The algorithm `v` signs with and the form of its public key, for a
+/// vendor that signs at all with a signature or JWT scheme.
+pub fn key_algorithm(
+    v: &VendorSpec,
+) -> Result<(hookforge::manifest::SignatureAlgorithm, KeyFormat), Failure> {
     // A JWT vendor's public key is PEM (or a JWKS document holding it).
-    let (algorithm, format) = match &v.manifest().auth {
+    Ok(match &v.manifest().auth {
         Auth::Signature(sig) => (sig.algorithm, sig.key),
         Auth::Jwt(_) => {
             let scheme =
@@ -66,13 +81,21 @@ pub fn key_pair(
                 v.id
             )));
         }
-    };
-    if !algorithm.is_public_key() {
-        return Err(Failure::usage(format!(
-            "{} signs with a shared secret (HMAC), not a key pair",
-            v.id
-        )));
-    }
+    })
+}
+
+/// A new key pair for `algorithm`, and its public key written as `format`.
+fn key_pair_of(
+    algorithm: hookforge::manifest::SignatureAlgorithm,
+    format: KeyFormat,
+) -> Result<
+    (
+        hookforge::manifest::SignatureAlgorithm,
+        hookforge::auth::KeyPair,
+        String,
+    ),
+    Failure,
+> {
     let pair = hookforge::auth::generate_key_pair(algorithm).map_err(Failure::failed)?;
     let public = written_as(format, &pair);
     Ok((algorithm, pair, public))

@@ -667,7 +667,7 @@ pub fn require_secret(vendor: &VendorSpec, target: &TargetArgs) -> Result<(), Fa
     }
     // A vendor that signs with a private key is played with one (the
     // receiver holds the public half): say so, and where to get a pair.
-    let key_pair = keygen::key_pair(vendor).is_ok();
+    let key_pair = keygen::key_algorithm(vendor).is_ok_and(|(a, _)| a.is_public_key());
     let what = if key_pair {
         "give the private key hookforge signs with (the receiver holds its public key; `hookforge keygen` makes a pair)"
     } else {

@@ -404,10 +404,11 @@ impl PostgresStore {
 /// noticed instead of waited for until the kernel's TCP timeouts.
 fn session(url: &str) -> Result<Client, ::postgres::Error> {
     let mut config: ::postgres::Config = url.parse()?;
-    if config.get_connect_timeout().is_none() {
+    // Named in the URL at all (`connect_timeout=0` is libpq's "none"): theirs.
+    if !url.contains("connect_timeout") {
         config.connect_timeout(Duration::from_secs(10));
     }
-    if config.get_tcp_user_timeout().is_none() {
+    if !url.contains("tcp_user_timeout") {
         config.tcp_user_timeout(Duration::from_secs(30));
     }
     let mut c = config.connect(NoTls)?;
