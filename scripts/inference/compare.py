@@ -15,30 +15,17 @@ held out in turn; each tool infers a schema from the others, then:
 Usage: compare.py CORPUS HOOKFORGE QUICKTYPE
 """
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from collections import defaultdict
 
+from corpus import get, groups_of, has, keys, spread
 from jsonschema import FormatChecker
 from jsonschema.validators import validator_for
 
 corpus, hookforge, quicktype = sys.argv[1:4]
-MAX_MUTANTS = 40  # per held-out payload and kind, spread evenly
-
-groups = defaultdict(list)
-for event in sorted(os.listdir(corpus)):
-    d = os.path.join(corpus, event)
-    if not os.path.isdir(d):
-        continue
-    for f in sorted(os.listdir(d)):
-        if f.endswith(".json"):
-            # CORPUS/<event>/<n>.json (one event per directory), or octokit's
-            # CORPUS/<event>/<action>[.<variant>].payload.json.
-            key = event if f[:-5].isdigit() else f"{event}.{f.split('.')[0]}"
-            groups[key].append(os.path.join(d, f))
-groups = {k: v for k, v in groups.items() if len(v) >= 2}
+groups = groups_of(corpus)
 
 
 def leaves(v, at=()):
@@ -50,35 +37,6 @@ def leaves(v, at=()):
             yield from leaves(c, at + (i,))
     else:
         yield at, v
-
-
-def keys(v, at=()):
-    if isinstance(v, dict):
-        for k, c in v.items():
-            yield at + (k,)
-            yield from keys(c, at + (k,))
-    # Keys inside arrays are not "always present" in a useful sense.
-
-
-def get(v, path):
-    for p in path:
-        v = v[p]
-    return v
-
-
-def has(v, path):
-    try:
-        get(v, path)
-        return True
-    except (KeyError, IndexError, TypeError):
-        return False
-
-
-def spread(items):
-    if len(items) <= MAX_MUTANTS:
-        return items
-    step = len(items) / MAX_MUTANTS
-    return [items[int(i * step)] for i in range(MAX_MUTANTS)]
 
 
 def other_type(v):

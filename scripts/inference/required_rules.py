@@ -21,52 +21,15 @@ Rules:
 Usage: required_rules.py CORPUS RULE...
 """
 import json
-import os
 import sys
 from collections import defaultdict
+
+from corpus import groups_of, has, keys, spread
 
 TOP = {"id", "type", "event", "event_type", "eventType", "event_id", "eventId", "object",
        "object_kind", "kind", "action", "topic", "created", "created_at", "createdAt",
        "timestamp", "data", "payload"}
 IDLIKE = {"node_id", "login", "url", "html_url", "name", "sha"}
-MAX_MUTANTS = 40
-
-
-def groups_of(corpus):
-    groups = defaultdict(list)
-    for event in sorted(os.listdir(corpus)):
-        d = os.path.join(corpus, event)
-        if not os.path.isdir(d):
-            continue
-        for f in sorted(os.listdir(d)):
-            if f.endswith(".json"):
-                key = event if f[:-5].isdigit() else f"{event}.{f.split('.')[0]}"
-                groups[key].append(os.path.join(d, f))
-    return {k: v for k, v in groups.items() if len(v) >= 2}
-
-
-def keys(v, at=()):
-    if isinstance(v, dict):
-        for k, c in v.items():
-            yield at + (k,)
-            yield from keys(c, at + (k,))
-
-
-def has(v, path):
-    try:
-        for p in path:
-            v = v[p]
-        return True
-    except (KeyError, IndexError, TypeError):
-        return False
-
-
-def spread(items):
-    if len(items) <= MAX_MUTANTS:
-        return items
-    step = len(items) / MAX_MUTANTS
-    return [items[int(i * step)] for i in range(MAX_MUTANTS)]
-
 
 def by_key_name(v, name="", out=None):
     """Objects per the key that holds them (array items: the array's key):

@@ -36,18 +36,17 @@ pub fn run(a: Args) -> Outcome {
     ))
 }
 
+/// A key pair made for a vendor: its algorithm, the pair, and the public
+/// key written as the vendor shows it.
+pub type Generated = (
+    hookforge::manifest::SignatureAlgorithm,
+    hookforge::auth::KeyPair,
+    String,
+);
+
 /// A new key pair for a vendor that signs with a private key, and its
 /// public key as the vendor shows it; a usage error for other vendors.
-pub fn key_pair(
-    v: &VendorSpec,
-) -> Result<
-    (
-        hookforge::manifest::SignatureAlgorithm,
-        hookforge::auth::KeyPair,
-        String,
-    ),
-    Failure,
-> {
+pub fn key_pair(v: &VendorSpec) -> Result<Generated, Failure> {
     let (algorithm, format) = key_algorithm(v)?;
     if !algorithm.is_public_key() {
         return Err(Failure::usage(format!(
@@ -88,14 +87,7 @@ pub fn key_algorithm(
 fn key_pair_of(
     algorithm: hookforge::manifest::SignatureAlgorithm,
     format: KeyFormat,
-) -> Result<
-    (
-        hookforge::manifest::SignatureAlgorithm,
-        hookforge::auth::KeyPair,
-        String,
-    ),
-    Failure,
-> {
+) -> Result<Generated, Failure> {
     let pair = hookforge::auth::generate_key_pair(algorithm).map_err(Failure::failed)?;
     let public = written_as(format, &pair);
     Ok((algorithm, pair, public))
