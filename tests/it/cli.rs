@@ -518,12 +518,7 @@ fn openapi_operation_ids_are_unique() {
 #[test]
 fn sign_says_when_the_event_asked_for_is_not_what_is_read() {
     let dir = common::root().join("tests/fixtures/github/samples/issues.opened");
-    let sample = std::fs::read_dir(dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let sample = common::first_file(&dir);
     let body = std::fs::read(sample).unwrap();
     let sign = |extra: &[&str]| {
         let args = [

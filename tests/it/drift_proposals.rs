@@ -339,18 +339,27 @@ fn new_events_are_named_as_the_vendors_other_files() {
 /// Prets deliveries of the undocumented types `types`, stored in a new
 /// inbox in `tmp`; the inbox's path.
 fn inbox_of_types(tmp: &Path, types: &[String]) -> std::path::PathBuf {
-    use hookforge::receive::store::Store;
     let db = tmp.join("inbox.db");
-    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
     for (i, t) in types.iter().enumerate() {
         let mut body = delivery(100 + i);
         body["type"] = json!(t);
-        let id = body["eventId"].as_str().unwrap().to_string();
-        let mut d = common::new_delivery("prets", &id, serde_json::to_vec(&body).unwrap());
-        d.event_type = t.clone();
-        store.insert(&d).unwrap();
+        store(&db, "prets", t, &body);
     }
     db
+}
+
+/// Stores `body` in the inbox at `db` as a delivery of `vendor`'s
+/// `event_type` (its id from `/eventId`, else made up).
+fn store(db: &Path, vendor: &str, event_type: &str, body: &Value) {
+    use hookforge::receive::store::Store;
+    let inbox = hookforge::receive::store::SqliteStore::open(db).unwrap();
+    let id = body["eventId"]
+        .as_str()
+        .unwrap_or("evt_01KVSTORED")
+        .to_string();
+    let mut d = common::new_delivery(vendor, &id, serde_json::to_vec(body).unwrap());
+    d.event_type = event_type.into();
+    inbox.insert(&d).unwrap();
 }
 
 /// Event types that slug alike (`a/b`, `a b`, `a:b`) or too long for a file
@@ -520,7 +529,6 @@ fn drift_outside_the_repository_says_how_to_get_the_vendor_dir() {
 /// `definitions.json` and found no drift (helper-49's review).
 #[test]
 fn drift_patches_an_event_schemas_own_definitions() {
-    use hookforge::receive::store::Store;
     let tmp = common::temp_dir("drift-own-defs");
     let dir = tmp.join("prets");
     common::copy_dir(&common::root().join("schemas/prets"), &dir);
@@ -530,14 +538,9 @@ fn drift_patches_an_event_schemas_own_definitions() {
     schema["properties"]["note"] = json!({"$ref": "#/definitions/Note"});
     std::fs::write(&path, serde_json::to_vec_pretty(&schema).unwrap()).unwrap();
     let db = tmp.join("inbox.db");
-    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
     let mut body = delivery(200);
     body["note"] = json!("a string");
-    let id = body["eventId"].as_str().unwrap().to_string();
-    let mut d = common::new_delivery("prets", &id, serde_json::to_vec(&body).unwrap());
-    d.event_type = "quote.updated".into();
-    store.insert(&d).unwrap();
-    drop(store);
+    store(&db, "prets", "quote.updated", &body);
     let out = hookforge(&[
         "drift",
         "--db",
@@ -568,7 +571,6 @@ fn drift_patches_an_event_schemas_own_definitions() {
 /// "(unreadable)" (helper-50's review).
 #[test]
 fn drift_apply_keeps_odd_event_types_inside_their_own_files() {
-    use hookforge::receive::store::Store;
     let tmp = common::temp_dir("drift-odd-types");
     let dir = tmp.join("prets");
     common::copy_dir(&common::root().join("schemas/prets"), &dir);
@@ -580,12 +582,8 @@ fn drift_apply_keeps_odd_event_types_inside_their_own_files() {
         .map(String::from)
         .to_vec();
     let db = inbox_of_types(&tmp, &types);
-    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
-    let (id, body) = common::prets_delivery("evt_01KVODD", 1);
-    let mut d = common::new_delivery("prets", &id, body);
-    d.event_type = hookforge::receive::receiver::UNREADABLE_EVENT_TYPE.into();
-    store.insert(&d).unwrap();
-    drop(store);
+    let unreadable = hookforge::receive::receiver::UNREADABLE_EVENT_TYPE;
+    store(&db, "prets", unreadable, &delivery(301));
     let outside_before = std::fs::read_dir(&tmp).unwrap().count();
     let out = hookforge(&[
         "drift",
@@ -629,17 +627,11 @@ fn drift_apply_keeps_odd_event_types_inside_their_own_files() {
 /// events (helper-52's review).
 #[test]
 fn drift_with_schemas_needs_a_vendor_when_the_inbox_has_several() {
-    use hookforge::receive::store::Store;
     let tmp = common::temp_dir("drift-two-vendors");
     let dir = tmp.join("prets");
     common::copy_dir(&common::root().join("schemas/prets"), &dir);
     let db = inbox_of_types(&tmp, &["quote.paused".into()]);
-    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
-    let (id, body) = common::prets_delivery("evt_01KVOTHER", 1);
-    let mut d = common::new_delivery("cowbell", &id, body);
-    d.event_type = "policy.bound".into();
-    store.insert(&d).unwrap();
-    drop(store);
+    store(&db, "cowbell", "policy.bound", &delivery(302));
     let before = common::tree_text(&dir);
     let out = hookforge(&[
         "drift",

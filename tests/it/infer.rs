@@ -98,12 +98,7 @@ fn infer_again_keeps_the_users_edits() {
         serde_json::json!({"scheme": "bearer", "header": "Authorization", "prefix": "Bearer "});
     let edited = serde_json::to_vec_pretty(&manifest).unwrap();
     std::fs::write(&manifest_path, &edited).unwrap();
-    let schema_path = std::fs::read_dir(dir.join("events"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let schema_path = common::first_file(&dir.join("events"));
     let mut schema: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&schema_path).unwrap()).unwrap();
     schema["description"] = "written by hand".into();

@@ -246,12 +246,7 @@ fn errors_name_the_file_and_the_place() {
 fn a_sample_that_is_not_json_is_named_at_load() {
     let dir = common::temp_dir("bad-sample");
     common::copy_dir(&common::root().join("tests/fixtures/github"), &dir);
-    let event = std::fs::read_dir(dir.join("events"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let event = common::first_file(&dir.join("events"));
     let slug = event.file_stem().unwrap().to_str().unwrap().to_string();
     let bad = dir.join("samples").join(&slug).join("bad.json");
     std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
@@ -684,12 +679,7 @@ fn an_event_schemas_own_definitions_sit_beside_the_shared_ones() {
     };
     with_local("Note");
     let vendor = hookforge::vendor_dir::load(&dir).unwrap();
-    let sample = std::fs::read_dir(dir.join("samples/charge.refunded"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let sample = common::first_file(&dir.join("samples/charge.refunded"));
     let mut body: Value = serde_json::from_slice(&std::fs::read(&sample).unwrap()).unwrap();
     body["livemode_note"] = "fine".into();
     let headers = HeaderMap::new();
@@ -732,12 +722,7 @@ fn a_vendor_dir_misfit_says_where_and_what_was_expected() {
     schema["properties"]["tree"] = json!({"$ref": "#/definitions/Node"});
     std::fs::write(&path, serde_json::to_vec_pretty(&schema).unwrap()).unwrap();
     let vendor = hookforge::vendor_dir::load(&dir).unwrap();
-    let sample = std::fs::read_dir(dir.join("samples/charge.refunded"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let sample = common::first_file(&dir.join("samples/charge.refunded"));
     let base: Value = serde_json::from_slice(&std::fs::read(&sample).unwrap()).unwrap();
     let error_with = |key: &str, value: Value| {
         let mut body = base.clone();

@@ -202,3 +202,18 @@ mod crc_tests {
         assert_eq!(super::crc32(b""), 0);
     }
 }
+
+/// `(name, value)` pairs as a header map; a pair that is no valid header
+/// (nothing a receiver stored or a signer wrote) is skipped.
+pub fn header_map<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in pairs {
+        if let (Ok(k), Ok(v)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            http::HeaderValue::from_str(v),
+        ) {
+            headers.append(k, v);
+        }
+    }
+    headers
+}

@@ -173,50 +173,32 @@ fn read_samples(
 /// value's type, as hookforge's receiver reads it (another value of that
 /// type is drift to keep, not an error).
 fn types(s: &Value) -> Option<BTreeSet<String>> {
+    let value_type = |v: &Value| match v {
+        Value::Number(n) if !n.is_f64() => "integer".to_string(),
+        other => crate::manifest::json_type(other).to_string(),
+    };
     let mut out = BTreeSet::new();
-    // An enum alone admits the types of its values (it is open).
-    if s.get("type").is_none()
-        && let Some(Value::Array(values)) = s.get("enum")
-    {
-        for v in values {
-            out.insert(match v {
-                Value::Number(n) if !n.is_f64() => "integer".to_string(),
-                other => crate::manifest::json_type(other).to_string(),
-            });
-        }
-        if out.contains("number") {
-            out.insert("integer".into());
-        }
-        return Some(out);
-    }
-    if s.get("type").is_none()
-        && let Some(c) = s.get("const")
-    {
-        let t = match c {
-            Value::Number(n) if !n.is_f64() => "integer".to_string(),
-            other => crate::manifest::json_type(other).to_string(),
-        };
-        out.insert(t);
-        if out.contains("number") {
-            out.insert("integer".into());
-        }
-        return Some(out);
-    }
-    match s.get("type") {
-        Some(Value::String(t)) => {
+    match (s.get("type"), s.get("enum"), s.get("const")) {
+        (Some(Value::String(t)), ..) => {
             out.insert(t.clone());
         }
-        Some(Value::Array(a)) => out.extend(a.iter().filter_map(Value::as_str).map(str::to_string)),
+        (Some(Value::Array(a)), ..) => {
+            out.extend(a.iter().filter_map(Value::as_str).map(str::to_string));
+        }
+        // An enum alone admits its values' types (it is open), a `const`
+        // its value's.
+        (None, Some(Value::Array(values)), _) => out.extend(values.iter().map(value_type)),
+        (None, _, Some(c)) => {
+            out.insert(value_type(c));
+        }
         _ => {
-            for key in ["anyOf", "oneOf"] {
-                if let Some(Value::Array(alts)) = s.get(key) {
-                    for alt in alts {
-                        out.extend(types(alt)?);
-                    }
-                    return Some(out);
-                }
+            let (_, alts) = ["anyOf", "oneOf"]
+                .iter()
+                .find_map(|k| Some((k, s.get(*k)?.as_array()?)))?;
+            for alt in alts {
+                out.extend(types(alt)?);
             }
-            return None;
+            return Some(out);
         }
     }
     // An integer is a number too.

@@ -178,17 +178,10 @@ pub fn propose(dir: &Path, samples: &Path, deliveries: &[Observed]) -> Result<Pr
             }
         }
     }
-    let naming = crate::infer::EventNaming::learn(
-        vs.events.iter().map(|e| (e.name.as_str(), e.slug.as_str())),
-    );
-    // Stems in use: the events' and any sample directory's (one left by an
-    // event whose schema is gone would mix its samples with a new one's).
-    let mut taken: std::collections::HashSet<String> =
-        vs.events.iter().map(|e| e.slug.to_lowercase()).collect();
-    if let Ok(entries) = std::fs::read_dir(samples) {
-        taken.extend(entries.filter_map(|e| Some(e.ok()?.file_name().to_str()?.to_lowercase())));
-    }
-    found.finish(&mut out, &mut redactor, naming, taken);
+    // New events get stems no event file or sample directory has (one left
+    // by an event whose schema is gone would mix its samples with theirs).
+    let files = crate::infer::EventFiles::of(&dir.join("events"), samples);
+    found.finish(&mut out, &mut redactor, files);
     Ok(out)
 }
 
@@ -358,8 +351,7 @@ impl Findings {
         self,
         out: &mut Proposal,
         redactor: &mut Redactor,
-        naming: crate::infer::EventNaming,
-        mut taken: std::collections::HashSet<String>,
+        mut files: crate::infer::EventFiles,
     ) {
         let mut ops = self.ops;
         for ((file, path), (key, values)) in self.new_keys {
@@ -394,7 +386,7 @@ impl Findings {
             out.patches.entry(key.0).or_default().push(op);
         }
         for (event, docs) in self.unknown {
-            let slug = naming.unique_slug(&event, &mut taken);
+            let slug = files.stem(&event);
             out.new_events
                 .insert(event.clone(), crate::infer::infer(&event, &docs));
             out.new_event_files.insert(

@@ -368,13 +368,14 @@ pub struct EventFiles {
 impl EventFiles {
     /// Reads `dir/events/*.json` (their titles) and `dir/samples/`.
     pub fn of_dir(dir: &std::path::Path) -> EventFiles {
+        EventFiles::of(&dir.join("events"), &dir.join("samples"))
+    }
+
+    /// Reads `events/*.json` (their titles) and the names in `samples/`.
+    pub fn of(events: &std::path::Path, samples: &std::path::Path) -> EventFiles {
         let mut by_title = std::collections::HashMap::new();
         let mut taken = std::collections::HashSet::new();
-        for entry in std::fs::read_dir(dir.join("events"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
+        for entry in std::fs::read_dir(events).into_iter().flatten().flatten() {
             let path = entry.path();
             // As the loader reads them: `*.json`, not backups beside them.
             let Some(stem) = path
@@ -393,17 +394,13 @@ impl EventFiles {
                 by_title.insert(title, stem.to_string());
             }
         }
-        for entry in std::fs::read_dir(dir.join("samples"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
+        for entry in std::fs::read_dir(samples).into_iter().flatten().flatten() {
             if let Some(name) = entry.file_name().to_str() {
                 taken.insert(name.to_lowercase());
             }
         }
         EventFiles {
-            naming: EventNaming::of_dir(&dir.join("events")),
+            naming: EventNaming::of_dir(events),
             by_title,
             taken,
         }

@@ -34,13 +34,7 @@ fn read_samples(files: &[PathBuf], named: &[PathBuf]) -> Result<Vec<Value>, Stri
         .iter()
         .map(|f| {
             let what = f.display().to_string();
-            let text = if named.contains(f) {
-                std::fs::File::open(f)
-                    .map_err(|e| format!("cannot read {what}: {e}"))
-                    .and_then(|file| read_capped(file, &what))?
-            } else {
-                read_regular_file(f, &what)?
-            };
+            let text = read_sample_file(f, named.contains(f), &what)?;
             serde_json::from_slice(&text).map_err(|e| format!("{what}: not JSON: {e}"))
         })
         .collect()
@@ -301,7 +295,7 @@ fn read_events(samples_dir: &std::path::Path) -> Result<Events, String> {
         for (f, body) in files.into_iter().zip(bodies) {
             let h = f.with_extension("headers");
             let headers = if h.exists() {
-                let bytes = read_regular_file(&h, &h.display().to_string())?;
+                let bytes = read_sample_file(&h, false, &h.display().to_string())?;
                 let text = String::from_utf8(bytes).map_err(|_| {
                     format!(
                         "cannot read {}: stream did not contain valid UTF-8",

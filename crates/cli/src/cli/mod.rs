@@ -378,21 +378,21 @@ pub fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
 /// read whole into memory (a mistaken path to a disk image, an endless pipe).
 pub const MAX_INPUT_BYTES: u64 = 64 * hookforge::receive::receiver::DEFAULT_BODY_LIMIT as u64;
 
-/// A file found by walking a directory, read only if it is a regular file
-/// (a FIFO would wait forever for a writer) of at most [`MAX_INPUT_BYTES`]
-/// (told by its size, before reading); `what` names it in errors.
-pub fn read_regular_file(f: &std::path::Path, what: &str) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(f).map_err(|e| format!("cannot read {what}: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!(
-            "{what} is not a regular file (a FIFO, socket or device): not read"
-        ));
-    }
-    if meta.len() > MAX_INPUT_BYTES {
-        return Err(format!(
-            "{what} holds more than {} MiB, more than any webhook body (serve refuses over --body-limit, default 1 MiB): not read",
-            MAX_INPUT_BYTES >> 20
-        ));
+/// A file of samples: one `named` on the command line is read whatever it
+/// is (a pipe, `<(…)`); one found by walking a directory only if it is a
+/// regular file (a FIFO would wait forever for a writer). Either way at
+/// most [`MAX_INPUT_BYTES`]; `what` names it in errors.
+pub fn read_sample_file(f: &std::path::Path, named: bool, what: &str) -> Result<Vec<u8>, String> {
+    if !named {
+        let meta = std::fs::metadata(f).map_err(|e| format!("cannot read {what}: {e}"))?;
+        if !meta.is_file() {
+            return Err(format!(
+                "{what} is not a regular file (a FIFO, socket or device): not read"
+            ));
+        }
+        if meta.len() > MAX_INPUT_BYTES {
+            return Err(too_large(what));
+        }
     }
     let file = std::fs::File::open(f).map_err(|e| format!("cannot read {what}: {e}"))?;
     read_capped(file, what)
@@ -405,12 +405,16 @@ pub fn read_capped(r: impl Read, what: &str) -> Result<Vec<u8>, String> {
         .read_to_end(&mut buf)
         .map_err(|e| format!("cannot read {what}: {e}"))?;
     if buf.len() as u64 > MAX_INPUT_BYTES {
-        return Err(format!(
-            "{what} holds more than {} MiB, more than any webhook body (serve refuses over --body-limit, default 1 MiB): not read",
-            MAX_INPUT_BYTES >> 20
-        ));
+        return Err(too_large(what));
     }
     Ok(buf)
+}
+
+fn too_large(what: &str) -> String {
+    format!(
+        "{what} holds more than {} MiB, more than any webhook body (serve refuses over --body-limit, default 1 MiB): not read",
+        MAX_INPUT_BYTES >> 20
+    )
 }
 
 /// Writes `v` as pretty JSON with a final newline.

@@ -45,16 +45,7 @@ fn parse_many(
     let (mut ok, mut unknown, mut failed) = (0, 0, 0);
     let mut out = String::new();
     for f in &files {
-        // A file named on the command line may be a pipe (`<(…)`); one a
-        // directory walk found is read only if regular.
-        let read = if paths.contains(f) {
-            std::fs::File::open(f)
-                .map_err(|e| format!("cannot read: {e}"))
-                .and_then(|file| read_capped(file, "the file"))
-        } else {
-            read_regular_file(f, "the file")
-        };
-        let line = match read {
+        let line = match read_sample_file(f, paths.contains(f), "the file") {
             Err(e) => {
                 failed += 1;
                 format!("FAIL     {}: {e}", f.display())

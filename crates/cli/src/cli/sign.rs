@@ -83,15 +83,8 @@ fn note_event_read_otherwise(
     headers: &[(String, String)],
     asked: &str,
 ) {
-    let mut map = HeaderMap::new();
-    for (k, v) in headers {
-        if let (Ok(k), Ok(v)) = (
-            http::HeaderName::from_bytes(k.as_bytes()),
-            http::HeaderValue::from_str(v),
-        ) {
-            map.append(k, v);
-        }
-    }
+    let map =
+        hookforge_core::util::header_map(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     match vendor.read_envelope(wire, &map) {
         Ok(env) if env.event_type != asked => eprintln!(
             "note: a receiver reads this delivery as `{}`, not `{}`",

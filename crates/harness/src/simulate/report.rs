@@ -63,22 +63,30 @@ impl ObservedInbox {
     }
 }
 
-/// Whether report `r` is of `event`: by the id it read, else by payload.
-fn reports(event: &SimEvent, r: &crate::conformance::observe::Handled) -> bool {
+/// Whether report `r` is of `event`: by the id it read, else by payload;
+/// `body` holds the event's body once parsed (parsed only if needed, once).
+fn reports(
+    event: &SimEvent,
+    body: &std::cell::OnceCell<Option<serde_json::Value>>,
+    r: &crate::conformance::observe::Handled,
+) -> bool {
     match (&event.event_id, &r.event_id) {
         (Some(sent), Some(read)) => sent == read,
-        _ => serde_json::from_slice::<serde_json::Value>(&event.body)
-            .is_ok_and(|b| crate::conformance::observe::same_payload(&b, &r.payload)),
+        _ => body
+            .get_or_init(|| serde_json::from_slice(&event.body).ok())
+            .as_ref()
+            .is_some_and(|b| crate::conformance::observe::same_payload(b, &r.payload)),
     }
 }
 
 impl HandledRecords for ObservedInbox {
     fn handled(&self, _vendor: &str, event: &SimEvent) -> Result<Handled, String> {
+        let body = std::cell::OnceCell::new();
         let times = self
             .observer
             .reports()
             .iter()
-            .filter(|r| reports(event, r))
+            .filter(|r| reports(event, &body, r))
             .count() as u32;
         Ok(Handled {
             stored: times > 0,
@@ -93,11 +101,13 @@ impl HandledRecords for ObservedInbox {
     }
 
     fn unmatched(&self, events: &[SimEvent]) -> Vec<String> {
+        let bodies: Vec<std::cell::OnceCell<_>> =
+            events.iter().map(|_| Default::default()).collect();
         let stray: Vec<_> = self
             .observer
             .reports()
             .into_iter()
-            .filter(|r| !events.iter().any(|e| reports(e, r)))
+            .filter(|r| !events.iter().zip(&bodies).any(|(e, b)| reports(e, b, r)))
             .collect();
         if stray.is_empty() {
             return Vec::new();

@@ -223,16 +223,7 @@ impl StoredDelivery {
     /// The stored headers as a header map (entries that are not valid
     /// headers cannot have been stored by the receiver and are skipped).
     pub fn header_map(&self) -> http::HeaderMap {
-        let mut headers = http::HeaderMap::new();
-        for (k, v) in &self.headers {
-            if let (Ok(k), Ok(v)) = (
-                http::HeaderName::from_bytes(k.as_bytes()),
-                http::HeaderValue::from_str(v),
-            ) {
-                headers.append(k, v);
-            }
-        }
-        headers
+        crate::util::header_map(self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
     /// The attempt a claim (or [`Store::start`]) just counted: what the
