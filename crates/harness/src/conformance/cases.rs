@@ -211,6 +211,18 @@ impl<'a> Sender<'a> {
         what: impl Into<String>,
         delivery: Fresh,
         expect: Expect,
+        attempt: (Option<&str>, u32, Option<u64>),
+    ) -> Step {
+        self.stamped_step(what, self.stamped(delivery), expect, attempt)
+    }
+
+    /// [`Sender::attempt_step`] of a delivery already [`Sender::stamped`]:
+    /// copies of one event sent together carry the same stamps.
+    fn stamped_step(
+        &self,
+        what: impl Into<String>,
+        delivery: Fresh,
+        expect: Expect,
         (event, number, timestamp): (Option<&str>, u32, Option<u64>),
     ) -> Step {
         let attempt = Attempt {
@@ -221,7 +233,6 @@ impl<'a> Sender<'a> {
                 .or_else(|| self.event_of(&delivery.body)),
             event_id: delivery.id.clone(),
         };
-        let delivery = self.stamped(delivery);
         let signed = vendor_delivery(self.v, &delivery.body, self.signer, &attempt);
         let stamps = self.v.manifest().delivery.as_ref();
         let timed = self
@@ -690,13 +701,17 @@ fn header_case(s: Sender<'_>, d: Fresh) -> Plan {
 /// vendor retries it later); see `RunCtx::run_plan`.
 fn duplicate_concurrent(s: Sender<'_>, d: Fresh) -> Plan {
     let now = crate::util::since_epoch().as_secs();
-    let first = s.attempt_step(
+    // Stamped once: the two copies are one event (stamped apart, a body
+    // time in milliseconds could differ, and an id-less vendor's copies
+    // were then two events).
+    let d = s.stamped(d);
+    let first = s.stamped_step(
         "a new delivery",
         d.clone(),
         Expect::Success,
         (None, 0, Some(now)),
     );
-    let again = s.attempt_step(
+    let again = s.stamped_step(
         "the same event at the same time, as the vendor retries it while the first is handled",
         Fresh {
             body: for_attempt(s.v, &d.body, 1).into_owned(),
