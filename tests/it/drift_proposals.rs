@@ -442,8 +442,49 @@ fn a_failed_drift_apply_changes_nothing() {
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("nothing was changed"), "{err}");
+    assert!(
+        err.contains("nothing in ") && err.contains(" was changed"),
+        "{err}"
+    );
     assert_eq!(common::tree_text(&dir), before);
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// With several vendors, a failed apply names the vendor directories
+/// already written before it. Before: "nothing was changed", though the
+/// first vendor's files were in place (noted last session, fixed now).
+#[test]
+fn a_failed_drift_apply_names_what_earlier_vendors_got() {
+    let tmp = common::temp_dir("drift-two-vendors");
+    for vendor in ["prets", "socotra"] {
+        common::copy_dir(
+            &common::root().join("schemas").join(vendor),
+            &tmp.join("schemas").join(vendor),
+        );
+    }
+    let db = inbox_of_types(&tmp, &["quote.paused".into()]);
+    store(&db, "socotra", "policy.paused", &delivery(200));
+    // socotra's new schema cannot be staged: it comes after prets' (vendors
+    // are applied in name order).
+    std::fs::create_dir_all(tmp.join("schemas/socotra/events/policy.paused.json.drift-tmp"))
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(["drift", "--db", db.to_str().unwrap(), "--apply"])
+        .current_dir(&tmp)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("socotra: "), "{err}");
+    assert!(
+        err.contains("(already applied to schemas/prets before it)"),
+        "{err}"
+    );
+    assert!(tmp.join("schemas/prets/events/quote.paused.json").is_file());
+    assert!(
+        !tmp.join("schemas/socotra/events/policy.paused.json")
+            .exists()
+    );
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 

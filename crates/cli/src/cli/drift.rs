@@ -68,7 +68,20 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
         text.push_str(&described(&vendor, &dir, &p));
         let anything = !p.patches.is_empty() || !p.new_events.is_empty() || !p.samples.is_empty();
         if args.apply && anything {
-            apply(&dir, &samples, &p).map_err(|e| Failure::failed(format!("{vendor}: {e}")))?;
+            apply(&dir, &samples, &p).map_err(|e| {
+                // Each vendor's apply is all-or-nothing; earlier vendors' are done.
+                let before = match applied.as_slice() {
+                    [] => String::new(),
+                    dirs => format!(
+                        " (already applied to {} before it)",
+                        dirs.iter()
+                            .map(|d| d.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                Failure::failed(format!("{vendor}: {e}{before}"))
+            })?;
             applied.push(dir.clone());
         }
         all.insert(vendor, serde_json::to_value(&p).expect("serializes"));
@@ -256,7 +269,7 @@ fn apply(dir: &Path, samples: &Path, proposal: &hookforge::drift::Proposal) -> R
     };
     if let Err(e) = written {
         undo(&staged);
-        return Err(format!("{e}; nothing was changed"));
+        return Err(format!("{e}; nothing in {} was changed", dir.display()));
     }
     for (n, ((path, _), tmp)) in files.iter().zip(&staged).enumerate() {
         if let Err(e) = std::fs::rename(tmp, path) {

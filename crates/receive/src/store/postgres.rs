@@ -24,6 +24,7 @@
 const LOG: &str = "hookforge::receive::store::postgres";
 
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ::postgres::{Client, NoTls, Row as PgRow};
@@ -204,6 +205,14 @@ pub struct PostgresStore {
     /// never wait for each other's round trips (one shared connection held
     /// a process to about 1,300 deliveries/s).
     conns: [Mutex<Conn>; 3],
+    /// Held while a role's connection is being replaced: one connect at a
+    /// time per role (see `reopen`).
+    reconnecting: [Mutex<()>; 3],
+    /// How many reconnects each role has attempted: a caller that saw a
+    /// failed connection reconnects only if nobody has tried since.
+    generation: [std::sync::atomic::AtomicU64; 3],
+    /// Connects made to replace a connection, for tests and operators.
+    reconnects: std::sync::atomic::AtomicU64,
     /// Kept to reconnect a connection the server closed (a restart, a
     /// failover, an administrator's `pg_terminate_backend`); never printed.
     url: String,
@@ -251,6 +260,9 @@ impl PostgresStore {
         let (worker, reader) = (more(1)?, more(2)?);
         Ok(PostgresStore {
             conns: [Mutex::new(Conn(Some(client))), worker, reader],
+            reconnecting: Default::default(),
+            generation: Default::default(),
+            reconnects: Default::default(),
             url: url.to_string(),
             lease_ms: lease.as_millis().min(i64::MAX as u128) as i64,
             owner: format!(
@@ -356,11 +368,16 @@ impl PostgresStore {
         if !conn.is_closed() {
             return conn;
         }
+        let seen = self.generation(role);
         // Connected without the lock held: a connect that waits (a host
         // that drops packets) holds up no other call of this role.
         drop(conn);
-        self.reopen(role, "the database closed a connection");
+        self.reopen(role, seen, "the database closed a connection");
         self.lock(role)
+    }
+
+    fn generation(&self, role: Role) -> u64 {
+        self.generation[role as usize].load(Ordering::Acquire)
     }
 
     fn lock(&self, role: Role) -> std::sync::MutexGuard<'_, Conn> {
@@ -370,7 +387,22 @@ impl PostgresStore {
     }
 
     /// Replaces `role`'s connection with a new one, if one can be made.
-    fn reopen(&self, role: Role, why: &str) {
+    /// One connect at a time per role: a caller that finds one under way
+    /// waits for it and uses what it made. Without this, every request
+    /// during an outage connected on its own, and a database coming back
+    /// met one connect per waiting request at once.
+    ///
+    /// `seen` is the role's `generation` when the caller found the
+    /// connection failed: if a reconnect was tried since, it is not again.
+    fn reopen(&self, role: Role, seen: u64, why: &str) {
+        let gate = &self.reconnecting[role as usize];
+        let _held = gate.lock().unwrap_or_else(|p| p.into_inner());
+        let generation = &self.generation[role as usize];
+        if generation.load(Ordering::Acquire) != seen {
+            return;
+        }
+        self.reconnects.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("hookforge_store_reconnects_total").increment(1);
         match session(&self.url) {
             Ok(fresh) => {
                 tracing::warn!(target: LOG, "{why}; reconnected");
@@ -378,6 +410,14 @@ impl PostgresStore {
             }
             Err(e) => tracing::warn!(target: LOG, error = %e, "{why}; reconnecting failed"),
         }
+        // Failed or not, the callers that waited for this attempt use its
+        // outcome (a 503 if it failed): they do not each try again in turn.
+        generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many connects this store has made to replace a connection.
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects.load(Ordering::Relaxed)
     }
 
     /// The worker's connection (claims, outcomes, leases, replays).
@@ -529,11 +569,12 @@ impl Store for PostgresStore {
     fn health(&self) -> Result<()> {
         let answers = |role| self.conn_for(role).is_valid(Duration::from_secs(2));
         for role in [Role::Insert, Role::Work, Role::Read] {
+            let seen = self.generation(role);
             // A connection that fails the round trip (closed while idle, or
             // half open) is replaced, and asked once more.
             answers(role)
                 .or_else(|_| {
-                    self.reopen(role, "a connection failed the health check");
+                    self.reopen(role, seen, "a connection failed the health check");
                     answers(role)
                 })
                 .map_err(|e| {
