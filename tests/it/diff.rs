@@ -133,7 +133,7 @@ fn check_each_change_is_classed(old: &Path, new: &Path) {
         "breaking quote.created data.externalId: field removed",
         "breaking quote.created data.quoteId: type changed from string to integer",
         "breaking quote.created data.quoteId: field made required",
-        "compatible quote.created data.channel: field added",
+        "compatible quote.created data.channel: field added (before, any value was taken",
         "compatible quote.created version: enum value \"2026-09-01\" added",
         "compatible quote.created timestamp: type widened from string to null | string",
     ] {

@@ -582,9 +582,19 @@ impl Walk<'_> {
                 None => self.push(Class::Breaking, &child(k), "field removed".into()),
             }
         }
-        for k in np.keys().filter(|k| !op.contains_key(*k)) {
+        // A name the old schema left open took any value; typed now, a value
+        // of another type is a misfit (compatible still: it is how a vendor's
+        // documented new field arrives, but the reader should know).
+        let was_open = old.get("additionalProperties") != Some(&Value::Bool(false));
+        for (k, nv) in np.iter().filter(|(k, _)| !op.contains_key(*k)) {
             if nr.contains(&Value::String(k.clone()).to_string()) {
                 self.push(Class::Breaking, &child(k), "field added as required".into());
+            } else if was_open && constrains(nv) {
+                self.push(
+                    Class::Compatible,
+                    &child(k),
+                    "field added (before, any value was taken under this name; one not of its type is now a misfit)".into(),
+                );
             } else {
                 self.push(Class::Compatible, &child(k), "field added".into());
             }
@@ -605,6 +615,16 @@ impl Walk<'_> {
                 );
             }
         }
+    }
+}
+
+/// Whether a schema refuses anything: not `true`, `{}` or only annotations.
+fn constrains(schema: &Value) -> bool {
+    const ANNOTATIONS: [&str; 5] = ["title", "description", "examples", "default", "$comment"];
+    match schema {
+        Value::Object(o) => o.keys().any(|k| !ANNOTATIONS.contains(&k.as_str())),
+        Value::Bool(b) => !b,
+        _ => false,
     }
 }
 
