@@ -456,7 +456,8 @@ fn reordered_branches_and_unenforced_constraints_are_not_breaking() {
 /// A definition reached by many paths is compared once: a chain of 14
 /// definitions, each referring twice to the next, and the last retyped, is
 /// one change. With a guard against cycles only, it was 16,384 lines, and
-/// each level doubled the time (helper-52's review).
+/// each level doubled the time (helper-52's review). The change names the
+/// other places it holds (before: the first only).
 #[test]
 fn a_definition_reached_many_ways_is_compared_once() {
     let dir = common::temp_dir("diff-chain");
@@ -478,5 +479,10 @@ fn a_definition_reached_many_ways_is_compared_once() {
     });
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("1 changes (1 breaking)"), "{text}");
+    // Reported once, with the places where a definition holding it is
+    // reached again: D14 from D13's `r`, D13 from D12's `r`, and so on.
+    let again = format!("(also at chain{}.r, ", ".l".repeat(13));
+    assert!(text.contains(&again), "{text}");
+    assert!(text.contains("and 11 more places)"), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

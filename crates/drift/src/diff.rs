@@ -31,6 +31,10 @@ pub struct Change {
     /// Where in the payload (`data.quoteId`), or the manifest field.
     pub path: String,
     pub what: String,
+    /// The other places the same shared definition is reached from (it is
+    /// compared once, at `path`): the change holds there too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_at: Vec<String>,
 }
 
 /// An old sample that no longer validates against the new schema.
@@ -60,7 +64,13 @@ impl Diff {
                 Class::Breaking => "BREAKING  ",
                 Class::Compatible => "compatible",
             };
-            s.push_str(&format!("{class} {} {}: {}\n", c.event, c.path, c.what));
+            s.push_str(&format!(
+                "{class} {} {}: {}{}\n",
+                c.event,
+                c.path,
+                c.what,
+                also_at(&c.also_at)
+            ));
         }
         for m in &self.samples_failing {
             s.push_str(&format!(
@@ -81,6 +91,25 @@ impl Diff {
             self.samples_failing.len()
         ));
         s
+    }
+}
+
+/// How many other places a change keeps (a definition reached along
+/// every path of a deep tree is reached thousands of ways).
+const ALSO_AT_KEPT: usize = 50;
+
+/// " (also at a, b and 3 more places)", or nothing.
+fn also_at(places: &[String]) -> String {
+    const SHOWN: usize = 3;
+    match places.len() {
+        0 => String::new(),
+        n if n <= SHOWN => format!(" (also at {})", places.join(", ")),
+        n => format!(
+            " (also at {} and {}{} more places)",
+            places[..SHOWN].join(", "),
+            if n >= ALSO_AT_KEPT { "at least " } else { "" },
+            n - SHOWN
+        ),
     }
 }
 
@@ -229,8 +258,10 @@ struct Walk<'a> {
     /// may make a value match two branches, which `oneOf` refuses.
     in_one_of: usize,
     /// Definition pairs compared already (and whether inside a `oneOf`):
-    /// one referred to from many places is compared once, at the first.
-    compared: BTreeSet<(String, String, bool)>,
+    /// one referred to from many places is compared once, at the first;
+    /// with the path it was compared at and the changes it gave (`out`'s
+    /// indices), which the later places are added to.
+    compared: BTreeMap<(String, String, bool), (String, std::ops::Range<usize>)>,
 }
 
 /// Keywords that constrain and that hookforge's receiver enforces: one
@@ -327,6 +358,7 @@ impl Walk<'_> {
                 path.to_string()
             },
             what,
+            also_at: Vec::new(),
         });
     }
 
@@ -338,11 +370,18 @@ impl Walk<'_> {
             (Some(o), Some(n)) => Some((o.to_string(), n.to_string())),
             _ => None,
         };
+        let start = self.out.len();
         if let Some((o, n)) = &pair {
-            let key = (o.clone(), n.clone(), self.in_one_of > 0);
-            if self.within.contains(&(o.clone(), n.clone())) || !self.compared.insert(key) {
+            if self.within.contains(&(o.clone(), n.clone())) {
                 return;
             }
+            let key = (o.clone(), n.clone(), self.in_one_of > 0);
+            if let Some((first, found)) = self.compared.get(&key) {
+                let (first, found) = (first.clone(), found.clone());
+                self.note_also_at(&first, found, path);
+                return;
+            }
+            self.compared.insert(key, (path.to_string(), start..start));
             self.within.push((o.clone(), n.clone()));
         }
         let (old, new) = (
@@ -373,8 +412,31 @@ impl Walk<'_> {
         self.compare_branches(old, new, path, depth);
         self.compare_patterns(old, new, path, depth);
         self.compare_constraints(old, new, path);
-        if pair.is_some() {
+        if let Some((o, n)) = pair {
             self.within.pop();
+            let end = self.out.len();
+            if let Some(entry) = self.compared.get_mut(&(o, n, self.in_one_of > 0)) {
+                entry.1 = start..end;
+            }
+        }
+    }
+
+    /// A shared definition reached again at `path`: each change it gave at
+    /// `first` (and below) holds at `path` too.
+    fn note_also_at(&mut self, first: &str, found: std::ops::Range<usize>, path: &str) {
+        for change in &mut self.out[found] {
+            let here = if change.path == "(payload)" {
+                ""
+            } else {
+                &change.path
+            };
+            let Some(below) = here.strip_prefix(first) else {
+                continue;
+            };
+            let place = format!("{path}{below}");
+            if change.also_at.len() < ALSO_AT_KEPT && !change.also_at.contains(&place) {
+                change.also_at.push(place);
+            }
         }
     }
 
@@ -649,6 +711,7 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
                         .get(field)
                         .map_or("nothing".into(), Value::to_string)
                 ),
+                also_at: Vec::new(),
             });
         }
     }
@@ -659,6 +722,7 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
                 event: name.clone(),
                 path: "(event)".into(),
                 what: "event removed".into(),
+                also_at: Vec::new(),
             }),
             Some((_, ns)) => {
                 let own = |s: &Value| {
@@ -677,7 +741,7 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
                     out: &mut changes,
                     within: Vec::new(),
                     in_one_of: 0,
-                    compared: BTreeSet::new(),
+                    compared: BTreeMap::new(),
                 }
                 .compare(os, ns, "", 0)
             }
@@ -689,6 +753,7 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
             event: name.clone(),
             path: "(event)".into(),
             what: "event added".into(),
+            also_at: Vec::new(),
         });
     }
     changes.sort_by(|a, b| (a.class, &a.event, &a.path).cmp(&(b.class, &b.event, &b.path)));
