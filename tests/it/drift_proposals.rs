@@ -23,6 +23,13 @@ fn delivery(i: usize) -> Value {
     doc
 }
 
+/// Rewrites the JSON file at `path` with `f` applied.
+fn edit_json(path: &Path, f: impl FnOnce(&mut Value)) {
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
 /// Every body validates against the strict (file) schemas of `dir`.
 fn misfits(dir: &Path, bodies: &[Value]) -> Vec<String> {
     let vs = hookforge::manifest::vendor_dir::VendorSchemas::load(dir).unwrap();
@@ -447,6 +454,52 @@ fn a_failed_drift_apply_changes_nothing() {
         "{err}"
     );
     assert_eq!(common::tree_text(&dir), before);
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// A definition in an event file and, identically, in `definitions.json`
+/// (the loader takes that): drift patches both copies. Before, it patched
+/// the event's copy only, and the applied directory no longer loaded
+/// ("defined here and, differently, in definitions.json").
+#[test]
+fn drift_patches_both_copies_of_a_definition_held_twice() {
+    let tmp = common::temp_dir("drift-twins");
+    let dir = tmp.join("prets");
+    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let shared: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("definitions.json")).unwrap())
+            .unwrap();
+    edit_json(&dir.join("events/quote.updated.json"), |event| {
+        event["definitions"] = json!({"QuoteRef": shared["definitions"]["QuoteRef"]});
+    });
+    let mut body = delivery(300);
+    body["data"]["quoteId"] = json!(5);
+    let db = tmp.join("inbox.db");
+    store(&db, "prets", "quote.updated", &body);
+    let out = hookforge(&[
+        "drift",
+        "--db",
+        db.to_str().unwrap(),
+        "--vendor",
+        "prets",
+        "--schemas",
+        dir.to_str().unwrap(),
+        "--samples",
+        dir.join("samples").to_str().unwrap(),
+        "--apply",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("definitions.json") && text.contains("quote.updated.json"),
+        "{text}"
+    );
+    hookforge::vendor_dir::load(&dir).expect("the applied directory loads");
+    assert_eq!(misfits(&dir, &[body]), Vec::<String>::new());
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 

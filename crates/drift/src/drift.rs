@@ -182,7 +182,53 @@ pub fn propose(dir: &Path, samples: &Path, deliveries: &[Observed]) -> Result<Pr
     // by an event whose schema is gone would mix its samples with theirs).
     let files = crate::infer::EventFiles::of(&dir.join("events"), samples);
     found.finish(&mut out, &mut redactor, files);
+    patch_twins(&vs, &mut out.patches);
     Ok(out)
+}
+
+/// A definition may stand, identically, in an event file and in
+/// `definitions.json` (the loader takes that, and refuses the two once they
+/// differ). A patch of one copy is made to every other, or the applied
+/// directory would no longer load.
+fn patch_twins(vs: &VendorSchemas, patches: &mut BTreeMap<PathBuf, Vec<PatchOp>>) {
+    let own = |s: &'_ Value| s.get("definitions").and_then(Value::as_object).cloned();
+    let mut holders: Vec<(PathBuf, Map<String, Value>)> =
+        vec![(PathBuf::from("definitions.json"), vs.definitions.clone())];
+    for es in &vs.events {
+        if let Some(defs) = own(&es.schema) {
+            holders.push((
+                PathBuf::from("events").join(format!("{}.json", es.slug)),
+                defs,
+            ));
+        }
+    }
+    let mut copies: Vec<(PathBuf, PatchOp)> = Vec::new();
+    for (file, ops) in patches.iter() {
+        let Some((_, defs)) = holders.iter().find(|(f, _)| f == file) else {
+            continue;
+        };
+        for op in ops {
+            let Some(name) = op.path.strip_prefix("/definitions/") else {
+                continue;
+            };
+            let name = crate::manifest::unescape_token(name.split('/').next().unwrap_or(name));
+            let Some(def) = defs.get(&name) else { continue };
+            for (twin, _) in holders
+                .iter()
+                .filter(|(f, d)| f != file && d.get(&name) == Some(def))
+            {
+                copies.push((twin.clone(), op.clone()));
+            }
+        }
+    }
+    for (twin, op) in copies {
+        let ops = patches.entry(twin).or_default();
+        if !ops.iter().any(|o| o.path == op.path) {
+            ops.push(op);
+            // Parents before children, as the ops of one file are kept.
+            ops.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+    }
 }
 
 /// What the deliveries showed so far.
