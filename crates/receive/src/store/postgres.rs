@@ -1072,4 +1072,39 @@ mod tests {
         let unreadable = redact_url("postgres://app:s3cret@[bad");
         assert!(!unreadable.contains("s3cret"), "{unreadable}");
     }
+
+    /// A database host that drops packets (a failover whose name still
+    /// points at the old host): the connect gives up after 10 s rather than
+    /// the kernel's SYN retries (about 2 min). Made on loopback with a
+    /// listener whose accept queue is full, so the kernel drops new SYNs.
+    #[test]
+    fn a_connect_to_a_host_that_drops_packets_gives_up() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let socket = runtime
+            .block_on(async { tokio::net::TcpSocket::new_v4() })
+            .unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let listener = runtime.block_on(async { socket.listen(0) }).unwrap();
+        // The one queued connection fills the queue (backlog 0 holds one).
+        let addr = format!("127.0.0.1:{port}").parse().unwrap();
+        let queued = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
+        let url = format!("postgres://app@127.0.0.1:{port}/inbox");
+        let (done, outcome) = std::sync::mpsc::channel();
+        let started = std::time::Instant::now();
+        std::thread::spawn(move || drop(done.send(session(&url).map(drop))));
+        let answer = outcome
+            .recv_timeout(Duration::from_secs(30))
+            .expect("still connecting after 30 s");
+        let took = started.elapsed();
+        assert!(answer.is_err(), "connected to a host that drops packets");
+        assert!(
+            took >= Duration::from_secs(9),
+            "gave up after {took:?}, not at the timeout"
+        );
+        drop((queued, listener));
+    }
 }
