@@ -154,6 +154,42 @@ fn event_type_problems() {
     assert!(err.to_string().contains("found null"), "{err}");
 }
 
+/// A type or id header sent twice with different values names no one
+/// event: the delivery is a misfit (kept, quarantined), not read as the
+/// first value. The same value twice is that value. Before, the first won
+/// (helper-54's review: two `X-GitHub-Event`s, `issues` and `push`, read as
+/// `issues.opened`).
+#[test]
+fn a_type_or_id_header_repeated_with_different_values_is_a_misfit() {
+    let body = br#"{"Event":"quote.sent"}"#;
+    let mut h = HeaderMap::new();
+    h.append("x-superoffice-eventid", "abc".parse().unwrap());
+    h.append("x-superoffice-eventid", "abd".parse().unwrap());
+    let err = superoffice::parse_delivery(body, &h).unwrap_err();
+    assert!(
+        matches!(err, ParseError::HeaderRepeated { count: 2, .. }),
+        "{err}"
+    );
+    assert!(err.is_misfit());
+    assert_eq!(
+        err.to_string(),
+        "header `x-superoffice-eventid` was sent 2 times with different values: which one the vendor meant cannot be told"
+    );
+    assert_eq!(Err(err), superoffice::__parse_delivery_careful(body, &h));
+    let mut h = HeaderMap::new();
+    h.append("x-superoffice-event", "quote.sent".parse().unwrap());
+    h.append("x-superoffice-event", "quote.approved".parse().unwrap());
+    let err = superoffice::VENDOR
+        .parse(br#"{"EventId":"e"}"#, &h)
+        .unwrap_err();
+    assert!(matches!(err, ParseError::HeaderRepeated { .. }), "{err}");
+    let mut h = HeaderMap::new();
+    h.append("x-superoffice-eventid", "abc".parse().unwrap());
+    h.append("x-superoffice-eventid", "abc".parse().unwrap());
+    let d = superoffice::parse_delivery(body, &h).unwrap();
+    assert_eq!(d.event_id.as_deref(), Some("abc"));
+}
+
 #[test]
 fn superoffice_header_and_body_must_agree() {
     let body = br#"{"Event":"quote.sent","EventId":"1fc5752a-6de8-412d-847a-12d5529a0ec6"}"#;

@@ -170,7 +170,8 @@ fn infer_finds_the_event_type_and_id_the_manifests_name() {
         }
         let events: Vec<(String, Vec<Sample>)> = events.into_iter().collect();
         let found = event_type(&events).map(|f| f.locator["pointer"].clone());
-        let id_found = event_id(&events).and_then(|l| l["pointer"].as_str().map(String::from));
+        let id_found =
+            event_id(&events, None).and_then(|l| l["pointer"].as_str().map(String::from));
         let id_want = m.event_id.as_ref().and_then(|l| l.pointer.clone());
         checked.push(format!(
             "{id}: type {}, id {}",
@@ -237,5 +238,99 @@ fn infer_refuses_a_headers_file_it_cannot_use() {
             "{err}"
         );
     }
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// Samples whose bodies and headers nowhere name their event: `infer`
+/// writes the schemas but no `event_type`, and exits 1 saying what to set.
+/// Before, it wrote `{"header": "X-Event-Type"}`, a header no vendor sends,
+/// and exited 0; every real delivery was then a misfit while `check` passed
+/// (helper-54's review).
+#[test]
+fn infer_without_an_event_type_guesses_none_and_fails() {
+    let out = common::temp_dir("infer-no-type");
+    let samples = out.join("samples");
+    for (dir, body) in [
+        ("alpha", r#"{"kind": "x", "id": "1"}"#),
+        ("beta", r#"{"kind": "y", "id": "2"}"#),
+    ] {
+        std::fs::create_dir_all(samples.join(dir)).unwrap();
+        std::fs::write(samples.join(dir).join("a.json"), body).unwrap();
+    }
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(["infer", "--vendor-dir"])
+        .arg(out.join("acme"))
+        .arg(&samples)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the event type was not found") && err.contains("(alpha, beta)"),
+        "{err}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("acme/manifest.json")).unwrap())
+            .unwrap();
+    assert!(manifest.get("event_type").is_none(), "{manifest:#}");
+    assert!(out.join("acme/events").read_dir().unwrap().count() == 2);
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// A vendor whose manifest reads the event type and id from headers it
+/// does not list (as `infer` writes it): `sign` prints those headers, as
+/// the receiver needs them. Before, it printed only the content type and
+/// signature, and the delivery it described was a misfit (helper-54).
+#[test]
+fn sign_sends_the_type_and_id_headers_the_manifest_reads() {
+    let out = common::temp_dir("infer-sign");
+    let samples = out.join("samples");
+    std::fs::create_dir_all(samples.join("push")).unwrap();
+    for (name, body, id) in [("a", "created", "h1"), ("b", "deleted", "h2")] {
+        std::fs::write(
+            samples.join(format!("push/{name}.json")),
+            format!(r#"{{"action": "{body}", "repo": "x"}}"#),
+        )
+        .unwrap();
+        std::fs::write(
+            samples.join(format!("push/{name}.headers")),
+            format!("X-Hook-Event: push\nX-Hook-Id: {id}\n"),
+        )
+        .unwrap();
+    }
+    let dir = out.join("acme");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let inferred = run(&[
+        "infer",
+        "--vendor-dir",
+        dir.to_str().unwrap(),
+        samples.to_str().unwrap(),
+    ]);
+    assert!(
+        inferred.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inferred.stderr)
+    );
+    let signed = run(&[
+        "sign",
+        "--vendor-dir",
+        dir.to_str().unwrap(),
+        "--event",
+        "push",
+        samples.join("push/a.json").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&signed.stdout);
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    assert!(text.contains("X-Hook-Event: push\n"), "{text}");
+    assert!(text.contains("X-Hook-Id: "), "{text}");
     std::fs::remove_dir_all(&out).unwrap();
 }

@@ -181,8 +181,11 @@ fn string_leaves(v: &Value, at: String, depth: usize, out: &mut Vec<String>) {
 /// also have a value no two samples share; docs often repeat one
 /// placeholder `event_id`, so that name needs none, nor an `id` whose every
 /// value starts `evt` or `event` (Stripe's `evt_…`). `None` when nothing
-/// qualifies (a vendor may send no id).
-pub fn event_id(events: &[(String, Vec<Sample>)]) -> Option<Value> {
+/// qualifies (a vendor may send no id). `type_at`: the body pointer of the
+/// event type, if found there: an `id` beside a nested type
+/// (`/meta/event/type` → `/meta/event/id`) is the event's own, tried before
+/// a top-level `id`, with the same care.
+pub fn event_id(events: &[(String, Vec<Sample>)], type_at: Option<&str>) -> Option<Value> {
     let all: Vec<&Sample> = events.iter().flat_map(|(_, s)| s).collect();
     let first = all.first()?;
     let distinct = |values: Option<Vec<String>>| {
@@ -223,20 +226,31 @@ pub fn event_id(events: &[(String, Vec<Sample>)]) -> Option<Value> {
         "/notificationId",
         "/message_id",
         "/messageId",
-        "/uuid",
-        "/id",
     ];
+    let beside: Vec<String> = match type_at.and_then(|p| p.rsplit_once('/')) {
+        Some((parent, _)) if !parent.is_empty() => ["id", "event_id", "eventId", "uuid"]
+            .iter()
+            .map(|k| format!("{parent}/{k}"))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let candidates = NAMES
+        .iter()
+        .map(|p| p.to_string())
+        .chain(beside)
+        .chain(["/uuid".to_string(), "/id".to_string()]);
     let scalar = |v: &Value| match v {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     };
-    NAMES.iter().find_map(|p| {
+    candidates.into_iter().find_map(|p| {
+        let p = p.as_str();
         let values: Option<Vec<String>> = all
             .iter()
             .map(|s| s.body.pointer(p).and_then(scalar))
             .collect();
-        let unambiguous = !matches!(*p, "/id" | "/uuid");
+        let unambiguous = !(p.ends_with("/id") || p.ends_with("/uuid")) || p == "/event/id";
         // An `id` whose values say they are events' or notifications'
         // (`evt_…`, `notif_…`), placeholder or not, in most samples: a
         // sample without one (Intercom's `ping` has `"id": null`) is then
@@ -279,6 +293,26 @@ mod tests {
         }
     }
 
+    /// An `id` beside a nested type is the event's id (helper-54's review:
+    /// `/meta/event/type` was found, `/meta/event/id` beside it was not).
+    #[test]
+    fn an_id_beside_a_nested_type_is_the_events() {
+        let events: Vec<(String, Vec<Sample>)> = [("order.paid", "e1"), ("order.refunded", "e2")]
+            .iter()
+            .map(|(t, id)| {
+                let body = json!({"meta": {"event": {"type": t, "id": id}}, "id": "ord_1"});
+                (t.to_string(), vec![sample(body, &[])])
+            })
+            .collect();
+        let found = event_type(&events).unwrap();
+        assert_eq!(found.pointer.as_deref(), Some("/meta/event/type"));
+        let id = event_id(&events, found.pointer.as_deref()).unwrap();
+        assert_eq!(id["pointer"], "/meta/event/id");
+        // Without the type's place, the top-level `id` (shared: the order's)
+        // does not qualify either.
+        assert_eq!(event_id(&events, None), None);
+    }
+
     #[test]
     fn a_nested_type_is_found_and_pinned_where_it_is() {
         let events = vec![
@@ -300,7 +334,7 @@ mod tests {
         let t = event_type(&events).unwrap();
         assert_eq!(t.locator, json!({"pointer": "/event/type"}));
         assert_eq!(
-            event_id(&events),
+            event_id(&events, None),
             Some(json!({"pointer": "/event_id", "example": "Ev1"}))
         );
     }
@@ -334,7 +368,10 @@ mod tests {
         assert_eq!(t.locator, json!({"header": "X-Shopify-Topic"}));
         assert_eq!(t.names, ["orders/create", "orders/paid"]);
         // The body's `id` repeats (it is the order's): the header's is the event's.
-        assert_eq!(event_id(&events).unwrap()["header"], "X-Shopify-Webhook-Id");
+        assert_eq!(
+            event_id(&events, None).unwrap()["header"],
+            "X-Shopify-Webhook-Id"
+        );
     }
 
     /// Intercom: `id` is `notif_…` in every notification but `null` in its
@@ -354,7 +391,7 @@ mod tests {
             one("ping", Value::Null),
         ];
         assert_eq!(
-            event_id(&events),
+            event_id(&events, None),
             Some(json!({"pointer": "/id", "example": "notif_78c122d0"}))
         );
         let orders = vec![
@@ -362,7 +399,7 @@ mod tests {
             one("orders.paid", json!("ord_2")),
             one("ping", Value::Null),
         ];
-        assert_eq!(event_id(&orders), None);
+        assert_eq!(event_id(&orders, None), None);
     }
 
     #[test]

@@ -105,19 +105,23 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
         .map(|(dir, files)| (dir.clone(), files.iter().map(|(_, s)| s.clone()).collect()))
         .collect();
     let found = onboard::event_type(&grouped);
-    let event_id = onboard::event_id(&grouped);
+    let event_id = onboard::event_id(&grouped, found.as_ref().and_then(|f| f.pointer.as_deref()));
     let id = vendor_id(args.id.as_deref(), out)?;
     std::fs::create_dir_all(out.join("events")).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut manifest = json!({
         "id": id,
         "name": id,
         "description": "Inferred by hookforge infer; check every field against the vendor's docs.",
-        "event_type": found.as_ref().map_or(json!({"header": "X-Event-Type"}), |f| f.locator.clone()),
         "auth": {"scheme": "none", "note": "not inferred: describe the vendor's scheme (see docs/vendors.md, Authentication in the manifest)"},
         "headers": [{"name": "Content-Type", "value": "application/json"}],
         "success": {"statuses": ["2xx"]},
         "schemas": {"from": "inferred", "note": "inferred by hookforge infer from the samples; required: the event type, the event id and envelope fields present in every sample"},
     });
+    // Not found, it is left out rather than guessed: a guessed header (no
+    // vendor sends) made every real delivery a misfit, and `check` passed.
+    if let Some(f) = &found {
+        manifest["event_type"] = f.locator.clone();
+    }
     if let Some(l) = &event_id {
         manifest["event_id"] = l.clone();
     }
@@ -149,7 +153,7 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
         events.len(),
         match &found {
             Some(f) => format!("at {}", f.locator),
-            None => "not found in the bodies or headers: set `event_type` in the manifest".into(),
+            None => "not found".into(),
         },
         match &event_id {
             Some(l) => format!("at {l}"),
@@ -158,6 +162,19 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
                     .into(),
         }
     );
+    if found.is_none() {
+        let mut dirs: Vec<&str> = events.iter().map(|(d, _)| d.as_str()).take(6).collect();
+        if events.len() > 5 {
+            dirs[5] = "…";
+        }
+        return Ok(Err(Failure::failed(format!(
+            "the event type was not found: no body field or `.headers` header has, in every sample, \
+             its directory's name as its value ({}). Name each directory as the vendor names the event, \
+             or set `event_type` in {} yourself (a `pointer` or a `header`: docs/vendors.md)",
+            dirs.join(", "),
+            manifest_path.display()
+        ))));
+    }
     Ok(Ok(()))
 }
 
@@ -283,6 +300,7 @@ fn read_events(samples_dir: &std::path::Path) -> Result<Events, String> {
     for d in dirs {
         let files = json_files(&d)?;
         if files.is_empty() {
+            eprintln!("skipped {}: no *.json samples in it", d.display());
             continue;
         }
         let name = d

@@ -55,6 +55,10 @@ pub enum ParseError {
     },
     #[error("header `{header}` is not valid UTF-8 text")]
     HeaderNotText { header: String },
+    #[error(
+        "header `{header}` was sent {count} times with different values: which one the vendor meant cannot be told"
+    )]
+    HeaderRepeated { header: String, count: usize },
     #[error("`{event}` payload: at `{path}`: {message}")]
     Payload {
         event: String,
@@ -334,7 +338,19 @@ fn header_text(
     let Some(name) = name else {
         return Ok(None);
     };
-    match headers.get(name) {
+    let all = headers.get_all(name);
+    let first = all.iter().next();
+    // Repeats of one value are one value; different ones are not the
+    // first's to win (an unsigned header a proxy or attacker added).
+    if let Some(v) = first
+        && all.iter().any(|other| other != v)
+    {
+        return Err(ParseError::HeaderRepeated {
+            header: name.to_string(),
+            count: all.iter().count(),
+        });
+    }
+    match first {
         None => Ok(None),
         Some(v) => {
             // A blank value names nothing, as if the header were not sent.

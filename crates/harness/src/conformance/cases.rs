@@ -1404,6 +1404,11 @@ fn drift_probes(catalogue: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
     Ok(plans)
 }
 
+/// The keys `drift/extra-field` adds. Unlike the harness's other
+/// `x_hookforge_*` fields (marks a handler may leave out of its report),
+/// these must reach the handler: keeping a vendor's new fields is the case.
+pub(crate) const NEW_KEYS: [&str; 2] = ["x_hookforge_new_field", "x_hookforge_new_nested_field"];
+
 /// `drift/extra-field`: a new top-level key, and a new key inside a nested
 /// object. In a batch (a JSON array of events: SendGrid, HubSpot) the first
 /// event's keys are the top level.
@@ -1417,9 +1422,9 @@ fn new_keys_probe(s: Sender<'_>, de: Fresh) -> Result<Plan, HarnessError> {
         let why = "the body holds no JSON object to add a key to";
         return Ok(drift_plan(s, "extra-field", String::new(), &de, None, why));
     };
-    o.insert("x_hookforge_new_field".into(), json!({"added": true}));
+    o.insert(NEW_KEYS[0].into(), json!({"added": true}));
     if let Some(Value::Object(o)) = nested.as_deref().and_then(|p| doc.pointer_mut(p)) {
-        o.insert("x_hookforge_new_nested_field".into(), json!("added"));
+        o.insert(NEW_KEYS[1].into(), json!("added"));
     }
     let added = match top {
         "" => "a new top-level key",

@@ -179,6 +179,22 @@ pub fn vendor_delivery(
         HeaderValue::from_str(&value).map_err(|_| HeadersError::Value(spec.name.clone()))?;
         out.push((spec.name.clone(), value));
     }
+    // The type's and id's headers where the manifest reads them but does
+    // not list them (an inferred manifest): without them the receiver
+    // cannot read the delivery's type, and quarantines it.
+    let id_header = m.event_id.as_ref().and_then(|l| l.header.as_deref());
+    for (name, value) in [
+        (m.event_type.header.as_deref(), &type_header_value),
+        (id_header, &event_id),
+    ] {
+        let Some(name) = name else { continue };
+        if out.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        HeaderName::from_bytes(name.as_bytes()).map_err(|_| HeadersError::Name(name.into()))?;
+        HeaderValue::from_str(value).map_err(|_| HeadersError::Value(name.into()))?;
+        out.push((name.to_string(), value.clone()));
+    }
     // Auth headers the manifest does not list (a shared secret switched on
     // for a vendor that documents none).
     for (i, (n, v)) in signed.into_iter().enumerate() {

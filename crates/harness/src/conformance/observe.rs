@@ -20,6 +20,8 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::cases::NEW_KEYS;
+
 /// The largest report accepted (a payload as handled, serialized back).
 const MAX_REPORT: usize = 64 * 1024 * 1024;
 
@@ -133,7 +135,8 @@ async fn report(State(reports): State<Reports>, body: axum::body::Bytes) -> impl
 }
 
 /// Whether a reported payload is the body sent: equal both ways (a `null`
-/// may be absent; added `x_hookforge_*` fields only if reported).
+/// may be absent; added `x_hookforge_*` marks only if reported, the new
+/// fields of `drift/extra-field` always).
 pub fn same_payload(sent: &Value, got: &Value) -> bool {
     payload_difference(sent, got).is_none() && payload_difference(got, sent).is_none()
 }
@@ -146,8 +149,9 @@ pub fn same_payload_exactly(sent: &Value, got: &Value) -> bool {
 
 /// Where `got` (the payload as the handler saw it) differs from `sent`:
 /// every field sent must come back with the same value (strings exactly,
-/// numbers by exact decimal value; a `null` may come back absent). Fields
-/// the harness added (`x_hookforge_*`) are compared only when reported.
+/// numbers by exact decimal value; a `null` may come back absent). Marks
+/// the harness added (`x_hookforge_*`) are compared only when reported; the
+/// new fields of `drift/extra-field` ([`NEW_KEYS`]) always.
 /// `None` when they agree.
 pub fn payload_difference(sent: &Value, got: &Value) -> Option<String> {
     differ(sent, Some(got), "", false)
@@ -165,6 +169,10 @@ fn differ(sent: &Value, got: Option<&Value>, at: &str, strict: bool) -> Option<S
     let here = if at.is_empty() { "/" } else { at };
     match (sent, got) {
         (Value::Null, None | Some(Value::Null)) => None,
+        (_, None) if NEW_KEYS.iter().any(|k| at.ends_with(&format!("/{k}"))) => Some(format!(
+            "{here}: sent {}, the handler did not get it (a field the vendor added: a model that drops unknown fields loses it)",
+            show(sent)
+        )),
         (_, None) => Some(format!(
             "{here}: sent {}, the handler did not get it",
             show(sent)
@@ -172,7 +180,12 @@ fn differ(sent: &Value, got: Option<&Value>, at: &str, strict: bool) -> Option<S
         (Value::Object(s), Some(Value::Object(g))) => s.iter().find_map(|(k, v)| {
             let child = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
             match g.get(k) {
-                None if !strict && k.starts_with("x_hookforge_") => None,
+                None if !strict
+                    && k.starts_with("x_hookforge_")
+                    && !NEW_KEYS.contains(&k.as_str()) =>
+                {
+                    None
+                }
                 got => differ(v, got, &child, strict),
             }
         }),
@@ -296,5 +309,23 @@ mod tests {
                 .unwrap()
                 .starts_with("/s")
         );
+    }
+
+    /// The marks may be left out of a report; `drift/extra-field`'s new
+    /// fields may not: keeping them is what the case checks.
+    #[test]
+    fn the_new_fields_must_reach_the_handler() {
+        let sent = json!({"a": 1, "x_hookforge_nonce": "z", "x_hookforge_new_field": {"added": true},
+            "data": {"b": 2, "x_hookforge_new_nested_field": "added"}});
+        let kept = json!({"a": 1, "x_hookforge_new_field": {"added": true},
+            "data": {"b": 2, "x_hookforge_new_nested_field": "added"}});
+        assert_eq!(payload_difference(&sent, &kept), None);
+        let top = json!({"a": 1, "data": {"b": 2, "x_hookforge_new_nested_field": "added"}});
+        let d = payload_difference(&sent, &top).unwrap();
+        assert!(d.starts_with("/x_hookforge_new_field: sent"), "{d}");
+        assert!(d.contains("a model that drops unknown fields"), "{d}");
+        let nested = json!({"a": 1, "x_hookforge_new_field": {"added": true}, "data": {"b": 2}});
+        let d = payload_difference(&sent, &nested).unwrap();
+        assert!(d.starts_with("/data/x_hookforge_new_nested_field"), "{d}");
     }
 }

@@ -509,6 +509,10 @@ impl Store for SqliteStore {
 
     fn insert(&self, d: &NewDelivery) -> Result<Inserted> {
         let row = Row::of(d)?;
+        // Checked before as well as after: a file already moved or deleted
+        // takes no commit at all (answered 503, the row would still be
+        // there for this process's worker to handle).
+        self.still_there()?;
         let mut conn = self.conn();
         self.keep_wal_short(&conn);
         // An explicit transaction: the 2xx depends on the COMMIT, and only an
@@ -533,6 +537,7 @@ impl Store for SqliteStore {
         }
         let together = (|| -> Result<Vec<Inserted>> {
             let rows = ds.iter().map(Row::of).collect::<Result<Vec<_>, _>>()?;
+            self.still_there()?;
             let mut conn = self.conn();
             self.keep_wal_short(&conn);
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -556,6 +561,10 @@ impl Store for SqliteStore {
         limit: usize,
         vendors: Vendors<'_>,
     ) -> Result<Vec<StoredDelivery>> {
+        // A file moved or deleted under the receiver: its rows were
+        // answered 503 (the vendor sends them again, to the file that
+        // replaces it), so none is handled from here.
+        self.still_there()?;
         let only = vendors.json();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -907,6 +916,37 @@ pub(crate) mod tests {
     /// (a vendor replaying its backlog as fast as we answer), the WAL still
     /// starts over once it passes its limit, so its file stays near the
     /// limit instead of holding every page ever written.
+    /// A delivery committed as the file was moved away is answered 503;
+    /// the worker then claims nothing from the moved file. Before, it
+    /// handled it, and the vendor's retry was handled again after a
+    /// restart (helper-54's review: `mv inbox.db`, then 3 deliveries, each
+    /// answered 503 and handled).
+    #[test]
+    fn nothing_is_claimed_from_a_file_moved_away() {
+        let (dir, path) = fresh_db("moved");
+        let store = SqliteStore::open(&path).unwrap();
+        store.insert(&delivery("before")).unwrap();
+        std::fs::rename(&path, dir.join("moved.db")).unwrap();
+        let refused = store.insert(&delivery("after")).unwrap_err();
+        assert!(matches!(refused, StoreError::Gone { .. }), "{refused}");
+        // Read through the store's own connection (the file it still has
+        // open): the refused delivery was not committed.
+        let kept = store.list(None, 10).unwrap();
+        assert_eq!(
+            kept.len(),
+            1,
+            "the refused delivery was committed: {kept:?}"
+        );
+        let claimed = store.claim(i64::MAX, 10, Vendors::Any);
+        assert!(
+            matches!(claimed, Err(StoreError::Gone { .. })),
+            "{claimed:?}"
+        );
+        assert_eq!(store.list(None, 10).unwrap()[0].status, Status::Pending);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn the_wal_stays_near_its_limit_under_a_steady_stream_of_commits() {
         let (dir, path) = fresh_db("wal");
