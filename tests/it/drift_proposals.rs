@@ -355,6 +355,24 @@ fn inbox_of_types(tmp: &Path, types: &[String]) -> std::path::PathBuf {
     db
 }
 
+/// `drift --apply` of `vendor`'s deliveries in `db` to the vendor dir `dir`
+/// (its samples in `dir/samples`).
+fn drift_apply(db: &Path, vendor: &str, dir: &Path) -> std::process::Output {
+    let samples = dir.join("samples");
+    hookforge(&[
+        "drift",
+        "--db",
+        db.to_str().unwrap(),
+        "--vendor",
+        vendor,
+        "--schemas",
+        dir.to_str().unwrap(),
+        "--samples",
+        samples.to_str().unwrap(),
+        "--apply",
+    ])
+}
+
 /// Stores `body` in the inbox at `db` as a delivery of `vendor`'s
 /// `event_type` (its id from `/eventId`, else made up).
 fn store(db: &Path, vendor: &str, event_type: &str, body: &Value) {
@@ -435,18 +453,7 @@ fn a_failed_drift_apply_changes_nothing() {
     // fails after the first one's.
     std::fs::create_dir_all(dir.join("events/quote.resumed.json.drift-tmp")).unwrap();
     let before = common::tree_text(&dir);
-    let out = hookforge(&[
-        "drift",
-        "--db",
-        db.to_str().unwrap(),
-        "--vendor",
-        "prets",
-        "--schemas",
-        dir.to_str().unwrap(),
-        "--samples",
-        dir.join("samples").to_str().unwrap(),
-        "--apply",
-    ]);
+    let out = drift_apply(&db, "prets", &dir);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -476,18 +483,7 @@ fn drift_patches_both_copies_of_a_definition_held_twice() {
     body["data"]["quoteId"] = json!(5);
     let db = tmp.join("inbox.db");
     store(&db, "prets", "quote.updated", &body);
-    let out = hookforge(&[
-        "drift",
-        "--db",
-        db.to_str().unwrap(),
-        "--vendor",
-        "prets",
-        "--schemas",
-        dir.to_str().unwrap(),
-        "--samples",
-        dir.join("samples").to_str().unwrap(),
-        "--apply",
-    ]);
+    let out = drift_apply(&db, "prets", &dir);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -225,12 +225,7 @@ fn infer_refuses_a_headers_file_it_cannot_use() {
         ),
     ] {
         std::fs::write(&headers, text).unwrap();
-        let run = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-            .args(["infer", "--vendor-dir"])
-            .arg(out.join("acme"))
-            .arg(&samples)
-            .output()
-            .unwrap();
+        let run = infer_into(&out.join("acme"), &samples);
         let err = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(2), "{err}");
         assert!(
@@ -257,12 +252,7 @@ fn infer_without_an_event_type_guesses_none_and_fails() {
         std::fs::create_dir_all(samples.join(dir)).unwrap();
         std::fs::write(samples.join(dir).join("a.json"), body).unwrap();
     }
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args(["infer", "--vendor-dir"])
-        .arg(out.join("acme"))
-        .arg(&samples)
-        .output()
-        .unwrap();
+    let run = infer_into(&out.join("acme"), &samples);
     let err = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{err}");
     assert!(
@@ -299,24 +289,13 @@ fn sign_sends_the_type_and_id_headers_the_manifest_reads() {
         .unwrap();
     }
     let dir = out.join("acme");
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let inferred = run(&[
-        "infer",
-        "--vendor-dir",
-        dir.to_str().unwrap(),
-        samples.to_str().unwrap(),
-    ]);
+    let inferred = infer_into(&dir, &samples);
     assert!(
         inferred.status.success(),
         "{}",
         String::from_utf8_lossy(&inferred.stderr)
     );
-    let signed = run(&[
+    let signed = common::hookforge(&[
         "sign",
         "--vendor-dir",
         dir.to_str().unwrap(),
@@ -333,4 +312,14 @@ fn sign_sends_the_type_and_id_headers_the_manifest_reads() {
     assert!(text.contains("X-Hook-Event: push\n"), "{text}");
     assert!(text.contains("X-Hook-Id: "), "{text}");
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// `hookforge infer --vendor-dir OUT SAMPLES`.
+fn infer_into(out: &std::path::Path, samples: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(["infer", "--vendor-dir"])
+        .arg(out)
+        .arg(samples)
+        .output()
+        .unwrap()
 }
