@@ -464,10 +464,12 @@ fn a_failed_drift_apply_changes_nothing() {
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 
-/// A definition in an event file and, identically, in `definitions.json`
-/// (the loader takes that): drift patches both copies. Before, it patched
-/// the event's copy only, and the applied directory no longer loaded
-/// ("defined here and, differently, in definitions.json").
+/// Definitions in an event file and, identically, in `definitions.json`
+/// (the loader takes that): every copy gets every change, from either copy.
+/// Before, the event's copy alone was patched and the applied directory no
+/// longer loaded ("defined here and, differently, in definitions.json");
+/// then (helper-55's review) a second new enum value, or a change to the
+/// shared copy from another event, still reached one copy only.
 #[test]
 fn drift_patches_both_copies_of_a_definition_held_twice() {
     let tmp = common::temp_dir("drift-twins");
@@ -477,12 +479,30 @@ fn drift_patches_both_copies_of_a_definition_held_twice() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("definitions.json")).unwrap())
             .unwrap();
     edit_json(&dir.join("events/quote.updated.json"), |event| {
-        event["definitions"] = json!({"QuoteRef": shared["definitions"]["QuoteRef"]});
+        event["definitions"] = json!({
+            "QuoteRef": shared["definitions"]["QuoteRef"],
+            "ApiVersion": shared["definitions"]["ApiVersion"],
+        });
     });
-    let mut body = delivery(300);
-    body["data"]["quoteId"] = json!(5);
     let db = tmp.join("inbox.db");
-    store(&db, "prets", "quote.updated", &body);
+    // Through the event's own copies: a number for the id, two new versions.
+    let mut bodies = Vec::new();
+    for (i, version) in ["2027-01-01", "2027-02-01"].iter().enumerate() {
+        let mut body = delivery(300 + i);
+        body["data"]["quoteId"] = json!(5);
+        body["version"] = json!(version);
+        store(&db, "prets", "quote.updated", &body);
+        bodies.push(body);
+    }
+    // Through the shared copy, from another event: a null id.
+    let created =
+        std::fs::read_to_string(common::root().join("samples/prets/quote.created/doc-1.json"))
+            .unwrap();
+    let mut body: Value = serde_json::from_str(&created).unwrap();
+    body["eventId"] = json!("evt_01KV5A8SA0QW9DEY41RCGF0399");
+    body["data"]["quoteId"] = Value::Null;
+    store(&db, "prets", "quote.created", &body);
+    bodies.push(body);
     let out = drift_apply(&db, "prets", &dir);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -490,12 +510,42 @@ fn drift_patches_both_copies_of_a_definition_held_twice() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        text.contains("definitions.json") && text.contains("quote.updated.json"),
-        "{text}"
-    );
     hookforge::vendor_dir::load(&dir).expect("the applied directory loads");
-    assert_eq!(misfits(&dir, &[body]), Vec::<String>::new());
+    assert_eq!(misfits(&dir, &bodies), Vec::<String>::new());
+    let read = |path: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(path)).unwrap()).unwrap()
+    };
+    let (own, shared) = (read("events/quote.updated.json"), read("definitions.json"));
+    for name in ["QuoteRef", "ApiVersion"] {
+        assert_eq!(
+            own["definitions"][name], shared["definitions"][name],
+            "{name}"
+        );
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// With several vendors, one whose directory cannot be found stops the run
+/// before any vendor's files are written. Before, the vendors before it
+/// were already applied (helper-55's review).
+#[test]
+fn drift_apply_writes_nothing_when_a_later_vendor_has_no_directory() {
+    let tmp = common::temp_dir("drift-no-dir");
+    common::copy_dir(
+        &common::root().join("schemas/prets"),
+        &tmp.join("schemas/prets"),
+    );
+    let db = inbox_of_types(&tmp, &["quote.paused".into()]);
+    store(&db, "socotra", "policy.paused", &delivery(201));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(["drift", "--db", db.to_str().unwrap(), "--apply"])
+        .current_dir(&tmp)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no vendor directory for socotra"), "{err}");
+    assert!(!tmp.join("schemas/prets/events/quote.paused.json").exists());
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 

@@ -263,6 +263,17 @@ fn infer_without_an_event_type_guesses_none_and_fails() {
         serde_json::from_str(&std::fs::read_to_string(out.join("acme/manifest.json")).unwrap())
             .unwrap();
     assert!(manifest.get("event_type").is_none(), "{manifest:#}");
+    // Set by hand, it is kept: infer again succeeds (helper-55: it failed
+    // again with the same advice).
+    let mut manifest = manifest;
+    manifest["event_type"] = serde_json::json!({"pointer": "/kind"});
+    std::fs::write(out.join("acme/manifest.json"), manifest.to_string()).unwrap();
+    let again = infer_into(&out.join("acme"), &samples);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     assert!(out.join("acme/events").read_dir().unwrap().count() == 2);
     std::fs::remove_dir_all(&out).unwrap();
 }

@@ -646,8 +646,10 @@ impl Walk<'_> {
         }
         // A name the old schema left open took any value; typed now, a value
         // of another type is a misfit (compatible still: it is how a vendor's
-        // documented new field arrives, but the reader should know).
-        let was_open = old.get("additionalProperties") != Some(&Value::Bool(false));
+        // documented new field arrives, but the reader should know). Open as
+        // the receiver reads it (`additional`: even `false` keeps new keys),
+        // unless a typed `additionalProperties` or a pattern held the name.
+        let was_open = additional(old).is_none() && old.get("patternProperties").is_none();
         for (k, nv) in np.iter().filter(|(k, _)| !op.contains_key(*k)) {
             if nr.contains(&Value::String(k.clone()).to_string()) {
                 self.push(Class::Breaking, &child(k), "field added as required".into());

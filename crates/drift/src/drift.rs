@@ -136,6 +136,43 @@ impl<'s> SchemaPlace<'s> {
     }
 }
 
+/// Adds `op` to `ops` (one copy's, merged with another's): an equal op is
+/// there already; two replacements of one `type` take both types, of one
+/// `required` only the names both keep; anything else is added after.
+fn merge_op(ops: &mut Vec<PatchOp>, op: &PatchOp) {
+    let same_place = |o: &&mut PatchOp| o.op == op.op && o.path == op.path;
+    match ops.iter_mut().find(same_place) {
+        Some(o) if o.value == op.value => cite(o, op),
+        Some(o) if o.op == "replace" => {
+            cite(o, op);
+            if let (Some(Value::Array(mine)), Some(Value::Array(theirs))) =
+                (&mut o.value, &op.value)
+            {
+                if o.path.ends_with("/type") {
+                    for t in theirs {
+                        if !mine.contains(t) {
+                            mine.push(t.clone());
+                        }
+                    }
+                } else if o.path.ends_with("/required") {
+                    mine.retain(|k| theirs.contains(k));
+                }
+            }
+            o.why = format!("{}; {}", o.why, op.why);
+        }
+        _ => ops.push(op.clone()),
+    }
+}
+
+/// `op`'s deliveries cited by `o` too.
+fn cite(o: &mut PatchOp, op: &PatchOp) {
+    for d in &op.deliveries {
+        if !o.deliveries.contains(d) {
+            o.deliveries.push(*d);
+        }
+    }
+}
+
 fn escape(t: &str) -> String {
     t.replace('~', "~0").replace('/', "~1")
 }
@@ -188,44 +225,63 @@ pub fn propose(dir: &Path, samples: &Path, deliveries: &[Observed]) -> Result<Pr
 
 /// A definition may stand, identically, in an event file and in
 /// `definitions.json` (the loader takes that, and refuses the two once they
-/// differ). A patch of one copy is made to every other, or the applied
-/// directory would no longer load.
+/// differ). Every copy gets the same ops: all of them, from every copy, in
+/// one order; so the copies stay identical, or the applied directory would
+/// no longer load.
 fn patch_twins(vs: &VendorSchemas, patches: &mut BTreeMap<PathBuf, Vec<PatchOp>>) {
-    let own = |s: &'_ Value| s.get("definitions").and_then(Value::as_object).cloned();
-    let mut holders: Vec<(PathBuf, Map<String, Value>)> =
-        vec![(PathBuf::from("definitions.json"), vs.definitions.clone())];
+    let mut holders: Vec<(PathBuf, &Map<String, Value>)> =
+        vec![(PathBuf::from("definitions.json"), &vs.definitions)];
     for es in &vs.events {
-        if let Some(defs) = own(&es.schema) {
+        if let Some(defs) = es.schema.get("definitions").and_then(Value::as_object) {
             holders.push((
                 PathBuf::from("events").join(format!("{}.json", es.slug)),
                 defs,
             ));
         }
     }
-    let mut copies: Vec<(PathBuf, PatchOp)> = Vec::new();
-    for (file, ops) in patches.iter() {
-        let Some((_, defs)) = holders.iter().find(|(f, _)| f == file) else {
+    let names: BTreeSet<&String> = holders.iter().flat_map(|(_, d)| d.keys()).collect();
+    for name in names {
+        let prefix = format!("/definitions/{}", escape(name));
+        let under = |op: &PatchOp| {
+            op.path == prefix
+                || op
+                    .path
+                    .strip_prefix(&prefix)
+                    .is_some_and(|r| r.starts_with('/'))
+        };
+        // Copies of one value; a name defined differently is refused by the
+        // loader, so there is at most one such group.
+        let Some(first) = holders.iter().find_map(|(_, d)| d.get(name)) else {
             continue;
         };
-        for op in ops {
-            let Some(name) = op.path.strip_prefix("/definitions/") else {
-                continue;
-            };
-            let name = crate::manifest::unescape_token(name.split('/').next().unwrap_or(name));
-            let Some(def) = defs.get(&name) else { continue };
-            for (twin, _) in holders
-                .iter()
-                .filter(|(f, d)| f != file && d.get(&name) == Some(def))
+        let twins: Vec<&PathBuf> = holders
+            .iter()
+            .filter(|(_, d)| d.get(name) == Some(first))
+            .map(|(f, _)| f)
+            .collect();
+        if twins.len() < 2 {
+            continue;
+        }
+        let mut merged: Vec<PatchOp> = Vec::new();
+        for file in &twins {
+            for op in patches
+                .get(*file)
+                .into_iter()
+                .flatten()
+                .filter(|o| under(o))
             {
-                copies.push((twin.clone(), op.clone()));
+                merge_op(&mut merged, op);
             }
         }
-    }
-    for (twin, op) in copies {
-        let ops = patches.entry(twin).or_default();
-        if !ops.iter().any(|o| o.path == op.path) {
-            ops.push(op);
-            // Parents before children, as the ops of one file are kept.
+        if merged.is_empty() {
+            continue;
+        }
+        for file in twins {
+            let ops = patches.entry(file.clone()).or_default();
+            ops.retain(|o| !under(o));
+            ops.extend(merged.iter().cloned());
+            // Parents before children, as the ops of one file are kept
+            // (stable: ops at one path keep their order in every copy).
             ops.sort_by(|a, b| a.path.cmp(&b.path));
         }
     }

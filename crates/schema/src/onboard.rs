@@ -227,11 +227,27 @@ pub fn event_id(events: &[(String, Vec<Sample>)], type_at: Option<&str>) -> Opti
         "/message_id",
         "/messageId",
     ];
-    let beside: Vec<String> = match type_at.and_then(|p| p.rsplit_once('/')) {
-        Some((parent, _)) if !parent.is_empty() => ["id", "event_id", "eventId", "uuid"]
+    // Only in an object named as the event: beside Twitch's
+    // `/subscription/type` is the subscription's id, which every
+    // notification of it shares (taken as the event id, all but the first
+    // would be dropped as duplicates).
+    let eventlike = |parent: &str| {
+        let last = parent
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        ["event", "notification", "message", "webhook"]
             .iter()
-            .map(|k| format!("{parent}/{k}"))
-            .collect(),
+            .any(|n| last.contains(n))
+    };
+    let beside: Vec<String> = match type_at.and_then(|p| p.rsplit_once('/')) {
+        Some((parent, _)) if !parent.is_empty() && eventlike(parent) => {
+            ["id", "event_id", "eventId", "uuid"]
+                .iter()
+                .map(|k| format!("{parent}/{k}"))
+                .collect()
+        }
         _ => Vec::new(),
     };
     let candidates = NAMES
@@ -311,6 +327,18 @@ mod tests {
         // Without the type's place, the top-level `id` (shared: the order's)
         // does not qualify either.
         assert_eq!(event_id(&events, None), None);
+        // Beside a type in an object named otherwise (Twitch's
+        // `/subscription/type`), an `id` is that object's, not the event's.
+        let twitch: Vec<(String, Vec<Sample>)> = [("channel.follow", "s1"), ("channel.ban", "s2")]
+            .iter()
+            .map(|(t, id)| {
+                let body = json!({"subscription": {"type": t, "id": id}, "event": {}});
+                (t.to_string(), vec![sample(body, &[])])
+            })
+            .collect();
+        let found = event_type(&twitch).unwrap();
+        assert_eq!(found.pointer.as_deref(), Some("/subscription/type"));
+        assert_eq!(event_id(&twitch, found.pointer.as_deref()), None);
     }
 
     #[test]

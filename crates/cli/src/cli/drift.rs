@@ -61,11 +61,17 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
             "{untyped} deliveries left out: their event type could not be read (`inbox list --status quarantined`)\n"
         ));
     }
+    // Every vendor's proposal first: a vendor whose directory or schemas
+    // cannot be read stops the run before anything is written.
+    let mut proposals = Vec::new();
     for (vendor, deliveries) in by_vendor {
         let (dir, samples) = vendor_paths(&args, &vendor)?;
         let p = hookforge::drift::propose(&dir, &samples, &deliveries)
             .map_err(|e| Failure::usage(format!("{vendor}: {e}")))?;
         text.push_str(&described(&vendor, &dir, &p));
+        proposals.push((vendor, dir, samples, p));
+    }
+    for (vendor, dir, samples, p) in proposals {
         let anything = !p.patches.is_empty() || !p.new_events.is_empty() || !p.samples.is_empty();
         if args.apply && anything {
             apply(&dir, &samples, &p).map_err(|e| {

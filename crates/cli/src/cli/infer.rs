@@ -162,9 +162,9 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
                     .into(),
         }
     );
-    if found.is_none() {
+    if !names_event_type(&manifest_path) {
         let mut dirs: Vec<&str> = events.iter().map(|(d, _)| d.as_str()).take(6).collect();
-        if events.len() > 5 {
+        if events.len() > 6 {
             dirs[5] = "…";
         }
         return Ok(Err(Failure::failed(format!(
@@ -176,6 +176,15 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
         ))));
     }
     Ok(Ok(()))
+}
+
+/// Whether the manifest written or kept says where the event type is (a
+/// kept one may, though the samples do not show it).
+fn names_event_type(path: &std::path::Path) -> bool {
+    std::fs::read(path)
+        .ok()
+        .and_then(|text| serde_json::from_slice::<Value>(&text).ok())
+        .is_some_and(|m| m.get("event_type").is_some())
 }
 
 /// Says where the kept manifest's event type or id differs from what the

@@ -342,8 +342,10 @@ fn header_text(
     let first = all.iter().next();
     // Repeats of one value are one value; different ones are not the
     // first's to win (an unsigned header a proxy or attacker added).
+    // Compared as read (trimmed), so `push` and `push ` are one value.
+    let text = |v: &http::HeaderValue| String::from_utf8_lossy(v.as_bytes()).trim().to_string();
     if let Some(v) = first
-        && all.iter().any(|other| other != v)
+        && all.iter().any(|other| text(other) != text(v))
     {
         return Err(ParseError::HeaderRepeated {
             header: name.to_string(),

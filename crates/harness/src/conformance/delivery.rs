@@ -188,7 +188,8 @@ pub fn vendor_delivery(
         (id_header, &event_id),
     ] {
         let Some(name) = name else { continue };
-        if out.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
+        let sent = |k: &str| k.eq_ignore_ascii_case(name);
+        if out.iter().any(|(k, _)| sent(k)) || signed.iter().any(|(k, _)| sent(k.as_str())) {
             continue;
         }
         HeaderName::from_bytes(name.as_bytes()).map_err(|_| HeadersError::Name(name.into()))?;

@@ -498,6 +498,28 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// After a commit: the file is still the inbox, or the rows the commit
+    /// added are taken back out (through the connection that still holds
+    /// the moved file) and the answer is `Gone`: they are answered 503, so
+    /// the worker must not find them. Rows acknowledged before the move
+    /// stay, and the worker still drains them.
+    fn kept_or_taken_back(&self, conn: &Connection, inserted: &[Inserted]) -> Result<()> {
+        let Err(gone) = self.still_there() else {
+            return Ok(());
+        };
+        for id in inserted.iter().filter_map(|i| match i {
+            Inserted::New(id) => Some(id),
+            Inserted::Duplicate(..) => None,
+        }) {
+            if let Err(e) = conn.execute("DELETE FROM deliveries WHERE id = ?1", [id]) {
+                tracing::error!(target: LOG, error = %e, id, "cannot take back a delivery committed to a moved inbox file");
+            }
+        }
+        Err(gone)
+    }
+}
+
 impl Store for SqliteStore {
     fn insert_mode(&self) -> InsertMode {
         InsertMode::Batched
@@ -522,7 +544,7 @@ impl Store for SqliteStore {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let inserted = insert_row(&tx, d, &row)?;
         tx.commit()?;
-        self.still_there()?;
+        self.kept_or_taken_back(&conn, &[inserted])?;
         Ok(inserted)
     }
 
@@ -546,7 +568,7 @@ impl Store for SqliteStore {
                 out.push(insert_row(&tx, d, row)?);
             }
             tx.commit()?;
-            self.still_there()?;
+            self.kept_or_taken_back(&conn, &out)?;
             Ok(out)
         })();
         match together {
@@ -561,10 +583,6 @@ impl Store for SqliteStore {
         limit: usize,
         vendors: Vendors<'_>,
     ) -> Result<Vec<StoredDelivery>> {
-        // A file moved or deleted under the receiver: its rows were
-        // answered 503 (the vendor sends them again, to the file that
-        // replaces it), so none is handled from here.
-        self.still_there()?;
         let only = vendors.json();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -912,41 +930,41 @@ pub(crate) mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// Commit after commit, with no pause for the checkpointer to catch up
-    /// (a vendor replaying its backlog as fast as we answer), the WAL still
-    /// starts over once it passes its limit, so its file stays near the
-    /// limit instead of holding every page ever written.
-    /// A delivery committed as the file was moved away is answered 503;
-    /// the worker then claims nothing from the moved file. Before, it
-    /// handled it, and the vendor's retry was handled again after a
-    /// restart (helper-54's review: `mv inbox.db`, then 3 deliveries, each
-    /// answered 503 and handled).
+    /// Deliveries after the inbox file was moved away are answered 503 and
+    /// never reach the worker: one arriving after the move is not committed,
+    /// and one committed as the move happened is taken back out. Those
+    /// acknowledged before the move are still handled. Before, the worker
+    /// handled the 503'd ones, and the vendor's retry was handled again after
+    /// a restart (helper-54's review: `mv inbox.db`, then 3 deliveries, each
+    /// answered 503 and handled); then, refusing to claim at all stranded the
+    /// acknowledged ones (helper-55's review).
     #[test]
-    fn nothing_is_claimed_from_a_file_moved_away() {
+    fn deliveries_answered_503_for_a_moved_file_are_never_handled() {
         let (dir, path) = fresh_db("moved");
         let store = SqliteStore::open(&path).unwrap();
         store.insert(&delivery("before")).unwrap();
+        let Inserted::New(raced) = store.insert(&delivery("raced")).unwrap() else {
+            panic!("not new");
+        };
         std::fs::rename(&path, dir.join("moved.db")).unwrap();
+        // Committed just before the move was seen: taken back out.
+        let taken = store.kept_or_taken_back(&store.conn(), &[Inserted::New(raced)]);
+        assert!(matches!(taken, Err(StoreError::Gone { .. })), "{taken:?}");
         let refused = store.insert(&delivery("after")).unwrap_err();
         assert!(matches!(refused, StoreError::Gone { .. }), "{refused}");
-        // Read through the store's own connection (the file it still has
-        // open): the refused delivery was not committed.
-        let kept = store.list(None, 10).unwrap();
-        assert_eq!(
-            kept.len(),
-            1,
-            "the refused delivery was committed: {kept:?}"
-        );
-        let claimed = store.claim(i64::MAX, 10, Vendors::Any);
-        assert!(
-            matches!(claimed, Err(StoreError::Gone { .. })),
-            "{claimed:?}"
-        );
-        assert_eq!(store.list(None, 10).unwrap()[0].status, Status::Pending);
+        // Read through the store's own connection (the moved file).
+        let claimed = store.claim(i64::MAX, 10, Vendors::Any).unwrap();
+        let ids: Vec<_> = claimed.iter().map(|d| d.event_id.as_deref()).collect();
+        assert_eq!(ids, [Some("before")]);
+        assert_eq!(store.list(None, 10).unwrap().len(), 1);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// Commit after commit, with no pause for the checkpointer to catch up
+    /// (a vendor replaying its backlog as fast as we answer), the WAL still
+    /// starts over once it passes its limit, so its file stays near the
+    /// limit instead of holding every page ever written.
     #[test]
     fn the_wal_stays_near_its_limit_under_a_steady_stream_of_commits() {
         let (dir, path) = fresh_db("wal");
