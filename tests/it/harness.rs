@@ -973,6 +973,33 @@ fn the_demo_runs_everything_and_exits_0() {
     );
 }
 
+/// `load` waits for an answer as long as the vendor does (Linear: 5 s),
+/// not 30 s: an answer after 6 s is a failure. Before, it counted as a
+/// success (helper-56's review: GitHub's 10 s budget, an 11 s receiver).
+#[test]
+fn load_counts_an_answer_later_than_the_vendors_budget_failed() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(wiremock::MockServer::start());
+    rt.block_on(
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_delay(Duration::from_secs(6)))
+            .mount(&server),
+    );
+    let url = format!("{}/hooks/linear", server.uri());
+    let out = hookforge_against("load", "linear", &url, "lin_wh_0123456789abcdef0123456789")
+        .args(["--rate", "1", "--duration", "1", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (r["sent"].as_u64(), r["succeeded"].as_u64()),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+}
+
 #[test]
 fn load_mode_reports_rate_and_latency() {
     let rt = tokio::runtime::Runtime::new().unwrap();

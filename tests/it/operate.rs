@@ -341,6 +341,50 @@ fn forward_sends_stored_bytes_signed_afresh_and_check_replays_them() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `inbox forward` sends a vendor's event times as they were stored:
+/// Socotra's `timestamp` (a `fresh_times` field simulated events get anew)
+/// is not set to the sending time. Before, it was (helper-56's review:
+/// HubSpot's `occurredAt`), so a receiver deduping by the body took every
+/// forward for a new delivery.
+#[test]
+fn forward_keeps_the_event_times_it_stored() {
+    let dir = common::temp_dir("forward-times");
+    let (source, target) = (dir.join("source.db"), dir.join("target.db"));
+    let body =
+        std::fs::read(common::root().join("samples/socotra/cancellation.create/synthesized.json"))
+            .unwrap();
+    let mut d = common::new_delivery(
+        "socotra",
+        "04d9d9d0-9c5e-4ae3-ad37-e0148de8f80c",
+        body.clone(),
+    );
+    d.event_type = "cancellation.create".into();
+    SqliteStore::open(&source).unwrap().insert(&d).unwrap();
+    let secret = "socotra-forward-secret-0123456789";
+    let mut serve = hookforge();
+    serve
+        .args(["serve", "--vendor", "socotra", "--addr", "127.0.0.1:0"])
+        .arg(format!("--secret=socotra={secret}"))
+        .arg("--db")
+        .arg(&target)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let (mut child, port) = common::spawn_listening(serve);
+    let out = hookforge()
+        .args(["inbox", "--db"])
+        .arg(&source)
+        .args(["forward", "--vendor", "socotra", "--to"])
+        .arg(format!("http://127.0.0.1:{port}/hooks/socotra"))
+        .arg(format!("--secret={secret}"))
+        .output()
+        .unwrap();
+    success_text(&out);
+    assert_received_as_sent(&SqliteStore::open(&target).unwrap(), &[body]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Event types and ids are the sender's text: `inbox list` shows their
 /// control characters escaped, so a newline, carriage return or terminal
 /// escape in one cannot forge a row or repaint the terminal.

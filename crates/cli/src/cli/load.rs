@@ -13,9 +13,10 @@ pub struct Args {
     /// Seconds to send for.
     #[arg(long)]
     pub duration: f64,
-    /// Seconds to wait for each answer.
-    #[arg(long, default_value_t = 30.0)]
-    pub timeout: f64,
+    /// Seconds to wait for each answer (default: the vendor's budget, or
+    /// 30): an answer later than the vendor waits counts as failed.
+    #[arg(long)]
+    pub timeout: Option<f64>,
     /// Keep-alive connections to send over (default: sized to the rate,
     /// enough for 4 ms of sends in flight, 8 to 512).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=4096))]
@@ -51,7 +52,10 @@ pub async fn load(vendor: &'static VendorSpec, args: Args) -> Outcome {
     } = args;
     let (duration, timeout) = match (
         duration_arg(duration, "duration"),
-        duration_arg(timeout, "timeout"),
+        timeout.map_or(
+            Ok(hookforge::conformance::harness::vendor_budget(vendor)),
+            |t| duration_arg(t, "timeout"),
+        ),
     ) {
         (Ok(d), Ok(t)) => (d, t),
         (Err(f), _) | (_, Err(f)) => return Err(f),

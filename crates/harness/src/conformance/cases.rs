@@ -75,6 +75,9 @@ pub(crate) struct Resign {
     pub signer: Signer,
     pub planned_at: u64,
     pub planned_headers: Vec<(String, String)>,
+    /// The vendor's body timestamps set to the sending time; not for a
+    /// delivery sent as received (`inbox forward`).
+    pub stamp_body: bool,
 }
 
 impl Resign {
@@ -96,8 +99,10 @@ impl Resign {
             None => now,
         });
         let at_ms = now as i64 * 1000;
-        let body = crate::conformance::delivery::stamp_times_in_place(v, &self.body, at_ms)
-            .unwrap_or_else(|| self.body.clone());
+        let stamped = (self.stamp_body)
+            .then(|| crate::conformance::delivery::stamp_times_in_place(v, &self.body, at_ms))
+            .flatten();
+        let body = stamped.unwrap_or_else(|| self.body.clone());
         vendor_delivery(v, &body, Some(&self.signer), &attempt).ok()
     }
 }
@@ -246,6 +251,7 @@ impl<'a> Sender<'a> {
                 signer: signer.clone(),
                 planned_at: crate::util::since_epoch().as_secs(),
                 planned_headers: headers.clone(),
+                stamp_body: true,
             }),
             _ => None,
         };
@@ -486,7 +492,14 @@ pub(crate) fn recorded(
                 id: d.event_id.clone().filter(|_| header_id),
             };
             let what = format!("stored delivery {} ({})", d.id, d.event_type);
-            let step = s.step_as(what, fresh, Expect::Success, Some(&d.event_type), None);
+            // As received: the body's own times are not set to now, so a
+            // receiver that dedupes by the body sees the same bytes
+            // (helper-56's review: HubSpot's `occurredAt` was rewritten).
+            let attempt = (Some(d.event_type.as_str()), 0, None);
+            let mut step = s.stamped_step(what, fresh, Expect::Success, attempt);
+            if let Some(r) = &mut step.resign {
+                r.stamp_body = false;
+            }
             Plan::new(
                 format!("{}/inbox/{}", s.v.id, d.id),
                 vec![Step {

@@ -82,6 +82,22 @@ impl std::fmt::Debug for Harness {
     }
 }
 
+/// How long the vendor waits for an answer: the manifest's
+/// `success.timeout_secs`, else its delivery rules' timeout (which the
+/// simulator plays too), else [`DEFAULT_BUDGET`].
+pub fn vendor_budget(vendor: &VendorSpec) -> Duration {
+    let m = vendor.manifest();
+    m.success
+        .timeout_secs
+        .map(Duration::from_secs)
+        .or_else(|| {
+            m.delivery
+                .as_ref()
+                .and_then(|d| Duration::try_from_secs_f64(d.timeout_secs).ok())
+        })
+        .unwrap_or(DEFAULT_BUDGET)
+}
+
 impl Harness {
     pub fn new(vendor: &'static VendorSpec, url: impl Into<String>) -> Harness {
         Harness {
@@ -183,22 +199,9 @@ impl Harness {
         self
     }
 
-    /// The time budget in force: the one given, else the manifest's
-    /// (`success.timeout_secs`, else its delivery rules' timeout, which the
-    /// simulator plays too), else [`DEFAULT_BUDGET`].
+    /// The time budget in force: the one given, else [`vendor_budget`].
     pub fn budget(&self) -> Duration {
-        let m = self.vendor.manifest();
-        self.timeout.unwrap_or_else(|| {
-            m.success
-                .timeout_secs
-                .map(Duration::from_secs)
-                .or_else(|| {
-                    m.delivery
-                        .as_ref()
-                        .and_then(|d| Duration::try_from_secs_f64(d.timeout_secs).ok())
-                })
-                .unwrap_or(DEFAULT_BUDGET)
-        })
+        self.timeout.unwrap_or_else(|| vendor_budget(self.vendor))
     }
 
     /// A signature that covers `{url}` is over the URL posted to.
