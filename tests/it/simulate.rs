@@ -143,6 +143,41 @@ async fn a_receiver_that_fails_its_first_answers_recovers_through_retries() {
     .await;
 }
 
+/// HubSpot does not retry the refusals it documents (400, 401, 403, 404,
+/// 405): one attempt, given up, and said why. A 500 is retried. Before,
+/// the simulator retried a 400 ten times, and a receiver that refused a
+/// first attempt and took the retry passed (helper-56's review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_documented_refusal_is_not_retried() {
+    within(60, "refusals", async {
+        let hubspot = hookforge::vendor("hubspot").unwrap();
+        for (status, attempts) in [(400, 1), (500, 2)] {
+            let server = receiver(Flaky::new(1, status)).await;
+            let report = Simulator::new(hubspot)
+                .url(format!("{}/hook", server.uri()))
+                .secret("hubspot-simulate-secret-0123456789")
+                .events(1)
+                .time_scale(1_000_000.0)
+                .run()
+                .await
+                .unwrap();
+            let d = &report.deliveries[0];
+            assert_eq!(d.attempts.len(), attempts, "{}", report.table());
+            if status == 400 {
+                assert!(!report.passed);
+                let why = d.detail.as_deref().unwrap_or_default();
+                assert!(
+                    why.contains("refused with 400, which the vendor does not retry"),
+                    "{why}"
+                );
+            } else {
+                assert!(report.passed, "{}", report.table());
+            }
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn superoffice_switches_a_failing_webhook_to_too_many_errors() {
     within(60, "TooManyErrors", async {
@@ -484,6 +519,70 @@ async fn lost_responses_and_duplicates_against_hookforge_serve_are_handled_once(
             .iter()
             .all(|d| d.inbox.as_ref().unwrap().times == 1)
     );
+}
+
+/// HubSpot sends no event id, and each retry carries a higher
+/// `attemptNumber`: `serve` takes a retry for the same delivery (its key
+/// leaves the per-attempt field out), and every simulated batch has its own
+/// `eventId`s. Before, the simulator resent byte-identical retries, and a
+/// run of more events than samples repeated eventIds (helper-56's review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hubspot_retries_number_their_attempts_and_serve_takes_them_once() {
+    let dir = common::temp_dir("sim-hubspot");
+    let db = dir.join("inbox.db");
+    let secret = "hubspot-simulate-secret-0123456789";
+    let port = common::free_port();
+    let url = format!("http://127.0.0.1:{port}/hooks/hubspot");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.args([
+        "serve",
+        "--vendor",
+        "hubspot",
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+    ])
+    .arg(format!("--secret=hubspot={secret}"))
+    .arg(format!("--endpoint=hubspot={url}"))
+    .arg("--db")
+    .arg(&db)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    let (mut child, _) = common::spawn_listening(cmd);
+    let hubspot = hookforge::vendor("hubspot").unwrap();
+    let run = Simulator::new(hubspot)
+        .url(&url)
+        .secret(secret)
+        .events(12)
+        .rate(50.0)
+        .seed(5)
+        .faults("lost-response=40%".parse().unwrap())
+        .time_scale(1_000_000.0)
+        .inbox(hookforge::simulate::StoreInbox::sqlite(&db))
+        .run();
+    let report = within(90, "hubspot", run).await.unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(report.passed, "{}", report.table());
+    let retried = report
+        .deliveries
+        .iter()
+        .filter(|d| d.attempts.len() > 1)
+        .count();
+    assert!(retried > 0, "no answer was lost: {}", report.table());
+    use hookforge::receive::store::Store;
+    let rows = hookforge::receive::store::SqliteStore::open(&db)
+        .unwrap()
+        .list(None, 100)
+        .unwrap();
+    assert_eq!(rows.len(), 12, "one row per batch");
+    let ids: HashSet<String> = rows
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()[0]["eventId"].to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 12, "each batch its own eventId: {ids:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A second run with the same seed against the same inbox sends new ids:

@@ -64,9 +64,13 @@ DECLINED = {"adyen": {"reserialize"}}
 # Vendors whose deliveries carry no event id (their manifests have no
 # `event_id`): nothing is deduped, and the defects that need an id have no
 # counterpart, so their receivers decline them.
-ID_LESS = {"discord", "hubspot", "sendgrid"}
+ID_LESS = {"discord", "sendgrid"}
 for _vendor in ID_LESS:
     DECLINED.setdefault(_vendor, set()).update({"no-dedupe", "record-before-verify"})
+# HubSpot names no event id either, but its notifications carry eventId,
+# subscriptionId and portalId, which its docs say to dedupe on: its receiver
+# dedupes on them and declines only the defect that needs an id to record.
+DECLINED.setdefault("hubspot", set()).add("record-before-verify")
 # Vendors whose body is a JSON array (a batch of notifications), not an object.
 BATCH_VENDORS = {"hubspot", "sendgrid"}
 WHSEC_VENDORS = {"standard_webhooks", "clerk", "openai"}
@@ -739,7 +743,8 @@ class Smoke:
         for path in sorted((ROOT / "vendors" / v / "samples").glob("*/*.json")):
             raw = path.read_bytes()
             p = json.loads(raw)
-            eid = None if v in ID_LESS else run.new_id()  # nothing to make fresh: no id, no dedupe
+            # No event id to make fresh (HubSpot's batch has none: its eventIds are made fresh below).
+            eid = None if v in ID_LESS or v == "hubspot" else run.new_id()
             if v == "stripe":
                 p["id"] = eid
             elif v in ("slack", "paddle", "square"):
@@ -753,13 +758,17 @@ class Smoke:
                 p["event"]["id"] = eid
             elif v == "notion":
                 p["id"] = eid
+            elif v == "hubspot":
+                # Each notification a fresh eventId: the receiver dedupes on it, as HubSpot says to.
+                for i, n in enumerate(p):
+                    n["eventId"] = int(hashlib.sha256(f"{run.new_id()}{i}".encode()).hexdigest()[:8], 16)
             elif v == "adyen":
                 # Each item signed (some samples are unsigned), the first with a fresh pspReference.
                 item = p["notificationItems"][0]["NotificationRequestItem"]
                 item["pspReference"] = eid
                 eid = adyen_id(item)
                 adyen_sign(p, run.secret)
-            if v in ("stripe", "slack", "paddle", "square", "linear", "box", "coinbase_commerce", "adyen", "notion"):
+            if v in ("stripe", "slack", "paddle", "square", "linear", "box", "coinbase_commerce", "adyen", "notion", "hubspot"):
                 raw = json.dumps(p).encode()
             elif v in FORM_VENDORS:
                 raw = form_fields(p)

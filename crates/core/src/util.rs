@@ -68,6 +68,16 @@ pub fn remove_at(doc: &mut serde_json::Value, pointer: &str) -> Option<serde_jso
     doc.pointer_mut(parent)?.as_object_mut()?.remove(&key)
 }
 
+/// `doc` without the fields `patterns` name (JSON pointers, `*` for every
+/// element: [`crate::manifest::pointers_matching`]).
+pub fn remove_all(doc: &mut serde_json::Value, patterns: &[String]) {
+    for pattern in patterns {
+        for pointer in crate::manifest::pointers_matching(doc, pattern) {
+            remove_at(doc, &pointer);
+        }
+    }
+}
+
 /// The idempotency key of a delivery: the vendor's event id, or a hash of
 /// the body for vendors that send none.
 pub fn dedupe_key(event_id: Option<&str>, body: &[u8]) -> String {
@@ -75,6 +85,33 @@ pub fn dedupe_key(event_id: Option<&str>, body: &[u8]) -> String {
         // A blank id identifies nothing; the body does.
         Some(id) if !id.trim().is_empty() => format!("id:{id}"),
         Some(_) | None => format!("sha256:{}", sha256_hex(body)),
+    }
+}
+
+/// [`dedupe_key`] for a vendor whose body changes on every attempt
+/// (`delivery.per_attempt`, HubSpot's `/*/attemptNumber`): without an event
+/// id, the hash is of the body without those fields, so a retry is the same
+/// delivery. Before, HubSpot's retries hashed apart and were handled again.
+pub fn vendor_dedupe_key(
+    manifest: &crate::manifest::Manifest,
+    event_id: Option<&str>,
+    body: &[u8],
+) -> String {
+    let per_attempt = manifest
+        .delivery
+        .as_ref()
+        .map_or(&[][..], |d| d.per_attempt.as_slice());
+    let id_less = event_id.is_none_or(|id| id.trim().is_empty());
+    if !id_less || per_attempt.is_empty() {
+        return dedupe_key(event_id, body);
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut doc) => {
+            remove_all(&mut doc, per_attempt);
+            let text = serde_json::to_vec(&doc).expect("Value serializes");
+            format!("sha256:{}", sha256_hex(&text))
+        }
+        Err(_) => dedupe_key(None, body),
     }
 }
 

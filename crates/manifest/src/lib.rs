@@ -34,6 +34,42 @@ pub fn unescape_token(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")
 }
 
+/// The pointers in `doc` that `pattern` names: a JSON Pointer whose `*`
+/// tokens stand for every index of an array or key of an object there
+/// (HubSpot's `/*/attemptNumber`: each notification of a batch). A pattern
+/// without `*` names itself, whether or not `doc` holds it.
+pub fn pointers_matching(doc: &serde_json::Value, pattern: &str) -> Vec<String> {
+    if !pattern.split('/').any(|t| t == "*") {
+        return vec![pattern.to_string()];
+    }
+    let mut at = vec![(String::new(), doc)];
+    for token in pattern.split('/').skip(1) {
+        at = at
+            .into_iter()
+            .flat_map(|(ptr, v)| -> Vec<(String, &serde_json::Value)> {
+                match (token, v) {
+                    ("*", serde_json::Value::Array(a)) => (a.iter().enumerate())
+                        .map(|(i, x)| (format!("{ptr}/{i}"), x))
+                        .collect(),
+                    ("*", serde_json::Value::Object(o)) => (o.iter())
+                        .map(|(k, x)| {
+                            (
+                                format!("{ptr}/{}", k.replace('~', "~0").replace('/', "~1")),
+                                x,
+                            )
+                        })
+                        .collect(),
+                    (t, v) => v
+                        .pointer(&format!("/{t}"))
+                        .map(|x| vec![(format!("{ptr}/{t}"), x)])
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+    }
+    at.into_iter().map(|(p, _)| p).collect()
+}
+
 /// One vendor's delivery contract.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -222,11 +258,19 @@ pub struct DeliveryRules {
     /// anywhere in a body are refreshed in their own format anyway.
     #[serde(default)]
     pub fresh_times: Vec<String>,
-    /// JSON pointers of body fields the vendor changes on every attempt of
-    /// the same event (Coinbase Commerce's `/attempt_number`): a retry that
-    /// differs only there is the same delivery, not a changed body.
+    /// JSON pointers (`*` for every element) of body fields the vendor
+    /// changes on every attempt of the same event (Coinbase Commerce's
+    /// `/attempt_number`, HubSpot's `/*/attemptNumber`): a retry that
+    /// differs only there is the same delivery, not a changed body, and
+    /// without an event id it dedupes as one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub per_attempt: Vec<String>,
+    /// JSON pointers (`*` for every element) of ids the body carries that
+    /// are not the manifest's event id, made new for each simulated event
+    /// (HubSpot's `/*/eventId`, which receivers dedupe on): without them a
+    /// run with more events than samples repeats them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fresh_ids: Vec<String>,
     /// The rules above that are hookforge's assumptions, not the vendor's
     /// documentation: any of [`DeliveryRules::RULES`].
     #[serde(default)]
@@ -257,6 +301,7 @@ impl DeliveryRules {
             failure_handling: None,
             fresh_times: Vec::new(),
             per_attempt: Vec::new(),
+            fresh_ids: Vec::new(),
             assumed: vec!["timeout_secs".into(), "retry".into()],
             note: "the manifest documents no delivery rules; hookforge assumed them".into(),
         }
@@ -321,10 +366,15 @@ impl DeliveryRules {
                 "fresh_times` entries are JSON pointers starting with `/`; got {p:?}"
             ));
         }
-        if let Some(p) = self.per_attempt.iter().find(|p| !p.starts_with('/')) {
-            return bad(format!(
-                "per_attempt` entries are JSON pointers starting with `/`; got {p:?}"
-            ));
+        for (name, list) in [
+            ("per_attempt", &self.per_attempt),
+            ("fresh_ids", &self.fresh_ids),
+        ] {
+            if let Some(p) = list.iter().find(|p| !p.starts_with('/')) {
+                return bad(format!(
+                    "{name}` entries are JSON pointers starting with `/`; got {p:?}"
+                ));
+            }
         }
         if let Some(a) = self
             .assumed
@@ -1393,8 +1443,10 @@ pub struct Success {
     #[serde(default)]
     pub timeout_secs: Option<u64>,
     /// The answers to an unauthenticated or malformed delivery that the
-    /// vendor documents as a refusal (`"401"`, `"4xx"`); absent: any 4xx,
-    /// since most vendors treat every non-2xx alike and retry.
+    /// vendor documents as a refusal (`"401"`, `"4xx"`), and does not retry
+    /// (the simulator gives up on them); absent: any 4xx counts as a
+    /// refusal for `check`, and is retried, since most vendors treat every
+    /// non-2xx alike.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<Vec<StatusPattern>>,
 }
@@ -1687,6 +1739,27 @@ impl Success {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `*` stands for every element of an array or object; a pattern
+    /// without one names itself.
+    #[test]
+    fn pointer_patterns_name_every_element() {
+        let doc = serde_json::json!([
+            {"eventId": 1, "attemptNumber": 0},
+            {"eventId": 2, "attemptNumber": 0, "a/b": {"x": 1}}
+        ]);
+        assert_eq!(
+            pointers_matching(&doc, "/*/attemptNumber"),
+            ["/0/attemptNumber", "/1/attemptNumber"]
+        );
+        assert_eq!(pointers_matching(&doc, "/*/a~1b/x"), ["/1/a~1b/x"]);
+        assert_eq!(
+            pointers_matching(&doc, "/1/*"),
+            ["/1/a~1b", "/1/attemptNumber", "/1/eventId"]
+        );
+        assert_eq!(pointers_matching(&doc, "/9/absent"), ["/9/absent"]);
+        assert!(pointers_matching(&doc, "/*/absent").is_empty());
+    }
 
     /// A follow-up the sandbox could never fill is refused at load, naming it.
     #[test]

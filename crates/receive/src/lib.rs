@@ -16,5 +16,5 @@ use hookforge_core::form;
 use hookforge_core::handshake as core_handshake;
 use hookforge_core::{
     BoxError, BoxFuture, Checked, HandlerResult, ParseError, RawHandler, VendorSpec, auth,
-    dedupe_key, manifest, parse, util, vendor, vendors,
+    manifest, parse, util, vendor, vendors,
 };

@@ -38,7 +38,6 @@ use tracing::Instrument;
 use tracing::field::Empty;
 
 use crate::auth::{AuthConfigError, Secret, Verifier};
-use crate::dedupe_key;
 use crate::inbox::Inbox;
 use crate::manifest;
 use crate::store::{Inserted, NewDelivery, Status, StoreError, now_ms};
@@ -952,9 +951,7 @@ fn same_but_for(a: &[u8], b: &[u8], per_attempt: &[String]) -> bool {
     }
     let without = |bytes: &[u8]| {
         let mut doc: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-        for pointer in per_attempt {
-            hookforge_core::util::remove_at(&mut doc, pointer);
-        }
+        hookforge_core::util::remove_all(&mut doc, per_attempt);
         Some(doc)
     };
     matches!((without(a), without(b)), (Some(x), Some(y)) if x == y)
@@ -977,7 +974,11 @@ fn new_delivery(
         vendor: inner.vendor.id.to_string(),
         event_type: parsed.event_type.clone(),
         event_id: parsed.event_id.clone(),
-        dedupe_key: dedupe_key(parsed.event_id.as_deref(), body),
+        dedupe_key: hookforge_core::util::vendor_dedupe_key(
+            inner.vendor.manifest(),
+            parsed.event_id.as_deref(),
+            body,
+        ),
         body: body.to_vec(),
         headers: kept,
         received_at_ms: now_ms(),

@@ -11,9 +11,13 @@ minutes old or more; the receiver refuses with 401 otherwise (HubSpot takes
 The URL is `request.url` as Flask sees it, as for Square and Twilio: behind a
 proxy that is not the URL HubSpot signed. The body is a JSON array of
 notifications, one batch a delivery; hookforge's manifest gives a batch no id,
-so it is reported with `event_id` null and not deduped."""
+so it is reported with `event_id` null. HubSpot's docs say to deduplicate on
+eventId together with subscriptionId and portalId (a retry repeats them and
+raises attemptNumber): a batch whose notifications were all handled before is
+acknowledged and not handled again."""
 
 import sys
+import threading
 
 from flask import request
 from hubspot.exceptions import InvalidSignatureTimestampError
@@ -31,10 +35,9 @@ from common import (
 )
 
 # A batch carries no id (hookforge's manifest has no `event_id`): there is
-# nothing to dedupe on or to record, so these seeded defects have no
-# counterpart here and the receiver will not start with them (see ../README.md).
+# none to record before verifying, so this seeded defect has no counterpart
+# here and the receiver will not start with it (see ../README.md).
 NOT_FOR_ID_LESS = {
-    "no-dedupe": "a batch carries no id to dedupe on",
     "record-before-verify": "a batch carries no id to record before verifying",
 }
 if DEFECT in NOT_FOR_ID_LESS:
@@ -42,6 +45,30 @@ if DEFECT in NOT_FOR_ID_LESS:
 
 app = create_app("hubspot")
 EVENT_TYPE = "notifications"  # the one event hookforge's manifest names
+
+_seen = set()
+_seen_lock = threading.Lock()
+
+
+def notification_keys(batch):
+    """(eventId, subscriptionId, portalId) of each notification, as HubSpot
+    says to deduplicate; one without an eventId is not deduped."""
+    return {
+        (n.get("eventId"), n.get("subscriptionId"), n.get("portalId"))
+        for n in batch
+        if isinstance(n, dict) and n.get("eventId") is not None
+    }
+
+
+def claim(keys):
+    """Marks `keys` seen; False if every one was seen before (a retry)."""
+    if DEFECT == "no-dedupe" or not keys:
+        return True
+    with _seen_lock:
+        if keys <= _seen:
+            return False
+        _seen.update(keys)
+        return True
 
 
 def verified(raw):
@@ -80,7 +107,15 @@ def webhook():
 
     batch = parse_batch(raw, "notifications")
     reject_unknown(batch)
-    handled(None, EVENT_TYPE, batch)
+    keys = notification_keys(batch)
+    if not claim(keys):
+        return "", 200  # already handled: acknowledged, not handled again
+    try:
+        handled(None, EVENT_TYPE, batch)
+    except BaseException:
+        with _seen_lock:
+            _seen.difference_update(keys)  # not handled: a retry may try again
+        raise
     return "", 200
 
 

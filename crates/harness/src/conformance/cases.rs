@@ -669,7 +669,11 @@ fn duplicate(s: Sender<'_>, d: Fresh) -> Plan {
     let tolerance = s.signer.and_then(|signer| signer.scheme().tolerance());
     // Both inside the replay window, however short (Paddle's is 5 s).
     let gap = tolerance.map_or(60, |t| (t.as_secs() / 2).clamp(1, 60));
-    let first = s.attempt_step(
+    // One event, its body's times stamped once: a retry repeats the event's
+    // own times (HubSpot's `occurredAt`); stamped apart, its id-less copies
+    // keyed apart, and a receiver deduping as HubSpot says lost the retry.
+    let d = s.stamped(d);
+    let first = s.stamped_step(
         "a new delivery",
         d.clone(),
         Expect::Success,
@@ -681,7 +685,7 @@ fn duplicate(s: Sender<'_>, d: Fresh) -> Plan {
         ),
         None => "the same event again as the vendor retries it: attempt 2".to_string(),
     };
-    let again = s.attempt_step(
+    let again = s.stamped_step(
         what,
         Fresh {
             body: for_attempt(s.v, &d.body, 1).into_owned(),
@@ -993,9 +997,36 @@ pub(crate) fn fresh(v: &VendorSpec, base: &[u8], nonce: &str) -> Fresh {
         // reports of each case apart.
         o.insert("x_hookforge_nonce".into(), Value::String(nonce.into()));
     }
+    fresh_body_ids(v, &mut doc, nonce);
     Fresh {
         body: serde_json::to_vec(&doc).expect("Value serializes"),
         id: None,
+    }
+}
+
+/// The ids a body carries besides the event id (`delivery.fresh_ids`,
+/// HubSpot's `/*/eventId`) made new for the case: a receiver deduping on
+/// them (as HubSpot says to) would otherwise take every case made from one
+/// sample for a retry of the first.
+fn fresh_body_ids(v: &VendorSpec, doc: &mut Value, nonce: &str) {
+    let rules = v.manifest().delivery.as_ref();
+    let patterns = rules.map_or(&[][..], |r| r.fresh_ids.as_slice());
+    let each: Vec<String> = (patterns.iter())
+        .flat_map(|p| crate::manifest::pointers_matching(doc, p))
+        .collect();
+    for pointer in each {
+        let salt = format!("{nonce}{pointer}");
+        match doc.pointer_mut(&pointer) {
+            Some(Value::String(id)) => *id = mutate_id(id, &salt),
+            Some(Value::Number(n)) if n.as_u64().is_some() => {
+                // Nine digits at least, so a placeholder (`3`) does not repeat.
+                let digits = format!("{:1<9}", n.to_string());
+                if let Ok(fresh) = mutate_id(&digits, &salt).parse::<u64>() {
+                    *n = fresh.into();
+                }
+            }
+            _ => {}
+        }
     }
 }
 

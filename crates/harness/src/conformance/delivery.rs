@@ -235,8 +235,11 @@ pub fn for_attempt<'a>(vendor: &VendorSpec, body: &'a [u8], attempt: u32) -> Cow
         return Cow::Borrowed(body);
     };
     let mut changed = false;
-    for p in pointers {
-        if let Some(slot) = doc.pointer_mut(p)
+    let each: Vec<String> = (pointers.iter())
+        .flat_map(|p| crate::manifest::pointers_matching(&doc, p))
+        .collect();
+    for p in each {
+        if let Some(slot) = doc.pointer_mut(&p)
             && let Some(n) = slot.as_i64()
         {
             *slot = (n + i64::from(attempt)).into();

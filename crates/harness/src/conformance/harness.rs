@@ -316,7 +316,7 @@ impl Harness {
         let mut extra = Vec::new();
         if let Some(obs) = &observer {
             tokio::time::sleep(self.settle).await;
-            let observed = judge_observed(&mut runs, obs, self.settle);
+            let observed = judge_observed(self.vendor, &mut runs, obs, self.settle);
             if selected(&self.observe_id()) {
                 extra.push(observe_case(self.vendor, &observed, obs));
             }
@@ -460,7 +460,12 @@ fn auth_header_names(v: &VendorSpec) -> Vec<String> {
 }
 
 /// Judges every step again with the receiver's reports.
-fn judge_observed(runs: &mut [CaseRun], obs: &Observer, settle: Duration) -> Observed {
+fn judge_observed(
+    vendor: &VendorSpec,
+    runs: &mut [CaseRun],
+    obs: &Observer,
+    settle: Duration,
+) -> Observed {
     let mut sent = Sent::default();
     for step in runs.iter().flat_map(|r| &r.steps) {
         // Handshakes too: a receiver that hands one to its handler reports
@@ -471,7 +476,9 @@ fn judge_observed(runs: &mut [CaseRun], obs: &Observer, settle: Duration) -> Obs
         );
         sent.add(&step.key, &step.json_body(), authentic);
     }
-    let observed = Observed::match_reports(&sent, obs.reports(), settle);
+    let mut observed = Observed::match_reports(&sent, obs.reports(), settle);
+    observed.ids_in_body =
+        (vendor.manifest().delivery.as_ref()).is_some_and(|d| !d.fresh_ids.is_empty());
     for step in runs.iter_mut().flat_map(|r| r.steps.iter_mut()) {
         let json = step.json_body();
         let verdict = step.verdict.clone();
@@ -723,7 +730,8 @@ impl RunCtx {
         StepRun {
             format: self.vendor.manifest().body.clone(),
             request: describe_sent(self.vendor, &step),
-            key: Sent::key(
+            key: Sent::vendor_key(
+                Some(self.vendor.manifest()),
                 step.event_id.as_deref(),
                 &crate::form::json_body(&self.vendor.manifest().body, &step.body),
             ),

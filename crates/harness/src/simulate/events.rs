@@ -86,6 +86,7 @@ pub fn build(
                 .map_err(|e| format!("sample {name} is not JSON: {e}"))?;
             let at = now_ms + out.len() as i64 * spacing_ms;
             refresh(&mut doc, id_pointer.as_deref(), at, &mut rng);
+            refresh_ids(vendor, &mut doc, &mut rng);
             crate::conformance::delivery::stamp_times(vendor, &mut doc, at);
             if let Some(Value::String(entity)) =
                 entity_pointer.as_deref().and_then(|p| doc.pointer_mut(p))
@@ -99,7 +100,7 @@ pub fn build(
             let body = serde_json::to_vec(&doc).expect("Value serializes");
             let (envelope, header_id) = identify(vendor, &body, event, name, &mut rng)?;
             let event_id = envelope.event_id.or_else(|| header_id.clone());
-            let key = crate::util::dedupe_key(event_id.as_deref(), &body);
+            let key = crate::util::vendor_dedupe_key(vendor.manifest(), event_id.as_deref(), &body);
             if !seen.insert(key.clone()) {
                 spent[k] = true;
                 continue;
@@ -194,6 +195,35 @@ fn refresh(doc: &mut Value, id_pointer: Option<&str>, at_ms: i64, rng: &mut Rng)
     });
     if let Some(Value::String(id)) = id_pointer.and_then(|p| doc.pointer_mut(p)) {
         *id = fresh_like(id, rng);
+    }
+}
+
+/// The ids the manifest names besides the event id (`delivery.fresh_ids`,
+/// HubSpot's `/*/eventId`), new for this event: a string in its own shape,
+/// a number with as many digits. Receivers dedupe on them, so a run with
+/// more events than samples would otherwise repeat them (helper-56's
+/// review: a correct HubSpot receiver was judged to lose events).
+fn refresh_ids(vendor: &VendorSpec, doc: &mut Value, rng: &mut Rng) {
+    let rules = vendor.manifest().delivery.as_ref();
+    let patterns = rules.map_or(&[][..], |r| r.fresh_ids.as_slice());
+    let each: Vec<String> = (patterns.iter())
+        .flat_map(|p| crate::manifest::pointers_matching(doc, p))
+        .collect();
+    for pointer in each {
+        match doc.pointer_mut(&pointer) {
+            Some(Value::String(s)) => *s = fresh_like(s, rng),
+            Some(Value::Number(n)) if n.as_u64().is_some() => {
+                // As many digits (9 at least, so a placeholder such as `3`
+                // does not repeat; 18 at most, within u64), the first not 0.
+                let len = n.to_string().len().clamp(9, 18) as u32;
+                let mut fresh = 1 + rng.below(9);
+                for _ in 1..len {
+                    fresh = fresh * 10 + rng.below(10);
+                }
+                *n = fresh.into();
+            }
+            _ => {}
+        }
     }
 }
 

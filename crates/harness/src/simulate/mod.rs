@@ -463,7 +463,10 @@ impl Simulator {
                     .map_err(|e| {
                         SimError::Config(format!("cannot listen for reports on {addr}: {e}"))
                     })?;
-                Some(Arc::new(report::ObservedInbox::new(observer)) as Arc<dyn HandledRecords>)
+                let per_attempt = (shared.vendor.manifest().delivery.as_ref())
+                    .map_or(&[][..], |d| d.per_attempt.as_slice());
+                let inbox = report::ObservedInbox::new(observer).per_attempt(per_attempt);
+                Some(Arc::new(inbox) as Arc<dyn HandledRecords>)
             }
             None => self.inbox,
         };
@@ -1032,6 +1035,17 @@ fn judge_attempt(shared: &Shared, book: &mut Deliveries, track: usize, answer: &
             "the webhook switched to {off} after {} consecutive failures",
             hook.consecutive_failures
         );
+        settle(shared, book, track, State::GivenUp, Some(why));
+        return Next::Stop;
+    }
+    // A status the vendor documents as a refusal is final: it does not
+    // retry it (HubSpot's 400, 401, 403, 404, 405). Before, the simulator
+    // retried it, and a receiver refusing a first attempt passed.
+    let success = &shared.vendor.manifest().success;
+    if let (Some(_), Answer::Status { status }) = (&success.refused, answer)
+        && success.refuses(*status)
+    {
+        let why = format!("refused with {status}, which the vendor does not retry");
         settle(shared, book, track, State::GivenUp, Some(why));
         return Next::Stop;
     }
