@@ -655,9 +655,11 @@ impl Redactor {
         } else if k.contains("phone") || k.contains("mobile") || k == "tel" {
             "phone"
         } else if k.ends_with("name")
-            && !k.contains("file")
-            && !k.contains("event")
-            && !k.contains("type")
+            && ![
+                "file", "event", "type", "property", "field", "object", "app", "host", "domain",
+            ]
+            .iter()
+            .any(|not_a_person| k.contains(not_a_person))
         {
             "name"
         } else if k == "id" || k.ends_with("id") || k.ends_with("_id") || k.ends_with("number") {
@@ -746,7 +748,7 @@ mod tests {
         let mut r = Redactor::default();
         let out = r.redact(
             &json!({
-                "a": {"email": "jane@acme.io", "contactName": "Jane Doe", "eventId": "evt_01KV5A8SA0QW9DEY41RCGFNJA8", "phone": "+1 (555) 010-2233"},
+                "a": {"email": "jane@acme.io", "contactName": "Jane Doe", "eventId": "evt_01KV5A8SA0QW9DEY41RCGFNJA8", "phone": "+1 (555) 010-2233", "propertyName": "dealstage"},
                 "b": {"owner": "jane@acme.io", "id": "1fc5752a-6de8-412d-847a-12d5529a0ec6", "eventType": "quote.created"}
             }),
             "",
@@ -754,6 +756,9 @@ mod tests {
         assert_eq!(out["a"]["email"], out["b"]["owner"]);
         // Numbered in the order met (keys sorted): the name first.
         assert_eq!(out["a"]["contactName"], "Person 1");
+        // The name of a schema's field is no person's (HubSpot's
+        // `propertyName`, helper-56's review).
+        assert_eq!(out["a"]["propertyName"], "dealstage");
         assert_eq!(out["a"]["email"], "person2@example.com");
         let id = out["a"]["eventId"].as_str().unwrap();
         assert!(id.starts_with("evt_") && id.len() == 30 && id != "evt_01KV5A8SA0QW9DEY41RCGFNJA8");
