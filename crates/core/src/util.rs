@@ -90,8 +90,9 @@ pub fn dedupe_key(event_id: Option<&str>, body: &[u8]) -> String {
 
 /// [`dedupe_key`] for a vendor whose body changes on every attempt
 /// (`delivery.per_attempt`, HubSpot's `/*/attemptNumber`): without an event
-/// id, the hash is of the body without those fields, so a retry is the same
-/// delivery. Before, HubSpot's retries hashed apart and were handled again.
+/// id, the hash is of the body's bytes with those values set to `0`, so a
+/// retry is the same delivery. Before, HubSpot's retries hashed apart and
+/// were handled again.
 pub fn vendor_dedupe_key(
     manifest: &crate::manifest::Manifest,
     event_id: Option<&str>,
@@ -105,14 +106,52 @@ pub fn vendor_dedupe_key(
     if !id_less || per_attempt.is_empty() {
         return dedupe_key(event_id, body);
     }
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(mut doc) => {
-            remove_all(&mut doc, per_attempt);
-            let text = serde_json::to_vec(&doc).expect("Value serializes");
-            format!("sha256:{}", sha256_hex(&text))
+    // The fields' values blanked in the bytes themselves: a parse and
+    // re-serialization would merge bodies that differ only in a number
+    // beyond f64's precision, or in a repeated key (helper-57's review).
+    let (Ok(text), Ok(doc)) = (
+        std::str::from_utf8(body),
+        serde_json::from_slice::<serde_json::Value>(body),
+    ) else {
+        return dedupe_key(None, body);
+    };
+    let mut text = text.to_string();
+    for pattern in per_attempt {
+        for pointer in crate::manifest::pointers_matching(&doc, pattern) {
+            if let Some(at) = json_span(&text, &pointer) {
+                text.replace_range(at, "0");
+            }
         }
-        Err(_) => dedupe_key(None, body),
     }
+    format!("sha256:{}", sha256_hex(text.as_bytes()))
+}
+
+/// Where the value at `pointer` stands in `text`, a JSON text (byte
+/// offsets): to change one value and keep every other byte.
+pub fn json_span(text: &str, pointer: &str) -> Option<std::ops::Range<usize>> {
+    use serde_json::value::RawValue;
+    let mut raw: &RawValue = serde_json::from_str(text).ok()?;
+    for token in pointer
+        .split('/')
+        .skip(1)
+        .map(crate::manifest::unescape_token)
+    {
+        let inner = raw.get();
+        raw = match inner.as_bytes().first() {
+            Some(b'{') => {
+                let members: std::collections::BTreeMap<String, &RawValue> =
+                    serde_json::from_str(inner).ok()?;
+                *members.get(&token)?
+            }
+            Some(b'[') => {
+                let items: Vec<&RawValue> = serde_json::from_str(inner).ok()?;
+                *items.get(token.parse::<usize>().ok()?)?
+            }
+            _ => return None,
+        };
+    }
+    let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+    Some(start..start + raw.get().len())
 }
 
 /// A vendor-controlled string as a log line may show it: control characters

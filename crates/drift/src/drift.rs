@@ -626,6 +626,13 @@ fn walk_new_keys<'s>(
     }
 }
 
+/// A `…name` key whose word before `name` is one of these names a thing,
+/// not a person (`fileName`, HubSpot's `propertyName`); matched on that
+/// word, so `applicantName` or `objectOwnerName` is still a person's.
+const NOT_A_PERSON: [&str; 9] = [
+    "file", "event", "type", "property", "field", "object", "app", "host", "domain",
+];
+
 /// Replaces personal data consistently: the same value always becomes the
 /// same replacement, and a replacement keeps the value's shape (a UUID
 /// stays a UUID, digits stay digits of the same length).
@@ -654,12 +661,10 @@ impl Redactor {
             "email"
         } else if k.contains("phone") || k.contains("mobile") || k == "tel" {
             "phone"
-        } else if k.ends_with("name")
-            && ![
-                "file", "event", "type", "property", "field", "object", "app", "host", "domain",
-            ]
-            .iter()
-            .any(|not_a_person| k.contains(not_a_person))
+        } else if let Some(whose) = k.strip_suffix("name")
+            && !NOT_A_PERSON
+                .iter()
+                .any(|thing| whose.trim_end_matches(['_', '-']).ends_with(thing))
         {
             "name"
         } else if k == "id" || k.ends_with("id") || k.ends_with("_id") || k.ends_with("number") {
@@ -749,7 +754,7 @@ mod tests {
         let out = r.redact(
             &json!({
                 "a": {"email": "jane@acme.io", "contactName": "Jane Doe", "eventId": "evt_01KV5A8SA0QW9DEY41RCGFNJA8", "phone": "+1 (555) 010-2233", "propertyName": "dealstage"},
-                "b": {"owner": "jane@acme.io", "id": "1fc5752a-6de8-412d-847a-12d5529a0ec6", "eventType": "quote.created"}
+                "b": {"owner": "jane@acme.io", "id": "1fc5752a-6de8-412d-847a-12d5529a0ec6", "eventType": "quote.created", "applicantName": "John Roe"}
             }),
             "",
         );
@@ -759,6 +764,12 @@ mod tests {
         // The name of a schema's field is no person's (HubSpot's
         // `propertyName`, helper-56's review).
         assert_eq!(out["a"]["propertyName"], "dealstage");
+        assert!(
+            out["b"]["applicantName"]
+                .as_str()
+                .unwrap()
+                .starts_with("Person ")
+        );
         assert_eq!(out["a"]["email"], "person2@example.com");
         let id = out["a"]["eventId"].as_str().unwrap();
         assert!(id.starts_with("evt_") && id.len() == 30 && id != "evt_01KV5A8SA0QW9DEY41RCGFNJA8");

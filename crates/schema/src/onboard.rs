@@ -227,34 +227,7 @@ pub fn event_id(events: &[(String, Vec<Sample>)], type_at: Option<&str>) -> Opti
         "/message_id",
         "/messageId",
     ];
-    // Only in an object named as the event: beside Twitch's
-    // `/subscription/type` is the subscription's id, which every
-    // notification of it shares (taken as the event id, all but the first
-    // would be dropped as duplicates).
-    let eventlike = |parent: &str| {
-        let last = parent
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        ["event", "notification", "message", "webhook"]
-            .iter()
-            .any(|n| last.contains(n))
-    };
-    let beside: Vec<String> = match type_at.and_then(|p| p.rsplit_once('/')) {
-        Some((parent, _)) if !parent.is_empty() && eventlike(parent) => {
-            ["id", "event_id", "eventId", "uuid"]
-                .iter()
-                .map(|k| format!("{parent}/{k}"))
-                .collect()
-        }
-        _ => Vec::new(),
-    };
-    let candidates = NAMES
-        .iter()
-        .map(|p| p.to_string())
-        .chain(beside)
-        .chain(["/uuid".to_string(), "/id".to_string()]);
+    let candidates = id_candidates(NAMES, type_at);
     let scalar = |v: &Value| match v {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -293,6 +266,38 @@ pub fn event_id(events: &[(String, Vec<Sample>)], type_at: Option<&str>) -> Opti
             json!({"pointer": p, "example": example})
         })
     })
+}
+
+/// The body pointers tried for the event id, in order: the named ones, then
+/// (only in an object named as the event: beside Twitch's
+/// `/subscription/type` is the subscription's id, which every notification
+/// of it shares; taken as the event id, all but the first would be dropped
+/// as duplicates) the ids beside a nested type, then a top-level `uuid` or
+/// `id`.
+fn id_candidates(names: &[&str], type_at: Option<&str>) -> Vec<String> {
+    let eventlike = |parent: &str| {
+        let last = parent
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        ["event", "notification", "message", "webhook"]
+            .iter()
+            .any(|n| last.contains(n))
+    };
+    let beside: Vec<String> = match type_at.and_then(|p| p.rsplit_once('/')) {
+        Some((parent, _)) if !parent.is_empty() && eventlike(parent) => {
+            ["id", "event_id", "eventId", "uuid"]
+                .iter()
+                .map(|k| format!("{parent}/{k}"))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    (names.iter().map(|p| p.to_string()))
+        .chain(beside)
+        .chain(["/uuid".to_string(), "/id".to_string()])
+        .collect()
 }
 
 #[cfg(test)]

@@ -46,8 +46,9 @@ if DEFECT in NOT_FOR_ID_LESS:
 app = create_app("hubspot")
 EVENT_TYPE = "notifications"  # the one event hookforge's manifest names
 
-_seen = set()
-_seen_lock = threading.Lock()
+_done = set()
+_in_flight = set()
+_lock = threading.Lock()
 
 
 def notification_keys(batch):
@@ -61,14 +62,28 @@ def notification_keys(batch):
 
 
 def claim(keys):
-    """Marks `keys` seen; False if every one was seen before (a retry)."""
+    """"new" (its keys now in flight), "done" (every one handled before: a
+    retry) or "busy" (one is being handled by another request: try later)."""
     if DEFECT == "no-dedupe" or not keys:
-        return True
-    with _seen_lock:
-        if keys <= _seen:
-            return False
-        _seen.update(keys)
-        return True
+        return "new"
+    with _lock:
+        if keys <= _done:
+            return "done"
+        if keys & _in_flight:
+            return "busy"
+        _in_flight.update(keys - _done)
+        return "new"
+
+
+def settle(keys, handled_ok):
+    """Ends a claim: the keys handled (done) or not (free for a retry)."""
+    if DEFECT == "no-dedupe":
+        return
+    with _lock:
+        mine = keys & _in_flight
+        _in_flight.difference_update(mine)
+        if handled_ok:
+            _done.update(mine)
 
 
 def verified(raw):
@@ -108,14 +123,17 @@ def webhook():
     batch = parse_batch(raw, "notifications")
     reject_unknown(batch)
     keys = notification_keys(batch)
-    if not claim(keys):
+    state = claim(keys)
+    if state == "done":
         return "", 200  # already handled: acknowledged, not handled again
+    if state == "busy":
+        return "being handled", 409  # not 2xx: HubSpot retries it
     try:
         handled(None, EVENT_TYPE, batch)
     except BaseException:
-        with _seen_lock:
-            _seen.difference_update(keys)  # not handled: a retry may try again
+        settle(keys, False)  # not handled: a retry may try again
         raise
+    settle(keys, True)
     return "", 200
 
 

@@ -78,6 +78,10 @@ pub(crate) struct Resign {
     /// The vendor's body timestamps set to the sending time; not for a
     /// delivery sent as received (`inbox forward`).
     pub stamp_body: bool,
+    /// Shared by the copies of one event (`duplicate`): the first sent
+    /// sets the body's stamp, the others repeat it, so the copies stay one
+    /// event (stamped a second apart, an id-less vendor's were two).
+    pub stamp_once: Option<std::sync::Arc<std::sync::OnceLock<i64>>>,
 }
 
 impl Resign {
@@ -98,7 +102,10 @@ impl Resign {
             Some(t) => now.saturating_add(t).saturating_sub(self.planned_at),
             None => now,
         });
-        let at_ms = now as i64 * 1000;
+        let at_ms = match &self.stamp_once {
+            Some(cell) => *cell.get_or_init(|| now as i64 * 1000),
+            None => now as i64 * 1000,
+        };
         let stamped = (self.stamp_body)
             .then(|| crate::conformance::delivery::stamp_times_in_place(v, &self.body, at_ms))
             .flatten();
@@ -252,6 +259,7 @@ impl<'a> Sender<'a> {
                 planned_at: crate::util::since_epoch().as_secs(),
                 planned_headers: headers.clone(),
                 stamp_body: true,
+                stamp_once: None,
             }),
             _ => None,
         };
@@ -694,7 +702,7 @@ fn duplicate(s: Sender<'_>, d: Fresh) -> Plan {
         Expect::Success,
         (None, 1, Some(now)),
     );
-    Plan::new(format!("{}/duplicate", s.v.id), vec![first, again])
+    Plan::new(format!("{}/duplicate", s.v.id), one_event([first, again]))
 }
 
 /// A valid delivery with its header names in Title-Case (`Stripe-Signature`,
@@ -741,9 +749,20 @@ fn duplicate_concurrent(s: Sender<'_>, d: Fresh) -> Plan {
         concurrent: true,
         ..Plan::new(
             format!("{}/duplicate/concurrent", s.v.id),
-            vec![first, again],
+            one_event([first, again]),
         )
     }
+}
+
+/// Copies of one event: re-signed at sending, they share the body's stamp.
+fn one_event<const N: usize>(mut steps: [Step; N]) -> Vec<Step> {
+    let once = std::sync::Arc::new(std::sync::OnceLock::new());
+    for step in &mut steps {
+        if let Some(r) = &mut step.resign {
+            r.stamp_once = Some(once.clone());
+        }
+    }
+    steps.into()
 }
 
 /// A retry whose first attempt never arrived (lost on the way, or refused
@@ -1019,9 +1038,11 @@ fn fresh_body_ids(v: &VendorSpec, doc: &mut Value, nonce: &str) {
         match doc.pointer_mut(&pointer) {
             Some(Value::String(id)) => *id = mutate_id(id, &salt),
             Some(Value::Number(n)) if n.as_u64().is_some() => {
-                // Nine digits at least, so a placeholder (`3`) does not repeat.
+                // Nine digits at least, so a placeholder (`3`) does not
+                // repeat; 18 at most, so the new one fits a u64.
                 let digits = format!("{:1<9}", n.to_string());
-                if let Ok(fresh) = mutate_id(&digits, &salt).parse::<u64>() {
+                let digits = &digits[digits.len().saturating_sub(18)..];
+                if let Ok(fresh) = mutate_id(digits, &salt).parse::<u64>() {
                     *n = fresh.into();
                 }
             }
@@ -1066,6 +1087,25 @@ mod tests {
         assert!(m.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{m}");
         assert_eq!(mutate_id(uuid, "x"), m);
         assert_ne!(mutate_id(uuid, "y"), m);
+    }
+
+    /// The copies of one event, re-signed when sent a second apart, carry
+    /// one body stamp: HubSpot's `occurredAt` is the event's. Stamped at
+    /// each send, the copies were two id-less deliveries (helper-57).
+    #[test]
+    fn copies_of_one_event_share_their_body_stamp_when_resigned() {
+        let plans = plans_of("hubspot", "hubspot-test-secret-0123456789");
+        let v = hookforge_core::vendor("hubspot").unwrap();
+        for id in ["hubspot/duplicate", "hubspot/duplicate/concurrent"] {
+            let stamps: Vec<Value> = (plan(&plans, id).steps.iter())
+                .map(|step| {
+                    std::thread::sleep(std::time::Duration::from_millis(1100));
+                    let (body, _) = step.resign.as_ref().unwrap().now(v, &step.headers).unwrap();
+                    serde_json::from_slice::<Value>(&body).unwrap()[0]["occurredAt"].clone()
+                })
+                .collect();
+            assert_eq!(stamps[0], stamps[1], "{id}");
+        }
     }
 
     /// A catalogue over `vendor` signed with `secret`, for tests.

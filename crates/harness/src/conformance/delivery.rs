@@ -179,23 +179,11 @@ pub fn vendor_delivery(
         HeaderValue::from_str(&value).map_err(|_| HeadersError::Value(spec.name.clone()))?;
         out.push((spec.name.clone(), value));
     }
-    // The type's and id's headers where the manifest reads them but does
-    // not list them (an inferred manifest): without them the receiver
-    // cannot read the delivery's type, and quarantines it.
-    let id_header = m.event_id.as_ref().and_then(|l| l.header.as_deref());
-    for (name, value) in [
-        (m.event_type.header.as_deref(), &type_header_value),
-        (id_header, &event_id),
-    ] {
-        let Some(name) = name else { continue };
-        let sent = |k: &str| k.eq_ignore_ascii_case(name);
-        if out.iter().any(|(k, _)| sent(k)) || signed.iter().any(|(k, _)| sent(k.as_str())) {
-            continue;
-        }
-        HeaderName::from_bytes(name.as_bytes()).map_err(|_| HeadersError::Name(name.into()))?;
-        HeaderValue::from_str(value).map_err(|_| HeadersError::Value(name.into()))?;
-        out.push((name.to_string(), value.clone()));
-    }
+    let located = [
+        (m.event_type.header.as_deref(), type_header_value.as_str()),
+        (id_header(m), event_id.as_str()),
+    ];
+    add_unlisted(&mut out, &signed, located)?;
     // Auth headers the manifest does not list (a shared secret switched on
     // for a vendor that documents none).
     for (i, (n, v)) in signed.into_iter().enumerate() {
@@ -204,6 +192,33 @@ pub fn vendor_delivery(
         }
     }
     Ok((wire, out))
+}
+
+/// The event id's header, if the manifest reads the id from one.
+fn id_header(m: &crate::manifest::Manifest) -> Option<&str> {
+    m.event_id.as_ref().and_then(|l| l.header.as_deref())
+}
+
+/// The type's and id's headers where the manifest reads them but does not
+/// list them (an inferred manifest): without them the receiver cannot read
+/// the delivery's type, and quarantines it. Not where a listed or signed
+/// header has the name already.
+fn add_unlisted<'a>(
+    out: &mut Headers,
+    signed: &[(HeaderName, HeaderValue)],
+    located: impl IntoIterator<Item = (Option<&'a str>, &'a str)>,
+) -> Result<(), HeadersError> {
+    for (name, value) in located {
+        let Some(name) = name else { continue };
+        let sent = |k: &str| k.eq_ignore_ascii_case(name);
+        if out.iter().any(|(k, _)| sent(k)) || signed.iter().any(|(k, _)| sent(k.as_str())) {
+            continue;
+        }
+        HeaderName::from_bytes(name.as_bytes()).map_err(|_| HeadersError::Name(name.into()))?;
+        HeaderValue::from_str(value).map_err(|_| HeadersError::Value(name.into()))?;
+        out.push((name.to_string(), value.to_string()));
+    }
+    Ok(())
 }
 
 /// `{timestamp}` in the signature's unit, as the signer writes it where it
@@ -305,11 +320,11 @@ pub fn stamp_times_in_place(vendor: &VendorSpec, body: &[u8], at_ms: i64) -> Opt
 /// `text` with the value at `pointer` replaced by `value`, or added as the
 /// last member of its parent object when it has none.
 fn splice(text: &str, pointer: &str, value: &str) -> Option<String> {
-    if let Some(at) = span(text, pointer) {
+    if let Some(at) = crate::util::json_span(text, pointer) {
         return Some(format!("{}{value}{}", &text[..at.start], &text[at.end..]));
     }
     let (parent, key) = pointer.rsplit_once('/')?;
-    let at = span(text, parent)?;
+    let at = crate::util::json_span(text, parent)?;
     let object = &text[at.clone()];
     let members: serde_json::Map<String, serde_json::Value> = serde_json::from_str(object).ok()?;
     let key = serde_json::Value::String(crate::manifest::unescape_token(key)).to_string();
@@ -320,33 +335,6 @@ fn splice(text: &str, pointer: &str, value: &str) -> Option<String> {
         &text[..end],
         &text[end..]
     ))
-}
-
-/// Where the value at `pointer` stands in `text`, a JSON text.
-fn span(text: &str, pointer: &str) -> Option<std::ops::Range<usize>> {
-    use serde_json::value::RawValue;
-    let mut raw: &RawValue = serde_json::from_str(text).ok()?;
-    for token in pointer
-        .split('/')
-        .skip(1)
-        .map(crate::manifest::unescape_token)
-    {
-        let inner = raw.get();
-        raw = match inner.as_bytes().first() {
-            Some(b'{') => {
-                let members: std::collections::BTreeMap<String, &RawValue> =
-                    serde_json::from_str(inner).ok()?;
-                *members.get(&token)?
-            }
-            Some(b'[') => {
-                let items: Vec<&RawValue> = serde_json::from_str(inner).ok()?;
-                *items.get(token.parse::<usize>().ok()?)?
-            }
-            _ => return None,
-        };
-    }
-    let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-    Some(start..start + raw.get().len())
 }
 
 /// Whether a Unix time is in milliseconds (`None`: not a Unix time).

@@ -594,6 +594,52 @@ mod tests {
         assert!(!once.judge(auth, "evt_1", b"{}", v, Origin::Fresh).ok);
     }
 
+    /// HubSpot's retry raises `attemptNumber`: with the vendor's manifest its
+    /// key is its first attempt's, and with ids in the body (`fresh_ids`)
+    /// handling it again fails; without them, a second handling of an
+    /// id-less delivery sent twice passes.
+    #[test]
+    fn a_retry_of_a_vendor_with_body_ids_is_one_delivery() {
+        let hubspot = hookforge_core::vendor("hubspot").unwrap().manifest();
+        let first = br#"[{"eventId":1,"subscriptionId":2,"portalId":3,"attemptNumber":0}]"#;
+        let retry = br#"[{"eventId":1,"subscriptionId":2,"portalId":3,"attemptNumber":1}]"#;
+        let other = br#"[{"eventId":9,"subscriptionId":2,"portalId":3,"attemptNumber":0}]"#;
+        let key = |b: &[u8]| Sent::vendor_key(Some(hubspot), None, b);
+        assert_eq!(key(first), key(retry));
+        assert_ne!(key(first), key(other));
+        assert_ne!(
+            Sent::vendor_key(None, None, first),
+            Sent::vendor_key(None, None, retry)
+        );
+        let mut sent = Sent::default();
+        sent.add(&key(first), first, true);
+        sent.add(&key(retry), retry, true);
+        let report = |body: &[u8]| Handled {
+            event_id: None,
+            event_type: None,
+            payload: serde_json::from_slice(body).unwrap(),
+            at: std::time::Instant::now(),
+        };
+        let reports = vec![report(first), report(retry)];
+        let ok = Verdict::pass("answered 200".into());
+        let mut observed = Observed::match_reports(&sent, reports.clone(), Duration::from_secs(1));
+        let judged = |o: &Observed| {
+            o.judge(
+                Expect::Success,
+                &key(first),
+                first,
+                ok.clone(),
+                Origin::Fresh,
+            )
+        };
+        assert!(
+            judged(&observed).ok,
+            "id-less: a copy handled per copy sent"
+        );
+        observed.ids_in_body = true;
+        assert!(!judged(&observed).ok, "body ids: handled twice");
+    }
+
     /// Without event ids (Discord, HubSpot) reports are matched by payload:
     /// each lands on the case whose delivery it is, the field marking each
     /// case compared too; a refused delivery's report fails that case; a

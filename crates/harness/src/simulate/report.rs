@@ -590,7 +590,8 @@ fn event_report(shared: &Shared, t: &EventDelivery, h: Option<Handled>) -> Event
 /// was (helper-56's review: 200 lost, then six 500s, judged ok).
 fn answered_in_time(attempts: &[AttemptLog], success: impl Fn(u16) -> bool) -> bool {
     let mut answered = false;
-    for a in attempts {
+    // A duplicate's answer goes nowhere: the vendor acts on its own request's.
+    for a in attempts.iter().filter(|a| !a.duplicate) {
         match a.answer {
             Answer::Status { status } if success(status) => return true,
             Answer::Lost { status } if success(status) => answered = true,
@@ -846,6 +847,15 @@ mod tests {
         assert!(!answered_in_time(&[lost, attempt(Answer::Timeout)], ok));
         assert!(answered_in_time(
             &[failed, attempt(Answer::Status { status: 204 })],
+            ok
+        ));
+        // A duplicate request's answer is not one the vendor acts on.
+        let copy = AttemptLog {
+            duplicate: true,
+            ..attempt(Answer::Status { status: 409 })
+        };
+        assert!(answered_in_time(
+            &[attempt(Answer::Lost { status: 200 }), copy],
             ok
         ));
     }
