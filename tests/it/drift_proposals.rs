@@ -373,6 +373,16 @@ fn drift_apply(db: &Path, vendor: &str, dir: &Path) -> std::process::Output {
     ])
 }
 
+/// `drift --apply` of every vendor in `db`, run in `dir` (so each vendor's
+/// directory is looked for in `dir/schemas`, then `dir/vendors`).
+fn drift_apply_every_vendor(dir: &Path, db: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(["drift", "--db", db.to_str().unwrap(), "--apply"])
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
 /// Stores `body` in the inbox at `db` as a delivery of `vendor`'s
 /// `event_type` (its id from `/eventId`, else made up).
 fn store(db: &Path, vendor: &str, event_type: &str, body: &Value) {
@@ -537,11 +547,7 @@ fn drift_apply_writes_nothing_when_a_later_vendor_has_no_directory() {
     );
     let db = inbox_of_types(&tmp, &["quote.paused".into()]);
     store(&db, "socotra", "policy.paused", &delivery(201));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args(["drift", "--db", db.to_str().unwrap(), "--apply"])
-        .current_dir(&tmp)
-        .output()
-        .unwrap();
+    let out = drift_apply_every_vendor(&tmp, &db);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("no vendor directory for socotra"), "{err}");
@@ -567,11 +573,7 @@ fn a_failed_drift_apply_names_what_earlier_vendors_got() {
     // are applied in name order).
     std::fs::create_dir_all(tmp.join("schemas/socotra/events/policy.paused.json.drift-tmp"))
         .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args(["drift", "--db", db.to_str().unwrap(), "--apply"])
-        .current_dir(&tmp)
-        .output()
-        .unwrap();
+    let out = drift_apply_every_vendor(&tmp, &db);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("socotra: "), "{err}");

@@ -71,10 +71,8 @@ pub fn remove_at(doc: &mut serde_json::Value, pointer: &str) -> Option<serde_jso
 /// `doc` without the fields `patterns` name (JSON pointers, `*` for every
 /// element: [`crate::manifest::pointers_matching`]).
 pub fn remove_all(doc: &mut serde_json::Value, patterns: &[String]) {
-    for pattern in patterns {
-        for pointer in crate::manifest::pointers_matching(doc, pattern) {
-            remove_at(doc, &pointer);
-        }
+    for pointer in crate::manifest::pointers_matching_any(doc, patterns) {
+        remove_at(doc, &pointer);
     }
 }
 
@@ -98,10 +96,7 @@ pub fn vendor_dedupe_key(
     event_id: Option<&str>,
     body: &[u8],
 ) -> String {
-    let per_attempt = manifest
-        .delivery
-        .as_ref()
-        .map_or(&[][..], |d| d.per_attempt.as_slice());
+    let per_attempt = manifest.per_attempt();
     let id_less = event_id.is_none_or(|id| id.trim().is_empty());
     if !id_less || per_attempt.is_empty() {
         return dedupe_key(event_id, body);
@@ -116,11 +111,9 @@ pub fn vendor_dedupe_key(
         return dedupe_key(None, body);
     };
     let mut text = text.to_string();
-    for pattern in per_attempt {
-        for pointer in crate::manifest::pointers_matching(&doc, pattern) {
-            if let Some(at) = json_span(&text, &pointer) {
-                text.replace_range(at, "0");
-            }
+    for pointer in crate::manifest::pointers_matching_any(&doc, per_attempt) {
+        if let Some(at) = json_span(&text, &pointer) {
+            text.replace_range(at, "0");
         }
     }
     format!("sha256:{}", sha256_hex(text.as_bytes()))

@@ -70,6 +70,13 @@ pub fn pointers_matching(doc: &serde_json::Value, pattern: &str) -> Vec<String> 
     at.into_iter().map(|(p, _)| p).collect()
 }
 
+/// [`pointers_matching`] for each of `patterns`, in order.
+pub fn pointers_matching_any(doc: &serde_json::Value, patterns: &[String]) -> Vec<String> {
+    (patterns.iter())
+        .flat_map(|p| pointers_matching(doc, p))
+        .collect()
+}
+
 /// One vendor's delivery contract.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1573,6 +1580,22 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+
+    /// `delivery.per_attempt`: the body fields a retry changes (none when
+    /// the manifest has no delivery rules).
+    pub fn per_attempt(&self) -> &[String] {
+        self.delivery
+            .as_ref()
+            .map_or(&[], |d| d.per_attempt.as_slice())
+    }
+
+    /// `delivery.fresh_ids`: ids the body carries besides the event id,
+    /// which receivers dedupe on.
+    pub fn fresh_ids(&self) -> &[String] {
+        self.delivery
+            .as_ref()
+            .map_or(&[], |d| d.fresh_ids.as_slice())
     }
 
     /// The delivery rules: the manifest's, or [`DeliveryRules::assumed`].

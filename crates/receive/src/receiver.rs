@@ -933,8 +933,7 @@ async fn warn_if_body_differs(inner: &Inner, id: i64, body: &Bytes, parsed: &cra
         return;
     };
     let stored = inner.mode.inbox().blocking(move |s| s.get(id)).await;
-    let rules = inner.vendor.manifest().delivery.as_ref();
-    let per_attempt = rules.map_or(&[][..], |d| d.per_attempt.as_slice());
+    let per_attempt = inner.vendor.manifest().per_attempt();
     if let Ok(Some(first)) = stored
         && first.body != body.as_ref()
         && !same_but_for(&first.body, body, per_attempt)

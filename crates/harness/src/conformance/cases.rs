@@ -310,15 +310,7 @@ impl<'a> Sender<'a> {
 /// The event id a delivery carries: at the vendor's body pointer, else in
 /// its id header as sent.
 fn sent_id(v: &VendorSpec, body: &[u8], headers: &[(String, String)]) -> Option<String> {
-    let mut map = http::HeaderMap::new();
-    for (k, val) in headers {
-        if let (Ok(k), Ok(val)) = (
-            http::HeaderName::from_bytes(k.as_bytes()),
-            http::HeaderValue::from_str(val),
-        ) {
-            map.append(k, val);
-        }
-    }
+    let map = crate::util::header_map(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     // As the receiver reads it: the body's id (with the values `with` adds,
     // Adyen's), else the id header.
     v.envelope_reader().read_id(body, &map)
@@ -1028,12 +1020,7 @@ pub(crate) fn fresh(v: &VendorSpec, base: &[u8], nonce: &str) -> Fresh {
 /// them (as HubSpot says to) would otherwise take every case made from one
 /// sample for a retry of the first.
 fn fresh_body_ids(v: &VendorSpec, doc: &mut Value, nonce: &str) {
-    let rules = v.manifest().delivery.as_ref();
-    let patterns = rules.map_or(&[][..], |r| r.fresh_ids.as_slice());
-    let each: Vec<String> = (patterns.iter())
-        .flat_map(|p| crate::manifest::pointers_matching(doc, p))
-        .collect();
-    for pointer in each {
+    for pointer in crate::manifest::pointers_matching_any(doc, v.manifest().fresh_ids()) {
         let salt = format!("{nonce}{pointer}");
         match doc.pointer_mut(&pointer) {
             Some(Value::String(id)) => *id = mutate_id(id, &salt),

@@ -241,8 +241,7 @@ fn stamp_text(m: &crate::manifest::Manifest, secs: u64) -> String {
 /// changes on every attempt (`delivery.per_attempt`, Coinbase Commerce's
 /// `/attempt_number`) that much higher; other vendors' bodies as they are.
 pub fn for_attempt<'a>(vendor: &VendorSpec, body: &'a [u8], attempt: u32) -> Cow<'a, [u8]> {
-    let rules = vendor.manifest().delivery.as_ref();
-    let pointers = rules.map_or(&[][..], |r| r.per_attempt.as_slice());
+    let pointers = vendor.manifest().per_attempt();
     if attempt == 0 || pointers.is_empty() {
         return Cow::Borrowed(body);
     }
@@ -250,10 +249,7 @@ pub fn for_attempt<'a>(vendor: &VendorSpec, body: &'a [u8], attempt: u32) -> Cow
         return Cow::Borrowed(body);
     };
     let mut changed = false;
-    let each: Vec<String> = (pointers.iter())
-        .flat_map(|p| crate::manifest::pointers_matching(&doc, p))
-        .collect();
-    for p in each {
+    for p in crate::manifest::pointers_matching_any(&doc, pointers) {
         if let Some(slot) = doc.pointer_mut(&p)
             && let Some(n) = slot.as_i64()
         {

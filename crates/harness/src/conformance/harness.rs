@@ -477,8 +477,7 @@ fn judge_observed(
         sent.add(&step.key, &step.json_body(), authentic);
     }
     let mut observed = Observed::match_reports(&sent, obs.reports(), settle);
-    observed.ids_in_body =
-        (vendor.manifest().delivery.as_ref()).is_some_and(|d| !d.fresh_ids.is_empty());
+    observed.ids_in_body = !vendor.manifest().fresh_ids().is_empty();
     for step in runs.iter_mut().flat_map(|r| r.steps.iter_mut()) {
         let json = step.json_body();
         let verdict = step.verdict.clone();

@@ -204,12 +204,8 @@ fn refresh(doc: &mut Value, id_pointer: Option<&str>, at_ms: i64, rng: &mut Rng)
 /// more events than samples would otherwise repeat them (helper-56's
 /// review: a correct HubSpot receiver was judged to lose events).
 fn refresh_ids(vendor: &VendorSpec, doc: &mut Value, rng: &mut Rng) {
-    let rules = vendor.manifest().delivery.as_ref();
-    let patterns = rules.map_or(&[][..], |r| r.fresh_ids.as_slice());
-    let each: Vec<String> = (patterns.iter())
-        .flat_map(|p| crate::manifest::pointers_matching(doc, p))
-        .collect();
-    for pointer in each {
+    let fresh_ids = vendor.manifest().fresh_ids();
+    for pointer in crate::manifest::pointers_matching_any(doc, fresh_ids) {
         match doc.pointer_mut(&pointer) {
             Some(Value::String(s)) => *s = fresh_like(s, rng),
             Some(Value::Number(n)) if n.as_u64().is_some() => {

@@ -463,8 +463,7 @@ impl Simulator {
                     .map_err(|e| {
                         SimError::Config(format!("cannot listen for reports on {addr}: {e}"))
                     })?;
-                let per_attempt = (shared.vendor.manifest().delivery.as_ref())
-                    .map_or(&[][..], |d| d.per_attempt.as_slice());
+                let per_attempt = shared.vendor.manifest().per_attempt();
                 let inbox = report::ObservedInbox::new(observer).per_attempt(per_attempt);
                 Some(Arc::new(inbox) as Arc<dyn HandledRecords>)
             }

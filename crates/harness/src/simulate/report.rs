@@ -556,8 +556,7 @@ fn event_report(shared: &Shared, t: &EventDelivery, h: Option<Handled>) -> Event
     // Without an event id a receiver cannot tell a retry from a new event,
     // unless the body carries ids to dedupe on (`fresh_ids`: HubSpot's
     // eventId, which its retries repeat).
-    let body_ids =
-        (shared.vendor.manifest().delivery.as_ref()).is_some_and(|d| !d.fresh_ids.is_empty());
+    let body_ids = !shared.vendor.manifest().fresh_ids().is_empty();
     if let (Verdict::HandledTwice, None, Some(h), false) = (verdict, &e.event_id, &h, body_ids)
         && let Some(note) = copies_handled(h.times, &t.attempts)
     {
