@@ -99,6 +99,11 @@ fn bulk_replay_queues_what_the_filters_match_and_nothing_else() {
     let out = run(&["--status", "dead", "--since", "2999-01-01"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing matches"));
     assert_eq!(statuses(&store), before);
+    // A vendor nobody knows is a usage error, not an empty match.
+    let out = run(&["--status", "dead", "--vendor", "pretz"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no vendor \"pretz\""));
+    assert_eq!(statuses(&store), before);
 
     // The real thing: exactly the 4, pending with attempts reset; the dead
     // `quote.created`, the SuperOffice one, the done and the processing

@@ -178,6 +178,42 @@ async fn a_documented_refusal_is_not_retried() {
     .await;
 }
 
+/// A receiver shedding load answers 429 with `Retry-After`; HubSpot honours
+/// it on 429 (`delivery.retry_after`), so the retry waits the longer of that
+/// and the schedule's 120 s. Before, the simulator kept to its schedule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hubspot_waits_out_retry_after_on_429() {
+    within(60, "retry-after", async {
+        let hubspot = hookforge::vendor("hubspot").unwrap();
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "7200"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        // 3600 vendor seconds a real one: the schedule's 120 s is 33 ms,
+        // the answer's 7200 s is 2 s.
+        let report = Simulator::new(hubspot)
+            .url(format!("{}/hook", server.uri()))
+            .secret("hubspot-simulate-secret-0123456789")
+            .events(1)
+            .time_scale(3600.0)
+            .run()
+            .await
+            .unwrap();
+        assert!(report.passed, "{}", report.table());
+        let a = &report.deliveries[0].attempts;
+        assert_eq!(a.len(), 2, "{}", report.table());
+        let waited_ms = a[1].at_ms - a[0].at_ms;
+        assert!(waited_ms >= 1_900, "retried after {waited_ms} ms");
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn superoffice_switches_a_failing_webhook_to_too_many_errors() {
     within(60, "TooManyErrors", async {

@@ -278,6 +278,12 @@ pub struct DeliveryRules {
     /// run with more events than samples repeats them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fresh_ids: Vec<String>,
+    /// The answers after which the vendor waits at least the answer's
+    /// `Retry-After` before its next retry (HubSpot's `"429"`); the
+    /// simulator does the same, so a receiver shedding load sees when the
+    /// vendor comes back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry_after: Vec<StatusPattern>,
     /// The rules above that are hookforge's assumptions, not the vendor's
     /// documentation: any of [`DeliveryRules::RULES`].
     #[serde(default)]
@@ -309,6 +315,7 @@ impl DeliveryRules {
             fresh_times: Vec::new(),
             per_attempt: Vec::new(),
             fresh_ids: Vec::new(),
+            retry_after: Vec::new(),
             assumed: vec!["timeout_secs".into(), "retry".into()],
             note: "the manifest documents no delivery rules; hookforge assumed them".into(),
         }

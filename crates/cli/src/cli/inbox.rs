@@ -374,6 +374,14 @@ fn replay_matching(
     })?;
     let what = selection.describe();
     if done.queued.is_empty() && done.busy.is_empty() && done.gone.is_empty() {
+        // A misspelt vendor matches nothing too: say so rather than exit 0.
+        if let Some(v) = &selection.search.vendor
+            && !all_ids().contains(&v.as_str())
+        {
+            return Err(Failure::usage(format!(
+                "no vendor {v:?}: none of its deliveries is in the inbox, and it is not a vendor hookforge knows (`hookforge vendors` lists them)"
+            )));
+        }
         println!("replay: nothing matches ({what})");
         return Ok(());
     }

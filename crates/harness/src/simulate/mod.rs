@@ -728,7 +728,9 @@ impl Shared {
         }
     }
 
-    async fn send(&self, url: &str, ev: &SimEvent, attempt: u32) -> Answer {
+    /// One attempt, and the answer's `Retry-After` in seconds when the
+    /// vendor honours it for that status.
+    async fn send(&self, url: &str, ev: &SimEvent, attempt: u32) -> (Answer, Option<f64>) {
         let body = crate::conformance::delivery::for_attempt(self.vendor, &ev.body, attempt);
         let (wire, headers) = match vendor_delivery(
             self.vendor,
@@ -743,9 +745,8 @@ impl Shared {
         ) {
             Ok(h) => h,
             Err(e) => {
-                return Answer::Error {
-                    reason: format!("cannot build the vendor's headers: {e}"),
-                };
+                let reason = format!("cannot build the vendor's headers: {e}");
+                return (Answer::Error { reason }, None);
             }
         };
         let mut req = self.client.post(url).timeout(self.timeout).body(wire);
@@ -755,19 +756,53 @@ impl Shared {
         match req.send().await {
             Ok(r) => {
                 let status = r.status().as_u16();
+                let wait = self
+                    .rules
+                    .retry_after
+                    .iter()
+                    .any(|p| p.matches(status))
+                    .then(|| retry_after_secs(r.headers(), std::time::SystemTime::now().into()))
+                    .flatten();
                 // Read the answer so the connection can be reused; its
                 // content does not matter to the vendor.
                 match crate::conformance::target::read_answer(r).await {
-                    Err(e) if e.is_timeout() => Answer::Timeout,
-                    _ => Answer::Status { status },
+                    Err(e) if e.is_timeout() => (Answer::Timeout, None),
+                    _ => (Answer::Status { status }, wait),
                 }
             }
-            Err(e) if e.is_timeout() => Answer::Timeout,
-            Err(e) => Answer::Error {
-                reason: error_chain(&e),
-            },
+            Err(e) if e.is_timeout() => (Answer::Timeout, None),
+            Err(e) => (
+                Answer::Error {
+                    reason: error_chain(&e),
+                },
+                None,
+            ),
         }
     }
+}
+
+/// `Retry-After` as seconds from `now`: delta-seconds or an HTTP date
+/// (RFC 9110 §10.2.3). A value that is neither is ignored, as a vendor
+/// would; a date in the past is no wait.
+fn retry_after_secs(
+    headers: &reqwest::header::HeaderMap,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<f64> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(secs as f64);
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (at.with_timezone(&chrono::Utc) - now)
+            .num_milliseconds()
+            .max(0) as f64
+            / 1000.0,
+    )
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -917,18 +952,18 @@ async fn deliver(shared: Arc<Shared>, track: usize) {
         let Some((url, attempt, event)) = next_attempt(&shared, track) else {
             return;
         };
-        let (at_ms, answer, duplicate) = send_with_faults(&shared, &url, event, attempt).await;
+        let sent = send_with_faults(&shared, &url, event, attempt).await;
         let next = {
             let mut book = shared.lock();
             let book = &mut *book;
             let t = &mut book.tracks[track];
             t.attempts.push(AttemptLog {
                 attempt,
-                at_ms,
-                answer: answer.clone(),
+                at_ms: sent.at_ms,
+                answer: sent.answer.clone(),
                 duplicate: false,
             });
-            if let Some((at_ms, a)) = duplicate {
+            if let Some((at_ms, a)) = sent.duplicate {
                 t.attempts.push(AttemptLog {
                     attempt,
                     at_ms,
@@ -936,7 +971,7 @@ async fn deliver(shared: Arc<Shared>, track: usize) {
                     duplicate: true,
                 });
             }
-            judge_attempt(&shared, book, track, &answer)
+            judge_attempt(&shared, book, track, &sent.answer, sent.retry_after)
         };
         match next {
             Next::Retry(d) => {
@@ -975,15 +1010,20 @@ fn next_attempt(shared: &Shared, track: usize) -> Option<(String, u32, usize)> {
     Some((hook.config.url.clone(), t.sent() as u32, t.event))
 }
 
+/// One attempt as the vendor saw it.
+struct Attempted {
+    /// When it was sent (ms since the run started).
+    at_ms: u64,
+    answer: Answer,
+    /// The answer's `Retry-After` (seconds), when the vendor honours it.
+    retry_after: Option<f64>,
+    /// A duplicate request's time and answer (an injected fault).
+    duplicate: Option<(u64, Answer)>,
+}
+
 /// Sends one attempt with the faults the seed picks for it: a delay first,
-/// a duplicate request, a lost answer. When it was sent, what the vendor
-/// saw, and the duplicate's time and answer.
-async fn send_with_faults(
-    shared: &Shared,
-    url: &str,
-    event: usize,
-    attempt: u32,
-) -> (u64, Answer, Option<(u64, Answer)>) {
+/// a duplicate request, a lost answer.
+async fn send_with_faults(shared: &Shared, url: &str, event: usize, attempt: u32) -> Attempted {
     let n = attempt as usize;
     if let Some((lo, hi)) = shared.faults.delay {
         let r = roll(shared.seed, Roll::Delay, event, n);
@@ -991,9 +1031,9 @@ async fn send_with_faults(
     }
     let ev = &shared.events[event];
     let at_ms = shared.now_ms();
-    let mut answer = shared.send(url, ev, attempt).await;
+    let (mut answer, retry_after) = shared.send(url, ev, attempt).await;
     let duplicate = if roll(shared.seed, Roll::Duplicate, event, n) < shared.faults.duplicate {
-        Some((shared.now_ms(), shared.send(url, ev, attempt).await))
+        Some((shared.now_ms(), shared.send(url, ev, attempt).await.0))
     } else {
         None
     };
@@ -1003,12 +1043,23 @@ async fn send_with_faults(
     {
         answer = Answer::Lost { status };
     }
-    (at_ms, answer, duplicate)
+    Attempted {
+        at_ms,
+        answer,
+        retry_after,
+        duplicate,
+    }
 }
 
 /// What the vendor does after an attempt's answer: settle the track
 /// (delivered, webhook switched off, out of retries) or retry after a delay.
-fn judge_attempt(shared: &Shared, book: &mut Deliveries, track: usize, answer: &Answer) -> Next {
+fn judge_attempt(
+    shared: &Shared,
+    book: &mut Deliveries,
+    track: usize,
+    answer: &Answer,
+    retry_after: Option<f64>,
+) -> Next {
     let t = &book.tracks[track];
     let done_in_cycle = t.sent() - t.cycle_start;
     let elapsed = t.vendor_elapsed;
@@ -1050,6 +1101,8 @@ fn judge_attempt(shared: &Shared, book: &mut Deliveries, track: usize, answer: &
     }
     match shared.next_delay(&hook.config, done_in_cycle, elapsed) {
         Some(d) => {
+            // The schedule's delay, or longer when the answer asked for it.
+            let d = d.max(retry_after.unwrap_or(0.0));
             book.tracks[track].vendor_elapsed += d;
             Next::Retry(d)
         }
@@ -1146,6 +1199,26 @@ mod tests {
         let shown = |r: &str| Answer::Error { reason: r.into() }.to_string();
         assert_eq!(shown(refused), "no connection");
         assert_eq!(shown(closed), "connection broke");
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_and_nothing_else() {
+        use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-06T08:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let at = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+            retry_after_secs(&h, now)
+        };
+        assert_eq!(at("120"), Some(120.0));
+        assert_eq!(at(" 5 "), Some(5.0));
+        assert_eq!(at("Sun, 06 Dec 2026 08:01:30 GMT"), Some(90.0));
+        assert_eq!(at("Sun, 06 Dec 2026 07:00:00 GMT"), Some(0.0));
+        assert_eq!(at("-3"), None);
+        assert_eq!(at("soon"), None);
+        assert_eq!(retry_after_secs(&HeaderMap::new(), now), None);
     }
 
     #[test]
