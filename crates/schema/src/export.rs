@@ -642,7 +642,7 @@ mod tests {
     #[test]
     fn headers_are_examples_and_bodies_keep_their_media_type() {
         let catalogue = hookforge_core::vendor_dir::catalogue::ids()
-            .map(|id| catalogue_vendor(id))
+            .map(catalogue_vendor)
             .collect::<Vec<_>>();
         for v in crate::vendors().iter().copied().chain(catalogue) {
             for h in &v.manifest().headers {
