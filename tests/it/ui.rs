@@ -130,6 +130,18 @@ async fn filters_pages_csrf_and_reparse() {
     assert!(to.unwrap().contains("is%20quarantined"));
     assert_eq!(store.get(62).unwrap().unwrap().status, Status::Quarantined);
 
+    // An `id` that is no delivery id re-parses nothing (it re-parsed the
+    // whole quarantine before: helper-58's review); an unknown one is 404.
+    for (id, status) in [
+        ("12abc", StatusCode::BAD_REQUEST),
+        ("", StatusCode::BAD_REQUEST),
+        ("9999", StatusCode::NOT_FOUND),
+    ] {
+        let (s, _) = post(&app, "/reparse", &format!("csrf={token}&id={id}"), &[]).await;
+        assert_eq!(s, status, "id={id}");
+        assert_eq!(store.get(62).unwrap().unwrap().status, Status::Quarantined);
+    }
+
     // Re-parse all: the quarantined one fits this binary and is released.
     let (s, to) = post(&app, "/reparse", &format!("csrf={token}"), &[]).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
@@ -312,7 +324,7 @@ async fn post_page(app: &axum::Router, form: &str) -> (StatusCode, String, Optio
 /// confirm the count, a count that no longer holds queues nothing, and
 /// rows being handled or quarantined cannot be replayed.
 #[tokio::test]
-async fn bulk_replay_confirms_its_count_before_queueing() {
+async fn bulk_replay_confirms_its_set_before_queueing() {
     let store = seeded();
     let app = hookforge::ui::router(store.clone(), None);
     let kill = |n: usize| {
@@ -339,28 +351,50 @@ async fn bulk_replay_confirms_its_count_before_queueing() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, confirm, _) = post_page(&app, &format!("csrf={token}&status=dead&vendor=prets")).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(
-        confirm.contains("name=\"confirm\" value=\"5\""),
-        "{confirm}"
-    );
+    let pinned = |page: &str| {
+        let at = page
+            .find("name=\"confirm\" value=\"")
+            .expect("a confirm field")
+            + 22;
+        page[at..at + page[at..].find('"').unwrap()].to_string()
+    };
+    let five = pinned(&confirm);
+    assert!(five.starts_with("5-"), "{confirm}");
     assert_eq!(dead(), 5, "queued before it was confirmed");
 
     // One more died meanwhile: the confirmed 5 no longer holds.
     kill(1);
-    let (s, changed, _) = post_page(
-        &app,
-        &format!("csrf={token}&status=dead&vendor=prets&confirm=5"),
-    )
-    .await;
+    let post = |confirm: &str| {
+        let body = format!("csrf={token}&status=dead&vendor=prets&confirm={confirm}");
+        let app = app.clone();
+        async move { post_page(&app, &body).await }
+    };
+    let (s, changed, _) = post(&five).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(changed.contains("5 when you confirmed, 6 now"), "{changed}");
+    assert!(changed.contains("(5 then, 6 now)"), "{changed}");
+    assert_eq!(dead(), 6);
+    // A bare count, as the form once sent, confirms nothing.
+    let (s, _, _) = post("6").await;
+    assert_eq!(s, StatusCode::OK);
     assert_eq!(dead(), 6);
 
-    let (s, _, to) = post_page(
-        &app,
-        &format!("csrf={token}&status=dead&vendor=prets&confirm=6"),
-    )
-    .await;
+    // Another set of the same size: one dead queued again, another died.
+    // Before, the count alone was checked and these 6 were queued
+    // (helper-58's review).
+    let six = pinned(&changed);
+    let one = store.list(Some(Status::Dead), 1).unwrap()[0].id;
+    assert!(store.requeue(one).unwrap());
+    kill(1);
+    assert_eq!(dead(), 6);
+    let (s, swapped, _) = post(&six).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        swapped.contains("(6 then, 6 now, not the same ones)"),
+        "{swapped}"
+    );
+    assert_eq!(dead(), 6);
+
+    let (s, _, to) = post(&pinned(&swapped)).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert!(to.unwrap().contains("Queued%206"));
     assert_eq!(dead(), 0);
@@ -385,6 +419,7 @@ async fn unreadable_filters_are_refused_naming_the_field() {
         ("since=2026-13-01", "since"),
         ("page=abc", "page"),
         ("page=0", "page"),
+        ("page=3", "page"),
         ("status=lost", "status"),
     ] {
         let (s, page) = get(&app, &format!("/?{query}"), &[]).await;

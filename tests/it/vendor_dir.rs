@@ -138,12 +138,28 @@ fn built_in_vendors_loaded_at_run_time_answer_as_compiled() {
                 let diff = common::json_diff(&b.payload, &a.payload);
                 assert!(diff.is_empty(), "{}: {diff:?}", s.path);
                 let schema = compiled.bundled_schema(e);
-                for (what, m) in mutants(&schema, &doc) {
-                    let body = serde_json::to_vec(&m).unwrap();
-                    let h = envelope_headers(compiled, &m);
+                let mut cases: Vec<(String, Vec<u8>, HeaderMap)> = mutants(&schema, &doc)
+                    .into_iter()
+                    .map(|(what, m)| {
+                        let h = envelope_headers(compiled, &m);
+                        (what, serde_json::to_vec(&m).unwrap(), h)
+                    })
+                    .collect();
+                // Each top-level key given twice, the first copy another
+                // value: the compiled models refuse it, and a vendor dir
+                // must not read the last copy (helper-58's review).
+                for (key, value) in doc.as_object().unwrap() {
+                    let other = if value.is_string() { "1" } else { "\"x\"" };
+                    let mut body = format!("{{{}:{other},", serde_json::to_string(key).unwrap());
+                    body.push_str(
+                        std::str::from_utf8(s.body).unwrap().trim_start()[1..].trim_start(),
+                    );
+                    cases.push((format!("{key} twice"), body.into_bytes(), h.clone()));
+                }
+                for (what, body, h) in cases {
                     let (ca, ra) = (compiled.check(&body, &h), rt.check(&body, &h));
                     compared += 1;
-                    if ca.is_ok() != ra.is_ok() {
+                    if ca.is_ok() != ra.is_ok() || (what.ends_with(" twice") && ra.is_ok()) {
                         disagree.push(format!(
                             "{} {what}: compiled {:?}, runtime {:?}",
                             s.path,

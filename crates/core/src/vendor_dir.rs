@@ -82,9 +82,7 @@ impl RuntimeModel {
         headers: &HeaderMap,
     ) -> Result<(Checked, Value), ParseError> {
         let env = spec.read_envelope(body, headers)?;
-        let value: Value = serde_json::from_slice(body).map_err(|e| ParseError::Syntax {
-            message: e.to_string(),
-        })?;
+        let value = crate::parse::decode_value(body, &env.event_type)?;
         let known = match self.validators.get(&env.event_type) {
             None => false,
             Some(v) => {

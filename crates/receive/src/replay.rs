@@ -123,19 +123,57 @@ pub fn replay(
     selection: &Selection,
     dry_run: bool,
 ) -> Result<Replayed, ReplayError> {
-    match selection.search.status {
-        None => return Err(ReplayError::NoStatus),
-        Some(Status::Processing) => return Err(ReplayError::Processing),
-        Some(Status::Quarantined) => return Err(ReplayError::Quarantined),
-        Some(_) => {}
-    }
-    let rows = selection.rows(store)?;
+    let rows = replayable_rows(store, selection)?;
     if dry_run {
         return Ok(Replayed {
             queued: rows,
             ..Replayed::default()
         });
     }
+    requeue(store, rows)
+}
+
+/// What a confirmation pinned: how many deliveries matched and a digest of
+/// their ids, so that a set that changed but kept its count is caught.
+pub fn set_digest(rows: &[StoredDelivery]) -> String {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same ids give the same digest in every
+    // process, so a confirmation survives a restart of the dashboard.
+    let mut h = std::hash::DefaultHasher::new();
+    rows.iter().for_each(|r| r.id.hash(&mut h));
+    format!("{}-{:016x}", rows.len(), h.finish())
+}
+
+/// Queues what `selection` matches only if it is still the set `digest`
+/// ([`set_digest`]) was made from; `Ok(Err(now))` with the digest of what
+/// matches now otherwise, queueing nothing.
+pub fn replay_confirmed(
+    store: &dyn Store,
+    selection: &Selection,
+    digest: &str,
+) -> Result<Result<Replayed, String>, ReplayError> {
+    let rows = replayable_rows(store, selection)?;
+    let now = set_digest(&rows);
+    if now != digest {
+        return Ok(Err(now));
+    }
+    requeue(store, rows).map(Ok)
+}
+
+fn replayable_rows(
+    store: &dyn Store,
+    selection: &Selection,
+) -> Result<Vec<StoredDelivery>, ReplayError> {
+    match selection.search.status {
+        None => return Err(ReplayError::NoStatus),
+        Some(Status::Processing) => return Err(ReplayError::Processing),
+        Some(Status::Quarantined) => return Err(ReplayError::Quarantined),
+        Some(_) => {}
+    }
+    Ok(selection.rows(store)?)
+}
+
+fn requeue(store: &dyn Store, rows: Vec<StoredDelivery>) -> Result<Replayed, ReplayError> {
     let mut done = Replayed::default();
     for row in rows {
         match store.requeue(row.id) {

@@ -1,6 +1,7 @@
 //! Replaying a filtered list at once: the list offers it, a page asks to
-//! confirm the count, and only a confirmation whose count still holds
-//! queues anything (the set may change between the two pages).
+//! confirm the set, and only a confirmation whose set still matches (its
+//! count and a digest of its ids) queues anything: the set may change
+//! between the two pages, keeping its count.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
-use crate::receive::replay::{ReplayError, Selection, replay as replay_selection};
+use crate::receive::replay::{ReplayError, Selection, replay_confirmed, set_digest};
 use crate::receive::store::{Search, Status};
 use crate::{Ui, blocking, encode, form, page, search_of, store_error};
 
@@ -81,19 +82,12 @@ pub(crate) async fn replay(State(ui): State<Arc<Ui>>, headers: HeaderMap, body: 
         search,
         event_type: None,
     };
-    let counted = selection.clone();
-    let total = match blocking(&ui, move |s| s.search(&counted.search, 0, 0)).await {
-        Ok(Ok((_, total))) => total,
-        Ok(Err(e)) => return store_error(e),
-        Err(e) => return store_error(e),
+    let Some(confirmed) = fields.get("confirm").cloned() else {
+        return first_confirm(&ui, selection, fields).await;
     };
-    let confirmed = fields.get("confirm").and_then(|c| c.parse::<u64>().ok());
-    if confirmed != Some(total) || total == 0 {
-        return confirm_page(&selection, &fields, total, confirmed, &ui.csrf).into_response();
-    }
     let chosen = selection.clone();
-    let message = match blocking(&ui, move |s| replay_selection(s, &chosen, false)).await {
-        Ok(Ok(done)) => format!(
+    let message = match blocking(&ui, move |s| replay_confirmed(s, &chosen, &confirmed)).await {
+        Ok(Ok(Ok(done))) => format!(
             "Queued {}: the next running receiver with this inbox handles them.{}",
             done.queued.len(),
             if done.busy.is_empty() {
@@ -105,6 +99,10 @@ pub(crate) async fn replay(State(ui): State<Arc<Ui>>, headers: HeaderMap, body: 
                 )
             }
         ),
+        Ok(Ok(Err(now))) => {
+            let was = fields.get("confirm").map(|c| count_of(c)).unwrap_or(0);
+            return confirm_page(&selection, &fields, &now, Some(was), &ui.csrf).into_response();
+        }
         Ok(Err(e)) => return store_error(e),
         Err(e) => return store_error(e),
     };
@@ -117,19 +115,49 @@ pub(crate) async fn replay(State(ui): State<Arc<Ui>>, headers: HeaderMap, body: 
     Redirect::to(&format!("/?{}", back.join("&"))).into_response()
 }
 
-/// Asks to confirm the count; says so when the set changed since the
-/// count the form was sent with.
+/// The first press of "Replay these": the confirmation page, pinning the
+/// set that matches now.
+async fn first_confirm(
+    ui: &Arc<Ui>,
+    selection: Selection,
+    fields: BTreeMap<String, String>,
+) -> Response {
+    let chosen = selection.clone();
+    match blocking(ui, move |s| chosen.rows(s)).await {
+        Ok(Ok(rows)) => {
+            let digest = set_digest(&rows);
+            confirm_page(&selection, &fields, &digest, None, &ui.csrf).into_response()
+        }
+        Ok(Err(e)) => store_error(e),
+        Err(e) => store_error(e),
+    }
+}
+
+/// How many deliveries a [`set_digest`] was made of.
+fn count_of(digest: &str) -> u64 {
+    digest
+        .split_once('-')
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Asks to confirm the set `digest` pins; says so when the set changed
+/// since the one the form was sent with (`was` deliveries), even if the
+/// count is the same.
 fn confirm_page(
     selection: &Selection,
     fields: &BTreeMap<String, String>,
-    total: u64,
-    confirmed: Option<u64>,
+    digest: &str,
+    was: Option<u64>,
     csrf: &str,
 ) -> impl IntoResponse {
+    let total = count_of(digest);
     let body = html! {
-        @if let Some(was) = confirmed.filter(|was| *was != total) {
+        @if let Some(was) = was {
             p class="note" role="status" {
-                "The matching deliveries changed: " (was) " when you confirmed, " (total) " now. Nothing was queued."
+                "The matching deliveries changed since you confirmed (" (was) " then, " (total) " now"
+                @if was == total { ", not the same ones" }
+                "). Nothing was queued."
             }
         }
         @if total == 0 {
@@ -137,7 +165,7 @@ fn confirm_page(
         } @else {
             form method="post" action="/replay" {
                 input type="hidden" name="csrf" value=(csrf);
-                input type="hidden" name="confirm" value=(total);
+                input type="hidden" name="confirm" value=(digest);
                 (carried(fields))
                 p { "Replay " strong { (total) } " deliveries (" (selection.describe()) ")? "
                     "Each goes back to pending with its attempts reset, and the next running receiver with this inbox hands it to the handler again." }

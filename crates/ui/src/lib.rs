@@ -377,7 +377,7 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
             return BadFilter {
                 field: "page",
                 value: get("page").unwrap_or_default().to_string(),
-                expected: "a page number from 1",
+                expected: "a page number from 1".into(),
             }
             .into_response();
         }
@@ -405,6 +405,14 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
     }
     let total = total as usize;
     let pages = total.div_ceil(PAGE).max(1);
+    if page_no > pages {
+        return BadFilter {
+            field: "page",
+            value: page_no.to_string(),
+            expected: format!("a page number from 1 to {pages}").into(),
+        }
+        .into_response();
+    }
     let vendors: Vec<&str> = counts.keys().copied().collect();
     let link = |p: usize| {
         let mut f = f.clone();
@@ -466,7 +474,7 @@ fn search_of(f: &BTreeMap<String, String>) -> Result<crate::receive::store::Sear
             return Err(BadFilter {
                 field: "status",
                 value: s.to_string(),
-                expected: "pending, processing, done, quarantined or dead",
+                expected: "pending, processing, done, quarantined or dead".into(),
             });
         }
     };
@@ -475,7 +483,7 @@ fn search_of(f: &BTreeMap<String, String>) -> Result<crate::receive::store::Sear
         Some(v) => parse_local(v).map(Some).ok_or_else(|| BadFilter {
             field,
             value: v.to_string(),
-            expected: MOMENTS,
+            expected: MOMENTS.into(),
         }),
     };
     Ok(crate::receive::store::Search {
@@ -494,7 +502,7 @@ const MOMENTS: &str = "a date and time (2026-12-01T09:00, UTC), RFC 3339 (2026-1
 struct BadFilter {
     field: &'static str,
     value: String,
-    expected: &'static str,
+    expected: std::borrow::Cow<'static, str>,
 }
 
 impl IntoResponse for BadFilter {
@@ -847,16 +855,33 @@ async fn reparse(State(ui): State<Arc<Ui>>, headers: HeaderMap, body: Bytes) -> 
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
-    let id: Option<i64> = f.get("id").and_then(|v| v.parse().ok());
+    // No `id` re-parses every quarantined delivery; an `id` that is not one
+    // must not (helper-58's review: `id=12abc` re-parsed them all).
+    let id: Option<i64> = match f.get("id").map(|v| v.trim().parse::<i64>()) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => {
+            let body = html! {
+                p { "The form's " code { "id" } " is " code { (f["id"]) } ": expected a delivery id (a whole number), or no " code { "id" } " to re-parse every quarantined delivery." }
+                p { a href="/" { "Back to the list" } }
+            };
+            return (StatusCode::BAD_REQUEST, page("Not re-parsed", body)).into_response();
+        }
+    };
     let outcome = blocking(
         &ui,
-        move |s| -> Result<(usize, usize, Option<String>), crate::receive::store::StoreError> {
+        move |s| -> Result<
+            Option<(usize, usize, Option<String>)>,
+            crate::receive::store::StoreError,
+        > {
             let rows = match id {
-                Some(id) => s
-                    .get(id)?
-                    .into_iter()
-                    .filter(|r| r.status == Status::Quarantined)
-                    .collect(),
+                Some(id) => match s.get(id)? {
+                    None => return Ok(None),
+                    Some(r) => vec![r]
+                        .into_iter()
+                        .filter(|r| r.status == Status::Quarantined)
+                        .collect(),
+                },
                 None => s.list(Some(Status::Quarantined), SCAN_LIMIT)?,
             };
             let (mut fit, mut still, mut why) = (0, 0, None);
@@ -869,12 +894,13 @@ async fn reparse(State(ui): State<Arc<Ui>>, headers: HeaderMap, body: Bytes) -> 
                     }
                 }
             }
-            Ok((fit, still, why))
+            Ok(Some((fit, still, why)))
         },
     )
     .await;
     let (fit, still, why) = match outcome {
-        Ok(Ok(x)) => x,
+        Ok(Ok(Some(x))) => x,
+        Ok(Ok(None)) => return (StatusCode::NOT_FOUND, "no such delivery").into_response(),
         Ok(Err(e)) => return store_error(e),
         Err(e) => return store_error(e),
     };

@@ -16,6 +16,7 @@ mod fields;
 mod maybe;
 pub mod rfc8259;
 mod timestamp;
+mod unique;
 
 pub use fields::{
     EventFields, Fields, TopLevelKeys, deserialize_fields, extra_entry, parse_event, required,
@@ -25,6 +26,7 @@ pub use fields::{
 pub use delivery::{Delivery, UnknownEvent};
 pub use maybe::Maybe;
 pub use timestamp::{FlexTimestamp, Timestamp, TimestampError};
+pub use unique::decode_value;
 
 /// Why a delivery could not be parsed. Every message says where and what was
 /// expected; none of them contains the body itself.
@@ -727,7 +729,7 @@ pub fn decode<T: DeserializeOwned>(body: &[u8], event: &str) -> Result<T, ParseE
 
 /// Keeps an unknown event's payload as raw JSON.
 pub fn decode_unknown(body: &[u8], event_type: &str) -> Result<UnknownEvent, ParseError> {
-    let payload: Value = serde_json::from_slice(body).map_err(syntax)?;
+    let payload = decode_value(body, event_type)?;
     Ok(UnknownEvent {
         event_type: event_type.to_string(),
         payload,
