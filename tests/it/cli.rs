@@ -432,6 +432,37 @@ fn an_empty_file_is_not_made_an_inbox() {
         stderr(&o)
     );
     assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
+
+    // Nor another application's database: `inbox list` wrote the inbox's
+    // tables into it (helper-58's review).
+    let other = dir.join("app.db");
+    let tables = || {
+        let c = rusqlite::Connection::open(&other).unwrap();
+        let mut q = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        q.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    };
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute("CREATE TABLE app_users (x)", [])
+        .unwrap();
+    for args in [&["list"][..], &["replay", "--status", "dead"]] {
+        let o = hookforge(
+            &[&["inbox", "--db", other.to_str().unwrap()][..], args].concat(),
+            None,
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("without an inbox's `deliveries` table"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(tables(), ["app_users"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -473,6 +504,47 @@ fn inbox_list_shows_the_newest_and_says_what_it_left_out() {
         text.ends_with("2 of 5 shown, newest first (--limit N for more, --status to narrow)\n"),
         "{text}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `parse` of a directory without samples parsed nothing: exit 2, not
+/// "0 files" and exit 0 (helper-58's review).
+#[test]
+fn parsing_no_files_is_a_usage_error() {
+    let dir = common::temp_dir("parse-empty-dir");
+    std::fs::write(dir.join("provenance.json"), b"{}").unwrap();
+    let o = hookforge(&["parse", "--vendor", "prets", dir.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no *.json files in"), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `inbox show` prints the body as it arrived: a key given twice twice, a
+/// number as written, keys in their order. It printed a re-parsed `Value`,
+/// which hid why a delivery was quarantined (helper-58's review).
+#[test]
+fn inbox_show_prints_the_body_as_received() {
+    use hookforge::receive::store::Store;
+    let dir = common::temp_dir("inbox-show-bytes");
+    let db = dir.join("inbox.db");
+    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
+    let body = br#"{"z":1,"data":{"externalId":"first","externalId":"second"},"amount":12345678901234567890123,"price":0.30000000000000004441}"#;
+    store
+        .insert(&common::new_delivery("prets", "evt_show", body.to_vec()))
+        .unwrap();
+    let o = hookforge(&["inbox", "--db", db.to_str().unwrap(), "show", "1"], None);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for shown in [
+        r#""externalId": "first","#,
+        r#""externalId": "second""#,
+        "12345678901234567890123",
+        "0.30000000000000004441",
+    ] {
+        assert!(text.contains(shown), "{shown} in {text}");
+    }
+    assert!(text.find(r#""z": 1"#) < text.find(r#""data""#), "{text}");
+    assert!(text.contains(r#""event_id": "evt_show""#), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -99,6 +99,17 @@ fn bulk_replay_queues_what_the_filters_match_and_nothing_else() {
     let out = run(&["--status", "dead", "--since", "2999-01-01"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing matches"));
     assert_eq!(statuses(&store), before);
+    // A range that ends before it starts is a usage error too.
+    let out = run(&[
+        "--status",
+        "dead",
+        "--since",
+        "2030-01-01",
+        "--until",
+        "2020-01-01",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the range ends before it starts"));
     // A vendor nobody knows is a usage error, not an empty match.
     let out = run(&["--status", "dead", "--vendor", "pretz"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");

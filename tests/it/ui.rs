@@ -420,6 +420,7 @@ async fn unreadable_filters_are_refused_naming_the_field() {
         ("page=abc", "page"),
         ("page=0", "page"),
         ("page=3", "page"),
+        ("since=2030-01-01&until=2020-01-01", "until"),
         ("status=lost", "status"),
     ] {
         let (s, page) = get(&app, &format!("/?{query}"), &[]).await;

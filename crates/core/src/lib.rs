@@ -14,6 +14,9 @@ mod handler;
 pub mod handshake;
 pub mod parse;
 mod registry;
+/// A JSON text re-indented without reinterpreting it; not a stable API.
+#[doc(hidden)]
+pub mod reindent;
 /// Small helpers the other hookforge crates share; not a stable API.
 #[doc(hidden)]
 pub mod util;

@@ -35,6 +35,17 @@ impl Selection {
         Ok(out)
     }
 
+    /// A range that ends before it starts is a mistake, not an empty set.
+    pub fn check_range(&self) -> Result<(), ReplayError> {
+        match (self.search.since_ms, self.search.until_ms) {
+            (Some(since), Some(until)) if since > until => Err(ReplayError::Backwards {
+                since: crate::util::iso_ms(since),
+                until: crate::util::iso_ms(until),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The filter in words, for summaries: `status dead, vendor prets`.
     pub fn describe(&self) -> String {
         let s = &self.search;
@@ -84,6 +95,8 @@ pub enum ReplayError {
         "delivery {id} is quarantined: it does not fit this build's models, so handling it again would fail the same way (and hold its entity's later deliveries); `inbox reparse --id {id}` moves it to pending once it fits"
     )]
     QuarantinedOne { id: i64 },
+    #[error("the range ends before it starts: received from {since} until {until} holds nothing")]
+    Backwards { since: String, until: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The store failed part way: `queued` were queued before it did.
@@ -170,6 +183,7 @@ fn replayable_rows(
         Some(Status::Quarantined) => return Err(ReplayError::Quarantined),
         Some(_) => {}
     }
+    selection.check_range()?;
     Ok(selection.rows(store)?)
 }
 

@@ -24,7 +24,6 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use serde_json::Value;
 
 use crate::auth::Secret;
 use crate::receive::inbox::reparse_delivery;
@@ -36,6 +35,7 @@ pub const PAGE: usize = 50;
 pub const SCAN_LIMIT: usize = 100_000;
 const COOKIE: &str = "hookforge_ui";
 
+mod body;
 mod bulk;
 
 struct Ui {
@@ -486,12 +486,26 @@ fn search_of(f: &BTreeMap<String, String>) -> Result<crate::receive::store::Sear
             expected: MOMENTS.into(),
         }),
     };
+    let (since_ms, until_ms) = (moment("since")?, moment("until")?);
+    if let (Some(since), Some(until)) = (since_ms, until_ms)
+        && since > until
+    {
+        return Err(BadFilter {
+            field: "until",
+            value: get("until").unwrap_or_default().to_string(),
+            expected: format!(
+                "a moment at or after since ({})",
+                get("since").unwrap_or_default()
+            )
+            .into(),
+        });
+    }
     Ok(crate::receive::store::Search {
         status,
         vendor: get("vendor").map(str::to_string),
         event: get("event").map(str::to_string),
-        since_ms: moment("since")?,
-        until_ms: moment("until")?,
+        since_ms,
+        until_ms,
     })
 }
 
@@ -629,79 +643,6 @@ fn misfit_path(error: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_string())
 }
 
-/// The body as indented JSON, one line per value, the line at `mark`
-/// (a serde path like `data.items[0].id`) wrapped in `<mark>`.
-fn json_lines(v: &Value, mark: Option<&str>) -> Markup {
-    let mut lines = Vec::new();
-    walk(v, "", 0, None, true, mark, &mut lines);
-    html! { @for l in lines { (l) "\n" } }
-}
-
-fn walk(
-    value: &Value,
-    path: &str,
-    depth: usize,
-    key: Option<&str>,
-    last: bool,
-    mark: Option<&str>,
-    out: &mut Vec<Markup>,
-) {
-    let indent = "  ".repeat(depth);
-    let prefix = match key {
-        Some(k) => format!(
-            "{indent}{}: ",
-            serde_json::to_string(k).expect("a string serializes")
-        ),
-        None => indent.clone(),
-    };
-    let comma = if last { "" } else { "," };
-    let marked = mark == Some(path) && !path.is_empty();
-    let line = |text: String| -> Markup {
-        if marked {
-            html! { mark id="misfit" { (text) } }
-        } else {
-            html! { (text) }
-        }
-    };
-    let child = |k: &str| {
-        if path.is_empty() {
-            k.to_string()
-        } else {
-            format!("{path}.{k}")
-        }
-    };
-    match value {
-        Value::Object(o) if !o.is_empty() => {
-            out.push(line(format!("{prefix}{{")));
-            let n = o.len();
-            for (i, (k, x)) in o.iter().enumerate() {
-                walk(x, &child(k), depth + 1, Some(k), i + 1 == n, mark, out);
-            }
-            out.push(html! { (format!("{indent}}}{comma}")) });
-        }
-        Value::Array(a) if !a.is_empty() => {
-            out.push(line(format!("{prefix}[")));
-            let n = a.len();
-            for (i, x) in a.iter().enumerate() {
-                walk(
-                    x,
-                    &format!("{path}[{i}]"),
-                    depth + 1,
-                    None,
-                    i + 1 == n,
-                    mark,
-                    out,
-                );
-            }
-            out.push(html! { (format!("{indent}]{comma}")) });
-        }
-        scalar => out.push(line(format!(
-            "{prefix}{}{comma}",
-            serde_json::to_string(scalar).expect("a value serializes")
-        ))),
-    }
-}
-
 /// A delivery's id from the path; a page naming none otherwise (axum's
 /// own rejection was the parser's text: "Cannot parse `abc` to a `i64`").
 struct DeliveryId(i64);
@@ -750,9 +691,9 @@ async fn show(
     } else {
         None
     };
-    let body = match serde_json::from_slice::<Value>(&d.body) {
-        Ok(v) => html! { pre { code { (json_lines(&v, mark.as_deref())) } } },
-        Err(_) => html! { pre { code { (String::from_utf8_lossy(&d.body)) } } },
+    let body = match body::json_lines(&d.body, mark.as_deref()) {
+        Some(lines) => html! { pre { code { (lines) } } },
+        None => html! { pre { code { (String::from_utf8_lossy(&d.body)) } } },
     };
     let html = html! {
         @if let Some(m) = &message { p class="note" role="status" { (m) } }
@@ -928,12 +869,6 @@ mod tests {
         assert_eq!(
             misfit_path("`quote.updated` payload: at `data.quoteId`: invalid type").as_deref(),
             Some("data.quoteId")
-        );
-        let v: Value = serde_json::json!({"data": {"quoteId": 5, "list": [1, {"x": null}]}});
-        let text = json_lines(&v, Some("data.list[1].x")).into_string();
-        assert!(
-            text.contains("<mark id=\"misfit\">        &quot;x&quot;: null</mark>"),
-            "{text}"
         );
         assert!(
             redacted("X-SuperOffice-Signature")

@@ -39,6 +39,7 @@ pub fn run(store: &dyn Store, args: Args) -> Outcome {
     let vendor = args.target.vendor.spec()?;
     require_secret(vendor, &args.target)?;
     let selection = args.filter.selection(Some(vendor.id.to_string()));
+    selection.check_range().map_err(Failure::usage)?;
     let recorded = load(store, &selection, args.limit, args.redact)?;
     if recorded.is_empty() {
         println!("forward: nothing matches ({})", selection.describe());

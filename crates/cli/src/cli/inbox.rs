@@ -59,7 +59,15 @@ pub fn open_store(
         None if db.metadata().is_ok_and(|m| m.len() == 0) => {
             Err(fail(&format!("{} is empty: not an inbox", db.display())))
         }
-        None => open_sqlite(db).map_err(|e| fail(&e)),
+        // Nor is another application's database made into one.
+        None => match hookforge::receive::store::SqliteStore::holds_inbox(db) {
+            Ok(true) => open_sqlite(db).map_err(|e| fail(&e)),
+            Ok(false) => Err(fail(&format!(
+                "{} is a SQLite database without an inbox's `deliveries` table: not an inbox (pass the file `hookforge serve --db` writes)",
+                db.display()
+            ))),
+            Err(e) => Err(fail(&e)),
+        },
     }
 }
 
@@ -223,16 +231,7 @@ pub fn inbox(store: &dyn Store, action: InboxAction) -> Outcome {
         } => return list(store, status.as_deref(), limit, json),
         InboxAction::Show { id } => store.get(id).map(|row| match row {
             None => Err(Failure::failed(format!("no delivery {id}"))),
-            Some(r) => {
-                let mut v = serde_json::to_value(&r).expect("row serializes");
-                v["body"] = match serde_json::from_slice::<serde_json::Value>(&r.body) {
-                    Ok(j) => j,
-                    Err(_) => {
-                        serde_json::Value::String(String::from_utf8_lossy(&r.body).into_owned())
-                    }
-                };
-                print_json(&v)
-            }
+            Some(r) => show(&r),
         }),
         InboxAction::Reparse { id, all } => reparse(store, id, all),
         InboxAction::Forward(args) => return super::forward::run(store, args),
@@ -256,6 +255,27 @@ pub fn inbox(store: &dyn Store, action: InboxAction) -> Outcome {
         }
     };
     result.unwrap_or_else(|e| Err(Failure::failed(e)))
+}
+
+/// `inbox show`: the row as JSON, its body the bytes as received
+/// (re-indented only: key order, a key given twice and numbers as written),
+/// or a string when the body is not JSON.
+fn show(row: &hookforge::receive::store::StoredDelivery) -> Outcome {
+    #[derive(serde::Serialize)]
+    struct Shown<'a> {
+        #[serde(flatten)]
+        row: &'a hookforge::receive::store::StoredDelivery,
+        body: Box<serde_json::value::RawValue>,
+    }
+    let as_json = hookforge_core::reindent::reindent(&row.body, None).map(|lines| {
+        let lines: Vec<&str> = lines.iter().map(|(l, _)| l.as_str()).collect();
+        lines.join("\n  ")
+    });
+    let text = || serde_json::to_string(&String::from_utf8_lossy(&row.body)).expect("a string");
+    let body = serde_json::value::RawValue::from_string(as_json.unwrap_or_else(text))
+        .expect("re-indented JSON is JSON");
+    let out = serde_json::to_string_pretty(&Shown { row, body }).expect("row serializes");
+    print_text(&format!("{out}\n"))
 }
 
 /// `inbox list`: the newest `limit` deliveries (of `status`), as a table or

@@ -38,6 +38,14 @@ fn parse_many(
             return Err(Failure::usage(e));
         }
     }
+    // Nothing to parse is not a pass.
+    if files.is_empty() {
+        let named: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Failure::usage(format!(
+            "no *.json files in {} (provenance.json is not a sample)",
+            named.join(", ")
+        )));
+    }
     let mut map = HeaderMap::new();
     for (k, val) in headers {
         map.append(k, val);

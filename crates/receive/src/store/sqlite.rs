@@ -241,6 +241,29 @@ impl SqliteStore {
 
     /// Opens an inbox another process writes, to read it only: fails when
     /// the file does not exist or is not an inbox (never creates one).
+    /// Whether the SQLite file at `path` holds an inbox (its `deliveries`
+    /// table), read without writing: the commands that inspect an inbox
+    /// must not make one out of another application's database.
+    pub fn holds_inbox(path: &Path) -> Result<bool> {
+        let open = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(open)?;
+        conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .map_err(open)
+    }
+
     pub fn open_read_only(path: &Path) -> Result<SqliteStore> {
         let open = |source| StoreError::Open {
             path: path.to_path_buf(),
