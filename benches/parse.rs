@@ -52,6 +52,19 @@ fn serde_json_value(b: Bencher) {
     });
 }
 
+/// The value vendor-dir (catalogue) models and unknown events read: a
+/// `Value` that refuses a key twice. Against `serde_json_value`, the cost
+/// of that check.
+#[divan::bench]
+fn value_refusing_a_key_twice(b: Bencher) {
+    let c = corpus();
+    b.counter(bytes(&c)).bench(|| {
+        for (_, body) in &c {
+            black_box(hookforge::parse::decode_value(body, "bench").unwrap());
+        }
+    });
+}
+
 #[divan::bench]
 fn ignored_any(b: Bencher) {
     let c = corpus();
