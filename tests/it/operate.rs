@@ -62,6 +62,43 @@ fn statuses(store: &SqliteStore) -> Vec<(i64, Status, u32)> {
     rows
 }
 
+/// Filters that cannot mean what was typed are usage errors (exit 2), not
+/// an empty match: a range that ends before it starts, a vendor nobody
+/// knows (a misspelling exited 0 with "nothing matches": helper-56).
+#[test]
+fn bulk_replay_refuses_filters_that_cannot_match() {
+    let dir = common::temp_dir("bulk-replay-usage");
+    let db = dir.join("inbox.db");
+    let store = inbox_with_dead_letters(&db);
+    let before = statuses(&store);
+    let run = |args: &[&str]| {
+        hookforge()
+            .args(["inbox", "--db"])
+            .arg(&db)
+            .arg("replay")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // A range that ends before it starts is a usage error too.
+    let out = run(&[
+        "--status",
+        "dead",
+        "--since",
+        "2030-01-01",
+        "--until",
+        "2020-01-01",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the range ends before it starts"));
+    // A vendor nobody knows is a usage error, not an empty match.
+    let out = run(&["--status", "dead", "--vendor", "pretz"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no vendor \"pretz\""));
+    assert_eq!(statuses(&store), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn bulk_replay_queues_what_the_filters_match_and_nothing_else() {
     let dir = common::temp_dir("bulk-replay");
@@ -98,22 +135,6 @@ fn bulk_replay_queues_what_the_filters_match_and_nothing_else() {
     // Filters that match nothing queue nothing.
     let out = run(&["--status", "dead", "--since", "2999-01-01"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing matches"));
-    assert_eq!(statuses(&store), before);
-    // A range that ends before it starts is a usage error too.
-    let out = run(&[
-        "--status",
-        "dead",
-        "--since",
-        "2030-01-01",
-        "--until",
-        "2020-01-01",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the range ends before it starts"));
-    // A vendor nobody knows is a usage error, not an empty match.
-    let out = run(&["--status", "dead", "--vendor", "pretz"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no vendor \"pretz\""));
     assert_eq!(statuses(&store), before);
 
     // The real thing: exactly the 4, pending with attempts reset; the dead

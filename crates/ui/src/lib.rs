@@ -461,9 +461,12 @@ async fn index(State(ui): State<Arc<Ui>>, RawQuery(q): RawQuery) -> Response {
 /// A status there is not, or a time that cannot be read, is an error naming
 /// the field: ignored, it would widen the list (and a bulk replay) to more
 /// than was asked for.
-fn search_of(f: &BTreeMap<String, String>) -> Result<crate::receive::store::Search, BadFilter> {
+fn search_of(
+    fields: &BTreeMap<String, String>,
+) -> Result<crate::receive::store::Search, BadFilter> {
     let get = |k: &str| {
-        f.get(k)
+        fields
+            .get(k)
             .map(String::as_str)
             .filter(|v| !v.trim().is_empty())
     };

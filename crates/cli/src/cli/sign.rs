@@ -31,11 +31,11 @@ pub struct Args {
     pub file: Option<PathBuf>,
 }
 
-pub fn run(a: Args) -> Outcome {
-    let vendor = a.vendor.spec()?;
-    let body = read_input(a.file.as_ref()).map_err(Failure::usage)?;
-    let signer = signer(vendor, &a)?;
-    let (timestamp, event) = (a.timestamp, a.event.clone());
+pub fn run(args: Args) -> Outcome {
+    let vendor = args.vendor.spec()?;
+    let body = read_input(args.file.as_ref()).map_err(Failure::usage)?;
+    let signer = signer(vendor, &args)?;
+    let (timestamp, event) = (args.timestamp, args.event.clone());
     let attempt = hookforge::conformance::delivery::Attempt {
         attempt: 0,
         timestamp,

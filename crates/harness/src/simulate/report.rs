@@ -539,26 +539,32 @@ async fn ask_inbox(
     }
 }
 
-fn event_report(shared: &Shared, t: &EventDelivery, h: Option<Handled>) -> EventReport {
-    let e = &shared.events[t.event];
+fn event_report(shared: &Shared, track: &EventDelivery, handled: Option<Handled>) -> EventReport {
+    let e = &shared.events[track.event];
     let success = |status: u16| shared.vendor.manifest().success.accepts(status);
-    let answered = answered_in_time(&t.attempts, success);
-    let (mut verdict, mut reason) = verdict(t.state, t.detail.as_deref(), h.as_ref(), answered);
-    let lost_success =
-        (t.attempts.iter()).any(|a| matches!(a.answer, Answer::Lost { status } if success(status)));
+    let answered = answered_in_time(&track.attempts, success);
+    let (mut verdict, mut reason) = verdict(
+        track.state,
+        track.detail.as_deref(),
+        handled.as_ref(),
+        answered,
+    );
+    let lost_success = (track.attempts.iter())
+        .any(|a| matches!(a.answer, Answer::Lost { status } if success(status)));
     if verdict == Verdict::Unacknowledged && lost_success {
         reason = Some(format!(
             "handled once, but its success answer was lost on the way back and the vendor's retries were not \
              answered with a success ({}): a repeat of an event already handled must be acknowledged",
-            t.detail.as_deref().unwrap_or(t.state.as_str())
+            track.detail.as_deref().unwrap_or(track.state.as_str())
         ));
     }
     // Without an event id a receiver cannot tell a retry from a new event,
     // unless the body carries ids to dedupe on (`fresh_ids`: HubSpot's
     // eventId, which its retries repeat).
     let body_ids = !shared.vendor.manifest().fresh_ids().is_empty();
-    if let (Verdict::HandledTwice, None, Some(h), false) = (verdict, &e.event_id, &h, body_ids)
-        && let Some(note) = copies_handled(h.times, &t.attempts)
+    if let (Verdict::HandledTwice, None, Some(h), false) =
+        (verdict, &e.event_id, &handled, body_ids)
+        && let Some(note) = copies_handled(h.times, &track.attempts)
     {
         (verdict, reason) = (Verdict::Ok, Some(note));
     }
@@ -571,11 +577,11 @@ fn event_report(shared: &Shared, t: &EventDelivery, h: Option<Handled>) -> Event
         event_id: e.event_id.clone(),
         dedupe_key: e.dedupe_key.clone(),
         sample: e.sample.clone(),
-        webhook: t.webhook.clone(),
-        attempts: t.attempts.clone(),
-        state: t.state,
-        detail: t.detail.clone(),
-        inbox: h,
+        webhook: track.webhook.clone(),
+        attempts: track.attempts.clone(),
+        state: track.state,
+        detail: track.detail.clone(),
+        inbox: handled,
         verdict,
         reason,
     }
@@ -627,11 +633,11 @@ fn copies_handled(times: u32, attempts: &[AttemptLog]) -> Option<String> {
 fn verdict(
     state: State,
     detail: Option<&str>,
-    h: Option<&Handled>,
+    handled: Option<&Handled>,
     answered: bool,
 ) -> (Verdict, Option<String>) {
     let why = || detail.unwrap_or(state.as_str()).to_string();
-    match h {
+    match handled {
         Some(h) if h.times == 1 => match state {
             State::GivenUp | State::Discarded if !answered => (
                 Verdict::Unacknowledged,
