@@ -802,6 +802,14 @@ async fn simulate_names_reports_that_match_no_event() {
         ),
         "{table}"
     );
+    // Said as what was observed: no report, not an inbox nobody looked in.
+    let reasons: Vec<&str> = (report.deliveries.iter())
+        .filter_map(|d| d.reason.as_deref())
+        .collect();
+    assert!(
+        reasons.iter().all(|r| r.ends_with("but no handler report arrived")),
+        "{reasons:?}"
+    );
 }
 
 /// A receiver that answers 409 to an attempt whose id is being handled

@@ -40,6 +40,11 @@ pub trait HandledRecords: Send + Sync + 'static {
         false
     }
 
+    /// How the verdict says that an event is not in these records.
+    fn missing(&self) -> &'static str {
+        "not in the inbox"
+    }
+
     /// What the receiver reported handling that matches none of `events`
     /// (a wrong id, or a changed payload without one), said in the report
     /// so lost events are not left unexplained. Only an observation
@@ -124,6 +129,10 @@ impl HandledRecords for ObservedInbox {
 
     fn reports_later(&self) -> bool {
         true
+    }
+
+    fn missing(&self) -> &'static str {
+        "no handler report arrived"
     }
 
     fn unmatched(&self, events: &[SimEvent]) -> Vec<String> {
@@ -433,6 +442,7 @@ pub(super) async fn build(
         (book.tracks.clone(), hooks)
     };
     let inbox_checked = inbox.is_some();
+    let missing = inbox.as_ref().map_or("not in the inbox", |i| i.missing());
     let (handled, notes): (Vec<Option<Handled>>, Vec<String>) = match inbox {
         None => (vec![None; tracks.len()], Vec::new()),
         Some(inbox) => {
@@ -444,7 +454,7 @@ pub(super) async fn build(
     let deliveries: Vec<EventReport> = tracks
         .iter()
         .zip(handled)
-        .map(|(t, h)| event_report(shared, t, h))
+        .map(|(t, h)| event_report(shared, t, h, missing))
         .collect();
     let mut states = BTreeMap::new();
     let mut verdicts = BTreeMap::new();
@@ -539,7 +549,12 @@ async fn ask_inbox(
     }
 }
 
-fn event_report(shared: &Shared, track: &EventDelivery, handled: Option<Handled>) -> EventReport {
+fn event_report(
+    shared: &Shared,
+    track: &EventDelivery,
+    handled: Option<Handled>,
+    missing: &str,
+) -> EventReport {
     let e = &shared.events[track.event];
     let success = |status: u16| shared.vendor.manifest().success.accepts(status);
     let answered = answered_in_time(&track.attempts, success);
@@ -548,6 +563,7 @@ fn event_report(shared: &Shared, track: &EventDelivery, handled: Option<Handled>
         track.detail.as_deref(),
         handled.as_ref(),
         answered,
+        missing,
     );
     let lost_success = (track.attempts.iter())
         .any(|a| matches!(a.answer, Answer::Lost { status } if success(status)));
@@ -635,6 +651,7 @@ fn verdict(
     detail: Option<&str>,
     handled: Option<&Handled>,
     answered: bool,
+    missing: &str,
 ) -> (Verdict, Option<String>) {
     let why = || detail.unwrap_or(state.as_str()).to_string();
     match handled {
@@ -655,7 +672,7 @@ fn verdict(
         Some(h) => {
             let kept = match (&h.stored, h.status.as_deref()) {
                 (true, Some(s)) => format!("stored as {s}, not handled"),
-                _ => "not in the inbox".to_string(),
+                _ => missing.to_string(),
             };
             match state {
                 State::Delivered => (
