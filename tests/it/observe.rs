@@ -807,7 +807,9 @@ async fn simulate_names_reports_that_match_no_event() {
         .filter_map(|d| d.reason.as_deref())
         .collect();
     assert!(
-        reasons.iter().all(|r| r.ends_with("but no handler report arrived")),
+        reasons
+            .iter()
+            .all(|r| r.ends_with("but no handler report arrived")),
         "{reasons:?}"
     );
 }

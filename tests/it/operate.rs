@@ -422,6 +422,62 @@ fn forward_keeps_the_event_times_it_stored() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A time of sending in the body (Linear's `webhookTimestamp`, a
+/// `sent_times` field) is set anew on a forward, as Linear sets it on
+/// every send: Linear's SDK refuses one over a minute old, so every
+/// forwarded Linear delivery failed there. Every other byte stays.
+#[test]
+fn forward_sets_the_time_of_sending_anew() {
+    let dir = common::temp_dir("forward-sent-times");
+    let (source, target) = (dir.join("source.db"), dir.join("target.db"));
+    let body = std::fs::read(
+        common::root().join("vendors/linear/samples/Issue.update/linear-reminder.json"),
+    )
+    .unwrap();
+    let stored: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let mut d = common::new_delivery(
+        "linear",
+        "8c7a4d3e-1c2b-4f5a-9b8c-7d6e5f4a3b2c",
+        body.clone(),
+    );
+    d.event_type = "Issue.update".into();
+    SqliteStore::open(&source).unwrap().insert(&d).unwrap();
+    let secret = "linear-forward-secret-0123456789";
+    let mut serve = hookforge();
+    serve
+        .args(["serve", "--vendor", "linear", "--addr", "127.0.0.1:0"])
+        .arg(format!("--secret=linear={secret}"))
+        .arg("--db")
+        .arg(&target)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let (mut child, port) = common::spawn_listening(serve);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let out = hookforge()
+        .args(["inbox", "--db"])
+        .arg(&source)
+        .args(["forward", "--vendor", "linear", "--to"])
+        .arg(format!("http://127.0.0.1:{port}/hooks/linear"))
+        .arg(format!("--secret={secret}"))
+        .output()
+        .unwrap();
+    success_text(&out);
+    let rows = SqliteStore::open(&target).unwrap().list(None, 10).unwrap();
+    assert_eq!(rows.len(), 1);
+    let mut got: serde_json::Value = serde_json::from_slice(&rows[0].body).unwrap();
+    let sent_at = got["webhookTimestamp"].as_i64().unwrap();
+    assert!(sent_at >= before, "{sent_at} < {before}: kept as stored");
+    assert_ne!(stored["webhookTimestamp"], got["webhookTimestamp"]);
+    got["webhookTimestamp"] = stored["webhookTimestamp"].clone();
+    assert_eq!(got, stored, "only the time of sending changes");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Event types and ids are the sender's text: `inbox list` shows their
 /// control characters escaped, so a newline, carriage return or terminal
 /// escape in one cannot forge a row or repaint the terminal.

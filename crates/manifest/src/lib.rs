@@ -265,6 +265,12 @@ pub struct DeliveryRules {
     /// anywhere in a body are refreshed in their own format anyway.
     #[serde(default)]
     pub fresh_times: Vec<String>,
+    /// Of `fresh_times`, those that are the time of sending, not of the
+    /// event (Linear's `/webhookTimestamp`, which its SDK refuses when more
+    /// than a minute old): set to the sending time even on a delivery sent
+    /// as received (`inbox forward`), as the vendor sets them on every send.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent_times: Vec<String>,
     /// JSON pointers (`*` for every element) of body fields the vendor
     /// changes on every attempt of the same event (Coinbase Commerce's
     /// `/attempt_number`, HubSpot's `/*/attemptNumber`): a retry that
@@ -313,6 +319,7 @@ impl DeliveryRules {
             disable_after: None,
             failure_handling: None,
             fresh_times: Vec::new(),
+            sent_times: Vec::new(),
             per_attempt: Vec::new(),
             fresh_ids: Vec::new(),
             retry_after: Vec::new(),
@@ -378,6 +385,15 @@ impl DeliveryRules {
         if let Some(p) = self.fresh_times.iter().find(|p| !p.starts_with('/')) {
             return bad(format!(
                 "fresh_times` entries are JSON pointers starting with `/`; got {p:?}"
+            ));
+        }
+        if let Some(p) = self
+            .sent_times
+            .iter()
+            .find(|p| !self.fresh_times.contains(p))
+        {
+            return bad(format!(
+                "sent_times` entries are also `fresh_times` entries; {p:?} is not"
             ));
         }
         for (name, list) in [

@@ -106,9 +106,13 @@ impl Resign {
             Some(cell) => *cell.get_or_init(|| now as i64 * 1000),
             None => now as i64 * 1000,
         };
-        let stamped = (self.stamp_body)
-            .then(|| crate::conformance::delivery::stamp_times_in_place(v, &self.body, at_ms))
-            .flatten();
+        // A delivery sent as received keeps its event times; its times of
+        // sending are the vendor's on every send (Linear's SDK refuses a
+        // `webhookTimestamp` over a minute old).
+        let stamped = match self.stamp_body {
+            true => crate::conformance::delivery::stamp_times_in_place(v, &self.body, at_ms),
+            false => crate::conformance::delivery::stamp_sent_times_in_place(v, &self.body, at_ms),
+        };
         let body = stamped.unwrap_or_else(|| self.body.clone());
         vendor_delivery(v, &body, Some(&self.signer), &attempt).ok()
     }
@@ -487,8 +491,12 @@ pub(crate) fn recorded(
     deliveries
         .iter()
         .map(|d| {
+            // Its times of sending are now's, as on every send by the vendor.
+            let now_ms = crate::util::now_ms();
+            let body =
+                crate::conformance::delivery::stamp_sent_times_in_place(s.v, &d.body, now_ms);
             let fresh = Fresh {
-                body: d.body.clone(),
+                body: body.unwrap_or_else(|| d.body.clone()),
                 id: d.event_id.clone().filter(|_| header_id),
             };
             let what = format!("stored delivery {} ({})", d.id, d.event_type);

@@ -272,8 +272,17 @@ pub fn for_attempt<'a>(vendor: &VendorSpec, body: &'a [u8], attempt: u32) -> Cow
 /// changed.
 pub fn stamp_times(vendor: &VendorSpec, doc: &mut serde_json::Value, at_ms: i64) -> bool {
     let rules = vendor.manifest().delivery.as_ref();
+    stamp(
+        vendor,
+        doc,
+        at_ms,
+        rules.map_or(&[][..], |r| r.fresh_times.as_slice()),
+    )
+}
+
+fn stamp(vendor: &VendorSpec, doc: &mut serde_json::Value, at_ms: i64, which: &[String]) -> bool {
     let mut changed = false;
-    for p in rules.map_or(&[][..], |r| r.fresh_times.as_slice()) {
+    for p in which {
         let millis = match doc.pointer(p) {
             Some(v) => time_in_millis(v),
             None => sample_time_in_millis(vendor, p),
@@ -299,13 +308,43 @@ pub fn stamp_times(vendor: &VendorSpec, doc: &mut serde_json::Value, at_ms: i64)
 /// other byte stays as it was (a byte probe's layout, its escapes and its
 /// big numbers survive). `None` when nothing changed.
 pub fn stamp_times_in_place(vendor: &VendorSpec, body: &[u8], at_ms: i64) -> Option<Vec<u8>> {
+    let rules = vendor.manifest().delivery.as_ref();
+    stamp_in_place(
+        vendor,
+        body,
+        at_ms,
+        rules.map_or(&[][..], |r| r.fresh_times.as_slice()),
+    )
+}
+
+/// Only the times of sending (`sent_times`) the body has set to `at_ms`,
+/// for a delivery sent as received: its event times stay as stored, and
+/// nothing is added to it.
+pub fn stamp_sent_times_in_place(vendor: &VendorSpec, body: &[u8], at_ms: i64) -> Option<Vec<u8>> {
+    let rules = vendor.manifest().delivery.as_ref();
+    let doc: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let present: Vec<String> = (rules.map_or(&[][..], |r| r.sent_times.as_slice()).iter())
+        .filter(|p| doc.pointer(p).is_some())
+        .cloned()
+        .collect();
+    stamp_in_place(vendor, body, at_ms, &present)
+}
+
+fn stamp_in_place(
+    vendor: &VendorSpec,
+    body: &[u8],
+    at_ms: i64,
+    which: &[String],
+) -> Option<Vec<u8>> {
+    if which.is_empty() {
+        return None;
+    }
     let mut doc: serde_json::Value = serde_json::from_slice(body).ok()?;
-    if !stamp_times(vendor, &mut doc, at_ms) {
+    if !stamp(vendor, &mut doc, at_ms, which) {
         return None;
     }
     let mut text = std::str::from_utf8(body).ok()?.to_string();
-    let rules = vendor.manifest().delivery.as_ref();
-    for p in rules.map_or(&[][..], |r| r.fresh_times.as_slice()) {
+    for p in which {
         if let Some(new) = doc.pointer(p) {
             text = splice(&text, p, &new.to_string())?;
         }
