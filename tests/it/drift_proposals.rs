@@ -792,3 +792,70 @@ fn drift_with_schemas_needs_a_vendor_when_the_inbox_has_several() {
     assert_eq!(common::tree_text(&dir), before);
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// A new key holding two objects of one shape: the inferred schema's
+/// definitions are written in place, so the patched directory loads.
+/// Before, they sat under the new property, unreachable from
+/// `#/definitions/…`, and `--apply` wrote a directory nothing could load
+/// (helper-61's review).
+#[test]
+fn drift_apply_leaves_a_directory_that_loads() {
+    let tmp = common::temp_dir("drift-nested-defs");
+    let dir = tmp.join("prets");
+    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let db = tmp.join("inbox.db");
+    let mut body = delivery(300);
+    let user = |id: u32, login: &str| json!({"id": id, "login": login, "url": format!("https://x.test/u/{login}")});
+    body["review"] = json!({"author": user(1, "amy"), "approver": user(2, "bob")});
+    store(&db, "prets", "quote.updated", &body);
+    let out = drift_apply(&db, "prets", &dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let loaded = hookforge::vendor_dir::load(&dir);
+    assert!(loaded.is_ok(), "{:?}", loaded.err().map(|e| e.to_string()));
+    assert!(misfits(&dir, &[body]).is_empty());
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// A value no branch of a `oneOf` takes: the branches become an `anyOf`
+/// with the new type, so a value two branches take (3, an integer and a
+/// number) is not refused. Before, a `number` branch was added beside
+/// `integer` and every integer became "valid under more than one" of the
+/// `oneOf`, a change `diff` itself called breaking (helper-61's review).
+#[test]
+fn drift_widens_a_one_of_without_refusing_what_it_took() {
+    let tmp = common::temp_dir("drift-one-of");
+    let dir = tmp.join("prets");
+    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    edit_json(&dir.join("events/quote.updated.json"), |s| {
+        s["properties"]["kind"] = json!({"oneOf": [{"type": "string"}, {"type": "integer"}]});
+    });
+    let before = tmp.join("before");
+    common::copy_dir(&dir, &before);
+    let db = tmp.join("inbox.db");
+    let mut body = delivery(301);
+    body["kind"] = json!(2.5);
+    store(&db, "prets", "quote.updated", &body);
+    let out = drift_apply(&db, "prets", &dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut three = delivery(302);
+    three["kind"] = json!(3);
+    let mut text = delivery(303);
+    text["kind"] = json!("x");
+    assert!(misfits(&dir, &[body, three, text]).is_empty());
+    let diff = hookforge(&["diff", before.to_str().unwrap(), dir.to_str().unwrap()]);
+    assert_eq!(
+        diff.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&diff.stdout)
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -446,7 +446,11 @@ impl Walk<'_> {
     /// and `oneOf`, where a value may now match two branches) is breaking.
     /// The keyword added is breaking, removed compatible.
     fn compare_branches(&mut self, old: &Value, new: &Value, path: &str, depth: usize) {
-        for key in ["anyOf", "oneOf", "allOf"] {
+        let keys: &[&str] = match self.one_of_made_any_of(old, new, path, depth) {
+            true => &["allOf"],
+            false => &["anyOf", "oneOf", "allOf"],
+        };
+        for &key in keys {
             let branches = |s: &Value| s.get(key).and_then(Value::as_array).cloned();
             let (o, n) = match (branches(old), branches(new)) {
                 (None, None) => continue,
@@ -491,6 +495,38 @@ impl Walk<'_> {
                 self.push(class, path, format!("`{key}` branch {j} added"));
             }
         }
+    }
+
+    /// A `oneOf` replaced by an `anyOf` (what `drift` does to widen one):
+    /// it takes every value the `oneOf` took, so only a branch gone is
+    /// breaking; the branches are paired as `anyOf` branches. Whether this
+    /// was the case.
+    fn one_of_made_any_of(&mut self, old: &Value, new: &Value, path: &str, depth: usize) -> bool {
+        let branches = |s: &Value, key: &str| s.get(key).and_then(Value::as_array).cloned();
+        let (Some(o), None, None, Some(n)) = (
+            branches(old, "oneOf"),
+            branches(old, "anyOf"),
+            branches(new, "oneOf"),
+            branches(new, "anyOf"),
+        ) else {
+            return false;
+        };
+        self.push(
+            Class::Compatible,
+            path,
+            "`oneOf` made an `anyOf` (every value it took is still taken)".into(),
+        );
+        let (pairs, removed, added) = pair_branches(&o, &n);
+        for (i, j) in pairs {
+            self.compare(&o[i], &n[j], &format!("{path}<anyOf[{j}]>"), depth + 1);
+        }
+        for i in removed {
+            self.push(Class::Breaking, path, format!("`oneOf` branch {i} removed"));
+        }
+        for j in added {
+            self.push(Class::Compatible, path, format!("`anyOf` branch {j} added"));
+        }
+        true
     }
 
     /// `patternProperties` and `additionalProperties`: the schemas both

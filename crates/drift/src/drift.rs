@@ -416,7 +416,44 @@ impl Findings {
                 });
                 Some(k)
             }
-            ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+            // A new branch in a `oneOf` can overlap one it has (`number`
+            // beside `integer`): a value both take would then be refused
+            // ("valid under more than one"), a change `diff` calls breaking
+            // (helper-61). The branches are made an `anyOf`, which takes
+            // every value the `oneOf` took, and the branch added there.
+            ValidationErrorKind::OneOfNotValid { .. } => {
+                let t = json_type(&instance);
+                let k = (at.file.clone(), format!("{}/anyOf", at.ptr));
+                let mut branches = merged(&self.ops, &k).unwrap_or_else(|| {
+                    at.node
+                        .get("oneOf")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                });
+                let branch = json!({ "type": t });
+                if !branches.contains(&branch) {
+                    branches.push(branch);
+                }
+                let why = format!(
+                    "{place} was {}, which no branch allows (the `oneOf` becomes an `anyOf`, so no value two branches take is refused)",
+                    describe(&instance)
+                );
+                self.ops.insert(
+                    k.clone(),
+                    add_op(format!("{}/anyOf", at.ptr), Value::Array(branches), why),
+                );
+                let gone = (at.file.clone(), kw_ptr.clone());
+                self.ops.entry(gone).or_insert(PatchOp {
+                    op: "remove",
+                    path: kw_ptr,
+                    value: None,
+                    why: "replaced by the `anyOf` beside it".into(),
+                    deliveries: Vec::new(),
+                });
+                Some(k)
+            }
+            ValidationErrorKind::AnyOf { .. } => {
                 let t = json_type(&instance);
                 let k = (at.file.clone(), format!("{kw_ptr}/-{t}"));
                 self.ops.entry(k.clone()).or_insert(PatchOp {
@@ -458,6 +495,10 @@ impl Findings {
         let mut ops = self.ops;
         for ((file, path), (key, values)) in self.new_keys {
             let mut schema = crate::infer::infer(&key, &values);
+            // Its definitions (objects of one shape seen twice) would sit
+            // under the new property, where `#/definitions/…` does not
+            // reach them: the patched file did not load (helper-61).
+            inline_definitions(&mut schema);
             if let Value::Object(o) = &mut schema {
                 o.remove("$schema");
                 o.remove("title");
@@ -504,6 +545,41 @@ impl Findings {
                 body: redactor.redact(&docs[0], ""),
             });
         }
+    }
+}
+
+/// `schema` with its own `definitions` written in place of the refs to
+/// them (an inferred schema has no recursive ones).
+fn inline_definitions(schema: &mut Value) {
+    let Some(Value::Object(defs)) = schema.as_object_mut().and_then(|o| o.remove("definitions"))
+    else {
+        return;
+    };
+    fn inline(v: &mut Value, defs: &Map<String, Value>, depth: usize) {
+        if let Some(def) = (v.get("$ref").and_then(Value::as_str))
+            .and_then(|r| r.strip_prefix("#/definitions/"))
+            .and_then(|name| defs.get(&crate::manifest::unescape_token(name)))
+            .filter(|_| depth < 64)
+        {
+            *v = def.clone();
+            return inline(v, defs, depth + 1);
+        }
+        match v {
+            Value::Object(o) => o.values_mut().for_each(|c| inline(c, defs, depth)),
+            Value::Array(a) => a.iter_mut().for_each(|c| inline(c, defs, depth)),
+            _ => {}
+        }
+    }
+    inline(schema, &defs, 0);
+}
+
+fn add_op(path: String, value: Value, why: String) -> PatchOp {
+    PatchOp {
+        op: "add",
+        path,
+        value: Some(value),
+        why,
+        deliveries: Vec::new(),
     }
 }
 

@@ -240,6 +240,7 @@ fn default_schemas(vendor: &str) -> Result<PathBuf, Failure> {
 /// the file system refuses) leaves the directory as it was.
 fn apply(dir: &Path, samples: &Path, proposal: &hookforge::drift::Proposal) -> Result<(), String> {
     let files = planned(dir, samples, proposal)?;
+    still_loads(dir, samples, &files)?;
     let staged: Vec<PathBuf> = files
         .iter()
         .map(|(path, _)| {
@@ -298,6 +299,83 @@ fn apply(dir: &Path, samples: &Path, proposal: &hookforge::drift::Proposal) -> R
         }
     }
     Ok(())
+}
+
+/// The directory as `apply` would leave it, loaded as `serve` loads it,
+/// before anything is written: a patch that leaves a schema that does not
+/// compile (a `$ref` to a definition it did not bring) is refused, and the
+/// directory stays as it was (helper-61's review).
+fn still_loads(dir: &Path, samples: &Path, files: &[(PathBuf, String)]) -> Result<(), String> {
+    let patched: BTreeMap<String, Vec<u8>> = files
+        .iter()
+        .filter_map(|(path, text)| {
+            let rel = path.strip_prefix(dir).ok()?.to_str()?.replace('\\', "/");
+            Some((rel, text.clone().into_bytes()))
+        })
+        .collect();
+    let overlay = Overlay {
+        base: hookforge::vendor_dir::Disk(dir.to_path_buf()),
+        patched,
+    };
+    let samples = hookforge::vendor_dir::Disk(samples.to_path_buf());
+    match hookforge::vendor_dir::load_from(&overlay, &samples) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
+            "the patched directory would not load ({e}); nothing in {} was changed",
+            dir.display()
+        )),
+    }
+}
+
+/// A vendor directory on disk with some files replaced or added in memory.
+struct Overlay {
+    base: hookforge::vendor_dir::Disk,
+    /// By path relative to the directory, `/`-separated.
+    patched: BTreeMap<String, Vec<u8>>,
+}
+
+impl hookforge::vendor_dir::Files for Overlay {
+    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+        match self.patched.get(rel) {
+            Some(bytes) => Ok(bytes.clone()),
+            None => self.base.read(rel),
+        }
+    }
+    fn list(&self, rel: &str) -> std::io::Result<Vec<String>> {
+        let prefix = if rel.is_empty() {
+            String::new()
+        } else {
+            format!("{rel}/")
+        };
+        let added = (self.patched.keys())
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .filter(|name| !name.contains('/'))
+            .map(str::to_string);
+        let mut names = match self.base.list(rel) {
+            Ok(names) => names,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.is_dir(rel) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        names.extend(added);
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+    fn is_dir(&self, rel: &str) -> bool {
+        self.base.is_dir(rel) || (self.patched.keys()).any(|k| k.starts_with(&format!("{rel}/")))
+    }
+    fn show(&self, rel: &str) -> PathBuf {
+        self.base.show(rel)
+    }
+    fn sub(&self, rel: &str) -> std::sync::Arc<dyn hookforge::vendor_dir::Files> {
+        let prefix = format!("{rel}/");
+        std::sync::Arc::new(Overlay {
+            base: hookforge::vendor_dir::Disk(self.base.0.join(rel)),
+            patched: (self.patched.iter())
+                .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.to_string(), v.clone())))
+                .collect(),
+        })
+    }
 }
 
 /// Each file `apply` writes, with its new content.
