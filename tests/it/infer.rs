@@ -325,6 +325,76 @@ fn sign_sends_the_type_and_id_headers_the_manifest_reads() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
+/// GitHub's event type is its header joined with the body's `action`,
+/// which `push` and `ping` bodies lack: their schemas do not require it.
+/// Before, every event's schema required `action`, so `parse` refused the
+/// push sample `infer` was given and every live push was quarantined
+/// (helper-61's review, on octokit/webhooks' payloads).
+#[test]
+fn a_joined_field_is_required_only_where_its_samples_have_it() {
+    let out = common::temp_dir("infer-join");
+    let samples = out.join("samples");
+    let github = common::root().join("vendors/github/samples");
+    for (event, header, files) in [
+        (
+            "issues.opened",
+            "issues",
+            &["opened.json", "with-organization.json"][..],
+        ),
+        (
+            "push",
+            "push",
+            &["payload.json", "with-new-branch.json"][..],
+        ),
+        ("ping", "ping", &["payload.json", "with-app_id.json"][..]),
+    ] {
+        std::fs::create_dir_all(samples.join(event)).unwrap();
+        for (n, file) in files.iter().enumerate() {
+            std::fs::copy(
+                github.join(event).join(file),
+                samples.join(event).join(file),
+            )
+            .unwrap();
+            let stem = file.trim_end_matches(".json");
+            std::fs::write(
+                samples.join(event).join(format!("{stem}.headers")),
+                format!("X-GitHub-Event: {header}\nX-GitHub-Delivery: 72d3162e-cc78-11e3-81ab-4c9367dc0{n}58\n"),
+            )
+            .unwrap();
+        }
+    }
+    let dir = out.join("gh");
+    let inferred = infer_into(&dir, &samples);
+    assert!(
+        inferred.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inferred.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["event_type"]["pointer"], "/action", "{manifest:#}");
+    for (header, file) in [
+        ("push", "push/payload.json"),
+        ("ping", "ping/payload.json"),
+        ("issues", "issues.opened/opened.json"),
+    ] {
+        let parsed = common::hookforge(&[
+            "parse",
+            "--vendor-dir",
+            dir.to_str().unwrap(),
+            "--header",
+            &format!("X-GitHub-Event: {header}"),
+            samples.join(file).to_str().unwrap(),
+        ]);
+        assert!(
+            parsed.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&parsed.stderr)
+        );
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
 /// `hookforge infer --vendor-dir OUT SAMPLES`.
 fn infer_into(out: &std::path::Path, samples: &std::path::Path) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))

@@ -261,7 +261,12 @@ fn write_event(
 ) -> Result<(), String> {
     let docs: Vec<Value> = files.iter().map(|(_, s)| s.body.clone()).collect();
     let mut pins = Vec::new();
-    if let Some(p) = found.and_then(|f| f.pointer.clone()) {
+    // Required only where every sample of the event has it: GitHub's
+    // `action`, joined to the header, is in `issues` bodies and not in
+    // `push` ones, and requiring it there quarantined every push
+    // (helper-61's review).
+    let in_all = |p: &str| docs.iter().all(|d| d.pointer(p).is_some());
+    if let Some(p) = found.and_then(|f| f.pointer.clone()).filter(|p| in_all(p)) {
         // Joined with a header: the body holds the second part only.
         let value = match found.map(|f| &f.locator) {
             Some(l) if l.get("header").is_some() => docs[0].pointer(&p).cloned(),
@@ -269,7 +274,10 @@ fn write_event(
         };
         pins.push((p, value));
     }
-    if let Some(p) = event_id.and_then(|l| l["pointer"].as_str()) {
+    if let Some(p) = event_id
+        .and_then(|l| l["pointer"].as_str())
+        .filter(|p| in_all(p))
+    {
         pins.push((p.to_string(), None));
     }
     let schema = hookforge::infer::infer_pinned(name, &docs, &pins);
