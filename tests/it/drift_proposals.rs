@@ -859,3 +859,55 @@ fn drift_widens_a_one_of_without_refusing_what_it_took() {
     );
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// What `hookforge check` sent is not the vendor's traffic: its marked
+/// fields and its undocumented event are left out and counted, not
+/// proposed; and another vendor's directory is refused, not filled with
+/// every event as new (helper-61's review).
+#[test]
+fn drift_leaves_out_check_traffic_and_other_vendors_directories() {
+    let tmp = common::temp_dir("drift-check-traffic");
+    let dir = tmp.join("prets");
+    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let db = tmp.join("inbox.db");
+    let mut marked = delivery(400);
+    marked["x_hookforge_new_field"] = json!({"added": true});
+    store(&db, "prets", "quote.updated", &marked);
+    let mut undocumented = delivery(401);
+    undocumented["type"] = json!("hookforge_undocumented");
+    store(&db, "prets", "hookforge_undocumented", &undocumented);
+    let out = hookforge(&[
+        "drift",
+        "--db",
+        db.to_str().unwrap(),
+        "--vendor",
+        "prets",
+        "--schemas",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["prets"]["check_traffic"], 2, "{report:#}");
+    assert_eq!(report["prets"]["patches"], json!({}), "{report:#}");
+    assert_eq!(report["prets"]["new_events"], json!({}), "{report:#}");
+
+    let other = tmp.join("superoffice");
+    common::copy_dir(&common::root().join("schemas/superoffice"), &other);
+    store(&db, "prets", "quote.updated", &delivery(402));
+    let out = hookforge(&[
+        "drift",
+        "--db",
+        db.to_str().unwrap(),
+        "--vendor",
+        "prets",
+        "--schemas",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is the directory of vendor \"superoffice\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -54,6 +54,10 @@ pub struct Proposal {
     /// Deliveries whose body serde_json cannot hold (JSON by RFC 8259 with a
     /// lone surrogate, a number beyond f64, deep nesting): left out, and said.
     pub unreadable: usize,
+    /// Deliveries `hookforge check` made (`x_hookforge_*` fields, the
+    /// `hookforge_undocumented` event): left out, not proposed as the
+    /// vendor's (helper-61's review: they became schema changes).
+    pub check_traffic: usize,
     /// Per schema file (relative to the vendor dir): its patch.
     pub patches: BTreeMap<PathBuf, Vec<PatchOp>>,
     /// Event types no schema describes: a schema inferred from their deliveries.
@@ -194,6 +198,10 @@ pub fn propose(dir: &Path, samples: &Path, deliveries: &[Observed]) -> Result<Pr
             out.unreadable += 1;
             continue;
         };
+        if event.starts_with("hookforge_undocumented") || holds_check_marks(&doc) {
+            out.check_traffic += 1;
+            continue;
+        }
         let Some(es) = vs.events.iter().find(|e| &e.name == event) else {
             found.unknown.entry(event.clone()).or_default().push(doc);
             found
@@ -221,6 +229,17 @@ pub fn propose(dir: &Path, samples: &Path, deliveries: &[Observed]) -> Result<Pr
     found.finish(&mut out, &mut redactor, files);
     patch_twins(&vs, &mut out.patches);
     Ok(out)
+}
+
+/// Whether `doc` has a field `hookforge check` adds (`x_hookforge_…`).
+fn holds_check_marks(doc: &Value) -> bool {
+    match doc {
+        Value::Object(o) => o
+            .iter()
+            .any(|(k, v)| k.starts_with("x_hookforge_") || holds_check_marks(v)),
+        Value::Array(a) => a.iter().any(holds_check_marks),
+        _ => false,
+    }
 }
 
 /// A definition may stand, identically, in an event file and in
@@ -476,7 +495,15 @@ impl Findings {
                     op: "remove",
                     path: kw_ptr,
                     value: None,
-                    why: format!("{place}: {err}"),
+                    // The rule, not the value: reasons are printed and
+                    // kept, and the value may be personal (helper-61).
+                    why: format!(
+                        "{place} does not meet `{keyword}: {}`",
+                        at.node
+                            .get(keyword)
+                            .map(|v| v.to_string())
+                            .unwrap_or_default()
+                    ),
                     deliveries: Vec::new(),
                 });
                 Some(key)
@@ -632,7 +659,8 @@ fn locate<'s>(
 
 fn describe(v: &Value) -> String {
     match v {
-        Value::String(s) if s.len() > 40 => format!("a string of {} characters", s.len()),
+        // Not its text: reasons are printed and kept, and it may be personal.
+        Value::String(s) => format!("a string of {} characters", s.chars().count()),
         Value::Object(_) => "an object".into(),
         Value::Array(_) => "an array".into(),
         other => format!("{} {other}", json_type(other)),
@@ -703,103 +731,435 @@ fn walk_new_keys<'s>(
 }
 
 /// A `…name` key whose word before `name` is one of these names a thing,
-/// not a person (`fileName`, HubSpot's `propertyName`); matched on that
-/// word, so `applicantName` or `objectOwnerName` is still a person's.
-const NOT_A_PERSON: [&str; 9] = [
-    "file", "event", "type", "property", "field", "object", "app", "host", "domain",
+/// not a person (`fileName`, HubSpot's `propertyName`, `company_name`);
+/// matched on that word, so `applicantName` or `objectOwnerName` is still a
+/// person's.
+const NOT_A_PERSON: &[&str] = &[
+    "file",
+    "event",
+    "type",
+    "property",
+    "field",
+    "object",
+    "app",
+    "host",
+    "domain",
+    "company",
+    "product",
+    "workflow",
+    "repo",
+    "repository",
+    "environment",
+    "tag",
+    "branch",
+    "plan",
+    "org",
+    "organization",
+    "team",
+    "project",
+    "label",
+    "job",
+    "step",
+    "package",
+    "service",
+    "queue",
+    "topic",
+    "table",
+    "template",
+    "channel",
+    "group",
+    "category",
+    "brand",
+    "store",
+    "shop",
+    "site",
+    "model",
+    "variant",
+    "feature",
+    "price",
+    "item",
+    "license",
+    "region",
+    "zone",
+    "bucket",
+    "key",
+    "schema",
+    "list",
+    "campaign",
+    "form",
+    "page",
+    "status",
+    "state",
+    "stage",
 ];
 
-/// Replaces personal data consistently: the same value always becomes the
-/// same replacement, and a replacement keeps the value's shape (a UUID
-/// stays a UUID, digits stay digits of the same length).
+/// Objects whose bare `name` is a thing's (a repository's, a plan's), not a
+/// person's; under any other, `name` is taken for a person's.
+const THINGS: &[&str] = &[
+    "repository",
+    "repo",
+    "project",
+    "product",
+    "plan",
+    "price",
+    "company",
+    "organization",
+    "org",
+    "team",
+    "workflow",
+    "workflow_run",
+    "workflow_job",
+    "environment",
+    "label",
+    "labels",
+    "branch",
+    "tag",
+    "file",
+    "app",
+    "installation",
+    "event",
+    "package",
+    "release",
+    "milestone",
+    "check_run",
+    "check_suite",
+    "deployment",
+    "job",
+    "step",
+    "steps",
+    "item",
+    "items",
+    "line_item",
+    "line_items",
+    "category",
+    "store",
+    "shop",
+    "channel",
+    "webhook",
+    "hook",
+    "integration",
+    "license",
+    "subscription",
+    "variant",
+    "pipeline",
+    "stage",
+    "field",
+    "fields",
+    "property",
+    "properties",
+    "object",
+    "status",
+    "state",
+    "type",
+    "board",
+    "list",
+    "card",
+    "column",
+    "space",
+    "folder",
+    "currency",
+    "country",
+    "region",
+    "zone",
+    "queue",
+    "topic",
+];
+
+/// Keys (lowercased, `_` and `-` dropped) whose values are credentials or
+/// identify a person or machine however they look.
+fn secret_key(k: &str) -> bool {
+    let k: String = k.chars().filter(|c| *c != '_' && *c != '-').collect();
+    [
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "apikey",
+        "authorization",
+        "signature",
+        "privatekey",
+        "accesskey",
+        "iban",
+        "cvv",
+        "ssn",
+        "cardnumber",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
+        || matches!(k.as_str(), "key" | "ip" | "pin" | "bic")
+        || k.ends_with("ipaddress")
+}
+
+/// What a string is, for redaction.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Email,
+    Phone,
+    Name,
+    Handle,
+    Id,
+    Secret,
+}
+
+/// Replaces personal data and credentials consistently: the same value
+/// always becomes the same replacement, a replacement keeps the value's
+/// shape (a UUID stays a UUID, digits stay digits of the same length, an
+/// id keeps its prefix), and a person's e-mail, handle or name met inside
+/// other text (a URL, a note) is replaced there too.
 #[derive(Default)]
 pub struct Redactor {
     seen: HashMap<String, String>,
+    /// Values replaced that may also stand inside other strings.
+    spread: Vec<(String, String)>,
 }
 
 impl Redactor {
+    /// `v` redacted; `key` is the member name it was found under ("" for
+    /// a whole document).
     pub fn redact(&mut self, v: &Value, key: &str) -> Value {
+        let mut out = self.value(v, key, "");
+        self.spread
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        self.spread.dedup();
+        let spread = std::mem::take(&mut self.spread);
+        spread_into(&mut out, &spread);
+        self.spread = spread;
+        out
+    }
+
+    fn value(&mut self, v: &Value, key: &str, parent: &str) -> Value {
         match v {
             Value::Object(o) => Value::Object(
                 o.iter()
-                    .map(|(k, c)| (k.clone(), self.redact(c, k)))
+                    .map(|(k, c)| (k.clone(), self.value(c, k, key)))
                     .collect(),
             ),
-            Value::Array(a) => Value::Array(a.iter().map(|c| self.redact(c, key)).collect()),
-            Value::String(s) => Value::String(self.string(s, key)),
+            Value::Array(a) => Value::Array(a.iter().map(|c| self.value(c, key, parent)).collect()),
+            Value::String(s) => Value::String(self.string(s, key, parent)),
             other => other.clone(),
         }
     }
 
-    fn string(&mut self, text: &str, key: &str) -> String {
+    fn kind(text: &str, key: &str, parent: &str) -> Option<Kind> {
         let k = key.to_ascii_lowercase();
-        let kind = if text.contains('@') && text.contains('.') && !text.contains(' ') {
-            "email"
-        } else if k.contains("phone") || k.contains("mobile") || k == "tel" {
-            "phone"
-        } else if let Some(whose) = k.strip_suffix("name")
-            && !NOT_A_PERSON
-                .iter()
-                .any(|thing| whose.trim_end_matches(['_', '-']).ends_with(thing))
-        {
-            "name"
-        } else if k == "id" || k.ends_with("id") || k.ends_with("_id") || k.ends_with("number") {
-            "id"
-        } else {
-            return text.to_string();
+        if is_address(text) {
+            return Some(Kind::Email);
+        }
+        if secret_key(&k) {
+            return Some(Kind::Secret);
+        }
+        if k.contains("phone") || k.contains("mobile") || k == "tel" || k == "fax" {
+            return Some(Kind::Phone);
+        }
+        if matches!(
+            k.as_str(),
+            "login" | "username" | "user_name" | "handle" | "screen_name"
+        ) {
+            return Some(Kind::Handle);
+        }
+        // A thing's names are all a thing's (a repository's `full_name`).
+        let things = THINGS.contains(&parent.to_ascii_lowercase().as_str());
+        let person_name = match k.strip_suffix("name") {
+            Some(_) if things => false,
+            Some("") => true,
+            Some(whose) => {
+                let whose = whose.trim_end_matches(['_', '-']);
+                !NOT_A_PERSON.iter().any(|thing| whose.ends_with(thing))
+            }
+            None => k.ends_with("person") || matches!(k.as_str(), "author" | "owner" | "assignee"),
+        };
+        if person_name && !text.is_empty() {
+            return Some(Kind::Name);
+        }
+        if k == "id" || k.ends_with("id") || k.ends_with("number") {
+            return Some(Kind::Id);
+        }
+        None
+    }
+
+    fn string(&mut self, text: &str, key: &str, parent: &str) -> String {
+        let Some(kind) = Self::kind(text, key, parent) else {
+            return self.free_text(text);
         };
         if let Some(r) = self.seen.get(text) {
             return r.clone();
         }
         let n = self.seen.len() + 1;
-        let h = crate::util::sha256_hex(text.as_bytes());
-        let mut hex = h.chars().cycle();
         let r = match kind {
-            "email" => format!("person{n}@example.com"),
-            "name" => format!("Person {n}"),
-            // Same shape: a type prefix (`evt_`) kept, and every other
-            // character replaced by one of the same class taken from the
-            // value itself, so the value keeps its alphabet (a ULID stays
-            // Crockford base32, a UUID stays hex) and its length.
-            _ => {
-                let keep = text
-                    .find('_')
-                    .filter(|&i| i <= 4 && text[..i].chars().all(|c| c.is_ascii_lowercase()))
-                    .map_or(0, |i| i + 1);
-                let class = |c: char| -> u8 {
-                    if c.is_ascii_digit() {
-                        0
-                    } else if c.is_ascii_uppercase() {
-                        1
-                    } else if c.is_ascii_lowercase() {
-                        2
-                    } else {
-                        3
-                    }
-                };
-                let pools: Vec<Vec<char>> = (0..3)
-                    .map(|k| text[keep..].chars().filter(|c| class(*c) == k).collect())
-                    .collect();
-                let mut out: String = text[..keep].to_string();
-                for c in text[keep..].chars() {
-                    let k = class(c);
-                    let pool = pools.get(usize::from(k)).filter(|p| !p.is_empty());
-                    out.push(match pool {
-                        Some(p) => {
-                            let x = hex.next().and_then(|x| x.to_digit(16)).unwrap_or(0) as usize
-                                * 16
-                                + hex.next().and_then(|x| x.to_digit(16)).unwrap_or(0) as usize;
-                            p[x % p.len()]
-                        }
-                        None => c,
-                    });
-                }
-                out
-            }
+            Kind::Email => format!("person{n}@example.com"),
+            Kind::Name => format!("Person {n}"),
+            Kind::Handle => format!("user{n}"),
+            Kind::Id => same_shape(text, true),
+            Kind::Phone | Kind::Secret => same_shape(text, false),
         };
+        if matches!(kind, Kind::Email | Kind::Handle | Kind::Name) && text.len() >= 3 {
+            self.spread.push((text.to_string(), r.clone()));
+        }
         self.seen.insert(text.to_string(), r.clone());
         r
     }
+
+    /// Text that is none of the above: the e-mail addresses and phone
+    /// numbers inside it replaced (`write to jane@doe.dev`, `?email=…`).
+    fn free_text(&mut self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some((start, end, kind)) = next_contact(rest) {
+            out.push_str(&rest[..start]);
+            let found = &rest[start..end];
+            let r = match self.seen.get(found) {
+                Some(r) => r.clone(),
+                None => {
+                    let n = self.seen.len() + 1;
+                    let r = match kind {
+                        Kind::Email => format!("person{n}@example.com"),
+                        _ => same_shape(found, false),
+                    };
+                    self.seen.insert(found.to_string(), r.clone());
+                    r
+                }
+            };
+            out.push_str(&r);
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// Whether `s` is one e-mail address.
+fn is_address(s: &str) -> bool {
+    next_contact(s).is_some_and(|(a, b, k)| a == 0 && b == s.len() && k == Kind::Email)
+}
+
+/// The first e-mail address or phone number in `s`: its byte range.
+fn next_contact(s: &str) -> Option<(usize, usize, Kind)> {
+    let email = s
+        .char_indices()
+        .filter(|(_, c)| *c == '@')
+        .find_map(|(at, _)| {
+            // What people's addresses hold: not `/`, `=` or `?`, so an
+            // address in a URL's query is found without the URL before it.
+            let local = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
+            let host = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+            let start = s[..at].rfind(|c: char| !local(c)).map_or(0, |i| i + 1);
+            let end = s[at + 1..]
+                .find(|c: char| !host(c))
+                .map_or(s.len(), |i| at + 1 + i);
+            let end = start.max(at + 1 + s[at + 1..end].trim_end_matches('.').len());
+            let domain = &s[at + 1..end];
+            let tld = domain.rsplit('.').next().unwrap_or("");
+            (start < at
+                && domain.contains('.')
+                && tld.len() >= 2
+                && tld.chars().all(|c| c.is_ascii_alphabetic()))
+            .then_some((start, end, Kind::Email))
+        });
+    let phone = phone_in(s).map(|(a, b)| (a, b, Kind::Phone));
+    match (email, phone) {
+        (Some(e), Some(p)) => Some(if p.0 < e.0 { p } else { e }),
+        (e, p) => e.or(p),
+    }
+}
+
+/// A phone number inside text: a `+` or digit, then digits with the
+/// separators people write (spaces, `-`, `.`, parentheses), 9 to 15
+/// digits, with a separator or a leading `+` (a bare run of digits is an
+/// id or a time, not a number someone dials).
+fn phone_in(s: &str) -> Option<(usize, usize)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let starts = (b[i] == b'+' || b[i] == b'(' || b[i].is_ascii_digit())
+            && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
+        if starts {
+            let (mut j, mut digits, mut last_digit, mut separated) = (i, 0, i, b[i] == b'+');
+            while j < b.len() && (b[j].is_ascii_digit() || b"+ -.()".contains(&b[j])) {
+                if b[j].is_ascii_digit() {
+                    digits += 1;
+                    last_digit = j;
+                } else if j > i {
+                    separated = true;
+                }
+                j += 1;
+            }
+            let ends = last_digit + 1 == b.len() || !b[last_digit + 1].is_ascii_alphanumeric();
+            if (9..=15).contains(&digits) && separated && ends {
+                return Some((i, last_digit + 1));
+            }
+            i = j.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Every string in `v` with each `(found, replacement)` replaced inside
+/// it, longest first: a login inside its profile URL, an address in a note.
+fn spread_into(v: &mut Value, spread: &[(String, String)]) {
+    match v {
+        Value::String(s) => {
+            for (found, r) in spread {
+                if s.contains(found.as_str()) {
+                    *s = s.replace(found.as_str(), r);
+                }
+            }
+        }
+        Value::Object(o) => o.values_mut().for_each(|c| spread_into(c, spread)),
+        Value::Array(a) => a.iter_mut().for_each(|c| spread_into(c, spread)),
+        _ => {}
+    }
+}
+
+/// The same shape: a type prefix (`evt_`, `apikey_`, `GHSA-`) kept, and
+/// every other character replaced by one of the same class, taken from the
+/// value itself for an id (`own`: it keeps its alphabet, a ULID stays
+/// Crockford base32, a UUID stays hex) and from the whole class for a
+/// secret or phone number (its own characters would give it away), and
+/// its length.
+fn same_shape(text: &str, own: bool) -> String {
+    let h = crate::util::sha256_hex(text.as_bytes());
+    let mut hex = h.chars().cycle();
+    let keep = text
+        .find(['_', '-'])
+        .filter(|&i| i <= 8 && i > 0 && text[..i].chars().all(|c| c.is_ascii_alphabetic()))
+        .map_or(0, |i| i + 1);
+    let class = |c: char| -> u8 {
+        if c.is_ascii_digit() {
+            0
+        } else if c.is_ascii_uppercase() {
+            1
+        } else if c.is_ascii_lowercase() {
+            2
+        } else {
+            3
+        }
+    };
+    let pools: Vec<Vec<char>> = match own {
+        true => (0..3)
+            .map(|k| text[keep..].chars().filter(|c| class(*c) == k).collect())
+            .collect(),
+        false => vec![
+            ('0'..='9').collect(),
+            ('A'..='Z').collect(),
+            ('a'..='z').collect(),
+        ],
+    };
+    let mut out: String = text[..keep].to_string();
+    for c in text[keep..].chars() {
+        let k = class(c);
+        let pool = pools.get(usize::from(k)).filter(|p| !p.is_empty());
+        out.push(match pool {
+            Some(p) => {
+                let x = hex.next().and_then(|x| x.to_digit(16)).unwrap_or(0) as usize * 16
+                    + hex.next().and_then(|x| x.to_digit(16)).unwrap_or(0) as usize;
+                p[x % p.len()]
+            }
+            None => c,
+        });
+    }
+    out
 }
 
 /// Applies a patch to a schema file's text, keeping its key order.
@@ -822,6 +1182,80 @@ mod tests {
         };
         let p = propose(&dir, &dir.join("samples"), &[seen]).unwrap();
         assert_eq!((p.deliveries, p.drifted, p.unreadable), (1, 0, 1));
+    }
+
+    /// helper-61's review: credentials, addresses and numbers inside text,
+    /// and logins inside URLs were kept; company and product names became
+    /// "Person N", an address in a URL made the URL an address, and id
+    /// prefixes (`apikey_`, `GHSA-`) were lost.
+    #[test]
+    fn redaction_covers_credentials_and_text_and_spares_things() {
+        let mut r = Redactor::default();
+        let doc = json!({
+            "api_token": "tok_live_9f8e7d6c5b4a", "authorization": "Bearer eyJhbGciOi",
+            "password": "hunter2", "iban": "DE89370400440532013000", "ip": "203.0.113.7",
+            "notes": "Call +1-202-555-0143 or write to jane@doe.dev",
+            "url": "https://acme.test/orders/1?email=jane@doe.dev",
+            "company_name": "Acme GmbH", "product_name": "Pro plan",
+            "contact_person": "Jane Q. Doe",
+            "sender": {"login": "wolfy1339", "html_url": "https://github.com/wolfy1339", "name": "Wolfy"},
+            "repository": {"name": "Hello-World", "full_name": "Codertocat/Hello-World"},
+            "advisory": {"ghsa_id": "GHSA-c2qf-rxjj-qqgw"},
+            "key_id": "apikey_01h04vsc0qhwtsbsxh3422wjs4",
+            "amount": "1500", "created_at": "2026-12-06T07:00:00Z", "order": "1670945968441"
+        });
+        let out = r.redact(&doc, "");
+        let text = out.to_string();
+        for secret in [
+            "tok_live_9f8e7d6c5b4a",
+            "eyJhbGciOi",
+            "hunter2",
+            "DE89370400440532013000",
+            "203.0.113.7",
+            "202-555-0143",
+            "jane@doe.dev",
+            "Jane Q. Doe",
+            "wolfy1339",
+            "Wolfy",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {out:#}");
+        }
+        assert!(
+            out["notes"].as_str().unwrap().starts_with("Call +"),
+            "{out:#}"
+        );
+        assert!(
+            out["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://acme.test/orders/1?email=person"),
+            "{out:#}"
+        );
+        assert!(
+            out["sender"]["html_url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://github.com/user"),
+            "{out:#}"
+        );
+        for (at, kept) in [
+            ("/company_name", "Acme GmbH"),
+            ("/product_name", "Pro plan"),
+            ("/repository/name", "Hello-World"),
+            ("/amount", "1500"),
+            ("/created_at", "2026-12-06T07:00:00Z"),
+            ("/order", "1670945968441"),
+        ] {
+            assert_eq!(out.pointer(at).unwrap(), kept, "{at}");
+        }
+        assert!(
+            out["advisory"]["ghsa_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("GHSA-")
+        );
+        assert!(out["key_id"].as_str().unwrap().starts_with("apikey_"));
+        assert_eq!(out["password"].as_str().unwrap().len(), 7);
     }
 
     #[test]

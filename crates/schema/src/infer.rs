@@ -642,7 +642,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn unique_slugs_differ_without_case_and_fit_a_file_name() {
         let mut taken = std::collections::HashSet::from(["a_b".to_string()]);

@@ -66,6 +66,17 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
     let mut proposals = Vec::new();
     for (vendor, deliveries) in by_vendor {
         let (dir, samples) = vendor_paths(&args, &vendor)?;
+        // Another vendor's directory would take every event for a new one.
+        if let Ok(theirs) = hookforge::manifest::vendor_dir::VendorSchemas::load(&dir)
+            && theirs.manifest.id != vendor
+        {
+            return Err(Failure::usage(format!(
+                "{} is the directory of vendor {:?}, and the deliveries are {vendor}'s: give --vendor {} or that vendor's directory",
+                dir.display(),
+                theirs.manifest.id,
+                theirs.manifest.id
+            )));
+        }
         let p = hookforge::drift::propose(&dir, &samples, &deliveries)
             .map_err(|e| Failure::usage(format!("{vendor}: {e}")))?;
         text.push_str(&described(&vendor, &dir, &p));
@@ -94,6 +105,13 @@ pub fn run(mut args: Args, vendor_dir: &[PathBuf]) -> Outcome {
     }
     if args.apply {
         text.push_str(&applied_note(&applied));
+    }
+    // Said in JSON too, beside the vendors (whose names have no parentheses).
+    if untyped > 0 {
+        all.insert(
+            "(event type unreadable)".into(),
+            serde_json::json!({ "left_out": untyped }),
+        );
     }
     if args.json {
         print_json(&serde_json::Value::Object(all))
@@ -172,6 +190,12 @@ fn described(vendor: &str, dir: &Path, p: &hookforge::drift::Proposal) -> String
         text.push_str(&format!(
             "{vendor}: {} left out: JSON hookforge's parser cannot hold (see `inbox list --status quarantined`)\n",
             p.unreadable
+        ));
+    }
+    if p.check_traffic > 0 {
+        text.push_str(&format!(
+            "{vendor}: {} left out: made by `hookforge check` (x_hookforge_ fields or the hookforge_undocumented event), not the vendor's\n",
+            p.check_traffic
         ));
     }
     for (file, ops) in &p.patches {
