@@ -486,3 +486,57 @@ fn a_definition_reached_many_ways_is_compared_once() {
     assert!(text.contains("and 11 more places)"), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// What the receiver takes decides the class (helper-61's review): a field
+/// made `false` takes nothing (it read "widened to any"); `null` taken out
+/// of an optional field's type refuses nothing (it read BREAKING); an
+/// enum added to a free string, `additionalProperties: false` and `items`
+/// removed are listed (they were not); a NEW directory `serve` would not
+/// load is an error, not "0 changes".
+#[test]
+fn changes_are_classed_by_what_the_receiver_takes() {
+    let dir = common::temp_dir("diff-receiver-view");
+    let old = combinator_base(&dir);
+    edit(&old.join(EVENT), |v| {
+        v["properties"]["memo"] = json!({"type": ["string", "null"]});
+        v["properties"]["tags"] = json!({"type": "array", "items": {"type": "string"}});
+    });
+    let cases: [(Edit, Option<i32>, &str); 6] = [
+        (
+            |v| v["properties"]["qty"] = json!(false),
+            Some(1),
+            "BREAKING   quote.created qty: schema made `false`",
+        ),
+        (
+            |v| v["properties"]["memo"] = json!({"type": "string"}),
+            Some(0),
+            "`null` taken out of the type of an optional field",
+        ),
+        (
+            |v| v["properties"]["memo"] = json!({"type": ["string", "null"], "enum": ["a", "b"]}),
+            Some(0),
+            "enum of 2 values added",
+        ),
+        (
+            |v| v["additionalProperties"] = json!(false),
+            Some(0),
+            "additionalProperties false added",
+        ),
+        (
+            |v| v["properties"]["tags"] = json!({"type": "array"}),
+            Some(0),
+            "`items` removed",
+        ),
+        (
+            |v| v["properties"]["memo"] = json!({"enum": "now"}),
+            Some(2),
+            "",
+        ),
+    ];
+    for (change, code, says) in cases {
+        let (got, text) = diff_after(&old, EVENT, change);
+        assert_eq!(got, code, "{says}: {text}");
+        assert!(text.contains(says), "{says}: {text}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

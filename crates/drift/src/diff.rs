@@ -257,6 +257,9 @@ struct Walk<'a> {
     /// How many `oneOf` branches the walk is inside: there, what admits more
     /// may make a value match two branches, which `oneOf` refuses.
     in_one_of: usize,
+    /// The node compared next is an optional field's: the receiver takes
+    /// `null` there whatever its type says (the lenient reading).
+    optional: bool,
     /// Definition pairs compared already (and whether inside a `oneOf`):
     /// one referred to from many places is compared once, at the first;
     /// with the path it was compared at and the changes it gave (`out`'s
@@ -363,8 +366,29 @@ impl Walk<'_> {
     }
 
     fn compare(&mut self, old: &Value, new: &Value, path: &str, depth: usize) {
+        let optional = std::mem::take(&mut self.optional);
         if depth > 24 {
             return;
+        }
+        // `false` takes nothing: made so, a field refuses every value.
+        match (old, new) {
+            (o, Value::Bool(false)) if o != new => {
+                self.push(
+                    Class::Breaking,
+                    path,
+                    "schema made `false`: no value is taken".into(),
+                );
+                return;
+            }
+            (Value::Bool(false), n) if n != old => {
+                self.push(
+                    Class::Compatible,
+                    path,
+                    "schema was `false`: values are taken now".into(),
+                );
+                return;
+            }
+            _ => {}
         }
         let pair = match (ref_name(old), ref_name(new)) {
             (Some(o), Some(n)) => Some((o.to_string(), n.to_string())),
@@ -388,7 +412,7 @@ impl Walk<'_> {
             self.old.resolve(self.old_own, old),
             self.new.resolve(self.new_own, new),
         );
-        self.compare_types(old, new, path);
+        self.compare_types(old, new, path, optional);
         self.compare_enums(old, new, path);
         // Fields matter where the old schema took objects; where its
         // alternatives went away, they are compared one by one instead.
@@ -407,6 +431,16 @@ impl Walk<'_> {
                 }
             }
             (Some(oi), Some(ni)) => self.compare(oi, ni, &format!("{path}[]"), depth + 1),
+            (Some(_), None) => self.push(
+                Class::Compatible,
+                path,
+                "`items` removed: any element is taken".into(),
+            ),
+            (None, Some(_)) => self.push(
+                Class::Breaking,
+                path,
+                "`items` added: an element not of its schema is refused".into(),
+            ),
             _ => {}
         }
         self.compare_branches(old, new, path, depth);
@@ -570,6 +604,18 @@ impl Walk<'_> {
             ),
             (None, None) => {}
         }
+        // `false` is dropped as the receiver reads a schema (new keys are
+        // kept): it changes nothing for it, and is said.
+        let closed = |s: &Value| s.get("additionalProperties") == Some(&Value::Bool(false));
+        match (closed(old), closed(new)) {
+            (false, true) => self.push_neutral(
+                Class::Compatible,
+                path,
+                "additionalProperties false added (hookforge keeps new keys; a strict validator refuses them)".into(),
+            ),
+            (true, false) => self.push_neutral(Class::Compatible, path, "additionalProperties false removed".into()),
+            _ => {}
+        }
     }
 
     /// The other constraining keywords. Those the receiver enforces: added
@@ -607,8 +653,23 @@ impl Walk<'_> {
         }
     }
 
-    fn compare_types(&mut self, old: &Value, new: &Value, path: &str) {
+    fn compare_types(&mut self, old: &Value, new: &Value, path: &str, optional: bool) {
         match (types(old), types(new)) {
+            // An optional field takes `null` as the receiver reads it, so
+            // taking `null` out of its type refuses nothing (helper-61).
+            (Some(o), Some(n))
+                if optional && o.contains("null") && !n.contains("null") && {
+                    let mut without = o.clone();
+                    without.remove("null");
+                    without == n
+                } =>
+            {
+                self.push_neutral(
+                    Class::Compatible,
+                    path,
+                    "`null` taken out of the type of an optional field (the receiver still takes null there; a strict validator may not)".into(),
+                );
+            }
             (Some(o), Some(n)) if o != n => {
                 let list = |s: &BTreeSet<String>| {
                     s.iter()
@@ -640,6 +701,13 @@ impl Walk<'_> {
 
     fn compare_enums(&mut self, old: &Value, new: &Value, path: &str) {
         let (oe, ne) = (strings(old.get("enum")), strings(new.get("enum")));
+        if oe.is_empty() && !ne.is_empty() {
+            self.push_neutral(
+                Class::Compatible,
+                path,
+                format!("enum of {} values added (the receiver still takes other values; a strict validator may not)", ne.len()),
+            );
+        }
         if !oe.is_empty() {
             for v in ne.difference(&oe) {
                 self.push_neutral(Class::Compatible, path, format!("enum value {v} added"));
@@ -676,7 +744,10 @@ impl Walk<'_> {
         };
         for (k, ov) in &op {
             match np.get(k) {
-                Some(nv) => self.compare(ov, nv, &child(k), depth + 1),
+                Some(nv) => {
+                    self.optional = !nr.contains(&Value::String(k.clone()).to_string());
+                    self.compare(ov, nv, &child(k), depth + 1)
+                }
                 None => self.push(Class::Breaking, &child(k), "field removed".into()),
             }
         }
@@ -731,6 +802,13 @@ fn constrains(schema: &Value) -> bool {
 /// Compares two vendor directories. `old_samples` overrides where the old
 /// vendor's samples are (default: `OLD/samples`).
 pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, Error> {
+    // Each loaded as `serve` loads it: a directory it refuses (a schema
+    // that does not compile) is an error, not "0 changes" (helper-61).
+    let samples_of = |dir: &Path, given: Option<&Path>| {
+        given.map_or_else(|| dir.join("samples"), Path::to_path_buf)
+    };
+    hookforge_core::vendor_dir::load_with_samples(old, &samples_of(old, old_samples))?;
+    hookforge_core::vendor_dir::load_with_samples(new, &samples_of(new, None))?;
     let o = VendorDir::load(old, old_samples)?;
     let n = VendorDir::load(new, None)?;
     let mut changes = Vec::new();
@@ -779,6 +857,7 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
                     out: &mut changes,
                     within: Vec::new(),
                     in_one_of: 0,
+                    optional: false,
                     compared: BTreeMap::new(),
                 }
                 .compare(os, ns, "", 0)
