@@ -395,6 +395,32 @@ fn a_joined_field_is_required_only_where_its_samples_have_it() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
+/// A sample that is not JSON failed to parse (exit 1, as `parse` says of
+/// it); one that cannot be read is a usage error (2). Both were 2
+/// (helper-61's review).
+#[test]
+fn a_sample_that_is_not_json_fails_to_parse() {
+    let out = common::temp_dir("infer-not-json");
+    let bad = out.join("bad.json");
+    std::fs::write(&bad, "{bad").unwrap();
+    let o = common::hookforge(&["infer", bad.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.json: not JSON"));
+    let o = common::hookforge(&["infer", out.join("missing.json").to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
 /// `hookforge infer --vendor-dir OUT SAMPLES`.
 fn infer_into(out: &std::path::Path, samples: &std::path::Path) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))

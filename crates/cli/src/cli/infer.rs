@@ -29,13 +29,16 @@ pub struct Args {
 /// The samples in `files`; those in `named` (given on the command line:
 /// perhaps a pipe, `<(…)`) are read whatever they are, the others (found in
 /// a directory) only if regular files.
-fn read_samples(files: &[PathBuf], named: &[PathBuf]) -> Result<Vec<Value>, String> {
+/// A file that cannot be read is a usage error (2); one that is not JSON
+/// failed to parse (1), as `parse` says of it.
+fn read_samples(files: &[PathBuf], named: &[PathBuf]) -> Result<Vec<Value>, Failure> {
     files
         .iter()
         .map(|f| {
             let what = f.display().to_string();
-            let text = read_sample_file(f, named.contains(f), &what)?;
-            serde_json::from_slice(&text).map_err(|e| format!("{what}: not JSON: {e}"))
+            let text = read_sample_file(f, named.contains(f), &what).map_err(Failure::usage)?;
+            serde_json::from_slice(&text)
+                .map_err(|e| Failure::failed(format!("{what}: not JSON: {e}")))
         })
         .collect()
 }
@@ -85,7 +88,10 @@ fn one(a: &Args) -> Result<Outcome, String> {
             })
             .unwrap_or_else(|| "event".into())
     });
-    let samples = read_samples(&files, &a.inputs)?;
+    let samples = match read_samples(&files, &a.inputs) {
+        Ok(samples) => samples,
+        Err(failure) => return Ok(Err(failure)),
+    };
     Ok(print_json(&hookforge::infer::infer(&title, &samples)))
 }
 
@@ -325,7 +331,11 @@ fn read_events(samples_dir: &std::path::Path) -> Result<Events, String> {
             .and_then(|n| n.to_str())
             .ok_or_else(|| format!("{}: the directory name is not UTF-8", d.display()))?
             .to_string();
-        let bodies = read_samples(&files, &[])?;
+        // Onboarding a directory: any sample it cannot use stops it (2).
+        let bodies = read_samples(&files, &[]).map_err(|f| match f {
+            Failure::Usage(m) | Failure::Failed(m) => m,
+            Failure::Reported => String::new(),
+        })?;
         let mut samples = Vec::new();
         for (f, body) in files.into_iter().zip(bodies) {
             let h = f.with_extension("headers");
