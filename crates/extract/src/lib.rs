@@ -58,7 +58,7 @@ pub fn find_examples(doc: &str) -> Vec<Result<Example, Unrepairable>> {
                         block = Some((Vec::new(), 1, repairs));
                         continue;
                     }
-                    let Some(pos) = rest.find('{') else {
+                    let Some(pos) = array_start(rest).or_else(|| rest.find('{')) else {
                         if !rest.trim().is_empty() {
                             prose.push(rest.trim().to_string());
                         }
@@ -155,7 +155,27 @@ fn looks_like_member(s: &str) -> bool {
 fn is_example(lines: &[Line]) -> bool {
     lines
         .iter()
-        .any(|l| looks_like_member(&l.text) || l.text.contains("\":"))
+        .any(|l| looks_like_member(&l.text) || has_member(&l.text))
+}
+
+/// A key and its colon anywhere on the line, with plain or typographic
+/// quotes: a one-line `{“event_type”: “order.shipped”}` is an example too.
+fn has_member(s: &str) -> bool {
+    let chars: Vec<char> = s.chars().collect();
+    chars.iter().enumerate().any(|(i, c)| {
+        is_quote(*c) && chars[i + 1..].iter().find(|c| !c.is_whitespace()) == Some(&':')
+    })
+}
+
+/// Where a JSON array of objects starts on the line: a `[` first on it,
+/// followed by `{` or by nothing (the objects on the next lines). SendGrid
+/// documents its batches so; taken from their first `{`, each element was
+/// a sample of its own (helper-61's review). A `[` in prose (a Markdown
+/// link) is not first on its line.
+fn array_start(s: &str) -> Option<usize> {
+    let pos = s.len() - s.trim_start().len();
+    let after = s[pos..].strip_prefix('[')?.trim_start();
+    (after.is_empty() || after.starts_with('{')).then_some(pos)
 }
 
 /// Scans `s` from brace depth `depth`; returns the byte offset just after the
@@ -164,8 +184,8 @@ fn is_example(lines: &[Line]) -> bool {
 fn scan_depth(s: &str, mut depth: usize) -> (Option<usize>, usize) {
     for (i, c, code) in Literals::new(s, is_quote) {
         match c {
-            '{' if code => depth += 1,
-            '}' if code => {
+            '{' | '[' if code => depth += 1,
+            '}' | ']' if code => {
                 depth = depth.saturating_sub(1);
                 if depth == 0 {
                     return (Some(i + 1), 0);
@@ -263,12 +283,23 @@ fn repair(
     }
     text.push('\n');
     match serde_json::from_str::<serde_json::Value>(&text) {
+        // An object, or a batch of them (a vendor that posts arrays).
         Ok(serde_json::Value::Object(_)) => Ok(Example {
             lines: (first, last),
             context,
             text,
             repairs,
         }),
+        Ok(serde_json::Value::Array(items))
+            if !items.is_empty() && items.iter().all(|i| i.is_object()) =>
+        {
+            Ok(Example {
+                lines: (first, last),
+                context,
+                text,
+                repairs,
+            })
+        }
         Ok(_) => Err(Unrepairable {
             line: first,
             message: "the example is valid JSON but not an object".into(),
@@ -486,6 +517,26 @@ fn email_local_part(key: &str) -> String {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    /// A documented batch (`[ {…}, {…} ]`, SendGrid's) is one example, and
+    /// a one-line example with typographic quotes is found; a Markdown link
+    /// is not an array. Before, the batch gave one sample per element and
+    /// the one-liner none (helper-61's review).
+    #[test]
+    fn batches_stay_whole_and_one_liners_are_found() {
+        let doc = "Events come in a batch, see [the docs](x):\n[\n  {\"event\": \"open\", \"n\": 1},\n  {\"event\": \"click\", \"n\": 2}\n]\nAnd one shipped:\n{“event_type”: “order.shipped”, “id”: 7}\n";
+        let found: Vec<Example> = find_examples(doc).into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            found.len(),
+            2,
+            "{:?}",
+            found.iter().map(|e| &e.text).collect::<Vec<_>>()
+        );
+        let batch: serde_json::Value = serde_json::from_str(&found[0].text).unwrap();
+        assert_eq!(batch[1]["event"], "click");
+        let one: serde_json::Value = serde_json::from_str(&found[1].text).unwrap();
+        assert_eq!(one["event_type"], "order.shipped");
+    }
 
     /// Each fixture is a small doc with one defect kind; `<name>.txt` must
     /// extract to exactly `<name>.json` with a repair mentioning `<name>.repair`.
