@@ -540,3 +540,29 @@ fn changes_are_classed_by_what_the_receiver_takes() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// One definition reached from an optional and a required field: `null`
+/// taken out of it is breaking for the required one. Before, the first
+/// (optional) comparison was reused for the second, and `diff` said
+/// compatible (helper-62's review).
+#[test]
+fn a_shared_definition_is_judged_for_each_field_that_needs_it() {
+    let dir = common::temp_dir("diff-shared-optional");
+    let old = combinator_base(&dir);
+    edit(&old.join(EVENT), |v| {
+        v["definitions"]["Addr"] =
+            json!({"type": ["object", "null"], "properties": {"city": {"type": "string"}}});
+        v["properties"]["billing"] = json!({"$ref": "#/definitions/Addr"});
+        v["properties"]["shipping"] = json!({"$ref": "#/definitions/Addr"});
+        v["required"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("shipping"));
+    });
+    let (code, text) = diff_after(&old, EVENT, |v| {
+        v["definitions"]["Addr"]["type"] = json!("object");
+    });
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("BREAKING   quote.created shipping"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -91,6 +91,15 @@ fn bulk_replay_refuses_filters_that_cannot_match() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("the range ends before it starts"));
+    // A vendor served from a vendor directory is known by its deliveries:
+    // none dead is an empty match, not a usage error (helper-62's review).
+    let mut acme = common::new_delivery("acme", "evt_acme_1", b"{}".to_vec());
+    acme.event_type = "order.created".into();
+    store.insert(&acme).unwrap();
+    let before = statuses(&store);
+    let out = run(&["--status", "dead", "--vendor", "acme"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing matches"));
     // A vendor nobody knows is a usage error, not an empty match.
     let out = run(&["--status", "dead", "--vendor", "pretz"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");

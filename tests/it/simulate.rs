@@ -214,6 +214,39 @@ async fn hubspot_waits_out_retry_after_on_429() {
     .await;
 }
 
+/// A `Retry-After` no vendor would wait (2^64 - 1 s) is cut to the
+/// vendor's retry window: no panic converting it to a sleep, and the
+/// retry comes within the window (helper-62's review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_absurd_retry_after_is_cut_to_the_window() {
+    within(60, "retry-after-huge", async {
+        let hubspot = hookforge::vendor("hubspot").unwrap();
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(429).insert_header("Retry-After", "18446744073709551615"),
+            )
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        let report = Simulator::new(hubspot)
+            .url(format!("{}/hook", server.uri()))
+            .secret("hubspot-simulate-secret-0123456789")
+            .events(1)
+            .time_scale(1_000_000.0)
+            .run()
+            .await
+            .unwrap();
+        assert!(report.passed, "{}", report.table());
+        assert_eq!(report.deliveries[0].attempts.len(), 2, "{}", report.table());
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn superoffice_switches_a_failing_webhook_to_too_many_errors() {
     within(60, "TooManyErrors", async {

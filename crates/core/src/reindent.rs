@@ -19,6 +19,9 @@ pub fn reindent(body: &[u8], mark: Option<&str>) -> Option<Vec<(String, bool)>> 
     Indenter::default().run(text, mark)
 }
 
+/// The deepest nesting shown re-indented (serde_json's recursion limit).
+const MAX_DEPTH: usize = 128;
+
 /// A container being shown: its path, and where it is among its values.
 struct Frame {
     path: String,
@@ -43,6 +46,9 @@ impl Indenter {
             let len = token_len(rest)?;
             let token = &rest[..len];
             match c {
+                // Indents grow with depth: past serde_json's own limit the
+                // body is shown as text, not as gigabytes of spaces.
+                '{' | '[' if self.stack.len() >= MAX_DEPTH => return None,
                 '{' | '[' => self.open(token, c == '{', mark),
                 '}' | ']' => self.close(token),
                 ',' => self.comma(),
@@ -202,6 +208,8 @@ mod tests {
         assert_eq!(twice.matches('<').count(), 1, "{twice}");
         assert!(reindent(b"{\"a\":", None).is_none());
         assert!(shown("[1e400]", None).contains("1e400"));
+        let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+        assert!(reindent(deep.as_bytes(), None).is_none());
         assert!(shown(" \"text\" ", Some("")).starts_with("\"text\""));
     }
 }

@@ -264,7 +264,9 @@ struct Walk<'a> {
     /// one referred to from many places is compared once, at the first;
     /// with the path it was compared at and the changes it gave (`out`'s
     /// indices), which the later places are added to.
-    compared: BTreeMap<(String, String, bool), (String, std::ops::Range<usize>)>,
+    /// Keyed also by whether the field is optional: an optional field
+    /// takes `null` whatever its definition says, a required one does not.
+    compared: BTreeMap<(String, String, bool, bool), (String, std::ops::Range<usize>)>,
 }
 
 /// Keywords that constrain and that hookforge's receiver enforces: one
@@ -399,7 +401,7 @@ impl Walk<'_> {
             if self.within.contains(&(o.clone(), n.clone())) {
                 return;
             }
-            let key = (o.clone(), n.clone(), self.in_one_of > 0);
+            let key = (o.clone(), n.clone(), self.in_one_of > 0, optional);
             if let Some((first, found)) = self.compared.get(&key) {
                 let (first, found) = (first.clone(), found.clone());
                 self.note_also_at(&first, found, path);
@@ -417,9 +419,16 @@ impl Walk<'_> {
         // Fields matter where the old schema took objects; where its
         // alternatives went away, they are compared one by one instead.
         let objects = types(old).is_none_or(|t| t.contains("object"));
-        let alternatives_gone = ["anyOf", "oneOf"]
-            .iter()
-            .any(|k| old.get(*k).is_some() && new.get(*k).is_none());
+        // A `oneOf` made an `anyOf` is not gone: its properties are
+        // compared as they stand.
+        let made_any_of = old.get("oneOf").is_some()
+            && old.get("anyOf").is_none()
+            && new.get("oneOf").is_none()
+            && new.get("anyOf").is_some();
+        let alternatives_gone = !made_any_of
+            && ["anyOf", "oneOf"]
+                .iter()
+                .any(|k| old.get(*k).is_some() && new.get(*k).is_none());
         if objects && !alternatives_gone {
             self.compare_properties(old, new, path, depth);
         }
@@ -449,7 +458,7 @@ impl Walk<'_> {
         if let Some((o, n)) = pair {
             self.within.pop();
             let end = self.out.len();
-            if let Some(entry) = self.compared.get_mut(&(o, n, self.in_one_of > 0)) {
+            if let Some(entry) = self.compared.get_mut(&(o, n, self.in_one_of > 0, optional)) {
                 entry.1 = start..end;
             }
         }

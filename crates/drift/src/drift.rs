@@ -440,7 +440,11 @@ impl Findings {
             // ("valid under more than one"), a change `diff` calls breaking
             // (helper-61). The branches are made an `anyOf`, which takes
             // every value the `oneOf` took, and the branch added there.
-            ValidationErrorKind::OneOfNotValid { .. } => {
+            ValidationErrorKind::OneOfNotValid { .. }
+                if at.node.get("anyOf").is_none()
+                    && !(at.node.get("oneOf").and_then(Value::as_array))
+                        .is_some_and(|b| b.contains(&json!({ "type": json_type(&instance) }))) =>
+            {
                 let t = json_type(&instance);
                 let k = (at.file.clone(), format!("{}/anyOf", at.ptr));
                 let mut branches = merged(&self.ops, &k).unwrap_or_else(|| {
@@ -472,6 +476,9 @@ impl Findings {
                 });
                 Some(k)
             }
+            // The type is a branch already (another constraint failed), or
+            // an `anyOf` stands beside: no patch is safe to propose here.
+            ValidationErrorKind::OneOfNotValid { .. } => None,
             ValidationErrorKind::AnyOf { .. } => {
                 let t = json_type(&instance);
                 let k = (at.file.clone(), format!("{kw_ptr}/-{t}"));
@@ -928,6 +935,11 @@ impl Redactor {
     }
 
     fn value(&mut self, v: &Value, key: &str, parent: &str) -> Value {
+        // Everything under a credential's key is the credential's
+        // (`"token": {"value": …}`), numbers included (`"pin": 1234`).
+        if secret_key(&key.to_ascii_lowercase()) {
+            return self.secret(v);
+        }
         match v {
             Value::Object(o) => Value::Object(
                 o.iter()
@@ -936,6 +948,21 @@ impl Redactor {
             ),
             Value::Array(a) => Value::Array(a.iter().map(|c| self.value(c, key, parent)).collect()),
             Value::String(s) => Value::String(self.string(s, key, parent)),
+            Value::Number(n) if phone_key(&key.to_ascii_lowercase()) => same_digits(n),
+            other => other.clone(),
+        }
+    }
+
+    /// A credential's value, whatever its shape: strings and numbers
+    /// replaced, the structure kept.
+    fn secret(&mut self, v: &Value) -> Value {
+        match v {
+            Value::Object(o) => {
+                Value::Object(o.iter().map(|(k, c)| (k.clone(), self.secret(c))).collect())
+            }
+            Value::Array(a) => Value::Array(a.iter().map(|c| self.secret(c)).collect()),
+            Value::String(s) => Value::String(self.replaced(s, Kind::Secret)),
+            Value::Number(n) => same_digits(n),
             other => other.clone(),
         }
     }
@@ -948,7 +975,7 @@ impl Redactor {
         if secret_key(&k) {
             return Some(Kind::Secret);
         }
-        if k.contains("phone") || k.contains("mobile") || k == "tel" || k == "fax" {
+        if phone_key(&k) {
             return Some(Kind::Phone);
         }
         if matches!(
@@ -978,9 +1005,14 @@ impl Redactor {
     }
 
     fn string(&mut self, text: &str, key: &str, parent: &str) -> String {
-        let Some(kind) = Self::kind(text, key, parent) else {
-            return self.free_text(text);
-        };
+        match Self::kind(text, key, parent) {
+            Some(kind) => self.replaced(text, kind),
+            None => self.free_text(text),
+        }
+    }
+
+    /// `text` replaced as a value of `kind`, the same way every time.
+    fn replaced(&mut self, text: &str, kind: Kind) -> String {
         if let Some(r) = self.seen.get(text) {
             return r.clone();
         }
@@ -992,7 +1024,15 @@ impl Redactor {
             Kind::Id => same_shape(text, true),
             Kind::Phone | Kind::Secret => same_shape(text, false),
         };
-        if matches!(kind, Kind::Email | Kind::Handle | Kind::Name) && text.len() >= 3 {
+        // Met again inside other text (a profile URL, a callback's query):
+        // addresses, logins and long credentials; a name is too often a
+        // word (`main`) to replace inside others.
+        let spreads = match kind {
+            Kind::Email | Kind::Handle => text.len() >= 4,
+            Kind::Secret => text.len() >= 8,
+            _ => false,
+        };
+        if spreads {
             self.spread.push((text.to_string(), r.clone()));
         }
         self.seen.insert(text.to_string(), r.clone());
@@ -1042,7 +1082,11 @@ fn next_contact(s: &str) -> Option<(usize, usize, Kind)> {
             // address in a URL's query is found without the URL before it.
             let local = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
             let host = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
-            let start = s[..at].rfind(|c: char| !local(c)).map_or(0, |i| i + 1);
+            // After the character that ends the address's start: it may be
+            // several bytes (`josé.garcia@…`, `«jane@…»`).
+            let start = s[..at]
+                .rfind(|c: char| !local(c))
+                .map_or(0, |i| i + s[i..].chars().next().map_or(1, char::len_utf8));
             let end = s[at + 1..]
                 .find(|c: char| !host(c))
                 .map_or(s.len(), |i| at + 1 + i);
@@ -1084,7 +1128,8 @@ fn phone_in(s: &str) -> Option<(usize, usize)> {
                 j += 1;
             }
             let ends = last_digit + 1 == b.len() || !b[last_digit + 1].is_ascii_alphanumeric();
-            if (9..=15).contains(&digits) && separated && ends {
+            let found = &s[i..last_digit + 1];
+            if (9..=15).contains(&digits) && separated && ends && !date_or_amount(found) {
                 return Some((i, last_digit + 1));
             }
             i = j.max(i + 1);
@@ -1095,6 +1140,21 @@ fn phone_in(s: &str) -> Option<(usize, usize)> {
     None
 }
 
+/// A date (`2026-12-06 07`) or an amount (`1234567.89`), which a run of
+/// digits and separators may also be: not a phone number.
+fn date_or_amount(found: &str) -> bool {
+    let b = found.as_bytes();
+    let date = b.windows(10).any(|w| {
+        w[..4].iter().all(u8::is_ascii_digit)
+            && w[4] == b'-'
+            && w[5..7].iter().all(u8::is_ascii_digit)
+            && w[7] == b'-'
+            && w[8..].iter().all(u8::is_ascii_digit)
+    });
+    let separators: Vec<u8> = b.iter().copied().filter(|c| !c.is_ascii_digit()).collect();
+    date || separators == [b'.']
+}
+
 /// Every string in `v` with each `(found, replacement)` replaced inside
 /// it, longest first: a login inside its profile URL, an address in a note.
 fn spread_into(v: &mut Value, spread: &[(String, String)]) {
@@ -1102,7 +1162,7 @@ fn spread_into(v: &mut Value, spread: &[(String, String)]) {
         Value::String(s) => {
             for (found, r) in spread {
                 if s.contains(found.as_str()) {
-                    *s = s.replace(found.as_str(), r);
+                    *s = replace_bounded(s, found, r);
                 }
             }
         }
@@ -1110,6 +1170,41 @@ fn spread_into(v: &mut Value, spread: &[(String, String)]) {
         Value::Array(a) => a.iter_mut().for_each(|c| spread_into(c, spread)),
         _ => {}
     }
+}
+
+/// `s` with `found` replaced where it stands on its own: between the
+/// separators of a URL, a query or text, so a login `api` leaves
+/// `api.github.com` alone and `wolfy1339` goes out of `/users/wolfy1339`.
+fn replace_bounded(s: &str, found: &str, by: &str) -> String {
+    let before = |c: Option<char>| c.is_none_or(|c| "/@ \"'(=:,;<[{".contains(c));
+    let after = |c: Option<char>| c.is_none_or(|c| "/?#& \"'),;:>]}".contains(c));
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find(found) {
+        let end = at + found.len();
+        let ok = before(rest[..at].chars().next_back()) && after(rest[end..].chars().next());
+        out.push_str(&rest[..at]);
+        out.push_str(if ok { by } else { found });
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Keys whose values are phone numbers.
+fn phone_key(k: &str) -> bool {
+    k.contains("phone") || k.contains("mobile") || k == "tel" || k == "fax"
+}
+
+/// A number replaced by one with as many digits (a PIN, a phone number
+/// sent as a number); the same number the same way, not kept.
+fn same_digits(n: &serde_json::Number) -> Value {
+    let text = n.to_string();
+    let digits: String = same_shape(&text, false);
+    serde_json::from_str(&digits)
+        .ok()
+        .filter(|v: &Value| v.is_number())
+        .unwrap_or_else(|| Value::from(0))
 }
 
 /// The same shape: a type prefix (`evt_`, `apikey_`, `GHSA-`) kept, and
@@ -1121,9 +1216,10 @@ fn spread_into(v: &mut Value, spread: &[(String, String)]) {
 fn same_shape(text: &str, own: bool) -> String {
     let h = crate::util::sha256_hex(text.as_bytes());
     let mut hex = h.chars().cycle();
+    // An id's type prefix is kept; a secret's is not (`letmein-2024`).
     let keep = text
         .find(['_', '-'])
-        .filter(|&i| i <= 8 && i > 0 && text[..i].chars().all(|c| c.is_ascii_alphabetic()))
+        .filter(|&i| own && i <= 8 && i > 0 && text[..i].chars().all(|c| c.is_ascii_alphabetic()))
         .map_or(0, |i| i + 1);
     let class = |c: char| -> u8 {
         if c.is_ascii_digit() {
@@ -1256,6 +1352,47 @@ mod tests {
         );
         assert!(out["key_id"].as_str().unwrap().starts_with("apikey_"));
         assert_eq!(out["password"].as_str().unwrap().len(), 7);
+    }
+
+    /// helper-62's review of the redactor above: a multi-byte character
+    /// before an address panicked; credentials under objects or as numbers,
+    /// and inside URLs, were kept, and a secret's prefix too; dates and
+    /// amounts were taken for phone numbers; a name replaced inside other
+    /// words.
+    #[test]
+    fn redaction_is_safe_on_text_and_thorough_on_credentials() {
+        let mut r = Redactor::default();
+        let token = "tok_9f8e7d6c5b4a3f2e";
+        let doc = json!({
+            "email": "josé.garcia@example.com", "notes": "Kontakt: «jane@doe.dev»",
+            "pin": 1234, "token": {"value": "abcdefgh"}, "password": "letmein-2024",
+            "auth_token": token, "callback_url": format!("https://x.test/cb?access_token={token}"),
+            "fired_at": "2026-12-06 07:00:00", "total": "1234567.89",
+            "rule": {"name": "main"}, "ref": "refs/heads/main",
+            "sender": {"login": "api"}, "api_url": "https://api.github.com/repos"
+        });
+        let out = r.redact(&doc, "");
+        let text = out.to_string();
+        for gone in ["garcia", "jane@doe.dev", "abcdefgh", "letmein", token] {
+            assert!(!text.contains(gone), "{gone} in {out:#}");
+        }
+        assert_ne!(out["pin"], 1234);
+        assert!(out["pin"].is_number());
+        assert!(
+            out["notes"]
+                .as_str()
+                .unwrap()
+                .starts_with("Kontakt: «person"),
+            "{out:#}"
+        );
+        for (at, kept) in [
+            ("/fired_at", "2026-12-06 07:00:00"),
+            ("/total", "1234567.89"),
+            ("/ref", "refs/heads/main"),
+            ("/api_url", "https://api.github.com/repos"),
+        ] {
+            assert_eq!(out.pointer(at).unwrap(), kept, "{at}: {out:#}");
+        }
     }
 
     #[test]

@@ -43,7 +43,10 @@ pub fn find_examples(doc: &str) -> Vec<Result<Example, Unrepairable>> {
     let mut out = Vec::new();
     let mut prose: Vec<String> = Vec::new();
     // Current block: collected lines and brace depth.
-    let mut block: Option<(Vec<Line>, usize, Vec<String>)> = None;
+    // Current block: collected lines, depth, repairs, and whether it is a
+    // batch (an array: only then do brackets count toward its end, so a
+    // truncated `"items": [` in an object example cannot swallow the doc).
+    let mut block: Option<(Vec<Line>, usize, Vec<String>, bool)> = None;
     for (i, raw) in lines.iter().enumerate() {
         let no = i + 1;
         let mut rest: &str = raw;
@@ -55,10 +58,11 @@ pub fn find_examples(doc: &str) -> Vec<Result<Example, Unrepairable>> {
                         let repairs = vec![format!(
                             "added the missing outer `{{` before line {no} (the example starts with a bare member)"
                         )];
-                        block = Some((Vec::new(), 1, repairs));
+                        block = Some((Vec::new(), 1, repairs, false));
                         continue;
                     }
-                    let Some(pos) = array_start(rest).or_else(|| rest.find('{')) else {
+                    let array = array_start(rest);
+                    let Some(pos) = array.or_else(|| rest.find('{')) else {
                         if !rest.trim().is_empty() {
                             prose.push(rest.trim().to_string());
                         }
@@ -74,11 +78,11 @@ pub fn find_examples(doc: &str) -> Vec<Result<Example, Unrepairable>> {
                             "cut the example out of the prose it shares line {no} with"
                         ));
                     }
-                    block = Some((Vec::new(), 0, repairs));
+                    block = Some((Vec::new(), 0, repairs, array.is_some()));
                     rest = &rest[pos..];
                 }
-                Some((blines, depth, repairs)) => {
-                    let (end, new_depth) = scan_depth(rest, *depth);
+                Some((blines, depth, repairs, array)) => {
+                    let (end, new_depth) = scan_depth(rest, *depth, *array);
                     *depth = new_depth;
                     match end {
                         None => {
@@ -99,7 +103,7 @@ pub fn find_examples(doc: &str) -> Vec<Result<Example, Unrepairable>> {
                                     "cut the example out of the prose it shares line {no} with"
                                 ));
                             }
-                            let (blines, _, repairs) = block.take().expect("in a block");
+                            let (blines, _, repairs, _) = block.take().expect("in a block");
                             let context = prose
                                 .iter()
                                 .rev()
@@ -119,7 +123,7 @@ pub fn find_examples(doc: &str) -> Vec<Result<Example, Unrepairable>> {
             }
         }
     }
-    if let Some((blines, _, _)) = block
+    if let Some((blines, _, _, _)) = block
         && is_example(&blines)
     {
         out.push(Err(Unrepairable {
@@ -181,17 +185,22 @@ fn array_start(s: &str) -> Option<usize> {
 /// Scans `s` from brace depth `depth`; returns the byte offset just after the
 /// brace that closes the block (if it closes on this line) and the new depth.
 /// Braces inside string literals do not count; a string never spans lines.
-fn scan_depth(s: &str, mut depth: usize) -> (Option<usize>, usize) {
+fn scan_depth(s: &str, mut depth: usize, brackets: bool) -> (Option<usize>, usize) {
     for (i, c, code) in Literals::new(s, is_quote) {
-        match c {
-            '{' | '[' if code => depth += 1,
-            '}' | ']' if code => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return (Some(i + 1), 0);
-                }
+        let (open, close) = match c {
+            '{' => (true, false),
+            '}' => (false, true),
+            '[' => (brackets, false),
+            ']' => (false, brackets),
+            _ => (false, false),
+        };
+        if code && open {
+            depth += 1;
+        } else if code && close {
+            depth = depth.saturating_sub(1);
+            if depth == 0 {
+                return (Some(i + 1), 0);
             }
-            _ => {}
         }
     }
     (None, depth)
@@ -536,6 +545,12 @@ mod tests {
         assert_eq!(batch[1]["event"], "click");
         let one: serde_json::Value = serde_json::from_str(&found[1].text).unwrap();
         assert_eq!(one["event_type"], "order.shipped");
+        // An object example cut short inside an array still ends at its
+        // brace: the next example is found (helper-62's review).
+        let cut = "{\n  \"items\": [\n  ...\n}\nNext:\n{\"event\": \"x\"}\n";
+        let found = find_examples(cut);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[1].as_ref().is_ok_and(|e| e.text.contains("\"x\"")));
     }
 
     /// Each fixture is a small doc with one defect kind; `<name>.txt` must

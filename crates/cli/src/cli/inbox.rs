@@ -395,11 +395,20 @@ fn replay_matching(
     let what = selection.describe();
     if done.queued.is_empty() && done.busy.is_empty() && done.gone.is_empty() {
         // A misspelt vendor matches nothing too: say so rather than exit 0.
+        // One served from a vendor directory is known by its deliveries.
+        let held = |v: &String| {
+            let any = hookforge::receive::store::Search {
+                vendor: Some(v.clone()),
+                ..Default::default()
+            };
+            store.search(&any, 0, 0).is_ok_and(|(_, total)| total > 0)
+        };
         if let Some(v) = &selection.search.vendor
             && !all_ids().contains(&v.as_str())
+            && !held(v)
         {
             return Err(Failure::usage(format!(
-                "no vendor {v:?}: none of its deliveries is in the inbox, and it is not a vendor hookforge knows (`hookforge vendors` lists them)"
+                "no vendor {v:?}: the inbox holds none of its deliveries, and it is not a vendor hookforge knows (`hookforge vendors` lists them)"
             )));
         }
         println!("replay: nothing matches ({what})");

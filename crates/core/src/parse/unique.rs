@@ -87,7 +87,10 @@ impl<'de> Visitor<'de> for UniqueVisitor {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if out.contains_key(&key) {
-                return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+                // The sender's text in a reason that is logged and shown:
+                // cut short and with control characters escaped.
+                let shown = crate::util::Shown(crate::util::cap(&key));
+                return Err(de::Error::custom(format_args!("duplicate field `{shown}`")));
             }
             let Unique(v) = map.next_value()?;
             out.insert(key, v);

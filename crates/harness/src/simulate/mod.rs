@@ -975,7 +975,9 @@ async fn deliver(shared: Arc<Shared>, track: usize) {
         };
         match next {
             Next::Retry(d) => {
-                tokio::time::sleep(Duration::from_secs_f64(d / shared.time_scale)).await
+                let real = Duration::try_from_secs_f64(d / shared.time_scale)
+                    .unwrap_or(Duration::from_secs(365 * 24 * 3600));
+                tokio::time::sleep(real).await
             }
             Next::Stop => return,
         }
@@ -1101,8 +1103,11 @@ fn judge_attempt(
     }
     match shared.next_delay(&hook.config, done_in_cycle, elapsed) {
         Some(d) => {
-            // The schedule's delay, or longer when the answer asked for it.
-            let d = d.max(retry_after.unwrap_or(0.0));
+            // The schedule's delay, or longer when the answer asked for it,
+            // but not past the vendor's whole retry window (a Retry-After
+            // of 2^64 s is a receiver's bug, not a plan).
+            let window = shared.rules.retry.horizon_secs().max(d);
+            let d = d.max(retry_after.unwrap_or(0.0).min(window));
             book.tracks[track].vendor_elapsed += d;
             Next::Retry(d)
         }
