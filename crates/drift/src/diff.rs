@@ -243,6 +243,10 @@ fn strings(v: Option<&Value>) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
+/// Two definitions compared (old, new), whether inside a `oneOf`, and
+/// whether the field reaching them is optional.
+type Pair = (String, String, bool, bool);
+
 struct Walk<'a> {
     old: &'a VendorDir,
     new: &'a VendorDir,
@@ -266,7 +270,7 @@ struct Walk<'a> {
     /// indices), which the later places are added to.
     /// Keyed also by whether the field is optional: an optional field
     /// takes `null` whatever its definition says, a required one does not.
-    compared: BTreeMap<(String, String, bool, bool), (String, std::ops::Range<usize>)>,
+    compared: BTreeMap<Pair, (String, std::ops::Range<usize>)>,
 }
 
 /// Keywords that constrain and that hookforge's receiver enforces: one
