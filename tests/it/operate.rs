@@ -70,7 +70,6 @@ fn bulk_replay_refuses_filters_that_cannot_match() {
     let dir = common::temp_dir("bulk-replay-usage");
     let db = dir.join("inbox.db");
     let store = inbox_with_dead_letters(&db);
-    let before = statuses(&store);
     let run = |args: &[&str]| {
         hookforge()
             .args(["inbox", "--db"])
