@@ -701,29 +701,34 @@ pub fn decode<T: DeserializeOwned>(body: &[u8], event: &str) -> Result<T, ParseE
         Ok(text) => serde_json::from_str(text),
         Err(_) => serde_json::from_slice(body),
     };
-    match read {
-        Ok(v) => Ok(v),
-        Err(first) => {
-            let mut de = serde_json::Deserializer::from_slice(body);
-            let err = match serde_path_to_error::deserialize::<_, T>(&mut de) {
-                Err(e) => e,
-                Ok(_) => return Err(syntax(first)),
-            };
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            if inner.is_syntax() || inner.is_eof() {
-                return Err(syntax(inner));
-            }
-            Err(ParseError::Payload {
-                event: event.to_string(),
-                path: if path == "." {
-                    "(top level)".into()
-                } else {
-                    path
-                },
-                message: inner.to_string(),
-            })
-        }
+    read.map_err(|first| located::<T>(body, event, first))
+}
+
+/// `first`, the fast read's error, as a [`ParseError`] naming where in
+/// the body it is: the body read a second time with path tracking.
+pub(crate) fn located<T: DeserializeOwned>(
+    body: &[u8],
+    event: &str,
+    first: serde_json::Error,
+) -> ParseError {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let err = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => e,
+        Ok(_) => return syntax(first),
+    };
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return syntax(inner);
+    }
+    ParseError::Payload {
+        event: event.to_string(),
+        path: if path == "." {
+            "(top level)".into()
+        } else {
+            path
+        },
+        message: inner.to_string(),
     }
 }
 

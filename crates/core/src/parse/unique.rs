@@ -15,28 +15,11 @@ use super::{ParseError, syntax};
 /// [`ParseError::Payload`] naming where. A second read with path tracking
 /// runs only on failure.
 pub fn decode_value(body: &[u8], event: &str) -> Result<Value, ParseError> {
-    let first = match serde_json::from_slice::<Unique>(body) {
-        Ok(Unique(v)) => return Ok(v),
-        Err(e) => e,
-    };
-    if first.is_syntax() || first.is_eof() {
-        return Err(syntax(first));
+    match serde_json::from_slice::<Unique>(body) {
+        Ok(Unique(v)) => Ok(v),
+        Err(first) if first.is_syntax() || first.is_eof() => Err(syntax(first)),
+        Err(first) => Err(super::located::<Unique>(body, event, first)),
     }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let err = match serde_path_to_error::deserialize::<_, Unique>(&mut de) {
-        Err(e) => e,
-        Ok(_) => return Err(syntax(first)),
-    };
-    let path = err.path().to_string();
-    Err(ParseError::Payload {
-        event: event.to_string(),
-        path: if path == "." {
-            "(top level)".into()
-        } else {
-            path
-        },
-        message: err.into_inner().to_string(),
-    })
 }
 
 struct Unique(Value);

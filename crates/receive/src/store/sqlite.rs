@@ -143,6 +143,16 @@ pub struct SqliteOptions {
     pub vfs: Option<String>,
 }
 
+/// A connection that can only read `path`, waiting up to 5 s on a lock.
+fn read_only_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
 impl SqliteStore {
     /// Opens (or creates) the inbox at `path`, every commit synced.
     pub fn open(path: &Path) -> Result<SqliteStore> {
@@ -239,8 +249,6 @@ impl SqliteStore {
         })
     }
 
-    /// Opens an inbox another process writes, to read it only: fails when
-    /// the file does not exist or is not an inbox (never creates one).
     /// Whether the SQLite file at `path` holds an inbox (its `deliveries`
     /// table), read without writing: the commands that inspect an inbox
     /// must not make one out of another application's database.
@@ -249,12 +257,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(open)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(open)?;
+        let conn = read_only_connection(path).map_err(open)?;
         conn.query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'",
             [],
@@ -264,17 +267,14 @@ impl SqliteStore {
         .map_err(open)
     }
 
+    /// Opens an inbox another process writes, to read it only: fails when
+    /// the file does not exist or is not an inbox (never creates one).
     pub fn open_read_only(path: &Path) -> Result<SqliteStore> {
         let open = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(open)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(open)?;
+        let conn = read_only_connection(path).map_err(open)?;
         conn.query_row("SELECT count(*) FROM deliveries", [], |_| Ok(()))
             .map_err(open)?;
         Ok(SqliteStore {
