@@ -3,6 +3,7 @@
 use crate::common;
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
@@ -208,17 +209,7 @@ fn sending_commands_need_the_secret_of_a_vendor_that_signs() {
         &[
             "simulate", "--vendor", "prets", "--url", url, "--events", "1",
         ][..],
-        &[
-            "load",
-            "--vendor",
-            "prets",
-            "--url",
-            url,
-            "--rate",
-            "1",
-            "--duration",
-            "1",
-        ],
+        &common::load_prets_args(url, "1", "1")[..],
         &[
             "inbox", "--db", inbox, "forward", "--vendor", "prets", "--url", url,
         ],
@@ -466,34 +457,40 @@ fn an_empty_file_is_not_made_an_inbox() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// An inbox at `dir/inbox.db` holding Prets deliveries (event id, body).
+fn prets_inbox(dir: &Path, deliveries: impl IntoIterator<Item = (String, Vec<u8>)>) -> PathBuf {
+    use hookforge::receive::store::Store;
+    let db = dir.join("inbox.db");
+    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
+    for (id, body) in deliveries {
+        store
+            .insert(&common::new_delivery("prets", &id, body))
+            .unwrap();
+    }
+    db
+}
+
+/// `hookforge inbox --db DB ARGS`'s output, which must be a success.
+fn inbox(db: &Path, args: &[&str]) -> String {
+    let o = hookforge(
+        &[&["inbox", "--db", db.to_str().unwrap()][..], args].concat(),
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// `inbox list` shows the newest deliveries first and says how many it
 /// left out. Before, it showed ids 1–100 of 1,840 and said nothing: the
 /// deliveries of the incident being looked into were not shown (helper-48).
 #[test]
 fn inbox_list_shows_the_newest_and_says_what_it_left_out() {
-    use hookforge::receive::store::Store;
     let dir = common::temp_dir("inbox-list-newest");
-    let db = dir.join("inbox.db");
-    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
-    for i in 0..5 {
-        let (id, body) = common::prets_delivery("evt_01KVLIST", i);
-        store
-            .insert(&common::new_delivery("prets", &id, body))
-            .unwrap();
-    }
-    let o = hookforge(
-        &[
-            "inbox",
-            "--db",
-            db.to_str().unwrap(),
-            "list",
-            "--limit",
-            "2",
-        ],
-        None,
+    let db = prets_inbox(
+        &dir,
+        (0..5).map(|i| common::prets_delivery("evt_01KVLIST", i)),
     );
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let text = inbox(&db, &["list", "--limit", "2"]);
     let ids: Vec<&str> = text
         .lines()
         .skip(1)
@@ -524,17 +521,10 @@ fn parsing_no_files_is_a_usage_error() {
 /// which hid why a delivery was quarantined (helper-58's review).
 #[test]
 fn inbox_show_prints_the_body_as_received() {
-    use hookforge::receive::store::Store;
     let dir = common::temp_dir("inbox-show-bytes");
-    let db = dir.join("inbox.db");
-    let store = hookforge::receive::store::SqliteStore::open(&db).unwrap();
     let body = br#"{"z":1,"data":{"externalId":"first","externalId":"second"},"amount":12345678901234567890123,"price":0.30000000000000004441}"#;
-    store
-        .insert(&common::new_delivery("prets", "evt_show", body.to_vec()))
-        .unwrap();
-    let o = hookforge(&["inbox", "--db", db.to_str().unwrap(), "show", "1"], None);
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let db = prets_inbox(&dir, [("evt_show".to_string(), body.to_vec())]);
+    let text = inbox(&db, &["show", "1"]);
     for shown in [
         r#""externalId": "first","#,
         r#""externalId": "second""#,
@@ -697,4 +687,34 @@ fn named_pipes_are_read_when_named_and_skipped_when_walked() {
         stderr(&o)
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `sign --timestamp` past year 9999 is a usage error: it overflowed into
+/// a panic (HubSpot's milliseconds, Pub/Sub's JWT expiry) or printed an
+/// empty PayPal time with exit 0 (helper-64's review). The largest allowed
+/// signs.
+#[test]
+fn sign_refuses_a_timestamp_no_format_can_hold() {
+    let body = br#"{"id":"evt_1","type":"charge.succeeded","object":"event"}"#;
+    let sign = |t: &str| {
+        hookforge(
+            &[
+                "sign",
+                "--vendor",
+                "stripe",
+                "--secret",
+                "whsec_sign_timestamp_01",
+                "--timestamp",
+                t,
+            ],
+            Some(body),
+        )
+    };
+    for t in ["18446744073709551615", "253402300800"] {
+        let o = sign(t);
+        assert_eq!(o.status.code(), Some(2), "{t}: {}", stderr(&o));
+        assert!(stderr(&o).contains("--timestamp"), "{t}: {}", stderr(&o));
+    }
+    let o = sign("253402300799");
+    assert!(o.status.success(), "{}", stderr(&o));
 }

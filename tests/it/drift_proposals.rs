@@ -294,18 +294,12 @@ fn new_events_are_named_as_the_vendors_other_files() {
         dir.to_str().unwrap(),
         dir.join("samples"),
     );
-    let out = hookforge(&[
-        "drift",
-        "--db",
+    let out = drift(
         db_s,
-        "--vendor",
         "collateralxp",
-        "--schemas",
         dir_s,
-        "--samples",
-        samples.to_str().unwrap(),
-        "--apply",
-    ]);
+        &["--samples", samples.to_str().unwrap(), "--apply"],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -355,22 +349,31 @@ fn inbox_of_types(tmp: &Path, types: &[String]) -> std::path::PathBuf {
     db
 }
 
+/// `hookforge drift --db DB --vendor VENDOR --schemas DIR` and `more`.
+fn drift(db: &str, vendor: &str, schemas: &str, more: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "drift",
+        "--db",
+        db,
+        "--vendor",
+        vendor,
+        "--schemas",
+        schemas,
+    ];
+    args.extend(more);
+    hookforge(&args)
+}
+
 /// `drift --apply` of `vendor`'s deliveries in `db` to the vendor dir `dir`
 /// (its samples in `dir/samples`).
 fn drift_apply(db: &Path, vendor: &str, dir: &Path) -> std::process::Output {
     let samples = dir.join("samples");
-    hookforge(&[
-        "drift",
-        "--db",
+    drift(
         db.to_str().unwrap(),
-        "--vendor",
         vendor,
-        "--schemas",
         dir.to_str().unwrap(),
-        "--samples",
-        samples.to_str().unwrap(),
-        "--apply",
-    ])
+        &["--samples", samples.to_str().unwrap(), "--apply"],
+    )
 }
 
 /// `drift --apply` of every vendor in `db`, run in `dir` (so each vendor's
@@ -683,16 +686,12 @@ fn drift_patches_an_event_schemas_own_definitions() {
     let mut body = delivery(200);
     body["note"] = json!("a string");
     store(&db, "prets", "quote.updated", &body);
-    let out = hookforge(&[
-        "drift",
-        "--db",
+    let out = drift(
         db.to_str().unwrap(),
-        "--vendor",
         "prets",
-        "--schemas",
         dir.to_str().unwrap(),
-        "--json",
-    ]);
+        &["--json"],
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let ops = &report["prets"]["patches"]["events/quote.updated.json"];
     assert!(
@@ -727,16 +726,12 @@ fn drift_apply_keeps_odd_event_types_inside_their_own_files() {
     let unreadable = hookforge::receive::receiver::UNREADABLE_EVENT_TYPE;
     store(&db, "prets", unreadable, &delivery(301));
     let outside_before = std::fs::read_dir(&tmp).unwrap().count();
-    let out = hookforge(&[
-        "drift",
-        "--db",
+    let out = drift(
         db.to_str().unwrap(),
-        "--vendor",
         "prets",
-        "--schemas",
         dir.to_str().unwrap(),
-        "--apply",
-    ]);
+        &["--apply"],
+    );
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -876,16 +871,12 @@ fn drift_leaves_out_check_traffic_and_other_vendors_directories() {
     let mut undocumented = delivery(401);
     undocumented["type"] = json!("hookforge_undocumented");
     store(&db, "prets", "hookforge_undocumented", &undocumented);
-    let out = hookforge(&[
-        "drift",
-        "--db",
+    let out = drift(
         db.to_str().unwrap(),
-        "--vendor",
         "prets",
-        "--schemas",
         dir.to_str().unwrap(),
-        "--json",
-    ]);
+        &["--json"],
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["prets"]["check_traffic"], 2, "{report:#}");
     assert_eq!(report["prets"]["patches"], json!({}), "{report:#}");
@@ -894,15 +885,7 @@ fn drift_leaves_out_check_traffic_and_other_vendors_directories() {
     let other = tmp.join("superoffice");
     common::copy_dir(&common::root().join("schemas/superoffice"), &other);
     store(&db, "prets", "quote.updated", &delivery(402));
-    let out = hookforge(&[
-        "drift",
-        "--db",
-        db.to_str().unwrap(),
-        "--vendor",
-        "prets",
-        "--schemas",
-        other.to_str().unwrap(),
-    ]);
+    let out = drift(db.to_str().unwrap(), "prets", other.to_str().unwrap(), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("is the directory of vendor \"superoffice\""),

@@ -468,3 +468,78 @@ fn openssl_sign(digest: &str, private_pem: &str, message: &str) -> String {
     );
     base64::engine::general_purpose::STANDARD.encode(std::fs::read(&sig).unwrap())
 }
+
+/// SNS in the China regions serves its certificates from
+/// `sns.<region>.amazonaws.com.cn` (AWS's own validator allows it): the
+/// catalogue manifest fetches from there too, and still from no look-alike.
+/// Before, every China-region delivery was refused (helper-64's review).
+#[test]
+fn sns_certificates_come_from_the_china_regions_too() {
+    use hookforge::manifest::Auth;
+    let manifest = hookforge::vendor("aws_sns").unwrap().manifest();
+    let Auth::Signature(sig) = &manifest.auth else {
+        panic!("SNS signs its messages")
+    };
+    let hosts = &sig.key_url.as_ref().unwrap().hosts;
+    let check = |url: &str| hookforge::auth::remote::check_host(url, hosts);
+    for url in [
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+        "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-1.pem",
+    ] {
+        check(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+    for url in [
+        "https://sns.cn-north-1.amazonaws.com.cn.example.com/x.pem",
+        "https://sns.amazonaws.com.cn/x.pem",
+        "http://sns.cn-north-1.amazonaws.com.cn/x.pem",
+    ] {
+        assert!(check(url).is_err(), "{url}");
+    }
+}
+
+/// `check`, `load` and `simulate` sign for a receiver only with what it
+/// needs to verify: a vendor whose deliveries name their certificate's URL
+/// (SNS) needs `--key-url`, else they name AWS's own certificate, which
+/// this key does not match; PayPal's signature covers `webhook_id`, signed
+/// as empty without it; a setting the signature does not cover is a typo.
+/// Each is a usage error (exit 2), not a run of deliveries no receiver
+/// could verify (helper-64's review).
+#[test]
+fn signing_for_a_receiver_needs_the_key_url_and_the_settings_it_covers() {
+    use hookforge::conformance::target::Signing;
+    let pair =
+        hookforge::auth::generate_key_pair(hookforge::manifest::SignatureAlgorithm::RsaSha256)
+            .unwrap();
+    let key = hookforge::auth::Secret::new(pair.private_pem.expose());
+    let signer_error = |vendor: &str, signing: Signing| {
+        let v = hookforge::vendor(vendor).unwrap();
+        let signing = Signing {
+            secret: Some(key.clone()),
+            ..signing
+        };
+        match signing.signer(v, signing.secret.as_ref(), None) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    };
+    let err = signer_error("aws_sns", Signing::default());
+    assert!(err.contains("give --key-url"), "{err}");
+    let with_key_url = Signing {
+        key_url: Some("https://127.0.0.1:8443/cert.pem".into()),
+        ..Signing::default()
+    };
+    assert_eq!(signer_error("aws_sns", with_key_url), "");
+    let paypal = |settings: &[(&str, &str)]| Signing {
+        key_url: Some("https://127.0.0.1:8443/cert.pem".into()),
+        settings: settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Signing::default()
+    };
+    let err = signer_error("paypal", paypal(&[]));
+    assert!(err.contains("--setting webhook_id=VALUE"), "{err}");
+    let err = signer_error("paypal", paypal(&[("webhook_id", "WH-1"), ("webhookid", "x")]));
+    assert!(err.contains("covers no setting `webhookid`"), "{err}");
+    assert_eq!(signer_error("paypal", paypal(&[("webhook_id", "WH-1")])), "");
+}

@@ -146,6 +146,32 @@ async fn zoom_url_validation_answers_the_hmac_of_the_plain_token() {
     assert_eq!(stored(&store), 0);
 }
 
+/// During a rotation (two secrets), the answer is keyed with the secret
+/// the request was signed with: Zoom checks `encryptedToken` with its
+/// current secret, and disables an endpoint that fails revalidation. Before,
+/// the first configured secret keyed every answer (helper-64's review).
+#[tokio::test]
+async fn zoom_url_validation_is_keyed_with_the_secret_that_signed_it() {
+    let v = fixture("zoom");
+    let (old, new) = ("z-old-secret-token-1", "z-new-secret-token-2");
+    let store = Arc::new(MemoryStore::new());
+    let app = Receiver::builder(v)
+        .secret(old)
+        .secret(new)
+        .inbox(Inbox::new(store.clone()))
+        .build()
+        .unwrap()
+        .router();
+    let body = json!({"payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"}, "event_ts": 1654503849680_u64, "event": "endpoint.url_validation"});
+    for secret in [old, new] {
+        let (status, _, text) = answer(&app, post(v, &body, Some(secret))).await;
+        assert_eq!(status, 200, "{text}");
+        let got: Value = serde_json::from_str(&text).unwrap();
+        let want = common::hmac_sha256_hex(secret.as_bytes(), b"qgg8vlvZRS6UYooatFL8Aw");
+        assert_eq!(got["encryptedToken"], want.as_str(), "signed with {secret}");
+    }
+}
+
 #[tokio::test]
 async fn meta_verification_get_echoes_the_challenge_for_the_right_token_only() {
     let v = fixture("meta");
@@ -455,7 +481,26 @@ async fn trellos_head_check_is_answered_with_200() {
     assert_eq!(head.status(), StatusCode::OK);
     let body = axum::body::to_bytes(head.into_body(), 1024).await.unwrap();
     assert!(body.is_empty());
-    assert_eq!(answer("GET").await.status(), StatusCode::BAD_REQUEST);
+    // A GET, or a method the endpoint takes not, is told Trello's check is a
+    // HEAD (it read "handshakes ()" and "as GET": helper-64's review).
+    let text = |r: axum::response::Response| async move {
+        String::from_utf8(
+            axum::body::to_bytes(r.into_body(), 4096)
+                .await
+                .unwrap()
+                .to_vec(),
+        )
+        .unwrap()
+    };
+    let get = answer("GET").await;
+    assert_eq!(get.status(), StatusCode::BAD_REQUEST);
+    let said = text(get).await;
+    assert!(
+        said.contains("HEAD is for Trello's handshakes (callback_check, by HEAD)"),
+        "{said}"
+    );
+    let said = text(answer("PUT").await).await;
+    assert!(said.contains("handshakes as HEAD"), "{said}");
     assert!(
         store.list(None, 10).unwrap().is_empty(),
         "a check is never stored"
@@ -481,4 +526,105 @@ async fn trellos_head_check_is_answered_with_200() {
             report.table()
         );
     }
+}
+
+/// Azure's validation request carries `aeg-event-type:
+/// SubscriptionValidation`, one value: a receiver that branches on the
+/// header, as Microsoft's docs show, passes. Before, `check` and
+/// `simulate` sent the events' `Notification` (helper-64's review).
+#[tokio::test]
+async fn azure_validation_is_sent_with_its_own_event_type_header() {
+    use hookforge::conformance::harness::Harness;
+    use wiremock::matchers::{header, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let v = hookforge::vendor_dir::catalogue::load("azure_event_grid")
+        .unwrap()
+        .unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("aeg-event-type", "SubscriptionValidation"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    let report = Harness::new(v, format!("{}/hooks/azure_event_grid", server.uri()))
+        .secret("azure-event-grid-secret-1")
+        .filter("*/handshake/*")
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((report.passed, report.failed), (1, 0), "{}", report.table());
+    let got = server.received_requests().await.unwrap();
+    let types: Vec<_> = got[0].headers.get_all("aeg-event-type").iter().collect();
+    assert_eq!(types, ["SubscriptionValidation"]);
+}
+
+/// A handshake token must be for a served vendor whose handshake checks
+/// one, and not empty: `serve` took `meta=` and answered any verification
+/// GET carrying an empty token, and took `zoom=abc` for a vendor with no
+/// such handshake, saying nothing (helper-64's review).
+#[tokio::test]
+async fn serve_refuses_an_empty_or_unusable_handshake_token() {
+    use hookforge::receive::serve::{ServeConfig, router};
+    let meta = fixture("meta");
+    let zoom = fixture("zoom");
+    for (token_for, token, says) in [
+        ("meta", "", "the handshake token is empty"),
+        ("zoom", "abc", "has no handshake that checks a token"),
+        ("slack", "abc", "a vendor not served"),
+    ] {
+        let mut cfg = ServeConfig::new(([127, 0, 0, 1], 0).into());
+        cfg.vendors = vec![meta, zoom];
+        for v in ["meta", "zoom"] {
+            cfg.secrets.insert(
+                v.into(),
+                vec![Secret::new(format!("{v}-serve-secret-0123"))],
+            );
+        }
+        cfg.handshake_tokens
+            .insert(token_for.into(), Secret::new(token));
+        let inbox = Inbox::new(Arc::new(MemoryStore::new()));
+        let Err(err) = router(&cfg, &inbox) else {
+            panic!("{token_for}={token}: accepted")
+        };
+        let err = err.to_string();
+        assert!(err.contains(says), "{token_for}={token}: {err}");
+    }
+}
+
+/// Discord sends the interaction PING only to an Interactions Endpoint
+/// URL: against a receiver of webhook events, which answers its own PING
+/// 204, `check` skips it (and passes the webhook PING). Before, it failed
+/// a correct receiver for not answering `{"type":1}` (helper-64's review).
+#[tokio::test]
+async fn discord_webhook_events_need_not_answer_the_interaction_ping() {
+    use hookforge::conformance::harness::Harness;
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let v = hookforge::vendor_dir::catalogue::load("discord")
+        .unwrap()
+        .unwrap();
+    let pair =
+        hookforge::auth::generate_key_pair(hookforge::manifest::SignatureAlgorithm::Ed25519)
+            .unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204).insert_header("content-type", "application/json"))
+        .mount(&server)
+        .await;
+    let report = Harness::new(v, format!("{}/hooks/discord", server.uri()))
+        .secret(pair.private_pem.expose())
+        .filter("*/handshake/*")
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.passed, report.failed, report.skipped),
+        (1, 0, 1),
+        "{}",
+        report.table()
+    );
 }

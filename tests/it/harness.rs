@@ -694,11 +694,11 @@ fn unreachable_targets_and_bad_arguments_exit_2() {
         vec!["check", "--vendor", "prets", "--url", &refused],
         vec!["check", "--vendor", "prets", "--url", "not a url"],
         vec!["check", "--vendor", "prets"],
-        load_prets_args("http://127.0.0.1:1/x", "0", "1"),
-        load_prets_args("http://127.0.0.1:1/x", "1e9", "1e9"),
+        crate::common::load_prets_args("http://127.0.0.1:1/x", "0", "1"),
+        crate::common::load_prets_args("http://127.0.0.1:1/x", "1e9", "1e9"),
         // Not an HTTP URL: a usage error, not ten failed deliveries.
-        load_prets_args("notaurl", "10", "1"),
-        load_prets_args("ftp://127.0.0.1/x", "10", "1"),
+        crate::common::load_prets_args("notaurl", "10", "1"),
+        crate::common::load_prets_args("ftp://127.0.0.1/x", "10", "1"),
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
             .args(&args)
@@ -707,21 +707,6 @@ fn unreachable_targets_and_bad_arguments_exit_2() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
     }
-}
-
-/// `load` of Prets to `url` at `rate` for `duration` seconds, unsigned.
-fn load_prets_args<'a>(url: &'a str, rate: &'a str, duration: &'a str) -> Vec<&'a str> {
-    vec![
-        "load",
-        "--vendor",
-        "prets",
-        "--url",
-        url,
-        "--rate",
-        rate,
-        "--duration",
-        duration,
-    ]
 }
 
 #[tokio::test]
@@ -1038,6 +1023,28 @@ fn load_mode_reports_rate_and_latency() {
     assert_eq!(ids.len(), 200);
 }
 
+/// `load` refuses a URL whose port is past 65535, as `check` does: before,
+/// `http::Uri` took it and read the port as absent, and the deliveries
+/// went to port 80. A run that asks for no delivery (0.001 per second for
+/// a second) is a usage error, not "sent 0" and exit 0 (helper-64's review).
+#[test]
+fn load_refuses_a_port_past_65535_and_a_run_of_no_deliveries() {
+    for (url, rate, says) in [
+        ("http://127.0.0.1:99999/x", "10", "invalid port number"),
+        ("http://127.0.0.1:9/x", "0.001", "asks for no delivery"),
+    ] {
+        let mut args = crate::common::load_prets_args(url, rate, "1");
+        args.extend(["--secret", PRETS_SECRET]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
+
 /// `load` against a receiver that answers 503: exit 1, and the report says
 /// why each delivery failed (it printed only `failed 50`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1261,4 +1268,48 @@ async fn replays_without_an_answer_use_up_the_budget() {
         .find(|c| c.id == "prets/budget")
         .unwrap();
     assert_eq!(budget.outcome, Outcome::Fail, "{}", budget.detail);
+}
+
+/// A long `load` signs its deliveries anew as it goes: each signature's
+/// time stays within the receiver's tolerance (5 minutes for Stripe's
+/// library). Before, every delivery was signed before the clock started,
+/// so a run longer than the tolerance sent stale signatures and blamed the
+/// receiver for refusing them (helper-64's review). Here re-signed every
+/// second over a 3 s run: at least two signing times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_signs_its_deliveries_anew_during_a_long_run() {
+    use hookforge::conformance::load::{LoadConfig, run};
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let cfg = LoadConfig {
+        vendor: hookforge::vendor("stripe").unwrap(),
+        url: format!("{}/hooks/stripe", server.uri()),
+        signing: hookforge::conformance::target::Signing {
+            secret: Some(hookforge::auth::Secret::new("whsec_load_resign_0123456789")),
+            ..Default::default()
+        },
+        rate: 4.0,
+        duration: Duration::from_secs(3),
+        timeout: Duration::from_secs(5),
+        ca_cert: None,
+        connections: None,
+        resign_every: Duration::from_secs(1),
+    };
+    let report = run(&cfg, None).await.unwrap();
+    assert_eq!(report.failed, 0, "{}", report.summary());
+    let times: BTreeSet<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let sig = r.headers.get("stripe-signature").unwrap().to_str().unwrap();
+            sig.split(',').next().unwrap().to_string()
+        })
+        .collect();
+    assert!(times.len() >= 2, "one signing time for 3 s: {times:?}");
 }

@@ -346,6 +346,18 @@ async fn run(vendor: &'static VendorSpec, defect: Option<Defect>) -> Report {
         .unwrap()
 }
 
+/// The case `id` of `r`, after asserting that its detail says `text`.
+fn detail_says<'r>(
+    r: &'r Report,
+    id: &str,
+    text: &str,
+) -> &'r hookforge::conformance::report::CaseResult {
+    let case = r.cases.iter().find(|c| c.id == id);
+    let case = case.unwrap_or_else(|| panic!("no case {id}\n{}", r.table()));
+    assert!(case.detail.contains(text), "{id}: {}", case.detail);
+    case
+}
+
 fn failed(r: &Report) -> BTreeSet<String> {
     r.cases
         .iter()
@@ -365,26 +377,13 @@ async fn a_careful_receiver_passes_and_each_defect_fails_exactly_its_cases() {
     assert_eq!(careful.failed, 0, "{}", careful.table());
     let observe = careful.cases.iter().find(|c| c.id == "github/observe");
     assert!(observe.is_some_and(|c| c.outcome == Outcome::Pass));
-    let auth = careful
-        .cases
-        .iter()
-        .find(|c| c.id == "github/auth/invalid")
-        .unwrap();
-    assert!(
-        auth.detail
-            .contains("refused with 400 (401 or 403 is the clearer answer)")
+    detail_says(
+        &careful,
+        "github/auth/invalid",
+        "refused with 400 (401 or 403 is the clearer answer)",
     );
-    let dup = careful
-        .cases
-        .iter()
-        .find(|c| c.id == "github/duplicate")
-        .unwrap();
+    let dup = detail_says(&careful, "github/duplicate", "handled once, payload intact");
     assert_eq!(dup.steps.len(), 2);
-    assert!(
-        dup.detail.contains("handled once, payload intact"),
-        "{}",
-        dup.detail
-    );
 
     let expectations: [(Defect, &[&str]); 8] = [
         (
@@ -419,34 +418,18 @@ async fn a_careful_receiver_passes_and_each_defect_fails_exactly_its_cases() {
         assert_eq!(failed(&r), want, "{defect:?}\n{}", r.table());
     }
     let dup = run(v, Some(Defect::NoDedupe)).await;
-    let case = dup
-        .cases
-        .iter()
-        .find(|c| c.id == "github/duplicate")
-        .unwrap();
-    assert!(case.detail.contains("ran 2 times"), "{}", case.detail);
+    detail_says(&dup, "github/duplicate", "ran 2 times");
     let floats = run(v, Some(Defect::FloatNumbers)).await;
-    let case = floats
-        .cases
-        .iter()
-        .find(|c| c.id == "github/bytes/numbers")
-        .unwrap();
-    assert!(
-        case.detail
-            .contains("sent 9007199254740993, the handler got 9007199254740992"),
-        "{}",
-        case.detail
+    detail_says(
+        &floats,
+        "github/bytes/numbers",
+        "sent 9007199254740993, the handler got 9007199254740992",
     );
     let forged = run(v, Some(Defect::OkToForgeries)).await;
-    let case = forged
-        .cases
-        .iter()
-        .find(|c| c.id == "github/auth/invalid")
-        .unwrap();
-    assert!(
-        case.detail.contains("no report of handling it arrived"),
-        "{}",
-        case.detail
+    detail_says(
+        &forged,
+        "github/auth/invalid",
+        "no report of handling it arrived",
     );
 }
 
@@ -505,8 +488,7 @@ async fn a_retry_that_numbers_its_attempt_catches_dedupe_by_body() {
         "coinbase_commerce/charge:created/sdk-test-vector".to_string(),
     ]);
     assert_eq!(failed(&r), want, "{}", r.table());
-    let c = r.cases.iter().find(|c| c.id == dup).unwrap();
-    assert!(c.detail.contains("ran 2 times"), "{}", c.detail);
+    detail_says(&r, &dup, "ran 2 times");
 }
 
 /// A receiver that ignores every request marked as a retry loses the event
@@ -520,8 +502,7 @@ async fn a_receiver_that_ignores_retries_loses_an_event_whose_first_attempt_was_
     let r = run(v, Some(Defect::IgnoresRetries)).await;
     let lost = "postmark/retry/first-lost".to_string();
     assert_eq!(failed(&r), BTreeSet::from([lost.clone()]), "{}", r.table());
-    let c = r.cases.iter().find(|c| c.id == lost).unwrap();
-    assert!(c.detail.contains("it is lost"), "{}", c.detail);
+    detail_says(&r, &lost, "it is lost");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -548,12 +529,7 @@ async fn a_receiver_that_answers_200_and_handles_nothing_loses_every_delivery() 
         fresh.contains("new to this run") && !fresh.contains("restart"),
         "{fresh}"
     );
-    let observe = r.cases.iter().find(|c| c.id == "github/observe").unwrap();
-    assert!(
-        observe.detail.contains("no report arrived"),
-        "{}",
-        observe.detail
-    );
+    detail_says(&r, "github/observe", "no report arrived");
 }
 
 /// Every request of every case carries the headers the vendor sends, for

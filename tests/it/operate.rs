@@ -394,22 +394,27 @@ fn forward_sends_stored_bytes_signed_afresh_and_check_replays_them() {
 #[test]
 fn forward_keeps_the_event_times_it_stored() {
     let dir = common::temp_dir("forward-times");
-    let (source, target) = (dir.join("source.db"), dir.join("target.db"));
     let body =
         std::fs::read(common::root().join("samples/socotra/cancellation.create/synthesized.json"))
             .unwrap();
-    let mut d = common::new_delivery(
-        "socotra",
-        "04d9d9d0-9c5e-4ae3-ad37-e0148de8f80c",
-        body.clone(),
-    );
-    d.event_type = "cancellation.create".into();
+    let target = forward_one(&dir, "socotra", "cancellation.create", body.clone());
+    assert_received_as_sent(&target, &[body]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Stores `body` as a delivery of `vendor`'s `event_type` in `dir/source.db`,
+/// forwards it with `inbox forward` to `serve` storing into
+/// `dir/target.db`, and returns that target inbox once the server is gone.
+fn forward_one(dir: &Path, vendor: &str, event_type: &str, body: Vec<u8>) -> SqliteStore {
+    let (source, target) = (dir.join("source.db"), dir.join("target.db"));
+    let mut d = common::new_delivery(vendor, "04d9d9d0-9c5e-4ae3-ad37-e0148de8f80c", body);
+    d.event_type = event_type.into();
     SqliteStore::open(&source).unwrap().insert(&d).unwrap();
-    let secret = "socotra-forward-secret-0123456789";
+    let secret = format!("{vendor}-forward-secret-0123456789");
     let mut serve = hookforge();
     serve
-        .args(["serve", "--vendor", "socotra", "--addr", "127.0.0.1:0"])
-        .arg(format!("--secret=socotra={secret}"))
+        .args(["serve", "--vendor", vendor, "--addr", "127.0.0.1:0"])
+        .arg(format!("--secret={vendor}={secret}"))
         .arg("--db")
         .arg(&target)
         .stdout(std::process::Stdio::piped())
@@ -418,16 +423,15 @@ fn forward_keeps_the_event_times_it_stored() {
     let out = hookforge()
         .args(["inbox", "--db"])
         .arg(&source)
-        .args(["forward", "--vendor", "socotra", "--to"])
-        .arg(format!("http://127.0.0.1:{port}/hooks/socotra"))
+        .args(["forward", "--vendor", vendor, "--to"])
+        .arg(format!("http://127.0.0.1:{port}/hooks/{vendor}"))
         .arg(format!("--secret={secret}"))
         .output()
         .unwrap();
     success_text(&out);
-    assert_received_as_sent(&SqliteStore::open(&target).unwrap(), &[body]);
     child.kill().unwrap();
     child.wait().unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
+    SqliteStore::open(&target).unwrap()
 }
 
 /// A time of sending in the body (Linear's `webhookTimestamp`, a
@@ -437,43 +441,17 @@ fn forward_keeps_the_event_times_it_stored() {
 #[test]
 fn forward_sets_the_time_of_sending_anew() {
     let dir = common::temp_dir("forward-sent-times");
-    let (source, target) = (dir.join("source.db"), dir.join("target.db"));
     let body = std::fs::read(
         common::root().join("vendors/linear/samples/Issue.update/linear-reminder.json"),
     )
     .unwrap();
     let stored: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let mut d = common::new_delivery(
-        "linear",
-        "8c7a4d3e-1c2b-4f5a-9b8c-7d6e5f4a3b2c",
-        body.clone(),
-    );
-    d.event_type = "Issue.update".into();
-    SqliteStore::open(&source).unwrap().insert(&d).unwrap();
-    let secret = "linear-forward-secret-0123456789";
-    let mut serve = hookforge();
-    serve
-        .args(["serve", "--vendor", "linear", "--addr", "127.0.0.1:0"])
-        .arg(format!("--secret=linear={secret}"))
-        .arg("--db")
-        .arg(&target)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    let (mut child, port) = common::spawn_listening(serve);
     let before = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let out = hookforge()
-        .args(["inbox", "--db"])
-        .arg(&source)
-        .args(["forward", "--vendor", "linear", "--to"])
-        .arg(format!("http://127.0.0.1:{port}/hooks/linear"))
-        .arg(format!("--secret={secret}"))
-        .output()
-        .unwrap();
-    success_text(&out);
-    let rows = SqliteStore::open(&target).unwrap().list(None, 10).unwrap();
+    let target = forward_one(&dir, "linear", "Issue.update", body);
+    let rows = target.list(None, 10).unwrap();
     assert_eq!(rows.len(), 1);
     let mut got: serde_json::Value = serde_json::from_slice(&rows[0].body).unwrap();
     let sent_at = got["webhookTimestamp"].as_i64().unwrap();
@@ -481,8 +459,6 @@ fn forward_sets_the_time_of_sending_anew() {
     assert_ne!(stored["webhookTimestamp"], got["webhookTimestamp"]);
     got["webhookTimestamp"] = stored["webhookTimestamp"].clone();
     assert_eq!(got, stored, "only the time of sending changes");
-    child.kill().unwrap();
-    child.wait().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

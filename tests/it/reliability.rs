@@ -560,6 +560,18 @@ fn fast_retry(max_attempts: u32) -> RetryPolicy {
     }
 }
 
+/// An inbox over `store` retrying fast up to `max_attempts`, one handler
+/// call at a time per vendor, each cut off after `handler_timeout`.
+fn one_slot_inbox(store: &Arc<MemoryStore>, max_attempts: u32, handler_timeout: Duration) -> Inbox {
+    Inbox::new(store.clone())
+        .with_retry(fast_retry(max_attempts))
+        .with_worker(WorkerConfig {
+            handler_timeout,
+            concurrency_per_vendor: 1,
+            skip_stale: false,
+        })
+}
+
 async fn wait_for(
     store: &dyn Store,
     what: &str,
@@ -581,14 +593,8 @@ async fn wait_for(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panics_hangs_and_failures_are_failed_attempts_and_other_vendors_keep_flowing() {
     let store = Arc::new(MemoryStore::new());
-    let inbox = Inbox::new(store.clone())
-        .with_retry(fast_retry(10))
-        .with_worker(WorkerConfig {
-            // Long enough that no instant call is cut off on a busy machine.
-            handler_timeout: Duration::from_secs(1),
-            concurrency_per_vendor: 1,
-            skip_stale: false,
-        });
+    // A second: long enough that no instant call is cut off on a busy machine.
+    let inbox = one_slot_inbox(&store, 10, Duration::from_secs(1));
     let bad_calls = scripted(
         &inbox,
         &prets::VENDOR,
@@ -640,13 +646,7 @@ async fn panics_hangs_and_failures_are_failed_attempts_and_other_vendors_keep_fl
 #[tokio::test]
 async fn a_drain_lets_running_handlers_finish_and_claims_nothing_more() {
     let store = Arc::new(MemoryStore::new());
-    let inbox = Inbox::new(store.clone())
-        .with_retry(fast_retry(3))
-        .with_worker(WorkerConfig {
-            handler_timeout: Duration::from_secs(10),
-            concurrency_per_vendor: 1,
-            skip_stale: false,
-        });
+    let inbox = one_slot_inbox(&store, 3, Duration::from_secs(10));
     let calls = scripted(&inbox, &prets::VENDOR, vec![Act::Slow]);
     inbox.spawn_worker();
     let (id, body) = prets_delivery(1);

@@ -184,27 +184,9 @@ async fn a_documented_refusal_is_not_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hubspot_waits_out_retry_after_on_429() {
     within(60, "retry-after", async {
-        let hubspot = hookforge::vendor("hubspot").unwrap();
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "7200"))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&server)
-            .await;
         // 3600 vendor seconds a real one: the schedule's 120 s is 33 ms,
         // the answer's 7200 s is 2 s.
-        let report = Simulator::new(hubspot)
-            .url(format!("{}/hook", server.uri()))
-            .secret("hubspot-simulate-secret-0123456789")
-            .events(1)
-            .time_scale(3600.0)
-            .run()
-            .await
-            .unwrap();
+        let report = hubspot_after_one_429("7200", 3600.0).await;
         assert!(report.passed, "{}", report.table());
         let a = &report.deliveries[0].attempts;
         assert_eq!(a.len(), 2, "{}", report.table());
@@ -214,33 +196,36 @@ async fn hubspot_waits_out_retry_after_on_429() {
     .await;
 }
 
+/// One HubSpot event simulated at `time_scale` against a receiver that
+/// answers its first attempt 429 with `Retry-After: retry_after`, then 200.
+async fn hubspot_after_one_429(retry_after: &str, time_scale: f64) -> hookforge::simulate::Report {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", retry_after))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Simulator::new(hookforge::vendor("hubspot").unwrap())
+        .url(format!("{}/hook", server.uri()))
+        .secret("hubspot-simulate-secret-0123456789")
+        .events(1)
+        .time_scale(time_scale)
+        .run()
+        .await
+        .unwrap()
+}
+
 /// A `Retry-After` no vendor would wait (2^64 - 1 s) is cut to the
 /// vendor's retry window: no panic converting it to a sleep, and the
 /// retry comes within the window (helper-62's review).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_absurd_retry_after_is_cut_to_the_window() {
     within(60, "retry-after-huge", async {
-        let hubspot = hookforge::vendor("hubspot").unwrap();
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(429).insert_header("Retry-After", "18446744073709551615"),
-            )
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&server)
-            .await;
-        let report = Simulator::new(hubspot)
-            .url(format!("{}/hook", server.uri()))
-            .secret("hubspot-simulate-secret-0123456789")
-            .events(1)
-            .time_scale(1_000_000.0)
-            .run()
-            .await
-            .unwrap();
+        let report = hubspot_after_one_429("18446744073709551615", 1_000_000.0).await;
         assert!(report.passed, "{}", report.table());
         assert_eq!(report.deliveries[0].attempts.len(), 2, "{}", report.table());
     })
@@ -914,7 +899,7 @@ async fn simulate_cowbell_with_a_json_report(
 
 /// Arguments `simulate` refuses: the vendor, the URL (`None`: the
 /// receiver's) and the arguments after it.
-const USAGE_ERRORS: [(&str, Option<&str>, &[&str]); 6] = [
+const USAGE_ERRORS: [(&str, Option<&str>, &[&str]); 10] = [
     ("cowbell", None, &["--faults", "lost=5%"]),
     ("prets", None, &["--failure-mode", "divert"]),
     (
@@ -938,6 +923,27 @@ const USAGE_ERRORS: [(&str, Option<&str>, &[&str]); 6] = [
         &["--secret", PRETS_SECRET],
     ),
     ("prets", None, &["--inbox-db", "/nonexistent/inbox.db"]),
+    ("prets", None, &["--inbox-db", "Cargo.toml"]),
+    (
+        "prets",
+        None,
+        &[
+            "--report-json",
+            "/nonexistent/r.json",
+            "--secret",
+            PRETS_SECRET,
+        ],
+    ),
+    (
+        "prets",
+        None,
+        &["--rate", "1e-20", "--secret", PRETS_SECRET],
+    ),
+    (
+        "prets",
+        None,
+        &["--time-scale", "1e-300", "--secret", PRETS_SECRET],
+    ),
 ];
 
 /// Each of [`USAGE_ERRORS`] against `url` exits 2 and says why.
@@ -957,6 +963,10 @@ async fn assert_usage_errors_exit_2(url: String) {
         "unknown retry strategy \"five\"",
         "cannot reach http://127.0.0.1:1/hooks/prets",
         "--inbox-db /nonexistent/inbox.db: no such file",
+        "file is not a database",
+        "--report-json /nonexistent/r.json: No such file or directory",
+        "the rate must be between",
+        "the time scale must be between",
     ];
     for (out, says) in usage.iter().zip(says) {
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -1117,4 +1127,143 @@ async fn each_quotes_deliveries_are_handled_in_order_and_late_ones_are_stale() {
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
+}
+
+/// A receiver for `v` that answers its handshakes as `v` requires (keyed
+/// with `secret`) and every other request with `fail`.
+struct HandshakesThen {
+    v: &'static hookforge::VendorSpec,
+    secret: hookforge::auth::Secret,
+    fail: ResponseTemplate,
+}
+
+impl wiremock::Respond for HandshakesThen {
+    fn respond(&self, r: &wiremock::Request) -> ResponseTemplate {
+        use hookforge::handshake::{HandshakeRequest, answer, find};
+        let json = serde_json::from_slice(&r.body).ok();
+        let req = HandshakeRequest {
+            method: &r.method,
+            query: r.url.query(),
+            headers: &r.headers,
+            body: &r.body,
+        };
+        let Some(h) = find(self.v.manifest(), &req, json.as_ref()) else {
+            return self.fail.clone();
+        };
+        let a = answer(h, &req, json.as_ref(), Some(&self.secret), None).unwrap();
+        let mut t = ResponseTemplate::new(a.status).set_body_raw(a.body, &a.content_type);
+        for (k, v) in a.headers {
+            t = t.insert_header(k.as_str(), v.as_str());
+        }
+        t
+    }
+}
+
+/// Answers a vendor documents as never retried end the event after one
+/// attempt: Zoom's and Okta's 4xx, Azure's 400, 401, 403 and 413, and any
+/// answer to Slack carrying `X-Slack-No-Retry: 1`. Before, the simulator
+/// retried each, so a receiver whose answer would lose the event passed
+/// (helper-64's review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_the_vendor_never_retries_give_the_event_up() {
+    within(60, "never-retried", async {
+        for (vendor, fail) in [
+            ("zoom", ResponseTemplate::new(429)),
+            ("okta", ResponseTemplate::new(401)),
+            ("azure_event_grid", ResponseTemplate::new(413)),
+            (
+                "slack",
+                ResponseTemplate::new(500).insert_header("X-Slack-No-Retry", "1"),
+            ),
+        ] {
+            let v = hookforge::vendor(vendor).unwrap();
+            let secret = format!("{vendor}-simulate-secret-0123456789");
+            let server = MockServer::start().await;
+            let secret_kept = hookforge::auth::Secret::new(secret.clone());
+            Mock::given(wiremock::matchers::any())
+                .respond_with(HandshakesThen {
+                    v,
+                    secret: secret_kept,
+                    fail,
+                })
+                .mount(&server)
+                .await;
+            let report = Simulator::new(v)
+                .url(format!("{}/hook", server.uri()))
+                .secret(secret)
+                .events(1)
+                .time_scale(1_000_000.0)
+                .run()
+                .await
+                .unwrap();
+            let attempts = report.deliveries[0].attempts.len();
+            assert_eq!(attempts, 1, "{vendor}: {}", report.table());
+            assert!(!report.passed, "{vendor}: {}", report.table());
+        }
+    })
+    .await;
+}
+
+/// Shopify retries a failed delivery 8 times and deletes an Admin API
+/// subscription after 8 consecutive failures: the simulator makes all 8
+/// retries (9 attempts) and then deletes it. Before, the deletion came at
+/// the 8th failure, so the 8th retry was never sent (helper-64's review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shopify_makes_every_documented_retry_before_deleting_the_subscription() {
+    within(60, "shopify-retries", async {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+        let report = Simulator::new(hookforge::vendor("shopify").unwrap())
+            .url(format!("{}/hook", server.uri()))
+            .secret("shopify-simulate-secret-0123456789")
+            .events(1)
+            .time_scale(1_000_000.0)
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(report.deliveries[0].attempts.len(), 9, "{}", report.table());
+        assert!(
+            report.table().contains("subscription deleted"),
+            "{}",
+            report.table()
+        );
+    })
+    .await;
+}
+
+/// A receiver that refuses the handshake echoing the request's headers
+/// (Azure's `Authorization: Bearer <secret>`) does not get the secret into
+/// `simulate`'s error, as `check` keeps it out of its report. Before, the
+/// error quoted it (helper-64's review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_handshake_does_not_print_the_secret_echoed_back() {
+    struct EchoHeaders;
+    impl wiremock::Respond for EchoHeaders {
+        fn respond(&self, r: &wiremock::Request) -> ResponseTemplate {
+            ResponseTemplate::new(400).set_body_string(format!("{:?}", r.headers))
+        }
+    }
+    within(60, "echoed-secret", async {
+        let secret = "azureSECRETvalue0123456789";
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(EchoHeaders)
+            .mount(&server)
+            .await;
+        let err = Simulator::new(hookforge::vendor("azure_event_grid").unwrap())
+            .url(format!("{}/hook", server.uri()))
+            .secret(secret)
+            .events(1)
+            .run()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SubscriptionValidation"), "{err}");
+        assert!(!err.contains(secret), "{err}");
+        assert!(err.contains("[redacted]"), "{err}");
+    })
+    .await;
 }

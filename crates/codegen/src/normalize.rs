@@ -147,7 +147,7 @@ fn hoist_local_definitions(
             renames.insert(name.clone(), format!("{type_name}{name}"));
         }
     }
-    let rename = |v: &mut Value| rename_refs(v, &renames);
+    let rename = |v: &mut Value| hookforge_manifest::refs::rename(v, &renames);
     rename(event);
     local
         .into_iter()
@@ -157,24 +157,6 @@ fn hoist_local_definitions(
             (renames.get(&name).cloned().unwrap_or(name), def)
         })
         .collect()
-}
-
-/// `#/definitions/<old>` refs to `#/definitions/<new>`, everywhere in `v`.
-fn rename_refs(v: &mut Value, renames: &BTreeMap<String, String>) {
-    match v {
-        Value::Object(o) => {
-            if let Some(Value::String(r)) = o.get_mut("$ref")
-                && let Some(new) = r
-                    .strip_prefix("#/definitions/")
-                    .and_then(|name| renames.get(name))
-            {
-                *r = format!("#/definitions/{new}");
-            }
-            o.values_mut().for_each(|c| rename_refs(c, renames));
-        }
-        Value::Array(a) => a.iter_mut().for_each(|c| rename_refs(c, renames)),
-        _ => {}
-    }
 }
 
 fn to_schema(v: Value, file: &std::path::Path) -> Result<Schema, Error> {

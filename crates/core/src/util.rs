@@ -210,20 +210,30 @@ pub fn cap(s: &str) -> &str {
     }
 }
 
+/// Escapes text for XML and HTML attributes and content, dropping the
+/// control characters XML 1.0 forbids (a JUnit report with one is refused).
+pub fn escape_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A whole HTML page: the one shell hookforge's pages share (the check
 /// report and the inbox dashboard). `title` is escaped; `style` and `body`
 /// are trusted markup made by the caller.
 pub fn html_page(title: &str, style: &str, body: &str) -> String {
-    let mut escaped = String::with_capacity(title.len());
-    for c in title.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            c => escaped.push(c),
-        }
-    }
+    let escaped = escape_markup(title);
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

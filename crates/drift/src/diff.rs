@@ -812,18 +812,8 @@ fn constrains(schema: &Value) -> bool {
     }
 }
 
-/// Compares two vendor directories. `old_samples` overrides where the old
-/// vendor's samples are (default: `OLD/samples`).
-pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, Error> {
-    // Each loaded as `serve` loads it: a directory it refuses (a schema
-    // that does not compile) is an error, not "0 changes" (helper-61).
-    let samples_of = |dir: &Path, given: Option<&Path>| {
-        given.map_or_else(|| dir.join("samples"), Path::to_path_buf)
-    };
-    hookforge_core::vendor_dir::load_with_samples(old, &samples_of(old, old_samples))?;
-    hookforge_core::vendor_dir::load_with_samples(new, &samples_of(new, None))?;
-    let o = VendorDir::load(old, old_samples)?;
-    let n = VendorDir::load(new, None)?;
+/// The manifest fields a receiver depends on that changed: each breaking.
+fn manifest_changes(o: &VendorDir, n: &VendorDir) -> Vec<Change> {
     let mut changes = Vec::new();
     for field in ["auth", "event_type", "event_id"] {
         if o.manifest.get(field) != n.manifest.get(field) {
@@ -844,6 +834,53 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
             });
         }
     }
+    changes
+}
+
+/// The old samples the new schemas refuse, with the reasons.
+fn misfits(o: &VendorDir, n: &VendorDir) -> Result<Vec<Misfit>, Error> {
+    let mut failing = Vec::new();
+    for (event, sample, body) in &o.samples {
+        let Some((file, schema)) = n.events.get(event) else {
+            failing.push(Misfit {
+                sample: sample.clone(),
+                errors: vec![format!("event {event} is gone")],
+            });
+            continue;
+        };
+        let checked = hookforge_core::vendor_dir::as_received(&n.bundled(schema));
+        let validator = jsonschema::draft7::new(&checked).map_err(|e| Error::Schema {
+            file: file.clone(),
+            event: event.clone(),
+            message: e.to_string(),
+        })?;
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("at `{}`: {e}", e.instance_path()))
+            .collect();
+        if !errors.is_empty() {
+            failing.push(Misfit {
+                sample: sample.clone(),
+                errors,
+            });
+        }
+    }
+    Ok(failing)
+}
+
+/// Compares two vendor directories. `old_samples` overrides where the old
+/// vendor's samples are (default: `OLD/samples`).
+pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, Error> {
+    // Each loaded as `serve` loads it: a directory it refuses (a schema
+    // that does not compile) is an error, not "0 changes" (helper-61).
+    let samples_of = |dir: &Path, given: Option<&Path>| {
+        given.map_or_else(|| dir.join("samples"), Path::to_path_buf)
+    };
+    hookforge_core::vendor_dir::load_with_samples(old, &samples_of(old, old_samples))?;
+    hookforge_core::vendor_dir::load_with_samples(new, &samples_of(new, None))?;
+    let o = VendorDir::load(old, old_samples)?;
+    let n = VendorDir::load(new, None)?;
+    let mut changes = manifest_changes(&o, &n);
     for (name, (_, os)) in &o.events {
         match n.events.get(name) {
             None => changes.push(Change {
@@ -887,32 +924,7 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
         });
     }
     changes.sort_by(|a, b| (a.class, &a.event, &a.path).cmp(&(b.class, &b.event, &b.path)));
-    let mut failing = Vec::new();
-    for (event, sample, body) in &o.samples {
-        let Some((file, schema)) = n.events.get(event) else {
-            failing.push(Misfit {
-                sample: sample.clone(),
-                errors: vec![format!("event {event} is gone")],
-            });
-            continue;
-        };
-        let checked = hookforge_core::vendor_dir::as_received(&n.bundled(schema));
-        let validator = jsonschema::draft7::new(&checked).map_err(|e| Error::Schema {
-            file: file.clone(),
-            event: event.clone(),
-            message: e.to_string(),
-        })?;
-        let errors: Vec<String> = validator
-            .iter_errors(body)
-            .map(|e| format!("at `{}`: {e}", e.instance_path()))
-            .collect();
-        if !errors.is_empty() {
-            failing.push(Misfit {
-                sample: sample.clone(),
-                errors,
-            });
-        }
-    }
+    let failing = misfits(&o, &n)?;
     Ok(Diff {
         changes,
         samples_checked: o.samples.len(),

@@ -386,13 +386,6 @@ impl Findings {
         let place = format!("`{}` of `{event}`", err.instance_path());
         let kw_ptr = format!("{}/{keyword}", at.ptr);
         let key = (at.file.clone(), kw_ptr.clone());
-        let merged = |ops: &BTreeMap<_, PatchOp>, key: &(PathBuf, String)| match ops.get(key) {
-            Some(PatchOp {
-                value: Some(Value::Array(a)),
-                ..
-            }) => Some(a.clone()),
-            _ => None,
-        };
         match err.kind() {
             ValidationErrorKind::Type { .. } => {
                 let mut types =
@@ -411,13 +404,8 @@ impl Findings {
                 Some(key)
             }
             ValidationErrorKind::Required { property } => {
-                let mut required = merged(&self.ops, &key).unwrap_or_else(|| {
-                    at.node
-                        .get("required")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default()
-                });
+                let mut required =
+                    merged(&self.ops, &key).unwrap_or_else(|| array_at(at.node, "required"));
                 required.retain(|r| r != property);
                 let why = format!("{place} came without {property}");
                 self.ops
@@ -445,36 +433,7 @@ impl Findings {
                     && !(at.node.get("oneOf").and_then(Value::as_array))
                         .is_some_and(|b| b.contains(&json!({ "type": json_type(&instance) }))) =>
             {
-                let t = json_type(&instance);
-                let k = (at.file.clone(), format!("{}/anyOf", at.ptr));
-                let mut branches = merged(&self.ops, &k).unwrap_or_else(|| {
-                    at.node
-                        .get("oneOf")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default()
-                });
-                let branch = json!({ "type": t });
-                if !branches.contains(&branch) {
-                    branches.push(branch);
-                }
-                let why = format!(
-                    "{place} was {}, which no branch allows (the `oneOf` becomes an `anyOf`, so no value two branches take is refused)",
-                    describe(&instance)
-                );
-                self.ops.insert(
-                    k.clone(),
-                    add_op(format!("{}/anyOf", at.ptr), Value::Array(branches), why),
-                );
-                let gone = (at.file.clone(), kw_ptr.clone());
-                self.ops.entry(gone).or_insert(PatchOp {
-                    op: "remove",
-                    path: kw_ptr,
-                    value: None,
-                    why: "replaced by the `anyOf` beside it".into(),
-                    deliveries: Vec::new(),
-                });
-                Some(k)
+                self.one_of_to_any_of(at, kw_ptr, &place, &instance)
             }
             // The type is a branch already (another constraint failed), or
             // an `anyOf` stands beside: no patch is safe to propose here.
@@ -498,24 +457,58 @@ impl Findings {
             // Pattern, format, lengths, bounds: the vendor's real value
             // breaks a constraint we wrote; drop the constraint.
             _ => {
+                // The rule, not the value: reasons are printed and kept,
+                // and the value may be personal (helper-61).
+                let rule = at.node.get(keyword).map(|v| v.to_string());
+                let why = format!(
+                    "{place} does not meet `{keyword}: {}`",
+                    rule.unwrap_or_default()
+                );
                 self.ops.entry(key.clone()).or_insert(PatchOp {
                     op: "remove",
                     path: kw_ptr,
                     value: None,
-                    // The rule, not the value: reasons are printed and
-                    // kept, and the value may be personal (helper-61).
-                    why: format!(
-                        "{place} does not meet `{keyword}: {}`",
-                        at.node
-                            .get(keyword)
-                            .map(|v| v.to_string())
-                            .unwrap_or_default()
-                    ),
+                    why,
                     deliveries: Vec::new(),
                 });
                 Some(key)
             }
         }
+    }
+
+    /// A `oneOf` no branch of which takes `instance`: the branches become an
+    /// `anyOf` with the instance's type added, the `oneOf` removed.
+    fn one_of_to_any_of(
+        &mut self,
+        at: &SchemaPlace<'_>,
+        kw_ptr: String,
+        place: &str,
+        instance: &Value,
+    ) -> Option<(PathBuf, String)> {
+        let t = json_type(instance);
+        let k = (at.file.clone(), format!("{}/anyOf", at.ptr));
+        let mut branches = merged(&self.ops, &k).unwrap_or_else(|| array_at(at.node, "oneOf"));
+        let branch = json!({ "type": t });
+        if !branches.contains(&branch) {
+            branches.push(branch);
+        }
+        let why = format!(
+            "{place} was {}, which no branch allows (the `oneOf` becomes an `anyOf`, so no value two branches take is refused)",
+            describe(instance)
+        );
+        self.ops.insert(
+            k.clone(),
+            add_op(format!("{}/anyOf", at.ptr), Value::Array(branches), why),
+        );
+        let gone = (at.file.clone(), kw_ptr.clone());
+        self.ops.entry(gone).or_insert(PatchOp {
+            op: "remove",
+            path: kw_ptr,
+            value: None,
+            why: "replaced by the `anyOf` beside it".into(),
+            deliveries: Vec::new(),
+        });
+        Some(k)
     }
 
     /// The proposal: one schema inferred per new key, the ops per file,
@@ -1260,6 +1253,28 @@ fn same_shape(text: &str, own: bool) -> String {
 
 /// Applies a patch to a schema file's text, keeping its key order.
 pub use crate::document::apply;
+
+/// The array `node` holds under `keyword`; empty if none.
+fn array_at(node: &Value, keyword: &str) -> Vec<Value> {
+    node.get(keyword)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The array an earlier delivery's op already set at `key`, to add to.
+fn merged(
+    ops: &BTreeMap<(PathBuf, String), PatchOp>,
+    key: &(PathBuf, String),
+) -> Option<Vec<Value>> {
+    match ops.get(key) {
+        Some(PatchOp {
+            value: Some(Value::Array(a)),
+            ..
+        }) => Some(a.clone()),
+        _ => None,
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -37,6 +37,13 @@ pub struct Handshake {
     /// sent when a webhook is created).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep: Option<Keep>,
+    /// The vendor's other endpoint this handshake is sent to, when not to
+    /// the one receiving its events (Discord's Interactions Endpoint URL,
+    /// which may point at the same receiver): `serve` answers it, `check`
+    /// skips it and `simulate` does not send it, since the vendor sends no
+    /// such request to an endpoint that only receives events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_endpoint: Option<String>,
     /// The request as the vendor documents it.
     pub example: HandshakeExample,
     #[serde(default)]

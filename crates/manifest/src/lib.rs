@@ -9,6 +9,7 @@ pub mod body;
 pub mod catalogue;
 pub mod handshake;
 pub mod jwt;
+pub mod refs;
 pub mod vendor_dir;
 
 pub use handshake::{AnswerForm, Handshake};
@@ -290,6 +291,10 @@ pub struct DeliveryRules {
     /// vendor comes back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retry_after: Vec<StatusPattern>,
+    /// An answer header by which the receiver asks the vendor not to retry
+    /// (Slack's `X-Slack-No-Retry: 1`): the simulator gives the event up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_retry: Option<NoRetry>,
     /// The rules above that are hookforge's assumptions, not the vendor's
     /// documentation: any of [`DeliveryRules::RULES`].
     #[serde(default)]
@@ -297,6 +302,14 @@ pub struct DeliveryRules {
     /// Where the rules come from, in words.
     #[serde(default)]
     pub note: String,
+}
+
+/// The answer header, and its value, that stops the vendor's retries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoRetry {
+    pub header: String,
+    pub value: String,
 }
 
 impl DeliveryRules {
@@ -323,6 +336,7 @@ impl DeliveryRules {
             per_attempt: Vec::new(),
             fresh_ids: Vec::new(),
             retry_after: Vec::new(),
+            no_retry: None,
             assumed: vec!["timeout_secs".into(), "retry".into()],
             note: "the manifest documents no delivery rules; hookforge assumed them".into(),
         }

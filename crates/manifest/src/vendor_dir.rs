@@ -396,18 +396,11 @@ fn load_event(
 /// refer to the shared file; a bundled schema carries its definitions inside.
 /// (The generator accepts no other kind of `$ref`.)
 pub fn local_refs(v: &mut Value) {
-    match v {
-        Value::Object(o) => {
-            if let Some(Value::String(r)) = o.get_mut("$ref")
-                && let Some(at) = r.find('#')
-            {
-                *r = r[at..].to_string();
-            }
-            o.values_mut().for_each(local_refs);
+    crate::refs::each_ref(v, &mut |r| {
+        if let Some(at) = r.find('#') {
+            *r = r[at..].to_string();
         }
-        Value::Array(a) => a.iter_mut().for_each(local_refs),
-        _ => {}
-    }
+    });
 }
 
 /// Attaches `definitions` to an event schema so that its `#/definitions/...`
@@ -471,7 +464,7 @@ fn rewrite_refs(v: &mut Value, file: &Path, external: &str) -> Result<(), Error>
 /// `items`; an `allOf` branch, where the schema composes one), resolving
 /// local refs, and returns the `const` string found at the end.
 fn const_at(schema: &Value, tokens: &[String], defs: &Map<String, Value>) -> Option<String> {
-    let cur = resolve(schema, defs);
+    let cur = crate::refs::resolve(schema, |name| defs.get(name));
     let here = match tokens.split_first() {
         None => cur.get("const").and_then(Value::as_str).map(str::to_string),
         Some((t, rest)) => {
@@ -488,19 +481,4 @@ fn const_at(schema: &Value, tokens: &[String], defs: &Map<String, Value>) -> Opt
             .iter()
             .find_map(|branch| const_at(branch, tokens, defs))
     })
-}
-
-fn resolve<'a>(mut v: &'a Value, defs: &'a Map<String, Value>) -> &'a Value {
-    for _ in 0..32 {
-        match v
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix("#/definitions/"))
-            .and_then(|name| defs.get(name))
-        {
-            Some(next) => v = next,
-            None => break,
-        }
-    }
-    v
 }

@@ -242,19 +242,36 @@ fn refuse(vendor: &'static VendorSpec, name: &str, e: &HandshakeError) -> Respon
         .into_response()
 }
 
-/// A GET that is none of the vendor's handshakes.
+/// The methods of the vendor's handshakes without a body: `GET`, `HEAD`
+/// (Trello's), or `GET and HEAD`.
+pub(crate) fn get_methods(vendor: &VendorSpec) -> &'static str {
+    use crate::manifest::handshake::HandshakeMethod;
+    let uses = |m: HandshakeMethod| vendor.manifest().handshakes.iter().any(|h| h.method == m);
+    match (uses(HandshakeMethod::Get), uses(HandshakeMethod::Head)) {
+        (true, true) => "GET and HEAD",
+        (false, true) => "HEAD",
+        _ => "GET",
+    }
+}
+
+/// A GET (or HEAD) that is none of the vendor's handshakes.
 pub(crate) fn not_a_handshake(vendor: &'static VendorSpec) -> Response {
-    let names: Vec<&str> = vendor
+    use crate::manifest::handshake::HandshakeMethod;
+    let names: Vec<String> = vendor
         .manifest()
         .handshakes
         .iter()
-        .filter(|h| h.method == crate::manifest::handshake::HandshakeMethod::Get)
-        .map(|h| h.name.as_str())
+        .filter_map(|h| match h.method {
+            HandshakeMethod::Get => Some(h.name.clone()),
+            HandshakeMethod::Head => Some(format!("{}, by HEAD", h.name)),
+            HandshakeMethod::Post => None,
+        })
         .collect();
     let error = format!(
-        "GET is for {}'s handshakes ({}); this request matches none",
+        "{} is for {}'s handshakes ({}); this request matches none",
+        get_methods(vendor),
         vendor.name,
-        names.join(", ")
+        names.join("; ")
     );
     tracing::warn!(target: LOG, vendor = vendor.id, status = 400, "GET that is not a handshake");
     (

@@ -417,9 +417,13 @@ impl Receiver {
         // axum's own 405 has no body: say what this endpoint takes.
         let vendor = self.inner.vendor.name;
         let (allow, takes) = if gets {
-            ("GET, HEAD, POST", "deliveries as POST, handshakes as GET")
+            let methods = crate::handshake::get_methods(self.inner.vendor);
+            (
+                "GET, HEAD, POST",
+                format!("deliveries as POST, handshakes as {methods}"),
+            )
         } else {
-            ("POST", "deliveries as POST")
+            ("POST", "deliveries as POST".to_string())
         };
         r = r.fallback(move |method: Method| async move {
             let error = format!("{method} is not accepted here: {vendor} sends {takes}");
@@ -820,10 +824,19 @@ async fn verify_or_answer(
     {
         return Ok(Some(answer));
     }
-    let keys = &inner.handshake_keys;
+    // Keyed with the secret that signed it, of several during a rotation.
+    let verifier = inner.verifier();
+    let keys = crate::handshake::Keys {
+        secret: h
+            .authenticated
+            .then(|| verifier.secret_signing(headers, wire, query).cloned())
+            .flatten()
+            .or_else(|| inner.handshake_keys.secret.clone()),
+        token: inner.handshake_keys.token.clone(),
+    };
     Ok(Some(crate::handshake::respond(
         inner.vendor,
-        keys,
+        &keys,
         h,
         &req,
         json.as_ref(),

@@ -210,6 +210,35 @@ impl Server {
     }
 }
 
+/// Each handshake token is for a served vendor with a handshake that checks
+/// one, and is not empty (a handshake with an empty token is one anyone
+/// can pass). Before, either was taken and ignored or answered.
+fn check_handshake_tokens(cfg: &ServeConfig) -> Result<(), ServeError> {
+    for (id, token) in &cfg.handshake_tokens {
+        let why = match cfg.vendors.iter().find(|v| v.id == id.as_str()) {
+            None => "a handshake token was given for a vendor not served".to_string(),
+            Some(v)
+                if !v
+                    .manifest()
+                    .handshakes
+                    .iter()
+                    .any(|h| h.token_query.is_some()) =>
+            {
+                format!("{} has no handshake that checks a token", v.name)
+            }
+            Some(_) if token.expose().is_empty() => {
+                "the handshake token is empty, which anyone could send".to_string()
+            }
+            Some(_) => continue,
+        };
+        return Err(ServeError::Config {
+            vendor: id.clone(),
+            message: why,
+        });
+    }
+    Ok(())
+}
+
 /// How one vendor would be authenticated under `cfg`, or why it is not served.
 fn auth_plan(cfg: &ServeConfig, v: &VendorSpec) -> Result<String, String> {
     let n = cfg.secrets.get(v.id).map_or(0, Vec::len);
@@ -299,6 +328,7 @@ pub fn router(cfg: &ServeConfig, inbox: &Inbox) -> Result<Plan, ServeError> {
             });
         }
     }
+    check_handshake_tokens(cfg)?;
     let (mut served, mut not_served) = (Vec::new(), Vec::new());
     for v in &cfg.vendors {
         let how = match auth_plan(cfg, v) {

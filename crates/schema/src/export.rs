@@ -31,16 +31,7 @@ fn keys(v: &VendorSpec) -> Vec<String> {
     let mut seen = BTreeSet::new();
     v.events
         .iter()
-        .map(|e| {
-            let base = component_key(e.name);
-            let mut key = base.clone();
-            let mut n = 2;
-            while !seen.insert(key.clone()) {
-                key = format!("{base}_{n}");
-                n += 1;
-            }
-            key
-        })
+        .map(|e| crate::first_free(&component_key(e.name), |key| seen.insert(key.to_string())))
         .collect()
 }
 
@@ -58,18 +49,11 @@ fn component_schema(schema: &Value) -> Value {
 }
 
 fn retarget_refs(v: &mut Value) {
-    match v {
-        Value::Object(o) => {
-            if let Some(Value::String(r)) = o.get_mut("$ref")
-                && let Some(at) = r.find("#/definitions/")
-            {
-                *r = format!("#/components/schemas/{}", &r[at + "#/definitions/".len()..]);
-            }
-            o.values_mut().for_each(retarget_refs);
+    crate::manifest::refs::each_ref(v, &mut |r| {
+        if let Some(at) = r.find("#/definitions/") {
+            *r = format!("#/components/schemas/{}", &r[at + "#/definitions/".len()..]);
         }
-        Value::Array(a) => a.iter_mut().for_each(retarget_refs),
-        _ => {}
-    }
+    });
 }
 
 /// The shared definitions and those inside event files (what `hookforge
@@ -135,7 +119,7 @@ fn localized(
             renames.insert(name.clone(), format!("{prefix}{name}"));
         }
     }
-    let rename = |v: &mut Value| rename_local_refs(v, &renames);
+    let rename = |v: &mut Value| crate::manifest::refs::rename(v, &renames);
     rename(&mut schema);
     let defs = local
         .into_iter()
@@ -148,24 +132,6 @@ fn localized(
         })
         .collect();
     (schema, defs)
-}
-
-/// `#/definitions/<old>` refs to `#/definitions/<new>`.
-fn rename_local_refs(v: &mut Value, renames: &std::collections::BTreeMap<String, String>) {
-    match v {
-        Value::Object(o) => {
-            if let Some(Value::String(r)) = o.get_mut("$ref")
-                && let Some(new) = r
-                    .strip_prefix("#/definitions/")
-                    .and_then(|n| renames.get(n))
-            {
-                *r = format!("#/definitions/{new}");
-            }
-            o.values_mut().for_each(|c| rename_local_refs(c, renames));
-        }
-        Value::Array(a) => a.iter_mut().for_each(|c| rename_local_refs(c, renames)),
-        _ => {}
-    }
 }
 
 fn samples(e: &crate::EventInfo) -> Vec<(String, Value)> {

@@ -359,13 +359,7 @@ impl EventNaming {
         }
         // Compared without case: `A_b.json` and `a_b.json` are one file on
         // macOS and Windows.
-        let mut slug = base.clone();
-        let mut n = 2;
-        while !taken.insert(slug.to_lowercase()) {
-            slug = format!("{base}_{n}");
-            n += 1;
-        }
-        slug
+        crate::first_free(&base, |slug| taken.insert(slug.to_lowercase()))
     }
 }
 

@@ -11,3 +11,15 @@ pub mod schema_walk;
 #[cfg(test)]
 use hookforge_core::vendors;
 use hookforge_core::{EventInfo, VendorSpec, manifest};
+
+/// `base`, or `base_2`, `base_3`, … : the first that `claim` takes (it
+/// returns false for a name already taken).
+fn first_free(base: &str, mut claim: impl FnMut(&str) -> bool) -> String {
+    let mut name = base.to_string();
+    let mut n = 2;
+    while !claim(&name) {
+        name = format!("{base}_{n}");
+        n += 1;
+    }
+    name
+}

@@ -107,22 +107,11 @@ fn walk_into(schema: &Value, defs: &Value, instance: &Value, at: &str, found: &m
 /// How many `$ref`s in a row, or nested `allOf`/`anyOf`/`oneOf`, are
 /// followed: a schema that refers to itself without an object in between
 /// is cut off here rather than looping.
-const MAX_HOPS: usize = 32;
+const MAX_HOPS: usize = hookforge_core::manifest::refs::MAX_HOPS;
 
 /// `schema` with its `$ref`s followed.
-fn resolve<'a>(mut s: &'a Value, defs: &'a Value) -> &'a Value {
-    for _ in 0..MAX_HOPS {
-        match s
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix("#/definitions/"))
-            .and_then(|name| defs.get(name))
-        {
-            Some(d) => s = d,
-            None => break,
-        }
-    }
-    s
+fn resolve<'a>(schema: &'a Value, defs: &'a Value) -> &'a Value {
+    hookforge_core::manifest::refs::resolve(schema, |name| defs.get(name))
 }
 
 /// `schema` resolved, and every `allOf` member and every `anyOf`/`oneOf`

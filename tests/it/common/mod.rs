@@ -681,3 +681,18 @@ pub fn first_file(dir: &Path) -> PathBuf {
         .unwrap()
         .path()
 }
+
+/// `load` of Prets to `url` at `rate` for `duration` seconds, unsigned.
+pub fn load_prets_args<'a>(url: &'a str, rate: &'a str, duration: &'a str) -> Vec<&'a str> {
+    vec![
+        "load",
+        "--vendor",
+        "prets",
+        "--url",
+        url,
+        "--rate",
+        rate,
+        "--duration",
+        duration,
+    ]
+}

@@ -179,26 +179,26 @@ fn vendor_paths(args: &Args, vendor: &str) -> Result<(PathBuf, PathBuf), Failure
 }
 
 /// The proposal for `vendor` against `dir`, as text.
-fn described(vendor: &str, dir: &Path, p: &hookforge::drift::Proposal) -> String {
+fn described(vendor: &str, dir: &Path, proposal: &hookforge::drift::Proposal) -> String {
     let mut text = format!(
         "{vendor}: {} deliveries read, {} show drift against {}\n",
-        p.deliveries,
-        p.drifted,
+        proposal.deliveries,
+        proposal.drifted,
         dir.display()
     );
-    if p.unreadable > 0 {
+    if proposal.unreadable > 0 {
         text.push_str(&format!(
             "{vendor}: {} left out: JSON hookforge's parser cannot hold (see `inbox list --status quarantined`)\n",
-            p.unreadable
+            proposal.unreadable
         ));
     }
-    if p.check_traffic > 0 {
+    if proposal.check_traffic > 0 {
         text.push_str(&format!(
             "{vendor}: {} left out: made by `hookforge check` (x_hookforge_ fields or the hookforge_undocumented event), not the vendor's\n",
-            p.check_traffic
+            proposal.check_traffic
         ));
     }
-    for (file, ops) in &p.patches {
+    for (file, ops) in &proposal.patches {
         text.push_str(&format!("  {}\n", file.display()));
         for op in ops {
             text.push_str(&format!(
@@ -210,15 +210,15 @@ fn described(vendor: &str, dir: &Path, p: &hookforge::drift::Proposal) -> String
             ));
         }
     }
-    for event in p.new_events.keys() {
-        let ids = p.new_event_deliveries.get(event).map(Vec::as_slice);
+    for event in proposal.new_events.keys() {
+        let ids = proposal.new_event_deliveries.get(event).map(Vec::as_slice);
         text.push_str(&format!(
             "  new event `{}`: a schema inferred from its deliveries ({})\n",
             Shown(event),
             cited(ids.unwrap_or_default())
         ));
     }
-    for s in &p.samples {
+    for s in &proposal.samples {
         text.push_str(&format!("  sample for `{}` (redacted)\n", Shown(&s.event)));
     }
     text

@@ -121,17 +121,11 @@ fn vendor_files(v: &VendorSpec) -> Vec<(PathBuf, Vec<u8>)> {
 /// `#/definitions/X` to `../definitions.json#/definitions/X` where X is not
 /// the event's own, as an event schema on disk refers to shared ones.
 fn to_shared_refs(v: &mut serde_json::Value, own: &[String]) {
-    match v {
-        serde_json::Value::Object(o) => {
-            if let Some(serde_json::Value::String(r)) = o.get_mut("$ref")
-                && let Some(name) = r.strip_prefix("#/definitions/")
-                && !own.iter().any(|n| n == name)
-            {
-                *r = format!("../definitions.json{r}");
-            }
-            o.values_mut().for_each(|c| to_shared_refs(c, own));
+    hookforge::manifest::refs::each_ref(v, &mut |r| {
+        if let Some(name) = r.strip_prefix("#/definitions/")
+            && !own.iter().any(|n| n == name)
+        {
+            *r = format!("../definitions.json{r}");
         }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(|c| to_shared_refs(c, own)),
-        _ => {}
-    }
+    });
 }

@@ -90,6 +90,7 @@ pub async fn load(vendor: &'static VendorSpec, args: Args) -> Outcome {
         timeout,
         ca_cert,
         connections: connections.map(usize::from),
+        resign_every: hookforge::conformance::load::RESIGN_EVERY,
     };
     let total = (rate * duration.as_secs_f64()).round() as u64;
     let bar = progress_bar(total, "sending");

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// 9999-12-31T23:59:59Z.
+const MAX_TIMESTAMP: u64 = 253_402_300_799;
+
 #[derive(clap::Args)]
 #[command(group = which_vendor())]
 pub struct Args {
@@ -10,8 +13,10 @@ pub struct Args {
     /// The webhook secret (omit for vendors without auth).
     #[arg(long, allow_hyphen_values = true)]
     pub secret: Option<String>,
-    /// Unix seconds for timestamped schemes (default: now).
-    #[arg(long)]
+    /// Unix seconds for timestamped schemes (default: now), up to the end
+    /// of year 9999: every format a vendor sends its time in (milliseconds,
+    /// RFC 3339, a JWT's expiry a minute on) holds it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=MAX_TIMESTAMP))]
     pub timestamp: Option<u64>,
     /// HMAC format where the vendor does not document it, as HASH:ENCODING.
     #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
@@ -123,7 +128,12 @@ fn signer(vendor: &VendorSpec, a: &Args) -> Result<Option<hookforge::auth::Signe
         a.endpoint.as_deref(),
     )
     .map_err(|e| Failure::usage(format!("{}: {e}", vendor.id)))?;
-    Ok(Some(a.settings.iter().fold(signer, |s, (k, v)| {
-        s.with_setting(k.clone(), v.clone())
-    })))
+    let signer = a
+        .settings
+        .iter()
+        .fold(signer, |s, (k, v)| s.with_setting(k.clone(), v.clone()));
+    signer
+        .check_settings()
+        .map_err(|e| Failure::usage(format!("{}: {e}", vendor.id)))?;
+    Ok(Some(signer))
 }

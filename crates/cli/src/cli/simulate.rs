@@ -106,6 +106,10 @@ pub async fn simulate(vendor: &'static VendorSpec, args: Args) -> Outcome {
         None => Some(std::time::Duration::ZERO),
     };
     require_secret(vendor, &args.target)?;
+    if let Some(path) = &args.report_json {
+        writable(path)
+            .map_err(|e| Failure::usage(format!("--report-json {}: {e}", path.display())))?;
+    }
     let bar = progress_bar(args.events as u64, vendor.id);
     if let Some(b) = bar.clone() {
         sim = sim.on_change(move |p| {
@@ -224,6 +228,21 @@ fn with_failure_handling(
     Ok(sim.failure_handling(fh))
 }
 
+/// Whether `path` can be written, found out before a run rather than after
+/// it: opened to append (an existing report is kept until the run writes
+/// its own), and removed again if the probe made it.
+fn writable(path: &std::path::Path) -> std::io::Result<()> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)?;
+    if !existed {
+        std::fs::remove_file(path)?;
+    }
+    Ok(())
+}
+
 /// Where the verdict learns what the receiver handled: its reports
 /// (`--observe`), its SQLite inbox, or its PostgreSQL inbox.
 async fn with_verdict_source(a: &Args, sim: Simulator) -> Result<Simulator, Failure> {
@@ -236,6 +255,11 @@ async fn with_verdict_source(a: &Args, sim: Simulator) -> Result<Simulator, Fail
                 "--inbox-db {}: no such file",
                 path.display()
             )));
+        }
+        // Read now, not after every event was sent: a file that is no inbox
+        // is a usage error before the run (helper-64's review).
+        if let Err(e) = hookforge::receive::store::SqliteStore::open_read_only(path) {
+            return Err(Failure::usage(format!("--inbox-db: {e}")));
         }
         return Ok(sim.inbox(hookforge::simulate::StoreInbox::sqlite(path)));
     }

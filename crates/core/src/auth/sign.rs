@@ -102,6 +102,43 @@ impl Signer {
         self
     }
 
+    /// Whether the settings given are those the signature covers: none
+    /// missing (PayPal's `webhook_id`: signed as empty, no receiver's copy
+    /// matches) and none it does not cover (a misspelt name signs nothing).
+    pub fn check_settings(&self) -> Result<(), AuthConfigError> {
+        let covered: Vec<&str> = self.signature.iter().flat_map(|s| s.settings()).collect();
+        if let Some(missing) = covered.iter().find(|n| !self.settings.contains_key(**n)) {
+            return Err(AuthConfigError(format!(
+                "the signature covers the setting `{missing}`, which deliveries do not carry: give it as the receiver has it (--setting {missing}=VALUE)"
+            )));
+        }
+        if let Some(unknown) = self
+            .settings
+            .keys()
+            .find(|k| !covered.contains(&k.as_str()))
+        {
+            let covers = match covered.is_empty() {
+                true => "none".to_string(),
+                false => covered.join(", "),
+            };
+            return Err(AuthConfigError(format!(
+                "the signature covers no setting `{unknown}` (it covers {covers})"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether deliveries name the URL of their certificate (`key_url`
+    /// schemes) and this signer was given none to name: they would then
+    /// name the vendor's own, which this key does not match.
+    pub fn lacks_key_url(&self) -> bool {
+        self.key_url.is_none()
+            && self
+                .signature
+                .as_ref()
+                .is_some_and(|s| s.key_url().is_some())
+    }
+
     fn configured(&self) -> signature::Configured<'_> {
         signature::Configured {
             url: self.endpoint.as_deref(),

@@ -148,6 +148,33 @@ impl Verifier {
         Ok(v)
     }
 
+    /// The secret a request that verifies was signed with: the first that
+    /// verifies it alone. A handshake answer keyed with the secret (Zoom's
+    /// `encryptedToken`) must use that one, or a vendor that moved to the
+    /// new secret of a rotation is answered with the old and disables the
+    /// endpoint.
+    pub fn secret_signing(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        query: Option<&str>,
+    ) -> Option<&Secret> {
+        if self.secrets.len() < 2 {
+            return self.secrets.first();
+        }
+        let verifies_alone = |i: usize| {
+            let mut one = self.clone();
+            one.secrets = vec![self.secrets[i].clone()];
+            if self.signature.is_some() {
+                one.keys = self.keys.get(i).cloned().into_iter().collect();
+            }
+            one.verify_request(headers, body, query).is_ok()
+        };
+        (0..self.secrets.len())
+            .find(|&i| verifies_alone(i))
+            .map(|i| &self.secrets[i])
+    }
+
     /// Whether `secret` is one of this verifier's (compared in constant time).
     pub fn knows_secret(&self, secret: &Secret) -> bool {
         let given = secret.expose().as_bytes();

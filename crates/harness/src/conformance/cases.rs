@@ -1622,6 +1622,13 @@ fn first_object_path(doc: &Value) -> Option<String> {
 /// (rendered from the manifest with the configured secret and token).
 fn handshake(c: &Catalogue<'_>, h: &crate::manifest::Handshake) -> Plan {
     let id = format!("{}/handshake/{}", c.sender.v.id, h.name);
+    if let Some(endpoint) = &h.other_endpoint {
+        let why = format!(
+            "{} sends it only to its {endpoint}, not to an endpoint receiving its events",
+            c.sender.v.name
+        );
+        return Plan::skipped(id, why);
+    }
     match handshake_step(c.sender, h, c.secret, c.handshake_token) {
         Ok(step) => Plan::new(id, vec![step]),
         Err(why) => Plan::skipped(id, why),
@@ -1682,6 +1689,10 @@ pub(crate) fn handshake_step(
         step.headers
             .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
     }
+    // The example's headers are the handshake's own (Azure's
+    // `aeg-event-type: SubscriptionValidation`, not the events' value).
+    step.headers
+        .retain(|(k, _)| !extra.iter().any(|(e, _)| e.eq_ignore_ascii_case(k)));
     step.headers.extend(extra);
     let mut headers = http::HeaderMap::new();
     for (k, v) in &step.headers {

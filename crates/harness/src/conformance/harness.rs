@@ -747,7 +747,7 @@ impl RunCtx {
 
 /// The credential headers' values, and each signature of a multi-part one
 /// alone (not the `Bearer` word, not a `t=` timestamp).
-fn add_credentials(r: &mut Redactor, vendor: &VendorSpec, headers: &[(String, String)]) {
+pub(crate) fn add_credentials(r: &mut Redactor, vendor: &VendorSpec, headers: &[(String, String)]) {
     let auth_headers = auth_header_names(vendor);
     for (k, val) in headers {
         if auth_headers.iter().any(|h| h.eq_ignore_ascii_case(k)) {

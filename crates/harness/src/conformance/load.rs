@@ -35,6 +35,9 @@ pub const MAX_DELIVERIES: usize = 10_000_000;
 /// A body with the headers to send it with.
 type Prepared = (Bytes, HeaderMap);
 
+/// The prepared deliveries, replaced by newly signed ones as the run goes.
+type Deliveries = Arc<std::sync::RwLock<Arc<Vec<Prepared>>>>;
+
 /// Keep-alive connections for a rate: enough for 4 ms of sends in flight
 /// (at least 8), at most 512. `LoadConfig::connections` overrides it.
 pub fn connections_for(rate: f64) -> usize {
@@ -56,7 +59,15 @@ pub struct LoadConfig {
     pub ca_cert: Option<Vec<u8>>,
     /// Keep-alive connections; `None`: [`connections_for`] the rate.
     pub connections: Option<usize>,
+    /// How often the deliveries are signed again during the run
+    /// ([`RESIGN_EVERY`]): a signature's time must stay within the
+    /// receiver's tolerance however long the run.
+    pub resign_every: Duration,
 }
+
+/// Well inside the shortest tolerance a vendor gives a signature's time
+/// (Linear's SDK: a minute; Stripe, Slack, Standard Webhooks: 5 minutes).
+pub const RESIGN_EVERY: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LoadReport {
@@ -118,15 +129,36 @@ pub async fn run(
     progress: Option<&(dyn Fn(usize) + Sync)>,
 ) -> Result<LoadReport, HarnessError> {
     let total = planned_total(cfg)?;
-    let prepared = Arc::new(prepare(cfg, total)?);
+    let prepared: Deliveries = Arc::new(std::sync::RwLock::new(Arc::new(prepare(cfg, total)?)));
     let target = Target::reach(cfg).await?;
+    let resigning = tokio::spawn(resign(cfg.clone(), total, prepared.clone()));
     let connections = cfg
         .connections
         .unwrap_or_else(|| connections_for(cfg.rate))
         .max(1);
     let start = Instant::now();
-    let done = send_all(cfg, target, prepared, total, connections, start, progress).await?;
-    Ok(summarize(cfg, total, start, connections, done))
+    let done = send_all(cfg, target, prepared, total, connections, start, progress).await;
+    resigning.abort();
+    Ok(summarize(cfg, total, start, connections, done?))
+}
+
+/// Signs the deliveries anew every `cfg.resign_every`, off the senders'
+/// threads. Were one signing to fail, the old signatures stay and the
+/// receiver's refusals show it; the failure is logged.
+async fn resign(cfg: LoadConfig, total: usize, prepared: Deliveries) {
+    loop {
+        tokio::time::sleep(cfg.resign_every).await;
+        let again = cfg.clone();
+        match tokio::task::spawn_blocking(move || prepare(&again, total)).await {
+            Ok(Ok(next)) => {
+                *prepared
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not sign the deliveries anew"),
+            Err(e) => tracing::warn!(error = %e, "could not sign the deliveries anew"),
+        }
+    }
 }
 
 /// How many deliveries the run sends, within [`MAX_DELIVERIES`].
@@ -142,7 +174,15 @@ fn planned_total(cfg: &LoadConfig) -> Result<usize, HarnessError> {
             "rate × duration asks for {total_f:.0} deliveries; the limit is {MAX_DELIVERIES}"
         )));
     }
-    Ok(total_f.round() as usize)
+    let total = total_f.round() as usize;
+    if total == 0 {
+        return Err(HarnessError::Config(format!(
+            "rate × duration asks for no delivery ({} per second for {:.3} s)",
+            cfg.rate,
+            cfg.duration.as_secs_f64()
+        )));
+    }
+    Ok(total)
 }
 
 /// Up to [`MAX_DISTINCT`] distinct signed deliveries, sent in turn.
@@ -209,6 +249,10 @@ impl Target {
             url: cfg.url.clone(),
             reason,
         };
+        // The URL parser `check` and `simulate` use first: `http::Uri` takes
+        // a port past 65535, and the port then read as absent (80).
+        reqwest::Url::parse(&cfg.url)
+            .map_err(|e| HarnessError::Config(format!("--url {}: {e}", cfg.url)))?;
         let uri: http::Uri = cfg
             .url
             .parse()
@@ -314,7 +358,7 @@ impl Tally {
 async fn send_all(
     cfg: &LoadConfig,
     target: Target,
-    prepared: Arc<Vec<Prepared>>,
+    prepared: Deliveries,
     total: usize,
     connections: usize,
     start: Instant,
@@ -348,7 +392,11 @@ async fn send_all(
                 }
                 let scheduled = start + interval.mul_f64(i as f64);
                 tokio::time::sleep_until(scheduled.into()).await;
-                let (body, headers) = &prepared[i % prepared.len()];
+                let set = prepared
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
+                let (body, headers) = &set[i % set.len()];
                 let sent = tokio::time::timeout(
                     timeout,
                     send_one(&target, &mut conn, body.clone(), headers),

@@ -310,22 +310,9 @@ impl Report {
     }
 }
 
-/// Escapes text for XML attributes and content, dropping characters XML 1.0 forbids.
+/// Escapes text for XML attributes and content.
 fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
-    }
-    out
+    hookforge_core::util::escape_markup(s)
 }
 
 #[cfg(test)]

@@ -48,6 +48,16 @@ impl Signing {
         for (name, value) in &self.settings {
             signer = signer.with_setting(name.clone(), value.clone());
         }
+        let config = |why: String| HarnessError::Config(format!("{}: {why}", vendor.id));
+        signer.check_settings().map_err(|e| config(e.to_string()))?;
+        if signer.lacks_key_url() {
+            return Err(config(
+                "its deliveries name the URL of their certificate: give --key-url, where the certificate of this private key is served on a host the receiver allows".into(),
+            ));
+        }
+        if let Some(url) = &self.key_url {
+            reqwest::Url::parse(url).map_err(|e| config(format!("--key-url {url}: {e}")))?;
+        }
         Ok(Some(signer))
     }
 }

@@ -228,6 +228,13 @@ pub struct Progress {
     pub last: String,
 }
 
+/// The rates of new events `simulate` takes: an event a day to a million a second.
+const MIN_RATE: f64 = 1.0 / 86_400.0;
+const MAX_RATE: f64 = 1_000_000.0;
+/// Vendor seconds per real second: a thousandth to a billion.
+const MIN_TIME_SCALE: f64 = 0.001;
+const MAX_TIME_SCALE: f64 = 1e9;
+
 struct Shared {
     vendor: &'static VendorSpec,
     rules: DeliveryRules,
@@ -424,8 +431,11 @@ impl Simulator {
         // As the vendor does: no events until every handshake passes.
         let sender = crate::conformance::cases::Sender::new(v, signer.as_ref());
         // Not those that make the receiver call the vendor back (SNS's
-        // SubscribeURL): the example's URL is the vendor's own.
-        for h in v.manifest().handshakes.iter().filter(|h| h.visit.is_none()) {
+        // SubscribeURL): the example's URL is the vendor's own. Nor those
+        // the vendor sends only to another endpoint (Discord's interactions).
+        let performed =
+            |h: &&crate::manifest::Handshake| h.visit.is_none() && h.other_endpoint.is_none();
+        for h in v.manifest().handshakes.iter().filter(performed) {
             handshake(
                 &client,
                 &url,
@@ -482,13 +492,17 @@ impl Simulator {
     /// The receiver's URL, once the settings are checked against each other
     /// and against what the vendor documents.
     fn checked_url(&self, rules: &DeliveryRules) -> Result<String, SimError> {
-        if !(self.rate.is_finite() && self.rate > 0.0) {
-            return Err(
-                self.config_error("the rate must be a positive number of events per second".into())
-            );
+        // Bounded, so every gap and scaled delay is a duration a clock can
+        // wait (1e-20 per second panicked converting the gap, and hung).
+        if !(MIN_RATE..=MAX_RATE).contains(&self.rate) {
+            return Err(self.config_error(format!(
+                "the rate must be between {MIN_RATE:.6} (an event a day) and {MAX_RATE} events per second"
+            )));
         }
-        if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
-            return Err(self.config_error("the time scale must be a positive number".into()));
+        if !(MIN_TIME_SCALE..=MAX_TIME_SCALE).contains(&self.time_scale) {
+            return Err(self.config_error(format!(
+                "the time scale must be between {MIN_TIME_SCALE} and {MAX_TIME_SCALE}"
+            )));
         }
         let Some(url) = self.url.clone() else {
             return Err(self.config_error("no receiver URL".into()));
@@ -730,7 +744,7 @@ impl Shared {
 
     /// One attempt, and the answer's `Retry-After` in seconds when the
     /// vendor honours it for that status.
-    async fn send(&self, url: &str, ev: &SimEvent, attempt: u32) -> (Answer, Option<f64>) {
+    async fn send(&self, url: &str, ev: &SimEvent, attempt: u32) -> (Answer, Asked) {
         let body = crate::conformance::delivery::for_attempt(self.vendor, &ev.body, attempt);
         let (wire, headers) = match vendor_delivery(
             self.vendor,
@@ -746,7 +760,7 @@ impl Shared {
             Ok(h) => h,
             Err(e) => {
                 let reason = format!("cannot build the vendor's headers: {e}");
-                return (Answer::Error { reason }, None);
+                return (Answer::Error { reason }, Asked::default());
             }
         };
         let mut req = self.client.post(url).timeout(self.timeout).body(wire);
@@ -756,29 +770,52 @@ impl Shared {
         match req.send().await {
             Ok(r) => {
                 let status = r.status().as_u16();
-                let wait = self
-                    .rules
-                    .retry_after
-                    .iter()
-                    .any(|p| p.matches(status))
-                    .then(|| retry_after_secs(r.headers(), std::time::SystemTime::now().into()))
-                    .flatten();
+                let asked = self.asked(status, r.headers());
                 // Read the answer so the connection can be reused; its
                 // content does not matter to the vendor.
                 match crate::conformance::target::read_answer(r).await {
-                    Err(e) if e.is_timeout() => (Answer::Timeout, None),
-                    _ => (Answer::Status { status }, wait),
+                    Err(e) if e.is_timeout() => (Answer::Timeout, Asked::default()),
+                    _ => (Answer::Status { status }, asked),
                 }
             }
-            Err(e) if e.is_timeout() => (Answer::Timeout, None),
+            Err(e) if e.is_timeout() => (Answer::Timeout, Asked::default()),
             Err(e) => (
                 Answer::Error {
                     reason: error_chain(&e),
                 },
-                None,
+                Asked::default(),
             ),
         }
     }
+}
+
+impl Shared {
+    /// What an answer with `status` and `headers` asks of the retries,
+    /// where the vendor honours it.
+    fn asked(&self, status: u16, headers: &reqwest::header::HeaderMap) -> Asked {
+        let retry_after = (self.rules.retry_after.iter())
+            .any(|p| p.matches(status))
+            .then(|| retry_after_secs(headers, std::time::SystemTime::now().into()))
+            .flatten();
+        let no_retry = self.rules.no_retry.as_ref().is_some_and(|n| {
+            let value = headers.get(n.header.as_str()).and_then(|v| v.to_str().ok());
+            value.is_some_and(|v| v.trim() == n.value)
+        });
+        Asked {
+            retry_after,
+            no_retry,
+        }
+    }
+}
+
+/// What an answer asked of the vendor's retries (only what the vendor
+/// honours): a longer wait, or none at all.
+#[derive(Clone, Copy, Debug, Default)]
+struct Asked {
+    /// `Retry-After`, in seconds.
+    retry_after: Option<f64>,
+    /// The vendor's no-retry header (Slack's `X-Slack-No-Retry: 1`).
+    no_retry: bool,
 }
 
 /// `Retry-After` as seconds from `now`: delta-seconds or an HTTP date
@@ -941,10 +978,16 @@ async fn handshake(
     let verdict = crate::conformance::judge::handshake(sender.v, required, &got);
     if verdict.ok {
         tracing::info!(vendor = sender.v.id, handshake = %spec.name, "handshake passed");
-        Ok(())
-    } else {
-        Err(failed(verdict.note))
+        return Ok(());
     }
+    // The note quotes the answer, and a receiver may echo the request's
+    // credentials back: kept out as `check` keeps them out of its report.
+    let mut redactor = crate::conformance::report::Redactor::default();
+    for s in [secret, token].into_iter().flatten() {
+        redactor.add_secret(s.expose());
+    }
+    crate::conformance::harness::add_credentials(&mut redactor, sender.v, &step.headers);
+    Err(failed(redactor.clean(&verdict.note)))
 }
 
 async fn deliver(shared: Arc<Shared>, track: usize) {
@@ -971,7 +1014,7 @@ async fn deliver(shared: Arc<Shared>, track: usize) {
                     duplicate: true,
                 });
             }
-            judge_attempt(&shared, book, track, &sent.answer, sent.retry_after)
+            judge_attempt(&shared, book, track, &sent.answer, sent.asked)
         };
         match next {
             Next::Retry(d) => {
@@ -1017,8 +1060,8 @@ struct Attempted {
     /// When it was sent (ms since the run started).
     at_ms: u64,
     answer: Answer,
-    /// The answer's `Retry-After` (seconds), when the vendor honours it.
-    retry_after: Option<f64>,
+    /// What the answer asked of the retries, where the vendor honours it.
+    asked: Asked,
     /// A duplicate request's time and answer (an injected fault).
     duplicate: Option<(u64, Answer)>,
 }
@@ -1033,7 +1076,7 @@ async fn send_with_faults(shared: &Shared, url: &str, event: usize, attempt: u32
     }
     let ev = &shared.events[event];
     let at_ms = shared.now_ms();
-    let (mut answer, retry_after) = shared.send(url, ev, attempt).await;
+    let (mut answer, asked) = shared.send(url, ev, attempt).await;
     let duplicate = if roll(shared.seed, Roll::Duplicate, event, n) < shared.faults.duplicate {
         Some((shared.now_ms(), shared.send(url, ev, attempt).await.0))
     } else {
@@ -1048,7 +1091,7 @@ async fn send_with_faults(shared: &Shared, url: &str, event: usize, attempt: u32
     Attempted {
         at_ms,
         answer,
-        retry_after,
+        asked,
         duplicate,
     }
 }
@@ -1060,7 +1103,7 @@ fn judge_attempt(
     book: &mut Deliveries,
     track: usize,
     answer: &Answer,
-    retry_after: Option<f64>,
+    asked: Asked,
 ) -> Next {
     let t = &book.tracks[track];
     let done_in_cycle = t.sent() - t.cycle_start;
@@ -1101,13 +1144,18 @@ fn judge_attempt(
         settle(shared, book, track, State::GivenUp, Some(why));
         return Next::Stop;
     }
+    if asked.no_retry {
+        let why = "the answer asked for no retries".to_string();
+        settle(shared, book, track, State::GivenUp, Some(why));
+        return Next::Stop;
+    }
     match shared.next_delay(&hook.config, done_in_cycle, elapsed) {
         Some(d) => {
             // The schedule's delay, or longer when the answer asked for it,
             // but not past the vendor's whole retry window (a Retry-After
             // of 2^64 s is a receiver's bug, not a plan).
             let window = shared.rules.retry.horizon_secs().max(d);
-            let d = d.max(retry_after.unwrap_or(0.0).min(window));
+            let d = d.max(asked.retry_after.unwrap_or(0.0).min(window));
             book.tracks[track].vendor_elapsed += d;
             Next::Retry(d)
         }
