@@ -19,18 +19,8 @@ import json
 import sys
 
 from Adyen.util import is_valid_hmac_notification
-from flask import request
 
-from common import (
-    DEFECT,
-    SECRET,
-    create_app,
-    handled,
-    parse_body,
-    record_before_verify,
-    reject_unknown,
-    run,
-)
+from common import DEFECT, SECRET, create_app, parse_body, receive, run
 
 if DEFECT == "reserialize":
     sys.exit(
@@ -72,23 +62,20 @@ def event_type(doc):
     return item.get("eventCode") if item else None
 
 
-def unverified_id(raw):
-    try:
-        return event_id(json.loads(raw))
-    except ValueError:
-        return None
-
-
 def verified(raw):
-    """Every item's hmacSignature checks out. The library raises rather than
-    returning False for an item without `amount` or `additionalData.hmacSignature`
-    (KeyError), an empty signature (ValueError) or a non-object (TypeError), and
-    returns None for an item without `additionalData`."""
+    """Every item's hmacSignature checks out. The library verifies a parsed
+    item, so the body is parsed first: 400 when it is not a JSON object
+    (json-500: the parse error escapes), before any signature is looked at.
+    The library raises rather than returning False for an item without
+    `amount` or `additionalData.hmacSignature` (KeyError), an empty signature
+    (ValueError) or a non-object (TypeError), and returns None for an item
+    without `additionalData`."""
+    parse_body(raw)
     try:
-        doc = json.loads(raw)  # exact ints: amount.value is signed as its digits
-    except ValueError:
+        doc = json.loads(raw)  # exact ints, whatever the defect: amount.value is signed as its digits
+    except ValueError:  # an integer too long for int(), which float-numbers parsed as a float
         return False
-    items = doc.get("notificationItems") if isinstance(doc, dict) else None
+    items = doc.get("notificationItems")
     if not isinstance(items, list) or not items:
         return False
     for entry in items:
@@ -102,24 +89,7 @@ def verified(raw):
 
 @app.post("/webhooks/adyen")
 def webhook():
-    raw = request.get_data()
-
-    if DEFECT == "handle-before-verify":
-        early = parse_body(raw)
-        handled(event_id(early), event_type(early), early)
-        return (ACCEPTED, 200) if verified(raw) else ("invalid HMAC signature", 401)
-
-    if record_before_verify(unverified_id(raw)):
-        return ACCEPTED, 200
-    # The library verifies a parsed item, so the body is parsed first: 400 when
-    # it is not a JSON object (json-500: the parse error escapes).
-    payload = parse_body(raw)
-    if not verified(raw):
-        return "invalid HMAC signature", 401
-
-    reject_unknown(payload)
-    handled(event_id(payload), event_type(payload), payload)
-    return ACCEPTED, 200
+    return receive(verified, ("invalid HMAC signature", 401), event_id, event_type, ok=(ACCEPTED, 200))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
-"""What every Python receiver here shares: the environment contract, dedupe,
-the report to OBSERVE_URL, the seeded defects and running the Flask app on
-127.0.0.1:$PORT. The vendor libraries themselves are used in *_receiver.py.
-See ../README.md."""
+"""What every Python receiver here shares: the environment contract, a
+delivery's steps (`receive`), dedupe, the report to OBSERVE_URL, the seeded
+defects and running the Flask app on 127.0.0.1:$PORT. The vendor libraries
+themselves are used in *_receiver.py. See ../README.md."""
 
 import json
 import logging
@@ -56,13 +56,17 @@ def parse_body(raw):
     return payload
 
 
-def parse_batch(raw, what):
-    """The verified body of a vendor that sends a batch: 400 unless it is a
-    JSON array of objects (`what`: what its items are)."""
-    batch = _parsed(raw)
-    if not isinstance(batch, list) or not all(isinstance(item, dict) for item in batch):
-        abort(400, f"body is not a JSON array of {what}")
-    return batch
+def batch_of(what):
+    """`receive`'s parse for a vendor that sends a batch: 400 unless the
+    verified body is a JSON array of objects (`what`: what its items are)."""
+
+    def parse_batch(raw):
+        batch = _parsed(raw)
+        if not isinstance(batch, list) or not all(isinstance(item, dict) for item in batch):
+            abort(400, f"body is not a JSON array of {what}")
+        return batch
+
+    return parse_batch
 
 
 def signed_body(raw):
@@ -129,27 +133,31 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def record_before_verify(event_id):
-    """record-before-verify: dedupes before the signature is checked, marking
-    the id handled, so after a refused delivery an authentic one with its id
-    looks like a redelivery: acknowledged and never handled. True for an id
-    already seen (answered 2xx at once)."""
-    if DEFECT != "record-before-verify" or event_id is None:
-        return False
-    with _seen_lock:
-        if event_id in _seen:
-            return True
-        _seen.add(event_id)
-    return False
-
-
-def body_field(raw, name):
-    """A top-level field of a body not yet verified (None if it is no JSON object)."""
+def _unverified(raw):
+    """The top-level fields of a body not yet verified ({} if it is no JSON object)."""
     try:
         doc = json.loads(raw)
     except ValueError:
-        return None
-    return doc.get(name) if isinstance(doc, dict) else None
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _record_before_verify(raw, event_id):
+    """record-before-verify: dedupes before the signature is checked, on the id
+    `event_id` reads from the body not yet verified (or a header), marking it
+    handled, so after a refused delivery an authentic one with its id looks
+    like a redelivery: acknowledged and never handled. True for an id already
+    seen (answered 2xx at once)."""
+    if DEFECT != "record-before-verify":
+        return False
+    seen_id = event_id(_unverified(raw))
+    if seen_id is None:
+        return False
+    with _seen_lock:
+        if seen_id in _seen:
+            return True
+        _seen.add(seen_id)
+    return False
 
 
 def handled(event_id, event_type, payload):
@@ -183,6 +191,104 @@ def handled(event_id, event_type, payload):
                 _seen.discard(event_id)  # not handled: a redelivery may try again
         raise
     return True
+
+
+def verifier(*refusals, text=False):
+    """Makes `check(body)`, the call of the vendor's library, the `verify(raw)`
+    that `receive` takes. `check` gets the body as signed (`signed_body`; with
+    text=True `signed_text`, and a body that is not UTF-8 is refused without a
+    call), and its raising one of `refusals` refuses the delivery as returning
+    False does: several libraries raise rather than answer False."""
+
+    def wrap(check):
+        def verify(raw):
+            body = signed_text(raw) if text else signed_body(raw)
+            if body is None:
+                return False
+            try:
+                return check(body)
+            except refusals:
+                return False
+
+        return verify
+
+    return wrap
+
+
+class _Parsed:
+    """A verdict that is also the payload: what the library parsed as it verified."""
+
+    def __init__(self, payload):
+        self.payload = payload
+
+
+def library_parsed(check, refusal):
+    """The `verify` for a library that parses the body as it verifies it
+    (stripe, standardwebhooks): `check(raw)` returns what it parsed, which is
+    then the payload, and raises `refusal` for a bad signature and ValueError
+    for a body that is not JSON (400; json-500: the error escapes, 500)."""
+
+    def verify(raw):
+        try:
+            return _Parsed(check(raw))
+        except refusal:
+            return False
+        except ValueError:  # not JSON (or not UTF-8)
+            if DEFECT == "json-500":
+                raise
+            abort(400, "invalid payload")
+
+    return verify
+
+
+def _fields(payload):
+    # A library's object (stripe's Event is no dict: no .get()) as its top-level fields.
+    return payload.to_dict(recursive=False) if hasattr(payload, "to_dict") else payload
+
+
+def field(name):
+    """Reads a top-level field: `receive`'s event_id or event_type."""
+    return lambda fields: fields.get(name)
+
+
+def header(name):
+    """Reads a header: `receive`'s event_id, for a vendor that sends the id there."""
+    return lambda _fields: request.headers.get(name)
+
+
+def receive(verify, refused, event_id, event_type, ok=("", 200), parse=parse_body, handshake=None, handle=None):
+    """One delivery, as every receiver here takes it (../README.md): the raw
+    body verified by the vendor's library, `verify(raw)` (falsy: answered
+    `refused`, not handled), then parsed, `parse(raw)`, then handled once per
+    event id and answered `ok`. `event_id(fields)` and `event_type(fields)`
+    read the top-level fields (or a header); record-before-verify gives
+    `event_id` the body not yet verified. Optional: `handshake(fields)`, the
+    answer to a delivery that is no event (not handled), else None;
+    `handle(payload)`, which handles it in place of `handled` and gives the
+    answer (HubSpot dedupes per notification). The seeded defects that reorder
+    these steps are here: handle-before-verify and record-before-verify."""
+    raw = request.get_data()
+
+    if DEFECT == "handle-before-verify":
+        early = parse(raw)
+        handled(event_id(early), event_type(early), early)
+        return ok if verify(raw) else refused
+
+    if _record_before_verify(raw, event_id):
+        return ok
+    verdict = verify(raw)
+    if not verdict:
+        return refused
+
+    payload = verdict.payload if isinstance(verdict, _Parsed) else parse(raw)
+    fields = _fields(payload)
+    if handshake is not None and (answer := handshake(fields)) is not None:
+        return answer
+    reject_unknown(fields)
+    if handle is not None:
+        return handle(payload)
+    handled(event_id(fields), event_type(fields), payload)
+    return ok
 
 
 class Receiver(Flask):

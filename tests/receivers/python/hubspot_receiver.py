@@ -23,16 +23,7 @@ from flask import request
 from hubspot.exceptions import InvalidSignatureTimestampError
 from hubspot.utils.signature import Signature
 
-from common import (
-    DEFECT,
-    SECRET,
-    create_app,
-    handled,
-    parse_batch,
-    reject_unknown,
-    run,
-    signed_text,
-)
+from common import DEFECT, SECRET, batch_of, create_app, handled, receive, run, verifier
 
 # A batch carries no id (hookforge's manifest has no `event_id`): there is
 # none to record before verifying, so this seeded defect has no counterpart
@@ -86,42 +77,25 @@ def settle(keys, handled_ok):
             _done.update(mine)
 
 
-def verified(raw):
-    body = signed_text(raw)
-    if body is None:
-        return False
+# InvalidSignatureTimestampError: a timestamp missing, unreadable or too old.
+# TypeError: compare_digest refuses a str with non-ASCII characters.
+@verifier(InvalidSignatureTimestampError, TypeError, text=True)
+def verified(body):
     # A missing signature is passed as "": hmac.compare_digest(str, None) raises TypeError.
     signature = request.headers.get("X-HubSpot-Signature-v3", "")
-    try:
-        return Signature.is_valid(
-            signature=signature,
-            client_secret=SECRET,
-            request_body=body,
-            http_uri=request.url,
-            http_method=request.method,
-            signature_version="v3",
-            timestamp=request.headers.get("X-HubSpot-Request-Timestamp"),
-        )
-    except InvalidSignatureTimestampError:
-        return False
-    except TypeError:  # compare_digest refuses a str with non-ASCII characters
-        return False
+    return Signature.is_valid(
+        signature=signature,
+        client_secret=SECRET,
+        request_body=body,
+        http_uri=request.url,
+        http_method=request.method,
+        signature_version="v3",
+        timestamp=request.headers.get("X-HubSpot-Request-Timestamp"),
+    )
 
 
-@app.post("/webhooks/hubspot")
-def webhook():
-    raw = request.get_data()
-
-    if DEFECT == "handle-before-verify":
-        early = parse_batch(raw, "notifications")
-        handled(None, EVENT_TYPE, early)
-        return ("", 200) if verified(raw) else ("invalid signature", 401)
-
-    if not verified(raw):
-        return "invalid signature", 401
-
-    batch = parse_batch(raw, "notifications")
-    reject_unknown(batch)
+def handle(batch):
+    """Handles a batch unless all its notifications were handled before."""
     keys = notification_keys(batch)
     state = claim(keys)
     if state == "done":
@@ -135,6 +109,18 @@ def webhook():
         raise
     settle(keys, True)
     return "", 200
+
+
+@app.post("/webhooks/hubspot")
+def webhook():
+    return receive(
+        verified,
+        ("invalid signature", 401),
+        lambda _: None,  # a batch has no id: `handle` dedupes its notifications
+        lambda _: EVENT_TYPE,
+        parse=batch_of("notifications"),
+        handle=handle,
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import binascii
 from flask import request
 from openai import InvalidWebhookSignatureError, OpenAI
 
-from common import DEFECT, SECRET, create_app, handled, parse_body, record_before_verify, reject_unknown, run, signed_body
+from common import SECRET, create_app, field, receive, run, verifier
 
 try:
     if not binascii.a2b_base64(SECRET.removeprefix("whsec_")):  # the SDK decodes it on every call
@@ -29,37 +29,20 @@ client = OpenAI(api_key="sk-unused", webhook_secret=SECRET)
 app = create_app("openai")
 
 
-def verified(raw):
+@verifier(InvalidWebhookSignatureError, ValueError, TypeError)
+def verified(body):
     """The SDK's verdict. Besides InvalidWebhookSignatureError it raises a bare
     ValueError for a missing (or empty) webhook-* header, UnicodeDecodeError
     for a body that is not UTF-8, and TypeError when a signature holds
     non-ASCII characters (hmac.compare_digest): all refusals here."""
-    try:
-        client.webhooks.verify_signature(signed_body(raw), request.headers)
-    except (InvalidWebhookSignatureError, ValueError, TypeError):
-        return False
+    client.webhooks.verify_signature(body, request.headers)
     return True
 
 
 @app.post("/webhooks/openai")
 def webhook():
-    raw = request.get_data()
     webhook_id = request.headers.get("webhook-id") or None  # the same on every retry
-
-    if DEFECT == "handle-before-verify":
-        early = parse_body(raw)
-        handled(webhook_id, early.get("type"), early)
-        return ("", 200) if verified(raw) else ("Invalid signature", 400)
-
-    if record_before_verify(webhook_id):
-        return "", 200
-    if not verified(raw):
-        return "Invalid signature", 400
-
-    payload = parse_body(raw)  # 400 unless a JSON object (json-500: 500)
-    reject_unknown(payload)
-    handled(webhook_id, payload.get("type"), payload)
-    return "", 200
+    return receive(verified, ("Invalid signature", 400), lambda _: webhook_id, field("type"))
 
 
 if __name__ == "__main__":

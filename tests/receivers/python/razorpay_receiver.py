@@ -8,17 +8,7 @@ carries a time. The event id is the x-razorpay-event-id header."""
 import razorpay
 from flask import request
 
-from common import (
-    DEFECT,
-    SECRET,
-    create_app,
-    handled,
-    parse_body,
-    record_before_verify,
-    reject_unknown,
-    run,
-    signed_text,
-)
+from common import SECRET, create_app, field, header, receive, run, verifier
 
 app = create_app("razorpay")
 # No API key: only the webhook helper is used, which makes no API call and is
@@ -26,39 +16,16 @@ app = create_app("razorpay")
 client = razorpay.Client()
 
 
-def verified(raw):
-    body = signed_text(raw)
-    if body is None:
-        return False
-    # A missing header is passed as "": hmac.compare_digest(str, None) raises TypeError.
-    signature = request.headers.get("X-Razorpay-Signature", "")
-    try:
-        return client.utility.verify_webhook_signature(body, signature, SECRET)
-    except razorpay.errors.SignatureVerificationError:
-        return False
-    except TypeError:  # compare_digest refuses a str with non-ASCII characters
-        return False
+# TypeError: a missing header is passed as "" (hmac.compare_digest(str, None)
+# raises it), and compare_digest raises it for a str with non-ASCII characters.
+@verifier(razorpay.errors.SignatureVerificationError, TypeError, text=True)
+def verified(body):
+    return client.utility.verify_webhook_signature(body, request.headers.get("X-Razorpay-Signature", ""), SECRET)
 
 
 @app.post("/webhooks/razorpay")
 def webhook():
-    raw = request.get_data()
-    event_id = request.headers.get("x-razorpay-event-id")
-
-    if DEFECT == "handle-before-verify":
-        early = parse_body(raw)
-        handled(event_id, early.get("event"), early)
-        return ("", 200) if verified(raw) else ("invalid signature", 400)
-
-    if record_before_verify(event_id):
-        return "", 200
-    if not verified(raw):
-        return "invalid signature", 400
-
-    payload = parse_body(raw)
-    reject_unknown(payload)
-    handled(event_id, payload.get("event"), payload)
-    return "", 200
+    return receive(verified, ("invalid signature", 400), header("x-razorpay-event-id"), field("event"))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from flask import request
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 
-from common import DEFECT, SECRET, create_app, handled, parse_batch, reject_unknown, run, signed_text
+from common import DEFECT, SECRET, batch_of, create_app, receive, run, verifier
 
 # A batch carries no id (hookforge's manifest has no `event_id`): there is
 # nothing to dedupe on or to record, so these seeded defects have no
@@ -47,7 +47,7 @@ def public_key_b64(secret):
 
 
 try:
-    verifier = EventWebhook(public_key=public_key_b64(SECRET))
+    event_webhook = EventWebhook(public_key=public_key_b64(SECRET))
 except ValueError as err:
     sys.exit(f"WEBHOOK_SECRET must be SendGrid's base64 verification key (or a P-256 private key in PEM): {err}")
 
@@ -55,35 +55,19 @@ app = create_app("sendgrid")
 EVENT_TYPE = "events"  # the one event hookforge's manifest names
 
 
-def verified(raw):
-    payload = signed_text(raw)  # verify_signature takes a str and encodes it as UTF-8
-    if payload is None:
-        return False
+# verify_signature takes a str and encodes it as UTF-8 (text=True). A signature
+# that is not base64 (or not ASCII) makes b64decode raise binascii.Error or ValueError.
+@verifier(binascii.Error, ValueError, text=True)
+def verified(payload):
     # Missing headers are passed as "": None + str raises TypeError, b64decode(None) too.
     signature = request.headers.get(EventWebhookHeader.SIGNATURE, "")
     timestamp = request.headers.get(EventWebhookHeader.TIMESTAMP, "")
-    try:
-        return verifier.verify_signature(payload, signature, timestamp)
-    except (binascii.Error, ValueError):  # not base64 (or non-ASCII): b64decode raises
-        return False
+    return event_webhook.verify_signature(payload, signature, timestamp)
 
 
 @app.post("/webhooks/sendgrid")
 def webhook():
-    raw = request.get_data()
-
-    if DEFECT == "handle-before-verify":
-        early = parse_batch(raw, "events")
-        handled(None, EVENT_TYPE, early)
-        return ("", 200) if verified(raw) else ("Forbidden", 403)
-
-    if not verified(raw):
-        return "Forbidden", 403
-
-    batch = parse_batch(raw, "events")
-    reject_unknown(batch)
-    handled(None, EVENT_TYPE, batch)
-    return "", 200
+    return receive(verified, ("Forbidden", 403), lambda _: None, lambda _: EVENT_TYPE, parse=batch_of("events"))
 
 
 if __name__ == "__main__":

@@ -15,26 +15,13 @@ werkzeug's ProxyFix, or configure the public URL (Square's docs hard-code it).""
 from flask import request
 from square.utils.webhooks_helper import verify_signature
 
-from common import (
-    DEFECT,
-    SECRET,
-    body_field,
-    create_app,
-    handled,
-    parse_body,
-    record_before_verify,
-    reject_unknown,
-    run,
-    signed_text,
-)
+from common import SECRET, create_app, field, receive, run, verifier
 
 app = create_app("square")
 
 
-def verified(raw):
-    body = signed_text(raw)
-    if body is None:
-        return False
+@verifier(text=True)
+def verified(body):
     # A missing header is passed as "": the helper calls .encode() on it.
     signature = request.headers.get("x-square-hmacsha256-signature", "")
     return verify_signature(request_body=body, signature_header=signature, signature_key=SECRET, notification_url=request.url)
@@ -42,22 +29,7 @@ def verified(raw):
 
 @app.post("/webhooks/square")
 def webhook():
-    raw = request.get_data()
-
-    if DEFECT == "handle-before-verify":
-        early = parse_body(raw)
-        handled(early.get("event_id"), early.get("type"), early)
-        return ("", 200) if verified(raw) else ("invalid signature", 403)
-
-    if record_before_verify(body_field(raw, "event_id")):
-        return "", 200
-    if not verified(raw):
-        return "invalid signature", 403
-
-    payload = parse_body(raw)
-    reject_unknown(payload)
-    handled(payload.get("event_id"), payload.get("type"), payload)
-    return "", 200
+    return receive(verified, ("invalid signature", 403), field("event_id"), field("type"))
 
 
 if __name__ == "__main__":

@@ -5,51 +5,25 @@ parses it into a stripe.Event, answering 400 as Stripe's docs do otherwise."""
 import stripe
 from flask import request
 
-from common import (
-    DEFECT,
-    SECRET,
-    body_field,
-    create_app,
-    handled,
-    loads,
-    parse_body,
-    record_before_verify,
-    reject_unknown,
-    run,
-    signed_body,
-)
+from common import DEFECT, SECRET, create_app, field, library_parsed, loads, receive, run, signed_body
 
 app = create_app("stripe")
 
 
+def constructed_event(raw):
+    event = stripe.Webhook.construct_event(signed_body(raw), request.headers.get("Stripe-Signature"), SECRET)
+    if DEFECT == "float-numbers":
+        return stripe.Event.construct_from(loads(raw), stripe.api_key)
+    return event
+
+
+verified = library_parsed(constructed_event, stripe.SignatureVerificationError)
+
+
+# The handler gets the stripe.Event; its id and type are read from its top-level fields.
 @app.post("/webhooks/stripe")
 def webhook():
-    payload = request.get_data()
-    sig_header = request.headers.get("Stripe-Signature")
-
-    if DEFECT == "handle-before-verify":
-        early = parse_body(payload)
-        handled(early.get("id"), early.get("type"), early)
-
-    if record_before_verify(body_field(payload, "id")):
-        return "", 200
-    try:
-        event = stripe.Webhook.construct_event(signed_body(payload), sig_header, SECRET)
-    except stripe.SignatureVerificationError:
-        return "invalid signature", 400
-    except ValueError:  # not JSON (or not UTF-8)
-        if DEFECT == "json-500":
-            raise
-        return "invalid payload", 400
-
-    if DEFECT == "handle-before-verify":
-        return "", 200
-    if DEFECT == "float-numbers":
-        event = stripe.Event.construct_from(loads(payload), stripe.api_key)
-    top = event.to_dict(recursive=False)  # a stripe.Event is no dict: no .get()
-    reject_unknown(top)
-    handled(top.get("id"), top.get("type"), event)
-    return "", 200
+    return receive(verified, ("invalid signature", 400), field("id"), field("type"))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from flask import Response, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
-from common import DEFECT, SECRET, create_app, handled, record_before_verify, reject_unknown, run
+from common import DEFECT, SECRET, create_app, receive, run
 
 # The seeded defects a form vendor's receiver has no counterpart for.
 NOT_FOR_FORMS = {
@@ -39,31 +39,23 @@ def form_payload(form):
     return {k: v[0] if len(v) == 1 else v for k, v in form.to_dict(flat=False).items()}
 
 
-def twiml():
-    return Response(str(VoiceResponse()), mimetype="text/xml")
+def verified(_raw):
+    # Signed: the URL and the decoded fields, not the body bytes.
+    return validator.validate(request.url, request.form, request.headers.get("X-Twilio-Signature", ""))
 
 
 @app.post("/webhooks/twilio_voice")
 def voice():
-    # The same on a retry of this request (Twilio's connection overrides).
-    token = request.headers.get("I-Twilio-Idempotency-Token")
-
-    if DEFECT == "handle-before-verify":
-        early = form_payload(request.form)
-        handled(token, "call", early)
-
-    if record_before_verify(token):
-        return twiml()
-    if not validator.validate(request.url, request.form, request.headers.get("X-Twilio-Signature", "")):
-        return Response("invalid signature", 403)
-    if DEFECT == "handle-before-verify":
-        return twiml()
-
-    payload = form_payload(request.form)
-    reject_unknown(payload)
-    # Every Voice request is the one kind of event, `call`; its parameters say what happened.
-    handled(token, "call", payload)
-    return twiml()
+    return receive(
+        verified,
+        Response("invalid signature", 403),
+        # The same on a retry of this request (Twilio's connection overrides).
+        event_id=lambda _: request.headers.get("I-Twilio-Idempotency-Token"),
+        # Every Voice request is the one kind of event, `call`; its parameters say what happened.
+        event_type=lambda _: "call",
+        ok=Response(str(VoiceResponse()), mimetype="text/xml"),  # empty TwiML
+        parse=lambda _raw: form_payload(request.form),
+    )
 
 
 if __name__ == "__main__":

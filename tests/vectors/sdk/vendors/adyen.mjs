@@ -5,6 +5,7 @@
 // Scratch only: hookforge cannot read Adyen's event type (it sits inside an array).
 import crypto from 'node:crypto';
 import { hmacValidator } from '@adyen/api-library';
+import { sharedSecret } from '../lib.mjs';
 
 export const vendor = 'adyen';
 export const library = '@adyen/api-library 32.1.0';
@@ -16,11 +17,9 @@ export async function make() {
   const item = doc.notificationItems[0].NotificationRequestItem;
   delete item.additionalData.hmacSignature;
   item.additionalData.hmacSignature = new hmacValidator().calculateHmac(item, key);
-  return {
-    name: 'adyen: body HMAC of the first item (@adyen/api-library 32.1.0 HmacValidator.calculateHmac signs)',
-    verify_key: key, sign_key: key, content_type: 'application/json',
-    body: JSON.stringify(doc), headers: [],
-  };
+  return sharedSecret('adyen: body HMAC of the first item (@adyen/api-library 32.1.0 HmacValidator.calculateHmac signs)', key, {
+    content_type: 'application/json', body: JSON.stringify(doc), headers: [],
+  });
 }
 
 export async function accepts(v, body) {

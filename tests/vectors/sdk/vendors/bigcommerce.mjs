@@ -2,9 +2,8 @@
 // "<webhook-id>.<webhook-timestamp>.<body>") keyed with the app's client
 // secret as plain text; BigCommerce's docs hand the Standard Webhooks library
 // base64(client secret). The library signs (Webhook.sign) and verifies.
-import crypto from 'node:crypto';
 import sw from 'standardwebhooks';
-import { header } from '../lib.mjs';
+import { header, hexSecret, sharedSecret } from '../lib.mjs';
 
 const { Webhook } = sw;
 export const vendor = 'bigcommerce';
@@ -16,15 +15,13 @@ const ID = 'dd70c0976e06b67aaf671e73f49dcb79230ebf9d';
 const webhook = (clientSecret) => new Webhook(Buffer.from(clientSecret).toString('base64'));
 
 export async function make() {
-  const secret = crypto.randomBytes(16).toString('hex');
+  const secret = hexSecret();
   const ts = Math.floor(Date.now() / 1000);
   const sig = webhook(secret).sign(ID, new Date(ts * 1000), BODY);
-  return {
-    name: 'bigcommerce: Standard Webhooks keyed with the client secret as text (standardwebhooks 1.3.0 Webhook.sign signs)',
-    verify_key: secret, sign_key: secret, timestamp: ts,
-    content_type: 'application/json', body: BODY,
+  return sharedSecret('bigcommerce: Standard Webhooks keyed with the client secret as text (standardwebhooks 1.3.0 Webhook.sign signs)', secret, {
+    timestamp: ts, content_type: 'application/json', body: BODY,
     headers: [['webhook-id', ID], ['webhook-timestamp', String(ts)], ['webhook-signature', sig]],
-  };
+  });
 }
 
 export async function accepts(v, body) {

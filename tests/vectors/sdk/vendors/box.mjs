@@ -6,7 +6,7 @@
 // timestamps older than 10 minutes or in the future.
 import crypto from 'node:crypto';
 import { WebhooksManager } from 'box-node-sdk/lib/managers/webhooks';
-import { hmac } from '../lib.mjs';
+import { hmac, sharedSecret } from '../lib.mjs';
 
 export const vendor = 'box';
 export const library = 'box-node-sdk 10.12.0';
@@ -24,10 +24,8 @@ export async function make() {
   const secondary = crypto.randomBytes(16).toString('base64url');
   const ts = Math.floor(Date.now() / 1000) - 5;
   const when = stamp(ts);
-  return {
-    name: 'box: base64 HMAC-SHA256 of body + RFC 3339 timestamp (node:crypto signs; box-node-sdk 10.12.0 WebhooksManager.validateMessage accepts)',
-    verify_key: key, sign_key: key, timestamp: ts,
-    content_type: 'application/json', body: BODY,
+  return sharedSecret('box: base64 HMAC-SHA256 of body + RFC 3339 timestamp (node:crypto signs; box-node-sdk 10.12.0 WebhooksManager.validateMessage accepts)', key, {
+    timestamp: ts, content_type: 'application/json', body: BODY,
     headers: [
       ['BOX-DELIVERY-ID', crypto.randomUUID()],
       ['BOX-DELIVERY-TIMESTAMP', when],
@@ -36,7 +34,7 @@ export async function make() {
       ['BOX-SIGNATURE-VERSION', '1'],
       ['BOX-SIGNATURE-ALGORITHM', 'HmacSHA256'],
     ],
-  };
+  });
 }
 
 // Headers Box sends with a fixed value on every delivery (the manifest lists

@@ -3,7 +3,7 @@
 // (Webhook.verifySigHeader, which throws on a mismatch).
 import crypto from 'node:crypto';
 import coinbase from 'coinbase-commerce-node';
-import { header } from '../lib.mjs';
+import { header, sharedSecret } from '../lib.mjs';
 
 export const vendor = 'coinbase_commerce';
 export const library = 'coinbase-commerce-node 1.0.4';
@@ -13,12 +13,10 @@ const BODY = '{"id":1,"scheduled_for":"2017-01-31T20:50:02Z","attempt_number":1,
 export async function make() {
   const secret = crypto.randomUUID();
   const sig = coinbase.Webhook.computeSignature(BODY, secret);
-  return {
-    name: 'coinbase_commerce: hex HMAC-SHA256 of the body (coinbase-commerce-node 1.0.4 Webhook.computeSignature signs)',
-    verify_key: secret, sign_key: secret,
+  return sharedSecret('coinbase_commerce: hex HMAC-SHA256 of the body (coinbase-commerce-node 1.0.4 Webhook.computeSignature signs)', secret, {
     content_type: 'application/json', body: BODY,
     headers: [['X-CC-Webhook-Signature', sig]],
-  };
+  });
 }
 
 export async function accepts(v, body) {

@@ -5,7 +5,7 @@
 // it is run with its clock at the body's own `webhookTimestamp`.
 import crypto from 'node:crypto';
 import { LinearWebhookClient } from '@linear/sdk/webhooks';
-import { TS, hmac, header } from '../lib.mjs';
+import { TS, hmac, header, sharedSecret } from '../lib.mjs';
 
 export const vendor = 'linear';
 export const library = '@linear/sdk 98.0.0';
@@ -14,12 +14,10 @@ const BODY = `{"action":"create","type":"Comment","data":{"id":"2174add1-f7c8-44
 export async function make() {
   const secret = 'lin_wh_' + crypto.randomBytes(16).toString('hex');
   const sig = hmac('sha256', secret, BODY).digest('hex');
-  return {
-    name: 'linear: hex HMAC-SHA256 of the body (node:crypto signs; @linear/sdk 98.0.0 LinearWebhookClient.verify accepts)',
-    verify_key: secret, sign_key: secret, timestamp: Number(TS),
-    content_type: 'application/json; charset=utf-8', body: BODY,
+  return sharedSecret('linear: hex HMAC-SHA256 of the body (node:crypto signs; @linear/sdk 98.0.0 LinearWebhookClient.verify accepts)', secret, {
+    timestamp: Number(TS), content_type: 'application/json; charset=utf-8', body: BODY,
     headers: [['Linear-Signature', sig], ['Linear-Event', 'Comment'], ['Linear-Delivery', '234d1a4e-b617-4388-90fe-adc3633d6b72']],
-  };
+  });
 }
 
 export async function accepts(v, body) {

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
-import { header } from '../lib.mjs';
+import { header, hexSecret, sharedSecret } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 // The package exports only its index; the helper lives beside it in build/.
@@ -19,13 +19,11 @@ export const library = 'whatsapp 0.0.5-Alpha';
 const BODY = '{"object":"whatsapp_business_account","entry":[{"id":"419561257915477","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=","timestamp":"1749416383","type":"text","text":{"body":"Does it come in another color?"}}]},"field":"messages"}]}]}';
 
 export async function make() {
-  const secret = crypto.randomBytes(16).toString('hex');
-  return {
-    name: 'meta: sha256= hex HMAC-SHA256 of the body (whatsapp 0.0.5-Alpha generateXHub256Sig signs)',
-    verify_key: secret, sign_key: secret,
+  const secret = hexSecret();
+  return sharedSecret('meta: sha256= hex HMAC-SHA256 of the body (whatsapp 0.0.5-Alpha generateXHub256Sig signs)', secret, {
     content_type: 'application/json', body: BODY,
     headers: [['X-Hub-Signature-256', 'sha256=' + generateXHub256Sig(BODY, secret)]],
-  };
+  });
 }
 
 export async function accepts(v, body) {
@@ -41,7 +39,7 @@ export async function handshakes() {
   const token = crypto.randomBytes(8).toString('hex');
   return [{
     name: 'meta: verification GET (whatsapp 0.0.5-Alpha WebhooksAPI listener answers)',
-    handshake: 'verification', verify_key: crypto.randomBytes(16).toString('hex'), token,
+    handshake: 'verification', verify_key: hexSecret(), token,
     request: { method: 'GET', query: `hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=${token}`, headers: [], body: '' },
   }];
 }

@@ -3,7 +3,7 @@
 // (signWebhookPayload) and verifies (verifyWebhookSignature).
 import crypto from 'node:crypto';
 import { signWebhookPayload, verifyWebhookSignature } from '@notionhq/client';
-import { header } from '../lib.mjs';
+import { header, sharedSecret } from '../lib.mjs';
 
 export const vendor = 'notion';
 export const library = '@notionhq/client 5.26.0';
@@ -12,12 +12,10 @@ const BODY = '{"id":"367cba44-b6f3-4c92-81e7-6a2e9659efd4","timestamp":"2024-12-
 export async function make() {
   const token = 'secret_' + crypto.randomBytes(24).toString('base64url');
   const sig = await signWebhookPayload({ body: BODY, verificationToken: token });
-  return {
-    name: 'notion: sha256= hex HMAC-SHA256 of the body (@notionhq/client 5.26.0 signWebhookPayload signs)',
-    verify_key: token, sign_key: token,
+  return sharedSecret('notion: sha256= hex HMAC-SHA256 of the body (@notionhq/client 5.26.0 signWebhookPayload signs)', token, {
     content_type: 'application/json', body: BODY,
     headers: [['X-Notion-Signature', sig]],
-  };
+  });
 }
 
 export async function accepts(v, body) {

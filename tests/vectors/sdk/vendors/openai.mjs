@@ -5,7 +5,7 @@
 // off, so it is asked at the delivery's own time. No API call is made.
 import crypto from 'node:crypto';
 import OpenAI from 'openai';
-import { hmac } from '../lib.mjs';
+import { standardWebhooks } from '../lib.mjs';
 
 export const vendor = 'openai';
 export const library = 'openai 7.60.0';
@@ -15,17 +15,8 @@ const BODY = '{"id":"evt_abc123","type":"response.completed","created_at":171916
 const client = new OpenAI({ apiKey: 'sk-placeholder' });
 
 export async function make() {
-  const secret = 'whsec_' + crypto.randomBytes(24).toString('base64');
-  const id = 'wh_' + crypto.randomBytes(16).toString('hex');
-  const ts = String(Math.floor(Date.now() / 1000));
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  const sig = hmac('sha256', key, `${id}.${ts}.${BODY}`).digest('base64');
-  return {
-    name: 'openai: Standard Webhooks v1 HMAC-SHA256 over id.timestamp.body (node:crypto signs; openai 7.60.0 webhooks.verifySignature accepts)',
-    verify_key: secret, sign_key: secret, timestamp: Number(ts),
-    content_type: 'application/json', body: BODY,
-    headers: [['webhook-id', id], ['webhook-timestamp', ts], ['webhook-signature', `v1,${sig}`]],
-  };
+  const name = 'openai: Standard Webhooks v1 HMAC-SHA256 over id.timestamp.body (node:crypto signs; openai 7.60.0 webhooks.verifySignature accepts)';
+  return standardWebhooks(name, 'webhook', 'wh_' + crypto.randomBytes(16).toString('hex'), BODY);
 }
 
 // Runs f with the clock at `secs` (the SDK reads Date.now()).

@@ -6,7 +6,7 @@
 // delivery's own time (as the Rust side verifies at the vector's timestamp).
 import crypto from 'node:crypto';
 import { Paddle } from '@paddle/paddle-node-sdk';
-import { hmac, header } from '../lib.mjs';
+import { hmac, header, sharedSecret } from '../lib.mjs';
 
 export const vendor = 'paddle';
 export const library = '@paddle/paddle-node-sdk 3.10.0';
@@ -20,12 +20,10 @@ export async function make() {
   const secret = 'pdl_ntfset_' + crypto.randomBytes(13).toString('hex') + '_' + crypto.randomBytes(24).toString('base64');
   const ts = String(Math.floor(Date.now() / 1000));
   const sig = hmac('sha256', secret, `${ts}:${BODY}`).digest('hex');
-  return {
-    name: 'paddle: ts;h1 HMAC-SHA256 of "ts:body" (node:crypto signs; @paddle/paddle-node-sdk 3.10.0 webhooks.isSignatureValid accepts)',
-    verify_key: secret, sign_key: secret, timestamp: Number(ts),
-    content_type: 'application/json', body: BODY,
+  return sharedSecret('paddle: ts;h1 HMAC-SHA256 of "ts:body" (node:crypto signs; @paddle/paddle-node-sdk 3.10.0 webhooks.isSignatureValid accepts)', secret, {
+    timestamp: Number(ts), content_type: 'application/json', body: BODY,
     headers: [['Paddle-Signature', `ts=${ts};h1=${sig}`]],
-  };
+  });
 }
 
 // Runs f with the clock at `secs` (the SDK reads `new Date()`).

@@ -3,7 +3,7 @@
 // verifies); square's WebhooksHelper.verifySignature judges.
 import crypto from 'node:crypto';
 import { WebhooksHelper } from 'square';
-import { hmac, header } from '../lib.mjs';
+import { hmac, header, sharedSecret } from '../lib.mjs';
 
 export const vendor = 'square';
 export const library = 'square 46.0.0';
@@ -13,12 +13,10 @@ const BODY = '{"created_at":"2020-02-06T21:27:41.852Z","data":{"id":"KkAkhdMsgzn
 export async function make() {
   const key = crypto.randomBytes(16).toString('base64url');
   const sig = hmac('sha256', key, URL + BODY).digest('base64');
-  return {
-    name: 'square: base64 HMAC-SHA256 of URL + body (node:crypto signs; square 46.0.0 WebhooksHelper.verifySignature accepts)',
-    verify_key: key, sign_key: key, url: URL,
-    content_type: 'application/json', body: BODY,
+  return sharedSecret('square: base64 HMAC-SHA256 of URL + body (node:crypto signs; square 46.0.0 WebhooksHelper.verifySignature accepts)', key, {
+    url: URL, content_type: 'application/json', body: BODY,
     headers: [['x-square-hmacsha256-signature', sig]],
-  };
+  });
 }
 
 export async function accepts(v, body) {

@@ -1,8 +1,7 @@
 // Twilio: HMAC-SHA1 over the URL and the sorted form fields, base64, signed
 // and verified by the SDK.
-import crypto from 'node:crypto';
 import twilio from 'twilio';
-import { formParams, header } from '../lib.mjs';
+import { formParams, header, hexSecret, sharedSecret } from '../lib.mjs';
 
 export const vendor = 'twilio';
 export const library = 'twilio 6.2.0';
@@ -10,14 +9,12 @@ const URL = 'https://example.com/hooks/twilio?tenant=acme';
 const BODY = 'AccountSid=AC00000000000000000000000000000000&ApiVersion=2010-04-01&Body=Hello+%C3%BCml%C3%A4ut+%26+more&From=%2B15005550006&MessageSid=SM00000000000000000000000000000000&To=%2B15005550001';
 
 export async function make() {
-  const token = crypto.randomBytes(16).toString('hex');
+  const token = hexSecret();
   const sig = twilio.getExpectedTwilioSignature(token, URL, formParams(BODY));
-  return {
-    name: 'twilio: HMAC-SHA1 of URL + sorted form fields (twilio 6.2.0 getExpectedTwilioSignature signs)',
-    verify_key: token, sign_key: token, url: URL,
-    content_type: 'application/x-www-form-urlencoded', body: BODY,
+  return sharedSecret('twilio: HMAC-SHA1 of URL + sorted form fields (twilio 6.2.0 getExpectedTwilioSignature signs)', token, {
+    url: URL, content_type: 'application/x-www-form-urlencoded', body: BODY,
     headers: [['X-Twilio-Signature', sig]],
-  };
+  });
 }
 
 export async function accepts(v, body) {

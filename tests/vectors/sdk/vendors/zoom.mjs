@@ -2,23 +2,20 @@
 // keyed with the app's secret token. node:crypto signs (Rivet only verifies);
 // @zoom/rivet's own receiver (AwsLambdaReceiver, which runs CommonHttpRequest.isEventVerified)
 // judges. Rivet re-serializes the parsed body before hashing, so the body is compact JSON.
-import crypto from 'node:crypto';
 import { AwsLambdaReceiver } from '@zoom/rivet/meetings';
-import { TS, hmac, now } from '../lib.mjs';
+import { TS, hexSecret, hmac, now, sharedSecret } from '../lib.mjs';
 
 export const vendor = 'zoom';
 export const library = '@zoom/rivet 0.4.0';
 const BODY = '{"event":"meeting.started","event_ts":1626230691572,"payload":{"account_id":"Wk9PTV9BQ0NPVU5UX0lE","object":{"id":"1234567890","uuid":"Wk9PTV9NRUVUSU5HX0lE","host_id":"Wk9PTV9VU0VSX0lE","topic":"My Meeting","type":8,"start_time":"2021-07-13T21:44:51Z","timezone":"America/Los_Angeles","duration":60}}}';
 
 export async function make() {
-  const secret = crypto.randomBytes(16).toString('hex');
+  const secret = hexSecret();
   const sig = 'v0=' + hmac('sha256', secret, `v0:${TS}:${BODY}`).digest('hex');
-  return {
-    name: 'zoom: v0 HMAC-SHA256 over timestamp and body (node:crypto signs; @zoom/rivet 0.4.0 AwsLambdaReceiver accepts)',
-    verify_key: secret, sign_key: secret, timestamp: Number(TS),
-    content_type: 'application/json; charset=utf-8', body: BODY,
+  return sharedSecret('zoom: v0 HMAC-SHA256 over timestamp and body (node:crypto signs; @zoom/rivet 0.4.0 AwsLambdaReceiver accepts)', secret, {
+    timestamp: Number(TS), content_type: 'application/json; charset=utf-8', body: BODY,
     headers: [['x-zm-request-timestamp', TS], ['x-zm-signature', sig]],
-  };
+  });
 }
 
 export async function accepts(v, body) {
@@ -39,7 +36,7 @@ export async function accepts(v, body) {
 // The endpoint.url_validation handshake, signed as Zoom signs it (now), and
 // the answer Rivet's receiver gives it: plainToken and its HMAC.
 export async function handshakes() {
-  const secret = crypto.randomBytes(16).toString('hex');
+  const secret = hexSecret();
   const ts = now();
   const body = '{"event":"endpoint.url_validation","event_ts":1654503849680,"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"}}';
   const sig = 'v0=' + hmac('sha256', secret, `v0:${ts}:${body}`).digest('hex');
