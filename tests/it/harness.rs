@@ -700,13 +700,19 @@ fn unreachable_targets_and_bad_arguments_exit_2() {
         crate::common::load_prets_args("notaurl", "10", "1"),
         crate::common::load_prets_args("ftp://127.0.0.1/x", "10", "1"),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-            .args(&args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        usage_error(&args);
     }
+}
+
+/// Runs `hookforge ARGS`, asserts it exits 2, and returns what it said.
+fn usage_error(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    stderr
 }
 
 #[tokio::test]
@@ -1035,12 +1041,7 @@ fn load_refuses_a_port_past_65535_and_a_run_of_no_deliveries() {
     ] {
         let mut args = crate::common::load_prets_args(url, rate, "1");
         args.extend(["--secret", PRETS_SECRET]);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-            .args(&args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let stderr = usage_error(&args);
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
