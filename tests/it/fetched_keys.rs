@@ -539,7 +539,13 @@ fn signing_for_a_receiver_needs_the_key_url_and_the_settings_it_covers() {
     };
     let err = signer_error("paypal", paypal(&[]));
     assert!(err.contains("--setting webhook_id=VALUE"), "{err}");
-    let err = signer_error("paypal", paypal(&[("webhook_id", "WH-1"), ("webhookid", "x")]));
+    let err = signer_error(
+        "paypal",
+        paypal(&[("webhook_id", "WH-1"), ("webhookid", "x")]),
+    );
     assert!(err.contains("covers no setting `webhookid`"), "{err}");
-    assert_eq!(signer_error("paypal", paypal(&[("webhook_id", "WH-1")])), "");
+    assert_eq!(
+        signer_error("paypal", paypal(&[("webhook_id", "WH-1")])),
+        ""
+    );
 }

@@ -607,9 +607,8 @@ async fn discord_webhook_events_need_not_answer_the_interaction_ping() {
     let v = hookforge::vendor_dir::catalogue::load("discord")
         .unwrap()
         .unwrap();
-    let pair =
-        hookforge::auth::generate_key_pair(hookforge::manifest::SignatureAlgorithm::Ed25519)
-            .unwrap();
+    let pair = hookforge::auth::generate_key_pair(hookforge::manifest::SignatureAlgorithm::Ed25519)
+        .unwrap();
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(204).insert_header("content-type", "application/json"))
