@@ -1300,6 +1300,13 @@ async fn load_signs_its_deliveries_anew_during_a_long_run() {
         connections: None,
         resign_every: Duration::from_secs(1),
     };
+    // Signing without pause is refused (helper-65's review).
+    let continuous = LoadConfig {
+        resign_every: Duration::ZERO,
+        ..cfg.clone()
+    };
+    let err = run(&continuous, None).await.unwrap_err().to_string();
+    assert!(err.contains("not continuously"), "{err}");
     let report = run(&cfg, None).await.unwrap();
     assert_eq!(report.failed, 0, "{}", report.summary());
     let times: BTreeSet<String> = server

@@ -1267,3 +1267,33 @@ async fn a_refused_handshake_does_not_print_the_secret_echoed_back() {
     })
     .await;
 }
+
+/// Meta's verify token rides in the handshake's query: a receiver that
+/// drops the connection made reqwest's error name the URL, token and all,
+/// in `simulate`'s error. Every reason is now redacted (helper-65's review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handshake_without_an_answer_does_not_print_the_token() {
+    within(60, "token-in-url", async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            // Accept, read nothing, and close: no answer to anything.
+            while let Ok((conn, _)) = listener.accept().await {
+                drop(conn);
+            }
+        });
+        let token = "meta-verify-token-0123456789";
+        let err = Simulator::new(hookforge::vendor("meta").unwrap())
+            .url(format!("http://{addr}/hooks/meta"))
+            .secret("meta-app-secret-0123456789")
+            .handshake_token(token)
+            .events(1)
+            .run()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("handshake"), "{err}");
+        assert!(!err.contains(token), "{err}");
+    })
+    .await;
+}

@@ -599,13 +599,15 @@ class Run:
         self.proc = subprocess.Popen(shlex.split(command), cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         self.up = False
+        # The receiver prints this once it has bound the port; a connection
+        # could reach another run's listener on it instead (runs go in parallel).
+        bound = f"receiver on http://127.0.0.1:{port}/".encode()
         while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            # pread: the receiver writes through the same file offset.
+            if bound in os.pread(self.log.fileno(), 1 << 16, 0):
                 self.up = True
                 break
-            except OSError:
-                time.sleep(0.1)
+            time.sleep(0.1)
         observer.take()
         self.n = 0
 

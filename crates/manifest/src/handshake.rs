@@ -247,6 +247,18 @@ impl Handshake {
         {
             return bad("name", "letters, digits, `_`, `.` and `-` only");
         }
+        if let Some(endpoint) = &self.other_endpoint {
+            if endpoint.trim().is_empty() {
+                return bad("other_endpoint", "names the other endpoint; empty");
+            }
+            // `check` and `simulate` skip it, so the secret would never reach the receiver.
+            if self.keep.is_some() {
+                return bad(
+                    "other_endpoint",
+                    "a handshake that hands over the secret (`keep`) must reach this endpoint",
+                );
+            }
+        }
         // A HEAD is never a delivery: every HEAD is the check.
         if self.when.is_empty() && self.method != HandshakeMethod::Head {
             return bad(

@@ -361,6 +361,14 @@ impl DeliveryRules {
                 self.timeout_secs
             ));
         }
+        if let Some(n) = &self.no_retry
+            && (!is_token(&n.header) || n.value.is_empty())
+        {
+            return bad(format!(
+                "no_retry` needs a header name (letters, digits, `-`) and a value; got {:?}: {:?}",
+                n.header, n.value
+            ));
+        }
         let positive = |d: &f64| d.is_finite() && *d >= 0.0;
         match &self.retry {
             Retry::None => {}
@@ -1900,6 +1908,38 @@ mod tests {
             err.0.contains("`event_id.with`") && err.0.contains("\"code\""),
             "{err}"
         );
+    }
+
+    /// `delivery.no_retry` names a header and a value, and a handshake for
+    /// another endpoint is named and hands over no secret: else the header
+    /// silently never matched, or `check` skipped the request that gives
+    /// the receiver its secret (helper-65's review).
+    #[test]
+    fn no_retry_and_other_endpoint_are_checked() {
+        let manifest = |delivery: &str, handshake: &str| {
+            Manifest::from_json(&format!(
+                r#"{{"id":"ok","name":"x","event_type":{{"pointer":"/t"}},"auth":{{"scheme":"none"}},"success":{{"statuses":["2xx"]}},"delivery":{{"timeout_secs":3,"retry":{{"kind":"none"}}{delivery}}},"handshakes":[{{"name":"h","when":[{{"pointer":"/t","equals":"h"}}],"answer":{{"status":200,"content_type":"text/plain","body":""}},"example":{{}}{handshake}}}]}}"#
+            ))
+        };
+        manifest(
+            r#","no_retry":{"header":"X-No-Retry","value":"1"}"#,
+            r#","other_endpoint":"Other URL""#,
+        )
+        .unwrap();
+        for delivery in [
+            r#","no_retry":{"header":"X No Retry","value":"1"}"#,
+            r#","no_retry":{"header":"X-No-Retry","value":""}"#,
+        ] {
+            let err = manifest(delivery, "").unwrap_err();
+            assert!(err.0.contains("`delivery.no_retry`"), "{err}");
+        }
+        for handshake in [
+            r#","other_endpoint":" ""#,
+            r#","other_endpoint":"Other URL","keep":{"header":"X-Hook-Secret"}"#,
+        ] {
+            let err = manifest("", handshake).unwrap_err();
+            assert!(err.0.contains(".other_endpoint`"), "{err}");
+        }
     }
 
     /// A credential or signature header must be named, and be a header

@@ -122,6 +122,27 @@ impl Mode {
 
 impl Inner {
     /// The verifier now (a handshake may have given a secret since).
+    /// The keys to answer `h` with: for a signed one, the secret that
+    /// signed it, of several during a rotation (Zoom checks the answer
+    /// with its current secret and disables an endpoint that fails).
+    fn handshake_keys_for(
+        &self,
+        h: &crate::manifest::Handshake,
+        headers: &HeaderMap,
+        body: &[u8],
+        query: Option<&str>,
+    ) -> crate::handshake::Keys {
+        let verifier = self.verifier();
+        let signing =
+            (h.authenticated).then(|| verifier.secret_signing(headers, body, query).cloned());
+        crate::handshake::Keys {
+            secret: signing
+                .flatten()
+                .or_else(|| self.handshake_keys.secret.clone()),
+            token: self.handshake_keys.token.clone(),
+        }
+    }
+
     fn verifier(&self) -> Arc<Verifier> {
         self.verifier
             .read()
@@ -668,7 +689,9 @@ async fn receive_get(
     {
         return Rejection::Unauthenticated(e).respond(inner.vendor.id);
     }
-    crate::handshake::respond(inner.vendor, &inner.handshake_keys, h, &req, None)
+    // Verified as above: over no body, the query aside.
+    let keys = inner.handshake_keys_for(h, &headers, b"", None);
+    crate::handshake::respond(inner.vendor, &keys, h, &req, None)
 }
 
 /// The body, if its content type, size and arrival time are acceptable.
@@ -824,16 +847,7 @@ async fn verify_or_answer(
     {
         return Ok(Some(answer));
     }
-    // Keyed with the secret that signed it, of several during a rotation.
-    let verifier = inner.verifier();
-    let keys = crate::handshake::Keys {
-        secret: h
-            .authenticated
-            .then(|| verifier.secret_signing(headers, wire, query).cloned())
-            .flatten()
-            .or_else(|| inner.handshake_keys.secret.clone()),
-        token: inner.handshake_keys.token.clone(),
-    };
+    let keys = inner.handshake_keys_for(h, headers, wire, query);
     Ok(Some(crate::handshake::respond(
         inner.vendor,
         &keys,

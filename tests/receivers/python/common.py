@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import Flask, abort, g, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.serving import make_server
 
 # The seeded defects' names, one list for every language (../defects.txt).
 DEFECTS = (Path(__file__).parent.parent / "defects.txt").read_text().split()
@@ -321,9 +322,12 @@ def run(app):
     if DEFECT == "reject-unknown":
         _known_keys = _load_known_keys(vendor)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our own line per request instead
+    # Bound before the line is printed: scripts/check-receivers waits for the
+    # line, so a port another listener holds is never taken for this one's.
+    server = make_server("127.0.0.1", PORT, app, threaded=True)
     print(
         f"{vendor} receiver on http://127.0.0.1:{PORT}/webhooks/{vendor}" + (f" DEFECT={DEFECT}" if DEFECT else ""),
         file=sys.stderr,
         flush=True,
     )
-    app.run(host="127.0.0.1", port=PORT, threaded=True)
+    server.serve_forever()

@@ -159,7 +159,8 @@ impl Verifier {
         body: &[u8],
         query: Option<&str>,
     ) -> Option<&Secret> {
-        if self.secrets.len() < 2 {
+        // A JWT's keys are not one per secret: not narrowed, the first.
+        if self.secrets.len() < 2 || matches!(self.scheme, Scheme::Jwt(_)) {
             return self.secrets.first();
         }
         let verifies_alone = |i: usize| {

@@ -255,6 +255,11 @@ impl Harness {
             r.add(&cases::wrong_secret(Some(real), None));
             r.add(&cases::longer_secret(real));
         }
+        // The verify token rides in a handshake's query (Meta's), which
+        // a step's request line shows.
+        if let Some(token) = &self.handshake_token {
+            r.add_secret(token.expose());
+        }
         for step in plans.iter().flat_map(|p| &p.steps) {
             add_credentials(&mut r, self.vendor, &step.headers);
         }

@@ -131,15 +131,24 @@ pub async fn run(
     let total = planned_total(cfg)?;
     let prepared: Deliveries = Arc::new(std::sync::RwLock::new(Arc::new(prepare(cfg, total)?)));
     let target = Target::reach(cfg).await?;
-    let resigning = tokio::spawn(resign(cfg.clone(), total, prepared.clone()));
+    // Aborted however `run` ends, a dropped future included.
+    let _resigning = AbortOnDrop(tokio::spawn(resign(cfg.clone(), total, prepared.clone())));
     let connections = cfg
         .connections
         .unwrap_or_else(|| connections_for(cfg.rate))
         .max(1);
     let start = Instant::now();
-    let done = send_all(cfg, target, prepared, total, connections, start, progress).await;
-    resigning.abort();
-    Ok(summarize(cfg, total, start, connections, done?))
+    let done = send_all(cfg, target, prepared, total, connections, start, progress).await?;
+    Ok(summarize(cfg, total, start, connections, done))
+}
+
+/// A task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Signs the deliveries anew every `cfg.resign_every`, off the senders'
@@ -173,6 +182,11 @@ fn planned_total(cfg: &LoadConfig) -> Result<usize, HarnessError> {
         return Err(HarnessError::Config(format!(
             "rate × duration asks for {total_f:.0} deliveries; the limit is {MAX_DELIVERIES}"
         )));
+    }
+    if cfg.resign_every.is_zero() {
+        return Err(HarnessError::Config(
+            "the deliveries must be signed anew after some time, not continuously".into(),
+        ));
     }
     let total = total_f.round() as usize;
     if total == 0 {

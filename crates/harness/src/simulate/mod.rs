@@ -938,13 +938,21 @@ async fn handshake(
     secret: Option<&Secret>,
     token: Option<&Secret>,
 ) -> Result<(), SimError> {
+    let step = crate::conformance::cases::handshake_step(sender, spec, secret, token)
+        .map_err(|why| SimError::Config(format!("{}: {why}", sender.v.id)))?;
+    // Every reason may quote what was sent (a transport error names the URL
+    // with Meta's token in its query) or what the receiver echoed back: the
+    // credentials are kept out, as `check` keeps them out of its report.
+    let mut redactor = crate::conformance::report::Redactor::default();
+    for s in [secret, token].into_iter().flatten() {
+        redactor.add_secret(s.expose());
+    }
+    crate::conformance::harness::add_credentials(&mut redactor, sender.v, &step.headers);
     let failed = |reason: String| SimError::Handshake {
         vendor: sender.v.name.to_string(),
         name: spec.name.clone(),
-        reason,
+        reason: redactor.clean(&reason),
     };
-    let step = crate::conformance::cases::handshake_step(sender, spec, secret, token)
-        .map_err(|why| SimError::Config(format!("{}: {why}", sender.v.id)))?;
     let target = match &step.query {
         Some(q) => format!("{url}{}{q}", if url.contains('?') { '&' } else { '?' }),
         None => url.to_string(),
@@ -980,14 +988,7 @@ async fn handshake(
         tracing::info!(vendor = sender.v.id, handshake = %spec.name, "handshake passed");
         return Ok(());
     }
-    // The note quotes the answer, and a receiver may echo the request's
-    // credentials back: kept out as `check` keeps them out of its report.
-    let mut redactor = crate::conformance::report::Redactor::default();
-    for s in [secret, token].into_iter().flatten() {
-        redactor.add_secret(s.expose());
-    }
-    crate::conformance::harness::add_credentials(&mut redactor, sender.v, &step.headers);
-    Err(failed(redactor.clean(&verdict.note)))
+    Err(failed(verdict.note))
 }
 
 async fn deliver(shared: Arc<Shared>, track: usize) {
