@@ -234,99 +234,120 @@ fn find_placeholder(text: &str) -> Option<usize> {
     None
 }
 
+/// Makes the error for a field of the handshake being checked.
+type Bad<'a> = dyn Fn(&str, &str) -> ManifestError + 'a;
+
 impl Handshake {
     /// Checks what serde cannot; `index` is its place in `handshakes`.
     pub(crate) fn check(&self, index: usize) -> Result<(), ManifestError> {
         let at = format!("handshakes[{index}]");
-        let bad = |field: &str, m: &str| Err(ManifestError(format!("`{at}.{field}`: {m}")));
-        if self.name.is_empty()
-            || !self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-        {
-            return bad("name", "letters, digits, `_`, `.` and `-` only");
+        let bad = |field: &str, m: &str| ManifestError(format!("`{at}.{field}`: {m}"));
+        self.check_name(&bad)?;
+        self.check_conditions(&bad)?;
+        self.check_visit_and_keep(&bad)?;
+        self.check_answer(&at, &bad)
+    }
+
+    fn check_name(&self, bad: &Bad) -> Result<(), ManifestError> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "_.-".contains(c);
+        if self.name.is_empty() || !self.name.chars().all(allowed) {
+            return Err(bad("name", "letters, digits, `_`, `.` and `-` only"));
         }
         if let Some(endpoint) = &self.other_endpoint {
             if endpoint.trim().is_empty() {
-                return bad("other_endpoint", "names the other endpoint; empty");
+                return Err(bad("other_endpoint", "names the other endpoint; empty"));
             }
             // `check` and `simulate` skip it, so the secret would never reach the receiver.
             if self.keep.is_some() {
-                return bad(
+                return Err(bad(
                     "other_endpoint",
                     "a handshake that hands over the secret (`keep`) must reach this endpoint",
-                );
+                ));
             }
         }
+        Ok(())
+    }
+
+    /// The `when` conditions, and that a GET names no body.
+    fn check_conditions(&self, bad: &Bad) -> Result<(), ManifestError> {
         // A HEAD is never a delivery: every HEAD is the check.
         if self.when.is_empty() && self.method != HandshakeMethod::Head {
-            return bad(
+            return Err(bad(
                 "when",
                 "needs at least one condition, or every request would be one",
-            );
+            ));
         }
+        let get = self.method == HandshakeMethod::Get;
         for (j, c) in self.when.iter().enumerate() {
             let named = [&c.pointer, &c.header, &c.query]
                 .iter()
                 .filter(|x| x.is_some())
                 .count();
             if named != 1 {
-                return bad(
+                return Err(bad(
                     &format!("when[{j}]"),
                     "names exactly one of `pointer`, `header`, `query`",
-                );
+                ));
             }
             if c.pointer.as_ref().is_some_and(|p| !p.starts_with('/')) {
-                return bad(
+                return Err(bad(
                     &format!("when[{j}].pointer"),
                     "a JSON pointer starts with `/`",
-                );
+                ));
             }
-            if self.method == HandshakeMethod::Get && c.pointer.is_some() {
-                return bad(&format!("when[{j}].pointer"), "a GET has no body");
+            if get && c.pointer.is_some() {
+                return Err(bad(&format!("when[{j}].pointer"), "a GET has no body"));
             }
         }
-        if self.method == HandshakeMethod::Get && self.example.body.is_some() {
-            return bad("example.body", "a GET has no body");
+        if get && self.example.body.is_some() {
+            return Err(bad("example.body", "a GET has no body"));
         }
-        if let Some(v) = &self.visit {
-            if !v.pointer.starts_with('/') || v.hosts.is_empty() {
-                return bad(
+        Ok(())
+    }
+
+    fn check_visit_and_keep(&self, bad: &Bad) -> Result<(), ManifestError> {
+        if let Some(visit) = &self.visit {
+            if !visit.pointer.starts_with('/') || visit.hosts.is_empty() {
+                return Err(bad(
                     "visit",
                     "names a body `pointer` (starting with `/`) and the `hosts` it may name",
-                );
+                ));
             }
             if !self.authenticated {
                 // Else anyone could make the receiver call any allowed URL.
-                return bad(
+                return Err(bad(
                     "authenticated",
                     "a handshake that visits a URL must be `authenticated`",
-                );
+                ));
             }
         }
-        if let Some(k) = &self.keep {
+        if let Some(keep) = &self.keep {
             if !self
                 .when
                 .iter()
-                .any(|c| c.header.as_ref() == Some(&k.header))
+                .any(|c| c.header.as_ref() == Some(&keep.header))
             {
                 // Else a request without the header could be taken for one.
-                return bad(
+                return Err(bad(
                     "keep.header",
                     "must also be a `when` condition (the handshake is the request that carries it)",
-                );
+                ));
             }
             if self.authenticated {
-                return bad(
+                return Err(bad(
                     "authenticated",
                     "a handshake that gives the secret cannot be signed with it",
-                );
+                ));
             }
         }
+        Ok(())
+    }
+
+    /// The answer's statuses and its `{…}` pieces.
+    fn check_answer(&self, at: &str, bad: &Bad) -> Result<(), ManifestError> {
         let statuses = std::iter::once(&self.answer.status).chain(&self.answer.also_statuses);
         if statuses.into_iter().any(|s| !(100..600).contains(s)) {
-            return bad("answer.status", "an HTTP status, 100 to 599");
+            return Err(bad("answer.status", "an HTTP status, 100 to 599"));
         }
         let mut pieces = answer_pieces(&self.answer.body, &format!("{at}.answer.body"))?;
         for (j, h) in self.answer.headers.iter().enumerate() {
@@ -341,10 +362,10 @@ impl Handshake {
         if signs && !self.authenticated {
             // The answer would be an HMAC, keyed with the vendor secret, of
             // text anyone can send: a signing oracle for forged deliveries.
-            return bad(
+            return Err(bad(
                 "authenticated",
                 "an answer with `{hmac_sha256_hex:…}` must be `authenticated`: answering an unsigned request would sign what a stranger chose with the vendor secret",
-            );
+            ));
         }
         Ok(())
     }

@@ -1942,6 +1942,71 @@ mod tests {
         }
     }
 
+    /// Each rule `Handshake::check` holds names the field it refuses.
+    #[test]
+    fn handshake_rules_are_checked_and_name_the_field() {
+        // A valid handshake with `fields` put in place of its own.
+        let manifest = |fields: serde_json::Value| {
+            let mut handshake = serde_json::json!({
+                "name": "h",
+                "when": [{"pointer": "/t", "equals": "h"}],
+                "answer": {"content_type": "text/plain", "body": ""},
+                "example": {},
+            });
+            for (key, value) in fields.as_object().unwrap() {
+                handshake[key] = value.clone();
+            }
+            Manifest::from_json(&format!(
+                r#"{{"id":"ok","name":"x","event_type":{{"pointer":"/t"}},"auth":{{"scheme":"none"}},"success":{{"statuses":["2xx"]}},"handshakes":[{handshake}]}}"#
+            ))
+        };
+        manifest(serde_json::json!({})).unwrap();
+        let answer = |status: u16, body: &str| serde_json::json!({"status": status, "content_type": "text/plain", "body": body});
+        let refused = [
+            (serde_json::json!({"name": "a b"}), "name"),
+            (serde_json::json!({"when": []}), "when"),
+            (
+                serde_json::json!({"when": [{"pointer": "/t", "header": "X"}]}),
+                "when[0]",
+            ),
+            (
+                serde_json::json!({"when": [{"pointer": "t"}]}),
+                "when[0].pointer",
+            ),
+            (
+                serde_json::json!({"method": "GET", "when": [{"pointer": "/t"}]}),
+                "when[0].pointer",
+            ),
+            (
+                serde_json::json!({"method": "GET", "when": [{"query": "q"}], "example": {"body": "x"}}),
+                "example.body",
+            ),
+            (
+                serde_json::json!({"visit": {"pointer": "/u", "hosts": ["example.com"]}}),
+                "authenticated",
+            ),
+            (
+                serde_json::json!({"keep": {"header": "X-Secret"}}),
+                "keep.header",
+            ),
+            (
+                serde_json::json!({"answer": answer(700, "")}),
+                "answer.status",
+            ),
+            (
+                serde_json::json!({"answer": answer(200, "{hmac_sha256_hex:/t}")}),
+                "authenticated",
+            ),
+        ];
+        for (fields, field) in refused {
+            let err = manifest(fields.clone()).unwrap_err();
+            assert!(
+                err.0.contains(&format!("`handshakes[0].{field}`")),
+                "{fields}: {err}"
+            );
+        }
+    }
+
     /// A credential or signature header must be named, and be a header
     /// name: else `check` failed later with `"" is not a valid header name`.
     #[test]
