@@ -28,6 +28,13 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Asserts `o` is a usage error (exit 2) whose message says `text`;
+/// `context` names the case in a failure.
+fn exits_2_saying(o: &Output, text: &str, context: &str) {
+    assert_eq!(o.status.code(), Some(2), "{context}: {}", stderr(o));
+    assert!(stderr(o).contains(text), "{context}: {}", stderr(o));
+}
+
 #[test]
 fn vendors_and_events_list_every_vendor() {
     let o = hookforge(&["vendors", "--json"], None);
@@ -216,11 +223,10 @@ fn sending_commands_need_the_secret_of_a_vendor_that_signs() {
         &["check", "--vendor", "prets", "--url", url],
     ] {
         let o = hookforge(args, None);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-        assert!(
-            stderr(&o).contains("prets authenticates its deliveries: give the receiver's secret"),
-            "{args:?}: {}",
-            stderr(&o)
+        exits_2_saying(
+            &o,
+            "prets authenticates its deliveries: give the receiver's secret",
+            &format!("{args:?}"),
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -381,12 +387,7 @@ fn durations_too_large_are_usage_errors() {
         ],
         None,
     );
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("more than 1000 years"),
-        "{}",
-        stderr(&o)
-    );
+    exits_2_saying(&o, "more than 1000 years", "");
 }
 
 /// `check`, and every one-vendor command, shows `--vendor` and
@@ -416,12 +417,7 @@ fn an_empty_file_is_not_made_an_inbox() {
     let db = dir.join("empty.db");
     std::fs::write(&db, b"").unwrap();
     let o = hookforge(&["inbox", "--db", db.to_str().unwrap(), "list"], None);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("is empty: not an inbox"),
-        "{}",
-        stderr(&o)
-    );
+    exits_2_saying(&o, "is empty: not an inbox", "");
     assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
 
     // Nor another application's database: `inbox list` wrote the inbox's
@@ -446,12 +442,7 @@ fn an_empty_file_is_not_made_an_inbox() {
             &[&["inbox", "--db", other.to_str().unwrap()][..], args].concat(),
             None,
         );
-        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-        assert!(
-            stderr(&o).contains("without an inbox's `deliveries` table"),
-            "{}",
-            stderr(&o)
-        );
+        exits_2_saying(&o, "without an inbox's `deliveries` table", "");
     }
     assert_eq!(tables(), ["app_users"]);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -511,8 +502,7 @@ fn parsing_no_files_is_a_usage_error() {
     let dir = common::temp_dir("parse-empty-dir");
     std::fs::write(dir.join("provenance.json"), b"{}").unwrap();
     let o = hookforge(&["parse", "--vendor", "prets", dir.to_str().unwrap()], None);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("no *.json files in"), "{}", stderr(&o));
+    exits_2_saying(&o, "no *.json files in", "");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -680,12 +670,7 @@ fn named_pipes_are_read_when_named_and_skipped_when_walked() {
         ],
         None,
     );
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("b.json is not a regular file"),
-        "{}",
-        stderr(&o)
-    );
+    exits_2_saying(&o, "b.json is not a regular file", "");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -712,8 +697,7 @@ fn sign_refuses_a_timestamp_no_format_can_hold() {
     };
     for t in ["18446744073709551615", "253402300800"] {
         let o = sign(t);
-        assert_eq!(o.status.code(), Some(2), "{t}: {}", stderr(&o));
-        assert!(stderr(&o).contains("--timestamp"), "{t}: {}", stderr(&o));
+        exits_2_saying(&o, "--timestamp", t);
     }
     let o = sign("253402300799");
     assert!(o.status.success(), "{}", stderr(&o));

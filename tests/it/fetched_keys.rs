@@ -62,9 +62,7 @@ fn certificate_for(name: &str, key: &rcgen::KeyPair) -> rcgen::Certificate {
 
 /// Serves `app` on a loopback port; its `host:port`.
 async fn serve_on_loopback(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::serve_app(app).await;
     addr.to_string()
 }
 

@@ -245,9 +245,7 @@ fn a_handshake_that_would_sign_for_strangers_is_refused_at_load() {
 
 /// `app` on a loopback port; its base URL.
 async fn listen(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::serve_app(app).await;
     format!("http://{addr}")
 }
 

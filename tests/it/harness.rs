@@ -244,9 +244,10 @@ async fn output_of(mut cmd: std::process::Command) -> std::process::Output {
 
 /// Serves `app` on a free loopback port; the URL of `vendor`'s route there.
 async fn serve_app(app: axum::Router, vendor: &str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks/{vendor}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!(
+        "http://{}/hooks/{vendor}",
+        crate::common::serve_app(app).await
+    );
     url
 }
 
@@ -754,9 +755,7 @@ async fn fetching_receiver(api: Option<String>) -> String {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = crate::common::serve_app(app).await;
     format!("http://{addr}/hooks/prets")
 }
 

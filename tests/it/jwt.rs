@@ -278,9 +278,7 @@ async fn published_keys_are_fetched_and_cached() {
             async move { ([("cache-control", "public, max-age=21600")], jwks) }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = crate::common::serve_app(app).await;
 
     let dir = crate::common::temp_dir("jwks-url");
     crate::common::copy_dir(&crate::common::root().join("tests/fixtures/pubsub"), &dir);

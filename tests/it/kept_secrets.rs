@@ -180,9 +180,7 @@ async fn check_hands_over_its_secret_first_and_requires_the_echo() {
     use hookforge::conformance::harness::Harness;
     let secret = "check-secret-0123456789abcdef";
     let serve = |app: axum::Router| async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let addr = common::serve_app(app).await;
         format!("http://{addr}/hooks/asana")
     };
     let store: Arc<dyn Store> = Arc::new(hookforge::receive::store::MemoryStore::new());

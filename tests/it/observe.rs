@@ -687,9 +687,7 @@ async fn simulate_with_reports_names_the_events_handled_twice() {
             .await
             .unwrap();
         let app = receiver(v, &observer, defect);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = crate::common::serve_app(app).await;
         let report = Simulator::new(v)
             .url(format!("http://{addr}/hook"))
             .secret(SECRET)
@@ -703,7 +701,6 @@ async fn simulate_with_reports_names_the_events_handled_twice() {
             .run()
             .await
             .unwrap();
-        server.abort();
         let twice: Vec<&str> = report
             .deliveries
             .iter()
@@ -756,9 +753,7 @@ async fn simulate_names_reports_that_match_no_event() {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = crate::common::serve_app(app).await;
     let report = Simulator::new(v)
         .url(format!("http://{addr}/hook"))
         .secret(SECRET)
@@ -769,7 +764,6 @@ async fn simulate_names_reports_that_match_no_event() {
         .run()
         .await
         .unwrap();
-    server.abort();
     assert!(!report.passed);
     let table = report.table();
     assert!(

@@ -1038,9 +1038,7 @@ async fn retry_only_headers_come_with_retries_only() {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::serve_app(app).await;
     let base = format!("http://{addr}");
     // One event: the rate is the simulator's default (10 a second).
     let report = simulator(slack, &base, "slack-signing-secret-for-retries", 1, 10.0)

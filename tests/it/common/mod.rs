@@ -696,3 +696,11 @@ pub fn load_prets_args<'a>(url: &'a str, rate: &'a str, duration: &'a str) -> Ve
         duration,
     ]
 }
+
+/// Serves `app` on a free loopback port until the test's runtime ends.
+pub async fn serve_app(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
