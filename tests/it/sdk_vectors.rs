@@ -127,6 +127,18 @@ fn accepted_then_refused_tampered(v: &Value) {
     );
 }
 
+/// The values the signature covers that deliveries do not carry, as the
+/// receiver has them (a vector's `settings`: PayPal's `webhook_id`).
+fn settings_of(v: &Value) -> Vec<(String, String)> {
+    let Some(settings) = v["settings"].as_object() else {
+        return vec![];
+    };
+    settings
+        .iter()
+        .map(|(k, val)| (k.clone(), val.as_str().unwrap().to_string()))
+        .collect()
+}
+
 /// The vector's verify key, configured; or, for a vendor whose deliveries
 /// name their key's URL (AWS SNS), served as that URL's content.
 fn verifier_for(m: &Manifest, v: &Value) -> Verifier {
@@ -140,6 +152,9 @@ fn verifier_for(m: &Manifest, v: &Value) -> Verifier {
     };
     let verifier = Verifier::for_manifest_at(m, secrets, None, v["url"].as_str())
         .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let verifier = settings_of(v)
+        .into_iter()
+        .fold(verifier, |x, (k, val)| x.with_setting(k, val));
     if !fetched {
         return verifier;
     }
@@ -244,13 +259,21 @@ fn write_hookforge_signed_vectors() {
                 v["url"].as_str(),
             )
             .unwrap();
-            // A vendor whose deliveries name their key's URL: any URL of its
-            // hosts (the SDK's check is given the key for it).
-            let signer = match &m.auth {
-                hookforge::manifest::Auth::Signature(s) if s.key_url.is_some() => {
-                    signer.with_key_url("https://sns.us-west-2.amazonaws.com/hookforge.pem")
-                }
-                _ => signer,
+            let signer = settings_of(&v)
+                .into_iter()
+                .fold(signer, |x, (k, val)| x.with_setting(k, val));
+            // A vendor whose deliveries name their key's URL: a URL on its
+            // first host (the SDK's check is given the key for it).
+            let key_host = match &m.auth {
+                hookforge::manifest::Auth::Signature(s) => s
+                    .key_url
+                    .as_ref()
+                    .map(|k| k.hosts[0].replace('*', "us-west-2")),
+                _ => None,
+            };
+            let signer = match key_host {
+                Some(host) => signer.with_key_url(format!("https://{host}/hookforge.pem")),
+                None => signer,
             };
             let ctx = SignContext::now("msg_sdk_vectors");
             // A signature in the body (AWS SNS) rewrites the body.

@@ -18,7 +18,9 @@
 //
 // A module exports `vendor` (the catalogue id), `library` (package and
 // version), `make()` (a delivery, or a list of them: name, verify_key,
-// sign_key, [url], [timestamp], content_type, body, headers) and `accepts(delivery, body)`
+// sign_key, [url], [timestamp], [settings], content_type, body, headers;
+// `settings` are what the signature covers that the delivery does not carry,
+// such as PayPal's webhook_id) and `accepts(delivery, body)`
 // (whether the SDK accepts the delivery's headers with this body; a body
 // other than the delivery's own is the tampered case). A module whose SDK
 // answers handshakes also exports `handshakes()` (requests: name, handshake,
