@@ -421,6 +421,117 @@ fn a_sample_that_is_not_json_fails_to_parse() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
+/// `infer` run again on its own `OUT/samples` keeps every sample's bytes,
+/// and without `--overwrite` keeps a sample edited by hand. Before,
+/// `fs::copy` onto the same file truncated every sample to nothing (exit 0),
+/// and an edited sample was silently replaced (helper-67's review).
+#[test]
+fn infer_on_its_own_samples_keeps_them_and_keeps_edits() {
+    let out = common::temp_dir("infer-own-samples");
+    let dir = out.join("acme");
+    let root = common::root();
+    common::succeeded(
+        std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args(["infer", "--vendor-dir"])
+            .arg(&dir)
+            .arg(root.join("samples/prets")),
+    );
+    let before = common::tree_text(&dir.join("samples"));
+    assert!(before.iter().any(|(_, bytes)| !bytes.is_empty()));
+    let again = infer_into(&dir, &dir.join("samples"));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(common::tree_text(&dir.join("samples")), before);
+
+    let edited = common::first_file(&common::first_file(&dir.join("samples")));
+    std::fs::write(&edited, br#"{"edited": "by hand"}"#).unwrap();
+    let rerun = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(["infer", "--vendor-dir"])
+        .arg(&dir)
+        .arg(root.join("samples/prets"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&rerun.stderr);
+    assert!(err.contains("--overwrite copies"), "{err}");
+    assert_eq!(std::fs::read(&edited).unwrap(), br#"{"edited": "by hand"}"#);
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// A vendor whose event type and id are in headers: `infer` lists both
+/// headers in the manifest, and `serve` keeps the headers the type and id
+/// are read from with each stored delivery even when the manifest does not
+/// list them. Before, the delivery was acknowledged, stored without its
+/// type, and never handled, while `check` passed (helper-67's review).
+#[test]
+fn a_type_read_from_a_header_is_kept_with_the_stored_delivery() {
+    let out = common::temp_dir("infer-header-type");
+    let samples = out.join("samples");
+    std::fs::create_dir_all(samples.join("push")).unwrap();
+    for (name, id) in [("a", "h1"), ("b", "h2")] {
+        std::fs::write(
+            samples.join(format!("push/{name}.json")),
+            br#"{"repo": "x"}"#,
+        )
+        .unwrap();
+        let headers = format!("X-Hook-Event: push\nX-Hook-Id: {id}\n");
+        std::fs::write(samples.join(format!("push/{name}.headers")), headers).unwrap();
+    }
+    let dir = out.join("acme");
+    let inferred = infer_into(&dir, &samples);
+    assert!(
+        inferred.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inferred.stderr)
+    );
+    let manifest_path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let listed: Vec<&str> = manifest["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["name"].as_str())
+        .collect();
+    assert!(
+        listed.contains(&"X-Hook-Event") && listed.contains(&"X-Hook-Id"),
+        "{listed:?}"
+    );
+    // serve's own guard: the same vendor with the headers left unlisted.
+    manifest["headers"] =
+        serde_json::json!([{"name": "Content-Type", "value": "application/json"}]);
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+
+    let mut serve = common::serve_vendor_dir_on(dir.to_str().unwrap(), "127.0.0.1:0");
+    serve
+        .args(["--allow-unsigned", "acme", "--db"])
+        .arg(out.join("inbox.db"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let (mut child, port) = common::spawn_listening(serve);
+    let (handled, reader) = common::handled_ids(child.stderr.take().unwrap());
+    let headers = [
+        ("Content-Type".to_string(), "application/json".to_string()),
+        ("X-Hook-Event".to_string(), "push".to_string()),
+        ("X-Hook-Id".to_string(), "h9".to_string()),
+    ];
+    assert_eq!(
+        common::post_to(port, "/hooks/acme", &headers, br#"{"repo": "y"}"#),
+        200
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while handled.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    assert_eq!(*handled.lock().unwrap(), ["h9"]);
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
 /// `hookforge infer --vendor-dir OUT SAMPLES`.
 fn infer_into(out: &std::path::Path, samples: &std::path::Path) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))

@@ -131,6 +131,21 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
     if let Some(l) = &event_id {
         manifest["event_id"] = l.clone();
     }
+    // A header the type or id is read from is one the vendor sends: listed,
+    // `check` and `simulate` send it and `serve` keeps it with the delivery
+    // (else every stored delivery lacked its type and was never handled).
+    let read_from = [
+        ("{event_type}", found.as_ref().map(|f| &f.locator)),
+        ("{event_id}", event_id.as_ref()),
+    ];
+    for (value, locator) in read_from {
+        if let Some(name) = locator.and_then(|l| l["header"].as_str()) {
+            manifest["headers"]
+                .as_array_mut()
+                .expect("a list")
+                .push(json!({"name": name, "value": value}));
+        }
+    }
     let manifest_path = out.join("manifest.json");
     match kept_manifest(&manifest_path, &manifest)? {
         Kept::New => write_json(&manifest_path, &manifest)?,
@@ -302,11 +317,39 @@ fn write_event(
         for from in [f.clone(), f.with_extension("headers")] {
             if from.exists() {
                 let target = sample_dir.join(from.file_name().unwrap_or_default());
-                std::fs::copy(&from, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+                copy_sample(&from, &target, overwrite)?;
             }
         }
     }
     Ok(())
+}
+
+/// Copies a sample into the vendor directory, but never onto itself (a run
+/// on `OUT/samples`: `fs::copy` truncated each file to nothing) and, without
+/// `--overwrite`, never over a different file already there (a hand edit).
+fn copy_sample(
+    from: &std::path::Path,
+    target: &std::path::Path,
+    overwrite: bool,
+) -> Result<(), String> {
+    if target.exists() {
+        let same = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+        if same(from).is_some() && same(from) == same(target) {
+            return Ok(());
+        }
+        let differs = std::fs::read(from).ok() != std::fs::read(target).ok();
+        if differs && !overwrite {
+            eprintln!(
+                "kept {} as it is (--overwrite copies {} over it)",
+                target.display(),
+                from.display()
+            );
+            return Ok(());
+        }
+    }
+    std::fs::copy(from, target)
+        .map(drop)
+        .map_err(|e| format!("{}: {e}", target.display()))
 }
 
 /// Each event directory's samples (with their headers), sorted.
