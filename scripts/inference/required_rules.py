@@ -10,8 +10,9 @@ marks required some of the keys every training example has. Counted:
             example (at most 40 per payload, spread evenly, as compare.py),
             how many the rule made required: a mutant without it is refused.
 Rules:
-  name      hookforge infer's: the envelope names at the top level, `id` and
-            `type` below (the name rule alone);
+  top       hookforge infer's: the envelope names at the top level only;
+  name      the top rule, plus `id` and `type` below (infer's rule until
+            2026-12-06);
   all       every key every example has (quicktype's);
   idlike    the name rule, plus keys named like identifiers (`*_id`, `node_id`,
             `login`, `url`, `html_url`, `name`, `sha`);
@@ -49,7 +50,11 @@ def by_key_name(v, name="", out=None):
 
 def required(rule, path, seen):
     parent, k = path[:-1], path[-1]
-    if (not parent and k in TOP) or (parent and k in ("id", "type")):
+    if not parent and k in TOP:
+        return True
+    if rule == "top":
+        return False
+    if parent and k in ("id", "type"):
         return True
     if rule == "all":
         return True
@@ -90,8 +95,8 @@ def main(corpus, rules):
 
 
 if __name__ == "__main__":
-    known = {"name", "all", "idlike"}
+    known = {"top", "name", "all", "idlike"}
     bad = [r for r in sys.argv[2:] if r not in known and not (r.startswith("same") and r[4:].isdigit())]
     if len(sys.argv) < 3 or bad:
-        sys.exit(f"usage: required_rules.py CORPUS RULE... (name, all, idlike, sameN); unknown: {bad}")
+        sys.exit(f"usage: required_rules.py CORPUS RULE... (top, name, all, idlike, sameN); unknown: {bad}")
     main(sys.argv[1], sys.argv[2:])
