@@ -68,13 +68,30 @@ pub struct EventType {
 /// value, in every sample, is its directory's name (compared with any
 /// punctuation as `_`, so `orders-create` matches `orders/create`).
 pub fn event_type(events: &[(String, Vec<Sample>)]) -> Option<EventType> {
-    let first = events.first()?.1.first()?;
+    // Places from every sample, the first sample's first: a field only some
+    // events have (GitHub's and Gitea's `/action`, absent from `create`) is
+    // still tried when the first directory's samples lack it.
+    let all = events.iter().flat_map(|(_, samples)| samples);
     let mut pointers = Vec::new();
-    string_leaves(&first.body, String::new(), 0, &mut pointers);
+    let mut headers: Vec<String> = Vec::new();
+    for sample in all {
+        let mut found = Vec::new();
+        string_leaves(&sample.body, String::new(), 0, &mut found);
+        for p in found {
+            if !pointers.contains(&p) {
+                pointers.push(p);
+            }
+        }
+        for (h, _) in &sample.headers {
+            if !headers.iter().any(|known| known.eq_ignore_ascii_case(h)) {
+                headers.push(h.clone());
+            }
+        }
+    }
     pointers.sort_by_key(|p| p.matches('/').count());
     let mut candidates: Vec<Place> = pointers.iter().map(|p| Place::Pointer(p.clone())).collect();
-    candidates.extend(first.headers.iter().map(|(h, _)| Place::Header(h.clone())));
-    for (h, _) in &first.headers {
+    candidates.extend(headers.iter().map(|h| Place::Header(h.clone())));
+    for h in &headers {
         for p in pointers.iter().filter(|p| p.matches('/').count() == 1) {
             candidates.push(Place::Joined(h.clone(), p.clone()));
         }
@@ -312,6 +329,35 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         }
+    }
+
+    /// A header joined with a field only some events have is found whatever
+    /// the directories' order: `create` (no `/action`) sorted first hid it
+    /// (helper-67's review: exit 1, "event type not found").
+    #[test]
+    fn a_joined_field_is_found_when_the_first_event_lacks_it() {
+        let events = vec![
+            (
+                "create".to_string(),
+                vec![sample(
+                    json!({"ref": "main"}),
+                    &[("X-Gitea-Event", "create")],
+                )],
+            ),
+            (
+                "issues.opened".to_string(),
+                vec![sample(
+                    json!({"action": "opened", "number": 1}),
+                    &[("X-Gitea-Event", "issues")],
+                )],
+            ),
+        ];
+        let found = event_type(&events).unwrap();
+        assert_eq!(
+            found.locator,
+            json!({"header": "X-Gitea-Event", "pointer": "/action", "join": "."})
+        );
+        assert_eq!(found.names, ["create", "issues.opened"]);
     }
 
     /// An `id` beside a nested type is the event's id (helper-54's review:
