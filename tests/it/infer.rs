@@ -410,7 +410,7 @@ fn a_sample_that_is_not_json_fails_to_parse() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.json: not JSON"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.json: body is not valid JSON"));
     let o = common::hookforge(&["infer", out.join("missing.json").to_str().unwrap()]);
     assert_eq!(
         o.status.code(),
@@ -418,6 +418,57 @@ fn a_sample_that_is_not_json_fails_to_parse() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// A sample in an event directory that `parse` and `serve` would refuse
+/// fails `infer --vendor-dir` as `infer FILE` fails it (exit 1), naming the
+/// file and the problem: a key given twice (it was copied into the vendor
+/// directory, whose receiver then quarantined it), a byte order mark (said
+/// as "expected value at line 1 column 1"), a trailing comma (exit 2 here,
+/// 1 from `infer FILE`). A sample nested so deep that its schema could not
+/// be read back writes no schema (it wrote one `events` then refused).
+/// helper-67's review.
+#[test]
+fn samples_infer_cannot_use_are_refused_by_name() {
+    let out = common::temp_dir("infer-refused");
+    let deep = format!("{}1{}", "{\"a\":".repeat(64), "}".repeat(64));
+    let cases: [(&str, Vec<u8>, i32, &str); 4] = [
+        (
+            "dup",
+            br#"{"type":"x","name":"a","name":"b"}"#.to_vec(),
+            1,
+            "duplicate field `name`",
+        ),
+        (
+            "bom",
+            b"\xEF\xBB\xBF{\"type\":\"x\"}".to_vec(),
+            1,
+            "byte order mark",
+        ),
+        (
+            "comma",
+            br#"{"type":"x",}"#.to_vec(),
+            1,
+            "not valid JSON: trailing comma",
+        ),
+        ("deep", deep.into_bytes(), 2, "nest too deep"),
+    ];
+    for (name, bad, code, says) in cases {
+        let samples = out.join(name).join("samples/x");
+        std::fs::create_dir_all(&samples).unwrap();
+        std::fs::write(samples.join("ok.json"), br#"{"type":"x"}"#).unwrap();
+        std::fs::write(samples.join("bad.json"), &bad).unwrap();
+        let dir = out.join(name).join("vendor");
+        let o = infer_into(&dir, samples.parent().unwrap());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{name}: {err}");
+        assert!(err.contains(says), "{name}: {err}");
+        if code == 1 {
+            assert!(err.contains("bad.json"), "{name}: {err}");
+        }
+        assert!(!dir.join("events/x.json").exists(), "{name}");
+    }
     std::fs::remove_dir_all(&out).unwrap();
 }
 

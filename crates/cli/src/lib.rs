@@ -11,7 +11,7 @@ extern crate self as hookforge;
 mod cli;
 
 use hookforge_core::{
-    HeaderMap, VendorSpec, auth, dedupe_key, manifest, register, vendor, vendor_dir, vendors,
+    HeaderMap, VendorSpec, auth, dedupe_key, manifest, parse, register, vendor, vendor_dir, vendors,
 };
 use hookforge_drift::{diff, drift};
 use hookforge_harness::{conformance, simulate};

@@ -37,8 +37,17 @@ fn read_samples(files: &[PathBuf], named: &[PathBuf]) -> Result<Vec<Value>, Fail
         .map(|f| {
             let what = f.display().to_string();
             let text = read_sample_file(f, named.contains(f), &what).map_err(Failure::usage)?;
-            serde_json::from_slice(&text)
-                .map_err(|e| Failure::failed(format!("{what}: not JSON: {e}")))
+            // Read as `parse` and `serve` read a body: a key given twice is
+            // refused here too, or its sample would be kept and then
+            // quarantined by the vendor directory made from it.
+            if text.starts_with(b"\xEF\xBB\xBF") {
+                // serde_json says only "expected value at line 1 column 1".
+                return Err(Failure::failed(format!(
+                    "{what}: starts with a UTF-8 byte order mark, which JSON text must not (RFC 8259, section 8.1); remove its first 3 bytes"
+                )));
+            }
+            hookforge::parse::decode_value(&text, &what)
+                .map_err(|e| Failure::failed(format!("{what}: {e}")))
         })
         .collect()
 }
@@ -105,7 +114,12 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
                 .into(),
         );
     };
-    let events = read_events(samples_dir)?;
+    // A sample that is not JSON failed to parse (1), as from `infer FILE`.
+    let events = match read_events(samples_dir) {
+        Ok(events) => events,
+        Err(Failure::Usage(m)) => return Err(m),
+        Err(failed) => return Ok(Err(failed)),
+    };
     let grouped: Vec<(String, Vec<onboard::Sample>)> = events
         .iter()
         .map(|(dir, files)| (dir.clone(), files.iter().map(|(_, s)| s.clone()).collect()))
@@ -302,6 +316,14 @@ fn write_event(
         pins.push((p.to_string(), None));
     }
     let schema = hookforge::infer::infer_pinned(name, &docs, &pins);
+    // A schema nests about twice as deep as its samples: past serde_json's
+    // limit (128) the directory written could not be loaded again.
+    let text = serde_json::to_string(&schema).map_err(|e| e.to_string())?;
+    if let Err(e) = serde_json::from_str::<Value>(&text) {
+        return Err(format!(
+            "{name}: its samples nest too deep for a schema that can be read back ({e}); no schema written"
+        ));
+    }
     let path = out.join("events").join(format!("{slug}.json"));
     if path.exists() && !overwrite {
         eprintln!(
@@ -355,16 +377,16 @@ fn copy_sample(
 /// Each event directory's samples (with their headers), sorted.
 type Events = Vec<(String, Vec<(PathBuf, onboard::Sample)>)>;
 
-fn read_events(samples_dir: &std::path::Path) -> Result<Events, String> {
+fn read_events(samples_dir: &std::path::Path) -> Result<Events, Failure> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(samples_dir)
-        .map_err(|e| format!("cannot read {}: {e}", samples_dir.display()))?
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", samples_dir.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
     let mut events = Vec::new();
     for d in dirs {
-        let files = json_files(&d)?;
+        let files = json_files(&d).map_err(Failure::usage)?;
         if files.is_empty() {
             eprintln!("skipped {}: no *.json samples in it", d.display());
             continue;
@@ -372,25 +394,26 @@ fn read_events(samples_dir: &std::path::Path) -> Result<Events, String> {
         let name = d
             .file_name()
             .and_then(|n| n.to_str())
-            .ok_or_else(|| format!("{}: the directory name is not UTF-8", d.display()))?
+            .ok_or_else(|| {
+                Failure::usage(format!("{}: the directory name is not UTF-8", d.display()))
+            })?
             .to_string();
-        // Onboarding a directory: any sample it cannot use stops it (2).
-        let bodies = read_samples(&files, &[]).map_err(|f| match f {
-            Failure::Usage(m) | Failure::Failed(m) => m,
-            Failure::Reported => String::new(),
-        })?;
+        // Onboarding a directory: any sample it cannot use stops it.
+        let bodies = read_samples(&files, &[])?;
         let mut samples = Vec::new();
         for (f, body) in files.into_iter().zip(bodies) {
             let h = f.with_extension("headers");
             let headers = if h.exists() {
-                let bytes = read_sample_file(&h, false, &h.display().to_string())?;
+                let bytes = read_sample_file(&h, false, &h.display().to_string())
+                    .map_err(Failure::usage)?;
                 let text = String::from_utf8(bytes).map_err(|_| {
-                    format!(
+                    Failure::usage(format!(
                         "cannot read {}: stream did not contain valid UTF-8",
                         h.display()
-                    )
+                    ))
                 })?;
-                onboard::parse_headers(&text).map_err(|e| format!("{}: {e}", h.display()))?
+                onboard::parse_headers(&text)
+                    .map_err(|e| Failure::usage(format!("{}: {e}", h.display())))?
             } else {
                 Vec::new()
             };
@@ -399,10 +422,10 @@ fn read_events(samples_dir: &std::path::Path) -> Result<Events, String> {
         events.push((name, samples));
     }
     if events.is_empty() {
-        return Err(format!(
+        return Err(Failure::usage(format!(
             "{} has no subdirectory of *.json samples (one per event)",
             samples_dir.display()
-        ));
+        )));
     }
     Ok(events)
 }
