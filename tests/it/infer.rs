@@ -530,6 +530,10 @@ fn a_type_read_from_a_header_is_kept_with_the_stored_delivery() {
         let headers = format!("X-Hook-Event: push\nX-Hook-Id: {id}\n");
         std::fs::write(samples.join(format!("push/{name}.headers")), headers).unwrap();
     }
+    // What `extract --event-pointer` could not place is passed over (it was
+    // taken for an event, and no event type fitted it).
+    std::fs::create_dir_all(samples.join("_no_event_type")).unwrap();
+    std::fs::write(samples.join("_no_event_type/z.json"), br#"{"note": "x"}"#).unwrap();
     let dir = out.join("acme");
     let inferred = infer_into(&dir, &samples);
     assert!(
@@ -537,6 +541,17 @@ fn a_type_read_from_a_header_is_kept_with_the_stored_delivery() {
         "{}",
         String::from_utf8_lossy(&inferred.stderr)
     );
+    assert!(!dir.join("samples/_no_event_type").exists());
+    // `parse DIR` reads each sample's `.headers` file, as `infer` did.
+    let d = dir.to_str().unwrap();
+    let parsed = common::hookforge(&["parse", "--vendor-dir", d, &format!("{d}/samples")]);
+    let report = String::from_utf8_lossy(&parsed.stdout);
+    assert!(
+        parsed.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    assert!(report.contains("2 files: 2 ok"), "{report}");
     let manifest_path = dir.join("manifest.json");
     let mut manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
@@ -580,6 +595,56 @@ fn a_type_read_from_a_header_is_kept_with_the_stored_delivery() {
     child.wait().unwrap();
     reader.join().unwrap();
     assert_eq!(*handled.lock().unwrap(), ["h9"]);
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// Samples that are JSON arrays (a batch, as SendGrid posts) make one event
+/// named with `value`, and the directory parses its own samples; arrays in
+/// several directories are refused with what to do. Before, `/0/event` was
+/// proposed, which a manifest refuses for an array body, and every sample
+/// failed `parse` (helper-67's review).
+#[test]
+fn batch_samples_make_one_event_named_by_value() {
+    let out = common::temp_dir("infer-batch");
+    let samples = out.join("samples");
+    std::fs::create_dir_all(samples.join("events")).unwrap();
+    for (name, kinds) in [("a", ["processed", "delivered"]), ("b", ["open", "click"])] {
+        let items: Vec<serde_json::Value> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| serde_json::json!({"event": k, "sg_event_id": format!("{name}{i}")}))
+            .collect();
+        let body = serde_json::to_vec(&items).unwrap();
+        std::fs::write(samples.join(format!("events/{name}.json")), body).unwrap();
+    }
+    let dir = out.join("mailer");
+    let inferred = infer_into(&dir, &samples);
+    assert!(
+        inferred.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inferred.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["event_type"],
+        serde_json::json!({"value": "events"})
+    );
+    let d = dir.to_str().unwrap();
+    let parsed = common::hookforge(&["parse", "--vendor-dir", d, &format!("{d}/samples")]);
+    let report = String::from_utf8_lossy(&parsed.stdout);
+    assert!(
+        parsed.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+
+    std::fs::create_dir_all(samples.join("more")).unwrap();
+    std::fs::copy(samples.join("events/a.json"), samples.join("more/a.json")).unwrap();
+    let two = infer_into(&out.join("two"), &samples);
+    let err = String::from_utf8_lossy(&two.stderr);
+    assert_eq!(two.status.code(), Some(1), "{err}");
+    assert!(err.contains("JSON arrays (batches)"), "{err}");
     std::fs::remove_dir_all(&out).unwrap();
 }
 

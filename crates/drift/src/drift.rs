@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::Error;
+use crate::manifest::Manifest;
 use crate::manifest::vendor_dir::VendorSchemas;
 use hookforge_schema::schema_walk::json_type;
 
@@ -35,6 +36,9 @@ pub struct Observed {
     pub id: i64,
     pub event_type: String,
     pub body: Vec<u8>,
+    /// The headers stored with it (those the event type and id are read
+    /// from go with a new sample).
+    pub headers: Vec<(String, String)>,
 }
 
 /// A redacted delivery to add as a sample.
@@ -44,6 +48,11 @@ pub struct NewSample {
     /// `samples/<event slug>/<name>.json`
     pub path: PathBuf,
     pub body: Value,
+    /// For `<name>.headers` beside it: the delivery's headers the vendor's
+    /// event type and id are read from (a sample without them cannot be
+    /// parsed or inferred from again).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -203,6 +212,10 @@ pub fn propose(dir: &Path, samples: &Path, deliveries: &[Observed]) -> Result<Pr
             continue;
         }
         let Some(es) = vs.events.iter().find(|e| &e.name == event) else {
+            found
+                .unknown_headers
+                .entry(event.clone())
+                .or_insert_with(|| locator_headers(&vs.manifest, &d.headers));
             found.unknown.entry(event.clone()).or_default().push(doc);
             found
                 .unknown_ids
@@ -219,6 +232,7 @@ pub fn propose(dir: &Path, samples: &Path, deliveries: &[Observed]) -> Result<Pr
                     event: event.clone(),
                     path: PathBuf::from("samples").join(&es.slug).join("drift-1.json"),
                     body: redactor.redact(&doc, ""),
+                    headers: locator_headers(&vs.manifest, &d.headers),
                 });
             }
         }
@@ -229,6 +243,17 @@ pub fn propose(dir: &Path, samples: &Path, deliveries: &[Observed]) -> Result<Pr
     found.finish(&mut out, &mut redactor, files);
     patch_twins(&vs, &mut out.patches);
     Ok(out)
+}
+
+/// Of `headers`, those `manifest`'s event type and id are read from.
+fn locator_headers(manifest: &Manifest, headers: &[(String, String)]) -> Vec<(String, String)> {
+    let locators = std::iter::once(&manifest.event_type).chain(&manifest.event_id);
+    let names: Vec<&str> = locators.filter_map(|l| l.header.as_deref()).collect();
+    headers
+        .iter()
+        .filter(|(name, _)| names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+        .cloned()
+        .collect()
 }
 
 /// Whether `doc` has a field `hookforge check` adds (`x_hookforge_…`).
@@ -316,6 +341,8 @@ struct Findings {
     /// Deliveries of undocumented events, by event type.
     unknown: BTreeMap<String, Vec<Value>>,
     unknown_ids: BTreeMap<String, Vec<i64>>,
+    /// The first delivery's headers the type and id are read from, per new event.
+    unknown_headers: BTreeMap<String, Vec<(String, String)>>,
     /// The deliveries behind each op and new key, by the same keys.
     evidence: BTreeMap<(PathBuf, String), BTreeSet<i64>>,
     /// The delivery being examined.
@@ -514,7 +541,7 @@ impl Findings {
     /// The proposal: one schema inferred per new key, the ops per file,
     /// a schema and a redacted sample per undocumented event.
     fn finish(
-        self,
+        mut self,
         out: &mut Proposal,
         redactor: &mut Redactor,
         mut files: crate::infer::EventFiles,
@@ -568,6 +595,7 @@ impl Findings {
             }
             out.samples.push(NewSample {
                 path: PathBuf::from("samples").join(slug).join("drift-1.json"),
+                headers: self.unknown_headers.remove(&event).unwrap_or_default(),
                 event,
                 body: redactor.redact(&docs[0], ""),
             });
@@ -1280,6 +1308,35 @@ fn merged(
 mod tests {
     use super::*;
 
+    /// A new sample of a vendor that sends its event type and id in headers
+    /// carries those headers (for its `.headers` file), and no other: without
+    /// them it could be neither parsed nor inferred from again (helper-67's
+    /// review: `drift --apply` wrote GitHub-style samples bare).
+    #[test]
+    fn a_new_sample_keeps_the_headers_its_type_and_id_are_read_from() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vendors/github");
+        let header = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let seen = Observed {
+            id: 7,
+            event_type: "brand_new".into(),
+            body: br#"{"zen": "new"}"#.to_vec(),
+            headers: vec![
+                header("User-Agent", "GitHub-Hookshot/1"),
+                header("x-github-event", "brand_new"),
+                header("X-GitHub-Delivery", "d-1"),
+            ],
+        };
+        let p = propose(&dir, &dir.join("samples"), &[seen]).unwrap();
+        assert_eq!(p.samples.len(), 1, "{p:?}");
+        assert_eq!(
+            p.samples[0].headers,
+            [
+                header("x-github-event", "brand_new"),
+                header("X-GitHub-Delivery", "d-1")
+            ]
+        );
+    }
+
     /// A stored delivery serde_json cannot hold (quarantined as JSON beyond
     /// it) is counted as left out, not read as "no drift".
     #[test]
@@ -1290,6 +1347,7 @@ mod tests {
             id: 1,
             event_type: "quote.created".into(),
             body,
+            headers: vec![],
         };
         let p = propose(&dir, &dir.join("samples"), &[seen]).unwrap();
         assert_eq!((p.deliveries, p.drifted, p.unreadable), (1, 0, 1));

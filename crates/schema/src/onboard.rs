@@ -68,6 +68,16 @@ pub struct EventType {
 /// value, in every sample, is its directory's name (compared with any
 /// punctuation as `_`, so `orders-create` matches `orders/create`).
 pub fn event_type(events: &[(String, Vec<Sample>)]) -> Option<EventType> {
+    if is_batch(events) {
+        // A JSON array is a batch, one event for the manifest (SendGrid's,
+        // HubSpot's): named with `value`, which only one directory can be.
+        let [(name, _)] = events else { return None };
+        return Some(EventType {
+            locator: json!({"value": name}),
+            pointer: None,
+            names: vec![name.clone()],
+        });
+    }
     // Places from every sample, the first sample's first: a field only some
     // events have (GitHub's and Gitea's `/action`, absent from `create`) is
     // still tried when the first directory's samples lack it.
@@ -99,6 +109,15 @@ pub fn event_type(events: &[(String, Vec<Sample>)]) -> Option<EventType> {
     candidates
         .into_iter()
         .find_map(|c| c.names(events).map(|names| c.found(names)))
+}
+
+/// Whether every sample's body is a JSON array (a batch of items).
+pub fn is_batch(events: &[(String, Vec<Sample>)]) -> bool {
+    let mut bodies = events
+        .iter()
+        .flat_map(|(_, samples)| samples)
+        .map(|s| &s.body);
+    bodies.clone().next().is_some() && bodies.all(Value::is_array)
 }
 
 #[derive(Debug, Clone)]

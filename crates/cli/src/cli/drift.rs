@@ -148,6 +148,7 @@ fn observed(
                 id: r.id,
                 event_type: r.event_type,
                 body: r.body,
+                headers: r.headers,
             });
     }
     if by_vendor.is_empty() {
@@ -450,6 +451,14 @@ fn planned(
             .map(|n| event_dir.join(format!("drift-{n}.json")))
             .find(|p| !p.exists() && numbered.insert(p.clone()))
             .expect("a free number");
+        if !s.headers.is_empty() {
+            let lines: String = s
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}\n"))
+                .collect();
+            out.push((path.with_extension("headers"), lines));
+        }
         out.push((path, json_text(&s.body)));
     }
     Ok(out)

@@ -22,6 +22,10 @@ pub struct Args {
     pub overwrite: bool,
 }
 
+/// The directory `--event-pointer` puts the examples without an event type
+/// in; `infer` passes over it.
+pub const NO_EVENT_TYPE: &str = "_no_event_type";
+
 pub fn run(args: Args) -> Outcome {
     let text = std::fs::read_to_string(&args.doc)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", args.doc.display())))?;
@@ -92,7 +96,7 @@ fn extracted(args: &Args, text: &str) -> Extracted {
     // One directory per event type, named so no two types share one.
     let mut stems: std::collections::HashMap<String, String> = Default::default();
     // Examples without an event type go to `_no_event_type`: no event's.
-    let mut taken = std::collections::HashSet::from(["_no_event_type".to_string()]);
+    let mut taken = std::collections::HashSet::from([NO_EVENT_TYPE.to_string()]);
     for found in hookforge_extract::find_examples(text) {
         let ex = match found {
             Ok(ex) => ex,
@@ -112,7 +116,7 @@ fn extracted(args: &Args, text: &str) -> Extracted {
                         hookforge::infer::EventNaming::DEFAULT.unique_slug(event, &mut taken)
                     })
                     .clone(),
-                None => "_no_event_type".to_string(),
+                None => NO_EVENT_TYPE.to_string(),
             },
             None => String::new(),
         };

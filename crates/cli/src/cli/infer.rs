@@ -202,6 +202,16 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
         if events.len() > 6 {
             dirs[5] = "…";
         }
+        if onboard::is_batch(&grouped) {
+            return Ok(Err(Failure::failed(format!(
+                "the samples are JSON arrays (batches), in {} directories ({}): a vendor that posts batches \
+                 sends one kind of delivery, named with `{{\"value\": \"…\"}}` as `event_type` in {} \
+                 (docs/vendors.md): put its samples in one directory",
+                events.len(),
+                dirs.join(", "),
+                manifest_path.display()
+            ))));
+        }
         return Ok(Err(Failure::failed(format!(
             "the event type was not found: no body field or `.headers` header has, in every sample, \
              its directory's name as its value ({}). Name each directory as the vendor names the event, \
@@ -386,6 +396,15 @@ fn read_events(samples_dir: &std::path::Path) -> Result<Events, Failure> {
     dirs.sort();
     let mut events = Vec::new();
     for d in dirs {
+        if d.file_name()
+            .is_some_and(|n| n == super::extract::NO_EVENT_TYPE)
+        {
+            eprintln!(
+                "skipped {}: `extract`'s examples without an event type (move those that are deliveries into their event's directory)",
+                d.display()
+            );
+            continue;
+        }
         let files = json_files(&d).map_err(Failure::usage)?;
         if files.is_empty() {
             eprintln!("skipped {}: no *.json samples in it", d.display());

@@ -58,7 +58,9 @@ fn parse_many(
                 failed += 1;
                 format!("FAIL     {}: {e}", f.display())
             }
-            Ok(body) => match vendor.parse(&body, &map) {
+            Ok(body) => match with_sample_headers(f, &map)
+                .and_then(|map| vendor.parse(&body, &map).map_err(|e| explained(&e, &body)))
+            {
                 Ok(p) if p.known => {
                     ok += 1;
                     format!("ok       {}  {}", f.display(), p.event_type)
@@ -73,7 +75,7 @@ fn parse_many(
                 }
                 Err(e) => {
                     failed += 1;
-                    format!("FAIL     {}: {}", f.display(), explained(&e, &body))
+                    format!("FAIL     {}: {e}", f.display())
                 }
             },
         };
@@ -139,6 +141,9 @@ pub fn parse(
     for (k, val) in headers {
         map.append(k, val);
     }
+    if let Some(f) = &file {
+        map = with_sample_headers(f, &map).map_err(Failure::usage)?;
+    }
     match v.parse(&body, &map) {
         Ok(p) => print_json(&serde_json::json!({
             "vendor": v.id,
@@ -152,6 +157,28 @@ pub fn parse(
             explained(&e, &body)
         ))),
     }
+}
+
+/// `given` (the `--header` flags) and, beneath them, the headers of the
+/// sample's `<name>.headers` file when there is one, as `infer` and the
+/// harness read them: a vendor that sends its event type in a header
+/// cannot be parsed from the body alone.
+fn with_sample_headers(file: &std::path::Path, given: &HeaderMap) -> Result<HeaderMap, String> {
+    let path = file.with_extension("headers");
+    if file.extension().is_none_or(|x| x != "json") || !path.is_file() {
+        return Ok(given.clone());
+    }
+    let named = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let text = std::fs::read_to_string(&path).map_err(|e| named(&e))?;
+    let mut map = given.clone();
+    for (name, value) in hookforge::onboard::parse_headers(&text).map_err(|e| named(&e))? {
+        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| named(&e))?;
+        let value = http::HeaderValue::from_str(&value).map_err(|e| named(&e))?;
+        if !given.contains_key(&name) {
+            map.append(name, value);
+        }
+    }
+    Ok(map)
 }
 
 /// The error, and for JSON (by RFC 8259) that the parser cannot hold (1e400,
