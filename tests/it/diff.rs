@@ -68,6 +68,49 @@ fn every_kind_of_change_is_classed_and_old_samples_are_replayed() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--old-samples` with a directory named after no event is refused, naming
+/// it (its samples were silently not checked: "0 old samples", exit 0); a
+/// sample the new schemas refuse is told by its field and the schema's own
+/// rule, not as the whole payload "not valid under any of the schemas
+/// listed in the 'anyOf' keyword" of the lenient wrapper (helper-67).
+#[test]
+fn old_samples_are_matched_by_name_and_misfits_name_the_field() {
+    let root = common::root();
+    let dir = common::temp_dir("diff-old-samples");
+    let (old, new, given) = (dir.join("old"), dir.join("new"), dir.join("given"));
+    common::copy_dir(&root.join("schemas/prets"), &old);
+    common::copy_dir(&root.join("schemas/prets"), &new);
+    common::copy_dir(
+        &root.join("samples/prets/quote.created"),
+        &given.join("quote.created"),
+    );
+    common::copy_dir(
+        &root.join("samples/prets/quote.created"),
+        &given.join("quote-created"),
+    );
+    let (o, n, g) = (
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        given.to_str().unwrap(),
+    );
+    let out = hookforge(&["diff", o, n, "--old-samples", g]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("name no event (quote-created)"), "{err}");
+
+    std::fs::remove_dir_all(given.join("quote-created")).unwrap();
+    // `eventId` is optional, so checked under the lenient wrapper.
+    edit(&new.join("events/quote.created.json"), |s| {
+        s["properties"]["eventId"] = serde_json::json!({"type": "integer"});
+    });
+    let out = hookforge(&["diff", o, n, "--old-samples", g]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("is not of type \"integer\""), "{text}");
+    assert!(!text.contains("anyOf"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Adds the event `quote.archived` to the vendor dir `new`, its type
 /// pinned where the manifest reads it, as every loader requires.
 fn add_archived_event(new: &Path) {

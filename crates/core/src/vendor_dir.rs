@@ -51,6 +51,22 @@ impl crate::vendor::DynModel for RuntimeModel {
     }
 }
 
+/// Where and why a body misfits a schema checked [`as_received`]: the
+/// error under the lenient wrapper where there is one, its message cut at
+/// 300 characters (a message quotes the value, which can be a whole object).
+pub fn misfit_reason(err: &jsonschema::ValidationError<'_>) -> (String, String) {
+    let (path, message) = match under_maybe(err) {
+        Some(e) => (e.instance_path().to_string(), e.to_string()),
+        None => (err.instance_path().to_string(), err.to_string()),
+    };
+    let mut chars = message.chars();
+    let cut: String = chars.by_ref().take(300).collect();
+    match chars.next() {
+        Some(_) => (path, format!("{cut}…")),
+        None => (path, message),
+    }
+}
+
 /// What failed under the lenient `Maybe<T>` wrapper (`anyOf` of T, `null`
 /// and `""`, see [`lenient`]): T's own error, as deep as it goes, rather
 /// than "not valid under any of the schemas listed in the 'anyOf'
@@ -87,10 +103,7 @@ impl RuntimeModel {
             None => false,
             Some(v) => {
                 if let Some(err) = v.iter_errors(&value).next() {
-                    let (path, message) = match under_maybe(&err) {
-                        Some(e) => (e.instance_path().to_string(), e.to_string()),
-                        None => (err.instance_path().to_string(), err.to_string()),
-                    };
+                    let (path, message) = misfit_reason(&err);
                     return Err(ParseError::Payload {
                         event: env.event_type,
                         path: dotted(&path),

@@ -124,6 +124,33 @@ struct VendorDir {
     samples: Vec<(String, String, Value)>,
 }
 
+/// Refuses sample directories given by the user that name no event.
+fn unmatched_sample_dirs(
+    dir: &Path,
+    events: &[crate::manifest::vendor_dir::EventSchema],
+) -> Result<(), Error> {
+    let mut unmatched: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| Error::Sample {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })?
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().is_dir())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| !events.iter().any(|e| &e.slug == name))
+        .collect();
+    if unmatched.is_empty() {
+        return Ok(());
+    }
+    unmatched.sort();
+    let expected = events.iter().map(|e| e.slug.clone()).take(5).collect();
+    Err(Error::UnmatchedSamples {
+        dir: dir.to_path_buf(),
+        unmatched,
+        expected,
+    })
+}
+
 impl VendorDir {
     fn load(dir: &Path, samples: Option<&Path>) -> Result<VendorDir, Error> {
         let vs = VendorSchemas::load(dir)?;
@@ -137,6 +164,9 @@ impl VendorDir {
             events: BTreeMap::new(),
             samples: Vec::new(),
         };
+        if samples.is_some() {
+            unmatched_sample_dirs(&samples_dir, &vs.events)?;
+        }
         for e in vs.events {
             out.samples
                 .extend(read_samples(&samples_dir, &e.slug, &e.name)?);
@@ -856,7 +886,10 @@ fn misfits(o: &VendorDir, n: &VendorDir) -> Result<Vec<Misfit>, Error> {
         })?;
         let errors: Vec<String> = validator
             .iter_errors(body)
-            .map(|e| format!("at `{}`: {e}", e.instance_path()))
+            .map(|e| {
+                let (at, why) = hookforge_core::vendor_dir::misfit_reason(&e);
+                format!("at `{at}`: {why}")
+            })
             .collect();
         if !errors.is_empty() {
             failing.push(Misfit {

@@ -15,6 +15,20 @@ pub enum Error {
     /// A sample could not be read or is not JSON.
     #[error("{}: {message}", path.display())]
     Sample { path: PathBuf, message: String },
+    /// Sample directories (`--old-samples`) named after no event: their
+    /// samples would silently not be checked.
+    #[error(
+        "{}: {} directories name no event ({}); a sample directory is named by its event file's stem ({})",
+        dir.display(),
+        unmatched.len(),
+        unmatched.join(", "),
+        expected.join(", ")
+    )]
+    UnmatchedSamples {
+        dir: PathBuf,
+        unmatched: Vec<String>,
+        expected: Vec<String>,
+    },
     /// An event schema loads but a validator cannot compile it.
     #[error("{}: the schema of `{event}` does not compile: {message}", file.display())]
     Schema {
