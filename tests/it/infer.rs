@@ -648,6 +648,51 @@ fn batch_samples_make_one_event_named_by_value() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
+/// Samples whose `.headers` say the vendor posts a form (Twilio) make a
+/// manifest that reads forms, so `serve` takes the vendor's real deliveries
+/// (it answered them 415); a raw form sample is refused with how such
+/// samples are kept (helper-67's review).
+#[test]
+fn form_samples_make_a_vendor_that_reads_forms() {
+    let out = common::temp_dir("infer-form");
+    let samples = out.join("samples");
+    std::fs::create_dir_all(samples.join("ringing")).unwrap();
+    for (name, sid) in [("a", "CA1"), ("b", "CA2")] {
+        let body = format!(r#"{{"CallSid": "{sid}", "CallStatus": "ringing"}}"#);
+        std::fs::write(samples.join(format!("ringing/{name}.json")), body).unwrap();
+        let headers = "Content-Type: application/x-www-form-urlencoded\n";
+        std::fs::write(samples.join(format!("ringing/{name}.headers")), headers).unwrap();
+    }
+    let dir = out.join("phone");
+    let inferred = infer_into(&dir, &samples);
+    assert!(
+        inferred.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inferred.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["body"], serde_json::json!({"encoding": "form"}));
+    assert_eq!(
+        manifest["headers"][0]["value"],
+        "application/x-www-form-urlencoded"
+    );
+
+    std::fs::write(
+        samples.join("ringing/c.json"),
+        "CallSid=CA3&CallStatus=ringing",
+    )
+    .unwrap();
+    let raw = infer_into(&out.join("again"), &samples);
+    let err = String::from_utf8_lossy(&raw.stderr);
+    assert_eq!(raw.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("c.json") && err.contains("a form body is kept as a JSON object"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
 /// `hookforge infer --vendor-dir OUT SAMPLES`.
 fn infer_into(out: &std::path::Path, samples: &std::path::Path) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))

@@ -46,8 +46,16 @@ fn read_samples(files: &[PathBuf], named: &[PathBuf]) -> Result<Vec<Value>, Fail
                     "{what}: starts with a UTF-8 byte order mark, which JSON text must not (RFC 8259, section 8.1); remove its first 3 bytes"
                 )));
             }
-            hookforge::parse::decode_value(&text, &what)
-                .map_err(|e| Failure::failed(format!("{what}: {e}")))
+            hookforge::parse::decode_value(&text, &what).map_err(|e| {
+                // A raw form body (`a=1&b=2`): say how such samples are kept.
+                let form = !text.starts_with(b"{") && !text.starts_with(b"[") && text.contains(&b'=');
+                let hint = if form {
+                    format!("; a form body is kept as a JSON object of its fields, with `Content-Type: {FORM}` in the sample's .headers file")
+                } else {
+                    String::new()
+                };
+                Failure::failed(format!("{what}: {e}{hint}"))
+            })
         })
         .collect()
 }
@@ -144,6 +152,12 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
     }
     if let Some(l) = &event_id {
         manifest["event_id"] = l.clone();
+    }
+    // Samples whose headers say the vendor posts a form: the manifest says
+    // so, or `serve` would answer the vendor's real deliveries 415.
+    if posts_forms(&grouped) {
+        manifest["body"] = json!({"encoding": "form"});
+        manifest["headers"] = json!([{"name": "Content-Type", "value": FORM}]);
     }
     // A header the type or id is read from is one the vendor sends: listed,
     // `check` and `simulate` send it and `serve` keeps it with the delivery
@@ -447,6 +461,24 @@ fn read_events(samples_dir: &std::path::Path) -> Result<Events, Failure> {
         )));
     }
     Ok(events)
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// Whether the samples' `.headers` give a `Content-Type`, and every one
+/// given is a form's.
+fn posts_forms(events: &[(String, Vec<onboard::Sample>)]) -> bool {
+    let types: Vec<&str> = events
+        .iter()
+        .flat_map(|(_, samples)| samples)
+        .flat_map(|s| &s.headers)
+        .filter(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.as_str())
+        .collect();
+    !types.is_empty()
+        && types
+            .iter()
+            .all(|t| t.trim().to_ascii_lowercase().starts_with(FORM))
 }
 
 /// `--id`, else OUT's name made an id (lower case, `_` for the rest).

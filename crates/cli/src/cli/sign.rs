@@ -97,9 +97,8 @@ fn note_event_read_otherwise(
             Shown(asked)
         ),
         _ if vendor.event(asked).is_none() => eprintln!(
-            "note: `{}` is not one of {}'s documented events (`hookforge events --vendor {}`)",
+            "note: `{}` is not one of {}'s documented events (`hookforge events` with the same --vendor or --vendor-dir lists them)",
             Shown(asked),
-            vendor.id,
             vendor.id
         ),
         _ => {}
