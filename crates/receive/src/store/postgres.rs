@@ -321,8 +321,7 @@ impl PostgresStore {
             .iter()
             .map(|&i| ds[i].order.as_ref().and_then(|o| o.sequence))
             .collect();
-        let mut conn = self.conn_for(Role::Insert);
-        let mut tx = conn.transaction().map_err(backend)?;
+        self.in_transaction(Role::Insert, |mut tx| {
         let rows = tx
             .query(
                 "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error,
@@ -355,6 +354,7 @@ impl PostgresStore {
         // The 2xx of every delivery in the batch waits for this.
         tx.commit().map_err(backend)?;
         Ok(out)
+        })
     }
 
     /// The connection for `role`'s work. A panic while holding one leaves
@@ -374,6 +374,31 @@ impl PostgresStore {
         drop(conn);
         self.reopen(role, seen, "the database closed a connection");
         self.lock(role)
+    }
+
+    /// `f` in a transaction on `role`'s connection. The server may have
+    /// closed it without the client knowing yet (it learns on the next use):
+    /// then the BEGIN fails as closed, before anything was sent, and is made
+    /// once more on a reopened connection, rather than refusing a second
+    /// delivery for the one the closing already cost.
+    fn in_transaction<T>(
+        &self,
+        role: Role,
+        f: impl FnOnce(::postgres::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let seen = self.generation(role);
+        {
+            let mut conn = self.conn_for(role);
+            match conn.transaction() {
+                Ok(tx) => return f(tx),
+                Err(e) if !e.is_closed() => return Err(backend(e)),
+                Err(_) => {}
+            }
+        }
+        self.reopen(role, seen, "the database closed a connection");
+        let mut conn = self.conn_for(role);
+        let tx = conn.transaction().map_err(backend)?;
+        f(tx)
     }
 
     fn generation(&self, role: Role) -> u64 {
@@ -585,12 +610,12 @@ impl Store for PostgresStore {
     }
 
     fn insert(&self, d: &NewDelivery) -> Result<Inserted> {
-        let mut conn = self.conn_for(Role::Insert);
-        let mut tx = conn.transaction().map_err(backend)?;
-        let inserted = insert_row(&mut tx, d)?;
-        // The 2xx waits for this: a failed COMMIT is an error here.
-        tx.commit().map_err(backend)?;
-        Ok(inserted)
+        self.in_transaction(Role::Insert, |mut tx| {
+            let inserted = insert_row(&mut tx, d)?;
+            // The 2xx waits for this: a failed COMMIT is an error here.
+            tx.commit().map_err(backend)?;
+            Ok(inserted)
+        })
     }
 
     /// Group commit: one multi-row `INSERT … ON CONFLICT` in one
