@@ -364,14 +364,7 @@ fn a_joined_field_is_required_only_where_its_samples_have_it() {
         }
     }
     let dir = out.join("gh");
-    let inferred = infer_into(&dir, &samples);
-    assert!(
-        inferred.status.success(),
-        "{}",
-        String::from_utf8_lossy(&inferred.stderr)
-    );
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest = inferred_manifest(&dir, &samples);
     assert_eq!(manifest["event_type"]["pointer"], "/action", "{manifest:#}");
     for (header, file) in [
         ("push", "push/payload.json"),
@@ -522,13 +515,8 @@ fn a_type_read_from_a_header_is_kept_with_the_stored_delivery() {
     let samples = out.join("samples");
     std::fs::create_dir_all(samples.join("push")).unwrap();
     for (name, id) in [("a", "h1"), ("b", "h2")] {
-        std::fs::write(
-            samples.join(format!("push/{name}.json")),
-            br#"{"repo": "x"}"#,
-        )
-        .unwrap();
         let headers = format!("X-Hook-Event: push\nX-Hook-Id: {id}\n");
-        std::fs::write(samples.join(format!("push/{name}.headers")), headers).unwrap();
+        write_sample(&samples.join("push"), name, r#"{"repo": "x"}"#, &headers);
     }
     // What `extract --event-pointer` could not place is passed over (it was
     // taken for an event, and no event type fitted it).
@@ -618,14 +606,7 @@ fn batch_samples_make_one_event_named_by_value() {
         std::fs::write(samples.join(format!("events/{name}.json")), body).unwrap();
     }
     let dir = out.join("mailer");
-    let inferred = infer_into(&dir, &samples);
-    assert!(
-        inferred.status.success(),
-        "{}",
-        String::from_utf8_lossy(&inferred.stderr)
-    );
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest = inferred_manifest(&dir, &samples);
     assert_eq!(
         manifest["event_type"],
         serde_json::json!({"value": "events"})
@@ -659,19 +640,11 @@ fn form_samples_make_a_vendor_that_reads_forms() {
     std::fs::create_dir_all(samples.join("ringing")).unwrap();
     for (name, sid) in [("a", "CA1"), ("b", "CA2")] {
         let body = format!(r#"{{"CallSid": "{sid}", "CallStatus": "ringing"}}"#);
-        std::fs::write(samples.join(format!("ringing/{name}.json")), body).unwrap();
         let headers = "Content-Type: application/x-www-form-urlencoded\n";
-        std::fs::write(samples.join(format!("ringing/{name}.headers")), headers).unwrap();
+        write_sample(&samples.join("ringing"), name, &body, headers);
     }
     let dir = out.join("phone");
-    let inferred = infer_into(&dir, &samples);
-    assert!(
-        inferred.status.success(),
-        "{}",
-        String::from_utf8_lossy(&inferred.stderr)
-    );
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest = inferred_manifest(&dir, &samples);
     assert_eq!(manifest["body"], serde_json::json!({"encoding": "form"}));
     assert_eq!(
         manifest["headers"][0]["value"],
@@ -691,6 +664,21 @@ fn form_samples_make_a_vendor_that_reads_forms() {
         "{err}"
     );
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// `<name>.json` with `body` and `<name>.headers` with `headers` in `dir`.
+fn write_sample(dir: &std::path::Path, name: &str, body: &str, headers: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.json")), body).unwrap();
+    std::fs::write(dir.join(format!("{name}.headers")), headers).unwrap();
+}
+
+/// `infer --vendor-dir OUT SAMPLES`, which must succeed; OUT's manifest.
+fn inferred_manifest(out: &std::path::Path, samples: &std::path::Path) -> serde_json::Value {
+    let inferred = infer_into(out, samples);
+    let err = String::from_utf8_lossy(&inferred.stderr);
+    assert!(inferred.status.success(), "{err}");
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
 }
 
 /// `hookforge infer --vendor-dir OUT SAMPLES`.

@@ -247,8 +247,7 @@ pub fn propose(dir: &Path, samples: &Path, deliveries: &[Observed]) -> Result<Pr
 
 /// Of `headers`, those `manifest`'s event type and id are read from.
 fn locator_headers(manifest: &Manifest, headers: &[(String, String)]) -> Vec<(String, String)> {
-    let locators = std::iter::once(&manifest.event_type).chain(&manifest.event_id);
-    let names: Vec<&str> = locators.filter_map(|l| l.header.as_deref()).collect();
+    let names: Vec<&str> = manifest.headers_read().collect();
     headers
         .iter()
         .filter(|(name, _)| names.iter().any(|n| n.eq_ignore_ascii_case(name)))

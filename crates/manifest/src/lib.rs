@@ -1551,6 +1551,14 @@ impl Manifest {
             .find_map(|h| h.keep.as_ref().map(|k| (h, k)))
     }
 
+    /// The headers the event type and id are read from: a stored delivery
+    /// or a sample without them cannot be told apart.
+    pub fn headers_read(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(&self.event_type)
+            .chain(&self.event_id)
+            .filter_map(|l| l.header.as_deref())
+    }
+
     /// Whether the vendor gives its secret in a handshake.
     pub fn keeps_secret(&self) -> bool {
         self.secret_handshake().is_some()

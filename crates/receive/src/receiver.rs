@@ -1090,10 +1090,8 @@ fn kept_header_names(vendor: &VendorSpec) -> Vec<axum::http::HeaderName> {
     let mut out = Vec::new();
     // The headers the type and id are read from, listed or not: without
     // them the worker cannot tell what a stored delivery is.
-    let locators = std::iter::once(&m.event_type).chain(&m.event_id);
-    let read_from = locators.filter_map(|l| l.header.as_deref());
     let listed = m.headers.iter().map(|spec| spec.name.as_str());
-    for name in read_from.chain(listed) {
+    for name in m.headers_read().chain(listed) {
         let name = name.to_ascii_lowercase();
         if Some(&name) == auth_header.as_ref()
             || name == "authorization"

@@ -83,15 +83,12 @@ pub fn event_type(events: &[(String, Vec<Sample>)]) -> Option<EventType> {
     // still tried when the first directory's samples lack it.
     let all = events.iter().flat_map(|(_, samples)| samples);
     let mut pointers = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut headers: Vec<String> = Vec::new();
     for sample in all {
         let mut found = Vec::new();
         string_leaves(&sample.body, String::new(), 0, &mut found);
-        for p in found {
-            if !pointers.contains(&p) {
-                pointers.push(p);
-            }
-        }
+        pointers.extend(found.into_iter().filter(|p| seen.insert(p.clone())));
         for (h, _) in &sample.headers {
             if !headers.iter().any(|known| known.eq_ignore_ascii_case(h)) {
                 headers.push(h.clone());
