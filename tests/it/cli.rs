@@ -24,6 +24,12 @@ fn hookforge(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// The JSON `o` printed, which must be a success.
+fn json_of(o: Output) -> Value {
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -37,9 +43,7 @@ fn exits_2_saying(o: &Output, text: &str, context: &str) {
 
 #[test]
 fn vendors_and_events_list_every_vendor() {
-    let o = hookforge(&["vendors", "--json"], None);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = json_of(hookforge(&["vendors", "--json"], None));
     let ids: Vec<&str> = v
         .as_array()
         .unwrap()
@@ -71,7 +75,7 @@ fn vendors_and_events_list_every_vendor() {
 
 #[test]
 fn parse_prints_the_typed_value() {
-    let o = hookforge(
+    let v = json_of(hookforge(
         &[
             "parse",
             "--vendor",
@@ -79,9 +83,7 @@ fn parse_prints_the_typed_value() {
             "samples/prets/quote.created/doc-1.json",
         ],
         None,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    ));
     assert_eq!(v["vendor"], "prets");
     assert_eq!(v["event"], "quote.created");
     assert_eq!(v["known"], true);
@@ -96,13 +98,11 @@ fn parse_prints_the_typed_value() {
 fn parse_keeps_unknown_fields_and_reports_unknown_events() {
     let body =
         std::fs::read(common::root().join("tests/fixtures/prets/unknown-field.json")).unwrap();
-    let o = hookforge(&["parse", "--vendor", "prets", "-"], Some(&body));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = json_of(hookforge(&["parse", "--vendor", "prets", "-"], Some(&body)));
     assert_eq!(v["payload"]["livemode"], false);
     assert_eq!(v["payload"]["data"]["amount"]["currency"], "EUR");
 
-    let o = hookforge(
+    let v = json_of(hookforge(
         &[
             "parse",
             "--vendor",
@@ -110,9 +110,7 @@ fn parse_keeps_unknown_fields_and_reports_unknown_events() {
             "tests/fixtures/superoffice/unknown-event.json",
         ],
         None,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    ));
     assert_eq!(
         (v["event"].as_str(), v["known"].as_bool()),
         (Some("invoice.paid"), Some(false))

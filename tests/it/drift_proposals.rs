@@ -7,7 +7,7 @@
 
 use crate::common::{self, hookforge};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
@@ -339,7 +339,7 @@ fn new_events_are_named_as_the_vendors_other_files() {
 
 /// Prets deliveries of the undocumented types `types`, stored in a new
 /// inbox in `tmp`; the inbox's path.
-fn inbox_of_types(tmp: &Path, types: &[String]) -> std::path::PathBuf {
+fn inbox_of_types(tmp: &Path, types: &[String]) -> PathBuf {
     let db = tmp.join("inbox.db");
     for (i, t) in types.iter().enumerate() {
         let mut body = delivery(100 + i);
@@ -408,9 +408,7 @@ fn store(db: &Path, vendor: &str, event_type: &str, body: &Value) {
 /// (helper-48's review).
 #[test]
 fn drift_names_every_new_event_its_own_file() {
-    let tmp = common::temp_dir("drift-collide");
-    let dir = tmp.join("prets");
-    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let (tmp, dir) = prets_copy("drift-collide");
     let types: Vec<String> = [
         "quote.a/b",
         "quote.a b",
@@ -458,9 +456,7 @@ fn drift_names_every_new_event_its_own_file() {
 /// were written and every later run stopped at the same place.
 #[test]
 fn a_failed_drift_apply_changes_nothing() {
-    let tmp = common::temp_dir("drift-atomic");
-    let dir = tmp.join("prets");
-    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let (tmp, dir) = prets_copy("drift-atomic");
     let db = inbox_of_types(&tmp, &["quote.paused".into(), "quote.resumed".into()]);
     // A directory where the second schema's staged file goes: its write
     // fails after the first one's.
@@ -485,9 +481,7 @@ fn a_failed_drift_apply_changes_nothing() {
 /// shared copy from another event, still reached one copy only.
 #[test]
 fn drift_patches_both_copies_of_a_definition_held_twice() {
-    let tmp = common::temp_dir("drift-twins");
-    let dir = tmp.join("prets");
-    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let (tmp, dir) = prets_copy("drift-twins");
     let shared: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("definitions.json")).unwrap())
             .unwrap();
@@ -674,9 +668,7 @@ fn drift_outside_the_repository_says_how_to_get_the_vendor_dir() {
 /// `definitions.json` and found no drift (helper-49's review).
 #[test]
 fn drift_patches_an_event_schemas_own_definitions() {
-    let tmp = common::temp_dir("drift-own-defs");
-    let dir = tmp.join("prets");
-    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let (tmp, dir) = prets_copy("drift-own-defs");
     let path = dir.join("events/quote.updated.json");
     let mut schema: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     schema["definitions"] = json!({"Note": {"type": "integer"}});
@@ -712,9 +704,7 @@ fn drift_patches_an_event_schemas_own_definitions() {
 /// "(unreadable)" (helper-50's review).
 #[test]
 fn drift_apply_keeps_odd_event_types_inside_their_own_files() {
-    let tmp = common::temp_dir("drift-odd-types");
-    let dir = tmp.join("prets");
-    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let (tmp, dir) = prets_copy("drift-odd-types");
     common::copy_dir(&common::root().join("samples/prets"), &dir.join("samples"));
     let orphan = dir.join("samples/quote.a_b");
     std::fs::create_dir_all(&orphan).unwrap();
@@ -764,9 +754,7 @@ fn drift_apply_keeps_odd_event_types_inside_their_own_files() {
 /// events (helper-52's review).
 #[test]
 fn drift_with_schemas_needs_a_vendor_when_the_inbox_has_several() {
-    let tmp = common::temp_dir("drift-two-vendors");
-    let dir = tmp.join("prets");
-    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let (tmp, dir) = prets_copy("drift-two-vendors");
     let db = inbox_of_types(&tmp, &["quote.paused".into()]);
     store(&db, "cowbell", "policy.bound", &delivery(302));
     let before = common::tree_text(&dir);
@@ -795,9 +783,7 @@ fn drift_with_schemas_needs_a_vendor_when_the_inbox_has_several() {
 /// (helper-61's review).
 #[test]
 fn drift_apply_leaves_a_directory_that_loads() {
-    let tmp = common::temp_dir("drift-nested-defs");
-    let dir = tmp.join("prets");
-    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let (tmp, dir) = prets_copy("drift-nested-defs");
     let db = tmp.join("inbox.db");
     let mut body = delivery(300);
     let user = |id: u32, login: &str| json!({"id": id, "login": login, "url": format!("https://x.test/u/{login}")});
@@ -822,9 +808,7 @@ fn drift_apply_leaves_a_directory_that_loads() {
 /// `oneOf`, a change `diff` itself called breaking (helper-61's review).
 #[test]
 fn drift_widens_a_one_of_without_refusing_what_it_took() {
-    let tmp = common::temp_dir("drift-one-of");
-    let dir = tmp.join("prets");
-    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let (tmp, dir) = prets_copy("drift-one-of");
     edit_json(&dir.join("events/quote.updated.json"), |s| {
         s["properties"]["kind"] = json!({"oneOf": [{"type": "string"}, {"type": "integer"}]});
     });
@@ -861,9 +845,7 @@ fn drift_widens_a_one_of_without_refusing_what_it_took() {
 /// every event as new (helper-61's review).
 #[test]
 fn drift_leaves_out_check_traffic_and_other_vendors_directories() {
-    let tmp = common::temp_dir("drift-check-traffic");
-    let dir = tmp.join("prets");
-    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    let (tmp, dir) = prets_copy("drift-check-traffic");
     let db = tmp.join("inbox.db");
     let mut marked = delivery(400);
     marked["x_hookforge_new_field"] = json!({"added": true});
@@ -893,4 +875,13 @@ fn drift_leaves_out_check_traffic_and_other_vendors_directories() {
         String::from_utf8_lossy(&out.stderr)
     );
     std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// A scratch directory named `name` with a copy of prets' schema directory
+/// at `prets/` inside it: (the scratch directory, the copy).
+fn prets_copy(name: &str) -> (PathBuf, PathBuf) {
+    let tmp = common::temp_dir(name);
+    let dir = tmp.join("prets");
+    common::copy_dir(&common::root().join("schemas/prets"), &dir);
+    (tmp, dir)
 }

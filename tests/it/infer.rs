@@ -209,9 +209,7 @@ fn infer_finds_the_event_type_and_id_the_manifests_name() {
 /// event type or id the vendor sends there was silently missed).
 #[test]
 fn infer_refuses_a_headers_file_it_cannot_use() {
-    let out = common::temp_dir("infer-headers");
-    let samples = out.join("samples");
-    std::fs::create_dir_all(samples.join("order.created")).unwrap();
+    let (out, samples) = samples_of("infer-headers", "order.created");
     std::fs::write(samples.join("order.created/one.json"), br#"{"id": 1}"#).unwrap();
     let headers = samples.join("order.created/one.headers");
     for (text, expected) in [
@@ -284,9 +282,7 @@ fn infer_without_an_event_type_guesses_none_and_fails() {
 /// signature, and the delivery it described was a misfit (helper-54).
 #[test]
 fn sign_sends_the_type_and_id_headers_the_manifest_reads() {
-    let out = common::temp_dir("infer-sign");
-    let samples = out.join("samples");
-    std::fs::create_dir_all(samples.join("push")).unwrap();
+    let (out, samples) = samples_of("infer-sign", "push");
     for (name, body, id) in [("a", "created", "h1"), ("b", "deleted", "h2")] {
         std::fs::write(
             samples.join(format!("push/{name}.json")),
@@ -511,9 +507,7 @@ fn infer_on_its_own_samples_keeps_them_and_keeps_edits() {
 /// type, and never handled, while `check` passed (helper-67's review).
 #[test]
 fn a_type_read_from_a_header_is_kept_with_the_stored_delivery() {
-    let out = common::temp_dir("infer-header-type");
-    let samples = out.join("samples");
-    std::fs::create_dir_all(samples.join("push")).unwrap();
+    let (out, samples) = samples_of("infer-header-type", "push");
     for (name, id) in [("a", "h1"), ("b", "h2")] {
         let headers = format!("X-Hook-Event: push\nX-Hook-Id: {id}\n");
         write_sample(&samples.join("push"), name, r#"{"repo": "x"}"#, &headers);
@@ -593,9 +587,7 @@ fn a_type_read_from_a_header_is_kept_with_the_stored_delivery() {
 /// failed `parse` (helper-67's review).
 #[test]
 fn batch_samples_make_one_event_named_by_value() {
-    let out = common::temp_dir("infer-batch");
-    let samples = out.join("samples");
-    std::fs::create_dir_all(samples.join("events")).unwrap();
+    let (out, samples) = samples_of("infer-batch", "events");
     for (name, kinds) in [("a", ["processed", "delivered"]), ("b", ["open", "click"])] {
         let items: Vec<serde_json::Value> = kinds
             .iter()
@@ -635,9 +627,7 @@ fn batch_samples_make_one_event_named_by_value() {
 /// samples are kept (helper-67's review).
 #[test]
 fn form_samples_make_a_vendor_that_reads_forms() {
-    let out = common::temp_dir("infer-form");
-    let samples = out.join("samples");
-    std::fs::create_dir_all(samples.join("ringing")).unwrap();
+    let (out, samples) = samples_of("infer-form", "ringing");
     for (name, sid) in [("a", "CA1"), ("b", "CA2")] {
         let body = format!(r#"{{"CallSid": "{sid}", "CallStatus": "ringing"}}"#);
         let headers = "Content-Type: application/x-www-form-urlencoded\n";
@@ -667,6 +657,15 @@ fn form_samples_make_a_vendor_that_reads_forms() {
 }
 
 /// `<name>.json` with `body` and `<name>.headers` with `headers` in `dir`.
+/// A scratch directory named `name` with an empty `samples/EVENT/` inside
+/// it: (the scratch directory, its `samples`).
+fn samples_of(name: &str, event: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let out = common::temp_dir(name);
+    let samples = out.join("samples");
+    std::fs::create_dir_all(samples.join(event)).unwrap();
+    (out, samples)
+}
+
 fn write_sample(dir: &std::path::Path, name: &str, body: &str, headers: &str) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join(format!("{name}.json")), body).unwrap();

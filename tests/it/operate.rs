@@ -51,6 +51,17 @@ fn inbox_with_dead_letters(db: &std::path::Path) -> SqliteStore {
     store
 }
 
+/// `inbox --db DB replay ARGS`.
+fn replay(db: &Path, args: &[&str]) -> std::process::Output {
+    hookforge()
+        .args(["inbox", "--db"])
+        .arg(db)
+        .arg("replay")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn statuses(store: &SqliteStore) -> Vec<(i64, Status, u32)> {
     let mut rows: Vec<_> = store
         .list(None, 100)
@@ -70,15 +81,7 @@ fn bulk_replay_refuses_filters_that_cannot_match() {
     let dir = common::temp_dir("bulk-replay-usage");
     let db = dir.join("inbox.db");
     let store = inbox_with_dead_letters(&db);
-    let run = |args: &[&str]| {
-        hookforge()
-            .args(["inbox", "--db"])
-            .arg(&db)
-            .arg("replay")
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| replay(&db, args);
     // A range that ends before it starts is a usage error too.
     let out = run(&[
         "--status",
@@ -113,15 +116,7 @@ fn bulk_replay_queues_what_the_filters_match_and_nothing_else() {
     let db = dir.join("inbox.db");
     let store = inbox_with_dead_letters(&db);
     let before = statuses(&store);
-    let run = |args: &[&str]| {
-        hookforge()
-            .args(["inbox", "--db"])
-            .arg(&db)
-            .arg("replay")
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| replay(&db, args);
 
     let dead_updates = [
         "--status",

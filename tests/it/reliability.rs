@@ -16,7 +16,7 @@ use axum::http::{Request, StatusCode};
 use hookforge::receive::inbox::{Inbox, RetryPolicy, WorkerConfig};
 use hookforge::receive::receiver::Receiver;
 use hookforge::receive::serve::{ServeConfig, ServerLimits};
-use hookforge::receive::store::{MemoryStore, SqliteStore, Status, Store};
+use hookforge::receive::store::{MemoryStore, SqliteStore, Status, Store, StoredDelivery};
 use hookforge::vendors::{prets, superoffice};
 use hookforge::{BoxFuture, RawHandler};
 use hookforge::{HandlerResult, HeaderMap, VendorSpec};
@@ -572,11 +572,7 @@ fn one_slot_inbox(store: &Arc<MemoryStore>, max_attempts: u32, handler_timeout: 
         })
 }
 
-async fn wait_for(
-    store: &dyn Store,
-    what: &str,
-    f: impl Fn(&[hookforge::receive::store::StoredDelivery]) -> bool,
-) {
+async fn wait_for(store: &dyn Store, what: &str, f: impl Fn(&[StoredDelivery]) -> bool) {
     common::within(30, what, async {
         loop {
             if f(&store.list(None, 1000).unwrap()) {
@@ -625,17 +621,8 @@ async fn panics_hangs_and_failures_are_failed_attempts_and_other_vendors_keep_fl
         },
     )
     .await;
-    wait_for(store.as_ref(), "the Prets delivery to succeed", |rows| {
-        rows.iter()
-            .any(|d| d.vendor == "prets" && d.status == Status::Done)
-    })
-    .await;
-    let d = store
-        .list(None, 100)
-        .unwrap()
-        .into_iter()
-        .find(|d| d.vendor == "prets")
-        .unwrap();
+    wait_for(store.as_ref(), "the Prets delivery to succeed", prets_done).await;
+    let d = first_of(store.as_ref(), "prets");
     assert_eq!(d.attempts, 4, "panic, hang, failure, success");
     assert_eq!(bad_calls.load(Ordering::SeqCst), 4);
     assert_eq!(good_calls.load(Ordering::SeqCst), 20);
@@ -1192,19 +1179,10 @@ async fn a_worker_leaves_other_vendors_deliveries_for_their_process() {
     accept(&inbox, "socotra", "soc-1", b"{}".to_vec()).await;
     let (id, body) = prets_delivery(7);
     accept(&inbox, "prets", &id, body).await;
-    wait_for(store.as_ref(), "the Prets delivery", |rows| {
-        rows.iter()
-            .any(|d| d.vendor == "prets" && d.status == Status::Done)
-    })
-    .await;
+    wait_for(store.as_ref(), "the Prets delivery", prets_done).await;
     // Several claim rounds later, the Socotra delivery is untouched.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let soc = store
-        .list(None, 10)
-        .unwrap()
-        .into_iter()
-        .find(|d| d.vendor == "socotra")
-        .unwrap();
+    let soc = first_of(store.as_ref(), "socotra");
     assert_eq!((soc.status, soc.attempts), (Status::Pending, 0), "{soc:?}");
     // The process that handles Socotra takes it.
     let other = Inbox::new(store.clone());
@@ -1325,4 +1303,20 @@ async fn a_failed_complete_is_retried_not_left_processing() {
     })
     .await;
     assert_eq!(calls.load(Ordering::SeqCst), 1, "handled once");
+}
+
+/// Whether a Prets delivery is `done` (a [`wait_for`] condition).
+fn prets_done(rows: &[StoredDelivery]) -> bool {
+    rows.iter()
+        .any(|d| d.vendor == "prets" && d.status == Status::Done)
+}
+
+/// The first stored delivery of `vendor`.
+fn first_of(store: &dyn Store, vendor: &str) -> StoredDelivery {
+    store
+        .list(None, 100)
+        .unwrap()
+        .into_iter()
+        .find(|d| d.vendor == vendor)
+        .unwrap()
 }

@@ -52,7 +52,8 @@ enum Command {
     Serve(cli::serve::Args),
     /// Print the exact headers the vendor would send with a body.
     Sign(cli::sign::Args),
-    /// A throwaway key pair for a vendor that signs with a private key.
+    /// A throwaway key pair for a vendor that signs with a private key (with
+    /// `--json`: `private_key` and `public_key`).
     Keygen(cli::keygen::Args),
     /// Replay every sample (and the negative cases) against a receiver.
     Check(cli::check::Args),

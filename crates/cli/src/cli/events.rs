@@ -2,15 +2,7 @@
 
 use super::*;
 
-#[derive(clap::Args)]
-#[command(group = which_vendor())]
-pub struct Args {
-    #[command(flatten)]
-    pub vendor: VendorArg,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
+pub type Args = VendorJsonArgs;
 
 pub fn run(a: Args) -> Outcome {
     events(a.vendor.spec()?, a.json)

@@ -6,15 +6,7 @@
 use super::*;
 use hookforge::manifest::{Auth, KeyFormat};
 
-#[derive(clap::Args)]
-#[command(group = which_vendor())]
-pub struct Args {
-    #[command(flatten)]
-    pub vendor: VendorArg,
-    /// Print JSON (`private_key`, `public_key`) instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
+pub type Args = VendorJsonArgs;
 
 pub fn run(a: Args) -> Outcome {
     let v = a.vendor.spec()?;

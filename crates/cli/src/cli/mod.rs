@@ -624,6 +624,17 @@ impl VendorArg {
     }
 }
 
+/// `--vendor` and `--json`: what `events` and `keygen` take.
+#[derive(clap::Args)]
+#[command(group = which_vendor())]
+pub struct VendorJsonArgs {
+    #[command(flatten)]
+    pub vendor: VendorArg,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Where a command sends a vendor's deliveries, and how it signs them: the
 /// flags `check`, `load` and `simulate` share.
 #[derive(clap::Args)]
