@@ -94,9 +94,7 @@ fn old_samples_are_matched_by_name_and_misfits_name_the_field() {
         given.to_str().unwrap(),
     );
     let out = hookforge(&["diff", o, n, "--old-samples", g]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("name no event (quote-created)"), "{err}");
+    common::fails_saying(&out, 2, "name no event (quote-created)");
 
     std::fs::remove_dir_all(given.join("quote-created")).unwrap();
     // `eventId` is optional, so checked under the lenient wrapper.

@@ -545,9 +545,7 @@ fn drift_apply_writes_nothing_when_a_later_vendor_has_no_directory() {
     let db = inbox_of_types(&tmp, &["quote.paused".into()]);
     store(&db, "socotra", "policy.paused", &delivery(201));
     let out = drift_apply_every_vendor(&tmp, &db);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("no vendor directory for socotra"), "{err}");
+    common::fails_saying(&out, 2, "no vendor directory for socotra");
     assert!(!tmp.join("schemas/prets/events/quote.paused.json").exists());
     std::fs::remove_dir_all(&tmp).unwrap();
 }
@@ -571,13 +569,8 @@ fn a_failed_drift_apply_names_what_earlier_vendors_got() {
     std::fs::create_dir_all(tmp.join("schemas/socotra/events/policy.paused.json.drift-tmp"))
         .unwrap();
     let out = drift_apply_every_vendor(&tmp, &db);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("socotra: "), "{err}");
-    assert!(
-        err.contains("(already applied to schemas/prets before it)"),
-        "{err}"
-    );
+    common::fails_saying(&out, 1, "socotra: ");
+    common::fails_saying(&out, 1, "(already applied to schemas/prets before it)");
     assert!(tmp.join("schemas/prets/events/quote.paused.json").is_file());
     assert!(
         !tmp.join("schemas/socotra/events/policy.paused.json")
@@ -604,11 +597,10 @@ fn drift_outside_the_repository_says_how_to_get_the_vendor_dir() {
     };
     let db_s = db.to_str().unwrap();
     let out = run(&["drift", "--db", db_s, "--vendor", "prets"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("hookforge export vendor-dir --vendor prets --out DIR"),
-        "{err}"
+    common::fails_saying(
+        &out,
+        2,
+        "hookforge export vendor-dir --vendor prets --out DIR",
     );
     let out = run(&[
         "export",
@@ -766,11 +758,10 @@ fn drift_with_schemas_needs_a_vendor_when_the_inbox_has_several() {
         dir.to_str().unwrap(),
         "--apply",
     ]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("cowbell, prets: --schemas names one vendor's directory"),
-        "{err}"
+    common::fails_saying(
+        &out,
+        2,
+        "cowbell, prets: --schemas names one vendor's directory",
     );
     assert_eq!(common::tree_text(&dir), before);
     std::fs::remove_dir_all(&tmp).unwrap();

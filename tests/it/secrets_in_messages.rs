@@ -4,6 +4,7 @@
 //! is refused by `serve` (exit 2, the secret not shown); so is a dashboard
 //! token shorter than 16 bytes.
 
+use crate::common;
 use std::process::{Command, Output};
 
 fn hookforge(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -80,9 +81,7 @@ fn weak_or_misformatted_secrets_and_tokens_are_refused() {
     let db = db.to_str().unwrap();
     for token in [" ", "short-token"] {
         let out = hookforge(&["ui", "--db", db, "--ui-token", token], &[]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.contains("at least 16 bytes"), "{err}");
+        common::fails_saying(&out, 2, "at least 16 bytes");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -451,6 +451,13 @@ pub fn handled_ids(
 /// Runs `cmd` to its end and asserts it succeeded (showing its stderr when
 /// not); its output.
 #[allow(dead_code)]
+/// Asserts `out` exited with `code` and its stderr says `text`.
+pub fn fails_saying(out: &std::process::Output, code: i32, text: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert!(err.contains(text), "{err}");
+}
+
 pub fn succeeded(cmd: &mut std::process::Command) -> std::process::Output {
     let out = cmd.output().unwrap();
     assert!(
