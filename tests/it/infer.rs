@@ -393,20 +393,9 @@ fn a_sample_that_is_not_json_fails_to_parse() {
     let bad = out.join("bad.json");
     std::fs::write(&bad, "{bad").unwrap();
     let o = common::hookforge(&["infer", bad.to_str().unwrap()]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.json: body is not valid JSON"));
+    common::fails_saying(&o, 1, "bad.json: body is not valid JSON");
     let o = common::hookforge(&["infer", out.join("missing.json").to_str().unwrap()]);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::fails_saying(&o, 2, "missing.json");
     std::fs::remove_dir_all(&out).unwrap();
 }
 
