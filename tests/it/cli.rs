@@ -367,6 +367,29 @@ fn parse_calls_json_it_cannot_hold_json() {
     );
 }
 
+/// `serve` with an inbox and no vendor it can serve exits 2 saying so, and
+/// logs no error of its own: its worker's first store call, cancelled by
+/// the exit, was logged as "ERROR cannot recover in-flight deliveries" in
+/// about half the runs. Ten runs, so a race this common shows.
+#[test]
+fn serve_refusing_its_configuration_logs_no_spurious_error() {
+    let dir = common::temp_dir("serve-nothing");
+    let db = dir.join("inbox.db");
+    for run in 0..10 {
+        let args = [
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+        ];
+        let o = hookforge(&args, None);
+        exits_2_saying(&o, "no vendor can be served", &format!("run {run}"));
+        assert!(!stderr(&o).contains("ERROR"), "run {run}: {}", stderr(&o));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A duration meant as "forever" is a usage error, not a wrap into "now"
 /// (`--retain 18446744073709551615` purged at once).
 #[test]

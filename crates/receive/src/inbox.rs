@@ -85,6 +85,12 @@ pub(crate) fn store_failed(op: &'static str) {
     metrics::counter!("hookforge_store_errors_total", "op" => op).increment(1);
 }
 
+/// Whether a store call failed only because the runtime is shutting down
+/// (its blocking task was cancelled before it ran).
+fn shutting_down(e: &StoreError) -> bool {
+    matches!(e, StoreError::Task(join) if join.is_cancelled())
+}
+
 /// The store plus the handlers its worker calls, per vendor.
 #[derive(Clone)]
 pub struct Inbox {
@@ -315,6 +321,9 @@ impl Inbox {
                 "requeued deliveries left processing by a previous run"
             ),
             Ok(_) => {}
+            // The process is exiting before the worker got going (`serve`
+            // refusing its configuration): nothing failed.
+            Err(e) if shutting_down(&e) => {}
             Err(e) => {
                 store_failed("recover");
                 tracing::error!(target: LOG, error = %e, "cannot recover in-flight deliveries")
@@ -347,6 +356,9 @@ impl Inbox {
                 .await
                 .unwrap_or_else(|e| (Vec::new(), Some(e)));
             if let Some(e) = &error {
+                if shutting_down(e) {
+                    return;
+                }
                 store_failed("claim");
                 tracing::error!(target: LOG, error = %e, "cannot claim deliveries; retrying in 1 s");
             }
