@@ -608,6 +608,27 @@ fn batch_samples_make_one_event_named_by_value() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
+/// With one sample misfiled (a `pull` in `push/`), "the event type was not
+/// found" names the place that came nearest and the sample it misses.
+/// Before, it listed only the directories (helper-67's review).
+#[test]
+fn a_type_not_found_names_the_samples_that_disagree() {
+    let (out, samples) = samples_of("infer-misfiled", "push");
+    for (file, body) in [
+        ("push/a.json", r#"{"type": "push", "id": "1"}"#),
+        ("push/b.json", r#"{"type": "pull", "id": "2"}"#),
+        ("pull/a.json", r#"{"type": "pull", "id": "3"}"#),
+    ] {
+        let path = samples.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+    let o = infer_into(&out.join("vendor"), &samples);
+    common::fails_saying(&o, 1, "Nearest: the field /type, right in 2 of 3 samples;");
+    common::fails_saying(&o, 1, "push/b.json has \"pull\"");
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
 /// Samples whose `.headers` say the vendor posts a form (Twilio) make a
 /// manifest that reads forms, so `serve` takes the vendor's real deliveries
 /// (it answered them 415); a raw form sample is refused with how such

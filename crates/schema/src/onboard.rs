@@ -78,9 +78,59 @@ pub fn event_type(events: &[(String, Vec<Sample>)]) -> Option<EventType> {
             names: vec![name.clone()],
         });
     }
-    // Places from every sample, the first sample's first: a field only some
-    // events have (GitHub's and Gitea's `/action`, absent from `create`) is
-    // still tried when the first directory's samples lack it.
+    candidates(events)
+        .into_iter()
+        .find_map(|c| c.names(events).map(|names| c.found(names)))
+}
+
+/// The place that came nearest to naming the events, when none names them
+/// all: for telling the user which samples disagree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nearest {
+    /// The place, in words (`the field /type`, `the header X-Event`).
+    pub place: String,
+    /// How many samples hold their directory's name there, of how many.
+    pub matched: usize,
+    pub total: usize,
+    /// The samples that do not: (directory index, sample index, the value
+    /// found there, if any).
+    pub misses: Vec<(usize, usize, Option<String>)>,
+}
+
+/// The candidate place holding its directory's name in the most samples
+/// (at least one); the first such in [`event_type`]'s order on a tie.
+pub fn nearest_event_type(events: &[(String, Vec<Sample>)]) -> Option<Nearest> {
+    let total = events.iter().map(|(_, s)| s.len()).sum();
+    let mut best: Option<Nearest> = None;
+    for place in candidates(events) {
+        let mut misses = Vec::new();
+        for (d, (dir, samples)) in events.iter().enumerate() {
+            for (i, sample) in samples.iter().enumerate() {
+                let value = place.value(sample);
+                if value.as_deref().map(fold) != Some(fold(dir)) {
+                    misses.push((d, i, value));
+                }
+            }
+        }
+        let matched = total - misses.len();
+        if matched > 0 && best.as_ref().is_none_or(|b| matched > b.matched) {
+            best = Some(Nearest {
+                place: place.describe(),
+                matched,
+                total,
+                misses,
+            });
+        }
+    }
+    best
+}
+
+/// Where the event type may be: every string field (shallowest first),
+/// every header, and each header joined with a top-level field. Places
+/// come from every sample, the first sample's first: a field only some
+/// events have (GitHub's and Gitea's `/action`, absent from `create`) is
+/// still tried when the first directory's samples lack it.
+fn candidates(events: &[(String, Vec<Sample>)]) -> Vec<Place> {
     let all = events.iter().flat_map(|(_, samples)| samples);
     let mut pointers = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -104,8 +154,6 @@ pub fn event_type(events: &[(String, Vec<Sample>)]) -> Option<EventType> {
         }
     }
     candidates
-        .into_iter()
-        .find_map(|c| c.names(events).map(|names| c.found(names)))
 }
 
 /// Whether every sample's body is a JSON array (a batch of items).
@@ -154,6 +202,14 @@ impl Place {
             names.push(name.clone());
         }
         Some(names)
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Place::Pointer(p) => format!("the field {p}"),
+            Place::Header(h) => format!("the header {h}"),
+            Place::Joined(h, p) => format!("the header {h} joined with the field {p}"),
+        }
     }
 
     fn found(self, names: Vec<String>) -> EventType {

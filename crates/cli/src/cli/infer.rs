@@ -228,9 +228,10 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
         }
         return Ok(Err(Failure::failed(format!(
             "the event type was not found: no body field or `.headers` header has, in every sample, \
-             its directory's name as its value ({}). Name each directory as the vendor names the event, \
+             its directory's name as its value ({}).{} Name each directory as the vendor names the event, \
              or set `event_type` in {} yourself (a `pointer` or a `header`: docs/vendors.md)",
             dirs.join(", "),
+            nearest_miss(&events, &grouped),
             manifest_path.display()
         ))));
     }
@@ -396,6 +397,39 @@ fn copy_sample(
     std::fs::copy(from, target)
         .map(drop)
         .map_err(|e| format!("{}: {e}", target.display()))
+}
+
+/// The place nearest to naming every event, and the samples it misses
+/// (three at most), as a sentence to add to "the event type was not found".
+fn nearest_miss(events: &Events, grouped: &[(String, Vec<onboard::Sample>)]) -> String {
+    let Some(near) = onboard::nearest_event_type(grouped) else {
+        return String::new();
+    };
+    let misses: Vec<String> = near
+        .misses
+        .iter()
+        .take(3)
+        .map(|(d, i, value)| {
+            let file = events[*d].1[*i].0.display();
+            match value {
+                Some(v) => format!("{file} has \"{}\"", Shown(v)),
+                None => format!("{file} has none"),
+            }
+        })
+        .collect();
+    let more = near.misses.len().saturating_sub(3);
+    format!(
+        " Nearest: {}, right in {} of {} samples; {}{}.",
+        near.place,
+        near.matched,
+        near.total,
+        misses.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// Each event directory's samples (with their headers), sorted.
