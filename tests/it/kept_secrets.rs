@@ -343,12 +343,15 @@ async fn inbox_secrets_counts_without_showing_and_forgets() {
 /// scheme cannot use, is refused at load, naming the field.
 #[test]
 fn keep_handshakes_that_cannot_work_are_refused_at_load() {
-    let manifest = |auth: serde_json::Value, when: serde_json::Value, authenticated: bool| {
+    let manifest = |auth: &serde_json::Value,
+                    when: serde_json::Value,
+                    authenticated: bool,
+                    keep: serde_json::Value| {
         serde_json::json!({
             "id": "acme", "name": "Acme", "event_type": {"pointer": "/type"}, "auth": auth,
             "success": {"statuses": ["2xx"]},
             "handshakes": [{"name": "hello", "when": when, "authenticated": authenticated,
-                "keep": {"header": "X-Hook-Secret"},
+                "keep": keep,
                 "answer": {"content_type": "text/plain", "body": ""}, "example": {}}],
         })
         .to_string()
@@ -356,17 +359,44 @@ fn keep_handshakes_that_cannot_work_are_refused_at_load() {
     let hmac = serde_json::json!({"scheme": "signature", "header": "X-Sig", "hash": "sha256", "encoding": "hex"});
     let ed25519 = serde_json::json!({"scheme": "signature", "header": "X-Sig", "algorithm": "ed25519", "key": "hex", "encoding": "hex"});
     let header = serde_json::json!([{"header": "X-Hook-Secret"}]);
+    let in_header = serde_json::json!({"header": "X-Hook-Secret"});
     let cases = [
         (
             manifest(
-                hmac.clone(),
+                &hmac,
                 serde_json::json!([{"pointer": "/type"}]),
                 false,
+                in_header.clone(),
             ),
             "keep.header",
         ),
-        (manifest(hmac, header.clone(), true), "authenticated"),
-        (manifest(ed25519, header, false), "shared-secret"),
+        (
+            manifest(&hmac, header.clone(), true, in_header.clone()),
+            "authenticated",
+        ),
+        (
+            manifest(&ed25519, header.clone(), false, in_header.clone()),
+            "shared-secret",
+        ),
+        // A body field to keep that no condition requires.
+        (
+            manifest(
+                &hmac,
+                header.clone(),
+                false,
+                serde_json::json!({"pointer": "/token"}),
+            ),
+            "keep.pointer",
+        ),
+        (
+            manifest(
+                &hmac,
+                header,
+                false,
+                serde_json::json!({"header": "X-Hook-Secret", "pointer": "/token"}),
+            ),
+            "names exactly one of `header`, `pointer`",
+        ),
     ];
     for (text, names) in cases {
         let err = hookforge::Manifest::from_json(&text)
@@ -374,4 +404,67 @@ fn keep_handshakes_that_cannot_work_are_refused_at_load() {
             .to_string();
         assert!(err.contains(names), "{names}: {err}");
     }
+}
+
+/// Notion posts its `verification_token` in the body when a subscription
+/// is created; it signs every later event with it, and the user pastes it
+/// into Notion. The receiver keeps it (the first one only), verifies with
+/// it, and `inbox secrets --reveal` shows it; without `--reveal` it is only
+/// counted. Before, the token was answered and thrown away, so a user had
+/// to dig it out of a proxy's log (and `serve` could not verify Notion's
+/// events until restarted with it).
+#[tokio::test]
+async fn notions_verification_token_is_kept_verifies_and_is_revealed_on_request() {
+    let notion = hookforge::vendor("notion").expect("notion is in the catalogue");
+    let path = common::temp_dir("notion-token").join("inbox.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+    let app = Receiver::builder(notion)
+        .inbox(Inbox::new(store.clone()))
+        .build()
+        .unwrap()
+        .router();
+    let token = "secret_NotionNotionNotionNotionNotionNotion12";
+    let post = |body: Vec<u8>, signature: Option<String>| {
+        let req = Request::post("/hooks/notion").header("content-type", "application/json");
+        let req = match signature {
+            Some(s) => req.header("x-notion-signature", s),
+            None => req,
+        };
+        req.body(Body::from(body)).unwrap()
+    };
+    let handshake = |t: &str| {
+        post(
+            format!(r#"{{"verification_token":"{t}"}}"#).into_bytes(),
+            None,
+        )
+    };
+    let (s, _, text) = send(&app, handshake(token)).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let (s, _, _) = send(&app, handshake("secret_AnotherAnotherAnotherAnother12")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "anyone can post a handshake");
+    let event = std::fs::read(common::root().join("vendors/notion/samples/page.created/docs.json"))
+        .unwrap();
+    let sign = |key: &str| {
+        let signer = hookforge::auth::Signer::for_manifest(notion.manifest(), key.into()).unwrap();
+        let headers = signer.sign(&event, &hookforge::auth::SignContext::now("kept"));
+        headers[0].1.to_str().unwrap().to_string()
+    };
+    let (s, _, text) = send(&app, post(event.clone(), Some(sign(token)))).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let forged = sign("secret_AnotherAnotherAnotherAnother12");
+    let (s, _, _) = send(&app, post(event.clone(), Some(forged))).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let secrets = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            .args(["inbox", "--db"])
+            .arg(&path)
+            .args(["secrets", "--vendor", "notion"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(secrets(&[]), "notion: 1 kept secret(s)\n");
+    assert_eq!(secrets(&["--reveal"]), format!("{token}\n"));
 }

@@ -32,9 +32,10 @@ pub struct Handshake {
     /// `SubscriptionConfirmation` carries `SubscribeURL`).
     #[serde(default)]
     pub visit: Option<Visit>,
-    /// A request header whose value the receiver keeps as the vendor's
-    /// secret, verifying later deliveries with it (Asana's `X-Hook-Secret`,
-    /// sent when a webhook is created).
+    /// A request header or body field whose value the receiver keeps as
+    /// the vendor's secret, verifying later deliveries with it (Asana's
+    /// `X-Hook-Secret`, sent when a webhook is created; Notion's
+    /// `verification_token`, which the user also pastes into Notion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep: Option<Keep>,
     /// The vendor's other endpoint this handshake is sent to, when not to
@@ -75,8 +76,25 @@ impl HandshakeMethod {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Keep {
-    /// The header that carries the secret.
-    pub header: String,
+    /// The header that carries the secret (Asana's `X-Hook-Secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// Or the body field, a JSON pointer to a string (Notion's
+    /// `/verification_token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+}
+
+impl Keep {
+    /// Where the secret is, in words: ``header `X-Hook-Secret` `` or
+    /// ``body field `/verification_token` ``.
+    pub fn place(&self) -> String {
+        match (&self.header, &self.pointer) {
+            (Some(h), _) => format!("header `{h}`"),
+            (None, Some(p)) => format!("body field `{p}`"),
+            (None, None) => "nowhere".into(),
+        }
+    }
 }
 
 /// Where the URL to visit is, and the hosts it may name (as `key_url`:
@@ -322,14 +340,21 @@ impl Handshake {
             }
         }
         if let Some(keep) = &self.keep {
-            if !self
-                .when
-                .iter()
-                .any(|c| c.header.as_ref() == Some(&keep.header))
-            {
-                // Else a request without the header could be taken for one.
-                return Err(bad(
+            let (field, carried) = match (&keep.header, &keep.pointer) {
+                (Some(h), None) => (
                     "keep.header",
+                    self.when.iter().any(|c| c.header.as_ref() == Some(h)),
+                ),
+                (None, Some(p)) => (
+                    "keep.pointer",
+                    self.when.iter().any(|c| c.pointer.as_ref() == Some(p)),
+                ),
+                _ => return Err(bad("keep", "names exactly one of `header`, `pointer`")),
+            };
+            if !carried {
+                // Else a request without it could be taken for one.
+                return Err(bad(
+                    field,
                     "must also be a `when` condition (the handshake is the request that carries it)",
                 ));
             }

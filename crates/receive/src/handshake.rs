@@ -42,21 +42,25 @@ impl Keeper<'_> {
         handshake: &Handshake,
         keep: &crate::manifest::handshake::Keep,
         headers: &HeaderMap,
+        json: Option<&Value>,
     ) -> Result<(), Response> {
         let fail = |status: StatusCode, why: String| {
             tracing::warn!(target: LOG, vendor = self.vendor.id, handshake = %handshake.name, status = status.as_u16(), reason = %why, "secret not kept");
             (status, axum::Json(serde_json::json!({"error": why}))).into_response()
         };
-        let secret = headers
-            .get(keep.header.as_str())
-            .and_then(|v| v.to_str().ok())
+        let given = match (&keep.header, &keep.pointer) {
+            (Some(h), _) => headers.get(h.as_str()).and_then(|v| v.to_str().ok()),
+            (None, Some(p)) => json.and_then(|j| j.pointer(p)).and_then(Value::as_str),
+            (None, None) => None,
+        };
+        let secret = given
             .map(str::trim)
             .filter(|v| (MIN_SECRET_BYTES..=1024).contains(&v.len()))
             .map(Secret::new)
             .ok_or_else(|| {
                 let why = format!(
-                    "header `{}` must carry the secret ({MIN_SECRET_BYTES} to 1024 characters)",
-                    keep.header
+                    "{} must carry the secret ({MIN_SECRET_BYTES} to 1024 characters)",
+                    keep.place()
                 );
                 fail(StatusCode::BAD_REQUEST, why)
             })?;
@@ -77,7 +81,7 @@ impl Keeper<'_> {
         if let Err(e) = current.with_secret(secret.clone()) {
             return Err(fail(
                 StatusCode::BAD_REQUEST,
-                format!("header `{}`: {e}", keep.header),
+                format!("{}: {e}", keep.place()),
             ));
         }
         // The store decides between racing first handshakes, atomically.
@@ -103,7 +107,9 @@ impl Keeper<'_> {
             Ok(next) => *v = std::sync::Arc::new(next),
             Err(e) => return Err(fail(StatusCode::BAD_REQUEST, e.to_string())),
         }
-        tracing::info!(target: LOG, vendor = self.vendor.id, handshake = %handshake.name, "kept the secret the vendor gave");
+        tracing::info!(target: LOG, vendor = self.vendor.id, handshake = %handshake.name,
+            shown_by = %format!("hookforge inbox secrets --vendor {} --reveal", self.vendor.id),
+            "kept the secret the vendor gave");
         Ok(())
     }
 

@@ -838,7 +838,7 @@ async fn verify_or_answer(
             verifier: &inner.verifier,
             accept_new: inner.accept_new_secrets,
         };
-        if let Err(answer) = keeper.keep(h, keep, headers).await {
+        if let Err(answer) = keeper.keep(h, keep, headers, json.as_ref()).await {
             return Ok(Some(answer));
         }
     }

@@ -147,15 +147,21 @@ pub enum InboxAction {
     /// (a staging or test one), signed as the vendor signs with that
     /// receiver's secret, each judged by the vendor's success rule.
     Forward(super::forward::Args),
-    /// The secrets kept from a vendor's handshakes (Asana's `X-Hook-Secret`):
-    /// how many (never the secrets), or with `--forget` forget them, so that
-    /// the next handshake's secret is taken as the first (restart the
-    /// receiver: a running one keeps what it has).
+    /// The secrets kept from a vendor's handshakes (Asana's `X-Hook-Secret`,
+    /// Notion's `verification_token`): how many, or with `--reveal` the
+    /// secrets themselves, or with `--forget` forget them, so that the next
+    /// handshake's secret is taken as the first (restart the receiver: a
+    /// running one keeps what it has).
     Secrets {
         #[arg(long, value_parser = vendor_ids())]
         vendor: String,
-        #[arg(long)]
+        /// Forget the kept secrets.
+        #[arg(long, conflicts_with = "reveal")]
         forget: bool,
+        /// Print each kept secret, oldest first, one a line (Notion's token
+        /// is pasted into the integration's Webhooks tab).
+        #[arg(long)]
+        reveal: bool,
     },
 }
 
@@ -235,7 +241,11 @@ pub fn inbox(store: &dyn Store, action: InboxAction) -> Outcome {
         }),
         InboxAction::Reparse { id, all } => reparse(store, id, all),
         InboxAction::Forward(args) => return super::forward::run(store, args),
-        InboxAction::Secrets { vendor, forget } => return kept_secrets(store, &vendor, forget),
+        InboxAction::Secrets {
+            vendor,
+            forget,
+            reveal,
+        } => return kept_secrets(store, &vendor, forget, reveal),
         InboxAction::Replay {
             id: None,
             select,
@@ -463,9 +473,21 @@ fn kept_secrets(
     store: &dyn hookforge::receive::store::Store,
     vendor: &str,
     forget: bool,
+    reveal: bool,
 ) -> Outcome {
     let failed = |e: hookforge::receive::store::StoreError| Failure::failed(e.to_string());
-    if forget {
+    if reveal {
+        // Asked for by name: the one place hookforge prints a secret.
+        let kept = store.kept_secrets(vendor).map_err(failed)?;
+        if kept.is_empty() {
+            return Err(Failure::failed(format!(
+                "{vendor}: no kept secret in this inbox (the vendor's handshake has not reached a receiver using it)"
+            )));
+        }
+        for secret in kept {
+            println!("{}", secret.expose());
+        }
+    } else if forget {
         let n = store.forget_secrets(vendor).map_err(failed)?;
         println!(
             "{vendor}: forgot {n} kept secret(s); restart the receiver, and its next handshake's secret is the first"

@@ -459,6 +459,13 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeEx
     } = extras;
     let ui_db = cfg.db.clone();
     let ui_pg = cfg.database_url.clone();
+    let in_memory = ui_db.is_none() && ui_pg.is_none();
+    let keeping: Vec<&str> = cfg
+        .vendors
+        .iter()
+        .filter(|v| v.manifest().keeps_secret())
+        .map(|v| v.id)
+        .collect();
     let lease = cfg
         .lease
         .unwrap_or(cfg.worker.handler_timeout + std::time::Duration::from_secs(30));
@@ -485,6 +492,13 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeEx
             std::time::Duration::from_secs(2),
         );
         eprintln!("metrics at http://{addr}/metrics");
+    }
+    for (v, _) in &server.served {
+        if in_memory && keeping.contains(v) {
+            eprintln!(
+                "note: {v} hands over its secret in a handshake, kept in memory only: lost at restart and not shown by `inbox secrets` (--db FILE or --database-url keeps it)"
+            );
+        }
     }
     for (v, why) in &server.not_served {
         eprintln!("note: not serving {v}: {why} (--secret {v}=SECRET or --allow-unsigned {v})");

@@ -1637,6 +1637,18 @@ fn handshake(c: &Catalogue<'_>, h: &crate::manifest::Handshake) -> Plan {
 
 /// The request of `handshake` as the vendor sends it, with the answer it
 /// requires; why not, when it cannot be made (no token to send).
+/// `body` (a JSON object) with the string `value` at `pointer`, which
+/// must already be there (the example's placeholder).
+fn with_string_at(body: &[u8], pointer: &str, value: &str) -> Result<Vec<u8>, String> {
+    let mut json: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("the handshake's example body is not JSON: {e}"))?;
+    let slot = json
+        .pointer_mut(pointer)
+        .ok_or_else(|| format!("the handshake's example body has no `{pointer}`"))?;
+    *slot = Value::String(value.to_string());
+    Ok(serde_json::to_vec(&json).expect("Value serializes"))
+}
+
 pub(crate) fn handshake_step(
     sender: Sender<'_>,
     handshake: &crate::manifest::Handshake,
@@ -1651,7 +1663,7 @@ pub(crate) fn handshake_step(
             v.pointer, sender.v.name
         ));
     }
-    let (mut query, mut extra, body) = crate::handshake::example_request(handshake);
+    let (mut query, mut extra, mut body) = crate::handshake::example_request(handshake);
     if let Some(keep) = &handshake.keep {
         // The handshake hands over the secret later deliveries are signed
         // with: the one this run signs with, not the example's.
@@ -1661,8 +1673,13 @@ pub(crate) fn handshake_step(
                 handshake.name
             )
         })?;
-        extra.retain(|(k, _)| !k.eq_ignore_ascii_case(&keep.header));
-        extra.push((keep.header.clone(), secret.expose().to_string()));
+        if let Some(header) = &keep.header {
+            extra.retain(|(k, _)| !k.eq_ignore_ascii_case(header));
+            extra.push((header.clone(), secret.expose().to_string()));
+        }
+        if let Some(pointer) = &keep.pointer {
+            body = with_string_at(&body, pointer, secret.expose())?;
+        }
     }
     if let Some(q) = &handshake.token_query {
         let token = token.ok_or_else(|| {
