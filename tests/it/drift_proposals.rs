@@ -169,7 +169,7 @@ fn check_proposal_report(args: &[&str]) {
         "  events/quote.updated.json\n    add     /properties/channel  (the key `channel` arrived 1 time(s); delivery 1)",
         // `data` is the shared `QuoteRef`: the patch goes where it is defined.
         "    add     /definitions/QuoteRef/properties/riskScore  (the key `riskScore` arrived 1 time(s); delivery 1)",
-        "    replace /definitions/QuoteRef/properties/quoteId/type  (`/data/quoteId` of `quote.updated` was integer 5; delivery 2)",
+        "    replace /definitions/QuoteRef/properties/quoteId/type  (`/data/quoteId` of `quote.updated` was integer; delivery 2)",
         "    add     /definitions/ApiVersion/enum/-  (`/version` of `quote.updated` held the new value \"2027-01-01\"; delivery 3)",
         "  new event `quote.teleported`: a schema inferred from its deliveries (delivery 4)",
     ] {
@@ -875,4 +875,48 @@ fn prets_copy(name: &str) -> (PathBuf, PathBuf) {
     let dir = tmp.join("prets");
     common::copy_dir(&common::root().join("schemas/prets"), &dir);
     (tmp, dir)
+}
+
+/// `check` run against `serve`, then `drift` on the same inbox: nothing is
+/// proposed. Before, the unknown-enum probe's `hookforge_undocumented_value`
+/// and the null-optional probe's nulls were taken for the vendor's drift,
+/// and `--apply` wrote the placeholder into `definitions.json` (helper-68's
+/// review). Every request `check` sends carries `X-Hookforge-Check`, which
+/// `serve` keeps.
+#[test]
+fn check_traffic_in_the_inbox_is_no_drift() {
+    let (tmp, dir) = prets_copy("drift-after-check");
+    let db = tmp.join("inbox.db");
+    let secret = "whsec_DriftDriftDriftDriftDriftDriftDriftDrift123";
+    let mut serve = common::serve_prets(secret);
+    serve.arg("--db").arg(&db);
+    serve.stdout(std::process::Stdio::piped());
+    let (mut child, port) = common::spawn_listening(serve);
+    let url = format!("http://127.0.0.1:{port}/hooks/prets");
+    let check = hookforge(&[
+        "check", "--vendor", "prets", "--url", &url, "--secret", secret,
+    ]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let before = common::tree_text(&dir);
+    let out = drift(
+        db.to_str().unwrap(),
+        "prets",
+        dir.to_str().unwrap(),
+        &["--apply"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(", 0 show drift"), "{text}");
+    assert_eq!(common::tree_text(&dir), before, "{text}");
+    std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -43,6 +43,12 @@ pub use util::dedupe_key;
 pub use vendor::DynModel;
 pub use vendor::{Checked, EventInfo, ParsedEvent, SampleInfo, UnknownEventType, VendorSpec};
 
+/// The header on every request `hookforge check` sends, its value the case
+/// (`prets/drift/null-optional`): a receiver can tell the harness's traffic
+/// from the vendor's, `serve` keeps it with a stored delivery, and `drift`
+/// leaves such deliveries out.
+pub const CHECK_HEADER: &str = "X-Hookforge-Check";
+
 /// Used by generated code; not a stable API.
 #[doc(hidden)]
 pub mod __private {

@@ -207,7 +207,9 @@ pub fn propose(dir: &Path, samples: &Path, deliveries: &[Observed]) -> Result<Pr
             out.unreadable += 1;
             continue;
         };
-        if event.starts_with("hookforge_undocumented") || holds_check_marks(&doc) {
+        let marked =
+            (d.headers.iter()).any(|(k, _)| k.eq_ignore_ascii_case(hookforge_core::CHECK_HEADER));
+        if marked || event.starts_with("hookforge_undocumented") || holds_check_marks(&doc) {
             out.check_traffic += 1;
             continue;
         }
@@ -255,13 +257,16 @@ fn locator_headers(manifest: &Manifest, headers: &[(String, String)]) -> Vec<(St
         .collect()
 }
 
-/// Whether `doc` has a field `hookforge check` adds (`x_hookforge_…`).
+/// Whether `doc` has a field or value `hookforge check` puts in
+/// (`x_hookforge_…`, `hookforge_undocumented_value`): deliveries stored
+/// before `serve` kept [`hookforge_core::CHECK_HEADER`].
 fn holds_check_marks(doc: &Value) -> bool {
     match doc {
         Value::Object(o) => o
             .iter()
             .any(|(k, v)| k.starts_with("x_hookforge_") || holds_check_marks(v)),
         Value::Array(a) => a.iter().any(holds_check_marks),
+        Value::String(s) => s.starts_with("hookforge_undocumented"),
         _ => false,
     }
 }
@@ -690,7 +695,8 @@ fn describe(v: &Value) -> String {
         Value::String(s) => format!("a string of {} characters", s.chars().count()),
         Value::Object(_) => "an object".into(),
         Value::Array(_) => "an array".into(),
-        other => format!("{} {other}", json_type(other)),
+        // Not even a number's value (an amount, a phone number's digits).
+        other => json_type(other).to_string(),
     }
 }
 

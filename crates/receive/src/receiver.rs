@@ -1091,7 +1091,9 @@ fn kept_header_names(vendor: &VendorSpec) -> Vec<axum::http::HeaderName> {
     // The headers the type and id are read from, listed or not: without
     // them the worker cannot tell what a stored delivery is.
     let listed = m.headers.iter().map(|spec| spec.name.as_str());
-    for name in m.headers_read().chain(listed) {
+    // `hookforge check`'s mark: its deliveries are told from the vendor's.
+    let check = std::iter::once(hookforge_core::CHECK_HEADER);
+    for name in m.headers_read().chain(listed).chain(check) {
         let name = name.to_ascii_lowercase();
         if Some(&name) == auth_header.as_ref()
             || name == "authorization"

@@ -650,11 +650,11 @@ impl RunCtx {
         if plan.concurrent
             && let (Some(a), Some(b)) = (queue.next(), queue.next())
         {
-            let (a, b) = tokio::join!(self.send(a), self.send(b));
+            let (a, b) = tokio::join!(self.send(a, &plan.id), self.send(b, &plan.id));
             steps = race_lost_is_fine(vec![a, b]);
         }
         for step in queue {
-            steps.push(self.send(step).await);
+            steps.push(self.send(step, &plan.id).await);
         }
         CaseRun {
             id: plan.id,
@@ -663,7 +663,8 @@ impl RunCtx {
         }
     }
 
-    async fn send(&self, mut step: Step) -> StepRun {
+    /// Sends one step of the case `case` (named in [`hookforge_core::CHECK_HEADER`]).
+    async fn send(&self, mut step: Step, case: &str) -> StepRun {
         // Signed again now, if planned long enough ago to matter; a new
         // signature is kept out of what the answer may echo.
         let mut redactor = None;
@@ -698,6 +699,13 @@ impl RunCtx {
         for (k, v) in &step.headers {
             req = req.header(k.as_str(), v.as_str());
         }
+        // A case id is made of event names: anything a header value cannot
+        // hold is sent as `?`.
+        let case: String = case
+            .chars()
+            .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+            .collect();
+        req = req.header(hookforge_core::CHECK_HEADER, case);
         let answer = match req.send().await {
             Ok(r) if r.status().is_redirection() => Answer::Redirect {
                 status: r.status().as_u16(),
