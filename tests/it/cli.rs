@@ -68,6 +68,30 @@ fn vendors_and_events_list_every_vendor() {
     assert!(o.status.success());
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains("quote.financing.offer_received"), "{text}");
+    // Where the type and id are: a receiver reporting ids to `check
+    // --observe` composes Adyen's as the manifest does (helper-68).
+    assert!(
+        text.starts_with("event type: body `/type`\nevent id:   body `/eventId`\n"),
+        "{text}"
+    );
+    let o = hookforge(&["events", "--vendor", "adyen"], None);
+    let text = String::from_utf8(o.stdout).unwrap();
+    let item = "/notificationItems/0/NotificationRequestItem";
+    let composed = format!(
+        "event id:   body `{item}/pspReference` and `{item}/eventCode`, `{item}/success`, joined with `:`"
+    );
+    assert!(text.contains(&composed), "{text}");
+    let adyen = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == "adyen")
+        .unwrap();
+    assert_eq!(
+        adyen["event_id"]["with"].as_array().map(Vec::len),
+        Some(2),
+        "{adyen}"
+    );
     let o = hookforge(&["events", "--vendor", "superoffice", "--json"], None);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 50);

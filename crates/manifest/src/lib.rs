@@ -696,12 +696,17 @@ impl Locator {
         if let (Some(p), Some(h), Some(j)) = (&self.pointer, &self.header, &self.join) {
             return format!("header `{h}` (joined by {j:?} with body `{p}` when present)");
         }
-        match (&self.pointer, &self.header) {
+        let base = match (&self.pointer, &self.header) {
             (Some(p), Some(h)) => format!("body `{p}` (or header `{h}`)"),
             (Some(p), None) => format!("body `{p}`"),
             (None, Some(h)) => format!("header `{h}`"),
             (None, None) => "nowhere (manifest names neither pointer nor header)".into(),
+        };
+        if self.with.is_empty() {
+            return base;
         }
+        let with: Vec<String> = self.with.iter().map(|w| format!("`{w}`")).collect();
+        format!("{base} and {}, joined with `:`", with.join(", "))
     }
 }
 

@@ -23,6 +23,15 @@ pub fn events(v: &VendorSpec, json: bool) -> Outcome {
             .collect();
         return print_json(&serde_json::Value::Array(list));
     }
+    let m = v.manifest();
+    let id = match &m.event_id {
+        Some(l) => l.describe(),
+        None => "none: a delivery is deduplicated by its body's SHA-256".into(),
+    };
+    println!(
+        "event type: {}\nevent id:   {id}\n",
+        m.event_type.describe()
+    );
     let mut table = Table::new(&["EVENT", "SAMPLES", "DESCRIPTION"], &[1]);
     for e in v.events {
         table.row(vec![

@@ -81,6 +81,8 @@ fn as_json(v: &VendorSpec) -> serde_json::Value {
         "auth": auth_scheme(v),
         "body": m.body.content_type(),
         "handshakes": handshakes(v),
+        "event_type": m.event_type,
+        "event_id": m.event_id,
         "proof": m.proof,
         "schemas": m.schemas,
         "docs": m.docs,
