@@ -172,6 +172,10 @@ fn bad_input_exits_1_with_a_message_and_no_panic() {
         ("array", b"[1,2]".to_vec(), "JSON array, expected a JSON object"),
         ("number for string", br#"{"type":"quote.created","version":"2026-06-01","organization":{},"data":{"quoteId":5}}"#.to_vec(), "at `data.quoteId`"),
         ("truncated", br#"{"type":"quote.crea"#.to_vec(), "EOF"),
+        // Starts as `null` does; it was "a JSON null" (helper-68).
+        ("not JSON", b"nope".to_vec(), "body is not valid JSON: expected ident"),
+        ("null", b"null".to_vec(), "body is a JSON null, expected a JSON object"),
+        ("a number, then more", b"1 2".to_vec(), "body is not valid JSON: trailing characters"),
     ];
     for (what, body, expect) in cases {
         let o = hookforge(&["parse", "--vendor", "prets"], Some(&body));

@@ -427,6 +427,11 @@ fn check_object(body: &[u8]) -> Result<(), ParseError> {
             });
         }
     };
+    if found != "array" {
+        // `nope` starts as `null` does: only a body that parses is called
+        // a JSON value (it was "a JSON null"). Arrays are checked later.
+        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(syntax)?;
+    }
     Err(ParseError::NotAnObject { found })
 }
 
