@@ -751,3 +751,47 @@ fn sign_refuses_a_timestamp_no_format_can_hold() {
     let o = sign("253402300799");
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// `sign` takes its secret as `check` does: `--secret`, `--secret-file` or
+/// `HOOKFORGE_SECRET_<VENDOR>`, each giving the same signature; with none
+/// it says all three. It took `--secret` only (helper-68).
+#[test]
+fn sign_reads_the_secret_from_a_file_or_the_environment() {
+    let dir = common::temp_dir("sign-secret");
+    let file = dir.join("secret");
+    let secret = "whsec_sign_secret_sources_01";
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    let body = br#"{"id":"evt_1","type":"charge.succeeded","object":"event"}"#;
+    let sign = |extra: &[&str], env: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookforge"));
+        cmd.args(["sign", "--vendor", "stripe", "--timestamp", "1700000000"])
+            .args(extra)
+            .env_remove("HOOKFORGE_SECRET_STRIPE");
+        if let Some(value) = env {
+            cmd.env("HOOKFORGE_SECRET_STRIPE", value);
+        }
+        let o = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                child.stdin.take().unwrap().write_all(body)?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        o
+    };
+    let given = sign(&["--secret", secret], None);
+    assert!(given.status.success(), "{}", stderr(&given));
+    let from_file = sign(&["--secret-file", file.to_str().unwrap()], None);
+    let from_env = sign(&[], Some(secret));
+    assert_eq!(from_file.stdout, given.stdout, "{}", stderr(&from_file));
+    assert_eq!(from_env.stdout, given.stdout, "{}", stderr(&from_env));
+    exits_2_saying(
+        &sign(&[], None),
+        "pass --secret, --secret-file or HOOKFORGE_SECRET_STRIPE",
+        "no secret",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -10,9 +10,13 @@ const MAX_TIMESTAMP: u64 = 253_402_300_799;
 pub struct Args {
     #[command(flatten)]
     pub vendor: VendorArg,
-    /// The webhook secret (omit for vendors without auth).
-    #[arg(long, allow_hyphen_values = true)]
+    /// The webhook secret (or --secret-file, or HOOKFORGE_SECRET_<VENDOR> in
+    /// the environment; none for vendors without auth).
+    #[arg(long, conflicts_with = "secret_file", allow_hyphen_values = true)]
     pub secret: Option<String>,
+    /// A file holding the secret (one line; surrounding whitespace ignored).
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
     /// Unix seconds for timestamped schemes (default: now), up to the end
     /// of year 9999: every format a vendor sends its time in (milliseconds,
     /// RFC 3339, a JWT's expiry a minute on) holds it.
@@ -108,7 +112,7 @@ fn note_event_read_otherwise(
 /// The vendor's signer for `--secret` (with `--endpoint` and `--setting`);
 /// none for a vendor without auth.
 fn signer(vendor: &VendorSpec, a: &Args) -> Result<Option<hookforge::auth::Signer>, Failure> {
-    let Some(s) = &a.secret else {
+    let Some(s) = secret_from(vendor, a.secret.clone(), a.secret_file.as_ref())? else {
         if matches!(
             vendor.manifest().auth,
             hookforge::manifest::Auth::None { .. }
@@ -116,13 +120,14 @@ fn signer(vendor: &VendorSpec, a: &Args) -> Result<Option<hookforge::auth::Signe
             return Ok(None);
         }
         return Err(Failure::usage(format!(
-            "{} signs its deliveries: pass --secret",
-            vendor.id
+            "{} signs its deliveries: pass --secret, --secret-file or HOOKFORGE_SECRET_{}",
+            vendor.id,
+            vendor.id.to_ascii_uppercase()
         )));
     };
     let signer = hookforge::auth::Signer::for_manifest_at(
         vendor.manifest(),
-        hookforge::auth::Secret::new(s.clone()),
+        hookforge::auth::Secret::new(s),
         a.hmac_format,
         a.endpoint.as_deref(),
     )
