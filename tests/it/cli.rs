@@ -770,8 +770,7 @@ fn sign_reads_the_secret_from_a_file_or_the_environment() {
         if let Some(value) = env {
             cmd.env("HOOKFORGE_SECRET_STRIPE", value);
         }
-        let o = cmd
-            .stdin(Stdio::piped())
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -779,8 +778,7 @@ fn sign_reads_the_secret_from_a_file_or_the_environment() {
                 child.stdin.take().unwrap().write_all(body)?;
                 child.wait_with_output()
             })
-            .unwrap();
-        o
+            .unwrap()
     };
     let given = sign(&["--secret", secret], None);
     assert!(given.status.success(), "{}", stderr(&given));
