@@ -793,3 +793,25 @@ fn sign_reads_the_secret_from_a_file_or_the_environment() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `parse --vendor V DIR` on each catalogue vendor's own samples passes:
+/// a sample of a vendor that sends its type in a header, with no `.headers`
+/// file, gets the header from its directory as `check` sends it, and says
+/// so. GitHub's 11 and Shopify's 4 were all FAIL (helper-68).
+#[test]
+fn parse_passes_every_catalogue_vendors_own_samples() {
+    for entry in std::fs::read_dir(common::root().join("vendors")).unwrap() {
+        let dir = entry.unwrap().path();
+        let id = dir.file_name().unwrap().to_str().unwrap().to_string();
+        let samples = dir.join("samples");
+        let o = hookforge(&["parse", "--vendor", &id, samples.to_str().unwrap()], None);
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{id}: {text}{}", stderr(&o));
+        if id == "github" {
+            assert!(
+                text.contains("push  (its type header from its directory"),
+                "{text}"
+            );
+        }
+    }
+}

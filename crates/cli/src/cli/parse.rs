@@ -59,13 +59,23 @@ fn parse_many(
                 format!("FAIL     {}: {e}", f.display())
             }
             Ok(body) => match with_sample_headers(f, &map)
-                .and_then(|map| vendor.parse(&body, &map).map_err(|e| explained(&e, &body)))
-            {
-                Ok(p) if p.known => {
+                .map(|map| directory_headers(vendor, f, &body, map))
+                .and_then(|(map, from_dir)| {
+                    let p = vendor
+                        .parse(&body, &map)
+                        .map_err(|e| explained(&e, &body))?;
+                    Ok((p, from_dir))
+                }) {
+                Ok((p, from_dir)) if p.known => {
                     ok += 1;
-                    format!("ok       {}  {}", f.display(), p.event_type)
+                    let note = if from_dir {
+                        "  (its type header from its directory, as check sends it)"
+                    } else {
+                        ""
+                    };
+                    format!("ok       {}  {}{note}", f.display(), p.event_type)
                 }
-                Ok(p) => {
+                Ok((p, _)) => {
                     unknown += 1;
                     format!(
                         "unknown  {}  {} (not documented; kept whole)",
@@ -179,6 +189,59 @@ fn with_sample_headers(file: &std::path::Path, given: &HeaderMap) -> Result<Head
         }
     }
     Ok(map)
+}
+
+/// For a sample of a vendor that sends its event type in a header, with no
+/// `.headers` file and no `--header` giving it, in a directory named after
+/// one of the vendor's events (the catalogue's samples): the headers the
+/// type and id are read from, as `check` sends them with that sample, and
+/// whether they were added. Else `map` as it is.
+fn directory_headers(
+    vendor: &VendorSpec,
+    file: &std::path::Path,
+    body: &[u8],
+    map: HeaderMap,
+) -> (HeaderMap, bool) {
+    let m = vendor.manifest();
+    let Some(type_header) = m.event_type.header.as_deref() else {
+        return (map, false);
+    };
+    // Sample directories are named by the event's slug (`orders-create`).
+    let dir = file
+        .parent()
+        .and_then(|d| d.file_name())
+        .and_then(|n| n.to_str());
+    let event = dir.and_then(|d| vendor.events.iter().find(|e| e.slug == d || e.name == d));
+    let Some(event) = event.map(|e| e.name) else {
+        return (map, false);
+    };
+    if map.contains_key(type_header) || file.with_extension("headers").is_file() {
+        return (map, false);
+    }
+    let attempt = hookforge::conformance::delivery::Attempt {
+        attempt: 0,
+        timestamp: None,
+        event_type: Some(event.to_string()),
+        event_id: None,
+    };
+    let Ok((_, sent)) =
+        hookforge::conformance::delivery::vendor_delivery(vendor, body, None, &attempt)
+    else {
+        return (map, false);
+    };
+    let mut out = map;
+    for (name, value) in sent {
+        let read = m.headers_read().any(|h| name.eq_ignore_ascii_case(h));
+        if let (true, Ok(name), Ok(value)) = (
+            read,
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) && !out.contains_key(&name)
+        {
+            out.append(name, value);
+        }
+    }
+    (out, true)
 }
 
 /// The error, and for JSON (by RFC 8259) that the parser cannot hold (1e400,
