@@ -200,6 +200,21 @@ fn check_each_change_is_classed(old: &Path, new: &Path) {
         "{d:#}"
     );
     assert_eq!(d["samples_checked"], 16);
+    // A change to a shared definition is one change, naming the other
+    // events' places; it was listed once per event (helper-68).
+    let quote_id: Vec<&Value> = (d["changes"].as_array().unwrap().iter())
+        .filter(|c| {
+            c["path"] == "data.quoteId" && c["what"].as_str().unwrap().contains("type changed")
+        })
+        .collect();
+    assert_eq!(quote_id.len(), 1, "{d:#}");
+    assert!(
+        quote_id[0]["also_at"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("quote.updated data.quoteId")),
+        "{d:#}"
+    );
 }
 
 /// `hookforge extract` makes the same repairs as the extraction the

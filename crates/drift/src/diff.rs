@@ -300,6 +300,8 @@ struct Walk<'a> {
     /// indices), which the later places are added to.
     /// Keyed also by whether the field is optional: an optional field
     /// takes `null` whatever its definition says, a required one does not.
+    /// Kept from one event to the next ([`Walk::key`]): a shared
+    /// definition's change is listed once, its other events' places added.
     compared: BTreeMap<Pair, (String, std::ops::Range<usize>)>,
 }
 
@@ -435,13 +437,14 @@ impl Walk<'_> {
             if self.within.contains(&(o.clone(), n.clone())) {
                 return;
             }
-            let key = (o.clone(), n.clone(), self.in_one_of > 0, optional);
+            let key = self.key(o, n, optional);
             if let Some((first, found)) = self.compared.get(&key) {
                 let (first, found) = (first.clone(), found.clone());
                 self.note_also_at(&first, found, path);
                 return;
             }
-            self.compared.insert(key, (path.to_string(), start..start));
+            self.compared
+                .insert(key, (format!("{} {path}", self.event), start..start));
             self.within.push((o.clone(), n.clone()));
         }
         let (old, new) = (
@@ -492,10 +495,27 @@ impl Walk<'_> {
         if let Some((o, n)) = pair {
             self.within.pop();
             let end = self.out.len();
-            if let Some(entry) = self.compared.get_mut(&(o, n, self.in_one_of > 0, optional)) {
+            let key = self.key(&o, &n, optional);
+            if let Some(entry) = self.compared.get_mut(&key) {
                 entry.1 = start..end;
             }
         }
+    }
+
+    /// The key a definition pair is compared once under: an event's own
+    /// definition is named with the event, so only `definitions.json`'s
+    /// are shared between events.
+    fn key(&self, old: &str, new: &str, optional: bool) -> Pair {
+        let scoped = |name: &str, own: &Map<String, Value>| match own.contains_key(name) {
+            true => format!("{}#{name}", self.event),
+            false => name.to_string(),
+        };
+        (
+            scoped(old, self.old_own),
+            scoped(new, self.new_own),
+            self.in_one_of > 0,
+            optional,
+        )
     }
 
     /// A shared definition reached again at `path`: each change it gave at
@@ -507,10 +527,18 @@ impl Walk<'_> {
             } else {
                 &change.path
             };
-            let Some(below) = here.strip_prefix(first) else {
+            let Some(below) = format!("{} {here}", change.event)
+                .strip_prefix(first)
+                .map(str::to_string)
+            else {
                 continue;
             };
-            let place = format!("{path}{below}");
+            // Another event's place names the event.
+            let place = if change.event == self.event {
+                format!("{path}{below}")
+            } else {
+                format!("{} {path}{below}", self.event)
+            };
             if change.also_at.len() < ALSO_AT_KEPT && !change.also_at.contains(&place) {
                 change.also_at.push(place);
             }
@@ -914,6 +942,7 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
     let o = VendorDir::load(old, old_samples)?;
     let n = VendorDir::load(new, None)?;
     let mut changes = manifest_changes(&o, &n);
+    let mut compared = BTreeMap::new();
     for (name, (_, os)) in &o.events {
         match n.events.get(name) {
             None => changes.push(Change {
@@ -931,7 +960,7 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
                         .unwrap_or_default()
                 };
                 let (old_own, new_own) = (own(os), own(ns));
-                Walk {
+                let mut walk = Walk {
                     old: &o,
                     new: &n,
                     old_own: &old_own,
@@ -941,9 +970,10 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
                     within: Vec::new(),
                     in_one_of: 0,
                     optional: false,
-                    compared: BTreeMap::new(),
-                }
-                .compare(os, ns, "", 0)
+                    compared: std::mem::take(&mut compared),
+                };
+                walk.compare(os, ns, "", 0);
+                compared = walk.compared;
             }
         }
     }
