@@ -195,7 +195,7 @@ fn described(vendor: &str, dir: &Path, proposal: &hookforge::drift::Proposal) ->
     }
     if proposal.check_traffic > 0 {
         text.push_str(&format!(
-            "{vendor}: {} left out: made by `hookforge check` (x_hookforge_ fields or the hookforge_undocumented event), not the vendor's\n",
+            "{vendor}: {} left out: made by `hookforge check` (its X-Hookforge-Check header or body marks), not the vendor's\n",
             proposal.check_traffic
         ));
     }
