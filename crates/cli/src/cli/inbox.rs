@@ -494,7 +494,13 @@ fn kept_secrets(
         );
     } else {
         let n = store.kept_secrets(vendor).map_err(failed)?.len();
-        println!("{vendor}: {n} kept secret(s)");
+        let none_given = hookforge::vendor(vendor).is_some_and(|v| !v.manifest().keeps_secret());
+        let why = if none_given {
+            " (it hands over no secret in a handshake)"
+        } else {
+            ""
+        };
+        println!("{vendor}: {n} kept secret(s){why}");
     }
     Ok(())
 }
