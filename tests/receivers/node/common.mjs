@@ -2,6 +2,8 @@
 // server, lossless JSON, dedupe, the report to OBSERVE_URL and the seeded
 // defects. The vendor libraries themselves are used in github.mjs,
 // shopify.mjs, paddle.mjs and linear.mjs. See ../README.md.
+import { AsyncLocalStorage } from "node:async_hooks";
+import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -13,6 +15,26 @@ const DEFECTS = readFileSync(
   join(dirname(fileURLToPath(import.meta.url)), "..", "defects.txt"),
   "utf8",
 ).split(/\s+/).filter(Boolean);
+// Defects implemented here (and in ../python/common.py) that `hookforge check`
+// does not (yet) reliably catch, so they are not in defects.txt (which
+// scripts/check-receivers asserts on); they can be switched on by hand.
+// See ../README.md, "Defects check misses".
+const UNLISTED_DEFECTS = [
+  "ignore-timestamp",
+  "slow-ack",
+  "redirect",
+  "case-sensitive-header",
+  "first-item-only",
+  "latin1-body",
+  "reject-null",
+  "reject-unknown-enum",
+  "dedupe-on-body",
+  "200-on-bad-signature",
+  "keep-id-on-failure",
+  "first-signature-only",
+];
+for (const d of UNLISTED_DEFECTS) if (!DEFECTS.includes(d)) DEFECTS.push(d);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 function die(message) {
   console.error(message);
@@ -33,6 +55,175 @@ if (DEFECT && !DEFECTS.includes(DEFECT)) {
 // float-numbers: plain JSON.parse, so 9007199254740993 becomes 9007199254740992.
 const parseJson = DEFECT === "float-numbers" ? JSON.parse : (text) => losslessParse(text);
 const toJson = DEFECT === "float-numbers" ? JSON.stringify : losslessStringify;
+
+// The request being answered (its raw body and headers), across awaits.
+const requestStore = new AsyncLocalStorage();
+
+// Where a defect has no counterpart for a vendor: the receiver exits (as the
+// vendor receivers do for theirs), saying "does not apply to <vendor>".
+const APPLIES = {
+  "ignore-timestamp": [(v) => ["paddle", "box", "linear"].includes(v), "its library checks no signed timestamp"],
+  "first-item-only": [() => false, "a delivery is not a batch"],
+  "dedupe-on-body": [(v) => v !== "discord", "a webhook event carries no id"],
+  "keep-id-on-failure": [(v) => v !== "discord", "a webhook event carries no id"],
+  "first-signature-only": [() => false, "its signature header carries one signature"],
+};
+
+// ignore-timestamp: the signature is verified, but against a clock that reads
+// the delivery's own signed timestamp, so no delivery is ever too old or too
+// new (a hand-rolled check that skips the window; Box's `maxAge: Infinity`).
+const RealDate = Date;
+function frozenNow() {
+  return requestStore.getStore()?.signedAt;
+}
+if (DEFECT === "ignore-timestamp") {
+  globalThis.Date = class ClockDate extends RealDate {
+    constructor(...args) {
+      const at = args.length === 0 ? frozenNow() : undefined;
+      if (at !== undefined) super(at);
+      else super(...args);
+    }
+    static now() {
+      return frozenNow() ?? RealDate.now();
+    }
+  };
+}
+
+/** The delivery's signed timestamp in milliseconds (undefined if unreadable). */
+function signedAt(vendor, req, raw) {
+  let at;
+  if (vendor === "paddle") {
+    const ts = /(?:^|;)\s*ts=(\d+)/.exec(req.headers["paddle-signature"] ?? "");
+    at = ts ? Number(ts[1]) * 1000 : undefined;
+  } else if (vendor === "box") {
+    at = RealDate.parse(req.headers["box-delivery-timestamp"] ?? "");
+  } else if (vendor === "linear") {
+    try {
+      at = JSON.parse(raw.toString("utf8"))?.webhookTimestamp;
+    } catch {
+      at = undefined;
+    }
+  }
+  return typeof at === "number" && Number.isFinite(at) ? at : undefined;
+}
+
+function manifestBudgetSecs(vendor) {
+  try {
+    const manifest = JSON.parse(readFileSync(join(ROOT, "vendors", vendor, "manifest.json"), "utf8"));
+    const secs = Number(manifest.delivery.timeout_secs);
+    return Number.isFinite(secs) ? secs : 10;
+  } catch {
+    return 10;
+  }
+}
+
+// reject-null: a strict model inferred from the samples (quicktype-like): a
+// null is refused (400) where no sample has null at that path. reject-unknown-enum: a string value the vendor's
+// schema's enum for that property name does not list is refused (400).
+let nullableKeys = null;
+let enums = null;
+
+function jsonFiles(dir, wantSamples) {
+  const out = [];
+  const walk = (d) => {
+    for (const name of readdirSync(d)) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) {
+        if ((name === "samples") === wantSamples || wantSamples) walk(path);
+      } else if (name.endsWith(".json")) out.push(JSON.parse(readFileSync(path, "utf8")));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** The paths (`/a/*\/b`, `*` for any array index) some sample has null at. */
+function loadNullableKeys(vendor) {
+  const paths = new Set();
+  const walk = (x, path) => {
+    if (Array.isArray(x)) x.forEach((v) => walk(v, `${path}/*`));
+    else if (x && typeof x === "object") {
+      for (const [k, v] of Object.entries(x)) {
+        if (v === null) paths.add(`${path}/${k}`);
+        walk(v, `${path}/${k}`);
+      }
+    }
+  };
+  jsonFiles(join(ROOT, "vendors", vendor, "samples"), true).forEach((doc) => walk(doc, ""));
+  return paths;
+}
+
+function loadEnums(vendor) {
+  const found = new Map();
+  const docs = jsonFiles(join(ROOT, "vendors", vendor), false);
+  const definitions = {};
+  for (const doc of docs) Object.assign(definitions, doc?.definitions ?? {}, doc?.$defs ?? {});
+  const enumOf = (schema, depth = 0) => {
+    if (!schema || typeof schema !== "object" || depth > 5) return null;
+    if (Array.isArray(schema.enum) && schema.enum.every((e) => typeof e === "string" || e === null)) {
+      return schema.enum.filter((e) => e !== null);
+    }
+    if (typeof schema.$ref === "string" && schema.$ref.includes("/")) {
+      return enumOf(definitions[schema.$ref.split("/").pop()], depth + 1);
+    }
+    for (const alt of ["anyOf", "oneOf", "allOf"]) {
+      for (const sub of schema[alt] ?? []) {
+        const e = enumOf(sub, depth + 1);
+        if (e && e.length) return e;
+      }
+    }
+    return null;
+  };
+  const walk = (x) => {
+    if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === "object") {
+      for (const [name, prop] of Object.entries(x.properties ?? {})) {
+        const e = enumOf(prop);
+        if (e && e.length) {
+          if (!found.has(name)) found.set(name, new Set());
+          e.forEach((v) => found.get(name).add(v));
+        }
+      }
+      Object.values(x).forEach(walk);
+    }
+  };
+  docs.forEach(walk);
+  // A model the vendor's own samples fail is no model: an enum (by property
+  // name) that some sample's value is missing from is dropped.
+  const conflicts = (x) => {
+    if (Array.isArray(x)) x.forEach(conflicts);
+    else if (x && typeof x === "object") {
+      for (const [k, v] of Object.entries(x)) {
+        if (typeof v === "string" && found.has(k) && !found.get(k).has(v)) found.delete(k);
+        conflicts(v);
+      }
+    }
+  };
+  jsonFiles(join(ROOT, "vendors", vendor, "samples"), true).forEach(conflicts);
+  return found;
+}
+
+function strictValues(payload) {
+  if (!nullableKeys && !enums) return;
+  const plain = (x) => x !== null && typeof x === "object" && (Array.isArray(x) || Object.getPrototypeOf(x) === Object.prototype);
+  const walk = (x, path) => {
+    if (!plain(x)) return;
+    if (Array.isArray(x)) {
+      x.forEach((v) => walk(v, `${path}/*`));
+      return;
+    }
+    for (const [k, v] of Object.entries(x)) {
+      if (nullableKeys && v === null && !nullableKeys.has(`${path}/${k}`)) {
+        throw new Reject(400, `${path}/${k}: null is not allowed`);
+      }
+      if (enums && typeof v === "string" && enums.has(k) && !enums.get(k).has(v)) {
+        throw new Reject(400, `${path}/${k}: unknown value ${JSON.stringify(v)}`);
+      }
+      walk(v, `${path}/${k}`);
+    }
+  };
+  walk(payload, "");
+}
 
 /** An answer other than 2xx, thrown from a route. */
 export class Reject extends Error {
@@ -96,6 +287,7 @@ function loadKnownKeys(vendor) {
 }
 
 export function rejectUnknown(payload) {
+  strictValues(payload);
   if (!knownKeys) return;
   const unknown = Object.keys(payload).filter((k) => !knownKeys.has(k));
   if (unknown.length) throw new Reject(400, `unknown field(s): ${unknown.join(", ")}`);
@@ -117,10 +309,14 @@ export function recordBeforeVerify(eventId) {
 
 export async function handled(eventId, eventType, payload) {
   const id = eventId ?? null;
+  // dedupe-on-body: the key is a hash of the body, not the event id.
+  const raw = requestStore.getStore()?.raw;
+  const key = DEFECT === "dedupe-on-body" && raw ? createHash("sha256").update(raw).digest("hex") : id;
+  if (process.env.HFDEBUG) console.error("DEBUG key", key, id, raw?.length);
   // record-before-verify deduped already, before verifying.
   if (id !== null && DEFECT !== "no-dedupe" && DEFECT !== "record-before-verify") {
-    if (seen.has(id)) return false; // a redelivery: acknowledged, not handled again
-    seen.add(id);
+    if (seen.has(key)) return false; // a redelivery: acknowledged, not handled again
+    seen.add(key);
   }
   try {
     if (OBSERVE_URL) {
@@ -134,8 +330,16 @@ export async function handled(eventId, eventType, payload) {
       if (res.status !== 204) throw new Error(`observer answered ${res.status}`);
     }
   } catch (err) {
-    if (DEFECT !== "record-before-verify") seen.delete(id); // not handled: a redelivery may try again
+    // keep-id-on-failure: the id stays recorded, so the vendor's retry of a
+    // delivery whose handling failed is acknowledged and never handled.
+    if (DEFECT !== "record-before-verify" && DEFECT !== "keep-id-on-failure") seen.delete(key); // not handled: a redelivery may try again
     throw err;
+  }
+  // slow-ack: the work is done before answering and takes longer than the
+  // vendor's time budget (the manifest's delivery.timeout_secs) plus a second.
+  const vendor = requestStore.getStore()?.vendor;
+  if (DEFECT === "slow-ack" && vendor) {
+    await new Promise((resolve) => setTimeout(resolve, (manifestBudgetSecs(vendor) + 1) * 1000));
   }
   return true;
 }
@@ -154,16 +358,49 @@ function readBody(req) {
  * answers `[status, text]` or throws a Reject; anything else thrown is a 500.
  */
 export function serve(vendor, route) {
+  if (APPLIES[DEFECT] && !APPLIES[DEFECT][0](vendor)) {
+    die(`DEFECT=${DEFECT} does not apply to ${vendor}: ${APPLIES[DEFECT][1]}`);
+  }
   if (DEFECT === "reject-unknown") knownKeys = loadKnownKeys(vendor);
+  if (DEFECT === "reject-null") nullableKeys = loadNullableKeys(vendor);
+  if (DEFECT === "reject-unknown-enum") enums = loadEnums(vendor);
   const path = `/webhooks/${vendor}`;
   const server = createServer(async (req, res) => {
     let status;
     let text;
     try {
-      if (new URL(req.url, "http://127.0.0.1").pathname !== path || req.method !== "POST") {
+      const url = new URL(req.url, "http://127.0.0.1");
+      if (DEFECT === "redirect" && url.pathname === path) {
+        // redirect: the route is /webhooks/<vendor>/ and the URL without the
+        // slash is answered 301 to it (Express's/Django's trailing-slash redirects).
+        res.writeHead(301, { location: `${path}/${url.search}`, "content-type": "text/plain; charset=utf-8" });
+        [status, text] = [301, "moved permanently"];
+      } else if (url.pathname !== path || req.method !== "POST") {
         [status, text] = [404, "not found"];
       } else {
-        [status, text] = await route(req, res, await readBody(req));
+        if (DEFECT === "case-sensitive-header") {
+          // Headers are looked up by one exact spelling, the lowercase one (a map
+          // built from req.rawHeaders): a header sent under any other spelling
+          // (Title-Case, as HTTP/1.1 clients send it) is never found.
+          for (let i = 0; i < req.rawHeaders.length; i += 2) {
+            const name = req.rawHeaders[i];
+            if (name !== name.toLowerCase() && !["content-type", "content-length", "host"].includes(name.toLowerCase())) {
+              delete req.headers[name.toLowerCase()];
+            }
+          }
+        }
+        let raw = await readBody(req);
+        // latin1-body: the body read as Latin-1 text (a default charset for a
+        // Content-Type without one), that text used as UTF-8 thereafter.
+        if (DEFECT === "latin1-body") raw = Buffer.from(raw.toString("latin1"), "utf8");
+        const store = { vendor, raw };
+        if (DEFECT === "ignore-timestamp") store.signedAt = signedAt(vendor, req, raw);
+        [status, text] = await requestStore.run(store, () => route(req, res, raw));
+        // 200-on-bad-signature: a refusal the route answered (a bad signature,
+        // missing headers) is acknowledged instead, and the delivery dropped.
+        if (DEFECT === "200-on-bad-signature" && status >= 400 && status < 500 && !res.headersSent) {
+          [status, text] = [200, "ok"];
+        }
       }
     } catch (err) {
       status = err instanceof Reject ? err.status : 500;

@@ -3,21 +3,43 @@ delivery's steps (`receive`), dedupe, the report to OBSERVE_URL, the seeded
 defects and running the Flask app on 127.0.0.1:$PORT. The vendor libraries
 themselves are used in *_receiver.py. See ../README.md."""
 
+import datetime as _datetime
+import hashlib
 import json
 import logging
 import os
 import sys
 import threading
+import time
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, g, redirect, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 # The seeded defects' names, one list for every language (../defects.txt).
 DEFECTS = (Path(__file__).parent.parent / "defects.txt").read_text().split()
+# Defects implemented here (and in ../node/common.mjs) that `hookforge check`
+# does not (yet) reliably catch, so they are not in defects.txt (which
+# scripts/check-receivers asserts on); they can be switched on by hand.
+# See ../README.md, "Defects check misses".
+UNLISTED_DEFECTS = (
+    "ignore-timestamp",
+    "slow-ack",
+    "redirect",
+    "case-sensitive-header",
+    "first-item-only",
+    "latin1-body",
+    "reject-null",
+    "reject-unknown-enum",
+    "dedupe-on-body",
+    "200-on-bad-signature",
+    "keep-id-on-failure",
+    "first-signature-only",
+)
+DEFECTS += [d for d in UNLISTED_DEFECTS if d not in DEFECTS]
 
 try:
     PORT = int(os.environ["PORT"])
@@ -120,6 +142,276 @@ def reject_unknown(payload):
         abort(400, f"unknown field(s): {', '.join(unknown)}")
 
 
+# --- defects check misses (UNLISTED_DEFECTS) ----------------------------------
+
+_VENDOR = None  # set by create_app
+_ROOT = Path(__file__).resolve().parents[3]
+
+# Where a defect has no counterpart for a vendor: the receiver exits (as the
+# vendor receivers do for theirs), saying "does not apply to <vendor>".
+_APPLIES = {
+    # Vendors whose library checks a signed timestamp (others sign no time,
+    # or their library checks none: SendGrid).
+    "ignore-timestamp": ({"stripe", "standard_webhooks", "slack", "clerk", "openai", "hubspot"},
+                         "its library checks no signed timestamp"),
+    "first-item-only": ({"hubspot", "sendgrid", "adyen"}, "a delivery is not a batch"),
+    "latin1-body": (lambda v: v != "twilio_voice", "a form's fields are decoded by werkzeug, not from the body text"),
+    "reject-null": (lambda v: v != "twilio_voice", "form fields are strings, never null"),
+    "reject-unknown-enum": (lambda v: v != "twilio_voice", "form fields have no schema enums"),
+    "dedupe-on-body": (lambda v: v not in ("sendgrid", "hubspot"),
+                       "no event id (HubSpot: its receiver dedupes each notification itself)"),
+    "keep-id-on-failure": (lambda v: v != "sendgrid", "a batch carries no id to keep"),
+    "first-signature-only": ({"stripe", "standard_webhooks", "clerk", "openai"},
+                             "its signature header carries one signature"),
+}
+
+
+def _check_applies(vendor):
+    rule = _APPLIES.get(DEFECT)
+    if rule is None:
+        return
+    applies, why = rule
+    if not (applies(vendor) if callable(applies) else vendor in applies):
+        sys.exit(f"DEFECT={DEFECT} does not apply to {vendor}: {why}")
+
+
+# ignore-timestamp: the signature is verified, but against a clock that reads
+# the delivery's own signed timestamp, so no delivery is ever too old or too
+# new (what `tolerance=None`, or a hand-rolled check that skips the window, does).
+_real_time = time.time
+_real_datetime = _datetime.datetime
+_clock = threading.local()
+
+
+def _clock_time():
+    frozen = getattr(_clock, "at", None)
+    return _real_time() if frozen is None else frozen
+
+
+class _ClockDatetime(_datetime.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        frozen = getattr(_clock, "at", None)
+        if frozen is None:
+            return _real_datetime.now(tz)
+        return _real_datetime.fromtimestamp(frozen, tz)
+
+
+def _install_clock():
+    time.time = _clock_time
+    for name, mod in list(sys.modules.items()):
+        if mod is None or name in ("time", "datetime", "_datetime", "_pydatetime", __name__):
+            continue
+        try:
+            if getattr(mod, "time", None) is _real_time:
+                mod.time = _clock_time
+            if getattr(mod, "datetime", None) is _real_datetime:
+                mod.datetime = _ClockDatetime
+        except (AttributeError, TypeError):
+            pass
+
+
+def _signed_time():
+    """The delivery's signed timestamp, in seconds (None if unreadable)."""
+    h = request.headers
+    try:
+        if _VENDOR == "stripe":
+            for part in h.get("Stripe-Signature", "").split(","):
+                key, _, value = part.partition("=")
+                if key.strip() == "t":
+                    return float(value)
+            return None
+        if _VENDOR in ("standard_webhooks", "openai"):
+            return float(h.get("webhook-timestamp"))
+        if _VENDOR == "clerk":
+            return float(h.get("svix-timestamp") or h.get("webhook-timestamp"))
+        if _VENDOR == "slack":
+            return float(h.get("X-Slack-Request-Timestamp"))
+        if _VENDOR == "hubspot":
+            return float(h.get("X-HubSpot-Request-Timestamp")) / 1000
+    except (TypeError, ValueError):
+        return None
+    return None
+
+
+def _verify(verify, raw):
+    if DEFECT != "ignore-timestamp":
+        return verify(raw)
+    _clock.at = _signed_time()
+    try:
+        return verify(raw)
+    finally:
+        _clock.at = None
+
+
+# first-signature-only: of a header that may carry several signatures (key
+# rotation: Stripe's `v1=` entries, Standard Webhooks' space-separated
+# `v1,` ones), only the first is given to the library.
+_SIGNATURE_HEADERS = {
+    "stripe": "HTTP_STRIPE_SIGNATURE",
+    "standard_webhooks": "HTTP_WEBHOOK_SIGNATURE",
+    "openai": "HTTP_WEBHOOK_SIGNATURE",
+    "clerk": "HTTP_SVIX_SIGNATURE",
+}
+
+
+def _first_signature_only():
+    key = _SIGNATURE_HEADERS.get(_VENDOR)
+    value = request.environ.get(key) if key else None
+    if not value:
+        return
+    if _VENDOR == "stripe":
+        parts = [p for p in value.split(",")]
+        sigs = [p for p in parts if p.strip().startswith("v1=")]
+        kept = [p for p in parts if not p.strip().startswith("v1=")] + sigs[:1]
+        request.environ[key] = ",".join(kept)
+    else:
+        request.environ[key] = value.split(" ")[0]
+
+
+# first-item-only: a batch's handler takes its first item only.
+def _first_item_only(payload):
+    if isinstance(payload, list):
+        return payload[:1]
+    if isinstance(payload, dict) and isinstance(payload.get("notificationItems"), list):
+        return {**payload, "notificationItems": payload["notificationItems"][:1]}
+    return payload
+
+
+# reject-null: a strict model inferred from the samples (quicktype-like): a
+# null is refused (400) where no sample has null at that path.
+_nullable_keys = None
+# reject-unknown-enum: a strict model generated from the vendor's event schema:
+# a string its enum does not list is refused (400).
+_enums = None
+
+
+def _sample_docs(vendor):
+    samples = _ROOT / "vendors" / vendor / "samples"
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(samples.rglob("*.json"))]
+
+
+def _load_nullable_keys(vendor):
+    """The paths (`/a/*/b`, `*` for any array index) some sample has null at."""
+    paths = set()
+
+    def walk(x, path):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if v is None:
+                    paths.add(f"{path}/{k}")
+                walk(v, f"{path}/{k}")
+        elif isinstance(x, list):
+            for v in x:
+                walk(v, f"{path}/*")
+
+    for doc in _sample_docs(vendor):
+        walk(doc, "")
+    return paths
+
+
+def _load_enums(vendor):
+    """The vendor's event schemas (vendors/<vendor>/events/<type>.json) with
+    their definitions: a model generated from them (enums as Literal types)."""
+    base = _ROOT / "vendors" / vendor
+    definitions = {}
+    for path in [base / "definitions.json", *sorted((base / "events").glob("*.json"))]:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict):
+            definitions.update(doc.get("definitions") or {})
+            definitions.update(doc.get("$defs") or {})
+    events = {}
+    for path in sorted((base / "events").glob("*.json")):
+        events[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+    return {"definitions": definitions, "events": events}
+
+
+def _enum_violation(schema, value, path, depth=0):
+    """Where `value` has a string its schema's enum does not list (None if nowhere)."""
+    definitions = _enums["definitions"]
+    for _ in range(10):  # $ref chains
+        if isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
+            schema = definitions.get(schema["$ref"].rsplit("/", 1)[-1])
+        else:
+            break
+    if not isinstance(schema, dict) or depth > 40:
+        return None
+    enum = schema.get("enum")
+    if isinstance(value, str) and isinstance(enum, list) and enum and all(isinstance(e, (str, type(None))) for e in enum):
+        if value not in enum:
+            return f"{path}: unknown value {value!r}"
+    for sub in schema.get("allOf") or []:
+        if found := _enum_violation(sub, value, path, depth + 1):
+            return found
+    for alt in ("anyOf", "oneOf"):
+        branches = schema.get(alt) or []
+        if branches:
+            found = [_enum_violation(sub, value, path, depth + 1) for sub in branches]
+            if all(found):
+                return found[0]
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        for k, v in value.items():
+            sub = props.get(k, extra if isinstance(extra, dict) else None)
+            if sub is not None and (found := _enum_violation(sub, v, f"{path}/{k}", depth + 1)):
+                return found
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, v in enumerate(value):
+            if found := _enum_violation(schema["items"], v, f"{path}/{i}", depth + 1):
+                return found
+    return None
+
+
+def _strict_values(payload, event_type=None):
+    """reject-null and reject-unknown-enum: 400 for a value the strict model refuses."""
+    if _enums is not None and event_type in _enums["events"]:
+        if found := _enum_violation(_enums["events"][event_type], payload, ""):
+            abort(400, found)
+    if _nullable_keys is None:
+        return
+
+    def walk(x, path):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if _nullable_keys is not None and v is None and f"{path}/{k}" not in _nullable_keys:
+                    abort(400, f"{path}/{k}: null is not allowed")
+                walk(v, f"{path}/{k}")
+        elif isinstance(x, list):
+            for v in x:
+                walk(v, f"{path}/*")
+
+    walk(payload, "")
+
+
+def _slow_ack():
+    """slow-ack: the work is done before answering and takes longer than the
+    vendor's time budget (the manifest's delivery.timeout_secs) plus a second."""
+    try:
+        manifest = json.loads((_ROOT / "vendors" / _VENDOR / "manifest.json").read_text())
+        budget = float(manifest["delivery"]["timeout_secs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        budget = 10.0
+    time.sleep(budget + 1)
+
+
+class _LowercaseOnlyHeaders(WSGIRequestHandler):
+    """case-sensitive-header: headers are looked up by one exact spelling, the
+    lowercase one (`event["headers"]["stripe-signature"]` in a Lambda, a dict
+    built from the raw header list): a header sent under any other spelling
+    (Title-Case, as HTTP/1.1 clients send it) is never found."""
+
+    def make_environ(self):
+        environ = super().make_environ()
+        for name in self.headers.keys():
+            if name != name.lower() and name.lower() not in ("content-type", "content-length", "host"):
+                environ.pop("HTTP_" + name.upper().replace("-", "_"), None)
+        return environ
+
+
 _seen = set()
 _seen_lock = threading.Lock()
 
@@ -166,11 +458,13 @@ def handled(event_id, event_type, payload):
     redelivery of an id already handled (acknowledged, not handled again)."""
     # record-before-verify deduped already, before verifying.
     dedupe = event_id is not None and DEFECT not in ("no-dedupe", "record-before-verify")
+    # dedupe-on-body: the key is a hash of the body, not the event id.
+    key = hashlib.sha256(request.get_data()).hexdigest() if DEFECT == "dedupe-on-body" else event_id
     if dedupe:
         with _seen_lock:
-            if event_id in _seen:
+            if key in _seen:
                 return False
-            _seen.add(event_id)
+            _seen.add(key)
     try:
         if OBSERVE_URL:
             body = json.dumps(
@@ -187,10 +481,14 @@ def handled(event_id, event_type, payload):
                 if resp.status != 204:
                     raise RuntimeError(f"observer answered {resp.status}")
     except BaseException:
-        if dedupe:
+        # keep-id-on-failure: the id stays recorded, so the vendor's retry of a
+        # delivery whose handling failed is acknowledged and never handled.
+        if dedupe and DEFECT != "keep-id-on-failure":
             with _seen_lock:
-                _seen.discard(event_id)  # not handled: a redelivery may try again
+                _seen.discard(key)  # not handled: a redelivery may try again
         raise
+    if DEFECT == "slow-ack":
+        _slow_ack()
     return True
 
 
@@ -269,6 +567,12 @@ def receive(verify, refused, event_id, event_type, ok=("", 200), parse=parse_bod
     answer (HubSpot dedupes per notification). The seeded defects that reorder
     these steps are here: handle-before-verify and record-before-verify."""
     raw = request.get_data()
+    if DEFECT == "latin1-body":
+        # The body read as text in Latin-1 (a servlet's or PHP's default for a
+        # Content-Type without charset), and that text used as UTF-8 thereafter.
+        raw = raw.decode("latin-1").encode("utf-8")
+    if DEFECT == "first-signature-only":
+        _first_signature_only()
 
     if DEFECT == "handle-before-verify":
         early = parse(raw)
@@ -277,15 +581,20 @@ def receive(verify, refused, event_id, event_type, ok=("", 200), parse=parse_bod
 
     if _record_before_verify(raw, event_id):
         return ok
-    verdict = verify(raw)
+    verdict = _verify(verify, raw)
     if not verdict:
-        return refused
+        # 200-on-bad-signature: acknowledged (so the vendor never retries or
+        # alerts) but dropped.
+        return ok if DEFECT == "200-on-bad-signature" else refused
 
     payload = verdict.payload if isinstance(verdict, _Parsed) else parse(raw)
     fields = _fields(payload)
     if handshake is not None and (answer := handshake(fields)) is not None:
         return answer
     reject_unknown(fields)
+    _strict_values(payload if isinstance(payload, list) else fields, event_type(fields))
+    if DEFECT == "first-item-only":
+        payload = _first_item_only(payload)
     if handle is not None:
         return handle(payload)
     handled(event_id(fields), event_type(fields), payload)
@@ -299,8 +608,21 @@ class Receiver(Flask):
 
 
 def create_app(vendor):
+    global _VENDOR
+    _VENDOR = vendor
+    _check_applies(vendor)
     app = Receiver(__name__)
     app.config["vendor"] = vendor
+
+    if DEFECT == "redirect":
+        # redirect: the route is /webhooks/<vendor>/ and the URL without the
+        # slash is answered 301 to it (Django's APPEND_SLASH, a framework's
+        # strict slashes).
+        @app.before_request
+        def append_slash():
+            if request.path == f"/webhooks/{vendor}":
+                return redirect(request.path + "/" + (f"?{request.query_string.decode()}" if request.query_string else ""), 301)
+            return None
 
     @app.errorhandler(HTTPException)
     def plain_text(err):
@@ -319,12 +641,20 @@ def create_app(vendor):
 def run(app):
     global _known_keys
     vendor = app.config["vendor"]
+    global _nullable_keys, _enums
     if DEFECT == "reject-unknown":
         _known_keys = _load_known_keys(vendor)
+    if DEFECT == "reject-null":
+        _nullable_keys = _load_nullable_keys(vendor)
+    if DEFECT == "reject-unknown-enum":
+        _enums = _load_enums(vendor)
+    if DEFECT == "ignore-timestamp":
+        _install_clock()  # the vendor libraries are imported by now
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our own line per request instead
     # Bound before the line is printed: scripts/check-receivers waits for the
     # line, so a port another listener holds is never taken for this one's.
-    server = make_server("127.0.0.1", PORT, app, threaded=True)
+    handler = _LowercaseOnlyHeaders if DEFECT == "case-sensitive-header" else None
+    server = make_server("127.0.0.1", PORT, app, threaded=True, request_handler=handler)
     print(
         f"{vendor} receiver on http://127.0.0.1:{PORT}/webhooks/{vendor}" + (f" DEFECT={DEFECT}" if DEFECT else ""),
         file=sys.stderr,

@@ -378,9 +378,11 @@ impl PostgresStore {
 
     /// `f` in a transaction on `role`'s connection. The server may have
     /// closed it without the client knowing yet (it learns on the next use):
-    /// then the BEGIN fails as closed, before anything was sent, and is made
+    /// then the BEGIN fails, as closed or as an I/O error (`Connection reset
+    /// by peer`, seen in CI), before anything of `f` was sent, and is made
     /// once more on a reopened connection, rather than refusing a second
-    /// delivery for the one the closing already cost.
+    /// delivery for the one the closing already cost. A BEGIN the server
+    /// itself refused (a database error) is not retried.
     fn in_transaction<T>(
         &self,
         role: Role,
@@ -391,7 +393,7 @@ impl PostgresStore {
             let mut conn = self.conn_for(role);
             match conn.transaction() {
                 Ok(tx) => return f(tx),
-                Err(e) if !e.is_closed() => return Err(backend(e)),
+                Err(e) if e.as_db_error().is_some() => return Err(backend(e)),
                 Err(_) => {}
             }
         }
