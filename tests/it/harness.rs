@@ -292,6 +292,9 @@ fn negative_cases(vendor: &VendorSpec) -> (usize, usize) {
         .and_then(|s| s.signature())
         .is_some_and(|s| s.signs_in_header()) as usize;
     let refused_then_valid = vendor.manifest().event_id.is_some() as usize;
+    // A signature made with another secret first, where the vendor sends one
+    // per active secret.
+    let rotation = (label == 1 && vendor.manifest().auth.sends_several_signatures()) as usize;
     // A retry alone, where retries are marked (headers, per-attempt fields).
     let manifest = vendor.manifest();
     let retry_marked = manifest
@@ -311,6 +314,7 @@ fn negative_cases(vendor: &VendorSpec) -> (usize, usize) {
             + label
             + truncated
             + refused_then_valid
+            + rotation
             + retry_marked as usize
             + 5
             + 4

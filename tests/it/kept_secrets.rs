@@ -313,19 +313,7 @@ async fn inbox_secrets_counts_without_showing_and_forgets() {
     let (s, _, _) = send(&app(store, false), handshake(SECRET)).await;
     assert_eq!(s, StatusCode::OK);
     let inbox = |extra: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-            .args(["inbox", "--db"])
-            .arg(&path)
-            .args(["secrets", "--vendor", "asana"])
-            .args(extra)
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "{text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = inbox_secrets(&path, "asana", extra);
         assert!(!text.contains(SECRET), "{text}");
         text
     };
@@ -454,17 +442,26 @@ async fn notions_verification_token_is_kept_verifies_and_is_revealed_on_request(
     let forged = sign("secret_AnotherAnotherAnotherAnother12");
     let (s, _, _) = send(&app, post(event.clone(), Some(forged))).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let secrets = |extra: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-            .args(["inbox", "--db"])
-            .arg(&path)
-            .args(["secrets", "--vendor", "notion"])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    assert_eq!(secrets(&[]), "notion: 1 kept secret(s)\n");
-    assert_eq!(secrets(&["--reveal"]), format!("{token}\n"));
+    assert_eq!(
+        inbox_secrets(&path, "notion", &[]),
+        "notion: 1 kept secret(s)\n"
+    );
+    let revealed = inbox_secrets(&path, "notion", &["--reveal"]);
+    assert_eq!(revealed, format!("{token}\n"));
+}
+
+/// `inbox --db PATH secrets --vendor VENDOR EXTRA`, which must succeed: its
+/// standard output.
+fn inbox_secrets(path: &std::path::Path, vendor: &str, extra: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        .args(["inbox", "--db"])
+        .arg(path)
+        .args(["secrets", "--vendor", vendor])
+        .args(extra)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}{err}");
+    text
 }

@@ -54,6 +54,9 @@ enum Defect {
     DedupesOnBody,
     /// Compares the signature by prefix: `expected.startswith(given)`.
     ComparesPrefix,
+    /// Checks only the first signature of the list (helper-70's
+    /// `first-signature-only`): refuses deliveries during a rotation.
+    FirstSignatureOnly,
     /// Checks the id, handles, and only then records it (check-then-act).
     RacyDedupe,
     /// Answers 200 to a request marked as a retry (Postmark's
@@ -155,6 +158,17 @@ fn verified(rx: &Rx, headers: &HeaderMap, body: &[u8]) -> bool {
                 relabelled.insert("webhook-signature", value.parse().unwrap());
             }
             rx.verifier.verify(&relabelled, body).is_ok()
+        }
+        Some(Defect::FirstSignatureOnly) => {
+            let mut first = headers.clone();
+            if let Some(sig) = headers
+                .get("webhook-signature")
+                .and_then(|v| v.to_str().ok())
+            {
+                let one = sig.split(' ').next().unwrap_or_default();
+                first.insert("webhook-signature", one.parse().unwrap());
+            }
+            rx.verifier.verify(&first, body).is_ok()
         }
         Some(Defect::AcceptsFuture) => {
             let signed_at = headers
@@ -407,8 +421,18 @@ async fn a_careful_receiver_passes_and_each_defect_fails_exactly_its_cases() {
         // marks may be left out of a report.
         (Defect::DropsNewFields, &["github/drift/extra-field"]),
         (Defect::Json500, &["github/malformed"]),
-        // A 2xx to a forgery that is not handled is harmless.
-        (Defect::OkToForgeries, &[]),
+        // A 2xx to a forgery fails even when not handled: with a wrong
+        // secret every real delivery would be acknowledged and dropped.
+        (
+            Defect::OkToForgeries,
+            &[
+                "github/auth/missing",
+                "github/auth/invalid",
+                "github/auth/other-label",
+                "github/auth/truncated",
+                "github/auth/refused-then-valid",
+            ],
+        ),
         // So is a 2xx to a type the receiver's code does not know.
         (Defect::IgnoresUnknown, &[]),
     ];
@@ -426,18 +450,15 @@ async fn a_careful_receiver_passes_and_each_defect_fails_exactly_its_cases() {
         "sent 9007199254740993, the handler got 9007199254740992",
     );
     let forged = run(v, Some(Defect::OkToForgeries)).await;
-    detail_says(
-        &forged,
-        "github/auth/invalid",
-        "no report of handling it arrived",
-    );
+    detail_says(&forged, "github/auth/invalid", "acknowledged and lost");
 }
 
 /// The cases a Standard Webhooks receiver's own library passes and a
 /// hand-rolled verifier fails: a retry signed again (a receiver deduping on
 /// the request handles it twice), an id refused and then sent authentic (a
 /// receiver that records ids before verifying loses it), another signature
-/// label, a timestamp far ahead, a signature cut short.
+/// label, a timestamp far ahead, a signature cut short, a second signature
+/// (a rotation) not tried.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_refused_ids_labels_and_future_timestamps_are_judged() {
     let v = hookforge::vendor("standard_webhooks").unwrap();
@@ -453,6 +474,7 @@ async fn retries_refused_ids_labels_and_future_timestamps_are_judged() {
         (Defect::IgnoresLabel, "auth/other-label", "answered 200"),
         (Defect::AcceptsFuture, "auth/future", "answered 200"),
         (Defect::ComparesPrefix, "auth/truncated", "answered 200"),
+        (Defect::FirstSignatureOnly, "auth/rotation", "got 400"),
     ];
     for (defect, case, why) in expectations {
         let r = run(v, Some(defect)).await;

@@ -798,6 +798,12 @@ pub struct SignatureAuth {
     /// Splits the header into entries; none: the whole value is one entry.
     #[serde(default)]
     pub separator: Option<String>,
+    /// The vendor documents sending one `{sig}` entry per active secret
+    /// while a secret is rotated (Stripe, PagerDuty, Standard Webhooks):
+    /// `check`'s `auth/rotation` puts a signature made with another secret
+    /// before the right one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub several_signatures: bool,
     #[serde(default = "default_signed")]
     pub signed: String,
     /// How `{sig}` is made: an HMAC (the default, with `hash`) or a
@@ -1368,6 +1374,7 @@ impl SignatureAuth {
             header: header.into(),
             format: default_format(),
             separator: None,
+            several_signatures: false,
             signed: default_signed(),
             algorithm: SignatureAlgorithm::Hmac,
             hash: Some(hash),
@@ -1395,6 +1402,8 @@ impl SignatureAuth {
             header: "webhook-signature".into(),
             format: "v1,{sig}".into(),
             separator: Some(" ".into()),
+            // "A space delimited list of signatures", for rotation.
+            several_signatures: true,
             signed: "{id}.{timestamp}.{body}".into(),
             algorithm: SignatureAlgorithm::Hmac,
             hash: Some(HashAlgorithm::Sha256),
@@ -1536,6 +1545,16 @@ impl std::fmt::Display for ManifestError {
 impl std::error::Error for ManifestError {}
 
 impl Auth {
+    /// Whether the vendor sends one signature per active secret while a
+    /// secret is rotated (`several_signatures`; Standard Webhooks always).
+    pub fn sends_several_signatures(&self) -> bool {
+        match self {
+            Auth::Signature(sig) => sig.several_signatures,
+            Auth::StandardWebhooks { .. } => true,
+            _ => false,
+        }
+    }
+
     /// Whether deliveries are checked with a shared secret (an HMAC), the
     /// kind a handshake can hand over.
     pub fn uses_shared_secret(&self) -> bool {

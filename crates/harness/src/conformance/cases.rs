@@ -410,6 +410,7 @@ impl Catalogue<'_> {
             }
         }
         plans.extend(other_label(s, self.fresh("auth/other-label")));
+        plans.extend(rotation(s, self.fresh("auth/rotation"), self.wrong));
         plans.extend(truncated(s, self.fresh("auth/truncated")));
         // Only an id ties the two deliveries together.
         if s.v.manifest().event_id.is_some() && s.signer.is_some() {
@@ -854,6 +855,47 @@ fn other_label(s: Sender<'_>, d: Fresh) -> Option<Plan> {
         format!("{}/auth/other-label", s.v.id),
         vec![step],
     ))
+}
+
+/// A correctly signed delivery whose header carries, before the right
+/// signature, one made with another secret, as the vendor sends during a
+/// secret rotation (Stripe, PagerDuty, Standard Webhooks: the manifest's
+/// `several_signatures`). The vendors' libraries try each; a receiver
+/// that checks only the first refuses every delivery while the vendor
+/// rotates (helper-70 seeded one; it passed).
+fn rotation(s: Sender<'_>, d: Fresh, wrong: Option<&Signer>) -> Option<Plan> {
+    if !s.v.manifest().auth.sends_several_signatures() {
+        return None;
+    }
+    let scheme = s.signer?.scheme().signature()?;
+    let (label, Some(sep)) = scheme.signature_label()? else {
+        return None;
+    };
+    let header = scheme.header().as_str();
+    let at = Some(crate::util::since_epoch().as_secs());
+    let other = s
+        .signed_by(Some(wrong?))
+        .step_as("", d.clone(), Expect::Success, None, at);
+    let mut step = s.step_as("", d, Expect::Success, None, at);
+    let find = |headers: &[(String, String)]| {
+        (headers.iter())
+            .find(|(k, _)| k.eq_ignore_ascii_case(header))
+            .map(|(_, v)| v.clone())
+    };
+    let old_sigs: Vec<String> = (find(&other.headers)?.split(sep))
+        .filter(|e| e.starts_with(label))
+        .map(str::to_string)
+        .collect();
+    let (_, value) = (step.headers.iter_mut()).find(|(k, _)| k.eq_ignore_ascii_case(header))?;
+    let mut entries: Vec<String> = value.split(sep).map(str::to_string).collect();
+    let first_sig = entries.iter().position(|e| e.starts_with(label))?;
+    entries.splice(first_sig..first_sig, old_sigs);
+    *value = entries.join(sep);
+    step.what =
+        "a correctly signed delivery whose header carries first a signature made with another \
+                 secret, as the vendor sends while a secret is rotated"
+            .into();
+    Some(Plan::new(format!("{}/auth/rotation", s.v.id), vec![step]))
 }
 
 /// A correctly signed delivery whose signature is cut to its first half:

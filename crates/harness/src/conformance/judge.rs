@@ -112,6 +112,17 @@ pub(crate) fn answer(vendor: &VendorSpec, expect: Expect, got: &Answer, observed
             Refusal::Auth => "an unauthenticated delivery",
             Refusal::Malformed => "a body that is not JSON",
         };
+        // A 2xx to a failed authentication is a fault even if the handler
+        // never runs: with a wrong secret (a rotation, a typo) every real
+        // delivery is then acknowledged and dropped, and the vendor neither
+        // retries nor alerts (helper-70 seeded such a receiver; it passed).
+        if refusal == Refusal::Auth {
+            return Verdict::fail(format!(
+                "answered {status} to {what}: the vendor counts it as delivered, so with a wrong secret \
+                 (a rotation, a typo) every real delivery would be acknowledged and lost, and the vendor \
+                 would neither retry nor alert; refuse it with 401 or 403"
+            ));
+        }
         if observed {
             return Verdict {
                 ok: true,
@@ -525,7 +536,11 @@ mod tests {
         );
         let v = answer(prets(), auth, &status(200), false);
         assert!(!v.ok, "{v:?}");
+        // Observed or not: a wrong secret would acknowledge and drop.
         let v = answer(prets(), auth, &status(200), true);
+        assert!(!v.ok && v.note.contains("acknowledged and lost"), "{v:?}");
+        let malformed = Expect::Refusal(Refusal::Malformed);
+        let v = answer(prets(), malformed, &status(200), true);
         assert!(v.ok && v.accepted_refusal, "{v:?}");
     }
 
@@ -572,14 +587,15 @@ mod tests {
         }
     }
 
+    /// Of a body that is not JSON: an unauthenticated one fails anyway.
     #[test]
     fn an_observed_2xx_refusal_passes_only_if_not_handled() {
-        let auth = Expect::Refusal(Refusal::Auth);
+        let broken = Expect::Refusal(Refusal::Malformed);
         let sent = Sent::default();
         let none = Observed::match_reports(&sent, Vec::new(), Duration::from_secs(1));
-        let v = answer(prets(), auth, &status(200), true);
+        let v = answer(prets(), broken, &status(200), true);
         assert!(
-            none.judge(auth, "evt_1", b"{}", v.clone(), Origin::Fresh)
+            none.judge(broken, "evt_1", b"{}", v.clone(), Origin::Fresh)
                 .ok
         );
         let mut sent = Sent::default();
@@ -591,7 +607,7 @@ mod tests {
             at: std::time::Instant::now(),
         };
         let once = Observed::match_reports(&sent, vec![report], Duration::from_secs(1));
-        assert!(!once.judge(auth, "evt_1", b"{}", v, Origin::Fresh).ok);
+        assert!(!once.judge(broken, "evt_1", b"{}", v, Origin::Fresh).ok);
     }
 
     /// HubSpot's retry raises `attemptNumber`: with the vendor's manifest its
