@@ -1145,6 +1145,24 @@ mod tests {
         }
     }
 
+    /// Adyen's `eventCode` is an enum and its event type: the unknown-enum
+    /// probe changes another enum, or the case is an unknown event under
+    /// another name (helper-70: a strict-enum receiver passed it).
+    #[test]
+    fn the_unknown_enum_probe_leaves_the_event_type_alone() {
+        let key = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056";
+        let plans = plans_of("adyen", key);
+        let step = &plan(&plans, "adyen/drift/unknown-enum").steps[0];
+        let item = &serde_json::from_slice::<Value>(&step.body).unwrap()["notificationItems"][0];
+        let item = &item["NotificationRequestItem"];
+        assert_ne!(item["eventCode"], "hookforge_undocumented_value", "{item}");
+        assert!(
+            step.body
+                .windows(28)
+                .any(|w| w == b"hookforge_undocumented_value")
+        );
+    }
+
     /// A catalogue over `vendor` signed with `secret`, for tests.
     fn plans_of(vendor: &str, secret: &str) -> Vec<Plan> {
         let v = hookforge_core::vendor(vendor).unwrap();
@@ -1570,10 +1588,13 @@ fn unknown_enum_probe(c: &Catalogue<'_>) -> Plan {
             fresh(s.v, sample.body, &format!("{}/{case}", c.nonce))
         }),
     );
+    // Not the event type's own field (Adyen's `eventCode` is an enum): a
+    // value there is an unknown event, which `unknown-event` sends.
+    let type_at = s.v.manifest().event_type.pointer.as_deref();
     let found = candidates.into_iter().find_map(|d| {
         let candidate = json_of(&d).ok()?;
-        let at = schema_of(s, &candidate)
-            .and_then(|schema| walk(&schema, &candidate).enums.into_iter().next())?;
+        let enums = walk(&schema_of(s, &candidate)?, &candidate).enums;
+        let at = enums.into_iter().find(|p| Some(p.as_str()) != type_at)?;
         Some((d, candidate, at))
     });
     let why_not =
