@@ -22,7 +22,6 @@ const DEFECTS = readFileSync(
 const UNLISTED_DEFECTS = [
   "ignore-timestamp",
   "slow-ack",
-  "first-item-only",
   "reject-null",
   "reject-unknown-enum",
   "dedupe-on-body",

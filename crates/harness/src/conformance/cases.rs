@@ -362,6 +362,7 @@ impl Catalogue<'_> {
         plans.push(duplicate(s, self.fresh("duplicate")));
         plans.push(duplicate_concurrent(s, self.fresh("duplicate/concurrent")));
         plans.extend(retry_first_lost(s, self.fresh("retry/first-lost")));
+        plans.extend(batch_several(s, self.fresh("batch/several"), &self.nonce));
         if s.v.manifest().body.is_form() {
             plans.extend(not_for_forms(s.v));
         } else {
@@ -935,6 +936,53 @@ fn relabel(label: &str) -> String {
     format!("{other}{delim}")
 }
 
+/// Where a batch vendor's deliveries hold their events: the body itself
+/// (a JSON array: HubSpot, SendGrid) or the array the event type's pointer
+/// goes through (Adyen's `/notificationItems/0/…`); `None` for others.
+fn batch_at(v: &VendorSpec, doc: &Value) -> Option<String> {
+    if doc.is_array() {
+        return Some(String::new());
+    }
+    let pointer = v.manifest().event_type.pointer.as_deref()?;
+    let (prefix, _) = pointer.split_once("/0/")?;
+    doc.pointer(prefix)?.is_array().then(|| prefix.to_string())
+}
+
+/// `batch/several`: a batch vendor's delivery with two more events after
+/// the sample's, each with ids of its own (the manifest's `fresh_ids`) and
+/// a mark (`x_hookforge_item`). The documented samples of HubSpot and Adyen
+/// hold one event each, so a receiver that handles only a batch's first
+/// event passed every case (helper-70); observed, the handler must get
+/// the whole batch.
+fn batch_several(s: Sender<'_>, d: Fresh, nonce: &str) -> Option<Plan> {
+    let mut doc: Value = serde_json::from_slice(&d.body).ok()?;
+    let at = batch_at(s.v, &doc)?;
+    let id = format!("{}/batch/several", s.v.id);
+    if let crate::manifest::Auth::Signature(sig) = &s.v.manifest().auth
+        && sig.signature_pointer.is_some()
+    {
+        let why = "the vendor signs each event inside the body (Adyen's `hmacSignature`), and hookforge \
+                   signs the first only: the copies would carry no valid signature";
+        return Some(Plan::skipped(id, why.into()));
+    }
+    let items = doc.pointer_mut(&at)?.as_array_mut()?;
+    let first = items.first()?.clone();
+    for k in 1..=2 {
+        let mut item = first.clone();
+        if let Value::Object(o) = &mut item {
+            o.insert("x_hookforge_item".into(), json!(k));
+        }
+        items.push(item);
+    }
+    let n = items.len();
+    fresh_body_ids(s.v, &mut doc, &format!("{nonce}/batch/several"));
+    let body = serde_json::to_vec(&doc).expect("Value serializes");
+    let what =
+        format!("a batch of {n} events (two copies of the first added, with ids of their own)");
+    let step = s.step(what, Fresh { body, id: d.id }, Expect::Success);
+    Some(Plan::new(id, vec![step]))
+}
+
 /// A malformed body (refused), then a valid delivery right after (success:
 /// the receiver survived). Both carry every header the vendor sends.
 fn malformed(s: Sender<'_>, bad_id: Option<String>, good: Fresh) -> Plan {
@@ -1161,6 +1209,19 @@ mod tests {
                 .windows(28)
                 .any(|w| w == b"hookforge_undocumented_value")
         );
+    }
+
+    /// HubSpot's samples are batches of one: `batch/several` sends three
+    /// events, each with an `eventId` of its own (helper-70: a receiver
+    /// handling only the first event passed every case).
+    #[test]
+    fn a_batch_of_several_events_has_ids_of_their_own() {
+        let plans = plans_of("hubspot", "hubspot-test-secret-0123456789");
+        let step = &plan(&plans, "hubspot/batch/several").steps[0];
+        let events: Vec<Value> = serde_json::from_slice(&step.body).unwrap();
+        let ids: std::collections::BTreeSet<String> =
+            events.iter().map(|e| e["eventId"].to_string()).collect();
+        assert_eq!((events.len(), ids.len()), (3, 3), "{events:?}");
     }
 
     /// A catalogue over `vendor` signed with `secret`, for tests.
