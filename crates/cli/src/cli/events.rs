@@ -26,10 +26,10 @@ pub fn events(v: &VendorSpec, json: bool) -> Outcome {
     let m = v.manifest();
     let id = match &m.event_id {
         Some(l) => l.describe(),
-        None => "none: a delivery is deduplicated by its body's SHA-256".into(),
+        None => "none: a delivery is deduplicated by a digest of its body".into(),
     };
-    println!(
-        "event type: {}\nevent id:   {id}\n",
+    let head = format!(
+        "event type: {}\nevent id:   {id}\n\n",
         m.event_type.describe()
     );
     let mut table = Table::new(&["EVENT", "SAMPLES", "DESCRIPTION"], &[1]);
@@ -40,5 +40,5 @@ pub fn events(v: &VendorSpec, json: bool) -> Outcome {
             e.description.to_string(),
         ]);
     }
-    print_text(&table.render())
+    print_text(&(head + &table.render()))
 }

@@ -484,9 +484,8 @@ fn kept_secrets(
                 "{vendor}: no kept secret in this inbox (the vendor's handshake has not reached a receiver using it)"
             )));
         }
-        for secret in kept {
-            println!("{}", secret.expose());
-        }
+        let lines: String = kept.iter().map(|s| format!("{}\n", s.expose())).collect();
+        return print_text(&lines);
     } else if forget {
         let n = store.forget_secrets(vendor).map_err(failed)?;
         println!(
