@@ -565,3 +565,74 @@ fn fixed_fields_are_written_when_signing_and_required_when_verifying() {
     .unwrap_err();
     assert!(e.contains("signature_pointer"), "{e}");
 }
+
+/// A time the vendor writes into the body it signs whole (Linear's
+/// `webhookTimestamp`, Unix ms): signing stamps it in place, every other
+/// byte kept; a correctly signed body whose time is outside the window, or
+/// that has none, is refused, naming the field.
+#[test]
+fn a_signed_body_time_is_stamped_in_place_and_refused_when_stale() {
+    let m = manifest(&json!({
+        "scheme": "signature", "header": "Linear-Signature", "hash": "sha256",
+        "encoding": "hex", "body_timestamp": "/webhookTimestamp",
+        "timestamp_unit": "milliseconds", "tolerance_secs": 60, "refuses_future": true,
+    }))
+    .unwrap();
+    let secret = || Secret::new("lin_wh_k3y-k3y-k3y-k3y");
+    let signer = Signer::for_manifest(&m, secret()).unwrap();
+    let verifier = Verifier::for_manifest(&m, vec![secret()]).unwrap();
+    let now = 1_700_000_000;
+    let ctx = SignContext {
+        message_id: "d".into(),
+        timestamp: now,
+    };
+    let body = b"{\n  \"type\": \"Issue\",\n  \"webhookTimestamp\": 1676056940508 , \"n\": 1.50\n}";
+    let stamped = signer.sign_body(body, &ctx).unwrap();
+    assert_eq!(
+        String::from_utf8(stamped.clone()).unwrap(),
+        "{\n  \"type\": \"Issue\",\n  \"webhookTimestamp\": 1700000000000 , \"n\": 1.50\n}"
+    );
+    let headers = |b: &[u8]| {
+        let h: Vec<(String, String)> = signer
+            .sign(b, &ctx)
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        to_map(&h)
+    };
+    let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
+    verifier
+        .verify_at(&headers(&stamped), &stamped, at(now + 60))
+        .unwrap();
+    let stale = verifier
+        .verify_at(&headers(&stamped), &stamped, at(now + 61))
+        .unwrap_err();
+    assert_eq!(
+        stale.to_string(),
+        "`body /webhookTimestamp` is 61 s old, more than the 60 s tolerance"
+    );
+    assert!(matches!(
+        verifier.verify_at(&headers(&stamped), &stamped, at(now - 61)),
+        Err(AuthError::FutureTimestamp { .. })
+    ));
+    // Signed, but without the time: refused as Linear's SDK refuses it.
+    let bare = br#"{"type":"Issue"}"#;
+    let err = verifier
+        .verify_at(&headers(bare), bare, at(now))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "malformed header `body /webhookTimestamp`: a timestamp in Unix milliseconds"
+    );
+    // A body already stamped for this send keeps its milliseconds.
+    let fresh = b"{\"webhookTimestamp\":1700000000512}";
+    assert_eq!(signer.sign_body(fresh, &ctx), None);
+    // Only with a signature over the whole body, sent apart from it.
+    let e = manifest(&json!({
+        "scheme": "signature", "header": "X-Sig", "hash": "sha256", "encoding": "hex",
+        "signed": "{timestamp}.{body:/a}", "timestamp_header": "X-Ts",
+        "body_timestamp": "/t",
+    }))
+    .unwrap_err();
+    assert!(e.contains("auth.body_timestamp"), "{e}");
+}

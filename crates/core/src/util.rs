@@ -119,6 +119,26 @@ pub fn vendor_dedupe_key(
     format!("sha256:{}", sha256_hex(text.as_bytes()))
 }
 
+/// `text` with the value at `pointer` replaced by `value`, or added as the
+/// last member of its parent object when it has none.
+pub fn json_splice(text: &str, pointer: &str, value: &str) -> Option<String> {
+    if let Some(at) = json_span(text, pointer) {
+        return Some(format!("{}{value}{}", &text[..at.start], &text[at.end..]));
+    }
+    let (parent, key) = pointer.rsplit_once('/')?;
+    let at = json_span(text, parent)?;
+    let object = &text[at.clone()];
+    let members: serde_json::Map<String, serde_json::Value> = serde_json::from_str(object).ok()?;
+    let key = serde_json::Value::String(crate::manifest::unescape_token(key)).to_string();
+    let comma = if members.is_empty() { "" } else { "," };
+    let end = at.end - 1;
+    Some(format!(
+        "{}{comma}{key}:{value}{}",
+        &text[..end],
+        &text[end..]
+    ))
+}
+
 /// Where the value at `pointer` stands in `text`, a JSON text (byte
 /// offsets): to change one value and keep every other byte.
 pub fn json_span(text: &str, pointer: &str) -> Option<std::ops::Range<usize>> {

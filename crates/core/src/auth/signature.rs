@@ -44,6 +44,9 @@ pub struct SignatureScheme {
     /// Signature, timestamp and nonce in the JSON body (Mailgun) rather
     /// than in headers.
     in_body: Option<BodyParts>,
+    /// A time the vendor writes into the body it signs whole (Linear's
+    /// `/webhookTimestamp`), in `unit`.
+    body_time: Option<String>,
 }
 
 /// Where a signature kept in the body is, with its parts.
@@ -134,6 +137,7 @@ impl SignatureScheme {
                 fixed: spec.fixed_fields.clone(),
                 versions: spec.versions.clone(),
             }),
+            body_time: spec.body_timestamp.clone(),
         };
         if scheme.covers(&SignedPiece::Timestamp)
             && !scheme.timestamp_in_format()
@@ -216,10 +220,10 @@ impl SignatureScheme {
         })
     }
 
-    /// The replay window, for schemes that sign a timestamp.
+    /// The replay window, for schemes that sign a timestamp (in the
+    /// template, or in the body they sign).
     pub fn tolerance(&self) -> Option<Duration> {
-        self.covers(&SignedPiece::Timestamp)
-            .then_some(self.tolerance)
+        (self.covers(&SignedPiece::Timestamp) || self.body_time.is_some()).then_some(self.tolerance)
     }
 
     /// Whether the vendor's own verifier refuses a timestamp more than the
@@ -410,12 +414,21 @@ impl SignatureScheme {
                 verified |= key.verifies(self.hash, &message, c);
             }
         }
-        if verified {
-            return Ok(());
+        if !verified {
+            return Err(AuthError::WrongSignature {
+                header: self.place(),
+            });
         }
-        Err(AuthError::WrongSignature {
-            header: self.place(),
-        })
+        // Checked once the signature proved the body, as Linear's SDK does.
+        if let Some(p) = &self.body_time {
+            let place = format!("body {p}");
+            let text = body_string(json.as_ref(), p).map_err(|_| AuthError::MalformedHeader {
+                header: place.clone(),
+                expected: self.time_expected().into(),
+            })?;
+            self.checked_timestamp(Some((text, place)), now)?;
+        }
+        Ok(())
     }
 
     /// Whether the delivery carries a signature at all (its header, or the
@@ -447,6 +460,7 @@ impl SignatureScheme {
 
     fn needs_json(&self) -> bool {
         self.in_body.is_some()
+            || self.body_time.is_some()
             || self
                 .signed
                 .iter()
@@ -583,10 +597,10 @@ impl SignatureScheme {
         ts: Option<(String, String)>,
         now: SystemTime,
     ) -> Result<Option<String>, AuthError> {
-        if !self.covers(&SignedPiece::Timestamp) {
-            return Ok(None);
-        }
         let Some((text, place)) = ts else {
+            if !self.covers(&SignedPiece::Timestamp) {
+                return Ok(None);
+            }
             return Err(AuthError::MalformedHeader {
                 header: self.place(),
                 expected: format!("`{}` with a timestamp", self.format).into(),
@@ -596,15 +610,18 @@ impl SignatureScheme {
             .seconds_of(&text)
             .ok_or_else(|| AuthError::MalformedHeader {
                 header: place.clone(),
-                expected: match self.unit {
-                    TimestampUnit::Seconds => "a timestamp in Unix seconds",
-                    TimestampUnit::Milliseconds => "a timestamp in Unix milliseconds",
-                    TimestampUnit::Rfc3339 => "an RFC 3339 date and time (2026-12-04T16:10:33Z)",
-                }
-                .into(),
+                expected: self.time_expected().into(),
             })?;
         check_age(secs, now, self.tolerance, self.refuses_future, &place)?;
         Ok(Some(text))
+    }
+
+    fn time_expected(&self) -> &'static str {
+        match self.unit {
+            TimestampUnit::Seconds => "a timestamp in Unix seconds",
+            TimestampUnit::Milliseconds => "a timestamp in Unix milliseconds",
+            TimestampUnit::Rfc3339 => "an RFC 3339 date and time (2026-12-04T16:10:33Z)",
+        }
     }
 
     /// A timestamp as sent, in Unix seconds.
@@ -729,7 +746,9 @@ impl SignatureScheme {
         ctx: &SignContext,
         at: Configured<'_>,
     ) -> Option<Vec<u8>> {
-        let parts = self.in_body.as_ref()?;
+        let Some(parts) = self.in_body.as_ref() else {
+            return self.stamp_body_time(body, ctx);
+        };
         let mut doc: Value = serde_json::from_slice(body).ok()?;
         if let Some(p) = &parts.timestamp {
             set_pointer(&mut doc, p, Value::String(self.timestamp_text(ctx)));
@@ -750,6 +769,33 @@ impl SignatureScheme {
         let sig = self.signature_of(key, &unsigned, ctx, at);
         set_pointer(&mut doc, &parts.signature, Value::String(sig));
         serde_json::to_vec(&doc).ok()
+    }
+}
+
+impl SignatureScheme {
+    /// The body with its time (`body_time`) set to the signing time and
+    /// every other byte kept, as the vendor stamps each send; `None` when
+    /// the scheme has none, or the body's stamp is already within a second
+    /// of it (stamped to the millisecond for this send).
+    fn stamp_body_time(&self, body: &[u8], ctx: &SignContext) -> Option<Vec<u8>> {
+        let p = self.body_time.as_ref()?;
+        let text = std::str::from_utf8(body).ok()?;
+        let doc: Value = serde_json::from_str(text).ok()?;
+        let current = body_string(Some(&doc), p).ok();
+        if current
+            .and_then(|t| self.seconds_of(&t))
+            .is_some_and(|secs| secs.abs_diff(ctx.timestamp) <= 1)
+        {
+            return None;
+        }
+        let stamp = self.timestamp_text(ctx);
+        let quoted =
+            matches!(doc.pointer(p), Some(Value::String(_))) || self.unit == TimestampUnit::Rfc3339;
+        let value = match quoted {
+            true => Value::String(stamp).to_string(),
+            false => stamp,
+        };
+        crate::util::json_splice(text, p, &value).map(String::into_bytes)
     }
 }
 

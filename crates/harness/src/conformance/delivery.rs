@@ -346,30 +346,10 @@ fn stamp_in_place(
     let mut text = std::str::from_utf8(body).ok()?.to_string();
     for p in which {
         if let Some(new) = doc.pointer(p) {
-            text = splice(&text, p, &new.to_string())?;
+            text = crate::util::json_splice(&text, p, &new.to_string())?;
         }
     }
     Some(text.into_bytes())
-}
-
-/// `text` with the value at `pointer` replaced by `value`, or added as the
-/// last member of its parent object when it has none.
-fn splice(text: &str, pointer: &str, value: &str) -> Option<String> {
-    if let Some(at) = crate::util::json_span(text, pointer) {
-        return Some(format!("{}{value}{}", &text[..at.start], &text[at.end..]));
-    }
-    let (parent, key) = pointer.rsplit_once('/')?;
-    let at = crate::util::json_span(text, parent)?;
-    let object = &text[at.clone()];
-    let members: serde_json::Map<String, serde_json::Value> = serde_json::from_str(object).ok()?;
-    let key = serde_json::Value::String(crate::manifest::unescape_token(key)).to_string();
-    let comma = if members.is_empty() { "" } else { "," };
-    let end = at.end - 1;
-    Some(format!(
-        "{}{comma}{key}:{value}{}",
-        &text[..end],
-        &text[end..]
-    ))
 }
 
 /// Whether a Unix time is in milliseconds (`None`: not a Unix time).
