@@ -75,6 +75,11 @@ enum Defect {
     /// Answers 200 to an event type it does not know, without handling it
     /// (Stripe's samples: "Unhandled event type"). Not a defect.
     IgnoresUnknown,
+    /// Keeps the event id recorded when its handler fails: the vendor's
+    /// retry is taken for a duplicate.
+    KeepsIdOnFailure,
+    /// Answers 200 when its handler fails (the error logged and dropped).
+    AcksFailedHandling,
 }
 
 struct Rx {
@@ -116,7 +121,9 @@ fn known_fields_only(v: Value) -> Value {
 }
 
 impl Rx {
-    async fn report(&self, headers: &HeaderMap, body: &[u8]) {
+    /// Whether the observer took the report: a refused one is a handler
+    /// that failed.
+    async fn report(&self, headers: &HeaderMap, body: &[u8]) -> bool {
         let env = self.vendor.read_envelope(body, headers).ok();
         let mut payload: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         if self.defect == Some(Defect::FloatNumbers) {
@@ -137,7 +144,7 @@ impl Rx {
             .body(report.to_string())
             .send()
             .await;
-        assert_eq!(r.unwrap().status(), 204);
+        r.unwrap().status() == 204
     }
 }
 
@@ -228,11 +235,12 @@ async fn receive(State(rx): State<Arc<Rx>>, headers: HeaderMap, body: Bytes) -> 
     }
     if rx.defect == Some(Defect::HandleBeforeVerify) {
         // Parses, dedupes and handles first; verifies after.
+        let mut handled = StatusCode::OK;
         if serde_json::from_slice::<Value>(&body).is_ok() {
-            dedupe_and_handle(&rx, &headers, &body).await;
+            handled = dedupe_and_handle(&rx, &headers, &body).await;
         }
         return match rx.verifier.verify(&headers, &body) {
-            Ok(_) => StatusCode::OK,
+            Ok(_) => handled,
             Err(_) => StatusCode::BAD_REQUEST,
         };
     }
@@ -268,10 +276,10 @@ async fn receive(State(rx): State<Arc<Rx>>, headers: HeaderMap, body: Bytes) -> 
     if rx.defect == Some(Defect::Slow) {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    if rx.defect != Some(Defect::DropsEverything) {
-        dedupe_and_handle(&rx, &headers, &body).await;
+    if rx.defect == Some(Defect::DropsEverything) {
+        return StatusCode::OK;
     }
-    StatusCode::OK
+    dedupe_and_handle(&rx, &headers, &body).await
 }
 
 /// What the receiver dedupes on: the event id, else the body's digest.
@@ -293,21 +301,36 @@ async fn handle_locked(rx: &Rx, headers: &HeaderMap, body: &[u8]) -> StatusCode 
         return StatusCode::CONFLICT;
     }
     tokio::time::sleep(Duration::from_millis(400)).await;
-    rx.report(headers, body).await;
-    rx.seen.lock().unwrap().insert(key.clone());
+    let ok = rx.report(headers, body).await;
+    if ok {
+        rx.seen.lock().unwrap().insert(key.clone());
+    }
     rx.in_flight.lock().unwrap().remove(&key);
-    StatusCode::OK
+    failed_unless(ok)
 }
 
-async fn dedupe_and_handle(rx: &Rx, headers: &HeaderMap, body: &[u8]) {
+/// 200 once handled; 500 when the handler failed (the vendor retries).
+fn failed_unless(handled: bool) -> StatusCode {
+    match handled {
+        true => StatusCode::OK,
+        false => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Handles a delivery not seen before; its answer: 500 when the handler
+/// failed, after forgetting the id so the vendor's retry is handled.
+async fn dedupe_and_handle(rx: &Rx, headers: &HeaderMap, body: &[u8]) -> StatusCode {
     if rx.defect == Some(Defect::RacyDedupe) {
         let key = id_of(rx, headers, body);
-        if !rx.seen.lock().unwrap().contains(&key) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            rx.report(headers, body).await;
+        if rx.seen.lock().unwrap().contains(&key) {
+            return StatusCode::OK;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let ok = rx.report(headers, body).await;
+        if ok {
             rx.seen.lock().unwrap().insert(key);
         }
-        return;
+        return failed_unless(ok);
     }
     let key = match rx.defect {
         Some(Defect::DedupesOnSignature) => format!("{:?}", headers.get("webhook-signature")),
@@ -317,10 +340,20 @@ async fn dedupe_and_handle(rx: &Rx, headers: &HeaderMap, body: &[u8]) {
     let new = match rx.defect {
         // Deduped before it verified.
         Some(Defect::RecordsBeforeVerify) => true,
-        _ => rx.seen.lock().unwrap().insert(key),
+        _ => rx.seen.lock().unwrap().insert(key.clone()),
     };
-    if new || rx.defect == Some(Defect::NoDedupe) {
-        rx.report(headers, body).await;
+    if !new && rx.defect != Some(Defect::NoDedupe) {
+        return StatusCode::OK;
+    }
+    if rx.report(headers, body).await {
+        return StatusCode::OK;
+    }
+    if rx.defect != Some(Defect::KeepsIdOnFailure) {
+        rx.seen.lock().unwrap().remove(&key);
+    }
+    match rx.defect {
+        Some(Defect::AcksFailedHandling) => StatusCode::OK,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -399,7 +432,7 @@ async fn a_careful_receiver_passes_and_each_defect_fails_exactly_its_cases() {
     let dup = detail_says(&careful, "github/duplicate", "handled once, payload intact");
     assert_eq!(dup.steps.len(), 2);
 
-    let expectations: [(Defect, &[&str]); 8] = [
+    let expectations: [(Defect, &[&str]); 10] = [
         (
             Defect::NoDedupe,
             &["github/duplicate", "github/duplicate/concurrent"],
@@ -435,6 +468,10 @@ async fn a_careful_receiver_passes_and_each_defect_fails_exactly_its_cases() {
         ),
         // So is a 2xx to a type the receiver's code does not know.
         (Defect::IgnoresUnknown, &[]),
+        // The vendor's retry of a delivery whose handler failed is taken
+        // for a duplicate; or the failure was acknowledged, so never retried.
+        (Defect::KeepsIdOnFailure, &["github/retry/after-failure"]),
+        (Defect::AcksFailedHandling, &["github/retry/after-failure"]),
     ];
     for (defect, want) in expectations {
         let r = run(v, Some(defect)).await;
@@ -451,6 +488,11 @@ async fn a_careful_receiver_passes_and_each_defect_fails_exactly_its_cases() {
     );
     let forged = run(v, Some(Defect::OkToForgeries)).await;
     detail_says(&forged, "github/auth/invalid", "acknowledged and lost");
+    let kept = run(v, Some(Defect::KeepsIdOnFailure)).await;
+    detail_says(&kept, "github/retry/after-failure", "keeps the id recorded");
+    let acked = run(v, Some(Defect::AcksFailedHandling)).await;
+    let case = detail_says(&acked, "github/retry/after-failure", "the event is lost");
+    assert_eq!(case.steps.len(), 1, "the vendor retries no 2xx");
 }
 
 /// The cases a Standard Webhooks receiver's own library passes and a
@@ -514,8 +556,8 @@ async fn a_retry_that_numbers_its_attempt_catches_dedupe_by_body() {
 }
 
 /// A receiver that ignores every request marked as a retry loses the event
-/// whose first attempt never arrived: `retry/first-lost` sends attempt 2
-/// alone.
+/// whose first attempt never arrived (`retry/first-lost` sends attempt 2
+/// alone), and the one whose first attempt's handler failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_ignores_retries_loses_an_event_whose_first_attempt_was_lost() {
     let v = hookforge::vendor("postmark").unwrap();
@@ -523,7 +565,14 @@ async fn a_receiver_that_ignores_retries_loses_an_event_whose_first_attempt_was_
     assert_eq!(careful.failed, 0, "{}", careful.table());
     let r = run(v, Some(Defect::IgnoresRetries)).await;
     let lost = "postmark/retry/first-lost".to_string();
-    assert_eq!(failed(&r), BTreeSet::from([lost.clone()]), "{}", r.table());
+    // The retry of a delivery whose handler failed is ignored too.
+    let after = "postmark/retry/after-failure".to_string();
+    assert_eq!(
+        failed(&r),
+        BTreeSet::from([lost.clone(), after]),
+        "{}",
+        r.table()
+    );
     detail_says(&r, &lost, "it is lost");
 }
 

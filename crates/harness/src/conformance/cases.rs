@@ -22,8 +22,14 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
+    /// Whether the case judges by the receiver's reports alone: it makes a
+    /// handler fail through the observer.
+    pub fn needs_observer(&self) -> bool {
+        self.steps.iter().any(|s| s.expect == Expect::HandlerFails)
+    }
+
     /// A case that does not apply, and why.
-    fn skipped(id: String, why: String) -> Plan {
+    pub(crate) fn skipped(id: String, why: String) -> Plan {
         Plan {
             skip: Some(why),
             ..Plan::new(id, Vec::new())
@@ -140,6 +146,10 @@ pub(crate) enum Expect {
     /// A handshake: answered as the vendor requires (a handler running on it
     /// too is noted, not failed).
     Handshake,
+    /// An authentic delivery whose handler is made to fail (the observer
+    /// refuses its report): any answer; a 2xx only if the receiver then
+    /// handles the event itself, since the vendor retries nothing else.
+    HandlerFails,
 }
 
 /// Why a delivery must be refused.
@@ -362,6 +372,7 @@ impl Catalogue<'_> {
         plans.push(duplicate(s, self.fresh("duplicate")));
         plans.push(duplicate_concurrent(s, self.fresh("duplicate/concurrent")));
         plans.extend(retry_first_lost(s, self.fresh("retry/first-lost")));
+        plans.extend(retry_after_failure(s, self.fresh("retry/after-failure")));
         plans.extend(batch_several(s, self.fresh("batch/several"), &self.nonce));
         if s.v.manifest().body.is_form() {
             plans.extend(not_for_forms(s.v));
@@ -790,6 +801,31 @@ fn retry_first_lost(s: Sender<'_>, d: Fresh) -> Option<Plan> {
     Some(Plan::new(
         format!("{}/retry/first-lost", s.v.id),
         vec![step],
+    ))
+}
+
+/// A delivery whose handler fails (the observer refuses its report, as a
+/// database that is down would), then the vendor's retry: the event must be
+/// handled once, on the retry or by the receiver's own retry of a delivery
+/// it acknowledged. A receiver that keeps the id recorded after a failure
+/// acknowledges the retry as a duplicate and loses the event. Needs the
+/// event id (what the observer refuses a report by) and `--observe`
+/// ([`Plan::needs_observer`]).
+fn retry_after_failure(s: Sender<'_>, d: Fresh) -> Option<Plan> {
+    s.v.manifest().event_id.as_ref()?;
+    let now = crate::util::since_epoch().as_secs();
+    let d = s.stamped(d);
+    let what = "a new delivery whose handler fails: the observer refuses its report (503)";
+    let first = s.stamped_step(what, d.clone(), Expect::HandlerFails, (None, 0, Some(now)));
+    let retry = Fresh {
+        body: for_attempt(s.v, &d.body, 1).into_owned(),
+        ..d
+    };
+    let what = "the vendor's retry of it (attempt 2), sent only if the first was not answered 2xx";
+    let again = s.stamped_step(what, retry, Expect::Success, (None, 1, Some(now)));
+    Some(Plan::new(
+        format!("{}/retry/after-failure", s.v.id),
+        one_event([first, again]),
     ))
 }
 

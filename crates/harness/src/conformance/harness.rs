@@ -307,6 +307,10 @@ impl Harness {
         let all = self.plans(crate::util::since_epoch().as_micros())?;
         let redactor = Arc::new(self.redactor(&all));
         let plans: Vec<Plan> = all.into_iter().filter(|p| selected(&p.id)).collect();
+        let plans = match observer {
+            Some(_) => plans,
+            None => plans.into_iter().map(unobserved).collect(),
+        };
         let ctx = Arc::new(RunCtx {
             client,
             title_case_client,
@@ -314,6 +318,7 @@ impl Harness {
             budget: self.budget(),
             vendor: self.vendor,
             observed: observer.is_some(),
+            fail_next: observer.as_ref().map(Observer::fail_next),
             redactor: redactor.clone(),
         });
         let mut runs = self.send_all(ctx, plans).await?;
@@ -464,6 +469,20 @@ fn auth_header_names(v: &VendorSpec) -> Vec<String> {
     names
 }
 
+/// A case that judges by the receiver's reports alone, skipped when no
+/// observer listens.
+fn unobserved(plan: Plan) -> Plan {
+    match plan.needs_observer() {
+        true => Plan::skipped(
+            plan.id,
+            "needs --observe: only the receiver's reports can make its handler fail and show \
+             whether the vendor's retry was then handled"
+                .into(),
+        ),
+        false => plan,
+    }
+}
+
 /// Judges every step again with the receiver's reports.
 fn judge_observed(
     vendor: &VendorSpec,
@@ -477,9 +496,12 @@ fn judge_observed(
         // it, and the report must land on the handshake's case.
         let authentic = matches!(
             step.expect,
-            cases::Expect::Success | cases::Expect::Handshake
+            cases::Expect::Success | cases::Expect::Handshake | cases::Expect::HandlerFails
         );
         sent.add(&step.key, &step.json_body(), authentic);
+        if step.expect == cases::Expect::HandlerFails {
+            sent.failed_first(&step.key);
+        }
     }
     let mut observed = Observed::match_reports(&sent, obs.reports(), settle);
     observed.ids_in_body = !vendor.manifest().fresh_ids().is_empty();
@@ -557,6 +579,8 @@ struct RunCtx {
     redactor: Arc<Redactor>,
     vendor: &'static VendorSpec,
     observed: bool,
+    /// Where a step arms its handler's failure (`retry/after-failure`).
+    fail_next: Option<crate::conformance::observe::FailNext>,
 }
 
 /// A case as sent: each step with its answer and verdict so far.
@@ -654,7 +678,17 @@ impl RunCtx {
             steps = race_lost_is_fine(vec![a, b]);
         }
         for step in queue {
-            steps.push(self.send(step, &plan.id).await);
+            let failing = step.expect == cases::Expect::HandlerFails;
+            if let (true, Some(f), Some(id)) = (failing, &self.fail_next, &step.event_id) {
+                f.arm(id);
+            }
+            let run = self.send(step, &plan.id).await;
+            // The vendor retries nothing it counted as delivered.
+            let delivered = run.verdict.unconfirmed_2xx;
+            steps.push(run);
+            if failing && delivered {
+                break;
+            }
         }
         CaseRun {
             id: plan.id,

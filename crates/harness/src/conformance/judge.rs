@@ -42,9 +42,10 @@ impl Answer {
 pub(crate) struct Verdict {
     pub ok: bool,
     pub note: String,
-    /// A 2xx to a delivery that had to be refused: harmless only if the
-    /// handler did not run, which only an observer can tell.
-    pub accepted_refusal: bool,
+    /// A 2xx only the observer can judge: to a delivery that had to be
+    /// refused (harmless only if the handler did not run), or to one whose
+    /// handler failed (harmless only if the receiver handles it later).
+    pub unconfirmed_2xx: bool,
 }
 
 impl Verdict {
@@ -52,14 +53,14 @@ impl Verdict {
         Verdict {
             ok: true,
             note,
-            accepted_refusal: false,
+            unconfirmed_2xx: false,
         }
     }
     fn fail(note: String) -> Verdict {
         Verdict {
             ok: false,
             note,
-            accepted_refusal: false,
+            unconfirmed_2xx: false,
         }
     }
 }
@@ -92,6 +93,18 @@ pub(crate) fn answer(vendor: &VendorSpec, expect: Expect, got: &Answer, observed
         Expect::Refusal(r) => r,
         // Judged by `handshake`.
         Expect::Handshake => return Verdict::fail("a handshake judged as a delivery".into()),
+        Expect::HandlerFails if success.accepts(status) => {
+            return Verdict {
+                ok: true,
+                note: format!("answered {status} though its handler failed"),
+                unconfirmed_2xx: true,
+            };
+        }
+        Expect::HandlerFails => {
+            return Verdict::pass(format!(
+                "answered {status} when its handler failed: the vendor retries it"
+            ));
+        }
     };
     if success.refuses(status) {
         let clearer =
@@ -127,7 +140,7 @@ pub(crate) fn answer(vendor: &VendorSpec, expect: Expect, got: &Answer, observed
             return Verdict {
                 ok: true,
                 note: format!("answered {status} to {what}"),
-                accepted_refusal: true,
+                unconfirmed_2xx: true,
             };
         }
         return Verdict::fail(format!(
@@ -245,9 +258,16 @@ pub(crate) struct Sent {
     refused: std::collections::HashSet<String>,
     /// How many times each key was sent as an authentic delivery.
     authentic_sends: HashMap<String, usize>,
+    /// Keys whose first delivery's handler was made to fail.
+    failed: std::collections::HashSet<String>,
 }
 
 impl Sent {
+    /// `key`'s first delivery had its handler fail (`retry/after-failure`).
+    pub fn failed_first(&mut self, key: &str) {
+        self.failed.insert(key.to_string());
+    }
+
     /// The key a step's delivery is known by: its event id, else the
     /// body's digest; for `manifest`'s vendor the digest
     /// leaves out the fields it changes on every attempt (HubSpot's
@@ -348,6 +368,8 @@ pub(crate) struct Observed {
     refused_first: std::collections::HashSet<String>,
     /// How many times each key was sent as an authentic delivery.
     authentic_sends: HashMap<String, usize>,
+    /// Keys whose first delivery's handler was made to fail.
+    failed_first: std::collections::HashSet<String>,
     pub unmatched: Vec<Handled>,
     pub total: usize,
     pub settle: Duration,
@@ -379,6 +401,7 @@ impl Observed {
             sent_bodies: sent.bodies.clone(),
             refused_first: sent.refused_first(),
             authentic_sends: sent.authentic_sends.clone(),
+            failed_first: sent.failed.clone(),
             unmatched,
             total,
             settle,
@@ -447,6 +470,12 @@ impl Observed {
                  and a receiver that records the id before verifying takes this one for a duplicate and loses it",
                 verdict.note
             )),
+            Expect::Success if n == 0 && self.failed_first.contains(key) => Verdict::fail(format!(
+                "{}, but its handler never ran within {within}: this is the vendor's retry of a delivery \
+                 whose handler failed, and a receiver that keeps the id recorded after a failure takes \
+                 the retry for a duplicate and loses the event",
+                verdict.note
+            )),
             Expect::Success if n == 0 && origin == Origin::UnknownType => Verdict::pass(format!(
                 "{}; its handler did not run within {within}, which is fine for a type your code does not know \
                  if you keep or log it (hookforge's models keep it as `Unknown` with its raw JSON)",
@@ -489,11 +518,12 @@ impl Observed {
                 verdict.note
             )),
             Expect::Handshake => verdict,
+            Expect::HandlerFails => handler_failed(verdict, n, &within),
             Expect::Refusal(_) if n > 0 => Verdict::fail(format!(
                 "{}, but its handler ran ({n}×) for a delivery it had to refuse",
                 verdict.note
             )),
-            Expect::Refusal(_) if verdict.accepted_refusal => Verdict::pass(format!(
+            Expect::Refusal(_) if verdict.unconfirmed_2xx => Verdict::pass(format!(
                 "{}, but no report of handling it arrived within {within} (harmless if it never \
                  will; a 4xx is the clearer answer)",
                 verdict.note
@@ -503,6 +533,28 @@ impl Observed {
                 ..verdict
             },
         }
+    }
+}
+
+/// The first attempt of `retry/after-failure`, with `n` reports accepted
+/// for its event (its retry's included; the refused one is not).
+fn handler_failed(verdict: Verdict, n: usize, within: &str) -> Verdict {
+    match (verdict.unconfirmed_2xx, n) {
+        (_, n) if n > 1 => Verdict::fail(format!(
+            "{}, and the event was then handled {n} times",
+            verdict.note
+        )),
+        (true, 0) => Verdict::fail(format!(
+            "{}, and it was never handled within {within}: the vendor does not retry a delivery \
+             answered 2xx, so the event is lost; answer 5xx when handling fails (or keep the \
+             delivery and retry the handling yourself)",
+            verdict.note
+        )),
+        (true, _) => Verdict::pass(format!(
+            "{}; it handled the event later itself",
+            verdict.note
+        )),
+        (false, _) => verdict,
     }
 }
 
@@ -541,7 +593,7 @@ mod tests {
         assert!(!v.ok && v.note.contains("acknowledged and lost"), "{v:?}");
         let malformed = Expect::Refusal(Refusal::Malformed);
         let v = answer(prets(), malformed, &status(200), true);
-        assert!(v.ok && v.accepted_refusal, "{v:?}");
+        assert!(v.ok && v.unconfirmed_2xx, "{v:?}");
     }
 
     /// Slack takes its challenge as text, a form field or JSON; a vendor

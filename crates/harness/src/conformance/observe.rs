@@ -8,7 +8,9 @@
 //!
 //! (answered `204`), so the harness and the simulator judge what it did,
 //! not only what it answered: handled exactly once, never when refused, and
-//! with the payload intact.
+//! with the payload intact. A report the harness refuses on purpose
+//! (`503`, [`FailNext`]) is a handler that failed: it does not count as
+//! handled, and the receiver must not acknowledge the event as if it were.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -46,10 +48,38 @@ struct Wire {
 
 type Reports = Arc<Mutex<Vec<Handled>>>;
 
+/// Event ids whose next report is refused (`503`), so the receiver's
+/// handler fails as it would with its database down.
+#[derive(Clone, Default)]
+pub struct FailNext(Arc<Mutex<std::collections::HashSet<String>>>);
+
+impl FailNext {
+    /// The next report of `event_id` is refused.
+    pub fn arm(&self, event_id: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(event_id.to_string());
+    }
+
+    /// Whether this report is to be refused (once per arming).
+    fn take(&self, event_id: Option<&str>) -> bool {
+        let mut armed = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        event_id.is_some_and(|id| armed.remove(id))
+    }
+}
+
+#[derive(Clone)]
+struct Shared {
+    reports: Reports,
+    fail_next: FailNext,
+}
+
 /// Listens for reports for as long as it lives.
 pub struct Observer {
     addr: SocketAddr,
     reports: Reports,
+    fail_next: FailNext,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -67,16 +97,21 @@ impl Observer {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let reports: Reports = Arc::default();
+        let fail_next = FailNext::default();
         let app = axum::Router::new()
             .route("/handled", axum::routing::post(report))
             .layer(DefaultBodyLimit::max(MAX_REPORT))
-            .with_state(reports.clone());
+            .with_state(Shared {
+                reports: reports.clone(),
+                fail_next: fail_next.clone(),
+            });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         Ok(Observer {
             addr,
             reports,
+            fail_next,
             task,
         })
     }
@@ -89,6 +124,11 @@ impl Observer {
     /// The report URL a receiver posts to.
     pub fn url(&self) -> String {
         format!("http://{}/handled", self.addr)
+    }
+
+    /// Where to arm a refused report (see [`FailNext`]).
+    pub fn fail_next(&self) -> FailNext {
+        self.fail_next.clone()
     }
 
     /// Every report so far, in arrival order.
@@ -106,7 +146,7 @@ impl Drop for Observer {
     }
 }
 
-async fn report(State(reports): State<Reports>, body: axum::body::Bytes) -> impl IntoResponse {
+async fn report(State(shared): State<Shared>, body: axum::body::Bytes) -> impl IntoResponse {
     let wire: Wire = match serde_json::from_slice(&body) {
         Ok(w) => w,
         Err(e) => {
@@ -121,13 +161,20 @@ async fn report(State(reports): State<Reports>, body: axum::body::Bytes) -> impl
         Some(Value::Null) | None => None,
         Some(other) => Some(other.to_string()),
     };
+    let event_id = text(wire.event_id);
+    if shared.fail_next.take(event_id.as_deref()) {
+        let msg = "hookforge check refuses this report on purpose (case retry/after-failure): \
+                   your handler failed, so the event must not be acknowledged as handled\n";
+        return (StatusCode::SERVICE_UNAVAILABLE, msg).into_response();
+    }
     let handled = Handled {
-        event_id: text(wire.event_id),
+        event_id,
         event_type: text(wire.event_type),
         payload: wire.payload,
         at: Instant::now(),
     };
-    reports
+    shared
+        .reports
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(handled);
