@@ -1247,6 +1247,29 @@ mod tests {
         );
     }
 
+    /// OpenAI's samples carry only required fields: `drift/null-optional`
+    /// sends the schema's optional ones as null, and `drift/unknown-enum`
+    /// adds its optional enum (helper-70: a receiver whose model refuses an
+    /// undocumented null or enum value was never tested there).
+    #[test]
+    fn a_sample_without_optional_fields_gets_them_as_null() {
+        let plans = plans_of("openai", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        let case = plan(&plans, "openai/drift/null-optional");
+        assert_eq!(case.skip, None);
+        let body: Value = serde_json::from_slice(&case.steps[0].body).unwrap();
+        assert_eq!(body.get("object"), Some(&Value::Null), "{body}");
+        assert!(
+            body["type"].is_string() && body["data"].is_object(),
+            "{body}"
+        );
+        // Its schema's optional enum, absent from the sample, gets a value
+        // the enum does not list.
+        let case = plan(&plans, "openai/drift/unknown-enum");
+        assert_eq!(case.skip, None);
+        let body: Value = serde_json::from_slice(&case.steps[0].body).unwrap();
+        assert_eq!(body["object"], "hookforge_undocumented_value", "{body}");
+    }
+
     /// HubSpot's samples are batches of one: `batch/several` sends three
     /// events, each with an `eventId` of its own (helper-70: a receiver
     /// handling only the first event passed every case).
@@ -1622,11 +1645,16 @@ fn drift_probes(catalogue: &Catalogue<'_>) -> Result<Vec<Plan>, HarnessError> {
         let d = catalogue.fresh(&format!("drift/{kind}"));
         let mut doc = json_of(&d)?;
         let schema = schema_of(s, &doc);
-        let n = clear_optional(&mut doc, schema, absent, &envelope);
-        let what = format!(
+        let mut n = clear_optional(&mut doc, schema.clone(), absent, &envelope);
+        let mut what = format!(
             "a valid delivery with its {n} optional fields {}",
             if absent { "removed" } else { "set to null" }
         );
+        if n == 0 && !absent {
+            n = null_absent_optionals(&mut doc, schema.as_ref(), &envelope);
+            what =
+                format!("a valid delivery with {n} optional fields its sample lacks, sent as null");
+        }
         let why_not = "this sample has no optional field";
         plans.push(drift_plan(
             s,
@@ -1694,8 +1722,19 @@ fn unknown_enum_probe(c: &Catalogue<'_>) -> Plan {
         let at = enums.into_iter().find(|p| Some(p.as_str()) != type_at)?;
         Some((d, candidate, at))
     });
-    let why_not =
-        "no sample has a value where its schema has a string enum (other than the event type)";
+    // Else an optional top-level enum the base sample lacks, added (OpenAI's
+    // `object`): a vendor may start sending it with a value of its own.
+    let found = found.or_else(|| {
+        let mut doc = json_of(&dn).ok()?;
+        let at = absent_enum(&schema_of(s, &doc)?, &doc, type_at)?;
+        let Value::Object(o) = &mut doc else {
+            return None;
+        };
+        o.insert(crate::manifest::unescape_token(&at[1..]), Value::Null);
+        Some((dn.clone(), doc, at))
+    });
+    let why_not = "no sample has a value where its schema has a string enum (other than the \
+                   event type), and its schema has no optional top-level enum to add";
     match found {
         Some((d, mut doc, p)) => {
             if let Some(slot) = doc.pointer_mut(&p) {
@@ -1706,6 +1745,22 @@ fn unknown_enum_probe(c: &Catalogue<'_>) -> Plan {
         }
         None => drift_plan(s, "unknown-enum", String::new(), &dn, None, why_not),
     }
+}
+
+/// The pointer of an optional top-level field with a string enum that
+/// `doc` lacks (not the event type's).
+fn absent_enum(schema: &Value, doc: &Value, type_at: Option<&str>) -> Option<String> {
+    let required: Vec<&str> = (schema.get("required").and_then(Value::as_array))
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let properties = schema.get("properties")?.as_object()?;
+    properties.iter().find_map(|(name, field)| {
+        let pointer = format!("/{}", name.replace('~', "~0").replace('/', "~1"));
+        let enum_of_strings = (field.get("enum").and_then(Value::as_array))
+            .is_some_and(|e| !e.is_empty() && e.iter().all(Value::is_string));
+        let free = !required.contains(&name.as_str()) && doc.get(name).is_none();
+        (enum_of_strings && free && type_at != Some(pointer.as_str())).then_some(pointer)
+    })
 }
 
 fn json_of(d: &Fresh) -> Result<Value, HarnessError> {
@@ -1766,6 +1821,31 @@ fn clear_optional(doc: &mut Value, schema: Option<Value>, absent: bool, keep: &[
         }
     }
     optional.len()
+}
+
+/// For a sample that carries none of its optional fields (OpenAI's carry
+/// only the required ones): the schema's optional top-level fields, added
+/// as null, as a vendor sending one empty would. How many were added.
+fn null_absent_optionals(doc: &mut Value, schema: Option<&Value>, keep: &[&str]) -> usize {
+    let (Some(schema), Value::Object(o)) = (schema, doc) else {
+        return 0;
+    };
+    let required: Vec<&str> = (schema.get("required").and_then(Value::as_array))
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return 0;
+    };
+    let mut n = 0;
+    for name in properties.keys() {
+        let pointer = format!("/{}", name.replace('~', "~0").replace('/', "~1"));
+        if required.contains(&name.as_str()) || o.contains_key(name) || keep.contains(&&*pointer) {
+            continue;
+        }
+        o.insert(name.clone(), Value::Null);
+        n += 1;
+    }
+    n
 }
 
 /// The pointer of the first object nested in the top-level object.
