@@ -555,7 +555,7 @@ fn fixed_fields_are_written_when_signing_and_required_when_verifying() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "malformed header `body /SignatureVersion`: \"2\", the only version of this scheme hookforge checks"
+        "malformed body field `/SignatureVersion`: \"2\", the only version of this scheme hookforge checks"
     );
     // Named only with a signature in the body.
     let e = manifest(&json!({
@@ -622,8 +622,11 @@ fn a_signed_body_time_is_stamped_in_place_and_refused_when_stale() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "malformed header `body /webhookTimestamp`: a timestamp in Unix milliseconds"
+        "malformed body field `/webhookTimestamp`: a timestamp in Unix milliseconds"
     );
+    // A whole number written with a fraction, as JavaScript takes it.
+    let float = b"{\"webhookTimestamp\":1700000000512.0}";
+    verifier.verify_at(&headers(float), float, at(now)).unwrap();
     // A body already stamped for this send keeps its milliseconds.
     let fresh = b"{\"webhookTimestamp\":1700000000512}";
     assert_eq!(signer.sign_body(fresh, &ctx), None);
@@ -635,4 +638,59 @@ fn a_signed_body_time_is_stamped_in_place_and_refused_when_stale() {
     }))
     .unwrap_err();
     assert!(e.contains("auth.body_timestamp"), "{e}");
+}
+
+/// Adyen signs each event of a batch in the body: every item must verify,
+/// and signing signs each (helper-71: only the first item's signature was
+/// checked, so a forged REFUND beside an authentic item was stored).
+#[test]
+fn every_item_of_a_batch_signed_in_the_body_must_verify() {
+    const SECRET: &str = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056";
+    let m = hookforge::vendor("adyen").unwrap().manifest();
+    let signer = Signer::for_manifest(m, Secret::new(SECRET)).unwrap();
+    let verifier = Verifier::for_manifest(m, vec![Secret::new(SECRET)]).unwrap();
+    let sample = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("vendors/adyen/samples/AUTHORISATION/openapi-example.json"),
+    )
+    .unwrap();
+    let mut doc: Value = serde_json::from_slice(&sample).unwrap();
+    let first = doc["notificationItems"][0].clone();
+    let mut second = first.clone();
+    second["NotificationRequestItem"]["pspReference"] = json!("SECONDPSP0000001");
+    doc["notificationItems"] = json!([first, second]);
+    let ctx = SignContext::now("a");
+    let signed = signer
+        .sign_body(&serde_json::to_vec(&doc).unwrap(), &ctx)
+        .unwrap();
+    verifier.verify(&HeaderMap::new(), &signed).unwrap();
+    let signed: Value = serde_json::from_slice(&signed).unwrap();
+    let sig = |d: &Value, i: usize| {
+        d["notificationItems"][i]["NotificationRequestItem"]["additionalData"]["hmacSignature"]
+            .clone()
+    };
+    assert_ne!(sig(&signed, 0), sig(&signed, 1));
+    let item1 = "/notificationItems/1/NotificationRequestItem";
+    // The second item's amount changed after signing.
+    let mut forged = signed.clone();
+    forged["notificationItems"][1]["NotificationRequestItem"]["amount"]["value"] = json!(99999999);
+    let err = verifier
+        .verify(&HeaderMap::new(), &serde_json::to_vec(&forged).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "body field `{item1}/additionalData/hmacSignature` does not match any configured secret"
+        )
+    );
+    // The second item unsigned.
+    let mut unsigned = signed.clone();
+    unsigned["notificationItems"][1]["NotificationRequestItem"]["additionalData"]
+        .as_object_mut()
+        .unwrap()
+        .remove("hmacSignature");
+    let err = verifier
+        .verify(&HeaderMap::new(), &serde_json::to_vec(&unsigned).unwrap())
+        .unwrap_err();
+    assert!(err.to_string().contains(item1), "{err}");
 }

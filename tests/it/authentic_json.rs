@@ -247,3 +247,75 @@ async fn bigcommerce_updates_of_one_product_are_each_kept() {
     ids.sort();
     assert_eq!(ids, ["msg-1", "msg-2"], "{rows:?}");
 }
+
+/// Bodies whose authentication is read from the body (Linear's
+/// `webhookTimestamp`, Adyen's `hmacSignature`) that serde_json refuses but
+/// the vendor's own parser takes (a lone surrogate, as JavaScript writes a
+/// cut emoji): kept and quarantined, not refused as forgeries (helper-71:
+/// both answered 401 "malformed header `body …`").
+#[tokio::test]
+async fn bodies_authenticated_in_the_body_are_kept_when_serde_json_refuses_them() {
+    let send = |app: axum::Router, headers: Vec<(String, String)>, body: Vec<u8>| async move {
+        let vendor = if headers.is_empty() {
+            "adyen"
+        } else {
+            "linear"
+        };
+        let mut req =
+            Request::post(format!("/hooks/{vendor}")).header("Content-Type", "application/json");
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let uri = app.clone();
+        let resp = uri.oneshot(req.body(Body::from(body)).unwrap());
+        resp.await.unwrap().status()
+    };
+    // Linear: signed in a header, its time read from the body.
+    let linear = hookforge::vendor("linear").unwrap();
+    let (signer, store, app) = signing_receiver(linear, "lin_wh_authentic_json_secret_0123");
+    let ms = std::time::UNIX_EPOCH.elapsed().unwrap().as_millis();
+    let body = format!(
+        r#"{{"action":"create","type":"Issue","data":{{"id":"i1","title":"cut \ud83d"}},"webhookTimestamp":{ms}}}"#
+    );
+    assert!(serde_json::from_str::<serde_json::Value>(&body).is_err());
+    let mut headers: Vec<(String, String)> = (signer.sign(body.as_bytes(), &SignContext::now("d")))
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+        .collect();
+    headers.push(("Linear-Event".into(), "Issue".into()));
+    headers.push((
+        "Linear-Delivery".into(),
+        "7a1f6c1e-0000-4000-8000-000000000001".into(),
+    ));
+    let status = send(app.clone(), headers.clone(), body.clone().into_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = store.list(None, 10).unwrap();
+    assert_eq!((rows.len(), rows[0].status), (1, Status::Quarantined));
+    // Its time still counts: the same body an hour old is refused.
+    let old = body.replace(&ms.to_string(), &(ms - 3_600_000).to_string());
+    headers.retain(|(k, _)| k != "Linear-Signature" && k != "linear-signature");
+    for (k, v) in signer.sign(old.as_bytes(), &SignContext::now("d")) {
+        headers.push((k.to_string(), v.to_str().unwrap().to_string()));
+    }
+    let status = send(app, headers, old.into_bytes()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Adyen: signed in the body; a field its signature does not cover
+    // carries the lone surrogate.
+    const SECRET: &str = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056";
+    let adyen = hookforge::vendor("adyen").unwrap();
+    let (signer, store, app) = signing_receiver(adyen, SECRET);
+    let sample = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("vendors/adyen/samples/AUTHORISATION/openapi-example.json"),
+    )
+    .unwrap();
+    let signed = signer.sign_body(&sample, &SignContext::now("a")).unwrap();
+    let text = String::from_utf8(signed).unwrap();
+    let body = text.replacen("{", r#"{"note": "cut \ud83d", "#, 1);
+    assert!(serde_json::from_str::<serde_json::Value>(&body).is_err());
+    let status = send(app, Vec::new(), body.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = store.list(None, 10).unwrap();
+    assert_eq!((rows.len(), rows[0].status), (1, Status::Quarantined));
+}

@@ -308,8 +308,7 @@ fn negative_cases(vendor: &VendorSpec) -> (usize, usize) {
             .delivery
             .as_ref()
             .is_some_and(|d| !d.per_attempt.is_empty());
-    // A batch of several events, for vendors that batch (skipped where the
-    // vendor signs each event in the body: it counts all the same).
+    // A batch of several events, for vendors that batch.
     let batch = manifest
         .event_type
         .pointer

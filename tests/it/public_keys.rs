@@ -360,7 +360,8 @@ fn a_signature_in_the_body_is_read_from_its_pointers() {
         )
         .unwrap_err();
     assert!(
-        err.to_string().contains("body /signature/signature"),
+        err.to_string()
+            .contains("body field `/signature/signature`"),
         "{err}"
     );
     // hookforge signs the same way: a fresh token, the timestamp, the signature.

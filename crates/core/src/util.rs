@@ -139,6 +139,121 @@ pub fn json_splice(text: &str, pointer: &str, value: &str) -> Option<String> {
     ))
 }
 
+/// Where the value at `pointer` stands in `text`, found by scanning rather
+/// than parsing: for a body serde_json refuses that the vendor's own parser
+/// takes (a lone surrogate from a cut emoji, `1e400`, nesting past 128, a
+/// leading BOM), so the few values authentication reads are still found.
+/// Strings are skipped by their escapes, not decoded; `None` where the text
+/// around the path is not JSON.
+pub fn json_span_scanned(text: &str, pointer: &str) -> Option<std::ops::Range<usize>> {
+    let b = text.as_bytes();
+    let mut at = skip_ws(b, text.strip_prefix('\u{feff}').map_or(0, |_| 3));
+    for token in pointer
+        .split('/')
+        .skip(1)
+        .map(crate::manifest::unescape_token)
+    {
+        at = match b.get(at)? {
+            b'{' => scanned_member(text, at, &token)?,
+            b'[' => scanned_items(b, at)?.into_iter().nth(token.parse().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(at..scanned_end(b, at)?)
+}
+
+/// How many items the array at `pointer` has, scanned as [`json_span_scanned`].
+pub fn json_len_scanned(text: &str, pointer: &str) -> Option<usize> {
+    let at = json_span_scanned(text, pointer)?;
+    if text.as_bytes()[at.start] != b'[' {
+        return None;
+    }
+    scanned_items(text.as_bytes(), at.start).map(|items| items.len())
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while b
+        .get(i)
+        .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+    {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the value starting at `i`: a string, a container (brackets
+/// counted outside strings, however deep) or a scalar.
+fn scanned_end(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => {
+            let mut j = i + 1;
+            loop {
+                match b.get(j)? {
+                    b'\\' => j += 2,
+                    b'"' => return Some(j + 1),
+                    _ => j += 1,
+                }
+            }
+        }
+        b'{' | b'[' => {
+            let (mut depth, mut j) = (0usize, i);
+            loop {
+                match b.get(j)? {
+                    b'"' => j = scanned_end(b, j)?,
+                    b'{' | b'[' => (depth, j) = (depth + 1, j + 1),
+                    b'}' | b']' if depth == 1 => return Some(j + 1),
+                    b'}' | b']' => (depth, j) = (depth - 1, j + 1),
+                    _ => j += 1,
+                }
+            }
+        }
+        _ => {
+            let end = b[i..].iter().position(|c| b",}] \t\r\n".contains(c));
+            Some(end.map_or(b.len(), |n| i + n)).filter(|e| *e > i)
+        }
+    }
+}
+
+/// Where the value of member `key` of the object at `i` starts.
+fn scanned_member(text: &str, i: usize, key: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut j = skip_ws(b, i + 1);
+    while b.get(j) == Some(&b'"') {
+        let key_end = scanned_end(b, j)?;
+        let name: Option<String> = serde_json::from_str(&text[j..key_end]).ok();
+        j = skip_ws(b, key_end);
+        (b.get(j) == Some(&b':')).then_some(())?;
+        j = skip_ws(b, j + 1);
+        if name.as_deref() == Some(key) {
+            return Some(j);
+        }
+        j = skip_ws(b, scanned_end(b, j)?);
+        match b.get(j)? {
+            b',' => j = skip_ws(b, j + 1),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Where each item of the array at `i` starts.
+fn scanned_items(b: &[u8], i: usize) -> Option<Vec<usize>> {
+    let mut out = Vec::new();
+    let mut j = skip_ws(b, i + 1);
+    if b.get(j) == Some(&b']') {
+        return Some(out);
+    }
+    loop {
+        out.push(j);
+        j = skip_ws(b, scanned_end(b, j)?);
+        match b.get(j)? {
+            b',' => j = skip_ws(b, j + 1),
+            b']' => return Some(out),
+            _ => return None,
+        }
+    }
+}
+
 /// Where the value at `pointer` stands in `text`, a JSON text (byte
 /// offsets): to change one value and keep every other byte.
 pub fn json_span(text: &str, pointer: &str) -> Option<std::ops::Range<usize>> {
@@ -315,4 +430,29 @@ pub fn header_map<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> ht
         }
     }
     headers
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::*;
+
+    /// Bodies serde_json refuses, whose values authentication reads are
+    /// still found (helper-71: Linear and Adyen refused them as forgeries).
+    #[test]
+    fn values_are_found_in_bodies_serde_json_refuses() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let text = format!(
+            "\u{feff}{{\"t\": \"cut \\ud83d\", \"n\": 1e400, \"d\": {deep}, \"a\\\"b\": [1, {{\"x\": \"y\"}}], \"webhookTimestamp\" : 1700000000512 }}"
+        );
+        assert!(serde_json::from_str::<serde_json::Value>(&text).is_err());
+        let at = |p: &str| json_span_scanned(&text, p).map(|r| &text[r]);
+        assert_eq!(at("/webhookTimestamp"), Some("1700000000512"));
+        assert_eq!(at("/a\"b/1/x"), Some("\"y\""));
+        assert_eq!(at("/t"), Some("\"cut \\ud83d\""));
+        assert_eq!(at("/n"), Some("1e400"));
+        assert_eq!(at("/missing"), None);
+        assert_eq!(json_len_scanned(&text, "/a\"b"), Some(2));
+        assert_eq!(json_span_scanned("{\"a\": ", "/a"), None);
+        assert_eq!(json_span_scanned("{\"a\" 1}", "/a"), None);
+    }
 }

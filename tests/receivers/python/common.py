@@ -144,7 +144,7 @@ _APPLIES = {
                          "its library checks no signed timestamp"),
     # Adyen batches too, but check cannot sign its added events (it signs
     # each one in the body) and skips batch/several there.
-    "first-item-only": ({"hubspot", "sendgrid"}, "check sends it no batch of several events"),
+    "first-item-only": ({"hubspot", "sendgrid", "adyen"}, "check sends it no batch of several events"),
     "latin1-body": (lambda v: v != "twilio_voice", "a form's fields are decoded by werkzeug, not from the body text"),
     "reject-null": (lambda v: v != "twilio_voice", "form fields are strings, never null"),
     "reject-unknown-enum": (lambda v: v != "twilio_voice", "form fields have no schema enums"),

@@ -78,12 +78,12 @@ impl From<String> for Secret {
 pub enum AuthError {
     #[error("missing header `{header}`")]
     MissingHeader { header: String },
-    #[error("malformed header `{header}`: {expected}")]
+    #[error("malformed {}: {expected}", place(header))]
     MalformedHeader {
         header: String,
         expected: Cow<'static, str>,
     },
-    #[error("header `{header}` does not match any configured secret")]
+    #[error("{} does not match any configured secret", place(header))]
     WrongSignature { header: String },
     #[error("`{header}` is {age_secs} s old, more than the {tolerance_secs} s tolerance")]
     StaleTimestamp {
@@ -118,6 +118,15 @@ pub enum AuthError {
         claim: String,
         expected: String,
     },
+}
+
+/// Where a credential is, for messages: a header, or a body field (the
+/// `header` of a scheme that signs in the body is `body <pointer>`).
+fn place(header: &str) -> String {
+    match header.strip_prefix("body ") {
+        Some(pointer) => format!("body field `{pointer}`"),
+        None => format!("header `{header}`"),
+    }
 }
 
 /// A secret or scheme that cannot be used, found when configuring.

@@ -353,7 +353,9 @@ impl SignatureScheme {
             .then(|| form_sorted(body))
     }
 
-    /// Verifies a delivery against the decoded keys.
+    /// Verifies a delivery against the decoded keys; a batch whose events
+    /// are each signed in the body (Adyen's `notificationItems`) item by
+    /// item, every one of which must verify.
     pub(super) fn verify(
         &self,
         keys: &[VerifyKey],
@@ -362,12 +364,107 @@ impl SignatureScheme {
         at: Configured<'_>,
         now: SystemTime,
     ) -> Result<(), AuthError> {
-        let json = self
-            .needs_json()
-            .then(|| serde_json::from_slice::<Value>(body).ok())
-            .flatten();
+        let json = self.body_json(body);
+        let Some(prefix) = self.batch_prefix(json.as_ref()) else {
+            return self.verify_one(keys, headers, body, at, now, json.as_ref());
+        };
+        let mut doc = json.unwrap_or_default();
+        let Some(Value::Array(items)) = doc.pointer_mut(&prefix).map(std::mem::take) else {
+            return Err(self.malformed());
+        };
+        // Each item alone in the batch, where the signed pointers (`…/0/…`) read it.
+        for (i, item) in items.into_iter().enumerate() {
+            if let Some(slot) = doc.pointer_mut(&prefix) {
+                *slot = Value::Array(vec![item]);
+            }
+            self.verify_one(keys, headers, body, at, now, Some(&doc))
+                .map_err(|e| at_item(e, &prefix, i))?;
+        }
+        Ok(())
+    }
+
+    /// The array of a batch signed item by item: a signature pointer
+    /// `{prefix}/0/…` over body fields, not the body.
+    fn batch_prefix(&self, json: Option<&Value>) -> Option<String> {
+        let parts = self.in_body.as_ref()?;
+        if self.covers(&SignedPiece::Body) {
+            return None;
+        }
+        let (prefix, _) = parts.signature.split_once("/0/")?;
+        json?.pointer(prefix)?.as_array()?;
+        Some(prefix.to_string())
+    }
+
+    /// The body as the scheme reads it: parsed whole, or, where serde_json
+    /// refuses a body the vendor's own parser takes (a lone surrogate from a
+    /// cut emoji, `1e400`, nesting past 128, a BOM), only the values the
+    /// scheme reads, scanned from the text: an authentic delivery is then
+    /// kept (and quarantined by the model), not refused as a forgery.
+    fn body_json(&self, body: &[u8]) -> Option<Value> {
+        if !self.needs_json() {
+            return None;
+        }
+        if let Ok(v) = serde_json::from_slice::<Value>(body) {
+            return Some(v);
+        }
+        let text = std::str::from_utf8(body).ok()?;
+        let mut doc = Value::Object(Default::default());
+        for p in self.scanned_pointers(text) {
+            let found = crate::util::json_span_scanned(text, &p)
+                .and_then(|r| serde_json::from_str::<Value>(&text[r]).ok());
+            if let Some(v) = found {
+                put(&mut doc, &p, v);
+            }
+        }
+        Some(doc)
+    }
+
+    /// The pointers the scheme reads, each item's in a batch.
+    fn scanned_pointers(&self, text: &str) -> Vec<String> {
+        let mut read: Vec<String> = self.body_time.iter().cloned().collect();
+        for piece in &self.signed {
+            match piece {
+                SignedPiece::BodyField(p) => read.push(p.clone()),
+                SignedPiece::Optional(group) => read.extend(group.iter().filter_map(|g| match g {
+                    SignedPiece::BodyField(p) => Some(p.clone()),
+                    _ => None,
+                })),
+                _ => {}
+            }
+        }
+        if let Some(parts) = &self.in_body {
+            read.push(parts.signature.clone());
+            read.extend(parts.timestamp.iter().chain(&parts.nonce).cloned());
+            read.extend(parts.fixed.keys().cloned());
+            read.extend(parts.versions.iter().map(|v| v.pointer.clone()));
+            if let Some((prefix, _)) = parts.signature.split_once("/0/") {
+                let n = crate::util::json_len_scanned(text, prefix).unwrap_or(1);
+                let first = format!("{prefix}/0/");
+                let per_item: Vec<String> = (read.iter())
+                    .filter(|p| p.starts_with(&first))
+                    .cloned()
+                    .collect();
+                for i in 1..n {
+                    let item = format!("{prefix}/{i}/");
+                    read.extend(per_item.iter().map(|p| p.replacen(&first, &item, 1)));
+                }
+            }
+        }
+        read
+    }
+
+    /// Verifies one delivery (or one item of a batch, in `json`).
+    fn verify_one(
+        &self,
+        keys: &[VerifyKey],
+        headers: &HeaderMap,
+        body: &[u8],
+        at: Configured<'_>,
+        now: SystemTime,
+        json: Option<&Value>,
+    ) -> Result<(), AuthError> {
         let (sigs, ts) = match &self.in_body {
-            Some(parts) => self.body_entries(parts, headers, json.as_ref())?,
+            Some(parts) => self.body_entries(parts, headers, json)?,
             None => self.header_entries(headers)?,
         };
         let timestamp = self.checked_timestamp(ts, now)?;
@@ -390,12 +487,12 @@ impl SignatureScheme {
             settings: at.settings,
             crc32: self.crc32_of(body),
             form: self.form_of(body),
-            fields: self.fields_of(json.as_ref())?,
+            fields: self.fields_of(json)?,
         };
         let message = self.message(body, &covered);
         // A delivery of another version of the scheme (SNS's SHA-1 one) is
         // checked with the same keys under that version's algorithm.
-        let algorithm = self.version_algorithm(json.as_ref())?;
+        let algorithm = self.version_algorithm(json)?;
         let other: Vec<VerifyKey>;
         let keys = if algorithm == self.algorithm {
             keys
@@ -422,7 +519,7 @@ impl SignatureScheme {
         // Checked once the signature proved the body, as Linear's SDK does.
         if let Some(p) = &self.body_time {
             let place = format!("body {p}");
-            let text = body_string(json.as_ref(), p).map_err(|_| AuthError::MalformedHeader {
+            let text = body_string(json, p).map_err(|_| AuthError::MalformedHeader {
                 header: place.clone(),
                 expected: self.time_expected().into(),
             })?;
@@ -436,9 +533,9 @@ impl SignatureScheme {
     /// names is fetched.
     pub fn present(&self, headers: &HeaderMap, body: &[u8]) -> bool {
         match &self.in_body {
-            Some(parts) => serde_json::from_slice::<Value>(body)
-                .ok()
-                .is_some_and(|j| j.pointer(&parts.signature).is_some()),
+            Some(parts) => {
+                (self.body_json(body)).is_some_and(|j| j.pointer(&parts.signature).is_some())
+            }
             None => headers.contains_key(&self.header),
         }
     }
@@ -627,8 +724,8 @@ impl SignatureScheme {
     /// A timestamp as sent, in Unix seconds.
     fn seconds_of(&self, text: &str) -> Option<u64> {
         match self.unit {
-            TimestampUnit::Seconds => text.parse().ok(),
-            TimestampUnit::Milliseconds => text.parse::<u64>().ok().map(|ms| ms / 1000),
+            TimestampUnit::Seconds => whole_number(text),
+            TimestampUnit::Milliseconds => whole_number(text).map(|ms| ms / 1000),
             TimestampUnit::Rfc3339 => chrono::DateTime::parse_from_rfc3339(text)
                 .ok()
                 .and_then(|t| u64::try_from(t.timestamp()).ok()),
@@ -746,29 +843,57 @@ impl SignatureScheme {
         ctx: &SignContext,
         at: Configured<'_>,
     ) -> Option<Vec<u8>> {
-        let Some(parts) = self.in_body.as_ref() else {
+        if self.in_body.is_none() {
             return self.stamp_body_time(body, ctx);
-        };
+        }
         let mut doc: Value = serde_json::from_slice(body).ok()?;
+        let Some(prefix) = self.batch_prefix(Some(&doc)) else {
+            self.sign_in_body(key, &mut doc, ctx, at)?;
+            return serde_json::to_vec(&doc).ok();
+        };
+        // Each item signed alone in the batch, as the vendor signs each event.
+        let Some(Value::Array(items)) = doc.pointer_mut(&prefix).map(std::mem::take) else {
+            return None;
+        };
+        let mut signed = Vec::with_capacity(items.len());
+        for item in items {
+            *doc.pointer_mut(&prefix)? = Value::Array(vec![item]);
+            self.sign_in_body(key, &mut doc, ctx, at)?;
+            signed.push(doc.pointer_mut(&format!("{prefix}/0"))?.take());
+        }
+        *doc.pointer_mut(&prefix)? = Value::Array(signed);
+        serde_json::to_vec(&doc).ok()
+    }
+
+    /// The scheme's fields and signature written into `doc` (a batch's
+    /// item at index 0).
+    fn sign_in_body(
+        &self,
+        key: &SigningKey,
+        doc: &mut Value,
+        ctx: &SignContext,
+        at: Configured<'_>,
+    ) -> Option<()> {
+        let parts = self.in_body.as_ref()?;
         if let Some(p) = &parts.timestamp {
-            set_pointer(&mut doc, p, Value::String(self.timestamp_text(ctx)));
+            set_pointer(doc, p, Value::String(self.timestamp_text(ctx)));
         }
         for (p, value) in &parts.fixed {
-            set_pointer(&mut doc, p, Value::String(value.clone()));
+            set_pointer(doc, p, Value::String(value.clone()));
         }
         if let Some(named) = parts.versions.as_ref().and_then(|v| v.of(self.algorithm)) {
             let pointer = &parts.versions.as_ref().expect("matched above").pointer;
-            set_pointer(&mut doc, pointer, Value::String(named.to_string()));
+            set_pointer(doc, pointer, Value::String(named.to_string()));
         }
         if let Some(p) = &parts.nonce {
             let nonce =
                 crate::util::sha256_hex(format!("{}{}", ctx.message_id, ctx.timestamp).as_bytes());
-            set_pointer(&mut doc, p, Value::String(nonce[..50].to_string()));
+            set_pointer(doc, p, Value::String(nonce[..50].to_string()));
         }
-        let unsigned = serde_json::to_vec(&doc).ok()?;
+        let unsigned = serde_json::to_vec(doc).ok()?;
         let sig = self.signature_of(key, &unsigned, ctx, at);
-        set_pointer(&mut doc, &parts.signature, Value::String(sig));
-        serde_json::to_vec(&doc).ok()
+        set_pointer(doc, &parts.signature, Value::String(sig));
+        Some(())
     }
 }
 
@@ -833,6 +958,66 @@ fn set_pointer(doc: &mut Value, pointer: &str, value: Value) {
             return;
         }
         at = o.entry(t.clone()).or_insert(Value::Null);
+    }
+}
+
+/// A timestamp's digits; a JSON number written with a zero fraction
+/// (`1700000000512.0`) too, as JavaScript's verifiers take it.
+fn whole_number(text: &str) -> Option<u64> {
+    if let Ok(n) = text.parse() {
+        return Some(n);
+    }
+    let (whole, fraction) = text.split_once('.')?;
+    (fraction.bytes().all(|b| b == b'0') && !fraction.is_empty())
+        .then(|| whole.parse().ok())
+        .flatten()
+}
+
+/// Sets `value` at `pointer` in a document being built, making objects, or
+/// arrays for numeric tokens (padded with nulls), on the way.
+fn put(doc: &mut Value, pointer: &str, value: Value) {
+    let mut at = doc;
+    for t in pointer
+        .split('/')
+        .skip(1)
+        .map(crate::manifest::unescape_token)
+    {
+        at = match t.parse::<usize>() {
+            Ok(n) if !at.is_object() => {
+                if !at.is_array() {
+                    *at = Value::Array(Vec::new());
+                }
+                let items = at.as_array_mut().expect("made an array above");
+                if items.len() <= n {
+                    items.resize(n + 1, Value::Null);
+                }
+                &mut items[n]
+            }
+            _ => {
+                if !at.is_object() {
+                    *at = Value::Object(Default::default());
+                }
+                let o = at.as_object_mut().expect("made an object above");
+                o.entry(t).or_insert(Value::Null)
+            }
+        };
+    }
+    *at = value;
+}
+
+/// An error of a batch's item `i`, placed at that item.
+fn at_item(e: AuthError, prefix: &str, i: usize) -> AuthError {
+    let (first, item) = (format!("{prefix}/0/"), format!("{prefix}/{i}/"));
+    let moved = |h: String| h.replacen(&first, &item, 1);
+    match e {
+        AuthError::MalformedHeader { header, expected } => AuthError::MalformedHeader {
+            header: moved(header),
+            expected,
+        },
+        AuthError::WrongSignature { header } => AuthError::WrongSignature {
+            header: moved(header),
+        },
+        other => other,
     }
 }
 

@@ -994,13 +994,7 @@ fn batch_several(s: Sender<'_>, d: Fresh, nonce: &str) -> Option<Plan> {
     let mut doc: Value = serde_json::from_slice(&d.body).ok()?;
     let at = batch_at(s.v, &doc)?;
     let id = format!("{}/batch/several", s.v.id);
-    if let crate::manifest::Auth::Signature(sig) = &s.v.manifest().auth
-        && sig.signature_pointer.is_some()
-    {
-        let why = "the vendor signs each event inside the body (Adyen's `hmacSignature`), and hookforge \
-                   signs the first only: the copies would carry no valid signature";
-        return Some(Plan::skipped(id, why.into()));
-    }
+    // A vendor that signs each event in the body (Adyen) has each signed.
     let items = doc.pointer_mut(&at)?.as_array_mut()?;
     let first = items.first()?.clone();
     for k in 1..=2 {
