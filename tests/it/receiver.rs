@@ -792,9 +792,9 @@ async fn an_id_still_dedupes_when_the_type_cannot_be_read() {
     );
 }
 
-/// A repeated id with another body is acknowledged as a duplicate (the
-/// first is kept) and logged as a WARN naming the id; the same body again
-/// is not. A real `hookforge serve`, its log read from stderr.
+/// A repeated id with another body, or another event type, is acknowledged
+/// as a duplicate (the first is kept) and logged as a WARN naming the id;
+/// the same body again is not. A real `hookforge serve`, its log read from stderr.
 #[test]
 fn a_repeated_id_with_another_body_is_warned_about() {
     use std::io::Read;
@@ -811,7 +811,10 @@ fn a_repeated_id_with_another_body_is_warned_about() {
     quote["eventId"] = "evt_changed_body".into();
     let first = serde_json::to_vec(&quote).unwrap();
     quote["sequence"] = 7.into();
-    for body in [&first, &first, &serde_json::to_vec(&quote).unwrap()] {
+    let changed = serde_json::to_vec(&quote).unwrap();
+    quote["type"] = "quote.financing.updated".into();
+    let retyped = serde_json::to_vec(&quote).unwrap();
+    for body in [&first, &first, &changed, &retyped] {
         assert_eq!(common::post_prets(port, secret, body).unwrap(), 200);
     }
     child.kill().unwrap();
@@ -827,15 +830,25 @@ fn a_repeated_id_with_another_body_is_warned_about() {
         .lines()
         .filter(|l| l.contains("different body"))
         .collect();
-    assert_eq!(warned.len(), 1, "{log}");
+    assert_eq!(warned.len(), 2, "{log}");
     assert!(
         warned[0].contains("WARN") && warned[0].contains("evt_changed_body"),
         "{}",
         warned[0]
     );
+    // A changed type is named, stored and new (helper-71: silent before).
+    let retyped: Vec<&str> = (log.lines())
+        .filter(|l| l.contains("different event type"))
+        .collect();
+    assert_eq!(retyped.len(), 1, "{log}");
+    assert!(
+        retyped[0].contains("quote.created") && retyped[0].contains("quote.financing.updated"),
+        "{}",
+        retyped[0]
+    );
     assert_eq!(
         log.matches("duplicate delivery acknowledged").count(),
-        2,
+        3,
         "{log}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
@@ -889,4 +902,52 @@ async fn a_wrong_path_or_method_is_told_what_is_served() {
         text.contains("GET is not accepted here") && text.contains("POST"),
         "{text}"
     );
+}
+
+/// A form field that is not UTF-8 once percent-decoded (Twilio sends
+/// UTF-8): refused 400 naming the field, once the signature verified
+/// (helper-71: stored with U+FFFD in its place, so a second such delivery
+/// with other bytes was answered as a duplicate and dropped).
+#[tokio::test]
+async fn a_form_field_that_is_not_utf8_is_refused_by_name() {
+    let v = hookforge::vendor("twilio_voice").unwrap();
+    let (url, secret) = (
+        "https://example.com/hooks/twilio_voice",
+        "0123456789abcdef0123456789abcdef",
+    );
+    let store = Arc::new(MemoryStore::new());
+    let app = Receiver::builder(v)
+        .secret(secret)
+        .endpoint(url)
+        .inbox(Inbox::new(store.clone()))
+        .build()
+        .unwrap()
+        .router();
+    let signer =
+        Signer::for_manifest_at(v.manifest(), Secret::new(secret), None, Some(url)).unwrap();
+    let send = |body: &'static [u8]| {
+        let mut req = Request::post("/hooks/twilio_voice")
+            .header("Content-Type", "application/x-www-form-urlencoded");
+        for (k, val) in signer.sign(body, &SignContext::now("call")) {
+            req = req.header(k, val);
+        }
+        app.clone().oneshot(req.body(Body::from(body)).unwrap())
+    };
+    let resp = send(b"CallSid=CA1&AccountSid=AC1&CallStatus=ringing&Digits=%ff")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let text = axum::body::to_bytes(resp.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&text).contains("form field `Digits` is not UTF-8"),
+        "{text:?}"
+    );
+    assert!(store.list(None, 10).unwrap().is_empty());
+    // The same delivery in UTF-8 is kept.
+    let resp = send(b"CallSid=CA1&AccountSid=AC1&CallStatus=ringing&Digits=%C3%BC")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
 }

@@ -41,6 +41,39 @@ pub fn form_to_json(body: &[u8], format: &BodyFormat) -> Value {
     }
 }
 
+/// The first field (its name, decoded lossily) whose name or value is not
+/// UTF-8 once percent-decoded: read as text it would be stored with U+FFFD
+/// in place of the bytes, and two such deliveries could not be told apart.
+pub fn non_utf8_field(body: &[u8]) -> Option<String> {
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let mut halves = pair.splitn(2, |b| *b == b'=');
+        let name = decoded(halves.next().unwrap_or_default());
+        let value = decoded(halves.next().unwrap_or_default());
+        if std::str::from_utf8(&name).is_err() || std::str::from_utf8(&value).is_err() {
+            return Some(String::from_utf8_lossy(&name).into_owned());
+        }
+    }
+    None
+}
+
+/// A form component's bytes: `+` a space, `%XX` that byte.
+fn decoded(part: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(part.len());
+    let mut i = 0;
+    while i < part.len() {
+        let escaped = (part[i] == b'%')
+            .then(|| Some(hex(*part.get(i + 1)?)? * 16 + hex(*part.get(i + 2)?)?))
+            .flatten();
+        match (part[i], escaped) {
+            (_, Some(byte)) => (out.push(byte as u8), i += 3),
+            (b'+', None) => (out.push(b' '), i += 1),
+            (b, None) => (out.push(b), i += 1),
+        };
+    }
+    out
+}
+
 /// The form body a JSON event is sent as: top-level fields as form fields
 /// (strings as they are, other values as JSON text; arrays as repeated
 /// fields); with `json_field`, the whole event in that one field.
@@ -103,6 +136,19 @@ mod tests {
             json_field: json_field.map(str::to_string),
             content_types: Vec::new(),
         }
+    }
+
+    /// helper-71: `Digits=%ff` and `Digits=%fe` were both stored as U+FFFD,
+    /// and the second answered as a duplicate of the first.
+    #[test]
+    fn fields_that_are_not_utf8_are_named() {
+        assert_eq!(
+            non_utf8_field(b"CallSid=CA1&Digits=%ff"),
+            Some("Digits".into())
+        );
+        assert_eq!(non_utf8_field(b"a=1&%fe=2"), Some("\u{fffd}".into()));
+        assert_eq!(non_utf8_field(b"Body=%C3%BCmlaut+%26&x=%zz&y="), None);
+        assert_eq!(non_utf8_field(b"raw=\xff"), Some("raw".into()));
     }
 
     #[test]

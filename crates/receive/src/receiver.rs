@@ -5,7 +5,7 @@
 //! |---|---|
 //! | 200 | accepted (stored, or handled in inline mode), a duplicate, or an unknown event type |
 //! | 200 | also: authentic, but the body does not fit our typed model of its event: stored as `quarantined` (see [`OnMisfit`]) |
-//! | 400 | the body is not JSON; with [`OnMisfit::Reject`] also a body that does not fit the typed model (the error names the JSON path) |
+//! | 400 | the body is not JSON (a form vendor's: a field that is not UTF-8 once decoded); with [`OnMisfit::Reject`] also a body that does not fit the typed model (the error names the JSON path) |
 //! | 401 | authentication failed (missing, malformed or wrong signature/secret, stale timestamp) |
 //! | 408 | the body did not arrive within the body-read timeout |
 //! | 413 | the body is larger than the limit |
@@ -882,6 +882,15 @@ async fn accept(
         tracing::Span::current().record("outcome", "handshake");
         return Ok(answer);
     }
+    if let Some(field) = format
+        .is_form()
+        .then(|| crate::form::non_utf8_field(&wire))
+        .flatten()
+    {
+        return Err(Rejection::NotADelivery(crate::ParseError::FormNotUtf8 {
+            field,
+        }));
+    }
     let (parsed, misfit) = classify(inner, headers, &body)?;
     let quarantined = misfit.is_some();
     let trace = tracing::Span::current();
@@ -951,20 +960,24 @@ async fn accept(
     })
 }
 
-/// A repeated event id with another body: the first stays and this one is
-/// acknowledged unstored, which an operator should see (Coinbase changes
+/// A repeated event id with another body or event type: the first stays and
+/// this one is acknowledged unstored, which an operator should see (Coinbase changes
 /// `attempt_number` on every retry; a vendor that reuses ids loses events).
 /// A delivery keyed by its body's hash has the same bytes by definition.
 async fn warn_if_body_differs(inner: &Inner, id: i64, body: &Bytes, parsed: &crate::Checked) {
     let Some(event_id) = parsed.event_id.as_deref() else {
         return;
     };
-    let stored = inner.mode.inbox().blocking(move |s| s.get(id)).await;
+    let Ok(Some(first)) = inner.mode.inbox().blocking(move |s| s.get(id)).await else {
+        return;
+    };
+    // A type read from a header (GitHub's `X-GitHub-Event`) changes with no
+    // byte of the body changing.
+    if first.event_type != parsed.event_type {
+        tracing::warn!(target: LOG, vendor = inner.vendor.id, event_id = crate::util::cap(event_id), delivery = id, stored = %crate::util::Shown(&first.event_type), new = %crate::util::Shown(&parsed.event_type), "duplicate event id with a different event type: the first delivery is kept, this one is acknowledged and not stored");
+    }
     let per_attempt = inner.vendor.manifest().per_attempt();
-    if let Ok(Some(first)) = stored
-        && first.body != body.as_ref()
-        && !same_but_for(&first.body, body, per_attempt)
-    {
+    if first.body != body.as_ref() && !same_but_for(&first.body, body, per_attempt) {
         tracing::warn!(target: LOG, vendor = inner.vendor.id, event_id = crate::util::cap(event_id), delivery = id, stored_bytes = first.body.len(), new_bytes = body.len(), "duplicate event id with a different body: the first delivery is kept, this one is acknowledged and not stored");
     }
 }

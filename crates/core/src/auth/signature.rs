@@ -913,7 +913,15 @@ impl SignatureScheme {
         {
             return None;
         }
-        let stamp = self.timestamp_text(ctx);
+        // Signed now: to the millisecond, as the vendor stamps, so events
+        // sent in one second do not share a body.
+        let now = crate::util::since_epoch();
+        let stamp = match self.unit {
+            TimestampUnit::Milliseconds if ctx.timestamp.abs_diff(now.as_secs()) <= 1 => {
+                now.as_millis().to_string()
+            }
+            _ => self.timestamp_text(ctx),
+        };
         let quoted =
             matches!(doc.pointer(p), Some(Value::String(_))) || self.unit == TimestampUnit::Rfc3339;
         let value = match quoted {

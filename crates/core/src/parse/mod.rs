@@ -57,6 +57,8 @@ pub enum ParseError {
     },
     #[error("header `{header}` is not valid UTF-8 text")]
     HeaderNotText { header: String },
+    #[error("form field `{field}` is not UTF-8 text once percent-decoded")]
+    FormNotUtf8 { field: String },
     #[error(
         "header `{header}` was sent {count} times with different values: which one the vendor meant cannot be told"
     )]
@@ -77,7 +79,10 @@ impl ParseError {
     pub fn is_misfit(&self) -> bool {
         !matches!(
             self,
-            ParseError::Empty | ParseError::NotUtf8 { .. } | ParseError::Syntax { .. }
+            ParseError::Empty
+                | ParseError::NotUtf8 { .. }
+                | ParseError::Syntax { .. }
+                | ParseError::FormNotUtf8 { .. }
         )
     }
 }
