@@ -489,8 +489,9 @@ pub enum Rejection {
     NotForm(Option<String>),
     /// 415: a `Content-Encoding` other than `identity` (the body would be
     /// read, verified and stored as the compressed bytes).
-    #[error("content encoding {0:?} is not accepted: expected the body unencoded (identity)")]
-    Encoded(String),
+    /// (`transfer`: named in `Transfer-Encoding`, beside `chunked`.)
+    #[error("{} {value:?} is not accepted: expected the body unencoded (identity)", if *.transfer { "transfer encoding" } else { "content encoding" })]
+    Encoded { value: String, transfer: bool },
     /// 415: a `charset` other than UTF-8 (JSON is UTF-8, RFC 8259; the
     /// body would be read as UTF-8 all the same).
     #[error("charset {0:?} is not accepted: expected utf-8")]
@@ -529,7 +530,7 @@ impl Rejection {
         match self {
             Rejection::NotJson(_)
             | Rejection::NotForm(_)
-            | Rejection::Encoded(_)
+            | Rejection::Encoded { .. }
             | Rejection::NotUtf8Charset(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Rejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -551,7 +552,7 @@ impl Rejection {
         match self {
             Rejection::NotJson(_) => "not_json",
             Rejection::NotForm(_) => "not_form",
-            Rejection::Encoded(_) => "content_encoding",
+            Rejection::Encoded { .. } => "content_encoding",
             Rejection::NotUtf8Charset(_) => "charset",
             Rejection::TooLarge { .. } => "too_large",
             Rejection::BodyTimeout(_) => "body_timeout",
@@ -598,14 +599,23 @@ fn check_encoding(headers: &HeaderMap) -> Result<(), Rejection> {
     // A transfer coding other than chunked (`gzip, chunked`) reaches the
     // body as it was sent: compressed, like a content coding.
     let codings = (headers.get_all(header::CONTENT_ENCODING).iter())
-        .chain(headers.get_all(header::TRANSFER_ENCODING));
-    for coding in codings {
+        .map(|c| (c, false))
+        .chain(
+            headers
+                .get_all(header::TRANSFER_ENCODING)
+                .iter()
+                .map(|c| (c, true)),
+        );
+    for (coding, transfer) in codings {
         let text = shown(coding);
         let plain = text.split(',').map(str::trim).all(|c| {
             c.is_empty() || c.eq_ignore_ascii_case("identity") || c.eq_ignore_ascii_case("chunked")
         });
         if !plain {
-            return Err(Rejection::Encoded(text));
+            return Err(Rejection::Encoded {
+                value: text,
+                transfer,
+            });
         }
     }
     let Some(ct) = headers
@@ -1184,9 +1194,13 @@ mod tests {
             assert!(check_encoding(&headers(ok)).is_ok(), "{ok:?}");
         }
         let refused = check_encoding(&headers(&[("content-encoding", "identity, br")]));
-        assert!(matches!(refused, Err(Rejection::Encoded(e)) if e == "identity, br"));
+        assert!(
+            matches!(refused, Err(Rejection::Encoded { value, transfer: false }) if value == "identity, br")
+        );
         let refused = check_encoding(&headers(&[("transfer-encoding", "gzip, chunked")]));
-        assert!(matches!(refused, Err(Rejection::Encoded(e)) if e == "gzip, chunked"));
+        assert!(
+            matches!(refused, Err(Rejection::Encoded { value, transfer: true }) if value == "gzip, chunked")
+        );
         assert!(check_encoding(&headers(&[("transfer-encoding", "chunked")])).is_ok());
         let refused = check_encoding(&headers(&[(
             "content-type",
