@@ -74,6 +74,14 @@ pub(super) struct Configured<'a> {
     pub settings: &'a Settings,
 }
 
+/// A delivery as received, with what verifying it needs besides the keys.
+struct Received<'a> {
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+    at: Configured<'a>,
+    now: SystemTime,
+}
+
 /// Facts a delivery's signature covers besides the body, as received.
 struct Covered<'a> {
     timestamp: Option<&'a str>,
@@ -364,9 +372,15 @@ impl SignatureScheme {
         at: Configured<'_>,
         now: SystemTime,
     ) -> Result<(), AuthError> {
+        let d = Received {
+            headers,
+            body,
+            at,
+            now,
+        };
         let json = self.body_json(body);
         let Some(prefix) = self.batch_prefix(json.as_ref()) else {
-            return self.verify_one(keys, headers, body, at, now, json.as_ref());
+            return self.verify_one(keys, &d, json.as_ref());
         };
         let mut doc = json.unwrap_or_default();
         let Some(Value::Array(items)) = doc.pointer_mut(&prefix).map(std::mem::take) else {
@@ -377,7 +391,7 @@ impl SignatureScheme {
             if let Some(slot) = doc.pointer_mut(&prefix) {
                 *slot = Value::Array(vec![item]);
             }
-            self.verify_one(keys, headers, body, at, now, Some(&doc))
+            self.verify_one(keys, &d, Some(&doc))
                 .map_err(|e| at_item(e, &prefix, i))?;
         }
         Ok(())
@@ -457,12 +471,10 @@ impl SignatureScheme {
     fn verify_one(
         &self,
         keys: &[VerifyKey],
-        headers: &HeaderMap,
-        body: &[u8],
-        at: Configured<'_>,
-        now: SystemTime,
+        d: &Received<'_>,
         json: Option<&Value>,
     ) -> Result<(), AuthError> {
+        let (headers, body, at, now) = (d.headers, d.body, d.at, d.now);
         let (sigs, ts) = match &self.in_body {
             Some(parts) => self.body_entries(parts, headers, json)?,
             None => self.header_entries(headers)?,
