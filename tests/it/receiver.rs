@@ -951,3 +951,40 @@ async fn a_form_field_that_is_not_utf8_is_refused_by_name() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+/// A request hyper refuses before any route sees it (101 header lines:
+/// 431) is answered and logged as a WARN; it was logged at DEBUG only, so
+/// an operator saw a vendor failing with nothing in the log (helper-71).
+#[test]
+fn a_request_refused_before_routing_is_logged() {
+    use std::io::{Read, Write};
+    let secret = "whsec_Zx9Qm2Lk7Vb4Np1Rt6Yh3Jd8Fs5Gw0Ca2Ue7Io4Pk9A";
+    let mut cmd = common::serve_prets(secret);
+    cmd.stdout(std::process::Stdio::piped());
+    cmd.stderr(std::process::Stdio::piped());
+    let (mut child, port) = common::spawn_listening(cmd);
+    let mut req = String::from("POST /hooks/prets HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for i in 0..101 {
+        req.push_str(&format!("X-Proxy-{i}: hop\r\n"));
+    }
+    req.push_str("Content-Length: 0\r\nConnection: close\r\n\r\n");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(req.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    // The log line is written once the connection ends.
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    child.wait().unwrap();
+    let line = log.lines().find(|l| l.contains("not valid HTTP/1.1"));
+    assert!(line.is_some_and(|l| l.contains("WARN")), "{log}");
+}

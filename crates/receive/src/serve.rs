@@ -741,6 +741,11 @@ async fn serve_connection(
         }
     };
     match result {
+        // Refused before any route saw it (hyper answered 400, or 431 past
+        // 100 header lines): without this line an operator sees nothing.
+        Some(Err(e)) if e.is_parse() => {
+            tracing::warn!(target: LOG, error = %e, "refused a request that is not valid HTTP/1.1 (answered 400, or 431 for more than 100 header lines or a head over 400 KB)");
+        }
         Some(Err(e)) => tracing::debug!(target: LOG, error = %e, "connection ended with an error"),
         None => tracing::debug!(target: LOG, "connection dropped: no progress while closing"),
         Some(Ok(())) => {}
