@@ -426,6 +426,10 @@ async fn notions_verification_token_is_kept_verifies_and_is_revealed_on_request(
             None,
         )
     };
+    // A token with a control character is no secret (helper-71: kept).
+    let (s, _, text) = send(&app, handshake(r"secret_aaaaaaaaaaaaaaaa\nX")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("printable characters"), "{text}");
     let (s, _, text) = send(&app, handshake(token)).await;
     assert_eq!(s, StatusCode::OK, "{text}");
     let (s, _, _) = send(&app, handshake("secret_AnotherAnotherAnotherAnother12")).await;

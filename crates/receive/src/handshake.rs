@@ -53,13 +53,16 @@ impl Keeper<'_> {
             (None, Some(p)) => json.and_then(|j| j.pointer(p)).and_then(Value::as_str),
             (None, None) => None,
         };
+        // A control character (a newline in a JSON token) is no vendor's
+        // secret, and would not survive a config file or a terminal.
         let secret = given
             .map(str::trim)
             .filter(|v| (MIN_SECRET_BYTES..=1024).contains(&v.len()))
+            .filter(|v| !v.chars().any(char::is_control))
             .map(Secret::new)
             .ok_or_else(|| {
                 let why = format!(
-                    "{} must carry the secret ({MIN_SECRET_BYTES} to 1024 characters)",
+                    "{} must carry the secret ({MIN_SECRET_BYTES} to 1024 printable characters)",
                     keep.place()
                 );
                 fail(StatusCode::BAD_REQUEST, why)
