@@ -609,7 +609,7 @@ fn a_signed_body_time_is_stamped_in_place_and_refused_when_stale() {
         .unwrap_err();
     assert_eq!(
         stale.to_string(),
-        "`body /webhookTimestamp` is 61 s old, more than the 60 s tolerance"
+        "body field `/webhookTimestamp` is 61 s old, more than the 60 s tolerance"
     );
     assert!(matches!(
         verifier.verify_at(&headers(&stamped), &stamped, at(now - 61)),
@@ -693,4 +693,23 @@ fn every_item_of_a_batch_signed_in_the_body_must_verify() {
         .verify(&HeaderMap::new(), &serde_json::to_vec(&unsigned).unwrap())
         .unwrap_err();
     assert!(err.to_string().contains(item1), "{err}");
+    // No events, or events in an object (whose key "0" the pointers reach,
+    // the others unchecked): nothing is signed (helper-72: an empty batch
+    // verified).
+    let items = &signed["notificationItems"];
+    for shape in [
+        json!([]),
+        json!({"0": items[0], "1": items[1]}),
+        json!(null),
+    ] {
+        let mut doc = signed.clone();
+        doc["notificationItems"] = shape;
+        let err = verifier
+            .verify(&HeaderMap::new(), &serde_json::to_vec(&doc).unwrap())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "malformed body field `/notificationItems`: a non-empty array of events, each signed"
+        );
+    }
 }

@@ -162,15 +162,6 @@ pub fn json_span_scanned(text: &str, pointer: &str) -> Option<std::ops::Range<us
     Some(at..scanned_end(b, at)?)
 }
 
-/// How many items the array at `pointer` has, scanned as [`json_span_scanned`].
-pub fn json_len_scanned(text: &str, pointer: &str) -> Option<usize> {
-    let at = json_span_scanned(text, pointer)?;
-    if text.as_bytes()[at.start] != b'[' {
-        return None;
-    }
-    scanned_items(text.as_bytes(), at.start).map(|items| items.len())
-}
-
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while b
         .get(i)
@@ -451,7 +442,6 @@ mod scan_tests {
         assert_eq!(at("/t"), Some("\"cut \\ud83d\""));
         assert_eq!(at("/n"), Some("1e400"));
         assert_eq!(at("/missing"), None);
-        assert_eq!(json_len_scanned(&text, "/a\"b"), Some(2));
         assert_eq!(json_span_scanned("{\"a\": ", "/a"), None);
         assert_eq!(json_span_scanned("{\"a\" 1}", "/a"), None);
     }

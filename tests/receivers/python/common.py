@@ -142,8 +142,7 @@ _APPLIES = {
     # or their library checks none: SendGrid).
     "ignore-timestamp": ({"stripe", "standard_webhooks", "slack", "clerk", "openai", "hubspot"},
                          "its library checks no signed timestamp"),
-    # Adyen batches too, but check cannot sign its added events (it signs
-    # each one in the body) and skips batch/several there.
+    # The vendors that batch events (Adyen's each signed in the body).
     "first-item-only": ({"hubspot", "sendgrid", "adyen"}, "check sends it no batch of several events"),
     "latin1-body": (lambda v: v != "twilio_voice", "a form's fields are decoded by werkzeug, not from the body text"),
     "reject-null": (lambda v: v != "twilio_voice", "form fields are strings, never null"),

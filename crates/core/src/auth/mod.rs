@@ -85,14 +85,18 @@ pub enum AuthError {
     },
     #[error("{} does not match any configured secret", place(header))]
     WrongSignature { header: String },
-    #[error("`{header}` is {age_secs} s old, more than the {tolerance_secs} s tolerance")]
+    #[error(
+        "{} is {age_secs} s old, more than the {tolerance_secs} s tolerance",
+        timed(header)
+    )]
     StaleTimestamp {
         header: String,
         age_secs: u64,
         tolerance_secs: u64,
     },
     #[error(
-        "`{header}` is {ahead_secs} s in the future, more than the {tolerance_secs} s tolerance"
+        "{} is {ahead_secs} s in the future, more than the {tolerance_secs} s tolerance",
+        timed(header)
     )]
     FutureTimestamp {
         header: String,
@@ -126,6 +130,15 @@ fn place(header: &str) -> String {
     match header.strip_prefix("body ") {
         Some(pointer) => format!("body field `{pointer}`"),
         None => format!("header `{header}`"),
+    }
+}
+
+/// A timestamp's place for messages: `` `stripe-signature` `` as before, a
+/// body field as `body field /webhookTimestamp`.
+fn timed(header: &str) -> String {
+    match header.strip_prefix("body ") {
+        Some(pointer) => format!("body field `{pointer}`"),
+        None => format!("`{header}`"),
     }
 }
 

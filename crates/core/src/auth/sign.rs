@@ -188,9 +188,11 @@ impl Signer {
         &self.scheme
     }
 
-    /// For a scheme that keeps its signature in the body (Mailgun): the
-    /// body signed (timestamp, fresh nonce and signature written in).
-    /// `None` for other schemes: their proof travels in headers.
+    /// For a scheme that keeps its signature in the body (Mailgun, each
+    /// item of Adyen's batch): the body signed (timestamp, fresh nonce and
+    /// signature written in); for one that signs a time in the body
+    /// (Linear's `webhookTimestamp`), the body with that time set. `None`
+    /// for other schemes: their proof travels in headers.
     pub fn sign_body(&self, body: &[u8], ctx: &SignContext) -> Option<Vec<u8>> {
         let (sig, key) = (self.signature.as_ref()?, self.key.as_ref()?);
         // A key URL kept in the body goes in before the body is signed.

@@ -379,41 +379,52 @@ impl SignatureScheme {
             now,
         };
         let json = self.body_json(body);
-        let Some(prefix) = self.batch_prefix(json.as_ref()) else {
+        let Some(prefix) = self.batch_prefix() else {
             return self.verify_one(keys, &d, json.as_ref());
         };
-        let mut doc = json.unwrap_or_default();
-        let Some(Value::Array(items)) = doc.pointer_mut(&prefix).map(std::mem::take) else {
-            return Err(self.malformed());
+        // Not an array of events (an object whose key "0" the pointers would
+        // reach, its other keys unchecked), or none at all: nothing is signed.
+        let mut doc = json.ok_or_else(|| self.malformed())?;
+        let items = match doc.pointer_mut(prefix).map(std::mem::take) {
+            Some(Value::Array(items)) if !items.is_empty() => items,
+            _ => {
+                return Err(AuthError::MalformedHeader {
+                    header: format!("body {prefix}"),
+                    expected: "a non-empty array of events, each signed".into(),
+                });
+            }
         };
         // Each item alone in the batch, where the signed pointers (`…/0/…`) read it.
         for (i, item) in items.into_iter().enumerate() {
-            if let Some(slot) = doc.pointer_mut(&prefix) {
+            if let Some(slot) = doc.pointer_mut(prefix) {
                 *slot = Value::Array(vec![item]);
             }
             self.verify_one(keys, &d, Some(&doc))
-                .map_err(|e| at_item(e, &prefix, i))?;
+                .map_err(|e| at_item(e, prefix, i))?;
         }
         Ok(())
     }
 
-    /// The array of a batch signed item by item: a signature pointer
-    /// `{prefix}/0/…` over body fields, not the body.
-    fn batch_prefix(&self, json: Option<&Value>) -> Option<String> {
+    /// Where the events of a batch signed item by item are: a signature
+    /// pointer `{prefix}/0/…` over body fields, not the body (Adyen's
+    /// `/notificationItems`).
+    fn batch_prefix(&self) -> Option<&str> {
         let parts = self.in_body.as_ref()?;
         if self.covers(&SignedPiece::Body) {
             return None;
         }
         let (prefix, _) = parts.signature.split_once("/0/")?;
-        json?.pointer(prefix)?.as_array()?;
-        Some(prefix.to_string())
+        Some(prefix)
     }
 
     /// The body as the scheme reads it: parsed whole, or, where serde_json
     /// refuses a body the vendor's own parser takes (a lone surrogate from a
-    /// cut emoji, `1e400`, nesting past 128, a BOM), only the values the
-    /// scheme reads, scanned from the text: an authentic delivery is then
-    /// kept (and quarantined by the model), not refused as a forgery.
+    /// cut emoji, `1e400`, nesting past 128, a BOM) and the signature covers
+    /// the body's bytes (Linear), its time scanned from the text: an
+    /// authentic delivery is then kept (and quarantined by the model), not
+    /// refused as a forgery. A scheme that signs named body fields (Adyen,
+    /// SNS) gets no fallback: a scan could read another copy of a repeated
+    /// key than the vendor's parser, and what is signed must be what is read.
     fn body_json(&self, body: &[u8]) -> Option<Value> {
         if !self.needs_json() {
             return None;
@@ -421,50 +432,18 @@ impl SignatureScheme {
         if let Ok(v) = serde_json::from_slice::<Value>(body) {
             return Some(v);
         }
+        let bytes_signed = self.covers(&SignedPiece::Body) && self.in_body.is_none();
+        let (Some(p), true) = (&self.body_time, bytes_signed) else {
+            return None;
+        };
         let text = std::str::from_utf8(body).ok()?;
         let mut doc = Value::Object(Default::default());
-        for p in self.scanned_pointers(text) {
-            let found = crate::util::json_span_scanned(text, &p)
-                .and_then(|r| serde_json::from_str::<Value>(&text[r]).ok());
-            if let Some(v) = found {
-                put(&mut doc, &p, v);
-            }
+        let found = crate::util::json_span_scanned(text, p)
+            .and_then(|r| serde_json::from_str::<Value>(&text[r]).ok());
+        if let Some(v) = found {
+            put(&mut doc, p, v);
         }
         Some(doc)
-    }
-
-    /// The pointers the scheme reads, each item's in a batch.
-    fn scanned_pointers(&self, text: &str) -> Vec<String> {
-        let mut read: Vec<String> = self.body_time.iter().cloned().collect();
-        for piece in &self.signed {
-            match piece {
-                SignedPiece::BodyField(p) => read.push(p.clone()),
-                SignedPiece::Optional(group) => read.extend(group.iter().filter_map(|g| match g {
-                    SignedPiece::BodyField(p) => Some(p.clone()),
-                    _ => None,
-                })),
-                _ => {}
-            }
-        }
-        if let Some(parts) = &self.in_body {
-            read.push(parts.signature.clone());
-            read.extend(parts.timestamp.iter().chain(&parts.nonce).cloned());
-            read.extend(parts.fixed.keys().cloned());
-            read.extend(parts.versions.iter().map(|v| v.pointer.clone()));
-            if let Some((prefix, _)) = parts.signature.split_once("/0/") {
-                let n = crate::util::json_len_scanned(text, prefix).unwrap_or(1);
-                let first = format!("{prefix}/0/");
-                let per_item: Vec<String> = (read.iter())
-                    .filter(|p| p.starts_with(&first))
-                    .cloned()
-                    .collect();
-                for i in 1..n {
-                    let item = format!("{prefix}/{i}/");
-                    read.extend(per_item.iter().map(|p| p.replacen(&first, &item, 1)));
-                }
-            }
-        }
-        read
     }
 
     /// Verifies one delivery (or one item of a batch, in `json`).
@@ -845,9 +824,11 @@ impl SignatureScheme {
         out
     }
 
-    /// For a signature kept in the body (Mailgun): the body with its
-    /// timestamp, a fresh nonce and the signature written in; `None` for
-    /// other schemes, or a body that is not a JSON object.
+    /// For a signature kept in the body (Mailgun; each item of Adyen's
+    /// batch): the body with its timestamp, a fresh nonce and the signature
+    /// written in. For a time in a body signed whole (Linear): the body
+    /// with its time set. `None` for other schemes, or a body that is not
+    /// a JSON object.
     pub(super) fn sign_body(
         &self,
         key: &SigningKey,
@@ -859,21 +840,22 @@ impl SignatureScheme {
             return self.stamp_body_time(body, ctx);
         }
         let mut doc: Value = serde_json::from_slice(body).ok()?;
-        let Some(prefix) = self.batch_prefix(Some(&doc)) else {
+        let batch = (self.batch_prefix()).filter(|p| doc.pointer(p).is_some_and(Value::is_array));
+        let Some(prefix) = batch else {
             self.sign_in_body(key, &mut doc, ctx, at)?;
             return serde_json::to_vec(&doc).ok();
         };
         // Each item signed alone in the batch, as the vendor signs each event.
-        let Some(Value::Array(items)) = doc.pointer_mut(&prefix).map(std::mem::take) else {
+        let Some(Value::Array(items)) = doc.pointer_mut(prefix).map(std::mem::take) else {
             return None;
         };
         let mut signed = Vec::with_capacity(items.len());
         for item in items {
-            *doc.pointer_mut(&prefix)? = Value::Array(vec![item]);
+            *doc.pointer_mut(prefix)? = Value::Array(vec![item]);
             self.sign_in_body(key, &mut doc, ctx, at)?;
             signed.push(doc.pointer_mut(&format!("{prefix}/0"))?.take());
         }
-        *doc.pointer_mut(&prefix)? = Value::Array(signed);
+        *doc.pointer_mut(prefix)? = Value::Array(signed);
         serde_json::to_vec(&doc).ok()
     }
 

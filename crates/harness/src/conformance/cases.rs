@@ -813,6 +813,16 @@ fn retry_first_lost(s: Sender<'_>, d: Fresh) -> Option<Plan> {
 /// ([`Plan::needs_observer`]).
 fn retry_after_failure(s: Sender<'_>, d: Fresh) -> Option<Plan> {
     s.v.manifest().event_id.as_ref()?;
+    let id = format!("{}/retry/after-failure", s.v.id);
+    let rules = s.v.manifest().delivery.as_ref();
+    if rules.is_some_and(|r| matches!(r.retry, crate::manifest::Retry::None)) {
+        let why = format!(
+            "{} does not retry a failed delivery, so a receiver whose handler fails keeps the \
+             event only by storing it before it answers (or by a redelivery by hand)",
+            s.v.name
+        );
+        return Some(Plan::skipped(id, why));
+    }
     let now = crate::util::since_epoch().as_secs();
     let d = s.stamped(d);
     let what = "a new delivery whose handler fails: the observer refuses its report (503)";
@@ -823,10 +833,7 @@ fn retry_after_failure(s: Sender<'_>, d: Fresh) -> Option<Plan> {
     };
     let what = "the vendor's retry of it (attempt 2), sent only if the first was not answered 2xx";
     let again = s.stamped_step(what, retry, Expect::Success, (None, 1, Some(now)));
-    Some(Plan::new(
-        format!("{}/retry/after-failure", s.v.id),
-        one_event([first, again]),
-    ))
+    Some(Plan::new(id, one_event([first, again])))
 }
 
 /// The field that marks the body of `auth/refused-then-valid`'s refused

@@ -505,10 +505,22 @@ fn judge_observed(
     }
     let mut observed = Observed::match_reports(&sent, obs.reports(), settle);
     observed.ids_in_body = !vendor.manifest().fresh_ids().is_empty();
+    let fail_next = obs.fail_next();
     for step in runs.iter_mut().flat_map(|r| r.steps.iter_mut()) {
         let json = step.json_body();
         let verdict = step.verdict.clone();
         step.verdict = observed.judge(step.expect, &step.key, &json, verdict, step.origin);
+        // Never refused: no report carried the id, so no handler failed.
+        if step.expect == cases::Expect::HandlerFails && fail_next.disarm(&step.key) {
+            step.verdict = judge::Verdict::fail(format!(
+                "{}; but no report of event {} reached the observer within {:.1} s to be refused, so \
+                 its handler never failed and the case proves nothing: report the event id as the \
+                 vendor sends it",
+                step.verdict.note,
+                step.key,
+                settle.as_secs_f64()
+            ));
+        }
     }
     observed
 }
@@ -683,10 +695,11 @@ impl RunCtx {
                 f.arm(id);
             }
             let run = self.send(step, &plan.id).await;
-            // The vendor retries nothing it counted as delivered.
-            let delivered = run.verdict.unconfirmed_2xx;
+            // The vendor retries nothing it counted as delivered, nor an
+            // answer it takes as final.
+            let last = run.verdict.unconfirmed_2xx || !run.verdict.ok;
             steps.push(run);
-            if failing && delivered {
+            if failing && last {
                 break;
             }
         }

@@ -56,7 +56,7 @@ impl Verdict {
             unconfirmed_2xx: false,
         }
     }
-    fn fail(note: String) -> Verdict {
+    pub(crate) fn fail(note: String) -> Verdict {
         Verdict {
             ok: false,
             note,
@@ -99,6 +99,21 @@ pub(crate) fn answer(vendor: &VendorSpec, expect: Expect, got: &Answer, observed
                 note: format!("answered {status} though its handler failed"),
                 unconfirmed_2xx: true,
             };
+        }
+        // A status the vendor documents as final (HubSpot's 400 to 405,
+        // Okta's and Zoom's 4xx) is never retried.
+        Expect::HandlerFails
+            if success
+                .refused
+                .as_ref()
+                .is_some_and(|r| r.iter().any(|p| p.matches(status))) =>
+        {
+            return Verdict::fail(format!(
+                "answered {status} when its handler failed, but {} does not retry {}: the event is \
+                 lost; answer 5xx (or 429) when handling fails",
+                vendor.name,
+                StatusPattern::list(success.refused.as_deref().unwrap_or_default(), " or ")
+            ));
         }
         Expect::HandlerFails => {
             return Verdict::pass(format!(
@@ -572,6 +587,22 @@ mod tests {
             text: String::new(),
             headers: http::HeaderMap::new(),
         }
+    }
+
+    /// A failed handler's answer: a status the vendor takes as final loses
+    /// the event (helper-72: HubSpot's 400 passed as "the vendor retries").
+    #[test]
+    fn a_failed_handler_must_answer_what_the_vendor_retries() {
+        let hubspot = hookforge_core::vendor("hubspot").unwrap();
+        let v = answer(hubspot, Expect::HandlerFails, &status(400), true);
+        assert!(!v.ok && v.note.contains("does not retry"), "{v:?}");
+        let v = answer(hubspot, Expect::HandlerFails, &status(500), true);
+        assert!(v.ok && !v.unconfirmed_2xx, "{v:?}");
+        let v = answer(hubspot, Expect::HandlerFails, &status(200), true);
+        assert!(v.ok && v.unconfirmed_2xx, "{v:?}");
+        // Stripe retries every non-2xx.
+        let stripe = hookforge_core::vendor("stripe").unwrap();
+        assert!(answer(stripe, Expect::HandlerFails, &status(400), true).ok);
     }
 
     #[test]

@@ -62,6 +62,14 @@ impl FailNext {
             .insert(event_id.to_string());
     }
 
+    /// Takes back an arming no report used; whether there was one.
+    pub fn disarm(&self, event_id: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(event_id)
+    }
+
     /// Whether this report is to be refused (once per arming).
     fn take(&self, event_id: Option<&str>) -> bool {
         let mut armed = self.0.lock().unwrap_or_else(|e| e.into_inner());
