@@ -109,8 +109,8 @@ impl Resign {
             None => now,
         });
         let at_ms = match &self.stamp_once {
-            Some(cell) => *cell.get_or_init(|| now as i64 * 1000),
-            None => now as i64 * 1000,
+            Some(cell) => *cell.get_or_init(stamp_millis),
+            None => stamp_millis(),
         };
         // A delivery sent as received keeps its event times; its times of
         // sending are the vendor's on every send (Linear's SDK refuses a
@@ -121,6 +121,24 @@ impl Resign {
         };
         let body = stamped.unwrap_or_else(|| self.body.clone());
         vendor_delivery(v, &body, Some(&self.signer), &attempt).ok()
+    }
+}
+
+/// Now in Unix milliseconds, never the same twice in a run: events whose
+/// ids travel in headers (Linear's) differ only by their stamp, and two
+/// stamped in one millisecond (or resent in one second) would share a body,
+/// so a receiver deduping on the body would look right by chance.
+fn stamp_millis() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = crate::util::since_epoch().as_millis() as i64;
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
     }
 }
 
@@ -300,7 +318,7 @@ impl<'a> Sender<'a> {
     /// windows the manifest does not know, Linear's SDK's 60 s); the body as
     /// it was where the vendor has none.
     fn stamped(&self, d: Fresh) -> Fresh {
-        let at_ms = crate::util::since_epoch().as_millis() as i64;
+        let at_ms = stamp_millis();
         match crate::conformance::delivery::stamp_times_in_place(self.v, &d.body, at_ms) {
             Some(body) => Fresh { body, ..d },
             None => d,
