@@ -797,7 +797,6 @@ async fn an_id_still_dedupes_when_the_type_cannot_be_read() {
 /// the same body again is not. A real `hookforge serve`, its log read from stderr.
 #[test]
 fn a_repeated_id_with_another_body_is_warned_about() {
-    use std::io::Read;
     let dir = common::temp_dir("changed-body");
     // In the format Prets documents, which `serve` checks.
     let secret = "whsec_Zx9Qm2Lk7Vb4Np1Rt6Yh3Jd8Fs5Gw0Ca2Ue7Io4Pk9A";
@@ -805,7 +804,7 @@ fn a_repeated_id_with_another_body_is_warned_about() {
     cmd.arg("--db").arg(dir.join("inbox.db"));
     cmd.stdout(std::process::Stdio::piped());
     cmd.stderr(std::process::Stdio::piped());
-    let (mut child, port) = common::spawn_listening(cmd);
+    let (child, port) = common::spawn_listening(cmd);
     let mut quote: serde_json::Value =
         serde_json::from_slice(&sample("prets/quote.created/doc-1.json")).unwrap();
     quote["eventId"] = "evt_changed_body".into();
@@ -817,15 +816,7 @@ fn a_repeated_id_with_another_body_is_warned_about() {
     for body in [&first, &first, &changed, &retyped] {
         assert_eq!(common::post_prets(port, secret, body).unwrap(), 200);
     }
-    child.kill().unwrap();
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    child.wait().unwrap();
+    let log = common::kill_and_read_log(child);
     let warned: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("different body"))
@@ -962,7 +953,7 @@ fn a_request_refused_before_routing_is_logged() {
     let mut cmd = common::serve_prets(secret);
     cmd.stdout(std::process::Stdio::piped());
     cmd.stderr(std::process::Stdio::piped());
-    let (mut child, port) = common::spawn_listening(cmd);
+    let (child, port) = common::spawn_listening(cmd);
     let mut req = String::from("POST /hooks/prets HTTP/1.1\r\nHost: 127.0.0.1\r\n");
     for i in 0..101 {
         req.push_str(&format!("X-Proxy-{i}: hop\r\n"));
@@ -976,15 +967,7 @@ fn a_request_refused_before_routing_is_logged() {
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
     // The log line is written once the connection ends.
     std::thread::sleep(Duration::from_millis(300));
-    child.kill().unwrap();
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    child.wait().unwrap();
+    let log = common::kill_and_read_log(child);
     let line = log.lines().find(|l| l.contains("not valid HTTP/1.1"));
     assert!(line.is_some_and(|l| l.contains("WARN")), "{log}");
 }

@@ -293,6 +293,18 @@ pub fn new_delivery(
 /// Spawns a receiver (`cmd` must pipe stdout) and reads its port from the
 /// first stdout line that names its `http://127.0.0.1:PORT` address.
 #[allow(dead_code)]
+/// Kills a server spawned with piped stderr and returns what it logged.
+pub fn kill_and_read_log(mut child: std::process::Child) -> String {
+    use std::io::Read;
+    child.kill().unwrap();
+    let mut log = String::new();
+    (child.stderr.take().unwrap())
+        .read_to_string(&mut log)
+        .unwrap();
+    child.wait().unwrap();
+    log
+}
+
 pub fn spawn_listening(mut cmd: std::process::Command) -> (std::process::Child, u16) {
     use std::io::BufRead;
     let mut child = cmd.spawn().unwrap();
