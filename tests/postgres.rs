@@ -603,41 +603,11 @@ fn fence_worker(url: &str, log: &std::path::Path) -> Child {
 #[ignore = "the child process of two_processes_never_handle_a_delivery_at_once_…"]
 fn child_worker_with_a_handler_slower_than_the_lease() {
     use hookforge::receive::inbox::{Inbox, WorkerConfig};
-    use hookforge::vendors::prets;
-    use hookforge::{BoxFuture, HandlerResult, HeaderMap, RawHandler, VendorSpec};
-    use std::io::Write;
 
-    struct Slow(std::path::PathBuf);
-    impl Slow {
-        fn note(&self, what: &str, id: &str) -> std::io::Result<()> {
-            // One append per line: the two processes' lines never interleave.
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.0)?
-                .write_all(
-                    format!(
-                        "{what} {id} {} {}\n",
-                        std::process::id(),
-                        hookforge::receive::store::now_ms()
-                    )
-                    .as_bytes(),
-                )
-        }
-    }
-    impl RawHandler for Slow {
-        fn vendor(&self) -> &'static VendorSpec {
-            &prets::VENDOR
-        }
-        fn handle<'a>(&'a self, body: &'a [u8], h: &'a HeaderMap) -> BoxFuture<'a, HandlerResult> {
-            Box::pin(async move {
-                let id = prets::VENDOR.parse(body, h)?.event_id.unwrap_or_default();
-                self.note("start", &id)?;
-                tokio::time::sleep(FENCE_HANDLER).await;
-                self.note("end", &id)?;
-                Ok(())
-            })
-        }
+    // `start`/`end <event id> <pid> <ms>`.
+    fn note(log: &std::path::Path, what: &str, id: &str) -> std::io::Result<()> {
+        let (pid, at) = (std::process::id(), hookforge::receive::store::now_ms());
+        common::append_line(log, &format!("{what} {id} {pid} {at}"))
     }
 
     let (Ok(url), Ok(log)) = (
@@ -659,7 +629,16 @@ fn child_worker_with_a_handler_slower_than_the_lease() {
                 concurrency_per_vendor: 2,
                 skip_stale: false,
             });
-            inbox.handle(Slow(log.into()));
+            let log = std::path::PathBuf::from(log);
+            inbox.handle(common::OnPretsId(move |id: String| {
+                let log = log.clone();
+                async move {
+                    note(&log, "start", &id)?;
+                    tokio::time::sleep(FENCE_HANDLER).await;
+                    note(&log, "end", &id)?;
+                    Ok(())
+                }
+            }));
             let _worker = inbox.spawn_worker();
             // The parent kills it; this is only a backstop.
             tokio::time::sleep(Duration::from_secs(90)).await;

@@ -76,16 +76,13 @@ fn drift_proposes_patches_that_make_real_traffic_fit() {
         dir.join("samples"),
     );
     let samples_s = samples_s.to_str().unwrap();
+    #[rustfmt::skip]
     let args = [
         "drift",
-        "--db",
-        db_s,
-        "--vendor",
-        "prets",
-        "--schemas",
-        dir_s,
-        "--samples",
-        samples_s,
+        "--db", db_s,
+        "--vendor", "prets",
+        "--schemas", dir_s,
+        "--samples", samples_s,
     ];
     check_proposal_report(&args);
     // Nothing written without --apply.
@@ -155,11 +152,7 @@ fn serve_and_post(db: &Path, bodies: &[Value]) {
 fn check_proposal_report(args: &[&str]) {
     let out = hookforge(args);
     let report = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{report}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert!(
         report.starts_with("prets: 5 deliveries read, 4 show drift"),
         "{report}"
@@ -189,11 +182,7 @@ fn apply_and_check_patch(root: &Path, dir: &Path, args: &[&str]) {
     let mut apply = args.to_vec();
     apply.push("--apply");
     let out = hookforge(&apply);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     diff_is_the_patch(
         &root.join("schemas/prets"),
         dir,
@@ -300,11 +289,7 @@ fn new_events_are_named_as_the_vendors_other_files() {
         dir_s,
         &["--samples", samples.to_str().unwrap(), "--apply"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert!(dir.join("events/ordering.workflow.held.json").is_file());
     assert!(!dir.join("events/ordering__workflow__held.json").exists());
     assert!(
@@ -329,11 +314,7 @@ fn new_events_are_named_as_the_vendors_other_files() {
         .current_dir(&tmp)
         .output()
         .unwrap();
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    common::assert_ok(&again);
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 
@@ -350,6 +331,17 @@ fn inbox_of_types(tmp: &Path, types: &[String]) -> PathBuf {
 }
 
 /// `hookforge drift --db DB --vendor VENDOR --schemas DIR` and `more`.
+/// `drift --json` of Prets' deliveries in `db` against `dir`: its report.
+fn drift_json(db: &Path, dir: &Path) -> Value {
+    let out = drift(
+        db.to_str().unwrap(),
+        "prets",
+        dir.to_str().unwrap(),
+        &["--json"],
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn drift(db: &str, vendor: &str, schemas: &str, more: &[&str]) -> std::process::Output {
     let mut args = vec![
         "drift",
@@ -408,7 +400,7 @@ fn store(db: &Path, vendor: &str, event_type: &str, body: &Value) {
 /// (helper-48's review).
 #[test]
 fn drift_names_every_new_event_its_own_file() {
-    let (tmp, dir) = prets_copy("drift-collide");
+    let (tmp, dir, _) = prets_copy("drift-collide");
     let types: Vec<String> = [
         "quote.a/b",
         "quote.a b",
@@ -429,11 +421,7 @@ fn drift_names_every_new_event_its_own_file() {
         hookforge(&a)
     };
     let out = args(true);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     // The vendor's text never drives the terminal: escaped in drift's
     // report and in `events`.
     let listed = hookforge(&["events", "--vendor-dir", dir.to_str().unwrap()]);
@@ -456,7 +444,7 @@ fn drift_names_every_new_event_its_own_file() {
 /// were written and every later run stopped at the same place.
 #[test]
 fn a_failed_drift_apply_changes_nothing() {
-    let (tmp, dir) = prets_copy("drift-atomic");
+    let (tmp, dir, _) = prets_copy("drift-atomic");
     let db = inbox_of_types(&tmp, &["quote.paused".into(), "quote.resumed".into()]);
     // A directory where the second schema's staged file goes: its write
     // fails after the first one's.
@@ -481,7 +469,7 @@ fn a_failed_drift_apply_changes_nothing() {
 /// shared copy from another event, still reached one copy only.
 #[test]
 fn drift_patches_both_copies_of_a_definition_held_twice() {
-    let (tmp, dir) = prets_copy("drift-twins");
+    let (tmp, dir, db) = prets_copy("drift-twins");
     let shared: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("definitions.json")).unwrap())
             .unwrap();
@@ -491,7 +479,6 @@ fn drift_patches_both_copies_of_a_definition_held_twice() {
             "ApiVersion": shared["definitions"]["ApiVersion"],
         });
     });
-    let db = tmp.join("inbox.db");
     // Through the event's own copies: a number for the id, two new versions.
     let mut bodies = Vec::new();
     for (i, version) in ["2027-01-01", "2027-02-01"].iter().enumerate() {
@@ -511,12 +498,7 @@ fn drift_patches_both_copies_of_a_definition_held_twice() {
     store(&db, "prets", "quote.created", &body);
     bodies.push(body);
     let out = drift_apply(&db, "prets", &dir);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     hookforge::vendor_dir::load(&dir).expect("the applied directory loads");
     assert_eq!(misfits(&dir, &bodies), Vec::<String>::new());
     let read = |path: &str| -> Value {
@@ -602,19 +584,15 @@ fn drift_outside_the_repository_says_how_to_get_the_vendor_dir() {
         2,
         "hookforge export vendor-dir --vendor prets --out DIR",
     );
-    let out = run(&[
+    let export = [
         "export",
         "vendor-dir",
         "--vendor",
         "prets",
         "--out",
         "prets",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ];
+    common::assert_ok(&run(&export));
     let root = common::root();
     let same = run(&[
         "diff",
@@ -623,11 +601,7 @@ fn drift_outside_the_repository_says_how_to_get_the_vendor_dir() {
         "--old-samples",
         root.join("samples/prets").to_str().unwrap(),
     ]);
-    let text = String::from_utf8_lossy(&same.stdout);
-    assert!(
-        same.status.success() && text.contains("0 changes (0 breaking); 16 old samples"),
-        "{text}"
-    );
+    common::succeeds_saying(&same, "0 changes (0 breaking); 16 old samples");
     let out = run(&[
         "drift",
         "--db",
@@ -637,21 +611,9 @@ fn drift_outside_the_repository_says_how_to_get_the_vendor_dir() {
         "--schemas",
         "prets",
     ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("new event `quote.paused`"),
-        "{text}"
-    );
+    common::succeeds_saying(&out, "new event `quote.paused`");
     // A directory that is there already is not written into.
-    let again = run(&[
-        "export",
-        "vendor-dir",
-        "--vendor",
-        "prets",
-        "--out",
-        "prets",
-    ]);
-    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(run(&export).status.code(), Some(2));
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 
@@ -660,23 +622,16 @@ fn drift_outside_the_repository_says_how_to_get_the_vendor_dir() {
 /// `definitions.json` and found no drift (helper-49's review).
 #[test]
 fn drift_patches_an_event_schemas_own_definitions() {
-    let (tmp, dir) = prets_copy("drift-own-defs");
+    let (tmp, dir, db) = prets_copy("drift-own-defs");
     let path = dir.join("events/quote.updated.json");
     let mut schema: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     schema["definitions"] = json!({"Note": {"type": "integer"}});
     schema["properties"]["note"] = json!({"$ref": "#/definitions/Note"});
     std::fs::write(&path, serde_json::to_vec_pretty(&schema).unwrap()).unwrap();
-    let db = tmp.join("inbox.db");
     let mut body = delivery(200);
     body["note"] = json!("a string");
     store(&db, "prets", "quote.updated", &body);
-    let out = drift(
-        db.to_str().unwrap(),
-        "prets",
-        dir.to_str().unwrap(),
-        &["--json"],
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = drift_json(&db, &dir);
     let ops = &report["prets"]["patches"]["events/quote.updated.json"];
     assert!(
         ops.as_array()
@@ -696,7 +651,7 @@ fn drift_patches_an_event_schemas_own_definitions() {
 /// "(unreadable)" (helper-50's review).
 #[test]
 fn drift_apply_keeps_odd_event_types_inside_their_own_files() {
-    let (tmp, dir) = prets_copy("drift-odd-types");
+    let (tmp, dir, _) = prets_copy("drift-odd-types");
     common::copy_dir(&common::root().join("samples/prets"), &dir.join("samples"));
     let orphan = dir.join("samples/quote.a_b");
     std::fs::create_dir_all(&orphan).unwrap();
@@ -715,11 +670,7 @@ fn drift_apply_keeps_odd_event_types_inside_their_own_files() {
         &["--apply"],
     );
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert!(
         text.contains("1 deliveries left out: their event type could not be read"),
         "{text}"
@@ -732,11 +683,7 @@ fn drift_apply_keeps_odd_event_types_inside_their_own_files() {
     }
     let d = dir.to_str().unwrap();
     let same = hookforge(&["diff", d, d]);
-    let report = String::from_utf8_lossy(&same.stdout);
-    assert!(
-        same.status.success() && report.contains("0 no longer validate"),
-        "{report}"
-    );
+    common::succeeds_saying(&same, "0 no longer validate");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 
@@ -746,7 +693,7 @@ fn drift_apply_keeps_odd_event_types_inside_their_own_files() {
 /// events (helper-52's review).
 #[test]
 fn drift_with_schemas_needs_a_vendor_when_the_inbox_has_several() {
-    let (tmp, dir) = prets_copy("drift-two-vendors");
+    let (tmp, dir, _) = prets_copy("drift-two-vendors");
     let db = inbox_of_types(&tmp, &["quote.paused".into()]);
     store(&db, "cowbell", "policy.bound", &delivery(302));
     let before = common::tree_text(&dir);
@@ -774,18 +721,13 @@ fn drift_with_schemas_needs_a_vendor_when_the_inbox_has_several() {
 /// (helper-61's review).
 #[test]
 fn drift_apply_leaves_a_directory_that_loads() {
-    let (tmp, dir) = prets_copy("drift-nested-defs");
-    let db = tmp.join("inbox.db");
+    let (tmp, dir, db) = prets_copy("drift-nested-defs");
     let mut body = delivery(300);
     let user = |id: u32, login: &str| json!({"id": id, "login": login, "url": format!("https://x.test/u/{login}")});
     body["review"] = json!({"author": user(1, "amy"), "approver": user(2, "bob")});
     store(&db, "prets", "quote.updated", &body);
     let out = drift_apply(&db, "prets", &dir);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let loaded = hookforge::vendor_dir::load(&dir);
     assert!(loaded.is_ok(), "{:?}", loaded.err().map(|e| e.to_string()));
     assert!(misfits(&dir, &[body]).is_empty());
@@ -799,22 +741,17 @@ fn drift_apply_leaves_a_directory_that_loads() {
 /// `oneOf`, a change `diff` itself called breaking (helper-61's review).
 #[test]
 fn drift_widens_a_one_of_without_refusing_what_it_took() {
-    let (tmp, dir) = prets_copy("drift-one-of");
+    let (tmp, dir, db) = prets_copy("drift-one-of");
     edit_json(&dir.join("events/quote.updated.json"), |s| {
         s["properties"]["kind"] = json!({"oneOf": [{"type": "string"}, {"type": "integer"}]});
     });
     let before = tmp.join("before");
     common::copy_dir(&dir, &before);
-    let db = tmp.join("inbox.db");
     let mut body = delivery(301);
     body["kind"] = json!(2.5);
     store(&db, "prets", "quote.updated", &body);
     let out = drift_apply(&db, "prets", &dir);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let mut three = delivery(302);
     three["kind"] = json!(3);
     let mut text = delivery(303);
@@ -836,21 +773,14 @@ fn drift_widens_a_one_of_without_refusing_what_it_took() {
 /// every event as new (helper-61's review).
 #[test]
 fn drift_leaves_out_check_traffic_and_other_vendors_directories() {
-    let (tmp, dir) = prets_copy("drift-check-traffic");
-    let db = tmp.join("inbox.db");
+    let (tmp, dir, db) = prets_copy("drift-check-traffic");
     let mut marked = delivery(400);
     marked["x_hookforge_new_field"] = json!({"added": true});
     store(&db, "prets", "quote.updated", &marked);
     let mut undocumented = delivery(401);
     undocumented["type"] = json!("hookforge_undocumented");
     store(&db, "prets", "hookforge_undocumented", &undocumented);
-    let out = drift(
-        db.to_str().unwrap(),
-        "prets",
-        dir.to_str().unwrap(),
-        &["--json"],
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = drift_json(&db, &dir);
     assert_eq!(report["prets"]["check_traffic"], 2, "{report:#}");
     assert_eq!(report["prets"]["patches"], json!({}), "{report:#}");
     assert_eq!(report["prets"]["new_events"], json!({}), "{report:#}");
@@ -869,12 +799,14 @@ fn drift_leaves_out_check_traffic_and_other_vendors_directories() {
 }
 
 /// A scratch directory named `name` with a copy of prets' schema directory
-/// at `prets/` inside it: (the scratch directory, the copy).
-fn prets_copy(name: &str) -> (PathBuf, PathBuf) {
+/// at `prets/` inside it: (the scratch directory, the copy, the path of an
+/// inbox there, not yet created).
+fn prets_copy(name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let tmp = common::temp_dir(name);
     let dir = tmp.join("prets");
     common::copy_dir(&common::root().join("schemas/prets"), &dir);
-    (tmp, dir)
+    let db = tmp.join("inbox.db");
+    (tmp, dir, db)
 }
 
 /// `check` run against `serve`, then `drift` on the same inbox: nothing is
@@ -885,8 +817,7 @@ fn prets_copy(name: &str) -> (PathBuf, PathBuf) {
 /// `serve` keeps.
 #[test]
 fn check_traffic_in_the_inbox_is_no_drift() {
-    let (tmp, dir) = prets_copy("drift-after-check");
-    let db = tmp.join("inbox.db");
+    let (tmp, dir, db) = prets_copy("drift-after-check");
     let secret = "whsec_DriftDriftDriftDriftDriftDriftDriftDrift123";
     let mut serve = common::serve_prets(secret);
     serve.arg("--db").arg(&db);
@@ -911,11 +842,7 @@ fn check_traffic_in_the_inbox_is_no_drift() {
         &["--apply"],
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert!(text.contains(", 0 show drift"), "{text}");
     assert_eq!(common::tree_text(&dir), before, "{text}");
     std::fs::remove_dir_all(&tmp).unwrap();

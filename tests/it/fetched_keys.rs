@@ -459,11 +459,7 @@ fn openssl_sign(digest: &str, private_pem: &str, message: &str) -> String {
         .arg(&msg)
         .output()
         .expect("the openssl command (Debian: openssl)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     base64::engine::general_purpose::STANDARD.encode(std::fs::read(&sig).unwrap())
 }
 

@@ -267,11 +267,7 @@ fn infer_without_an_event_type_guesses_none_and_fails() {
     manifest["event_type"] = serde_json::json!({"pointer": "/kind"});
     std::fs::write(out.join("acme/manifest.json"), manifest.to_string()).unwrap();
     let again = infer_into(&out.join("acme"), &samples);
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    common::assert_ok(&again);
     assert!(out.join("acme/events").read_dir().unwrap().count() == 2);
     std::fs::remove_dir_all(&out).unwrap();
 }
@@ -297,11 +293,7 @@ fn sign_sends_the_type_and_id_headers_the_manifest_reads() {
     }
     let dir = out.join("acme");
     let inferred = infer_into(&dir, &samples);
-    assert!(
-        inferred.status.success(),
-        "{}",
-        String::from_utf8_lossy(&inferred.stderr)
-    );
+    common::assert_ok(&inferred);
     let signed = common::hookforge(&[
         "sign",
         "--vendor-dir",
@@ -311,11 +303,7 @@ fn sign_sends_the_type_and_id_headers_the_manifest_reads() {
         samples.join("push/a.json").to_str().unwrap(),
     ]);
     let text = String::from_utf8_lossy(&signed.stdout);
-    assert!(
-        signed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&signed.stderr)
-    );
+    common::assert_ok(&signed);
     assert!(text.contains("X-Hook-Event: push\n"), "{text}");
     assert!(text.contains("X-Hook-Id: "), "{text}");
     std::fs::remove_dir_all(&out).unwrap();
@@ -375,11 +363,7 @@ fn a_joined_field_is_required_only_where_its_samples_have_it() {
             &format!("X-GitHub-Event: {header}"),
             samples.join(file).to_str().unwrap(),
         ]);
-        assert!(
-            parsed.status.success(),
-            "{file}: {}",
-            String::from_utf8_lossy(&parsed.stderr)
-        );
+        common::assert_ok(&parsed);
     }
     std::fs::remove_dir_all(&out).unwrap();
 }
@@ -468,11 +452,7 @@ fn infer_on_its_own_samples_keeps_them_and_keeps_edits() {
     let before = common::tree_text(&dir.join("samples"));
     assert!(before.iter().any(|(_, bytes)| !bytes.is_empty()));
     let again = infer_into(&dir, &dir.join("samples"));
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    common::assert_ok(&again);
     assert_eq!(common::tree_text(&dir.join("samples")), before);
 
     let edited = common::first_file(&common::first_file(&dir.join("samples")));
@@ -507,21 +487,13 @@ fn a_type_read_from_a_header_is_kept_with_the_stored_delivery() {
     std::fs::write(samples.join("_no_event_type/z.json"), br#"{"note": "x"}"#).unwrap();
     let dir = out.join("acme");
     let inferred = infer_into(&dir, &samples);
-    assert!(
-        inferred.status.success(),
-        "{}",
-        String::from_utf8_lossy(&inferred.stderr)
-    );
+    common::assert_ok(&inferred);
     assert!(!dir.join("samples/_no_event_type").exists());
     // `parse DIR` reads each sample's `.headers` file, as `infer` did.
     let d = dir.to_str().unwrap();
     let parsed = common::hookforge(&["parse", "--vendor-dir", d, &format!("{d}/samples")]);
+    common::assert_ok(&parsed);
     let report = String::from_utf8_lossy(&parsed.stdout);
-    assert!(
-        parsed.status.success(),
-        "{report}{}",
-        String::from_utf8_lossy(&parsed.stderr)
-    );
     assert!(report.contains("2 files: 2 ok"), "{report}");
     let manifest_path = dir.join("manifest.json");
     let mut manifest: serde_json::Value =
@@ -594,12 +566,7 @@ fn batch_samples_make_one_event_named_by_value() {
     );
     let d = dir.to_str().unwrap();
     let parsed = common::hookforge(&["parse", "--vendor-dir", d, &format!("{d}/samples")]);
-    let report = String::from_utf8_lossy(&parsed.stdout);
-    assert!(
-        parsed.status.success(),
-        "{report}{}",
-        String::from_utf8_lossy(&parsed.stderr)
-    );
+    common::assert_ok(&parsed);
 
     std::fs::create_dir_all(samples.join("more")).unwrap();
     std::fs::copy(samples.join("events/a.json"), samples.join("more/a.json")).unwrap();

@@ -162,36 +162,6 @@ fn kill_9_under_load_loses_no_acknowledged_delivery() {
 fn child_receiver_with_a_slow_handler() {
     use hookforge::receive::inbox::Inbox;
     use hookforge::receive::store::SqliteStore;
-    use hookforge::vendors::prets;
-    use hookforge::{BoxFuture, RawHandler};
-    use hookforge::{HandlerResult, HeaderMap, VendorSpec};
-
-    struct Slow {
-        log: std::path::PathBuf,
-        life: String,
-    }
-    impl RawHandler for Slow {
-        fn vendor(&self) -> &'static VendorSpec {
-            &prets::VENDOR
-        }
-        fn handle<'a>(&'a self, body: &'a [u8], h: &'a HeaderMap) -> BoxFuture<'a, HandlerResult> {
-            Box::pin(async move {
-                let id = prets::VENDOR.parse(body, h)?.event_id.unwrap_or_default();
-                // The first life's handlers run long, so a handler is still
-                // running when the kill lands, however late the test thread
-                // is scheduled after seeing one start.
-                let ms = if self.life == "first" { 400 } else { 50 };
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-                // One append per line: lines from both lives never interleave.
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.log)?
-                    .write_all(format!("{} {id}\n", self.life).as_bytes())?;
-                Ok(())
-            })
-        }
-    }
 
     let var = |k: &str| {
         std::env::var(k).unwrap_or_else(|_| panic!("{k} unset: this test is run by its parent"))
@@ -205,10 +175,19 @@ fn child_receiver_with_a_slow_handler() {
         .unwrap()
         .block_on(async move {
             let inbox = Inbox::new(Arc::new(SqliteStore::open(Path::new(&db)).unwrap()));
-            inbox.handle(Slow {
-                log: log.into(),
-                life,
-            });
+            let log = std::path::PathBuf::from(log);
+            inbox.handle(common::OnPretsId(move |id: String| {
+                let (log, life) = (log.clone(), life.clone());
+                async move {
+                    // The first life's handlers run long, so a handler is
+                    // still running when the kill lands, however late the
+                    // test thread is scheduled after seeing one start.
+                    let ms = if life == "first" { 400 } else { 50 };
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    common::append_line(&log, &format!("{life} {id}"))?;
+                    Ok(())
+                }
+            }));
             let _worker = inbox.spawn_worker();
             let app = common::prets_router(SECRET, inbox);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

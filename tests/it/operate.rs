@@ -13,11 +13,7 @@ fn hookforge() -> std::process::Command {
 /// The stdout of a run that must have succeeded (both outputs shown if not).
 fn success_text(out: &std::process::Output) -> String {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(out);
     text
 }
 

@@ -94,13 +94,9 @@ impl RawHandler for Gate {
     fn vendor(&self) -> &'static VendorSpec {
         &prets::VENDOR
     }
-    fn handle<'a>(
-        &'a self,
-        body: &'a [u8],
-        headers: &'a HeaderMap,
-    ) -> BoxFuture<'a, HandlerResult> {
+    fn handle<'a>(&'a self, body: &'a [u8], h: &'a HeaderMap) -> BoxFuture<'a, HandlerResult> {
         Box::pin(async move {
-            let p = prets::VENDOR.parse(body, headers)?;
+            let p = prets::VENDOR.parse(body, h)?;
             self.entered.fetch_add(1, Ordering::SeqCst);
             self.release.notified().await;
             self.calls.lock().unwrap().push(p.event_type);

@@ -665,12 +665,7 @@ async fn dead_letters_after_max_attempts_and_replay_resets_attempts() {
     let inbox = Inbox::new(store.clone()).with_retry(fast_retry(2));
     scripted(&inbox, &prets::VENDOR, vec![Act::Fail, Act::Panic]);
     inbox.spawn_worker();
-    let app = Receiver::builder(&prets::VENDOR)
-        .secret(PRETS_SECRET)
-        .inbox(inbox)
-        .build()
-        .unwrap()
-        .router();
+    let app = common::prets_router(PRETS_SECRET, inbox);
     assert_eq!(
         app.oneshot(prets_req(prets_delivery(3).1))
             .await
@@ -1129,12 +1124,7 @@ fn concurrent_deliveries_through_group_commit_are_each_stored_once() {
     rt.block_on(async {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
         let inbox = Inbox::new(store.clone());
-        let app = Receiver::builder(&prets::VENDOR)
-            .secret(PRETS_SECRET)
-            .inbox(inbox)
-            .build()
-            .unwrap()
-            .router();
+        let app = common::prets_router(PRETS_SECRET, inbox);
         const N: usize = 400;
         let tasks: Vec<_> = (0..N)
             .map(|i| {
@@ -1303,6 +1293,8 @@ async fn a_failed_complete_is_retried_not_left_processing() {
     })
     .await;
     assert_eq!(calls.load(Ordering::SeqCst), 1, "handled once");
+    let left = store.fail_completes.load(Ordering::SeqCst);
+    assert_eq!(left, 0, "the store refused all 3 completes it was told to");
 }
 
 /// Whether a Prets delivery is `done` (a [`wait_for`] condition).

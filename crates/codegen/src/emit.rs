@@ -326,7 +326,7 @@ fn event_enum(names: &Names<'_>) -> TokenStream {
 /// `EventKind`: the documented event types, with `FromStr` and `Display`.
 fn event_kind(names: &Names<'_>) -> TokenStream {
     let Names {
-        variant_idents,
+        variant_idents: kinds,
         names,
         docs,
         descriptions,
@@ -337,24 +337,24 @@ fn event_kind(names: &Names<'_>) -> TokenStream {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
         pub enum EventKind {
-            #(#[doc = #docs] #variant_idents,)*
+            #(#[doc = #docs] #kinds,)*
         }
 
         impl EventKind {
             /// Every documented kind, in schema order.
-            pub const ALL: &'static [EventKind] = &[#(EventKind::#variant_idents),*];
+            pub const ALL: &'static [EventKind] = &[#(EventKind::#kinds),*];
 
             /// The event type string.
             pub fn as_str(self) -> &'static str {
                 match self {
-                    #(Self::#variant_idents => #names,)*
+                    #(Self::#kinds => #names,)*
                 }
             }
 
             /// The vendor's description of the event.
             pub fn description(self) -> &'static str {
                 match self {
-                    #(Self::#variant_idents => #descriptions,)*
+                    #(Self::#kinds => #descriptions,)*
                 }
             }
         }
@@ -363,7 +363,7 @@ fn event_kind(names: &Names<'_>) -> TokenStream {
             type Err = ::hookforge::UnknownEventType;
             fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
                 match s {
-                    #(#names => Ok(Self::#variant_idents),)*
+                    #(#names => Ok(Self::#kinds),)*
                     other => Err(::hookforge::UnknownEventType(other.to_string())),
                 }
             }
@@ -381,7 +381,7 @@ fn event_kind(names: &Names<'_>) -> TokenStream {
 fn handler_trait(n: &Names<'_>) -> TokenStream {
     let Names {
         variant_idents,
-        type_idents,
+        type_idents: payloads,
         docs,
         methods,
         ..
@@ -393,7 +393,7 @@ fn handler_trait(n: &Names<'_>) -> TokenStream {
         pub trait Handler: Send + Sync {
             #(
                 #[doc = #docs]
-                fn #methods(&self, event: models::#type_idents) -> impl ::std::future::Future<Output = ::hookforge::HandlerResult> + Send {
+                fn #methods(&self, event: models::#payloads) -> impl ::std::future::Future<Output = ::hookforge::HandlerResult> + Send {
                     let _ = event;
                     async { Ok(()) }
                 }
@@ -467,8 +467,7 @@ fn parsers(names: &Names<'_>, one_pass: bool) -> TokenStream {
             impl<'de> ::hookforge::__private::EventFields<'de> for __EventFields {
                 type Event = Event;
 
-                #[inline]
-                fn for_type(event_type: &str) -> Self {
+                #[inline] fn for_type(event_type: &str) -> Self {
                     match event_type {
                         #(#names => Self::#variant_idents(::std::default::Default::default()),)*
                         _ => Self::Unknown(::serde_json::Map::new()),

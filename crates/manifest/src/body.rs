@@ -13,7 +13,6 @@ pub struct BodyFormat {
     pub encoding: BodyEncoding,
     /// A form field whose value is the event as JSON (Slack's `payload`):
     /// the event is that JSON, with the form's other fields added to it.
-    #[serde(default)]
     pub json_field: Option<String>,
     /// Further content types the vendor sends a JSON body with (AWS SNS
     /// posts JSON as `text/plain`).

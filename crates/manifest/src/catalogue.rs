@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 pub struct Proof {
     pub by: ProofKind,
     /// The library (`npm:square@43.0.0`, `pypi:slack_sdk@3.33.0`) for `sdk`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub library: Option<String>,
     /// Where the vector was published, for `published-vector`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Why nothing better exists, for `documented` (required there).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -50,8 +50,8 @@ impl ProofKind {
 pub struct SchemaSource {
     pub from: SchemaOrigin,
     /// The published schema or OpenAPI document, for `published`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
 }
@@ -96,7 +96,7 @@ impl Proof {
 
 impl SchemaSource {
     pub(crate) fn check(&self) -> Result<(), String> {
-        if self.from == SchemaOrigin::Published && self.source.is_none() {
+        if self.from == SchemaOrigin::Published && self.source.trim().is_empty() {
             return Err("`schemas.source` is required with `from: published`".into());
         }
         Ok(())

@@ -25,25 +25,23 @@ pub struct Handshake {
     pub authenticated: bool,
     /// A query parameter that must equal the receiver's handshake token
     /// (Meta's `hub.verify_token`, chosen when the endpoint is registered).
-    #[serde(default)]
     pub token_query: Option<String>,
     pub answer: HandshakeAnswer,
     /// A URL the receiver must GET before answering (AWS SNS's
     /// `SubscriptionConfirmation` carries `SubscribeURL`).
-    #[serde(default)]
     pub visit: Option<Visit>,
     /// A request header or body field whose value the receiver keeps as
     /// the vendor's secret, verifying later deliveries with it (Asana's
     /// `X-Hook-Secret`, sent when a webhook is created; Notion's
     /// `verification_token`, which the user also pastes into Notion).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keep: Option<Keep>,
     /// The vendor's other endpoint this handshake is sent to, when not to
     /// the one receiving its events (Discord's Interactions Endpoint URL,
     /// which may point at the same receiver): `serve` answers it, `check`
     /// skips it and `simulate` does not send it, since the vendor sends no
     /// such request to an endpoint that only receives events.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub other_endpoint: Option<String>,
     /// The request as the vendor documents it.
     pub example: HandshakeExample,
@@ -77,11 +75,11 @@ impl HandshakeMethod {
 #[serde(deny_unknown_fields)]
 pub struct Keep {
     /// The header that carries the secret (Asana's `X-Hook-Secret`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub header: Option<String>,
     /// Or the body field, a JSON pointer to a string (Notion's
     /// `/verification_token`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pointer: Option<String>,
 }
 
@@ -111,15 +109,11 @@ pub struct Visit {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
-    #[serde(default)]
     pub pointer: Option<String>,
-    #[serde(default)]
     pub header: Option<String>,
-    #[serde(default)]
     pub query: Option<String>,
     /// The value required (a header or query parameter: a string); absent:
     /// present is enough.
-    #[serde(default)]
     pub equals: Option<Value>,
 }
 
@@ -175,7 +169,6 @@ pub struct HandshakeExample {
     pub query: String,
     #[serde(default)]
     pub headers: Vec<AnswerHeader>,
-    #[serde(default)]
     pub body: Option<Value>,
 }
 

@@ -23,22 +23,18 @@ pub struct JwtAuth {
     pub issuers: Vec<String>,
     /// The `aud` required: a text, or `{url}` (the endpoint URL the vendor
     /// posts to, as Pub/Sub's default audience); absent: not checked.
-    #[serde(default)]
     pub audience: Option<String>,
     /// Clock skew allowed on `exp`, `nbf` and `iat`.
     #[serde(default = "leeway")]
     pub leeway_secs: u64,
     /// Refuse tokens issued (`iat`) longer ago than this (Plaid: 300).
-    #[serde(default)]
     pub max_age_secs: Option<u64>,
     /// Where the vendor publishes its keys as a JWKS document (Google's
     /// `https://www.googleapis.com/oauth2/v3/certs`): fetched and cached by
     /// the receiver, in addition to any keys configured.
-    #[serde(default)]
     pub jwks_url: Option<String>,
     /// A claim holding the hex SHA-256 of the body (Plaid's
     /// `request_body_sha256`): binds the token to this body.
-    #[serde(default)]
     pub body_sha256_claim: Option<String>,
 }
 

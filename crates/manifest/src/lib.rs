@@ -95,7 +95,6 @@ pub struct Manifest {
     /// Where the event type is read.
     pub event_type: Locator,
     /// Where the event id (the idempotency key) is read, if the vendor sends one.
-    #[serde(default)]
     pub event_id: Option<Locator>,
     /// How deliveries are authenticated.
     pub auth: Auth,
@@ -109,11 +108,9 @@ pub struct Manifest {
     pub retries: String,
     /// How the vendor delivers over time (budget, retries, what it does after
     /// failures), as `hookforge simulate` plays it. Absent: [`DeliveryRules::assumed`].
-    #[serde(default)]
     pub delivery: Option<DeliveryRules>,
     /// What the vendor's API offers a receiver, as far as the harness plays
     /// it (the sandbox and the simulator).
-    #[serde(default)]
     pub api: Option<VendorApi>,
     /// Requests that test the endpoint rather than deliver an event, and
     /// the answers the vendor requires (see [`Handshake`]).
@@ -123,14 +120,14 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "is_default")]
     pub body: body::BodyFormat,
     /// How this vendor's auth was proven (catalogue vendors say; absent: not stated).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub proof: Option<catalogue::Proof>,
     /// Where the event schemas came from (published, or inferred from samples).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schemas: Option<catalogue::SchemaSource>,
     /// Which deliveries are about one entity, and which of them is newer
     /// (see [`Ordering`]); absent: deliveries are handled as they come.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ordering: Option<Ordering>,
 }
 
@@ -164,7 +161,6 @@ pub struct VendorApi {
     pub follow_ups: Vec<String>,
     /// The documented webhook management API `hookforge simulate --api-addr`
     /// plays, by kind.
-    #[serde(default)]
     pub webhook_management: Option<WebhookManagement>,
 }
 
@@ -254,12 +250,10 @@ pub struct DeliveryRules {
     pub retry: Retry,
     /// The vendor switches the whole webhook off after this many
     /// consecutive failed attempts (SuperOffice's TooManyErrors).
-    #[serde(default)]
     pub disable_after: Option<DisableAfter>,
     /// What happens to a delivery that failed its last retry, for vendors
     /// that let the webhook choose (Socotra's `failureHandling`): the default
     /// of a webhook registered without it.
-    #[serde(default)]
     pub failure_handling: Option<FailureHandling>,
     /// JSON pointers of timestamps that are not date-time strings (e.g. epoch
     /// milliseconds), refreshed for each simulated event. Date-time strings
@@ -293,7 +287,7 @@ pub struct DeliveryRules {
     pub retry_after: Vec<StatusPattern>,
     /// An answer header by which the receiver asks the vendor not to retry
     /// (Slack's `X-Slack-No-Retry: 1`): the simulator gives the event up.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub no_retry: Option<NoRetry>,
     /// The rules above that are hookforge's assumptions, not the vendor's
     /// documentation: any of [`DeliveryRules::RULES`].
@@ -653,23 +647,21 @@ impl std::fmt::Display for StatusPattern {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Locator {
-    #[serde(default)]
     pub pointer: Option<String>,
-    #[serde(default)]
     pub header: Option<String>,
     /// Join the header and the body value with this text instead (GitHub:
     /// `X-GitHub-Event` + `.` + `/action` → `issues.opened`). The header is
     /// then required, and the body value added only when present.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub join: Option<String>,
     /// A value in the vendor's own format (GitHub's delivery GUID), so that
     /// the harness and the simulator mint ids of the same shape.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
     /// For `event_type` only: every delivery is this one event, its type
     /// written nowhere (a Pub/Sub push message; a batch that is a JSON
     /// array, as SendGrid and HubSpot send). The body may then be an array.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// For `event_id` only: other body values that, with this one, name one
     /// event, where the vendor's id alone names something shared (Adyen's
@@ -728,7 +720,6 @@ pub enum Auth {
         #[serde(default)]
         prefix: String,
         /// Regular expression the secret is documented to match.
-        #[serde(default)]
         secret_pattern: Option<String>,
     },
     /// An HMAC over (part of) the raw body, encoded in a header.
@@ -775,21 +766,18 @@ pub struct SignatureAuth {
     pub header: String,
     /// Where in the JSON body the signature is (Mailgun's
     /// `/signature/signature`), instead of a header.
-    #[serde(default)]
     pub signature_pointer: Option<String>,
     /// Where in the JSON body `{timestamp}` is (Mailgun's
     /// `/signature/timestamp`).
-    #[serde(default)]
     pub timestamp_pointer: Option<String>,
     /// A time the vendor writes into the body it signs whole (Linear's
     /// `/webhookTimestamp`, in `timestamp_unit`): not a `{timestamp}` of the
     /// template, but covered by `{body}`, and refused outside
     /// `tolerance_secs` as the vendor's own verifier does.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body_timestamp: Option<String>,
     /// A body value the vendor makes new for every delivery (Mailgun's
     /// `/signature/token`): written afresh when signing.
-    #[serde(default)]
     pub nonce_pointer: Option<String>,
     /// Body values this scheme is bound to, by JSON pointer (AWS SNS's
     /// `/SignatureVersion` = `"2"`, the version whose algorithm this is):
@@ -800,12 +788,11 @@ pub struct SignatureAuth {
     /// algorithm (AWS SNS's `/SignatureVersion`: "1" SHA1withRSA, "2"
     /// SHA256withRSA): verified with the version the delivery names; signed
     /// with `algorithm`'s version. With `signature_pointer`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub versions: Option<SignatureVersions>,
     #[serde(default = "default_format")]
     pub format: String,
     /// Splits the header into entries; none: the whole value is one entry.
-    #[serde(default)]
     pub separator: Option<String>,
     /// The vendor documents sending one `{sig}` entry per active secret
     /// while a secret is rotated (Stripe, PagerDuty, Standard Webhooks):
@@ -821,19 +808,15 @@ pub struct SignatureAuth {
     #[serde(default)]
     pub algorithm: SignatureAlgorithm,
     /// Required with `{sig}` for HMAC; not used by public-key algorithms.
-    #[serde(default)]
     pub hash: Option<HashAlgorithm>,
     /// Required with `{sig}`.
-    #[serde(default)]
     pub encoding: Option<SignatureEncoding>,
     /// How the secret becomes the HMAC key.
     #[serde(default)]
     pub key: KeyFormat,
     /// Where `{timestamp}` is sent when it is not an entry of `format`.
-    #[serde(default)]
     pub timestamp_header: Option<String>,
     /// Where `{id}` is sent.
-    #[serde(default)]
     pub id_header: Option<String>,
     /// How old a signed timestamp may be (and, with `refuses_future`, how
     /// far ahead of now).
@@ -855,7 +838,6 @@ pub struct SignatureAuth {
     /// public key) for a public-key `algorithm`, fetched from an allowed
     /// host and cached (PayPal's `PAYPAL-CERT-URL`, AWS SNS's
     /// `SigningCertURL`).
-    #[serde(default)]
     pub key_url: Option<KeyUrl>,
     /// The timestamp's unit: Unix seconds (the default) or milliseconds
     /// (HubSpot's `X-HubSpot-Request-Timestamp`).
@@ -899,9 +881,7 @@ pub enum KeyFormat {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyUrl {
-    #[serde(default)]
     pub header: Option<String>,
-    #[serde(default)]
     pub pointer: Option<String>,
     /// Hosts the URL may name: `api.paypal.com`, or with `*` for exactly
     /// one label, `sns.*.amazonaws.com` (SNS in any region; not any host
@@ -1430,31 +1410,22 @@ impl SignatureAuth {
     /// The `standard-webhooks` scheme in these terms.
     pub fn standard_webhooks(tolerance_secs: u64) -> SignatureAuth {
         SignatureAuth {
-            header: "webhook-signature".into(),
             format: "v1,{sig}".into(),
             separator: Some(" ".into()),
             // "A space delimited list of signatures", for rotation.
             several_signatures: true,
             signed: "{id}.{timestamp}.{body}".into(),
-            algorithm: SignatureAlgorithm::Hmac,
-            hash: Some(HashAlgorithm::Sha256),
-            encoding: Some(SignatureEncoding::Base64),
             key: KeyFormat::Whsec,
             timestamp_header: Some("webhook-timestamp".into()),
             id_header: Some("webhook-id".into()),
             tolerance_secs,
             // The specification refuses "Message timestamp too new" alike.
             refuses_future: true,
-            tolerance_assumed: false,
-            key_url: None,
-            timestamp_unit: TimestampUnit::Seconds,
-            signature_pointer: None,
-            timestamp_pointer: None,
-            body_timestamp: None,
-            nonce_pointer: None,
-            fixed_fields: Default::default(),
-            versions: None,
-            documented: true,
+            ..SignatureAuth::hmac(
+                "webhook-signature",
+                HashAlgorithm::Sha256,
+                SignatureEncoding::Base64,
+            )
         }
     }
 }
@@ -1513,11 +1484,10 @@ pub struct HeaderSpec {
     /// Only sent on some deliveries: `"secret"` (when the webhook has a
     /// secret), `"retry"` (on retries, not the first attempt) or
     /// `"event=<type>"` (only with that event type).
-    #[serde(default)]
     pub only_when: Option<String>,
     /// Why, in words.
-    #[serde(default)]
-    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 /// The placeholders a manifest header's `value` may hold.
@@ -1538,14 +1508,13 @@ pub struct Success {
     /// Status codes that count as success: `"2xx"` or explicit codes like `"200"`.
     pub statuses: Vec<StatusPattern>,
     /// How long the vendor waits for the answer, if documented.
-    #[serde(default)]
     pub timeout_secs: Option<u64>,
     /// The answers to an unauthenticated or malformed delivery that the
     /// vendor documents as a refusal (`"401"`, `"4xx"`), and does not retry
     /// (the simulator gives up on them); absent: any 4xx counts as a
     /// refusal for `check`, and is retried, since most vendors treat every
     /// non-2xx alike.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<Vec<StatusPattern>>,
 }
 

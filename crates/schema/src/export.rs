@@ -155,8 +155,8 @@ fn header_schema(h: &HeaderSpec) -> Value {
     if let Some(when) = &h.only_when {
         d.push_str(&format!(", only when {when}"));
     }
-    if let Some(n) = &h.note {
-        d.push_str(&format!(" ({n})"));
+    if !h.note.is_empty() {
+        d.push_str(&format!(" ({})", h.note));
     }
     d.push('.');
     // A literal value is what one delivery carried (GitHub's hook id, a

@@ -173,11 +173,10 @@ impl hookforge::receive::store::Store for FaultStore {
     {
         self.inner.start(id)
     }
-    fn complete(
+    fn complete_many(
         &self,
-        attempt: hookforge::receive::store::Attempt,
-        now_ms: i64,
-    ) -> Result<bool, hookforge::receive::store::StoreError> {
+        done: &[(hookforge::receive::store::Attempt, i64)],
+    ) -> Result<Vec<bool>, hookforge::receive::store::StoreError> {
         use std::sync::atomic::Ordering;
         let failing = self
             .fail_completes
@@ -187,7 +186,7 @@ impl hookforge::receive::store::Store for FaultStore {
                 "injected fault: the database went away".into(),
             ));
         }
-        self.inner.complete(attempt, now_ms)
+        self.inner.complete_many(done)
     }
     fn fail(
         &self,
@@ -460,9 +459,6 @@ pub fn handled_ids(
     (handled, reader)
 }
 
-/// Runs `cmd` to its end and asserts it succeeded (showing its stderr when
-/// not); its output.
-#[allow(dead_code)]
 /// Asserts `out` exited with `code` and its stderr says `text`.
 pub fn fails_saying(out: &std::process::Output, code: i32, text: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
@@ -470,13 +466,70 @@ pub fn fails_saying(out: &std::process::Output, code: i32, text: &str) {
     assert!(err.contains(text), "{err}");
 }
 
-pub fn succeeded(cmd: &mut std::process::Command) -> std::process::Output {
-    let out = cmd.output().unwrap();
+/// Asserts `out` exited 0 and its stdout says `text`.
+#[track_caller]
+pub fn succeeds_saying(out: &std::process::Output, text: &str) {
+    let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success(),
-        "{}",
+        out.status.success() && said.contains(text),
+        "{said}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Asserts `out` exited with `code` and printed exactly the lines
+/// `expected` describes, each a pattern where `*` stands for any text.
+#[track_caller]
+pub fn assert_lines(out: &std::process::Output, code: i32, expected: &[&str]) {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let said = || format!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(code), "{}", said());
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{}", said());
+    for (line, pattern) in lines.iter().zip(expected) {
+        assert!(
+            glob_matches(pattern, line),
+            "`{line}` is not `{pattern}`:\n{}",
+            said()
+        );
+    }
+}
+
+/// Whether `text` is `pattern`, where `*` stands for any text.
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return text == first;
+    }
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(at) => rest = &rest[at + middle.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
+/// Asserts `out` exited 0, showing its stdout and stderr when not.
+#[track_caller]
+pub fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `cmd` to its end and asserts it succeeded (showing its output when
+/// not); its output.
+pub fn succeeded(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert_ok(&out);
     out
 }
 
@@ -725,4 +778,39 @@ pub async fn serve_app(app: axum::Router) -> std::net::SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr
+}
+
+/// A Prets handler that runs `on` with each delivery's event id: the slow
+/// handlers of the child processes in the kill and fencing tests.
+pub struct OnPretsId<F>(pub F);
+
+impl<F, Fut> hookforge::RawHandler for OnPretsId<F>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = hookforge::HandlerResult> + Send + 'static,
+{
+    fn vendor(&self) -> &'static VendorSpec {
+        &hookforge::vendors::prets::VENDOR
+    }
+    fn handle<'a>(
+        &'a self,
+        body: &'a [u8],
+        headers: &'a HeaderMap,
+    ) -> hookforge::BoxFuture<'a, hookforge::HandlerResult> {
+        match hookforge::vendors::prets::VENDOR.parse(body, headers) {
+            Ok(p) => Box::pin((self.0)(p.event_id.unwrap_or_default())),
+            Err(e) => Box::pin(async move { Err(e.into()) }),
+        }
+    }
+}
+
+/// Appends one line to `path` in one write, so lines from several
+/// processes never interleave.
+pub fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?
+        .write_all(format!("{line}\n").as_bytes())
 }

@@ -136,59 +136,9 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
     let event_id = onboard::event_id(&grouped, found.as_ref().and_then(|f| f.pointer.as_deref()));
     let id = vendor_id(args.id.as_deref(), out)?;
     std::fs::create_dir_all(out.join("events")).map_err(|e| format!("{}: {e}", out.display()))?;
-    let mut manifest = json!({
-        "id": id,
-        "name": id,
-        "description": "Inferred by hookforge infer; check every field against the vendor's docs.",
-        "auth": {"scheme": "none", "note": "not inferred: describe the vendor's scheme (see docs/vendors.md, Authentication in the manifest)"},
-        "headers": [{"name": "Content-Type", "value": "application/json"}],
-        "success": {"statuses": ["2xx"]},
-        "schemas": {"from": "inferred", "note": "inferred by hookforge infer from the samples; required: the event type, the event id and envelope fields present in every sample"},
-    });
-    // Not found, it is left out rather than guessed: a guessed header (no
-    // vendor sends) made every real delivery a misfit, and `check` passed.
-    if let Some(f) = &found {
-        manifest["event_type"] = f.locator.clone();
-    }
-    if let Some(l) = &event_id {
-        manifest["event_id"] = l.clone();
-    }
-    // Samples whose headers say the vendor posts a form: the manifest says
-    // so, or `serve` would answer the vendor's real deliveries 415.
-    if posts_forms(&grouped) {
-        manifest["body"] = json!({"encoding": "form"});
-        manifest["headers"] = json!([{"name": "Content-Type", "value": FORM}]);
-    }
-    // A header the type or id is read from is one the vendor sends: listed,
-    // `check` and `simulate` send it and `serve` keeps it with the delivery
-    // (else every stored delivery lacked its type and was never handled).
-    let read_from = [
-        ("{event_type}", found.as_ref().map(|f| &f.locator)),
-        ("{event_id}", event_id.as_ref()),
-    ];
-    for (value, locator) in read_from {
-        if let Some(name) = locator.and_then(|l| l["header"].as_str()) {
-            manifest["headers"]
-                .as_array_mut()
-                .expect("a list")
-                .push(json!({"name": name, "value": value}));
-        }
-    }
+    let manifest = draft_manifest(&id, found.as_ref(), event_id.as_ref(), &grouped);
     let manifest_path = out.join("manifest.json");
-    match kept_manifest(&manifest_path, &manifest)? {
-        Kept::New => write_json(&manifest_path, &manifest)?,
-        Kept::AsIs => {
-            eprintln!("kept {} as it is", manifest_path.display());
-            note_other_locators(&manifest_path, &manifest);
-        }
-        Kept::Filled(kept) => {
-            eprintln!(
-                "kept {}, adding the event type or id it lacked",
-                manifest_path.display()
-            );
-            write_json(&manifest_path, &kept)?;
-        }
-    }
+    write_manifest(&manifest_path, &manifest)?;
     let mut stems = hookforge::infer::EventFiles::of_dir(out);
     for (i, (dir, files)) in events.iter().enumerate() {
         let name = found.as_ref().map_or(dir.clone(), |f| f.names[i].clone());
@@ -212,30 +162,110 @@ fn vendor(args: &Args, out: &std::path::Path) -> Result<Outcome, String> {
         }
     );
     if !names_event_type(&manifest_path) {
-        let mut dirs: Vec<&str> = events.iter().map(|(d, _)| d.as_str()).take(6).collect();
-        if events.len() > 6 {
-            dirs[5] = "…";
-        }
-        if onboard::is_batch(&grouped) {
-            return Ok(Err(Failure::failed(format!(
-                "the samples are JSON arrays (batches), in {} directories ({}): a vendor that posts batches \
-                 sends one kind of delivery, named with `{{\"value\": \"…\"}}` as `event_type` in {} \
-                 (docs/vendors.md): put its samples in one directory",
-                events.len(),
-                dirs.join(", "),
-                manifest_path.display()
-            ))));
-        }
-        return Ok(Err(Failure::failed(format!(
-            "the event type was not found: no body field or `.headers` header has, in every sample, \
-             its directory's name as its value ({}).{} Name each directory as the vendor names the event, \
-             or set `event_type` in {} yourself (a `pointer` or a `header`: docs/vendors.md)",
-            dirs.join(", "),
-            nearest_miss(&events, &grouped),
-            manifest_path.display()
-        ))));
+        return Ok(Err(type_not_found(&events, &grouped, &manifest_path)));
     }
     Ok(Ok(()))
+}
+
+/// The manifest `infer` drafts: what the samples show (where the event type
+/// and id are, the headers they are read from, a form body), the rest left
+/// for the user to fill in.
+fn draft_manifest(
+    id: &str,
+    found: Option<&onboard::EventType>,
+    event_id: Option<&Value>,
+    grouped: &[(String, Vec<onboard::Sample>)],
+) -> Value {
+    let mut manifest = json!({
+        "id": id,
+        "name": id,
+        "description": "Inferred by hookforge infer; check every field against the vendor's docs.",
+        "auth": {"scheme": "none", "note": "not inferred: describe the vendor's scheme (see docs/vendors.md, Authentication in the manifest)"},
+        "headers": [{"name": "Content-Type", "value": "application/json"}],
+        "success": {"statuses": ["2xx"]},
+        "schemas": {"from": "inferred", "note": "inferred by hookforge infer from the samples; required: the event type, the event id and envelope fields present in every sample"},
+    });
+    // Not found, it is left out rather than guessed: a guessed header (no
+    // vendor sends) made every real delivery a misfit, and `check` passed.
+    if let Some(f) = found {
+        manifest["event_type"] = f.locator.clone();
+    }
+    if let Some(l) = event_id {
+        manifest["event_id"] = l.clone();
+    }
+    // Samples whose headers say the vendor posts a form: the manifest says
+    // so, or `serve` would answer the vendor's real deliveries 415.
+    if posts_forms(grouped) {
+        manifest["body"] = json!({"encoding": "form"});
+        manifest["headers"] = json!([{"name": "Content-Type", "value": FORM}]);
+    }
+    // A header the type or id is read from is one the vendor sends: listed,
+    // `check` and `simulate` send it and `serve` keeps it with the delivery
+    // (else every stored delivery lacked its type and was never handled).
+    let read_from = [
+        ("{event_type}", found.map(|f| &f.locator)),
+        ("{event_id}", event_id),
+    ];
+    for (value, locator) in read_from {
+        if let Some(name) = locator.and_then(|l| l["header"].as_str()) {
+            manifest["headers"]
+                .as_array_mut()
+                .expect("a list")
+                .push(json!({"name": name, "value": value}));
+        }
+    }
+    manifest
+}
+
+/// Writes the drafted manifest, or keeps one already there (filling in the
+/// event type or id it lacks).
+fn write_manifest(manifest_path: &std::path::Path, manifest: &Value) -> Result<(), String> {
+    match kept_manifest(manifest_path, manifest)? {
+        Kept::New => write_json(manifest_path, manifest)?,
+        Kept::AsIs => {
+            eprintln!("kept {} as it is", manifest_path.display());
+            note_other_locators(manifest_path, manifest);
+        }
+        Kept::Filled(kept) => {
+            eprintln!(
+                "kept {}, adding the event type or id it lacked",
+                manifest_path.display()
+            );
+            write_json(manifest_path, &kept)?;
+        }
+    }
+    Ok(())
+}
+
+/// Why no event type was found, and what to do: one directory per event
+/// named as the vendor names it, or the batch rule.
+fn type_not_found(
+    events: &Events,
+    grouped: &[(String, Vec<onboard::Sample>)],
+    manifest_path: &std::path::Path,
+) -> Failure {
+    let mut dirs: Vec<&str> = events.iter().map(|(d, _)| d.as_str()).take(6).collect();
+    if events.len() > 6 {
+        dirs[5] = "…";
+    }
+    if onboard::is_batch(grouped) {
+        return Failure::failed(format!(
+            "the samples are JSON arrays (batches), in {} directories ({}): a vendor that posts batches \
+             sends one kind of delivery, named with `{{\"value\": \"…\"}}` as `event_type` in {} \
+             (docs/vendors.md): put its samples in one directory",
+            events.len(),
+            dirs.join(", "),
+            manifest_path.display()
+        ));
+    }
+    Failure::failed(format!(
+        "the event type was not found: no body field or `.headers` header has, in every sample, \
+         its directory's name as its value ({}).{} Name each directory as the vendor names the event, \
+         or set `event_type` in {} yourself (a `pointer` or a `header`: docs/vendors.md)",
+        dirs.join(", "),
+        nearest_miss(events, grouped),
+        manifest_path.display()
+    ))
 }
 
 /// Whether the manifest written or kept says where the event type is (a

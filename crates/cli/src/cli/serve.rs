@@ -474,7 +474,7 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeEx
     }
     // Every way to fail here is in what was asked: an address in use, a
     // database that cannot be opened or reached, a vendor's configuration.
-    let mut server = hookforge::receive::serve::start(cfg)
+    let server = hookforge::receive::serve::start(cfg)
         .await
         .map_err(Failure::usage)?;
     if let Some(ui) = &ui {
@@ -493,6 +493,17 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeEx
         );
         eprintln!("metrics at http://{addr}/metrics");
     }
+    announce(&server, in_memory, &keeping)?;
+    until_stopped(server, grace).await
+}
+
+/// The notes on what is and is not served, then the address line (the
+/// first line on stdout, which scripts and tests read).
+fn announce(
+    server: &hookforge::receive::serve::Server,
+    in_memory: bool,
+    keeping: &[&str],
+) -> Outcome {
     for (v, _) in &server.served {
         if in_memory && keeping.contains(v) {
             eprintln!(
@@ -521,6 +532,15 @@ async fn run_server(cfg: hookforge::receive::serve::ServeConfig, extras: ServeEx
         vendor_list.join(", ")
     );
     let _ = io::stdout().flush();
+    Ok(())
+}
+
+/// Serves until the server fails or a signal stops it; then finishes what
+/// is in flight within `grace` (a second signal cuts it).
+async fn until_stopped(
+    mut server: hookforge::receive::serve::Server,
+    grace: std::time::Duration,
+) -> Outcome {
     let ended = tokio::select! {
         r = &mut server.task => Some(r),
         () = stop_signal() => None,

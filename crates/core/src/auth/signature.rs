@@ -450,10 +450,10 @@ impl SignatureScheme {
     fn verify_one(
         &self,
         keys: &[VerifyKey],
-        d: &Received<'_>,
+        delivery: &Received<'_>,
         json: Option<&Value>,
     ) -> Result<(), AuthError> {
-        let (headers, body, at, now) = (d.headers, d.body, d.at, d.now);
+        let (headers, body, at, now) = (delivery.headers, delivery.body, delivery.at, delivery.now);
         let (sigs, ts) = match &self.in_body {
             Some(parts) => self.body_entries(parts, headers, json)?,
             None => self.header_entries(headers)?,

@@ -1723,13 +1723,13 @@ fn new_keys_probe(s: Sender<'_>, de: Fresh) -> Result<Plan, HarnessError> {
 /// `drift/unknown-enum`: an enum value outside the documented ones, in the
 /// first sample (of any event) whose schema has a string enum where it has
 /// a value.
-fn unknown_enum_probe(c: &Catalogue<'_>) -> Plan {
-    let s = c.sender;
-    let dn = c.fresh("drift/unknown-enum");
+fn unknown_enum_probe(catalogue: &Catalogue<'_>) -> Plan {
+    let s = catalogue.sender;
+    let dn = catalogue.fresh("drift/unknown-enum");
     let candidates = std::iter::once(dn.clone()).chain(
         s.v.events.iter().flat_map(|e| e.samples).map(|sample| {
             let case = format!("drift/unknown-enum#{}", sample.path);
-            fresh(s.v, sample.body, &format!("{}/{case}", c.nonce))
+            fresh(s.v, sample.body, &format!("{}/{case}", catalogue.nonce))
         }),
     );
     // Not the event type's own field (Adyen's `eventCode` is an enum): a

@@ -93,34 +93,46 @@ pub(crate) fn answer(vendor: &VendorSpec, expect: Expect, got: &Answer, observed
         Expect::Refusal(r) => r,
         // Judged by `handshake`.
         Expect::Handshake => return Verdict::fail("a handshake judged as a delivery".into()),
-        Expect::HandlerFails if success.accepts(status) => {
-            return Verdict {
-                ok: true,
-                note: format!("answered {status} though its handler failed"),
-                unconfirmed_2xx: true,
-            };
-        }
-        // A status the vendor documents as final (HubSpot's 400 to 405,
-        // Okta's and Zoom's 4xx) is never retried.
-        Expect::HandlerFails
-            if success
-                .refused
-                .as_ref()
-                .is_some_and(|r| r.iter().any(|p| p.matches(status))) =>
-        {
-            return Verdict::fail(format!(
-                "answered {status} when its handler failed, but {} does not retry {}: the event is \
-                 lost; answer 5xx (or 429) when handling fails",
-                vendor.name,
-                StatusPattern::list(success.refused.as_deref().unwrap_or_default(), " or ")
-            ));
-        }
-        Expect::HandlerFails => {
-            return Verdict::pass(format!(
-                "answered {status} when its handler failed: the vendor retries it"
-            ));
-        }
+        Expect::HandlerFails => return failed_handler_answer(vendor, status),
     };
+    refusal_answered(vendor, refusal, (status, text), observed)
+}
+
+/// Judges the answer to a delivery whose handler failed on purpose: the
+/// vendor must see a status it retries.
+fn failed_handler_answer(vendor: &VendorSpec, status: u16) -> Verdict {
+    let success = &vendor.manifest().success;
+    if success.accepts(status) {
+        return Verdict {
+            ok: true,
+            note: format!("answered {status} though its handler failed"),
+            unconfirmed_2xx: true,
+        };
+    }
+    // A status the vendor documents as final (HubSpot's 400 to 405,
+    // Okta's and Zoom's 4xx) is never retried.
+    let refused = success.refused.as_deref().unwrap_or_default();
+    if refused.iter().any(|p| p.matches(status)) {
+        return Verdict::fail(format!(
+            "answered {status} when its handler failed, but {} does not retry {}: the event is \
+             lost; answer 5xx (or 429) when handling fails",
+            vendor.name,
+            StatusPattern::list(refused, " or ")
+        ));
+    }
+    Verdict::pass(format!(
+        "answered {status} when its handler failed: the vendor retries it"
+    ))
+}
+
+/// Judges the answer to a delivery the receiver must refuse.
+fn refusal_answered(
+    vendor: &VendorSpec,
+    refusal: Refusal,
+    (status, text): (u16, &String),
+    observed: bool,
+) -> Verdict {
+    let success = &vendor.manifest().success;
     if success.refuses(status) {
         let clearer =
             refusal == Refusal::Auth && success.refused.is_none() && !matches!(status, 401 | 403);

@@ -336,12 +336,7 @@ impl Store for MemoryStore {
         Ok(Inserted::New(id))
     }
 
-    fn claim(
-        &self,
-        now_ms: i64,
-        limit: usize,
-        vendors: Vendors<'_>,
-    ) -> Result<Vec<StoredDelivery>> {
+    fn claim(&self, now_ms: i64, limit: usize, only: Vendors<'_>) -> Result<Vec<StoredDelivery>> {
         let mut m = self.lock();
         // Chosen while the due set is read, stopping at the limit (a claim
         // must not copy a whole backlog while it holds the lock); a row
@@ -352,7 +347,7 @@ impl Store for MemoryStore {
             if at > now_ms || chosen.len() == limit {
                 break;
             }
-            if !m.rows.get(&id).is_some_and(|r| vendors.allows(&r.vendor)) {
+            if !m.rows.get(&id).is_some_and(|r| only.allows(&r.vendor)) {
                 continue;
             }
             match m.place(id) {
@@ -393,19 +388,23 @@ impl Store for MemoryStore {
         Ok(attempt)
     }
 
-    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool> {
+    /// Under one lock, as the database stores do it in one transaction.
+    fn complete_many(&self, done: &[(Attempt, i64)]) -> Result<Vec<bool>> {
         let mut m = self.lock();
-        if !m.holds(attempt) {
-            return Ok(false);
+        let mut out = Vec::with_capacity(done.len());
+        for &(attempt, now_ms) in done {
+            let held = m.holds(attempt);
+            if held {
+                if let Some(r) = m.rows.get_mut(&attempt.id) {
+                    r.processed_at_ms = Some(now_ms);
+                    r.last_error = None;
+                }
+                m.set_done(attempt.id);
+                m.evict_done(self.max_bytes, self.capacity);
+            }
+            out.push(held);
         }
-        let id = attempt.id;
-        if let Some(r) = m.rows.get_mut(&id) {
-            r.processed_at_ms = Some(now_ms);
-            r.last_error = None;
-        }
-        m.set_done(id);
-        m.evict_done(self.max_bytes, self.capacity);
-        Ok(true)
+        Ok(out)
     }
 
     fn fail(&self, attempt: Attempt, error: &str, retry_at_ms: Option<i64>) -> Result<bool> {
@@ -470,12 +469,7 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn search(
-        &self,
-        q: &Search,
-        offset: usize,
-        limit: usize,
-    ) -> Result<(Vec<StoredDelivery>, u64)> {
+    fn search(&self, q: &Search, offset: usize, limit: usize) -> Result<SearchPage> {
         let m = self.lock();
         let mut total = 0u64;
         let mut page = Vec::new();

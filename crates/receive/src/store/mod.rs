@@ -83,6 +83,9 @@ pub fn redact_url(url: &str) -> String {
     "(a database URL hookforge cannot read; not shown, as it may hold a password)".into()
 }
 
+/// One page of a search, newest first, and how many match in all.
+pub type SearchPage = (Vec<StoredDelivery>, u64);
+
 /// What the dashboard looks for; every field narrows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Search {
@@ -394,24 +397,21 @@ pub trait Store: Send + Sync + 'static {
         InsertMode::Blocking
     }
     /// Claims up to `limit` pending deliveries due at `now_ms` (marks them
-    /// processing and counts the attempt), of the vendors `vendors` allows.
-    fn claim(&self, now_ms: i64, limit: usize, vendors: Vendors<'_>)
-    -> Result<Vec<StoredDelivery>>;
+    /// processing and counts the attempt), of the vendors `only` allows.
+    fn claim(&self, now_ms: i64, limit: usize, only: Vendors<'_>) -> Result<Vec<StoredDelivery>>;
     /// Marks one pending delivery processing (counting the attempt), for a
     /// handler run inline; `None` if it is not pending (another request is
     /// handling it, or it is done).
     fn start(&self, id: i64) -> Result<Option<Attempt>>;
     /// Marks a delivery done, if `attempt` still holds it (`Ok(false)`
     /// otherwise: its lease ran out and another process took it over).
-    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool>;
+    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool> {
+        Ok(self.complete_many(&[(attempt, now_ms)])?[0])
+    }
     /// Marks several deliveries done, `(attempt, now_ms)` each, with
     /// `complete`'s condition; one answer each, in order. A store may do it
-    /// in one transaction. The default completes them one by one.
-    fn complete_many(&self, done: &[(Attempt, i64)]) -> Result<Vec<bool>> {
-        done.iter()
-            .map(|&(attempt, at)| self.complete(attempt, at))
-            .collect()
-    }
+    /// in one transaction.
+    fn complete_many(&self, done: &[(Attempt, i64)]) -> Result<Vec<bool>>;
     /// Records a failed attempt: retry at `retry_at_ms`, or make it `dead`
     /// when `None`; with `complete`'s condition.
     fn fail(&self, attempt: Attempt, error: &str, retry_at_ms: Option<i64>) -> Result<bool>;
@@ -488,12 +488,7 @@ pub trait Store: Send + Sync + 'static {
     /// One page of the deliveries `q` matches, newest first, without their
     /// bodies, and how many match in all. The default reads every row; the
     /// stores select with `WHERE … ORDER BY id DESC LIMIT`.
-    fn search(
-        &self,
-        q: &Search,
-        offset: usize,
-        limit: usize,
-    ) -> Result<(Vec<StoredDelivery>, u64)> {
+    fn search(&self, q: &Search, offset: usize, limit: usize) -> Result<SearchPage> {
         let mut all: Vec<StoredDelivery> = self
             .list(None, usize::MAX)?
             .into_iter()

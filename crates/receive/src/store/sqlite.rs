@@ -497,15 +497,21 @@ fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
         headers,
         received_at_ms: r.get(7)?,
         status,
-        attempts: r.get(9)?,
+        attempts: count(r.get(9)?),
         last_error: r.get(10)?,
         next_attempt_at_ms: r.get(11)?,
         processed_at_ms: r.get(12)?,
-        duplicates: r.get(13)?,
+        duplicates: count(r.get(13)?),
         entity: r.get(14)?,
         sequence: r.get(15)?,
         superseded_by: r.get(16)?,
     })
+}
+
+/// A stored count as the model holds it; a negative one (written by hand
+/// into the file) reads as 0, as the PostgreSQL store reads it.
+fn count(n: i64) -> u32 {
+    n.clamp(0, i64::from(u32::MAX)) as u32
 }
 
 impl SqliteStore {
@@ -600,13 +606,8 @@ impl Store for SqliteStore {
         }
     }
 
-    fn claim(
-        &self,
-        now_ms: i64,
-        limit: usize,
-        vendors: Vendors<'_>,
-    ) -> Result<Vec<StoredDelivery>> {
-        let only = vendors.json();
+    fn claim(&self, now_ms: i64, limit: usize, only: Vendors<'_>) -> Result<Vec<StoredDelivery>> {
+        let only = only.json();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let rows = {
@@ -618,10 +619,6 @@ impl Store for SqliteStore {
         let mut rows = rows;
         rows.sort_by_key(|d| (d.next_attempt_at_ms, d.id));
         Ok(rows)
-    }
-
-    fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool> {
-        Ok(self.complete_many(&[(attempt, now_ms)])?[0])
     }
 
     /// One transaction for all of them (the worker's share of group commit).
@@ -698,12 +695,7 @@ impl Store for SqliteStore {
             .collect())
     }
 
-    fn search(
-        &self,
-        query: &Search,
-        offset: usize,
-        limit: usize,
-    ) -> Result<(Vec<StoredDelivery>, u64)> {
+    fn search(&self, query: &Search, offset: usize, limit: usize) -> Result<SearchPage> {
         const WHERE: &str = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR vendor = ?2)
              AND (?3 IS NULL OR instr(event_type, ?3) > 0)
              AND (?4 IS NULL OR received_at >= ?4) AND (?5 IS NULL OR received_at <= ?5)";
