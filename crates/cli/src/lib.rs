@@ -35,7 +35,8 @@ struct Cli {
     /// A vendor that is not built in: a directory laid out like
     /// `schemas/<vendor>/` (manifest.json, definitions.json, events/), with
     /// optional `samples/<event>/*.json`. Usable wherever `--vendor` is;
-    /// with one directory, `--vendor` may be left out. Repeatable.
+    /// with one directory, `--vendor` may be left out. Repeatable. For
+    /// `infer`, the directory it writes (OUT).
     #[arg(long = "vendor-dir", value_name = "DIR", global = true)]
     vendor_dir: Vec<std::path::PathBuf>,
 }

@@ -637,13 +637,10 @@ impl Walk<'_> {
     /// `patternProperties` and `additionalProperties`: the schemas both
     /// have are compared; one added constrains, one removed frees.
     fn compare_patterns(&mut self, old: &Value, new: &Value, path: &str, depth: usize) {
-        let patterns = |s: &Value| {
-            s.get("patternProperties")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default()
-        };
-        let (op, np) = (patterns(old), patterns(new));
+        let (op, np) = (
+            object_at(old, "patternProperties"),
+            object_at(new, "patternProperties"),
+        );
         for (p, ov) in &op {
             match np.get(p) {
                 Some(nv) => self.compare(ov, nv, &format!("{path}<{p}>"), depth + 1),
@@ -798,13 +795,7 @@ impl Walk<'_> {
     /// Fields removed, added, made required or optional, and each field
     /// both have compared in turn.
     fn compare_properties(&mut self, old: &Value, new: &Value, path: &str, depth: usize) {
-        let props = |s: &Value| {
-            s.get("properties")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default()
-        };
-        let (op, np) = (props(old), props(new));
+        let (op, np) = (object_at(old, "properties"), object_at(new, "properties"));
         let (or, nr) = (strings(old.get("required")), strings(new.get("required")));
         let child = |k: &str| {
             if path.is_empty() {
@@ -993,4 +984,13 @@ pub fn diff(old: &Path, new: &Path, old_samples: Option<&Path>) -> Result<Diff, 
         samples_checked: o.samples.len(),
         samples_failing: failing,
     })
+}
+
+/// The object under `key` in schema `s` (its `properties`,
+/// `patternProperties`), empty when there is none.
+fn object_at(s: &Value, key: &str) -> Map<String, Value> {
+    s.get(key)
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
 }

@@ -56,17 +56,22 @@ fn retarget_refs(v: &mut Value) {
     });
 }
 
-/// The shared definitions and those inside event files (what `hookforge
-/// infer` writes), each a component; an event's definition whose name is
-/// taken by another schema is renamed `<Event><Name>` (see [`payload`]).
-fn definitions(v: &VendorSpec) -> Map<String, Value> {
-    let mut out: Map<String, Value> = match v.definitions() {
+/// The vendor's shared definitions (`definitions.json`), each a component.
+fn shared_components(v: &VendorSpec) -> Map<String, Value> {
+    match v.definitions() {
         Value::Object(defs) => defs
             .into_iter()
             .map(|(k, s)| (k, component_schema(&s)))
             .collect(),
         _ => Map::new(),
-    };
+    }
+}
+
+/// The shared definitions and those inside event files (what `hookforge
+/// infer` writes), each a component; an event's definition whose name is
+/// taken by another schema is renamed `<Event><Name>` (see [`payload`]).
+fn definitions(v: &VendorSpec) -> Map<String, Value> {
+    let mut out = shared_components(v);
     for e in v.events {
         let (_, local) = localized(v, e, &out);
         out.extend(local);
@@ -77,13 +82,7 @@ fn definitions(v: &VendorSpec) -> Map<String, Value> {
 /// An event's schema as a message payload, its own definitions' refs
 /// pointing where [`definitions`] put them.
 fn payload(v: &VendorSpec, e: &crate::EventInfo) -> Value {
-    let mut taken = match v.definitions() {
-        Value::Object(defs) => defs
-            .into_iter()
-            .map(|(k, s)| (k, component_schema(&s)))
-            .collect(),
-        _ => Map::new(),
-    };
+    let mut taken = shared_components(v);
     for other in v.events {
         let (schema, local) = localized(v, other, &taken);
         if other.name == e.name {
