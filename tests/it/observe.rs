@@ -80,6 +80,9 @@ enum Defect {
     KeepsIdOnFailure,
     /// Answers 200 when its handler fails (the error logged and dropped).
     AcksFailedHandling,
+    /// Reports what it handled without the event id, so the observer
+    /// cannot make the handler of one event fail.
+    ReportsNoId,
 }
 
 struct Rx {
@@ -133,7 +136,8 @@ impl Rx {
             payload = known_fields_only(payload);
         }
         let report = json!({
-            "event_id": env.as_ref().and_then(|e| e.event_id.clone()),
+            "event_id": env.as_ref().and_then(|e| e.event_id.clone())
+                .filter(|_| self.defect != Some(Defect::ReportsNoId)),
             "event_type": env.map(|e| e.event_type),
             "payload": payload,
         });
@@ -513,6 +517,11 @@ async fn a_handler_that_fails_must_be_retried_and_its_retry_handled() {
         let c = detail_says(&r, case, says);
         assert_eq!(c.steps.len(), steps, "the vendor retries no 2xx");
     }
+    // No report carried the id, so no handler failed: the case proved
+    // nothing, and says so rather than passing.
+    let r = run(v, Some(Defect::ReportsNoId)).await;
+    assert!(failed(&r).contains(case), "{}", r.table());
+    detail_says(&r, case, "the case proves nothing");
 }
 
 /// The cases a Standard Webhooks receiver's own library passes and a

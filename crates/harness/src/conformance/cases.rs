@@ -1209,6 +1209,20 @@ pub fn fresh_delivery(v: &VendorSpec, base: &[u8], nonce: &str) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// Stamps taken at once on two threads, far faster than one a
+    /// millisecond, are all different (the clock alone repeats itself).
+    #[test]
+    fn stamps_are_never_the_same_twice() {
+        let take = || (0..2000).map(|_| stamp_millis()).collect::<Vec<_>>();
+        let (a, b) = std::thread::scope(|s| {
+            let (a, b) = (s.spawn(take), s.spawn(take));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let all: std::collections::BTreeSet<i64> = a.iter().chain(&b).copied().collect();
+        assert_eq!(all.len(), 4000);
+        assert!(a.windows(2).all(|w| w[0] < w[1]), "in order on one thread");
+    }
+
     #[test]
     fn mutated_ids_keep_their_format() {
         let ulid = "evt_01KV59VZ502G6BXAD1YKNHQHNB";
