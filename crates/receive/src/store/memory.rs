@@ -282,11 +282,7 @@ impl Store for MemoryStore {
         m.total_bytes += delivery.body.len();
         m.next_id += 1;
         let id = m.next_id;
-        let status = if delivery.misfit.is_some() {
-            Status::Quarantined
-        } else {
-            Status::Pending
-        };
+        let status = delivery.first_status();
         let received_at_ms = delivery.received_at_ms;
         let (entity, sequence) = match delivery.order {
             Some(o) => (Some(o.entity), o.sequence),

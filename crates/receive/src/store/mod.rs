@@ -156,6 +156,18 @@ pub struct NewDelivery {
     pub order: Option<hookforge_core::parse::OrderPlace>,
 }
 
+impl NewDelivery {
+    /// The status it is stored with: quarantined when it misfits the
+    /// model (kept, not handled), else pending.
+    pub fn first_status(&self) -> Status {
+        if self.misfit.is_some() {
+            Status::Quarantined
+        } else {
+            Status::Pending
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {

@@ -293,17 +293,7 @@ impl PostgresStore {
         let types = col(&|d| Some(d.event_type.clone()));
         let ids = col(&|d| d.event_id.clone());
         let keys = col(&|d| Some(d.dedupe_key.clone()));
-        let statuses = col(&|d| {
-            Some(
-                if d.misfit.is_some() {
-                    Status::Quarantined
-                } else {
-                    Status::Pending
-                }
-                .as_str()
-                .to_string(),
-            )
-        });
+        let statuses = col(&|d| Some(d.first_status().as_str().to_string()));
         let errors = col(&|d| d.misfit.clone());
         let mut headers = Vec::with_capacity(unique.len());
         for &i in &unique {
@@ -545,11 +535,7 @@ fn insert_row(tx: &mut ::postgres::Transaction<'_>, delivery: &NewDelivery) -> R
             what: "the headers",
             source,
         })?;
-    let status = if delivery.misfit.is_some() {
-        Status::Quarantined
-    } else {
-        Status::Pending
-    };
+    let status = delivery.first_status();
     let row = tx
         .query_one(
             "INSERT INTO deliveries (vendor, event_type, event_id, dedupe_key, body, headers, received_at, next_attempt_at, status, last_error,

@@ -390,11 +390,7 @@ impl Row {
             what: "the headers",
             source,
         })?;
-        let status = if d.misfit.is_some() {
-            Status::Quarantined
-        } else {
-            Status::Pending
-        };
+        let status = d.first_status();
         Ok(Row { headers, status })
     }
 }
