@@ -330,7 +330,6 @@ fn inbox_of_types(tmp: &Path, types: &[String]) -> PathBuf {
     db
 }
 
-/// `hookforge drift --db DB --vendor VENDOR --schemas DIR` and `more`.
 /// `drift --json` of Prets' deliveries in `db` against `dir`: its report.
 fn drift_json(db: &Path, dir: &Path) -> Value {
     let out = drift(
@@ -342,6 +341,7 @@ fn drift_json(db: &Path, dir: &Path) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `hookforge drift --db DB --vendor VENDOR --schemas DIR` and `more`.
 fn drift(db: &str, vendor: &str, schemas: &str, more: &[&str]) -> std::process::Output {
     let mut args = vec![
         "drift",

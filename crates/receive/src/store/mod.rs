@@ -418,7 +418,10 @@ pub trait Store: Send + Sync + 'static {
     /// Marks a delivery done, if `attempt` still holds it (`Ok(false)`
     /// otherwise: its lease ran out and another process took it over).
     fn complete(&self, attempt: Attempt, now_ms: i64) -> Result<bool> {
-        Ok(self.complete_many(&[(attempt, now_ms)])?[0])
+        let answers = self.complete_many(&[(attempt, now_ms)])?;
+        answers.first().copied().ok_or_else(|| {
+            StoreError::Backend("complete_many gave no answer for one delivery".into())
+        })
     }
     /// Marks several deliveries done, `(attempt, now_ms)` each, with
     /// `complete`'s condition; one answer each, in order. A store may do it

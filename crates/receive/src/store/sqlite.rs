@@ -493,7 +493,7 @@ fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
         headers,
         received_at_ms: r.get(7)?,
         status,
-        attempts: count(r.get(9)?),
+        attempts: r.get(9)?,
         last_error: r.get(10)?,
         next_attempt_at_ms: r.get(11)?,
         processed_at_ms: r.get(12)?,
@@ -504,8 +504,10 @@ fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
     })
 }
 
-/// A stored count as the model holds it; a negative one (written by hand
-/// into the file) reads as 0, as the PostgreSQL store reads it.
+/// A stored tally as the model holds it; a negative one (written by hand
+/// into the file) reads as 0, as the PostgreSQL store reads it. Not for
+/// `attempts`, which the lease compares: a count that does not fit is an
+/// error there.
 fn count(n: i64) -> u32 {
     n.clamp(0, i64::from(u32::MAX)) as u32
 }
