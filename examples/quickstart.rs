@@ -1,5 +1,5 @@
 //! The README's library example: README.md shows the lines between the
-//! markers, and `tests/readme.rs` checks that they are the same.
+//! markers, and `tests/it/readme.rs` checks that they are the same.
 //!
 //! `cargo run --example quickstart` parses a sample Prets delivery and
 //! dispatches it to the handler.

@@ -31,6 +31,11 @@ pub use hookforge_harness::{conformance, simulate};
 #[cfg(feature = "ui")]
 pub use hookforge_ui as ui;
 
+/// Finding the example payloads in a vendor's documentation text and
+/// repairing them into JSON (`hookforge extract`).
+#[cfg(feature = "extract")]
+pub use hookforge_extract as extract;
+
 // The core: parsing, auth, the registry and the built-in vendors.
 #[doc(hidden)]
 pub use hookforge_core::DynModel;

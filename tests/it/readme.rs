@@ -1,12 +1,9 @@
-//! The README's library example is `examples/quickstart.rs` (compiled by
-//! `cargo test`); the receiver example of docs/receiving.md is kept
-//! compiling here.
+//! The README's and the manual's code examples are the files under
+//! `examples/`, which `cargo test` compiles: each page shows exactly a
+//! file's marked lines.
 
-use hookforge::HandlerResult;
-use hookforge::vendors::prets::{self, Handler, models};
-
-/// The README shows exactly the example file's marked lines, and the
-/// example runs.
+/// The README and docs/library.md show exactly `examples/quickstart.rs`'s
+/// marked lines.
 #[test]
 fn the_readme_example_is_the_example_file() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -24,45 +21,41 @@ fn the_readme_example_is_the_example_file() {
         .and_then(|rest| rest.split("```").next())
         .expect("README.md has its example under `## In your code`");
     assert_eq!(shown, marked, "README.md and examples/quickstart.rs differ");
+    let manual = std::fs::read_to_string(root.join("docs/library.md")).unwrap();
+    let shown = first_rust_block(&manual, "# hookforge in your code");
+    assert_eq!(
+        shown, marked,
+        "docs/library.md and examples/quickstart.rs differ"
+    );
 }
 
-struct Quotes(std::sync::Mutex<Vec<String>>);
-
-impl Handler for Quotes {
-    async fn on_quote_created(&self, e: models::QuoteCreated) -> HandlerResult {
-        let id = e.data.quote_id.as_option();
-        self.0.lock().unwrap().extend(id.cloned());
-        Ok(())
-    }
+/// docs/receiving.md shows exactly `examples/receiver.rs`'s marked lines
+/// (which `cargo test` compiles).
+#[test]
+fn the_manuals_receiver_is_the_example_file() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file = std::fs::read_to_string(root.join("examples/receiver.rs")).unwrap();
+    let marked: String = file
+        .split("    // manual:begin\n")
+        .nth(1)
+        .and_then(|rest| rest.split("    // manual:end").next())
+        .expect("examples/receiver.rs has its markers")
+        .lines()
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+        .collect();
+    let manual = std::fs::read_to_string(root.join("docs/receiving.md")).unwrap();
+    let shown = first_rust_block(&manual, "In your own axum app:");
+    assert_eq!(
+        shown, marked,
+        "docs/receiving.md and examples/receiver.rs differ"
+    );
 }
 
-/// docs/receiving.md's receiver example, kept compiling (the secret passed in
-/// rather than read from the environment).
-async fn readme_receiver(
-    db: &std::path::Path,
-    secret: String,
-) -> Result<axum::Router, hookforge::BoxError> {
-    use hookforge::receive::inbox::Inbox;
-    use hookforge::receive::receiver::Receiver;
-    use hookforge::receive::store::SqliteStore;
-    use std::sync::Arc;
-
-    let inbox = Inbox::new(Arc::new(SqliteStore::open(db)?));
-    inbox.handle(prets::Dispatcher(Quotes(Default::default())));
-    let app = Receiver::builder(&prets::VENDOR)
-        .secret(secret)
-        .inbox(inbox.clone())
-        .build()?
-        .router();
-    inbox.spawn_worker();
-    Ok(app)
-}
-
-#[tokio::test]
-async fn readme_receiver_example_builds_a_router() {
-    let dir = std::env::temp_dir().join(format!("hookforge-readme-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let app = readme_receiver(&dir.join("inbox.db"), "whsec_readme".into()).await;
-    assert!(app.is_ok());
-    std::fs::remove_dir_all(&dir).unwrap();
+/// The first ```rust block after `heading` in `page`.
+fn first_rust_block<'a>(page: &'a str, heading: &str) -> &'a str {
+    page.split(heading)
+        .nth(1)
+        .and_then(|rest| rest.split("```rust\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .unwrap_or_else(|| panic!("no ```rust block after {heading:?}"))
 }

@@ -10,7 +10,6 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Number, Value};
 
 use crate::PatchError;
-use crate::drift::PatchOp;
 
 /// JSON with objects as ordered lists of members.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +58,20 @@ impl Json {
         }
         Some(at)
     }
+}
+
+/// One RFC 6902 operation, with why it is proposed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PatchOp {
+    pub op: &'static str,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// Not part of RFC 6902 (which ignores other members): the evidence,
+    /// and the deliveries that showed it (their `Observed::id`s, in `drift`).
+    pub why: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<i64>,
 }
 
 /// Applies an RFC 6902 patch (`add`, `replace`, `remove`) to the JSON text

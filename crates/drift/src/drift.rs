@@ -15,19 +15,7 @@ use crate::manifest::Manifest;
 use crate::manifest::vendor_dir::VendorSchemas;
 use hookforge_schema::schema_walk::json_type;
 
-/// One RFC 6902 operation, with why it is proposed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PatchOp {
-    pub op: &'static str,
-    pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
-    /// Not part of RFC 6902 (which ignores other members): the evidence,
-    /// and the deliveries that showed it (their [`Observed::id`]s).
-    pub why: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub deliveries: Vec<i64>,
-}
+pub use crate::document::PatchOp;
 
 /// A stored delivery as drift reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +106,7 @@ impl<'s> SchemaPlace<'s> {
             let (file, node) = defs.get(name)?;
             return Some(SchemaPlace {
                 file,
-                ptr: format!("/definitions/{}", escape(name)),
+                ptr: format!("/definitions/{}", crate::manifest::escape_token(name)),
                 node,
             });
         }
@@ -184,10 +172,6 @@ fn cite(o: &mut PatchOp, op: &PatchOp) {
             o.deliveries.push(*d);
         }
     }
-}
-
-fn escape(t: &str) -> String {
-    t.replace('~', "~0").replace('/', "~1")
 }
 
 /// Proposes how the vendor dir `dir` should change to fit `deliveries`
@@ -289,7 +273,7 @@ fn patch_twins(vs: &VendorSchemas, patches: &mut BTreeMap<PathBuf, Vec<PatchOp>>
     }
     let names: BTreeSet<&String> = holders.iter().flat_map(|(_, d)| d.keys()).collect();
     for name in names {
-        let prefix = format!("/definitions/{}", escape(name));
+        let prefix = format!("/definitions/{}", crate::manifest::escape_token(name));
         let under = |op: &PatchOp| {
             op.path == prefix
                 || op
@@ -719,7 +703,7 @@ fn walk_new_keys<'s>(
                 if props.contains_key(k) {
                     if let Some(child) = at
                         .child("properties", defs)
-                        .and_then(|p| p.child(&escape(k), defs))
+                        .and_then(|p| p.child(&crate::manifest::escape_token(k), defs))
                     {
                         walk_new_keys(&child.resolved(defs), defs, v, &format!("{path}/{k}"), out);
                     }
@@ -727,7 +711,7 @@ fn walk_new_keys<'s>(
                     let e = out
                         .entry((
                             at.file.clone(),
-                            format!("{}/properties/{}", at.ptr, escape(k)),
+                            format!("{}/properties/{}", at.ptr, crate::manifest::escape_token(k)),
                         ))
                         .or_insert_with(|| (k.clone(), Vec::new()));
                     e.1.push(v.clone());

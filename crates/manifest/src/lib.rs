@@ -35,6 +35,12 @@ pub fn unescape_token(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")
 }
 
+/// One object key as a JSON Pointer reference token (RFC 6901: `~` is
+/// written `~0`, then `/` is written `~1`).
+pub fn escape_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
 /// The pointers in `doc` that `pattern` names: a JSON Pointer whose `*`
 /// tokens stand for every index of an array or key of an object there
 /// (HubSpot's `/*/attemptNumber`: each notification of a batch). A pattern
@@ -53,12 +59,7 @@ pub fn pointers_matching(doc: &serde_json::Value, pattern: &str) -> Vec<String> 
                         .map(|(i, x)| (format!("{ptr}/{i}"), x))
                         .collect(),
                     ("*", serde_json::Value::Object(o)) => (o.iter())
-                        .map(|(k, x)| {
-                            (
-                                format!("{ptr}/{}", k.replace('~', "~0").replace('/', "~1")),
-                                x,
-                            )
-                        })
+                        .map(|(k, x)| (format!("{ptr}/{}", escape_token(k)), x))
                         .collect(),
                     (t, v) => v
                         .pointer(&format!("/{t}"))
@@ -1693,7 +1694,7 @@ fn pointer(path: &str) -> String {
         let (name, rest) = part.split_once('[').unwrap_or((part, ""));
         if !name.is_empty() {
             out.push('/');
-            out.push_str(&name.replace('~', "~0").replace('/', "~1"));
+            out.push_str(&escape_token(name));
         }
         for idx in rest.split('[').filter(|x| !x.is_empty()) {
             out.push('/');

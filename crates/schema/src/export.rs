@@ -106,12 +106,7 @@ fn localized(
         return (schema, Map::new());
     };
     let _ = v;
-    let prefix: String = e
-        .name
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
-        .collect();
+    let prefix = crate::infer::pascal_case(e.name);
     let mut renames = std::collections::BTreeMap::new();
     for (name, def) in &local {
         if taken.get(name).is_some_and(|t| *t != component_schema(def)) {

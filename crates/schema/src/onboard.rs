@@ -24,8 +24,32 @@ impl Sample {
     }
 }
 
+/// A line of a `.headers` file that is not a header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderLineError {
+    /// No `:` on the line.
+    NoColon { line: usize, text: String },
+    /// What stands before the `:` is not an RFC 9110 token.
+    BadName { line: usize, name: String },
+}
+
+impl std::fmt::Display for HeaderLineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeaderLineError::NoColon { line, text } => {
+                write!(f, "line {line}: expected `Name: value`, got {text:?}")
+            }
+            HeaderLineError::BadName { line, name } => {
+                write!(f, "line {line}: {name:?} is not a header name")
+            }
+        }
+    }
+}
+
+impl std::error::Error for HeaderLineError {}
+
 /// `Name: value` lines (blank lines and `#` comments skipped).
-pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
+pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, HeaderLineError> {
     let mut out = Vec::new();
     for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
         let line = line.trim();
@@ -35,16 +59,19 @@ pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, String> {
             continue;
         }
         let Some((k, v)) = line.split_once(':') else {
-            return Err(format!(
-                "line {}: expected `Name: value`, got {line:?}",
-                i + 1
-            ));
+            return Err(HeaderLineError::NoColon {
+                line: i + 1,
+                text: line.to_string(),
+            });
         };
         let name = k.trim();
         // RFC 9110's token characters: anything else is no header name.
         let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
         if name.is_empty() || !name.chars().all(token) {
-            return Err(format!("line {}: {name:?} is not a header name", i + 1));
+            return Err(HeaderLineError::BadName {
+                line: i + 1,
+                name: name.to_string(),
+            });
         }
         out.push((name.to_string(), v.trim().to_string()));
     }
@@ -250,7 +277,7 @@ fn string_leaves(v: &Value, at: String, depth: usize, out: &mut Vec<String>) {
         Value::String(_) if !at.is_empty() => out.push(at),
         Value::Object(o) => {
             for (k, child) in o {
-                let token = k.replace('~', "~0").replace('/', "~1");
+                let token = crate::manifest::escape_token(k);
                 string_leaves(child, format!("{at}/{token}"), depth + 1, out);
             }
         }
@@ -589,10 +616,16 @@ mod tests {
         let events = vec![("a".to_string(), vec![sample(json!({"kind": "b"}), &[])])];
         assert_eq!(event_type(&events), None);
         assert_eq!(parse_headers("X-A: 1\n\n# c\nX-B:two").unwrap().len(), 2);
-        assert!(parse_headers("nocolon").unwrap_err().contains("line 1"));
+        assert!(
+            parse_headers("nocolon")
+                .unwrap_err()
+                .to_string()
+                .contains("line 1")
+        );
         assert!(
             parse_headers("X-A: 1\nX B: 2")
                 .unwrap_err()
+                .to_string()
                 .contains("line 2: \"X B\" is not a header name")
         );
     }

@@ -46,7 +46,7 @@ fn walk_into(schema: &Value, defs: &Value, instance: &Value, at: &str, found: &m
                 .filter_map(Value::as_str)
                 .collect();
             for (k, child) in o {
-                let ptr = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                let ptr = format!("{at}/{}", crate::manifest::escape_token(k));
                 let declared: Vec<&Value> = branches
                     .iter()
                     .filter_map(|b| b.get("properties").and_then(|p| p.get(k)))

@@ -478,7 +478,7 @@ pub fn succeeds_saying(out: &std::process::Output, text: &str) {
 }
 
 /// Asserts `out` exited with `code` and printed exactly the lines
-/// `expected` describes, each a pattern where `*` stands for any text.
+/// `expected` describes, each a glob (`*` any text, `?` one character).
 #[track_caller]
 pub fn assert_lines(out: &std::process::Output, code: i32, expected: &[&str]) {
     let text = String::from_utf8_lossy(&out.stdout);
@@ -488,30 +488,11 @@ pub fn assert_lines(out: &std::process::Output, code: i32, expected: &[&str]) {
     assert_eq!(lines.len(), expected.len(), "{}", said());
     for (line, pattern) in lines.iter().zip(expected) {
         assert!(
-            glob_matches(pattern, line),
+            hookforge::conformance::harness::glob_match(pattern, line),
             "`{line}` is not `{pattern}`:\n{}",
             said()
         );
     }
-}
-
-/// Whether `text` is `pattern`, where `*` stands for any text.
-fn glob_matches(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if parts.len() == 1 {
-        return text == first;
-    }
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    for middle in &parts[1..parts.len() - 1] {
-        match rest.find(middle) {
-            Some(at) => rest = &rest[at + middle.len()..],
-            None => return false,
-        }
-    }
-    rest.ends_with(last)
 }
 
 /// Asserts `out` exited 0, showing its stdout and stderr when not.

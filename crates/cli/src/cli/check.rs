@@ -16,9 +16,6 @@ pub struct Args {
     /// With --observe: seconds to wait for reports after the last answer.
     #[arg(long, value_name = "SECS", default_value_t = 2.0)]
     pub settle: f64,
-    /// Seconds to wait for each answer (default: the vendor's budget, or 30).
-    #[arg(long)]
-    pub timeout: Option<f64>,
     /// Cases in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
     pub concurrency: u32,
@@ -51,7 +48,7 @@ pub struct Args {
     #[arg(long, value_name = "DB")]
     pub from_inbox: Option<String>,
     #[command(flatten)]
-    pub inbox_filter: super::inbox::InboxFilter,
+    pub inbox_filter: stores::InboxFilter,
     /// With --from-inbox: at most this many stored deliveries, the newest.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub inbox_limit: usize,
@@ -62,53 +59,13 @@ pub fn run(a: Args) -> Outcome {
     runtime()?.block_on(check(v, a))
 }
 
-/// A harness aimed and keyed as `target` says (what `check` and `inbox
-/// forward` share): URL, secret, settings, key URL, CA, HMAC format,
-/// answer timeout.
-pub fn harness_for(
-    vendor: &'static VendorSpec,
-    target: &TargetArgs,
-    timeout: Option<f64>,
-    concurrency: usize,
-) -> Result<hookforge::conformance::harness::Harness, Failure> {
-    let mut h = hookforge::conformance::harness::Harness::new(vendor, target.url.clone())
-        .concurrency(concurrency);
-    if let Some(s) = secret_from(vendor, target.secret.clone(), target.secret_file.as_ref())? {
-        h = h.secret(s);
-    }
-    for (name, value) in &target.settings {
-        h = h.setting(name.clone(), value.clone());
-    }
-    if let Some(url) = &target.key_url {
-        h = h.key_url(url.as_str());
-    }
-    if let Some(path) = &target.ca_cert {
-        let pem = std::fs::read(path).map_err(|e| {
-            Failure::usage(format!("cannot read --ca-cert {}: {e}", path.display()))
-        })?;
-        h = h.ca_cert(pem);
-    }
-    if let Some(f) = target.hmac_format {
-        h = h.hmac_format(f);
-    }
-    if let Some(t) = timeout {
-        h = h.timeout(duration_arg(t, "timeout")?);
-    }
-    Ok(h)
-}
-
 pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
-    let mut h = harness_for(
-        vendor,
-        &args.target,
-        args.timeout,
-        args.concurrency as usize,
-    )?;
+    let mut h = args.target.harness(vendor, args.concurrency as usize)?;
     if let Some(t) = &args.handshake_token {
         h = h.handshake_token(t.as_str());
     }
     if let Some(inbox) = &args.from_inbox {
-        h = h.recorded(super::forward::recorded(
+        h = h.recorded(stores::recorded(
             inbox,
             &args.inbox_filter.selection(Some(vendor.id.to_string())),
             args.inbox_limit,
@@ -181,32 +138,4 @@ pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
     } else {
         Ok(())
     }
-}
-
-pub fn write_reports(
-    reports: &[hookforge::conformance::report::Report],
-    json: Option<&PathBuf>,
-    junit: Option<&PathBuf>,
-    html: Option<&PathBuf>,
-) -> Result<(), Failure> {
-    if let Some(path) = html {
-        std::fs::write(path, hookforge::conformance::html::report(reports))
-            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
-    }
-    if let Some(path) = json {
-        let value = if reports.len() == 1 {
-            serde_json::to_value(&reports[0])
-        } else {
-            serde_json::to_value(reports)
-        }
-        .expect("reports serialize");
-        let text = serde_json::to_string_pretty(&value).expect("Value serializes");
-        std::fs::write(path, text + "\n")
-            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
-    }
-    if let Some(path) = junit {
-        std::fs::write(path, hookforge::conformance::report::Report::junit(reports))
-            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
-    }
-    Ok(())
 }

@@ -10,7 +10,7 @@ use super::*;
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub inbox: super::inbox::InboxLocation,
+    pub inbox: stores::InboxLocation,
     /// Only this vendor's deliveries (default: every vendor in the inbox).
     #[arg(long)]
     pub vendor: Option<String>,

@@ -5,8 +5,6 @@
 
 use super::*;
 
-use hookforge::conformance::harness::Recorded;
-use hookforge::receive::replay::Selection;
 use hookforge::receive::store::Store;
 
 #[derive(clap::Args)]
@@ -16,7 +14,7 @@ pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]
-    pub filter: super::inbox::InboxFilter,
+    pub filter: stores::InboxFilter,
     /// At most this many matching deliveries, the newest.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub limit: usize,
@@ -25,9 +23,6 @@ pub struct Args {
     /// `drift` redacts its samples.
     #[arg(long)]
     pub redact: bool,
-    /// Seconds to wait for each answer (default: the vendor's budget, or 30).
-    #[arg(long)]
-    pub timeout: Option<f64>,
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
     /// Write the report as JSON.
@@ -40,13 +35,15 @@ pub fn run(store: &dyn Store, args: Args) -> Outcome {
     require_secret(vendor, &args.target)?;
     let selection = args.filter.selection(Some(vendor.id.to_string()));
     selection.check_range().map_err(Failure::usage)?;
-    let recorded = load(store, &selection, args.limit, args.redact)?;
+    let recorded = stores::read_recorded(store, &selection, args.limit, args.redact)?;
     if recorded.is_empty() {
         println!("forward: nothing matches ({})", selection.describe());
         return Ok(());
     }
     let sent = recorded.len();
-    let mut h = super::check::harness_for(vendor, &args.target, args.timeout, args.concurrency)?
+    let mut h = args
+        .target
+        .harness(vendor, args.concurrency)?
         .recorded(recorded)
         .filter(format!("{}/inbox/*", vendor.id));
     let bar = progress_bar(sent as u64, vendor.id);
@@ -60,7 +57,7 @@ pub fn run(store: &dyn Store, args: Args) -> Outcome {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    super::check::write_reports(
+    write_reports(
         std::slice::from_ref(&report),
         args.report_json.as_ref(),
         None,
@@ -85,73 +82,4 @@ pub fn run(store: &dyn Store, args: Args) -> Outcome {
     } else {
         Ok(())
     }
-}
-
-/// `check --from-inbox DB`: the deliveries `selection` matches in the inbox
-/// at `inbox` (a SQLite file, or a `postgres://` URL).
-pub fn recorded(
-    inbox: &str,
-    selection: &Selection,
-    limit: usize,
-    redact: bool,
-) -> Result<Vec<Recorded>, Failure> {
-    let is_url = inbox.starts_with("postgres://") || inbox.starts_with("postgresql://");
-    let store = if is_url {
-        super::inbox::open_store(std::path::Path::new(""), Some(inbox.to_string()))?
-    } else if !std::path::Path::new(inbox).is_file() {
-        return Err(Failure::usage(format!(
-            "--from-inbox {inbox}: no such inbox file (give a SQLite inbox or a postgres:// URL)"
-        )));
-    } else {
-        super::inbox::open_store(std::path::Path::new(inbox), None)?
-    };
-    load(store.as_ref(), selection, limit, redact)
-}
-
-/// The newest `limit` deliveries `selection` matches, with their bodies,
-/// oldest first; redacted when asked.
-fn load(
-    store: &dyn Store,
-    selection: &Selection,
-    limit: usize,
-    redact: bool,
-) -> Result<Vec<Recorded>, Failure> {
-    let cannot = |e: &dyn std::fmt::Display| Failure::failed(format!("cannot read the inbox: {e}"));
-    let rows = selection.rows(store).map_err(|e| cannot(&e))?;
-    let skip = rows.len().saturating_sub(limit);
-    let mut redactor = hookforge::drift::Redactor::default();
-    let mut out = Vec::new();
-    for row in rows.into_iter().skip(skip) {
-        // Gone meanwhile (retention): nothing to send.
-        let Some(full) = store.get(row.id).map_err(|e| cannot(&e))? else {
-            continue;
-        };
-        let (body, event_id) = if redact {
-            let doc: serde_json::Value = serde_json::from_slice(&full.body).map_err(|e| {
-                Failure::usage(format!(
-                    "delivery {} is not JSON ({e}): --redact reads JSON bodies only",
-                    row.id
-                ))
-            })?;
-            let body = serde_json::to_vec(&redactor.redact(&doc, "")).expect("Value serializes");
-            // An id the vendor sends in a header is redacted as ids in the
-            // body are, so the copy is a delivery of its own.
-            let id = row.event_id.map(|id| {
-                match redactor.redact(&serde_json::Value::String(id.clone()), "id") {
-                    serde_json::Value::String(new) => new,
-                    _ => id,
-                }
-            });
-            (body, id)
-        } else {
-            (full.body, row.event_id)
-        };
-        out.push(Recorded {
-            id: row.id,
-            event_type: row.event_type,
-            event_id,
-            body,
-        });
-    }
-    Ok(out)
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 use hookforge::receive::store::{Status, Store};
+use stores::{InboxLocation, SelectionArgs};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -11,96 +12,11 @@ pub struct Args {
     pub action: InboxAction,
 }
 
-/// Where an existing inbox is: the same two flags for `inbox`, `ui` and `drift`.
-#[derive(clap::Args)]
-pub struct InboxLocation {
-    /// The SQLite inbox file.
-    #[arg(long, default_value = "hookforge-inbox.db")]
-    pub db: PathBuf,
-    /// A PostgreSQL inbox instead (`postgres://user@host/db`; also from
-    /// `HOOKFORGE_DATABASE_URL`, which keeps a password out of argv).
-    #[arg(long, value_name = "URL")]
-    pub database_url: Option<String>,
-}
-
-impl InboxLocation {
-    pub fn open(&self) -> Result<std::sync::Arc<dyn hookforge::receive::store::Store>, Failure> {
-        open_store(&self.db, self.database_url.clone())
-    }
-}
-
 pub fn run(a: Args) -> Outcome {
     match a.inbox.open() {
         Ok(store) => inbox(store.as_ref(), a.action),
         Err(f) => Err(f),
     }
-}
-
-/// The inbox to read: PostgreSQL when a URL is given (or in
-/// `HOOKFORGE_DATABASE_URL`), else the SQLite file, which must exist.
-pub fn open_store(
-    db: &std::path::Path,
-    database_url: Option<String>,
-) -> Result<std::sync::Arc<dyn hookforge::receive::store::Store>, Failure> {
-    let fail = |e: &dyn std::fmt::Display| Failure::usage(e);
-    match database_url.or_else(database_url_from_env) {
-        Some(url) => hookforge::receive::store::PostgresStore::connect(
-            &url,
-            std::time::Duration::from_secs(60),
-        )
-        .map(|s| std::sync::Arc::new(s) as _)
-        .map_err(|e| fail(&e)),
-        None if !db.is_file() => Err(fail(&format!(
-            "no inbox at {} (pass --db PATH or --database-url URL)",
-            db.display()
-        ))),
-        // SQLite takes an empty file for an empty database, and would make
-        // it an inbox: a file to inspect is never made into one here.
-        None if db.metadata().is_ok_and(|m| m.len() == 0) => {
-            Err(fail(&format!("{} is empty: not an inbox", db.display())))
-        }
-        // Nor is another application's database made into one.
-        None => match hookforge::receive::store::SqliteStore::holds_inbox(db) {
-            Ok(true) => open_sqlite(db).map_err(|e| fail(&e)),
-            Ok(false) => Err(fail(&format!(
-                "{} is a SQLite database without an inbox's `deliveries` table: not an inbox (pass the file `hookforge serve --db` writes)",
-                db.display()
-            ))),
-            Err(e) => Err(fail(&e)),
-        },
-    }
-}
-
-/// The SQLite inbox at `db`; read-only when it cannot be written (a file
-/// or directory of another user's), so that it can still be listed.
-fn open_sqlite(
-    db: &std::path::Path,
-) -> Result<
-    std::sync::Arc<dyn hookforge::receive::store::Store>,
-    hookforge::receive::store::StoreError,
-> {
-    use hookforge::receive::store::SqliteStore;
-    match SqliteStore::open(db) {
-        Ok(s) => Ok(std::sync::Arc::new(s)),
-        // Only for want of write access: a corrupt file or a held lock is
-        // said as it is.
-        Err(e) if e.is_read_only() => {
-            let s = SqliteStore::open_read_only(db).map_err(|_| e)?;
-            eprintln!(
-                "note: {} cannot be written, so it is opened read-only: list, show and drift work; replay and reparse do not",
-                db.display()
-            );
-            Ok(std::sync::Arc::new(s))
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// `HOOKFORGE_DATABASE_URL`, when set and not empty.
-pub fn database_url_from_env() -> Option<String> {
-    std::env::var("HOOKFORGE_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
 }
 
 #[derive(clap::Subcommand)]
@@ -163,69 +79,6 @@ pub enum InboxAction {
         #[arg(long)]
         reveal: bool,
     },
-}
-
-/// Which stored deliveries a bulk command takes.
-#[derive(clap::Args, Clone, Debug, Default)]
-pub struct SelectionArgs {
-    /// Only this vendor's deliveries.
-    #[arg(long)]
-    pub vendor: Option<String>,
-    #[command(flatten)]
-    pub filter: InboxFilter,
-}
-
-/// The filters on stored deliveries besides their vendor.
-#[derive(clap::Args, Clone, Debug, Default)]
-pub struct InboxFilter {
-    /// Only deliveries in this status: pending, processing, done, quarantined or dead.
-    #[arg(long, value_parser = status_arg)]
-    pub status: Option<hookforge::receive::store::Status>,
-    /// Only this event type (exactly).
-    #[arg(long, value_name = "TYPE")]
-    pub event_type: Option<String>,
-    /// Only those received at or after WHEN: RFC 3339
-    /// (`2026-12-01T09:00:00Z`), a date (midnight UTC) or a duration ago (`24h`).
-    #[arg(long, value_name = "WHEN", value_parser = parse_instant)]
-    pub since: Option<i64>,
-    /// Only those received at or before WHEN (as `--since`).
-    #[arg(long, value_name = "WHEN", value_parser = parse_instant)]
-    pub until: Option<i64>,
-}
-
-impl SelectionArgs {
-    pub fn selection(&self) -> hookforge::receive::replay::Selection {
-        self.filter.selection(self.vendor.clone())
-    }
-}
-
-impl InboxFilter {
-    pub fn selection(&self, vendor: Option<String>) -> hookforge::receive::replay::Selection {
-        hookforge::receive::replay::Selection {
-            search: hookforge::receive::store::Search {
-                status: self.status,
-                vendor,
-                event: None,
-                since_ms: self.since,
-                until_ms: self.until,
-            },
-            event_type: self.event_type.clone(),
-        }
-    }
-
-    /// Whether any filter is set.
-    pub fn is_set(&self) -> bool {
-        self.status.is_some()
-            || self.event_type.is_some()
-            || self.since.is_some()
-            || self.until.is_some()
-    }
-}
-
-fn status_arg(s: &str) -> Result<hookforge::receive::store::Status, String> {
-    hookforge::receive::store::Status::parse(s).ok_or_else(|| {
-        format!("unknown status {s:?}: expected pending, processing, done, quarantined or dead")
-    })
 }
 
 pub fn inbox(store: &dyn Store, action: InboxAction) -> Outcome {

@@ -13,10 +13,6 @@ pub struct Args {
     /// Seconds to send for.
     #[arg(long)]
     pub duration: f64,
-    /// Seconds to wait for each answer (default: the vendor's budget, or
-    /// 30): an answer later than the vendor waits counts as failed.
-    #[arg(long)]
-    pub timeout: Option<f64>,
     /// Keep-alive connections to send over (default: sized to the rate,
     /// enough for 4 ms of sends in flight, 8 to 512).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=4096))]
@@ -33,58 +29,24 @@ pub fn run(a: Args) -> Outcome {
 pub async fn load(vendor: &'static VendorSpec, args: Args) -> Outcome {
     require_secret(vendor, &args.target)?;
     let Args {
-        target:
-            TargetArgs {
-                vendor: _,
-                url,
-                secret,
-                secret_file,
-                hmac_format,
-                ca_cert,
-                key_url,
-                settings,
-            },
+        target,
         rate,
         duration,
-        timeout,
         connections,
         json,
     } = args;
-    let (duration, timeout) = match (
-        duration_arg(duration, "duration"),
-        timeout.map_or(
-            Ok(hookforge::conformance::harness::vendor_budget(vendor)),
-            |t| duration_arg(t, "timeout"),
-        ),
-    ) {
-        (Ok(d), Ok(t)) => (d, t),
-        (Err(f), _) | (_, Err(f)) => return Err(f),
-    };
-    let secret = secret_from(vendor, secret, secret_file.as_ref())?;
+    let duration = duration_arg(duration, "duration")?;
+    let timeout = target
+        .answer_timeout()?
+        .unwrap_or_else(|| hookforge::conformance::harness::vendor_budget(vendor));
     if !(rate > 0.0 && rate.is_finite()) {
         return Err(Failure::usage("--rate must be a positive number"));
     }
-    let ca_cert = match ca_cert
-        .map(|p| std::fs::read(&p).map_err(|e| (p, e)))
-        .transpose()
-    {
-        Ok(pem) => pem,
-        Err((p, e)) => {
-            return Err(Failure::usage(format!(
-                "cannot read --ca-cert {}: {e}",
-                p.display()
-            )));
-        }
-    };
+    let (signing, ca_cert) = (target.signing.signing(vendor)?, target.ca_pem()?);
     let cfg = hookforge::conformance::load::LoadConfig {
         vendor,
-        url,
-        signing: hookforge::conformance::target::Signing {
-            secret: secret.map(hookforge::auth::Secret::new),
-            hmac_format,
-            key_url,
-            settings: settings.into_iter().collect(),
-        },
+        url: target.url,
+        signing,
         rate,
         duration,
         timeout,

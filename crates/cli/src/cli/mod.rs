@@ -76,6 +76,7 @@ pub mod parse;
 pub mod serve;
 pub mod sign;
 pub mod simulate;
+pub mod stores;
 pub mod ui;
 pub mod vendor_dirs;
 pub mod vendors;
@@ -591,7 +592,7 @@ pub fn secret_from(
             ))),
         };
     }
-    let var = format!("HOOKFORGE_SECRET_{}", v.id.to_ascii_uppercase());
+    let var = secret_env_var(v.id);
     Ok(std::env::var(&var).ok().and_then(|list| {
         list.split(',')
             .map(str::trim)
@@ -635,17 +636,13 @@ pub struct VendorJsonArgs {
     pub json: bool,
 }
 
-/// Where a command sends a vendor's deliveries, and how it signs them: the
-/// flags `check`, `load` and `simulate` share.
+/// How a command signs a vendor's deliveries: the flags `sign` and every
+/// command that sends ([`TargetArgs`]) share.
 #[derive(clap::Args)]
-pub struct TargetArgs {
-    #[command(flatten)]
-    pub vendor: VendorArg,
-    /// The receiver's endpoint for this vendor.
-    #[arg(long, visible_alias = "to")]
-    pub url: String,
+pub struct SigningArgs {
     /// The secret the receiver is configured with (or --secret-file, or
-    /// HOOKFORGE_SECRET_<VENDOR> in the environment, e.g. HOOKFORGE_SECRET_GITHUB).
+    /// HOOKFORGE_SECRET_<VENDOR> in the environment, e.g. HOOKFORGE_SECRET_GITHUB);
+    /// none for vendors without auth.
     #[arg(long, conflicts_with = "secret_file", allow_hyphen_values = true)]
     pub secret: Option<String>,
     /// A file holding the secret (one line; surrounding whitespace ignored).
@@ -654,9 +651,6 @@ pub struct TargetArgs {
     /// HMAC format where the vendor does not document it, as HASH:ENCODING.
     #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
     pub hmac_format: Option<hookforge::auth::HmacFormat>,
-    /// A CA certificate (PEM) to trust for an https:// URL, e.g. a private CA.
-    #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
     /// For a vendor whose deliveries name their certificate's URL: the URL
     /// where the certificate of --secret's private key is served.
     #[arg(long, value_name = "URL")]
@@ -667,6 +661,83 @@ pub struct TargetArgs {
     pub settings: Vec<(String, String)>,
 }
 
+impl SigningArgs {
+    /// The secret from --secret, --secret-file or the environment.
+    pub fn secret(&self, vendor: &VendorSpec) -> Result<Option<String>, Failure> {
+        secret_from(vendor, self.secret.clone(), self.secret_file.as_ref())
+    }
+
+    /// What the harness, `load` and the simulator sign with.
+    pub fn signing(
+        &self,
+        vendor: &VendorSpec,
+    ) -> Result<hookforge::conformance::target::Signing, Failure> {
+        Ok(hookforge::conformance::target::Signing {
+            secret: self.secret(vendor)?.map(hookforge::auth::Secret::new),
+            hmac_format: self.hmac_format,
+            key_url: self.key_url.clone(),
+            settings: self.settings.iter().cloned().collect(),
+        })
+    }
+}
+
+/// Where a command sends a vendor's deliveries, and how it signs them: the
+/// flags `check`, `load`, `simulate` and `inbox forward` share.
+#[derive(clap::Args)]
+pub struct TargetArgs {
+    #[command(flatten)]
+    pub vendor: VendorArg,
+    /// The receiver's endpoint for this vendor.
+    #[arg(long, visible_alias = "to")]
+    pub url: String,
+    #[command(flatten)]
+    pub signing: SigningArgs,
+    /// A CA certificate (PEM) to trust for an https:// URL, e.g. a private CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Seconds to wait for each answer (default: the vendor's budget, or
+    /// 30): an answer later than the vendor waits counts as failed.
+    #[arg(long)]
+    pub timeout: Option<f64>,
+}
+
+impl TargetArgs {
+    /// The CA certificate's PEM, read from --ca-cert.
+    pub fn ca_pem(&self) -> Result<Option<Vec<u8>>, Failure> {
+        let Some(path) = &self.ca_cert else {
+            return Ok(None);
+        };
+        std::fs::read(path)
+            .map(Some)
+            .map_err(|e| Failure::usage(format!("cannot read --ca-cert {}: {e}", path.display())))
+    }
+
+    /// A harness aimed and keyed as `target` says (what `check` and `inbox
+    /// forward` share): URL, secret, settings, key URL, CA, HMAC format,
+    /// answer timeout.
+    pub fn harness(
+        &self,
+        vendor: &'static VendorSpec,
+        concurrency: usize,
+    ) -> Result<hookforge::conformance::harness::Harness, Failure> {
+        let mut h = hookforge::conformance::harness::Harness::new(vendor, self.url.clone())
+            .concurrency(concurrency)
+            .signing(self.signing.signing(vendor)?);
+        if let Some(pem) = self.ca_pem()? {
+            h = h.ca_cert(pem);
+        }
+        if let Some(t) = self.answer_timeout()? {
+            h = h.timeout(t);
+        }
+        Ok(h)
+    }
+
+    /// --timeout as a duration.
+    pub fn answer_timeout(&self) -> Result<Option<std::time::Duration>, Failure> {
+        self.timeout.map(|t| duration_arg(t, "timeout")).transpose()
+    }
+}
+
 /// Unsigned, every delivery of a vendor that authenticates them would fail
 /// for want of the secret, not for anything the receiver did (`check`,
 /// `simulate`, `load`, `inbox forward`).
@@ -675,9 +746,7 @@ pub fn require_secret(vendor: &VendorSpec, target: &TargetArgs) -> Result<(), Fa
         vendor.manifest().auth,
         hookforge::manifest::Auth::None { .. }
     );
-    if unsigned
-        || secret_from(vendor, target.secret.clone(), target.secret_file.as_ref())?.is_some()
-    {
+    if unsigned || target.signing.secret(vendor)?.is_some() {
         return Ok(());
     }
     // A vendor that signs with a private key is played with one (the
@@ -689,10 +758,49 @@ pub fn require_secret(vendor: &VendorSpec, target: &TargetArgs) -> Result<(), Fa
         "give the receiver's secret"
     };
     Err(Failure::usage(format!(
-        "{} authenticates its deliveries: {what} with --secret, --secret-file or HOOKFORGE_SECRET_{}",
+        "{} authenticates its deliveries: {what} with --secret, --secret-file or {}",
         vendor.id,
-        vendor.id.to_ascii_uppercase()
+        secret_env_var(vendor.id)
     )))
+}
+
+/// Writes `reports` where --report-json, --report-junit and --report-html say.
+pub fn write_reports(
+    reports: &[hookforge::conformance::report::Report],
+    json: Option<&PathBuf>,
+    junit: Option<&PathBuf>,
+    html: Option<&PathBuf>,
+) -> Result<(), Failure> {
+    if let Some(path) = html {
+        std::fs::write(path, hookforge::conformance::html::report(reports))
+            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let Some(path) = json {
+        let value = if reports.len() == 1 {
+            serde_json::to_value(&reports[0])
+        } else {
+            serde_json::to_value(reports)
+        }
+        .expect("reports serialize");
+        let text = serde_json::to_string_pretty(&value).expect("Value serializes");
+        std::fs::write(path, text + "\n")
+            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let Some(path) = junit {
+        std::fs::write(path, hookforge::conformance::report::Report::junit(reports))
+            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+/// The environment variable that holds `vendor`'s secrets (comma-separated):
+/// `HOOKFORGE_SECRET_<ID>`, upper case, `-` as `_` (a shell cannot set a
+/// name holding `-`). One name for `serve`, `check`, `load` and `simulate`.
+pub fn secret_env_var(vendor: &str) -> String {
+    format!(
+        "HOOKFORGE_SECRET_{}",
+        vendor.to_ascii_uppercase().replace('-', "_")
+    )
 }
 
 #[cfg(test)]

@@ -129,7 +129,7 @@ pub fn run(args: Args) -> Outcome {
         }
     }
     cfg.database_url = database_url
-        .or_else(super::inbox::database_url_from_env)
+        .or_else(stores::database_url_from_env)
         .filter(|_| db.is_none())
         .map(hookforge::receive::store::DatabaseUrl::new);
     if ui {
@@ -279,10 +279,7 @@ pub fn extra_secrets(files: &[(String, PathBuf)]) -> Result<Vec<(String, String)
     let mut out = Vec::new();
     // Shipped vendor dirs too: a secret in the environment names its vendor.
     for id in all_ids() {
-        let var = format!(
-            "HOOKFORGE_SECRET_{}",
-            id.to_ascii_uppercase().replace('-', "_")
-        );
+        let var = secret_env_var(id);
         if let Ok(list) = std::env::var(&var)
             && hookforge::vendor(id).is_some()
         {

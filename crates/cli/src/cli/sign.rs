@@ -10,21 +10,13 @@ const MAX_TIMESTAMP: u64 = 253_402_300_799;
 pub struct Args {
     #[command(flatten)]
     pub vendor: VendorArg,
-    /// The webhook secret (or --secret-file, or HOOKFORGE_SECRET_<VENDOR> in
-    /// the environment; none for vendors without auth).
-    #[arg(long, conflicts_with = "secret_file", allow_hyphen_values = true)]
-    pub secret: Option<String>,
-    /// A file holding the secret (one line; surrounding whitespace ignored).
-    #[arg(long, value_name = "FILE")]
-    pub secret_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub signing: SigningArgs,
     /// Unix seconds for timestamped schemes (default: now), up to the end
     /// of year 9999: every format a vendor sends its time in (milliseconds,
     /// RFC 3339, a JWT's expiry a minute on) holds it.
     #[arg(long, value_parser = clap::value_parser!(u64).range(..=MAX_TIMESTAMP))]
     pub timestamp: Option<u64>,
-    /// HMAC format where the vendor does not document it, as HASH:ENCODING.
-    #[arg(long, value_name = "HASH:ENCODING", value_parser = parse_hmac)]
-    pub hmac_format: Option<hookforge::auth::HmacFormat>,
     /// The event type, for vendors whose type is not in the body alone
     /// (joined from a header, as GitHub's `issues` + `opened`).
     #[arg(long, value_name = "TYPE")]
@@ -32,10 +24,6 @@ pub struct Args {
     /// The URL the delivery is posted to, for signatures that cover it (`{url}`).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
-    /// A value the signature covers that deliveries do not carry, as the
-    /// receiver has it: `NAME=VALUE` (PayPal: `webhook_id=WH-…`). Repeatable
-    #[arg(long = "setting", value_name = "NAME=VALUE", value_parser = parse_setting)]
-    pub settings: Vec<(String, String)>,
     /// The body; `-` or nothing reads standard input.
     pub file: Option<PathBuf>,
 }
@@ -109,35 +97,23 @@ fn note_event_read_otherwise(
     }
 }
 
-/// The vendor's signer for `--secret` (with `--endpoint` and `--setting`);
-/// none for a vendor without auth.
+/// The vendor's signer for `--secret` (with `--endpoint`, `--setting` and
+/// `--key-url`), as `check` signs; none for a vendor without auth.
 fn signer(vendor: &VendorSpec, a: &Args) -> Result<Option<hookforge::auth::Signer>, Failure> {
-    let Some(s) = secret_from(vendor, a.secret.clone(), a.secret_file.as_ref())? else {
-        if matches!(
+    let signing = a.signing.signing(vendor)?;
+    if signing.secret.is_none()
+        && !matches!(
             vendor.manifest().auth,
             hookforge::manifest::Auth::None { .. }
-        ) {
-            return Ok(None);
-        }
+        )
+    {
         return Err(Failure::usage(format!(
-            "{} signs its deliveries: pass --secret, --secret-file or HOOKFORGE_SECRET_{}",
+            "{} signs its deliveries: pass --secret, --secret-file or {}",
             vendor.id,
-            vendor.id.to_ascii_uppercase()
+            secret_env_var(vendor.id)
         )));
-    };
-    let signer = hookforge::auth::Signer::for_manifest_at(
-        vendor.manifest(),
-        hookforge::auth::Secret::new(s),
-        a.hmac_format,
-        a.endpoint.as_deref(),
-    )
-    .map_err(|e| Failure::usage(format!("{}: {e}", vendor.id)))?;
-    let signer = a
-        .settings
-        .iter()
-        .fold(signer, |s, (k, v)| s.with_setting(k.clone(), v.clone()));
-    signer
-        .check_settings()
-        .map_err(|e| Failure::usage(format!("{}: {e}", vendor.id)))?;
-    Ok(Some(signer))
+    }
+    signing
+        .signer(vendor, signing.secret.as_ref(), a.endpoint.as_deref())
+        .map_err(|e| Failure::usage(e.to_string()))
 }

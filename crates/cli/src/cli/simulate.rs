@@ -26,9 +26,6 @@ pub struct Args {
     /// backoff per second). Answer timeouts stay real time.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
-    /// Seconds to wait for each answer (default: the vendor's budget).
-    #[arg(long)]
-    pub timeout: Option<f64>,
     /// Socotra: the webhook's retryStrategy (none, one, three).
     #[arg(long)]
     pub retry_strategy: Option<String>,
@@ -155,33 +152,15 @@ fn configure(vendor: &'static VendorSpec, args: &Args) -> Result<Simulator, Fail
         .seed(args.seed)
         .time_scale(args.time_scale)
         .faults(args.faults.clone().unwrap_or_default());
-    if let Some(s) = secret_from(
-        vendor,
-        args.target.secret.clone(),
-        args.target.secret_file.as_ref(),
-    )? {
-        sim = sim.secret(s);
-    }
+    sim = sim.signing(args.target.signing.signing(vendor)?);
     if let Some(t) = &args.handshake_token {
         sim = sim.handshake_token(t.as_str());
     }
-    for (name, value) in &args.target.settings {
-        sim = sim.setting(name.clone(), value.clone());
-    }
-    if let Some(url) = &args.target.key_url {
-        sim = sim.key_url(url.as_str());
-    }
-    if let Some(f) = args.target.hmac_format {
-        sim = sim.hmac_format(f);
-    }
-    if let Some(t) = args.timeout {
-        sim = sim.timeout(duration_arg(t, "timeout")?);
+    if let Some(t) = args.target.answer_timeout()? {
+        sim = sim.timeout(t);
     }
     sim = sim.settle(duration_arg(args.settle, "settle")?);
-    if let Some(path) = &args.target.ca_cert {
-        let pem = std::fs::read(path).map_err(|e| {
-            Failure::usage(format!("cannot read --ca-cert {}: {e}", path.display()))
-        })?;
+    if let Some(pem) = args.target.ca_pem()? {
         sim = sim.ca_cert(pem);
     }
     if let Some(s) = &args.retry_strategy {
@@ -266,7 +245,7 @@ async fn with_verdict_source(a: &Args, sim: Simulator) -> Result<Simulator, Fail
     let Some(url) = a
         .database_url
         .clone()
-        .or_else(super::inbox::database_url_from_env)
+        .or_else(stores::database_url_from_env)
     else {
         return Ok(sim);
     };

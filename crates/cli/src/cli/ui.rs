@@ -5,7 +5,7 @@ use super::*;
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub inbox: super::inbox::InboxLocation,
+    pub inbox: stores::InboxLocation,
     #[command(flatten)]
     pub ui: UiArgs,
 }

@@ -142,6 +142,69 @@ fn stamp_millis() -> i64 {
     }
 }
 
+/// The id of the case that judges the receiver's reports (`--observe`),
+/// added after a run rather than planned.
+pub(crate) fn observe_id(vendor: &str) -> String {
+    format!("{vendor}/observe")
+}
+
+/// The id of the case that judges answer times against the vendor's
+/// budget, added after a run rather than planned.
+pub(crate) fn budget_id(vendor: &str) -> String {
+    format!("{vendor}/budget")
+}
+
+/// Which cases a run keeps: every one, or those whose id the glob matches
+/// (`check --only`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Selection<'a>(pub Option<&'a str>);
+
+impl Selection<'_> {
+    /// Whether the case `id` is kept.
+    pub(crate) fn takes(&self, id: &str) -> bool {
+        self.0.is_none_or(|glob| glob_match(glob, id))
+    }
+
+    /// The plans kept, in order.
+    pub(crate) fn plans(&self, plans: Vec<Plan>) -> Vec<Plan> {
+        plans.into_iter().filter(|p| self.takes(&p.id)).collect()
+    }
+}
+
+/// `*` matches any run of characters, `?` any one.
+pub fn glob_match(glob: &str, text: &str) -> bool {
+    let (g, t): (Vec<char>, Vec<char>) = (glob.chars().collect(), text.chars().collect());
+    let (mut gi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if gi < g.len() && (g[gi] == '?' || g[gi] == t[ti]) {
+            gi += 1;
+            ti += 1;
+        } else if gi < g.len() && g[gi] == '*' {
+            star = Some(gi);
+            mark = ti;
+            gi += 1;
+        } else if let Some(s) = star {
+            gi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    g[gi..].iter().all(|c| *c == '*')
+}
+
+/// A delivery an inbox kept, to send again: its bytes as received, signed
+/// afresh (`check --from-inbox`, `inbox forward`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// Its id in the inbox: the case is `<vendor>/inbox/<id>`.
+    pub id: i64,
+    pub event_type: String,
+    pub event_id: Option<String>,
+    pub body: Vec<u8>,
+}
+
 /// Where a step's delivery comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Origin {
@@ -365,13 +428,23 @@ pub(crate) struct Catalogue<'a> {
     /// The token a handshake's `token_query` must equal.
     pub handshake_token: Option<&'a Secret>,
     pub nonce: String,
+    /// Real deliveries (an inbox's), each a case `<vendor>/inbox/<id>`.
+    pub recorded: &'a [Recorded],
 }
 
 impl Catalogue<'_> {
-    /// Every case, before any filter: the handshakes (the vendor performs
-    /// them before it sends an event, and one may hand over the secret the
-    /// rest are signed with), each sample, then the negative cases.
+    /// Every case, before any filter ([`Selection`]): the handshakes (the
+    /// vendor performs them before it sends an event, and one may hand over
+    /// the secret the rest are signed with), each sample, the negative
+    /// cases, then the recorded deliveries.
     pub fn plans(&self, rewrite: &dyn Fn(&[u8]) -> Vec<u8>) -> Result<Vec<Plan>, HarnessError> {
+        let mut plans = self.documented(rewrite)?;
+        plans.extend(recorded(self.sender, self.recorded));
+        Ok(plans)
+    }
+
+    /// The cases from the vendor's documentation and the negative ones.
+    fn documented(&self, rewrite: &dyn Fn(&[u8]) -> Vec<u8>) -> Result<Vec<Plan>, HarnessError> {
         let s = self.sender;
         if self.base().is_none() {
             return Ok(samples(s, &self.nonce, rewrite));
@@ -510,10 +583,7 @@ fn samples(s: Sender<'_>, nonce: &str, rewrite: &dyn Fn(&[u8]) -> Vec<u8>) -> Ve
 /// One case per recorded delivery, its bytes as stored, signed afresh (a
 /// fresh timestamp where the scheme has one); the event id travels in the
 /// vendor's id header where the body has none.
-pub(crate) fn recorded(
-    s: Sender<'_>,
-    deliveries: &[crate::conformance::harness::Recorded],
-) -> Vec<Plan> {
+pub(crate) fn recorded(s: Sender<'_>, deliveries: &[Recorded]) -> Vec<Plan> {
     let header_id =
         s.v.manifest()
             .event_id
@@ -1209,6 +1279,18 @@ pub fn fresh_delivery(v: &VendorSpec, base: &[u8], nonce: &str) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn globs() {
+        assert!(glob_match("prets/*", "prets/quote.created/doc-1"));
+        assert!(glob_match("*/auth/*", "prets/auth/missing"));
+        assert!(glob_match(
+            "prets/quote.?reated/*",
+            "prets/quote.created/doc-1"
+        ));
+        assert!(!glob_match("prets/auth/*", "prets/quote.created/doc-1"));
+        assert!(glob_match("*", ""));
+    }
+
     /// Stamps taken at once on two threads, far faster than one a
     /// millisecond, are all different (the clock alone repeats itself).
     #[test]
@@ -1329,6 +1411,7 @@ mod tests {
             secret: Some(&secret),
             handshake_token: None,
             nonce: "t".into(),
+            recorded: &[],
         }
         .plans(&|b: &[u8]| b.to_vec())
         .unwrap()
@@ -1788,7 +1871,7 @@ fn absent_enum(schema: &Value, doc: &Value, type_at: Option<&str>) -> Option<Str
         .unwrap_or_default();
     let properties = schema.get("properties")?.as_object()?;
     properties.iter().find_map(|(name, field)| {
-        let pointer = format!("/{}", name.replace('~', "~0").replace('/', "~1"));
+        let pointer = format!("/{}", crate::manifest::escape_token(name));
         let enum_of_strings = (field.get("enum").and_then(Value::as_array))
             .is_some_and(|e| !e.is_empty() && e.iter().all(Value::is_string));
         let free = !required.contains(&name.as_str()) && doc.get(name).is_none();
@@ -1871,7 +1954,7 @@ fn null_absent_optionals(doc: &mut Value, schema: Option<&Value>, keep: &[&str])
     };
     let mut n = 0;
     for name in properties.keys() {
-        let pointer = format!("/{}", name.replace('~', "~0").replace('/', "~1"));
+        let pointer = format!("/{}", crate::manifest::escape_token(name));
         if required.contains(&name.as_str()) || o.contains_key(name) || keep.contains(&&*pointer) {
             continue;
         }
@@ -1886,7 +1969,7 @@ fn first_object_path(doc: &Value) -> Option<String> {
     let o = doc.as_object()?;
     o.iter().find_map(|(k, v)| {
         v.is_object()
-            .then(|| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+            .then(|| format!("/{}", crate::manifest::escape_token(k)))
     })
 }
 

@@ -61,16 +61,7 @@ pub struct Harness {
     recorded: Vec<Recorded>,
 }
 
-/// A delivery an inbox kept, to send again: its bytes as received, signed
-/// afresh (`check --from-inbox`, `inbox forward`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Recorded {
-    /// Its id in the inbox: the case is `<vendor>/inbox/<id>`.
-    pub id: i64,
-    pub event_type: String,
-    pub event_id: Option<String>,
-    pub body: Vec<u8>,
-}
+pub use super::cases::{Recorded, glob_match};
 
 impl std::fmt::Debug for Harness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -231,17 +222,16 @@ impl Harness {
             None => body.to_vec(),
         };
         let sender = Sender::new(self.vendor, signer.as_ref());
-        let mut plans = cases::Catalogue {
+        cases::Catalogue {
             sender,
             wrong: wrong.as_ref(),
             longer: longer.as_ref(),
             secret: self.signing.secret.as_ref(),
             handshake_token: self.handshake_token.as_ref(),
             nonce: nonce.to_string(),
+            recorded: &self.recorded,
         }
-        .plans(&rewrite)?;
-        plans.extend(cases::recorded(sender, &self.recorded));
-        Ok(plans)
+        .plans(&rewrite)
     }
 
     /// Every secret the run uses, and what it derives from them, to keep
@@ -268,14 +258,16 @@ impl Harness {
 
     /// How many cases a run will report (after the filter): for progress.
     pub fn planned_cases(&self) -> Result<usize, HarnessError> {
-        let selected = |id: &str| self.filter.as_deref().is_none_or(|g| glob_match(g, id));
-        let n = self.plans(0)?.iter().filter(|p| selected(&p.id)).count();
-        let observe = usize::from(self.observe.is_some() && selected(&self.observe_id()));
-        Ok(n + observe + usize::from(selected(&format!("{}/budget", self.vendor.id))))
+        let selection = self.selection();
+        let n = selection.plans(self.plans(0)?).len();
+        let id = self.vendor.id;
+        let observe =
+            usize::from(self.observe.is_some() && selection.takes(&cases::observe_id(id)));
+        Ok(n + observe + usize::from(selection.takes(&cases::budget_id(id))))
     }
 
-    fn observe_id(&self) -> String {
-        format!("{}/observe", self.vendor.id)
+    fn selection(&self) -> cases::Selection<'_> {
+        cases::Selection(self.filter.as_deref())
     }
 
     /// Runs every case.
@@ -303,10 +295,10 @@ impl Harness {
             })?),
             (None, None) => None,
         };
-        let selected = |id: &str| self.filter.as_deref().is_none_or(|g| glob_match(g, id));
+        let selection = self.selection();
         let all = self.plans(crate::util::since_epoch().as_micros())?;
         let redactor = Arc::new(self.redactor(&all));
-        let plans: Vec<Plan> = all.into_iter().filter(|p| selected(&p.id)).collect();
+        let plans = selection.plans(all);
         let plans = match observer {
             Some(_) => plans,
             None => plans.into_iter().map(unobserved).collect(),
@@ -327,13 +319,13 @@ impl Harness {
         if let Some(obs) = &observer {
             tokio::time::sleep(self.settle).await;
             let observed = judge_observed(self.vendor, &mut runs, obs, self.settle);
-            if selected(&self.observe_id()) {
+            if selection.takes(&cases::observe_id(self.vendor.id)) {
                 extra.push(observe_case(self.vendor, &observed, obs));
             }
         }
         let mut cases: Vec<CaseResult> = runs.into_iter().map(CaseRun::finish).collect();
         if let Some(t) = self.timing(&cases)
-            && selected(&format!("{}/budget", self.vendor.id))
+            && selection.takes(&cases::budget_id(self.vendor.id))
         {
             extra.push(t.case(self.vendor.id));
         }
@@ -562,7 +554,7 @@ fn observe_case(vendor: &VendorSpec, observed: &Observed, obs: &Observer) -> Cas
         )
     };
     CaseResult {
-        id: format!("{}/observe", vendor.id),
+        id: cases::observe_id(vendor.id),
         outcome,
         detail,
         status: None,
@@ -932,44 +924,9 @@ fn describe_sent(v: &VendorSpec, step: &Step) -> String {
     )
 }
 
-/// `*` matches any run of characters, `?` any one.
-pub fn glob_match(glob: &str, text: &str) -> bool {
-    let (g, t): (Vec<char>, Vec<char>) = (glob.chars().collect(), text.chars().collect());
-    let (mut gi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if gi < g.len() && (g[gi] == '?' || g[gi] == t[ti]) {
-            gi += 1;
-            ti += 1;
-        } else if gi < g.len() && g[gi] == '*' {
-            star = Some(gi);
-            mark = ti;
-            gi += 1;
-        } else if let Some(s) = star {
-            gi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    g[gi..].iter().all(|c| *c == '*')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("prets/*", "prets/quote.created/doc-1"));
-        assert!(glob_match("*/auth/*", "prets/auth/missing"));
-        assert!(glob_match(
-            "prets/quote.?reated/*",
-            "prets/quote.created/doc-1"
-        ));
-        assert!(!glob_match("prets/auth/*", "prets/quote.created/doc-1"));
-        assert!(glob_match("*", ""));
-    }
 
     /// A one-letter secret is blanked; its one-letter wrong twin (`k` → `l`)
     /// is not, or every `l` of the report would be.

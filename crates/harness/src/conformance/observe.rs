@@ -233,7 +233,7 @@ fn differ(sent: &Value, got: Option<&Value>, at: &str, strict: bool) -> Option<S
             show(sent)
         )),
         (Value::Object(s), Some(Value::Object(g))) => s.iter().find_map(|(k, v)| {
-            let child = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+            let child = format!("{at}/{}", crate::manifest::escape_token(k));
             match g.get(k) {
                 None if !strict
                     && k.starts_with("x_hookforge_")

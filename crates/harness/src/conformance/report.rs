@@ -199,7 +199,7 @@ impl Timing {
         );
         let late = self.p99_ms >= self.budget_ms;
         CaseResult {
-            id: format!("{vendor}/budget"),
+            id: super::cases::budget_id(vendor),
             outcome: if late { Outcome::Fail } else { Outcome::Pass },
             detail: if late {
                 format!(

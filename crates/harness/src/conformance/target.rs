@@ -67,6 +67,12 @@ impl Signing {
 /// `ca_cert` fields): the harness and the simulator.
 macro_rules! target_setters {
     () => {
+        /// How deliveries are signed, all at once (what the CLI's flags give).
+        pub fn signing(mut self, signing: $crate::conformance::target::Signing) -> Self {
+            self.signing = signing;
+            self
+        }
+
         /// The secret the receiver is configured with (it signs, or is the
         /// bearer); for a public-key vendor, the private key (PEM).
         pub fn secret(mut self, secret: impl Into<$crate::auth::Secret>) -> Self {

@@ -30,6 +30,30 @@ pub struct SimEvent {
     pub body: Vec<u8>,
 }
 
+/// Why the simulator cannot make the events asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{vendor} has no samples to build events from")]
+    NoSamples { vendor: String },
+    #[error("sample {sample} is not JSON: {source}")]
+    NotJson {
+        sample: String,
+        source: serde_json::Error,
+    },
+    /// The envelope of a sample, after its ids and times were made new.
+    #[error("sample {sample} after refreshing: {reason}")]
+    Envelope { sample: String, reason: String },
+    #[error(
+        "cannot make {count} distinct events from {vendor}'s samples: after {made} every sample \
+         repeats one already sent (it has no id, date-time or UUID to refresh)"
+    )]
+    TooFew {
+        count: usize,
+        vendor: String,
+        made: usize,
+    },
+}
+
 /// Builds `n` distinct events from the vendor's samples, taken in turn.
 /// `now_ms` is the first event's time; each next event is 1 ms later (a
 /// second, and [`ENTITY_RUN`] in a row about one entity, for a vendor whose
@@ -39,10 +63,12 @@ pub fn build(
     count: usize,
     seed: u64,
     now_ms: i64,
-) -> Result<Vec<SimEvent>, String> {
+) -> Result<Vec<SimEvent>, BuildError> {
     let samples = samples_of(vendor);
     if samples.is_empty() {
-        return Err(format!("{} has no samples to build events from", vendor.id));
+        return Err(BuildError::NoSamples {
+            vendor: vendor.id.to_string(),
+        });
     }
     let id_pointer = vendor
         .manifest()
@@ -82,8 +108,11 @@ pub fn build(
                 continue;
             }
             let (name, event, raw) = &samples[k];
-            let mut doc: Value = serde_json::from_slice(raw)
-                .map_err(|e| format!("sample {name} is not JSON: {e}"))?;
+            let mut doc: Value =
+                serde_json::from_slice(raw).map_err(|source| BuildError::NotJson {
+                    sample: name.clone(),
+                    source,
+                })?;
             let at = now_ms + out.len() as i64 * spacing_ms;
             refresh(&mut doc, id_pointer.as_deref(), at, &mut rng);
             refresh_ids(vendor, &mut doc, &mut rng);
@@ -119,12 +148,11 @@ pub fn build(
         match made {
             Some(e) => out.push(e),
             None => {
-                return Err(format!(
-                    "cannot make {count} distinct events from {}'s samples: after {} every sample \
-                     repeats one already sent (it has no id, date-time or UUID to refresh)",
-                    vendor.id,
-                    out.len()
-                ));
+                return Err(BuildError::TooFew {
+                    count,
+                    vendor: vendor.id.to_string(),
+                    made: out.len(),
+                });
             }
         }
     }
@@ -152,7 +180,7 @@ fn identify(
     event: &str,
     name: &str,
     rng: &mut Rng,
-) -> Result<(crate::Envelope, Option<String>), String> {
+) -> Result<(crate::Envelope, Option<String>), BuildError> {
     let envelope = match vendor.read_envelope(body, &http::HeaderMap::new()) {
         // A type in a header (Shopify's topic), or joined from one
         // (GitHub's): the sample's event.
@@ -160,7 +188,10 @@ fn identify(
             event_type: event.to_string(),
             event_id: None,
         },
-        other => other.map_err(|e| format!("sample {name} after refreshing: {e}"))?,
+        other => other.map_err(|e| BuildError::Envelope {
+            sample: name.to_string(),
+            reason: e.to_string(),
+        })?,
     };
     let header_id = match (&envelope.event_id, &vendor.manifest().event_id) {
         (None, Some(loc)) if loc.header.is_some() => Some(fresh_like(

@@ -447,7 +447,7 @@ impl Simulator {
             .await?;
         }
         let events = events::build(v, self.events, self.seed, crate::util::now_ms())
-            .map_err(SimError::Config)?;
+            .map_err(|e| SimError::Config(e.to_string()))?;
         let shared = Arc::new(Shared {
             vendor: v,
             rules,

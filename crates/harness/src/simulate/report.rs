@@ -209,10 +209,9 @@ impl StoreInbox {
     /// The PostgreSQL inbox of `hookforge serve --database-url` (connects
     /// now, blocking: call it outside async code, or on the blocking pool).
     #[cfg(feature = "postgres")]
-    pub fn postgres(url: &str) -> Result<StoreInbox, String> {
+    pub fn postgres(url: &str) -> Result<StoreInbox, crate::receive::store::StoreError> {
         crate::receive::store::PostgresStore::connect(url, Duration::from_secs(60))
             .map(|s| StoreInbox::new(std::sync::Arc::new(s)))
-            .map_err(|e| e.to_string())
     }
 }
 
