@@ -116,11 +116,8 @@ fn handle_one(store: &SqliteStore) -> i64 {
 
 /// The dashboard on `store`, served on loopback; its base URL.
 async fn serve_dashboard(store: &Arc<SqliteStore>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let app = hookforge::ui::router(store.clone(), None);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
+    format!("http://{}", common::serve_app(app).await)
 }
 
 /// Filters to quarantined with the form, as a person would, and finds the
@@ -277,9 +274,10 @@ async fn the_html_report_shows_each_failed_case() {
         )))
         .build()
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks/prets", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, receiver.router()).await.unwrap() });
+    let url = format!(
+        "http://{}/hooks/prets",
+        common::serve_app(receiver.router()).await
+    );
     let report = hookforge::conformance::harness::Harness::new(prets, url)
         .secret("whsec_WrongWrongWrongWrongWrongWrongWrongWrong123")
         .run()

@@ -38,11 +38,7 @@ fn otlp_receiver(rt: &tokio::runtime::Runtime) -> (u16, Spans) {
             }
         }),
     );
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    rt.spawn(async move { axum::serve(listener, app).await });
+    let port = rt.block_on(common::serve_app(app)).port();
     (port, spans)
 }
 

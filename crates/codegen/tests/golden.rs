@@ -16,7 +16,7 @@ fn each_schema_feature_generates_its_expected_module() {
         .map(|e| e.unwrap().path())
         .collect();
     features.sort();
-    assert!(features.len() >= 8, "{features:?}");
+    assert!(features.len() >= 11, "{features:?}");
     for dir in features {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let src = hookforge_codegen::generate_vendor(&hookforge_codegen::VendorInput {

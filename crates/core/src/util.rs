@@ -139,6 +139,28 @@ pub fn json_splice(text: &str, pointer: &str, value: &str) -> Option<String> {
     ))
 }
 
+/// Calls `f` on every string value in `v` (not object keys), depth first.
+pub fn each_string_mut(v: &mut serde_json::Value, f: &mut impl FnMut(&mut String)) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter_mut().for_each(|x| each_string_mut(x, f)),
+        Value::Object(o) => o.values_mut().for_each(|x| each_string_mut(x, f)),
+        _ => {}
+    }
+}
+
+/// Calls `f` on every string value in `v` (not object keys), depth first.
+pub fn each_string(v: &serde_json::Value, f: &mut impl FnMut(&str)) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter().for_each(|x| each_string(x, f)),
+        Value::Object(o) => o.values().for_each(|x| each_string(x, f)),
+        _ => {}
+    }
+}
+
 /// Where the value at `pointer` stands in `text`, found by scanning rather
 /// than parsing: for a body serde_json refuses that the vendor's own parser
 /// takes (a lone surrogate from a cut emoji, `1e400`, nesting past 128, a

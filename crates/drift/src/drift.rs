@@ -1168,18 +1168,13 @@ fn date_or_amount(found: &str) -> bool {
 /// Every string in `v` with each `(found, replacement)` replaced inside
 /// it, longest first: a login inside its profile URL, an address in a note.
 fn spread_into(v: &mut Value, spread: &[(String, String)]) {
-    match v {
-        Value::String(s) => {
-            for (found, r) in spread {
-                if s.contains(found.as_str()) {
-                    *s = replace_bounded(s, found, r);
-                }
+    crate::util::each_string_mut(v, &mut |s: &mut String| {
+        for (found, r) in spread {
+            if s.contains(found.as_str()) {
+                *s = replace_bounded(s, found, r);
             }
         }
-        Value::Object(o) => o.values_mut().for_each(|c| spread_into(c, spread)),
-        Value::Array(a) => a.iter_mut().for_each(|c| spread_into(c, spread)),
-        _ => {}
-    }
+    });
 }
 
 /// `s` with `found` replaced where it stands on its own: between the

@@ -104,21 +104,7 @@ pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
         eprintln!("sandbox serving {}'s API at {}", vendor.name, sb.uri());
         h = h.sandbox(sb);
     }
-    let total = h.planned_cases().unwrap_or(0);
-    let bar = progress_bar(total as u64, vendor.id);
-    if let Some(b) = bar.clone() {
-        h = h.on_case(move |c| {
-            b.inc(1);
-            b.set_message(c.id.clone());
-        });
-    }
-    let report = match h.run().await {
-        Ok(r) => r,
-        Err(e) => return Err(e.into()),
-    };
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    let report = run_with_progress(h, vendor.id).await?;
     // A filter that matches nothing checks nothing: a typo must not pass CI.
     if let Some(f) = filter.filter(|_| report.cases.is_empty()) {
         return Err(Failure::usage(format!(

@@ -366,19 +366,7 @@ async fn check_vendor(
     if let Some(t) = &k.handshake_token {
         h = h.handshake_token(t.clone());
     }
-    let total = h.planned_cases().unwrap_or(0);
-    let bar = progress_bar(total as u64, v.id);
-    if let Some(b) = bar.clone() {
-        h = h.on_case(move |c| {
-            b.inc(1);
-            b.set_message(c.id.clone());
-        });
-    }
-    let r = h.run().await;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    r
+    run_with_progress(h, v.id).await
 }
 
 /// The vendor played over time against the demo's receiver: retries on

@@ -10,8 +10,7 @@ pub struct Args {
     /// `vendor-dir` (manifest.json, definitions.json, events/, samples/ into
     /// the new directory `--out`: a built-in or catalogue vendor's files for
     /// `drift --schemas` and `diff` outside hookforge's repository).
-    #[arg(value_parser = ["asyncapi", "openapi", "vendor-dir"])]
-    pub format: String,
+    pub format: ExportFormat,
     #[command(flatten)]
     pub vendor: VendorArg,
     /// Write here instead of standard output (for `vendor-dir`: the
@@ -20,12 +19,20 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
+/// What `export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Asyncapi,
+    Openapi,
+    VendorDir,
+}
+
 pub fn run(a: Args) -> Outcome {
     let v = a.vendor.spec()?;
-    let doc = match a.format.as_str() {
-        "asyncapi" => hookforge::export::asyncapi(v),
-        "vendor-dir" => return vendor_dir(v, a.out.as_deref()),
-        _ => hookforge::export::openapi(v),
+    let doc = match a.format {
+        ExportFormat::Asyncapi => hookforge::export::asyncapi(v),
+        ExportFormat::Openapi => hookforge::export::openapi(v),
+        ExportFormat::VendorDir => return vendor_dir(v, a.out.as_deref()),
     };
     let text = serde_json::to_string_pretty(&doc).expect("Value serializes") + "\n";
     match &a.out {

@@ -764,6 +764,26 @@ pub fn require_secret(vendor: &VendorSpec, target: &TargetArgs) -> Result<(), Fa
     )))
 }
 
+/// Runs `harness`, a case a tick of a progress bar on a terminal.
+pub async fn run_with_progress(
+    mut harness: hookforge::conformance::harness::Harness,
+    label: &str,
+) -> Result<hookforge::conformance::report::Report, hookforge::conformance::harness::HarnessError> {
+    let total = harness.planned_cases().unwrap_or(0);
+    let bar = progress_bar(total as u64, label);
+    if let Some(b) = bar.clone() {
+        harness = harness.on_case(move |c| {
+            b.inc(1);
+            b.set_message(c.id.clone());
+        });
+    }
+    let report = harness.run().await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    report
+}
+
 /// Writes `reports` where --report-json, --report-junit and --report-html say.
 pub fn write_reports(
     reports: &[hookforge::conformance::report::Report],

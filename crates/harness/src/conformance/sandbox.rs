@@ -204,21 +204,16 @@ fn describe_auth(r: &wiremock::Request) -> String {
 }
 
 fn collect_origins(v: &Value, out: &mut BTreeSet<String>) {
-    match v {
-        Value::String(s) => {
-            for scheme in ["http://", "https://"] {
-                if let Some(rest) = s.strip_prefix(scheme) {
-                    let host = rest.split('/').next().unwrap_or_default();
-                    if !host.is_empty() {
-                        out.insert(format!("{scheme}{host}"));
-                    }
+    crate::util::each_string(v, &mut |s: &str| {
+        for scheme in ["http://", "https://"] {
+            if let Some(rest) = s.strip_prefix(scheme) {
+                let host = rest.split('/').next().unwrap_or_default();
+                if !host.is_empty() {
+                    out.insert(format!("{scheme}{host}"));
                 }
             }
         }
-        Value::Array(a) => a.iter().for_each(|c| collect_origins(c, out)),
-        Value::Object(o) => o.values().for_each(|c| collect_origins(c, out)),
-        _ => {}
-    }
+    });
 }
 
 /// The follow-up calls a payload asks for: those the manifest documents

@@ -213,7 +213,7 @@ pub const ENTITY_RUN: usize = 4;
 /// string in its own format, and the manifest's other timestamps.
 fn refresh(doc: &mut Value, id_pointer: Option<&str>, at_ms: i64, rng: &mut Rng) {
     let mut uuids = HashMap::new();
-    walk(doc, &mut |s: &mut String| {
+    crate::util::each_string_mut(doc, &mut |s: &mut String| {
         if is_uuid(s) {
             let new = uuids
                 .entry(s.clone())
@@ -251,15 +251,6 @@ fn refresh_ids(vendor: &VendorSpec, doc: &mut Value, rng: &mut Rng) {
             }
             _ => {}
         }
-    }
-}
-
-fn walk(v: &mut Value, f: &mut impl FnMut(&mut String)) {
-    match v {
-        Value::String(s) => f(s),
-        Value::Array(a) => a.iter_mut().for_each(|x| walk(x, f)),
-        Value::Object(o) => o.values_mut().for_each(|x| walk(x, f)),
-        _ => {}
     }
 }
 
