@@ -93,9 +93,7 @@ pub fn check_samples(vendor: &VendorSpec) -> Result<usize, Vec<String>> {
                     event.name
                 )),
                 Ok(p) => {
-                    let mut diffs = Vec::new();
-                    diff("", &doc, &p.payload, &mut diffs);
-                    for d in diffs {
+                    for d in json_diff(&doc, &p.payload) {
                         failures.push(format!("{}: does not round-trip: {d}", s.path));
                     }
                 }
@@ -122,33 +120,69 @@ pub fn assert_samples(vendor: &VendorSpec) {
     }
 }
 
-/// Key by key; numbers equal by value (`1` and `1.0`).
-fn diff(at: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+/// Compares two JSON values key by key. Numbers are equal when their values
+/// are (`1` and `1.0` are); every other difference is reported with its path.
+pub fn json_diff(expected: &Value, actual: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    diff_at("$", expected, actual, &mut out);
+    out
+}
+
+fn diff_at(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
-            for (k, va) in x {
+            for (k, v) in x {
                 match y.get(k) {
-                    Some(vb) => diff(&format!("{at}/{k}"), va, vb, out),
-                    None => out.push(format!("`{at}/{k}` was dropped")),
+                    None => out.push(format!("{path}.{k}: missing after round trip")),
+                    Some(w) => diff_at(&format!("{path}.{k}"), v, w, out),
                 }
             }
-            for k in y.keys().filter(|k| !x.contains_key(*k)) {
-                out.push(format!("`{at}/{k}` was added"));
+            for k in y.keys() {
+                if !x.contains_key(k) {
+                    out.push(format!("{path}.{k}: added by round trip"));
+                }
             }
         }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
-            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
-                diff(&format!("{at}/{i}"), va, vb, out);
+        (Value::Array(x), Value::Array(y)) => {
+            if x.len() != y.len() {
+                out.push(format!("{path}: {} items became {}", x.len(), y.len()));
+            }
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                diff_at(&format!("{path}[{i}]"), v, w, out);
             }
         }
         (Value::Number(x), Value::Number(y)) => {
-            let same = x == y || matches!((x.as_f64(), y.as_f64()), (Some(p), Some(q)) if p == q);
-            if !same {
-                out.push(format!("`{at}`: {x} became {y}"));
+            if !same_number(x, y) {
+                out.push(format!("{path}: {x} became {y}"));
             }
         }
-        _ if a == b => {}
-        _ => out.push(format!("`{at}`: {a} became {b}")),
+        _ => {
+            if a != b {
+                out.push(format!("{path}: {a} became {b}"));
+            }
+        }
+    }
+}
+
+/// Whether two JSON numbers have the same value, exactly: integers compare
+/// as integers (never through `f64`, which rounds above 2^53), an integer
+/// equals a float only when the float is that integer exactly, floats
+/// compare as floats.
+pub fn same_number(x: &serde_json::Number, y: &serde_json::Number) -> bool {
+    fn int(n: &serde_json::Number) -> Option<i128> {
+        n.as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+    }
+    /// A float's exact integer value, if it has one within ±2^63.
+    fn float_int(f: f64) -> Option<i128> {
+        (f.fract() == 0.0 && f.abs() < 9.223_372_036_854_776e18).then_some(f as i128)
+    }
+    match (int(x), int(y)) {
+        (Some(p), Some(q)) => p == q,
+        (Some(p), None) => y.as_f64().and_then(float_int) == Some(p),
+        (None, Some(q)) => x.as_f64().and_then(float_int) == Some(q),
+        (None, None) => x.as_f64() == y.as_f64(),
     }
 }
 
