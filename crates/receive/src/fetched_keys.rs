@@ -22,13 +22,13 @@ pub(crate) struct KeyCache {
 }
 
 impl KeyCache {
-    pub fn new() -> Result<KeyCache, String> {
+    /// Fails only if no HTTP client can be built (no TLS backend).
+    pub fn new() -> Result<KeyCache, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             // A redirect could lead off the allowed hosts.
             .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client that fetches keys: {e}"))?;
+            .build()?;
         Ok(KeyCache {
             client,
             keys: Mutex::new(HashMap::new()),

@@ -311,7 +311,12 @@ impl ReceiverBuilder {
             s => s.signature().is_some_and(|s| s.key_url().is_some()),
         };
         let (verifier, key_cache) = if fetches {
-            let cache = Arc::new(crate::fetched_keys::KeyCache::new().map_err(AuthConfigError)?);
+            let cache = crate::fetched_keys::KeyCache::new().map_err(|e| {
+                AuthConfigError(format!(
+                    "cannot build the HTTP client that fetches keys: {e}"
+                ))
+            })?;
+            let cache = Arc::new(cache);
             (verifier.with_remote_keys(cache.clone()), Some(cache))
         } else {
             (verifier, None)

@@ -105,7 +105,10 @@ pub enum AuthError {
     },
     /// The delivery names a key URL hookforge may not fetch.
     #[error("the key URL in {place} is refused: {why}")]
-    KeyUrl { place: String, why: String },
+    KeyUrl {
+        place: String,
+        why: remote::UrlRefused,
+    },
     /// The key the delivery names could not be fetched (the vendor retries).
     #[error("the vendor's key at {url} is not available")]
     KeyUnavailable { url: String },

@@ -48,14 +48,40 @@ fn refused(place: &str, expected: &'static str) -> AuthError {
     }
 }
 
+/// Why a URL a delivery names may not be fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlRefused {
+    NotAbsolute,
+    UserInformation,
+    /// The host is not one the manifest lists.
+    Host(String),
+    /// Neither https nor http to loopback.
+    Scheme(String),
+}
+
+impl std::fmt::Display for UrlRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UrlRefused::NotAbsolute => f.write_str("not an absolute URL"),
+            UrlRefused::UserInformation => f.write_str("a URL with user information"),
+            UrlRefused::Host(host) => {
+                write!(f, "host `{host}` is not one the vendor serves keys from")
+            }
+            UrlRefused::Scheme(scheme) => {
+                write!(f, "`{scheme}`: keys are fetched over https only")
+            }
+        }
+    }
+}
+
+impl std::error::Error for UrlRefused {}
+
 /// Why `url` may not be fetched, if it may not.
-pub fn check_host(url: &str, hosts: &[String]) -> Result<(), String> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| "not an absolute URL".to_string())?;
+pub fn check_host(url: &str, hosts: &[String]) -> Result<(), UrlRefused> {
+    let (scheme, rest) = url.split_once("://").ok_or(UrlRefused::NotAbsolute)?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.contains('@') {
-        return Err("a URL with user information".into());
+        return Err(UrlRefused::UserInformation);
     }
     let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
     let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
@@ -68,13 +94,11 @@ pub fn check_host(url: &str, hosts: &[String]) -> Result<(), String> {
         }
     });
     if !allowed {
-        return Err(format!(
-            "host `{host}` is not one the vendor serves keys from"
-        ));
+        return Err(UrlRefused::Host(host.to_string()));
     }
     match (scheme, loopback) {
         ("https", _) | ("http", true) => Ok(()),
-        _ => Err(format!("`{scheme}`: keys are fetched over https only")),
+        _ => Err(UrlRefused::Scheme(scheme.to_string())),
     }
 }
 
