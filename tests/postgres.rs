@@ -353,7 +353,7 @@ fn simulated_lost_responses_against_serve_on_postgres_are_handled_once() {
     assert!(report.deliveries.iter().any(|d| d.attempts.len() > 1));
     // The inbox CLI reads the same database (URL from the environment).
     let out = common::succeeded(
-        Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        common::hookforge_command()
             .args(["inbox", "list", "--json", "--limit", "1000"])
             .env("HOOKFORGE_DATABASE_URL", &url),
     );

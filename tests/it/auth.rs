@@ -4,8 +4,6 @@
 
 use crate::common;
 
-use std::process::Command;
-
 use base64::Engine;
 use hookforge::HeaderMap;
 use hookforge::auth::{AuthError, Scheme, Secret, SignContext, Signer, Verifier};
@@ -69,7 +67,7 @@ fn superoffice_signatures_match_an_independent_hmac() {
 fn the_sign_command_prints_what_an_independent_hmac_computes() {
     let path = common::root().join("samples/superoffice/quote.approved/doc-1.json");
     let out = common::succeeded(
-        Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        common::hookforge_command()
             .args(["sign", "--vendor", "superoffice", "--secret", "topsecret"])
             .arg(&path),
     );

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 fn hookforge(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookforge"))
+    let mut child = common::hookforge_command()
         .args(args)
         .current_dir(common::root())
         .stdin(Stdio::piped())
@@ -263,7 +263,7 @@ fn sending_commands_need_the_secret_of_a_vendor_that_signs() {
 #[test]
 fn parse_checks_a_directory_of_payloads_in_bulk() {
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        common::hookforge_command()
             .args(args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
@@ -316,7 +316,7 @@ fn parse_walks_a_directory_with_a_loop_a_fifo_and_a_huge_file() {
     // Sparse: its size without its disk space.
     let big = std::fs::File::create(dir.join("c-big.json")).unwrap();
     big.set_len(64 * 1024 * 1024 + 1).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookforge"))
+    let mut child = common::hookforge_command()
         .args(["parse", "--vendor", "prets", dir.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -724,7 +724,7 @@ fn sign_reads_the_secret_from_a_file_or_the_environment() {
     std::fs::write(&file, format!("{secret}\n")).unwrap();
     let body = br#"{"id":"evt_1","type":"charge.succeeded","object":"event"}"#;
     let sign = |extra: &[&str], env: Option<&str>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookforge"));
+        let mut cmd = common::hookforge_command();
         cmd.args(["sign", "--vendor", "stripe", "--timestamp", "1700000000"])
             .args(extra)
             .env_remove("HOOKFORGE_SECRET_STRIPE");

@@ -18,10 +18,7 @@ fn edit(path: &Path, f: impl FnOnce(&mut Value)) {
 }
 
 fn hookforge(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::hookforge_command().args(args).output().unwrap()
 }
 
 #[test]

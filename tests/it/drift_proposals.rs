@@ -129,7 +129,7 @@ fn drifted_deliveries() -> Vec<Value> {
 
 /// Posts `bodies` through `serve` into the inbox at `db`, each answered 200.
 fn serve_and_post(db: &Path, bodies: &[Value]) {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    let mut cmd = common::hookforge_command();
     cmd.args(["serve", "--vendor", "prets", "--addr", "127.0.0.1:0"])
         .arg("--db")
         .arg(db)
@@ -301,7 +301,7 @@ fn new_events_are_named_as_the_vendors_other_files() {
     assert!(v.event("ordering::workflow::held").is_some());
     // `--vendor-dir` names the directory as `--schemas` does (run where
     // there is no `schemas/`, which drift would otherwise look in).
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+    let again = common::hookforge_command()
         .args([
             "--vendor-dir",
             dir_s,
@@ -371,7 +371,7 @@ fn drift_apply(db: &Path, vendor: &str, dir: &Path) -> std::process::Output {
 /// `drift --apply` of every vendor in `db`, run in `dir` (so each vendor's
 /// directory is looked for in `dir/schemas`, then `dir/vendors`).
 fn drift_apply_every_vendor(dir: &Path, db: &Path) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+    common::hookforge_command()
         .args(["drift", "--db", db.to_str().unwrap(), "--apply"])
         .current_dir(dir)
         .output()
@@ -571,7 +571,7 @@ fn drift_outside_the_repository_says_how_to_get_the_vendor_dir() {
     let tmp = common::temp_dir("drift-outside");
     let db = inbox_of_types(&tmp, &["quote.paused".into()]);
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        common::hookforge_command()
             .args(args)
             .current_dir(&tmp)
             .output()

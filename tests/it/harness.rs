@@ -228,7 +228,7 @@ fn hookforge_against(
     url: &str,
     secret: &str,
 ) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    let mut cmd = common::hookforge_command();
     cmd.args([
         command, "--vendor", vendor, "--url", url, "--secret", secret,
     ]);
@@ -728,10 +728,7 @@ fn unreachable_targets_and_bad_arguments_exit_2() {
 
 /// Runs `hookforge ARGS`, asserts it exits 2, and returns what it said.
 fn usage_error(args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = common::hookforge_command().args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
     stderr
@@ -914,10 +911,7 @@ fn the_cli_fails_exactly_the_defect_case_with_exit_1() {
 
 #[test]
 fn the_demo_runs_everything_and_exits_0() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
-        .arg("demo")
-        .output()
-        .unwrap();
+    let out = common::hookforge_command().arg("demo").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
@@ -1099,7 +1093,7 @@ async fn a_filter_that_matches_nothing_is_a_usage_error() {
     );
     // Without a secret, a signed vendor's deliveries would all fail for
     // want of it, not for anything the receiver did: exit 2, saying so.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+    let out = common::hookforge_command()
         .args([
             "check",
             "--vendor",

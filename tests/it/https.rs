@@ -150,7 +150,7 @@ async fn the_cli_checks_and_loads_https_targets_with_ca_cert() {
     let url = r.url.clone();
     let (check, load) = tokio::task::spawn_blocking(move || {
         let run = |args: &[&str]| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+            common::hookforge_command()
                 .args(args)
                 .arg("--ca-cert")
                 .arg(&ca)

@@ -40,7 +40,7 @@ fn infer_writes_a_vendor_dir_that_loads_and_parses_its_samples() {
     let _ = std::fs::remove_dir_all(&out);
     let dir = out.join("prets_next");
     let run = common::succeeded(
-        std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        common::hookforge_command()
             .args([
                 "infer",
                 "--vendor-dir",
@@ -79,7 +79,7 @@ fn infer_again_keeps_the_users_edits() {
     let out = common::temp_dir("infer-again");
     let dir = out.join("acme");
     let infer = |extra: &[&str]| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+        let mut cmd = common::hookforge_command();
         cmd.args([
             "infer",
             "--vendor-dir",
@@ -444,7 +444,7 @@ fn infer_on_its_own_samples_keeps_them_and_keeps_edits() {
     let dir = out.join("acme");
     let root = common::root();
     common::succeeded(
-        std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        common::hookforge_command()
             .args(["infer", "--vendor-dir"])
             .arg(&dir)
             .arg(root.join("samples/prets")),
@@ -457,7 +457,7 @@ fn infer_on_its_own_samples_keeps_them_and_keeps_edits() {
 
     let edited = common::first_file(&common::first_file(&dir.join("samples")));
     std::fs::write(&edited, br#"{"edited": "by hand"}"#).unwrap();
-    let rerun = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+    let rerun = common::hookforge_command()
         .args(["infer", "--vendor-dir"])
         .arg(&dir)
         .arg(root.join("samples/prets"))
@@ -657,7 +657,7 @@ fn inferred_manifest(out: &std::path::Path, samples: &std::path::Path) -> serde_
 
 /// `hookforge infer --vendor-dir OUT SAMPLES`.
 fn infer_into(out: &std::path::Path, samples: &std::path::Path) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+    common::hookforge_command()
         .args(["infer", "--vendor-dir"])
         .arg(out)
         .arg(samples)

@@ -220,7 +220,7 @@ fn jwt_manifest_mistakes_are_named() {
 fn a_jwt_vendor_is_served_and_checked_from_the_cli() {
     let dir = "tests/fixtures/pubsub";
     let hookforge = || {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+        let mut c = crate::common::hookforge_command();
         c.current_dir(crate::common::root()).env_remove("RUST_LOG");
         c
     };

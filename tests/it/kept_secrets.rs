@@ -457,7 +457,7 @@ async fn notions_verification_token_is_kept_verifies_and_is_revealed_on_request(
 /// `inbox --db PATH secrets --vendor VENDOR EXTRA`, which must succeed: its
 /// standard output.
 fn inbox_secrets(path: &std::path::Path, vendor: &str, extra: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+    let out = common::hookforge_command()
         .args(["inbox", "--db"])
         .arg(path)
         .args(["secrets", "--vendor", vendor])

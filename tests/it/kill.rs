@@ -34,7 +34,7 @@ fn start(cmd: Command) -> (Child, u16) {
 /// Every row of the inbox at `db`, read by the CLI.
 fn inbox_rows(db: &Path) -> Vec<serde_json::Value> {
     let out = common::succeeded(
-        Command::new(env!("CARGO_BIN_EXE_hookforge"))
+        common::hookforge_command()
             .args(["inbox", "--db"])
             .arg(db)
             .args(["list", "--json", "--limit", "100000"]),

@@ -7,7 +7,7 @@ use std::path::Path;
 use hookforge::receive::store::{SqliteStore, Status, Store, Vendors};
 
 fn hookforge() -> std::process::Command {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+    common::hookforge_command()
 }
 
 /// The stdout of a run that must have succeeded (both outputs shown if not).

@@ -163,7 +163,7 @@ fn twilio_signs_the_url_and_the_sorted_form_fields() {
 }
 
 fn hookforge() -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    let mut cmd = crate::common::hookforge_command();
     cmd.current_dir(crate::common::root())
         .env_remove("RUST_LOG");
     cmd

@@ -120,7 +120,7 @@ fn spawn_serve(cmd: &mut Command) -> Served {
 }
 
 fn hookforge() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_hookforge"))
+    common::hookforge_command()
 }
 
 // ---------------------------------------------------------------------------

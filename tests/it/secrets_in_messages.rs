@@ -8,7 +8,7 @@ use crate::common;
 use std::process::{Command, Output};
 
 fn hookforge(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    let mut c = common::hookforge_command();
     c.args(args).env_remove("HOOKFORGE_DATABASE_URL");
     for (k, v) in env {
         c.env(k, v);

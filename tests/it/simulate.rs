@@ -9,7 +9,7 @@
 use crate::common;
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -587,7 +587,7 @@ async fn hubspot_retries_number_their_attempts_and_serve_takes_them_once() {
     let secret = "hubspot-simulate-secret-0123456789";
     let port = common::free_port();
     let url = format!("http://127.0.0.1:{port}/hooks/hubspot");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    let mut cmd = common::hookforge_command();
     cmd.args([
         "serve",
         "--vendor",
@@ -861,7 +861,7 @@ async fn the_same_seed_gives_the_same_faults() {
 }
 
 fn hookforge(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hookforge"))
+    common::hookforge_command()
         .args(args)
         .env_remove("RUST_LOG")
         .output()

@@ -191,7 +191,7 @@ async fn a_token_guards_every_page_when_set() {
 
 #[test]
 fn the_cli_listens_beyond_loopback_only_with_a_token() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+    let out = common::hookforge_command()
         .args(["ui", "--db", "/nonexistent.db", "--ui-addr", "0.0.0.0:0"])
         .env_remove("HOOKFORGE_UI_TOKEN")
         .output()

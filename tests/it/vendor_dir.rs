@@ -302,7 +302,7 @@ fn signed(args: &[&str]) -> Vec<(String, String)> {
 /// `serve` of the vendor dir `dir` on `addr` with `flags`, from the
 /// workspace root: the child and the port its stdout names.
 fn serve_dir(dir: &str, addr: &str, flags: &[&str]) -> (std::process::Child, u16) {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    let mut cmd = common::hookforge_command();
     cmd.args(["serve", "--vendor-dir", dir, "--addr", addr])
         .args(flags)
         .current_dir(common::root())

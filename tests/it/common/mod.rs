@@ -319,7 +319,7 @@ pub fn try_post(
 /// `secret` and no inherited log filter; callers add their flags and pipes.
 #[allow(dead_code)]
 pub fn serve_prets(secret: &str) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    let mut cmd = hookforge_command();
     cmd.args(["serve", "--addr", "127.0.0.1:0", "--vendor", "prets"])
         .arg("--secret")
         .arg(format!("prets={secret}"))
@@ -601,10 +601,18 @@ impl PretsLoad {
     }
 }
 
+/// The `hookforge` binary under test, to run from the workspace root
+/// (where relative fixture paths start): every test starts it here.
+pub fn hookforge_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    cmd.current_dir(root());
+    cmd
+}
+
 /// Runs hookforge with `args` from the workspace root (where relative
 /// fixture paths start); its output.
 pub fn hookforge(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"))
+    hookforge_command()
         .args(args)
         .current_dir(root())
         .output()
@@ -633,7 +641,7 @@ pub fn load_args<'a>(vendor: [&'a str; 2], url: &'a str, secret: &'a str) -> [&'
 /// `hookforge serve --vendor-dir <dir> --addr <addr>` from the workspace
 /// root with no inherited log filter; callers add secrets and pipes.
 pub fn serve_vendor_dir_on(dir: &str, addr: &str) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hookforge"));
+    let mut cmd = hookforge_command();
     cmd.args(["serve", "--vendor-dir", dir, "--addr", addr])
         .current_dir(root())
         .env_remove("RUST_LOG");
