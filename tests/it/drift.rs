@@ -169,7 +169,7 @@ fn every_optional_field_of_every_sample_accepts_null_blank_and_absence() {
         let keys = hookforge::schema_walk::walk(&schema, &doc).optional;
         for ptr in keys {
             let (parent, key) = ptr.rsplit_once('/').unwrap();
-            let key = &key.replace("~1", "/").replace("~0", "~");
+            let key = &hookforge::manifest::unescape_token(key);
             for variation in ["absent", "null", "\"\""] {
                 let mut d = doc.clone();
                 let obj = d.pointer_mut(parent).unwrap().as_object_mut().unwrap();

@@ -60,31 +60,12 @@ fn change() -> impl Strategy<Value = Change> {
     ]
 }
 
-/// JSON pointers of every object in `v`.
-fn objects(v: &Value, at: String, out: &mut Vec<String>) {
-    match v {
-        Value::Object(m) => {
-            out.push(at.clone());
-            for (k, x) in m {
-                objects(
-                    x,
-                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
-                    out,
-                );
-            }
-        }
-        Value::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                objects(x, format!("{at}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
 fn apply(doc: &mut Value, c: &Change) {
-    let mut objs = Vec::new();
-    objects(doc, String::new(), &mut objs);
+    let objs: Vec<String> = common::json_nodes(doc)
+        .into_iter()
+        .filter(|(_, v)| v.is_object())
+        .map(|(p, _)| p)
+        .collect();
     let mut entries: Vec<(String, String)> = Vec::new();
     for p in &objs {
         if let Some(Value::Object(m)) = doc.pointer(p) {

@@ -48,7 +48,7 @@ fn mutants(schema: &Value, doc: &Value) -> Vec<(String, Value)> {
         out.push((format!("{p} null"), d));
         let mut d = doc.clone();
         let (parent, key) = p.rsplit_once('/').unwrap();
-        let key = key.replace("~1", "/").replace("~0", "~");
+        let key = hookforge::manifest::unescape_token(key);
         d.pointer_mut(parent)
             .unwrap()
             .as_object_mut()
@@ -61,9 +61,7 @@ fn mutants(schema: &Value, doc: &Value) -> Vec<(String, Value)> {
         *d.pointer_mut(p).unwrap() = Value::String("hookforge-new-value".into());
         out.push((format!("{p} new enum value"), d));
     }
-    let mut leaves = Vec::new();
-    collect(doc, String::new(), &mut leaves);
-    for (p, v) in leaves {
+    for (p, v) in common::json_nodes(doc) {
         let other = match v {
             Value::String(_) => Value::from(12345),
             Value::Number(_) | Value::Bool(_) => Value::from("not-the-type"),
@@ -84,27 +82,6 @@ fn mutants(schema: &Value, doc: &Value) -> Vec<(String, Value)> {
         out.push((format!("{p} type changed"), d));
     }
     out
-}
-
-fn collect(v: &Value, at: String, out: &mut Vec<(String, Value)>) {
-    match v {
-        Value::Object(o) => {
-            out.push((at.clone(), v.clone()));
-            for (k, c) in o {
-                collect(
-                    c,
-                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
-                    out,
-                );
-            }
-        }
-        Value::Array(a) => {
-            for (i, c) in a.iter().enumerate() {
-                collect(c, format!("{at}/{i}"), out);
-            }
-        }
-        _ => out.push((at, v.clone())),
-    }
 }
 
 #[test]

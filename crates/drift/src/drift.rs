@@ -374,7 +374,7 @@ impl Findings {
                 self.evidence.entry(key).or_default().insert(self.current);
             }
         }
-        walk_new_keys(&root.resolved(defs), defs, doc, "", &mut self.new_keys);
+        walk_new_keys(&root.resolved(defs), defs, doc, &mut self.new_keys);
         let mut grew = false;
         for (key, (_, values)) in &self.new_keys {
             if seen_before.get(key).copied().unwrap_or(0) < values.len() {
@@ -690,7 +690,6 @@ fn walk_new_keys<'s>(
     at: &SchemaPlace<'s>,
     defs: &Defs<'s>,
     doc: &Value,
-    path: &str,
     out: &mut BTreeMap<(PathBuf, String), (String, Vec<Value>)>,
 ) {
     match doc {
@@ -705,7 +704,7 @@ fn walk_new_keys<'s>(
                         .child("properties", defs)
                         .and_then(|p| p.child(&crate::manifest::escape_token(k), defs))
                     {
-                        walk_new_keys(&child.resolved(defs), defs, v, &format!("{path}/{k}"), out);
+                        walk_new_keys(&child.resolved(defs), defs, v, out);
                     }
                 } else {
                     let e = out
@@ -722,7 +721,7 @@ fn walk_new_keys<'s>(
             if let Some(items) = at.child("items", defs) {
                 let items = items.resolved(defs);
                 for v in a {
-                    walk_new_keys(&items, defs, v, path, out);
+                    walk_new_keys(&items, defs, v, out);
                 }
             }
         }
@@ -740,7 +739,7 @@ fn walk_new_keys<'s>(
                 .child("anyOf", defs)
                 .and_then(|x| x.child(&i.to_string(), defs))
             {
-                walk_new_keys(&branch.resolved(defs), defs, doc, path, out);
+                walk_new_keys(&branch.resolved(defs), defs, doc, out);
                 break;
             }
         }

@@ -73,7 +73,7 @@ fn shared_components(v: &VendorSpec) -> Map<String, Value> {
 fn definitions(v: &VendorSpec) -> Map<String, Value> {
     let mut out = shared_components(v);
     for e in v.events {
-        let (_, local) = localized(v, e, &out);
+        let (_, local) = localized(e, &out);
         out.extend(local);
     }
     out
@@ -84,7 +84,7 @@ fn definitions(v: &VendorSpec) -> Map<String, Value> {
 fn payload(v: &VendorSpec, e: &crate::EventInfo) -> Value {
     let mut taken = shared_components(v);
     for other in v.events {
-        let (schema, local) = localized(v, other, &taken);
+        let (schema, local) = localized(other, &taken);
         if other.name == e.name {
             return component_schema(&schema);
         }
@@ -95,17 +95,12 @@ fn payload(v: &VendorSpec, e: &crate::EventInfo) -> Value {
 
 /// `e`'s schema with its own definitions renamed where `taken` holds
 /// another schema under the name, and those definitions as components.
-fn localized(
-    v: &VendorSpec,
-    e: &crate::EventInfo,
-    taken: &Map<String, Value>,
-) -> (Value, Map<String, Value>) {
+fn localized(e: &crate::EventInfo, taken: &Map<String, Value>) -> (Value, Map<String, Value>) {
     let mut schema: Value = serde_json::from_str(e.schema_json).expect("embedded schema is JSON");
     let Some(Value::Object(local)) = schema.as_object_mut().and_then(|o| o.remove("definitions"))
     else {
         return (schema, Map::new());
     };
-    let _ = v;
     let prefix = crate::infer::pascal_case(e.name);
     let mut renames = std::collections::BTreeMap::new();
     for (name, def) in &local {

@@ -739,3 +739,32 @@ pub fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
         .open(path)?
         .write_all(format!("{line}\n").as_bytes())
 }
+
+/// Every object and scalar in `v` with its JSON pointer (arrays are walked,
+/// not listed), parents before their children.
+pub fn json_nodes(v: &serde_json::Value) -> Vec<(String, &serde_json::Value)> {
+    fn walk<'a>(
+        v: &'a serde_json::Value,
+        at: String,
+        out: &mut Vec<(String, &'a serde_json::Value)>,
+    ) {
+        match v {
+            serde_json::Value::Object(o) => {
+                out.push((at.clone(), v));
+                for (k, c) in o {
+                    let token = hookforge::manifest::escape_token(k);
+                    walk(c, format!("{at}/{token}"), out);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, c) in a.iter().enumerate() {
+                    walk(c, format!("{at}/{i}"), out);
+                }
+            }
+            _ => out.push((at, v)),
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, String::new(), &mut out);
+    out
+}

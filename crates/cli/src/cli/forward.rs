@@ -45,7 +45,7 @@ pub fn run(store: &dyn Store, args: Args) -> Outcome {
         .target
         .harness(vendor, args.concurrency)?
         .recorded(recorded)
-        .filter(format!("{}/inbox/*", vendor.id));
+        .filter(hookforge::conformance::cases::recorded_glob(vendor.id));
     let bar = progress_bar(sent as u64, vendor.id);
     if let Some(b) = bar.clone() {
         h = h.on_case(move |c| {

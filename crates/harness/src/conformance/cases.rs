@@ -142,6 +142,31 @@ fn stamp_millis() -> i64 {
     }
 }
 
+/// The id of a documented sample's case: `<vendor>/<event>/<sample>`.
+pub fn sample_id(vendor: &str, event: &str, sample: &str) -> String {
+    format!("{vendor}/{event}/{sample}")
+}
+
+/// The id of a recorded delivery's case: `<vendor>/inbox/<inbox id>`.
+pub fn recorded_id(vendor: &str, inbox_id: i64) -> String {
+    format!("{vendor}/inbox/{inbox_id}")
+}
+
+/// The glob that keeps only a run's recorded deliveries (`inbox forward`).
+pub fn recorded_glob(vendor: &str) -> String {
+    format!("{vendor}/inbox/*")
+}
+
+/// The id of a handshake's case: `<vendor>/handshake/<name>`.
+pub fn handshake_id(vendor: &str, name: &str) -> String {
+    format!("{vendor}/handshake/{name}")
+}
+
+/// Whether `id` names a handshake's case.
+pub fn is_handshake_id(id: &str) -> bool {
+    id.contains("/handshake/")
+}
+
 /// The id of the case that judges the receiver's reports (`--observe`),
 /// added after a run rather than planned.
 pub(crate) fn observe_id(vendor: &str) -> String {
@@ -155,7 +180,7 @@ pub(crate) fn budget_id(vendor: &str) -> String {
 }
 
 /// Which cases a run keeps: every one, or those whose id the glob matches
-/// (`check --only`).
+/// (`check --filter`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Selection<'a>(pub Option<&'a str>);
 
@@ -569,7 +594,7 @@ fn samples(s: Sender<'_>, nonce: &str, rewrite: &dyn Fn(&[u8]) -> Vec<u8>) -> Ve
             let what = format!("sample {}", sample.path);
             let step = s.step_as(what, d, Expect::Success, Some(e.name), None);
             plans.push(Plan::new(
-                format!("{}/{}/{}", s.v.id, e.name, sample.name),
+                sample_id(s.v.id, e.name, sample.name),
                 vec![Step {
                     origin: Origin::Documented,
                     ..step
@@ -610,7 +635,7 @@ pub(crate) fn recorded(s: Sender<'_>, deliveries: &[Recorded]) -> Vec<Plan> {
                 r.stamp_body = false;
             }
             Plan::new(
-                format!("{}/inbox/{}", s.v.id, d.id),
+                recorded_id(s.v.id, d.id),
                 vec![Step {
                     origin: Origin::Documented,
                     ..step
@@ -1977,7 +2002,7 @@ fn first_object_path(doc: &Value) -> Option<String> {
 /// when the vendor signs it; the answer must be the one the vendor requires
 /// (rendered from the manifest with the configured secret and token).
 fn handshake(c: &Catalogue<'_>, h: &crate::manifest::Handshake) -> Plan {
-    let id = format!("{}/handshake/{}", c.sender.v.id, h.name);
+    let id = handshake_id(c.sender.v.id, &h.name);
     if let Some(endpoint) = &h.other_endpoint {
         let why = format!(
             "{} sends it only to its {endpoint}, not to an endpoint receiving its events",

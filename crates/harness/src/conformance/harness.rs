@@ -389,7 +389,7 @@ impl Harness {
         };
         let first = plans
             .iter()
-            .take_while(|p| p.id.contains("/handshake/"))
+            .take_while(|p| cases::is_handshake_id(&p.id))
             .count();
         let rest = plans.split_off(first);
         let mut results = Vec::new();
@@ -427,7 +427,7 @@ impl Harness {
             .flat_map(|e| {
                 e.samples
                     .iter()
-                    .map(move |s| format!("{}/{}/{}", v.id, e.name, s.name))
+                    .map(move |s| cases::sample_id(v.id, e.name, s.name))
             })
             .collect();
         // A replay with no HTTP answer (refused, cut, timed out) is a failed

@@ -142,7 +142,7 @@ impl Sandbox {
         let mut expected = Vec::new();
         for e in vendor.events {
             for s in e.samples {
-                let id = format!("{}/{}/{}", vendor.id, e.name, s.name);
+                let id = super::cases::sample_id(vendor.id, e.name, s.name);
                 if !case_ids.contains(&id.as_str()) {
                     continue;
                 }
