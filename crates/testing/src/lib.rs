@@ -164,27 +164,7 @@ fn diff_at(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// Whether two JSON numbers have the same value, exactly: integers compare
-/// as integers (never through `f64`, which rounds above 2^53), an integer
-/// equals a float only when the float is that integer exactly, floats
-/// compare as floats.
-pub fn same_number(x: &serde_json::Number, y: &serde_json::Number) -> bool {
-    fn int(n: &serde_json::Number) -> Option<i128> {
-        n.as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from))
-    }
-    /// A float's exact integer value, if it has one within ±2^63.
-    fn float_int(f: f64) -> Option<i128> {
-        (f.fract() == 0.0 && f.abs() < 9.223_372_036_854_776e18).then_some(f as i128)
-    }
-    match (int(x), int(y)) {
-        (Some(p), Some(q)) => p == q,
-        (Some(p), None) => y.as_f64().and_then(float_int) == Some(p),
-        (None, Some(q)) => x.as_f64().and_then(float_int) == Some(q),
-        (None, None) => x.as_f64() == y.as_f64(),
-    }
-}
+pub use hookforge_core::util::same_number;
 
 /// One insta snapshot per sample of a generated vendor module: its typed
 /// parse (`{:#?}`), named `<event slug>__<sample>`. Expands in the calling

@@ -1,6 +1,8 @@
 //! JSON documents: values at pointers, every string, and where a value
 //! stands in a text (to change one value and keep every other byte).
 
+use super::lex::{skip_value, skip_ws};
+
 /// Removes the member a JSON pointer names from its object; what was there.
 pub fn remove_at(doc: &mut serde_json::Value, pointer: &str) -> Option<serde_json::Value> {
     let (parent, last) = pointer.rsplit_once('/')?;
@@ -58,6 +60,28 @@ pub fn each_string(v: &serde_json::Value, f: &mut impl FnMut(&str)) {
     }
 }
 
+/// Whether two JSON numbers have the same value, exactly: integers compare
+/// as integers (never through `f64`, which rounds above 2^53), an integer
+/// equals a float only when the float is that integer exactly, floats
+/// compare as floats.
+pub fn same_number(x: &serde_json::Number, y: &serde_json::Number) -> bool {
+    fn int(n: &serde_json::Number) -> Option<i128> {
+        n.as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+    }
+    /// A float's exact integer value, if it has one within ±2^63.
+    fn float_int(f: f64) -> Option<i128> {
+        (f.fract() == 0.0 && f.abs() < 9.223_372_036_854_776e18).then_some(f as i128)
+    }
+    match (int(x), int(y)) {
+        (Some(p), Some(q)) => p == q,
+        (Some(p), None) => y.as_f64().and_then(float_int) == Some(p),
+        (None, Some(q)) => x.as_f64().and_then(float_int) == Some(q),
+        (None, None) => x.as_f64() == y.as_f64(),
+    }
+}
+
 /// Where the value at `pointer` stands in `text`, found by scanning rather
 /// than parsing: for a body serde_json refuses that the vendor's own parser
 /// takes (a lone surrogate from a cut emoji, `1e400`, nesting past 128, a
@@ -78,50 +102,7 @@ pub fn json_span_scanned(text: &str, pointer: &str) -> Option<std::ops::Range<us
             _ => return None,
         };
     }
-    Some(at..scanned_end(b, at)?)
-}
-
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while b
-        .get(i)
-        .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
-    {
-        i += 1;
-    }
-    i
-}
-
-/// The end of the value starting at `i`: a string, a container (brackets
-/// counted outside strings, however deep) or a scalar.
-fn scanned_end(b: &[u8], i: usize) -> Option<usize> {
-    match b.get(i)? {
-        b'"' => {
-            let mut j = i + 1;
-            loop {
-                match b.get(j)? {
-                    b'\\' => j += 2,
-                    b'"' => return Some(j + 1),
-                    _ => j += 1,
-                }
-            }
-        }
-        b'{' | b'[' => {
-            let (mut depth, mut j) = (0usize, i);
-            loop {
-                match b.get(j)? {
-                    b'"' => j = scanned_end(b, j)?,
-                    b'{' | b'[' => (depth, j) = (depth + 1, j + 1),
-                    b'}' | b']' if depth == 1 => return Some(j + 1),
-                    b'}' | b']' => (depth, j) = (depth - 1, j + 1),
-                    _ => j += 1,
-                }
-            }
-        }
-        _ => {
-            let end = b[i..].iter().position(|c| b",}] \t\r\n".contains(c));
-            Some(end.map_or(b.len(), |n| i + n)).filter(|e| *e > i)
-        }
-    }
+    Some(at..skip_value(b, at)?)
 }
 
 /// Where the value of member `key` of the object at `i` starts.
@@ -129,7 +110,7 @@ fn scanned_member(text: &str, i: usize, key: &str) -> Option<usize> {
     let b = text.as_bytes();
     let mut j = skip_ws(b, i + 1);
     while b.get(j) == Some(&b'"') {
-        let key_end = scanned_end(b, j)?;
+        let key_end = skip_value(b, j)?;
         let name: Option<String> = serde_json::from_str(&text[j..key_end]).ok();
         j = skip_ws(b, key_end);
         (b.get(j) == Some(&b':')).then_some(())?;
@@ -137,7 +118,7 @@ fn scanned_member(text: &str, i: usize, key: &str) -> Option<usize> {
         if name.as_deref() == Some(key) {
             return Some(j);
         }
-        j = skip_ws(b, scanned_end(b, j)?);
+        j = skip_ws(b, skip_value(b, j)?);
         match b.get(j)? {
             b',' => j = skip_ws(b, j + 1),
             _ => return None,
@@ -155,7 +136,7 @@ fn scanned_items(b: &[u8], i: usize) -> Option<Vec<usize>> {
     }
     loop {
         out.push(j);
-        j = skip_ws(b, scanned_end(b, j)?);
+        j = skip_ws(b, skip_value(b, j)?);
         match b.get(j)? {
             b',' => j = skip_ws(b, j + 1),
             b']' => return Some(out),

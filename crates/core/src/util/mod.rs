@@ -4,6 +4,7 @@
 
 pub mod ids;
 pub mod json;
+pub(crate) mod lex;
 pub mod text;
 pub mod time;
 
