@@ -133,22 +133,8 @@ fn token_len(s: &str) -> Option<usize> {
     let b = s.as_bytes();
     match b.first()? {
         b'{' | b'}' | b'[' | b']' | b',' | b':' => Some(1),
-        b'"' => {
-            let mut i = 1;
-            while i < b.len() {
-                match b[i] {
-                    b'\\' => i += 2,
-                    b'"' => return Some(i + 1),
-                    _ => i += 1,
-                }
-            }
-            None
-        }
-        _ => Some(
-            b.iter()
-                .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
-                .unwrap_or(b.len()),
-        ),
+        b'"' => crate::util::lex::string_end(b, 0).map(|(end, _)| end),
+        _ => crate::util::lex::skip_value(b, 0),
     }
 }
 

@@ -50,7 +50,11 @@ impl ProofKind {
 pub struct SchemaSource {
     pub from: SchemaOrigin,
     /// The published schema or OpenAPI document, for `published`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::null_as_empty",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub source: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,

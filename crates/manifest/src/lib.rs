@@ -147,6 +147,12 @@ pub struct Ordering {
     pub sequence: Locator,
 }
 
+/// A text field that was an optional one: `null` reads as empty, as it
+/// did, so a manifest written with `"note": null` still loads.
+pub(crate) fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
 }
@@ -1487,7 +1493,11 @@ pub struct HeaderSpec {
     /// `"event=<type>"` (only with that event type).
     pub only_when: Option<String>,
     /// Why, in words.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub note: String,
 }
 
@@ -1841,6 +1851,19 @@ impl Success {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A header's note and a schema source were optional: `null` still
+    /// loads (as empty), and empty is not written back.
+    #[test]
+    fn notes_once_optional_take_null() {
+        let h: HeaderSpec =
+            serde_json::from_str(r#"{"name": "X-A", "value": "1", "note": null}"#).unwrap();
+        assert_eq!(h.note, "");
+        assert!(!serde_json::to_string(&h).unwrap().contains("note"));
+        let s: catalogue::SchemaSource =
+            serde_json::from_str(r#"{"from": "inferred", "source": null}"#).unwrap();
+        assert_eq!(s.source, "");
+    }
 
     /// `*` stands for every element of an array or object; a pattern
     /// without one names itself.
