@@ -396,10 +396,12 @@ impl Store for MemoryStore {
                     r.last_error = None;
                 }
                 m.set_done(attempt.id);
-                m.evict_done(self.max_bytes, self.capacity);
             }
             out.push(held);
         }
+        // Once for the batch: it evicts the oldest done rows until under
+        // the limits, whichever of them this batch finished.
+        m.evict_done(self.max_bytes, self.capacity);
         Ok(out)
     }
 
