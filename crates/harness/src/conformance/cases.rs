@@ -19,6 +19,8 @@ pub(crate) struct Plan {
     pub skip: Option<String>,
     /// The steps are sent at once, not one after another.
     pub concurrent: bool,
+    /// A vendor handshake: sent before every other case, one at a time.
+    pub handshake: bool,
 }
 
 impl Plan {
@@ -42,6 +44,7 @@ impl Plan {
             steps,
             skip: None,
             concurrent: false,
+            handshake: false,
         }
     }
 }
@@ -160,11 +163,6 @@ pub fn recorded_glob(vendor: &str) -> String {
 /// The id of a handshake's case: `<vendor>/handshake/<name>`.
 pub fn handshake_id(vendor: &str, name: &str) -> String {
     format!("{vendor}/handshake/{name}")
-}
-
-/// Whether `id` names a handshake's case.
-pub fn is_handshake_id(id: &str) -> bool {
-    id.contains("/handshake/")
 }
 
 /// The id of the case that judges the receiver's reports (`--observe`),
@@ -1449,6 +1447,18 @@ mod tests {
             .unwrap_or_else(|| panic!("no {id}"))
     }
 
+    /// The harness sends the flagged plans first, one at a time: Slack's
+    /// handshake is exactly the leading plan, and no other case is flagged.
+    #[test]
+    fn handshakes_lead_and_only_they_are_flagged() {
+        let plans = plans_of("slack", "8f742231b10e8888abcd99yyyzzz85a5");
+        let flagged: Vec<&str> = (plans.iter().filter(|p| p.handshake))
+            .map(|p| p.id.as_str())
+            .collect();
+        assert_eq!(flagged, ["slack/handshake/url_verification"]);
+        assert!(plans[0].handshake);
+    }
+
     /// HubSpot sends a batch (a JSON array) and no event id: each case's
     /// delivery is still its own (the first event carries the case's
     /// mark), the new key goes into the first event, and the timestamp
@@ -2003,16 +2013,21 @@ fn first_object_path(doc: &Value) -> Option<String> {
 /// (rendered from the manifest with the configured secret and token).
 fn handshake(c: &Catalogue<'_>, h: &crate::manifest::Handshake) -> Plan {
     let id = handshake_id(c.sender.v.id, &h.name);
-    if let Some(endpoint) = &h.other_endpoint {
+    let plan = if let Some(endpoint) = &h.other_endpoint {
         let why = format!(
             "{} sends it only to its {endpoint}, not to an endpoint receiving its events",
             c.sender.v.name
         );
-        return Plan::skipped(id, why);
-    }
-    match handshake_step(c.sender, h, c.secret, c.handshake_token) {
-        Ok(step) => Plan::new(id, vec![step]),
-        Err(why) => Plan::skipped(id, why),
+        Plan::skipped(id, why)
+    } else {
+        match handshake_step(c.sender, h, c.secret, c.handshake_token) {
+            Ok(step) => Plan::new(id, vec![step]),
+            Err(why) => Plan::skipped(id, why),
+        }
+    };
+    Plan {
+        handshake: true,
+        ..plan
     }
 }
 

@@ -387,10 +387,7 @@ impl Harness {
                 p(&shown);
             }
         };
-        let first = plans
-            .iter()
-            .take_while(|p| cases::is_handshake_id(&p.id))
-            .count();
+        let first = plans.iter().take_while(|p| p.handshake).count();
         let rest = plans.split_off(first);
         let mut results = Vec::new();
         for (i, plan) in plans.into_iter().enumerate() {
