@@ -5,6 +5,8 @@
 //       a delivery signed as each vendor signs it (by its SDK where the SDK
 //       signs; otherwise by node:crypto, accepted by the SDK's verifier before
 //       it is written, and refused with one byte changed). Keys are made here.
+//   node sdk.mjs make ../sdk-signed.json VENDOR... > NEW
+//       the same for the named vendors only; FILE's other vectors are kept.
 //   node sdk.mjs verify FILE
 //       deliveries signed by hookforge (same format): each must pass its
 //       SDK's verifier, and fail it with one body byte changed. Prints one
@@ -22,7 +24,9 @@
 // `settings` are what the signature covers that the delivery does not carry,
 // such as PayPal's webhook_id) and `accepts(delivery, body)`
 // (whether the SDK accepts the delivery's headers with this body; a body
-// other than the delivery's own is the tampered case). A module whose SDK
+// other than the delivery's own is the tampered case; a module whose vendor
+// leaves part of the body unsigned exports `tamper(body)`, which changes a
+// signed byte instead of the first digit). A module whose SDK
 // answers handshakes also exports `handshakes()` (requests: name, handshake,
 // verify_key, sign_key, request {method, query, headers, body}) and
 // `answer(h)` (the SDK's answer to h.request: status, body, headers).
@@ -48,16 +52,26 @@ async function modules() {
 
 async function judge(m, v) {
   const rows = [];
-  for (const [what, body, want] of [['as signed', v.body, true], ['one byte changed', tamper(v.body), false]]) {
+  const changed = m.tamper ? m.tamper(v.body) : tamper(v.body);
+  for (const [what, body, want] of [['as signed', v.body, true], ['one byte changed', changed, false]]) {
     const got = Boolean(await m.accepts(v, body));
     rows.push({ ok: got === want, line: `${v.name}: ${what}: ${m.library} ${got ? 'accepts' : 'refuses'} it` });
   }
   return rows;
 }
 
-async function make() {
+// With `only` (vendor ids), those vendors' vectors are made again and every
+// other vector of `keep` (the checked-in file) is kept as it is.
+async function make(only = [], keep = null) {
+  const all = await modules();
+  for (const id of only) if (!all[id]) throw new Error(`no module for vendor ${id}`);
+  const kept = keep ? JSON.parse(fs.readFileSync(keep, 'utf8')).vectors.filter((v) => !only.includes(v.vendor)) : [];
   const out = [];
-  for (const m of Object.values(await modules())) {
+  for (const m of Object.values(all)) {
+    if (only.length && !only.includes(m.vendor)) {
+      out.push(...kept.filter((v) => v.vendor === m.vendor));
+      continue;
+    }
     for (const made of [].concat(await m.make())) {
       const v = { vendor: m.vendor, ...made };
       for (const r of await judge(m, v)) {
@@ -124,12 +138,13 @@ async function verifyHandshakes(file) {
   process.exit(failed || !list.length ? 1 : 0);
 }
 
-const [mode, file] = process.argv.slice(2);
-if (mode === 'make') await make();
+const [mode, file, ...rest] = process.argv.slice(2);
+if (mode === 'make' && !file) await make();
+else if (mode === 'make' && rest.length) await make(rest, file);
 else if (mode === 'verify' && file) await verify(file);
 else if (mode === 'handshakes' && file) await handshakes(file);
 else if (mode === 'verify-handshakes' && file) await verifyHandshakes(file);
 else {
-  console.error('usage: node sdk.mjs make | verify FILE | handshakes OUT | verify-handshakes FILE');
+  console.error('usage: node sdk.mjs make [FILE VENDOR...] | verify FILE | handshakes OUT | verify-handshakes FILE');
   process.exit(2);
 }
