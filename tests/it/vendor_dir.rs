@@ -677,6 +677,11 @@ fn an_event_schemas_own_definitions_sit_beside_the_shared_ones() {
     body["livemode_note"] = "fine".into();
     let headers = HeaderMap::new();
     vendor.parse(body.to_string().as_bytes(), &headers).unwrap();
+    // The bundled schema (validators, drift, the harness) keeps it too.
+    let event = vendor.event("charge.refunded").unwrap();
+    let bundled = vendor.bundled_schema(event);
+    assert_eq!(bundled["definitions"]["Note"], json!({"type": "string"}));
+    assert!(bundled["definitions"]["EventRequest"].is_object());
     body["livemode_note"] = json!({"not": "a string"});
     let err = vendor
         .parse(body.to_string().as_bytes(), &headers)

@@ -169,18 +169,16 @@ impl VendorSpec {
         self.events.iter().find(|e| e.name == name)
     }
 
-    /// A self-contained (draft-07) schema for one event, for validators.
+    /// A self-contained (draft-07) schema for one event, for validators:
+    /// the event's own definitions beside the vendor's.
     pub fn bundled_schema(&self, event: &EventInfo) -> Value {
         let mut schema: Value =
             serde_json::from_str(event.schema_json).expect("generator embeds valid JSON");
         local_refs(&mut schema);
-        let defs = self.definitions();
-        if let (Value::Object(o), Value::Object(d)) = (&mut schema, defs)
-            && !d.is_empty()
-        {
-            o.insert("definitions".into(), Value::Object(d));
+        match self.definitions() {
+            Value::Object(defs) => crate::manifest::vendor_dir::bundle(&schema, &defs),
+            _ => schema,
         }
-        schema
     }
 }
 

@@ -14,7 +14,7 @@ fn every_sample_validates_parses_and_round_trips() {
 #[test]
 fn a_catalogue_vendor_generated_by_name_parses_its_samples() {
     use acme_webhooks::github;
-    assert_eq!(hookforge::testing::check_samples(&github::VENDOR), Ok(11));
+    assert_eq!(hookforge::testing::check_samples(&github::VENDOR), Ok(117));
     let push = github::VENDOR
         .events
         .iter()
