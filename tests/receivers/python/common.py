@@ -268,35 +268,40 @@ def _first_item_only(payload):
     return payload
 
 
-# reject-null: a strict model inferred from the samples (quicktype-like): a
-# null is refused (400) where no sample has null at that path.
+# reject-null: a strict model per event type inferred from that event's
+# samples (quicktype-like, as one would generate a struct per event): a null
+# is refused (400) where no sample of the event has null at that path.
 _nullable_keys = None
 # reject-unknown-enum: a strict model generated from the vendor's event schema:
 # a string its enum does not list is refused (400).
 _enums = None
 
 
-def _sample_docs(vendor):
-    samples = _ROOT / "vendors" / vendor / "samples"
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(samples.rglob("*.json"))]
-
-
 def _load_nullable_keys(vendor):
-    """The paths (`/a/*/b`, `*` for any array index) some sample has null at."""
-    paths = set()
+    """Per event type (its schema's title; `*`: any event), the paths
+    (`/a/*/b`, `*` for any array index) some sample of it has null at."""
+    paths = {"*": set()}
 
-    def walk(x, path):
+    def walk(x, path, into):
         if isinstance(x, dict):
             for k, v in x.items():
                 if v is None:
-                    paths.add(f"{path}/{k}")
-                walk(v, f"{path}/{k}")
+                    into.add(f"{path}/{k}")
+                walk(v, f"{path}/{k}", into)
         elif isinstance(x, list):
             for v in x:
-                walk(v, f"{path}/*")
+                walk(v, f"{path}/*", into)
 
-    for doc in _sample_docs(vendor):
-        walk(doc, "")
+    base = _ROOT / "vendors" / vendor
+    for folder in sorted(p for p in (base / "samples").iterdir() if p.is_dir()):
+        try:
+            title = json.loads((base / "events" / f"{folder.name}.json").read_text(encoding="utf-8"))["title"]
+        except (OSError, ValueError, KeyError):
+            title = folder.name
+        into = paths.setdefault(title, set())
+        for sample in sorted(folder.glob("*.json")):
+            walk(json.loads(sample.read_text(encoding="utf-8")), "", into)
+        paths["*"] |= into
     return paths
 
 
@@ -379,11 +384,12 @@ def _strict_values(payload, event_type=None):
             abort(400, found)
     if _nullable_keys is None:
         return
+    nullable = _nullable_keys.get(event_type, _nullable_keys["*"])
 
     def walk(x, path):
         if isinstance(x, dict):
             for k, v in x.items():
-                if _nullable_keys is not None and v is None and f"{path}/{k}" not in _nullable_keys:
+                if v is None and f"{path}/{k}" not in nullable:
                     abort(400, f"{path}/{k}: null is not allowed")
                 walk(v, f"{path}/{k}")
         elif isinstance(x, list):

@@ -1518,10 +1518,17 @@ mod tests {
         assert_eq!(doc, json!({"event": {"type": "message"}}));
         assert_eq!(n, 2);
         let mut doc = json!({"id": "1", "event": {"type": "message", "user": "U1"}});
-        clear_optional(&mut doc, Some(schema), false, &["/event/type"]);
+        clear_optional(&mut doc, Some(schema.clone()), false, &["/event/type"]);
         assert_eq!(
             doc,
             json!({"id": null, "event": {"type": "message", "user": null}})
+        );
+        // A field the sample already has as null is no change: not counted,
+        // so a sample with nothing else to clear adds its absent ones instead.
+        let mut doc = json!({"id": null, "event": {"type": "message"}});
+        assert_eq!(
+            clear_optional(&mut doc, Some(schema), false, &["/event/type"]),
+            0
         );
     }
 }
@@ -1950,7 +1957,7 @@ fn drift_plan(
 }
 
 /// Sets every optional field of `doc` to null, or removes it (but the
-/// event type's own field); how many.
+/// event type's own field); how many it changed.
 fn clear_optional(doc: &mut Value, schema: Option<Value>, absent: bool, keep: &[&str]) -> usize {
     let mut optional = schema
         .map(|schema| walk(&schema, doc).optional)
@@ -1960,18 +1967,22 @@ fn clear_optional(doc: &mut Value, schema: Option<Value>, absent: bool, keep: &[
     optional.retain(|p| !keep.iter().any(|k| holds(p, k)));
     // Deepest first, so a parent set to null or removed last wins.
     optional.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
+    // Counted: the fields changed. One the sample already has as null is
+    // no change, and a case of only those would prove nothing.
+    let mut changed = 0;
     for ptr in &optional {
         let (parent, key) = ptr.rsplit_once('/').expect("pointers start with /");
         let key = crate::manifest::unescape_token(key);
         if let Some(Value::Object(o)) = doc.pointer_mut(parent) {
-            if absent {
-                o.remove(&key);
-            } else if o.contains_key(&key) {
-                o.insert(key, Value::Null);
-            }
+            let was = if absent {
+                o.remove(&key)
+            } else {
+                o.get_mut(&key).map(|v| std::mem::replace(v, Value::Null))
+            };
+            changed += usize::from(was.is_some_and(|v| absent || !v.is_null()));
         }
     }
-    optional.len()
+    changed
 }
 
 /// For a sample that carries none of its optional fields (OpenAI's carry
