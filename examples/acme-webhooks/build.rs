@@ -1,5 +1,5 @@
 // Generates `$OUT_DIR/acme.rs` from `schemas/acme` on every build that
-// changes them: the prost-build way, nothing checked in. GitHub comes from
+// changes them: the prost-build way, nothing checked in. Linear comes from
 // hookforge's catalogue by name (`hookforge vendors` lists them): only the
 // vendors named here are generated and compiled.
 //
@@ -12,9 +12,9 @@ fn main() {
     let every = std::env::var_os("HOOKFORGE_EVERY_CATALOGUE_VENDOR").is_some();
     let mut b = hookforge_codegen::Builder::new()
         .vendor("schemas/acme")
-        .catalogue_vendor("github");
+        .catalogue_vendor("linear");
     let ids: Vec<&str> = hookforge_catalogue::ids()
-        .filter(|id| *id != "github")
+        .filter(|id| *id != "linear")
         .collect();
     if every {
         for id in &ids {
@@ -29,7 +29,7 @@ fn main() {
         println!("cargo:rustc-cfg=every_catalogue_vendor");
         let mut mods = String::new();
         let mut list =
-            String::from("pub static ALL: &[&::hookforge::VendorSpec] = &[&super::github::VENDOR");
+            String::from("pub static ALL: &[&::hookforge::VendorSpec] = &[&super::linear::VENDOR");
         for id in &ids {
             mods.push_str(&format!(
                 "#[allow(clippy::all)]\npub mod r#{id} {{ include!(concat!(env!(\"OUT_DIR\"), \"/{id}.rs\")); }}\n"

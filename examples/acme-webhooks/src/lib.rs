@@ -1,6 +1,6 @@
 //! Typed webhooks for "Acme Billing", a vendor hookforge does not ship:
 //! its schemas live in this crate and `build.rs` generates the code; and
-//! for GitHub, generated from hookforge's catalogue by name.
+//! for Linear, generated from hookforge's catalogue by name.
 
 /// Models, `Event`, `EventKind`, `Handler`, `dispatch` and `parse` for Acme.
 #[allow(clippy::all)]
@@ -8,10 +8,10 @@ pub mod acme {
     include!(concat!(env!("OUT_DIR"), "/acme.rs"));
 }
 
-/// The same items for GitHub, from the catalogue (`catalogue_vendor("github")`).
+/// The same items for Linear, from the catalogue (`catalogue_vendor("linear")`).
 #[allow(clippy::all)]
-pub mod github {
-    include!(concat!(env!("OUT_DIR"), "/github.rs"));
+pub mod linear {
+    include!(concat!(env!("OUT_DIR"), "/linear.rs"));
 }
 
 /// Every catalogue vendor, generated (only with
