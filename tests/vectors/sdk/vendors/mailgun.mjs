@@ -43,8 +43,12 @@ const JUDGE = `
 import json, sys
 from mailgun.security import SecurityGuard
 key, raw = sys.argv[1], sys.argv[2]
-s = json.loads(raw)["signature"]
-ok = SecurityGuard.verify_webhook(key, s["token"], s["timestamp"], s["signature"], max_age_seconds=0)
+try:
+    s = json.loads(raw)["signature"]
+    token, stamp, signature = s["token"], s["timestamp"], s["signature"]
+except (ValueError, KeyError, TypeError) as e:
+    sys.exit(f"mailgun: the body has no signature.token/timestamp/signature ({e!r})")
+ok = SecurityGuard.verify_webhook(key, token, stamp, signature, max_age_seconds=0)
 print("yes" if ok else "no")
 `;
 
