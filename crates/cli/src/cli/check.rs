@@ -1,6 +1,7 @@
 //! `hookforge check`: the conformance suite against a receiver.
 
 use super::*;
+use hookforge::conformance::cases;
 
 #[derive(clap::Args)]
 #[command(group = which_vendor())]
@@ -19,9 +20,10 @@ pub struct Args {
     /// Cases in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
     pub concurrency: u32,
-    /// Only cases whose id matches (`*`, `?`), e.g. 'prets/auth/*'.
-    #[arg(long)]
-    pub filter: Option<String>,
+    /// Only cases whose id matches (`*`, `?`), e.g. 'prets/auth/*'; given
+    /// again, cases matching any of them.
+    #[arg(long, value_name = "GLOB")]
+    pub filter: Vec<String>,
     /// Write the report as JSON.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
@@ -85,7 +87,7 @@ pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
         }
     }
     let filter = args.filter.clone();
-    if let Some(f) = args.filter {
+    for f in args.filter {
         h = h.filter(f);
     }
     // --sandbox-addr implies --sandbox.
@@ -106,7 +108,8 @@ pub async fn check(vendor: &'static VendorSpec, args: Args) -> Outcome {
     }
     let report = run_with_progress(h, vendor.id).await?;
     // A filter that matches nothing checks nothing: a typo must not pass CI.
-    if let Some(f) = filter.filter(|_| report.cases.is_empty()) {
+    let matched = |f: &String| report.cases.iter().any(|c| cases::glob_match(f, &c.id));
+    if let Some(f) = filter.iter().find(|f| !matched(f)) {
         return Err(Failure::usage(format!(
             "--filter {f:?} matches no case of {}: case ids look like '{}/auth/*'",
             vendor.id, vendor.id

@@ -180,12 +180,12 @@ pub(crate) fn budget_id(vendor: &str) -> String {
 /// Which cases a run keeps: every one, or those whose id the glob matches
 /// (`check --filter`).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Selection<'a>(pub Option<&'a str>);
+pub(crate) struct Selection<'a>(pub &'a [String]);
 
 impl Selection<'_> {
-    /// Whether the case `id` is kept.
+    /// Whether the case `id` is kept: no globs keep every case.
     pub(crate) fn takes(&self, id: &str) -> bool {
-        self.0.is_none_or(|glob| glob_match(glob, id))
+        self.0.is_empty() || self.0.iter().any(|glob| glob_match(glob, id))
     }
 
     /// The plans kept, in order.

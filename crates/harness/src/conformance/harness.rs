@@ -47,7 +47,7 @@ pub struct Harness {
     /// system's roots.
     ca_cert: Option<Vec<u8>>,
     concurrency: usize,
-    filter: Option<String>,
+    filter: Vec<String>,
     sandbox: Option<crate::conformance::sandbox::Sandbox>,
     progress: Option<ProgressFn>,
     /// An in-process receiver to serve on loopback for the run.
@@ -99,7 +99,7 @@ impl Harness {
             timeout: None,
             ca_cert: None,
             concurrency: 4,
-            filter: None,
+            filter: Vec::new(),
             sandbox: None,
             progress: None,
             router: None,
@@ -171,9 +171,10 @@ impl Harness {
         self
     }
 
-    /// Only cases whose id matches this glob (`*` and `?`).
+    /// Only cases whose id matches this glob (`*` and `?`); called again,
+    /// cases matching any of the globs.
     pub fn filter(mut self, glob: impl Into<String>) -> Harness {
-        self.filter = Some(glob.into());
+        self.filter.push(glob.into());
         self
     }
 
@@ -267,7 +268,7 @@ impl Harness {
     }
 
     fn selection(&self) -> cases::Selection<'_> {
-        cases::Selection(self.filter.as_deref())
+        cases::Selection(&self.filter)
     }
 
     /// Runs every case.
