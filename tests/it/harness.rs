@@ -11,6 +11,7 @@ use std::time::Duration;
 use hookforge::HeaderMap;
 use hookforge::VendorSpec;
 use hookforge::auth::{Secret, Verifier};
+use hookforge::conformance::cases;
 use hookforge::conformance::harness::Harness;
 use hookforge::conformance::report::{Outcome, Report};
 use wiremock::matchers::method;
@@ -748,6 +749,22 @@ async fn filters_select_cases_and_auth_is_skipped_for_vendors_without_it() {
         .unwrap();
     assert_eq!(report.cases.len(), 3);
     assert!(report.cases.iter().all(|c| c.outcome == Outcome::Skip && c.detail.contains("documents no authentication")));
+    // Given twice, a case matching either is kept: the budget, judged from
+    // the one sample replay kept with it (how check-receivers runs slow-ack).
+    let sample = cases::sample_id(cxp.id, cxp.events[0].name, cxp.events[0].samples[0].name);
+    let report = Harness::new(cxp, format!("{}/hooks/collateralxp", server2.uri()))
+        .filter(sample.clone())
+        .filter("collateralxp/budget")
+        .run()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [sample.as_str(), "collateralxp/budget"],
+        "{}",
+        report.table()
+    );
 }
 
 /// A Prets receiver that fetches the quote each event names, from `api`.
@@ -1090,6 +1107,15 @@ async fn a_filter_that_matches_nothing_is_a_usage_error() {
         &out,
         2,
         "--filter \"stripe/nomatch*\" matches no case of stripe",
+    );
+    // Of several globs, one that matches nothing is named, though the
+    // others matched.
+    let mut check = hookforge_against("check", "stripe", &url, "whsec_filter_test_0123456789");
+    check.args(["--filter", "stripe/auth/*", "--filter", "stripe/typo*"]);
+    common::fails_saying(
+        &output_of(check).await,
+        2,
+        "--filter \"stripe/typo*\" matches no case of stripe",
     );
     // Without a secret, a signed vendor's deliveries would all fail for
     // want of it, not for anything the receiver did: exit 2, saying so.
