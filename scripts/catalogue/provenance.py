@@ -1,0 +1,26 @@
+"""samples/provenance.json, as the catalogue importers read and rewrite it."""
+
+import json
+
+
+def load(path):
+    """The document, and the indentation it was written with (kept)."""
+    text = open(path, encoding="utf-8").read()
+    second = text.split("\n")[1]
+    return json.loads(text), len(second) - len(second.lstrip(" "))
+
+
+def put(entries, entry):
+    """Replaces the entry for the same path in place, keeping the notes a
+    person added to its `changes`, else appends."""
+    at = [i for i, e in enumerate(entries) if e["path"] == entry["path"]]
+    if at:
+        added = [c for c in entries[at[0]].get("changes", [])[1:] if c not in entry["changes"]]
+        entries[at[0]] = {**entry, "changes": entry["changes"] + added}
+    else:
+        entries.append(entry)
+
+
+def save(path, doc, indent):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(json.dumps(doc, indent=indent, ensure_ascii=False) + "\n")
