@@ -130,7 +130,7 @@ def reject_unknown(payload):
         abort(400, f"unknown field(s): {', '.join(unknown)}")
 
 
-# --- defects check misses (../defects-missed.txt) ----------------------------------
+# --- defects that read the vendor's manifest and samples (../defects.txt, ../defects-missed.txt) ---
 
 _VENDOR = None  # set by create_app
 _ROOT = Path(__file__).resolve().parents[3]
