@@ -14,7 +14,8 @@ provenance entry.
 
 Conversion, as for the first six events: descriptions, examples and
 `additionalProperties: false` are dropped (objects stay open); integer enums
-are dropped (Zoom documents them as lists of codes that grow); string enums
+are dropped (Zoom documents them as lists of codes that grow); `oneOf`
+becomes `anyOf` (exactly one cannot hold once objects are open); string enums
 and Zoom's own `required` are kept; `event` becomes a const, required
 where Zoom requires nothing; where the example's value has another type
 than the schema gives, the type is widened to admit it, and a field the
@@ -45,6 +46,10 @@ def convert(s):
             continue
         if k == "properties":
             out[k] = {p: convert(ps) for p, ps in v.items()}
+        elif k == "oneOf":
+            # Exactly-one needs closed objects; with objects left open two
+            # branches can both match (Zoom's scheduler `location`).
+            out["anyOf"] = convert(v)
         elif k == "type" and v in OPENAPI_TYPES:
             out[k] = OPENAPI_TYPES[v]
         else:
