@@ -15,7 +15,8 @@ provenance entry.
 Conversion, as for the first six events: descriptions, examples and
 `additionalProperties: false` are dropped (objects stay open); integer enums
 are dropped (Zoom documents them as lists of codes that grow); `oneOf`
-becomes `anyOf` (exactly one cannot hold once objects are open); string enums
+becomes `anyOf` (exactly one cannot hold once objects are open); a string format on a
+non-string (`date-time` on epoch milliseconds) is dropped; string enums
 and Zoom's own `required` are kept; `event` becomes a const, required
 where Zoom requires nothing; where the example's value has another type
 than the schema gives, the type is widened to admit it, and a field the
@@ -30,6 +31,7 @@ import provenance
 
 # Type names some of Zoom's documents use that JSON Schema lacks.
 OPENAPI_TYPES = {"long": "integer", "int": "integer", "double": "number", "float": "number"}
+STRING_FORMATS = {"date-time", "date", "time", "email", "uri", "uuid", "hostname", "ipv4", "ipv6"}
 DROP = {"description", "example", "examples", "title", "deprecated", "readOnly", "writeOnly"}
 
 
@@ -43,6 +45,10 @@ def convert(s):
         if k in DROP or k.startswith("x-") or (k == "additionalProperties" and v is False):
             continue
         if k == "enum" and s.get("type") in ("integer", "number"):
+            continue
+        # `date-time` on an integer (Zoom's chatbot `timestamp`, epoch ms)
+        # would type a number as a string.
+        if k == "format" and v in STRING_FORMATS and s.get("type") != "string":
             continue
         if k == "properties":
             out[k] = {p: convert(ps) for p, ps in v.items()}
