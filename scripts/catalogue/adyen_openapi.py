@@ -117,7 +117,7 @@ def main():
     doc = json.load(open(src))
     schemas = doc["components"]["schemas"]
     ops = operations(doc)
-    vendor = os.path.join(root, "vendors", "adyen")
+    vendor = provenance.vendor_dir(root, "adyen")
     have = {f.removesuffix(".json") for f in os.listdir(os.path.join(vendor, "events"))}
 
     def batch(code):
@@ -149,14 +149,10 @@ def main():
             with open(os.path.join(vendor, "samples", code, file), "w") as f:
                 f.write(json.dumps(doc["components"]["examples"][key]["value"], indent=2, ensure_ascii=False) + "\n")
             path = f"{code}/{file}"
-            entry = {
-                "path": path,
-                "source": f"https://github.com/Adyen/adyen-openapi/blob/{commit}/json/Webhooks-v1.json",
-                "repository": "Adyen/adyen-openapi",
-                "file": "json/Webhooks-v1.json",
-                "commit": commit,
-                "changes": [f"components.examples.{key}.value, re-serialized with 2-space indentation (no hmacSignature: the example is unsigned)"],
-            }
+            entry = provenance.entry(
+                path, "Adyen/adyen-openapi", "json/Webhooks-v1.json", commit,
+                f"components.examples.{key}.value, re-serialized with 2-space indentation (no hmacSignature: the example is unsigned)",
+            )
             provenance.put(prov["samples"], entry)
         print(f"{code}: {request}, {len(examples)} example(s)")
     with open(defs_path, "w") as f:

@@ -71,7 +71,7 @@ def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
     callbacks, commit, root = sys.argv[1:4]
-    vendor = os.path.join(root, "vendors", "bigcommerce")
+    vendor = provenance.vendor_dir(root, "bigcommerce")
     have = [f.removesuffix(".json") for f in os.listdir(os.path.join(vendor, "events"))]
     family = lambda name: name.split("_")[1]
     families = {family(h) for h in have}
@@ -98,15 +98,11 @@ def main():
         os.makedirs(os.path.join(vendor, "samples", name), exist_ok=True)
         with open(os.path.join(vendor, "samples", name, "docs-data.json"), "w", encoding="utf-8") as f:
             f.write(text)
-        provenance.put(prov["samples"], {
-            "path": f"{name}/docs-data.json",
-            "source": f"https://github.com/bigcommerce/docs/blob/{commit}/docs/webhooks/callbacks/data/{name}.json",
-            "repository": "bigcommerce/docs",
-            "file": f"docs/webhooks/callbacks/data/{name}.json",
-            "commit": commit,
-            "changes": ["none: byte for byte" + ("" if text.endswith("\n") else " (no final newline)")
-                        + ("; `producer` is the placeholder `stores/{store_hash}` as published" if '"stores/{store_hash}"' in text else "")],
-        })
+        provenance.put(prov["samples"], provenance.entry(
+            f"{name}/docs-data.json", "bigcommerce/docs", f"docs/webhooks/callbacks/data/{name}.json", commit,
+            "none: byte for byte" + ("" if text.endswith("\n") else " (no final newline)")
+            + ("; `producer` is the placeholder `stores/{store_hash}` as published" if '"stores/{store_hash}"' in text else ""),
+        ))
         print(f"{name}: {scope}")
     provenance.save(prov_path, prov, indent)
 

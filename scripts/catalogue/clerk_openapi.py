@@ -105,7 +105,7 @@ def main():
         sys.exit(__doc__)
     src, commit, root = sys.argv[1:4]
     doc = yaml.safe_load(open(src))
-    vendor = os.path.join(root, "vendors", "clerk")
+    vendor = provenance.vendor_dir(root, "clerk")
     defs_path = os.path.join(vendor, "definitions.json")
     defs = json.load(open(defs_path))["definitions"]
     have = {f.removesuffix(".json") for f in os.listdir(os.path.join(vendor, "events"))}
@@ -133,14 +133,10 @@ def main():
         os.makedirs(os.path.join(vendor, "samples", name), exist_ok=True)
         with open(os.path.join(vendor, "samples", name, file), "w") as f:
             f.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
-        provenance.put(prov["samples"], {
-            "path": f"{name}/{file}",
-            "source": f"https://github.com/clerk/openapi-specs/blob/{commit}/webhooks/2025-04-15.yml",
-            "repository": "clerk/openapi-specs",
-            "file": "webhooks/2025-04-15.yml",
-            "commit": commit,
-            "changes": [f"the YAML example at {where}, written out as JSON (2-space indentation, keys in the order given); values unchanged"],
-        })
+        provenance.put(prov["samples"], provenance.entry(
+            f"{name}/{file}", "clerk/openapi-specs", "webhooks/2025-04-15.yml", commit,
+            f"the YAML example at {where}, written out as JSON (2-space indentation, keys in the order given); values unchanged",
+        ))
         print(f"{name}: {data}, {file}")
     provenance.save(prov_path, prov, prov_indent)
     with open(defs_path, "w") as f:

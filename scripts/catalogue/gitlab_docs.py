@@ -68,7 +68,7 @@ def main():
     found, skipped = examples(open(src, encoding="utf-8").read())
     for s in skipped:
         print(f"skipped {s}", file=sys.stderr)
-    vendor = os.path.join(root, "vendors", "gitlab")
+    vendor = provenance.vendor_dir(root, "gitlab")
     have = {f.removesuffix(".json") for f in os.listdir(os.path.join(vendor, "events"))}
     kinds = sys.argv[5:] or sorted(k for k in found if k not in have)
     prov_path = os.path.join(vendor, "samples", "provenance.json")
@@ -85,14 +85,10 @@ def main():
             files.append(os.path.join(vendor, "samples", kind, name))
             with open(files[-1], "w", encoding="utf-8") as f:
                 f.write(text + "\n")
-            provenance.put(prov["samples"], {
-                "path": f"{kind}/{name}",
-                "source": f"https://github.com/gitlabhq/gitlabhq/blob/{commit}/doc/user/project/integrations/webhook_events.md",
-                "repository": "gitlabhq/gitlabhq",
-                "file": "doc/user/project/integrations/webhook_events.md",
-                "commit": commit,
-                "changes": [f"copied from the fenced payload example under '{head}' as published; a trailing newline added"],
-            })
+            provenance.put(prov["samples"], provenance.entry(
+                f"{kind}/{name}", "gitlabhq/gitlabhq", "doc/user/project/integrations/webhook_events.md", commit,
+                f"copied from the fenced payload example under '{head}' as published; a trailing newline added",
+            ))
         head, hook = found[kind][0][:2]
         if not hook:
             sys.exit(f"{kind}: the section '{head}' names no X-Gitlab-Event header")

@@ -24,3 +24,26 @@ def put(entries, entry):
 def save(path, doc, indent):
     with open(path, "w", encoding="utf-8") as f:
         f.write(json.dumps(doc, indent=indent, ensure_ascii=False) + "\n")
+
+
+def vendor_dir(root, vendor):
+    """vendors/VENDOR of the repository at `root`; exits saying so if absent."""
+    import os
+    import sys
+
+    path = os.path.join(root, "vendors", vendor)
+    if not os.path.isdir(os.path.join(path, "events")):
+        sys.exit(f"{root}: no vendors/{vendor}/events here (HOOKFORGE is this repository's root)")
+    return path
+
+
+def entry(path, repository, file, commit, change, source=None):
+    """A provenance entry for one sample: where it was taken, and how."""
+    return {
+        "path": path,
+        "source": source or f"https://github.com/{repository}/blob/{commit}/{file}",
+        "repository": repository,
+        "file": file,
+        "commit": commit,
+        "changes": [change],
+    }

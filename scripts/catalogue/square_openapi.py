@@ -117,7 +117,7 @@ def main():
     api, commit, root = sys.argv[1:4]
     schemas = json.load(open(api))["components"]["schemas"]
     comp_of = {s["x-webhook"]["event"]: k for k, s in schemas.items() if "x-webhook" in s}
-    vendor = os.path.join(root, "vendors", "square")
+    vendor = provenance.vendor_dir(root, "square")
     have = [f.removesuffix(".json") for f in os.listdir(os.path.join(vendor, "events"))]
     events = sys.argv[4:] or default_events(schemas, have)
     defs_path = os.path.join(vendor, "definitions.json")
@@ -138,14 +138,10 @@ def main():
         with open(os.path.join(sample_dir, "openapi-example.json"), "w") as f:
             f.write(json.dumps(schemas[comp]["example"], indent=2, ensure_ascii=False) + "\n")
         path = f"{event}/openapi-example.json"
-        entry = {
-            "path": path,
-            "source": f"https://github.com/square/connect-api-specification/blob/{commit}/api.json",
-            "repository": "square/connect-api-specification",
-            "file": "api.json",
-            "commit": commit,
-            "changes": [f"the `example` of components.schemas.{comp}, re-serialized with 2-space indentation (the spec stores it as parsed JSON with keys sorted)"],
-        }
+        entry = provenance.entry(
+            path, "square/connect-api-specification", "api.json", commit,
+            f"the `example` of components.schemas.{comp}, re-serialized with 2-space indentation (the spec stores it as parsed JSON with keys sorted)",
+        )
         provenance.put(prov["samples"], entry)
         print(f"{event}: {comp}")
     with open(defs_path, "w") as f:

@@ -149,7 +149,7 @@ def main():
         sys.exit(__doc__)
     docs_api, commit, root = sys.argv[1:4]
     found = events_of(docs_api)
-    vendor = os.path.join(root, "vendors", "zoom")
+    vendor = provenance.vendor_dir(root, "zoom")
     have = {f.removesuffix(".json") for f in os.listdir(os.path.join(vendor, "events"))}
     families = {h.split(".")[0] for h in have}
     events = sys.argv[4:]
@@ -170,14 +170,12 @@ def main():
         os.makedirs(os.path.join(vendor, "samples", name), exist_ok=True)
         with open(os.path.join(vendor, "samples", name, "openapi.json"), "w", encoding="utf-8") as f:
             f.write(text)
-        provenance.put(prov["samples"], {
-            "path": f"{name}/openapi.json",
-            "source": f"https://developers.zoom.us/docs/api/{product}/events/",
-            "repository": "Oliver-DoWhiz/DoWhiz",
-            "file": f"api_reference_documentation/zoom_api_docs/docs/api/{product}/events/page.md",
-            "commit": commit,
-            "changes": [f"the `json-example` value of `{name}` in the webhooks OpenAPI document embedded in Zoom's page, written out byte for byte (the value is a JSON string in the document)"],
-        })
+        provenance.put(prov["samples"], provenance.entry(
+            f"{name}/openapi.json", "Oliver-DoWhiz/DoWhiz",
+            f"api_reference_documentation/zoom_api_docs/docs/api/{product}/events/page.md", commit,
+            f"the `json-example` value of `{name}` in the webhooks OpenAPI document embedded in Zoom's page, written out byte for byte (the value is a JSON string in the document)",
+            source=f"https://developers.zoom.us/docs/api/{product}/events/",
+        ))
         print(f"{name}: {product}")
     provenance.save(prov_path, prov, prov_indent)
 
