@@ -177,8 +177,8 @@ pub(crate) fn budget_id(vendor: &str) -> String {
     format!("{vendor}/budget")
 }
 
-/// Which cases a run keeps: every one, or those whose id the glob matches
-/// (`check --filter`).
+/// Which cases a run keeps: every one, or those whose id one of the globs
+/// matches (`check --filter`, given once or more).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Selection<'a>(pub &'a [String]);
 
