@@ -475,30 +475,9 @@ pub mod models {
     #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct OrderingWorkflowAssignmentTimedOut {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub data: ::hookforge::Maybe<OrderingWorkflowAssignmentTimedOutData>,
+        pub data: ::hookforge::Maybe<OrderingWorkflowData>,
         ///The event type.
         pub event: ::std::string::String,
-        #[serde(flatten)]
-        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    ///The event's payload.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct OrderingWorkflowAssignmentTimedOutData {
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub client_id: ::hookforge::Maybe<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub company_id: ::hookforge::Maybe<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub contacts: ::hookforge::Maybe<Contacts>,
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub created_at: ::hookforge::Maybe<::hookforge::Timestamp>,
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub lender_id: ::hookforge::Maybe<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub order_id: ::hookforge::Maybe<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub vendor_id: ::hookforge::Maybe<::std::string::String>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -737,7 +716,7 @@ pub mod models {
     pub struct OrderingWorkflowClientRequestWorkflowRevisionAskedFromClient {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<
-            OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientData,
+            OrderingWorkflowClientRequestWorkflowRevisionAskedData,
         >,
         ///The event type.
         pub event: ::std::string::String,
@@ -747,21 +726,21 @@ pub mod models {
 
     ///The event's payload.
     #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientData {
+    pub struct OrderingWorkflowData {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub client_id: ::hookforge::Maybe<::std::string::String>,
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub company_name: ::hookforge::Maybe<::std::string::String>,
+        pub company_id: ::hookforge::Maybe<::std::string::String>,
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub contacts: ::hookforge::Maybe<Contacts>,
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub content: ::hookforge::Maybe<::std::string::String>,
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub created_at: ::hookforge::Maybe<::hookforge::Timestamp>,
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub lender_id: ::hookforge::Maybe<::std::string::String>,
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub order_id: ::hookforge::Maybe<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
+        pub vendor_id: ::hookforge::Maybe<::std::string::String>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1125,32 +1104,9 @@ pub mod models {
     #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct OrderingWorkflowOrderWorkflowAssignmentConditionRejected {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub data: ::hookforge::Maybe<
-            OrderingWorkflowOrderWorkflowAssignmentConditionRejectedData,
-        >,
+        pub data: ::hookforge::Maybe<OrderingWorkflowData>,
         ///The event type.
         pub event: ::std::string::String,
-        #[serde(flatten)]
-        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    ///The event's payload.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct OrderingWorkflowOrderWorkflowAssignmentConditionRejectedData {
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub client_id: ::hookforge::Maybe<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub company_id: ::hookforge::Maybe<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub contacts: ::hookforge::Maybe<Contacts>,
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub created_at: ::hookforge::Maybe<::hookforge::Timestamp>,
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub lender_id: ::hookforge::Maybe<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub order_id: ::hookforge::Maybe<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
-        pub vendor_id: ::hookforge::Maybe<::std::string::String>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -3224,9 +3180,7 @@ pub mod models {
     #[doc(hidden)]
     #[derive(Default)]
     pub struct __OrderingWorkflowAssignmentTimedOutFields {
-        data: ::std::option::Option<
-            ::hookforge::Maybe<OrderingWorkflowAssignmentTimedOutData>,
-        >,
+        data: ::std::option::Option<::hookforge::Maybe<OrderingWorkflowData>>,
         event: ::std::option::Option<::std::string::String>,
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -3245,7 +3199,7 @@ pub mod models {
             match key.as_str() {
                 "data" => {
                     ::hookforge::__private::set_maybe_model::<
-                        __OrderingWorkflowAssignmentTimedOutDataFields,
+                        __OrderingWorkflowDataFields,
                         _,
                     >(&mut self.data, "data", value)
                 }
@@ -3263,112 +3217,6 @@ pub mod models {
             ::std::result::Result::Ok(OrderingWorkflowAssignmentTimedOut {
                 data: self.data.unwrap_or_default(),
                 event: ::hookforge::__private::required(self.event, "event")?,
-                extra: self.extra,
-            })
-        }
-    }
-
-    impl<'de> ::serde::Deserialize<'de> for OrderingWorkflowAssignmentTimedOutData {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            d: D,
-        ) -> ::std::result::Result<Self, D::Error> {
-            ::hookforge::__private::deserialize_fields::<
-                D,
-                __OrderingWorkflowAssignmentTimedOutDataFields,
-            >(d)
-        }
-    }
-
-    ///Collects a [`OrderingWorkflowAssignmentTimedOutData`] one entry at a time (generated).
-    #[doc(hidden)]
-    #[derive(Default)]
-    pub struct __OrderingWorkflowAssignmentTimedOutDataFields {
-        client_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
-        company_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
-        contacts: ::std::option::Option<::hookforge::Maybe<Contacts>>,
-        created_at: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
-        lender_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
-        order_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
-        vendor_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
-        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    impl<'de> ::hookforge::__private::Fields<'de>
-    for __OrderingWorkflowAssignmentTimedOutDataFields {
-        type Output = OrderingWorkflowAssignmentTimedOutData;
-
-        const NAME: &'static str = "OrderingWorkflowAssignmentTimedOutData";
-
-        fn field<D: ::serde::Deserializer<'de>>(
-            &mut self,
-            key: ::hookforge::__private::Key<'de>,
-            value: D,
-        ) -> ::std::result::Result<(), D::Error> {
-            match key.as_str() {
-                "client_id" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.client_id,
-                        "client_id",
-                        value,
-                    )
-                }
-                "company_id" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.company_id,
-                        "company_id",
-                        value,
-                    )
-                }
-                "contacts" => {
-                    ::hookforge::__private::set_maybe_model::<
-                        __ContactsFields,
-                        _,
-                    >(&mut self.contacts, "contacts", value)
-                }
-                "created_at" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.created_at,
-                        "created_at",
-                        value,
-                    )
-                }
-                "lender_id" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.lender_id,
-                        "lender_id",
-                        value,
-                    )
-                }
-                "order_id" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.order_id,
-                        "order_id",
-                        value,
-                    )
-                }
-                "vendor_id" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.vendor_id,
-                        "vendor_id",
-                        value,
-                    )
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
-            }
-        }
-
-        #[inline]
-        fn finish<E: ::serde::de::Error>(
-            self,
-        ) -> ::std::result::Result<OrderingWorkflowAssignmentTimedOutData, E> {
-            ::std::result::Result::Ok(OrderingWorkflowAssignmentTimedOutData {
-                client_id: self.client_id.unwrap_or_default(),
-                company_id: self.company_id.unwrap_or_default(),
-                contacts: self.contacts.unwrap_or_default(),
-                created_at: self.created_at.unwrap_or_default(),
-                lender_id: self.lender_id.unwrap_or_default(),
-                order_id: self.order_id.unwrap_or_default(),
-                vendor_id: self.vendor_id.unwrap_or_default(),
                 extra: self.extra,
             })
         }
@@ -4552,9 +4400,7 @@ pub mod models {
     #[derive(Default)]
     pub struct __OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientFields {
         data: ::std::option::Option<
-            ::hookforge::Maybe<
-                OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientData,
-            >,
+            ::hookforge::Maybe<OrderingWorkflowClientRequestWorkflowRevisionAskedData>,
         >,
         event: ::std::option::Option<::std::string::String>,
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -4574,7 +4420,7 @@ pub mod models {
             match key.as_str() {
                 "data" => {
                     ::hookforge::__private::set_maybe_model::<
-                        __OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientDataFields,
+                        __OrderingWorkflowClientRequestWorkflowRevisionAskedDataFields,
                         _,
                     >(&mut self.data, "data", value)
                 }
@@ -4600,37 +4446,35 @@ pub mod models {
         }
     }
 
-    impl<'de> ::serde::Deserialize<'de>
-    for OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientData {
+    impl<'de> ::serde::Deserialize<'de> for OrderingWorkflowData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
         ) -> ::std::result::Result<Self, D::Error> {
             ::hookforge::__private::deserialize_fields::<
                 D,
-                __OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientDataFields,
+                __OrderingWorkflowDataFields,
             >(d)
         }
     }
 
-    ///Collects a [`OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientData`] one entry at a time (generated).
+    ///Collects a [`OrderingWorkflowData`] one entry at a time (generated).
     #[doc(hidden)]
     #[derive(Default)]
-    pub struct __OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientDataFields {
+    pub struct __OrderingWorkflowDataFields {
         client_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
-        company_name: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        company_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
         contacts: ::std::option::Option<::hookforge::Maybe<Contacts>>,
-        content: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
         created_at: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
         lender_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
         order_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
+        vendor_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
-    impl<'de> ::hookforge::__private::Fields<'de>
-    for __OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientDataFields {
-        type Output = OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientData;
+    impl<'de> ::hookforge::__private::Fields<'de> for __OrderingWorkflowDataFields {
+        type Output = OrderingWorkflowData;
 
-        const NAME: &'static str = "OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientData";
+        const NAME: &'static str = "OrderingWorkflowData";
 
         fn field<D: ::serde::Deserializer<'de>>(
             &mut self,
@@ -4645,10 +4489,10 @@ pub mod models {
                         value,
                     )
                 }
-                "company_name" => {
+                "company_id" => {
                     ::hookforge::__private::set_once(
-                        &mut self.company_name,
-                        "company_name",
+                        &mut self.company_id,
+                        "company_id",
                         value,
                     )
                 }
@@ -4657,9 +4501,6 @@ pub mod models {
                         __ContactsFields,
                         _,
                     >(&mut self.contacts, "contacts", value)
-                }
-                "content" => {
-                    ::hookforge::__private::set_once(&mut self.content, "content", value)
                 }
                 "created_at" => {
                     ::hookforge::__private::set_once(
@@ -4682,6 +4523,13 @@ pub mod models {
                         value,
                     )
                 }
+                "vendor_id" => {
+                    ::hookforge::__private::set_once(
+                        &mut self.vendor_id,
+                        "vendor_id",
+                        value,
+                    )
+                }
                 _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
             }
         }
@@ -4689,18 +4537,15 @@ pub mod models {
         #[inline]
         fn finish<E: ::serde::de::Error>(
             self,
-        ) -> ::std::result::Result<
-            OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientData,
-            E,
-        > {
-            ::std::result::Result::Ok(OrderingWorkflowClientRequestWorkflowRevisionAskedFromClientData {
+        ) -> ::std::result::Result<OrderingWorkflowData, E> {
+            ::std::result::Result::Ok(OrderingWorkflowData {
                 client_id: self.client_id.unwrap_or_default(),
-                company_name: self.company_name.unwrap_or_default(),
+                company_id: self.company_id.unwrap_or_default(),
                 contacts: self.contacts.unwrap_or_default(),
-                content: self.content.unwrap_or_default(),
                 created_at: self.created_at.unwrap_or_default(),
                 lender_id: self.lender_id.unwrap_or_default(),
                 order_id: self.order_id.unwrap_or_default(),
+                vendor_id: self.vendor_id.unwrap_or_default(),
                 extra: self.extra,
             })
         }
@@ -6380,11 +6225,7 @@ pub mod models {
     #[doc(hidden)]
     #[derive(Default)]
     pub struct __OrderingWorkflowOrderWorkflowAssignmentConditionRejectedFields {
-        data: ::std::option::Option<
-            ::hookforge::Maybe<
-                OrderingWorkflowOrderWorkflowAssignmentConditionRejectedData,
-            >,
-        >,
+        data: ::std::option::Option<::hookforge::Maybe<OrderingWorkflowData>>,
         event: ::std::option::Option<::std::string::String>,
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -6403,7 +6244,7 @@ pub mod models {
             match key.as_str() {
                 "data" => {
                     ::hookforge::__private::set_maybe_model::<
-                        __OrderingWorkflowOrderWorkflowAssignmentConditionRejectedDataFields,
+                        __OrderingWorkflowDataFields,
                         _,
                     >(&mut self.data, "data", value)
                 }
@@ -6424,116 +6265,6 @@ pub mod models {
             ::std::result::Result::Ok(OrderingWorkflowOrderWorkflowAssignmentConditionRejected {
                 data: self.data.unwrap_or_default(),
                 event: ::hookforge::__private::required(self.event, "event")?,
-                extra: self.extra,
-            })
-        }
-    }
-
-    impl<'de> ::serde::Deserialize<'de>
-    for OrderingWorkflowOrderWorkflowAssignmentConditionRejectedData {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            d: D,
-        ) -> ::std::result::Result<Self, D::Error> {
-            ::hookforge::__private::deserialize_fields::<
-                D,
-                __OrderingWorkflowOrderWorkflowAssignmentConditionRejectedDataFields,
-            >(d)
-        }
-    }
-
-    ///Collects a [`OrderingWorkflowOrderWorkflowAssignmentConditionRejectedData`] one entry at a time (generated).
-    #[doc(hidden)]
-    #[derive(Default)]
-    pub struct __OrderingWorkflowOrderWorkflowAssignmentConditionRejectedDataFields {
-        client_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
-        company_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
-        contacts: ::std::option::Option<::hookforge::Maybe<Contacts>>,
-        created_at: ::std::option::Option<::hookforge::Maybe<::hookforge::Timestamp>>,
-        lender_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
-        order_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
-        vendor_id: ::std::option::Option<::hookforge::Maybe<::std::string::String>>,
-        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    impl<'de> ::hookforge::__private::Fields<'de>
-    for __OrderingWorkflowOrderWorkflowAssignmentConditionRejectedDataFields {
-        type Output = OrderingWorkflowOrderWorkflowAssignmentConditionRejectedData;
-
-        const NAME: &'static str = "OrderingWorkflowOrderWorkflowAssignmentConditionRejectedData";
-
-        fn field<D: ::serde::Deserializer<'de>>(
-            &mut self,
-            key: ::hookforge::__private::Key<'de>,
-            value: D,
-        ) -> ::std::result::Result<(), D::Error> {
-            match key.as_str() {
-                "client_id" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.client_id,
-                        "client_id",
-                        value,
-                    )
-                }
-                "company_id" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.company_id,
-                        "company_id",
-                        value,
-                    )
-                }
-                "contacts" => {
-                    ::hookforge::__private::set_maybe_model::<
-                        __ContactsFields,
-                        _,
-                    >(&mut self.contacts, "contacts", value)
-                }
-                "created_at" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.created_at,
-                        "created_at",
-                        value,
-                    )
-                }
-                "lender_id" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.lender_id,
-                        "lender_id",
-                        value,
-                    )
-                }
-                "order_id" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.order_id,
-                        "order_id",
-                        value,
-                    )
-                }
-                "vendor_id" => {
-                    ::hookforge::__private::set_once(
-                        &mut self.vendor_id,
-                        "vendor_id",
-                        value,
-                    )
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
-            }
-        }
-
-        #[inline]
-        fn finish<E: ::serde::de::Error>(
-            self,
-        ) -> ::std::result::Result<
-            OrderingWorkflowOrderWorkflowAssignmentConditionRejectedData,
-            E,
-        > {
-            ::std::result::Result::Ok(OrderingWorkflowOrderWorkflowAssignmentConditionRejectedData {
-                client_id: self.client_id.unwrap_or_default(),
-                company_id: self.company_id.unwrap_or_default(),
-                contacts: self.contacts.unwrap_or_default(),
-                created_at: self.created_at.unwrap_or_default(),
-                lender_id: self.lender_id.unwrap_or_default(),
-                order_id: self.order_id.unwrap_or_default(),
-                vendor_id: self.vendor_id.unwrap_or_default(),
                 extra: self.extra,
             })
         }

@@ -10,7 +10,7 @@ pub mod models {
     pub struct AccountStatusEvent {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<AccountStatusEventData>,
-        pub meta: AccountStatusEventMeta,
+        pub meta: Meta2,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -92,15 +92,6 @@ pub mod models {
         pub customer_phone: ::hookforge::Maybe<::std::string::String>,
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub modified: ::hookforge::Maybe<CowbellTimestamp>,
-        #[serde(flatten)]
-        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    ///Envelope metadata.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct AccountStatusEventMeta {
-        ///The event type.
-        pub event: ::std::string::String,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -188,12 +179,21 @@ pub mod models {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
+    ///Envelope metadata.
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Meta2 {
+        ///The event type.
+        pub event: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
     ///The event notifies a partner when a certificate document is ready to be downloaded.
     #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyCertificate {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<PolicyCertificateData>,
-        pub meta: PolicyCertificateMeta,
+        pub meta: Meta2,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -303,21 +303,12 @@ pub mod models {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
-    ///Envelope metadata.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct PolicyCertificateMeta {
-        ///The event type.
-        pub event: ::std::string::String,
-        #[serde(flatten)]
-        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
     ///The event notifies a partner when a policy document is ready to be downloaded.
     #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyDocument {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<PolicyDocumentData>,
-        pub meta: PolicyDocumentMeta,
+        pub meta: Meta2,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -427,21 +418,12 @@ pub mod models {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
-    ///Envelope metadata.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct PolicyDocumentMeta {
-        ///The event type.
-        pub event: ::std::string::String,
-        #[serde(flatten)]
-        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
     ///The event is triggered when an endorsement is prepared.
     #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyEndorsementDocument {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<PolicyEndorsementDocumentData>,
-        pub meta: PolicyEndorsementDocumentMeta,
+        pub meta: Meta2,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -551,21 +533,12 @@ pub mod models {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
-    ///Envelope metadata.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct PolicyEndorsementDocumentMeta {
-        ///The event type.
-        pub event: ::std::string::String,
-        #[serde(flatten)]
-        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
     ///The event is triggered when policy non-renewal document is generated.
     #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PolicyNonRenewalDocument {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<PolicyNonRenewalDocumentData>,
-        pub meta: PolicyNonRenewalDocumentMeta,
+        pub meta: Meta2,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -687,15 +660,6 @@ pub mod models {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
-    ///Envelope metadata.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct PolicyNonRenewalDocumentMeta {
-        ///The event type.
-        pub event: ::std::string::String,
-        #[serde(flatten)]
-        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
     ///Policy number, e.g. `PLM-QGTGSXI`.
     #[derive(
         ::serde::Deserialize,
@@ -750,7 +714,7 @@ pub mod models {
     pub struct PolicyStatusEvent {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<PolicyStatusEventData>,
-        pub meta: PolicyStatusEventMeta,
+        pub meta: Meta2,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -866,21 +830,12 @@ pub mod models {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
-    ///Envelope metadata.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct PolicyStatusEventMeta {
-        ///The event type.
-        pub event: ::std::string::String,
-        #[serde(flatten)]
-        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
     ///This event is triggered whenever status of a quote changes (e.g., a quote goes from a referral to a READY status).
     #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuoteStatusEvent {
         #[serde(default, skip_serializing_if = "::hookforge::Maybe::is_absent")]
         pub data: ::hookforge::Maybe<QuoteStatusEventData>,
-        pub meta: QuoteStatusEventMeta,
+        pub meta: Meta2,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -990,15 +945,6 @@ pub mod models {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
-    ///Envelope metadata.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct QuoteStatusEventMeta {
-        ///The event type.
-        pub event: ::std::string::String,
-        #[serde(flatten)]
-        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
     ///A Cowbell id (UUID).
     #[derive(
         ::serde::Deserialize,
@@ -1101,7 +1047,7 @@ pub mod models {
     #[derive(Default)]
     pub struct __AccountStatusEventFields {
         data: ::std::option::Option<::hookforge::Maybe<AccountStatusEventData>>,
-        meta: ::std::option::Option<AccountStatusEventMeta>,
+        meta: ::std::option::Option<Meta2>,
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -1124,7 +1070,7 @@ pub mod models {
                 }
                 "meta" => {
                     ::hookforge::__private::set_model::<
-                        __AccountStatusEventMetaFields,
+                        __Meta2Fields,
                         _,
                     >(&mut self.meta, "meta", value)
                 }
@@ -1312,54 +1258,6 @@ pub mod models {
         }
     }
 
-    impl<'de> ::serde::Deserialize<'de> for AccountStatusEventMeta {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            d: D,
-        ) -> ::std::result::Result<Self, D::Error> {
-            ::hookforge::__private::deserialize_fields::<
-                D,
-                __AccountStatusEventMetaFields,
-            >(d)
-        }
-    }
-
-    ///Collects a [`AccountStatusEventMeta`] one entry at a time (generated).
-    #[doc(hidden)]
-    #[derive(Default)]
-    pub struct __AccountStatusEventMetaFields {
-        event: ::std::option::Option<::std::string::String>,
-        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    impl<'de> ::hookforge::__private::Fields<'de> for __AccountStatusEventMetaFields {
-        type Output = AccountStatusEventMeta;
-
-        const NAME: &'static str = "AccountStatusEventMeta";
-
-        fn field<D: ::serde::Deserializer<'de>>(
-            &mut self,
-            key: ::hookforge::__private::Key<'de>,
-            value: D,
-        ) -> ::std::result::Result<(), D::Error> {
-            match key.as_str() {
-                "event" => {
-                    ::hookforge::__private::set_once(&mut self.event, "event", value)
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
-            }
-        }
-
-        #[inline]
-        fn finish<E: ::serde::de::Error>(
-            self,
-        ) -> ::std::result::Result<AccountStatusEventMeta, E> {
-            ::std::result::Result::Ok(AccountStatusEventMeta {
-                event: ::hookforge::__private::required(self.event, "event")?,
-                extra: self.extra,
-            })
-        }
-    }
-
     impl<'de> ::serde::Deserialize<'de> for Meta {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -1403,6 +1301,49 @@ pub mod models {
         }
     }
 
+    impl<'de> ::serde::Deserialize<'de> for Meta2 {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            d: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::hookforge::__private::deserialize_fields::<D, __Meta2Fields>(d)
+        }
+    }
+
+    ///Collects a [`Meta2`] one entry at a time (generated).
+    #[doc(hidden)]
+    #[derive(Default)]
+    pub struct __Meta2Fields {
+        event: ::std::option::Option<::std::string::String>,
+        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    impl<'de> ::hookforge::__private::Fields<'de> for __Meta2Fields {
+        type Output = Meta2;
+
+        const NAME: &'static str = "Meta2";
+
+        fn field<D: ::serde::Deserializer<'de>>(
+            &mut self,
+            key: ::hookforge::__private::Key<'de>,
+            value: D,
+        ) -> ::std::result::Result<(), D::Error> {
+            match key.as_str() {
+                "event" => {
+                    ::hookforge::__private::set_once(&mut self.event, "event", value)
+                }
+                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
+            }
+        }
+
+        #[inline]
+        fn finish<E: ::serde::de::Error>(self) -> ::std::result::Result<Meta2, E> {
+            ::std::result::Result::Ok(Meta2 {
+                event: ::hookforge::__private::required(self.event, "event")?,
+                extra: self.extra,
+            })
+        }
+    }
+
     impl<'de> ::serde::Deserialize<'de> for PolicyCertificate {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -1416,7 +1357,7 @@ pub mod models {
     #[derive(Default)]
     pub struct __PolicyCertificateFields {
         data: ::std::option::Option<::hookforge::Maybe<PolicyCertificateData>>,
-        meta: ::std::option::Option<PolicyCertificateMeta>,
+        meta: ::std::option::Option<Meta2>,
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -1439,7 +1380,7 @@ pub mod models {
                 }
                 "meta" => {
                     ::hookforge::__private::set_model::<
-                        __PolicyCertificateMetaFields,
+                        __Meta2Fields,
                         _,
                     >(&mut self.meta, "meta", value)
                 }
@@ -1663,54 +1604,6 @@ pub mod models {
         }
     }
 
-    impl<'de> ::serde::Deserialize<'de> for PolicyCertificateMeta {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            d: D,
-        ) -> ::std::result::Result<Self, D::Error> {
-            ::hookforge::__private::deserialize_fields::<
-                D,
-                __PolicyCertificateMetaFields,
-            >(d)
-        }
-    }
-
-    ///Collects a [`PolicyCertificateMeta`] one entry at a time (generated).
-    #[doc(hidden)]
-    #[derive(Default)]
-    pub struct __PolicyCertificateMetaFields {
-        event: ::std::option::Option<::std::string::String>,
-        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyCertificateMetaFields {
-        type Output = PolicyCertificateMeta;
-
-        const NAME: &'static str = "PolicyCertificateMeta";
-
-        fn field<D: ::serde::Deserializer<'de>>(
-            &mut self,
-            key: ::hookforge::__private::Key<'de>,
-            value: D,
-        ) -> ::std::result::Result<(), D::Error> {
-            match key.as_str() {
-                "event" => {
-                    ::hookforge::__private::set_once(&mut self.event, "event", value)
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
-            }
-        }
-
-        #[inline]
-        fn finish<E: ::serde::de::Error>(
-            self,
-        ) -> ::std::result::Result<PolicyCertificateMeta, E> {
-            ::std::result::Result::Ok(PolicyCertificateMeta {
-                event: ::hookforge::__private::required(self.event, "event")?,
-                extra: self.extra,
-            })
-        }
-    }
-
     impl<'de> ::serde::Deserialize<'de> for PolicyDocument {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -1724,7 +1617,7 @@ pub mod models {
     #[derive(Default)]
     pub struct __PolicyDocumentFields {
         data: ::std::option::Option<::hookforge::Maybe<PolicyDocumentData>>,
-        meta: ::std::option::Option<PolicyDocumentMeta>,
+        meta: ::std::option::Option<Meta2>,
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -1747,7 +1640,7 @@ pub mod models {
                 }
                 "meta" => {
                     ::hookforge::__private::set_model::<
-                        __PolicyDocumentMetaFields,
+                        __Meta2Fields,
                         _,
                     >(&mut self.meta, "meta", value)
                 }
@@ -1971,54 +1864,6 @@ pub mod models {
         }
     }
 
-    impl<'de> ::serde::Deserialize<'de> for PolicyDocumentMeta {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            d: D,
-        ) -> ::std::result::Result<Self, D::Error> {
-            ::hookforge::__private::deserialize_fields::<
-                D,
-                __PolicyDocumentMetaFields,
-            >(d)
-        }
-    }
-
-    ///Collects a [`PolicyDocumentMeta`] one entry at a time (generated).
-    #[doc(hidden)]
-    #[derive(Default)]
-    pub struct __PolicyDocumentMetaFields {
-        event: ::std::option::Option<::std::string::String>,
-        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyDocumentMetaFields {
-        type Output = PolicyDocumentMeta;
-
-        const NAME: &'static str = "PolicyDocumentMeta";
-
-        fn field<D: ::serde::Deserializer<'de>>(
-            &mut self,
-            key: ::hookforge::__private::Key<'de>,
-            value: D,
-        ) -> ::std::result::Result<(), D::Error> {
-            match key.as_str() {
-                "event" => {
-                    ::hookforge::__private::set_once(&mut self.event, "event", value)
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
-            }
-        }
-
-        #[inline]
-        fn finish<E: ::serde::de::Error>(
-            self,
-        ) -> ::std::result::Result<PolicyDocumentMeta, E> {
-            ::std::result::Result::Ok(PolicyDocumentMeta {
-                event: ::hookforge::__private::required(self.event, "event")?,
-                extra: self.extra,
-            })
-        }
-    }
-
     impl<'de> ::serde::Deserialize<'de> for PolicyEndorsementDocument {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -2035,7 +1880,7 @@ pub mod models {
     #[derive(Default)]
     pub struct __PolicyEndorsementDocumentFields {
         data: ::std::option::Option<::hookforge::Maybe<PolicyEndorsementDocumentData>>,
-        meta: ::std::option::Option<PolicyEndorsementDocumentMeta>,
+        meta: ::std::option::Option<Meta2>,
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -2058,7 +1903,7 @@ pub mod models {
                 }
                 "meta" => {
                     ::hookforge::__private::set_model::<
-                        __PolicyEndorsementDocumentMetaFields,
+                        __Meta2Fields,
                         _,
                     >(&mut self.meta, "meta", value)
                 }
@@ -2283,55 +2128,6 @@ pub mod models {
         }
     }
 
-    impl<'de> ::serde::Deserialize<'de> for PolicyEndorsementDocumentMeta {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            d: D,
-        ) -> ::std::result::Result<Self, D::Error> {
-            ::hookforge::__private::deserialize_fields::<
-                D,
-                __PolicyEndorsementDocumentMetaFields,
-            >(d)
-        }
-    }
-
-    ///Collects a [`PolicyEndorsementDocumentMeta`] one entry at a time (generated).
-    #[doc(hidden)]
-    #[derive(Default)]
-    pub struct __PolicyEndorsementDocumentMetaFields {
-        event: ::std::option::Option<::std::string::String>,
-        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    impl<'de> ::hookforge::__private::Fields<'de>
-    for __PolicyEndorsementDocumentMetaFields {
-        type Output = PolicyEndorsementDocumentMeta;
-
-        const NAME: &'static str = "PolicyEndorsementDocumentMeta";
-
-        fn field<D: ::serde::Deserializer<'de>>(
-            &mut self,
-            key: ::hookforge::__private::Key<'de>,
-            value: D,
-        ) -> ::std::result::Result<(), D::Error> {
-            match key.as_str() {
-                "event" => {
-                    ::hookforge::__private::set_once(&mut self.event, "event", value)
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
-            }
-        }
-
-        #[inline]
-        fn finish<E: ::serde::de::Error>(
-            self,
-        ) -> ::std::result::Result<PolicyEndorsementDocumentMeta, E> {
-            ::std::result::Result::Ok(PolicyEndorsementDocumentMeta {
-                event: ::hookforge::__private::required(self.event, "event")?,
-                extra: self.extra,
-            })
-        }
-    }
-
     impl<'de> ::serde::Deserialize<'de> for PolicyNonRenewalDocument {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -2348,7 +2144,7 @@ pub mod models {
     #[derive(Default)]
     pub struct __PolicyNonRenewalDocumentFields {
         data: ::std::option::Option<::hookforge::Maybe<PolicyNonRenewalDocumentData>>,
-        meta: ::std::option::Option<PolicyNonRenewalDocumentMeta>,
+        meta: ::std::option::Option<Meta2>,
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -2371,7 +2167,7 @@ pub mod models {
                 }
                 "meta" => {
                     ::hookforge::__private::set_model::<
-                        __PolicyNonRenewalDocumentMetaFields,
+                        __Meta2Fields,
                         _,
                     >(&mut self.meta, "meta", value)
                 }
@@ -2616,55 +2412,6 @@ pub mod models {
         }
     }
 
-    impl<'de> ::serde::Deserialize<'de> for PolicyNonRenewalDocumentMeta {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            d: D,
-        ) -> ::std::result::Result<Self, D::Error> {
-            ::hookforge::__private::deserialize_fields::<
-                D,
-                __PolicyNonRenewalDocumentMetaFields,
-            >(d)
-        }
-    }
-
-    ///Collects a [`PolicyNonRenewalDocumentMeta`] one entry at a time (generated).
-    #[doc(hidden)]
-    #[derive(Default)]
-    pub struct __PolicyNonRenewalDocumentMetaFields {
-        event: ::std::option::Option<::std::string::String>,
-        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    impl<'de> ::hookforge::__private::Fields<'de>
-    for __PolicyNonRenewalDocumentMetaFields {
-        type Output = PolicyNonRenewalDocumentMeta;
-
-        const NAME: &'static str = "PolicyNonRenewalDocumentMeta";
-
-        fn field<D: ::serde::Deserializer<'de>>(
-            &mut self,
-            key: ::hookforge::__private::Key<'de>,
-            value: D,
-        ) -> ::std::result::Result<(), D::Error> {
-            match key.as_str() {
-                "event" => {
-                    ::hookforge::__private::set_once(&mut self.event, "event", value)
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
-            }
-        }
-
-        #[inline]
-        fn finish<E: ::serde::de::Error>(
-            self,
-        ) -> ::std::result::Result<PolicyNonRenewalDocumentMeta, E> {
-            ::std::result::Result::Ok(PolicyNonRenewalDocumentMeta {
-                event: ::hookforge::__private::required(self.event, "event")?,
-                extra: self.extra,
-            })
-        }
-    }
-
     impl<'de> ::serde::Deserialize<'de> for PolicyStatusEvent {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -2678,7 +2425,7 @@ pub mod models {
     #[derive(Default)]
     pub struct __PolicyStatusEventFields {
         data: ::std::option::Option<::hookforge::Maybe<PolicyStatusEventData>>,
-        meta: ::std::option::Option<PolicyStatusEventMeta>,
+        meta: ::std::option::Option<Meta2>,
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -2701,7 +2448,7 @@ pub mod models {
                 }
                 "meta" => {
                     ::hookforge::__private::set_model::<
-                        __PolicyStatusEventMetaFields,
+                        __Meta2Fields,
                         _,
                     >(&mut self.meta, "meta", value)
                 }
@@ -2934,54 +2681,6 @@ pub mod models {
         }
     }
 
-    impl<'de> ::serde::Deserialize<'de> for PolicyStatusEventMeta {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            d: D,
-        ) -> ::std::result::Result<Self, D::Error> {
-            ::hookforge::__private::deserialize_fields::<
-                D,
-                __PolicyStatusEventMetaFields,
-            >(d)
-        }
-    }
-
-    ///Collects a [`PolicyStatusEventMeta`] one entry at a time (generated).
-    #[doc(hidden)]
-    #[derive(Default)]
-    pub struct __PolicyStatusEventMetaFields {
-        event: ::std::option::Option<::std::string::String>,
-        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    impl<'de> ::hookforge::__private::Fields<'de> for __PolicyStatusEventMetaFields {
-        type Output = PolicyStatusEventMeta;
-
-        const NAME: &'static str = "PolicyStatusEventMeta";
-
-        fn field<D: ::serde::Deserializer<'de>>(
-            &mut self,
-            key: ::hookforge::__private::Key<'de>,
-            value: D,
-        ) -> ::std::result::Result<(), D::Error> {
-            match key.as_str() {
-                "event" => {
-                    ::hookforge::__private::set_once(&mut self.event, "event", value)
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
-            }
-        }
-
-        #[inline]
-        fn finish<E: ::serde::de::Error>(
-            self,
-        ) -> ::std::result::Result<PolicyStatusEventMeta, E> {
-            ::std::result::Result::Ok(PolicyStatusEventMeta {
-                event: ::hookforge::__private::required(self.event, "event")?,
-                extra: self.extra,
-            })
-        }
-    }
-
     impl<'de> ::serde::Deserialize<'de> for QuoteStatusEvent {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             d: D,
@@ -2995,7 +2694,7 @@ pub mod models {
     #[derive(Default)]
     pub struct __QuoteStatusEventFields {
         data: ::std::option::Option<::hookforge::Maybe<QuoteStatusEventData>>,
-        meta: ::std::option::Option<QuoteStatusEventMeta>,
+        meta: ::std::option::Option<Meta2>,
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -3018,7 +2717,7 @@ pub mod models {
                 }
                 "meta" => {
                     ::hookforge::__private::set_model::<
-                        __QuoteStatusEventMetaFields,
+                        __Meta2Fields,
                         _,
                     >(&mut self.meta, "meta", value)
                 }
@@ -3237,54 +2936,6 @@ pub mod models {
                 quote_id: self.quote_id.unwrap_or_default(),
                 quote_number: self.quote_number.unwrap_or_default(),
                 quote_status: self.quote_status.unwrap_or_default(),
-                extra: self.extra,
-            })
-        }
-    }
-
-    impl<'de> ::serde::Deserialize<'de> for QuoteStatusEventMeta {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            d: D,
-        ) -> ::std::result::Result<Self, D::Error> {
-            ::hookforge::__private::deserialize_fields::<
-                D,
-                __QuoteStatusEventMetaFields,
-            >(d)
-        }
-    }
-
-    ///Collects a [`QuoteStatusEventMeta`] one entry at a time (generated).
-    #[doc(hidden)]
-    #[derive(Default)]
-    pub struct __QuoteStatusEventMetaFields {
-        event: ::std::option::Option<::std::string::String>,
-        extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    impl<'de> ::hookforge::__private::Fields<'de> for __QuoteStatusEventMetaFields {
-        type Output = QuoteStatusEventMeta;
-
-        const NAME: &'static str = "QuoteStatusEventMeta";
-
-        fn field<D: ::serde::Deserializer<'de>>(
-            &mut self,
-            key: ::hookforge::__private::Key<'de>,
-            value: D,
-        ) -> ::std::result::Result<(), D::Error> {
-            match key.as_str() {
-                "event" => {
-                    ::hookforge::__private::set_once(&mut self.event, "event", value)
-                }
-                _ => ::hookforge::__private::extra_entry(&mut self.extra, key, value),
-            }
-        }
-
-        #[inline]
-        fn finish<E: ::serde::de::Error>(
-            self,
-        ) -> ::std::result::Result<QuoteStatusEventMeta, E> {
-            ::std::result::Result::Ok(QuoteStatusEventMeta {
-                event: ::hookforge::__private::required(self.event, "event")?,
                 extra: self.extra,
             })
         }

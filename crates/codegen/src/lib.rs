@@ -26,6 +26,7 @@ pub mod digest;
 mod emit;
 mod lossless;
 mod normalize;
+mod share;
 pub mod schema {
     //! The vendor directory loader, shared with the runtime.
     pub use hookforge_manifest::vendor_dir::*;

@@ -56,7 +56,9 @@ const ANNOTATIONS: &[&str] = &[
 
 pub fn typify_input(vs: &VendorSchemas) -> Result<TypifyInput, Error> {
     let file_defs = vs.dir.join(crate::schema::DEFINITIONS_FILE);
-    let mut definitions = BTreeMap::new();
+    // Normalised schemas by type name, and the file each came from.
+    let mut definitions: BTreeMap<String, Value> = BTreeMap::new();
+    let mut files = BTreeMap::new();
     let mut open_enums = Vec::new();
     for (name, schema) in &vs.definitions {
         if let Some(values) = string_enum(schema) {
@@ -73,7 +75,8 @@ pub fn typify_input(vs: &VendorSchemas) -> Result<TypifyInput, Error> {
         let mut s = schema.clone();
         normalize(&mut s, &format!("#/definitions/{name}"))
             .map_err(|m| Error::at(&file_defs, m))?;
-        definitions.insert(name.clone(), to_schema(s, &file_defs)?);
+        definitions.insert(name.clone(), s);
+        files.insert(name.clone(), file_defs.clone());
     }
     let mut event_types = Vec::new();
     for ev in &vs.events {
@@ -112,12 +115,23 @@ pub fn typify_input(vs: &VendorSchemas) -> Result<TypifyInput, Error> {
             }
             normalize(&mut def, &format!("#/definitions/{name}"))
                 .map_err(|m| Error::at(&file, m))?;
-            definitions.insert(name, to_schema(def, &file)?);
+            files.insert(name.clone(), file.clone());
+            definitions.insert(name, def);
         }
         normalize(&mut s, "#").map_err(|m| Error::at(&file, m))?;
-        definitions.insert(type_name.clone(), to_schema(s, &file)?);
+        files.insert(type_name.clone(), file.clone());
+        definitions.insert(type_name.clone(), s);
         event_types.push((ev.name.clone(), type_name));
     }
+    crate::share::share_identical_shapes(&mut definitions);
+    let definitions = definitions
+        .into_iter()
+        .map(|(name, s)| {
+            // A shared shape came from several files: the vendor names it.
+            let file = files.get(&name).unwrap_or(&vs.dir);
+            Ok((name, to_schema(s, file)?))
+        })
+        .collect::<Result<_, Error>>()?;
     Ok(TypifyInput {
         definitions,
         open_enums,
@@ -133,7 +147,7 @@ fn hoist_local_definitions(
     event: &mut Value,
     type_name: &str,
     vs: &VendorSchemas,
-    taken: &BTreeMap<String, Schema>,
+    taken: &BTreeMap<String, Value>,
 ) -> Vec<(String, Value)> {
     let Some(Value::Object(local)) = event.as_object_mut().and_then(|o| o.remove("definitions"))
     else {
