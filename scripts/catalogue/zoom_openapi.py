@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
-"""Zoom events from the webhook OpenAPI documents on Zoom's pages (a developer tool).
+"""Zoom events from Zoom's webhook OpenAPI documents (a developer tool).
 
 Usage: zoom_openapi.py DOCS_API COMMIT HOOKFORGE [EVENT...]
+       zoom_openapi.py --webhooks SPEC REPOSITORY FILE COMMIT HOOKFORGE [EVENT...]
 
 DOCS_API is `api_reference_documentation/zoom_api_docs/docs/api` of the public
 snapshot Oliver-DoWhiz/DoWhiz at COMMIT (Zoom renders these pages
-client-side; the snapshot holds each page's embedded OpenAPI document);
-HOOKFORGE is this repository. For each EVENT (default: the first event, by
-name, of every family the catalogue lacks whose `json-example` parses) it
+client-side; the snapshot holds each page's embedded OpenAPI document).
+With --webhooks, SPEC is a local copy of FILE at COMMIT of REPOSITORY, a
+public copy of one of Zoom's raw webhook documents
+(developers.zoom.us/api-hub/PRODUCT/events/webhooks.json, OpenAPI 3.1 with
+the events under `webhooks`); COPIES lists the copies known and how each
+relates to what Zoom serves, which the provenance entries say.
+HOOKFORGE is this repository. For each EVENT (default: for every family the
+catalogue lacks, its headline event (HEADLINE) if its `json-example`
+parses, else the first event by name whose `json-example` parses) it
 writes vendors/zoom/events/EVENT.json, the example (a JSON string in the
 document) byte for byte as vendors/zoom/samples/EVENT/openapi.json, and a
 provenance entry.
@@ -17,14 +24,21 @@ Conversion, as for the first six events: descriptions, examples and
 are dropped (Zoom documents them as lists of codes that grow); `oneOf`
 becomes `anyOf` (exactly one cannot hold once objects are open); a string format on a
 non-string (`date-time` on epoch milliseconds) is dropped; string enums
-and Zoom's own `required` are kept; `event` becomes a const, required
-where Zoom requires nothing; where the example's value has another type
-than the schema gives, the type is widened to admit it, and a field the
-schema requires but the example lacks is not required (each is said).
+and Zoom's own `required` are kept (each name once); `event` becomes a const, required
+where Zoom requires nothing. Where Zoom's example breaks Zoom's schema, the
+schema admits the example: a type is widened to the example's, a string
+missing from an enum is added to it, a `date-time` format the example's
+string breaks is dropped, and a field the schema requires but the example
+lacks is not required (each is said on stderr and, for --webhooks
+documents, in the event schema's description). Local `$ref`s are inlined
+first; Zoom writes them as `#/paths/EVENT/...` also in documents that hold
+their events under `webhooks`, so a pointer that does not resolve is tried
+under the other of the two.
 """
 
 import json
 import os
+import re
 import sys
 
 import provenance
@@ -32,7 +46,71 @@ import provenance
 # Type names some of Zoom's documents use that JSON Schema lacks.
 OPENAPI_TYPES = {"long": "integer", "int": "integer", "double": "number", "float": "number"}
 STRING_FORMATS = {"date-time", "date", "time", "email", "uri", "uuid", "hostname", "ipv4", "ipv6"}
+# RFC 3339 date-time, as JSON Schema's `date-time` format reads it.
+DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE)
 DROP = {"description", "example", "examples", "title", "deprecated", "readOnly", "writeOnly"}
+
+# The event that stands for its family, where the first by name would not:
+# recording.completed is the one that carries the files and their
+# download_token (the first by name is recording.archive_files_completed).
+HEADLINE = {"recording": "recording.completed"}
+
+# Public copies of Zoom's raw webhooks.json documents: (repository, file) ->
+# (product, how the copy relates to what Zoom serves at webhooks_url(product)).
+COPIES = {
+    ("campfhir/renkei", "docs/zoom-meeting-events-open-api-spec.json"): (
+        "meetings",
+        "The copy is not byte for byte what Zoom serves: the repository's scripts/download-zoom-api-specs.sh "
+        "downloaded {url} and wrote it through `jq .`, and the file as committed is also re-wrapped as the "
+        "repository's Prettier commit hook writes JSON (short arrays on one line); the example string decodes "
+        "to the same value either way",
+    ),
+    ("api-evangelist/zoom-phone", "openapi/zoom-phone-webhooks-openapi.json"): (
+        "phone",
+        "The copy is, by the repository's README, harvested verbatim from {url}",
+    ),
+}
+
+
+def webhooks_url(product):
+    return f"https://developers.zoom.us/api-hub/{product}/events/webhooks.json"
+
+
+def pointer(doc, ref):
+    node = doc
+    for part in ref[2:].split("/") if ref != "#" else []:
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def inline(doc, s, seen=()):
+    """`s` with each local `$ref` replaced by what it points to (its sibling
+    keys kept over the target's). Zoom points into `#/paths/...` in documents
+    whose events sit under `webhooks` (and could the other way round), so the
+    other root is tried when the pointer fails. Raises ValueError on a ref
+    that resolves nowhere or refers to itself."""
+    if isinstance(s, list):
+        return [inline(doc, v, seen) for v in s]
+    if not isinstance(s, dict):
+        return s
+    ref = s.get("$ref")
+    if not isinstance(ref, str) or not ref.startswith("#"):
+        return {k: inline(doc, v, seen) for k, v in s.items()}
+    if ref in seen:
+        raise ValueError(f"{ref} refers to itself")
+    tries = [ref]
+    for a, b in (("#/paths/", "#/webhooks/"), ("#/webhooks/", "#/paths/")):
+        if ref.startswith(a):
+            tries.append(b + ref[len(a):])
+    for t in tries:
+        try:
+            target = pointer(doc, t)
+        except (KeyError, IndexError, ValueError, TypeError):
+            continue
+        rest = {k: v for k, v in s.items() if k != "$ref"}
+        return inline(doc, {**target, **rest}, seen + (ref,))
+    raise ValueError(f"{ref} resolves nowhere in the document")
 
 
 def convert(s):
@@ -56,6 +134,10 @@ def convert(s):
             # Exactly-one needs closed objects; with objects left open two
             # branches can both match (Zoom's scheduler `location`).
             out["anyOf"] = convert(v)
+        elif k == "required" and isinstance(v, list):
+            # Zoom lists some twice (account.lock_settings_updated); JSON
+            # Schema wants each once.
+            out[k] = list(dict.fromkeys(v))
         elif k == "type" and v in OPENAPI_TYPES:
             out[k] = OPENAPI_TYPES[v]
         else:
@@ -67,6 +149,19 @@ def openapi(page):
     text = open(page, encoding="utf-8").read()
     start = text.index("```json", text.index("## OpenAPI")) + len("```json")
     return json.loads(text[start : text.index("\n```", start)])
+
+
+def bodies(doc, product, out, where):
+    """Adds each event of `doc` as event -> (product, request body with local
+    refs inlined) to `out`, the first document naming an event winning."""
+    for name, item in (doc.get("paths") or doc.get("webhooks") or {}).items():
+        body = item.get("post", {}).get("requestBody", {}).get("content", {}).get("application/json")
+        if body and name not in out:
+            try:
+                out[name] = (product, inline(doc, body))
+            except ValueError as err:
+                print(f"{where}: {name} skipped ({err})", file=sys.stderr)
+    return out
 
 
 def events_of(docs_api):
@@ -81,10 +176,7 @@ def events_of(docs_api):
         except (ValueError, OSError) as err:
             print(f"{page}: skipped ({err})", file=sys.stderr)
             continue
-        for name, item in (doc.get("paths") or doc.get("webhooks") or {}).items():
-            body = item.get("post", {}).get("requestBody", {}).get("content", {}).get("application/json")
-            if body:
-                out.setdefault(name, (product, body))
+        bodies(doc, product, out, page)
     return out
 
 
@@ -112,6 +204,12 @@ def widen(schema, value, at, notes):
         if got not in allowed and not (got == "integer" and "number" in allowed):
             schema["type"] = allowed + [got]
             notes.append(f"{at or '/'}: {t} in the schema, {got} in the example")
+    if isinstance(value, str) and isinstance(schema.get("enum"), list) and value not in schema["enum"]:
+        schema["enum"] = schema["enum"] + [value]
+        notes.append(f"{at or '/'}: {value!r} not in the schema's enum, in the example")
+    if isinstance(value, str) and schema.get("format") == "date-time" and not DATE_TIME.match(value):
+        del schema["format"]
+        notes.append(f"{at or '/'}: date-time in the schema, {value!r} in the example")
     if isinstance(value, dict):
         absent = [r for r in schema.get("required", []) if r not in value]
         if absent:
@@ -125,7 +223,7 @@ def widen(schema, value, at, notes):
             widen(schema["items"], v, f"{at}/{i}", notes)
 
 
-def event_schema(name, product, body, sample):
+def event_schema(name, product, body, sample, say_widened=False):
     s = convert(body["schema"])
     s["properties"]["event"] = {"const": name}
     # The discriminator is required even where Zoom's schema requires nothing.
@@ -135,47 +233,93 @@ def event_schema(name, product, body, sample):
     for n in notes:
         print(f"{name}: widened {n}", file=sys.stderr)
     family = name.split(".")[0]
+    description = (f"Zoom `{name}` ({family} family, {product} events). Shape taken from Zoom's published webhook "
+                   "OpenAPI with descriptions dropped and objects left open, by scripts/catalogue/zoom_openapi.py.")
+    if say_widened and notes:
+        description += " Widened where Zoom's own example breaks Zoom's schema: " + "; ".join(notes) + "."
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": name,
-        "description": f"Zoom `{name}` ({family} family, {product} events). Shape taken from Zoom's published webhook "
-        "OpenAPI with descriptions dropped and objects left open, by scripts/catalogue/zoom_openapi.py.",
+        "description": description,
         **s,
     }
 
 
-def main():
-    if len(sys.argv) < 4:
+def pages_entry(name, product, commit):
+    return provenance.entry(
+        f"{name}/openapi.json", "Oliver-DoWhiz/DoWhiz",
+        f"api_reference_documentation/zoom_api_docs/docs/api/{product}/events/page.md", commit,
+        f"the `json-example` value of `{name}` in the webhooks OpenAPI document embedded in Zoom's page, written out byte for byte (the value is a JSON string in the document)",
+        source=f"https://developers.zoom.us/docs/api/{product}/events/",
+    )
+
+
+def webhooks_entry(name, product, repository, file, commit, relation):
+    """Zoom's own example (origin first-party) read from a third party's copy
+    of Zoom's document, as other vendors' entries mark such copies."""
+    url = webhooks_url(product)
+    e = provenance.entry(
+        f"{name}/openapi.json", repository, file, commit,
+        f"the `json-example` value of `{name}` in Zoom's {product} webhooks OpenAPI document ({url}), read from the "
+        f"copy at https://github.com/{repository}/blob/{commit}/{file}: the value is a JSON string in the document, "
+        f"parsed from it and written out byte for byte as the text it decodes to. {relation.format(url=url)}",
+        source=url,
+    )
+    return {**{k: v for k, v in e.items() if k != "changes"}, "origin": "first-party", "changes": e["changes"]}
+
+
+def webhooks_source(args):
+    """The events of a --webhooks SPEC, and how to write each one's entry."""
+    if len(args) < 5:
         sys.exit(__doc__)
-    docs_api, commit, root = sys.argv[1:4]
-    found = events_of(docs_api)
+    spec, repository, file, commit, root = args[:5]
+    if (repository, file) not in COPIES:
+        sys.exit(f"{repository} {file}: not a copy this script knows; add it to COPIES, saying how it relates to Zoom's document")
+    product, relation = COPIES[(repository, file)]
+    doc = json.load(open(spec, encoding="utf-8"))
+    if not isinstance(doc.get("webhooks"), dict):
+        sys.exit(f"{spec}: no `webhooks` object (not a raw Zoom webhooks.json)")
+    found = bodies(doc, product, {}, spec)
+    return root, args[5:], found, f"{spec} has no webhook of that name", True, \
+        lambda name, product: webhooks_entry(name, product, repository, file, commit, relation)
+
+
+def main():
+    if sys.argv[1:2] == ["--webhooks"]:
+        root, events, found, absent, say_widened, entry = webhooks_source(sys.argv[2:])
+    else:
+        if len(sys.argv) < 4:
+            sys.exit(__doc__)
+        docs_api, commit, root = sys.argv[1:4]
+        events, found, absent, say_widened = sys.argv[4:], events_of(docs_api), f"no page under {docs_api} documents it", False
+        entry = lambda name, product: pages_entry(name, product, commit)
     vendor = provenance.vendor_dir(root, "zoom")
     have = {f.removesuffix(".json") for f in os.listdir(os.path.join(vendor, "events"))}
     families = {h.split(".")[0] for h in have}
-    events = sys.argv[4:]
     if not events:
         for name in sorted(found):
-            if name.split(".")[0] not in families and example(name, found[name][1]):
-                families.add(name.split(".")[0])
+            family = name.split(".")[0]
+            if family in families:
+                continue
+            head = HEADLINE.get(family)
+            if head in found and example(head, found[head][1]):
+                name = head
+            if example(name, found[name][1]):
+                families.add(family)
                 events.append(name)
     prov_path = os.path.join(vendor, "samples", "provenance.json")
     prov, prov_indent = provenance.load(prov_path)
     for name in events:
         if name not in found:
-            sys.exit(f"{name}: no page under {docs_api} documents it")
+            sys.exit(f"{name}: {absent}")
         product, body = found[name]
         text = example(name, body) or sys.exit(f"{name}: its json-example is missing, not JSON, or for another event")
         with open(os.path.join(vendor, "events", f"{name}.json"), "w") as f:
-            f.write(json.dumps(event_schema(name, product, body, text), indent=2, ensure_ascii=False) + "\n")
+            f.write(json.dumps(event_schema(name, product, body, text, say_widened), indent=2, ensure_ascii=False) + "\n")
         os.makedirs(os.path.join(vendor, "samples", name), exist_ok=True)
         with open(os.path.join(vendor, "samples", name, "openapi.json"), "w", encoding="utf-8") as f:
             f.write(text)
-        provenance.put(prov["samples"], provenance.entry(
-            f"{name}/openapi.json", "Oliver-DoWhiz/DoWhiz",
-            f"api_reference_documentation/zoom_api_docs/docs/api/{product}/events/page.md", commit,
-            f"the `json-example` value of `{name}` in the webhooks OpenAPI document embedded in Zoom's page, written out byte for byte (the value is a JSON string in the document)",
-            source=f"https://developers.zoom.us/docs/api/{product}/events/",
-        ))
+        provenance.put(prov["samples"], entry(name, product))
         print(f"{name}: {product}")
     provenance.save(prov_path, prov, prov_indent)
 
