@@ -777,6 +777,59 @@ fn parse_passes_every_catalogue_vendors_own_samples() {
     }
 }
 
+/// `hookforge vendors --json` lists each catalogue vendor's documented
+/// families without a sample, each with why, and none of them names (or, with
+/// `*`, matches) an event that has a sample: the list cannot go stale as
+/// samples are added.
+#[test]
+fn vendors_lists_unsampled_families_and_none_of_them_has_a_sample() {
+    let o = hookforge(&["vendors", "--json"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut listed = 0;
+    for v in list.as_array().unwrap() {
+        let id = v["id"].as_str().unwrap();
+        let spec = ::hookforge::vendor(id).unwrap();
+        for u in v["unsampled"].as_array().into_iter().flatten() {
+            listed += 1;
+            let family = u["family"].as_str().unwrap();
+            assert!(
+                !u["why"].as_str().unwrap().trim().is_empty(),
+                "{id}: {family}"
+            );
+            for e in spec.events.iter().filter(|e| !e.samples.is_empty()) {
+                assert!(
+                    !::hookforge::conformance::cases::glob_match(family, e.name),
+                    "{id}: `{family}` is listed as without a sample, but {} has one",
+                    e.name
+                );
+            }
+        }
+    }
+    assert!(listed > 0, "no vendor lists an unsampled family");
+    // The table's column is the count, under its heading: each row's first
+    // three numbers are events, samples and unsampled families.
+    let table = hookforge(&["vendors"], None);
+    let text = String::from_utf8_lossy(&table.stdout).into_owned();
+    let heading: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(heading[2..5], ["EVENTS", "SAMPLES", "UNSAMPLED"], "{text}");
+    for v in list.as_array().unwrap() {
+        let id = v["id"].as_str().unwrap();
+        let row: Vec<&str> = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        let numbers = row
+            .windows(3)
+            .find(|w| w.iter().all(|t| t.parse::<usize>().is_ok()))
+            .unwrap_or_else(|| panic!("{id}: no counts in {row:?}"));
+        let unsampled = v["unsampled"].as_array().map_or(0, Vec::len);
+        assert_eq!(numbers[2], unsampled.to_string(), "{id}: {row:?}");
+    }
+}
+
 /// Makes a named pipe at `path`.
 #[cfg(unix)]
 fn mkfifo(path: &Path) {

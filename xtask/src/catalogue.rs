@@ -19,7 +19,7 @@ pub fn table(root: &Path) -> Result<String, String> {
         .collect();
     dirs.sort();
     let mut out = String::from(
-        "| Vendor | Events | Samples | Auth | Handshakes | Auth proven by | Schemas |\n|---|---:|---:|---|---|---|---|\n",
+        "| Vendor | Events | Samples | Families without a sample | Auth | Handshakes | Auth proven by | Schemas |\n|---|---:|---:|---:|---|---|---|---|\n",
     );
     for d in &dirs {
         out.push_str(&row(d)?);
@@ -44,13 +44,15 @@ fn row(dir: &Path) -> Result<String, String> {
         "documented" => "documented only".to_string(),
         _ => "-".to_string(),
     };
+    // Each is listed, with why, in the manifest and by `hookforge vendors --json`.
+    let unsampled = m["unsampled"].as_array().map_or(0, Vec::len);
     let docs = m["docs"].as_array().and_then(|d| d.first()).map(s);
     let name = match docs {
         Some(url) => format!("[{}]({url})", s(&m["name"])),
         None => s(&m["name"]),
     };
     Ok(format!(
-        "| {name} (`{}`) | {events} | {samples} | {} | {} | {proof} | {} |\n",
+        "| {name} (`{}`) | {events} | {samples} | {unsampled} | {} | {} | {proof} | {} |\n",
         s(&m["id"]),
         auth(&m["auth"]),
         if handshakes.is_empty() {

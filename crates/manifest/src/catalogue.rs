@@ -1,7 +1,8 @@
 //! What a catalogue vendor's entry says about its own evidence: how its
-//! authentication was proven and where its schemas came from. `hookforge
-//! vendors` shows both; the repository's tests hold every `sdk` and
-//! `published-vector` claim to a vector they check (tests/vectors).
+//! authentication was proven, where its schemas came from and which event
+//! families it documents without a sample. `hookforge vendors` shows all
+//! three; the repository's tests hold every `sdk` and `published-vector`
+//! claim to a vector they check (tests/vectors).
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +61,28 @@ pub struct SchemaSource {
     pub note: String,
 }
 
+/// An event family the vendor documents that has no sample, and why: no
+/// published example, or none that can be used as it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unsampled {
+    /// The family as the vendor names its events (`COMMENT.*`, `ticket.*`).
+    pub family: String,
+    /// Why there is no sample (what was looked at, what was found).
+    pub why: String,
+}
+
+impl Unsampled {
+    pub(crate) fn check(&self, i: usize) -> Result<(), String> {
+        if self.family.trim().is_empty() || self.why.trim().is_empty() {
+            return Err(format!(
+                "`unsampled[{i}]`: both `family` and `why` must say something"
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SchemaOrigin {
@@ -104,5 +127,28 @@ impl SchemaSource {
             return Err("`schemas.source` is required with `from: published`".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unsampled_family_says_which_and_why() {
+        let ok = Unsampled {
+            family: "COMMENT.*".into(),
+            why: "no published example".into(),
+        };
+        assert_eq!(ok.check(0), Ok(()));
+        let no_why = Unsampled {
+            why: " ".into(),
+            ..ok.clone()
+        };
+        let err = no_why.check(3).unwrap_err();
+        assert!(err.contains("`unsampled[3]`"), "{err}");
+        let unknown: Result<Unsampled, _> =
+            serde_json::from_str(r#"{"family": "a.*", "why": "x", "reason": "y"}"#);
+        assert!(unknown.is_err());
     }
 }

@@ -126,6 +126,9 @@ pub struct Manifest {
     /// Where the event schemas came from (published, or inferred from samples).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schemas: Option<catalogue::SchemaSource>,
+    /// Event families the vendor documents that have no sample, each with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsampled: Vec<catalogue::Unsampled>,
     /// Which deliveries are about one entity, and which of them is newer
     /// (see [`Ordering`]); absent: deliveries are handled as they come.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1657,6 +1660,9 @@ impl Manifest {
         }
         if let Some(s) = &self.schemas {
             s.check().map_err(ManifestError)?;
+        }
+        for (i, u) in self.unsampled.iter().enumerate() {
+            u.check(i).map_err(ManifestError)?;
         }
         if let Some(o) = &self.ordering {
             for (field, l) in [("ordering.key", &o.key), ("ordering.sequence", &o.sequence)] {

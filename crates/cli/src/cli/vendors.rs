@@ -33,12 +33,13 @@ pub fn vendors(json: bool) -> Outcome {
             "NAME",
             "EVENTS",
             "SAMPLES",
+            "UNSAMPLED",
             "AUTH",
             "HANDSHAKES",
             "PROVEN",
             "SCHEMAS",
         ],
-        &[2, 3],
+        &[2, 3, 4],
     );
     for v in all {
         let hs = handshakes(v);
@@ -48,6 +49,7 @@ pub fn vendors(json: bool) -> Outcome {
             v.name.to_string(),
             v.events.len().to_string(),
             samples(v).to_string(),
+            v.manifest().unsampled.len().to_string(),
             auth_scheme(v),
             if hs.is_empty() {
                 "-".to_string()
@@ -85,6 +87,7 @@ fn as_json(v: &VendorSpec) -> serde_json::Value {
         "event_id": m.event_id,
         "proof": m.proof,
         "schemas": m.schemas,
+        "unsampled": m.unsampled,
         "docs": m.docs,
     })
 }
