@@ -828,6 +828,14 @@ fn vendors_lists_unsampled_families_and_none_of_them_has_a_sample() {
         let unsampled = v["unsampled"].as_array().map_or(0, Vec::len);
         assert_eq!(numbers[2], unsampled.to_string(), "{id}: {row:?}");
     }
+    // `events --vendor` lists them after the events, each with why.
+    let box_events = hookforge(&["events", "--vendor", "box"], None);
+    let text = String::from_utf8_lossy(&box_events.stdout);
+    let after = text.split("DOCUMENTED WITHOUT A SAMPLE").nth(1);
+    assert!(
+        after.is_some_and(|t| t.contains("\nCOMMENT.*") && t.contains("WEBHOOK.*")),
+        "{text}"
+    );
 }
 
 /// Makes a named pipe at `path`.

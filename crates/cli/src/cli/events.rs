@@ -40,5 +40,17 @@ pub fn events(v: &VendorSpec, json: bool) -> Outcome {
             e.description.to_string(),
         ]);
     }
-    print_text(&(head + &table.render()))
+    print_text(&(head + &table.render() + &unsampled(m)))
+}
+
+/// The families the vendor documents without a sample, each with why.
+fn unsampled(m: &hookforge_core::Manifest) -> String {
+    if m.unsampled.is_empty() {
+        return String::new();
+    }
+    let mut table = Table::new(&["DOCUMENTED WITHOUT A SAMPLE", "WHY"], &[]);
+    for u in &m.unsampled {
+        table.row(vec![u.family.clone(), u.why.clone()]);
+    }
+    format!("\n{}", table.render())
 }
