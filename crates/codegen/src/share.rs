@@ -56,23 +56,10 @@ pub fn share_identical_shapes(definitions: &mut BTreeMap<String, Value>) {
     }
     // A body is rewritten in turn, which finds the shapes shared only
     // inside shared ones; each shape's first copy becomes its definition.
+    // Every shape chosen occurs at least twice in what is left, so each is
+    // met here (one not met would leave a `$ref` typify refuses, by name).
     let mut pending: Vec<(&str, Value)> = found.drain().collect();
-    loop {
-        if pending.is_empty() {
-            // Every shape chosen occurs somewhere, so this only guards the
-            // counting: a shape not met is still defined, from its key.
-            let missing = names
-                .iter()
-                .find(|(_, n)| !definitions.contains_key(n.as_str()));
-            match missing {
-                Some((key, _)) => pending.push((
-                    key,
-                    serde_json::from_str(key).expect("a key is serialised JSON"),
-                )),
-                None => break,
-            }
-        }
-        let (key, mut body) = pending.pop().expect("not empty");
+    while let Some((key, mut body)) = pending.pop() {
         let name = &names[key];
         if definitions.contains_key(name) {
             continue;
@@ -117,7 +104,7 @@ fn settle_names(definitions: &mut BTreeMap<String, Value>, mut shared: BTreeSet<
 }
 
 fn inline_names(v: &Value, owner: &str, path: &[String], out: &mut BTreeSet<String>) {
-    if Shape::of(v).is_some() {
+    if object_shape(v).is_some() {
         out.insert(
             place_words(&Place {
                 owner: owner.to_string(),
@@ -140,58 +127,54 @@ fn replace<'k>(
     names: &'k BTreeMap<String, String>,
     bodies: &mut HashMap<&'k str, Value>,
 ) {
-    if let Some(shape) = Shape::of(v)
-        && let Some((key, name)) = names.get_key_value(&shape.key)
+    if let Some(nullable) = object_shape(v)
+        && let Some((key, name)) = names.get_key_value(&shape_key(v, nullable))
     {
         let r = json!({ "$ref": format!("#/definitions/{name}") });
-        *v = if shape.nullable {
+        let place = if nullable {
             json!({ "anyOf": [r, { "type": "null" }] })
         } else {
             r
         };
-        bodies.entry(key.as_str()).or_insert(shape.body);
+        let mut body = std::mem::replace(v, place);
+        if nullable {
+            body["type"] = json!("object");
+        }
+        bodies.entry(key.as_str()).or_insert(body);
         return;
     }
     for_each_child_mut(v, &mut |c| replace(c, names, bodies));
 }
 
-/// An object with properties (what typify makes a struct of), nullable or
-/// not: a nullable place refers to the same type as `anyOf [type, null]`.
-struct Shape {
-    key: String,
-    body: Value,
-    nullable: bool,
+/// Whether `v` is an object with properties (what typify makes a struct
+/// of), and if so whether it is nullable (`["object", "null"]`).
+fn object_shape(v: &Value) -> Option<bool> {
+    let o = v.as_object()?;
+    o.get("properties")
+        .and_then(Value::as_object)
+        .filter(|p| !p.is_empty())?;
+    match o.get("type") {
+        None => Some(false),
+        Some(t) if t == "object" => Some(false),
+        Some(Value::Array(a))
+            if a.len() == 2 && a.contains(&json!("object")) && a.contains(&json!("null")) =>
+        {
+            Some(true)
+        }
+        Some(_) => None,
+    }
 }
 
-impl Shape {
-    fn of(v: &Value) -> Option<Shape> {
-        let o = v.as_object()?;
-        o.get("properties")
-            .and_then(Value::as_object)
-            .filter(|p| !p.is_empty())?;
-        let nullable = match o.get("type") {
-            None => false,
-            Some(t) if t == "object" => false,
-            Some(Value::Array(a))
-                if a.len() == 2 && a.contains(&json!("object")) && a.contains(&json!("null")) =>
-            {
-                true
-            }
-            Some(_) => return None,
-        };
-        let body = if nullable {
-            let mut b = v.clone();
-            b["type"] = json!("object");
-            b
-        } else {
-            v.clone()
-        };
-        Some(Shape {
-            key: body.to_string(),
-            body,
-            nullable,
-        })
+/// A shape's identity: its JSON, a nullable one's with the type `object`, so
+/// that nullable and required places share one type (a nullable place
+/// refers to it as `anyOf [type, null]`).
+fn shape_key(v: &Value, nullable: bool) -> String {
+    if !nullable {
+        return v.to_string();
     }
+    let mut body = v.clone();
+    body["type"] = json!("object");
+    body.to_string()
 }
 
 /// The places a struct can sit at, with the name segment typify's would add:
@@ -253,9 +236,10 @@ impl Shapes {
                 *below.entry(k).or_default() += n;
             }
         });
-        let Some(Shape { key, .. }) = Shape::of(v) else {
+        let Some(nullable) = object_shape(v) else {
             return below;
         };
+        let key = shape_key(v, nullable);
         *self.count.entry(key.clone()).or_default() += 1;
         self.places.entry(key.clone()).or_default().push(Place {
             owner: owner.to_string(),
