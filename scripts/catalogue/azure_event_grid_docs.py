@@ -42,7 +42,6 @@ printed.
 import json
 import os
 import re
-import subprocess
 import sys
 
 import jsonschema
@@ -125,7 +124,7 @@ TAB = re.compile(r"^# \[[^\]]*\]\(#tab/([\w-]+)\)\s*$")
 
 def page_text(pages, git_dir, file, commit):
     if git_dir:
-        return subprocess.check_output(["git", "--git-dir", git_dir, "show", f"{commit}:{file}"]).decode("utf-8")
+        return provenance.git_show(git_dir, commit, file)
     name = os.path.basename(file)[: -len(".md")] + ".json"
     doc = json.load(open(os.path.join(pages, name), encoding="utf-8"))
     if (doc.get("repo"), doc.get("path"), doc.get("commit")) != (REPO, file, commit):
@@ -185,6 +184,10 @@ def main(argv):
     else:
         sys.exit(__doc__)
     vendor = provenance.vendor_dir(root, "azure_event_grid")
+    if pages:
+        provenance.source_dir(pages, "the saved page texts")
+    else:
+        provenance.source_dir(git_dir, "a git directory of MicrosoftDocs/azure-docs")
     check = validator(vendor)
     prov_path = os.path.join(vendor, "samples", "provenance.json")
     prov, indent = provenance.load(prov_path)
@@ -201,7 +204,7 @@ def main(argv):
             errors = [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in check.iter_errors(value)]
             if errors:
                 raise ValueError("does not validate: " + "; ".join(errors))
-        except (ValueError, OSError, subprocess.CalledProcessError) as e:
+        except (ValueError, OSError) as e:
             print(f"skipped {family} ({file}@{commit[:8]}): {e}")
             continue
         event_type = value[0]["eventType"]
@@ -242,4 +245,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(provenance.run(main, sys.argv))

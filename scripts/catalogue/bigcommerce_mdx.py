@@ -319,6 +319,7 @@ def main():
         sys.exit(__doc__)
     docs, commit, root = sys.argv[1:4]
     vendor = provenance.vendor_dir(root, "bigcommerce")
+    provenance.source_dir(os.path.join(docs, CALLBACKS), f"{CALLBACKS} of a bigcommerce/docs checkout")
     have = [json.load(open(os.path.join(vendor, "events", f)))["title"] for f in sorted(os.listdir(os.path.join(vendor, "events")))]
     callbacks = os.path.join(docs, CALLBACKS)
     todo, skipped = plan(docs, have, [norm(s) for s in sys.argv[4:]])
@@ -367,4 +368,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    provenance.run(main)

@@ -172,6 +172,7 @@ def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     pages, root = sys.argv[1:]
+    provenance.source_dir(pages, "the saved page texts")
     vendor = provenance.vendor_dir(root, "chargebee")
     prov_path = os.path.join(vendor, "samples", "provenance.json")
     doc = json.load(open(prov_path, encoding="utf-8"))
@@ -215,4 +216,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    provenance.run(main)

@@ -1,6 +1,10 @@
-"""samples/provenance.json, as the catalogue importers read and rewrite it."""
+"""What the catalogue importers share: samples/provenance.json as they read
+and rewrite it, and reading the sources they are pointed at."""
 
 import json
+import os
+import subprocess
+import sys
 
 
 def load(path):
@@ -28,9 +32,6 @@ def save(path, doc, indent):
 
 def vendor_dir(root, vendor):
     """vendors/VENDOR of the repository at `root`; exits saying so if absent."""
-    import os
-    import sys
-
     path = os.path.join(root, "vendors", vendor)
     if not os.path.isdir(os.path.join(path, "events")):
         sys.exit(f"{root}: no vendors/{vendor}/events here (HOOKFORGE is this repository's root)")
@@ -47,3 +48,31 @@ def entry(path, repository, file, commit, change, source=None):
         "commit": commit,
         "changes": [change],
     }
+
+
+class SourceError(ValueError):
+    """A source an import was pointed at is missing or unreadable."""
+
+
+def git_show(git_dir, commit, path):
+    """PATH at COMMIT of the git directory GIT_DIR, as text."""
+    r = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"{commit}:{path}"], capture_output=True)
+    if r.returncode:
+        why = (r.stderr.decode("utf-8", "replace").strip().splitlines() or ["git failed"])[-1]
+        raise SourceError(f"{git_dir}: cannot read {path} at {commit}: {why}")
+    return r.stdout.decode("utf-8")
+
+
+def source_dir(path, what):
+    """PATH, which must be a directory (WHAT says which)."""
+    if not os.path.isdir(path):
+        raise SourceError(f"{path}: not a directory ({what})")
+    return path
+
+
+def run(main, *args):
+    """An import's main: a missing source is one line and exit 1, not a traceback."""
+    try:
+        return main(*args)
+    except SourceError as e:
+        sys.exit(f"error: {e}")

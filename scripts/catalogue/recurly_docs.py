@@ -27,7 +27,6 @@ a block at COMMIT get their provenance pinned to that block.
 import json
 import os
 import re
-import subprocess
 import sys
 
 import provenance
@@ -36,16 +35,14 @@ PAGES = "docs/WEBHOOKS/notifications"
 REPO = "recurly/recurly-docs"
 
 
-def git(docs, *args):
-    return subprocess.check_output(["git", "--git-dir", docs, *args]).decode("utf-8")
 
 
 def blocks(docs, commit):
     """(file, first line, last line, heading, text) of every ```json block."""
-    order = [l[2:].strip() for l in git(docs, "show", f"{commit}:{PAGES}/_order.yaml").splitlines() if l.startswith("- ")]
+    order = [l[2:].strip() for l in provenance.git_show(docs, commit, f"{PAGES}/_order.yaml").splitlines() if l.startswith("- ")]
     for page in order:
         file = f"{PAGES}/{page}.md"
-        lines = git(docs, "show", f"{commit}:{file}").split("\n")
+        lines = provenance.git_show(docs, commit, file).split("\n")
         heading, i = None, 0
         while i < len(lines):
             if lines[i].startswith("#"):
@@ -144,4 +141,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    provenance.run(main)

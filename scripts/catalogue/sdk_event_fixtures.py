@@ -83,11 +83,6 @@ def save_compact(path, doc, indent):
         f.write(re.sub(r'("changes": )\[\n((?:\s*".*",?\n)*?)\s*\]', one, text))
 
 
-def show(git_dir, commit, path):
-    return subprocess.run(["git", f"--git-dir={git_dir}", "show", f"{commit}:{path}"],
-                          check=True, capture_output=True).stdout.decode("utf-8")
-
-
 def infer(binary, title, text):
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "sample.json")
@@ -165,7 +160,7 @@ def paypal_schema(inferred, event):
 
 
 def extract(src, git_dir):
-    text = show(git_dir, src["commit"], src["file"])
+    text = provenance.git_show(git_dir, src["commit"], src["file"])
     m = re.search(src["literal"], text)
     if not m:
         sys.exit(f"{src['repository']} {src['file']}: the literal is not where it was")
@@ -213,4 +208,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    provenance.run(main)
