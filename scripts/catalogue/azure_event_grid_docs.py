@@ -23,20 +23,32 @@ in SKIPPED; their `why` in the manifest is set from it.
 
 For each file it takes the first ```json block (any case) that is not under
 a `# [Cloud event schema](#tab/cloud-event-schema)` tab and names an
-`eventType`: the text between the fence lines, byte for byte, plus a final
-newline unless it already ends with one. That text must parse as JSON and
-validate against vendors/azure_event_grid/events/events.json with
-Draft7Validator and its format checker (hookforge's own check asserts
-formats for Draft 7); one that does not is named and skipped. It is written
-to vendors/azure_event_grid/samples/events/<namespace>-<event type in
-kebab case>.json (`Microsoft.Cache.PatchingCompleted` ->
-cache-patching-completed.json), with a provenance entry; the family is taken
-out of the manifest's `unsampled` list and the page's learn.microsoft.com URL
-added to its `docs`. Existing samples and entries are left alone, except
-that a second run rewrites what the first wrote. The manifest and the
-provenance file keep their JSON layout (2-space indent, UTF-8, final
-newline). Finally every sample of the vendor is validated and the results
-printed.
+`eventType` (for a file in START, only blocks after the heading START gives
+it: those pages show a schema outline, not an event, before their examples):
+the text between the fence lines, byte for byte, plus a final newline unless
+it already ends with one. A block that is not JSON as published is passed
+through `hookforge extract` (provenance.repaired, run with HOOKFORGE's
+target/debug/hookforge or $HOOKFORGE_BIN), as the built-in vendors' docs
+examples are: the sample is then extract's text, its end normalised to
+exactly one newline, and its provenance entry lists the repairs; one that
+extract cannot repair (unquoted keys, elided values) is named and skipped,
+never hand-fixed. A block that is a lone event object, not an array, is
+wrapped by `wrap_lone_event`: a `[` line before it and a `]` line after it,
+the event's own text unchanged, since Event Grid delivers an array of events
+(its webhook delivery docs); its entry says so. The result must be a non-empty
+array of objects that validates against vendors/azure_event_grid/events/
+events.json with Draft7Validator and its format checker (hookforge's own
+check asserts formats for Draft 7); one that does not is named and skipped.
+It is written to vendors/azure_event_grid/samples/events/<namespace>-<event
+type in kebab case>.json (`Microsoft.Cache.PatchingCompleted` ->
+cache-patching-completed.json; an event type published without its
+`Microsoft.<namespace>.` prefix takes the namespace from its family), with a
+provenance entry; the family is taken out of the manifest's `unsampled` list
+and the page's learn.microsoft.com URL added to its `docs`. Existing samples
+and entries are left alone, except that a second run rewrites what the first
+wrote. The manifest and the provenance file keep their JSON layout (2-space
+indent, UTF-8, final newline). Finally every sample of the vendor is
+validated and the results printed.
 """
 
 import json
@@ -56,6 +68,9 @@ LEARN = "https://learn.microsoft.com/azure/event-grid/"
 SOURCES = [
     ("Microsoft.ApiCenter.*", "articles/event-grid/event-schema-api-center.md",
      "03adcc30b28ecad9f81aba5638a15fb1930f5ec0", "event-schema-api-center", []),
+    ("Microsoft.ContainerService.*", "articles/event-grid/event-schema-aks.md",
+     "0f671cf12688e9df0e018636f60386fa5c64c6a0", "event-schema-aks",
+     ["its `resourceGroups<rg>` with no `/` between is as published"]),
     ("Microsoft.ApiManagement.*", "articles/event-grid/event-schema-api-management.md",
      "02d2f99a9ea97d881e0714d94234d04beb7cf915", "event-schema-api-management", []),
     ("Microsoft.AppConfiguration.*", "articles/event-grid/event-schema-app-configuration.md",
@@ -63,6 +78,11 @@ SOURCES = [
     ("Microsoft.Cache.*", "articles/event-grid/event-schema-azure-cache.md",
      "0a8a1a9ae76215cd2722eea0a97e0979046feb7c", "event-schema-azure-cache",
      ["its lower-case `dataversion` key is as published, so the event has no `dataVersion`"]),
+    ("Microsoft.HealthcareApis.*", "articles/event-grid/event-schema-azure-health-data-services.md",
+     "03e5750af10b23b5ba437d5b333ec5e9437844f9", "event-schema-azure-health-data-services", []),
+    ("Microsoft.Maps.*", "articles/event-grid/event-schema-azure-maps.md",
+     "177572a77416a4136356ef783fd73d614f35e8a8", "event-schema-azure-maps",
+     ["the spaces at the ends of its lines are as published"]),
     ("Microsoft.Communication.*", "articles/event-grid/event-schema-communication-services.md",
      "03c35069ba44a0e79b4c8ef88b01131fe960326b", "event-schema-communication-services",
      ["this 2021 version of the page has no schema tabs; the `filter` snippet before it is not an event",
@@ -74,11 +94,18 @@ SOURCES = [
      ["its placeholder ids, `<YOUR-PARTY-ID>` and zero GUIDs of odd lengths, are as published"]),
     ("Microsoft.EventGrid.MQTTClient*", "articles/event-grid/event-schema-event-grid-namespace.md",
      "1893f6dcd44481507f8b5dba31d4b6c14b7e6490", "event-schema-event-grid-namespace", []),
+    ("Microsoft.ResourceNotifications.*", "articles/event-grid/event-schema-health-resources.md",
+     "023881da947467c83c5a49299588e9221bf505e6", "event-schema-health-resources",
+     ["from the Health Resources page, one of the Azure Resource Notifications pages, as their overview page has no example event",
+      "its `id` with a `q` in it is as published"]),
     ("Microsoft.Devices.*", "articles/event-grid/event-schema-iot-hub.md",
      "067519c7ad391ed7fb149bdaa956f768ea360fa6", "event-schema-iot-hub",
      ["the spaces after several commas and the one before `:` are as published"]),
     ("Microsoft.MachineLearningServices.*", "articles/event-grid/event-schema-machine-learning.md",
      "0aa2b14aec0e5cae30883a8e96f8eafafc88767f", "event-schema-machine-learning", []),
+    ("Microsoft.Maintenance.*", "articles/event-grid/event-schema-maintenance-configuration.md",
+     "0240f8ece630c801eaeb08fa03743af091376927", "event-schema-maintenance-configuration",
+     ["extract writes the `}` closing `data` as `},`, so the space that followed it is gone"]),
     ("Microsoft.PolicyInsights.*", "articles/governance/includes/policy/policy-events.md",
      "03e5750af10b23b5ba437d5b333ec5e9437844f9", "event-schema-policy",
      ["from the include file that articles/event-grid/event-schema-policy.md renders"]),
@@ -91,32 +118,37 @@ SOURCES = [
      "1795e324f804f2064fd8ebb274495d49284991d7", "event-schema-storage-actions", []),
 ]
 
+# Files whose examples are searched for only after this heading: before it
+# they show a schema outline (`"id": string`, ...) that names an eventType.
+START = {
+    "articles/event-grid/event-schema-health-resources.md": "## Example events",
+}
+
 _DOCS = "Microsoft documents the {what} system-topic events in its Event Grid docs ({page}, MicrosoftDocs/azure-docs), but "
 SKIPPED = {
-    "Microsoft.Web.*": _DOCS.format(what="Azure App Service", page="event-schema-app-service.md")
-    + "the stored version of that page (commit 232c7487) gives every example as a JavaScript object literal (unquoted keys, single quotes, missing commas), not JSON, so none can be taken as published.",
     "Microsoft.ContainerRegistry.*": _DOCS.format(what="Azure Container Registry", page="event-schema-container-registry.md")
-    + "the stored version of that page (commit 038376b7, from 2018) shows only a template with empty values and `\"size\": ,`, which is not JSON.",
-    "Microsoft.HealthcareApis.*": _DOCS.format(what="Azure Health Data Services (FHIR, DICOM)", page="event-schema-azure-health-data-services.md")
-    + "every Event Grid-schema example on that page (commit 03e5750a) is a lone event object, not the array a delivery carries, so none fits the `events` schema as published.",
-    "Microsoft.ContainerService.*": _DOCS.format(what="Azure Kubernetes Service", page="event-schema-aks.md")
-    + "the page's only Event Grid-schema example (NewKubernetesVersionAvailable, commit 0f671cf1) is a lone event object, not the array a delivery carries.",
-    "Microsoft.Maintenance.*": _DOCS.format(what="Azure Maintenance Configuration", page="event-schema-maintenance-configuration.md")
-    + "its Event Grid-schema examples (commit 0240f8ec) are not JSON as published (no comma after the `data` object).",
-    "Microsoft.Maps.*": _DOCS.format(what="Azure Maps", page="event-schema-azure-maps.md")
-    + "its Event Grid-schema examples (commit 177572a7) are lone event objects, not the array a delivery carries.",
+    + "its April 2018 version (commit 038376b7) shows only a template with empty values (`\"size\": ,`), and the "
+    "August 2018 version (fdc5ef7d) gives `eventType` as `ImagePushed`, without the `Microsoft.ContainerRegistry.` prefix "
+    "its own table of event types (and every delivery) carries, so it is not taken as what Event Grid sends.",
+    "Microsoft.Web.*": _DOCS.format(what="Azure App Service", page="event-schema-app-service.md")
+    + "both stored versions of that page (commits 232c7487 and 6e649e9a, from 2020) give every example as a JavaScript "
+    "object literal (```js: unquoted keys, single quotes, missing commas), and `hookforge extract` cannot make one JSON "
+    "(it does not quote keys: \"key must be a string at line 2 column 5\"). A later version with JSON examples is in the "
+    "search index, but its commit could not be found, so it cannot be pinned.",
     "Microsoft.Media.*": _DOCS.format(what="Azure Media Services", page="event-schema-media-services.md")
-    + "the first Event Grid-schema example (JobStateChange, commit 06477775) has an `eventTime` without a UTC offset (`2018-04-20T21:26:13.8978772`), which the `events` schema's date-time format rejects.",
-    "Microsoft.ResourceNotifications.*": _DOCS.format(what="Azure Resource Notifications", page="event-schema-resource-notifications.md and its health, resources, container service and AKS pages")
-    + "the overview page has no example event, and the Event Grid-schema examples of the other four are lone event objects, not the array a delivery carries.",
+    + "in both stored versions of that page (commits 06477775 and 3b9d7e48, the latter dated December 2022) the first "
+    "Event Grid-schema example (JobStateChange) has an `eventTime` without a UTC offset (`2018-04-20T21:26:13.8978772`), "
+    "which the `events` schema's date-time format rejects; that is a value, not a defect `hookforge extract` repairs.",
 }
 
 NOTE = ("Example events from Microsoft's Event Grid docs (MicrosoftDocs/azure-docs: the articles/event-grid pages, "
         "and for Azure Policy and Service Bus the include files their pages render), Event Grid schema, each an array "
         "of one event as delivered by default; for the system topics added by scripts/catalogue/azure_event_grid_docs.py, "
-        "the first Event Grid-schema example of each page, pinned to the commit the page was read at. The "
-        "SubscriptionValidationEvent is not a sample: it is the handshake's example in manifest.json. The families "
-        "whose page has no usable example are listed, with why, in manifest.json's `unsampled`.")
+        "the first Event Grid-schema example of each page, pinned to the commit the page was read at. Where a page "
+        "shows that example as a lone event, the sample wraps it in the one-element array Event Grid delivers; where it "
+        "is not JSON as published only for a defect `hookforge extract` repairs, the sample is extract's repair; each "
+        "entry says so. The SubscriptionValidationEvent is not a sample: it is the handshake's example in manifest.json. "
+        "The families whose page has no usable example are listed, with why, in manifest.json's `unsampled`.")
 
 FENCE = re.compile(r"^```\s*(\S*)\s*$")
 TAB = re.compile(r"^# \[[^\]]*\]\(#tab/([\w-]+)\)\s*$")
@@ -134,11 +166,17 @@ def page_text(pages, git_dir, file, commit):
     return doc["text"]
 
 
-def first_example(text):
+def first_example(text, start=None):
     """(block text as published, fence info, whether the page has tabs) of the
-    first Event Grid-schema ```json block naming an eventType."""
+    first Event Grid-schema ```json block naming an eventType; with START,
+    the first after the line that is START (a heading)."""
     lines = text.split("\n")
     tab, tabs, i = None, False, 0
+    if start is not None:
+        if start not in lines:
+            raise ValueError(f"no {start!r} line in the text given")
+        tabs = any(TAB.match(line) for line in lines[: lines.index(start)])
+        i = lines.index(start) + 1
     while i < len(lines):
         line = lines[i]
         m = TAB.match(line)
@@ -159,6 +197,18 @@ def first_example(text):
             i = j
         i += 1
     raise ValueError("no Event Grid-schema ```json block naming an eventType")
+
+
+def wrap_lone_event(body):
+    """The lone event a page shows (BODY, the block's text as published) in
+    the one-element array Event Grid delivers (its webhook delivery docs: the
+    body is an array of events): a `[` line before it and a `]` line after
+    it, the event's own text unchanged. Applied only where the block is a
+    JSON object."""
+    return "[\n" + body + ("" if body.endswith("\n") else "\n") + "]"
+
+
+WRAPPED = "wrapped in the one-element array Event Grid delivers; the page shows the event alone"
 
 
 def kebab(name):
@@ -197,30 +247,59 @@ def main(argv):
     sampled = {}
     for family, file, commit, page, notes in SOURCES:
         try:
-            body, info, tabs = first_example(page_text(pages, git_dir, file, commit))
-            value = json.loads(body)
-            if not isinstance(value, list) or not value or not isinstance(value[0], dict):
-                raise ValueError("the example is not an array of events")
+            body, info, tabs = first_example(page_text(pages, git_dir, file, commit), START.get(file))
+            text, repairs = body, []
+            try:
+                value = json.loads(text)
+            except ValueError:
+                text, repairs = provenance.repaired(root, body)  # Unrepairable: skipped below, never hand-fixed
+                text = text.rstrip() + "\n"
+                value = json.loads(text)
+            wrapped = isinstance(value, dict)
+            if wrapped:
+                text, value = wrap_lone_event(text), [value]
+            if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+                raise ValueError("the example is neither an array of events nor a lone event")
             errors = [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in check.iter_errors(value)]
             if errors:
                 raise ValueError("does not validate: " + "; ".join(errors))
+        except provenance.Unrepairable as e:
+            print(f"skipped {family} ({file}@{commit[:8]}): not JSON, and `hookforge extract` cannot repair it: {e}")
+            continue
         except (ValueError, OSError) as e:
             print(f"skipped {family} ({file}@{commit[:8]}): {e}")
             continue
         event_type = value[0]["eventType"]
-        namespace, _, name = event_type.removeprefix("Microsoft.").partition(".")
+        if event_type.startswith("Microsoft."):
+            namespace, _, name = event_type.removeprefix("Microsoft.").partition(".")
+        else:  # published without its prefix: the namespace is the family's
+            namespace, name = family.removeprefix("Microsoft.").partition(".")[0], event_type
         rel = f"events/{namespace.lower()}-{kebab(name.replace('.', ''))}.json"
-        added = not body.endswith("\n")
+        added = not text.endswith("\n")
         with open(os.path.join(vendor, "samples", rel), "w", encoding="utf-8", newline="") as f:
-            f.write(body + ("\n" if added else ""))
+            f.write(text + ("\n" if added else ""))
         what = f"the Event Grid schema tab's {name} example" if tabs else f"the {name} example"
         if info != "json":
             notes = notes + [f"its fence is written ```{info}"]
-        change = f"{what}, byte for byte" + (f" ({'; '.join(notes)})" if notes else "")
-        change += "; a final newline added" if added else "; its block ends with a blank line, so it already ends with a newline and nothing was added"
-        provenance.put(prov["samples"], provenance.entry(rel, REPO, file, commit, change))
+        notes = f" ({'; '.join(notes)})" if notes else ""
+        if repairs:
+            changes = [f"{what}, written out as repaired below{notes}",
+                       provenance.repair_change(repairs),
+                       "its end normalised to exactly one newline"]
+            if wrapped:
+                changes.append(f"then {WRAPPED} (a `[` line before it and a `]` line after it)")
+        else:
+            change = f"{what}, byte for byte{notes}"
+            if wrapped:
+                change += f", {WRAPPED} (a `[` line before it and a `]` line after it)"
+            change += "; a final newline added" if added else "; its block ends with a blank line, so it already ends with a newline and nothing was added"
+            changes = [change]
+        e = provenance.entry(rel, REPO, file, commit, changes[0])
+        e["changes"] = changes
+        provenance.put(prov["samples"], e)
         sampled[family] = (rel, f"{LEARN}{page}")
-        print(f"sampled {family}: samples/{rel} ({event_type}, {file}@{commit[:8]})")
+        print(f"sampled {family}: samples/{rel} ({event_type}, {file}@{commit[:8]}"
+              + (", repaired" if repairs else "") + (", wrapped" if wrapped else "") + ")")
 
     manifest["unsampled"] = [u for u in manifest["unsampled"] if u["family"] not in sampled]
     for u in manifest["unsampled"]:

@@ -16,8 +16,9 @@ deleted (store/cart/lineItem/created: store/cart/lineItem), else the scope
 itself (store/cart/converted; the catalogue already keeps
 store/order/statusUpdated beside store/order/created). For each SCOPE
 (default: one event for every documented family the catalogue lacks) it
-writes vendors/bigcommerce/events/<scope, / as _>.json, the example(s) byte
-for byte as samples, and a provenance entry each:
+writes vendors/bigcommerce/events/<scope, / as _>.json, the example(s) as
+samples (byte for byte, or as `hookforge extract` repairs them, below), and
+a provenance entry each:
 
 - a callback example (data/NAME.json) that parses and carries its model's
   own scope is preferred, as bigcommerce_docs.py takes it (docs-data.json,
@@ -25,8 +26,14 @@ for byte as samples, and a provenance entry each:
 - else the docs pages' examples: a ```json block whose `scope` (a trailing
   `/` dropped) is one its `##` section documents; every distinct such
   example of the chosen scope is kept (docs-<page>.json, a final newline
-  added). Blocks that are not JSON as published (most carry `//` comments)
-  are skipped and named, never repaired.
+  added). A block that is not JSON as published (most carry `//` comments)
+  is made JSON by `hookforge extract` (provenance.repaired; the binary is
+  HOOKFORGE's target/debug/hookforge or $HOOKFORGE_BIN), written with
+  exactly one final newline and its repairs as a second `changes` line
+  (provenance.repair_change); one extract cannot repair is skipped and
+  named, never hand-fixed. An example that is JSON as published is
+  preferred: it picks the family's scope, and a scope that has one keeps
+  none of its repaired examples.
 
 The schema is the scope's callback model converted by bigcommerce_docs.py's
 functions where BigCommerce publishes one; else it is inferred from the
@@ -129,18 +136,32 @@ def blocks(text):
         yield lang, head, documented(start, end), cap.group(1) if cap else "", a + 2, b, "\n".join(lines[a + 1 : b])
 
 
-def page_examples(docs):
+def page_examples(docs, root):
     """The docs pages' payload examples: (file, heading, documented scopes,
-    caption, first line, last line, text, parsed or None, scope)."""
+    caption, first line, last line, text, parsed or the error, scope, and
+    the repairs, `[]` when the block was JSON as published). A block that is
+    not JSON is passed through `hookforge extract` (provenance.repaired, at
+    ROOT); `text` is then the repaired JSON and `published` the block."""
     for path in mdx_files(docs):
         text = open(os.path.join(docs, path), encoding="utf-8").read()
         for lang, head, documented, cap, a, b, body in blocks(text):
             if lang != "json" or not re.search(r'^\s*"scope"\s*:', body, re.M):
                 continue
+            published, repairs = body, []
             try:
                 doc = json.loads(body)
             except ValueError as err:
                 doc = err
+                try:
+                    fixed, repairs = provenance.repaired(root, body)  # no binary: SourceError, one line and exit 1
+                except provenance.Unrepairable as why:
+                    doc = ValueError(f"{err}; `hookforge extract` cannot repair it: {why}")
+                else:
+                    doc = json.loads(fixed)
+                    if isinstance(doc, dict):
+                        body = fixed.rstrip("\n")
+                    else:
+                        doc, repairs = ValueError(f"{err}; repaired by `hookforge extract`, it is not a JSON object"), []
             if isinstance(doc, dict):
                 if "data" not in doc:
                     continue  # not a callback payload (a webhook's own record)
@@ -150,7 +171,8 @@ def page_examples(docs):
                 if not m or "payload" not in cap:
                     continue
                 scope = m.group(1)
-            yield dict(file=path, head=head, documented=documented, caption=cap, lines=(a, b), text=body, doc=doc, scope=scope)
+            yield dict(file=path, head=head, documented=documented, caption=cap, lines=(a, b), text=body, doc=doc, scope=scope,
+                       published=published, repairs=repairs)
 
 
 def documented_scopes(docs):
@@ -203,6 +225,11 @@ def merge(schemas):
     return {"type": types}
 
 
+def repaired_note(ex):
+    return (" That example is not JSON as published; `hookforge extract` made it JSON (" + "; ".join(ex["repairs"]) + ")."
+            if ex["repairs"] else "")
+
+
 def inferred_schema(scope, ex):
     s = infer(ex["doc"])
     s["properties"]["scope"] = {"type": "string", "const": scope}
@@ -215,7 +242,8 @@ def inferred_schema(scope, ex):
         "title": scope,
         "description": f"BigCommerce `{scope}`. Inferred by scripts/catalogue/bigcommerce_mdx.py from the example payload on "
         f"BigCommerce's webhook docs page (bigcommerce/docs, {ex['file']}); BigCommerce publishes no callback model for this "
-        "scope. Field types are the example's, objects stay open, and only `scope` (the event type) is required." + extra,
+        "scope. Field types are the example's, objects stay open, and only `scope` (the event type) is required." + extra
+        + repaired_note(ex),
         "type": "object",
         "required": ["scope"],
         "properties": s["properties"],
@@ -228,7 +256,7 @@ def modelled_schema(scope, schema, name, ex):
         f"BigCommerce `{scope}`. Schema from BigCommerce's published webhook callback models (bigcommerce/docs, "
         f"docs/webhooks/callbacks/{name}.yml), converted by scripts/catalogue/bigcommerce_mdx.py as bigcommerce_docs.py "
         "converts them; they mark no field required, so only `scope` (the event type) is required here. The callback data "
-        f"has no usable example for it, so its sample is the one on the webhook docs page {ex['file']}."
+        f"has no usable example for it, so its sample is the one on the webhook docs page {ex['file']}." + repaired_note(ex)
     )
     return s
 
@@ -245,7 +273,7 @@ def producer_note(text):
     return "; `producer` is the placeholder `stores/{store_hash}` as published" if '"stores/{store_hash}"' in text else ""
 
 
-def plan(docs, have, wanted):
+def plan(docs, root, have, wanted):
     """[(scope, how, payload)], and the reasons families were skipped."""
     callbacks = os.path.join(docs, CALLBACKS)
     models = {}
@@ -257,7 +285,7 @@ def plan(docs, have, wanted):
             # is keyed store/priceList/records/created), the one named for it.
             if scope not in models or name == scope.replace("/", "_"):
                 models[scope] = name
-    pages = list(page_examples(docs))
+    pages = list(page_examples(docs, root))
     scopes = documented_scopes(docs) | {norm(e["scope"]) for e in pages if e["scope"]}
     covered = {family(s) for s in have}
     skipped, out = [], []
@@ -291,18 +319,31 @@ def plan(docs, have, wanted):
                 where = f"{e['file']}:{e['lines'][0]}-{e['lines'][1]} ({e['caption']!r})"
                 if not isinstance(e["doc"], dict):
                     why.append(f"{where}: not JSON as published ({e['doc']})")
-                elif norm(e["scope"]) not in e["documented"]:
+                    continue
+                if e["repairs"]:
+                    where += " (repaired)"
+                if norm(e["scope"]) not in e["documented"]:
                     why.append(f"{where}: its scope {e['scope']} is not one its section ({e['head']}) documents")
                 else:
                     found.append(e)
+            # An example that was JSON as published comes before a repaired
+            # one: it picks the scope, and a scope that has one keeps no
+            # repaired example.
+            found.sort(key=lambda e: bool(e["repairs"]))
             if found:
                 scope = norm(found[0]["scope"])
+                ours = [e for e in found if norm(e["scope"]) == scope]
+                for e in ours:
+                    if e["repairs"] and not ours[0]["repairs"]:
+                        why.append(f"{e['file']}:{e['lines'][0]}-{e['lines'][1]} ({e['caption']!r}): not used, being repaired "
+                                   "where the same scope has an example that is JSON as published")
+                ours = [e for e in ours if bool(e["repairs"]) == bool(ours[0]["repairs"])]
                 kept, texts = [], set()
-                for e in found:
-                    if norm(e["scope"]) == scope and e["text"] not in texts:
+                for e in ours:
+                    if e["text"] not in texts:
                         texts.add(e["text"])
                         kept.append(e)
-                same = [e for e in found if norm(e["scope"]) == scope and e not in kept]
+                same = [e for e in ours if e not in kept]
                 choice = (scope, "pages", models.get(scope), kept, same)
         if choice is None:
             skipped.append(f"{fam}: no usable example" + ("".join(f"\n    {w}" for w in why) if why else
@@ -322,7 +363,7 @@ def main():
     provenance.source_dir(os.path.join(docs, CALLBACKS), f"{CALLBACKS} of a bigcommerce/docs checkout")
     have = [json.load(open(os.path.join(vendor, "events", f)))["title"] for f in sorted(os.listdir(os.path.join(vendor, "events")))]
     callbacks = os.path.join(docs, CALLBACKS)
-    todo, skipped = plan(docs, have, [norm(s) for s in sys.argv[4:]])
+    todo, skipped = plan(docs, root, have, [norm(s) for s in sys.argv[4:]])
     for why in skipped:
         print(f"skipped {why}", file=sys.stderr)
     prov_path = os.path.join(vendor, "samples", "provenance.json")
@@ -349,19 +390,30 @@ def main():
                 with open(os.path.join(vendor, "samples", name, file), "w", encoding="utf-8") as f:
                     f.write(e["text"] + "\n")
                 a, b = e["lines"]
-                change = f"the `{e['caption']}` block (lines {a}-{b}), as published, plus a final newline" + producer_note(e["text"])
+                if e["repairs"]:
+                    change = (f"the `{e['caption']}` block (lines {a}-{b}), made JSON as the next line says, ending in exactly one "
+                              "newline" + producer_note(e["text"]))
+                else:
+                    change = f"the `{e['caption']}` block (lines {a}-{b}), as published, plus a final newline" + producer_note(e["text"])
                 if e["scope"] != scope:
                     change += f"; its `scope` reads {e['scope']!r}, kept as published"
                 if not names(e["caption"], scope):
                     change += f"; the caption names another event, but its section ({e['head']}) documents `{scope}`, the scope it carries"
                 for d in same:
-                    if d["text"] == e["text"]:
+                    if d["published"] == e["published"]:
                         change += f"; the same block is at {d['file']} lines {d['lines'][0]}-{d['lines'][1]}"
-                provenance.put(prov["samples"], provenance.entry(
+                    elif d["text"] == e["text"]:
+                        change += f"; the block at {d['file']} lines {d['lines'][0]}-{d['lines'][1]} repairs to the same JSON"
+                new = provenance.entry(
                     f"{name}/{file}", "bigcommerce/docs", e["file"], commit, change,
                     source=f"https://github.com/bigcommerce/docs/blob/{commit}/{e['file']}#L{a}-L{b}",
-                ))
-            print(f"{name}: {scope} ({'callback model' if stem else 'inferred'}; {len(kept)} docs page example(s))")
+                )
+                if e["repairs"]:
+                    new["changes"].append(provenance.repair_change(e["repairs"]))
+                provenance.put(prov["samples"], new)
+            fixed = sum(1 for e in kept if e["repairs"])
+            print(f"{name}: {scope} ({'callback model' if stem else 'inferred'}; {len(kept)} docs page example(s)"
+                  + (f", {fixed} repaired)" if fixed else ")"))
         with open(os.path.join(vendor, "events", f"{name}.json"), "w") as f:
             f.write(json.dumps(schema, indent=2) + "\n")
     provenance.save(prov_path, prov, indent)

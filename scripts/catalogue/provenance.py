@@ -3,8 +3,10 @@ and rewrite it, and reading the sources they are pointed at."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 
 def load(path):
@@ -68,6 +70,47 @@ def source_dir(path, what):
     if not os.path.isdir(path):
         raise SourceError(f"{path}: not a directory ({what})")
     return path
+
+
+class Unrepairable(ValueError):
+    """An example `hookforge extract` cannot make JSON without inventing data
+    (an elided `{ ... }`, a value left out)."""
+
+
+def hookforge_bin(root):
+    """The hookforge binary: $HOOKFORGE_BIN, else the repository's debug build."""
+    path = os.environ.get("HOOKFORGE_BIN") or os.path.join(root, "target", "debug", "hookforge")
+    if not os.access(path, os.X_OK):
+        raise SourceError(f"{path}: no hookforge binary (run `cargo build -p hookforge`, or set HOOKFORGE_BIN)")
+    return path
+
+
+def repaired(root, text):
+    """TEXT, one example as a vendor's docs publish it, made JSON by
+    `hookforge extract` (the repairs the built-in vendors' samples get:
+    comments, missing or trailing commas, typographic quotes, ...): the
+    JSON text and the repairs, each in words, `[]` when it was JSON already.
+    Raises Unrepairable when extract cannot (it never invents a value)."""
+    work = tempfile.mkdtemp(prefix="hookforge-repair-")
+    try:
+        doc = os.path.join(work, "example.txt")
+        with open(doc, "w", encoding="utf-8") as f:
+            f.write(text if text.endswith("\n") else text + "\n")
+        out = os.path.join(work, "out")
+        r = subprocess.run([hookforge_bin(root), "extract", doc, "--out", out], capture_output=True)
+        report = json.load(open(os.path.join(out, "provenance.json"), encoding="utf-8"))
+        if r.returncode or len(report["examples"]) != 1:
+            why = [u["message"] for u in report["unrepairable"]] or [f"{len(report['examples'])} examples found, not 1"]
+            raise Unrepairable("; ".join(why))
+        found = report["examples"][0]
+        return open(os.path.join(out, found["file"]), encoding="utf-8").read(), found["repairs"]
+    finally:
+        shutil.rmtree(work)
+
+
+def repair_change(repairs):
+    """The provenance `changes` line for an example `repaired` mended."""
+    return "made JSON by `hookforge extract`, as the built-in vendors' docs examples are: " + "; ".join(repairs)
 
 
 def run(main, *args):

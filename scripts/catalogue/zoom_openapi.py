@@ -13,11 +13,17 @@ public copy of one of Zoom's raw webhook documents
 the events under `webhooks`); COPIES lists the copies known and how each
 relates to what Zoom serves, which the provenance entries say.
 HOOKFORGE is this repository. For each EVENT (default: for every family the
-catalogue lacks, its headline event (HEADLINE) if its `json-example`
-parses, else the first event by name whose `json-example` parses) it
+catalogue lacks, its headline event (HEADLINE) if its `json-example` is
+usable, else the first event by name whose `json-example` is usable) it
 writes vendors/zoom/events/EVENT.json, the example (a JSON string in the
 document) byte for byte as vendors/zoom/samples/EVENT/openapi.json, and a
-provenance entry.
+provenance entry. An example is usable when it is JSON, or when
+`hookforge extract` makes it JSON (the repairs the built-in vendors' docs
+examples get; Zoom's Calendar examples carry `//` comments): a repaired
+example is written as extract wrote it, its end normalised to one newline,
+and its entry lists the repairs (provenance.repaired, run with HOOKFORGE's
+target/debug/hookforge or $HOOKFORGE_BIN). An example extract cannot mend (an
+elision, a value left out) is skipped, never hand-fixed.
 
 Conversion, as for the first six events: descriptions, examples and
 `additionalProperties: false` are dropped (objects stay open); integer enums
@@ -180,14 +186,35 @@ def events_of(docs_api):
     return out
 
 
-def example(name, body):
-    """The json-example text, when it is valid JSON whose `event` is `name`
-    (some carry another event's name, or one with a trailing space)."""
+def example(root, name, body):
+    """(text, repairs) for the json-example, when it is valid JSON whose
+    `event` is `name` (some carry another event's name, or one with a
+    trailing space): the text byte for byte and no repairs, or, when it is
+    not JSON, as `hookforge extract` repaired it (ending in exactly one
+    newline) and the repairs made. None when neither."""
     text = body.get("examples", {}).get("json-example", {}).get("value")
-    try:
-        return text if isinstance(text, str) and json.loads(text).get("event") == name else None
-    except (ValueError, AttributeError):
+    if not isinstance(text, str):
         return None
+    repairs = []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        try:
+            text, repairs = provenance.repaired(root, text)
+        except provenance.Unrepairable as err:
+            print(f"{name}: json-example is not JSON and `hookforge extract` cannot repair it ({err})", file=sys.stderr)
+            return None
+        text = text.rstrip() + "\n"
+        value = json.loads(text)
+    return (text, repairs) if isinstance(value, dict) and value.get("event") == name else None
+
+
+def repair_changes(repairs):
+    """The `changes` lines after the first for a repaired example."""
+    if not repairs:
+        return []
+    return [provenance.repair_change(repairs),
+            "its end normalised to exactly one newline"]
 
 
 def json_type(v):
@@ -245,27 +272,33 @@ def event_schema(name, product, body, sample, say_widened=False):
     }
 
 
-def pages_entry(name, product, commit):
-    return provenance.entry(
+def pages_entry(name, product, commit, repairs):
+    how = "written out as repaired below" if repairs else "written out byte for byte"
+    e = provenance.entry(
         f"{name}/openapi.json", "Oliver-DoWhiz/DoWhiz",
         f"api_reference_documentation/zoom_api_docs/docs/api/{product}/events/page.md", commit,
-        f"the `json-example` value of `{name}` in the webhooks OpenAPI document embedded in Zoom's page, written out byte for byte (the value is a JSON string in the document)",
+        f"the `json-example` value of `{name}` in the webhooks OpenAPI document embedded in Zoom's page, {how} (the value is a JSON string in the document)",
         source=f"https://developers.zoom.us/docs/api/{product}/events/",
     )
+    e["changes"] += repair_changes(repairs)
+    return e
 
 
-def webhooks_entry(name, product, repository, file, commit, relation):
+def webhooks_entry(name, product, repository, file, commit, relation, repairs):
     """Zoom's own example (origin first-party) read from a third party's copy
     of Zoom's document, as other vendors' entries mark such copies."""
     url = webhooks_url(product)
+    how = ("the text it decodes to repaired as the lines below say" if repairs
+           else "written out byte for byte as the text it decodes to")
     e = provenance.entry(
         f"{name}/openapi.json", repository, file, commit,
         f"the `json-example` value of `{name}` in Zoom's {product} webhooks OpenAPI document ({url}), read from the "
         f"copy at https://github.com/{repository}/blob/{commit}/{file}: the value is a JSON string in the document, "
-        f"parsed from it and written out byte for byte as the text it decodes to. {relation.format(url=url)}",
+        f"parsed from it and {how}. {relation.format(url=url)}",
         source=url,
     )
-    return {**{k: v for k, v in e.items() if k != "changes"}, "origin": "first-party", "changes": e["changes"]}
+    changes = e["changes"] + repair_changes(repairs)
+    return {**{k: v for k, v in e.items() if k != "changes"}, "origin": "first-party", "changes": changes}
 
 
 def webhooks_source(args):
@@ -281,7 +314,7 @@ def webhooks_source(args):
         sys.exit(f"{spec}: no `webhooks` object (not a raw Zoom webhooks.json)")
     found = bodies(doc, product, {}, spec)
     return root, args[5:], found, f"{spec} has no webhook of that name", True, \
-        lambda name, product: webhooks_entry(name, product, repository, file, commit, relation)
+        lambda name, product, repairs: webhooks_entry(name, product, repository, file, commit, relation, repairs)
 
 
 def main():
@@ -292,7 +325,7 @@ def main():
             sys.exit(__doc__)
         docs_api, commit, root = sys.argv[1:4]
         events, found, absent, say_widened = sys.argv[4:], events_of(docs_api), f"no page under {docs_api} documents it", False
-        entry = lambda name, product: pages_entry(name, product, commit)
+        entry = lambda name, product, repairs: pages_entry(name, product, commit, repairs)
     vendor = provenance.vendor_dir(root, "zoom")
     have = {f.removesuffix(".json") for f in os.listdir(os.path.join(vendor, "events"))}
     families = {h.split(".")[0] for h in have}
@@ -302,9 +335,9 @@ def main():
             if family in families:
                 continue
             head = HEADLINE.get(family)
-            if head in found and example(head, found[head][1]):
+            if head in found and example(root, head, found[head][1]):
                 name = head
-            if example(name, found[name][1]):
+            if example(root, name, found[name][1]):
                 families.add(family)
                 events.append(name)
     prov_path = os.path.join(vendor, "samples", "provenance.json")
@@ -313,16 +346,17 @@ def main():
         if name not in found:
             sys.exit(f"{name}: {absent}")
         product, body = found[name]
-        text = example(name, body) or sys.exit(f"{name}: its json-example is missing, not JSON, or for another event")
+        text, repairs = example(root, name, body) or sys.exit(
+            f"{name}: its json-example is missing, not JSON even after `hookforge extract`, or for another event")
         with open(os.path.join(vendor, "events", f"{name}.json"), "w") as f:
             f.write(json.dumps(event_schema(name, product, body, text, say_widened), indent=2, ensure_ascii=False) + "\n")
         os.makedirs(os.path.join(vendor, "samples", name), exist_ok=True)
         with open(os.path.join(vendor, "samples", name, "openapi.json"), "w", encoding="utf-8") as f:
             f.write(text)
-        provenance.put(prov["samples"], entry(name, product))
+        provenance.put(prov["samples"], entry(name, product, repairs))
         print(f"{name}: {product}")
     provenance.save(prov_path, prov, prov_indent)
 
 
 if __name__ == "__main__":
-    main()
+    provenance.run(main)
