@@ -338,14 +338,67 @@ fn normalize(value: &mut Value, at: &str) -> Result<(), String> {
             for (i, child) in a.iter_mut().enumerate() {
                 normalize(child, &format!("{at}/{key}/{i}"))?;
             }
+            if value_only_branches(o.get("type"), &o[key]) {
+                o.remove(key);
+            }
         }
     }
     Ok(())
 }
 
+/// Whether a combinator on a scalar only constrained values: every branch,
+/// normalised, is `{}`, one of the node's own scalar types or a timestamp
+/// of a string node (Zoom's
+/// `{"type": "string", "anyOf": [{"format": "date-time"}, {"enum": [""]}]}`).
+/// The models do not check values, and typify would make a struct of it
+/// that refuses every string.
+fn value_only_branches(own: Option<&Value>, branches: &Value) -> bool {
+    let scalar = |t: &Value| {
+        matches!(
+            t.as_str(),
+            Some("string" | "integer" | "number" | "boolean" | "null")
+        )
+    };
+    let own: Vec<&Value> = match own {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(t) => vec![t],
+        None => return false,
+    };
+    if own.is_empty() || !own.iter().all(|t| scalar(t)) {
+        return false;
+    }
+    let Some(branches) = branches.as_array() else {
+        return false;
+    };
+    branches.iter().all(|b| {
+        b.as_object().is_some_and(|b| {
+            b.iter().all(|(k, v)| match k.as_str() {
+                "description" => true,
+                "type" => own.contains(&v),
+                // A `format: date-time` branch: still a string to parse.
+                "x-rust-type" => {
+                    v["path"] == "hookforge::Timestamp" && own.iter().any(|t| *t == "string")
+                }
+                _ => false,
+            })
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_combinator_that_only_constrains_a_scalar_is_dropped() {
+        let mut v = json!({"type": "object", "properties": {
+            "end": {"type": "string", "anyOf": [{"format": "date-time"}, {"enum": [""]}]},
+            "either": {"type": "string", "anyOf": [{"type": "string"}, {"type": "object"}]}
+        }});
+        normalize(&mut v, "#").unwrap();
+        assert_eq!(v["properties"]["end"], json!({"type": "string"}));
+        assert!(v["properties"]["either"].get("anyOf").is_some());
+    }
 
     #[test]
     fn strips_validation_and_opens_objects() {
