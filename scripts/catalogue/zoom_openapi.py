@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Zoom events from Zoom's webhook OpenAPI documents (a developer tool).
 
-Usage: zoom_openapi.py DOCS_API COMMIT HOOKFORGE [EVENT...]
-       zoom_openapi.py --webhooks SPEC REPOSITORY FILE COMMIT HOOKFORGE [EVENT...]
+Usage: zoom_openapi.py DOCS_API COMMIT HOOKFORGE [EVENT... | --new]
+       zoom_openapi.py --webhooks SPEC REPOSITORY FILE COMMIT HOOKFORGE [EVENT... | --new]
 
 DOCS_API is `api_reference_documentation/zoom_api_docs/docs/api` of the public
 snapshot Oliver-DoWhiz/DoWhiz at COMMIT (Zoom renders these pages
@@ -23,7 +23,10 @@ examples get; Zoom's Calendar examples carry `//` comments): a repaired
 example is written as extract wrote it, its end normalised to one newline,
 and its entry lists the repairs (provenance.repaired, run with HOOKFORGE's
 target/debug/hookforge or $HOOKFORGE_BIN). An example extract cannot mend (an
-elision, a value left out) is skipped, never hand-fixed.
+elision, a value left out) is skipped, never hand-fixed. With --new
+instead of EVENTs it imports every event of the document the catalogue
+lacks, naming on stderr (and skipping) each one without a usable example:
+how the meetings and phone documents were imported whole.
 
 Conversion, as for the first six events: descriptions, examples and
 `additionalProperties: false` are dropped (objects stay open); integer enums
@@ -329,7 +332,10 @@ def main():
     vendor = provenance.vendor_dir(root, "zoom")
     have = {f.removesuffix(".json") for f in os.listdir(os.path.join(vendor, "events"))}
     families = {h.split(".")[0] for h in have}
-    if not events:
+    every_new = events == ["--new"]
+    if every_new:
+        events = sorted(n for n in found if n not in have)
+    elif not events:
         for name in sorted(found):
             family = name.split(".")[0]
             if family in families:
@@ -346,8 +352,12 @@ def main():
         if name not in found:
             sys.exit(f"{name}: {absent}")
         product, body = found[name]
-        text, repairs = example(root, name, body) or sys.exit(
-            f"{name}: its json-example is missing, not JSON even after `hookforge extract`, or for another event")
+        usable = example(root, name, body)
+        unusable = f"{name}: its json-example is missing, not JSON even after `hookforge extract`, or for another event"
+        if not usable and every_new:
+            print(f"skipped {unusable}", file=sys.stderr)
+            continue
+        text, repairs = usable or sys.exit(unusable)
         with open(os.path.join(vendor, "events", f"{name}.json"), "w") as f:
             f.write(json.dumps(event_schema(name, product, body, text, say_widened), indent=2, ensure_ascii=False) + "\n")
         os.makedirs(os.path.join(vendor, "samples", name), exist_ok=True)
