@@ -33,7 +33,7 @@ Conversion, as for the first six events: descriptions, examples and
 are dropped (Zoom documents them as lists of codes that grow); `oneOf`
 becomes `anyOf` (exactly one cannot hold once objects are open); a string format on a
 non-string (`date-time` on epoch milliseconds) is dropped; string enums
-and Zoom's own `required` are kept (each name once); `event` becomes a const, required
+and Zoom's own `required` are kept (each value and name once); `event` becomes a const, required
 where Zoom requires nothing. Where Zoom's example breaks Zoom's schema, the
 schema admits the example: a type is widened to the example's, a string
 missing from an enum is added to it, a `date-time` format the example's
@@ -147,6 +147,11 @@ def convert(s):
             # Zoom lists some twice (account.lock_settings_updated); JSON
             # Schema wants each once.
             out[k] = list(dict.fromkeys(v))
+        elif k == "enum" and isinstance(v, list):
+            # Zoom Phone repeats values too (phone.callee_unhold's
+            # `extension_type`); JSON Schema wants them unique, and AsyncAPI
+            # tools refuse the repeat.
+            out[k] = [e for i, e in enumerate(v) if e not in v[:i]]
         elif k == "type" and v in OPENAPI_TYPES:
             out[k] = OPENAPI_TYPES[v]
         else:
