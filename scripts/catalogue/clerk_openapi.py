@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Clerk events from Clerk's published webhook OpenAPI (a developer tool).
 
-Usage: clerk_openapi.py WEBHOOKS_YML COMMIT HOOKFORGE [EVENT...]
+Usage: clerk_openapi.py WEBHOOKS_YML COMMIT HOOKFORGE [EVENT... | --new]
 
 WEBHOOKS_YML is `webhooks/2025-04-15.yml` of clerk/openapi-specs at COMMIT
 (needs PyYAML); HOOKFORGE is this repository. For each EVENT (default: the
-first event of every family the catalogue lacks) it writes
+first event of every family the catalogue lacks; with --new: every event of
+the document the catalogue lacks, in the document's order) it writes
 vendors/clerk/events/EVENT.json, the event's example as
 vendors/clerk/samples/EVENT/openapi-example.json (or
 openapi-NAME.json when the example is the component NAME), and a provenance
@@ -14,9 +15,12 @@ entry.
 The event schema is the envelope (`WebhookEventPayload`, whose required
 fields stay required) with `type` pinned and `data` referring to the
 component the document names; every component is already in
-vendors/clerk/definitions.json, converted with the first events, and a
-missing one stops the run. Where the example breaks its own schema, the
-definition is loosened to admit it and says so.
+vendors/clerk/definitions.json, converted with the first events. An event
+whose component is missing there, or that has no example, stops the run
+before anything is written; with --new it is skipped instead (named on
+stderr with the reason) and the others are imported. Where the example
+breaks its own schema, also inside a nullable component, the definition is
+loosened to admit it and says so.
 """
 
 import json
@@ -53,12 +57,18 @@ def loosen(defs, schema, value, at, notes):
     """Where Clerk's own example breaks its schema (a required field absent,
     a value outside an enum, another type), the definition admits the
     example, says why in its description, and the change is reported: the
-    example is what Clerk sends."""
+    example is what Clerk sends. Nullable components (anyOf [X, null]) are
+    followed into X."""
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[1]
         return loosen(defs, defs[name], value, f"{name}", notes)
     for branch in schema.get("allOf", []):
         loosen(defs, branch, value, at, notes)
+    # A nullable component as converted, anyOf [the component, null]: a
+    # value that is not null is checked against the component.
+    some = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+    if value is not None and len(some) == 1 and len(schema["anyOf"]) == 2:
+        loosen(defs, some[0], value, at, notes)
 
     def say(why):
         schema["description"] = (schema.get("description", "") + " " + why).strip()
@@ -85,8 +95,15 @@ def loosen(defs, schema, value, at, notes):
             loosen(defs, schema["items"], v, f"{at}[]", notes)
 
 
+class Unusable(ValueError):
+    """An event this script cannot import: no entry, no example, or a data
+    component definitions.json lacks."""
+
+
 def parts(doc, name):
     """(data component, example value, sample file, where the example is)."""
+    if name not in doc["x-webhooks"]:
+        raise Unusable("the document has no x-webhooks entry for it")
     body = doc["x-webhooks"][name]["post"]["requestBody"]["content"]["application/json"]
     data = body["schema"]["allOf"][1]["properties"]["data"]
     # organizationInvitation.*: the component, then a nested `data` object
@@ -95,7 +112,11 @@ def parts(doc, name):
     if "example" in body:
         where = f"`x-webhooks['{name}'].post.requestBody.content['application/json'].example`"
         return data, body["example"], "openapi-example.json", where
+    if not body.get("examples"):
+        raise Unusable("it has no example")
     ref = next(iter(body["examples"].values()))["$ref"].rsplit("/", 1)[1]
+    if "value" not in doc.get("components", {}).get("examples", {}).get(ref, {}):
+        raise Unusable(f"its example, {ref}, is not in components.examples")
     where = f"`components.examples.{ref}.value`"
     return data, doc["components"]["examples"][ref]["value"], f"openapi-{ref}.json", where
 
@@ -110,20 +131,28 @@ def main():
     defs = json.load(open(defs_path))["definitions"]
     have = {f.removesuffix(".json") for f in os.listdir(os.path.join(vendor, "events"))}
     families = {h.split(".")[0] for h in have}
-    events = sys.argv[4:]
-    if not events:
+    skip = sys.argv[4:] == ["--new"]
+    events = [name for name in doc["x-webhooks"] if name not in have] if skip else sys.argv[4:]
+    if not skip and not events:
         for name in doc["x-webhooks"]:
             if name.split(".")[0] not in families:
                 families.add(name.split(".")[0])
                 events.append(name)
+    taken = []
+    for name in events:
+        try:
+            data, value, file, where = parts(doc, name)
+            if data not in defs:
+                raise Unusable(f"its data, {data}, is not in vendors/clerk/definitions.json")
+        except Unusable as why:
+            if not skip:
+                sys.exit(f"{name}: {why} ({src}); nothing written")
+            print(f"{name}: skipped, {why}", file=sys.stderr)
+            continue
+        taken.append((name, data, value, file, where))
     prov_path = os.path.join(vendor, "samples", "provenance.json")
     prov, prov_indent = provenance.load(prov_path)
-    for name in events:
-        if name not in doc["x-webhooks"]:
-            sys.exit(f"{name}: {src} has no x-webhooks entry for it")
-        data, value, file, where = parts(doc, name)
-        if data not in defs:
-            sys.exit(f"{name}: its data, {data}, is not in vendors/clerk/definitions.json")
+    for name, data, value, file, where in taken:
         notes = []
         loosen(defs, {"$ref": f"#/definitions/{data}"}, value.get("data"), data, notes)
         for n in notes:
