@@ -1,7 +1,8 @@
 //! A vendor's webhooks as documents other tools read: AsyncAPI 3.0 (the
 //! receiver's channel and `receive` operation, one message per event with
 //! its payload schema, headers and samples) and OpenAPI 3.1 (one `webhooks`
-//! entry per event). Both carry the manifest's security scheme. The shared
+//! entry per event). A sample whose data holds a `$ref` key is not an
+//! example there: those tools would try to resolve it. Both carry the manifest's security scheme. The shared
 //! definitions become `components/schemas`; refs are rewritten to match.
 
 use std::collections::BTreeSet;
@@ -127,7 +128,21 @@ fn samples(e: &crate::EventInfo) -> Vec<(String, Value)> {
     e.samples
         .iter()
         .filter_map(|s| Some((s.name.to_string(), serde_json::from_slice(s.body).ok()?)))
+        .filter(|(_, body)| !has_ref_key(body))
         .collect()
+}
+
+/// Whether a body holds a `$ref` key anywhere (Square's custom attribute
+/// definitions carry a JSON Schema `$ref` as data). AsyncAPI and OpenAPI
+/// tools resolve every `$ref` in a document, examples included, so such a
+/// sample is left out of the examples; it is still the vendor's sample
+/// everywhere else.
+fn has_ref_key(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => o.contains_key("$ref") || o.values().any(has_ref_key),
+        Value::Array(a) => a.iter().any(has_ref_key),
+        _ => false,
+    }
 }
 
 /// The headers of a delivery as a JSON Schema object (names as sent).
@@ -556,6 +571,26 @@ mod tests {
         hookforge_core::vendor_dir::catalogue::load(id)
             .expect("a catalogue vendor")
             .expect("it loads")
+    }
+
+    /// Square's `booking.custom_attribute_definition.owned.created` carries
+    /// `"schema": {"$ref": "https://…"}` as data; as an example, AsyncAPI's
+    /// parser fetched it (CI's validate-with-ecosystem failed).
+    #[test]
+    fn a_sample_holding_a_ref_key_is_no_example() {
+        assert!(has_ref_key(&json!({"data": [{"schema": {"$ref": "x"}}]})));
+        assert!(!has_ref_key(
+            &json!({"data": [{"schema": {"ref": "$ref"}}]})
+        ));
+        let square = catalogue_vendor("square");
+        let doc = asyncapi(&square);
+        let messages = doc["components"]["messages"].as_object().unwrap();
+        let held = &messages["booking.custom_attribute_definition.owned.created"];
+        assert!(held.get("examples").is_none(), "{held}");
+        assert!(messages.values().any(|m| m.get("examples").is_some()));
+        for doc in [doc.to_string(), openapi(&square).to_string()] {
+            assert!(!doc.contains("squarecdn.com/schemas"));
+        }
     }
 
     /// Draft-07 keywords 2020-12 renamed keep their meaning in OpenAPI 3.1;
