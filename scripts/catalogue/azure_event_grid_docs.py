@@ -266,6 +266,8 @@ def main(argv):
         except provenance.Unrepairable as e:
             print(f"skipped {family} ({file}@{commit[:8]}): not JSON, and `hookforge extract` cannot repair it: {e}")
             continue
+        except provenance.SourceError:
+            raise  # no binary, an unreadable page: the run stops, not a skip
         except (ValueError, OSError) as e:
             print(f"skipped {family} ({file}@{commit[:8]}): {e}")
             continue
@@ -284,8 +286,7 @@ def main(argv):
         notes = f" ({'; '.join(notes)})" if notes else ""
         if repairs:
             changes = [f"{what}, written out as repaired below{notes}",
-                       provenance.repair_change(repairs),
-                       "its end normalised to exactly one newline"]
+                       *provenance.repair_changes(repairs)]
             if wrapped:
                 changes.append(f"then {WRAPPED} (a `[` line before it and a `]` line after it)")
         else:

@@ -132,6 +132,8 @@ def main():
     have = {f.removesuffix(".json") for f in os.listdir(os.path.join(vendor, "events"))}
     families = {h.split(".")[0] for h in have}
     skip = sys.argv[4:] == ["--new"]
+    if "--new" in sys.argv[4:] and len(sys.argv[4:]) > 1:
+        sys.exit("--new imports every event the catalogue lacks: give it alone, without event names")
     events = [name for name in doc["x-webhooks"] if name not in have] if skip else sys.argv[4:]
     if not skip and not events:
         for name in doc["x-webhooks"]:

@@ -87,8 +87,7 @@ def changes(head, repairs):
     if not repairs:
         return [f"copied from the fenced payload example under {where} as published; a trailing newline added"]
     return [f"the fenced payload example under {where}, written out as repaired below",
-            provenance.repair_change(repairs),
-            "its end normalised to exactly one newline"]
+            *provenance.repair_changes(repairs)]
 
 
 def infer(binary, files, kind, hook, head):
@@ -159,4 +158,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    provenance.run(main)

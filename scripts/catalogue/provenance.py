@@ -16,12 +16,20 @@ def load(path):
     return json.loads(text), len(second) - len(second.lstrip(" "))
 
 
+# `changes` lines the import scripts write themselves (after the first): a
+# re-import writes them afresh, so old ones are never kept as a person's.
+REPAIRED = "made JSON by `hookforge extract`"
+NORMALISED_END = "its end normalised to exactly one newline"
+GENERATED = (REPAIRED, NORMALISED_END, "then wrapped in the one-element array")
+
+
 def put(entries, entry):
     """Replaces the entry for the same path in place, keeping the notes a
     person added to its `changes`, else appends."""
     at = [i for i, e in enumerate(entries) if e["path"] == entry["path"]]
     if at:
-        added = [c for c in entries[at[0]].get("changes", [])[1:] if c not in entry["changes"]]
+        added = [c for c in entries[at[0]].get("changes", [])[1:]
+                 if c not in entry["changes"] and not c.startswith(GENERATED)]
         entries[at[0]] = {**entry, "changes": entry["changes"] + added}
     else:
         entries.append(entry)
@@ -89,7 +97,8 @@ def repaired(root, text):
     """TEXT, one example as a vendor's docs publish it, made JSON by
     `hookforge extract` (the repairs the built-in vendors' samples get:
     comments, missing or trailing commas, typographic quotes, ...): the
-    JSON text and the repairs, each in words, `[]` when it was JSON already.
+    JSON text, ending in exactly one newline, and the repairs, each in words,
+    `[]` when it was JSON already.
     Raises Unrepairable when extract cannot (it never invents a value)."""
     work = tempfile.mkdtemp(prefix="hookforge-repair-")
     try:
@@ -97,20 +106,36 @@ def repaired(root, text):
         with open(doc, "w", encoding="utf-8") as f:
             f.write(text if text.endswith("\n") else text + "\n")
         out = os.path.join(work, "out")
-        r = subprocess.run([hookforge_bin(root), "extract", doc, "--out", out], capture_output=True)
-        report = json.load(open(os.path.join(out, "provenance.json"), encoding="utf-8"))
+        binary = hookforge_bin(root)
+        r = subprocess.run([binary, "extract", doc, "--out", out], capture_output=True)
+        try:
+            report = json.load(open(os.path.join(out, "provenance.json"), encoding="utf-8"))
+        except OSError:
+            stderr = r.stderr.decode("utf-8", "replace").strip()
+            raise SourceError(f"{binary} extract wrote no report (exit {r.returncode}): {stderr}") from None
         if r.returncode or len(report["examples"]) != 1:
             why = [u["message"] for u in report["unrepairable"]] or [f"{len(report['examples'])} examples found, not 1"]
             raise Unrepairable("; ".join(why))
         found = report["examples"][0]
-        return open(os.path.join(out, found["file"]), encoding="utf-8").read(), found["repairs"]
+        fixed = open(os.path.join(out, found["file"]), encoding="utf-8").read().rstrip() + "\n"
+        repairs = found["repairs"]
+        if not repairs and fixed != text.strip() + "\n":
+            # Extract takes text around the braces for prose and says nothing.
+            repairs = ["kept only the example's braces: the text before or after them was dropped"]
+        return fixed, repairs
     finally:
         shutil.rmtree(work)
 
 
 def repair_change(repairs):
     """The provenance `changes` line for an example `repaired` mended."""
-    return "made JSON by `hookforge extract`, as the built-in vendors' docs examples are: " + "; ".join(repairs)
+    return (REPAIRED + ", as the built-in vendors' docs examples are (line numbers count from the example's "
+            "first line): " + "; ".join(repairs))
+
+
+def repair_changes(repairs):
+    """The `changes` lines for a repaired example: its repairs, and its end."""
+    return [repair_change(repairs), NORMALISED_END]
 
 
 def run(main, *args):

@@ -215,6 +215,8 @@ def main():
     vendor = provenance.vendor_dir(root, "square")
     have = [f.removesuffix(".json") for f in os.listdir(os.path.join(vendor, "events"))]
     skip = sys.argv[4:] == ["--new"]
+    if "--new" in sys.argv[4:] and len(sys.argv[4:]) > 1:
+        sys.exit("--new imports every event the catalogue lacks: give it alone, without event names")
     events = new_events(schemas, have) if skip else sys.argv[4:] or default_events(schemas, have)
     defs_path = os.path.join(vendor, "definitions.json")
     defs = json.load(open(defs_path))["definitions"]

@@ -219,10 +219,7 @@ def example(root, name, body):
 
 def repair_changes(repairs):
     """The `changes` lines after the first for a repaired example."""
-    if not repairs:
-        return []
-    return [provenance.repair_change(repairs),
-            "its end normalised to exactly one newline"]
+    return provenance.repair_changes(repairs) if repairs else []
 
 
 def json_type(v):
@@ -338,6 +335,8 @@ def main():
     have = {f.removesuffix(".json") for f in os.listdir(os.path.join(vendor, "events"))}
     families = {h.split(".")[0] for h in have}
     every_new = events == ["--new"]
+    if "--new" in events and len(events) > 1:
+        sys.exit("--new imports every event the catalogue lacks: give it alone, without event names")
     if every_new:
         events = sorted(n for n in found if n not in have)
     elif not events:
