@@ -583,12 +583,12 @@ mod tests {
             &json!({"data": [{"schema": {"ref": "$ref"}}]})
         ));
         let square = catalogue_vendor("square");
-        let doc = asyncapi(&square);
+        let doc = asyncapi(square);
         let messages = doc["components"]["messages"].as_object().unwrap();
         let held = &messages["booking.custom_attribute_definition.owned.created"];
         assert!(held.get("examples").is_none(), "{held}");
         assert!(messages.values().any(|m| m.get("examples").is_some()));
-        for doc in [doc.to_string(), openapi(&square).to_string()] {
+        for doc in [doc.to_string(), openapi(square).to_string()] {
             assert!(!doc.contains("squarecdn.com/schemas"));
         }
     }
