@@ -253,7 +253,6 @@ def main(argv):
                 value = json.loads(text)
             except ValueError:
                 text, repairs = provenance.repaired(root, body)  # Unrepairable: skipped below, never hand-fixed
-                text = text.rstrip() + "\n"
                 value = json.loads(text)
             wrapped = isinstance(value, dict)
             if wrapped:

@@ -49,10 +49,6 @@ def event_schema(name, data_ref, envelope):
     }
 
 
-def json_type(v):
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object", type(None): "null"}[type(v)]
-
-
 def loosen(defs, schema, value, at, notes):
     """Where Clerk's own example breaks its schema (a required field absent,
     a value outside an enum, another type), the definition admits the
@@ -79,9 +75,10 @@ def loosen(defs, schema, value, at, notes):
         say(f"Clerk's spec lists only {listed}; its own example sends {json.dumps(value)}, so any value is accepted.")
     t = schema.get("type")
     allowed = t if isinstance(t, list) else [t] if t else None
-    if allowed and json_type(value) not in allowed and not (json_type(value) == "integer" and "number" in allowed):
-        schema["type"] = allowed + [json_type(value)]
-        say(f"Clerk's spec gives {t}; its own example sends {json_type(value)}.")
+    got = provenance.json_type(value)
+    if allowed and got not in allowed and not (got == "integer" and "number" in allowed):
+        schema["type"] = allowed + [got]
+        say(f"Clerk's spec gives {t}; its own example sends {got}.")
     if isinstance(value, dict):
         absent = [r for r in schema.get("required", []) if r not in value]
         if absent:

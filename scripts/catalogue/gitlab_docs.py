@@ -72,7 +72,6 @@ def examples(doc, root):
             except provenance.Unrepairable as why:
                 skipped.append(f"{head}: not JSON ({err}) and `hookforge extract` cannot repair it ({why})")
                 continue
-            text = text.rstrip() + "\n"
             value = json.loads(text)
         kind = value.get("object_kind") if isinstance(value, dict) else None
         if kind:

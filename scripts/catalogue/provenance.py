@@ -40,6 +40,11 @@ def save(path, doc, indent):
         f.write(json.dumps(doc, indent=indent, ensure_ascii=False) + "\n")
 
 
+def json_type(v):
+    """The JSON Schema type of a parsed JSON value."""
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object", type(None): "null"}[type(v)]
+
+
 def vendor_dir(root, vendor):
     """vendors/VENDOR of the repository at `root`; exits saying so if absent."""
     path = os.path.join(root, "vendors", vendor)

@@ -86,10 +86,6 @@ def reached(schemas, root):
     return seen
 
 
-def json_type(v):
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object", type(None): "null"}[type(v)]
-
-
 def loosen(schema, value, defs, at, notes):
     """Admits `value`, Square's own example, where the converted `schema`
     (whose `$ref`s point into `defs`, changed in place) refuses it; each
@@ -112,7 +108,7 @@ def loosen(schema, value, defs, at, notes):
 
     t = schema.get("type")
     allowed = t if isinstance(t, list) else [t] if t else None
-    got = json_type(value)
+    got = provenance.json_type(value)
     if allowed and got not in allowed and not (got == "integer" and "number" in allowed):
         schema["type"] = allowed + [got]
         say(f"Square's spec gives {' or '.join(allowed)}; its own webhook examples send a {got} here, so that is admitted too.",

@@ -212,7 +212,6 @@ def example(root, name, body):
         except provenance.Unrepairable as err:
             print(f"{name}: json-example is not JSON and `hookforge extract` cannot repair it ({err})", file=sys.stderr)
             return None
-        text = text.rstrip() + "\n"
         value = json.loads(text)
     return (text, repairs) if isinstance(value, dict) and value.get("event") == name else None
 
@@ -222,17 +221,13 @@ def repair_changes(repairs):
     return provenance.repair_changes(repairs) if repairs else []
 
 
-def json_type(v):
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object", type(None): "null"}[type(v)]
-
-
 def widen(schema, value, at, notes):
     """Admits the example's own types where Zoom's schema says otherwise: the
     example is what Zoom sends; each widening is reported."""
     t = schema.get("type")
     if t is not None:
         allowed = t if isinstance(t, list) else [t]
-        got = json_type(value)
+        got = provenance.json_type(value)
         if got not in allowed and not (got == "integer" and "number" in allowed):
             schema["type"] = allowed + [got]
             notes.append(f"{at or '/'}: {t} in the schema, {got} in the example")

@@ -1,9 +1,10 @@
 //! A vendor's webhooks as documents other tools read: AsyncAPI 3.0 (the
 //! receiver's channel and `receive` operation, one message per event with
 //! its payload schema, headers and samples) and OpenAPI 3.1 (one `webhooks`
-//! entry per event). A sample whose data holds a `$ref` key is not an
-//! example there: those tools would try to resolve it. Both carry the manifest's security scheme. The shared
-//! definitions become `components/schemas`; refs are rewritten to match.
+//! entry per event). Both carry the manifest's security scheme. The shared
+//! definitions become `components/schemas`; refs are rewritten to match. A
+//! sample whose data holds a `$ref` is not an example there: those tools
+//! would try to resolve it.
 
 use std::collections::BTreeSet;
 
@@ -132,17 +133,15 @@ fn samples(e: &crate::EventInfo) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// Whether a body holds a `$ref` key anywhere (Square's custom attribute
+/// Whether a body holds a `$ref` anywhere (Square's custom attribute
 /// definitions carry a JSON Schema `$ref` as data). AsyncAPI and OpenAPI
 /// tools resolve every `$ref` in a document, examples included, so such a
 /// sample is left out of the examples; it is still the vendor's sample
 /// everywhere else.
 fn has_ref_key(v: &Value) -> bool {
-    match v {
-        Value::Object(o) => o.contains_key("$ref") || o.values().any(has_ref_key),
-        Value::Array(a) => a.iter().any(has_ref_key),
-        _ => false,
-    }
+    let mut found = false;
+    crate::manifest::refs::each_ref(&mut v.clone(), &mut |_| found = true);
+    found
 }
 
 /// The headers of a delivery as a JSON Schema object (names as sent).

@@ -1405,6 +1405,9 @@ mod tests {
         assert_eq!(case.skip, None);
         let body: Value = serde_json::from_slice(&case.steps[0].body).unwrap();
         assert!(nulls(&body) > 0, "{body}");
+        // Its first sample with an optional field: `agent.session.created`.
+        assert_eq!(body["type"], "agent.session.created", "{body}");
+        assert_eq!(body["data"]["connect"], Value::Null, "{body}");
         assert!(
             body["type"].is_string() && body["data"].is_object(),
             "{body}"
@@ -1417,6 +1420,10 @@ mod tests {
             "{body}"
         );
         assert_ne!(body["type"], "hookforge_undocumented_value", "{body}");
+        assert_eq!(
+            body["data"]["required_action"]["type"], "hookforge_undocumented_value",
+            "{body}"
+        );
     }
 
     /// HubSpot's samples are batches of one: `batch/several` sends three
